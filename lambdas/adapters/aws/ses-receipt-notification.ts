@@ -1,0 +1,152 @@
+// The SES receipt notification as it reaches the ingest queue (SQS ← SNS ← SES),
+// parsed and validated into the domain's ReceivedMail; and the same shape built
+// by local mode's SMTP listener, so one ingest handler serves both.
+import { z } from 'zod';
+import { InvalidInputError } from '../../core/errors.ts';
+import type { ReceivedMail, VerdictStatus } from '../../core/model.ts';
+
+const verdict = z
+  .object({ status: z.string() })
+  .optional()
+  .transform((value): VerdictStatus => normalizeVerdict(value?.status));
+
+const sesNotificationSchema = z.object({
+  notificationType: z.literal('Received'),
+  mail: z.object({
+    timestamp: z.string(),
+    source: z.string(),
+    messageId: z.string().min(1),
+    destination: z.array(z.string()).optional(),
+    headersTruncated: z.boolean().optional(),
+    headers: z.array(z.object({ name: z.string(), value: z.string() })).optional(),
+    commonHeaders: z
+      .object({
+        from: z.array(z.string()).optional(),
+        to: z.array(z.string()).optional(),
+        cc: z.array(z.string()).optional(),
+        subject: z.string().optional(),
+        date: z.string().optional(),
+        messageId: z.string().optional(),
+      })
+      .passthrough()
+      .optional(),
+  }),
+  receipt: z.object({
+    timestamp: z.string(),
+    recipients: z.array(z.string()).min(1),
+    spamVerdict: verdict,
+    virusVerdict: verdict,
+    spfVerdict: verdict,
+    dkimVerdict: verdict,
+    dmarcVerdict: verdict,
+    action: z.object({
+      type: z.literal('S3'),
+      bucketName: z.string().min(1),
+      objectKey: z.string().min(1),
+    }),
+  }),
+});
+
+export type SesReceiptNotification = z.input<typeof sesNotificationSchema>;
+
+const snsEnvelopeSchema = z.object({ Type: z.literal('Notification'), Message: z.string() });
+
+function normalizeVerdict(status: string | undefined): VerdictStatus {
+  const upper = (status ?? 'DISABLED').toUpperCase();
+  return (['PASS', 'FAIL', 'GRAY', 'PROCESSING_FAILED', 'DISABLED'] as const).find((known) => known === upper) ?? 'GRAY';
+}
+
+/** An SQS record body (an SNS envelope around the SES notification) → ReceivedMail. */
+export function parseIngestRecordBody(body: string): ReceivedMail {
+  const envelope = snsEnvelopeSchema.safeParse(parseJson(body, 'SQS body'));
+  const notificationJson = envelope.success ? envelope.data.Message : body;
+  const parsed = sesNotificationSchema.safeParse(parseJson(notificationJson, 'SES notification'));
+  if (!parsed.success) {
+    throw new InvalidInputError(`not an SES receipt notification with an S3 action: ${z.prettifyError(parsed.error)}`);
+  }
+  const { mail, receipt } = parsed.data;
+  const common = mail.commonHeaders ?? {};
+  return {
+    sesMessageId: mail.messageId,
+    receivedAt: new Date(receipt.timestamp).toISOString(),
+    envelopeFrom: mail.source,
+    envelopeRecipients: receipt.recipients,
+    verdicts: {
+      spam: receipt.spamVerdict,
+      virus: receipt.virusVerdict,
+      spf: receipt.spfVerdict,
+      dkim: receipt.dkimVerdict,
+      dmarc: receipt.dmarcVerdict,
+    },
+    raw: { bucket: receipt.action.bucketName, key: receipt.action.objectKey },
+    headers: mail.headers ?? [],
+    headersTruncated: mail.headersTruncated ?? false,
+    commonHeaders: {
+      ...(common.from && { from: common.from }),
+      ...(common.to && { to: common.to }),
+      ...(common.cc && { cc: common.cc }),
+      ...(common.subject !== undefined && { subject: common.subject }),
+      ...(common.date !== undefined && { date: common.date }),
+      ...(common.messageId !== undefined && { messageId: common.messageId }),
+    },
+  };
+}
+
+function parseJson(text: string, what: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new InvalidInputError(`${what} is not JSON`, { cause: error });
+  }
+}
+
+export interface LocalReceipt {
+  sesMessageId: string;
+  receivedAt: Date;
+  envelopeFrom: string;
+  envelopeRecipients: string[];
+  bucket: string;
+  key: string;
+  headers: { name: string; value: string }[];
+  commonHeaders: SesReceiptNotification['mail']['commonHeaders'];
+}
+
+/** The notification SES would publish for a message received by local mode. */
+export function buildReceiptNotification(receipt: LocalReceipt): SesReceiptNotification {
+  const timestamp = receipt.receivedAt.toISOString();
+  const disabled = { status: 'DISABLED' };
+  return {
+    notificationType: 'Received',
+    mail: {
+      timestamp,
+      source: receipt.envelopeFrom,
+      messageId: receipt.sesMessageId,
+      destination: receipt.envelopeRecipients,
+      headersTruncated: false,
+      headers: receipt.headers,
+      commonHeaders: receipt.commonHeaders,
+    },
+    receipt: {
+      timestamp,
+      recipients: receipt.envelopeRecipients,
+      spamVerdict: disabled,
+      virusVerdict: disabled,
+      spfVerdict: disabled,
+      dkimVerdict: disabled,
+      dmarcVerdict: disabled,
+      action: { type: 'S3', bucketName: receipt.bucket, objectKey: receipt.key },
+    },
+  };
+}
+
+/** Wraps a notification the way SNS delivers it to an SQS subscription. */
+export function wrapInSnsEnvelope(notification: SesReceiptNotification, messageId: string): string {
+  return JSON.stringify({
+    Type: 'Notification',
+    MessageId: messageId,
+    TopicArn: 'arn:aws:sns:local:000000000000:shadowmail-inbound',
+    Subject: 'Amazon SES Email Receipt Notification',
+    Message: JSON.stringify(notification),
+    Timestamp: new Date().toISOString(),
+  });
+}

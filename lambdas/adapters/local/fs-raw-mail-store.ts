@@ -1,0 +1,68 @@
+// Raw mail on the local disk (local mode's stand-in for the S3 bucket):
+// <root>/<bucket>/<key>, written to a temporary file, fsynced and renamed,
+// so a message is either whole on disk or not there at all.
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, open, rename, stat } from 'node:fs/promises';
+import { dirname, join, resolve, sep } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { randomUUID } from 'node:crypto';
+import { InvalidInputError, RawMessageMissingError } from '../../core/errors.ts';
+import type { RawLocation } from '../../core/model.ts';
+import type { RawMailStore, RawMailWriter } from '../../ports/raw-mail-store.ts';
+
+export class FsRawMailStore implements RawMailStore, RawMailWriter {
+  private readonly root: string;
+
+  constructor(root: string) {
+    this.root = resolve(root);
+  }
+
+  pathOf(location: RawLocation): string {
+    const path = resolve(this.root, location.bucket, location.key);
+    if (!path.startsWith(this.root + sep)) throw new InvalidInputError(`raw location escapes the store: ${location.key}`);
+    return path;
+  }
+
+  async open(location: RawLocation): Promise<Readable> {
+    await this.size(location);
+    return createReadStream(this.pathOf(location));
+  }
+
+  async size(location: RawLocation): Promise<number> {
+    try {
+      return (await stat(this.pathOf(location))).size;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new RawMessageMissingError(location.key, { cause: error });
+      throw error;
+    }
+  }
+
+  async put(location: RawLocation, body: Readable | Buffer): Promise<void> {
+    const target = this.pathOf(location);
+    await mkdir(dirname(target), { recursive: true });
+    const temporary = join(dirname(target), `.tmp-${randomUUID()}`);
+    await pipeline(Buffer.isBuffer(body) ? Readable.from([body]) : body, createWriteStream(temporary));
+    await fsyncPath(temporary);
+    await rename(temporary, target);
+    await fsyncPath(dirname(target));
+  }
+
+  /** Moves an already written file into the store without copying (same file system). */
+  async adopt(location: RawLocation, file: string): Promise<void> {
+    const target = this.pathOf(location);
+    await mkdir(dirname(target), { recursive: true });
+    await fsyncPath(file);
+    await rename(file, target);
+    await fsyncPath(dirname(target));
+  }
+}
+
+export async function fsyncPath(path: string): Promise<void> {
+  const handle = await open(path, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}

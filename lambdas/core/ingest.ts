@@ -1,0 +1,186 @@
+// Use case: a message SES received is indexed per mailbox and queued for the primary.
+// Unparseable mail is indexed from what SES knows and still forwarded: never lost.
+import { normalizeAddress, uniqueRecipients } from './addresses.ts';
+import { LeaseBusyError, MimeParseError } from './errors.ts';
+import {
+  FORWARD_STAMP_HEADER,
+  type DeliveryState,
+  type MailboxEntry,
+  type MessageRecord,
+  type MessageSummary,
+  type ReceivedMail,
+} from './model.ts';
+import { expiresAtFor } from './retention.ts';
+import { belongsToStack } from './forward-stamp.ts';
+import type { Clock } from '../ports/clock.ts';
+import type { ForwardQueue } from '../ports/forward-queue.ts';
+import type { MessageIndex } from '../ports/message-index.ts';
+import type { MimeParser } from '../ports/mime-parser.ts';
+import type { RawMailStore } from '../ports/raw-mail-store.ts';
+
+export interface IngestConfig {
+  retentionDays: number;
+  /** Identifies this deployment in the forward stamp, for loop detection. */
+  stackId: string;
+  /** How long one worker may hold the enqueue gate before another may take over. */
+  leaseMs: number;
+}
+
+export interface IngestDeps {
+  index: MessageIndex;
+  rawStore: RawMailStore;
+  parser: MimeParser;
+  forwardQueue: ForwardQueue;
+  clock: Clock;
+  /** Distinguishes concurrent workers (Lambda request id, process id). */
+  workerId: string;
+  config: IngestConfig;
+}
+
+export interface IngestOutcome {
+  sesMessageId: string;
+  mailboxes: string[];
+  parsed: boolean;
+  forwardEnqueued: boolean;
+}
+
+export async function ingestMessage(mail: ReceivedMail, deps: IngestDeps): Promise<IngestOutcome> {
+  const { index, config } = deps;
+  const size = await deps.rawStore.size(mail.raw);
+  const summary = await summarize(mail, deps);
+  const expiresAt = expiresAtFor(mail.receivedAt, config.retentionDays);
+  const recipients = uniqueRecipients(mail.envelopeRecipients);
+  const quarantined = mail.verdicts.virus === 'FAIL';
+  const spamFlagged = mail.verdicts.spam === 'FAIL';
+
+  const record: MessageRecord = {
+    sesMessageId: mail.sesMessageId,
+    receivedAt: mail.receivedAt,
+    expiresAt,
+    envelopeFrom: mail.envelopeFrom,
+    envelopeRecipients: recipients,
+    verdicts: mail.verdicts,
+    visibility: quarantined ? 'quarantined' : 'normal',
+    spamFlagged,
+    raw: mail.raw,
+    size,
+    summary,
+    loopDetected: summary.forwardStamps.some((stamp) => belongsToStack(stamp, config.stackId)),
+  };
+  await index.putMessage(record);
+
+  const byMailbox = await groupByMailbox(recipients, index);
+  for (const [mailbox, mailboxRecipients] of byMailbox) {
+    const entry: MailboxEntry = {
+      mailbox,
+      sesMessageId: mail.sesMessageId,
+      receivedAt: mail.receivedAt,
+      expiresAt,
+      recipients: mailboxRecipients,
+      folder: 'inbox',
+      read: false,
+      visibility: record.visibility,
+      spamFlagged,
+      size,
+      from: summary.from,
+      to: summary.to,
+      cc: summary.cc,
+      subject: summary.subject,
+      date: summary.date,
+      snippet: summary.snippet,
+      attachments: summary.attachments,
+    };
+    await index.putMailboxEntry(entry);
+  }
+
+  const now = deps.clock.now().toISOString();
+  for (const recipient of recipients) {
+    const state: DeliveryState = {
+      sesMessageId: mail.sesMessageId,
+      recipient,
+      state: 'queued',
+      receivedAt: mail.receivedAt,
+      expiresAt,
+      attempts: [],
+      attemptCount: 0,
+      lastReply: null,
+      updatedAt: now,
+      reason: null,
+    };
+    await index.createDeliveryState(state);
+  }
+
+  const forwardEnqueued = await enqueueForwardOnce(mail, deps);
+  return {
+    sesMessageId: mail.sesMessageId,
+    mailboxes: [...byMailbox.keys()],
+    parsed: summary.parseError === null,
+    forwardEnqueued,
+  };
+}
+
+async function summarize(mail: ReceivedMail, deps: IngestDeps): Promise<MessageSummary> {
+  try {
+    return await deps.parser.summarize(await deps.rawStore.open(mail.raw));
+  } catch (error) {
+    if (!(error instanceof MimeParseError)) throw error;
+    return summaryFromNotification(mail, error.message);
+  }
+}
+
+/** What SES parsed for us: enough to index and forward a message our parser refused. */
+export function summaryFromNotification(mail: ReceivedMail, parseError: string): MessageSummary {
+  const common = mail.commonHeaders;
+  const parsedDate = common.date ? Date.parse(common.date) : NaN;
+  return {
+    from: common.from ?? [],
+    to: common.to ?? [],
+    cc: common.cc ?? [],
+    replyTo: [],
+    subject: common.subject ?? '',
+    date: Number.isNaN(parsedDate) ? null : new Date(parsedDate).toISOString(),
+    messageIdHeader: common.messageId ?? null,
+    inReplyTo: null,
+    references: [],
+    snippet: '',
+    hasHtml: false,
+    attachments: [],
+    forwardStamps: mail.headers
+      .filter((header) => header.name.toLowerCase() === FORWARD_STAMP_HEADER.toLowerCase())
+      .map((header) => header.value),
+    parseError,
+  };
+}
+
+async function groupByMailbox(recipients: string[], index: MessageIndex): Promise<Map<string, string[]>> {
+  const byMailbox = new Map<string, string[]>();
+  for (const recipient of recipients) {
+    const mailbox = (await index.mailboxFor(recipient)) ?? normalizeAddress(recipient);
+    const list = byMailbox.get(mailbox) ?? [];
+    list.push(normalizeAddress(recipient));
+    byMailbox.set(mailbox, list);
+  }
+  return byMailbox;
+}
+
+/**
+ * Exactly one forward job per message, even when SQS delivers the notification
+ * twice or to two workers at once: a gate in the index decides who enqueues.
+ */
+async function enqueueForwardOnce(mail: ReceivedMail, deps: IngestDeps): Promise<boolean> {
+  const gate = `enqueue#${mail.sesMessageId}`;
+  const lease = await deps.index.acquireOnce(gate, deps.workerId, deps.clock.now(), deps.config.leaseMs);
+  if (lease === 'done') return false;
+  if (lease === 'busy') throw new LeaseBusyError(gate);
+  try {
+    await deps.forwardQueue.enqueue(
+      { sesMessageId: mail.sesMessageId, receivedAt: mail.receivedAt, attempt: 0 },
+      0,
+    );
+  } catch (error) {
+    await deps.index.releaseOnce(gate, deps.workerId);
+    throw error;
+  }
+  await deps.index.completeOnce(gate, deps.workerId);
+  return true;
+}

@@ -1,0 +1,157 @@
+// The domain vocabulary shared by every use case: what a received message is,
+// what we index per mailbox, and what we record per recipient delivery.
+
+/** Verdict values as SES reports them. */
+export type VerdictStatus = 'PASS' | 'FAIL' | 'GRAY' | 'PROCESSING_FAILED' | 'DISABLED';
+
+export interface Verdicts {
+  spam: VerdictStatus;
+  virus: VerdictStatus;
+  spf: VerdictStatus;
+  dkim: VerdictStatus;
+  dmarc: VerdictStatus;
+}
+
+/** Where the raw bytes of a message live (S3 bucket + key, or the local store). */
+export interface RawLocation {
+  bucket: string;
+  key: string;
+}
+
+/** A header as SES lists it in the notification (`mail.headers`). */
+export interface HeaderField {
+  name: string;
+  value: string;
+}
+
+/** What the SES receipt notification tells us about one received message. */
+export interface ReceivedMail {
+  /** SES message id: the unique key of the message everywhere. */
+  sesMessageId: string;
+  /** Receipt time, ISO 8601. */
+  receivedAt: string;
+  /** Envelope MAIL FROM (`mail.source`); empty string for the null sender. */
+  envelopeFrom: string;
+  /** Envelope RCPT TO (`receipt.recipients`), the only place BCC recipients appear. */
+  envelopeRecipients: string[];
+  verdicts: Verdicts;
+  raw: RawLocation;
+  /** Headers SES parsed; may be truncated. Used when our own parse fails. */
+  headers: HeaderField[];
+  headersTruncated: boolean;
+  commonHeaders: {
+    from?: string[];
+    to?: string[];
+    cc?: string[];
+    subject?: string;
+    date?: string;
+    messageId?: string;
+  };
+}
+
+export interface AttachmentInfo {
+  filename: string | null;
+  contentType: string;
+  size: number;
+  contentId: string | null;
+  inline: boolean;
+}
+
+/** What ingest extracts from the raw message: headers and a snippet, never bodies. */
+export interface MessageSummary {
+  /** Header mailboxes formatted as SES does: `Name <a@b>` or `a@b`. */
+  from: string[];
+  to: string[];
+  cc: string[];
+  replyTo: string[];
+  subject: string;
+  /** Date header as ISO, or null when absent or unparseable. */
+  date: string | null;
+  messageIdHeader: string | null;
+  inReplyTo: string | null;
+  references: string[];
+  snippet: string;
+  hasHtml: boolean;
+  attachments: AttachmentInfo[];
+  /** Values of every X-Shadowmail-Forwarded header (mail-loop detection). */
+  forwardStamps: string[];
+  /** Why the parse was incomplete, if it was. */
+  parseError: string | null;
+}
+
+export type MessageVisibility = 'normal' | 'quarantined';
+
+/** The per-message record: envelope, verdicts, summary. One per SES message. */
+export interface MessageRecord {
+  sesMessageId: string;
+  receivedAt: string;
+  /** TTL, epoch seconds. Reads must filter on it: the store deletes late. */
+  expiresAt: number;
+  envelopeFrom: string;
+  envelopeRecipients: string[];
+  verdicts: Verdicts;
+  visibility: MessageVisibility;
+  spamFlagged: boolean;
+  raw: RawLocation;
+  size: number;
+  summary: MessageSummary;
+  /** Set when the message carries this stack's forward stamp: it is never relayed. */
+  loopDetected: boolean;
+}
+
+/** One message as it appears in one mailbox. */
+export interface MailboxEntry {
+  mailbox: string;
+  sesMessageId: string;
+  receivedAt: string;
+  expiresAt: number;
+  /** The envelope recipients that resolved to this mailbox (aliases included). */
+  recipients: string[];
+  folder: 'inbox' | 'sent' | 'deleted';
+  read: boolean;
+  visibility: MessageVisibility;
+  spamFlagged: boolean;
+  size: number;
+  from: string[];
+  to: string[];
+  cc: string[];
+  subject: string;
+  date: string | null;
+  snippet: string;
+  attachments: AttachmentInfo[];
+}
+
+export type DeliveryStateName = 'queued' | 'delivered' | 'deferred' | 'failed';
+
+export interface DeliveryAttempt {
+  at: string;
+  /** SMTP reply code, or 0 when no reply was received (connection failure). */
+  code: number;
+  response: string;
+  outcome: 'delivered' | 'deferred' | 'failed';
+}
+
+export interface DeliveryState {
+  sesMessageId: string;
+  recipient: string;
+  state: DeliveryStateName;
+  receivedAt: string;
+  expiresAt: number;
+  attempts: DeliveryAttempt[];
+  attemptCount: number;
+  lastReply: string | null;
+  updatedAt: string;
+  /** Why it is failed for good (5xx, expired, mail loop). */
+  reason: string | null;
+}
+
+/** The job on the forward queue. */
+export interface ForwardJob {
+  sesMessageId: string;
+  /** When the message was received: the forward maximum age counts from here. */
+  receivedAt: string;
+  /** How many delivery attempts have been made so far (for backoff). */
+  attempt: number;
+}
+
+export const FORWARD_STAMP_HEADER = 'X-Shadowmail-Forwarded';

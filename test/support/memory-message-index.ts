@@ -1,0 +1,129 @@
+// An in-memory MessageIndex with the same semantics as the DynamoDB adapter,
+// for fast use-case tests. The adapter contract tests run against both.
+import { addressOfMailbox, normalizeAddress, normalizeMessageId } from '../../lambdas/core/addresses.ts';
+import type {
+  DeliveryAttempt,
+  DeliveryState,
+  DeliveryStateName,
+  MailboxEntry,
+  MessageRecord,
+} from '../../lambdas/core/model.ts';
+import { isLive } from '../../lambdas/core/retention.ts';
+import type { LeaseResult, MessageIndex, TraceQuery } from '../../lambdas/ports/message-index.ts';
+
+interface Gate {
+  owner: string;
+  until: number;
+  done: boolean;
+}
+
+export const MAX_STORED_ATTEMPTS = 50;
+
+export class MemoryMessageIndex implements MessageIndex {
+  readonly addresses = new Map<string, string>();
+  readonly messages = new Map<string, MessageRecord>();
+  readonly entries = new Map<string, MailboxEntry>();
+  readonly deliveries = new Map<string, DeliveryState>();
+  readonly gates = new Map<string, Gate>();
+
+  async mailboxFor(address: string): Promise<string | null> {
+    return this.addresses.get(normalizeAddress(address)) ?? null;
+  }
+
+  async putAddress(address: string, mailbox: string): Promise<void> {
+    this.addresses.set(normalizeAddress(address), normalizeAddress(mailbox));
+  }
+
+  async putMessage(record: MessageRecord): Promise<void> {
+    if (!this.messages.has(record.sesMessageId)) this.messages.set(record.sesMessageId, structuredClone(record));
+  }
+
+  async getMessage(sesMessageId: string, now: Date): Promise<MessageRecord | null> {
+    const record = this.messages.get(sesMessageId);
+    return record && isLive(record, now) ? structuredClone(record) : null;
+  }
+
+  async putMailboxEntry(entry: MailboxEntry): Promise<void> {
+    const key = `${entry.mailbox}|${entry.sesMessageId}`;
+    if (!this.entries.has(key)) this.entries.set(key, structuredClone(entry));
+  }
+
+  async listMailbox(mailbox: string, now: Date, limit: number): Promise<MailboxEntry[]> {
+    const wanted = normalizeAddress(mailbox);
+    return [...this.entries.values()]
+      .filter((entry) => entry.mailbox === wanted && isLive(entry, now))
+      .sort((a, b) => b.receivedAt.localeCompare(a.receivedAt))
+      .slice(0, limit)
+      .map((entry) => structuredClone(entry));
+  }
+
+  async createDeliveryState(state: DeliveryState): Promise<void> {
+    const key = `${state.sesMessageId}|${normalizeAddress(state.recipient)}`;
+    if (!this.deliveries.has(key)) this.deliveries.set(key, structuredClone(state));
+  }
+
+  async getDeliveryStates(sesMessageId: string, now: Date): Promise<DeliveryState[]> {
+    return [...this.deliveries.values()]
+      .filter((state) => state.sesMessageId === sesMessageId && isLive(state, now))
+      .map((state) => structuredClone(state));
+  }
+
+  async recordDeliveryAttempt(
+    sesMessageId: string,
+    recipient: string,
+    attempt: DeliveryAttempt,
+    state: DeliveryStateName,
+    reason: string | null,
+  ): Promise<void> {
+    const key = `${sesMessageId}|${normalizeAddress(recipient)}`;
+    const existing = this.deliveries.get(key);
+    if (!existing) throw new Error(`no delivery state for ${key}`);
+    existing.attempts = [...existing.attempts, attempt].slice(-MAX_STORED_ATTEMPTS);
+    existing.attemptCount += 1;
+    existing.state = state;
+    existing.lastReply = attempt.response;
+    existing.updatedAt = attempt.at;
+    existing.reason = reason;
+  }
+
+  async acquireOnce(key: string, owner: string, now: Date, leaseMs: number): Promise<LeaseResult> {
+    const gate = this.gates.get(key);
+    if (gate?.done) return 'done';
+    if (gate && gate.owner !== owner && gate.until > now.getTime()) return 'busy';
+    this.gates.set(key, { owner, until: now.getTime() + leaseMs, done: false });
+    return 'acquired';
+  }
+
+  async completeOnce(key: string, owner: string): Promise<void> {
+    const gate = this.gates.get(key);
+    if (gate && gate.owner === owner) gate.done = true;
+  }
+
+  async releaseOnce(key: string, owner: string): Promise<void> {
+    const gate = this.gates.get(key);
+    if (gate && gate.owner === owner && !gate.done) this.gates.delete(key);
+  }
+
+  async findMessages(query: TraceQuery, now: Date): Promise<MessageRecord[]> {
+    const matches = (record: MessageRecord): boolean => {
+      if (query.recipient !== undefined) {
+        return record.envelopeRecipients.some((recipient) => normalizeAddress(recipient) === query.recipient);
+      }
+      if (query.sender !== undefined) {
+        return (
+          normalizeAddress(record.envelopeFrom) === query.sender ||
+          record.summary.from.some((from) => addressOfMailbox(from) === query.sender)
+        );
+      }
+      if (query.messageIdHeader !== undefined) {
+        return record.summary.messageIdHeader !== null && normalizeMessageId(record.summary.messageIdHeader) === query.messageIdHeader;
+      }
+      return false;
+    };
+    return [...this.messages.values()]
+      .filter((record) => isLive(record, now) && matches(record))
+      .sort((a, b) => b.receivedAt.localeCompare(a.receivedAt))
+      .slice(0, query.limit ?? 100)
+      .map((record) => structuredClone(record));
+  }
+}
