@@ -1,0 +1,59 @@
+// Lambda entry point: SQS batch of forward jobs → forward use case, per record.
+import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
+import type { SQSRecord } from 'aws-lambda';
+import { z } from 'zod';
+import { InvalidInputError } from '../core/errors.ts';
+import { forwardMessage, type ForwardDeps } from '../core/forward.ts';
+import type { ForwardJob } from '../core/model.ts';
+import type { SqsHandler } from './ingest.ts';
+import { MetricUnit, type Observability } from './observability.ts';
+
+export type ForwardHandlerDeps = Omit<ForwardDeps, 'workerId'> & Observability & { workerId?: string };
+
+const forwardJobSchema = z.object({
+  sesMessageId: z.string().min(1),
+  receivedAt: z.iso.datetime({ offset: true }),
+  attempt: z.number().int().nonnegative(),
+});
+
+export function parseForwardJob(body: string): ForwardJob {
+  let json: unknown;
+  try {
+    json = JSON.parse(body);
+  } catch (error) {
+    throw new InvalidInputError('forward job is not JSON', { cause: error });
+  }
+  const parsed = forwardJobSchema.safeParse(json);
+  if (!parsed.success) throw new InvalidInputError(`invalid forward job: ${z.prettifyError(parsed.error)}`);
+  return parsed.data;
+}
+
+export function createForwardHandler(deps: ForwardHandlerDeps): SqsHandler {
+  const { logger, metrics } = deps;
+  return async (event, context) => {
+    const processor = new BatchProcessor(EventType.SQS);
+    const record = async (sqsRecord: SQSRecord): Promise<void> => {
+      const job = parseForwardJob(sqsRecord.body);
+      const workerId = deps.workerId ?? `${context.awsRequestId}:${sqsRecord.messageId}`;
+      try {
+        const outcome = await forwardMessage(job, { ...deps, workerId });
+        logger.info('forward', { sesMessageId: job.sesMessageId, attempt: job.attempt, ...outcome });
+        if (outcome.status === 'attempted') {
+          metrics.addMetric('RecipientsDelivered', MetricUnit.Count, outcome.delivered.length);
+          metrics.addMetric('RecipientsDeferred', MetricUnit.Count, outcome.deferred.length);
+          metrics.addMetric('RecipientsFailed', MetricUnit.Count, outcome.failed.length);
+        } else if (outcome.status === 'expired' || outcome.status === 'loop') {
+          metrics.addMetric('RecipientsFailed', MetricUnit.Count, outcome.failed.length);
+        }
+      } catch (error) {
+        logger.error('forward failed', { sesMessageId: job.sesMessageId, error });
+        throw error;
+      }
+    };
+    try {
+      return await processPartialResponse(event, record, processor, { context, throwOnFullBatchFailure: false });
+    } finally {
+      metrics.publishStoredMetrics();
+    }
+  };
+}

@@ -1,0 +1,67 @@
+// The environment contract of the Lambda functions: variable names (shared with the
+// CDK stack in lib/) and their validation. Read once per cold start; a wrong value
+// stops the function with a message naming the variable.
+import { z } from 'zod';
+import { ConfigurationError } from '../core/errors.ts';
+
+export const ENV = {
+  tableName: 'SHADOWMAIL_TABLE_NAME',
+  forwardQueueUrl: 'SHADOWMAIL_FORWARD_QUEUE_URL',
+  stackId: 'SHADOWMAIL_STACK_ID',
+  retentionDays: 'SHADOWMAIL_RETENTION_DAYS',
+  forwardMaxAgeDays: 'SHADOWMAIL_FORWARD_MAX_AGE_DAYS',
+  retryBaseSeconds: 'SHADOWMAIL_RETRY_BASE_SECONDS',
+  retryMaxDelaySeconds: 'SHADOWMAIL_RETRY_MAX_DELAY_SECONDS',
+  leaseSeconds: 'SHADOWMAIL_LEASE_SECONDS',
+  smartHost: 'SHADOWMAIL_SMART_HOST',
+  smartHostPort: 'SHADOWMAIL_SMART_HOST_PORT',
+  smartHostTls: 'SHADOWMAIL_SMART_HOST_TLS',
+  smartHostAuthSecretArn: 'SHADOWMAIL_SMART_HOST_AUTH_SECRET_ARN',
+  heloName: 'SHADOWMAIL_HELO_NAME',
+} as const;
+
+const positiveInt = z.coerce.number().int().positive();
+const positiveNumber = z.coerce.number().positive();
+
+export const pipelineSettingsSchema = {
+  [ENV.stackId]: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'letters, digits, dot, dash or underscore, at most 64').default('shadowmail'),
+  [ENV.retentionDays]: positiveInt.max(3650).default(28),
+  [ENV.forwardMaxAgeDays]: positiveNumber.max(14).default(5),
+  [ENV.retryBaseSeconds]: positiveInt.max(900).default(60),
+  [ENV.retryMaxDelaySeconds]: positiveInt.max(900).default(900),
+  [ENV.leaseSeconds]: positiveInt.max(3600).default(300),
+};
+
+export const smtpTlsModes = ['starttls-required', 'starttls-opportunistic', 'implicit', 'none'] as const;
+export type SmtpTlsMode = (typeof smtpTlsModes)[number];
+
+const awsIngestSchema = z.object({
+  [ENV.tableName]: z.string().min(1),
+  [ENV.forwardQueueUrl]: z.url(),
+  ...pipelineSettingsSchema,
+});
+
+const awsForwardSchema = awsIngestSchema.extend({
+  [ENV.smartHost]: z.string().min(1),
+  [ENV.smartHostPort]: positiveInt.max(65535).default(587),
+  [ENV.smartHostTls]: z.enum(smtpTlsModes).default('starttls-required'),
+  [ENV.smartHostAuthSecretArn]: z.string().startsWith('arn:').optional(),
+  [ENV.heloName]: z.string().min(1).optional(),
+});
+
+export type AwsIngestEnv = z.infer<typeof awsIngestSchema>;
+export type AwsForwardEnv = z.infer<typeof awsForwardSchema>;
+
+/** Validates `source` against `schema`; the first problem becomes a ConfigurationError naming its variable. */
+export function readEnv<T extends z.ZodType>(schema: T, source: NodeJS.ProcessEnv = process.env): z.infer<T> {
+  const parsed = schema.safeParse(source);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0]!;
+  const variable = String(issue.path[0] ?? 'environment');
+  const given = source[variable];
+  const detail = given === undefined ? `is required (${issue.message})` : `invalid value ${JSON.stringify(given)}: ${issue.message}`;
+  throw new ConfigurationError(variable, detail);
+}
+
+export const readAwsIngestEnv = (source?: NodeJS.ProcessEnv): AwsIngestEnv => readEnv(awsIngestSchema, source);
+export const readAwsForwardEnv = (source?: NodeJS.ProcessEnv): AwsForwardEnv => readEnv(awsForwardSchema, source);

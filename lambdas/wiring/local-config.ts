@@ -1,0 +1,78 @@
+// Local mode's configuration from SHADOWMAIL_* variables, validated once at start-up.
+// A wrong value stops start-up with one line that names the variable.
+import { resolve } from 'node:path';
+import { z } from 'zod';
+import { ENV, pipelineSettingsSchema, readEnv } from './env.ts';
+
+export const LOCAL_ENV = {
+  dataDir: 'SHADOWMAIL_DATA_DIR',
+  smtpPort: 'SHADOWMAIL_SMTP_PORT',
+  httpPort: 'SHADOWMAIL_HTTP_PORT',
+  domains: 'SHADOWMAIL_DOMAINS',
+  primary: 'SHADOWMAIL_PRIMARY',
+  sinkPort: 'SHADOWMAIL_SINK_PORT',
+  host: 'SHADOWMAIL_LISTEN_HOST',
+} as const;
+
+const port = z.coerce.number().int().min(0).max(65535);
+const domainPattern = /^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$|^localhost$/;
+
+const localSchema = z.object({
+  [LOCAL_ENV.dataDir]: z.string().min(1).default('./.shadowmail'),
+  [LOCAL_ENV.smtpPort]: port.default(2525),
+  [LOCAL_ENV.httpPort]: port.default(8787),
+  [LOCAL_ENV.sinkPort]: port.default(2526),
+  [LOCAL_ENV.host]: z.string().min(1).default('127.0.0.1'),
+  [LOCAL_ENV.domains]: z
+    .string()
+    .default('example.com')
+    .transform((value) => value.split(',').map((domain) => domain.trim().toLowerCase()).filter(Boolean))
+    .pipe(z.array(z.string().regex(domainPattern, 'a comma list of mail domains such as corp.example,sub.corp.example')).min(1, 'at least one domain')),
+  [LOCAL_ENV.primary]: z
+    .string()
+    .regex(/^smtps?:\/\/[^/:]+(:\d{1,5})?\/?$/, 'a smart host URL such as smtp://exchange.corp.local:25 or smtps://host:465')
+    .optional(),
+  ...pipelineSettingsSchema,
+});
+
+export interface LocalConfig {
+  dataDir: string;
+  listenHost: string;
+  smtpPort: number;
+  httpPort: number;
+  sinkPort: number;
+  domains: string[];
+  /** The real primary, or null for the built-in sink. */
+  primary: { host: string; port: number; implicitTls: boolean } | null;
+  stackId: string;
+  retentionDays: number;
+  forwardMaxAgeMs: number;
+  retryBaseSeconds: number;
+  retryMaxDelaySeconds: number;
+  leaseMs: number;
+}
+
+export function readLocalConfig(source: NodeJS.ProcessEnv = process.env): LocalConfig {
+  const env = readEnv(localSchema, source);
+  const primaryUrl = env[LOCAL_ENV.primary];
+  const primary = primaryUrl ? new URL(primaryUrl) : null;
+  return {
+    dataDir: resolve(env[LOCAL_ENV.dataDir]),
+    listenHost: env[LOCAL_ENV.host],
+    smtpPort: env[LOCAL_ENV.smtpPort],
+    httpPort: env[LOCAL_ENV.httpPort],
+    sinkPort: env[LOCAL_ENV.sinkPort],
+    domains: env[LOCAL_ENV.domains],
+    primary: primary && {
+      host: primary.hostname,
+      port: primary.port ? Number(primary.port) : primary.protocol === 'smtps:' ? 465 : 25,
+      implicitTls: primary.protocol === 'smtps:',
+    },
+    stackId: env[ENV.stackId],
+    retentionDays: env[ENV.retentionDays],
+    forwardMaxAgeMs: env[ENV.forwardMaxAgeDays] * 86_400_000,
+    retryBaseSeconds: env[ENV.retryBaseSeconds],
+    retryMaxDelaySeconds: env[ENV.retryMaxDelaySeconds],
+    leaseMs: env[ENV.leaseSeconds] * 1000,
+  };
+}
