@@ -1,0 +1,36 @@
+// `npm start`: the whole pipeline on one machine (local mode). Bad configuration
+// stops start-up with one line naming the variable.
+import { ShadowmailError } from '../lambdas/core/errors.ts';
+import { readLocalConfig } from '../lambdas/wiring/local-config.ts';
+import { startLocalStack } from '../lambdas/wiring/local.ts';
+
+process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
+try {
+  const config = readLocalConfig();
+  const stack = await startLocalStack(config);
+  const primary = config.primary ? `smtp://${config.primary.host}:${config.primary.port}` : `built-in sink on 127.0.0.1:${stack.sinkPort} (${stack.paths.primarySink})`;
+  console.log(
+    [
+      `shadowmail local mode ready`,
+      `  SMTP in   ${config.listenHost}:${stack.smtpPort} for ${config.domains.join(', ')}`,
+      `  HTTP      http://${config.listenHost}:${stack.httpPort}/healthz`,
+      `  primary   ${primary}`,
+      `  data      ${config.dataDir}`,
+    ].join('\n'),
+  );
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`${signal}: stopping`);
+    stack.stop().then(() => process.exit(0), () => process.exit(1));
+  };
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+} catch (error) {
+  const message = error instanceof ShadowmailError ? error.message : String((error as Error)?.stack ?? error);
+  console.error(`shadowmail: ${message}`);
+  process.exit(1);
+}

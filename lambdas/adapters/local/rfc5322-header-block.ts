@@ -1,0 +1,62 @@
+// Reads the header block at the top of a spooled message (local mode's stand-in for
+// the `mail.headers` / `commonHeaders` that SES puts into its notification).
+// Deliberately shallow: unfolded name/value pairs, undecoded, as SES lists them.
+import { open } from 'node:fs/promises';
+
+const MAX_HEADER_BYTES = 256 * 1024;
+
+export interface HeaderField {
+  name: string;
+  value: string;
+}
+
+export async function readHeaderBlock(file: string): Promise<HeaderField[]> {
+  const handle = await open(file, 'r');
+  try {
+    const buffer = Buffer.alloc(MAX_HEADER_BYTES);
+    const { bytesRead } = await handle.read(buffer, 0, MAX_HEADER_BYTES, 0);
+    return parseHeaderBlock(buffer.subarray(0, bytesRead).toString('latin1'));
+  } finally {
+    await handle.close();
+  }
+}
+
+export function parseHeaderBlock(text: string): HeaderField[] {
+  const end = text.search(/\r?\n\r?\n/);
+  const block = end < 0 ? text : text.slice(0, end);
+  const fields: HeaderField[] = [];
+  for (const line of block.split(/\r?\n/)) {
+    if (/^[ \t]/.test(line) && fields.length > 0) {
+      fields[fields.length - 1]!.value += ` ${line.trim()}`;
+      continue;
+    }
+    const colon = line.indexOf(':');
+    if (colon <= 0 || /[\s]/.test(line.slice(0, colon))) {
+      if (fields.length === 0 && !line.startsWith('From ')) break; // not a header block at all
+      continue;
+    }
+    fields.push({ name: line.slice(0, colon), value: line.slice(colon + 1).trim() });
+  }
+  return fields;
+}
+
+/** The few headers SES summarizes as commonHeaders. */
+export function commonHeadersOf(fields: HeaderField[]): {
+  from?: string[]; to?: string[]; cc?: string[]; subject?: string; date?: string; messageId?: string;
+} {
+  const first = (name: string): string | undefined => fields.find((field) => field.name.toLowerCase() === name)?.value;
+  const list = (name: string): string[] | undefined => {
+    const value = first(name);
+    return value === undefined ? undefined : value.split(/,(?=(?:[^"]*"[^"]*")*[^"]*$)/).map((part) => part.trim()).filter(Boolean);
+  };
+  const result: ReturnType<typeof commonHeadersOf> = {};
+  const from = list('from'), to = list('to'), cc = list('cc');
+  const subject = first('subject'), date = first('date'), messageId = first('message-id');
+  if (from) result.from = from;
+  if (to) result.to = to;
+  if (cc) result.cc = cc;
+  if (subject !== undefined) result.subject = subject;
+  if (date !== undefined) result.date = date;
+  if (messageId !== undefined) result.messageId = messageId;
+  return result;
+}

@@ -1,0 +1,98 @@
+// The layout of local mode's data directory, the lock that lets one process own it,
+// and the runtime file through which the CLI finds the running stack.
+import { open, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ShadowmailError } from '../core/errors.ts';
+
+export interface LocalPaths {
+  root: string;
+  raw: string;
+  spool: string;
+  dynamodb: string;
+  ingestQueue: string;
+  forwardQueue: string;
+  primarySink: string;
+  lock: string;
+  runtimeInfo: string;
+}
+
+export function localPaths(root: string): LocalPaths {
+  return {
+    root,
+    raw: join(root, 'raw'),
+    spool: join(root, 'spool'),
+    dynamodb: join(root, 'dynamodb'),
+    ingestQueue: join(root, 'queues', 'ingest'),
+    forwardQueue: join(root, 'queues', 'forward'),
+    primarySink: join(root, 'primary'),
+    lock: join(root, 'shadowmail.pid'),
+    runtimeInfo: join(root, 'runtime.json'),
+  };
+}
+
+export interface RuntimeInfo {
+  pid: number;
+  dynamoEndpoint: string;
+  smtpPort: number;
+  httpPort: number;
+}
+
+export class DataDirInUseError extends ShadowmailError {
+  constructor(readonly dataDir: string, readonly pid: number) {
+    super('DATA_DIR_IN_USE', `the data directory ${dataDir} is in use by process ${pid}`);
+  }
+}
+
+/** Takes the data directory for this process; a lock left by a dead process is taken over. */
+export async function acquireDataDirLock(paths: LocalPaths): Promise<() => Promise<void>> {
+  for (let tries = 0; tries < 3; tries += 1) {
+    try {
+      const handle = await open(paths.lock, 'wx');
+      await handle.writeFile(String(process.pid));
+      await handle.close();
+      return async () => {
+        if ((await readPid(paths.lock)) === process.pid) await rm(paths.lock, { force: true });
+      };
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const pid = await readPid(paths.lock);
+      if (pid !== null && pid !== process.pid && isAlive(pid)) throw new DataDirInUseError(paths.root, pid);
+      await rm(paths.lock, { force: true });
+    }
+  }
+  throw new ShadowmailError('DATA_DIR_LOCK', `could not lock the data directory ${paths.root}`);
+}
+
+export async function writeRuntimeInfo(paths: LocalPaths, info: RuntimeInfo): Promise<void> {
+  const temporary = `${paths.runtimeInfo}.tmp`;
+  await writeFile(temporary, JSON.stringify(info));
+  await rename(temporary, paths.runtimeInfo);
+}
+
+/** The running stack's runtime info, or null when no live process owns the directory. */
+export async function readRuntimeInfo(paths: LocalPaths): Promise<RuntimeInfo | null> {
+  try {
+    const info = JSON.parse(await readFile(paths.runtimeInfo, 'utf8')) as RuntimeInfo;
+    return isAlive(info.pid) ? info : null;
+  } catch {
+    return null;
+  }
+}
+
+async function readPid(file: string): Promise<number | null> {
+  try {
+    const pid = Number.parseInt(await readFile(file, 'utf8'), 10);
+    return Number.isInteger(pid) && pid > 0 ? pid : null;
+  } catch {
+    return null;
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
