@@ -35,6 +35,7 @@ export interface RuntimeInfo {
   dynamoEndpoint: string;
   smtpPort: number;
   httpPort: number;
+  sinkPort: number | null;
 }
 
 export class DataDirInUseError extends ShadowmailError {

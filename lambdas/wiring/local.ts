@@ -125,7 +125,7 @@ export async function startLocalStack(config: LocalConfig): Promise<LocalStack> 
     });
     stoppers.push(() => inbound.close());
 
-    await writeRuntimeInfo(paths, { pid: process.pid, dynamoEndpoint: dynalite.endpoint, smtpPort: inbound.port, httpPort: http.port });
+    await writeRuntimeInfo(paths, { pid: process.pid, dynamoEndpoint: dynalite.endpoint, smtpPort: inbound.port, httpPort: http.port, sinkPort });
     stoppers.push(() => rm(paths.runtimeInfo, { force: true }));
     ready = true;
     return {

@@ -189,7 +189,8 @@ function limitTextBodies(parser: MailParser, limits: Required<MailparserMimePars
 
   internals.processChunk = (data, done) => {
     const node = internals.curnode;
-    if (data.type === 'body' && node && node.decoder && node.isAttachment === false && Buffer.isBuffer(data.value)) {
+    const body = data.value;
+    if (data.type === 'body' && node && node.decoder && node.isAttachment === false && Buffer.isBuffer(body)) {
       const used = usedByNode.get(node) ?? 0;
       const room = Math.min(limits.textPartLimitBytes - used, limits.textTotalLimitBytes - usedTotal);
       if (room <= 0) {
@@ -197,12 +198,13 @@ function limitTextBodies(parser: MailParser, limits: Required<MailparserMimePars
         setImmediate(done);
         return;
       }
-      if (data.value.length > room) {
+      const kept = body.length > room ? body.subarray(0, room) : body;
+      if (kept !== body) {
         budget.truncated = true;
-        data.value = data.value.subarray(0, room);
+        data.value = kept;
       }
-      usedByNode.set(node, used + data.value.length);
-      usedTotal += data.value.length;
+      usedByNode.set(node, used + kept.length);
+      usedTotal += kept.length;
     }
     original.call(parser, data, done);
     if (data.type === 'node') {

@@ -1,0 +1,329 @@
+// Adapter: relays the stored bytes of a message to the primary (Exchange) over SMTP,
+// keeping the original envelope, using nodemailer's low-level SMTPConnection.
+//
+// What the primary receives (the line-ending rule). SMTP DATA is a sequence of lines
+// ended by CRLF, and RFC 5321 §2.3.8 forbids a client to send a bare CR or a bare LF.
+// nodemailer's data stream therefore treats CRLF, a bare LF and a bare CR (a CR not
+// followed by LF) each as ONE line ending and sends it as CRLF; it dot-stuffs every
+// line that starts with '.', appends CRLF when the message does not end with a line
+// ending, and then sends the terminating ".\r\n". Every other byte (NUL, 8-bit, lines
+// of any length, header folding) goes out unchanged. So, after the receiving MTA
+// removes the dot-stuffing, it holds exactly:
+//
+//     input with every CRLF | bare CR | bare LF replaced by CRLF, plus a final CRLF if missing
+//
+// This is also what SMTP smuggling needs: '\n.\n', '\r.\r', '\r\n.\n', '\n.\r\n',
+// '\r\n.\r\r\n' and the like become a CRLF-ended line "." that is sent stuffed as "..",
+// so the content can never end DATA early or carry a second message. A bare CR is the
+// one place where a receiver that keeps bare CRs (Postfix does) would have stored
+// something else; SMTP gives no way to send it unchanged over DATA, and a bare CR
+// never comes from a conforming sender anyway.
+import { Readable } from 'node:stream';
+import SMTPConnection, {
+  type SMTPConnectionEnvelope,
+  type SMTPConnectionOptions,
+  type SMTPConnectionSendInfo,
+} from 'nodemailer/lib/smtp-connection';
+import { RetryableError } from '../../core/errors.ts';
+import type { RecipientReply, RelayEnvelope, SmtpRelay } from '../../ports/smtp-relay.ts';
+
+/**
+ * - `starttls-required`: STARTTLS must succeed, otherwise nothing is sent (the default).
+ * - `starttls-opportunistic`: STARTTLS when offered; plaintext when not offered or refused.
+ * - `implicit`: TLS from the first byte (port 465).
+ * - `none`: plaintext even when STARTTLS is offered.
+ */
+export type SmtpTlsMode = 'starttls-required' | 'starttls-opportunistic' | 'implicit' | 'none';
+
+export interface SmtpRelayOptions {
+  host: string;
+  port: number;
+  tls?: SmtpTlsMode;
+  auth?: { user: string; pass: string; method?: 'PLAIN' | 'LOGIN' };
+  /** Verify the server certificate (default true). */
+  rejectUnauthorized?: boolean;
+  /** Trusted CA certificate(s), PEM: pins a self-signed certificate of the primary. */
+  ca?: string | Buffer | Array<string | Buffer>;
+  /** Name to verify the certificate against when `host` is an IP address. */
+  servername?: string;
+  /** EHLO name. */
+  name?: string;
+  /** TCP connect (default 30 s). */
+  connectionTimeoutMs?: number;
+  /** From connect to the 220 greeting; also bounds the TLS handshake (default 30 s). */
+  greetingTimeoutMs?: number;
+  /** Inactivity on the socket, including the wait for the end-of-DATA reply (default 10 min, RFC 5321 §4.5.3.2.6). */
+  socketTimeoutMs?: number;
+  /** Whole relay, connect to final reply; keep it under the Lambda timeout (default 14 min). */
+  totalTimeoutMs?: number;
+  /** Wait for the 221 answer to QUIT before the connection is dropped (default 5 s). */
+  quitTimeoutMs?: number;
+}
+
+const DEFAULTS = {
+  connectionTimeoutMs: 30_000,
+  greetingTimeoutMs: 30_000,
+  socketTimeoutMs: 10 * 60_000,
+  totalTimeoutMs: 14 * 60_000,
+  quitTimeoutMs: 5_000,
+};
+
+/** The error fields nodemailer puts on the errors it hands back. */
+interface SmtpError extends Error {
+  code?: string;
+  response?: string;
+  responseCode?: number;
+  command?: string;
+  recipient?: string;
+  rejectedErrors?: SmtpError[];
+}
+
+/** Replies to these commands are answers about the message; anything earlier is a session failure (code 0). */
+const TRANSACTION_COMMANDS = new Set(['MAIL FROM', 'RCPT TO', 'DATA']);
+// nodemailer refuses such addresses before talking to the server; catching them here keeps the rest of the envelope sendable.
+const UNSENDABLE_ADDRESS = /[\r\n<>\x00]/;
+
+export class SmtpRelayAdapter implements SmtpRelay {
+  private readonly options: SmtpRelayOptions & typeof DEFAULTS & { tls: SmtpTlsMode };
+
+  constructor(options: SmtpRelayOptions) {
+    this.options = { ...DEFAULTS, tls: 'starttls-required', ...(stripUndefined(options) as SmtpRelayOptions) };
+  }
+
+  async relay(envelope: RelayEnvelope, data: () => Promise<Readable>): Promise<RecipientReply[]> {
+    if (envelope.recipients.length === 0) return [];
+    if (UNSENDABLE_ADDRESS.test(envelope.from)) {
+      return envelope.recipients.map((recipient) => noAnswer(recipient, `not relayed: the envelope sender ${JSON.stringify(envelope.from)} cannot be written in MAIL FROM`));
+    }
+    const sendable = envelope.recipients.filter((recipient) => recipient.trim() !== '' && !UNSENDABLE_ADDRESS.test(recipient));
+    const unsendable = (recipient: string) => noAnswer(recipient, `not relayed: ${JSON.stringify(recipient)} cannot be written in RCPT TO`);
+    if (sendable.length === 0) return envelope.recipients.map(unsendable);
+
+    const replies = await this.relaySendable({ from: envelope.from, recipients: sendable }, data);
+    return envelope.recipients.map((recipient) => (sendable.includes(recipient) ? replies.get(recipient)! : unsendable(recipient)));
+  }
+
+  private async relaySendable(envelope: RelayEnvelope, data: () => Promise<Readable>): Promise<Map<string, RecipientReply>> {
+    const session = new Session(new SMTPConnection(this.connectionOptions()), this.options.totalTimeoutMs);
+    const answerAll = (text: string) => new Map(envelope.recipients.map((recipient) => [recipient, noAnswer(recipient, text)]));
+    const refusal = await this.openSession(session).catch((error: unknown) => `not relayed: ${describeSessionFailure(error, this.options)}`);
+    if (refusal !== null) {
+      session.close();
+      return answerAll(refusal);
+    }
+
+    // Opened only once the server has taken DATA, so a refused envelope never reads the store.
+    const source = new LazySource(data);
+    const smtpEnvelope: SMTPConnectionEnvelope = {
+      from: envelope.from,
+      to: [...envelope.recipients],
+      use8BitMime: true,
+      rcptQueue: [],
+      rejected: [],
+      rejectedErrors: [],
+      accepted: [],
+    };
+    try {
+      const info = await session.send(smtpEnvelope, source.stream);
+      const answers = answersFromRejections(info.rejectedErrors ?? []);
+      const final = replyParts(info.response, 250);
+      for (const recipient of envelope.recipients) {
+        if (!answers.has(recipient)) answers.set(recipient, { recipient, ...final });
+      }
+      await session.quit(this.options.quitTimeoutMs);
+      return answers;
+    } catch (error) {
+      session.close();
+      if (source.failure) throw new RetryableError('reading the stored message for the relay failed', { cause: source.failure });
+      return answersFromSendFailure(error as SmtpError, envelope.recipients, smtpEnvelope, this.options);
+    }
+  }
+
+  /** Connects, checks TLS and logs in; a reason not to go on, or null. Throws on session failures. */
+  private async openSession(session: Session): Promise<string | null> {
+    await session.connect();
+    if (this.options.tls === 'starttls-required' && !session.connection.secure) {
+      return 'not relayed: STARTTLS is required but the session is not encrypted';
+    }
+    if (this.options.auth) {
+      if (!session.connection.secure && this.options.tls !== 'none') {
+        return 'not relayed: refusing to send SMTP credentials over an unencrypted session (STARTTLS failed or was not offered)';
+      }
+      await session.login(this.options.auth);
+    }
+    return null;
+  }
+
+  private connectionOptions(): SMTPConnectionOptions {
+    const o = this.options;
+    const tls: NonNullable<SMTPConnectionOptions['tls']> = { rejectUnauthorized: o.rejectUnauthorized ?? true };
+    if (o.ca !== undefined) tls.ca = o.ca;
+    if (o.servername !== undefined) tls.servername = o.servername;
+    return {
+      host: o.host,
+      port: o.port,
+      secure: o.tls === 'implicit',
+      requireTLS: o.tls === 'starttls-required',
+      opportunisticTLS: o.tls === 'starttls-opportunistic',
+      ignoreTLS: o.tls === 'none',
+      tls,
+      ...(o.name !== undefined ? { name: o.name } : {}),
+      connectionTimeout: o.connectionTimeoutMs,
+      greetingTimeout: o.greetingTimeoutMs,
+      socketTimeout: o.socketTimeoutMs,
+      socketCloseTimeout: o.quitTimeoutMs,
+      logger: false,
+      debug: false,
+    };
+  }
+}
+
+/**
+ * One SMTP session as promises. nodemailer reports a dropped or timed-out connection
+ * through the 'error' and 'end' events, not through the pending callback, so every
+ * step also settles when the connection ends.
+ */
+class Session {
+  private lastError: Error | undefined;
+  private ended = false;
+  private readonly endWaiters = new Set<() => void>();
+  private readonly deadline: NodeJS.Timeout;
+
+  constructor(readonly connection: SMTPConnection, totalTimeoutMs: number) {
+    connection.on('error', (error: Error) => {
+      this.lastError ??= error;
+    });
+    connection.once('end', () => {
+      this.ended = true;
+      for (const waiter of this.endWaiters) waiter();
+    });
+    this.deadline = setTimeout(() => {
+      this.lastError ??= Object.assign(new Error(`relay did not finish within ${totalTimeoutMs} ms`), { code: 'ETIMEDOUT' });
+      connection.close();
+    }, totalTimeoutMs);
+    this.deadline.unref();
+  }
+
+  connect(): Promise<void> {
+    return this.step<void>((done) => this.connection.connect((error) => done(error ?? null)));
+  }
+
+  login(auth: NonNullable<SmtpRelayOptions['auth']>): Promise<void> {
+    return this.step<void>((done) =>
+      this.connection.login({ user: auth.user, pass: auth.pass, ...(auth.method ? { method: auth.method } : {}) }, (error) => done(error)),
+    );
+  }
+
+  send(envelope: SMTPConnectionEnvelope, message: Readable): Promise<SMTPConnectionSendInfo> {
+    return this.step<SMTPConnectionSendInfo>((done) => this.connection.send(envelope, message, (error, info) => done(error, info)));
+  }
+
+  /** QUIT, waiting a bounded time for the 221 so the server does not log a lost connection. */
+  async quit(timeoutMs: number): Promise<void> {
+    clearTimeout(this.deadline);
+    if (this.ended) return;
+    const closed = new Promise<void>((resolve) => this.endWaiters.add(resolve));
+    const timer = setTimeout(() => this.connection.close(), timeoutMs);
+    try {
+      this.connection.quit();
+    } catch {
+      this.connection.close();
+    }
+    await closed;
+    clearTimeout(timer);
+  }
+
+  close(): void {
+    clearTimeout(this.deadline);
+    this.connection.close();
+  }
+
+  private step<T>(start: (done: (error: Error | null | undefined, value?: T) => void) => void): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      if (this.ended) return reject(this.lastError ?? new Error('connection closed'));
+      const onEnd = () => reject(this.lastError ?? new Error('connection closed unexpectedly'));
+      this.endWaiters.add(onEnd);
+      start((error, value) => {
+        this.endWaiters.delete(onEnd);
+        if (error) reject(error);
+        else resolve(value as T);
+      });
+    });
+  }
+}
+
+/** A stream that calls `open` on its first read and remembers why reading failed, if it did. */
+class LazySource {
+  failure: unknown;
+  readonly stream: Readable;
+
+  constructor(open: () => Promise<Readable>) {
+    const self = this;
+    async function* chunks(): AsyncGenerator<Buffer> {
+      try {
+        const source = await open();
+        for await (const chunk of source) yield typeof chunk === 'string' ? Buffer.from(chunk, 'binary') : (chunk as Buffer);
+      } catch (error) {
+        self.failure = error;
+        throw error;
+      }
+    }
+    this.stream = Readable.from(chunks(), { objectMode: false });
+  }
+}
+
+function answersFromRejections(rejectedErrors: SmtpError[]): Map<string, RecipientReply> {
+  const answers = new Map<string, RecipientReply>();
+  for (const error of rejectedErrors) {
+    if (!error.recipient) continue;
+    answers.set(error.recipient, { recipient: error.recipient, ...replyParts(error.response, error.responseCode ?? 0) });
+  }
+  return answers;
+}
+
+function answersFromSendFailure(
+  error: SmtpError,
+  recipients: string[],
+  envelope: SMTPConnectionEnvelope,
+  options: SmtpRelayOptions,
+): Map<string, RecipientReply> {
+  // Recipients refused at RCPT keep that reply whatever happened afterwards. nodemailer
+  // records them on the envelope object it was given; the error carries them only when
+  // every recipient was refused.
+  const rejections = error.rejectedErrors ?? (envelope.rejectedErrors as SmtpError[] | undefined) ?? [];
+  const answers = answersFromRejections(rejections);
+  const answeredByServer = !!error.responseCode && !!error.command && TRANSACTION_COMMANDS.has(error.command);
+  const rest = answeredByServer
+    ? replyParts(error.response, error.responseCode!)
+    : { code: 0, response: `not relayed: ${describeSessionFailure(error, options)}` };
+  for (const recipient of recipients) {
+    if (!answers.has(recipient)) answers.set(recipient, { recipient, ...rest });
+  }
+  return answers;
+}
+
+function replyParts(response: string | undefined, fallbackCode: number): { code: number; response: string } {
+  const text = (response ?? '').trim();
+  const code = Number(/^(\d{3})/.exec(text)?.[1] ?? fallbackCode);
+  return { code, response: text || String(code) };
+}
+
+function noAnswer(recipient: string, response: string): RecipientReply {
+  return { recipient, code: 0, response };
+}
+
+function describeSessionFailure(error: unknown, options: SmtpRelayOptions): string {
+  const e = error as SmtpError;
+  const where = `${options.host}:${options.port}`;
+  const detail = e?.message ?? String(error);
+  if (e?.command === 'STARTTLS' || (e?.code === 'ETLS' && options.tls === 'starttls-required')) {
+    return `STARTTLS with ${where} failed (STARTTLS is required): ${detail}`;
+  }
+  if (e?.code === 'EAUTH') return `authentication at ${where} failed: ${detail}`;
+  if (e?.code === 'ETIMEDOUT') return `timeout talking to ${where}: ${detail}`;
+  return `SMTP session with ${where} failed${e?.code ? ` (${e.code})` : ''}: ${detail}`;
+}
+
+function stripUndefined<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
