@@ -23,11 +23,12 @@ export const SNIPPET_LENGTH = 200;
 
 export interface MailparserMimeParserOptions {
   /**
-   * Upper bound for one summarize() call. If the source is still delivering when it
-   * runs out, the source is the problem and the call fails with a RetryableError;
-   * if the source has ended, the parser is stuck and what it has so far is returned.
+   * Longest time without a byte from the source. When it runs out while the source
+   * is waiting for data, the source has stalled: RetryableError. When the source has
+   * ended or is held back by the parser, the parser is stuck: whatever it has so far
+   * is returned with a parseError (or MimeParseError when that is nothing).
    */
-  timeoutMs?: number;
+  inactivityTimeoutMs?: number;
   /** Encoded body bytes of one inline text/html part handed to mailparser. */
   textPartLimitBytes?: number;
   /** Encoded body bytes of all inline text/html parts of a message together. */
@@ -35,7 +36,7 @@ export interface MailparserMimeParserOptions {
 }
 
 const DEFAULTS: Required<MailparserMimeParserOptions> = {
-  timeoutMs: 60_000,
+  inactivityTimeoutMs: 30_000,
   // Generous for HTML mail whose first words follow a long <style> block, small
   // enough that a 40 MB text body costs nothing.
   textPartLimitBytes: 256 * 1024,
@@ -73,7 +74,6 @@ interface ParserInternals {
 
 interface TextBudget {
   sawHtml: boolean;
-  truncated: boolean;
 }
 
 export class MailparserMimeParser implements MimeParser {
@@ -112,7 +112,8 @@ export class MailparserMimeParser implements MimeParser {
       };
       // What the parser produced, or MimeParseError when that is nothing at all.
       const conclude = (problem: string | null, cause?: unknown): void => {
-        if (headers === null || (headerLines.length === 0 && attachments.length === 0 && !hasText(text))) {
+        const namedHeader = headerLines.some((line) => line.key !== '');
+        if (headers === null || (!namedHeader && attachments.length === 0 && !hasText(text))) {
           reject(new MimeParseError(problem ?? 'no message headers found', { cause }));
           return;
         }
@@ -121,16 +122,19 @@ export class MailparserMimeParser implements MimeParser {
         );
       };
 
+      const limit = this.options.inactivityTimeoutMs;
       const timer = setTimeout(() => {
         settle(() => {
+          // pipe() pauses the source while the parser is behind: then the parser is to blame.
+          const sourceStalled = !sourceEnded && raw.readableFlowing !== false;
           stopReading();
-          if (!sourceEnded) {
-            reject(new RetryableError(`raw message stream still open after ${this.options.timeoutMs} ms`));
+          if (sourceStalled) {
+            reject(new RetryableError(`no data from the raw message stream for ${limit} ms`));
           } else {
-            conclude(`parser did not finish within ${this.options.timeoutMs} ms`);
+            conclude(`parser made no progress for ${limit} ms`);
           }
         });
-      }, this.options.timeoutMs);
+      }, limit);
 
       // The listeners stay attached after settling so a late error cannot crash the process.
       raw.on('error', (error) => {
@@ -138,6 +142,9 @@ export class MailparserMimeParser implements MimeParser {
           stopReading();
           reject(error);
         });
+      });
+      raw.on('data', () => {
+        timer.refresh();
       });
       raw.once('end', () => {
         sourceEnded = true;
@@ -177,13 +184,13 @@ export class MailparserMimeParser implements MimeParser {
 /**
  * Lets through at most a budget of encoded body bytes per inline text part (and in
  * total); the rest is dropped before mailparser decodes and buffers it. Also notes
- * whether an inline HTML part exists, which the budget could otherwise hide.
+ * whether an inline HTML part has content, which the budget could otherwise hide.
  */
 function limitTextBodies(parser: MailParser, limits: Required<MailparserMimeParserOptions>): TextBudget {
   const internals = parser as unknown as ParserInternals;
   const original = internals.processChunk;
   if (typeof original !== 'function') throw new Error('mailparser no longer has processChunk()');
-  const budget: TextBudget = { sawHtml: false, truncated: false };
+  const budget: TextBudget = { sawHtml: false };
   const usedByNode = new WeakMap<object, number>();
   let usedTotal = 0;
 
@@ -191,26 +198,19 @@ function limitTextBodies(parser: MailParser, limits: Required<MailparserMimePars
     const node = internals.curnode;
     const body = data.value;
     if (data.type === 'body' && node && node.decoder && node.isAttachment === false && Buffer.isBuffer(body)) {
+      if (node.contentType === 'text/html' && body.length > 0) budget.sawHtml = true;
       const used = usedByNode.get(node) ?? 0;
       const room = Math.min(limits.textPartLimitBytes - used, limits.textTotalLimitBytes - usedTotal);
       if (room <= 0) {
-        budget.truncated = true;
         setImmediate(done);
         return;
       }
       const kept = body.length > room ? body.subarray(0, room) : body;
-      if (kept !== body) {
-        budget.truncated = true;
-        data.value = kept;
-      }
+      if (kept !== body) data.value = kept;
       usedByNode.set(node, used + kept.length);
       usedTotal += kept.length;
     }
     original.call(parser, data, done);
-    if (data.type === 'node') {
-      const created = internals.curnode;
-      if (created && created.contentType === 'text/html' && created.isAttachment === false) budget.sawHtml = true;
-    }
   };
   return budget;
 }
@@ -218,7 +218,7 @@ function limitTextBodies(parser: MailParser, limits: Required<MailparserMimePars
 function measureAttachment(attachment: AttachmentStream, onError: (error: Error) => void): AttachmentInfo {
   const info: AttachmentInfo = {
     filename: attachment.filename ?? null,
-    contentType: attachment.contentType,
+    contentType: attachment.contentType || 'application/octet-stream',
     size: 0,
     contentId: attachment.cid ?? null,
     inline: attachment.related === true || attachment.contentDisposition === 'inline',
@@ -251,7 +251,7 @@ function buildSummary(
     to: formatAddresses(headers.get('to')),
     cc: formatAddresses(headers.get('cc')),
     replyTo: formatAddresses(headers.get('reply-to')),
-    subject: typeof subject === 'string' ? subject : '',
+    subject: typeof subject === 'string' ? withoutControls(subject) : '',
     date: dateOf(headerLines),
     messageIdHeader: firstString(headers.get('message-id')),
     inReplyTo: firstString(headers.get('in-reply-to')),
@@ -339,9 +339,13 @@ function snippetOf(text: MessageText | null): string {
   return '';
 }
 
+// Control characters (NUL included) have no place in index fields shown in a browser.
+function withoutControls(value: string): string {
+  return value.replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g, '');
+}
+
 function collapse(value: string): string {
-  // Control characters (NUL included) have no place in an index field shown in a browser.
-  return value.replace(/[\u0000-\u0008\u000e-\u001f\u007f]/g, '').replace(/\s+/g, ' ').trim();
+  return value.replace(/[\u0000-\u0008\u000e-\u001f\u007f]/g, ' ').replace(/\s+/g, ' ').trim();
 }
 
 function cut(value: string): string {
