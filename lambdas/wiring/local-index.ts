@@ -16,7 +16,7 @@ export async function openLocalIndex(dataDir: string): Promise<{ index: MessageI
   const running = await readRuntimeInfo(paths);
   if (running) {
     const client = makeDynamoDbClient(running.dynamoEndpoint);
-    return { index: new DynamoDbMessageIndex(client, LOCAL_TABLE_NAME), close: async () => client.destroy() };
+    return { index: new DynamoDbMessageIndex({ client, tableName: LOCAL_TABLE_NAME }), close: async () => client.destroy() };
   }
   try {
     await access(paths.dynamodb);
@@ -26,7 +26,7 @@ export async function openLocalIndex(dataDir: string): Promise<{ index: MessageI
   const dynalite = await startEmbeddedDynalite({ path: paths.dynamodb, host: '127.0.0.1', port: 0 });
   const client = makeDynamoDbClient(dynalite.endpoint);
   return {
-    index: new DynamoDbMessageIndex(client, LOCAL_TABLE_NAME),
+    index: new DynamoDbMessageIndex({ client, tableName: LOCAL_TABLE_NAME }),
     close: async () => {
       client.destroy();
       await dynalite.close();

@@ -61,7 +61,7 @@ export async function startLocalStack(config: LocalConfig): Promise<LocalStack> 
     stoppers.push(() => dynalite.close());
     const dynamoClient = makeDynamoDbClient(dynalite.endpoint);
     await createMessageTable(dynamoClient, LOCAL_TABLE_NAME);
-    const index = new DynamoDbMessageIndex(dynamoClient, LOCAL_TABLE_NAME);
+    const index = new DynamoDbMessageIndex({ client: dynamoClient, tableName: LOCAL_TABLE_NAME });
 
     const rawStore = new FsRawMailStore(paths.raw);
     const ingestQueue = new FileQueue(paths.ingestQueue, { visibilityTimeoutSeconds: 60 });

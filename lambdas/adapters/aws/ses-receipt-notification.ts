@@ -111,9 +111,42 @@ export interface LocalReceipt {
   commonHeaders: SesReceiptNotification['mail']['commonHeaders'];
 }
 
+/**
+ * SES leaves headers out of the notification when they would make it too large for
+ * SNS (`headersTruncated`); local mode does the same so its queue never refuses one.
+ */
+export const MAX_NOTIFICATION_HEADER_BYTES = 64 * 1024;
+const MAX_COMMON_HEADER_CHARS = 2_000;
+
+function truncateHeaders(headers: LocalReceipt['headers']): { headers: LocalReceipt['headers']; truncated: boolean } {
+  const kept: LocalReceipt['headers'] = [];
+  let bytes = 0;
+  for (const header of headers) {
+    bytes += Buffer.byteLength(header.name) + Buffer.byteLength(header.value) + 32;
+    if (bytes > MAX_NOTIFICATION_HEADER_BYTES) return { headers: kept, truncated: true };
+    kept.push(header);
+  }
+  return { headers: kept, truncated: false };
+}
+
+function clipCommonHeaders(common: LocalReceipt['commonHeaders']): LocalReceipt['commonHeaders'] {
+  if (!common) return common;
+  const clip = (value: string) => value.slice(0, MAX_COMMON_HEADER_CHARS);
+  const clipList = (values: string[] | undefined) => values?.slice(0, 100).map(clip);
+  return {
+    ...(common.from && { from: clipList(common.from) }),
+    ...(common.to && { to: clipList(common.to) }),
+    ...(common.cc && { cc: clipList(common.cc) }),
+    ...(common.subject !== undefined && { subject: clip(common.subject) }),
+    ...(common.date !== undefined && { date: clip(common.date) }),
+    ...(common.messageId !== undefined && { messageId: clip(common.messageId) }),
+  };
+}
+
 /** The notification SES would publish for a message received by local mode. */
 export function buildReceiptNotification(receipt: LocalReceipt): SesReceiptNotification {
   const timestamp = receipt.receivedAt.toISOString();
+  const { headers, truncated } = truncateHeaders(receipt.headers);
   const disabled = { status: 'DISABLED' };
   return {
     notificationType: 'Received',
@@ -122,9 +155,9 @@ export function buildReceiptNotification(receipt: LocalReceipt): SesReceiptNotif
       source: receipt.envelopeFrom,
       messageId: receipt.sesMessageId,
       destination: receipt.envelopeRecipients,
-      headersTruncated: false,
-      headers: receipt.headers,
-      commonHeaders: receipt.commonHeaders,
+      headersTruncated: truncated,
+      headers,
+      commonHeaders: clipCommonHeaders(receipt.commonHeaders),
     },
     receipt: {
       timestamp,

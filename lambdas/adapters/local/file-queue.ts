@@ -1,0 +1,720 @@
+// A durable, SQS-like queue in a directory: local mode's stand-in for SQS, feeding
+// the same Lambda handlers with SQS-shaped events. Every state of a message is a
+// file name, and every state change is one atomic rename, so a SIGKILL at any
+// moment leaves each message in exactly one place:
+//
+//   <dir>/tmp/       bodies being written by send() (never read; stale ones are swept)
+//   <dir>/ready/     <visibleAt>_<order>_<id>_<receiveCount>_<firstReceiveAt>.msg
+//   <dir>/inflight/  <leaseExpiry>_<order>_<id>_<receiveCount>_<firstReceiveAt>_<pid>.<token>.msg
+//
+// A receive renames ready → inflight (a lease that ends at leaseExpiry, like the
+// SQS visibility timeout); success deletes the lease, failure renames it back to
+// ready, visible again when the visibility timeout of that receive runs out. A lease
+// that outlives its owner is put back by the expiry sweep, or at once when a new
+// consumer starts and the owner's process is gone (or is this process and the lease
+// belongs to an earlier FileQueue instance: a restart in the same process).
+//
+// The consumer keeps an in-memory min-heap of ready names (the names sort by
+// visibleAt, then send order), built by one directory scan at start and fed by
+// sends of this process; files written by other processes are picked up by
+// fs.watch, with a periodic rescan as the safety net for file systems where
+// watching is unreliable.
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { watch, type FSWatcher } from 'node:fs';
+import { mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { basename, join, resolve } from 'node:path';
+import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { ConfigurationError, InvalidInputError } from '../../core/errors.ts';
+import { fsyncPath } from './fs-raw-mail-store.ts';
+
+/** SQS limits the local queue mirrors, so what works locally also works in AWS. */
+export const MAX_DELAY_SECONDS = 900;
+/** The classic SQS message size limit; kept as the conservative bound. */
+export const MAX_BODY_BYTES = 256 * 1024;
+const MAX_VISIBILITY_TIMEOUT_SECONDS = 12 * 60 * 60;
+
+export interface FileQueueOptions {
+  visibilityTimeoutSeconds: number;
+  /** Used for eventSourceARN; defaults to the directory's base name. */
+  queueName?: string;
+  region?: string;
+  /** Safety-net rescan of ready/ for files written by other processes. */
+  rescanIntervalMs?: number;
+  /** How often expired leases are put back. */
+  sweepIntervalMs?: number;
+}
+
+export interface ConsumerOptions {
+  batchSize?: number;
+  /** Longest sleep when nothing is due (sends of this process and fs.watch wake sooner). */
+  pollIntervalMs?: number;
+  /** Batches handled at the same time, like Lambda's maximum concurrency. */
+  concurrency?: number;
+  /** Where handler exceptions and queue I/O errors go; the default logs to stderr. */
+  onError?: (error: unknown, context: string) => void;
+}
+
+export type SqsLikeHandler = (event: SQSEvent) => Promise<SQSBatchResponse | void>;
+
+export interface QueueConsumer {
+  /** Stops taking batches and waits for the batches in progress. */
+  stop(): Promise<void>;
+  /** Resolves once leftover leases were reclaimed and the ready set was scanned. */
+  readonly started: Promise<void>;
+}
+
+/** Approximate counts in the sense of SQS's ApproximateNumberOfMessages* attributes. */
+export interface QueueStats {
+  /** Visible now. */
+  ready: number;
+  /** Sent with a delay that has not run out yet, never received. */
+  delayed: number;
+  /** Received and not deleted: leased, or failed and waiting for the visibility timeout. */
+  inflight: number;
+}
+
+interface MessageName {
+  /** ready: when it becomes visible; inflight: when the lease runs out. */
+  at: number;
+  /** Send time (15 digits) + per-process sequence (6 digits): ties broken by send order. */
+  order: string;
+  id: string;
+  receiveCount: number;
+  firstReceiveAt: number;
+  /** Leases only: `<pid>.<token>`. */
+  owner?: string;
+}
+
+interface Leased {
+  name: MessageName;
+  file: string;
+  body: string;
+  receiptHandle: string;
+}
+
+const READY_PATTERN = /^(\d{15})_(\d{21})_([0-9a-f-]{36})_(\d{1,9})_(\d{1,15})\.msg$/;
+const LEASE_PATTERN = /^(\d{15})_(\d{21})_([0-9a-f-]{36})_(\d{1,9})_(\d{1,15})_(\d{1,10}\.[0-9a-f]{1,32})\.msg$/;
+const STALE_TMP_MS = 60 * 60 * 1000;
+
+const pad = (value: number, width: number): string => String(value).padStart(width, '0');
+
+function readyName(name: MessageName): string {
+  return `${pad(name.at, 15)}_${name.order}_${name.id}_${name.receiveCount}_${name.firstReceiveAt}.msg`;
+}
+
+function leaseName(name: MessageName): string {
+  return `${pad(name.at, 15)}_${name.order}_${name.id}_${name.receiveCount}_${name.firstReceiveAt}_${name.owner}.msg`;
+}
+
+function parseName(file: string, pattern: RegExp): MessageName | null {
+  const match = pattern.exec(file);
+  if (!match) return null;
+  return {
+    at: Number(match[1]),
+    order: match[2]!,
+    id: match[3]!,
+    receiveCount: Number(match[4]),
+    firstReceiveAt: Number(match[5]),
+    ...(match[6] === undefined ? {} : { owner: match[6] }),
+  };
+}
+
+const isNotFound = (error: unknown): boolean => (error as NodeJS.ErrnoException | null)?.code === 'ENOENT';
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: the process exists but belongs to someone else.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Group commit for directory fsyncs: every rename that happened before an fsync of
+ * the directory started is made durable by it, so concurrent sends share one.
+ */
+class DirectorySync {
+  private current: Promise<void> | null = null;
+  private pending: Promise<void> | null = null;
+
+  constructor(private readonly path: string) {}
+
+  sync(): Promise<void> {
+    if (this.pending) return this.pending;
+    const previous = this.current ?? Promise.resolve();
+    const mine = previous
+      .catch(() => undefined)
+      .then(async () => {
+        this.pending = null;
+        await fsyncPath(this.path);
+      });
+    this.pending = mine;
+    this.current = mine;
+    const clear = (): void => {
+      if (this.current === mine) this.current = null;
+    };
+    mine.then(clear, clear);
+    return mine;
+  }
+}
+
+const directorySyncs = new Map<string, DirectorySync>();
+function directorySync(path: string): DirectorySync {
+  let sync = directorySyncs.get(path);
+  if (!sync) {
+    sync = new DirectorySync(path);
+    directorySyncs.set(path, sync);
+  }
+  return sync;
+}
+
+/** Consumers running in this process, by ready directory: sends wake them without a scan. */
+const liveConsumers = new Map<string, Set<Consumer>>();
+
+function offerToLocalConsumers(readyDir: string, file: string): void {
+  for (const consumer of liveConsumers.get(readyDir) ?? []) consumer.offer(file, true);
+}
+
+let sendSequence = 0;
+
+export class FileQueue {
+  readonly dir: string;
+  readonly visibilityTimeoutMs: number;
+  private readonly readyDir: string;
+  private readonly inflightDir: string;
+  private readonly tmpDir: string;
+  private readonly arn: string;
+  private readonly region: string;
+  private readonly rescanIntervalMs: number;
+  private readonly sweepIntervalMs: number;
+  /** Lease owner tokens of this instance's consumers; any other token of this process is abandoned. */
+  private readonly ownTokens = new Set<string>();
+  private dirsReady: Promise<void> | null = null;
+
+  constructor(dir: string, options: FileQueueOptions) {
+    const timeout = options.visibilityTimeoutSeconds;
+    if (!Number.isFinite(timeout) || timeout < 0 || timeout > MAX_VISIBILITY_TIMEOUT_SECONDS) {
+      throw new ConfigurationError('visibilityTimeoutSeconds', `must be between 0 and ${MAX_VISIBILITY_TIMEOUT_SECONDS}, got ${timeout}`);
+    }
+    this.dir = resolve(dir);
+    this.visibilityTimeoutMs = Math.round(timeout * 1000);
+    this.readyDir = join(this.dir, 'ready');
+    this.inflightDir = join(this.dir, 'inflight');
+    this.tmpDir = join(this.dir, 'tmp');
+    this.region = options.region ?? 'local';
+    this.arn = `arn:aws:sqs:${this.region}:000000000000:${options.queueName ?? basename(this.dir)}`;
+    this.rescanIntervalMs = options.rescanIntervalMs ?? 10_000;
+    this.sweepIntervalMs = options.sweepIntervalMs ?? 1_000;
+  }
+
+  /**
+   * Resolves with the message id once the message is durable: body written to a
+   * temporary file and fsynced, renamed into ready/, and the directory fsynced.
+   */
+  async send(body: string, delaySeconds = 0): Promise<string> {
+    if (!Number.isInteger(delaySeconds) || delaySeconds < 0 || delaySeconds > MAX_DELAY_SECONDS) {
+      throw new InvalidInputError(`delaySeconds must be an integer from 0 to ${MAX_DELAY_SECONDS}, got ${delaySeconds}`);
+    }
+    const bytes = Buffer.from(body, 'utf8');
+    if (bytes.length > MAX_BODY_BYTES) {
+      throw new InvalidInputError(`message body of ${bytes.length} bytes exceeds the ${MAX_BODY_BYTES}-byte queue limit`);
+    }
+    await this.ensureDirectories();
+    const now = Date.now();
+    sendSequence = (sendSequence + 1) % 1_000_000;
+    const name: MessageName = {
+      at: now + delaySeconds * 1000,
+      order: pad(now, 15) + pad(sendSequence, 6),
+      id: randomUUID(),
+      receiveCount: 0,
+      firstReceiveAt: 0,
+    };
+    const temporary = join(this.tmpDir, `${name.id}.tmp`);
+    const file = readyName(name);
+    try {
+      const handle = await open(temporary, 'wx');
+      try {
+        await handle.writeFile(bytes);
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      await rename(temporary, join(this.readyDir, file));
+    } catch (error) {
+      await unlink(temporary).catch(() => undefined);
+      throw error;
+    }
+    await directorySync(this.readyDir).sync();
+    offerToLocalConsumers(this.readyDir, file);
+    return name.id;
+  }
+
+  /** Counts by listing the directories: meant for health checks and benchmarks, not hot paths. */
+  async stats(): Promise<QueueStats> {
+    await this.ensureDirectories();
+    const now = Date.now();
+    const stats: QueueStats = { ready: 0, delayed: 0, inflight: 0 };
+    for (const file of await readdir(this.readyDir)) {
+      const name = parseName(file, READY_PATTERN);
+      if (!name) continue;
+      if (name.at <= now) stats.ready++;
+      else if (name.receiveCount === 0) stats.delayed++;
+      else stats.inflight++;
+    }
+    for (const file of await readdir(this.inflightDir)) {
+      if (LEASE_PATTERN.test(file)) stats.inflight++;
+    }
+    return stats;
+  }
+
+  /** Messages not yet deleted, whatever their state. */
+  async depth(): Promise<number> {
+    const { ready, delayed, inflight } = await this.stats();
+    return ready + delayed + inflight;
+  }
+
+  /**
+   * Delivers due messages to `handler` as SQS events until stopped. Use one FileQueue
+   * instance per directory in a process: a starting consumer takes over the leases of
+   * other instances of its own process (what a restart in the same process leaves).
+   */
+  startConsumer(handler: SqsLikeHandler, options: ConsumerOptions = {}): QueueConsumer {
+    const consumer = new Consumer(this, handler, options);
+    return { stop: () => consumer.stop(), started: consumer.started };
+  }
+
+  // ---- used by Consumer ----
+
+  /** @internal */
+  paths(): { ready: string; inflight: string; tmp: string } {
+    return { ready: this.readyDir, inflight: this.inflightDir, tmp: this.tmpDir };
+  }
+
+  /** @internal */
+  settings(): { arn: string; region: string; rescanIntervalMs: number; sweepIntervalMs: number } {
+    return { arn: this.arn, region: this.region, rescanIntervalMs: this.rescanIntervalMs, sweepIntervalMs: this.sweepIntervalMs };
+  }
+
+  /** @internal */
+  registerToken(token: string): void {
+    this.ownTokens.add(token);
+  }
+
+  /** @internal */
+  unregisterToken(token: string): void {
+    this.ownTokens.delete(token);
+  }
+
+  /** @internal A lease whose owner can never finish it. */
+  isAbandoned(owner: string, atStart: boolean): boolean {
+    const [pidText, token] = owner.split('.');
+    const pid = Number(pidText);
+    if (pid === process.pid) return atStart && !this.ownTokens.has(token ?? '');
+    return !processAlive(pid);
+  }
+
+  /** @internal */
+  ensureDirectories(): Promise<void> {
+    if (!this.dirsReady) {
+      const creating = (async () => {
+        for (const path of [this.readyDir, this.inflightDir, this.tmpDir]) await mkdir(path, { recursive: true });
+      })();
+      // A failed mkdir (e.g. a permission fixed later) must not stick forever.
+      creating.catch(() => {
+        if (this.dirsReady === creating) this.dirsReady = null;
+      });
+      this.dirsReady = creating;
+    }
+    return this.dirsReady;
+  }
+}
+
+/** A min-heap of ready file names; the names sort by visibility time, then send order. */
+class NameHeap {
+  private readonly items: string[] = [];
+
+  get size(): number {
+    return this.items.length;
+  }
+
+  peek(): string | undefined {
+    return this.items[0];
+  }
+
+  push(item: string): void {
+    const items = this.items;
+    items.push(item);
+    let index = items.length - 1;
+    while (index > 0) {
+      const parent = (index - 1) >> 1;
+      if (items[parent]! <= item) break;
+      items[index] = items[parent]!;
+      index = parent;
+    }
+    items[index] = item;
+  }
+
+  pop(): string | undefined {
+    const items = this.items;
+    const top = items[0];
+    const last = items.pop();
+    if (items.length === 0 || last === undefined) return top;
+    let index = 0;
+    for (;;) {
+      const left = 2 * index + 1;
+      if (left >= items.length) break;
+      const right = left + 1;
+      const child = right < items.length && items[right]! < items[left]! ? right : left;
+      if (items[child]! >= last) break;
+      items[index] = items[child]!;
+      index = child;
+    }
+    items[index] = last;
+    return top;
+  }
+}
+
+class Consumer {
+  readonly started: Promise<void>;
+  private readonly token = randomBytes(8).toString('hex');
+  private readonly owner = `${process.pid}.${this.token}`;
+  private readonly heap = new NameHeap();
+  /** Names in the heap, so a file is indexed once however it was announced. */
+  private readonly indexed = new Set<string>();
+  /**
+   * Names this process put into or took out of ready/: their watch events are an
+   * echo (in either order) and are ignored. Two generations, rotated at each rescan,
+   * keep it bounded; a late echo after rotation costs one failed rename, nothing more.
+   */
+  private echoes = new Set<string>();
+  private olderEchoes = new Set<string>();
+  private readonly paths: { ready: string; inflight: string; tmp: string };
+  private readonly settings: { arn: string; region: string; rescanIntervalMs: number; sweepIntervalMs: number };
+  private readonly batchSize: number;
+  private readonly pollIntervalMs: number;
+  private readonly onError: (error: unknown, context: string) => void;
+  private readonly workers: Promise<void>[] = [];
+  private readonly timers: NodeJS.Timeout[] = [];
+  private watcher: FSWatcher | null = null;
+  private readonly wakers: Array<() => void> = [];
+  private stopped = false;
+  private rescanning = false;
+  private stopping: Promise<void> | null = null;
+
+  constructor(
+    private readonly queue: FileQueue,
+    private readonly handler: SqsLikeHandler,
+    options: ConsumerOptions,
+  ) {
+    this.batchSize = options.batchSize ?? 10;
+    this.pollIntervalMs = options.pollIntervalMs ?? 200;
+    const concurrency = options.concurrency ?? 1;
+    if (!Number.isInteger(this.batchSize) || this.batchSize < 1 || this.batchSize > 10_000) {
+      throw new ConfigurationError('batchSize', `must be an integer from 1 to 10000, got ${this.batchSize}`);
+    }
+    if (!Number.isInteger(concurrency) || concurrency < 1) {
+      throw new ConfigurationError('concurrency', `must be a positive integer, got ${concurrency}`);
+    }
+    this.onError = options.onError ?? ((error, context) => console.error(`[file-queue ${queue.dir}] ${context}:`, error));
+    this.paths = queue.paths();
+    this.settings = queue.settings();
+    queue.registerToken(this.token);
+    let consumers = liveConsumers.get(this.paths.ready);
+    if (!consumers) liveConsumers.set(this.paths.ready, (consumers = new Set()));
+    consumers.add(this);
+
+    this.started = this.start();
+    this.started.catch((error) => this.onError(error, 'start'));
+    for (let index = 0; index < concurrency; index++) this.workers.push(this.work());
+  }
+
+  /** Announces a ready file: sent or put back by this process (local), or seen by a scan or the watcher. */
+  offer(file: string, local: boolean): void {
+    if (local) this.echoes.add(file);
+    if (this.stopped || this.indexed.has(file)) return;
+    if (!READY_PATTERN.test(file)) return;
+    this.indexed.add(file);
+    this.heap.push(file);
+    this.wake();
+  }
+
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      this.stopped = true;
+      for (const timer of this.timers) clearInterval(timer);
+      this.watcher?.close();
+      this.wake();
+      await Promise.allSettled([this.started, ...this.workers]);
+      // start() may have got as far as these after stop() began.
+      for (const timer of this.timers) clearInterval(timer);
+      this.watcher?.close();
+      liveConsumers.get(this.paths.ready)?.delete(this);
+      this.queue.unregisterToken(this.token);
+    })();
+    return this.stopping;
+  }
+
+  private async start(): Promise<void> {
+    await this.queue.ensureDirectories();
+    await this.sweepLeases(true);
+    await this.sweepTemporaryFiles();
+    if (this.stopped) return;
+    this.startWatching();
+    await this.rescan();
+    if (this.stopped) return;
+    this.timers.push(
+      setInterval(() => void this.rescan().catch((error) => this.onError(error, 'rescan')), this.settings.rescanIntervalMs),
+      setInterval(() => void this.sweepLeases(false).catch((error) => this.onError(error, 'lease sweep')), this.settings.sweepIntervalMs),
+    );
+  }
+
+  private startWatching(): void {
+    try {
+      this.watcher = watch(this.paths.ready, (_event, file) => {
+        if (file === null) {
+          void this.rescan().catch((error) => this.onError(error, 'rescan'));
+          return;
+        }
+        const name = String(file);
+        if (this.echoes.has(name) || this.olderEchoes.has(name)) return;
+        this.offer(name, false);
+      });
+      this.watcher.on('error', (error) => {
+        // The periodic rescan keeps things going without the watcher.
+        this.onError(error, 'watch');
+        this.watcher?.close();
+        this.watcher = null;
+      });
+    } catch (error) {
+      this.onError(error, 'watch');
+    }
+  }
+
+  private async rescan(): Promise<void> {
+    // A scan of a huge backlog can outlast the interval; one at a time is enough.
+    if (this.rescanning) return;
+    this.rescanning = true;
+    try {
+      const files = await readdir(this.paths.ready);
+      this.olderEchoes = this.echoes;
+      this.echoes = new Set();
+      for (const file of files) this.offer(file, false);
+    } finally {
+      this.rescanning = false;
+    }
+  }
+
+  /**
+   * Puts back expired leases, and at start the leases of consumers that are gone:
+   * their process died, or (same pid) they belong to another FileQueue instance.
+   */
+  private async sweepLeases(atStart: boolean): Promise<void> {
+    const now = Date.now();
+    for (const file of await readdir(this.paths.inflight)) {
+      const name = parseName(file, LEASE_PATTERN);
+      if (!name) continue;
+      let visibleAt: number;
+      if (name.at <= now) visibleAt = name.at;
+      else if (name.owner !== this.owner && this.queue.isAbandoned(name.owner ?? '', atStart)) visibleAt = now;
+      else continue;
+      const back = readyName({ ...name, at: visibleAt });
+      try {
+        await rename(join(this.paths.inflight, file), join(this.paths.ready, back));
+        offerToLocalConsumers(this.paths.ready, back);
+      } catch (error) {
+        if (!isNotFound(error)) throw error;
+      }
+    }
+  }
+
+  private async sweepTemporaryFiles(): Promise<void> {
+    const cutoff = Date.now() - STALE_TMP_MS;
+    for (const file of await readdir(this.paths.tmp)) {
+      const path = join(this.paths.tmp, file);
+      try {
+        if ((await stat(path)).mtimeMs < cutoff) await unlink(path);
+      } catch (error) {
+        if (!isNotFound(error)) throw error;
+      }
+    }
+  }
+
+  private wake(): void {
+    for (const waker of [...this.wakers]) waker();
+  }
+
+  private hasDue(): boolean {
+    const next = this.heap.peek();
+    return next !== undefined && Number(next.slice(0, 15)) <= Date.now();
+  }
+
+  private async idle(): Promise<void> {
+    const next = this.heap.peek();
+    const untilDue = next === undefined ? Infinity : Math.max(1, Number(next.slice(0, 15)) - Date.now());
+    const delay = Math.min(this.pollIntervalMs, untilDue);
+    await new Promise<void>((resolveWait) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        const index = this.wakers.indexOf(done);
+        if (index >= 0) this.wakers.splice(index, 1);
+        resolveWait();
+      };
+      const timer = setTimeout(done, delay);
+      this.wakers.push(done);
+    });
+  }
+
+  private async work(): Promise<void> {
+    try {
+      await this.started;
+    } catch {
+      return;
+    }
+    while (!this.stopped) {
+      let batch: Leased[];
+      try {
+        batch = await this.receive();
+      } catch (error) {
+        this.onError(error, 'receive');
+        await this.idle();
+        continue;
+      }
+      if (batch.length === 0) {
+        // Only stale index entries were due: look again at once rather than sleep.
+        if (!this.hasDue()) await this.idle();
+        continue;
+      }
+      await this.deliver(batch);
+    }
+  }
+
+  /** Takes up to batchSize due messages: each one is a rename ready → inflight. */
+  private async receive(): Promise<Leased[]> {
+    const now = Date.now();
+    const due: string[] = [];
+    while (due.length < this.batchSize) {
+      const next = this.heap.peek();
+      if (next === undefined || Number(next.slice(0, 15)) > now) break;
+      this.heap.pop();
+      this.indexed.delete(next);
+      due.push(next);
+    }
+    if (due.length === 0) return [];
+    const leaseExpiry = now + this.queue.visibilityTimeoutMs;
+    const taken = await Promise.all(
+      due.map(async (file): Promise<Leased | null> => {
+        const ready = parseName(file, READY_PATTERN);
+        if (!ready) return null;
+        const name: MessageName = {
+          ...ready,
+          at: leaseExpiry,
+          receiveCount: ready.receiveCount + 1,
+          firstReceiveAt: ready.firstReceiveAt || now,
+          owner: this.owner,
+        };
+        const lease = leaseName(name);
+        const path = join(this.paths.inflight, lease);
+        this.echoes.add(file);
+        try {
+          await rename(join(this.paths.ready, file), path);
+        } catch (error) {
+          // Gone: another consumer took it, or the index entry was stale.
+          if (isNotFound(error)) return null;
+          throw error;
+        }
+        try {
+          return { name, file: path, body: await readFile(path, 'utf8'), receiptHandle: lease };
+        } catch (error) {
+          // The lease expired and was swept already (a very slow disk); it will come back.
+          if (isNotFound(error)) return null;
+          throw error;
+        }
+      }),
+    );
+    return taken.filter((message): message is Leased => message !== null);
+  }
+
+  private async deliver(batch: Leased[]): Promise<void> {
+    const event: SQSEvent = { Records: batch.map((message) => this.record(message)) };
+    let failed: Set<string>;
+    try {
+      failed = failuresOf(await this.handler(event), batch);
+    } catch (error) {
+      this.onError(error, 'handler');
+      failed = new Set(batch.map((message) => message.name.id));
+    }
+    await Promise.all(
+      batch.map(async (message) => {
+        try {
+          if (failed.has(message.name.id)) await this.putBack(message);
+          else await this.remove(message);
+        } catch (error) {
+          // The lease stays; the sweep makes the message visible again when it expires.
+          this.onError(error, 'settle');
+        }
+      }),
+    );
+  }
+
+  private record(message: Leased): SQSRecord {
+    const { name } = message;
+    return {
+      messageId: name.id,
+      receiptHandle: message.receiptHandle,
+      body: message.body,
+      attributes: {
+        ApproximateReceiveCount: String(name.receiveCount),
+        SentTimestamp: String(Number(name.order.slice(0, 15))),
+        SenderId: 'LOCAL',
+        ApproximateFirstReceiveTimestamp: String(name.firstReceiveAt),
+      },
+      messageAttributes: {},
+      md5OfBody: createHash('md5').update(message.body, 'utf8').digest('hex'),
+      eventSource: 'aws:sqs',
+      eventSourceARN: this.settings.arn,
+      awsRegion: this.settings.region,
+    };
+  }
+
+  /** Failed: visible again when the visibility timeout of this receive runs out, as in SQS. */
+  private async putBack(message: Leased): Promise<void> {
+    const back = readyName(message.name);
+    try {
+      await rename(message.file, join(this.paths.ready, back));
+    } catch (error) {
+      if (isNotFound(error)) return; // the lease expired and the sweep put it back already
+      throw error;
+    }
+    offerToLocalConsumers(this.paths.ready, back);
+  }
+
+  private async remove(message: Leased): Promise<void> {
+    try {
+      await unlink(message.file);
+      return;
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
+    }
+    // The handler outlived the lease and the sweep put the message back; unless it was
+    // received again meanwhile, delete that copy too rather than deliver it twice.
+    await unlink(join(this.paths.ready, readyName(message.name))).catch((error) => {
+      if (!isNotFound(error)) throw error;
+    });
+  }
+}
+
+/** Lambda's partial batch response rules: an identifier not in the batch fails the whole batch. */
+function failuresOf(response: SQSBatchResponse | void, batch: Leased[]): Set<string> {
+  const ids = new Set(batch.map((message) => message.name.id));
+  const failures = response?.batchItemFailures;
+  if (!failures || failures.length === 0) return new Set();
+  const failed = new Set<string>();
+  for (const failure of failures) {
+    const id = failure?.itemIdentifier;
+    if (typeof id !== 'string' || !ids.has(id)) return ids;
+    failed.add(id);
+  }
+  return failed;
+}

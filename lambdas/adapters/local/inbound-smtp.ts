@@ -1,0 +1,189 @@
+// Local mode's stand-in for SES inbound: an SMTP listener (smtp-server) that takes
+// mail only for the configured domains, streams DATA to a spool file (never into
+// memory) and answers 250 only after `accept` has taken the message over, so a
+// sender that got 250 can rely on it, and one that did not will retry.
+//
+// Replies follow SES where it matters: 550 5.7.1 for a foreign domain (never an
+// open relay), 552 5.3.4 over the size limit, 452 4.5.3 past 100 recipients,
+// 451 4.3.0 when the message could not be taken over. The enhanced status codes
+// are written into the reply text; smtp-server's own mapping would give 5.1.1 for
+// every 550, which is wrong for a relay refusal.
+import { randomBytes } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdir, open, readdir, rm } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import { join, resolve } from 'node:path';
+import { Transform, type TransformCallback } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { SMTPServer, type SMTPServerDataStream, type SMTPServerError, type SMTPServerSession } from 'smtp-server';
+import { ConfigurationError } from '../../core/errors.ts';
+
+export interface InboundMessage {
+  /** Queue id of this message, also in the 250 reply ("queued as <id>"). */
+  id: string;
+  /** MAIL FROM; empty string for the null sender <>. */
+  envelopeFrom: string;
+  /** RCPT TO addresses as the client gave them, each for one of the configured domains. */
+  envelopeRecipients: string[];
+  /** The message bytes exactly as received (after SMTP dot-unstuffing), fsynced. */
+  spoolFile: string;
+  size: number;
+  receivedAt: Date;
+}
+
+export interface InboundSmtpOptions {
+  host?: string;
+  port: number;
+  /** The domains mail is accepted for (case-insensitive); every other RCPT TO gets 550. */
+  domains: string[];
+  maxMessageBytes?: number;
+  /** SES accepts at most 100 recipients per message. */
+  maxRecipients?: number;
+  /** Private to this listener: leftovers of an earlier run are deleted at start. */
+  spoolDir: string;
+  /**
+   * Takes the message over: typically moves the spool file into the raw store and
+   * queues the notification. A spool file still in place when it resolves is deleted.
+   * A rejection makes the client retry later (451), nothing is lost.
+   */
+  accept: (message: InboundMessage) => Promise<void>;
+  /** Host name in the greeting and EHLO reply. */
+  serverName?: string;
+  /** Grace period for connections still open at close(). */
+  closeTimeoutMs?: number;
+  onError?: (error: unknown, context: string) => void;
+}
+
+export interface InboundSmtpServer {
+  port: number;
+  close(): Promise<void>;
+}
+
+const SPOOL_FILE = /^[a-z2-7]{40}\.eml$/;
+
+/** 40 characters of [a-z2-7]: a subset of the alphabet of SES message ids. */
+export function newQueueId(): string {
+  const alphabet = 'abcdefghijklmnopqrstuvwxyz234567';
+  const bytes = randomBytes(40);
+  let id = '';
+  for (const byte of bytes) id += alphabet[byte & 31];
+  return id;
+}
+
+function smtpError(code: number, text: string): SMTPServerError {
+  const error: SMTPServerError = new Error(text);
+  error.responseCode = code;
+  return error;
+}
+
+function domainOf(address: string): string {
+  const at = address.lastIndexOf('@');
+  return at < 0 ? '' : address.slice(at + 1).toLowerCase();
+}
+
+/** Passes bytes on until the limit is crossed, then swallows the rest: disk use stays bounded. */
+class SizeLimit extends Transform {
+  seen = 0;
+  constructor(
+    private readonly limit: number,
+    private readonly source: SMTPServerDataStream,
+  ) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    this.seen += chunk.length;
+    if (this.source.sizeExceeded || this.seen > this.limit) callback();
+    else callback(null, chunk);
+  }
+}
+
+export async function startInboundSmtp(options: InboundSmtpOptions): Promise<InboundSmtpServer> {
+  if (options.domains.length === 0) throw new ConfigurationError('domains', 'at least one mail domain is required');
+  const domains = new Set(options.domains.map((domain) => domain.trim().toLowerCase()));
+  const maxMessageBytes = options.maxMessageBytes ?? 40 * 1024 * 1024;
+  const maxRecipients = options.maxRecipients ?? 100;
+  const spoolDir = resolve(options.spoolDir);
+  const onError = options.onError ?? ((error, context) => console.error(`[inbound-smtp] ${context}:`, error));
+
+  await mkdir(spoolDir, { recursive: true });
+  // A spool file left by a crash belongs to a message that never got its 250.
+  for (const file of await readdir(spoolDir)) {
+    if (SPOOL_FILE.test(file)) await rm(join(spoolDir, file), { force: true });
+  }
+
+  const server = new SMTPServer({
+    ...(options.serverName ? { name: options.serverName } : {}),
+    size: maxMessageBytes,
+    authOptional: true,
+    disabledCommands: ['AUTH', 'STARTTLS'],
+    disableReverseLookup: true,
+    logger: false,
+    closeTimeout: options.closeTimeoutMs ?? 10_000,
+
+    onRcptTo(address, session, callback) {
+      const domain = domainOf(address.address);
+      if (!domains.has(domain)) {
+        return callback(smtpError(550, `5.7.1 Relay not permitted: ${domain || 'no domain'} is not a domain of this server`));
+      }
+      const already = session.envelope.rcptTo.some((rcpt) => rcpt.address.toLowerCase() === address.address.toLowerCase());
+      if (!already && session.envelope.rcptTo.length >= maxRecipients) {
+        return callback(smtpError(452, `4.5.3 Too many recipients (at most ${maxRecipients} per message)`));
+      }
+      callback();
+    },
+
+    onData(stream, session, callback) {
+      receive(stream, session).then(
+        (id) => callback(null, `Ok: queued as ${id}`),
+        (error: unknown) => {
+          if ((error as SMTPServerError).responseCode) return callback(error as SMTPServerError);
+          // Also a client that went away mid-DATA: the reply then reaches no one.
+          onError(error, 'receive');
+          callback(smtpError(451, '4.3.0 Temporary failure, please try again later'));
+        },
+      );
+    },
+  });
+
+  async function receive(stream: SMTPServerDataStream, session: SMTPServerSession): Promise<string> {
+    // Copied now: the session is reset for the next transaction once we answer.
+    const envelopeFrom = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
+    const envelopeRecipients = session.envelope.rcptTo.map((rcpt) => rcpt.address);
+    const id = newQueueId();
+    const spoolFile = join(spoolDir, `${id}.eml`);
+    const limit = new SizeLimit(maxMessageBytes, stream);
+    try {
+      await pipeline(stream, limit, createWriteStream(spoolFile, { flags: 'wx' }));
+      if (stream.sizeExceeded || limit.seen > maxMessageBytes) {
+        throw smtpError(552, `5.3.4 Message size exceeds fixed maximum message size (${maxMessageBytes} bytes)`);
+      }
+      const handle = await open(spoolFile, 'r');
+      try {
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      await options.accept({ id, envelopeFrom, envelopeRecipients, spoolFile, size: limit.seen, receivedAt: new Date() });
+      return id;
+    } finally {
+      // Taken over (moved) on success; on any failure the sender keeps the message and retries.
+      await rm(spoolFile, { force: true }).catch((error: unknown) => onError(error, 'spool cleanup'));
+    }
+  }
+
+  await new Promise<void>((resolveListen, rejectListen) => {
+    server.once('error', rejectListen);
+    server.listen(options.port, options.host ?? '127.0.0.1', () => {
+      server.off('error', rejectListen);
+      resolveListen();
+    });
+  });
+  server.on('error', (error) => onError(error, 'server'));
+  const port = (server.server.address() as AddressInfo).port;
+
+  return {
+    port,
+    close: () => new Promise<void>((resolveClose) => server.close(() => resolveClose())),
+  };
+}

@@ -1,0 +1,132 @@
+// Local mode end to end, as a newcomer runs it: mail sent over SMTP reaches the
+// built-in primary sink byte for byte and `shadowmail trace` finds it.
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createTransport } from 'nodemailer';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { localEnv, runCli, spawnLocal, startLocal, type LocalProcess } from '../support/local-process.ts';
+import { waitFor } from '../support/wait.ts';
+
+function rawMessage(n: number): string {
+  return [
+    `From: Partner <partner@elsewhere.test>`,
+    `To: Alice <alice@corp.test>`,
+    `Subject: local e2e ${n} – Grüße`,
+    `Date: Sat, 28 Nov 2026 10:00:00 +0000`,
+    `Message-ID: <local-e2e-${n}@elsewhere.test>`,
+    'MIME-Version: 1.0',
+    'Content-Type: text/plain; charset=utf-8',
+    'Content-Transfer-Encoding: 8bit',
+    '',
+    `Message ${n}.`,
+    '.a line that starts with a dot',
+    '..two dots',
+    'Umlaute: äöü ß',
+    '',
+  ].join('\r\n');
+}
+
+describe('local mode with the built-in primary sink', () => {
+  let dataDir: string;
+  let local: LocalProcess;
+
+  beforeAll(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'shadowmail-local-'));
+    local = await startLocal(dataDir);
+  });
+
+  afterAll(async () => {
+    await local?.kill();
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it('relays every message unchanged to the primary with its envelope, and trace shows it delivered', async () => {
+    // Prepare
+    const transport = createTransport({ host: '127.0.0.1', port: local.runtime.smtpPort, secure: false, ignoreTLS: true });
+    const count = 12;
+
+    // Act: bob only in the envelope (BCC)
+    for (let n = 0; n < count; n += 1) {
+      const info = await transport.sendMail({
+        envelope: { from: 'partner@elsewhere.test', to: ['alice@corp.test', 'bob@corp.test'] },
+        raw: rawMessage(n),
+      });
+      expect(info.accepted).toEqual(['alice@corp.test', 'bob@corp.test']);
+    }
+    transport.close();
+
+    // Assess
+    const primaryDir = join(dataDir, 'primary');
+    const emls = await waitFor('all messages at the primary', async () => {
+      const names = (await readdir(primaryDir).catch(() => [])).filter((name) => name.endsWith('.eml'));
+      return names.length >= count ? names : undefined;
+    });
+    expect(emls).toHaveLength(count);
+    const received = new Map<string, Buffer>();
+    for (const name of emls) {
+      const bytes = await readFile(join(primaryDir, name));
+      const envelope = JSON.parse(await readFile(join(primaryDir, name.replace(/\.eml$/, '.json')), 'utf8'));
+      expect(envelope.from).toBe('partner@elsewhere.test');
+      expect(envelope.recipients).toEqual(['alice@corp.test', 'bob@corp.test']);
+      const firstLineEnd = bytes.indexOf('\r\n');
+      expect(bytes.subarray(0, firstLineEnd).toString()).toMatch(/^X-Shadowmail-Forwarded: shadowmail; id=[0-9a-f]+; /);
+      const body = bytes.subarray(firstLineEnd + 2);
+      const n = /local e2e (\d+)/.exec(body.toString())![1]!;
+      received.set(n, body);
+    }
+    for (let n = 0; n < count; n += 1) expect(received.get(String(n))).toEqual(Buffer.from(rawMessage(n)));
+
+    const traced = await waitFor('delivered states in trace', async () => {
+      const result = await runCli(['trace', '--recipient', 'BOB@corp.test', '--json'], localEnv(dataDir));
+      expect(result.code, result.stderr).toBe(0);
+      const messages = JSON.parse(result.stdout) as { deliveries: { recipient: string; state: string }[] }[];
+      return messages.length === count && messages.every((m) => m.deliveries.every((d) => d.state === 'delivered')) ? messages : undefined;
+    });
+    expect(traced[0]?.deliveries.map((d) => d.recipient).sort()).toEqual(['alice@corp.test', 'bob@corp.test']);
+
+    const byMessageId = await runCli(['trace', '--message-id', '<local-e2e-3@elsewhere.test>'], localEnv(dataDir));
+    expect(byMessageId.stdout).toContain('local e2e 3');
+    expect(byMessageId.stdout).toMatch(/alice@corp\.test\s+delivered\s+attempts 1/);
+  });
+
+  it('refuses recipients outside the configured domains: never an open relay', async () => {
+    const transport = createTransport({ host: '127.0.0.1', port: local.runtime.smtpPort, secure: false, ignoreTLS: true });
+
+    const attempt = transport.sendMail({ envelope: { from: 'spammer@elsewhere.test', to: ['victim@elsewhere.test'] }, raw: rawMessage(99) });
+
+    await expect(attempt).rejects.toMatchObject({ responseCode: 550 });
+    transport.close();
+  });
+
+  it('refuses a second process on the same data directory', async () => {
+    const second = spawnLocal(localEnv(dataDir));
+    let stderr = '';
+    second.stderr!.on('data', (chunk) => (stderr += chunk));
+
+    const code = await new Promise<number | null>((r) => second.once('exit', (c) => r(c)));
+
+    expect(code).toBe(1);
+    expect(stderr).toMatch(/^shadowmail: the data directory .* is in use by process \d+\n$/);
+  });
+});
+
+describe('local mode start-up', () => {
+  it.each([
+    ['SHADOWMAIL_SMTP_PORT', 'abc'],
+    ['SHADOWMAIL_DOMAINS', 'not a domain'],
+    ['SHADOWMAIL_PRIMARY', 'exchange.corp.test'],
+  ])('stops on %s=%j with one line naming the variable', async (variable, value) => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'shadowmail-badconf-'));
+    const child = spawnLocal(localEnv(dataDir, { [variable]: value }));
+    let stderr = '';
+    child.stderr!.on('data', (chunk) => (stderr += chunk));
+
+    const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+
+    expect(code).toBe(1);
+    expect(stderr.trimEnd().split('\n')).toHaveLength(1);
+    expect(stderr).toMatch(new RegExp(`^shadowmail: ${variable}: `));
+    await rm(dataDir, { recursive: true, force: true });
+  });
+});
