@@ -53,7 +53,15 @@ export function createForwardHandler(deps: ForwardHandlerDeps): SqsHandler {
     try {
       return await processPartialResponse(event, record, processor, { context, throwOnFullBatchFailure: false });
     } finally {
-      metrics.publishStoredMetrics();
+      if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
     }
   };
 }
+
+let awsHandler: Promise<SqsHandler> | undefined;
+
+/** The Lambda entry point in AWS; wiring (and the smart-host secret) is loaded once per cold start. */
+export const handler: SqsHandler = async (event, context) => {
+  awsHandler ??= import('../wiring/aws.ts').then(async (wiring) => createForwardHandler(await wiring.awsForwardDeps()));
+  return (await awsHandler)(event, context);
+};

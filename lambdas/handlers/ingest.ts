@@ -30,7 +30,15 @@ export function createIngestHandler(deps: IngestHandlerDeps): SqsHandler {
     try {
       return await processPartialResponse(event, record, processor, { context, throwOnFullBatchFailure: false });
     } finally {
-      metrics.publishStoredMetrics();
+      if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
     }
   };
 }
+
+let awsHandler: Promise<SqsHandler> | undefined;
+
+/** The Lambda entry point in AWS; wiring is built once per cold start. */
+export const handler: SqsHandler = async (event, context) => {
+  awsHandler ??= import('../wiring/aws.ts').then((wiring) => createIngestHandler(wiring.awsIngestDeps()));
+  return (await awsHandler)(event, context);
+};

@@ -1,0 +1,102 @@
+// The Lambda handlers: SQS batches in, partial batch responses out; one bad record
+// never fails its neighbours. Also the AWS environment contract.
+import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
+import { describe, expect, it } from 'vitest';
+import { buildReceiptNotification, wrapInSnsEnvelope } from '../../lambdas/adapters/aws/ses-receipt-notification.ts';
+import { MailparserMimeParser } from '../../lambdas/adapters/mime/mailparser-mime-parser.ts';
+import { ConfigurationError } from '../../lambdas/core/errors.ts';
+import { createForwardHandler } from '../../lambdas/handlers/forward.ts';
+import { createIngestHandler } from '../../lambdas/handlers/ingest.ts';
+import { createObservability } from '../../lambdas/handlers/observability.ts';
+import { readAwsForwardEnv } from '../../lambdas/wiring/env.ts';
+import { ManualClock, MemoryRawMailStore, RecordingForwardQueue, ScriptedRelay } from '../support/memory-adapters.ts';
+import { MemoryMessageIndex } from '../support/memory-message-index.ts';
+import { simpleMessage } from '../support/received-mail.ts';
+
+process.env.POWERTOOLS_METRICS_DISABLED = 'true';
+process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
+
+const context = { awsRequestId: 'req-1', getRemainingTimeInMillis: () => 60_000 } as unknown as Context;
+
+function sqsRecord(messageId: string, body: string): SQSRecord {
+  return {
+    messageId, receiptHandle: messageId, body, md5OfBody: '', eventSource: 'aws:sqs', eventSourceARN: 'arn:aws:sqs:eu-west-1:1:q', awsRegion: 'eu-west-1',
+    attributes: { ApproximateReceiveCount: '1', SentTimestamp: '0', SenderId: 'x', ApproximateFirstReceiveTimestamp: '0' },
+    messageAttributes: {},
+  };
+}
+
+function notificationBody(id: string): string {
+  return wrapInSnsEnvelope(
+    buildReceiptNotification({
+      sesMessageId: id, receivedAt: new Date('2026-11-20T10:00:00Z'), envelopeFrom: 'p@partner.test', envelopeRecipients: ['alice@corp.test'],
+      bucket: 'raw', key: id, headers: [], commonHeaders: {},
+    }),
+    `sns-${id}`,
+  );
+}
+
+describe('ingest handler', () => {
+  it('reports only the failing records of a batch', async () => {
+    // Prepare: one good record, one that is not an SES notification, one whose raw object is missing
+    const store = new MemoryRawMailStore();
+    store.put({ bucket: 'raw', key: 'good' }, simpleMessage());
+    const queue = new RecordingForwardQueue();
+    const handler = createIngestHandler({
+      index: new MemoryMessageIndex(), rawStore: store, parser: new MailparserMimeParser(), forwardQueue: queue,
+      clock: new ManualClock('2026-11-20T10:00:01Z'), config: { retentionDays: 28, stackId: 's', leaseMs: 1000 },
+      ...createObservability('test'),
+    });
+    const event: SQSEvent = {
+      Records: [sqsRecord('r-good', notificationBody('good')), sqsRecord('r-bad', '{"not":"ses"}'), sqsRecord('r-missing', notificationBody('missing'))],
+    };
+
+    // Act
+    const response = await handler(event, context);
+
+    // Assess
+    expect(response.batchItemFailures.map((f) => f.itemIdentifier).sort()).toEqual(['r-bad', 'r-missing']);
+    expect(queue.sent.map((s) => s.job.sesMessageId)).toEqual(['good']);
+  });
+});
+
+describe('forward handler', () => {
+  it('refuses a malformed job without failing the others', async () => {
+    const relay = new ScriptedRelay();
+    const handler = createForwardHandler({
+      index: new MemoryMessageIndex(), rawStore: new MemoryRawMailStore(), relay, forwardQueue: new RecordingForwardQueue(),
+      clock: new ManualClock('2026-11-20T10:00:01Z'),
+      config: { stackId: 's', maxAgeMs: 1000, retryBaseSeconds: 1, retryMaxDelaySeconds: 1, leaseMs: 1000 },
+      ...createObservability('test'),
+    });
+
+    const response = await handler(
+      { Records: [sqsRecord('r-bad', 'nope'), sqsRecord('r-gone', JSON.stringify({ sesMessageId: 'gone', receivedAt: '2026-11-01T00:00:00.000Z', attempt: 0 }))] },
+      context,
+    );
+
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'r-bad' }]);
+  });
+});
+
+describe('AWS environment contract', () => {
+  const complete = {
+    SHADOWMAIL_TABLE_NAME: 'table', SHADOWMAIL_FORWARD_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/1/forward', SHADOWMAIL_SMART_HOST: 'mx.corp.example',
+  };
+
+  it('applies the documented defaults', () => {
+    expect(readAwsForwardEnv(complete)).toMatchObject({
+      SHADOWMAIL_SMART_HOST_PORT: 587, SHADOWMAIL_SMART_HOST_TLS: 'starttls-required', SHADOWMAIL_RETENTION_DAYS: 28, SHADOWMAIL_FORWARD_MAX_AGE_DAYS: 5,
+    });
+  });
+
+  it.each([
+    ['SHADOWMAIL_SMART_HOST', undefined],
+    ['SHADOWMAIL_SMART_HOST_TLS', 'sometimes'],
+    ['SHADOWMAIL_FORWARD_QUEUE_URL', 'not a url'],
+  ])('names %s when it is wrong or missing', (variable, value) => {
+    const env: Record<string, string | undefined> = { ...complete, [variable]: value };
+    expect(() => readAwsForwardEnv(env)).toThrow(ConfigurationError);
+    expect(() => readAwsForwardEnv(env)).toThrow(new RegExp(`^${variable}: `));
+  });
+});
