@@ -3,7 +3,7 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { ingestMessage, type IngestDeps } from '../core/ingest.ts';
-import { parseIngestRecordBody } from '../adapters/aws/ses-receipt-notification.ts';
+import { parseIngestRecordBody } from './ses-receipt-event.ts';
 import { MetricUnit, type Observability } from './observability.ts';
 
 export type IngestHandlerDeps = Omit<IngestDeps, 'workerId'> & Observability & { workerId?: string };

@@ -9,7 +9,7 @@ import { createWebApp } from '../../web/app.ts';
 import { DynamoDbMessageIndex } from '../adapters/aws/dynamodb-message-index.ts';
 import { makeDynamoDbClient } from '../adapters/aws/dynamodb-client.ts';
 import { createMessageTable } from '../adapters/aws/message-table.ts';
-import { buildReceiptNotification, wrapInSnsEnvelope } from '../adapters/aws/ses-receipt-notification.ts';
+import { buildReceiptNotification, wrapInSnsEnvelope } from '../handlers/ses-receipt-event.ts';
 import { startEmbeddedDynalite } from '../adapters/local/embedded-dynalite.ts';
 import { FileForwardQueue } from '../adapters/local/file-forward-queue.ts';
 import { FileQueue } from '../adapters/local/file-queue.ts';

@@ -14,7 +14,7 @@ import {
   buildReceiptNotification,
   parseIngestRecordBody,
   wrapInSnsEnvelope,
-} from '../../lambdas/adapters/aws/ses-receipt-notification.ts';
+} from '../../lambdas/handlers/ses-receipt-event.ts';
 import { FsRawMailStore } from '../../lambdas/adapters/local/fs-raw-mail-store.ts';
 import { MailparserMimeParser } from '../../lambdas/adapters/mime/mailparser-mime-parser.ts';
 import { ingestMessage, type IngestDeps } from '../../lambdas/core/ingest.ts';

@@ -2,7 +2,7 @@
 // never fails its neighbours. Also the AWS environment contract.
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
-import { buildReceiptNotification, wrapInSnsEnvelope } from '../../lambdas/adapters/aws/ses-receipt-notification.ts';
+import { buildReceiptNotification, wrapInSnsEnvelope } from '../../lambdas/handlers/ses-receipt-event.ts';
 import { MailparserMimeParser } from '../../lambdas/adapters/mime/mailparser-mime-parser.ts';
 import { ConfigurationError } from '../../lambdas/core/errors.ts';
 import { createForwardHandler } from '../../lambdas/handlers/forward.ts';

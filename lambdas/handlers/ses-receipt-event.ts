@@ -2,8 +2,8 @@
 // parsed and validated into the domain's ReceivedMail; and the same shape built
 // by local mode's SMTP listener, so one ingest handler serves both.
 import { z } from 'zod';
-import { InvalidInputError } from '../../core/errors.ts';
-import type { ReceivedMail, VerdictStatus } from '../../core/model.ts';
+import { InvalidInputError } from '../core/errors.ts';
+import type { ReceivedMail, VerdictStatus } from '../core/model.ts';
 
 const verdict = z
   .object({ status: z.string() })
