@@ -12,12 +12,18 @@
 //
 //     input with every CRLF | bare CR | bare LF replaced by CRLF, plus a final CRLF if missing
 //
-// This is also what SMTP smuggling needs: '\n.\n', '\r.\r', '\r\n.\n', '\n.\r\n',
-// '\r\n.\r\r\n' and the like become a CRLF-ended line "." that is sent stuffed as "..",
-// so the content can never end DATA early or carry a second message. A bare CR is the
-// one place where a receiver that keeps bare CRs (Postfix does) would have stored
-// something else; SMTP gives no way to send it unchanged over DATA, and a bare CR
-// never comes from a conforming sender anyway.
+// For the usual input (CRLF, or LF-only as some stores keep it) that is byte-exact or
+// the canonicalization every receiving MTA applies anyway. It is also what stops SMTP
+// smuggling: '\n.\n', '\r.\r', '\r\n.\n', '\n.\r\n', '\r\n.\r\r\n' and the like become
+// a CRLF-ended line "." that goes out stuffed as "..", and '\r\n\x00.\r\n' keeps its NUL
+// (the line is "\x00.", not a lone dot), so content can never end DATA early or carry
+// a second message. A bare CR is the one byte a receiver that keeps bare CRs (Postfix
+// does) would have stored differently; DATA has no way to carry it, and conforming
+// senders never produce one.
+//
+// Extensions: BODY=8BITMIME whenever the server offers it; SMTPUTF8 when an envelope
+// address is non-ASCII and the server offers it (nodemailer decides SMTPUTF8 from the
+// addresses only). No CHUNKING/BINARYMIME: nodemailer's SMTPConnection does not speak BDAT.
 import { Readable } from 'node:stream';
 import SMTPConnection, {
   type SMTPConnectionEnvelope,
@@ -95,12 +101,16 @@ export class SmtpRelayAdapter implements SmtpRelay {
     if (UNSENDABLE_ADDRESS.test(envelope.from)) {
       return envelope.recipients.map((recipient) => noAnswer(recipient, `not relayed: the envelope sender ${JSON.stringify(envelope.from)} cannot be written in MAIL FROM`));
     }
-    const sendable = envelope.recipients.filter((recipient) => recipient.trim() !== '' && !UNSENDABLE_ADDRESS.test(recipient));
-    const unsendable = (recipient: string) => noAnswer(recipient, `not relayed: ${JSON.stringify(recipient)} cannot be written in RCPT TO`);
-    if (sendable.length === 0) return envelope.recipients.map(unsendable);
-
-    const replies = await this.relaySendable({ from: envelope.from, recipients: sendable }, data);
-    return envelope.recipients.map((recipient) => (sendable.includes(recipient) ? replies.get(recipient)! : unsendable(recipient)));
+    // nodemailer trims addresses and reports refusals under the trimmed form
+    const sendable = [...new Set(envelope.recipients.map((recipient) => recipient.trim()).filter((address) => address !== '' && !UNSENDABLE_ADDRESS.test(address)))];
+    if (sendable.length > 0) {
+      const replies = await this.relaySendable({ from: envelope.from.trim(), recipients: sendable }, data);
+      return envelope.recipients.map((recipient) => {
+        const reply = replies.get(recipient.trim());
+        return reply ? { ...reply, recipient } : unsendable(recipient);
+      });
+    }
+    return envelope.recipients.map(unsendable);
   }
 
   private async relaySendable(envelope: RelayEnvelope, data: () => Promise<Readable>): Promise<Map<string, RecipientReply>> {
@@ -289,8 +299,9 @@ function answersFromSendFailure(
 ): Map<string, RecipientReply> {
   // Recipients refused at RCPT keep that reply whatever happened afterwards. nodemailer
   // records them on the envelope object it was given; the error carries them only when
-  // every recipient was refused.
-  const rejections = error.rejectedErrors ?? (envelope.rejectedErrors as SmtpError[] | undefined) ?? [];
+  // every recipient was refused. After a refused MAIL FROM, a pipelining server answers
+  // each RCPT with "503 need MAIL command": those say nothing about the recipient.
+  const rejections = error.command === 'MAIL FROM' ? [] : (error.rejectedErrors ?? (envelope.rejectedErrors as SmtpError[] | undefined) ?? []);
   const answers = answersFromRejections(rejections);
   const answeredByServer = !!error.responseCode && !!error.command && TRANSACTION_COMMANDS.has(error.command);
   const rest = answeredByServer
@@ -306,6 +317,10 @@ function replyParts(response: string | undefined, fallbackCode: number): { code:
   const text = (response ?? '').trim();
   const code = Number(/^(\d{3})/.exec(text)?.[1] ?? fallbackCode);
   return { code, response: text || String(code) };
+}
+
+function unsendable(recipient: string): RecipientReply {
+  return noAnswer(recipient, `not relayed: ${JSON.stringify(recipient)} cannot be written in RCPT TO`);
 }
 
 function noAnswer(recipient: string, response: string): RecipientReply {
