@@ -128,9 +128,16 @@ function replyFor(recipient: string, replies: RecipientReply[]): RecipientReply 
   );
 }
 
+/**
+ * 5xx is final for the recipient — except replies that say the primary refuses *us*
+ * (authentication required or failed): that is a relay misconfiguration an admin will
+ * fix, not a verdict on the message, so it is retried like a 4xx.
+ */
+const SESSION_REFUSALS = new Set([530, 534, 535, 538]);
+
 function classify(code: number): DeliveryAttempt['outcome'] {
   if (code >= 200 && code < 300) return 'delivered';
-  if (code >= 500 && code < 600) return 'failed';
+  if (code >= 500 && code < 600 && !SESSION_REFUSALS.has(code)) return 'failed';
   return 'deferred';
 }
 
@@ -147,12 +154,44 @@ async function failAll(record: MessageRecord, recipients: string[], reason: stri
   }
 }
 
-/** The stored bytes with one trace header in front; nothing else is touched. */
+/**
+ * The stored bytes with one trace header in front; nothing else is touched. A leading
+ * mbox "From " line stays first, so receivers still take it for the envelope line it is
+ * rather than ending the header block there and turning every real header into body.
+ */
 async function withStamp(record: MessageRecord, deps: ForwardDeps): Promise<Readable> {
   const body = await deps.rawStore.open(record.raw);
+  const stamp = forwardStampLine(deps.config.stackId, record.sesMessageId, deps.clock.now());
   const out = new PassThrough();
-  out.write(forwardStampLine(deps.config.stackId, record.sesMessageId, deps.clock.now()));
+  let head: Buffer | null = Buffer.alloc(0);
+  const flushHead = (): void => {
+    if (head === null) return;
+    const lineEnd = head.indexOf(0x0a);
+    if (head.subarray(0, 5).toString('latin1') === 'From ' && lineEnd >= 0) {
+      out.write(head.subarray(0, lineEnd + 1));
+      out.write(stamp);
+      out.write(head.subarray(lineEnd + 1));
+    } else {
+      out.write(stamp);
+      out.write(head);
+    }
+    head = null;
+  };
+  body.on('data', (chunk: Buffer) => {
+    if (head === null) {
+      if (!out.write(chunk)) body.pause();
+      return;
+    }
+    head = Buffer.concat([head, chunk]);
+    if (head.length >= MBOX_LINE_PEEK_BYTES || head.includes(0x0a)) flushHead();
+  });
+  out.on('drain', () => body.resume());
+  body.on('end', () => {
+    flushHead();
+    out.end();
+  });
   body.on('error', (error) => out.destroy(error));
-  body.pipe(out);
   return out;
 }
+
+const MBOX_LINE_PEEK_BYTES = 1024;

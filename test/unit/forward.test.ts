@@ -93,6 +93,37 @@ describe('forwardMessage', () => {
     expect(c?.attempts.map((a) => a.outcome)).toEqual(['deferred', 'delivered']);
   });
 
+  it('retries when the primary refuses our session (530 authentication required) instead of failing for good', async () => {
+    const job = await ingest();
+    for (const recipient of ['a@corp.test', 'b@corp.test', 'c@corp.test']) relay.codes.set(recipient, 530);
+
+    const outcome = await forwardMessage(job, deps);
+
+    expect(outcome).toMatchObject({ delivered: [], failed: [], deferred: ['a@corp.test', 'b@corp.test', 'c@corp.test'] });
+  });
+
+  it('keeps a leading mbox From_ line first and puts the trace header after it', async () => {
+    const mbox = 'From sender@partner.test Fri Nov 20 10:00:00 2026\nSubject: hi\n\nbody\n';
+    store.put(mail.raw, mbox);
+    const job = await ingest();
+
+    await forwardMessage(job, deps);
+
+    const sent = relay.sent[0]!.data.toString('latin1');
+    expect(sent).toMatch(/^From sender@partner\.test Fri Nov 20 10:00:00 2026\nX-Shadowmail-Forwarded: stack-1; id=ses-0001; [^\r]+\r\nSubject: hi\n\nbody\n$/);
+  });
+
+  it('streams a large message through the stamp unchanged', async () => {
+    const big = Buffer.alloc(5 * 1024 * 1024, 'abcdefghij\r\n');
+    store.put(mail.raw, big);
+    const job = await ingest();
+
+    await forwardMessage(job, deps);
+
+    const data = relay.sent[0]!.data;
+    expect(data.subarray(data.indexOf('\r\n') + 2).equals(big)).toBe(true);
+  });
+
   it('backs off with growing delays capped at the queue maximum', () => {
     expect([1, 2, 3, 4, 5, 6, 20].map((n) => retryDelaySeconds(n, deps.config))).toEqual([60, 120, 240, 480, 900, 900, 900]);
   });
