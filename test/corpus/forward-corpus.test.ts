@@ -19,10 +19,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SmtpRelayAdapter } from '../../lambdas/adapters/smtp/smtp-relay.ts';
 import { forwardStampLine } from '../../lambdas/core/forward-stamp.ts';
 import type { RecipientReply } from '../../lambdas/ports/smtp-relay.ts';
+import { CORPUS_ROOT, readCorpusManifest } from '../support/corpus.ts';
 import { postfixStoredForm, startPostfix, stripPostfixTrace, type PostfixEdit, type PostfixInstance } from '../support/postfix.ts';
 
-const projectRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const corpusRoot = resolve(projectRoot, '../shared/corpus');
+const corpusRoot = CORPUS_ROOT;
 const RELAYED_KINDS = new Set(['message', 'xss-message']);
 const DOMAIN = 'corp.test';
 const SENDER = 'sender@partner.test';
@@ -64,28 +64,8 @@ const KNOWN_POSTFIX_EDITS = new Map<string, PostfixEdit[]>([
   ['stalwart-mail-parser/malformed/019.eml', ['blanks-before-colon-removed']],
 ]);
 
-interface CorpusRow {
-  path: string;
-  kind: string;
-  mboxFromLine: boolean;
-}
-
-function readManifest(): CorpusRow[] {
-  const manifest = resolve(corpusRoot, 'MANIFEST.tsv');
-  if (!existsSync(manifest)) throw new Error(`corpus manifest not found at ${manifest}`);
-  const [header, ...lines] = readFileSync(manifest, 'utf8').split('\n');
-  const columns = (header ?? '').split('\t');
-  const at = (name: string): number => {
-    const index = columns.indexOf(name);
-    if (index < 0) throw new Error(`MANIFEST.tsv has no ${name} column`);
-    return index;
-  };
-  const [path, kind, mbox] = [at('path'), at('kind'), at('mbox_from_line')];
-  return lines
-    .filter((line) => line.trim() !== '')
-    .map((line) => line.split('\t'))
-    .map((cells) => ({ path: cells[path] ?? '', kind: cells[kind] ?? '', mboxFromLine: cells[mbox] === 'y' }))
-    .filter((row) => RELAYED_KINDS.has(row.kind));
+function readManifest() {
+  return readCorpusManifest([...RELAYED_KINDS]).map((row) => ({ ...row, mboxFromLine: row.columns.mbox_from_line === 'y' }));
 }
 
 const rows = readManifest();

@@ -21,34 +21,11 @@ import { ingestMessage, type IngestDeps } from '../../lambdas/core/ingest.ts';
 import type { ForwardJob } from '../../lambdas/core/model.ts';
 import type { ForwardQueue } from '../../lambdas/ports/forward-queue.ts';
 import { MemoryMessageIndex } from '../support/memory-message-index.ts';
+import { CORPUS_ROOT, readCorpusManifest } from '../support/corpus.ts';
 
 const projectRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const corpusRoot = resolve(projectRoot, '../shared/corpus');
-const INGESTED_KINDS = new Set(['message', 'xss-message', 'mbox']);
-
-interface CorpusRow {
-  path: string;
-  kind: string;
-  bytes: number;
-}
-
-function readManifest(): CorpusRow[] {
-  const manifest = resolve(corpusRoot, 'MANIFEST.tsv');
-  if (!existsSync(manifest)) throw new Error(`corpus manifest not found at ${manifest}`);
-  const [header, ...lines] = readFileSync(manifest, 'utf8').split('\n');
-  const columns = (header ?? '').split('\t');
-  const at = (name: string): number => {
-    const index = columns.indexOf(name);
-    if (index < 0) throw new Error(`MANIFEST.tsv has no ${name} column`);
-    return index;
-  };
-  const [pathColumn, kindColumn, bytesColumn] = [at('path'), at('kind'), at('bytes')];
-  return lines
-    .filter((line) => line.trim() !== '')
-    .map((line) => line.split('\t'))
-    .map((cells) => ({ path: cells[pathColumn] ?? '', kind: cells[kindColumn] ?? '', bytes: Number(cells[bytesColumn]) }))
-    .filter((row) => INGESTED_KINDS.has(row.kind));
-}
+const corpusRoot = CORPUS_ROOT;
+const readManifest = () => readCorpusManifest();
 
 class RecordingForwardQueue implements ForwardQueue {
   readonly jobs: { job: ForwardJob; delaySeconds: number }[] = [];

@@ -1,0 +1,592 @@
+// The message index on DynamoDB (one table, see message-table.ts for the item
+// layout). Behaves like test/support/memory-message-index.ts, which is the
+// reference; the shared contract tests run against both.
+//
+// Choices worth knowing:
+// - No transactions (dynalite has none): every write is a single conditional
+//   PutItem/UpdateItem/DeleteItem, or an idempotent BatchWriteItem of lookup items.
+// - Records and mailbox entries are stored as a `data` map, or gzipped JSON in
+//   `dataGz` when the JSON exceeds 64 KB (a message with thousands of attachments).
+//   If even that exceeds 300 KB the longest lists (attachments, To, Cc, …) are
+//   halved until it fits: the index is a summary, the raw message in S3 stays
+//   complete, and failing here would stop the message from ever being forwarded.
+// - A mailbox entry keeps `folder` and `read` as top-level attributes too, so user
+//   flags can later be changed with one UpdateItem; they win over the payload.
+// - Delivery attempts keep the last MAX_STORED_ATTEMPTS; response texts are cut
+//   at MAX_REPLY_BYTES, so a delivery item stays well below 400 KB. The append is
+//   a read-modify-write guarded by attemptCount (it grows by one per attempt, so
+//   it is a version): a concurrent writer makes the condition fail and we re-read.
+// - Once-gates expire (TTL) gateRetentionSeconds after they were acquired;
+//   redelivery of the same SQS message cannot happen that late.
+// - Lookup items are written after the record: a crash in between is repaired by
+//   the re-ingest, which rewrites them from the record already stored. Reads
+//   re-check every fetched record against the query, so a lookup item can never
+//   make a record match that the record itself does not.
+import { setTimeout as sleep } from 'node:timers/promises';
+import { gunzipSync, gzipSync } from 'node:zlib';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  BatchGetCommand,
+  BatchWriteCommand,
+  DeleteCommand,
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+  type QueryCommandInput,
+} from '@aws-sdk/lib-dynamodb';
+import { addressOfMailbox, normalizeAddress, normalizeMessageId } from '../../core/addresses.ts';
+import { InvalidInputError, RetryableError } from '../../core/errors.ts';
+import type {
+  DeliveryAttempt,
+  DeliveryState,
+  DeliveryStateName,
+  MailboxEntry,
+  MessageRecord,
+} from '../../core/model.ts';
+import { isLive } from '../../core/retention.ts';
+import type { LeaseResult, MessageIndex, TraceQuery } from '../../ports/message-index.ts';
+import { errorName, keyPart, MESSAGE_TABLE, messageTableKeys as keys, type LookupKind } from './message-table.ts';
+
+export const MAX_STORED_ATTEMPTS = 50;
+/** SMTP replies stored per attempt (and lastReply/reason) are cut to this many UTF-8 bytes. */
+export const MAX_REPLY_BYTES = 2048;
+export const PLAIN_PAYLOAD_MAX_BYTES = 64 * 1024;
+export const COMPRESSED_PAYLOAD_MAX_BYTES = 300 * 1024;
+const DEFAULT_GATE_RETENTION_SECONDS = 30 * 86_400;
+const DEFAULT_TRACE_LIMIT = 100;
+const VERSIONED_WRITE_TRIES = 40;
+const ACQUIRE_TRIES = 5;
+const BATCH_ROUNDS = 10;
+const BATCH_WRITE_SIZE = 25;
+const BATCH_GET_SIZE = 100;
+
+export interface DynamoDbMessageIndexOptions {
+  client: DynamoDBClient;
+  tableName: string;
+  /** Items per Query page; unset means DynamoDB's own 1 MB pages. Tests set it small. */
+  queryPageSize?: number;
+  /** How long a once-gate is kept after it was acquired (TTL). Default 30 days. */
+  gateRetentionSeconds?: number;
+}
+
+type Item = Record<string, unknown>;
+
+export class DynamoDbMessageIndex implements MessageIndex {
+  private readonly doc: DynamoDBDocumentClient;
+  private readonly table: string;
+  private readonly pageSize: number | undefined;
+  private readonly gateRetentionSeconds: number;
+
+  constructor(options: DynamoDbMessageIndexOptions) {
+    this.doc = DynamoDBDocumentClient.from(options.client, {
+      marshallOptions: { removeUndefinedValues: true },
+    });
+    this.table = options.tableName;
+    this.pageSize = options.queryPageSize;
+    this.gateRetentionSeconds = options.gateRetentionSeconds ?? DEFAULT_GATE_RETENTION_SECONDS;
+  }
+
+  async mailboxFor(address: string): Promise<string | null> {
+    const item = await this.get(keys.address(normalizeAddress(address)));
+    return typeof item?.mailbox === 'string' ? item.mailbox : null;
+  }
+
+  async putAddress(address: string, mailbox: string): Promise<void> {
+    const normalized = normalizeAddress(address);
+    await this.doc.send(
+      new PutCommand({
+        TableName: this.table,
+        Item: { ...keys.address(normalized), type: 'address', address: normalized, mailbox: normalizeAddress(mailbox) },
+      }),
+    );
+  }
+
+  async putMessage(record: MessageRecord): Promise<void> {
+    const { value, payload } = fitPayload(record, shrinkRecord);
+    let stored: MessageRecord = value;
+    const written = await this.putIfAbsent({
+      ...keys.message(record.sesMessageId),
+      type: 'message',
+      expiresAt: record.expiresAt,
+      ...payload,
+    });
+    if (!written) {
+      const existing = await this.get(keys.message(record.sesMessageId));
+      if (!existing) return;
+      stored = decodePayload<MessageRecord>(existing);
+    }
+    await this.writeLookups(stored);
+  }
+
+  async getMessage(sesMessageId: string, now: Date): Promise<MessageRecord | null> {
+    const item = await this.get(keys.message(sesMessageId));
+    if (!item || !isLive(expiry(item), now)) return null;
+    return decodePayload<MessageRecord>(item);
+  }
+
+  async putMailboxEntry(entry: MailboxEntry): Promise<void> {
+    const { payload } = fitPayload(entry, shrinkEntry);
+    await this.putIfAbsent({
+      ...keys.mailboxEntry(normalizeAddress(entry.mailbox), entry.receivedAt, entry.sesMessageId),
+      type: 'entry',
+      expiresAt: entry.expiresAt,
+      folder: entry.folder,
+      read: entry.read,
+      ...payload,
+    });
+  }
+
+  async listMailbox(mailbox: string, now: Date, limit: number): Promise<MailboxEntry[]> {
+    const entries: MailboxEntry[] = [];
+    if (limit <= 0) return entries;
+    const pages = this.queryPages({
+      KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
+      ExpressionAttributeNames: { '#pk': 'pk', '#sk': 'sk' },
+      ExpressionAttributeValues: { ':pk': keys.mailboxPartition(normalizeAddress(mailbox)), ':prefix': 'MSG#' },
+      ScanIndexForward: false,
+      ConsistentRead: true,
+    }, now);
+    for await (const page of pages) {
+      for (const item of page) {
+        const entry = decodePayload<MailboxEntry>(item);
+        entries.push({ ...entry, folder: item.folder as MailboxEntry['folder'], read: item.read as boolean });
+        if (entries.length >= limit) return entries;
+      }
+    }
+    return entries;
+  }
+
+  async createDeliveryState(state: DeliveryState): Promise<void> {
+    await this.putIfAbsent({
+      ...keys.delivery(state.sesMessageId, normalizeAddress(state.recipient)),
+      type: 'delivery',
+      sesMessageId: state.sesMessageId,
+      recipient: state.recipient,
+      state: state.state,
+      receivedAt: state.receivedAt,
+      expiresAt: state.expiresAt,
+      attempts: state.attempts.slice(-MAX_STORED_ATTEMPTS).map(capAttempt),
+      attemptCount: state.attemptCount,
+      lastReply: capNullable(state.lastReply),
+      updatedAt: state.updatedAt,
+      reason: capNullable(state.reason),
+    });
+  }
+
+  async getDeliveryStates(sesMessageId: string, now: Date): Promise<DeliveryState[]> {
+    const states: DeliveryState[] = [];
+    const pages = this.queryPages({
+      KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
+      ExpressionAttributeNames: { '#pk': 'pk', '#sk': 'sk' },
+      ExpressionAttributeValues: { ':pk': keys.messagePartition(sesMessageId), ':prefix': 'DLV#' },
+      ConsistentRead: true,
+    }, now);
+    for await (const page of pages) states.push(...page.map(toDeliveryState));
+    return states;
+  }
+
+  async recordDeliveryAttempt(
+    sesMessageId: string,
+    recipient: string,
+    attempt: DeliveryAttempt,
+    state: DeliveryStateName,
+    reason: string | null,
+  ): Promise<void> {
+    const key = keys.delivery(sesMessageId, normalizeAddress(recipient));
+    for (let round = 0; round < VERSIONED_WRITE_TRIES; round += 1) {
+      const item = await this.get(key);
+      if (!item) throw new InvalidInputError(`no delivery state for ${sesMessageId} / ${recipient}`);
+      const current = toDeliveryState(item);
+      const stored = capAttempt(attempt);
+      try {
+        await this.doc.send(
+          new UpdateCommand({
+            TableName: this.table,
+            Key: key,
+            UpdateExpression:
+              'SET #attempts = :attempts, #count = :next, #state = :state, #lastReply = :lastReply, #updatedAt = :updatedAt, #reason = :reason',
+            ConditionExpression: '#count = :count',
+            ExpressionAttributeNames: {
+              '#attempts': 'attempts',
+              '#count': 'attemptCount',
+              '#state': 'state',
+              '#lastReply': 'lastReply',
+              '#updatedAt': 'updatedAt',
+              '#reason': 'reason',
+            },
+            ExpressionAttributeValues: {
+              ':attempts': [...current.attempts, stored].slice(-MAX_STORED_ATTEMPTS),
+              ':count': current.attemptCount,
+              ':next': current.attemptCount + 1,
+              ':state': state,
+              ':lastReply': stored.response,
+              ':updatedAt': attempt.at,
+              ':reason': capNullable(reason),
+            },
+          }),
+        );
+        return;
+      } catch (error) {
+        if (!isConditionFailure(error)) throw error;
+        // Another writer got in between: back off a little, with jitter, and re-read.
+        await sleep(Math.random() * 5 * Math.min(round + 1, 10));
+      }
+    }
+    throw new RetryableError(`delivery state ${sesMessageId} / ${recipient} kept changing under us`);
+  }
+
+  async acquireOnce(key: string, owner: string, now: Date, leaseMs: number): Promise<LeaseResult> {
+    const nowMs = now.getTime();
+    const nowSeconds = Math.floor(nowMs / 1000);
+    const gateKey = keys.gate(key);
+    for (let round = 0; round < ACQUIRE_TRIES; round += 1) {
+      try {
+        await this.doc.send(
+          new PutCommand({
+            TableName: this.table,
+            Item: {
+              ...gateKey,
+              type: 'gate',
+              gate: key,
+              owner,
+              until: nowMs + leaseMs,
+              done: false,
+              expiresAt: nowSeconds + this.gateRetentionSeconds,
+            },
+            ConditionExpression:
+              'attribute_not_exists(#pk) OR #expiresAt <= :nowSeconds OR (#done = :false AND (#until <= :nowMs OR #owner = :owner))',
+            ExpressionAttributeNames: {
+              '#pk': 'pk',
+              '#expiresAt': 'expiresAt',
+              '#done': 'done',
+              '#until': 'until',
+              '#owner': 'owner',
+            },
+            ExpressionAttributeValues: { ':nowSeconds': nowSeconds, ':false': false, ':nowMs': nowMs, ':owner': owner },
+          }),
+        );
+        return 'acquired';
+      } catch (error) {
+        if (!isConditionFailure(error)) throw error;
+      }
+      // dynalite cannot return the item that failed the condition, so read it.
+      const gate = await this.get(gateKey);
+      if (!gate || Number(gate.expiresAt) <= nowSeconds) continue;
+      if (gate.done === true) return 'done';
+      if (gate.owner !== owner && Number(gate.until) > nowMs) return 'busy';
+      // It changed between our write and our read (released or expired): try again.
+    }
+    return 'busy';
+  }
+
+  async completeOnce(key: string, owner: string): Promise<void> {
+    await ignoringConditionFailure(this.doc.send(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: keys.gate(key),
+        UpdateExpression: 'SET #done = :true',
+        ConditionExpression: '#owner = :owner',
+        ExpressionAttributeNames: { '#done': 'done', '#owner': 'owner' },
+        ExpressionAttributeValues: { ':true': true, ':owner': owner },
+      }),
+    ));
+  }
+
+  async releaseOnce(key: string, owner: string): Promise<void> {
+    await ignoringConditionFailure(this.doc.send(
+      new DeleteCommand({
+        TableName: this.table,
+        Key: keys.gate(key),
+        ConditionExpression: '#owner = :owner AND #done = :false',
+        ExpressionAttributeNames: { '#done': 'done', '#owner': 'owner' },
+        ExpressionAttributeValues: { ':false': false, ':owner': owner },
+      }),
+    ));
+  }
+
+  async findMessages(query: TraceQuery, now: Date): Promise<MessageRecord[]> {
+    const criterion: [LookupKind, string] | null =
+      query.recipient !== undefined
+        ? ['RCPT', query.recipient]
+        : query.sender !== undefined
+          ? ['FROM', query.sender]
+          : query.messageIdHeader !== undefined
+            ? ['MID', query.messageIdHeader]
+            : null;
+    const limit = query.limit ?? DEFAULT_TRACE_LIMIT;
+    const results: MessageRecord[] = [];
+    if (!criterion || limit <= 0) return results;
+
+    const { lookupIndex } = MESSAGE_TABLE;
+    const pages = this.queryPages({
+      IndexName: lookupIndex.name,
+      KeyConditionExpression: '#gpk = :gpk',
+      ExpressionAttributeNames: { '#gpk': lookupIndex.partitionKey },
+      ExpressionAttributeValues: { ':gpk': keys.lookupIndexPartition(...criterion) },
+      ScanIndexForward: false,
+    }, now);
+    const seen = new Set<string>();
+    for await (const page of pages) {
+      const ids = page.map((item) => String(item.pk).slice('MSG#'.length)).filter((id) => !seen.has(id) && seen.add(id));
+      let offset = 0;
+      while (offset < ids.length && results.length < limit) {
+        const chunk = ids.slice(offset, offset + Math.min(BATCH_GET_SIZE, limit - results.length));
+        offset += chunk.length;
+        const records = await this.getMessages(chunk);
+        for (const id of chunk) {
+          const record = records.get(id);
+          if (record && isLive(record, now) && matchesTrace(record, query)) results.push(record);
+        }
+      }
+      if (results.length >= limit) break;
+    }
+    return results.slice(0, limit);
+  }
+
+  private async get(key: { pk: string; sk: string }): Promise<Item | undefined> {
+    const { Item: item } = await this.doc.send(new GetCommand({ TableName: this.table, Key: key, ConsistentRead: true }));
+    return item;
+  }
+
+  /** true when written, false when an item with this key already existed. */
+  private async putIfAbsent(item: Item): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: item,
+          ConditionExpression: 'attribute_not_exists(#pk)',
+          ExpressionAttributeNames: { '#pk': 'pk' },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
+  /** Query pages with live items only; FilterExpression applies after Limit, so pages may be empty. */
+  private async *queryPages(input: Omit<QueryCommandInput, 'TableName'>, now: Date): AsyncGenerator<Item[]> {
+    const names = { ...input.ExpressionAttributeNames, '#expiresAt': MESSAGE_TABLE.ttlAttribute };
+    const values = { ...input.ExpressionAttributeValues, ':now': Math.floor(now.getTime() / 1000) };
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.doc.send(
+        new QueryCommand({
+          ...input,
+          TableName: this.table,
+          FilterExpression: '#expiresAt > :now',
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+          ...(this.pageSize !== undefined && { Limit: this.pageSize }),
+          ...(startKey && { ExclusiveStartKey: startKey }),
+        }),
+      );
+      yield page.Items ?? [];
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+  }
+
+  private async writeLookups(record: MessageRecord): Promise<void> {
+    const sortValue = keys.lookupIndexSort(record.receivedAt, record.sesMessageId);
+    const requests = lookupsOf(record).map(([kind, value]) => ({
+      PutRequest: {
+        Item: {
+          ...keys.lookup(record.sesMessageId, kind, value),
+          type: 'lookup',
+          [MESSAGE_TABLE.lookupIndex.partitionKey]: keys.lookupIndexPartition(kind, value),
+          [MESSAGE_TABLE.lookupIndex.sortKey]: sortValue,
+          expiresAt: record.expiresAt,
+        },
+      },
+    }));
+    for (let offset = 0; offset < requests.length; offset += BATCH_WRITE_SIZE) {
+      let pending = requests.slice(offset, offset + BATCH_WRITE_SIZE);
+      for (let round = 0; pending.length > 0; round += 1) {
+        if (round >= BATCH_ROUNDS) throw new RetryableError(`lookup items of ${record.sesMessageId} not written (throttled)`);
+        if (round > 0) await sleep(Math.min(1000, 25 * 2 ** round));
+        const result = await this.doc.send(new BatchWriteCommand({ RequestItems: { [this.table]: pending } }));
+        pending = (result.UnprocessedItems?.[this.table] ?? []) as typeof pending;
+      }
+    }
+  }
+
+  private async getMessages(ids: string[]): Promise<Map<string, MessageRecord>> {
+    const records = new Map<string, MessageRecord>();
+    let pending = ids.map((id) => keys.message(id));
+    for (let round = 0; pending.length > 0; round += 1) {
+      if (round >= BATCH_ROUNDS) throw new RetryableError('message records not read (throttled)');
+      if (round > 0) await sleep(Math.min(1000, 25 * 2 ** round));
+      const result = await this.doc.send(
+        new BatchGetCommand({ RequestItems: { [this.table]: { Keys: pending, ConsistentRead: true } } }),
+      );
+      for (const item of result.Responses?.[this.table] ?? []) {
+        const record = decodePayload<MessageRecord>(item);
+        records.set(record.sesMessageId, record);
+      }
+      pending = (result.UnprocessedKeys?.[this.table]?.Keys ?? []) as typeof pending;
+    }
+    return records;
+  }
+}
+
+function lookupsOf(record: MessageRecord): Array<[LookupKind, string]> {
+  const lookups = new Map<string, [LookupKind, string]>();
+  const add = (kind: LookupKind, value: string) => lookups.set(`${kind}#${keyPart(value)}`, [kind, value]);
+  for (const recipient of record.envelopeRecipients) add('RCPT', normalizeAddress(recipient));
+  add('FROM', normalizeAddress(record.envelopeFrom));
+  for (const from of record.summary.from) add('FROM', addressOfMailbox(from));
+  if (record.summary.messageIdHeader !== null) add('MID', normalizeMessageId(record.summary.messageIdHeader));
+  return [...lookups.values()];
+}
+
+/** The same predicate as the reference implementation, applied to every fetched record. */
+function matchesTrace(record: MessageRecord, query: TraceQuery): boolean {
+  if (query.recipient !== undefined) {
+    return record.envelopeRecipients.some((recipient) => normalizeAddress(recipient) === query.recipient);
+  }
+  if (query.sender !== undefined) {
+    return (
+      normalizeAddress(record.envelopeFrom) === query.sender ||
+      record.summary.from.some((from) => addressOfMailbox(from) === query.sender)
+    );
+  }
+  if (query.messageIdHeader !== undefined) {
+    return record.summary.messageIdHeader !== null && normalizeMessageId(record.summary.messageIdHeader) === query.messageIdHeader;
+  }
+  return false;
+}
+
+function toDeliveryState(item: Item): DeliveryState {
+  return {
+    sesMessageId: item.sesMessageId as string,
+    recipient: item.recipient as string,
+    state: item.state as DeliveryStateName,
+    receivedAt: item.receivedAt as string,
+    expiresAt: item.expiresAt as number,
+    attempts: (item.attempts ?? []) as DeliveryAttempt[],
+    attemptCount: item.attemptCount as number,
+    lastReply: (item.lastReply ?? null) as string | null,
+    updatedAt: item.updatedAt as string,
+    reason: (item.reason ?? null) as string | null,
+  };
+}
+
+function expiry(item: Item): { expiresAt: number } {
+  return { expiresAt: Number(item.expiresAt) };
+}
+
+async function ignoringConditionFailure(write: Promise<unknown>): Promise<void> {
+  try {
+    await write;
+  } catch (error) {
+    if (!isConditionFailure(error)) throw error;
+  }
+}
+
+function isConditionFailure(error: unknown): boolean {
+  return errorName(error) === 'ConditionalCheckFailedException';
+}
+
+// ---- payload encoding ----------------------------------------------------------
+
+type Payload = { data: unknown } | { dataGz: Uint8Array };
+
+function encodePayload(value: unknown): Payload | null {
+  const json = JSON.stringify(value);
+  if (Buffer.byteLength(json, 'utf8') <= PLAIN_PAYLOAD_MAX_BYTES) return { data: value };
+  const compressed = gzipSync(json);
+  return compressed.length <= COMPRESSED_PAYLOAD_MAX_BYTES ? { dataGz: compressed } : null;
+}
+
+function decodePayload<T>(item: Item): T {
+  if (item.dataGz instanceof Uint8Array) return JSON.parse(gunzipSync(item.dataGz).toString('utf8')) as T;
+  return item.data as T;
+}
+
+/** The value as it will be stored (shrunk if it had to be) and its encoding. */
+function fitPayload<T>(value: T, shrink: (copy: T) => boolean): { value: T; payload: Payload } {
+  let current = value;
+  // Each shrink halves a list or cuts a string, so this ends long before the bound.
+  for (let step = 0; step < 200; step += 1) {
+    const payload = encodePayload(current);
+    if (payload) return { value: current, payload };
+    if (step === 0) current = structuredClone(value);
+    if (!shrink(current)) break;
+  }
+  throw new InvalidInputError('index item too large even after shrinking its lists');
+}
+
+const MAX_KEPT_STRING = 10_000;
+
+interface Shrinkable {
+  size: number;
+  shrink(): void;
+}
+
+/** Halves the largest list or cuts the largest over-long string; false when nothing is left to cut. */
+function shrinkLargest(candidates: Shrinkable[]): boolean {
+  const largest = candidates.filter((candidate) => candidate.size > 0).sort((a, b) => b.size - a.size)[0];
+  if (!largest) return false;
+  largest.shrink();
+  return true;
+}
+
+function listOf<T extends object, K extends keyof T>(owner: T, key: K): Shrinkable {
+  const list = owner[key] as unknown[];
+  return {
+    size: list.length === 0 ? 0 : JSON.stringify(list).length,
+    shrink: () => {
+      owner[key] = list.slice(0, Math.floor(list.length / 2)) as T[K];
+    },
+  };
+}
+
+function stringOf<T extends object, K extends keyof T>(owner: T, key: K): Shrinkable {
+  const text = owner[key] as string | null;
+  return {
+    size: text !== null && text.length > MAX_KEPT_STRING ? text.length : 0,
+    shrink: () => {
+      owner[key] = (text ?? '').slice(0, MAX_KEPT_STRING) as T[K];
+    },
+  };
+}
+
+function shrinkRecord(record: MessageRecord): boolean {
+  const summary = record.summary;
+  return shrinkLargest([
+    ...(['attachments', 'to', 'cc', 'replyTo', 'references', 'from', 'forwardStamps'] as const).map((key) => listOf(summary, key)),
+    ...(['subject', 'snippet', 'inReplyTo', 'messageIdHeader', 'parseError'] as const).map((key) => stringOf(summary, key)),
+  ]);
+}
+
+function shrinkEntry(entry: MailboxEntry): boolean {
+  return shrinkLargest([
+    ...(['attachments', 'to', 'cc', 'from', 'recipients'] as const).map((key) => listOf(entry, key)),
+    ...(['subject', 'snippet'] as const).map((key) => stringOf(entry, key)),
+  ]);
+}
+
+function capAttempt(attempt: DeliveryAttempt): DeliveryAttempt {
+  return { ...attempt, response: capUtf8(attempt.response) };
+}
+
+function capNullable(text: string | null): string | null {
+  return text === null ? null : capUtf8(text);
+}
+
+function capUtf8(text: string): string {
+  if (Buffer.byteLength(text, 'utf8') <= MAX_REPLY_BYTES) return text;
+  let bytes = 0;
+  let end = 0;
+  for (const char of text) {
+    const size = Buffer.byteLength(char, 'utf8');
+    if (bytes + size > MAX_REPLY_BYTES) break;
+    bytes += size;
+    end += char.length;
+  }
+  return text.slice(0, end);
+}

@@ -1,0 +1,158 @@
+// The single DynamoDB table behind the message index, as plain data (the CDK
+// construct mirrors these constants) plus createMessageTable for local mode
+// and tests.
+//
+// Items (pk / sk):
+//   MBX#<mailbox>        / MSG#<receivedAt ISO>#<sesMessageId>   mailbox entry
+//   MSG#<sesMessageId>   / META                                  the MessageRecord
+//   MSG#<sesMessageId>   / DLV#<recipient lower>                 delivery state
+//   MSG#<sesMessageId>   / LKP#<kind>#<value>                    trace lookup item
+//   ADDR#<address lower> / ADDR                                  address → mailbox
+//   ONCE#<gate key>      / ONCE                                  once-only lease gate
+//
+// Trace lookups use one generic GSI (`gsi1`) on small lookup items, one per
+// (message, criterion, value), written next to the record in its partition:
+//   gsi1pk = RCPT#<envelope recipient> | FROM#<envelope sender or header From address>
+//            | MID#<normalized Message-ID header>
+//   gsi1sk = <receivedAt ISO>#<sesMessageId>   (newest first with ScanIndexForward=false)
+// The GSI projects only the keys and `expiresAt`, so the TTL filter runs on the index
+// and the records are then fetched from the base table.
+//
+// User-derived key parts (addresses, Message-IDs, gate keys) longer than
+// MAX_KEY_PART_BYTES are replaced by `sha256:<hex>` of the value, on write and on
+// query alike, so hostile headers cannot exceed DynamoDB's key size limits.
+//
+// Every item that expires carries `expiresAt` (epoch seconds), the table's TTL
+// attribute; TTL deletes late, so readers filter on it.
+import { createHash } from 'node:crypto';
+import {
+  CreateTableCommand,
+  DescribeTableCommand,
+  UpdateTimeToLiveCommand,
+  type DynamoDBClient,
+  type CreateTableCommandInput,
+} from '@aws-sdk/client-dynamodb';
+import { ConfigurationError } from '../../core/errors.ts';
+
+export const MESSAGE_TABLE = {
+  partitionKey: 'pk',
+  sortKey: 'sk',
+  ttlAttribute: 'expiresAt',
+  billingMode: 'PAY_PER_REQUEST',
+  lookupIndex: {
+    name: 'gsi1',
+    partitionKey: 'gsi1pk',
+    sortKey: 'gsi1sk',
+    projection: { type: 'INCLUDE', nonKeyAttributes: ['expiresAt'] },
+  },
+} as const;
+
+/** Longer key parts are hashed (DynamoDB: partition key ≤ 2048 bytes, sort key ≤ 1024). */
+export const MAX_KEY_PART_BYTES = 512;
+
+export function keyPart(value: string): string {
+  if (Buffer.byteLength(value, 'utf8') <= MAX_KEY_PART_BYTES) return value;
+  return `sha256:${createHash('sha256').update(value, 'utf8').digest('hex')}`;
+}
+
+export type LookupKind = 'RCPT' | 'FROM' | 'MID';
+
+/** Key builders: callers pass values already in comparison form (lower case etc.). */
+export const messageTableKeys = {
+  mailboxEntry: (mailbox: string, receivedAt: string, sesMessageId: string) => ({
+    pk: `MBX#${keyPart(mailbox)}`,
+    sk: `MSG#${receivedAt}#${sesMessageId}`,
+  }),
+  mailboxPartition: (mailbox: string) => `MBX#${keyPart(mailbox)}`,
+  message: (sesMessageId: string) => ({ pk: `MSG#${sesMessageId}`, sk: 'META' }),
+  messagePartition: (sesMessageId: string) => `MSG#${sesMessageId}`,
+  delivery: (sesMessageId: string, recipient: string) => ({
+    pk: `MSG#${sesMessageId}`,
+    sk: `DLV#${keyPart(recipient)}`,
+  }),
+  lookup: (sesMessageId: string, kind: LookupKind, value: string) => ({
+    pk: `MSG#${sesMessageId}`,
+    sk: `LKP#${kind}#${keyPart(value)}`,
+  }),
+  lookupIndexPartition: (kind: LookupKind, value: string) => `${kind}#${keyPart(value)}`,
+  lookupIndexSort: (receivedAt: string, sesMessageId: string) => `${receivedAt}#${sesMessageId}`,
+  address: (address: string) => ({ pk: `ADDR#${keyPart(address)}`, sk: 'ADDR' }),
+  gate: (key: string) => ({ pk: `ONCE#${keyPart(key)}`, sk: 'ONCE' }),
+} as const;
+
+export function messageTableDefinition(tableName: string): CreateTableCommandInput {
+  const { partitionKey, sortKey, lookupIndex } = MESSAGE_TABLE;
+  return {
+    TableName: tableName,
+    BillingMode: MESSAGE_TABLE.billingMode,
+    AttributeDefinitions: [partitionKey, sortKey, lookupIndex.partitionKey, lookupIndex.sortKey].map((name) => ({
+      AttributeName: name,
+      AttributeType: 'S',
+    })),
+    KeySchema: [
+      { AttributeName: partitionKey, KeyType: 'HASH' },
+      { AttributeName: sortKey, KeyType: 'RANGE' },
+    ],
+    GlobalSecondaryIndexes: [
+      {
+        IndexName: lookupIndex.name,
+        KeySchema: [
+          { AttributeName: lookupIndex.partitionKey, KeyType: 'HASH' },
+          { AttributeName: lookupIndex.sortKey, KeyType: 'RANGE' },
+        ],
+        Projection: {
+          ProjectionType: lookupIndex.projection.type,
+          NonKeyAttributes: [...lookupIndex.projection.nonKeyAttributes],
+        },
+      },
+    ],
+  };
+}
+
+const TABLE_ACTIVE_TIMEOUT_MS = 60_000;
+
+/**
+ * Creates the table unless it exists, waits until it and its index are active,
+ * and enables TTL where the server supports it (dynalite answers UnknownOperation:
+ * harmless, because every read filters on expiresAt anyway).
+ */
+export async function createMessageTable(client: DynamoDBClient, tableName: string): Promise<void> {
+  try {
+    await client.send(new CreateTableCommand(messageTableDefinition(tableName)));
+  } catch (error) {
+    if (errorName(error) !== 'ResourceInUseException') throw error;
+  }
+  await waitUntilActive(client, tableName);
+  try {
+    await client.send(
+      new UpdateTimeToLiveCommand({
+        TableName: tableName,
+        TimeToLiveSpecification: { AttributeName: MESSAGE_TABLE.ttlAttribute, Enabled: true },
+      }),
+    );
+  } catch (error) {
+    const name = errorName(error);
+    const alreadyEnabled = name === 'ValidationException' && /already enabled/i.test(String((error as Error).message));
+    if (name !== 'UnknownOperationException' && !alreadyEnabled) throw error;
+  }
+}
+
+async function waitUntilActive(client: DynamoDBClient, tableName: string): Promise<void> {
+  const deadline = Date.now() + TABLE_ACTIVE_TIMEOUT_MS;
+  for (;;) {
+    const { Table: table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
+    const index = table?.GlobalSecondaryIndexes?.find((gsi) => gsi.IndexName === MESSAGE_TABLE.lookupIndex.name);
+    if (table?.TableStatus === 'ACTIVE' && !index) {
+      throw new ConfigurationError(tableName, `table exists without the ${MESSAGE_TABLE.lookupIndex.name} index`);
+    }
+    if (table?.TableStatus === 'ACTIVE' && index?.IndexStatus === 'ACTIVE') return;
+    if (Date.now() > deadline) {
+      throw new ConfigurationError(tableName, `table not active after ${TABLE_ACTIVE_TIMEOUT_MS} ms`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+export function errorName(error: unknown): string | undefined {
+  return typeof error === 'object' && error !== null && 'name' in error ? String(error.name) : undefined;
+}

@@ -1,0 +1,274 @@
+// The DynamoDB message index against real DynamoDB-compatible servers on
+// 127.0.0.1: AWS's DynamoDB Local, dynalite in memory, and dynalite persisted to
+// a directory (local mode's setup). Each runs the shared contract with tiny
+// query pages (so every read crosses page boundaries) plus the checks that only
+// make sense for DynamoDB: 1 MB pages, oversized items, TTL, restarts.
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DeleteTableCommand, DescribeTimeToLiveCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeDynamoDbClient } from '../../lambdas/adapters/aws/dynamodb-client.ts';
+import { DynamoDbMessageIndex, MAX_REPLY_BYTES } from '../../lambdas/adapters/aws/dynamodb-message-index.ts';
+import { createMessageTable } from '../../lambdas/adapters/aws/message-table.ts';
+import { startDynalite, startDynamoDbLocal, type DynamoDbServer } from '../support/dynamodb-servers.ts';
+import {
+  attachments,
+  describeMessageIndexContract,
+  makeEntry,
+  makeRecord,
+  makeState,
+  minutesAgo,
+  NOW,
+  type IndexUnderTest,
+} from '../support/message-index-contract.ts';
+
+interface TableUnderTest extends IndexUnderTest {
+  index: DynamoDbMessageIndex;
+  client: DynamoDBClient;
+  tableName: string;
+  cleanup(): Promise<void>;
+}
+
+async function freshTable(endpoint: string, queryPageSize?: number): Promise<TableUnderTest> {
+  const client = makeDynamoDbClient(endpoint);
+  const tableName = `messages-${randomUUID()}`;
+  await createMessageTable(client, tableName);
+  return {
+    client,
+    tableName,
+    index: new DynamoDbMessageIndex({ client, tableName, ...(queryPageSize !== undefined && { queryPageSize }) }),
+    cleanup: async () => {
+      await client.send(new DeleteTableCommand({ TableName: tableName }));
+      client.destroy();
+    },
+  };
+}
+
+/** Counts the Query requests a client sends, to prove a read crossed pages. */
+function countQueries(client: DynamoDBClient): { readonly count: number } {
+  const counter = { count: 0 };
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      if (context.commandName === 'QueryCommand') counter.count += 1;
+      return next(args);
+    },
+    { step: 'initialize', name: 'countQueries' },
+  );
+  return counter;
+}
+
+function describeDynamoDbSpecifics(endpoint: () => string): void {
+  it('reads a mailbox larger than one 1 MB DynamoDB page', async () => {
+    // Prepare
+    const table = await freshTable(endpoint());
+    try {
+      for (let i = 0; i < 30; i += 1) {
+        const snippet = randomBytes(30_000).toString('base64');
+        await table.index.putMailboxEntry(makeEntry('alice@corp.test', `big${String(i).padStart(2, '0')}`, { receivedAt: minutesAgo(100 - i), snippet }));
+      }
+      const queries = countQueries(table.client);
+      // Act
+      const entries = await table.index.listMailbox('alice@corp.test', NOW, 30);
+      // Assess
+      expect(entries.map((entry) => entry.sesMessageId)).toEqual(
+        Array.from({ length: 30 }, (_, i) => `big${String(29 - i).padStart(2, '0')}`),
+      );
+      expect(queries.count).toBeGreaterThan(1);
+    } finally {
+      await table.cleanup();
+    }
+  });
+
+  it('shrinks a summary too large even when compressed instead of refusing the message', async () => {
+    // Prepare
+    const table = await freshTable(endpoint());
+    try {
+      const many = attachments(20_000, () => `${randomBytes(24).toString('hex')}.bin`);
+      const record = makeRecord('m-huge', { summary: { attachments: many } });
+      const entry = makeEntry('alice@corp.test', 'm-huge', { attachments: many });
+      // Act
+      await table.index.putMessage(record);
+      await table.index.putMailboxEntry(entry);
+      // Assess
+      const stored = await table.index.getMessage('m-huge', NOW);
+      const storedAttachments = stored?.summary.attachments ?? [];
+      expect(storedAttachments.length).toBeGreaterThan(0);
+      expect(storedAttachments.length).toBeLessThan(many.length);
+      expect(storedAttachments).toEqual(many.slice(0, storedAttachments.length));
+      expect({ ...stored, summary: { ...stored?.summary, attachments: [] } }).toEqual({ ...record, summary: { ...record.summary, attachments: [] } });
+      const [listed] = await table.index.listMailbox('alice@corp.test', NOW, 1);
+      expect(listed?.attachments.length).toBeGreaterThan(0);
+      expect(listed?.attachments).toEqual(many.slice(0, listed?.attachments.length));
+      expect((await table.index.findMessages({ recipient: 'alice@corp.test' }, NOW)).map((m) => m.sesMessageId)).toEqual(['m-huge']);
+    } finally {
+      await table.cleanup();
+    }
+  });
+
+  it('cuts long SMTP replies so 50 stored attempts stay within one item', async () => {
+    // Prepare
+    const table = await freshTable(endpoint());
+    try {
+      await table.index.createDeliveryState(makeState('m1', 'alice@corp.test'));
+      const longReply = `451 4.7.0 ${'ä'.repeat(50_000)}`;
+      // Act
+      for (let n = 0; n < 55; n += 1) {
+        await table.index.recordDeliveryAttempt(
+          'm1',
+          'alice@corp.test',
+          { at: new Date(NOW.getTime() + n).toISOString(), code: 451, response: longReply, outcome: 'deferred' },
+          'deferred',
+          longReply,
+        );
+      }
+      // Assess
+      const [state] = await table.index.getDeliveryStates('m1', NOW);
+      expect(state?.attemptCount).toBe(55);
+      expect(state?.attempts).toHaveLength(50);
+      expect(Buffer.byteLength(state?.lastReply ?? '')).toBeLessThanOrEqual(MAX_REPLY_BYTES);
+      expect(Buffer.byteLength(state?.lastReply ?? '')).toBeGreaterThan(MAX_REPLY_BYTES - 4);
+      expect(longReply.startsWith(state?.attempts[0]?.response ?? 'x')).toBe(true);
+      expect(longReply.startsWith(state?.reason ?? 'x')).toBe(true);
+    } finally {
+      await table.cleanup();
+    }
+  });
+
+  it('lets exactly one of two workers with their own clients acquire a gate', async () => {
+    // Prepare
+    const table = await freshTable(endpoint());
+    const otherClient = makeDynamoDbClient(endpoint());
+    const other = new DynamoDbMessageIndex({ client: otherClient, tableName: table.tableName });
+    try {
+      // Act
+      const races = await Promise.all(
+        Array.from({ length: 20 }, (_, i) =>
+          Promise.all([table.index.acquireOnce(`gate${i}`, 'worker-a', NOW, 60_000), other.acquireOnce(`gate${i}`, 'worker-b', NOW, 60_000)]),
+        ),
+      );
+      // Assess
+      for (const results of races) expect([...results].sort()).toEqual(['acquired', 'busy']);
+    } finally {
+      otherClient.destroy();
+      await table.cleanup();
+    }
+  });
+
+  it('creates the table idempotently', async () => {
+    // Prepare
+    const table = await freshTable(endpoint());
+    try {
+      await table.index.putAddress('sales@corp.test', 'alice@corp.test');
+      // Act
+      await createMessageTable(table.client, table.tableName);
+      // Assess
+      expect(await table.index.mailboxFor('sales@corp.test')).toBe('alice@corp.test');
+    } finally {
+      await table.cleanup();
+    }
+  });
+}
+
+describe('DynamoDbMessageIndex on DynamoDB Local', () => {
+  let server: DynamoDbServer | undefined;
+  const endpoint = () => server?.endpoint ?? 'http://127.0.0.1:1';
+
+  beforeAll(async () => {
+    server = await startDynamoDbLocal();
+    console.info(`DynamoDB Local ready in ${Math.round(server.startupMs)} ms`);
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  describeMessageIndexContract('DynamoDB Local, 3 items per query page', () => freshTable(endpoint(), 3));
+  describeDynamoDbSpecifics(endpoint);
+
+  it('enables TTL on expiresAt where the server supports it', async () => {
+    // Prepare
+    const table = await freshTable(endpoint());
+    try {
+      // Act
+      const ttl = await table.client.send(new DescribeTimeToLiveCommand({ TableName: table.tableName }));
+      // Assess
+      expect(ttl.TimeToLiveDescription).toMatchObject({ AttributeName: 'expiresAt', TimeToLiveStatus: 'ENABLED' });
+    } finally {
+      await table.cleanup();
+    }
+  });
+});
+
+describe('DynamoDbMessageIndex on dynalite in memory', () => {
+  let server: DynamoDbServer | undefined;
+  const endpoint = () => server?.endpoint ?? 'http://127.0.0.1:1';
+
+  beforeAll(async () => {
+    server = await startDynalite();
+    console.info(`dynalite (memory) ready in ${Math.round(server.startupMs)} ms`);
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  describeMessageIndexContract('dynalite in memory, 3 items per query page', () => freshTable(endpoint(), 3));
+  describeDynamoDbSpecifics(endpoint);
+});
+
+describe('DynamoDbMessageIndex on dynalite persisted to a directory', () => {
+  let directory = '';
+  let server: DynamoDbServer | undefined;
+  const endpoint = () => server?.endpoint ?? 'http://127.0.0.1:1';
+
+  beforeAll(async () => {
+    directory = await mkdtemp(join(tmpdir(), 'shadowmail-dynalite-'));
+    server = await startDynalite({ path: join(directory, 'db') });
+    console.info(`dynalite (path) ready in ${Math.round(server.startupMs)} ms`);
+  });
+  afterAll(async () => {
+    await server?.stop();
+    await rm(directory, { recursive: true, force: true });
+  });
+
+  describeMessageIndexContract('dynalite on disk, 3 items per query page', () => freshTable(endpoint(), 3));
+
+  it('keeps messages, entries, states, addresses and gates across a restart on the same path', async () => {
+    // Prepare
+    const path = join(directory, 'restart');
+    const first = await startDynalite({ path });
+    const firstClient = makeDynamoDbClient(first.endpoint);
+    await createMessageTable(firstClient, 'messages');
+    const before = new DynamoDbMessageIndex({ client: firstClient, tableName: 'messages' });
+    const record = makeRecord('m-persist', { summary: { attachments: attachments(300) } });
+    await before.putMessage(record);
+    await before.putMailboxEntry(makeEntry('alice@corp.test', 'm-persist'));
+    await before.createDeliveryState(makeState('m-persist', 'alice@corp.test'));
+    await before.putAddress('sales@corp.test', 'alice@corp.test');
+    await before.acquireOnce('enqueue#m-persist', 'worker-a', NOW, 60_000);
+    await before.completeOnce('enqueue#m-persist', 'worker-a');
+    firstClient.destroy();
+    await first.stop();
+
+    // Act
+    const second = await startDynalite({ path });
+    const secondClient = makeDynamoDbClient(second.endpoint);
+    try {
+      await createMessageTable(secondClient, 'messages');
+      const after = new DynamoDbMessageIndex({ client: secondClient, tableName: 'messages' });
+
+      // Assess
+      expect(await after.getMessage('m-persist', NOW)).toEqual(record);
+      expect((await after.listMailbox('alice@corp.test', NOW, 10)).map((entry) => entry.sesMessageId)).toEqual(['m-persist']);
+      expect(await after.getDeliveryStates('m-persist', NOW)).toEqual([makeState('m-persist', 'alice@corp.test')]);
+      expect(await after.mailboxFor('sales@corp.test')).toBe('alice@corp.test');
+      expect(await after.acquireOnce('enqueue#m-persist', 'worker-b', NOW, 60_000)).toBe('done');
+      expect((await after.findMessages({ messageIdHeader: 'm-persist@ext.example' }, NOW)).map((m) => m.sesMessageId)).toEqual([
+        'm-persist',
+      ]);
+    } finally {
+      secondClient.destroy();
+      await second.stop();
+    }
+  });
+});

@@ -1,0 +1,561 @@
+// The behavioural contract of a MessageIndex, written once and run against every
+// implementation (the in-memory reference and DynamoDB on several servers), so
+// the fast use-case tests and production share one meaning.
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type {
+  AttachmentInfo,
+  DeliveryAttempt,
+  DeliveryState,
+  MailboxEntry,
+  MessageRecord,
+  MessageSummary,
+} from '../../lambdas/core/model.ts';
+import type { MessageIndex } from '../../lambdas/ports/message-index.ts';
+import { MAX_STORED_ATTEMPTS } from './memory-message-index.ts';
+
+export interface IndexUnderTest {
+  index: MessageIndex;
+  cleanup?(): Promise<void>;
+}
+
+export const NOW = new Date('2030-03-01T12:00:00.000Z');
+const NOW_SECONDS = Math.floor(NOW.getTime() / 1000);
+export const LIVE = NOW_SECONDS + 30 * 86_400;
+export const EXPIRED = NOW_SECONDS - 60;
+
+/** receivedAt `minutes` before NOW. */
+export function minutesAgo(minutes: number): string {
+  return new Date(NOW.getTime() - minutes * 60_000).toISOString();
+}
+
+export function attachments(count: number, name = (i: number) => `scan-${String(i).padStart(5, '0')}.pdf`): AttachmentInfo[] {
+  return Array.from({ length: count }, (_, i) => ({
+    filename: name(i),
+    contentType: 'application/pdf',
+    size: 10_000 + i,
+    contentId: i % 10 === 0 ? `<part${i}@corp.test>` : null,
+    inline: i % 10 === 0,
+  }));
+}
+
+export function makeRecord(
+  sesMessageId: string,
+  overrides: Partial<Omit<MessageRecord, 'summary'>> & { summary?: Partial<MessageSummary> } = {},
+): MessageRecord {
+  const { summary, ...rest } = overrides;
+  return {
+    sesMessageId,
+    receivedAt: minutesAgo(10),
+    expiresAt: LIVE,
+    envelopeFrom: 'sender@ext.example',
+    envelopeRecipients: ['alice@corp.test'],
+    verdicts: { spam: 'PASS', virus: 'PASS', spf: 'PASS', dkim: 'GRAY', dmarc: 'PASS' },
+    visibility: 'normal',
+    spamFlagged: false,
+    raw: { bucket: 'raw-mail', key: `raw/${sesMessageId}` },
+    size: 2048,
+    loopDetected: false,
+    ...rest,
+    summary: {
+      from: ['Sender <sender@ext.example>'],
+      to: ['alice@corp.test'],
+      cc: [],
+      replyTo: [],
+      subject: `Subject of ${sesMessageId}`,
+      date: '2030-03-01T11:00:00.000Z',
+      messageIdHeader: `<${sesMessageId}@ext.example>`,
+      inReplyTo: null,
+      references: [],
+      snippet: 'Hello, this is the start of the body',
+      hasHtml: true,
+      attachments: [],
+      forwardStamps: [],
+      parseError: null,
+      ...summary,
+    },
+  };
+}
+
+export function makeEntry(mailbox: string, sesMessageId: string, overrides: Partial<MailboxEntry> = {}): MailboxEntry {
+  return {
+    mailbox,
+    sesMessageId,
+    receivedAt: minutesAgo(10),
+    expiresAt: LIVE,
+    recipients: [mailbox],
+    folder: 'inbox',
+    read: false,
+    visibility: 'normal',
+    spamFlagged: false,
+    size: 2048,
+    from: ['Sender <sender@ext.example>'],
+    to: [mailbox],
+    cc: [],
+    subject: `Subject of ${sesMessageId}`,
+    date: null,
+    snippet: 'Hello',
+    attachments: [],
+    ...overrides,
+  };
+}
+
+export function makeState(sesMessageId: string, recipient: string, overrides: Partial<DeliveryState> = {}): DeliveryState {
+  return {
+    sesMessageId,
+    recipient,
+    state: 'queued',
+    receivedAt: minutesAgo(10),
+    expiresAt: LIVE,
+    attempts: [],
+    attemptCount: 0,
+    lastReply: null,
+    updatedAt: minutesAgo(10),
+    reason: null,
+    ...overrides,
+  };
+}
+
+function attempt(n: number, outcome: DeliveryAttempt['outcome'] = 'deferred'): DeliveryAttempt {
+  return {
+    at: new Date(NOW.getTime() + n * 1000).toISOString(),
+    code: outcome === 'delivered' ? 250 : outcome === 'failed' ? 550 : 451,
+    response: `${outcome} reply number ${n}`,
+    outcome,
+  };
+}
+
+const ids = (records: Array<{ sesMessageId: string }>) => records.map((record) => record.sesMessageId);
+
+export function describeMessageIndexContract(name: string, makeIndex: () => Promise<IndexUnderTest>): void {
+  describe(`MessageIndex contract: ${name}`, () => {
+    let index: MessageIndex;
+    let cleanup: (() => Promise<void>) | undefined;
+
+    beforeEach(async () => {
+      const made = await makeIndex();
+      index = made.index;
+      cleanup = made.cleanup?.bind(made);
+    });
+
+    afterEach(async () => {
+      await cleanup?.();
+    });
+
+    describe('address map', () => {
+      it('maps addresses case-insensitively and knows nothing of unknown addresses', async () => {
+        // Prepare
+        await index.putAddress('Sales@Corp.Test', 'Alice@Corp.Test');
+        // Act
+        const alias = await index.mailboxFor('  <sales@CORP.test> ');
+        const unknown = await index.mailboxFor('nobody@corp.test');
+        // Assess
+        expect(alias).toBe('alice@corp.test');
+        expect(unknown).toBeNull();
+      });
+
+      it('a later mapping of the same address replaces the earlier one', async () => {
+        // Prepare
+        await index.putAddress('sales@corp.test', 'alice@corp.test');
+        // Act
+        await index.putAddress('SALES@corp.test', 'bob@corp.test');
+        // Assess
+        expect(await index.mailboxFor('sales@corp.test')).toBe('bob@corp.test');
+      });
+    });
+
+    describe('message records', () => {
+      it('stores a record and reads it back unchanged', async () => {
+        // Prepare
+        const record = makeRecord('m-roundtrip', {
+          envelopeFrom: '',
+          summary: { date: null, messageIdHeader: null, references: ['<a@x>', '<b@x>'], snippet: '' },
+        });
+        // Act
+        await index.putMessage(record);
+        // Assess
+        expect(await index.getMessage('m-roundtrip', NOW)).toEqual(record);
+        expect(await index.getMessage('m-unknown', NOW)).toBeNull();
+      });
+
+      it('is idempotent: a second put keeps the first record and its trace keys', async () => {
+        // Prepare
+        const first = makeRecord('m-idem', { summary: { subject: 'first', messageIdHeader: '<first@ext.example>' } });
+        const second = makeRecord('m-idem', { summary: { subject: 'second', messageIdHeader: '<second@ext.example>' } });
+        await index.putMessage(first);
+        // Act
+        await index.putMessage(second);
+        // Assess
+        expect((await index.getMessage('m-idem', NOW))?.summary.subject).toBe('first');
+        expect(ids(await index.findMessages({ messageIdHeader: 'first@ext.example' }, NOW))).toEqual(['m-idem']);
+        expect(await index.findMessages({ messageIdHeader: 'second@ext.example' }, NOW)).toEqual([]);
+      });
+
+      it('hides records whose TTL has passed, even though the store still holds them', async () => {
+        // Prepare
+        await index.putMessage(makeRecord('m-expired', { expiresAt: EXPIRED }));
+        await index.putMessage(makeRecord('m-boundary', { expiresAt: NOW_SECONDS }));
+        // Act
+        const expired = await index.getMessage('m-expired', NOW);
+        const boundary = await index.getMessage('m-boundary', NOW);
+        const earlier = await index.getMessage('m-expired', new Date((EXPIRED - 1) * 1000));
+        // Assess
+        expect(expired).toBeNull();
+        expect(boundary).toBeNull();
+        expect(earlier?.sesMessageId).toBe('m-expired');
+      });
+
+      it('stores a message with 300 attachments whole, as record and as mailbox entry', async () => {
+        // Prepare
+        const many = attachments(300);
+        const record = makeRecord('m-300', { summary: { attachments: many } });
+        const entry = makeEntry('alice@corp.test', 'm-300', { attachments: many });
+        // Act
+        await index.putMessage(record);
+        await index.putMailboxEntry(entry);
+        // Assess
+        expect(await index.getMessage('m-300', NOW)).toEqual(record);
+        const [listed] = await index.listMailbox('alice@corp.test', NOW, 10);
+        expect(listed?.attachments).toEqual(many);
+        expect(ids(await index.findMessages({ recipient: 'alice@corp.test' }, NOW))).toEqual(['m-300']);
+      });
+
+      it('stores a message whose summary alone exceeds a DynamoDB item (5000 attachments)', async () => {
+        // Prepare
+        const many = attachments(5000);
+        const record = makeRecord('m-5000', { summary: { attachments: many } });
+        const entry = makeEntry('alice@corp.test', 'm-5000', { attachments: many });
+        expect(Buffer.byteLength(JSON.stringify(record))).toBeGreaterThan(400 * 1024);
+        // Act
+        await index.putMessage(record);
+        await index.putMailboxEntry(entry);
+        // Assess
+        expect(await index.getMessage('m-5000', NOW)).toEqual(record);
+        expect((await index.listMailbox('alice@corp.test', NOW, 1))[0]).toEqual(entry);
+      });
+    });
+
+    describe('mailbox entries', () => {
+      it('never overwrites an entry: flags the user set survive a re-ingest', async () => {
+        // Prepare
+        await index.putMailboxEntry(makeEntry('alice@corp.test', 'm-flags', { read: true, folder: 'deleted' }));
+        // Act
+        await index.putMailboxEntry(makeEntry('alice@corp.test', 'm-flags', { read: false, folder: 'inbox', subject: 'again' }));
+        // Assess
+        const entries = await index.listMailbox('alice@corp.test', NOW, 10);
+        expect(entries).toHaveLength(1);
+        expect(entries[0]).toMatchObject({ read: true, folder: 'deleted', subject: 'Subject of m-flags' });
+      });
+
+      it('lists one mailbox newest first, up to the limit, without expired entries', async () => {
+        // Prepare
+        for (const [id, minutes] of [['a1', 50], ['a2', 40], ['a3', 30], ['a4', 20], ['a5', 10]] as const) {
+          await index.putMailboxEntry(makeEntry('alice@corp.test', id, { receivedAt: minutesAgo(minutes) }));
+        }
+        await index.putMailboxEntry(makeEntry('alice@corp.test', 'a-expired', { receivedAt: minutesAgo(5), expiresAt: EXPIRED }));
+        await index.putMailboxEntry(makeEntry('bob@corp.test', 'b1', { receivedAt: minutesAgo(1) }));
+        // Act
+        const firstThree = await index.listMailbox('Alice@Corp.Test', NOW, 3);
+        const all = await index.listMailbox('alice@corp.test', NOW, 100);
+        const none = await index.listMailbox('carol@corp.test', NOW, 100);
+        // Assess
+        expect(ids(firstThree)).toEqual(['a5', 'a4', 'a3']);
+        expect(ids(all)).toEqual(['a5', 'a4', 'a3', 'a2', 'a1']);
+        expect(none).toEqual([]);
+        expect(all[0]).toEqual(makeEntry('alice@corp.test', 'a5', { receivedAt: minutesAgo(10) }));
+      });
+
+      it('finds live entries behind many newer expired ones', async () => {
+        // Prepare
+        for (let i = 0; i < 12; i += 1) {
+          await index.putMailboxEntry(makeEntry('alice@corp.test', `x${i}`, { receivedAt: minutesAgo(i + 1), expiresAt: EXPIRED }));
+        }
+        await index.putMailboxEntry(makeEntry('alice@corp.test', 'live-1', { receivedAt: minutesAgo(100) }));
+        await index.putMailboxEntry(makeEntry('alice@corp.test', 'live-2', { receivedAt: minutesAgo(200) }));
+        // Act
+        const entries = await index.listMailbox('alice@corp.test', NOW, 10);
+        // Assess
+        expect(ids(entries)).toEqual(['live-1', 'live-2']);
+      });
+
+      it('pages through a long mailbox', async () => {
+        // Prepare
+        for (let i = 0; i < 25; i += 1) {
+          await index.putMailboxEntry(makeEntry('alice@corp.test', `p${String(i).padStart(2, '0')}`, { receivedAt: minutesAgo(100 - i) }));
+        }
+        // Act
+        const entries = await index.listMailbox('alice@corp.test', NOW, 20);
+        // Assess
+        expect(ids(entries)).toEqual(Array.from({ length: 20 }, (_, i) => `p${String(24 - i).padStart(2, '0')}`));
+      });
+    });
+
+    describe('delivery states', () => {
+      it('creates a state once: a re-ingest never resets progress', async () => {
+        // Prepare
+        await index.createDeliveryState(makeState('m1', 'alice@corp.test'));
+        await index.recordDeliveryAttempt('m1', 'alice@corp.test', attempt(1), 'deferred', null);
+        // Act
+        await index.createDeliveryState(makeState('m1', 'Alice@Corp.Test'));
+        // Assess
+        const [state] = await index.getDeliveryStates('m1', NOW);
+        expect(state).toMatchObject({ state: 'deferred', attemptCount: 1, recipient: 'alice@corp.test' });
+      });
+
+      it('lists the live states of one message', async () => {
+        // Prepare
+        await index.createDeliveryState(makeState('m1', 'alice@corp.test'));
+        await index.createDeliveryState(makeState('m1', 'bob@corp.test', { state: 'delivered' }));
+        await index.createDeliveryState(makeState('m1', 'old@corp.test', { expiresAt: EXPIRED }));
+        await index.createDeliveryState(makeState('m2', 'carol@corp.test'));
+        // Act
+        const states = await index.getDeliveryStates('m1', NOW);
+        // Assess
+        const sorted = [...states].sort((a, b) => a.recipient.localeCompare(b.recipient));
+        expect(sorted).toEqual([makeState('m1', 'alice@corp.test'), makeState('m1', 'bob@corp.test', { state: 'delivered' })]);
+        expect(await index.getDeliveryStates('m-none', NOW)).toEqual([]);
+      });
+
+      it('records an attempt: appended, counted, state, last reply, time and reason set', async () => {
+        // Prepare
+        await index.createDeliveryState(makeState('m1', 'Bob@Corp.Test'));
+        await index.recordDeliveryAttempt('m1', 'bob@corp.test', attempt(1), 'deferred', null);
+        // Act
+        await index.recordDeliveryAttempt('m1', 'BOB@corp.test', attempt(2, 'failed'), 'failed', 'permanent failure: 550');
+        // Assess
+        const [state] = await index.getDeliveryStates('m1', NOW);
+        expect(state).toEqual(
+          makeState('m1', 'Bob@Corp.Test', {
+            state: 'failed',
+            attempts: [attempt(1), attempt(2, 'failed')],
+            attemptCount: 2,
+            lastReply: attempt(2, 'failed').response,
+            updatedAt: attempt(2, 'failed').at,
+            reason: 'permanent failure: 550',
+          }),
+        );
+      });
+
+      it(`keeps the last ${MAX_STORED_ATTEMPTS} attempts and counts them all`, async () => {
+        // Prepare
+        await index.createDeliveryState(makeState('m1', 'alice@corp.test'));
+        // Act
+        for (let n = 1; n <= MAX_STORED_ATTEMPTS + 5; n += 1) {
+          await index.recordDeliveryAttempt('m1', 'alice@corp.test', attempt(n), 'deferred', null);
+        }
+        // Assess
+        const [state] = await index.getDeliveryStates('m1', NOW);
+        expect(state?.attemptCount).toBe(MAX_STORED_ATTEMPTS + 5);
+        expect(state?.attempts).toHaveLength(MAX_STORED_ATTEMPTS);
+        expect(state?.attempts[0]).toEqual(attempt(6));
+        expect(state?.attempts.at(-1)).toEqual(attempt(MAX_STORED_ATTEMPTS + 5));
+      });
+
+      it('loses no attempt when several workers record at once', async () => {
+        // Prepare
+        await index.createDeliveryState(makeState('m1', 'alice@corp.test'));
+        // Act
+        await Promise.all(
+          Array.from({ length: 8 }, (_, n) => index.recordDeliveryAttempt('m1', 'alice@corp.test', attempt(n), 'deferred', null)),
+        );
+        // Assess
+        const [state] = await index.getDeliveryStates('m1', NOW);
+        expect(state?.attemptCount).toBe(8);
+        expect(new Set(state?.attempts.map((a) => a.response))).toEqual(new Set(Array.from({ length: 8 }, (_, n) => attempt(n).response)));
+      });
+
+      it('refuses an attempt for a recipient without a state', async () => {
+        // Act
+        const recording = index.recordDeliveryAttempt('m-none', 'alice@corp.test', attempt(1), 'deferred', null);
+        // Assess
+        await expect(recording).rejects.toThrow();
+      });
+    });
+
+    describe('once-gate', () => {
+      const LEASE = 60_000;
+      const later = (ms: number) => new Date(NOW.getTime() + ms);
+
+      it('gives the gate to one owner; others are busy, the owner may re-enter', async () => {
+        // Act
+        const first = await index.acquireOnce('enqueue#m1', 'worker-a', NOW, LEASE);
+        const other = await index.acquireOnce('enqueue#m1', 'worker-b', later(1000), LEASE);
+        const again = await index.acquireOnce('enqueue#m1', 'worker-a', later(2000), LEASE);
+        // Assess
+        expect([first, other, again]).toEqual(['acquired', 'busy', 'acquired']);
+      });
+
+      it('lets exactly one of two racing owners acquire', async () => {
+        // Act
+        const races = await Promise.all(
+          Array.from({ length: 20 }, (_, i) =>
+            Promise.all([
+              index.acquireOnce(`relay#race${i}#0`, 'worker-a', NOW, LEASE),
+              index.acquireOnce(`relay#race${i}#0`, 'worker-b', NOW, LEASE),
+            ]),
+          ),
+        );
+        // Assess
+        for (const results of races) expect([...results].sort()).toEqual(['acquired', 'busy']);
+      });
+
+      it('lets another owner take over an expired lease; the old owner can then neither complete nor release', async () => {
+        // Prepare
+        await index.acquireOnce('relay#m1#0', 'worker-a', NOW, LEASE);
+        // Act
+        const takeover = await index.acquireOnce('relay#m1#0', 'worker-b', later(LEASE + 1), LEASE);
+        await index.completeOnce('relay#m1#0', 'worker-a');
+        await index.releaseOnce('relay#m1#0', 'worker-a');
+        const oldOwner = await index.acquireOnce('relay#m1#0', 'worker-a', later(LEASE + 2), LEASE);
+        // Assess
+        expect(takeover).toBe('acquired');
+        expect(oldOwner).toBe('busy');
+      });
+
+      it('stays done once completed, for every owner and after a release attempt', async () => {
+        // Prepare
+        await index.acquireOnce('enqueue#m1', 'worker-a', NOW, LEASE);
+        await index.completeOnce('enqueue#m1', 'worker-a');
+        // Act
+        await index.releaseOnce('enqueue#m1', 'worker-a');
+        const sameOwner = await index.acquireOnce('enqueue#m1', 'worker-a', later(1), LEASE);
+        const otherOwner = await index.acquireOnce('enqueue#m1', 'worker-b', later(LEASE * 10), LEASE);
+        // Assess
+        expect([sameOwner, otherOwner]).toEqual(['done', 'done']);
+      });
+
+      it('frees the gate on release by its owner, not on release by anyone else', async () => {
+        // Prepare
+        await index.acquireOnce('enqueue#m1', 'worker-a', NOW, LEASE);
+        // Act
+        await index.releaseOnce('enqueue#m1', 'worker-b');
+        const whileHeld = await index.acquireOnce('enqueue#m1', 'worker-b', later(1), LEASE);
+        await index.releaseOnce('enqueue#m1', 'worker-a');
+        const afterRelease = await index.acquireOnce('enqueue#m1', 'worker-b', later(2), LEASE);
+        // Assess
+        expect([whileHeld, afterRelease]).toEqual(['busy', 'acquired']);
+      });
+
+      it('keeps gates apart by key', async () => {
+        // Act
+        const a = await index.acquireOnce('relay#m1#0', 'worker-a', NOW, LEASE);
+        const b = await index.acquireOnce('relay#m1#1', 'worker-b', NOW, LEASE);
+        // Assess
+        expect([a, b]).toEqual(['acquired', 'acquired']);
+      });
+    });
+
+    describe('trace (findMessages)', () => {
+      async function seed(): Promise<void> {
+        await index.putMessage(
+          makeRecord('m1', {
+            receivedAt: minutesAgo(30),
+            envelopeFrom: 'Bounce+123@Ext.Example',
+            envelopeRecipients: ['Alice@Corp.Test', 'hidden-bcc@corp.test'],
+            summary: { from: ['"Carol Ext" <Carol@Ext.Example>'], messageIdHeader: '<ABC@Ext.Example>' },
+          }),
+        );
+        await index.putMessage(
+          makeRecord('m2', {
+            receivedAt: minutesAgo(20),
+            envelopeFrom: 'carol@ext.example',
+            envelopeRecipients: ['alice@corp.test'],
+            summary: { from: ['Carol <carol@ext.example>'], messageIdHeader: '<second@ext.example>' },
+          }),
+        );
+        await index.putMessage(
+          makeRecord('m3', {
+            receivedAt: minutesAgo(10),
+            envelopeFrom: '',
+            envelopeRecipients: ['bob@corp.test'],
+            summary: { from: ['MAILER-DAEMON@corp.test'], messageIdHeader: null },
+          }),
+        );
+        await index.putMessage(
+          makeRecord('m-expired', {
+            receivedAt: minutesAgo(5),
+            expiresAt: EXPIRED,
+            envelopeFrom: 'carol@ext.example',
+            envelopeRecipients: ['alice@corp.test'],
+            summary: { from: ['carol@ext.example'], messageIdHeader: '<abc@ext.example>' },
+          }),
+        );
+      }
+
+      it('finds by envelope recipient, BCC-only recipients included, newest first', async () => {
+        // Prepare
+        await seed();
+        // Act
+        const alice = await index.findMessages({ recipient: 'alice@corp.test' }, NOW);
+        const bcc = await index.findMessages({ recipient: 'hidden-bcc@corp.test' }, NOW);
+        // Assess
+        expect(ids(alice)).toEqual(['m2', 'm1']);
+        expect(ids(bcc)).toEqual(['m1']);
+        expect(alice[1]?.envelopeFrom).toBe('Bounce+123@Ext.Example');
+      });
+
+      it('finds by envelope sender and by header From address, each message once', async () => {
+        // Prepare
+        await seed();
+        // Act
+        const envelope = await index.findMessages({ sender: 'bounce+123@ext.example' }, NOW);
+        const header = await index.findMessages({ sender: 'carol@ext.example' }, NOW);
+        const nullSender = await index.findMessages({ sender: '' }, NOW);
+        const daemon = await index.findMessages({ sender: 'mailer-daemon@corp.test' }, NOW);
+        // Assess
+        expect(ids(envelope)).toEqual(['m1']);
+        expect(ids(header)).toEqual(['m2', 'm1']);
+        expect(ids(nullSender)).toEqual(['m3']);
+        expect(ids(daemon)).toEqual(['m3']);
+      });
+
+      it('finds by normalized Message-ID header, without expired messages', async () => {
+        // Prepare
+        await seed();
+        // Act
+        const found = await index.findMessages({ messageIdHeader: 'abc@ext.example' }, NOW);
+        const beforeExpiry = await index.findMessages({ messageIdHeader: 'abc@ext.example' }, new Date((EXPIRED - 1) * 1000));
+        // Assess
+        expect(ids(found)).toEqual(['m1']);
+        expect(ids(beforeExpiry)).toEqual(['m-expired', 'm1']);
+      });
+
+      it('finds nothing for unknown values or an empty query', async () => {
+        // Prepare
+        await seed();
+        // Act
+        const unknown = await index.findMessages({ recipient: 'nobody@corp.test' }, NOW);
+        const empty = await index.findMessages({}, NOW);
+        // Assess
+        expect(unknown).toEqual([]);
+        expect(empty).toEqual([]);
+      });
+
+      it('returns the newest messages up to the limit, across many', async () => {
+        // Prepare
+        for (let i = 0; i < 15; i += 1) {
+          await index.putMessage(
+            makeRecord(`t${String(i).padStart(2, '0')}`, { receivedAt: minutesAgo(100 - i), envelopeRecipients: ['busy@corp.test'] }),
+          );
+        }
+        // Act
+        const limited = await index.findMessages({ recipient: 'busy@corp.test', limit: 10 }, NOW);
+        const all = await index.findMessages({ recipient: 'busy@corp.test' }, NOW);
+        // Assess
+        expect(ids(limited)).toEqual(Array.from({ length: 10 }, (_, i) => `t${String(14 - i).padStart(2, '0')}`));
+        expect(all).toHaveLength(15);
+        expect(all[0]).toEqual(makeRecord('t14', { receivedAt: minutesAgo(86), envelopeRecipients: ['busy@corp.test'] }));
+      });
+
+      it('finds a message by a Message-ID longer than any database key', async () => {
+        // Prepare
+        const longId = `${'x'.repeat(3000)}@ext.example`;
+        await index.putMessage(makeRecord('m-long', { summary: { messageIdHeader: `<${longId.toUpperCase()}>` } }));
+        await index.putMessage(makeRecord('m-other', { summary: { messageIdHeader: `<${'x'.repeat(2999)}y@ext.example>` } }));
+        // Act
+        const found = await index.findMessages({ messageIdHeader: longId }, NOW);
+        // Assess
+        expect(ids(found)).toEqual(['m-long']);
+      });
+    });
+  });
+}
