@@ -1,11 +1,9 @@
 // Lambda entry point: SQS batch of forward jobs → forward use case, per record.
-import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
-import type { SQSRecord } from 'aws-lambda';
 import { z } from 'zod';
 import { InvalidInputError } from '../core/errors.ts';
 import { forwardMessage, type ForwardDeps } from '../core/forward.ts';
 import type { ForwardJob } from '../core/model.ts';
-import type { SqsHandler } from './ingest.ts';
+import { sqsBatchHandler, type SqsHandler } from './sqs-batch.ts';
 import { MetricUnit, type Observability } from './observability.ts';
 
 export type ForwardHandlerDeps = Omit<ForwardDeps, 'workerId'> & Observability & { workerId?: string };
@@ -30,32 +28,23 @@ export function parseForwardJob(body: string): ForwardJob {
 
 export function createForwardHandler(deps: ForwardHandlerDeps): SqsHandler {
   const { logger, metrics } = deps;
-  return async (event, context) => {
-    const processor = new BatchProcessor(EventType.SQS);
-    const record = async (sqsRecord: SQSRecord): Promise<void> => {
-      const job = parseForwardJob(sqsRecord.body);
-      const workerId = deps.workerId ?? `${context.awsRequestId}:${sqsRecord.messageId}`;
-      try {
-        const outcome = await forwardMessage(job, { ...deps, workerId });
-        logger.info('forward', { sesMessageId: job.sesMessageId, attempt: job.attempt, ...outcome });
-        if (outcome.status === 'attempted') {
-          metrics.addMetric('RecipientsDelivered', MetricUnit.Count, outcome.delivered.length);
-          metrics.addMetric('RecipientsDeferred', MetricUnit.Count, outcome.deferred.length);
-          metrics.addMetric('RecipientsFailed', MetricUnit.Count, outcome.failed.length);
-        } else if (outcome.status === 'expired' || outcome.status === 'loop') {
-          metrics.addMetric('RecipientsFailed', MetricUnit.Count, outcome.failed.length);
-        }
-      } catch (error) {
-        logger.error('forward failed', { sesMessageId: job.sesMessageId, error });
-        throw error;
-      }
-    };
+  return sqsBatchHandler(deps, async (sqsRecord, workerId) => {
+    const job = parseForwardJob(sqsRecord.body);
     try {
-      return await processPartialResponse(event, record, processor, { context, throwOnFullBatchFailure: false });
-    } finally {
-      if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
+      const outcome = await forwardMessage(job, { ...deps, workerId });
+      logger.info('forward', { sesMessageId: job.sesMessageId, attempt: job.attempt, ...outcome });
+      if (outcome.status === 'attempted') {
+        metrics.addMetric('RecipientsDelivered', MetricUnit.Count, outcome.delivered.length);
+        metrics.addMetric('RecipientsDeferred', MetricUnit.Count, outcome.deferred.length);
+        metrics.addMetric('RecipientsFailed', MetricUnit.Count, outcome.failed.length);
+      } else if (outcome.status === 'expired' || outcome.status === 'loop') {
+        metrics.addMetric('RecipientsFailed', MetricUnit.Count, outcome.failed.length);
+      }
+    } catch (error) {
+      logger.error('forward failed', { sesMessageId: job.sesMessageId, error });
+      throw error;
     }
-  };
+  }, deps.workerId);
 }
 
 let awsHandler: Promise<SqsHandler> | undefined;

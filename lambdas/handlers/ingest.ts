@@ -1,38 +1,28 @@
 // Lambda entry point: SQS batch of SNS-wrapped SES receipt notifications → ingest use case.
 // Partial batch responses: one bad record never fails its neighbours.
-import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
-import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { ingestMessage, type IngestDeps } from '../core/ingest.ts';
 import { parseIngestRecordBody } from './ses-receipt-event.ts';
 import { MetricUnit, type Observability } from './observability.ts';
+import { sqsBatchHandler, type SqsHandler } from './sqs-batch.ts';
 
+export type { SqsHandler };
 export type IngestHandlerDeps = Omit<IngestDeps, 'workerId'> & Observability & { workerId?: string };
-export type SqsHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
 
 export function createIngestHandler(deps: IngestHandlerDeps): SqsHandler {
   const { logger, metrics } = deps;
-  return async (event, context) => {
-    const processor = new BatchProcessor(EventType.SQS);
-    const record = async (sqsRecord: SQSRecord): Promise<void> => {
-      const mail = parseIngestRecordBody(sqsRecord.body);
-      const workerId = deps.workerId ?? `${context.awsRequestId}:${sqsRecord.messageId}`;
-      try {
-        const outcome = await ingestMessage(mail, { ...deps, workerId });
-        logger.info('ingested', { ...outcome, recipients: mail.envelopeRecipients.length });
-        metrics.addMetric('MessagesIngested', MetricUnit.Count, 1);
-        if (!outcome.parsed) metrics.addMetric('MessagesUnparsed', MetricUnit.Count, 1);
-      } catch (error) {
-        logger.error('ingest failed', { sesMessageId: mail.sesMessageId, error });
-        metrics.addMetric('IngestErrors', MetricUnit.Count, 1);
-        throw error;
-      }
-    };
+  return sqsBatchHandler(deps, async (sqsRecord, workerId) => {
+    const mail = parseIngestRecordBody(sqsRecord.body);
     try {
-      return await processPartialResponse(event, record, processor, { context, throwOnFullBatchFailure: false });
-    } finally {
-      if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
+      const outcome = await ingestMessage(mail, { ...deps, workerId });
+      logger.info('ingested', { ...outcome, recipients: mail.envelopeRecipients.length });
+      metrics.addMetric('MessagesIngested', MetricUnit.Count, 1);
+      if (!outcome.parsed) metrics.addMetric('MessagesUnparsed', MetricUnit.Count, 1);
+    } catch (error) {
+      logger.error('ingest failed', { sesMessageId: mail.sesMessageId, error });
+      metrics.addMetric('IngestErrors', MetricUnit.Count, 1);
+      throw error;
     }
-  };
+  }, deps.workerId);
 }
 
 let awsHandler: Promise<SqsHandler> | undefined;
