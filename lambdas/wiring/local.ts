@@ -111,7 +111,8 @@ export async function startLocalStack(config: LocalConfig): Promise<LocalStack> 
       domains: config.domains,
       spoolDir: paths.spool,
       accept: async (message) => {
-        const sesMessageId = newMessageId(message.receivedAt);
+        // The id the sender saw in "250 queued as <id>" is the one trace shows.
+        const sesMessageId = message.id;
         const headers = await readHeaderBlock(message.spoolFile);
         const key = sesMessageId;
         await rawStore.adopt({ bucket: LOCAL_BUCKET, key }, message.spoolFile);
@@ -136,11 +137,6 @@ export async function startLocalStack(config: LocalConfig): Promise<LocalStack> 
     await stop();
     throw error;
   }
-}
-
-/** Sortable, unique, and shaped like an SES message id (lower-case letters and digits). */
-export function newMessageId(at: Date): string {
-  return `${at.getTime().toString(16).padStart(12, '0')}${randomBytes(10).toString('hex')}`;
 }
 
 function asLocalLambda(handler: SqsHandler, functionName: string) {
