@@ -1,0 +1,496 @@
+// `npm run bench`: the performance figures of shadowmail on this machine, written
+// to bench/results.json and printed as a summary. Not a test: nothing is asserted.
+//
+//   1. ingest throughput over the corpus (../shared/corpus), with the in-memory
+//      index (CPU cost of ingest) and with the DynamoDB adapter on embedded dynalite;
+//   2. peak RSS of the MIME parse of a 40 MiB message (attachment and text), each
+//      in a fresh child process;
+//   3. relay latency and throughput of local mode (bin/local.ts as a child
+//      process) and of Postfix alone configured as a backup MX relay, with the same
+//      messages at the same rate to the same kind of primary (a second Postfix
+//      delivering into a Maildir), and the ratios shadowmail/Postfix.
+//
+// Knobs (environment): BENCH_RATE (msg/s, default 20), BENCH_SECONDS (default 20),
+// BENCH_BURST_SECONDS (default 10), BENCH_PASSES (corpus passes, default 3),
+// BENCH_ONLY (comma list of ingest,rss,shadowmail,postfix), BENCH_OUT (results file).
+// A section that cannot run (no corpus, not root, no Postfix) is recorded as skipped.
+import { execFileSync } from 'node:child_process';
+import { chown, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { availableParallelism, cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { makeDynamoDbClient } from '../lambdas/adapters/aws/dynamodb-client.ts';
+import { DynamoDbMessageIndex } from '../lambdas/adapters/aws/dynamodb-message-index.ts';
+import { createMessageTable } from '../lambdas/adapters/aws/message-table.ts';
+import { startEmbeddedDynalite } from '../lambdas/adapters/local/embedded-dynalite.ts';
+import { startLocal } from '../test/support/local-process.ts';
+import { measureIngestRss, writeLargeMessage, type ParseMeasurement } from '../test/support/measure-ingest-rss.ts';
+import { MemoryMessageIndex } from '../test/support/memory-message-index.ts';
+import { startPostfix } from '../test/support/postfix.ts';
+import { DeliveryWatcher } from './delivery-watcher.ts';
+import { measureIngest, readCorpus, type IngestThroughput } from './ingest-throughput.ts';
+import { busyPercent, machineCpuTimes, memoryOf, peakRssMiB, processTree, treeCpuSeconds } from './procfs.ts';
+import { runPhase, type PhaseResult, type RelayTarget } from './relay-bench.ts';
+import { delay, MIB, round } from './stats.ts';
+
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
+const projectRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const corpusRoot = resolve(projectRoot, '../shared/corpus');
+const outFile = resolve(projectRoot, process.env.BENCH_OUT ?? 'bench/results.json');
+
+const settings = {
+  steadyRatePerSecond: numberSetting('BENCH_RATE', 20),
+  steadySeconds: numberSetting('BENCH_SECONDS', 20),
+  burstSeconds: numberSetting('BENCH_BURST_SECONDS', 10),
+  burstMaxMessages: 10_000,
+  burstConnections: 4,
+  corpusPasses: numberSetting('BENCH_PASSES', 3),
+  largeMessageBytes: 40 * MIB,
+};
+const only = new Set((process.env.BENCH_ONLY ?? 'ingest,rss,shadowmail,postfix').split(',').map((part) => part.trim()));
+
+type Section<T> = T | { skipped: string };
+
+function numberSetting(name: string, fallback: number): number {
+  const value = process.env[name];
+  if (value === undefined || value === '') return fallback;
+  const parsed = Number(value);
+  if (!(parsed > 0)) throw new Error(`${name} must be a positive number, not ${value}`);
+  return parsed;
+}
+
+function log(line: string): void {
+  process.stderr.write(`[bench ${((performance.now() - benchStart) / 1000).toFixed(1).padStart(6)} s] ${line}\n`);
+}
+
+async function section<T>(name: string, enabled: boolean, body: () => Promise<T>): Promise<Section<T>> {
+  if (!enabled) return { skipped: 'not selected (BENCH_ONLY)' };
+  log(`${name} …`);
+  try {
+    return await body();
+  } catch (error) {
+    const reason = error instanceof Error ? error.message.split('\n')[0]! : String(error);
+    log(`${name} skipped: ${reason}`);
+    return { skipped: reason };
+  }
+}
+
+function command(file: string, args: string[]): string | null {
+  try {
+    return execFileSync(file, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    return null;
+  }
+}
+
+async function machineFacts() {
+  const before = machineCpuTimes();
+  await delay(1000);
+  const busy = busyPercent(before, machineCpuTimes());
+  return {
+    node: process.version,
+    platform: `${process.platform} ${release()}`,
+    cpuModel: cpus()[0]?.model ?? 'unknown',
+    cpuCount: availableParallelism(),
+    memoryGiB: round(totalmem() / 1024 ** 3, 1),
+    loadAverage1mAtStart: round(loadavg()[0]!, 2),
+    /** Other work on the machine in the second before the benchmark started, percent of all CPUs. */
+    cpuBusyPercentBeforeStart: round(busy, 0),
+    /** fsync cost depends on it: every relay in the benchmark fsyncs here. */
+    tmpFileSystem: command('stat', ['-f', '-c', '%T', tmpdir()]),
+    postfix: command('postconf', ['-d', '-h', 'mail_version']),
+  };
+}
+
+// ------------------------------------------------------------------------------
+// 1. ingest throughput
+
+async function ingestWithMemoryIndex(): Promise<IngestThroughput> {
+  const rows = readCorpus(corpusRoot);
+  return measureIngest({
+    label: 'in-memory (test/support/memory-message-index.ts)',
+    corpusRoot,
+    rows,
+    index: new MemoryMessageIndex(),
+    warmupMessages: rows.length,
+    passes: settings.corpusPasses,
+  });
+}
+
+async function ingestWithDynalite(work: string): Promise<IngestThroughput> {
+  const rows = readCorpus(corpusRoot);
+  // persisted like local mode's, so LevelDB's writes are part of the figure
+  const dynalite = await startEmbeddedDynalite({ path: join(work, 'dynalite'), host: '127.0.0.1', port: 0 });
+  const client = makeDynamoDbClient(dynalite.endpoint);
+  try {
+    await createMessageTable(client, 'shadowmail-bench');
+    return await measureIngest({
+      label: 'DynamoDbMessageIndex on embedded dynalite (LevelDB on disk)',
+      corpusRoot,
+      rows,
+      index: new DynamoDbMessageIndex({ client, tableName: 'shadowmail-bench' }),
+      warmupMessages: 40,
+      passes: Math.max(1, Math.min(2, settings.corpusPasses)),
+    });
+  } finally {
+    client.destroy();
+    await dynalite.close();
+  }
+}
+
+// ------------------------------------------------------------------------------
+// 2. peak RSS of a 40 MiB message
+
+async function largeMessageRss() {
+  const shape = (m: ParseMeasurement) => ({
+    messageMiB: round(m.bytes / MIB, 1),
+    peakRssMiB: m.peakRssMb,
+    seconds: m.seconds,
+    mibPerSecond: m.mbPerSecond,
+  });
+  const baseline = await measureIngestRss('text', 4096);
+  const attachment = await measureIngestRss('attachment', settings.largeMessageBytes);
+  const text = await measureIngestRss('text', settings.largeMessageBytes);
+  return {
+    what: 'MailparserMimeParser.summarize over a file stream in a fresh child process (test/support/measure-ingest-rss.ts); peak = the child\'s maxRSS',
+    baselinePeakRssMiB: baseline.peakRssMb,
+    attachment: shape(attachment),
+    text: shape(text),
+  };
+}
+
+// ------------------------------------------------------------------------------
+// 3. relay: shadowmail local mode and Postfix, to the same kind of primary
+
+/**
+ * The primary both relays deliver to: a Postfix from test/support/postfix.ts (the
+ * project's stand-in for Exchange) delivering into a Maildir. Not local mode's
+ * built-in sink: smtp-server holds every new connection 100 ms before its greeting
+ * (early-talker check), a floor that Exchange does not have and that would hide
+ * the relays' own latency.
+ */
+async function startPrimary(): Promise<{ port: number; newDir: string; stop(): Promise<void> }> {
+  const primary = await startPostfix({ domain: 'corp.test', users: ['alice'] });
+  try {
+    // virtual(8) creates the Maildir on first delivery; the watcher needs new/ before that
+    const maildir = primary.maildir('alice');
+    for (const sub of ['', 'tmp', 'new', 'cur']) {
+      await mkdir(join(maildir, sub), { recursive: true, mode: 0o700 });
+      await chown(join(maildir, sub), 65534, 65534);
+    }
+    return { port: primary.port, newDir: join(maildir, 'new'), stop: () => primary.destroy() };
+  } catch (error) {
+    await primary.destroy();
+    throw error;
+  }
+}
+
+interface RelayRun {
+  target: string;
+  setup: string;
+  startupSeconds: number;
+  steady: PhaseResult;
+  burst: PhaseResult;
+  largeMessage: PhaseResult;
+  /** Kernel high-water mark of the main process over the whole run (VmHWM); shadowmail only. */
+  peakRssMiB: number | null;
+  /** The same just before the large message was sent: if lower, the large message set the peak. */
+  peakRssBeforeLargeMessageMiB: number | null;
+  idleMemoryMiB: { rss: number; pss: number } | null;
+  watcher: { byWatch: number; byScan: number; unrecognised: number };
+  warningsLogged: number;
+  firstWarnings: string[];
+}
+
+async function relayRun(
+  name: string,
+  work: string,
+  largeFile: string,
+  start: (primaryPort: number) => Promise<{
+    target: Omit<RelayTarget, 'watcher'>;
+    setup: string;
+    stop(): Promise<void>;
+    /** Warning and error lines the target logged (a relay that retried shows here). */
+    complaints(): Promise<string[]>;
+  }>,
+): Promise<RelayRun> {
+  const primary = await startPrimary();
+  const watcher = new DeliveryWatcher(primary.newDir);
+  let stopTarget: (() => Promise<void>) | null = null;
+  try {
+    await watcher.start();
+    const startedAt = performance.now();
+    const started = await start(primary.port);
+    stopTarget = started.stop;
+    const startupSeconds = round((performance.now() - startedAt) / 1000, 2);
+    const target: RelayTarget = { ...started.target, watcher };
+    log(`${name}: up in ${startupSeconds} s; warm-up`);
+    await runPhase(target, { run: `${name}-warmup`, rate: 25, count: 25, connections: 1, deliveryTimeoutMs: 30_000 });
+    const idleReading = memoryOf(target.pids());
+    const idle = { rss: round(idleReading.rssMiB, 1), pss: round(idleReading.pssMiB, 1) };
+    const count = Math.round(settings.steadyRatePerSecond * settings.steadySeconds);
+    log(`${name}: steady ${settings.steadyRatePerSecond} msg/s × ${settings.steadySeconds} s`);
+    const steady = await runPhase(target, {
+      run: `${name}-steady`,
+      rate: settings.steadyRatePerSecond,
+      count,
+      connections: 1,
+      deliveryTimeoutMs: 30_000,
+    });
+    log(`${name}: burst, ${settings.burstConnections} connections sending back to back for ${settings.burstSeconds} s`);
+    const burst = await runPhase(target, {
+      run: `${name}-burst`,
+      rate: Infinity,
+      count: settings.burstMaxMessages,
+      durationMs: settings.burstSeconds * 1000,
+      connections: settings.burstConnections,
+      deliveryTimeoutMs: 60_000,
+    });
+    const peakBeforeLarge = target.peakRssMiB?.() ?? null;
+    log(`${name}: one ${round(settings.largeMessageBytes / MIB, 0)} MiB message`);
+    const largeMessage = await runPhase(target, {
+      run: `${name}-large`,
+      rate: Infinity,
+      count: 1,
+      connections: 1,
+      deliveryTimeoutMs: 60_000,
+      rawFile: { path: largeFile, messageId: 'large-attachment@sender.example', bytes: settings.largeMessageBytes },
+    });
+    const peak = target.peakRssMiB?.() ?? null;
+    const complaints = await started.complaints();
+    return {
+      target: name,
+      setup: started.setup,
+      startupSeconds,
+      steady,
+      burst,
+      largeMessage,
+      peakRssMiB: peak === null ? null : round(peak, 1),
+      peakRssBeforeLargeMessageMiB: peakBeforeLarge === null ? null : round(peakBeforeLarge, 1),
+      idleMemoryMiB: idle,
+      watcher: { ...watcher.seen },
+      warningsLogged: complaints.length,
+      firstWarnings: complaints.slice(0, 3).map((line) => line.slice(0, 300)),
+    };
+  } finally {
+    watcher.stop();
+    await stopTarget?.().catch((error: unknown) => log(`${name}: stop failed: ${String(error)}`));
+    await primary.stop();
+  }
+}
+
+async function shadowmailRun(work: string, largeFile: string): Promise<RelayRun> {
+  requirePostfix();
+  return relayRun('shadowmail', work, largeFile, async (primaryPort) => {
+    const dataDir = join(work, 'shadowmail-data');
+    const local = await startLocal(dataDir, { SHADOWMAIL_PRIMARY: `smtp://127.0.0.1:${primaryPort}` }, 60_000);
+    const pid = local.child.pid!;
+    return {
+      setup:
+        'bin/local.ts as a child process (SMTP listener, file queues, dynalite on disk, ingest and forward handlers in one process), ' +
+        'SHADOWMAIL_PRIMARY pointing at the primary Postfix',
+      target: {
+        name: 'shadowmail',
+        smtpPort: local.runtime.smtpPort,
+        pids: () => processTree(pid),
+        cpuSeconds: () => treeCpuSeconds(pid),
+        peakRssMiB: () => peakRssMiB(pid),
+      },
+      stop: () => local.kill(),
+      complaints: async () => local.output().split('\n').filter((line) => /\b(WARN|ERROR)\b|rror:/.test(line)),
+    };
+  });
+}
+
+function requirePostfix(): void {
+  if (process.getuid?.() !== 0) throw new Error('Postfix needs root here (the postfix command refuses to run otherwise)');
+  if (command('postconf', ['-d', '-h', 'mail_version']) === null) throw new Error('Postfix is not installed (apt-get install postfix)');
+}
+
+async function postfixRun(work: string, largeFile: string): Promise<RelayRun> {
+  requirePostfix();
+  return relayRun('postfix', work, largeFile, async (primaryPort) => {
+    const postfix = await startPostfix({
+      domain: 'corp.test',
+      users: [],
+      mainCf: {
+        // a backup MX: accept corp.test from anyone, keep nothing, relay it all to the primary
+        virtual_mailbox_domains: '',
+        relay_domains: 'corp.test',
+        relay_transport: `relay:[127.0.0.1]:${primaryPort}`,
+        smtpd_relay_restrictions: 'reject_unauth_destination',
+        smtpd_recipient_restrictions: 'reject_unauth_destination',
+        smtp_tls_security_level: 'none',
+      },
+    });
+    const masterPid = Number((await readFile(join(postfix.dir, 'queue', 'pid', 'master.pid'), 'utf8')).trim());
+    return {
+      setup: `Postfix ${command('postconf', ['-d', '-h', 'mail_version'])} from test/support/postfix.ts: relay_domains=corp.test, relay_transport=relay:[127.0.0.1]:<primary>, defaults otherwise`,
+      target: {
+        name: 'postfix',
+        smtpPort: postfix.port,
+        pids: () => processTree(masterPid),
+        cpuSeconds: () => treeCpuSeconds(masterPid),
+      },
+      stop: () => postfix.destroy(),
+      complaints: async () => (await postfix.log()).split('\n').filter((line) => /warning:|error:|fatal:|panic:|status=(deferred|bounced)/.test(line)),
+    };
+  });
+}
+
+function ratio(a: number | undefined, b: number | undefined): number | null {
+  if (a === undefined || b === undefined || !Number.isFinite(a) || !Number.isFinite(b) || b === 0) return null;
+  return round(a / b, 2);
+}
+
+// ------------------------------------------------------------------------------
+
+const benchStart = performance.now();
+const measuredAt = new Date().toISOString();
+const machine = await machineFacts();
+log(`node ${machine.node}, ${machine.cpuCount} CPUs (${machine.cpuModel}), load ${machine.loadAverage1mAtStart}`);
+const work = await mkdtemp(join(tmpdir(), 'shadowmail-bench-'));
+let results: Record<string, unknown>;
+try {
+  const memoryIngest = await section('ingest, in-memory index', only.has('ingest'), ingestWithMemoryIndex);
+  const dynaliteIngest = await section('ingest, DynamoDB adapter on dynalite', only.has('ingest'), () => ingestWithDynalite(work));
+  const rss = await section('peak RSS of 40 MiB messages', only.has('rss'), largeMessageRss);
+
+  const largeFile = join(work, 'large-attachment.eml');
+  if (only.has('shadowmail') || only.has('postfix')) await writeLargeMessage(largeFile, 'attachment', settings.largeMessageBytes);
+  const shadowmail = await section('relay, shadowmail local mode', only.has('shadowmail'), () => shadowmailRun(work, largeFile));
+  const postfix = await section('relay, Postfix alone', only.has('postfix'), () => postfixRun(work, largeFile));
+
+  const bothRan = !('skipped' in shadowmail) && !('skipped' in postfix);
+  const ratios = bothRan
+    ? {
+        what: 'shadowmail / Postfix (latency and CPU: lower is better; throughput: higher is better)',
+        steadyDeliveryLatencyP50: ratio(shadowmail.steady.deliveryLatencyMs.p50, postfix.steady.deliveryLatencyMs.p50),
+        steadyDeliveryLatencyP99: ratio(shadowmail.steady.deliveryLatencyMs.p99, postfix.steady.deliveryLatencyMs.p99),
+        maxDeliveredPerSecond: ratio(shadowmail.burst.deliveredPerSecond, postfix.burst.deliveredPerSecond),
+        maxAcceptedPerSecond: ratio(shadowmail.burst.acceptedPerSecond, postfix.burst.acceptedPerSecond),
+        steadyCpuPerMessage: ratio(shadowmail.steady.cpuMsPerMessage, postfix.steady.cpuMsPerMessage),
+        steadyPeakPss: ratio(shadowmail.steady.peakMemoryMiB.pss, postfix.steady.peakMemoryMiB.pss),
+        largeMessageDeliveryLatency: ratio(shadowmail.largeMessage.deliveryLatencyMs.p50, postfix.largeMessage.deliveryLatencyMs.p50),
+      }
+    : { skipped: 'needs both relay runs' };
+
+  results = {
+    measuredAt,
+    machine: { ...machine, loadAverage1mAtEnd: round(loadavg()[0]!, 2) },
+    settings,
+    units: {
+      '…PerSecond': 'per second (messagesPerSecond, deliveredPerSecond: messages; mibPerSecond: MiB)',
+      '…Ms, …Ms.p50 etc.': 'milliseconds',
+      '…MiB, peakMemoryMiB.rss/pss': 'MiB = 2^20 bytes',
+      '…Seconds, seconds': 'seconds',
+      '…Percent': 'percent of all CPUs of the machine',
+      cpuMsPerMessage: 'CPU milliseconds (user + system) of the target\'s processes per delivered message',
+      rss: 'resident set size, summed over the target\'s processes',
+      pss: 'proportional set size (shared pages split between processes), summed over the target\'s processes',
+      ratios: 'plain numbers: shadowmail figure divided by the Postfix figure',
+    },
+    ingest: { memoryIndex: memoryIngest, dynaliteIndex: dynaliteIngest },
+    largeMessageParse: rss,
+    relay: {
+      how:
+        'nodemailer pooled plain SMTP from this process; steady phase on 1 connection, burst on 4; latency from the client seeing 250 ' +
+        'to the message file appearing in the Maildir of the primary (inotify on new/, 50 ms rescan as fallback); the primary is ' +
+        'a second Postfix (test/support/postfix.ts, virtual(8) into a Maildir), fresh for each target; messages rotate ' +
+        '2 short text, 2 text+HTML, 1 with a 150 KiB attachment; all processes share this machine\'s CPUs',
+      shadowmail,
+      postfix,
+      ratios,
+    },
+    durationSeconds: round((performance.now() - benchStart) / 1000, 1),
+  };
+} finally {
+  await rm(work, { recursive: true, force: true });
+}
+
+await writeFile(outFile, `${JSON.stringify(results, null, 2)}\n`);
+process.stdout.write(`${summary(results)}\nwritten to ${outFile}\n`);
+
+// ------------------------------------------------------------------------------
+// the printed summary
+
+function summary(r: Record<string, unknown>): string {
+  const lines: string[] = [];
+  const m = r.machine as Awaited<ReturnType<typeof machineFacts>> & { loadAverage1mAtEnd: number };
+  lines.push(`shadowmail benchmark, ${r.measuredAt as string}`);
+  lines.push(`  node ${m.node}, ${m.cpuCount} × ${m.cpuModel}, ${m.memoryGiB} GiB, ${m.platform}, tmp on ${m.tmpFileSystem}, Postfix ${m.postfix ?? '—'}`);
+  lines.push(
+    `  machine ${m.cpuBusyPercentBeforeStart} % busy before start, load average ${m.loadAverage1mAtStart} → ${m.loadAverage1mAtEnd}; took ${r.durationSeconds as number} s`,
+  );
+  if (m.cpuBusyPercentBeforeStart > 20) {
+    lines.push('  NOTE: other work was running on this machine; the figures below are pessimistic and noisy');
+  }
+
+  const ingest = r.ingest as Record<string, Section<IngestThroughput>>;
+  lines.push('', 'Ingest throughput over the corpus (one message at a time)');
+  for (const [key, value] of Object.entries(ingest)) {
+    if ('skipped' in value) {
+      lines.push(`  ${key}: skipped (${value.skipped})`);
+      continue;
+    }
+    lines.push(
+      `  ${value.index}: ${value.messagesPerSecond} msg/s, ${value.mibPerSecond} MiB/s ` +
+        `(${value.corpusMessages} messages, ${value.corpusMiB} MiB, median of ${value.measuredPasses} passes; ` +
+        `per message p50 ${value.perMessageMs.p50} ms, p99 ${value.perMessageMs.p99} ms, max ${value.perMessageMs.max} ms)`,
+    );
+  }
+
+  const rss = r.largeMessageParse as Section<Awaited<ReturnType<typeof largeMessageRss>>>;
+  lines.push('', 'Peak RSS parsing a 40 MiB message (fresh process)');
+  if ('skipped' in rss) lines.push(`  skipped (${rss.skipped})`);
+  else {
+    lines.push(`  baseline (4 KiB message): ${rss.baselinePeakRssMiB} MiB`);
+    for (const kind of ['attachment', 'text'] as const) {
+      lines.push(`  ${kind}: ${rss[kind].peakRssMiB} MiB peak RSS, ${rss[kind].seconds} s, ${rss[kind].mibPerSecond} MiB/s`);
+    }
+  }
+
+  const relay = r.relay as Record<string, Section<RelayRun> | Record<string, unknown>>;
+  lines.push('', `Relay: SMTP 250 → in the primary's Maildir (${settings.steadyRatePerSecond} msg/s for ${settings.steadySeconds} s; burst ${settings.burstSeconds} s on ${settings.burstConnections} connections)`);
+  for (const name of ['shadowmail', 'postfix']) {
+    const run = relay[name] as Section<RelayRun>;
+    if ('skipped' in run) {
+      lines.push(`  ${name}: skipped (${run.skipped})`);
+      continue;
+    }
+    const s = run.steady;
+    const b = run.burst;
+    const l = run.largeMessage;
+    lines.push(`  ${name}`);
+    lines.push(
+      `    steady: ${s.delivered}/${s.messages} delivered at ${s.acceptedPerSecond} msg/s; latency p50 ${s.deliveryLatencyMs.p50} ms, ` +
+        `p95 ${s.deliveryLatencyMs.p95} ms, p99 ${s.deliveryLatencyMs.p99} ms, max ${s.deliveryLatencyMs.max} ms ` +
+        `(SMTP accept p50 ${s.acceptLatencyMs.p50} ms, p99 ${s.acceptLatencyMs.p99} ms); ${s.cpuMsPerMessage} CPU ms/msg; ` +
+        `peak ${s.peakMemoryMiB.rss} MiB RSS, ${s.peakMemoryMiB.pss} MiB PSS; machine ${s.machineCpuBusyPercent} % busy`,
+    );
+    lines.push(
+      `    burst:  ${b.delivered}/${b.messages} delivered; accepted ${b.acceptedPerSecond} msg/s, delivered ${b.deliveredPerSecond} msg/s; ` +
+        `latency p50 ${b.deliveryLatencyMs.p50} ms, p99 ${b.deliveryLatencyMs.p99} ms; ${b.cpuMsPerMessage} CPU ms/msg; ` +
+        `peak ${b.peakMemoryMiB.rss} MiB RSS, ${b.peakMemoryMiB.pss} MiB PSS; machine ${b.machineCpuBusyPercent} % busy`,
+    );
+    lines.push(
+      `    40 MiB: ${l.delivered}/${l.messages} delivered${l.firstError ? ` (${l.firstError})` : ''}; accept ${l.acceptLatencyMs.p50} ms, ` +
+        `250 → delivered ${l.deliveryLatencyMs.p50} ms; peak ${l.peakMemoryMiB.rss} MiB RSS, ${l.peakMemoryMiB.pss} MiB PSS` +
+        (run.peakRssMiB !== null ? `; process VmHWM ${run.peakRssBeforeLargeMessageMiB} MiB before it, ${run.peakRssMiB} MiB after` : ''),
+    );
+    if (run.warningsLogged > 0) lines.push(`    ${run.warningsLogged} warning/error lines logged, first: ${run.firstWarnings[0]}`);
+    if (s.missing + b.missing + l.missing + s.failed + b.failed + l.failed > 0) {
+      lines.push(`    not delivered: ${s.missing + b.missing + l.missing}, refused: ${s.failed + b.failed + l.failed} (${s.firstError ?? b.firstError ?? l.firstError ?? ''})`);
+    }
+  }
+  const ratios = relay.ratios as Record<string, unknown>;
+  if (!('skipped' in ratios)) {
+    lines.push(
+      `  ratio shadowmail/Postfix: latency p50 ×${ratios.steadyDeliveryLatencyP50 as number}, p99 ×${ratios.steadyDeliveryLatencyP99 as number}; ` +
+        `max delivered throughput ×${ratios.maxDeliveredPerSecond as number}; CPU per message ×${ratios.steadyCpuPerMessage as number}; ` +
+        `peak PSS ×${ratios.steadyPeakPss as number}`,
+    );
+  }
+  return lines.join('\n');
+}
