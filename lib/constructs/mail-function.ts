@@ -1,0 +1,93 @@
+// One pipeline Lambda function: a handler of lambdas/handlers bundled by the
+// local esbuild into one ESM file (AWS SDK included, so the code runs against
+// the SDK version it was tested with, not whatever the runtime ships), its own
+// log group with a retention, and its own role that may write only to that
+// log group until the stack grants more.
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { LogLevel, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { ENV } from '../../lambdas/wiring/env.ts';
+
+export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+
+/** The environment names of the Lambda contract (lambdas/wiring/env.ts), nothing else. */
+export type ContractEnvironment = Partial<Record<(typeof ENV)[keyof typeof ENV], string>>;
+
+// esbuild's ESM output has no `require`; CommonJS dependencies (mailparser,
+// nodemailer, …) call it for Node built-ins, so the bundle gets one.
+export const ESM_REQUIRE_BANNER =
+  "import { createRequire as __shadowmailCreateRequire } from 'node:module'; const require = __shadowmailCreateRequire(import.meta.url);";
+
+export interface MailFunctionProps {
+  /** Handler file relative to the project root, e.g. `lambdas/handlers/ingest.ts` (exports `handler`). */
+  entry: string;
+  description: string;
+  timeout: Duration;
+  memoryMiB: number;
+  environment: ContractEnvironment;
+  logRetention?: logs.RetentionDays;
+}
+
+export class MailFunction extends Construct {
+  readonly function: NodejsFunction;
+  readonly role: iam.Role;
+
+  constructor(scope: Construct, id: string, props: MailFunctionProps) {
+    super(scope, id);
+    const logGroup = new logs.LogGroup(this, 'Logs', {
+      retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    // A role of our own instead of the default one: the default attaches the
+    // AWSLambdaBasicExecutionRole managed policy, which may write to any log group.
+    this.role = new iam.Role(this, 'Role', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `${props.description} (execution role)`,
+    });
+    this.role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        resources: [logGroup.logGroupArn],
+      }),
+    );
+    this.function = new NodejsFunction(this, 'Function', {
+      entry: resolve(PROJECT_ROOT, props.entry),
+      handler: 'handler',
+      projectRoot: PROJECT_ROOT,
+      depsLockFilePath: resolve(PROJECT_ROOT, 'package-lock.json'),
+      runtime: lambda.Runtime.NODEJS_22_X,
+      architecture: lambda.Architecture.ARM_64,
+      description: props.description,
+      timeout: props.timeout,
+      memorySize: props.memoryMiB,
+      role: this.role,
+      logGroup,
+      environment: { ...definedOnly(props.environment), NODE_OPTIONS: '--enable-source-maps' },
+      bundling: {
+        forceDockerBundling: false,
+        format: OutputFormat.ESM,
+        target: 'node22',
+        banner: ESM_REQUIRE_BANNER,
+        externalModules: [],
+        minify: true,
+        sourceMap: true,
+        sourcesContent: false,
+        logLevel: LogLevel.WARNING,
+      },
+    });
+    Validations.of(this.function).acknowledge({
+      id: 'AwsSolutions-L1',
+      reason:
+        'nodejs22.x on purpose: the handlers are tested on Node 20 and 22 (package.json engines); nodejs24.x follows when the test machines run Node 24.',
+    });
+  }
+}
+
+function definedOnly(environment: ContractEnvironment): Record<string, string> {
+  return Object.fromEntries(Object.entries(environment).filter((entry): entry is [string, string] => entry[1] !== undefined));
+}

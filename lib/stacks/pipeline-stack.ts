@@ -1,0 +1,102 @@
+// The stateless half: the ingest and forward functions, fed by the queues of the
+// stateful stack, each granted exactly what its use case touches. Replaceable
+// at any time: a redeploy changes code, never data.
+import { Stack, type StackProps } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import type { Construct } from 'constructs';
+import { ENV } from '../../lambdas/wiring/env.ts';
+import type { ShadowmailConfig } from '../config.ts';
+import { MailFunction, type ContractEnvironment } from '../constructs/mail-function.ts';
+import { FORWARD_LIMITS, INGEST_LIMITS, type ConsumerLimits } from '../pipeline-limits.ts';
+import type { StatefulStack } from './stateful-stack.ts';
+
+export interface PipelineStackProps extends StackProps {
+  config: ShadowmailConfig;
+  stateful: StatefulStack;
+}
+
+// The item operations of lambdas/adapters/aws/dynamodb-message-index.ts; no Scan.
+// Both functions share one list: the use cases differ in which items, not which calls.
+const INDEX_ITEM_ACTIONS = [
+  'dynamodb:GetItem',
+  'dynamodb:PutItem',
+  'dynamodb:UpdateItem',
+  'dynamodb:DeleteItem',
+  'dynamodb:Query',
+  'dynamodb:BatchGetItem',
+  'dynamodb:BatchWriteItem',
+];
+
+export class PipelineStack extends Stack {
+  readonly ingest: MailFunction;
+  readonly forward: MailFunction;
+
+  constructor(scope: Construct, id: string, props: PipelineStackProps) {
+    super(scope, id, props);
+    const { config, stateful } = props;
+
+    const common = (limits: ConsumerLimits): ContractEnvironment => ({
+      [ENV.tableName]: stateful.messageIndex.table.tableName,
+      [ENV.forwardQueueUrl]: stateful.forwardQueue.queue.queueUrl,
+      [ENV.stackId]: config.stackId,
+      [ENV.retentionDays]: String(config.retentionDays),
+      [ENV.forwardMaxAgeDays]: String(config.forwardMaxAgeDays),
+      [ENV.leaseSeconds]: String(limits.timeout.toSeconds()),
+    });
+
+    this.ingest = new MailFunction(this, 'Ingest', {
+      entry: 'lambdas/handlers/ingest.ts',
+      description: 'shadowmail ingest: SES receipt notification to message index and forward job',
+      timeout: INGEST_LIMITS.timeout,
+      memoryMiB: INGEST_LIMITS.memoryMiB,
+      environment: common(INGEST_LIMITS),
+    });
+
+    const { smartHost } = config;
+    this.forward = new MailFunction(this, 'Forward', {
+      entry: 'lambdas/handlers/forward.ts',
+      description: 'shadowmail forward: raw message to the Exchange smart host over SMTP',
+      timeout: FORWARD_LIMITS.timeout,
+      memoryMiB: FORWARD_LIMITS.memoryMiB,
+      environment: {
+        ...common(FORWARD_LIMITS),
+        [ENV.smartHost]: smartHost.host,
+        [ENV.smartHostPort]: String(smartHost.port),
+        [ENV.smartHostTls]: smartHost.tls,
+        [ENV.smartHostAuthSecretArn]: smartHost.authSecretArn,
+        [ENV.heloName]: smartHost.heloName,
+      },
+    });
+
+    for (const fn of [this.ingest, this.forward]) this.grantPipelineAccess(fn, stateful);
+    if (smartHost.authSecretArn) {
+      this.forward.role.addToPolicy(
+        new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [smartHost.authSecretArn] }),
+      );
+    }
+
+    consume(this.ingest, stateful.ingestQueue.queue, INGEST_LIMITS);
+    consume(this.forward, stateful.forwardQueue.queue, FORWARD_LIMITS);
+  }
+
+  /**
+   * What both use cases touch: index items of the base table (the lookup index
+   * serves trace, not the pipeline), raw messages (read, decrypt), the forward
+   * queue (send; forward re-enqueues its retries). Actions and resources are
+   * named exactly: no `index/*`, no `s3:Get*`.
+   */
+  private grantPipelineAccess(fn: MailFunction, stateful: StatefulStack): void {
+    fn.role.addToPolicy(new iam.PolicyStatement({ actions: INDEX_ITEM_ACTIONS, resources: [stateful.messageIndex.table.tableArn] }));
+    fn.role.addManagedPolicy(stateful.rawMail.readPolicy);
+    stateful.forwardQueue.queue.grantSendMessages(fn.role);
+  }
+}
+
+/** Handlers answer with partial batch responses: only the failed records come back. */
+function consume(fn: MailFunction, queue: sqs.IQueue, limits: ConsumerLimits): void {
+  fn.function.addEventSource(
+    new SqsEventSource(queue, { batchSize: limits.batchSize, maxConcurrency: limits.maxConcurrency, reportBatchItemFailures: true }),
+  );
+}

@@ -1,0 +1,40 @@
+// The stateful half of a deployment: everything that holds mail or mail state
+// (raw-mail bucket and its key, message index, pipeline queues). Deployed
+// rarely, retained on stack deletion; the stateless pipeline stack can be torn
+// down and rebuilt against it without losing a message.
+import { Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import type { Construct } from 'constructs';
+import type { ShadowmailConfig } from '../config.ts';
+import { MessageIndex } from '../constructs/message-index.ts';
+import { RawMailBucket } from '../constructs/raw-mail-bucket.ts';
+import { WorkQueue } from '../constructs/work-queue.ts';
+import { FORWARD_LIMITS, INGEST_LIMITS, RAW_MAIL_PREFIX } from '../pipeline-limits.ts';
+
+export interface StatefulStackProps extends StackProps {
+  config: ShadowmailConfig;
+}
+
+export class StatefulStack extends Stack {
+  readonly rawMail: RawMailBucket;
+  readonly messageIndex: MessageIndex;
+  /** SES notifications (via SNS in the deploy issue) → ingest function. */
+  readonly ingestQueue: WorkQueue;
+  /** Forward jobs → forward function; holds a job for the whole forward window. */
+  readonly forwardQueue: WorkQueue;
+
+  constructor(scope: Construct, id: string, props: StatefulStackProps) {
+    super(scope, id, props);
+    const { config } = props;
+    this.rawMail = new RawMailBucket(this, 'RawMail', {
+      retentionDays: config.retentionDays,
+      keyAlias: `alias/${config.stackId}/mail`,
+      rawPrefix: RAW_MAIL_PREFIX,
+    });
+    this.messageIndex = new MessageIndex(this, 'MessageIndex');
+    this.ingestQueue = new WorkQueue(this, 'IngestQueue', { consumer: INGEST_LIMITS });
+    this.forwardQueue = new WorkQueue(this, 'ForwardQueue', {
+      consumer: FORWARD_LIMITS,
+      minRetention: Duration.days(config.forwardMaxAgeDays),
+    });
+  }
+}

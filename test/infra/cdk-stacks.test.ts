@@ -1,0 +1,419 @@
+// The CDK stacks as CloudFormation: what each construct puts in the templates
+// (bucket, table, queues, functions, event sources, grants), the configuration's
+// validation, and cdk-nag wired in so that an unacknowledged finding fails synth.
+// Bundling is skipped (`aws:cdk:bundling-stacks: []`); test/infra/cdk-synth.test.ts
+// synthesizes with the real esbuild bundles.
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, relative, resolve } from 'node:path';
+import { App, Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MESSAGE_TABLE } from '../../lambdas/adapters/aws/message-table.ts';
+import { ENV, readAwsForwardEnv, readAwsIngestEnv } from '../../lambdas/wiring/env.ts';
+import { loadConfig, parseConfig, ShadowmailConfigError, SQS_MAX_RETENTION_DAYS, type ShadowmailConfigInput } from '../../lib/config.ts';
+import { RAW_MAIL_EXPIRY_MARGIN_DAYS } from '../../lib/constructs/raw-mail-bucket.ts';
+import { FORWARD_LIMITS, INGEST_LIMITS, VISIBILITY_FACTOR } from '../../lib/pipeline-limits.ts';
+import { buildShadowmail } from '../../lib/shadowmail-app.ts';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+const cdkJson = JSON.parse(readFileSync(join(ROOT, 'cdk.json'), 'utf8')) as { context: Record<string, unknown> };
+const EXAMPLE = cdkJson.context.shadowmail as ShadowmailConfigInput;
+const DAY = 86_400;
+
+// Every synthesized app writes a cloud assembly; all of them go under one temp dir.
+const outRoot = mkdtempSync(join(tmpdir(), 'shadowmail-cdk-stacks-'));
+afterAll(async () => {
+  await rm(outRoot, { recursive: true, force: true });
+});
+
+/** An app with only `context` (App makes its output dir at once, so even unsynthesized apps get one here). */
+const contextApp = (context: Record<string, unknown>) => new App({ outdir: mkdtempSync(join(outRoot, 'app-')), context });
+
+/** The cdk.json context (feature flags included) with bundling skipped. */
+const newApp = (): App => contextApp({ ...cdkJson.context, 'aws:cdk:bundling-stacks': [] });
+
+function synthesize(config: ShadowmailConfigInput) {
+  const app = newApp();
+  const stacks = buildShadowmail(app, parseConfig(config));
+  return { app, stateful: Template.fromStack(stacks.stateful), pipeline: Template.fromStack(stacks.pipeline) };
+}
+
+type Resource = { Type: string; Properties: Record<string, any>; DeletionPolicy?: string; Metadata?: Record<string, unknown> };
+
+/**
+ * The one resource of `type` with the logical id `<name><8 hex digits>`: CDK builds
+ * logical ids from the construct path (`IngestQueue/Queue` → `IngestQueue…`).
+ */
+function entry(template: Template, type: string, name: string): [string, Resource] {
+  const pattern = new RegExp(`^${name}[0-9A-F]{8}$`);
+  const matches = Object.entries(template.findResources(type) as Record<string, Resource>).filter(([id]) => pattern.test(id));
+  expect(matches.map(([id]) => id), `${type} ${name}`).toHaveLength(1);
+  return matches[0]!;
+}
+
+const only = (template: Template, type: string, name: string): Resource => entry(template, type, name)[1];
+const functionNamed = (template: Template, name: string): Resource => only(template, 'AWS::Lambda::Function', `${name}Function`);
+
+let example: ReturnType<typeof synthesize>;
+beforeAll(() => {
+  example = synthesize(EXAMPLE);
+});
+
+describe('configuration', () => {
+  it('reads the example of cdk.json and fills the defaults', () => {
+    // Prepare
+    const app = contextApp({ shadowmail: { domains: ['Example.COM'], smartHost: { host: 'mail.example.com' } } });
+
+    // Act
+    const fromCdkJson = parseConfig(EXAMPLE);
+    const minimal = loadConfig(app.node);
+
+    // Assess
+    expect(fromCdkJson).toMatchObject({ domains: ['example.com'], smartHost: { host: 'mail.example.com', port: 587, tls: 'starttls-required' } });
+    expect(minimal).toEqual({
+      stackId: 'shadowmail',
+      domains: ['example.com'],
+      smartHost: { host: 'mail.example.com', port: 587, tls: 'starttls-required' },
+      retentionDays: 28,
+      forwardMaxAgeDays: 5,
+    });
+  });
+
+  const base = { domains: ['corp.example'], smartHost: { host: 'exchange.corp.example' } };
+  it.each([
+    ['no configuration at all', undefined, /^shadowmail: is required/],
+    ['no domains', { smartHost: base.smartHost }, /^shadowmail\.domains: is required/],
+    ['an empty domain list', { ...base, domains: [] }, /^shadowmail\.domains: at least one mail domain/],
+    ['a domain that is no domain', { ...base, domains: ['corp example'] }, /^shadowmail\.domains\.0: a mail domain/],
+    ['no smart host', { domains: base.domains }, /^shadowmail\.smartHost: is required/],
+    ['a port out of range', { ...base, smartHost: { host: 'x.example', port: 70000 } }, /^shadowmail\.smartHost\.port: /],
+    ['a port as a string', { ...base, smartHost: { host: 'x.example', port: '587' } }, /^shadowmail\.smartHost\.port: .*expected number/],
+    ['an unknown TLS mode', { ...base, smartHost: { host: 'x.example', tls: 'ssl' } }, /^shadowmail\.smartHost\.tls: .*starttls-required/],
+    ['a partial secret ARN', { ...base, smartHost: { host: 'x.example', authSecretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:relay' } }, /^shadowmail\.smartHost\.authSecretArn: the complete ARN/],
+    ['a forward window beyond SQS retention', { ...base, forwardMaxAgeDays: 15 }, /^shadowmail\.forwardMaxAgeDays: /],
+    ['a forward window beyond the retention', { ...base, retentionDays: 3, forwardMaxAgeDays: 5 }, /^shadowmail\.forwardMaxAgeDays: must not exceed retentionDays/],
+    ['a fractional retention', { ...base, retentionDays: 2.5 }, /^shadowmail\.retentionDays: /],
+    ['a stack id CloudFormation refuses', { ...base, stackId: '1st_stack' }, /^shadowmail\.stackId: a letter/],
+    ['a misspelt key', { ...base, retentionDay: 30 }, /^shadowmail\.retentionDay: is not a known setting/],
+    ['a misspelt smart host key', { ...base, smartHost: { host: 'x.example', tlsMode: 'none' } }, /^shadowmail\.smartHost\.tlsMode: is not a known setting/],
+  ])('refuses %s, naming the key', (_what, raw, message) => {
+    // Act
+    const attempt = () => parseConfig(raw);
+
+    // Assess
+    expect(attempt).toThrow(ShadowmailConfigError);
+    expect(attempt).toThrow(message);
+  });
+
+  it('reads a JSON file named by -c shadowmail.config, which wins over the inline object', async () => {
+    // Prepare
+    const dir = await mkdtemp(join(tmpdir(), 'shadowmail-cdk-config-'));
+    try {
+      const good = join(dir, 'prod.json');
+      const bad = join(dir, 'bad.json');
+      await writeFile(good, JSON.stringify({ stackId: 'prod', domains: ['corp.example'], smartHost: { host: 'mx.corp.example', port: 2525 } }));
+      await writeFile(bad, JSON.stringify({ domains: ['corp.example'], smartHost: { host: 'mx.corp.example', port: 0 } }));
+
+      // Act
+      const config = loadConfig(contextApp({ shadowmail: EXAMPLE, 'shadowmail.config': good }).node);
+      const badFile = () => loadConfig(contextApp({ 'shadowmail.config': bad }).node);
+      const missingFile = () => loadConfig(contextApp({ 'shadowmail.config': join(dir, 'missing.json') }).node);
+
+      // Assess
+      expect(config).toMatchObject({ stackId: 'prod', smartHost: { host: 'mx.corp.example', port: 2525 } });
+      expect(badFile).toThrow(/^shadowmail\.smartHost\.port: .*\(in .*bad\.json\)$/);
+      expect(missingFile).toThrow(/^shadowmail\.config: cannot read .*missing\.json/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('stateful stack', () => {
+  it('keeps raw mail in a KMS-encrypted, private, TLS-only bucket that expires after the retention and a margin', () => {
+    // Prepare
+    const retentionDays = 10;
+
+    // Act
+    const { stateful } = synthesize({ ...EXAMPLE, retentionDays, forwardMaxAgeDays: 5 });
+
+    // Assess
+    const key = only(stateful, 'AWS::KMS::Key', 'RawMailKey');
+    expect(key.Properties.EnableKeyRotation).toBe(true);
+    expect(key.DeletionPolicy).toBe('Retain');
+    const keyId = Object.keys(stateful.findResources('AWS::KMS::Key'))[0]!;
+    const bucket = only(stateful, 'AWS::S3::Bucket', 'RawMailBucket');
+    expect(bucket.DeletionPolicy).toBe('Retain');
+    expect(bucket.Properties.BucketEncryption.ServerSideEncryptionConfiguration).toEqual([
+      { BucketKeyEnabled: true, ServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: { 'Fn::GetAtt': [keyId, 'Arn'] } } },
+    ]);
+    expect(bucket.Properties.PublicAccessBlockConfiguration).toEqual({
+      BlockPublicAcls: true,
+      BlockPublicPolicy: true,
+      IgnorePublicAcls: true,
+      RestrictPublicBuckets: true,
+    });
+    expect(bucket.Properties.LifecycleConfiguration.Rules).toEqual([
+      expect.objectContaining({ Status: 'Enabled', ExpirationInDays: retentionDays + RAW_MAIL_EXPIRY_MARGIN_DAYS }),
+    ]);
+    stateful.hasResourceProperties('AWS::S3::BucketPolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Action: 's3:*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+        ]),
+      },
+    });
+  });
+
+  it('offers one read policy: objects under raw/ only, ListBucket for honest 404s, decrypt with the mail key', () => {
+    // Act
+    const policy = only(example.stateful, 'AWS::IAM::ManagedPolicy', 'RawMailReadPolicy');
+
+    // Assess
+    const bucketId = Object.keys(example.stateful.findResources('AWS::S3::Bucket'))[0]!;
+    const keyId = Object.keys(example.stateful.findResources('AWS::KMS::Key'))[0]!;
+    expect(policy.Properties.PolicyDocument.Statement).toEqual([
+      { Effect: 'Allow', Action: 's3:GetObject', Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [bucketId, 'Arn'] }, '/raw/*']] } },
+      { Effect: 'Allow', Action: 's3:ListBucket', Resource: { 'Fn::GetAtt': [bucketId, 'Arn'] } },
+      { Effect: 'Allow', Action: 'kms:Decrypt', Resource: { 'Fn::GetAtt': [keyId, 'Arn'] } },
+    ]);
+  });
+
+  it('builds the message table from the adapter constants: keys, on-demand, TTL, PITR, lookup index', () => {
+    // Act
+    const table = only(example.stateful, 'AWS::DynamoDB::Table', 'MessageIndexTable');
+
+    // Assess
+    const { partitionKey, sortKey, ttlAttribute, lookupIndex } = MESSAGE_TABLE;
+    expect(table.DeletionPolicy).toBe('Retain');
+    expect(table.Properties).toMatchObject({
+      BillingMode: 'PAY_PER_REQUEST',
+      KeySchema: [
+        { AttributeName: partitionKey, KeyType: 'HASH' },
+        { AttributeName: sortKey, KeyType: 'RANGE' },
+      ],
+      TimeToLiveSpecification: { AttributeName: ttlAttribute, Enabled: true },
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      DeletionProtectionEnabled: true,
+      GlobalSecondaryIndexes: [
+        {
+          IndexName: lookupIndex.name,
+          KeySchema: [
+            { AttributeName: lookupIndex.partitionKey, KeyType: 'HASH' },
+            { AttributeName: lookupIndex.sortKey, KeyType: 'RANGE' },
+          ],
+          Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: ['expiresAt'] },
+        },
+      ],
+    });
+    expect(table.Properties.AttributeDefinitions).toEqual(
+      expect.arrayContaining([partitionKey, sortKey, lookupIndex.partitionKey, lookupIndex.sortKey].map((AttributeName) => ({ AttributeName, AttributeType: 'S' }))),
+    );
+  });
+
+  it.each([
+    ['IngestQueue', INGEST_LIMITS],
+    ['ForwardQueue', FORWARD_LIMITS],
+  ])('gives the %s an encrypted, TLS-only queue and DLQ, 14 days retention, visibility 6 x the function timeout', (name, limits) => {
+    // Act
+    const [queueId, queue] = entry(example.stateful, 'AWS::SQS::Queue', name);
+    const [dlqId, dlq] = entry(example.stateful, 'AWS::SQS::Queue', `${name}DeadLetterQueue`);
+
+    // Assess
+    for (const q of [queue, dlq]) {
+      expect(q.Properties.SqsManagedSseEnabled).toBe(true);
+      expect(q.Properties.MessageRetentionPeriod).toBe(14 * DAY);
+      expect(q.DeletionPolicy).toBe('Retain');
+    }
+    expect(queue.Properties.RedrivePolicy).toEqual({ deadLetterTargetArn: { 'Fn::GetAtt': [dlqId, 'Arn'] }, maxReceiveCount: limits.maxReceiveCount });
+    expect(queue.Properties.VisibilityTimeout).toBe(limits.timeout.toSeconds() * VISIBILITY_FACTOR);
+    for (const id of [queueId, dlqId]) {
+      example.stateful.hasResourceProperties('AWS::SQS::QueuePolicy', {
+        Queues: [{ Ref: id }],
+        PolicyDocument: { Statement: [Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })] },
+      });
+    }
+  });
+
+  it('holds a forward job for the longest forward window a valid configuration allows', () => {
+    // Prepare
+    const longest = parseConfig({ ...EXAMPLE, forwardMaxAgeDays: SQS_MAX_RETENTION_DAYS });
+
+    // Act
+    const { stateful } = synthesize({ ...EXAMPLE, forwardMaxAgeDays: longest.forwardMaxAgeDays });
+
+    // Assess
+    const forwardQueue = only(stateful, 'AWS::SQS::Queue', 'ForwardQueue');
+    expect(forwardQueue.Properties.MessageRetentionPeriod).toBeGreaterThanOrEqual(longest.forwardMaxAgeDays * DAY);
+  });
+});
+
+describe('pipeline stack', () => {
+  it.each([
+    ['Ingest', INGEST_LIMITS],
+    ['Forward', FORWARD_LIMITS],
+  ])('runs %s on Node 22 / arm64 from an ESM bundle, with the lease equal to the timeout', (name, limits) => {
+    // Act
+    const fn = functionNamed(example.pipeline, name);
+
+    // Assess
+    expect(fn.Properties).toMatchObject({
+      Runtime: 'nodejs22.x',
+      Architectures: ['arm64'],
+      Handler: 'index.handler',
+      Timeout: limits.timeout.toSeconds(),
+      MemorySize: limits.memoryMiB,
+    });
+    expect(fn.Properties.Environment.Variables[ENV.leaseSeconds]).toBe(String(limits.timeout.toSeconds()));
+  });
+
+  it('sets only contract variables, and the ones it sets pass the functions own validation', () => {
+    // Prepare
+    const contractNames = new Set<string>(Object.values(ENV));
+    const deployed = (name: string) => functionNamed(example.pipeline, name).Properties.Environment.Variables as Record<string, unknown>;
+    // CloudFormation fills the references at deploy time; stand-ins of the same shape.
+    const standIns: Record<string, string> = {
+      [ENV.tableName]: 'shadowmail-example-stateful-MessageIndexTable-ABC',
+      [ENV.forwardQueueUrl]: 'https://sqs.eu-west-1.amazonaws.com/123456789012/shadowmail-example-forward',
+    };
+    const asRuntimeSees = (vars: Record<string, unknown>) =>
+      Object.fromEntries(Object.entries(vars).map(([name, value]) => [name, typeof value === 'string' ? value : standIns[name]]));
+
+    // Act
+    const ingestVars = deployed('Ingest');
+    const forwardVars = deployed('Forward');
+    const ingestEnv = readAwsIngestEnv(asRuntimeSees(ingestVars));
+    const forwardEnv = readAwsForwardEnv(asRuntimeSees(forwardVars));
+
+    // Assess
+    for (const vars of [ingestVars, forwardVars]) {
+      expect(Object.keys(vars).filter((name) => !contractNames.has(name) && name !== 'NODE_OPTIONS')).toEqual([]);
+      expect(Object.entries(vars).filter(([, value]) => typeof value !== 'string').map(([name]) => name).sort()).toEqual(
+        [ENV.forwardQueueUrl, ENV.tableName].sort(),
+      );
+    }
+    expect(ingestEnv).toMatchObject({ [ENV.stackId]: 'shadowmail-example', [ENV.retentionDays]: 28, [ENV.forwardMaxAgeDays]: 5 });
+    expect(forwardEnv).toMatchObject({
+      [ENV.smartHost]: 'mail.example.com',
+      [ENV.smartHostPort]: 587,
+      [ENV.smartHostTls]: 'starttls-required',
+    });
+    expect(forwardVars[ENV.smartHostAuthSecretArn]).toBeUndefined();
+    expect(ingestVars[ENV.smartHost]).toBeUndefined();
+  });
+
+  it('feeds both functions from their queues with partial batch responses; forward concurrency is capped', () => {
+    // Act
+    const mappings = Object.values(example.pipeline.findResources('AWS::Lambda::EventSourceMapping') as Record<string, Resource>);
+    const [ingestFn] = entry(example.pipeline, 'AWS::Lambda::Function', 'IngestFunction');
+    const [forwardFn] = entry(example.pipeline, 'AWS::Lambda::Function', 'ForwardFunction');
+    const mappingOf = (fnId: string) => mappings.filter((m) => m.Properties.FunctionName.Ref === fnId);
+
+    // Assess
+    expect(mappings).toHaveLength(2);
+    for (const m of mappings) expect(m.Properties.FunctionResponseTypes).toEqual(['ReportBatchItemFailures']);
+    expect(mappingOf(ingestFn)).toEqual([expect.objectContaining({ Properties: expect.objectContaining({ BatchSize: INGEST_LIMITS.batchSize }) })]);
+    expect(mappingOf(forwardFn)[0]!.Properties).toMatchObject({
+      BatchSize: FORWARD_LIMITS.batchSize,
+      ScalingConfig: { MaximumConcurrency: FORWARD_LIMITS.maxConcurrency },
+    });
+    expect(JSON.stringify(mappingOf(ingestFn)[0]!.Properties.EventSourceArn)).toContain('IngestQueue');
+    expect(JSON.stringify(mappingOf(forwardFn)[0]!.Properties.EventSourceArn)).toContain('ForwardQueue');
+  });
+
+  it('grants least privilege: named actions only, no AWS managed policy, the table and no Scan, send to the forward queue only', () => {
+    // Act
+    const roles = Object.values(example.pipeline.findResources('AWS::IAM::Role') as Record<string, Resource>);
+    const policies = Object.values(example.pipeline.findResources('AWS::IAM::Policy') as Record<string, Resource>);
+    const statements = policies.flatMap((p) => p.Properties.PolicyDocument.Statement as Array<{ Action: string | string[]; Resource: unknown }>);
+    const actions = statements.flatMap((s) => [s.Action].flat());
+
+    // Assess
+    expect(roles).toHaveLength(2);
+    for (const role of roles) {
+      expect(role.Properties.ManagedPolicyArns).toHaveLength(1);
+      expect(JSON.stringify(role.Properties.ManagedPolicyArns)).toContain('RawMailReadPolicy');
+    }
+    expect(actions.filter((a) => a.includes('*'))).toEqual([]);
+    expect(actions).not.toContain('dynamodb:Scan');
+    expect(statements.map((s) => JSON.stringify(s.Resource)).filter((r) => r.includes('*'))).toEqual([]);
+    const sends = statements.filter((s) => [s.Action].flat().includes('sqs:SendMessage'));
+    expect(sends).toHaveLength(2);
+    for (const s of sends) expect(JSON.stringify(s.Resource)).toContain('ForwardQueue');
+    expect(actions.some((a) => a.startsWith('secretsmanager:'))).toBe(false);
+  });
+
+  it('passes the smart-host secret and HELO name through, and lets only the forward function read that secret', () => {
+    // Prepare
+    const secretArn = 'arn:aws:secretsmanager:eu-central-1:123456789012:secret:shadowmail/relay-AbC123';
+
+    // Act
+    const { pipeline } = synthesize({ ...EXAMPLE, smartHost: { host: 'relay.corp.example', port: 2525, tls: 'implicit', authSecretArn: secretArn, heloName: 'shadow.corp.example' } });
+
+    // Assess
+    const vars = functionNamed(pipeline, 'Forward').Properties.Environment.Variables;
+    expect(vars).toMatchObject({
+      [ENV.smartHost]: 'relay.corp.example',
+      [ENV.smartHostPort]: '2525',
+      [ENV.smartHostTls]: 'implicit',
+      [ENV.smartHostAuthSecretArn]: secretArn,
+      [ENV.heloName]: 'shadow.corp.example',
+    });
+    const secretReaders = Object.entries(pipeline.findResources('AWS::IAM::Policy') as Record<string, Resource>).filter(([, p]) =>
+      JSON.stringify(p.Properties.PolicyDocument).includes('secretsmanager:GetSecretValue'),
+    );
+    expect(secretReaders.map(([id]) => id)).toEqual([expect.stringMatching(/^ForwardRole/)]);
+    expect(secretReaders[0]![1].Properties.PolicyDocument.Statement).toContainEqual({ Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: secretArn });
+  });
+});
+
+describe('cdk-nag', () => {
+  it('passes AwsSolutions on the whole app: every finding is fixed or acknowledged with a reason', () => {
+    // Act
+    const assembly = example.app.synth();
+
+    // Assess
+    const report = JSON.parse(readFileSync(join(assembly.directory, 'validation-report.json'), 'utf8')) as { pluginReports: unknown[] };
+    expect(report.pluginReports).toEqual([]);
+  });
+
+  it('fails synth on an unacknowledged finding (the checks are really wired in)', () => {
+    // Prepare
+    const app = newApp();
+    buildShadowmail(app, parseConfig(EXAMPLE));
+    new s3.Bucket(new Stack(app, 'Careless'), 'PlainBucket');
+
+    // Act
+    const attempt = () => app.synth();
+
+    // Assess
+    expect(attempt).toThrow(/AwsSolutions-S10/);
+  });
+});
+
+describe('layout', () => {
+  it('lets lib/ and bin/shadowmail.ts reach into lambdas/ only for the env contract and the table constants', async () => {
+    // Prepare
+    const files = [
+      ...(await readdir(join(ROOT, 'lib'), { recursive: true })).filter((f) => f.endsWith('.ts')).map((f) => join(ROOT, 'lib', f)),
+      join(ROOT, 'bin/shadowmail.ts'),
+    ];
+
+    // Act
+    const reached = new Set<string>();
+    for (const file of files) {
+      const text = await readFile(file, 'utf8');
+      for (const [, specifier] of text.matchAll(/(?:from\s+|import\(\s*)['"](\.[^'"]+)['"]/g)) {
+        const target = relative(ROOT, resolve(dirname(file), specifier!));
+        if (target.startsWith('lambdas/')) reached.add(target);
+      }
+    }
+
+    // Assess
+    expect(files.length).toBeGreaterThan(5);
+    expect([...reached].sort()).toEqual(['lambdas/adapters/aws/message-table.ts', 'lambdas/wiring/env.ts']);
+  });
+});
