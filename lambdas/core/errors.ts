@@ -51,3 +51,17 @@ export class MimeParseError extends ShadowmailError {
     super('MIME_PARSE', message, options);
   }
 }
+
+/** The thing asked for does not exist — or the caller may not know that it does (same answer). */
+export class NotFoundError extends ShadowmailError {
+  constructor(message = 'not found') {
+    super('NOT_FOUND', message);
+  }
+}
+
+/** The caller is known but may not do this (admin routes for non-admins). */
+export class ForbiddenError extends ShadowmailError {
+  constructor(message = 'forbidden') {
+    super('FORBIDDEN', message);
+  }
+}

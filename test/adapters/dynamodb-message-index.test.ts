@@ -2,18 +2,26 @@
 // 127.0.0.1: AWS's DynamoDB Local, dynalite in memory, and dynalite persisted to
 // a directory (local mode's setup). Each runs the shared contract with tiny
 // query pages (so every read crosses page boundaries) plus the checks that only
-// make sense for DynamoDB: 1 MB pages, oversized items, TTL, restarts.
+// make sense for DynamoDB: 1 MB pages, oversized items, TTL, restarts, the bound
+// on one mailbox page call, server-side filtering, entries written before pointers.
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DeleteTableCommand, DescribeTimeToLiveCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DeleteCommand, DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeDynamoDbClient } from '../../lambdas/adapters/aws/dynamodb-client.ts';
-import { DynamoDbMessageIndex, MAX_REPLY_BYTES } from '../../lambdas/adapters/aws/dynamodb-message-index.ts';
-import { createMessageTable } from '../../lambdas/adapters/aws/message-table.ts';
+import type { MailboxEntry } from '../../lambdas/core/model.ts';
+import {
+  DynamoDbMessageIndex,
+  MAX_REPLY_BYTES,
+  type PageBudget,
+} from '../../lambdas/adapters/aws/dynamodb-message-index.ts';
+import { createMessageTable, messageTableKeys } from '../../lambdas/adapters/aws/message-table.ts';
 import { startDynalite, startDynamoDbLocal, type DynamoDbServer } from '../support/dynamodb-servers.ts';
 import {
+  allPages,
   attachments,
   describeMessageIndexContract,
   makeEntry,
@@ -31,14 +39,19 @@ interface TableUnderTest extends IndexUnderTest {
   cleanup(): Promise<void>;
 }
 
-async function freshTable(endpoint: string, queryPageSize?: number): Promise<TableUnderTest> {
+async function freshTable(endpoint: string, queryPageSize?: number, pageBudget?: PageBudget): Promise<TableUnderTest> {
   const client = makeDynamoDbClient(endpoint);
   const tableName = `messages-${randomUUID()}`;
   await createMessageTable(client, tableName);
   return {
     client,
     tableName,
-    index: new DynamoDbMessageIndex({ client, tableName, ...(queryPageSize !== undefined && { queryPageSize }) }),
+    index: new DynamoDbMessageIndex({
+      client,
+      tableName,
+      ...(queryPageSize !== undefined && { queryPageSize }),
+      ...(pageBudget !== undefined && { pageBudget }),
+    }),
     cleanup: async () => {
       await client.send(new DeleteTableCommand({ TableName: tableName }));
       client.destroy();
@@ -46,13 +59,37 @@ async function freshTable(endpoint: string, queryPageSize?: number): Promise<Tab
   };
 }
 
-/** Counts the Query requests a client sends, to prove a read crossed pages. */
-function countQueries(client: DynamoDBClient): { readonly count: number } {
-  const counter = { count: 0 };
+interface QueryCounter {
+  /** Query requests sent. */
+  count: number;
+  /** Items the server evaluated (ScannedCount) and returned after its filter (Count). */
+  scanned: number;
+  returned: number;
+  reset(): void;
+}
+
+/** Counts the Query requests a client sends and what they read, to prove a read crossed pages or stayed bounded. */
+function countQueries(client: DynamoDBClient): QueryCounter {
+  const counter: QueryCounter = {
+    count: 0,
+    scanned: 0,
+    returned: 0,
+    reset() {
+      counter.count = 0;
+      counter.scanned = 0;
+      counter.returned = 0;
+    },
+  };
   client.middlewareStack.add(
     (next, context) => async (args) => {
-      if (context.commandName === 'QueryCommand') counter.count += 1;
-      return next(args);
+      const result = await next(args);
+      if (context.commandName === 'QueryCommand') {
+        const output = result.output as { ScannedCount?: number; Count?: number };
+        counter.count += 1;
+        counter.scanned += output.ScannedCount ?? 0;
+        counter.returned += output.Count ?? 0;
+      }
+      return result;
     },
     { step: 'initialize', name: 'countQueries' },
   );
@@ -76,6 +113,147 @@ function describeDynamoDbSpecifics(endpoint: () => string): void {
         Array.from({ length: 30 }, (_, i) => `big${String(29 - i).padStart(2, '0')}`),
       );
       expect(queries.count).toBeGreaterThan(1);
+    } finally {
+      await table.cleanup();
+    }
+  });
+
+  it('answers the first page of an unfiltered folder with one Query that knows whether more follow', async () => {
+    // Prepare
+    const table = await freshTable(endpoint());
+    try {
+      for (let i = 0; i < 30; i += 1) {
+        await table.index.putMailboxEntry(makeEntry('alice@corp.test', `f${String(i).padStart(2, '0')}`, { receivedAt: minutesAgo(100 - i) }));
+      }
+      const queries = countQueries(table.client);
+      // Act
+      const first = await table.index.listMailboxPage('alice@corp.test', { folder: 'inbox', limit: 10 }, NOW);
+      const firstQueries = queries.count;
+      const whole = await table.index.listMailboxPage('alice@corp.test', { folder: 'inbox', limit: 30 }, NOW);
+      // Assess
+      expect(first.entries).toHaveLength(10);
+      expect(first.nextCursor).not.toBeNull();
+      expect(firstQueries).toBe(1);
+      expect(whole.entries).toHaveLength(30);
+      expect(whole.nextCursor).toBeNull();
+      expect(queries.count).toBe(2);
+    } finally {
+      await table.cleanup();
+    }
+  });
+
+  it('filters a search on the server: only matching items travel', async () => {
+    // Prepare
+    const table = await freshTable(endpoint());
+    try {
+      for (let i = 0; i < 40; i += 1) {
+        const subject = i % 10 === 3 ? `Invoice ${i}` : `Newsletter ${i}`;
+        await table.index.putMailboxEntry(makeEntry('alice@corp.test', `s${String(i).padStart(2, '0')}`, { receivedAt: minutesAgo(100 - i), subject }));
+      }
+      const queries = countQueries(table.client);
+      // Act
+      const page = await table.index.listMailboxPage('alice@corp.test', { folder: 'inbox', limit: 10, search: 'INVOICE' }, NOW);
+      // Assess
+      expect(page.entries.map((entry) => entry.sesMessageId)).toEqual(['s33', 's23', 's13', 's03']);
+      expect(page.nextCursor).toBeNull();
+      expect(queries.scanned).toBe(40);
+      expect(queries.returned).toBe(4);
+    } finally {
+      await table.cleanup();
+    }
+  });
+
+  it('bounds one page call by its budget and continues with a cursor, even from an empty page', async () => {
+    // Prepare: 50 entries, the only matches are the two oldest
+    const budget = { items: 10, requests: 3 };
+    const table = await freshTable(endpoint(), undefined, budget);
+    try {
+      for (let i = 0; i < 50; i += 1) {
+        const from = i < 2 ? ['Needle <needle@ext.example>'] : [`Hay ${i} <hay${i}@ext.example>`];
+        await table.index.putMailboxEntry(makeEntry('alice@corp.test', `h${String(i).padStart(2, '0')}`, { receivedAt: minutesAgo(100 - i), from }));
+      }
+      const queries = countQueries(table.client);
+      // Act
+      const first = await table.index.listMailboxPage('alice@corp.test', { folder: 'inbox', limit: 5, search: 'needle' }, NOW);
+      const firstCall = { count: queries.count, scanned: queries.scanned };
+      const pages = await allPages(table.index, 'alice@corp.test', { folder: 'inbox', limit: 5, search: 'needle' }, NOW, 20);
+      // Assess
+      expect(first.entries).toEqual([]);
+      expect(first.nextCursor).not.toBeNull();
+      expect(firstCall.count).toBeLessThanOrEqual(budget.requests);
+      expect(firstCall.scanned).toBeLessThanOrEqual(budget.items + 1);
+      expect(pages.flatMap((page) => page.entries.map((entry) => entry.sesMessageId))).toEqual(['h01', 'h00']);
+      expect(pages.length).toBeGreaterThanOrEqual(5);
+    } finally {
+      await table.cleanup();
+    }
+  });
+
+  it('finds, filters and updates entries written before pointers and search attributes existed', async () => {
+    // Prepare: the shape putMailboxEntry wrote for issue 2 (no pointer, no visibility, no searchText)
+    const table = await freshTable(endpoint());
+    const doc = DynamoDBDocumentClient.from(table.client);
+    try {
+      const legacy = (id: string, minutes: number, more: Partial<MailboxEntry> = {}) => {
+        const entry = makeEntry('alice@corp.test', id, { receivedAt: minutesAgo(minutes), ...more });
+        return doc.send(
+          new PutCommand({
+            TableName: table.tableName,
+            Item: {
+              ...messageTableKeys.mailboxEntry('alice@corp.test', entry.receivedAt, id),
+              type: 'entry',
+              expiresAt: entry.expiresAt,
+              folder: entry.folder,
+              read: entry.read,
+              data: entry,
+            },
+          }),
+        );
+      };
+      await table.index.putMessage(makeRecord('old-1', { receivedAt: minutesAgo(5) }));
+      await legacy('old-1', 5, { subject: 'Old Invoice' });
+      await legacy('old-2', 4, { subject: 'Old Invoice, quarantined', visibility: 'quarantined' });
+      await legacy('old-3', 3, { subject: 'Newsletter' });
+      await legacy('old-norecord', 2);
+      // Act
+      const found = await table.index.getMailboxEntry('alice@corp.test', 'old-1', NOW);
+      await table.index.updateMailboxEntry('alice@corp.test', 'old-1', { read: true });
+      const searched = await table.index.listMailboxPage('alice@corp.test', { folder: 'inbox', limit: 10, search: 'invoice' }, NOW);
+      const withoutRecord = await table.index.getMailboxEntry('alice@corp.test', 'old-norecord', NOW);
+      // Assess
+      expect(found?.sesMessageId).toBe('old-1');
+      expect(searched.entries.map((entry) => [entry.sesMessageId, entry.read])).toEqual([['old-1', true]]);
+      expect(withoutRecord).toBeNull();
+    } finally {
+      await table.cleanup();
+    }
+  });
+
+  it('finds an entry whose pointer was lost (crash between the two writes) and restores the pointer on re-ingest', async () => {
+    // Prepare
+    const table = await freshTable(endpoint());
+    const doc = DynamoDBDocumentClient.from(table.client);
+    try {
+      const entry = makeEntry('alice@corp.test', 'm-crash', { receivedAt: minutesAgo(5) });
+      await table.index.putMessage(makeRecord('m-crash', { receivedAt: entry.receivedAt }));
+      await table.index.putMailboxEntry(entry);
+      const pointer = messageTableKeys.mailboxEntryPointer('alice@corp.test', 'm-crash');
+      await doc.send(new DeleteCommand({ TableName: table.tableName, Key: pointer }));
+      // Act
+      const viaRecord = await table.index.getMailboxEntry('alice@corp.test', 'm-crash', NOW);
+      await table.index.putMailboxEntry(entry);
+      await table.index.updateMailboxEntry('alice@corp.test', 'm-crash', { folder: 'deleted' });
+      await doc.send(new UpdateCommand({
+        TableName: table.tableName,
+        Key: messageTableKeys.message('m-crash'),
+        UpdateExpression: 'SET #data.#receivedAt = :other',
+        ExpressionAttributeNames: { '#data': 'data', '#receivedAt': 'receivedAt' },
+        ExpressionAttributeValues: { ':other': minutesAgo(999) },
+      }));
+      const viaPointer = await table.index.getMailboxEntry('alice@corp.test', 'm-crash', NOW);
+      // Assess
+      expect(viaRecord).toEqual(entry);
+      expect(viaPointer).toEqual({ ...entry, folder: 'deleted' });
     } finally {
       await table.cleanup();
     }

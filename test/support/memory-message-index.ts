@@ -1,6 +1,16 @@
 // An in-memory MessageIndex with the same semantics as the DynamoDB adapter,
 // for fast use-case tests. The adapter contract tests run against both.
 import { addressOfMailbox, normalizeAddress, normalizeMessageId } from '../../lambdas/core/addresses.ts';
+import { InvalidInputError, NotFoundError } from '../../lambdas/core/errors.ts';
+import {
+  checkPageLimit,
+  decodeCursor,
+  encodeCursor,
+  isFolder,
+  mailboxPosition,
+  matchesPageQuery,
+  normalizeSearch,
+} from '../../lambdas/core/mailbox.ts';
 import type {
   DeliveryAttempt,
   DeliveryState,
@@ -9,7 +19,14 @@ import type {
   MessageRecord,
 } from '../../lambdas/core/model.ts';
 import { isLive } from '../../lambdas/core/retention.ts';
-import type { LeaseResult, MessageIndex, TraceQuery } from '../../lambdas/ports/message-index.ts';
+import type {
+  Folder,
+  LeaseResult,
+  MailboxPage,
+  MailboxPageQuery,
+  MessageIndex,
+  TraceQuery,
+} from '../../lambdas/ports/message-index.ts';
 
 interface Gate {
   owner: string;
@@ -44,7 +61,7 @@ export class MemoryMessageIndex implements MessageIndex {
   }
 
   async putMailboxEntry(entry: MailboxEntry): Promise<void> {
-    const key = `${entry.mailbox}|${entry.sesMessageId}`;
+    const key = entryKey(entry.mailbox, entry.sesMessageId);
     if (!this.entries.has(key)) this.entries.set(key, structuredClone(entry));
   }
 
@@ -55,6 +72,34 @@ export class MemoryMessageIndex implements MessageIndex {
       .sort((a, b) => b.receivedAt.localeCompare(a.receivedAt))
       .slice(0, limit)
       .map((entry) => structuredClone(entry));
+  }
+
+  async listMailboxPage(mailbox: string, query: MailboxPageQuery, now: Date): Promise<MailboxPage> {
+    checkPageLimit(query.limit);
+    const before = decodeCursor(query.cursor);
+    const needle = normalizeSearch(query.search);
+    const wanted = normalizeAddress(mailbox);
+    const matching = [...this.entries.values()]
+      .filter((entry) => normalizeAddress(entry.mailbox) === wanted)
+      .filter((entry) => before === null || mailboxPosition(entry) < before)
+      .filter((entry) => matchesPageQuery(entry, query, needle, now))
+      .sort((a, b) => (mailboxPosition(a) < mailboxPosition(b) ? 1 : -1));
+    const entries = matching.slice(0, query.limit).map((entry) => structuredClone(entry));
+    const last = entries.at(-1);
+    return { entries, nextCursor: matching.length > query.limit && last ? encodeCursor(mailboxPosition(last)) : null };
+  }
+
+  async getMailboxEntry(mailbox: string, sesMessageId: string, now: Date): Promise<MailboxEntry | null> {
+    const entry = this.entries.get(entryKey(mailbox, sesMessageId));
+    return entry && isLive(entry, now) ? structuredClone(entry) : null;
+  }
+
+  async updateMailboxEntry(mailbox: string, sesMessageId: string, changes: { read?: boolean; folder?: Folder }): Promise<void> {
+    if (changes.folder !== undefined && !isFolder(changes.folder)) throw new InvalidInputError('unknown folder');
+    const entry = this.entries.get(entryKey(mailbox, sesMessageId));
+    if (!entry) throw new NotFoundError(`no entry ${sesMessageId} in ${mailbox}`);
+    if (changes.read !== undefined) entry.read = changes.read;
+    if (changes.folder !== undefined) entry.folder = changes.folder;
   }
 
   async createDeliveryState(state: DeliveryState): Promise<void> {
@@ -126,4 +171,8 @@ export class MemoryMessageIndex implements MessageIndex {
       .slice(0, query.limit ?? 100)
       .map((record) => structuredClone(record));
   }
+}
+
+function entryKey(mailbox: string, sesMessageId: string): string {
+  return `${normalizeAddress(mailbox)}|${sesMessageId}`;
 }

@@ -12,6 +12,23 @@
 //   complete, and failing here would stop the message from ever being forwarded.
 // - A mailbox entry keeps `folder` and `read` as top-level attributes too, so user
 //   flags can later be changed with one UpdateItem; they win over the payload.
+//   `visibility` and a lower-cased `searchText` (core/mailbox.ts searchTextOf) are
+//   top-level too, so a page query filters on the server and only matches travel.
+//   Entries written before these existed lack them: the filter lets such items
+//   through and the shared predicate, applied to every item read, decides.
+// - Mailbox pages: a Query newest first, filtered, that keeps reading until the page
+//   is full or the partition ends, but never evaluates more than the page budget
+//   (items and requests) in one call; then it returns what it has, possibly nothing,
+//   with a cursor that continues behind the last evaluated item. The first request
+//   asks for limit + 1 items (an unfiltered page costs one request and knows whether
+//   there is a next one); each further request asks for four times as many.
+//   The cursor is a position (sort key without `MSG#`); the next page reads
+//   `sk BETWEEN 'MSG#' AND 'MSG#<position>'` and skips the item at the position
+//   itself, so any well-formed position is a valid query, not only keys that exist.
+// - A pointer item (MBX#<mailbox> / ID#<sesMessageId>) holds the entry's receivedAt,
+//   so one id finds its entry with two GetItems. It is written after the entry; an
+//   entry without one (a crash in between, or written before pointers existed) is
+//   found through the message record's receivedAt, which ingest gives the entry too.
 // - Delivery attempts keep the last MAX_STORED_ATTEMPTS; response texts are cut
 //   at MAX_REPLY_BYTES, so a delivery item stays well below 400 KB. The append is
 //   a read-modify-write guarded by attemptCount (it grows by one per attempt, so
@@ -37,7 +54,16 @@ import {
   type QueryCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import { addressOfMailbox, normalizeAddress, normalizeMessageId } from '../../core/addresses.ts';
-import { InvalidInputError, RetryableError } from '../../core/errors.ts';
+import { InvalidInputError, NotFoundError, RetryableError } from '../../core/errors.ts';
+import {
+  checkPageLimit,
+  decodeCursor,
+  encodeCursor,
+  isFolder,
+  matchesPageQuery,
+  normalizeSearch,
+  searchTextOf,
+} from '../../core/mailbox.ts';
 import type {
   DeliveryAttempt,
   DeliveryState,
@@ -46,7 +72,14 @@ import type {
   MessageRecord,
 } from '../../core/model.ts';
 import { isLive } from '../../core/retention.ts';
-import type { LeaseResult, MessageIndex, TraceQuery } from '../../ports/message-index.ts';
+import type {
+  Folder,
+  LeaseResult,
+  MailboxPage,
+  MailboxPageQuery,
+  MessageIndex,
+  TraceQuery,
+} from '../../ports/message-index.ts';
 import { errorName, keyPart, MESSAGE_TABLE, messageTableKeys as keys, type LookupKind } from './message-table.ts';
 
 export const MAX_STORED_ATTEMPTS = 50;
@@ -61,6 +94,19 @@ const ACQUIRE_TRIES = 5;
 const BATCH_ROUNDS = 10;
 const BATCH_WRITE_SIZE = 25;
 const BATCH_GET_SIZE = 100;
+const ENTRY_PREFIX = 'MSG#';
+/** Ids longer than this cannot be SES message ids (and would not fit a key). */
+const MAX_ID_BYTES = 512;
+export const DEFAULT_PAGE_BUDGET: PageBudget = { items: 10_000, requests: 16 };
+const PAGE_REQUEST_GROWTH = 4;
+
+/** How much one mailbox page call may read before it returns a cursor instead. */
+export interface PageBudget {
+  /** Items evaluated (DynamoDB's ScannedCount, before the filter); one more may be read to see whether the partition ends. */
+  items: number;
+  /** Query requests. */
+  requests: number;
+}
 
 export interface DynamoDbMessageIndexOptions {
   client: DynamoDBClient;
@@ -69,6 +115,8 @@ export interface DynamoDbMessageIndexOptions {
   queryPageSize?: number;
   /** How long a once-gate is kept after it was acquired (TTL). Default 30 days. */
   gateRetentionSeconds?: number;
+  /** Bound on one mailbox page call. Default DEFAULT_PAGE_BUDGET. */
+  pageBudget?: PageBudget;
 }
 
 type Item = Record<string, unknown>;
@@ -78,6 +126,7 @@ export class DynamoDbMessageIndex implements MessageIndex {
   private readonly table: string;
   private readonly pageSize: number | undefined;
   private readonly gateRetentionSeconds: number;
+  private readonly pageBudget: PageBudget;
 
   constructor(options: DynamoDbMessageIndexOptions) {
     this.doc = DynamoDBDocumentClient.from(options.client, {
@@ -86,6 +135,7 @@ export class DynamoDbMessageIndex implements MessageIndex {
     this.table = options.tableName;
     this.pageSize = options.queryPageSize;
     this.gateRetentionSeconds = options.gateRetentionSeconds ?? DEFAULT_GATE_RETENTION_SECONDS;
+    this.pageBudget = options.pageBudget ?? DEFAULT_PAGE_BUDGET;
   }
 
   async mailboxFor(address: string): Promise<string | null> {
@@ -127,14 +177,23 @@ export class DynamoDbMessageIndex implements MessageIndex {
   }
 
   async putMailboxEntry(entry: MailboxEntry): Promise<void> {
-    const { payload } = fitPayload(entry, shrinkEntry);
+    const mailbox = normalizeAddress(entry.mailbox);
+    const { value, payload } = fitPayload(entry, shrinkEntry);
     await this.putIfAbsent({
-      ...keys.mailboxEntry(normalizeAddress(entry.mailbox), entry.receivedAt, entry.sesMessageId),
+      ...keys.mailboxEntry(mailbox, entry.receivedAt, entry.sesMessageId),
       type: 'entry',
       expiresAt: entry.expiresAt,
       folder: entry.folder,
       read: entry.read,
+      visibility: entry.visibility,
+      searchText: searchTextOf(value),
       ...payload,
+    });
+    await this.putIfAbsent({
+      ...keys.mailboxEntryPointer(mailbox, entry.sesMessageId),
+      type: 'entry-pointer',
+      receivedAt: entry.receivedAt,
+      expiresAt: entry.expiresAt,
     });
   }
 
@@ -150,12 +209,131 @@ export class DynamoDbMessageIndex implements MessageIndex {
     }, now);
     for await (const page of pages) {
       for (const item of page) {
-        const entry = decodePayload<MailboxEntry>(item);
-        entries.push({ ...entry, folder: item.folder as MailboxEntry['folder'], read: item.read as boolean });
+        entries.push(toEntry(item));
         if (entries.length >= limit) return entries;
       }
     }
     return entries;
+  }
+
+  async listMailboxPage(mailbox: string, query: MailboxPageQuery, now: Date): Promise<MailboxPage> {
+    checkPageLimit(query.limit);
+    if (!isFolder(query.folder)) throw new InvalidInputError('unknown folder');
+    const before = decodeCursor(query.cursor);
+    const needle = normalizeSearch(query.search);
+    const upper = before === null ? null : `${ENTRY_PREFIX}${before}`;
+
+    const names: Record<string, string> = { '#pk': 'pk', '#sk': 'sk', '#expiresAt': MESSAGE_TABLE.ttlAttribute, '#folder': 'folder' };
+    const values: Record<string, unknown> = {
+      ':pk': keys.mailboxPartition(normalizeAddress(mailbox)),
+      ':prefix': ENTRY_PREFIX,
+      ':now': Math.floor(now.getTime() / 1000),
+      ':folder': query.folder,
+    };
+    const filters = ['#expiresAt > :now', '#folder = :folder'];
+    if (query.includeQuarantined !== true) {
+      names['#visibility'] = 'visibility';
+      values[':quarantined'] = 'quarantined';
+      filters.push('(attribute_not_exists(#visibility) OR #visibility <> :quarantined)');
+    }
+    if (needle !== '') {
+      names['#searchText'] = 'searchText';
+      values[':needle'] = needle;
+      filters.push('(attribute_not_exists(#searchText) OR contains(#searchText, :needle))');
+    }
+    if (upper !== null) values[':upper'] = upper;
+
+    const entries: MailboxEntry[] = [];
+    let lastSk = '';
+    let startKey: Record<string, unknown> | undefined;
+    let scanned = 0;
+    let requestLimit = query.limit + 1;
+    for (let requests = 1; ; requests += 1) {
+      const page = await this.doc.send(
+        new QueryCommand({
+          TableName: this.table,
+          KeyConditionExpression:
+            upper === null ? '#pk = :pk AND begins_with(#sk, :prefix)' : '#pk = :pk AND #sk BETWEEN :prefix AND :upper',
+          FilterExpression: filters.join(' AND '),
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+          ScanIndexForward: false,
+          ConsistentRead: true,
+          // One item beyond the budget tells a partition that ends exactly there from a longer one.
+          Limit: Math.max(1, Math.min(requestLimit, this.pageSize ?? requestLimit, this.pageBudget.items + 1 - scanned)),
+          ...(startKey && { ExclusiveStartKey: startKey }),
+        }),
+      );
+      scanned += page.ScannedCount ?? 0;
+      let moreMatches = false;
+      for (const item of page.Items ?? []) {
+        if (item.sk === upper) continue;
+        const entry = toEntry(item);
+        if (!matchesPageQuery(entry, query, needle, now)) continue;
+        if (entries.length === query.limit) {
+          moreMatches = true;
+          break;
+        }
+        entries.push(entry);
+        lastSk = String(item.sk);
+      }
+      startKey = page.LastEvaluatedKey;
+      if (entries.length === query.limit) {
+        return { entries, nextCursor: moreMatches || startKey ? cursorAt(lastSk) : null };
+      }
+      if (!startKey) return { entries, nextCursor: null };
+      if (scanned >= this.pageBudget.items || requests >= this.pageBudget.requests) {
+        return { entries, nextCursor: cursorAt(String(startKey.sk)) };
+      }
+      requestLimit *= PAGE_REQUEST_GROWTH;
+    }
+  }
+
+  async getMailboxEntry(mailbox: string, sesMessageId: string, now: Date): Promise<MailboxEntry | null> {
+    const key = await this.entryKeyOf(normalizeAddress(mailbox), sesMessageId);
+    const item = key && (await this.get(key));
+    if (!item || !isLive(expiry(item), now)) return null;
+    return toEntry(item);
+  }
+
+  async updateMailboxEntry(mailbox: string, sesMessageId: string, changes: { read?: boolean; folder?: Folder }): Promise<void> {
+    if (changes.folder !== undefined && !isFolder(changes.folder)) throw new InvalidInputError('unknown folder');
+    const key = await this.entryKeyOf(normalizeAddress(mailbox), sesMessageId);
+    const notFound = () => new NotFoundError(`no entry ${sesMessageId} in ${mailbox}`);
+    if (!key) throw notFound();
+    const sets: string[] = [];
+    const names: Record<string, string> = { '#pk': 'pk' };
+    const values: Record<string, unknown> = {};
+    if (changes.read !== undefined) {
+      sets.push('#read = :read');
+      names['#read'] = 'read';
+      values[':read'] = changes.read === true;
+    }
+    if (changes.folder !== undefined) {
+      sets.push('#folder = :folder');
+      names['#folder'] = 'folder';
+      values[':folder'] = changes.folder;
+    }
+    if (sets.length === 0) {
+      if (!(await this.get(key))) throw notFound();
+      return;
+    }
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: key,
+          UpdateExpression: `SET ${sets.join(', ')}`,
+          // Without it UpdateItem would create a bare item where none is.
+          ConditionExpression: 'attribute_exists(#pk)',
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+        }),
+      );
+    } catch (error) {
+      if (isConditionFailure(error)) throw notFound();
+      throw error;
+    }
   }
 
   async createDeliveryState(state: DeliveryState): Promise<void> {
@@ -345,6 +523,18 @@ export class DynamoDbMessageIndex implements MessageIndex {
     return results.slice(0, limit);
   }
 
+  /** The key of a mailbox entry by id: through its pointer, else through the message record. */
+  private async entryKeyOf(mailbox: string, sesMessageId: string): Promise<{ pk: string; sk: string } | null> {
+    if (sesMessageId === '' || Buffer.byteLength(sesMessageId, 'utf8') > MAX_ID_BYTES) return null;
+    const pointer = await this.get(keys.mailboxEntryPointer(mailbox, sesMessageId));
+    let receivedAt = typeof pointer?.receivedAt === 'string' ? pointer.receivedAt : null;
+    if (receivedAt === null) {
+      const record = await this.get(keys.message(sesMessageId));
+      if (record) receivedAt = decodePayload<MessageRecord>(record).receivedAt;
+    }
+    return receivedAt === null ? null : keys.mailboxEntry(mailbox, receivedAt, sesMessageId);
+  }
+
   private async get(key: { pk: string; sk: string }): Promise<Item | undefined> {
     const { Item: item } = await this.doc.send(new GetCommand({ TableName: this.table, Key: key, ConsistentRead: true }));
     return item;
@@ -458,6 +648,21 @@ function matchesTrace(record: MessageRecord, query: TraceQuery): boolean {
     return record.summary.messageIdHeader !== null && normalizeMessageId(record.summary.messageIdHeader) === query.messageIdHeader;
   }
   return false;
+}
+
+/** A stored entry; the top-level user flags win over the payload written at ingest. */
+function toEntry(item: Item): MailboxEntry {
+  const entry = decodePayload<MailboxEntry>(item);
+  return {
+    ...entry,
+    folder: (typeof item.folder === 'string' ? item.folder : entry.folder) as Folder,
+    read: typeof item.read === 'boolean' ? item.read : entry.read,
+  };
+}
+
+/** The cursor that continues below a sort key. */
+function cursorAt(sk: string): string {
+  return encodeCursor(sk.slice(ENTRY_PREFIX.length));
 }
 
 function toDeliveryState(item: Item): DeliveryState {

@@ -4,6 +4,8 @@
 //
 // Items (pk / sk):
 //   MBX#<mailbox>        / MSG#<receivedAt ISO>#<sesMessageId>   mailbox entry
+//   MBX#<mailbox>        / ID#<sesMessageId>                     entry pointer: its receivedAt,
+//                                                                so one id finds its entry
 //   MSG#<sesMessageId>   / META                                  the MessageRecord
 //   MSG#<sesMessageId>   / DLV#<recipient lower>                 delivery state
 //   MSG#<sesMessageId>   / LKP#<kind>#<value>                    trace lookup item
@@ -64,6 +66,10 @@ export const messageTableKeys = {
     sk: `MSG#${receivedAt}#${sesMessageId}`,
   }),
   mailboxPartition: (mailbox: string) => `MBX#${keyPart(mailbox)}`,
+  mailboxEntryPointer: (mailbox: string, sesMessageId: string) => ({
+    pk: `MBX#${keyPart(mailbox)}`,
+    sk: `ID#${keyPart(sesMessageId)}`,
+  }),
   message: (sesMessageId: string) => ({ pk: `MSG#${sesMessageId}`, sk: 'META' }),
   messagePartition: (sesMessageId: string) => `MSG#${sesMessageId}`,
   delivery: (sesMessageId: string, recipient: string) => ({

@@ -1,0 +1,27 @@
+// Port: the sign-in seam. OIDC code flow + PKCE against Cognito (federated to AD) in AWS,
+// an embedded OIDC provider locally; a later break-glass sign-in plugs in here too.
+export interface Identity {
+  /** Stable subject of the identity provider. */
+  subject: string;
+  /** The user's mail address as the token states it (comparison form). */
+  email: string;
+  name: string;
+  /** Group claims (cognito:groups); admins are a configured group. */
+  groups: string[];
+}
+
+/** What must survive the round trip to the provider (kept in a short-lived cookie). */
+export interface PendingSignIn {
+  state: string;
+  nonce: string;
+  codeVerifier: string;
+  returnTo: string;
+}
+
+export interface SignInProvider {
+  begin(returnTo: string): Promise<{ redirectTo: string; pending: PendingSignIn }>;
+  /** Validates the callback (state, code, tokens) and returns who signed in. Throws on anything wrong. */
+  complete(callbackUrl: URL, pending: PendingSignIn): Promise<Identity>;
+  /** Where to send the browser after our own session is cleared (provider logout), if anywhere. */
+  signOutUrl(): string | null;
+}
