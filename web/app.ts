@@ -1,21 +1,138 @@
 // The HTTP application (Hono). The same app runs behind API Gateway in AWS and under
-// @hono/node-server in local mode. For now it answers health checks; the webmail and
-// admin routes mount here.
+// @hono/node-server in local mode. Order of the chain, for every user route:
+//   security headers → language → failover gate → session → CSRF → routes.
+// /healthz and /static answer before the gate; everything else (sign-in included)
+// shows only the status page while the flag is off.
 import { Hono } from 'hono';
+import { html } from 'hono/html';
+import { HTTPException } from 'hono/http-exception';
+import { ForbiddenError, NotFoundError } from '../lambdas/core/errors.ts';
+import type { Clock } from '../lambdas/ports/clock.ts';
+import type { FailoverFlag } from '../lambdas/ports/failover-flag.ts';
+import type { SignInProvider } from '../lambdas/ports/sign-in.ts';
+import { pickLanguage, translator, type Translate } from './i18n/index.ts';
+import { identityOf, type WebContext, type WebEnv } from './middleware/context.ts';
+import { csrfProtection } from './middleware/csrf.ts';
+import { failoverGate } from './middleware/failover-gate.ts';
+import { language } from './middleware/language.ts';
+import { consoleLogger, type WebLogger } from './middleware/logger.ts';
+import { securityHeaders } from './middleware/security.ts';
+import { MIN_SESSION_SECRET_LENGTH, requireSignIn, sessionMiddleware, type SessionConfig } from './middleware/session.ts';
+import { authRoutes } from './routes/auth.ts';
+import { statusRoutes } from './routes/status.ts';
+import { messagePage, renderPage } from './views/layout.tsx';
+import { STYLESHEET, STYLESHEET_PATH } from './views/styles.ts';
 
 export interface WebAppDeps {
   /** Whether the pipeline behind this app is up (local mode: all components started). */
   health: () => Promise<{ ready: boolean; details: Record<string, unknown> }>;
+  /** The webmail; without it the app answers /healthz only (local mode's first moments). */
+  webmail?: WebmailDeps;
 }
 
-export function createWebApp(deps: WebAppDeps): Hono {
-  const app = new Hono();
+export interface WebmailDeps {
+  /** Read on every user request: pass a CachedFailoverFlag (≤ 30 s). */
+  failover: FailoverFlag;
+  signIn: SignInProvider;
+  /** HMAC key of the session cookie, at least 32 characters. */
+  sessionSecret: string;
+  /** Our public origin (https://mail.corp.example; http://127.0.0.1:8787 locally): the CSRF origin check. */
+  publicOrigin: string;
+  /** Members of this group (cognito:groups) are admins. */
+  adminGroup: string;
+  clock: Clock;
+  /** Time zone for the dates on pages (IANA name). */
+  timeZone: string;
+  sessionMaxAgeSeconds?: number;
+  logger?: WebLogger;
+  /**
+   * Route groups behind the gate and sign-in, mounted at `path`. When none are given a
+   * placeholder /mail shows who is signed in (the mailbox pages replace it).
+   */
+  userRoutes?: { path: string; routes: Hono<WebEnv> }[];
+}
+
+export function createWebApp(deps: WebAppDeps): Hono<WebEnv> {
+  const app = new Hono<WebEnv>();
+  const signOutUrl = deps.webmail?.signIn.signOutUrl();
+  app.use('*', securityHeaders({ formActionOrigins: signOutUrl ? [new URL(signOutUrl).origin] : [] }));
   app.route('/healthz', healthRoutes(deps));
+  app.get(STYLESHEET_PATH, (c) => {
+    c.header('Content-Type', 'text/css; charset=utf-8');
+    c.header('Cache-Control', 'public, max-age=31536000, immutable');
+    return c.body(STYLESHEET);
+  });
+  if (deps.webmail) mountWebmail(app, deps.webmail);
   return app;
 }
 
-function healthRoutes(deps: WebAppDeps): Hono {
-  const routes = new Hono();
+function mountWebmail(app: Hono<WebEnv>, deps: WebmailDeps): void {
+  if (deps.sessionSecret.length < MIN_SESSION_SECRET_LENGTH) throw new Error(`the session secret must have at least ${MIN_SESSION_SECRET_LENGTH} characters`);
+  const logger = deps.logger ?? consoleLogger;
+  const session: SessionConfig = {
+    secret: deps.sessionSecret,
+    clock: deps.clock,
+    adminGroup: deps.adminGroup,
+    ...(deps.sessionMaxAgeSeconds !== undefined && { maxAgeSeconds: deps.sessionMaxAgeSeconds }),
+  };
+
+  app.use('*', language({ timeZone: deps.timeZone }));
+  app.use('*', failoverGate({ flag: deps.failover, logger }));
+  app.use('*', sessionMiddleware(session));
+  app.use('*', csrfProtection({ origin: deps.publicOrigin }));
+
+  app.route('/', statusRoutes());
+  app.route('/auth', authRoutes({ signIn: deps.signIn, session, logger, publicOrigin: new URL(deps.publicOrigin).origin }));
+  for (const { path, routes } of deps.userRoutes ?? [{ path: '/mail', routes: placeholderMailRoutes() }]) {
+    app.use(path, requireSignIn());
+    app.use(`${path}/*`, requireSignIn());
+    app.route(path, routes);
+  }
+
+  app.notFound((c) => {
+    const t = ensureLanguage(c);
+    return messagePage(c, { title: t('error.notFound.title'), text: t('error.notFound.body'), status: 404 });
+  });
+  app.onError((error, c) => errorPage(c, error, logger));
+}
+
+/** Errors can arise before the language middleware ran: pick the language here then. */
+function ensureLanguage(c: WebContext): Translate {
+  if (!c.get('t')) {
+    const lang = pickLanguage(c.req.header('accept-language'));
+    c.set('lang', lang);
+    c.set('t', translator(lang));
+  }
+  return c.get('t');
+}
+
+async function errorPage(c: WebContext, error: unknown, logger: WebLogger): Promise<Response> {
+  const t = ensureLanguage(c);
+  if (error instanceof NotFoundError) return messagePage(c, { title: t('error.notFound.title'), text: t('error.notFound.body'), status: 404 });
+  if (error instanceof ForbiddenError) return messagePage(c, { title: t('error.forbidden.title'), text: t('error.forbidden.body'), status: 403 });
+  if (error instanceof HTTPException && error.status === 401) {
+    return messagePage(c, { title: t('auth.signInRequired.title'), text: t('auth.signInRequired.body'), status: 401, link: { href: '/auth/login', label: t('status.failover.signIn') } });
+  }
+  if (error instanceof HTTPException && error.status < 500) return messagePage(c, { title: t('error.server.title'), text: error.message, status: error.status });
+  logger.error('request failed', { path: c.req.path, method: c.req.method, error: (error as Error)?.stack ?? String(error) });
+  return messagePage(c, { title: t('error.server.title'), text: t('error.server.body'), status: 500 });
+}
+
+/** Stands in for the mailbox pages: proves the way through gate and sign-in. */
+function placeholderMailRoutes(): Hono<WebEnv> {
+  const routes = new Hono<WebEnv>();
+  routes.get('/', (c) => {
+    const t = c.get('t');
+    const identity = identityOf(c);
+    // html`` escapes its values like JSX does (this file is .ts, the views are .tsx).
+    const body = html`<h1>${t('mail.placeholder.title')}</h1><p id="signed-in-as">${t('mail.placeholder.body', { email: identity.email })}</p>`;
+    return renderPage(c, { title: t('mail.placeholder.title'), body });
+  });
+  return routes;
+}
+
+function healthRoutes(deps: WebAppDeps): Hono<WebEnv> {
+  const routes = new Hono<WebEnv>();
   routes.get('/', async (c) => {
     const { ready, details } = await deps.health();
     return c.json({ status: ready ? 'ok' : 'starting', ...details }, ready ? 200 : 503);

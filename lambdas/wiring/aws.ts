@@ -3,18 +3,24 @@
 import { getSecret } from '@aws-lambda-powertools/parameters/secrets';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import { SSMClient } from '@aws-sdk/client-ssm';
 import { z } from 'zod';
 import { ConfigurationError } from '../core/errors.ts';
 import { DynamoDbMessageIndex } from '../adapters/aws/dynamodb-message-index.ts';
 import { makeS3Client, S3RawMailStore } from '../adapters/aws/s3-raw-mail-store.ts';
 import { SqsForwardQueue } from '../adapters/aws/sqs-forward-queue.ts';
+import { SsmFailoverFlag } from '../adapters/aws/ssm-failover-flag.ts';
+import { OidcSignIn } from '../adapters/oidc/oidc-sign-in.ts';
+import { CachedFailoverFlag } from '../core/failover.ts';
+import type { WebmailDeps } from '../../web/app.ts';
+import { webLoggerFrom } from '../../web/middleware/logger.ts';
 import { MailparserMimeParser } from '../adapters/mime/mailparser-mime-parser.ts';
 import { SmtpRelayAdapter } from '../adapters/smtp/smtp-relay.ts';
 import { systemClock } from '../ports/clock.ts';
 import type { ForwardHandlerDeps } from '../handlers/forward.ts';
 import type { IngestHandlerDeps } from '../handlers/ingest.ts';
 import { createObservability } from '../handlers/observability.ts';
-import { ENV, readAwsForwardEnv, readAwsIngestEnv, type AwsIngestEnv } from './env.ts';
+import { ENV, readAwsForwardEnv, readAwsIngestEnv, readAwsWebEnv, WEB_ENV, type AwsIngestEnv } from './env.ts';
 
 function pipelineParts(env: AwsIngestEnv) {
   return {
@@ -64,4 +70,47 @@ export async function awsForwardDeps(): Promise<ForwardHandlerDeps> {
     },
     ...createObservability('shadowmail-forward'),
   };
+}
+
+/**
+ * The webmail's gate pieces in AWS: the SSM flag behind the ≤ 30 s cache, Cognito sign-in
+ * (code + PKCE, ID token checked by aws-jwt-verify), the session key from Secrets Manager.
+ * Called once per cold start; the mailbox pages add their own parts to the result.
+ */
+export async function awsWebmailDeps(): Promise<WebmailDeps> {
+  const env = readAwsWebEnv();
+  const publicUrl = new URL(env[WEB_ENV.publicUrl]);
+  const sessionSecret = await secretString(env[WEB_ENV.sessionSecretArn], WEB_ENV.sessionSecretArn);
+  if (sessionSecret.length < 32) throw new ConfigurationError(WEB_ENV.sessionSecretArn, 'the session secret must have at least 32 characters');
+  const clientSecretArn = env[WEB_ENV.userPoolClientSecretArn];
+  const clientId = env[WEB_ENV.userPoolClientId];
+  const cognitoDomain = env[WEB_ENV.cognitoDomain];
+  // Cognito's hosted UI logout (not an OIDC end-session endpoint): client_id + logout_uri.
+  const logoutUrl = cognitoDomain
+    ? `${cognitoDomain.replace(/\/$/, '')}/logout?${new URLSearchParams({ client_id: clientId, logout_uri: `${publicUrl.origin}/` })}`
+    : null;
+  return {
+    failover: new CachedFailoverFlag(new SsmFailoverFlag(new SSMClient({}), env[WEB_ENV.failoverParameter]), {
+      maxAgeMs: env[WEB_ENV.failoverCacheSeconds] * 1000,
+    }),
+    signIn: new OidcSignIn({
+      userPoolId: env[WEB_ENV.userPoolId],
+      clientId,
+      clientSecret: clientSecretArn ? await secretString(clientSecretArn, WEB_ENV.userPoolClientSecretArn) : null,
+      redirectUri: `${publicUrl.origin}/auth/callback`,
+      logoutUrl,
+    }),
+    sessionSecret,
+    publicOrigin: publicUrl.origin,
+    adminGroup: env[WEB_ENV.adminGroup],
+    clock: systemClock,
+    timeZone: env[WEB_ENV.timeZone],
+    logger: webLoggerFrom(createObservability('shadowmail-webmail').logger),
+  };
+}
+
+async function secretString(arn: string, variable: string): Promise<string> {
+  const value = await getSecret(arn, { maxAge: 300 });
+  if (typeof value !== 'string' || value.trim() === '') throw new ConfigurationError(variable, 'the secret must be a non-empty string');
+  return value.trim();
 }

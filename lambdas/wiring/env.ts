@@ -65,3 +65,51 @@ export function readEnv<T extends z.ZodType>(schema: T, source: NodeJS.ProcessEn
 
 export const readAwsIngestEnv = (source?: NodeJS.ProcessEnv): AwsIngestEnv => readEnv(awsIngestSchema, source);
 export const readAwsForwardEnv = (source?: NodeJS.ProcessEnv): AwsForwardEnv => readEnv(awsForwardSchema, source);
+
+// The webmail function's environment (issue 3: failover flag, sign-in, session).
+export const WEB_ENV = {
+  failoverParameter: 'SHADOWMAIL_FAILOVER_PARAMETER',
+  failoverCacheSeconds: 'SHADOWMAIL_FAILOVER_CACHE_SECONDS',
+  userPoolId: 'SHADOWMAIL_USER_POOL_ID',
+  userPoolClientId: 'SHADOWMAIL_USER_POOL_CLIENT_ID',
+  /** Secrets Manager secret holding the app client secret (plain string); absent for a public client. */
+  userPoolClientSecretArn: 'SHADOWMAIL_USER_POOL_CLIENT_SECRET_ARN',
+  /** Cognito hosted UI domain (https://<prefix>.auth.<region>.amazoncognito.com or a custom one), for sign-out. */
+  cognitoDomain: 'SHADOWMAIL_COGNITO_DOMAIN',
+  /** The webmail's public origin, e.g. https://mail.corp.example (redirect URI, CSRF origin check). */
+  publicUrl: 'SHADOWMAIL_PUBLIC_URL',
+  /** Secrets Manager secret with the session signing key (plain string, at least 32 characters). */
+  sessionSecretArn: 'SHADOWMAIL_SESSION_SECRET_ARN',
+  adminGroup: 'SHADOWMAIL_ADMIN_GROUP',
+  timeZone: 'SHADOWMAIL_TIME_ZONE',
+} as const;
+
+export const webSettingsSchema = {
+  [WEB_ENV.failoverCacheSeconds]: z.coerce.number().int().min(0).max(30).default(30),
+  [WEB_ENV.adminGroup]: z.string().min(1).max(128).default('shadowmail-admins'),
+  [WEB_ENV.timeZone]: z
+    .string()
+    .refine((zone) => {
+      try {
+        new Intl.DateTimeFormat('en', { timeZone: zone });
+        return true;
+      } catch {
+        return false;
+      }
+    }, 'an IANA time zone such as Europe/Berlin')
+    .default('Europe/Berlin'),
+};
+
+const awsWebSchema = z.object({
+  [WEB_ENV.failoverParameter]: z.string().regex(/^\/[A-Za-z0-9_.\-/]{1,1010}$/, 'an SSM parameter name such as /shadowmail/failover'),
+  [WEB_ENV.userPoolId]: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d_[A-Za-z0-9]+$/, 'a Cognito user pool id such as eu-central-1_AbCdEf123'),
+  [WEB_ENV.userPoolClientId]: z.string().min(1),
+  [WEB_ENV.userPoolClientSecretArn]: z.string().startsWith('arn:').optional(),
+  [WEB_ENV.cognitoDomain]: z.url({ protocol: /^https$/ }).optional(),
+  [WEB_ENV.publicUrl]: z.url({ protocol: /^https$/ }),
+  [WEB_ENV.sessionSecretArn]: z.string().startsWith('arn:'),
+  ...webSettingsSchema,
+});
+
+export type AwsWebEnv = z.infer<typeof awsWebSchema>;
+export const readAwsWebEnv = (source?: NodeJS.ProcessEnv): AwsWebEnv => readEnv(awsWebSchema, source);

@@ -1,8 +1,8 @@
 // Local mode's configuration from SHADOWMAIL_* variables, validated once at start-up.
 // A wrong value stops start-up with one line that names the variable.
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { z } from 'zod';
-import { ENV, pipelineSettingsSchema, readEnv } from './env.ts';
+import { ENV, pipelineSettingsSchema, readEnv, WEB_ENV, webSettingsSchema } from './env.ts';
 
 export const LOCAL_ENV = {
   dataDir: 'SHADOWMAIL_DATA_DIR',
@@ -12,6 +12,8 @@ export const LOCAL_ENV = {
   primary: 'SHADOWMAIL_PRIMARY',
   sinkPort: 'SHADOWMAIL_SINK_PORT',
   host: 'SHADOWMAIL_LISTEN_HOST',
+  oidcPort: 'SHADOWMAIL_OIDC_PORT',
+  publicUrl: 'SHADOWMAIL_PUBLIC_URL',
 } as const;
 
 const port = z.coerce.number().int().min(0).max(65535);
@@ -32,7 +34,13 @@ const localSchema = z.object({
     .string()
     .regex(/^smtps?:\/\/[^/:]+(:\d{1,5})?\/?$/, 'a smart host URL such as smtp://exchange.corp.local:25 or smtps://host:465')
     .optional(),
+  [LOCAL_ENV.oidcPort]: port.default(8788),
+  [LOCAL_ENV.publicUrl]: z
+    .string()
+    .regex(/^https?:\/\/[^/?#\s]+$/, 'the origin browsers use for the webmail, such as http://127.0.0.1:8787 (no path)')
+    .optional(),
   ...pipelineSettingsSchema,
+  ...webSettingsSchema,
 });
 
 export interface LocalConfig {
@@ -50,6 +58,24 @@ export interface LocalConfig {
   retryBaseSeconds: number;
   retryMaxDelaySeconds: number;
   leaseMs: number;
+  /** Port of the embedded OIDC provider on 127.0.0.1 (0: any free port). */
+  oidcPort: number;
+  /** The webmail's origin as browsers reach it; null: http://127.0.0.1:<http port>. */
+  publicUrl: string | null;
+  failoverCacheSeconds: number;
+  adminGroup: string;
+  timeZone: string;
+}
+
+/** Where local mode keeps the webmail's state under the data directory. */
+export function localWebPaths(dataDir: string) {
+  return {
+    failoverFlag: join(dataDir, 'failover.json'),
+    sessionSecret: join(dataDir, 'session-secret'),
+    directory: join(dataDir, 'directory.json'),
+    oidcKeys: join(dataDir, 'oidc', 'keys.json'),
+    oidcState: join(dataDir, 'oidc', 'state.json'),
+  };
 }
 
 export function readLocalConfig(source: NodeJS.ProcessEnv = process.env): LocalConfig {
@@ -74,5 +100,10 @@ export function readLocalConfig(source: NodeJS.ProcessEnv = process.env): LocalC
     retryBaseSeconds: env[ENV.retryBaseSeconds],
     retryMaxDelaySeconds: env[ENV.retryMaxDelaySeconds],
     leaseMs: env[ENV.leaseSeconds] * 1000,
+    oidcPort: env[LOCAL_ENV.oidcPort],
+    publicUrl: env[LOCAL_ENV.publicUrl] ?? null,
+    failoverCacheSeconds: env[WEB_ENV.failoverCacheSeconds],
+    adminGroup: env[WEB_ENV.adminGroup],
+    timeZone: env[WEB_ENV.timeZone],
   };
 }

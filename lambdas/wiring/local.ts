@@ -2,15 +2,23 @@
 // listener instead of SES, with dynalite behind the real DynamoDB adapter, raw mail
 // and durable queues under the data directory, and a built-in primary sink.
 import { randomBytes } from 'node:crypto';
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { serve, type ServerType } from '@hono/node-server';
 import type { Context, SQSEvent } from 'aws-lambda';
-import { createWebApp } from '../../web/app.ts';
+import { createWebApp, type WebmailDeps } from '../../web/app.ts';
+import { webLoggerFrom } from '../../web/middleware/logger.ts';
 import { DynamoDbMessageIndex } from '../adapters/aws/dynamodb-message-index.ts';
 import { makeDynamoDbClient } from '../adapters/aws/dynamodb-client.ts';
 import { createMessageTable } from '../adapters/aws/message-table.ts';
 import { buildReceiptNotification, wrapInSnsEnvelope } from '../handlers/ses-receipt-event.ts';
+import { DemoDirectory } from '../adapters/local/demo-directory.ts';
 import { startEmbeddedDynalite } from '../adapters/local/embedded-dynalite.ts';
+import { FileFailoverFlag } from '../adapters/local/file-failover-flag.ts';
+import { startLocalOidcProvider } from '../adapters/local/local-oidc-provider.ts';
+import { OidcSignIn } from '../adapters/oidc/oidc-sign-in.ts';
+import { CachedFailoverFlag } from '../core/failover.ts';
+import type { MessageIndex } from '../ports/message-index.ts';
 import { FileForwardQueue } from '../adapters/local/file-forward-queue.ts';
 import { FileQueue } from '../adapters/local/file-queue.ts';
 import { FsRawMailStore } from '../adapters/local/fs-raw-mail-store.ts';
@@ -23,12 +31,15 @@ import { systemClock } from '../ports/clock.ts';
 import { createForwardHandler } from '../handlers/forward.ts';
 import { createIngestHandler, type SqsHandler } from '../handlers/ingest.ts';
 import { createObservability } from '../handlers/observability.ts';
-import type { LocalConfig } from './local-config.ts';
+import { localWebPaths, type LocalConfig } from './local-config.ts';
 import { acquireDataDirLock, localPaths, writeRuntimeInfo, type LocalPaths } from './local-data-dir.ts';
 
 import { LOCAL_TABLE_NAME } from './local-index.ts';
 export { LOCAL_TABLE_NAME };
 export const LOCAL_BUCKET = 'inbound';
+/** The local provider's Cognito-shaped pool (a region that does not exist, so never mistaken for AWS). */
+export const LOCAL_USER_POOL_ID = 'zz-local-1_shadowmail';
+export const LOCAL_CLIENT_ID = 'shadowmail-webmail';
 
 export interface LocalStack {
   config: LocalConfig;
@@ -36,6 +47,10 @@ export interface LocalStack {
   smtpPort: number;
   httpPort: number;
   sinkPort: number | null;
+  /** The embedded OIDC provider (stand-in for Cognito). */
+  oidc: { url: string; issuer: string; port: number };
+  /** The webmail's origin as the browser uses it. */
+  publicUrl: string;
   dynamoEndpoint: string;
   queues: { ingest: FileQueue; forward: FileQueue };
   stop(): Promise<void>;
@@ -53,8 +68,10 @@ export async function startLocalStack(config: LocalConfig): Promise<LocalStack> 
 
   try {
     let ready = false;
-    const app = createWebApp({ health: async () => ({ ready, details: await queueDetails() }) });
-    const http = await listen(app.fetch, config.listenHost, config.httpPort);
+    const health = async () => ({ ready, details: await queueDetails() });
+    // Health answers from the first moment; the webmail joins once its parts run.
+    let app = createWebApp({ health });
+    const http = await listen((request) => app.fetch(request), config.listenHost, config.httpPort);
     stoppers.push(() => closeServer(http.server));
 
     const dynalite = await startEmbeddedDynalite({ path: paths.dynamodb, host: '127.0.0.1', port: 0 });
@@ -62,6 +79,10 @@ export async function startLocalStack(config: LocalConfig): Promise<LocalStack> 
     const dynamoClient = makeDynamoDbClient(dynalite.endpoint);
     await createMessageTable(dynamoClient, LOCAL_TABLE_NAME);
     const index = new DynamoDbMessageIndex({ client: dynamoClient, tableName: LOCAL_TABLE_NAME });
+
+    const webmail = await startLocalWebmail(config, index, http.port);
+    stoppers.push(webmail.close);
+    app = createWebApp({ health, webmail: webmail.deps });
 
     const rawStore = new FsRawMailStore(paths.raw);
     const ingestQueue = new FileQueue(paths.ingestQueue, { visibilityTimeoutSeconds: 60 });
@@ -131,12 +152,80 @@ export async function startLocalStack(config: LocalConfig): Promise<LocalStack> 
     ready = true;
     return {
       config, paths, smtpPort: inbound.port, httpPort: http.port, sinkPort, dynamoEndpoint: dynalite.endpoint,
+      oidc: webmail.oidc, publicUrl: webmail.publicUrl,
       queues: { ingest: ingestQueue, forward: forwardQueueFiles }, stop,
     };
   } catch (error) {
     await stop();
     throw error;
   }
+}
+
+/**
+ * The webmail's local parts: the demo directory (its addresses written into the address
+ * map), the embedded OIDC provider, the flag file behind the cache, the session secret.
+ */
+async function startLocalWebmail(config: LocalConfig, index: MessageIndex, httpPort: number) {
+  const files = localWebPaths(config.dataDir);
+  const directory = await DemoDirectory.open(files.directory, config.domains[0]!);
+  await directory.syncAddresses(index);
+  const publicUrl = config.publicUrl ?? `http://${urlHost(config.listenHost)}:${httpPort}`;
+  const redirectUri = `${publicUrl}/auth/callback`;
+  const afterSignOut = `${publicUrl}/`;
+  const provider = await startLocalOidcProvider({
+    port: config.oidcPort,
+    keysFile: files.oidcKeys,
+    stateFile: files.oidcState,
+    userPoolId: LOCAL_USER_POOL_ID,
+    directory,
+    client: { clientId: LOCAL_CLIENT_ID, redirectUris: [redirectUri], postLogoutRedirectUris: [afterSignOut] },
+  });
+  const logoutUrl = new URL(provider.endSessionUrl);
+  logoutUrl.searchParams.set('client_id', LOCAL_CLIENT_ID);
+  logoutUrl.searchParams.set('post_logout_redirect_uri', afterSignOut);
+  const deps: WebmailDeps = {
+    failover: new CachedFailoverFlag(new FileFailoverFlag(files.failoverFlag), { maxAgeMs: config.failoverCacheSeconds * 1000 }),
+    signIn: new OidcSignIn({
+      userPoolId: LOCAL_USER_POOL_ID,
+      clientId: LOCAL_CLIENT_ID,
+      clientSecret: provider.clientSecret,
+      redirectUri,
+      discoveryUrl: provider.discoveryUrl,
+      logoutUrl: logoutUrl.href,
+    }),
+    sessionSecret: await loadOrCreateSecret(files.sessionSecret),
+    publicOrigin: new URL(publicUrl).origin,
+    adminGroup: config.adminGroup,
+    clock: systemClock,
+    timeZone: config.timeZone,
+    logger: webLoggerFrom(createObservability('shadowmail-webmail').logger),
+  };
+  return {
+    deps,
+    publicUrl,
+    oidc: { url: provider.url, issuer: provider.issuer, port: provider.port },
+    close: () => provider.close(),
+  };
+}
+
+/** The host part of the URL browsers use: a wildcard listen address means this machine. */
+function urlHost(listenHost: string): string {
+  if (listenHost === '0.0.0.0' || listenHost === '::' || listenHost === '') return '127.0.0.1';
+  return listenHost.includes(':') ? `[${listenHost}]` : listenHost;
+}
+
+/** A random secret generated on first start and kept (owner-only) under the data directory. */
+async function loadOrCreateSecret(file: string): Promise<string> {
+  try {
+    const secret = (await readFile(file, 'utf8')).trim();
+    if (secret.length >= 32) return secret;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+  const secret = randomBytes(48).toString('base64url');
+  await mkdir(dirname(file), { recursive: true });
+  await writeFile(file, `${secret}\n`, { mode: 0o600 });
+  return secret;
 }
 
 function asLocalLambda(handler: SqsHandler, functionName: string) {

@@ -70,7 +70,7 @@ describe('local mode with the built-in primary sink', () => {
       expect(envelope.from).toBe('partner@elsewhere.test');
       expect(envelope.recipients).toEqual(['alice@corp.test', 'bob@corp.test']);
       const firstLineEnd = bytes.indexOf('\r\n');
-      expect(bytes.subarray(0, firstLineEnd).toString()).toMatch(/^X-Shadowmail-Forwarded: shadowmail; id=[0-9a-f]+; /);
+      expect(bytes.subarray(0, firstLineEnd).toString()).toMatch(/^X-Shadowmail-Forwarded: shadowmail; id=[a-z0-9]+; /);
       const body = bytes.subarray(firstLineEnd + 2);
       const n = /local e2e (\d+)/.exec(body.toString())![1]!;
       received.set(n, body);

@@ -21,6 +21,7 @@ export function localEnv(dataDir: string, extra: Record<string, string> = {}): N
     SHADOWMAIL_SMTP_PORT: '0',
     SHADOWMAIL_HTTP_PORT: '0',
     SHADOWMAIL_SINK_PORT: '0',
+    SHADOWMAIL_OIDC_PORT: '0',
     SHADOWMAIL_DOMAINS: 'corp.test',
     POWERTOOLS_LOG_LEVEL: 'WARN',
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',

@@ -9,7 +9,7 @@ const ROOT = resolve(import.meta.dirname, '../..');
 
 async function sourceFiles(dir: string): Promise<string[]> {
   const entries = await readdir(join(ROOT, dir), { withFileTypes: true, recursive: true });
-  return entries.filter((e) => e.isFile() && e.name.endsWith('.ts')).map((e) => relative(ROOT, join(e.parentPath, e.name)));
+  return entries.filter((e) => e.isFile() && /\.tsx?$/.test(e.name)).map((e) => relative(ROOT, join(e.parentPath, e.name)));
 }
 
 /** Static and dynamic import specifiers of a file, relative ones resolved to project paths. */

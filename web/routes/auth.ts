@@ -1,0 +1,88 @@
+// Sign-in and sign-out. /auth/login starts the provider round trip (state, nonce and
+// PKCE verifier kept in a signed short-lived cookie), /auth/callback finishes it and
+// starts the session, POST /auth/logout (CSRF-checked) ends it and hands the browser
+// to the provider's logout. All of it sits behind the failover gate.
+import { Hono } from 'hono';
+import type { SignInProvider } from '../../lambdas/ports/sign-in.ts';
+import type { WebEnv } from '../middleware/context.ts';
+import type { WebLogger } from '../middleware/logger.ts';
+import { endSession, isSecureRequest, setPendingSignIn, startSession, takePendingSignIn, type SessionConfig } from '../middleware/session.ts';
+import { messagePage } from '../views/layout.tsx';
+
+export const DEFAULT_RETURN_TO = '/mail';
+
+export interface AuthRouteDeps {
+  signIn: SignInProvider;
+  session: SessionConfig;
+  logger: WebLogger;
+  /** Our public origin: the provider returns there, so sign-in must start there (its cookie). */
+  publicOrigin: string;
+}
+
+export function authRoutes(deps: AuthRouteDeps): Hono<WebEnv> {
+  const routes = new Hono<WebEnv>();
+
+  routes.get('/login', async (c) => {
+    const url = new URL(c.req.url);
+    // Local mode: http://localhost and http://127.0.0.1 are different cookie hosts, and the
+    // provider returns to the public one. (Behind API Gateway or CloudFront the request URL
+    // need not show the public host, so https requests are never redirected: no loops.)
+    if (!isSecureRequest(c) && url.origin !== deps.publicOrigin) return c.redirect(`${deps.publicOrigin}${url.pathname}${url.search}`, 302);
+    const returnTo = safeReturnTo(c.req.query('returnTo'));
+    if (c.get('identity')) return c.redirect(returnTo, 303);
+    let started;
+    try {
+      started = await deps.signIn.begin(returnTo);
+    } catch (error) {
+      deps.logger.error('sign-in could not start', { error: String(error), cause: String((error as Error).cause ?? '') });
+      const t = c.get('t');
+      return messagePage(c, { title: t('error.server.title'), text: t('error.server.body'), status: 503 });
+    }
+    await setPendingSignIn(c, started.pending, deps.session);
+    return c.redirect(started.redirectTo, 302);
+  });
+
+  routes.get('/callback', async (c) => {
+    const t = c.get('t');
+    const failed = () =>
+      messagePage(c, {
+        title: t('auth.signInFailed.title'),
+        text: t('auth.signInFailed.body'),
+        status: 400,
+        link: { href: '/auth/login', label: t('auth.signInFailed.retry') },
+      });
+    const pending = await takePendingSignIn(c, deps.session);
+    if (!pending) return failed();
+    const providerError = c.req.query('error');
+    if (providerError) {
+      deps.logger.warn('sign-in refused by the provider', { error: providerError.slice(0, 200) });
+      return failed();
+    }
+    try {
+      const identity = await deps.signIn.complete(new URL(c.req.url), pending);
+      await startSession(c, identity, deps.session);
+      deps.logger.info('signed in', { subject: identity.subject, email: identity.email, groups: identity.groups });
+      return c.redirect(safeReturnTo(pending.returnTo), 303);
+    } catch (error) {
+      deps.logger.warn('sign-in failed', { error: String(error), cause: String((error as Error).cause ?? '') });
+      return failed();
+    }
+  });
+
+  routes.post('/logout', (c) => {
+    const identity = c.get('identity');
+    endSession(c);
+    if (identity) deps.logger.info('signed out', { subject: identity.subject, email: identity.email });
+    return c.redirect(deps.signIn.signOutUrl() ?? '/', 303);
+  });
+
+  return routes;
+}
+
+/** Only a path on this site: no scheme, no host, no `//` or `/\` that a browser reads as a host. */
+export function safeReturnTo(value: string | undefined): string {
+  if (!value || value.length > 2000) return DEFAULT_RETURN_TO;
+  // eslint-disable-next-line no-control-regex
+  if (!value.startsWith('/') || value.startsWith('//') || value.startsWith('/\\') || /[\u0000-\u001f\u007f\\]/.test(value)) return DEFAULT_RETURN_TO;
+  return value;
+}
