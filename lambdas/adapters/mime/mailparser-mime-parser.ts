@@ -4,20 +4,25 @@
 // cut off after a small budget because the index only needs a snippet and
 // mailparser otherwise keeps every text/html body whole in memory.
 import type { Readable } from 'node:stream';
-import { MailParser } from 'mailparser';
-import type {
-  AddressObject,
-  AttachmentStream,
-  EmailAddress,
-  HeaderLines,
-  Headers,
-  HeaderValue,
-  MailParserOptions,
-  MessageText,
-} from 'mailparser';
-import { MimeParseError, RetryableError } from '../../core/errors.ts';
+import type { AttachmentStream, Headers, HeaderLines, MessageText } from 'mailparser';
+import { MimeParseError } from '../../core/errors.ts';
 import { FORWARD_STAMP_HEADER, type AttachmentInfo, type MessageSummary } from '../../core/model.ts';
 import type { MimeParser } from '../../ports/mime-parser.ts';
+import {
+  allStrings,
+  assertMailparserHooks,
+  dateOf,
+  describeError,
+  drainAttachment,
+  firstString,
+  formatAddresses,
+  foundMessage,
+  runMailparser,
+  withoutControls,
+  type TextBudget,
+} from './mailparser-run.ts';
+
+export { formatAddresses } from './mailparser-run.ts';
 
 export const SNIPPET_LENGTH = 200;
 
@@ -43,176 +48,35 @@ const DEFAULTS: Required<MailparserMimeParserOptions> = {
   textTotalLimitBytes: 1024 * 1024,
 };
 
-// Everything mailparser would derive from bodies for display is switched off:
-// we only need a snippet and convert HTML ourselves from a bounded prefix.
-const PARSER_OPTIONS: MailParserOptions = {
-  skipHtmlToText: true,
-  skipTextToHtml: true,
-  skipTextLinks: true,
-  skipImageLinks: true,
-  checksumAlgo: false,
-};
-
-const MAX_ERROR_TEXT = 200;
 const HTML_SCAN_LIMIT = 64 * 1024;
-
-/** The parts of mailparser's internals the text budget hooks into (mailparser 3.14). */
-interface SplitterChunk {
-  type: string;
-  value?: unknown;
-}
-interface ParserNode {
-  decoder?: unknown;
-  isAttachment?: boolean;
-  contentType?: string;
-}
-type ChunkProcessor = (data: SplitterChunk, done: (error?: Error | null) => void) => void;
-interface ParserInternals {
-  processChunk?: ChunkProcessor;
-  curnode?: ParserNode | false;
-}
-
-interface TextBudget {
-  sawHtml: boolean;
-}
 
 export class MailparserMimeParser implements MimeParser {
   private readonly options: Required<MailparserMimeParserOptions>;
 
   constructor(options: MailparserMimeParserOptions = {}) {
     this.options = { ...DEFAULTS, ...options };
-    // Fail at wiring time, not on the first 40 MB message, if an upgrade moved the hook.
-    if (typeof (MailParser.prototype as unknown as ParserInternals).processChunk !== 'function') {
-      throw new Error('mailparser no longer has processChunk(): the text body budget cannot be applied');
-    }
+    assertMailparserHooks();
   }
 
-  summarize(raw: Readable): Promise<MessageSummary> {
-    return new Promise<MessageSummary>((resolve, reject) => {
-      const parser = new MailParser(PARSER_OPTIONS);
-      const budget = limitTextBodies(parser, this.options);
-      const attachments: AttachmentInfo[] = [];
-      let headers: Headers | null = null;
-      let headerLines: HeaderLines = [];
-      let text: MessageText | null = null;
-      let contentError: Error | null = null;
-      let sourceEnded = false;
-      let settled = false;
-
-      const settle = (outcome: () => void): void => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        outcome();
-      };
-      const stopReading = (): void => {
-        raw.unpipe(parser);
-        raw.destroy();
-        parser.destroy();
-      };
-      // What the parser produced, or MimeParseError when that is nothing at all.
-      const conclude = (problem: string | null, cause?: unknown): void => {
-        const namedHeader = headerLines.some((line) => line.key !== '');
-        if (headers === null || (!namedHeader && attachments.length === 0 && !hasText(text))) {
-          reject(new MimeParseError(problem ?? 'no message headers found', { cause }));
-          return;
-        }
-        resolve(
-          buildSummary(headers, headerLines, text, attachments, budget, problem ?? describeError(contentError)),
-        );
-      };
-
-      const limit = this.options.inactivityTimeoutMs;
-      const timer = setTimeout(() => {
-        settle(() => {
-          // pipe() pauses the source while the parser is behind: then the parser is to blame.
-          const sourceStalled = !sourceEnded && raw.readableFlowing !== false;
-          stopReading();
-          if (sourceStalled) {
-            reject(new RetryableError(`no data from the raw message stream for ${limit} ms`));
-          } else {
-            conclude(`parser made no progress for ${limit} ms`);
-          }
-        });
-      }, limit);
-
-      // The listeners stay attached after settling so a late error cannot crash the process.
-      raw.on('error', (error) => {
-        settle(() => {
-          stopReading();
-          reject(error);
-        });
-      });
-      raw.on('data', () => {
-        timer.refresh();
-      });
-      raw.once('end', () => {
-        sourceEnded = true;
-      });
-      parser.on('headers', (parsed: Headers) => {
-        headers = parsed;
-      });
-      parser.on('headerLines', (lines: HeaderLines) => {
-        headerLines = lines;
-      });
-      parser.on('data', (item: AttachmentStream | MessageText) => {
-        if (item.type === 'text') {
-          text = item;
-          return;
-        }
+  async summarize(raw: Readable): Promise<MessageSummary> {
+    const attachments: AttachmentInfo[] = [];
+    let contentError: Error | null = null;
+    const run = await runMailparser(raw, {
+      inactivityTimeoutMs: this.options.inactivityTimeoutMs,
+      textLimits: { partBytes: this.options.textPartLimitBytes, totalBytes: this.options.textTotalLimitBytes },
+      onAttachment: (attachment) => {
         attachments.push(
-          measureAttachment(item, (error) => {
+          measureAttachment(attachment, (error) => {
             contentError ??= error;
           }),
         );
-      });
-      parser.on('error', (error: Error) => {
-        settle(() => {
-          stopReading();
-          conclude(describeError(error), error);
-        });
-      });
-      parser.once('end', () => {
-        settle(() => conclude(null));
-      });
-
-      raw.pipe(parser);
+      },
     });
-  }
-}
-
-/**
- * Lets through at most a budget of encoded body bytes per inline text part (and in
- * total); the rest is dropped before mailparser decodes and buffers it. Also notes
- * whether an inline HTML part has content, which the budget could otherwise hide.
- */
-function limitTextBodies(parser: MailParser, limits: Required<MailparserMimeParserOptions>): TextBudget {
-  const internals = parser as unknown as ParserInternals;
-  const original = internals.processChunk;
-  if (typeof original !== 'function') throw new Error('mailparser no longer has processChunk()');
-  const budget: TextBudget = { sawHtml: false };
-  const usedByNode = new WeakMap<object, number>();
-  let usedTotal = 0;
-
-  internals.processChunk = (data, done) => {
-    const node = internals.curnode;
-    const body = data.value;
-    if (data.type === 'body' && node && node.decoder && node.isAttachment === false && Buffer.isBuffer(body)) {
-      if (node.contentType === 'text/html' && body.length > 0) budget.sawHtml = true;
-      const used = usedByNode.get(node) ?? 0;
-      const room = Math.min(limits.textPartLimitBytes - used, limits.textTotalLimitBytes - usedTotal);
-      if (room <= 0) {
-        setImmediate(done);
-        return;
-      }
-      const kept = body.length > room ? body.subarray(0, room) : body;
-      if (kept !== body) data.value = kept;
-      usedByNode.set(node, used + kept.length);
-      usedTotal += kept.length;
+    if (run.headers === null || !foundMessage(run)) {
+      throw new MimeParseError(run.problem ?? 'no message headers found', { cause: run.cause });
     }
-    original.call(parser, data, done);
-  };
-  return budget;
+    return buildSummary(run.headers, run.headerLines, run.text, attachments, run.budget, run.problem ?? describeError(contentError));
+  }
 }
 
 function measureAttachment(attachment: AttachmentStream, onError: (error: Error) => void): AttachmentInfo {
@@ -223,17 +87,13 @@ function measureAttachment(attachment: AttachmentStream, onError: (error: Error)
     contentId: attachment.cid ?? null,
     inline: attachment.related === true || attachment.contentDisposition === 'inline',
   };
-  const release = (): void => {
-    attachment.release?.();
-  };
-  attachment.content.on('data', (chunk: Buffer | string) => {
-    info.size += typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.length;
-  });
-  attachment.content.once('end', release);
-  attachment.content.once('error', (error: Error) => {
-    onError(error);
-    release();
-  });
+  drainAttachment(
+    attachment,
+    (count) => {
+      info.size += count;
+    },
+    onError,
+  );
   return info;
 }
 
@@ -264,72 +124,6 @@ function buildSummary(
   };
 }
 
-function hasText(text: MessageText | null): boolean {
-  return Boolean(text?.text?.trim() || text?.html?.trim());
-}
-
-function describeError(error: unknown): string | null {
-  if (error === null || error === undefined) return null;
-  const message = error instanceof Error ? error.message : String(error);
-  return `mailparser: ${message}`.slice(0, MAX_ERROR_TEXT);
-}
-
-// ---- headers -------------------------------------------------------------
-
-function isAddressObject(value: unknown): value is AddressObject {
-  return typeof value === 'object' && value !== null && Array.isArray((value as AddressObject).value);
-}
-
-/** Mailboxes the way SES lists them in commonHeaders; groups are replaced by their members. */
-export function formatAddresses(value: HeaderValue | undefined): string[] {
-  const objects = (Array.isArray(value) ? value : [value]).filter(isAddressObject);
-  const result: string[] = [];
-  const visit = (entries: EmailAddress[], depth: number): void => {
-    for (const entry of entries) {
-      if (entry.group) {
-        if (depth < 8) visit(entry.group, depth + 1);
-        continue;
-      }
-      const formatted = formatMailbox(entry);
-      if (formatted) result.push(formatted);
-    }
-  };
-  for (const object of objects) visit(object.value, 0);
-  return result;
-}
-
-function formatMailbox(entry: EmailAddress): string | null {
-  const name = (entry.name ?? '').replace(/\s+/g, ' ').trim();
-  const address = (entry.address ?? '').trim();
-  if (!address) return name || null;
-  if (!name) return address;
-  // Quoted when the name holds specials, so `"a@b" <c@d>` cannot read as a@b.
-  const quoted = /[()<>[\]:;@\\,."]/.test(name) ? `"${name.replace(/(["\\])/g, '\\$1')}"` : name;
-  return `${quoted} <${address}>`;
-}
-
-function firstString(value: HeaderValue | undefined): string | null {
-  const first = Array.isArray(value) ? value[0] : value;
-  return typeof first === 'string' && first !== '' ? first : null;
-}
-
-function allStrings(value: HeaderValue | undefined): string[] {
-  return (Array.isArray(value) ? value : [value]).filter((item): item is string => typeof item === 'string');
-}
-
-/** mailparser turns an unparseable Date into "now"; the raw header line tells the truth. */
-function dateOf(headerLines: HeaderLines): string | null {
-  const line = headerLines.find((header) => header.key === 'date')?.line;
-  if (line === undefined) return null;
-  const value = line
-    .slice(line.indexOf(':') + 1)
-    .replace(/\r?\n[ \t]+/g, ' ')
-    .trim();
-  if (value === '') return null;
-  const parsed = new Date(value);
-  return Number.isNaN(parsed.getTime()) ? null : parsed.toISOString();
-}
-
 // ---- snippet -------------------------------------------------------------
 
 function snippetOf(text: MessageText | null): string {
@@ -337,11 +131,6 @@ function snippetOf(text: MessageText | null): string {
   if (plain) return cut(plain);
   if (text?.html) return cut(collapse(htmlToPlain(text.html)));
   return '';
-}
-
-// Control characters (NUL included) have no place in index fields shown in a browser.
-function withoutControls(value: string): string {
-  return value.replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g, '');
 }
 
 function collapse(value: string): string {
