@@ -15,7 +15,9 @@ try {
     [
       `shadowmail local mode ready`,
       `  SMTP in   ${config.listenHost}:${stack.smtpPort} for ${config.domains.join(', ')}`,
-      `  HTTP      http://${config.listenHost}:${stack.httpPort}/healthz`,
+      `  webmail   ${stack.publicUrl}/  (users get in only while \`npx shadowmail failover on\`)`,
+      `  sign-in   demo users alice, bob, admin @${config.domains[0]} (password = the name), provider ${stack.oidc.url}`,
+      `  health    http://${config.listenHost}:${stack.httpPort}/healthz`,
       `  primary   ${primary}`,
       `  data      ${config.dataDir}`,
     ].join('\n'),
