@@ -1,5 +1,6 @@
 // The `shadowmail` command line: admin tasks against local mode's data directory.
 // `shadowmail trace --recipient ADDR | --message-id ID | --sender ADDR [--json]`
+// `shadowmail directory sync|import|list` (bin/commands/directory.ts)
 // `shadowmail failover on [--message TEXT] [--reason TEXT] | off [--reason TEXT] | status [--json]`
 //   (local mode's flag file, or a deployed stack's SSM parameter with --ssm-parameter)
 import { userInfo } from 'node:os';
@@ -12,6 +13,7 @@ import { MAX_FAILOVER_CACHE_MS, switchFailover } from '../lambdas/core/failover.
 import { systemClock } from '../lambdas/ports/clock.ts';
 import type { FailoverFlag, FailoverState } from '../lambdas/ports/failover-flag.ts';
 import { traceMessages, type TracedMessage } from '../lambdas/core/trace.ts';
+import { directoryCommand } from './commands/directory.ts';
 import { openLocalIndex } from '../lambdas/wiring/local-index.ts';
 import { localWebPaths, readLocalConfig } from '../lambdas/wiring/local-config.ts';
 
@@ -20,6 +22,7 @@ const USAGE = `usage:
   shadowmail failover on [--message TEXT] [--reason TEXT] [TARGET]
   shadowmail failover off [--reason TEXT] [TARGET]
   shadowmail failover status [--json] [TARGET]
+  shadowmail directory (sync … | import FILE | list)   (shadowmail directory --help)
 
   trace     lists matching messages, newest first, with each recipient's delivery state.
   failover  opens (on) or closes (off) the emergency webmail, or shows the flag. Users see
@@ -34,6 +37,7 @@ export async function main(argv: string[], out: NodeJS.WritableStream = process.
   try {
     if (command === 'trace') return await trace(rest, out);
     if (command === 'failover') return await failover(rest, out);
+    if (command === 'directory') return await directoryCommand(rest, out, err);
     if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
       out.write(`${USAGE}\n`);
       return command === undefined ? 2 : 0;

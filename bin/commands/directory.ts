@@ -1,0 +1,339 @@
+// `shadowmail directory …`: fills the address map and the directory users from Active
+// Directory (sync) or a CSV file (import), and lists what is there (list). Runs where
+// AD is — a host on the company network, as a scheduled task — against local mode's
+// data directory or a deployed stack's table (--table, AWS credentials from the
+// environment). Every source is read completely before anything is written, so a
+// failed bind, an unreachable server or a bad CSV row leaves the map as it was.
+import { readFile, stat } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { parseArgs } from 'node:util';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  DEFAULT_SYNC_LEASE_MS,
+  syncDirectory,
+  type DirectoryUser,
+  type SyncPlan,
+  type SyncReport,
+} from '../../lambdas/core/directory.ts';
+import { ShadowmailError } from '../../lambdas/core/errors.ts';
+import type { DirectorySource } from '../../lambdas/ports/directory.ts';
+import { makeDynamoDbClient } from '../../lambdas/adapters/aws/dynamodb-client.ts';
+import { DynamoDbDirectoryStore } from '../../lambdas/adapters/aws/dynamodb-directory-store.ts';
+import { readBindPasswordSecret, secretsClientFor } from '../../lambdas/adapters/aws/secrets-bind-credentials.ts';
+import { LdapDirectorySource, type AdminStrategy } from '../../lambdas/adapters/ldap/ldap-directory-source.ts';
+import { CsvDirectorySource } from '../../lambdas/adapters/local/csv-directory-source.ts';
+import { startEmbeddedDynalite } from '../../lambdas/adapters/local/embedded-dynalite.ts';
+import { readLocalConfig } from '../../lambdas/wiring/local-config.ts';
+import { localPaths, readRuntimeInfo } from '../../lambdas/wiring/local-data-dir.ts';
+import { LOCAL_TABLE_NAME } from '../../lambdas/wiring/local-index.ts';
+
+export const DIRECTORY_USAGE = `usage:
+  shadowmail directory sync --url ldap[s]://HOST[:PORT] --bind-dn DN
+        (--bind-password-file FILE | --bind-password-secret SECRET_ARN) --base-dn DN
+        [--filter FILTER] [--admin-group DN] [--admin-strategy auto|in-chain|walk]
+        [--ca-file PEM] [--starttls] [--tls-servername NAME]
+        [--max-removals N] [--dry-run] [TARGET]
+  shadowmail directory import FILE.csv [--max-removals N] [--dry-run] [TARGET]
+  shadowmail directory list [--json] [TARGET]
+
+  TARGET: --data-dir DIR (local mode; default SHADOWMAIL_DATA_DIR or ./.shadowmail)
+          or --table NAME --region REGION [--endpoint URL] (a deployed stack; AWS credentials
+          from the environment; --endpoint only for DynamoDB-compatible servers)
+
+  sync reads every user with a mail address from AD (paged), import reads a CSV with
+  the header mailbox,displayName,aliases,kind,disabled,admin (aliases separated by ;).
+  Both replace the directory: users missing from the source are removed (at most
+  --max-removals per run; default 10 or a fifth of the directory). --dry-run prints
+  the changes and writes nothing.`;
+
+const MAX_DIFF_LINES_WRITTEN = 200;
+
+class UsageError extends ShadowmailError {
+  constructor(message: string) {
+    super('USAGE', message);
+  }
+}
+
+interface Target {
+  store: DynamoDbDirectoryStore;
+  description: string;
+  close(): Promise<void>;
+}
+
+export async function directoryCommand(argv: string[], out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
+  const [sub, ...rest] = argv;
+  try {
+    if (sub === 'sync') return await sync(rest, out, err);
+    if (sub === 'import') return await importCsv(rest, out, err);
+    if (sub === 'list') return await list(rest, out);
+    if (sub === undefined || sub === 'help' || sub === '--help' || sub === '-h') {
+      out.write(`${DIRECTORY_USAGE}\n`);
+      return sub === undefined ? 2 : 0;
+    }
+    throw new UsageError(`unknown directory command ${JSON.stringify(sub)}`);
+  } catch (error) {
+    const usage = error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
+    if (usage) {
+      err.write(`shadowmail directory: ${(error as Error).message}\n${DIRECTORY_USAGE}\n`);
+      return 2;
+    }
+    if (error instanceof ShadowmailError) {
+      err.write(`shadowmail directory: ${error.message}\n`);
+      return 1;
+    }
+    err.write(`shadowmail directory: ${(error as Error).stack ?? String(error)}\n`);
+    return 1;
+  }
+}
+
+const TARGET_OPTIONS = {
+  'data-dir': { type: 'string' },
+  table: { type: 'string' },
+  region: { type: 'string' },
+  // For tests and DynamoDB-compatible servers; a deployed stack needs none.
+  endpoint: { type: 'string' },
+} as const;
+
+async function sync(argv: string[], out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      url: { type: 'string' },
+      'bind-dn': { type: 'string' },
+      'bind-password-file': { type: 'string' },
+      'bind-password-secret': { type: 'string' },
+      'base-dn': { type: 'string' },
+      filter: { type: 'string' },
+      'admin-group': { type: 'string' },
+      'admin-strategy': { type: 'string', default: 'auto' },
+      'ca-file': { type: 'string' },
+      starttls: { type: 'boolean', default: false },
+      'tls-servername': { type: 'string' },
+      'max-removals': { type: 'string' },
+      'dry-run': { type: 'boolean', default: false },
+      ...TARGET_OPTIONS,
+    },
+    strict: true,
+    allowPositionals: false,
+  });
+  const url = required(values.url, '--url');
+  const bindDn = required(values['bind-dn'], '--bind-dn');
+  const baseDn = required(values['base-dn'], '--base-dn');
+  const passwordFile = values['bind-password-file'];
+  const passwordSecret = values['bind-password-secret'];
+  if ((passwordFile === undefined) === (passwordSecret === undefined)) {
+    throw new UsageError('give exactly one of --bind-password-file and --bind-password-secret');
+  }
+  const strategy = values['admin-strategy'];
+  if (strategy !== 'auto' && strategy !== 'in-chain' && strategy !== 'walk') {
+    throw new UsageError('--admin-strategy must be auto, in-chain or walk');
+  }
+  const ca = values['ca-file'] === undefined ? undefined : await readFile(values['ca-file'], 'utf8');
+  const bindPassword =
+    passwordFile !== undefined
+      ? () => readPasswordFile(passwordFile, err)
+      : () => readBindPasswordSecret(secretsClientFor(passwordSecret!), passwordSecret!);
+  const source = new LdapDirectorySource({
+    url,
+    bindDn,
+    bindPassword,
+    baseDn,
+    adminStrategy: strategy as AdminStrategy,
+    startTls: values.starttls === true,
+    ...(values.filter !== undefined && { filter: values.filter }),
+    ...(values['admin-group'] !== undefined && { adminGroupDn: values['admin-group'] }),
+    ...(ca !== undefined && { ca }),
+    ...(values['tls-servername'] !== undefined && { tlsServername: values['tls-servername'] }),
+  });
+  return runSync(source, values, out, err);
+}
+
+async function importCsv(argv: string[], out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    options: {
+      'max-removals': { type: 'string' },
+      'dry-run': { type: 'boolean', default: false },
+      ...TARGET_OPTIONS,
+    },
+    strict: true,
+    allowPositionals: true,
+  });
+  if (positionals.length !== 1) throw new UsageError('import takes exactly one CSV file');
+  return runSync(new CsvDirectorySource(positionals[0]!), values, out, err);
+}
+
+async function list(argv: string[], out: NodeJS.WritableStream): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: { json: { type: 'boolean', default: false }, ...TARGET_OPTIONS },
+    strict: true,
+  });
+  const target = await openTarget(values);
+  try {
+    const { users } = await target.store.readState();
+    if (values.json) {
+      out.write(`${JSON.stringify(users, null, 2)}\n`);
+      return 0;
+    }
+    if (users.length === 0) out.write(`the directory in ${target.description} is empty\n`);
+    for (const user of users) out.write(`${describeUser(user)}\n`);
+    if (users.length > 0) out.write(`${users.length} user${users.length === 1 ? '' : 's'}\n`);
+    return 0;
+  } finally {
+    await target.close();
+  }
+}
+
+type TargetValues = { 'data-dir'?: string; table?: string; region?: string; endpoint?: string };
+
+async function runSync(
+  source: DirectorySource,
+  values: TargetValues & { 'max-removals'?: string; 'dry-run'?: boolean },
+  out: NodeJS.WritableStream,
+  err: NodeJS.WritableStream,
+): Promise<number> {
+  const maxRemovals = values['max-removals'] === undefined ? undefined : parseCount(values['max-removals'], '--max-removals');
+  const dryRun = values['dry-run'] === true;
+  const started = performance.now();
+  const target = await openTarget(values);
+  try {
+    const report = await syncDirectory(source, target.store, {
+      dryRun,
+      owner: `${hostname()}:${process.pid}`,
+      now: () => new Date(),
+      leaseMs: DEFAULT_SYNC_LEASE_MS,
+      ...(maxRemovals !== undefined && { maxRemovals }),
+    });
+    for (const warning of report.warnings.slice(0, 50)) err.write(`skipped ${warning}\n`);
+    if (report.warnings.length > 50) err.write(`skipped ${report.warnings.length - 50} more entries\n`);
+    out.write(formatPlan(report.plan, dryRun ? Number.POSITIVE_INFINITY : MAX_DIFF_LINES_WRITTEN));
+    out.write(`${summary(source, target, report, (performance.now() - started) / 1000)}\n`);
+    return 0;
+  } finally {
+    await target.close();
+  }
+}
+
+async function openTarget(values: TargetValues): Promise<Target> {
+  if (values.table !== undefined) {
+    if (values['data-dir'] !== undefined) throw new UsageError('give either --table or --data-dir, not both');
+    const region = values.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
+    if (region === undefined) throw new UsageError('--table needs --region (or AWS_REGION)');
+    const client = new DynamoDBClient({ region, ...(values.endpoint !== undefined && { endpoint: values.endpoint }) });
+    return {
+      store: new DynamoDbDirectoryStore({ client, tableName: values.table }),
+      description: `table ${values.table} (${region})`,
+      close: async () => client.destroy(),
+    };
+  }
+  if (values.region !== undefined || values.endpoint !== undefined) throw new UsageError('--region and --endpoint go with --table');
+  const env = values['data-dir'] !== undefined ? { ...process.env, SHADOWMAIL_DATA_DIR: values['data-dir'] } : process.env;
+  return openLocalTarget(readLocalConfig(env).dataDir);
+}
+
+/** Local mode's table: through the running stack's dynalite, or dynalite started on the data directory (as openLocalIndex does). */
+async function openLocalTarget(dataDir: string): Promise<Target> {
+  const paths = localPaths(dataDir);
+  const description = `local data directory ${dataDir}`;
+  const running = await readRuntimeInfo(paths);
+  if (running) {
+    const client = makeDynamoDbClient(running.dynamoEndpoint);
+    return { store: new DynamoDbDirectoryStore({ client, tableName: LOCAL_TABLE_NAME }), description, close: async () => client.destroy() };
+  }
+  try {
+    await stat(paths.dynamodb);
+  } catch {
+    throw new ShadowmailError('NO_DATA', `no shadowmail data in ${dataDir} (start local mode with npm start once, or pass --data-dir)`);
+  }
+  const dynalite = await startEmbeddedDynalite({ path: paths.dynamodb, host: '127.0.0.1', port: 0 });
+  const client = makeDynamoDbClient(dynalite.endpoint);
+  return {
+    store: new DynamoDbDirectoryStore({ client, tableName: LOCAL_TABLE_NAME }),
+    description,
+    close: async () => {
+      client.destroy();
+      await dynalite.close();
+    },
+  };
+}
+
+async function readPasswordFile(file: string, err: NodeJS.WritableStream): Promise<string> {
+  let text: string;
+  try {
+    const info = await stat(file);
+    if ((info.mode & 0o077) !== 0) err.write(`warning: ${file} can be read by other users (chmod 600 it)\n`);
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    throw new ShadowmailError('USAGE', `cannot read the bind password file ${file}: ${(error as Error).message}`);
+  }
+  // Editors and `echo` add a line end; a password never ends in one.
+  const password = text.replace(/\r?\n$/, '');
+  if (password === '') throw new ShadowmailError('USAGE', `the bind password file ${file} is empty`);
+  return password;
+}
+
+function required(value: string | undefined, name: string): string {
+  if (value === undefined || value.trim() === '') throw new UsageError(`${name} is required`);
+  return value;
+}
+
+function parseCount(value: string, name: string): number {
+  const count = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(count)) throw new UsageError(`${name} must be a whole number`);
+  return count;
+}
+
+function flags(user: DirectoryUser): string {
+  return [user.kind === 'shared' ? 'shared' : '', user.disabled ? 'disabled' : '', user.admin ? 'admin' : ''].filter(Boolean).join(',');
+}
+
+function describeUser(user: DirectoryUser): string {
+  const marks = flags(user);
+  const aliases = user.aliases.length > 0 ? `  aliases ${user.aliases.join(', ')}` : '';
+  return `${user.mailbox}  "${user.displayName}"${marks ? `  [${marks}]` : ''}${aliases}`;
+}
+
+function describeChange(before: DirectoryUser, after: DirectoryUser, fields: Array<keyof DirectoryUser>): string {
+  const parts = fields.map((field) => {
+    if (field === 'aliases') {
+      const added = after.aliases.filter((alias) => !before.aliases.includes(alias)).map((alias) => `+${alias}`);
+      const removed = before.aliases.filter((alias) => !after.aliases.includes(alias)).map((alias) => `-${alias}`);
+      return `aliases ${[...added, ...removed].join(' ')}`;
+    }
+    return `${field} ${JSON.stringify(before[field])} → ${JSON.stringify(after[field])}`;
+  });
+  return `~ ${after.mailbox}  ${parts.join('; ')}`;
+}
+
+/** The diff an admin reads: users by stable id, then addresses that moved or went away. */
+export function formatPlan(plan: SyncPlan, maxLines: number): string {
+  const lines: string[] = [];
+  for (const user of plan.users.added) lines.push(`+ ${describeUser(user)}`);
+  for (const change of plan.users.changed) lines.push(describeChange(change.before, change.after, change.fields));
+  for (const user of plan.users.removed) lines.push(`- ${describeUser(user)}`);
+  for (const move of plan.addresses.moved) lines.push(`> ${move.address}: ${move.from} → ${move.to}`);
+  for (const gone of plan.addresses.removed) lines.push(`- address ${gone.address} (was ${gone.mailbox})`);
+  if (plan.rewriteAll) lines.push('! the previous sync was interrupted: every address item is written again');
+  const shown = lines.slice(0, maxLines);
+  if (lines.length > shown.length) shown.push(`… and ${lines.length - shown.length} more changes`);
+  return shown.length > 0 ? `${shown.join('\n')}\n` : '';
+}
+
+function summary(source: DirectorySource, target: Target, report: SyncReport, seconds: number): string {
+  const { users, addresses } = report.plan;
+  const skipped = report.warnings.length > 0 ? `, ${report.warnings.length} skipped` : '';
+  return [
+    `${report.dryRun ? 'dry run, nothing changed: ' : ''}${source.description} → ${target.description}`,
+    `  read ${report.read} users${skipped} in ${(report.timings.readSourceMs / 1000).toFixed(2)} s`,
+    `  users: ${users.added.length} added, ${users.changed.length} changed, ${users.removed.length} removed, ${users.unchanged} unchanged`,
+    `  addresses: ${addresses.set.length} new, ${addresses.moved.length} moved, ${addresses.removed.length} removed` +
+      (report.plan.rewriteAll ? ` (all ${report.plan.writes.putAddresses.length} rewritten)` : ''),
+    `  ${report.dryRun ? 'would have written' : 'wrote'} ${writeCount(report.plan)} items in ${(report.timings.writeMs / 1000).toFixed(2)} s; ${seconds.toFixed(2)} s in all`,
+  ].join('\n');
+}
+
+function writeCount(plan: SyncPlan): number {
+  const { writes } = plan;
+  return writes.putAddresses.length + writes.deleteAddresses.length + writes.putUsers.length + writes.deleteUsers.length;
+}

@@ -1,0 +1,386 @@
+// The directory from Active Directory (or any LDAP server with AD's attributes) via
+// ldapts: ldap:// with optional StartTLS, or ldaps://; a simple bind; one paged
+// search of the users; then the admin group's members, nested groups included.
+//
+// What AD means and how we read it:
+// - Addresses: proxyAddresses `SMTP:` is the primary (the mailbox), `smtp:` are
+//   aliases; X500:, SIP:, X400: … are not mail addresses and are ignored. Without an
+//   `SMTP:` value the `mail` attribute is the primary; a `mail` that differs from the
+//   `SMTP:` primary is kept as an alias (mail to it reaches this mailbox anyway).
+// - userAccountControl bit 2 (ACCOUNTDISABLE): the user keeps the address mapping but
+//   cannot sign in. Shared mailboxes (msExchRecipientTypeDetails = 4) are disabled
+//   accounts by design; they are included, with kind `shared`.
+// - Stable id: objectGUID as hex (survives renames and moves); an entry without one
+//   (an LDAP server that is not AD) falls back to its DN.
+// - Paging: AD answers at most MaxPageSize (1,000) entries per search without
+//   paging, so the search is paged (500 per page); ldapts sends each page as its own
+//   request, and every one is bounded by the operation timeout.
+// - Admins: members of the admin group, nested groups included. Real AD resolves the
+//   nesting itself with the LDAP_MATCHING_RULE_IN_CHAIN filter
+//   (memberOf:1.2.840.113556.1.4.1941:=<group DN>); OpenLDAP has no such rule, so there
+//   we walk the group's `member` values breadth-first, bounded and cycle-safe.
+//   `auto` picks in-chain when the rootDSE announces AD (capability
+//   1.2.840.113556.1.4.800, which Samba's DC announces too). A configured admin group
+//   that does not exist is an error: silently finding no admins would demote them all.
+import { isIP } from 'node:net';
+import type { ConnectionOptions } from 'node:tls';
+import {
+  AndFilter,
+  Client,
+  ExtensibleFilter,
+  FilterParser,
+  InvalidCredentialsError,
+  NoSuchObjectError,
+  ResultCodeError,
+  type Entry,
+  type Filter,
+} from 'ldapts';
+import { DirectoryError, makeDirectoryUser, type DirectoryUser } from '../../core/directory.ts';
+import type { DirectoryReadResult, DirectorySource } from '../../ports/directory.ts';
+
+export const DEFAULT_USER_FILTER = '(&(objectClass=user)(|(mail=*)(proxyAddresses=*)))';
+export const DEFAULT_PAGE_SIZE = 500;
+export const IN_CHAIN_RULE = '1.2.840.113556.1.4.1941';
+const AD_CAPABILITY = '1.2.840.113556.1.4.800';
+const DISABLED_BIT = 0x2;
+const SHARED_MAILBOX = 4;
+/** Entries read while walking nested admin groups before we call the structure unreasonable. */
+export const MAX_GROUP_WALK_READS = 2_000;
+/** Users one search may return; a bound on memory, far above any AD we serve. */
+const DEFAULT_MAX_ENTRIES = 500_000;
+
+const USER_ATTRIBUTES = [
+  'objectGUID',
+  'mail',
+  'proxyAddresses',
+  'displayName',
+  'cn',
+  'userAccountControl',
+  'msExchRecipientTypeDetails',
+];
+
+export type AdminStrategy = 'auto' | 'in-chain' | 'walk';
+
+export interface LdapDirectorySourceOptions {
+  /** ldap://host[:port] or ldaps://host[:port]. */
+  url: string;
+  bindDn: string;
+  /** Read when a sync starts (a file or a secret), so a rotated password is picked up. */
+  bindPassword: () => Promise<string>;
+  baseDn: string;
+  filter?: string;
+  adminGroupDn?: string;
+  adminStrategy?: AdminStrategy;
+  /** PEM of the CA that signed the server's certificate (ldaps:// or StartTLS). */
+  ca?: string;
+  /** Upgrade an ldap:// connection with StartTLS before binding. */
+  startTls?: boolean;
+  /** Name to check the server certificate against, when it differs from the URL's host. */
+  tlsServername?: string;
+  pageSize?: number;
+  connectTimeoutMs?: number;
+  /** Bound on each LDAP request (bind, one page of a search). */
+  operationTimeoutMs?: number;
+  maxEntries?: number;
+}
+
+interface Candidate {
+  dn: string;
+  entry: Entry;
+}
+
+export class LdapDirectorySource implements DirectorySource {
+  readonly description: string;
+  private readonly options: LdapDirectorySourceOptions;
+  private readonly host: string;
+  private readonly secure: boolean;
+
+  constructor(options: LdapDirectorySourceOptions) {
+    let parsed: URL;
+    try {
+      parsed = new URL(options.url);
+    } catch (error) {
+      throw new DirectoryError('DIRECTORY_SOURCE', `not an LDAP URL: ${JSON.stringify(options.url)}`, { cause: error });
+    }
+    if (parsed.protocol !== 'ldap:' && parsed.protocol !== 'ldaps:') {
+      throw new DirectoryError('DIRECTORY_SOURCE', `the URL must start with ldap:// or ldaps://, not ${JSON.stringify(options.url)}`);
+    }
+    if (options.startTls && parsed.protocol === 'ldaps:') {
+      throw new DirectoryError('DIRECTORY_SOURCE', 'StartTLS is for ldap:// URLs; an ldaps:// connection is encrypted already');
+    }
+    this.options = options;
+    this.host = parsed.hostname.replace(/^\[(.*)\]$/, '$1');
+    this.secure = parsed.protocol === 'ldaps:';
+    this.description = `${options.url} (${options.baseDn})`;
+  }
+
+  async readAll(): Promise<DirectoryReadResult> {
+    const options = this.options;
+    const password = await options.bindPassword();
+    // ldapts breaks an ldap:// connection given tlsOptions, so they go only to
+    // ldaps:// connections and to startTLS.
+    const client = new Client({
+      url: options.url,
+      connectTimeout: options.connectTimeoutMs ?? 10_000,
+      timeout: options.operationTimeoutMs ?? 120_000,
+      ...(this.secure && { tlsOptions: this.tlsOptions() }),
+    });
+    let phase: 'connect' | 'bind' | 'search' = 'connect';
+    try {
+      if (options.startTls) await client.startTLS(this.tlsOptions());
+      phase = 'bind';
+      await client.bind(options.bindDn, password);
+      phase = 'search';
+      const candidates = await this.searchUsers(client);
+      const admins = options.adminGroupDn ? await this.adminDns(client, options.adminGroupDn, candidates) : new Set<string>();
+      const users: DirectoryUser[] = [];
+      const warnings: string[] = [];
+      for (const { dn, entry } of candidates) {
+        const result = userFromEntry(entry, admins.has(normalizeDn(dn)));
+        if ('user' in result) users.push(result.user);
+        else warnings.push(`${dn}: ${result.skipped}`);
+      }
+      return { users, warnings };
+    } catch (error) {
+      throw this.explain(error, phase);
+    } finally {
+      await client.unbind().catch(() => undefined);
+    }
+  }
+
+  private tlsOptions(): ConnectionOptions {
+    // Node checks the certificate against servername, else host. SNI takes no IP address.
+    const servername = this.options.tlsServername ?? (isIP(this.host) ? undefined : this.host);
+    return {
+      // Only StartTLS needs the host here (it upgrades a socket); for ldaps:// a host
+      // in these options would replace the URL's host as the address to connect to.
+      ...(!this.secure && { host: this.host }),
+      ...(servername !== undefined && { servername }),
+      ...(this.options.ca !== undefined && { ca: [this.options.ca] }),
+      minVersion: 'TLSv1.2',
+    };
+  }
+
+  private async searchUsers(client: Client): Promise<Candidate[]> {
+    const { baseDn } = this.options;
+    const maxEntries = this.options.maxEntries ?? DEFAULT_MAX_ENTRIES;
+    const candidates: Candidate[] = [];
+    try {
+      for await (const page of client.searchPaginated(baseDn, {
+        scope: 'sub',
+        filter: this.userFilter(),
+        attributes: USER_ATTRIBUTES,
+        explicitBufferAttributes: ['objectGUID'],
+        paged: { pageSize: this.options.pageSize ?? DEFAULT_PAGE_SIZE },
+      })) {
+        for (const entry of page.searchEntries) candidates.push({ dn: entry.dn, entry });
+        if (candidates.length > maxEntries) {
+          throw new DirectoryError('DIRECTORY_SOURCE', `the search under ${baseDn} returned more than ${maxEntries} entries; narrow the filter`);
+        }
+      }
+    } catch (error) {
+      if (error instanceof NoSuchObjectError) {
+        throw new DirectoryError('DIRECTORY_SOURCE', `the base DN ${baseDn} does not exist on ${this.options.url}`, { cause: error });
+      }
+      throw error;
+    }
+    return candidates;
+  }
+
+  private userFilter(): Filter {
+    const text = this.options.filter ?? DEFAULT_USER_FILTER;
+    try {
+      return FilterParser.parseString(text);
+    } catch (error) {
+      throw new DirectoryError('DIRECTORY_SOURCE', `not an LDAP filter: ${text} (${(error as Error).message})`, { cause: error });
+    }
+  }
+
+  /** Normalized DNs of the candidates that are admins. */
+  private async adminDns(client: Client, groupDn: string, candidates: Candidate[]): Promise<Set<string>> {
+    const group = await readEntry(client, groupDn, ['member']);
+    if (!group) throw new DirectoryError('DIRECTORY_SOURCE', `the admin group ${groupDn} does not exist on ${this.options.url}`);
+    const strategy = this.options.adminStrategy ?? 'auto';
+    const inChain = strategy === 'in-chain' || (strategy === 'auto' && (await isActiveDirectory(client)));
+    const known = new Set(candidates.map(({ dn }) => normalizeDn(dn)));
+    return inChain ? this.adminsInChain(client, groupDn) : walkGroup(client, group, known);
+  }
+
+  private async adminsInChain(client: Client, groupDn: string): Promise<Set<string>> {
+    const filter = new AndFilter({
+      filters: [this.userFilter(), new ExtensibleFilter({ matchType: 'memberOf', rule: IN_CHAIN_RULE, value: groupDn })],
+    });
+    const admins = new Set<string>();
+    for await (const page of client.searchPaginated(this.options.baseDn, {
+      scope: 'sub',
+      filter,
+      attributes: ['1.1'],
+      paged: { pageSize: this.options.pageSize ?? DEFAULT_PAGE_SIZE },
+    })) {
+      for (const entry of page.searchEntries) admins.add(normalizeDn(entry.dn));
+    }
+    return admins;
+  }
+
+  private explain(error: unknown, phase: 'connect' | 'bind' | 'search'): Error {
+    if (error instanceof DirectoryError) return error;
+    const { url, bindDn } = this.options;
+    const code = typeof error === 'object' && error !== null && 'code' in error ? String((error as { code: unknown }).code) : '';
+    const message = error instanceof Error ? error.message : String(error);
+    if (error instanceof InvalidCredentialsError) {
+      return new DirectoryError('DIRECTORY_BIND', `bind failed for ${bindDn}: invalid credentials`, { cause: error });
+    }
+    if (phase === 'bind' && error instanceof ResultCodeError) {
+      return new DirectoryError('DIRECTORY_BIND', `bind failed for ${bindDn}: ${message}`, { cause: error });
+    }
+    if (/^(ERR_TLS|ERR_SSL|CERT_|DEPTH_ZERO|SELF_SIGNED|UNABLE_TO_(GET|VERIFY))/.test(code) || /certificate|TLS|SSL/i.test(message)) {
+      return new DirectoryError(
+        'DIRECTORY_TLS',
+        `TLS with ${url} failed: ${message} (is --ca-file the CA that signed the server's certificate, and does it name ${this.options.tlsServername ?? this.host}?)`,
+        { cause: error },
+      );
+    }
+    if (['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EPIPE'].includes(code)) {
+      return new DirectoryError('DIRECTORY_UNREACHABLE', `cannot reach ${url}: ${describeCode(code)}`, { cause: error });
+    }
+    if (/Connection timeout/i.test(message)) {
+      return new DirectoryError('DIRECTORY_UNREACHABLE', `cannot reach ${url}: no connection within ${this.options.connectTimeoutMs ?? 10_000} ms`, { cause: error });
+    }
+    if (/Operation timed out/i.test(message)) {
+      return new DirectoryError(
+        'DIRECTORY_UNREACHABLE',
+        `cannot reach ${url}: no answer within ${this.options.operationTimeoutMs ?? 120_000} ms (${phase})`,
+        { cause: error },
+      );
+    }
+    if (/Connection closed|Socket error|socket connection not established/i.test(message)) {
+      return new DirectoryError('DIRECTORY_UNREACHABLE', `cannot reach ${url}: the connection was lost (${phase})`, { cause: error });
+    }
+    return new DirectoryError('DIRECTORY_SOURCE', `LDAP ${phase} on ${url} failed: ${message}`, { cause: error });
+  }
+}
+
+function describeCode(code: string): string {
+  const texts: Record<string, string> = {
+    ECONNREFUSED: 'connection refused',
+    ECONNRESET: 'connection reset',
+    EHOSTUNREACH: 'host unreachable',
+    ENETUNREACH: 'network unreachable',
+    ENOTFOUND: 'host name not found',
+    EAI_AGAIN: 'host name lookup failed',
+    ETIMEDOUT: 'connection timed out',
+    EPIPE: 'connection closed',
+  };
+  return texts[code] ?? code;
+}
+
+async function isActiveDirectory(client: Client): Promise<boolean> {
+  const { searchEntries } = await client.search('', { scope: 'base', attributes: ['supportedCapabilities'] });
+  return searchEntries.some((entry) => valuesOf(entry, 'supportedCapabilities').includes(AD_CAPABILITY));
+}
+
+/** One entry by DN, or null when it does not exist. */
+async function readEntry(client: Client, dn: string, attributes: string[]): Promise<Entry | null> {
+  // A dropped connection would be re-opened by ldapts without our bind.
+  if (!client.isBound) throw new Error('Connection closed before message response was received (not bound)');
+  try {
+    const { searchEntries } = await client.search(dn, { scope: 'base', attributes });
+    return searchEntries[0] ?? null;
+  } catch (error) {
+    if (error instanceof NoSuchObjectError) return null;
+    throw error;
+  }
+}
+
+/**
+ * Members of a group, nested groups followed: breadth-first over `member` values,
+ * each DN read at most once (cycles end), at most MAX_GROUP_WALK_READS reads.
+ * Members that are known users are not read; anything else is read once to see
+ * whether it is a group (an entry without `member` is a leaf).
+ */
+export async function walkGroup(client: Client, group: Entry, knownUsers: ReadonlySet<string>): Promise<Set<string>> {
+  const members = new Set<string>();
+  const visited = new Set<string>([normalizeDn(group.dn)]);
+  const queue: Entry[] = [group];
+  let reads = 0;
+  while (queue.length > 0) {
+    const current = queue.shift()!;
+    for (const member of valuesOf(current, 'member')) {
+      const dn = normalizeDn(member);
+      if (visited.has(dn)) continue;
+      visited.add(dn);
+      if (knownUsers.has(dn)) {
+        members.add(dn);
+        continue;
+      }
+      reads += 1;
+      if (reads > MAX_GROUP_WALK_READS) {
+        throw new DirectoryError('DIRECTORY_SOURCE', `the admin group ${group.dn} nests more than ${MAX_GROUP_WALK_READS} entries`);
+      }
+      const entry = await readEntry(client, member, ['member']);
+      if (entry) queue.push(entry);
+    }
+  }
+  return members;
+}
+
+export type EntryResult = { user: DirectoryUser } | { skipped: string };
+
+/** One search entry as a directory user, or why it is left out. */
+export function userFromEntry(entry: Entry, admin: boolean): EntryResult {
+  const proxies = valuesOf(entry, 'proxyAddresses');
+  const primaries = proxies.filter((value) => value.startsWith('SMTP:')).map((value) => value.slice(5));
+  const secondaries = proxies.filter((value) => value.startsWith('smtp:')).map((value) => value.slice(5));
+  const mail = valuesOf(entry, 'mail')[0];
+  const primary = primaries[0] ?? mail;
+  if (primary === undefined || primary.trim() === '') return { skipped: 'no SMTP address (neither proxyAddresses SMTP: nor mail)' };
+  // Exchange allows one SMTP: value; should there be more, the others still deliver here.
+  const aliases = [...primaries.slice(1), ...secondaries, ...(mail !== undefined && mail !== '' ? [mail] : [])];
+  const guid = bufferOf(entry, 'objectGUID');
+  const uac = Number.parseInt(valuesOf(entry, 'userAccountControl')[0] ?? '0', 10);
+  const recipientType = Number(valuesOf(entry, 'msExchRecipientTypeDetails')[0] ?? '0');
+  try {
+    return {
+      user: makeDirectoryUser({
+        id: guid && guid.length > 0 ? guid.toString('hex') : `dn:${normalizeDn(entry.dn)}`,
+        mailbox: primary,
+        displayName: valuesOf(entry, 'displayName')[0] ?? valuesOf(entry, 'cn')[0] ?? '',
+        aliases: aliases.filter((alias) => alias.trim() !== ''),
+        kind: recipientType === SHARED_MAILBOX ? 'shared' : 'user',
+        disabled: Number.isInteger(uac) && (uac & DISABLED_BIT) !== 0,
+        admin,
+      }),
+    };
+  } catch (error) {
+    return { skipped: (error as Error).message };
+  }
+}
+
+/** Attribute values as strings, whatever the case of the name the server used. */
+function valuesOf(entry: Entry, name: string): string[] {
+  const wanted = name.toLowerCase();
+  for (const [key, value] of Object.entries(entry)) {
+    if (key.toLowerCase() !== wanted || key === 'dn') continue;
+    const list = Array.isArray(value) ? value : [value];
+    return list.map((item) => (Buffer.isBuffer(item) ? item.toString('utf8') : String(item)));
+  }
+  return [];
+}
+
+function bufferOf(entry: Entry, name: string): Buffer | null {
+  const wanted = name.toLowerCase();
+  for (const [key, value] of Object.entries(entry)) {
+    if (key.toLowerCase() !== wanted) continue;
+    const first = Array.isArray(value) ? value[0] : value;
+    return Buffer.isBuffer(first) ? first : null;
+  }
+  return null;
+}
+
+/** DNs compare case-insensitively and without blanks around separators (AD and slapd spell them differently). */
+export function normalizeDn(dn: string): string {
+  return dn
+    .trim()
+    .replace(/\s*(?<!\\)([,=+])\s*/g, '$1')
+    .toLowerCase();
+}

@@ -1,0 +1,356 @@
+// The directory: who has a mailbox, under which addresses, and who may sign in.
+// A source (AD over LDAP, a CSV file) yields the complete list of users; planSync
+// compares it with what the store holds and applySync writes only the difference,
+// in an order that a crash at any point leaves repairable by the next run.
+//
+// Why this order (applySync): the store's user items are the "current state" the
+// next plan is computed from. Address items are written first and user items last,
+// so a user item never claims an address mapping that was not written yet; a run
+// that dies halfway leaves user items describing the old state, and the next run
+// plans the same changes again. On top of that the store remembers that a run was
+// interrupted, and the next run then rewrites every address item (a drift repair),
+// which also covers a change that was reverted in AD before the next run.
+//
+// Address items map EVERY address of a user, the primary one included, to the
+// mailbox (the primary address). Disabled users keep their mapping (mail still
+// reaches their mailbox); they only lose sign-in (canSignIn).
+import { normalizeAddress } from './addresses.ts';
+import { InvalidInputError, ShadowmailError } from './errors.ts';
+import type { DirectorySource, DirectoryStore } from '../ports/directory.ts';
+
+export type DirectoryUserKind = 'user' | 'shared';
+
+export interface DirectoryUser {
+  /** Stable across renames: AD's objectGUID as hex, or the CSV's id / mailbox. */
+  id: string;
+  /** Primary SMTP address in comparison form; the mailbox mail is filed under. */
+  mailbox: string;
+  displayName: string;
+  /** Further addresses of the same mailbox, comparison form, sorted, without the primary. */
+  aliases: string[];
+  /** `shared`: a shared mailbox (AD msExchRecipientTypeDetails = 4); nobody signs in as it. */
+  kind: DirectoryUserKind;
+  /** Account disabled in AD: mail still flows, sign-in is refused. */
+  disabled: boolean;
+  /** Member (directly or through nested groups) of the configured admin group. */
+  admin: boolean;
+}
+
+export interface AddressAssignment {
+  address: string;
+  mailbox: string;
+}
+
+export interface AddressMove {
+  address: string;
+  from: string;
+  to: string;
+}
+
+export interface UserChange {
+  before: DirectoryUser;
+  after: DirectoryUser;
+  /** Names of the fields that differ, e.g. ['aliases', 'disabled']. */
+  fields: Array<keyof DirectoryUser>;
+}
+
+export interface SyncPlan {
+  /** By stable id: what an admin reads in the diff. */
+  users: {
+    added: DirectoryUser[];
+    changed: UserChange[];
+    removed: DirectoryUser[];
+    unchanged: number;
+  };
+  /** Per address: new, now pointing to another mailbox, gone. */
+  addresses: {
+    set: AddressAssignment[];
+    moved: AddressMove[];
+    removed: AddressAssignment[];
+  };
+  /** Every address item is written again (the previous run was interrupted). */
+  rewriteAll: boolean;
+  /** The store operations that carry the plan out (user items are keyed by mailbox). */
+  writes: {
+    putAddresses: AddressAssignment[];
+    deleteAddresses: string[];
+    putUsers: DirectoryUser[];
+    deleteUsers: string[];
+  };
+}
+
+/** Failures of a directory sync; the code says which kind (bind, unreachable, conflict, …). */
+export class DirectoryError extends ShadowmailError {
+  constructor(code: DirectoryErrorCode, message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
+  }
+}
+
+export type DirectoryErrorCode =
+  | 'DIRECTORY_BIND'
+  | 'DIRECTORY_UNREACHABLE'
+  | 'DIRECTORY_TLS'
+  | 'DIRECTORY_SOURCE'
+  | 'DIRECTORY_CONFLICT'
+  | 'DIRECTORY_MASS_REMOVAL'
+  | 'DIRECTORY_BUSY';
+
+/** The only users who may sign in to the webmail: enabled, personal accounts. */
+export function canSignIn(user: DirectoryUser | null): user is DirectoryUser {
+  return user !== null && user.kind === 'user' && !user.disabled;
+}
+
+/** Every address that reaches the user's mailbox, primary first. */
+export function addressesOf(user: DirectoryUser): string[] {
+  return [user.mailbox, ...user.aliases];
+}
+
+const ADDRESS = /^[^@\s<>(),;:"\\[\]]+@[^@\s<>(),;:"\\[\]]+\.[^@\s<>(),;:"\\[\]]+$|^[^@\s<>(),;:"\\[\]]+@localhost$/;
+/** RFC 5321 limit on a path; longer values cannot be SMTP addresses. */
+const MAX_ADDRESS_LENGTH = 254;
+
+/** Whether a value in comparison form can be an SMTP address we map. */
+export function isMailAddress(address: string): boolean {
+  return address.length <= MAX_ADDRESS_LENGTH && ADDRESS.test(address);
+}
+
+export interface DirectoryUserInput {
+  id: string;
+  mailbox: string;
+  displayName?: string;
+  aliases?: readonly string[];
+  kind?: DirectoryUserKind;
+  disabled?: boolean;
+  admin?: boolean;
+}
+
+/**
+ * A user in normal form: addresses lower-cased and checked, aliases sorted without
+ * duplicates or the primary. Throws InvalidInputError naming the bad value.
+ */
+export function makeDirectoryUser(input: DirectoryUserInput): DirectoryUser {
+  const id = input.id.trim();
+  if (id === '') throw new InvalidInputError('a directory user needs an id');
+  const mailbox = normalizeAddress(input.mailbox);
+  if (!isMailAddress(mailbox)) throw new InvalidInputError(`not a mail address: ${JSON.stringify(input.mailbox)}`);
+  const aliases = new Set<string>();
+  for (const raw of input.aliases ?? []) {
+    const alias = normalizeAddress(raw);
+    if (!isMailAddress(alias)) throw new InvalidInputError(`not a mail address: ${JSON.stringify(raw)}`);
+    if (alias !== mailbox) aliases.add(alias);
+  }
+  const kind = input.kind ?? 'user';
+  if (kind !== 'user' && kind !== 'shared') throw new InvalidInputError(`kind must be user or shared, not ${JSON.stringify(kind)}`);
+  return {
+    id,
+    mailbox,
+    displayName: (input.displayName ?? '').trim() || mailbox,
+    aliases: [...aliases].sort(),
+    kind,
+    disabled: input.disabled ?? false,
+    admin: input.admin ?? false,
+  };
+}
+
+/**
+ * Refuses a user list that cannot become one map: the same id twice, or one address
+ * belonging to two users. Guessing an owner would deliver someone's mail to someone
+ * else, so the whole sync stops and the message names both users.
+ */
+export function checkDirectory(users: readonly DirectoryUser[], describe: (user: DirectoryUser) => string = (user) => user.mailbox): void {
+  const problems: string[] = [];
+  const byId = new Map<string, DirectoryUser>();
+  const owner = new Map<string, DirectoryUser>();
+  for (const user of users) {
+    const other = byId.get(user.id);
+    if (other) problems.push(`id ${user.id} belongs to ${describe(other)} and ${describe(user)}`);
+    byId.set(user.id, user);
+    for (const address of addressesOf(user)) {
+      const holder = owner.get(address);
+      if (holder && holder !== user) problems.push(`${address} belongs to ${describe(holder)} and ${describe(user)}`);
+      else owner.set(address, user);
+    }
+  }
+  if (problems.length > 0) {
+    const shown = problems.slice(0, 10).join('; ');
+    const more = problems.length > 10 ? ` (and ${problems.length - 10} more)` : '';
+    throw new DirectoryError('DIRECTORY_CONFLICT', `the directory is inconsistent, nothing was changed: ${shown}${more}`);
+  }
+}
+
+const USER_FIELDS: Array<keyof DirectoryUser> = ['id', 'mailbox', 'displayName', 'aliases', 'kind', 'disabled', 'admin'];
+
+function changedFields(before: DirectoryUser, after: DirectoryUser): Array<keyof DirectoryUser> {
+  return USER_FIELDS.filter((field) =>
+    field === 'aliases' ? before.aliases.join('\n') !== after.aliases.join('\n') : before[field] !== after[field],
+  );
+}
+
+function addressMap(users: readonly DirectoryUser[]): Map<string, string> {
+  const map = new Map<string, string>();
+  for (const user of users) for (const address of addressesOf(user)) map.set(address, user.mailbox);
+  return map;
+}
+
+/**
+ * The difference between what the store holds (`current`) and the source's complete
+ * list (`incoming`, already checked with checkDirectory). `rewriteAll` puts every
+ * address item again, for a store whose previous run stopped halfway.
+ */
+export function planSync(current: readonly DirectoryUser[], incoming: readonly DirectoryUser[], options: { rewriteAll?: boolean } = {}): SyncPlan {
+  const currentById = new Map(current.map((user) => [user.id, user]));
+  const incomingIds = new Set(incoming.map((user) => user.id));
+  const added: DirectoryUser[] = [];
+  const changed: UserChange[] = [];
+  let unchanged = 0;
+  for (const user of incoming) {
+    const before = currentById.get(user.id);
+    if (!before) {
+      added.push(user);
+      continue;
+    }
+    const fields = changedFields(before, user);
+    if (fields.length > 0) changed.push({ before, after: user, fields });
+    else unchanged += 1;
+  }
+  const removed = current.filter((user) => !incomingIds.has(user.id));
+
+  const before = addressMap(current);
+  const after = addressMap(incoming);
+  const set: AddressAssignment[] = [];
+  const moved: AddressMove[] = [];
+  const removedAddresses: AddressAssignment[] = [];
+  for (const [address, mailbox] of after) {
+    const previous = before.get(address);
+    if (previous === undefined) set.push({ address, mailbox });
+    else if (previous !== mailbox) moved.push({ address, from: previous, to: mailbox });
+  }
+  for (const [address, mailbox] of before) if (!after.has(address)) removedAddresses.push({ address, mailbox });
+  const byAddress = (a: { address: string }, b: { address: string }) => (a.address < b.address ? -1 : a.address > b.address ? 1 : 0);
+  set.sort(byAddress);
+  moved.sort(byAddress);
+  removedAddresses.sort(byAddress);
+
+  // User items are keyed by mailbox: a key is written when its content changes and
+  // deleted only when no incoming user has that mailbox any more (a swap rewrites it).
+  const currentByMailbox = new Map(current.map((user) => [user.mailbox, user]));
+  const incomingMailboxes = new Set(incoming.map((user) => user.mailbox));
+  const putUsers = incoming.filter((user) => {
+    const stored = currentByMailbox.get(user.mailbox);
+    return !stored || changedFields(stored, user).length > 0;
+  });
+  const deleteUsers = current.filter((user) => !incomingMailboxes.has(user.mailbox)).map((user) => user.mailbox);
+
+  const rewriteAll = options.rewriteAll === true;
+  const putAddresses = rewriteAll
+    ? [...after].map(([address, mailbox]) => ({ address, mailbox })).sort(byAddress)
+    : [...set, ...moved.map(({ address, to }) => ({ address, mailbox: to }))];
+  const bySort = <T>(key: (value: T) => string) => (a: T, b: T) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0);
+  return {
+    users: {
+      added: added.sort(bySort((user) => user.mailbox)),
+      changed: changed.sort(bySort((change) => change.after.mailbox)),
+      removed: removed.sort(bySort((user) => user.mailbox)),
+      unchanged,
+    },
+    addresses: { set, moved, removed: removedAddresses },
+    rewriteAll,
+    writes: {
+      putAddresses,
+      deleteAddresses: removedAddresses.map((entry) => entry.address),
+      putUsers,
+      deleteUsers,
+    },
+  };
+}
+
+export function isEmptyPlan(plan: SyncPlan): boolean {
+  const { writes } = plan;
+  return writes.putAddresses.length + writes.deleteAddresses.length + writes.putUsers.length + writes.deleteUsers.length === 0;
+}
+
+/** Writes a plan through the store: addresses, then users (see the header for why). */
+export async function applySync(plan: SyncPlan, store: DirectoryStore): Promise<void> {
+  await store.putAddresses(plan.writes.putAddresses);
+  await store.deleteAddresses(plan.writes.deleteAddresses);
+  await store.putUsers(plan.writes.putUsers);
+  await store.deleteUsers(plan.writes.deleteUsers);
+}
+
+export interface SyncOptions {
+  dryRun?: boolean;
+  /**
+   * Most users one run may remove. A wrong base DN or filter reads an empty or tiny
+   * directory; without this bound the run would delete the whole map. Default:
+   * defaultMaxRemovals(current user count).
+   */
+  maxRemovals?: number;
+  /** Who holds the store's sync lease (host and pid), for the busy message. */
+  owner: string;
+  now: () => Date;
+  /** How long the lease lasts; a run that dies frees it after this. */
+  leaseMs?: number;
+}
+
+export interface SyncReport {
+  plan: SyncPlan;
+  dryRun: boolean;
+  /** Users the source delivered. */
+  read: number;
+  /** Entries the source skipped, with why (no SMTP address, unusable values). */
+  warnings: string[];
+  /** Milliseconds spent reading the source, reading the store, and writing. */
+  timings: { readSourceMs: number; readStoreMs: number; writeMs: number };
+}
+
+export const DEFAULT_SYNC_LEASE_MS = 10 * 60_000;
+
+/** At most 10 users or a fifth of the directory, whichever is more. */
+export function defaultMaxRemovals(currentUsers: number): number {
+  return Math.max(10, Math.floor(currentUsers / 5));
+}
+
+/**
+ * One sync: read the whole source first (any failure there leaves the store as it
+ * was), then, holding the store's lease, plan against the stored state and apply.
+ */
+export async function syncDirectory(source: DirectorySource, store: DirectoryStore, options: SyncOptions): Promise<SyncReport> {
+  const started = performance.now();
+  const { users: incoming, warnings } = await source.readAll();
+  checkDirectory(incoming);
+  const readSourceMs = performance.now() - started;
+
+  const dryRun = options.dryRun === true;
+  const leaseMs = options.leaseMs ?? DEFAULT_SYNC_LEASE_MS;
+  const storeStarted = performance.now();
+  const lease = dryRun ? null : await store.beginSync(options.owner, options.now(), leaseMs);
+  let writing = false;
+  try {
+    const state = await store.readState();
+    const plan = planSync(state.users, incoming, { rewriteAll: lease?.interrupted ?? state.interrupted });
+    const readStoreMs = performance.now() - storeStarted;
+    const maxRemovals = options.maxRemovals ?? defaultMaxRemovals(state.users.length);
+    if (plan.users.removed.length > maxRemovals) {
+      throw new DirectoryError(
+        'DIRECTORY_MASS_REMOVAL',
+        `the source would remove ${plan.users.removed.length} of ${state.users.length} users (more than ${maxRemovals}); ` +
+          'nothing was changed. Check the base DN and filter, or allow it with --max-removals',
+      );
+    }
+    const writeStarted = performance.now();
+    if (!dryRun && !isEmptyPlan(plan)) {
+      writing = true;
+      await store.markWriting(options.owner);
+      await applySync(plan, store);
+    }
+    const writeMs = writing ? performance.now() - writeStarted : 0;
+    if (!dryRun) await store.finishSync(options.owner, options.now());
+    return { plan, dryRun, read: incoming.length, warnings, timings: { readSourceMs, readStoreMs, writeMs } };
+  } catch (error) {
+    // The lease is freed either way. A run that failed while writing stays marked in
+    // the store, so the next run rewrites every address item; one that failed
+    // before writing leaves the store exactly as it found it.
+    if (lease) await store.releaseSync(options.owner).catch(() => undefined);
+    throw error;
+  }
+}
