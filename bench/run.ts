@@ -8,11 +8,13 @@
 //   3. relay latency and throughput of local mode (bin/local.ts as a child
 //      process) and of Postfix alone configured as a backup MX relay, with the same
 //      messages at the same rate to the same kind of primary (a second Postfix
-//      delivering into a Maildir), and the ratios shadowmail/Postfix.
+//      delivering into a Maildir), and the ratios shadowmail/Postfix;
+//   4. webmail server time: first inbox page of a 10,000-message mailbox, opening a
+//      1 MB HTML message (bench/webmail-bench.ts).
 //
 // Knobs (environment): BENCH_RATE (msg/s, default 20), BENCH_SECONDS (default 20),
 // BENCH_BURST_SECONDS (default 10), BENCH_PASSES (corpus passes, default 3),
-// BENCH_ONLY (comma list of ingest,rss,shadowmail,postfix), BENCH_OUT (results file).
+// BENCH_ONLY (comma list of ingest,rss,webmail,shadowmail,postfix), BENCH_OUT (results file).
 // A section that cannot run (no corpus, not root, no Postfix) is recorded as skipped.
 import { execFileSync } from 'node:child_process';
 import { chown, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -31,6 +33,7 @@ import { DeliveryWatcher } from './delivery-watcher.ts';
 import { measureIngest, readCorpus, type IngestThroughput } from './ingest-throughput.ts';
 import { busyPercent, machineCpuTimes, memoryOf, peakRssMiB, processTree, treeCpuSeconds } from './procfs.ts';
 import { runPhase, type PhaseResult, type RelayTarget } from './relay-bench.ts';
+import { measureWebmail, webmailSummary } from './webmail-bench.ts';
 import { delay, MIB, round } from './stats.ts';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -48,7 +51,7 @@ const settings = {
   corpusPasses: numberSetting('BENCH_PASSES', 3),
   largeMessageBytes: 40 * MIB,
 };
-const only = new Set((process.env.BENCH_ONLY ?? 'ingest,rss,shadowmail,postfix').split(',').map((part) => part.trim()));
+const only = new Set((process.env.BENCH_ONLY ?? 'ingest,rss,webmail,shadowmail,postfix').split(',').map((part) => part.trim()));
 
 type Section<T> = T | { skipped: string };
 
@@ -356,6 +359,7 @@ try {
   const memoryIngest = await section('ingest, in-memory index', only.has('ingest'), ingestWithMemoryIndex);
   const dynaliteIngest = await section('ingest, DynamoDB adapter on dynalite', only.has('ingest'), () => ingestWithDynalite(work));
   const rss = await section('peak RSS of 40 MiB messages', only.has('rss'), largeMessageRss);
+  const webmail = await section('webmail server time', only.has('webmail'), () => measureWebmail(work, log));
 
   const largeFile = join(work, 'large-attachment.eml');
   if (only.has('shadowmail') || only.has('postfix')) await writeLargeMessage(largeFile, 'attachment', settings.largeMessageBytes);
@@ -393,6 +397,7 @@ try {
     },
     ingest: { memoryIndex: memoryIngest, dynaliteIndex: dynaliteIngest },
     largeMessageParse: rss,
+    webmail,
     relay: {
       how:
         'nodemailer pooled plain SMTP from this process; steady phase on 1 connection, burst on 4; latency from the client seeing 250 ' +
@@ -450,6 +455,8 @@ function summary(r: Record<string, unknown>): string {
       lines.push(`  ${kind}: ${rss[kind].peakRssMiB} MiB peak RSS, ${rss[kind].seconds} s, ${rss[kind].mibPerSecond} MiB/s`);
     }
   }
+
+  lines.push(...webmailSummary(r.webmail as Parameters<typeof webmailSummary>[0]));
 
   const relay = r.relay as Record<string, Section<RelayRun> | Record<string, unknown>>;
   lines.push('', `Relay: SMTP 250 → in the primary's Maildir (${settings.steadyRatePerSecond} msg/s for ${settings.steadySeconds} s; burst ${settings.burstSeconds} s on ${settings.burstConnections} connections)`);

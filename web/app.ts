@@ -46,10 +46,21 @@ export interface WebmailDeps {
   sessionMaxAgeSeconds?: number;
   logger?: WebLogger;
   /**
-   * Route groups behind the gate and sign-in, mounted at `path`. When none are given a
+   * Route groups behind the gate and (unless selfAuthorized) sign-in, mounted at `path`. When none are given a
    * placeholder /mail shows who is signed in (the mailbox pages replace it).
    */
-  userRoutes?: { path: string; routes: Hono<WebEnv> }[];
+  userRoutes?: UserRouteGroup[];
+}
+
+export interface UserRouteGroup {
+  path: string;
+  routes: Hono<WebEnv>;
+  /**
+   * The routes check every request themselves (signed short-lived URLs) instead of the
+   * session: the cid: images of the sandboxed message frame, which the browser requests
+   * from an opaque origin and so without the SameSite session cookie. Still behind the gate.
+   */
+  selfAuthorized?: boolean;
 }
 
 export function createWebApp(deps: WebAppDeps): Hono<WebEnv> {
@@ -83,9 +94,11 @@ function mountWebmail(app: Hono<WebEnv>, deps: WebmailDeps): void {
 
   app.route('/', statusRoutes());
   app.route('/auth', authRoutes({ signIn: deps.signIn, session, logger, publicOrigin: new URL(deps.publicOrigin).origin }));
-  for (const { path, routes } of deps.userRoutes ?? [{ path: '/mail', routes: placeholderMailRoutes() }]) {
-    app.use(path, requireSignIn());
-    app.use(`${path}/*`, requireSignIn());
+  for (const { path, routes, selfAuthorized } of deps.userRoutes ?? [{ path: '/mail', routes: placeholderMailRoutes() }]) {
+    if (!selfAuthorized) {
+      app.use(path, requireSignIn());
+      app.use(`${path}/*`, requireSignIn());
+    }
     app.route(path, routes);
   }
 

@@ -15,6 +15,12 @@ import { CachedFailoverFlag } from '../core/failover.ts';
 import type { WebmailDeps } from '../../web/app.ts';
 import { webLoggerFrom } from '../../web/middleware/logger.ts';
 import { MailparserMimeParser } from '../adapters/mime/mailparser-mime-parser.ts';
+import { SESv2Client } from '@aws-sdk/client-sesv2';
+import { mailRouteGroups } from '../../web/routes/mail.ts';
+import { S3DownloadLinks } from '../adapters/aws/s3-download-links.ts';
+import { SesOutboundMailer } from '../adapters/aws/ses-outbound-mailer.ts';
+import { MailparserMessageRenderer } from '../adapters/mime/mailparser-message-renderer.ts';
+import { NodemailerMimeComposer } from '../adapters/mime/nodemailer-mime-composer.ts';
 import { SmtpRelayAdapter } from '../adapters/smtp/smtp-relay.ts';
 import { systemClock } from '../ports/clock.ts';
 import type { ForwardHandlerDeps } from '../handlers/forward.ts';
@@ -75,7 +81,8 @@ export async function awsForwardDeps(): Promise<ForwardHandlerDeps> {
 /**
  * The webmail's gate pieces in AWS: the SSM flag behind the ≤ 30 s cache, Cognito sign-in
  * (code + PKCE, ID token checked by aws-jwt-verify), the session key from Secrets Manager.
- * Called once per cold start; the mailbox pages add their own parts to the result.
+ * Called once per cold start. The mailbox pages: DynamoDB index, raw mail in S3 (Sent
+ * copies under sent/, downloads under downloads/), SES for sending.
  */
 export async function awsWebmailDeps(): Promise<WebmailDeps> {
   const env = readAwsWebEnv();
@@ -86,6 +93,9 @@ export async function awsWebmailDeps(): Promise<WebmailDeps> {
   const clientId = env[WEB_ENV.userPoolClientId];
   const cognitoDomain = env[WEB_ENV.cognitoDomain];
   // Cognito's hosted UI logout (not an OIDC end-session endpoint): client_id + logout_uri.
+  const logger = webLoggerFrom(createObservability('shadowmail-webmail').logger);
+  const s3 = makeS3Client();
+  const rawStore = new S3RawMailStore(s3);
   const logoutUrl = cognitoDomain
     ? `${cognitoDomain.replace(/\/$/, '')}/logout?${new URLSearchParams({ client_id: clientId, logout_uri: `${publicUrl.origin}/` })}`
     : null;
@@ -105,7 +115,24 @@ export async function awsWebmailDeps(): Promise<WebmailDeps> {
     adminGroup: env[WEB_ENV.adminGroup],
     clock: systemClock,
     timeZone: env[WEB_ENV.timeZone],
-    logger: webLoggerFrom(createObservability('shadowmail-webmail').logger),
+    logger,
+    userRoutes: mailRouteGroups({
+      index: new DynamoDbMessageIndex({ client: new DynamoDBClient({}), tableName: env[ENV.tableName] }),
+      rawStore,
+      rawWriter: rawStore,
+      renderer: new MailparserMessageRenderer(),
+      composer: new NodemailerMimeComposer(),
+      mailer: new SesOutboundMailer({
+        client: new SESv2Client({}),
+        ...(env[WEB_ENV.sesConfigurationSet] && { configurationSetName: env[WEB_ENV.sesConfigurationSet] }),
+      }),
+      // Attachments leave through presigned S3 links: a Lambda response carries at most 6 MB.
+      downloadLinks: new S3DownloadLinks(s3, { bucket: env[WEB_ENV.rawBucket] }),
+      clock: systemClock,
+      signingSecret: sessionSecret,
+      send: { retentionDays: env[ENV.retentionDays], sentBucket: env[WEB_ENV.rawBucket], sentKeyPrefix: 'sent/' },
+      logger,
+    }),
   };
 }
 

@@ -82,6 +82,10 @@ export const WEB_ENV = {
   sessionSecretArn: 'SHADOWMAIL_SESSION_SECRET_ARN',
   adminGroup: 'SHADOWMAIL_ADMIN_GROUP',
   timeZone: 'SHADOWMAIL_TIME_ZONE',
+  /** The raw mail bucket: received mail is read from it, Sent copies (sent/) and presigned downloads (downloads/) go into it. */
+  rawBucket: 'SHADOWMAIL_RAW_BUCKET',
+  /** SES configuration set for the webmail's outgoing mail (optional). */
+  sesConfigurationSet: 'SHADOWMAIL_SES_CONFIGURATION_SET',
 } as const;
 
 export const webSettingsSchema = {
@@ -108,6 +112,10 @@ const awsWebSchema = z.object({
   [WEB_ENV.cognitoDomain]: z.url({ protocol: /^https$/ }).optional(),
   [WEB_ENV.publicUrl]: z.url({ protocol: /^https$/ }),
   [WEB_ENV.sessionSecretArn]: z.string().startsWith('arn:'),
+  [ENV.tableName]: z.string().min(1),
+  [WEB_ENV.rawBucket]: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'an S3 bucket name'),
+  [WEB_ENV.sesConfigurationSet]: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'an SES configuration set name').optional(),
+  [ENV.retentionDays]: pipelineSettingsSchema[ENV.retentionDays],
   ...webSettingsSchema,
 });
 

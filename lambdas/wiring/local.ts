@@ -8,6 +8,10 @@ import { serve, type ServerType } from '@hono/node-server';
 import type { Context, SQSEvent } from 'aws-lambda';
 import { createWebApp, type WebmailDeps } from '../../web/app.ts';
 import { webLoggerFrom } from '../../web/middleware/logger.ts';
+import { mailRouteGroups } from '../../web/routes/mail.ts';
+import { MailparserMessageRenderer } from '../adapters/mime/mailparser-message-renderer.ts';
+import { NodemailerMimeComposer } from '../adapters/mime/nodemailer-mime-composer.ts';
+import { SmtpOutboundMailer } from '../adapters/smtp/smtp-outbound-mailer.ts';
 import { DynamoDbMessageIndex } from '../adapters/aws/dynamodb-message-index.ts';
 import { makeDynamoDbClient } from '../adapters/aws/dynamodb-client.ts';
 import { createMessageTable } from '../adapters/aws/message-table.ts';
@@ -37,6 +41,8 @@ import { acquireDataDirLock, localPaths, writeRuntimeInfo, type LocalPaths } fro
 import { LOCAL_TABLE_NAME } from './local-index.ts';
 export { LOCAL_TABLE_NAME };
 export const LOCAL_BUCKET = 'inbound';
+/** Raw bytes of the webmail's Sent copies: <raw>/inbound/sent/<id>. */
+export const LOCAL_SENT_PREFIX = 'sent/';
 /** The local provider's Cognito-shaped pool (a region that does not exist, so never mistaken for AWS). */
 export const LOCAL_USER_POOL_ID = 'zz-local-1_shadowmail';
 export const LOCAL_CLIENT_ID = 'shadowmail-webmail';
@@ -82,7 +88,6 @@ export async function startLocalStack(config: LocalConfig): Promise<LocalStack> 
 
     const webmail = await startLocalWebmail(config, index, http.port);
     stoppers.push(webmail.close);
-    app = createWebApp({ health, webmail: webmail.deps });
 
     const rawStore = new FsRawMailStore(paths.raw);
     const ingestQueue = new FileQueue(paths.ingestQueue, { visibilityTimeoutSeconds: 60 });
@@ -103,6 +108,34 @@ export async function startLocalStack(config: LocalConfig): Promise<LocalStack> 
         ? { host: config.primary.host, port: config.primary.port, tls: config.primary.implicitTls ? 'implicit' : 'starttls-opportunistic' }
         : { host: '127.0.0.1', port: sinkPort!, tls: 'none' },
     );
+
+    // The webmail's mail goes where the forward goes: the configured primary or the sink
+    // (local mode has no SES); its Sent copies sit beside the received mail.
+    const mailer = new SmtpOutboundMailer(
+      config.primary
+        ? { host: config.primary.host, port: config.primary.port, tls: config.primary.implicitTls ? 'implicit' : 'starttls-opportunistic' }
+        : { host: '127.0.0.1', port: sinkPort!, tls: 'none' },
+    );
+    stoppers.push(async () => mailer.close());
+    app = createWebApp({
+      health,
+      webmail: {
+        ...webmail.deps,
+        userRoutes: mailRouteGroups({
+          index,
+          rawStore,
+          rawWriter: rawStore,
+          renderer: new MailparserMessageRenderer(),
+          composer: new NodemailerMimeComposer(),
+          mailer,
+          downloadLinks: null,
+          clock: systemClock,
+          signingSecret: webmail.deps.sessionSecret,
+          send: { retentionDays: config.retentionDays, sentBucket: LOCAL_BUCKET, sentKeyPrefix: LOCAL_SENT_PREFIX },
+          ...(webmail.deps.logger && { logger: webmail.deps.logger }),
+        }),
+      },
+    });
 
     // One process owns the data directory, so its workers share one lease owner:
     // after a crash the restarted process takes over its own leases at once.

@@ -1,0 +1,301 @@
+// Writing mail through app.request(): the forms (new, reply, reply all, forward), the
+// send flow with the real MIME composer and SMTP into local mode's primary sink (what
+// arrives there is parsed and checked: From, recipients, In-Reply-To, References,
+// attachments), the Sent copy, validation errors tied to their fields, header
+// injection refused, the double-submit guard, a relay that is down, and the folder
+// actions (delete → Deleted with its notice, restore, mark unread).
+import { simpleParser } from 'mailparser';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SmtpOutboundMailer } from '../../lambdas/adapters/smtp/smtp-outbound-mailer.ts';
+import { freePort } from '../support/wait.ts';
+import { buildMessage, links, PNG, startMailHarness, type MailHarness } from '../fixtures/webmail/mail-harness.ts';
+
+let h: MailHarness;
+let originalId: string;
+const REPORT = Buffer.from('Quarterly report, the bytes that must arrive unchanged.\r\n'.repeat(50));
+
+beforeAll(async () => {
+  h = await startMailHarness();
+  originalId = await h.deliver(
+    await buildMessage({
+      from: 'Carol Partner <carol@partner.test>',
+      to: 'Alice Example <alice@corp.test>, Dan <dan@partner.test>, info@corp.test',
+      cc: 'Erin <erin@partner.test>, bob@corp.test',
+      subject: 'AW: Budget 2030',
+      messageId: '<budget-2@partner.test>',
+      inReplyTo: '<budget-1@partner.test>',
+      references: '<budget-0@partner.test> <budget-1@partner.test>',
+      text: 'Here are the numbers.\nRegards, Carol',
+      attachments: [
+        { filename: 'report.txt', content: REPORT, contentType: 'text/plain' },
+        { filename: 'logo.png', content: PNG, cid: 'logo@partner.test' },
+      ],
+    }),
+  );
+});
+afterAll(async () => h?.close());
+
+/** The named form fields of a page (inputs and the textarea), HTML entities decoded. */
+function fields(html: string): Record<string, string> {
+  const decode = (text: string) => text.replace(/&quot;/g, '"').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&#39;/g, "'").replace(/&amp;/g, '&');
+  const result: Record<string, string> = {};
+  for (const match of html.matchAll(/<input ([^>]*)\/?>/g)) {
+    const name = /name="([^"]*)"/.exec(match[1]!)?.[1];
+    const value = /value="([^"]*)"/.exec(match[1]!)?.[1];
+    if (name && value !== undefined && !/type="(checkbox|file)"/.test(match[1]!)) result[name] = decode(value);
+  }
+  const textarea = /<textarea [^>]*name="text"[^>]*>([\s\S]*?)<\/textarea>/.exec(html);
+  // The browser drops the newline right after <textarea>, as it would here.
+  if (textarea) result.text = decode(textarea[1]!).replace(/^\n/, '');
+  return result;
+}
+
+async function form(path: string): Promise<{ html: string; values: Record<string, string> }> {
+  const response = await h.get(path);
+  expect(response.status).toBe(200);
+  const html = await response.text();
+  return { html, values: fields(html) };
+}
+
+async function sinkCount(): Promise<number> {
+  return (await h.received(0)).length;
+}
+
+describe('the forms', () => {
+  it('new message: labelled fields, the sender shown, CSRF token and a fresh draft id', async () => {
+    // Act
+    const { html, values } = await form('/mail/compose');
+    const again = await form('/mail/compose');
+
+    // Assess
+    for (const [id, label] of [['to', 'To'], ['cc', 'Cc'], ['bcc', 'Bcc'], ['subject', 'Subject'], ['text', 'Message'], ['files', 'Attach files']]) {
+      expect(html).toContain(`<label for="${id}">${label}</label>`);
+      expect(html).toMatch(new RegExp(`<(input|textarea) id="${id}" name="${id}"`));
+    }
+    expect(html).toContain('<form class="compose" method="post" action="/mail/send" enctype="multipart/form-data">');
+    expect(html).toContain('<span class="label">From</span> alice@corp.test');
+    expect(values._csrf).toBe(h.csrf.alice);
+    expect(values.draftId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(again.values.draftId).not.toBe(values.draftId);
+    expect(html).toContain('aria-describedby="to-hint"');
+    expect(html).not.toMatch(/<script|\son[a-z]+=|style="/i);
+  });
+
+  it('reply, reply all and forward are filled from the message, with the thread in hidden fields', async () => {
+    // Act
+    const reply = (await form(`/mail/m/${originalId}/reply`)).values;
+    const replyAll = (await form(`/mail/m/${originalId}/reply-all`)).values;
+    const forward = await form(`/mail/m/${originalId}/forward`);
+
+    // Assess
+    expect(reply).toMatchObject({ to: 'Carol Partner <carol@partner.test>', cc: '', subject: 'Re: Budget 2030', inReplyTo: '<budget-2@partner.test>', references: '<budget-0@partner.test> <budget-1@partner.test> <budget-2@partner.test>', originalId, mode: 'reply' });
+    expect(reply.text).toMatch(/^\n\nOn .+, Carol Partner <carol@partner.test> wrote:\n> Here are the numbers.\n> Regards, Carol\n$/);
+    // Alice's own addresses (her alias info@ included) are left out of reply all.
+    expect(replyAll).toMatchObject({ to: 'Carol Partner <carol@partner.test>, Dan <dan@partner.test>', cc: 'Erin <erin@partner.test>, bob@corp.test', mode: 'reply-all' });
+    expect(forward.values).toMatchObject({ to: '', subject: 'Fwd: AW: Budget 2030', inReplyTo: '', references: '', mode: 'forward' });
+    expect(forward.html).toContain('<legend>Attachments of the forwarded message</legend>');
+    expect(forward.html).toContain('<input type="checkbox" id="keep-0" name="keep" value="0" checked=""/>');
+    expect(forward.html).not.toContain('logo.png');
+  });
+
+  it('speak German to a German browser, quote included', async () => {
+    // Act
+    const response = await h.get(`/mail/m/${originalId}/reply`, 'alice', { 'accept-language': 'de' });
+    const html = await response.text();
+
+    // Assess
+    expect(html).toContain('<h1>Antworten</h1>');
+    expect(html).toContain('<label for="to">An</label>');
+    expect(fields(html).text).toMatch(/^\n\nAm .+ schrieb Carol Partner <carol@partner.test>:\n/);
+  });
+});
+
+describe('sending', () => {
+  it('a reply goes out from alice with In-Reply-To and References, lands in Sent, and the page says so', async () => {
+    // Prepare
+    const { values } = await form(`/mail/m/${originalId}/reply`);
+    const before = await sinkCount();
+
+    // Act
+    const response = await h.post('/mail/send', { ...values, text: `Thanks, Carol!${values.text}` }, 'alice', { multipart: true });
+    const [arrived] = (await h.received(before + 1)).slice(before);
+    const parsed = await simpleParser(arrived!.raw);
+    const sentPage = await (await h.get(response.headers.get('location') ?? '')).text();
+
+    // Assess
+    expect(response.status).toBe(303);
+    expect(response.headers.get('location')).toBe('/mail/sent?done=sent');
+    expect(arrived!.envelope).toMatchObject({ from: 'alice@corp.test', recipients: ['carol@partner.test'] });
+    expect(parsed.from?.value).toEqual([{ name: 'Alice Example', address: 'alice@corp.test' }]);
+    expect(parsed.subject).toBe('Re: Budget 2030');
+    expect(parsed.inReplyTo).toBe('<budget-2@partner.test>');
+    expect(parsed.references).toEqual(['<budget-0@partner.test>', '<budget-1@partner.test>', '<budget-2@partner.test>']);
+    expect(parsed.text).toContain('Thanks, Carol!\n\nOn ');
+    expect(parsed.text).toContain('> Here are the numbers.');
+    expect(sentPage).toContain('<div class="notice" role="status"><p>Your message was sent.</p></div>');
+    const sentLink = links(sentPage).find((href) => /^\/mail\/m\/sent-/.test(href));
+    expect(sentPage).toContain('<span class="subject">Re: Budget 2030</span>');
+    const sentCopy = await (await h.get(sentLink!)).text();
+    expect(sentCopy).toContain('<dt>To</dt><dd>Carol Partner &lt;carol@partner.test&gt;</dd>');
+  });
+
+  it('a forward carries the kept stored attachment and an uploaded file, byte for byte; Bcc only in the envelope', async () => {
+    // Prepare
+    const { values } = await form(`/mail/m/${originalId}/forward`);
+    const before = await sinkCount();
+    const upload = new File([new Uint8Array(PNG)], 'chart.png', { type: 'image/png' });
+
+    // Act
+    const response = await h.post('/mail/send', { ...values, to: 'Frank <frank@partner.test>', bcc: 'boss@corp.test', keep: '0', files: upload });
+    const [arrived] = (await h.received(before + 1)).slice(before);
+    const parsed = await simpleParser(arrived!.raw);
+
+    // Assess
+    expect(response.status).toBe(303);
+    expect(arrived!.envelope.recipients.sort()).toEqual(['boss@corp.test', 'frank@partner.test']);
+    expect(arrived!.raw.toString('latin1')).not.toMatch(/^bcc:/im);
+    expect(parsed.subject).toBe('Fwd: AW: Budget 2030');
+    expect(parsed.inReplyTo).toBeUndefined();
+    expect(parsed.attachments.map((a) => [a.filename, a.contentType])).toEqual([['report.txt', 'text/plain'], ['chart.png', 'image/png']]);
+    expect(parsed.attachments[0]!.content.equals(REPORT)).toBe(true);
+    expect(parsed.attachments[1]!.content.equals(PNG)).toBe(true);
+  });
+
+  it('refuses a form without recipients with 400: the form again, the error at the field and in the summary, nothing sent; the corrected form then sends', async () => {
+    // Prepare
+    const { values } = await form('/mail/compose');
+    const before = await sinkCount();
+
+    // Act
+    const refused = await h.post('/mail/send', { ...values, subject: 'Lunch?', text: 'Noon?' });
+    const html = await refused.text();
+    const corrected = await h.post('/mail/send', { ...fields(html), to: 'bob@corp.test' });
+
+    // Assess
+    expect(refused.status).toBe(400);
+    expect(html).toContain('<div class="error-summary" role="alert" aria-labelledby="error-summary-title"><h2 id="error-summary-title">The message was not sent</h2>');
+    expect(html).toContain('<a href="#to">To: Enter at least one recipient.</a>');
+    expect(html).toContain('<p class="field-error" id="to-error">Enter at least one recipient.</p>');
+    expect(html).toMatch(/<input id="to" name="to"[^>]* aria-invalid="true" aria-describedby="to-hint to-error"\/>/);
+    expect(fields(html)).toMatchObject({ subject: 'Lunch?', text: 'Noon?', draftId: values.draftId });
+    expect(corrected.status).toBe(303);
+    expect(await sinkCount()).toBe(before + 1);
+  });
+
+  it.each([
+    ['subject', { subject: 'Hello\r\nBcc: mallory@evil.test' }, 'subject'],
+    ['to', { to: 'bob@corp.test\r\nBcc: mallory@evil.test' }, 'to'],
+    ['cc', { cc: 'bob@corp.test\nX-Injected: yes' }, 'cc'],
+    ['an address with a bare name', { to: 'Bob <bob@corp.test>\r\n' }, 'to'],
+    ['In-Reply-To', { inReplyTo: '<a@b>\r\nBcc: mallory@evil.test' }, null],
+  ])('refuses header injection through %s: 400, nothing reaches the relay', async (_label, change, field) => {
+    // Prepare
+    const { values } = await form('/mail/compose');
+    const before = await sinkCount();
+
+    // Act
+    const response = await h.post('/mail/send', { ...values, to: 'bob@corp.test', subject: 'hi', text: 'x', ...change }, 'alice', { multipart: true });
+    const html = await response.text();
+
+    // Assess
+    expect(response.status).toBe(400);
+    if (field) expect(html).toContain(`<p class="field-error" id="${field}-error">Line breaks and control characters are not allowed here.</p>`);
+    else expect(html).toContain('The reply information in this form is damaged.');
+    expect(await sinkCount()).toBe(before);
+  });
+
+  it('reads References as ids separated by white space: a line break in it starts no header', async () => {
+    // Prepare
+    const { values } = await form('/mail/compose');
+    const before = await sinkCount();
+
+    // Act
+    const response = await h.post('/mail/send', { ...values, to: 'bob@corp.test', subject: 'refs', text: 'x', references: '<a@b> <c@d>\r\nX-Injected: yes' }, 'alice', { multipart: true });
+    const [arrived] = (await h.received(before + 1)).slice(before);
+    const headerBlock = arrived!.raw.toString('latin1').split('\r\n\r\n')[0]!;
+
+    // Assess
+    expect(response.status).toBe(303);
+    expect(headerBlock).not.toMatch(/^X-Injected/im);
+    expect((await simpleParser(arrived!.raw)).headers.has('x-injected')).toBe(false);
+  });
+
+  it('sends a form once: a second submit of the same form, one after the other or at the same time, sends nothing more', async () => {
+    // Prepare
+    const one = (await form('/mail/compose')).values;
+    const two = (await form('/mail/compose')).values;
+    const before = await sinkCount();
+
+    // Act
+    const first = await h.post('/mail/send', { ...one, to: 'bob@corp.test', subject: 'once', text: 'x' });
+    const repeated = await h.post('/mail/send', { ...one, to: 'bob@corp.test', subject: 'once', text: 'x' });
+    const concurrent = await Promise.all([1, 2, 3].map(() => h.post('/mail/send', { ...two, to: 'bob@corp.test', subject: 'twice?', text: 'x' })));
+    await h.received(before + 2);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+
+    // Assess
+    expect(first.headers.get('location')).toBe('/mail/sent?done=sent');
+    expect(repeated.status).toBe(303);
+    expect(repeated.headers.get('location')).toBe('/mail/sent?done=already-sent');
+    const outcomes = concurrent.map((response) => (response.status === 303 ? response.headers.get('location') : String(response.status))).sort();
+    expect(outcomes.filter((outcome) => outcome === '/mail/sent?done=sent')).toHaveLength(1);
+    expect(outcomes.every((outcome) => ['/mail/sent?done=sent', '/mail/sent?done=already-sent', '409'].includes(outcome!))).toBe(true);
+    expect(await sinkCount()).toBe(before + 2);
+  });
+
+  it('says "try again" with 503 when the relay is down, and sends the same form once it is back', async () => {
+    // Prepare: a mailer to a port where nothing listens.
+    const down = await startMailHarness({ deps: { mailer: new SmtpOutboundMailer({ host: '127.0.0.1', port: await freePort(), tls: 'none', connectionTimeoutMs: 2_000 }) } });
+    try {
+      const { values } = await formOf(down, '/mail/compose');
+
+      // Act
+      const failed = await down.post('/mail/send', { ...values, to: 'bob@corp.test', subject: 'retry me', text: 'x' });
+      const html = await failed.text();
+      down.deps.mailer = h.deps.mailer;
+      const retried = await down.post('/mail/send', { ...fields(html), to: 'bob@corp.test' });
+
+      // Assess
+      expect(failed.status).toBe(503);
+      expect(html).toContain('The message could not be sent just now, and nothing was sent.');
+      expect(retried.headers.get('location')).toBe('/mail/sent?done=sent');
+    } finally {
+      await down.close();
+    }
+  });
+});
+
+async function formOf(harness: MailHarness, path: string): Promise<{ values: Record<string, string> }> {
+  return { values: fields(await (await harness.get(path)).text()) };
+}
+
+describe('folder actions', () => {
+  it('delete moves the message to Deleted and says it stays in Exchange; restore brings it back; mark unread clears the read flag', async () => {
+    // Prepare
+    const id = await h.deliver(await buildMessage({ from: 'carol@partner.test', to: 'alice@corp.test', subject: 'to be deleted', text: 'x' }));
+    await h.get(`/mail/m/${id}`);
+
+    // Act
+    const deleted = await h.post(`/mail/m/${id}/delete`, {});
+    const inboxAfter = await (await h.get(deleted.headers.get('location') ?? '')).text();
+    const deletedFolder = await (await h.get('/mail/deleted')).text();
+    const messageInDeleted = await (await h.get(`/mail/m/${id}`)).text();
+    const restored = await h.post(`/mail/m/${id}/restore`, {});
+    const inboxRestored = await (await h.get('/mail')).text();
+    const unread = await h.post(`/mail/m/${id}/unread`, {});
+    const entry = await h.index.getMailboxEntry('alice@corp.test', id, h.gate.clock.now());
+
+    // Assess
+    expect(deleted.status).toBe(303);
+    expect(deleted.headers.get('location')).toBe('/mail?done=deleted');
+    expect(inboxAfter).toContain('The message was moved to Deleted. It is still in Exchange. <a href="/mail/deleted">Open Deleted</a>');
+    expect(inboxAfter).not.toContain(`/mail/m/${id}"`);
+    expect(deletedFolder).toContain(`<a href="/mail/m/${id}">`);
+    expect(messageInDeleted).toContain(`<form method="post" action="/mail/m/${id}/restore">`);
+    expect(messageInDeleted).not.toContain(`action="/mail/m/${id}/delete"`);
+    expect(restored.headers.get('location')).toBe('/mail/deleted?done=restored');
+    expect(inboxRestored).toContain(`<a href="/mail/m/${id}">`);
+    expect(unread.headers.get('location')).toBe('/mail?done=unread');
+    expect(entry).toMatchObject({ folder: 'inbox', read: false });
+  });
+});

@@ -1,0 +1,169 @@
+// The compose form for a new message, a reply, reply all and a forward: labelled
+// fields, errors tied to their field (aria-invalid + aria-describedby) and listed in a
+// summary at the top, file uploads, the forwarded message's attachments as checkboxes,
+// and the hidden fields that carry the thread (In-Reply-To, References), the CSRF
+// token and the one-time draft id that stops a second submit from sending twice.
+import type { Translate } from '../../i18n/index.ts';
+import { MAIL_PATH, formatSize, messagePath } from './common.tsx';
+
+export type ComposeMode = 'new' | 'reply' | 'reply-all' | 'forward';
+export type ComposeField = 'to' | 'cc' | 'bcc' | 'subject' | 'text' | 'files';
+
+export const COMPOSE_MODES: readonly ComposeMode[] = ['new', 'reply', 'reply-all', 'forward'];
+
+export interface ComposeValues {
+  to: string;
+  cc: string;
+  bcc: string;
+  subject: string;
+  text: string;
+  inReplyTo: string;
+  references: string;
+  /** The one-time id of this draft (double-submit guard). */
+  draftId: string;
+  /** The message being forwarded or answered, if any. */
+  originalId: string;
+}
+
+export interface StoredAttachmentChoice {
+  index: number;
+  filename: string;
+  contentType: string;
+  size: number;
+  checked: boolean;
+}
+
+export interface ComposeViewProps {
+  t: Translate;
+  lang: string;
+  csrfToken: string;
+  mode: ComposeMode;
+  from: string;
+  values: ComposeValues;
+  stored: StoredAttachmentChoice[];
+  errors: Partial<Record<ComposeField, string>>;
+  /** A problem that belongs to no one field (sending failed, damaged reply data). */
+  formError: string | null;
+  /** Files had been chosen: the browser does not send them back, so say so. */
+  filesLost: boolean;
+  maxAttachmentMb: number;
+}
+
+export const COMPOSE_TITLES = {
+  new: 'compose.title.new',
+  reply: 'compose.title.reply',
+  'reply-all': 'compose.title.replyAll',
+  forward: 'compose.title.forward',
+} as const;
+
+const FIELD_ORDER: ComposeField[] = ['to', 'cc', 'bcc', 'subject', 'text', 'files'];
+
+export function ComposeView(props: ComposeViewProps) {
+  const { t, values, errors } = props;
+  const fieldErrors = FIELD_ORDER.filter((field) => errors[field] !== undefined);
+  const hasErrors = fieldErrors.length > 0 || props.formError !== null;
+  const describedBy = (field: ComposeField, hint?: string) => [hint, errors[field] ? `${field}-error` : undefined].filter(Boolean).join(' ') || undefined;
+  const invalid = (field: ComposeField) => (errors[field] ? 'true' : undefined);
+  const error = (field: ComposeField) =>
+    errors[field] ? (
+      <p class="field-error" id={`${field}-error`}>
+        {errors[field]}
+      </p>
+    ) : null;
+  const labels: Record<ComposeField, string> = {
+    to: t('compose.to'),
+    cc: t('compose.cc'),
+    bcc: t('compose.bcc'),
+    subject: t('compose.subject'),
+    text: t('compose.text'),
+    files: t('compose.files'),
+  };
+  const cancel = values.originalId ? messagePath(values.originalId) : MAIL_PATH;
+  return (
+    <>
+      <h1>{t(COMPOSE_TITLES[props.mode])}</h1>
+      {hasErrors ? (
+        <div class="error-summary" role="alert" aria-labelledby="error-summary-title">
+          <h2 id="error-summary-title">{t('compose.errors.title')}</h2>
+          <ul>
+            {props.formError ? <li>{props.formError}</li> : null}
+            {fieldErrors.map((field) => (
+              <li>
+                <a href={`#${field}`}>{`${labels[field]}: ${errors[field]}`}</a>
+              </li>
+            ))}
+            {props.filesLost ? <li>{t('compose.errors.reattach')}</li> : null}
+          </ul>
+        </div>
+      ) : null}
+      <form class="compose" method="post" action={`${MAIL_PATH}/send`} enctype="multipart/form-data">
+        <input type="hidden" name="_csrf" value={props.csrfToken} />
+        <input type="hidden" name="draftId" value={values.draftId} />
+        <input type="hidden" name="mode" value={props.mode} />
+        <input type="hidden" name="originalId" value={values.originalId} />
+        <input type="hidden" name="inReplyTo" value={values.inReplyTo} />
+        <input type="hidden" name="references" value={values.references} />
+
+        <p class="from-line">
+          <span class="label">{t('compose.from')}</span> {props.from}
+        </p>
+
+        <label for="to">{labels.to}</label>
+        <p class="hint" id="to-hint">
+          {t('compose.addressHint')}
+        </p>
+        {error('to')}
+        <input id="to" name="to" type="text" inputmode="email" autocomplete="off" spellcheck={false} value={values.to} aria-invalid={invalid('to')} aria-describedby={describedBy('to', 'to-hint')} />
+
+        <label for="cc">{labels.cc}</label>
+        {error('cc')}
+        <input id="cc" name="cc" type="text" inputmode="email" autocomplete="off" spellcheck={false} value={values.cc} aria-invalid={invalid('cc')} aria-describedby={describedBy('cc', 'to-hint')} />
+
+        <label for="bcc">{labels.bcc}</label>
+        <p class="hint" id="bcc-hint">
+          {t('compose.bccHint')}
+        </p>
+        {error('bcc')}
+        <input id="bcc" name="bcc" type="text" inputmode="email" autocomplete="off" spellcheck={false} value={values.bcc} aria-invalid={invalid('bcc')} aria-describedby={describedBy('bcc', 'bcc-hint')} />
+
+        <label for="subject">{labels.subject}</label>
+        {error('subject')}
+        <input id="subject" name="subject" type="text" maxlength={998} value={values.subject} aria-invalid={invalid('subject')} aria-describedby={describedBy('subject')} />
+
+        <label for="text">{labels.text}</label>
+        {error('text')}
+        <textarea id="text" name="text" rows={16} aria-invalid={invalid('text')} aria-describedby={describedBy('text')}>
+          {/* The parser drops one newline right after <textarea>: this one, not the text's own. */}
+          {`\n${values.text}`}
+        </textarea>
+
+        {props.stored.length > 0 ? (
+          <fieldset>
+            <legend>{t('compose.forwarded')}</legend>
+            {props.stored.map((attachment) => (
+              <label class="checkbox" for={`keep-${attachment.index}`}>
+                <input type="checkbox" id={`keep-${attachment.index}`} name="keep" value={String(attachment.index)} checked={attachment.checked} />
+                <span>
+                  {attachment.filename}{' '}
+                  <span class="hint">{`(${attachment.contentType}, ${formatSize(t, attachment.size, props.lang)})`}</span>
+                </span>
+              </label>
+            ))}
+          </fieldset>
+        ) : null}
+
+        <label for="files">{labels.files}</label>
+        <p class="hint" id="files-hint">
+          {t('compose.filesHint', { mb: props.maxAttachmentMb })}
+        </p>
+        {error('files')}
+        <input id="files" name="files" type="file" multiple aria-invalid={invalid('files')} aria-describedby={describedBy('files', 'files-hint')} />
+
+        <div class="actions">
+          <button type="submit">{t('compose.send')}</button>
+          <a href={cancel}>{t('compose.cancel')}</a>
+        </div>
+      </form>
+    </>
+  );
+}
