@@ -9,6 +9,7 @@ import { HTTPException } from 'hono/http-exception';
 import { ForbiddenError, NotFoundError } from '../lambdas/core/errors.ts';
 import type { Clock } from '../lambdas/ports/clock.ts';
 import type { FailoverFlag } from '../lambdas/ports/failover-flag.ts';
+import type { DirectoryLookup } from '../lambdas/ports/directory.ts';
 import type { SignInProvider } from '../lambdas/ports/sign-in.ts';
 import { pickLanguage, translator, type Translate } from './i18n/index.ts';
 import { identityOf, type WebContext, type WebEnv } from './middleware/context.ts';
@@ -34,6 +35,8 @@ export interface WebmailDeps {
   /** Read on every user request: pass a CachedFailoverFlag (≤ 30 s). */
   failover: FailoverFlag;
   signIn: SignInProvider;
+  /** The synced directory (AD or CSV): who may sign in, who is an admin. */
+  directory?: DirectoryLookup;
   /** HMAC key of the session cookie, at least 32 characters. */
   sessionSecret: string;
   /** Our public origin (https://mail.corp.example; http://127.0.0.1:8787 locally): the CSRF origin check. */
@@ -93,7 +96,10 @@ function mountWebmail(app: Hono<WebEnv>, deps: WebmailDeps): void {
   app.use('*', csrfProtection({ origin: deps.publicOrigin }));
 
   app.route('/', statusRoutes());
-  app.route('/auth', authRoutes({ signIn: deps.signIn, session, logger, publicOrigin: new URL(deps.publicOrigin).origin }));
+  app.route('/auth', authRoutes({
+    signIn: deps.signIn, session, logger, publicOrigin: new URL(deps.publicOrigin).origin,
+    adminGroup: deps.adminGroup, ...(deps.directory && { directory: deps.directory }),
+  }));
   for (const { path, routes, selfAuthorized } of deps.userRoutes ?? [{ path: '/mail', routes: placeholderMailRoutes() }]) {
     if (!selfAuthorized) {
       app.use(path, requireSignIn());

@@ -17,6 +17,9 @@ import { makeDynamoDbClient } from '../adapters/aws/dynamodb-client.ts';
 import { createMessageTable } from '../adapters/aws/message-table.ts';
 import { buildReceiptNotification, wrapInSnsEnvelope } from '../handlers/ses-receipt-event.ts';
 import { DemoDirectory } from '../adapters/local/demo-directory.ts';
+import { DynamoDbDirectoryStore } from '../adapters/aws/dynamodb-directory-store.ts';
+import { syncDirectory } from '../core/directory.ts';
+import type { DirectoryStore } from '../ports/directory.ts';
 import { startEmbeddedDynalite } from '../adapters/local/embedded-dynalite.ts';
 import { FileFailoverFlag } from '../adapters/local/file-failover-flag.ts';
 import { startLocalOidcProvider } from '../adapters/local/local-oidc-provider.ts';
@@ -86,7 +89,8 @@ export async function startLocalStack(config: LocalConfig): Promise<LocalStack> 
     await createMessageTable(dynamoClient, LOCAL_TABLE_NAME);
     const index = new DynamoDbMessageIndex({ client: dynamoClient, tableName: LOCAL_TABLE_NAME });
 
-    const webmail = await startLocalWebmail(config, index, http.port);
+    const directoryStore = new DynamoDbDirectoryStore({ client: dynamoClient, tableName: LOCAL_TABLE_NAME });
+    const webmail = await startLocalWebmail(config, index, directoryStore, http.port);
     stoppers.push(webmail.close);
 
     const rawStore = new FsRawMailStore(paths.raw);
@@ -198,10 +202,14 @@ export async function startLocalStack(config: LocalConfig): Promise<LocalStack> 
  * The webmail's local parts: the demo directory (its addresses written into the address
  * map), the embedded OIDC provider, the flag file behind the cache, the session secret.
  */
-async function startLocalWebmail(config: LocalConfig, index: MessageIndex, httpPort: number) {
+async function startLocalWebmail(config: LocalConfig, index: MessageIndex, directoryStore: DirectoryStore, httpPort: number) {
   const files = localWebPaths(config.dataDir);
   const directory = await DemoDirectory.open(files.directory, config.domains[0]!);
-  await directory.syncAddresses(index);
+  // The demo users stand in for AD until the admin syncs or imports a real directory:
+  // only an empty directory is filled from them, so an import is never overwritten.
+  if ((await directoryStore.readState()).users.length === 0) {
+    await syncDirectory(directory.asSource(), directoryStore, { owner: `local-demo:${process.pid}`, now: () => new Date() });
+  }
   const publicUrl = config.publicUrl ?? `http://${urlHost(config.listenHost)}:${httpPort}`;
   const redirectUri = `${publicUrl}/auth/callback`;
   const afterSignOut = `${publicUrl}/`;
@@ -217,6 +225,7 @@ async function startLocalWebmail(config: LocalConfig, index: MessageIndex, httpP
   logoutUrl.searchParams.set('client_id', LOCAL_CLIENT_ID);
   logoutUrl.searchParams.set('post_logout_redirect_uri', afterSignOut);
   const deps: WebmailDeps = {
+    directory: directoryStore,
     failover: new CachedFailoverFlag(new FileFailoverFlag(files.failoverFlag), { maxAgeMs: config.failoverCacheSeconds * 1000 }),
     signIn: new OidcSignIn({
       userPoolId: LOCAL_USER_POOL_ID,

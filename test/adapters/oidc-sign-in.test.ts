@@ -181,17 +181,17 @@ describe('OidcSignIn against the local provider', () => {
 });
 
 describe('DemoDirectory', () => {
-  it('writes every user\'s address and aliases into the address map, mailbox = primary address', async () => {
+  it('feeds the directory store like a directory sync: address map, aliases, admin from the group', async () => {
     // Prepare
-    const { MemoryMessageIndex } = await import('../support/memory-message-index.ts');
-    const index = new MemoryMessageIndex();
+    const { MemoryDirectoryStore } = await import('../fixtures/directory/memory-directory-store.ts');
+    const { syncDirectory } = await import('../../lambdas/core/directory.ts');
+    const store = new MemoryDirectoryStore();
     // Act
-    await directory.syncAddresses(index);
+    await syncDirectory(directory.asSource(), store, { owner: 'test', now: () => new Date() });
     // Assess
-    expect(await index.mailboxFor('alice@corp.test')).toBe('alice@corp.test');
-    expect(await index.mailboxFor('INFO@corp.test')).toBe('alice@corp.test');
-    expect(await index.mailboxFor('bob@corp.test')).toBe('bob@corp.test');
-    expect(await index.mailboxFor('admin@corp.test')).toBe('admin@corp.test');
+    expect((await store.userForAddress('INFO@corp.test'))?.mailbox).toBe('alice@corp.test');
+    expect((await store.userForAddress('bob@corp.test'))).toMatchObject({ mailbox: 'bob@corp.test', admin: false, disabled: false });
+    expect((await store.userForAddress('admin@corp.test'))?.admin).toBe(true);
   });
 
   it('keeps its users (and their subjects) across restarts and never stores a password in clear', async () => {

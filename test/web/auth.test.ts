@@ -5,6 +5,8 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Hono } from 'hono';
 import type { WebEnv } from '../../web/middleware/context.ts';
+import { makeDirectoryUser, syncDirectory } from '../../lambdas/core/directory.ts';
+import { MemoryDirectoryStore } from '../fixtures/directory/memory-directory-store.ts';
 import { CookieJar, signInAtProvider } from '../fixtures/web/oidc-fetch-flow.ts';
 import { ALICE, CLIENT_ID, ORIGIN, sessionCookie, setCookies, startHarness, tamperPayload, type Harness } from '../fixtures/web/app-under-test.ts';
 
@@ -185,5 +187,46 @@ describe('sign-out', () => {
     expect(location.searchParams.get('client_id')).toBe(CLIENT_ID);
     expect(setCookies(response).get('shadowmail_session')).toMatch(/^shadowmail_session=; Max-Age=0/);
     expect(response.headers.get('content-security-policy')).toContain(`form-action 'self' ${h.provider.url}`);
+  });
+});
+
+describe('sign-in and the directory', () => {
+  async function directoryWith(users: Parameters<typeof makeDirectoryUser>[0][]) {
+    const store = new MemoryDirectoryStore();
+    await syncDirectory({ description: 'test', readAll: async () => ({ users: users.map(makeDirectoryUser), warnings: [] }) }, store, { owner: 't', now: () => new Date() });
+    return store;
+  }
+
+  it('refuses an account the directory marks disabled, and starts no session', async () => {
+    // Prepare
+    const directory = await directoryWith([{ id: 'b', mailbox: 'bob@corp.test', disabled: true }]);
+    const app = h.makeApp({ directory });
+    // Act
+    const { callback } = await signInThroughApp(app, { email: 'bob@corp.test', password: 'bob' });
+    // Assess
+    expect(callback.status).toBe(403);
+    expect(await callback.text()).toContain('Sign-in not possible');
+    expect(setCookies(callback).get('shadowmail_session') ?? '').not.toMatch(/shadowmail_session=[^;]+\./);
+  });
+
+  it('makes a directory admin an admin although the token carries no admin group', async () => {
+    // Prepare
+    const directory = await directoryWith([{ id: 'b', mailbox: 'bob@corp.test', admin: true }]);
+    const app = h.makeApp({ directory });
+    // Act
+    const { callback } = await signInThroughApp(app, { email: 'bob@corp.test', password: 'bob' });
+    // Assess
+    expect(callback.status).toBe(303);
+    const value = setCookies(callback).get('shadowmail_session')!.split(';')[0]!.split('=')[1]!;
+    const payload = JSON.parse(Buffer.from(decodeURIComponent(value).split('.')[0]!, 'base64url').toString('utf8'));
+    expect(payload.groups).toContain('shadowmail-admins');
+  });
+
+  it('lets in a user the directory does not know yet (no sync has run): their own address is their mailbox', async () => {
+    const app = h.makeApp({ directory: await directoryWith([]) });
+
+    const { callback } = await signInThroughApp(app, { email: 'alice@corp.test', password: 'alice' });
+
+    expect(callback.status).toBe(303);
   });
 });

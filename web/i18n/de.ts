@@ -26,6 +26,8 @@ export const de: Messages = {
   'auth.signInFailed.title': 'Anmeldung fehlgeschlagen',
   'auth.signInFailed.body': 'Die Anmeldung konnte nicht abgeschlossen werden. Vielleicht hat sie zu lange gedauert oder wurde in einem anderen Fenster begonnen.',
   'auth.signInFailed.retry': 'Erneut versuchen',
+  'auth.accountRefused.title': 'Anmeldung nicht möglich',
+  'auth.accountRefused.body': 'Ihr Konto ist im Verzeichnis deaktiviert, oder es ist ein freigegebenes Postfach. Wenden Sie sich an Ihre IT-Abteilung.',
   'auth.signInRequired.title': 'Bitte melden Sie sich an',
   'auth.signInRequired.body': 'Ihre Sitzung ist abgelaufen. Melden Sie sich erneut an, um fortzufahren.',
 

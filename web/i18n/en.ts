@@ -25,6 +25,8 @@ export const en = {
   'auth.signInFailed.title': 'Sign-in failed',
   'auth.signInFailed.body': 'The sign-in could not be completed. It may have taken too long or been started in another window.',
   'auth.signInFailed.retry': 'Try again',
+  'auth.accountRefused.title': 'Sign-in not possible',
+  'auth.accountRefused.body': 'Your account is disabled in the directory, or it is a shared mailbox. Ask your IT department.',
   'auth.signInRequired.title': 'Please sign in',
   'auth.signInRequired.body': 'Your session has ended. Sign in again to continue.',
 

@@ -3,7 +3,10 @@
 // starts the session, POST /auth/logout (CSRF-checked) ends it and hands the browser
 // to the provider's logout. All of it sits behind the failover gate.
 import { Hono } from 'hono';
-import type { SignInProvider } from '../../lambdas/ports/sign-in.ts';
+import { canSignIn } from '../../lambdas/core/directory.ts';
+import type { DirectoryUser } from '../../lambdas/core/directory.ts';
+import type { DirectoryLookup } from '../../lambdas/ports/directory.ts';
+import type { Identity, SignInProvider } from '../../lambdas/ports/sign-in.ts';
 import type { WebEnv } from '../middleware/context.ts';
 import type { WebLogger } from '../middleware/logger.ts';
 import { endSession, isSecureRequest, setPendingSignIn, startSession, takePendingSignIn, type SessionConfig } from '../middleware/session.ts';
@@ -17,6 +20,9 @@ export interface AuthRouteDeps {
   logger: WebLogger;
   /** Our public origin: the provider returns there, so sign-in must start there (its cookie). */
   publicOrigin: string;
+  /** The synced directory: disabled accounts and shared mailboxes may not sign in; its admins are admins. */
+  directory?: DirectoryLookup;
+  adminGroup: string;
 }
 
 export function authRoutes(deps: AuthRouteDeps): Hono<WebEnv> {
@@ -59,7 +65,13 @@ export function authRoutes(deps: AuthRouteDeps): Hono<WebEnv> {
       return failed();
     }
     try {
-      const identity = await deps.signIn.complete(new URL(c.req.url), pending);
+      const signedIn = await deps.signIn.complete(new URL(c.req.url), pending);
+      const access = await directoryAccess(signedIn, deps);
+      if (access.refused) {
+        deps.logger.warn('sign-in refused by the directory', { email: signedIn.email, reason: access.refused });
+        return messagePage(c, { title: t('auth.accountRefused.title'), text: t('auth.accountRefused.body'), status: 403 });
+      }
+      const identity = access.identity;
       await startSession(c, identity, deps.session);
       deps.logger.info('signed in', { subject: identity.subject, email: identity.email, groups: identity.groups });
       return c.redirect(safeReturnTo(pending.returnTo), 303);
@@ -85,4 +97,18 @@ export function safeReturnTo(value: string | undefined): string {
   // eslint-disable-next-line no-control-regex
   if (!value.startsWith('/') || value.startsWith('//') || value.startsWith('/\\') || /[\u0000-\u001f\u007f\\]/.test(value)) return DEFAULT_RETURN_TO;
   return value;
+}
+
+/**
+ * What the directory says about who signed in. Someone the directory does not know
+ * (no sync has run yet) signs in with the mailbox of their own address; a disabled
+ * account or a shared mailbox is refused; directory admins get the admin group.
+ */
+async function directoryAccess(identity: Identity, deps: AuthRouteDeps): Promise<{ refused: string | null; identity: Identity }> {
+  if (!deps.directory) return { refused: null, identity };
+  const user = await deps.directory.userForAddress(identity.email);
+  if (user === null) return { refused: null, identity };
+  if (!canSignIn(user as DirectoryUser | null)) return { refused: user.kind === 'shared' ? 'shared mailbox' : 'account disabled', identity };
+  const groups = user.admin && !identity.groups.includes(deps.adminGroup) ? [...identity.groups, deps.adminGroup] : identity.groups;
+  return { refused: null, identity: { ...identity, groups } };
 }

@@ -6,8 +6,9 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { promisify } from 'node:util';
 import { normalizeAddress } from '../../core/addresses.ts';
+import { makeDirectoryUser } from '../../core/directory.ts';
+import type { DirectorySource } from '../../ports/directory.ts';
 import { InvalidInputError } from '../../core/errors.ts';
-import type { MessageIndex } from '../../ports/message-index.ts';
 
 const scrypt = promisify(scryptCallback) as (password: string, salt: Buffer, length: number) => Promise<Buffer>;
 
@@ -87,11 +88,27 @@ export class DemoDirectory {
     return user && ok ? user : null;
   }
 
-  /** Writes every user's address and aliases into the address map (mailbox = primary address). */
-  async syncAddresses(index: Pick<MessageIndex, 'putAddress'>): Promise<void> {
-    for (const user of this.users) {
-      for (const address of [user.email, ...user.aliases]) await index.putAddress(address, user.email);
-    }
+  /**
+   * The demo users as a directory source: local mode syncs them into the same
+   * directory store (address map + user items) that `shadowmail directory` fills from AD.
+   */
+  asSource(): DirectorySource {
+    const users = this.users;
+    return {
+      description: `demo directory ${this.file}`,
+      readAll: async () => ({
+        users: users.map((user) =>
+          makeDirectoryUser({
+            id: user.subject,
+            mailbox: user.email,
+            displayName: user.name,
+            aliases: user.aliases,
+            admin: user.groups.includes(DEMO_ADMIN_GROUP),
+          }),
+        ),
+        warnings: [],
+      }),
+    };
   }
 }
 
