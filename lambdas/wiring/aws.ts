@@ -7,6 +7,7 @@ import { SSMClient } from '@aws-sdk/client-ssm';
 import { z } from 'zod';
 import { ConfigurationError } from '../core/errors.ts';
 import { DynamoDbMessageIndex } from '../adapters/aws/dynamodb-message-index.ts';
+import { DynamoDbDirectoryStore } from '../adapters/aws/dynamodb-directory-store.ts';
 import { makeS3Client, S3RawMailStore } from '../adapters/aws/s3-raw-mail-store.ts';
 import { SqsForwardQueue } from '../adapters/aws/sqs-forward-queue.ts';
 import { SsmFailoverFlag } from '../adapters/aws/ssm-failover-flag.ts';
@@ -96,6 +97,7 @@ export async function awsWebmailDeps(): Promise<WebmailDeps> {
   const logger = webLoggerFrom(createObservability('shadowmail-webmail').logger);
   const s3 = makeS3Client();
   const rawStore = new S3RawMailStore(s3);
+  const dynamo = new DynamoDBClient({});
   const logoutUrl = cognitoDomain
     ? `${cognitoDomain.replace(/\/$/, '')}/logout?${new URLSearchParams({ client_id: clientId, logout_uri: `${publicUrl.origin}/` })}`
     : null;
@@ -110,6 +112,7 @@ export async function awsWebmailDeps(): Promise<WebmailDeps> {
       redirectUri: `${publicUrl.origin}/auth/callback`,
       logoutUrl,
     }),
+    directory: new DynamoDbDirectoryStore({ client: dynamo, tableName: env[ENV.tableName] }),
     sessionSecret,
     publicOrigin: publicUrl.origin,
     adminGroup: env[WEB_ENV.adminGroup],
@@ -117,7 +120,7 @@ export async function awsWebmailDeps(): Promise<WebmailDeps> {
     timeZone: env[WEB_ENV.timeZone],
     logger,
     userRoutes: mailRouteGroups({
-      index: new DynamoDbMessageIndex({ client: new DynamoDBClient({}), tableName: env[ENV.tableName] }),
+      index: new DynamoDbMessageIndex({ client: dynamo, tableName: env[ENV.tableName] }),
       rawStore,
       rawWriter: rawStore,
       renderer: new MailparserMessageRenderer(),

@@ -100,3 +100,14 @@ describe('AWS environment contract', () => {
     expect(() => readAwsForwardEnv(env)).toThrow(new RegExp(`^${variable}: `));
   });
 });
+
+describe('webmail Lambda entry point', () => {
+  it('refuses to start without its configuration, naming the variable', async () => {
+    // Prepare: no webmail variables in this environment
+    const { handler } = await import('../../lambdas/handlers/webmail.ts');
+    const event = { version: '2.0', rawPath: '/', rawQueryString: '', headers: {}, requestContext: { http: { method: 'GET', path: '/' } } };
+
+    // Act / Assess
+    await expect(handler(event as never, context)).rejects.toThrow(/^SHADOWMAIL_[A-Z_]+: /);
+  });
+});
