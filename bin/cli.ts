@@ -1,5 +1,5 @@
 // The `shadowmail` command line: admin tasks against local mode's data directory.
-// `shadowmail trace --recipient ADDR | --message-id ID | --sender ADDR [--json]`
+// `shadowmail trace …` (bin/commands/trace.ts), `shadowmail resend …` (bin/commands/resend.ts)
 // `shadowmail directory sync|import|list` (bin/commands/directory.ts)
 // `shadowmail failover on [--message TEXT] [--reason TEXT] | off [--reason TEXT] | status [--json]`
 //   (local mode's flag file, or a deployed stack's SSM parameter with --ssm-parameter)
@@ -12,13 +12,16 @@ import { ShadowmailError } from '../lambdas/core/errors.ts';
 import { MAX_FAILOVER_CACHE_MS, switchFailover } from '../lambdas/core/failover.ts';
 import { systemClock } from '../lambdas/ports/clock.ts';
 import type { FailoverFlag, FailoverState } from '../lambdas/ports/failover-flag.ts';
-import { traceMessages, type TracedMessage } from '../lambdas/core/trace.ts';
 import { directoryCommand } from './commands/directory.ts';
-import { openLocalIndex } from '../lambdas/wiring/local-index.ts';
+import { resendCommand } from './commands/resend.ts';
+import { traceCommand } from './commands/trace.ts';
 import { localWebPaths, readLocalConfig } from '../lambdas/wiring/local-config.ts';
 
 const USAGE = `usage:
-  shadowmail trace (--recipient ADDR | --message-id ID | --sender ADDR) [--limit N] [--json] [--data-dir DIR]
+  shadowmail trace [--recipient ADDR] [--sender ADDR] [--message-id ID] [--subject TEXT] [--since T] [--until T] [--json]
+  shadowmail resend --message-id ID [--to ADDR ...]
+  shadowmail resend (--mailbox ADDR | --all) --since T --until T [--no-wait]
+  shadowmail resend (status | cancel) JOB
   shadowmail failover on [--message TEXT] [--reason TEXT] [TARGET]
   shadowmail failover off [--reason TEXT] [TARGET]
   shadowmail failover status [--json] [TARGET]
@@ -35,7 +38,8 @@ const USAGE = `usage:
 export async function main(argv: string[], out: NodeJS.WritableStream = process.stdout, err: NodeJS.WritableStream = process.stderr): Promise<number> {
   const [command, ...rest] = argv;
   try {
-    if (command === 'trace') return await trace(rest, out);
+    if (command === 'trace') return await traceCommand(rest, out, err);
+    if (command === 'resend') return await resendCommand(rest, out, err);
     if (command === 'failover') return await failover(rest, out);
     if (command === 'directory') return await directoryCommand(rest, out, err);
     if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
@@ -51,42 +55,6 @@ export async function main(argv: string[], out: NodeJS.WritableStream = process.
     }
     err.write(`shadowmail: ${(error as Error).stack ?? String(error)}\n`);
     return 1;
-  }
-}
-
-async function trace(argv: string[], out: NodeJS.WritableStream): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      recipient: { type: 'string' },
-      'message-id': { type: 'string' },
-      sender: { type: 'string' },
-      limit: { type: 'string', default: '100' },
-      json: { type: 'boolean', default: false },
-      'data-dir': { type: 'string' },
-    },
-    strict: true,
-  });
-  const limit = Number.parseInt(values.limit!, 10);
-  if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) throw new ShadowmailError('USAGE', '--limit must be a number from 1 to 10000');
-  const env = values['data-dir'] ? { ...process.env, SHADOWMAIL_DATA_DIR: values['data-dir'] } : process.env;
-  const config = readLocalConfig(env);
-  const local = await openLocalIndex(config.dataDir);
-  try {
-    const results = await traceMessages(
-      {
-        limit,
-        ...(values.recipient !== undefined && { recipient: values.recipient }),
-        ...(values.sender !== undefined && { sender: values.sender }),
-        ...(values['message-id'] !== undefined && { messageIdHeader: values['message-id'] }),
-      },
-      local.index,
-      new Date(),
-    );
-    out.write(values.json ? `${JSON.stringify(results.map(toJson), null, 2)}\n` : formatTrace(results));
-    return 0;
-  } finally {
-    await local.close();
   }
 }
 
@@ -158,47 +126,3 @@ function formatFailover(state: FailoverState, where: string): string {
   return `${lines.join('\n')}\n`;
 }
 
-function toJson({ message, deliveries }: TracedMessage) {
-  return {
-    sesMessageId: message.sesMessageId,
-    receivedAt: message.receivedAt,
-    envelopeFrom: message.envelopeFrom,
-    envelopeRecipients: message.envelopeRecipients,
-    messageId: message.summary.messageIdHeader,
-    from: message.summary.from,
-    subject: message.summary.subject,
-    size: message.size,
-    verdicts: message.verdicts,
-    quarantined: message.visibility === 'quarantined',
-    spamFlagged: message.spamFlagged,
-    loopDetected: message.loopDetected,
-    deliveries: deliveries.map((delivery) => ({
-      recipient: delivery.recipient,
-      state: delivery.state,
-      attemptCount: delivery.attemptCount,
-      lastReply: delivery.lastReply,
-      reason: delivery.reason,
-      updatedAt: delivery.updatedAt,
-    })),
-  };
-}
-
-function formatTrace(results: TracedMessage[]): string {
-  if (results.length === 0) return 'no matching messages\n';
-  const lines: string[] = [];
-  for (const { message, deliveries } of results) {
-    lines.push(
-      `${message.receivedAt}  ${message.sesMessageId}  ${message.size} bytes`,
-      `  from     ${message.envelopeFrom || '<>'}${message.summary.from.length ? `  (header: ${message.summary.from.join(', ')})` : ''}`,
-      `  subject  ${message.summary.subject}`,
-      `  msg-id   ${message.summary.messageIdHeader ?? '-'}`,
-    );
-    for (const delivery of deliveries) {
-      const reply = delivery.lastReply ? `  ${delivery.lastReply.replace(/\s+/g, ' ').slice(0, 120)}` : '';
-      lines.push(`  → ${delivery.recipient.padEnd(32)} ${delivery.state.padEnd(9)} attempts ${delivery.attemptCount}${reply}`);
-    }
-    lines.push('');
-  }
-  lines.push(`${results.length} message${results.length === 1 ? '' : 's'}`);
-  return `${lines.join('\n')}\n`;
-}

@@ -1,10 +1,10 @@
 // Use case: relay one stored message unchanged to the primary, per recipient:
 // 2xx delivered, 5xx failed for good, 4xx or no answer retried with growing backoff
 // until the maximum age. Every attempt is recorded for the admin's trace.
-import { PassThrough, type Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { normalizeAddress } from './addresses.ts';
 import { LeaseBusyError } from './errors.ts';
-import { forwardStampLine } from './forward-stamp.ts';
+import { forwardStampLine, withHeaderLines } from './forward-stamp.ts';
 import type { DeliveryAttempt, DeliveryState, ForwardJob, MessageRecord } from './model.ts';
 import type { Clock } from '../ports/clock.ts';
 import type { ForwardQueue } from '../ports/forward-queue.ts';
@@ -117,7 +117,7 @@ function pendingRecipients(record: MessageRecord, states: DeliveryState[]): stri
   return record.envelopeRecipients.filter((recipient) => PENDING.has(stateOf.get(normalizeAddress(recipient)) ?? 'queued'));
 }
 
-function replyFor(recipient: string, replies: RecipientReply[]): RecipientReply {
+export function replyFor(recipient: string, replies: RecipientReply[]): RecipientReply {
   const key = normalizeAddress(recipient);
   return (
     replies.find((reply) => normalizeAddress(reply.recipient) === key) ?? {
@@ -135,7 +135,7 @@ function replyFor(recipient: string, replies: RecipientReply[]): RecipientReply 
  */
 const SESSION_REFUSALS = new Set([530, 534, 535, 538]);
 
-function classify(code: number): DeliveryAttempt['outcome'] {
+export function classify(code: number): DeliveryAttempt['outcome'] {
   if (code >= 200 && code < 300) return 'delivered';
   if (code >= 500 && code < 600 && !SESSION_REFUSALS.has(code)) return 'failed';
   return 'deferred';
@@ -154,44 +154,8 @@ async function failAll(record: MessageRecord, recipients: string[], reason: stri
   }
 }
 
-/**
- * The stored bytes with one trace header in front; nothing else is touched. A leading
- * mbox "From " line stays first, so receivers still take it for the envelope line it is
- * rather than ending the header block there and turning every real header into body.
- */
+/** The stored bytes with the forward's trace header in front (see withHeaderLines). */
 async function withStamp(record: MessageRecord, deps: ForwardDeps): Promise<Readable> {
   const body = await deps.rawStore.open(record.raw);
-  const stamp = forwardStampLine(deps.config.stackId, record.sesMessageId, deps.clock.now());
-  const out = new PassThrough();
-  let head: Buffer | null = Buffer.alloc(0);
-  const flushHead = (): void => {
-    if (head === null) return;
-    const lineEnd = head.indexOf(0x0a);
-    if (head.subarray(0, 5).toString('latin1') === 'From ' && lineEnd >= 0) {
-      out.write(head.subarray(0, lineEnd + 1));
-      out.write(stamp);
-      out.write(head.subarray(lineEnd + 1));
-    } else {
-      out.write(stamp);
-      out.write(head);
-    }
-    head = null;
-  };
-  body.on('data', (chunk: Buffer) => {
-    if (head === null) {
-      if (!out.write(chunk)) body.pause();
-      return;
-    }
-    head = Buffer.concat([head, chunk]);
-    if (head.length >= MBOX_LINE_PEEK_BYTES || head.includes(0x0a)) flushHead();
-  });
-  out.on('drain', () => body.resume());
-  body.on('end', () => {
-    flushHead();
-    out.end();
-  });
-  body.on('error', (error) => out.destroy(error));
-  return out;
+  return withHeaderLines(body, forwardStampLine(deps.config.stackId, record.sesMessageId, deps.clock.now()));
 }
-
-const MBOX_LINE_PEEK_BYTES = 1024;

@@ -17,6 +17,7 @@ import { makeDynamoDbClient } from '../adapters/aws/dynamodb-client.ts';
 import { createMessageTable } from '../adapters/aws/message-table.ts';
 import { buildReceiptNotification, wrapInSnsEnvelope } from '../handlers/ses-receipt-event.ts';
 import { DemoDirectory } from '../adapters/local/demo-directory.ts';
+import { startLocalResend } from './local-resend.ts';
 import { DynamoDbDirectoryStore } from '../adapters/aws/dynamodb-directory-store.ts';
 import { syncDirectory } from '../core/directory.ts';
 import type { DirectoryStore } from '../ports/directory.ts';
@@ -112,6 +113,8 @@ export async function startLocalStack(config: LocalConfig): Promise<LocalStack> 
         ? { host: config.primary.host, port: config.primary.port, tls: config.primary.implicitTls ? 'implicit' : 'starttls-opportunistic' }
         : { host: '127.0.0.1', port: sinkPort!, tls: 'none' },
     );
+    const resend = await startLocalResend({ client: dynamoClient, index, rawStore, relay, paths, clock: systemClock, config });
+    stoppers.push(() => resend.stop());
 
     // The webmail's mail goes where the forward goes: the configured primary or the sink
     // (local mode has no SES); its Sent copies sit beside the received mail.

@@ -19,12 +19,24 @@ import type {
   MessageRecord,
 } from '../../lambdas/core/model.ts';
 import { isLive } from '../../lambdas/core/retention.ts';
+import {
+  cursorPosition,
+  matchesMessageSearch,
+  positionCursor,
+  searchLookup,
+  searchPosition,
+} from '../../lambdas/core/trace.ts';
 import type {
   Folder,
   LeaseResult,
   MailboxPage,
   MailboxPageQuery,
   MessageIndex,
+  MessageSearchPage,
+  MessageSearchQuery,
+  ReceivedRangePage,
+  ReceivedRangeQuery,
+  ReceivedRef,
   TraceQuery,
 } from '../../lambdas/ports/message-index.ts';
 
@@ -170,6 +182,67 @@ export class MemoryMessageIndex implements MessageIndex {
       .sort((a, b) => b.receivedAt.localeCompare(a.receivedAt))
       .slice(0, query.limit ?? 100)
       .map((record) => structuredClone(record));
+  }
+
+  async searchMessages(query: MessageSearchQuery, now: Date): Promise<MessageSearchPage> {
+    checkPageLimit(query.limit);
+    const before = cursorPosition(query.cursor);
+    const byLookup = searchLookup(query) !== null;
+    if (!byLookup && (query.since === undefined || query.until === undefined)) {
+      throw new InvalidInputError('a search without recipient, sender or Message-ID needs since and until');
+    }
+    // Without a lookup the index reads its day partitions, which hold received mail only.
+    const received = new Set([...this.deliveries.values()].filter((state) => isLive(state, now)).map((state) => state.sesMessageId));
+    const matching = [...this.messages.values()]
+      .filter((record) => byLookup || received.has(record.sesMessageId))
+      .filter((record) => before === null || searchPosition(record) < before)
+      .filter((record) => matchesMessageSearch(record, query, now))
+      .sort((a, b) => (searchPosition(a) < searchPosition(b) ? 1 : -1));
+    const messages = matching.slice(0, query.limit).map((record) => structuredClone(record));
+    const last = messages.at(-1);
+    return { messages, nextCursor: matching.length > query.limit && last ? positionCursor(searchPosition(last)) : null };
+  }
+
+  async listReceived(query: ReceivedRangeQuery, now: Date): Promise<ReceivedRangePage> {
+    checkPageLimit(query.limit);
+    const after = cursorPosition(query.cursor);
+    const refs: Array<ReceivedRef & { position: string }> = [];
+    if (query.mailbox !== undefined) {
+      const wanted = normalizeAddress(query.mailbox);
+      for (const entry of this.entries.values()) {
+        if (normalizeAddress(entry.mailbox) !== wanted || entry.folder === 'sent' || !isLive(entry, now)) continue;
+        refs.push({ sesMessageId: entry.sesMessageId, receivedAt: entry.receivedAt, recipients: [...entry.recipients], position: mailboxPosition(entry) });
+      }
+    } else {
+      const seen = new Set<string>();
+      for (const state of this.deliveries.values()) {
+        if (!isLive(state, now) || seen.has(state.sesMessageId)) continue;
+        seen.add(state.sesMessageId);
+        refs.push({ sesMessageId: state.sesMessageId, receivedAt: state.receivedAt, recipients: null, position: searchPosition(state) });
+      }
+    }
+    const matching = refs
+      .filter((ref) => ref.receivedAt >= query.since && ref.receivedAt < query.until && (after === null || ref.position > after))
+      .sort((a, b) => (a.position < b.position ? -1 : 1));
+    const page = matching.slice(0, query.limit);
+    const last = page.at(-1);
+    return {
+      messages: page.map(({ position: _position, ...ref }) => ref),
+      nextCursor: matching.length > query.limit && last ? positionCursor(last.position) : null,
+    };
+  }
+
+  async recordExtraAttempt(sesMessageId: string, recipient: string, attempt: DeliveryAttempt): Promise<void> {
+    const existing = this.deliveries.get(`${sesMessageId}|${normalizeAddress(recipient)}`);
+    if (!existing) return;
+    existing.attempts = [...existing.attempts, attempt].slice(-MAX_STORED_ATTEMPTS);
+    existing.attemptCount += 1;
+    existing.lastReply = attempt.response;
+    existing.updatedAt = attempt.at;
+    if (attempt.outcome === 'delivered') {
+      existing.state = 'delivered';
+      existing.reason = null;
+    }
   }
 }
 

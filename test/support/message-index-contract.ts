@@ -11,7 +11,15 @@ import type {
   MessageSummary,
 } from '../../lambdas/core/model.ts';
 import { InvalidInputError, NotFoundError } from '../../lambdas/core/errors.ts';
-import type { MailboxPage, MailboxPageQuery, MessageIndex } from '../../lambdas/ports/message-index.ts';
+import type {
+  MailboxPage,
+  MailboxPageQuery,
+  MessageIndex,
+  MessageSearchPage,
+  MessageSearchQuery,
+  ReceivedRangePage,
+  ReceivedRangeQuery,
+} from '../../lambdas/ports/message-index.ts';
 import { MAX_STORED_ATTEMPTS } from './memory-message-index.ts';
 
 export interface IndexUnderTest {
@@ -150,6 +158,47 @@ export async function allPages(
 }
 
 const allIds = (pages: MailboxPage[]) => pages.flatMap((page) => ids(page.entries));
+
+/** receivedAt `days` days (and `minutes` minutes) before NOW. */
+export function daysAgo(days: number, minutes = 0): string {
+  return new Date(NOW.getTime() - days * 86_400_000 - minutes * 60_000).toISOString();
+}
+
+/** A message as ingest leaves it: record plus one delivery state per envelope recipient. */
+export async function putReceived(index: MessageIndex, record: MessageRecord): Promise<void> {
+  await index.putMessage(record);
+  for (const recipient of record.envelopeRecipients) {
+    await index.createDeliveryState(makeState(record.sesMessageId, recipient, { receivedAt: record.receivedAt, expiresAt: record.expiresAt }));
+  }
+}
+
+/** Every page of a search, following cursors; bounded so a cursor that never ends fails the test. */
+export async function allSearchPages(index: MessageIndex, query: MessageSearchQuery, now: Date = NOW, maxPages = 500): Promise<MessageSearchPage[]> {
+  const pages: MessageSearchPage[] = [];
+  let cursor: string | null = query.cursor ?? null;
+  do {
+    if (pages.length >= maxPages) throw new Error(`still a next cursor after ${maxPages} pages`);
+    const page = await index.searchMessages({ ...query, cursor }, now);
+    pages.push(page);
+    cursor = page.nextCursor;
+  } while (cursor !== null);
+  return pages;
+}
+
+export async function allReceivedPages(index: MessageIndex, query: ReceivedRangeQuery, now: Date = NOW, maxPages = 500): Promise<ReceivedRangePage[]> {
+  const pages: ReceivedRangePage[] = [];
+  let cursor: string | null = query.cursor ?? null;
+  do {
+    if (pages.length >= maxPages) throw new Error(`still a next cursor after ${maxPages} pages`);
+    const page = await index.listReceived({ ...query, cursor }, now);
+    pages.push(page);
+    cursor = page.nextCursor;
+  } while (cursor !== null);
+  return pages;
+}
+
+const searchIds = (pages: MessageSearchPage[]) => pages.flatMap((page) => ids(page.messages));
+const receivedIds = (pages: ReceivedRangePage[]) => pages.flatMap((page) => ids(page.messages));
 
 export function describeMessageIndexContract(name: string, makeIndex: () => Promise<IndexUnderTest>): void {
   describe(`MessageIndex contract: ${name}`, () => {
@@ -722,6 +771,177 @@ export function describeMessageIndexContract(name: string, makeIndex: () => Prom
         const b = await index.acquireOnce('relay#m1#1', 'worker-b', NOW, LEASE);
         // Assess
         expect([a, b]).toEqual(['acquired', 'acquired']);
+      });
+    });
+
+    describe('admin search across mailboxes (searchMessages)', () => {
+      const WIDE = { since: daysAgo(40), until: NOW.toISOString() };
+
+      it('pages the messages of a recipient newest first; following cursors yields each once', async () => {
+        // Prepare: 23 messages for carol, 5 for dave, in scrambled order
+        for (const i of Array.from({ length: 23 }, (_, n) => (n * 7) % 23)) {
+          await putReceived(index, makeRecord(nth('sr', i), { receivedAt: minutesAgo(500 - i), envelopeRecipients: ['Carol@Corp.Test', 'x@corp.test'] }));
+        }
+        for (let i = 0; i < 5; i += 1) await putReceived(index, makeRecord(nth('sd', i), { receivedAt: minutesAgo(400 - i), envelopeRecipients: ['dave@corp.test'] }));
+        // Act
+        const pages = await allSearchPages(index, { recipient: 'carol@corp.test', limit: 4 });
+        // Assess
+        expect(searchIds(pages)).toEqual(Array.from({ length: 23 }, (_, i) => nth('sr', 22 - i)));
+        for (const page of pages) expect(page.messages.length).toBeLessThanOrEqual(4);
+        expect(pages[0]?.messages[0]).toEqual(makeRecord('sr022', { receivedAt: minutesAgo(478), envelopeRecipients: ['Carol@Corp.Test', 'x@corp.test'] }));
+      });
+
+      it('finds a subject substring case-insensitively across every mailbox, only within [since, until)', async () => {
+        // Prepare
+        await putReceived(index, makeRecord('sub-a', { receivedAt: daysAgo(1), envelopeRecipients: ['a@corp.test'], summary: { subject: 'Rechnung  NR. 42 für März' } }));
+        await putReceived(index, makeRecord('sub-b', { receivedAt: daysAgo(3), envelopeRecipients: ['b@corp.test'], summary: { subject: 'AW: rechnung nr. 42' } }));
+        await putReceived(index, makeRecord('sub-c', { receivedAt: daysAgo(2), envelopeRecipients: ['c@corp.test'], summary: { subject: 'Newsletter' } }));
+        await putReceived(index, makeRecord('sub-since', { receivedAt: daysAgo(5), envelopeRecipients: ['d@corp.test'], summary: { subject: 'Rechnung Nr. 42' } }));
+        await putReceived(index, makeRecord('sub-until', { receivedAt: daysAgo(0, 30), envelopeRecipients: ['d@corp.test'], summary: { subject: 'Rechnung Nr. 42' } }));
+        await putReceived(index, makeRecord('sub-old', { receivedAt: daysAgo(6), envelopeRecipients: ['d@corp.test'], summary: { subject: 'rechnung nr. 42' } }));
+        // Act
+        const found = await allSearchPages(index, { subject: 'rechnung nr. 42', since: daysAgo(5), until: daysAgo(0, 30), limit: 10 });
+        // Assess
+        expect(searchIds(found)).toEqual(['sub-a', 'sub-b', 'sub-since']);
+      });
+
+      it('combines criteria: recipient, sender, subject and time all have to match', async () => {
+        // Prepare
+        await putReceived(index, makeRecord('cmb-1', { receivedAt: daysAgo(1), envelopeRecipients: ['alice@corp.test'], envelopeFrom: 'x@ext.example', summary: { subject: 'Invoice 1' } }));
+        await putReceived(index, makeRecord('cmb-2', { receivedAt: daysAgo(2), envelopeRecipients: ['alice@corp.test'], envelopeFrom: 'y@ext.example', summary: { subject: 'Invoice 2' } }));
+        await putReceived(index, makeRecord('cmb-3', { receivedAt: daysAgo(3), envelopeRecipients: ['bob@corp.test'], envelopeFrom: 'x@ext.example', summary: { subject: 'Invoice 3' } }));
+        await putReceived(index, makeRecord('cmb-4', { receivedAt: daysAgo(20), envelopeRecipients: ['alice@corp.test'], envelopeFrom: 'x@ext.example', summary: { subject: 'Invoice 4' } }));
+        // Act
+        const both = await allSearchPages(index, { recipient: 'alice@corp.test', sender: 'x@ext.example', subject: 'invoice', limit: 10 });
+        const recent = await allSearchPages(index, { recipient: 'alice@corp.test', sender: 'x@ext.example', since: daysAgo(10), limit: 10 });
+        const byMid = await allSearchPages(index, { messageIdHeader: 'cmb-2@ext.example', subject: 'invoice', limit: 10 });
+        const wrongSubject = await allSearchPages(index, { messageIdHeader: 'cmb-2@ext.example', subject: 'receipt', limit: 10 });
+        // Assess
+        expect(searchIds(both)).toEqual(['cmb-1', 'cmb-4']);
+        expect(searchIds(recent)).toEqual(['cmb-1']);
+        expect(searchIds(byMid)).toEqual(['cmb-2']);
+        expect(searchIds(wrongSubject)).toEqual([]);
+      });
+
+      it('goes day by day through a long range with quiet days, newest first, without expired mail', async () => {
+        // Prepare: 3 messages on each of 5 scattered days, one expired
+        const days = [0, 1, 7, 8, 30];
+        for (const day of days) {
+          for (let i = 0; i < 3; i += 1) await putReceived(index, makeRecord(`day${String(day).padStart(2, '0')}-${i}`, { receivedAt: daysAgo(day, 60 + i) }));
+        }
+        await putReceived(index, makeRecord('day-expired', { receivedAt: daysAgo(2), expiresAt: EXPIRED }));
+        // Act
+        const pages = await allSearchPages(index, { ...WIDE, limit: 2 });
+        // Assess
+        const expected = days.flatMap((day) => [0, 1, 2].map((i) => `day${String(day).padStart(2, '0')}-${i}`));
+        expect(searchIds(pages)).toEqual(expected);
+      });
+
+      it('crosses a year of quiet days (a store may answer with empty pages and a cursor) and finds both ends', async () => {
+        // Prepare
+        await putReceived(index, makeRecord('year-new', { receivedAt: daysAgo(0, 5) }));
+        await putReceived(index, makeRecord('year-old', { receivedAt: daysAgo(399) }));
+        // Act
+        const search = await allSearchPages(index, { since: daysAgo(400), until: NOW.toISOString(), limit: 5 });
+        const received = await allReceivedPages(index, { since: daysAgo(400), until: NOW.toISOString(), limit: 5 });
+        // Assess
+        expect(searchIds(search)).toEqual(['year-new', 'year-old']);
+        expect(receivedIds(received)).toEqual(['year-old', 'year-new']);
+      });
+
+      it('lists received mail only when no recipient, sender or Message-ID is given', async () => {
+        // Prepare: a Sent copy is a record without delivery states
+        await putReceived(index, makeRecord('rcv-in', { receivedAt: daysAgo(1), summary: { subject: 'Quarterly report' } }));
+        await index.putMessage(makeRecord('rcv-sent', { receivedAt: daysAgo(1, 5), envelopeFrom: 'alice@corp.test', summary: { subject: 'Re: Quarterly report' } }));
+        // Act
+        const bySubject = await allSearchPages(index, { ...WIDE, subject: 'quarterly', limit: 10 });
+        const bySender = await allSearchPages(index, { sender: 'alice@corp.test', limit: 10 });
+        // Assess
+        expect(searchIds(bySubject)).toEqual(['rcv-in']);
+        expect(searchIds(bySender)).toEqual(['rcv-sent']);
+      });
+
+      it('refuses a range-less search without a lookup criterion, a bad cursor and bad page sizes', async () => {
+        // Act
+        const outcomes = await Promise.all([
+          index.searchMessages({ subject: 'x', limit: 10 }, NOW),
+          index.searchMessages({ since: daysAgo(1), limit: 10 }, NOW),
+          index.searchMessages({ recipient: 'a@corp.test', cursor: 'not a cursor!', limit: 10 }, NOW),
+          index.searchMessages({ recipient: 'a@corp.test', limit: 0 }, NOW),
+        ].map((promise) => promise.then(() => null, (error: unknown) => error)));
+        // Assess
+        for (const outcome of outcomes) expect(outcome).toBeInstanceOf(InvalidInputError);
+      });
+    });
+
+    describe('received mail of a time range (listReceived)', () => {
+      it('lists every received message of [since, until) oldest first, across days, in pages', async () => {
+        // Prepare
+        const received: string[] = [];
+        for (const day of [9, 4, 3, 0]) {
+          for (let i = 0; i < 4; i += 1) {
+            const id = `all-${day}-${i}`;
+            await putReceived(index, makeRecord(id, { receivedAt: daysAgo(day, 100 - i), envelopeRecipients: [`u${i}@corp.test`] }));
+            received.push(id);
+          }
+        }
+        await putReceived(index, makeRecord('all-before', { receivedAt: daysAgo(12) }));
+        await putReceived(index, makeRecord('all-at-until', { receivedAt: daysAgo(0, 10) }));
+        await putReceived(index, makeRecord('all-expired', { receivedAt: daysAgo(5), expiresAt: EXPIRED }));
+        await index.putMessage(makeRecord('all-sent', { receivedAt: daysAgo(3, 50) }));
+        // Act
+        const pages = await allReceivedPages(index, { since: daysAgo(9, 100), until: daysAgo(0, 10), limit: 3 });
+        // Assess
+        expect(receivedIds(pages)).toEqual(received);
+        for (const page of pages) expect(page.messages.length).toBeLessThanOrEqual(3);
+        expect(pages[0]?.messages[0]).toEqual({ sesMessageId: 'all-9-0', receivedAt: daysAgo(9, 100), recipients: null });
+      });
+
+      it('lists one mailbox: inbox and deleted entries with the recipients filed there, not Sent copies', async () => {
+        // Prepare
+        const ALICE = 'alice@corp.test';
+        await index.putMailboxEntry(makeEntry(ALICE, 'mb-1', { receivedAt: daysAgo(2), recipients: ['alice@corp.test', 'sales@corp.test'] }));
+        await index.putMailboxEntry(makeEntry(ALICE, 'mb-2', { receivedAt: daysAgo(1), folder: 'deleted' }));
+        await index.putMailboxEntry(makeEntry(ALICE, 'mb-sent', { receivedAt: daysAgo(1, 30), folder: 'sent' }));
+        await index.putMailboxEntry(makeEntry(ALICE, 'mb-old', { receivedAt: daysAgo(8) }));
+        await index.putMailboxEntry(makeEntry(ALICE, 'mb-expired', { receivedAt: daysAgo(1, 40), expiresAt: EXPIRED }));
+        await index.putMailboxEntry(makeEntry('bob@corp.test', 'mb-bob', { receivedAt: daysAgo(1) }));
+        for (let i = 0; i < 7; i += 1) await index.putMailboxEntry(makeEntry(ALICE, nth('mb-x', i), { receivedAt: daysAgo(0, 100 - i) }));
+        // Act
+        const pages = await allReceivedPages(index, { mailbox: 'Alice@Corp.Test', since: daysAgo(7), until: NOW.toISOString(), limit: 2 });
+        // Assess
+        expect(receivedIds(pages)).toEqual(['mb-1', 'mb-2', ...Array.from({ length: 7 }, (_, i) => nth('mb-x', i))]);
+        expect(pages[0]?.messages[0]).toEqual({ sesMessageId: 'mb-1', receivedAt: daysAgo(2), recipients: ['alice@corp.test', 'sales@corp.test'] });
+      });
+
+      it('answers an empty range and an unknown mailbox with an empty page', async () => {
+        // Prepare
+        await putReceived(index, makeRecord('e-1', { receivedAt: daysAgo(1) }));
+        // Act
+        const empty = await index.listReceived({ since: daysAgo(0, 30), until: daysAgo(0, 30), limit: 5 }, NOW);
+        const nobody = await index.listReceived({ mailbox: 'nobody@corp.test', since: daysAgo(3), until: NOW.toISOString(), limit: 5 }, NOW);
+        // Assess
+        expect(empty).toEqual({ messages: [], nextCursor: null });
+        expect(nobody).toEqual({ messages: [], nextCursor: null });
+      });
+    });
+
+    describe('attempts made outside the forward (recordExtraAttempt)', () => {
+      it('adds the attempt to the history; delivered wins, anything else keeps the forward\'s state', async () => {
+        // Prepare
+        await index.createDeliveryState(makeState('x1', 'a@corp.test', { state: 'failed', reason: 'permanent failure: 550', attemptCount: 1, attempts: [attempt(1, 'failed')] }));
+        await index.createDeliveryState(makeState('x1', 'b@corp.test', { state: 'deferred', attemptCount: 1, attempts: [attempt(1)] }));
+        // Act
+        await index.recordExtraAttempt('x1', 'A@corp.test', { ...attempt(2, 'delivered'), response: 'resend r1: 250 ok' });
+        await index.recordExtraAttempt('x1', 'b@corp.test', { ...attempt(3, 'failed'), response: 'resend r1: 550 no' });
+        await index.recordExtraAttempt('x1', 'nobody@corp.test', attempt(4, 'delivered'));
+        // Assess
+        const states = (await index.getDeliveryStates('x1', NOW)).sort((x, y) => x.recipient.localeCompare(y.recipient));
+        expect(states.map((state) => [state.recipient, state.state, state.reason, state.attemptCount, state.lastReply])).toEqual([
+          ['a@corp.test', 'delivered', null, 2, 'resend r1: 250 ok'],
+          ['b@corp.test', 'deferred', null, 2, 'resend r1: 550 no'],
+        ]);
+        expect(states[0]?.attempts.at(-1)).toEqual({ ...attempt(2, 'delivered'), response: 'resend r1: 250 ok' });
       });
     });
 

@@ -35,6 +35,16 @@
 //   it is a version): a concurrent writer makes the condition fail and we re-read.
 // - Once-gates expire (TTL) gateRetentionSeconds after they were acquired;
 //   redelivery of the same SQS message cannot happen that late.
+// - Admin search (searchMessages) reads one lookup partition (RCPT/FROM/MID) or, for a
+//   search by subject or time alone, the DAY partitions of the range newest first
+//   (the day lookup is written with the delivery states, so it lists received mail
+//   only). The time range is the key condition on gsi1sk; the records are fetched in
+//   BatchGets and every criterion re-checked with core/trace.ts's predicate. One call
+//   reads at most the search budget (requests and items) and then answers with what
+//   it has and a cursor at the last position it looked at, possibly an empty page.
+//   listReceived (bulk resend) reads a mailbox partition or the DAY partitions oldest
+//   first in the same way. Mail indexed before the day lookup existed is found by
+//   recipient, sender or Message-ID; a re-ingest adds its day lookup.
 // - Lookup items are written after the record: a crash in between is repaired by
 //   the re-ingest, which rewrites them from the record already stored. Reads
 //   re-check every fetched record against the query, so a lookup item can never
@@ -72,12 +82,18 @@ import type {
   MessageRecord,
 } from '../../core/model.ts';
 import { isLive } from '../../core/retention.ts';
+import { cursorPosition, dayOf, daysBetween, matchesMessageSearch, positionCursor, searchLookup } from '../../core/trace.ts';
 import type {
   Folder,
   LeaseResult,
   MailboxPage,
   MailboxPageQuery,
   MessageIndex,
+  MessageSearchPage,
+  MessageSearchQuery,
+  ReceivedRangePage,
+  ReceivedRangeQuery,
+  ReceivedRef,
   TraceQuery,
 } from '../../ports/message-index.ts';
 import { errorName, keyPart, MESSAGE_TABLE, messageTableKeys as keys, type LookupKind } from './message-table.ts';
@@ -98,6 +114,11 @@ const ENTRY_PREFIX = 'MSG#';
 /** Ids longer than this cannot be SES message ids (and would not fit a key). */
 const MAX_ID_BYTES = 512;
 export const DEFAULT_PAGE_BUDGET: PageBudget = { items: 10_000, requests: 16 };
+/** Bound on one searchMessages or listReceived call (Query and BatchGet requests, lookup items evaluated). */
+export const DEFAULT_SEARCH_BUDGET: PageBudget = { items: 5_000, requests: 40 };
+/** Sort key bounds: every position (an ISO time, '#', an id) sorts between them. */
+const LOWEST_POSITION = '0';
+const HIGHEST_POSITION = '\uffff';
 const PAGE_REQUEST_GROWTH = 4;
 
 /** How much one mailbox page call may read before it returns a cursor instead. */
@@ -117,6 +138,8 @@ export interface DynamoDbMessageIndexOptions {
   gateRetentionSeconds?: number;
   /** Bound on one mailbox page call. Default DEFAULT_PAGE_BUDGET. */
   pageBudget?: PageBudget;
+  /** Bound on one searchMessages / listReceived call. Default DEFAULT_SEARCH_BUDGET. */
+  searchBudget?: PageBudget;
 }
 
 type Item = Record<string, unknown>;
@@ -127,6 +150,7 @@ export class DynamoDbMessageIndex implements MessageIndex {
   private readonly pageSize: number | undefined;
   private readonly gateRetentionSeconds: number;
   private readonly pageBudget: PageBudget;
+  private readonly searchBudget: PageBudget;
 
   constructor(options: DynamoDbMessageIndexOptions) {
     this.doc = DynamoDBDocumentClient.from(options.client, {
@@ -136,6 +160,7 @@ export class DynamoDbMessageIndex implements MessageIndex {
     this.pageSize = options.queryPageSize;
     this.gateRetentionSeconds = options.gateRetentionSeconds ?? DEFAULT_GATE_RETENTION_SECONDS;
     this.pageBudget = options.pageBudget ?? DEFAULT_PAGE_BUDGET;
+    this.searchBudget = options.searchBudget ?? DEFAULT_SEARCH_BUDGET;
   }
 
   async mailboxFor(address: string): Promise<string | null> {
@@ -351,6 +376,21 @@ export class DynamoDbMessageIndex implements MessageIndex {
       updatedAt: state.updatedAt,
       reason: capNullable(state.reason),
     });
+    // The day lookup marks received mail (Sent copies get no delivery states). Written
+    // after the state and on every re-ingest, so a crash in between is repaired.
+    const day = dayOf(state.receivedAt);
+    await this.doc.send(
+      new PutCommand({
+        TableName: this.table,
+        Item: {
+          ...keys.lookup(state.sesMessageId, 'DAY', day),
+          type: 'lookup',
+          [MESSAGE_TABLE.lookupIndex.partitionKey]: keys.lookupIndexPartition('DAY', day),
+          [MESSAGE_TABLE.lookupIndex.sortKey]: keys.lookupIndexSort(state.receivedAt, state.sesMessageId),
+          expiresAt: state.expiresAt,
+        },
+      }),
+    );
   }
 
   async getDeliveryStates(sesMessageId: string, now: Date): Promise<DeliveryState[]> {
@@ -523,6 +563,183 @@ export class DynamoDbMessageIndex implements MessageIndex {
     return results.slice(0, limit);
   }
 
+  async searchMessages(query: MessageSearchQuery, now: Date): Promise<MessageSearchPage> {
+    checkPageLimit(query.limit);
+    const before = cursorPosition(query.cursor);
+    const lookup = searchLookup(query);
+    if (!lookup && (query.since === undefined || query.until === undefined)) {
+      throw new InvalidInputError('a search without recipient, sender or Message-ID needs since and until');
+    }
+    const lower = query.since ?? LOWEST_POSITION;
+    const upper = minString(query.until ?? HIGHEST_POSITION, before ?? HIGHEST_POSITION);
+    const messages: MessageRecord[] = [];
+    if (lower > upper) return { messages, nextCursor: null };
+    const partitions = lookup
+      ? [{ partition: keys.lookupIndexPartition(lookup.kind, lookup.value), day: null }]
+      : daysBetween(dayOf(lower), dayOf(upper), true).map((day) => ({ partition: keys.lookupIndexPartition('DAY', day), day }));
+    const budget = new Budget(this.searchBudget);
+    const { lookupIndex } = MESSAGE_TABLE;
+    // Everything from the top of the range down to `resume` has been looked at.
+    let resume: string | null = null;
+    for (const { partition, day } of partitions) {
+      let startKey: Item | undefined;
+      do {
+        if (budget.spent()) return { messages, nextCursor: resume === null ? null : positionCursor(resume) };
+        const page = await this.queryOnce({
+          IndexName: lookupIndex.name,
+          KeyConditionExpression: '#gpk = :gpk AND #gsk BETWEEN :lo AND :hi',
+          ExpressionAttributeNames: { '#gpk': lookupIndex.partitionKey, '#gsk': lookupIndex.sortKey },
+          ExpressionAttributeValues: { ':gpk': partition, ':lo': lower, ':hi': upper },
+          ScanIndexForward: false,
+        }, startKey, now, budget);
+        const items = page.items.filter((item) => item[lookupIndex.sortKey] !== before);
+        for (let offset = 0; offset < items.length; offset += BATCH_GET_SIZE) {
+          const chunk = items.slice(offset, offset + BATCH_GET_SIZE);
+          const records = await this.getMessages(chunk.map((item) => String(item.pk).slice('MSG#'.length)), budget);
+          for (const item of chunk) {
+            const position = String(item[lookupIndex.sortKey]);
+            resume = position;
+            const record = records.get(String(item.pk).slice('MSG#'.length));
+            if (!record || !matchesMessageSearch(record, query, now)) continue;
+            messages.push(record);
+            if (messages.length >= query.limit) return { messages, nextCursor: positionCursor(position) };
+          }
+        }
+        startKey = page.lastKey;
+        if (startKey) resume = String(startKey[lookupIndex.sortKey]);
+      } while (startKey);
+      // A day is done: whatever is left lies below its first moment.
+      if (day !== null) resume = `${day}T00:00:00.000Z`;
+    }
+    return { messages, nextCursor: null };
+  }
+
+  async listReceived(query: ReceivedRangeQuery, now: Date): Promise<ReceivedRangePage> {
+    checkPageLimit(query.limit);
+    const after = cursorPosition(query.cursor);
+    const lower = after !== null && after > query.since ? after : query.since;
+    const upper = query.until;
+    const messages: ReceivedRef[] = [];
+    if (lower >= upper) return { messages, nextCursor: null };
+    const mailbox = query.mailbox === undefined ? null : normalizeAddress(query.mailbox);
+    const { lookupIndex } = MESSAGE_TABLE;
+    const scans = mailbox !== null
+      ? [{
+          day: null,
+          prefix: ENTRY_PREFIX,
+          sortKey: 'sk',
+          input: {
+            KeyConditionExpression: '#pk = :pk AND #sk BETWEEN :lo AND :hi',
+            ExpressionAttributeNames: { '#pk': 'pk', '#sk': 'sk' },
+            ExpressionAttributeValues: { ':pk': keys.mailboxPartition(mailbox), ':lo': `${ENTRY_PREFIX}${lower}`, ':hi': `${ENTRY_PREFIX}${upper}` },
+            ScanIndexForward: true,
+            ConsistentRead: true,
+          } satisfies Omit<QueryCommandInput, 'TableName'>,
+        }]
+      : daysBetween(dayOf(lower), dayOf(upper), false).map((day) => ({
+          day,
+          prefix: '',
+          sortKey: lookupIndex.sortKey,
+          input: {
+            IndexName: lookupIndex.name,
+            KeyConditionExpression: '#gpk = :gpk AND #gsk BETWEEN :lo AND :hi',
+            ExpressionAttributeNames: { '#gpk': lookupIndex.partitionKey, '#gsk': lookupIndex.sortKey },
+            ExpressionAttributeValues: { ':gpk': keys.lookupIndexPartition('DAY', day), ':lo': lower, ':hi': upper },
+            ScanIndexForward: true,
+          } satisfies Omit<QueryCommandInput, 'TableName'>,
+        }));
+    const budget = new Budget(this.searchBudget);
+    // Everything from the bottom of the range up to `resume` has been looked at.
+    let resume: string | null = null;
+    for (const scan of scans) {
+      let startKey: Item | undefined;
+      do {
+        if (budget.spent()) return { messages, nextCursor: resume === null ? null : positionCursor(resume) };
+        const page = await this.queryOnce(scan.input, startKey, now, budget);
+        for (const item of page.items) {
+          const position = String(item[scan.sortKey]).slice(scan.prefix.length);
+          if (position === after) continue;
+          resume = position;
+          const ref = mailbox !== null ? receivedEntry(item) : receivedLookup(item, position);
+          if (ref === null) continue;
+          messages.push(ref);
+          if (messages.length >= query.limit) return { messages, nextCursor: positionCursor(position) };
+        }
+        startKey = page.lastKey;
+        if (startKey) resume = String(startKey[scan.sortKey]).slice(scan.prefix.length);
+      } while (startKey);
+      // A day is done: whatever is left lies at or after the next day's first moment.
+      if (scan.day !== null) resume = new Date(Date.parse(`${scan.day}T00:00:00.000Z`) + 86_400_000).toISOString();
+    }
+    return { messages, nextCursor: null };
+  }
+
+  async recordExtraAttempt(sesMessageId: string, recipient: string, attempt: DeliveryAttempt): Promise<void> {
+    const key = keys.delivery(sesMessageId, normalizeAddress(recipient));
+    for (let round = 0; round < VERSIONED_WRITE_TRIES; round += 1) {
+      const item = await this.get(key);
+      if (!item) return;
+      const current = toDeliveryState(item);
+      const stored = capAttempt(attempt);
+      const delivered = attempt.outcome === 'delivered';
+      try {
+        await this.doc.send(
+          new UpdateCommand({
+            TableName: this.table,
+            Key: key,
+            UpdateExpression:
+              'SET #attempts = :attempts, #count = :next, #state = :state, #lastReply = :lastReply, #updatedAt = :updatedAt, #reason = :reason',
+            ConditionExpression: '#count = :count',
+            ExpressionAttributeNames: {
+              '#attempts': 'attempts',
+              '#count': 'attemptCount',
+              '#state': 'state',
+              '#lastReply': 'lastReply',
+              '#updatedAt': 'updatedAt',
+              '#reason': 'reason',
+            },
+            ExpressionAttributeValues: {
+              ':attempts': [...current.attempts, stored].slice(-MAX_STORED_ATTEMPTS),
+              ':count': current.attemptCount,
+              ':next': current.attemptCount + 1,
+              ':state': delivered ? 'delivered' : current.state,
+              ':lastReply': stored.response,
+              ':updatedAt': attempt.at,
+              ':reason': delivered ? null : current.reason,
+            },
+          }),
+        );
+        return;
+      } catch (error) {
+        if (!isConditionFailure(error)) throw error;
+        await sleep(Math.random() * 5 * Math.min(round + 1, 10));
+      }
+    }
+    throw new RetryableError(`delivery state ${sesMessageId} / ${recipient} kept changing under us`);
+  }
+
+  /** One Query request with the TTL filter, counted against a budget. */
+  private async queryOnce(
+    input: Omit<QueryCommandInput, 'TableName'>,
+    startKey: Item | undefined,
+    now: Date,
+    budget: Budget,
+  ): Promise<{ items: Item[]; lastKey: Item | undefined }> {
+    const page = await this.doc.send(
+      new QueryCommand({
+        ...input,
+        TableName: this.table,
+        FilterExpression: '#expiresAt > :now',
+        ExpressionAttributeNames: { ...input.ExpressionAttributeNames, '#expiresAt': MESSAGE_TABLE.ttlAttribute },
+        ExpressionAttributeValues: { ...input.ExpressionAttributeValues, ':now': Math.floor(now.getTime() / 1000) },
+        Limit: this.pageSize ?? Math.max(1, Math.min(1000, budget.itemsLeft())),
+        ...(startKey && { ExclusiveStartKey: startKey }),
+      }),
+    );
+    budget.spend(1, page.ScannedCount ?? page.Items?.length ?? 0);
+    return { items: page.Items ?? [], lastKey: page.LastEvaluatedKey };
+  }
+
   /** The key of a mailbox entry by id: through its pointer, else through the message record. */
   private async entryKeyOf(mailbox: string, sesMessageId: string): Promise<{ pk: string; sk: string } | null> {
     if (sesMessageId === '' || Buffer.byteLength(sesMessageId, 'utf8') > MAX_ID_BYTES) return null;
@@ -604,12 +821,13 @@ export class DynamoDbMessageIndex implements MessageIndex {
     }
   }
 
-  private async getMessages(ids: string[]): Promise<Map<string, MessageRecord>> {
+  private async getMessages(ids: string[], budget?: Budget): Promise<Map<string, MessageRecord>> {
     const records = new Map<string, MessageRecord>();
     let pending = ids.map((id) => keys.message(id));
     for (let round = 0; pending.length > 0; round += 1) {
       if (round >= BATCH_ROUNDS) throw new RetryableError('message records not read (throttled)');
       if (round > 0) await sleep(Math.min(1000, 25 * 2 ** round));
+      budget?.spend(1, 0);
       const result = await this.doc.send(
         new BatchGetCommand({ RequestItems: { [this.table]: { Keys: pending, ConsistentRead: true } } }),
       );
@@ -621,6 +839,39 @@ export class DynamoDbMessageIndex implements MessageIndex {
     }
     return records;
   }
+}
+
+/** How much one search call may still read. */
+class Budget {
+  private requests = 0;
+  private items = 0;
+  constructor(private readonly limit: PageBudget) {}
+  spend(requests: number, items: number): void {
+    this.requests += requests;
+    this.items += items;
+  }
+  spent(): boolean {
+    return this.requests >= this.limit.requests || this.items >= this.limit.items;
+  }
+  itemsLeft(): number {
+    return this.limit.items - this.items;
+  }
+}
+
+function minString(a: string, b: string): string {
+  return a < b ? a : b;
+}
+
+/** A mailbox entry as bulk resend sees it; Sent copies are not received mail. */
+function receivedEntry(item: Item): ReceivedRef | null {
+  const entry = toEntry(item);
+  if (entry.folder === 'sent') return null;
+  return { sesMessageId: entry.sesMessageId, receivedAt: entry.receivedAt, recipients: [...entry.recipients] };
+}
+
+function receivedLookup(item: Item, position: string): ReceivedRef {
+  const hash = position.indexOf('#');
+  return { sesMessageId: String(item.pk).slice('MSG#'.length), receivedAt: hash < 0 ? position : position.slice(0, hash), recipients: null };
 }
 
 function lookupsOf(record: MessageRecord): Array<[LookupKind, string]> {

@@ -11,11 +11,19 @@
 //   MSG#<sesMessageId>   / LKP#<kind>#<value>                    trace lookup item
 //   ADDR#<address lower> / ADDR                                  address → mailbox
 //   ONCE#<gate key>      / ONCE                                  once-only lease gate
+//   RESEND#<jobId>       / JOB                                   resend job with its counters
+//                                                                (gsi1pk RESENDJOBS, gsi1sk <createdAt>#<jobId>:
+//                                                                the job list, newest first)
+//   AUDIT#<yyyy-mm-dd>   / <at ISO>#<eventId>                    audit event, no expiresAt:
+//                                                                kept beyond the mail retention
 //
 // Trace lookups use one generic GSI (`gsi1`) on small lookup items, one per
 // (message, criterion, value), written next to the record in its partition:
 //   gsi1pk = RCPT#<envelope recipient> | FROM#<envelope sender or header From address>
 //            | MID#<normalized Message-ID header>
+//            | DAY#<yyyy-mm-dd of receivedAt, UTC>  (received mail only: written with the
+//              delivery states, so webmail Sent copies are not in it; a time-range
+//              search and a bulk resend read these partitions day by day)
 //   gsi1sk = <receivedAt ISO>#<sesMessageId>   (newest first with ScanIndexForward=false)
 // The GSI projects only the keys and `expiresAt`, so the TTL filter runs on the index
 // and the records are then fetched from the base table.
@@ -57,7 +65,7 @@ export function keyPart(value: string): string {
   return `sha256:${createHash('sha256').update(value, 'utf8').digest('hex')}`;
 }
 
-export type LookupKind = 'RCPT' | 'FROM' | 'MID';
+export type LookupKind = 'RCPT' | 'FROM' | 'MID' | 'DAY';
 
 /** Key builders: callers pass values already in comparison form (lower case etc.). */
 export const messageTableKeys = {
@@ -84,6 +92,10 @@ export const messageTableKeys = {
   lookupIndexSort: (receivedAt: string, sesMessageId: string) => `${receivedAt}#${sesMessageId}`,
   address: (address: string) => ({ pk: `ADDR#${keyPart(address)}`, sk: 'ADDR' }),
   gate: (key: string) => ({ pk: `ONCE#${keyPart(key)}`, sk: 'ONCE' }),
+  resendJob: (jobId: string) => ({ pk: `RESEND#${keyPart(jobId)}`, sk: 'JOB' }),
+  resendJobList: 'RESENDJOBS',
+  auditDay: (day: string) => `AUDIT#${day}`,
+  auditEvent: (day: string, position: string) => ({ pk: `AUDIT#${day}`, sk: position }),
 } as const;
 
 export function messageTableDefinition(tableName: string): CreateTableCommandInput {

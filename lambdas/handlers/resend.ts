@@ -1,0 +1,67 @@
+// Lambda entry point of the resend worker: SQS batch of resend steps (enumerate a
+// page, send one message) → processResendStep, per record, with partial batch
+// failures. A record that can never become a step is logged and dropped rather than
+// retried for ever. The AWS entry point (handler + wiring) is added with the stack.
+import { z } from 'zod';
+import { InvalidInputError } from '../core/errors.ts';
+import { processResendStep, type ResendWorkerDeps } from '../core/resend.ts';
+import type { ResendStep } from '../ports/resend-jobs.ts';
+import { sqsBatchHandler, type SqsHandler } from './sqs-batch.ts';
+import { MetricUnit, type Observability } from './observability.ts';
+
+export type ResendHandlerDeps = Omit<ResendWorkerDeps, 'workerId'> & Observability & { workerId?: string };
+
+const jobId = z.string().regex(/^[A-Za-z0-9._-]{1,100}$/);
+const stepSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('enumerate'), jobId, seq: z.number().int().nonnegative() }),
+  z.object({
+    type: z.literal('message'),
+    jobId,
+    sesMessageId: z.string().min(1).max(256),
+    recipients: z.array(z.string().min(1).max(512)).max(1000).nullable(),
+    attempt: z.number().int().nonnegative().max(1000),
+  }),
+]);
+
+export function parseResendStep(body: string): ResendStep {
+  let json: unknown;
+  try {
+    json = JSON.parse(body);
+  } catch (error) {
+    throw new InvalidInputError('resend step is not JSON', { cause: error });
+  }
+  const parsed = stepSchema.safeParse(json);
+  if (!parsed.success) throw new InvalidInputError(`invalid resend step: ${z.prettifyError(parsed.error)}`);
+  return parsed.data;
+}
+
+export function createResendHandler(deps: ResendHandlerDeps): SqsHandler {
+  const { logger, metrics } = deps;
+  return sqsBatchHandler(deps, async (sqsRecord, workerId) => {
+    let step: ResendStep;
+    try {
+      step = parseResendStep(sqsRecord.body);
+    } catch (error) {
+      logger.error('resend step dropped', { messageId: sqsRecord.messageId, error });
+      return;
+    }
+    const receiveCount = Number(sqsRecord.attributes?.ApproximateReceiveCount ?? '1') || 1;
+    try {
+      const outcome = await processResendStep(step, { ...deps, workerId }, receiveCount);
+      const { traceError, ...logged } = outcome as typeof outcome & { traceError?: unknown };
+      logger.info('resend', { ...step, recipients: undefined, ...logged });
+      if (traceError) logger.warn('resend attempt not written to the trace', { jobId: step.jobId, error: traceError });
+      if (outcome.status === 'sent') {
+        metrics.addMetric('ResendDelivered', MetricUnit.Count, outcome.delivered.length);
+        metrics.addMetric('ResendDeferred', MetricUnit.Count, outcome.deferred.length);
+        metrics.addMetric('ResendFailed', MetricUnit.Count, outcome.failed.length);
+        if (outcome.inDoubt) metrics.addMetric('ResendInDoubt', MetricUnit.Count, 1);
+      } else if (outcome.status === 'skipped') {
+        metrics.addMetric('ResendSkipped', MetricUnit.Count, 1);
+      }
+    } catch (error) {
+      logger.error('resend step failed', { jobId: step.jobId, type: step.type, error });
+      throw error;
+    }
+  }, deps.workerId);
+}

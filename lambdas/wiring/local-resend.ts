@@ -1,0 +1,327 @@
+// Local mode's resend worker and the CLI's way to it. startLocalResend runs the same
+// Lambda handler as AWS (handlers/resend.ts) on a file queue under
+// <dataDir>/queues/resend, with jobs and audit entries in the local table; local
+// mode's composition root starts it, and the `shadowmail resend` CLI starts it in
+// its own process when nobody else runs one (openLocalResendSession).
+//
+// One worker per data directory: its steps' gates have a fixed owner, so after a
+// crash the next worker takes its steps over at once (as the forward does locally),
+// and an in-process guard keeps two copies of one step in this process apart (the
+// fixed owner alone would let both in). worker.json in the queue directory names the
+// process that runs the worker; the CLI waits for that one instead of starting its own.
+import { randomBytes } from 'node:crypto';
+import { access, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { Context, SQSEvent } from 'aws-lambda';
+import { DynamoDbAuditLog } from '../adapters/aws/dynamodb-audit-log.ts';
+import { makeDynamoDbClient } from '../adapters/aws/dynamodb-client.ts';
+import { DynamoDbMessageIndex } from '../adapters/aws/dynamodb-message-index.ts';
+import { DynamoDbResendJobs } from '../adapters/aws/dynamodb-resend-jobs.ts';
+import { createMessageTable } from '../adapters/aws/message-table.ts';
+import { startEmbeddedDynalite } from '../adapters/local/embedded-dynalite.ts';
+import { FileQueue, type ConsumerOptions } from '../adapters/local/file-queue.ts';
+import { FileResendQueue } from '../adapters/local/file-resend-queue.ts';
+import { FsRawMailStore } from '../adapters/local/fs-raw-mail-store.ts';
+import { startSmtpSink } from '../adapters/local/smtp-sink.ts';
+import { SmtpRelayAdapter } from '../adapters/smtp/smtp-relay.ts';
+import { ConfigurationError, ShadowmailError } from '../core/errors.ts';
+import { DEFAULT_RESEND_CONFIG, type ResendConfig, type ResendStartDeps } from '../core/resend.ts';
+import type { AuditLog } from '../ports/audit-log.ts';
+import type { Clock } from '../ports/clock.ts';
+import type { LeaseResult, MessageIndex } from '../ports/message-index.ts';
+import type { RawMailStore } from '../ports/raw-mail-store.ts';
+import type { ResendJobStore, ResendQueue } from '../ports/resend-jobs.ts';
+import type { SmtpRelay } from '../ports/smtp-relay.ts';
+import { createObservability, type Observability } from '../handlers/observability.ts';
+import { createResendHandler } from '../handlers/resend.ts';
+import type { LocalConfig } from './local-config.ts';
+import { acquireDataDirLock, localPaths, readRuntimeInfo, type LocalPaths } from './local-data-dir.ts';
+import { LOCAL_TABLE_NAME } from './local-index.ts';
+
+/** Attempts per recipient within a resend job (default 5); read here until env.ts has it. */
+export const RESEND_MAX_ATTEMPTS_ENV = 'SHADOWMAIL_RESEND_MAX_ATTEMPTS';
+const LOCAL_RESEND_WORKER = 'local-resend';
+
+export function resendQueueDir(dataDir: string): string {
+  return join(dataDir, 'queues', 'resend');
+}
+
+function workerMarker(dataDir: string): string {
+  return join(resendQueueDir(dataDir), 'worker.json');
+}
+
+/** The resend settings of local mode: the pipeline's retry timing, attempts from SHADOWMAIL_RESEND_MAX_ATTEMPTS. */
+export function localResendConfig(config: LocalConfig, env: NodeJS.ProcessEnv = process.env): ResendConfig {
+  const raw = env[RESEND_MAX_ATTEMPTS_ENV];
+  const maxAttempts = raw === undefined || raw === '' ? DEFAULT_RESEND_CONFIG.maxAttempts : Number(raw);
+  if (!Number.isInteger(maxAttempts) || maxAttempts < 1 || maxAttempts > 20) {
+    throw new ConfigurationError(RESEND_MAX_ATTEMPTS_ENV, `invalid value ${JSON.stringify(raw)}: a whole number from 1 to 20`);
+  }
+  return {
+    ...DEFAULT_RESEND_CONFIG,
+    stackId: config.stackId,
+    leaseMs: config.leaseMs,
+    maxAttempts,
+    retryBaseSeconds: config.retryBaseSeconds,
+    retryMaxDelaySeconds: config.retryMaxDelaySeconds,
+  };
+}
+
+export interface LocalResendOptions {
+  /** Client of the local DynamoDB (dynalite) holding the message table. */
+  client: DynamoDBClient;
+  index: MessageIndex;
+  rawStore: RawMailStore;
+  relay: SmtpRelay;
+  paths: LocalPaths;
+  clock: Clock;
+  config: LocalConfig;
+  tableName?: string;
+  /** Consumer tuning (default: batches of 10, 4 at a time). */
+  consumer?: ConsumerOptions;
+  /** Overrides of localResendConfig(config). */
+  resend?: Partial<ResendConfig>;
+  /** Logger and metrics (default: Powertools, as the stack's other workers). */
+  observability?: Observability;
+}
+
+export interface LocalResend {
+  /** What the admin pages and the CLI start, list and cancel jobs with. */
+  startDeps: ResendStartDeps;
+  jobs: ResendJobStore;
+  audit: AuditLog;
+  queue: ResendQueue;
+  files: FileQueue;
+  stop(): Promise<void>;
+}
+
+/** Starts the resend worker on <dataDir>/queues/resend; resolves once it consumes. */
+export async function startLocalResend(options: LocalResendOptions): Promise<LocalResend> {
+  const tableName = options.tableName ?? LOCAL_TABLE_NAME;
+  const resendConfig = { ...localResendConfig(options.config), ...options.resend };
+  const files = new FileQueue(resendQueueDir(options.paths.root), { visibilityTimeoutSeconds: Math.ceil(resendConfig.leaseMs / 1000) });
+  const queue = new FileResendQueue(files);
+  const jobs = new DynamoDbResendJobs({ client: options.client, tableName });
+  const audit = new DynamoDbAuditLog({ client: options.client, tableName });
+  const handler = createResendHandler({
+    index: withInProcessGates(options.index),
+    rawStore: options.rawStore,
+    relay: options.relay,
+    jobs,
+    queue,
+    clock: options.clock,
+    workerId: LOCAL_RESEND_WORKER,
+    config: resendConfig,
+    ...(options.observability ?? createObservability('shadowmail-resend')),
+  });
+  const consumer = files.startConsumer((event: SQSEvent) => handler(event, localContext('resend')), { batchSize: 10, concurrency: 1, ...options.consumer });
+  await consumer.started;
+  const marker = workerMarker(options.paths.root);
+  await writeFile(marker, JSON.stringify({ pid: process.pid, startedAt: options.clock.now().toISOString() }));
+  return {
+    startDeps: { index: options.index, jobs, queue, audit, clock: options.clock, config: resendConfig },
+    jobs,
+    audit,
+    queue,
+    files,
+    stop: async () => {
+      await consumer.stop();
+      if ((await markerPid(options.paths.root)) === process.pid) await rm(marker, { force: true });
+    },
+  };
+}
+
+/** The pid in worker.json when that process is alive, else null. */
+export async function localResendWorkerPid(dataDir: string): Promise<number | null> {
+  const pid = await markerPid(dataDir);
+  return pid !== null && isAlive(pid) ? pid : null;
+}
+
+async function markerPid(dataDir: string): Promise<number | null> {
+  try {
+    const { pid } = JSON.parse(await readFile(workerMarker(dataDir), 'utf8')) as { pid?: unknown };
+    return typeof pid === 'number' && Number.isInteger(pid) && pid > 0 ? pid : null;
+  } catch {
+    return null;
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * The index with the steps' gates also guarded within this process: the fixed owner
+ * lets a restarted worker take over at once, and this keeps two concurrent copies of
+ * one step in this process from both getting in.
+ */
+function withInProcessGates(inner: MessageIndex): MessageIndex {
+  const held = new Set<string>();
+  const gates: Pick<MessageIndex, 'acquireOnce' | 'completeOnce' | 'releaseOnce'> = {
+    async acquireOnce(key, owner, now, leaseMs): Promise<LeaseResult> {
+      if (held.has(key)) return 'busy';
+      held.add(key);
+      try {
+        const result = await inner.acquireOnce(key, owner, now, leaseMs);
+        if (result !== 'acquired') held.delete(key);
+        return result;
+      } catch (error) {
+        held.delete(key);
+        throw error;
+      }
+    },
+    async completeOnce(key, owner) {
+      try {
+        await inner.completeOnce(key, owner);
+      } finally {
+        held.delete(key);
+      }
+    },
+    async releaseOnce(key, owner) {
+      try {
+        await inner.releaseOnce(key, owner);
+      } finally {
+        held.delete(key);
+      }
+    },
+  };
+  return new Proxy(inner, {
+    get(target, property) {
+      if (property in gates) return gates[property as keyof typeof gates];
+      const value: unknown = Reflect.get(target, property, target);
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+}
+
+/** The relay local mode uses: the configured primary, or the built-in sink on `sinkPort`. */
+export function localRelay(config: LocalConfig, sinkPort: number | null): SmtpRelayAdapter {
+  if (config.primary) {
+    return new SmtpRelayAdapter({ host: config.primary.host, port: config.primary.port, tls: config.primary.implicitTls ? 'implicit' : 'starttls-opportunistic' });
+  }
+  if (sinkPort === null) throw new ShadowmailError('NO_PRIMARY', 'no primary configured and no sink running');
+  return new SmtpRelayAdapter({ host: '127.0.0.1', port: sinkPort, tls: 'none' });
+}
+
+// ---- the CLI's session ------------------------------------------------------------------
+
+export interface LocalResendSession {
+  index: MessageIndex;
+  jobs: ResendJobStore;
+  audit: AuditLog;
+  queue: ResendQueue;
+  startDeps: ResendStartDeps;
+  /**
+   * `worker`: a running process (the local stack, or another CLI) runs the worker.
+   * `in-process`: nobody does; startWorker() runs it here.
+   */
+  mode: 'worker' | 'in-process';
+  /** Where the data lives (`running stack (pid …)` or the data directory). */
+  where: string;
+  /** Starts the worker in this process (mode in-process); resolves once it consumes. */
+  startWorker(clock: Clock): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * Opens the data directory for resend commands: through the running stack's dynalite,
+ * or, with no stack running, by taking the data directory (so `npm start` waits for
+ * us) and starting dynalite on it — and the built-in sink, when no primary is
+ * configured, once the worker starts.
+ */
+export async function openLocalResendSession(config: LocalConfig, clock: Clock): Promise<LocalResendSession> {
+  const paths = localPaths(config.dataDir);
+  const closers: Array<() => Promise<void>> = [];
+  const close = async (): Promise<void> => {
+    for (const closer of closers.splice(0).reverse()) await closer().catch(() => undefined);
+  };
+  try {
+    const running = await readRuntimeInfo(paths);
+    let client: DynamoDBClient;
+    let sinkPort: number | null;
+    let where: string;
+    if (running) {
+      client = makeDynamoDbClient(running.dynamoEndpoint);
+      sinkPort = running.sinkPort;
+      where = `the running local stack (pid ${running.pid})`;
+    } else {
+      const release = await acquireDataDirLock(paths);
+      closers.push(release);
+      await access(paths.dynamodb).catch(() => {
+        throw new ShadowmailError('NO_DATA', `no shadowmail data in ${config.dataDir} (start local mode with npm start, or pass --data-dir)`);
+      });
+      const dynalite = await startEmbeddedDynalite({ path: paths.dynamodb, host: '127.0.0.1', port: 0 });
+      closers.push(() => dynalite.close());
+      client = makeDynamoDbClient(dynalite.endpoint);
+      await createMessageTable(client, LOCAL_TABLE_NAME);
+      sinkPort = null;
+      where = config.dataDir;
+    }
+    closers.push(async () => client.destroy());
+    const index = new DynamoDbMessageIndex({ client, tableName: LOCAL_TABLE_NAME });
+    const jobs = new DynamoDbResendJobs({ client, tableName: LOCAL_TABLE_NAME });
+    const audit = new DynamoDbAuditLog({ client, tableName: LOCAL_TABLE_NAME });
+    const queue = new FileResendQueue(new FileQueue(resendQueueDir(paths.root), { visibilityTimeoutSeconds: Math.ceil(config.leaseMs / 1000) }));
+    const resendConfig = localResendConfig(config);
+    const mode = (await localResendWorkerPid(paths.root)) === null ? 'in-process' : 'worker';
+    return {
+      index, jobs, audit, queue, mode, where,
+      startDeps: { index, jobs, queue, audit, clock, config: resendConfig },
+      startWorker: async (workerClock: Clock) => {
+        if (!config.primary && sinkPort === null) {
+          const sink = await startSmtpSink({ host: '127.0.0.1', port: 0, dir: paths.primarySink });
+          closers.push(() => sink.close());
+          sinkPort = sink.port;
+        }
+        const worker = await startLocalResend({
+          client, index, rawStore: new FsRawMailStore(paths.raw), relay: localRelay(config, sinkPort), paths, clock: workerClock, config,
+          observability: quietObservability(),
+        });
+        closers.push(() => worker.stop());
+      },
+      close,
+    };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}
+
+/**
+ * For a worker inside the CLI: stdout belongs to the command (its --json), so only
+ * errors are logged (to stderr) and metrics are dropped instead of printed as EMF.
+ */
+function quietObservability(): Observability {
+  const observability = createObservability('shadowmail-resend');
+  observability.logger.setLogLevel('ERROR');
+  const { metrics } = observability;
+  metrics.publishStoredMetrics = () => {
+    metrics.clearMetrics();
+    return metrics;
+  };
+  return observability;
+}
+
+function localContext(functionName: string): Context {
+  const started = Date.now();
+  return {
+    callbackWaitsForEmptyEventLoop: false,
+    functionName,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: `arn:aws:lambda:local:000000000000:function:${functionName}`,
+    memoryLimitInMB: '1024',
+    awsRequestId: randomBytes(8).toString('hex'),
+    logGroupName: `/local/${functionName}`,
+    logStreamName: 'local',
+    getRemainingTimeInMillis: () => Math.max(0, 900_000 - (Date.now() - started)),
+    done: () => undefined,
+    fail: () => undefined,
+    succeed: () => undefined,
+  };
+}
