@@ -9,11 +9,12 @@
 // and an in-process guard keeps two copies of one step in this process apart (the
 // fixed owner alone would let both in). worker.json in the queue directory names the
 // process that runs the worker; the CLI waits for that one instead of starting its own.
-import { randomBytes } from 'node:crypto';
+import { localContext } from './local-lambda.ts';
+import { isAlive } from './local-data-dir.ts';
 import { access, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { Context, SQSEvent } from 'aws-lambda';
+import type { SQSEvent } from 'aws-lambda';
 import { DynamoDbAuditLog } from '../adapters/aws/dynamodb-audit-log.ts';
 import { makeDynamoDbClient } from '../adapters/aws/dynamodb-client.ts';
 import { DynamoDbMessageIndex } from '../adapters/aws/dynamodb-message-index.ts';
@@ -144,15 +145,6 @@ async function markerPid(dataDir: string): Promise<number | null> {
     return typeof pid === 'number' && Number.isInteger(pid) && pid > 0 ? pid : null;
   } catch {
     return null;
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
@@ -308,20 +300,3 @@ function quietObservability(): Observability {
   return observability;
 }
 
-function localContext(functionName: string): Context {
-  const started = Date.now();
-  return {
-    callbackWaitsForEmptyEventLoop: false,
-    functionName,
-    functionVersion: '$LATEST',
-    invokedFunctionArn: `arn:aws:lambda:local:000000000000:function:${functionName}`,
-    memoryLimitInMB: '1024',
-    awsRequestId: randomBytes(8).toString('hex'),
-    logGroupName: `/local/${functionName}`,
-    logStreamName: 'local',
-    getRemainingTimeInMillis: () => Math.max(0, 900_000 - (Date.now() - started)),
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
-  };
-}

@@ -5,7 +5,6 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { serve, type ServerType } from '@hono/node-server';
-import type { Context, SQSEvent } from 'aws-lambda';
 import { createWebApp, type WebmailDeps } from '../../web/app.ts';
 import { webLoggerFrom } from '../../web/middleware/logger.ts';
 import { mailRouteGroups } from '../../web/routes/mail.ts';
@@ -18,6 +17,7 @@ import { createMessageTable } from '../adapters/aws/message-table.ts';
 import { buildReceiptNotification, wrapInSnsEnvelope } from '../handlers/ses-receipt-event.ts';
 import { DemoDirectory } from '../adapters/local/demo-directory.ts';
 import { startLocalResend } from './local-resend.ts';
+import { asLocalLambda } from './local-lambda.ts';
 import { DynamoDbDirectoryStore } from '../adapters/aws/dynamodb-directory-store.ts';
 import { syncDirectory } from '../core/directory.ts';
 import type { DirectoryStore } from '../ports/directory.ts';
@@ -37,7 +37,7 @@ import { MailparserMimeParser } from '../adapters/mime/mailparser-mime-parser.ts
 import { SmtpRelayAdapter } from '../adapters/smtp/smtp-relay.ts';
 import { systemClock } from '../ports/clock.ts';
 import { createForwardHandler } from '../handlers/forward.ts';
-import { createIngestHandler, type SqsHandler } from '../handlers/ingest.ts';
+import { createIngestHandler } from '../handlers/ingest.ts';
 import { createObservability } from '../handlers/observability.ts';
 import { localWebPaths, type LocalConfig } from './local-config.ts';
 import { acquireDataDirLock, localPaths, writeRuntimeInfo, type LocalPaths } from './local-data-dir.ts';
@@ -271,28 +271,6 @@ async function loadOrCreateSecret(file: string): Promise<string> {
   await mkdir(dirname(file), { recursive: true });
   await writeFile(file, `${secret}\n`, { mode: 0o600 });
   return secret;
-}
-
-function asLocalLambda(handler: SqsHandler, functionName: string) {
-  return (event: SQSEvent) => handler(event, localContext(functionName));
-}
-
-function localContext(functionName: string): Context {
-  const started = Date.now();
-  return {
-    callbackWaitsForEmptyEventLoop: false,
-    functionName,
-    functionVersion: '$LATEST',
-    invokedFunctionArn: `arn:aws:lambda:local:000000000000:function:${functionName}`,
-    memoryLimitInMB: '1024',
-    awsRequestId: randomBytes(8).toString('hex'),
-    logGroupName: `/local/${functionName}`,
-    logStreamName: 'local',
-    getRemainingTimeInMillis: () => Math.max(0, 900_000 - (Date.now() - started)),
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
-  };
 }
 
 async function listen(fetch: (request: Request) => Response | Promise<Response>, host: string, port: number) {
