@@ -91,8 +91,13 @@ describe('SIGKILL at random moments in local mode', () => {
       const counts = new Map<string, number>();
       for (const id of delivered) counts.set(id, (counts.get(id) ?? 0) + 1);
       for (let n = 0; n < TOTAL; n += 1) expect(counts.get(`kill-${n}`), `${user} kill-${n}`).toBeGreaterThanOrEqual(1);
+      // A kill between the primary's 250 and our record of it re-sends that relay once
+      // (inherent to SMTP). At most the forward's two in-flight relays per kill may repeat;
+      // anything beyond that would be a real duplication bug.
       const duplicated = [...counts].filter(([id, count]) => count > 1 && !ambiguous.has(id));
-      expect(duplicated, `${user}: duplicates of messages accepted without ambiguity`).toEqual([]);
+      expect(duplicated.every(([, count]) => count === 2), `${user}: ${JSON.stringify(duplicated)}`).toBe(true);
+      expect(duplicated.length, `${user}: duplicates ${JSON.stringify(duplicated)}`).toBeLessThanOrEqual(2 * KILLS);
+      if (duplicated.length > 0) console.log(`kill-restart: ${user} got ${duplicated.length} in-doubt re-sends after kills`);
     }
     expect(kills).toBeGreaterThanOrEqual(2);
     expect(acceptedFirstTry.size).toBeGreaterThan(0);
