@@ -1,8 +1,9 @@
 // The HTTP application (Hono). The same app runs behind API Gateway in AWS and under
 // @hono/node-server in local mode. Order of the chain, for every user route:
 //   security headers → language → failover gate → session → CSRF → routes.
-// /healthz and /static answer before the gate; everything else (sign-in included)
-// shows only the status page while the flag is off.
+// /healthz and /static answer before the gate; everything else shows only the status
+// page while the flag is off, except sign-in (/auth) and the admin console (/admin,
+// admins only), so admins can trace mail and switch the flag while it is off.
 import { Hono } from 'hono';
 import { html } from 'hono/html';
 import { HTTPException } from 'hono/http-exception';
@@ -19,6 +20,7 @@ import { language } from './middleware/language.ts';
 import { consoleLogger, type WebLogger } from './middleware/logger.ts';
 import { securityHeaders } from './middleware/security.ts';
 import { MIN_SESSION_SECRET_LENGTH, requireSignIn, sessionMiddleware, type SessionConfig } from './middleware/session.ts';
+import { adminRoutes, requireAdmin, type AdminDeps } from './routes/admin.ts';
 import { authRoutes } from './routes/auth.ts';
 import { statusRoutes } from './routes/status.ts';
 import { messagePage, renderPage } from './views/layout.tsx';
@@ -53,6 +55,8 @@ export interface WebmailDeps {
    * placeholder /mail shows who is signed in (the mailbox pages replace it).
    */
   userRoutes?: UserRouteGroup[];
+  /** The admin console at /admin (admins only, open also while the flag is off); absent: no console. */
+  admin?: AdminDeps;
 }
 
 export interface UserRouteGroup {
@@ -107,6 +111,10 @@ function mountWebmail(app: Hono<WebEnv>, deps: WebmailDeps): void {
     }
     app.route(path, routes);
   }
+  // Not behind the gate (see failover-gate.ts): requireAdmin is what keeps others out.
+  app.use('/admin', requireAdmin());
+  app.use('/admin/*', requireAdmin());
+  if (deps.admin) app.route('/admin', adminRoutes(deps.admin));
 
   app.notFound((c) => {
     const t = ensureLanguage(c);

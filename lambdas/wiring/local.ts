@@ -141,6 +141,8 @@ export async function startLocalStack(config: LocalConfig): Promise<LocalStack> 
           send: { retentionDays: config.retentionDays, sentBucket: LOCAL_BUCKET, sentKeyPrefix: LOCAL_SENT_PREFIX },
           ...(webmail.deps.logger && { logger: webmail.deps.logger }),
         }),
+        // The cached flag's write refreshes its cache: the gate sees an admin's switch at once.
+        admin: { index, rawStore, audit: resend.audit, clock: systemClock, resend: resend.startDeps, flag: webmail.deps.failover },
       },
     });
 

@@ -1,0 +1,194 @@
+// The admin console, mounted at /admin (past the failover gate whatever the flag says,
+// behind requireAdmin in app.ts):
+//   GET  /admin                         links
+//   GET  /admin/trace                   search form and results (audited as trace.search when a search ran)
+//   GET  /admin/trace/:id               one message's trace; GET …/raw streams the stored .eml (audited)
+//   POST /admin/trace/:id/resend        resend to the primary (all or chosen recipients) → job page
+//   GET|POST /admin/resend              bulk resend (one mailbox or all, in a time range) → job page
+//   GET  /admin/jobs, /admin/jobs/:id   resend jobs; POST /admin/jobs/:id/cancel
+//   GET|POST /admin/failover            the flag and the audited switch
+//   GET  /admin/audit                   the audit log, filtered and paged (read only: no route changes it)
+import { Readable } from 'node:stream';
+import { Hono } from 'hono';
+import { audited, listAudit } from '../../lambdas/core/audit.ts';
+import { InvalidInputError } from '../../lambdas/core/errors.ts';
+import { switchFailover } from '../../lambdas/core/failover.ts';
+import { cancelResend, getResendJob, isSettled, listResendJobs, startResend, type ResendStartDeps } from '../../lambdas/core/resend.ts';
+import { adminTraceSearch, openRawMessage, traceOne, type TraceSearchInput } from '../../lambdas/core/trace.ts';
+import type { AuditLog } from '../../lambdas/ports/audit-log.ts';
+import type { Clock } from '../../lambdas/ports/clock.ts';
+import type { FailoverFlag } from '../../lambdas/ports/failover-flag.ts';
+import type { MessageIndex } from '../../lambdas/ports/message-index.ts';
+import type { RawMailStore } from '../../lambdas/ports/raw-mail-store.ts';
+import { csrfTokenOf, identityOf, type WebContext, type WebEnv } from '../middleware/context.ts';
+import { messagePage, renderPage } from '../views/layout.tsx';
+import { AdminNav, AuditView, BulkResendView, FailoverView, JobsView, JobView, TraceDetailView, TraceView, type TraceForm } from '../views/admin/pages.tsx';
+
+export interface AdminDeps {
+  index: MessageIndex;
+  rawStore: RawMailStore;
+  audit: AuditLog;
+  clock: Clock;
+  resend: ResendStartDeps;
+  /** The flag store itself (not the cache the gate reads): the switch writes here. */
+  flag: FailoverFlag;
+}
+
+/** Refuses everyone but admins: anonymous GETs go to sign-in, others get 403. Runs after the session middleware. */
+export function requireAdmin() {
+  return async (c: WebContext, next: () => Promise<void>): Promise<Response | void> => {
+    const t = c.get('t');
+    if (!c.get('identity')) {
+      if (c.req.method === 'GET' || c.req.method === 'HEAD') {
+        const url = new URL(c.req.url);
+        return c.redirect(`/auth/login?returnTo=${encodeURIComponent(url.pathname + url.search)}`, 303);
+      }
+      return messagePage(c, { title: t('auth.signInRequired.title'), text: t('auth.signInRequired.body'), status: 401 });
+    }
+    if (!c.get('isAdmin')) return messagePage(c, { title: t('error.forbidden.title'), text: t('error.forbidden.body'), status: 403 });
+    await next();
+  };
+}
+
+const text = (value: unknown): string => (typeof value === 'string' ? value.trim() : '');
+
+export function adminRoutes(deps: AdminDeps): Hono<WebEnv> {
+  const routes = new Hono<WebEnv>();
+  const page = (c: WebContext, title: string, body: unknown, status = 200) =>
+    renderPage(c, { title, status, nav: AdminNav({ t: c.get('t') }), body: body as never });
+
+  routes.get('/', (c) => {
+    const t = c.get('t');
+    return page(c, t('admin.title'), null);
+  });
+
+  routes.get('/trace', async (c) => {
+    const t = c.get('t');
+    const q = (name: string) => text(c.req.query(name));
+    const form: TraceForm = { recipient: q('recipient'), sender: q('sender'), messageId: q('messageId'), subject: q('subject'), since: q('since'), until: q('until') };
+    if (!c.req.query('search') && !c.req.query('cursor')) return page(c, t('admin.nav.trace'), TraceView({ t, form, results: null, moreHref: null, error: null }));
+    const input: TraceSearchInput = {
+      ...(form.recipient && { recipient: form.recipient }),
+      ...(form.sender && { sender: form.sender }),
+      ...(form.messageId && { messageId: form.messageId }),
+      ...(form.subject && { subject: form.subject }),
+      ...(form.since && { since: form.since }),
+      ...(form.until && { until: form.until }),
+      cursor: c.req.query('cursor') ?? null,
+    };
+    try {
+      const result = await adminTraceSearch(identityOf(c).email, input, deps);
+      const more = result.nextCursor ? `/admin/trace?${new URLSearchParams({ ...form, search: '1', cursor: result.nextCursor })}` : null;
+      return page(c, t('admin.nav.trace'), TraceView({ t, form, results: result.messages, moreHref: more, error: null }));
+    } catch (error) {
+      if (!(error instanceof InvalidInputError)) throw error;
+      return page(c, t('admin.nav.trace'), TraceView({ t, form, results: null, moreHref: null, error: error.message }), 400);
+    }
+  });
+
+  routes.get('/trace/:id', async (c) => {
+    const traced = await traceOne(c.req.param('id'), deps);
+    return page(c, traced.message.summary.subject || traced.message.sesMessageId, TraceDetailView({ t: c.get('t'), traced, csrf: csrfTokenOf(c) }));
+  });
+
+  routes.get('/trace/:id/raw', async (c) => {
+    const download = await openRawMessage(identityOf(c).email, c.req.param('id'), deps);
+    c.header('Content-Type', 'message/rfc822');
+    c.header('Content-Length', String(download.size));
+    c.header('Content-Disposition', `attachment; filename="${download.filename}"`);
+    c.header('Cache-Control', 'no-store');
+    return c.body(Readable.toWeb(download.body) as ReadableStream);
+  });
+
+  routes.post('/trace/:id/resend', async (c) => {
+    const body = await c.req.parseBody({ all: true });
+    const chosen = body['recipient'];
+    const recipients = (Array.isArray(chosen) ? chosen : chosen === undefined ? [] : [chosen]).map(text).filter((r) => r !== '');
+    const job = await startResend(identityOf(c).email, {
+      kind: 'message', sesMessageId: c.req.param('id'), ...(recipients.length > 0 && { recipients }),
+    }, deps.resend);
+    return c.redirect(`/admin/jobs/${encodeURIComponent(job.id)}`, 303);
+  });
+
+  routes.get('/resend', (c) => page(c, c.get('t')('admin.nav.resend'), BulkResendView({ t: c.get('t'), csrf: csrfTokenOf(c), error: null })));
+
+  routes.post('/resend', async (c) => {
+    const t = c.get('t');
+    const body = await c.req.parseBody();
+    const mailbox = text(body['mailbox']);
+    const all = text(body['all']) === '1';
+    const since = text(body['since']);
+    const until = text(body['until']);
+    try {
+      if (all === (mailbox !== '')) throw new InvalidInputError('choose one mailbox or all mailboxes');
+      const job = await startResend(identityOf(c).email, all ? { kind: 'all', since, until } : { kind: 'mailbox', mailbox, since, until }, deps.resend);
+      return c.redirect(`/admin/jobs/${encodeURIComponent(job.id)}`, 303);
+    } catch (error) {
+      if (!(error instanceof InvalidInputError)) throw error;
+      return page(c, t('admin.nav.resend'), BulkResendView({ t, csrf: csrfTokenOf(c), error: error.message }), 400);
+    }
+  });
+
+  routes.get('/jobs', async (c) => {
+    const result = await listResendJobs({ cursor: c.req.query('cursor') ?? null }, { jobs: deps.resend.jobs, clock: deps.clock });
+    const more = result.nextCursor ? `/admin/jobs?${new URLSearchParams({ cursor: result.nextCursor })}` : null;
+    return page(c, c.get('t')('admin.nav.jobs'), JobsView({ t: c.get('t'), jobs: result.jobs, moreHref: more }));
+  });
+
+  routes.get('/jobs/:id', async (c) => {
+    const job = await getResendJob(c.req.param('id'), { jobs: deps.resend.jobs, clock: deps.clock });
+    return page(c, job.id, JobView({ t: c.get('t'), job, settled: isSettled(job), csrf: csrfTokenOf(c) }));
+  });
+
+  routes.post('/jobs/:id/cancel', async (c) => {
+    const job = await cancelResend(identityOf(c).email, c.req.param('id'), { jobs: deps.resend.jobs, audit: deps.audit, clock: deps.clock });
+    return c.redirect(`/admin/jobs/${encodeURIComponent(job.id)}`, 303);
+  });
+
+  routes.get('/failover', async (c) => {
+    const state = await deps.flag.read().catch(() => null);
+    return page(c, c.get('t')('admin.nav.failover'), FailoverView({ t: c.get('t'), state, csrf: csrfTokenOf(c), error: null }));
+  });
+
+  routes.post('/failover', async (c) => {
+    const t = c.get('t');
+    const body = await c.req.parseBody();
+    const on = text(body['on']) === '1';
+    const message = typeof body['message'] === 'string' ? body['message'] : '';
+    const reason = text(body['reason']);
+    const actor = identityOf(c).email;
+    try {
+      if (reason === '') throw new InvalidInputError('a reason is required');
+      await audited(deps.audit, deps.clock, { actor, action: on ? 'failover.on' : 'failover.off', details: { reason, message } }, () =>
+        switchFailover(deps.flag, { on, message, actor, reason }, deps.clock));
+      return c.redirect('/admin/failover', 303);
+    } catch (error) {
+      if (!(error instanceof InvalidInputError)) throw error;
+      const state = await deps.flag.read().catch(() => null);
+      return page(c, t('admin.nav.failover'), FailoverView({ t, state, csrf: csrfTokenOf(c), error: error.message }), 400);
+    }
+  });
+
+  routes.get('/audit', async (c) => {
+    const t = c.get('t');
+    const q = (name: string) => text(c.req.query(name));
+    const form = { actor: q('actor'), action: q('action'), since: q('since'), until: q('until') };
+    try {
+      const result = await listAudit({
+        ...(form.actor && { actor: form.actor }),
+        ...(form.action && { action: form.action }),
+        ...(form.since && { since: form.since }),
+        ...(form.until && { until: form.until }),
+        cursor: c.req.query('cursor') ?? null,
+        limit: 50,
+      }, deps);
+      const more = result.nextCursor ? `/admin/audit?${new URLSearchParams({ ...form, cursor: result.nextCursor })}` : null;
+      return page(c, t('admin.nav.audit'), AuditView({ t, form, events: result.events, moreHref: more, error: null }));
+    } catch (error) {
+      if (!(error instanceof InvalidInputError)) throw error;
+      return page(c, t('admin.nav.audit'), AuditView({ t, form, events: [], moreHref: null, error: error.message }), 400);
+    }
+  });
+
+  return routes;
+}

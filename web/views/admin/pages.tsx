@@ -1,0 +1,229 @@
+// The admin console's views: trace search and detail, resend forms, jobs, the
+// failover switch and the audit log. Plain forms and tables (no script, no inline style).
+import type { Child } from 'hono/jsx';
+import type { TracedMessage } from '../../../lambdas/core/trace.ts';
+import type { AuditEvent } from '../../../lambdas/ports/audit-log.ts';
+import type { FailoverState } from '../../../lambdas/ports/failover-flag.ts';
+import type { ResendJob } from '../../../lambdas/ports/resend-jobs.ts';
+import type { Translate } from '../../i18n/index.ts';
+
+export const ADMIN_PATH = '/admin';
+
+export function AdminNav(props: { t: Translate }): Child {
+  const { t } = props;
+  return (
+    <nav aria-label={t('admin.title')}>
+      <ul>
+        <li><a href="/admin/trace">{t('admin.nav.trace')}</a></li>
+        <li><a href="/admin/resend">{t('admin.nav.resend')}</a></li>
+        <li><a href="/admin/jobs">{t('admin.nav.jobs')}</a></li>
+        <li><a href="/admin/failover">{t('admin.nav.failover')}</a></li>
+        <li><a href="/admin/audit">{t('admin.nav.audit')}</a></li>
+      </ul>
+    </nav>
+  );
+}
+
+function Csrf(props: { token: string }): Child {
+  return <input type="hidden" name="_csrf" value={props.token} />;
+}
+
+export interface TraceForm {
+  recipient: string;
+  sender: string;
+  messageId: string;
+  subject: string;
+  since: string;
+  until: string;
+}
+
+export function TraceView(props: { t: Translate; form: TraceForm; results: TracedMessage[] | null; moreHref: string | null; error: string | null }): Child {
+  const { t, form } = props;
+  const field = (name: keyof TraceForm, label: string, type = 'text') => (
+    <p>
+      <label for={`trace-${name}`}>{label}</label>
+      <input id={`trace-${name}`} name={name} type={type} value={form[name]} />
+    </p>
+  );
+  return (
+    <>
+      <h1>{t('admin.nav.trace')}</h1>
+      <form method="get" action="/admin/trace">
+        {field('recipient', t('admin.trace.recipient'))}
+        {field('sender', t('admin.trace.sender'))}
+        {field('messageId', t('admin.trace.messageId'))}
+        {field('subject', t('admin.trace.subject'))}
+        {field('since', t('admin.since'))}
+        {field('until', t('admin.until'))}
+        <input type="hidden" name="search" value="1" />
+        <button type="submit">{t('admin.trace.search')}</button>
+      </form>
+      {props.error && <p role="alert">{props.error}</p>}
+      {props.results && (
+        <table id="trace-results">
+          <thead>
+            <tr><th>{t('admin.received')}</th><th>{t('admin.trace.sender')}</th><th>{t('admin.trace.subject')}</th><th>{t('admin.recipients')}</th></tr>
+          </thead>
+          <tbody>
+            {props.results.map(({ message, deliveries }) => (
+              <tr>
+                <td><a href={`/admin/trace/${encodeURIComponent(message.sesMessageId)}`}>{message.receivedAt}</a></td>
+                <td>{message.envelopeFrom}</td>
+                <td>{message.summary.subject}</td>
+                <td>{deliveries.map((d) => `${d.recipient}: ${d.state}`).join(', ')}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      {props.moreHref && <p><a href={props.moreHref} rel="next">{t('admin.more')}</a></p>}
+    </>
+  );
+}
+
+export function TraceDetailView(props: { t: Translate; traced: TracedMessage; csrf: string }): Child {
+  const { t } = props;
+  const { message, deliveries } = props.traced;
+  const id = encodeURIComponent(message.sesMessageId);
+  return (
+    <>
+      <h1>{message.summary.subject || message.sesMessageId}</h1>
+      <dl>
+        <dt>ID</dt><dd>{message.sesMessageId}</dd>
+        <dt>{t('admin.received')}</dt><dd>{message.receivedAt}</dd>
+        <dt>{t('admin.trace.sender')}</dt><dd>{message.envelopeFrom}</dd>
+        <dt>{t('admin.trace.messageId')}</dt><dd>{message.summary.messageIdHeader ?? ''}</dd>
+        <dt>{t('admin.size')}</dt><dd>{String(message.size)}</dd>
+        <dt>{t('admin.verdicts')}</dt><dd>{JSON.stringify(message.verdicts)}</dd>
+      </dl>
+      <p><a id="raw-download" href={`/admin/trace/${id}/raw`}>{t('admin.trace.raw')}</a></p>
+      <h2>{t('admin.recipients')}</h2>
+      {deliveries.map((d) => (
+        <section>
+          <h3>{d.recipient}: {d.state}</h3>
+          <table>
+            <tbody>
+              {d.attempts.map((a) => (
+                <tr><td>{a.at}</td><td>{String(a.code)}</td><td>{a.response}</td></tr>
+              ))}
+            </tbody>
+          </table>
+        </section>
+      ))}
+      <form method="post" action={`/admin/trace/${id}/resend`}>
+        <Csrf token={props.csrf} />
+        <fieldset>
+          <legend>{t('admin.resend.toPrimary')}</legend>
+          {deliveries.map((d) => (
+            <p><label><input type="checkbox" name="recipient" value={d.recipient} /> {d.recipient}</label></p>
+          ))}
+          <p>{t('admin.resend.noneMeansAll')}</p>
+        </fieldset>
+        <button type="submit">{t('admin.resend.toPrimary')}</button>
+      </form>
+    </>
+  );
+}
+
+export function BulkResendView(props: { t: Translate; csrf: string; error: string | null }): Child {
+  const { t } = props;
+  return (
+    <>
+      <h1>{t('admin.nav.resend')}</h1>
+      {props.error && <p role="alert">{props.error}</p>}
+      <form method="post" action="/admin/resend">
+        <Csrf token={props.csrf} />
+        <p><label for="resend-mailbox">{t('admin.resend.mailbox')}</label><input id="resend-mailbox" name="mailbox" type="text" /></p>
+        <p><label><input type="checkbox" name="all" value="1" /> {t('admin.resend.all')}</label></p>
+        <p><label for="resend-since">{t('admin.since')}</label><input id="resend-since" name="since" type="text" required /></p>
+        <p><label for="resend-until">{t('admin.until')}</label><input id="resend-until" name="until" type="text" required /></p>
+        <button type="submit">{t('admin.resend.start')}</button>
+      </form>
+    </>
+  );
+}
+
+export function JobsView(props: { t: Translate; jobs: ResendJob[]; moreHref: string | null }): Child {
+  const { t } = props;
+  return (
+    <>
+      <h1>{t('admin.nav.jobs')}</h1>
+      <table id="jobs">
+        <tbody>
+          {props.jobs.map((job) => (
+            <tr><td><a href={`/admin/jobs/${encodeURIComponent(job.id)}`}>{job.id}</a></td><td>{job.state}</td><td>{job.createdBy}</td><td>{job.createdAt}</td></tr>
+          ))}
+        </tbody>
+      </table>
+      {props.moreHref && <p><a href={props.moreHref} rel="next">{t('admin.more')}</a></p>}
+    </>
+  );
+}
+
+export function JobView(props: { t: Translate; job: ResendJob; settled: boolean; csrf: string }): Child {
+  const { t, job } = props;
+  return (
+    <>
+      <h1>{job.id}</h1>
+      <p id="job-state">{job.state}</p>
+      <dl id="job-counters">
+        {Object.entries(job.counters).map(([name, value]) => (
+          <><dt>{name}</dt><dd>{String(value)}</dd></>
+        ))}
+      </dl>
+      {!props.settled && (
+        <form method="post" action={`/admin/jobs/${encodeURIComponent(job.id)}/cancel`}>
+          <Csrf token={props.csrf} />
+          <button type="submit">{t('admin.jobs.cancel')}</button>
+        </form>
+      )}
+    </>
+  );
+}
+
+export function FailoverView(props: { t: Translate; state: FailoverState | null; csrf: string; error: string | null }): Child {
+  const { t, state } = props;
+  return (
+    <>
+      <h1>{t('admin.nav.failover')}</h1>
+      <p id="failover-state">{state?.on ? t('admin.failover.isOn') : t('admin.failover.isOff')}</p>
+      {state?.since && <p>{state.since} — {state.changedBy ?? ''} — {state.reason ?? ''}</p>}
+      {props.error && <p role="alert">{props.error}</p>}
+      <form method="post" action="/admin/failover">
+        <Csrf token={props.csrf} />
+        <p>
+          <label><input type="radio" name="on" value="1" checked={!!state?.on} /> {t('admin.failover.on')}</label>
+          <label><input type="radio" name="on" value="0" checked={!state?.on} /> {t('admin.failover.off')}</label>
+        </p>
+        <p><label for="failover-message">{t('admin.failover.message')}</label><textarea id="failover-message" name="message">{state?.message ?? ''}</textarea></p>
+        <p><label for="failover-reason">{t('admin.failover.reason')}</label><input id="failover-reason" name="reason" type="text" required /></p>
+        <button type="submit">{t('admin.failover.switch')}</button>
+      </form>
+    </>
+  );
+}
+
+export function AuditView(props: { t: Translate; form: { actor: string; action: string; since: string; until: string }; events: AuditEvent[]; moreHref: string | null; error: string | null }): Child {
+  const { t, form } = props;
+  return (
+    <>
+      <h1>{t('admin.nav.audit')}</h1>
+      <form method="get" action="/admin/audit">
+        <p><label for="audit-actor">{t('admin.audit.actor')}</label><input id="audit-actor" name="actor" value={form.actor} /></p>
+        <p><label for="audit-action">{t('admin.audit.action')}</label><input id="audit-action" name="action" value={form.action} /></p>
+        <p><label for="audit-since">{t('admin.since')}</label><input id="audit-since" name="since" value={form.since} /></p>
+        <p><label for="audit-until">{t('admin.until')}</label><input id="audit-until" name="until" value={form.until} /></p>
+        <button type="submit">{t('admin.audit.filter')}</button>
+      </form>
+      {props.error && <p role="alert">{props.error}</p>}
+      <table id="audit-events">
+        <tbody>
+          {props.events.map((e) => (
+            <tr><td>{e.at}</td><td>{e.actor}</td><td>{e.action}</td><td>{e.target ?? ''}</td><td>{e.outcome}</td><td>{JSON.stringify(e.details)}</td></tr>
+          ))}
+        </tbody>
+      </table>
+      {props.moreHref && <p><a href={props.moreHref} rel="next">{t('admin.more')}</a></p>}
+    </>
+  );
+}
