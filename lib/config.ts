@@ -7,6 +7,7 @@ import { resolve } from 'node:path';
 import type { Node } from 'constructs';
 import { z } from 'zod';
 import { smtpTlsModes } from '../lambdas/wiring/env.ts';
+import { SES_RECEIVING_REGIONS } from './ses-regions.ts';
 
 export const CONFIG_CONTEXT_KEY = 'shadowmail';
 export const CONFIG_FILE_CONTEXT_KEY = 'shadowmail.config';
@@ -20,6 +21,34 @@ const secretArnPattern = /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secre
 // SQS keeps a message at most 14 days; the forward queue has to hold a job for
 // the whole forward window (lambdas/wiring/env.ts caps it likewise).
 export const SQS_MAX_RETENTION_DAYS = 14;
+
+const httpsUrl = z.url({ protocol: /^https$/, error: 'an https:// URL' });
+
+const identityProviderSchema = z.discriminatedUnion('type', [
+  // AD FS (or any SAML 2.0 IdP): the federation metadata, by URL (Cognito refreshes it) or as a file read at synth.
+  z
+    .strictObject({
+      type: z.literal('saml'),
+      name: z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, 'letters, digits, _ or -, at most 32 (shown on the sign-in page)').default('ADFS'),
+      metadataUrl: httpsUrl.optional(),
+      metadataFile: z.string().min(1).optional(),
+      // The SAML attribute carrying the user's primary SMTP address.
+      emailAttribute: z.string().min(1).default('http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress'),
+    })
+    .refine((idp) => (idp.metadataUrl === undefined) !== (idp.metadataFile === undefined), {
+      path: ['metadataUrl'],
+      message: 'give exactly one of metadataUrl (e.g. https://adfs.corp.example/FederationMetadata/2007-06/FederationMetadata.xml) and metadataFile',
+    }),
+  // Entra ID (or any OIDC IdP): issuer, the app registration's client id and its secret in Secrets Manager.
+  z.strictObject({
+    type: z.literal('oidc'),
+    name: z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, 'letters, digits, _ or -, at most 32 (shown on the sign-in page)').default('EntraID'),
+    issuer: httpsUrl,
+    clientId: z.string().min(1),
+    clientSecretArn: z.string().regex(secretArnPattern, 'the complete ARN of a Secrets Manager secret (…:secret:name-AbCdEf) holding the client secret as plain text'),
+    emailClaim: z.string().min(1).default('email'),
+  }),
+]);
 
 const configSchema = z
   .object({
@@ -42,11 +71,58 @@ const configSchema = z
         .optional(),
       heloName: z.string().regex(hostPattern, 'a host name').optional(),
     }),
+    // Where users sign in: the Cognito user pool federates to exactly one IdP.
+    identityProvider: identityProviderSchema,
+    webmail: z
+      .strictObject({
+        // Prefix of the Cognito hosted-UI domain <prefix>.auth.<region>.amazoncognito.com: unique across AWS.
+        cognitoDomainPrefix: z
+          .string()
+          .regex(/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/, 'lower-case letters, digits and dashes, at most 63 (a Cognito domain prefix)')
+          .refine((prefix) => !/aws|amazon|cognito/.test(prefix), 'must not contain "aws", "amazon" or "cognito" (Cognito refuses them)'),
+        // Optional own host name for the webmail (an ACM certificate in the stack's region covers it).
+        customDomain: z
+          .strictObject({
+            domainName: z.string().regex(hostPattern, 'a host name such as webmail.corp.example'),
+            certificateArn: z.string().regex(/^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[0-9a-f-]{36}$/, 'the ARN of an ACM certificate'),
+          })
+          .optional(),
+        timeZone: z
+          .string()
+          .refine((zone) => {
+            try {
+              new Intl.DateTimeFormat('en', { timeZone: zone });
+              return true;
+            } catch {
+              return false;
+            }
+          }, 'an IANA time zone such as Europe/Berlin')
+          .default('Europe/Berlin'),
+      }),
+    // Members of this group are admins (cognito:groups claim); directory admins (issue 5) are admins too.
+    adminGroup: z.string().regex(/^[\p{L}\p{M}\p{S}\p{N}\p{P}]{1,128}$/u, 'a Cognito group name without spaces, at most 128').default('shadowmail-admins'),
+    // Where alarms go (an SNS e-mail subscription; confirm the mail AWS sends).
+    alarmEmail: z.email('an e-mail address').optional(),
+    // The forward backlog alarm fires when the oldest job waits longer than this.
+    forwardBacklogAlarmMinutes: z.number().int().min(5).max(1440).default(30),
+    // Optional fixed egress: the forward function in a VPC behind one NAT gateway whose
+    // Elastic IP the Exchange receive connector allow-lists (the only way to reach port 25).
+    natGateway: z
+      .strictObject({
+        // An Elastic IP you already own (eipalloc-…); without it the stateful stack allocates one and keeps it.
+        elasticIpAllocationId: z.string().regex(/^eipalloc-[0-9a-f]{8,17}$/, 'an Elastic IP allocation id such as eipalloc-0123456789abcdef0').optional(),
+        vpcCidr: z.string().regex(/^\d{1,3}(\.\d{1,3}){3}\/(1[6-9]|2[0-4])$/, 'an IPv4 CIDR block from /16 to /24, e.g. 10.80.0.0/24').default('10.80.0.0/24'),
+      })
+      .optional(),
     retentionDays: z.number().int().min(1).max(3650).default(28),
     forwardMaxAgeDays: z.number().positive().max(SQS_MAX_RETENTION_DAYS).default(5),
     // Optional target environment; without it the stacks are environment-agnostic.
     account: z.string().regex(/^\d{12}$/, 'a 12-digit AWS account id').optional(),
-    region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'an AWS region such as eu-west-1').optional(),
+    region: z
+      .string()
+      .regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'an AWS region such as eu-west-1')
+      .refine((region) => SES_RECEIVING_REGIONS.includes(region), `a region where SES receives mail: ${SES_RECEIVING_REGIONS.join(', ')}`)
+      .optional(),
   })
   .strict()
   .refine((c) => c.forwardMaxAgeDays <= c.retentionDays, {

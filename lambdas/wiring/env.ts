@@ -18,6 +18,10 @@ export const ENV = {
   smartHostTls: 'SHADOWMAIL_SMART_HOST_TLS',
   smartHostAuthSecretArn: 'SHADOWMAIL_SMART_HOST_AUTH_SECRET_ARN',
   heloName: 'SHADOWMAIL_HELO_NAME',
+  /** The resend job queue (issue 4): the webmail's admin console enqueues, the resend worker consumes. */
+  resendQueueUrl: 'SHADOWMAIL_RESEND_QUEUE_URL',
+  /** Attempts per recipient within a resend job (1–20, default 5). */
+  resendMaxAttempts: 'SHADOWMAIL_RESEND_MAX_ATTEMPTS',
 } as const;
 
 const positiveInt = z.coerce.number().int().positive();
