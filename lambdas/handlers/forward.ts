@@ -6,6 +6,9 @@ import type { ForwardJob } from '../core/model.ts';
 import { sqsBatchHandler, type SqsHandler } from './sqs-batch.ts';
 import { MetricUnit, type Observability } from './observability.ts';
 
+/** Age (s) of a message whose forward was deferred again; the stack alarms on its maximum. */
+export const FORWARD_BACKLOG_AGE_METRIC = 'ForwardBacklogAgeSeconds';
+
 export type ForwardHandlerDeps = Omit<ForwardDeps, 'workerId'> & Observability & { workerId?: string };
 
 const forwardJobSchema = z.object({
@@ -37,6 +40,12 @@ export function createForwardHandler(deps: ForwardHandlerDeps): SqsHandler {
         metrics.addMetric('RecipientsDelivered', MetricUnit.Count, outcome.delivered.length);
         metrics.addMetric('RecipientsDeferred', MetricUnit.Count, outcome.deferred.length);
         metrics.addMetric('RecipientsFailed', MetricUnit.Count, outcome.failed.length);
+        // The backlog alarm's signal: a deferred job goes back to SQS as a new message, so
+        // the queue's own "age of oldest message" restarts with every retry; this does not.
+        if (outcome.deferred.length > 0) {
+          const ageSeconds = Math.max(0, (deps.clock.now().getTime() - Date.parse(job.receivedAt)) / 1000);
+          metrics.addMetric(FORWARD_BACKLOG_AGE_METRIC, MetricUnit.Seconds, Math.round(ageSeconds));
+        }
       } else if (outcome.status === 'expired' || outcome.status === 'loop') {
         metrics.addMetric('RecipientsFailed', MetricUnit.Count, outcome.failed.length);
       }

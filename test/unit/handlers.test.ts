@@ -1,17 +1,18 @@
 // The Lambda handlers: SQS batches in, partial batch responses out; one bad record
 // never fails its neighbours. Also the AWS environment contract.
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { buildReceiptNotification, wrapInSnsEnvelope } from '../../lambdas/handlers/ses-receipt-event.ts';
 import { MailparserMimeParser } from '../../lambdas/adapters/mime/mailparser-mime-parser.ts';
 import { ConfigurationError } from '../../lambdas/core/errors.ts';
-import { createForwardHandler } from '../../lambdas/handlers/forward.ts';
+import { createForwardHandler, FORWARD_BACKLOG_AGE_METRIC } from '../../lambdas/handlers/forward.ts';
+import { ingestMessage } from '../../lambdas/core/ingest.ts';
 import { createIngestHandler } from '../../lambdas/handlers/ingest.ts';
 import { createObservability } from '../../lambdas/handlers/observability.ts';
 import { readAwsForwardEnv } from '../../lambdas/wiring/env.ts';
 import { ManualClock, MemoryRawMailStore, RecordingForwardQueue, ScriptedRelay } from '../support/memory-adapters.ts';
 import { MemoryMessageIndex } from '../support/memory-message-index.ts';
-import { simpleMessage } from '../support/received-mail.ts';
+import { receivedMail, simpleMessage } from '../support/received-mail.ts';
 
 process.env.POWERTOOLS_METRICS_DISABLED = 'true';
 process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
@@ -76,6 +77,38 @@ describe('forward handler', () => {
     );
 
     expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'r-bad' }]);
+  });
+
+  it('reports the age of a deferred message as ForwardBacklogAgeSeconds, and nothing for a delivered one', async () => {
+    // Prepare: two messages received 2 h ago; the primary defers one recipient and takes the other message
+    const index = new MemoryMessageIndex();
+    const store = new MemoryRawMailStore();
+    const queue = new RecordingForwardQueue();
+    const clock = new ManualClock('2026-11-20T10:00:00Z');
+    const observability = createObservability('test');
+    for (const [id, rcpt] of [['deferred-1', 'late@corp.test'], ['fine-1', 'ok@corp.test']] as const) {
+      store.put({ bucket: 'raw', key: id }, simpleMessage());
+      await ingestMessage(receivedMail({ sesMessageId: id, raw: { bucket: 'raw', key: id }, envelopeRecipients: [rcpt], receivedAt: clock.now().toISOString() }), {
+        index, rawStore: store, parser: new MailparserMimeParser(), forwardQueue: queue, clock, workerId: 'i', config: { retentionDays: 28, stackId: 's', leaseMs: 1000 },
+      });
+    }
+    clock.advance(2 * 3_600_000);
+    const relay = new ScriptedRelay();
+    relay.codes.set('late@corp.test', 451);
+    const addMetric = vi.spyOn(observability.metrics, 'addMetric');
+    const handler = createForwardHandler({
+      index, rawStore: store, relay, forwardQueue: new RecordingForwardQueue(), clock,
+      config: { stackId: 's', maxAgeMs: 5 * 86_400_000, retryBaseSeconds: 60, retryMaxDelaySeconds: 900, leaseMs: 1000 },
+      ...observability,
+    });
+
+    // Act
+    await handler({ Records: queue.sent.map((sent, i) => sqsRecord(`r-${i}`, JSON.stringify(sent.job))) }, context);
+
+    // Assess: one backlog sample of 7,200 s (the deferred message's age), none for the delivered one
+    const recorded = addMetric.mock.calls.map(([name, unit, value]) => ({ name, unit, value }));
+    expect(recorded.filter((m) => m.name === FORWARD_BACKLOG_AGE_METRIC)).toEqual([{ name: FORWARD_BACKLOG_AGE_METRIC, unit: 'Seconds', value: 7200 }]);
+    expect(recorded.filter((m) => m.name === 'RecipientsDelivered').map((m) => m.value).sort()).toEqual([0, 1]);
   });
 });
 
