@@ -45,3 +45,14 @@ export const VISIBILITY_FACTOR = 6;
 export function visibilityTimeoutFor(limits: ConsumerLimits): Duration {
   return Duration.seconds(limits.timeout.toSeconds() * VISIBILITY_FACTOR);
 }
+
+// A resend step relays one stored message (same 14-minute SMTP allowance as the
+// forward) or enumerates one page of a bulk job. Few at a time: a bulk restore
+// must not crowd out the live forward on the primary's receive connector.
+export const RESEND_LIMITS: ConsumerLimits = {
+  timeout: Duration.minutes(15),
+  memoryMiB: 512,
+  batchSize: 5,
+  maxConcurrency: 3,
+  maxReceiveCount: 5,
+};

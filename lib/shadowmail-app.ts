@@ -1,16 +1,16 @@
 // Assembles a deployment from a validated configuration: the stateful stack,
-// the stateless pipeline stack on top of it, and the AWS Solutions checks of
+// the stateless stack on top of it, and the AWS Solutions checks of
 // cdk-nag over both (an unacknowledged finding fails synth). Shared by
 // bin/shadowmail.ts and the infrastructure tests.
 import { Tags, Validations, type App } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { ShadowmailConfig } from './config.ts';
-import { PipelineStack } from './stacks/pipeline-stack.ts';
+import { StatelessStack } from './stacks/stateless-stack.ts';
 import { StatefulStack } from './stacks/stateful-stack.ts';
 
 export interface ShadowmailStacks {
   stateful: StatefulStack;
-  pipeline: PipelineStack;
+  stateless: StatelessStack;
 }
 
 export function buildShadowmail(app: App, config: ShadowmailConfig): ShadowmailStacks {
@@ -21,14 +21,14 @@ export function buildShadowmail(app: App, config: ShadowmailConfig): ShadowmailS
     config,
     env,
   });
-  const pipeline = new PipelineStack(app, 'Pipeline', {
-    stackName: `${config.stackId}-pipeline`,
-    description: 'shadowmail: ingest and forward functions (stateless)',
+  const stateless = new StatelessStack(app, 'Stateless', {
+    stackName: `${config.stackId}-stateless`,
+    description: 'shadowmail: SES receiving, ingest/forward/resend functions, webmail, monitoring (stateless)',
     config,
     stateful,
     env,
   });
   Tags.of(app).add('shadowmail:stack', config.stackId);
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
-  return { stateful, pipeline };
+  return { stateful, stateless };
 }

@@ -2,13 +2,13 @@
 // (raw-mail bucket and its key, message index, pipeline queues). Deployed
 // rarely, retained on stack deletion; the stateless pipeline stack can be torn
 // down and rebuilt against it without losing a message.
-import { Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import type { ShadowmailConfig } from '../config.ts';
 import { MessageIndex } from '../constructs/message-index.ts';
 import { RawMailBucket } from '../constructs/raw-mail-bucket.ts';
 import { WorkQueue } from '../constructs/work-queue.ts';
-import { FORWARD_LIMITS, INGEST_LIMITS, RAW_MAIL_PREFIX } from '../pipeline-limits.ts';
+import { FORWARD_LIMITS, INGEST_LIMITS, RAW_MAIL_PREFIX, RESEND_LIMITS } from '../pipeline-limits.ts';
 
 export interface StatefulStackProps extends StackProps {
   config: ShadowmailConfig;
@@ -21,6 +21,8 @@ export class StatefulStack extends Stack {
   readonly ingestQueue: WorkQueue;
   /** Forward jobs → forward function; holds a job for the whole forward window. */
   readonly forwardQueue: WorkQueue;
+  /** Resend steps (admin console and CLI) → resend worker. */
+  readonly resendQueue: WorkQueue;
 
   constructor(scope: Construct, id: string, props: StatefulStackProps) {
     super(scope, id, props);
@@ -36,5 +38,11 @@ export class StatefulStack extends Stack {
       consumer: FORWARD_LIMITS,
       minRetention: Duration.days(config.forwardMaxAgeDays),
     });
+    this.resendQueue = new WorkQueue(this, 'ResendQueue', { consumer: RESEND_LIMITS });
+
+    // What `shadowmail … --stack <stackId>` reads to find a deployment (bin/commands/deployed-target.ts).
+    new CfnOutput(this, 'TableName', { value: this.messageIndex.table.tableName, description: 'The message index (trace, resend, directory sync: --table)' });
+    new CfnOutput(this, 'RawMailBucketName', { value: this.rawMail.bucket.bucketName, description: 'Raw mail as SES stored it' });
+    new CfnOutput(this, 'ResendQueueUrl', { value: this.resendQueue.queue.queueUrl, description: 'Resend jobs (shadowmail resend --stack)' });
   }
 }

@@ -15,13 +15,15 @@ import { MESSAGE_TABLE } from '../../lambdas/adapters/aws/message-table.ts';
 import { ENV, readAwsForwardEnv, readAwsIngestEnv } from '../../lambdas/wiring/env.ts';
 import { loadConfig, parseConfig, ShadowmailConfigError, SQS_MAX_RETENTION_DAYS, type ShadowmailConfigInput } from '../../lib/config.ts';
 import { RAW_MAIL_EXPIRY_MARGIN_DAYS } from '../../lib/constructs/raw-mail-bucket.ts';
-import { FORWARD_LIMITS, INGEST_LIMITS, VISIBILITY_FACTOR } from '../../lib/pipeline-limits.ts';
+import { FORWARD_LIMITS, INGEST_LIMITS, RESEND_LIMITS, VISIBILITY_FACTOR } from '../../lib/pipeline-limits.ts';
 import { buildShadowmail } from '../../lib/shadowmail-app.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const cdkJson = JSON.parse(readFileSync(join(ROOT, 'cdk.json'), 'utf8')) as { context: Record<string, unknown> };
 const EXAMPLE = cdkJson.context.shadowmail as ShadowmailConfigInput;
 const DAY = 86_400;
+const SAML_IDP = { type: 'saml', metadataUrl: 'https://adfs.corp.example/FederationMetadata/2007-06/FederationMetadata.xml' };
+const WEBMAIL = { cognitoDomainPrefix: 'corp-example-shadowmail' };
 
 // Every synthesized app writes a cloud assembly; all of them go under one temp dir.
 const outRoot = mkdtempSync(join(tmpdir(), 'shadowmail-cdk-stacks-'));
@@ -38,7 +40,7 @@ const newApp = (): App => contextApp({ ...cdkJson.context, 'aws:cdk:bundling-sta
 function synthesize(config: ShadowmailConfigInput) {
   const app = newApp();
   const stacks = buildShadowmail(app, parseConfig(config));
-  return { app, stateful: Template.fromStack(stacks.stateful), pipeline: Template.fromStack(stacks.pipeline) };
+  return { app, stateful: Template.fromStack(stacks.stateful), stateless: Template.fromStack(stacks.stateless) };
 }
 
 type Resource = { Type: string; Properties: Record<string, any>; DeletionPolicy?: string; Metadata?: Record<string, unknown> };
@@ -65,7 +67,7 @@ beforeAll(() => {
 describe('configuration', () => {
   it('reads the example of cdk.json and fills the defaults', () => {
     // Prepare
-    const app = contextApp({ shadowmail: { domains: ['Example.COM'], smartHost: { host: 'mail.example.com' } } });
+    const app = contextApp({ shadowmail: { domains: ['Example.COM'], smartHost: { host: 'mail.example.com' }, identityProvider: SAML_IDP, webmail: WEBMAIL } });
 
     // Act
     const fromCdkJson = parseConfig(EXAMPLE);
@@ -77,12 +79,29 @@ describe('configuration', () => {
       stackId: 'shadowmail',
       domains: ['example.com'],
       smartHost: { host: 'mail.example.com', port: 587, tls: 'starttls-required' },
+      identityProvider: { ...SAML_IDP, name: 'ADFS', emailAttribute: 'http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress' },
+      webmail: { ...WEBMAIL, timeZone: 'Europe/Berlin' },
+      adminGroup: 'shadowmail-admins',
+      forwardBacklogAlarmMinutes: 30,
       retentionDays: 28,
       forwardMaxAgeDays: 5,
     });
   });
 
-  const base = { domains: ['corp.example'], smartHost: { host: 'exchange.corp.example' } };
+  it('reads the shipped Entra ID + NAT example file', () => {
+    // Act
+    const config = loadConfig(contextApp({ 'shadowmail.config': 'config/example-entra-nat.json' }).node, ROOT);
+
+    // Assess
+    expect(config).toMatchObject({
+      region: 'eu-west-1',
+      identityProvider: { type: 'oidc', name: 'EntraID', emailClaim: 'email' },
+      natGateway: { vpcCidr: '10.80.0.0/24' },
+    });
+  });
+
+  const base = { domains: ['corp.example'], smartHost: { host: 'exchange.corp.example' }, identityProvider: SAML_IDP, webmail: WEBMAIL };
+  const oidc = { type: 'oidc', issuer: 'https://login.microsoftonline.com/t/v2.0', clientId: 'c', clientSecretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:entra-AbCdEf' };
   it.each([
     ['no configuration at all', undefined, /^shadowmail: is required/],
     ['no domains', { smartHost: base.smartHost }, /^shadowmail\.domains: is required/],
@@ -99,6 +118,18 @@ describe('configuration', () => {
     ['a stack id CloudFormation refuses', { ...base, stackId: '1st_stack' }, /^shadowmail\.stackId: a letter/],
     ['a misspelt key', { ...base, retentionDay: 30 }, /^shadowmail\.retentionDay: is not a known setting/],
     ['a misspelt smart host key', { ...base, smartHost: { host: 'x.example', tlsMode: 'none' } }, /^shadowmail\.smartHost\.tlsMode: is not a known setting/],
+    ['no identity provider', { ...base, identityProvider: undefined }, /^shadowmail\.identityProvider: is required/],
+    ['an unknown identity provider type', { ...base, identityProvider: { type: 'ldap' } }, /^shadowmail\.identityProvider\.type: /],
+    ['SAML without metadata', { ...base, identityProvider: { type: 'saml' } }, /^shadowmail\.identityProvider\.metadataUrl: give exactly one of metadataUrl/],
+    ['SAML with both metadata URL and file', { ...base, identityProvider: { ...SAML_IDP, metadataFile: 'fm.xml' } }, /^shadowmail\.identityProvider\.metadataUrl: give exactly one/],
+    ['SAML metadata over plain http', { ...base, identityProvider: { type: 'saml', metadataUrl: 'http://adfs.corp.example/fm.xml' } }, /^shadowmail\.identityProvider\.metadataUrl: an https:\/\/ URL/],
+    ['OIDC without its client secret', { ...base, identityProvider: { ...oidc, clientSecretArn: undefined } }, /^shadowmail\.identityProvider\.clientSecretArn: is required/],
+    ['no webmail settings', { ...base, webmail: undefined }, /^shadowmail\.webmail: is required/],
+    ['a Cognito domain prefix with "aws"', { ...base, webmail: { cognitoDomainPrefix: 'corp-aws-mail' } }, /^shadowmail\.webmail\.cognitoDomainPrefix: must not contain/],
+    ['an unknown time zone', { ...base, webmail: { ...WEBMAIL, timeZone: 'Mars/Olympus' } }, /^shadowmail\.webmail\.timeZone: an IANA time zone/],
+    ['a region without SES receiving', { ...base, region: 'ap-east-1' }, /^shadowmail\.region: a region where SES receives mail/],
+    ['an alarm address that is none', { ...base, alarmEmail: 'it-alerts' }, /^shadowmail\.alarmEmail: an e-mail address/],
+    ['an Elastic IP that is no allocation id', { ...base, natGateway: { elasticIpAllocationId: '203.0.113.7' } }, /^shadowmail\.natGateway\.elasticIpAllocationId: an Elastic IP allocation id/],
   ])('refuses %s, naming the key', (_what, raw, message) => {
     // Act
     const attempt = () => parseConfig(raw);
@@ -114,8 +145,9 @@ describe('configuration', () => {
     try {
       const good = join(dir, 'prod.json');
       const bad = join(dir, 'bad.json');
-      await writeFile(good, JSON.stringify({ stackId: 'prod', domains: ['corp.example'], smartHost: { host: 'mx.corp.example', port: 2525 } }));
-      await writeFile(bad, JSON.stringify({ domains: ['corp.example'], smartHost: { host: 'mx.corp.example', port: 0 } }));
+      const rest = { identityProvider: SAML_IDP, webmail: WEBMAIL };
+      await writeFile(good, JSON.stringify({ stackId: 'prod', domains: ['corp.example'], smartHost: { host: 'mx.corp.example', port: 2525 }, ...rest }));
+      await writeFile(bad, JSON.stringify({ domains: ['corp.example'], smartHost: { host: 'mx.corp.example', port: 0 }, ...rest }));
 
       // Act
       const config = loadConfig(contextApp({ shadowmail: EXAMPLE, 'shadowmail.config': good }).node);
@@ -251,13 +283,13 @@ describe('stateful stack', () => {
   });
 });
 
-describe('pipeline stack', () => {
+describe('stateless stack', () => {
   it.each([
     ['Ingest', INGEST_LIMITS],
     ['Forward', FORWARD_LIMITS],
   ])('runs %s on Node 22 / arm64 from an ESM bundle, with the lease equal to the timeout', (name, limits) => {
     // Act
-    const fn = functionNamed(example.pipeline, name);
+    const fn = functionNamed(example.stateless, name);
 
     // Assess
     expect(fn.Properties).toMatchObject({
@@ -273,7 +305,7 @@ describe('pipeline stack', () => {
   it('sets only contract variables, and the ones it sets pass the functions own validation', () => {
     // Prepare
     const contractNames = new Set<string>(Object.values(ENV));
-    const deployed = (name: string) => functionNamed(example.pipeline, name).Properties.Environment.Variables as Record<string, unknown>;
+    const deployed = (name: string) => functionNamed(example.stateless, name).Properties.Environment.Variables as Record<string, unknown>;
     // CloudFormation fills the references at deploy time; stand-ins of the same shape.
     const standIns: Record<string, string> = {
       [ENV.tableName]: 'shadowmail-example-stateful-MessageIndexTable-ABC',
@@ -305,56 +337,62 @@ describe('pipeline stack', () => {
     expect(ingestVars[ENV.smartHost]).toBeUndefined();
   });
 
-  it('feeds both functions from their queues with partial batch responses; forward concurrency is capped', () => {
+  it('feeds the pipeline functions from their queues with partial batch responses; forward and resend concurrency are capped', () => {
     // Act
-    const mappings = Object.values(example.pipeline.findResources('AWS::Lambda::EventSourceMapping') as Record<string, Resource>);
-    const [ingestFn] = entry(example.pipeline, 'AWS::Lambda::Function', 'IngestFunction');
-    const [forwardFn] = entry(example.pipeline, 'AWS::Lambda::Function', 'ForwardFunction');
-    const mappingOf = (fnId: string) => mappings.filter((m) => m.Properties.FunctionName.Ref === fnId);
+    const mappings = Object.values(example.stateless.findResources('AWS::Lambda::EventSourceMapping') as Record<string, Resource>);
+    const mappingOf = (name: string) => {
+      const [fnId] = entry(example.stateless, 'AWS::Lambda::Function', `${name}Function`);
+      return mappings.filter((m) => m.Properties.FunctionName.Ref === fnId);
+    };
 
     // Assess
-    expect(mappings).toHaveLength(2);
+    expect(mappings).toHaveLength(3);
     for (const m of mappings) expect(m.Properties.FunctionResponseTypes).toEqual(['ReportBatchItemFailures']);
-    expect(mappingOf(ingestFn)).toEqual([expect.objectContaining({ Properties: expect.objectContaining({ BatchSize: INGEST_LIMITS.batchSize }) })]);
-    expect(mappingOf(forwardFn)[0]!.Properties).toMatchObject({
-      BatchSize: FORWARD_LIMITS.batchSize,
-      ScalingConfig: { MaximumConcurrency: FORWARD_LIMITS.maxConcurrency },
-    });
-    expect(JSON.stringify(mappingOf(ingestFn)[0]!.Properties.EventSourceArn)).toContain('IngestQueue');
-    expect(JSON.stringify(mappingOf(forwardFn)[0]!.Properties.EventSourceArn)).toContain('ForwardQueue');
+    expect(mappingOf('Ingest')).toEqual([expect.objectContaining({ Properties: expect.objectContaining({ BatchSize: INGEST_LIMITS.batchSize }) })]);
+    expect(mappingOf('Forward')[0]!.Properties).toMatchObject({ BatchSize: FORWARD_LIMITS.batchSize, ScalingConfig: { MaximumConcurrency: FORWARD_LIMITS.maxConcurrency } });
+    expect(mappingOf('Resend')[0]!.Properties).toMatchObject({ BatchSize: RESEND_LIMITS.batchSize, ScalingConfig: { MaximumConcurrency: RESEND_LIMITS.maxConcurrency } });
+    expect(JSON.stringify(mappingOf('Ingest')[0]!.Properties.EventSourceArn)).toContain('IngestQueue');
+    expect(JSON.stringify(mappingOf('Forward')[0]!.Properties.EventSourceArn)).toContain('ForwardQueue');
+    expect(JSON.stringify(mappingOf('Resend')[0]!.Properties.EventSourceArn)).toContain('ResendQueue');
   });
 
-  it('grants least privilege: named actions only, no AWS managed policy, the table and no Scan, send to the forward queue only', () => {
+  it('grants the pipeline functions least privilege: named actions only, no AWS managed policy, the table and no Scan, the queues they feed', () => {
     // Act
-    const roles = Object.values(example.pipeline.findResources('AWS::IAM::Role') as Record<string, Resource>);
-    const policies = Object.values(example.pipeline.findResources('AWS::IAM::Policy') as Record<string, Resource>);
-    const statements = policies.flatMap((p) => p.Properties.PolicyDocument.Statement as Array<{ Action: string | string[]; Resource: unknown }>);
+    const pipeline = /^(Ingest|Forward|Resend)Role/;
+    const roles = Object.entries(example.stateless.findResources('AWS::IAM::Role') as Record<string, Resource>).filter(([id]) => pipeline.test(id));
+    const policies = Object.entries(example.stateless.findResources('AWS::IAM::Policy') as Record<string, Resource>).filter(([id]) => pipeline.test(id));
+    const statementsOf = (prefix: string) =>
+      policies.filter(([id]) => id.startsWith(prefix)).flatMap(([, p]) => p.Properties.PolicyDocument.Statement as Array<{ Action: string | string[]; Resource: unknown }>);
+    const statements = ['Ingest', 'Forward', 'Resend'].flatMap(statementsOf);
     const actions = statements.flatMap((s) => [s.Action].flat());
+    const sendTargets = (prefix: string) => statementsOf(prefix).filter((s) => [s.Action].flat().includes('sqs:SendMessage')).map((s) => JSON.stringify(s.Resource));
 
     // Assess
-    expect(roles).toHaveLength(2);
-    for (const role of roles) {
+    expect(roles).toHaveLength(3);
+    for (const [, role] of roles) {
       expect(role.Properties.ManagedPolicyArns).toHaveLength(1);
       expect(JSON.stringify(role.Properties.ManagedPolicyArns)).toContain('RawMailReadPolicy');
     }
     expect(actions.filter((a) => a.includes('*'))).toEqual([]);
     expect(actions).not.toContain('dynamodb:Scan');
     expect(statements.map((s) => JSON.stringify(s.Resource)).filter((r) => r.includes('*'))).toEqual([]);
-    const sends = statements.filter((s) => [s.Action].flat().includes('sqs:SendMessage'));
-    expect(sends).toHaveLength(2);
-    for (const s of sends) expect(JSON.stringify(s.Resource)).toContain('ForwardQueue');
+    expect(sendTargets('Ingest')).toEqual([expect.stringContaining('ForwardQueue')]);
+    expect(sendTargets('Forward')).toEqual([expect.stringContaining('ForwardQueue')]);
+    // minimizePolicies merges the resend worker's two sends into one statement
+    expect(sendTargets('Resend').join()).toMatch(/ForwardQueue.*ResendQueue|ResendQueue.*ForwardQueue/);
+    expect(statementsOf('Resend')).toContainEqual(expect.objectContaining({ Action: 'dynamodb:Query', Resource: expect.objectContaining({ 'Fn::Join': expect.anything() }) }));
     expect(actions.some((a) => a.startsWith('secretsmanager:'))).toBe(false);
   });
 
-  it('passes the smart-host secret and HELO name through, and lets only the forward function read that secret', () => {
+  it('passes the smart-host secret and HELO name through, and lets only the forward and resend functions read that secret', () => {
     // Prepare
     const secretArn = 'arn:aws:secretsmanager:eu-central-1:123456789012:secret:shadowmail/relay-AbC123';
 
     // Act
-    const { pipeline } = synthesize({ ...EXAMPLE, smartHost: { host: 'relay.corp.example', port: 2525, tls: 'implicit', authSecretArn: secretArn, heloName: 'shadow.corp.example' } });
+    const { stateless } = synthesize({ ...EXAMPLE, smartHost: { host: 'relay.corp.example', port: 2525, tls: 'implicit', authSecretArn: secretArn, heloName: 'shadow.corp.example' } });
 
     // Assess
-    const vars = functionNamed(pipeline, 'Forward').Properties.Environment.Variables;
+    const vars = functionNamed(stateless, 'Forward').Properties.Environment.Variables;
     expect(vars).toMatchObject({
       [ENV.smartHost]: 'relay.corp.example',
       [ENV.smartHostPort]: '2525',
@@ -362,11 +400,13 @@ describe('pipeline stack', () => {
       [ENV.smartHostAuthSecretArn]: secretArn,
       [ENV.heloName]: 'shadow.corp.example',
     });
-    const secretReaders = Object.entries(pipeline.findResources('AWS::IAM::Policy') as Record<string, Resource>).filter(([, p]) =>
+    const secretReaders = Object.entries(stateless.findResources('AWS::IAM::Policy') as Record<string, Resource>).filter(([, p]) =>
       JSON.stringify(p.Properties.PolicyDocument).includes('secretsmanager:GetSecretValue'),
     );
-    expect(secretReaders.map(([id]) => id)).toEqual([expect.stringMatching(/^ForwardRole/)]);
-    expect(secretReaders[0]![1].Properties.PolicyDocument.Statement).toContainEqual({ Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: secretArn });
+    expect(secretReaders.map(([id]) => id).sort()).toEqual([expect.stringMatching(/^ForwardRole/), expect.stringMatching(/^ResendRole/)]);
+    for (const [, policy] of secretReaders) {
+      expect(policy.Properties.PolicyDocument.Statement).toContainEqual({ Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: secretArn });
+    }
   });
 });
 

@@ -59,11 +59,11 @@ afterAll(async () => {
 });
 
 async function pipelineFunction(name: 'Ingest' | 'Forward'): Promise<{ resource: FunctionResource; bundle: string }> {
-  const template = JSON.parse(await readFile(join(outdir, 'Pipeline.template.json'), 'utf8')) as { Resources: Record<string, FunctionResource & { Type: string }> };
+  const template = JSON.parse(await readFile(join(outdir, 'Stateless.template.json'), 'utf8')) as { Resources: Record<string, FunctionResource & { Type: string }> };
   const resource = Object.values(template.Resources).find(
-    (r) => r.Type === 'AWS::Lambda::Function' && r.Metadata?.['aws:cdk:path'] === `Pipeline/${name}/Function/Resource`,
+    (r) => r.Type === 'AWS::Lambda::Function' && r.Metadata?.['aws:cdk:path'] === `Stateless/${name}/Function/Resource`,
   );
-  if (!resource) throw new Error(`no ${name} function in the pipeline template`);
+  if (!resource) throw new Error(`no ${name} function in the stateless template`);
   return { resource, bundle: join(outdir, resource.Metadata['aws:asset:path']!, 'index.mjs') };
 }
 

@@ -1,18 +1,19 @@
-// The stateless half: the ingest and forward functions, fed by the queues of the
-// stateful stack, each granted exactly what its use case touches. Replaceable
+// The stateless half: the ingest, forward and resend functions fed by the queues
+// of the stateful stack, each granted exactly what its use case touches. Replaceable
 // at any time: a redeploy changes code, never data.
 import { Stack, type StackProps } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { Construct } from 'constructs';
+import { MESSAGE_TABLE } from '../../lambdas/adapters/aws/message-table.ts';
 import { ENV } from '../../lambdas/wiring/env.ts';
 import type { ShadowmailConfig } from '../config.ts';
 import { MailFunction, type ContractEnvironment } from '../constructs/mail-function.ts';
-import { FORWARD_LIMITS, INGEST_LIMITS, type ConsumerLimits } from '../pipeline-limits.ts';
+import { FORWARD_LIMITS, INGEST_LIMITS, RESEND_LIMITS, type ConsumerLimits } from '../pipeline-limits.ts';
 import type { StatefulStack } from './stateful-stack.ts';
 
-export interface PipelineStackProps extends StackProps {
+export interface StatelessStackProps extends StackProps {
   config: ShadowmailConfig;
   stateful: StatefulStack;
 }
@@ -29,11 +30,12 @@ const INDEX_ITEM_ACTIONS = [
   'dynamodb:BatchWriteItem',
 ];
 
-export class PipelineStack extends Stack {
+export class StatelessStack extends Stack {
   readonly ingest: MailFunction;
   readonly forward: MailFunction;
+  readonly resend: MailFunction;
 
-  constructor(scope: Construct, id: string, props: PipelineStackProps) {
+  constructor(scope: Construct, id: string, props: StatelessStackProps) {
     super(scope, id, props);
     const { config, stateful } = props;
 
@@ -55,30 +57,48 @@ export class PipelineStack extends Stack {
     });
 
     const { smartHost } = config;
+    const smartHostEnvironment: ContractEnvironment = {
+      [ENV.smartHost]: smartHost.host,
+      [ENV.smartHostPort]: String(smartHost.port),
+      [ENV.smartHostTls]: smartHost.tls,
+      [ENV.smartHostAuthSecretArn]: smartHost.authSecretArn,
+      [ENV.heloName]: smartHost.heloName,
+    };
     this.forward = new MailFunction(this, 'Forward', {
       entry: 'lambdas/handlers/forward.ts',
       description: 'shadowmail forward: raw message to the Exchange smart host over SMTP',
       timeout: FORWARD_LIMITS.timeout,
       memoryMiB: FORWARD_LIMITS.memoryMiB,
+      environment: { ...common(FORWARD_LIMITS), ...smartHostEnvironment },
+    });
+    this.resend = new MailFunction(this, 'Resend', {
+      entry: 'lambdas/handlers/resend.ts',
+      description: 'shadowmail resend: stored messages to the Exchange smart host again (admin restore jobs)',
+      timeout: RESEND_LIMITS.timeout,
+      memoryMiB: RESEND_LIMITS.memoryMiB,
       environment: {
-        ...common(FORWARD_LIMITS),
-        [ENV.smartHost]: smartHost.host,
-        [ENV.smartHostPort]: String(smartHost.port),
-        [ENV.smartHostTls]: smartHost.tls,
-        [ENV.smartHostAuthSecretArn]: smartHost.authSecretArn,
-        [ENV.heloName]: smartHost.heloName,
+        ...common(RESEND_LIMITS),
+        ...smartHostEnvironment,
+        [ENV.resendQueueUrl]: stateful.resendQueue.queue.queueUrl,
       },
     });
 
-    for (const fn of [this.ingest, this.forward]) this.grantPipelineAccess(fn, stateful);
+    for (const fn of [this.ingest, this.forward, this.resend]) this.grantPipelineAccess(fn, stateful);
+    // Bulk jobs enumerate mailboxes and time ranges through the lookup index, and
+    // enqueue their own next steps.
+    this.resend.role.addToPolicy(
+      new iam.PolicyStatement({ actions: ['dynamodb:Query'], resources: [`${stateful.messageIndex.table.tableArn}/index/${MESSAGE_TABLE.lookupIndex.name}`] }),
+    );
+    stateful.resendQueue.queue.grantSendMessages(this.resend.role);
     if (smartHost.authSecretArn) {
-      this.forward.role.addToPolicy(
-        new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [smartHost.authSecretArn] }),
-      );
+      for (const fn of [this.forward, this.resend]) {
+        fn.role.addToPolicy(new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [smartHost.authSecretArn] }));
+      }
     }
 
     consume(this.ingest, stateful.ingestQueue.queue, INGEST_LIMITS);
     consume(this.forward, stateful.forwardQueue.queue, FORWARD_LIMITS);
+    consume(this.resend, stateful.resendQueue.queue, RESEND_LIMITS);
   }
 
   /**
