@@ -114,6 +114,24 @@ const configSchema = z
         vpcCidr: z.string().regex(/^\d{1,3}(\.\d{1,3}){3}\/(1[6-9]|2[0-4])$/, 'an IPv4 CIDR block from /16 to /24, e.g. 10.80.0.0/24').default('10.80.0.0/24'),
       })
       .optional(),
+    ses: z
+      .strictObject({
+        // SES has one active receipt rule set per account and region. If another one is
+        // active, the deployment stops and names it, unless this says to replace it.
+        takeOverActiveRuleSet: z.boolean().default(false),
+      })
+      .default({ takeOverActiveRuleSet: false }),
+    directorySync: z
+      .strictObject({
+        // The LDAP bind password of `shadowmail directory sync --bind-password-secret` (the sync role may read it).
+        bindPasswordSecretArn: z
+          .string()
+          .regex(secretArnPattern, 'the complete ARN of a Secrets Manager secret (…:secret:name-AbCdEf) holding the bind password')
+          .optional(),
+        // Required in the role's trust policy when set (sts:ExternalId).
+        externalId: z.string().regex(/^[\w+=,.@:\/-]{2,1224}$/, 'letters, digits and +=,.@:/-, 2 to 1224').optional(),
+      })
+      .default({}),
     retentionDays: z.number().int().min(1).max(3650).default(28),
     forwardMaxAgeDays: z.number().positive().max(SQS_MAX_RETENTION_DAYS).default(5),
     // Optional target environment; without it the stacks are environment-agnostic.

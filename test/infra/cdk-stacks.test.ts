@@ -83,6 +83,8 @@ describe('configuration', () => {
       webmail: { ...WEBMAIL, timeZone: 'Europe/Berlin' },
       adminGroup: 'shadowmail-admins',
       forwardBacklogAlarmMinutes: 30,
+      ses: { takeOverActiveRuleSet: false },
+      directorySync: {},
       retentionDays: 28,
       forwardMaxAgeDays: 5,
     });
