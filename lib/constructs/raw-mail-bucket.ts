@@ -1,9 +1,11 @@
 // The raw-mail bucket: where SES writes every received message, the source of
 // truth of the pipeline. Encrypted with a customer-managed key (so reading a
 // message needs a key grant as well as a bucket grant), never public, TLS only,
-// and emptied by a lifecycle rule a little after the index forgets the message.
-// Read access is one managed policy defined here, next to the data it opens,
-// and attached by whoever reads raw mail (pipeline now, webmail later).
+// and emptied by a lifecycle rule a little after the index forgets the message
+// (the webmail's short-lived download copies after a day). Read access is one
+// managed policy defined here, next to the data it opens, and attached by
+// whoever reads raw mail (pipeline now, webmail later). SES's right to write is
+// granted here too (allowSesDelivery), tied to the one receipt rule that writes.
 import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -12,6 +14,13 @@ import { Construct } from 'constructs';
 
 /** S3 expires objects asynchronously and the index TTL deletes late too; this keeps the raw bytes readable while an index item can still point at them. */
 export const RAW_MAIL_EXPIRY_MARGIN_DAYS = 2;
+
+/**
+ * Where the webmail puts an attachment for a presigned download (the default of
+ * lambdas/adapters/aws/s3-download-links.ts); a copy is only needed for minutes.
+ */
+export const DOWNLOADS_PREFIX = 'downloads/';
+export const DOWNLOADS_EXPIRY_DAYS = 1;
 
 export interface RawMailBucketProps {
   retentionDays: number;
@@ -26,9 +35,12 @@ export class RawMailBucket extends Construct {
   readonly bucket: s3.Bucket;
   /** Read and decrypt raw messages under the prefix; nothing else. */
   readonly readPolicy: iam.ManagedPolicy;
+  private readonly rawPrefix: string;
+  private sesDeliveryAllowed = false;
 
   constructor(scope: Construct, id: string, props: RawMailBucketProps) {
     super(scope, id);
+    this.rawPrefix = props.rawPrefix;
     this.key = new kms.Key(this, 'Key', {
       description: 'shadowmail: raw mail at rest',
       alias: props.keyAlias,
@@ -45,6 +57,8 @@ export class RawMailBucket extends Construct {
       enforceSSL: true,
       minimumTLSVersion: 1.2,
       lifecycleRules: [
+        // S3 applies the earliest expiration that matches: downloads go after a day, everything else with the retention.
+        { id: 'expire-downloads', prefix: DOWNLOADS_PREFIX, expiration: Duration.days(DOWNLOADS_EXPIRY_DAYS) },
         {
           id: 'expire-raw-mail',
           expiration: Duration.days(props.retentionDays + RAW_MAIL_EXPIRY_MARGIN_DAYS),
@@ -75,5 +89,43 @@ export class RawMailBucket extends Construct {
       id: `AwsSolutions-IAM5[Resource::<${bucketLogicalId}.Arn>/${props.rawPrefix}*]`,
       reason: 'Message ids are not known in advance: reading raw mail means every object under the SES prefix, and only that prefix.',
     });
+  }
+
+  /**
+   * Lets SES store received mail: PutObject under the raw prefix only, and the
+   * key for the bucket's SSE-KMS encryption, both only for the receipt rule
+   * `receiptRuleArn` of this account (aws:SourceAccount and aws:SourceArn, the
+   * confused-deputy guard AWS documents; not aws:Referer). The rule itself lives
+   * in the stateless stack; its ARN is built from fixed names, so this stack
+   * does not depend on that one.
+   */
+  allowSesDelivery(receiptRuleArn: string): void {
+    // One receipt rule writes; a second call would repeat the statement ids, which the policies refuse.
+    if (this.sesDeliveryAllowed) throw new Error(`${this.node.path}: SES delivery is already allowed (one receipt rule writes raw mail)`);
+    this.sesDeliveryAllowed = true;
+    const ses = new iam.ServicePrincipal('ses.amazonaws.com');
+    const fromTheRule = { StringEquals: { 'aws:SourceAccount': Stack.of(this).account, 'aws:SourceArn': receiptRuleArn } };
+    this.bucket.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'AllowSesReceiptRulePuts',
+        principals: [ses],
+        actions: ['s3:PutObject'],
+        resources: [this.bucket.arnForObjects(`${this.rawPrefix}*`)],
+        conditions: fromTheRule,
+      }),
+    );
+    // S3 encrypts SES's PutObject with the bucket key on SES's behalf: SES needs a data key
+    // (GenerateDataKey) and, for multipart uploads of large messages, Decrypt. Only through S3.
+    this.key.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'AllowSesReceiptRuleSseKms',
+        principals: [ses],
+        actions: ['kms:GenerateDataKey*', 'kms:Decrypt'],
+        resources: ['*'],
+        conditions: {
+          StringEquals: { ...fromTheRule.StringEquals, 'kms:ViaService': `s3.${Stack.of(this).region}.amazonaws.com` },
+        },
+      }),
+    );
   }
 }

@@ -5,6 +5,8 @@
 import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import type { ShadowmailConfig } from '../config.ts';
+import { inboundMailNames, receiptRuleArn } from '../constructs/inbound-mail.ts';
+import { InboundNotifications } from '../constructs/inbound-notifications.ts';
 import { MessageIndex } from '../constructs/message-index.ts';
 import { RawMailBucket } from '../constructs/raw-mail-bucket.ts';
 import { WorkQueue } from '../constructs/work-queue.ts';
@@ -17,8 +19,10 @@ export interface StatefulStackProps extends StackProps {
 export class StatefulStack extends Stack {
   readonly rawMail: RawMailBucket;
   readonly messageIndex: MessageIndex;
-  /** SES notifications (via SNS in the deploy issue) → ingest function. */
+  /** SES notifications (SNS topic below) → ingest function. */
   readonly ingestQueue: WorkQueue;
+  /** The topic SES notifies after each write; here because the ingest queue subscribes to it (no cross-stack cycle). */
+  readonly inboundNotifications: InboundNotifications;
   /** Forward jobs → forward function; holds a job for the whole forward window. */
   readonly forwardQueue: WorkQueue;
   /** Resend steps (admin console and CLI) → resend worker. */
@@ -39,6 +43,17 @@ export class StatefulStack extends Stack {
       minRetention: Duration.days(config.forwardMaxAgeDays),
     });
     this.resendQueue = new WorkQueue(this, 'ResendQueue', { consumer: RESEND_LIMITS });
+
+    // SES writes and notifies only for our receipt rule; its ARN is built from fixed
+    // names, so this stack need not wait for (or reference) the stateless one.
+    const ruleArn = receiptRuleArn(this, inboundMailNames(config.stackId));
+    this.rawMail.allowSesDelivery(ruleArn);
+    this.inboundNotifications = new InboundNotifications(this, 'InboundNotifications', {
+      key: this.rawMail.key,
+      ingestQueue: this.ingestQueue.queue,
+      deliveryDeadLetterQueue: this.ingestQueue.deadLetterQueue,
+      receiptRuleArn: ruleArn,
+    });
 
     // What `shadowmail … --stack <stackId>` reads to find a deployment (bin/commands/deployed-target.ts).
     new CfnOutput(this, 'TableName', { value: this.messageIndex.table.tableName, description: 'The message index (trace, resend, directory sync: --table)' });

@@ -9,6 +9,7 @@ import type { Construct } from 'constructs';
 import { MESSAGE_TABLE } from '../../lambdas/adapters/aws/message-table.ts';
 import { ENV } from '../../lambdas/wiring/env.ts';
 import type { ShadowmailConfig } from '../config.ts';
+import { InboundMail, inboundMailNames } from '../constructs/inbound-mail.ts';
 import { MailFunction, type ContractEnvironment } from '../constructs/mail-function.ts';
 import { FORWARD_LIMITS, INGEST_LIMITS, RESEND_LIMITS, type ConsumerLimits } from '../pipeline-limits.ts';
 import type { StatefulStack } from './stateful-stack.ts';
@@ -34,6 +35,7 @@ export class StatelessStack extends Stack {
   readonly ingest: MailFunction;
   readonly forward: MailFunction;
   readonly resend: MailFunction;
+  readonly inbound: InboundMail;
 
   constructor(scope: Construct, id: string, props: StatelessStackProps) {
     super(scope, id, props);
@@ -99,6 +101,15 @@ export class StatelessStack extends Stack {
     consume(this.ingest, stateful.ingestQueue.queue, INGEST_LIMITS);
     consume(this.forward, stateful.forwardQueue.queue, FORWARD_LIMITS);
     consume(this.resend, stateful.resendQueue.queue, RESEND_LIMITS);
+
+    this.inbound = new InboundMail(this, 'InboundMail', {
+      names: inboundMailNames(config.stackId),
+      domains: config.domains,
+      bucket: stateful.rawMail.bucket,
+      notificationTopic: stateful.inboundNotifications.topic,
+      takeOverActiveRuleSet: config.ses.takeOverActiveRuleSet,
+    });
+    this.inbound.addOutputs();
   }
 
   /**

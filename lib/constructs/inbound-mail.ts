@@ -1,0 +1,210 @@
+// SES inbound for the configured domains (stateless stack): a domain identity
+// with Easy DKIM per domain (the webmail sends from it, and the DKIM records
+// verify the domain), one receipt rule set with one rule that stores every
+// message in the raw-mail bucket and notifies the ingest topic, and a custom
+// resource that makes that rule set the active one (CloudFormation cannot).
+// The names of rule set and rule are fixed strings derived from the stack id:
+// the stateful stack builds the rule ARN from them for its bucket, key and
+// topic policies without referring to this stack.
+import { ArnFormat, CfnOutput, CustomResource, Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
+import * as ses from 'aws-cdk-lib/aws-ses';
+import type * as sns from 'aws-cdk-lib/aws-sns';
+import * as cr from 'aws-cdk-lib/custom-resources';
+import { Construct } from 'constructs';
+import { RAW_MAIL_PREFIX } from '../pipeline-limits.ts';
+import { inboundSmtpEndpoint, SES_RECEIVING_REGIONS } from '../ses-regions.ts';
+import { MailFunction } from './mail-function.ts';
+
+export interface InboundMailNames {
+  ruleSetName: string;
+  ruleName: string;
+}
+
+/** The receipt rule set and rule of a deployment; both stacks derive them from the stack id alone. */
+export function inboundMailNames(stackId: string): InboundMailNames {
+  return { ruleSetName: `${stackId}-inbound`, ruleName: `${stackId}-store` };
+}
+
+/** arn:<partition>:ses:<region>:<account>:receipt-rule-set/<set>:receipt-rule/<rule>, in the account and region of `scope`'s stack. */
+export function receiptRuleArn(scope: Construct, names: InboundMailNames): string {
+  return Stack.of(scope).formatArn({
+    service: 'ses',
+    resource: 'receipt-rule-set',
+    resourceName: `${names.ruleSetName}:receipt-rule/${names.ruleName}`,
+    arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
+  });
+}
+
+/** The custom resource's properties; lambdas/handlers/ses-rule-set-activation.ts reads the same names. */
+export const RULE_SET_ACTIVATION_PROPERTIES = { ruleSetName: 'RuleSetName', takeOver: 'TakeOverActiveRuleSet' } as const;
+export const RULE_SET_ACTIVATION_HANDLER = 'lambdas/handlers/ses-rule-set-activation.ts';
+/** MX preference of the SES record; one MX target per region, so any value works. */
+export const MX_PREFERENCE = 10;
+
+export interface InboundMailProps {
+  names: InboundMailNames;
+  domains: readonly string[];
+  /** The raw-mail bucket (stateful stack); its policy must already let this rule write (RawMailBucket.allowSesDelivery). */
+  bucket: s3.IBucket;
+  /** The SES notification topic (InboundNotifications, stateful stack). */
+  notificationTopic: sns.ITopic;
+  /** Key prefix of the stored messages; the bucket policy and the readers use the same. */
+  rawPrefix?: string;
+  /**
+   * Replace a receipt rule set that is active in the account and region at deploy time.
+   * Without it the deployment stops and names that rule set: SES allows one active set per region.
+   */
+  takeOverActiveRuleSet?: boolean;
+}
+
+export class InboundMail extends Construct {
+  /** Per domain, in the configured order. */
+  readonly identities: ReadonlyArray<{ domain: string; identity: ses.EmailIdentity }>;
+  /** For the webmail's ses:SendRawEmail grant. */
+  readonly identityArns: string[];
+  /** inbound-smtp.<region>.amazonaws.com: what each domain's MX record points at. */
+  readonly mxTarget: string;
+  readonly ruleSet: ses.ReceiptRuleSet;
+  readonly rule: ses.ReceiptRule;
+  readonly activation: CustomResource;
+  readonly activationFunction: MailFunction;
+
+  constructor(scope: Construct, id: string, props: InboundMailProps) {
+    super(scope, id);
+    const domains = [...props.domains];
+    if (domains.length === 0) throw new Error(`${this.node.path}: at least one mail domain is needed`);
+    if (new Set(domains).size !== domains.length) throw new Error(`${this.node.path}: domains repeat: ${domains.join(', ')}`);
+    const region = Stack.of(this).region;
+    if (!Token.isUnresolved(region) && !SES_RECEIVING_REGIONS.includes(region)) {
+      throw new Error(`${this.node.path}: SES does not receive mail in ${region}; use one of ${SES_RECEIVING_REGIONS.join(', ')}`);
+    }
+    this.mxTarget = inboundSmtpEndpoint(region);
+
+    // The construct id carries the domain, not its position: reordering the list must not replace an
+    // identity, which would give it new DKIM tokens and invalidate the DNS records.
+    this.identities = domains.map((domain) => ({
+      domain,
+      identity: new ses.EmailIdentity(this, `Identity-${domain}`, {
+        identity: ses.Identity.domain(domain),
+        dkimSigning: true,
+        dkimIdentity: ses.DkimIdentity.easyDkim(ses.EasyDkimSigningKeyLength.RSA_2048_BIT),
+      }),
+    }));
+    this.identityArns = this.identities.map(({ identity }) => identity.emailIdentityArn);
+
+    this.ruleSet = new ses.ReceiptRuleSet(this, 'RuleSet', { receiptRuleSetName: props.names.ruleSetName });
+    this.rule = this.ruleSet.addRule('Store', {
+      receiptRuleName: props.names.ruleName,
+      recipients: domains,
+      enabled: true,
+      // Spam and virus verdicts: the ingest stores them with each message.
+      scanEnabled: true,
+      // Optional, not Require: shadowmail is the MX (or a backup MX) of the whole domain, and a sender
+      // that cannot do TLS still has to reach somebody; refusing it here would bounce real mail.
+      tlsPolicy: ses.TlsPolicy.OPTIONAL,
+      actions: [storeInBucket(props.bucket, props.rawPrefix ?? RAW_MAIL_PREFIX, props.notificationTopic)],
+    });
+
+    this.activationFunction = new MailFunction(this, 'ActivationFunction', {
+      entry: RULE_SET_ACTIVATION_HANDLER,
+      description: 'shadowmail: makes the stack receipt rule set the active one (custom resource)',
+      timeout: Duration.minutes(1),
+      memoryMiB: 256,
+      environment: {},
+    });
+    this.activationFunction.role.addToPolicy(
+      new iam.PolicyStatement({ actions: ['ses:DescribeActiveReceiptRuleSet', 'ses:SetActiveReceiptRuleSet'], resources: ['*'] }),
+    );
+    Validations.of(this.activationFunction.role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'ses:DescribeActiveReceiptRuleSet and ses:SetActiveReceiptRuleSet act on the account and region, not on a rule set: IAM accepts no resource but "*" for them. The role has nothing else but its own log group.',
+    });
+
+    // The provider framework answers CloudFormation; its function gets a role of our own (the default one
+    // would carry the AWSLambdaBasicExecutionRole managed policy) and a log group with a retention.
+    const frameworkLogs = new logs.LogGroup(this, 'ActivationProviderLogs', { retention: logs.RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY });
+    const frameworkRole = new iam.Role(this, 'ActivationProviderRole', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: 'shadowmail: custom resource provider framework for the rule set activation (execution role)',
+    });
+    frameworkRole.addToPolicy(new iam.PolicyStatement({ actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [frameworkLogs.logGroupArn] }));
+    const provider = new cr.Provider(this, 'ActivationProvider', {
+      onEventHandler: this.activationFunction.function,
+      frameworkOnEventRole: frameworkRole,
+      logGroup: frameworkLogs,
+    });
+    const stack = Stack.of(this);
+    const handlerId = stack.resolve(stack.getLogicalId(this.activationFunction.function.node.defaultChild as lambda.CfnFunction)) as string;
+    Validations.of(frameworkRole).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::<${handlerId}.Arn>:*]`,
+      reason: 'The provider framework invokes the one activation function; the :* covers its versions and aliases (grantInvoke), no other function.',
+    });
+
+    this.activation = new CustomResource(this, 'RuleSetActivation', {
+      serviceToken: provider.serviceToken,
+      resourceType: 'Custom::SesActiveReceiptRuleSet',
+      properties: {
+        [RULE_SET_ACTIVATION_PROPERTIES.ruleSetName]: props.names.ruleSetName,
+        [RULE_SET_ACTIVATION_PROPERTIES.takeOver]: String(props.takeOverActiveRuleSet ?? false),
+      },
+    });
+    // Activate only a complete rule set; on delete the reverse order deactivates it before the rule and set go
+    // (SES refuses to delete the active set).
+    this.activation.node.addDependency(this.rule);
+  }
+
+  /**
+   * The DNS records to create, as stack outputs: MxTarget, and per domain its MX record, its three
+   * DKIM CNAMEs and how SES verifies it. Output ids carry the domain (MxRecordCorpExample, …).
+   */
+  addOutputs(): CfnOutput[] {
+    const outputs = [new CfnOutput(this, 'MxTarget', { value: this.mxTarget, description: 'SES inbound endpoint: the MX target of every domain' })];
+    const labels = new Map<string, string>();
+    for (const { domain, identity } of this.identities) {
+      const label = outputLabel(domain);
+      const clash = labels.get(label);
+      if (clash !== undefined) throw new Error(`${this.node.path}: domains ${clash} and ${domain} would share the output names *${label}`);
+      labels.set(label, domain);
+      outputs.push(
+        new CfnOutput(this, `MxRecord${label}`, {
+          value: `${domain} MX ${MX_PREFERENCE} ${this.mxTarget}`,
+          description: `MX record of ${domain}: set it when ${domain} is to receive mail through SES (see docs/deploy.md)`,
+        }),
+        ...identity.dkimRecords.map(
+          (record, index) =>
+            new CfnOutput(this, `DkimRecord${label}${index + 1}`, {
+              value: `${record.name} CNAME ${record.value}`,
+              description: `DKIM record ${index + 1} of 3 of ${domain} (Easy DKIM, RSA 2048)`,
+            }),
+        ),
+        new CfnOutput(this, `DomainVerification${label}`, {
+          value: `${domain}: verified by its three DKIM CNAME records (Easy DKIM); no separate TXT record is needed`,
+          description: `How SES verifies ${domain}`,
+        }),
+      );
+    }
+    // Output names as shown in the stack outputs, not prefixed with the construct path.
+    for (const output of outputs) output.overrideLogicalId(output.node.id);
+    return outputs;
+  }
+}
+
+/** The S3 action without the aws-ses-actions helper, which would add an aws:Referer statement to a bucket of the other stack. */
+function storeInBucket(bucket: s3.IBucket, objectKeyPrefix: string, topic: sns.ITopic): ses.IReceiptRuleAction {
+  // No kmsKeyArn: that is SES client-side encryption; the bucket's default SSE-KMS encrypts each object.
+  return { bind: () => ({ s3Action: { bucketName: bucket.bucketName, objectKeyPrefix, topicArn: topic.topicArn } }) };
+}
+
+/** corp-mail.example → CorpMailExample */
+function outputLabel(domain: string): string {
+  return domain
+    .split(/[^A-Za-z0-9]+/)
+    .filter(Boolean)
+    .map((part) => part[0]!.toUpperCase() + part.slice(1))
+    .join('');
+}
