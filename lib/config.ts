@@ -130,6 +130,15 @@ const configSchema = z
           .optional(),
         // Required in the role's trust policy when set (sts:ExternalId).
         externalId: z.string().regex(/^[\w+=,.@:\/-]{2,1224}$/, 'letters, digits and +=,.@:/-, 2 to 1224').optional(),
+        // The bind-password secret's own KMS key, if it is not the AWS-managed one.
+        bindPasswordSecretKeyArn: z.string().regex(/^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[0-9a-f-]{36}$/, 'the ARN of a KMS key').optional(),
+        // IAM Roles Anywhere: the on-prem host signs in with a certificate of the company CA instead of a stored access key.
+        rolesAnywhere: z
+          .strictObject({
+            trustAnchorArn: z.string().regex(/^arn:aws[a-z-]*:rolesanywhere:[a-z0-9-]+:\d{12}:trust-anchor\/[0-9a-f-]{36}$/, 'the ARN of an IAM Roles Anywhere trust anchor'),
+            certificateCommonName: z.string().min(1).max(64).optional(),
+          })
+          .optional(),
       })
       .default({}),
     retentionDays: z.number().int().min(1).max(3650).default(28),

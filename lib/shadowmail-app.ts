@@ -28,7 +28,9 @@ export function buildShadowmail(app: App, config: ShadowmailConfig): ShadowmailS
     stateful,
     env,
   });
-  Tags.of(app).add('shadowmail:stack', config.stackId);
+  // Not on the failover parameter: a tag change would make CloudFormation update it and
+  // write its initial value over an admin's switch, possibly in the middle of an outage.
+  Tags.of(app).add('shadowmail:stack', config.stackId, { excludeResourceTypes: ['AWS::SSM::Parameter'] });
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
   return { stateful, stateless };
 }

@@ -2,10 +2,12 @@
 // local esbuild into one ESM file (AWS SDK included, so the code runs against
 // the SDK version it was tested with, not whatever the runtime ships), its own
 // log group with a retention, and its own role that may write only to that
-// log group until the stack grants more.
+// log group until the stack grants more. Optionally in a VPC (EgressNetwork: the
+// fixed NAT address an Exchange receive connector allow-lists).
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { LogLevel, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -23,6 +25,25 @@ export type ContractEnvironment = Partial<Record<(typeof ENV)[keyof typeof ENV],
 export const ESM_REQUIRE_BANNER =
   "import { createRequire as __shadowmailCreateRequire } from 'node:module'; const require = __shadowmailCreateRequire(import.meta.url);";
 
+/** Where a function runs inside a VPC (EgressNetwork.functionNetwork). */
+export interface MailFunctionNetwork {
+  vpc: ec2.IVpc;
+  vpcSubnets: ec2.SubnetSelection;
+  securityGroups: ec2.ISecurityGroup[];
+}
+
+// What Lambda does with the execution role to attach a function to a VPC
+// (the actions of the AWSLambdaVPCAccessExecutionRole managed policy, without its
+// logs:* on every log group).
+export const VPC_NETWORK_INTERFACE_ACTIONS: readonly string[] = [
+  'ec2:CreateNetworkInterface',
+  'ec2:DescribeNetworkInterfaces',
+  'ec2:DescribeSubnets',
+  'ec2:DeleteNetworkInterface',
+  'ec2:AssignPrivateIpAddresses',
+  'ec2:UnassignPrivateIpAddresses',
+];
+
 export interface MailFunctionProps {
   /** Handler file relative to the project root, e.g. `lambdas/handlers/ingest.ts` (exports `handler`). */
   entry: string;
@@ -31,6 +52,8 @@ export interface MailFunctionProps {
   memoryMiB: number;
   environment: ContractEnvironment;
   logRetention?: logs.RetentionDays;
+  /** Run inside a VPC (for a fixed egress address); default: Lambda's own network. */
+  network?: MailFunctionNetwork;
 }
 
 export class MailFunction extends Construct {
@@ -48,7 +71,24 @@ export class MailFunction extends Construct {
     this.role = new iam.Role(this, 'Role', {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
       description: `${props.description} (execution role)`,
+      // Inline in the role resource, not a separate policy: Lambda checks the ENI
+      // permissions when the function is created, before a policy attached later exists.
+      ...(props.network && {
+        inlinePolicies: {
+          VpcNetworkInterfaces: new iam.PolicyDocument({
+            statements: [new iam.PolicyStatement({ actions: [...VPC_NETWORK_INTERFACE_ACTIONS], resources: ['*'] })],
+          }),
+        },
+      }),
     });
+    if (props.network) {
+      // On the role resource only (its inline policy): the grants added later stay checked.
+      Validations.of(this.role.node.defaultChild!).acknowledge({
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason:
+          'Lambda creates and deletes the network interfaces of a VPC function with the execution role; their ids are not known in advance, ec2:Describe* accepts only "*", and Lambda checks these permissions on "*" when it creates the function.',
+      });
+    }
     this.role.addToPolicy(
       new iam.PolicyStatement({
         actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
@@ -67,6 +107,11 @@ export class MailFunction extends Construct {
       memorySize: props.memoryMiB,
       role: this.role,
       logGroup,
+      ...(props.network && {
+        vpc: props.network.vpc,
+        vpcSubnets: props.network.vpcSubnets,
+        securityGroups: props.network.securityGroups,
+      }),
       environment: { ...definedOnly(props.environment), NODE_OPTIONS: '--enable-source-maps' },
       bundling: {
         forceDockerBundling: false,

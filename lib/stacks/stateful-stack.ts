@@ -6,6 +6,7 @@ import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import type { ShadowmailConfig } from '../config.ts';
 import { inboundMailNames, receiptRuleArn } from '../constructs/inbound-mail.ts';
+import { RetainedElasticIp } from '../constructs/egress-network.ts';
 import { InboundNotifications } from '../constructs/inbound-notifications.ts';
 import { MessageIndex } from '../constructs/message-index.ts';
 import { RawMailBucket } from '../constructs/raw-mail-bucket.ts';
@@ -23,6 +24,8 @@ export class StatefulStack extends Stack {
   readonly ingestQueue: WorkQueue;
   /** The topic SES notifies after each write; here because the ingest queue subscribes to it (no cross-stack cycle). */
   readonly inboundNotifications: InboundNotifications;
+  /** The NAT gateway's address when the configuration asks for fixed egress without an own Elastic IP: kept across redeploys. */
+  readonly natElasticIp?: RetainedElasticIp;
   /** Forward jobs → forward function; holds a job for the whole forward window. */
   readonly forwardQueue: WorkQueue;
   /** Resend steps (admin console and CLI) → resend worker. */
@@ -54,6 +57,8 @@ export class StatefulStack extends Stack {
       deliveryDeadLetterQueue: this.ingestQueue.deadLetterQueue,
       receiptRuleArn: ruleArn,
     });
+
+    if (config.natGateway && !config.natGateway.elasticIpAllocationId) this.natElasticIp = new RetainedElasticIp(this, 'NatElasticIp');
 
     // What `shadowmail … --stack <stackId>` reads to find a deployment (bin/commands/deployed-target.ts).
     new CfnOutput(this, 'TableName', { value: this.messageIndex.table.tableName, description: 'The message index (trace, resend, directory sync: --table)' });

@@ -1,7 +1,7 @@
 // The stateless half: the ingest, forward and resend functions fed by the queues
 // of the stateful stack, each granted exactly what its use case touches. Replaceable
 // at any time: a redeploy changes code, never data.
-import { Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
@@ -11,6 +11,10 @@ import { ENV } from '../../lambdas/wiring/env.ts';
 import type { ShadowmailConfig } from '../config.ts';
 import { InboundMail, inboundMailNames } from '../constructs/inbound-mail.ts';
 import { MailFunction, type ContractEnvironment } from '../constructs/mail-function.ts';
+import { Webmail } from '../constructs/webmail.ts';
+import { DirectorySyncRole } from '../constructs/directory-sync-role.ts';
+import { EgressNetwork } from '../constructs/egress-network.ts';
+import { Monitoring } from '../constructs/monitoring.ts';
 import { FORWARD_LIMITS, INGEST_LIMITS, RESEND_LIMITS, type ConsumerLimits } from '../pipeline-limits.ts';
 import type { StatefulStack } from './stateful-stack.ts';
 
@@ -36,6 +40,10 @@ export class StatelessStack extends Stack {
   readonly forward: MailFunction;
   readonly resend: MailFunction;
   readonly inbound: InboundMail;
+  readonly webmail: Webmail;
+  readonly directorySync: DirectorySyncRole;
+  readonly monitoring: Monitoring;
+  readonly egress?: EgressNetwork;
 
   constructor(scope: Construct, id: string, props: StatelessStackProps) {
     super(scope, id, props);
@@ -59,6 +67,18 @@ export class StatelessStack extends Stack {
     });
 
     const { smartHost } = config;
+    // Fixed egress (optional): forward and resend leave through one NAT gateway whose
+    // Elastic IP the Exchange receive connector allow-lists.
+    if (config.natGateway) {
+      const allocationId = config.natGateway.elasticIpAllocationId ?? stateful.natElasticIp?.allocationId;
+      if (!allocationId) throw new Error('natGateway: the stateful stack holds no Elastic IP');
+      this.egress = new EgressNetwork(this, 'Egress', {
+        vpcCidr: config.natGateway.vpcCidr,
+        elasticIpAllocationId: allocationId,
+        smtpPorts: [smartHost.port],
+      });
+    }
+    const network = this.egress ? { network: this.egress.functionNetwork } : {};
     const smartHostEnvironment: ContractEnvironment = {
       [ENV.smartHost]: smartHost.host,
       [ENV.smartHostPort]: String(smartHost.port),
@@ -72,6 +92,7 @@ export class StatelessStack extends Stack {
       timeout: FORWARD_LIMITS.timeout,
       memoryMiB: FORWARD_LIMITS.memoryMiB,
       environment: { ...common(FORWARD_LIMITS), ...smartHostEnvironment },
+      ...network,
     });
     this.resend = new MailFunction(this, 'Resend', {
       entry: 'lambdas/handlers/resend.ts',
@@ -83,6 +104,7 @@ export class StatelessStack extends Stack {
         ...smartHostEnvironment,
         [ENV.resendQueueUrl]: stateful.resendQueue.queue.queueUrl,
       },
+      ...network,
     });
 
     for (const fn of [this.ingest, this.forward, this.resend]) this.grantPipelineAccess(fn, stateful);
@@ -110,6 +132,47 @@ export class StatelessStack extends Stack {
       takeOverActiveRuleSet: config.ses.takeOverActiveRuleSet,
     });
     this.inbound.addOutputs();
+
+    this.webmail = new Webmail(this, 'Webmail', {
+      config,
+      table: stateful.messageIndex.table,
+      rawBucket: stateful.rawMail.bucket,
+      rawKey: stateful.rawMail.key,
+      resendQueue: stateful.resendQueue.queue,
+      sesIdentityArns: this.inbound.identityArns,
+    });
+
+    const { directorySync } = config;
+    this.directorySync = new DirectorySyncRole(this, 'DirectorySync', {
+      table: stateful.messageIndex.table,
+      ...(directorySync.externalId && { externalId: directorySync.externalId }),
+      ...(directorySync.bindPasswordSecretArn && { bindPasswordSecretArn: directorySync.bindPasswordSecretArn }),
+      ...(directorySync.bindPasswordSecretKeyArn && { bindPasswordSecretKeyArn: directorySync.bindPasswordSecretKeyArn }),
+      ...(directorySync.rolesAnywhere && { rolesAnywhere: directorySync.rolesAnywhere }),
+    });
+
+    const queues = [
+      { label: 'ingest', work: stateful.ingestQueue },
+      { label: 'forward', work: stateful.forwardQueue },
+      { label: 'resend', work: stateful.resendQueue },
+    ];
+    this.monitoring = new Monitoring(this, 'Monitoring', {
+      namePrefix: config.stackId,
+      ...(config.alarmEmail && { alarmEmail: config.alarmEmail }),
+      forwardBacklogAlarmMinutes: config.forwardBacklogAlarmMinutes,
+      ingestFunction: this.ingest.function,
+      forwardQueue: stateful.forwardQueue.queue,
+      // The ingest DLQ also takes the notifications SNS could not deliver.
+      deadLetterQueues: queues.map(({ label, work }) => ({ label, queue: work.deadLetterQueue })),
+      workQueues: queues.map(({ label, work }) => ({ label, queue: work.queue })),
+      functions: [
+        { label: 'forward', fn: this.forward.function },
+        { label: 'resend', fn: this.resend.function },
+        { label: 'webmail', fn: this.webmail.function.function },
+      ],
+      httpApiId: this.webmail.httpApi.apiId,
+    });
+    new CfnOutput(this, 'AlarmTopicArn', { value: this.monitoring.alarmTopic.topicArn, description: 'Alarms publish here; subscribe more endpoints if needed' });
   }
 
   /**

@@ -1,0 +1,185 @@
+// The IAM role `shadowmail directory sync --table …` assumes on the on-prem host
+// that can reach Active Directory (bin/commands/directory.ts). It may do exactly
+// what the sync (and `directory list`) sends to the message table
+// (lambdas/adapters/aws/dynamodb-directory-store.ts) and nothing else:
+//
+//   DIR#STATE               GetItem, UpdateItem   the sync lease and the "writing" mark
+//   DIR#0 … DIR#f           Query                 read the directory users, shard by shard
+//   DIR#0 … DIR#f, ADDR#…   BatchWriteItem        put and delete user and address items
+//
+// each restricted by a dynamodb:LeadingKeys condition to those partition keys, on
+// the base table only (no index, no Scan), plus GetSecretValue on the LDAP bind
+// password secret when one is named.
+//
+// How the host gets the role (sessions last at most one hour, the sync needs seconds):
+//
+// A) An IAM user (or any identity of this account) on the host. The role trusts
+//    the account, so an administrator must also allow that identity
+//    sts:AssumeRole on the role's ARN (output DirectorySyncRoleArn). On the host,
+//    in the AWS config file of the account the scheduled task runs as
+//    (%USERPROFILE%\.aws\config or ~/.aws/config, or wherever AWS_CONFIG_FILE
+//    points; the AWS SDK reads it, no code involved):
+//
+//        [profile shadowmail-sync-source]
+//        region = eu-west-1
+//        # its access key in ~/.aws/credentials under [shadowmail-sync-source]
+//
+//        [profile shadowmail-sync]
+//        role_arn = <DirectorySyncRoleArn>
+//        source_profile = shadowmail-sync-source
+//        external_id = <the external id, only if the stack sets one>
+//        role_session_name = directory-sync
+//        duration_seconds = 3600
+//        region = eu-west-1
+//
+//    then run:  AWS_PROFILE=shadowmail-sync shadowmail directory sync … --table <table> --region eu-west-1
+//    Check with: aws sts get-caller-identity --profile shadowmail-sync
+//
+// B) IAM Roles Anywhere (no long-lived key on the host; an X.509 certificate from
+//    the company CA instead). Create a trust anchor for the CA and a profile that
+//    names this role (aws rolesanywhere create-trust-anchor / create-profile), pass
+//    the trust anchor ARN as `rolesAnywhere.trustAnchorArn` (optionally the
+//    certificate's CN) so the role trusts rolesanywhere.amazonaws.com for it, and
+//    in ~/.aws/config:
+//
+//        [profile shadowmail-sync]
+//        credential_process = aws_signing_helper credential-process --certificate C:\sync\cert.pem --private-key C:\sync\key.pem --trust-anchor-arn <trust anchor ARN> --profile-arn <profile ARN> --role-arn <DirectorySyncRoleArn>
+//        region = eu-west-1
+//
+//    (aws_signing_helper is AWS's credential helper for Roles Anywhere.)
+import { CfnOutput, Duration, Stack, Token } from 'aws-cdk-lib';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import { Construct } from 'constructs';
+import { messageTableKeys } from '../../lambdas/adapters/aws/message-table.ts';
+
+// Repeated from dynamodb-directory-store.ts (lib/ may import only the table constants
+// of lambdas/); test/infra/directory-sync-role.test.ts holds both against a real sync.
+const DIRECTORY_SHARDS = 16;
+
+/** The partition keys the sync reads and writes, by what it does with them. */
+export const DIRECTORY_SYNC_PARTITIONS = {
+  state: 'DIR#STATE',
+  shards: Array.from({ length: DIRECTORY_SHARDS }, (_, shard) => `DIR#${shard.toString(16)}`),
+  /** Every address item: `ADDR#<address>` (or `ADDR#sha256:…` for an overlong one). */
+  addresses: `${messageTableKeys.address('').pk}*`,
+} as const;
+
+const externalIdPattern = /^[\w+=,.@:/-]{2,1224}$/;
+const secretArnPattern = /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+-[A-Za-z0-9]{6}$/;
+const keyArnPattern = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[0-9a-f-]{36}$/;
+const trustAnchorArnPattern = /^arn:aws[a-z-]*:rolesanywhere:[a-z0-9-]+:\d{12}:trust-anchor\/[0-9a-f-]{36}$/;
+
+export interface DirectorySyncRoleProps {
+  /** The message table (stateful stack) the sync writes the directory into. */
+  table: dynamodb.ITable;
+  /** Required in sts:AssumeRole when set (`external_id` in the AWS CLI profile). */
+  externalId?: string;
+  /** Complete ARN of the Secrets Manager secret with the LDAP bind password (--bind-password-secret). */
+  bindPasswordSecretArn?: string;
+  /** The customer-managed KMS key of that secret, if it has one (the AWS-managed key needs no grant). */
+  bindPasswordSecretKeyArn?: string;
+  /** Also trust IAM Roles Anywhere sessions from this trust anchor, optionally only for one certificate CN. */
+  rolesAnywhere?: { trustAnchorArn: string; certificateCommonName?: string };
+}
+
+export class DirectorySyncRole extends Construct {
+  readonly role: iam.Role;
+  /** Stack output `DirectorySyncRoleArn`. */
+  readonly roleArnOutput: CfnOutput;
+
+  constructor(scope: Construct, id: string, props: DirectorySyncRoleProps) {
+    super(scope, id);
+    validate(this, props);
+    const { state, shards, addresses } = DIRECTORY_SYNC_PARTITIONS;
+    const table = props.table.tableArn;
+    const onlyPartitions = (operator: 'StringEquals' | 'StringLike', keys: readonly string[]) => ({
+      [`ForAllValues:${operator}`]: { 'dynamodb:LeadingKeys': [...keys] },
+      // ForAllValues is true for a request without keys; every allowed call has them, so insist.
+      Null: { 'dynamodb:LeadingKeys': 'false' },
+    });
+    const statements = [
+      new iam.PolicyStatement({
+        sid: 'DirectoryState',
+        actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+        resources: [table],
+        conditions: onlyPartitions('StringEquals', [state]),
+      }),
+      new iam.PolicyStatement({
+        sid: 'ReadDirectoryUsers',
+        actions: ['dynamodb:Query'],
+        resources: [table],
+        conditions: onlyPartitions('StringEquals', shards),
+      }),
+      new iam.PolicyStatement({
+        sid: 'WriteDirectory',
+        actions: ['dynamodb:BatchWriteItem'],
+        resources: [table],
+        conditions: onlyPartitions('StringLike', [addresses, ...shards]),
+      }),
+    ];
+    if (props.bindPasswordSecretArn !== undefined) {
+      statements.push(
+        new iam.PolicyStatement({ sid: 'BindPassword', actions: ['secretsmanager:GetSecretValue'], resources: [props.bindPasswordSecretArn] }),
+      );
+      if (props.bindPasswordSecretKeyArn !== undefined) {
+        statements.push(
+          new iam.PolicyStatement({
+            sid: 'BindPasswordKey',
+            actions: ['kms:Decrypt'],
+            resources: [props.bindPasswordSecretKeyArn],
+            conditions: { StringEquals: { 'kms:ViaService': `secretsmanager.${regionOf(props.bindPasswordSecretArn, this)}.amazonaws.com` } },
+          }),
+        );
+      }
+    }
+
+    const account = new iam.AccountRootPrincipal();
+    this.role = new iam.Role(this, 'Role', {
+      description: 'shadowmail: directory sync from an on-prem host (shadowmail directory sync --table)',
+      assumedBy:
+        props.externalId === undefined ? account : account.withConditions({ StringEquals: { 'sts:ExternalId': props.externalId } }),
+      maxSessionDuration: Duration.hours(1),
+      // Part of the role resource itself, so the role never exists without its limits.
+      inlinePolicies: { DirectorySync: new iam.PolicyDocument({ statements }) },
+    });
+    if (props.rolesAnywhere !== undefined) {
+      const { trustAnchorArn, certificateCommonName } = props.rolesAnywhere;
+      this.role.assumeRolePolicy!.addStatements(
+        new iam.PolicyStatement({
+          principals: [new iam.ServicePrincipal('rolesanywhere.amazonaws.com')],
+          actions: ['sts:AssumeRole', 'sts:TagSession', 'sts:SetSourceIdentity'],
+          conditions: {
+            ArnEquals: { 'aws:SourceArn': trustAnchorArn },
+            ...(certificateCommonName !== undefined && { StringEquals: { 'aws:PrincipalTag/x509Subject/CN': certificateCommonName } }),
+          },
+        }),
+      );
+    }
+
+    this.roleArnOutput = new CfnOutput(this, 'RoleArn', {
+      description: 'Role for `shadowmail directory sync --table` on the AD host: role_arn of its AWS CLI profile (docs/deploy.md)',
+      value: this.role.roleArn,
+    });
+    this.roleArnOutput.overrideLogicalId('DirectorySyncRoleArn');
+  }
+}
+
+function regionOf(secretArn: string, scope: Construct): string {
+  return Token.isUnresolved(secretArn) ? Stack.of(scope).region : secretArn.split(':')[3]!;
+}
+
+function validate(scope: Construct, props: DirectorySyncRoleProps): void {
+  const check = (value: string | undefined, pattern: RegExp, name: string, expected: string) => {
+    if (value !== undefined && !Token.isUnresolved(value) && !pattern.test(value)) {
+      throw new Error(`${scope.node.path}: ${name} ${JSON.stringify(value)} is not ${expected}`);
+    }
+  };
+  check(props.externalId, externalIdPattern, 'externalId', '2 to 1224 letters, digits or +=,.@:/-');
+  check(props.bindPasswordSecretArn, secretArnPattern, 'bindPasswordSecretArn', 'the complete ARN of a Secrets Manager secret (…:secret:name-AbCdEf)');
+  check(props.bindPasswordSecretKeyArn, keyArnPattern, 'bindPasswordSecretKeyArn', 'the ARN of a KMS key');
+  check(props.rolesAnywhere?.trustAnchorArn, trustAnchorArnPattern, 'rolesAnywhere.trustAnchorArn', 'the ARN of an IAM Roles Anywhere trust anchor');
+  if (props.bindPasswordSecretKeyArn !== undefined && props.bindPasswordSecretArn === undefined) {
+    throw new Error(`${scope.node.path}: bindPasswordSecretKeyArn needs bindPasswordSecretArn`);
+  }
+}

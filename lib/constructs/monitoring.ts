@@ -1,0 +1,362 @@
+// Monitoring of a deployment: CloudWatch alarms for what needs a person (a
+// dead-letter queue with messages, a forward backlog older than the configured
+// minutes, recipients that failed for good, ingest errors, crashing or throttled
+// functions, webmail 5xx), all sent to one KMS-encrypted SNS topic (optionally
+// with an e-mail subscription), and one dashboard with the pipeline's numbers.
+//
+// Custom metrics are Powertools EMF metrics: namespace `shadowmail`, one
+// dimension `service` = the handler's service name (lambdas/handlers/observability.ts,
+// lambdas/wiring/*.ts). lib/ may not import lambdas/ beyond the env contract, so
+// the names are repeated here; test/infra/monitoring.test.ts holds them against the
+// handlers' source.
+import { ArnFormat, Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+
+export const METRICS_NAMESPACE = 'shadowmail';
+
+/** Powertools service names (the `service` dimension) of the handlers. */
+export const SERVICE = {
+  ingest: 'shadowmail-ingest',
+  forward: 'shadowmail-forward',
+  resend: 'shadowmail-resend',
+} as const;
+
+/** The custom metrics the alarms and the dashboard read, by emitting service. */
+export const CUSTOM_METRICS = {
+  [SERVICE.ingest]: ['MessagesIngested', 'MessagesUnparsed', 'IngestErrors'],
+  [SERVICE.forward]: ['RecipientsDelivered', 'RecipientsDeferred', 'RecipientsFailed', 'ForwardBacklogAgeSeconds'],
+  [SERVICE.resend]: ['ResendDelivered', 'ResendDeferred', 'ResendFailed', 'ResendInDoubt'],
+} as const;
+
+const ALARM_PERIOD = Duration.minutes(5);
+
+// The forward re-enqueues a deferred job with an SQS delay of at most 15 minutes, so
+// ForwardBacklogAgeSeconds may have no datapoint for that long while the backlog is
+// still there. The alarm looks at the last 20 minutes (1 of 4 periods breaching) and
+// counts empty periods as fine: it neither flaps to OK between two retries nor stays
+// in ALARM once the backlog is gone.
+const BACKLOG_AGE_EVALUATION_PERIODS = 4;
+
+// A single 5xx a user retries is no reason to wake anyone; a burst is.
+const HTTP_API_5XX_THRESHOLD = 5;
+
+const labelPattern = /^[a-z][a-z0-9-]{0,30}$/;
+const namePrefixPattern = /^[A-Za-z][A-Za-z0-9-]{0,39}$/;
+
+export interface MonitoredQueue {
+  /** Short lower-case name used in alarm names and legends, e.g. `ingest`. */
+  label: string;
+  queue: sqs.IQueue;
+}
+
+export interface MonitoredFunction {
+  /** Short lower-case name used in alarm names and legends, e.g. `forward`. */
+  label: string;
+  fn: lambda.IFunction;
+}
+
+export interface MonitoringProps {
+  /**
+   * Prefix of the alarm names and the dashboard name (config.stackId). The topic
+   * accepts alarm notifications only from alarms named `<prefix>-…` of this account.
+   */
+  namePrefix: string;
+  /** Where alarms are mailed (config.alarmEmail); AWS sends a confirmation mail first. */
+  alarmEmail?: string;
+  /** config.forwardBacklogAlarmMinutes: a forward job waiting longer raises an alarm. */
+  forwardBacklogAlarmMinutes: number;
+  /** The ingest function: its Lambda errors and throttles raise alarms next to IngestErrors. */
+  ingestFunction: lambda.IFunction;
+  /** The forward queue: the age of its oldest message raises the backlog alarm. */
+  forwardQueue: sqs.IQueue;
+  /** Every dead-letter queue; each one with a message raises an alarm. */
+  deadLetterQueues: MonitoredQueue[];
+  /** Further work queues shown on the dashboard next to the forward queue (ingest, resend). */
+  workQueues?: MonitoredQueue[];
+  /** The functions other than ingest (forward, resend, webmail): an Errors and a Throttles alarm each. */
+  functions: MonitoredFunction[];
+  /** The webmail HTTP API: a burst of 5xx answers raises an alarm. */
+  httpApiId?: string;
+}
+
+export class Monitoring extends Construct {
+  /** Every alarm of this construct publishes here (alarm and OK). */
+  readonly alarmTopic: sns.Topic;
+  readonly alarmTopicKey: kms.Key;
+  readonly dashboard: cloudwatch.Dashboard;
+  /** The alarms by name suffix, e.g. `forward-backlog-age`. */
+  readonly alarms: ReadonlyMap<string, cloudwatch.Alarm>;
+
+  private readonly props: MonitoringProps;
+  private readonly alarmsByName = new Map<string, cloudwatch.Alarm>();
+  private readonly topicAction: cwActions.SnsAction;
+
+  constructor(scope: Construct, id: string, props: MonitoringProps) {
+    super(scope, id);
+    validate(this, props);
+    this.props = props;
+    this.alarms = this.alarmsByName;
+
+    const stack = Stack.of(this);
+    // Only alarms of this deployment, in this account and region, may use the topic and its key.
+    const ownAlarms = {
+      ArnLike: {
+        'aws:SourceArn': stack.formatArn({
+          service: 'cloudwatch',
+          resource: 'alarm',
+          resourceName: `${props.namePrefix}-*`,
+          arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+        }),
+      },
+      StringEquals: { 'aws:SourceAccount': stack.account },
+    };
+    const cloudWatch = new iam.ServicePrincipal('cloudwatch.amazonaws.com');
+
+    this.alarmTopicKey = new kms.Key(this, 'AlarmTopicKey', {
+      description: `${props.namePrefix}: alarm notifications (SNS topic encryption)`,
+      enableKeyRotation: true,
+      // Encrypts notifications in flight only; nothing stays encrypted under it.
+      removalPolicy: RemovalPolicy.DESTROY,
+      pendingWindow: Duration.days(7),
+    });
+    // Without this, CloudWatch cannot publish to an encrypted topic and alarms are dropped silently.
+    this.alarmTopicKey.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'CloudWatchAlarmsEncryptNotifications',
+        principals: [cloudWatch],
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+        resources: ['*'],
+        conditions: ownAlarms,
+      }),
+    );
+
+    this.alarmTopic = new sns.Topic(this, 'AlarmTopic', {
+      displayName: `${props.namePrefix} alarms`,
+      masterKey: this.alarmTopicKey,
+      enforceSSL: true,
+    });
+    // A topic policy replaces SNS's default one, which would have let CloudWatch publish.
+    this.alarmTopic.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'CloudWatchAlarmsPublish',
+        principals: [cloudWatch],
+        actions: ['sns:Publish'],
+        resources: [this.alarmTopic.topicArn],
+        conditions: ownAlarms,
+      }),
+    );
+    if (props.alarmEmail !== undefined) {
+      this.alarmTopic.addSubscription(new subscriptions.EmailSubscription(props.alarmEmail));
+    }
+    this.topicAction = new cwActions.SnsAction(this.alarmTopic);
+
+    this.addAlarms();
+    this.dashboard = this.buildDashboard();
+  }
+
+  private addAlarms(): void {
+    const { props } = this;
+    const backlogSeconds = props.forwardBacklogAlarmMinutes * 60;
+
+    for (const { label, queue } of props.deadLetterQueues) {
+      this.alarm(`dlq-${label}-not-empty`, {
+        metric: queue.metricApproximateNumberOfMessagesVisible({ period: ALARM_PERIOD, statistic: 'Maximum' }),
+        threshold: 1,
+        // SQS publishes nothing for an empty, idle queue; a queue holding messages always reports.
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        description: `The ${label} dead-letter queue holds messages: jobs that failed every receive. Find the cause in the function's logs, then redrive them (SQS console, "Start DLQ redrive").`,
+      });
+    }
+
+    this.alarm('forward-queue-backlog', {
+      metric: props.forwardQueue.metricApproximateAgeOfOldestMessage({ period: ALARM_PERIOD, statistic: 'Maximum' }),
+      threshold: backlogSeconds,
+      // Missing means an idle, empty queue. A forward function that stopped consuming shows here.
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      description: `A forward job has waited in the queue for over ${props.forwardBacklogAlarmMinutes} minutes: the forward function is not consuming (errors, throttling, disabled trigger).`,
+    });
+
+    this.alarm('forward-backlog-age', {
+      metric: customMetric(SERVICE.forward, 'ForwardBacklogAgeSeconds', 'Maximum', ALARM_PERIOD),
+      threshold: backlogSeconds,
+      evaluationPeriods: BACKLOG_AGE_EVALUATION_PERIODS,
+      datapointsToAlarm: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      description: `Mail received over ${props.forwardBacklogAlarmMinutes} minutes ago is still not delivered to the smart host (deferred and re-queued). Check the forward function's logs and the Exchange receive connector; consider the failover switch.`,
+    });
+
+    this.alarm('recipients-failed', {
+      metric: customMetric(SERVICE.forward, 'RecipientsFailed', 'Sum', ALARM_PERIOD),
+      threshold: 1,
+      // Emitted only when a message was forwarded; no mail, no failure.
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      description: 'The smart host refused recipients for good (5xx), or a message expired or looped. Trace the message in the admin console; resend after fixing the cause.',
+    });
+
+    this.alarm('ingest-errors', {
+      metric: customMetric(SERVICE.ingest, 'IngestErrors', 'Sum', ALARM_PERIOD),
+      threshold: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      description: 'A received message could not be indexed (it is retried, then lands in the ingest dead-letter queue). See the ingest function logs.',
+    });
+    for (const monitored of [{ label: 'ingest', fn: props.ingestFunction }, ...props.functions]) this.functionAlarms(monitored);
+
+    if (props.httpApiId !== undefined) {
+      this.alarm('webmail-api-5xx', {
+        metric: httpApi5xx(props.httpApiId),
+        threshold: HTTP_API_5XX_THRESHOLD,
+        // No requests, no server errors.
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        description: `The webmail HTTP API answered ${HTTP_API_5XX_THRESHOLD} or more requests with 5xx within 5 minutes. See the webmail function logs.`,
+      });
+    }
+  }
+
+  private functionAlarms({ label, fn }: MonitoredFunction): void {
+    this.alarm(`${label}-lambda-errors`, {
+      metric: fn.metricErrors({ period: ALARM_PERIOD, statistic: 'Sum' }),
+      threshold: 1,
+      // A function that is not invoked has no errors.
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      description: `The ${label} function failed whole invocations (crash, timeout, out of memory), not single records. See its logs.`,
+    });
+    this.alarm(`${label}-lambda-throttles`, {
+      metric: fn.metricThrottles({ period: ALARM_PERIOD, statistic: 'Sum' }),
+      threshold: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      description: `Invocations of the ${label} function were throttled: the account's concurrency is exhausted. Check Lambda concurrency in this region.`,
+    });
+  }
+
+  private alarm(
+    suffix: string,
+    options: {
+      metric: cloudwatch.IMetric;
+      threshold: number;
+      treatMissingData: cloudwatch.TreatMissingData;
+      description: string;
+      evaluationPeriods?: number;
+      datapointsToAlarm?: number;
+    },
+  ): cloudwatch.Alarm {
+    const alarm = new cloudwatch.Alarm(this, `Alarm-${suffix}`, {
+      alarmName: `${this.props.namePrefix}-${suffix}`,
+      alarmDescription: options.description,
+      metric: options.metric,
+      threshold: options.threshold,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: options.evaluationPeriods ?? 1,
+      datapointsToAlarm: options.datapointsToAlarm ?? options.evaluationPeriods ?? 1,
+      treatMissingData: options.treatMissingData,
+    });
+    alarm.addAlarmAction(this.topicAction);
+    alarm.addOkAction(this.topicAction);
+    this.alarmsByName.set(suffix, alarm);
+    return alarm;
+  }
+
+  private buildDashboard(): cloudwatch.Dashboard {
+    const { props } = this;
+    const functions: MonitoredFunction[] = [{ label: 'ingest', fn: props.ingestFunction }, ...props.functions];
+    const workQueues: MonitoredQueue[] = [
+      { label: 'forward', queue: props.forwardQueue },
+      ...(props.workQueues ?? []).filter(({ queue }) => queue !== props.forwardQueue),
+    ];
+    const byLabel = <T extends { label: string }>(items: T[], metric: (item: T) => cloudwatch.Metric): cloudwatch.IMetric[] =>
+      items.map((item) => metric(item).with({ label: item.label }));
+    const sums = (service: string, names: readonly string[]) =>
+      names.map((name) => customMetric(service, name, 'Sum', ALARM_PERIOD).with({ label: name }));
+    const graph = (title: string, left: cloudwatch.IMetric[], extra: Partial<cloudwatch.GraphWidgetProps> = {}) =>
+      new cloudwatch.GraphWidget({ title, left, width: 8, height: 6, ...extra });
+    const backlogLine: cloudwatch.HorizontalAnnotation = {
+      value: props.forwardBacklogAlarmMinutes * 60,
+      label: `backlog alarm (${props.forwardBacklogAlarmMinutes} min)`,
+    };
+
+    const dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
+      dashboardName: props.namePrefix,
+      defaultInterval: Duration.days(1),
+    });
+    dashboard.addWidgets(
+      new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: [...this.alarmsByName.values()], width: 24, height: 4 }),
+    );
+    dashboard.addWidgets(
+      graph('Ingest: messages', sums(SERVICE.ingest, CUSTOM_METRICS[SERVICE.ingest])),
+      graph('Forward: recipients', sums(SERVICE.forward, ['RecipientsDelivered', 'RecipientsDeferred', 'RecipientsFailed'])),
+      graph('Resend: recipients', sums(SERVICE.resend, CUSTOM_METRICS[SERVICE.resend])),
+    );
+    dashboard.addWidgets(
+      graph(
+        'Queue depth (visible messages)',
+        byLabel(workQueues, ({ queue }) => queue.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum' })),
+      ),
+      graph(
+        'Oldest waiting job (seconds)',
+        [
+          ...byLabel(workQueues, ({ queue }) => queue.metricApproximateAgeOfOldestMessage({ statistic: 'Maximum' })),
+          customMetric(SERVICE.forward, 'ForwardBacklogAgeSeconds', 'Maximum', ALARM_PERIOD).with({ label: 'forward backlog (since receipt)' }),
+        ],
+        { leftAnnotations: [backlogLine] },
+      ),
+      graph(
+        'Dead-letter queues (visible messages)',
+        byLabel(props.deadLetterQueues, ({ queue }) => queue.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum' })),
+      ),
+    );
+    dashboard.addWidgets(
+      graph('Lambda errors and throttles', [
+        ...functions.map(({ label, fn }) => fn.metricErrors({ statistic: 'Sum' }).with({ label: `${label} errors` })),
+        ...functions.map(({ label, fn }) => fn.metricThrottles({ statistic: 'Sum' }).with({ label: `${label} throttles` })),
+      ]),
+      graph('Lambda duration (p99, ms)', byLabel(functions, ({ fn }) => fn.metricDuration({ statistic: 'p99' }))),
+      graph('Lambda concurrency (max)', byLabel(functions, ({ fn }) => fn.metric('ConcurrentExecutions', { statistic: 'Maximum' }))),
+    );
+    if (props.httpApiId !== undefined) {
+      dashboard.addWidgets(graph('Webmail API 5xx', [httpApi5xx(props.httpApiId).with({ label: '5xx' })], { width: 24 }));
+    }
+    return dashboard;
+  }
+}
+
+function customMetric(service: string, metricName: string, statistic: string, period: Duration): cloudwatch.Metric {
+  return new cloudwatch.Metric({ namespace: METRICS_NAMESPACE, metricName, dimensionsMap: { service }, statistic, period });
+}
+
+function httpApi5xx(apiId: string): cloudwatch.Metric {
+  return new cloudwatch.Metric({
+    namespace: 'AWS/ApiGateway',
+    metricName: '5xx',
+    dimensionsMap: { ApiId: apiId },
+    statistic: 'Sum',
+    period: ALARM_PERIOD,
+  });
+}
+
+function validate(scope: Construct, props: MonitoringProps): void {
+  const where = scope.node.path;
+  if (!Token.isUnresolved(props.namePrefix) && !namePrefixPattern.test(props.namePrefix)) {
+    throw new Error(`${where}: namePrefix ${JSON.stringify(props.namePrefix)} must be a letter, then letters, digits or dashes (at most 40)`);
+  }
+  if (!Number.isInteger(props.forwardBacklogAlarmMinutes) || props.forwardBacklogAlarmMinutes < 1) {
+    throw new Error(`${where}: forwardBacklogAlarmMinutes must be a whole number of minutes, got ${props.forwardBacklogAlarmMinutes}`);
+  }
+  for (const [kind, labels] of [
+    ['deadLetterQueues', props.deadLetterQueues.map((q) => q.label)],
+    ['functions', ['ingest', ...props.functions.map((f) => f.label)]],
+    ['workQueues', (props.workQueues ?? []).map((q) => q.label)],
+  ] as const) {
+    for (const label of labels) {
+      if (!labelPattern.test(label)) throw new Error(`${where}: ${kind} label ${JSON.stringify(label)} must be lower-case letters, digits or dashes`);
+    }
+    const repeated = labels.find((label, i) => labels.indexOf(label) !== i);
+    if (repeated !== undefined) throw new Error(`${where}: ${kind} label ${JSON.stringify(repeated)} is used twice`);
+  }
+}
