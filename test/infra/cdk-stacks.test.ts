@@ -409,7 +409,7 @@ describe('stateless stack', () => {
       [ENV.heloName]: 'shadow.corp.example',
     });
     const secretReaders = Object.entries(stateless.findResources('AWS::IAM::Policy') as Record<string, Resource>).filter(([, p]) =>
-      JSON.stringify(p.Properties.PolicyDocument).includes('secretsmanager:GetSecretValue'),
+      JSON.stringify(p.Properties.PolicyDocument).includes(secretArn),
     );
     expect(secretReaders.map(([id]) => id).sort()).toEqual([expect.stringMatching(/^ForwardRole/), expect.stringMatching(/^ResendRole/)]);
     for (const [, policy] of secretReaders) {
