@@ -418,6 +418,65 @@ describe('stateless stack', () => {
   });
 });
 
+describe('the whole deployment', () => {
+  const outputsOf = (template: Template) => Object.keys(template.findOutputs('*')).sort();
+
+  it('tells the admin what to do next: MX, DKIM, webmail URL, what AD FS needs, and where the CLI finds the stack', () => {
+    // Act
+    const stateful = outputsOf(example.stateful);
+    const stateless = outputsOf(example.stateless);
+
+    // Assess
+    expect(stateful).toEqual(expect.arrayContaining(['TableName', 'RawMailBucketName', 'ResendQueueUrl']));
+    expect(stateless).toEqual(
+      expect.arrayContaining([
+        'MxTarget', 'MxRecordExampleCom', 'DkimRecordExampleCom1', 'DkimRecordExampleCom2', 'DkimRecordExampleCom3',
+        'WebmailUrl', 'FailoverParameterName', 'UserPoolId', 'CognitoDomain', 'SamlEntityId', 'SamlAcsUrl',
+        'DirectorySyncRoleArn', 'AlarmTopicArn',
+      ]),
+    );
+    expect(stateless).not.toContain('OidcRedirectUrl');
+    expect(stateful).not.toContain('NatElasticIp');
+  });
+
+  it('wires every dead-letter queue, the backlog and the failure metrics to alarms on the alarm topic', () => {
+    // Act
+    const alarms = Object.values(example.stateless.findResources('AWS::CloudWatch::Alarm') as Record<string, Resource>);
+    const [topicId] = entry(example.stateless, 'AWS::SNS::Topic', 'MonitoringAlarmTopic');
+    const metricNames = alarms.map((a) => a.Properties.MetricName).filter(Boolean);
+
+    // Assess
+    for (const alarm of alarms) expect(alarm.Properties.AlarmActions).toEqual([{ Ref: topicId }]);
+    expect(metricNames).toEqual(expect.arrayContaining(['ApproximateNumberOfMessagesVisible', 'ApproximateAgeOfOldestMessage', 'ForwardBacklogAgeSeconds', 'RecipientsFailed', 'IngestErrors']));
+    expect(metricNames.filter((m) => m === 'ApproximateNumberOfMessagesVisible')).toHaveLength(3);
+    example.stateless.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'it-alerts@example.com' });
+  });
+
+  it('with natGateway and Entra ID: forward and resend leave through the VPC, the Elastic IP is kept in the stateful stack, nag stays clean', () => {
+    // Prepare
+    const raw = JSON.parse(readFileSync(join(ROOT, 'config/example-entra-nat.json'), 'utf8')) as ShadowmailConfigInput;
+    const app = newApp();
+
+    // Act
+    const stacks = buildShadowmail(app, parseConfig({ ...raw, account: undefined, region: undefined }));
+    const stateful = Template.fromStack(stacks.stateful);
+    const stateless = Template.fromStack(stacks.stateless);
+    const assembly = app.synth();
+
+    // Assess
+    const eip = only(stateful, 'AWS::EC2::EIP', 'NatElasticIpEip');
+    expect(eip.DeletionPolicy).toBe('Retain');
+    expect(outputsOf(stateful)).toContain('NatElasticIp');
+    stateless.resourceCountIs('AWS::EC2::NatGateway', 1);
+    for (const name of ['Forward', 'Resend']) expect(functionNamed(stateless, name).Properties.VpcConfig).toBeDefined();
+    for (const name of ['Ingest', 'Webmail']) expect(functionNamed(stateless, name).Properties.VpcConfig).toBeUndefined();
+    expect(outputsOf(stateless)).toEqual(expect.arrayContaining(['OidcRedirectUrl', 'MxRecordCorpExample', 'MxRecordCorpGroupExample']));
+    stateless.hasResourceProperties('AWS::Cognito::UserPoolIdentityProvider', { ProviderType: 'OIDC', ProviderName: 'EntraID' });
+    const report = JSON.parse(readFileSync(join(assembly.directory, 'validation-report.json'), 'utf8')) as { pluginReports: unknown[] };
+    expect(report.pluginReports).toEqual([]);
+  });
+});
+
 describe('cdk-nag', () => {
   it('passes AwsSolutions on the whole app: every finding is fixed or acknowledged with a reason', () => {
     // Act
