@@ -5,6 +5,10 @@
 // status, cancel and the job list. Local mode: the job goes into the data directory;
 // the running stack's resend worker executes it, and when none runs this process runs
 // the worker itself until the job ends (it says so). Audited as cli:<os user>.
+// A deployed stack (--stack): the job goes into the deployed table and its first step
+// onto the deployed resend queue, with the caller's AWS credentials; the stack's resend
+// function executes it and this command follows it by reading the job. Audited in the
+// deployed table as cli:<os user>@<host>.
 import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
 import { normalizeMessageId } from '../../lambdas/core/addresses.ts';
@@ -16,19 +20,23 @@ import {
   listResendJobs,
   startResend,
   type ResendRequest,
+  type ResendStartDeps,
 } from '../../lambdas/core/resend.ts';
+import type { AuditLog } from '../../lambdas/ports/audit-log.ts';
 import type { Clock } from '../../lambdas/ports/clock.ts';
 import { systemClock } from '../../lambdas/ports/clock.ts';
-import type { ResendJob } from '../../lambdas/ports/resend-jobs.ts';
+import type { MessageIndex } from '../../lambdas/ports/message-index.ts';
+import type { ResendJob, ResendJobStore } from '../../lambdas/ports/resend-jobs.ts';
 import { readLocalConfig } from '../../lambdas/wiring/local-config.ts';
-import { openLocalResendSession, type LocalResendSession } from '../../lambdas/wiring/local-resend.ts';
+import { openLocalResendSession } from '../../lambdas/wiring/local-resend.ts';
+import { cliTarget, deployedActor, deployedTargetOptions, openDeployedResend } from './deployed-target.ts';
 
 export const RESEND_USAGE = `usage:
-  shadowmail resend --message-id ID [--to ADDR ...] [--no-wait] [--json] [--data-dir DIR]
-  shadowmail resend (--mailbox ADDR | --all) --since TIME --until TIME [--no-wait] [--json] [--data-dir DIR]
-  shadowmail resend status JOB [--wait] [--json] [--data-dir DIR]
-  shadowmail resend cancel JOB [--data-dir DIR]
-  shadowmail resend list [--limit N] [--json] [--data-dir DIR]
+  shadowmail resend --message-id ID [--to ADDR ...] [--no-wait] [--json] [TARGET]
+  shadowmail resend (--mailbox ADDR | --all) --since TIME --until TIME [--no-wait] [--json] [TARGET]
+  shadowmail resend status JOB [--wait] [--json] [TARGET]
+  shadowmail resend cancel JOB [TARGET]
+  shadowmail resend list [--limit N] [--json] [TARGET]
 
   Sends stored mail to the primary again, byte for byte with its original envelope and
   two header lines on top (X-Shadowmail-Resent: <job>; <date>, and the forward's stamp).
@@ -39,11 +47,20 @@ export const RESEND_USAGE = `usage:
 
   A resend is a job: the command queues it and follows it to the end with its progress
   and a summary (--no-wait: queue only). Local mode's running stack executes it; when
-  none is running, this command runs the worker itself until the job ends.
+  none is running, this command runs the worker itself until the job ends. A deployed
+  stack's resend function executes it; this command follows it (Ctrl-C stops following,
+  not the job).
+
+  TARGET is local mode's data directory (--data-dir DIR; default SHADOWMAIL_DATA_DIR or
+  ./.shadowmail), or a deployed stack: --stack STACK_ID [--region REGION], which reads
+  the table and the resend queue from the outputs of STACK_ID-stateful and acts with
+  your AWS credentials (IAM: cloudformation:DescribeStacks, dynamodb item access on the
+  table, sqs:SendMessage on the resend queue).
   Exit status: 0 all delivered, 3 some recipients failed or messages were skipped,
   4 the job was cancelled or failed, 2 bad input, 1 an internal error.`;
 
 const POLL_MS = 250;
+const DEPLOYED_POLL_MS = 1_000;
 const PLAIN_PROGRESS_EVERY_MS = 2_000;
 const BAR_WIDTH = 30;
 
@@ -82,13 +99,51 @@ export async function resendCommand(argv: string[], out: NodeJS.WritableStream, 
   }
 }
 
-const dataDirOption = { 'data-dir': { type: 'string' } } as const;
+const targetOptions = { 'data-dir': { type: 'string' }, ...deployedTargetOptions } as const;
 
-function configFor(dataDir: string | undefined) {
-  return readLocalConfig(dataDir ? { ...process.env, SHADOWMAIL_DATA_DIR: dataDir } : process.env);
+/** Where resend jobs are kept and run: local mode's data directory or a deployed stack. */
+interface ResendSession {
+  index: MessageIndex;
+  jobs: ResendJobStore;
+  audit: AuditLog;
+  startDeps: ResendStartDeps;
+  /** Who the actions are recorded as. */
+  actor: string;
+  /** `worker`: a worker elsewhere (the local stack, another CLI, the deployed function) runs jobs; `in-process`: nobody does, startWorker() runs it here. */
+  mode: 'worker' | 'in-process';
+  /** Where the data and the worker are, for messages. */
+  where: string;
+  /** How often follow() reads the job. */
+  pollMs: number;
+  deployed: boolean;
+  startWorker(clock: Clock): Promise<void>;
+  close(): Promise<void>;
 }
 
-const actor = () => `cli:${userInfo().username}`;
+async function openSession(values: { 'data-dir'?: string | undefined; stack?: string | undefined; region?: string | undefined }): Promise<ResendSession> {
+  const target = cliTarget(values);
+  if (target.kind === 'stack') {
+    const deployed = await openDeployedResend(target, systemClock);
+    return {
+      ...deployed,
+      actor: deployedActor(),
+      mode: 'worker',
+      where: deployed.target.where,
+      // Each read is one consistent GetItem on the deployed table: once a second is plenty.
+      pollMs: DEPLOYED_POLL_MS,
+      deployed: true,
+      startWorker: () => Promise.reject(new ShadowmailError('NO_WORKER', 'a deployed stack runs its own resend worker')),
+    };
+  }
+  const config = readLocalConfig(target.dataDir ? { ...process.env, SHADOWMAIL_DATA_DIR: target.dataDir } : process.env);
+  const local = await openLocalResendSession(config, systemClock);
+  return {
+    index: local.index, jobs: local.jobs, audit: local.audit, startDeps: local.startDeps, mode: local.mode, where: local.where,
+    actor: `cli:${userInfo().username}`, pollMs: POLL_MS, deployed: false,
+    startWorker: (clock) => local.startWorker(clock),
+    close: () => local.close(),
+  };
+}
 
 async function start(argv: string[], out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -102,7 +157,7 @@ async function start(argv: string[], out: NodeJS.WritableStream, err: NodeJS.Wri
       until: { type: 'string' },
       'no-wait': { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
-      ...dataDirOption,
+      ...targetOptions,
     },
     allowPositionals: true,
     strict: true,
@@ -115,7 +170,7 @@ async function start(argv: string[], out: NodeJS.WritableStream, err: NodeJS.Wri
   if (!single && values.to !== undefined) throw new UsageError('--to goes with --message-id');
   if (!single && (values.since === undefined || values.until === undefined)) throw new UsageError('a bulk resend needs --since and --until');
 
-  const session = await openLocalResendSession(configFor(values['data-dir']), systemClock);
+  const session = await openSession(values);
   try {
     let request: ResendRequest;
     if (single) {
@@ -126,10 +181,12 @@ async function start(argv: string[], out: NodeJS.WritableStream, err: NodeJS.Wri
         ? { kind: 'all', since: values.since!, until: values.until! }
         : { kind: 'mailbox', mailbox: values.mailbox!, since: values.since!, until: values.until! };
     }
-    const job = await startResend(actor(), request, session.startDeps);
+    const job = await startResend(session.actor, request, session.startDeps);
     err.write(`resend job ${job.id} queued (${describeScope(job)})\n`);
     if (values['no-wait']) {
-      const hint = session.mode === 'worker'
+      const hint = session.deployed
+        ? `the resend function of ${session.where} runs it: follow it with \`shadowmail resend status ${job.id} --wait --stack ${values.stack}${values.region ? ` --region ${values.region}` : ''}\``
+        : session.mode === 'worker'
         ? `it runs in ${session.where}`
         : 'no resend worker is running: it runs when local mode starts (npm start) or with `shadowmail resend status ' + job.id + ' --wait`';
       err.write(`${hint}\n`);
@@ -144,7 +201,7 @@ async function start(argv: string[], out: NodeJS.WritableStream, err: NodeJS.Wri
 }
 
 /** The id trace shows, or else a Message-ID header that names exactly one message. */
-async function resolveMessage(id: string, session: LocalResendSession): Promise<string> {
+async function resolveMessage(id: string, session: ResendSession): Promise<string> {
   const now = systemClock.now();
   if (/^[\x21-\x7e]{1,256}$/.test(id) && (await session.index.getMessage(id, now))) return id;
   const page = await session.index.searchMessages({ messageIdHeader: normalizeMessageId(id), limit: 20 }, now);
@@ -157,12 +214,12 @@ async function resolveMessage(id: string, session: LocalResendSession): Promise<
 async function status(argv: string[], out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
-    options: { wait: { type: 'boolean', default: false }, json: { type: 'boolean', default: false }, ...dataDirOption },
+    options: { wait: { type: 'boolean', default: false }, json: { type: 'boolean', default: false }, ...targetOptions },
     allowPositionals: true,
     strict: true,
   });
   if (positionals.length !== 1) throw new UsageError('status needs the job id');
-  const session = await openLocalResendSession(configFor(values['data-dir']), systemClock);
+  const session = await openSession(values);
   try {
     const job = await getResendJob(positionals[0]!, { jobs: session.jobs, clock: systemClock });
     if (values.wait && !isSettled(job)) return await follow(job.id, session, values.json, out, err);
@@ -174,11 +231,11 @@ async function status(argv: string[], out: NodeJS.WritableStream, err: NodeJS.Wr
 }
 
 async function cancel(argv: string[], out: NodeJS.WritableStream): Promise<number> {
-  const { values, positionals } = parseArgs({ args: argv, options: { ...dataDirOption }, allowPositionals: true, strict: true });
+  const { values, positionals } = parseArgs({ args: argv, options: { ...targetOptions }, allowPositionals: true, strict: true });
   if (positionals.length !== 1) throw new UsageError('cancel needs the job id');
-  const session = await openLocalResendSession(configFor(values['data-dir']), systemClock);
+  const session = await openSession(values);
   try {
-    const job = await cancelResend(actor(), positionals[0]!, { jobs: session.jobs, audit: session.audit, clock: systemClock });
+    const job = await cancelResend(session.actor, positionals[0]!, { jobs: session.jobs, audit: session.audit, clock: systemClock });
     if (job.state === 'cancelled') {
       out.write(`resend job ${job.id} cancelled: nothing more is sent; messages still queued count as skipped (cancelled)\n`);
     } else {
@@ -192,10 +249,10 @@ async function cancel(argv: string[], out: NodeJS.WritableStream): Promise<numbe
 }
 
 async function list(argv: string[], out: NodeJS.WritableStream): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: { limit: { type: 'string', default: '20' }, json: { type: 'boolean', default: false }, ...dataDirOption }, strict: true });
+  const { values } = parseArgs({ args: argv, options: { limit: { type: 'string', default: '20' }, json: { type: 'boolean', default: false }, ...targetOptions }, strict: true });
   const limit = Number(values.limit);
   if (!Number.isInteger(limit) || limit < 1 || limit > 500) throw new UsageError('--limit must be a number from 1 to 500');
-  const session = await openLocalResendSession(configFor(values['data-dir']), systemClock);
+  const session = await openSession(values);
   try {
     const page = await listResendJobs({ limit }, { jobs: session.jobs, clock: systemClock });
     if (values.json) {
@@ -218,13 +275,13 @@ async function list(argv: string[], out: NodeJS.WritableStream): Promise<number>
  * Follows a job to its end: starts the worker here when nobody runs one, shows progress
  * (a bar on a terminal, a line every few seconds otherwise), then the summary.
  */
-async function follow(jobId: string, session: LocalResendSession, json: boolean, out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
+async function follow(jobId: string, session: ResendSession, json: boolean, out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
   const clock: Clock = systemClock;
   if (session.mode === 'in-process') {
     err.write('no local stack with a resend worker is running: this process runs the worker until the job ends (Ctrl-C stops it; the job goes on when a worker runs again)\n');
     await session.startWorker(clock);
   } else {
-    err.write(`the resend worker of ${session.where} executes the job\n`);
+    err.write(`the resend ${session.deployed ? 'function' : 'worker'} of ${session.where} executes the job\n`);
   }
   const tty = (err as NodeJS.WriteStream).isTTY === true;
   const started = Date.now();
@@ -242,7 +299,7 @@ async function follow(jobId: string, session: LocalResendSession, json: boolean,
         lastPlain = Date.now();
         err.write(`${progressLine(job)}\n`);
       }
-      await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+      await new Promise((resolve) => setTimeout(resolve, session.pollMs));
       job = await getResendJob(jobId, { jobs: session.jobs, clock });
     }
   } finally {
@@ -250,7 +307,9 @@ async function follow(jobId: string, session: LocalResendSession, json: boolean,
   }
   if (tty) err.write(`\r${progressBar(job)}\u001b[K\n`);
   if (interrupted) {
-    err.write(`interrupted: resend job ${job.id} goes on when a worker runs (shadowmail resend status ${job.id} --wait)\n`);
+    err.write(session.deployed
+      ? `stopped following: resend job ${job.id} goes on in ${session.where} (shadowmail resend status ${job.id} --wait --stack …)\n`
+      : `interrupted: resend job ${job.id} goes on when a worker runs (shadowmail resend status ${job.id} --wait)\n`);
     return 130;
   }
   const seconds = (Date.now() - started) / 1000;

@@ -2,8 +2,9 @@
 // sender, Message-ID, subject and time range, newest first, with every recipient's
 // delivery state and each attempt (time, SMTP code, the primary's reply), as text or
 // --json. Runs against local mode's data directory (the running stack's database, or
-// the directory itself when nothing runs) and is recorded in the audit log as
-// trace.search by cli:<os user>.
+// the directory itself when nothing runs), recorded in the audit log as trace.search by
+// cli:<os user>; or with --stack against a deployed stack's table with the caller's
+// AWS credentials, recorded in that table's audit log as cli:<os user>@<host>.
 import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
 import { ShadowmailError } from '../../lambdas/core/errors.ts';
@@ -11,17 +12,25 @@ import { adminTraceSearch, MAX_TRACE_PAGE, type TracedMessage, type TraceSearchI
 import { systemClock } from '../../lambdas/ports/clock.ts';
 import { readLocalConfig } from '../../lambdas/wiring/local-config.ts';
 import { openLocalResendSession } from '../../lambdas/wiring/local-resend.ts';
+import type { AuditLog } from '../../lambdas/ports/audit-log.ts';
+import type { MessageIndex } from '../../lambdas/ports/message-index.ts';
+import { cliTarget, deployedActor, deployedTargetOptions, openDeployedTable } from './deployed-target.ts';
 
 export const TRACE_USAGE = `usage:
   shadowmail trace [--recipient ADDR] [--sender ADDR] [--message-id ID] [--subject TEXT]
-                   [--since TIME] [--until TIME] [--limit N] [--json] [--data-dir DIR]
+                   [--since TIME] [--until TIME] [--limit N] [--json]
+                   [--data-dir DIR | --stack STACK_ID [--region REGION]]
 
   Lists matching messages, newest first, with each recipient's delivery state and every
   attempt (time, SMTP code, the primary's reply). Criteria combine; --subject matches a
   part of the subject in any case. Without --recipient, --sender or --message-id the
   search covers received mail of the last 31 days unless --since says otherwise.
   TIME is ISO 8601 (2030-03-01, 2030-03-01T08:00:00Z). --limit caps the messages shown
-  (default 100). Each search is recorded in the audit log.`;
+  (default 100). Each search is recorded in the audit log.
+
+  Local mode: --data-dir (default SHADOWMAIL_DATA_DIR or ./.shadowmail). A deployed stack:
+  --stack STACK_ID reads the table from the outputs of STACK_ID-stateful, with your AWS
+  credentials (IAM: cloudformation:DescribeStacks, dynamodb:Query/GetItem/PutItem on the table).`;
 
 class UsageError extends ShadowmailError {
   constructor(message: string) {
@@ -63,9 +72,11 @@ async function trace(argv: string[], out: NodeJS.WritableStream): Promise<number
       limit: { type: 'string', default: '100' },
       json: { type: 'boolean', default: false },
       'data-dir': { type: 'string' },
+      ...deployedTargetOptions,
     },
     strict: true,
   });
+  const target = cliTarget(values);
   const limit = Number(values.limit);
   if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) throw new UsageError('--limit must be a number from 1 to 10000');
   const input: TraceSearchInput = {
@@ -77,16 +88,13 @@ async function trace(argv: string[], out: NodeJS.WritableStream): Promise<number
     ...(values.until !== undefined && { until: values.until }),
   };
   if (Object.keys(input).length === 0) throw new UsageError('give at least one of --recipient, --sender, --message-id, --subject, --since');
-  const env = values['data-dir'] ? { ...process.env, SHADOWMAIL_DATA_DIR: values['data-dir'] } : process.env;
-  const config = readLocalConfig(env);
-  const session = await openLocalResendSession(config, systemClock);
+  const session = await openTraceSession(target);
   try {
-    const actor = `cli:${userInfo().username}`;
     const results: TracedMessage[] = [];
     let cursor: string | null = null;
     // Bounded: a page is never empty without progress for long, and the limit stops it.
     for (let pages = 0; pages < 10_000; pages += 1) {
-      const page = await adminTraceSearch(actor, { ...input, cursor, limit: Math.min(MAX_TRACE_PAGE, limit - results.length) }, {
+      const page = await adminTraceSearch(session.actor, { ...input, cursor, limit: Math.min(MAX_TRACE_PAGE, limit - results.length) }, {
         index: session.index, clock: systemClock, audit: session.audit,
       });
       results.push(...page.messages);
@@ -98,6 +106,13 @@ async function trace(argv: string[], out: NodeJS.WritableStream): Promise<number
   } finally {
     await session.close();
   }
+}
+
+async function openTraceSession(target: ReturnType<typeof cliTarget>): Promise<{ index: MessageIndex; audit: AuditLog; actor: string; close(): Promise<void> }> {
+  if (target.kind === 'stack') return { ...(await openDeployedTable(target)), actor: deployedActor() };
+  const env = target.dataDir ? { ...process.env, SHADOWMAIL_DATA_DIR: target.dataDir } : process.env;
+  const session = await openLocalResendSession(readLocalConfig(env), systemClock);
+  return { index: session.index, audit: session.audit, actor: `cli:${userInfo().username}`, close: () => session.close() };
 }
 
 /** The JSON form of one traced message (field names kept from the first trace, attempts added). */

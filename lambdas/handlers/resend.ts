@@ -1,7 +1,7 @@
 // Lambda entry point of the resend worker: SQS batch of resend steps (enumerate a
 // page, send one message) → processResendStep, per record, with partial batch
 // failures. A record that can never become a step is logged and dropped rather than
-// retried for ever. The AWS entry point (handler + wiring) is added with the stack.
+// retried for ever. `handler` is the AWS entry point (the stack bundles this file).
 import { z } from 'zod';
 import { InvalidInputError } from '../core/errors.ts';
 import { processResendStep, type ResendWorkerDeps } from '../core/resend.ts';
@@ -65,3 +65,11 @@ export function createResendHandler(deps: ResendHandlerDeps): SqsHandler {
     }
   }, deps.workerId);
 }
+
+let awsHandler: Promise<SqsHandler> | undefined;
+
+/** The Lambda entry point in AWS; wiring (and the smart-host secret) is loaded once per cold start. */
+export const handler: SqsHandler = async (event, context) => {
+  awsHandler ??= import('../wiring/aws.ts').then(async (wiring) => createResendHandler(await wiring.awsResendDeps()));
+  return (await awsHandler)(event, context);
+};

@@ -27,7 +27,24 @@ import { systemClock } from '../ports/clock.ts';
 import type { ForwardHandlerDeps } from '../handlers/forward.ts';
 import type { IngestHandlerDeps } from '../handlers/ingest.ts';
 import { createObservability } from '../handlers/observability.ts';
-import { ENV, readAwsForwardEnv, readAwsIngestEnv, readAwsWebEnv, WEB_ENV, type AwsIngestEnv } from './env.ts';
+import type { ResendHandlerDeps } from '../handlers/resend.ts';
+import { DynamoDbAuditLog } from '../adapters/aws/dynamodb-audit-log.ts';
+import { DynamoDbResendJobs } from '../adapters/aws/dynamodb-resend-jobs.ts';
+import { SqsResendQueue } from '../adapters/aws/sqs-resend-queue.ts';
+import { DEFAULT_RESEND_CONFIG } from '../core/resend.ts';
+import type { FailoverFlag } from '../ports/failover-flag.ts';
+import type { AdminDeps } from '../../web/routes/admin.ts';
+import {
+  ENV,
+  readAwsForwardEnv,
+  readAwsIngestEnv,
+  readAwsResendEnv,
+  readAwsWebEnv,
+  WEB_ENV,
+  type AwsForwardEnv,
+  type AwsIngestEnv,
+  type AwsWebEnv,
+} from './env.ts';
 
 function pipelineParts(env: AwsIngestEnv) {
   return {
@@ -50,8 +67,8 @@ export function awsIngestDeps(): IngestHandlerDeps {
 
 const smartHostAuthSchema = z.object({ username: z.string().min(1), password: z.string().min(1) });
 
-export async function awsForwardDeps(): Promise<ForwardHandlerDeps> {
-  const env = readAwsForwardEnv();
+/** The SMTP relay to the smart host, with its credentials from Secrets Manager when configured (forward and resend). */
+async function smartHostRelay(env: AwsForwardEnv): Promise<SmtpRelayAdapter> {
   const secretArn = env[ENV.smartHostAuthSecretArn];
   let auth: { user: string; pass: string } | undefined;
   if (secretArn) {
@@ -59,15 +76,20 @@ export async function awsForwardDeps(): Promise<ForwardHandlerDeps> {
     if (!parsed.success) throw new ConfigurationError(ENV.smartHostAuthSecretArn, 'the secret must be JSON {"username": "...", "password": "..."}');
     auth = { user: parsed.data.username, pass: parsed.data.password };
   }
+  return new SmtpRelayAdapter({
+    host: env[ENV.smartHost],
+    port: env[ENV.smartHostPort],
+    tls: env[ENV.smartHostTls],
+    ...(auth && { auth }),
+    ...(env[ENV.heloName] && { name: env[ENV.heloName] }),
+  });
+}
+
+export async function awsForwardDeps(): Promise<ForwardHandlerDeps> {
+  const env = readAwsForwardEnv();
   return {
     ...pipelineParts(env),
-    relay: new SmtpRelayAdapter({
-      host: env[ENV.smartHost],
-      port: env[ENV.smartHostPort],
-      tls: env[ENV.smartHostTls],
-      ...(auth && { auth }),
-      ...(env[ENV.heloName] && { name: env[ENV.heloName] }),
-    }),
+    relay: await smartHostRelay(env),
     config: {
       stackId: env[ENV.stackId],
       maxAgeMs: env[ENV.forwardMaxAgeDays] * 86_400_000,
@@ -80,17 +102,60 @@ export async function awsForwardDeps(): Promise<ForwardHandlerDeps> {
 }
 
 /**
+ * The resend worker: steps from the resend queue, jobs in the message table, the stored
+ * bytes from S3, relayed through the forward's smart host with the forward's stamp.
+ */
+export async function awsResendDeps(source: NodeJS.ProcessEnv = process.env): Promise<ResendHandlerDeps> {
+  const env = readAwsResendEnv(source);
+  const dynamo = new DynamoDBClient({});
+  return {
+    index: new DynamoDbMessageIndex({ client: dynamo, tableName: env[ENV.tableName] }),
+    rawStore: new S3RawMailStore(makeS3Client()),
+    relay: await smartHostRelay(env),
+    jobs: new DynamoDbResendJobs({ client: dynamo, tableName: env[ENV.tableName] }),
+    queue: new SqsResendQueue(new SQSClient({}), env[ENV.resendQueueUrl]),
+    clock: systemClock,
+    config: {
+      ...DEFAULT_RESEND_CONFIG,
+      stackId: env[ENV.stackId],
+      leaseMs: env[ENV.leaseSeconds] * 1000,
+      maxAttempts: env[ENV.resendMaxAttempts],
+      retryBaseSeconds: env[ENV.retryBaseSeconds],
+      retryMaxDelaySeconds: env[ENV.retryMaxDelaySeconds],
+    },
+    ...createObservability('shadowmail-resend'),
+  };
+}
+
+/** The webmail's secrets, read from Secrets Manager once per cold start. */
+export interface AwsWebSecrets {
+  /** Session cookie key, at least 32 characters. */
+  sessionSecret: string;
+  /** The user pool app client's secret; null for a public client. */
+  clientSecret: string | null;
+}
+
+/**
  * The webmail's gate pieces in AWS: the SSM flag behind the ≤ 30 s cache, Cognito sign-in
  * (code + PKCE, ID token checked by aws-jwt-verify), the session key from Secrets Manager.
  * Called once per cold start. The mailbox pages: DynamoDB index, raw mail in S3 (Sent
- * copies under sent/, downloads under downloads/), SES for sending.
+ * copies under sent/, downloads under downloads/), SES for sending. The admin console:
+ * the same index and bucket, audit log and resend jobs in the same table, jobs queued
+ * on the resend queue for the resend worker.
  */
-export async function awsWebmailDeps(): Promise<WebmailDeps> {
-  const env = readAwsWebEnv();
-  const publicUrl = new URL(env[WEB_ENV.publicUrl]);
+export async function awsWebmailDeps(source: NodeJS.ProcessEnv = process.env): Promise<WebmailDeps> {
+  const env = readAwsWebEnv(source);
   const sessionSecret = await secretString(env[WEB_ENV.sessionSecretArn], WEB_ENV.sessionSecretArn);
-  if (sessionSecret.length < 32) throw new ConfigurationError(WEB_ENV.sessionSecretArn, 'the session secret must have at least 32 characters');
   const clientSecretArn = env[WEB_ENV.userPoolClientSecretArn];
+  const clientSecret = clientSecretArn ? await secretString(clientSecretArn, WEB_ENV.userPoolClientSecretArn) : null;
+  return buildAwsWebmailDeps(env, { sessionSecret, clientSecret });
+}
+
+/** The webmail's parts once its secrets are read; no network is used until a request comes. */
+export function buildAwsWebmailDeps(env: AwsWebEnv, secrets: AwsWebSecrets): WebmailDeps {
+  const { sessionSecret } = secrets;
+  if (sessionSecret.length < 32) throw new ConfigurationError(WEB_ENV.sessionSecretArn, 'the session secret must have at least 32 characters');
+  const publicUrl = new URL(env[WEB_ENV.publicUrl]);
   const clientId = env[WEB_ENV.userPoolClientId];
   const cognitoDomain = env[WEB_ENV.cognitoDomain];
   // Cognito's hosted UI logout (not an OIDC end-session endpoint): client_id + logout_uri.
@@ -98,29 +163,48 @@ export async function awsWebmailDeps(): Promise<WebmailDeps> {
   const s3 = makeS3Client();
   const rawStore = new S3RawMailStore(s3);
   const dynamo = new DynamoDBClient({});
+  const tableName = env[ENV.tableName];
+  const index = new DynamoDbMessageIndex({ client: dynamo, tableName });
   const logoutUrl = cognitoDomain
     ? `${cognitoDomain.replace(/\/$/, '')}/logout?${new URLSearchParams({ client_id: clientId, logout_uri: `${publicUrl.origin}/` })}`
     : null;
+  const flagStore = new SsmFailoverFlag(new SSMClient({}), env[WEB_ENV.failoverParameter]);
+  const gateFlag = new CachedFailoverFlag(flagStore, { maxAgeMs: env[WEB_ENV.failoverCacheSeconds] * 1000 });
+  const audit = new DynamoDbAuditLog({ client: dynamo, tableName });
+  const admin: AdminDeps = {
+    index,
+    rawStore,
+    audit,
+    clock: systemClock,
+    resend: {
+      index,
+      jobs: new DynamoDbResendJobs({ client: dynamo, tableName }),
+      queue: new SqsResendQueue(new SQSClient({}), env[ENV.resendQueueUrl]),
+      audit,
+      clock: systemClock,
+      config: DEFAULT_RESEND_CONFIG,
+    },
+    flag: adminFailoverFlag(flagStore, gateFlag),
+  };
   return {
-    failover: new CachedFailoverFlag(new SsmFailoverFlag(new SSMClient({}), env[WEB_ENV.failoverParameter]), {
-      maxAgeMs: env[WEB_ENV.failoverCacheSeconds] * 1000,
-    }),
+    failover: gateFlag,
     signIn: new OidcSignIn({
       userPoolId: env[WEB_ENV.userPoolId],
       clientId,
-      clientSecret: clientSecretArn ? await secretString(clientSecretArn, WEB_ENV.userPoolClientSecretArn) : null,
+      clientSecret: secrets.clientSecret,
       redirectUri: `${publicUrl.origin}/auth/callback`,
       logoutUrl,
     }),
-    directory: new DynamoDbDirectoryStore({ client: dynamo, tableName: env[ENV.tableName] }),
+    directory: new DynamoDbDirectoryStore({ client: dynamo, tableName }),
     sessionSecret,
     publicOrigin: publicUrl.origin,
     adminGroup: env[WEB_ENV.adminGroup],
     clock: systemClock,
     timeZone: env[WEB_ENV.timeZone],
     logger,
+    admin,
     userRoutes: mailRouteGroups({
-      index: new DynamoDbMessageIndex({ client: dynamo, tableName: env[ENV.tableName] }),
+      index,
       rawStore,
       rawWriter: rawStore,
       renderer: new MailparserMessageRenderer(),
@@ -137,6 +221,16 @@ export async function awsWebmailDeps(): Promise<WebmailDeps> {
       logger,
     }),
   };
+}
+
+/**
+ * The flag as the admin console uses it: read from the parameter itself (the page shows
+ * what another Lambda instance or the CLI set, not this instance's cache), written
+ * through the gate's cache, so this instance's gate sees an admin's switch at once
+ * (other instances within their cache time, at most 30 s).
+ */
+function adminFailoverFlag(store: FailoverFlag, gate: CachedFailoverFlag): FailoverFlag {
+  return { read: () => store.read(), write: (state) => gate.write(state) };
 }
 
 async function secretString(arn: string, variable: string): Promise<string> {

@@ -53,8 +53,25 @@ const awsForwardSchema = awsIngestSchema.extend({
   [ENV.heloName]: z.string().min(1).optional(),
 });
 
+/** Attempts per recipient within a resend job: a whole number from 1 to 20 (default 5). */
+const WHOLE_1_TO_20 = 'a whole number from 1 to 20';
+export const resendMaxAttemptsSchema = z.coerce
+  .number({ error: WHOLE_1_TO_20 })
+  .int(WHOLE_1_TO_20)
+  .min(1, WHOLE_1_TO_20)
+  .max(20, WHOLE_1_TO_20)
+  .default(5);
+
+// The resend worker relays like the forward (same smart host, same secret) and takes
+// its steps from the resend queue.
+const awsResendSchema = awsForwardSchema.extend({
+  [ENV.resendQueueUrl]: z.url(),
+  [ENV.resendMaxAttempts]: resendMaxAttemptsSchema,
+});
+
 export type AwsIngestEnv = z.infer<typeof awsIngestSchema>;
 export type AwsForwardEnv = z.infer<typeof awsForwardSchema>;
+export type AwsResendEnv = z.infer<typeof awsResendSchema>;
 
 /** Validates `source` against `schema`; the first problem becomes a ConfigurationError naming its variable. */
 export function readEnv<T extends z.ZodType>(schema: T, source: NodeJS.ProcessEnv = process.env): z.infer<T> {
@@ -69,8 +86,10 @@ export function readEnv<T extends z.ZodType>(schema: T, source: NodeJS.ProcessEn
 
 export const readAwsIngestEnv = (source?: NodeJS.ProcessEnv): AwsIngestEnv => readEnv(awsIngestSchema, source);
 export const readAwsForwardEnv = (source?: NodeJS.ProcessEnv): AwsForwardEnv => readEnv(awsForwardSchema, source);
+export const readAwsResendEnv = (source?: NodeJS.ProcessEnv): AwsResendEnv => readEnv(awsResendSchema, source);
 
-// The webmail function's environment (issue 3: failover flag, sign-in, session).
+// The webmail function's environment (issue 3: failover flag, sign-in, session; issue 4:
+// the admin console, which queues resend jobs on ENV.resendQueueUrl).
 export const WEB_ENV = {
   failoverParameter: 'SHADOWMAIL_FAILOVER_PARAMETER',
   failoverCacheSeconds: 'SHADOWMAIL_FAILOVER_CACHE_SECONDS',
@@ -120,6 +139,9 @@ const awsWebSchema = z.object({
   [WEB_ENV.rawBucket]: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'an S3 bucket name'),
   [WEB_ENV.sesConfigurationSet]: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'an SES configuration set name').optional(),
   [ENV.retentionDays]: pipelineSettingsSchema[ENV.retentionDays],
+  [ENV.stackId]: pipelineSettingsSchema[ENV.stackId],
+  // The admin console queues resend jobs here; the resend worker runs them.
+  [ENV.resendQueueUrl]: z.url(),
   ...webSettingsSchema,
 });
 

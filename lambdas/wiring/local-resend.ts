@@ -2,7 +2,8 @@
 // Lambda handler as AWS (handlers/resend.ts) on a file queue under
 // <dataDir>/queues/resend, with jobs and audit entries in the local table; local
 // mode's composition root starts it, and the `shadowmail resend` CLI starts it in
-// its own process when nobody else runs one (openLocalResendSession).
+// its own process when nobody else runs one (openLocalResendSession). The failover
+// CLI writes its audit entries into the same table (openLocalAuditLog).
 //
 // One worker per data directory: its steps' gates have a fixed owner, so after a
 // crash the next worker takes its steps over at once (as the forward does locally),
@@ -11,10 +12,11 @@
 // process that runs the worker; the CLI waits for that one instead of starting its own.
 import { localContext } from './local-lambda.ts';
 import { isAlive } from './local-data-dir.ts';
-import { access, readFile, rm, writeFile } from 'node:fs/promises';
+import { access, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SQSEvent } from 'aws-lambda';
+import { z } from 'zod';
 import { DynamoDbAuditLog } from '../adapters/aws/dynamodb-audit-log.ts';
 import { makeDynamoDbClient } from '../adapters/aws/dynamodb-client.ts';
 import { DynamoDbMessageIndex } from '../adapters/aws/dynamodb-message-index.ts';
@@ -26,7 +28,7 @@ import { FileResendQueue } from '../adapters/local/file-resend-queue.ts';
 import { FsRawMailStore } from '../adapters/local/fs-raw-mail-store.ts';
 import { startSmtpSink } from '../adapters/local/smtp-sink.ts';
 import { SmtpRelayAdapter } from '../adapters/smtp/smtp-relay.ts';
-import { ConfigurationError, ShadowmailError } from '../core/errors.ts';
+import { ShadowmailError } from '../core/errors.ts';
 import { DEFAULT_RESEND_CONFIG, type ResendConfig, type ResendStartDeps } from '../core/resend.ts';
 import type { AuditLog } from '../ports/audit-log.ts';
 import type { Clock } from '../ports/clock.ts';
@@ -37,12 +39,12 @@ import type { SmtpRelay } from '../ports/smtp-relay.ts';
 import { createObservability, type Observability } from '../handlers/observability.ts';
 import { createResendHandler } from '../handlers/resend.ts';
 import type { LocalConfig } from './local-config.ts';
+import { ENV, readEnv, resendMaxAttemptsSchema } from './env.ts';
 import { acquireDataDirLock, localPaths, readRuntimeInfo, type LocalPaths } from './local-data-dir.ts';
 import { LOCAL_TABLE_NAME } from './local-index.ts';
 
-/** Attempts per recipient within a resend job (default 5); read here until env.ts has it. */
-export const RESEND_MAX_ATTEMPTS_ENV = 'SHADOWMAIL_RESEND_MAX_ATTEMPTS';
 const LOCAL_RESEND_WORKER = 'local-resend';
+const localResendEnvSchema = z.object({ [ENV.resendMaxAttempts]: resendMaxAttemptsSchema });
 
 export function resendQueueDir(dataDir: string): string {
   return join(dataDir, 'queues', 'resend');
@@ -52,13 +54,11 @@ function workerMarker(dataDir: string): string {
   return join(resendQueueDir(dataDir), 'worker.json');
 }
 
-/** The resend settings of local mode: the pipeline's retry timing, attempts from SHADOWMAIL_RESEND_MAX_ATTEMPTS. */
+/** The resend settings of local mode: the pipeline's retry timing, attempts from ENV.resendMaxAttempts (as in AWS). */
 export function localResendConfig(config: LocalConfig, env: NodeJS.ProcessEnv = process.env): ResendConfig {
-  const raw = env[RESEND_MAX_ATTEMPTS_ENV];
-  const maxAttempts = raw === undefined || raw === '' ? DEFAULT_RESEND_CONFIG.maxAttempts : Number(raw);
-  if (!Number.isInteger(maxAttempts) || maxAttempts < 1 || maxAttempts > 20) {
-    throw new ConfigurationError(RESEND_MAX_ATTEMPTS_ENV, `invalid value ${JSON.stringify(raw)}: a whole number from 1 to 20`);
-  }
+  const raw = env[ENV.resendMaxAttempts];
+  // An empty value counts as unset, as an empty line in a shell profile means "no setting".
+  const { [ENV.resendMaxAttempts]: maxAttempts } = readEnv(localResendEnvSchema, { [ENV.resendMaxAttempts]: raw === '' ? undefined : raw });
   return {
     ...DEFAULT_RESEND_CONFIG,
     stackId: config.stackId,
@@ -221,6 +221,68 @@ export interface LocalResendSession {
   close(): Promise<void>;
 }
 
+/** Local mode's table as a CLI command reaches it, with whatever it had to start for that. */
+interface LocalTable {
+  client: DynamoDBClient;
+  /** The running stack's primary sink, if it has one. */
+  sinkPort: number | null;
+  where: string;
+}
+
+/**
+ * Reaches local mode's table: through the running stack's dynalite, or, with no stack
+ * running, by taking the data directory (so `npm start` waits for us) and starting
+ * dynalite on it. A data directory without a database is refused unless `create`.
+ */
+async function openLocalTable(config: LocalConfig, closers: Array<() => Promise<void>>, create = false): Promise<LocalTable> {
+  const paths = localPaths(config.dataDir);
+  const running = await readRuntimeInfo(paths);
+  let client: DynamoDBClient;
+  let sinkPort: number | null;
+  let where: string;
+  if (running) {
+    client = makeDynamoDbClient(running.dynamoEndpoint);
+    sinkPort = running.sinkPort;
+    where = `the running local stack (pid ${running.pid})`;
+  } else {
+    if (create) await mkdir(paths.root, { recursive: true });
+    else {
+      await access(paths.dynamodb).catch(() => {
+        throw new ShadowmailError('NO_DATA', `no shadowmail data in ${config.dataDir} (start local mode with npm start, or pass --data-dir)`);
+      });
+    }
+    const release = await acquireDataDirLock(paths);
+    closers.push(release);
+    const dynalite = await startEmbeddedDynalite({ path: paths.dynamodb, host: '127.0.0.1', port: 0 });
+    closers.push(() => dynalite.close());
+    client = makeDynamoDbClient(dynalite.endpoint);
+    await createMessageTable(client, LOCAL_TABLE_NAME);
+    sinkPort = null;
+    where = config.dataDir;
+  }
+  closers.push(async () => client.destroy());
+  return { client, sinkPort, where };
+}
+
+/**
+ * Local mode's audit log for a CLI command that writes nothing else into the table (the
+ * failover switch): reached like the resend session's, and created with the data
+ * directory when local mode never ran there, so the entry is waiting when it starts.
+ */
+export async function openLocalAuditLog(config: LocalConfig): Promise<{ audit: AuditLog; where: string; close(): Promise<void> }> {
+  const closers: Array<() => Promise<void>> = [];
+  const close = async (): Promise<void> => {
+    for (const closer of closers.splice(0).reverse()) await closer().catch(() => undefined);
+  };
+  try {
+    const { client, where } = await openLocalTable(config, closers, true);
+    return { audit: new DynamoDbAuditLog({ client, tableName: LOCAL_TABLE_NAME }), where, close };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}
+
 /**
  * Opens the data directory for resend commands: through the running stack's dynalite,
  * or, with no stack running, by taking the data directory (so `npm start` waits for
@@ -234,28 +296,9 @@ export async function openLocalResendSession(config: LocalConfig, clock: Clock):
     for (const closer of closers.splice(0).reverse()) await closer().catch(() => undefined);
   };
   try {
-    const running = await readRuntimeInfo(paths);
-    let client: DynamoDBClient;
-    let sinkPort: number | null;
-    let where: string;
-    if (running) {
-      client = makeDynamoDbClient(running.dynamoEndpoint);
-      sinkPort = running.sinkPort;
-      where = `the running local stack (pid ${running.pid})`;
-    } else {
-      const release = await acquireDataDirLock(paths);
-      closers.push(release);
-      await access(paths.dynamodb).catch(() => {
-        throw new ShadowmailError('NO_DATA', `no shadowmail data in ${config.dataDir} (start local mode with npm start, or pass --data-dir)`);
-      });
-      const dynalite = await startEmbeddedDynalite({ path: paths.dynamodb, host: '127.0.0.1', port: 0 });
-      closers.push(() => dynalite.close());
-      client = makeDynamoDbClient(dynalite.endpoint);
-      await createMessageTable(client, LOCAL_TABLE_NAME);
-      sinkPort = null;
-      where = config.dataDir;
-    }
-    closers.push(async () => client.destroy());
+    const table = await openLocalTable(config, closers);
+    const { client, where } = table;
+    let { sinkPort } = table;
     const index = new DynamoDbMessageIndex({ client, tableName: LOCAL_TABLE_NAME });
     const jobs = new DynamoDbResendJobs({ client, tableName: LOCAL_TABLE_NAME });
     const audit = new DynamoDbAuditLog({ client, tableName: LOCAL_TABLE_NAME });

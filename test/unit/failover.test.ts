@@ -1,12 +1,15 @@
 // The failover use cases: the cache in front of the store (bounded to 30 s, shared
 // reads, failures not cached), switching with since/changedBy/reason, parsing stored
-// values — and the local flag file they run on (atomic replacement).
+// values — and the local flag file they run on (atomic replacement), and the CLI's
+// switch in local mode with its audit entry in local mode's table.
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FileFailoverFlag } from '../../lambdas/adapters/local/file-failover-flag.ts';
 import { InvalidInputError } from '../../lambdas/core/errors.ts';
+import { readLocalConfig } from '../../lambdas/wiring/local-config.ts';
+import { openLocalAuditLog } from '../../lambdas/wiring/local-resend.ts';
 import { CachedFailoverFlag, MAX_FAILOVER_CACHE_MS, parseFailoverState, switchFailover } from '../../lambdas/core/failover.ts';
 import { FAILOVER_OFF, type FailoverFlag, type FailoverState } from '../../lambdas/ports/failover-flag.ts';
 
@@ -276,6 +279,36 @@ describe('shadowmail failover (CLI, local mode)', () => {
     expect(JSON.parse(status.out)).toMatchObject({ on: true, message: 'Exchange is down.', changedBy: `cli:${userInfo().username}`, reason: 'power' });
     expect(off.code).toBe(0);
     expect(stored).toMatchObject({ on: false, changedBy: `cli:${userInfo().username}` });
+  });
+
+  it('records each switch in local mode\'s audit log, as the admin page does', async () => {
+    // Prepare
+    const { userInfo } = await import('node:os');
+    const actor = `cli:${userInfo().username}`.toLowerCase();
+    // Act
+    const on = await run('failover', 'on', '--message', 'Exchange is down.', '--reason', 'power', '--data-dir', dir);
+    const off = await run('failover', 'off', '--reason', 'restored', '--data-dir', dir);
+    const status = await run('failover', 'status', '--data-dir', dir);
+    const log = await openLocalAuditLog(readLocalConfig({ SHADOWMAIL_DATA_DIR: dir }));
+    const page = await log.audit.list({ since: new Date(Date.now() - 3_600_000).toISOString(), until: new Date(Date.now() + 60_000).toISOString(), limit: 10 }).finally(() => log.close());
+    // Assess
+    expect([on.code, off.code, status.code]).toEqual([0, 0, 0]);
+    expect(on.err + off.err).toBe('');
+    expect(page.events.map(({ actor, action, outcome, details }) => ({ actor, action, outcome, details }))).toEqual([
+      { actor, action: 'failover.off', outcome: 'ok', details: { reason: 'restored', message: '' } },
+      { actor, action: 'failover.on', outcome: 'ok', details: { reason: 'power', message: 'Exchange is down.' } },
+    ]);
+  });
+
+  it('still switches when the data directory is held by another process, warning that nothing was audited', async () => {
+    // Prepare: a live process (our parent) holds the data directory.
+    await writeFile(join(dir, 'shadowmail.pid'), String(process.ppid));
+    // Act
+    const on = await run('failover', 'on', '--reason', 'power', '--data-dir', dir);
+    // Assess
+    expect(on.code).toBe(0);
+    expect(on.err).toMatch(/^warning: no audit entry written: local mode's table cannot be opened \(the data directory .* is in use by process \d+\)/);
+    expect(await new FileFailoverFlag(join(dir, 'failover.json')).read()).toMatchObject({ on: true, reason: 'power' });
   });
 
   it('answers usage errors with exit code 2 and one line', async () => {

@@ -2,11 +2,11 @@
 // flag is off), and that trace, raw download, resend and the failover switch work and
 // leave audit entries — with memory stores for index, raw mail, jobs and audit log.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { DEFAULT_RESEND_CONFIG } from '../../lambdas/core/resend.ts';
+import { DEFAULT_RESEND_CONFIG, processResendStep } from '../../lambdas/core/resend.ts';
 import type { Identity } from '../../lambdas/ports/sign-in.ts';
 import type { AdminDeps } from '../../web/routes/admin.ts';
 import { ALICE, ORIGIN, sessionCookie, startHarness, type Harness } from '../fixtures/web/app-under-test.ts';
-import { MemoryRawMailStore } from '../support/memory-adapters.ts';
+import { MemoryRawMailStore, ScriptedRelay } from '../support/memory-adapters.ts';
 import { MemoryMessageIndex } from '../support/memory-message-index.ts';
 import { makeRecord, putReceived } from '../support/message-index-contract.ts';
 import { MemoryAuditLog, MemoryResendJobs, MemoryResendQueue } from '../support/memory-resend.ts';
@@ -154,6 +154,35 @@ describe('admin console', () => {
     expect(await job.text()).toContain('id="job-counters"');
     expect(await list.text()).toContain(location);
     expect(audit.events).toMatchObject([{ action: 'resend.single', target: MESSAGE_ID, details: { recipients: ['carol@corp.test'] } }]);
+  });
+
+  it('reloads the job page and the job list every 5 s while the job runs, and no more once it is settled', async () => {
+    // Prepare
+    const admin = await as(ADMIN);
+    const started = await admin.post(`/admin/trace/${MESSAGE_ID}/resend`, {});
+    const location = started.headers.get('location') ?? '';
+    const refresh = /<meta http-equiv="refresh" content="(\d+)"\/?>/;
+    // Act
+    const runningJob = await (await admin.get(location)).text();
+    const runningList = await (await admin.get('/admin/jobs')).text();
+    // The resend worker runs the job's one step: the primary takes both recipients.
+    const relay = new ScriptedRelay();
+    for (let entry = queue.takeDue(); entry; entry = queue.takeDue()) {
+      await processResendStep(entry.step, {
+        index, rawStore, relay, jobs, queue, clock: harness.clock, workerId: 'test-worker',
+        config: { ...DEFAULT_RESEND_CONFIG, stackId: 'shadowmail', leaseMs: 60_000 },
+      }, entry.receives);
+    }
+    const settledJob = await (await admin.get(location)).text();
+    const settledList = await (await admin.get('/admin/jobs')).text();
+    // Assess
+    expect(refresh.exec(runningJob)?.[1]).toBe('5');
+    expect(refresh.exec(runningList)?.[1]).toBe('5');
+    expect(relay.sent).toHaveLength(1);
+    expect(settledJob).toContain('<p id="job-state">done</p>');
+    expect(settledJob).not.toContain('http-equiv="refresh"');
+    expect(settledList).not.toContain('http-equiv="refresh"');
+    expect(runningJob).not.toMatch(/<script/);
   });
 
   it('starts a bulk resend for one mailbox', async () => {

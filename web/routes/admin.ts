@@ -5,7 +5,7 @@
 //   GET  /admin/trace/:id               one message's trace; GET …/raw streams the stored .eml (audited)
 //   POST /admin/trace/:id/resend        resend to the primary (all or chosen recipients) → job page
 //   GET|POST /admin/resend              bulk resend (one mailbox or all, in a time range) → job page
-//   GET  /admin/jobs, /admin/jobs/:id   resend jobs; POST /admin/jobs/:id/cancel
+//   GET  /admin/jobs, /admin/jobs/:id   resend jobs (reloading every 5 s while one runs); POST /admin/jobs/:id/cancel
 //   GET|POST /admin/failover            the flag and the audited switch
 //   GET  /admin/audit                   the audit log, filtered and paged (read only: no route changes it)
 import { Readable } from 'node:stream';
@@ -52,10 +52,13 @@ export function requireAdmin() {
 
 const text = (value: unknown): string => (typeof value === 'string' ? value.trim() : '');
 
+/** How often a page showing a job that still runs reloads itself. */
+export const JOB_REFRESH_SECONDS = 5;
+
 export function adminRoutes(deps: AdminDeps): Hono<WebEnv> {
   const routes = new Hono<WebEnv>();
-  const page = (c: WebContext, title: string, body: unknown, status = 200) =>
-    renderPage(c, { title, status, nav: AdminNav({ t: c.get('t') }), body: body as never });
+  const page = (c: WebContext, title: string, body: unknown, status = 200, refreshSeconds?: number) =>
+    renderPage(c, { title, status, nav: AdminNav({ t: c.get('t') }), body: body as never, ...(refreshSeconds !== undefined && { refreshSeconds }) });
 
   routes.get('/', (c) => {
     const t = c.get('t');
@@ -132,12 +135,15 @@ export function adminRoutes(deps: AdminDeps): Hono<WebEnv> {
   routes.get('/jobs', async (c) => {
     const result = await listResendJobs({ cursor: c.req.query('cursor') ?? null }, { jobs: deps.resend.jobs, clock: deps.clock });
     const more = result.nextCursor ? `/admin/jobs?${new URLSearchParams({ cursor: result.nextCursor })}` : null;
-    return page(c, c.get('t')('admin.nav.jobs'), JobsView({ t: c.get('t'), jobs: result.jobs, moreHref: more }));
+    const running = result.jobs.some((job) => !isSettled(job));
+    return page(c, c.get('t')('admin.nav.jobs'), JobsView({ t: c.get('t'), jobs: result.jobs, moreHref: more }), 200, running ? JOB_REFRESH_SECONDS : undefined);
   });
 
   routes.get('/jobs/:id', async (c) => {
     const job = await getResendJob(c.req.param('id'), { jobs: deps.resend.jobs, clock: deps.clock });
-    return page(c, job.id, JobView({ t: c.get('t'), job, settled: isSettled(job), csrf: csrfTokenOf(c) }));
+    const settled = isSettled(job);
+    // Progress without script: the page reloads itself until the job is settled.
+    return page(c, job.id, JobView({ t: c.get('t'), job, settled, csrf: csrfTokenOf(c) }), 200, settled ? undefined : JOB_REFRESH_SECONDS);
   });
 
   routes.post('/jobs/:id/cancel', async (c) => {

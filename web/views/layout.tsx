@@ -17,6 +17,8 @@ export interface LayoutProps {
   nav?: Child;
   /** A narrow reading column (status and error pages). */
   narrow?: boolean;
+  /** Reload the page after this many seconds (a running job's page); the CSP allows no script, a meta refresh needs none. */
+  refreshSeconds?: number;
   children?: Child;
 }
 
@@ -28,6 +30,7 @@ export function Layout(props: LayoutProps) {
         <meta charset="utf-8" />
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         <meta name="robots" content="noindex, nofollow" />
+        {props.refreshSeconds ? <meta http-equiv="refresh" content={String(props.refreshSeconds)} /> : null}
         <title>{`${props.title} – ${t('app.name')}`}</title>
         <link rel="stylesheet" href={STYLESHEET_PATH} />
       </head>
@@ -68,6 +71,8 @@ export interface PageOptions {
   status?: number;
   nav?: Child;
   narrow?: boolean;
+  /** See LayoutProps.refreshSeconds. */
+  refreshSeconds?: number;
 }
 
 /** Renders `body` inside the layout for the request's language and user. */
@@ -81,6 +86,7 @@ export async function renderPage(c: Context<WebEnv>, options: PageOptions): Prom
       csrfToken={c.get('csrfToken') ?? null}
       nav={options.nav}
       narrow={options.narrow ?? false}
+      {...(options.refreshSeconds !== undefined && { refreshSeconds: options.refreshSeconds })}
     >
       {options.body}
     </Layout>

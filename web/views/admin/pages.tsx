@@ -1,5 +1,6 @@
 // The admin console's views: trace search and detail, resend forms, jobs, the
-// failover switch and the audit log. Plain forms and tables (no script, no inline style).
+// failover switch and the audit log. Plain forms and tables (no script, no inline style);
+// pages of running jobs reload themselves (a meta refresh set by the route).
 import type { Child } from 'hono/jsx';
 import type { TracedMessage } from '../../../lambdas/core/trace.ts';
 import type { AuditEvent } from '../../../lambdas/ports/audit-log.ts';
@@ -151,7 +152,10 @@ export function JobsView(props: { t: Translate; jobs: ResendJob[]; moreHref: str
       <table id="jobs">
         <tbody>
           {props.jobs.map((job) => (
-            <tr><td><a href={`/admin/jobs/${encodeURIComponent(job.id)}`}>{job.id}</a></td><td>{job.state}</td><td>{job.createdBy}</td><td>{job.createdAt}</td></tr>
+            <tr>
+              <td><a href={`/admin/jobs/${encodeURIComponent(job.id)}`}>{job.id}</a></td><td>{job.state}</td>
+              <td>{`${job.counters.done}/${job.counters.total}${job.enumerated ? '' : '+'}`}</td><td>{job.createdBy}</td><td>{job.createdAt}</td>
+            </tr>
           ))}
         </tbody>
       </table>

@@ -1,0 +1,208 @@
+// The CLI's way to a deployed stack (`--stack STACK_ID [--region R]`): the names of the
+// table, the raw mail bucket, the resend queue and the failover parameter come from
+// the CloudFormation outputs of <STACK_ID>-stateful and <STACK_ID>-stateless, and the
+// commands then use the AWS adapters directly with the caller's own AWS credentials:
+// IAM decides what an admin may do, no webmail API sits in between. Credentials,
+// region and endpoints come from the usual SDK sources (environment, profile, SSO).
+import { hostname, userInfo } from 'node:os';
+import { CloudFormationClient, DescribeStacksCommand, type Output } from '@aws-sdk/client-cloudformation';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { SSMClient } from '@aws-sdk/client-ssm';
+import { DynamoDbAuditLog } from '../../lambdas/adapters/aws/dynamodb-audit-log.ts';
+import { DynamoDbMessageIndex } from '../../lambdas/adapters/aws/dynamodb-message-index.ts';
+import { DynamoDbResendJobs } from '../../lambdas/adapters/aws/dynamodb-resend-jobs.ts';
+import { SqsResendQueue } from '../../lambdas/adapters/aws/sqs-resend-queue.ts';
+import { SsmFailoverFlag } from '../../lambdas/adapters/aws/ssm-failover-flag.ts';
+import { ShadowmailError } from '../../lambdas/core/errors.ts';
+import { DEFAULT_RESEND_CONFIG, type ResendStartDeps } from '../../lambdas/core/resend.ts';
+import type { AuditLog } from '../../lambdas/ports/audit-log.ts';
+import type { Clock } from '../../lambdas/ports/clock.ts';
+import type { MessageIndex } from '../../lambdas/ports/message-index.ts';
+import type { ResendJobStore, ResendQueue } from '../../lambdas/ports/resend-jobs.ts';
+
+/** The stack outputs the CLI reads: which stack (suffix of the stack name) and which output key. */
+export const STACK_OUTPUTS = {
+  tableName: { stack: 'stateful', key: 'TableName' },
+  rawBucket: { stack: 'stateful', key: 'RawMailBucketName' },
+  resendQueueUrl: { stack: 'stateful', key: 'ResendQueueUrl' },
+  failoverParameter: { stack: 'stateless', key: 'FailoverParameterName' },
+} as const;
+
+export type DeployedOutput = keyof typeof STACK_OUTPUTS;
+
+/** The deployment config's stackId rule (lib/config.ts): a CloudFormation stack name prefix. */
+const STACK_ID = /^[A-Za-z][A-Za-z0-9-]{0,39}$/;
+
+/** parseArgs options of the shared target. */
+export const deployedTargetOptions = {
+  stack: { type: 'string' },
+  region: { type: 'string' },
+} as const;
+
+export type CliTarget = { kind: 'local'; dataDir: string | undefined } | { kind: 'stack'; stackId: string; region: string | undefined };
+
+/**
+ * The target a command's options name: local mode (--data-dir or the default data
+ * directory) or a deployed stack (--stack, --region). Bad combinations are usage errors.
+ */
+export function cliTarget(values: { stack?: string | undefined; region?: string | undefined; 'data-dir'?: string | undefined }): CliTarget {
+  const { stack, region } = values;
+  if (stack === undefined) {
+    if (region !== undefined) throw new ShadowmailError('USAGE', '--region goes with --stack');
+    return { kind: 'local', dataDir: values['data-dir'] };
+  }
+  if (values['data-dir'] !== undefined) throw new ShadowmailError('USAGE', 'give either --data-dir or --stack, not both');
+  if (!STACK_ID.test(stack)) throw new ShadowmailError('USAGE', `--stack must be the stackId of the deployment (a letter, then letters, digits or dashes), not ${JSON.stringify(stack)}`);
+  if (region !== undefined && !/^[a-z]{2}(-[a-z]+)+-\d+$/.test(region)) throw new ShadowmailError('USAGE', `--region must be an AWS region such as eu-central-1, not ${JSON.stringify(region)}`);
+  return { kind: 'stack', stackId: stack, region };
+}
+
+/** Who a CLI action is recorded as against a deployed stack: the OS user and this host (no STS client is installed to name the IAM principal). */
+export function deployedActor(): string {
+  return `cli:${userInfo().username}@${hostname()}`;
+}
+
+export interface DeployedTarget<K extends DeployedOutput> {
+  stackId: string;
+  region: string;
+  outputs: Record<K, string>;
+  /** For messages: `stack <id> (<region>)`. */
+  where: string;
+}
+
+/**
+ * Reads the outputs `needs` names from the stack's CloudFormation stacks (only the
+ * stacks that hold them). A missing region, stack, output or permission is one clear
+ * ShadowmailError line.
+ */
+export async function resolveDeployedTarget<K extends DeployedOutput>(
+  target: { stackId: string; region: string | undefined },
+  needs: readonly K[],
+): Promise<DeployedTarget<K>> {
+  const cloudFormation = new CloudFormationClient(target.region ? { region: target.region } : {});
+  try {
+    const region = await cloudFormation.config.region().catch(() => undefined);
+    if (!region) throw new ShadowmailError('NO_REGION', 'no AWS region: pass --region or set AWS_REGION (or a profile with a region)');
+    const stackNames = [...new Set(needs.map((need) => `${target.stackId}-${STACK_OUTPUTS[need].stack}`))];
+    const outputsByStack = new Map<string, Output[]>();
+    for (const stackName of stackNames) outputsByStack.set(stackName, await describeOutputs(cloudFormation, stackName, region));
+    const outputs = {} as Record<K, string>;
+    for (const need of needs) {
+      const { stack, key } = STACK_OUTPUTS[need];
+      const stackName = `${target.stackId}-${stack}`;
+      const value = outputsByStack.get(stackName)!.find((output) => output.OutputKey === key)?.OutputValue;
+      if (!value) {
+        throw new ShadowmailError('STACK_OUTPUT', `stack ${stackName} (${region}) has no output ${key}: deploy the current version of shadowmail`);
+      }
+      outputs[need] = value;
+    }
+    return { stackId: target.stackId, region, outputs, where: `stack ${target.stackId} (${region})` };
+  } finally {
+    cloudFormation.destroy();
+  }
+}
+
+async function describeOutputs(client: CloudFormationClient, stackName: string, region: string): Promise<Output[]> {
+  try {
+    const { Stacks: stacks } = await client.send(new DescribeStacksCommand({ StackName: stackName }));
+    const stack = stacks?.[0];
+    if (!stack) throw new ShadowmailError('NO_STACK', `stack ${stackName} not found in ${region}: check --stack (the stackId of the deployment) and --region`);
+    return stack.Outputs ?? [];
+  } catch (error) {
+    if (error instanceof ShadowmailError) throw error;
+    throw awsError(error, stackName, region);
+  }
+}
+
+/** One line for what went wrong while reading a stack. */
+function awsError(error: unknown, stackName: string, region: string): ShadowmailError {
+  const name = (error as { name?: string }).name ?? 'Error';
+  const message = String((error as Error).message ?? error).split('\n')[0]!.trim();
+  if (name === 'ValidationError' && /does not exist/i.test(message)) {
+    return new ShadowmailError('NO_STACK', `stack ${stackName} not found in ${region}: check --stack (the stackId of the deployment) and --region`, { cause: error });
+  }
+  if (name === 'CredentialsProviderError' || /credential/i.test(name)) {
+    return new ShadowmailError('NO_CREDENTIALS', `no AWS credentials (${message}): sign in (aws sso login, AWS_PROFILE) and try again`, { cause: error });
+  }
+  if (/AccessDenied|UnrecognizedClient|InvalidClientTokenId|ExpiredToken/i.test(name)) {
+    return new ShadowmailError('ACCESS_DENIED', `not allowed to read stack ${stackName} in ${region}: ${name}: ${message}`, { cause: error });
+  }
+  return new ShadowmailError('STACK_READ', `cannot read stack ${stackName} in ${region}: ${name}: ${message}`, { cause: error });
+}
+
+/** What trace and resend use on a deployed stack: its table (index, audit log, resend jobs). */
+export interface DeployedTable {
+  target: DeployedTarget<'tableName'>;
+  index: MessageIndex;
+  audit: AuditLog;
+  jobs: ResendJobStore;
+  close(): Promise<void>;
+}
+
+/** The deployed table, named by the stack's TableName output. */
+export async function openDeployedTable(target: { stackId: string; region: string | undefined }): Promise<DeployedTable> {
+  const resolved = await resolveDeployedTarget(target, ['tableName']);
+  const dynamo = new DynamoDBClient({ region: resolved.region });
+  const tableName = resolved.outputs.tableName;
+  return {
+    target: resolved,
+    index: new DynamoDbMessageIndex({ client: dynamo, tableName }),
+    audit: new DynamoDbAuditLog({ client: dynamo, tableName }),
+    jobs: new DynamoDbResendJobs({ client: dynamo, tableName }),
+    close: async () => dynamo.destroy(),
+  };
+}
+
+export interface DeployedResend extends Omit<DeployedTable, 'target'> {
+  target: DeployedTarget<'tableName' | 'resendQueueUrl'>;
+  queue: ResendQueue;
+  startDeps: ResendStartDeps;
+}
+
+/** The deployed table and resend queue: a job started here is run by the stack's resend function. */
+export async function openDeployedResend(target: { stackId: string; region: string | undefined }, clock: Clock): Promise<DeployedResend> {
+  const resolved = await resolveDeployedTarget(target, ['tableName', 'resendQueueUrl']);
+  const dynamo = new DynamoDBClient({ region: resolved.region });
+  const sqs = new SQSClient({ region: resolved.region });
+  const tableName = resolved.outputs.tableName;
+  const index = new DynamoDbMessageIndex({ client: dynamo, tableName });
+  const audit = new DynamoDbAuditLog({ client: dynamo, tableName });
+  const jobs = new DynamoDbResendJobs({ client: dynamo, tableName });
+  const queue = new SqsResendQueue(sqs, resolved.outputs.resendQueueUrl);
+  return {
+    target: resolved,
+    index,
+    audit,
+    jobs,
+    queue,
+    startDeps: { index, jobs, queue, audit, clock, config: DEFAULT_RESEND_CONFIG },
+    close: async () => {
+      dynamo.destroy();
+      sqs.destroy();
+    },
+  };
+}
+
+/**
+ * The deployed failover parameter and, for a switch (`audited`), the audit log in the
+ * deployed table; `status` needs only the parameter.
+ */
+export async function openDeployedFailover(
+  target: { stackId: string; region: string | undefined },
+  audited: boolean,
+): Promise<{ flag: SsmFailoverFlag; audit: AuditLog | null; where: string; close(): Promise<void> }> {
+  const resolved = await resolveDeployedTarget(target, audited ? ['failoverParameter', 'tableName'] : ['failoverParameter']);
+  const ssm = new SSMClient({ region: resolved.region });
+  const dynamo = audited ? new DynamoDBClient({ region: resolved.region }) : null;
+  const tableName = (resolved.outputs as Partial<Record<DeployedOutput, string>>).tableName;
+  return {
+    flag: new SsmFailoverFlag(ssm, resolved.outputs.failoverParameter),
+    audit: dynamo && tableName ? new DynamoDbAuditLog({ client: dynamo, tableName }) : null,
+    where: `SSM parameter ${resolved.outputs.failoverParameter} of ${resolved.where}`,
+    close: async () => {
+      ssm.destroy();
+      dynamo?.destroy();
+    },
+  };
+}
