@@ -16,6 +16,7 @@ import { MAX_FAILOVER_CACHE_MS, switchFailover } from '../lambdas/core/failover.
 import type { AuditLog } from '../lambdas/ports/audit-log.ts';
 import { systemClock } from '../lambdas/ports/clock.ts';
 import type { FailoverFlag, FailoverState } from '../lambdas/ports/failover-flag.ts';
+import { costCommand } from './commands/cost.ts';
 import { directoryCommand } from './commands/directory.ts';
 import { cliTarget, deployedActor, deployedTargetOptions, openDeployedFailover } from './commands/deployed-target.ts';
 import { resendCommand } from './commands/resend.ts';
@@ -32,6 +33,7 @@ const USAGE = `usage:
   shadowmail failover off [--reason TEXT] [TARGET | --ssm-parameter NAME [--region R]]
   shadowmail failover status [--json] [TARGET | --ssm-parameter NAME [--region R]]
   shadowmail directory (sync … | import FILE | list)   (shadowmail directory --help)
+  shadowmail cost [--users N] [--messages-per-user N] [--size-kb N] [--nat] [--json]   (shadowmail cost --help)
 
   trace     lists matching messages, newest first, with each recipient's delivery state.
   resend    sends stored mail to the primary again as a job, and follows it.
@@ -56,6 +58,7 @@ export async function main(argv: string[], out: NodeJS.WritableStream = process.
     if (command === 'resend') return await resendCommand(rest, out, err);
     if (command === 'failover') return await failover(rest, out, err);
     if (command === 'directory') return await directoryCommand(rest, out, err);
+    if (command === 'cost') return await costCommand(rest, out, err);
     if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
       out.write(`${USAGE}\n`);
       return command === undefined ? 2 : 0;

@@ -67,6 +67,11 @@ export class EgressNetwork extends Construct {
       },
     });
 
+    // S3 and DynamoDB over gateway endpoints: free, and the raw message a forward reads
+    // does not pass (and is not billed per GB by) the NAT gateway.
+    this.vpc.addGatewayEndpoint('S3Endpoint', { service: ec2.GatewayVpcEndpointAwsService.S3 });
+    this.vpc.addGatewayEndpoint('DynamoDbEndpoint', { service: ec2.GatewayVpcEndpointAwsService.DYNAMODB });
+
     this.securityGroup = new ec2.SecurityGroup(this, 'FunctionSecurityGroup', {
       vpc: this.vpc,
       description: 'shadowmail functions: SMTP to the smart host and HTTPS to AWS APIs, nothing in',

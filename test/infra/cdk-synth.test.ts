@@ -58,7 +58,9 @@ afterAll(async () => {
   if (work) await rm(work, { recursive: true, force: true });
 });
 
-async function pipelineFunction(name: 'Ingest' | 'Forward'): Promise<{ resource: FunctionResource; bundle: string }> {
+type BundledFunction = 'Ingest' | 'Forward' | 'Resend' | 'Webmail/Function' | 'InboundMail/ActivationFunction';
+
+async function pipelineFunction(name: BundledFunction): Promise<{ resource: FunctionResource; bundle: string }> {
   const template = JSON.parse(await readFile(join(outdir, 'Stateless.template.json'), 'utf8')) as { Resources: Record<string, FunctionResource & { Type: string }> };
   const resource = Object.values(template.Resources).find(
     (r) => r.Type === 'AWS::Lambda::Function' && r.Metadata?.['aws:cdk:path'] === `Stateless/${name}/Function/Resource`,
@@ -85,6 +87,7 @@ async function invokeBundle(bundle: string, variables: Record<string, unknown>, 
   const standIns: Record<string, string> = {
     [ENV.tableName]: 'shadowmail-table',
     [ENV.forwardQueueUrl]: 'https://sqs.eu-west-1.amazonaws.com/123456789012/shadowmail-forward',
+    [ENV.resendQueueUrl]: 'https://sqs.eu-west-1.amazonaws.com/123456789012/shadowmail-resend',
   };
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,
@@ -131,18 +134,27 @@ describe('cdk synth of cdk.json (offline, real bundling)', () => {
     expect(report.pluginReports).toEqual([]);
   });
 
-  it.each(['Ingest', 'Forward'] as const)('bundles %s into one ESM file that Node parses', async (name) => {
-    // Act
-    const { bundle } = await pipelineFunction(name);
-    const size = (await stat(bundle)).size;
-    const check = await run(process.execPath, ['--check', bundle], { timeoutMs: 30_000 });
+  it.each(['Ingest', 'Forward', 'Resend', 'Webmail/Function', 'InboundMail/ActivationFunction'] as const)(
+    'bundles %s into one ESM file that Node parses and that exports a handler',
+    async (name) => {
+      // Act
+      const { bundle } = await pipelineFunction(name);
+      const size = (await stat(bundle)).size;
+      const check = await run(process.execPath, ['--check', bundle], { timeoutMs: 30_000 });
+      // Importing runs no wiring (each handler builds its wiring on the first call).
+      const loaded = await run(process.execPath, ['--input-type=module', '-e', `const m = await import(${JSON.stringify(bundle)}); process.stdout.write(typeof m.handler);`], {
+        timeoutMs: 30_000,
+        env: { PATH: process.env.PATH, AWS_REGION: 'eu-west-1' },
+      });
 
-    // Assess
-    console.info(`${name} bundle: ${(size / 1024 / 1024).toFixed(2)} MiB`);
-    expect(size).toBeGreaterThan(100_000);
-    expect(size).toBeLessThan(MAX_BUNDLE_BYTES);
-    expect(check.code, tail(check.stderr)).toBe(0);
-  });
+      // Assess
+      console.info(`${name} bundle: ${(size / 1024 / 1024).toFixed(2)} MiB`);
+      expect(size).toBeGreaterThan(100_000);
+      expect(size).toBeLessThan(MAX_BUNDLE_BYTES);
+      expect(check.code, tail(check.stderr)).toBe(0);
+      expect(loaded.stdout, tail(loaded.stderr)).toBe('function');
+    },
+  );
 
   it.each(['Ingest', 'Forward'] as const)(
     'loads the %s bundle with the deployed environment, and its handler answers a batch with per-record failures',
@@ -163,6 +175,21 @@ describe('cdk synth of cdk.json (offline, real bundling)', () => {
       expect(malformed.stderr).not.toMatch(/Dynamic require|is not defined|Cannot find (module|package)/);
     },
   );
+
+  it('loads the Resend bundle with the deployed environment; a step that can never run is dropped, not retried for ever', async () => {
+    // Prepare
+    const { resource, bundle } = await pipelineFunction('Resend');
+    const variables = resource.Properties.Environment.Variables;
+
+    // Act
+    const empty = await invokeBundle(bundle, variables, { Records: [] });
+    const malformed = await invokeBundle(bundle, variables, { Records: [sqsRecord('bad-1', '{"type":"unknown"}')] });
+
+    // Assess
+    expect(empty.result, tail(empty.stderr)).toEqual({ batchItemFailures: [] });
+    expect(malformed.result, tail(malformed.stderr)).toEqual({ batchItemFailures: [] });
+    expect(malformed.stdout + malformed.stderr).toMatch(/resend step dropped/);
+  });
 
   it('stops with the key named when the configuration file is wrong', async () => {
     // Prepare
