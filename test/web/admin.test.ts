@@ -165,6 +165,7 @@ describe('admin console', () => {
     // Act
     const runningJob = await (await admin.get(location)).text();
     const runningList = await (await admin.get('/admin/jobs')).text();
+    const stopped = await (await admin.get(`${location}?refresh=off`)).text();
     // The resend worker runs the job's one step: the primary takes both recipients.
     const relay = new ScriptedRelay();
     for (let entry = queue.takeDue(); entry; entry = queue.takeDue()) {
@@ -178,9 +179,14 @@ describe('admin console', () => {
     // Assess
     expect(refresh.exec(runningJob)?.[1]).toBe('5');
     expect(refresh.exec(runningList)?.[1]).toBe('5');
+    // the reload can be turned off (WCAG 2.2.1) and back on
+    expect(runningJob).toContain(`href="${location}?refresh=off"`);
+    expect(stopped).not.toContain('http-equiv="refresh"');
+    expect(stopped).toMatch(new RegExp(`<a href="${location}">`));
     expect(relay.sent).toHaveLength(1);
     expect(settledJob).toContain('<p id="job-state">done</p>');
     expect(settledJob).not.toContain('http-equiv="refresh"');
+    expect(settledJob).not.toContain('id="refresh-note"');
     expect(settledList).not.toContain('http-equiv="refresh"');
     expect(runningJob).not.toMatch(/<script/);
   });

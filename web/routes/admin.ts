@@ -22,7 +22,7 @@ import type { MessageIndex } from '../../lambdas/ports/message-index.ts';
 import type { RawMailStore } from '../../lambdas/ports/raw-mail-store.ts';
 import { csrfTokenOf, identityOf, type WebContext, type WebEnv } from '../middleware/context.ts';
 import { messagePage, renderPage } from '../views/layout.tsx';
-import { AdminNav, AuditView, BulkResendView, FailoverView, JobsView, JobView, TraceDetailView, TraceView, type TraceForm } from '../views/admin/pages.tsx';
+import { AdminNav, AuditView, RefreshControl, BulkResendView, FailoverView, JobsView, JobView, TraceDetailView, TraceView, type TraceForm } from '../views/admin/pages.tsx';
 
 export interface AdminDeps {
   index: MessageIndex;
@@ -136,14 +136,19 @@ export function adminRoutes(deps: AdminDeps): Hono<WebEnv> {
     const result = await listResendJobs({ cursor: c.req.query('cursor') ?? null }, { jobs: deps.resend.jobs, clock: deps.clock });
     const more = result.nextCursor ? `/admin/jobs?${new URLSearchParams({ cursor: result.nextCursor })}` : null;
     const running = result.jobs.some((job) => !isSettled(job));
-    return page(c, c.get('t')('admin.nav.jobs'), JobsView({ t: c.get('t'), jobs: result.jobs, moreHref: more }), 200, running ? JOB_REFRESH_SECONDS : undefined);
+    const auto = running && c.req.query('refresh') !== 'off';
+    const body = [running ? RefreshControl({ t: c.get('t'), auto, path: '/admin/jobs' }) : null, JobsView({ t: c.get('t'), jobs: result.jobs, moreHref: more })];
+    return page(c, c.get('t')('admin.nav.jobs'), body, 200, auto ? JOB_REFRESH_SECONDS : undefined);
   });
 
   routes.get('/jobs/:id', async (c) => {
     const job = await getResendJob(c.req.param('id'), { jobs: deps.resend.jobs, clock: deps.clock });
     const settled = isSettled(job);
     // Progress without script: the page reloads itself until the job is settled.
-    return page(c, job.id, JobView({ t: c.get('t'), job, settled, csrf: csrfTokenOf(c) }), 200, settled ? undefined : JOB_REFRESH_SECONDS);
+    const auto = !settled && c.req.query('refresh') !== 'off';
+    const path = `/admin/jobs/${encodeURIComponent(job.id)}`;
+    const body = [settled ? null : RefreshControl({ t: c.get('t'), auto, path }), JobView({ t: c.get('t'), job, settled, csrf: csrfTokenOf(c) })];
+    return page(c, job.id, body, 200, auto ? JOB_REFRESH_SECONDS : undefined);
   });
 
   routes.post('/jobs/:id/cancel', async (c) => {

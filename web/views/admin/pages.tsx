@@ -231,3 +231,21 @@ export function AuditView(props: { t: Translate; form: { actor: string; action: 
     </>
   );
 }
+
+/**
+ * Says that a running job's page reloads itself and offers to stop it (WCAG 2.2.1: a
+ * time limit the user can turn off); `auto` false offers to turn it back on.
+ */
+export function RefreshControl(props: { t: Translate; auto: boolean; path: string }): Child {
+  const { t } = props;
+  return props.auto ? (
+    <p class="refresh-note" id="refresh-note">
+      {t('admin.jobs.refreshing')} <a href={`${props.path}?refresh=off`}>{t('admin.jobs.stopRefresh')}</a>
+    </p>
+  ) : (
+    <p class="refresh-note" id="refresh-note">
+      <a href={props.path}>{t('admin.jobs.startRefresh')}</a>
+    </p>
+  );
+}
+
