@@ -21,6 +21,8 @@ export const RAW_MAIL_EXPIRY_MARGIN_DAYS = 2;
  */
 export const DOWNLOADS_PREFIX = 'downloads/';
 export const DOWNLOADS_EXPIRY_DAYS = 1;
+/** Where the webmail keeps the Sent copies of what users send (expired with the retention). */
+export const SENT_PREFIX = 'sent/';
 
 export interface RawMailBucketProps {
   retentionDays: number;
@@ -35,6 +37,8 @@ export class RawMailBucket extends Construct {
   readonly bucket: s3.Bucket;
   /** Read and decrypt raw messages under the prefix; nothing else. */
   readonly readPolicy: iam.ManagedPolicy;
+  /** The webmail's objects: read raw mail, Sent copies and downloads; write Sent copies and downloads. */
+  readonly webmailPolicy: iam.ManagedPolicy;
   private readonly rawPrefix: string;
   private sesDeliveryAllowed = false;
 
@@ -89,6 +93,26 @@ export class RawMailBucket extends Construct {
       id: `AwsSolutions-IAM5[Resource::<${bucketLogicalId}.Arn>/${props.rawPrefix}*]`,
       reason: 'Message ids are not known in advance: reading raw mail means every object under the SES prefix, and only that prefix.',
     });
+
+    // Defined next to the bucket (like readPolicy) so each wildcard is acknowledged
+    // under the name cdk-nag gives it in this stack's template.
+    const under = (prefix: string) => this.bucket.arnForObjects(`${prefix}*`);
+    this.webmailPolicy = new iam.ManagedPolicy(this, 'WebmailPolicy', {
+      description: 'shadowmail webmail: read raw mail, Sent copies and downloads; write Sent copies and downloads',
+      statements: [
+        new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [under(props.rawPrefix), under(SENT_PREFIX), under(DOWNLOADS_PREFIX)] }),
+        new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: [under(SENT_PREFIX), under(DOWNLOADS_PREFIX)] }),
+        new iam.PolicyStatement({ actions: ['s3:ListBucket'], resources: [this.bucket.bucketArn] }),
+        // S3 with a bucket key asks KMS for a data key on writes and to decrypt on reads; never kms:Encrypt.
+        new iam.PolicyStatement({ actions: ['kms:Decrypt', 'kms:GenerateDataKey'], resources: [this.key.keyArn] }),
+      ],
+    });
+    Validations.of(this.webmailPolicy).acknowledge(
+      ...[props.rawPrefix, SENT_PREFIX, DOWNLOADS_PREFIX].map((prefix) => ({
+        id: `AwsSolutions-IAM5[Resource::<${bucketLogicalId}.Arn>/${prefix}*]`,
+        reason: `Object keys are message ids and attachment names, unknown in advance: the webmail reads ${props.rawPrefix}, ${SENT_PREFIX} and ${DOWNLOADS_PREFIX} and writes the last two, each limited to its prefix of this bucket.`,
+      })),
+    );
   }
 
   /**

@@ -21,17 +21,16 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
-import { flattenCfnReference } from 'cdk-nag/lib/utils/flatten-cfn-reference.js';
 import { Construct } from 'constructs';
 import { MESSAGE_TABLE } from '../../lambdas/adapters/aws/message-table.ts';
 import { ENV, WEB_ENV } from '../../lambdas/wiring/env.ts';
 import { CONFIG_CONTEXT_KEY, ShadowmailConfigError, type ShadowmailConfig } from '../config.ts';
 import { RAW_MAIL_PREFIX } from '../pipeline-limits.ts';
 import { MailFunction } from './mail-function.ts';
-import { DOWNLOADS_PREFIX } from './raw-mail-bucket.ts';
+import { DOWNLOADS_PREFIX, SENT_PREFIX } from './raw-mail-bucket.ts';
 
 /** Webmail Sent copies (lambdas/wiring/aws.ts `sentKeyPrefix`). */
-export const WEBMAIL_SENT_PREFIX = 'sent/';
+export const WEBMAIL_SENT_PREFIX = SENT_PREFIX;
 /** Extracted attachments behind presigned links; the bucket expires them after a day. */
 export const WEBMAIL_DOWNLOADS_PREFIX = DOWNLOADS_PREFIX;
 
@@ -73,6 +72,8 @@ export interface WebmailProps {
   rawKey: kms.IKey;
   /** Bulk and single resends are queued here by the admin console. */
   resendQueue: sqs.IQueue;
+  /** RawMailBucket.webmailPolicy: raw mail, Sent copies and downloads in the bucket, and its key. */
+  mailObjectsPolicy: iam.IManagedPolicy;
   /** SES identities the webmail may send from (the mail domains' identities). */
   sesIdentityArns: string[];
   /** Where a SAML metadata file named in the configuration is read from; defaults to process.cwd(). */
@@ -98,7 +99,7 @@ export class Webmail extends Construct {
   readonly publicUrl: string;
   readonly function: MailFunction;
   /** The S3 object grants (prefixes of the raw-mail bucket); the role's default policy holds the rest. */
-  readonly mailObjectsPolicy: iam.Policy;
+  readonly mailObjectsPolicy: iam.IManagedPolicy;
 
   constructor(scope: Construct, id: string, props: WebmailProps) {
     super(scope, id);
@@ -318,18 +319,13 @@ export class Webmail extends Construct {
    * prefixes, the bucket key for both, sending from the mail domains, the flag
    * parameter, the session secret, and the resend queue.
    */
-  private grantWebmailAccess(props: WebmailProps): iam.Policy {
+  private grantWebmailAccess(props: WebmailProps): iam.IManagedPolicy {
     const role = this.function.role;
-    const { table, rawBucket, rawKey } = props;
+    const { table } = props;
     role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: TABLE_ITEM_ACTIONS, resources: [table.tableArn] }));
     role.addToPrincipalPolicy(
       new iam.PolicyStatement({ actions: ['dynamodb:Query'], resources: [`${table.tableArn}/index/${MESSAGE_TABLE.lookupIndex.name}`] }),
     );
-    // Without ListBucket a missing object answers 403, not 404 (see RawMailBucket).
-    role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['s3:ListBucket'], resources: [rawBucket.bucketArn] }));
-    // S3 with a bucket key asks KMS for a data key on writes and to decrypt on reads
-    // (and on multipart uploads); it never calls kms:Encrypt.
-    role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['kms:Decrypt', 'kms:GenerateDataKey'], resources: [rawKey.keyArn] }));
     // SES v2 SendEmail with raw content is authorized as both actions.
     role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['ses:SendEmail', 'ses:SendRawEmail'], resources: props.sesIdentityArns }));
     role.addToPrincipalPolicy(
@@ -338,23 +334,10 @@ export class Webmail extends Construct {
     role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [this.sessionSecret.secretArn] }));
     role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [props.resendQueue.queueArn] }));
 
-    // The object grants are the only ones with a wildcard; they live in a policy of
-    // their own, attached to the role, and the function waits for it.
-    const objects = (prefix: string) => rawBucket.arnForObjects(`${prefix}*`);
-    const readable = [objects(RAW_MAIL_PREFIX), objects(WEBMAIL_SENT_PREFIX), objects(WEBMAIL_DOWNLOADS_PREFIX)];
-    const writable = [objects(WEBMAIL_SENT_PREFIX), objects(WEBMAIL_DOWNLOADS_PREFIX)];
-    const mailObjects = new iam.Policy(this, 'MailObjectsPolicy', {
-      statements: [
-        new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: readable }),
-        new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: writable }),
-      ],
-    });
-    mailObjects.attachToRole(role);
-    this.function.function.node.addDependency(mailObjects);
-    acknowledgeWildcardResources(mailObjects, readable, {
-      reason: `Object keys are message ids and attachment names, unknown in advance: the webmail reads ${RAW_MAIL_PREFIX}, ${WEBMAIL_SENT_PREFIX} and ${WEBMAIL_DOWNLOADS_PREFIX} and writes ${WEBMAIL_SENT_PREFIX} and ${WEBMAIL_DOWNLOADS_PREFIX}, each limited to its prefix of the one bucket.`,
-    });
-    return mailObjects;
+    // The bucket's objects and key: a managed policy of the stateful stack, where its
+    // prefix wildcards are acknowledged; the function waits for the attachment.
+    role.addManagedPolicy(props.mailObjectsPolicy);
+    return props.mailObjectsPolicy;
   }
 
   /** Stable output keys (no exports): the runbook and the IdP setup read them with describe-stacks. */
@@ -374,29 +357,6 @@ export class Webmail extends Construct {
       output('WebmailDomainTarget', this.customDomain.regionalDomainName, `DNS: CNAME ${config.webmail.customDomain!.domainName} to this name`);
     }
   }
-}
-
-/**
- * Acknowledges cdk-nag's IAM5 finding for exactly these resources of `policy`.
- * cdk-nag names a finding by the resource as the template spells it; for a bucket
- * of another stack that spelling (a stack output reference) exists only once synth
- * has resolved the cross-stack references. Construct validation runs after that and
- * before the validation plugins, so the acknowledgement is recorded there, once.
- */
-function acknowledgeWildcardResources(policy: iam.Policy, resources: string[], { reason }: { reason: string }): void {
-  let recorded = false;
-  policy.node.addValidation({
-    validate: () => {
-      if (!recorded) {
-        const stack = Stack.of(policy);
-        Validations.of(policy).acknowledge(
-          ...resources.map((resource) => ({ id: `AwsSolutions-IAM5[Resource::${flattenCfnReference(stack.resolve(resource))}]`, reason })),
-        );
-        recorded = true;
-      }
-      return [];
-    },
-  });
 }
 
 // AD FS federation metadata as a file, read at synth; a wrong path or a file that is no

@@ -139,6 +139,7 @@ export class StatelessStack extends Stack {
       rawBucket: stateful.rawMail.bucket,
       rawKey: stateful.rawMail.key,
       resendQueue: stateful.resendQueue.queue,
+      mailObjectsPolicy: stateful.rawMail.webmailPolicy,
       sesIdentityArns: this.inbound.identityArns,
     });
 

@@ -77,6 +77,7 @@ function build(overrides: Partial<ShadowmailConfigInput> = {}, options: BuildOpt
     table: index.table,
     rawBucket: rawMail.bucket,
     rawKey: rawMail.key,
+    mailObjectsPolicy: rawMail.webmailPolicy,
     resendQueue: resend.queue,
     sesIdentityArns: config.domains.map((domain) => stack.formatArn({ service: 'ses', resource: 'identity', resourceName: domain })),
     cwd: options.cwd ?? ROOT,
@@ -360,7 +361,8 @@ describe('webmail function', () => {
       Role: { 'Fn::GetAtt': [idOf(saml.template, 'AWS::IAM::Role', 'WebmailFunctionRole'), 'Arn'] },
     });
     expect(WEBMAIL_LIMITS.timeout.toSeconds()).toBeLessThan(30);
-    expect(fn.DependsOn).toContain(idOf(saml.template, 'AWS::IAM::Policy', 'WebmailMailObjectsPolicy'));
+    // the bucket's object grants arrive with the role (a managed policy of the stateful stack)
+    expect(only(saml.template, 'AWS::IAM::Role', 'WebmailFunctionRole').Properties.ManagedPolicyArns).toHaveLength(1);
   });
 
   it('sets the webmail environment from its resources, and the values pass the function own validation', () => {
@@ -435,8 +437,10 @@ describe('webmail function', () => {
     // Prepare
     const { template, crossStack, stateful } = saml;
     const defaultPolicy = only(template, 'AWS::IAM::Policy', 'WebmailFunctionRoleDefaultPolicy');
-    const objectsPolicy = only(template, 'AWS::IAM::Policy', 'WebmailMailObjectsPolicy');
-    const bucketArn = crossStack(stateful.rawMail.bucket.bucketArn);
+    const statefulTemplate = Template.fromStack(Stack.of(stateful.rawMail));
+    const objectsPolicy = only(statefulTemplate, 'AWS::IAM::ManagedPolicy', 'RawMailWebmailPolicy');
+    const bucketId = idOf(statefulTemplate, 'AWS::S3::Bucket', 'RawMailBucket');
+    const bucketArn = { 'Fn::GetAtt': [bucketId, 'Arn'] };
     const objects = (prefix: string) => ({ 'Fn::Join': ['', [bucketArn, `/${prefix}*`]] });
     const roleId = idOf(template, 'AWS::IAM::Role', 'WebmailFunctionRole');
 
@@ -444,9 +448,9 @@ describe('webmail function', () => {
     const policies = entries(template, 'AWS::IAM::Policy');
 
     // Assess
-    expect(policies).toHaveLength(2);
+    expect(policies).toHaveLength(1);
     for (const [, policy] of policies) expect(policy.Properties.Roles).toEqual([{ Ref: roleId }]);
-    expect(only(template, 'AWS::IAM::Role', 'WebmailFunctionRole').Properties.ManagedPolicyArns).toBeUndefined();
+    expect(only(template, 'AWS::IAM::Role', 'WebmailFunctionRole').Properties.ManagedPolicyArns).toEqual([crossStack(stateful.rawMail.webmailPolicy.managedPolicyArn)]);
     expect(defaultPolicy.Properties.PolicyDocument.Statement).toEqual([
       {
         Effect: 'Allow',
@@ -459,8 +463,6 @@ describe('webmail function', () => {
         Resource: crossStack(stateful.index.table.tableArn),
       },
       { Effect: 'Allow', Action: 'dynamodb:Query', Resource: { 'Fn::Join': ['', [crossStack(stateful.index.table.tableArn), `/index/${MESSAGE_TABLE.lookupIndex.name}`]] } },
-      { Effect: 'Allow', Action: 's3:ListBucket', Resource: bucketArn },
-      { Effect: 'Allow', Action: ['kms:Decrypt', 'kms:GenerateDataKey'], Resource: crossStack(stateful.rawMail.key.keyArn) },
       { Effect: 'Allow', Action: ['ses:SendEmail', 'ses:SendRawEmail'], Resource: 'arn:aws:ses:eu-west-1:123456789012:identity/example.com' },
       {
         Effect: 'Allow',
@@ -473,6 +475,8 @@ describe('webmail function', () => {
     expect(objectsPolicy.Properties.PolicyDocument.Statement).toEqual([
       { Effect: 'Allow', Action: 's3:GetObject', Resource: [objects('downloads/'), objects('raw/'), objects('sent/')] },
       { Effect: 'Allow', Action: 's3:PutObject', Resource: [objects('downloads/'), objects('sent/')] },
+      { Effect: 'Allow', Action: 's3:ListBucket', Resource: bucketArn },
+      { Effect: 'Allow', Action: ['kms:Decrypt', 'kms:GenerateDataKey'], Resource: { 'Fn::GetAtt': [idOf(statefulTemplate, 'AWS::KMS::Key', 'RawMailKey'), 'Arn'] } },
     ]);
   });
 
@@ -570,7 +574,7 @@ describe('cdk-nag', () => {
     expect(findings.map((f) => [f.ruleName, f.violatingConstructs.map((r) => r.constructPath)])).toEqual([
       [expect.stringMatching(/^AwsSolutions-IAM5\[Resource::.*\/\*\]$/), ['Stateless/CarelessGrant/Resource']],
     ]);
-    const acknowledged = saml.webmail.mailObjectsPolicy.node.metadata
+    const acknowledged = saml.stateful.rawMail.webmailPolicy.node.metadata
       .filter((entry) => entry.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
       .flatMap((entry) => Object.keys(entry.data as Record<string, string>));
     expect(acknowledged).toHaveLength(3);
