@@ -370,7 +370,13 @@ describe('custom metric names', () => {
     const wiring = await Promise.all(['aws.ts', 'local.ts', 'local-resend.ts'].map((w) => readFile(join(ROOT, 'lambdas/wiring', w), 'utf8')));
 
     // Act
-    const emitted = new Set(handlers.flatMap((text) => [...text.matchAll(/addMetric\(\s*'([A-Za-z]+)'/g)].map((m) => m[1]!)));
+    // A metric name is a literal or a constant of the same file (`export const NAME = '…'`).
+    const constantsOf = (text: string) => new Map([...text.matchAll(/const ([A-Z_]+) = '([A-Za-z]+)'/g)].map((m) => [m[1]!, m[2]!]));
+    const emitted = new Set(
+      handlers.flatMap((text) =>
+        [...text.matchAll(/addMetric\(\s*(?:'([A-Za-z]+)'|([A-Z_]+)\b)/g)].map((m) => m[1] ?? constantsOf(text).get(m[2]!) ?? `unresolved ${m[2]}`),
+      ),
+    );
     const services = new Set(wiring.flatMap((text) => [...text.matchAll(/createObservability\('([a-z-]+)'\)/g)].map((m) => m[1]!)));
     const observability = await readFile(join(ROOT, 'lambdas/handlers/observability.ts'), 'utf8');
 
