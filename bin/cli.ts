@@ -22,7 +22,7 @@ import { cliTarget, deployedActor, deployedTargetOptions, openDeployedFailover }
 import { resendCommand } from './commands/resend.ts';
 import { traceCommand } from './commands/trace.ts';
 import { localWebPaths, readLocalConfig } from '../lambdas/wiring/local-config.ts';
-import { openLocalAuditLog } from '../lambdas/wiring/local-resend.ts';
+import { openReopeningLocalAuditLog } from '../lambdas/wiring/local-resend.ts';
 
 const USAGE = `usage:
   shadowmail trace [--recipient ADDR] [--sender ADDR] [--message-id ID] [--subject TEXT] [--since T] [--until T] [--json] [TARGET]
@@ -190,8 +190,8 @@ async function failoverTarget(
   const local = { flag: new FileFailoverFlag(file), actor: `cli:${userInfo().username}`, where: file };
   if (!switching) return { ...local, audit: null, noAuditBecause: '', close: async () => undefined };
   try {
-    const opened = await openLocalAuditLog(config);
-    return { ...local, audit: opened.audit, noAuditBecause: '', close: () => opened.close() };
+    const audit = await openReopeningLocalAuditLog(config);
+    return { ...local, audit, noAuditBecause: '', close: () => audit.close() };
   } catch (error) {
     // An outage switch must not wait for the audit log: another process may hold the
     // data directory (a CLI running a resend worker). Say so loudly and switch.

@@ -10,6 +10,8 @@ export const LOCAL_ENV = {
   httpPort: 'SHADOWMAIL_HTTP_PORT',
   domains: 'SHADOWMAIL_DOMAINS',
   primary: 'SHADOWMAIL_PRIMARY',
+  /** Where the webmail's outgoing mail goes (local stand-in for SES sending); default: where the forward goes. */
+  outbound: 'SHADOWMAIL_OUTBOUND',
   sinkPort: 'SHADOWMAIL_SINK_PORT',
   host: 'SHADOWMAIL_LISTEN_HOST',
   oidcPort: 'SHADOWMAIL_OIDC_PORT',
@@ -34,6 +36,10 @@ const localSchema = z.object({
     .string()
     .regex(/^smtps?:\/\/[^/:]+(:\d{1,5})?\/?$/, 'a smart host URL such as smtp://exchange.corp.local:25 or smtps://host:465')
     .optional(),
+  [LOCAL_ENV.outbound]: z
+    .string()
+    .regex(/^smtps?:\/\/[^/:]+(:\d{1,5})?\/?$/, 'an SMTP URL such as smtp://relay.corp.local:25 or smtps://host:465 (where the webmail sends)')
+    .optional(),
   [LOCAL_ENV.oidcPort]: port.default(8788),
   [LOCAL_ENV.publicUrl]: z
     .string()
@@ -43,6 +49,22 @@ const localSchema = z.object({
   ...webSettingsSchema,
 });
 
+export interface SmtpTarget {
+  host: string;
+  port: number;
+  implicitTls: boolean;
+}
+
+function smtpTarget(url: string | undefined): SmtpTarget | null {
+  if (!url) return null;
+  const parsed = new URL(url);
+  return {
+    host: parsed.hostname,
+    port: parsed.port ? Number(parsed.port) : parsed.protocol === 'smtps:' ? 465 : 25,
+    implicitTls: parsed.protocol === 'smtps:',
+  };
+}
+
 export interface LocalConfig {
   dataDir: string;
   listenHost: string;
@@ -51,7 +73,12 @@ export interface LocalConfig {
   sinkPort: number;
   domains: string[];
   /** The real primary, or null for the built-in sink. */
-  primary: { host: string; port: number; implicitTls: boolean } | null;
+  primary: SmtpTarget | null;
+  /**
+   * Where the webmail sends (SES in AWS); null: where the forward goes. In AWS the
+   * webmail's mail does not depend on Exchange; set this to keep it so locally.
+   */
+  outbound: SmtpTarget | null;
   stackId: string;
   retentionDays: number;
   forwardMaxAgeMs: number;
@@ -80,8 +107,6 @@ export function localWebPaths(dataDir: string) {
 
 export function readLocalConfig(source: NodeJS.ProcessEnv = process.env): LocalConfig {
   const env = readEnv(localSchema, source);
-  const primaryUrl = env[LOCAL_ENV.primary];
-  const primary = primaryUrl ? new URL(primaryUrl) : null;
   return {
     dataDir: resolve(env[LOCAL_ENV.dataDir]),
     listenHost: env[LOCAL_ENV.host],
@@ -89,11 +114,8 @@ export function readLocalConfig(source: NodeJS.ProcessEnv = process.env): LocalC
     httpPort: env[LOCAL_ENV.httpPort],
     sinkPort: env[LOCAL_ENV.sinkPort],
     domains: env[LOCAL_ENV.domains],
-    primary: primary && {
-      host: primary.hostname,
-      port: primary.port ? Number(primary.port) : primary.protocol === 'smtps:' ? 465 : 25,
-      implicitTls: primary.protocol === 'smtps:',
-    },
+    primary: smtpTarget(env[LOCAL_ENV.primary]),
+    outbound: smtpTarget(env[LOCAL_ENV.outbound]),
     stackId: env[ENV.stackId],
     retentionDays: env[ENV.retentionDays],
     forwardMaxAgeMs: env[ENV.forwardMaxAgeDays] * 86_400_000,

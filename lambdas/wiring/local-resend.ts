@@ -28,9 +28,9 @@ import { FileResendQueue } from '../adapters/local/file-resend-queue.ts';
 import { FsRawMailStore } from '../adapters/local/fs-raw-mail-store.ts';
 import { startSmtpSink } from '../adapters/local/smtp-sink.ts';
 import { SmtpRelayAdapter } from '../adapters/smtp/smtp-relay.ts';
-import { ShadowmailError } from '../core/errors.ts';
+import { InvalidInputError, ShadowmailError } from '../core/errors.ts';
 import { DEFAULT_RESEND_CONFIG, type ResendConfig, type ResendStartDeps } from '../core/resend.ts';
-import type { AuditLog } from '../ports/audit-log.ts';
+import type { AuditEvent, AuditFilter, AuditLog, AuditPage } from '../ports/audit-log.ts';
 import type { Clock } from '../ports/clock.ts';
 import type { LeaseResult, MessageIndex } from '../ports/message-index.ts';
 import type { RawMailStore } from '../ports/raw-mail-store.ts';
@@ -234,9 +234,10 @@ interface LocalTable {
  * running, by taking the data directory (so `npm start` waits for us) and starting
  * dynalite on it. A data directory without a database is refused unless `create`.
  */
-async function openLocalTable(config: LocalConfig, closers: Array<() => Promise<void>>, create = false): Promise<LocalTable> {
+async function openLocalTable(config: LocalConfig, closers: Array<() => Promise<void>>, create = false, runningOnly = false): Promise<LocalTable> {
   const paths = localPaths(config.dataDir);
   const running = await readRuntimeInfo(paths);
+  if (!running && runningOnly) throw new ShadowmailError('NOT_RUNNING', `local mode is not running on ${config.dataDir} (yet)`);
   let client: DynamoDBClient;
   let sinkPort: number | null;
   let where: string;
@@ -269,13 +270,16 @@ async function openLocalTable(config: LocalConfig, closers: Array<() => Promise<
  * failover switch): reached like the resend session's, and created with the data
  * directory when local mode never ran there, so the entry is waiting when it starts.
  */
-export async function openLocalAuditLog(config: LocalConfig): Promise<{ audit: AuditLog; where: string; close(): Promise<void> }> {
+export async function openLocalAuditLog(
+  config: LocalConfig,
+  options: { runningOnly?: boolean } = {},
+): Promise<{ audit: AuditLog; where: string; close(): Promise<void> }> {
   const closers: Array<() => Promise<void>> = [];
   const close = async (): Promise<void> => {
     for (const closer of closers.splice(0).reverse()) await closer().catch(() => undefined);
   };
   try {
-    const { client, where } = await openLocalTable(config, closers, true);
+    const { client, where } = await openLocalTable(config, closers, true, options.runningOnly ?? false);
     return { audit: new DynamoDbAuditLog({ client, tableName: LOCAL_TABLE_NAME }), where, close };
   } catch (error) {
     await close();
@@ -343,3 +347,51 @@ function quietObservability(): Observability {
   return observability;
 }
 
+/**
+ * Local mode's audit log as seen from the CLI, through the running stack's dynalite: if
+ * that process dies and restarts (a kill during an outage, a drill), its dynalite comes
+ * back on a new endpoint, so a failed write re-opens the table and tries again for a
+ * while instead of leaving a switch unrecorded.
+ */
+export class ReopeningLocalAuditLog implements AuditLog {
+  constructor(
+    private readonly config: LocalConfig,
+    private opened: { audit: AuditLog; close(): Promise<void> },
+    private readonly patienceMs = 20_000,
+  ) {}
+
+  async append(event: AuditEvent): Promise<void> {
+    const deadline = Date.now() + this.patienceMs;
+    let failedBefore = false;
+    for (;;) {
+      try {
+        await this.opened.audit.append(event);
+        return;
+      } catch (error) {
+        // "exists" after a failed try: that try was written, only its answer was lost.
+        if (error instanceof InvalidInputError && failedBefore) return;
+        if (error instanceof InvalidInputError || Date.now() >= deadline) throw error;
+        failedBefore = true;
+        await this.opened.close().catch(() => undefined);
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        // Only through a running stack while there is time: taking the data directory
+        // ourselves would make the stack's restart fail on the lock. At the end, anyway.
+        const last = Date.now() >= deadline - 1_000;
+        this.opened = await openLocalAuditLog(this.config, { runningOnly: !last }).catch(() => this.opened);
+      }
+    }
+  }
+
+  list(filter: AuditFilter): Promise<AuditPage> {
+    return this.opened.audit.list(filter);
+  }
+
+  close(): Promise<void> {
+    return this.opened.close();
+  }
+}
+
+/** openLocalAuditLog that survives a restart of the running stack (see ReopeningLocalAuditLog). */
+export async function openReopeningLocalAuditLog(config: LocalConfig, patienceMs?: number): Promise<ReopeningLocalAuditLog> {
+  return new ReopeningLocalAuditLog(config, await openLocalAuditLog(config), patienceMs);
+}

@@ -39,7 +39,7 @@ import { systemClock } from '../ports/clock.ts';
 import { createForwardHandler } from '../handlers/forward.ts';
 import { createIngestHandler } from '../handlers/ingest.ts';
 import { createObservability } from '../handlers/observability.ts';
-import { localWebPaths, type LocalConfig } from './local-config.ts';
+import { localWebPaths, type LocalConfig, type SmtpTarget } from './local-config.ts';
 import { acquireDataDirLock, localPaths, writeRuntimeInfo, type LocalPaths } from './local-data-dir.ts';
 
 import { LOCAL_TABLE_NAME } from './local-index.ts';
@@ -108,21 +108,18 @@ export async function startLocalStack(config: LocalConfig): Promise<LocalStack> 
       sinkPort = sink.port;
       stoppers.push(() => sink.close());
     }
-    const relay = new SmtpRelayAdapter(
-      config.primary
-        ? { host: config.primary.host, port: config.primary.port, tls: config.primary.implicitTls ? 'implicit' : 'starttls-opportunistic' }
-        : { host: '127.0.0.1', port: sinkPort!, tls: 'none' },
-    );
+    const smtpTo = (target: SmtpTarget | null) =>
+      target
+        ? { host: target.host, port: target.port, tls: target.implicitTls ? ('implicit' as const) : ('starttls-opportunistic' as const) }
+        : { host: '127.0.0.1', port: sinkPort!, tls: 'none' as const };
+    const relay = new SmtpRelayAdapter(smtpTo(config.primary));
     const resend = await startLocalResend({ client: dynamoClient, index, rawStore, relay, paths, clock: systemClock, config });
     stoppers.push(() => resend.stop());
 
-    // The webmail's mail goes where the forward goes: the configured primary or the sink
-    // (local mode has no SES); its Sent copies sit beside the received mail.
-    const mailer = new SmtpOutboundMailer(
-      config.primary
-        ? { host: config.primary.host, port: config.primary.port, tls: config.primary.implicitTls ? 'implicit' : 'starttls-opportunistic' }
-        : { host: '127.0.0.1', port: sinkPort!, tls: 'none' },
-    );
+    // The webmail's mail goes to SHADOWMAIL_OUTBOUND (the stand-in for SES sending, which
+    // does not need Exchange), else where the forward goes: the configured primary or the
+    // sink. Its Sent copies sit beside the received mail.
+    const mailer = new SmtpOutboundMailer(smtpTo(config.outbound ?? config.primary));
     stoppers.push(async () => mailer.close());
     app = createWebApp({
       health,

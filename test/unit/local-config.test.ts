@@ -8,7 +8,7 @@ describe('readLocalConfig', () => {
     const config = readLocalConfig({});
 
     expect(config).toMatchObject({
-      smtpPort: 2525, httpPort: 8787, sinkPort: 2526, domains: ['example.com'], primary: null,
+      smtpPort: 2525, httpPort: 8787, sinkPort: 2526, domains: ['example.com'], primary: null, outbound: null,
       retentionDays: 28, forwardMaxAgeMs: 5 * 86_400_000, listenHost: '127.0.0.1',
     });
     expect(config.dataDir).toMatch(/\.shadowmail$/);
@@ -21,12 +21,20 @@ describe('readLocalConfig', () => {
     expect(config.primary).toEqual({ host: 'mail.corp.test', port: 25, implicitTls: false });
   });
 
+  it('reads where the webmail sends apart from the primary (SES stands in for it in AWS)', () => {
+    const config = readLocalConfig({ SHADOWMAIL_PRIMARY: 'smtp://mail.corp.test:25', SHADOWMAIL_OUTBOUND: 'smtps://relay.isp.test' });
+
+    expect(config.outbound).toEqual({ host: 'relay.isp.test', port: 465, implicitTls: true });
+    expect(config.primary).toEqual({ host: 'mail.corp.test', port: 25, implicitTls: false });
+  });
+
   it.each([
     ['SHADOWMAIL_SMTP_PORT', 'twenty-five'],
     ['SHADOWMAIL_HTTP_PORT', '70000'],
     ['SHADOWMAIL_DOMAINS', 'not a domain'],
     ['SHADOWMAIL_DOMAINS', ' , '],
     ['SHADOWMAIL_PRIMARY', 'http://mail.corp.test'],
+    ['SHADOWMAIL_OUTBOUND', 'relay.isp.test:25'],
     ['SHADOWMAIL_RETENTION_DAYS', '0'],
     ['SHADOWMAIL_RETENTION_DAYS', '1.5'],
   ])('refuses %s=%j with an error that names the variable', (variable, value) => {
