@@ -43,6 +43,12 @@ import { localWebPaths, type LocalConfig, type SmtpTarget } from './local-config
 import { acquireDataDirLock, localPaths, writeRuntimeInfo, type LocalPaths } from './local-data-dir.ts';
 
 import { LOCAL_TABLE_NAME } from './local-index.ts';
+
+/**
+ * The forward's local consumer: batches of 10 (records of a batch relay in parallel),
+ * two batches at a time — so at most 20 relays are in flight when the process dies.
+ */
+export const LOCAL_FORWARD_CONSUMER = { batchSize: 10, concurrency: 2 } as const;
 export { LOCAL_TABLE_NAME };
 export const LOCAL_BUCKET = 'inbound';
 /** Raw bytes of the webmail's Sent copies: <raw>/inbound/sent/<id>. */
@@ -162,7 +168,7 @@ export async function startLocalStack(config: LocalConfig): Promise<LocalStack> 
     });
     const ingestConsumer = ingestQueue.startConsumer(asLocalLambda(ingest, 'ingest'), { batchSize: 10, concurrency: 1 });
     stoppers.push(() => ingestConsumer.stop());
-    const forwardConsumer = forwardQueueFiles.startConsumer(asLocalLambda(forward, 'forward'), { batchSize: 10, concurrency: 2 });
+    const forwardConsumer = forwardQueueFiles.startConsumer(asLocalLambda(forward, 'forward'), LOCAL_FORWARD_CONSUMER);
     stoppers.push(() => forwardConsumer.stop());
 
     const inbound = await startInboundSmtp({
