@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Node } from 'constructs';
 import { z } from 'zod';
-import { smtpTlsModes } from '../lambdas/wiring/env.ts';
+import { smtpTlsModes, timeZoneSchema } from '../lambdas/wiring/env.ts';
 import { SES_RECEIVING_REGIONS } from './ses-regions.ts';
 
 export const CONFIG_CONTEXT_KEY = 'shadowmail';
@@ -87,17 +87,7 @@ const configSchema = z
             certificateArn: z.string().regex(/^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[0-9a-f-]{36}$/, 'the ARN of an ACM certificate'),
           })
           .optional(),
-        timeZone: z
-          .string()
-          .refine((zone) => {
-            try {
-              new Intl.DateTimeFormat('en', { timeZone: zone });
-              return true;
-            } catch {
-              return false;
-            }
-          }, 'an IANA time zone such as Europe/Berlin')
-          .default('Europe/Berlin'),
+        timeZone: timeZoneSchema,
       }),
     // Members of this group are admins (cognito:groups claim); directory admins (issue 5) are admins too.
     adminGroup: z.string().regex(/^[\p{L}\p{M}\p{S}\p{N}\p{P}]{1,128}$/u, 'a Cognito group name without spaces, at most 128').default('shadowmail-admins'),

@@ -111,20 +111,23 @@ export const WEB_ENV = {
   sesConfigurationSet: 'SHADOWMAIL_SES_CONFIGURATION_SET',
 } as const;
 
+/** An IANA time zone the runtime knows (the webmail shows dates in it); shared with lib/config.ts. */
+export const timeZoneSchema = z
+  .string()
+  .refine((zone) => {
+    try {
+      new Intl.DateTimeFormat('en', { timeZone: zone });
+      return true;
+    } catch {
+      return false;
+    }
+  }, 'an IANA time zone such as Europe/Berlin')
+  .default('Europe/Berlin');
+
 export const webSettingsSchema = {
   [WEB_ENV.failoverCacheSeconds]: z.coerce.number().int().min(0).max(30).default(30),
   [WEB_ENV.adminGroup]: z.string().min(1).max(128).default('shadowmail-admins'),
-  [WEB_ENV.timeZone]: z
-    .string()
-    .refine((zone) => {
-      try {
-        new Intl.DateTimeFormat('en', { timeZone: zone });
-        return true;
-      } catch {
-        return false;
-      }
-    }, 'an IANA time zone such as Europe/Berlin')
-    .default('Europe/Berlin'),
+  [WEB_ENV.timeZone]: timeZoneSchema,
 };
 
 const awsWebSchema = z.object({

@@ -27,6 +27,7 @@ import { ENV, WEB_ENV } from '../../lambdas/wiring/env.ts';
 import { CONFIG_CONTEXT_KEY, ShadowmailConfigError, type ShadowmailConfig } from '../config.ts';
 import { RAW_MAIL_PREFIX } from '../pipeline-limits.ts';
 import { MailFunction } from './mail-function.ts';
+import { TABLE_ITEM_ACTIONS } from './message-index.ts';
 import { DOWNLOADS_PREFIX, SENT_PREFIX } from './raw-mail-bucket.ts';
 
 /** Webmail Sent copies (lambdas/wiring/aws.ts `sentKeyPrefix`). */
@@ -50,17 +51,6 @@ export const WEBMAIL_THROTTLE = { rateLimit: 100, burstLimit: 200 };
 // session cookie: the tokens only have to survive the code exchange.
 const TOKEN_VALIDITY = { idToken: Duration.minutes(15), accessToken: Duration.minutes(15), refreshToken: Duration.minutes(60) };
 
-// The item operations of the DynamoDB adapters the webmail wires (message index,
-// directory, audit, resend jobs); no Scan, no table-level calls.
-const TABLE_ITEM_ACTIONS = [
-  'dynamodb:GetItem',
-  'dynamodb:PutItem',
-  'dynamodb:UpdateItem',
-  'dynamodb:DeleteItem',
-  'dynamodb:Query',
-  'dynamodb:BatchGetItem',
-  'dynamodb:BatchWriteItem',
-];
 
 export interface WebmailProps {
   config: ShadowmailConfig;
@@ -322,7 +312,7 @@ export class Webmail extends Construct {
   private grantWebmailAccess(props: WebmailProps): iam.IManagedPolicy {
     const role = this.function.role;
     const { table } = props;
-    role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: TABLE_ITEM_ACTIONS, resources: [table.tableArn] }));
+    role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: [...TABLE_ITEM_ACTIONS], resources: [table.tableArn] }));
     role.addToPrincipalPolicy(
       new iam.PolicyStatement({ actions: ['dynamodb:Query'], resources: [`${table.tableArn}/index/${MESSAGE_TABLE.lookupIndex.name}`] }),
     );

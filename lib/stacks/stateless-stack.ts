@@ -11,6 +11,7 @@ import { ENV } from '../../lambdas/wiring/env.ts';
 import type { ShadowmailConfig } from '../config.ts';
 import { InboundMail, inboundMailNames } from '../constructs/inbound-mail.ts';
 import { MailFunction, type ContractEnvironment } from '../constructs/mail-function.ts';
+import { TABLE_ITEM_ACTIONS } from '../constructs/message-index.ts';
 import { Webmail } from '../constructs/webmail.ts';
 import { DirectorySyncRole } from '../constructs/directory-sync-role.ts';
 import { EgressNetwork } from '../constructs/egress-network.ts';
@@ -23,17 +24,6 @@ export interface StatelessStackProps extends StackProps {
   stateful: StatefulStack;
 }
 
-// The item operations of lambdas/adapters/aws/dynamodb-message-index.ts; no Scan.
-// Both functions share one list: the use cases differ in which items, not which calls.
-const INDEX_ITEM_ACTIONS = [
-  'dynamodb:GetItem',
-  'dynamodb:PutItem',
-  'dynamodb:UpdateItem',
-  'dynamodb:DeleteItem',
-  'dynamodb:Query',
-  'dynamodb:BatchGetItem',
-  'dynamodb:BatchWriteItem',
-];
 
 export class StatelessStack extends Stack {
   readonly ingest: MailFunction;
@@ -183,7 +173,7 @@ export class StatelessStack extends Stack {
    * named exactly: no `index/*`, no `s3:Get*`.
    */
   private grantPipelineAccess(fn: MailFunction, stateful: StatefulStack): void {
-    fn.role.addToPolicy(new iam.PolicyStatement({ actions: INDEX_ITEM_ACTIONS, resources: [stateful.messageIndex.table.tableArn] }));
+    fn.role.addToPolicy(new iam.PolicyStatement({ actions: [...TABLE_ITEM_ACTIONS], resources: [stateful.messageIndex.table.tableArn] }));
     fn.role.addManagedPolicy(stateful.rawMail.readPolicy);
     stateful.forwardQueue.queue.grantSendMessages(fn.role);
   }
