@@ -52,6 +52,8 @@ export interface InboundMailProps {
   bucket: s3.IBucket;
   /** The SES notification topic (InboundNotifications, stateful stack). */
   notificationTopic: sns.ITopic;
+  /** The role the S3 action works as (InboundNotifications.deliveryRole): bucket, key and topic through it. */
+  deliveryRole: iam.IRole;
   /** Key prefix of the stored messages; the bucket policy and the readers use the same. */
   rawPrefix?: string;
   /**
@@ -106,7 +108,7 @@ export class InboundMail extends Construct {
       // Optional, not Require: shadowmail is the MX (or a backup MX) of the whole domain, and a sender
       // that cannot do TLS still has to reach somebody; refusing it here would bounce real mail.
       tlsPolicy: ses.TlsPolicy.OPTIONAL,
-      actions: [storeInBucket(props.bucket, props.rawPrefix ?? RAW_MAIL_PREFIX, props.notificationTopic)],
+      actions: [storeInBucket(props.bucket, props.rawPrefix ?? RAW_MAIL_PREFIX, props.notificationTopic, props.deliveryRole)],
     });
 
     this.activationFunction = new MailFunction(this, 'ActivationFunction', {
@@ -195,9 +197,10 @@ export class InboundMail extends Construct {
 }
 
 /** The S3 action without the aws-ses-actions helper, which would add an aws:Referer statement to a bucket of the other stack. */
-function storeInBucket(bucket: s3.IBucket, objectKeyPrefix: string, topic: sns.ITopic): ses.IReceiptRuleAction {
+function storeInBucket(bucket: s3.IBucket, objectKeyPrefix: string, topic: sns.ITopic, role: iam.IRole): ses.IReceiptRuleAction {
   // No kmsKeyArn: that is SES client-side encryption; the bucket's default SSE-KMS encrypts each object.
-  return { bind: () => ({ s3Action: { bucketName: bucket.bucketName, objectKeyPrefix, topicArn: topic.topicArn } }) };
+  // With iamRoleArn SES reaches bucket, key and topic as that role only.
+  return { bind: () => ({ s3Action: { bucketName: bucket.bucketName, objectKeyPrefix, topicArn: topic.topicArn, iamRoleArn: role.roleArn } }) };
 }
 
 /** corp-mail.example → CorpMailExample */

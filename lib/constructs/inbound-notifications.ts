@@ -1,11 +1,12 @@
 // The SNS topic SES notifies after each message it stored in S3, delivering to
-// the ingest queue. Stateful: the queue it feeds and the key it uses live
-// there, and the receipt rule (stateless stack) only names its ARN. Encrypted
-// with the mail key (the notification carries headers), TLS only, and only the
-// one receipt rule of this account may publish.
-import { Stack } from 'aws-cdk-lib';
+// the ingest queue, and the role SES's S3 action works as. Stateful: the queue it
+// feeds, the bucket and the key live there, and the receipt rule (stateless stack)
+// only names their ARNs. Encrypted with the mail key (the notification carries
+// headers), TLS only, and only the one receipt rule of this account may publish.
+import { Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { SqsSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
@@ -20,10 +21,20 @@ export interface InboundNotificationsProps {
   deliveryDeadLetterQueue: sqs.IQueue;
   /** The receipt rule allowed to publish (receiptRuleArn of lib/constructs/inbound-mail.ts). */
   receiptRuleArn: string;
+  /** The raw-mail bucket SES writes into, and the prefix it writes under. */
+  bucket: s3.Bucket;
+  rawPrefix: string;
 }
 
 export class InboundNotifications extends Construct {
   readonly topic: sns.Topic;
+  /**
+   * The role the receipt rule's S3 action names (IamRoleArn): with it SES writes the
+   * object (SSE-KMS with the mail key) and publishes to the encrypted topic as this role,
+   * the documented way for a KMS-encrypted bucket and topic. Only SES, and only for our
+   * receipt rule of this account, may assume it.
+   */
+  readonly deliveryRole: iam.Role;
 
   constructor(scope: Construct, id: string, props: InboundNotificationsProps) {
     super(scope, id);
@@ -56,6 +67,22 @@ export class InboundNotifications extends Construct {
         conditions: { StringEquals: { ...fromTheRule, 'kms:ViaService': `sns.${region}.amazonaws.com` } },
       }),
     );
+
+    this.deliveryRole = new iam.Role(this, 'DeliveryRole', {
+      assumedBy: new iam.ServicePrincipal('ses.amazonaws.com', { conditions: { StringEquals: fromTheRule } }),
+      description: 'shadowmail: SES receipt rule S3 action (store raw mail, encrypt with the mail key, notify the ingest topic)',
+    });
+    const objects = props.bucket.arnForObjects(`${props.rawPrefix}*`);
+    this.deliveryRole.addToPolicy(new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: [objects] }));
+    // S3 asks KMS for the object's data key as the writer; Decrypt for multipart uploads of large messages.
+    this.deliveryRole.addToPolicy(new iam.PolicyStatement({ actions: ['kms:GenerateDataKey', 'kms:Encrypt', 'kms:Decrypt'], resources: [props.key.keyArn] }));
+    this.deliveryRole.addToPolicy(new iam.PolicyStatement({ actions: ['sns:Publish'], resources: [this.topic.topicArn] }));
+    const stack = Stack.of(this);
+    const bucketId = stack.resolve(stack.getLogicalId(props.bucket.node.defaultChild as s3.CfnBucket)) as string;
+    Validations.of(this.deliveryRole).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/${props.rawPrefix}*]`,
+      reason: 'SES names each object after its message id, unknown in advance: PutObject under the raw-mail prefix, and only there.',
+    });
 
     // The SNS envelope is kept (no raw delivery): ingest parses it (lambdas/handlers/ses-receipt-event.ts),
     // local mode wraps its notifications the same way, and a message redriven from the DLQ looks alike.

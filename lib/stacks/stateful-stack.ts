@@ -56,6 +56,8 @@ export class StatefulStack extends Stack {
       ingestQueue: this.ingestQueue.queue,
       deliveryDeadLetterQueue: this.ingestQueue.deadLetterQueue,
       receiptRuleArn: ruleArn,
+      bucket: this.rawMail.bucket,
+      rawPrefix: RAW_MAIL_PREFIX,
     });
 
     if (config.natGateway && !config.natGateway.elasticIpAllocationId) this.natElasticIp = new RetainedElasticIp(this, 'NatElasticIp');

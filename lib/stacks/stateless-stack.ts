@@ -119,6 +119,7 @@ export class StatelessStack extends Stack {
       domains: config.domains,
       bucket: stateful.rawMail.bucket,
       notificationTopic: stateful.inboundNotifications.topic,
+      deliveryRole: stateful.inboundNotifications.deliveryRole,
       takeOverActiveRuleSet: config.ses.takeOverActiveRuleSet,
     });
     this.inbound.addOutputs();

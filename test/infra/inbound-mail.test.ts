@@ -66,10 +66,14 @@ function build({ env = { account: ACCOUNT, region: REGION }, domains = ['example
     ingestQueue: ingest.queue,
     deliveryDeadLetterQueue: ingest.deadLetterQueue,
     receiptRuleArn: ruleArn,
+    bucket: rawMail.bucket,
+    rawPrefix: RAW_MAIL_PREFIX,
   });
 
   const stateless = new Stack(app, 'Stateless', { env: stackEnv });
-  const props: InboundMailProps = { names, domains, bucket: rawMail.bucket, notificationTopic: notifications.topic, takeOverActiveRuleSet };
+  const props: InboundMailProps = {
+    names, domains, bucket: rawMail.bucket, notificationTopic: notifications.topic, deliveryRole: notifications.deliveryRole, takeOverActiveRuleSet,
+  };
   const inbound = new InboundMail(stateless, 'InboundMail', props);
   inbound.addOutputs();
   if (careless) new s3.Bucket(stateless, 'PlainBucket');
@@ -204,6 +208,32 @@ describe('notification topic (stateful)', () => {
     ]);
   });
 
+  it('gives the S3 action a role only SES may assume for this receipt rule: put under raw/, the mail key, publish to the topic', () => {
+    // Prepare
+    const { statefulTemplate } = example;
+    const [roleId, role] = resourcesOf(statefulTemplate, 'AWS::IAM::Role').find(([id]) => id.startsWith('InboundNotificationsDeliveryRole'))!;
+    const policies = resourcesOf(statefulTemplate, 'AWS::IAM::Policy').filter(([, p]) => JSON.stringify(p.Properties.Roles) === JSON.stringify([{ Ref: roleId }]));
+    const bucketId = resourcesOf(statefulTemplate, 'AWS::S3::Bucket')[0]![0];
+    const keyId = resourcesOf(statefulTemplate, 'AWS::KMS::Key')[0]![0];
+    const topicId = resourcesOf(statefulTemplate, 'AWS::SNS::Topic')[0]![0];
+
+    // Assess
+    expect(role.Properties.AssumeRolePolicyDocument.Statement).toEqual([
+      {
+        Effect: 'Allow',
+        Principal: { Service: 'ses.amazonaws.com' },
+        Action: 'sts:AssumeRole',
+        Condition: { StringEquals: { 'aws:SourceAccount': ACCOUNT, 'aws:SourceArn': receiptRuleArn(example.stateful, inboundMailNames(STACK_ID)) } },
+      },
+    ]);
+    expect(role.Properties.ManagedPolicyArns).toBeUndefined();
+    expect(policies.flatMap(([, p]) => p.Properties.PolicyDocument.Statement)).toEqual([
+      { Effect: 'Allow', Action: 's3:PutObject', Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [bucketId, 'Arn'] }, `/${RAW_MAIL_PREFIX}*`]] } },
+      { Effect: 'Allow', Action: ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey'], Resource: { 'Fn::GetAtt': [keyId, 'Arn'] } },
+      { Effect: 'Allow', Action: 'sns:Publish', Resource: { Ref: topicId } },
+    ]);
+  });
+
   it('delivers to the ingest queue in the SNS envelope the ingest parses, with the ingest DLQ for undeliverable notifications', () => {
     // Act
     const [, subscription] = only(example.statefulTemplate, 'AWS::SNS::Subscription');
@@ -267,7 +297,8 @@ describe('inbound mail (stateless)', () => {
     });
     const actions = rule.Properties.Rule.Actions as Array<Record<string, any>>;
     expect(actions).toHaveLength(1);
-    expect(Object.keys(actions[0]!.S3Action).sort()).toEqual(['BucketName', 'ObjectKeyPrefix', 'TopicArn']);
+    expect(Object.keys(actions[0]!.S3Action).sort()).toEqual(['BucketName', 'IamRoleArn', 'ObjectKeyPrefix', 'TopicArn']);
+    expect(JSON.stringify(actions[0]!.S3Action.IamRoleArn)).toContain('InboundNotificationsDeliveryRole');
     expect(actions[0]!.S3Action.ObjectKeyPrefix).toBe(RAW_MAIL_PREFIX);
     // The bucket and the topic come from the stateful stack.
     expect(JSON.stringify(actions[0]!.S3Action.BucketName)).toContain('RawMailBucket');
