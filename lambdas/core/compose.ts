@@ -55,7 +55,21 @@ export interface StoredAttachment {
   size?: number;
 }
 
-export type DraftAttachment = UploadedAttachment | StoredAttachment;
+/**
+ * A file the browser uploaded to the draft store beforehand (around the webmail
+ * function: see core/drafts.ts). Streamed at send time, its bytes counted against
+ * the limit as they come (the listed size is checked first).
+ */
+export interface StagedAttachment {
+  kind: 'staged';
+  /** As the browser named it; made header-safe here, not refused (the user cannot rename it). */
+  filename: string;
+  contentType: string;
+  size: number;
+  open(): Promise<Readable>;
+}
+
+export type DraftAttachment = UploadedAttachment | StoredAttachment | StagedAttachment;
 
 export interface Draft {
   /** Always the signed-in user's own address (validateDraft sets it from the Identity). */
@@ -110,7 +124,10 @@ export interface ComposeLimits {
   /** Unicode code points (RFC 5322 §2.1.1 line limit as a sane ceiling). */
   maxSubjectLength: number;
   maxNameLength: number;
-  /** UTF-16 code units of the body text. */
+  /**
+   * UTF-16 code units of the body text. At most 3 UTF-8 bytes each, so the whole form
+   * stays within the request body the webmail accepts (payload-limits.ts).
+   */
   maxTextLength: number;
   maxAttachments: number;
   /** Decoded bytes of all attachments together. */
@@ -126,7 +143,7 @@ export const DEFAULT_COMPOSE_LIMITS: ComposeLimits = {
   maxRecipients: 100,
   maxSubjectLength: 998,
   maxNameLength: 200,
-  maxTextLength: 2_000_000,
+  maxTextLength: 1_000_000,
   maxAttachments: 50,
   maxAttachmentBytes: 25 * 1024 * 1024,
   maxFilenameLength: 255,
@@ -519,6 +536,8 @@ export interface ComposeForm {
   /** Hidden field of a reply form: ids separated by spaces. */
   references?: string;
   uploads?: { filename: string; contentType: string; content: Buffer }[];
+  /** Files uploaded to the draft store for this draft. */
+  staged?: Omit<StagedAttachment, 'kind'>[];
   /** Attachments of a stored message the user kept when forwarding. */
   stored?: { sesMessageId: string; index: number }[];
 }
@@ -537,6 +556,7 @@ export function draftFromForm(identity: Identity, form: ComposeForm): Draft {
     attachments: [
       ...(form.stored ?? []).map((source): StoredAttachment => ({ kind: 'stored', sesMessageId: source.sesMessageId, index: source.index })),
       ...(form.uploads ?? []).map((upload): UploadedAttachment => ({ kind: 'upload', ...upload })),
+      ...(form.staged ?? []).map((upload): StagedAttachment => ({ kind: 'staged', ...upload })),
     ],
     inReplyTo: inReplyTo === '' ? null : inReplyTo,
     references: references === '' ? [] : references.split(/\s+/),
@@ -641,6 +661,19 @@ export function validateDraft(draft: Draft, identity: Identity, limits: ComposeL
         filename: validFilename(attachment.filename, limits),
         contentType: safeContentType(attachment.contentType),
         content: attachment.content,
+      };
+    }
+    if (attachment.kind === 'staged') {
+      if (!Number.isSafeInteger(attachment.size) || attachment.size < 0 || typeof attachment.open !== 'function') {
+        throw new DraftError('attachments', 'required', 'malformed uploaded file');
+      }
+      declaredBytes += attachment.size;
+      return {
+        kind: 'staged',
+        filename: neutralize(String(attachment.filename)).split(/[/\\]/).pop()!.slice(0, limits.maxFilenameLength) || 'attachment',
+        contentType: safeContentType(attachment.contentType),
+        size: attachment.size,
+        open: attachment.open,
       };
     }
     if (attachment.kind !== 'stored' || typeof attachment.sesMessageId !== 'string' || !STORED_ID.test(attachment.sesMessageId)
@@ -833,6 +866,16 @@ async function openAttachments(
       budget.remaining -= attachment.content.length;
       if (budget.remaining < 0) throw tooLarge(limits);
       parts.push({ attachment: { filename: attachment.filename, contentType: attachment.contentType, content: attachment.content }, size: attachment.content.length });
+      continue;
+    }
+    if (attachment.kind === 'staged') {
+      if (attachment.size > budget.remaining) throw tooLarge(limits);
+      const content = await attachment.open();
+      opened.push(content);
+      const part = { attachment: { filename: attachment.filename, contentType: attachment.contentType, content: content as Readable }, size: 0 };
+      // The listed size is the store's word; the bytes are counted as they stream.
+      part.attachment.content = limitBytes(content, budget, (n) => (part.size += n), () => tooLarge(limits));
+      parts.push(part);
       continue;
     }
     // Another mailbox's message, a quarantined one and a missing one look the same.

@@ -17,6 +17,8 @@ export interface DraftUpload {
   id: string;
   /** As the browser named the file. */
   filename: string;
+  /** Told by the file name's extension (S3 keeps no type for a browser upload without script). */
+  contentType: string;
   size: number;
   location: RawLocation;
 }

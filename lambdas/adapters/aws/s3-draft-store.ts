@@ -9,6 +9,7 @@ import { draftKeys, newUploadKey, parseUploadKey, type SavedDraft } from '../../
 import type { Clock } from '../../ports/clock.ts';
 import type { DraftStore, DraftUpload, UploadForm, UploadFormOptions } from '../../ports/draft-store.ts';
 import { S3RawMailStore } from './s3-raw-mail-store.ts';
+import { contentTypeOf } from '../mime/file-types.ts';
 import { presignedUploadForm } from './s3-upload-form.ts';
 
 /** A draft never has more files than this is worth listing (the compose limits allow 50). */
@@ -46,7 +47,7 @@ export class S3DraftStore implements DraftStore {
     const uploads: DraftUpload[] = [];
     for (const object of await this.list(keys.files)) {
       const parsed = parseUploadKey(keys, object.key);
-      if (parsed) uploads.push({ ...parsed, size: object.size, location: this.at(object.key) });
+      if (parsed) uploads.push({ ...parsed, contentType: contentTypeOf(parsed.filename), size: object.size, location: this.at(object.key) });
     }
     return uploads.sort((a, b) => a.id.localeCompare(b.id));
   }

@@ -10,6 +10,7 @@ import { RawMessageMissingError } from '../../core/errors.ts';
 import { draftKeys, newUploadKey, parseUploadKey, type SavedDraft } from '../../core/drafts.ts';
 import type { Clock } from '../../ports/clock.ts';
 import type { DraftStore, DraftUpload, UploadForm, UploadFormOptions } from '../../ports/draft-store.ts';
+import { contentTypeOf } from '../mime/file-types.ts';
 import { presignedUploadForm } from '../aws/s3-upload-form.ts';
 import type { FsRawMailStore } from './fs-raw-mail-store.ts';
 
@@ -50,7 +51,7 @@ export class FsDraftStore implements DraftStore {
       const path = join(entry.parentPath, entry.name);
       const key = `${keys.files}${path.slice(directory.length + 1).split(/[\\/]/).join('/')}`;
       const parsed = parseUploadKey(keys, key);
-      if (parsed) uploads.push({ ...parsed, size: (await stat(path)).size, location: this.at(key) });
+      if (parsed) uploads.push({ ...parsed, contentType: contentTypeOf(parsed.filename), size: (await stat(path)).size, location: this.at(key) });
     }
     return uploads.sort((a, b) => a.id.localeCompare(b.id));
   }
