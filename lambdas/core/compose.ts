@@ -404,6 +404,20 @@ function formatDate(iso: string | null, options: TextOptions): string | null {
   }
 }
 
+/**
+ * The most of a received message's text a reply quotes or a forward carries: half the
+ * text limit, so the draft can still be sent and its page stays far below the limit
+ * of a webmail response (payload-limits.ts) even when every character needs escaping.
+ */
+export const MAX_QUOTED_CHARS = DEFAULT_COMPOSE_LIMITS.maxTextLength / 2;
+
+/** The text cut at MAX_QUOTED_CHARS (whole code points), with a mark where it was cut. */
+function clipQuoted(text: string): string {
+  if (text.length <= MAX_QUOTED_CHARS) return text;
+  const cut = /[\uD800-\uDBFF]$/.test(text.slice(0, MAX_QUOTED_CHARS)) ? MAX_QUOTED_CHARS - 1 : MAX_QUOTED_CHARS;
+  return `${text.slice(0, cut)}\n[…]\n`;
+}
+
 /** "> " before every line; already quoted lines get one more ">". */
 export function quoteText(text: string): string {
   const lines = text.replace(/\r\n?/g, '\n').replace(/\n+$/, '').split('\n');
@@ -471,7 +485,7 @@ export function replyDraft(original: RenderedMessage, identity: Identity, option
     cc,
     bcc: [],
     subject: replySubject(original.subject),
-    text: `\n\n${attribution}\n${quoteText(original.text ?? '')}\n`,
+    text: `\n\n${attribution}\n${quoteText(clipQuoted(original.text ?? ''))}\n`,
     attachments: [],
     inReplyTo: parent,
     references: trimReferences(chain, DEFAULT_COMPOSE_LIMITS.maxReferences),
@@ -510,7 +524,7 @@ export function forwardDraft(original: RenderedMessage, identity: Identity, opti
       size: attachment.size,
     }));
 
-  const body = (original.text ?? '').replace(/\r\n?/g, '\n');
+  const body = clipQuoted(original.text ?? '').replace(/\r\n?/g, '\n');
   return {
     from: identityMailbox(identity),
     to: [],

@@ -172,6 +172,8 @@ export function buildAwsWebmailDeps(env: AwsWebEnv, secrets: AwsWebSecrets): Web
   const flagStore = new SsmFailoverFlag(new SSMClient({}), env[WEB_ENV.failoverParameter]);
   const gateFlag = new CachedFailoverFlag(flagStore, { maxAgeMs: env[WEB_ENV.failoverCacheSeconds] * 1000 });
   const audit = new DynamoDbAuditLog({ client: dynamo, tableName });
+  // Attachments, large inline images and raw messages leave through presigned S3 links: a Lambda response carries at most 6 MB.
+  const downloadLinks = new S3DownloadLinks(s3, { bucket: env[WEB_ENV.rawBucket] });
   const admin: AdminDeps = {
     index,
     rawStore,
@@ -186,6 +188,7 @@ export function buildAwsWebmailDeps(env: AwsWebEnv, secrets: AwsWebSecrets): Web
       config: DEFAULT_RESEND_CONFIG,
     },
     flag: adminFailoverFlag(flagStore, gateFlag),
+    downloadLinks,
   };
   return {
     failover: gateFlag,
@@ -214,8 +217,7 @@ export function buildAwsWebmailDeps(env: AwsWebEnv, secrets: AwsWebSecrets): Web
         client: new SESv2Client({}),
         ...(env[WEB_ENV.sesConfigurationSet] && { configurationSetName: env[WEB_ENV.sesConfigurationSet] }),
       }),
-      // Attachments leave through presigned S3 links: a Lambda response carries at most 6 MB.
-      downloadLinks: new S3DownloadLinks(s3, { bucket: env[WEB_ENV.rawBucket] }),
+      downloadLinks,
       // Drafts and their files under uploads/: files come from the browser with presigned POSTs, around the function.
       drafts: new S3DraftStore(s3, { bucket: env[WEB_ENV.rawBucket], clock: systemClock }),
       publicOrigin: publicUrl.origin,

@@ -9,6 +9,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { MailparserMessageRenderer } from '../../lambdas/adapters/mime/mailparser-message-renderer.ts';
 import { NodemailerMimeComposer } from '../../lambdas/adapters/mime/nodemailer-mime-composer.ts';
 import {
+  MAX_QUOTED_CHARS,
   DEFAULT_COMPOSE_LIMITS,
   DraftError,
   draftFromForm,
@@ -424,6 +425,25 @@ describe('replyDraft', () => {
     // Assess
     expect(own.sort()).toEqual(['a.alias@corp.test', 'alice@corp.test']);
     expect([...reply.to, ...reply.cc].map((m) => m.address)).toEqual(['bob@partner.test', 'carol@partner.test', 'dan@partner.test']);
+  });
+});
+
+describe('quoting a very long message', () => {
+  it('reply and forward carry at most MAX_QUOTED_CHARS of its text, cut with a mark, so the draft stays sendable', () => {
+    // Prepare: three times what may be quoted.
+    const original = rendered({ text: 'x'.repeat(MAX_QUOTED_CHARS * 3) });
+
+    // Act
+    const reply = replyDraft(original, alice, { all: false });
+    const forward = forwardDraft(original, alice, { sesMessageId: 'ses-1' });
+
+    // Assess
+    for (const draft of [reply, forward]) {
+      expect(draft.text.length).toBeLessThan(MAX_QUOTED_CHARS + 1000);
+      expect(draft.text).toMatch(/\n(> )?\[…\]\n/);
+      expect(draft.text.length).toBeLessThanOrEqual(DEFAULT_COMPOSE_LIMITS.maxTextLength);
+    }
+    expect(forwardDraft(rendered({ text: 'short' }), alice, { sesMessageId: 'ses-1' }).text).not.toContain('[…]');
   });
 });
 
