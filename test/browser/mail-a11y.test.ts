@@ -1,11 +1,11 @@
 // Accessibility of every webmail page in real Chromium against local mode: axe-core
 // finds no violation on the status page, Inbox, a message, the compose form (empty
-// and with validation errors), Sent and Deleted — in English and German, on a desktop
-// and on a phone viewport (390×844), where no page may scroll sideways either. axe runs
-// through the DevTools protocol (page.evaluate), which the pages' script-free CSP does
-// not restrict, so the pages are checked under their real policy. The message's own
-// HTML in the sandboxed frame is the sender's, not ours: axe skips the frame's inside
-// (iframes: false) but checks the frame element itself (title).
+// and with validation errors), the upload page and a saved draft, Sent and Deleted —
+// in English and German, on a desktop and on a phone viewport (390×844), where no page
+// may scroll sideways either. axe runs through the DevTools protocol (page.evaluate),
+// which the pages' CSP does not restrict, so the pages are checked under their real
+// policy. The message's own HTML in the sandboxed frame is the sender's, not ours: axe
+// skips the frame's inside (iframes: false) but checks the frame element itself (title).
 import { createRequire } from 'node:module';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -110,6 +110,12 @@ describe.each([
     await page.locator('button[type=submit]', { hasText: locale === 'de-DE' ? 'Senden' : 'Send' }).click();
     await page.waitForLoadState('load');
     await check('compose with errors');
+    await page.locator('button[type=submit]', { hasText: locale === 'de-DE' ? 'Datei anhängen' : 'Attach a file' }).click();
+    await page.waitForURL(/\/mail\/drafts\/[^/]+\/attach$/);
+    await check('attach');
+    await page.locator('.actions a').click();
+    await page.waitForURL(/\/mail\/drafts\/[^/]+$/);
+    await check('saved draft');
     await page.goto(`${stack.base}/mail/sent`);
     await check('sent');
     await page.goto(`${stack.base}/mail/deleted`);
@@ -130,7 +136,7 @@ describe.each([
     // Assess
     expect(lang).toBe(locale.slice(0, 2));
     expect(control.map((violation) => violation.split(':')[0])).toContain('image-alt');
-    expect(Object.keys(report)).toHaveLength(9);
+    expect(Object.keys(report)).toHaveLength(11);
     for (const [name, result] of Object.entries(report)) {
       expect(result.violations, `${name} (${locale}, ${viewport})`).toEqual([]);
       expect(result.sideways, `${name} scrolls sideways (${locale}, ${viewport})`).toBeLessThanOrEqual(0);
