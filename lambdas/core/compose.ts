@@ -130,7 +130,11 @@ export interface ComposeLimits {
    */
   maxTextLength: number;
   maxAttachments: number;
-  /** Decoded bytes of all attachments together. */
+  /**
+   * Decoded bytes of all attachments together: 25 MB, decimal as sizes are shown to
+   * users; base64 makes it 33.4 MB, which leaves room for the text within the 40 MB SES
+   * takes for a message.
+   */
   maxAttachmentBytes: number;
   maxFilenameLength: number;
   /** The composed message; SES v2 takes at most 40 MB raw. */
@@ -145,7 +149,7 @@ export const DEFAULT_COMPOSE_LIMITS: ComposeLimits = {
   maxNameLength: 200,
   maxTextLength: 1_000_000,
   maxAttachments: 50,
-  maxAttachmentBytes: 25 * 1024 * 1024,
+  maxAttachmentBytes: 25_000_000,
   maxFilenameLength: 255,
   maxMessageBytes: 40 * 1000 * 1000,
   maxReferences: 20,
@@ -706,7 +710,7 @@ export function validateDraft(draft: Draft, identity: Identity, limits: ComposeL
 }
 
 function tooLarge(limits: ComposeLimits): DraftError {
-  return new DraftError('attachments', 'too-large', `attachments may add up to ${Math.floor(limits.maxAttachmentBytes / (1024 * 1024))} MB`);
+  return new DraftError('attachments', 'too-large', `attachments may add up to ${Math.floor(limits.maxAttachmentBytes / 1_000_000)} MB`);
 }
 
 // ---------------------------------------------------------------------------------------

@@ -512,7 +512,7 @@ describe('validateDraft', () => {
     ['no recipient', { to: [] }, 'recipients', 'required'],
     ['101 recipients', { to: Array.from({ length: 101 }, (_, i) => ({ name: '', address: `r${i}@partner.test` })) }, 'recipients', 'too-many'],
     ['a subject of 999 characters', { subject: 'x'.repeat(999) }, 'subject', 'too-long'],
-    ['attachments over 25 MB', { attachments: [{ kind: 'upload', filename: 'big.bin', contentType: 'application/octet-stream', content: Buffer.alloc(25 * 1024 * 1024 + 1) }] }, 'attachments', 'too-large'],
+    ['attachments over 25 MB', { attachments: [{ kind: 'upload', filename: 'big.bin', contentType: 'application/octet-stream', content: Buffer.alloc(25_000_001) }] }, 'attachments', 'too-large'],
     ['an invalid address', { cc: [{ name: '', address: 'not-an-address' }] }, 'cc', 'invalid-address'],
     ['a comma smuggled into an address', { to: [{ name: '', address: 'bob@partner.test,evil@attacker.test' }] }, 'to', 'invalid-address'],
     ['a name in the address', { to: [{ name: '', address: 'Bob <bob@partner.test>' }] }, 'to', 'invalid-address'],
@@ -545,7 +545,7 @@ describe('validateDraft', () => {
     const input = draft({
       to: Array.from({ length: 100 }, (_, i) => ({ name: '', address: `r${i}@partner.test` })),
       subject: 'ü'.repeat(998),
-      attachments: [{ kind: 'upload', filename: 'big.bin', contentType: 'application/octet-stream', content: Buffer.alloc(25 * 1024 * 1024) }],
+      attachments: [{ kind: 'upload', filename: 'big.bin', contentType: 'application/octet-stream', content: Buffer.alloc(25_000_000) }],
     });
     // Act
     const valid = validateDraft(input, alice);

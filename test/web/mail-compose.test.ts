@@ -339,8 +339,8 @@ describe('attachments, around the webmail function', () => {
     expect(upload.action).toBe(`${h.uploads.endpoint.url}/inbound`);
     expect(key.startsWith(`uploads/${ALICE_OWNER}/${values.draftId}/files/`)).toBe(true);
     expect(key.endsWith('/${filename}')).toBe(true);
-    expect(upload.maxBytes).toBe(25 * MB);
-    expect(policy.conditions).toEqual(expect.arrayContaining([['content-length-range', 1, 25 * MB], { success_action_redirect: `${ORIGIN}/mail/drafts/${values.draftId}/uploaded` }]));
+    expect(upload.maxBytes).toBe(25_000_000);
+    expect(policy.conditions).toEqual(expect.arrayContaining([['content-length-range', 1, 25_000_000], { success_action_redirect: `${ORIGIN}/mail/drafts/${values.draftId}/uploaded` }]));
     expect(upload.fields.at(-1)![0]).toBe('X-Amz-Signature');
     expect(html).toMatch(/<input id="file" name="file" type="file" required="" aria-describedby="file-hint"\/>/);
     expect(html).toContain('<div class="error-summary" id="upload-alert" role="alert" hidden=""></div>');
@@ -373,21 +373,21 @@ describe('attachments, around the webmail function', () => {
     // Prepare: a first file of 20 MB leaves 5 MB of the 25 MB.
     const { values } = await form('/mail/compose');
     const filled = { ...values, to: 'bob@corp.test', subject: 'Two files', text: 'Both attached.' };
-    const first = await attachFile(filled, { name: 'first.bin', bytes: Buffer.alloc(20 * MB, 1) });
+    const first = await attachFile(filled, { name: 'first.bin', bytes: Buffer.alloc(20_000_000, 1) });
 
     // Act
     const saved = await h.post('/mail/send', { ...fields(first.html), upload: checkedUploads(first.html), action: 'attach' }, 'alice', { multipart: true });
     const upload = uploadFormOf(await (await h.get(saved.headers.get('location') ?? '')).text());
-    const refused = await postFile(upload, { name: 'second.bin', bytes: Buffer.alloc(5 * MB + 1, 2) });
+    const refused = await postFile(upload, { name: 'second.bin', bytes: Buffer.alloc(5_000_001, 2) });
     const draftPage = await (await h.get(`/mail/drafts/${values.draftId}`)).text();
 
     // Assess
     expect(first.notice).toBe('The file was attached.');
-    expect(upload.maxBytes).toBe(5 * MB);
+    expect(upload.maxBytes).toBe(5_000_000);
     expect(refused.status).toBe(400);
     expect(await refused.text()).toContain('<Code>EntityTooLarge</Code>');
     expect(fields(draftPage)).toMatchObject({ to: 'bob@corp.test', subject: 'Two files', text: 'Both attached.', draftId: values.draftId });
-    expect((await h.uploads.drafts.uploads(ALICE_OWNER, values.draftId!)).map((u) => [u.filename, u.size])).toEqual([['first.bin', 20 * MB]]);
+    expect((await h.uploads.drafts.uploads(ALICE_OWNER, values.draftId!)).map((u) => [u.filename, u.size])).toEqual([['first.bin', 20_000_000]]);
     expect(checkedUploads(draftPage)).toHaveLength(1);
     expect(draftPage).toContain('first.bin');
   });

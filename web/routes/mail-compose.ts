@@ -73,7 +73,7 @@ const draftPath = (draftId: string, rest = '') => `${DRAFTS_PATH}/${encodeURICom
 export function composeRoutes(deps: MailRouteDeps): Hono<WebEnv> {
   const routes = new Hono<WebEnv>();
   const limits = composeLimitsOf(deps);
-  const maxAttachmentMb = Math.floor(limits.maxAttachmentBytes / (1024 * 1024));
+  const maxAttachmentMb = Math.floor(limits.maxAttachmentBytes / 1_000_000);
 
   const show = (c: Context<WebEnv>, state: FormState, status = 200) => {
     const t = c.get('t');
@@ -184,7 +184,7 @@ export function composeRoutes(deps: MailRouteDeps): Hono<WebEnv> {
     const uploads = await deps.drafts.uploads(owner, draftId);
     const remaining = limits.maxAttachmentBytes - uploads.reduce((sum, upload) => sum + upload.size, 0);
     if (remaining < 1 || uploads.length >= limits.maxAttachments) {
-      return messagePage(c, { title: t('attach.title'), text: t('attach.full', { max: Math.floor(limits.maxAttachmentBytes / (1024 * 1024)), count: limits.maxAttachments }), status: 409, link: { href: draftPath(draftId), label: t('attach.back') } });
+      return messagePage(c, { title: t('attach.title'), text: t('attach.full', { max: Math.floor(limits.maxAttachmentBytes / 1_000_000), count: limits.maxAttachments }), status: 409, link: { href: draftPath(draftId), label: t('attach.back') } });
     }
     const form = await deps.drafts.uploadForm(owner, draftId, { maxBytes: remaining, redirect: `${deps.publicOrigin}${draftPath(draftId, '/uploaded')}`, expiresInSeconds: UPLOAD_FORM_SECONDS });
     // This page alone may post a form to the store's origin and run its size check.
@@ -392,7 +392,7 @@ function formProblem(error: unknown, t: Translate, limits: ComposeLimits): { fie
         message = error.field === 'recipients' ? t('compose.error.tooManyRecipients', { max: limits.maxRecipients }) : t('compose.error.tooManyFiles', { max: limits.maxAttachments });
         break;
       case 'too-large':
-        message = t('compose.error.tooLarge', { mb: Math.floor(limits.maxAttachmentBytes / (1024 * 1024)) });
+        message = t('compose.error.tooLarge', { mb: Math.floor(limits.maxAttachmentBytes / 1_000_000) });
         break;
       case 'too-long':
         message = t('compose.error.tooLong');
