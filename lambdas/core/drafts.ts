@@ -11,13 +11,15 @@
 // <owner> is a hash of the user's mailbox: derived on the server from the signed-in
 // identity, never taken from a request, so no one can name another user's prefix.
 import { createHash, randomBytes } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import { RawMessageMissingError } from './errors.ts';
+import type { RawLocation } from './model.ts';
+import type { RawMailStore, RawMailWriter } from '../ports/raw-mail-store.ts';
 
 export const UPLOADS_PREFIX = 'uploads/';
 
-/** What the compose form holds, saved as the draft's fields. */
-export interface SavedDraft {
-  /** new, reply, reply-all or forward (the web layer checks it). */
-  mode: string;
+/** The compose form's text fields, as they are shown and posted. */
+export interface DraftFields {
   to: string;
   cc: string;
   bcc: string;
@@ -27,8 +29,38 @@ export interface SavedDraft {
   references: string;
   /** The message answered or forwarded (its attachments may be kept), or ''. */
   originalId: string;
+}
+
+/** What the compose form holds, saved as the draft's fields. */
+export interface SavedDraft extends DraftFields {
+  /** new, reply, reply-all or forward (the web layer checks it). */
+  mode: string;
   /** Attachment indexes of the forwarded message the user keeps. */
   keep: number[];
+}
+
+/** The saved fields at `location`; null when none were saved (or they expired). */
+export async function loadSavedDraft(store: Pick<RawMailStore, 'open'>, location: RawLocation): Promise<SavedDraft | null> {
+  let body: Readable;
+  try {
+    body = await store.open(location);
+  } catch (error) {
+    if (error instanceof RawMessageMissingError) return null;
+    throw error;
+  }
+  const chunks: Buffer[] = [];
+  for await (const chunk of body) chunks.push(chunk as Buffer);
+  const parsed = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Partial<SavedDraft>;
+  const text = (value: unknown) => (typeof value === 'string' ? value : '');
+  return {
+    mode: text(parsed.mode), to: text(parsed.to), cc: text(parsed.cc), bcc: text(parsed.bcc), subject: text(parsed.subject),
+    text: text(parsed.text), inReplyTo: text(parsed.inReplyTo), references: text(parsed.references), originalId: text(parsed.originalId),
+    keep: Array.isArray(parsed.keep) ? parsed.keep.filter((index): index is number => Number.isSafeInteger(index) && index >= 0) : [],
+  };
+}
+
+export function saveDraftFields(writer: RawMailWriter, location: RawLocation, draft: SavedDraft): Promise<void> {
+  return writer.put(location, Buffer.from(JSON.stringify(draft), 'utf8'));
 }
 
 export const DRAFT_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;

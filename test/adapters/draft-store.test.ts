@@ -7,20 +7,19 @@
 // the AWS adapter signs is read back and posted to the local verifier as well.
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
-import { createRequire } from 'node:module';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { S3DraftStore } from '../../lambdas/adapters/aws/s3-draft-store.ts';
-import { makeLocalS3Client, makeS3Client } from '../../lambdas/adapters/aws/s3-raw-mail-store.ts';
+import { makeS3Client } from '../../lambdas/adapters/aws/s3-raw-mail-store.ts';
 import { FsDraftStore } from '../../lambdas/adapters/local/fs-draft-store.ts';
 import { FsRawMailStore } from '../../lambdas/adapters/local/fs-raw-mail-store.ts';
 import { startS3PostEndpoint, type S3PostEndpoint } from '../../lambdas/adapters/local/s3-post-endpoint.ts';
 import { draftKeys, draftOwner, type SavedDraft } from '../../lambdas/core/drafts.ts';
 import type { DraftStore, UploadForm } from '../../lambdas/ports/draft-store.ts';
 import { ManualClock } from '../support/memory-adapters.ts';
+import { startS3rver, type RunningS3rver } from '../support/s3rver.ts';
 
 const BUCKET = 'inbound';
 const MB = 1024 * 1024;
@@ -182,39 +181,17 @@ describe('local mode: FsDraftStore behind the S3-compatible POST endpoint', () =
   });
 });
 
-interface S3rverServer {
-  run(): Promise<AddressInfo>;
-  close(): Promise<void>;
-}
-// s3rver ships no type declarations; this is the part of it we use.
-const S3rver = createRequire(import.meta.url)('s3rver') as new (options: {
-  address: string;
-  port: number;
-  directory: string;
-  silent: boolean;
-  configureBuckets: Array<{ name: string }>;
-}) => S3rverServer;
-
 describe('AWS: S3DraftStore on s3rver', () => {
-  let dir = '';
-  let server: S3rverServer | undefined;
-  let client: S3Client;
+  let s3: RunningS3rver;
   let store: S3DraftStore;
   const clock = new ManualClock(new Date().toISOString());
 
   beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'shadowmail-s3rver-drafts-'));
-    server = new S3rver({ address: '127.0.0.1', port: 0, directory: dir, silent: true, configureBuckets: [{ name: BUCKET }] });
-    const { port } = await server.run();
-    client = makeLocalS3Client(`http://127.0.0.1:${port}`);
-    store = new S3DraftStore(client, { bucket: BUCKET, clock });
+    s3 = await startS3rver([BUCKET]);
+    store = new S3DraftStore(s3.client, { bucket: BUCKET, clock });
   });
 
-  afterAll(async () => {
-    client?.destroy();
-    await server?.close();
-    await rm(dir, { recursive: true, force: true });
-  });
+  afterAll(async () => s3?.close());
 
   it('signs a policy that fixes bucket, key prefix, size range, redirect and a short expiry', async () => {
     // Act
@@ -264,7 +241,7 @@ describe('AWS: S3DraftStore on s3rver', () => {
       [`${keys.files}not-a-slot/ignored.txt`, Buffer.from('x')],
       [`${draftKeys(BOB, draftId).files}00000000a-0123456789ab/bobs.txt`, Buffer.from('bob')],
     ] as const) {
-      await client.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: body }));
+      await s3.client.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: body }));
     }
 
     // Act

@@ -6,14 +6,13 @@
 // which the pages' CSP does not restrict, so the pages are checked under their real
 // policy. The message's own HTML in the sandboxed frame is the sender's, not ours: axe
 // skips the frame's inside (iframes: false) but checks the frame element itself (title).
-import { createRequire } from 'node:module';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { axeViolations } from '../support/axe.ts';
 import { launchChromium } from '../support/chromium.ts';
 import { buildMessage, PNG } from '../fixtures/webmail/mail-harness.ts';
 import { signIn, startLocalWebmail, type LocalWebmail } from '../fixtures/webmail/local-webmail.ts';
 
-const axeSource = (createRequire(import.meta.url)('axe-core') as { source: string }).source;
 
 let stack: LocalWebmail;
 let browser: Browser;
@@ -58,15 +57,6 @@ afterAll(async () => {
   await browser?.close();
   await stack?.close();
 });
-
-async function axeViolations(page: Page): Promise<string[]> {
-  await page.evaluate(axeSource);
-  return page.evaluate(async () => {
-    const axe = (globalThis as unknown as { axe: { run(context: unknown, options: unknown): Promise<{ violations: { id: string; nodes: { target: unknown[] }[] }[] }> } }).axe;
-    const result = await axe.run((globalThis as unknown as { document: unknown }).document, { iframes: false });
-    return result.violations.map((violation) => `${violation.id}: ${violation.nodes.map((node) => JSON.stringify(node.target)).join(' ')}`);
-  });
-}
 
 async function sidewaysScroll(page: Page): Promise<number> {
   return page.evaluate(() => {

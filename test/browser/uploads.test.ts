@@ -6,7 +6,6 @@
 // Lambda request can carry, the old bug) is uploaded and sent with the message. With
 // script switched off the store's policy refuses the file and the draft is kept all the
 // same. axe finds no violation on the upload page with its message, nor on the draft.
-import { createRequire } from 'node:module';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -16,11 +15,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { draftOwner } from '../../lambdas/core/drafts.ts';
 import { localPaths } from '../../lambdas/wiring/local-data-dir.ts';
 import { LOCAL_BUCKET } from '../../lambdas/wiring/local.ts';
+import { axeViolations } from '../support/axe.ts';
 import { launchChromium } from '../support/chromium.ts';
 import { signIn, startLocalWebmail, type LocalWebmail } from '../fixtures/webmail/local-webmail.ts';
 import { waitFor } from '../support/wait.ts';
 
-const axeSource = (createRequire(import.meta.url)('axe-core') as { source: string }).source;
 const MB = 1024 * 1024;
 
 let stack: LocalWebmail;
@@ -42,15 +41,6 @@ afterAll(async () => {
   await stack?.close();
   if (files) await rm(files, { recursive: true, force: true });
 });
-
-async function axeViolations(page: Page): Promise<string[]> {
-  await page.evaluate(axeSource);
-  return page.evaluate(async () => {
-    const axe = (globalThis as unknown as { axe: { run(context: unknown, options: unknown): Promise<{ violations: { id: string; nodes: { target: unknown[] }[] }[] }> } }).axe;
-    const result = await axe.run((globalThis as unknown as { document: unknown }).document, { iframes: false });
-    return result.violations.map((violation) => `${violation.id}: ${violation.nodes.map((node) => JSON.stringify(node.target)).join(' ')}`);
-  });
-}
 
 /** The files the store holds for alice's draft (the local endpoint writes under the data directory). */
 async function storedFiles(draftId: string): Promise<string[]> {

@@ -6,13 +6,8 @@ import { DEFAULT_RESEND_CONFIG, processResendStep } from '../../lambdas/core/res
 import type { Identity } from '../../lambdas/ports/sign-in.ts';
 import type { AdminDeps } from '../../web/routes/admin.ts';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { createRequire } from 'node:module';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { S3DownloadLinks } from '../../lambdas/adapters/aws/s3-download-links.ts';
-import { makeLocalS3Client } from '../../lambdas/adapters/aws/s3-raw-mail-store.ts';
+import { startS3rver } from '../support/s3rver.ts';
 import { MAX_WEB_BODY_BYTES } from '../../lambdas/core/payload-limits.ts';
 import { ALICE, ORIGIN, sessionCookie, startHarness, type Harness } from '../fixtures/web/app-under-test.ts';
 import { MemoryRawMailStore, ScriptedRelay } from '../support/memory-adapters.ts';
@@ -148,11 +143,7 @@ describe('admin console', () => {
 
   it('hands a raw message larger than a Lambda response over through a presigned link (S3DownloadLinks on s3rver), audited', async () => {
     // Prepare
-    const S3rver = createRequire(import.meta.url)('s3rver') as new (options: Record<string, unknown>) => { run(): Promise<AddressInfo>; close(): Promise<void> };
-    const directory = await mkdtemp(join(tmpdir(), 'shadowmail-admin-raw-'));
-    const server = new S3rver({ address: '127.0.0.1', port: 0, directory, silent: true, configureBuckets: [{ name: 'raw-mail' }] });
-    const { port } = await server.run();
-    const client = makeLocalS3Client(`http://127.0.0.1:${port}`);
+    const s3 = await startS3rver(['raw-mail']);
     try {
       const bigId = 'big0000000000000000000000000000000000000';
       const record = makeRecord(bigId, { receivedAt: '2030-03-03T11:00:00.000Z', envelopeRecipients: ['bob@corp.test'], summary: { subject: 'Big' } });
@@ -161,7 +152,7 @@ describe('admin console', () => {
       rawStore.put(record.raw, big);
       app = harness.makeApp({
         admin: {
-          index, rawStore, audit, clock: harness.clock, flag: harness.flag, downloadLinks: new S3DownloadLinks(client, { bucket: 'raw-mail' }),
+          index, rawStore, audit, clock: harness.clock, flag: harness.flag, downloadLinks: new S3DownloadLinks(s3.client, { bucket: 'raw-mail' }),
           resend: { index, jobs, queue, audit, clock: harness.clock, config: DEFAULT_RESEND_CONFIG },
         },
       });
@@ -179,9 +170,7 @@ describe('admin console', () => {
       expect(small.status).toBe(200);
       expect(audit.events.map((event) => [event.action, event.target])).toEqual([['message.raw-download', bigId], ['message.raw-download', MESSAGE_ID]]);
     } finally {
-      client.destroy();
-      await server.close();
-      await rm(directory, { recursive: true, force: true });
+      await s3.close();
     }
   });
 

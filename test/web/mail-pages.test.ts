@@ -15,6 +15,7 @@ import { S3DownloadLinks } from '../../lambdas/adapters/aws/s3-download-links.ts
 import { makeLocalS3Client } from '../../lambdas/adapters/aws/s3-raw-mail-store.ts';
 import { MAX_WEB_BODY_BYTES } from '../../lambdas/core/payload-limits.ts';
 import { MESSAGE_FRAME_CSP, MESSAGE_FRAME_SANDBOX } from '../../web/message-frame.ts';
+import { startS3rver } from '../support/s3rver.ts';
 import { buildMessage, links, PNG, startMailHarness, type MailHarness } from '../fixtures/webmail/mail-harness.ts';
 
 let h: MailHarness;
@@ -403,12 +404,9 @@ describe('inline images', () => {
 describe('bodies larger than a Lambda response', () => {
   it('an inline image above the limit goes through a presigned link that the frame\'s CSP allows; one within it is answered directly', async () => {
     // Prepare: the AWS way, S3DownloadLinks against s3rver on 127.0.0.1.
-    const S3rver = createRequire(import.meta.url)('s3rver') as new (options: Record<string, unknown>) => { run(): Promise<AddressInfo>; close(): Promise<void> };
-    const directory = await mkdtemp(join(tmpdir(), 'shadowmail-webmail-s3-inline-'));
-    const server = new S3rver({ address: '127.0.0.1', port: 0, directory, silent: true, configureBuckets: [{ name: 'raw-mail' }] });
-    const { port } = await server.run();
-    const client = makeLocalS3Client(`http://127.0.0.1:${port}`);
-    const own = await startMailHarness({ deps: { downloadLinks: new S3DownloadLinks(client, { bucket: 'raw-mail' }) } });
+    const s3 = await startS3rver(['raw-mail']);
+    const port = s3.port;
+    const own = await startMailHarness({ deps: { downloadLinks: new S3DownloadLinks(s3.client, { bucket: 'raw-mail' }) } });
     const huge = Buffer.concat([PNG, randomBytes(MAX_WEB_BODY_BYTES)]);
     try {
       const id = await own.deliver(await buildMessage({
@@ -434,9 +432,7 @@ describe('bodies larger than a Lambda response', () => {
       expect(Buffer.from(await small.arrayBuffer()).equals(PNG)).toBe(true);
     } finally {
       await own.close();
-      client.destroy();
-      await server.close();
-      await rm(directory, { recursive: true, force: true });
+      await s3.close();
     }
   });
 

@@ -4,8 +4,7 @@
 // read, write, list and delete under uploads/ only.
 import type { Readable } from 'node:stream';
 import { DeleteObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
-import { RawMessageMissingError } from '../../core/errors.ts';
-import { draftKeys, newUploadKey, parseUploadKey, type SavedDraft } from '../../core/drafts.ts';
+import { draftKeys, loadSavedDraft, newUploadKey, parseUploadKey, saveDraftFields, type SavedDraft } from '../../core/drafts.ts';
 import type { Clock } from '../../ports/clock.ts';
 import type { DraftStore, DraftUpload, UploadForm, UploadFormOptions } from '../../ports/draft-store.ts';
 import { S3RawMailStore } from './s3-raw-mail-store.ts';
@@ -25,21 +24,12 @@ export class S3DraftStore implements DraftStore {
     this.objects = new S3RawMailStore(client);
   }
 
-  async load(owner: string, draftId: string): Promise<SavedDraft | null> {
-    let body: Readable;
-    try {
-      body = await this.objects.open(this.at(draftKeys(owner, draftId).fields));
-    } catch (error) {
-      if (error instanceof RawMessageMissingError) return null;
-      throw error;
-    }
-    const chunks: Buffer[] = [];
-    for await (const chunk of body) chunks.push(chunk as Buffer);
-    return JSON.parse(Buffer.concat(chunks).toString('utf8')) as SavedDraft;
+  load(owner: string, draftId: string): Promise<SavedDraft | null> {
+    return loadSavedDraft(this.objects, this.at(draftKeys(owner, draftId).fields));
   }
 
-  async save(owner: string, draftId: string, draft: SavedDraft): Promise<void> {
-    await this.objects.put(this.at(draftKeys(owner, draftId).fields), Buffer.from(JSON.stringify(draft), 'utf8'));
+  save(owner: string, draftId: string, draft: SavedDraft): Promise<void> {
+    return saveDraftFields(this.objects, this.at(draftKeys(owner, draftId).fields), draft);
   }
 
   async uploads(owner: string, draftId: string): Promise<DraftUpload[]> {

@@ -6,8 +6,7 @@ import { readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { RawMessageMissingError } from '../../core/errors.ts';
-import { draftKeys, newUploadKey, parseUploadKey, type SavedDraft } from '../../core/drafts.ts';
+import { draftKeys, loadSavedDraft, newUploadKey, parseUploadKey, saveDraftFields, type SavedDraft } from '../../core/drafts.ts';
 import type { Clock } from '../../ports/clock.ts';
 import type { DraftStore, DraftUpload, UploadForm, UploadFormOptions } from '../../ports/draft-store.ts';
 import { contentTypeOf } from '../mime/file-types.ts';
@@ -20,21 +19,12 @@ export class FsDraftStore implements DraftStore {
     private readonly options: { bucket: string; clock: Clock; client: S3Client },
   ) {}
 
-  async load(owner: string, draftId: string): Promise<SavedDraft | null> {
-    let body: Readable;
-    try {
-      body = await this.files.open(this.at(draftKeys(owner, draftId).fields));
-    } catch (error) {
-      if (error instanceof RawMessageMissingError) return null;
-      throw error;
-    }
-    const chunks: Buffer[] = [];
-    for await (const chunk of body) chunks.push(chunk as Buffer);
-    return JSON.parse(Buffer.concat(chunks).toString('utf8')) as SavedDraft;
+  load(owner: string, draftId: string): Promise<SavedDraft | null> {
+    return loadSavedDraft(this.files, this.at(draftKeys(owner, draftId).fields));
   }
 
-  async save(owner: string, draftId: string, draft: SavedDraft): Promise<void> {
-    await this.files.put(this.at(draftKeys(owner, draftId).fields), Buffer.from(JSON.stringify(draft), 'utf8'));
+  save(owner: string, draftId: string, draft: SavedDraft): Promise<void> {
+    return saveDraftFields(this.files, this.at(draftKeys(owner, draftId).fields), draft);
   }
 
   async uploads(owner: string, draftId: string): Promise<DraftUpload[]> {

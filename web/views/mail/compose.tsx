@@ -5,6 +5,7 @@
 // the upload page: files never pass through this form), and the hidden fields that
 // carry the thread (In-Reply-To, References), the CSRF
 // token and the one-time draft id that stops a second submit from sending twice.
+import type { DraftFields } from '../../../lambdas/core/drafts.ts';
 import type { Translate } from '../../i18n/index.ts';
 import { MAIL_PATH, Notice, formatSize, messagePath, type NoticeKey } from './common.tsx';
 
@@ -13,18 +14,9 @@ export type ComposeField = 'to' | 'cc' | 'bcc' | 'subject' | 'text' | 'files';
 
 export const COMPOSE_MODES: readonly ComposeMode[] = ['new', 'reply', 'reply-all', 'forward'];
 
-export interface ComposeValues {
-  to: string;
-  cc: string;
-  bcc: string;
-  subject: string;
-  text: string;
-  inReplyTo: string;
-  references: string;
-  /** The one-time id of this draft (double-submit guard). */
+/** The form's fields (as saved with a draft) and the draft's one-time id (double-submit guard). */
+export interface ComposeValues extends DraftFields {
   draftId: string;
-  /** The message being forwarded or answered, if any. */
-  originalId: string;
 }
 
 export interface StoredAttachmentChoice {
