@@ -197,7 +197,8 @@ export function composeRoutes(deps: MailRouteDeps): Hono<WebEnv> {
   });
 
   /**
-   * Where the store sends the browser after an upload (S3 appends bucket, key and etag).
+   * Where the store sends the browser after an upload (S3 appends bucket, key and etag;
+   * a top-level GET from S3's site, so the SameSite=Lax session cookie comes along).
    * Anyone can craft this URL, so it changes nothing: it only says whether the key is
    * one of this user's draft's files, which the listing of their own prefix decides.
    */
