@@ -28,6 +28,7 @@ import type { SignInProvider } from '../lambdas/ports/sign-in.ts';
 import { createWebApp } from '../web/app.ts';
 import type { WebLogger } from '../web/middleware/logger.ts';
 import { mailRouteGroups } from '../web/routes/mail.ts';
+import { startLocalUploads, type LocalUploads } from '../lambdas/wiring/local-uploads.ts';
 import { distribution, round, type Distribution } from './stats.ts';
 
 const MAILBOX = 'alice@corp.test';
@@ -129,6 +130,7 @@ export async function measureWebmail(work: string, log: (line: string) => void =
   await mkdir(dir, { recursive: true });
   const dynalite = await startEmbeddedDynalite({ path: join(dir, 'dynalite'), host: '127.0.0.1', port: 0 });
   const client = makeDynamoDbClient(dynalite.endpoint);
+  let uploads: LocalUploads | undefined;
   try {
     await createMessageTable(client, 'shadowmail-webmail-bench');
     const index = new DynamoDbMessageIndex({ client, tableName: 'shadowmail-webmail-bench' });
@@ -177,6 +179,7 @@ export async function measureWebmail(work: string, log: (line: string) => void =
       },
     );
 
+    uploads = await startLocalUploads({ listenHost: '127.0.0.1', port: 0, browserHost: '127.0.0.1', rawStore, bucket: 'inbound', clock: systemClock });
     const flag = new FileFailoverFlag(join(dir, 'failover.json'));
     await switchFailover(flag, { on: true, actor: 'bench' }, systemClock);
     const app = createWebApp({
@@ -192,7 +195,8 @@ export async function measureWebmail(work: string, log: (line: string) => void =
         logger: quietLogger,
         userRoutes: mailRouteGroups({
           index, rawStore, rawWriter: rawStore, renderer: new MailparserMessageRenderer(), composer: new NodemailerMimeComposer(),
-          mailer: unusedMailer, downloadLinks: null, clock: systemClock, signingSecret: SECRET, logger: quietLogger,
+          mailer: unusedMailer, downloadLinks: null, drafts: uploads.drafts, publicOrigin: 'http://localhost',
+          clock: systemClock, signingSecret: SECRET, logger: quietLogger,
           send: { retentionDays: 28, sentBucket: 'inbound', sentKeyPrefix: 'sent/' },
         }),
       },
@@ -232,6 +236,7 @@ export async function measureWebmail(work: string, log: (line: string) => void =
       },
     };
   } finally {
+    await uploads?.close();
     client.destroy();
     await dynalite.close();
   }

@@ -6,7 +6,9 @@
 // admins only), so admins can trace mail and switch the flag while it is off.
 import { Hono } from 'hono';
 import { html } from 'hono/html';
+import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
+import { MAX_WEB_BODY_BYTES } from '../lambdas/core/payload-limits.ts';
 import { ForbiddenError, NotFoundError } from '../lambdas/core/errors.ts';
 import type { Clock } from '../lambdas/ports/clock.ts';
 import type { FailoverFlag } from '../lambdas/ports/failover-flag.ts';
@@ -74,6 +76,9 @@ export function createWebApp(deps: WebAppDeps): Hono<WebEnv> {
   const app = new Hono<WebEnv>();
   const signOutUrl = deps.webmail?.signIn.signOutUrl();
   app.use('*', securityHeaders({ formActionOrigins: signOutUrl ? [new URL(signOutUrl).origin] : [] }));
+  // What API Gateway and Lambda would not deliver (core/payload-limits.ts) is refused
+  // here too, before anything reads the body: local mode sees the same limit as AWS.
+  app.use('*', bodyLimit({ maxSize: MAX_WEB_BODY_BYTES, onError: (c) => tooLargePage(c as WebContext) }));
   app.route('/healthz', healthRoutes(deps));
   app.get(STYLESHEET_PATH, (c) => {
     c.header('Content-Type', 'text/css; charset=utf-8');
@@ -121,6 +126,11 @@ function mountWebmail(app: Hono<WebEnv>, deps: WebmailDeps): void {
     return messagePage(c, { title: t('error.notFound.title'), text: t('error.notFound.body'), status: 404 });
   });
   app.onError((error, c) => errorPage(c, error, logger));
+}
+
+function tooLargePage(c: WebContext): Promise<Response> {
+  const t = ensureLanguage(c);
+  return messagePage(c, { title: t('request.tooLarge.title'), text: t('request.tooLarge.body', { mb: Math.floor(MAX_WEB_BODY_BYTES / (1024 * 1024)) }), status: 413 });
 }
 
 /** Errors can arise before the language middleware ran: pick the language here then. */

@@ -27,11 +27,12 @@ export interface MessageFrameOptions {
  * were allowed; inline styles because email layouts live in them; the CSP sandbox
  * keeps the document script-free and origin-less even when opened on its own.
  */
-export function MESSAGE_FRAME_CSP(allowRemote: boolean): string {
+export function MESSAGE_FRAME_CSP(allowRemote: boolean, imageOrigins: readonly string[] = []): string {
   return [
     "default-src 'none'",
     "script-src 'none'",
-    `img-src 'self' data:${allowRemote ? ' https: http:' : ''}`,
+    // imageOrigins: where an inline image too large for a Lambda response is redirected (the download links' S3 origin).
+    `img-src 'self' data:${imageOrigins.map((origin) => ` ${origin}`).join('')}${allowRemote ? ' https: http:' : ''}`,
     "style-src 'unsafe-inline'",
     "font-src 'none'",
     "form-action 'none'",
@@ -51,10 +52,10 @@ export const MESSAGE_FRAME_SANDBOX = 'allow-popups allow-popups-to-escape-sandbo
 export const MESSAGE_FRAME_REFERRER_POLICY = 'no-referrer';
 
 /** Every header of the frame response. */
-export function messageFrameHeaders(allowRemote: boolean): Record<string, string> {
+export function messageFrameHeaders(allowRemote: boolean, imageOrigins: readonly string[] = []): Record<string, string> {
   return {
     'Content-Type': 'text/html; charset=utf-8',
-    'Content-Security-Policy': MESSAGE_FRAME_CSP(allowRemote),
+    'Content-Security-Policy': MESSAGE_FRAME_CSP(allowRemote, imageOrigins),
     'X-Content-Type-Options': 'nosniff',
     'Referrer-Policy': 'no-referrer',
     'X-Frame-Options': 'SAMEORIGIN',

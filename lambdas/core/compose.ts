@@ -55,7 +55,21 @@ export interface StoredAttachment {
   size?: number;
 }
 
-export type DraftAttachment = UploadedAttachment | StoredAttachment;
+/**
+ * A file the browser uploaded to the draft store beforehand (around the webmail
+ * function: see core/drafts.ts). Streamed at send time, its bytes counted against
+ * the limit as they come (the listed size is checked first).
+ */
+export interface StagedAttachment {
+  kind: 'staged';
+  /** As the browser named it; made header-safe here, not refused (the user cannot rename it). */
+  filename: string;
+  contentType: string;
+  size: number;
+  open(): Promise<Readable>;
+}
+
+export type DraftAttachment = UploadedAttachment | StoredAttachment | StagedAttachment;
 
 export interface Draft {
   /** Always the signed-in user's own address (validateDraft sets it from the Identity). */
@@ -110,10 +124,17 @@ export interface ComposeLimits {
   /** Unicode code points (RFC 5322 §2.1.1 line limit as a sane ceiling). */
   maxSubjectLength: number;
   maxNameLength: number;
-  /** UTF-16 code units of the body text. */
+  /**
+   * UTF-16 code units of the body text. At most 3 UTF-8 bytes each, so the whole form
+   * stays within the request body the webmail accepts (payload-limits.ts).
+   */
   maxTextLength: number;
   maxAttachments: number;
-  /** Decoded bytes of all attachments together. */
+  /**
+   * Decoded bytes of all attachments together: 25 MB, decimal as sizes are shown to
+   * users; base64 makes it 33.4 MB, which leaves room for the text within the 40 MB SES
+   * takes for a message.
+   */
   maxAttachmentBytes: number;
   maxFilenameLength: number;
   /** The composed message; SES v2 takes at most 40 MB raw. */
@@ -126,9 +147,9 @@ export const DEFAULT_COMPOSE_LIMITS: ComposeLimits = {
   maxRecipients: 100,
   maxSubjectLength: 998,
   maxNameLength: 200,
-  maxTextLength: 2_000_000,
+  maxTextLength: 1_000_000,
   maxAttachments: 50,
-  maxAttachmentBytes: 25 * 1024 * 1024,
+  maxAttachmentBytes: 25_000_000,
   maxFilenameLength: 255,
   maxMessageBytes: 40 * 1000 * 1000,
   maxReferences: 20,
@@ -387,6 +408,20 @@ function formatDate(iso: string | null, options: TextOptions): string | null {
   }
 }
 
+/**
+ * The most of a received message's text a reply quotes or a forward carries: half the
+ * text limit, so the draft can still be sent and its page stays far below the limit
+ * of a webmail response (payload-limits.ts) even when every character needs escaping.
+ */
+export const MAX_QUOTED_CHARS = DEFAULT_COMPOSE_LIMITS.maxTextLength / 2;
+
+/** The text cut at MAX_QUOTED_CHARS (whole code points), with a mark where it was cut. */
+function clipQuoted(text: string): string {
+  if (text.length <= MAX_QUOTED_CHARS) return text;
+  const cut = /[\uD800-\uDBFF]$/.test(text.slice(0, MAX_QUOTED_CHARS)) ? MAX_QUOTED_CHARS - 1 : MAX_QUOTED_CHARS;
+  return `${text.slice(0, cut)}\n[…]\n`;
+}
+
 /** "> " before every line; already quoted lines get one more ">". */
 export function quoteText(text: string): string {
   const lines = text.replace(/\r\n?/g, '\n').replace(/\n+$/, '').split('\n');
@@ -454,7 +489,7 @@ export function replyDraft(original: RenderedMessage, identity: Identity, option
     cc,
     bcc: [],
     subject: replySubject(original.subject),
-    text: `\n\n${attribution}\n${quoteText(original.text ?? '')}\n`,
+    text: `\n\n${attribution}\n${quoteText(clipQuoted(original.text ?? ''))}\n`,
     attachments: [],
     inReplyTo: parent,
     references: trimReferences(chain, DEFAULT_COMPOSE_LIMITS.maxReferences),
@@ -493,7 +528,7 @@ export function forwardDraft(original: RenderedMessage, identity: Identity, opti
       size: attachment.size,
     }));
 
-  const body = (original.text ?? '').replace(/\r\n?/g, '\n');
+  const body = clipQuoted(original.text ?? '').replace(/\r\n?/g, '\n');
   return {
     from: identityMailbox(identity),
     to: [],
@@ -519,6 +554,8 @@ export interface ComposeForm {
   /** Hidden field of a reply form: ids separated by spaces. */
   references?: string;
   uploads?: { filename: string; contentType: string; content: Buffer }[];
+  /** Files uploaded to the draft store for this draft. */
+  staged?: Omit<StagedAttachment, 'kind'>[];
   /** Attachments of a stored message the user kept when forwarding. */
   stored?: { sesMessageId: string; index: number }[];
 }
@@ -537,6 +574,7 @@ export function draftFromForm(identity: Identity, form: ComposeForm): Draft {
     attachments: [
       ...(form.stored ?? []).map((source): StoredAttachment => ({ kind: 'stored', sesMessageId: source.sesMessageId, index: source.index })),
       ...(form.uploads ?? []).map((upload): UploadedAttachment => ({ kind: 'upload', ...upload })),
+      ...(form.staged ?? []).map((upload): StagedAttachment => ({ kind: 'staged', ...upload })),
     ],
     inReplyTo: inReplyTo === '' ? null : inReplyTo,
     references: references === '' ? [] : references.split(/\s+/),
@@ -643,6 +681,19 @@ export function validateDraft(draft: Draft, identity: Identity, limits: ComposeL
         content: attachment.content,
       };
     }
+    if (attachment.kind === 'staged') {
+      if (!Number.isSafeInteger(attachment.size) || attachment.size < 0 || typeof attachment.open !== 'function') {
+        throw new DraftError('attachments', 'required', 'malformed uploaded file');
+      }
+      declaredBytes += attachment.size;
+      return {
+        kind: 'staged',
+        filename: neutralize(String(attachment.filename)).split(/[/\\]/).pop()!.slice(0, limits.maxFilenameLength) || 'attachment',
+        contentType: safeContentType(attachment.contentType),
+        size: attachment.size,
+        open: attachment.open,
+      };
+    }
     if (attachment.kind !== 'stored' || typeof attachment.sesMessageId !== 'string' || !STORED_ID.test(attachment.sesMessageId)
       || !Number.isSafeInteger(attachment.index) || attachment.index < 0) {
       throw new DraftError('attachments', 'required', 'malformed attachment reference');
@@ -659,7 +710,7 @@ export function validateDraft(draft: Draft, identity: Identity, limits: ComposeL
 }
 
 function tooLarge(limits: ComposeLimits): DraftError {
-  return new DraftError('attachments', 'too-large', `attachments may add up to ${Math.floor(limits.maxAttachmentBytes / (1024 * 1024))} MB`);
+  return new DraftError('attachments', 'too-large', `attachments may add up to ${Math.floor(limits.maxAttachmentBytes / 1_000_000)} MB`);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -833,6 +884,16 @@ async function openAttachments(
       budget.remaining -= attachment.content.length;
       if (budget.remaining < 0) throw tooLarge(limits);
       parts.push({ attachment: { filename: attachment.filename, contentType: attachment.contentType, content: attachment.content }, size: attachment.content.length });
+      continue;
+    }
+    if (attachment.kind === 'staged') {
+      if (attachment.size > budget.remaining) throw tooLarge(limits);
+      const content = await attachment.open();
+      opened.push(content);
+      const part = { attachment: { filename: attachment.filename, contentType: attachment.contentType, content: content as Readable }, size: 0 };
+      // The listed size is the store's word; the bytes are counted as they stream.
+      part.attachment.content = limitBytes(content, budget, (n) => (part.size += n), () => tooLarge(limits));
+      parts.push(part);
       continue;
     }
     // Another mailbox's message, a quarantined one and a missing one look the same.

@@ -10,4 +10,9 @@ export interface DownloadLinks {
    * still unread.
    */
   link(params: { key: string; filename: string; contentType: string; content: Readable }): Promise<URL | null>;
+  /**
+   * The origin the links point to, for a CSP that must let a page load them (the
+   * message frame's inline images); absent when link() never answers a URL.
+   */
+  origin?(): Promise<string>;
 }

@@ -19,6 +19,7 @@ import { MailparserMimeParser } from '../adapters/mime/mailparser-mime-parser.ts
 import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { mailRouteGroups } from '../../web/routes/mail.ts';
 import { S3DownloadLinks } from '../adapters/aws/s3-download-links.ts';
+import { S3DraftStore } from '../adapters/aws/s3-draft-store.ts';
 import { SesOutboundMailer } from '../adapters/aws/ses-outbound-mailer.ts';
 import { MailparserMessageRenderer } from '../adapters/mime/mailparser-message-renderer.ts';
 import { NodemailerMimeComposer } from '../adapters/mime/nodemailer-mime-composer.ts';
@@ -139,7 +140,7 @@ export interface AwsWebSecrets {
  * The webmail's gate pieces in AWS: the SSM flag behind the ≤ 30 s cache, Cognito sign-in
  * (code + PKCE, ID token checked by aws-jwt-verify), the session key from Secrets Manager.
  * Called once per cold start. The mailbox pages: DynamoDB index, raw mail in S3 (Sent
- * copies under sent/, downloads under downloads/), SES for sending. The admin console:
+ * copies under sent/, downloads under downloads/, drafts and uploads under uploads/), SES for sending. The admin console:
  * the same index and bucket, audit log and resend jobs in the same table, jobs queued
  * on the resend queue for the resend worker.
  */
@@ -171,6 +172,8 @@ export function buildAwsWebmailDeps(env: AwsWebEnv, secrets: AwsWebSecrets): Web
   const flagStore = new SsmFailoverFlag(new SSMClient({}), env[WEB_ENV.failoverParameter]);
   const gateFlag = new CachedFailoverFlag(flagStore, { maxAgeMs: env[WEB_ENV.failoverCacheSeconds] * 1000 });
   const audit = new DynamoDbAuditLog({ client: dynamo, tableName });
+  // Attachments, large inline images and raw messages leave through presigned S3 links: a Lambda response carries at most 6 MB.
+  const downloadLinks = new S3DownloadLinks(s3, { bucket: env[WEB_ENV.rawBucket] });
   const admin: AdminDeps = {
     index,
     rawStore,
@@ -185,6 +188,7 @@ export function buildAwsWebmailDeps(env: AwsWebEnv, secrets: AwsWebSecrets): Web
       config: DEFAULT_RESEND_CONFIG,
     },
     flag: adminFailoverFlag(flagStore, gateFlag),
+    downloadLinks,
   };
   return {
     failover: gateFlag,
@@ -213,8 +217,10 @@ export function buildAwsWebmailDeps(env: AwsWebEnv, secrets: AwsWebSecrets): Web
         client: new SESv2Client({}),
         ...(env[WEB_ENV.sesConfigurationSet] && { configurationSetName: env[WEB_ENV.sesConfigurationSet] }),
       }),
-      // Attachments leave through presigned S3 links: a Lambda response carries at most 6 MB.
-      downloadLinks: new S3DownloadLinks(s3, { bucket: env[WEB_ENV.rawBucket] }),
+      downloadLinks,
+      // Drafts and their files under uploads/: files come from the browser with presigned POSTs, around the function.
+      drafts: new S3DraftStore(s3, { bucket: env[WEB_ENV.rawBucket], clock: systemClock }),
+      publicOrigin: publicUrl.origin,
       clock: systemClock,
       signingSecret: sessionSecret,
       send: { retentionDays: env[ENV.retentionDays], sentBucket: env[WEB_ENV.rawBucket], sentKeyPrefix: 'sent/' },

@@ -15,6 +15,8 @@ export const LOCAL_ENV = {
   sinkPort: 'SHADOWMAIL_SINK_PORT',
   host: 'SHADOWMAIL_LISTEN_HOST',
   oidcPort: 'SHADOWMAIL_OIDC_PORT',
+  /** The S3-compatible upload endpoint of the webmail's attachments (its own origin, like S3). */
+  uploadPort: 'SHADOWMAIL_UPLOAD_PORT',
   publicUrl: 'SHADOWMAIL_PUBLIC_URL',
 } as const;
 
@@ -41,6 +43,8 @@ const localSchema = z.object({
     .regex(/^smtps?:\/\/[^/:]+(:\d{1,5})?\/?$/, 'an SMTP URL such as smtp://relay.corp.local:25 or smtps://host:465 (where the webmail sends)')
     .optional(),
   [LOCAL_ENV.oidcPort]: port.default(8788),
+  // 0: any free port (forms carry the endpoint's address, so it need not be fixed).
+  [LOCAL_ENV.uploadPort]: port.default(0),
   [LOCAL_ENV.publicUrl]: z
     .string()
     .regex(/^https?:\/\/[^/?#\s]+$/, 'the origin browsers use for the webmail, such as http://127.0.0.1:8787 (no path)')
@@ -87,6 +91,8 @@ export interface LocalConfig {
   leaseMs: number;
   /** Port of the embedded OIDC provider on 127.0.0.1 (0: any free port). */
   oidcPort: number;
+  /** Port of the upload endpoint (0: any free port). */
+  uploadPort: number;
   /** The webmail's origin as browsers reach it; null: http://127.0.0.1:<http port>. */
   publicUrl: string | null;
   failoverCacheSeconds: number;
@@ -123,6 +129,7 @@ export function readLocalConfig(source: NodeJS.ProcessEnv = process.env): LocalC
     retryMaxDelaySeconds: env[ENV.retryMaxDelaySeconds],
     leaseMs: env[ENV.leaseSeconds] * 1000,
     oidcPort: env[LOCAL_ENV.oidcPort],
+    uploadPort: env[LOCAL_ENV.uploadPort],
     publicUrl: env[LOCAL_ENV.publicUrl] ?? null,
     failoverCacheSeconds: env[WEB_ENV.failoverCacheSeconds],
     adminGroup: env[WEB_ENV.adminGroup],

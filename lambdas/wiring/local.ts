@@ -17,6 +17,7 @@ import { createMessageTable } from '../adapters/aws/message-table.ts';
 import { buildReceiptNotification, wrapInSnsEnvelope } from '../handlers/ses-receipt-event.ts';
 import { DemoDirectory } from '../adapters/local/demo-directory.ts';
 import { startLocalResend } from './local-resend.ts';
+import { startLocalUploads } from './local-uploads.ts';
 import { asLocalLambda } from './local-lambda.ts';
 import { DynamoDbDirectoryStore } from '../adapters/aws/dynamodb-directory-store.ts';
 import { syncDirectory } from '../core/directory.ts';
@@ -127,6 +128,11 @@ export async function startLocalStack(config: LocalConfig): Promise<LocalStack> 
     // sink. Its Sent copies sit beside the received mail.
     const mailer = new SmtpOutboundMailer(smtpTo(config.outbound ?? config.primary));
     stoppers.push(async () => mailer.close());
+    const uploads = await startLocalUploads({
+      listenHost: config.listenHost, port: config.uploadPort, browserHost: new URL(webmail.publicUrl).hostname,
+      rawStore, bucket: LOCAL_BUCKET, clock: systemClock,
+    });
+    stoppers.push(uploads.close);
     app = createWebApp({
       health,
       webmail: {
@@ -139,6 +145,8 @@ export async function startLocalStack(config: LocalConfig): Promise<LocalStack> 
           composer: new NodemailerMimeComposer(),
           mailer,
           downloadLinks: null,
+          drafts: uploads.drafts,
+          publicOrigin: webmail.deps.publicOrigin,
           clock: systemClock,
           signingSecret: webmail.deps.sessionSecret,
           send: { retentionDays: config.retentionDays, sentBucket: LOCAL_BUCKET, sentKeyPrefix: LOCAL_SENT_PREFIX },

@@ -21,6 +21,14 @@ export const RAW_MAIL_EXPIRY_MARGIN_DAYS = 2;
  */
 export const DOWNLOADS_PREFIX = 'downloads/';
 export const DOWNLOADS_EXPIRY_DAYS = 1;
+/**
+ * The webmail's drafts and the files browsers upload for them with presigned POST
+ * forms: the layout of lambdas/core/drafts.ts, whose UPLOADS_PREFIX this must equal
+ * (lib/ reaches into lambdas/ only for the env contract; test/infra/inbound-mail.test.ts
+ * checks the two agree). Needed until the message is sent, which deletes them.
+ */
+export const UPLOADS_PREFIX = 'uploads/';
+export const UPLOADS_EXPIRY_DAYS = 1;
 /** Where the webmail keeps the Sent copies of what users send (expired with the retention). */
 export const SENT_PREFIX = 'sent/';
 
@@ -37,7 +45,7 @@ export class RawMailBucket extends Construct {
   readonly bucket: s3.Bucket;
   /** Read and decrypt raw messages under the prefix; nothing else. */
   readonly readPolicy: iam.ManagedPolicy;
-  /** The webmail's objects: read raw mail, Sent copies and downloads; write Sent copies and downloads. */
+  /** The webmail's objects: read raw mail, Sent copies, downloads and uploads; write the last three; delete uploads. */
   readonly webmailPolicy: iam.ManagedPolicy;
   private readonly rawPrefix: string;
   private sesDeliveryAllowed = false;
@@ -61,8 +69,9 @@ export class RawMailBucket extends Construct {
       enforceSSL: true,
       minimumTLSVersion: 1.2,
       lifecycleRules: [
-        // S3 applies the earliest expiration that matches: downloads go after a day, everything else with the retention.
+        // S3 applies the earliest expiration that matches: downloads and uploads go after a day, everything else with the retention.
         { id: 'expire-downloads', prefix: DOWNLOADS_PREFIX, expiration: Duration.days(DOWNLOADS_EXPIRY_DAYS) },
+        { id: 'expire-uploads', prefix: UPLOADS_PREFIX, expiration: Duration.days(UPLOADS_EXPIRY_DAYS) },
         {
           id: 'expire-raw-mail',
           expiration: Duration.days(props.retentionDays + RAW_MAIL_EXPIRY_MARGIN_DAYS),
@@ -98,19 +107,23 @@ export class RawMailBucket extends Construct {
     // under the name cdk-nag gives it in this stack's template.
     const under = (prefix: string) => this.bucket.arnForObjects(`${prefix}*`);
     this.webmailPolicy = new iam.ManagedPolicy(this, 'WebmailPolicy', {
-      description: 'shadowmail webmail: read raw mail, Sent copies and downloads; write Sent copies and downloads',
+      description: 'shadowmail webmail: read raw mail, Sent copies, downloads and uploads; write Sent copies, downloads and uploads',
       statements: [
-        new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [under(props.rawPrefix), under(SENT_PREFIX), under(DOWNLOADS_PREFIX)] }),
-        new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: [under(SENT_PREFIX), under(DOWNLOADS_PREFIX)] }),
+        new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [under(props.rawPrefix), under(SENT_PREFIX), under(DOWNLOADS_PREFIX), under(UPLOADS_PREFIX)] }),
+        // uploads/ also takes the files browsers post with the webmail's presigned forms: S3
+        // authorizes such a POST as the role that signed it, within the form's policy.
+        new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: [under(SENT_PREFIX), under(DOWNLOADS_PREFIX), under(UPLOADS_PREFIX)] }),
+        // A sent draft's files, and a file the user leaves out, are deleted at once.
+        new iam.PolicyStatement({ actions: ['s3:DeleteObject'], resources: [under(UPLOADS_PREFIX)] }),
         new iam.PolicyStatement({ actions: ['s3:ListBucket'], resources: [this.bucket.bucketArn] }),
         // S3 with a bucket key asks KMS for a data key on writes and to decrypt on reads; never kms:Encrypt.
         new iam.PolicyStatement({ actions: ['kms:Decrypt', 'kms:GenerateDataKey'], resources: [this.key.keyArn] }),
       ],
     });
     Validations.of(this.webmailPolicy).acknowledge(
-      ...[props.rawPrefix, SENT_PREFIX, DOWNLOADS_PREFIX].map((prefix) => ({
+      ...[props.rawPrefix, SENT_PREFIX, DOWNLOADS_PREFIX, UPLOADS_PREFIX].map((prefix) => ({
         id: `AwsSolutions-IAM5[Resource::<${bucketLogicalId}.Arn>/${prefix}*]`,
-        reason: `Object keys are message ids and attachment names, unknown in advance: the webmail reads ${props.rawPrefix}, ${SENT_PREFIX} and ${DOWNLOADS_PREFIX} and writes the last two, each limited to its prefix of this bucket.`,
+        reason: `Object keys are message ids, draft ids and attachment names, unknown in advance: the webmail reads ${props.rawPrefix}, ${SENT_PREFIX}, ${DOWNLOADS_PREFIX} and ${UPLOADS_PREFIX}, writes the last three and deletes only under ${UPLOADS_PREFIX}, each limited to its prefix of this bucket; a presigned upload form narrows its key further to one user's draft.`,
       })),
     );
   }

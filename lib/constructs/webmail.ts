@@ -56,13 +56,13 @@ export interface WebmailProps {
   config: ShadowmailConfig;
   /** The message table (stateful stack); trace also queries its lookup index. */
   table: dynamodb.ITable;
-  /** The raw-mail bucket: received mail (raw/), Sent copies (sent/), download links (downloads/). */
+  /** The raw-mail bucket: received mail (raw/), Sent copies (sent/), download links (downloads/), drafts and their uploaded files (uploads/). */
   rawBucket: s3.IBucket;
   /** The bucket's KMS key: reading needs Decrypt, writing Sent copies and downloads GenerateDataKey. */
   rawKey: kms.IKey;
   /** Bulk and single resends are queued here by the admin console. */
   resendQueue: sqs.IQueue;
-  /** RawMailBucket.webmailPolicy: raw mail, Sent copies and downloads in the bucket, and its key. */
+  /** RawMailBucket.webmailPolicy: raw mail, Sent copies, downloads and uploads in the bucket, and its key. */
   mailObjectsPolicy: iam.IManagedPolicy;
   /** SES identities the webmail may send from (the mail domains' identities). */
   sesIdentityArns: string[];

@@ -3,32 +3,16 @@
 // downloads/, and the presigned URL, fetched like a browser would, serves the
 // same bytes as a download with the right name and type.
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
-import { createRequire } from 'node:module';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { S3DownloadLinks } from '../../lambdas/adapters/aws/s3-download-links.ts';
-import { makeLocalS3Client } from '../../lambdas/adapters/aws/s3-raw-mail-store.ts';
 import { InvalidInputError } from '../../lambdas/core/errors.ts';
 import { contentDispositionAttachment } from '../../lambdas/core/content-disposition.ts';
-
-interface S3rverServer {
-  run(): Promise<AddressInfo>;
-  close(): Promise<void>;
-}
-// s3rver ships no type declarations; this is the part of it we use.
-const S3rver = createRequire(import.meta.url)('s3rver') as new (options: {
-  address: string;
-  port: number;
-  directory: string;
-  silent: boolean;
-  configureBuckets: Array<{ name: string }>;
-}) => S3rverServer;
+import { startS3rver, type RunningS3rver } from '../support/s3rver.ts';
 
 const BUCKET = 'raw-mail';
 
@@ -46,22 +30,15 @@ function streamOf(bytes: Buffer): Readable {
 }
 
 describe('S3DownloadLinks on s3rver', () => {
-  let directory = '';
-  let server: S3rverServer | undefined;
+  let s3: RunningS3rver;
   let client: S3Client;
 
   beforeAll(async () => {
-    directory = await mkdtemp(join(tmpdir(), 'shadowmail-s3rver-links-'));
-    server = new S3rver({ address: '127.0.0.1', port: 0, directory, silent: true, configureBuckets: [{ name: BUCKET }] });
-    const { port } = await server.run();
-    client = makeLocalS3Client(`http://127.0.0.1:${port}`);
+    s3 = await startS3rver([BUCKET]);
+    client = s3.client;
   });
 
-  afterAll(async () => {
-    client?.destroy();
-    await server?.close();
-    await rm(directory, { recursive: true, force: true });
-  });
+  afterAll(async () => s3?.close());
 
   it('serves a 7 MB part byte for byte from a presigned URL, as a named download', async () => {
     // Prepare: more than a Lambda response could carry.
@@ -117,7 +94,7 @@ describe('S3DownloadLinks on s3rver', () => {
 
     // Assess
     for (const outcome of outcomes) expect(outcome).toBeInstanceOf(InvalidInputError);
-    const stored = await readdir(join(directory, BUCKET), { recursive: true });
+    const stored = await readdir(join(s3.directory, BUCKET), { recursive: true });
     expect(stored.filter((path) => path.startsWith('unsafe-test'))).toEqual([]);
   });
 

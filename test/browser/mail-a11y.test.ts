@@ -1,19 +1,18 @@
 // Accessibility of every webmail page in real Chromium against local mode: axe-core
 // finds no violation on the status page, Inbox, a message, the compose form (empty
-// and with validation errors), Sent and Deleted — in English and German, on a desktop
-// and on a phone viewport (390×844), where no page may scroll sideways either. axe runs
-// through the DevTools protocol (page.evaluate), which the pages' script-free CSP does
-// not restrict, so the pages are checked under their real policy. The message's own
-// HTML in the sandboxed frame is the sender's, not ours: axe skips the frame's inside
-// (iframes: false) but checks the frame element itself (title).
-import { createRequire } from 'node:module';
+// and with validation errors), the upload page and a saved draft, Sent and Deleted —
+// in English and German, on a desktop and on a phone viewport (390×844), where no page
+// may scroll sideways either. axe runs through the DevTools protocol (page.evaluate),
+// which the pages' CSP does not restrict, so the pages are checked under their real
+// policy. The message's own HTML in the sandboxed frame is the sender's, not ours: axe
+// skips the frame's inside (iframes: false) but checks the frame element itself (title).
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { axeViolations } from '../support/axe.ts';
 import { launchChromium } from '../support/chromium.ts';
 import { buildMessage, PNG } from '../fixtures/webmail/mail-harness.ts';
 import { signIn, startLocalWebmail, type LocalWebmail } from '../fixtures/webmail/local-webmail.ts';
 
-const axeSource = (createRequire(import.meta.url)('axe-core') as { source: string }).source;
 
 let stack: LocalWebmail;
 let browser: Browser;
@@ -59,15 +58,6 @@ afterAll(async () => {
   await stack?.close();
 });
 
-async function axeViolations(page: Page): Promise<string[]> {
-  await page.evaluate(axeSource);
-  return page.evaluate(async () => {
-    const axe = (globalThis as unknown as { axe: { run(context: unknown, options: unknown): Promise<{ violations: { id: string; nodes: { target: unknown[] }[] }[] }> } }).axe;
-    const result = await axe.run((globalThis as unknown as { document: unknown }).document, { iframes: false });
-    return result.violations.map((violation) => `${violation.id}: ${violation.nodes.map((node) => JSON.stringify(node.target)).join(' ')}`);
-  });
-}
-
 async function sidewaysScroll(page: Page): Promise<number> {
   return page.evaluate(() => {
     const root = (globalThis as unknown as { document: { documentElement: { scrollWidth: number; clientWidth: number } } }).document.documentElement;
@@ -110,6 +100,12 @@ describe.each([
     await page.locator('button[type=submit]', { hasText: locale === 'de-DE' ? 'Senden' : 'Send' }).click();
     await page.waitForLoadState('load');
     await check('compose with errors');
+    await page.locator('button[type=submit]', { hasText: locale === 'de-DE' ? 'Datei anhängen' : 'Attach a file' }).click();
+    await page.waitForURL(/\/mail\/drafts\/[^/]+\/attach$/);
+    await check('attach');
+    await page.locator('.actions a').click();
+    await page.waitForURL(/\/mail\/drafts\/[^/]+$/);
+    await check('saved draft');
     await page.goto(`${stack.base}/mail/sent`);
     await check('sent');
     await page.goto(`${stack.base}/mail/deleted`);
@@ -130,7 +126,7 @@ describe.each([
     // Assess
     expect(lang).toBe(locale.slice(0, 2));
     expect(control.map((violation) => violation.split(':')[0])).toContain('image-alt');
-    expect(Object.keys(report)).toHaveLength(9);
+    expect(Object.keys(report)).toHaveLength(11);
     for (const [name, result] of Object.entries(report)) {
       expect(result.violations, `${name} (${locale}, ${viewport})`).toEqual([]);
       expect(result.sideways, `${name} scrolls sideways (${locale}, ${viewport})`).toBeLessThanOrEqual(0);

@@ -195,9 +195,11 @@ describe('stateful stack', () => {
         expect.objectContaining({ Status: 'Enabled', ExpirationInDays: retentionDays + RAW_MAIL_EXPIRY_MARGIN_DAYS }),
         // presigned attachment downloads of the webmail live a day
         expect.objectContaining({ Status: 'Enabled', Prefix: 'downloads/', ExpirationInDays: 1 }),
+        // the webmail's drafts and the files uploaded for them live a day
+        expect.objectContaining({ Status: 'Enabled', Prefix: 'uploads/', ExpirationInDays: 1 }),
       ]),
     );
-    expect(bucket.Properties.LifecycleConfiguration.Rules).toHaveLength(2);
+    expect(bucket.Properties.LifecycleConfiguration.Rules).toHaveLength(3);
     stateful.hasResourceProperties('AWS::S3::BucketPolicy', {
       PolicyDocument: {
         Statement: Match.arrayWith([

@@ -22,7 +22,8 @@ import {
   type InboundMailProps,
 } from '../../lib/constructs/inbound-mail.ts';
 import { InboundNotifications } from '../../lib/constructs/inbound-notifications.ts';
-import { DOWNLOADS_EXPIRY_DAYS, DOWNLOADS_PREFIX, RAW_MAIL_EXPIRY_MARGIN_DAYS, RawMailBucket } from '../../lib/constructs/raw-mail-bucket.ts';
+import { DOWNLOADS_EXPIRY_DAYS, DOWNLOADS_PREFIX, RAW_MAIL_EXPIRY_MARGIN_DAYS, RawMailBucket, UPLOADS_EXPIRY_DAYS, UPLOADS_PREFIX } from '../../lib/constructs/raw-mail-bucket.ts';
+import { UPLOADS_PREFIX as DRAFTS_UPLOADS_PREFIX } from '../../lambdas/core/drafts.ts';
 import { WorkQueue } from '../../lib/constructs/work-queue.ts';
 import { INGEST_LIMITS, RAW_MAIL_PREFIX } from '../../lib/pipeline-limits.ts';
 
@@ -167,14 +168,16 @@ describe('raw-mail bucket: SES may write', () => {
     expect(second).toThrow(/SES delivery is already allowed/);
   });
 
-  it('expires downloads/ after a day and keeps the retention expiry for everything else', () => {
+  it('expires downloads/ and uploads/ (drafts and their files) after a day and keeps the retention expiry for everything else', () => {
     // Act
     const [, bucket] = only(example.statefulTemplate, 'AWS::S3::Bucket');
 
     // Assess
     const rules = bucket.Properties.LifecycleConfiguration.Rules as Array<Record<string, unknown>>;
-    expect(rules).toHaveLength(2);
+    expect(rules).toHaveLength(3);
     expect(rules).toContainEqual({ Id: 'expire-downloads', Prefix: DOWNLOADS_PREFIX, ExpirationInDays: DOWNLOADS_EXPIRY_DAYS, Status: 'Enabled' });
+    expect(rules).toContainEqual({ Id: 'expire-uploads', Prefix: UPLOADS_PREFIX, ExpirationInDays: UPLOADS_EXPIRY_DAYS, Status: 'Enabled' });
+    expect([UPLOADS_PREFIX, UPLOADS_EXPIRY_DAYS]).toEqual([DRAFTS_UPLOADS_PREFIX, 1]);
     expect(rules).toContainEqual({
       Id: 'expire-raw-mail',
       ExpirationInDays: RETENTION_DAYS + RAW_MAIL_EXPIRY_MARGIN_DAYS,

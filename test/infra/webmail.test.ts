@@ -473,8 +473,10 @@ describe('webmail function', () => {
       { Effect: 'Allow', Action: 'sqs:SendMessage', Resource: crossStack(stateful.resend.queue.queueArn) },
     ]);
     expect(objectsPolicy.Properties.PolicyDocument.Statement).toEqual([
-      { Effect: 'Allow', Action: 's3:GetObject', Resource: [objects('downloads/'), objects('raw/'), objects('sent/')] },
-      { Effect: 'Allow', Action: 's3:PutObject', Resource: [objects('downloads/'), objects('sent/')] },
+      { Effect: 'Allow', Action: 's3:GetObject', Resource: [objects('downloads/'), objects('raw/'), objects('sent/'), objects('uploads/')] },
+      // uploads/: drafts, and the files browsers post with the webmail's presigned forms (authorized as this role).
+      { Effect: 'Allow', Action: 's3:PutObject', Resource: [objects('downloads/'), objects('sent/'), objects('uploads/')] },
+      { Effect: 'Allow', Action: 's3:DeleteObject', Resource: objects('uploads/') },
       { Effect: 'Allow', Action: 's3:ListBucket', Resource: bucketArn },
       { Effect: 'Allow', Action: ['kms:Decrypt', 'kms:GenerateDataKey'], Resource: { 'Fn::GetAtt': [idOf(statefulTemplate, 'AWS::KMS::Key', 'RawMailKey'), 'Arn'] } },
     ]);
@@ -577,8 +579,8 @@ describe('cdk-nag', () => {
     const acknowledged = saml.stateful.rawMail.webmailPolicy.node.metadata
       .filter((entry) => entry.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
       .flatMap((entry) => Object.keys(entry.data as Record<string, string>));
-    expect(acknowledged).toHaveLength(3);
-    for (const prefix of ['raw/', 'sent/', 'downloads/']) {
+    expect(acknowledged).toHaveLength(4);
+    for (const prefix of ['raw/', 'sent/', 'downloads/', 'uploads/']) {
       expect(acknowledged.filter((id) => id.startsWith('Annotation::AwsSolutions-IAM5[Resource::') && id.endsWith(`/${prefix}*]`))).toHaveLength(1);
     }
   });

@@ -1,10 +1,12 @@
 // Local mode end to end, as a newcomer runs it: mail sent over SMTP reaches the
 // built-in primary sink byte for byte and `shadowmail trace` finds it.
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTransport } from 'nodemailer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MAX_WEB_BODY_BYTES } from '../../lambdas/core/payload-limits.ts';
 import { localEnv, runCli, spawnLocal, startLocal, type LocalProcess } from '../support/local-process.ts';
 import { waitFor } from '../support/wait.ts';
 
@@ -97,6 +99,36 @@ describe('local mode with the built-in primary sink', () => {
 
     await expect(attempt).rejects.toMatchObject({ responseCode: 550 });
     transport.close();
+  });
+
+  it('refuses a request body larger than API Gateway and Lambda would deliver, before reading it (413), as in AWS', async () => {
+    // Prepare: one byte over the webmail's limit, once with its length announced and once
+    // chunked without; the server may answer before the upload ends (a browser shows that answer).
+    const oneOver = Buffer.alloc(MAX_WEB_BODY_BYTES + 1, 'x');
+    const post = (body: Buffer, chunked: boolean) =>
+      new Promise<{ status: number; text: string }>((resolve, reject) => {
+        const request = httpRequest({
+          host: '127.0.0.1', port: local.runtime.httpPort, path: '/mail/send', method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded', 'accept-language': 'en', ...(chunked ? {} : { 'content-length': String(body.length) }) },
+        }, (response) => {
+          let text = '';
+          response.setEncoding('utf8').on('data', (chunk: string) => (text += chunk)).on('end', () => resolve({ status: response.statusCode ?? 0, text }));
+        });
+        request.on('error', (error: NodeJS.ErrnoException) => (['EPIPE', 'ECONNRESET'].includes(error.code ?? '') ? undefined : reject(error)));
+        for (let at = 0; at < body.length; at += 256 * 1024) request.write(body.subarray(at, at + 256 * 1024));
+        request.end();
+      });
+
+    // Act
+    const declared = await post(oneOver, false);
+    const streamed = await post(oneOver, true);
+    const within = await post(Buffer.alloc(1024, 'x'), false);
+
+    // Assess: refused for its size; the small one gets as far as the failover gate.
+    expect(declared.status).toBe(413);
+    expect(declared.text).toContain('Too much for one form');
+    expect(streamed.status).toBe(413);
+    expect(within.status).not.toBe(413);
   });
 
   it('refuses a second process on the same data directory', async () => {

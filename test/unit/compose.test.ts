@@ -9,6 +9,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { MailparserMessageRenderer } from '../../lambdas/adapters/mime/mailparser-message-renderer.ts';
 import { NodemailerMimeComposer } from '../../lambdas/adapters/mime/nodemailer-mime-composer.ts';
 import {
+  MAX_QUOTED_CHARS,
   DEFAULT_COMPOSE_LIMITS,
   DraftError,
   draftFromForm,
@@ -427,6 +428,25 @@ describe('replyDraft', () => {
   });
 });
 
+describe('quoting a very long message', () => {
+  it('reply and forward carry at most MAX_QUOTED_CHARS of its text, cut with a mark, so the draft stays sendable', () => {
+    // Prepare: three times what may be quoted.
+    const original = rendered({ text: 'x'.repeat(MAX_QUOTED_CHARS * 3) });
+
+    // Act
+    const reply = replyDraft(original, alice, { all: false });
+    const forward = forwardDraft(original, alice, { sesMessageId: 'ses-1' });
+
+    // Assess
+    for (const draft of [reply, forward]) {
+      expect(draft.text.length).toBeLessThan(MAX_QUOTED_CHARS + 1000);
+      expect(draft.text).toMatch(/\n(> )?\[…\]\n/);
+      expect(draft.text.length).toBeLessThanOrEqual(DEFAULT_COMPOSE_LIMITS.maxTextLength);
+    }
+    expect(forwardDraft(rendered({ text: 'short' }), alice, { sesMessageId: 'ses-1' }).text).not.toContain('[…]');
+  });
+});
+
 describe('forwardDraft', () => {
   it('makes a Fwd: draft with the original headers, text and attachments as stored sources', () => {
     // Prepare
@@ -492,7 +512,7 @@ describe('validateDraft', () => {
     ['no recipient', { to: [] }, 'recipients', 'required'],
     ['101 recipients', { to: Array.from({ length: 101 }, (_, i) => ({ name: '', address: `r${i}@partner.test` })) }, 'recipients', 'too-many'],
     ['a subject of 999 characters', { subject: 'x'.repeat(999) }, 'subject', 'too-long'],
-    ['attachments over 25 MB', { attachments: [{ kind: 'upload', filename: 'big.bin', contentType: 'application/octet-stream', content: Buffer.alloc(25 * 1024 * 1024 + 1) }] }, 'attachments', 'too-large'],
+    ['attachments over 25 MB', { attachments: [{ kind: 'upload', filename: 'big.bin', contentType: 'application/octet-stream', content: Buffer.alloc(25_000_001) }] }, 'attachments', 'too-large'],
     ['an invalid address', { cc: [{ name: '', address: 'not-an-address' }] }, 'cc', 'invalid-address'],
     ['a comma smuggled into an address', { to: [{ name: '', address: 'bob@partner.test,evil@attacker.test' }] }, 'to', 'invalid-address'],
     ['a name in the address', { to: [{ name: '', address: 'Bob <bob@partner.test>' }] }, 'to', 'invalid-address'],
@@ -525,7 +545,7 @@ describe('validateDraft', () => {
     const input = draft({
       to: Array.from({ length: 100 }, (_, i) => ({ name: '', address: `r${i}@partner.test` })),
       subject: 'ü'.repeat(998),
-      attachments: [{ kind: 'upload', filename: 'big.bin', contentType: 'application/octet-stream', content: Buffer.alloc(25 * 1024 * 1024) }],
+      attachments: [{ kind: 'upload', filename: 'big.bin', contentType: 'application/octet-stream', content: Buffer.alloc(25_000_000) }],
     });
     // Act
     const valid = validateDraft(input, alice);

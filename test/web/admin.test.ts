@@ -5,6 +5,10 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DEFAULT_RESEND_CONFIG, processResendStep } from '../../lambdas/core/resend.ts';
 import type { Identity } from '../../lambdas/ports/sign-in.ts';
 import type { AdminDeps } from '../../web/routes/admin.ts';
+import { randomBytes } from 'node:crypto';
+import { S3DownloadLinks } from '../../lambdas/adapters/aws/s3-download-links.ts';
+import { startS3rver } from '../support/s3rver.ts';
+import { MAX_WEB_BODY_BYTES } from '../../lambdas/core/payload-limits.ts';
 import { ALICE, ORIGIN, sessionCookie, startHarness, type Harness } from '../fixtures/web/app-under-test.ts';
 import { MemoryRawMailStore, ScriptedRelay } from '../support/memory-adapters.ts';
 import { MemoryMessageIndex } from '../support/memory-message-index.ts';
@@ -135,6 +139,39 @@ describe('admin console', () => {
     expect(response.headers.get('content-disposition')).toBe(`attachment; filename="${MESSAGE_ID}.eml"`);
     expect(Buffer.from(await response.arrayBuffer()).equals(Buffer.from(RAW))).toBe(true);
     expect(audit.events).toMatchObject([{ actor: 'admin@corp.test', action: 'message.raw-download', target: MESSAGE_ID, outcome: 'ok' }]);
+  });
+
+  it('hands a raw message larger than a Lambda response over through a presigned link (S3DownloadLinks on s3rver), audited', async () => {
+    // Prepare
+    const s3 = await startS3rver(['raw-mail']);
+    try {
+      const bigId = 'big0000000000000000000000000000000000000';
+      const record = makeRecord(bigId, { receivedAt: '2030-03-03T11:00:00.000Z', envelopeRecipients: ['bob@corp.test'], summary: { subject: 'Big' } });
+      await putReceived(index, record);
+      const big = Buffer.concat([Buffer.from('Subject: big\r\n\r\n'), randomBytes(MAX_WEB_BODY_BYTES)]);
+      rawStore.put(record.raw, big);
+      app = harness.makeApp({
+        admin: {
+          index, rawStore, audit, clock: harness.clock, flag: harness.flag, downloadLinks: new S3DownloadLinks(s3.client, { bucket: 'raw-mail' }),
+          resend: { index, jobs, queue, audit, clock: harness.clock, config: DEFAULT_RESEND_CONFIG },
+        },
+      });
+
+      // Act
+      const admin = await as(ADMIN);
+      const large = await admin.get(`/admin/trace/${bigId}/raw`);
+      const download = await fetch(large.headers.get('location') ?? '');
+      const small = await admin.get(`/admin/trace/${MESSAGE_ID}/raw`);
+
+      // Assess
+      expect(large.status).toBe(302);
+      expect(download.headers.get('content-disposition')).toBe(`attachment; filename="${bigId}.eml"`);
+      expect(Buffer.from(await download.arrayBuffer()).equals(big)).toBe(true);
+      expect(small.status).toBe(200);
+      expect(audit.events.map((event) => [event.action, event.target])).toEqual([['message.raw-download', bigId], ['message.raw-download', MESSAGE_ID]]);
+    } finally {
+      await s3.close();
+    }
   });
 
   it('starts a resend of chosen recipients and shows the job', async () => {

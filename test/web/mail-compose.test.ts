@@ -4,12 +4,17 @@
 // attachments), the Sent copy, validation errors tied to their fields, header
 // injection refused, the double-submit guard, a relay that is down, and the folder
 // actions (delete → Deleted with its notice, restore, mark unread).
+import { randomBytes } from 'node:crypto';
 import { simpleParser } from 'mailparser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SmtpOutboundMailer } from '../../lambdas/adapters/smtp/smtp-outbound-mailer.ts';
 import { freePort } from '../support/wait.ts';
-import { buildMessage, links, PNG, startMailHarness, type MailHarness } from '../fixtures/webmail/mail-harness.ts';
+import { draftOwner } from '../../lambdas/core/drafts.ts';
+import { MAX_WEB_BODY_BYTES } from '../../lambdas/core/payload-limits.ts';
+import { buildMessage, links, ORIGIN, PNG, startMailHarness, type MailHarness } from '../fixtures/webmail/mail-harness.ts';
 
+const MB = 1024 * 1024;
+const ALICE_OWNER = draftOwner('alice@corp.test');
 let h: MailHarness;
 let originalId: string;
 const REPORT = Buffer.from('Quarterly report, the bytes that must arrive unchanged.\r\n'.repeat(50));
@@ -57,6 +62,41 @@ async function form(path: string): Promise<{ html: string; values: Record<string
   return { html, values: fields(html) };
 }
 
+/** The upload page's form: where it posts and its hidden fields, in order. */
+function uploadFormOf(html: string): { action: string; fields: [string, string][]; maxBytes: number } {
+  const decode = (text: string) => text.replace(/&quot;/g, '"').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&#39;/g, "'").replace(/&amp;/g, '&');
+  const formTag = /<form id="upload-form" method="post" action="([^"]+)"[^>]*data-max-bytes="(\d+)"/.exec(html);
+  if (!formTag) throw new Error(`no upload form in ${html.slice(0, 500)}`);
+  const inside = html.slice(formTag.index, html.indexOf('</form>', formTag.index));
+  const fields = [...inside.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)"\/>/g)].map((m) => [decode(m[1]!), decode(m[2]!)] as [string, string]);
+  return { action: decode(formTag[1]!), fields, maxBytes: Number(formTag[2]) };
+}
+
+/** Posts the upload form to the store as a browser does: its fields, then the file. */
+async function postFile(upload: { action: string; fields: [string, string][] }, file: { name: string; bytes: Buffer }): Promise<Response> {
+  const body = new FormData();
+  for (const [name, value] of upload.fields) body.append(name, value);
+  body.append('file', new File([new Uint8Array(file.bytes)], file.name));
+  return fetch(upload.action, { method: 'POST', body, redirect: 'manual' });
+}
+
+/** "Attach a file" with the form's values, the upload, and back to the draft: its page and notice. */
+async function attachFile(values: Record<string, string>, file: { name: string; bytes: Buffer }, who: 'alice' | 'bob' = 'alice') {
+  const saved = await h.post('/mail/send', { ...values, action: 'attach' }, who, { multipart: true });
+  const attachPage = await (await h.get(saved.headers.get('location') ?? '', who)).text();
+  const stored = await postFile(uploadFormOf(attachPage), file);
+  const back = new URL(stored.headers.get('location') ?? 'http://missing/');
+  const returned = await h.get(`${back.pathname}${back.search}`, who);
+  const html = await (await h.get(returned.headers.get('location') ?? '', who)).text();
+  const notice = /<div class="notice" role="status"><p>([^<]*)<\/p>/.exec(html)?.[1] ?? null;
+  return { saved, attachPage, stored, back, html, notice };
+}
+
+/** The ids of the uploaded files a form shows checked. */
+function checkedUploads(html: string): string[] {
+  return [...html.matchAll(/<input type="checkbox" id="upload-[^"]+" name="upload" value="([^"]+)" checked=""\/>/g)].map((m) => m[1]!);
+}
+
 async function sinkCount(): Promise<number> {
   return (await h.received(0)).length;
 }
@@ -68,7 +108,7 @@ describe('the forms', () => {
     const again = await form('/mail/compose');
 
     // Assess
-    for (const [id, label] of [['to', 'To'], ['cc', 'Cc'], ['bcc', 'Bcc'], ['subject', 'Subject'], ['text', 'Message'], ['files', 'Attach files']]) {
+    for (const [id, label] of [['to', 'To'], ['cc', 'Cc'], ['bcc', 'Bcc'], ['subject', 'Subject'], ['text', 'Message']]) {
       expect(html).toContain(`<label for="${id}">${label}</label>`);
       expect(html).toMatch(new RegExp(`<(input|textarea) id="${id}" name="${id}"`));
     }
@@ -78,6 +118,10 @@ describe('the forms', () => {
     expect(values.draftId).toMatch(/^[0-9a-f-]{36}$/);
     expect(again.values.draftId).not.toBe(values.draftId);
     expect(html).toContain('aria-describedby="to-hint"');
+    // No file input here: files go to the store from the upload page, never through this form.
+    expect(html).not.toContain('type="file"');
+    expect(html).toContain('<legend>Attached files</legend>');
+    expect(html).toMatch(/<button type="submit" name="action" value="send">Send<\/button><button type="submit" name="action" value="attach" class="secondary">Attach a file<\/button>/);
     expect(html).not.toMatch(/<script|\son[a-z]+=|style="/i);
   });
 
@@ -139,26 +183,32 @@ describe('sending', () => {
     expect(sentCopy).toContain('<dt>To</dt><dd>Carol Partner &lt;carol@partner.test&gt;</dd>');
   });
 
-  it('a forward carries the kept stored attachment and an uploaded file, byte for byte; Bcc only in the envelope', async () => {
+  it('a forward carries the kept stored attachment and an uploaded 5 MB file (above what a Lambda request carries), byte for byte; Bcc only in the envelope', async () => {
     // Prepare
     const { values } = await form(`/mail/m/${originalId}/forward`);
     const before = await sinkCount();
-    const upload = new File([new Uint8Array(PNG)], 'chart.png', { type: 'image/png' });
+    const big = randomBytes(5 * MB);
+    const filled = { ...values, to: 'Frank <frank@partner.test>', bcc: 'boss@corp.test', keep: '0' };
 
     // Act
-    const response = await h.post('/mail/send', { ...values, to: 'Frank <frank@partner.test>', bcc: 'boss@corp.test', keep: '0', files: upload });
+    const attached = await attachFile(filled, { name: 'chart.bin', bytes: big });
+    const response = await h.post('/mail/send', { ...fields(attached.html), keep: '0', upload: checkedUploads(attached.html), action: 'send' });
     const [arrived] = (await h.received(before + 1)).slice(before);
     const parsed = await simpleParser(arrived!.raw);
 
     // Assess
+    expect(attached.notice).toBe('The file was attached.');
     expect(response.status).toBe(303);
     expect(arrived!.envelope.recipients.sort()).toEqual(['boss@corp.test', 'frank@partner.test']);
     expect(arrived!.raw.toString('latin1')).not.toMatch(/^bcc:/im);
     expect(parsed.subject).toBe('Fwd: AW: Budget 2030');
     expect(parsed.inReplyTo).toBeUndefined();
-    expect(parsed.attachments.map((a) => [a.filename, a.contentType])).toEqual([['report.txt', 'text/plain'], ['chart.png', 'image/png']]);
+    expect(parsed.attachments.map((a) => a.filename)).toEqual(['report.txt', 'chart.bin']);
     expect(parsed.attachments[0]!.content.equals(REPORT)).toBe(true);
-    expect(parsed.attachments[1]!.content.equals(PNG)).toBe(true);
+    expect(parsed.attachments[1]!.content.equals(big)).toBe(true);
+    // Sent: the draft and its file are gone from the store.
+    expect(await h.uploads.drafts.uploads(ALICE_OWNER, values.draftId!)).toEqual([]);
+    expect(await h.uploads.drafts.load(ALICE_OWNER, values.draftId!)).toBeNull();
   });
 
   it('refuses a form without recipients with 400: the form again, the error at the field and in the summary, nothing sent; the corrected form then sends', async () => {
@@ -262,6 +312,148 @@ describe('sending', () => {
     } finally {
       await down.close();
     }
+  });
+});
+
+describe('attachments, around the webmail function', () => {
+  it('"Attach a file" saves the draft first, then offers an upload form for this draft only, with the CSP opened for exactly that form and script', async () => {
+    // Prepare
+    const { values } = await form('/mail/compose');
+
+    // Act
+    const saved = await h.post('/mail/send', { ...values, to: 'bob@corp.test', subject: 'Plans', text: 'See attached.', action: 'attach' }, 'alice', { multipart: true });
+    const draft = await h.uploads.drafts.load(ALICE_OWNER, values.draftId!);
+    const attach = await h.get(saved.headers.get('location') ?? '');
+    const html = await attach.text();
+    const upload = uploadFormOf(html);
+    const csp = attach.headers.get('content-security-policy') ?? '';
+    const composeCsp = (await h.get('/mail/compose')).headers.get('content-security-policy') ?? '';
+    const policy = JSON.parse(Buffer.from(new Map(upload.fields).get('Policy')!, 'base64').toString()) as { conditions: unknown[] };
+    const key = new Map(upload.fields).get('key')!;
+
+    // Assess
+    expect(saved.status).toBe(303);
+    expect(saved.headers.get('location')).toBe(`/mail/drafts/${values.draftId}/attach`);
+    expect(draft).toMatchObject({ to: 'bob@corp.test', subject: 'Plans', text: 'See attached.', mode: 'new' });
+    expect(attach.status).toBe(200);
+    expect(upload.action).toBe(`${h.uploads.endpoint.url}/inbound`);
+    expect(key.startsWith(`uploads/${ALICE_OWNER}/${values.draftId}/files/`)).toBe(true);
+    expect(key.endsWith('/${filename}')).toBe(true);
+    expect(upload.maxBytes).toBe(25_000_000);
+    expect(policy.conditions).toEqual(expect.arrayContaining([['content-length-range', 1, 25_000_000], { success_action_redirect: `${ORIGIN}/mail/drafts/${values.draftId}/uploaded` }]));
+    expect(upload.fields.at(-1)![0]).toBe('X-Amz-Signature');
+    expect(html).toMatch(/<input id="file" name="file" type="file" required="" aria-describedby="file-hint"\/>/);
+    expect(html).toContain('<div class="error-summary" id="upload-alert" role="alert" hidden=""></div>');
+    const formAction = /form-action ([^;]+)/.exec(csp)![1]!.split(' ');
+    expect(formAction).toContain(h.uploads.endpoint.url);
+    expect(formAction.filter((source) => source !== h.uploads.endpoint.url)).toEqual(/form-action ([^;]+)/.exec(composeCsp)![1]!.split(' '));
+    expect(csp).toMatch(/script-src 'sha256-[A-Za-z0-9+/]+=*'(;|$)/);
+    expect(csp).not.toMatch(/unsafe-inline|'self' 'sha|script-src 'self'/);
+    expect(composeCsp).not.toContain(h.uploads.endpoint.url);
+    expect(composeCsp).not.toContain('script-src');
+  });
+
+  it('the script\'s hash in the CSP is the hash of the script in the page', async () => {
+    // Prepare
+    const { values } = await form('/mail/compose');
+    const saved = await h.post('/mail/send', { ...values, action: 'attach' }, 'alice', { multipart: true });
+
+    // Act
+    const attach = await h.get(saved.headers.get('location') ?? '');
+    const html = await attach.text();
+    const script = /<script>([\s\S]*?)<\/script>/.exec(html)![1]!;
+    const { createHash } = await import('node:crypto');
+
+    // Assess
+    expect(attach.headers.get('content-security-policy')).toContain(`'sha256-${createHash('sha256').update(script).digest('base64')}'`);
+    expect(script).toContain("getElementById('upload-form')");
+  });
+
+  it('refuses a file above what the draft still takes at the store; the draft (fields and the earlier file) is kept', async () => {
+    // Prepare: a first file of 20 MB leaves 5 MB of the 25 MB.
+    const { values } = await form('/mail/compose');
+    const filled = { ...values, to: 'bob@corp.test', subject: 'Two files', text: 'Both attached.' };
+    const first = await attachFile(filled, { name: 'first.bin', bytes: Buffer.alloc(20_000_000, 1) });
+
+    // Act
+    const saved = await h.post('/mail/send', { ...fields(first.html), upload: checkedUploads(first.html), action: 'attach' }, 'alice', { multipart: true });
+    const upload = uploadFormOf(await (await h.get(saved.headers.get('location') ?? '')).text());
+    const refused = await postFile(upload, { name: 'second.bin', bytes: Buffer.alloc(5_000_001, 2) });
+    const draftPage = await (await h.get(`/mail/drafts/${values.draftId}`)).text();
+
+    // Assess
+    expect(first.notice).toBe('The file was attached.');
+    expect(upload.maxBytes).toBe(5_000_000);
+    expect(refused.status).toBe(400);
+    expect(await refused.text()).toContain('<Code>EntityTooLarge</Code>');
+    expect(fields(draftPage)).toMatchObject({ to: 'bob@corp.test', subject: 'Two files', text: 'Both attached.', draftId: values.draftId });
+    expect((await h.uploads.drafts.uploads(ALICE_OWNER, values.draftId!)).map((u) => [u.filename, u.size])).toEqual([['first.bin', 20_000_000]]);
+    expect(checkedUploads(draftPage)).toHaveLength(1);
+    expect(draftPage).toContain('first.bin');
+  });
+
+  it('a forged return from the store attaches nothing, and another user cannot open, fill or see a draft', async () => {
+    // Prepare
+    const { values } = await form('/mail/compose');
+    const attached = await attachFile({ ...values, to: 'carol@partner.test', subject: 'Private' }, { name: 'secret.txt', bytes: Buffer.from('alice only') });
+    const aliceKey = (await h.uploads.drafts.uploads(ALICE_OWNER, values.draftId!))[0]!.location.key;
+
+    // Act
+    const forged = await h.get(`/mail/drafts/${values.draftId}/uploaded?bucket=inbound&key=${encodeURIComponent(`uploads/${ALICE_OWNER}/${values.draftId}/files/000000000-000000000000/evil.txt`)}`);
+    const bobsOpen = await h.get(`/mail/drafts/${values.draftId}`, 'bob');
+    const bobsAttach = await h.get(`/mail/drafts/${values.draftId}/attach`, 'bob');
+    const bobsReturn = await h.get(`/mail/drafts/${values.draftId}/uploaded?bucket=inbound&key=${encodeURIComponent(aliceKey)}`, 'bob');
+    const bobsSave = await h.post('/mail/send', { ...values, _csrf: h.csrf.bob, action: 'attach', to: 'mallory@evil.test' }, 'bob', { multipart: true });
+    const bobsSend = await h.post('/mail/send', { ...values, _csrf: h.csrf.bob, to: 'mallory@evil.test', subject: 'x', text: 'x', upload: checkedUploads(attached.html) }, 'bob', { multipart: true });
+    const alicesDraft = await h.uploads.drafts.load(ALICE_OWNER, values.draftId!);
+
+    // Assess
+    expect(attached.notice).toBe('The file was attached.');
+    expect(forged.headers.get('location')).toBe(`/mail/drafts/${values.draftId}?done=upload-missing`);
+    expect(bobsOpen.status).toBe(404);
+    expect(bobsAttach.status).toBe(404);
+    expect(bobsReturn.headers.get('location')).toBe(`/mail/drafts/${values.draftId}?done=upload-missing`);
+    // Bob's own draft of that id is his: it neither sees nor sends alice's file.
+    expect(bobsSave.status).toBe(303);
+    expect(alicesDraft).toMatchObject({ to: 'carol@partner.test', subject: 'Private' });
+    expect(bobsSend.status).toBe(303);
+    const [sent] = (await h.received(1)).filter((message) => message.envelope.recipients.includes('mallory@evil.test'));
+    expect((await simpleParser(sent!.raw)).attachments).toEqual([]);
+  });
+
+  it('leaves out an uploaded file whose box is cleared', async () => {
+    // Prepare
+    const { values } = await form('/mail/compose');
+    const before = await sinkCount();
+    const attached = await attachFile({ ...values, to: 'bob@corp.test', subject: 'Without the file', text: 'x' }, { name: 'dropped.txt', bytes: Buffer.from('drop me') });
+
+    // Act
+    const response = await h.post('/mail/send', { ...fields(attached.html), action: 'send' }, 'alice', { multipart: true });
+    const [arrived] = (await h.received(before + 1)).slice(before);
+
+    // Assess
+    expect(checkedUploads(attached.html)).toHaveLength(1);
+    expect(response.status).toBe(303);
+    expect((await simpleParser(arrived!.raw)).attachments).toEqual([]);
+  });
+
+  it('refuses a form body above the limit with 413 before reading it, nothing sent; the same form within the limit sends', async () => {
+    // Prepare
+    const { values } = await form('/mail/compose');
+    const before = await sinkCount();
+    const huge = 'x'.repeat(MAX_WEB_BODY_BYTES);
+
+    // Act
+    const refused = await h.post('/mail/send', { ...values, to: 'bob@corp.test', subject: 'huge', text: huge }, 'alice', { multipart: true });
+    const html = await refused.text();
+    const sent = await h.post('/mail/send', { ...values, to: 'bob@corp.test', subject: 'fits', text: 'x'.repeat(900_000) }, 'alice', { multipart: true });
+
+    // Assess
+    expect(refused.status).toBe(413);
+    expect(html).toContain('<h1>Too much for one form</h1>');
+    expect(html).toContain('larger than 4 MB and was not accepted; nothing was sent');
+    expect(sent.status).toBe(303);
+    expect((await h.received(before + 1)).length).toBe(before + 1);
   });
 });
 

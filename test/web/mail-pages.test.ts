@@ -4,6 +4,7 @@
 // headers, attachment downloads (streamed, and through presigned S3 links on s3rver),
 // inline images under signed URLs, and the two guarantees every route keeps: another
 // mailbox's message id is a 404, and no POST runs without the CSRF token.
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
@@ -12,7 +13,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { S3DownloadLinks } from '../../lambdas/adapters/aws/s3-download-links.ts';
 import { makeLocalS3Client } from '../../lambdas/adapters/aws/s3-raw-mail-store.ts';
+import { MAX_WEB_BODY_BYTES } from '../../lambdas/core/payload-limits.ts';
 import { MESSAGE_FRAME_CSP, MESSAGE_FRAME_SANDBOX } from '../../web/message-frame.ts';
+import { startS3rver } from '../support/s3rver.ts';
 import { buildMessage, links, PNG, startMailHarness, type MailHarness } from '../fixtures/webmail/mail-harness.ts';
 
 let h: MailHarness;
@@ -395,6 +398,73 @@ describe('inline images', () => {
     await h.gate.switchOn();
     expect(response.status).toBe(403);
     expect(response.headers.get('content-type')).toContain('text/html');
+  });
+});
+
+describe('bodies larger than a Lambda response', () => {
+  it('an inline image above the limit goes through a presigned link that the frame\'s CSP allows; one within it is answered directly', async () => {
+    // Prepare: the AWS way, S3DownloadLinks against s3rver on 127.0.0.1.
+    const s3 = await startS3rver(['raw-mail']);
+    const port = s3.port;
+    const own = await startMailHarness({ deps: { downloadLinks: new S3DownloadLinks(s3.client, { bucket: 'raw-mail' }) } });
+    const huge = Buffer.concat([PNG, randomBytes(MAX_WEB_BODY_BYTES)]);
+    try {
+      const id = await own.deliver(await buildMessage({
+        from: 'carol@partner.test', to: 'alice@corp.test', subject: 'site plan', text: 'x',
+        html: '<img alt="plan" src="cid:plan@partner.test"><img alt="logo" src="cid:logo@partner.test">',
+        attachments: [{ filename: 'plan.png', content: huge, cid: 'plan@partner.test', contentType: 'image/png' }, { filename: 'logo.png', content: PNG, cid: 'logo@partner.test' }],
+      }));
+
+      // Act
+      const frameResponse = await own.get(`/mail/m/${id}/body`);
+      const frame = await frameResponse.text();
+      const large = await own.app.request(inlineUrl(frame, 'plan@partner.test'));
+      const location = large.headers.get('location') ?? '';
+      const fromS3 = Buffer.from(await (await fetch(location)).arrayBuffer());
+      const small = await own.app.request(inlineUrl(frame, 'logo@partner.test'));
+
+      // Assess
+      expect(large.status).toBe(302);
+      expect(location).toMatch(new RegExp(`^http://127\\.0\\.0\\.1:${port}/raw-mail/downloads/i-${id}/`));
+      expect(fromS3.equals(huge)).toBe(true);
+      expect(frameResponse.headers.get('content-security-policy')).toContain(`img-src 'self' data: http://127.0.0.1:${port};`);
+      expect(small.status).toBe(200);
+      expect(Buffer.from(await small.arrayBuffer()).equals(PNG)).toBe(true);
+    } finally {
+      await own.close();
+      await s3.close();
+    }
+  });
+
+  it('without a link store (local mode) the large inline image is streamed whole', async () => {
+    // Prepare
+    const huge = Buffer.concat([PNG, randomBytes(MAX_WEB_BODY_BYTES)]);
+    const id = await h.deliver(await buildMessage({
+      from: 'carol@partner.test', to: 'alice@corp.test', subject: 'site plan, local', text: 'x',
+      html: '<img alt="plan" src="cid:plan@partner.test">', attachments: [{ filename: 'plan.png', content: huge, cid: 'plan@partner.test', contentType: 'image/png' }],
+    }));
+
+    // Act
+    const response = await h.app.request(inlineUrl(await html(h.get(`/mail/m/${id}/body`)), 'plan@partner.test'));
+
+    // Assess
+    expect(response.status).toBe(200);
+    expect(Buffer.from(await response.arrayBuffer()).equals(huge)).toBe(true);
+  });
+
+  it('a message body whose frame document would exceed the limit shows a notice in the frame instead', async () => {
+    // Prepare: 2 MB of text (within the renderer's budget for a part) that HTML escaping makes 7 MB.
+    const id = await h.deliver(await buildMessage({ from: 'carol@partner.test', to: 'alice@corp.test', subject: 'log dump', text: '<<<<<<<\n'.repeat(250_000) }));
+
+    // Act
+    const response = await h.get(`/mail/m/${id}/body`);
+    const frame = await response.text();
+
+    // Assess
+    expect(response.status).toBe(200);
+    expect(Buffer.byteLength(frame)).toBeLessThan(MAX_WEB_BODY_BYTES);
+    expect(frame).toContain('This message is too large to show here in full.');
+    expect(frame).not.toContain('&lt;&lt;&lt;&lt;');
   });
 });
 

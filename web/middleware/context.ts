@@ -5,6 +5,7 @@ import { HTTPException } from 'hono/http-exception';
 import type { FailoverState } from '../../lambdas/ports/failover-flag.ts';
 import type { Identity } from '../../lambdas/ports/sign-in.ts';
 import type { Lang, Translate } from '../i18n/index.ts';
+import type { CspAdditions } from './security.ts';
 
 /** The signed session cookie's content. */
 export interface SessionData {
@@ -29,6 +30,8 @@ export interface WebEnv {
     identity: Identity | null;
     csrfToken: string | null;
     isAdmin: boolean;
+    /** What this response's CSP allows beyond the default (security.ts allowOnThisPage). */
+    cspAdditions: CspAdditions | undefined;
   };
 }
 

@@ -2,12 +2,14 @@
 // behind requireAdmin in app.ts):
 //   GET  /admin                         links
 //   GET  /admin/trace                   search form and results (audited as trace.search when a search ran)
-//   GET  /admin/trace/:id               one message's trace; GET …/raw streams the stored .eml (audited)
+//   GET  /admin/trace/:id               one message's trace; GET …/raw the stored .eml (audited; through a
+//                                       presigned link when larger than a Lambda response carries)
 //   POST /admin/trace/:id/resend        resend to the primary (all or chosen recipients) → job page
 //   GET|POST /admin/resend              bulk resend (one mailbox or all, in a time range) → job page
 //   GET  /admin/jobs, /admin/jobs/:id   resend jobs (reloading every 5 s while one runs); POST /admin/jobs/:id/cancel
 //   GET|POST /admin/failover            the flag and the audited switch
 //   GET  /admin/audit                   the audit log, filtered and paged (read only: no route changes it)
+import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { Hono } from 'hono';
 import { audited, listAudit } from '../../lambdas/core/audit.ts';
@@ -16,6 +18,8 @@ import { switchFailover } from '../../lambdas/core/failover.ts';
 import { cancelResend, getResendJob, isSettled, listResendJobs, startResend, type ResendStartDeps } from '../../lambdas/core/resend.ts';
 import { adminTraceSearch, openRawMessage, traceOne, type TraceSearchInput } from '../../lambdas/core/trace.ts';
 import type { AuditLog } from '../../lambdas/ports/audit-log.ts';
+import { MAX_WEB_BODY_BYTES } from '../../lambdas/core/payload-limits.ts';
+import type { DownloadLinks } from '../../lambdas/ports/download-links.ts';
 import type { Clock } from '../../lambdas/ports/clock.ts';
 import type { FailoverFlag } from '../../lambdas/ports/failover-flag.ts';
 import type { MessageIndex } from '../../lambdas/ports/message-index.ts';
@@ -32,6 +36,8 @@ export interface AdminDeps {
   resend: ResendStartDeps;
   /** The flag store itself (not the cache the gate reads): the switch writes here. */
   flag: FailoverFlag;
+  /** Presigned downloads (AWS): a raw message can be 40 MB, a Lambda response at most 6 MB. Null: streamed here. */
+  downloadLinks?: DownloadLinks | null;
 }
 
 /** Refuses everyone but admins: anonymous GETs go to sign-in, others get 403. Runs after the session middleware. */
@@ -96,6 +102,11 @@ export function adminRoutes(deps: AdminDeps): Hono<WebEnv> {
 
   routes.get('/trace/:id/raw', async (c) => {
     const download = await openRawMessage(identityOf(c).email, c.req.param('id'), deps);
+    if (download.size > MAX_WEB_BODY_BYTES && deps.downloadLinks) {
+      const key = `raw-${download.filename.replace(/\.eml$/, '')}/${randomUUID()}`;
+      const url = await deps.downloadLinks.link({ key, filename: download.filename, contentType: 'message/rfc822', content: download.body });
+      if (url) return c.redirect(url.href, 302);
+    }
     c.header('Content-Type', 'message/rfc822');
     c.header('Content-Length', String(download.size));
     c.header('Content-Disposition', `attachment; filename="${download.filename}"`);

@@ -1,7 +1,17 @@
-// Writing mail: the compose form (new, reply, reply all, forward) and POST /send.
-// From is always the signed-in user (the use case sets it from the identity); the
-// form's fields go through draftFromForm → sendDraft, whose DraftError comes back as
-// the form with the message at its field (400). Success redirects to Sent.
+// Writing mail: the compose form (new, reply, reply all, forward, a saved draft),
+// POST /send, and attaching files. From is always the signed-in user (the use case
+// sets it from the identity); the form's fields go through draftFromForm → sendDraft,
+// whose DraftError comes back as the form with the message at its field (400).
+// Success redirects to Sent.
+//
+// Files never pass through this function (a Lambda request carries at most 6 MB, see
+// core/payload-limits.ts): "Attach a file" posts the form with action=attach, which
+// saves the draft (fields and which files to keep) in the draft store and leads to the
+// upload page. There the browser posts one file straight to the store (S3) with a
+// presigned form whose policy fixes the key (this user's draft), the size and the
+// redirect back to /drafts/:id/uploaded, which checks that the file is in this user's
+// draft and returns to the form. /send attaches the files of the draft that are still
+// checked, streamed from the store. A refused file never costs the draft.
 //
 // Double submit: every form carries a random draft id. /send takes the index's
 // once-gate `webmail-send#<mailbox>#<draft id>` before sending (a conditional write in
@@ -20,13 +30,19 @@ import {
   sendDraft,
   storedAttachmentResolver,
   type ComposeForm,
+  type ComposeLimits,
   type Draft,
 } from '../../lambdas/core/compose.ts';
-import { InvalidInputError, RetryableError } from '../../lambdas/core/errors.ts';
+import { DRAFT_ID, draftOwner, type SavedDraft } from '../../lambdas/core/drafts.ts';
+import { InvalidInputError, RawMessageMissingError, RetryableError } from '../../lambdas/core/errors.ts';
 import { mailboxesOf, openEntry } from '../../lambdas/core/mailbox.ts';
+import type { DraftUpload } from '../../lambdas/ports/draft-store.ts';
+import type { Identity } from '../../lambdas/ports/sign-in.ts';
 import { csrfTokenOf, identityOf, type WebEnv } from '../middleware/context.ts';
+import { allowOnThisPage } from '../middleware/security.ts';
 import { messagePage, renderPage } from '../views/layout.tsx';
-import { FolderNav, FOLDER_PATHS } from '../views/mail/common.tsx';
+import { AttachView } from '../views/mail/attach.tsx';
+import { FolderNav, FOLDER_PATHS, MAIL_PATH, noticeFrom, type NoticeKey } from '../views/mail/common.tsx';
 import {
   ComposeView,
   COMPOSE_MODES,
@@ -35,20 +51,29 @@ import {
   type ComposeMode,
   type ComposeValues,
   type StoredAttachmentChoice,
+  type UploadedFileChoice,
 } from '../views/mail/compose.tsx';
+import { scriptHash, UPLOAD_SIZE_CHECK } from '../views/scripts.ts';
 import { composeLimitsOf, loggerOf, NO_INLINE_IMAGES, renderStored, type MailRouteDeps } from './mail-deps.ts';
 import type { Translate } from '../i18n/index.ts';
 
 /** How long one submit may hold the draft's once-gate (a send through a slow relay included). */
 const SEND_GATE_MS = 5 * 60_000;
-const DRAFT_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-/** Room for the text fields and the multipart framing on top of the attachments. */
-const FORM_OVERHEAD_BYTES = 4 * 1024 * 1024;
+/**
+ * How long an upload form may be used: long enough to choose a file and send 25 MB
+ * over a slow line, short enough that a copied form is soon worthless. It can only
+ * ever add a file to this user's draft.
+ */
+export const UPLOAD_FORM_SECONDS = 15 * 60;
+const UPLOAD_SCRIPT_HASH = scriptHash(UPLOAD_SIZE_CHECK);
+
+export const DRAFTS_PATH = `${MAIL_PATH}/drafts`;
+const draftPath = (draftId: string, rest = '') => `${DRAFTS_PATH}/${encodeURIComponent(draftId)}${rest}`;
 
 export function composeRoutes(deps: MailRouteDeps): Hono<WebEnv> {
   const routes = new Hono<WebEnv>();
   const limits = composeLimitsOf(deps);
-  const maxAttachmentMb = Math.floor(limits.maxAttachmentBytes / (1024 * 1024));
+  const maxAttachmentMb = Math.floor(limits.maxAttachmentBytes / 1_000_000);
 
   const show = (c: Context<WebEnv>, state: FormState, status = 200) => {
     const t = c.get('t');
@@ -64,17 +89,34 @@ export function composeRoutes(deps: MailRouteDeps): Hono<WebEnv> {
         from: identityOf(c).email,
         values: state.values,
         stored: state.stored,
+        uploads: state.uploads,
         errors: state.errors ?? {},
         formError: state.formError ?? null,
-        filesLost: state.filesLost ?? false,
+        notice: state.notice ?? null,
         maxAttachmentMb,
       }),
     });
   };
 
+  /** The owner segment of the signed-in user's draft keys: their mailbox, never anything from the request. */
+  const ownerOf = async (identity: Identity): Promise<string | null> => {
+    const [mailbox] = await mailboxesOf(identity, deps.index);
+    return mailbox === undefined ? null : draftOwner(mailbox);
+  };
+
+  /** The forwarded message's attachments as checkboxes (the message must be the user's: openEntry). */
+  const storedChoices = async (identity: Identity, mode: ComposeMode, originalId: string, keep: number[] | 'all'): Promise<StoredAttachmentChoice[]> => {
+    if (mode !== 'forward' || originalId === '') return [];
+    const original = await openEntry(identity, originalId, deps);
+    const { rendered } = await renderStored(deps, original.record, NO_INLINE_IMAGES);
+    return (rendered?.attachments ?? [])
+      .filter((attachment) => !(attachment.inline && attachment.contentId))
+      .map((attachment) => ({ index: attachment.index, filename: attachment.filename, contentType: attachment.contentType, size: attachment.size, checked: keep === 'all' || keep.includes(attachment.index) }));
+  };
+
   routes.get('/compose', (c) => {
     const to = c.req.query('to') ?? '';
-    return show(c, { mode: 'new', values: emptyValues({ to: to.length <= 1000 ? to : '' }), stored: [] });
+    return show(c, { mode: 'new', values: emptyValues({ to: to.length <= 1000 ? to : '' }), stored: [], uploads: [] });
   });
 
   const answer = (mode: 'reply' | 'reply-all' | 'forward') => async (c: Context<WebEnv>) => {
@@ -107,46 +149,108 @@ export function composeRoutes(deps: MailRouteDeps): Hono<WebEnv> {
         originalId: opened.entry.sesMessageId,
       },
       stored,
+      uploads: [],
     });
   };
   routes.get('/m/:id/reply', answer('reply'));
   routes.get('/m/:id/reply-all', answer('reply-all'));
   routes.get('/m/:id/forward', answer('forward'));
 
+  /** A saved draft, back in the form with its files (after an upload, or a link back from the upload page). */
+  routes.get('/drafts/:draftId', async (c) => {
+    const identity = identityOf(c);
+    const draftId = c.req.param('draftId');
+    const owner = await ownerOf(identity);
+    const saved = owner && DRAFT_ID.test(draftId) ? await deps.drafts.load(owner, draftId) : null;
+    if (!owner || !saved) return noDraft(c);
+    const mode = modeOf(saved.mode);
+    return show(c, {
+      mode,
+      values: { ...saved, draftId },
+      stored: await storedChoices(identity, mode, saved.originalId, saved.keep),
+      uploads: (await deps.drafts.uploads(owner, draftId)).map((upload) => choice(upload, true)),
+      notice: noticeFrom(c.req.query('done')),
+    });
+  });
+
+  /** The upload page: a presigned form for one file of at most what the draft still takes. */
+  routes.get('/drafts/:draftId/attach', async (c) => {
+    const t = c.get('t');
+    const identity = identityOf(c);
+    const draftId = c.req.param('draftId');
+    const owner = await ownerOf(identity);
+    const saved = owner && DRAFT_ID.test(draftId) ? await deps.drafts.load(owner, draftId) : null;
+    if (!owner || !saved) return noDraft(c);
+    const uploads = await deps.drafts.uploads(owner, draftId);
+    const remaining = limits.maxAttachmentBytes - uploads.reduce((sum, upload) => sum + upload.size, 0);
+    if (remaining < 1 || uploads.length >= limits.maxAttachments) {
+      return messagePage(c, { title: t('attach.title'), text: t('attach.full', { max: Math.floor(limits.maxAttachmentBytes / 1_000_000), count: limits.maxAttachments }), status: 409, link: { href: draftPath(draftId), label: t('attach.back') } });
+    }
+    const form = await deps.drafts.uploadForm(owner, draftId, { maxBytes: remaining, redirect: `${deps.publicOrigin}${draftPath(draftId, '/uploaded')}`, expiresInSeconds: UPLOAD_FORM_SECONDS });
+    // This page alone may post a form to the store's origin and run its size check.
+    allowOnThisPage(c, { formAction: [new URL(form.url).origin], scriptHashes: [UPLOAD_SCRIPT_HASH] });
+    return renderPage(c, {
+      title: t('attach.title'),
+      nav: FolderNav({ t, current: null }),
+      body: AttachView({ t, lang: c.get('lang'), form, maxBytes: remaining, backHref: draftPath(draftId) }),
+    });
+  });
+
+  /**
+   * Where the store sends the browser after an upload (S3 appends bucket, key and etag;
+   * a top-level GET from S3's site, so the SameSite=Lax session cookie comes along).
+   * Anyone can craft this URL, so it changes nothing: it only says whether the key is
+   * one of this user's draft's files, which the listing of their own prefix decides.
+   */
+  routes.get('/drafts/:draftId/uploaded', async (c) => {
+    const identity = identityOf(c);
+    const draftId = c.req.param('draftId');
+    const owner = await ownerOf(identity);
+    if (!owner || !DRAFT_ID.test(draftId)) return noDraft(c);
+    const key = c.req.query('key') ?? '';
+    const arrived = (await deps.drafts.uploads(owner, draftId)).some((upload) => upload.location.key === key);
+    return c.redirect(`${draftPath(draftId)}?done=${arrived ? 'attached' : 'upload-missing'}`, 303);
+  });
+
   routes.post('/send', async (c) => {
     const identity = identityOf(c);
     const t = c.get('t');
-    const length = Number(c.req.header('content-length') ?? '0');
-    if (length > limits.maxAttachmentBytes + FORM_OVERHEAD_BYTES) {
-      return messagePage(c, { title: t('compose.tooBig.title'), text: t('compose.tooBig.body'), status: 413 });
-    }
     const posted = await readPostedForm(c);
-    const state: FormState = { mode: posted.mode, values: posted.values, stored: [], filesLost: posted.uploads.length > 0 };
-
-    // The forwarded message must be the user's (this answers 404 otherwise); its
-    // attachment list is needed anyway if the form has to be shown again.
-    // (Attachments to keep without a message they belong to are ignored below.)
-    const original = posted.values.originalId ? await openEntry(identity, posted.values.originalId, deps) : null;
-    const restoreStored = async () => {
-      if (posted.mode !== 'forward' || !original) return;
-      const { rendered } = await renderStored(deps, original.record, NO_INLINE_IMAGES);
-      state.stored = (rendered?.attachments ?? [])
-        .filter((attachment) => !(attachment.inline && attachment.contentId))
-        .map((attachment) => ({ ...attachment, checked: posted.keep.includes(attachment.index) }));
+    const state: FormState = { mode: posted.mode, values: posted.values, stored: [], uploads: [] };
+    const restore = async () => {
+      state.stored = await storedChoices(identity, posted.mode, posted.values.originalId, posted.keep);
+      state.uploads = owner ? (await deps.drafts.uploads(owner, posted.values.draftId)).map((upload) => choice(upload, posted.uploads.includes(upload.id))) : [];
     };
 
+    const owner = DRAFT_ID.test(posted.values.draftId) ? await ownerOf(identity) : null;
     if (!DRAFT_ID.test(posted.values.draftId)) {
       // A form from elsewhere (or an old one): show it again with a fresh id.
       posted.values.draftId = randomUUID();
-      await restoreStored();
+      await restore();
       return show(c, { ...state, formError: t('compose.error.replyData') }, 400);
+    }
+    if (owner === null) return show(c, { ...state, formError: t('compose.error.sender') }, 400);
+
+    // The forwarded message must be the user's (this answers 404 otherwise).
+    const original = posted.values.originalId ? await openEntry(identity, posted.values.originalId, deps) : null;
+    const uploads = await deps.drafts.uploads(owner, posted.values.draftId);
+
+    if (posted.action === 'attach') {
+      const saved: SavedDraft = {
+        mode: posted.mode, to: posted.values.to, cc: posted.values.cc, bcc: posted.values.bcc, subject: posted.values.subject,
+        text: posted.values.text, inReplyTo: posted.values.inReplyTo, references: posted.values.references,
+        originalId: original ? original.entry.sesMessageId : '', keep: posted.keep,
+      };
+      await deps.drafts.save(owner, posted.values.draftId, saved);
+      // Files the user unchecked are dropped now, so they no longer count against the limit.
+      for (const upload of uploads) if (!posted.uploads.includes(upload.id)) await deps.drafts.remove(owner, posted.values.draftId, upload.id);
+      return c.redirect(draftPath(posted.values.draftId, '/attach'), 303);
     }
 
     const [mailbox] = await mailboxesOf(identity, deps.index);
-    if (mailbox === undefined) return show(c, { ...state, formError: t('compose.error.sender') }, 400);
     const gate = `webmail-send#${mailbox}#${posted.values.draftId}`;
-    const owner = randomUUID();
-    const held = await deps.index.acquireOnce(gate, owner, deps.clock.now(), SEND_GATE_MS);
+    const gateOwner = randomUUID();
+    const held = await deps.index.acquireOnce(gate, gateOwner, deps.clock.now(), SEND_GATE_MS);
     if (held === 'done') return c.redirect(`${FOLDER_PATHS.sent}?done=already-sent`, 303);
     if (held === 'busy') return messagePage(c, { title: t('compose.busy.title'), text: t('compose.busy.body'), status: 409, link: { href: FOLDER_PATHS.sent, label: t('mail.folder.sent') } });
 
@@ -160,7 +264,9 @@ export function composeRoutes(deps: MailRouteDeps): Hono<WebEnv> {
         text: posted.values.text,
         inReplyTo: posted.values.inReplyTo,
         references: posted.values.references,
-        uploads: posted.uploads,
+        staged: uploads
+          .filter((upload) => posted.uploads.includes(upload.id))
+          .map((upload) => ({ filename: upload.filename, contentType: upload.contentType, size: upload.size, open: () => deps.drafts.open(upload) })),
         stored: original ? posted.keep.map((index) => ({ sesMessageId: original.entry.sesMessageId, index })) : [],
       };
       outcome = await sendDraft(identity, draftFromForm(identity, form), {
@@ -173,16 +279,18 @@ export function composeRoutes(deps: MailRouteDeps): Hono<WebEnv> {
         config: deps.send,
       });
     } catch (error) {
-      await deps.index.releaseOnce(gate, owner).catch((releaseError: unknown) =>
+      await deps.index.releaseOnce(gate, gateOwner).catch((releaseError: unknown) =>
         loggerOf(deps).warn('send gate not released', { gate, error: String(releaseError) }),
       );
       const problem = formProblem(error, t, limits);
       if (problem === null) throw error;
       if (problem.status >= 500) loggerOf(deps).warn('sending failed', { error: String(error), cause: String((error as Error).cause ?? '') });
-      await restoreStored();
+      await restore();
       return show(c, { ...state, ...(problem.field ? { errors: { [problem.field]: problem.message } } : { formError: problem.message }) }, problem.status);
     }
-    await deps.index.completeOnce(gate, owner).catch((error: unknown) => loggerOf(deps).warn('send gate not completed', { gate, error: String(error) }));
+    await deps.index.completeOnce(gate, gateOwner).catch((error: unknown) => loggerOf(deps).warn('send gate not completed', { gate, error: String(error) }));
+    // Sent: the Sent copy holds the files now; the draft's own copies go (the bucket would expire them in a day).
+    await deps.drafts.discard(owner, posted.values.draftId).catch((error: unknown) => loggerOf(deps).warn('draft not discarded', { error: String(error) }));
     loggerOf(deps).info('mail sent', { sentId: outcome.sesMessageId, mailbox: outcome.mailbox, recipients: outcome.recipients.length, provider: outcome.providerMessageId });
     if (outcome.sentCopyError) {
       loggerOf(deps).error('sent copy not indexed', { sentId: outcome.sesMessageId, error: String(outcome.sentCopyError) });
@@ -194,13 +302,27 @@ export function composeRoutes(deps: MailRouteDeps): Hono<WebEnv> {
   return routes;
 }
 
+function noDraft(c: Context<WebEnv>): Promise<Response> {
+  const t = c.get('t');
+  return messagePage(c, { title: t('attach.noDraft.title'), text: t('attach.noDraft.body'), status: 404, link: { href: `${MAIL_PATH}/compose`, label: t('mail.nav.compose') } });
+}
+
+function choice(upload: DraftUpload, checked: boolean): UploadedFileChoice {
+  return { id: upload.id, filename: upload.filename, size: upload.size, checked };
+}
+
+function modeOf(value: string): ComposeMode {
+  return COMPOSE_MODES.includes(value as ComposeMode) ? (value as ComposeMode) : 'new';
+}
+
 interface FormState {
   mode: ComposeMode;
   values: ComposeValues;
   stored: StoredAttachmentChoice[];
+  uploads: UploadedFileChoice[];
   errors?: Partial<Record<ComposeField, string>>;
   formError?: string | null;
-  filesLost?: boolean;
+  notice?: NoticeKey | null;
 }
 
 function emptyValues(overrides: Partial<ComposeValues> = {}): ComposeValues {
@@ -208,32 +330,29 @@ function emptyValues(overrides: Partial<ComposeValues> = {}): ComposeValues {
 }
 
 interface PostedForm {
+  action: 'send' | 'attach';
   mode: ComposeMode;
   values: ComposeValues;
   keep: number[];
-  uploads: { filename: string; contentType: string; content: Buffer }[];
+  /** The draft's uploaded files still checked. */
+  uploads: string[];
 }
 
-/** The posted form (multipart or urlencoded; parsed once, by the CSRF check). */
+/** The posted form (multipart or urlencoded; parsed once, by the CSRF check; text only, files go to the store). */
 async function readPostedForm(c: Context<WebEnv>): Promise<PostedForm> {
   const form = await c.req.formData();
   const text = (name: string) => {
     const value = form.get(name);
     return typeof value === 'string' ? value : '';
   };
-  const mode = text('mode') as ComposeMode;
   const keep = form
     .getAll('keep')
     .filter((value): value is string => typeof value === 'string' && /^\d{1,6}$/.test(value))
     .map(Number);
-  const uploads: PostedForm['uploads'] = [];
-  for (const value of form.getAll('files')) {
-    // A file input left empty still sends a part: no name, no bytes.
-    if (typeof value === 'string' || (value.name === '' && value.size === 0)) continue;
-    uploads.push({ filename: value.name, contentType: value.type || 'application/octet-stream', content: Buffer.from(await value.arrayBuffer()) });
-  }
+  const uploads = form.getAll('upload').filter((value): value is string => typeof value === 'string' && /^[0-9a-z-]{1,64}$/.test(value));
   return {
-    mode: COMPOSE_MODES.includes(mode) ? mode : 'new',
+    action: text('action') === 'attach' ? 'attach' : 'send',
+    mode: modeOf(text('mode')),
     values: {
       to: text('to'),
       cc: text('cc'),
@@ -247,16 +366,12 @@ async function readPostedForm(c: Context<WebEnv>): Promise<PostedForm> {
       originalId: text('originalId'),
     },
     keep: [...new Set(keep)],
-    uploads,
+    uploads: [...new Set(uploads)],
   };
 }
 
 /** A refusal the user can act on, as the field it belongs to and a translated message; null: not one. */
-function formProblem(
-  error: unknown,
-  t: Translate,
-  limits: { maxRecipients: number; maxAttachments: number; maxAttachmentBytes: number },
-): { field: ComposeField | null; message: string; status: number } | null {
+function formProblem(error: unknown, t: Translate, limits: ComposeLimits): { field: ComposeField | null; message: string; status: number } | null {
   if (error instanceof DraftError) {
     const field: ComposeField | null =
       error.field === 'recipients' ? 'to' : error.field === 'attachments' ? 'files' : (['to', 'cc', 'bcc', 'subject', 'text'] as const).find((f) => f === error.field) ?? null;
@@ -278,7 +393,7 @@ function formProblem(
         message = error.field === 'recipients' ? t('compose.error.tooManyRecipients', { max: limits.maxRecipients }) : t('compose.error.tooManyFiles', { max: limits.maxAttachments });
         break;
       case 'too-large':
-        message = t('compose.error.tooLarge', { mb: Math.floor(limits.maxAttachmentBytes / (1024 * 1024)) });
+        message = t('compose.error.tooLarge', { mb: Math.floor(limits.maxAttachmentBytes / 1_000_000) });
         break;
       case 'too-long':
         message = t('compose.error.tooLong');
@@ -286,6 +401,8 @@ function formProblem(
     }
     return { field, message, status: 400 };
   }
+  // An uploaded file that vanished (the bucket expires them after a day) is the user's to fix, not a retry.
+  if (error instanceof RawMessageMissingError) return { field: 'files', message: t('compose.error.uploadGone'), status: 400 };
   if (error instanceof RetryableError) return { field: null, message: t('compose.error.retry'), status: 503 };
   // The mail server refused the message as it is (a 5xx, SES MessageRejected).
   if (error instanceof InvalidInputError && !(error instanceof DraftError)) return { field: null, message: t('compose.error.refused'), status: 400 };

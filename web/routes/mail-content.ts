@@ -1,8 +1,10 @@
 // The parts of a message that are not pages: the body as the message frame's own
-// document (its CSP, X-Frame-Options: SAMEORIGIN), attachment downloads (streamed here,
-// or a redirect to a presigned link when the deployment has one: AWS, 6 MB Lambda
-// responses) and inline cid: images (raster types only, never SVG, nosniff) under
-// signed URLs. Every one of them passes the mailbox check (openEntry) first.
+// document (its CSP, X-Frame-Options: SAMEORIGIN; a notice instead when it would not
+// fit a Lambda response), attachment downloads (streamed here, or a redirect to a
+// presigned link when the deployment has one: AWS, 6 MB Lambda responses) and inline
+// cid: images (raster types only, never SVG, nosniff) under signed URLs, answered here
+// when they fit a response and through a presigned link when not. Every one of them
+// passes the mailbox check (openEntry) first.
 import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { Context } from 'hono';
@@ -13,6 +15,8 @@ import type { RenderedAttachment } from '../../lambdas/ports/message-renderer.ts
 import type { Identity } from '../../lambdas/ports/sign-in.ts';
 import { attachmentDownloadHeaders, ATTACHMENT_CSP, messageFrameDocument, messageFrameHeaders } from '../message-frame.ts';
 import { identityOf, type WebEnv } from '../middleware/context.ts';
+import { MAX_WEB_BODY_BYTES } from '../../lambdas/core/payload-limits.ts';
+import { readBounded } from './bounded-body.ts';
 import { InlineImageSigner, renderStored, type MailRouteDeps } from './mail-deps.ts';
 
 /** Inline images the frame may show: raster formats a browser decodes as pictures and nothing else. */
@@ -46,11 +50,12 @@ export function messageContentRoutes(deps: MailRouteDeps, signer: InlineImageSig
       cidUrl: (contentId) => signer.url(identity.email, opened.entry.sesMessageId, contentId),
     });
     const t = c.get('t');
-    const document = messageFrameDocument(rendered ?? { html: null, text: t('mail.message.unreadable'), subject: opened.entry.subject }, {
-      allowRemote,
-      lang: c.get('lang'),
-    });
-    return c.body(document, 200, messageFrameHeaders(allowRemote));
+    const frame = { allowRemote, lang: c.get('lang') };
+    let document = messageFrameDocument(rendered ?? { html: null, text: t('mail.message.unreadable'), subject: opened.entry.subject }, frame);
+    // A Lambda response carries at most 6 MB: a body beyond the limit is a notice, not a failed page.
+    if (Buffer.byteLength(document) > MAX_WEB_BODY_BYTES) document = messageFrameDocument({ html: null, text: t('mail.message.tooLarge'), subject: opened.entry.subject }, frame);
+    const imageOrigins = deps.downloadLinks?.origin ? [await deps.downloadLinks.origin()] : [];
+    return c.body(document, 200, messageFrameHeaders(allowRemote, imageOrigins));
   });
 
   routes.get('/:id/a/:index', async (c) => {
@@ -84,7 +89,15 @@ export function inlineImageRoutes(deps: MailRouteDeps, signer: InlineImageSigner
       part.content.destroy();
       throw new NotFoundError('not an image that may be shown inline');
     }
-    return new Response(Readable.toWeb(part.content) as ReadableStream<Uint8Array>, {
+    const bounded = await readBounded(part.content);
+    if ('overflow' in bounded && deps.downloadLinks) {
+      // Too large for a Lambda response: from S3 (the frame's CSP allows the links' origin).
+      const key = `i-${opened.entry.sesMessageId.replace(/[^A-Za-z0-9._-]/g, '_')}/${part.attachment.index}-${randomUUID()}`;
+      const url = await deps.downloadLinks.link({ key, filename: part.attachment.filename || 'image', contentType: type, content: bounded.overflow });
+      if (url) return c.redirect(url.href, 302);
+    }
+    const body = 'whole' in bounded ? new Uint8Array(bounded.whole) : (Readable.toWeb(bounded.overflow) as ReadableStream<Uint8Array>);
+    return new Response(body, {
       status: 200,
       headers: {
         'Content-Type': type,

@@ -9,6 +9,7 @@ import { MimeParseError, RawMessageMissingError } from '../../lambdas/core/error
 import type { MessageRecord } from '../../lambdas/core/model.ts';
 import type { Clock } from '../../lambdas/ports/clock.ts';
 import type { DownloadLinks } from '../../lambdas/ports/download-links.ts';
+import type { DraftStore } from '../../lambdas/ports/draft-store.ts';
 import type { MessageIndex } from '../../lambdas/ports/message-index.ts';
 import type { MessageRenderer, RenderedMessage, RenderOptions } from '../../lambdas/ports/message-renderer.ts';
 import type { MimeComposer } from '../../lambdas/ports/mime-composer.ts';
@@ -29,6 +30,10 @@ export interface MailRouteDeps {
    * null, or a link() that answers null: the route streams the attachment itself.
    */
   downloadLinks: DownloadLinks | null;
+  /** Saved drafts and the files the browser uploads for them straight to the store (never through the webmail). */
+  drafts: DraftStore;
+  /** Our origin as browsers reach it: where the store sends the browser back after an upload. */
+  publicOrigin: string;
   clock: Clock;
   /** Signs the URLs of inline (cid:) images; the session secret serves (a key is derived from it). */
   signingSecret: string;

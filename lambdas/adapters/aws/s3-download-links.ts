@@ -29,6 +29,7 @@ export class S3DownloadLinks implements DownloadLinks {
   private readonly store: S3RawMailStore;
   private readonly prefix: string;
   private readonly expiresInSeconds: number;
+  private linkOrigin: Promise<string> | undefined;
 
   constructor(
     private readonly client: S3Client,
@@ -37,6 +38,14 @@ export class S3DownloadLinks implements DownloadLinks {
     this.store = new S3RawMailStore(client);
     this.prefix = options.prefix ?? DEFAULT_PREFIX;
     this.expiresInSeconds = options.expiresInSeconds ?? DEFAULT_EXPIRY_SECONDS;
+  }
+
+  /** The origin of the links, from a link signed the same way (no request is made). */
+  async origin(): Promise<string> {
+    this.linkOrigin ??= getSignedUrl(this.client, new GetObjectCommand({ Bucket: this.options.bucket, Key: `${this.prefix}origin` }), { expiresIn: 60 }).then(
+      (url) => new URL(url).origin,
+    );
+    return this.linkOrigin;
   }
 
   async link(params: { key: string; filename: string; contentType: string; content: Readable }): Promise<URL> {

@@ -30,6 +30,8 @@ export const NOTICES = {
   deleted: 'mail.notice.deleted',
   restored: 'mail.notice.restored',
   unread: 'mail.notice.unread',
+  attached: 'mail.notice.attached',
+  'upload-missing': 'mail.notice.uploadMissing',
 } as const satisfies Record<string, MessageKey>;
 
 export type NoticeKey = keyof typeof NOTICES;

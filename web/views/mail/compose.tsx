@@ -1,34 +1,36 @@
 // The compose form for a new message, a reply, reply all and a forward: labelled
 // fields, errors tied to their field (aria-invalid + aria-describedby) and listed in a
-// summary at the top, file uploads, the forwarded message's attachments as checkboxes,
-// and the hidden fields that carry the thread (In-Reply-To, References), the CSRF
+// summary at the top, the files uploaded for this draft and the forwarded message's
+// attachments as checkboxes, "Attach a file" (which saves the draft first and leads to
+// the upload page: files never pass through this form), and the hidden fields that
+// carry the thread (In-Reply-To, References), the CSRF
 // token and the one-time draft id that stops a second submit from sending twice.
+import type { DraftFields } from '../../../lambdas/core/drafts.ts';
 import type { Translate } from '../../i18n/index.ts';
-import { MAIL_PATH, formatSize, messagePath } from './common.tsx';
+import { MAIL_PATH, Notice, formatSize, messagePath, type NoticeKey } from './common.tsx';
 
 export type ComposeMode = 'new' | 'reply' | 'reply-all' | 'forward';
 export type ComposeField = 'to' | 'cc' | 'bcc' | 'subject' | 'text' | 'files';
 
 export const COMPOSE_MODES: readonly ComposeMode[] = ['new', 'reply', 'reply-all', 'forward'];
 
-export interface ComposeValues {
-  to: string;
-  cc: string;
-  bcc: string;
-  subject: string;
-  text: string;
-  inReplyTo: string;
-  references: string;
-  /** The one-time id of this draft (double-submit guard). */
+/** The form's fields (as saved with a draft) and the draft's one-time id (double-submit guard). */
+export interface ComposeValues extends DraftFields {
   draftId: string;
-  /** The message being forwarded or answered, if any. */
-  originalId: string;
 }
 
 export interface StoredAttachmentChoice {
   index: number;
   filename: string;
   contentType: string;
+  size: number;
+  checked: boolean;
+}
+
+/** A file uploaded for this draft; sent when checked. */
+export interface UploadedFileChoice {
+  id: string;
+  filename: string;
   size: number;
   checked: boolean;
 }
@@ -41,11 +43,11 @@ export interface ComposeViewProps {
   from: string;
   values: ComposeValues;
   stored: StoredAttachmentChoice[];
+  uploads: UploadedFileChoice[];
   errors: Partial<Record<ComposeField, string>>;
   /** A problem that belongs to no one field (sending failed, damaged reply data). */
   formError: string | null;
-  /** Files had been chosen: the browser does not send them back, so say so. */
-  filesLost: boolean;
+  notice: NoticeKey | null;
   maxAttachmentMb: number;
 }
 
@@ -76,12 +78,13 @@ export function ComposeView(props: ComposeViewProps) {
     bcc: t('compose.bcc'),
     subject: t('compose.subject'),
     text: t('compose.text'),
-    files: t('compose.files'),
+    files: t('compose.uploads'),
   };
   const cancel = values.originalId ? messagePath(values.originalId) : MAIL_PATH;
   return (
     <>
       <h1>{t(COMPOSE_TITLES[props.mode])}</h1>
+      <Notice t={t} notice={props.notice} />
       {hasErrors ? (
         <div class="error-summary" role="alert" aria-labelledby="error-summary-title">
           <h2 id="error-summary-title">{t('compose.errors.title')}</h2>
@@ -92,7 +95,6 @@ export function ComposeView(props: ComposeViewProps) {
                 <a href={`#${field}`}>{`${labels[field]}: ${errors[field]}`}</a>
               </li>
             ))}
-            {props.filesLost ? <li>{t('compose.errors.reattach')}</li> : null}
           </ul>
         </div>
       ) : null}
@@ -152,15 +154,31 @@ export function ComposeView(props: ComposeViewProps) {
           </fieldset>
         ) : null}
 
-        <label for="files">{labels.files}</label>
-        <p class="hint" id="files-hint">
-          {t('compose.filesHint', { mb: props.maxAttachmentMb })}
-        </p>
-        {error('files')}
-        <input id="files" name="files" type="file" multiple aria-invalid={invalid('files')} aria-describedby={describedBy('files', 'files-hint')} />
+        <fieldset id="files" tabindex={-1} aria-describedby={describedBy('files', 'files-hint')}>
+          <legend>{labels.files}</legend>
+          {error('files')}
+          {props.uploads.map((upload) => (
+            <label class="checkbox" for={`upload-${upload.id}`}>
+              <input type="checkbox" id={`upload-${upload.id}`} name="upload" value={upload.id} checked={upload.checked} />
+              <span>
+                {upload.filename} <span class="hint">{`(${formatSize(t, upload.size, props.lang)})`}</span>
+              </span>
+            </label>
+          ))}
+          <p class="hint" id="files-hint">
+            {props.uploads.length > 0 ? `${t('compose.uploadsHint')} ` : ''}
+            {t('compose.attachHint', { mb: props.maxAttachmentMb })}
+          </p>
+        </fieldset>
 
         <div class="actions">
-          <button type="submit">{t('compose.send')}</button>
+          <button type="submit" name="action" value="send">
+            {t('compose.send')}
+          </button>
+          {/* After Send in the tree: Enter in a field submits with the first button. */}
+          <button type="submit" name="action" value="attach" class="secondary">
+            {t('compose.attach')}
+          </button>
           <a href={cancel}>{t('compose.cancel')}</a>
         </div>
       </form>
