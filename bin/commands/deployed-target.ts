@@ -27,7 +27,21 @@ export const STACK_OUTPUTS = {
   rawBucket: { stack: 'stateful', key: 'RawMailBucketName' },
   resendQueueUrl: { stack: 'stateful', key: 'ResendQueueUrl' },
   failoverParameter: { stack: 'stateless', key: 'FailoverParameterName' },
+  // What `shadowmail doctor` and `shadowmail probe` check (bin/commands/doctor/).
+  mailDomains: { stack: 'stateless', key: 'MailDomains' },
+  mxTarget: { stack: 'stateless', key: 'MxTarget' },
+  receiptRuleSetName: { stack: 'stateless', key: 'ReceiptRuleSetName' },
+  forwardFunctionName: { stack: 'stateless', key: 'ForwardFunctionName' },
+  userPoolId: { stack: 'stateless', key: 'UserPoolId' },
+  cognitoDomain: { stack: 'stateless', key: 'CognitoDomain' },
+  identityProviderName: { stack: 'stateless', key: 'IdentityProviderName' },
+  alarmTopicArn: { stack: 'stateless', key: 'AlarmTopicArn' },
+  /** Only in stacks with the webmail's SES configuration set. */
+  configurationSetName: { stack: 'stateless', key: 'ConfigurationSetName' },
 } as const;
+
+/** Output keys of the dead-letter queues (`DeadLetterQueue<Label>Url`): doctor checks every one, present or future. */
+export const DEAD_LETTER_QUEUE_OUTPUT = /^DeadLetterQueue([A-Za-z0-9]+)Url$/;
 
 export type DeployedOutput = keyof typeof STACK_OUTPUTS;
 
@@ -98,6 +112,40 @@ export async function resolveDeployedTarget<K extends DeployedOutput>(
       outputs[need] = value;
     }
     return { stackId: target.stackId, region, outputs, where: `stack ${target.stackId} (${region})` };
+  } finally {
+    cloudFormation.destroy();
+  }
+}
+
+/** Every output of both stacks of a deployment, by stack: for commands that look at all of it (doctor). */
+export interface DeployedOutputs {
+  stackId: string;
+  region: string;
+  where: string;
+  stacks: Record<'stateful' | 'stateless', Map<string, string>>;
+  /** The value of a named output, or undefined when the stack lacks it (an older version). */
+  get(name: DeployedOutput): string | undefined;
+}
+
+/** Reads every output of <stackId>-stateful and <stackId>-stateless; a missing stack, region or permission is one ShadowmailError line. */
+export async function readDeployedOutputs(target: { stackId: string; region: string | undefined }): Promise<DeployedOutputs> {
+  const cloudFormation = new CloudFormationClient(target.region ? { region: target.region } : {});
+  try {
+    const region = await cloudFormation.config.region().catch(() => undefined);
+    if (!region) throw new ShadowmailError('NO_REGION', 'no AWS region: pass --region or set AWS_REGION (or a profile with a region)');
+    const stacks = { stateful: new Map<string, string>(), stateless: new Map<string, string>() };
+    for (const kind of ['stateful', 'stateless'] as const) {
+      for (const output of await describeOutputs(cloudFormation, `${target.stackId}-${kind}`, region)) {
+        if (output.OutputKey && output.OutputValue !== undefined) stacks[kind].set(output.OutputKey, output.OutputValue);
+      }
+    }
+    return {
+      stackId: target.stackId,
+      region,
+      where: `stack ${target.stackId} (${region})`,
+      stacks,
+      get: (name) => stacks[STACK_OUTPUTS[name].stack].get(STACK_OUTPUTS[name].key) || undefined,
+    };
   } finally {
     cloudFormation.destroy();
   }

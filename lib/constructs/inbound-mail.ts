@@ -165,7 +165,12 @@ export class InboundMail extends Construct {
    * DKIM CNAMEs and how SES verifies it. Output ids carry the domain (MxRecordCorpExample, …).
    */
   addOutputs(): CfnOutput[] {
-    const outputs = [new CfnOutput(this, 'MxTarget', { value: this.mxTarget, description: 'SES inbound endpoint: the MX target of every domain' })];
+    const outputs = [
+      new CfnOutput(this, 'MxTarget', { value: this.mxTarget, description: 'SES inbound endpoint: the MX target of every domain' }),
+      // What `shadowmail doctor` checks: every domain's identity and MX, and that this rule set is the active one.
+      new CfnOutput(this, 'MailDomains', { value: this.identities.map(({ domain }) => domain).join(','), description: 'The mail domains this stack receives for (comma list)' }),
+      new CfnOutput(this, 'ReceiptRuleSetName', { value: this.ruleSet.receiptRuleSetName, description: 'The SES receipt rule set that must be the active one in this region' }),
+    ];
     const labels = new Map<string, string>();
     for (const { domain, identity } of this.identities) {
       const label = outputLabel(domain);
