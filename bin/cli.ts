@@ -20,6 +20,7 @@ import type { FailoverFlag, FailoverState } from '../lambdas/ports/failover-flag
 import { costCommand } from './commands/cost.ts';
 import { directoryCommand } from './commands/directory.ts';
 import { doctorCommand } from './commands/doctor.ts';
+import { probeCommand } from './commands/probe.ts';
 import { cliTarget, deployedActor, deployedTargetOptions, openDeployedFailover } from './commands/deployed-target.ts';
 import { resendCommand } from './commands/resend.ts';
 import { traceCommand } from './commands/trace.ts';
@@ -37,6 +38,7 @@ const USAGE = `usage:
   shadowmail directory (sync … | import FILE | list)   (shadowmail directory --help)
   shadowmail cost [--users N] [--messages-per-user N] [--size-kb N] [--nat] [--json]   (shadowmail cost --help)
   shadowmail doctor --stack STACK_ID [--region REGION] [--mailbox ADDR] [--dns-server IP[:PORT]] [--json]
+  shadowmail probe --to ADDR [--from ADDR] [--via smtp://HOST[:PORT]] [--timeout SECONDS] [--json] [TARGET]
 
   trace     lists matching messages, newest first, with each recipient's delivery state.
   resend    sends stored mail to the primary again as a job, and follows it.
@@ -45,6 +47,8 @@ const USAGE = `usage:
             recorded in the audit log (who, why, the message).
   doctor    checks a deployed stack, read-only: SES, DNS, the way to Exchange, sign-in,
             alarms and queues; one line per check with what to do (shadowmail doctor --help).
+  probe     sends one test message and follows it: received, indexed, relayed, the
+            primary's 250, each with its time (shadowmail probe --help).
   (shadowmail trace --help, shadowmail resend --help for all options)
 
   TARGET is local mode's data directory (--data-dir DIR; default SHADOWMAIL_DATA_DIR or
@@ -65,6 +69,7 @@ export async function main(argv: string[], out: NodeJS.WritableStream = process.
     if (command === 'directory') return await directoryCommand(rest, out, err);
     if (command === 'cost') return await costCommand(rest, out, err);
     if (command === 'doctor') return await doctorCommand(rest, out, err);
+    if (command === 'probe') return await probeCommand(rest, out, err);
     if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
       out.write(`${USAGE}\n`);
       return command === undefined ? 2 : 0;

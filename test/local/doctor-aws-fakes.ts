@@ -43,6 +43,8 @@ export interface DoctorFakeState {
   /** Every SES v2 SendEmail accepted, and what the test does with it (deliver it as SES would). */
   sentEmails: SentEmail[];
   onSendEmail: (email: SentEmail) => Promise<void> | void;
+  /** When set, SendEmail answers this error instead (e.g. MessageRejected in the sandbox). */
+  sendEmailError: { status: number; type: string; message: string } | null;
 }
 
 export interface DoctorFakes {
@@ -67,6 +69,7 @@ export function createDoctorFakes(): DoctorFakes {
     metricValues: [],
     sentEmails: [],
     onSendEmail: () => undefined,
+    sendEmailError: null,
   };
 
   async function handle(
@@ -130,6 +133,10 @@ export function createDoctorFakes(): DoctorFakes {
           ...(input.ConfigurationSetName && { configurationSetName: input.ConfigurationSetName }),
         };
         record('sesv2', 'SendEmail', { FromEmailAddress: email.from, ToAddresses: email.to });
+        if (state.sendEmailError) {
+          restError(state.sendEmailError.status, state.sendEmailError.type, state.sendEmailError.message);
+          return true;
+        }
         state.sentEmails.push(email);
         await state.onSendEmail(email);
         restJson(200, { MessageId: `0100018f${randomUUID().replace(/-/g, '')}-000000` });
