@@ -4,7 +4,7 @@
 // smart host as the forward function reaches it, Cognito, operations. Exit 0 only when
 // nothing fails. Nothing is written anywhere; the smart-host probe sends no DATA.
 import { parseArgs } from 'node:util';
-import { ShadowmailError } from '../../lambdas/core/errors.ts';
+import { runCommand, UsageError } from './command.ts';
 import { normalizeMailAddress } from '../../lambdas/core/compose.ts';
 import { cliTarget, deployedTargetOptions, readDeployedOutputs } from './deployed-target.ts';
 import { formatCheck, formatSummary, summarize, type Check } from './doctor/check.ts';
@@ -39,31 +39,8 @@ export const DOCTOR_USAGE = `usage:
                 public one (1.1.1.1) to see what senders on the internet see.
   Uses your AWS credentials; the IAM actions it needs are in docs/deploy.md.`;
 
-class UsageError extends ShadowmailError {
-  constructor(message: string) {
-    super('USAGE', message);
-  }
-}
-
 export async function doctorCommand(argv: string[], out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
-  try {
-    if (argv[0] === 'help' || argv.includes('--help') || argv.includes('-h')) {
-      out.write(`${DOCTOR_USAGE}\n`);
-      return 0;
-    }
-    return await doctor(argv, out);
-  } catch (error) {
-    if (error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-      err.write(`shadowmail doctor: ${(error as Error).message}\n${DOCTOR_USAGE}\n`);
-      return 2;
-    }
-    if (error instanceof ShadowmailError) {
-      err.write(`shadowmail doctor: ${error.message}\n`);
-      return 2;
-    }
-    err.write(`shadowmail doctor: ${(error as Error).stack ?? String(error)}\n`);
-    return 1;
-  }
+  return runCommand('doctor', DOCTOR_USAGE, argv, { out, err }, (args) => doctor(args, out));
 }
 
 async function doctor(argv: string[], out: NodeJS.WritableStream): Promise<number> {

@@ -18,6 +18,7 @@ import { SmtpRelayAdapter } from '../../lambdas/adapters/smtp/smtp-relay.ts';
 import { domainOf } from '../../lambdas/core/addresses.ts';
 import { normalizeMailAddress } from '../../lambdas/core/compose.ts';
 import { ShadowmailError } from '../../lambdas/core/errors.ts';
+import { runCommand, UsageError } from './command.ts';
 import { systemClock } from '../../lambdas/ports/clock.ts';
 import type { MessageIndex } from '../../lambdas/ports/message-index.ts';
 import { readLocalConfig, smtpTarget, SMTP_URL, type SmtpTarget } from '../../lambdas/wiring/local-config.ts';
@@ -49,31 +50,8 @@ export const PROBE_USAGE = `usage:
 const DEFAULT_TIMEOUT_SECONDS = 180;
 const POLL_MS = 1000;
 
-class UsageError extends ShadowmailError {
-  constructor(message: string) {
-    super('USAGE', message);
-  }
-}
-
 export async function probeCommand(argv: string[], out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
-  try {
-    if (argv[0] === 'help' || argv.includes('--help') || argv.includes('-h')) {
-      out.write(`${PROBE_USAGE}\n`);
-      return 0;
-    }
-    return await probe(argv, out);
-  } catch (error) {
-    if (error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-      err.write(`shadowmail probe: ${(error as Error).message}\n${PROBE_USAGE}\n`);
-      return 2;
-    }
-    if (error instanceof ShadowmailError) {
-      err.write(`shadowmail probe: ${error.message}\n`);
-      return 2;
-    }
-    err.write(`shadowmail probe: ${(error as Error).stack ?? String(error)}\n`);
-    return 1;
-  }
+  return runCommand('probe', PROBE_USAGE, argv, { out, err }, (args) => probe(args, out));
 }
 
 /** Where the probe goes and where it is followed. */
@@ -167,10 +145,9 @@ function address(value: string, flag: string): string {
 async function openProbeTarget(target: ReturnType<typeof cliTarget>): Promise<ProbeTarget> {
   if (target.kind === 'stack') {
     const outputs = await readDeployedOutputs(target);
-    const tableName = outputs.get('tableName');
-    if (!tableName) throw new ShadowmailError('STACK_OUTPUT', `stack ${target.stackId}-stateful (${outputs.region}) has no output TableName: deploy the current version of shadowmail`);
+    const tableName = outputs.require('tableName');
+    outputs.require('mailDomains');
     const domains = mailDomains(outputs);
-    if (domains.length === 0) throw new ShadowmailError('STACK_OUTPUT', `stack ${target.stackId}-stateless (${outputs.region}) has no output MailDomains: deploy the current version of shadowmail`);
     const dynamo = new DynamoDBClient({ region: outputs.region });
     const ses = new SESv2Client({ region: outputs.region });
     return {

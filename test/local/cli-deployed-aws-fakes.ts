@@ -33,6 +33,22 @@ export interface FakeAws {
   close(): Promise<void>;
 }
 
+/**
+ * Points this process's SDK clients at the fake with dummy credentials and no region or
+ * profile of the machine's own (the test restores process.env afterwards).
+ */
+export function useFakeAws(aws: FakeAws, extra: Record<string, string> = {}): void {
+  Object.assign(process.env, {
+    ...aws.endpointEnv(),
+    AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE',
+    AWS_SECRET_ACCESS_KEY: 'example-secret',
+    AWS_CONFIG_FILE: '/nonexistent/aws-config',
+    AWS_SHARED_CREDENTIALS_FILE: '/nonexistent/aws-credentials',
+    ...extra,
+  });
+  for (const name of ['AWS_REGION', 'AWS_DEFAULT_REGION', 'AWS_PROFILE']) delete process.env[name];
+}
+
 export async function startFakeAws(): Promise<FakeAws> {
   const stacks = new Map<string, Record<string, string>>();
   const parameters = new Map<string, string>();

@@ -7,12 +7,11 @@
 // the exit status.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { main } from '../../bin/cli.ts';
 import type { ProbeResult } from '../../lambdas/ports/smtp-probe.ts';
 import { startDnsServer, type DnsServer } from '../support/dns-server.ts';
-import { startFakeAws, type FakeAws } from './cli-deployed-aws-fakes.ts';
+import { runMain } from '../support/cli-in-process.ts';
+import { startFakeAws, useFakeAws, type FakeAws } from './cli-deployed-aws-fakes.ts';
 
 const STACK = 'corp-mail';
 const REGION = 'eu-central-1';
@@ -45,15 +44,7 @@ const GOOD_PROBE: ProbeResult = {
   ],
 };
 
-async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out = new PassThrough();
-  const err = new PassThrough();
-  const chunks = { out: '', err: '' };
-  out.on('data', (chunk) => (chunks.out += chunk));
-  err.on('data', (chunk) => (chunks.err += chunk));
-  const code = await main(argv, out, err);
-  return { code, ...chunks };
-}
+const run = runMain;
 
 /** The first line of every check that is not ok. */
 const problems = (out: string): string[] => out.split('\n').filter((line) => /^(WARN|FAIL)  /.test(line));
@@ -143,14 +134,7 @@ describe('shadowmail doctor --stack', () => {
     // A stack deployed by an older version: no doctor outputs, no DLQ outputs.
     aws.stacks.set('old-mail-stateful', { TableName: 'old-mail-messages' });
     aws.stacks.set('old-mail-stateless', { MxTarget: SES_MX, FailoverParameterName: '/old-mail/failover', UserPoolId: POOL, AlarmTopicArn: TOPIC });
-    Object.assign(process.env, {
-      ...aws.endpointEnv(),
-      AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE',
-      AWS_SECRET_ACCESS_KEY: 'example-secret',
-      AWS_CONFIG_FILE: '/nonexistent/aws-config',
-      AWS_SHARED_CREDENTIALS_FILE: '/nonexistent/aws-credentials',
-    });
-    for (const name of ['AWS_REGION', 'AWS_DEFAULT_REGION', 'AWS_PROFILE']) delete process.env[name];
+    useFakeAws(aws);
   });
 
   beforeEach(() => allGreen());

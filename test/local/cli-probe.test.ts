@@ -8,9 +8,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { main } from '../../bin/cli.ts';
 import { makeDynamoDbClient } from '../../lambdas/adapters/aws/dynamodb-client.ts';
 import { DynamoDbMessageIndex } from '../../lambdas/adapters/aws/dynamodb-message-index.ts';
 import { createMessageTable } from '../../lambdas/adapters/aws/message-table.ts';
@@ -19,22 +17,15 @@ import { startDynamoDbLocal, type DynamoDbServer } from '../support/dynamodb-ser
 import { startLocal, type LocalProcess } from '../support/local-process.ts';
 import { makeRecord, putReceived } from '../support/message-index-contract.ts';
 import { startPostfix, type PostfixInstance } from '../support/postfix.ts';
-import { startFakeAws, type FakeAws } from './cli-deployed-aws-fakes.ts';
+import { runMain } from '../support/cli-in-process.ts';
+import { startFakeAws, useFakeAws, type FakeAws } from './cli-deployed-aws-fakes.ts';
 import type { SentEmail } from './doctor-aws-fakes.ts';
 
 const STACK = 'corp-mail';
 const REGION = 'eu-central-1';
 const TABLE = 'corp-mail-messages';
 
-async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out = new PassThrough();
-  const err = new PassThrough();
-  const chunks = { out: '', err: '' };
-  out.on('data', (chunk) => (chunks.out += chunk));
-  err.on('data', (chunk) => (chunks.err += chunk));
-  const code = await main(argv, out, err);
-  return { code, ...chunks };
-}
+const run = runMain;
 
 /** The step lines of the text output: `<time>  <label> <detail>`. */
 const stepLines = (out: string): string[] => out.split('\n').filter((line) => /^ {2} +(\+\d+\.\d s|-)  /.test(line));
@@ -78,15 +69,7 @@ describe('shadowmail probe --stack (SES sending and SMTP, against fakes)', () =>
     aws.stacks.set(`${STACK}-stateful`, { TableName: TABLE });
     // This fake deployment's SES inbound endpoint is the SMTP server on 127.0.0.1.
     aws.stacks.set(`${STACK}-stateless`, { MailDomains: 'corp.test,corp-group.test', MxTarget: '127.0.0.1' });
-    Object.assign(process.env, {
-      ...aws.endpointEnv(),
-      AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
-      AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE',
-      AWS_SECRET_ACCESS_KEY: 'example-secret',
-      AWS_CONFIG_FILE: '/nonexistent/aws-config',
-      AWS_SHARED_CREDENTIALS_FILE: '/nonexistent/aws-credentials',
-    });
-    for (const name of ['AWS_REGION', 'AWS_DEFAULT_REGION', 'AWS_PROFILE']) delete process.env[name];
+    useFakeAws(aws, { AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint });
   });
 
   beforeEach(() => {
