@@ -7,7 +7,8 @@
 // accepted by the primary. It fails naming the first step that did not happen.
 //
 // SES sandbox: the probe sends only to addresses of our own domains, which are verified
-// identities, so the sandbox does not stop it (it allows 200 messages a day).
+// identities, so the sandbox does not stop it (it allows sending to verified identities, 200
+// messages a day: https://docs.aws.amazon.com/ses/latest/dg/request-production-access.html).
 import { Readable } from 'node:stream';
 import { parseArgs } from 'node:util';
 import { SESv2Client } from '@aws-sdk/client-sesv2';

@@ -102,6 +102,8 @@ describe('shadowmail doctor --stack', () => {
       if (request.url?.startsWith('/oauth2/authorize')) response.writeHead(302, { location: '/error?error=invalid_request' }).end();
       else if (request.url === '/FederationMetadata/2007-06/FederationMetadata.xml') {
         response.writeHead(200, { 'content-type': 'application/samlmetadata+xml' }).end('<EntityDescriptor xmlns="urn:oasis:names:tc:SAML:2.0:metadata" entityID="http://adfs.corp.example/adfs/services/trust"/>');
+      } else if (request.url === '/tenant/v2.0/.well-known/openid-configuration') {
+        response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ issuer: `${webUrl}/tenant/v2.0`, authorization_endpoint: `${webUrl}/tenant/oauth2/v2.0/authorize` }));
       } else response.writeHead(404).end();
     });
     await new Promise<void>((resolve) => web.listen(0, '127.0.0.1', () => resolve()));
@@ -382,6 +384,27 @@ describe('shadowmail doctor --stack', () => {
     expect(problems(result.out)).toEqual([line]);
     expect(result.code).toBe(0);
     expect(result.out.split('\n').at(-2)).toBe('18 ok, 1 warn, 0 fail');
+  });
+
+  it('checks an OIDC provider by its issuer\'s discovery document, which must name the same issuer', async () => {
+    // Prepare
+    const entra = (issuer: string) => aws.doctor.identityProviders.set(`${POOL}/ADFS`, { ProviderName: 'ADFS', ProviderType: 'OIDC', ProviderDetails: { oidc_issuer: issuer, client_id: 'client', authorize_scopes: 'openid email' } });
+
+    // Act
+    entra(`${webUrl}/tenant/v2.0`);
+    const right = await doctor();
+    entra(`${webUrl}/tenant/v2.0/`);
+    const trailingSlash = await doctor();
+    entra(`${webUrl}/other-tenant/v2.0`);
+    const wrong = await doctor();
+
+    // Assess
+    expect(right.code).toBe(0);
+    expect(right.out).toContain(`ok    cognito    identity provider ADFS: OIDC, issuer ${webUrl}/tenant/v2.0 answers`);
+    expect(problems(trailingSlash.out)).toEqual([
+      `FAIL  cognito    identity provider ADFS: OIDC discovery ${webUrl}/tenant/v2.0/.well-known/openid-configuration answers HTTP 200 with issuer "${webUrl}/tenant/v2.0", not ${webUrl}/tenant/v2.0/`,
+    ]);
+    expect(problems(wrong.out)).toEqual([`FAIL  cognito    identity provider ADFS: OIDC discovery ${webUrl}/other-tenant/v2.0/.well-known/openid-configuration answers HTTP 404`]);
   });
 
   it('probes the mailbox --mailbox names, and fails when a named mailbox is refused', async () => {

@@ -44,7 +44,11 @@ export function hostedDomainCheck(baseUrl: string, userPoolId: string, domain: D
   return ok('cognito', name, `ACTIVE, answers (HTTP ${answer.status})`);
 }
 
-/** The identity provider and whether what Cognito reads from it (metadata, issuer) answers. */
+/**
+ * The identity provider and whether what Cognito reads from it answers: ProviderDetails `MetadataURL` (SAML; a
+ * provider made from a file has `MetadataFile` instead) or `oidc_issuer` (OIDC), as the CreateIdentityProvider
+ * API reference lists them (https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_CreateIdentityProvider.html).
+ */
 export function identityProviderCheck(provider: IdentityProviderType | null, providerName: string, answer: HttpAnswer | null): Check {
   const name = `identity provider ${providerName}`;
   if (!provider) return fail('cognito', name, 'the user pool has no such identity provider: nobody can sign in', 'deploy the stateless stack again (identityProvider)');

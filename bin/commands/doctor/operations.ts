@@ -20,9 +20,15 @@ import { DEAD_LETTER_QUEUE_OUTPUT } from '../deployed-target.ts';
 import { callFailed, fail, ok, warn, type Check } from './check.ts';
 import { missingOutput, type DoctorContext } from './context.ts';
 
-/** AWS keeps this much account concurrency unreserved; below it no function may reserve any (Lambda developer guide, "Configuring reserved concurrency"). */
+/**
+ * AWS keeps this much account concurrency unreserved: "You can reserve up to the Unreserved account concurrency
+ * value … minus 100" (https://docs.aws.amazon.com/lambda/latest/dg/configuration-concurrency.html).
+ */
 export const MIN_UNRESERVED_CONCURRENCY = 100;
-/** The default "Concurrent executions" quota of an established account (Lambda quotas page); new accounts start lower. */
+/**
+ * The default "Concurrent executions" quota; "New AWS accounts have reduced concurrency and memory quotas" that AWS
+ * raises with use, no number given (https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html).
+ */
 export const DEFAULT_CONCURRENCY_QUOTA = 1000;
 
 export function failoverCheck(parameter: string, state: FailoverState | Error): Check {
@@ -40,8 +46,10 @@ export function failoverCheck(parameter: string, state: FailoverState | Error): 
 
 export function subscriptionCheck(topicArn: string, subscriptions: Subscription[]): Check {
   const name = 'alarm subscriptions';
-  const confirmed = subscriptions.filter((subscription) => subscription.SubscriptionArn && !/^(PendingConfirmation|Deleted)$/.test(subscription.SubscriptionArn));
-  const pending = subscriptions.filter((subscription) => subscription.SubscriptionArn === 'PendingConfirmation');
+  // SNS names an unconfirmed subscription "PendingConfirmation" in listings ("pending confirmation" in the
+  // Subscribe reference): the spelling is not pinned down, so only a real ARN counts as confirmed.
+  const confirmed = subscriptions.filter((subscription) => subscription.SubscriptionArn?.startsWith('arn:'));
+  const pending = subscriptions.filter((subscription) => !subscription.SubscriptionArn?.startsWith('arn:') && !/^deleted$/i.test(subscription.SubscriptionArn ?? ''));
   if (confirmed.length > 0) {
     return ok('operations', name, `${confirmed.map((subscription) => `${subscription.Protocol} ${subscription.Endpoint}`).join(', ')} confirmed${pending.length ? `; ${pending.length} pending` : ''}`);
   }

@@ -53,7 +53,11 @@ export function identityCheck(domain: string, identity: GetEmailIdentityCommandO
   return ok('ses', name, mailFrom?.MailFromDomain ? `${detail}, MAIL FROM ${mailFrom.MailFromDomain} SUCCESS` : detail);
 }
 
-/** Sending for the webmail: enabled, healthy, out of the sandbox. */
+/**
+ * Sending for the webmail: enabled, healthy, out of the sandbox. ProductionAccessEnabled false is the sandbox:
+ * "you can only send email to verified identities", 200 a day, 1 a second (SES API v2 reference, GetAccount;
+ * https://docs.aws.amazon.com/ses/latest/dg/request-production-access.html).
+ */
 export function accountCheck(account: GetAccountCommandOutput): Check {
   const name = 'sending account';
   if (account.SendingEnabled === false || account.EnforcementStatus === 'SHUTDOWN') {

@@ -39,7 +39,11 @@ export function probeCheck(result: ProbeResult, recipient: string, defaultRecipi
   return fail('smart host', name, `${result.fault ?? 'failed'} at ${at}`, result.summary, lines);
 }
 
-/** The Invoke answered with a function error (crash, timeout inside Lambda) instead of a ProbeResult. */
+/**
+ * The Invoke answered with a function error instead of a ProbeResult: FunctionError `Handled` (the function
+ * threw) or `Unhandled` (the runtime failed: timeout, out of memory), details in the payload (Lambda API
+ * reference, Invoke: https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html).
+ */
 export function functionErrorCheck(functionName: string, kind: string, payload: string): Check {
   let error: { errorType?: string; errorMessage?: string } = {};
   try {

@@ -5,7 +5,8 @@
 //
 // The message is found by its recipient and a unique token in the subject, not by its
 // Message-ID: SES sending replaces a Message-ID it is given with its own (SES developer
-// guide, "Amazon SES header fields"), so the header would not survive the SES route.
+// guide, "Amazon SES header fields", https://docs.aws.amazon.com/ses/latest/dg/header-fields.html),
+// so the header would not survive the SES route.
 import { randomUUID } from 'node:crypto';
 import { normalizeAddress } from '../../../lambdas/core/addresses.ts';
 import { searchTrace, type TracedMessage } from '../../../lambdas/core/trace.ts';
