@@ -4,8 +4,8 @@
 // smart host as the forward function reaches it, Cognito, operations. Exit 0 only when
 // nothing fails. Nothing is written anywhere; the smart-host probe sends no DATA.
 import { parseArgs } from 'node:util';
-import { runCommand, UsageError } from './command.ts';
 import { normalizeMailAddress } from '../../lambdas/core/compose.ts';
+import { runCommand, UsageError } from './command.ts';
 import { cliTarget, deployedTargetOptions, readDeployedOutputs } from './deployed-target.ts';
 import { formatCheck, formatSummary, summarize, type Check } from './doctor/check.ts';
 import { cognitoChecks } from './doctor/cognito.ts';
