@@ -2,6 +2,7 @@
 // with --stack, a deployed stack (with the caller's AWS credentials; bin/commands/deployed-target.ts).
 // `shadowmail trace …` (bin/commands/trace.ts), `shadowmail resend …` (bin/commands/resend.ts)
 // `shadowmail directory sync|import|list` (bin/commands/directory.ts)
+// `shadowmail doctor --stack ID` (bin/commands/doctor.ts), `shadowmail probe --to ADDR` (bin/commands/probe.ts)
 // `shadowmail failover on [--message TEXT] [--reason TEXT] | off [--reason TEXT] | status [--json]`
 //   (local mode's flag file, a deployed stack's SSM parameter with --stack, or any SSM
 //   parameter with --ssm-parameter); a switch is audited like the admin page's.
@@ -18,6 +19,8 @@ import { systemClock } from '../lambdas/ports/clock.ts';
 import type { FailoverFlag, FailoverState } from '../lambdas/ports/failover-flag.ts';
 import { costCommand } from './commands/cost.ts';
 import { directoryCommand } from './commands/directory.ts';
+import { doctorCommand } from './commands/doctor.ts';
+import { probeCommand } from './commands/probe.ts';
 import { cliTarget, deployedActor, deployedTargetOptions, openDeployedFailover } from './commands/deployed-target.ts';
 import { resendCommand } from './commands/resend.ts';
 import { traceCommand } from './commands/trace.ts';
@@ -34,12 +37,18 @@ const USAGE = `usage:
   shadowmail failover status [--json] [TARGET | --ssm-parameter NAME [--region R]]
   shadowmail directory (sync … | import FILE | list)   (shadowmail directory --help)
   shadowmail cost [--users N] [--messages-per-user N] [--size-kb N] [--nat] [--json]   (shadowmail cost --help)
+  shadowmail doctor --stack STACK_ID [--region REGION] [--mailbox ADDR] [--dns-server IP[:PORT]] [--json]
+  shadowmail probe --to ADDR [--from ADDR] [--via smtp://HOST[:PORT]] [--timeout SECONDS] [--json] [TARGET]
 
   trace     lists matching messages, newest first, with each recipient's delivery state.
   resend    sends stored mail to the primary again as a job, and follows it.
   failover  opens (on) or closes (off) the emergency webmail, or shows the flag. Users see
             a change within the webmail's cache time (at most 30 s). A switch is
             recorded in the audit log (who, why, the message).
+  doctor    checks a deployed stack, read-only: SES, DNS, the way to Exchange, sign-in,
+            alarms and queues; one line per check with what to do (shadowmail doctor --help).
+  probe     sends one test message and follows it: received, indexed, relayed, the
+            primary's 250, each with its time (shadowmail probe --help).
   (shadowmail trace --help, shadowmail resend --help for all options)
 
   TARGET is local mode's data directory (--data-dir DIR; default SHADOWMAIL_DATA_DIR or
@@ -59,6 +68,8 @@ export async function main(argv: string[], out: NodeJS.WritableStream = process.
     if (command === 'failover') return await failover(rest, out, err);
     if (command === 'directory') return await directoryCommand(rest, out, err);
     if (command === 'cost') return await costCommand(rest, out, err);
+    if (command === 'doctor') return await doctorCommand(rest, out, err);
+    if (command === 'probe') return await probeCommand(rest, out, err);
     if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
       out.write(`${USAGE}\n`);
       return command === undefined ? 2 : 0;

@@ -27,7 +27,21 @@ export const STACK_OUTPUTS = {
   rawBucket: { stack: 'stateful', key: 'RawMailBucketName' },
   resendQueueUrl: { stack: 'stateful', key: 'ResendQueueUrl' },
   failoverParameter: { stack: 'stateless', key: 'FailoverParameterName' },
+  // What `shadowmail doctor` and `shadowmail probe` check (bin/commands/doctor/).
+  mailDomains: { stack: 'stateless', key: 'MailDomains' },
+  mxTarget: { stack: 'stateless', key: 'MxTarget' },
+  receiptRuleSetName: { stack: 'stateless', key: 'ReceiptRuleSetName' },
+  forwardFunctionName: { stack: 'stateless', key: 'ForwardFunctionName' },
+  userPoolId: { stack: 'stateless', key: 'UserPoolId' },
+  cognitoDomain: { stack: 'stateless', key: 'CognitoDomain' },
+  identityProviderName: { stack: 'stateless', key: 'IdentityProviderName' },
+  alarmTopicArn: { stack: 'stateless', key: 'AlarmTopicArn' },
+  /** Only in stacks with the webmail's SES configuration set. */
+  configurationSetName: { stack: 'stateless', key: 'ConfigurationSetName' },
 } as const;
+
+/** Output keys of the dead-letter queues (`DeadLetterQueue<Label>Url`): doctor checks every one, present or future. */
+export const DEAD_LETTER_QUEUE_OUTPUT = /^DeadLetterQueue([A-Za-z0-9]+)Url$/;
 
 export type DeployedOutput = keyof typeof STACK_OUTPUTS;
 
@@ -80,10 +94,7 @@ export async function resolveDeployedTarget<K extends DeployedOutput>(
   target: { stackId: string; region: string | undefined },
   needs: readonly K[],
 ): Promise<DeployedTarget<K>> {
-  const cloudFormation = new CloudFormationClient(target.region ? { region: target.region } : {});
-  try {
-    const region = await cloudFormation.config.region().catch(() => undefined);
-    if (!region) throw new ShadowmailError('NO_REGION', 'no AWS region: pass --region or set AWS_REGION (or a profile with a region)');
+  return withCloudFormation(target, async (cloudFormation, region) => {
     const stackNames = [...new Set(needs.map((need) => `${target.stackId}-${STACK_OUTPUTS[need].stack}`))];
     const outputsByStack = new Map<string, Output[]>();
     for (const stackName of stackNames) outputsByStack.set(stackName, await describeOutputs(cloudFormation, stackName, region));
@@ -92,15 +103,64 @@ export async function resolveDeployedTarget<K extends DeployedOutput>(
       const { stack, key } = STACK_OUTPUTS[need];
       const stackName = `${target.stackId}-${stack}`;
       const value = outputsByStack.get(stackName)!.find((output) => output.OutputKey === key)?.OutputValue;
-      if (!value) {
-        throw new ShadowmailError('STACK_OUTPUT', `stack ${stackName} (${region}) has no output ${key}: deploy the current version of shadowmail`);
-      }
+      if (!value) throw missingOutputError(stackName, region, key);
       outputs[need] = value;
     }
     return { stackId: target.stackId, region, outputs, where: `stack ${target.stackId} (${region})` };
+  });
+}
+
+const throwError = (error: Error): never => {
+  throw error;
+};
+
+function missingOutputError(stackName: string, region: string, key: string): ShadowmailError {
+  return new ShadowmailError('STACK_OUTPUT', `stack ${stackName} (${region}) has no output ${key}: deploy the current version of shadowmail`);
+}
+
+/** A CloudFormation client in the target's region (or the SDK's default region), destroyed afterwards. */
+async function withCloudFormation<T>(target: { region: string | undefined }, use: (client: CloudFormationClient, region: string) => Promise<T>): Promise<T> {
+  const cloudFormation = new CloudFormationClient(target.region ? { region: target.region } : {});
+  try {
+    const region = await cloudFormation.config.region().catch(() => undefined);
+    if (!region) throw new ShadowmailError('NO_REGION', 'no AWS region: pass --region or set AWS_REGION (or a profile with a region)');
+    return await use(cloudFormation, region);
   } finally {
     cloudFormation.destroy();
   }
+}
+
+/** Every output of both stacks of a deployment, by stack: for commands that look at all of it (doctor). */
+export interface DeployedOutputs {
+  stackId: string;
+  region: string;
+  where: string;
+  stacks: Record<'stateful' | 'stateless', Map<string, string>>;
+  /** The value of a named output, or undefined when the stack lacks it (an older version). */
+  get(name: DeployedOutput): string | undefined;
+  /** The value of a named output; a stack without it is one ShadowmailError line. */
+  require(name: DeployedOutput): string;
+}
+
+/** Reads every output of <stackId>-stateful and <stackId>-stateless; a missing stack, region or permission is one ShadowmailError line. */
+export async function readDeployedOutputs(target: { stackId: string; region: string | undefined }): Promise<DeployedOutputs> {
+  return withCloudFormation(target, async (cloudFormation, region) => {
+    const stacks = { stateful: new Map<string, string>(), stateless: new Map<string, string>() };
+    for (const kind of ['stateful', 'stateless'] as const) {
+      for (const output of await describeOutputs(cloudFormation, `${target.stackId}-${kind}`, region)) {
+        if (output.OutputKey && output.OutputValue !== undefined) stacks[kind].set(output.OutputKey, output.OutputValue);
+      }
+    }
+    const get = (name: DeployedOutput): string | undefined => stacks[STACK_OUTPUTS[name].stack].get(STACK_OUTPUTS[name].key) || undefined;
+    return {
+      stackId: target.stackId,
+      region,
+      where: `stack ${target.stackId} (${region})`,
+      stacks,
+      get,
+      require: (name) => get(name) ?? throwError(missingOutputError(`${target.stackId}-${STACK_OUTPUTS[name].stack}`, region, STACK_OUTPUTS[name].key)),
+    };
+  });
 }
 
 async function describeOutputs(client: CloudFormationClient, stackName: string, region: string): Promise<Output[]> {

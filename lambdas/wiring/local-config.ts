@@ -21,6 +21,8 @@ export const LOCAL_ENV = {
 } as const;
 
 const port = z.coerce.number().int().min(0).max(65535);
+/** smtp://host[:port] (STARTTLS when offered) or smtps://host[:port] (TLS from the first byte). */
+export const SMTP_URL = /^smtps?:\/\/[^/:]+(:\d{1,5})?\/?$/;
 const domainPattern = /^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$|^localhost$/;
 
 const localSchema = z.object({
@@ -36,11 +38,11 @@ const localSchema = z.object({
     .pipe(z.array(z.string().regex(domainPattern, 'a comma list of mail domains such as corp.example,sub.corp.example')).min(1, 'at least one domain')),
   [LOCAL_ENV.primary]: z
     .string()
-    .regex(/^smtps?:\/\/[^/:]+(:\d{1,5})?\/?$/, 'a smart host URL such as smtp://exchange.corp.local:25 or smtps://host:465')
+    .regex(SMTP_URL, 'a smart host URL such as smtp://exchange.corp.local:25 or smtps://host:465')
     .optional(),
   [LOCAL_ENV.outbound]: z
     .string()
-    .regex(/^smtps?:\/\/[^/:]+(:\d{1,5})?\/?$/, 'an SMTP URL such as smtp://relay.corp.local:25 or smtps://host:465 (where the webmail sends)')
+    .regex(SMTP_URL, 'an SMTP URL such as smtp://relay.corp.local:25 or smtps://host:465 (where the webmail sends)')
     .optional(),
   [LOCAL_ENV.oidcPort]: port.default(8788),
   // 0: any free port (forms carry the endpoint's address, so it need not be fixed).
@@ -59,7 +61,8 @@ export interface SmtpTarget {
   implicitTls: boolean;
 }
 
-function smtpTarget(url: string | undefined): SmtpTarget | null {
+/** The target an SMTP_URL names (port 25, or 465 for smtps://, when it names none); null for none. */
+export function smtpTarget(url: string | undefined): SmtpTarget | null {
   if (!url) return null;
   const parsed = new URL(url);
   return {

@@ -40,7 +40,7 @@ import { createObservability, type Observability } from '../handlers/observabili
 import { createResendHandler } from '../handlers/resend.ts';
 import type { LocalConfig } from './local-config.ts';
 import { ENV, readEnv, resendMaxAttemptsSchema } from './env.ts';
-import { acquireDataDirLock, localPaths, readRuntimeInfo, type LocalPaths } from './local-data-dir.ts';
+import { acquireDataDirLock, localPaths, readRuntimeInfo, type LocalPaths, type RuntimeInfo } from './local-data-dir.ts';
 import { LOCAL_TABLE_NAME } from './local-index.ts';
 
 const LOCAL_RESEND_WORKER = 'local-resend';
@@ -227,6 +227,8 @@ interface LocalTable {
   /** The running stack's primary sink, if it has one. */
   sinkPort: number | null;
   where: string;
+  /** The running stack, or null when this process started dynalite on the directory. */
+  running: RuntimeInfo | null;
 }
 
 /**
@@ -262,7 +264,26 @@ async function openLocalTable(config: LocalConfig, closers: Array<() => Promise<
     where = config.dataDir;
   }
   closers.push(async () => client.destroy());
-  return { client, sinkPort, where };
+  return { client, sinkPort, where, running };
+}
+
+/**
+ * The running local stack's message index, for a CLI command that needs the stack itself
+ * (shadowmail probe sends to its SMTP port and follows the message in its table).
+ */
+export async function openRunningLocalIndex(config: LocalConfig): Promise<{ index: MessageIndex; runtime: RuntimeInfo; close(): Promise<void> }> {
+  const closers: Array<() => Promise<void>> = [];
+  const close = async (): Promise<void> => {
+    for (const closer of closers.splice(0).reverse()) await closer().catch(() => undefined);
+  };
+  try {
+    // runningOnly: the table is reached through the running stack, never opened here.
+    const { client, running } = await openLocalTable(config, closers, false, true);
+    return { index: new DynamoDbMessageIndex({ client, tableName: LOCAL_TABLE_NAME }), runtime: running!, close };
+  } catch (error) {
+    await close();
+    throw error;
+  }
 }
 
 /**

@@ -64,6 +64,8 @@ export interface InboundMailProps {
 }
 
 export class InboundMail extends Construct {
+  /** Every mail domain the rule receives for, in the configured order. */
+  readonly domains: readonly string[];
   /** Per domain, in the configured order. */
   readonly identities: ReadonlyArray<{ domain: string; identity: ses.EmailIdentity }>;
   /** For the webmail's ses:SendRawEmail grant. */
@@ -85,6 +87,7 @@ export class InboundMail extends Construct {
       throw new Error(`${this.node.path}: SES does not receive mail in ${region}; use one of ${SES_RECEIVING_REGIONS.join(', ')}`);
     }
     this.mxTarget = inboundSmtpEndpoint(region);
+    this.domains = domains;
 
     // The construct id carries the domain, not its position: reordering the list must not replace an
     // identity, which would give it new DKIM tokens and invalidate the DNS records.
@@ -165,7 +168,12 @@ export class InboundMail extends Construct {
    * DKIM CNAMEs and how SES verifies it. Output ids carry the domain (MxRecordCorpExample, …).
    */
   addOutputs(): CfnOutput[] {
-    const outputs = [new CfnOutput(this, 'MxTarget', { value: this.mxTarget, description: 'SES inbound endpoint: the MX target of every domain' })];
+    const outputs = [
+      new CfnOutput(this, 'MxTarget', { value: this.mxTarget, description: 'SES inbound endpoint: the MX target of every domain' }),
+      // What `shadowmail doctor` checks: every domain's identity and MX, and that this rule set is the active one.
+      new CfnOutput(this, 'MailDomains', { value: this.domains.join(','), description: 'The mail domains this stack receives for (comma list)' }),
+      new CfnOutput(this, 'ReceiptRuleSetName', { value: this.ruleSet.receiptRuleSetName, description: 'The SES receipt rule set that must be the active one in this region' }),
+    ];
     const labels = new Map<string, string>();
     for (const { domain, identity } of this.identities) {
       const label = outputLabel(domain);

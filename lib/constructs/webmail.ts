@@ -337,6 +337,7 @@ export class Webmail extends Construct {
     output('FailoverParameterName', this.failoverParameter.parameterName, 'SSM parameter of the failover flag (shadowmail failover --ssm-parameter)');
     output('UserPoolId', this.userPool.userPoolId, 'Cognito user pool of the webmail (add admins to its admin group)');
     output('CognitoDomain', this.cognitoBaseUrl, 'Cognito hosted UI domain');
+    output('IdentityProviderName', this.identityProvider.providerName, 'The user pool\'s identity provider (shadowmail doctor checks its metadata or issuer)');
     if (config.identityProvider.type === 'saml') {
       output('SamlEntityId', `urn:amazon:cognito:sp:${this.userPool.userPoolId}`, 'AD FS relying party trust: relying party identifier');
       output('SamlAcsUrl', `${this.cognitoBaseUrl}/saml2/idpresponse`, 'AD FS relying party trust: SAML 2.0 assertion consumer service URL');

@@ -164,6 +164,8 @@ export class StatelessStack extends Stack {
       ],
       httpApiId: this.webmail.httpApi.apiId,
     });
+    // shadowmail doctor invokes it in probe mode: the way to Exchange as the forward sees it.
+    new CfnOutput(this, 'ForwardFunctionName', { value: this.forward.function.functionName, description: 'The forward function (shadowmail doctor probes the smart host through it)' });
     new CfnOutput(this, 'AlarmTopicArn', { value: this.monitoring.alarmTopic.topicArn, description: 'Alarms publish here; subscribe more endpoints if needed' });
   }
 

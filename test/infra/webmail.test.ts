@@ -507,7 +507,7 @@ describe('outputs', () => {
     const poolRef = { Ref: idOf(saml.template, 'AWS::Cognito::UserPool', 'WebmailUserPool') };
     const domainRef = { Ref: idOf(saml.template, 'AWS::Cognito::UserPoolDomain', 'WebmailUserPoolDomain') };
     const cognito = (path: string) => ({ 'Fn::Join': ['', ['https://', domainRef, `.auth.eu-west-1.amazoncognito.com${path}`]] });
-    expect(Object.keys(outputs).sort()).toEqual(['CognitoDomain', 'FailoverParameterName', 'SamlAcsUrl', 'SamlEntityId', 'UserPoolId', 'WebmailUrl']);
+    expect(Object.keys(outputs).sort()).toEqual(['CognitoDomain', 'FailoverParameterName', 'IdentityProviderName', 'SamlAcsUrl', 'SamlEntityId', 'UserPoolId', 'WebmailUrl']);
     for (const output of Object.values(outputs)) expect(output.Export).toBeUndefined();
     expect(outputs.WebmailUrl!.Value).toEqual({ 'Fn::Join': ['', [{ 'Fn::GetAtt': [idOf(saml.template, 'AWS::ApiGatewayV2::Api', 'WebmailApi'), 'ApiEndpoint'] }, '/']] });
     expect(outputs.FailoverParameterName!.Value).toEqual({ Ref: idOf(saml.template, 'AWS::SSM::Parameter', 'WebmailFailoverFlag') });
@@ -515,6 +515,7 @@ describe('outputs', () => {
     expect(outputs.CognitoDomain!.Value).toEqual(cognito(''));
     expect(outputs.SamlEntityId!.Value).toEqual({ 'Fn::Join': ['', ['urn:amazon:cognito:sp:', poolRef]] });
     expect(outputs.SamlAcsUrl!.Value).toEqual(cognito('/saml2/idpresponse'));
+    expect(outputs.IdentityProviderName!.Value).toEqual({ Ref: idOf(saml.template, 'AWS::Cognito::UserPoolIdentityProvider', 'WebmailIdentityProvider') });
   });
 
   it('gives the OIDC redirect URL instead of the SAML values for Entra ID, also without a fixed region', () => {
@@ -523,7 +524,7 @@ describe('outputs', () => {
 
     // Assess
     const outputs = template.findOutputs('*') as Record<string, { Value: unknown }>;
-    expect(Object.keys(outputs).sort()).toEqual(['CognitoDomain', 'FailoverParameterName', 'OidcRedirectUrl', 'UserPoolId', 'WebmailUrl']);
+    expect(Object.keys(outputs).sort()).toEqual(['CognitoDomain', 'FailoverParameterName', 'IdentityProviderName', 'OidcRedirectUrl', 'UserPoolId', 'WebmailUrl']);
     expect(outputs.OidcRedirectUrl!.Value).toEqual({
       'Fn::Join': [
         '',

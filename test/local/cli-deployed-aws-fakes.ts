@@ -1,15 +1,18 @@
 // Stand-ins for the AWS APIs that have no local emulator here — CloudFormation
 // (DescribeStacks), SSM (GetParameter, PutParameter) and SQS (SendMessageBatch) — as one
-// small HTTP server speaking their wire protocols (awsQuery XML, JSON 1.1, JSON 1.0).
+// small HTTP server speaking their wire protocols (awsQuery XML, JSON 1.1, JSON 1.0);
+// the services `shadowmail doctor` and `probe` call are answered by doctor-aws-fakes.ts.
 // The real SDK clients reach it through the endpoint variables AWS_ENDPOINT_URL_<SERVICE>,
 // exactly as they would reach AWS, so the CLI code under test is unchanged. DynamoDB is
 // not faked: the tests run DynamoDB Local.
 import { createHash, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { xml } from '../support/aws-query-xml.ts';
+import { createDoctorFakes, type DoctorFakeState, type DoctorService } from './doctor-aws-fakes.ts';
 
 export interface FakeAwsRequest {
-  service: 'cloudformation' | 'ssm' | 'sqs';
+  service: 'cloudformation' | 'ssm' | 'sqs' | DoctorService;
   action: string;
   params: Record<string, unknown>;
 }
@@ -23,9 +26,27 @@ export interface FakeAws {
   /** Every message SendMessageBatch accepted. */
   sqsMessages: Array<{ queueUrl: string; body: string; delaySeconds: number }>;
   requests: FakeAwsRequest[];
-  /** The endpoint variables that send the SDK's CloudFormation, SSM and SQS calls here. */
+  /** What the services doctor and probe call answer (doctor-aws-fakes.ts). */
+  doctor: DoctorFakeState;
+  /** The endpoint variables that send the SDK's calls here (CloudFormation, SSM, SQS, and doctor's services). */
   endpointEnv(): Record<string, string>;
   close(): Promise<void>;
+}
+
+/**
+ * Points this process's SDK clients at the fake with dummy credentials and no region or
+ * profile of the machine's own (the test restores process.env afterwards).
+ */
+export function useFakeAws(aws: FakeAws, extra: Record<string, string> = {}): void {
+  Object.assign(process.env, {
+    ...aws.endpointEnv(),
+    AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE',
+    AWS_SECRET_ACCESS_KEY: 'example-secret',
+    AWS_CONFIG_FILE: '/nonexistent/aws-config',
+    AWS_SHARED_CREDENTIALS_FILE: '/nonexistent/aws-credentials',
+    ...extra,
+  });
+  for (const name of ['AWS_REGION', 'AWS_DEFAULT_REGION', 'AWS_PROFILE']) delete process.env[name];
 }
 
 export async function startFakeAws(): Promise<FakeAws> {
@@ -33,6 +54,7 @@ export async function startFakeAws(): Promise<FakeAws> {
   const parameters = new Map<string, string>();
   const sqsMessages: FakeAws['sqsMessages'] = [];
   const requests: FakeAwsRequest[] = [];
+  const doctor = createDoctorFakes();
 
   const server = createServer((request, response) => {
     void handle(request, response).catch((error: unknown) => {
@@ -45,6 +67,7 @@ export async function startFakeAws(): Promise<FakeAws> {
     for await (const chunk of request) chunks.push(chunk as Buffer);
     const body = Buffer.concat(chunks).toString('utf8');
     const target = String(request.headers['x-amz-target'] ?? '');
+    if (await doctor.handle(request, body, response, (service, action, params) => requests.push({ service, action, params }))) return;
     if (target.startsWith('AmazonSSM.')) return ssm(target.slice('AmazonSSM.'.length), JSON.parse(body) as Record<string, unknown>, response);
     if (target.startsWith('AmazonSQS.')) return sqs(target.slice('AmazonSQS.'.length), JSON.parse(body) as Record<string, unknown>, response);
     const form = Object.fromEntries(new URLSearchParams(body));
@@ -117,14 +140,16 @@ export async function startFakeAws(): Promise<FakeAws> {
     parameters,
     sqsMessages,
     requests,
-    endpointEnv: () => ({ AWS_ENDPOINT_URL_CLOUDFORMATION: endpoint, AWS_ENDPOINT_URL_SSM: endpoint, AWS_ENDPOINT_URL_SQS: endpoint }),
+    doctor: doctor.state,
+    endpointEnv: () => ({
+      AWS_ENDPOINT_URL_CLOUDFORMATION: endpoint,
+      AWS_ENDPOINT_URL_SSM: endpoint,
+      AWS_ENDPOINT_URL_SQS: endpoint,
+      ...Object.fromEntries(['LAMBDA', 'SESV2', 'SES', 'SNS', 'COGNITO_IDENTITY_PROVIDER', 'CLOUDWATCH'].map((service) => [`AWS_ENDPOINT_URL_${service}`, endpoint])),
+    }),
     close: () => new Promise<void>((resolve) => {
       server.closeAllConnections();
       server.close(() => resolve());
     }),
   };
-}
-
-function xml(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }

@@ -5,9 +5,7 @@
 // SSM and SQS — which have no local stand-in — are small fakes behind their endpoint
 // variables (cli-deployed-aws-fakes.ts). The commands run in-process through bin/cli.ts.
 import { hostname, userInfo } from 'node:os';
-import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { main } from '../../bin/cli.ts';
 import { resolveDeployedTarget } from '../../bin/commands/deployed-target.ts';
 import { DynamoDbAuditLog } from '../../lambdas/adapters/aws/dynamodb-audit-log.ts';
 import { makeDynamoDbClient } from '../../lambdas/adapters/aws/dynamodb-client.ts';
@@ -22,7 +20,8 @@ import { MemoryRawMailStore, ScriptedRelay } from '../support/memory-adapters.ts
 import type { AuditEvent } from '../../lambdas/ports/audit-log.ts';
 import { makeRecord, putReceived } from '../support/message-index-contract.ts';
 import { startDynamoDbLocal, type DynamoDbServer } from '../support/dynamodb-servers.ts';
-import { startFakeAws, type FakeAws } from './cli-deployed-aws-fakes.ts';
+import { runMain } from '../support/cli-in-process.ts';
+import { startFakeAws, useFakeAws, type FakeAws } from './cli-deployed-aws-fakes.ts';
 
 const STACK = 'corp-mail';
 const REGION = 'eu-central-1';
@@ -33,15 +32,7 @@ const ACTOR = `cli:${userInfo().username}@${hostname()}`.toLowerCase();
 const MESSAGE_ID = 'deployed-0001';
 const RAW = 'From: ext@example.org\r\nTo: bob@corp.test\r\nSubject: Deployed quarterly\r\n\r\nbody\r\n';
 
-async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out = new PassThrough();
-  const err = new PassThrough();
-  const chunks = { out: '', err: '' };
-  out.on('data', (chunk) => (chunks.out += chunk));
-  err.on('data', (chunk) => (chunks.err += chunk));
-  const code = await main(argv, out, err);
-  return { code, ...chunks };
-}
+const run = runMain;
 
 describe('shadowmail CLI against a deployed stack (--stack)', () => {
   let dynamo: DynamoDbServer;
@@ -64,17 +55,7 @@ describe('shadowmail CLI against a deployed stack (--stack)', () => {
     aws.stacks.set(`${STACK}-stateless`, { FailoverParameterName: PARAMETER });
     // A stack deployed by an older version: its stateful stack lacks the resend queue.
     aws.stacks.set('old-mail-stateful', { TableName: TABLE, RawMailBucketName: 'old-mail-raw' });
-    Object.assign(process.env, {
-      ...aws.endpointEnv(),
-      AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
-      AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE',
-      AWS_SECRET_ACCESS_KEY: 'example-secret',
-      AWS_CONFIG_FILE: '/nonexistent/aws-config',
-      AWS_SHARED_CREDENTIALS_FILE: '/nonexistent/aws-credentials',
-    });
-    delete process.env.AWS_REGION;
-    delete process.env.AWS_DEFAULT_REGION;
-    delete process.env.AWS_PROFILE;
+    useFakeAws(aws, { AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint });
     client = makeDynamoDbClient(dynamo.endpoint);
     await createMessageTable(client, TABLE);
     audit = new DynamoDbAuditLog({ client, tableName: TABLE });

@@ -9,10 +9,9 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { App } from 'aws-cdk-lib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { main } from '../../bin/cli.ts';
+import { runMain } from '../support/cli-in-process.ts';
 import { planRuleSetActivation } from '../../lambdas/core/ses-rule-set-activation.ts';
 import { parseConfig, ShadowmailConfigError, type ShadowmailConfigInput } from '../../lib/config.ts';
 import { inboundMailNames } from '../../lib/constructs/inbound-mail.ts';
@@ -115,15 +114,7 @@ function docInvocations(markdown: string): Invocation[] {
   return [...codeBlocks(markdown).flatMap((block) => invocations(block.body)), ...inlineSpans(markdown).flatMap(invocations)];
 }
 
-async function runCli(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out = new PassThrough();
-  const err = new PassThrough();
-  const text = { out: '', err: '' };
-  out.on('data', (chunk) => (text.out += chunk));
-  err.on('data', (chunk) => (text.err += chunk));
-  const code = await main(argv, out, err);
-  return { code, ...text };
-}
+const runCli = (argv: string[]) => runMain(...argv);
 
 const flagsIn = (text: string): string[] => [...text.matchAll(/--[a-z][a-z0-9-]*/g)].map((m) => m[0]);
 
@@ -178,7 +169,7 @@ describe('docs/deploy.md: shadowmail commands', () => {
     const problems = unknownUses(found, known);
 
     // Assess
-    expect(new Set(found.map((use) => use.command))).toEqual(new Set(['trace', 'resend', 'failover', 'directory']));
+    expect(new Set(found.map((use) => use.command))).toEqual(new Set(['trace', 'resend', 'failover', 'directory', 'doctor', 'probe']));
     expect(found.length).toBeGreaterThanOrEqual(15);
     expect(problems).toEqual([]);
   });
