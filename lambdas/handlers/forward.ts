@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { InvalidInputError } from '../core/errors.ts';
 import { forwardMessage, type ForwardDeps } from '../core/forward.ts';
 import type { ForwardJob } from '../core/model.ts';
+import { lazy } from './lazy.ts';
 import { sqsBatchHandler, type SqsHandler } from './sqs-batch.ts';
 import { MetricUnit, type Observability } from './observability.ts';
 
@@ -56,10 +57,7 @@ export function createForwardHandler(deps: ForwardHandlerDeps): SqsHandler {
   }, deps.workerId);
 }
 
-let awsHandler: Promise<SqsHandler> | undefined;
+const awsHandler = lazy(async () => createForwardHandler(await (await import('../wiring/aws.ts')).awsForwardDeps()));
 
-/** The Lambda entry point in AWS; wiring (and the smart-host secret) is loaded once per cold start. */
-export const handler: SqsHandler = async (event, context) => {
-  awsHandler ??= import('../wiring/aws.ts').then(async (wiring) => createForwardHandler(await wiring.awsForwardDeps()));
-  return (await awsHandler)(event, context);
-};
+/** The Lambda entry point in AWS; wiring (and the smart-host secret) is loaded once per execution environment. */
+export const handler: SqsHandler = async (event, context) => (await awsHandler())(event, context);

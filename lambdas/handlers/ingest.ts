@@ -3,6 +3,7 @@
 import { ingestMessage, type IngestDeps } from '../core/ingest.ts';
 import { parseIngestRecordBody } from './ses-receipt-event.ts';
 import { MetricUnit, type Observability } from './observability.ts';
+import { lazy } from './lazy.ts';
 import { sqsBatchHandler, type SqsHandler } from './sqs-batch.ts';
 
 export type { SqsHandler };
@@ -25,10 +26,7 @@ export function createIngestHandler(deps: IngestHandlerDeps): SqsHandler {
   }, deps.workerId);
 }
 
-let awsHandler: Promise<SqsHandler> | undefined;
+const awsHandler = lazy(async () => createIngestHandler((await import('../wiring/aws.ts')).awsIngestDeps()));
 
-/** The Lambda entry point in AWS; wiring is built once per cold start. */
-export const handler: SqsHandler = async (event, context) => {
-  awsHandler ??= import('../wiring/aws.ts').then((wiring) => createIngestHandler(wiring.awsIngestDeps()));
-  return (await awsHandler)(event, context);
-};
+/** The Lambda entry point in AWS; wiring is built once per execution environment. */
+export const handler: SqsHandler = async (event, context) => (await awsHandler())(event, context);

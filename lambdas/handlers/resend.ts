@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { InvalidInputError } from '../core/errors.ts';
 import { processResendStep, type ResendWorkerDeps } from '../core/resend.ts';
 import type { ResendStep } from '../ports/resend-jobs.ts';
+import { lazy } from './lazy.ts';
 import { sqsBatchHandler, type SqsHandler } from './sqs-batch.ts';
 import { MetricUnit, type Observability } from './observability.ts';
 
@@ -66,10 +67,7 @@ export function createResendHandler(deps: ResendHandlerDeps): SqsHandler {
   }, deps.workerId);
 }
 
-let awsHandler: Promise<SqsHandler> | undefined;
+const awsHandler = lazy(async () => createResendHandler(await (await import('../wiring/aws.ts')).awsResendDeps()));
 
-/** The Lambda entry point in AWS; wiring (and the smart-host secret) is loaded once per cold start. */
-export const handler: SqsHandler = async (event, context) => {
-  awsHandler ??= import('../wiring/aws.ts').then(async (wiring) => createResendHandler(await wiring.awsResendDeps()));
-  return (await awsHandler)(event, context);
-};
+/** The Lambda entry point in AWS; wiring (and the smart-host secret) is loaded once per execution environment. */
+export const handler: SqsHandler = async (event, context) => (await awsHandler())(event, context);
