@@ -4,13 +4,13 @@ import { InvalidInputError } from '../core/errors.ts';
 import { forwardMessage, type ForwardDeps } from '../core/forward.ts';
 import type { ForwardJob } from '../core/model.ts';
 import { lazy } from './lazy.ts';
-import { sqsBatchHandler, type SqsHandler } from './sqs-batch.ts';
-import { MetricUnit, type Observability } from './observability.ts';
+import { sqsBatchHandler, type SqsBatchDeps, type SqsHandler } from './sqs-batch.ts';
+import { MetricUnit } from './observability.ts';
 
 /** Age (s) of a message whose forward was deferred again; the stack alarms on its maximum. */
 export const FORWARD_BACKLOG_AGE_METRIC = 'ForwardBacklogAgeSeconds';
 
-export type ForwardHandlerDeps = Omit<ForwardDeps, 'workerId'> & Observability & { workerId?: string };
+export type ForwardHandlerDeps = Omit<ForwardDeps, 'workerId'> & SqsBatchDeps & { workerId?: string };
 
 const forwardJobSchema = z.object({
   sesMessageId: z.string().min(1),
@@ -54,7 +54,7 @@ export function createForwardHandler(deps: ForwardHandlerDeps): SqsHandler {
       logger.error('forward failed', { sesMessageId: job.sesMessageId, error });
       throw error;
     }
-  }, deps.workerId);
+  }, { workerId: deps.workerId, sequential: true });
 }
 
 const awsHandler = lazy(async () => createForwardHandler(await (await import('../wiring/aws.ts')).awsForwardDeps()));

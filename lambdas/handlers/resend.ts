@@ -7,10 +7,10 @@ import { InvalidInputError } from '../core/errors.ts';
 import { processResendStep, type ResendWorkerDeps } from '../core/resend.ts';
 import type { ResendStep } from '../ports/resend-jobs.ts';
 import { lazy } from './lazy.ts';
-import { sqsBatchHandler, type SqsHandler } from './sqs-batch.ts';
-import { MetricUnit, type Observability } from './observability.ts';
+import { sqsBatchHandler, type SqsBatchDeps, type SqsHandler } from './sqs-batch.ts';
+import { MetricUnit } from './observability.ts';
 
-export type ResendHandlerDeps = Omit<ResendWorkerDeps, 'workerId'> & Observability & { workerId?: string };
+export type ResendHandlerDeps = Omit<ResendWorkerDeps, 'workerId'> & SqsBatchDeps & { workerId?: string };
 
 const jobId = z.string().regex(/^[A-Za-z0-9._-]{1,100}$/);
 const stepSchema = z.discriminatedUnion('type', [
@@ -64,7 +64,7 @@ export function createResendHandler(deps: ResendHandlerDeps): SqsHandler {
       logger.error('resend step failed', { jobId: step.jobId, type: step.type, error });
       throw error;
     }
-  }, deps.workerId);
+  }, { workerId: deps.workerId, sequential: true });
 }
 
 const awsHandler = lazy(async () => createResendHandler(await (await import('../wiring/aws.ts')).awsResendDeps()));

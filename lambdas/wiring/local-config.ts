@@ -2,6 +2,7 @@
 // A wrong value stops start-up with one line that names the variable.
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
+import { PRIMARY_SESSIONS } from '../core/primary-sessions.ts';
 import { ENV, pipelineSettingsSchema, readEnv, WEB_ENV, webSettingsSchema } from './env.ts';
 
 export const LOCAL_ENV = {
@@ -16,9 +17,12 @@ export const LOCAL_ENV = {
   host: 'SHADOWMAIL_LISTEN_HOST',
   oidcPort: 'SHADOWMAIL_OIDC_PORT',
   publicUrl: 'SHADOWMAIL_PUBLIC_URL',
+  /** SMTP sessions to the primary at once, forward and resend together (smartHost.maxSessions in AWS). */
+  primaryMaxSessions: 'SHADOWMAIL_PRIMARY_MAX_SESSIONS',
 } as const;
 
 const port = z.coerce.number().int().min(0).max(65535);
+const SESSIONS_RANGE = `a whole number from ${PRIMARY_SESSIONS.min} to ${PRIMARY_SESSIONS.max} (2 for the forward, 2 for resends at least)`;
 const domainPattern = /^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$|^localhost$/;
 
 const localSchema = z.object({
@@ -41,6 +45,12 @@ const localSchema = z.object({
     .regex(/^smtps?:\/\/[^/:]+(:\d{1,5})?\/?$/, 'an SMTP URL such as smtp://relay.corp.local:25 or smtps://host:465 (where the webmail sends)')
     .optional(),
   [LOCAL_ENV.oidcPort]: port.default(8788),
+  [LOCAL_ENV.primaryMaxSessions]: z.coerce
+    .number({ error: SESSIONS_RANGE })
+    .int(SESSIONS_RANGE)
+    .min(PRIMARY_SESSIONS.min, SESSIONS_RANGE)
+    .max(PRIMARY_SESSIONS.max, SESSIONS_RANGE)
+    .default(PRIMARY_SESSIONS.default),
   [LOCAL_ENV.publicUrl]: z
     .string()
     .regex(/^https?:\/\/[^/?#\s]+$/, 'the origin browsers use for the webmail, such as http://127.0.0.1:8787 (no path)')
@@ -79,6 +89,8 @@ export interface LocalConfig {
    * webmail's mail does not depend on Exchange; set this to keep it so locally.
    */
   outbound: SmtpTarget | null;
+  /** SMTP sessions to the primary at once, forward and resend together. */
+  primaryMaxSessions: number;
   stackId: string;
   retentionDays: number;
   forwardMaxAgeMs: number;
@@ -116,6 +128,7 @@ export function readLocalConfig(source: NodeJS.ProcessEnv = process.env): LocalC
     domains: env[LOCAL_ENV.domains],
     primary: smtpTarget(env[LOCAL_ENV.primary]),
     outbound: smtpTarget(env[LOCAL_ENV.outbound]),
+    primaryMaxSessions: env[LOCAL_ENV.primaryMaxSessions],
     stackId: env[ENV.stackId],
     retentionDays: env[ENV.retentionDays],
     forwardMaxAgeMs: env[ENV.forwardMaxAgeDays] * 86_400_000,
