@@ -210,7 +210,7 @@ export function localRelay(config: LocalConfig, sinkPort: number | null): SmtpRe
 }
 
 /** The resend worker's consumer, as in AWS: one step per receive, its share of the sessions to the primary as workers. */
-export function localResendConsumer(config: LocalConfig): ConsumerOptions {
+export function localResendConsumer(config: Pick<LocalConfig, 'primaryMaxSessions'>): { batchSize: number; concurrency: number } {
   return { batchSize: 1, concurrency: splitPrimarySessions(config.primaryMaxSessions).resend };
 }
 
