@@ -11,6 +11,7 @@ import {
 } from '../../lambdas/adapters/smtp/relay-timeouts.ts';
 import { failureBackoffSeconds, FAILURE_BACKOFF, secondsUntilDeadLetter } from '../../lambdas/core/failure-backoff.ts';
 import { PRIMARY_SESSIONS, splitPrimarySessions } from '../../lambdas/core/primary-sessions.ts';
+import { DEFAULT_RESEND_CONFIG } from '../../lambdas/core/resend.ts';
 import { readLocalConfig } from '../../lambdas/wiring/local-config.ts';
 import {
   accountConcurrencyNeeds,
@@ -80,6 +81,12 @@ describe('a record that keeps throwing', () => {
     expect(seconds).toBeGreaterThanOrEqual(3_600);
     expect(seconds).toBeLessThanOrEqual(7_200);
     expect(seconds).toBe(5_430);
+  });
+});
+
+describe('a resend step that keeps failing', () => {
+  it('is given up (its job still ends) no later than SQS would move it to the dead-letter queue', () => {
+    expect(DEFAULT_RESEND_CONFIG.maxReceives).toBeLessThanOrEqual(RESEND_LIMITS.maxReceiveCount);
   });
 });
 
