@@ -9,6 +9,8 @@
 import { z } from 'zod';
 import benchResults from '../bench/results.json' with { type: 'json' };
 import { RAW_MAIL_EXPIRY_MARGIN_DAYS } from '../lib/constructs/raw-mail-bucket.ts';
+import { RELAY_TIMEOUTS } from '../lambdas/adapters/smtp/relay-timeouts.ts';
+import { PRIMARY_SESSIONS, splitPrimarySessions } from '../lambdas/core/primary-sessions.ts';
 import { FORWARD_LIMITS, INGEST_LIMITS } from '../lib/pipeline-limits.ts';
 import priceFile from './aws-prices.json' with { type: 'json' };
 import measuredFile from './measured-capacity.json' with { type: 'json' };
@@ -133,8 +135,8 @@ export const DEPLOYMENT = {
   flowLogRetentionDays: 90,
   ingestMemoryMiB: INGEST_LIMITS.memoryMiB,
   forwardMemoryMiB: FORWARD_LIMITS.memoryMiB,
-  /** At most this many forward invocations run at once (lib/pipeline-limits.ts): it bounds the time an outage can bill. */
-  forwardMaxConcurrency: FORWARD_LIMITS.maxConcurrency ?? Number.POSITIVE_INFINITY,
+  /** At most this many forward invocations run at once (the forward's share of the default smartHost.maxSessions): it bounds the time an outage can bill. */
+  forwardMaxConcurrency: splitPrimarySessions(PRIMARY_SESSIONS.default).forward,
   /** lib/constructs/webmail.ts WEBMAIL_LIMITS.memoryMiB (not imported: that module loads half of aws-cdk-lib). */
   webmailMemoryMiB: 1024,
   /** Raw mail expires this long after the index forgets it (lib/constructs/raw-mail-bucket.ts). */
@@ -163,8 +165,8 @@ export const ASSUMPTIONS = {
   /** One SMTP session with the Exchange receive connector over the internet (TCP, EHLO, STARTTLS, AUTH, MAIL/RCPT/DATA, QUIT). */
   smtpSessionMs: 400,
   smtpMiBPerSecond: 5,
-  /** A forward attempt while the primary's host is gone waits the relay's 30 s connect timeout. */
-  deferredAttemptMs: 30_000,
+  /** A forward attempt while the primary's host is gone waits the relay's connect timeout (lambdas/adapters/smtp/relay-timeouts.ts). */
+  deferredAttemptMs: RELAY_TIMEOUTS.connectionTimeoutMs,
   /** Share of invocations that start a new execution environment; INIT is billed since 2025-08. */
   coldStartShare: 0.05,
   initMs: 700,

@@ -32,7 +32,7 @@ import { buildReceiptNotification, wrapInSnsEnvelope } from '../lambdas/handlers
 import type { ForwardQueue } from '../lambdas/ports/forward-queue.ts';
 import type { RawMailStore } from '../lambdas/ports/raw-mail-store.ts';
 import { benchMessage, ROTATION } from '../bench/messages.ts';
-import { ManualClock, MemoryRawMailStore } from '../test/support/memory-adapters.ts';
+import { ManualClock, MemoryRawMailStore, RecordingMessageVisibility } from '../test/support/memory-adapters.ts';
 import { startDynamoDbLocal } from '../test/support/dynamodb-servers.ts';
 
 const OUTPUT = resolve(import.meta.dirname, 'measured-capacity.json');
@@ -309,11 +309,11 @@ async function main(): Promise<void> {
     const observability = createObservability('cost-measure');
     const ingest = createIngestHandler({
       index, rawStore, parser: new MailparserMimeParser(), forwardQueue, clock,
-      config: { retentionDays: 28, stackId: STACK_ID, leaseMs: 180_000 }, ...observability,
+      config: { retentionDays: 28, stackId: STACK_ID, leaseMs: 180_000 }, retryVisibility: new RecordingMessageVisibility(), ...observability,
     });
     const forwardConfig = { stackId: STACK_ID, maxAgeMs: 5 * 86_400_000, retryBaseSeconds: 60, retryMaxDelaySeconds: 900, leaseMs: 900_000 };
     const forwardTo = (port: number) => createForwardHandler({
-      index, rawStore, forwardQueue, clock, config: forwardConfig, ...observability,
+      index, rawStore, forwardQueue, clock, config: forwardConfig, retryVisibility: new RecordingMessageVisibility(), ...observability,
       relay: new SmtpRelayAdapter({ host: '127.0.0.1', port, tls: 'none', connectionTimeoutMs: 5_000, greetingTimeoutMs: 5_000 }),
     });
     const forward = forwardTo(sink.port);

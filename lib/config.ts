@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Node } from 'constructs';
 import { z } from 'zod';
+import { PRIMARY_SESSIONS } from '../lambdas/core/primary-sessions.ts';
 import { smtpTlsModes, timeZoneSchema } from '../lambdas/wiring/env.ts';
 import { SES_RECEIVING_REGIONS } from './ses-regions.ts';
 
@@ -23,6 +24,17 @@ const secretArnPattern = /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secre
 export const SQS_MAX_RETENTION_DAYS = 14;
 
 const httpsUrl = z.url({ protocol: /^https$/, error: 'an https:// URL' });
+
+const SESSIONS_RANGE =
+  `a whole number from ${PRIMARY_SESSIONS.min} (2 for the forward, 2 for resends) to ${PRIMARY_SESSIONS.max}; ` +
+  `keep it below the receive connector's MaxInboundConnectionPerSource (Exchange's default: 20)`;
+
+// The webmail's reservation: the API's throttle (100 requests/s) at ~200 ms per request.
+export const DEFAULT_WEBMAIL_RESERVED_CONCURRENCY = 20;
+const MAX_RESERVED_CONCURRENCY = 900;
+const RESERVED_RANGE =
+  `0 (no reservation) or a whole number up to ${MAX_RESERVED_CONCURRENCY}. Lambda keeps 100 of the account's concurrency unreserved, ` +
+  'so the deployment fails unless the account\'s Lambda concurrency quota is at least this + 100; new accounts can have far less (then 0, until AWS raises the quota)';
 
 const identityProviderSchema = z.discriminatedUnion('type', [
   // AD FS (or any SAML 2.0 IdP): the federation metadata, by URL (Cognito refreshes it) or as a file read at synth.
@@ -70,6 +82,13 @@ const configSchema = z
         .regex(secretArnPattern, 'the complete ARN of a Secrets Manager secret (…:secret:name-AbCdEf) holding {"username","password"}')
         .optional(),
       heloName: z.string().regex(hostPattern, 'a host name').optional(),
+      // SMTP sessions to this host at once, forward and resend together (lambdas/core/primary-sessions.ts).
+      maxSessions: z
+        .number()
+        .int()
+        .min(PRIMARY_SESSIONS.min, SESSIONS_RANGE)
+        .max(PRIMARY_SESSIONS.max, SESSIONS_RANGE)
+        .default(PRIMARY_SESSIONS.default),
     }),
     // Where users sign in: the Cognito user pool federates to exactly one IdP.
     identityProvider: identityProviderSchema,
@@ -88,6 +107,13 @@ const configSchema = z
           })
           .optional(),
         timeZone: timeZoneSchema,
+        // Lambda concurrency kept for the webmail alone, so a spam burst into ingest cannot throttle it during an outage.
+        reservedConcurrency: z
+          .number()
+          .int()
+          .min(0, RESERVED_RANGE)
+          .max(MAX_RESERVED_CONCURRENCY, RESERVED_RANGE)
+          .default(DEFAULT_WEBMAIL_RESERVED_CONCURRENCY),
       }),
     // Members of this group are admins (cognito:groups claim); directory admins (issue 5) are admins too.
     adminGroup: z.string().regex(/^[\p{L}\p{M}\p{S}\p{N}\p{P}]{1,128}$/u, 'a Cognito group name without spaces, at most 128').default('shadowmail-admins'),

@@ -3,13 +3,14 @@ import { z } from 'zod';
 import { InvalidInputError } from '../core/errors.ts';
 import { forwardMessage, type ForwardDeps } from '../core/forward.ts';
 import type { ForwardJob } from '../core/model.ts';
-import { sqsBatchHandler, type SqsHandler } from './sqs-batch.ts';
-import { MetricUnit, type Observability } from './observability.ts';
+import { lazy } from './lazy.ts';
+import { sqsBatchHandler, type SqsBatchDeps, type SqsHandler } from './sqs-batch.ts';
+import { MetricUnit } from './observability.ts';
 
 /** Age (s) of a message whose forward was deferred again; the stack alarms on its maximum. */
 export const FORWARD_BACKLOG_AGE_METRIC = 'ForwardBacklogAgeSeconds';
 
-export type ForwardHandlerDeps = Omit<ForwardDeps, 'workerId'> & Observability & { workerId?: string };
+export type ForwardHandlerDeps = Omit<ForwardDeps, 'workerId'> & SqsBatchDeps & { workerId?: string };
 
 const forwardJobSchema = z.object({
   sesMessageId: z.string().min(1),
@@ -53,13 +54,10 @@ export function createForwardHandler(deps: ForwardHandlerDeps): SqsHandler {
       logger.error('forward failed', { sesMessageId: job.sesMessageId, error });
       throw error;
     }
-  }, deps.workerId);
+  }, { workerId: deps.workerId, sequential: true });
 }
 
-let awsHandler: Promise<SqsHandler> | undefined;
+const awsHandler = lazy(async () => createForwardHandler(await (await import('../wiring/aws.ts')).awsForwardDeps()));
 
-/** The Lambda entry point in AWS; wiring (and the smart-host secret) is loaded once per cold start. */
-export const handler: SqsHandler = async (event, context) => {
-  awsHandler ??= import('../wiring/aws.ts').then(async (wiring) => createForwardHandler(await wiring.awsForwardDeps()));
-  return (await awsHandler)(event, context);
-};
+/** The Lambda entry point in AWS; wiring (and the smart-host secret) is loaded once per execution environment. */
+export const handler: SqsHandler = async (event, context) => (await awsHandler())(event, context);

@@ -2,11 +2,12 @@
 // Partial batch responses: one bad record never fails its neighbours.
 import { ingestMessage, type IngestDeps } from '../core/ingest.ts';
 import { parseIngestRecordBody } from './ses-receipt-event.ts';
-import { MetricUnit, type Observability } from './observability.ts';
-import { sqsBatchHandler, type SqsHandler } from './sqs-batch.ts';
+import { MetricUnit } from './observability.ts';
+import { lazy } from './lazy.ts';
+import { sqsBatchHandler, type SqsBatchDeps, type SqsHandler } from './sqs-batch.ts';
 
 export type { SqsHandler };
-export type IngestHandlerDeps = Omit<IngestDeps, 'workerId'> & Observability & { workerId?: string };
+export type IngestHandlerDeps = Omit<IngestDeps, 'workerId'> & SqsBatchDeps & { workerId?: string };
 
 export function createIngestHandler(deps: IngestHandlerDeps): SqsHandler {
   const { logger, metrics } = deps;
@@ -22,13 +23,10 @@ export function createIngestHandler(deps: IngestHandlerDeps): SqsHandler {
       metrics.addMetric('IngestErrors', MetricUnit.Count, 1);
       throw error;
     }
-  }, deps.workerId);
+  }, { workerId: deps.workerId });
 }
 
-let awsHandler: Promise<SqsHandler> | undefined;
+const awsHandler = lazy(async () => createIngestHandler((await import('../wiring/aws.ts')).awsIngestDeps()));
 
-/** The Lambda entry point in AWS; wiring is built once per cold start. */
-export const handler: SqsHandler = async (event, context) => {
-  awsHandler ??= import('../wiring/aws.ts').then((wiring) => createIngestHandler(wiring.awsIngestDeps()));
-  return (await awsHandler)(event, context);
-};
+/** The Lambda entry point in AWS; wiring is built once per execution environment. */
+export const handler: SqsHandler = async (event, context) => (await awsHandler())(event, context);

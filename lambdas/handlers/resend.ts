@@ -6,10 +6,11 @@ import { z } from 'zod';
 import { InvalidInputError } from '../core/errors.ts';
 import { processResendStep, type ResendWorkerDeps } from '../core/resend.ts';
 import type { ResendStep } from '../ports/resend-jobs.ts';
-import { sqsBatchHandler, type SqsHandler } from './sqs-batch.ts';
-import { MetricUnit, type Observability } from './observability.ts';
+import { lazy } from './lazy.ts';
+import { sqsBatchHandler, type SqsBatchDeps, type SqsHandler } from './sqs-batch.ts';
+import { MetricUnit } from './observability.ts';
 
-export type ResendHandlerDeps = Omit<ResendWorkerDeps, 'workerId'> & Observability & { workerId?: string };
+export type ResendHandlerDeps = Omit<ResendWorkerDeps, 'workerId'> & SqsBatchDeps & { workerId?: string };
 
 const jobId = z.string().regex(/^[A-Za-z0-9._-]{1,100}$/);
 const stepSchema = z.discriminatedUnion('type', [
@@ -63,13 +64,10 @@ export function createResendHandler(deps: ResendHandlerDeps): SqsHandler {
       logger.error('resend step failed', { jobId: step.jobId, type: step.type, error });
       throw error;
     }
-  }, deps.workerId);
+  }, { workerId: deps.workerId, sequential: true });
 }
 
-let awsHandler: Promise<SqsHandler> | undefined;
+const awsHandler = lazy(async () => createResendHandler(await (await import('../wiring/aws.ts')).awsResendDeps()));
 
-/** The Lambda entry point in AWS; wiring (and the smart-host secret) is loaded once per cold start. */
-export const handler: SqsHandler = async (event, context) => {
-  awsHandler ??= import('../wiring/aws.ts').then(async (wiring) => createResendHandler(await wiring.awsResendDeps()));
-  return (await awsHandler)(event, context);
-};
+/** The Lambda entry point in AWS; wiring (and the smart-host secret) is loaded once per execution environment. */
+export const handler: SqsHandler = async (event, context) => (await awsHandler())(event, context);

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { InvalidInputError } from '../core/errors.ts';
 import { applyRuleSetActivation, type RuleSetActivationRequest } from '../core/ses-rule-set-activation.ts';
 import type { ActiveRuleSetSwitch } from '../ports/ses-rule-set-switch.ts';
+import { lazy } from './lazy.ts';
 import { createObservability } from './observability.ts';
 
 /** The resource properties the construct (lib/constructs/inbound-mail.ts) sets. */
@@ -68,10 +69,7 @@ export function createRuleSetActivationHandler(rules: ActiveRuleSetSwitch, logge
   };
 }
 
-let awsHandler: Promise<RuleSetActivationHandler> | undefined;
+const awsHandler = lazy(async () => createRuleSetActivationHandler((await import('../wiring/ses-rule-set-activation.ts')).awsActiveRuleSetSwitch()));
 
-/** The Lambda entry point in AWS; the SES client is built once per cold start. */
-export const handler: RuleSetActivationHandler = async (event) => {
-  awsHandler ??= import('../wiring/ses-rule-set-activation.ts').then((wiring) => createRuleSetActivationHandler(wiring.awsActiveRuleSetSwitch()));
-  return (await awsHandler)(event);
-};
+/** The Lambda entry point in AWS; the SES client is built once per execution environment. */
+export const handler: RuleSetActivationHandler = async (event) => (await awsHandler())(event);

@@ -10,6 +10,7 @@ import { DynamoDbMessageIndex } from '../adapters/aws/dynamodb-message-index.ts'
 import { DynamoDbDirectoryStore } from '../adapters/aws/dynamodb-directory-store.ts';
 import { makeS3Client, S3RawMailStore } from '../adapters/aws/s3-raw-mail-store.ts';
 import { SqsForwardQueue } from '../adapters/aws/sqs-forward-queue.ts';
+import { SqsMessageVisibility } from '../adapters/aws/sqs-message-visibility.ts';
 import { SsmFailoverFlag } from '../adapters/aws/ssm-failover-flag.ts';
 import { OidcSignIn } from '../adapters/oidc/oidc-sign-in.ts';
 import { CachedFailoverFlag } from '../core/failover.ts';
@@ -48,10 +49,12 @@ import {
 } from './env.ts';
 
 function pipelineParts(env: AwsIngestEnv) {
+  const sqs = new SQSClient({});
   return {
     index: new DynamoDbMessageIndex({ client: new DynamoDBClient({}), tableName: env[ENV.tableName] }),
     rawStore: new S3RawMailStore(makeS3Client()),
-    forwardQueue: new SqsForwardQueue(new SQSClient({}), env[ENV.forwardQueueUrl]),
+    forwardQueue: new SqsForwardQueue(sqs, env[ENV.forwardQueueUrl]),
+    retryVisibility: new SqsMessageVisibility(sqs, env[ENV.sourceQueueUrl]),
     clock: systemClock,
   };
 }
@@ -109,12 +112,14 @@ export async function awsForwardDeps(): Promise<ForwardHandlerDeps> {
 export async function awsResendDeps(source: NodeJS.ProcessEnv = process.env): Promise<ResendHandlerDeps> {
   const env = readAwsResendEnv(source);
   const dynamo = new DynamoDBClient({});
+  const sqs = new SQSClient({});
   return {
     index: new DynamoDbMessageIndex({ client: dynamo, tableName: env[ENV.tableName] }),
     rawStore: new S3RawMailStore(makeS3Client()),
     relay: await smartHostRelay(env),
     jobs: new DynamoDbResendJobs({ client: dynamo, tableName: env[ENV.tableName] }),
-    queue: new SqsResendQueue(new SQSClient({}), env[ENV.resendQueueUrl]),
+    queue: new SqsResendQueue(sqs, env[ENV.resendQueueUrl]),
+    retryVisibility: new SqsMessageVisibility(sqs, env[ENV.sourceQueueUrl]),
     clock: systemClock,
     config: {
       ...DEFAULT_RESEND_CONFIG,

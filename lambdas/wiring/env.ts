@@ -2,11 +2,14 @@
 // CDK stack in lib/) and their validation. Read once per cold start; a wrong value
 // stops the function with a message naming the variable.
 import { z } from 'zod';
+import { RELAY_WORK_MS } from '../adapters/smtp/relay-timeouts.ts';
 import { ConfigurationError } from '../core/errors.ts';
 
 export const ENV = {
   tableName: 'SHADOWMAIL_TABLE_NAME',
   forwardQueueUrl: 'SHADOWMAIL_FORWARD_QUEUE_URL',
+  /** The queue the function consumes: a record that threw is made visible there again after a backoff. */
+  sourceQueueUrl: 'SHADOWMAIL_SOURCE_QUEUE_URL',
   stackId: 'SHADOWMAIL_STACK_ID',
   retentionDays: 'SHADOWMAIL_RETENTION_DAYS',
   forwardMaxAgeDays: 'SHADOWMAIL_FORWARD_MAX_AGE_DAYS',
@@ -33,7 +36,8 @@ export const pipelineSettingsSchema = {
   [ENV.forwardMaxAgeDays]: positiveNumber.max(14).default(5),
   [ENV.retryBaseSeconds]: positiveInt.max(900).default(60),
   [ENV.retryMaxDelaySeconds]: positiveInt.max(900).default(900),
-  [ENV.leaseSeconds]: positiveInt.max(3600).default(300),
+  // The lease of a relaying worker (local mode's default; the stack sets each function's timeout).
+  [ENV.leaseSeconds]: positiveInt.max(3600).default(RELAY_WORK_MS / 1000),
 };
 
 export const smtpTlsModes = ['starttls-required', 'starttls-opportunistic', 'implicit', 'none'] as const;
@@ -42,6 +46,7 @@ export type SmtpTlsMode = (typeof smtpTlsModes)[number];
 const awsIngestSchema = z.object({
   [ENV.tableName]: z.string().min(1),
   [ENV.forwardQueueUrl]: z.url(),
+  [ENV.sourceQueueUrl]: z.url(),
   ...pipelineSettingsSchema,
 });
 

@@ -2,6 +2,7 @@
 // A wrong value stops start-up with one line that names the variable.
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
+import { PRIMARY_SESSIONS } from '../core/primary-sessions.ts';
 import { ENV, pipelineSettingsSchema, readEnv, WEB_ENV, webSettingsSchema } from './env.ts';
 
 export const LOCAL_ENV = {
@@ -18,11 +19,14 @@ export const LOCAL_ENV = {
   /** The S3-compatible upload endpoint of the webmail's attachments (its own origin, like S3). */
   uploadPort: 'SHADOWMAIL_UPLOAD_PORT',
   publicUrl: 'SHADOWMAIL_PUBLIC_URL',
+  /** SMTP sessions to the primary at once, forward and resend together (smartHost.maxSessions in AWS). */
+  primaryMaxSessions: 'SHADOWMAIL_PRIMARY_MAX_SESSIONS',
 } as const;
 
 const port = z.coerce.number().int().min(0).max(65535);
 /** smtp://host[:port] (STARTTLS when offered) or smtps://host[:port] (TLS from the first byte). */
 export const SMTP_URL = /^smtps?:\/\/[^/:]+(:\d{1,5})?\/?$/;
+const SESSIONS_RANGE = `a whole number from ${PRIMARY_SESSIONS.min} to ${PRIMARY_SESSIONS.max} (2 for the forward, 2 for resends at least)`;
 const domainPattern = /^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$|^localhost$/;
 
 const localSchema = z.object({
@@ -47,6 +51,12 @@ const localSchema = z.object({
   [LOCAL_ENV.oidcPort]: port.default(8788),
   // 0: any free port (forms carry the endpoint's address, so it need not be fixed).
   [LOCAL_ENV.uploadPort]: port.default(0),
+  [LOCAL_ENV.primaryMaxSessions]: z.coerce
+    .number({ error: SESSIONS_RANGE })
+    .int(SESSIONS_RANGE)
+    .min(PRIMARY_SESSIONS.min, SESSIONS_RANGE)
+    .max(PRIMARY_SESSIONS.max, SESSIONS_RANGE)
+    .default(PRIMARY_SESSIONS.default),
   [LOCAL_ENV.publicUrl]: z
     .string()
     .regex(/^https?:\/\/[^/?#\s]+$/, 'the origin browsers use for the webmail, such as http://127.0.0.1:8787 (no path)')
@@ -86,6 +96,8 @@ export interface LocalConfig {
    * webmail's mail does not depend on Exchange; set this to keep it so locally.
    */
   outbound: SmtpTarget | null;
+  /** SMTP sessions to the primary at once, forward and resend together. */
+  primaryMaxSessions: number;
   stackId: string;
   retentionDays: number;
   forwardMaxAgeMs: number;
@@ -125,6 +137,7 @@ export function readLocalConfig(source: NodeJS.ProcessEnv = process.env): LocalC
     domains: env[LOCAL_ENV.domains],
     primary: smtpTarget(env[LOCAL_ENV.primary]),
     outbound: smtpTarget(env[LOCAL_ENV.outbound]),
+    primaryMaxSessions: env[LOCAL_ENV.primaryMaxSessions],
     stackId: env[ENV.stackId],
     retentionDays: env[ENV.retentionDays],
     forwardMaxAgeMs: env[ENV.forwardMaxAgeDays] * 86_400_000,

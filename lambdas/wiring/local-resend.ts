@@ -27,7 +27,10 @@ import { FileQueue, type ConsumerOptions } from '../adapters/local/file-queue.ts
 import { FileResendQueue } from '../adapters/local/file-resend-queue.ts';
 import { FsRawMailStore } from '../adapters/local/fs-raw-mail-store.ts';
 import { startSmtpSink } from '../adapters/local/smtp-sink.ts';
-import { SmtpRelayAdapter } from '../adapters/smtp/smtp-relay.ts';
+import { FileMessageVisibility } from '../adapters/local/file-message-visibility.ts';
+import { SmtpRelayAdapter, type SmtpRelayOptions } from '../adapters/smtp/smtp-relay.ts';
+import { splitPrimarySessions } from '../core/primary-sessions.ts';
+import { SessionBoundRelay } from '../core/session-bound-relay.ts';
 import { InvalidInputError, ShadowmailError } from '../core/errors.ts';
 import { DEFAULT_RESEND_CONFIG, type ResendConfig, type ResendStartDeps } from '../core/resend.ts';
 import type { AuditEvent, AuditFilter, AuditLog, AuditPage } from '../ports/audit-log.ts';
@@ -79,7 +82,7 @@ export interface LocalResendOptions {
   clock: Clock;
   config: LocalConfig;
   tableName?: string;
-  /** Consumer tuning (default: batches of 10, 4 at a time). */
+  /** Consumer tuning (default: localResendConsumer(config)). */
   consumer?: ConsumerOptions;
   /** Overrides of localResendConfig(config). */
   resend?: Partial<ResendConfig>;
@@ -111,12 +114,13 @@ export async function startLocalResend(options: LocalResendOptions): Promise<Loc
     relay: options.relay,
     jobs,
     queue,
+    retryVisibility: new FileMessageVisibility(files),
     clock: options.clock,
     workerId: LOCAL_RESEND_WORKER,
     config: resendConfig,
     ...(options.observability ?? createObservability('shadowmail-resend')),
   });
-  const consumer = files.startConsumer((event: SQSEvent) => handler(event, localContext('resend')), { batchSize: 10, concurrency: 1, ...options.consumer });
+  const consumer = files.startConsumer((event: SQSEvent) => handler(event, localContext('resend')), { ...localResendConsumer(options.config), ...options.consumer });
   await consumer.started;
   const marker = workerMarker(options.paths.root);
   await writeFile(marker, JSON.stringify({ pid: process.pid, startedAt: options.clock.now().toISOString() }));
@@ -192,13 +196,22 @@ function withInProcessGates(inner: MessageIndex): MessageIndex {
   });
 }
 
-/** The relay local mode uses: the configured primary, or the built-in sink on `sinkPort`. */
-export function localRelay(config: LocalConfig, sinkPort: number | null): SmtpRelayAdapter {
+/**
+ * The relay local mode uses: the configured primary, or the built-in sink on `sinkPort`,
+ * at most SHADOWMAIL_PRIMARY_MAX_SESSIONS sessions at once for all who share it.
+ */
+export function localRelay(config: LocalConfig, sinkPort: number | null): SmtpRelay {
+  const bounded = (options: SmtpRelayOptions) => new SessionBoundRelay(new SmtpRelayAdapter(options), config.primaryMaxSessions);
   if (config.primary) {
-    return new SmtpRelayAdapter({ host: config.primary.host, port: config.primary.port, tls: config.primary.implicitTls ? 'implicit' : 'starttls-opportunistic' });
+    return bounded({ host: config.primary.host, port: config.primary.port, tls: config.primary.implicitTls ? 'implicit' : 'starttls-opportunistic' });
   }
   if (sinkPort === null) throw new ShadowmailError('NO_PRIMARY', 'no primary configured and no sink running');
-  return new SmtpRelayAdapter({ host: '127.0.0.1', port: sinkPort, tls: 'none' });
+  return bounded({ host: '127.0.0.1', port: sinkPort, tls: 'none' });
+}
+
+/** The resend worker's consumer, as in AWS: one step per receive, its share of the sessions to the primary as workers. */
+export function localResendConsumer(config: Pick<LocalConfig, 'primaryMaxSessions'>): { batchSize: number; concurrency: number } {
+  return { batchSize: 1, concurrency: splitPrimarySessions(config.primaryMaxSessions).resend };
 }
 
 // ---- the CLI's session ------------------------------------------------------------------

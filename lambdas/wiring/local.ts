@@ -16,7 +16,7 @@ import { makeDynamoDbClient } from '../adapters/aws/dynamodb-client.ts';
 import { createMessageTable } from '../adapters/aws/message-table.ts';
 import { buildReceiptNotification, wrapInSnsEnvelope } from '../handlers/ses-receipt-event.ts';
 import { DemoDirectory } from '../adapters/local/demo-directory.ts';
-import { startLocalResend } from './local-resend.ts';
+import { localRelay, startLocalResend } from './local-resend.ts';
 import { startLocalUploads } from './local-uploads.ts';
 import { asLocalLambda } from './local-lambda.ts';
 import { DynamoDbDirectoryStore } from '../adapters/aws/dynamodb-directory-store.ts';
@@ -35,7 +35,8 @@ import { startInboundSmtp } from '../adapters/local/inbound-smtp.ts';
 import { commonHeadersOf, readHeaderBlock } from '../adapters/local/rfc5322-header-block.ts';
 import { startSmtpSink } from '../adapters/local/smtp-sink.ts';
 import { MailparserMimeParser } from '../adapters/mime/mailparser-mime-parser.ts';
-import { SmtpRelayAdapter } from '../adapters/smtp/smtp-relay.ts';
+import { FileMessageVisibility } from '../adapters/local/file-message-visibility.ts';
+import { splitPrimarySessions } from '../core/primary-sessions.ts';
 import { systemClock } from '../ports/clock.ts';
 import { createForwardHandler } from '../handlers/forward.ts';
 import { createIngestHandler } from '../handlers/ingest.ts';
@@ -46,10 +47,13 @@ import { acquireDataDirLock, localPaths, writeRuntimeInfo, type LocalPaths } fro
 import { LOCAL_TABLE_NAME } from './local-index.ts';
 
 /**
- * The forward's local consumer: batches of 10 (records of a batch relay in parallel),
- * two batches at a time — so at most 20 relays are in flight when the process dies.
+ * The forward's local consumer, as in AWS: one record per receive (a relay's bound fits
+ * the lease), as many workers as the forward's share of SHADOWMAIL_PRIMARY_MAX_SESSIONS —
+ * so at most that many relays are in flight when the process dies.
  */
-export const LOCAL_FORWARD_CONSUMER = { batchSize: 10, concurrency: 2 } as const;
+export function localForwardConsumer(config: Pick<LocalConfig, 'primaryMaxSessions'>) {
+  return { batchSize: 1, concurrency: splitPrimarySessions(config.primaryMaxSessions).forward };
+}
 export { LOCAL_TABLE_NAME };
 export const LOCAL_BUCKET = 'inbound';
 /** Raw bytes of the webmail's Sent copies: <raw>/inbound/sent/<id>. */
@@ -119,7 +123,8 @@ export async function startLocalStack(config: LocalConfig): Promise<LocalStack> 
       target
         ? { host: target.host, port: target.port, tls: target.implicitTls ? ('implicit' as const) : ('starttls-opportunistic' as const) }
         : { host: '127.0.0.1', port: sinkPort!, tls: 'none' as const };
-    const relay = new SmtpRelayAdapter(smtpTo(config.primary));
+    // One relay for forward and resend: together at most SHADOWMAIL_PRIMARY_MAX_SESSIONS sessions.
+    const relay = localRelay(config, sinkPort);
     const resend = await startLocalResend({ client: dynamoClient, index, rawStore, relay, paths, clock: systemClock, config });
     stoppers.push(() => resend.stop());
 
@@ -162,12 +167,12 @@ export async function startLocalStack(config: LocalConfig): Promise<LocalStack> 
     const workerId = 'local';
     const parser = new MailparserMimeParser();
     const ingest = createIngestHandler({
-      index, rawStore, parser, forwardQueue, clock: systemClock, workerId,
+      index, rawStore, parser, forwardQueue, clock: systemClock, workerId, retryVisibility: new FileMessageVisibility(ingestQueue),
       config: { retentionDays: config.retentionDays, stackId: config.stackId, leaseMs: config.leaseMs },
       ...createObservability('shadowmail-ingest'),
     });
     const forward = createForwardHandler({
-      index, rawStore, relay, forwardQueue, clock: systemClock, workerId,
+      index, rawStore, relay, forwardQueue, clock: systemClock, workerId, retryVisibility: new FileMessageVisibility(forwardQueueFiles),
       config: {
         stackId: config.stackId, maxAgeMs: config.forwardMaxAgeMs, retryBaseSeconds: config.retryBaseSeconds,
         retryMaxDelaySeconds: config.retryMaxDelaySeconds, leaseMs: config.leaseMs,
@@ -176,7 +181,7 @@ export async function startLocalStack(config: LocalConfig): Promise<LocalStack> 
     });
     const ingestConsumer = ingestQueue.startConsumer(asLocalLambda(ingest, 'ingest'), { batchSize: 10, concurrency: 1 });
     stoppers.push(() => ingestConsumer.stop());
-    const forwardConsumer = forwardQueueFiles.startConsumer(asLocalLambda(forward, 'forward'), LOCAL_FORWARD_CONSUMER);
+    const forwardConsumer = forwardQueueFiles.startConsumer(asLocalLambda(forward, 'forward'), localForwardConsumer(config));
     stoppers.push(() => forwardConsumer.stop());
 
     const inbound = await startInboundSmtp({

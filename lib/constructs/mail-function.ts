@@ -54,6 +54,8 @@ export interface MailFunctionProps {
   logRetention?: logs.RetentionDays;
   /** Run inside a VPC (for a fixed egress address); default: Lambda's own network. */
   network?: MailFunctionNetwork;
+  /** Concurrency reserved for this function (and its ceiling); 0 or absent: none (0 is not "throttle all" here). */
+  reservedConcurrency?: number;
 }
 
 export class MailFunction extends Construct {
@@ -105,6 +107,7 @@ export class MailFunction extends Construct {
       description: props.description,
       timeout: props.timeout,
       memorySize: props.memoryMiB,
+      ...(props.reservedConcurrency ? { reservedConcurrentExecutions: props.reservedConcurrency } : {}),
       role: this.role,
       logGroup,
       ...(props.network && {

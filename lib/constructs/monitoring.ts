@@ -232,7 +232,7 @@ export class Monitoring extends Construct {
       metric: fn.metricThrottles({ period: ALARM_PERIOD, statistic: 'Sum' }),
       threshold: 1,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      description: `Invocations of the ${label} function were throttled: the account's concurrency is exhausted. Check Lambda concurrency in this region.`,
+      description: `Invocations of the ${label} function were throttled: its reserved concurrency (webmail.reservedConcurrency) or the account's unreserved concurrency is used up. Check Lambda concurrency in this region.`,
     });
   }
 

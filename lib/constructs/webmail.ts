@@ -236,6 +236,8 @@ export class Webmail extends Construct {
       description: 'shadowmail webmail: failover status page, mailbox and admin console',
       timeout: WEBMAIL_LIMITS.timeout,
       memoryMiB: WEBMAIL_LIMITS.memoryMiB,
+      // During an outage staff must get in even while a spam burst fills the ingest queue.
+      reservedConcurrency: config.webmail.reservedConcurrency,
       environment: {
         [ENV.tableName]: props.table.tableName,
         [ENV.retentionDays]: String(config.retentionDays),

@@ -16,6 +16,7 @@ import { Webmail } from '../constructs/webmail.ts';
 import { DirectorySyncRole } from '../constructs/directory-sync-role.ts';
 import { EgressNetwork } from '../constructs/egress-network.ts';
 import { Monitoring } from '../constructs/monitoring.ts';
+import { splitPrimarySessions } from '../../lambdas/core/primary-sessions.ts';
 import { FORWARD_LIMITS, INGEST_LIMITS, RESEND_LIMITS, type ConsumerLimits } from '../pipeline-limits.ts';
 import type { StatefulStack } from './stateful-stack.ts';
 
@@ -110,9 +111,12 @@ export class StatelessStack extends Stack {
       }
     }
 
+    // smartHost.maxSessions bounds the SMTP sessions to the primary: forward and resend hold
+    // one each per invocation, so their event sources' concurrency splits it.
+    const sessions = splitPrimarySessions(smartHost.maxSessions);
     consume(this.ingest, stateful.ingestQueue.queue, INGEST_LIMITS);
-    consume(this.forward, stateful.forwardQueue.queue, FORWARD_LIMITS);
-    consume(this.resend, stateful.resendQueue.queue, RESEND_LIMITS);
+    consume(this.forward, stateful.forwardQueue.queue, { ...FORWARD_LIMITS, maxConcurrency: sessions.forward });
+    consume(this.resend, stateful.resendQueue.queue, { ...RESEND_LIMITS, maxConcurrency: sessions.resend });
 
     this.inbound = new InboundMail(this, 'InboundMail', {
       names: inboundMailNames(config.stackId),
@@ -182,9 +186,14 @@ export class StatelessStack extends Stack {
   }
 }
 
-/** Handlers answer with partial batch responses: only the failed records come back. */
+/**
+ * Handlers answer with partial batch responses: only the failed records come back, each
+ * after a backoff the handler sets on the source queue (ChangeMessageVisibility, which the
+ * event source's grantConsumeMessages already allows).
+ */
 function consume(fn: MailFunction, queue: sqs.IQueue, limits: ConsumerLimits): void {
   fn.function.addEventSource(
     new SqsEventSource(queue, { batchSize: limits.batchSize, maxConcurrency: limits.maxConcurrency, reportBatchItemFailures: true }),
   );
+  fn.function.addEnvironment(ENV.sourceQueueUrl, queue.queueUrl);
 }

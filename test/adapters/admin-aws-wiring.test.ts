@@ -100,6 +100,7 @@ describe('AWS wiring of the admin console and the resend worker', () => {
       [ENV.smartHostPort]: String(sink.port),
       [ENV.smartHostTls]: 'none',
       [ENV.resendQueueUrl]: resendQueue,
+      [ENV.sourceQueueUrl]: resendQueue,
       [ENV.resendMaxAttempts]: '3',
     });
     delete process.env.AWS_PROFILE;
@@ -129,7 +130,7 @@ describe('AWS wiring of the admin console and the resend worker', () => {
     // Act
     const deps = await awsResendDeps();
     // Assess
-    expect(deps.config).toMatchObject({ stackId: 'corp-mail', maxAttempts: 3, leaseMs: 300_000, retryBaseSeconds: 60, retryMaxDelaySeconds: 900 });
+    expect(deps.config).toMatchObject({ stackId: 'corp-mail', maxAttempts: 3, leaseMs: 360_000, retryBaseSeconds: 60, retryMaxDelaySeconds: 900 });
   });
 
   it('runs a bulk resend started through the admin deps with the resend Lambda, to the smart host, byte for byte', async () => {

@@ -78,9 +78,9 @@ describe('configuration', () => {
     expect(minimal).toEqual({
       stackId: 'shadowmail',
       domains: ['example.com'],
-      smartHost: { host: 'mail.example.com', port: 587, tls: 'starttls-required' },
+      smartHost: { host: 'mail.example.com', port: 587, tls: 'starttls-required', maxSessions: 10 },
       identityProvider: { ...SAML_IDP, name: 'ADFS', emailAttribute: 'http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress' },
-      webmail: { ...WEBMAIL, timeZone: 'Europe/Berlin' },
+      webmail: { ...WEBMAIL, timeZone: 'Europe/Berlin', reservedConcurrency: 20 },
       adminGroup: 'shadowmail-admins',
       forwardBacklogAlarmMinutes: 30,
       ses: { takeOverActiveRuleSet: false },
@@ -132,6 +132,11 @@ describe('configuration', () => {
     ['a region without SES receiving', { ...base, region: 'ap-east-1' }, /^shadowmail\.region: a region where SES receives mail/],
     ['an alarm address that is none', { ...base, alarmEmail: 'it-alerts' }, /^shadowmail\.alarmEmail: an e-mail address/],
     ['an Elastic IP that is no allocation id', { ...base, natGateway: { elasticIpAllocationId: '203.0.113.7' } }, /^shadowmail\.natGateway\.elasticIpAllocationId: an Elastic IP allocation id/],
+    ['fewer sessions than forward and resend need', { ...base, smartHost: { host: 'x.example', maxSessions: 3 } }, /^shadowmail\.smartHost\.maxSessions: a whole number from 4 \(2 for the forward, 2 for resends\) to 50/],
+    ['more sessions than the sane range', { ...base, smartHost: { host: 'x.example', maxSessions: 51 } }, /^shadowmail\.smartHost\.maxSessions: .*MaxInboundConnectionPerSource/],
+    ['a fractional session bound', { ...base, smartHost: { host: 'x.example', maxSessions: 7.5 } }, /^shadowmail\.smartHost\.maxSessions: /],
+    ['a negative webmail reservation', { ...base, webmail: { ...WEBMAIL, reservedConcurrency: -1 } }, /^shadowmail\.webmail\.reservedConcurrency: 0 \(no reservation\).*at least this \+ 100/],
+    ['a webmail reservation beyond any sane account', { ...base, webmail: { ...WEBMAIL, reservedConcurrency: 901 } }, /^shadowmail\.webmail\.reservedConcurrency: .*new accounts can have far less/],
   ])('refuses %s, naming the key', (_what, raw, message) => {
     // Act
     const attempt = () => parseConfig(raw);
@@ -297,6 +302,7 @@ describe('stateless stack', () => {
   it.each([
     ['Ingest', INGEST_LIMITS],
     ['Forward', FORWARD_LIMITS],
+    ['Resend', RESEND_LIMITS],
   ])('runs %s on Node 22 / arm64 from an ESM bundle, with the lease equal to the timeout', (name, limits) => {
     // Act
     const fn = functionNamed(example.stateless, name);
@@ -320,6 +326,7 @@ describe('stateless stack', () => {
     const standIns: Record<string, string> = {
       [ENV.tableName]: 'shadowmail-example-stateful-MessageIndexTable-ABC',
       [ENV.forwardQueueUrl]: 'https://sqs.eu-west-1.amazonaws.com/123456789012/shadowmail-example-forward',
+      [ENV.sourceQueueUrl]: 'https://sqs.eu-west-1.amazonaws.com/123456789012/shadowmail-example-consumed',
     };
     const asRuntimeSees = (vars: Record<string, unknown>) =>
       Object.fromEntries(Object.entries(vars).map(([name, value]) => [name, typeof value === 'string' ? value : standIns[name]]));
@@ -334,9 +341,13 @@ describe('stateless stack', () => {
     for (const vars of [ingestVars, forwardVars]) {
       expect(Object.keys(vars).filter((name) => !contractNames.has(name) && name !== 'NODE_OPTIONS')).toEqual([]);
       expect(Object.entries(vars).filter(([, value]) => typeof value !== 'string').map(([name]) => name).sort()).toEqual(
-        [ENV.forwardQueueUrl, ENV.tableName].sort(),
+        [ENV.forwardQueueUrl, ENV.sourceQueueUrl, ENV.tableName].sort(),
       );
     }
+    // Each function's failed records are retried on the queue it consumes.
+    expect(JSON.stringify(ingestVars[ENV.sourceQueueUrl])).toContain('IngestQueue');
+    expect(JSON.stringify(forwardVars[ENV.sourceQueueUrl])).toContain('ForwardQueue');
+    expect(JSON.stringify(deployed('Resend')[ENV.sourceQueueUrl])).toContain('ResendQueue');
     expect(ingestEnv).toMatchObject({ [ENV.stackId]: 'shadowmail-example', [ENV.retentionDays]: 28, [ENV.forwardMaxAgeDays]: 5 });
     expect(forwardEnv).toMatchObject({
       [ENV.smartHost]: 'mail.example.com',
@@ -347,7 +358,7 @@ describe('stateless stack', () => {
     expect(ingestVars[ENV.smartHost]).toBeUndefined();
   });
 
-  it('feeds the pipeline functions from their queues with partial batch responses; forward and resend concurrency are capped', () => {
+  it('feeds the pipeline functions from their queues with partial batch responses; ingest is capped, forward and resend split smartHost.maxSessions', () => {
     // Act
     const mappings = Object.values(example.stateless.findResources('AWS::Lambda::EventSourceMapping') as Record<string, Resource>);
     const mappingOf = (name: string) => {
@@ -358,12 +369,71 @@ describe('stateless stack', () => {
     // Assess
     expect(mappings).toHaveLength(3);
     for (const m of mappings) expect(m.Properties.FunctionResponseTypes).toEqual(['ReportBatchItemFailures']);
-    expect(mappingOf('Ingest')).toEqual([expect.objectContaining({ Properties: expect.objectContaining({ BatchSize: INGEST_LIMITS.batchSize }) })]);
-    expect(mappingOf('Forward')[0]!.Properties).toMatchObject({ BatchSize: FORWARD_LIMITS.batchSize, ScalingConfig: { MaximumConcurrency: FORWARD_LIMITS.maxConcurrency } });
-    expect(mappingOf('Resend')[0]!.Properties).toMatchObject({ BatchSize: RESEND_LIMITS.batchSize, ScalingConfig: { MaximumConcurrency: RESEND_LIMITS.maxConcurrency } });
+    // The default bound of 10 sessions to the primary: 8 for the live forward, 2 for resend jobs, one record each.
+    expect(mappingOf('Ingest')).toEqual([expect.objectContaining({ Properties: expect.objectContaining({ BatchSize: 10, ScalingConfig: { MaximumConcurrency: 5 } }) })]);
+    expect(mappingOf('Forward')[0]!.Properties).toMatchObject({ BatchSize: 1, ScalingConfig: { MaximumConcurrency: 8 } });
+    expect(mappingOf('Resend')[0]!.Properties).toMatchObject({ BatchSize: 1, ScalingConfig: { MaximumConcurrency: 2 } });
     expect(JSON.stringify(mappingOf('Ingest')[0]!.Properties.EventSourceArn)).toContain('IngestQueue');
     expect(JSON.stringify(mappingOf('Forward')[0]!.Properties.EventSourceArn)).toContain('ForwardQueue');
     expect(JSON.stringify(mappingOf('Resend')[0]!.Properties.EventSourceArn)).toContain('ResendQueue');
+  });
+
+  it('sizes the timeouts to one SMTP transaction: relaying functions 6 min (queues 36 min visible), ingest 3 min (18 min), 10 receives before the DLQ', () => {
+    // Act
+    const timeout = (name: string) => functionNamed(example.stateless, name).Properties.Timeout as number;
+    const queue = (name: string) => only(example.stateful, 'AWS::SQS::Queue', `${name}Queue`).Properties;
+
+    // Assess
+    expect({ ingest: timeout('Ingest'), forward: timeout('Forward'), resend: timeout('Resend') }).toEqual({ ingest: 180, forward: 360, resend: 360 });
+    for (const [name, seconds] of [['Ingest', 1_080], ['Forward', 2_160], ['Resend', 2_160]] as const) {
+      expect(queue(name).VisibilityTimeout, name).toBe(seconds);
+      expect(queue(name).RedrivePolicy.maxReceiveCount, name).toBe(10);
+    }
+  });
+
+  it('lets each pipeline function change the visibility of its own queue\'s messages, once, through the event source grant', () => {
+    // Act
+    const policies = Object.entries(example.stateless.findResources('AWS::IAM::Policy') as Record<string, Resource>);
+    const grantsOf = (role: string) =>
+      policies
+        .filter(([id]) => id.startsWith(`${role}Role`))
+        .flatMap(([, p]) => p.Properties.PolicyDocument.Statement as Array<{ Action: string | string[]; Resource: unknown }>)
+        .filter((statement) => [statement.Action].flat().includes('sqs:ChangeMessageVisibility'))
+        .map((statement) => JSON.stringify(statement.Resource));
+
+    // Assess
+    expect(grantsOf('Ingest')).toEqual([expect.stringContaining('IngestQueue')]);
+    expect(grantsOf('Forward')).toEqual([expect.stringContaining('ForwardQueue')]);
+    expect(grantsOf('Resend')).toEqual([expect.stringContaining('ResendQueue')]);
+    expect(grantsOf('WebmailFunction')).toEqual([]);
+  });
+
+  it('reserves concurrency for the webmail only (20 by default, the configured number, none for 0)', () => {
+    // Act
+    const reservation = (template: Template) =>
+      Object.fromEntries(
+        ['Ingest', 'Forward', 'Resend', 'Webmail'].map((name) => [name, functionNamed(template, name).Properties.ReservedConcurrentExecutions]),
+      );
+    const fifty = synthesize({ ...EXAMPLE, webmail: { ...EXAMPLE.webmail, reservedConcurrency: 50 } }).stateless;
+    const none = synthesize({ ...EXAMPLE, webmail: { ...EXAMPLE.webmail, reservedConcurrency: 0 } }).stateless;
+
+    // Assess
+    expect(reservation(example.stateless)).toEqual({ Ingest: undefined, Forward: undefined, Resend: undefined, Webmail: 20 });
+    expect(reservation(fifty).Webmail).toBe(50);
+    expect(reservation(none).Webmail).toBeUndefined();
+  });
+
+  it('splits a larger smartHost.maxSessions between the event sources, most of it to the forward', () => {
+    // Act
+    const { stateless } = synthesize({ ...EXAMPLE, smartHost: { ...EXAMPLE.smartHost, maxSessions: 20 } });
+    const mappings = Object.values(stateless.findResources('AWS::Lambda::EventSourceMapping') as Record<string, Resource>);
+    const concurrencyOf = (name: string) => {
+      const [fnId] = entry(stateless, 'AWS::Lambda::Function', `${name}Function`);
+      return mappings.find((m) => m.Properties.FunctionName.Ref === fnId)!.Properties.ScalingConfig.MaximumConcurrency as number;
+    };
+
+    // Assess
+    expect({ forward: concurrencyOf('Forward'), resend: concurrencyOf('Resend') }).toEqual({ forward: 16, resend: 4 });
   });
 
   it('grants the pipeline functions least privilege: named actions only, no AWS managed policy, the table and no Scan, the queues they feed', () => {
@@ -504,7 +574,7 @@ describe('cdk-nag', () => {
 });
 
 describe('layout', () => {
-  it('lets lib/ and bin/shadowmail.ts reach into lambdas/ only for the env contract and the table constants', async () => {
+  it('lets lib/ and bin/shadowmail.ts reach into lambdas/ only for the env contract, the table constants and the relay limits', async () => {
     // Prepare
     const files = [
       ...(await readdir(join(ROOT, 'lib'), { recursive: true })).filter((f) => f.endsWith('.ts')).map((f) => join(ROOT, 'lib', f)),
@@ -523,6 +593,13 @@ describe('layout', () => {
 
     // Assess
     expect(files.length).toBeGreaterThan(5);
-    expect([...reached].sort()).toEqual(['lambdas/adapters/aws/message-table.ts', 'lambdas/wiring/env.ts']);
+    // Besides: the relay's time limits (the relaying functions' timeouts derive from them)
+    // and the session split, both pure modules without SDKs.
+    expect([...reached].sort()).toEqual([
+      'lambdas/adapters/aws/message-table.ts',
+      'lambdas/adapters/smtp/relay-timeouts.ts',
+      'lambdas/core/primary-sessions.ts',
+      'lambdas/wiring/env.ts',
+    ]);
   });
 });

@@ -2,13 +2,15 @@
 // (no telemetry, no version check, no notices), with the real local esbuild
 // bundles. Checks that cdk-nag leaves no unacknowledged finding, that each
 // function's asset is a bundle Node loads and whose `handler` answers an SQS
-// batch, and that a wrong configuration stops synth naming its key.
+// batch (a failed record's retry backoff going to a local SQS stand-in), and that a
+// wrong configuration stops synth naming its key.
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENV } from '../../lambdas/wiring/env.ts';
+import { startFakeAws, type FakeAws } from '../local/cli-deployed-aws-fakes.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const CLI_TIMEOUT_MS = 120_000;
@@ -46,8 +48,10 @@ type FunctionResource = { Properties: { Environment: { Variables: Record<string,
 let work: string;
 let outdir: string;
 let synth: Run;
+let aws: FakeAws;
 
 beforeAll(async () => {
+  aws = await startFakeAws();
   work = await mkdtemp(join(tmpdir(), 'shadowmail-cdk-synth-'));
   outdir = join(work, 'cdk.out');
   synth = await cdk(['synth', '-o', outdir]);
@@ -55,8 +59,12 @@ beforeAll(async () => {
 }, CLI_TIMEOUT_MS + 10_000);
 
 afterAll(async () => {
+  await aws?.close();
   if (work) await rm(work, { recursive: true, force: true });
 });
+
+/** Where the stand-in of the consumed queue points: the SQS fake, which records ChangeMessageVisibility. */
+const consumedQueueUrl = () => `${aws.endpoint}/123456789012/shadowmail-consumed`;
 
 type BundledFunction = 'Ingest' | 'Forward' | 'Resend' | 'Webmail/Function' | 'InboundMail/ActivationFunction';
 
@@ -82,15 +90,18 @@ async function invokeBundle(bundle: string, variables: Record<string, unknown>, 
       "process.stdout.write(`\\nRESULT ${JSON.stringify({ exported: typeof mod.handler, result })}\\n`);",
     ].join('\n'),
   );
-  // What the function's environment holds in AWS; the two references CloudFormation
-  // fills at deploy time get stand-ins of the same shape (nothing is called with them).
+  // What the function's environment holds in AWS; the references CloudFormation fills
+  // at deploy time get stand-ins of the same shape (nothing is called with them but the
+  // consumed queue, which a failed record's backoff reaches: the SQS fake).
   const standIns: Record<string, string> = {
     [ENV.tableName]: 'shadowmail-table',
     [ENV.forwardQueueUrl]: 'https://sqs.eu-west-1.amazonaws.com/123456789012/shadowmail-forward',
     [ENV.resendQueueUrl]: 'https://sqs.eu-west-1.amazonaws.com/123456789012/shadowmail-resend',
+    [ENV.sourceQueueUrl]: consumedQueueUrl(),
   };
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,
+    AWS_ENDPOINT_URL_SQS: aws.endpoint,
     AWS_REGION: 'eu-west-1',
     AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE',
     AWS_SECRET_ACCESS_KEY: 'example',
@@ -163,16 +174,20 @@ describe('cdk synth of cdk.json (offline, real bundling)', () => {
       const { resource, bundle } = await pipelineFunction(name);
       const variables = resource.Properties.Environment.Variables;
       const event = { Records: [sqsRecord('bad-1', 'this is not a notification')] };
+      aws.sqsVisibilityChanges.length = 0;
 
       // Act
       const empty = await invokeBundle(bundle, variables, { Records: [] });
       const malformed = await invokeBundle(bundle, variables, event);
 
-      // Assess
+      // Assess: the failed record comes back after the first backoff (30 s), set on the queue the function consumes
       expect(empty.exported, tail(empty.stderr)).toBe('function');
       expect(empty.result).toEqual({ batchItemFailures: [] });
       expect(malformed.result, tail(malformed.stderr)).toEqual({ batchItemFailures: [{ itemIdentifier: 'bad-1' }] });
       expect(malformed.stderr).not.toMatch(/Dynamic require|is not defined|Cannot find (module|package)/);
+      expect(aws.sqsVisibilityChanges, tail(malformed.stdout + malformed.stderr)).toEqual([
+        { queueUrl: consumedQueueUrl(), receiptHandle: 'rh-bad-1', visibilityTimeout: 30 },
+      ]);
     },
   );
 
@@ -180,6 +195,7 @@ describe('cdk synth of cdk.json (offline, real bundling)', () => {
     // Prepare
     const { resource, bundle } = await pipelineFunction('Resend');
     const variables = resource.Properties.Environment.Variables;
+    aws.sqsVisibilityChanges.length = 0;
 
     // Act
     const empty = await invokeBundle(bundle, variables, { Records: [] });
@@ -189,6 +205,7 @@ describe('cdk synth of cdk.json (offline, real bundling)', () => {
     expect(empty.result, tail(empty.stderr)).toEqual({ batchItemFailures: [] });
     expect(malformed.result, tail(malformed.stderr)).toEqual({ batchItemFailures: [] });
     expect(malformed.stdout + malformed.stderr).toMatch(/resend step dropped/);
+    expect(aws.sqsVisibilityChanges).toEqual([]);
   });
 
   it('stops with the key named when the configuration file is wrong', async () => {

@@ -1,7 +1,8 @@
 // Stand-ins for the AWS APIs that have no local emulator here — CloudFormation
-// (DescribeStacks), SSM (GetParameter, PutParameter) and SQS (SendMessageBatch) — as one
-// small HTTP server speaking their wire protocols (awsQuery XML, JSON 1.1, JSON 1.0);
-// the services `shadowmail doctor` and `probe` call are answered by doctor-aws-fakes.ts.
+// (DescribeStacks), SSM (GetParameter, PutParameter) and SQS (SendMessageBatch,
+// ChangeMessageVisibility) — as one small HTTP server speaking their wire protocols
+// (awsQuery XML, JSON 1.1, JSON 1.0); the services `shadowmail doctor` and `probe` call
+// are answered by doctor-aws-fakes.ts.
 // The real SDK clients reach it through the endpoint variables AWS_ENDPOINT_URL_<SERVICE>,
 // exactly as they would reach AWS, so the CLI code under test is unchanged. DynamoDB is
 // not faked: the tests run DynamoDB Local.
@@ -25,6 +26,8 @@ export interface FakeAws {
   parameters: Map<string, string>;
   /** Every message SendMessageBatch accepted. */
   sqsMessages: Array<{ queueUrl: string; body: string; delaySeconds: number }>;
+  /** Every ChangeMessageVisibility asked for (a failed record's retry backoff). */
+  sqsVisibilityChanges: Array<{ queueUrl: string; receiptHandle: string; visibilityTimeout: number }>;
   requests: FakeAwsRequest[];
   /** What the services doctor and probe call answer (doctor-aws-fakes.ts). */
   doctor: DoctorFakeState;
@@ -53,6 +56,7 @@ export async function startFakeAws(): Promise<FakeAws> {
   const stacks = new Map<string, Record<string, string>>();
   const parameters = new Map<string, string>();
   const sqsMessages: FakeAws['sqsMessages'] = [];
+  const sqsVisibilityChanges: FakeAws['sqsVisibilityChanges'] = [];
   const requests: FakeAwsRequest[] = [];
   const doctor = createDoctorFakes();
 
@@ -120,6 +124,10 @@ export async function startFakeAws(): Promise<FakeAws> {
     const json = (status: number, value: unknown): void => {
       response.writeHead(status, { 'content-type': 'application/x-amz-json-1.0' }).end(JSON.stringify(value));
     };
+    if (action === 'ChangeMessageVisibility') {
+      sqsVisibilityChanges.push({ queueUrl: String(params.QueueUrl), receiptHandle: String(params.ReceiptHandle), visibilityTimeout: Number(params.VisibilityTimeout) });
+      return json(200, {});
+    }
     if (action !== 'SendMessageBatch') return json(400, { __type: 'com.amazonaws.sqs#InvalidAction', message: `unsupported action ${action}` });
     const entries = params.Entries as Array<{ Id: string; MessageBody: string; DelaySeconds?: number }>;
     for (const entry of entries) sqsMessages.push({ queueUrl: String(params.QueueUrl), body: entry.MessageBody, delaySeconds: entry.DelaySeconds ?? 0 });
@@ -139,6 +147,7 @@ export async function startFakeAws(): Promise<FakeAws> {
     stacks,
     parameters,
     sqsMessages,
+    sqsVisibilityChanges,
     requests,
     doctor: doctor.state,
     endpointEnv: () => ({

@@ -1,5 +1,5 @@
 // The local SQS stand-in: delivery order, delays, the visibility timeout after a
-// failure, partial batch failures, and no message lost when the consumer dies,
+// failure and ChangeMessageVisibility, partial batch failures, and no message lost when the consumer dies,
 // whether abandoned in this process or SIGKILLed as a real child process.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -11,6 +11,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { InvalidInputError } from '../../lambdas/core/errors.ts';
 import type { ForwardJob } from '../../lambdas/core/model.ts';
 import { clampDelay, FileForwardQueue } from '../../lambdas/adapters/local/file-forward-queue.ts';
+import { FileMessageVisibility } from '../../lambdas/adapters/local/file-message-visibility.ts';
 import { FileQueue, type ConsumerOptions, type QueueConsumer } from '../../lambdas/adapters/local/file-queue.ts';
 
 const CHILD = resolve(import.meta.dirname, '../fixtures/local/queue-child.ts');
@@ -142,6 +143,54 @@ describe('FileQueue', () => {
     expect(deliveries[1]!.record.attributes.ApproximateFirstReceiveTimestamp).toBe(
       deliveries[0]!.record.attributes.ApproximateFirstReceiveTimestamp,
     );
+  });
+
+  it('changeVisibility (ChangeMessageVisibility): a failed message comes back when the time set there runs out, not after the queue timeout', async () => {
+    // Prepare: an hour's visibility timeout, which the handler shortens to 1 s before it fails
+    const queue = new FileQueue(dir, { visibilityTimeoutSeconds: 3_600 });
+    const visibility = new FileMessageVisibility(queue);
+    const id = await queue.send('flaky');
+    const other = await queue.send('fine');
+
+    // Act
+    const { deliveries } = consume(
+      queue,
+      async (event, batch) => {
+        if (batch !== 1) return { batchItemFailures: [] };
+        const flaky = event.Records.find((record) => record.messageId === id)!;
+        await visibility.retryAfter(flaky.receiptHandle, 1);
+        return { batchItemFailures: [{ itemIdentifier: id }] };
+      },
+      { batchSize: 10 },
+    );
+    await waitFor('first batch', () => (deliveries.length >= 2 ? true : undefined));
+    const statsBetween = await queue.stats();
+    await waitFor('redelivery', () => (deliveries.length >= 3 ? true : undefined), 10_000);
+    await waitFor('deleted', async () => ((await queue.depth()) === 0 ? true : undefined));
+
+    // Assess: only the failed one again, at its second receive, at least the second asked for after the change
+    expect(statsBetween).toEqual({ ready: 0, delayed: 0, inflight: 1 });
+    expect(deliveries.map((d) => d.record.messageId)).toEqual([id, other, id]);
+    expect(deliveries[2]!.record.attributes.ApproximateReceiveCount).toBe('2');
+    expect(deliveries[2]!.at - deliveries[0]!.at).toBeGreaterThanOrEqual(1_000);
+  });
+
+  it('changeVisibility refuses a message that is not in flight, and a time SQS would refuse', async () => {
+    // Prepare
+    const queue = new FileQueue(dir, { visibilityTimeoutSeconds: 30 });
+    await queue.send('m');
+    let handle = '';
+    const { deliveries } = consume(queue, async (event) => {
+      handle = event.Records[0]!.receiptHandle;
+      await expect(queue.changeVisibility(handle, 43_201)).rejects.toThrow(InvalidInputError);
+      await expect(queue.changeVisibility(handle, 1.5)).rejects.toThrow(InvalidInputError);
+    });
+    await waitFor('delivery', () => (deliveries.length >= 1 ? true : undefined));
+    await waitFor('deleted', async () => ((await queue.depth()) === 0 ? true : undefined));
+
+    // Act / Assess: deleted, and a handle nobody received
+    await expect(queue.changeVisibility(handle, 10)).rejects.toThrow(/not in flight/);
+    await expect(queue.changeVisibility('no-such-handle', 10)).rejects.toThrow(/not in flight/);
   });
 
   it('retries only the items listed in batchItemFailures, and the whole batch for an unknown identifier', async () => {

@@ -4,7 +4,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTransport } from 'nodemailer';
-import { LOCAL_FORWARD_CONSUMER } from '../../lambdas/wiring/local.ts';
+import { localForwardConsumer } from '../../lambdas/wiring/local.ts';
+import { readLocalConfig } from '../../lambdas/wiring/local-config.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocal, type LocalProcess } from '../support/local-process.ts';
 import { startPostfix, type PostfixInstance } from '../support/postfix.ts';
@@ -70,7 +71,8 @@ describe('SIGKILL at random moments in local mode', () => {
       sending = false;
     })();
 
-    const MAX_IN_FLIGHT = LOCAL_FORWARD_CONSUMER.batchSize * LOCAL_FORWARD_CONSUMER.concurrency;
+    // Each forward worker relays one record at a time: at most one relay per worker is in flight at a kill.
+    const MAX_IN_FLIGHT = localForwardConsumer(readLocalConfig(env)).concurrency;
 
     // Act: kill at random moments, restart at once
     let kills = 0;

@@ -1,10 +1,12 @@
 // In-memory stand-ins for the ports around the core use cases: a raw store, a
-// recording queue, a scripted relay and a clock that tests move by hand.
+// recording queue, a scripted relay, a recording message visibility and a clock
+// that tests move by hand.
 import { Readable } from 'node:stream';
 import { RawMessageMissingError } from '../../lambdas/core/errors.ts';
 import type { ForwardJob, RawLocation } from '../../lambdas/core/model.ts';
 import type { Clock } from '../../lambdas/ports/clock.ts';
 import type { ForwardQueue } from '../../lambdas/ports/forward-queue.ts';
+import type { MessageVisibility } from '../../lambdas/ports/message-visibility.ts';
 import type { RawMailStore } from '../../lambdas/ports/raw-mail-store.ts';
 import type { RecipientReply, RelayEnvelope, SmtpRelay } from '../../lambdas/ports/smtp-relay.ts';
 
@@ -43,6 +45,17 @@ export class RecordingForwardQueue implements ForwardQueue {
   }
 }
 
+/** Remembers every visibility change asked for; `failWith` makes the next ones reject. */
+export class RecordingMessageVisibility implements MessageVisibility {
+  readonly changes: { receiptHandle: string; seconds: number }[] = [];
+  failWith: Error | null = null;
+
+  async retryAfter(receiptHandle: string, seconds: number): Promise<void> {
+    if (this.failWith) throw this.failWith;
+    this.changes.push({ receiptHandle, seconds });
+  }
+}
+
 /** Answers each recipient with the code the test scripted for it (default 250). */
 export class ScriptedRelay implements SmtpRelay {
   readonly codes = new Map<string, number>();
@@ -60,6 +73,30 @@ export class ScriptedRelay implements SmtpRelay {
       const code = this.codes.get(recipient.toLowerCase()) ?? 250;
       return { recipient, code, response: `${code} scripted reply` };
     });
+  }
+}
+
+/** Holds each relay through `inner` open for `holdMs` and records the most that were open at once. */
+export class ConcurrencyProbeRelay implements SmtpRelay {
+  private active = 0;
+  maxActive = 0;
+  relays = 0;
+
+  constructor(
+    private readonly inner: SmtpRelay,
+    private readonly holdMs = 25,
+  ) {}
+
+  async relay(envelope: RelayEnvelope, data: () => Promise<Readable>): Promise<RecipientReply[]> {
+    this.active += 1;
+    this.relays += 1;
+    this.maxActive = Math.max(this.maxActive, this.active);
+    try {
+      await new Promise((resolve) => setTimeout(resolve, this.holdMs));
+      return await this.inner.relay(envelope, data);
+    } finally {
+      this.active -= 1;
+    }
   }
 }
 

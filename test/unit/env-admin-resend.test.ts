@@ -26,6 +26,7 @@ const RESEND_WORKER_ENV: NodeJS.ProcessEnv = {
   [ENV.forwardQueueUrl]: 'https://sqs.eu-central-1.amazonaws.com/123456789012/shadowmail-forward',
   [ENV.smartHost]: 'mail.corp.example',
   [ENV.resendQueueUrl]: RESEND_QUEUE,
+  [ENV.sourceQueueUrl]: RESEND_QUEUE,
 };
 
 function configurationErrorOf(read: () => unknown): ConfigurationError {
@@ -78,7 +79,7 @@ describe('resend worker environment', () => {
       [ENV.smartHostPort]: 587,
       [ENV.smartHostTls]: 'starttls-required',
       [ENV.stackId]: 'shadowmail',
-      [ENV.leaseSeconds]: 300,
+      [ENV.leaseSeconds]: 360, // one relay (5 min) and its bookkeeping
     });
     expect(tuned).toMatchObject({ [ENV.resendMaxAttempts]: 20, [ENV.smartHostPort]: 2525, [ENV.stackId]: 'corp-mail' });
   });

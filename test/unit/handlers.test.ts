@@ -9,8 +9,11 @@ import { createForwardHandler, FORWARD_BACKLOG_AGE_METRIC } from '../../lambdas/
 import { ingestMessage } from '../../lambdas/core/ingest.ts';
 import { createIngestHandler } from '../../lambdas/handlers/ingest.ts';
 import { createObservability } from '../../lambdas/handlers/observability.ts';
+import type { MimeParser } from '../../lambdas/ports/mime-parser.ts';
 import { readAwsForwardEnv } from '../../lambdas/wiring/env.ts';
-import { ManualClock, MemoryRawMailStore, RecordingForwardQueue, ScriptedRelay } from '../support/memory-adapters.ts';
+import {
+  ConcurrencyProbeRelay, ManualClock, MemoryRawMailStore, RecordingForwardQueue, RecordingMessageVisibility, ScriptedRelay,
+} from '../support/memory-adapters.ts';
 import { MemoryMessageIndex } from '../support/memory-message-index.ts';
 import { receivedMail, simpleMessage } from '../support/received-mail.ts';
 
@@ -19,10 +22,10 @@ process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
 
 const context = { awsRequestId: 'req-1', getRemainingTimeInMillis: () => 60_000 } as unknown as Context;
 
-function sqsRecord(messageId: string, body: string): SQSRecord {
+function sqsRecord(messageId: string, body: string, receiveCount = 1): SQSRecord {
   return {
-    messageId, receiptHandle: messageId, body, md5OfBody: '', eventSource: 'aws:sqs', eventSourceARN: 'arn:aws:sqs:eu-west-1:1:q', awsRegion: 'eu-west-1',
-    attributes: { ApproximateReceiveCount: '1', SentTimestamp: '0', SenderId: 'x', ApproximateFirstReceiveTimestamp: '0' },
+    messageId, receiptHandle: `handle-${messageId}`, body, md5OfBody: '', eventSource: 'aws:sqs', eventSourceARN: 'arn:aws:sqs:eu-west-1:1:q', awsRegion: 'eu-west-1',
+    attributes: { ApproximateReceiveCount: String(receiveCount), SentTimestamp: '0', SenderId: 'x', ApproximateFirstReceiveTimestamp: '0' },
     messageAttributes: {},
   };
 }
@@ -46,7 +49,7 @@ describe('ingest handler', () => {
     const handler = createIngestHandler({
       index: new MemoryMessageIndex(), rawStore: store, parser: new MailparserMimeParser(), forwardQueue: queue,
       clock: new ManualClock('2026-11-20T10:00:01Z'), config: { retentionDays: 28, stackId: 's', leaseMs: 1000 },
-      ...createObservability('test'),
+      retryVisibility: new RecordingMessageVisibility(), ...createObservability('test'),
     });
     const event: SQSEvent = {
       Records: [sqsRecord('r-good', notificationBody('good')), sqsRecord('r-bad', '{"not":"ses"}'), sqsRecord('r-missing', notificationBody('missing'))],
@@ -68,7 +71,7 @@ describe('forward handler', () => {
       index: new MemoryMessageIndex(), rawStore: new MemoryRawMailStore(), relay, forwardQueue: new RecordingForwardQueue(),
       clock: new ManualClock('2026-11-20T10:00:01Z'),
       config: { stackId: 's', maxAgeMs: 1000, retryBaseSeconds: 1, retryMaxDelaySeconds: 1, leaseMs: 1000 },
-      ...createObservability('test'),
+      retryVisibility: new RecordingMessageVisibility(), ...createObservability('test'),
     });
 
     const response = await handler(
@@ -99,7 +102,7 @@ describe('forward handler', () => {
     const handler = createForwardHandler({
       index, rawStore: store, relay, forwardQueue: new RecordingForwardQueue(), clock,
       config: { stackId: 's', maxAgeMs: 5 * 86_400_000, retryBaseSeconds: 60, retryMaxDelaySeconds: 900, leaseMs: 1000 },
-      ...observability,
+      retryVisibility: new RecordingMessageVisibility(), ...observability,
     });
 
     // Act
@@ -112,9 +115,107 @@ describe('forward handler', () => {
   });
 });
 
+describe('a record that throws', () => {
+  /** Ingest of three notifications, the raw object of `missing` absent (the use case throws for it). */
+  async function ingestWithAMissingObject(retryVisibility: RecordingMessageVisibility, receiveCount: number) {
+    const store = new MemoryRawMailStore();
+    store.put({ bucket: 'raw', key: 'good' }, simpleMessage());
+    const observability = createObservability('test');
+    const warn = vi.spyOn(observability.logger, 'warn');
+    const handler = createIngestHandler({
+      index: new MemoryMessageIndex(), rawStore: store, parser: new MailparserMimeParser(), forwardQueue: new RecordingForwardQueue(),
+      clock: new ManualClock('2026-11-20T10:00:01Z'), config: { retentionDays: 28, stackId: 's', leaseMs: 1000 }, retryVisibility, ...observability,
+    });
+    const response = await handler(
+      { Records: [sqsRecord('r-good', notificationBody('good'), receiveCount), sqsRecord('r-missing', notificationBody('missing'), receiveCount)] },
+      context,
+    );
+    return { response, warn };
+  }
+
+  it.each([
+    [1, 30],
+    [2, 60],
+    [4, 240],
+    [6, 900],
+    [10, 900],
+  ])('at receive %i comes back after %i s (ChangeMessageVisibility), not after the queue visibility timeout', async (receiveCount, seconds) => {
+    // Prepare
+    const visibility = new RecordingMessageVisibility();
+
+    // Act
+    const { response } = await ingestWithAMissingObject(visibility, receiveCount);
+
+    // Assess: only the failed record is rescheduled, by its own receipt handle
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'r-missing' }]);
+    expect(visibility.changes).toEqual([{ receiptHandle: 'handle-r-missing', seconds }]);
+  });
+
+  it('is still reported failed (nothing lost) when its visibility cannot be changed, and says so in the log', async () => {
+    // Prepare
+    const visibility = new RecordingMessageVisibility();
+    visibility.failWith = new Error('SQS unavailable');
+
+    // Act
+    const { response, warn } = await ingestWithAMissingObject(visibility, 3);
+
+    // Assess
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'r-missing' }]);
+    expect(warn).toHaveBeenCalledWith('failed record keeps the queue visibility timeout', expect.objectContaining({ messageId: 'r-missing', backoffSeconds: 120 }));
+  });
+});
+
+describe('sessions to the primary', () => {
+  it('the forward relays the records of a batch one after the other, the ingest parses them side by side', async () => {
+    // Prepare: three received messages, each with a forward job
+    const index = new MemoryMessageIndex();
+    const store = new MemoryRawMailStore();
+    const jobs = new RecordingForwardQueue();
+    const clock = new ManualClock('2026-11-20T10:00:00Z');
+    const relay = new ConcurrencyProbeRelay(new ScriptedRelay());
+    const parsing = { active: 0, maxActive: 0 };
+    const parser = new MailparserMimeParser();
+    const slowParser: MimeParser = {
+      summarize: async (raw) => {
+        parsing.active += 1;
+        parsing.maxActive = Math.max(parsing.maxActive, parsing.active);
+        try {
+          await new Promise((resolve) => setTimeout(resolve, 25));
+          return await parser.summarize(raw);
+        } finally {
+          parsing.active -= 1;
+        }
+      },
+    };
+    const observability = createObservability('test');
+    const ingest = createIngestHandler({
+      index, rawStore: store, parser: slowParser, forwardQueue: jobs, clock, config: { retentionDays: 28, stackId: 's', leaseMs: 60_000 },
+      retryVisibility: new RecordingMessageVisibility(), ...observability,
+    });
+    const forward = createForwardHandler({
+      index, rawStore: store, relay, forwardQueue: new RecordingForwardQueue(), clock,
+      config: { stackId: 's', maxAgeMs: 5 * 86_400_000, retryBaseSeconds: 60, retryMaxDelaySeconds: 900, leaseMs: 60_000 },
+      retryVisibility: new RecordingMessageVisibility(), ...observability,
+    });
+    const ids = ['m-1', 'm-2', 'm-3'];
+    for (const id of ids) store.put({ bucket: 'raw', key: id }, simpleMessage());
+
+    // Act
+    await ingest({ Records: ids.map((id) => sqsRecord(`i-${id}`, notificationBody(id))) }, context);
+    const response = await forward({ Records: jobs.sent.map((sent, i) => sqsRecord(`f-${i}`, JSON.stringify(sent.job))) }, context);
+
+    // Assess
+    expect(response.batchItemFailures).toEqual([]);
+    expect(relay.relays).toBe(3);
+    expect(relay.maxActive).toBe(1);
+    expect(parsing.maxActive).toBeGreaterThan(1);
+  });
+});
+
 describe('AWS environment contract', () => {
   const complete = {
     SHADOWMAIL_TABLE_NAME: 'table', SHADOWMAIL_FORWARD_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/1/forward', SHADOWMAIL_SMART_HOST: 'mx.corp.example',
+    SHADOWMAIL_SOURCE_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/1/forward',
   };
 
   it('applies the documented defaults', () => {
@@ -127,6 +228,7 @@ describe('AWS environment contract', () => {
     ['SHADOWMAIL_SMART_HOST', undefined],
     ['SHADOWMAIL_SMART_HOST_TLS', 'sometimes'],
     ['SHADOWMAIL_FORWARD_QUEUE_URL', 'not a url'],
+    ['SHADOWMAIL_SOURCE_QUEUE_URL', undefined],
   ])('names %s when it is wrong or missing', (variable, value) => {
     const env: Record<string, string | undefined> = { ...complete, [variable]: value };
     expect(() => readAwsForwardEnv(env)).toThrow(ConfigurationError);

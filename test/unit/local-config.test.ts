@@ -9,7 +9,7 @@ describe('readLocalConfig', () => {
 
     expect(config).toMatchObject({
       smtpPort: 2525, httpPort: 8787, sinkPort: 2526, domains: ['example.com'], primary: null, outbound: null,
-      retentionDays: 28, forwardMaxAgeMs: 5 * 86_400_000, listenHost: '127.0.0.1',
+      retentionDays: 28, forwardMaxAgeMs: 5 * 86_400_000, listenHost: '127.0.0.1', primaryMaxSessions: 10,
     });
     expect(config.dataDir).toMatch(/\.shadowmail$/);
   });
@@ -28,7 +28,16 @@ describe('readLocalConfig', () => {
     expect(config.primary).toEqual({ host: 'mail.corp.test', port: 25, implicitTls: false });
   });
 
+  it('reads the bound on sessions to the primary, the same range as smartHost.maxSessions', () => {
+    expect(readLocalConfig({ SHADOWMAIL_PRIMARY_MAX_SESSIONS: '4' }).primaryMaxSessions).toBe(4);
+    expect(readLocalConfig({ SHADOWMAIL_PRIMARY_MAX_SESSIONS: '50' }).primaryMaxSessions).toBe(50);
+    expect(() => readLocalConfig({ SHADOWMAIL_PRIMARY_MAX_SESSIONS: '3' })).toThrow(/^SHADOWMAIL_PRIMARY_MAX_SESSIONS: invalid value "3": a whole number from 4 to 50/);
+  });
+
   it.each([
+    ['SHADOWMAIL_PRIMARY_MAX_SESSIONS', 'ten'],
+    ['SHADOWMAIL_PRIMARY_MAX_SESSIONS', '51'],
+    ['SHADOWMAIL_PRIMARY_MAX_SESSIONS', '6.5'],
     ['SHADOWMAIL_SMTP_PORT', 'twenty-five'],
     ['SHADOWMAIL_HTTP_PORT', '70000'],
     ['SHADOWMAIL_DOMAINS', 'not a domain'],

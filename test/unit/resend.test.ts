@@ -24,7 +24,7 @@ import type { RecipientReply, RelayEnvelope, SmtpRelay } from '../../lambdas/por
 import type { ResendJob } from '../../lambdas/ports/resend-jobs.ts';
 import { headerBlockParser, sampleMessage } from '../fixtures/resend/header-parser.ts';
 import { MemoryMessageIndex } from '../support/memory-message-index.ts';
-import { ManualClock, MemoryRawMailStore, RecordingForwardQueue } from '../support/memory-adapters.ts';
+import { ConcurrencyProbeRelay, ManualClock, MemoryRawMailStore, RecordingForwardQueue, RecordingMessageVisibility } from '../support/memory-adapters.ts';
 import { MemoryAuditLog, MemoryResendJobs, MemoryResendQueue } from '../support/memory-resend.ts';
 import { receivedMail } from '../support/received-mail.ts';
 
@@ -627,12 +627,35 @@ describe('the resend worker handler (SQS batch)', () => {
     await h.index.acquireOnce(`resend#${job.id}#ses-busy#0`, 'someone-else', h.clock.now(), 60_000);
     const observability = createObservability('test-resend');
     observability.logger.setLogLevel('SILENT');
-    const handler = createResendHandler({ ...h.workerDeps(), ...observability });
+    const handler = createResendHandler({ ...h.workerDeps(), retryVisibility: new RecordingMessageVisibility(), ...observability });
     // Act
     const response = await handler({ Records: [record('r1', JSON.stringify(step)), record('r2', 'garbage'), record('r3', JSON.stringify(busy))] }, context);
     // Assess
     expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: 'r3' }] });
     expect(h.relay.sent).toHaveLength(1);
     expect((await h.job(job.id)).state).toBe('done');
+  });
+
+  it('relays the steps of a batch one after the other: one SMTP session per invocation', async () => {
+    // Prepare: three single-message jobs, their steps in one batch, a primary that holds each session a moment
+    const h = new Harness();
+    const relay = new ConcurrencyProbeRelay(h.relay);
+    const steps = [];
+    for (const n of [1, 2, 3]) {
+      const id = await h.receive(n);
+      await startResend(ADMIN, { kind: 'message', sesMessageId: id }, h.startDeps());
+      steps.push(h.queue.takeDue()!.step);
+    }
+    const observability = createObservability('test-resend');
+    observability.logger.setLogLevel('SILENT');
+    const handler = createResendHandler({ ...h.workerDeps({ relay }), retryVisibility: new RecordingMessageVisibility(), ...observability });
+
+    // Act
+    const response = await handler({ Records: steps.map((step, i) => record(`r${i}`, JSON.stringify(step))) }, context);
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(relay.relays).toBe(3);
+    expect(relay.maxActive).toBe(1);
   });
 });

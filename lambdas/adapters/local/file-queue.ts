@@ -9,7 +9,9 @@
 //
 // A receive renames ready → inflight (a lease that ends at leaseExpiry, like the
 // SQS visibility timeout); success deletes the lease, failure renames it back to
-// ready, visible again when the visibility timeout of that receive runs out. A lease
+// ready, visible again when the visibility timeout of that receive runs out — or,
+// after changeVisibility (SQS's ChangeMessageVisibility), when the time set there
+// runs out: the lease is renamed to its new expiry. A lease
 // that outlives its owner is put back by the expiry sweep, or at once when a new
 // consumer starts and the owner's process is gone (or is this process and the lease
 // belongs to an earlier FileQueue instance: a restart in the same process).
@@ -25,13 +27,13 @@ import { mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/pr
 import { basename, join, resolve } from 'node:path';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { ConfigurationError, InvalidInputError } from '../../core/errors.ts';
+import { MAX_VISIBILITY_SECONDS } from '../../ports/message-visibility.ts';
 import { fsyncPath } from './fs-raw-mail-store.ts';
 
 /** SQS limits the local queue mirrors, so what works locally also works in AWS. */
 export const MAX_DELAY_SECONDS = 900;
 /** The classic SQS message size limit; kept as the conservative bound. */
 export const MAX_BODY_BYTES = 256 * 1024;
-const MAX_VISIBILITY_TIMEOUT_SECONDS = 12 * 60 * 60;
 
 export interface FileQueueOptions {
   visibilityTimeoutSeconds: number;
@@ -191,12 +193,14 @@ export class FileQueue {
   private readonly sweepIntervalMs: number;
   /** Lease owner tokens of this instance's consumers; any other token of this process is abandoned. */
   private readonly ownTokens = new Set<string>();
+  /** Messages this instance's consumers hold, by the receipt handle their handler got. */
+  private readonly leases = new Map<string, Leased>();
   private dirsReady: Promise<void> | null = null;
 
   constructor(dir: string, options: FileQueueOptions) {
     const timeout = options.visibilityTimeoutSeconds;
-    if (!Number.isFinite(timeout) || timeout < 0 || timeout > MAX_VISIBILITY_TIMEOUT_SECONDS) {
-      throw new ConfigurationError('visibilityTimeoutSeconds', `must be between 0 and ${MAX_VISIBILITY_TIMEOUT_SECONDS}, got ${timeout}`);
+    if (!Number.isFinite(timeout) || timeout < 0 || timeout > MAX_VISIBILITY_SECONDS) {
+      throw new ConfigurationError('visibilityTimeoutSeconds', `must be between 0 and ${MAX_VISIBILITY_SECONDS}, got ${timeout}`);
     }
     this.dir = resolve(dir);
     this.visibilityTimeoutMs = Math.round(timeout * 1000);
@@ -251,6 +255,29 @@ export class FileQueue {
     return name.id;
   }
 
+  /**
+   * SQS's ChangeMessageVisibility for a message a consumer of this instance holds: it
+   * becomes visible again `seconds` from now (0 to 43,200) unless its handler succeeds
+   * first. Rejects when the message is not in flight here (settled, or its lease expired).
+   */
+  async changeVisibility(receiptHandle: string, seconds: number): Promise<void> {
+    if (!Number.isInteger(seconds) || seconds < 0 || seconds > MAX_VISIBILITY_SECONDS) {
+      throw new InvalidInputError(`a visibility timeout is a whole number of seconds from 0 to ${MAX_VISIBILITY_SECONDS}, got ${seconds}`);
+    }
+    const lease = this.leases.get(receiptHandle);
+    if (!lease) throw new InvalidInputError(`message ${receiptHandle} is not in flight in this process`);
+    const name: MessageName = { ...lease.name, at: Date.now() + seconds * 1000 };
+    const file = join(this.inflightDir, leaseName(name));
+    try {
+      await rename(lease.file, file);
+    } catch (error) {
+      if (isNotFound(error)) throw new InvalidInputError(`message ${receiptHandle} is not in flight any more (its lease expired)`);
+      throw error;
+    }
+    lease.name = name;
+    lease.file = file;
+  }
+
   /** Counts by listing the directories: meant for health checks and benchmarks, not hot paths. */
   async stats(): Promise<QueueStats> {
     await this.ensureDirectories();
@@ -295,6 +322,16 @@ export class FileQueue {
   /** @internal */
   settings(): { arn: string; region: string; rescanIntervalMs: number; sweepIntervalMs: number } {
     return { arn: this.arn, region: this.region, rescanIntervalMs: this.rescanIntervalMs, sweepIntervalMs: this.sweepIntervalMs };
+  }
+
+  /** @internal A message a consumer took: changeVisibility may move its lease until it is settled. */
+  trackLease(lease: Leased): void {
+    this.leases.set(lease.receiptHandle, lease);
+  }
+
+  /** @internal */
+  untrackLease(lease: Leased): void {
+    this.leases.delete(lease.receiptHandle);
   }
 
   /** @internal */
@@ -625,7 +662,9 @@ class Consumer {
           throw error;
         }
         try {
-          return { name, file: path, body: await readFile(path, 'utf8'), receiptHandle: lease };
+          const leased: Leased = { name, file: path, body: await readFile(path, 'utf8'), receiptHandle: lease };
+          this.queue.trackLease(leased);
+          return leased;
         } catch (error) {
           // The lease expired and was swept already (a very slow disk); it will come back.
           if (isNotFound(error)) return null;
@@ -653,6 +692,8 @@ class Consumer {
         } catch (error) {
           // The lease stays; the sweep makes the message visible again when it expires.
           this.onError(error, 'settle');
+        } finally {
+          this.queue.untrackLease(message);
         }
       }),
     );
@@ -678,7 +719,7 @@ class Consumer {
     };
   }
 
-  /** Failed: visible again when the visibility timeout of this receive runs out, as in SQS. */
+  /** Failed: visible again when the visibility timeout of this receive (or the one changeVisibility set) runs out, as in SQS. */
   private async putBack(message: Leased): Promise<void> {
     const back = readyName(message.name);
     try {

@@ -32,6 +32,7 @@ import SMTPConnection, {
 } from 'nodemailer/lib/smtp-connection';
 import { RetryableError } from '../../core/errors.ts';
 import type { RecipientReply, RelayEnvelope, SmtpRelay } from '../../ports/smtp-relay.ts';
+import { RELAY_TIMEOUTS } from './relay-timeouts.ts';
 
 /**
  * - `starttls-required`: STARTTLS must succeed, otherwise nothing is sent (the default).
@@ -54,25 +55,19 @@ export interface SmtpRelayOptions {
   servername?: string;
   /** EHLO name. */
   name?: string;
-  /** TCP connect (default 30 s). */
+  /** TCP connect (default 15 s, see relay-timeouts.ts for every default and its reason). */
   connectionTimeoutMs?: number;
-  /** From connect to the 220 greeting; also bounds the TLS handshake (default 30 s). */
+  /** From connect to the 220 greeting; also bounds the TLS handshake (default 60 s). */
   greetingTimeoutMs?: number;
-  /** Inactivity on the socket, including the wait for the end-of-DATA reply (default 10 min, RFC 5321 §4.5.3.2.6). */
+  /** Inactivity on the socket, including the wait for the end-of-DATA reply (default 2 min). */
   socketTimeoutMs?: number;
-  /** Whole relay, connect to final reply; keep it under the Lambda timeout (default 14 min). */
+  /** Whole relay, connect to final reply; the Lambda timeouts are derived from it (default 5 min). */
   totalTimeoutMs?: number;
   /** Wait for the 221 answer to QUIT before the connection is dropped (default 5 s). */
   quitTimeoutMs?: number;
 }
 
-const DEFAULTS = {
-  connectionTimeoutMs: 30_000,
-  greetingTimeoutMs: 30_000,
-  socketTimeoutMs: 10 * 60_000,
-  totalTimeoutMs: 14 * 60_000,
-  quitTimeoutMs: 5_000,
-};
+const DEFAULTS: Required<Pick<SmtpRelayOptions, keyof typeof RELAY_TIMEOUTS>> = { ...RELAY_TIMEOUTS };
 
 /** The error fields nodemailer puts on the errors it hands back. */
 interface SmtpError extends Error {

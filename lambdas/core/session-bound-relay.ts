@@ -1,0 +1,44 @@
+// At most N relays to the primary at the same time through one SmtpRelay, however
+// many workers call it: local mode's forward and resend share one such relay, so the
+// primary sees no more sessions from this process than SHADOWMAIL_PRIMARY_MAX_SESSIONS
+// (in AWS the event sources' maximum concurrency bounds the same number). A caller
+// beyond the bound waits for a slot, first come first served.
+import type { Readable } from 'node:stream';
+import { ConfigurationError } from './errors.ts';
+import type { RecipientReply, RelayEnvelope, SmtpRelay } from '../ports/smtp-relay.ts';
+
+export class SessionBoundRelay implements SmtpRelay {
+  private active = 0;
+  private readonly waiting: Array<() => void> = [];
+
+  constructor(
+    private readonly inner: SmtpRelay,
+    readonly maxSessions: number,
+  ) {
+    if (!Number.isInteger(maxSessions) || maxSessions < 1) throw new ConfigurationError('maxSessions', `must be a positive whole number, got ${maxSessions}`);
+  }
+
+  async relay(envelope: RelayEnvelope, data: () => Promise<Readable>): Promise<RecipientReply[]> {
+    await this.acquire();
+    try {
+      return await this.inner.relay(envelope, data);
+    } finally {
+      this.release();
+    }
+  }
+
+  private acquire(): Promise<void> {
+    if (this.active < this.maxSessions) {
+      this.active += 1;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => this.waiting.push(resolve));
+  }
+
+  /** A finished relay hands its slot straight to the longest waiting one. */
+  private release(): void {
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.active -= 1;
+  }
+}

@@ -1,0 +1,122 @@
+// A failed cold start must not poison the execution environment: the Lambda entry
+// points build their wiring once, but a build that failed (a secret not readable yet,
+// a throttled call, a variable fixed by a redeploy of the same environment) is built
+// again on the next invocation instead of failing every later one with the old error.
+import { readFile, readdir } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import type { Context } from 'aws-lambda';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { lazy } from '../../lambdas/handlers/lazy.ts';
+
+process.env.POWERTOOLS_METRICS_DISABLED = 'true';
+process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+const context = { awsRequestId: 'req-1', getRemainingTimeInMillis: () => 60_000 } as unknown as Context;
+
+describe('lazy', () => {
+  it('builds once and hands every caller the same value', async () => {
+    // Prepare
+    let builds = 0;
+    const value = lazy(async () => ({ build: ++builds }));
+
+    // Act
+    const [first, second] = await Promise.all([value(), value()]);
+    const third = await value();
+
+    // Assess
+    expect(builds).toBe(1);
+    expect(first).toBe(second);
+    expect(third).toBe(first);
+  });
+
+  it('forgets a failed build: the next call builds again and succeeds', async () => {
+    // Prepare: a factory that fails once, then succeeds
+    let builds = 0;
+    const value = lazy(async () => {
+      builds += 1;
+      if (builds === 1) throw new Error('secret not readable yet');
+      return 'wired';
+    });
+
+    // Act / Assess
+    await expect(value()).rejects.toThrow('secret not readable yet');
+    await expect(value()).resolves.toBe('wired');
+    await expect(value()).resolves.toBe('wired');
+    expect(builds).toBe(2);
+  });
+
+  it('lets the callers that waited on a failing build see its error, and builds anew afterwards', async () => {
+    // Prepare
+    let release!: () => void;
+    let builds = 0;
+    const value = lazy(async () => {
+      builds += 1;
+      if (builds === 1) {
+        await new Promise<void>((resolveWait) => (release = resolveWait));
+        throw new Error('throttled');
+      }
+      return builds;
+    });
+
+    // Act
+    const waiting = [value(), value()];
+    release();
+    const outcomes = await Promise.allSettled(waiting);
+
+    // Assess
+    expect(outcomes.map((outcome) => outcome.status)).toEqual(['rejected', 'rejected']);
+    await expect(value()).resolves.toBe(2);
+  });
+});
+
+describe('the Lambda entry points after a failed cold start', () => {
+  afterEach(() => {
+    vi.unstubAllEnvs();
+  });
+
+  const pipelineEnv = {
+    SHADOWMAIL_TABLE_NAME: 'table',
+    SHADOWMAIL_FORWARD_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/forward',
+    SHADOWMAIL_SOURCE_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/consumed',
+    AWS_REGION: 'eu-west-1',
+  };
+
+  it.each([
+    ['ingest', {}],
+    ['forward', { SHADOWMAIL_SMART_HOST: 'mail.corp.example' }],
+    ['resend', { SHADOWMAIL_SMART_HOST: 'mail.corp.example', SHADOWMAIL_RESEND_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/resend' }],
+  ])('%s: fails while its configuration is missing, then works once it is there, in the same environment', async (name, extra) => {
+    // Prepare: the first invocation finds no configuration
+    for (const variable of [...Object.keys(pipelineEnv), ...Object.keys(extra)]) vi.stubEnv(variable, undefined);
+    const { handler } = (await import(`../../lambdas/handlers/${name}.ts`)) as { handler: (event: unknown, context: Context) => Promise<unknown> };
+    await expect(handler({ Records: [] }, context)).rejects.toThrow(/^SHADOWMAIL_[A-Z_]+: /);
+
+    // Act: the same execution environment is invoked again once the configuration is there
+    for (const [variable, value] of Object.entries({ ...pipelineEnv, ...extra })) vi.stubEnv(variable, value);
+    const response = await handler({ Records: [] }, context);
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [] });
+  });
+
+  it('every entry point caches its wiring through lazy(), none in a promise of its own', async () => {
+    // Prepare
+    const dir = join(ROOT, 'lambdas/handlers');
+    const entryPoints: string[] = [];
+    for (const file of await readdir(dir)) {
+      const text = await readFile(join(dir, file), 'utf8');
+      if (/^export const handler\b/m.test(text)) entryPoints.push(file);
+    }
+
+    // Act
+    const sources = await Promise.all(entryPoints.map(async (file) => [file, await readFile(join(dir, file), 'utf8')] as const));
+
+    // Assess
+    expect(entryPoints.sort()).toEqual(['forward.ts', 'ingest.ts', 'resend.ts', 'ses-rule-set-activation.ts', 'webmail.ts']);
+    for (const [file, text] of sources) {
+      expect(text, file).toMatch(/\blazy\(/);
+      expect(text, file).not.toMatch(/\?\?=\s*import\(/);
+    }
+  });
+});
