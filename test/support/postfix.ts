@@ -308,12 +308,14 @@ class Postfix implements PostfixInstance {
   }
 
   /**
-   * A sasldb of its own (saslpasswd2, Debian's sasl2-bin) and a Cyrus application config
-   * `smtpd.conf` next to it; smtpd reads both as the postfix user.
+   * A sasldb of its own (saslpasswd2, Debian's sasl2-bin) and the Cyrus application config
+   * `smtpd.conf`; smtpd reads both as the postfix user. Debian's Postfix looks for that
+   * file in <config dir>/sasl whatever cyrus_sasl_config_path says (seen with strace), so
+   * it goes there, and the setting names the same directory for other builds.
    */
   private async configureSasl(sasl: NonNullable<PostfixOptions['sasl']>): Promise<Record<string, string>> {
     if (!this.options.tls) throw new Error('sasl needs tls: the credentials are only accepted after STARTTLS');
-    const saslDir = join(this.dir, 'sasl');
+    const saslDir = join(this.etc, 'sasl');
     await mkdir(saslDir, { recursive: true });
     const db = join(saslDir, 'sasldb2');
     for (const [login, password] of Object.entries(sasl.users)) {
