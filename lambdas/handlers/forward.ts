@@ -4,7 +4,8 @@ import { InvalidInputError } from '../core/errors.ts';
 import { forwardMessage, type ForwardDeps } from '../core/forward.ts';
 import type { ForwardJob } from '../core/model.ts';
 import { sqsBatchHandler, type SqsHandler } from './sqs-batch.ts';
-import { MetricUnit, type Observability } from './observability.ts';
+import { describeConfigurationFault } from '../core/configuration-fault.ts';
+import { MetricUnit, SMART_HOST_CONFIGURATION_FAULT_METRIC, type Observability } from './observability.ts';
 
 /** Age (s) of a message whose forward was deferred again; the stack alarms on its maximum. */
 export const FORWARD_BACKLOG_AGE_METRIC = 'ForwardBacklogAgeSeconds';
@@ -40,6 +41,12 @@ export function createForwardHandler(deps: ForwardHandlerDeps): SqsHandler {
         metrics.addMetric('RecipientsDelivered', MetricUnit.Count, outcome.delivered.length);
         metrics.addMetric('RecipientsDeferred', MetricUnit.Count, outcome.deferred.length);
         metrics.addMetric('RecipientsFailed', MetricUnit.Count, outcome.failed.length);
+        if (outcome.configurationFault) {
+          metrics.addMetric(SMART_HOST_CONFIGURATION_FAULT_METRIC, MetricUnit.Count, 1);
+          logger.warn('smart host configuration fault', {
+            sesMessageId: job.sesMessageId, configurationFault: outcome.configurationFault, detail: describeConfigurationFault(outcome.configurationFault),
+          });
+        }
         // The backlog alarm's signal: a deferred job goes back to SQS as a new message, so
         // the queue's own "age of oldest message" restarts with every retry; this does not.
         if (outcome.deferred.length > 0) {

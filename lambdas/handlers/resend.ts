@@ -7,7 +7,8 @@ import { InvalidInputError } from '../core/errors.ts';
 import { processResendStep, type ResendWorkerDeps } from '../core/resend.ts';
 import type { ResendStep } from '../ports/resend-jobs.ts';
 import { sqsBatchHandler, type SqsHandler } from './sqs-batch.ts';
-import { MetricUnit, type Observability } from './observability.ts';
+import { describeConfigurationFault } from '../core/configuration-fault.ts';
+import { MetricUnit, SMART_HOST_CONFIGURATION_FAULT_METRIC, type Observability } from './observability.ts';
 
 export type ResendHandlerDeps = Omit<ResendWorkerDeps, 'workerId'> & Observability & { workerId?: string };
 
@@ -56,6 +57,12 @@ export function createResendHandler(deps: ResendHandlerDeps): SqsHandler {
         metrics.addMetric('ResendDeferred', MetricUnit.Count, outcome.deferred.length);
         metrics.addMetric('ResendFailed', MetricUnit.Count, outcome.failed.length);
         if (outcome.inDoubt) metrics.addMetric('ResendInDoubt', MetricUnit.Count, 1);
+        if (outcome.configurationFault) {
+          metrics.addMetric(SMART_HOST_CONFIGURATION_FAULT_METRIC, MetricUnit.Count, 1);
+          logger.warn('smart host configuration fault', {
+            jobId: step.jobId, configurationFault: outcome.configurationFault, detail: describeConfigurationFault(outcome.configurationFault),
+          });
+        }
       } else if (outcome.status === 'skipped') {
         metrics.addMetric('ResendSkipped', MetricUnit.Count, 1);
       }

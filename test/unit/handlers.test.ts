@@ -8,7 +8,7 @@ import { ConfigurationError } from '../../lambdas/core/errors.ts';
 import { createForwardHandler, FORWARD_BACKLOG_AGE_METRIC } from '../../lambdas/handlers/forward.ts';
 import { ingestMessage } from '../../lambdas/core/ingest.ts';
 import { createIngestHandler } from '../../lambdas/handlers/ingest.ts';
-import { createObservability } from '../../lambdas/handlers/observability.ts';
+import { createObservability, SMART_HOST_CONFIGURATION_FAULT_METRIC } from '../../lambdas/handlers/observability.ts';
 import { readAwsForwardEnv } from '../../lambdas/wiring/env.ts';
 import { ManualClock, MemoryRawMailStore, RecordingForwardQueue, ScriptedRelay } from '../support/memory-adapters.ts';
 import { MemoryMessageIndex } from '../support/memory-message-index.ts';
@@ -109,6 +109,43 @@ describe('forward handler', () => {
     const recorded = addMetric.mock.calls.map(([name, unit, value]) => ({ name, unit, value }));
     expect(recorded.filter((m) => m.name === FORWARD_BACKLOG_AGE_METRIC)).toEqual([{ name: FORWARD_BACKLOG_AGE_METRIC, unit: 'Seconds', value: 7200 }]);
     expect(recorded.filter((m) => m.name === 'RecipientsDelivered').map((m) => m.value).sort()).toEqual([0, 1]);
+  });
+});
+
+describe('forward handler: configuration faults', () => {
+  it('counts each attempt the smart host refused on its settings as SmartHostConfigurationFaults, and nothing for other failures', async () => {
+    // Prepare: three messages; the primary refuses our login for one, is away for one, takes one
+    const index = new MemoryMessageIndex();
+    const store = new MemoryRawMailStore();
+    const queue = new RecordingForwardQueue();
+    const clock = new ManualClock('2026-11-20T10:00:00Z');
+    const observability = createObservability('test');
+    for (const [id, rcpt] of [['refused-1', 'login@corp.test'], ['away-1', 'away@corp.test'], ['fine-1', 'ok@corp.test']] as const) {
+      store.put({ bucket: 'raw', key: id }, simpleMessage());
+      await ingestMessage(receivedMail({ sesMessageId: id, raw: { bucket: 'raw', key: id }, envelopeRecipients: [rcpt], receivedAt: clock.now().toISOString() }), {
+        index, rawStore: store, parser: new MailparserMimeParser(), forwardQueue: queue, clock, workerId: 'i', config: { retentionDays: 28, stackId: 's', leaseMs: 1000 },
+      });
+    }
+    const relay = new ScriptedRelay();
+    relay.codes.set('login@corp.test', 535);
+    relay.faults.set('login@corp.test', 'auth');
+    relay.codes.set('away@corp.test', 0);
+    relay.faults.set('away@corp.test', 'unreachable');
+    const addMetric = vi.spyOn(observability.metrics, 'addMetric');
+    const warn = vi.spyOn(observability.logger, 'warn');
+    const handler = createForwardHandler({
+      index, rawStore: store, relay, forwardQueue: new RecordingForwardQueue(), clock,
+      config: { stackId: 's', maxAgeMs: 5 * 86_400_000, retryBaseSeconds: 60, retryMaxDelaySeconds: 900, leaseMs: 1000 },
+      ...observability,
+    });
+
+    // Act
+    await handler({ Records: queue.sent.map((sent, i) => sqsRecord(`r-${i}`, JSON.stringify(sent.job))) }, context);
+
+    // Assess
+    const recorded = addMetric.mock.calls.map(([name, unit, value]) => ({ name, unit, value }));
+    expect(recorded.filter((m) => m.name === SMART_HOST_CONFIGURATION_FAULT_METRIC)).toEqual([{ name: 'SmartHostConfigurationFaults', unit: 'Count', value: 1 }]);
+    expect(warn).toHaveBeenCalledWith('smart host configuration fault', expect.objectContaining({ sesMessageId: 'refused-1', configurationFault: 'auth' }));
   });
 });
 

@@ -3,8 +3,8 @@
 // boundary do (nothing twice, nothing lost).
 import type { Readable } from 'node:stream';
 import type { Context, SQSEvent } from 'aws-lambda';
-import { beforeEach, describe, expect, it } from 'vitest';
-import { createObservability } from '../../lambdas/handlers/observability.ts';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
+import { createObservability, SMART_HOST_CONFIGURATION_FAULT_METRIC } from '../../lambdas/handlers/observability.ts';
 import { createResendHandler, parseResendStep } from '../../lambdas/handlers/resend.ts';
 import { InvalidInputError, NotFoundError, RetryableError } from '../../lambdas/core/errors.ts';
 import { forwardMessage } from '../../lambdas/core/forward.ts';
@@ -658,5 +658,25 @@ describe('the resend worker handler (SQS batch)', () => {
     expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: 'r3' }] });
     expect(h.relay.sent).toHaveLength(1);
     expect((await h.job(job.id)).state).toBe('done');
+  });
+
+  it('counts a resend the smart host refused on its settings as SmartHostConfigurationFaults', async () => {
+    // Prepare
+    const h = new Harness();
+    const id = await h.receive(1, { recipients: ['alice@corp.test'] });
+    h.relay.codes.set('alice@corp.test', 0);
+    h.relay.faults.set('alice@corp.test', 'tls');
+    await startResend(ADMIN, { kind: 'message', sesMessageId: id }, h.startDeps());
+    const step = h.queue.takeDue()!.step;
+    const observability = createObservability('test-resend');
+    observability.logger.setLogLevel('SILENT');
+    const addMetric = vi.spyOn(observability.metrics, 'addMetric');
+    const handler = createResendHandler({ ...h.workerDeps(), ...observability });
+    // Act
+    await handler({ Records: [record('r1', JSON.stringify(step))] }, context);
+    // Assess
+    const recorded = addMetric.mock.calls.map(([name, unit, value]) => ({ name, unit, value }));
+    expect(recorded.filter((m) => m.name === SMART_HOST_CONFIGURATION_FAULT_METRIC)).toEqual([{ name: 'SmartHostConfigurationFaults', unit: 'Count', value: 1 }]);
+    expect(recorded.find((m) => m.name === 'ResendDeferred')).toMatchObject({ value: 1 });
   });
 });
