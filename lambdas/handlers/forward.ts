@@ -1,8 +1,12 @@
-// Lambda entry point: SQS batch of forward jobs → forward use case, per record.
+// Lambda entry point: SQS batch of forward jobs → forward use case, per record; an
+// invoke with {shadowmailProbe: …} runs the smart-host probe instead (forward-probe.ts).
 import { z } from 'zod';
 import { InvalidInputError } from '../core/errors.ts';
 import { forwardMessage, type ForwardDeps } from '../core/forward.ts';
 import type { ForwardJob } from '../core/model.ts';
+import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import type { ForwardProbeEvent, ProbeResult } from '../ports/smtp-probe.ts';
+import { createForwardProbeHandler, type ForwardProbeHandler } from './forward-probe.ts';
 import { sqsBatchHandler, type SqsHandler } from './sqs-batch.ts';
 import { describeConfigurationFault } from '../core/configuration-fault.ts';
 import { MetricUnit, SMART_HOST_CONFIGURATION_FAULT_METRIC, type Observability } from './observability.ts';
@@ -64,9 +68,18 @@ export function createForwardHandler(deps: ForwardHandlerDeps): SqsHandler {
 }
 
 let awsHandler: Promise<SqsHandler> | undefined;
+let awsProbeHandler: Promise<ForwardProbeHandler> | undefined;
 
-/** The Lambda entry point in AWS; wiring (and the smart-host secret) is loaded once per cold start. */
-export const handler: SqsHandler = async (event, context) => {
+/**
+ * The Lambda entry point in AWS; wiring is loaded once per cold start (the smart-host
+ * secret is read per session). An event with a `shadowmailProbe` key is a probe (its
+ * request is then checked, so a malformed one gets a clear error, not an SQS one).
+ */
+export async function handler(event: SQSEvent | ForwardProbeEvent, context: Context): Promise<SQSBatchResponse | ProbeResult> {
+  if (typeof event === 'object' && event !== null && 'shadowmailProbe' in event) {
+    awsProbeHandler ??= import('../wiring/aws.ts').then(async (wiring) => createForwardProbeHandler(await wiring.awsForwardProbeDeps()));
+    return (await awsProbeHandler)(event);
+  }
   awsHandler ??= import('../wiring/aws.ts').then(async (wiring) => createForwardHandler(await wiring.awsForwardDeps()));
   return (await awsHandler)(event, context);
-};
+}

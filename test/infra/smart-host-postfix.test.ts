@@ -4,21 +4,27 @@
 // Exchange connector does (and as the Client Frontend connector on 587 does to everyone).
 // 1. The forward use case with the real relay: 530 and a refused login (535) are recorded
 //    as configuration faults and retried; the right password delivers.
-// 2. The probe (SmtpProbeAdapter) with the same settings: plaintext, STARTTLS, login
+// 2. A rotated secret: the deployed wiring (awsForwardDeps) with the secret in a Secrets
+//    Manager stand-in uses the new password without a restart once the old one was refused.
+// 3. The probe (SmtpProbeAdapter) with the same settings: plaintext, STARTTLS, login
 //    required and missing (530 at MAIL), wrong password (535 at AUTH), the right one, a
 //    certificate for another name, an unknown mailbox, nothing listening (unreachable), a
 //    server that never greets (timeout within its limit). Never DATA.
 // Needs root and Debian's postfix, openssl and sasl2-bin.
 import { createServer, type Server, type Socket } from 'node:net';
+import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SmtpProbeAdapter } from '../../lambdas/adapters/smtp/smtp-probe.ts';
 import { SmtpRelayAdapter, type SmtpRelayOptions } from '../../lambdas/adapters/smtp/smtp-relay.ts';
 import { forwardMessage, type ForwardDeps } from '../../lambdas/core/forward.ts';
 import type { ProbeResult } from '../../lambdas/ports/smtp-probe.ts';
+import { awsForwardDeps } from '../../lambdas/wiring/aws.ts';
+import { ENV } from '../../lambdas/wiring/env.ts';
 import { makeRecord, makeState } from '../support/message-index-contract.ts';
 import { ManualClock, MemoryRawMailStore, RecordingForwardQueue } from '../support/memory-adapters.ts';
 import { MemoryMessageIndex } from '../support/memory-message-index.ts';
 import { freePort, startPostfix, type PostfixInstance } from '../support/postfix.ts';
+import { startFakeSecretsManager } from '../support/secrets-manager-fake.ts';
 
 const DOMAIN = 'corp.test';
 const RELAY_USER = 'svc-relay@corp.test';
@@ -102,6 +108,45 @@ describe('the forward through a connector that asks for a login', () => {
     expect(outcome).toMatchObject({ status: 'attempted', delivered: [guarded.address('bob')], configurationFault: null });
     expect(state.attempts[0]).not.toHaveProperty('configurationFault');
     await guarded.waitForDelivered('bob', before + 1);
+  });
+});
+
+describe('a rotated smart-host secret, in the deployed wiring', () => {
+  it('is used without a restart: the refused old password makes the next session read the secret again', async () => {
+    // Prepare: a connector without TLS (rotation is not about TLS), the secret still holding the old password
+    const plainGuarded = await startPostfix({ domain: DOMAIN, users: ['carol'], sasl: { users: { [RELAY_USER]: RELAY_PASSWORD }, required: true } });
+    const secrets = await startFakeSecretsManager();
+    const secretArn = 'arn:aws:secretsmanager:eu-central-1:123456789012:secret:shadowmail/smarthost-AbCdEf';
+    secrets.secrets.set(secretArn, JSON.stringify({ username: RELAY_USER, password: 'Winter 2029' }));
+    const saved = { ...process.env };
+    Object.assign(process.env, secrets.env());
+    try {
+      const { relay } = await awsForwardDeps({
+        [ENV.tableName]: 'shadowmail-table',
+        [ENV.forwardQueueUrl]: 'https://sqs.eu-central-1.amazonaws.com/123456789012/shadowmail-forward',
+        [ENV.smartHost]: plainGuarded.host,
+        [ENV.smartHostPort]: String(plainGuarded.port),
+        [ENV.smartHostTls]: 'none',
+        [ENV.smartHostAuthSecretArn]: secretArn,
+      });
+      const message = () => Promise.resolve(Readable.from([Buffer.from('Subject: rotated\r\n\r\nhello\r\n')]));
+      const envelope = { from: 'partner@partner.test', recipients: [plainGuarded.address('carol')] };
+
+      // Act: the old password is refused; the admin puts the new one; the next attempt delivers
+      const [before] = await relay.relay(envelope, message);
+      secrets.secrets.set(secretArn, JSON.stringify({ username: RELAY_USER, password: RELAY_PASSWORD }));
+      const [after] = await relay.relay(envelope, message);
+
+      // Assess
+      expect(before).toMatchObject({ code: 0, fault: 'auth' });
+      expect(after).toMatchObject({ code: 250 });
+      expect(secrets.reads).toEqual([secretArn, secretArn]);
+      await plainGuarded.waitForDelivered('carol', 1);
+    } finally {
+      process.env = saved;
+      await secrets.close();
+      await plainGuarded.destroy();
+    }
   });
 });
 

@@ -46,8 +46,8 @@ export interface PostfixOptions {
   /** Listen on this port instead of a free one. */
   port?: number;
   /**
-   * SMTP AUTH (PLAIN, LOGIN) through Cyrus SASL with a private sasldb, offered only after
-   * STARTTLS (`tls` must be on), like an Exchange connector with BasicAuthRequireTLS.
+   * SMTP AUTH (PLAIN, LOGIN) through Cyrus SASL with a private sasldb; with `tls`, offered
+   * only after STARTTLS, like an Exchange connector with BasicAuthRequireTLS.
    * `users`: login name (an address of `domain`) → password. `required`: MAIL FROM of a
    * client that did not log in gets Exchange's answer, 530 5.7.1 "Client was not
    * authenticated" (Postfix adds the address in front of the text).
@@ -314,7 +314,6 @@ class Postfix implements PostfixInstance {
    * it goes there, and the setting names the same directory for other builds.
    */
   private async configureSasl(sasl: NonNullable<PostfixOptions['sasl']>): Promise<Record<string, string>> {
-    if (!this.options.tls) throw new Error('sasl needs tls: the credentials are only accepted after STARTTLS');
     const saslDir = join(this.etc, 'sasl');
     await mkdir(saslDir, { recursive: true });
     const db = join(saslDir, 'sasldb2');
@@ -333,7 +332,7 @@ class Postfix implements PostfixInstance {
       smtpd_sasl_path: 'smtpd',
       cyrus_sasl_config_path: saslDir,
       smtpd_sasl_security_options: 'noanonymous',
-      smtpd_tls_auth_only: 'yes',
+      smtpd_tls_auth_only: this.options.tls ? 'yes' : 'no',
       ...(sasl.required && {
         // sender restrictions at MAIL FROM, not deferred to RCPT, as Exchange answers
         smtpd_delay_reject: 'no',
