@@ -1,11 +1,14 @@
 // The forward function's probe mode at the handler: a request is checked before anything
 // connects (addresses without CR, LF, NUL or <>, at most 256 characters, a real mailbox
-// for RCPT), and the probe's result is handed back unchanged.
+// for RCPT), and the probe's result is handed back unchanged; the probe's bound fits the
+// forward function's timeout.
 import { describe, expect, it } from 'vitest';
+import { PROBE_LIMITS } from '../../lambdas/adapters/smtp/smtp-probe.ts';
 import { InvalidInputError } from '../../lambdas/core/errors.ts';
 import { createForwardProbeHandler, parseProbeRequest } from '../../lambdas/handlers/forward-probe.ts';
 import { createObservability } from '../../lambdas/handlers/observability.ts';
 import { isForwardProbeEvent, type ProbeRequest, type ProbeResult, type SmtpProbe } from '../../lambdas/ports/smtp-probe.ts';
+import { FORWARD_LIMITS } from '../../lib/pipeline-limits.ts';
 
 process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
 
@@ -53,6 +56,17 @@ describe('forward probe handler', () => {
     await expect(outcome).rejects.toBeInstanceOf(InvalidInputError);
     await expect(outcome).rejects.toThrow(message);
     expect(probe.requests).toEqual([]);
+  });
+
+  it('fits the whole probe, with room for a cold start, into the forward function that runs it', () => {
+    // Act
+    const budgetMs = FORWARD_LIMITS.timeout.toMilliseconds() - PROBE_LIMITS.totalMs;
+    const stepsMs = PROBE_LIMITS.connectMs + PROBE_LIMITS.greetingMs;
+
+    // Assess: a synchronous invoke waits for the function; the probe must end before it is cut off
+    expect(budgetMs).toBeGreaterThanOrEqual(10_000);
+    expect(PROBE_LIMITS.totalMs).toBeLessThanOrEqual(30_000);
+    expect(stepsMs).toBeLessThanOrEqual(PROBE_LIMITS.totalMs);
   });
 
   it('parses a valid request into exactly from and recipient', () => {

@@ -120,7 +120,10 @@ class ProbeRun {
       await this.step('mail', this.limits.commandMs, (ms) => this.expect(this.command(`MAIL FROM:<${this.request.from}>`, ms), [250], 'refused'));
       await this.step('rcpt', this.limits.commandMs, (ms) => this.expect(this.command(`RCPT TO:<${this.request.recipient}>`, ms), [250, 251], 'refused'));
     } catch (error) {
-      if (!(error instanceof StepFailed)) throw error;
+      if (!(error instanceof StepFailed)) {
+        this.socket?.destroy();
+        throw error;
+      }
       failure = error.failure;
     }
     // RSET and QUIT only where the server is still talking to us
