@@ -260,6 +260,34 @@ describe('the probe', () => {
     expect(result.summary).toMatch(/refused the connection .*nothing listens there/);
   });
 
+  it('names AWS\'s port 25 block and the request that lifts it when port 25 cannot be reached', async () => {
+    // Act: a loopback address nothing listens on port 25 of (as on the test machines: no MTA runs)
+    const result = await new SmtpProbeAdapter({ host: '127.0.0.3', port: 25 }).probe(request(`alice@${DOMAIN}`));
+
+    // Assess
+    expect(result).toMatchObject({ ok: false, fault: 'unreachable', port: 25 });
+    expect(stepNames(result)).toEqual(['connect:FAIL']);
+    expect(result.summary).toMatch(/AWS blocks outbound port 25 .*removes the restriction for the NAT gateway's Elastic IP .*docs\/deploy\.md 6\.4/);
+  });
+
+  it('reports a connection closed before the greeting as unreachable: something in between took it', async () => {
+    // Prepare: a listener that drops every connection at once, as a firewall or proxy may
+    const dropper: Server = createServer((socket) => socket.destroy());
+    await new Promise<void>((resolve) => dropper.listen(0, '127.0.0.1', resolve));
+    try {
+      // Act
+      const result = await new SmtpProbeAdapter({ host: '127.0.0.1', port: (dropper.address() as { port: number }).port }).probe(request(`alice@${DOMAIN}`));
+
+      // Assess
+      expect(result).toMatchObject({ ok: false, fault: 'unreachable' });
+      expect(stepNames(result)).toEqual(['connect:ok', 'greeting:FAIL']);
+      expect(result.steps[1]!.reply).toMatch(/closed before the greeting/);
+      expect(result.summary).toMatch(/closed the connection before the SMTP greeting .*firewall or proxy/);
+    } finally {
+      await new Promise<void>((resolve) => dropper.close(() => resolve()));
+    }
+  });
+
   it('reports a server that takes the connection and never greets as a timeout within the greeting limit', async () => {
     // Prepare
     const sockets = new Set<Socket>();

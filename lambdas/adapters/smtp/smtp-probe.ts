@@ -112,7 +112,7 @@ class ProbeRun {
     let transactionStarted = false;
     try {
       await this.step('connect', this.limits.connectMs, (ms) => this.open(ms));
-      await this.step('greeting', this.limits.greetingMs, (ms) => this.expect(this.readReply(ms), [220], 'refused'));
+      await this.step('greeting', this.limits.greetingMs, (ms) => this.greeting(ms));
       await this.ehlo();
       await this.tls();
       await this.login();
@@ -142,6 +142,18 @@ class ProbeRun {
   }
 
   // ---------------------------------------------------------------- the steps
+
+  /** The 220 greeting. A connection closed before any word is no SMTP server's answer: something in between took it. */
+  private async greeting(ms: number): Promise<Reply> {
+    try {
+      return await this.expect(this.readReply(ms), [220], 'refused');
+    } catch (error) {
+      if (error instanceof StepFailure && error.fault === 'refused' && !error.reply) {
+        throw new StepFailure('unreachable', null, `the connection was closed before the greeting (${error.message}): a firewall or proxy in between`);
+      }
+      throw error;
+    }
+  }
 
   private async ehlo(): Promise<void> {
     const reply = await this.step('ehlo', this.limits.commandMs, (ms) => this.expect(this.command(`EHLO ${this.smartHost.ehloName}`, ms), [250], 'refused'));
@@ -413,6 +425,9 @@ function summarize(
       if (/cannot be resolved/.test(error.message)) return `${smartHost.host} cannot be resolved from AWS (${reply}): publish the smart-host name in public DNS.`;
       if (smartHost.port === 25) {
         return `No TCP connection to ${where} (${reply}): AWS blocks outbound port 25 from Lambda until it removes the restriction for the NAT gateway's Elastic IP — request that (docs/deploy.md 6.4); if it is granted, check that the firewall lets that address in.`;
+      }
+      if (/closed before the greeting/.test(error.message)) {
+        return `${where} closed the connection before the SMTP greeting (${reply}): a firewall or proxy between AWS and Exchange ends it — let the forward's address through to the receive connector on port ${smartHost.port}.`;
       }
       if (/ECONNREFUSED/.test(error.message)) return `${where} refused the connection (${reply}): nothing listens there — check the receive connector's binding (port ${smartHost.port}) and the firewall's publishing rule.`;
       return `No TCP connection to ${where} (${reply}): a firewall drops it or the host is down — let the forward's address (the NAT Elastic IP, or AWS addresses without NAT) in on port ${smartHost.port}.`;
