@@ -134,8 +134,7 @@ export class SmtpRelayAdapter implements SmtpRelay {
     );
     if (refusal !== null) {
       session.close();
-      if (refusal.fault === 'auth') this.smartHost.credentials?.refused();
-      return answerAll(refusal);
+      return this.noteRefusedLogin(answerAll(refusal));
     }
 
     // Opened only once the server has taken DATA, so a refused envelope never reads the store.
@@ -157,15 +156,18 @@ export class SmtpRelayAdapter implements SmtpRelay {
         if (!answers.has(recipient)) answers.set(recipient, { recipient, ...final });
       }
       await session.quit(this.options.quitTimeoutMs);
-      if ([...answers.values()].some((answer) => answer.fault === 'auth')) this.smartHost.credentials?.refused();
-      return answers;
+      return this.noteRefusedLogin(answers);
     } catch (error) {
       session.close();
       if (source.failure) throw new RetryableError('reading the stored message for the relay failed', { cause: source.failure });
-      const answers = answersFromSendFailure(error as SmtpError, envelope.recipients, smtpEnvelope, this.smartHost);
-      if ([...answers.values()].some((answer) => answer.fault === 'auth')) this.smartHost.credentials?.refused();
-      return answers;
+      return this.noteRefusedLogin(answersFromSendFailure(error as SmtpError, envelope.recipients, smtpEnvelope, this.smartHost));
     }
+  }
+
+  /** A login refused or asked for (530 at MAIL FROM, …): the next session reads the credentials again. */
+  private noteRefusedLogin(answers: Map<string, RecipientReply>): Map<string, RecipientReply> {
+    if ([...answers.values()].some((answer) => answer.fault === 'auth')) this.smartHost.credentials?.refused();
+    return answers;
   }
 
   /**
