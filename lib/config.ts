@@ -81,6 +81,10 @@ const configSchema = z
         .string()
         .regex(secretArnPattern, 'the complete ARN of a Secrets Manager secret (…:secret:name-AbCdEf) holding {"username","password"}')
         .optional(),
+      // Without authSecretArn: an anonymous receive connector that allow-lists the NAT
+      // gateway's Elastic IP (docs/deploy.md 6.2). Said explicitly, because without it a
+      // missing secret is far more likely a forgotten one (see smartHostProblem).
+      anonymousConnector: z.boolean().optional(),
       heloName: z.string().regex(hostPattern, 'a host name').optional(),
       // SMTP sessions to this host at once, forward and resend together (lambdas/core/primary-sessions.ts).
       maxSessions: z
@@ -171,7 +175,66 @@ const configSchema = z
   .refine((c) => c.forwardMaxAgeDays <= c.retentionDays, {
     path: ['forwardMaxAgeDays'],
     message: 'must not exceed retentionDays: the forward reads the raw message, which expires with the retention',
+  })
+  .superRefine((c, context) => {
+    const problem = smartHostProblem(c);
+    if (problem) context.addIssue({ code: 'custom', path: problem.path, message: problem.message });
   });
+
+/** Exchange's Client Frontend receive connector: SMTP submission for authenticated clients. */
+const CLIENT_SUBMISSION_PORT = 587;
+
+/**
+ * Why the smart host as configured cannot take the forward's mail, or null. Checked at
+ * synth, because each of these would otherwise accept mail at SES and deliver none:
+ * - Port 25: AWS blocks outbound port 25 from Lambda; only a function in a VPC behind a
+ *   NAT gateway can have the block lifted, on request, for the NAT gateway's Elastic IP
+ *   ("How do I remove the restriction on port 25 from my Amazon EC2 instance or Lambda
+ *   function?", https://repost.aws/knowledge-center/ec2-port-25-throttle).
+ * - No authentication: only an anonymous connector that allow-lists a fixed source
+ *   address accepts the forward, and only the NAT option gives it one.
+ * - Port 587 without authentication: Exchange's "Client Frontend" connector listens there
+ *   for authenticated SMTP clients (learn.microsoft.com/exchange/clients/pop3-and-imap4/
+ *   configure-authenticated-smtp) and answers MAIL FROM of anyone else with 530 5.7.1.
+ */
+function smartHostProblem(c: { smartHost: { port: number; authSecretArn?: string | undefined; anonymousConnector?: boolean | undefined }; natGateway?: object | undefined }): { path: string[]; message: string } | null {
+  const { port, authSecretArn, anonymousConnector } = c.smartHost;
+  const at = (key: string, message: string) => ({ path: ['smartHost', key], message });
+  if (port === 25 && !c.natGateway) {
+    return at(
+      'port',
+      '25 cannot work without natGateway: AWS blocks outbound port 25 from Lambda functions and lifts the block only, on request, for the Elastic IP of a NAT gateway. Add "natGateway": {} (section 6.4), or use a connector on a port of its own with authSecretArn (section 6.3)',
+    );
+  }
+  if (authSecretArn !== undefined && anonymousConnector === true) {
+    return at('anonymousConnector', 'true means the connector accepts shadowmail without a login, but authSecretArn is set too: give one of them, not both');
+  }
+  if (authSecretArn !== undefined) return null;
+  if (port === CLIENT_SUBMISSION_PORT) {
+    return anonymousConnector === true
+      ? at(
+          'port',
+          `${CLIENT_SUBMISSION_PORT} is Exchange's Client Frontend connector, which accepts only clients that log in (530 5.7.1 at MAIL FROM otherwise): an anonymous connector needs a port of its own, e.g. 25 with natGateway (section 6.2)`,
+        )
+      : at(
+          'authSecretArn',
+          `is required on port ${CLIENT_SUBMISSION_PORT}: Exchange's Client Frontend connector there answers 530 5.7.1 at MAIL FROM to a client that did not log in, so no message would be delivered. Give the secret of section 3.3 (and preferably a connector on a port of its own, section 6.3)`,
+        );
+  }
+  if (anonymousConnector !== true) {
+    return at(
+      'authSecretArn',
+      'is required unless the smart host is an anonymous receive connector that allow-lists shadowmail\'s fixed address: give the secret of section 3.3, or declare "anonymousConnector": true together with natGateway (section 6.2)',
+    );
+  }
+  if (!c.natGateway) {
+    return at(
+      'anonymousConnector',
+      'needs natGateway: an anonymous connector must allow-list the sender\'s address, and without the NAT option the forward leaves from changing AWS addresses (section 6.2)',
+    );
+  }
+  return null;
+}
 
 export type ShadowmailConfig = z.output<typeof configSchema>;
 export type ShadowmailConfigInput = z.input<typeof configSchema>;

@@ -7,6 +7,7 @@
 // AWS credentials, recorded in that table's audit log as cli:<os user>@<host>.
 import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
+import { describeConfigurationFault } from '../../lambdas/core/configuration-fault.ts';
 import { ShadowmailError } from '../../lambdas/core/errors.ts';
 import { adminTraceSearch, MAX_TRACE_PAGE, type TracedMessage, type TraceSearchInput } from '../../lambdas/core/trace.ts';
 import { systemClock } from '../../lambdas/ports/clock.ts';
@@ -22,7 +23,8 @@ export const TRACE_USAGE = `usage:
                    [--data-dir DIR | --stack STACK_ID [--region REGION]]
 
   Lists matching messages, newest first, with each recipient's delivery state and every
-  attempt (time, SMTP code, the primary's reply). Criteria combine; --subject matches a
+  attempt (time, SMTP code, the primary's reply); an attempt the primary refused on
+  shadowmail's settings (login, TLS) is marked as a configuration fault, with what to check. Criteria combine; --subject matches a
   part of the subject in any case. Without --recipient, --sender or --message-id the
   search covers received mail of the last 31 days unless --since says otherwise.
   TIME is ISO 8601 (2030-03-01, 2030-03-01T08:00:00Z). --limit caps the messages shown
@@ -137,7 +139,13 @@ export function traceJson({ message, deliveries }: TracedMessage) {
       lastReply: delivery.lastReply,
       reason: delivery.reason,
       updatedAt: delivery.updatedAt,
-      attempts: delivery.attempts.map((attempt) => ({ at: attempt.at, code: attempt.code, response: attempt.response, outcome: attempt.outcome })),
+      attempts: delivery.attempts.map((attempt) => ({
+        at: attempt.at,
+        code: attempt.code,
+        response: attempt.response,
+        outcome: attempt.outcome,
+        ...(attempt.configurationFault && { configurationFault: attempt.configurationFault }),
+      })),
     })),
   };
 }
@@ -163,6 +171,7 @@ export function formatTrace(results: TracedMessage[], more = false): string {
       lines.push(`  → ${delivery.recipient.padEnd(32)} ${delivery.state.padEnd(9)} attempts ${delivery.attemptCount}${reply}`);
       for (const attempt of delivery.attempts) {
         lines.push(`      ${attempt.at}  ${String(attempt.code).padStart(3, '0')}  ${attempt.outcome.padEnd(9)} ${oneLine(attempt.response, 160)}`);
+        if (attempt.configurationFault) lines.push(`        ${describeConfigurationFault(attempt.configurationFault, oneLine(attempt.response, 160))}`);
       }
       if (delivery.attemptCount > delivery.attempts.length) lines.push(`      (${delivery.attemptCount - delivery.attempts.length} earlier attempts not kept)`);
     }

@@ -1,11 +1,13 @@
 // Use case: relay one stored message unchanged to the primary, per recipient:
-// 2xx delivered, 5xx failed for good, 4xx or no answer retried with growing backoff
-// until the maximum age. Every attempt is recorded for the admin's trace.
+// 2xx delivered, 5xx failed for good, 4xx, no answer or a configuration fault (the
+// primary refuses *us*: login, TLS) retried with growing backoff until the maximum age.
+// Every attempt is recorded for the admin's trace, a configuration fault marked as such.
 import type { Readable } from 'node:stream';
 import { normalizeAddress } from './addresses.ts';
+import { configurationFaultOf, expiredAfterConfigurationFault } from './configuration-fault.ts';
 import { LeaseBusyError } from './errors.ts';
 import { forwardStampLine, withHeaderLines } from './forward-stamp.ts';
-import type { DeliveryAttempt, DeliveryState, ForwardJob, MessageRecord } from './model.ts';
+import type { ConfigurationFault, DeliveryAttempt, DeliveryState, ForwardJob, MessageRecord } from './model.ts';
 import type { Clock } from '../ports/clock.ts';
 import type { ForwardQueue } from '../ports/forward-queue.ts';
 import type { MessageIndex } from '../ports/message-index.ts';
@@ -38,7 +40,15 @@ export type ForwardOutcome =
   | { status: 'duplicate' }
   | { status: 'loop'; failed: string[] }
   | { status: 'expired'; failed: string[] }
-  | { status: 'attempted'; delivered: string[]; failed: string[]; deferred: string[]; retryInSeconds: number | null };
+  | {
+      status: 'attempted';
+      delivered: string[];
+      failed: string[];
+      deferred: string[];
+      retryInSeconds: number | null;
+      /** The smart host refused *us* on this attempt (see ConfigurationFault); null otherwise. */
+      configurationFault: ConfigurationFault | null;
+    };
 
 const PENDING = new Set(['queued', 'deferred']);
 
@@ -81,7 +91,7 @@ async function relayPending(job: ForwardJob, record: MessageRecord, deps: Forwar
 
   const ageMs = now.getTime() - Date.parse(record.receivedAt);
   if (ageMs >= deps.config.maxAgeMs) {
-    await failAll(record, pending, expiryReason(deps.config), deps);
+    await failAll(record, pending, (recipient) => expiryReason(deps.config, lastConfigurationFault(recipient, states)), deps);
     return { status: 'expired', failed: pending };
   }
 
@@ -93,22 +103,23 @@ async function relayPending(job: ForwardJob, record: MessageRecord, deps: Forwar
   const delivered: string[] = [];
   const failed: string[] = [];
   const deferred: string[] = [];
+  let configurationFault: ConfigurationFault | null = null;
   for (const recipient of pending) {
     const reply = replyFor(recipient, replies);
-    const outcome = classify(reply.code);
-    const attempt: DeliveryAttempt = { at: attemptedAt, code: reply.code, response: reply.response, outcome };
-    const reason = outcome === 'failed' ? `permanent failure: ${reply.response}` : null;
-    await deps.index.recordDeliveryAttempt(record.sesMessageId, recipient, attempt, outcome, reason);
-    ({ delivered, failed, deferred })[outcome].push(recipient);
+    const attempt = attemptOf(reply, attemptedAt);
+    const reason = attempt.outcome === 'failed' ? `permanent failure: ${reply.response}` : null;
+    await deps.index.recordDeliveryAttempt(record.sesMessageId, recipient, attempt, attempt.outcome, reason);
+    ({ delivered, failed, deferred })[attempt.outcome].push(recipient);
+    configurationFault ??= attempt.configurationFault ?? null;
   }
 
-  if (deferred.length === 0) return { status: 'attempted', delivered, failed, deferred, retryInSeconds: null };
+  if (deferred.length === 0) return { status: 'attempted', delivered, failed, deferred, retryInSeconds: null, configurationFault };
 
   const attemptsMade = job.attempt + 1;
   const remainingSeconds = Math.ceil((Date.parse(record.receivedAt) + deps.config.maxAgeMs - deps.clock.now().getTime()) / 1000);
   const delay = Math.max(0, Math.min(retryDelaySeconds(attemptsMade, deps.config), remainingSeconds));
   await deps.forwardQueue.enqueue({ sesMessageId: record.sesMessageId, receivedAt: record.receivedAt, attempt: attemptsMade }, delay);
-  return { status: 'attempted', delivered, failed, deferred, retryInSeconds: delay };
+  return { status: 'attempted', delivered, failed, deferred, retryInSeconds: delay, configurationFault };
 }
 
 function pendingRecipients(record: MessageRecord, states: DeliveryState[]): string[] {
@@ -129,26 +140,41 @@ export function replyFor(recipient: string, replies: RecipientReply[]): Recipien
 }
 
 /**
- * 5xx is final for the recipient — except replies that say the primary refuses *us*
- * (authentication required or failed): that is a relay misconfiguration an admin will
- * fix, not a verdict on the message, so it is retried like a 4xx.
+ * 2xx delivered; 5xx final for the recipient — except when the relay says the primary
+ * refuses *us* (a configuration fault: login required or refused, TLS not as
+ * configured): an admin will fix that, it is no verdict on the message, so it is
+ * retried like a 4xx or a failed connection.
  */
-const SESSION_REFUSALS = new Set([530, 534, 535, 538]);
-
-export function classify(code: number): DeliveryAttempt['outcome'] {
-  if (code >= 200 && code < 300) return 'delivered';
-  if (code >= 500 && code < 600 && !SESSION_REFUSALS.has(code)) return 'failed';
+export function classify(reply: Pick<RecipientReply, 'code' | 'fault'>): DeliveryAttempt['outcome'] {
+  if (reply.code >= 200 && reply.code < 300) return 'delivered';
+  if (configurationFaultOf(reply)) return 'deferred';
+  if (reply.code >= 500 && reply.code < 600) return 'failed';
   return 'deferred';
 }
 
-function expiryReason(config: ForwardConfig): string {
-  const days = Math.round((config.maxAgeMs / 86_400_000) * 100) / 100;
-  return `expired: not accepted by the primary within the maximum age of ${days} days`;
+/** The attempt as the trace keeps it: reply, outcome, and the configuration fault if there was one. */
+export function attemptOf(reply: RecipientReply, at: string, response = reply.response): DeliveryAttempt {
+  const outcome = classify(reply);
+  // a 2xx is a delivery whatever else the relay said
+  const configurationFault = outcome === 'delivered' ? null : configurationFaultOf(reply);
+  return { at, code: reply.code, response, outcome, ...(configurationFault && { configurationFault }) };
 }
 
-async function failAll(record: MessageRecord, recipients: string[], reason: string, deps: ForwardDeps): Promise<void> {
+function lastConfigurationFault(recipient: string, states: DeliveryState[]): ConfigurationFault | null {
+  const key = normalizeAddress(recipient);
+  return states.find((state) => normalizeAddress(state.recipient) === key)?.attempts.at(-1)?.configurationFault ?? null;
+}
+
+function expiryReason(config: ForwardConfig, fault: ConfigurationFault | null): string {
+  const days = Math.round((config.maxAgeMs / 86_400_000) * 100) / 100;
+  const reason = `expired: not accepted by the primary within the maximum age of ${days} days`;
+  return fault ? `${reason}; ${expiredAfterConfigurationFault(fault)}` : reason;
+}
+
+async function failAll(record: MessageRecord, recipients: string[], reasonFor: string | ((recipient: string) => string), deps: ForwardDeps): Promise<void> {
   const at = deps.clock.now().toISOString();
   for (const recipient of recipients) {
+    const reason = typeof reasonFor === 'string' ? reasonFor : reasonFor(recipient);
     const attempt: DeliveryAttempt = { at, code: 0, response: reason, outcome: 'failed' };
     await deps.index.recordDeliveryAttempt(record.sesMessageId, recipient, attempt, 'failed', reason);
   }

@@ -123,12 +123,23 @@ export interface MailboxEntry {
 
 export type DeliveryStateName = 'queued' | 'delivered' | 'deferred' | 'failed';
 
+/**
+ * The primary refused *us*, not the message: TLS could not be set up as configured
+ * (`tls`: certificate not trusted or not for the smart-host name, STARTTLS required but
+ * not offered or refused) or the login was required or refused (`auth`: 530, 534, 535,
+ * 538). Retrying with the same settings cannot help, yet the message is kept and retried
+ * (never failed for good) until an admin fixes the smart host, secret or connector.
+ */
+export type ConfigurationFault = 'tls' | 'auth';
+
 export interface DeliveryAttempt {
   at: string;
   /** SMTP reply code, or 0 when no reply was received (connection failure). */
   code: number;
   response: string;
   outcome: 'delivered' | 'deferred' | 'failed';
+  /** Set when this attempt failed on the smart-host settings (absent otherwise). */
+  configurationFault?: ConfigurationFault;
 }
 
 export interface DeliveryState {

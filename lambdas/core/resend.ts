@@ -50,10 +50,10 @@ import type { Readable } from 'node:stream';
 import { normalizeAddress } from './addresses.ts';
 import { audited } from './audit.ts';
 import { InvalidInputError, LeaseBusyError, NotFoundError, RawMessageMissingError, RetryableError, ShadowmailError } from './errors.ts';
-import { classify, replyFor } from './forward.ts';
+import { attemptOf, replyFor } from './forward.ts';
 import { forwardStampLine, resentMarkerLine, withHeaderLines } from './forward-stamp.ts';
 import { decodeCursor } from './mailbox.ts';
-import type { DeliveryAttempt, MessageRecord } from './model.ts';
+import type { ConfigurationFault, DeliveryAttempt, MessageRecord } from './model.ts';
 import type { AuditDetailValue, AuditLog } from '../ports/audit-log.ts';
 import type { Clock } from '../ports/clock.ts';
 import type { MessageIndex } from '../ports/message-index.ts';
@@ -153,6 +153,8 @@ export type ResendStepOutcome =
       inDoubt: boolean;
       /** Writing the attempts into the message's trace failed (the counts are in). */
       traceError: unknown;
+      /** The smart host refused *us* (see ConfigurationFault); null otherwise. */
+      configurationFault: ConfigurationFault | null;
     }
   | { status: 'gave-up'; error: string };
 
@@ -414,7 +416,7 @@ async function messageStep(step: Extract<ResendStep, { type: 'message' }>, deps:
         return { status: 'skipped', reason };
       }
       await settle({ counters: { done: 1, deferred: -waiting, failed: waiting } });
-      return { status: 'sent', delivered: [], failed: step.recipients ?? [], deferred: [], retryInSeconds: null, inDoubt: false, traceError: null };
+      return { status: 'sent', delivered: [], failed: step.recipients ?? [], deferred: [], retryInSeconds: null, inDoubt: false, traceError: null, configurationFault: null };
     };
 
     if (job.state === 'cancelled') {
@@ -452,11 +454,13 @@ async function messageStep(step: Extract<ResendStep, { type: 'message' }>, deps:
     const failed: string[] = [];
     const deferred: string[] = [];
     const attempts: Array<[string, DeliveryAttempt]> = [];
+    let configurationFault: ConfigurationFault | null = null;
     for (const recipient of recipients) {
       const reply = replyFor(recipient, replies);
-      const outcome = classify(reply.code);
-      attempts.push([recipient, { at: attemptedAt, code: reply.code, response: `resend ${job.id}: ${reply.response}`, outcome }]);
-      ({ delivered, failed, deferred })[outcome].push(recipient);
+      const attempt = attemptOf(reply, attemptedAt, `resend ${job.id}: ${reply.response}`);
+      attempts.push([recipient, attempt]);
+      ({ delivered, failed, deferred })[attempt.outcome].push(recipient);
+      configurationFault ??= attempt.configurationFault ?? null;
     }
     const lastAttempt = step.attempt + 1 >= deps.config.maxAttempts;
     const retry = lastAttempt ? [] : deferred;
@@ -483,7 +487,7 @@ async function messageStep(step: Extract<ResendStep, { type: 'message' }>, deps:
     }
     return {
       status: 'sent', delivered, failed: lastAttempt ? [...failed, ...deferred] : failed, deferred: retry,
-      retryInSeconds, inDoubt: task.started, traceError,
+      retryInSeconds, inDoubt: task.started, traceError, configurationFault,
     };
   });
 }

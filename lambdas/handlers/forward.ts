@@ -1,11 +1,16 @@
-// Lambda entry point: SQS batch of forward jobs → forward use case, per record.
+// Lambda entry point: SQS batch of forward jobs → forward use case, per record; an
+// invoke with {shadowmailProbe: …} runs the smart-host probe instead (forward-probe.ts).
 import { z } from 'zod';
 import { InvalidInputError } from '../core/errors.ts';
 import { forwardMessage, type ForwardDeps } from '../core/forward.ts';
 import type { ForwardJob } from '../core/model.ts';
+import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import type { ForwardProbeEvent, ProbeResult } from '../ports/smtp-probe.ts';
+import { createForwardProbeHandler } from './forward-probe.ts';
+import { describeConfigurationFault } from '../core/configuration-fault.ts';
 import { lazy } from './lazy.ts';
 import { sqsBatchHandler, type SqsBatchDeps, type SqsHandler } from './sqs-batch.ts';
-import { MetricUnit } from './observability.ts';
+import { MetricUnit, SMART_HOST_CONFIGURATION_FAULT_METRIC } from './observability.ts';
 
 /** Age (s) of a message whose forward was deferred again; the stack alarms on its maximum. */
 export const FORWARD_BACKLOG_AGE_METRIC = 'ForwardBacklogAgeSeconds';
@@ -41,6 +46,12 @@ export function createForwardHandler(deps: ForwardHandlerDeps): SqsHandler {
         metrics.addMetric('RecipientsDelivered', MetricUnit.Count, outcome.delivered.length);
         metrics.addMetric('RecipientsDeferred', MetricUnit.Count, outcome.deferred.length);
         metrics.addMetric('RecipientsFailed', MetricUnit.Count, outcome.failed.length);
+        if (outcome.configurationFault) {
+          metrics.addMetric(SMART_HOST_CONFIGURATION_FAULT_METRIC, MetricUnit.Count, 1);
+          logger.warn('smart host configuration fault', {
+            sesMessageId: job.sesMessageId, configurationFault: outcome.configurationFault, detail: describeConfigurationFault(outcome.configurationFault),
+          });
+        }
         // The backlog alarm's signal: a deferred job goes back to SQS as a new message, so
         // the queue's own "age of oldest message" restarts with every retry; this does not.
         if (outcome.deferred.length > 0) {
@@ -58,6 +69,14 @@ export function createForwardHandler(deps: ForwardHandlerDeps): SqsHandler {
 }
 
 const awsHandler = lazy(async () => createForwardHandler(await (await import('../wiring/aws.ts')).awsForwardDeps()));
+const awsProbeHandler = lazy(async () => createForwardProbeHandler(await (await import('../wiring/aws.ts')).awsForwardProbeDeps()));
 
-/** The Lambda entry point in AWS; wiring (and the smart-host secret) is loaded once per execution environment. */
-export const handler: SqsHandler = async (event, context) => (await awsHandler())(event, context);
+/**
+ * The Lambda entry point in AWS; wiring is loaded once per execution environment (the
+ * smart-host secret is read per session). An event with a `shadowmailProbe` key is a
+ * probe (its request is then checked, so a malformed one gets a clear error, not an SQS one).
+ */
+export async function handler(event: SQSEvent | ForwardProbeEvent, context: Context): Promise<SQSBatchResponse | ProbeResult> {
+  if (typeof event === 'object' && event !== null && 'shadowmailProbe' in event) return (await awsProbeHandler())(event);
+  return (await awsHandler())(event, context);
+}

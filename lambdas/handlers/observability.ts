@@ -2,6 +2,12 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 
+/**
+ * One attempt (forward or resend) that the smart host refused on its settings: login
+ * required or refused, TLS not as configured. The stack alarms on it within minutes.
+ */
+export const SMART_HOST_CONFIGURATION_FAULT_METRIC = 'SmartHostConfigurationFaults';
+
 export interface Observability {
   logger: Logger;
   metrics: Metrics;

@@ -8,7 +8,8 @@ import { processResendStep, type ResendWorkerDeps } from '../core/resend.ts';
 import type { ResendStep } from '../ports/resend-jobs.ts';
 import { lazy } from './lazy.ts';
 import { sqsBatchHandler, type SqsBatchDeps, type SqsHandler } from './sqs-batch.ts';
-import { MetricUnit } from './observability.ts';
+import { describeConfigurationFault } from '../core/configuration-fault.ts';
+import { MetricUnit, SMART_HOST_CONFIGURATION_FAULT_METRIC } from './observability.ts';
 
 export type ResendHandlerDeps = Omit<ResendWorkerDeps, 'workerId'> & SqsBatchDeps & { workerId?: string };
 
@@ -57,6 +58,12 @@ export function createResendHandler(deps: ResendHandlerDeps): SqsHandler {
         metrics.addMetric('ResendDeferred', MetricUnit.Count, outcome.deferred.length);
         metrics.addMetric('ResendFailed', MetricUnit.Count, outcome.failed.length);
         if (outcome.inDoubt) metrics.addMetric('ResendInDoubt', MetricUnit.Count, 1);
+        if (outcome.configurationFault) {
+          metrics.addMetric(SMART_HOST_CONFIGURATION_FAULT_METRIC, MetricUnit.Count, 1);
+          logger.warn('smart host configuration fault', {
+            jobId: step.jobId, configurationFault: outcome.configurationFault, detail: describeConfigurationFault(outcome.configurationFault),
+          });
+        }
       } else if (outcome.status === 'skipped') {
         metrics.addMetric('ResendSkipped', MetricUnit.Count, 1);
       }

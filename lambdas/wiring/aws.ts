@@ -4,7 +4,6 @@ import { getSecret } from '@aws-lambda-powertools/parameters/secrets';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { SSMClient } from '@aws-sdk/client-ssm';
-import { z } from 'zod';
 import { ConfigurationError } from '../core/errors.ts';
 import { DynamoDbMessageIndex } from '../adapters/aws/dynamodb-message-index.ts';
 import { DynamoDbDirectoryStore } from '../adapters/aws/dynamodb-directory-store.ts';
@@ -24,9 +23,13 @@ import { S3DraftStore } from '../adapters/aws/s3-draft-store.ts';
 import { SesOutboundMailer } from '../adapters/aws/ses-outbound-mailer.ts';
 import { MailparserMessageRenderer } from '../adapters/mime/mailparser-message-renderer.ts';
 import { NodemailerMimeComposer } from '../adapters/mime/nodemailer-mime-composer.ts';
+import { SecretsManagerSmtpCredentials } from '../adapters/aws/secrets-smtp-credentials.ts';
+import type { SmartHostSettings } from '../adapters/smtp/smart-host.ts';
+import { SmtpProbeAdapter } from '../adapters/smtp/smtp-probe.ts';
 import { SmtpRelayAdapter } from '../adapters/smtp/smtp-relay.ts';
 import { systemClock } from '../ports/clock.ts';
 import type { ForwardHandlerDeps } from '../handlers/forward.ts';
+import type { ForwardProbeHandlerDeps } from '../handlers/forward-probe.ts';
 import type { IngestHandlerDeps } from '../handlers/ingest.ts';
 import { createObservability } from '../handlers/observability.ts';
 import type { ResendHandlerDeps } from '../handlers/resend.ts';
@@ -69,31 +72,27 @@ export function awsIngestDeps(): IngestHandlerDeps {
   };
 }
 
-const smartHostAuthSchema = z.object({ username: z.string().min(1), password: z.string().min(1) });
-
-/** The SMTP relay to the smart host, with its credentials from Secrets Manager when configured (forward and resend). */
-async function smartHostRelay(env: AwsForwardEnv): Promise<SmtpRelayAdapter> {
+/**
+ * The smart host as the forward, the resend worker and the probe reach it: one definition
+ * from the environment, with the login read from Secrets Manager for every session (see
+ * SecretsManagerSmtpCredentials: a rotated secret is used without a redeploy).
+ */
+function smartHostSettings(env: AwsForwardEnv): SmartHostSettings {
   const secretArn = env[ENV.smartHostAuthSecretArn];
-  let auth: { user: string; pass: string } | undefined;
-  if (secretArn) {
-    const parsed = smartHostAuthSchema.safeParse(await getSecret(secretArn, { transform: 'json', maxAge: 300 }));
-    if (!parsed.success) throw new ConfigurationError(ENV.smartHostAuthSecretArn, 'the secret must be JSON {"username": "...", "password": "..."}');
-    auth = { user: parsed.data.username, pass: parsed.data.password };
-  }
-  return new SmtpRelayAdapter({
+  return {
     host: env[ENV.smartHost],
     port: env[ENV.smartHostPort],
     tls: env[ENV.smartHostTls],
-    ...(auth && { auth }),
+    ...(secretArn && { credentials: new SecretsManagerSmtpCredentials(secretArn, ENV.smartHostAuthSecretArn) }),
     ...(env[ENV.heloName] && { name: env[ENV.heloName] }),
-  });
+  };
 }
 
-export async function awsForwardDeps(): Promise<ForwardHandlerDeps> {
-  const env = readAwsForwardEnv();
+export async function awsForwardDeps(source: NodeJS.ProcessEnv = process.env): Promise<ForwardHandlerDeps> {
+  const env = readAwsForwardEnv(source);
   return {
     ...pipelineParts(env),
-    relay: await smartHostRelay(env),
+    relay: new SmtpRelayAdapter(smartHostSettings(env)),
     config: {
       stackId: env[ENV.stackId],
       maxAgeMs: env[ENV.forwardMaxAgeDays] * 86_400_000,
@@ -103,6 +102,12 @@ export async function awsForwardDeps(): Promise<ForwardHandlerDeps> {
     },
     ...createObservability('shadowmail-forward'),
   };
+}
+
+/** The forward function's probe mode: the smart host with the forward's own settings and secret. */
+export async function awsForwardProbeDeps(source: NodeJS.ProcessEnv = process.env): Promise<ForwardProbeHandlerDeps> {
+  const env = readAwsForwardEnv(source);
+  return { probe: new SmtpProbeAdapter(smartHostSettings(env)), logger: createObservability('shadowmail-forward').logger };
 }
 
 /**
@@ -116,7 +121,7 @@ export async function awsResendDeps(source: NodeJS.ProcessEnv = process.env): Pr
   return {
     index: new DynamoDbMessageIndex({ client: dynamo, tableName: env[ENV.tableName] }),
     rawStore: new S3RawMailStore(makeS3Client()),
-    relay: await smartHostRelay(env),
+    relay: new SmtpRelayAdapter(smartHostSettings(env)),
     jobs: new DynamoDbResendJobs({ client: dynamo, tableName: env[ENV.tableName] }),
     queue: new SqsResendQueue(sqs, env[ENV.resendQueueUrl]),
     retryVisibility: new SqsMessageVisibility(sqs, env[ENV.sourceQueueUrl]),

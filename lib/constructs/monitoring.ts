@@ -1,7 +1,8 @@
 // Monitoring of a deployment: CloudWatch alarms for what needs a person (a
 // dead-letter queue with messages, a forward backlog older than the configured
-// minutes, recipients that failed for good, ingest errors, crashing or throttled
-// functions, webmail 5xx), all sent to one KMS-encrypted SNS topic (optionally
+// minutes, recipients that failed for good, ingest errors, a smart host that refuses
+// shadowmail's settings, crashing or throttled functions, webmail 5xx), all sent to
+// one KMS-encrypted SNS topic (optionally
 // with an e-mail subscription), and one dashboard with the pipeline's numbers.
 //
 // Custom metrics are Powertools EMF metrics: namespace `shadowmail`, one
@@ -29,14 +30,25 @@ export const SERVICE = {
   resend: 'shadowmail-resend',
 } as const;
 
+/** An attempt the smart host refused on shadowmail's settings (login, TLS): forward and resend emit it. */
+const CONFIGURATION_FAULT_METRIC = 'SmartHostConfigurationFaults';
+
 /** The custom metrics the alarms and the dashboard read, by emitting service. */
 export const CUSTOM_METRICS = {
   [SERVICE.ingest]: ['MessagesIngested', 'MessagesUnparsed', 'IngestErrors'],
-  [SERVICE.forward]: ['RecipientsDelivered', 'RecipientsDeferred', 'RecipientsFailed', 'ForwardBacklogAgeSeconds'],
-  [SERVICE.resend]: ['ResendDelivered', 'ResendDeferred', 'ResendFailed', 'ResendInDoubt'],
+  [SERVICE.forward]: ['RecipientsDelivered', 'RecipientsDeferred', 'RecipientsFailed', 'ForwardBacklogAgeSeconds', CONFIGURATION_FAULT_METRIC],
+  [SERVICE.resend]: ['ResendDelivered', 'ResendDeferred', 'ResendFailed', 'ResendInDoubt', CONFIGURATION_FAULT_METRIC],
 } as const;
 
 const ALARM_PERIOD = Duration.minutes(5);
+
+// A configuration fault never heals by itself, so it should wake someone within minutes,
+// not after forwardBacklogAlarmMinutes: 1-minute periods, the first datapoint raises it.
+// The forward retries at most 15 minutes apart (the SQS delay limit), so a look-back of
+// 15 periods keeps the alarm raised between retries instead of flapping to OK, and lets
+// it clear 15 minutes after the last refused attempt.
+const CONFIGURATION_FAULT_PERIOD = Duration.minutes(1);
+const CONFIGURATION_FAULT_EVALUATION_PERIODS = 15;
 
 // The forward re-enqueues a deferred job with an SQS delay of at most 15 minutes, so
 // ForwardBacklogAgeSeconds may have no datapoint for that long while the backlog is
@@ -201,6 +213,18 @@ export class Monitoring extends Construct {
       description: 'The smart host refused recipients for good (5xx), or a message expired or looped. Trace the message in the admin console; resend after fixing the cause.',
     });
 
+    for (const [label, service] of [['forward', SERVICE.forward], ['resend', SERVICE.resend]] as const) {
+      this.alarm(`${label}-smart-host-config-fault`, {
+        metric: customMetric(service, CONFIGURATION_FAULT_METRIC, 'Sum', CONFIGURATION_FAULT_PERIOD),
+        threshold: 1,
+        evaluationPeriods: CONFIGURATION_FAULT_EVALUATION_PERIODS,
+        datapointsToAlarm: 1,
+        // Emitted only when a relay was refused on the settings; no refusal, no datapoint.
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        description: `A configuration fault: Exchange refused the ${label} function's login (or asked for one) or TLS failed as configured. Mail is kept and retried, but none arrives until the smart-host secret, certificate or receive connector is fixed. shadowmail trace shows the reply; shadowmail doctor probes the way in.`,
+      });
+    }
+
     this.alarm('ingest-errors', {
       metric: customMetric(SERVICE.ingest, 'IngestErrors', 'Sum', ALARM_PERIOD),
       threshold: 1,
@@ -291,7 +315,7 @@ export class Monitoring extends Construct {
     dashboard.addWidgets(
       graph('Ingest: messages', sums(SERVICE.ingest, CUSTOM_METRICS[SERVICE.ingest])),
       graph('Forward: recipients', sums(SERVICE.forward, ['RecipientsDelivered', 'RecipientsDeferred', 'RecipientsFailed'])),
-      graph('Resend: recipients', sums(SERVICE.resend, CUSTOM_METRICS[SERVICE.resend])),
+      graph('Resend: recipients', sums(SERVICE.resend, ['ResendDelivered', 'ResendDeferred', 'ResendFailed', 'ResendInDoubt'])),
     );
     dashboard.addWidgets(
       graph(
@@ -318,6 +342,13 @@ export class Monitoring extends Construct {
       ]),
       graph('Lambda duration (p99, ms)', byLabel(functions, ({ fn }) => fn.metricDuration({ statistic: 'p99' }))),
       graph('Lambda concurrency (max)', byLabel(functions, ({ fn }) => fn.metric('ConcurrentExecutions', { statistic: 'Maximum' }))),
+    );
+    dashboard.addWidgets(
+      graph(
+        'Smart host: configuration faults (login, TLS)',
+        [SERVICE.forward, SERVICE.resend].map((service) => customMetric(service, CONFIGURATION_FAULT_METRIC, 'Sum', CONFIGURATION_FAULT_PERIOD).with({ label: service })),
+        { width: 24 },
+      ),
     );
     if (props.httpApiId !== undefined) {
       dashboard.addWidgets(graph('Webmail API 5xx', [httpApi5xx(props.httpApiId).with({ label: '5xx' })], { width: 24 }));

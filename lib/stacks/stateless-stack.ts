@@ -1,7 +1,7 @@
 // The stateless half: the ingest, forward and resend functions fed by the queues
 // of the stateful stack, each granted exactly what its use case touches. Replaceable
 // at any time: a redeploy changes code, never data.
-import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import { Annotations, CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
@@ -19,6 +19,9 @@ import { Monitoring } from '../constructs/monitoring.ts';
 import { splitPrimarySessions } from '../../lambdas/core/primary-sessions.ts';
 import { FORWARD_LIMITS, INGEST_LIMITS, RESEND_LIMITS, type ConsumerLimits } from '../pipeline-limits.ts';
 import type { StatefulStack } from './stateful-stack.ts';
+
+/** SMTP between mail servers (RFC 5321): the port AWS blocks for Lambda and EC2 by default. */
+const SMTP_RELAY_PORT = 25;
 
 export interface StatelessStackProps extends StackProps {
   config: ShadowmailConfig;
@@ -68,6 +71,16 @@ export class StatelessStack extends Stack {
         elasticIpAllocationId: allocationId,
         smtpPorts: [smartHost.port],
       });
+      // lib/config.ts refuses port 25 without NAT; with NAT it works only once AWS lifted the
+      // restriction for this Elastic IP, which can be asked for only after the stateful
+      // stack allocated it (https://repost.aws/knowledge-center/ec2-port-25-throttle).
+      // `shadowmail doctor` proves it from inside the forward function.
+      if (smartHost.port === SMTP_RELAY_PORT) {
+        Annotations.of(this.egress).addWarningV2(
+          'shadowmail:smartHostPort25',
+          `smartHost.port is 25: AWS blocks outbound port 25 until it grants a request to remove the port 25 restriction for the NAT gateway's Elastic IP (output NatElasticIp of ${config.stackId}-stateful). Until then no message reaches ${smartHost.host}: file the request right after the first deploy (docs/deploy.md 6.4) and check with shadowmail doctor.`,
+        );
+      }
     }
     const network = this.egress ? { network: this.egress.functionNetwork } : {};
     const smartHostEnvironment: ContractEnvironment = {

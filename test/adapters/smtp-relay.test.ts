@@ -643,6 +643,92 @@ describe('SmtpRelayAdapter', () => {
     });
   });
 
+  describe('faults: why a session gave no verdict, named by the adapter', () => {
+    const one = { from: 's@partner.test', recipients: ['a@corp.test'] };
+
+    it('no TCP connection is unreachable, a silent server a timeout', async () => {
+      // Prepare
+      const refused = await closedPort();
+      const silent = await startSilentServer();
+
+      // Act
+      const [unreachable] = await relayTo(refused).relay(one, source(SIMPLE).open);
+      const [timeout] = await relayTo(silent.port, { greetingTimeoutMs: 300 }).relay(one, source(SIMPLE).open);
+
+      // Assess
+      expect(unreachable).toMatchObject({ code: 0, fault: 'unreachable' });
+      expect(timeout).toMatchObject({ code: 0, fault: 'timeout' });
+    });
+
+    it('TLS that cannot be had as configured is a tls fault: STARTTLS not offered, a certificate not trusted or not for the name', async () => {
+      // Prepare
+      const plain = await startServer();
+      const tls = await startServer({ startTls: cert });
+
+      // Act
+      const [notOffered] = await relayTo(plain.port, { tls: 'starttls-required' }).relay(one, source(SIMPLE).open);
+      const [untrusted] = await relayTo(tls.port, { tls: 'starttls-required' }).relay(one, source(SIMPLE).open);
+      const [wrongName] = await relayTo(tls.port, { tls: 'starttls-required', ca: cert.certPem, servername: 'exchange.other.test' }).relay(one, source(SIMPLE).open);
+      const [credentialsInPlaintext] = await relayTo(plain.port, { tls: 'starttls-opportunistic', auth: { user: 'u', pass: 'p' } }).relay(one, source(SIMPLE).open);
+
+      // Assess
+      expect(notOffered).toMatchObject({ code: 0, fault: 'tls' });
+      expect(untrusted).toMatchObject({ code: 0, fault: 'tls' });
+      expect(untrusted!.response).toMatch(/certificate/i);
+      expect(wrongName).toMatchObject({ code: 0, fault: 'tls' });
+      expect(wrongName!.response).toMatch(/exchange\.other\.test/);
+      expect(credentialsInPlaintext).toMatchObject({ code: 0, fault: 'tls' });
+      expect(tls.stored).toHaveLength(0);
+    });
+
+    it('a refused login and a login asked for at MAIL FROM (530) are auth faults; other refusals carry none', async () => {
+      // Prepare
+      const withAuth = await startServer({ startTls: cert, auth: { user: 'relay@corp.test', pass: 'right' } });
+      const wantsLogin = await startServer({ mailFrom: [530, '5.7.1 Client was not authenticated'] });
+      const picky = await startServer({ rcpt: { 'b@corp.test': [550, '5.1.1 unknown'], 'c@corp.test': [451, '4.3.0 later'] } });
+
+      // Act
+      const [wrongPassword] = await relayTo(withAuth.port, { tls: 'starttls-required', ca: cert.certPem, auth: { user: 'relay@corp.test', pass: 'wrong' } }).relay(one, source(SIMPLE).open);
+      const [noLogin] = await relayTo(wantsLogin.port).relay(one, source(SIMPLE).open);
+      const others = await relayTo(picky.port).relay({ from: 's@partner.test', recipients: ['a@corp.test', 'b@corp.test', 'c@corp.test'] }, source(SIMPLE).open);
+
+      // Assess
+      expect(wrongPassword).toMatchObject({ code: 0, fault: 'auth' });
+      expect(wrongPassword!.response).toMatch(/535/);
+      expect(noLogin).toMatchObject({ code: 530, fault: 'auth' });
+      expect(noLogin!.response).toMatch(/^530 5\.7\.1 Client was not authenticated/);
+      expect(others.map((reply) => [reply.code, reply.fault])).toEqual([[250, undefined], [550, undefined], [451, undefined]]);
+    });
+
+    it('reads the credentials for every session, and afresh once the server refused them', async () => {
+      // Prepare
+      const server = await startServer({ startTls: cert, auth: { user: 'relay@corp.test', pass: 'new password' } });
+      const secret = { value: { user: 'relay@corp.test', pass: 'old password' }, reads: 0, refusals: 0 };
+      const credentials = {
+        current: async () => {
+          secret.reads++;
+          return secret.value;
+        },
+        refused: () => {
+          secret.refusals++;
+        },
+      };
+      const relay = relayTo(server.port, { tls: 'starttls-required', ca: cert.certPem, credentials });
+
+      // Act
+      const [before] = await relay.relay(one, source(SIMPLE).open);
+      secret.value = { user: 'relay@corp.test', pass: 'new password' };
+      const [after] = await relay.relay(one, source(SIMPLE).open);
+
+      // Assess
+      expect(before).toMatchObject({ code: 0, fault: 'auth' });
+      expect(after).toMatchObject({ code: 250 });
+      expect(after!.fault).toBeUndefined();
+      expect(secret).toMatchObject({ reads: 2, refusals: 1 });
+      expect(server.stored.map((stored) => stored.user)).toEqual(['relay@corp.test']);
+    });
+  });
+
   describe('reading the message', () => {
     it('a store that fails mid-message throws, and the server gets no truncated message', async () => {
       // Prepare

@@ -24,6 +24,7 @@ const EXAMPLE = cdkJson.context.shadowmail as ShadowmailConfigInput;
 const DAY = 86_400;
 const SAML_IDP = { type: 'saml', metadataUrl: 'https://adfs.corp.example/FederationMetadata/2007-06/FederationMetadata.xml' };
 const WEBMAIL = { cognitoDomainPrefix: 'corp-example-shadowmail' };
+const RELAY_SECRET = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:shadowmail/smarthost-AbCdEf';
 
 // Every synthesized app writes a cloud assembly; all of them go under one temp dir.
 const outRoot = mkdtempSync(join(tmpdir(), 'shadowmail-cdk-stacks-'));
@@ -67,18 +68,18 @@ beforeAll(() => {
 describe('configuration', () => {
   it('reads the example of cdk.json and fills the defaults', () => {
     // Prepare
-    const app = contextApp({ shadowmail: { domains: ['Example.COM'], smartHost: { host: 'mail.example.com' }, identityProvider: SAML_IDP, webmail: WEBMAIL } });
+    const app = contextApp({ shadowmail: { domains: ['Example.COM'], smartHost: { host: 'mail.example.com', authSecretArn: RELAY_SECRET }, identityProvider: SAML_IDP, webmail: WEBMAIL } });
 
     // Act
     const fromCdkJson = parseConfig(EXAMPLE);
     const minimal = loadConfig(app.node);
 
     // Assess
-    expect(fromCdkJson).toMatchObject({ domains: ['example.com'], smartHost: { host: 'mail.example.com', port: 587, tls: 'starttls-required' } });
+    expect(fromCdkJson).toMatchObject({ domains: ['example.com'], smartHost: { host: 'mail.example.com', port: 10587, tls: 'starttls-required', authSecretArn: expect.any(String) } });
     expect(minimal).toEqual({
       stackId: 'shadowmail',
       domains: ['example.com'],
-      smartHost: { host: 'mail.example.com', port: 587, tls: 'starttls-required', maxSessions: 10 },
+      smartHost: { host: 'mail.example.com', port: 587, tls: 'starttls-required', authSecretArn: RELAY_SECRET, maxSessions: 10 },
       identityProvider: { ...SAML_IDP, name: 'ADFS', emailAttribute: 'http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress' },
       webmail: { ...WEBMAIL, timeZone: 'Europe/Berlin', reservedConcurrency: 20 },
       adminGroup: 'shadowmail-admins',
@@ -102,7 +103,7 @@ describe('configuration', () => {
     });
   });
 
-  const base = { domains: ['corp.example'], smartHost: { host: 'exchange.corp.example' }, identityProvider: SAML_IDP, webmail: WEBMAIL };
+  const base = { domains: ['corp.example'], smartHost: { host: 'exchange.corp.example', authSecretArn: RELAY_SECRET }, identityProvider: SAML_IDP, webmail: WEBMAIL };
   const oidc = { type: 'oidc', issuer: 'https://login.microsoftonline.com/t/v2.0', clientId: 'c', clientSecretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:entra-AbCdEf' };
   it.each([
     ['no configuration at all', undefined, /^shadowmail: is required/],
@@ -153,7 +154,7 @@ describe('configuration', () => {
       const good = join(dir, 'prod.json');
       const bad = join(dir, 'bad.json');
       const rest = { identityProvider: SAML_IDP, webmail: WEBMAIL };
-      await writeFile(good, JSON.stringify({ stackId: 'prod', domains: ['corp.example'], smartHost: { host: 'mx.corp.example', port: 2525 }, ...rest }));
+      await writeFile(good, JSON.stringify({ stackId: 'prod', domains: ['corp.example'], smartHost: { host: 'mx.corp.example', port: 2525, authSecretArn: RELAY_SECRET }, ...rest }));
       await writeFile(bad, JSON.stringify({ domains: ['corp.example'], smartHost: { host: 'mx.corp.example', port: 0 }, ...rest }));
 
       // Act
@@ -351,10 +352,10 @@ describe('stateless stack', () => {
     expect(ingestEnv).toMatchObject({ [ENV.stackId]: 'shadowmail-example', [ENV.retentionDays]: 28, [ENV.forwardMaxAgeDays]: 5 });
     expect(forwardEnv).toMatchObject({
       [ENV.smartHost]: 'mail.example.com',
-      [ENV.smartHostPort]: 587,
+      [ENV.smartHostPort]: 10587,
       [ENV.smartHostTls]: 'starttls-required',
+      [ENV.smartHostAuthSecretArn]: EXAMPLE.smartHost.authSecretArn,
     });
-    expect(forwardVars[ENV.smartHostAuthSecretArn]).toBeUndefined();
     expect(ingestVars[ENV.smartHost]).toBeUndefined();
   });
 
@@ -461,7 +462,10 @@ describe('stateless stack', () => {
     // minimizePolicies merges the resend worker's two sends into one statement
     expect(sendTargets('Resend').join()).toMatch(/ForwardQueue.*ResendQueue|ResendQueue.*ForwardQueue/);
     expect(statementsOf('Resend')).toContainEqual(expect.objectContaining({ Action: 'dynamodb:Query', Resource: expect.objectContaining({ 'Fn::Join': expect.anything() }) }));
-    expect(actions.some((a) => a.startsWith('secretsmanager:'))).toBe(false);
+    // The smart-host secret is the only secret they read (only forward and resend, see below).
+    expect(statements.filter((s) => [s.Action].flat().some((a) => a.startsWith('secretsmanager:')))).toEqual(
+      ['Forward', 'Resend'].map(() => ({ Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: EXAMPLE.smartHost.authSecretArn })),
+    );
   });
 
   it('passes the smart-host secret and HELO name through, and lets only the forward and resend functions read that secret', () => {
@@ -544,8 +548,13 @@ describe('the whole deployment', () => {
     for (const name of ['Ingest', 'Webmail']) expect(functionNamed(stateless, name).Properties.VpcConfig).toBeUndefined();
     expect(outputsOf(stateless)).toEqual(expect.arrayContaining(['OidcRedirectUrl', 'MxRecordCorpExample', 'MxRecordCorpGroupExample']));
     stateless.hasResourceProperties('AWS::Cognito::UserPoolIdentityProvider', { ProviderType: 'OIDC', ProviderName: 'EntraID' });
-    const report = JSON.parse(readFileSync(join(assembly.directory, 'validation-report.json'), 'utf8')) as { pluginReports: unknown[] };
-    expect(report.pluginReports).toEqual([]);
+    // Port 25 through the NAT gateway: only the synth warning that AWS must lift the restriction first.
+    const report = JSON.parse(readFileSync(join(assembly.directory, 'validation-report.json'), 'utf8')) as {
+      pluginReports: Array<{ pluginName: string; violations: Array<{ ruleName: string; severity: string }> }>;
+    };
+    expect(report.pluginReports.flatMap((r) => r.violations.map((v) => `${r.pluginName}: ${v.severity} ${v.ruleName}`))).toEqual([
+      'Construct Annotations: warning Annotation::shadowmail:smartHostPort25',
+    ]);
   });
 });
 

@@ -4,13 +4,13 @@
 // function's asset is a bundle Node loads and whose `handler` answers an SQS
 // batch (a failed record's retry backoff going to a local SQS stand-in), and that a
 // wrong configuration stops synth naming its key.
-import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENV } from '../../lambdas/wiring/env.ts';
 import { startFakeAws, type FakeAws } from '../local/cli-deployed-aws-fakes.ts';
+import { invokeBundle, runProcess, tail, type ProcessRun } from '../support/lambda-bundle.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const CLI_TIMEOUT_MS = 120_000;
@@ -18,27 +18,8 @@ const CLI_TIMEOUT_MS = 120_000;
 // something (a data file, a second SDK) slipped in and slows every cold start.
 const MAX_BUNDLE_BYTES = 10 * 1024 * 1024;
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-  ms: number;
-}
-
-function run(command: string, args: string[], options: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<Run> {
-  const started = Date.now();
-  return new Promise((done) => {
-    execFile(
-      command,
-      args,
-      { cwd: ROOT, env: options.env ?? process.env, timeout: options.timeoutMs ?? CLI_TIMEOUT_MS, maxBuffer: 16 * 1024 * 1024 },
-      (error, stdout, stderr) => {
-        const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0;
-        done({ code, stdout, stderr, ms: Date.now() - started });
-      },
-    );
-  });
-}
+const run = (command: string, args: string[], options: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}) =>
+  runProcess(command, args, { cwd: ROOT, timeoutMs: CLI_TIMEOUT_MS, ...options });
 
 const offline = { ...process.env, CDK_DISABLE_CLI_TELEMETRY: 'true', CDK_DISABLE_VERSION_CHECK: 'true' };
 const cdk = (args: string[]) => run('npx', ['--no-install', 'cdk', ...args, '--no-notices', '-q'], { env: offline });
@@ -47,7 +28,7 @@ type FunctionResource = { Properties: { Environment: { Variables: Record<string,
 
 let work: string;
 let outdir: string;
-let synth: Run;
+let synth: ProcessRun;
 let aws: FakeAws;
 
 beforeAll(async () => {
@@ -77,50 +58,16 @@ async function pipelineFunction(name: BundledFunction): Promise<{ resource: Func
   return { resource, bundle: join(outdir, resource.Metadata['aws:asset:path']!, 'index.mjs') };
 }
 
-/** Loads a bundle in a fresh Node process and calls its `handler` with `event`. */
-async function invokeBundle(bundle: string, variables: Record<string, unknown>, event: unknown): Promise<Run & { result?: unknown; exported?: string }> {
-  const script = join(work, 'invoke.mjs');
-  await writeFile(
-    script,
-    [
-      "const [bundle, event] = process.argv.slice(2);",
-      'const mod = await import(bundle);',
-      "const context = { awsRequestId: 'req-1', functionName: 'test', getRemainingTimeInMillis: () => 60_000 };",
-      'const result = typeof mod.handler === "function" ? await mod.handler(JSON.parse(event), context) : undefined;',
-      "process.stdout.write(`\\nRESULT ${JSON.stringify({ exported: typeof mod.handler, result })}\\n`);",
-    ].join('\n'),
-  );
-  // What the function's environment holds in AWS; the references CloudFormation fills
-  // at deploy time get stand-ins of the same shape (nothing is called with them but the
-  // consumed queue, which a failed record's backoff reaches: the SQS fake).
-  const standIns: Record<string, string> = {
-    [ENV.tableName]: 'shadowmail-table',
-    [ENV.forwardQueueUrl]: 'https://sqs.eu-west-1.amazonaws.com/123456789012/shadowmail-forward',
-    [ENV.resendQueueUrl]: 'https://sqs.eu-west-1.amazonaws.com/123456789012/shadowmail-resend',
-    [ENV.sourceQueueUrl]: consumedQueueUrl(),
-  };
-  const env: NodeJS.ProcessEnv = {
-    PATH: process.env.PATH,
-    AWS_ENDPOINT_URL_SQS: aws.endpoint,
-    AWS_REGION: 'eu-west-1',
-    AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE',
-    AWS_SECRET_ACCESS_KEY: 'example',
-    AWS_EC2_METADATA_DISABLED: 'true',
-    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-    ...Object.fromEntries(Object.entries(variables).map(([name, value]) => [name, typeof value === 'string' ? value : standIns[name]])),
-  };
-  const outcome = await run(process.execPath, [script, bundle, JSON.stringify(event)], { env, timeoutMs: 30_000 });
-  const line = outcome.stdout.split('\n').find((l) => l.startsWith('RESULT '));
-  return { ...outcome, ...(line ? (JSON.parse(line.slice('RESULT '.length)) as { result: unknown; exported: string }) : {}) };
-}
-
-/** The end of a child's stderr, with the minified source lines Node echoes on a crash cut short. */
-const tail = (text: string) =>
-  text
-    .split('\n')
-    .map((line) => (line.length > 300 ? `${line.slice(0, 300)}…` : line))
-    .slice(-15)
-    .join('\n');
+/**
+ * Loads a bundle in a fresh Node process and calls its `handler` with `event` (see
+ * test/support/lambda-bundle.ts); the queue it consumes, which a failed record's backoff
+ * reaches, is the SQS fake.
+ */
+const invoke = (bundle: string, variables: Record<string, unknown>, event: unknown) =>
+  invokeBundle(bundle, { ...variables, ...(ENV.sourceQueueUrl in variables && { [ENV.sourceQueueUrl]: consumedQueueUrl() }) }, event, {
+    workDir: work,
+    extraEnv: { AWS_ENDPOINT_URL_SQS: aws.endpoint },
+  });
 
 const sqsRecord = (messageId: string, body: string) => ({
   messageId,
@@ -177,8 +124,8 @@ describe('cdk synth of cdk.json (offline, real bundling)', () => {
       aws.sqsVisibilityChanges.length = 0;
 
       // Act
-      const empty = await invokeBundle(bundle, variables, { Records: [] });
-      const malformed = await invokeBundle(bundle, variables, event);
+      const empty = await invoke(bundle, variables, { Records: [] });
+      const malformed = await invoke(bundle, variables, event);
 
       // Assess: the failed record comes back after the first backoff (30 s), set on the queue the function consumes
       expect(empty.exported, tail(empty.stderr)).toBe('function');
@@ -198,8 +145,8 @@ describe('cdk synth of cdk.json (offline, real bundling)', () => {
     aws.sqsVisibilityChanges.length = 0;
 
     // Act
-    const empty = await invokeBundle(bundle, variables, { Records: [] });
-    const malformed = await invokeBundle(bundle, variables, { Records: [sqsRecord('bad-1', '{"type":"unknown"}')] });
+    const empty = await invoke(bundle, variables, { Records: [] });
+    const malformed = await invoke(bundle, variables, { Records: [sqsRecord('bad-1', '{"type":"unknown"}')] });
 
     // Assess
     expect(empty.result, tail(empty.stderr)).toEqual({ batchItemFailures: [] });

@@ -105,8 +105,9 @@ describe('alarms', () => {
     const alarms = Object.values(alarmsOf(built.template));
 
     // Assess
-    // 3 DLQs + queue age + backlog age + failed recipients + IngestErrors + errors and throttles of 4 functions + API 5xx
-    expect(alarms).toHaveLength(3 + 1 + 1 + 1 + 1 + 4 * 2 + 1);
+    // 3 DLQs + queue age + backlog age + failed recipients + IngestErrors + smart-host configuration faults of forward and resend
+    // + errors and throttles of 4 functions + API 5xx
+    expect(alarms).toHaveLength(3 + 1 + 1 + 1 + 1 + 2 + 4 * 2 + 1);
     for (const { Properties: alarm } of alarms) {
       expect(alarm.AlarmActions).toEqual([{ Ref: built.ids.topic }]);
       expect(alarm.OKActions).toEqual([{ Ref: built.ids.topic }]);
@@ -171,6 +172,30 @@ describe('alarms', () => {
     const common = { Namespace: METRICS_NAMESPACE, Statistic: 'Sum', Period: 300, Threshold: 1, EvaluationPeriods: 1, TreatMissingData: 'notBreaching' };
     expect(failed).toMatchObject({ ...common, MetricName: 'RecipientsFailed', Dimensions: serviceDimension('shadowmail-forward') });
     expect(ingest).toMatchObject({ ...common, MetricName: 'IngestErrors', Dimensions: serviceDimension('shadowmail-ingest') });
+  });
+
+  it.each([
+    ['forward', 'shadowmail-forward'],
+    ['resend', 'shadowmail-resend'],
+  ])('raises an alarm within minutes when the smart host refuses the %s function on its settings (login, TLS)', (label, service) => {
+    // Act
+    const alarm = alarmNamed(built.template, `${label}-smart-host-config-fault`);
+
+    // Assess
+    expect(alarm).toMatchObject({
+      Namespace: METRICS_NAMESPACE,
+      MetricName: 'SmartHostConfigurationFaults',
+      Dimensions: serviceDimension(service),
+      Statistic: 'Sum',
+      Threshold: 1,
+      DatapointsToAlarm: 1,
+      TreatMissingData: 'notBreaching',
+    });
+    // the first fault raises it within a minute or two (1-minute periods, one datapoint)...
+    expect(alarm.Period).toBe(60);
+    // ...and it stays raised while the retries (at most 15 minutes apart) keep failing
+    expect(alarm.EvaluationPeriods * alarm.Period).toBeGreaterThanOrEqual(15 * 60);
+    expect(alarm.AlarmDescription).toMatch(/configuration fault.*trace/i);
   });
 
   it.each(['ingest', 'forward', 'resend', 'webmail'])('raises alarms on failed and throttled invocations of the %s function', (label) => {
@@ -360,6 +385,9 @@ describe('dashboard', () => {
     expect(metrics('Lambda duration (p99, ms)')).toEqual(functionIds.map((id) => `AWS/Lambda Duration FunctionName={Ref ${id}}`));
     expect(metrics('Lambda concurrency (max)')).toEqual(functionIds.map((id) => `AWS/Lambda ConcurrentExecutions FunctionName={Ref ${id}}`));
     expect(metrics('Webmail API 5xx')).toEqual([`AWS/ApiGateway 5xx ApiId=${API_ID}`]);
+    expect(metrics('Smart host: configuration faults (login, TLS)')).toEqual(
+      ['shadowmail-forward', 'shadowmail-resend'].map((service) => `shadowmail SmartHostConfigurationFaults service=${service}`),
+    );
   });
 });
 
@@ -370,15 +398,15 @@ describe('custom metric names', () => {
     const wiring = await Promise.all(['aws.ts', 'local.ts', 'local-resend.ts'].map((w) => readFile(join(ROOT, 'lambdas/wiring', w), 'utf8')));
 
     // Act
-    // A metric name is a literal or a constant of the same file (`export const NAME = '…'`).
-    const constantsOf = (text: string) => new Map([...text.matchAll(/const ([A-Z_]+) = '([A-Za-z]+)'/g)].map((m) => [m[1]!, m[2]!]));
+    // A metric name is a literal, or a constant of the same file or of observability.ts (shared by the handlers).
+    const observability = await readFile(join(ROOT, 'lambdas/handlers/observability.ts'), 'utf8');
+    const constantsOf = (text: string) => new Map([...`${observability}\n${text}`.matchAll(/const ([A-Z_]+) = '([A-Za-z]+)'/g)].map((m) => [m[1]!, m[2]!]));
     const emitted = new Set(
       handlers.flatMap((text) =>
         [...text.matchAll(/addMetric\(\s*(?:'([A-Za-z]+)'|([A-Z_]+)\b)/g)].map((m) => m[1] ?? constantsOf(text).get(m[2]!) ?? `unresolved ${m[2]}`),
       ),
     );
     const services = new Set(wiring.flatMap((text) => [...text.matchAll(/createObservability\('([a-z-]+)'\)/g)].map((m) => m[1]!)));
-    const observability = await readFile(join(ROOT, 'lambdas/handlers/observability.ts'), 'utf8');
 
     // Assess
     expect(observability).toContain(`namespace: '${METRICS_NAMESPACE}'`);

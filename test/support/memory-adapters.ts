@@ -8,7 +8,7 @@ import type { Clock } from '../../lambdas/ports/clock.ts';
 import type { ForwardQueue } from '../../lambdas/ports/forward-queue.ts';
 import type { MessageVisibility } from '../../lambdas/ports/message-visibility.ts';
 import type { RawMailStore } from '../../lambdas/ports/raw-mail-store.ts';
-import type { RecipientReply, RelayEnvelope, SmtpRelay } from '../../lambdas/ports/smtp-relay.ts';
+import type { RecipientReply, RelayEnvelope, SmtpFault, SmtpRelay } from '../../lambdas/ports/smtp-relay.ts';
 
 export class MemoryRawMailStore implements RawMailStore {
   readonly objects = new Map<string, Buffer>();
@@ -56,9 +56,11 @@ export class RecordingMessageVisibility implements MessageVisibility {
   }
 }
 
-/** Answers each recipient with the code the test scripted for it (default 250). */
+/** Answers each recipient with the code (and fault) the test scripted for it (default 250). */
 export class ScriptedRelay implements SmtpRelay {
   readonly codes = new Map<string, number>();
+  /** The fault the relay reports with the scripted code (a configuration fault, a timeout, …). */
+  readonly faults = new Map<string, SmtpFault>();
   readonly sent: { envelope: RelayEnvelope; data: Buffer }[] = [];
   down = false;
 
@@ -71,7 +73,8 @@ export class ScriptedRelay implements SmtpRelay {
     this.sent.push({ envelope: structuredClone(envelope), data: Buffer.concat(chunks) });
     return envelope.recipients.map((recipient) => {
       const code = this.codes.get(recipient.toLowerCase()) ?? 250;
-      return { recipient, code, response: `${code} scripted reply` };
+      const fault = this.faults.get(recipient.toLowerCase());
+      return { recipient, code, response: `${code} scripted reply`, ...(fault && { fault }) };
     });
   }
 }

@@ -665,6 +665,19 @@ export function describeMessageIndexContract(name: string, makeIndex: () => Prom
         );
       });
 
+      it('keeps the configuration fault an attempt failed on, and none where there was none', async () => {
+        // Prepare
+        await index.createDeliveryState(makeState('m1', 'alice@corp.test'));
+        const refused = { ...attempt(1), code: 535, configurationFault: 'auth' as const };
+        // Act
+        await index.recordDeliveryAttempt('m1', 'alice@corp.test', refused, 'deferred', null);
+        await index.recordDeliveryAttempt('m1', 'alice@corp.test', attempt(2), 'deferred', null);
+        // Assess
+        const [state] = await index.getDeliveryStates('m1', NOW);
+        expect(state!.attempts).toEqual([refused, attempt(2)]);
+        expect(state!.attempts[1]).not.toHaveProperty('configurationFault');
+      });
+
       it(`keeps the last ${MAX_STORED_ATTEMPTS} attempts and counts them all`, async () => {
         // Prepare
         await index.createDeliveryState(makeState('m1', 'alice@corp.test'));

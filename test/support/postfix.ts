@@ -4,10 +4,11 @@
 // defer chosen recipients (check_recipient_access) and be stopped and started again on
 // the same port ("primary down, primary back"). Also here: what a relayed message must
 // look like in the Maildir (maildirForm, postfixStoredForm, stripPostfixTrace) and a
-// self-signed certificate maker for STARTTLS tests.
+// self-signed certificate maker for STARTTLS tests. With `sasl` it asks for SMTP AUTH
+// like an authenticated Exchange receive connector.
 //
 // Needs root (the postfix command refuses to run otherwise) and the Debian packages
-// postfix and openssl. Traps (see also NOTES-test-infra.md): `postfix check` fails
+// postfix and openssl (sasl2-bin for `sasl`). Traps (see also NOTES-test-infra.md): `postfix check` fails
 // silently unless maillog_file has a matching maillog_file_prefixes; the Maildir base
 // must be reachable for `nobody`; Postfix pauses ~2 s before reading a config or table
 // file written in the last second, so ours are dated back; Postfix's defaults edit
@@ -44,6 +45,14 @@ export interface PostfixOptions {
   mainCf?: Record<string, string>;
   /** Listen on this port instead of a free one. */
   port?: number;
+  /**
+   * SMTP AUTH (PLAIN, LOGIN) through Cyrus SASL with a private sasldb; with `tls`, offered
+   * only after STARTTLS, like an Exchange connector with BasicAuthRequireTLS.
+   * `users`: login name (an address of `domain`) → password. `required`: MAIL FROM of a
+   * client that did not log in gets Exchange's answer, 530 5.7.1 "Client was not
+   * authenticated" (Postfix adds the address in front of the text).
+   */
+  sasl?: { users: Record<string, string>; required?: boolean };
 }
 
 export interface PostfixInstance {
@@ -133,6 +142,7 @@ class Postfix implements PostfixInstance {
     await chown(data, ...(await postfixIds()));
     await chown(mailBase, NOBODY_UID, NOGROUP_GID);
 
+    const saslSettings = this.options.sasl ? await this.configureSasl(this.options.sasl) : {};
     const tlsSettings: Record<string, string> = {};
     if (this.options.tls) {
       const cert = await createSelfSignedCertificate(join(this.dir, 'tls'), { commonName: this.hostname, dnsNames: [this.hostname, 'localhost'], ipAddresses: ['127.0.0.1'] });
@@ -204,6 +214,7 @@ class Postfix implements PostfixInstance {
       smtpd_hard_error_limit: '1000',
       smtpd_client_connection_rate_limit: '0',
       ...tlsSettings,
+      ...saslSettings,
       ...this.options.mainCf,
     };
     await writeConfigFile(join(this.etc, 'main.cf'), Object.entries(main).map(([key, value]) => `${key} = ${value}\n`).join(''));
@@ -294,6 +305,40 @@ class Postfix implements PostfixInstance {
 
   async log(): Promise<string> {
     return readFile(join(this.dir, 'maillog'), 'utf8').catch(() => '');
+  }
+
+  /**
+   * A sasldb of its own (saslpasswd2, Debian's sasl2-bin) and the Cyrus application config
+   * `smtpd.conf`; smtpd reads both as the postfix user. Debian's Postfix looks for that
+   * file in <config dir>/sasl whatever cyrus_sasl_config_path says (seen with strace), so
+   * it goes there, and the setting names the same directory for other builds.
+   */
+  private async configureSasl(sasl: NonNullable<PostfixOptions['sasl']>): Promise<Record<string, string>> {
+    const saslDir = join(this.etc, 'sasl');
+    await mkdir(saslDir, { recursive: true });
+    const db = join(saslDir, 'sasldb2');
+    for (const [login, password] of Object.entries(sasl.users)) {
+      const at = login.lastIndexOf('@');
+      const [user, realm] = at < 0 ? [login, this.domain] : [login.slice(0, at), login.slice(at + 1)];
+      await runWithInput('saslpasswd2', ['-c', '-p', '-f', db, '-u', realm, user], password);
+    }
+    const [uid] = await postfixIds();
+    await chown(db, uid, 0);
+    await chmod(db, 0o640);
+    await writeConfigFile(join(saslDir, 'smtpd.conf'), `pwcheck_method: auxprop\nauxprop_plugin: sasldb\nsasldb_path: ${db}\nmech_list: PLAIN LOGIN\n`);
+    return {
+      smtpd_sasl_auth_enable: 'yes',
+      smtpd_sasl_type: 'cyrus',
+      smtpd_sasl_path: 'smtpd',
+      cyrus_sasl_config_path: saslDir,
+      smtpd_sasl_security_options: 'noanonymous',
+      smtpd_tls_auth_only: this.options.tls ? 'yes' : 'no',
+      ...(sasl.required && {
+        // sender restrictions at MAIL FROM, not deferred to RCPT, as Exchange answers
+        smtpd_delay_reject: 'no',
+        smtpd_sender_restrictions: 'permit_sasl_authenticated, check_sender_access static:{530 5.7.1 Client was not authenticated}',
+      }),
+    };
   }
 
   private async writeAccessMap(entries: Record<string, string>): Promise<void> {
@@ -524,6 +569,16 @@ async function writeConfigFile(path: string, content: string): Promise<void> {
   await writeFile(path, content);
   const past = new Date(Date.now() - 60_000);
   await utimes(path, past, past);
+}
+
+/** Runs a command with `input` on its standard input; rejects with its output when it fails. */
+function runWithInput(command: string, args: string[], input: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = execFile(command, args, { timeout: 30_000 }, (error, stdout, stderr) =>
+      error ? reject(new Error(`${command} failed: ${stderr || stdout || error.message}`, { cause: error })) : resolve(),
+    );
+    child.stdin?.end(input);
+  });
 }
 
 async function postfixIds(): Promise<[number, number]> {

@@ -257,6 +257,12 @@ const BASES: ShadowmailConfigInput[] = [
     ...FULL,
     identityProvider: { type: 'oidc', name: 'CorpEntra', issuer: 'https://login.microsoftonline.com/tenant/v2.0', clientId: 'client', clientSecretArn: secretArn('oidc'), emailClaim: 'upn' },
   },
+  // An anonymous connector behind the NAT address instead of a login (section 6.2).
+  {
+    ...FULL,
+    smartHost: { host: 'mail.corp.example', port: 25, tls: 'starttls-required', anonymousConnector: true, heloName: 'relay.corp.example' },
+    identityProvider: { type: 'saml', name: 'CorpADFS', metadataUrl: 'https://sts.corp.example/metadata.xml', emailAttribute: 'mail' },
+  },
 ];
 
 const clone = <T>(value: T): T => structuredClone(value);
@@ -442,7 +448,7 @@ describe('docs/deploy.md: stack outputs', () => {
       stackId: 'shadowmail-corp',
       region: 'eu-central-1',
       domains: ['corp.example', 'corp-group.example'],
-      smartHost: { host: 'mail.corp.example', port: 25 },
+      smartHost: { host: 'mail.corp.example', port: 25, anonymousConnector: true },
       identityProvider: { type: 'saml', metadataUrl: 'https://adfs.corp.example/FederationMetadata/2007-06/FederationMetadata.xml' },
       webmail: {
         cognitoDomainPrefix: 'corp-example-shadowmail',

@@ -93,13 +93,55 @@ describe('forwardMessage', () => {
     expect(c?.attempts.map((a) => a.outcome)).toEqual(['deferred', 'delivered']);
   });
 
-  it('retries when the primary refuses our session (530 authentication required) instead of failing for good', async () => {
+  it('records a refusal of *us* as a configuration fault and retries it instead of failing for good: 530 at MAIL FROM, TLS', async () => {
     const job = await ingest();
-    for (const recipient of ['a@corp.test', 'b@corp.test', 'c@corp.test']) relay.codes.set(recipient, 530);
+    relay.codes.set('a@corp.test', 530);
+    relay.faults.set('a@corp.test', 'auth');
+    relay.codes.set('b@corp.test', 0);
+    relay.faults.set('b@corp.test', 'tls');
+    relay.codes.set('c@corp.test', 0);
+    relay.faults.set('c@corp.test', 'timeout');
 
     const outcome = await forwardMessage(job, deps);
 
-    expect(outcome).toMatchObject({ delivered: [], failed: [], deferred: ['a@corp.test', 'b@corp.test', 'c@corp.test'] });
+    expect(outcome).toMatchObject({ delivered: [], failed: [], deferred: ['a@corp.test', 'b@corp.test', 'c@corp.test'], retryInSeconds: 60, configurationFault: 'auth' });
+    const attempts = Object.fromEntries((await index.getDeliveryStates(mail.sesMessageId, clock.now())).map((s) => [s.recipient, s.attempts]));
+    expect(attempts['a@corp.test']).toEqual([expect.objectContaining({ code: 530, outcome: 'deferred', configurationFault: 'auth' })]);
+    expect(attempts['b@corp.test']).toEqual([expect.objectContaining({ code: 0, outcome: 'deferred', configurationFault: 'tls' })]);
+    // a timeout heals by itself: no configuration fault
+    expect(attempts['c@corp.test']![0]).not.toHaveProperty('configurationFault');
+  });
+
+  it('reports no configuration fault when the primary only refuses recipients or is away', async () => {
+    const job = await ingest();
+    relay.codes.set('a@corp.test', 550);
+    relay.codes.set('b@corp.test', 451);
+
+    const outcome = await forwardMessage(job, deps);
+
+    expect(outcome).toMatchObject({ failed: ['a@corp.test'], deferred: ['b@corp.test'], configurationFault: null });
+  });
+
+  it('says so when a message expires after configuration faults', async () => {
+    let job = await ingest();
+    for (const recipient of ['a@corp.test', 'b@corp.test', 'c@corp.test']) {
+      relay.codes.set(recipient, 0);
+      relay.faults.set(recipient, 'auth');
+    }
+    for (let attempts = 0; ; attempts++) {
+      expect(attempts).toBeLessThan(1000);
+      const outcome = await forwardMessage(job, deps);
+      if (outcome.status !== 'attempted') break;
+      const next = queue.sent.shift()!;
+      clock.advance(next.delaySeconds * 1000);
+      job = next.job;
+    }
+
+    const states = await index.getDeliveryStates(mail.sesMessageId, clock.now());
+    for (const state of states) {
+      expect(state.state).toBe('failed');
+      expect(state.reason).toMatch(/^expired: not accepted by the primary within the maximum age of 5 days; the last attempt failed on a configuration fault: Exchange refused shadowmail's login .*smart-host secret.*then resend the message$/);
+    }
   });
 
   it('keeps a leading mbox From_ line first and puts the trace header after it', async () => {

@@ -8,7 +8,7 @@ import { ConfigurationError } from '../../lambdas/core/errors.ts';
 import { createForwardHandler, FORWARD_BACKLOG_AGE_METRIC } from '../../lambdas/handlers/forward.ts';
 import { ingestMessage } from '../../lambdas/core/ingest.ts';
 import { createIngestHandler } from '../../lambdas/handlers/ingest.ts';
-import { createObservability } from '../../lambdas/handlers/observability.ts';
+import { createObservability, SMART_HOST_CONFIGURATION_FAULT_METRIC } from '../../lambdas/handlers/observability.ts';
 import type { MimeParser } from '../../lambdas/ports/mime-parser.ts';
 import { readAwsForwardEnv } from '../../lambdas/wiring/env.ts';
 import {
@@ -83,35 +83,26 @@ describe('forward handler', () => {
   });
 
   it('reports the age of a deferred message as ForwardBacklogAgeSeconds, and nothing for a delivered one', async () => {
-    // Prepare: two messages received 2 h ago; the primary defers one recipient and takes the other message
-    const index = new MemoryMessageIndex();
-    const store = new MemoryRawMailStore();
-    const queue = new RecordingForwardQueue();
-    const clock = new ManualClock('2026-11-20T10:00:00Z');
-    const observability = createObservability('test');
-    for (const [id, rcpt] of [['deferred-1', 'late@corp.test'], ['fine-1', 'ok@corp.test']] as const) {
-      store.put({ bucket: 'raw', key: id }, simpleMessage());
-      await ingestMessage(receivedMail({ sesMessageId: id, raw: { bucket: 'raw', key: id }, envelopeRecipients: [rcpt], receivedAt: clock.now().toISOString() }), {
-        index, rawStore: store, parser: new MailparserMimeParser(), forwardQueue: queue, clock, workerId: 'i', config: { retentionDays: 28, stackId: 's', leaseMs: 1000 },
-      });
-    }
-    clock.advance(2 * 3_600_000);
-    const relay = new ScriptedRelay();
-    relay.codes.set('late@corp.test', 451);
-    const addMetric = vi.spyOn(observability.metrics, 'addMetric');
-    const handler = createForwardHandler({
-      index, rawStore: store, relay, forwardQueue: new RecordingForwardQueue(), clock,
-      config: { stackId: 's', maxAgeMs: 5 * 86_400_000, retryBaseSeconds: 60, retryMaxDelaySeconds: 900, leaseMs: 1000 },
-      retryVisibility: new RecordingMessageVisibility(), ...observability,
-    });
-
-    // Act
-    await handler({ Records: queue.sent.map((sent, i) => sqsRecord(`r-${i}`, JSON.stringify(sent.job))) }, context);
+    // Act: two messages received 2 h ago; the primary defers one recipient and takes the other message
+    const { recorded } = await forwardBatch([['deferred-1', 'late@corp.test'], ['fine-1', 'ok@corp.test']], (relay) => relay.codes.set('late@corp.test', 451), 2 * 3_600_000);
 
     // Assess: one backlog sample of 7,200 s (the deferred message's age), none for the delivered one
-    const recorded = addMetric.mock.calls.map(([name, unit, value]) => ({ name, unit, value }));
     expect(recorded.filter((m) => m.name === FORWARD_BACKLOG_AGE_METRIC)).toEqual([{ name: FORWARD_BACKLOG_AGE_METRIC, unit: 'Seconds', value: 7200 }]);
     expect(recorded.filter((m) => m.name === 'RecipientsDelivered').map((m) => m.value).sort()).toEqual([0, 1]);
+  });
+
+  it('counts each attempt the smart host refused on its settings as SmartHostConfigurationFaults, and nothing for other failures', async () => {
+    // Act: three messages; the primary refuses our login for one, is away for one, takes one
+    const { recorded, warn } = await forwardBatch([['refused-1', 'login@corp.test'], ['away-1', 'away@corp.test'], ['fine-1', 'ok@corp.test']], (relay) => {
+      relay.codes.set('login@corp.test', 535);
+      relay.faults.set('login@corp.test', 'auth');
+      relay.codes.set('away@corp.test', 0);
+      relay.faults.set('away@corp.test', 'unreachable');
+    });
+
+    // Assess
+    expect(recorded.filter((m) => m.name === SMART_HOST_CONFIGURATION_FAULT_METRIC)).toEqual([{ name: 'SmartHostConfigurationFaults', unit: 'Count', value: 1 }]);
+    expect(warn).toHaveBeenCalledWith('smart host configuration fault', expect.objectContaining({ sesMessageId: 'refused-1', configurationFault: 'auth' }));
   });
 });
 
@@ -211,6 +202,36 @@ describe('sessions to the primary', () => {
     expect(parsing.maxActive).toBeGreaterThan(1);
   });
 });
+/**
+ * Ingests one message per [id, recipient] at the clock's time, lets `afterMs` pass, then
+ * runs one forward batch over them against a relay scripted by `script`: the metrics the
+ * handler recorded, and its warnings.
+ */
+async function forwardBatch(messages: Array<[string, string]>, script: (relay: ScriptedRelay) => void, afterMs = 0) {
+  const index = new MemoryMessageIndex();
+  const store = new MemoryRawMailStore();
+  const queue = new RecordingForwardQueue();
+  const clock = new ManualClock('2026-11-20T10:00:00Z');
+  const observability = createObservability('test');
+  for (const [id, rcpt] of messages) {
+    store.put({ bucket: 'raw', key: id }, simpleMessage());
+    await ingestMessage(receivedMail({ sesMessageId: id, raw: { bucket: 'raw', key: id }, envelopeRecipients: [rcpt], receivedAt: clock.now().toISOString() }), {
+      index, rawStore: store, parser: new MailparserMimeParser(), forwardQueue: queue, clock, workerId: 'i', config: { retentionDays: 28, stackId: 's', leaseMs: 1000 },
+    });
+  }
+  clock.advance(afterMs);
+  const relay = new ScriptedRelay();
+  script(relay);
+  const addMetric = vi.spyOn(observability.metrics, 'addMetric');
+  const warn = vi.spyOn(observability.logger, 'warn');
+  const handler = createForwardHandler({
+    index, rawStore: store, relay, forwardQueue: new RecordingForwardQueue(), clock,
+    config: { stackId: 's', maxAgeMs: 5 * 86_400_000, retryBaseSeconds: 60, retryMaxDelaySeconds: 900, leaseMs: 1000 },
+    retryVisibility: new RecordingMessageVisibility(), ...observability,
+  });
+  await handler({ Records: queue.sent.map((sent, i) => sqsRecord(`r-${i}`, JSON.stringify(sent.job))) }, context);
+  return { recorded: addMetric.mock.calls.map(([name, unit, value]) => ({ name, unit, value })), warn };
+}
 
 describe('AWS environment contract', () => {
   const complete = {

@@ -3,8 +3,8 @@
 // boundary do (nothing twice, nothing lost).
 import type { Readable } from 'node:stream';
 import type { Context, SQSEvent } from 'aws-lambda';
-import { beforeEach, describe, expect, it } from 'vitest';
-import { createObservability } from '../../lambdas/handlers/observability.ts';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
+import { createObservability, SMART_HOST_CONFIGURATION_FAULT_METRIC } from '../../lambdas/handlers/observability.ts';
 import { createResendHandler, parseResendStep } from '../../lambdas/handlers/resend.ts';
 import { InvalidInputError, NotFoundError, RetryableError } from '../../lambdas/core/errors.ts';
 import { forwardMessage } from '../../lambdas/core/forward.ts';
@@ -20,7 +20,7 @@ import {
   type ResendStepOutcome,
   type ResendWorkerDeps,
 } from '../../lambdas/core/resend.ts';
-import type { RecipientReply, RelayEnvelope, SmtpRelay } from '../../lambdas/ports/smtp-relay.ts';
+import type { RecipientReply, RelayEnvelope, SmtpFault, SmtpRelay } from '../../lambdas/ports/smtp-relay.ts';
 import type { ResendJob } from '../../lambdas/ports/resend-jobs.ts';
 import { headerBlockParser, sampleMessage } from '../fixtures/resend/header-parser.ts';
 import { MemoryMessageIndex } from '../support/memory-message-index.ts';
@@ -34,6 +34,8 @@ const ADMIN = 'admin@corp.test';
 /** Answers per recipient: a fixed code, or a sequence (e.g. 450 twice, then 250). */
 class PrimaryScript implements SmtpRelay {
   readonly codes = new Map<string, number | number[]>();
+  /** Recipients whose replies the relay marks with this fault (a refused login, …). */
+  readonly faults = new Map<string, SmtpFault>();
   readonly sent: { envelope: RelayEnvelope; data: Buffer }[] = [];
   private readonly calls = new Map<string, number>();
 
@@ -47,7 +49,8 @@ class PrimaryScript implements SmtpRelay {
       const call = this.calls.get(key) ?? 0;
       this.calls.set(key, call + 1);
       const code = Array.isArray(script) ? (script[call] ?? script.at(-1) ?? 250) : script;
-      return { recipient, code, response: `${code} scripted for ${key}` };
+      const fault = this.faults.get(key);
+      return { recipient, code, response: `${code} scripted for ${key}`, ...(fault && { fault }) };
     });
   }
 
@@ -171,6 +174,27 @@ describe('single resend', () => {
     ]);
     expect(h.audit.events).toMatchObject([{ actor: ADMIN, action: 'resend.single', target: id, outcome: 'ok', details: { jobId: job.id } }]);
     expect(h.jobs.marks(job.id)).toEqual({ applied: [], started: [] });
+  });
+
+  it('retries a refused login like a 4xx and marks the attempts in the trace as a configuration fault', async () => {
+    // Prepare
+    const id = await h.receive(3, { recipients: ['alice@corp.test'] });
+    h.relay.codes.set('alice@corp.test', [535, 250]);
+    h.relay.faults.set('alice@corp.test', 'auth');
+    // Act
+    const job = await startResend(ADMIN, { kind: 'message', sesMessageId: id }, h.startDeps());
+    const outcomes = await h.drain();
+    // Assess
+    expect(outcomes.filter((o) => o.status === 'sent').map((o) => o.status === 'sent' && [o.deferred, o.configurationFault])).toEqual([
+      [['alice@corp.test'], 'auth'],
+      [[], null],
+    ]);
+    const [state] = await h.index.getDeliveryStates(id, h.clock.now());
+    expect(state!.attempts.slice(-2)).toEqual([
+      expect.objectContaining({ code: 535, outcome: 'deferred', configurationFault: 'auth' }),
+      expect.objectContaining({ code: 250, outcome: 'delivered' }),
+    ]);
+    expect((await h.job(job.id)).counters).toMatchObject({ delivered: 1, failed: 0 });
   });
 
   it('sends to the chosen recipients only, in the envelope\'s spelling, whatever case the admin typed', async () => {
@@ -657,5 +681,25 @@ describe('the resend worker handler (SQS batch)', () => {
     expect(response).toEqual({ batchItemFailures: [] });
     expect(relay.relays).toBe(3);
     expect(relay.maxActive).toBe(1);
+  });
+
+  it('counts a resend the smart host refused on its settings as SmartHostConfigurationFaults', async () => {
+    // Prepare
+    const h = new Harness();
+    const id = await h.receive(1, { recipients: ['alice@corp.test'] });
+    h.relay.codes.set('alice@corp.test', 0);
+    h.relay.faults.set('alice@corp.test', 'tls');
+    await startResend(ADMIN, { kind: 'message', sesMessageId: id }, h.startDeps());
+    const step = h.queue.takeDue()!.step;
+    const observability = createObservability('test-resend');
+    observability.logger.setLogLevel('SILENT');
+    const addMetric = vi.spyOn(observability.metrics, 'addMetric');
+    const handler = createResendHandler({ ...h.workerDeps(), retryVisibility: new RecordingMessageVisibility(), ...observability });
+    // Act
+    await handler({ Records: [record('r1', JSON.stringify(step))] }, context);
+    // Assess
+    const recorded = addMetric.mock.calls.map(([name, unit, value]) => ({ name, unit, value }));
+    expect(recorded.filter((m) => m.name === SMART_HOST_CONFIGURATION_FAULT_METRIC)).toEqual([{ name: 'SmartHostConfigurationFaults', unit: 'Count', value: 1 }]);
+    expect(recorded.find((m) => m.name === 'ResendDeferred')).toMatchObject({ value: 1 });
   });
 });

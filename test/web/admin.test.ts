@@ -131,6 +131,35 @@ describe('admin console', () => {
     expect(detailHtml).not.toMatch(/<script|style=/);
   });
 
+  it('says in words, German or English, that an attempt failed on a configuration fault', async () => {
+    // Prepare
+    const { cookie } = await as(ADMIN);
+    await index.recordDeliveryAttempt(MESSAGE_ID, 'bob@corp.test', {
+      at: '2030-03-03T10:01:00.000Z', code: 0, response: 'not relayed: authentication failed: 535 5.7.3 Authentication unsuccessful', outcome: 'deferred', configurationFault: 'auth',
+    }, 'deferred', null);
+    await index.recordDeliveryAttempt(MESSAGE_ID, 'carol@corp.test', {
+      at: '2030-03-03T10:01:00.000Z', code: 451, response: '451 4.7.0 try later', outcome: 'deferred',
+    }, 'deferred', null);
+    const get = (path: string, lang: string) => app.request(`${ORIGIN}${path}`, { headers: { cookie, 'accept-language': lang } });
+
+    // Act
+    const english = await (await get(`/admin/trace/${MESSAGE_ID}`, 'en')).text();
+    const german = await (await get(`/admin/trace/${MESSAGE_ID}`, 'de-DE,de;q=0.9')).text();
+    const list = await (await get('/admin/trace?search=1&recipient=bob%40corp.test', 'en')).text();
+
+    // Assess
+    expect(english).toContain("Configuration fault: Exchange refused shadowmail&#39;s login or asked for one");
+    expect(english).toContain('the smart-host secret and the receive connector');
+    expect(english).toContain('The message is kept and retried.');
+    expect(german).toContain('Konfigurationsfehler: Exchange hat die Anmeldung von shadowmail abgelehnt oder verlangt eine');
+    expect(german).toContain('Die Nachricht bleibt gespeichert und wird erneut zugestellt.');
+    // one fault, one explanation: carol's 451 is no configuration fault
+    expect(english.match(/Configuration fault:/g)).toHaveLength(1);
+    expect(list).toContain('bob@corp.test: deferred (configuration fault)');
+    expect(list).toContain('carol@corp.test: deferred');
+    expect(list).not.toContain('carol@corp.test: deferred (');
+  });
+
   it('streams the stored bytes as an attachment and audits the download', async () => {
     // Act
     const response = await (await as(ADMIN)).get(`/admin/trace/${MESSAGE_ID}/raw`);

@@ -175,6 +175,11 @@ export const de: Messages = {
   'admin.trace.subject': 'Betreff',
   'admin.trace.search': 'Suchen',
   'admin.trace.raw': 'Original (.eml) herunterladen',
+  'admin.trace.faultShort': 'Konfigurationsfehler',
+  'admin.trace.fault.auth':
+    'Konfigurationsfehler: Exchange hat die Anmeldung von shadowmail abgelehnt oder verlangt eine. Prüfen Sie das Smart-Host-Secret und den Empfangsconnector. Die Nachricht bleibt gespeichert und wird erneut zugestellt.',
+  'admin.trace.fault.tls':
+    'Konfigurationsfehler: TLS mit Exchange ist so, wie es konfiguriert ist, fehlgeschlagen. Prüfen Sie das Zertifikat von Exchange (von einer vertrauenswürdigen Stelle, gültig für den Smart-Host-Namen) und STARTTLS am Empfangsconnector. Die Nachricht bleibt gespeichert und wird erneut zugestellt.',
   'admin.since': 'Seit (ISO-Datum/Zeit)',
   'admin.until': 'Bis (ISO-Datum/Zeit)',
   'admin.received': 'Empfangen',

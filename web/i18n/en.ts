@@ -174,6 +174,11 @@ export const en = {
   'admin.trace.subject': 'Subject',
   'admin.trace.search': 'Search',
   'admin.trace.raw': 'Download raw .eml',
+  'admin.trace.faultShort': 'configuration fault',
+  'admin.trace.fault.auth':
+    "Configuration fault: Exchange refused shadowmail's login or asked for one. Check the smart-host secret and the receive connector. The message is kept and retried.",
+  'admin.trace.fault.tls':
+    "Configuration fault: TLS with Exchange failed as configured. Check Exchange's certificate (from a trusted authority, valid for the smart-host name) and STARTTLS on the receive connector. The message is kept and retried.",
   'admin.since': 'Since (ISO date/time)',
   'admin.until': 'Until (ISO date/time)',
   'admin.received': 'Received',

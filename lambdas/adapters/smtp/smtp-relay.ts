@@ -30,31 +30,29 @@ import SMTPConnection, {
   type SMTPConnectionOptions,
   type SMTPConnectionSendInfo,
 } from 'nodemailer/lib/smtp-connection';
-import { RetryableError } from '../../core/errors.ts';
-import type { RecipientReply, RelayEnvelope, SmtpRelay } from '../../ports/smtp-relay.ts';
+import { ConfigurationError, RetryableError } from '../../core/errors.ts';
+import type { SmtpCredentials } from '../../ports/smtp-credentials.ts';
+import type { RecipientReply, RelayEnvelope, SmtpFault, SmtpRelay } from '../../ports/smtp-relay.ts';
+import {
+  isTlsErrorCode,
+  isUnreachableCode,
+  mayLogIn,
+  replyFault,
+  smartHostConnection,
+  type SmartHostConnection,
+  type SmartHostSettings,
+} from './smart-host.ts';
 import { RELAY_TIMEOUTS } from './relay-timeouts.ts';
 
-/**
- * - `starttls-required`: STARTTLS must succeed, otherwise nothing is sent (the default).
- * - `starttls-opportunistic`: STARTTLS when offered; plaintext when not offered or refused.
- * - `implicit`: TLS from the first byte (port 465).
- * - `none`: plaintext even when STARTTLS is offered.
- */
-export type SmtpTlsMode = 'starttls-required' | 'starttls-opportunistic' | 'implicit' | 'none';
+export type { SmtpTlsMode } from './smart-host.ts';
 
-export interface SmtpRelayOptions {
-  host: string;
-  port: number;
-  tls?: SmtpTlsMode;
-  auth?: { user: string; pass: string; method?: 'PLAIN' | 'LOGIN' };
-  /** Verify the server certificate (default true). */
-  rejectUnauthorized?: boolean;
-  /** Trusted CA certificate(s), PEM: pins a self-signed certificate of the primary. */
-  ca?: string | Buffer | Array<string | Buffer>;
-  /** Name to verify the certificate against when `host` is an IP address. */
-  servername?: string;
-  /** EHLO name. */
-  name?: string;
+/**
+ * Each reply carries a `fault` when the session failed for a reason the adapter can
+ * name (see SmtpFault): the login required or refused, TLS not as configured, the host
+ * unreachable or silent. A refused login makes the credential source read the secret
+ * again before the next session.
+ */
+export interface SmtpRelayOptions extends SmartHostSettings {
   /** TCP connect (default 15 s, see relay-timeouts.ts for every default and its reason). */
   connectionTimeoutMs?: number;
   /** From connect to the 220 greeting; also bounds the TLS handshake (default 60 s). */
@@ -72,6 +70,10 @@ const DEFAULTS: Required<Pick<SmtpRelayOptions, keyof typeof RELAY_TIMEOUTS>> = 
 /** The error fields nodemailer puts on the errors it hands back. */
 interface SmtpError extends Error {
   code?: string;
+  /** The system error's code (ECONNREFUSED, a certificate code, …) when nodemailer replaced it with its own. */
+  originalCode?: string;
+  /** Which of nodemailer's timeouts fired (CONNECT_TIMEOUT, GREETING_TIMEOUT, …). */
+  timeoutType?: string;
   response?: string;
   responseCode?: number;
   command?: string;
@@ -84,11 +86,19 @@ const TRANSACTION_COMMANDS = new Set(['MAIL FROM', 'RCPT TO', 'DATA']);
 // nodemailer refuses such addresses before talking to the server; catching them here keeps the rest of the envelope sendable.
 const UNSENDABLE_ADDRESS = /[\r\n<>\x00]/;
 
+/** Why a session is not used, when it is the relay's own decision and not the server's answer. */
+interface SessionRefusal {
+  text: string;
+  fault?: SmtpFault | undefined;
+}
+
 export class SmtpRelayAdapter implements SmtpRelay {
-  private readonly options: SmtpRelayOptions & typeof DEFAULTS & { tls: SmtpTlsMode };
+  private readonly options: SmtpRelayOptions & typeof DEFAULTS;
+  private readonly smartHost: SmartHostConnection;
 
   constructor(options: SmtpRelayOptions) {
-    this.options = { ...DEFAULTS, tls: 'starttls-required', ...(stripUndefined(options) as SmtpRelayOptions) };
+    this.options = { ...DEFAULTS, ...(stripUndefined(options) as SmtpRelayOptions) };
+    this.smartHost = smartHostConnection(this.options);
   }
 
   async relay(envelope: RelayEnvelope, data: () => Promise<Readable>): Promise<RecipientReply[]> {
@@ -109,12 +119,17 @@ export class SmtpRelayAdapter implements SmtpRelay {
   }
 
   private async relaySendable(envelope: RelayEnvelope, data: () => Promise<Readable>): Promise<Map<string, RecipientReply>> {
+    const answerAll = ({ text, fault }: SessionRefusal) =>
+      new Map(envelope.recipients.map((recipient) => [recipient, { ...noAnswer(recipient, text), ...withFault(fault) }]));
+    const login = await this.loginCredentials();
+    if ('text' in login) return answerAll(login);
     const session = new Session(new SMTPConnection(this.connectionOptions()), this.options.totalTimeoutMs);
-    const answerAll = (text: string) => new Map(envelope.recipients.map((recipient) => [recipient, noAnswer(recipient, text)]));
-    const refusal = await this.openSession(session).catch((error: unknown) => `not relayed: ${describeSessionFailure(error, this.options)}`);
+    const refusal = await this.openSession(session, login.credentials).catch(
+      (error: unknown): SessionRefusal => ({ text: `not relayed: ${describeSessionFailure(error, this.smartHost)}`, fault: sessionFault(error as SmtpError) }),
+    );
     if (refusal !== null) {
       session.close();
-      return answerAll(refusal);
+      return this.noteRefusedLogin(answerAll(refusal));
     }
 
     // Opened only once the server has taken DATA, so a refused envelope never reads the store.
@@ -136,43 +151,65 @@ export class SmtpRelayAdapter implements SmtpRelay {
         if (!answers.has(recipient)) answers.set(recipient, { recipient, ...final });
       }
       await session.quit(this.options.quitTimeoutMs);
-      return answers;
+      return this.noteRefusedLogin(answers);
     } catch (error) {
       session.close();
       if (source.failure) throw new RetryableError('reading the stored message for the relay failed', { cause: source.failure });
-      return answersFromSendFailure(error as SmtpError, envelope.recipients, smtpEnvelope, this.options);
+      return this.noteRefusedLogin(answersFromSendFailure(error as SmtpError, envelope.recipients, smtpEnvelope, this.smartHost));
+    }
+  }
+
+  /** A login refused or asked for (530 at MAIL FROM, …): the next session reads the credentials again. */
+  private noteRefusedLogin(answers: Map<string, RecipientReply>): Map<string, RecipientReply> {
+    if ([...answers.values()].some((answer) => answer.fault === 'auth')) this.smartHost.credentials?.refused();
+    return answers;
+  }
+
+  /**
+   * The login for this session, read now (a changed secret is used without a restart). A
+   * secret that is there but unusable is a configuration fault like a refused login; a
+   * failure to read it at all is thrown (retryable: the message is not touched).
+   */
+  private async loginCredentials(): Promise<{ credentials: SmtpCredentials | null } | SessionRefusal> {
+    const source = this.smartHost.credentials;
+    if (!source) return { credentials: null };
+    try {
+      return { credentials: await source.current() };
+    } catch (error) {
+      if (!(error instanceof ConfigurationError)) throw new RetryableError('reading the smart-host credentials failed', { cause: error });
+      source.refused();
+      return { text: `not relayed: the smart-host credentials are unusable: ${error.message}`, fault: 'auth' };
     }
   }
 
   /** Connects, checks TLS and logs in; a reason not to go on, or null. Throws on session failures. */
-  private async openSession(session: Session): Promise<string | null> {
+  private async openSession(session: Session, credentials: SmtpCredentials | null): Promise<SessionRefusal | null> {
     await session.connect();
-    if (this.options.tls === 'starttls-required' && !session.connection.secure) {
-      return 'not relayed: STARTTLS is required but the session is not encrypted';
+    const { tls, authMethod } = this.smartHost;
+    if (tls === 'starttls-required' && !session.connection.secure) {
+      return { text: 'not relayed: STARTTLS is required but the session is not encrypted', fault: 'tls' };
     }
-    if (this.options.auth) {
-      if (!session.connection.secure && this.options.tls !== 'none') {
-        return 'not relayed: refusing to send SMTP credentials over an unencrypted session (STARTTLS failed or was not offered)';
+    if (credentials) {
+      if (!mayLogIn(tls, session.connection.secure)) {
+        return { text: 'not relayed: refusing to send SMTP credentials over an unencrypted session (STARTTLS failed or was not offered)', fault: 'tls' };
       }
-      await session.login(this.options.auth);
+      await session.login({ ...credentials, ...(authMethod && { method: authMethod }) });
     }
     return null;
   }
 
   private connectionOptions(): SMTPConnectionOptions {
     const o = this.options;
-    const tls: NonNullable<SMTPConnectionOptions['tls']> = { rejectUnauthorized: o.rejectUnauthorized ?? true };
-    if (o.ca !== undefined) tls.ca = o.ca;
-    if (o.servername !== undefined) tls.servername = o.servername;
+    const smartHost = this.smartHost;
     return {
-      host: o.host,
-      port: o.port,
-      secure: o.tls === 'implicit',
-      requireTLS: o.tls === 'starttls-required',
-      opportunisticTLS: o.tls === 'starttls-opportunistic',
-      ignoreTLS: o.tls === 'none',
-      tls,
-      ...(o.name !== undefined ? { name: o.name } : {}),
+      host: smartHost.host,
+      port: smartHost.port,
+      secure: smartHost.tls === 'implicit',
+      requireTLS: smartHost.tls === 'starttls-required',
+      opportunisticTLS: smartHost.tls === 'starttls-opportunistic',
+      ignoreTLS: smartHost.tls === 'none',
+      tls: { ...smartHost.tlsOptions },
+      name: smartHost.ehloName,
       connectionTimeout: o.connectionTimeoutMs,
       greetingTimeout: o.greetingTimeoutMs,
       socketTimeout: o.socketTimeoutMs,
@@ -213,7 +250,7 @@ class Session {
     return this.step<void>((done) => this.connection.connect((error) => done(error ?? null)));
   }
 
-  login(auth: NonNullable<SmtpRelayOptions['auth']>): Promise<void> {
+  login(auth: SmtpCredentials & { method?: string }): Promise<void> {
     return this.step<void>((done) =>
       this.connection.login({ user: auth.user, pass: auth.pass, ...(auth.method ? { method: auth.method } : {}) }, (error) => done(error)),
     );
@@ -286,11 +323,21 @@ function answersFromRejections(rejectedErrors: SmtpError[]): Map<string, Recipie
   return answers;
 }
 
+/** The fault of a session that failed before the server said anything about the message. */
+function sessionFault(error: SmtpError): SmtpFault | undefined {
+  const cause = error?.originalCode ?? error?.code;
+  if (error?.code === 'EAUTH' || (error?.responseCode && replyFault(error.responseCode))) return 'auth';
+  if (error?.code === 'ETLS' || error?.command === 'STARTTLS' || isTlsErrorCode(cause)) return 'tls';
+  if (error?.code === 'ETIMEDOUT') return error.timeoutType === 'CONNECT_TIMEOUT' ? 'unreachable' : 'timeout';
+  if (error?.code === 'EDNS' || isUnreachableCode(cause)) return 'unreachable';
+  return undefined;
+}
+
 function answersFromSendFailure(
   error: SmtpError,
   recipients: string[],
   envelope: SMTPConnectionEnvelope,
-  options: SmtpRelayOptions,
+  smartHost: SmartHostConnection,
 ): Map<string, RecipientReply> {
   // Recipients refused at RCPT keep that reply whatever happened afterwards. nodemailer
   // records them on the envelope object it was given; the error carries them only when
@@ -299,20 +346,23 @@ function answersFromSendFailure(
   const rejections = error.command === 'MAIL FROM' ? [] : (error.rejectedErrors ?? (envelope.rejectedErrors as SmtpError[] | undefined) ?? []);
   const answers = answersFromRejections(rejections);
   const answeredByServer = !!error.responseCode && !!error.command && TRANSACTION_COMMANDS.has(error.command);
-  const rest = answeredByServer
+  const rest: Omit<RecipientReply, 'recipient'> = answeredByServer
     ? replyParts(error.response, error.responseCode!)
-    : { code: 0, response: `not relayed: ${describeSessionFailure(error, options)}` };
+    : { code: 0, response: `not relayed: ${describeSessionFailure(error, smartHost)}`, ...withFault(sessionFault(error)) };
   for (const recipient of recipients) {
     if (!answers.has(recipient)) answers.set(recipient, { recipient, ...rest });
   }
   return answers;
 }
 
-function replyParts(response: string | undefined, fallbackCode: number): { code: number; response: string } {
+/** Code and text of a server reply, with the fault its code names (530 at MAIL FROM is Exchange asking for a login). */
+function replyParts(response: string | undefined, fallbackCode: number): Omit<RecipientReply, 'recipient'> {
   const text = (response ?? '').trim();
   const code = Number(/^(\d{3})/.exec(text)?.[1] ?? fallbackCode);
-  return { code, response: text || String(code) };
+  return { code, response: text || String(code), ...withFault(replyFault(code)) };
 }
+
+const withFault = (fault: SmtpFault | undefined): { fault?: SmtpFault } => (fault ? { fault } : {});
 
 function unsendable(recipient: string): RecipientReply {
   return noAnswer(recipient, `not relayed: ${JSON.stringify(recipient)} cannot be written in RCPT TO`);
@@ -322,7 +372,7 @@ function noAnswer(recipient: string, response: string): RecipientReply {
   return { recipient, code: 0, response };
 }
 
-function describeSessionFailure(error: unknown, options: SmtpRelayOptions): string {
+function describeSessionFailure(error: unknown, options: Pick<SmartHostConnection, 'host' | 'port' | 'tls'>): string {
   const e = error as SmtpError;
   const where = `${options.host}:${options.port}`;
   const detail = e?.message ?? String(error);

@@ -2,6 +2,7 @@
 // failover switch and the audit log. Plain forms and tables (no script, no inline style);
 // pages of running jobs reload themselves (a meta refresh set by the route).
 import type { Child } from 'hono/jsx';
+import type { DeliveryState } from '../../../lambdas/core/model.ts';
 import type { TracedMessage } from '../../../lambdas/core/trace.ts';
 import type { AuditEvent } from '../../../lambdas/ports/audit-log.ts';
 import type { FailoverState } from '../../../lambdas/ports/failover-flag.ts';
@@ -71,7 +72,7 @@ export function TraceView(props: { t: Translate; form: TraceForm; results: Trace
                 <td><a href={`/admin/trace/${encodeURIComponent(message.sesMessageId)}`}>{message.receivedAt}</a></td>
                 <td>{message.envelopeFrom}</td>
                 <td>{message.summary.subject}</td>
-                <td>{deliveries.map((d) => `${d.recipient}: ${d.state}`).join(', ')}</td>
+                <td>{deliveries.map((d) => `${d.recipient}: ${d.state}${lastFault(d) ? ` (${t('admin.trace.faultShort')})` : ''}`).join(', ')}</td>
               </tr>
             ))}
           </tbody>
@@ -105,7 +106,10 @@ export function TraceDetailView(props: { t: Translate; traced: TracedMessage; cs
           <table>
             <tbody>
               {d.attempts.map((a) => (
-                <tr><td>{a.at}</td><td>{String(a.code)}</td><td>{a.response}</td></tr>
+                <tr>
+                  <td>{a.at}</td><td>{String(a.code)}</td>
+                  <td>{a.response}{a.configurationFault && <p>{t(`admin.trace.fault.${a.configurationFault}`)}</p>}</td>
+                </tr>
               ))}
             </tbody>
           </table>
@@ -124,6 +128,11 @@ export function TraceDetailView(props: { t: Translate; traced: TracedMessage; cs
       </form>
     </>
   );
+}
+
+/** The configuration fault of a recipient's latest attempt, if it had one. */
+function lastFault(delivery: DeliveryState): string | undefined {
+  return delivery.attempts.at(-1)?.configurationFault;
 }
 
 export function BulkResendView(props: { t: Translate; csrf: string; error: string | null }): Child {
