@@ -106,7 +106,7 @@ describe('the Lambda entry points after a failed cold start', () => {
     const entryPoints: string[] = [];
     for (const file of await readdir(dir)) {
       const text = await readFile(join(dir, file), 'utf8');
-      if (/^export const handler\b/m.test(text)) entryPoints.push(file);
+      if (/^export (const|async function|function) handler\b/m.test(text)) entryPoints.push(file);
     }
 
     // Act
