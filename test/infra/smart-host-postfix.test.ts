@@ -124,6 +124,7 @@ describe('a rotated smart-host secret, in the deployed wiring', () => {
       const { relay } = await awsForwardDeps({
         [ENV.tableName]: 'shadowmail-table',
         [ENV.forwardQueueUrl]: 'https://sqs.eu-central-1.amazonaws.com/123456789012/shadowmail-forward',
+        [ENV.sourceQueueUrl]: 'https://sqs.eu-central-1.amazonaws.com/123456789012/shadowmail-forward',
         [ENV.smartHost]: plainGuarded.host,
         [ENV.smartHostPort]: String(plainGuarded.port),
         [ENV.smartHostTls]: 'none',
