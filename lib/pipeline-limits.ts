@@ -3,6 +3,7 @@
 // holds it, and a relaying function must outlast the SMTP relay's own bound. One
 // place, so the stateful and the stateless stack cannot drift apart.
 import { Duration } from 'aws-cdk-lib';
+import { LAMBDA_MIN_UNRESERVED_CONCURRENCY } from './lambda-quotas.ts';
 import { RELAY_TIMEOUTS, RELAY_WORK_MS } from '../lambdas/adapters/smtp/relay-timeouts.ts';
 import { splitPrimarySessions } from '../lambdas/core/primary-sessions.ts';
 
@@ -78,12 +79,6 @@ export function visibilityTimeoutFor(limits: ConsumerLimits): Duration {
   return Duration.seconds(limits.timeout.toSeconds() * VISIBILITY_FACTOR);
 }
 
-/**
- * Lambda keeps at least 100 of the account's concurrency unreserved ("You can reserve up
- * to the Unreserved account concurrency value … minus 100", Lambda developer guide,
- * configuration-concurrency); new accounts start with a reduced quota.
- */
-export const LAMBDA_MIN_UNRESERVED_CONCURRENCY = 100;
 
 /** What a deployment asks of the account's Lambda concurrency in its region (shadowmail doctor compares it with GetAccountSettings). */
 export function accountConcurrencyNeeds(config: { webmail: { reservedConcurrency: number }; smartHost: { maxSessions: number } }) {

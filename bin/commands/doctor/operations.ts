@@ -17,19 +17,10 @@ import { SSMClient } from '@aws-sdk/client-ssm';
 import { SsmFailoverFlag } from '../../../lambdas/adapters/aws/ssm-failover-flag.ts';
 import type { FailoverState } from '../../../lambdas/ports/failover-flag.ts';
 import { DEAD_LETTER_QUEUE_OUTPUT } from '../deployed-target.ts';
+import { LAMBDA_DEFAULT_CONCURRENCY_QUOTA as DEFAULT_CONCURRENCY_QUOTA, LAMBDA_MIN_UNRESERVED_CONCURRENCY as MIN_UNRESERVED_CONCURRENCY } from '../../../lib/lambda-quotas.ts';
 import { callFailed, fail, ok, warn, type Check } from './check.ts';
 import { missingOutput, type DoctorContext } from './context.ts';
 
-/**
- * AWS keeps this much account concurrency unreserved: "You can reserve up to the Unreserved account concurrency
- * value … minus 100" (https://docs.aws.amazon.com/lambda/latest/dg/configuration-concurrency.html).
- */
-export const MIN_UNRESERVED_CONCURRENCY = 100;
-/**
- * The default "Concurrent executions" quota; "New AWS accounts have reduced concurrency and memory quotas" that AWS
- * raises with use, no number given (https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html).
- */
-export const DEFAULT_CONCURRENCY_QUOTA = 1000;
 
 export function failoverCheck(parameter: string, state: FailoverState | Error): Check {
   const name = `failover parameter ${parameter}`;
