@@ -7,7 +7,7 @@ import { resolve } from 'node:path';
 import type { Node } from 'constructs';
 import { z } from 'zod';
 import { smtpTlsModes, timeZoneSchema } from '../lambdas/wiring/env.ts';
-import { SES_RECEIVING_REGIONS } from './ses-regions.ts';
+import { sesRegionProblem } from './ses-regions.ts';
 
 export const CONFIG_CONTEXT_KEY = 'shadowmail';
 export const CONFIG_FILE_CONTEXT_KEY = 'shadowmail.config';
@@ -138,7 +138,10 @@ const configSchema = z
     region: z
       .string()
       .regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'an AWS region such as eu-west-1')
-      .refine((region) => SES_RECEIVING_REGIONS.includes(region), `a region where SES receives mail: ${SES_RECEIVING_REGIONS.join(', ')}`)
+      .superRefine((region, ctx) => {
+        const problem = sesRegionProblem(region);
+        if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+      })
       .optional(),
   })
   .strict()

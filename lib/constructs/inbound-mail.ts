@@ -16,7 +16,7 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import { RAW_MAIL_PREFIX } from '../pipeline-limits.ts';
-import { inboundSmtpEndpoint, SES_RECEIVING_REGIONS } from '../ses-regions.ts';
+import { inboundSmtpEndpoint, sesRegionProblem } from '../ses-regions.ts';
 import { MailFunction } from './mail-function.ts';
 
 export interface InboundMailNames {
@@ -81,9 +81,8 @@ export class InboundMail extends Construct {
     if (domains.length === 0) throw new Error(`${this.node.path}: at least one mail domain is needed`);
     if (new Set(domains).size !== domains.length) throw new Error(`${this.node.path}: domains repeat: ${domains.join(', ')}`);
     const region = Stack.of(this).region;
-    if (!Token.isUnresolved(region) && !SES_RECEIVING_REGIONS.includes(region)) {
-      throw new Error(`${this.node.path}: SES does not receive mail in ${region}; use one of ${SES_RECEIVING_REGIONS.join(', ')}`);
-    }
+    const regionProblem = Token.isUnresolved(region) ? undefined : sesRegionProblem(region);
+    if (regionProblem !== undefined) throw new Error(`${this.node.path}: ${regionProblem}`);
     this.mxTarget = inboundSmtpEndpoint(region);
 
     // The construct id carries the domain, not its position: reordering the list must not replace an

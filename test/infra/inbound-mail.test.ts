@@ -371,6 +371,7 @@ describe('inbound mail (stateless)', () => {
       noDomain: () => build({ domains: [] }),
       repeated: () => build({ domains: ['example.com', 'example.com'] }),
       noReceiving: () => build({ env: { account: ACCOUNT, region: 'ap-east-1' } }),
+      optIn: () => build({ env: { account: ACCOUNT, region: 'eu-south-1' } }),
       clashingOutputs: () => build({ domains: ['a.b-c.example', 'a-b.c.example'] }),
     };
 
@@ -378,6 +379,7 @@ describe('inbound mail (stateless)', () => {
     expect(attempts.noDomain).toThrow(/at least one mail domain/);
     expect(attempts.repeated).toThrow(/domains repeat: example\.com, example\.com/);
     expect(attempts.noReceiving).toThrow(/SES does not receive mail in ap-east-1/);
+    expect(attempts.optIn).toThrow(/eu-south-1 is an opt-in region, and SES does not support S3 buckets in opt-in regions as a destination for inbound mail/);
     expect(attempts.clashingOutputs).toThrow(/domains a\.b-c\.example and a-b\.c\.example would share the output names \*ABCExample/);
   });
 });

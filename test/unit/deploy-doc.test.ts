@@ -16,7 +16,7 @@ import { main } from '../../bin/cli.ts';
 import { planRuleSetActivation } from '../../lambdas/core/ses-rule-set-activation.ts';
 import { parseConfig, ShadowmailConfigError, type ShadowmailConfigInput } from '../../lib/config.ts';
 import { inboundMailNames } from '../../lib/constructs/inbound-mail.ts';
-import { SES_RECEIVING_REGIONS } from '../../lib/ses-regions.ts';
+import { SES_OPT_IN_REGIONS_WITHOUT_S3, SES_RECEIVING_REGIONS } from '../../lib/ses-regions.ts';
 import { buildShadowmail } from '../../lib/shadowmail-app.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -415,6 +415,19 @@ describe('docs/deploy.md: the configuration', () => {
 
     // Assess
     expect(listed).toEqual(new Set(SES_RECEIVING_REGIONS));
+  });
+
+  it('names the opt-in regions as not supported, and says why', () => {
+    // Prepare
+    const text = section(DOC, '### 2.1 Choose a region where SES receives mail');
+
+    // Act
+    const unnamed = SES_OPT_IN_REGIONS_WITHOUT_S3.filter((region) => !text.includes(region));
+
+    // Assess
+    expect(unnamed).toEqual([]);
+    expect(text).toMatch(/Opt-in regions are not supported/);
+    expect(text).toMatch(/does not support S3 buckets in\s+Opt-in regions/);
   });
 
   it('quotes the refusal the rule-set activation gives when another rule set is active', () => {
