@@ -1,6 +1,8 @@
 // Stand-ins for the AWS APIs that have no local emulator here — CloudFormation
-// (DescribeStacks), SSM (GetParameter, PutParameter) and SQS (SendMessageBatch) — as one
-// small HTTP server speaking their wire protocols (awsQuery XML, JSON 1.1, JSON 1.0).
+// (DescribeStacks), SSM (GetParameter, PutParameter) and SQS (SendMessage, SendMessageBatch,
+// and for queues a test declares: GetQueueAttributes, ReceiveMessage, DeleteMessageBatch,
+// StartMessageMoveTask, ListMessageMoveTasks) — as one small HTTP server speaking their wire
+// protocols (awsQuery XML, JSON 1.1, JSON 1.0).
 // The real SDK clients reach it through the endpoint variables AWS_ENDPOINT_URL_<SERVICE>,
 // exactly as they would reach AWS, so the CLI code under test is unchanged. DynamoDB is
 // not faked: the tests run DynamoDB Local.
@@ -14,14 +16,51 @@ export interface FakeAwsRequest {
   params: Record<string, unknown>;
 }
 
+/** A message held by a declared queue. */
+export interface FakeSqsMessage {
+  messageId: string;
+  body: string;
+  /** Set while received and not deleted (the fake never lets a receive expire). */
+  receiptHandle?: string;
+}
+
+/** A queue the test declares: it holds messages and answers the DLQ calls. */
+export interface FakeQueue {
+  url: string;
+  arn: string;
+  messages: FakeSqsMessage[];
+  /** Where a move task without DestinationArn sends this queue's messages: the queue that dead-lettered them. */
+  redriveSourceUrl?: string;
+  /** Move tasks on this queue, newest last. */
+  moveTasks: FakeMoveTask[];
+}
+
+export interface FakeMoveTask {
+  TaskHandle: string;
+  Status: 'RUNNING' | 'COMPLETED' | 'CANCELLING' | 'CANCELLED' | 'FAILED';
+  SourceArn: string;
+  ApproximateNumberOfMessagesMoved: number;
+  ApproximateNumberOfMessagesToMove: number;
+  FailureReason?: string;
+  StartedTimestamp: number;
+}
+
 export interface FakeAws {
   endpoint: string;
   /** Stack name → output key → value. */
   stacks: Map<string, Record<string, string>>;
   /** SSM parameter name → value. */
   parameters: Map<string, string>;
-  /** Every message SendMessageBatch accepted. */
+  /** Every message SendMessage or SendMessageBatch accepted. */
   sqsMessages: Array<{ queueUrl: string; body: string; delaySeconds: number }>;
+  /** Declared queues by URL (addQueue). */
+  queues: Map<string, FakeQueue>;
+  /** Declares a queue at `url` (its ARN derived from the URL); messages sent to it are kept. */
+  addQueue(url: string, options?: { redriveSourceUrl?: string }): FakeQueue;
+  /** SendMessage(Batch) entries with this body are refused (Failed, InternalError) while it returns true. */
+  refuseSend?: (queueUrl: string, body: string) => boolean;
+  /** Move tasks end in FAILED with this reason while it is set. */
+  failMoveTasks?: string;
   requests: FakeAwsRequest[];
   /** The endpoint variables that send the SDK's CloudFormation, SSM and SQS calls here. */
   endpointEnv(): Record<string, string>;
@@ -32,6 +71,7 @@ export async function startFakeAws(): Promise<FakeAws> {
   const stacks = new Map<string, Record<string, string>>();
   const parameters = new Map<string, string>();
   const sqsMessages: FakeAws['sqsMessages'] = [];
+  const queues = new Map<string, FakeQueue>();
   const requests: FakeAwsRequest[] = [];
 
   const server = createServer((request, response) => {
@@ -97,13 +137,79 @@ export async function startFakeAws(): Promise<FakeAws> {
     const json = (status: number, value: unknown): void => {
       response.writeHead(status, { 'content-type': 'application/x-amz-json-1.0' }).end(JSON.stringify(value));
     };
-    if (action !== 'SendMessageBatch') return json(400, { __type: 'com.amazonaws.sqs#InvalidAction', message: `unsupported action ${action}` });
-    const entries = params.Entries as Array<{ Id: string; MessageBody: string; DelaySeconds?: number }>;
-    for (const entry of entries) sqsMessages.push({ queueUrl: String(params.QueueUrl), body: entry.MessageBody, delaySeconds: entry.DelaySeconds ?? 0 });
-    json(200, {
-      Successful: entries.map((entry) => ({ Id: entry.Id, MessageId: randomUUID(), MD5OfMessageBody: createHash('md5').update(entry.MessageBody).digest('hex') })),
-      Failed: [],
-    });
+    const fail = (type: string, message: string) => json(400, { __type: `com.amazonaws.sqs#${type}`, message });
+    const md5 = (text: string) => createHash('md5').update(text).digest('hex');
+    const send = (queueUrl: string, body: string, delaySeconds: number): string | undefined => {
+      if (fake.refuseSend?.(queueUrl, body)) return undefined;
+      const messageId = randomUUID();
+      sqsMessages.push({ queueUrl, body, delaySeconds });
+      queues.get(queueUrl)?.messages.push({ messageId, body });
+      return messageId;
+    };
+    const queueByArn = (arn: unknown) => [...queues.values()].find((queue) => queue.arn === arn);
+
+    if (action === 'SendMessage') {
+      const body = String(params.MessageBody);
+      const messageId = send(String(params.QueueUrl), body, Number(params.DelaySeconds ?? 0));
+      if (!messageId) return fail('InternalError', 'refused by the test');
+      return json(200, { MessageId: messageId, MD5OfMessageBody: md5(body) });
+    }
+    if (action === 'SendMessageBatch') {
+      const entries = params.Entries as Array<{ Id: string; MessageBody: string; DelaySeconds?: number }>;
+      const successful: unknown[] = [];
+      const failed: unknown[] = [];
+      for (const entry of entries) {
+        const messageId = send(String(params.QueueUrl), entry.MessageBody, entry.DelaySeconds ?? 0);
+        if (messageId) successful.push({ Id: entry.Id, MessageId: messageId, MD5OfMessageBody: md5(entry.MessageBody) });
+        else failed.push({ Id: entry.Id, SenderFault: false, Code: 'InternalError', Message: 'refused by the test' });
+      }
+      return json(200, { Successful: successful, Failed: failed });
+    }
+    if (action === 'StartMessageMoveTask' || action === 'ListMessageMoveTasks') {
+      const queue = queueByArn(params.SourceArn);
+      if (!queue) return fail('ResourceNotFoundException', `no queue ${String(params.SourceArn)}`);
+      if (action === 'ListMessageMoveTasks') return json(200, { Results: [...queue.moveTasks].reverse().slice(0, Number(params.MaxResults ?? 1)) });
+      if (queue.moveTasks.some((task) => task.Status === 'RUNNING')) return fail('UnsupportedOperation', 'a message movement task is already running on this queue');
+      const visible = queue.messages.filter((message) => message.receiptHandle === undefined);
+      const task: FakeMoveTask = {
+        TaskHandle: randomUUID(),
+        Status: fake.failMoveTasks ? 'FAILED' : 'COMPLETED',
+        SourceArn: queue.arn,
+        ApproximateNumberOfMessagesMoved: 0,
+        ApproximateNumberOfMessagesToMove: visible.length,
+        ...(fake.failMoveTasks && { FailureReason: fake.failMoveTasks }),
+        StartedTimestamp: Date.now(),
+      };
+      if (!fake.failMoveTasks) {
+        const destination = queues.get(queue.redriveSourceUrl ?? '');
+        if (!destination) return fail('InvalidParameterValue', `queue ${queue.arn} has no source queue to move to`);
+        queue.messages = queue.messages.filter((message) => message.receiptHandle !== undefined);
+        for (const message of visible) send(destination.url, message.body, 0);
+        task.ApproximateNumberOfMessagesMoved = visible.length;
+      }
+      queue.moveTasks.push(task);
+      return json(200, { TaskHandle: task.TaskHandle });
+    }
+    const queue = queues.get(String(params.QueueUrl));
+    if (!queue) return fail('QueueDoesNotExist', `unsupported action ${action} or undeclared queue ${String(params.QueueUrl)}`);
+    if (action === 'GetQueueAttributes') {
+      const inFlight = queue.messages.filter((message) => message.receiptHandle !== undefined).length;
+      return json(200, {
+        Attributes: { QueueArn: queue.arn, ApproximateNumberOfMessages: String(queue.messages.length - inFlight), ApproximateNumberOfMessagesNotVisible: String(inFlight) },
+      });
+    }
+    if (action === 'ReceiveMessage') {
+      const taken = queue.messages.filter((message) => message.receiptHandle === undefined).slice(0, Number(params.MaxNumberOfMessages ?? 1));
+      for (const message of taken) message.receiptHandle = randomUUID();
+      return json(200, { Messages: taken.map((message) => ({ MessageId: message.messageId, ReceiptHandle: message.receiptHandle, MD5OfBody: md5(message.body), Body: message.body })) });
+    }
+    if (action === 'DeleteMessageBatch') {
+      const entries = params.Entries as Array<{ Id: string; ReceiptHandle: string }>;
+      const handles = new Set(entries.map((entry) => entry.ReceiptHandle));
+      queue.messages = queue.messages.filter((message) => message.receiptHandle === undefined || !handles.has(message.receiptHandle));
+      return json(200, { Successful: entries.map((entry) => ({ Id: entry.Id })), Failed: [] });
+    }
+    fail('InvalidAction', `unsupported action ${action}`);
   }
 
   await new Promise<void>((resolve, reject) => {
@@ -111,11 +217,18 @@ export async function startFakeAws(): Promise<FakeAws> {
     server.listen(0, '127.0.0.1', () => resolve());
   });
   const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  return {
+  const fake: FakeAws = {
     endpoint,
     stacks,
     parameters,
     sqsMessages,
+    queues,
+    addQueue(url, options = {}) {
+      const [account, name] = new URL(url).pathname.split('/').filter(Boolean);
+      const queue: FakeQueue = { url, arn: `arn:aws:sqs:eu-central-1:${account}:${name}`, messages: [], moveTasks: [], ...options };
+      queues.set(url, queue);
+      return queue;
+    },
     requests,
     endpointEnv: () => ({ AWS_ENDPOINT_URL_CLOUDFORMATION: endpoint, AWS_ENDPOINT_URL_SSM: endpoint, AWS_ENDPOINT_URL_SQS: endpoint }),
     close: () => new Promise<void>((resolve) => {
@@ -123,6 +236,7 @@ export async function startFakeAws(): Promise<FakeAws> {
       server.close(() => resolve());
     }),
   };
+  return fake;
 }
 
 function xml(text: string): string {
