@@ -50,6 +50,8 @@ const identityProviderSchema = z.discriminatedUnion('type', [
   }),
 ]);
 
+const mailDomain = z.string().transform((d) => d.trim().toLowerCase()).pipe(z.string().regex(domainPattern, 'a mail domain such as corp.example'));
+
 const configSchema = z
   .object({
     // Prefix of the stack names and of SHADOWMAIL_STACK_ID (the loop stamp).
@@ -58,7 +60,7 @@ const configSchema = z
       .regex(/^[A-Za-z][A-Za-z0-9-]{0,39}$/, 'a letter, then letters, digits or dashes, at most 40 (a CloudFormation stack name prefix)')
       .default('shadowmail'),
     domains: z
-      .array(z.string().transform((d) => d.trim().toLowerCase()).pipe(z.string().regex(domainPattern, 'a mail domain such as corp.example')))
+      .array(mailDomain)
       .min(1, 'at least one mail domain')
       .refine((list) => new Set(list).size === list.length, 'domains must not repeat'),
     smartHost: z.strictObject({
@@ -109,8 +111,16 @@ const configSchema = z
         // SES has one active receipt rule set per account and region. If another one is
         // active, the deployment stops and names it, unless this says to replace it.
         takeOverActiveRuleSet: z.boolean().default(false),
+        // Domains that already are SES identities in this account and region (the company sends
+        // through SES): the stack creates no identity for them (CloudFormation would fail with
+        // AlreadyExists and roll back), leaves their DKIM and MAIL FROM alone, and still receives
+        // for them and lets the webmail send from them.
+        existingIdentities: z
+          .array(mailDomain)
+          .refine((list) => new Set(list).size === list.length, 'existingIdentities must not repeat')
+          .default([]),
       })
-      .default({ takeOverActiveRuleSet: false }),
+      .default({ takeOverActiveRuleSet: false, existingIdentities: [] }),
     directorySync: z
       .strictObject({
         // The LDAP bind password of `shadowmail directory sync --bind-password-secret` (the sync role may read it).
@@ -148,6 +158,13 @@ const configSchema = z
   .refine((c) => c.forwardMaxAgeDays <= c.retentionDays, {
     path: ['forwardMaxAgeDays'],
     message: 'must not exceed retentionDays: the forward reads the raw message, which expires with the retention',
+  })
+  .superRefine((c, ctx) => {
+    c.ses.existingIdentities.forEach((domain, i) => {
+      if (!c.domains.includes(domain)) {
+        ctx.addIssue({ code: 'custom', path: ['ses', 'existingIdentities', i], message: `${domain} is not one of domains (${c.domains.join(', ')}): name only mail domains shadowmail receives for` });
+      }
+    });
   });
 
 export type ShadowmailConfig = z.output<typeof configSchema>;

@@ -1,6 +1,7 @@
 // SES inbound for the configured domains (stateless stack): a domain identity
 // with Easy DKIM per domain (the webmail sends from it, and the DKIM records
-// verify the domain), one receipt rule set with one rule that stores every
+// verify the domain) unless the domain already is an SES identity of the account,
+// one receipt rule set with one rule that stores every
 // message in the raw-mail bucket and notifies the ingest topic, and a custom
 // resource that makes that rule set the active one (CloudFormation cannot).
 // The names of rule set and rule are fixed strings derived from the stack id:
@@ -48,6 +49,12 @@ export const MX_PREFERENCE = 10;
 export interface InboundMailProps {
   names: InboundMailNames;
   domains: readonly string[];
+  /**
+   * Domains (of `domains`) that already are SES identities in the account and region: no identity
+   * is created for them (CloudFormation would fail with AlreadyExists), their DKIM and MAIL FROM
+   * stay as their owner set them; mail is still received for them and sent from them.
+   */
+  existingIdentities?: readonly string[];
   /** The raw-mail bucket (stateful stack); its policy must already let this rule write (RawMailBucket.allowSesDelivery). */
   bucket: s3.IBucket;
   /** The SES notification topic (InboundNotifications, stateful stack). */
@@ -64,9 +71,9 @@ export interface InboundMailProps {
 }
 
 export class InboundMail extends Construct {
-  /** Per domain, in the configured order. */
-  readonly identities: ReadonlyArray<{ domain: string; identity: ses.EmailIdentity }>;
-  /** For the webmail's ses:SendRawEmail grant. */
+  /** Per domain, in the configured order; `identity` is absent for an existing identity. */
+  readonly identities: ReadonlyArray<{ domain: string; identity?: ses.EmailIdentity }>;
+  /** For the webmail's sending grant: the created identities and the existing ones. */
   readonly identityArns: string[];
   /** inbound-smtp.<region>.amazonaws.com: what each domain's MX record points at. */
   readonly mxTarget: string;
@@ -84,18 +91,28 @@ export class InboundMail extends Construct {
     const regionProblem = Token.isUnresolved(region) ? undefined : sesRegionProblem(region);
     if (regionProblem !== undefined) throw new Error(`${this.node.path}: ${regionProblem}`);
     this.mxTarget = inboundSmtpEndpoint(region);
+    const existing = new Set(props.existingIdentities ?? []);
+    const strangers = [...existing].filter((domain) => !domains.includes(domain));
+    if (strangers.length > 0) throw new Error(`${this.node.path}: existing identities ${strangers.join(', ')} are not among the domains ${domains.join(', ')}`);
 
     // The construct id carries the domain, not its position: reordering the list must not replace an
     // identity, which would give it new DKIM tokens and invalidate the DNS records.
-    this.identities = domains.map((domain) => ({
-      domain,
-      identity: new ses.EmailIdentity(this, `Identity-${domain}`, {
-        identity: ses.Identity.domain(domain),
-        dkimSigning: true,
-        dkimIdentity: ses.DkimIdentity.easyDkim(ses.EasyDkimSigningKeyLength.RSA_2048_BIT),
-      }),
-    }));
-    this.identityArns = this.identities.map(({ identity }) => identity.emailIdentityArn);
+    this.identities = domains.map((domain) =>
+      existing.has(domain)
+        ? { domain }
+        : {
+            domain,
+            identity: new ses.EmailIdentity(this, `Identity-${domain}`, {
+              identity: ses.Identity.domain(domain),
+              dkimSigning: true,
+              dkimIdentity: ses.DkimIdentity.easyDkim(ses.EasyDkimSigningKeyLength.RSA_2048_BIT),
+            }),
+          },
+    );
+    const stack = Stack.of(this);
+    this.identityArns = this.identities.map(
+      ({ domain, identity }) => identity?.emailIdentityArn ?? stack.formatArn({ service: 'ses', resource: 'identity', resourceName: domain }),
+    );
 
     this.ruleSet = new ses.ReceiptRuleSet(this, 'RuleSet', { receiptRuleSetName: props.names.ruleSetName });
     this.rule = this.ruleSet.addRule('Store', {
@@ -139,7 +156,6 @@ export class InboundMail extends Construct {
       frameworkOnEventRole: frameworkRole,
       logGroup: frameworkLogs,
     });
-    const stack = Stack.of(this);
     const handlerId = stack.resolve(stack.getLogicalId(this.activationFunction.function.node.defaultChild as lambda.CfnFunction)) as string;
     Validations.of(frameworkRole).acknowledge({
       id: `AwsSolutions-IAM5[Resource::<${handlerId}.Arn>:*]`,
@@ -160,8 +176,9 @@ export class InboundMail extends Construct {
   }
 
   /**
-   * The DNS records to create, as stack outputs: MxTarget, and per domain its MX record, its three
-   * DKIM CNAMEs and how SES verifies it. Output ids carry the domain (MxRecordCorpExample, …).
+   * The DNS records to create, as stack outputs: MxTarget, and per domain its MX record, how SES
+   * verifies it and, for an identity this stack creates, its three DKIM CNAMEs. Output ids carry
+   * the domain (MxRecordCorpExample, …).
    */
   addOutputs(): CfnOutput[] {
     const outputs = [new CfnOutput(this, 'MxTarget', { value: this.mxTarget, description: 'SES inbound endpoint: the MX target of every domain' })];
@@ -176,7 +193,7 @@ export class InboundMail extends Construct {
           value: `${domain} MX ${MX_PREFERENCE} ${this.mxTarget}`,
           description: `MX record of ${domain}: set it when ${domain} is to receive mail through SES (see docs/deploy.md)`,
         }),
-        ...identity.dkimRecords.map(
+        ...(identity?.dkimRecords ?? []).map(
           (record, index) =>
             new CfnOutput(this, `DkimRecord${label}${index + 1}`, {
               value: `${record.name} CNAME ${record.value}`,
@@ -184,7 +201,9 @@ export class InboundMail extends Construct {
             }),
         ),
         new CfnOutput(this, `DomainVerification${label}`, {
-          value: `${domain}: verified by its three DKIM CNAME records (Easy DKIM); no separate TXT record is needed`,
+          value: identity
+            ? `${domain}: verified by its three DKIM CNAME records (Easy DKIM); no separate TXT record is needed`
+            : `${domain}: an existing SES identity of this account, used as it is: its verification, DKIM and MAIL FROM stay as set (aws sesv2 get-email-identity --email-identity ${domain})`,
           description: `How SES verifies ${domain}`,
         }),
       );

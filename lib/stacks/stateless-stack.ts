@@ -117,6 +117,7 @@ export class StatelessStack extends Stack {
     this.inbound = new InboundMail(this, 'InboundMail', {
       names: inboundMailNames(config.stackId),
       domains: config.domains,
+      existingIdentities: config.ses.existingIdentities,
       bucket: stateful.rawMail.bucket,
       notificationTopic: stateful.inboundNotifications.topic,
       deliveryRole: stateful.inboundNotifications.deliveryRole,

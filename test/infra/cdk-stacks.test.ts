@@ -83,7 +83,7 @@ describe('configuration', () => {
       webmail: { ...WEBMAIL, timeZone: 'Europe/Berlin' },
       adminGroup: 'shadowmail-admins',
       forwardBacklogAlarmMinutes: 30,
-      ses: { takeOverActiveRuleSet: false },
+      ses: { takeOverActiveRuleSet: false, existingIdentities: [] },
       directorySync: {},
       retentionDays: 28,
       forwardMaxAgeDays: 5,
@@ -133,6 +133,9 @@ describe('configuration', () => {
     ['the opt-in region ap-southeast-3', { ...base, region: 'ap-southeast-3' }, /^shadowmail\.region: ap-southeast-3 is an opt-in region, and SES does not support S3 buckets in opt-in regions as a destination for inbound mail/],
     ['the opt-in region eu-south-1', { ...base, region: 'eu-south-1' }, /^shadowmail\.region: eu-south-1 is an opt-in region, and SES does not support S3 buckets in opt-in regions/],
     ['the opt-in region il-central-1', { ...base, region: 'il-central-1' }, /^shadowmail\.region: il-central-1 is an opt-in region, and SES does not support S3 buckets in opt-in regions/],
+    ['an existing SES identity that is no domain of the deployment', { ...base, ses: { existingIdentities: ['other.example'] } }, /^shadowmail\.ses\.existingIdentities\.0: other\.example is not one of domains \(corp\.example\)/],
+    ['an existing SES identity named twice', { ...base, ses: { existingIdentities: ['corp.example', 'Corp.Example'] } }, /^shadowmail\.ses\.existingIdentities: existingIdentities must not repeat/],
+    ['an existing SES identity that is no domain name', { ...base, ses: { existingIdentities: ['corp example'] } }, /^shadowmail\.ses\.existingIdentities\.0: a mail domain/],
     ['an alarm address that is none', { ...base, alarmEmail: 'it-alerts' }, /^shadowmail\.alarmEmail: an e-mail address/],
     ['an Elastic IP that is no allocation id', { ...base, natGateway: { elasticIpAllocationId: '203.0.113.7' } }, /^shadowmail\.natGateway\.elasticIpAllocationId: an Elastic IP allocation id/],
   ])('refuses %s, naming the key', (_what, raw, message) => {
@@ -440,6 +443,27 @@ describe('the whole deployment', () => {
     );
     expect(stateless).not.toContain('OidcRedirectUrl');
     expect(stateful).not.toContain('NatElasticIp');
+  });
+
+  it('uses a domain that already is an SES identity as it is: no identity, no DKIM outputs, still received for and sent from', () => {
+    // Act
+    const { stateless } = synthesize({ ...EXAMPLE, domains: ['corp.example', 'corp-group.example'], ses: { existingIdentities: ['corp.example'] } });
+    const identities = Object.values(stateless.findResources('AWS::SES::EmailIdentity') as Record<string, Resource>);
+    const rule = only(stateless, 'AWS::SES::ReceiptRule', 'InboundMailRuleSetStore');
+    const outputs = outputsOf(stateless);
+    const webmailPolicy = only(stateless, 'AWS::IAM::Policy', 'WebmailFunctionRoleDefaultPolicy');
+    const sending = (webmailPolicy.Properties.PolicyDocument.Statement as Array<{ Action: unknown; Resource: unknown }>).find((s) => JSON.stringify(s.Action).includes('ses:SendEmail'))!;
+
+    // Assess
+    expect(identities.map((r) => r.Properties.EmailIdentity)).toEqual(['corp-group.example']);
+    expect(rule.Properties.Rule.Recipients).toEqual(['corp.example', 'corp-group.example']);
+    expect(outputs).toEqual(expect.arrayContaining(['MxRecordCorpExample', 'DomainVerificationCorpExample', 'MxRecordCorpGroupExample', 'DkimRecordCorpGroupExample1']));
+    expect(outputs.filter((key) => key.startsWith('DkimRecordCorpExample'))).toEqual([]);
+    const [createdId] = entry(stateless, 'AWS::SES::EmailIdentity', 'InboundMailIdentitycorpgroupexample');
+    const identityArn = (name: unknown) => ({
+      'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':ses:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ...(typeof name === 'string' ? [`:identity/${name}`] : [':identity/', name])]],
+    });
+    expect(sending.Resource).toEqual([identityArn({ Ref: createdId }), identityArn('corp.example')]);
   });
 
   it('wires every dead-letter queue, the backlog and the failure metrics to alarms on the alarm topic', () => {

@@ -47,11 +47,12 @@ interface BuildOptions {
   env?: Environment | null;
   domains?: string[];
   takeOverActiveRuleSet?: boolean;
+  existingIdentities?: string[];
   careless?: boolean;
 }
 
 /** A stateful-like and a stateless-like stack in one app with the AWS Solutions checks, as lib/shadowmail-app.ts wires them. */
-function build({ env = { account: ACCOUNT, region: REGION }, domains = ['example.com', 'corp.example'], takeOverActiveRuleSet, careless }: BuildOptions = {}) {
+function build({ env = { account: ACCOUNT, region: REGION }, domains = ['example.com', 'corp.example'], takeOverActiveRuleSet, existingIdentities, careless }: BuildOptions = {}) {
   const app = new App({ outdir: mkdtempSync(join(outRoot, 'app-')), context: { ...cdkJson.context, 'aws:cdk:bundling-stacks': [] } });
   const stackEnv = env ?? undefined;
   const names = inboundMailNames(STACK_ID);
@@ -72,7 +73,7 @@ function build({ env = { account: ACCOUNT, region: REGION }, domains = ['example
 
   const stateless = new Stack(app, 'Stateless', { env: stackEnv });
   const props: InboundMailProps = {
-    names, domains, bucket: rawMail.bucket, notificationTopic: notifications.topic, deliveryRole: notifications.deliveryRole, takeOverActiveRuleSet,
+    names, domains, bucket: rawMail.bucket, notificationTopic: notifications.topic, deliveryRole: notifications.deliveryRole, takeOverActiveRuleSet, existingIdentities,
   };
   const inbound = new InboundMail(stateless, 'InboundMail', props);
   inbound.addOutputs();
@@ -365,6 +366,25 @@ describe('inbound mail (stateless)', () => {
     expect(outputs.DomainVerificationExampleCom!.Value).toMatch(/^example\.com: verified by its three DKIM CNAME records/);
   });
 
+  it('creates no identity for a domain that already is an SES identity, yet receives for it, grants its ARN and outputs its MX record without DKIM', () => {
+    // Act
+    const built = build({ existingIdentities: ['corp.example'] });
+    const identities = resourcesOf(built.statelessTemplate, 'AWS::SES::EmailIdentity');
+    const [, rule] = only(built.statelessTemplate, 'AWS::SES::ReceiptRule');
+    const outputs = built.statelessTemplate.toJSON().Outputs as Record<string, { Value: unknown }>;
+    const arns = built.inbound.identityArns.map((arn) => built.stateless.resolve(arn));
+
+    // Assess
+    expect(identities.map(([, r]) => r.Properties.EmailIdentity)).toEqual(['example.com']);
+    expect(rule.Properties.Rule.Recipients).toEqual(['example.com', 'corp.example']);
+    expect(arns).toHaveLength(2);
+    expect(arns[1]).toBe(`arn:aws:ses:${REGION}:${ACCOUNT}:identity/corp.example`);
+    expect(outputs.MxRecordCorpExample!.Value).toBe(`corp.example MX 10 inbound-smtp.${REGION}.amazonaws.com`);
+    expect(Object.keys(outputs).filter((key) => key.startsWith('DkimRecordCorpExample'))).toEqual([]);
+    expect(Object.keys(outputs).filter((key) => key.startsWith('DkimRecordExampleCom'))).toHaveLength(3);
+    expect(outputs.DomainVerificationCorpExample!.Value).toMatch(/^corp\.example: an existing SES identity of this account, used as it is/);
+  });
+
   it('refuses what it cannot build, naming the problem', () => {
     // Act
     const attempts = {
@@ -373,6 +393,7 @@ describe('inbound mail (stateless)', () => {
       noReceiving: () => build({ env: { account: ACCOUNT, region: 'ap-east-1' } }),
       optIn: () => build({ env: { account: ACCOUNT, region: 'eu-south-1' } }),
       clashingOutputs: () => build({ domains: ['a.b-c.example', 'a-b.c.example'] }),
+      strangeIdentity: () => build({ existingIdentities: ['elsewhere.example'] }),
     };
 
     // Assess
@@ -380,6 +401,7 @@ describe('inbound mail (stateless)', () => {
     expect(attempts.repeated).toThrow(/domains repeat: example\.com, example\.com/);
     expect(attempts.noReceiving).toThrow(/SES does not receive mail in ap-east-1/);
     expect(attempts.optIn).toThrow(/eu-south-1 is an opt-in region, and SES does not support S3 buckets in opt-in regions as a destination for inbound mail/);
+    expect(attempts.strangeIdentity).toThrow(/existing identities elsewhere\.example are not among the domains example\.com, corp\.example/);
     expect(attempts.clashingOutputs).toThrow(/domains a\.b-c\.example and a-b\.c\.example would share the output names \*ABCExample/);
   });
 });
