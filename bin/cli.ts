@@ -2,6 +2,7 @@
 // with --stack, a deployed stack (with the caller's AWS credentials; bin/commands/deployed-target.ts).
 // `shadowmail trace …` (bin/commands/trace.ts), `shadowmail resend …` (bin/commands/resend.ts)
 // `shadowmail directory sync|import|list` (bin/commands/directory.ts)
+// `shadowmail redrive --stack …` (bin/commands/redrive.ts)
 // `shadowmail failover on [--message TEXT] [--reason TEXT] | off [--reason TEXT] | status [--json]`
 //   (local mode's flag file, a deployed stack's SSM parameter with --stack, or any SSM
 //   parameter with --ssm-parameter); a switch is audited like the admin page's.
@@ -19,6 +20,7 @@ import type { FailoverFlag, FailoverState } from '../lambdas/ports/failover-flag
 import { costCommand } from './commands/cost.ts';
 import { directoryCommand } from './commands/directory.ts';
 import { cliTarget, deployedActor, deployedTargetOptions, openDeployedFailover } from './commands/deployed-target.ts';
+import { redriveCommand } from './commands/redrive.ts';
 import { resendCommand } from './commands/resend.ts';
 import { traceCommand } from './commands/trace.ts';
 import { localWebPaths, readLocalConfig } from '../lambdas/wiring/local-config.ts';
@@ -33,6 +35,7 @@ const USAGE = `usage:
   shadowmail failover off [--reason TEXT] [TARGET | --ssm-parameter NAME [--region R]]
   shadowmail failover status [--json] [TARGET | --ssm-parameter NAME [--region R]]
   shadowmail directory (sync … | import FILE | list)   (shadowmail directory --help)
+  shadowmail redrive --stack STACK_ID [--region REGION] [--queue QUEUE] [--dry-run]   (shadowmail redrive --help)
   shadowmail cost [--users N] [--messages-per-user N] [--size-kb N] [--nat] [--json]   (shadowmail cost --help)
 
   trace     lists matching messages, newest first, with each recipient's delivery state.
@@ -40,6 +43,7 @@ const USAGE = `usage:
   failover  opens (on) or closes (off) the emergency webmail, or shows the flag. Users see
             a change within the webmail's cache time (at most 30 s). A switch is
             recorded in the audit log (who, why, the message).
+  redrive   moves the messages of a deployed stack's dead-letter queues back to work.
   (shadowmail trace --help, shadowmail resend --help for all options)
 
   TARGET is local mode's data directory (--data-dir DIR; default SHADOWMAIL_DATA_DIR or
@@ -58,6 +62,7 @@ export async function main(argv: string[], out: NodeJS.WritableStream = process.
     if (command === 'resend') return await resendCommand(rest, out, err);
     if (command === 'failover') return await failover(rest, out, err);
     if (command === 'directory') return await directoryCommand(rest, out, err);
+    if (command === 'redrive') return await redriveCommand(rest, out, err);
     if (command === 'cost') return await costCommand(rest, out, err);
     if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
       out.write(`${USAGE}\n`);

@@ -172,7 +172,7 @@ export class Monitoring extends Construct {
         threshold: 1,
         // SQS publishes nothing for an empty, idle queue; a queue holding messages always reports.
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-        description: `The ${label} dead-letter queue holds messages: jobs that failed every receive. Find the cause in the function's logs, then redrive them (SQS console, "Start DLQ redrive").`,
+        description: `The ${label} dead-letter queue holds messages that failed every attempt. Find the cause (the function's logs; for notifications, SNS's delivery to the ingest queue), fix it, then: shadowmail redrive --stack ${props.namePrefix} --queue ${label}`,
       });
     }
 

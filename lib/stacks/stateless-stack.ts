@@ -155,8 +155,7 @@ export class StatelessStack extends Stack {
       forwardBacklogAlarmMinutes: config.forwardBacklogAlarmMinutes,
       ingestFunction: this.ingest.function,
       forwardQueue: stateful.forwardQueue.queue,
-      // The ingest DLQ also takes the notifications SNS could not deliver.
-      deadLetterQueues: queues.map(({ label, work }) => ({ label, queue: work.deadLetterQueue })),
+      deadLetterQueues: Object.entries(stateful.deadLetterQueues).map(([label, queue]) => ({ label, queue })),
       workQueues: queues.map(({ label, work }) => ({ label, queue: work.queue })),
       functions: [
         { label: 'forward', fn: this.forward.function },

@@ -475,8 +475,33 @@ describe('the whole deployment', () => {
     // Assess
     for (const alarm of alarms) expect(alarm.Properties.AlarmActions).toEqual([{ Ref: topicId }]);
     expect(metricNames).toEqual(expect.arrayContaining(['ApproximateNumberOfMessagesVisible', 'ApproximateAgeOfOldestMessage', 'ForwardBacklogAgeSeconds', 'RecipientsFailed', 'IngestErrors']));
-    expect(metricNames.filter((m) => m === 'ApproximateNumberOfMessagesVisible')).toHaveLength(3);
+    expect(metricNames.filter((m) => m === 'ApproximateNumberOfMessagesVisible')).toHaveLength(4);
     example.stateless.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'it-alerts@example.com' });
+  });
+
+  it('gives the SNS subscription a dead-letter queue of its own, alarmed like the others, and names every DLQ and the ingest queue in the stateful outputs', () => {
+    // Act
+    const outputs = example.stateful.toJSON().Outputs as Record<string, { Value: unknown }>;
+    const [subscriptionDlqId] = entry(example.stateful, 'AWS::SQS::Queue', 'InboundNotificationsDeadLetterQueue');
+    const subscription = Object.values(example.stateful.findResources('AWS::SNS::Subscription') as Record<string, Resource>)[0]!;
+    const alarm = Object.values(example.stateless.findResources('AWS::CloudWatch::Alarm') as Record<string, Resource>).find(
+      (a) => a.Properties.AlarmName === 'shadowmail-example-dlq-notifications-not-empty',
+    );
+    const queueRef = (name: string) => ({ Ref: entry(example.stateful, 'AWS::SQS::Queue', name)[0] });
+
+    // Assess
+    expect(subscription.Properties.RedrivePolicy).toEqual({ deadLetterTargetArn: { 'Fn::GetAtt': [subscriptionDlqId, 'Arn'] } });
+    expect(Object.keys(outputs).filter((key) => key.startsWith('DeadLetterQueue')).sort()).toEqual(
+      ['DeadLetterQueueForwardUrl', 'DeadLetterQueueIngestUrl', 'DeadLetterQueueNotificationsUrl', 'DeadLetterQueueResendUrl'],
+    );
+    expect(outputs.DeadLetterQueueIngestUrl!.Value).toEqual(queueRef('IngestQueueDeadLetterQueue'));
+    expect(outputs.DeadLetterQueueForwardUrl!.Value).toEqual(queueRef('ForwardQueueDeadLetterQueue'));
+    expect(outputs.DeadLetterQueueResendUrl!.Value).toEqual(queueRef('ResendQueueDeadLetterQueue'));
+    expect(outputs.DeadLetterQueueNotificationsUrl!.Value).toEqual({ Ref: subscriptionDlqId });
+    expect(outputs.IngestQueueUrl!.Value).toEqual(queueRef('IngestQueue'));
+    expect(alarm?.Properties.MetricName).toBe('ApproximateNumberOfMessagesVisible');
+    expect(JSON.stringify(alarm?.Properties.Dimensions)).toContain('InboundNotificationsDeadLetterQueue');
+    expect(alarm?.Properties.AlarmDescription).toContain('shadowmail redrive --stack shadowmail-example --queue notifications');
   });
 
   it('with natGateway and Entra ID: forward and resend leave through the VPC, the Elastic IP is kept in the stateful stack, nag stays clean', () => {

@@ -65,7 +65,6 @@ function build({ env = { account: ACCOUNT, region: REGION }, domains = ['example
   const notifications = new InboundNotifications(stateful, 'InboundNotifications', {
     key: rawMail.key,
     ingestQueue: ingest.queue,
-    deliveryDeadLetterQueue: ingest.deadLetterQueue,
     receiptRuleArn: ruleArn,
     bucket: rawMail.bucket,
     rawPrefix: RAW_MAIL_PREFIX,
@@ -235,12 +234,15 @@ describe('notification topic (stateful)', () => {
     ]);
   });
 
-  it('delivers to the ingest queue in the SNS envelope the ingest parses, with the ingest DLQ for undeliverable notifications', () => {
+  it('delivers to the ingest queue in the SNS envelope the ingest parses, with a dead-letter queue of its own for undeliverable notifications', () => {
     // Act
     const [, subscription] = only(example.statefulTemplate, 'AWS::SNS::Subscription');
     const [topicId] = only(example.statefulTemplate, 'AWS::SNS::Topic');
-    const queueId = resourcesOf(example.statefulTemplate, 'AWS::SQS::Queue').find(([id]) => /^IngestQueue[0-9A-F]{8}$/.test(id))![0];
-    const dlqId = resourcesOf(example.statefulTemplate, 'AWS::SQS::Queue').find(([id]) => /^IngestQueueDeadLetterQueue[0-9A-F]{8}$/.test(id))![0];
+    const queues = resourcesOf(example.statefulTemplate, 'AWS::SQS::Queue');
+    const queueId = queues.find(([id]) => /^IngestQueue[0-9A-F]{8}$/.test(id))![0];
+    const [dlqId, dlq] = queues.find(([id]) => /^InboundNotificationsDeadLetterQueue[0-9A-F]{8}$/.test(id))!;
+    const [, ingestDlq] = queues.find(([id]) => /^IngestQueueDeadLetterQueue[0-9A-F]{8}$/.test(id))!;
+    const dlqResource = example.statefulTemplate.toJSON().Resources[dlqId] as { DeletionPolicy: string; UpdateReplacePolicy: string };
 
     // Assess
     expect(subscription.Properties).toEqual({
@@ -249,6 +251,14 @@ describe('notification topic (stateful)', () => {
       Endpoint: { 'Fn::GetAtt': [queueId, 'Arn'] },
       RawMessageDelivery: false,
       RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': [dlqId, 'Arn'] } },
+    });
+    // Kept, encrypted and held as long as the other dead-letter queues.
+    expect(dlq.Properties).toEqual(ingestDlq.Properties);
+    expect(dlq.Properties).toEqual({ SqsManagedSseEnabled: true, MessageRetentionPeriod: 14 * 86_400 });
+    expect([dlqResource.DeletionPolicy, dlqResource.UpdateReplacePolicy]).toEqual(['Retain', 'Retain']);
+    example.statefulTemplate.hasResourceProperties('AWS::SQS::QueuePolicy', {
+      Queues: [{ Ref: dlqId }],
+      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Action: 'sqs:*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) },
     });
     for (const id of [queueId, dlqId]) {
       example.statefulTemplate.hasResourceProperties('AWS::SQS::QueuePolicy', {

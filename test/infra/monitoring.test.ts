@@ -131,6 +131,7 @@ describe('alarms', () => {
       EvaluationPeriods: 1,
       TreatMissingData: 'notBreaching',
     });
+    expect(alarm.AlarmDescription).toContain(`shadowmail redrive --stack ${PREFIX} --queue ${label}`);
   });
 
   it('raises the backlog alarm on the forward queue age and on the age since receipt the forward reports', () => {

@@ -178,7 +178,7 @@ describe('docs/deploy.md: shadowmail commands', () => {
     const problems = unknownUses(found, known);
 
     // Assess
-    expect(new Set(found.map((use) => use.command))).toEqual(new Set(['trace', 'resend', 'failover', 'directory']));
+    expect(new Set(found.map((use) => use.command))).toEqual(new Set(['trace', 'resend', 'failover', 'directory', 'redrive']));
     expect(found.length).toBeGreaterThanOrEqual(15);
     expect(problems).toEqual([]);
   });
