@@ -119,6 +119,12 @@ const configSchema = z
           .array(mailDomain)
           .refine((list) => new Set(list).size === list.length, 'existingIdentities must not repeat')
           .default([]),
+        // A custom MAIL FROM domain <subdomain>.<domain> for the identities the stack creates, so
+        // SPF aligns with the domain (bounces then go to SES's feedback endpoint at its MX).
+        mailFromSubdomain: z
+          .string()
+          .regex(/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/, 'one DNS label such as bounce (lower-case letters, digits, dashes)')
+          .optional(),
       })
       .default({ takeOverActiveRuleSet: false, existingIdentities: [] }),
     directorySync: z
@@ -160,6 +166,12 @@ const configSchema = z
     message: 'must not exceed retentionDays: the forward reads the raw message, which expires with the retention',
   })
   .superRefine((c, ctx) => {
+    const sub = c.ses.mailFromSubdomain;
+    // "It can't be used to receive email" (AWS::SES::EmailIdentity MailFromAttributes).
+    const receiving = sub === undefined ? undefined : c.domains.find((domain) => c.domains.includes(`${sub}.${domain}`));
+    if (receiving !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['ses', 'mailFromSubdomain'], message: `${sub}.${receiving} is one of domains: a MAIL FROM domain must not receive mail; pick another subdomain` });
+    }
     c.ses.existingIdentities.forEach((domain, i) => {
       if (!c.domains.includes(domain)) {
         ctx.addIssue({ code: 'custom', path: ['ses', 'existingIdentities', i], message: `${domain} is not one of domains (${c.domains.join(', ')}): name only mail domains shadowmail receives for` });

@@ -48,3 +48,6 @@ export function sesRegionProblem(region: string): string | undefined {
 
 /** The MX target of a region: what the domain's MX record points at. */
 export const inboundSmtpEndpoint = (region: string): string => `inbound-smtp.${region}.amazonaws.com`;
+
+/** Where a custom MAIL FROM domain's MX record points: SES's feedback endpoint of the region. */
+export const sesFeedbackEndpoint = (region: string): string => `feedback-smtp.${region}.amazonses.com`;

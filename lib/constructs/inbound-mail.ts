@@ -17,7 +17,7 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import { RAW_MAIL_PREFIX } from '../pipeline-limits.ts';
-import { inboundSmtpEndpoint, sesRegionProblem } from '../ses-regions.ts';
+import { inboundSmtpEndpoint, sesFeedbackEndpoint, sesRegionProblem } from '../ses-regions.ts';
 import { MailFunction } from './mail-function.ts';
 
 export interface InboundMailNames {
@@ -45,6 +45,8 @@ export const RULE_SET_ACTIVATION_PROPERTIES = { ruleSetName: 'RuleSetName', take
 export const RULE_SET_ACTIVATION_HANDLER = 'lambdas/handlers/ses-rule-set-activation.ts';
 /** MX preference of the SES record; one MX target per region, so any value works. */
 export const MX_PREFERENCE = 10;
+/** The SPF record of a custom MAIL FROM domain. */
+export const MAIL_FROM_SPF = 'v=spf1 include:amazonses.com ~all';
 
 export interface InboundMailProps {
   names: InboundMailNames;
@@ -55,6 +57,13 @@ export interface InboundMailProps {
    * stay as their owner set them; mail is still received for them and sent from them.
    */
   existingIdentities?: readonly string[];
+  /**
+   * A custom MAIL FROM domain `<mailFromSubdomain>.<domain>` on each identity this construct creates.
+   * If its MX record is missing SES sends with its own MAIL FROM domain rather than refusing
+   * (BehaviorOnMxFailure USE_DEFAULT_VALUE): the webmail must send during an outage, and DMARC still
+   * passes on DKIM.
+   */
+  mailFromSubdomain?: string;
   /** The raw-mail bucket (stateful stack); its policy must already let this rule write (RawMailBucket.allowSesDelivery). */
   bucket: s3.IBucket;
   /** The SES notification topic (InboundNotifications, stateful stack). */
@@ -77,6 +86,8 @@ export class InboundMail extends Construct {
   readonly identityArns: string[];
   /** inbound-smtp.<region>.amazonaws.com: what each domain's MX record points at. */
   readonly mxTarget: string;
+  /** The MAIL FROM subdomain of the created identities, if any. */
+  readonly mailFromSubdomain?: string;
   readonly ruleSet: ses.ReceiptRuleSet;
   readonly rule: ses.ReceiptRule;
   readonly activation: CustomResource;
@@ -91,6 +102,7 @@ export class InboundMail extends Construct {
     const regionProblem = Token.isUnresolved(region) ? undefined : sesRegionProblem(region);
     if (regionProblem !== undefined) throw new Error(`${this.node.path}: ${regionProblem}`);
     this.mxTarget = inboundSmtpEndpoint(region);
+    if (props.mailFromSubdomain !== undefined) this.mailFromSubdomain = props.mailFromSubdomain;
     const existing = new Set(props.existingIdentities ?? []);
     const strangers = [...existing].filter((domain) => !domains.includes(domain));
     if (strangers.length > 0) throw new Error(`${this.node.path}: existing identities ${strangers.join(', ')} are not among the domains ${domains.join(', ')}`);
@@ -106,6 +118,10 @@ export class InboundMail extends Construct {
               identity: ses.Identity.domain(domain),
               dkimSigning: true,
               dkimIdentity: ses.DkimIdentity.easyDkim(ses.EasyDkimSigningKeyLength.RSA_2048_BIT),
+              ...(props.mailFromSubdomain !== undefined && {
+                mailFromDomain: `${props.mailFromSubdomain}.${domain}`,
+                mailFromBehaviorOnMxFailure: ses.MailFromBehaviorOnMxFailure.USE_DEFAULT_VALUE,
+              }),
             }),
           },
     );
@@ -200,6 +216,7 @@ export class InboundMail extends Construct {
               description: `DKIM record ${index + 1} of 3 of ${domain} (Easy DKIM, RSA 2048)`,
             }),
         ),
+        ...(identity && this.mailFromSubdomain !== undefined ? this.mailFromOutputs(domain, label) : []),
         new CfnOutput(this, `DomainVerification${label}`, {
           value: identity
             ? `${domain}: verified by its three DKIM CNAME records (Easy DKIM); no separate TXT record is needed`
@@ -211,6 +228,26 @@ export class InboundMail extends Construct {
     // Output names as shown in the stack outputs, not prefixed with the construct path.
     for (const output of outputs) output.overrideLogicalId(output.node.id);
     return outputs;
+  }
+
+  /**
+   * The two records of a custom MAIL FROM domain: its MX at SES's feedback endpoint of the region and
+   * its SPF record (SES API Reference, SetIdentityMailFromDomain: "you must add an MX record ... you
+   * must also add or update an SPF record"; values from the SES Developer Guide, "Using a custom MAIL
+   * FROM domain").
+   */
+  private mailFromOutputs(domain: string, label: string): CfnOutput[] {
+    const mailFrom = `${this.mailFromSubdomain}.${domain}`;
+    return [
+      new CfnOutput(this, `MailFromMxRecord${label}`, {
+        value: `${mailFrom} MX ${MX_PREFERENCE} ${sesFeedbackEndpoint(Stack.of(this).region)}`,
+        description: `MX record of ${mailFrom}, the MAIL FROM domain of ${domain}: bounces reach SES there`,
+      }),
+      new CfnOutput(this, `MailFromSpfRecord${label}`, {
+        value: `${mailFrom} TXT "${MAIL_FROM_SPF}"`,
+        description: `SPF record of ${mailFrom}: lets SES send with it`,
+      }),
+    ];
   }
 }
 

@@ -136,6 +136,8 @@ describe('configuration', () => {
     ['an existing SES identity that is no domain of the deployment', { ...base, ses: { existingIdentities: ['other.example'] } }, /^shadowmail\.ses\.existingIdentities\.0: other\.example is not one of domains \(corp\.example\)/],
     ['an existing SES identity named twice', { ...base, ses: { existingIdentities: ['corp.example', 'Corp.Example'] } }, /^shadowmail\.ses\.existingIdentities: existingIdentities must not repeat/],
     ['an existing SES identity that is no domain name', { ...base, ses: { existingIdentities: ['corp example'] } }, /^shadowmail\.ses\.existingIdentities\.0: a mail domain/],
+    ['a MAIL FROM subdomain that is no DNS label', { ...base, ses: { mailFromSubdomain: 'bounce.mail' } }, /^shadowmail\.ses\.mailFromSubdomain: one DNS label such as bounce/],
+    ['a MAIL FROM domain that receives mail', { ...base, domains: ['corp.example', 'mail.corp.example'], ses: { mailFromSubdomain: 'mail' } }, /^shadowmail\.ses\.mailFromSubdomain: mail\.corp\.example is one of domains: a MAIL FROM domain must not receive mail/],
     ['an alarm address that is none', { ...base, alarmEmail: 'it-alerts' }, /^shadowmail\.alarmEmail: an e-mail address/],
     ['an Elastic IP that is no allocation id', { ...base, natGateway: { elasticIpAllocationId: '203.0.113.7' } }, /^shadowmail\.natGateway\.elasticIpAllocationId: an Elastic IP allocation id/],
   ])('refuses %s, naming the key', (_what, raw, message) => {
@@ -463,7 +465,8 @@ describe('the whole deployment', () => {
     const identityArn = (name: unknown) => ({
       'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':ses:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ...(typeof name === 'string' ? [`:identity/${name}`] : [':identity/', name])]],
     });
-    expect(sending.Resource).toEqual([identityArn({ Ref: createdId }), identityArn('corp.example')]);
+    const sendingIdentities = (sending.Resource as unknown[]).filter((arn) => JSON.stringify(arn).includes(':identity/'));
+    expect(sendingIdentities).toEqual([identityArn({ Ref: createdId }), identityArn('corp.example')]);
   });
 
   it('wires every dead-letter queue, the backlog and the failure metrics to alarms on the alarm topic', () => {
@@ -502,6 +505,25 @@ describe('the whole deployment', () => {
     expect(alarm?.Properties.MetricName).toBe('ApproximateNumberOfMessagesVisible');
     expect(JSON.stringify(alarm?.Properties.Dimensions)).toContain('InboundNotificationsDeadLetterQueue');
     expect(alarm?.Properties.AlarmDescription).toContain('shadowmail redrive --stack shadowmail-example --queue notifications');
+  });
+
+  it('sends the webmail\'s mail with an SES configuration set: its name in the function\'s environment, its ARN in the grant, its events alarmed, its name an output', () => {
+    // Act
+    const [setId, set] = entry(example.stateless, 'AWS::SES::ConfigurationSet', 'WebmailSendingConfigurationSet');
+    const fn = functionNamed(example.stateless, 'Webmail');
+    const webmailPolicy = only(example.stateless, 'AWS::IAM::Policy', 'WebmailFunctionRoleDefaultPolicy');
+    const sending = (webmailPolicy.Properties.PolicyDocument.Statement as Array<{ Action: unknown; Resource: unknown[] }>).find((s) => JSON.stringify(s.Action).includes('ses:SendEmail'))!;
+    const alarmNames = Object.values(example.stateless.findResources('AWS::CloudWatch::Alarm') as Record<string, Resource>).map((a) => a.Properties.AlarmName);
+    const outputs = example.stateless.toJSON().Outputs as Record<string, { Value: unknown }>;
+
+    // Assess
+    expect(set.Properties.Name).toBe('shadowmail-example-webmail');
+    expect(fn.Properties.Environment.Variables.SHADOWMAIL_SES_CONFIGURATION_SET).toEqual({ Ref: setId });
+    expect(sending.Resource).toContainEqual({
+      'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':ses:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':configuration-set/', { Ref: setId }]],
+    });
+    expect(alarmNames).toEqual(expect.arrayContaining(['shadowmail-example-webmail-ses-bounces', 'shadowmail-example-webmail-ses-complaints-rejects']));
+    expect(outputs.ConfigurationSetName!.Value).toEqual({ Ref: setId });
   });
 
   it('with natGateway and Entra ID: forward and resend leave through the VPC, the Elastic IP is kept in the stateful stack, nag stays clean', () => {

@@ -48,11 +48,12 @@ interface BuildOptions {
   domains?: string[];
   takeOverActiveRuleSet?: boolean;
   existingIdentities?: string[];
+  mailFromSubdomain?: string;
   careless?: boolean;
 }
 
 /** A stateful-like and a stateless-like stack in one app with the AWS Solutions checks, as lib/shadowmail-app.ts wires them. */
-function build({ env = { account: ACCOUNT, region: REGION }, domains = ['example.com', 'corp.example'], takeOverActiveRuleSet, existingIdentities, careless }: BuildOptions = {}) {
+function build({ env = { account: ACCOUNT, region: REGION }, domains = ['example.com', 'corp.example'], takeOverActiveRuleSet, existingIdentities, mailFromSubdomain, careless }: BuildOptions = {}) {
   const app = new App({ outdir: mkdtempSync(join(outRoot, 'app-')), context: { ...cdkJson.context, 'aws:cdk:bundling-stacks': [] } });
   const stackEnv = env ?? undefined;
   const names = inboundMailNames(STACK_ID);
@@ -72,7 +73,7 @@ function build({ env = { account: ACCOUNT, region: REGION }, domains = ['example
 
   const stateless = new Stack(app, 'Stateless', { env: stackEnv });
   const props: InboundMailProps = {
-    names, domains, bucket: rawMail.bucket, notificationTopic: notifications.topic, deliveryRole: notifications.deliveryRole, takeOverActiveRuleSet, existingIdentities,
+    names, domains, bucket: rawMail.bucket, notificationTopic: notifications.topic, deliveryRole: notifications.deliveryRole, takeOverActiveRuleSet, existingIdentities, mailFromSubdomain,
   };
   const inbound = new InboundMail(stateless, 'InboundMail', props);
   inbound.addOutputs();
@@ -393,6 +394,26 @@ describe('inbound mail (stateless)', () => {
     expect(Object.keys(outputs).filter((key) => key.startsWith('DkimRecordCorpExample'))).toEqual([]);
     expect(Object.keys(outputs).filter((key) => key.startsWith('DkimRecordExampleCom'))).toHaveLength(3);
     expect(outputs.DomainVerificationCorpExample!.Value).toMatch(/^corp\.example: an existing SES identity of this account, used as it is/);
+  });
+
+  it('sets a custom MAIL FROM domain on the identities it creates, sending anyway when its MX is missing, and outputs its MX and SPF records', () => {
+    // Act
+    const built = build({ existingIdentities: ['corp.example'], mailFromSubdomain: 'bounce' });
+    const identities = resourcesOf(built.statelessTemplate, 'AWS::SES::EmailIdentity');
+    const outputs = built.statelessTemplate.toJSON().Outputs as Record<string, { Value: unknown }>;
+    const plain = resourcesOf(example.statelessTemplate, 'AWS::SES::EmailIdentity');
+
+    // Assess
+    expect(identities.map(([, r]) => [r.Properties.EmailIdentity, r.Properties.MailFromAttributes])).toEqual([
+      ['example.com', { MailFromDomain: 'bounce.example.com', BehaviorOnMxFailure: 'USE_DEFAULT_VALUE' }],
+    ]);
+    expect(outputs.MailFromMxRecordExampleCom!.Value).toBe(`bounce.example.com MX 10 feedback-smtp.${REGION}.amazonses.com`);
+    expect(outputs.MailFromSpfRecordExampleCom!.Value).toBe('bounce.example.com TXT "v=spf1 include:amazonses.com ~all"');
+    // An existing identity keeps its own MAIL FROM: no records for it.
+    expect(Object.keys(outputs).filter((key) => key.includes('MailFrom') && key.endsWith('CorpExample'))).toEqual([]);
+    // Without the setting, SES's own MAIL FROM domain: no attributes, no records.
+    for (const [, identity] of plain) expect(identity.Properties.MailFromAttributes).toBeUndefined();
+    expect(Object.keys(example.statelessTemplate.toJSON().Outputs as object).filter((key) => key.includes('MailFrom'))).toEqual([]);
   });
 
   it('refuses what it cannot build, naming the problem', () => {

@@ -1,8 +1,8 @@
 // Stand-ins for the AWS APIs that have no local emulator here — CloudFormation
-// (DescribeStacks), SSM (GetParameter, PutParameter) and SQS (SendMessage, SendMessageBatch,
+// (DescribeStacks), SSM (GetParameter, PutParameter), SES v2 (SendEmail) and SQS (SendMessage, SendMessageBatch,
 // and for queues a test declares: GetQueueAttributes, ReceiveMessage, DeleteMessageBatch,
 // StartMessageMoveTask, ListMessageMoveTasks) — as one small HTTP server speaking their wire
-// protocols (awsQuery XML, JSON 1.1, JSON 1.0).
+// protocols (awsQuery XML, JSON 1.1, REST JSON, JSON 1.0).
 // The real SDK clients reach it through the endpoint variables AWS_ENDPOINT_URL_<SERVICE>,
 // exactly as they would reach AWS, so the CLI code under test is unchanged. DynamoDB is
 // not faked: the tests run DynamoDB Local.
@@ -11,7 +11,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 
 export interface FakeAwsRequest {
-  service: 'cloudformation' | 'ssm' | 'sqs';
+  service: 'cloudformation' | 'ssm' | 'sqs' | 'sesv2';
   action: string;
   params: Record<string, unknown>;
 }
@@ -62,7 +62,7 @@ export interface FakeAws {
   /** Move tasks end in FAILED with this reason while it is set. */
   failMoveTasks?: string;
   requests: FakeAwsRequest[];
-  /** The endpoint variables that send the SDK's CloudFormation, SSM and SQS calls here. */
+  /** The endpoint variables that send the SDK's CloudFormation, SSM, SQS and SES v2 calls here. */
   endpointEnv(): Record<string, string>;
   close(): Promise<void>;
 }
@@ -85,6 +85,12 @@ export async function startFakeAws(): Promise<FakeAws> {
     for await (const chunk of request) chunks.push(chunk as Buffer);
     const body = Buffer.concat(chunks).toString('utf8');
     const target = String(request.headers['x-amz-target'] ?? '');
+    // SES v2 (REST JSON): SendEmail only, answered with a message id.
+    if (request.method === 'POST' && request.url === '/v2/email/outbound-emails') {
+      requests.push({ service: 'sesv2', action: 'SendEmail', params: JSON.parse(body) as Record<string, unknown> });
+      response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ MessageId: `ses-${randomUUID()}` }));
+      return;
+    }
     if (target.startsWith('AmazonSSM.')) return ssm(target.slice('AmazonSSM.'.length), JSON.parse(body) as Record<string, unknown>, response);
     if (target.startsWith('AmazonSQS.')) return sqs(target.slice('AmazonSQS.'.length), JSON.parse(body) as Record<string, unknown>, response);
     const form = Object.fromEntries(new URLSearchParams(body));
@@ -230,7 +236,7 @@ export async function startFakeAws(): Promise<FakeAws> {
       return queue;
     },
     requests,
-    endpointEnv: () => ({ AWS_ENDPOINT_URL_CLOUDFORMATION: endpoint, AWS_ENDPOINT_URL_SSM: endpoint, AWS_ENDPOINT_URL_SQS: endpoint }),
+    endpointEnv: () => ({ AWS_ENDPOINT_URL_CLOUDFORMATION: endpoint, AWS_ENDPOINT_URL_SSM: endpoint, AWS_ENDPOINT_URL_SQS: endpoint, AWS_ENDPOINT_URL_SESV2: endpoint }),
     close: () => new Promise<void>((resolve) => {
       server.closeAllConnections();
       server.close(() => resolve());

@@ -471,6 +471,7 @@ describe('docs/deploy.md: stack outputs', () => {
         customDomain: { domainName: 'webmail.corp.example', certificateArn: 'arn:aws:acm:eu-central-1:123456789012:certificate/0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b' },
       },
       natGateway: {},
+      ses: { mailFromSubdomain: 'bounce' },
     });
     const entra = parseConfig(JSON.parse(readFileSync(join(ROOT, 'config/example-entra-nat.json'), 'utf8')));
     for (const config of [saml, entra]) {
