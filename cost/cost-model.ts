@@ -117,11 +117,12 @@ export const DEPLOYMENT = {
   /** ingest, forward, resend (lib/stacks/stateful-stack.ts), each polled by a Lambda event source. */
   polledQueues: 3,
   /**
-   * lib/constructs/monitoring.ts: a dead-letter alarm per queue (3), forward queue backlog, forward
-   * backlog age, recipients failed, ingest errors (4), errors and throttles of ingest, forward,
-   * resend and webmail (8), webmail API 5xx (1).
+   * lib/constructs/monitoring.ts: a dead-letter alarm per dead-letter queue (4: ingest, forward,
+   * resend, the SNS subscription's), forward queue backlog, forward backlog age, recipients failed,
+   * ingest errors (4), errors and throttles of ingest, forward, resend and webmail (8), webmail API
+   * 5xx (1), webmail SES bounces and complaints/rejects (2).
    */
-  alarms: 16,
+  alarms: 19,
   dashboards: 1,
   /** EMF metrics the handlers publish (lambdas/handlers: ingest 3, forward 4, resend 5), dimension `service`. */
   customMetrics: 12,
