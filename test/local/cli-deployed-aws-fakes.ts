@@ -64,6 +64,11 @@ export interface FakeAws {
   requests: FakeAwsRequest[];
   /** The endpoint variables that send the SDK's CloudFormation, SSM, SQS and SES v2 calls here. */
   endpointEnv(): Record<string, string>;
+  /**
+   * A CLI user's process environment against the fakes: the endpoints, example credentials and
+   * no config files; the region must then come from --region (delete AWS_REGION, AWS_PROFILE).
+   */
+  cliEnv(): Record<string, string>;
   close(): Promise<void>;
 }
 
@@ -237,6 +242,13 @@ export async function startFakeAws(): Promise<FakeAws> {
     },
     requests,
     endpointEnv: () => ({ AWS_ENDPOINT_URL_CLOUDFORMATION: endpoint, AWS_ENDPOINT_URL_SSM: endpoint, AWS_ENDPOINT_URL_SQS: endpoint, AWS_ENDPOINT_URL_SESV2: endpoint }),
+    cliEnv: () => ({
+      ...fake.endpointEnv(),
+      AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE',
+      AWS_SECRET_ACCESS_KEY: 'example-secret',
+      AWS_CONFIG_FILE: '/nonexistent/aws-config',
+      AWS_SHARED_CREDENTIALS_FILE: '/nonexistent/aws-credentials',
+    }),
     close: () => new Promise<void>((resolve) => {
       server.closeAllConnections();
       server.close(() => resolve());

@@ -5,9 +5,7 @@
 // SSM and SQS — which have no local stand-in — are small fakes behind their endpoint
 // variables (cli-deployed-aws-fakes.ts). The commands run in-process through bin/cli.ts.
 import { hostname, userInfo } from 'node:os';
-import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { main } from '../../bin/cli.ts';
 import { resolveDeployedTarget } from '../../bin/commands/deployed-target.ts';
 import { DynamoDbAuditLog } from '../../lambdas/adapters/aws/dynamodb-audit-log.ts';
 import { makeDynamoDbClient } from '../../lambdas/adapters/aws/dynamodb-client.ts';
@@ -21,6 +19,7 @@ import { DEFAULT_RESEND_CONFIG, processResendStep } from '../../lambdas/core/res
 import { MemoryRawMailStore, ScriptedRelay } from '../support/memory-adapters.ts';
 import type { AuditEvent } from '../../lambdas/ports/audit-log.ts';
 import { makeRecord, putReceived } from '../support/message-index-contract.ts';
+import { runCli } from '../support/cli-run.ts';
 import { startDynamoDbLocal, type DynamoDbServer } from '../support/dynamodb-servers.ts';
 import { startFakeAws, type FakeAws } from './cli-deployed-aws-fakes.ts';
 
@@ -33,15 +32,7 @@ const ACTOR = `cli:${userInfo().username}@${hostname()}`.toLowerCase();
 const MESSAGE_ID = 'deployed-0001';
 const RAW = 'From: ext@example.org\r\nTo: bob@corp.test\r\nSubject: Deployed quarterly\r\n\r\nbody\r\n';
 
-async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out = new PassThrough();
-  const err = new PassThrough();
-  const chunks = { out: '', err: '' };
-  out.on('data', (chunk) => (chunks.out += chunk));
-  err.on('data', (chunk) => (chunks.err += chunk));
-  const code = await main(argv, out, err);
-  return { code, ...chunks };
-}
+const run = runCli;
 
 describe('shadowmail CLI against a deployed stack (--stack)', () => {
   let dynamo: DynamoDbServer;

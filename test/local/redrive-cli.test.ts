@@ -4,25 +4,16 @@
 // them. The ingest, forward and resend DLQs go back by a message move task (no destination:
 // back to the queue they came from), the notifications DLQ by copy to the ingest queue,
 // deleted only once the copy was accepted. The command runs in-process through bin/cli.ts.
-import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { main } from '../../bin/cli.ts';
 import { buildReceiptNotification, parseIngestRecord, wrapInSnsEnvelope } from '../../lambdas/handlers/ses-receipt-event.ts';
+import { runCli } from '../support/cli-run.ts';
 import { startFakeAws, type FakeAws, type FakeQueue } from './cli-deployed-aws-fakes.ts';
 
 const STACK = 'corp-mail';
 const REGION = 'eu-central-1';
 const LABELS = ['ingest', 'forward', 'resend', 'notifications'] as const;
 
-async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out = new PassThrough();
-  const err = new PassThrough();
-  const chunks = { out: '', err: '' };
-  out.on('data', (chunk) => (chunks.out += chunk));
-  err.on('data', (chunk) => (chunks.err += chunk));
-  const code = await main(argv, out, err);
-  return { code, ...chunks };
-}
+const run = runCli;
 
 /** What SNS put into the subscription's DLQ: the envelope the ingest queue would have received. */
 function undelivered(id: string): string {
@@ -42,13 +33,7 @@ describe('shadowmail redrive against a deployed stack', () => {
 
   beforeAll(async () => {
     aws = await startFakeAws();
-    Object.assign(process.env, {
-      ...aws.endpointEnv(),
-      AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE',
-      AWS_SECRET_ACCESS_KEY: 'example-secret',
-      AWS_CONFIG_FILE: '/nonexistent/aws-config',
-      AWS_SHARED_CREDENTIALS_FILE: '/nonexistent/aws-credentials',
-    });
+    Object.assign(process.env, aws.cliEnv());
     delete process.env.AWS_REGION;
     delete process.env.AWS_DEFAULT_REGION;
     delete process.env.AWS_PROFILE;

@@ -9,15 +9,14 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { App } from 'aws-cdk-lib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { main } from '../../bin/cli.ts';
 import { planRuleSetActivation } from '../../lambdas/core/ses-rule-set-activation.ts';
 import { parseConfig, ShadowmailConfigError, type ShadowmailConfigInput } from '../../lib/config.ts';
 import { inboundMailNames } from '../../lib/constructs/inbound-mail.ts';
 import { SES_OPT_IN_REGIONS_WITHOUT_S3, SES_RECEIVING_REGIONS } from '../../lib/ses-regions.ts';
 import { buildShadowmail } from '../../lib/shadowmail-app.ts';
+import { runCli } from '../support/cli-run.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const DOC = readFileSync(join(ROOT, 'docs/deploy.md'), 'utf8');
@@ -115,16 +114,6 @@ function docInvocations(markdown: string): Invocation[] {
   return [...codeBlocks(markdown).flatMap((block) => invocations(block.body)), ...inlineSpans(markdown).flatMap(invocations)];
 }
 
-async function runCli(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out = new PassThrough();
-  const err = new PassThrough();
-  const text = { out: '', err: '' };
-  out.on('data', (chunk) => (text.out += chunk));
-  err.on('data', (chunk) => (text.err += chunk));
-  const code = await main(argv, out, err);
-  return { code, ...text };
-}
-
 const flagsIn = (text: string): string[] => [...text.matchAll(/--[a-z][a-z0-9-]*/g)].map((m) => m[0]);
 
 /**
@@ -133,7 +122,7 @@ const flagsIn = (text: string): string[] => [...text.matchAll(/--[a-z][a-z0-9-]*
  * own `shadowmail <command> --help` where it has one.
  */
 async function knownFlags(): Promise<Map<string, Set<string>>> {
-  const top = await runCli(['--help']);
+  const top = await runCli('--help');
   expect(top.code, top.err).toBe(0);
   const lines = top.out.split('\n');
   const targetParagraph = top.out.slice(top.out.indexOf('TARGET is')).split('\n\n')[0]!;
@@ -143,7 +132,7 @@ async function knownFlags(): Promise<Map<string, Set<string>>> {
     const own = lines.filter((line) => new RegExp(`^\\s*shadowmail ${command}\\b`).test(line));
     const flags = new Set(flagsIn(own.join('\n')));
     if (own.some((line) => line.includes('TARGET'))) for (const flag of flagsIn(targetParagraph)) flags.add(flag);
-    const help = await runCli([command, '--help']);
+    const help = await runCli(command, '--help');
     if (help.code === 0) for (const flag of flagsIn(help.out)) flags.add(flag);
     known.set(command, flags);
   }
