@@ -3,6 +3,7 @@
 // rarely, retained on stack deletion; the stateless pipeline stack can be torn
 // down and rebuilt against it without losing a message.
 import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import type { ShadowmailConfig } from '../config.ts';
 import { inboundMailNames, receiptRuleArn } from '../constructs/inbound-mail.ts';
@@ -13,7 +14,6 @@ import { RawMailBucket } from '../constructs/raw-mail-bucket.ts';
 import { WorkQueue } from '../constructs/work-queue.ts';
 import { FORWARD_LIMITS, INGEST_LIMITS, RAW_MAIL_PREFIX, RESEND_LIMITS } from '../pipeline-limits.ts';
 import { deadLetterQueueOutputKey, INGEST_QUEUE_OUTPUT_KEY, type DeadLetterQueueLabel } from '../stack-outputs.ts';
-import type * as sqs from 'aws-cdk-lib/aws-sqs';
 
 export interface StatefulStackProps extends StackProps {
   config: ShadowmailConfig;

@@ -136,6 +136,7 @@ export class SqsCopyRedrive implements DeadLetterRedrive {
       const sent = await this.client.send(new SendMessageBatchCommand({ QueueUrl: this.destinationQueueUrl, Entries: entries }));
       const copied = (sent.Successful ?? []).map((entry) => messages[Number(entry.Id)]!);
       if (copied.length > 0) {
+        // A delete SQS does not take leaves the message to come back and be copied again: a duplicate the ingest ignores.
         await this.client.send(
           new DeleteMessageBatchCommand({ QueueUrl: this.queueUrl, Entries: copied.map((message, i) => ({ Id: String(i), ReceiptHandle: message.ReceiptHandle! })) }),
         );
