@@ -3,6 +3,7 @@
 // `shadowmail trace …` (bin/commands/trace.ts), `shadowmail resend …` (bin/commands/resend.ts)
 // `shadowmail directory sync|import|list` (bin/commands/directory.ts)
 // `shadowmail doctor --stack ID` (bin/commands/doctor.ts), `shadowmail probe --to ADDR` (bin/commands/probe.ts)
+// `shadowmail redrive --stack …` (bin/commands/redrive.ts)
 // `shadowmail failover on [--message TEXT] [--reason TEXT] | off [--reason TEXT] | status [--json]`
 //   (local mode's flag file, a deployed stack's SSM parameter with --stack, or any SSM
 //   parameter with --ssm-parameter); a switch is audited like the admin page's.
@@ -22,6 +23,7 @@ import { directoryCommand } from './commands/directory.ts';
 import { doctorCommand } from './commands/doctor.ts';
 import { probeCommand } from './commands/probe.ts';
 import { cliTarget, deployedActor, deployedTargetOptions, openDeployedFailover } from './commands/deployed-target.ts';
+import { redriveCommand } from './commands/redrive.ts';
 import { resendCommand } from './commands/resend.ts';
 import { traceCommand } from './commands/trace.ts';
 import { localWebPaths, readLocalConfig } from '../lambdas/wiring/local-config.ts';
@@ -36,6 +38,7 @@ const USAGE = `usage:
   shadowmail failover off [--reason TEXT] [TARGET | --ssm-parameter NAME [--region R]]
   shadowmail failover status [--json] [TARGET | --ssm-parameter NAME [--region R]]
   shadowmail directory (sync … | import FILE | list)   (shadowmail directory --help)
+  shadowmail redrive --stack STACK_ID [--region REGION] [--queue QUEUE] [--dry-run]   (shadowmail redrive --help)
   shadowmail cost [--users N] [--messages-per-user N] [--size-kb N] [--nat] [--json]   (shadowmail cost --help)
   shadowmail doctor --stack STACK_ID [--region REGION] [--mailbox ADDR] [--dns-server IP[:PORT]] [--json]
   shadowmail probe --to ADDR [--from ADDR] [--via smtp://HOST[:PORT]] [--timeout SECONDS] [--json] [TARGET]
@@ -49,6 +52,7 @@ const USAGE = `usage:
             alarms and queues; one line per check with what to do (shadowmail doctor --help).
   probe     sends one test message and follows it: received, indexed, relayed, the
             primary's 250, each with its time (shadowmail probe --help).
+  redrive   moves the messages of a deployed stack's dead-letter queues back to work.
   (shadowmail trace --help, shadowmail resend --help for all options)
 
   TARGET is local mode's data directory (--data-dir DIR; default SHADOWMAIL_DATA_DIR or
@@ -67,6 +71,7 @@ export async function main(argv: string[], out: NodeJS.WritableStream = process.
     if (command === 'resend') return await resendCommand(rest, out, err);
     if (command === 'failover') return await failover(rest, out, err);
     if (command === 'directory') return await directoryCommand(rest, out, err);
+    if (command === 'redrive') return await redriveCommand(rest, out, err);
     if (command === 'cost') return await costCommand(rest, out, err);
     if (command === 'doctor') return await doctorCommand(rest, out, err);
     if (command === 'probe') return await probeCommand(rest, out, err);

@@ -119,14 +119,16 @@ export const DEPLOYMENT = {
   /** ingest, forward, resend (lib/stacks/stateful-stack.ts), each polled by a Lambda event source. */
   polledQueues: 3,
   /**
-   * lib/constructs/monitoring.ts: a dead-letter alarm per queue (3), forward queue backlog, forward
-   * backlog age, recipients failed, ingest errors (4), errors and throttles of ingest, forward,
-   * resend and webmail (8), webmail API 5xx (1).
+   * lib/constructs/monitoring.ts: a dead-letter alarm per dead-letter queue (4: ingest, forward,
+   * resend, the SNS subscription's), forward queue backlog, forward backlog age, recipients failed,
+   * ingest errors (4), errors and throttles of ingest, forward, resend and webmail (8), webmail API
+   * 5xx (1), webmail SES bounces and complaints/rejects (2), smart-host configuration faults of
+   * forward and resend (2).
    */
-  alarms: 16,
+  alarms: 21,
   dashboards: 1,
-  /** EMF metrics the handlers publish (lambdas/handlers: ingest 3, forward 4, resend 5), dimension `service`. */
-  customMetrics: 12,
+  /** EMF metrics the handlers publish (lambdas/handlers: ingest 3, forward 5, resend 6), dimension `service`. */
+  customMetrics: 14,
   /** The webmail session secret (lib/constructs/webmail.ts) and the smart host's credentials (config smartHost.authSecretArn); an Entra ID client secret adds one. */
   secrets: 2,
   /** MailFunction's log retention (lib/constructs/mail-function.ts: ONE_MONTH). */

@@ -8,7 +8,7 @@ import type { Node } from 'constructs';
 import { z } from 'zod';
 import { PRIMARY_SESSIONS } from '../lambdas/core/primary-sessions.ts';
 import { smtpTlsModes, timeZoneSchema } from '../lambdas/wiring/env.ts';
-import { SES_RECEIVING_REGIONS } from './ses-regions.ts';
+import { sesRegionProblem } from './ses-regions.ts';
 
 export const CONFIG_CONTEXT_KEY = 'shadowmail';
 export const CONFIG_FILE_CONTEXT_KEY = 'shadowmail.config';
@@ -62,6 +62,8 @@ const identityProviderSchema = z.discriminatedUnion('type', [
   }),
 ]);
 
+const mailDomain = z.string().transform((d) => d.trim().toLowerCase()).pipe(z.string().regex(domainPattern, 'a mail domain such as corp.example'));
+
 const configSchema = z
   .object({
     // Prefix of the stack names and of SHADOWMAIL_STACK_ID (the loop stamp).
@@ -70,7 +72,7 @@ const configSchema = z
       .regex(/^[A-Za-z][A-Za-z0-9-]{0,39}$/, 'a letter, then letters, digits or dashes, at most 40 (a CloudFormation stack name prefix)')
       .default('shadowmail'),
     domains: z
-      .array(z.string().transform((d) => d.trim().toLowerCase()).pipe(z.string().regex(domainPattern, 'a mail domain such as corp.example')))
+      .array(mailDomain)
       .min(1, 'at least one mail domain')
       .refine((list) => new Set(list).size === list.length, 'domains must not repeat'),
     smartHost: z.strictObject({
@@ -139,8 +141,22 @@ const configSchema = z
         // SES has one active receipt rule set per account and region. If another one is
         // active, the deployment stops and names it, unless this says to replace it.
         takeOverActiveRuleSet: z.boolean().default(false),
+        // Domains that already are SES identities in this account and region (the company sends
+        // through SES): the stack creates no identity for them (CloudFormation would fail with
+        // AlreadyExists and roll back), leaves their DKIM and MAIL FROM alone, and still receives
+        // for them and lets the webmail send from them.
+        existingIdentities: z
+          .array(mailDomain)
+          .refine((list) => new Set(list).size === list.length, 'existingIdentities must not repeat')
+          .default([]),
+        // A custom MAIL FROM domain <subdomain>.<domain> for the identities the stack creates, so
+        // SPF aligns with the domain (bounces then go to SES's feedback endpoint at its MX).
+        mailFromSubdomain: z
+          .string()
+          .regex(/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/, 'one DNS label such as bounce (lower-case letters, digits, dashes)')
+          .optional(),
       })
-      .default({ takeOverActiveRuleSet: false }),
+      .default({ takeOverActiveRuleSet: false, existingIdentities: [] }),
     directorySync: z
       .strictObject({
         // The LDAP bind password of `shadowmail directory sync --bind-password-secret` (the sync role may read it).
@@ -168,7 +184,10 @@ const configSchema = z
     region: z
       .string()
       .regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'an AWS region such as eu-west-1')
-      .refine((region) => SES_RECEIVING_REGIONS.includes(region), `a region where SES receives mail: ${SES_RECEIVING_REGIONS.join(', ')}`)
+      .superRefine((region, ctx) => {
+        const problem = sesRegionProblem(region);
+        if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+      })
       .optional(),
   })
   .strict()
@@ -179,6 +198,17 @@ const configSchema = z
   .superRefine((c, context) => {
     const problem = smartHostProblem(c);
     if (problem) context.addIssue({ code: 'custom', path: problem.path, message: problem.message });
+    const sub = c.ses.mailFromSubdomain;
+    // "It can't be used to receive email" (AWS::SES::EmailIdentity MailFromAttributes).
+    const receiving = sub === undefined ? undefined : c.domains.find((domain) => c.domains.includes(`${sub}.${domain}`));
+    if (receiving !== undefined) {
+      context.addIssue({ code: 'custom', path: ['ses', 'mailFromSubdomain'], message: `${sub}.${receiving} is one of domains: a MAIL FROM domain must not receive mail; pick another subdomain` });
+    }
+    c.ses.existingIdentities.forEach((domain, i) => {
+      if (!c.domains.includes(domain)) {
+        context.addIssue({ code: 'custom', path: ['ses', 'existingIdentities', i], message: `${domain} is not one of domains (${c.domains.join(', ')}): name only mail domains shadowmail receives for` });
+      }
+    });
   });
 
 /** Exchange's Client Frontend receive connector: SMTP submission for authenticated clients. */

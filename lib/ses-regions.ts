@@ -1,15 +1,19 @@
 // The AWS regions where SES receives mail (an inbound-smtp.<region>.amazonaws.com
-// endpoint exists): the stacks must be deployed in one of them, because the
-// receipt rule set, the bucket it writes to and the pipeline share one region.
+// endpoint exists) and stores it in an S3 bucket: the stacks must be deployed in one of
+// them, because the receipt rule set, the bucket it writes to and the pipeline share one
+// region.
 // Source: "Amazon Simple Email Service endpoints and quotas", email receiving
 // endpoints, https://docs.aws.amazon.com/general/latest/gr/ses.html (checked
 // 2026-11-28; the table could be read only in part, so each region below was
 // also checked against public copies of that table and against deployments
 // using its inbound-smtp endpoint as MX; sa-east-1 added on that evidence,
 // af-south-1 and me-south-1 left out for want of it).
-// Caveat of the SES guide's S3 action page: opt-in regions (ap-southeast-3,
-// eu-south-1, il-central-1 here) may refuse an S3 bucket as the destination;
-// prefer a default region.
+// Opt-in regions are left out: "SES does not support S3 buckets in Opt-in regions as a
+// destination for inbound emails" (SES Developer Guide, "Deliver to S3 bucket action",
+// https://docs.aws.amazon.com/ses/latest/dg/receiving-email-action-s3.html). Opt-in
+// regions are those launched after 20 March 2019 (AWS Account Management Reference
+// Guide, "Enable or disable AWS Regions in your account"); every region below is
+// enabled by default.
 export const SES_RECEIVING_REGIONS: readonly string[] = [
   'us-east-1',
   'us-east-2',
@@ -21,17 +25,29 @@ export const SES_RECEIVING_REGIONS: readonly string[] = [
   'eu-west-2',
   'eu-west-3',
   'eu-north-1',
-  'eu-south-1',
   'ap-northeast-1',
   'ap-northeast-2',
   'ap-northeast-3',
   'ap-southeast-1',
   'ap-southeast-2',
-  'ap-southeast-3',
   'ap-south-1',
-  'il-central-1',
   'sa-east-1',
 ];
 
+/** Opt-in regions with an SES inbound endpoint where SES will not deliver to an S3 bucket (see above). */
+export const SES_OPT_IN_REGIONS_WITHOUT_S3: readonly string[] = ['ap-southeast-3', 'eu-south-1', 'il-central-1'];
+
+/** Why a region cannot hold a deployment, or undefined when it can. */
+export function sesRegionProblem(region: string): string | undefined {
+  if (SES_OPT_IN_REGIONS_WITHOUT_S3.includes(region)) {
+    return `${region} is an opt-in region, and SES does not support S3 buckets in opt-in regions as a destination for inbound mail (SES Developer Guide, "Deliver to S3 bucket action"); use one of ${SES_RECEIVING_REGIONS.join(', ')}`;
+  }
+  if (!SES_RECEIVING_REGIONS.includes(region)) return `SES does not receive mail in ${region}; use one of ${SES_RECEIVING_REGIONS.join(', ')}`;
+  return undefined;
+}
+
 /** The MX target of a region: what the domain's MX record points at. */
 export const inboundSmtpEndpoint = (region: string): string => `inbound-smtp.${region}.amazonaws.com`;
+
+/** Where a custom MAIL FROM domain's MX record points: SES's feedback endpoint of the region. */
+export const sesFeedbackEndpoint = (region: string): string => `feedback-smtp.${region}.amazonses.com`;

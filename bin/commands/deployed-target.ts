@@ -13,13 +13,16 @@ import { DynamoDbAuditLog } from '../../lambdas/adapters/aws/dynamodb-audit-log.
 import { DynamoDbMessageIndex } from '../../lambdas/adapters/aws/dynamodb-message-index.ts';
 import { DynamoDbResendJobs } from '../../lambdas/adapters/aws/dynamodb-resend-jobs.ts';
 import { SqsResendQueue } from '../../lambdas/adapters/aws/sqs-resend-queue.ts';
+import { SqsCopyRedrive, SqsMoveTaskRedrive } from '../../lambdas/adapters/aws/sqs-dead-letter-redrive.ts';
 import { SsmFailoverFlag } from '../../lambdas/adapters/aws/ssm-failover-flag.ts';
 import { ShadowmailError } from '../../lambdas/core/errors.ts';
 import { DEFAULT_RESEND_CONFIG, type ResendStartDeps } from '../../lambdas/core/resend.ts';
 import type { AuditLog } from '../../lambdas/ports/audit-log.ts';
+import type { DeadLetterRedrive } from '../../lambdas/ports/dead-letter-redrive.ts';
 import type { Clock } from '../../lambdas/ports/clock.ts';
 import type { MessageIndex } from '../../lambdas/ports/message-index.ts';
 import type { ResendJobStore, ResendQueue } from '../../lambdas/ports/resend-jobs.ts';
+import { DEAD_LETTER_QUEUE_OUTPUT_PREFIX, deadLetterQueueOutputKey, INGEST_QUEUE_OUTPUT_KEY, type DeadLetterQueueLabel } from '../../lib/stack-outputs.ts';
 
 /** The stack outputs the CLI reads: which stack (suffix of the stack name) and which output key. */
 export const STACK_OUTPUTS = {
@@ -38,10 +41,23 @@ export const STACK_OUTPUTS = {
   alarmTopicArn: { stack: 'stateless', key: 'AlarmTopicArn' },
   /** Only in stacks with the webmail's SES configuration set. */
   configurationSetName: { stack: 'stateless', key: 'ConfigurationSetName' },
+  ingestQueueUrl: { stack: 'stateful', key: INGEST_QUEUE_OUTPUT_KEY },
+  ingestDeadLetterQueueUrl: { stack: 'stateful', key: deadLetterQueueOutputKey('ingest') },
+  forwardDeadLetterQueueUrl: { stack: 'stateful', key: deadLetterQueueOutputKey('forward') },
+  resendDeadLetterQueueUrl: { stack: 'stateful', key: deadLetterQueueOutputKey('resend') },
+  notificationsDeadLetterQueueUrl: { stack: 'stateful', key: deadLetterQueueOutputKey('notifications') },
 } as const;
 
 /** Output keys of the dead-letter queues (`DeadLetterQueue<Label>Url`): doctor checks every one, present or future. */
-export const DEAD_LETTER_QUEUE_OUTPUT = /^DeadLetterQueue([A-Za-z0-9]+)Url$/;
+export const DEAD_LETTER_QUEUE_OUTPUT = new RegExp(`^${DEAD_LETTER_QUEUE_OUTPUT_PREFIX}([A-Za-z0-9]+)Url$`);
+
+/** The output holding each dead-letter queue's URL. */
+export const DEAD_LETTER_QUEUE_OUTPUTS = {
+  ingest: 'ingestDeadLetterQueueUrl',
+  forward: 'forwardDeadLetterQueueUrl',
+  resend: 'resendDeadLetterQueueUrl',
+  notifications: 'notificationsDeadLetterQueueUrl',
+} as const satisfies Record<DeadLetterQueueLabel, DeployedOutput>;
 
 export type DeployedOutput = keyof typeof STACK_OUTPUTS;
 
@@ -265,4 +281,29 @@ export async function openDeployedFailover(
       dynamo?.destroy();
     },
   };
+}
+
+/**
+ * The deployed dead-letter queues `labels` names, each with its way back: the ingest, forward
+ * and resend DLQs by a message move task to the queue they came from, the notifications DLQ
+ * (SNS could not deliver to the ingest queue) by copying each message to the ingest queue.
+ */
+export async function openDeployedRedrive(
+  target: { stackId: string; region: string | undefined },
+  labels: readonly DeadLetterQueueLabel[],
+): Promise<{ target: DeployedTarget<DeployedOutput>; queues: Array<{ label: DeadLetterQueueLabel; url: string; redrive: DeadLetterRedrive }>; close(): Promise<void> }> {
+  const needs: DeployedOutput[] = labels.map((label) => DEAD_LETTER_QUEUE_OUTPUTS[label]);
+  if (labels.includes('notifications')) needs.push('ingestQueueUrl');
+  const resolved = await resolveDeployedTarget(target, needs);
+  const outputs = resolved.outputs as Partial<Record<DeployedOutput, string>>;
+  const sqs = new SQSClient({ region: resolved.region });
+  const queues = labels.map((label) => {
+    const url = outputs[DEAD_LETTER_QUEUE_OUTPUTS[label]]!;
+    const redrive =
+      label === 'notifications'
+        ? new SqsCopyRedrive(sqs, url, outputs.ingestQueueUrl!, 'the ingest queue')
+        : new SqsMoveTaskRedrive(sqs, url, `the ${label} queue`);
+    return { label, url, redrive };
+  });
+  return { target: resolved, queues, close: async () => sqs.destroy() };
 }

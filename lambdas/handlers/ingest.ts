@@ -1,7 +1,7 @@
 // Lambda entry point: SQS batch of SNS-wrapped SES receipt notifications → ingest use case.
 // Partial batch responses: one bad record never fails its neighbours.
 import { ingestMessage, type IngestDeps } from '../core/ingest.ts';
-import { parseIngestRecordBody } from './ses-receipt-event.ts';
+import { parseIngestRecord } from './ses-receipt-event.ts';
 import { MetricUnit } from './observability.ts';
 import { lazy } from './lazy.ts';
 import { sqsBatchHandler, type SqsBatchDeps, type SqsHandler } from './sqs-batch.ts';
@@ -12,7 +12,13 @@ export type IngestHandlerDeps = Omit<IngestDeps, 'workerId'> & SqsBatchDeps & { 
 export function createIngestHandler(deps: IngestHandlerDeps): SqsHandler {
   const { logger, metrics } = deps;
   return sqsBatchHandler(deps, async (sqsRecord, workerId) => {
-    const mail = parseIngestRecordBody(sqsRecord.body);
+    const record = parseIngestRecord(sqsRecord.body);
+    if (record.kind === 'setup') {
+      // SES's proof that rule, bucket and topic work: acknowledged (the record succeeds), never indexed or relayed.
+      logger.info('SES setup notification acknowledged and dropped', { detail: record.detail, sqsMessageId: sqsRecord.messageId });
+      return;
+    }
+    const { mail } = record;
     try {
       const outcome = await ingestMessage(mail, { ...deps, workerId });
       logger.info('ingested', { ...outcome, recipients: mail.envelopeRecipients.length });

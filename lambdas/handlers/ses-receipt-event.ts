@@ -56,40 +56,82 @@ function normalizeVerdict(status: string | undefined): VerdictStatus {
   return (['PASS', 'FAIL', 'GRAY', 'PROCESSING_FAILED', 'DISABLED'] as const).find((known) => known === upper) ?? 'GRAY';
 }
 
-/** An SQS record body (an SNS envelope around the SES notification) → ReceivedMail. */
-export function parseIngestRecordBody(body: string): ReceivedMail {
+/**
+ * The name SES gives the test object it writes under the prefix when a receipt rule
+ * with an S3 action is created, and the message id of the notification about it.
+ */
+export const SES_SETUP_NOTIFICATION = 'AMAZON_SES_SETUP_NOTIFICATION';
+
+/** What an ingest queue record holds: received mail, or SES's setup notice (no mail at all). */
+export type IngestRecord = { kind: 'received'; mail: ReceivedMail } | { kind: 'setup'; detail: string };
+
+/**
+ * SES's notice that the rule, bucket and topic work, in every form it is seen in (AWS does
+ * not document it): `AmazonSnsSubscriptionSucceeded`, or a "Received" notification for the
+ * AMAZON_SES_SETUP_NOTIFICATION object (by message id or object key, recipients or not).
+ */
+function setupNotice(notification: unknown): string | undefined {
+  if (typeof notification !== 'object' || notification === null) return undefined;
+  const { notificationType, mail, receipt } = notification as {
+    notificationType?: unknown;
+    mail?: { messageId?: unknown };
+    receipt?: { action?: { objectKey?: unknown } };
+  };
+  if (notificationType === 'AmazonSnsSubscriptionSucceeded') return 'AmazonSnsSubscriptionSucceeded';
+  if (notificationType !== 'Received') return undefined;
+  if (mail?.messageId === SES_SETUP_NOTIFICATION) return `Received, message id ${SES_SETUP_NOTIFICATION}`;
+  const key = receipt?.action?.objectKey;
+  if (typeof key === 'string' && key.split('/').at(-1) === SES_SETUP_NOTIFICATION) return `Received, object ${key}`;
+  return undefined;
+}
+
+/** An SQS record body (an SNS envelope around the SES notification, or the bare notification) → what it holds. */
+export function parseIngestRecord(body: string): IngestRecord {
   const envelope = snsEnvelopeSchema.safeParse(parseJson(body, 'SQS body'));
   const notificationJson = envelope.success ? envelope.data.Message : body;
-  const parsed = sesNotificationSchema.safeParse(parseJson(notificationJson, 'SES notification'));
+  const notification = parseJson(notificationJson, 'SES notification');
+  const setup = setupNotice(notification);
+  if (setup !== undefined) return { kind: 'setup', detail: setup };
+  const parsed = sesNotificationSchema.safeParse(notification);
   if (!parsed.success) {
     throw new InvalidInputError(`not an SES receipt notification with an S3 action: ${z.prettifyError(parsed.error)}`);
   }
   const { mail, receipt } = parsed.data;
   const common = mail.commonHeaders ?? {};
   return {
-    sesMessageId: mail.messageId,
-    receivedAt: new Date(receipt.timestamp).toISOString(),
-    envelopeFrom: mail.source,
-    envelopeRecipients: receipt.recipients,
-    verdicts: {
-      spam: receipt.spamVerdict,
-      virus: receipt.virusVerdict,
-      spf: receipt.spfVerdict,
-      dkim: receipt.dkimVerdict,
-      dmarc: receipt.dmarcVerdict,
-    },
-    raw: { bucket: receipt.action.bucketName, key: receipt.action.objectKey },
-    headers: mail.headers ?? [],
-    headersTruncated: mail.headersTruncated ?? false,
-    commonHeaders: {
-      ...(common.from && { from: common.from }),
-      ...(common.to && { to: common.to }),
-      ...(common.cc && { cc: common.cc }),
-      ...(common.subject !== undefined && { subject: common.subject }),
-      ...(common.date !== undefined && { date: common.date }),
-      ...(common.messageId !== undefined && { messageId: common.messageId }),
+    kind: 'received',
+    mail: {
+      sesMessageId: mail.messageId,
+      receivedAt: new Date(receipt.timestamp).toISOString(),
+      envelopeFrom: mail.source,
+      envelopeRecipients: receipt.recipients,
+      verdicts: {
+        spam: receipt.spamVerdict,
+        virus: receipt.virusVerdict,
+        spf: receipt.spfVerdict,
+        dkim: receipt.dkimVerdict,
+        dmarc: receipt.dmarcVerdict,
+      },
+      raw: { bucket: receipt.action.bucketName, key: receipt.action.objectKey },
+      headers: mail.headers ?? [],
+      headersTruncated: mail.headersTruncated ?? false,
+      commonHeaders: {
+        ...(common.from && { from: common.from }),
+        ...(common.to && { to: common.to }),
+        ...(common.cc && { cc: common.cc }),
+        ...(common.subject !== undefined && { subject: common.subject }),
+        ...(common.date !== undefined && { date: common.date }),
+        ...(common.messageId !== undefined && { messageId: common.messageId }),
+      },
     },
   };
+}
+
+/** An SQS record body that must hold received mail (the setup notice is refused as input). */
+export function parseIngestRecordBody(body: string): ReceivedMail {
+  const record = parseIngestRecord(body);
+  if (record.kind === 'setup') throw new InvalidInputError(`the SES setup notification holds no mail (${record.detail})`);
+  return record.mail;
 }
 
 function parseJson(text: string, what: string): unknown {

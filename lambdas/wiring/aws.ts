@@ -162,6 +162,12 @@ export async function awsWebmailDeps(source: NodeJS.ProcessEnv = process.env): P
   return buildAwsWebmailDeps(env, { sessionSecret, clientSecret });
 }
 
+/** How the webmail sends: SES v2 with the stack's configuration set (its bounce, complaint and reject events are alarmed on). */
+export function webmailMailer(env: AwsWebEnv): SesOutboundMailer {
+  const configurationSetName = env[WEB_ENV.sesConfigurationSet];
+  return new SesOutboundMailer({ client: new SESv2Client({}), ...(configurationSetName !== undefined && { configurationSetName }) });
+}
+
 /** The webmail's parts once its secrets are read; no network is used until a request comes. */
 export function buildAwsWebmailDeps(env: AwsWebEnv, secrets: AwsWebSecrets): WebmailDeps {
   const { sessionSecret } = secrets;
@@ -223,10 +229,7 @@ export function buildAwsWebmailDeps(env: AwsWebEnv, secrets: AwsWebSecrets): Web
       rawWriter: rawStore,
       renderer: new MailparserMessageRenderer(),
       composer: new NodemailerMimeComposer(),
-      mailer: new SesOutboundMailer({
-        client: new SESv2Client({}),
-        ...(env[WEB_ENV.sesConfigurationSet] && { configurationSetName: env[WEB_ENV.sesConfigurationSet] }),
-      }),
+      mailer: webmailMailer(env),
       downloadLinks,
       // Drafts and their files under uploads/: files come from the browser with presigned POSTs, around the function.
       drafts: new S3DraftStore(s3, { bucket: env[WEB_ENV.rawBucket], clock: systemClock }),

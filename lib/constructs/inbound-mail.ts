@@ -1,7 +1,8 @@
 // SES inbound for the configured domains (stateless stack): a domain identity
-// with Easy DKIM per domain (the webmail sends from it, and the DKIM records
-// verify the domain), one receipt rule set with one rule that stores every
-// message in the raw-mail bucket and notifies the ingest topic, and a custom
+// with Easy DKIM (and optionally a custom MAIL FROM domain) per domain — the webmail
+// sends from it, and the DKIM records verify the domain — unless the domain already
+// is an SES identity of the account; one receipt rule set with one rule that stores
+// every message in the raw-mail bucket and notifies the ingest topic; and a custom
 // resource that makes that rule set the active one (CloudFormation cannot).
 // The names of rule set and rule are fixed strings derived from the stack id:
 // the stateful stack builds the rule ARN from them for its bucket, key and
@@ -16,7 +17,7 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import { RAW_MAIL_PREFIX } from '../pipeline-limits.ts';
-import { inboundSmtpEndpoint, SES_RECEIVING_REGIONS } from '../ses-regions.ts';
+import { inboundSmtpEndpoint, sesFeedbackEndpoint, sesRegionProblem } from '../ses-regions.ts';
 import { MailFunction } from './mail-function.ts';
 
 export interface InboundMailNames {
@@ -44,10 +45,25 @@ export const RULE_SET_ACTIVATION_PROPERTIES = { ruleSetName: 'RuleSetName', take
 export const RULE_SET_ACTIVATION_HANDLER = 'lambdas/handlers/ses-rule-set-activation.ts';
 /** MX preference of the SES record; one MX target per region, so any value works. */
 export const MX_PREFERENCE = 10;
+/** The SPF record of a custom MAIL FROM domain. */
+export const MAIL_FROM_SPF = 'v=spf1 include:amazonses.com ~all';
 
 export interface InboundMailProps {
   names: InboundMailNames;
   domains: readonly string[];
+  /**
+   * Domains (of `domains`) that already are SES identities in the account and region: no identity
+   * is created for them (CloudFormation would fail with AlreadyExists), their DKIM and MAIL FROM
+   * stay as their owner set them; mail is still received for them and sent from them.
+   */
+  existingIdentities?: readonly string[];
+  /**
+   * A custom MAIL FROM domain `<mailFromSubdomain>.<domain>` on each identity this construct creates.
+   * If its MX record is missing SES sends with its own MAIL FROM domain rather than refusing
+   * (BehaviorOnMxFailure USE_DEFAULT_VALUE): the webmail must send during an outage, and DMARC still
+   * passes on DKIM.
+   */
+  mailFromSubdomain?: string;
   /** The raw-mail bucket (stateful stack); its policy must already let this rule write (RawMailBucket.allowSesDelivery). */
   bucket: s3.IBucket;
   /** The SES notification topic (InboundNotifications, stateful stack). */
@@ -66,12 +82,14 @@ export interface InboundMailProps {
 export class InboundMail extends Construct {
   /** Every mail domain the rule receives for, in the configured order. */
   readonly domains: readonly string[];
-  /** Per domain, in the configured order. */
-  readonly identities: ReadonlyArray<{ domain: string; identity: ses.EmailIdentity }>;
-  /** For the webmail's ses:SendRawEmail grant. */
+  /** Per domain, in the configured order; `identity` is absent for an existing identity. */
+  readonly identities: ReadonlyArray<{ domain: string; identity?: ses.EmailIdentity }>;
+  /** For the webmail's sending grant: the created identities and the existing ones. */
   readonly identityArns: string[];
   /** inbound-smtp.<region>.amazonaws.com: what each domain's MX record points at. */
   readonly mxTarget: string;
+  /** The MAIL FROM subdomain of the created identities, if any. */
+  readonly mailFromSubdomain?: string;
   readonly ruleSet: ses.ReceiptRuleSet;
   readonly rule: ses.ReceiptRule;
   readonly activation: CustomResource;
@@ -83,23 +101,37 @@ export class InboundMail extends Construct {
     if (domains.length === 0) throw new Error(`${this.node.path}: at least one mail domain is needed`);
     if (new Set(domains).size !== domains.length) throw new Error(`${this.node.path}: domains repeat: ${domains.join(', ')}`);
     const region = Stack.of(this).region;
-    if (!Token.isUnresolved(region) && !SES_RECEIVING_REGIONS.includes(region)) {
-      throw new Error(`${this.node.path}: SES does not receive mail in ${region}; use one of ${SES_RECEIVING_REGIONS.join(', ')}`);
-    }
+    const regionProblem = Token.isUnresolved(region) ? undefined : sesRegionProblem(region);
+    if (regionProblem !== undefined) throw new Error(`${this.node.path}: ${regionProblem}`);
     this.mxTarget = inboundSmtpEndpoint(region);
     this.domains = domains;
+    if (props.mailFromSubdomain !== undefined) this.mailFromSubdomain = props.mailFromSubdomain;
+    const existing = new Set(props.existingIdentities ?? []);
+    const strangers = [...existing].filter((domain) => !domains.includes(domain));
+    if (strangers.length > 0) throw new Error(`${this.node.path}: existing identities ${strangers.join(', ')} are not among the domains ${domains.join(', ')}`);
 
     // The construct id carries the domain, not its position: reordering the list must not replace an
     // identity, which would give it new DKIM tokens and invalidate the DNS records.
-    this.identities = domains.map((domain) => ({
-      domain,
-      identity: new ses.EmailIdentity(this, `Identity-${domain}`, {
-        identity: ses.Identity.domain(domain),
-        dkimSigning: true,
-        dkimIdentity: ses.DkimIdentity.easyDkim(ses.EasyDkimSigningKeyLength.RSA_2048_BIT),
-      }),
-    }));
-    this.identityArns = this.identities.map(({ identity }) => identity.emailIdentityArn);
+    this.identities = domains.map((domain) =>
+      existing.has(domain)
+        ? { domain }
+        : {
+            domain,
+            identity: new ses.EmailIdentity(this, `Identity-${domain}`, {
+              identity: ses.Identity.domain(domain),
+              dkimSigning: true,
+              dkimIdentity: ses.DkimIdentity.easyDkim(ses.EasyDkimSigningKeyLength.RSA_2048_BIT),
+              ...(props.mailFromSubdomain !== undefined && {
+                mailFromDomain: `${props.mailFromSubdomain}.${domain}`,
+                mailFromBehaviorOnMxFailure: ses.MailFromBehaviorOnMxFailure.USE_DEFAULT_VALUE,
+              }),
+            }),
+          },
+    );
+    const stack = Stack.of(this);
+    this.identityArns = this.identities.map(
+      ({ domain, identity }) => identity?.emailIdentityArn ?? stack.formatArn({ service: 'ses', resource: 'identity', resourceName: domain }),
+    );
 
     this.ruleSet = new ses.ReceiptRuleSet(this, 'RuleSet', { receiptRuleSetName: props.names.ruleSetName });
     this.rule = this.ruleSet.addRule('Store', {
@@ -143,7 +175,6 @@ export class InboundMail extends Construct {
       frameworkOnEventRole: frameworkRole,
       logGroup: frameworkLogs,
     });
-    const stack = Stack.of(this);
     const handlerId = stack.resolve(stack.getLogicalId(this.activationFunction.function.node.defaultChild as lambda.CfnFunction)) as string;
     Validations.of(frameworkRole).acknowledge({
       id: `AwsSolutions-IAM5[Resource::<${handlerId}.Arn>:*]`,
@@ -164,8 +195,9 @@ export class InboundMail extends Construct {
   }
 
   /**
-   * The DNS records to create, as stack outputs: MxTarget, and per domain its MX record, its three
-   * DKIM CNAMEs and how SES verifies it. Output ids carry the domain (MxRecordCorpExample, …).
+   * The DNS records to create, as stack outputs: MxTarget, and per domain its MX record, how SES
+   * verifies it and, for an identity this stack creates, its three DKIM CNAMEs. Output ids carry
+   * the domain (MxRecordCorpExample, …).
    */
   addOutputs(): CfnOutput[] {
     const outputs = [
@@ -185,15 +217,18 @@ export class InboundMail extends Construct {
           value: `${domain} MX ${MX_PREFERENCE} ${this.mxTarget}`,
           description: `MX record of ${domain}: set it when ${domain} is to receive mail through SES (see docs/deploy.md)`,
         }),
-        ...identity.dkimRecords.map(
+        ...(identity?.dkimRecords ?? []).map(
           (record, index) =>
             new CfnOutput(this, `DkimRecord${label}${index + 1}`, {
               value: `${record.name} CNAME ${record.value}`,
               description: `DKIM record ${index + 1} of 3 of ${domain} (Easy DKIM, RSA 2048)`,
             }),
         ),
+        ...(identity && this.mailFromSubdomain !== undefined ? this.mailFromOutputs(domain, label) : []),
         new CfnOutput(this, `DomainVerification${label}`, {
-          value: `${domain}: verified by its three DKIM CNAME records (Easy DKIM); no separate TXT record is needed`,
+          value: identity
+            ? `${domain}: verified by its three DKIM CNAME records (Easy DKIM); no separate TXT record is needed`
+            : `${domain}: an existing SES identity of this account, used as it is: its verification, DKIM and MAIL FROM stay as set (aws sesv2 get-email-identity --email-identity ${domain})`,
           description: `How SES verifies ${domain}`,
         }),
       );
@@ -201,6 +236,26 @@ export class InboundMail extends Construct {
     // Output names as shown in the stack outputs, not prefixed with the construct path.
     for (const output of outputs) output.overrideLogicalId(output.node.id);
     return outputs;
+  }
+
+  /**
+   * The two records of a custom MAIL FROM domain: its MX at SES's feedback endpoint of the region and
+   * its SPF record (SES API Reference, SetIdentityMailFromDomain: "you must add an MX record ... you
+   * must also add or update an SPF record"; values from the SES Developer Guide, "Using a custom MAIL
+   * FROM domain").
+   */
+  private mailFromOutputs(domain: string, label: string): CfnOutput[] {
+    const mailFrom = `${this.mailFromSubdomain}.${domain}`;
+    return [
+      new CfnOutput(this, `MailFromMxRecord${label}`, {
+        value: `${mailFrom} MX ${MX_PREFERENCE} ${sesFeedbackEndpoint(Stack.of(this).region)}`,
+        description: `MX record of ${mailFrom}, the MAIL FROM domain of ${domain}: bounces reach SES there`,
+      }),
+      new CfnOutput(this, `MailFromSpfRecord${label}`, {
+        value: `${mailFrom} TXT "${MAIL_FROM_SPF}"`,
+        description: `SPF record of ${mailFrom}: lets SES send with it`,
+      }),
+    ];
   }
 }
 

@@ -1,24 +1,24 @@
 // The SNS topic SES notifies after each message it stored in S3, delivering to
-// the ingest queue, and the role SES's S3 action works as. Stateful: the queue it
-// feeds, the bucket and the key live there, and the receipt rule (stateless stack)
-// only names their ARNs. Encrypted with the mail key (the notification carries
-// headers), TLS only, and only the one receipt rule of this account may publish.
+// the ingest queue, the subscription's own dead-letter queue, and the role SES's S3
+// action works as. Stateful: the queue it feeds, the bucket and the key live there,
+// and the receipt rule (stateless stack) only names their ARNs. Encrypted with the
+// mail key (the notification carries headers), TLS only, and only the one receipt
+// rule of this account may publish.
 import { Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { SqsSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
-import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { DURABLE_QUEUE_PROPS } from './work-queue.ts';
 
 export interface InboundNotificationsProps {
   /** Encrypts the topic; the key gets a statement letting SES use it through SNS. */
   key: kms.IKey;
   /** Receives every notification (the ingest queue). */
   ingestQueue: sqs.IQueue;
-  /** Where SNS puts a notification it could not deliver to the queue (the ingest DLQ): nothing is dropped. */
-  deliveryDeadLetterQueue: sqs.IQueue;
   /** The receipt rule allowed to publish (receiptRuleArn of lib/constructs/inbound-mail.ts). */
   receiptRuleArn: string;
   /** The raw-mail bucket SES writes into, and the prefix it writes under. */
@@ -28,6 +28,14 @@ export interface InboundNotificationsProps {
 
 export class InboundNotifications extends Construct {
   readonly topic: sns.Topic;
+  /**
+   * Where SNS puts a notification it could not deliver to the ingest queue: nothing is dropped.
+   * Its own queue, not the ingest DLQ: SQS's message move task redrives only messages an SQS
+   * queue dead-lettered, "Non-SQS queue sources of dead-letter queues, such as ... Amazon SNS
+   * topics, are currently not supported" (SQS API Reference, StartMessageMoveTask), so these
+   * go back by `shadowmail redrive --queue notifications` (copy to the ingest queue).
+   */
+  readonly deadLetterQueue: sqs.Queue;
   /**
    * The role the receipt rule's S3 action names (IamRoleArn): with it SES writes the
    * object (SSE-KMS with the mail key) and publishes to the encrypted topic as this role,
@@ -84,8 +92,15 @@ export class InboundNotifications extends Construct {
       reason: 'SES names each object after its message id, unknown in advance: PutObject under the raw-mail prefix, and only there.',
     });
 
+    // SSE-SQS like every queue here: SNS delivers to it without a key grant (the ingest queue proves the way).
+    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', DURABLE_QUEUE_PROPS);
+    Validations.of(this.deadLetterQueue).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason: 'This queue is the dead-letter queue of the SNS subscription to the ingest queue (its RedrivePolicy), not of another SQS queue, which is what the check looks for.',
+    });
     // The SNS envelope is kept (no raw delivery): ingest parses it (lambdas/handlers/ses-receipt-event.ts),
-    // local mode wraps its notifications the same way, and a message redriven from the DLQ looks alike.
-    this.topic.addSubscription(new SqsSubscription(props.ingestQueue, { rawMessageDelivery: false, deadLetterQueue: props.deliveryDeadLetterQueue }));
+    // local mode wraps its notifications the same way, and a message copied back from the DLQ looks alike.
+    // The subscription adds the DLQ's queue policy: SNS may send, only for this topic.
+    this.topic.addSubscription(new SqsSubscription(props.ingestQueue, { rawMessageDelivery: false, deadLetterQueue: this.deadLetterQueue }));
   }
 }

@@ -60,6 +60,12 @@ const BACKLOG_AGE_EVALUATION_PERIODS = 4;
 // A single 5xx a user retries is no reason to wake anyone; a burst is.
 const HTTP_API_5XX_THRESHOLD = 5;
 
+// A bounced webmail reply reaches its sender as a bounce mail; several within an hour (a
+// mistyped list, a blocking domain) are a pattern. SES pauses an account's sending at a bounce
+// rate of 10% or a complaint rate of 0.5% (AWS re:Post, "Why is my Amazon SES sending account
+// under review or paused?"), and the webmail sends little, so one complaint or reject counts.
+const SES_BOUNCE_THRESHOLD = 5;
+
 const labelPattern = /^[a-z][a-z0-9-]{0,30}$/;
 const namePrefixPattern = /^[A-Za-z][A-Za-z0-9-]{0,39}$/;
 
@@ -97,6 +103,11 @@ export interface MonitoringProps {
   functions: MonitoredFunction[];
   /** The webmail HTTP API: a burst of 5xx answers raises an alarm. */
   httpApiId?: string;
+  /**
+   * The webmail's SES sending events (WebmailSending.metric): bounces (summed over the period the
+   * metric carries, an hour) and any complaint or reject raise alarms.
+   */
+  webmailSending?: { bounces: cloudwatch.Metric; complaints: cloudwatch.Metric; rejects: cloudwatch.Metric };
 }
 
 export class Monitoring extends Construct {
@@ -184,7 +195,7 @@ export class Monitoring extends Construct {
         threshold: 1,
         // SQS publishes nothing for an empty, idle queue; a queue holding messages always reports.
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-        description: `The ${label} dead-letter queue holds messages: jobs that failed every receive. Find the cause in the function's logs, then redrive them (SQS console, "Start DLQ redrive").`,
+        description: `The ${label} dead-letter queue holds messages that failed every attempt. Find the cause (the function's logs; for notifications, SNS's delivery to the ingest queue), fix it, then: shadowmail redrive --stack ${props.namePrefix} --queue ${label}`,
       });
     }
 
@@ -240,6 +251,28 @@ export class Monitoring extends Construct {
         // No requests, no server errors.
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
         description: `The webmail HTTP API answered ${HTTP_API_5XX_THRESHOLD} or more requests with 5xx within 5 minutes. See the webmail function logs.`,
+      });
+    }
+
+    if (props.webmailSending !== undefined) {
+      const { bounces, complaints, rejects } = props.webmailSending;
+      this.alarm('webmail-ses-bounces', {
+        metric: bounces,
+        threshold: SES_BOUNCE_THRESHOLD,
+        // SES publishes only when something bounced.
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        description: `Mail sent from the webmail bounced ${SES_BOUNCE_THRESHOLD} or more times within an hour. Each sender got the bounce by mail; look for a pattern (a mistyped list, a domain refusing us) in the SES console's reputation page: a high bounce rate pauses the account's SES sending.`,
+      });
+      this.alarm('webmail-ses-complaints-rejects', {
+        metric: new cloudwatch.MathExpression({
+          expression: 'FILL(complaints, 0) + FILL(rejects, 0)',
+          usingMetrics: { complaints, rejects },
+          period: ALARM_PERIOD,
+          label: 'complaints + rejects',
+        }),
+        threshold: 1,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        description: 'A recipient marked mail from the webmail as spam, or SES rejected a message (a virus). Find the message in the Sent folder of its sender; complaints weigh heavily on the account\'s SES reputation.',
       });
     }
   }
@@ -350,9 +383,23 @@ export class Monitoring extends Construct {
         { width: 24 },
       ),
     );
-    if (props.httpApiId !== undefined) {
-      dashboard.addWidgets(graph('Webmail API 5xx', [httpApi5xx(props.httpApiId).with({ label: '5xx' })], { width: 24 }));
-    }
+    const { httpApiId, webmailSending } = props;
+    const webmailGraphs: Array<[string, cloudwatch.IMetric[]]> = [
+      ...(httpApiId !== undefined ? [['Webmail API 5xx', [httpApi5xx(httpApiId).with({ label: '5xx' })]] as [string, cloudwatch.IMetric[]]] : []),
+      ...(webmailSending !== undefined
+        ? [
+            [
+              'Webmail sending (SES events)',
+              [
+                webmailSending.bounces.with({ label: 'bounces', period: ALARM_PERIOD }),
+                webmailSending.complaints.with({ label: 'complaints' }),
+                webmailSending.rejects.with({ label: 'rejects' }),
+              ],
+            ] as [string, cloudwatch.IMetric[]],
+          ]
+        : []),
+    ];
+    if (webmailGraphs.length > 0) dashboard.addWidgets(...webmailGraphs.map(([title, metrics]) => graph(title, metrics, { width: 24 / webmailGraphs.length })));
     return dashboard;
   }
 }

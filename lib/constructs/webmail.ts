@@ -3,7 +3,8 @@
 // (AD FS by SAML or Entra ID by OIDC) with a hosted-UI domain and a public PKCE
 // client, and an HTTP API whose $default route runs the Hono app of
 // lambdas/handlers/webmail.ts. The function gets exactly the calls its adapters
-// make on the stateful stack's table, bucket, key and resend queue. Outputs name
+// make on the stateful stack's table, bucket, key and resend queue, and sends
+// through SES with the configuration set it is given. Outputs name
 // what the IdP administrator and the runbook need.
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -66,6 +67,8 @@ export interface WebmailProps {
   mailObjectsPolicy: iam.IManagedPolicy;
   /** SES identities the webmail may send from (the mail domains' identities). */
   sesIdentityArns: string[];
+  /** The SES configuration set every webmail message is sent with (WebmailSending). */
+  sesConfigurationSet: { name: string; arn: string };
   /** Where a SAML metadata file named in the configuration is read from; defaults to process.cwd(). */
   cwd?: string;
 }
@@ -256,6 +259,7 @@ export class Webmail extends Construct {
       [WEB_ENV.adminGroup]: config.adminGroup,
       [WEB_ENV.timeZone]: config.webmail.timeZone,
       [WEB_ENV.rawBucket]: props.rawBucket.bucketName,
+      [WEB_ENV.sesConfigurationSet]: props.sesConfigurationSet.name,
     };
     for (const [name, value] of Object.entries(webEnvironment)) this.function.function.addEnvironment(name, value);
 
@@ -318,8 +322,12 @@ export class Webmail extends Construct {
     role.addToPrincipalPolicy(
       new iam.PolicyStatement({ actions: ['dynamodb:Query'], resources: [`${table.tableArn}/index/${MESSAGE_TABLE.lookupIndex.name}`] }),
     );
-    // SES v2 SendEmail with raw content is authorized as both actions.
-    role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['ses:SendEmail', 'ses:SendRawEmail'], resources: props.sesIdentityArns }));
+    // SES v2 SendEmail with raw content is authorized as both actions, on the identity and, when the
+    // message names one, on the configuration set too (Service Authorization Reference, Amazon SES v2:
+    // SendEmail, resource types identity* and configuration-set).
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({ actions: ['ses:SendEmail', 'ses:SendRawEmail'], resources: [...props.sesIdentityArns, props.sesConfigurationSet.arn] }),
+    );
     role.addToPrincipalPolicy(
       new iam.PolicyStatement({ actions: ['ssm:GetParameter', 'ssm:PutParameter'], resources: [this.failoverParameter.parameterArn] }),
     );

@@ -14,25 +14,26 @@ export interface WorkQueueProps {
   minRetention?: Duration;
 }
 
+/** What every queue of a deployment shares, dead-letter queues included (see the top of this file). */
+export const DURABLE_QUEUE_PROPS = {
+  encryption: sqs.QueueEncryption.SQS_MANAGED,
+  enforceSSL: true,
+  retentionPeriod: Duration.days(SQS_MAX_RETENTION_DAYS),
+  removalPolicy: RemovalPolicy.RETAIN,
+} as const satisfies sqs.QueueProps;
+
 export class WorkQueue extends Construct {
   readonly queue: sqs.Queue;
   readonly deadLetterQueue: sqs.Queue;
 
   constructor(scope: Construct, id: string, props: WorkQueueProps) {
     super(scope, id);
-    const maxRetention = Duration.days(SQS_MAX_RETENTION_DAYS);
-    if (props.minRetention && props.minRetention.toSeconds() > maxRetention.toSeconds()) {
+    if (props.minRetention && props.minRetention.toSeconds() > DURABLE_QUEUE_PROPS.retentionPeriod.toSeconds()) {
       throw new Error(`${this.node.path}: SQS keeps messages at most ${SQS_MAX_RETENTION_DAYS} days, ${props.minRetention.toHumanString()} asked`);
     }
-    const common = {
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: maxRetention,
-      removalPolicy: RemovalPolicy.RETAIN,
-    };
-    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', common);
+    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', DURABLE_QUEUE_PROPS);
     this.queue = new sqs.Queue(this, 'Queue', {
-      ...common,
+      ...DURABLE_QUEUE_PROPS,
       visibilityTimeout: visibilityTimeoutFor(props.consumer),
       deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: props.consumer.maxReceiveCount },
     });

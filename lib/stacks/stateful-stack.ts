@@ -3,6 +3,7 @@
 // rarely, retained on stack deletion; the stateless pipeline stack can be torn
 // down and rebuilt against it without losing a message.
 import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import type { ShadowmailConfig } from '../config.ts';
 import { inboundMailNames, receiptRuleArn } from '../constructs/inbound-mail.ts';
@@ -12,6 +13,7 @@ import { MessageIndex } from '../constructs/message-index.ts';
 import { RawMailBucket } from '../constructs/raw-mail-bucket.ts';
 import { WorkQueue } from '../constructs/work-queue.ts';
 import { FORWARD_LIMITS, INGEST_LIMITS, RAW_MAIL_PREFIX, RESEND_LIMITS } from '../pipeline-limits.ts';
+import { deadLetterQueueOutputKey, INGEST_QUEUE_OUTPUT_KEY, type DeadLetterQueueLabel } from '../stack-outputs.ts';
 
 export interface StatefulStackProps extends StackProps {
   config: ShadowmailConfig;
@@ -54,7 +56,6 @@ export class StatefulStack extends Stack {
     this.inboundNotifications = new InboundNotifications(this, 'InboundNotifications', {
       key: this.rawMail.key,
       ingestQueue: this.ingestQueue.queue,
-      deliveryDeadLetterQueue: this.ingestQueue.deadLetterQueue,
       receiptRuleArn: ruleArn,
       bucket: this.rawMail.bucket,
       rawPrefix: RAW_MAIL_PREFIX,
@@ -66,5 +67,19 @@ export class StatefulStack extends Stack {
     new CfnOutput(this, 'TableName', { value: this.messageIndex.table.tableName, description: 'The message index (trace, resend, directory sync: --table)' });
     new CfnOutput(this, 'RawMailBucketName', { value: this.rawMail.bucket.bucketName, description: 'Raw mail as SES stored it' });
     new CfnOutput(this, 'ResendQueueUrl', { value: this.resendQueue.queue.queueUrl, description: 'Resend jobs (shadowmail resend --stack)' });
+    new CfnOutput(this, INGEST_QUEUE_OUTPUT_KEY, { value: this.ingestQueue.queue.queueUrl, description: 'SES notifications to index (shadowmail redrive --queue notifications copies back to it)' });
+    for (const [label, queue] of Object.entries(this.deadLetterQueues) as Array<[DeadLetterQueueLabel, sqs.IQueue]>) {
+      new CfnOutput(this, deadLetterQueueOutputKey(label), { value: queue.queueUrl, description: `The ${label} dead-letter queue (shadowmail redrive --queue ${label})` });
+    }
+  }
+
+  /** Every dead-letter queue of the deployment by its label: alarms, outputs and the redrive use the same. */
+  get deadLetterQueues(): Record<DeadLetterQueueLabel, sqs.IQueue> {
+    return {
+      ingest: this.ingestQueue.deadLetterQueue,
+      forward: this.forwardQueue.deadLetterQueue,
+      resend: this.resendQueue.deadLetterQueue,
+      notifications: this.inboundNotifications.deadLetterQueue,
+    };
   }
 }

@@ -1,7 +1,7 @@
 // The stateless half: the ingest, forward and resend functions fed by the queues
 // of the stateful stack, each granted exactly what its use case touches. Replaceable
 // at any time: a redeploy changes code, never data.
-import { Annotations, CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import { Annotations, CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
@@ -13,6 +13,7 @@ import { InboundMail, inboundMailNames } from '../constructs/inbound-mail.ts';
 import { MailFunction, type ContractEnvironment } from '../constructs/mail-function.ts';
 import { TABLE_ITEM_ACTIONS } from '../constructs/message-index.ts';
 import { Webmail } from '../constructs/webmail.ts';
+import { WebmailSending } from '../constructs/webmail-sending.ts';
 import { DirectorySyncRole } from '../constructs/directory-sync-role.ts';
 import { EgressNetwork } from '../constructs/egress-network.ts';
 import { Monitoring } from '../constructs/monitoring.ts';
@@ -35,6 +36,7 @@ export class StatelessStack extends Stack {
   readonly resend: MailFunction;
   readonly inbound: InboundMail;
   readonly webmail: Webmail;
+  readonly webmailSending: WebmailSending;
   readonly directorySync: DirectorySyncRole;
   readonly monitoring: Monitoring;
   readonly egress?: EgressNetwork;
@@ -134,6 +136,8 @@ export class StatelessStack extends Stack {
     this.inbound = new InboundMail(this, 'InboundMail', {
       names: inboundMailNames(config.stackId),
       domains: config.domains,
+      existingIdentities: config.ses.existingIdentities,
+      ...(config.ses.mailFromSubdomain !== undefined && { mailFromSubdomain: config.ses.mailFromSubdomain }),
       bucket: stateful.rawMail.bucket,
       notificationTopic: stateful.inboundNotifications.topic,
       deliveryRole: stateful.inboundNotifications.deliveryRole,
@@ -141,6 +145,8 @@ export class StatelessStack extends Stack {
     });
     this.inbound.addOutputs();
 
+    this.webmailSending = new WebmailSending(this, 'WebmailSending', { configurationSetName: `${config.stackId}-webmail` });
+    this.webmailSending.addOutputs();
     this.webmail = new Webmail(this, 'Webmail', {
       config,
       table: stateful.messageIndex.table,
@@ -149,6 +155,7 @@ export class StatelessStack extends Stack {
       resendQueue: stateful.resendQueue.queue,
       mailObjectsPolicy: stateful.rawMail.webmailPolicy,
       sesIdentityArns: this.inbound.identityArns,
+      sesConfigurationSet: { name: this.webmailSending.configurationSetName, arn: this.webmailSending.configurationSetArn },
     });
 
     const { directorySync } = config;
@@ -171,8 +178,7 @@ export class StatelessStack extends Stack {
       forwardBacklogAlarmMinutes: config.forwardBacklogAlarmMinutes,
       ingestFunction: this.ingest.function,
       forwardQueue: stateful.forwardQueue.queue,
-      // The ingest DLQ also takes the notifications SNS could not deliver.
-      deadLetterQueues: queues.map(({ label, work }) => ({ label, queue: work.deadLetterQueue })),
+      deadLetterQueues: Object.entries(stateful.deadLetterQueues).map(([label, queue]) => ({ label, queue })),
       workQueues: queues.map(({ label, work }) => ({ label, queue: work.queue })),
       functions: [
         { label: 'forward', fn: this.forward.function },
@@ -180,6 +186,7 @@ export class StatelessStack extends Stack {
         { label: 'webmail', fn: this.webmail.function.function },
       ],
       httpApiId: this.webmail.httpApi.apiId,
+      webmailSending: { bounces: this.webmailSending.metric('Bounce', Duration.hours(1)), complaints: this.webmailSending.metric('Complaint'), rejects: this.webmailSending.metric('Reject') },
     });
     // shadowmail doctor invokes it in probe mode: the way to Exchange as the forward sees it.
     new CfnOutput(this, 'ForwardFunctionName', { value: this.forward.function.functionName, description: 'The forward function (shadowmail doctor probes the smart host through it)' });

@@ -3,7 +3,7 @@
 // the webmail's admin deps is run by the resend Lambda's `handler` to the SMTP smart
 // host, and the console's failover switch reaches the SSM parameter and the gate at once.
 // Real parts where they exist here: DynamoDB (dynalite), S3 (s3rver), the smart host (the
-// local SMTP sink). SQS and SSM have no stand-in: small fakes behind their endpoint
+// local SMTP sink). SQS, SSM and SES sending have no stand-in: small fakes behind their endpoint
 // variables (test/local/cli-deployed-aws-fakes.ts). Secrets Manager is not reached: the
 // webmail's secrets are handed to buildAwsWebmailDeps, the part after reading them.
 import { createRequire } from 'node:module';
@@ -22,7 +22,7 @@ import { startSmtpSink, type SmtpSink } from '../../lambdas/adapters/local/smtp-
 import { switchFailover } from '../../lambdas/core/failover.ts';
 import { isSettled, startResend } from '../../lambdas/core/resend.ts';
 import { handler as resendLambda } from '../../lambdas/handlers/resend.ts';
-import { awsResendDeps, buildAwsWebmailDeps } from '../../lambdas/wiring/aws.ts';
+import { awsResendDeps, buildAwsWebmailDeps, webmailMailer } from '../../lambdas/wiring/aws.ts';
 import { ENV, readAwsWebEnv, WEB_ENV } from '../../lambdas/wiring/env.ts';
 import { localContext } from '../../lambdas/wiring/local-lambda.ts';
 import { startDynalite, type DynamoDbServer } from '../support/dynamodb-servers.ts';
@@ -124,6 +124,22 @@ describe('AWS wiring of the admin console and the resend worker', () => {
     process.env = savedEnv;
     await Promise.all([dynamo?.stop(), aws?.close(), s3?.close(), sink?.close()]);
     if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('sends webmail mail through SES with the configuration set its environment names', async () => {
+    // Prepare: the variable the stack sets (lib/constructs/webmail.ts)
+    const env = readAwsWebEnv({ ...webEnv, [WEB_ENV.sesConfigurationSet]: 'corp-mail-webmail' });
+    const before = aws.requests.length;
+
+    // Act
+    const sent = await webmailMailer(env).send({ from: 'bob@corp.test', recipients: ['partner@example.org'] }, Buffer.from(RAW));
+
+    // Assess
+    const calls = aws.requests.slice(before).filter((r) => r.service === 'sesv2');
+    expect(sent.providerMessageId).toMatch(/^ses-/);
+    expect(calls).toEqual([
+      expect.objectContaining({ action: 'SendEmail', params: expect.objectContaining({ ConfigurationSetName: 'corp-mail-webmail', FromEmailAddress: 'bob@corp.test' }) }),
+    ]);
   });
 
   it('reads the resend worker\'s settings from its environment', async () => {

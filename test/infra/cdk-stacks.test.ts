@@ -84,7 +84,7 @@ describe('configuration', () => {
       webmail: { ...WEBMAIL, timeZone: 'Europe/Berlin', reservedConcurrency: 20 },
       adminGroup: 'shadowmail-admins',
       forwardBacklogAlarmMinutes: 30,
-      ses: { takeOverActiveRuleSet: false },
+      ses: { takeOverActiveRuleSet: false, existingIdentities: [] },
       directorySync: {},
       retentionDays: 28,
       forwardMaxAgeDays: 5,
@@ -130,7 +130,15 @@ describe('configuration', () => {
     ['no webmail settings', { ...base, webmail: undefined }, /^shadowmail\.webmail: is required/],
     ['a Cognito domain prefix with "aws"', { ...base, webmail: { cognitoDomainPrefix: 'corp-aws-mail' } }, /^shadowmail\.webmail\.cognitoDomainPrefix: must not contain/],
     ['an unknown time zone', { ...base, webmail: { ...WEBMAIL, timeZone: 'Mars/Olympus' } }, /^shadowmail\.webmail\.timeZone: an IANA time zone/],
-    ['a region without SES receiving', { ...base, region: 'ap-east-1' }, /^shadowmail\.region: a region where SES receives mail/],
+    ['a region without SES receiving', { ...base, region: 'ap-east-1' }, /^shadowmail\.region: SES does not receive mail in ap-east-1; use one of us-east-1, /],
+    ['the opt-in region ap-southeast-3', { ...base, region: 'ap-southeast-3' }, /^shadowmail\.region: ap-southeast-3 is an opt-in region, and SES does not support S3 buckets in opt-in regions as a destination for inbound mail/],
+    ['the opt-in region eu-south-1', { ...base, region: 'eu-south-1' }, /^shadowmail\.region: eu-south-1 is an opt-in region, and SES does not support S3 buckets in opt-in regions/],
+    ['the opt-in region il-central-1', { ...base, region: 'il-central-1' }, /^shadowmail\.region: il-central-1 is an opt-in region, and SES does not support S3 buckets in opt-in regions/],
+    ['an existing SES identity that is no domain of the deployment', { ...base, ses: { existingIdentities: ['other.example'] } }, /^shadowmail\.ses\.existingIdentities\.0: other\.example is not one of domains \(corp\.example\)/],
+    ['an existing SES identity named twice', { ...base, ses: { existingIdentities: ['corp.example', 'Corp.Example'] } }, /^shadowmail\.ses\.existingIdentities: existingIdentities must not repeat/],
+    ['an existing SES identity that is no domain name', { ...base, ses: { existingIdentities: ['corp example'] } }, /^shadowmail\.ses\.existingIdentities\.0: a mail domain/],
+    ['a MAIL FROM subdomain that is no DNS label', { ...base, ses: { mailFromSubdomain: 'bounce.mail' } }, /^shadowmail\.ses\.mailFromSubdomain: one DNS label such as bounce/],
+    ['a MAIL FROM domain that receives mail', { ...base, domains: ['corp.example', 'mail.corp.example'], ses: { mailFromSubdomain: 'mail' } }, /^shadowmail\.ses\.mailFromSubdomain: mail\.corp\.example is one of domains: a MAIL FROM domain must not receive mail/],
     ['an alarm address that is none', { ...base, alarmEmail: 'it-alerts' }, /^shadowmail\.alarmEmail: an e-mail address/],
     ['an Elastic IP that is no allocation id', { ...base, natGateway: { elasticIpAllocationId: '203.0.113.7' } }, /^shadowmail\.natGateway\.elasticIpAllocationId: an Elastic IP allocation id/],
     ['fewer sessions than forward and resend need', { ...base, smartHost: { host: 'x.example', maxSessions: 3 } }, /^shadowmail\.smartHost\.maxSessions: a whole number from 4 \(2 for the forward, 2 for resends\) to 50/],
@@ -515,6 +523,28 @@ describe('the whole deployment', () => {
     expect(stateful).not.toContain('NatElasticIp');
   });
 
+  it('uses a domain that already is an SES identity as it is: no identity, no DKIM outputs, still received for and sent from', () => {
+    // Act
+    const { stateless } = synthesize({ ...EXAMPLE, domains: ['corp.example', 'corp-group.example'], ses: { existingIdentities: ['corp.example'] } });
+    const identities = Object.values(stateless.findResources('AWS::SES::EmailIdentity') as Record<string, Resource>);
+    const rule = only(stateless, 'AWS::SES::ReceiptRule', 'InboundMailRuleSetStore');
+    const outputs = outputsOf(stateless);
+    const webmailPolicy = only(stateless, 'AWS::IAM::Policy', 'WebmailFunctionRoleDefaultPolicy');
+    const sending = (webmailPolicy.Properties.PolicyDocument.Statement as Array<{ Action: unknown; Resource: unknown }>).find((s) => JSON.stringify(s.Action).includes('ses:SendEmail'))!;
+
+    // Assess
+    expect(identities.map((r) => r.Properties.EmailIdentity)).toEqual(['corp-group.example']);
+    expect(rule.Properties.Rule.Recipients).toEqual(['corp.example', 'corp-group.example']);
+    expect(outputs).toEqual(expect.arrayContaining(['MxRecordCorpExample', 'DomainVerificationCorpExample', 'MxRecordCorpGroupExample', 'DkimRecordCorpGroupExample1']));
+    expect(outputs.filter((key) => key.startsWith('DkimRecordCorpExample'))).toEqual([]);
+    const [createdId] = entry(stateless, 'AWS::SES::EmailIdentity', 'InboundMailIdentitycorpgroupexample');
+    const identityArn = (name: unknown) => ({
+      'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':ses:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ...(typeof name === 'string' ? [`:identity/${name}`] : [':identity/', name])]],
+    });
+    const sendingIdentities = (sending.Resource as unknown[]).filter((arn) => JSON.stringify(arn).includes(':identity/'));
+    expect(sendingIdentities).toEqual([identityArn({ Ref: createdId }), identityArn('corp.example')]);
+  });
+
   it('wires every dead-letter queue, the backlog and the failure metrics to alarms on the alarm topic', () => {
     // Act
     const alarms = Object.values(example.stateless.findResources('AWS::CloudWatch::Alarm') as Record<string, Resource>);
@@ -524,8 +554,52 @@ describe('the whole deployment', () => {
     // Assess
     for (const alarm of alarms) expect(alarm.Properties.AlarmActions).toEqual([{ Ref: topicId }]);
     expect(metricNames).toEqual(expect.arrayContaining(['ApproximateNumberOfMessagesVisible', 'ApproximateAgeOfOldestMessage', 'ForwardBacklogAgeSeconds', 'RecipientsFailed', 'IngestErrors']));
-    expect(metricNames.filter((m) => m === 'ApproximateNumberOfMessagesVisible')).toHaveLength(3);
+    expect(metricNames.filter((m) => m === 'ApproximateNumberOfMessagesVisible')).toHaveLength(4);
     example.stateless.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'it-alerts@example.com' });
+  });
+
+  it('gives the SNS subscription a dead-letter queue of its own, alarmed like the others, and names every DLQ and the ingest queue in the stateful outputs', () => {
+    // Act
+    const outputs = example.stateful.toJSON().Outputs as Record<string, { Value: unknown }>;
+    const [subscriptionDlqId] = entry(example.stateful, 'AWS::SQS::Queue', 'InboundNotificationsDeadLetterQueue');
+    const subscription = Object.values(example.stateful.findResources('AWS::SNS::Subscription') as Record<string, Resource>)[0]!;
+    const alarm = Object.values(example.stateless.findResources('AWS::CloudWatch::Alarm') as Record<string, Resource>).find(
+      (a) => a.Properties.AlarmName === 'shadowmail-example-dlq-notifications-not-empty',
+    );
+    const queueRef = (name: string) => ({ Ref: entry(example.stateful, 'AWS::SQS::Queue', name)[0] });
+
+    // Assess
+    expect(subscription.Properties.RedrivePolicy).toEqual({ deadLetterTargetArn: { 'Fn::GetAtt': [subscriptionDlqId, 'Arn'] } });
+    expect(Object.keys(outputs).filter((key) => key.startsWith('DeadLetterQueue')).sort()).toEqual(
+      ['DeadLetterQueueForwardUrl', 'DeadLetterQueueIngestUrl', 'DeadLetterQueueNotificationsUrl', 'DeadLetterQueueResendUrl'],
+    );
+    expect(outputs.DeadLetterQueueIngestUrl!.Value).toEqual(queueRef('IngestQueueDeadLetterQueue'));
+    expect(outputs.DeadLetterQueueForwardUrl!.Value).toEqual(queueRef('ForwardQueueDeadLetterQueue'));
+    expect(outputs.DeadLetterQueueResendUrl!.Value).toEqual(queueRef('ResendQueueDeadLetterQueue'));
+    expect(outputs.DeadLetterQueueNotificationsUrl!.Value).toEqual({ Ref: subscriptionDlqId });
+    expect(outputs.IngestQueueUrl!.Value).toEqual(queueRef('IngestQueue'));
+    expect(alarm?.Properties.MetricName).toBe('ApproximateNumberOfMessagesVisible');
+    expect(JSON.stringify(alarm?.Properties.Dimensions)).toContain('InboundNotificationsDeadLetterQueue');
+    expect(alarm?.Properties.AlarmDescription).toContain('shadowmail redrive --stack shadowmail-example --queue notifications');
+  });
+
+  it('sends the webmail\'s mail with an SES configuration set: its name in the function\'s environment, its ARN in the grant, its events alarmed, its name an output', () => {
+    // Act
+    const [setId, set] = entry(example.stateless, 'AWS::SES::ConfigurationSet', 'WebmailSendingConfigurationSet');
+    const fn = functionNamed(example.stateless, 'Webmail');
+    const webmailPolicy = only(example.stateless, 'AWS::IAM::Policy', 'WebmailFunctionRoleDefaultPolicy');
+    const sending = (webmailPolicy.Properties.PolicyDocument.Statement as Array<{ Action: unknown; Resource: unknown[] }>).find((s) => JSON.stringify(s.Action).includes('ses:SendEmail'))!;
+    const alarmNames = Object.values(example.stateless.findResources('AWS::CloudWatch::Alarm') as Record<string, Resource>).map((a) => a.Properties.AlarmName);
+    const outputs = example.stateless.toJSON().Outputs as Record<string, { Value: unknown }>;
+
+    // Assess
+    expect(set.Properties.Name).toBe('shadowmail-example-webmail');
+    expect(fn.Properties.Environment.Variables.SHADOWMAIL_SES_CONFIGURATION_SET).toEqual({ Ref: setId });
+    expect(sending.Resource).toContainEqual({
+      'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':ses:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':configuration-set/', { Ref: setId }]],
+    });
+    expect(alarmNames).toEqual(expect.arrayContaining(['shadowmail-example-webmail-ses-bounces', 'shadowmail-example-webmail-ses-complaints-rejects']));
+    expect(outputs.ConfigurationSetName!.Value).toEqual({ Ref: setId });
   });
 
   it('with natGateway and Entra ID: forward and resend leave through the VPC, the Elastic IP is kept in the stateful stack, nag stays clean', () => {

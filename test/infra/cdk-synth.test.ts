@@ -2,15 +2,26 @@
 // (no telemetry, no version check, no notices), with the real local esbuild
 // bundles. Checks that cdk-nag leaves no unacknowledged finding, that each
 // function's asset is a bundle Node loads and whose `handler` answers an SQS
-// batch (a failed record's retry backoff going to a local SQS stand-in), and that a
-// wrong configuration stops synth naming its key.
+// batch (a failed record's retry backoff going to a local SQS stand-in), that the Ingest
+// bundle drops SES's setup notification (with dynalite, s3rver and the SQS fake behind
+// its adapters), and that a wrong configuration stops synth naming its key.
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { createRequire } from 'node:module';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeDynamoDbClient } from '../../lambdas/adapters/aws/dynamodb-client.ts';
+import { DynamoDbMessageIndex } from '../../lambdas/adapters/aws/dynamodb-message-index.ts';
+import { createMessageTable } from '../../lambdas/adapters/aws/message-table.ts';
+import { makeLocalS3Client, S3RawMailStore } from '../../lambdas/adapters/aws/s3-raw-mail-store.ts';
+import { buildReceiptNotification, SES_SETUP_NOTIFICATION, wrapInSnsEnvelope } from '../../lambdas/handlers/ses-receipt-event.ts';
 import { ENV } from '../../lambdas/wiring/env.ts';
+import { inSnsEnvelope, SES_SETUP_NOTIFICATIONS } from '../fixtures/ses/setup-notifications.ts';
 import { startFakeAws, type FakeAws } from '../local/cli-deployed-aws-fakes.ts';
+import { startDynalite } from '../support/dynamodb-servers.ts';
 import { invokeBundle, runProcess, tail, type ProcessRun } from '../support/lambda-bundle.ts';
+import { simpleMessage } from '../support/received-mail.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const CLI_TIMEOUT_MS = 120_000;
@@ -137,6 +148,64 @@ describe('cdk synth of cdk.json (offline, real bundling)', () => {
       ]);
     },
   );
+
+  it('acknowledges and drops SES setup notifications in the Ingest bundle against dynalite and s3rver: nothing indexed, nothing enqueued, real mail beside them goes on', async () => {
+    // Prepare: the table in dynalite, the bucket in s3rver with the object SES writes at setup, the forward queue behind the SQS fake
+    const { resource, bundle } = await pipelineFunction('Ingest');
+    const S3rver = createRequire(import.meta.url)('s3rver') as new (options: Record<string, unknown>) => { run(): Promise<AddressInfo>; close(): Promise<void> };
+    const s3Directory = join(work, 's3rver');
+    const s3rver = new S3rver({ address: '127.0.0.1', port: 0, directory: s3Directory, silent: true, configureBuckets: [{ name: 'raw-mail' }] });
+    const [dynalite, aws, { port: s3Port }] = await Promise.all([startDynalite(), startFakeAws(), s3rver.run()]);
+    const dynamo = makeDynamoDbClient(dynalite.endpoint);
+    const s3 = makeLocalS3Client(`http://127.0.0.1:${s3Port}`);
+    try {
+      await createMessageTable(dynamo, 'shadowmail-table');
+      const rawStore = new S3RawMailStore(s3);
+      await rawStore.put({ bucket: 'raw-mail', key: `raw/${SES_SETUP_NOTIFICATION}` }, Buffer.from(simpleMessage()));
+      await rawStore.put({ bucket: 'raw-mail', key: 'raw/real-0001' }, Buffer.from(simpleMessage()));
+      const forwardQueue = `${aws.endpoint}/123456789012/shadowmail-forward`;
+      aws.addQueue(forwardQueue);
+      const setupForms = Object.values(SES_SETUP_NOTIFICATIONS).map((notification) => ({ ...notification, ...('receipt' in notification && { receipt: { ...notification.receipt, action: { ...notification.receipt.action, bucketName: 'raw-mail' } } }) }));
+      const real = buildReceiptNotification({
+        sesMessageId: 'real-0001', receivedAt: new Date(), envelopeFrom: 'partner@example.org', envelopeRecipients: ['alice@corp.test'],
+        bucket: 'raw-mail', key: 'raw/real-0001', headers: [], commonHeaders: {},
+      });
+      const event = {
+        Records: [
+          ...setupForms.map((notification, i) => sqsRecord(`setup-${i}`, inSnsEnvelope(notification, `sns-setup-${i}`))),
+          sqsRecord('real-1', wrapInSnsEnvelope(real, 'sns-real-1')),
+        ],
+      };
+      const variables = {
+        ...resource.Properties.Environment.Variables,
+        [ENV.tableName]: 'shadowmail-table',
+        [ENV.forwardQueueUrl]: forwardQueue,
+        AWS_ENDPOINT_URL_DYNAMODB: dynalite.endpoint,
+        AWS_ENDPOINT_URL_S3: `http://127.0.0.1:${s3Port}`,
+        AWS_ENDPOINT_URL_SQS: aws.endpoint,
+        // s3rver checks signatures made with its own key; dynalite and the fake take any.
+        AWS_ACCESS_KEY_ID: 'S3RVER',
+        AWS_SECRET_ACCESS_KEY: 'S3RVER',
+        POWERTOOLS_METRICS_DISABLED: 'true',
+      };
+
+      // Act
+      const outcome = await invokeBundle(bundle, variables, event, { workDir: work });
+
+      // Assess: every record acknowledged; only the real message indexed and enqueued for the forward
+      expect(outcome.result, tail(outcome.stderr + outcome.stdout)).toEqual({ batchItemFailures: [] });
+      const index = new DynamoDbMessageIndex({ client: dynamo, tableName: 'shadowmail-table' });
+      const now = new Date();
+      for (const id of [SES_SETUP_NOTIFICATION, 'x1y2z3setup']) expect(await index.getMessage(id, now), id).toBeNull();
+      expect(await index.getMessage('real-0001', now)).not.toBeNull();
+      expect(aws.sqsMessages.map((message) => (JSON.parse(message.body) as { sesMessageId: string }).sesMessageId)).toEqual(['real-0001']);
+      expect(outcome.stdout.match(/SES setup notification acknowledged and dropped/g)).toHaveLength(setupForms.length);
+    } finally {
+      dynamo.destroy();
+      s3.destroy();
+      await Promise.all([dynalite.stop(), aws.close(), s3rver.close()]);
+    }
+  });
 
   it('loads the Resend bundle with the deployed environment; a step that can never run is dropped, not retried for ever', async () => {
     // Prepare

@@ -48,11 +48,13 @@ interface BuildOptions {
   env?: Environment | null;
   domains?: string[];
   takeOverActiveRuleSet?: boolean;
+  existingIdentities?: string[];
+  mailFromSubdomain?: string;
   careless?: boolean;
 }
 
 /** A stateful-like and a stateless-like stack in one app with the AWS Solutions checks, as lib/shadowmail-app.ts wires them. */
-function build({ env = { account: ACCOUNT, region: REGION }, domains = ['example.com', 'corp.example'], takeOverActiveRuleSet, careless }: BuildOptions = {}) {
+function build({ env = { account: ACCOUNT, region: REGION }, domains = ['example.com', 'corp.example'], takeOverActiveRuleSet, existingIdentities, mailFromSubdomain, careless }: BuildOptions = {}) {
   const app = new App({ outdir: mkdtempSync(join(outRoot, 'app-')), context: { ...cdkJson.context, 'aws:cdk:bundling-stacks': [] } });
   const stackEnv = env ?? undefined;
   const names = inboundMailNames(STACK_ID);
@@ -65,7 +67,6 @@ function build({ env = { account: ACCOUNT, region: REGION }, domains = ['example
   const notifications = new InboundNotifications(stateful, 'InboundNotifications', {
     key: rawMail.key,
     ingestQueue: ingest.queue,
-    deliveryDeadLetterQueue: ingest.deadLetterQueue,
     receiptRuleArn: ruleArn,
     bucket: rawMail.bucket,
     rawPrefix: RAW_MAIL_PREFIX,
@@ -73,7 +74,7 @@ function build({ env = { account: ACCOUNT, region: REGION }, domains = ['example
 
   const stateless = new Stack(app, 'Stateless', { env: stackEnv });
   const props: InboundMailProps = {
-    names, domains, bucket: rawMail.bucket, notificationTopic: notifications.topic, deliveryRole: notifications.deliveryRole, takeOverActiveRuleSet,
+    names, domains, bucket: rawMail.bucket, notificationTopic: notifications.topic, deliveryRole: notifications.deliveryRole, takeOverActiveRuleSet, existingIdentities, mailFromSubdomain,
   };
   const inbound = new InboundMail(stateless, 'InboundMail', props);
   inbound.addOutputs();
@@ -237,12 +238,15 @@ describe('notification topic (stateful)', () => {
     ]);
   });
 
-  it('delivers to the ingest queue in the SNS envelope the ingest parses, with the ingest DLQ for undeliverable notifications', () => {
+  it('delivers to the ingest queue in the SNS envelope the ingest parses, with a dead-letter queue of its own for undeliverable notifications', () => {
     // Act
     const [, subscription] = only(example.statefulTemplate, 'AWS::SNS::Subscription');
     const [topicId] = only(example.statefulTemplate, 'AWS::SNS::Topic');
-    const queueId = resourcesOf(example.statefulTemplate, 'AWS::SQS::Queue').find(([id]) => /^IngestQueue[0-9A-F]{8}$/.test(id))![0];
-    const dlqId = resourcesOf(example.statefulTemplate, 'AWS::SQS::Queue').find(([id]) => /^IngestQueueDeadLetterQueue[0-9A-F]{8}$/.test(id))![0];
+    const queues = resourcesOf(example.statefulTemplate, 'AWS::SQS::Queue');
+    const queueId = queues.find(([id]) => /^IngestQueue[0-9A-F]{8}$/.test(id))![0];
+    const [dlqId, dlq] = queues.find(([id]) => /^InboundNotificationsDeadLetterQueue[0-9A-F]{8}$/.test(id))!;
+    const [, ingestDlq] = queues.find(([id]) => /^IngestQueueDeadLetterQueue[0-9A-F]{8}$/.test(id))!;
+    const dlqResource = example.statefulTemplate.toJSON().Resources[dlqId] as { DeletionPolicy: string; UpdateReplacePolicy: string };
 
     // Assess
     expect(subscription.Properties).toEqual({
@@ -251,6 +255,14 @@ describe('notification topic (stateful)', () => {
       Endpoint: { 'Fn::GetAtt': [queueId, 'Arn'] },
       RawMessageDelivery: false,
       RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': [dlqId, 'Arn'] } },
+    });
+    // Kept, encrypted and held as long as the other dead-letter queues.
+    expect(dlq.Properties).toEqual(ingestDlq.Properties);
+    expect(dlq.Properties).toEqual({ SqsManagedSseEnabled: true, MessageRetentionPeriod: 14 * 86_400 });
+    expect([dlqResource.DeletionPolicy, dlqResource.UpdateReplacePolicy]).toEqual(['Retain', 'Retain']);
+    example.statefulTemplate.hasResourceProperties('AWS::SQS::QueuePolicy', {
+      Queues: [{ Ref: dlqId }],
+      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Action: 'sqs:*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) },
     });
     for (const id of [queueId, dlqId]) {
       example.statefulTemplate.hasResourceProperties('AWS::SQS::QueuePolicy', {
@@ -368,19 +380,62 @@ describe('inbound mail (stateless)', () => {
     expect(outputs.DomainVerificationExampleCom!.Value).toMatch(/^example\.com: verified by its three DKIM CNAME records/);
   });
 
+  it('creates no identity for a domain that already is an SES identity, yet receives for it, grants its ARN and outputs its MX record without DKIM', () => {
+    // Act
+    const built = build({ existingIdentities: ['corp.example'] });
+    const identities = resourcesOf(built.statelessTemplate, 'AWS::SES::EmailIdentity');
+    const [, rule] = only(built.statelessTemplate, 'AWS::SES::ReceiptRule');
+    const outputs = built.statelessTemplate.toJSON().Outputs as Record<string, { Value: unknown }>;
+    const arns = built.inbound.identityArns.map((arn) => built.stateless.resolve(arn));
+
+    // Assess
+    expect(identities.map(([, r]) => r.Properties.EmailIdentity)).toEqual(['example.com']);
+    expect(rule.Properties.Rule.Recipients).toEqual(['example.com', 'corp.example']);
+    expect(arns).toHaveLength(2);
+    expect(arns[1]).toBe(`arn:aws:ses:${REGION}:${ACCOUNT}:identity/corp.example`);
+    expect(outputs.MxRecordCorpExample!.Value).toBe(`corp.example MX 10 inbound-smtp.${REGION}.amazonaws.com`);
+    expect(Object.keys(outputs).filter((key) => key.startsWith('DkimRecordCorpExample'))).toEqual([]);
+    expect(Object.keys(outputs).filter((key) => key.startsWith('DkimRecordExampleCom'))).toHaveLength(3);
+    expect(outputs.DomainVerificationCorpExample!.Value).toMatch(/^corp\.example: an existing SES identity of this account, used as it is/);
+  });
+
+  it('sets a custom MAIL FROM domain on the identities it creates, sending anyway when its MX is missing, and outputs its MX and SPF records', () => {
+    // Act
+    const built = build({ existingIdentities: ['corp.example'], mailFromSubdomain: 'bounce' });
+    const identities = resourcesOf(built.statelessTemplate, 'AWS::SES::EmailIdentity');
+    const outputs = built.statelessTemplate.toJSON().Outputs as Record<string, { Value: unknown }>;
+    const plain = resourcesOf(example.statelessTemplate, 'AWS::SES::EmailIdentity');
+
+    // Assess
+    expect(identities.map(([, r]) => [r.Properties.EmailIdentity, r.Properties.MailFromAttributes])).toEqual([
+      ['example.com', { MailFromDomain: 'bounce.example.com', BehaviorOnMxFailure: 'USE_DEFAULT_VALUE' }],
+    ]);
+    expect(outputs.MailFromMxRecordExampleCom!.Value).toBe(`bounce.example.com MX 10 feedback-smtp.${REGION}.amazonses.com`);
+    expect(outputs.MailFromSpfRecordExampleCom!.Value).toBe('bounce.example.com TXT "v=spf1 include:amazonses.com ~all"');
+    // An existing identity keeps its own MAIL FROM: no records for it.
+    expect(Object.keys(outputs).filter((key) => key.includes('MailFrom') && key.endsWith('CorpExample'))).toEqual([]);
+    // Without the setting, SES's own MAIL FROM domain: no attributes, no records.
+    for (const [, identity] of plain) expect(identity.Properties.MailFromAttributes).toBeUndefined();
+    expect(Object.keys(example.statelessTemplate.toJSON().Outputs as object).filter((key) => key.includes('MailFrom'))).toEqual([]);
+  });
+
   it('refuses what it cannot build, naming the problem', () => {
     // Act
     const attempts = {
       noDomain: () => build({ domains: [] }),
       repeated: () => build({ domains: ['example.com', 'example.com'] }),
       noReceiving: () => build({ env: { account: ACCOUNT, region: 'ap-east-1' } }),
+      optIn: () => build({ env: { account: ACCOUNT, region: 'eu-south-1' } }),
       clashingOutputs: () => build({ domains: ['a.b-c.example', 'a-b.c.example'] }),
+      strangeIdentity: () => build({ existingIdentities: ['elsewhere.example'] }),
     };
 
     // Assess
     expect(attempts.noDomain).toThrow(/at least one mail domain/);
     expect(attempts.repeated).toThrow(/domains repeat: example\.com, example\.com/);
     expect(attempts.noReceiving).toThrow(/SES does not receive mail in ap-east-1/);
+    expect(attempts.optIn).toThrow(/eu-south-1 is an opt-in region, and SES does not support S3 buckets in opt-in regions as a destination for inbound mail/);
+    expect(attempts.strangeIdentity).toThrow(/existing identities elsewhere\.example are not among the domains example\.com, corp\.example/);
     expect(attempts.clashingOutputs).toThrow(/domains a\.b-c\.example and a-b\.c\.example would share the output names \*ABCExample/);
   });
 });

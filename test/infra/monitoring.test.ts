@@ -13,6 +13,7 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MailFunction } from '../../lib/constructs/mail-function.ts';
 import { CUSTOM_METRICS, METRICS_NAMESPACE, Monitoring, SERVICE, type MonitoringProps } from '../../lib/constructs/monitoring.ts';
+import { WebmailSending } from '../../lib/constructs/webmail-sending.ts';
 import { WorkQueue } from '../../lib/constructs/work-queue.ts';
 import { FORWARD_LIMITS, INGEST_LIMITS } from '../../lib/pipeline-limits.ts';
 
@@ -54,6 +55,7 @@ function build(overrides: Partial<MonitoringProps> = {}): Built {
     resend: fn('Resend', 'lambdas/handlers/resend.ts'),
     webmail: fn('Webmail', 'lambdas/handlers/webmail.ts'),
   };
+  const sending = new WebmailSending(stack, 'WebmailSending', { configurationSetName: `${PREFIX}-webmail` });
   const monitoring = new Monitoring(stack, 'Monitoring', {
     namePrefix: PREFIX,
     alarmEmail: 'it-alerts@corp.example',
@@ -67,6 +69,7 @@ function build(overrides: Partial<MonitoringProps> = {}): Built {
     ],
     functions: (['forward', 'resend', 'webmail'] as const).map((label) => ({ label, fn: functions[label].function })),
     httpApiId: API_ID,
+    webmailSending: { bounces: sending.metric('Bounce', Duration.hours(1)), complaints: sending.metric('Complaint'), rejects: sending.metric('Reject') },
     ...overrides,
   });
   const logicalId = (construct: { node: { defaultChild?: unknown } }) => stack.getLogicalId(construct.node.defaultChild as never);
@@ -106,8 +109,8 @@ describe('alarms', () => {
 
     // Assess
     // 3 DLQs + queue age + backlog age + failed recipients + IngestErrors + smart-host configuration faults of forward and resend
-    // + errors and throttles of 4 functions + API 5xx
-    expect(alarms).toHaveLength(3 + 1 + 1 + 1 + 1 + 2 + 4 * 2 + 1);
+    // + errors and throttles of 4 functions + API 5xx + SES bounces + SES complaints/rejects
+    expect(alarms).toHaveLength(3 + 1 + 1 + 1 + 1 + 2 + 4 * 2 + 1 + 2);
     for (const { Properties: alarm } of alarms) {
       expect(alarm.AlarmActions).toEqual([{ Ref: built.ids.topic }]);
       expect(alarm.OKActions).toEqual([{ Ref: built.ids.topic }]);
@@ -132,6 +135,7 @@ describe('alarms', () => {
       EvaluationPeriods: 1,
       TreatMissingData: 'notBreaching',
     });
+    expect(alarm.AlarmDescription).toContain(`shadowmail redrive --stack ${PREFIX} --queue ${label}`);
   });
 
   it('raises the backlog alarm on the forward queue age and on the age since receipt the forward reports', () => {
@@ -235,6 +239,26 @@ describe('alarms', () => {
     });
     expect(Object.values(alarmsOf(withoutApi)).map((a) => a.Properties.AlarmName)).not.toContain(`${PREFIX}-webmail-api-5xx`);
     expect(Object.values(alarmsOf(withoutApi))).toHaveLength(Object.values(alarmsOf(built.template)).length - 1);
+  });
+
+  it('raises alarms on the webmail\'s SES bounces (5 within an hour) and on any complaint or reject, counted for its configuration set only', () => {
+    // Act
+    const bounces = alarmNamed(built.template, 'webmail-ses-bounces');
+    const complaints = alarmNamed(built.template, 'webmail-ses-complaints-rejects');
+    const withoutSending = build({ webmailSending: undefined }).template;
+    const dimension = [{ Name: 'ses:configuration-set', Value: `${PREFIX}-webmail` }];
+
+    // Assess
+    expect(bounces).toMatchObject({ Namespace: 'AWS/SES', MetricName: 'Bounce', Dimensions: dimension, Statistic: 'Sum', Period: 3600, Threshold: 5, EvaluationPeriods: 1, TreatMissingData: 'notBreaching' });
+    expect(complaints).toMatchObject({ Threshold: 1, EvaluationPeriods: 1, TreatMissingData: 'notBreaching' });
+    const metrics = complaints.Metrics as Array<{ Id: string; Expression?: string; MetricStat?: { Metric: { Namespace: string; MetricName: string; Dimensions: unknown }; Period: number; Stat: string } }>;
+    expect(metrics.find((m) => m.Expression)!.Expression).toBe('FILL(complaints, 0) + FILL(rejects, 0)');
+    expect(metrics.filter((m) => m.MetricStat).map((m) => [m.Id, m.MetricStat!.Metric, m.MetricStat!.Period, m.MetricStat!.Stat])).toEqual([
+      ['complaints', { Namespace: 'AWS/SES', MetricName: 'Complaint', Dimensions: dimension }, 300, 'Sum'],
+      ['rejects', { Namespace: 'AWS/SES', MetricName: 'Reject', Dimensions: dimension }, 300, 'Sum'],
+    ]);
+    expect(Object.values(alarmsOf(withoutSending)).map((a) => a.Properties.AlarmName)).not.toContain(`${PREFIX}-webmail-ses-bounces`);
+    expect(Object.values(alarmsOf(withoutSending))).toHaveLength(Object.values(alarmsOf(built.template)).length - 2);
   });
 
   it.each([
@@ -388,6 +412,7 @@ describe('dashboard', () => {
     expect(metrics('Smart host: configuration faults (login, TLS)')).toEqual(
       ['shadowmail-forward', 'shadowmail-resend'].map((service) => `shadowmail SmartHostConfigurationFaults service=${service}`),
     );
+    expect(metrics('Webmail sending (SES events)')).toEqual(['Bounce', 'Complaint', 'Reject'].map((m) => `AWS/SES ${m} ses:configuration-set=${PREFIX}-webmail`));
   });
 });
 

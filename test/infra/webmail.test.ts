@@ -80,6 +80,7 @@ function build(overrides: Partial<ShadowmailConfigInput> = {}, options: BuildOpt
     mailObjectsPolicy: rawMail.webmailPolicy,
     resendQueue: resend.queue,
     sesIdentityArns: config.domains.map((domain) => stack.formatArn({ service: 'ses', resource: 'identity', resourceName: domain })),
+    sesConfigurationSet: { name: 'test-webmail', arn: stack.formatArn({ service: 'ses', resource: 'configuration-set', resourceName: 'test-webmail' }) },
     cwd: options.cwd ?? ROOT,
   });
   options.extend?.(stack, webmail, rawMail);
@@ -411,6 +412,7 @@ describe('webmail function', () => {
         WEB_ENV.adminGroup,
         WEB_ENV.timeZone,
         WEB_ENV.rawBucket,
+        WEB_ENV.sesConfigurationSet,
         'NODE_OPTIONS',
       ].sort(),
     );
@@ -426,6 +428,7 @@ describe('webmail function', () => {
       [WEB_ENV.adminGroup]: 'shadowmail-admins',
       [WEB_ENV.timeZone]: 'Europe/Berlin',
       [WEB_ENV.rawBucket]: 'stateful-rawmailbucket-abc123',
+      [WEB_ENV.sesConfigurationSet]: 'test-webmail',
       [ENV.tableName]: 'Stateful-MessageIndexTable-ABC123',
       [ENV.retentionDays]: 28,
     });
@@ -463,7 +466,11 @@ describe('webmail function', () => {
         Resource: crossStack(stateful.index.table.tableArn),
       },
       { Effect: 'Allow', Action: 'dynamodb:Query', Resource: { 'Fn::Join': ['', [crossStack(stateful.index.table.tableArn), `/index/${MESSAGE_TABLE.lookupIndex.name}`]] } },
-      { Effect: 'Allow', Action: ['ses:SendEmail', 'ses:SendRawEmail'], Resource: 'arn:aws:ses:eu-west-1:123456789012:identity/example.com' },
+      {
+        Effect: 'Allow',
+        Action: ['ses:SendEmail', 'ses:SendRawEmail'],
+        Resource: ['arn:aws:ses:eu-west-1:123456789012:configuration-set/test-webmail', 'arn:aws:ses:eu-west-1:123456789012:identity/example.com'],
+      },
       {
         Effect: 'Allow',
         Action: ['ssm:GetParameter', 'ssm:PutParameter'],
@@ -482,7 +489,7 @@ describe('webmail function', () => {
     ]);
   });
 
-  it('sends from every mail domain identity it is given', () => {
+  it('sends from every mail domain identity it is given, with its configuration set', () => {
     // Act
     const { template } = build({ domains: ['corp.example', 'corp-group.example'] });
 
@@ -492,7 +499,11 @@ describe('webmail function', () => {
       {
         Effect: 'Allow',
         Action: ['ses:SendEmail', 'ses:SendRawEmail'],
-        Resource: ['arn:aws:ses:eu-west-1:123456789012:identity/corp-group.example', 'arn:aws:ses:eu-west-1:123456789012:identity/corp.example'],
+        Resource: [
+          'arn:aws:ses:eu-west-1:123456789012:configuration-set/test-webmail',
+          'arn:aws:ses:eu-west-1:123456789012:identity/corp-group.example',
+          'arn:aws:ses:eu-west-1:123456789012:identity/corp.example',
+        ],
       },
     ]);
   });

@@ -19,8 +19,8 @@ import { DEFAULT_RESEND_CONFIG, processResendStep } from '../../lambdas/core/res
 import { MemoryRawMailStore, ScriptedRelay } from '../support/memory-adapters.ts';
 import type { AuditEvent } from '../../lambdas/ports/audit-log.ts';
 import { makeRecord, putReceived } from '../support/message-index-contract.ts';
+import { runCli } from '../support/cli-run.ts';
 import { startDynamoDbLocal, type DynamoDbServer } from '../support/dynamodb-servers.ts';
-import { runMain } from '../support/cli-in-process.ts';
 import { startFakeAws, useFakeAws, type FakeAws } from './cli-deployed-aws-fakes.ts';
 
 const STACK = 'corp-mail';
@@ -32,7 +32,7 @@ const ACTOR = `cli:${userInfo().username}@${hostname()}`.toLowerCase();
 const MESSAGE_ID = 'deployed-0001';
 const RAW = 'From: ext@example.org\r\nTo: bob@corp.test\r\nSubject: Deployed quarterly\r\n\r\nbody\r\n';
 
-const run = runMain;
+const run = runCli;
 
 describe('shadowmail CLI against a deployed stack (--stack)', () => {
   let dynamo: DynamoDbServer;

@@ -10,8 +10,8 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { ProbeResult } from '../../lambdas/ports/smtp-probe.ts';
 import { startDnsServer, type DnsServer } from '../support/dns-server.ts';
-import { runMain } from '../support/cli-in-process.ts';
 import { startFakeAws, useFakeAws, type FakeAws } from './cli-deployed-aws-fakes.ts';
+import { runCli } from '../support/cli-run.ts';
 
 const STACK = 'corp-mail';
 const REGION = 'eu-central-1';
@@ -44,7 +44,7 @@ const GOOD_PROBE: ProbeResult = {
   ],
 };
 
-const run = runMain;
+const run = runCli;
 
 /** The first line of every check that is not ok. */
 const problems = (out: string): string[] => out.split('\n').filter((line) => /^(WARN|FAIL)  /.test(line));

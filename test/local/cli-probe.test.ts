@@ -17,15 +17,15 @@ import { startDynamoDbLocal, type DynamoDbServer } from '../support/dynamodb-ser
 import { startLocal, type LocalProcess } from '../support/local-process.ts';
 import { makeRecord, putReceived } from '../support/message-index-contract.ts';
 import { startPostfix, type PostfixInstance } from '../support/postfix.ts';
-import { runMain } from '../support/cli-in-process.ts';
 import { startFakeAws, useFakeAws, type FakeAws } from './cli-deployed-aws-fakes.ts';
 import type { SentEmail } from './doctor-aws-fakes.ts';
+import { runCli } from '../support/cli-run.ts';
 
 const STACK = 'corp-mail';
 const REGION = 'eu-central-1';
 const TABLE = 'corp-mail-messages';
 
-const run = runMain;
+const run = runCli;
 
 /** The step lines of the text output: `<time>  <label> <detail>`. */
 const stepLines = (out: string): string[] => out.split('\n').filter((line) => /^ {2} +(\+\d+\.\d s|-)  /.test(line));

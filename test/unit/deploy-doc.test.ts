@@ -11,12 +11,12 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runMain } from '../support/cli-in-process.ts';
 import { planRuleSetActivation } from '../../lambdas/core/ses-rule-set-activation.ts';
 import { parseConfig, ShadowmailConfigError, type ShadowmailConfigInput } from '../../lib/config.ts';
 import { inboundMailNames } from '../../lib/constructs/inbound-mail.ts';
-import { SES_RECEIVING_REGIONS } from '../../lib/ses-regions.ts';
+import { SES_OPT_IN_REGIONS_WITHOUT_S3, SES_RECEIVING_REGIONS } from '../../lib/ses-regions.ts';
 import { buildShadowmail } from '../../lib/shadowmail-app.ts';
+import { runCli } from '../support/cli-run.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const DOC = readFileSync(join(ROOT, 'docs/deploy.md'), 'utf8');
@@ -114,8 +114,6 @@ function docInvocations(markdown: string): Invocation[] {
   return [...codeBlocks(markdown).flatMap((block) => invocations(block.body)), ...inlineSpans(markdown).flatMap(invocations)];
 }
 
-const runCli = (argv: string[]) => runMain(...argv);
-
 const flagsIn = (text: string): string[] => [...text.matchAll(/--[a-z][a-z0-9-]*/g)].map((m) => m[0]);
 
 /**
@@ -124,7 +122,7 @@ const flagsIn = (text: string): string[] => [...text.matchAll(/--[a-z][a-z0-9-]*
  * own `shadowmail <command> --help` where it has one.
  */
 async function knownFlags(): Promise<Map<string, Set<string>>> {
-  const top = await runCli(['--help']);
+  const top = await runCli('--help');
   expect(top.code, top.err).toBe(0);
   const lines = top.out.split('\n');
   const targetParagraph = top.out.slice(top.out.indexOf('TARGET is')).split('\n\n')[0]!;
@@ -134,7 +132,7 @@ async function knownFlags(): Promise<Map<string, Set<string>>> {
     const own = lines.filter((line) => new RegExp(`^\\s*shadowmail ${command}\\b`).test(line));
     const flags = new Set(flagsIn(own.join('\n')));
     if (own.some((line) => line.includes('TARGET'))) for (const flag of flagsIn(targetParagraph)) flags.add(flag);
-    const help = await runCli([command, '--help']);
+    const help = await runCli(command, '--help');
     if (help.code === 0) for (const flag of flagsIn(help.out)) flags.add(flag);
     known.set(command, flags);
   }
@@ -169,7 +167,7 @@ describe('docs/deploy.md: shadowmail commands', () => {
     const problems = unknownUses(found, known);
 
     // Assess
-    expect(new Set(found.map((use) => use.command))).toEqual(new Set(['trace', 'resend', 'failover', 'directory', 'doctor', 'probe']));
+    expect(new Set(found.map((use) => use.command))).toEqual(new Set(['trace', 'resend', 'failover', 'directory', 'doctor', 'probe', 'redrive']));
     expect(found.length).toBeGreaterThanOrEqual(15);
     expect(problems).toEqual([]);
   });
@@ -414,6 +412,19 @@ describe('docs/deploy.md: the configuration', () => {
     expect(listed).toEqual(new Set(SES_RECEIVING_REGIONS));
   });
 
+  it('names the opt-in regions as not supported, and says why', () => {
+    // Prepare
+    const text = section(DOC, '### 2.1 Choose a region where SES receives mail');
+
+    // Act
+    const unnamed = SES_OPT_IN_REGIONS_WITHOUT_S3.filter((region) => !text.includes(region));
+
+    // Assess
+    expect(unnamed).toEqual([]);
+    expect(text).toMatch(/Opt-in regions are not supported/);
+    expect(text).toMatch(/does not support S3 buckets in\s+Opt-in regions/);
+  });
+
   it('quotes the refusal the rule-set activation gives when another rule set is active', () => {
     // Prepare
     const quoted = codeBlocks(DOC)
@@ -455,6 +466,7 @@ describe('docs/deploy.md: stack outputs', () => {
         customDomain: { domainName: 'webmail.corp.example', certificateArn: 'arn:aws:acm:eu-central-1:123456789012:certificate/0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b' },
       },
       natGateway: {},
+      ses: { mailFromSubdomain: 'bounce' },
     });
     const entra = parseConfig(JSON.parse(readFileSync(join(ROOT, 'config/example-entra-nat.json'), 'utf8')));
     for (const config of [saml, entra]) {

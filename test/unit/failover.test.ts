@@ -254,15 +254,8 @@ describe('shadowmail failover (CLI, local mode)', () => {
   afterEach(async () => rm(dir, { recursive: true, force: true }));
 
   async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-    const { main } = await import('../../bin/cli.ts');
-    const { PassThrough } = await import('node:stream');
-    const out = new PassThrough();
-    const err = new PassThrough();
-    const chunks = { out: '', err: '' };
-    out.on('data', (chunk) => (chunks.out += chunk));
-    err.on('data', (chunk) => (chunks.err += chunk));
-    const code = await main(argv, out, err);
-    return { code, ...chunks };
+    const { runCli } = await import('../support/cli-run.ts');
+    return runCli(...argv);
   }
 
   it('switches the data directory\'s flag on with message and reason, shows it, and switches it off', async () => {

@@ -16,6 +16,7 @@ import {
 } from '../support/memory-adapters.ts';
 import { MemoryMessageIndex } from '../support/memory-message-index.ts';
 import { receivedMail, simpleMessage } from '../support/received-mail.ts';
+import { inSnsEnvelope, SES_SETUP_NOTIFICATIONS } from '../fixtures/ses/setup-notifications.ts';
 
 process.env.POWERTOOLS_METRICS_DISABLED = 'true';
 process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
@@ -61,6 +62,54 @@ describe('ingest handler', () => {
     // Assess
     expect(response.batchItemFailures.map((f) => f.itemIdentifier).sort()).toEqual(['r-bad', 'r-missing']);
     expect(queue.sent.map((s) => s.job.sesMessageId)).toEqual(['good']);
+  });
+});
+
+describe('ingest handler: the SES setup notification', () => {
+  it('acknowledges and drops each form of it: nothing indexed, nothing forwarded, logged at info', async () => {
+    // Prepare: the test object SES writes is in the store, as in AWS
+    const store = new MemoryRawMailStore();
+    store.put({ bucket: 'raw', key: 'raw/AMAZON_SES_SETUP_NOTIFICATION' }, simpleMessage());
+    const index = new MemoryMessageIndex();
+    const putMessage = vi.spyOn(index, 'putMessage');
+    const queue = new RecordingForwardQueue();
+    const observability = createObservability('test');
+    const info = vi.spyOn(observability.logger, 'info');
+    const handler = createIngestHandler({
+      index, rawStore: store, parser: new MailparserMimeParser(), forwardQueue: queue,
+      clock: new ManualClock('2026-11-20T10:00:01Z'), config: { retentionDays: 28, stackId: 's', leaseMs: 1000 },
+      retryVisibility: new RecordingMessageVisibility(), ...observability,
+    });
+    const records = Object.entries(SES_SETUP_NOTIFICATIONS).flatMap(([name, notification]) => [
+      sqsRecord(`r-${name}`, inSnsEnvelope(notification, `sns-${name}`)),
+      sqsRecord(`r-${name}-bare`, JSON.stringify(notification)),
+    ]);
+
+    // Act
+    const response = await handler({ Records: records }, context);
+
+    // Assess
+    expect(response.batchItemFailures).toEqual([]);
+    expect(putMessage).not.toHaveBeenCalled();
+    expect(queue.sent).toEqual([]);
+    const dropped = info.mock.calls.filter(([message]) => message === 'SES setup notification acknowledged and dropped');
+    expect(dropped).toHaveLength(records.length);
+  });
+
+  it('still fails a notification that is neither mail nor the setup notice', async () => {
+    // Prepare
+    const handler = createIngestHandler({
+      index: new MemoryMessageIndex(), rawStore: new MemoryRawMailStore(), parser: new MailparserMimeParser(), forwardQueue: new RecordingForwardQueue(),
+      clock: new ManualClock('2026-11-20T10:00:01Z'), config: { retentionDays: 28, stackId: 's', leaseMs: 1000 },
+      retryVisibility: new RecordingMessageVisibility(), ...createObservability('test'),
+    });
+    const bounce = { notificationType: 'Bounce', bounce: { bounceType: 'Permanent' }, mail: { messageId: 'm-1' } };
+
+    // Act
+    const response = await handler({ Records: [sqsRecord('r-bounce', inSnsEnvelope(bounce, 'sns-bounce'))] }, context);
+
+    // Assess: not silently dropped: it goes back to the queue and, in the end, to the DLQ
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'r-bounce' }]);
   });
 });
 

@@ -1,8 +1,14 @@
-// Runs `shadowmail …` in this process through bin/cli.ts's main(), collecting what it writes.
+// Runs the `shadowmail` CLI in-process (bin/cli.ts) and collects what it wrote.
 import { PassThrough } from 'node:stream';
 import { main } from '../../bin/cli.ts';
 
-export async function runMain(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+export interface CliRun {
+  code: number;
+  out: string;
+  err: string;
+}
+
+export async function runCli(...argv: string[]): Promise<CliRun> {
   const out = new PassThrough();
   const err = new PassThrough();
   const chunks = { out: '', err: '' };

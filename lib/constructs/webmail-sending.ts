@@ -1,0 +1,78 @@
+// The SES configuration set the webmail sends with (stateless stack): its bounce,
+// complaint and reject events are published to CloudWatch as metrics, which the
+// monitoring alarms on. Why CloudWatch and not an SNS topic: the alarm needs counts, not
+// each event; CloudWatch metrics need no topic, no subscriber and no code to keep, and the
+// sender of a bounced reply learns of it anyway from the bounce mail in the mailbox. The
+// dimension is SES's auto-tag `ses:configuration-set` (its value: this set's name), so the
+// metrics count only the webmail's mail, not whatever else the account sends through SES
+// (SES Developer Guide, "Set up a CloudWatch event destination for event publishing",
+// https://docs.aws.amazon.com/ses/latest/dg/event-publishing-add-event-destination-cloudwatch.html).
+import { CfnOutput, Duration, Stack } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as ses from 'aws-cdk-lib/aws-ses';
+import { Construct } from 'constructs';
+
+/** SES's auto-tag holding the configuration set a message was sent with; the metric dimension. */
+export const CONFIGURATION_SET_DIMENSION = 'ses:configuration-set';
+
+/** The events published, by the metric name SES gives each in the AWS/SES namespace. */
+export const SENDING_PROBLEM_EVENTS = {
+  Bounce: ses.EmailSendingEvent.BOUNCE,
+  Complaint: ses.EmailSendingEvent.COMPLAINT,
+  Reject: ses.EmailSendingEvent.REJECT,
+} as const;
+export type SendingProblem = keyof typeof SENDING_PROBLEM_EVENTS;
+
+export interface WebmailSendingProps {
+  /** The configuration set's name (`<stackId>-webmail`): letters, digits, `-` and `_`, at most 64. */
+  configurationSetName: string;
+}
+
+export class WebmailSending extends Construct {
+  readonly configurationSet: ses.ConfigurationSet;
+  /** A reference to the set: whoever uses it (the webmail's environment) is created after it. */
+  readonly configurationSetName: string;
+  private readonly dimensionValue: string;
+  /** arn:…:ses:<region>:<account>:configuration-set/<name>: SendEmail with the set is authorized on it too. */
+  readonly configurationSetArn: string;
+
+  constructor(scope: Construct, id: string, props: WebmailSendingProps) {
+    super(scope, id);
+    if (!/^[A-Za-z0-9_-]{1,64}$/.test(props.configurationSetName)) {
+      throw new Error(`${this.node.path}: ${JSON.stringify(props.configurationSetName)} is no SES configuration set name (letters, digits, - and _, at most 64)`);
+    }
+    this.dimensionValue = props.configurationSetName;
+    // Reputation metrics on (the default), TLS optional (a partner's server without TLS still gets the reply).
+    this.configurationSet = new ses.ConfigurationSet(this, 'ConfigurationSet', {
+      configurationSetName: props.configurationSetName,
+      reputationMetrics: true,
+      sendingEnabled: true,
+    });
+    this.configurationSet.addEventDestination('Problems', {
+      destination: ses.EventDestination.cloudWatchDimensions([
+        { name: CONFIGURATION_SET_DIMENSION, source: ses.CloudWatchDimensionSource.MESSAGE_TAG, defaultValue: props.configurationSetName },
+      ]),
+      events: Object.values(SENDING_PROBLEM_EVENTS),
+    });
+    this.configurationSetName = this.configurationSet.configurationSetName;
+    this.configurationSetArn = Stack.of(this).formatArn({ service: 'ses', resource: 'configuration-set', resourceName: this.configurationSetName });
+  }
+
+  /** Count of `problem` events of mail sent with this set, summed over `period`. */
+  metric(problem: SendingProblem, period: Duration = Duration.minutes(5)): cloudwatch.Metric {
+    return new cloudwatch.Metric({
+      namespace: 'AWS/SES',
+      metricName: problem,
+      dimensionsMap: { [CONFIGURATION_SET_DIMENSION]: this.dimensionValue },
+      statistic: 'Sum',
+      period,
+    });
+  }
+
+  addOutputs(): void {
+    new CfnOutput(this, 'ConfigurationSetName', {
+      value: this.configurationSetName,
+      description: 'SES configuration set of the webmail: bounce, complaint and reject counts in CloudWatch (AWS/SES, dimension ses:configuration-set)',
+    }).overrideLogicalId('ConfigurationSetName');
+  }
+}
