@@ -136,7 +136,7 @@ describe('AWS wiring of the admin console and the resend worker', () => {
 
     // Assess
     const calls = aws.requests.slice(before).filter((r) => r.service === 'sesv2');
-    expect(sent.providerMessageId).toMatch(/^ses-/);
+    expect(sent.providerMessageId).toMatch(/^0100018f[0-9a-f]{32}-000000$/);
     expect(calls).toEqual([
       expect.objectContaining({ action: 'SendEmail', params: expect.objectContaining({ ConfigurationSetName: 'corp-mail-webmail', FromEmailAddress: 'bob@corp.test' }) }),
     ]);
