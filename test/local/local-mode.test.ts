@@ -114,7 +114,12 @@ describe('local mode with the built-in primary sink', () => {
           let text = '';
           response.setEncoding('utf8').on('data', (chunk: string) => (text += chunk)).on('end', () => resolve({ status: response.statusCode ?? 0, text }));
         });
-        request.on('error', (error: NodeJS.ErrnoException) => (['EPIPE', 'ECONNRESET'].includes(error.code ?? '') ? undefined : reject(error)));
+        // The server closes once it answered; the rest of the upload then meets a closed socket.
+        // The socket itself needs the listener too: its last writes may fail after the response
+        // detached it from the request (an uncaught EPIPE otherwise).
+        const ignoreClosed = (error: NodeJS.ErrnoException) => (['EPIPE', 'ECONNRESET'].includes(error.code ?? '') ? undefined : reject(error));
+        request.on('error', ignoreClosed);
+        request.on('socket', (socket) => socket.on('error', ignoreClosed));
         for (let at = 0; at < body.length; at += 256 * 1024) request.write(body.subarray(at, at + 256 * 1024));
         request.end();
       });
