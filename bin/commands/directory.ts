@@ -26,6 +26,7 @@ import { startEmbeddedDynalite } from '../../lambdas/adapters/local/embedded-dyn
 import { readLocalConfig } from '../../lambdas/wiring/local-config.ts';
 import { localPaths, readRuntimeInfo } from '../../lambdas/wiring/local-data-dir.ts';
 import { LOCAL_TABLE_NAME } from '../../lambdas/wiring/local-index.ts';
+import { UsageError } from './command.ts';
 
 export const DIRECTORY_USAGE = `usage:
   shadowmail directory sync --url ldap[s]://HOST[:PORT] --bind-dn DN
@@ -48,11 +49,6 @@ export const DIRECTORY_USAGE = `usage:
 
 const MAX_DIFF_LINES_WRITTEN = 200;
 
-class UsageError extends ShadowmailError {
-  constructor(message: string) {
-    super('USAGE', message);
-  }
-}
 
 interface Target {
   store: DynamoDbDirectoryStore;

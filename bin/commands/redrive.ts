@@ -6,10 +6,10 @@
 // Deployed stacks only: local mode's file queues keep no dead letters.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
-import { ShadowmailError } from '../../lambdas/core/errors.ts';
 import type { DeadLetterRedrive, RedriveProgress } from '../../lambdas/ports/dead-letter-redrive.ts';
 import { DEAD_LETTER_QUEUE_LABELS, type DeadLetterQueueLabel } from '../../lib/stack-outputs.ts';
 import { cliTarget, deployedTargetOptions, openDeployedRedrive } from './deployed-target.ts';
+import { runCommand, UsageError } from './command.ts';
 
 export const REDRIVE_USAGE = `usage:
   shadowmail redrive --stack STACK_ID [--region REGION] [--queue ${DEAD_LETTER_QUEUE_LABELS.join('|')}] [--dry-run]
@@ -39,31 +39,9 @@ const POLL_MS = 2_000;
 const FOLLOW_MS = 10 * 60_000;
 const LABEL_WIDTH = 15;
 
-class UsageError extends ShadowmailError {
-  constructor(message: string) {
-    super('USAGE', message);
-  }
-}
 
-export async function redriveCommand(argv: string[], out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
-  try {
-    if (argv.includes('--help') || argv.includes('-h') || argv[0] === 'help') {
-      out.write(`${REDRIVE_USAGE}\n`);
-      return 0;
-    }
-    return await redrive(argv, out);
-  } catch (error) {
-    if (error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-      err.write(`shadowmail redrive: ${(error as Error).message}\n${REDRIVE_USAGE}\n`);
-      return 2;
-    }
-    if (error instanceof ShadowmailError) {
-      err.write(`shadowmail redrive: ${error.message}\n`);
-      return 2;
-    }
-    err.write(`shadowmail redrive: ${(error as Error).stack ?? String(error)}\n`);
-    return 1;
-  }
+export function redriveCommand(argv: string[], out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
+  return runCommand('redrive', REDRIVE_USAGE, argv, { out, err }, (args) => redrive(args, out));
 }
 
 async function redrive(argv: string[], out: NodeJS.WritableStream): Promise<number> {

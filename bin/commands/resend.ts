@@ -30,6 +30,7 @@ import type { ResendJob, ResendJobStore } from '../../lambdas/ports/resend-jobs.
 import { readLocalConfig } from '../../lambdas/wiring/local-config.ts';
 import { openLocalResendSession } from '../../lambdas/wiring/local-resend.ts';
 import { cliTarget, deployedActor, deployedTargetOptions, openDeployedResend } from './deployed-target.ts';
+import { runCommand, UsageError } from './command.ts';
 
 export const RESEND_USAGE = `usage:
   shadowmail resend --message-id ID [--to ADDR ...] [--no-wait] [--json] [TARGET]
@@ -64,39 +65,18 @@ const DEPLOYED_POLL_MS = 1_000;
 const PLAIN_PROGRESS_EVERY_MS = 2_000;
 const BAR_WIDTH = 30;
 
-class UsageError extends ShadowmailError {
-  constructor(message: string) {
-    super('USAGE', message);
-  }
-}
 
-export async function resendCommand(argv: string[], out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
-  const [first, ...rest] = argv;
-  try {
-    if (first === 'help' || argv.includes('--help') || argv.includes('-h')) {
-      out.write(`${RESEND_USAGE}\n`);
-      return 0;
-    }
-    if (first === 'status') return await status(rest, out, err);
-    if (first === 'cancel') return await cancel(rest, out);
-    if (first === 'list') return await list(rest, out);
+export function resendCommand(argv: string[], out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
+  return runCommand('resend', RESEND_USAGE, argv, { out, err }, async ([first, ...rest]) => {
+    if (first === 'status') return status(rest, out, err);
+    if (first === 'cancel') return cancel(rest, out);
+    if (first === 'list') return list(rest, out);
     if (first === undefined) {
       err.write(`${RESEND_USAGE}\n`);
       return 2;
     }
-    return await start(argv, out, err);
-  } catch (error) {
-    if (error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-      err.write(`shadowmail resend: ${(error as Error).message}\n${RESEND_USAGE}\n`);
-      return 2;
-    }
-    if (error instanceof ShadowmailError) {
-      err.write(`shadowmail resend: ${error.message}\n`);
-      return 2;
-    }
-    err.write(`shadowmail resend: ${(error as Error).stack ?? String(error)}\n`);
-    return 1;
-  }
+    return start([first, ...rest], out, err);
+  });
 }
 
 const targetOptions = { 'data-dir': { type: 'string' }, ...deployedTargetOptions } as const;

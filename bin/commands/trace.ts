@@ -8,7 +8,6 @@
 import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
 import { describeConfigurationFault } from '../../lambdas/core/configuration-fault.ts';
-import { ShadowmailError } from '../../lambdas/core/errors.ts';
 import { adminTraceSearch, MAX_TRACE_PAGE, type TracedMessage, type TraceSearchInput } from '../../lambdas/core/trace.ts';
 import { systemClock } from '../../lambdas/ports/clock.ts';
 import { readLocalConfig } from '../../lambdas/wiring/local-config.ts';
@@ -16,6 +15,7 @@ import { openLocalResendSession } from '../../lambdas/wiring/local-resend.ts';
 import type { AuditLog } from '../../lambdas/ports/audit-log.ts';
 import type { MessageIndex } from '../../lambdas/ports/message-index.ts';
 import { cliTarget, deployedActor, deployedTargetOptions, openDeployedTable } from './deployed-target.ts';
+import { runCommand, UsageError } from './command.ts';
 
 export const TRACE_USAGE = `usage:
   shadowmail trace [--recipient ADDR] [--sender ADDR] [--message-id ID] [--subject TEXT]
@@ -34,31 +34,9 @@ export const TRACE_USAGE = `usage:
   --stack STACK_ID reads the table from the outputs of STACK_ID-stateful, with your AWS
   credentials (IAM: cloudformation:DescribeStacks, dynamodb:Query/GetItem/PutItem on the table).`;
 
-class UsageError extends ShadowmailError {
-  constructor(message: string) {
-    super('USAGE', message);
-  }
-}
 
-export async function traceCommand(argv: string[], out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
-  try {
-    if (argv[0] === 'help' || argv.includes('--help') || argv.includes('-h')) {
-      out.write(`${TRACE_USAGE}\n`);
-      return 0;
-    }
-    return await trace(argv, out);
-  } catch (error) {
-    if (error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-      err.write(`shadowmail trace: ${(error as Error).message}\n${TRACE_USAGE}\n`);
-      return 2;
-    }
-    if (error instanceof ShadowmailError) {
-      err.write(`shadowmail trace: ${error.message}\n`);
-      return 2;
-    }
-    err.write(`shadowmail trace: ${(error as Error).stack ?? String(error)}\n`);
-    return 1;
-  }
+export function traceCommand(argv: string[], out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
+  return runCommand('trace', TRACE_USAGE, argv, { out, err }, (args) => trace(args, out));
 }
 
 async function trace(argv: string[], out: NodeJS.WritableStream): Promise<number> {

@@ -6,9 +6,7 @@
 // local SMTP sink). SQS, SSM and SES sending have no stand-in: small fakes behind their endpoint
 // variables (test/local/cli-deployed-aws-fakes.ts). Secrets Manager is not reached: the
 // webmail's secrets are handed to buildAwsWebmailDeps, the part after reading them.
-import { createRequire } from 'node:module';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { SQSEvent } from 'aws-lambda';
@@ -28,19 +26,8 @@ import { localContext } from '../../lambdas/wiring/local-lambda.ts';
 import { startDynalite, type DynamoDbServer } from '../support/dynamodb-servers.ts';
 import { makeRecord, putReceived } from '../support/message-index-contract.ts';
 import { startFakeAws, type FakeAws } from '../local/cli-deployed-aws-fakes.ts';
+import { startS3rver, type RunningS3rver } from '../support/s3rver.ts';
 
-interface S3rverServer {
-  run(): Promise<AddressInfo>;
-  close(): Promise<void>;
-}
-// s3rver ships no type declarations; this is the part of it we use.
-const S3rver = createRequire(import.meta.url)('s3rver') as new (options: {
-  address: string;
-  port: number;
-  directory: string;
-  silent: boolean;
-  configureBuckets: Array<{ name: string }>;
-}) => S3rverServer;
 
 const TABLE = 'corp-mail-messages';
 const BUCKET = 'corp-mail-raw';
@@ -52,7 +39,7 @@ describe('AWS wiring of the admin console and the resend worker', () => {
   let dir = '';
   let dynamo: DynamoDbServer;
   let aws: FakeAws;
-  let s3: S3rverServer;
+  let s3: RunningS3rver;
   let sink: SmtpSink;
   let resendQueue = '';
   let webEnv: NodeJS.ProcessEnv;
@@ -61,15 +48,14 @@ describe('AWS wiring of the admin console and the resend worker', () => {
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'shadowmail-aws-wiring-'));
-    s3 = new S3rver({ address: '127.0.0.1', port: 0, directory: join(dir, 's3'), silent: true, configureBuckets: [{ name: BUCKET }] });
-    const [dynalite, fake, s3Address, smtp] = await Promise.all([
+    const [dynalite, fake, s3Server, smtp] = await Promise.all([
       startDynalite(),
       startFakeAws(),
-      s3.run(),
+      startS3rver([BUCKET]),
       startSmtpSink({ host: '127.0.0.1', port: 0, dir: join(dir, 'primary') }),
     ]);
-    [dynamo, aws, sink] = [dynalite, fake, smtp];
-    const s3Endpoint = `http://127.0.0.1:${s3Address.port}`;
+    [dynamo, aws, s3, sink] = [dynalite, fake, s3Server, smtp];
+    const s3Endpoint = `http://127.0.0.1:${s3.port}`;
     resendQueue = `${aws.endpoint}/123456789012/corp-mail-resend`;
     webEnv = {
       [WEB_ENV.failoverParameter]: PARAMETER,

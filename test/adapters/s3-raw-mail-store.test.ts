@@ -2,31 +2,15 @@
 // on 127.0.0.1 with a temporary directory): bytes come back exactly as stored,
 // missing objects are RawMessageMissingError, and 40 MB bodies are streamed.
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
 import type { Socket } from 'node:net';
-import { createRequire } from 'node:module';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeLocalS3Client, S3RawMailStore } from '../../lambdas/adapters/aws/s3-raw-mail-store.ts';
+import { S3RawMailStore } from '../../lambdas/adapters/aws/s3-raw-mail-store.ts';
 import { RawMessageMissingError } from '../../lambdas/core/errors.ts';
+import { startS3rver, type RunningS3rver } from '../support/s3rver.ts';
 
-interface S3rverServer {
-  run(): Promise<AddressInfo>;
-  close(): Promise<void>;
-}
-// s3rver ships no type declarations; this is the part of it we use.
-const S3rver = createRequire(import.meta.url)('s3rver') as new (options: {
-  address: string;
-  port: number;
-  directory: string;
-  silent: boolean;
-  configureBuckets: Array<{ name: string }>;
-}) => S3rverServer;
 
 const BUCKET = 'raw-mail';
 const FORTY_MB = 40 * 1024 * 1024;
@@ -49,25 +33,20 @@ function awkwardBytes(): Buffer {
 }
 
 describe('S3RawMailStore on s3rver', () => {
-  let directory = '';
-  let server: S3rverServer | undefined;
+  let s3: RunningS3rver | undefined;
   let client: S3Client;
   let store: S3RawMailStore;
 
   beforeAll(async () => {
-    directory = await mkdtemp(join(tmpdir(), 'shadowmail-s3rver-'));
     const started = performance.now();
-    server = new S3rver({ address: '127.0.0.1', port: 0, directory, silent: true, configureBuckets: [{ name: BUCKET }] });
-    const { port } = await server.run();
+    s3 = await startS3rver([BUCKET]);
     console.info(`s3rver ready in ${Math.round(performance.now() - started)} ms`);
-    client = makeLocalS3Client(`http://127.0.0.1:${port}`);
+    client = s3.client;
     store = new S3RawMailStore(client);
   });
 
   afterAll(async () => {
-    client?.destroy();
-    await server?.close();
-    await rm(directory, { recursive: true, force: true });
+    await s3?.close();
   });
 
   it('returns a buffer written byte for byte, CR, LF, NUL and 8-bit included', async () => {

@@ -8,13 +8,11 @@
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { createRequire } from 'node:module';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeDynamoDbClient } from '../../lambdas/adapters/aws/dynamodb-client.ts';
 import { DynamoDbMessageIndex } from '../../lambdas/adapters/aws/dynamodb-message-index.ts';
 import { createMessageTable } from '../../lambdas/adapters/aws/message-table.ts';
-import { makeLocalS3Client, S3RawMailStore } from '../../lambdas/adapters/aws/s3-raw-mail-store.ts';
+import { S3RawMailStore } from '../../lambdas/adapters/aws/s3-raw-mail-store.ts';
 import { buildReceiptNotification, SES_SETUP_NOTIFICATION, wrapInSnsEnvelope } from '../../lambdas/handlers/ses-receipt-event.ts';
 import { ENV } from '../../lambdas/wiring/env.ts';
 import { inSnsEnvelope, SES_SETUP_NOTIFICATIONS } from '../fixtures/ses/setup-notifications.ts';
@@ -22,6 +20,7 @@ import { startFakeAws, type FakeAws } from '../local/cli-deployed-aws-fakes.ts';
 import { startDynalite } from '../support/dynamodb-servers.ts';
 import { invokeBundle, runProcess, tail, type ProcessRun } from '../support/lambda-bundle.ts';
 import { simpleMessage } from '../support/received-mail.ts';
+import { startS3rver } from '../support/s3rver.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const CLI_TIMEOUT_MS = 120_000;
@@ -152,12 +151,10 @@ describe('cdk synth of cdk.json (offline, real bundling)', () => {
   it('acknowledges and drops SES setup notifications in the Ingest bundle against dynalite and s3rver: nothing indexed, nothing enqueued, real mail beside them goes on', async () => {
     // Prepare: the table in dynalite, the bucket in s3rver with the object SES writes at setup, the forward queue behind the SQS fake
     const { resource, bundle } = await pipelineFunction('Ingest');
-    const S3rver = createRequire(import.meta.url)('s3rver') as new (options: Record<string, unknown>) => { run(): Promise<AddressInfo>; close(): Promise<void> };
-    const s3Directory = join(work, 's3rver');
-    const s3rver = new S3rver({ address: '127.0.0.1', port: 0, directory: s3Directory, silent: true, configureBuckets: [{ name: 'raw-mail' }] });
-    const [dynalite, aws, { port: s3Port }] = await Promise.all([startDynalite(), startFakeAws(), s3rver.run()]);
+    const [dynalite, aws, s3rver] = await Promise.all([startDynalite(), startFakeAws(), startS3rver(['raw-mail'])]);
     const dynamo = makeDynamoDbClient(dynalite.endpoint);
-    const s3 = makeLocalS3Client(`http://127.0.0.1:${s3Port}`);
+    const s3 = s3rver.client;
+    const s3Port = s3rver.port;
     try {
       await createMessageTable(dynamo, 'shadowmail-table');
       const rawStore = new S3RawMailStore(s3);
@@ -202,7 +199,6 @@ describe('cdk synth of cdk.json (offline, real bundling)', () => {
       expect(outcome.stdout.match(/SES setup notification acknowledged and dropped/g)).toHaveLength(setupForms.length);
     } finally {
       dynamo.destroy();
-      s3.destroy();
       await Promise.all([dynalite.stop(), aws.close(), s3rver.close()]);
     }
   });
