@@ -3,7 +3,7 @@
 // inotify event of that link (fs.watch on new/) is the moment of delivery; a
 // periodic directory scan is the safety net for events the watcher misses.
 // Messages are recognised by their Message-ID.
-import { watch, type FSWatcher } from 'node:fs';
+import { type FSWatcher, watch } from 'node:fs';
 import { open, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { findMessageId } from './messages.ts';

@@ -5,19 +5,15 @@
 // with the DynamoDB adapter over embedded dynalite, what local mode achieves.
 import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
-import {
-  buildReceiptNotification,
-  parseIngestRecordBody,
-  wrapInSnsEnvelope,
-} from '../lambdas/handlers/ses-receipt-event.ts';
 import { FsRawMailStore } from '../lambdas/adapters/local/fs-raw-mail-store.ts';
 import { MailparserMimeParser } from '../lambdas/adapters/mime/mailparser-mime-parser.ts';
-import { ingestMessage, type IngestDeps } from '../lambdas/core/ingest.ts';
+import { type IngestDeps, ingestMessage } from '../lambdas/core/ingest.ts';
+import { buildReceiptNotification, parseIngestRecordBody, wrapInSnsEnvelope } from '../lambdas/handlers/ses-receipt-event.ts';
 import { systemClock } from '../lambdas/ports/clock.ts';
 import type { ForwardQueue } from '../lambdas/ports/forward-queue.ts';
 import type { MessageIndex } from '../lambdas/ports/message-index.ts';
-import { MESSAGE_KINDS, readCorpusManifest, type CorpusRow } from '../test/support/corpus.ts';
-import { distribution, median, MIB, round, type Distribution } from './stats.ts';
+import { type CorpusRow, MESSAGE_KINDS, readCorpusManifest } from '../test/support/corpus.ts';
+import { type Distribution, distribution, MIB, median, round } from './stats.ts';
 
 export type { CorpusRow };
 
@@ -131,7 +127,10 @@ export async function measureIngest(options: IngestRunOptions): Promise<IngestTh
     messagesPerSecond: round(median(perPass.map((pass) => pass.messagesPerSecond)), 1),
     mibPerSecond: round(median(perPass.map((pass) => pass.mibPerSecond)), 2),
     perPass,
-    perMessageMs: distribution(timings.map((timing) => timing.ms), 2),
+    perMessageMs: distribution(
+      timings.map((timing) => timing.ms),
+      2,
+    ),
     slowest: [...timings]
       .sort((a, b) => b.ms - a.ms)
       .slice(0, 3)

@@ -11,7 +11,20 @@ export const ROTATION: MessageShape[] = ['plain', 'html', 'plain', 'html', 'atta
 export const BENCH_FROM = 'partner@sender.example';
 export const BENCH_TO = 'alice@corp.test';
 
-const WORDS = ['invoice', 'Lieferung', 'meeting', 'quarter', 'Straße', 'server', 'report', 'update', 'Grüße', 'budget', 'order', 'delivery'];
+const WORDS = [
+  'invoice',
+  'Lieferung',
+  'meeting',
+  'quarter',
+  'Straße',
+  'server',
+  'report',
+  'update',
+  'Grüße',
+  'budget',
+  'order',
+  'delivery',
+];
 
 function prose(seed: number, bytes: number): string {
   const lines: string[] = [];
@@ -26,7 +39,9 @@ function prose(seed: number, bytes: number): string {
 
 // One attachment body for all messages: generating 150 KB of randomness per
 // message would cost the load generator time it needs for keeping its rate.
-const ATTACHMENT_B64 = randomBytes(150 * 1024).toString('base64').replace(/.{76}/g, '$&\r\n');
+const ATTACHMENT_B64 = randomBytes(150 * 1024)
+  .toString('base64')
+  .replace(/.{76}/g, '$&\r\n');
 
 export function messageId(run: string, seq: number): string {
   return `bench-${run}-${seq}@sender.example`;

@@ -3,10 +3,10 @@
 // primary's Maildir, and per-phase CPU and memory of the target's processes. Latency is
 // measured from the client's 250 to the moment the primary has delivered the message.
 import { createTransport } from 'nodemailer';
-import { benchMessage, BENCH_FROM, BENCH_TO } from './messages.ts';
-import { busyPercent, machineCpuTimes, MemorySampler, type MemoryReading } from './procfs.ts';
-import { DeliveryWatcher } from './delivery-watcher.ts';
-import { delay, distribution, round, type Distribution } from './stats.ts';
+import type { DeliveryWatcher } from './delivery-watcher.ts';
+import { BENCH_FROM, BENCH_TO, benchMessage } from './messages.ts';
+import { busyPercent, type MemoryReading, MemorySampler, machineCpuTimes } from './procfs.ts';
+import { type Distribution, delay, distribution, round } from './stats.ts';
 
 export interface RelayTarget {
   name: string;
@@ -97,7 +97,13 @@ export async function runPhase(target: RelayTarget, options: PhaseOptions): Prom
             const generated = benchMessage(options.run, seq);
             return { raw: generated.raw, messageId: generated.messageId, bytes: generated.raw.length };
           })();
-      const record: Sent = { messageId: message.messageId, bytes: message.bytes, startedAt: performance.now(), acceptedAt: null, error: null };
+      const record: Sent = {
+        messageId: message.messageId,
+        bytes: message.bytes,
+        startedAt: performance.now(),
+        acceptedAt: null,
+        error: null,
+      };
       sent.push(record);
       return transport.sendMail({ envelope: { from: BENCH_FROM, to: [BENCH_TO] }, raw: message.raw }).then(
         () => void (record.acceptedAt = performance.now()),

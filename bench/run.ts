@@ -26,15 +26,15 @@ import { DynamoDbMessageIndex } from '../lambdas/adapters/aws/dynamodb-message-i
 import { createMessageTable } from '../lambdas/adapters/aws/message-table.ts';
 import { startEmbeddedDynalite } from '../lambdas/adapters/local/embedded-dynalite.ts';
 import { startLocal } from '../test/support/local-process.ts';
-import { measureIngestRss, writeLargeMessage, type ParseMeasurement } from '../test/support/measure-ingest-rss.ts';
+import { measureIngestRss, type ParseMeasurement, writeLargeMessage } from '../test/support/measure-ingest-rss.ts';
 import { MemoryMessageIndex } from '../test/support/memory-message-index.ts';
 import { startPostfix } from '../test/support/postfix.ts';
 import { DeliveryWatcher } from './delivery-watcher.ts';
-import { measureIngest, readCorpus, type IngestThroughput } from './ingest-throughput.ts';
+import { type IngestThroughput, measureIngest, readCorpus } from './ingest-throughput.ts';
 import { busyPercent, machineCpuTimes, memoryOf, peakRssMiB, processTree, treeCpuSeconds } from './procfs.ts';
-import { runPhase, type PhaseResult, type RelayTarget } from './relay-bench.ts';
-import { measureWebmail, webmailSummary } from './webmail-bench.ts';
+import { type PhaseResult, type RelayTarget, runPhase } from './relay-bench.ts';
 import { delay, MIB, round } from './stats.ts';
+import { measureWebmail, webmailSummary } from './webmail-bench.ts';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
@@ -156,7 +156,7 @@ async function largeMessageRss() {
   const attachment = await measureIngestRss('attachment', settings.largeMessageBytes);
   const text = await measureIngestRss('text', settings.largeMessageBytes);
   return {
-    what: 'MailparserMimeParser.summarize over a file stream in a fresh child process (test/support/measure-ingest-rss.ts); peak = the child\'s maxRSS',
+    what: "MailparserMimeParser.summarize over a file stream in a fresh child process (test/support/measure-ingest-rss.ts); peak = the child's maxRSS",
     baselinePeakRssMiB: baseline.peakRssMb,
     attachment: shape(attachment),
     text: shape(text),
@@ -301,7 +301,11 @@ async function shadowmailRun(work: string, largeFile: string): Promise<RelayRun>
         peakRssMiB: () => peakRssMiB(pid),
       },
       stop: () => local.kill(),
-      complaints: async () => local.output().split('\n').filter((line) => /\b(WARN|ERROR)\b|rror:/.test(line)),
+      complaints: async () =>
+        local
+          .output()
+          .split('\n')
+          .filter((line) => /\b(WARN|ERROR)\b|rror:/.test(line)),
     };
   });
 }
@@ -337,7 +341,8 @@ async function postfixRun(work: string, largeFile: string): Promise<RelayRun> {
         cpuSeconds: () => treeCpuSeconds(masterPid),
       },
       stop: () => postfix.destroy(),
-      complaints: async () => (await postfix.log()).split('\n').filter((line) => /warning:|error:|fatal:|panic:|status=(deferred|bounced)/.test(line)),
+      complaints: async () =>
+        (await postfix.log()).split('\n').filter((line) => /warning:|error:|fatal:|panic:|status=(deferred|bounced)/.test(line)),
     };
   });
 }
@@ -390,9 +395,9 @@ try {
       '…MiB, peakMemoryMiB.rss/pss': 'MiB = 2^20 bytes',
       '…Seconds, seconds': 'seconds',
       '…Percent': 'percent of all CPUs of the machine',
-      cpuMsPerMessage: 'CPU milliseconds (user + system) of the target\'s processes per delivered message',
-      rss: 'resident set size, summed over the target\'s processes',
-      pss: 'proportional set size (shared pages split between processes), summed over the target\'s processes',
+      cpuMsPerMessage: "CPU milliseconds (user + system) of the target's processes per delivered message",
+      rss: "resident set size, summed over the target's processes",
+      pss: "proportional set size (shared pages split between processes), summed over the target's processes",
       ratios: 'plain numbers: shadowmail figure divided by the Postfix figure',
     },
     ingest: { memoryIndex: memoryIngest, dynaliteIndex: dynaliteIngest },
@@ -403,7 +408,7 @@ try {
         'nodemailer pooled plain SMTP from this process; steady phase on 1 connection, burst on 4; latency from the client seeing 250 ' +
         'to the message file appearing in the Maildir of the primary (inotify on new/, 50 ms rescan as fallback); the primary is ' +
         'a second Postfix (test/support/postfix.ts, virtual(8) into a Maildir), fresh for each target; messages rotate ' +
-        '2 short text, 2 text+HTML, 1 with a 150 KiB attachment; all processes share this machine\'s CPUs',
+        "2 short text, 2 text+HTML, 1 with a 150 KiB attachment; all processes share this machine's CPUs",
       shadowmail,
       postfix,
       ratios,
@@ -424,7 +429,9 @@ function summary(r: Record<string, unknown>): string {
   const lines: string[] = [];
   const m = r.machine as Awaited<ReturnType<typeof machineFacts>> & { loadAverage1mAtEnd: number };
   lines.push(`shadowmail benchmark, ${r.measuredAt as string}`);
-  lines.push(`  node ${m.node}, ${m.cpuCount} × ${m.cpuModel}, ${m.memoryGiB} GiB, ${m.platform}, tmp on ${m.tmpFileSystem}, Postfix ${m.postfix ?? '—'}`);
+  lines.push(
+    `  node ${m.node}, ${m.cpuCount} × ${m.cpuModel}, ${m.memoryGiB} GiB, ${m.platform}, tmp on ${m.tmpFileSystem}, Postfix ${m.postfix ?? '—'}`,
+  );
   lines.push(
     `  machine ${m.cpuBusyPercentBeforeStart} % busy before start, load average ${m.loadAverage1mAtStart} → ${m.loadAverage1mAtEnd}; took ${r.durationSeconds as number} s`,
   );
@@ -459,7 +466,10 @@ function summary(r: Record<string, unknown>): string {
   lines.push(...webmailSummary(r.webmail as Parameters<typeof webmailSummary>[0]));
 
   const relay = r.relay as Record<string, Section<RelayRun> | Record<string, unknown>>;
-  lines.push('', `Relay: SMTP 250 → in the primary's Maildir (${settings.steadyRatePerSecond} msg/s for ${settings.steadySeconds} s; burst ${settings.burstSeconds} s on ${settings.burstConnections} connections)`);
+  lines.push(
+    '',
+    `Relay: SMTP 250 → in the primary's Maildir (${settings.steadyRatePerSecond} msg/s for ${settings.steadySeconds} s; burst ${settings.burstSeconds} s on ${settings.burstConnections} connections)`,
+  );
   for (const name of ['shadowmail', 'postfix']) {
     const run = relay[name] as Section<RelayRun>;
     if ('skipped' in run) {
@@ -488,7 +498,9 @@ function summary(r: Record<string, unknown>): string {
     );
     if (run.warningsLogged > 0) lines.push(`    ${run.warningsLogged} warning/error lines logged, first: ${run.firstWarnings[0]}`);
     if (s.missing + b.missing + l.missing + s.failed + b.failed + l.failed > 0) {
-      lines.push(`    not delivered: ${s.missing + b.missing + l.missing}, refused: ${s.failed + b.failed + l.failed} (${s.firstError ?? b.firstError ?? l.firstError ?? ''})`);
+      lines.push(
+        `    not delivered: ${s.missing + b.missing + l.missing}, refused: ${s.failed + b.failed + l.failed} (${s.firstError ?? b.firstError ?? l.firstError ?? ''})`,
+      );
     }
   }
   const ratios = relay.ratios as Record<string, unknown>;

@@ -31,7 +31,10 @@ export function distribution(values: number[], digits = 1): Distribution {
 }
 
 export function median(values: number[]): number {
-  return rank([...values].sort((a, b) => a - b), 50);
+  return rank(
+    [...values].sort((a, b) => a - b),
+    50,
+  );
 }
 
 export function round(value: number, digits: number): number {

@@ -25,11 +25,11 @@ import type { MailboxEntry } from '../lambdas/core/model.ts';
 import { systemClock } from '../lambdas/ports/clock.ts';
 import type { OutboundMailer } from '../lambdas/ports/outbound-mailer.ts';
 import type { SignInProvider } from '../lambdas/ports/sign-in.ts';
+import { type LocalUploads, startLocalUploads } from '../lambdas/wiring/local-uploads.ts';
 import { createWebApp } from '../web/app.ts';
 import type { WebLogger } from '../web/middleware/logger.ts';
 import { mailRouteGroups } from '../web/routes/mail.ts';
-import { startLocalUploads, type LocalUploads } from '../lambdas/wiring/local-uploads.ts';
-import { distribution, round, type Distribution } from './stats.ts';
+import { type Distribution, distribution, round } from './stats.ts';
 
 const MAILBOX = 'alice@corp.test';
 const MESSAGES = 10_000;
@@ -67,7 +67,11 @@ const unusedSignIn: SignInProvider = {
   },
   signOutUrl: () => null,
 };
-const quietLogger: WebLogger = { info: () => undefined, warn: () => undefined, error: (message, details) => console.error(message, details) };
+const quietLogger: WebLogger = {
+  info: () => undefined,
+  warn: () => undefined,
+  error: (message, details) => console.error(message, details),
+};
 
 function entryNumber(n: number, receivedAt: string): MailboxEntry {
   return {
@@ -87,7 +91,8 @@ function entryNumber(n: number, receivedAt: string): MailboxEntry {
     subject: `Status report ${n}: project ${n % 97}, week ${n % 52}`,
     date: receivedAt,
     snippet: `Hello Alice, here is the status of project ${n % 97}. Everything is on track except for the items listed below, which need your attention.`,
-    attachments: n % 4 === 0 ? [{ filename: `report-${n}.pdf`, contentType: 'application/pdf', size: 120_000, contentId: null, inline: false }] : [],
+    attachments:
+      n % 4 === 0 ? [{ filename: `report-${n}.pdf`, contentType: 'application/pdf', size: 120_000, contentId: null, inline: false }] : [],
   };
 }
 
@@ -141,7 +146,8 @@ export async function measureWebmail(work: string, log: (line: string) => void =
     const base = Date.now() - 7 * 86_400_000;
     for (let start = 0; start < MESSAGES; start += SEED_CONCURRENCY) {
       const batch = [];
-      for (let n = start; n < Math.min(MESSAGES, start + SEED_CONCURRENCY); n++) batch.push(index.putMailboxEntry(entryNumber(n, new Date(base + n * 60_000).toISOString())));
+      for (let n = start; n < Math.min(MESSAGES, start + SEED_CONCURRENCY); n++)
+        batch.push(index.putMailboxEntry(entryNumber(n, new Date(base + n * 60_000).toISOString())));
       await Promise.all(batch);
     }
     const seedSeconds = round((performance.now() - seedStarted) / 1000, 1);
@@ -173,13 +179,24 @@ export async function measureWebmail(work: string, log: (line: string) => void =
         commonHeaders: {},
       },
       {
-        index, rawStore, parser: new MailparserMimeParser(), clock: systemClock, workerId: 'bench',
+        index,
+        rawStore,
+        parser: new MailparserMimeParser(),
+        clock: systemClock,
+        workerId: 'bench',
         forwardQueue: { enqueue: async () => undefined },
         config: { retentionDays: 28, stackId: 'bench', leaseMs: 60_000 },
       },
     );
 
-    uploads = await startLocalUploads({ listenHost: '127.0.0.1', port: 0, browserHost: '127.0.0.1', rawStore, bucket: 'inbound', clock: systemClock });
+    uploads = await startLocalUploads({
+      listenHost: '127.0.0.1',
+      port: 0,
+      browserHost: '127.0.0.1',
+      rawStore,
+      bucket: 'inbound',
+      clock: systemClock,
+    });
     const flag = new FileFailoverFlag(join(dir, 'failover.json'));
     await switchFailover(flag, { on: true, actor: 'bench' }, systemClock);
     const app = createWebApp({
@@ -194,15 +211,33 @@ export async function measureWebmail(work: string, log: (line: string) => void =
         timeZone: 'Europe/Berlin',
         logger: quietLogger,
         userRoutes: mailRouteGroups({
-          index, rawStore, rawWriter: rawStore, renderer: new MailparserMessageRenderer(), composer: new NodemailerMimeComposer(),
-          mailer: unusedMailer, downloadLinks: null, drafts: uploads.drafts, publicOrigin: 'http://localhost',
-          clock: systemClock, signingSecret: SECRET, logger: quietLogger,
+          index,
+          rawStore,
+          rawWriter: rawStore,
+          renderer: new MailparserMessageRenderer(),
+          composer: new NodemailerMimeComposer(),
+          mailer: unusedMailer,
+          downloadLinks: null,
+          drafts: uploads.drafts,
+          publicOrigin: 'http://localhost',
+          clock: systemClock,
+          signingSecret: SECRET,
+          logger: quietLogger,
           send: { retentionDays: 28, sentBucket: 'inbound', sentKeyPrefix: 'sent/' },
         }),
       },
     });
-    const session = { sub: 'bench', email: MAILBOX, name: 'Alice Example', groups: [], csrf: 'bench-csrf-token-0123456789abcdefghijklmnop', exp: Math.floor(Date.now() / 1000) + 3600 };
-    const cookie = (await generateSignedCookie('shadowmail_session', Buffer.from(JSON.stringify(session)).toString('base64url'), SECRET, { path: '/' })).split(';')[0]!;
+    const session = {
+      sub: 'bench',
+      email: MAILBOX,
+      name: 'Alice Example',
+      groups: [],
+      csrf: 'bench-csrf-token-0123456789abcdefghijklmnop',
+      exp: Math.floor(Date.now() / 1000) + 3600,
+    };
+    const cookie = (
+      await generateSignedCookie('shadowmail_session', Buffer.from(JSON.stringify(session)).toString('base64url'), SECRET, { path: '/' })
+    ).split(';')[0]!;
     const get = (path: string) => Promise.resolve(app.request(path, { headers: { cookie, 'accept-language': 'en' } }));
 
     log('webmail: first inbox page');
@@ -212,7 +247,9 @@ export async function measureWebmail(work: string, log: (line: string) => void =
     const searchQuery = 'project 42,';
     await timed(2, () => get(`/mail?q=${encodeURIComponent(searchQuery)}`));
     const search = await timed(10, () => get(`/mail?q=${encodeURIComponent(searchQuery)}`));
-    const searchRows = ((await (await get(`/mail?q=${encodeURIComponent(searchQuery)}`)).text()).match(/<li( class="unread")?><a href="\/mail\/m\//g) ?? []).length;
+    const searchRows = (
+      (await (await get(`/mail?q=${encodeURIComponent(searchQuery)}`)).text()).match(/<li( class="unread")?><a href="\/mail\/m\//g) ?? []
+    ).length;
 
     log('webmail: opening the 1 MB HTML message');
     const page = await timed(12, () => get(`/mail/m/${htmlId}`));

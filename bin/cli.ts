@@ -12,22 +12,22 @@ import { parseArgs } from 'node:util';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { SsmFailoverFlag } from '../lambdas/adapters/aws/ssm-failover-flag.ts';
 import { FileFailoverFlag } from '../lambdas/adapters/local/file-failover-flag.ts';
-import { audited, AuditWriteError } from '../lambdas/core/audit.ts';
+import { AuditWriteError, audited } from '../lambdas/core/audit.ts';
 import { ShadowmailError } from '../lambdas/core/errors.ts';
 import { MAX_FAILOVER_CACHE_MS, switchFailover } from '../lambdas/core/failover.ts';
 import type { AuditLog } from '../lambdas/ports/audit-log.ts';
 import { systemClock } from '../lambdas/ports/clock.ts';
 import type { FailoverFlag, FailoverState } from '../lambdas/ports/failover-flag.ts';
+import { localWebPaths, readLocalConfig } from '../lambdas/wiring/local-config.ts';
+import { openReopeningLocalAuditLog } from '../lambdas/wiring/local-resend.ts';
 import { costCommand } from './commands/cost.ts';
+import { cliTarget, deployedActor, deployedTargetOptions, openDeployedFailover } from './commands/deployed-target.ts';
 import { directoryCommand } from './commands/directory.ts';
 import { doctorCommand } from './commands/doctor.ts';
 import { probeCommand } from './commands/probe.ts';
-import { cliTarget, deployedActor, deployedTargetOptions, openDeployedFailover } from './commands/deployed-target.ts';
 import { redriveCommand } from './commands/redrive.ts';
 import { resendCommand } from './commands/resend.ts';
 import { traceCommand } from './commands/trace.ts';
-import { localWebPaths, readLocalConfig } from '../lambdas/wiring/local-config.ts';
-import { openReopeningLocalAuditLog } from '../lambdas/wiring/local-resend.ts';
 
 const USAGE = `usage:
   shadowmail trace [--recipient ADDR] [--sender ADDR] [--message-id ID] [--subject TEXT] [--since T] [--until T] [--json] [TARGET]
@@ -64,7 +64,11 @@ const USAGE = `usage:
   --ssm-parameter NAME switches a parameter by name; it knows no table, so no audit
   entry is written (use --stack).`;
 
-export async function main(argv: string[], out: NodeJS.WritableStream = process.stdout, err: NodeJS.WritableStream = process.stderr): Promise<number> {
+export async function main(
+  argv: string[],
+  out: NodeJS.WritableStream = process.stdout,
+  err: NodeJS.WritableStream = process.stderr,
+): Promise<number> {
   const [command, ...rest] = argv;
   try {
     if (command === 'trace') return await traceCommand(rest, out, err);
@@ -135,16 +139,24 @@ async function failover(argv: string[], out: NodeJS.WritableStream, err: NodeJS.
     if (target.audit) {
       try {
         // The same entry as the admin page's switch: action, actor, reason and the message users see.
-        state = await audited(target.audit, systemClock, {
-          actor: target.actor,
-          action: on ? 'failover.on' : 'failover.off',
-          details: { reason: values.reason ?? '' },
-        }, change, (result) => ({ message: result.message }));
+        state = await audited(
+          target.audit,
+          systemClock,
+          {
+            actor: target.actor,
+            action: on ? 'failover.on' : 'failover.off',
+            details: { reason: values.reason ?? '' },
+          },
+          change,
+          (result) => ({ message: result.message }),
+        );
       } catch (error) {
         if (!(error instanceof AuditWriteError)) throw error;
         // The flag did change; only its record is missing.
         state = await target.flag.read();
-        err.write(`shadowmail: the flag was switched, but its audit entry could not be written (${(error.cause as Error | undefined)?.message ?? error.message}); the flag itself names ${target.actor}\n`);
+        err.write(
+          `shadowmail: the flag was switched, but its audit entry could not be written (${(error.cause as Error | undefined)?.message ?? error.message}); the flag itself names ${target.actor}\n`,
+        );
         code = 1;
       }
     } else {
@@ -177,14 +189,23 @@ interface FailoverTarget {
  * by name (--ssm-parameter, no table known: no audit), or local mode's data directory.
  */
 async function failoverTarget(
-  values: { 'data-dir'?: string | undefined; 'ssm-parameter'?: string | undefined; stack?: string | undefined; region?: string | undefined },
+  values: {
+    'data-dir'?: string | undefined;
+    'ssm-parameter'?: string | undefined;
+    stack?: string | undefined;
+    region?: string | undefined;
+  },
   switching: boolean,
 ): Promise<FailoverTarget> {
   const parameter = values['ssm-parameter'];
   if (parameter !== undefined) {
     if (values['data-dir'] !== undefined) throw new ShadowmailError('USAGE', 'give either --data-dir or --ssm-parameter, not both');
     if (values.stack !== undefined) throw new ShadowmailError('USAGE', 'give either --stack or --ssm-parameter, not both');
-    if (!/^\/[A-Za-z0-9_.\-/]{1,1010}$/.test(parameter)) throw new ShadowmailError('USAGE', `--ssm-parameter must be a parameter name such as /shadowmail/failover, not ${JSON.stringify(parameter)}`);
+    if (!/^\/[A-Za-z0-9_.\-/]{1,1010}$/.test(parameter))
+      throw new ShadowmailError(
+        'USAGE',
+        `--ssm-parameter must be a parameter name such as /shadowmail/failover, not ${JSON.stringify(parameter)}`,
+      );
     const client = new SSMClient(values.region ? { region: values.region } : {});
     return {
       flag: new SsmFailoverFlag(client, parameter),
@@ -212,7 +233,12 @@ async function failoverTarget(
     // An outage switch must not wait for the audit log: another process may hold the
     // data directory (a CLI running a resend worker). Say so loudly and switch.
     if (!(error instanceof ShadowmailError)) throw error;
-    return { ...local, audit: null, noAuditBecause: `local mode's table cannot be opened (${error.message})`, close: async () => undefined };
+    return {
+      ...local,
+      audit: null,
+      noAuditBecause: `local mode's table cannot be opened (${error.message})`,
+      close: async () => undefined,
+    };
   }
 }
 
@@ -225,4 +251,3 @@ function formatFailover(state: FailoverState, where: string): string {
   lines.push(`changed   ${state.changedBy ?? '-'}${state.reason ? ` (${state.reason})` : ''}`, `flag      ${where}`);
   return `${lines.join('\n')}\n`;
 }
-

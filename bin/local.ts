@@ -1,8 +1,8 @@
 // `npm start`: the whole pipeline on one machine (local mode). Bad configuration
 // stops start-up with one line naming the variable.
 import { ShadowmailError } from '../lambdas/core/errors.ts';
-import { readLocalConfig } from '../lambdas/wiring/local-config.ts';
 import { startLocalStack } from '../lambdas/wiring/local.ts';
+import { readLocalConfig } from '../lambdas/wiring/local-config.ts';
 
 process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -10,7 +10,9 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 try {
   const config = readLocalConfig();
   const stack = await startLocalStack(config);
-  const primary = config.primary ? `smtp://${config.primary.host}:${config.primary.port}` : `built-in sink on 127.0.0.1:${stack.sinkPort} (${stack.paths.primarySink})`;
+  const primary = config.primary
+    ? `smtp://${config.primary.host}:${config.primary.port}`
+    : `built-in sink on 127.0.0.1:${stack.sinkPort} (${stack.paths.primarySink})`;
   console.log(
     [
       `shadowmail local mode ready`,
@@ -27,7 +29,10 @@ try {
     if (stopping) return;
     stopping = true;
     console.log(`${signal}: stopping`);
-    stack.stop().then(() => process.exit(0), () => process.exit(1));
+    stack.stop().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
   };
   process.on('SIGINT', () => shutdown('SIGINT'));
   process.on('SIGTERM', () => shutdown('SIGTERM'));

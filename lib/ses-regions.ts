@@ -42,7 +42,8 @@ export function sesRegionProblem(region: string): string | undefined {
   if (SES_OPT_IN_REGIONS_WITHOUT_S3.includes(region)) {
     return `${region} is an opt-in region, and SES does not support S3 buckets in opt-in regions as a destination for inbound mail (SES Developer Guide, "Deliver to S3 bucket action"); use one of ${SES_RECEIVING_REGIONS.join(', ')}`;
   }
-  if (!SES_RECEIVING_REGIONS.includes(region)) return `SES does not receive mail in ${region}; use one of ${SES_RECEIVING_REGIONS.join(', ')}`;
+  if (!SES_RECEIVING_REGIONS.includes(region))
+    return `SES does not receive mail in ${region}; use one of ${SES_RECEIVING_REGIONS.join(', ')}`;
   return undefined;
 }
 

@@ -2,11 +2,11 @@
 // the stateless stack on top of it, and the AWS Solutions checks of
 // cdk-nag over both (an unacknowledged finding fails synth). Shared by
 // bin/shadowmail.ts and the infrastructure tests.
-import { Tags, Validations, type App } from 'aws-cdk-lib';
+import { type App, Tags, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { ShadowmailConfig } from './config.ts';
-import { StatelessStack } from './stacks/stateless-stack.ts';
 import { StatefulStack } from './stacks/stateful-stack.ts';
+import { StatelessStack } from './stacks/stateless-stack.ts';
 
 export interface ShadowmailStacks {
   stateful: StatefulStack;

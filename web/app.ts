@@ -5,24 +5,24 @@
 // page while the flag is off, except sign-in (/auth) and the admin console (/admin,
 // admins only), so admins can trace mail and switch the flag while it is off.
 import { Hono } from 'hono';
-import { html } from 'hono/html';
 import { bodyLimit } from 'hono/body-limit';
+import { html } from 'hono/html';
 import { HTTPException } from 'hono/http-exception';
-import { MAX_WEB_BODY_BYTES } from '../lambdas/core/payload-limits.ts';
 import { ForbiddenError, NotFoundError } from '../lambdas/core/errors.ts';
+import { MAX_WEB_BODY_BYTES } from '../lambdas/core/payload-limits.ts';
 import type { Clock } from '../lambdas/ports/clock.ts';
-import type { FailoverFlag } from '../lambdas/ports/failover-flag.ts';
 import type { DirectoryLookup } from '../lambdas/ports/directory.ts';
+import type { FailoverFlag } from '../lambdas/ports/failover-flag.ts';
 import type { SignInProvider } from '../lambdas/ports/sign-in.ts';
-import { pickLanguage, translator, type Translate } from './i18n/index.ts';
+import { pickLanguage, type Translate, translator } from './i18n/index.ts';
 import { identityOf, type WebContext, type WebEnv } from './middleware/context.ts';
 import { csrfProtection } from './middleware/csrf.ts';
 import { failoverGate } from './middleware/failover-gate.ts';
 import { language } from './middleware/language.ts';
 import { consoleLogger, type WebLogger } from './middleware/logger.ts';
 import { securityHeaders } from './middleware/security.ts';
-import { MIN_SESSION_SECRET_LENGTH, requireSignIn, sessionMiddleware, type SessionConfig } from './middleware/session.ts';
-import { adminRoutes, requireAdmin, type AdminDeps } from './routes/admin.ts';
+import { MIN_SESSION_SECRET_LENGTH, requireSignIn, type SessionConfig, sessionMiddleware } from './middleware/session.ts';
+import { type AdminDeps, adminRoutes, requireAdmin } from './routes/admin.ts';
 import { authRoutes } from './routes/auth.ts';
 import { statusRoutes } from './routes/status.ts';
 import { messagePage, renderPage } from './views/layout.tsx';
@@ -90,7 +90,8 @@ export function createWebApp(deps: WebAppDeps): Hono<WebEnv> {
 }
 
 function mountWebmail(app: Hono<WebEnv>, deps: WebmailDeps): void {
-  if (deps.sessionSecret.length < MIN_SESSION_SECRET_LENGTH) throw new Error(`the session secret must have at least ${MIN_SESSION_SECRET_LENGTH} characters`);
+  if (deps.sessionSecret.length < MIN_SESSION_SECRET_LENGTH)
+    throw new Error(`the session secret must have at least ${MIN_SESSION_SECRET_LENGTH} characters`);
   const logger = deps.logger ?? consoleLogger;
   const session: SessionConfig = {
     secret: deps.sessionSecret,
@@ -105,10 +106,17 @@ function mountWebmail(app: Hono<WebEnv>, deps: WebmailDeps): void {
   app.use('*', csrfProtection({ origin: deps.publicOrigin }));
 
   app.route('/', statusRoutes());
-  app.route('/auth', authRoutes({
-    signIn: deps.signIn, session, logger, publicOrigin: new URL(deps.publicOrigin).origin,
-    adminGroup: deps.adminGroup, ...(deps.directory && { directory: deps.directory }),
-  }));
+  app.route(
+    '/auth',
+    authRoutes({
+      signIn: deps.signIn,
+      session,
+      logger,
+      publicOrigin: new URL(deps.publicOrigin).origin,
+      adminGroup: deps.adminGroup,
+      ...(deps.directory && { directory: deps.directory }),
+    }),
+  );
   for (const { path, routes, selfAuthorized } of deps.userRoutes ?? [{ path: '/mail', routes: placeholderMailRoutes() }]) {
     if (!selfAuthorized) {
       app.use(path, requireSignIn());
@@ -130,7 +138,11 @@ function mountWebmail(app: Hono<WebEnv>, deps: WebmailDeps): void {
 
 function tooLargePage(c: WebContext): Promise<Response> {
   const t = ensureLanguage(c);
-  return messagePage(c, { title: t('request.tooLarge.title'), text: t('request.tooLarge.body', { mb: Math.floor(MAX_WEB_BODY_BYTES / (1024 * 1024)) }), status: 413 });
+  return messagePage(c, {
+    title: t('request.tooLarge.title'),
+    text: t('request.tooLarge.body', { mb: Math.floor(MAX_WEB_BODY_BYTES / (1024 * 1024)) }),
+    status: 413,
+  });
 }
 
 /** Errors can arise before the language middleware ran: pick the language here then. */
@@ -145,12 +157,20 @@ function ensureLanguage(c: WebContext): Translate {
 
 async function errorPage(c: WebContext, error: unknown, logger: WebLogger): Promise<Response> {
   const t = ensureLanguage(c);
-  if (error instanceof NotFoundError) return messagePage(c, { title: t('error.notFound.title'), text: t('error.notFound.body'), status: 404 });
-  if (error instanceof ForbiddenError) return messagePage(c, { title: t('error.forbidden.title'), text: t('error.forbidden.body'), status: 403 });
+  if (error instanceof NotFoundError)
+    return messagePage(c, { title: t('error.notFound.title'), text: t('error.notFound.body'), status: 404 });
+  if (error instanceof ForbiddenError)
+    return messagePage(c, { title: t('error.forbidden.title'), text: t('error.forbidden.body'), status: 403 });
   if (error instanceof HTTPException && error.status === 401) {
-    return messagePage(c, { title: t('auth.signInRequired.title'), text: t('auth.signInRequired.body'), status: 401, link: { href: '/auth/login', label: t('status.failover.signIn') } });
+    return messagePage(c, {
+      title: t('auth.signInRequired.title'),
+      text: t('auth.signInRequired.body'),
+      status: 401,
+      link: { href: '/auth/login', label: t('status.failover.signIn') },
+    });
   }
-  if (error instanceof HTTPException && error.status < 500) return messagePage(c, { title: t('error.server.title'), text: error.message, status: error.status });
+  if (error instanceof HTTPException && error.status < 500)
+    return messagePage(c, { title: t('error.server.title'), text: error.message, status: error.status });
   logger.error('request failed', { path: c.req.path, method: c.req.method, error: (error as Error)?.stack ?? String(error) });
   return messagePage(c, { title: t('error.server.title'), text: t('error.server.body'), status: 500 });
 }

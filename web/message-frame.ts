@@ -78,10 +78,7 @@ const BASE_STYLE = [
  * sanitized there and inserted as it is); otherwise the text is shown, escaped,
  * with http(s) addresses as links.
  */
-export function messageFrameDocument(
-  rendered: Pick<RenderedMessage, 'html' | 'text' | 'subject'>,
-  options: MessageFrameOptions,
-): string {
+export function messageFrameDocument(rendered: Pick<RenderedMessage, 'html' | 'text' | 'subject'>, options: MessageFrameOptions): string {
   const lang = /^[A-Za-z]{1,8}(?:-[A-Za-z0-9]{1,8})*$/.test(options.lang) ? options.lang : 'en';
   const body = rendered.html !== null ? rendered.html : `<pre class="message-text">${linkify(rendered.text ?? '')}</pre>`;
   return [

@@ -95,7 +95,11 @@ export interface DeliveryAccounting {
 
 const norm = (address: string): string => address.trim().toLowerCase();
 
-export function accountDeliveries(accepted: AcceptedMessage[], delivered: DeliveredCopy[], interruptions: Interruptions): DeliveryAccounting {
+export function accountDeliveries(
+  accepted: AcceptedMessage[],
+  delivered: DeliveredCopy[],
+  interruptions: Interruptions,
+): DeliveryAccounting {
   const byId = new Map(accepted.map((message) => [message.drillId, message]));
   // drillId → recipient → queueId → delivery times of its copies
   const copies = new Map<string, Map<string, Map<string | null, number[]>>>();
@@ -157,7 +161,8 @@ export function accountDeliveries(accepted: AcceptedMessage[], delivered: Delive
         senderDuplicates.push({ drillId: message.drillId, recipient, queueIds: [...perQueueId.keys()] });
       }
     }
-    if (missing.length > 0) lost.push({ drillId: message.drillId, messageId: message.messageId, recipients: missing, queueIds: message.queueIds });
+    if (missing.length > 0)
+      lost.push({ drillId: message.drillId, messageId: message.messageId, recipients: missing, queueIds: message.queueIds });
     else messagesDelivered += 1;
 
     // Every stored copy beyond the ones the sender was told about must come from a try

@@ -46,7 +46,22 @@ export interface CorpusPick {
 /** Display name of colleagues' mail: how the webmail users tell it apart in the inbox. */
 export const COLLEAGUE_NAME = 'Colleague';
 
-const WORDS = ['invoice', 'Lieferung', 'meeting', 'quarter', 'Straße', 'server', 'report', 'update', 'Grüße', 'budget', 'order', 'delivery', 'Angebot', 'contract'];
+const WORDS = [
+  'invoice',
+  'Lieferung',
+  'meeting',
+  'quarter',
+  'Straße',
+  'server',
+  'report',
+  'update',
+  'Grüße',
+  'budget',
+  'order',
+  'delivery',
+  'Angebot',
+  'contract',
+];
 
 export class MessageFactory {
   private count = 0;
@@ -109,23 +124,56 @@ export class MessageFactory {
     if (shape === 'plain') {
       body = ['Content-Type: text/plain; charset=utf-8', 'Content-Transfer-Encoding: 8bit', '', text, ''];
     } else if (shape === 'html') {
-      const html = `<html><body>${text.split('\r\n').map((line) => `<p>${line}</p>`).join('\r\n')}</body></html>`;
+      const html = `<html><body>${text
+        .split('\r\n')
+        .map((line) => `<p>${line}</p>`)
+        .join('\r\n')}</body></html>`;
       body = [
-        'Content-Type: multipart/alternative; boundary="drill-alt"', '',
-        '--drill-alt', 'Content-Type: text/plain; charset=utf-8', 'Content-Transfer-Encoding: 8bit', '', text,
-        '--drill-alt', 'Content-Type: text/html; charset=utf-8', 'Content-Transfer-Encoding: 8bit', '', html,
-        '--drill-alt--', '',
+        'Content-Type: multipart/alternative; boundary="drill-alt"',
+        '',
+        '--drill-alt',
+        'Content-Type: text/plain; charset=utf-8',
+        'Content-Transfer-Encoding: 8bit',
+        '',
+        text,
+        '--drill-alt',
+        'Content-Type: text/html; charset=utf-8',
+        'Content-Transfer-Encoding: 8bit',
+        '',
+        html,
+        '--drill-alt--',
+        '',
       ];
     } else {
       body = [
-        'Content-Type: multipart/mixed; boundary="drill-mixed"', '',
-        '--drill-mixed', 'Content-Type: text/plain; charset=utf-8', 'Content-Transfer-Encoding: 8bit', '', text,
-        '--drill-mixed', 'Content-Type: application/pdf; name="Rechnung.pdf"', 'Content-Disposition: attachment; filename="Rechnung.pdf"',
-        'Content-Transfer-Encoding: base64', '', this.attachment,
-        '--drill-mixed--', '',
+        'Content-Type: multipart/mixed; boundary="drill-mixed"',
+        '',
+        '--drill-mixed',
+        'Content-Type: text/plain; charset=utf-8',
+        'Content-Transfer-Encoding: 8bit',
+        '',
+        text,
+        '--drill-mixed',
+        'Content-Type: application/pdf; name="Rechnung.pdf"',
+        'Content-Disposition: attachment; filename="Rechnung.pdf"',
+        'Content-Transfer-Encoding: base64',
+        '',
+        this.attachment,
+        '--drill-mixed--',
+        '',
       ];
     }
-    return { drillId, messageId, phase, source: 'generated', envelopeFrom, recipients: [...visible, ...bcc], bcc, subject, raw: Buffer.from([...head, ...body].join('\r\n')) };
+    return {
+      drillId,
+      messageId,
+      phase,
+      source: 'generated',
+      envelopeFrom,
+      recipients: [...visible, ...bcc],
+      bcc,
+      subject,
+      raw: Buffer.from([...head, ...body].join('\r\n')),
+    };
   }
 
   /** 1–3 visible recipients (alice and bob often, the alias sometimes), sometimes 1–2 Bcc recipients not among them. */
@@ -213,8 +261,17 @@ export class RetryingSender {
   async submit(message: DrillMessage): Promise<void> {
     while (this.active.size >= this.options.maxInFlight) await new Promise<void>((resolve) => this.waiting.push(resolve));
     const record: SendRecord = {
-      message, firstTryAtMs: Date.now(), acceptedAtMs: null, queueIds: [], tries: 0, temporaryRefusals: 0,
-      connectionFailures: 0, ambiguousTries: 0, permanentRefusal: null, refusedRecipients: [], lastError: null,
+      message,
+      firstTryAtMs: Date.now(),
+      acceptedAtMs: null,
+      queueIds: [],
+      tries: 0,
+      temporaryRefusals: 0,
+      connectionFailures: 0,
+      ambiguousTries: 0,
+      permanentRefusal: null,
+      refusedRecipients: [],
+      lastError: null,
     };
     this.records.push(record);
     const task = this.deliver(record).finally(() => {
@@ -266,7 +323,9 @@ export class RetryingSender {
       const queueId = /queued as (\S+)/.exec(info.response)?.[1] ?? `no-queue-id-in:${info.response}`;
       record.queueIds.push(queueId);
       record.acceptedAtMs = Date.now();
-      record.refusedRecipients = ((info.rejected ?? []) as Array<string | { address: string }>).map((a) => (typeof a === 'string' ? a : a.address));
+      record.refusedRecipients = ((info.rejected ?? []) as Array<string | { address: string }>).map((a) =>
+        typeof a === 'string' ? a : a.address,
+      );
       return 'done';
     } catch (error) {
       const e = error as { responseCode?: number; message?: string };

@@ -76,7 +76,14 @@ export class MaildirScanner {
           this.seen.add(key);
           const parsed = parseDeliveredHead(head);
           if (parsed && parsed.recipient) {
-            const copy: ScannedCopy = { drillId: parsed.drillId, recipient: parsed.recipient, queueId: parsed.queueId, file: path, mailbox, deliveredAtMs: mtimeMs };
+            const copy: ScannedCopy = {
+              drillId: parsed.drillId,
+              recipient: parsed.recipient,
+              queueId: parsed.queueId,
+              file: path,
+              mailbox,
+              deliveredAtMs: mtimeMs,
+            };
             this.copies.push(copy);
             fresh.push(copy);
           } else {

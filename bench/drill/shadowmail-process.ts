@@ -6,7 +6,7 @@
 // life's output in the work directory.
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { startLocal, type LocalProcess } from '../../test/support/local-process.ts';
+import { type LocalProcess, startLocal } from '../../test/support/local-process.ts';
 import { memoryOf, peakRssMiB, processTree } from '../procfs.ts';
 import type { SwitchingProxy } from './switching-proxy.ts';
 
@@ -75,8 +75,12 @@ export class ShadowmailSupervisor {
     const startedAt = performance.now();
     const local = await startLocal(this.dataDir, this.env, 90_000);
     const life: ProcessLife = {
-      pid: local.child.pid!, startedAtSeconds: this.context.seconds(), endedAtSeconds: null, end: null,
-      startupSeconds: round((performance.now() - startedAt) / 1000), peakRssMiB: null,
+      pid: local.child.pid!,
+      startedAtSeconds: this.context.seconds(),
+      endedAtSeconds: null,
+      end: null,
+      startupSeconds: round((performance.now() - startedAt) / 1000),
+      peakRssMiB: null,
     };
     this.lives.push(life);
     this.local = local;
@@ -115,11 +119,20 @@ export class ShadowmailSupervisor {
       this.local = null;
       await this.start();
       const record: KillRecord = {
-        atSeconds, atMs: at, phase, reason, pid: life.pid,
-        relayConnectionsOpen, relayConnectionsClosedLastSecond, midRelay, restartSeconds: round((performance.now() - killedAt) / 1000),
+        atSeconds,
+        atMs: at,
+        phase,
+        reason,
+        pid: life.pid,
+        relayConnectionsOpen,
+        relayConnectionsClosedLastSecond,
+        midRelay,
+        restartSeconds: round((performance.now() - killedAt) / 1000),
       };
       this.kills.push(record);
-      this.context.log(`SIGKILL ${life.pid} (${reason}, ${record.phase}${midRelay ? ', mid-relay' : ''}); back in ${record.restartSeconds} s`);
+      this.context.log(
+        `SIGKILL ${life.pid} (${reason}, ${record.phase}${midRelay ? ', mid-relay' : ''}); back in ${record.restartSeconds} s`,
+      );
       return record;
     });
     this.busy = run.catch(() => undefined);

@@ -7,12 +7,9 @@
 //
 // The proxy never answers with a 5xx: it stands for a primary that is temporarily
 // unavailable, and a permanent reply would make the relay give up on a message.
-import { createServer, connect, type AddressInfo, type Server, type Socket } from 'node:net';
+import { type AddressInfo, connect, createServer, type Server, type Socket } from 'node:net';
 
-export type ProxyMode =
-  | { kind: 'pass' }
-  | { kind: 'hang' }
-  | { kind: 'tempfail'; at: 'greeting' | 'rcpt' };
+export type ProxyMode = { kind: 'pass' } | { kind: 'hang' } | { kind: 'tempfail'; at: 'greeting' | 'rcpt' };
 
 export interface ProxyCounts {
   pass: number;

@@ -61,8 +61,16 @@ export class WebmailUser {
 
   constructor(private readonly options: WebmailUserOptions) {
     this.report = {
-      user: options.user, signInOfferedAfter: null, signedInAfter: null, inboxWithOutageMailAfter: null, readAfter: null,
-      openedSubject: null, bodyShown: false, sends: [], stepRetries: 0, errors: [],
+      user: options.user,
+      signInOfferedAfter: null,
+      signedInAfter: null,
+      inboxWithOutageMailAfter: null,
+      readAfter: null,
+      openedSubject: null,
+      bodyShown: false,
+      sends: [],
+      stepRetries: 0,
+      errors: [],
     };
   }
 
@@ -207,7 +215,16 @@ export class WebmailUser {
       await page.waitForLoadState('load');
       const seconds = Math.round((Date.now() - startedAt) / 10) / 100;
       const phase = this.options.phase();
-      const alert = async () => (await page.locator('[role=alert]').first().innerText().catch(() => '')).replace(/\s+/g, ' ').trim();
+      const alert = async () =>
+        (
+          await page
+            .locator('[role=alert]')
+            .first()
+            .innerText()
+            .catch(() => '')
+        )
+          .replace(/\s+/g, ' ')
+          .trim();
       let result: WebmailSend;
       if (status === 303 && /\/mail\/sent\?done=(sent|already-sent|sent-no-copy)/.test(page.url())) {
         result = { kind, phase, startedInPhase, atSeconds, seconds, outcome: 'sent', detail: `HTTP 303 → ${new URL(page.url()).search}` };

@@ -3,7 +3,7 @@
 // CloudWatch, the optional NAT gateway), with the total, the cost per user, and
 // where every price and every per-message figure comes from (cost/cost-model.ts).
 import { parseArgs } from 'node:util';
-import { COST_DEFAULTS, CostInputError, estimateMonthlyCost, type CostEstimate, type CostInputs } from '../../cost/cost-model.ts';
+import { COST_DEFAULTS, type CostEstimate, CostInputError, type CostInputs, estimateMonthlyCost } from '../../cost/cost-model.ts';
 
 export const COST_USAGE = `usage:
   shadowmail cost [--users N] [--messages-per-user N] [--size-kb N] [--retention-days N]
@@ -117,7 +117,12 @@ function price(value: number): string {
 function table(rows: string[][], rightAligned: Set<number>): string {
   const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => (row[column] ?? '').length)));
   return rows
-    .map((row) => row.map((cell, column) => (rightAligned.has(column) ? cell.padStart(widths[column]!) : cell.padEnd(widths[column]!))).join('  ').trimEnd())
+    .map((row) =>
+      row
+        .map((cell, column) => (rightAligned.has(column) ? cell.padStart(widths[column]!) : cell.padEnd(widths[column]!)))
+        .join('  ')
+        .trimEnd(),
+    )
     .join('\n');
 }
 
@@ -135,7 +140,11 @@ export function formatEstimate(estimate: CostEstimate): string {
   for (const line of estimate.lineItems) {
     rows.push([line.service, line.item, amount(line.quantity), line.unit, price(line.unitPrice), money(line.monthlyUSD)]);
   }
-  rows.push(['', '', '', '', '', ''], ['total', '', '', '', '', money(estimate.totalUSD)], ['per user', '', '', '', '', money(estimate.perUserUSD)]);
+  rows.push(
+    ['', '', '', '', '', ''],
+    ['total', '', '', '', '', money(estimate.totalUSD)],
+    ['per user', '', '', '', '', money(estimate.perUserUSD)],
+  );
   lines.push(table(rows, new Set([2, 4, 5])), '');
 
   lines.push('By service:');

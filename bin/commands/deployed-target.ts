@@ -12,17 +12,22 @@ import { SSMClient } from '@aws-sdk/client-ssm';
 import { DynamoDbAuditLog } from '../../lambdas/adapters/aws/dynamodb-audit-log.ts';
 import { DynamoDbMessageIndex } from '../../lambdas/adapters/aws/dynamodb-message-index.ts';
 import { DynamoDbResendJobs } from '../../lambdas/adapters/aws/dynamodb-resend-jobs.ts';
-import { SqsResendQueue } from '../../lambdas/adapters/aws/sqs-resend-queue.ts';
 import { SqsCopyRedrive, SqsMoveTaskRedrive } from '../../lambdas/adapters/aws/sqs-dead-letter-redrive.ts';
+import { SqsResendQueue } from '../../lambdas/adapters/aws/sqs-resend-queue.ts';
 import { SsmFailoverFlag } from '../../lambdas/adapters/aws/ssm-failover-flag.ts';
 import { ShadowmailError } from '../../lambdas/core/errors.ts';
 import { DEFAULT_RESEND_CONFIG, type ResendStartDeps } from '../../lambdas/core/resend.ts';
 import type { AuditLog } from '../../lambdas/ports/audit-log.ts';
-import type { DeadLetterRedrive } from '../../lambdas/ports/dead-letter-redrive.ts';
 import type { Clock } from '../../lambdas/ports/clock.ts';
+import type { DeadLetterRedrive } from '../../lambdas/ports/dead-letter-redrive.ts';
 import type { MessageIndex } from '../../lambdas/ports/message-index.ts';
 import type { ResendJobStore, ResendQueue } from '../../lambdas/ports/resend-jobs.ts';
-import { DEAD_LETTER_QUEUE_OUTPUT_PREFIX, deadLetterQueueOutputKey, INGEST_QUEUE_OUTPUT_KEY, type DeadLetterQueueLabel } from '../../lib/stack-outputs.ts';
+import {
+  DEAD_LETTER_QUEUE_OUTPUT_PREFIX,
+  type DeadLetterQueueLabel,
+  deadLetterQueueOutputKey,
+  INGEST_QUEUE_OUTPUT_KEY,
+} from '../../lib/stack-outputs.ts';
 
 /** The stack outputs the CLI reads: which stack (suffix of the stack name) and which output key. */
 export const STACK_OUTPUTS = {
@@ -83,8 +88,13 @@ export function cliTarget(values: { stack?: string | undefined; region?: string 
     return { kind: 'local', dataDir: values['data-dir'] };
   }
   if (values['data-dir'] !== undefined) throw new ShadowmailError('USAGE', 'give either --data-dir or --stack, not both');
-  if (!STACK_ID.test(stack)) throw new ShadowmailError('USAGE', `--stack must be the stackId of the deployment (a letter, then letters, digits or dashes), not ${JSON.stringify(stack)}`);
-  if (region !== undefined && !/^[a-z]{2}(-[a-z]+)+-\d+$/.test(region)) throw new ShadowmailError('USAGE', `--region must be an AWS region such as eu-central-1, not ${JSON.stringify(region)}`);
+  if (!STACK_ID.test(stack))
+    throw new ShadowmailError(
+      'USAGE',
+      `--stack must be the stackId of the deployment (a letter, then letters, digits or dashes), not ${JSON.stringify(stack)}`,
+    );
+  if (region !== undefined && !/^[a-z]{2}(-[a-z]+)+-\d+$/.test(region))
+    throw new ShadowmailError('USAGE', `--region must be an AWS region such as eu-central-1, not ${JSON.stringify(region)}`);
   return { kind: 'stack', stackId: stack, region };
 }
 
@@ -131,11 +141,17 @@ const throwError = (error: Error): never => {
 };
 
 function missingOutputError(stackName: string, region: string, key: string): ShadowmailError {
-  return new ShadowmailError('STACK_OUTPUT', `stack ${stackName} (${region}) has no output ${key}: deploy the current version of shadowmail`);
+  return new ShadowmailError(
+    'STACK_OUTPUT',
+    `stack ${stackName} (${region}) has no output ${key}: deploy the current version of shadowmail`,
+  );
 }
 
 /** A CloudFormation client in the target's region (or the SDK's default region), destroyed afterwards. */
-async function withCloudFormation<T>(target: { region: string | undefined }, use: (client: CloudFormationClient, region: string) => Promise<T>): Promise<T> {
+async function withCloudFormation<T>(
+  target: { region: string | undefined },
+  use: (client: CloudFormationClient, region: string) => Promise<T>,
+): Promise<T> {
   const cloudFormation = new CloudFormationClient(target.region ? { region: target.region } : {});
   try {
     const region = await cloudFormation.config.region().catch(() => undefined);
@@ -174,7 +190,8 @@ export async function readDeployedOutputs(target: { stackId: string; region: str
       where: `stack ${target.stackId} (${region})`,
       stacks,
       get,
-      require: (name) => get(name) ?? throwError(missingOutputError(`${target.stackId}-${STACK_OUTPUTS[name].stack}`, region, STACK_OUTPUTS[name].key)),
+      require: (name) =>
+        get(name) ?? throwError(missingOutputError(`${target.stackId}-${STACK_OUTPUTS[name].stack}`, region, STACK_OUTPUTS[name].key)),
     };
   });
 }
@@ -183,7 +200,11 @@ async function describeOutputs(client: CloudFormationClient, stackName: string, 
   try {
     const { Stacks: stacks } = await client.send(new DescribeStacksCommand({ StackName: stackName }));
     const stack = stacks?.[0];
-    if (!stack) throw new ShadowmailError('NO_STACK', `stack ${stackName} not found in ${region}: check --stack (the stackId of the deployment) and --region`);
+    if (!stack)
+      throw new ShadowmailError(
+        'NO_STACK',
+        `stack ${stackName} not found in ${region}: check --stack (the stackId of the deployment) and --region`,
+      );
     return stack.Outputs ?? [];
   } catch (error) {
     if (error instanceof ShadowmailError) throw error;
@@ -194,15 +215,25 @@ async function describeOutputs(client: CloudFormationClient, stackName: string, 
 /** One line for what went wrong while reading a stack. */
 function awsError(error: unknown, stackName: string, region: string): ShadowmailError {
   const name = (error as { name?: string }).name ?? 'Error';
-  const message = String((error as Error).message ?? error).split('\n')[0]!.trim();
+  const message = String((error as Error).message ?? error)
+    .split('\n')[0]!
+    .trim();
   if (name === 'ValidationError' && /does not exist/i.test(message)) {
-    return new ShadowmailError('NO_STACK', `stack ${stackName} not found in ${region}: check --stack (the stackId of the deployment) and --region`, { cause: error });
+    return new ShadowmailError(
+      'NO_STACK',
+      `stack ${stackName} not found in ${region}: check --stack (the stackId of the deployment) and --region`,
+      { cause: error },
+    );
   }
   if (name === 'CredentialsProviderError' || /credential/i.test(name)) {
-    return new ShadowmailError('NO_CREDENTIALS', `no AWS credentials (${message}): sign in (aws sso login, AWS_PROFILE) and try again`, { cause: error });
+    return new ShadowmailError('NO_CREDENTIALS', `no AWS credentials (${message}): sign in (aws sso login, AWS_PROFILE) and try again`, {
+      cause: error,
+    });
   }
   if (/AccessDenied|UnrecognizedClient|InvalidClientTokenId|ExpiredToken/i.test(name)) {
-    return new ShadowmailError('ACCESS_DENIED', `not allowed to read stack ${stackName} in ${region}: ${name}: ${message}`, { cause: error });
+    return new ShadowmailError('ACCESS_DENIED', `not allowed to read stack ${stackName} in ${region}: ${name}: ${message}`, {
+      cause: error,
+    });
   }
   return new ShadowmailError('STACK_READ', `cannot read stack ${stackName} in ${region}: ${name}: ${message}`, { cause: error });
 }
@@ -291,7 +322,11 @@ export async function openDeployedFailover(
 export async function openDeployedRedrive(
   target: { stackId: string; region: string | undefined },
   labels: readonly DeadLetterQueueLabel[],
-): Promise<{ target: DeployedTarget<DeployedOutput>; queues: Array<{ label: DeadLetterQueueLabel; url: string; redrive: DeadLetterRedrive }>; close(): Promise<void> }> {
+): Promise<{
+  target: DeployedTarget<DeployedOutput>;
+  queues: Array<{ label: DeadLetterQueueLabel; url: string; redrive: DeadLetterRedrive }>;
+  close(): Promise<void>;
+}> {
   const needs: DeployedOutput[] = labels.map((label) => DEAD_LETTER_QUEUE_OUTPUTS[label]);
   if (labels.includes('notifications')) needs.push('ingestQueueUrl');
   const resolved = await resolveDeployedTarget(target, needs);

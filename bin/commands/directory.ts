@@ -8,21 +8,15 @@ import { readFile, stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import {
-  DEFAULT_SYNC_LEASE_MS,
-  syncDirectory,
-  type DirectoryUser,
-  type SyncPlan,
-  type SyncReport,
-} from '../../lambdas/core/directory.ts';
-import { ShadowmailError } from '../../lambdas/core/errors.ts';
-import type { DirectorySource } from '../../lambdas/ports/directory.ts';
 import { makeDynamoDbClient } from '../../lambdas/adapters/aws/dynamodb-client.ts';
 import { DynamoDbDirectoryStore } from '../../lambdas/adapters/aws/dynamodb-directory-store.ts';
 import { readBindPasswordSecret, secretsClientFor } from '../../lambdas/adapters/aws/secrets-bind-credentials.ts';
-import { LdapDirectorySource, type AdminStrategy } from '../../lambdas/adapters/ldap/ldap-directory-source.ts';
+import { type AdminStrategy, LdapDirectorySource } from '../../lambdas/adapters/ldap/ldap-directory-source.ts';
 import { CsvDirectorySource } from '../../lambdas/adapters/local/csv-directory-source.ts';
 import { startEmbeddedDynalite } from '../../lambdas/adapters/local/embedded-dynalite.ts';
+import { DEFAULT_SYNC_LEASE_MS, type DirectoryUser, type SyncPlan, type SyncReport, syncDirectory } from '../../lambdas/core/directory.ts';
+import { ShadowmailError } from '../../lambdas/core/errors.ts';
+import type { DirectorySource } from '../../lambdas/ports/directory.ts';
 import { readLocalConfig } from '../../lambdas/wiring/local-config.ts';
 import { localPaths, readRuntimeInfo } from '../../lambdas/wiring/local-data-dir.ts';
 import { LOCAL_TABLE_NAME } from '../../lambdas/wiring/local-index.ts';
@@ -48,7 +42,6 @@ export const DIRECTORY_USAGE = `usage:
   the changes and writes nothing.`;
 
 const MAX_DIFF_LINES_WRITTEN = 200;
-
 
 interface Target {
   store: DynamoDbDirectoryStore;

@@ -7,9 +7,9 @@ import { parseArgs } from 'node:util';
 import { normalizeMailAddress } from '../../lambdas/core/compose.ts';
 import { runCommand, UsageError } from './command.ts';
 import { cliTarget, deployedTargetOptions, readDeployedOutputs } from './deployed-target.ts';
-import { formatCheck, formatSummary, summarize, type Check } from './doctor/check.ts';
+import { type Check, formatCheck, formatSummary, summarize } from './doctor/check.ts';
 import { cognitoChecks } from './doctor/cognito.ts';
-import { mailDomains, missingOutput, type DoctorContext } from './doctor/context.ts';
+import { type DoctorContext, mailDomains, missingOutput } from './doctor/context.ts';
 import { dnsChecks, newResolver } from './doctor/dns.ts';
 import { operationsChecks } from './doctor/operations.ts';
 import { sesChecks } from './doctor/ses.ts';
@@ -58,10 +58,13 @@ async function doctor(argv: string[], out: NodeJS.WritableStream): Promise<numbe
   const target = cliTarget(values);
   if (target.kind !== 'stack') throw new UsageError('--stack STACK_ID is required');
   const mailbox = values.mailbox === undefined ? undefined : (normalizeMailAddress(values.mailbox.trim()) ?? undefined);
-  if (values.mailbox !== undefined && mailbox === undefined) throw new UsageError(`--mailbox must be a mail address such as alice@corp.example, not ${JSON.stringify(values.mailbox)}`);
+  if (values.mailbox !== undefined && mailbox === undefined)
+    throw new UsageError(`--mailbox must be a mail address such as alice@corp.example, not ${JSON.stringify(values.mailbox)}`);
   const dnsServer = values['dns-server'];
   if (dnsServer !== undefined && !/^(\d{1,3}(\.\d{1,3}){3}(:\d{1,5})?|\[[0-9a-fA-F:]+\](:\d{1,5})?|[0-9a-fA-F:]+)$/.test(dnsServer)) {
-    throw new UsageError(`--dns-server must be an IP address with an optional port (1.1.1.1, 127.0.0.1:5353, [2606:4700::1111]:53), not ${JSON.stringify(dnsServer)}`);
+    throw new UsageError(
+      `--dns-server must be an IP address with an optional port (1.1.1.1, 127.0.0.1:5353, [2606:4700::1111]:53), not ${JSON.stringify(dnsServer)}`,
+    );
   }
 
   const outputs = await readDeployedOutputs(target);

@@ -11,8 +11,8 @@
 // messages a day: https://docs.aws.amazon.com/ses/latest/dg/request-production-access.html).
 import { Readable } from 'node:stream';
 import { parseArgs } from 'node:util';
-import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { DynamoDbMessageIndex } from '../../lambdas/adapters/aws/dynamodb-message-index.ts';
 import { SesOutboundMailer } from '../../lambdas/adapters/aws/ses-outbound-mailer.ts';
 import { SmtpRelayAdapter } from '../../lambdas/adapters/smtp/smtp-relay.ts';
@@ -21,12 +21,22 @@ import { normalizeMailAddress } from '../../lambdas/core/compose.ts';
 import { ShadowmailError } from '../../lambdas/core/errors.ts';
 import { systemClock } from '../../lambdas/ports/clock.ts';
 import type { MessageIndex } from '../../lambdas/ports/message-index.ts';
-import { readLocalConfig, smtpTarget, SMTP_URL, type SmtpTarget } from '../../lambdas/wiring/local-config.ts';
+import { readLocalConfig, SMTP_URL, type SmtpTarget, smtpTarget } from '../../lambdas/wiring/local-config.ts';
 import { openRunningLocalIndex } from '../../lambdas/wiring/local-resend.ts';
 import { runCommand, UsageError } from './command.ts';
 import { cliTarget, deployedTargetOptions, readDeployedOutputs } from './deployed-target.ts';
 import { mailDomains } from './doctor/context.ts';
-import { AWS_LABELS, followProbe, LOCAL_LABELS, notSent, probeMessage, type FollowResult, type ProbeLabels, type ProbeStepKey, type TimelineStep } from './probe/follow.ts';
+import {
+  AWS_LABELS,
+  type FollowResult,
+  followProbe,
+  LOCAL_LABELS,
+  notSent,
+  type ProbeLabels,
+  type ProbeStepKey,
+  probeMessage,
+  type TimelineStep,
+} from './probe/follow.ts';
 
 export const PROBE_USAGE = `usage:
   shadowmail probe --to ADDR [--from ADDR] [--via smtp://HOST[:PORT]] [--timeout SECONDS] [--json]
@@ -87,8 +97,12 @@ async function probe(argv: string[], out: NodeJS.WritableStream): Promise<number
   const to = address(values.to, '--to');
   const from = values.from === undefined ? `postmaster@${domainOf(to)}` : address(values.from, '--from');
   const timeout = Number(values.timeout);
-  if (!Number.isInteger(timeout) || timeout < 1 || timeout > 3600) throw new UsageError('--timeout must be a whole number of seconds from 1 to 3600');
-  if (values.via !== undefined && !SMTP_URL.test(values.via)) throw new UsageError(`--via must be an SMTP URL such as smtp://inbound-smtp.eu-central-1.amazonaws.com:25, not ${JSON.stringify(values.via)}`);
+  if (!Number.isInteger(timeout) || timeout < 1 || timeout > 3600)
+    throw new UsageError('--timeout must be a whole number of seconds from 1 to 3600');
+  if (values.via !== undefined && !SMTP_URL.test(values.via))
+    throw new UsageError(
+      `--via must be an SMTP URL such as smtp://inbound-smtp.eu-central-1.amazonaws.com:25, not ${JSON.stringify(values.via)}`,
+    );
   const via = smtpTarget(values.via);
 
   const target = await openProbeTarget(cliTarget(values));
@@ -103,35 +117,62 @@ async function probe(argv: string[], out: NodeJS.WritableStream): Promise<number
     let routeText: string;
     if (route) {
       routeText = `over SMTP to ${route.host}:${route.port} from ${from}`;
-      const relay = new SmtpRelayAdapter({ host: route.host, port: route.port, tls: route.implicitTls ? 'implicit' : 'starttls-opportunistic', totalTimeoutMs: 60_000, socketTimeoutMs: 60_000 });
+      const relay = new SmtpRelayAdapter({
+        host: route.host,
+        port: route.port,
+        tls: route.implicitTls ? 'implicit' : 'starttls-opportunistic',
+        totalTimeoutMs: 60_000,
+        socketTimeoutMs: 60_000,
+      });
       const [reply] = await relay.relay({ from, recipients: [to] }, async () => Readable.from([message.raw]));
       const atMs = systemClock.now().getTime() - sentAt.getTime();
       if (!reply || reply.code < 200 || reply.code > 299) {
-        return report(out, values.json, { to, from, subject: message.subject, route: routeText, where: target.where },
+        return report(
+          out,
+          values.json,
+          { to, from, subject: message.subject, route: routeText, where: target.where },
           notSent(target.labels),
-          `${route.host}:${route.port} did not take it: ${reply?.response ?? 'no answer'}`);
+          `${route.host}:${route.port} did not take it: ${reply?.response ?? 'no answer'}`,
+        );
       }
       known.push({ key: 'sent', label: 'sent', atMs, detail: `${route.host}:${route.port} answered ${reply.response}` });
       // A 250 from the SES endpoint (or local mode's listener) itself is the receipt.
-      if (route.host.toLowerCase() === target.receivingHost.toLowerCase()) known.push({ key: 'received', label: target.labels.received, atMs, detail: `${reply.code} at the end of DATA` });
+      if (route.host.toLowerCase() === target.receivingHost.toLowerCase())
+        known.push({ key: 'received', label: target.labels.received, atMs, detail: `${reply.code} at the end of DATA` });
     } else {
       routeText = `by SES sending from ${from}`;
       const client = (target.send as { client: SESv2Client }).client;
       try {
         const { providerMessageId } = await new SesOutboundMailer({ client }).send({ from, recipients: [to] }, message.raw);
-        known.push({ key: 'sent', label: 'sent', atMs: systemClock.now().getTime() - sentAt.getTime(), detail: `SES accepted it (message id ${providerMessageId}) and delivers it to the MX of ${domainOf(to)}` });
+        known.push({
+          key: 'sent',
+          label: 'sent',
+          atMs: systemClock.now().getTime() - sentAt.getTime(),
+          detail: `SES accepted it (message id ${providerMessageId}) and delivers it to the MX of ${domainOf(to)}`,
+        });
       } catch (error) {
-        return report(out, values.json, { to, from, subject: message.subject, route: routeText, where: target.where },
+        return report(
+          out,
+          values.json,
+          { to, from, subject: message.subject, route: routeText, where: target.where },
           notSent(target.labels),
-          `${(error as Error).message}. The From address must be of a verified domain (${target.domains?.join(', ')}); your identity needs ses:SendEmail and ses:SendRawEmail`);
+          `${(error as Error).message}. The From address must be of a verified domain (${target.domains?.join(', ')}); your identity needs ses:SendEmail and ses:SendRawEmail`,
+        );
       }
     }
     const result = await followProbe(
       { recipient: to, token: message.token, sentAt, known, labels: target.labels, deadline: new Date(sentAt.getTime() + timeout * 1000) },
       { index: target.index, clock: systemClock, sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)), pollMs: POLL_MS },
     );
-    return report(out, values.json, { to, from, subject: message.subject, route: routeText, where: target.where }, result,
-      result.failedAt ? hint(result, result.failedAt, { viaSmtp: route !== null, local: target.labels === LOCAL_LABELS, domain: domainOf(to), timeout }) : null);
+    return report(
+      out,
+      values.json,
+      { to, from, subject: message.subject, route: routeText, where: target.where },
+      result,
+      result.failedAt
+        ? hint(result, result.failedAt, { viaSmtp: route !== null, local: target.labels === LOCAL_LABELS, domain: domainOf(to), timeout })
+        : null,
+    );
   } finally {
     await target.close();
   }
@@ -167,7 +208,10 @@ async function openProbeTarget(target: ReturnType<typeof cliTarget>): Promise<Pr
   const config = readLocalConfig(target.dataDir ? { ...process.env, SHADOWMAIL_DATA_DIR: target.dataDir } : process.env);
   const local = await openRunningLocalIndex(config).catch((error: unknown) => {
     throw error instanceof ShadowmailError && error.code === 'NOT_RUNNING'
-      ? new ShadowmailError('NOT_RUNNING', `local mode is not running on ${config.dataDir}: start it (npm start) — the probe sends to its SMTP port — or pass --stack`)
+      ? new ShadowmailError(
+          'NOT_RUNNING',
+          `local mode is not running on ${config.dataDir}: start it (npm start) — the probe sends to its SMTP port — or pass --stack`,
+        )
       : error;
   });
   const host = config.listenHost === '0.0.0.0' || config.listenHost === '::' ? '127.0.0.1' : config.listenHost;
@@ -183,17 +227,24 @@ async function openProbeTarget(target: ReturnType<typeof cliTarget>): Promise<Pr
 }
 
 /** What to look at when `failedAt` did not happen. */
-function hint(result: FollowResult, failedAt: ProbeStepKey, context: { viaSmtp: boolean; local: boolean; domain: string; timeout: number }): string {
-  const logs = context.local ? 'local mode\'s output' : 'the ingest function\'s log and the ingest and notifications dead-letter queues (shadowmail doctor)';
+function hint(
+  result: FollowResult,
+  failedAt: ProbeStepKey,
+  context: { viaSmtp: boolean; local: boolean; domain: string; timeout: number },
+): string {
+  const logs = context.local
+    ? "local mode's output"
+    : "the ingest function's log and the ingest and notifications dead-letter queues (shadowmail doctor)";
   switch (failedAt) {
     case 'received':
       return `not in shadowmail's table within ${context.timeout} s. Does the MX of ${context.domain} point at SES (shadowmail doctor's dns lines)? Before the MX switch SES sending delivers to Exchange directly: use --via smtp://inbound-smtp.<region>.amazonaws.com:25. If SES did receive it, ${logs} say why it was not indexed`;
     case 'indexed':
       return `accepted, but not indexed within ${context.timeout} s: ${logs}`;
     case 'relayed':
-      return `indexed, but the forward made no attempt within ${context.timeout} s: ${context.local ? 'local mode\'s output' : 'the forward function\'s log and throttles, the forward dead-letter queue, and shadowmail doctor\'s smart host line'}`;
+      return `indexed, but the forward made no attempt within ${context.timeout} s: ${context.local ? "local mode's output" : "the forward function's log and throttles, the forward dead-letter queue, and shadowmail doctor's smart host line"}`;
     case 'delivered':
-      if (result.refused) return `the primary refused it for good: ${result.lastReply ?? 'no reply recorded'}. The reply says why (docs/deploy.md 6.6); fix it and shadowmail resend --message-id`;
+      if (result.refused)
+        return `the primary refused it for good: ${result.lastReply ?? 'no reply recorded'}. The reply says why (docs/deploy.md 6.6); fix it and shadowmail resend --message-id`;
       return `${result.lastReply ? `the primary answered: ${result.lastReply}` : 'no answer recorded yet'} — shadowmail keeps retrying; shadowmail trace shows each attempt (docs/deploy.md 6.6)`;
     default:
       return 'not sent';
@@ -216,7 +267,11 @@ function report(
       const at = step.atMs === null ? '-' : `+${(step.atMs / 1000).toFixed(1)} s`;
       lines.push(`  ${at.padStart(9)}  ${step.label.padEnd(22)} ${step.atMs === null ? 'not seen' : step.detail.replace(/\s+/g, ' ')}`);
     }
-    lines.push(failed ? `probe FAILED at "${failed.label}": ${hintText}` : `probe ok: every step seen in ${((result.steps.at(-1)!.atMs ?? 0) / 1000).toFixed(1)} s`);
+    lines.push(
+      failed
+        ? `probe FAILED at "${failed.label}": ${hintText}`
+        : `probe ok: every step seen in ${((result.steps.at(-1)!.atMs ?? 0) / 1000).toFixed(1)} s`,
+    );
     out.write(`${lines.join('\n')}\n`);
   }
   return failed ? 1 : 0;

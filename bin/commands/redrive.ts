@@ -8,8 +8,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import type { DeadLetterRedrive, RedriveProgress } from '../../lambdas/ports/dead-letter-redrive.ts';
 import { DEAD_LETTER_QUEUE_LABELS, type DeadLetterQueueLabel } from '../../lib/stack-outputs.ts';
-import { cliTarget, deployedTargetOptions, openDeployedRedrive } from './deployed-target.ts';
 import { runCommand, UsageError } from './command.ts';
+import { cliTarget, deployedTargetOptions, openDeployedRedrive } from './deployed-target.ts';
 
 export const REDRIVE_USAGE = `usage:
   shadowmail redrive --stack STACK_ID [--region REGION] [--queue ${DEAD_LETTER_QUEUE_LABELS.join('|')}] [--dry-run]
@@ -38,7 +38,6 @@ export const REDRIVE_USAGE = `usage:
 const POLL_MS = 2_000;
 const FOLLOW_MS = 10 * 60_000;
 const LABEL_WIDTH = 15;
-
 
 export function redriveCommand(argv: string[], out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
   return runCommand('redrive', REDRIVE_USAGE, argv, { out, err }, (args) => redrive(args, out));
@@ -70,18 +69,27 @@ async function redrive(argv: string[], out: NodeJS.WritableStream): Promise<numb
       if (outcome.troubled) troubled += 1;
     }
     const verb = values['dry-run'] ? 'would move' : 'moved';
-    out.write(`redrive of ${deployed.target.where}: ${moved} message${moved === 1 ? '' : 's'} ${verb}${troubled > 0 ? `, ${troubled} queue${troubled === 1 ? '' : 's'} need attention` : ''}\n`);
+    out.write(
+      `redrive of ${deployed.target.where}: ${moved} message${moved === 1 ? '' : 's'} ${verb}${troubled > 0 ? `, ${troubled} queue${troubled === 1 ? '' : 's'} need attention` : ''}\n`,
+    );
     return troubled > 0 ? 3 : 0;
   } finally {
     await deployed.close();
   }
 }
 
-async function redriveOne(label: DeadLetterQueueLabel, redrive: DeadLetterRedrive, dryRun: boolean, out: NodeJS.WritableStream): Promise<{ moved: number; troubled: boolean }> {
+async function redriveOne(
+  label: DeadLetterQueueLabel,
+  redrive: DeadLetterRedrive,
+  dryRun: boolean,
+  out: NodeJS.WritableStream,
+): Promise<{ moved: number; troubled: boolean }> {
   const line = (text: string) => out.write(`${label.padEnd(LABEL_WIDTH)}${text}\n`);
   const running = await redrive.current();
   if (running) {
-    line(`a move started ${running.startedAt ?? 'earlier'} is still running (${describe(running)}): ${dryRun ? 'not following it' : 'following it'}`);
+    line(
+      `a move started ${running.startedAt ?? 'earlier'} is still running (${describe(running)}): ${dryRun ? 'not following it' : 'following it'}`,
+    );
     if (dryRun) return { moved: 0, troubled: false };
     return finish(line, redrive, await follow(redrive, running));
   }

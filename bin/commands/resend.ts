@@ -18,9 +18,9 @@ import {
   getResendJob,
   isSettled,
   listResendJobs,
-  startResend,
   type ResendRequest,
   type ResendStartDeps,
+  startResend,
 } from '../../lambdas/core/resend.ts';
 import type { AuditLog } from '../../lambdas/ports/audit-log.ts';
 import type { Clock } from '../../lambdas/ports/clock.ts';
@@ -29,8 +29,8 @@ import type { MessageIndex } from '../../lambdas/ports/message-index.ts';
 import type { ResendJob, ResendJobStore } from '../../lambdas/ports/resend-jobs.ts';
 import { readLocalConfig } from '../../lambdas/wiring/local-config.ts';
 import { openLocalResendSession } from '../../lambdas/wiring/local-resend.ts';
-import { cliTarget, deployedActor, deployedTargetOptions, openDeployedResend } from './deployed-target.ts';
 import { runCommand, UsageError } from './command.ts';
+import { cliTarget, deployedActor, deployedTargetOptions, openDeployedResend } from './deployed-target.ts';
 
 export const RESEND_USAGE = `usage:
   shadowmail resend --message-id ID [--to ADDR ...] [--no-wait] [--json] [TARGET]
@@ -64,7 +64,6 @@ const POLL_MS = 250;
 const DEPLOYED_POLL_MS = 1_000;
 const PLAIN_PROGRESS_EVERY_MS = 2_000;
 const BAR_WIDTH = 30;
-
 
 export function resendCommand(argv: string[], out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
   return runCommand('resend', RESEND_USAGE, argv, { out, err }, async ([first, ...rest]) => {
@@ -100,7 +99,11 @@ interface ResendSession {
   close(): Promise<void>;
 }
 
-async function openSession(values: { 'data-dir'?: string | undefined; stack?: string | undefined; region?: string | undefined }): Promise<ResendSession> {
+async function openSession(values: {
+  'data-dir'?: string | undefined;
+  stack?: string | undefined;
+  region?: string | undefined;
+}): Promise<ResendSession> {
   const target = cliTarget(values);
   if (target.kind === 'stack') {
     const deployed = await openDeployedResend(target, systemClock);
@@ -118,8 +121,15 @@ async function openSession(values: { 'data-dir'?: string | undefined; stack?: st
   const config = readLocalConfig(target.dataDir ? { ...process.env, SHADOWMAIL_DATA_DIR: target.dataDir } : process.env);
   const local = await openLocalResendSession(config, systemClock);
   return {
-    index: local.index, jobs: local.jobs, audit: local.audit, startDeps: local.startDeps, mode: local.mode, where: local.where,
-    actor: `cli:${userInfo().username}`, pollMs: POLL_MS, deployed: false,
+    index: local.index,
+    jobs: local.jobs,
+    audit: local.audit,
+    startDeps: local.startDeps,
+    mode: local.mode,
+    where: local.where,
+    actor: `cli:${userInfo().username}`,
+    pollMs: POLL_MS,
+    deployed: false,
     startWorker: (clock) => local.startWorker(clock),
     close: () => local.close(),
   };
@@ -146,9 +156,11 @@ async function start(argv: string[], out: NodeJS.WritableStream, err: NodeJS.Wri
   const single = values['message-id'] !== undefined;
   const scopes = [single, values.mailbox !== undefined, values.all].filter(Boolean).length;
   if (scopes !== 1) throw new UsageError('give one of --message-id, --mailbox or --all');
-  if (single && (values.since !== undefined || values.until !== undefined)) throw new UsageError('--since/--until go with --mailbox or --all');
+  if (single && (values.since !== undefined || values.until !== undefined))
+    throw new UsageError('--since/--until go with --mailbox or --all');
   if (!single && values.to !== undefined) throw new UsageError('--to goes with --message-id');
-  if (!single && (values.since === undefined || values.until === undefined)) throw new UsageError('a bulk resend needs --since and --until');
+  if (!single && (values.since === undefined || values.until === undefined))
+    throw new UsageError('a bulk resend needs --since and --until');
 
   const session = await openSession(values);
   try {
@@ -167,8 +179,10 @@ async function start(argv: string[], out: NodeJS.WritableStream, err: NodeJS.Wri
       const hint = session.deployed
         ? `the resend function of ${session.where} runs it: follow it with \`shadowmail resend status ${job.id} --wait --stack ${values.stack}${values.region ? ` --region ${values.region}` : ''}\``
         : session.mode === 'worker'
-        ? `it runs in ${session.where}`
-        : 'no resend worker is running: it runs when local mode starts (npm start) or with `shadowmail resend status ' + job.id + ' --wait`';
+          ? `it runs in ${session.where}`
+          : 'no resend worker is running: it runs when local mode starts (npm start) or with `shadowmail resend status ' +
+            job.id +
+            ' --wait`';
       err.write(`${hint}\n`);
       if (values.json) out.write(`${JSON.stringify(job, null, 2)}\n`);
       else out.write(`${job.id}\n`);
@@ -229,7 +243,11 @@ async function cancel(argv: string[], out: NodeJS.WritableStream): Promise<numbe
 }
 
 async function list(argv: string[], out: NodeJS.WritableStream): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: { limit: { type: 'string', default: '20' }, json: { type: 'boolean', default: false }, ...targetOptions }, strict: true });
+  const { values } = parseArgs({
+    args: argv,
+    options: { limit: { type: 'string', default: '20' }, json: { type: 'boolean', default: false }, ...targetOptions },
+    strict: true,
+  });
   const limit = Number(values.limit);
   if (!Number.isInteger(limit) || limit < 1 || limit > 500) throw new UsageError('--limit must be a number from 1 to 500');
   const session = await openSession(values);
@@ -242,7 +260,9 @@ async function list(argv: string[], out: NodeJS.WritableStream): Promise<number>
     } else {
       for (const job of page.jobs) {
         const c = job.counters;
-        out.write(`${job.id}  ${job.state.padEnd(9)} ${job.createdAt}  ${job.createdBy}  ${describeScope(job)}  ${c.done}/${c.total} messages, ${c.delivered} delivered, ${c.failed} failed, ${c.skipped} skipped\n`);
+        out.write(
+          `${job.id}  ${job.state.padEnd(9)} ${job.createdAt}  ${job.createdBy}  ${describeScope(job)}  ${c.done}/${c.total} messages, ${c.delivered} delivered, ${c.failed} failed, ${c.skipped} skipped\n`,
+        );
       }
     }
     return 0;
@@ -255,10 +275,18 @@ async function list(argv: string[], out: NodeJS.WritableStream): Promise<number>
  * Follows a job to its end: starts the worker here when nobody runs one, shows progress
  * (a bar on a terminal, a line every few seconds otherwise), then the summary.
  */
-async function follow(jobId: string, session: ResendSession, json: boolean, out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
+async function follow(
+  jobId: string,
+  session: ResendSession,
+  json: boolean,
+  out: NodeJS.WritableStream,
+  err: NodeJS.WritableStream,
+): Promise<number> {
   const clock: Clock = systemClock;
   if (session.mode === 'in-process') {
-    err.write('no local stack with a resend worker is running: this process runs the worker until the job ends (Ctrl-C stops it; the job goes on when a worker runs again)\n');
+    err.write(
+      'no local stack with a resend worker is running: this process runs the worker until the job ends (Ctrl-C stops it; the job goes on when a worker runs again)\n',
+    );
     await session.startWorker(clock);
   } else {
     err.write(`the resend ${session.deployed ? 'function' : 'worker'} of ${session.where} executes the job\n`);
@@ -287,9 +315,11 @@ async function follow(jobId: string, session: ResendSession, json: boolean, out:
   }
   if (tty) err.write(`\r${progressBar(job)}\u001b[K\n`);
   if (interrupted) {
-    err.write(session.deployed
-      ? `stopped following: resend job ${job.id} goes on in ${session.where} (shadowmail resend status ${job.id} --wait --stack …)\n`
-      : `interrupted: resend job ${job.id} goes on when a worker runs (shadowmail resend status ${job.id} --wait)\n`);
+    err.write(
+      session.deployed
+        ? `stopped following: resend job ${job.id} goes on in ${session.where} (shadowmail resend status ${job.id} --wait --stack …)\n`
+        : `interrupted: resend job ${job.id} goes on when a worker runs (shadowmail resend status ${job.id} --wait)\n`,
+    );
     return 130;
   }
   const seconds = (Date.now() - started) / 1000;
@@ -340,13 +370,17 @@ export function formatJob(job: ResendJob, seconds?: number): string {
   if (job.cancelledAt) lines.push(`  cancelled   ${job.cancelledAt} by ${job.cancelledBy}`);
   if (job.finishedAt) lines.push(`  finished    ${job.finishedAt}`);
   if (job.error) lines.push(`  error       ${job.error}`);
-  const reasons = Object.entries(job.skippedBy).filter(([, n]) => n > 0).map(([reason, n]) => `${n} ${reason}`);
+  const reasons = Object.entries(job.skippedBy)
+    .filter(([, n]) => n > 0)
+    .map(([reason, n]) => `${n} ${reason}`);
   lines.push(
     `  messages    ${c.total}${job.enumerated ? '' : '+ (still finding messages)'}: ${c.done - c.skipped} sent, ${c.skipped} skipped${reasons.length ? ` (${reasons.join(', ')})` : ''}${c.done < c.total ? `, ${c.total - c.done} to go` : ''}`,
     `  recipients  ${c.delivered} delivered, ${c.failed} failed${c.deferred ? `, ${c.deferred} waiting to retry` : ''}${c.cancelled ? `, ${c.cancelled} not retried (cancelled)` : ''}`,
   );
   if (c.inDoubt > 0) {
-    lines.push(`  note        ${c.inDoubt} relay${c.inDoubt === 1 ? ' was' : 's were'} interrupted (a worker stopped) and sent again: those messages may have arrived twice`);
+    lines.push(
+      `  note        ${c.inDoubt} relay${c.inDoubt === 1 ? ' was' : 's were'} interrupted (a worker stopped) and sent again: those messages may have arrived twice`,
+    );
   }
   return `${lines.join('\n')}\n`;
 }

@@ -9,13 +9,13 @@ import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
 import { describeConfigurationFault } from '../../lambdas/core/configuration-fault.ts';
 import { adminTraceSearch, MAX_TRACE_PAGE, type TracedMessage, type TraceSearchInput } from '../../lambdas/core/trace.ts';
+import type { AuditLog } from '../../lambdas/ports/audit-log.ts';
 import { systemClock } from '../../lambdas/ports/clock.ts';
+import type { MessageIndex } from '../../lambdas/ports/message-index.ts';
 import { readLocalConfig } from '../../lambdas/wiring/local-config.ts';
 import { openLocalResendSession } from '../../lambdas/wiring/local-resend.ts';
-import type { AuditLog } from '../../lambdas/ports/audit-log.ts';
-import type { MessageIndex } from '../../lambdas/ports/message-index.ts';
-import { cliTarget, deployedActor, deployedTargetOptions, openDeployedTable } from './deployed-target.ts';
 import { runCommand, UsageError } from './command.ts';
+import { cliTarget, deployedActor, deployedTargetOptions, openDeployedTable } from './deployed-target.ts';
 
 export const TRACE_USAGE = `usage:
   shadowmail trace [--recipient ADDR] [--sender ADDR] [--message-id ID] [--subject TEXT]
@@ -33,7 +33,6 @@ export const TRACE_USAGE = `usage:
   Local mode: --data-dir (default SHADOWMAIL_DATA_DIR or ./.shadowmail). A deployed stack:
   --stack STACK_ID reads the table from the outputs of STACK_ID-stateful, with your AWS
   credentials (IAM: cloudformation:DescribeStacks, dynamodb:Query/GetItem/PutItem on the table).`;
-
 
 export function traceCommand(argv: string[], out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
   return runCommand('trace', TRACE_USAGE, argv, { out, err }, (args) => trace(args, out));
@@ -74,9 +73,15 @@ async function trace(argv: string[], out: NodeJS.WritableStream): Promise<number
     let cursor: string | null = null;
     // Bounded: a page is never empty without progress for long, and the limit stops it.
     for (let pages = 0; pages < 10_000; pages += 1) {
-      const page = await adminTraceSearch(session.actor, { ...input, cursor, limit: Math.min(MAX_TRACE_PAGE, limit - results.length) }, {
-        index: session.index, clock: systemClock, audit: session.audit,
-      });
+      const page = await adminTraceSearch(
+        session.actor,
+        { ...input, cursor, limit: Math.min(MAX_TRACE_PAGE, limit - results.length) },
+        {
+          index: session.index,
+          clock: systemClock,
+          audit: session.audit,
+        },
+      );
       results.push(...page.messages);
       cursor = page.nextCursor;
       if (cursor === null || results.length >= limit) break;
@@ -88,7 +93,9 @@ async function trace(argv: string[], out: NodeJS.WritableStream): Promise<number
   }
 }
 
-async function openTraceSession(target: ReturnType<typeof cliTarget>): Promise<{ index: MessageIndex; audit: AuditLog; actor: string; close(): Promise<void> }> {
+async function openTraceSession(
+  target: ReturnType<typeof cliTarget>,
+): Promise<{ index: MessageIndex; audit: AuditLog; actor: string; close(): Promise<void> }> {
   if (target.kind === 'stack') return { ...(await openDeployedTable(target)), actor: deployedActor() };
   const env = target.dataDir ? { ...process.env, SHADOWMAIL_DATA_DIR: target.dataDir } : process.env;
   const session = await openLocalResendSession(readLocalConfig(env), systemClock);
@@ -135,7 +142,11 @@ export function formatTrace(results: TracedMessage[], more = false): string {
   const lines: string[] = [];
   for (const { message, deliveries } of results) {
     const v = message.verdicts;
-    const flags = [message.visibility === 'quarantined' && 'QUARANTINED', message.spamFlagged && 'SPAM', message.loopDetected && 'MAIL LOOP'].filter(Boolean);
+    const flags = [
+      message.visibility === 'quarantined' && 'QUARANTINED',
+      message.spamFlagged && 'SPAM',
+      message.loopDetected && 'MAIL LOOP',
+    ].filter(Boolean);
     lines.push(
       `${message.receivedAt}  ${message.sesMessageId}  ${message.size} bytes${flags.length ? `  [${flags.join(', ')}]` : ''}`,
       `  from     ${message.envelopeFrom || '<>'}${message.summary.from.length ? `  (header: ${oneLine(message.summary.from.join(', '), 200)})` : ''}`,
@@ -148,13 +159,19 @@ export function formatTrace(results: TracedMessage[], more = false): string {
       const reply = delivery.lastReply ? `  ${oneLine(delivery.lastReply, 120)}` : '';
       lines.push(`  → ${delivery.recipient.padEnd(32)} ${delivery.state.padEnd(9)} attempts ${delivery.attemptCount}${reply}`);
       for (const attempt of delivery.attempts) {
-        lines.push(`      ${attempt.at}  ${String(attempt.code).padStart(3, '0')}  ${attempt.outcome.padEnd(9)} ${oneLine(attempt.response, 160)}`);
-        if (attempt.configurationFault) lines.push(`        ${describeConfigurationFault(attempt.configurationFault, oneLine(attempt.response, 160))}`);
+        lines.push(
+          `      ${attempt.at}  ${String(attempt.code).padStart(3, '0')}  ${attempt.outcome.padEnd(9)} ${oneLine(attempt.response, 160)}`,
+        );
+        if (attempt.configurationFault)
+          lines.push(`        ${describeConfigurationFault(attempt.configurationFault, oneLine(attempt.response, 160))}`);
       }
-      if (delivery.attemptCount > delivery.attempts.length) lines.push(`      (${delivery.attemptCount - delivery.attempts.length} earlier attempts not kept)`);
+      if (delivery.attemptCount > delivery.attempts.length)
+        lines.push(`      (${delivery.attemptCount - delivery.attempts.length} earlier attempts not kept)`);
     }
     lines.push('');
   }
-  lines.push(`${results.length} message${results.length === 1 ? '' : 's'}${more ? ' (more match: raise --limit or narrow the search)' : ''}`);
+  lines.push(
+    `${results.length} message${results.length === 1 ? '' : 's'}${more ? ' (more match: raise --limit or narrow the search)' : ''}`,
+  );
   return `${lines.join('\n')}\n`;
 }

@@ -2,7 +2,11 @@
 
 /** The comparison form of an address: trimmed, angle brackets removed, lower case. */
 export function normalizeAddress(address: string): string {
-  return address.trim().replace(/^<(.*)>$/, '$1').trim().toLowerCase();
+  return address
+    .trim()
+    .replace(/^<(.*)>$/, '$1')
+    .trim()
+    .toLowerCase();
 }
 
 /** Domain part of an address in comparison form, or '' when there is none. */
@@ -33,5 +37,9 @@ export function addressOfMailbox(mailbox: string): string {
 
 /** Message-IDs compare without angle brackets and case-insensitively. */
 export function normalizeMessageId(messageId: string): string {
-  return messageId.trim().replace(/^<(.*)>$/, '$1').trim().toLowerCase();
+  return messageId
+    .trim()
+    .replace(/^<(.*)>$/, '$1')
+    .trim()
+    .toLowerCase();
 }

@@ -17,10 +17,10 @@
 // write-once (Object Lock) bucket; nothing in the webmail or the CLI can change or
 // delete them (the AuditLog port has no such method).
 import { randomUUID } from 'node:crypto';
-import { decodeCursor, encodeCursor } from './mailbox.ts';
-import { ForbiddenError, InvalidInputError, RetryableError, ShadowmailError } from './errors.ts';
-import type { Clock } from '../ports/clock.ts';
 import type { AuditAction, AuditDetailValue, AuditEvent, AuditFilter, AuditLog, AuditPage } from '../ports/audit-log.ts';
+import type { Clock } from '../ports/clock.ts';
+import { ForbiddenError, InvalidInputError, RetryableError, ShadowmailError } from './errors.ts';
+import { decodeCursor, encodeCursor } from './mailbox.ts';
 
 export const MAX_ACTOR_CHARS = 200;
 export const MAX_TARGET_CHARS = 500;
@@ -33,13 +33,27 @@ export const MAX_AUDIT_PAGE = 500;
 const APPEND_TRIES = 3;
 
 export const AUDIT_ACTION_SET: ReadonlySet<string> = new Set<AuditAction>([
-  'failover.on', 'failover.off', 'trace.search', 'trace.view', 'message.raw-download', 'resend.single', 'resend.bulk',
-  'resend.cancel', 'signin', 'signin.denied', 'signout', 'directory.sync', 'audit.view',
+  'failover.on',
+  'failover.off',
+  'trace.search',
+  'trace.view',
+  'message.raw-download',
+  'resend.single',
+  'resend.bulk',
+  'resend.cancel',
+  'signin',
+  'signin.denied',
+  'signout',
+  'directory.sync',
+  'audit.view',
 ]);
 
 /** The entry could not be written; the action it was about may have happened. */
 export class AuditWriteError extends RetryableError {
-  constructor(readonly event: AuditEvent, options?: { cause?: unknown }) {
+  constructor(
+    readonly event: AuditEvent,
+    options?: { cause?: unknown },
+  ) {
     super(`audit entry for ${event.action} by ${event.actor} could not be written`, options);
   }
 }
@@ -57,7 +71,15 @@ export function auditEvent(context: AuditContext, at: Date, outcome: AuditEvent[
   if (actor === '') throw new InvalidInputError('an audit entry needs an actor');
   if (!AUDIT_ACTION_SET.has(context.action)) throw new InvalidInputError(`unknown audit action ${JSON.stringify(context.action)}`);
   const target = context.target === undefined || context.target === null ? null : singleLine(context.target, MAX_TARGET_CHARS) || null;
-  return { id: randomUUID(), at: at.toISOString(), actor, action: context.action, target, outcome, details: cleanDetails(context.details ?? {}) };
+  return {
+    id: randomUUID(),
+    at: at.toISOString(),
+    actor,
+    action: context.action,
+    target,
+    outcome,
+    details: cleanDetails(context.details ?? {}),
+  };
 }
 
 /**
@@ -79,7 +101,9 @@ export async function audited<T>(
   } catch (error) {
     const outcome = error instanceof ForbiddenError ? 'denied' : 'error';
     const why = error instanceof ShadowmailError ? `${error.code}: ${error.message}` : 'internal error';
-    await appendWithRetry(log, auditEvent({ ...context, details: { ...context.details, error: why } }, clock.now(), outcome)).catch(() => undefined);
+    await appendWithRetry(log, auditEvent({ ...context, details: { ...context.details, error: why } }, clock.now(), outcome)).catch(
+      () => undefined,
+    );
     throw error;
   }
   const extra = resultDetails ? resultDetails(result) : {};
@@ -88,7 +112,12 @@ export async function audited<T>(
 }
 
 /** Records something that is not wrapped as an action (a sign-in, a refusal). */
-export async function recordAudit(log: AuditLog, clock: Clock, context: AuditContext, outcome: AuditEvent['outcome'] = 'ok'): Promise<AuditEvent> {
+export async function recordAudit(
+  log: AuditLog,
+  clock: Clock,
+  context: AuditContext,
+  outcome: AuditEvent['outcome'] = 'ok',
+): Promise<AuditEvent> {
   const event = auditEvent(context, clock.now(), outcome);
   await appendWithRetry(log, event);
   return event;
@@ -119,14 +148,20 @@ export interface AuditQueryInput {
 }
 
 /** One page of the log, newest first; the window defaults to the last 30 days. */
-export async function listAudit(input: AuditQueryInput, deps: { audit: AuditLog; clock: Clock }): Promise<AuditPage & { filter: AuditFilter }> {
+export async function listAudit(
+  input: AuditQueryInput,
+  deps: { audit: AuditLog; clock: Clock },
+): Promise<AuditPage & { filter: AuditFilter }> {
   const now = deps.clock.now();
   const until = input.until === undefined ? new Date(now.getTime() + 60_000) : parseTime(input.until, 'until');
-  const since = input.since === undefined ? new Date(until.getTime() - DEFAULT_AUDIT_WINDOW_DAYS * 86_400_000) : parseTime(input.since, 'since');
+  const since =
+    input.since === undefined ? new Date(until.getTime() - DEFAULT_AUDIT_WINDOW_DAYS * 86_400_000) : parseTime(input.since, 'since');
   if (since.getTime() >= until.getTime()) throw new InvalidInputError('since must be before until');
-  if (until.getTime() - since.getTime() > MAX_AUDIT_WINDOW_DAYS * 86_400_000) throw new InvalidInputError(`at most ${MAX_AUDIT_WINDOW_DAYS} days at a time`);
+  if (until.getTime() - since.getTime() > MAX_AUDIT_WINDOW_DAYS * 86_400_000)
+    throw new InvalidInputError(`at most ${MAX_AUDIT_WINDOW_DAYS} days at a time`);
   const limit = input.limit ?? 100;
-  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_AUDIT_PAGE) throw new InvalidInputError(`limit must be a whole number from 1 to ${MAX_AUDIT_PAGE}`);
+  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_AUDIT_PAGE)
+    throw new InvalidInputError(`limit must be a whole number from 1 to ${MAX_AUDIT_PAGE}`);
   if (input.action !== undefined && input.action !== '' && !AUDIT_ACTION_SET.has(input.action)) {
     throw new InvalidInputError(`unknown action ${JSON.stringify(input.action)}`);
   }
@@ -183,7 +218,11 @@ function cleanDetails(details: Record<string, AuditDetailValue>): Record<string,
 /** Control characters (line breaks included) become spaces; runs of blanks one space. */
 function singleLine(value: string, max: number): string {
   // eslint-disable-next-line no-control-regex
-  return value.replace(/[\u0000-\u001f\u007f\u2028\u2029]+/g, ' ').replace(/\s+/g, ' ').trim().slice(0, max);
+  return value
+    .replace(/[\u0000-\u001f\u007f\u2028\u2029]+/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim()
+    .slice(0, max);
 }
 
 function parseTime(value: string | Date, name: string): Date {

@@ -8,12 +8,8 @@
 // line break, NUL or another control character is refused with a DraftError that
 // names the field; values taken from a received message are neutralized instead.
 import { randomUUID } from 'node:crypto';
-import { pipeline, Transform, type Readable } from 'node:stream';
+import { pipeline, type Readable, Transform } from 'node:stream';
 import { domainToASCII } from 'node:url';
-import { normalizeAddress } from './addresses.ts';
-import { InvalidInputError, NotFoundError } from './errors.ts';
-import type { AttachmentInfo, MailboxEntry, MessageRecord, MessageSummary, RawLocation } from './model.ts';
-import { expiresAtFor } from './retention.ts';
 import type { Clock } from '../ports/clock.ts';
 import type { MessageIndex } from '../ports/message-index.ts';
 import type { MessageRenderer, RenderedMessage } from '../ports/message-renderer.ts';
@@ -21,6 +17,10 @@ import type { MimeAttachment, MimeComposer } from '../ports/mime-composer.ts';
 import type { OutboundMailer } from '../ports/outbound-mailer.ts';
 import type { RawMailStore, RawMailWriter } from '../ports/raw-mail-store.ts';
 import type { Identity } from '../ports/sign-in.ts';
+import { normalizeAddress } from './addresses.ts';
+import { InvalidInputError, NotFoundError } from './errors.ts';
+import type { AttachmentInfo, MailboxEntry, MessageRecord, MessageSummary, RawLocation } from './model.ts';
+import { expiresAtFor } from './retention.ts';
 
 // ---------------------------------------------------------------------------------------
 // Vocabulary
@@ -86,17 +86,7 @@ export interface Draft {
   references?: string[];
 }
 
-export type DraftField =
-  | 'from'
-  | 'to'
-  | 'cc'
-  | 'bcc'
-  | 'recipients'
-  | 'subject'
-  | 'text'
-  | 'attachments'
-  | 'inReplyTo'
-  | 'references';
+export type DraftField = 'from' | 'to' | 'cc' | 'bcc' | 'recipients' | 'subject' | 'text' | 'attachments' | 'inReplyTo' | 'references';
 
 export type DraftProblem =
   | 'required'
@@ -400,8 +390,13 @@ function formatDate(iso: string | null, options: TextOptions): string | null {
   const locale = options.locale?.toLowerCase().startsWith('de') ? 'de-DE' : 'en-GB';
   try {
     return new Intl.DateTimeFormat(locale, {
-      year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit',
-      timeZoneName: 'short', timeZone: options.timeZone ?? 'UTC',
+      year: 'numeric',
+      month: 'short',
+      day: 'numeric',
+      hour: '2-digit',
+      minute: '2-digit',
+      timeZoneName: 'short',
+      timeZone: options.timeZone ?? 'UTC',
     }).format(new Date(iso));
   } catch {
     return iso;
@@ -572,7 +567,9 @@ export function draftFromForm(identity: Identity, form: ComposeForm): Draft {
     subject: form.subject ?? '',
     text: form.text ?? '',
     attachments: [
-      ...(form.stored ?? []).map((source): StoredAttachment => ({ kind: 'stored', sesMessageId: source.sesMessageId, index: source.index })),
+      ...(form.stored ?? []).map(
+        (source): StoredAttachment => ({ kind: 'stored', sesMessageId: source.sesMessageId, index: source.index }),
+      ),
       ...(form.uploads ?? []).map((upload): UploadedAttachment => ({ kind: 'upload', ...upload })),
       ...(form.staged ?? []).map((upload): StagedAttachment => ({ kind: 'staged', ...upload })),
     ],
@@ -601,7 +598,8 @@ function validMailboxes(field: 'to' | 'cc' | 'bcc', mailboxes: readonly Mailbox[
     const address = normalizeMailAddress(mailbox.address.trim());
     if (!address) throw new DraftError(field, 'invalid-address', `not a valid address: ${JSON.stringify(mailbox.address)}`);
     const name = mailbox.name.trim();
-    if ([...name].length > limits.maxNameLength) throw new DraftError(field, 'too-long', `a name is longer than ${limits.maxNameLength} characters`);
+    if ([...name].length > limits.maxNameLength)
+      throw new DraftError(field, 'too-long', `a name is longer than ${limits.maxNameLength} characters`);
     return { name, address };
   });
 }
@@ -652,7 +650,8 @@ export function validateDraft(draft: Draft, identity: Identity, limits: ComposeL
     throw new DraftError('subject', 'too-long', `the subject is longer than ${limits.maxSubjectLength} characters`);
   }
   const text = typeof draft.text === 'string' ? draft.text : '';
-  if (text.length > limits.maxTextLength) throw new DraftError('text', 'too-long', `the text is longer than ${limits.maxTextLength} characters`);
+  if (text.length > limits.maxTextLength)
+    throw new DraftError('text', 'too-long', `the text is longer than ${limits.maxTextLength} characters`);
 
   let inReplyTo: string | null = null;
   if (draft.inReplyTo) {
@@ -668,7 +667,8 @@ export function validateDraft(draft: Draft, identity: Identity, limits: ComposeL
   });
 
   const attachments = draft.attachments ?? [];
-  if (attachments.length > limits.maxAttachments) throw new DraftError('attachments', 'too-many', `at most ${limits.maxAttachments} attachments`);
+  if (attachments.length > limits.maxAttachments)
+    throw new DraftError('attachments', 'too-many', `at most ${limits.maxAttachments} attachments`);
   let declaredBytes = 0;
   const validAttachments = attachments.map((attachment): DraftAttachment => {
     if (attachment.kind === 'upload') {
@@ -694,8 +694,13 @@ export function validateDraft(draft: Draft, identity: Identity, limits: ComposeL
         open: attachment.open,
       };
     }
-    if (attachment.kind !== 'stored' || typeof attachment.sesMessageId !== 'string' || !STORED_ID.test(attachment.sesMessageId)
-      || !Number.isSafeInteger(attachment.index) || attachment.index < 0) {
+    if (
+      attachment.kind !== 'stored' ||
+      typeof attachment.sesMessageId !== 'string' ||
+      !STORED_ID.test(attachment.sesMessageId) ||
+      !Number.isSafeInteger(attachment.index) ||
+      attachment.index < 0
+    ) {
       throw new DraftError('attachments', 'required', 'malformed attachment reference');
     }
     declaredBytes += attachment.size ?? 0;
@@ -704,7 +709,14 @@ export function validateDraft(draft: Draft, identity: Identity, limits: ComposeL
   if (declaredBytes > limits.maxAttachmentBytes) throw tooLarge(limits);
 
   return {
-    from, to, cc, bcc, subject, text, attachments: validAttachments, inReplyTo,
+    from,
+    to,
+    cc,
+    bcc,
+    subject,
+    text,
+    attachments: validAttachments,
+    inReplyTo,
     references: trimReferences(references, limits.maxReferences),
   };
 }
@@ -825,17 +837,27 @@ export async function sendDraft(identity: Identity, draft: Draft, deps: SendDeps
   let parts: { attachment: MimeAttachment; size: number }[];
   try {
     parts = await openAttachments(valid.attachments, mailbox, now, deps, limits, opened);
-    raw = await deps.composer.compose({
-      from: valid.from, to: valid.to, cc: valid.cc, subject: valid.subject, text: valid.text,
-      messageId, date: now, inReplyTo: valid.inReplyTo ?? null, references: valid.references ?? [],
-      attachments: parts.map((part) => part.attachment),
-    }).catch((error: unknown) => {
-      throw error instanceof DraftError ? error : findDraftError(error) ?? error;
-    });
+    raw = await deps.composer
+      .compose({
+        from: valid.from,
+        to: valid.to,
+        cc: valid.cc,
+        subject: valid.subject,
+        text: valid.text,
+        messageId,
+        date: now,
+        inReplyTo: valid.inReplyTo ?? null,
+        references: valid.references ?? [],
+        attachments: parts.map((part) => part.attachment),
+      })
+      .catch((error: unknown) => {
+        throw error instanceof DraftError ? error : (findDraftError(error) ?? error);
+      });
   } finally {
     for (const stream of opened) if (!stream.destroyed) stream.destroy();
   }
-  if (raw.length > limits.maxMessageBytes) throw new DraftError('attachments', 'too-large', `the message is larger than ${limits.maxMessageBytes} bytes`);
+  if (raw.length > limits.maxMessageBytes)
+    throw new DraftError('attachments', 'too-large', `the message is larger than ${limits.maxMessageBytes} bytes`);
 
   const sentId = deps.newId?.() ?? `sent-${randomUUID()}`;
   const location: RawLocation = { bucket: deps.config.sentBucket, key: `${deps.config.sentKeyPrefix ?? ''}${sentId}` };
@@ -851,15 +873,37 @@ export async function sendDraft(identity: Identity, draft: Draft, deps: SendDeps
     const expiresAt = expiresAtFor(receivedAt, deps.config.retentionDays);
     const summary = sentSummary(valid, messageId, receivedAt, parts);
     const record: MessageRecord = {
-      sesMessageId: sentId, receivedAt, expiresAt, envelopeFrom: valid.from.address, envelopeRecipients: recipients,
+      sesMessageId: sentId,
+      receivedAt,
+      expiresAt,
+      envelopeFrom: valid.from.address,
+      envelopeRecipients: recipients,
       verdicts: { spam: 'DISABLED', virus: 'DISABLED', spf: 'DISABLED', dkim: 'DISABLED', dmarc: 'DISABLED' },
-      visibility: 'normal', spamFlagged: false, raw: location, size: copy.length, summary, loopDetected: false,
+      visibility: 'normal',
+      spamFlagged: false,
+      raw: location,
+      size: copy.length,
+      summary,
+      loopDetected: false,
     };
     const entry: MailboxEntry = {
-      mailbox, sesMessageId: sentId, receivedAt, expiresAt, recipients: [valid.from.address.toLowerCase()],
-      folder: 'sent', read: true, visibility: 'normal', spamFlagged: false, size: copy.length,
-      from: summary.from, to: summary.to, cc: summary.cc, subject: summary.subject, date: summary.date,
-      snippet: summary.snippet, attachments: summary.attachments,
+      mailbox,
+      sesMessageId: sentId,
+      receivedAt,
+      expiresAt,
+      recipients: [valid.from.address.toLowerCase()],
+      folder: 'sent',
+      read: true,
+      visibility: 'normal',
+      spamFlagged: false,
+      size: copy.length,
+      from: summary.from,
+      to: summary.to,
+      cc: summary.cc,
+      subject: summary.subject,
+      date: summary.date,
+      snippet: summary.snippet,
+      attachments: summary.attachments,
     };
     await deps.index.putMessage(record);
     await deps.index.putMailboxEntry(entry);
@@ -883,28 +927,43 @@ async function openAttachments(
     if (attachment.kind === 'upload') {
       budget.remaining -= attachment.content.length;
       if (budget.remaining < 0) throw tooLarge(limits);
-      parts.push({ attachment: { filename: attachment.filename, contentType: attachment.contentType, content: attachment.content }, size: attachment.content.length });
+      parts.push({
+        attachment: { filename: attachment.filename, contentType: attachment.contentType, content: attachment.content },
+        size: attachment.content.length,
+      });
       continue;
     }
     if (attachment.kind === 'staged') {
       if (attachment.size > budget.remaining) throw tooLarge(limits);
       const content = await attachment.open();
       opened.push(content);
-      const part = { attachment: { filename: attachment.filename, contentType: attachment.contentType, content: content as Readable }, size: 0 };
+      const part = {
+        attachment: { filename: attachment.filename, contentType: attachment.contentType, content: content as Readable },
+        size: 0,
+      };
       // The listed size is the store's word; the bytes are counted as they stream.
-      part.attachment.content = limitBytes(content, budget, (n) => (part.size += n), () => tooLarge(limits));
+      part.attachment.content = limitBytes(
+        content,
+        budget,
+        (n) => (part.size += n),
+        () => tooLarge(limits),
+      );
       parts.push(part);
       continue;
     }
     // Another mailbox's message, a quarantined one and a missing one look the same.
     const entry = await deps.index.getMailboxEntry(mailbox, attachment.sesMessageId, now);
-    const resolved = entry && entry.visibility !== 'quarantined' ? await deps.resolveAttachment({ sesMessageId: attachment.sesMessageId, index: attachment.index }) : null;
+    const resolved =
+      entry && entry.visibility !== 'quarantined'
+        ? await deps.resolveAttachment({ sesMessageId: attachment.sesMessageId, index: attachment.index })
+        : null;
     if (!resolved) throw new NotFoundError(`attachment ${attachment.index} of message ${attachment.sesMessageId} not found`);
     opened.push(resolved.content);
     if (resolved.size > budget.remaining) throw tooLarge(limits);
     const part = {
       attachment: {
-        filename: neutralize(resolved.filename).split(/[/\\]/).pop()!.slice(0, limits.maxFilenameLength) || `attachment-${attachment.index + 1}`,
+        filename:
+          neutralize(resolved.filename).split(/[/\\]/).pop()!.slice(0, limits.maxFilenameLength) || `attachment-${attachment.index + 1}`,
         contentType: safeContentType(resolved.contentType),
         content: resolved.content as Readable,
       },
@@ -912,7 +971,12 @@ async function openAttachments(
       size: 0,
     };
     // The declared size may be wrong or unknown: the bytes are counted as they stream.
-    part.attachment.content = limitBytes(resolved.content, budget, (n) => (part.size += n), () => tooLarge(limits));
+    part.attachment.content = limitBytes(
+      resolved.content,
+      budget,
+      (n) => (part.size += n),
+      () => tooLarge(limits),
+    );
     parts.push(part);
   }
   return parts;
@@ -945,7 +1009,11 @@ function sentSummary(
   parts: readonly { attachment: MimeAttachment; size: number }[],
 ): MessageSummary {
   const attachments: AttachmentInfo[] = parts.map(({ attachment, size }) => ({
-    filename: attachment.filename, contentType: attachment.contentType, size, contentId: null, inline: false,
+    filename: attachment.filename,
+    contentType: attachment.contentType,
+    size,
+    contentId: null,
+    inline: false,
   }));
   return {
     from: [formatMailbox(draft.from)],

@@ -14,7 +14,8 @@ const WHAT: Record<ConfigurationFault, { happened: string; check: string }> = {
   },
   tls: {
     happened: 'TLS with Exchange failed as configured',
-    check: "check Exchange's certificate (a trusted authority, valid for the smart-host name) and STARTTLS on the receive connector (docs/deploy.md 6.5)",
+    check:
+      "check Exchange's certificate (a trusted authority, valid for the smart-host name) and STARTTLS on the receive connector (docs/deploy.md 6.5)",
   },
 };
 

@@ -14,9 +14,10 @@
 // Address items map EVERY address of a user, the primary one included, to the
 // mailbox (the primary address). Disabled users keep their mapping (mail still
 // reaches their mailbox); they only lose sign-in (canSignIn).
+
+import type { DirectorySource, DirectoryStore } from '../ports/directory.ts';
 import { normalizeAddress } from './addresses.ts';
 import { InvalidInputError, ShadowmailError } from './errors.ts';
-import type { DirectorySource, DirectoryStore } from '../ports/directory.ts';
 
 export type DirectoryUserKind = 'user' | 'shared';
 
@@ -197,7 +198,11 @@ function addressMap(users: readonly DirectoryUser[]): Map<string, string> {
  * list (`incoming`, already checked with checkDirectory). `rewriteAll` puts every
  * address item again, for a store whose previous run stopped halfway.
  */
-export function planSync(current: readonly DirectoryUser[], incoming: readonly DirectoryUser[], options: { rewriteAll?: boolean } = {}): SyncPlan {
+export function planSync(
+  current: readonly DirectoryUser[],
+  incoming: readonly DirectoryUser[],
+  options: { rewriteAll?: boolean } = {},
+): SyncPlan {
   const currentById = new Map(current.map((user) => [user.id, user]));
   const incomingIds = new Set(incoming.map((user) => user.id));
   const added: DirectoryUser[] = [];
@@ -245,7 +250,10 @@ export function planSync(current: readonly DirectoryUser[], incoming: readonly D
   const putAddresses = rewriteAll
     ? [...after].map(([address, mailbox]) => ({ address, mailbox })).sort(byAddress)
     : [...set, ...moved.map(({ address, to }) => ({ address, mailbox: to }))];
-  const bySort = <T>(key: (value: T) => string) => (a: T, b: T) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0);
+  const bySort =
+    <T>(key: (value: T) => string) =>
+    (a: T, b: T) =>
+      key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0;
   return {
     users: {
       added: added.sort(bySort((user) => user.mailbox)),

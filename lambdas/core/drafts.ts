@@ -12,9 +12,9 @@
 // identity, never taken from a request, so no one can name another user's prefix.
 import { createHash, randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
+import type { RawMailStore, RawMailWriter } from '../ports/raw-mail-store.ts';
 import { RawMessageMissingError } from './errors.ts';
 import type { RawLocation } from './model.ts';
-import type { RawMailStore, RawMailWriter } from '../ports/raw-mail-store.ts';
 
 export const UPLOADS_PREFIX = 'uploads/';
 
@@ -53,8 +53,15 @@ export async function loadSavedDraft(store: Pick<RawMailStore, 'open'>, location
   const parsed = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Partial<SavedDraft>;
   const text = (value: unknown) => (typeof value === 'string' ? value : '');
   return {
-    mode: text(parsed.mode), to: text(parsed.to), cc: text(parsed.cc), bcc: text(parsed.bcc), subject: text(parsed.subject),
-    text: text(parsed.text), inReplyTo: text(parsed.inReplyTo), references: text(parsed.references), originalId: text(parsed.originalId),
+    mode: text(parsed.mode),
+    to: text(parsed.to),
+    cc: text(parsed.cc),
+    bcc: text(parsed.bcc),
+    subject: text(parsed.subject),
+    text: text(parsed.text),
+    inReplyTo: text(parsed.inReplyTo),
+    references: text(parsed.references),
+    originalId: text(parsed.originalId),
     keep: Array.isArray(parsed.keep) ? parsed.keep.filter((index): index is number => Number.isSafeInteger(index) && index >= 0) : [],
   };
 }
@@ -107,6 +114,10 @@ export function parseUploadKey(keys: DraftKeys, key: string): { id: string; file
   const id = rest.slice(0, slash);
   if (!/^[0-9a-z]{9}-[0-9a-f]{12}$/.test(id)) return null;
   // A crafted file name may contain slashes (S3 keeps them): the last segment names it.
-  const filename = rest.slice(slash + 1).split(/[/\\]/).pop() ?? '';
+  const filename =
+    rest
+      .slice(slash + 1)
+      .split(/[/\\]/)
+      .pop() ?? '';
   return filename === '' ? null : { id, filename };
 }

@@ -12,7 +12,11 @@ export class ShadowmailError extends Error {
 
 /** Configuration is missing or wrong; the message names the variable or key. */
 export class ConfigurationError extends ShadowmailError {
-  constructor(readonly variable: string, message: string, options?: { cause?: unknown }) {
+  constructor(
+    readonly variable: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
     super('CONFIGURATION', `${variable}: ${message}`, options);
   }
 }
@@ -33,7 +37,10 @@ export class RetryableError extends ShadowmailError {
 
 /** The raw message the notification points to is not in the store (yet). */
 export class RawMessageMissingError extends RetryableError {
-  constructor(readonly key: string, options?: { cause?: unknown }) {
+  constructor(
+    readonly key: string,
+    options?: { cause?: unknown },
+  ) {
     super(`raw message ${key} not found in the store`, options);
   }
 }

@@ -1,9 +1,10 @@
 // The failover flag's use cases: reading it through a short cache (every page asks,
 // so the SSM parameter or flag file is read at most once per cache period), switching
 // it with a record of who did it and why, and parsing what a store returns.
-import { InvalidInputError } from './errors.ts';
+
 import type { Clock } from '../ports/clock.ts';
 import type { FailoverFlag, FailoverState } from '../ports/failover-flag.ts';
+import { InvalidInputError } from './errors.ts';
 
 /** The issue's limit: a flag switched off locks users out within this time. */
 export const MAX_FAILOVER_CACHE_MS = 30_000;
@@ -22,7 +23,10 @@ export class CachedFailoverFlag implements FailoverFlag {
   private cached: { state: FailoverState; readAt: number } | null = null;
   private inFlight: Promise<FailoverState> | null = null;
 
-  constructor(private readonly inner: FailoverFlag, options: { maxAgeMs?: number; clock?: Clock } = {}) {
+  constructor(
+    private readonly inner: FailoverFlag,
+    options: { maxAgeMs?: number; clock?: Clock } = {},
+  ) {
     const maxAgeMs = options.maxAgeMs ?? MAX_FAILOVER_CACHE_MS;
     if (!Number.isFinite(maxAgeMs) || maxAgeMs < 0 || maxAgeMs > MAX_FAILOVER_CACHE_MS) {
       throw new InvalidInputError(`failover cache age must be 0 to ${MAX_FAILOVER_CACHE_MS} ms, not ${maxAgeMs}`);
@@ -89,7 +93,8 @@ export async function switchFailover(flag: FailoverFlag, change: FailoverSwitch,
 
 /** Validates a stored flag value (JSON already parsed); anything else is an InvalidInputError. */
 export function parseFailoverState(value: unknown): FailoverState {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new InvalidInputError('failover state must be a JSON object');
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new InvalidInputError('failover state must be a JSON object');
   const record = value as Record<string, unknown>;
   if (typeof record.on !== 'boolean') throw new InvalidInputError('failover state: "on" must be true or false');
   const since = optionalString(record.since, 'since');
@@ -114,7 +119,10 @@ function optionalString(value: unknown, name: string): string | null {
 /** Multi-line text without control characters other than line breaks and tabs. */
 function text(value: string, max: number, name: string): string {
   // eslint-disable-next-line no-control-regex
-  const cleaned = value.replace(/\r\n?/g, '\n').replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, '').trim();
+  const cleaned = value
+    .replace(/\r\n?/g, '\n')
+    .replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, '')
+    .trim();
   if (cleaned.length > max) throw new InvalidInputError(`the failover ${name} is longer than ${max} characters`);
   return cleaned;
 }

@@ -3,16 +3,16 @@
 // primary refuses *us*: login, TLS) retried with growing backoff until the maximum age.
 // Every attempt is recorded for the admin's trace, a configuration fault marked as such.
 import type { Readable } from 'node:stream';
-import { normalizeAddress } from './addresses.ts';
-import { configurationFaultOf, expiredAfterConfigurationFault } from './configuration-fault.ts';
-import { LeaseBusyError } from './errors.ts';
-import { forwardStampLine, withHeaderLines } from './forward-stamp.ts';
-import type { ConfigurationFault, DeliveryAttempt, DeliveryState, ForwardJob, MessageRecord } from './model.ts';
 import type { Clock } from '../ports/clock.ts';
 import type { ForwardQueue } from '../ports/forward-queue.ts';
 import type { MessageIndex } from '../ports/message-index.ts';
 import type { RawMailStore } from '../ports/raw-mail-store.ts';
 import type { RecipientReply, SmtpRelay } from '../ports/smtp-relay.ts';
+import { normalizeAddress } from './addresses.ts';
+import { configurationFaultOf, expiredAfterConfigurationFault } from './configuration-fault.ts';
+import { LeaseBusyError } from './errors.ts';
+import { forwardStampLine, withHeaderLines } from './forward-stamp.ts';
+import type { ConfigurationFault, DeliveryAttempt, DeliveryState, ForwardJob, MessageRecord } from './model.ts';
 
 export interface ForwardConfig {
   stackId: string;
@@ -95,10 +95,7 @@ async function relayPending(job: ForwardJob, record: MessageRecord, deps: Forwar
     return { status: 'expired', failed: pending };
   }
 
-  const replies = await deps.relay.relay(
-    { from: record.envelopeFrom, recipients: pending },
-    () => withStamp(record, deps),
-  );
+  const replies = await deps.relay.relay({ from: record.envelopeFrom, recipients: pending }, () => withStamp(record, deps));
   const attemptedAt = deps.clock.now().toISOString();
   const delivered: string[] = [];
   const failed: string[] = [];
@@ -171,7 +168,12 @@ function expiryReason(config: ForwardConfig, fault: ConfigurationFault | null): 
   return fault ? `${reason}; ${expiredAfterConfigurationFault(fault)}` : reason;
 }
 
-async function failAll(record: MessageRecord, recipients: string[], reasonFor: string | ((recipient: string) => string), deps: ForwardDeps): Promise<void> {
+async function failAll(
+  record: MessageRecord,
+  recipients: string[],
+  reasonFor: string | ((recipient: string) => string),
+  deps: ForwardDeps,
+): Promise<void> {
   const at = deps.clock.now().toISOString();
   for (const recipient of recipients) {
     const reason = typeof reasonFor === 'string' ? reasonFor : reasonFor(recipient);

@@ -1,22 +1,23 @@
 // Use case: a message SES received is indexed per mailbox and queued for the primary.
 // Unparseable mail is indexed from what SES knows and still forwarded: never lost.
+
+import type { Clock } from '../ports/clock.ts';
+import type { ForwardQueue } from '../ports/forward-queue.ts';
+import type { MessageIndex } from '../ports/message-index.ts';
+import type { MimeParser } from '../ports/mime-parser.ts';
+import type { RawMailStore } from '../ports/raw-mail-store.ts';
 import { normalizeAddress, uniqueRecipients } from './addresses.ts';
 import { LeaseBusyError, MimeParseError } from './errors.ts';
+import { belongsToStack } from './forward-stamp.ts';
 import {
-  FORWARD_STAMP_HEADER,
   type DeliveryState,
+  FORWARD_STAMP_HEADER,
   type MailboxEntry,
   type MessageRecord,
   type MessageSummary,
   type ReceivedMail,
 } from './model.ts';
 import { expiresAtFor } from './retention.ts';
-import { belongsToStack } from './forward-stamp.ts';
-import type { Clock } from '../ports/clock.ts';
-import type { ForwardQueue } from '../ports/forward-queue.ts';
-import type { MessageIndex } from '../ports/message-index.ts';
-import type { MimeParser } from '../ports/mime-parser.ts';
-import type { RawMailStore } from '../ports/raw-mail-store.ts';
 
 export interface IngestConfig {
   retentionDays: number;
@@ -173,10 +174,7 @@ async function enqueueForwardOnce(mail: ReceivedMail, deps: IngestDeps): Promise
   if (lease === 'done') return false;
   if (lease === 'busy') throw new LeaseBusyError(gate);
   try {
-    await deps.forwardQueue.enqueue(
-      { sesMessageId: mail.sesMessageId, receivedAt: mail.receivedAt, attempt: 0 },
-      0,
-    );
+    await deps.forwardQueue.enqueue({ sesMessageId: mail.sesMessageId, receivedAt: mail.receivedAt, attempt: 0 }, 0);
   } catch (error) {
     await deps.index.releaseOnce(gate, deps.workerId);
     throw error;

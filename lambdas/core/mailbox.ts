@@ -7,13 +7,14 @@
 // The second half holds the page semantics both index adapters share (search
 // matching, the searchable text, the opaque cursor), so the in-memory reference and
 // DynamoDB cannot drift apart.
+
+import type { Clock } from '../ports/clock.ts';
+import type { Folder, MailboxPageQuery, MessageIndex } from '../ports/message-index.ts';
+import type { Identity } from '../ports/sign-in.ts';
 import { normalizeAddress } from './addresses.ts';
 import { InvalidInputError, NotFoundError } from './errors.ts';
 import type { MailboxEntry, MessageRecord } from './model.ts';
 import { isLive } from './retention.ts';
-import type { Clock } from '../ports/clock.ts';
-import type { Folder, MailboxPageQuery, MessageIndex } from '../ports/message-index.ts';
-import type { Identity } from '../ports/sign-in.ts';
 
 export const FOLDERS: readonly Folder[] = ['inbox', 'sent', 'deleted'];
 export const DEFAULT_PAGE_SIZE = 50;

@@ -25,7 +25,10 @@ export interface SessionShares {
 
 export function splitPrimarySessions(maxSessions: number): SessionShares {
   if (!Number.isInteger(maxSessions) || maxSessions < PRIMARY_SESSIONS.min) {
-    throw new ConfigurationError('maxSessions', `at least ${PRIMARY_SESSIONS.min} sessions to the primary are needed (2 for the forward, 2 for resends), got ${maxSessions}`);
+    throw new ConfigurationError(
+      'maxSessions',
+      `at least ${PRIMARY_SESSIONS.min} sessions to the primary are needed (2 for the forward, 2 for resends), got ${maxSessions}`,
+    );
   }
   const resend = Math.max(2, Math.floor(maxSessions / 5));
   return { forward: maxSessions - resend, resend };

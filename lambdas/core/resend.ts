@@ -47,13 +47,6 @@
 // forwarded like any mail, and cannot loop: NDRs are sent with the null sender.
 import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { normalizeAddress } from './addresses.ts';
-import { audited } from './audit.ts';
-import { InvalidInputError, LeaseBusyError, NotFoundError, RawMessageMissingError, RetryableError, ShadowmailError } from './errors.ts';
-import { attemptOf, replyFor } from './forward.ts';
-import { forwardStampLine, resentMarkerLine, withHeaderLines } from './forward-stamp.ts';
-import { decodeCursor } from './mailbox.ts';
-import type { ConfigurationFault, DeliveryAttempt, MessageRecord } from './model.ts';
 import type { AuditDetailValue, AuditLog } from '../ports/audit-log.ts';
 import type { Clock } from '../ports/clock.ts';
 import type { MessageIndex } from '../ports/message-index.ts';
@@ -70,6 +63,13 @@ import type {
   ResendTaskOutcome,
 } from '../ports/resend-jobs.ts';
 import type { SmtpRelay } from '../ports/smtp-relay.ts';
+import { normalizeAddress } from './addresses.ts';
+import { audited } from './audit.ts';
+import { InvalidInputError, LeaseBusyError, NotFoundError, RawMessageMissingError, RetryableError, ShadowmailError } from './errors.ts';
+import { attemptOf, replyFor } from './forward.ts';
+import { forwardStampLine, resentMarkerLine, withHeaderLines } from './forward-stamp.ts';
+import { decodeCursor } from './mailbox.ts';
+import type { ConfigurationFault, DeliveryAttempt, MessageRecord } from './model.ts';
 
 export interface ResendConfig {
   /** The forward's stack id: the resent copy carries the same stamp. */
@@ -158,8 +158,24 @@ export type ResendStepOutcome =
     }
   | { status: 'gave-up'; error: string };
 
-export const RESEND_COUNTER_NAMES = ['total', 'done', 'skipped', 'delivered', 'failed', 'deferred', 'cancelled', 'inDoubt'] as const satisfies readonly (keyof ResendCounters)[];
-export const RESEND_SKIP_REASONS = ['expired', 'raw-missing', 'not-received', 'mail-loop', 'cancelled', 'error'] as const satisfies readonly ResendSkipReason[];
+export const RESEND_COUNTER_NAMES = [
+  'total',
+  'done',
+  'skipped',
+  'delivered',
+  'failed',
+  'deferred',
+  'cancelled',
+  'inDoubt',
+] as const satisfies readonly (keyof ResendCounters)[];
+export const RESEND_SKIP_REASONS = [
+  'expired',
+  'raw-missing',
+  'not-received',
+  'mail-loop',
+  'cancelled',
+  'error',
+] as const satisfies readonly ResendSkipReason[];
 
 const ZERO_COUNTERS: ResendCounters = { total: 0, done: 0, skipped: 0, delivered: 0, failed: 0, deferred: 0, cancelled: 0, inDoubt: 0 };
 
@@ -171,25 +187,36 @@ export async function startResend(actor: string, request: ResendRequest, deps: R
   const details: Record<string, AuditDetailValue> =
     request.kind === 'message'
       ? { scope: 'message', recipients: request.recipients ?? null }
-      : { scope: request.kind, mailbox: request.kind === 'mailbox' ? request.mailbox : null, since: timeText(request.since), until: timeText(request.until) };
+      : {
+          scope: request.kind,
+          mailbox: request.kind === 'mailbox' ? request.mailbox : null,
+          since: timeText(request.since),
+          until: timeText(request.until),
+        };
   const target = request.kind === 'message' ? request.sesMessageId : request.kind === 'mailbox' ? request.mailbox : 'all mailboxes';
-  return audited(deps.audit, deps.clock, { actor, action, target, details }, async () => {
-    const now = deps.clock.now();
-    const scope = await checkRequest(request, deps, now);
-    const job = newJob(deps.newJobId?.() ?? newJobId(now), scope, actor, now, deps.config.jobRetentionDays);
-    await deps.jobs.create(job);
-    const first: ResendStep =
-      scope.kind === 'message'
-        ? { type: 'message', jobId: job.id, sesMessageId: scope.sesMessageId, recipients: null, attempt: 0 }
-        : { type: 'enumerate', jobId: job.id, seq: 0 };
-    try {
-      await deps.queue.enqueue([first], 0);
-    } catch (error) {
-      await deps.jobs.fail(job.id, 'the job could not be queued', deps.clock.now().toISOString()).catch(() => undefined);
-      throw new RetryableError(`resend job ${job.id} could not be queued`, { cause: error });
-    }
-    return job;
-  }, (job) => ({ jobId: job.id }));
+  return audited(
+    deps.audit,
+    deps.clock,
+    { actor, action, target, details },
+    async () => {
+      const now = deps.clock.now();
+      const scope = await checkRequest(request, deps, now);
+      const job = newJob(deps.newJobId?.() ?? newJobId(now), scope, actor, now, deps.config.jobRetentionDays);
+      await deps.jobs.create(job);
+      const first: ResendStep =
+        scope.kind === 'message'
+          ? { type: 'message', jobId: job.id, sesMessageId: scope.sesMessageId, recipients: null, attempt: 0 }
+          : { type: 'enumerate', jobId: job.id, seq: 0 };
+      try {
+        await deps.queue.enqueue([first], 0);
+      } catch (error) {
+        await deps.jobs.fail(job.id, 'the job could not be queued', deps.clock.now().toISOString()).catch(() => undefined);
+        throw new RetryableError(`resend job ${job.id} could not be queued`, { cause: error });
+      }
+      return job;
+    },
+    (job) => ({ jobId: job.id }),
+  );
 }
 
 /** The job (progress, counters); NotFoundError when unknown. */
@@ -215,12 +242,22 @@ export async function listResendJobs(
  * as skipped (cancelled), recipients waiting for a retry as cancelled. A job that has
  * ended is returned as it is. Audited as resend.cancel.
  */
-export async function cancelResend(actor: string, jobId: string, deps: { jobs: ResendJobStore; audit: AuditLog; clock: Clock }): Promise<ResendJob> {
-  return audited(deps.audit, deps.clock, { actor, action: 'resend.cancel', target: jobId }, async () => {
-    const job = isJobId(jobId) ? await deps.jobs.cancel(jobId, actor, deps.clock.now().toISOString()) : null;
-    if (!job) throw new NotFoundError(`no resend job ${jobId}`);
-    return job;
-  }, (job) => ({ state: job.state }));
+export async function cancelResend(
+  actor: string,
+  jobId: string,
+  deps: { jobs: ResendJobStore; audit: AuditLog; clock: Clock },
+): Promise<ResendJob> {
+  return audited(
+    deps.audit,
+    deps.clock,
+    { actor, action: 'resend.cancel', target: jobId },
+    async () => {
+      const job = isJobId(jobId) ? await deps.jobs.cancel(jobId, actor, deps.clock.now().toISOString()) : null;
+      if (!job) throw new NotFoundError(`no resend job ${jobId}`);
+      return job;
+    },
+    (job) => ({ state: job.state }),
+  );
 }
 
 /** The job has nothing left to do (its counters are final). */
@@ -236,7 +273,11 @@ async function checkRequest(request: ResendRequest, deps: ResendStartDeps, now: 
     if (states.length === 0) {
       throw new InvalidInputError(`${record.sesMessageId} is not received mail (a copy sent from the webmail): there is nothing to resend`);
     }
-    return { kind: 'message', sesMessageId: record.sesMessageId, recipients: request.recipients === undefined ? null : chooseRecipients(record, request.recipients) };
+    return {
+      kind: 'message',
+      sesMessageId: record.sesMessageId,
+      recipients: request.recipients === undefined ? null : chooseRecipients(record, request.recipients),
+    };
   }
   const since = parseTime(request.since, 'since');
   const until = parseTime(request.until, 'until');
@@ -259,7 +300,9 @@ function chooseRecipients(record: MessageRecord, wanted: string[]): string[] {
   for (const address of wanted) {
     const original = byKey.get(normalizeAddress(address));
     if (original === undefined) {
-      throw new InvalidInputError(`${address} is not a recipient of ${record.sesMessageId} (its envelope recipients: ${record.envelopeRecipients.join(', ')})`);
+      throw new InvalidInputError(
+        `${address} is not a recipient of ${record.sesMessageId} (its envelope recipients: ${record.envelopeRecipients.join(', ')})`,
+      );
     }
     chosen.add(original);
   }
@@ -374,7 +417,11 @@ async function enumerateStep(step: Extract<ResendStep, { type: 'enumerate' }>, d
       now,
     );
     const steps: ResendStep[] = page.messages.map((ref) => ({
-      type: 'message', jobId: job.id, sesMessageId: ref.sesMessageId, recipients: ref.recipients, attempt: 0,
+      type: 'message',
+      jobId: job.id,
+      sesMessageId: ref.sesMessageId,
+      recipients: ref.recipients,
+      attempt: 0,
     }));
     if (steps.length > 0) await deps.queue.enqueue(steps, 0);
     const last = page.nextCursor === null;
@@ -416,7 +463,16 @@ async function messageStep(step: Extract<ResendStep, { type: 'message' }>, deps:
         return { status: 'skipped', reason };
       }
       await settle({ counters: { done: 1, deferred: -waiting, failed: waiting } });
-      return { status: 'sent', delivered: [], failed: step.recipients ?? [], deferred: [], retryInSeconds: null, inDoubt: false, traceError: null, configurationFault: null };
+      return {
+        status: 'sent',
+        delivered: [],
+        failed: step.recipients ?? [],
+        deferred: [],
+        retryInSeconds: null,
+        inDoubt: false,
+        traceError: null,
+        configurationFault: null,
+      };
     };
 
     if (job.state === 'cancelled') {
@@ -434,7 +490,8 @@ async function messageStep(step: Extract<ResendStep, { type: 'message' }>, deps:
       if (record.loopDetected) return notSent('mail-loop');
       // The day partitions hold received mail only; a mailbox also holds Sent copies a
       // user may have moved to the inbox, so those are checked here.
-      if (job.scope.kind === 'mailbox' && (await deps.index.getDeliveryStates(record.sesMessageId, now)).length === 0) return notSent('not-received');
+      if (job.scope.kind === 'mailbox' && (await deps.index.getDeliveryStates(record.sesMessageId, now)).length === 0)
+        return notSent('not-received');
     }
     const recipients = recipientsOf(step, job, record);
     if (recipients.length === 0) return notSent('not-received');
@@ -486,8 +543,14 @@ async function messageStep(step: Extract<ResendStep, { type: 'message' }>, deps:
       });
     }
     return {
-      status: 'sent', delivered, failed: lastAttempt ? [...failed, ...deferred] : failed, deferred: retry,
-      retryInSeconds, inDoubt: task.started, traceError, configurationFault,
+      status: 'sent',
+      delivered,
+      failed: lastAttempt ? [...failed, ...deferred] : failed,
+      deferred: retry,
+      retryInSeconds,
+      inDoubt: task.started,
+      traceError,
+      configurationFault,
     };
   });
 }
@@ -533,7 +596,9 @@ async function giveUp(step: ResendStep, error: unknown, deps: ResendWorkerDeps):
     }
     const waiting = step.attempt > 0 ? (step.recipients ?? []).length : 0;
     const task: ResendTaskOutcome =
-      step.attempt === 0 ? { counters: { done: 1, skipped: 1 }, skipped: 'error' } : { counters: { done: 1, deferred: -waiting, failed: waiting } };
+      step.attempt === 0
+        ? { counters: { done: 1, skipped: 1 }, skipped: 'error' }
+        : { counters: { done: 1, deferred: -waiting, failed: waiting } };
     const after = await deps.jobs.applyTask(step.jobId, taskKeyOf(step), task, at);
     if (after) await finishIfSettled(step.jobId, deps, after);
     return { status: 'gave-up', error: why };

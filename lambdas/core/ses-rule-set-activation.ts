@@ -31,11 +31,16 @@ export function planRuleSetActivation(request: RuleSetActivationRequest, activeR
   if (request.requestType === 'Delete') {
     return activeRuleSet === ruleSetName
       ? { action: 'deactivate', ruleSetName }
-      : { action: 'none', reason: `${quote(ruleSetName)} is not the active rule set (active: ${describe(activeRuleSet)}); nothing to deactivate` };
+      : {
+          action: 'none',
+          reason: `${quote(ruleSetName)} is not the active rule set (active: ${describe(activeRuleSet)}); nothing to deactivate`,
+        };
   }
   if (activeRuleSet === ruleSetName) return { action: 'none', reason: `${quote(ruleSetName)} is already active` };
   if (activeRuleSet === undefined || activeRuleSet === request.previousRuleSetName) {
-    return activeRuleSet === undefined ? { action: 'activate', ruleSetName } : { action: 'activate', ruleSetName, replacing: activeRuleSet };
+    return activeRuleSet === undefined
+      ? { action: 'activate', ruleSetName }
+      : { action: 'activate', ruleSetName, replacing: activeRuleSet };
   }
   if (request.takeOver) return { action: 'activate', ruleSetName, replacing: activeRuleSet };
   return {
@@ -65,7 +70,12 @@ export async function applyRuleSetActivation(request: RuleSetActivationRequest, 
       throw new InvalidInputError(plan.message);
     case 'activate':
       await rules.activate(plan.ruleSetName);
-      return outcome(request, plan.ruleSetName, plan.replacing, `activated ${quote(plan.ruleSetName)}${plan.replacing ? ` in place of ${quote(plan.replacing)}` : ''}`);
+      return outcome(
+        request,
+        plan.ruleSetName,
+        plan.replacing,
+        `activated ${quote(plan.ruleSetName)}${plan.replacing ? ` in place of ${quote(plan.replacing)}` : ''}`,
+      );
     case 'deactivate':
       await rules.deactivate();
       return outcome(request, undefined, undefined, `deactivated ${quote(plan.ruleSetName)}`);
@@ -74,7 +84,12 @@ export async function applyRuleSetActivation(request: RuleSetActivationRequest, 
   }
 }
 
-function outcome(request: RuleSetActivationRequest, activeAfter: string | undefined, replaced: string | undefined, summary: string): ActivationOutcome {
+function outcome(
+  request: RuleSetActivationRequest,
+  activeAfter: string | undefined,
+  replaced: string | undefined,
+  summary: string,
+): ActivationOutcome {
   return { physicalResourceId: request.ruleSetName, data: { ActiveRuleSet: activeAfter ?? '', ReplacedRuleSet: replaced ?? '' }, summary };
 }
 

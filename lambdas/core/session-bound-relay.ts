@@ -4,8 +4,8 @@
 // (in AWS the event sources' maximum concurrency bounds the same number). A caller
 // beyond the bound waits for a slot, first come first served.
 import type { Readable } from 'node:stream';
-import { ConfigurationError } from './errors.ts';
 import type { RecipientReply, RelayEnvelope, SmtpRelay } from '../ports/smtp-relay.ts';
+import { ConfigurationError } from './errors.ts';
 
 export class SessionBoundRelay implements SmtpRelay {
   private active = 0;
@@ -15,7 +15,8 @@ export class SessionBoundRelay implements SmtpRelay {
     private readonly inner: SmtpRelay,
     readonly maxSessions: number,
   ) {
-    if (!Number.isInteger(maxSessions) || maxSessions < 1) throw new ConfigurationError('maxSessions', `must be a positive whole number, got ${maxSessions}`);
+    if (!Number.isInteger(maxSessions) || maxSessions < 1)
+      throw new ConfigurationError('maxSessions', `must be a positive whole number, got ${maxSessions}`);
   }
 
   async relay(envelope: RelayEnvelope, data: () => Promise<Readable>): Promise<RecipientReply[]> {

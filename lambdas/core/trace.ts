@@ -7,16 +7,16 @@
 // The second half holds the search semantics both index adapters share (the match
 // predicate, the position a cursor continues from), so memory and DynamoDB agree.
 import type { Readable } from 'node:stream';
+import type { AuditLog } from '../ports/audit-log.ts';
+import type { Clock } from '../ports/clock.ts';
+import type { MessageIndex, MessageSearchQuery, TraceQuery } from '../ports/message-index.ts';
+import type { RawMailStore } from '../ports/raw-mail-store.ts';
 import { addressOfMailbox, normalizeAddress, normalizeMessageId } from './addresses.ts';
 import { audited } from './audit.ts';
 import { InvalidInputError, NotFoundError } from './errors.ts';
 import { decodeCursor, encodeCursor, normalizeSearch } from './mailbox.ts';
 import type { DeliveryState, MessageRecord } from './model.ts';
 import { isLive } from './retention.ts';
-import type { AuditLog } from '../ports/audit-log.ts';
-import type { Clock } from '../ports/clock.ts';
-import type { MessageIndex, MessageSearchQuery, TraceQuery } from '../ports/message-index.ts';
-import type { RawMailStore } from '../ports/raw-mail-store.ts';
 
 export interface TracedMessage {
   message: MessageRecord;
@@ -128,9 +128,15 @@ export async function adminTraceSearch(actor: string, input: TraceSearchInput, d
     until: input.until === undefined ? null : String(input.until instanceof Date ? input.until.toISOString() : input.until),
     page: input.cursor ? 'next' : 'first',
   };
-  return audited(deps.audit, deps.clock, { actor, action: 'trace.search', details }, () => searchTrace(input, deps), (page) => ({
-    results: page.messages.length,
-  }));
+  return audited(
+    deps.audit,
+    deps.clock,
+    { actor, action: 'trace.search', details },
+    () => searchTrace(input, deps),
+    (page) => ({
+      results: page.messages.length,
+    }),
+  );
 }
 
 /** One message's trace by its id (the SES message id trace shows); NotFoundError when unknown or expired. */
@@ -156,14 +162,20 @@ export async function openRawMessage(
   sesMessageId: string,
   deps: TraceDeps & { rawStore: RawMailStore; audit: AuditLog },
 ): Promise<RawDownload> {
-  return audited(deps.audit, deps.clock, { actor, action: 'message.raw-download', target: sesMessageId }, async () => {
-    const now = deps.clock.now();
-    const record = isPlausibleId(sesMessageId) ? await deps.index.getMessage(sesMessageId, now) : null;
-    if (!record) throw new NotFoundError(`no message ${sesMessageId}`);
-    const size = await deps.rawStore.size(record.raw);
-    const body = await deps.rawStore.open(record.raw);
-    return { record, filename: `${sesMessageId.replace(/[^A-Za-z0-9._-]/g, '_')}.eml`, size, body };
-  }, (download) => ({ size: download.size }));
+  return audited(
+    deps.audit,
+    deps.clock,
+    { actor, action: 'message.raw-download', target: sesMessageId },
+    async () => {
+      const now = deps.clock.now();
+      const record = isPlausibleId(sesMessageId) ? await deps.index.getMessage(sesMessageId, now) : null;
+      if (!record) throw new NotFoundError(`no message ${sesMessageId}`);
+      const size = await deps.rawStore.size(record.raw);
+      const body = await deps.rawStore.open(record.raw);
+      return { record, filename: `${sesMessageId.replace(/[^A-Za-z0-9._-]/g, '_')}.eml`, size, body };
+    },
+    (download) => ({ size: download.size }),
+  );
 }
 
 async function withDeliveries(messages: MessageRecord[], index: MessageIndex, now: Date): Promise<TracedMessage[]> {
@@ -188,7 +200,8 @@ export function matchesMessageSearch(record: MessageRecord, query: MessageSearch
   if (!isLive(record, now)) return false;
   if (query.since !== undefined && record.receivedAt < query.since) return false;
   if (query.until !== undefined && record.receivedAt >= query.until) return false;
-  if (query.recipient !== undefined && !record.envelopeRecipients.some((recipient) => normalizeAddress(recipient) === query.recipient)) return false;
+  if (query.recipient !== undefined && !record.envelopeRecipients.some((recipient) => normalizeAddress(recipient) === query.recipient))
+    return false;
   if (
     query.sender !== undefined &&
     normalizeAddress(record.envelopeFrom) !== query.sender &&
@@ -225,7 +238,8 @@ export function daysBetween(first: string, last: string, newestFirst: boolean): 
   const days: string[] = [];
   const start = Date.parse(`${first}T00:00:00.000Z`);
   const end = Date.parse(`${last}T00:00:00.000Z`);
-  for (let at = start; at <= end && days.length <= MAX_TRACE_WINDOW_DAYS + 1; at += 86_400_000) days.push(new Date(at).toISOString().slice(0, 10));
+  for (let at = start; at <= end && days.length <= MAX_TRACE_WINDOW_DAYS + 1; at += 86_400_000)
+    days.push(new Date(at).toISOString().slice(0, 10));
   return newestFirst ? days.reverse() : days;
 }
 

@@ -1,16 +1,17 @@
 // Lambda entry point: SQS batch of forward jobs → forward use case, per record; an
 // invoke with {shadowmailProbe: …} runs the smart-host probe instead (forward-probe.ts).
-import { z } from 'zod';
-import { InvalidInputError } from '../core/errors.ts';
-import { forwardMessage, type ForwardDeps } from '../core/forward.ts';
-import type { ForwardJob } from '../core/model.ts';
+
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { z } from 'zod';
+import { describeConfigurationFault } from '../core/configuration-fault.ts';
+import { InvalidInputError } from '../core/errors.ts';
+import { type ForwardDeps, forwardMessage } from '../core/forward.ts';
+import type { ForwardJob } from '../core/model.ts';
 import type { ForwardProbeEvent, ProbeResult } from '../ports/smtp-probe.ts';
 import { createForwardProbeHandler } from './forward-probe.ts';
-import { describeConfigurationFault } from '../core/configuration-fault.ts';
 import { lazy } from './lazy.ts';
-import { sqsBatchHandler, type SqsBatchDeps, type SqsHandler } from './sqs-batch.ts';
 import { MetricUnit, SMART_HOST_CONFIGURATION_FAULT_METRIC } from './observability.ts';
+import { type SqsBatchDeps, type SqsHandler, sqsBatchHandler } from './sqs-batch.ts';
 
 /** Age (s) of a message whose forward was deferred again; the stack alarms on its maximum. */
 export const FORWARD_BACKLOG_AGE_METRIC = 'ForwardBacklogAgeSeconds';
@@ -37,35 +38,41 @@ export function parseForwardJob(body: string): ForwardJob {
 
 export function createForwardHandler(deps: ForwardHandlerDeps): SqsHandler {
   const { logger, metrics } = deps;
-  return sqsBatchHandler(deps, async (sqsRecord, workerId) => {
-    const job = parseForwardJob(sqsRecord.body);
-    try {
-      const outcome = await forwardMessage(job, { ...deps, workerId });
-      logger.info('forward', { sesMessageId: job.sesMessageId, attempt: job.attempt, ...outcome });
-      if (outcome.status === 'attempted') {
-        metrics.addMetric('RecipientsDelivered', MetricUnit.Count, outcome.delivered.length);
-        metrics.addMetric('RecipientsDeferred', MetricUnit.Count, outcome.deferred.length);
-        metrics.addMetric('RecipientsFailed', MetricUnit.Count, outcome.failed.length);
-        if (outcome.configurationFault) {
-          metrics.addMetric(SMART_HOST_CONFIGURATION_FAULT_METRIC, MetricUnit.Count, 1);
-          logger.warn('smart host configuration fault', {
-            sesMessageId: job.sesMessageId, configurationFault: outcome.configurationFault, detail: describeConfigurationFault(outcome.configurationFault),
-          });
+  return sqsBatchHandler(
+    deps,
+    async (sqsRecord, workerId) => {
+      const job = parseForwardJob(sqsRecord.body);
+      try {
+        const outcome = await forwardMessage(job, { ...deps, workerId });
+        logger.info('forward', { sesMessageId: job.sesMessageId, attempt: job.attempt, ...outcome });
+        if (outcome.status === 'attempted') {
+          metrics.addMetric('RecipientsDelivered', MetricUnit.Count, outcome.delivered.length);
+          metrics.addMetric('RecipientsDeferred', MetricUnit.Count, outcome.deferred.length);
+          metrics.addMetric('RecipientsFailed', MetricUnit.Count, outcome.failed.length);
+          if (outcome.configurationFault) {
+            metrics.addMetric(SMART_HOST_CONFIGURATION_FAULT_METRIC, MetricUnit.Count, 1);
+            logger.warn('smart host configuration fault', {
+              sesMessageId: job.sesMessageId,
+              configurationFault: outcome.configurationFault,
+              detail: describeConfigurationFault(outcome.configurationFault),
+            });
+          }
+          // The backlog alarm's signal: a deferred job goes back to SQS as a new message, so
+          // the queue's own "age of oldest message" restarts with every retry; this does not.
+          if (outcome.deferred.length > 0) {
+            const ageSeconds = Math.max(0, (deps.clock.now().getTime() - Date.parse(job.receivedAt)) / 1000);
+            metrics.addMetric(FORWARD_BACKLOG_AGE_METRIC, MetricUnit.Seconds, Math.round(ageSeconds));
+          }
+        } else if (outcome.status === 'expired' || outcome.status === 'loop') {
+          metrics.addMetric('RecipientsFailed', MetricUnit.Count, outcome.failed.length);
         }
-        // The backlog alarm's signal: a deferred job goes back to SQS as a new message, so
-        // the queue's own "age of oldest message" restarts with every retry; this does not.
-        if (outcome.deferred.length > 0) {
-          const ageSeconds = Math.max(0, (deps.clock.now().getTime() - Date.parse(job.receivedAt)) / 1000);
-          metrics.addMetric(FORWARD_BACKLOG_AGE_METRIC, MetricUnit.Seconds, Math.round(ageSeconds));
-        }
-      } else if (outcome.status === 'expired' || outcome.status === 'loop') {
-        metrics.addMetric('RecipientsFailed', MetricUnit.Count, outcome.failed.length);
+      } catch (error) {
+        logger.error('forward failed', { sesMessageId: job.sesMessageId, error });
+        throw error;
       }
-    } catch (error) {
-      logger.error('forward failed', { sesMessageId: job.sesMessageId, error });
-      throw error;
-    }
-  }, { workerId: deps.workerId, sequential: true });
+    },
+    { workerId: deps.workerId, sequential: true },
+  );
 }
 
 const awsHandler = lazy(async () => createForwardHandler(await (await import('../wiring/aws.ts')).awsForwardDeps()));

@@ -1,35 +1,39 @@
 // Lambda entry point: SQS batch of SNS-wrapped SES receipt notifications → ingest use case.
 // Partial batch responses: one bad record never fails its neighbours.
-import { ingestMessage, type IngestDeps } from '../core/ingest.ts';
-import { parseIngestRecord } from './ses-receipt-event.ts';
-import { MetricUnit } from './observability.ts';
+import { type IngestDeps, ingestMessage } from '../core/ingest.ts';
 import { lazy } from './lazy.ts';
-import { sqsBatchHandler, type SqsBatchDeps, type SqsHandler } from './sqs-batch.ts';
+import { MetricUnit } from './observability.ts';
+import { parseIngestRecord } from './ses-receipt-event.ts';
+import { type SqsBatchDeps, type SqsHandler, sqsBatchHandler } from './sqs-batch.ts';
 
 export type { SqsHandler };
 export type IngestHandlerDeps = Omit<IngestDeps, 'workerId'> & SqsBatchDeps & { workerId?: string };
 
 export function createIngestHandler(deps: IngestHandlerDeps): SqsHandler {
   const { logger, metrics } = deps;
-  return sqsBatchHandler(deps, async (sqsRecord, workerId) => {
-    const record = parseIngestRecord(sqsRecord.body);
-    if (record.kind === 'setup') {
-      // SES's proof that rule, bucket and topic work: acknowledged (the record succeeds), never indexed or relayed.
-      logger.info('SES setup notification acknowledged and dropped', { detail: record.detail, sqsMessageId: sqsRecord.messageId });
-      return;
-    }
-    const { mail } = record;
-    try {
-      const outcome = await ingestMessage(mail, { ...deps, workerId });
-      logger.info('ingested', { ...outcome, recipients: mail.envelopeRecipients.length });
-      metrics.addMetric('MessagesIngested', MetricUnit.Count, 1);
-      if (!outcome.parsed) metrics.addMetric('MessagesUnparsed', MetricUnit.Count, 1);
-    } catch (error) {
-      logger.error('ingest failed', { sesMessageId: mail.sesMessageId, error });
-      metrics.addMetric('IngestErrors', MetricUnit.Count, 1);
-      throw error;
-    }
-  }, { workerId: deps.workerId });
+  return sqsBatchHandler(
+    deps,
+    async (sqsRecord, workerId) => {
+      const record = parseIngestRecord(sqsRecord.body);
+      if (record.kind === 'setup') {
+        // SES's proof that rule, bucket and topic work: acknowledged (the record succeeds), never indexed or relayed.
+        logger.info('SES setup notification acknowledged and dropped', { detail: record.detail, sqsMessageId: sqsRecord.messageId });
+        return;
+      }
+      const { mail } = record;
+      try {
+        const outcome = await ingestMessage(mail, { ...deps, workerId });
+        logger.info('ingested', { ...outcome, recipients: mail.envelopeRecipients.length });
+        metrics.addMetric('MessagesIngested', MetricUnit.Count, 1);
+        if (!outcome.parsed) metrics.addMetric('MessagesUnparsed', MetricUnit.Count, 1);
+      } catch (error) {
+        logger.error('ingest failed', { sesMessageId: mail.sesMessageId, error });
+        metrics.addMetric('IngestErrors', MetricUnit.Count, 1);
+        throw error;
+      }
+    },
+    { workerId: deps.workerId },
+  );
 }
 
 const awsHandler = lazy(async () => createIngestHandler((await import('../wiring/aws.ts')).awsIngestDeps()));

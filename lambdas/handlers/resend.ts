@@ -3,13 +3,13 @@
 // failures. A record that can never become a step is logged and dropped rather than
 // retried for ever. `handler` is the AWS entry point (the stack bundles this file).
 import { z } from 'zod';
+import { describeConfigurationFault } from '../core/configuration-fault.ts';
 import { InvalidInputError } from '../core/errors.ts';
 import { processResendStep, type ResendWorkerDeps } from '../core/resend.ts';
 import type { ResendStep } from '../ports/resend-jobs.ts';
 import { lazy } from './lazy.ts';
-import { sqsBatchHandler, type SqsBatchDeps, type SqsHandler } from './sqs-batch.ts';
-import { describeConfigurationFault } from '../core/configuration-fault.ts';
 import { MetricUnit, SMART_HOST_CONFIGURATION_FAULT_METRIC } from './observability.ts';
+import { type SqsBatchDeps, type SqsHandler, sqsBatchHandler } from './sqs-batch.ts';
 
 export type ResendHandlerDeps = Omit<ResendWorkerDeps, 'workerId'> & SqsBatchDeps & { workerId?: string };
 
@@ -39,39 +39,45 @@ export function parseResendStep(body: string): ResendStep {
 
 export function createResendHandler(deps: ResendHandlerDeps): SqsHandler {
   const { logger, metrics } = deps;
-  return sqsBatchHandler(deps, async (sqsRecord, workerId) => {
-    let step: ResendStep;
-    try {
-      step = parseResendStep(sqsRecord.body);
-    } catch (error) {
-      logger.error('resend step dropped', { messageId: sqsRecord.messageId, error });
-      return;
-    }
-    const receiveCount = Number(sqsRecord.attributes?.ApproximateReceiveCount ?? '1') || 1;
-    try {
-      const outcome = await processResendStep(step, { ...deps, workerId }, receiveCount);
-      const { traceError, ...logged } = outcome as typeof outcome & { traceError?: unknown };
-      logger.info('resend', { ...step, recipients: undefined, ...logged });
-      if (traceError) logger.warn('resend attempt not written to the trace', { jobId: step.jobId, error: traceError });
-      if (outcome.status === 'sent') {
-        metrics.addMetric('ResendDelivered', MetricUnit.Count, outcome.delivered.length);
-        metrics.addMetric('ResendDeferred', MetricUnit.Count, outcome.deferred.length);
-        metrics.addMetric('ResendFailed', MetricUnit.Count, outcome.failed.length);
-        if (outcome.inDoubt) metrics.addMetric('ResendInDoubt', MetricUnit.Count, 1);
-        if (outcome.configurationFault) {
-          metrics.addMetric(SMART_HOST_CONFIGURATION_FAULT_METRIC, MetricUnit.Count, 1);
-          logger.warn('smart host configuration fault', {
-            jobId: step.jobId, configurationFault: outcome.configurationFault, detail: describeConfigurationFault(outcome.configurationFault),
-          });
-        }
-      } else if (outcome.status === 'skipped') {
-        metrics.addMetric('ResendSkipped', MetricUnit.Count, 1);
+  return sqsBatchHandler(
+    deps,
+    async (sqsRecord, workerId) => {
+      let step: ResendStep;
+      try {
+        step = parseResendStep(sqsRecord.body);
+      } catch (error) {
+        logger.error('resend step dropped', { messageId: sqsRecord.messageId, error });
+        return;
       }
-    } catch (error) {
-      logger.error('resend step failed', { jobId: step.jobId, type: step.type, error });
-      throw error;
-    }
-  }, { workerId: deps.workerId, sequential: true });
+      const receiveCount = Number(sqsRecord.attributes?.ApproximateReceiveCount ?? '1') || 1;
+      try {
+        const outcome = await processResendStep(step, { ...deps, workerId }, receiveCount);
+        const { traceError, ...logged } = outcome as typeof outcome & { traceError?: unknown };
+        logger.info('resend', { ...step, recipients: undefined, ...logged });
+        if (traceError) logger.warn('resend attempt not written to the trace', { jobId: step.jobId, error: traceError });
+        if (outcome.status === 'sent') {
+          metrics.addMetric('ResendDelivered', MetricUnit.Count, outcome.delivered.length);
+          metrics.addMetric('ResendDeferred', MetricUnit.Count, outcome.deferred.length);
+          metrics.addMetric('ResendFailed', MetricUnit.Count, outcome.failed.length);
+          if (outcome.inDoubt) metrics.addMetric('ResendInDoubt', MetricUnit.Count, 1);
+          if (outcome.configurationFault) {
+            metrics.addMetric(SMART_HOST_CONFIGURATION_FAULT_METRIC, MetricUnit.Count, 1);
+            logger.warn('smart host configuration fault', {
+              jobId: step.jobId,
+              configurationFault: outcome.configurationFault,
+              detail: describeConfigurationFault(outcome.configurationFault),
+            });
+          }
+        } else if (outcome.status === 'skipped') {
+          metrics.addMetric('ResendSkipped', MetricUnit.Count, 1);
+        }
+      } catch (error) {
+        logger.error('resend step failed', { jobId: step.jobId, type: step.type, error });
+        throw error;
+      }
+    },
+    { workerId: deps.workerId, sequential: true },
+  );
 }
 
 const awsHandler = lazy(async () => createResendHandler(await (await import('../wiring/aws.ts')).awsResendDeps()));

@@ -40,7 +40,11 @@ export function parseActivationEvent(event: unknown): RuleSetActivationRequest {
   const request = parsed.data;
   switch (request.RequestType) {
     case 'Create':
-      return { requestType: 'Create', ruleSetName: request.ResourceProperties.RuleSetName, takeOver: request.ResourceProperties.TakeOverActiveRuleSet };
+      return {
+        requestType: 'Create',
+        ruleSetName: request.ResourceProperties.RuleSetName,
+        takeOver: request.ResourceProperties.TakeOverActiveRuleSet,
+      };
     case 'Update':
       return {
         requestType: 'Update',
@@ -55,7 +59,10 @@ export function parseActivationEvent(event: unknown): RuleSetActivationRequest {
   }
 }
 
-export function createRuleSetActivationHandler(rules: ActiveRuleSetSwitch, logger = createObservability('ses-rule-set-activation').logger): RuleSetActivationHandler {
+export function createRuleSetActivationHandler(
+  rules: ActiveRuleSetSwitch,
+  logger = createObservability('ses-rule-set-activation').logger,
+): RuleSetActivationHandler {
   return async (event) => {
     const request = parseActivationEvent(event);
     try {
@@ -69,7 +76,9 @@ export function createRuleSetActivationHandler(rules: ActiveRuleSetSwitch, logge
   };
 }
 
-const awsHandler = lazy(async () => createRuleSetActivationHandler((await import('../wiring/ses-rule-set-activation.ts')).awsActiveRuleSetSwitch()));
+const awsHandler = lazy(async () =>
+  createRuleSetActivationHandler((await import('../wiring/ses-rule-set-activation.ts')).awsActiveRuleSetSwitch()),
+);
 
 /** The Lambda entry point in AWS; the SES client is built once per execution environment. */
 export const handler: RuleSetActivationHandler = async (event) => (await awsHandler())(event);

@@ -19,8 +19,19 @@ export type AuditAction =
   | 'audit.view';
 
 export const AUDIT_ACTIONS = [
-  'failover.on', 'failover.off', 'trace.search', 'trace.view', 'message.raw-download', 'resend.single', 'resend.bulk',
-  'resend.cancel', 'signin', 'signin.denied', 'signout', 'directory.sync', 'audit.view',
+  'failover.on',
+  'failover.off',
+  'trace.search',
+  'trace.view',
+  'message.raw-download',
+  'resend.single',
+  'resend.bulk',
+  'resend.cancel',
+  'signin',
+  'signin.denied',
+  'signout',
+  'directory.sync',
+  'audit.view',
 ] as const satisfies readonly AuditAction[];
 
 /** Small, flat values only; core/audit.ts bounds their number and length. */

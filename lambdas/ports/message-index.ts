@@ -1,11 +1,5 @@
 // Port: the per-recipient index of messages, their delivery states and the address map.
-import type {
-  DeliveryAttempt,
-  DeliveryState,
-  DeliveryStateName,
-  MailboxEntry,
-  MessageRecord,
-} from '../core/model.ts';
+import type { DeliveryAttempt, DeliveryState, DeliveryStateName, MailboxEntry, MessageRecord } from '../core/model.ts';
 
 export type LeaseResult = 'acquired' | 'busy' | 'done';
 

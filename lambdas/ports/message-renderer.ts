@@ -43,5 +43,8 @@ export interface RenderOptions {
 export interface MessageRenderer {
   render(raw: Readable, options: RenderOptions): Promise<RenderedMessage>;
   /** The attachment's decoded bytes as a stream, or null when there is no such index / Content-ID. */
-  openAttachment(raw: Readable, which: { index: number } | { contentId: string }): Promise<{ attachment: RenderedAttachment; content: Readable } | null>;
+  openAttachment(
+    raw: Readable,
+    which: { index: number } | { contentId: string },
+  ): Promise<{ attachment: RenderedAttachment; content: Readable } | null>;
 }

@@ -120,7 +120,10 @@ export interface ResendJobStore {
    * the new cursor, `added` more messages in total, and whether it was the last page.
    * Null when enumSeq was no longer `seq` (this page was checkpointed before).
    */
-  checkpoint(id: string, page: { seq: number; cursor: string | null; added: number; enumerated: boolean; at: string }): Promise<ResendJob | null>;
+  checkpoint(
+    id: string,
+    page: { seq: number; cursor: string | null; added: number; enumerated: boolean; at: string },
+  ): Promise<ResendJob | null>;
   /** Ends enumeration early (a cancelled or failed job): enumerated = true, total kept. */
   stopEnumerating(id: string, at: string): Promise<void>;
 

@@ -2,53 +2,53 @@
 // SDK clients created once, the same use cases as local mode.
 import { getSecret } from '@aws-lambda-powertools/parameters/secrets';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { SSMClient } from '@aws-sdk/client-ssm';
-import { ConfigurationError } from '../core/errors.ts';
-import { DynamoDbMessageIndex } from '../adapters/aws/dynamodb-message-index.ts';
-import { DynamoDbDirectoryStore } from '../adapters/aws/dynamodb-directory-store.ts';
-import { makeS3Client, S3RawMailStore } from '../adapters/aws/s3-raw-mail-store.ts';
-import { SqsForwardQueue } from '../adapters/aws/sqs-forward-queue.ts';
-import { SqsMessageVisibility } from '../adapters/aws/sqs-message-visibility.ts';
-import { SsmFailoverFlag } from '../adapters/aws/ssm-failover-flag.ts';
-import { OidcSignIn } from '../adapters/oidc/oidc-sign-in.ts';
-import { CachedFailoverFlag } from '../core/failover.ts';
 import type { WebmailDeps } from '../../web/app.ts';
 import { webLoggerFrom } from '../../web/middleware/logger.ts';
-import { MailparserMimeParser } from '../adapters/mime/mailparser-mime-parser.ts';
-import { SESv2Client } from '@aws-sdk/client-sesv2';
+import type { AdminDeps } from '../../web/routes/admin.ts';
 import { mailRouteGroups } from '../../web/routes/mail.ts';
+import { DynamoDbAuditLog } from '../adapters/aws/dynamodb-audit-log.ts';
+import { DynamoDbDirectoryStore } from '../adapters/aws/dynamodb-directory-store.ts';
+import { DynamoDbMessageIndex } from '../adapters/aws/dynamodb-message-index.ts';
+import { DynamoDbResendJobs } from '../adapters/aws/dynamodb-resend-jobs.ts';
 import { S3DownloadLinks } from '../adapters/aws/s3-download-links.ts';
 import { S3DraftStore } from '../adapters/aws/s3-draft-store.ts';
-import { SesOutboundMailer } from '../adapters/aws/ses-outbound-mailer.ts';
-import { MailparserMessageRenderer } from '../adapters/mime/mailparser-message-renderer.ts';
-import { NodemailerMimeComposer } from '../adapters/mime/nodemailer-mime-composer.ts';
+import { makeS3Client, S3RawMailStore } from '../adapters/aws/s3-raw-mail-store.ts';
 import { SecretsManagerSmtpCredentials } from '../adapters/aws/secrets-smtp-credentials.ts';
+import { SesOutboundMailer } from '../adapters/aws/ses-outbound-mailer.ts';
+import { SqsForwardQueue } from '../adapters/aws/sqs-forward-queue.ts';
+import { SqsMessageVisibility } from '../adapters/aws/sqs-message-visibility.ts';
+import { SqsResendQueue } from '../adapters/aws/sqs-resend-queue.ts';
+import { SsmFailoverFlag } from '../adapters/aws/ssm-failover-flag.ts';
+import { MailparserMessageRenderer } from '../adapters/mime/mailparser-message-renderer.ts';
+import { MailparserMimeParser } from '../adapters/mime/mailparser-mime-parser.ts';
+import { NodemailerMimeComposer } from '../adapters/mime/nodemailer-mime-composer.ts';
+import { OidcSignIn } from '../adapters/oidc/oidc-sign-in.ts';
 import type { SmartHostSettings } from '../adapters/smtp/smart-host.ts';
 import { SmtpProbeAdapter } from '../adapters/smtp/smtp-probe.ts';
 import { SmtpRelayAdapter } from '../adapters/smtp/smtp-relay.ts';
-import { systemClock } from '../ports/clock.ts';
+import { ConfigurationError } from '../core/errors.ts';
+import { CachedFailoverFlag } from '../core/failover.ts';
+import { DEFAULT_RESEND_CONFIG } from '../core/resend.ts';
 import type { ForwardHandlerDeps } from '../handlers/forward.ts';
 import type { ForwardProbeHandlerDeps } from '../handlers/forward-probe.ts';
 import type { IngestHandlerDeps } from '../handlers/ingest.ts';
 import { createObservability } from '../handlers/observability.ts';
 import type { ResendHandlerDeps } from '../handlers/resend.ts';
-import { DynamoDbAuditLog } from '../adapters/aws/dynamodb-audit-log.ts';
-import { DynamoDbResendJobs } from '../adapters/aws/dynamodb-resend-jobs.ts';
-import { SqsResendQueue } from '../adapters/aws/sqs-resend-queue.ts';
-import { DEFAULT_RESEND_CONFIG } from '../core/resend.ts';
+import { systemClock } from '../ports/clock.ts';
 import type { FailoverFlag } from '../ports/failover-flag.ts';
-import type { AdminDeps } from '../../web/routes/admin.ts';
 import {
+  type AwsForwardEnv,
+  type AwsIngestEnv,
+  type AwsWebEnv,
   ENV,
   readAwsForwardEnv,
   readAwsIngestEnv,
   readAwsResendEnv,
   readAwsWebEnv,
   WEB_ENV,
-  type AwsForwardEnv,
-  type AwsIngestEnv,
-  type AwsWebEnv,
 } from './env.ts';
 
 function pipelineParts(env: AwsIngestEnv) {
@@ -171,7 +171,8 @@ export function webmailMailer(env: AwsWebEnv): SesOutboundMailer {
 /** The webmail's parts once its secrets are read; no network is used until a request comes. */
 export function buildAwsWebmailDeps(env: AwsWebEnv, secrets: AwsWebSecrets): WebmailDeps {
   const { sessionSecret } = secrets;
-  if (sessionSecret.length < 32) throw new ConfigurationError(WEB_ENV.sessionSecretArn, 'the session secret must have at least 32 characters');
+  if (sessionSecret.length < 32)
+    throw new ConfigurationError(WEB_ENV.sessionSecretArn, 'the session secret must have at least 32 characters');
   const publicUrl = new URL(env[WEB_ENV.publicUrl]);
   const clientId = env[WEB_ENV.userPoolClientId];
   const cognitoDomain = env[WEB_ENV.cognitoDomain];

@@ -31,7 +31,10 @@ const positiveInt = z.coerce.number().int().positive();
 const positiveNumber = z.coerce.number().positive();
 
 export const pipelineSettingsSchema = {
-  [ENV.stackId]: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'letters, digits, dot, dash or underscore, at most 64').default('shadowmail'),
+  [ENV.stackId]: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{1,64}$/, 'letters, digits, dot, dash or underscore, at most 64')
+    .default('shadowmail'),
   [ENV.retentionDays]: positiveInt.max(3650).default(28),
   [ENV.forwardMaxAgeDays]: positiveNumber.max(14).default(5),
   [ENV.retryBaseSeconds]: positiveInt.max(900).default(60),
@@ -145,7 +148,10 @@ const awsWebSchema = z.object({
   [WEB_ENV.sessionSecretArn]: z.string().startsWith('arn:'),
   [ENV.tableName]: z.string().min(1),
   [WEB_ENV.rawBucket]: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'an S3 bucket name'),
-  [WEB_ENV.sesConfigurationSet]: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'an SES configuration set name').optional(),
+  [WEB_ENV.sesConfigurationSet]: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,64}$/, 'an SES configuration set name')
+    .optional(),
   [ENV.retentionDays]: pipelineSettingsSchema[ENV.retentionDays],
   [ENV.stackId]: pipelineSettingsSchema[ENV.stackId],
   // The admin console queues resend jobs here; the resend worker runs them.

@@ -38,12 +38,18 @@ const localSchema = z.object({
   [LOCAL_ENV.domains]: z
     .string()
     .default('example.com')
-    .transform((value) => value.split(',').map((domain) => domain.trim().toLowerCase()).filter(Boolean))
-    .pipe(z.array(z.string().regex(domainPattern, 'a comma list of mail domains such as corp.example,sub.corp.example')).min(1, 'at least one domain')),
-  [LOCAL_ENV.primary]: z
-    .string()
-    .regex(SMTP_URL, 'a smart host URL such as smtp://exchange.corp.local:25 or smtps://host:465')
-    .optional(),
+    .transform((value) =>
+      value
+        .split(',')
+        .map((domain) => domain.trim().toLowerCase())
+        .filter(Boolean),
+    )
+    .pipe(
+      z
+        .array(z.string().regex(domainPattern, 'a comma list of mail domains such as corp.example,sub.corp.example'))
+        .min(1, 'at least one domain'),
+    ),
+  [LOCAL_ENV.primary]: z.string().regex(SMTP_URL, 'a smart host URL such as smtp://exchange.corp.local:25 or smtps://host:465').optional(),
   [LOCAL_ENV.outbound]: z
     .string()
     .regex(SMTP_URL, 'an SMTP URL such as smtp://relay.corp.local:25 or smtps://host:465 (where the webmail sends)')

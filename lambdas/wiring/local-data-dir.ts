@@ -39,7 +39,10 @@ export interface RuntimeInfo {
 }
 
 export class DataDirInUseError extends ShadowmailError {
-  constructor(readonly dataDir: string, readonly pid: number) {
+  constructor(
+    readonly dataDir: string,
+    readonly pid: number,
+  ) {
     super('DATA_DIR_IN_USE', `the data directory ${dataDir} is in use by process ${pid}`);
   }
 }

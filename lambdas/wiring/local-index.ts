@@ -2,11 +2,11 @@
 // when one is up (it holds the database lock), or by starting dynalite on the data
 // directory for the duration of the command.
 import { access } from 'node:fs/promises';
+import { makeDynamoDbClient } from '../adapters/aws/dynamodb-client.ts';
+import { DynamoDbMessageIndex } from '../adapters/aws/dynamodb-message-index.ts';
+import { startEmbeddedDynalite } from '../adapters/local/embedded-dynalite.ts';
 import { ShadowmailError } from '../core/errors.ts';
 import type { MessageIndex } from '../ports/message-index.ts';
-import { DynamoDbMessageIndex } from '../adapters/aws/dynamodb-message-index.ts';
-import { makeDynamoDbClient } from '../adapters/aws/dynamodb-client.ts';
-import { startEmbeddedDynalite } from '../adapters/local/embedded-dynalite.ts';
 import { localPaths, readRuntimeInfo } from './local-data-dir.ts';
 
 export const LOCAL_TABLE_NAME = 'shadowmail';

@@ -10,8 +10,7 @@
 // and an in-process guard keeps two copies of one step in this process apart (the
 // fixed owner alone would let both in). worker.json in the queue directory names the
 // process that runs the worker; the CLI waits for that one instead of starting its own.
-import { localContext } from './local-lambda.ts';
-import { isAlive } from './local-data-dir.ts';
+
 import { access, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -23,28 +22,29 @@ import { DynamoDbMessageIndex } from '../adapters/aws/dynamodb-message-index.ts'
 import { DynamoDbResendJobs } from '../adapters/aws/dynamodb-resend-jobs.ts';
 import { createMessageTable } from '../adapters/aws/message-table.ts';
 import { startEmbeddedDynalite } from '../adapters/local/embedded-dynalite.ts';
-import { FileQueue, type ConsumerOptions } from '../adapters/local/file-queue.ts';
+import { FileMessageVisibility } from '../adapters/local/file-message-visibility.ts';
+import { type ConsumerOptions, FileQueue } from '../adapters/local/file-queue.ts';
 import { FileResendQueue } from '../adapters/local/file-resend-queue.ts';
 import { FsRawMailStore } from '../adapters/local/fs-raw-mail-store.ts';
 import { startSmtpSink } from '../adapters/local/smtp-sink.ts';
-import { FileMessageVisibility } from '../adapters/local/file-message-visibility.ts';
 import { SmtpRelayAdapter, type SmtpRelayOptions } from '../adapters/smtp/smtp-relay.ts';
-import { splitPrimarySessions } from '../core/primary-sessions.ts';
-import { SessionBoundRelay } from '../core/session-bound-relay.ts';
 import { InvalidInputError, ShadowmailError } from '../core/errors.ts';
+import { splitPrimarySessions } from '../core/primary-sessions.ts';
 import { DEFAULT_RESEND_CONFIG, type ResendConfig, type ResendStartDeps } from '../core/resend.ts';
+import { SessionBoundRelay } from '../core/session-bound-relay.ts';
+import { createObservability, type Observability } from '../handlers/observability.ts';
+import { createResendHandler } from '../handlers/resend.ts';
 import type { AuditEvent, AuditFilter, AuditLog, AuditPage } from '../ports/audit-log.ts';
 import type { Clock } from '../ports/clock.ts';
 import type { LeaseResult, MessageIndex } from '../ports/message-index.ts';
 import type { RawMailStore } from '../ports/raw-mail-store.ts';
 import type { ResendJobStore, ResendQueue } from '../ports/resend-jobs.ts';
 import type { SmtpRelay } from '../ports/smtp-relay.ts';
-import { createObservability, type Observability } from '../handlers/observability.ts';
-import { createResendHandler } from '../handlers/resend.ts';
-import type { LocalConfig } from './local-config.ts';
 import { ENV, readEnv, resendMaxAttemptsSchema } from './env.ts';
-import { acquireDataDirLock, localPaths, readRuntimeInfo, type LocalPaths, type RuntimeInfo } from './local-data-dir.ts';
+import type { LocalConfig } from './local-config.ts';
+import { acquireDataDirLock, isAlive, type LocalPaths, localPaths, type RuntimeInfo, readRuntimeInfo } from './local-data-dir.ts';
 import { LOCAL_TABLE_NAME } from './local-index.ts';
+import { localContext } from './local-lambda.ts';
 
 const LOCAL_RESEND_WORKER = 'local-resend';
 const localResendEnvSchema = z.object({ [ENV.resendMaxAttempts]: resendMaxAttemptsSchema });
@@ -120,7 +120,10 @@ export async function startLocalResend(options: LocalResendOptions): Promise<Loc
     config: resendConfig,
     ...(options.observability ?? createObservability('shadowmail-resend')),
   });
-  const consumer = files.startConsumer((event: SQSEvent) => handler(event, localContext('resend')), { ...localResendConsumer(options.config), ...options.consumer });
+  const consumer = files.startConsumer((event: SQSEvent) => handler(event, localContext('resend')), {
+    ...localResendConsumer(options.config),
+    ...options.consumer,
+  });
   await consumer.started;
   const marker = workerMarker(options.paths.root);
   await writeFile(marker, JSON.stringify({ pid: process.pid, startedAt: options.clock.now().toISOString() }));
@@ -203,7 +206,11 @@ function withInProcessGates(inner: MessageIndex): MessageIndex {
 export function localRelay(config: LocalConfig, sinkPort: number | null): SmtpRelay {
   const bounded = (options: SmtpRelayOptions) => new SessionBoundRelay(new SmtpRelayAdapter(options), config.primaryMaxSessions);
   if (config.primary) {
-    return bounded({ host: config.primary.host, port: config.primary.port, tls: config.primary.implicitTls ? 'implicit' : 'starttls-opportunistic' });
+    return bounded({
+      host: config.primary.host,
+      port: config.primary.port,
+      tls: config.primary.implicitTls ? 'implicit' : 'starttls-opportunistic',
+    });
   }
   if (sinkPort === null) throw new ShadowmailError('NO_PRIMARY', 'no primary configured and no sink running');
   return bounded({ host: '127.0.0.1', port: sinkPort, tls: 'none' });
@@ -249,7 +256,12 @@ interface LocalTable {
  * running, by taking the data directory (so `npm start` waits for us) and starting
  * dynalite on it. A data directory without a database is refused unless `create`.
  */
-async function openLocalTable(config: LocalConfig, closers: Array<() => Promise<void>>, create = false, runningOnly = false): Promise<LocalTable> {
+async function openLocalTable(
+  config: LocalConfig,
+  closers: Array<() => Promise<void>>,
+  create = false,
+  runningOnly = false,
+): Promise<LocalTable> {
   const paths = localPaths(config.dataDir);
   const running = await readRuntimeInfo(paths);
   if (!running && runningOnly) throw new ShadowmailError('NOT_RUNNING', `local mode is not running on ${config.dataDir} (yet)`);
@@ -264,7 +276,10 @@ async function openLocalTable(config: LocalConfig, closers: Array<() => Promise<
     if (create) await mkdir(paths.root, { recursive: true });
     else {
       await access(paths.dynamodb).catch(() => {
-        throw new ShadowmailError('NO_DATA', `no shadowmail data in ${config.dataDir} (start local mode with npm start, or pass --data-dir)`);
+        throw new ShadowmailError(
+          'NO_DATA',
+          `no shadowmail data in ${config.dataDir} (start local mode with npm start, or pass --data-dir)`,
+        );
       });
     }
     const release = await acquireDataDirLock(paths);
@@ -284,7 +299,9 @@ async function openLocalTable(config: LocalConfig, closers: Array<() => Promise<
  * The running local stack's message index, for a CLI command that needs the stack itself
  * (shadowmail probe sends to its SMTP port and follows the message in its table).
  */
-export async function openRunningLocalIndex(config: LocalConfig): Promise<{ index: MessageIndex; runtime: RuntimeInfo; close(): Promise<void> }> {
+export async function openRunningLocalIndex(
+  config: LocalConfig,
+): Promise<{ index: MessageIndex; runtime: RuntimeInfo; close(): Promise<void> }> {
   const closers: Array<() => Promise<void>> = [];
   const close = async (): Promise<void> => {
     for (const closer of closers.splice(0).reverse()) await closer().catch(() => undefined);
@@ -340,11 +357,18 @@ export async function openLocalResendSession(config: LocalConfig, clock: Clock):
     const index = new DynamoDbMessageIndex({ client, tableName: LOCAL_TABLE_NAME });
     const jobs = new DynamoDbResendJobs({ client, tableName: LOCAL_TABLE_NAME });
     const audit = new DynamoDbAuditLog({ client, tableName: LOCAL_TABLE_NAME });
-    const queue = new FileResendQueue(new FileQueue(resendQueueDir(paths.root), { visibilityTimeoutSeconds: Math.ceil(config.leaseMs / 1000) }));
+    const queue = new FileResendQueue(
+      new FileQueue(resendQueueDir(paths.root), { visibilityTimeoutSeconds: Math.ceil(config.leaseMs / 1000) }),
+    );
     const resendConfig = localResendConfig(config);
     const mode = (await localResendWorkerPid(paths.root)) === null ? 'in-process' : 'worker';
     return {
-      index, jobs, audit, queue, mode, where,
+      index,
+      jobs,
+      audit,
+      queue,
+      mode,
+      where,
       startDeps: { index, jobs, queue, audit, clock, config: resendConfig },
       startWorker: async (workerClock: Clock) => {
         if (!config.primary && sinkPort === null) {
@@ -353,7 +377,13 @@ export async function openLocalResendSession(config: LocalConfig, clock: Clock):
           sinkPort = sink.port;
         }
         const worker = await startLocalResend({
-          client, index, rawStore: new FsRawMailStore(paths.raw), relay: localRelay(config, sinkPort), paths, clock: workerClock, config,
+          client,
+          index,
+          rawStore: new FsRawMailStore(paths.raw),
+          relay: localRelay(config, sinkPort),
+          paths,
+          clock: workerClock,
+          config,
           observability: quietObservability(),
         });
         closers.push(() => worker.stop());

@@ -7,7 +7,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { makeS3Client } from '../adapters/aws/s3-raw-mail-store.ts';
 import { FsDraftStore } from '../adapters/local/fs-draft-store.ts';
 import type { FsRawMailStore } from '../adapters/local/fs-raw-mail-store.ts';
-import { POST_FORM_OVERHEAD_BYTES, startS3PostEndpoint, type S3PostEndpoint } from '../adapters/local/s3-post-endpoint.ts';
+import { POST_FORM_OVERHEAD_BYTES, type S3PostEndpoint, startS3PostEndpoint } from '../adapters/local/s3-post-endpoint.ts';
 import { DEFAULT_COMPOSE_LIMITS } from '../core/compose.ts';
 import type { Clock } from '../ports/clock.ts';
 
@@ -42,7 +42,12 @@ export async function startLocalUploads(options: {
     // No form of the webmail allows more than the attachment limit.
     maxBodyBytes: DEFAULT_COMPOSE_LIMITS.maxAttachmentBytes + POST_FORM_OVERHEAD_BYTES,
   });
-  const client: S3Client = makeS3Client({ endpoint: `http://${options.browserHost}:${endpoint.port}`, forcePathStyle: true, region: LOCAL_REGION, credentials });
+  const client: S3Client = makeS3Client({
+    endpoint: `http://${options.browserHost}:${endpoint.port}`,
+    forcePathStyle: true,
+    region: LOCAL_REGION,
+    credentials,
+  });
   return {
     drafts: new FsDraftStore(options.rawStore, { bucket: options.bucket, clock: options.clock, client }),
     endpoint,

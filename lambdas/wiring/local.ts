@@ -4,47 +4,46 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { serve, type ServerType } from '@hono/node-server';
+import { type ServerType, serve } from '@hono/node-server';
 import { createWebApp, type WebmailDeps } from '../../web/app.ts';
 import { webLoggerFrom } from '../../web/middleware/logger.ts';
 import { mailRouteGroups } from '../../web/routes/mail.ts';
-import { MailparserMessageRenderer } from '../adapters/mime/mailparser-message-renderer.ts';
-import { NodemailerMimeComposer } from '../adapters/mime/nodemailer-mime-composer.ts';
-import { SmtpOutboundMailer } from '../adapters/smtp/smtp-outbound-mailer.ts';
-import { DynamoDbMessageIndex } from '../adapters/aws/dynamodb-message-index.ts';
 import { makeDynamoDbClient } from '../adapters/aws/dynamodb-client.ts';
-import { createMessageTable } from '../adapters/aws/message-table.ts';
-import { buildReceiptNotification, wrapInSnsEnvelope } from '../handlers/ses-receipt-event.ts';
-import { DemoDirectory } from '../adapters/local/demo-directory.ts';
-import { localRelay, startLocalResend } from './local-resend.ts';
-import { startLocalUploads } from './local-uploads.ts';
-import { asLocalLambda } from './local-lambda.ts';
 import { DynamoDbDirectoryStore } from '../adapters/aws/dynamodb-directory-store.ts';
-import { syncDirectory } from '../core/directory.ts';
-import type { DirectoryStore } from '../ports/directory.ts';
+import { DynamoDbMessageIndex } from '../adapters/aws/dynamodb-message-index.ts';
+import { createMessageTable } from '../adapters/aws/message-table.ts';
+import { DemoDirectory } from '../adapters/local/demo-directory.ts';
 import { startEmbeddedDynalite } from '../adapters/local/embedded-dynalite.ts';
 import { FileFailoverFlag } from '../adapters/local/file-failover-flag.ts';
-import { startLocalOidcProvider } from '../adapters/local/local-oidc-provider.ts';
-import { OidcSignIn } from '../adapters/oidc/oidc-sign-in.ts';
-import { CachedFailoverFlag } from '../core/failover.ts';
-import type { MessageIndex } from '../ports/message-index.ts';
 import { FileForwardQueue } from '../adapters/local/file-forward-queue.ts';
+import { FileMessageVisibility } from '../adapters/local/file-message-visibility.ts';
 import { FileQueue } from '../adapters/local/file-queue.ts';
 import { FsRawMailStore } from '../adapters/local/fs-raw-mail-store.ts';
 import { startInboundSmtp } from '../adapters/local/inbound-smtp.ts';
+import { startLocalOidcProvider } from '../adapters/local/local-oidc-provider.ts';
 import { commonHeadersOf, readHeaderBlock } from '../adapters/local/rfc5322-header-block.ts';
 import { startSmtpSink } from '../adapters/local/smtp-sink.ts';
+import { MailparserMessageRenderer } from '../adapters/mime/mailparser-message-renderer.ts';
 import { MailparserMimeParser } from '../adapters/mime/mailparser-mime-parser.ts';
-import { FileMessageVisibility } from '../adapters/local/file-message-visibility.ts';
+import { NodemailerMimeComposer } from '../adapters/mime/nodemailer-mime-composer.ts';
+import { OidcSignIn } from '../adapters/oidc/oidc-sign-in.ts';
+import { SmtpOutboundMailer } from '../adapters/smtp/smtp-outbound-mailer.ts';
+import { syncDirectory } from '../core/directory.ts';
+import { CachedFailoverFlag } from '../core/failover.ts';
 import { splitPrimarySessions } from '../core/primary-sessions.ts';
-import { systemClock } from '../ports/clock.ts';
 import { createForwardHandler } from '../handlers/forward.ts';
 import { createIngestHandler } from '../handlers/ingest.ts';
 import { createObservability } from '../handlers/observability.ts';
-import { localWebPaths, type LocalConfig, type SmtpTarget } from './local-config.ts';
-import { acquireDataDirLock, localPaths, writeRuntimeInfo, type LocalPaths } from './local-data-dir.ts';
-
+import { buildReceiptNotification, wrapInSnsEnvelope } from '../handlers/ses-receipt-event.ts';
+import { systemClock } from '../ports/clock.ts';
+import type { DirectoryStore } from '../ports/directory.ts';
+import type { MessageIndex } from '../ports/message-index.ts';
+import { type LocalConfig, localWebPaths, type SmtpTarget } from './local-config.ts';
+import { acquireDataDirLock, type LocalPaths, localPaths, writeRuntimeInfo } from './local-data-dir.ts';
 import { LOCAL_TABLE_NAME } from './local-index.ts';
+import { asLocalLambda } from './local-lambda.ts';
+import { localRelay, startLocalResend } from './local-resend.ts';
+import { startLocalUploads } from './local-uploads.ts';
 
 /**
  * The forward's local consumer, as in AWS: one record per receive (a relay's bound fits
@@ -134,8 +133,12 @@ export async function startLocalStack(config: LocalConfig): Promise<LocalStack> 
     const mailer = new SmtpOutboundMailer(smtpTo(config.outbound ?? config.primary));
     stoppers.push(async () => mailer.close());
     const uploads = await startLocalUploads({
-      listenHost: config.listenHost, port: config.uploadPort, browserHost: new URL(webmail.publicUrl).hostname,
-      rawStore, bucket: LOCAL_BUCKET, clock: systemClock,
+      listenHost: config.listenHost,
+      port: config.uploadPort,
+      browserHost: new URL(webmail.publicUrl).hostname,
+      rawStore,
+      bucket: LOCAL_BUCKET,
+      clock: systemClock,
     });
     stoppers.push(uploads.close);
     app = createWebApp({
@@ -167,15 +170,30 @@ export async function startLocalStack(config: LocalConfig): Promise<LocalStack> 
     const workerId = 'local';
     const parser = new MailparserMimeParser();
     const ingest = createIngestHandler({
-      index, rawStore, parser, forwardQueue, clock: systemClock, workerId, retryVisibility: new FileMessageVisibility(ingestQueue),
+      index,
+      rawStore,
+      parser,
+      forwardQueue,
+      clock: systemClock,
+      workerId,
+      retryVisibility: new FileMessageVisibility(ingestQueue),
       config: { retentionDays: config.retentionDays, stackId: config.stackId, leaseMs: config.leaseMs },
       ...createObservability('shadowmail-ingest'),
     });
     const forward = createForwardHandler({
-      index, rawStore, relay, forwardQueue, clock: systemClock, workerId, retryVisibility: new FileMessageVisibility(forwardQueueFiles),
+      index,
+      rawStore,
+      relay,
+      forwardQueue,
+      clock: systemClock,
+      workerId,
+      retryVisibility: new FileMessageVisibility(forwardQueueFiles),
       config: {
-        stackId: config.stackId, maxAgeMs: config.forwardMaxAgeMs, retryBaseSeconds: config.retryBaseSeconds,
-        retryMaxDelaySeconds: config.retryMaxDelaySeconds, leaseMs: config.leaseMs,
+        stackId: config.stackId,
+        maxAgeMs: config.forwardMaxAgeMs,
+        retryBaseSeconds: config.retryBaseSeconds,
+        retryMaxDelaySeconds: config.retryMaxDelaySeconds,
+        leaseMs: config.leaseMs,
       },
       ...createObservability('shadowmail-forward'),
     });
@@ -196,22 +214,40 @@ export async function startLocalStack(config: LocalConfig): Promise<LocalStack> 
         const key = sesMessageId;
         await rawStore.adopt({ bucket: LOCAL_BUCKET, key }, message.spoolFile);
         const notification = buildReceiptNotification({
-          sesMessageId, receivedAt: message.receivedAt, envelopeFrom: message.envelopeFrom,
-          envelopeRecipients: message.envelopeRecipients, bucket: LOCAL_BUCKET, key,
-          headers, commonHeaders: commonHeadersOf(headers),
+          sesMessageId,
+          receivedAt: message.receivedAt,
+          envelopeFrom: message.envelopeFrom,
+          envelopeRecipients: message.envelopeRecipients,
+          bucket: LOCAL_BUCKET,
+          key,
+          headers,
+          commonHeaders: commonHeadersOf(headers),
         });
         await ingestQueue.send(wrapInSnsEnvelope(notification, sesMessageId));
       },
     });
     stoppers.push(() => inbound.close());
 
-    await writeRuntimeInfo(paths, { pid: process.pid, dynamoEndpoint: dynalite.endpoint, smtpPort: inbound.port, httpPort: http.port, sinkPort });
+    await writeRuntimeInfo(paths, {
+      pid: process.pid,
+      dynamoEndpoint: dynalite.endpoint,
+      smtpPort: inbound.port,
+      httpPort: http.port,
+      sinkPort,
+    });
     stoppers.push(() => rm(paths.runtimeInfo, { force: true }));
     ready = true;
     return {
-      config, paths, smtpPort: inbound.port, httpPort: http.port, sinkPort, dynamoEndpoint: dynalite.endpoint,
-      oidc: webmail.oidc, publicUrl: webmail.publicUrl,
-      queues: { ingest: ingestQueue, forward: forwardQueueFiles }, stop,
+      config,
+      paths,
+      smtpPort: inbound.port,
+      httpPort: http.port,
+      sinkPort,
+      dynamoEndpoint: dynalite.endpoint,
+      oidc: webmail.oidc,
+      publicUrl: webmail.publicUrl,
+      queues: { ingest: ingestQueue, forward: forwardQueueFiles },
+      stop,
     };
   } catch (error) {
     await stop();
@@ -301,4 +337,3 @@ async function listen(fetch: (request: Request) => Response | Promise<Response>,
 function closeServer(server: ServerType): Promise<void> {
   return new Promise((resolve) => server.close(() => resolve()));
 }
-

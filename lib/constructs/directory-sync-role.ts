@@ -120,7 +120,11 @@ export class DirectorySyncRole extends Construct {
     ];
     if (props.bindPasswordSecretArn !== undefined) {
       statements.push(
-        new iam.PolicyStatement({ sid: 'BindPassword', actions: ['secretsmanager:GetSecretValue'], resources: [props.bindPasswordSecretArn] }),
+        new iam.PolicyStatement({
+          sid: 'BindPassword',
+          actions: ['secretsmanager:GetSecretValue'],
+          resources: [props.bindPasswordSecretArn],
+        }),
       );
       if (props.bindPasswordSecretKeyArn !== undefined) {
         statements.push(
@@ -128,7 +132,9 @@ export class DirectorySyncRole extends Construct {
             sid: 'BindPasswordKey',
             actions: ['kms:Decrypt'],
             resources: [props.bindPasswordSecretKeyArn],
-            conditions: { StringEquals: { 'kms:ViaService': `secretsmanager.${regionOf(props.bindPasswordSecretArn, this)}.amazonaws.com` } },
+            conditions: {
+              StringEquals: { 'kms:ViaService': `secretsmanager.${regionOf(props.bindPasswordSecretArn, this)}.amazonaws.com` },
+            },
           }),
         );
       }
@@ -176,9 +182,19 @@ function validate(scope: Construct, props: DirectorySyncRoleProps): void {
     }
   };
   check(props.externalId, externalIdPattern, 'externalId', '2 to 1224 letters, digits or +=,.@:/-');
-  check(props.bindPasswordSecretArn, secretArnPattern, 'bindPasswordSecretArn', 'the complete ARN of a Secrets Manager secret (…:secret:name-AbCdEf)');
+  check(
+    props.bindPasswordSecretArn,
+    secretArnPattern,
+    'bindPasswordSecretArn',
+    'the complete ARN of a Secrets Manager secret (…:secret:name-AbCdEf)',
+  );
   check(props.bindPasswordSecretKeyArn, keyArnPattern, 'bindPasswordSecretKeyArn', 'the ARN of a KMS key');
-  check(props.rolesAnywhere?.trustAnchorArn, trustAnchorArnPattern, 'rolesAnywhere.trustAnchorArn', 'the ARN of an IAM Roles Anywhere trust anchor');
+  check(
+    props.rolesAnywhere?.trustAnchorArn,
+    trustAnchorArnPattern,
+    'rolesAnywhere.trustAnchorArn',
+    'the ARN of an IAM Roles Anywhere trust anchor',
+  );
   if (props.bindPasswordSecretKeyArn !== undefined && props.bindPasswordSecretArn === undefined) {
     throw new Error(`${scope.node.path}: bindPasswordSecretKeyArn needs bindPasswordSecretArn`);
   }

@@ -81,7 +81,11 @@ export class EgressNetwork extends Construct {
       // The smart host is a name resolved at run time (and may be on-prem behind any address).
       this.securityGroup.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(port), `SMTP to the smart host (${port})`);
     }
-    this.securityGroup.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(HTTPS_PORT), 'HTTPS to AWS APIs (S3, DynamoDB, SQS, Secrets Manager)');
+    this.securityGroup.addEgressRule(
+      ec2.Peer.anyIpv4(),
+      ec2.Port.tcp(HTTPS_PORT),
+      'HTTPS to AWS APIs (S3, DynamoDB, SQS, Secrets Manager)',
+    );
 
     this.functionNetwork = {
       vpc: this.vpc,
@@ -119,7 +123,9 @@ export class RetainedElasticIp extends Construct {
 function validate(scope: Construct, props: EgressNetworkProps, smtpPorts: number[]): void {
   const where = scope.node.path;
   if (!Token.isUnresolved(props.elasticIpAllocationId) && !allocationIdPattern.test(props.elasticIpAllocationId)) {
-    throw new Error(`${where}: elasticIpAllocationId ${JSON.stringify(props.elasticIpAllocationId)} is not an allocation id such as eipalloc-0123456789abcdef0`);
+    throw new Error(
+      `${where}: elasticIpAllocationId ${JSON.stringify(props.elasticIpAllocationId)} is not an allocation id such as eipalloc-0123456789abcdef0`,
+    );
   }
   const cidr = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(props.vpcCidr);
   const prefix = Number(cidr?.[5]);

@@ -108,7 +108,8 @@ export class InboundMail extends Construct {
     if (props.mailFromSubdomain !== undefined) this.mailFromSubdomain = props.mailFromSubdomain;
     const existing = new Set(props.existingIdentities ?? []);
     const strangers = [...existing].filter((domain) => !domains.includes(domain));
-    if (strangers.length > 0) throw new Error(`${this.node.path}: existing identities ${strangers.join(', ')} are not among the domains ${domains.join(', ')}`);
+    if (strangers.length > 0)
+      throw new Error(`${this.node.path}: existing identities ${strangers.join(', ')} are not among the domains ${domains.join(', ')}`);
 
     // The construct id carries the domain, not its position: reordering the list must not replace an
     // identity, which would give it new DKIM tokens and invalidate the DNS records.
@@ -130,7 +131,8 @@ export class InboundMail extends Construct {
     );
     const stack = Stack.of(this);
     this.identityArns = this.identities.map(
-      ({ domain, identity }) => identity?.emailIdentityArn ?? stack.formatArn({ service: 'ses', resource: 'identity', resourceName: domain }),
+      ({ domain, identity }) =>
+        identity?.emailIdentityArn ?? stack.formatArn({ service: 'ses', resource: 'identity', resourceName: domain }),
     );
 
     this.ruleSet = new ses.ReceiptRuleSet(this, 'RuleSet', { receiptRuleSetName: props.names.ruleSetName });
@@ -164,12 +166,17 @@ export class InboundMail extends Construct {
 
     // The provider framework answers CloudFormation; its function gets a role of our own (the default one
     // would carry the AWSLambdaBasicExecutionRole managed policy) and a log group with a retention.
-    const frameworkLogs = new logs.LogGroup(this, 'ActivationProviderLogs', { retention: logs.RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY });
+    const frameworkLogs = new logs.LogGroup(this, 'ActivationProviderLogs', {
+      retention: logs.RetentionDays.ONE_MONTH,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
     const frameworkRole = new iam.Role(this, 'ActivationProviderRole', {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
       description: 'shadowmail: custom resource provider framework for the rule set activation (execution role)',
     });
-    frameworkRole.addToPolicy(new iam.PolicyStatement({ actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [frameworkLogs.logGroupArn] }));
+    frameworkRole.addToPolicy(
+      new iam.PolicyStatement({ actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [frameworkLogs.logGroupArn] }),
+    );
     const provider = new cr.Provider(this, 'ActivationProvider', {
       onEventHandler: this.activationFunction.function,
       frameworkOnEventRole: frameworkRole,
@@ -178,7 +185,8 @@ export class InboundMail extends Construct {
     const handlerId = stack.resolve(stack.getLogicalId(this.activationFunction.function.node.defaultChild as lambda.CfnFunction)) as string;
     Validations.of(frameworkRole).acknowledge({
       id: `AwsSolutions-IAM5[Resource::<${handlerId}.Arn>:*]`,
-      reason: 'The provider framework invokes the one activation function; the :* covers its versions and aliases (grantInvoke), no other function.',
+      reason:
+        'The provider framework invokes the one activation function; the :* covers its versions and aliases (grantInvoke), no other function.',
     });
 
     this.activation = new CustomResource(this, 'RuleSetActivation', {
@@ -203,8 +211,14 @@ export class InboundMail extends Construct {
     const outputs = [
       new CfnOutput(this, 'MxTarget', { value: this.mxTarget, description: 'SES inbound endpoint: the MX target of every domain' }),
       // What `shadowmail doctor` checks: every domain's identity and MX, and that this rule set is the active one.
-      new CfnOutput(this, 'MailDomains', { value: this.domains.join(','), description: 'The mail domains this stack receives for (comma list)' }),
-      new CfnOutput(this, 'ReceiptRuleSetName', { value: this.ruleSet.receiptRuleSetName, description: 'The SES receipt rule set that must be the active one in this region' }),
+      new CfnOutput(this, 'MailDomains', {
+        value: this.domains.join(','),
+        description: 'The mail domains this stack receives for (comma list)',
+      }),
+      new CfnOutput(this, 'ReceiptRuleSetName', {
+        value: this.ruleSet.receiptRuleSetName,
+        description: 'The SES receipt rule set that must be the active one in this region',
+      }),
     ];
     const labels = new Map<string, string>();
     for (const { domain, identity } of this.identities) {
@@ -263,7 +277,9 @@ export class InboundMail extends Construct {
 function storeInBucket(bucket: s3.IBucket, objectKeyPrefix: string, topic: sns.ITopic, role: iam.IRole): ses.IReceiptRuleAction {
   // No kmsKeyArn: that is SES client-side encryption; the bucket's default SSE-KMS encrypts each object.
   // With iamRoleArn SES reaches bucket, key and topic as that role only.
-  return { bind: () => ({ s3Action: { bucketName: bucket.bucketName, objectKeyPrefix, topicArn: topic.topicArn, iamRoleArn: role.roleArn } }) };
+  return {
+    bind: () => ({ s3Action: { bucketName: bucket.bucketName, objectKeyPrefix, topicArn: topic.topicArn, iamRoleArn: role.roleArn } }),
+  };
 }
 
 /** corp-mail.example → CorpMailExample */

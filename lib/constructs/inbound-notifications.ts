@@ -83,7 +83,9 @@ export class InboundNotifications extends Construct {
     const objects = props.bucket.arnForObjects(`${props.rawPrefix}*`);
     this.deliveryRole.addToPolicy(new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: [objects] }));
     // S3 asks KMS for the object's data key as the writer; Decrypt for multipart uploads of large messages.
-    this.deliveryRole.addToPolicy(new iam.PolicyStatement({ actions: ['kms:GenerateDataKey', 'kms:Encrypt', 'kms:Decrypt'], resources: [props.key.keyArn] }));
+    this.deliveryRole.addToPolicy(
+      new iam.PolicyStatement({ actions: ['kms:GenerateDataKey', 'kms:Encrypt', 'kms:Decrypt'], resources: [props.key.keyArn] }),
+    );
     this.deliveryRole.addToPolicy(new iam.PolicyStatement({ actions: ['sns:Publish'], resources: [this.topic.topicArn] }));
     const stack = Stack.of(this);
     const bucketId = stack.resolve(stack.getLogicalId(props.bucket.node.defaultChild as s3.CfnBucket)) as string;
@@ -96,11 +98,14 @@ export class InboundNotifications extends Construct {
     this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', DURABLE_QUEUE_PROPS);
     Validations.of(this.deadLetterQueue).acknowledge({
       id: 'AwsSolutions-SQS3',
-      reason: 'This queue is the dead-letter queue of the SNS subscription to the ingest queue (its RedrivePolicy), not of another SQS queue, which is what the check looks for.',
+      reason:
+        'This queue is the dead-letter queue of the SNS subscription to the ingest queue (its RedrivePolicy), not of another SQS queue, which is what the check looks for.',
     });
     // The SNS envelope is kept (no raw delivery): ingest parses it (lambdas/handlers/ses-receipt-event.ts),
     // local mode wraps its notifications the same way, and a message copied back from the DLQ looks alike.
     // The subscription adds the DLQ's queue policy: SNS may send, only for this topic.
-    this.topic.addSubscription(new SqsSubscription(props.ingestQueue, { rawMessageDelivery: false, deadLetterQueue: this.deadLetterQueue }));
+    this.topic.addSubscription(
+      new SqsSubscription(props.ingestQueue, { rawMessageDelivery: false, deadLetterQueue: this.deadLetterQueue }),
+    );
   }
 }

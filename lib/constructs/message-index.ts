@@ -31,7 +31,8 @@ export class MessageIndex extends Construct {
     this.table = new dynamodb.Table(this, 'Table', {
       partitionKey: { name: partitionKey, type: string },
       sortKey: { name: sortKey, type: string },
-      billingMode: MESSAGE_TABLE.billingMode === 'PAY_PER_REQUEST' ? dynamodb.BillingMode.PAY_PER_REQUEST : dynamodb.BillingMode.PROVISIONED,
+      billingMode:
+        MESSAGE_TABLE.billingMode === 'PAY_PER_REQUEST' ? dynamodb.BillingMode.PAY_PER_REQUEST : dynamodb.BillingMode.PROVISIONED,
       timeToLiveAttribute: ttlAttribute,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       deletionProtection: true,

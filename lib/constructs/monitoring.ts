@@ -36,7 +36,13 @@ const CONFIGURATION_FAULT_METRIC = 'SmartHostConfigurationFaults';
 /** The custom metrics the alarms and the dashboard read, by emitting service. */
 export const CUSTOM_METRICS = {
   [SERVICE.ingest]: ['MessagesIngested', 'MessagesUnparsed', 'IngestErrors'],
-  [SERVICE.forward]: ['RecipientsDelivered', 'RecipientsDeferred', 'RecipientsFailed', 'ForwardBacklogAgeSeconds', CONFIGURATION_FAULT_METRIC],
+  [SERVICE.forward]: [
+    'RecipientsDelivered',
+    'RecipientsDeferred',
+    'RecipientsFailed',
+    'ForwardBacklogAgeSeconds',
+    CONFIGURATION_FAULT_METRIC,
+  ],
   [SERVICE.resend]: ['ResendDelivered', 'ResendDeferred', 'ResendFailed', 'ResendInDoubt', CONFIGURATION_FAULT_METRIC],
 } as const;
 
@@ -221,10 +227,14 @@ export class Monitoring extends Construct {
       threshold: 1,
       // Emitted only when a message was forwarded; no mail, no failure.
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      description: 'The smart host refused recipients for good (5xx), or a message expired or looped. Trace the message in the admin console; resend after fixing the cause.',
+      description:
+        'The smart host refused recipients for good (5xx), or a message expired or looped. Trace the message in the admin console; resend after fixing the cause.',
     });
 
-    for (const [label, service] of [['forward', SERVICE.forward], ['resend', SERVICE.resend]] as const) {
+    for (const [label, service] of [
+      ['forward', SERVICE.forward],
+      ['resend', SERVICE.resend],
+    ] as const) {
       this.alarm(`${label}-smart-host-config-fault`, {
         metric: customMetric(service, CONFIGURATION_FAULT_METRIC, 'Sum', CONFIGURATION_FAULT_PERIOD),
         threshold: 1,
@@ -240,7 +250,8 @@ export class Monitoring extends Construct {
       metric: customMetric(SERVICE.ingest, 'IngestErrors', 'Sum', ALARM_PERIOD),
       threshold: 1,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      description: 'A received message could not be indexed (it is retried, then lands in the ingest dead-letter queue). See the ingest function logs.',
+      description:
+        'A received message could not be indexed (it is retried, then lands in the ingest dead-letter queue). See the ingest function logs.',
     });
     for (const monitored of [{ label: 'ingest', fn: props.ingestFunction }, ...props.functions]) this.functionAlarms(monitored);
 
@@ -272,7 +283,8 @@ export class Monitoring extends Construct {
         }),
         threshold: 1,
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-        description: 'A recipient marked mail from the webmail as spam, or SES rejected a message (a virus). Find the message in the Sent folder of its sender; complaints weigh heavily on the account\'s SES reputation.',
+        description:
+          "A recipient marked mail from the webmail as spam, or SES rejected a message (a virus). Find the message in the Sent folder of its sender; complaints weigh heavily on the account's SES reputation.",
       });
     }
   }
@@ -359,7 +371,9 @@ export class Monitoring extends Construct {
         'Oldest waiting job (seconds)',
         [
           ...byLabel(workQueues, ({ queue }) => queue.metricApproximateAgeOfOldestMessage({ statistic: 'Maximum' })),
-          customMetric(SERVICE.forward, 'ForwardBacklogAgeSeconds', 'Maximum', ALARM_PERIOD).with({ label: 'forward backlog (since receipt)' }),
+          customMetric(SERVICE.forward, 'ForwardBacklogAgeSeconds', 'Maximum', ALARM_PERIOD).with({
+            label: 'forward backlog (since receipt)',
+          }),
         ],
         { leftAnnotations: [backlogLine] },
       ),
@@ -373,19 +387,29 @@ export class Monitoring extends Construct {
         ...functions.map(({ label, fn }) => fn.metricErrors({ statistic: 'Sum' }).with({ label: `${label} errors` })),
         ...functions.map(({ label, fn }) => fn.metricThrottles({ statistic: 'Sum' }).with({ label: `${label} throttles` })),
       ]),
-      graph('Lambda duration (p99, ms)', byLabel(functions, ({ fn }) => fn.metricDuration({ statistic: 'p99' }))),
-      graph('Lambda concurrency (max)', byLabel(functions, ({ fn }) => fn.metric('ConcurrentExecutions', { statistic: 'Maximum' }))),
+      graph(
+        'Lambda duration (p99, ms)',
+        byLabel(functions, ({ fn }) => fn.metricDuration({ statistic: 'p99' })),
+      ),
+      graph(
+        'Lambda concurrency (max)',
+        byLabel(functions, ({ fn }) => fn.metric('ConcurrentExecutions', { statistic: 'Maximum' })),
+      ),
     );
     dashboard.addWidgets(
       graph(
         'Smart host: configuration faults (login, TLS)',
-        [SERVICE.forward, SERVICE.resend].map((service) => customMetric(service, CONFIGURATION_FAULT_METRIC, 'Sum', CONFIGURATION_FAULT_PERIOD).with({ label: service })),
+        [SERVICE.forward, SERVICE.resend].map((service) =>
+          customMetric(service, CONFIGURATION_FAULT_METRIC, 'Sum', CONFIGURATION_FAULT_PERIOD).with({ label: service }),
+        ),
         { width: 24 },
       ),
     );
     const { httpApiId, webmailSending } = props;
     const webmailGraphs: Array<[string, cloudwatch.IMetric[]]> = [
-      ...(httpApiId !== undefined ? [['Webmail API 5xx', [httpApi5xx(httpApiId).with({ label: '5xx' })]] as [string, cloudwatch.IMetric[]]] : []),
+      ...(httpApiId !== undefined
+        ? [['Webmail API 5xx', [httpApi5xx(httpApiId).with({ label: '5xx' })]] as [string, cloudwatch.IMetric[]]]
+        : []),
       ...(webmailSending !== undefined
         ? [
             [
@@ -399,7 +423,8 @@ export class Monitoring extends Construct {
           ]
         : []),
     ];
-    if (webmailGraphs.length > 0) dashboard.addWidgets(...webmailGraphs.map(([title, metrics]) => graph(title, metrics, { width: 24 / webmailGraphs.length })));
+    if (webmailGraphs.length > 0)
+      dashboard.addWidgets(...webmailGraphs.map(([title, metrics]) => graph(title, metrics, { width: 24 / webmailGraphs.length })));
     return dashboard;
   }
 }
@@ -421,7 +446,9 @@ function httpApi5xx(apiId: string): cloudwatch.Metric {
 function validate(scope: Construct, props: MonitoringProps): void {
   const where = scope.node.path;
   if (!Token.isUnresolved(props.namePrefix) && !namePrefixPattern.test(props.namePrefix)) {
-    throw new Error(`${where}: namePrefix ${JSON.stringify(props.namePrefix)} must be a letter, then letters, digits or dashes (at most 40)`);
+    throw new Error(
+      `${where}: namePrefix ${JSON.stringify(props.namePrefix)} must be a letter, then letters, digits or dashes (at most 40)`,
+    );
   }
   if (!Number.isInteger(props.forwardBacklogAlarmMinutes) || props.forwardBacklogAlarmMinutes < 1) {
     throw new Error(`${where}: forwardBacklogAlarmMinutes must be a whole number of minutes, got ${props.forwardBacklogAlarmMinutes}`);
@@ -432,7 +459,8 @@ function validate(scope: Construct, props: MonitoringProps): void {
     ['workQueues', (props.workQueues ?? []).map((q) => q.label)],
   ] as const) {
     for (const label of labels) {
-      if (!labelPattern.test(label)) throw new Error(`${where}: ${kind} label ${JSON.stringify(label)} must be lower-case letters, digits or dashes`);
+      if (!labelPattern.test(label))
+        throw new Error(`${where}: ${kind} label ${JSON.stringify(label)} must be lower-case letters, digits or dashes`);
     }
     const repeated = labels.find((label, i) => labels.indexOf(label) !== i);
     if (repeated !== undefined) throw new Error(`${where}: ${kind} label ${JSON.stringify(repeated)} is used twice`);

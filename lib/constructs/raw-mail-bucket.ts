@@ -109,10 +109,16 @@ export class RawMailBucket extends Construct {
     this.webmailPolicy = new iam.ManagedPolicy(this, 'WebmailPolicy', {
       description: 'shadowmail webmail: read raw mail, Sent copies, downloads and uploads; write Sent copies, downloads and uploads',
       statements: [
-        new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [under(props.rawPrefix), under(SENT_PREFIX), under(DOWNLOADS_PREFIX), under(UPLOADS_PREFIX)] }),
+        new iam.PolicyStatement({
+          actions: ['s3:GetObject'],
+          resources: [under(props.rawPrefix), under(SENT_PREFIX), under(DOWNLOADS_PREFIX), under(UPLOADS_PREFIX)],
+        }),
         // uploads/ also takes the files browsers post with the webmail's presigned forms: S3
         // authorizes such a POST as the role that signed it, within the form's policy.
-        new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: [under(SENT_PREFIX), under(DOWNLOADS_PREFIX), under(UPLOADS_PREFIX)] }),
+        new iam.PolicyStatement({
+          actions: ['s3:PutObject'],
+          resources: [under(SENT_PREFIX), under(DOWNLOADS_PREFIX), under(UPLOADS_PREFIX)],
+        }),
         // A sent draft's files, and a file the user leaves out, are deleted at once.
         new iam.PolicyStatement({ actions: ['s3:DeleteObject'], resources: [under(UPLOADS_PREFIX)] }),
         new iam.PolicyStatement({ actions: ['s3:ListBucket'], resources: [this.bucket.bucketArn] }),

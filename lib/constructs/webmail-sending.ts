@@ -39,7 +39,9 @@ export class WebmailSending extends Construct {
   constructor(scope: Construct, id: string, props: WebmailSendingProps) {
     super(scope, id);
     if (!/^[A-Za-z0-9_-]{1,64}$/.test(props.configurationSetName)) {
-      throw new Error(`${this.node.path}: ${JSON.stringify(props.configurationSetName)} is no SES configuration set name (letters, digits, - and _, at most 64)`);
+      throw new Error(
+        `${this.node.path}: ${JSON.stringify(props.configurationSetName)} is no SES configuration set name (letters, digits, - and _, at most 64)`,
+      );
     }
     this.dimensionValue = props.configurationSetName;
     // Reputation metrics on (the default), TLS optional (a partner's server without TLS still gets the reply).
@@ -55,7 +57,11 @@ export class WebmailSending extends Construct {
       events: Object.values(SENDING_PROBLEM_EVENTS),
     });
     this.configurationSetName = this.configurationSet.configurationSetName;
-    this.configurationSetArn = Stack.of(this).formatArn({ service: 'ses', resource: 'configuration-set', resourceName: this.configurationSetName });
+    this.configurationSetArn = Stack.of(this).formatArn({
+      service: 'ses',
+      resource: 'configuration-set',
+      resourceName: this.configurationSetName,
+    });
   }
 
   /** Count of `problem` events of mail sent with this set, summed over `period`. */
@@ -72,7 +78,8 @@ export class WebmailSending extends Construct {
   addOutputs(): void {
     new CfnOutput(this, 'ConfigurationSetName', {
       value: this.configurationSetName,
-      description: 'SES configuration set of the webmail: bounce, complaint and reject counts in CloudWatch (AWS/SES, dimension ses:configuration-set)',
+      description:
+        'SES configuration set of the webmail: bounce, complaint and reject counts in CloudWatch (AWS/SES, dimension ses:configuration-set)',
     }).overrideLogicalId('ConfigurationSetName');
   }
 }

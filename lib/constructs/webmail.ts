@@ -25,7 +25,7 @@ import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
 import { MESSAGE_TABLE } from '../../lambdas/adapters/aws/message-table.ts';
 import { ENV, WEB_ENV } from '../../lambdas/wiring/env.ts';
-import { CONFIG_CONTEXT_KEY, ShadowmailConfigError, type ShadowmailConfig } from '../config.ts';
+import { CONFIG_CONTEXT_KEY, type ShadowmailConfig, ShadowmailConfigError } from '../config.ts';
 import { RAW_MAIL_PREFIX } from '../pipeline-limits.ts';
 import { MailFunction } from './mail-function.ts';
 import { TABLE_ITEM_ACTIONS } from './message-index.ts';
@@ -51,7 +51,6 @@ export const WEBMAIL_THROTTLE = { rateLimit: 100, burstLimit: 200 };
 // Every sign-in verifies the ID token once and then lives in the app's own 8 h
 // session cookie: the tokens only have to survive the code exchange.
 const TOKEN_VALIDITY = { idToken: Duration.minutes(15), accessToken: Duration.minutes(15), refreshToken: Duration.minutes(60) };
-
 
 export interface WebmailProps {
   config: ShadowmailConfig;
@@ -326,12 +325,17 @@ export class Webmail extends Construct {
     // message names one, on the configuration set too (Service Authorization Reference, Amazon SES v2:
     // SendEmail, resource types identity* and configuration-set).
     role.addToPrincipalPolicy(
-      new iam.PolicyStatement({ actions: ['ses:SendEmail', 'ses:SendRawEmail'], resources: [...props.sesIdentityArns, props.sesConfigurationSet.arn] }),
+      new iam.PolicyStatement({
+        actions: ['ses:SendEmail', 'ses:SendRawEmail'],
+        resources: [...props.sesIdentityArns, props.sesConfigurationSet.arn],
+      }),
     );
     role.addToPrincipalPolicy(
       new iam.PolicyStatement({ actions: ['ssm:GetParameter', 'ssm:PutParameter'], resources: [this.failoverParameter.parameterArn] }),
     );
-    role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [this.sessionSecret.secretArn] }));
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [this.sessionSecret.secretArn] }),
+    );
     role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [props.resendQueue.queueArn] }));
 
     // The bucket's objects and key: a managed policy of the stateful stack, where its
@@ -342,20 +346,37 @@ export class Webmail extends Construct {
 
   /** Stable output keys (no exports): the runbook and the IdP setup read them with describe-stacks. */
   private outputs(config: ShadowmailConfig): void {
-    const output = (id: string, value: string, description: string) => new CfnOutput(this, id, { value, description }).overrideLogicalId(id);
+    const output = (id: string, value: string, description: string) =>
+      new CfnOutput(this, id, { value, description }).overrideLogicalId(id);
     output('WebmailUrl', `${this.publicUrl}/`, 'The emergency webmail (shows the status page while failover is off)');
-    output('FailoverParameterName', this.failoverParameter.parameterName, 'SSM parameter of the failover flag (shadowmail failover --ssm-parameter)');
+    output(
+      'FailoverParameterName',
+      this.failoverParameter.parameterName,
+      'SSM parameter of the failover flag (shadowmail failover --ssm-parameter)',
+    );
     output('UserPoolId', this.userPool.userPoolId, 'Cognito user pool of the webmail (add admins to its admin group)');
     output('CognitoDomain', this.cognitoBaseUrl, 'Cognito hosted UI domain');
-    output('IdentityProviderName', this.identityProvider.providerName, 'The user pool\'s identity provider (shadowmail doctor checks its metadata or issuer)');
+    output(
+      'IdentityProviderName',
+      this.identityProvider.providerName,
+      "The user pool's identity provider (shadowmail doctor checks its metadata or issuer)",
+    );
     if (config.identityProvider.type === 'saml') {
       output('SamlEntityId', `urn:amazon:cognito:sp:${this.userPool.userPoolId}`, 'AD FS relying party trust: relying party identifier');
-      output('SamlAcsUrl', `${this.cognitoBaseUrl}/saml2/idpresponse`, 'AD FS relying party trust: SAML 2.0 assertion consumer service URL');
+      output(
+        'SamlAcsUrl',
+        `${this.cognitoBaseUrl}/saml2/idpresponse`,
+        'AD FS relying party trust: SAML 2.0 assertion consumer service URL',
+      );
     } else {
       output('OidcRedirectUrl', `${this.cognitoBaseUrl}/oauth2/idpresponse`, 'Entra ID app registration: web redirect URI');
     }
     if (this.customDomain) {
-      output('WebmailDomainTarget', this.customDomain.regionalDomainName, `DNS: CNAME ${config.webmail.customDomain!.domainName} to this name`);
+      output(
+        'WebmailDomainTarget',
+        this.customDomain.regionalDomainName,
+        `DNS: CNAME ${config.webmail.customDomain!.domainName} to this name`,
+      );
     }
   }
 }
@@ -375,4 +396,3 @@ function readSamlMetadata(file: string, cwd: string): string {
   }
   return xml;
 }
-

@@ -6,7 +6,7 @@ import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { SQS_MAX_RETENTION_DAYS } from '../config.ts';
-import { visibilityTimeoutFor, type ConsumerLimits } from '../pipeline-limits.ts';
+import { type ConsumerLimits, visibilityTimeoutFor } from '../pipeline-limits.ts';
 
 export interface WorkQueueProps {
   consumer: ConsumerLimits;
@@ -29,7 +29,9 @@ export class WorkQueue extends Construct {
   constructor(scope: Construct, id: string, props: WorkQueueProps) {
     super(scope, id);
     if (props.minRetention && props.minRetention.toSeconds() > DURABLE_QUEUE_PROPS.retentionPeriod.toSeconds()) {
-      throw new Error(`${this.node.path}: SQS keeps messages at most ${SQS_MAX_RETENTION_DAYS} days, ${props.minRetention.toHumanString()} asked`);
+      throw new Error(
+        `${this.node.path}: SQS keeps messages at most ${SQS_MAX_RETENTION_DAYS} days, ${props.minRetention.toHumanString()} asked`,
+      );
     }
     this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', DURABLE_QUEUE_PROPS);
     this.queue = new sqs.Queue(this, 'Queue', {

@@ -6,14 +6,14 @@ import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import type { ShadowmailConfig } from '../config.ts';
-import { inboundMailNames, receiptRuleArn } from '../constructs/inbound-mail.ts';
 import { RetainedElasticIp } from '../constructs/egress-network.ts';
+import { inboundMailNames, receiptRuleArn } from '../constructs/inbound-mail.ts';
 import { InboundNotifications } from '../constructs/inbound-notifications.ts';
 import { MessageIndex } from '../constructs/message-index.ts';
 import { RawMailBucket } from '../constructs/raw-mail-bucket.ts';
 import { WorkQueue } from '../constructs/work-queue.ts';
 import { FORWARD_LIMITS, INGEST_LIMITS, RAW_MAIL_PREFIX, RESEND_LIMITS } from '../pipeline-limits.ts';
-import { deadLetterQueueOutputKey, INGEST_QUEUE_OUTPUT_KEY, type DeadLetterQueueLabel } from '../stack-outputs.ts';
+import { type DeadLetterQueueLabel, deadLetterQueueOutputKey, INGEST_QUEUE_OUTPUT_KEY } from '../stack-outputs.ts';
 
 export interface StatefulStackProps extends StackProps {
   config: ShadowmailConfig;
@@ -64,12 +64,24 @@ export class StatefulStack extends Stack {
     if (config.natGateway && !config.natGateway.elasticIpAllocationId) this.natElasticIp = new RetainedElasticIp(this, 'NatElasticIp');
 
     // What `shadowmail … --stack <stackId>` reads to find a deployment (bin/commands/deployed-target.ts).
-    new CfnOutput(this, 'TableName', { value: this.messageIndex.table.tableName, description: 'The message index (trace, resend, directory sync: --table)' });
+    new CfnOutput(this, 'TableName', {
+      value: this.messageIndex.table.tableName,
+      description: 'The message index (trace, resend, directory sync: --table)',
+    });
     new CfnOutput(this, 'RawMailBucketName', { value: this.rawMail.bucket.bucketName, description: 'Raw mail as SES stored it' });
-    new CfnOutput(this, 'ResendQueueUrl', { value: this.resendQueue.queue.queueUrl, description: 'Resend jobs (shadowmail resend --stack)' });
-    new CfnOutput(this, INGEST_QUEUE_OUTPUT_KEY, { value: this.ingestQueue.queue.queueUrl, description: 'SES notifications to index (shadowmail redrive --queue notifications copies back to it)' });
+    new CfnOutput(this, 'ResendQueueUrl', {
+      value: this.resendQueue.queue.queueUrl,
+      description: 'Resend jobs (shadowmail resend --stack)',
+    });
+    new CfnOutput(this, INGEST_QUEUE_OUTPUT_KEY, {
+      value: this.ingestQueue.queue.queueUrl,
+      description: 'SES notifications to index (shadowmail redrive --queue notifications copies back to it)',
+    });
     for (const [label, queue] of Object.entries(this.deadLetterQueues) as Array<[DeadLetterQueueLabel, sqs.IQueue]>) {
-      new CfnOutput(this, deadLetterQueueOutputKey(label), { value: queue.queueUrl, description: `The ${label} dead-letter queue (shadowmail redrive --queue ${label})` });
+      new CfnOutput(this, deadLetterQueueOutputKey(label), {
+        value: queue.queueUrl,
+        description: `The ${label} dead-letter queue (shadowmail redrive --queue ${label})`,
+      });
     }
   }
 

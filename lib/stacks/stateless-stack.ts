@@ -3,22 +3,22 @@
 // at any time: a redeploy changes code, never data.
 import { Annotations, CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { MESSAGE_TABLE } from '../../lambdas/adapters/aws/message-table.ts';
+import { splitPrimarySessions } from '../../lambdas/core/primary-sessions.ts';
 import { ENV } from '../../lambdas/wiring/env.ts';
 import type { ShadowmailConfig } from '../config.ts';
-import { InboundMail, inboundMailNames } from '../constructs/inbound-mail.ts';
-import { MailFunction, type ContractEnvironment } from '../constructs/mail-function.ts';
-import { TABLE_ITEM_ACTIONS } from '../constructs/message-index.ts';
-import { Webmail } from '../constructs/webmail.ts';
-import { WebmailSending } from '../constructs/webmail-sending.ts';
 import { DirectorySyncRole } from '../constructs/directory-sync-role.ts';
 import { EgressNetwork } from '../constructs/egress-network.ts';
+import { InboundMail, inboundMailNames } from '../constructs/inbound-mail.ts';
+import { type ContractEnvironment, MailFunction } from '../constructs/mail-function.ts';
+import { TABLE_ITEM_ACTIONS } from '../constructs/message-index.ts';
 import { Monitoring } from '../constructs/monitoring.ts';
-import { splitPrimarySessions } from '../../lambdas/core/primary-sessions.ts';
-import { FORWARD_LIMITS, INGEST_LIMITS, RESEND_LIMITS, type ConsumerLimits } from '../pipeline-limits.ts';
+import { Webmail } from '../constructs/webmail.ts';
+import { WebmailSending } from '../constructs/webmail-sending.ts';
+import { type ConsumerLimits, FORWARD_LIMITS, INGEST_LIMITS, RESEND_LIMITS } from '../pipeline-limits.ts';
 import type { StatefulStack } from './stateful-stack.ts';
 
 /** SMTP between mail servers (RFC 5321): the port AWS blocks for Lambda and EC2 by default. */
@@ -28,7 +28,6 @@ export interface StatelessStackProps extends StackProps {
   config: ShadowmailConfig;
   stateful: StatefulStack;
 }
-
 
 export class StatelessStack extends Stack {
   readonly ingest: MailFunction;
@@ -117,7 +116,10 @@ export class StatelessStack extends Stack {
     // Bulk jobs enumerate mailboxes and time ranges through the lookup index, and
     // enqueue their own next steps.
     this.resend.role.addToPolicy(
-      new iam.PolicyStatement({ actions: ['dynamodb:Query'], resources: [`${stateful.messageIndex.table.tableArn}/index/${MESSAGE_TABLE.lookupIndex.name}`] }),
+      new iam.PolicyStatement({
+        actions: ['dynamodb:Query'],
+        resources: [`${stateful.messageIndex.table.tableArn}/index/${MESSAGE_TABLE.lookupIndex.name}`],
+      }),
     );
     stateful.resendQueue.queue.grantSendMessages(this.resend.role);
     if (smartHost.authSecretArn) {
@@ -186,11 +188,21 @@ export class StatelessStack extends Stack {
         { label: 'webmail', fn: this.webmail.function.function },
       ],
       httpApiId: this.webmail.httpApi.apiId,
-      webmailSending: { bounces: this.webmailSending.metric('Bounce', Duration.hours(1)), complaints: this.webmailSending.metric('Complaint'), rejects: this.webmailSending.metric('Reject') },
+      webmailSending: {
+        bounces: this.webmailSending.metric('Bounce', Duration.hours(1)),
+        complaints: this.webmailSending.metric('Complaint'),
+        rejects: this.webmailSending.metric('Reject'),
+      },
     });
     // shadowmail doctor invokes it in probe mode: the way to Exchange as the forward sees it.
-    new CfnOutput(this, 'ForwardFunctionName', { value: this.forward.function.functionName, description: 'The forward function (shadowmail doctor probes the smart host through it)' });
-    new CfnOutput(this, 'AlarmTopicArn', { value: this.monitoring.alarmTopic.topicArn, description: 'Alarms publish here; subscribe more endpoints if needed' });
+    new CfnOutput(this, 'ForwardFunctionName', {
+      value: this.forward.function.functionName,
+      description: 'The forward function (shadowmail doctor probes the smart host through it)',
+    });
+    new CfnOutput(this, 'AlarmTopicArn', {
+      value: this.monitoring.alarmTopic.topicArn,
+      description: 'Alarms publish here; subscribe more endpoints if needed',
+    });
   }
 
   /**

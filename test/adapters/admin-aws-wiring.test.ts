@@ -16,18 +16,17 @@ import { DynamoDbMessageIndex } from '../../lambdas/adapters/aws/dynamodb-messag
 import { DynamoDbResendJobs } from '../../lambdas/adapters/aws/dynamodb-resend-jobs.ts';
 import { createMessageTable } from '../../lambdas/adapters/aws/message-table.ts';
 import { makeLocalS3Client, S3RawMailStore } from '../../lambdas/adapters/aws/s3-raw-mail-store.ts';
-import { startSmtpSink, type SmtpSink } from '../../lambdas/adapters/local/smtp-sink.ts';
+import { type SmtpSink, startSmtpSink } from '../../lambdas/adapters/local/smtp-sink.ts';
 import { switchFailover } from '../../lambdas/core/failover.ts';
 import { isSettled, startResend } from '../../lambdas/core/resend.ts';
 import { handler as resendLambda } from '../../lambdas/handlers/resend.ts';
 import { awsResendDeps, buildAwsWebmailDeps, webmailMailer } from '../../lambdas/wiring/aws.ts';
 import { ENV, readAwsWebEnv, WEB_ENV } from '../../lambdas/wiring/env.ts';
 import { localContext } from '../../lambdas/wiring/local-lambda.ts';
-import { startDynalite, type DynamoDbServer } from '../support/dynamodb-servers.ts';
+import { type FakeAws, startFakeAws } from '../local/cli-deployed-aws-fakes.ts';
+import { type DynamoDbServer, startDynalite } from '../support/dynamodb-servers.ts';
 import { makeRecord, putReceived } from '../support/message-index-contract.ts';
-import { startFakeAws, type FakeAws } from '../local/cli-deployed-aws-fakes.ts';
-import { startS3rver, type RunningS3rver } from '../support/s3rver.ts';
-
+import { type RunningS3rver, startS3rver } from '../support/s3rver.ts';
 
 const TABLE = 'corp-mail-messages';
 const BUCKET = 'corp-mail-raw';
@@ -124,20 +123,32 @@ describe('AWS wiring of the admin console and the resend worker', () => {
     const calls = aws.requests.slice(before).filter((r) => r.service === 'sesv2');
     expect(sent.providerMessageId).toMatch(/^0100018f[0-9a-f]{32}-000000$/);
     expect(calls).toEqual([
-      expect.objectContaining({ action: 'SendEmail', params: expect.objectContaining({ ConfigurationSetName: 'corp-mail-webmail', FromEmailAddress: 'bob@corp.test' }) }),
+      expect.objectContaining({
+        action: 'SendEmail',
+        params: expect.objectContaining({ ConfigurationSetName: 'corp-mail-webmail', FromEmailAddress: 'bob@corp.test' }),
+      }),
     ]);
   });
 
-  it('reads the resend worker\'s settings from its environment', async () => {
+  it("reads the resend worker's settings from its environment", async () => {
     // Act
     const deps = await awsResendDeps();
     // Assess
-    expect(deps.config).toMatchObject({ stackId: 'corp-mail', maxAttempts: 3, leaseMs: 360_000, retryBaseSeconds: 60, retryMaxDelaySeconds: 900 });
+    expect(deps.config).toMatchObject({
+      stackId: 'corp-mail',
+      maxAttempts: 3,
+      leaseMs: 360_000,
+      retryBaseSeconds: 60,
+      retryMaxDelaySeconds: 900,
+    });
   });
 
   it('runs a bulk resend started through the admin deps with the resend Lambda, to the smart host, byte for byte', async () => {
     // Prepare
-    const webmail = buildAwsWebmailDeps(readAwsWebEnv(webEnv), { sessionSecret: 'wiring-test-session-secret-0123456789abcdef', clientSecret: null });
+    const webmail = buildAwsWebmailDeps(readAwsWebEnv(webEnv), {
+      sessionSecret: 'wiring-test-session-secret-0123456789abcdef',
+      clientSecret: null,
+    });
     const admin = webmail.admin!;
     const since = new Date(Date.now() - 3_600_000).toISOString();
     const until = new Date(Date.now() + 60_000).toISOString();
@@ -150,8 +161,14 @@ describe('AWS wiring of the admin console and the resend worker', () => {
       taken += batch.length;
       const event: SQSEvent = {
         Records: batch.map((message, i) => ({
-          messageId: `m-${round}-${i}`, receiptHandle: 'r', body: message.body, md5OfBody: '', eventSource: 'aws:sqs',
-          eventSourceARN: 'arn:aws:sqs:eu-central-1:123456789012:corp-mail-resend', awsRegion: 'eu-central-1', messageAttributes: {},
+          messageId: `m-${round}-${i}`,
+          receiptHandle: 'r',
+          body: message.body,
+          md5OfBody: '',
+          eventSource: 'aws:sqs',
+          eventSourceARN: 'arn:aws:sqs:eu-central-1:123456789012:corp-mail-resend',
+          awsRegion: 'eu-central-1',
+          messageAttributes: {},
           attributes: { ApproximateReceiveCount: '1', SentTimestamp: '0', SenderId: 'x', ApproximateFirstReceiveTimestamp: '0' },
         })),
       };
@@ -174,11 +191,18 @@ describe('AWS wiring of the admin console and the resend worker', () => {
 
   it('switches the SSM parameter from the console, and the gate of this instance sees it at once', async () => {
     // Prepare
-    const webmail = buildAwsWebmailDeps(readAwsWebEnv(webEnv), { sessionSecret: 'wiring-test-session-secret-0123456789abcdef', clientSecret: null });
+    const webmail = buildAwsWebmailDeps(readAwsWebEnv(webEnv), {
+      sessionSecret: 'wiring-test-session-secret-0123456789abcdef',
+      clientSecret: null,
+    });
     const before = await webmail.failover.read();
     const reads = () => aws.requests.filter((r) => r.service === 'ssm' && r.action === 'GetParameter').length;
     // Act
-    await switchFailover(webmail.admin!.flag, { on: true, message: 'Exchange is down.', actor: 'admin@corp.test', reason: 'outage' }, { now: () => new Date() });
+    await switchFailover(
+      webmail.admin!.flag,
+      { on: true, message: 'Exchange is down.', actor: 'admin@corp.test', reason: 'outage' },
+      { now: () => new Date() },
+    );
     const readsAfterSwitch = reads();
     const gate = await webmail.failover.read();
     const readsAfterGate = reads();

@@ -47,9 +47,33 @@ describe('CsvDirectorySource', () => {
         disabled: false,
         admin: true,
       },
-      { id: 'bob@corp.test', mailbox: 'bob@corp.test', displayName: 'Bob Example', aliases: [], kind: 'user', disabled: false, admin: false },
-      { id: 'support@corp.test', mailbox: 'support@corp.test', displayName: 'Support Team', aliases: ['help@corp.test'], kind: 'shared', disabled: true, admin: false },
-      { id: 'carol@corp.test', mailbox: 'carol@corp.test', displayName: 'Carol Gone', aliases: ['c.gone@corp.test'], kind: 'user', disabled: true, admin: false },
+      {
+        id: 'bob@corp.test',
+        mailbox: 'bob@corp.test',
+        displayName: 'Bob Example',
+        aliases: [],
+        kind: 'user',
+        disabled: false,
+        admin: false,
+      },
+      {
+        id: 'support@corp.test',
+        mailbox: 'support@corp.test',
+        displayName: 'Support Team',
+        aliases: ['help@corp.test'],
+        kind: 'shared',
+        disabled: true,
+        admin: false,
+      },
+      {
+        id: 'carol@corp.test',
+        mailbox: 'carol@corp.test',
+        displayName: 'Carol Gone',
+        aliases: ['c.gone@corp.test'],
+        kind: 'user',
+        disabled: true,
+        admin: false,
+      },
     ]);
   });
 
@@ -69,11 +93,23 @@ describe('CsvDirectorySource', () => {
     ['a header without mailbox', 'displayName,aliases\nAlice,\n', /users\.csv line 1: the header row needs a "mailbox" column/],
     ['an empty file', '', /users\.csv: empty file/],
     ['a misspelt column', 'mailbox,alias\nalice@corp.test,a@corp.test\n', /line 1: unknown column "alias"/],
-    ['a bad address', 'mailbox,aliases\nalice@corp.test,\nbob@corp.test,bob at corp.test\n', /users\.csv line 3: not a mail address: "bob"/],
+    [
+      'a bad address',
+      'mailbox,aliases\nalice@corp.test,\nbob@corp.test,bob at corp.test\n',
+      /users\.csv line 3: not a mail address: "bob"/,
+    ],
     ['an empty mailbox', 'mailbox,displayName\nalice@corp.test,A\n,Nobody\n', /users\.csv line 3: mailbox is empty/],
-    ['a bad flag', 'mailbox,disabled\nalice@corp.test,false\nbob@corp.test,maybe\n', /users\.csv line 3: disabled must be true or false, not "maybe"/],
+    [
+      'a bad flag',
+      'mailbox,disabled\nalice@corp.test,false\nbob@corp.test,maybe\n',
+      /users\.csv line 3: disabled must be true or false, not "maybe"/,
+    ],
     ['a bad kind', 'mailbox,kind\nalice@corp.test,room\n', /users\.csv line 2: kind must be user or shared, not "room"/],
-    ['too few fields', 'mailbox,displayName,admin\nalice@corp.test,Alice,true\nbob@corp.test,Bob\n', /users\.csv line 3: Invalid Record Length: expect 3, got 2/],
+    [
+      'too few fields',
+      'mailbox,displayName,admin\nalice@corp.test,Alice,true\nbob@corp.test,Bob\n',
+      /users\.csv line 3: Invalid Record Length: expect 3, got 2/,
+    ],
     ['an unterminated quote', 'mailbox,displayName\nalice@corp.test,Alice\nbob@corp.test,"Bob\n', /users\.csv line 3: Quote Not Closed/],
     [
       'one address on two rows',
@@ -97,7 +133,9 @@ describe('CsvDirectorySource', () => {
     const file = join(dir, 'bad.csv');
     await writeFile(file, 'mailbox,aliases\nalice@corp.test,new@corp.test\nbob@corp.test,\nerin@corp.test,erin@@corp.test\n');
     // Act
-    const failure = await syncDirectory(new CsvDirectorySource(file), store, { owner: 'test:1', now: () => new Date() }).catch((error: unknown) => error);
+    const failure = await syncDirectory(new CsvDirectorySource(file), store, { owner: 'test:1', now: () => new Date() }).catch(
+      (error: unknown) => error,
+    );
     // Assess
     expect(failure).toBeInstanceOf(InvalidInputError);
     expect((failure as Error).message).toMatch(/bad\.csv line 4: not a mail address: "erin@@corp\.test"/);

@@ -15,11 +15,11 @@ import { S3DraftStore } from '../../lambdas/adapters/aws/s3-draft-store.ts';
 import { makeS3Client } from '../../lambdas/adapters/aws/s3-raw-mail-store.ts';
 import { FsDraftStore } from '../../lambdas/adapters/local/fs-draft-store.ts';
 import { FsRawMailStore } from '../../lambdas/adapters/local/fs-raw-mail-store.ts';
-import { startS3PostEndpoint, type S3PostEndpoint } from '../../lambdas/adapters/local/s3-post-endpoint.ts';
+import { type S3PostEndpoint, startS3PostEndpoint } from '../../lambdas/adapters/local/s3-post-endpoint.ts';
 import { draftKeys, draftOwner, type SavedDraft } from '../../lambdas/core/drafts.ts';
 import type { DraftStore, UploadForm } from '../../lambdas/ports/draft-store.ts';
 import { ManualClock } from '../support/memory-adapters.ts';
-import { startS3rver, type RunningS3rver } from '../support/s3rver.ts';
+import { type RunningS3rver, startS3rver } from '../support/s3rver.ts';
 
 const BUCKET = 'inbound';
 const MB = 1024 * 1024;
@@ -28,10 +28,26 @@ const REDIRECT = 'http://127.0.0.1:8787/mail/drafts/x/uploaded?slot=1';
 const ALICE = draftOwner('alice@corp.test');
 const BOB = draftOwner('bob@corp.test');
 
-const DRAFT: SavedDraft = { mode: 'new', to: 'bob@corp.test', cc: '', bcc: '', subject: 'Plans', text: 'See attached.', inReplyTo: '', references: '', originalId: '', keep: [] };
+const DRAFT: SavedDraft = {
+  mode: 'new',
+  to: 'bob@corp.test',
+  cc: '',
+  bcc: '',
+  subject: 'Plans',
+  text: 'See attached.',
+  inReplyTo: '',
+  references: '',
+  originalId: '',
+  keep: [],
+};
 
 /** Posts `form` as a browser does: the fields in order, the file last. */
-async function post(form: UploadForm, file: { name: string; bytes: Buffer }, change: (fields: [string, string][]) => [string, string][] = (f) => f, url = form.url) {
+async function post(
+  form: UploadForm,
+  file: { name: string; bytes: Buffer },
+  change: (fields: [string, string][]) => [string, string][] = (f) => f,
+  url = form.url,
+) {
   const body = new FormData();
   for (const [name, value] of change(form.fields.map(([n, v]) => [n, v]))) body.append(name, value);
   body.append('file', new File([new Uint8Array(file.bytes)], file.name, { type: 'application/octet-stream' }));
@@ -45,7 +61,10 @@ async function readAll(stream: NodeJS.ReadableStream): Promise<Buffer> {
 }
 
 function policyOf(form: UploadForm): { expiration: string; conditions: unknown[] } {
-  return JSON.parse(Buffer.from(new Map(form.fields).get('Policy')!, 'base64').toString('utf8')) as { expiration: string; conditions: unknown[] };
+  return JSON.parse(Buffer.from(new Map(form.fields).get('Policy')!, 'base64').toString('utf8')) as {
+    expiration: string;
+    conditions: unknown[];
+  };
 }
 
 describe('local mode: FsDraftStore behind the S3-compatible POST endpoint', () => {
@@ -59,7 +78,16 @@ describe('local mode: FsDraftStore behind the S3-compatible POST endpoint', () =
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'shadowmail-drafts-'));
     files = new FsRawMailStore(dir);
-    endpoint = await startS3PostEndpoint({ host: '127.0.0.1', port: 0, credentials: CREDENTIALS, region: 'local', buckets: [BUCKET], writer: files, clock, maxBodyBytes: 6 * MB });
+    endpoint = await startS3PostEndpoint({
+      host: '127.0.0.1',
+      port: 0,
+      credentials: CREDENTIALS,
+      region: 'local',
+      buckets: [BUCKET],
+      writer: files,
+      clock,
+      maxBodyBytes: 6 * MB,
+    });
     client = makeS3Client({ endpoint: endpoint.url, forcePathStyle: true, region: 'local', credentials: CREDENTIALS });
     store = new FsDraftStore(files, { bucket: BUCKET, clock, client });
   });
@@ -112,7 +140,10 @@ describe('local mode: FsDraftStore behind the S3-compatible POST endpoint', () =
     // Act
     for (const name of names) {
       clock.advance(1000);
-      await post(await store.uploadForm(ALICE, draftId, { maxBytes: MB, redirect: REDIRECT, expiresInSeconds: 900 }), { name, bytes: Buffer.from(name) });
+      await post(await store.uploadForm(ALICE, draftId, { maxBytes: MB, redirect: REDIRECT, expiresInSeconds: 900 }), {
+        name,
+        bytes: Buffer.from(name),
+      });
     }
 
     // Assess
@@ -122,13 +153,62 @@ describe('local mode: FsDraftStore behind the S3-compatible POST endpoint', () =
   const attacks: [string, (form: UploadForm) => Promise<Response>, number, RegExp][] = [
     ['a file one byte over the limit', (form) => post(form, { name: 'big.bin', bytes: Buffer.alloc(MB + 1) }), 400, /EntityTooLarge/],
     ['an empty file', (form) => post(form, { name: 'empty.txt', bytes: Buffer.alloc(0) }), 400, /EntityTooSmall/],
-    ['a key in another user\'s draft', (form) => post(form, { name: 'x.txt', bytes: Buffer.from('x') }, (fields) => fields.map(([n, v]) => [n, n === 'key' ? v.replace(ALICE, BOB) : v])), 403, /Policy Condition failed/],
-    ['a key outside the uploads prefix', (form) => post(form, { name: 'x.txt', bytes: Buffer.from('x') }, (fields) => fields.map(([n, v]) => [n, n === 'key' ? 'sent/forged' : v])), 403, /Policy Condition failed/],
-    ['another redirect', (form) => post(form, { name: 'x.txt', bytes: Buffer.from('x') }, (fields) => fields.map(([n, v]) => [n, n === 'success_action_redirect' ? 'https://evil.test/' : v])), 403, /Policy Condition failed/],
-    ['an extra field', (form) => post(form, { name: 'x.txt', bytes: Buffer.from('x') }, (fields) => [...fields, ['Content-Type', 'text/html']]), 403, /Extra input fields: content-type/],
-    ['a policy with a larger limit', (form) => post(form, { name: 'x.txt', bytes: Buffer.from('x') }, (fields) => fields.map(([n, v]) => [n, n === 'Policy' ? Buffer.from(Buffer.from(v, 'base64').toString().replace(/1048576/, '99999999')).toString('base64') : v])), 403, /SignatureDoesNotMatch/],
+    [
+      "a key in another user's draft",
+      (form) =>
+        post(form, { name: 'x.txt', bytes: Buffer.from('x') }, (fields) =>
+          fields.map(([n, v]) => [n, n === 'key' ? v.replace(ALICE, BOB) : v]),
+        ),
+      403,
+      /Policy Condition failed/,
+    ],
+    [
+      'a key outside the uploads prefix',
+      (form) =>
+        post(form, { name: 'x.txt', bytes: Buffer.from('x') }, (fields) => fields.map(([n, v]) => [n, n === 'key' ? 'sent/forged' : v])),
+      403,
+      /Policy Condition failed/,
+    ],
+    [
+      'another redirect',
+      (form) =>
+        post(form, { name: 'x.txt', bytes: Buffer.from('x') }, (fields) =>
+          fields.map(([n, v]) => [n, n === 'success_action_redirect' ? 'https://evil.test/' : v]),
+        ),
+      403,
+      /Policy Condition failed/,
+    ],
+    [
+      'an extra field',
+      (form) => post(form, { name: 'x.txt', bytes: Buffer.from('x') }, (fields) => [...fields, ['Content-Type', 'text/html']]),
+      403,
+      /Extra input fields: content-type/,
+    ],
+    [
+      'a policy with a larger limit',
+      (form) =>
+        post(form, { name: 'x.txt', bytes: Buffer.from('x') }, (fields) =>
+          fields.map(([n, v]) => [
+            n,
+            n === 'Policy'
+              ? Buffer.from(
+                  Buffer.from(v, 'base64')
+                    .toString()
+                    .replace(/1048576/, '99999999'),
+                ).toString('base64')
+              : v,
+          ]),
+        ),
+      403,
+      /SignatureDoesNotMatch/,
+    ],
     ['a file name with a path', (form) => post(form, { name: '../../../escape.txt', bytes: Buffer.from('x') }), 400, /InvalidArgument/],
-    ['another bucket', (form) => post(form, { name: 'x.txt', bytes: Buffer.from('x') }, (f) => f, form.url.replace(/\/inbound$/, '/other')), 404, /NoSuchBucket/],
+    [
+      'another bucket',
+      (form) => post(form, { name: 'x.txt', bytes: Buffer.from('x') }, (f) => f, form.url.replace(/\/inbound$/, '/other')),
+      404,
+      /NoSuchBucket/,
+    ],
   ];
 
   it.each(attacks)('refuses %s, and stores nothing', async (_name, attack, status, code) => {
@@ -203,13 +283,15 @@ describe('AWS: S3DraftStore on s3rver', () => {
     // Assess
     expect(form.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/inbound$/);
     expect(fields.get('key')).toMatch(new RegExp(`^${draftKeys(ALICE, draftId).files}[0-9a-z]{9}-[0-9a-f]{12}/\\$\\{filename\\}$`));
-    expect(policy.conditions).toEqual(expect.arrayContaining([
-      ['content-length-range', 1, 25 * MB],
-      ['starts-with', '$key', fields.get('key')!.replace('${filename}', '')],
-      { success_action_redirect: REDIRECT },
-      { bucket: BUCKET },
-      { 'X-Amz-Algorithm': 'AWS4-HMAC-SHA256' },
-    ]));
+    expect(policy.conditions).toEqual(
+      expect.arrayContaining([
+        ['content-length-range', 1, 25 * MB],
+        ['starts-with', '$key', fields.get('key')!.replace('${filename}', '')],
+        { success_action_redirect: REDIRECT },
+        { bucket: BUCKET },
+        { 'X-Amz-Algorithm': 'AWS4-HMAC-SHA256' },
+      ]),
+    );
     const lifetime = Date.parse(policy.expiration) - Date.now();
     expect(lifetime).toBeGreaterThan(890_000);
     expect(lifetime).toBeLessThanOrEqual(900_000);
@@ -254,7 +336,10 @@ describe('AWS: S3DraftStore on s3rver', () => {
 
     // Assess
     expect(loaded).toEqual(DRAFT);
-    expect(listed.map((upload) => [upload.filename, upload.size])).toEqual([['one.bin', 7 * MB], ['two.txt', 3]]);
+    expect(listed.map((upload) => [upload.filename, upload.size])).toEqual([
+      ['one.bin', 7 * MB],
+      ['two.txt', 3],
+    ]);
     expect(content.equals(one)).toBe(true);
     expect(afterRemove.map((upload) => upload.filename)).toEqual(['one.bin']);
     expect(await store.load(ALICE, draftId)).toBeNull();
@@ -263,26 +348,43 @@ describe('AWS: S3DraftStore on s3rver', () => {
   });
 });
 
-describe('the AWS adapter\'s form against the local verifier', () => {
+describe("the AWS adapter's form against the local verifier", () => {
   it('is accepted as signed, and refused when its limit is exceeded', async () => {
     // Prepare: S3DraftStore signs for "S3" at the local endpoint with the endpoint's key pair.
     const dir = await mkdtemp(join(tmpdir(), 'shadowmail-drafts-cross-'));
     const clock = new ManualClock(new Date().toISOString());
     const files = new FsRawMailStore(dir);
-    const endpoint = await startS3PostEndpoint({ host: '127.0.0.1', port: 0, credentials: CREDENTIALS, region: 'local', buckets: [BUCKET], writer: files, clock, maxBodyBytes: 2 * MB });
+    const endpoint = await startS3PostEndpoint({
+      host: '127.0.0.1',
+      port: 0,
+      credentials: CREDENTIALS,
+      region: 'local',
+      buckets: [BUCKET],
+      writer: files,
+      clock,
+      maxBodyBytes: 2 * MB,
+    });
     const client = makeS3Client({ endpoint: endpoint.url, forcePathStyle: true, region: 'local', credentials: CREDENTIALS });
     try {
       const aws = new S3DraftStore(client, { bucket: BUCKET, clock });
       const draftId = randomUUID();
 
       // Act
-      const ok = await post(await aws.uploadForm(ALICE, draftId, { maxBytes: 100, redirect: REDIRECT, expiresInSeconds: 900 }), { name: 'ok.txt', bytes: Buffer.alloc(100) });
-      const tooLarge = await post(await aws.uploadForm(ALICE, draftId, { maxBytes: 100, redirect: REDIRECT, expiresInSeconds: 900 }), { name: 'big.txt', bytes: Buffer.alloc(101) });
+      const ok = await post(await aws.uploadForm(ALICE, draftId, { maxBytes: 100, redirect: REDIRECT, expiresInSeconds: 900 }), {
+        name: 'ok.txt',
+        bytes: Buffer.alloc(100),
+      });
+      const tooLarge = await post(await aws.uploadForm(ALICE, draftId, { maxBytes: 100, redirect: REDIRECT, expiresInSeconds: 900 }), {
+        name: 'big.txt',
+        bytes: Buffer.alloc(101),
+      });
 
       // Assess
       expect(ok.status).toBe(303);
       expect(tooLarge.status).toBe(400);
-      expect((await new FsDraftStore(files, { bucket: BUCKET, clock, client }).uploads(ALICE, draftId)).map((u) => u.filename)).toEqual(['ok.txt']);
+      expect((await new FsDraftStore(files, { bucket: BUCKET, clock, client }).uploads(ALICE, draftId)).map((u) => u.filename)).toEqual([
+        'ok.txt',
+      ]);
     } finally {
       client.destroy();
       await endpoint.close();

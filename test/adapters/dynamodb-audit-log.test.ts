@@ -11,7 +11,7 @@ import { makeDynamoDbClient } from '../../lambdas/adapters/aws/dynamodb-client.t
 import { createMessageTable, MESSAGE_TABLE } from '../../lambdas/adapters/aws/message-table.ts';
 import { InvalidInputError } from '../../lambdas/core/errors.ts';
 import type { AuditAction, AuditEvent, AuditFilter, AuditLog, AuditPage } from '../../lambdas/ports/audit-log.ts';
-import { startDynalite, startDynamoDbLocal, type DynamoDbServer } from '../support/dynamodb-servers.ts';
+import { type DynamoDbServer, startDynalite, startDynamoDbLocal } from '../support/dynamodb-servers.ts';
 import { MemoryAuditLog } from '../support/memory-resend.ts';
 
 const NOW = Date.parse('2030-03-01T12:00:00.000Z');
@@ -70,7 +70,13 @@ function describeAuditLogContract(name: string, make: () => Promise<LogUnderTest
 
     it('keeps an event exactly as appended', async () => {
       // Prepare
-      const stored = event(1, { actor: 'cli:root', action: 'resend.bulk', target: 'alice@corp.test', outcome: 'error', details: { since: '2030-02-01T00:00:00Z', count: 3, ok: false, none: null, recipients: ['a@corp.test', 'b@corp.test'] } });
+      const stored = event(1, {
+        actor: 'cli:root',
+        action: 'resend.bulk',
+        target: 'alice@corp.test',
+        outcome: 'error',
+        details: { since: '2030-02-01T00:00:00Z', count: 3, ok: false, none: null, recipients: ['a@corp.test', 'b@corp.test'] },
+      });
       // Act
       await log.append(stored);
       // Assess
@@ -81,7 +87,9 @@ function describeAuditLogContract(name: string, make: () => Promise<LogUnderTest
       // Prepare
       await log.append(event(1, { details: { reason: 'original' } }));
       // Act
-      const forged = await log.append(event(1, { actor: 'mallory@corp.test', details: { reason: 'forged' } })).catch((error: unknown) => error);
+      const forged = await log
+        .append(event(1, { actor: 'mallory@corp.test', details: { reason: 'forged' } }))
+        .catch((error: unknown) => error);
       // Assess
       expect(forged).toBeInstanceOf(InvalidInputError);
       expect((await log.list(window())).events).toEqual([event(1, { details: { reason: 'original' } })]);
@@ -92,7 +100,10 @@ function describeAuditLogContract(name: string, make: () => Promise<LogUnderTest
       const order = Array.from({ length: 35 }, (_, i) => (i * 11) % 35);
       for (const i of order) await log.append(event(i * 7));
       // Act
-      const pages = await allPages(log, window({ limit: 4, since: new Date(NOW - 7 * 24 * 3_600_000).toISOString(), until: new Date(NOW - 7 * 3_600_000).toISOString() }));
+      const pages = await allPages(
+        log,
+        window({ limit: 4, since: new Date(NOW - 7 * 24 * 3_600_000).toISOString(), until: new Date(NOW - 7 * 3_600_000).toISOString() }),
+      );
       // Assess
       const expected = Array.from({ length: 35 }, (_, i) => i * 7).filter((hours) => hours > 7 && hours <= 7 * 24);
       expect(ids(pages)).toEqual(expected);
@@ -174,7 +185,11 @@ for (const [name, start] of [
         await table.log.append(event(0));
         // Act
         const { Items: items } = await DynamoDBDocumentClient.from(table.client).send(
-          new QueryCommand({ TableName: table.tableName, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': 'AUDIT#2030-03-01' } }),
+          new QueryCommand({
+            TableName: table.tableName,
+            KeyConditionExpression: 'pk = :pk',
+            ExpressionAttributeValues: { ':pk': 'AUDIT#2030-03-01' },
+          }),
         );
         // Assess
         expect(items).toHaveLength(1);
@@ -187,7 +202,11 @@ for (const [name, start] of [
 
     it('has no method that could change or delete an entry', () => {
       // Assess
-      expect(Object.getOwnPropertyNames(DynamoDbAuditLog.prototype).filter((m) => m !== 'constructor').sort()).toEqual(['append', 'list']);
+      expect(
+        Object.getOwnPropertyNames(DynamoDbAuditLog.prototype)
+          .filter((m) => m !== 'constructor')
+          .sort(),
+      ).toEqual(['append', 'list']);
     });
   });
 }

@@ -9,9 +9,9 @@ import { makeDynamoDbClient } from '../../lambdas/adapters/aws/dynamodb-client.t
 import { DIRECTORY_SHARDS, DynamoDbDirectoryStore } from '../../lambdas/adapters/aws/dynamodb-directory-store.ts';
 import { DynamoDbMessageIndex } from '../../lambdas/adapters/aws/dynamodb-message-index.ts';
 import { createMessageTable } from '../../lambdas/adapters/aws/message-table.ts';
-import { DirectoryError, makeDirectoryUser, syncDirectory, type DirectoryUser } from '../../lambdas/core/directory.ts';
+import { type DirectoryError, type DirectoryUser, makeDirectoryUser, syncDirectory } from '../../lambdas/core/directory.ts';
 import type { DirectorySource } from '../../lambdas/ports/directory.ts';
-import { startDynalite, startDynamoDbLocal, type DynamoDbServer } from '../support/dynamodb-servers.ts';
+import { type DynamoDbServer, startDynalite, startDynamoDbLocal } from '../support/dynamodb-servers.ts';
 
 interface Table {
   client: DynamoDBClient;
@@ -83,7 +83,10 @@ function manyUsers(count: number, variant = 0): DirectoryUser[] {
   });
 }
 
-const sourceOf = (users: DirectoryUser[]): DirectorySource => ({ description: 'generated users', readAll: async () => ({ users, warnings: [] }) });
+const sourceOf = (users: DirectoryUser[]): DirectorySource => ({
+  description: 'generated users',
+  readAll: async () => ({ users, warnings: [] }),
+});
 const NOW = new Date('2030-05-01T10:00:00Z');
 
 function describeStore(name: string, start: () => Promise<DynamoDbServer>, measure: boolean): void {
@@ -201,7 +204,10 @@ function describeStore(name: string, start: () => Promise<DynamoDbServer>, measu
         const carol = user('carol@corp.test', { aliases: ['c@corp.test', 'sales@corp.test'] });
         await syncDirectory(sourceOf([user('alice@corp.test'), carol]), table.store, { owner: 'test:1', now: () => NOW });
         // Act
-        await syncDirectory(sourceOf([user('alice@corp.test', { aliases: ['sales@corp.test'] })]), table.store, { owner: 'test:1', now: () => NOW });
+        await syncDirectory(sourceOf([user('alice@corp.test', { aliases: ['sales@corp.test'] })]), table.store, {
+          owner: 'test:1',
+          now: () => NOW,
+        });
         // Assess
         expect(await table.store.userForAddress('carol@corp.test')).toBeNull();
         expect(await table.index.mailboxFor('c@corp.test')).toBeNull();
@@ -248,7 +254,10 @@ function describeStore(name: string, start: () => Promise<DynamoDbServer>, measu
           expect(changed.plan.users.changed).toHaveLength(100);
           expect(initialSeconds).toBeLessThan(60);
           expect(unchangedSeconds).toBeLessThan(10);
-          expect(await table.store.userForAddress('user09900.alias@corp.test')).toMatchObject({ mailbox: 'user09900@corp.test', disabled: true });
+          expect(await table.store.userForAddress('user09900.alias@corp.test')).toMatchObject({
+            mailbox: 'user09900@corp.test',
+            disabled: true,
+          });
         } finally {
           await table.cleanup();
         }

@@ -12,24 +12,20 @@ import { DeleteTableCommand, DescribeTimeToLiveCommand, type DynamoDBClient } fr
 import { DeleteCommand, DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeDynamoDbClient } from '../../lambdas/adapters/aws/dynamodb-client.ts';
-import type { MailboxEntry } from '../../lambdas/core/model.ts';
-import {
-  DynamoDbMessageIndex,
-  MAX_REPLY_BYTES,
-  type PageBudget,
-} from '../../lambdas/adapters/aws/dynamodb-message-index.ts';
+import { DynamoDbMessageIndex, MAX_REPLY_BYTES, type PageBudget } from '../../lambdas/adapters/aws/dynamodb-message-index.ts';
 import { createMessageTable, messageTableKeys } from '../../lambdas/adapters/aws/message-table.ts';
-import { startDynalite, startDynamoDbLocal, type DynamoDbServer } from '../support/dynamodb-servers.ts';
+import type { MailboxEntry } from '../../lambdas/core/model.ts';
+import { type DynamoDbServer, startDynalite, startDynamoDbLocal } from '../support/dynamodb-servers.ts';
 import {
   allPages,
   attachments,
   describeMessageIndexContract,
+  type IndexUnderTest,
   makeEntry,
   makeRecord,
   makeState,
   minutesAgo,
   NOW,
-  type IndexUnderTest,
 } from '../support/message-index-contract.ts';
 
 interface TableUnderTest extends IndexUnderTest {
@@ -103,7 +99,9 @@ function describeDynamoDbSpecifics(endpoint: () => string): void {
     try {
       for (let i = 0; i < 30; i += 1) {
         const snippet = randomBytes(30_000).toString('base64');
-        await table.index.putMailboxEntry(makeEntry('alice@corp.test', `big${String(i).padStart(2, '0')}`, { receivedAt: minutesAgo(100 - i), snippet }));
+        await table.index.putMailboxEntry(
+          makeEntry('alice@corp.test', `big${String(i).padStart(2, '0')}`, { receivedAt: minutesAgo(100 - i), snippet }),
+        );
       }
       const queries = countQueries(table.client);
       // Act
@@ -123,7 +121,9 @@ function describeDynamoDbSpecifics(endpoint: () => string): void {
     const table = await freshTable(endpoint());
     try {
       for (let i = 0; i < 30; i += 1) {
-        await table.index.putMailboxEntry(makeEntry('alice@corp.test', `f${String(i).padStart(2, '0')}`, { receivedAt: minutesAgo(100 - i) }));
+        await table.index.putMailboxEntry(
+          makeEntry('alice@corp.test', `f${String(i).padStart(2, '0')}`, { receivedAt: minutesAgo(100 - i) }),
+        );
       }
       const queries = countQueries(table.client);
       // Act
@@ -148,7 +148,9 @@ function describeDynamoDbSpecifics(endpoint: () => string): void {
     try {
       for (let i = 0; i < 40; i += 1) {
         const subject = i % 10 === 3 ? `Invoice ${i}` : `Newsletter ${i}`;
-        await table.index.putMailboxEntry(makeEntry('alice@corp.test', `s${String(i).padStart(2, '0')}`, { receivedAt: minutesAgo(100 - i), subject }));
+        await table.index.putMailboxEntry(
+          makeEntry('alice@corp.test', `s${String(i).padStart(2, '0')}`, { receivedAt: minutesAgo(100 - i), subject }),
+        );
       }
       const queries = countQueries(table.client);
       // Act
@@ -170,7 +172,9 @@ function describeDynamoDbSpecifics(endpoint: () => string): void {
     try {
       for (let i = 0; i < 50; i += 1) {
         const from = i < 2 ? ['Needle <needle@ext.example>'] : [`Hay ${i} <hay${i}@ext.example>`];
-        await table.index.putMailboxEntry(makeEntry('alice@corp.test', `h${String(i).padStart(2, '0')}`, { receivedAt: minutesAgo(100 - i), from }));
+        await table.index.putMailboxEntry(
+          makeEntry('alice@corp.test', `h${String(i).padStart(2, '0')}`, { receivedAt: minutesAgo(100 - i), from }),
+        );
       }
       const queries = countQueries(table.client);
       // Act
@@ -243,13 +247,15 @@ function describeDynamoDbSpecifics(endpoint: () => string): void {
       const viaRecord = await table.index.getMailboxEntry('alice@corp.test', 'm-crash', NOW);
       await table.index.putMailboxEntry(entry);
       await table.index.updateMailboxEntry('alice@corp.test', 'm-crash', { folder: 'deleted' });
-      await doc.send(new UpdateCommand({
-        TableName: table.tableName,
-        Key: messageTableKeys.message('m-crash'),
-        UpdateExpression: 'SET #data.#receivedAt = :other',
-        ExpressionAttributeNames: { '#data': 'data', '#receivedAt': 'receivedAt' },
-        ExpressionAttributeValues: { ':other': minutesAgo(999) },
-      }));
+      await doc.send(
+        new UpdateCommand({
+          TableName: table.tableName,
+          Key: messageTableKeys.message('m-crash'),
+          UpdateExpression: 'SET #data.#receivedAt = :other',
+          ExpressionAttributeNames: { '#data': 'data', '#receivedAt': 'receivedAt' },
+          ExpressionAttributeValues: { ':other': minutesAgo(999) },
+        }),
+      );
       const viaPointer = await table.index.getMailboxEntry('alice@corp.test', 'm-crash', NOW);
       // Assess
       expect(viaRecord).toEqual(entry);
@@ -275,7 +281,10 @@ function describeDynamoDbSpecifics(endpoint: () => string): void {
       expect(storedAttachments.length).toBeGreaterThan(0);
       expect(storedAttachments.length).toBeLessThan(many.length);
       expect(storedAttachments).toEqual(many.slice(0, storedAttachments.length));
-      expect({ ...stored, summary: { ...stored?.summary, attachments: [] } }).toEqual({ ...record, summary: { ...record.summary, attachments: [] } });
+      expect({ ...stored, summary: { ...stored?.summary, attachments: [] } }).toEqual({
+        ...record,
+        summary: { ...record.summary, attachments: [] },
+      });
       const [listed] = await table.index.listMailbox('alice@corp.test', NOW, 1);
       expect(listed?.attachments.length).toBeGreaterThan(0);
       expect(listed?.attachments).toEqual(many.slice(0, listed?.attachments.length));
@@ -323,7 +332,10 @@ function describeDynamoDbSpecifics(endpoint: () => string): void {
       // Act
       const races = await Promise.all(
         Array.from({ length: 20 }, (_, i) =>
-          Promise.all([table.index.acquireOnce(`gate${i}`, 'worker-a', NOW, 60_000), other.acquireOnce(`gate${i}`, 'worker-b', NOW, 60_000)]),
+          Promise.all([
+            table.index.acquireOnce(`gate${i}`, 'worker-a', NOW, 60_000),
+            other.acquireOnce(`gate${i}`, 'worker-b', NOW, 60_000),
+          ]),
         ),
       );
       // Assess

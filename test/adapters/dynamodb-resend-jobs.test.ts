@@ -10,7 +10,7 @@ import { createMessageTable } from '../../lambdas/adapters/aws/message-table.ts'
 import { InvalidInputError } from '../../lambdas/core/errors.ts';
 import { RESEND_SKIP_REASONS } from '../../lambdas/core/resend.ts';
 import type { ResendJob, ResendJobStore } from '../../lambdas/ports/resend-jobs.ts';
-import { startDynalite, startDynamoDbLocal, type DynamoDbServer } from '../support/dynamodb-servers.ts';
+import { type DynamoDbServer, startDynalite, startDynamoDbLocal } from '../support/dynamodb-servers.ts';
 import { MemoryResendJobs } from '../support/memory-resend.ts';
 
 const NOW = new Date('2030-03-01T12:00:00.000Z');
@@ -64,7 +64,11 @@ function describeResendJobsContract(name: string, make: () => Promise<StoreUnder
 
     it('stores a job and reads it back unchanged; an id is never written twice', async () => {
       // Prepare
-      const job = makeJob('job-1', { scope: { kind: 'message', sesMessageId: 'm1', recipients: ['Alice@Corp.Test'] }, enumerated: true, counters: { ...makeJob('x').counters, total: 1 } });
+      const job = makeJob('job-1', {
+        scope: { kind: 'message', sesMessageId: 'm1', recipients: ['Alice@Corp.Test'] },
+        enumerated: true,
+        counters: { ...makeJob('x').counters, total: 1 },
+      });
       // Act
       await store.create(job);
       const again = await store.create(makeJob('job-1', { createdBy: 'mallory' })).catch((error: unknown) => error);
@@ -109,8 +113,20 @@ function describeResendJobsContract(name: string, make: () => Promise<StoreUnder
       // Prepare
       await store.create(makeJob('job-1'));
       // Act
-      const first = await store.checkpoint('job-1', { seq: 0, cursor: 'c1', added: 100, enumerated: false, at: '2030-03-01T11:01:00.000Z' });
-      const repeated = await other.checkpoint('job-1', { seq: 0, cursor: 'c1', added: 100, enumerated: false, at: '2030-03-01T11:01:01.000Z' });
+      const first = await store.checkpoint('job-1', {
+        seq: 0,
+        cursor: 'c1',
+        added: 100,
+        enumerated: false,
+        at: '2030-03-01T11:01:00.000Z',
+      });
+      const repeated = await other.checkpoint('job-1', {
+        seq: 0,
+        cursor: 'c1',
+        added: 100,
+        enumerated: false,
+        at: '2030-03-01T11:01:01.000Z',
+      });
       const last = await store.checkpoint('job-1', { seq: 1, cursor: null, added: 7, enumerated: true, at: '2030-03-01T11:02:00.000Z' });
       // Assess
       expect(first).toMatchObject({ enumSeq: 1, cursor: 'c1', enumerated: false, counters: { total: 100 } });
@@ -145,7 +161,7 @@ function describeResendJobsContract(name: string, make: () => Promise<StoreUnder
       expect(unknown).toBeNull();
     });
 
-    it('adds a step\'s counters exactly once, negative ones and skip reasons included', async () => {
+    it("adds a step's counters exactly once, negative ones and skip reasons included", async () => {
       // Prepare
       await store.create(makeJob('job-1', { counters: { ...makeJob('x').counters, total: 5, deferred: 3 } }));
       // Act
@@ -164,10 +180,19 @@ function describeResendJobsContract(name: string, make: () => Promise<StoreUnder
       await store.create(makeJob('job-1'));
       // Act
       const distinct = await Promise.all(
-        Array.from({ length: 40 }, (_, i) => (i % 2 === 0 ? store : other).applyTask('job-1', `m${i}#0`, { counters: { done: 1, delivered: 2, failed: 1 } }, NOW.toISOString())),
+        Array.from({ length: 40 }, (_, i) =>
+          (i % 2 === 0 ? store : other).applyTask(
+            'job-1',
+            `m${i}#0`,
+            { counters: { done: 1, delivered: 2, failed: 1 } },
+            NOW.toISOString(),
+          ),
+        ),
       );
       const same = await Promise.all(
-        Array.from({ length: 10 }, (_, i) => (i % 2 === 0 ? store : other).applyTask('job-1', 'dup#0', { counters: { done: 1 } }, NOW.toISOString())),
+        Array.from({ length: 10 }, (_, i) =>
+          (i % 2 === 0 ? store : other).applyTask('job-1', 'dup#0', { counters: { done: 1 } }, NOW.toISOString()),
+        ),
       );
       // Assess
       expect(distinct.every((job) => job !== null)).toBe(true);
@@ -208,7 +233,9 @@ function describeResendJobsContract(name: string, make: () => Promise<StoreUnder
       const counters = makeJob('x').counters;
       await store.create(makeJob('not-enumerated', { state: 'running', counters: { ...counters, total: 2, done: 2 } }));
       await store.create(makeJob('unsettled', { state: 'running', enumerated: true, counters: { ...counters, total: 2, done: 1 } }));
-      await store.create(makeJob('deferred', { state: 'running', enumerated: true, counters: { ...counters, total: 2, done: 2, deferred: 1 } }));
+      await store.create(
+        makeJob('deferred', { state: 'running', enumerated: true, counters: { ...counters, total: 2, done: 2, deferred: 1 } }),
+      );
       await store.create(makeJob('ready', { state: 'running', enumerated: true, counters: { ...counters, total: 2, done: 2 } }));
       await store.create(makeJob('cancelled', { state: 'cancelled', enumerated: true, counters: { ...counters, total: 2, done: 2 } }));
       const at = '2030-03-01T11:50:00.000Z';

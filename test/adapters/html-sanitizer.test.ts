@@ -5,10 +5,10 @@
 import { describe, expect, it } from 'vitest';
 import {
   MAX_ELEMENT_DEPTH,
+  type SanitizeOptions,
   sanitizedHtmlToText,
   sanitizeEmailHtml,
   sanitizeStylesheet,
-  type SanitizeOptions,
 } from '../../lambdas/adapters/mime/html-sanitizer.ts';
 
 const blocked: SanitizeOptions = { allowRemote: false, cidUrl: (cid) => `/m/7/cid/${encodeURIComponent(cid)}` };
@@ -32,14 +32,46 @@ function depthOf(html: string): number {
 describe('sanitizeEmailHtml: active content', () => {
   it.each([
     ['script', '<p>a</p><script>alert(1)</script><p>b</p>', '<p>a</p><p>b</p>'],
-    ['event handlers', '<p onclick="alert(1)" onmouseover=alert(2)>a</p><img src="cid:x" onerror="alert(3)">', '<p>a</p><img src="/m/7/cid/x" />'],
-    ['forms and inputs', '<form action="https://evil.example/"><input name="q" value="v"><textarea>t</textarea><select><option>o</option></select><button formaction="x">b</button></form>', 'b'],
-    ['iframes, objects, embeds, applets', '<iframe src="https://evil.example/"></iframe><object data="x.swf"><param name="a"></object><embed src="x.swf"><applet code="x"></applet>', ''],
-    ['svg and math with script', '<svg onload="alert(1)"><script>alert(2)</script><a xlink:href="javascript:alert(3)"><text>svg text</text></a></svg><math><maction actiontype="statusline">m</maction></math>', ''],
-    ['meta, base, link, title', '<meta http-equiv="refresh" content="0;url=https://evil.example/"><base href="https://evil.example/"><link rel="stylesheet" href="https://evil.example/x.css"><title>t</title><p>p</p>', '<p>p</p>'],
-    ['noscript, template, xmp, plaintext', '<noscript><img src=x onerror=alert(1)></noscript><template><script>alert(1)</script></template><xmp><script>alert(1)</script></xmp>', ''],
-    ['comments and conditional comments', '<!--[if IE]><script>alert(1)</script><![endif]--><p>a</p><!-- <img src=x onerror=alert(1)> -->', '<p>a</p>'],
-    ['style expressions and bindings', '<div style="width:expression(alert(1));behavior:url(x.htc);-moz-binding:url(x.xml#x);color:red">a</div>', '<div style="color:red">a</div>'],
+    [
+      'event handlers',
+      '<p onclick="alert(1)" onmouseover=alert(2)>a</p><img src="cid:x" onerror="alert(3)">',
+      '<p>a</p><img src="/m/7/cid/x" />',
+    ],
+    [
+      'forms and inputs',
+      '<form action="https://evil.example/"><input name="q" value="v"><textarea>t</textarea><select><option>o</option></select><button formaction="x">b</button></form>',
+      'b',
+    ],
+    [
+      'iframes, objects, embeds, applets',
+      '<iframe src="https://evil.example/"></iframe><object data="x.swf"><param name="a"></object><embed src="x.swf"><applet code="x"></applet>',
+      '',
+    ],
+    [
+      'svg and math with script',
+      '<svg onload="alert(1)"><script>alert(2)</script><a xlink:href="javascript:alert(3)"><text>svg text</text></a></svg><math><maction actiontype="statusline">m</maction></math>',
+      '',
+    ],
+    [
+      'meta, base, link, title',
+      '<meta http-equiv="refresh" content="0;url=https://evil.example/"><base href="https://evil.example/"><link rel="stylesheet" href="https://evil.example/x.css"><title>t</title><p>p</p>',
+      '<p>p</p>',
+    ],
+    [
+      'noscript, template, xmp, plaintext',
+      '<noscript><img src=x onerror=alert(1)></noscript><template><script>alert(1)</script></template><xmp><script>alert(1)</script></xmp>',
+      '',
+    ],
+    [
+      'comments and conditional comments',
+      '<!--[if IE]><script>alert(1)</script><![endif]--><p>a</p><!-- <img src=x onerror=alert(1)> -->',
+      '<p>a</p>',
+    ],
+    [
+      'style expressions and bindings',
+      '<div style="width:expression(alert(1));behavior:url(x.htc);-moz-binding:url(x.xml#x);color:red">a</div>',
+      '<div style="color:red">a</div>',
+    ],
   ])('removes %s', (_name, input, expected) => {
     // Act
     const output = clean(input);
@@ -50,13 +82,16 @@ describe('sanitizeEmailHtml: active content', () => {
 
   it('escapes text and attribute values so nothing becomes markup again', () => {
     // Prepare: markup-looking text from entities, and quotes in an attribute.
-    const input = '<p title="a&quot; onmouseover=&quot;alert(1)">&lt;script&gt;alert(1)&lt;/script&gt; &amp; &#60;img src=x onerror=alert(1)&#62;</p>';
+    const input =
+      '<p title="a&quot; onmouseover=&quot;alert(1)">&lt;script&gt;alert(1)&lt;/script&gt; &amp; &#60;img src=x onerror=alert(1)&#62;</p>';
 
     // Act
     const output = clean(input);
 
     // Assess
-    expect(output).toBe('<p title="a&quot; onmouseover=&quot;alert(1)">&lt;script&gt;alert(1)&lt;/script&gt; &amp; &lt;img src=x onerror=alert(1)&gt;</p>');
+    expect(output).toBe(
+      '<p title="a&quot; onmouseover=&quot;alert(1)">&lt;script&gt;alert(1)&lt;/script&gt; &amp; &lt;img src=x onerror=alert(1)&gt;</p>',
+    );
   });
 });
 
@@ -84,7 +119,9 @@ describe('sanitizeEmailHtml: URL schemes and links', () => {
 
   it('keeps http(s), mailto and tel links, opening in a new tab without opener, referrer or endorsement', () => {
     // Act
-    const output = clean('<a href="HTTPS://Example.com/a b?x=1&amp;y=2" target="_self" rel="opener">w</a><a href="mailto:max@corp.test?subject=Hi">m</a><a href="tel:+4930123">t</a>');
+    const output = clean(
+      '<a href="HTTPS://Example.com/a b?x=1&amp;y=2" target="_self" rel="opener">w</a><a href="mailto:max@corp.test?subject=Hi">m</a><a href="tel:+4930123">t</a>',
+    );
 
     // Assess
     expect(output).toBe(
@@ -114,7 +151,10 @@ describe('sanitizeEmailHtml: remote content', () => {
     ['protocol-relative img src', '<img src="//tracker.example/open.gif" alt="a">'],
     ['entity-encoded img src', '<img src="&#104;ttp://tracker.example/open.gif" alt="a">'],
     ['img srcset', '<img srcset="https://tracker.example/a.png 1x, https://tracker.example/b.png 2x" alt="a">'],
-    ['background attribute', '<table background="http://tracker.example/bg.png"><tr><td background="https://tracker.example/td.png">a</td></tr></table>'],
+    [
+      'background attribute',
+      '<table background="http://tracker.example/bg.png"><tr><td background="https://tracker.example/td.png">a</td></tr></table>',
+    ],
     ['body background', '<body background="https://tracker.example/body.png">a</body>'],
     ['style attribute url()', '<div style="background-image: url(\'https://tracker.example/bg.png\')">a</div>'],
     ['style attribute shorthand', '<div style="background:#fff url(https://tracker.example/bg.png) no-repeat">a</div>'],
@@ -132,7 +172,10 @@ describe('sanitizeEmailHtml: remote content', () => {
 
   it('never loads from the webmail itself through relative URLs, and does not count them as remote', () => {
     // Act
-    const result = sanitizeEmailHtml('<img src="/logout" alt="a"><img src="delete?id=1" alt="b"><div style="background:url(/api/x)">c</div><table background="../x.png"><tr><td>d</td></tr></table>', blocked);
+    const result = sanitizeEmailHtml(
+      '<img src="/logout" alt="a"><img src="delete?id=1" alt="b"><div style="background:url(/api/x)">c</div><table background="../x.png"><tr><td>d</td></tr></table>',
+      blocked,
+    );
 
     // Assess
     expect(result.html).toBe('<img alt="a" /><img alt="b" /><div style="background:none">c</div><table><tr><td>d</td></tr></table>');
@@ -185,10 +228,14 @@ describe('sanitizeEmailHtml: cid: parts', () => {
 describe('sanitizeEmailHtml: CSS', () => {
   it('keeps ordinary email CSS, media queries and !important', () => {
     // Act
-    const output = clean('<style>body { color: #222 } @media (max-width: 600px) { .col { width: 100% !important; display: block } } .btn:hover > a { text-decoration: underline }</style>');
+    const output = clean(
+      '<style>body { color: #222 } @media (max-width: 600px) { .col { width: 100% !important; display: block } } .btn:hover > a { text-decoration: underline }</style>',
+    );
 
     // Assess
-    expect(output).toBe('<style>body{color:#222;}@media (max-width: 600px){.col{width:100% !important;display:block;}}.btn:hover > a{text-decoration:underline;}</style>');
+    expect(output).toBe(
+      '<style>body{color:#222;}@media (max-width: 600px){.col{width:100% !important;display:block;}}.btn:hover > a{text-decoration:underline;}</style>',
+    );
   });
 
   it.each([
@@ -214,7 +261,9 @@ describe('sanitizeEmailHtml: CSS', () => {
 
   it('cannot be broken out of: a `<` in CSS is escaped, and style elements keep no attributes', () => {
     // Act
-    const output = clean('<style media="x" onload="alert(1)">p::after { content: "</style><img src=x onerror=alert(1)>" }</style><style>a{color:red}</style>');
+    const output = clean(
+      '<style media="x" onload="alert(1)">p::after { content: "</style><img src=x onerror=alert(1)>" }</style><style>a{color:red}</style>',
+    );
 
     // Assess: the first element ends at its `</style` (as in a browser); its CSS is then broken and dropped.
     expect(output).toContain('<style>a{color:red;}</style>');
@@ -226,7 +275,9 @@ describe('sanitizeEmailHtml: CSS', () => {
 
   it('filters style attributes declaration by declaration', () => {
     // Act
-    const output = clean('<p style="color: red; position: fixed; background: url(javascript:alert(1)); font-family: \'Segoe UI\', Arial; margin: 0 auto !important">a</p><p style="}">b</p>');
+    const output = clean(
+      '<p style="color: red; position: fixed; background: url(javascript:alert(1)); font-family: \'Segoe UI\', Arial; margin: 0 auto !important">a</p><p style="}">b</p>',
+    );
 
     // Assess: a declaration that mentions javascript: goes whole.
     expect(output).toBe('<p style="color:red;position:fixed;font-family:\'Segoe UI\', Arial;margin:0 auto !important">a</p><p>b</p>');
@@ -236,7 +287,9 @@ describe('sanitizeEmailHtml: CSS', () => {
 describe('sanitizeEmailHtml: structure and cost', () => {
   it('turns the body into a div that keeps its colours', () => {
     // Act
-    const output = clean('<html><head><title>t</title></head><body bgcolor="#000000" text="#ffffff" onload="alert(1)"><p>a</p></body></html>');
+    const output = clean(
+      '<html><head><title>t</title></head><body bgcolor="#000000" text="#ffffff" onload="alert(1)"><p>a</p></body></html>',
+    );
 
     // Assess
     expect(output).toBe('<div style="background-color:#000000;color:#ffffff"><p>a</p></div>');
@@ -275,7 +328,9 @@ describe('sanitizeEmailHtml: structure and cost', () => {
 
   it('derives readable text from sanitized HTML', () => {
     // Prepare
-    const html = clean('<style>p{color:red}</style><h1>Title</h1><p>One &amp; two &lt;three&gt;</p><table><tr><td>a</td><td>b</td></tr></table><p>x<br>y</p>');
+    const html = clean(
+      '<style>p{color:red}</style><h1>Title</h1><p>One &amp; two &lt;three&gt;</p><table><tr><td>a</td><td>b</td></tr></table><p>x<br>y</p>',
+    );
 
     // Act
     const text = sanitizedHtmlToText(html);

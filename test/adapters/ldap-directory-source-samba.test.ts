@@ -5,9 +5,9 @@
 // exercise. Samba has no Exchange schema (no msExchRecipientTypeDetails) and does not
 // cap searches at 1,000 entries; the slapd tests cover those.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LdapDirectorySource, type AdminStrategy } from '../../lambdas/adapters/ldap/ldap-directory-source.ts';
+import { type AdminStrategy, LdapDirectorySource } from '../../lambdas/adapters/ldap/ldap-directory-source.ts';
 import { DirectoryError } from '../../lambdas/core/directory.ts';
-import { SAMBA_ADMIN_DN, SAMBA_ADMIN_PASSWORD, SAMBA_SUFFIX, startSambaDc, type SambaDc } from '../support/samba-dc.ts';
+import { SAMBA_ADMIN_DN, SAMBA_ADMIN_PASSWORD, SAMBA_SUFFIX, type SambaDc, startSambaDc } from '../support/samba-dc.ts';
 
 const STAFF = `OU=Staff,${SAMBA_SUFFIX}`;
 const ADMINS = `CN=Shadowmail Admins,${STAFF}`;
@@ -23,8 +23,18 @@ beforeAll(async () => {
   try {
     await admin.add(STAFF, { objectClass: ['top', 'organizationalUnit'], ou: 'Staff' });
     const user = (cn: string, attributes: Record<string, string[] | string>) =>
-      admin.add(`CN=${cn},${STAFF}`, { objectClass: ['top', 'person', 'organizationalPerson', 'user'], cn, sAMAccountName: cn, ...attributes });
-    await user('anna', { displayName: 'Anna Example', mail: 'anna@corp.test', proxyAddresses: ['SMTP:Anna@Corp.Test', 'smtp:office@corp.test', 'X500:/o=Corp/cn=anna'], userAccountControl: ENABLED });
+      admin.add(`CN=${cn},${STAFF}`, {
+        objectClass: ['top', 'person', 'organizationalPerson', 'user'],
+        cn,
+        sAMAccountName: cn,
+        ...attributes,
+      });
+    await user('anna', {
+      displayName: 'Anna Example',
+      mail: 'anna@corp.test',
+      proxyAddresses: ['SMTP:Anna@Corp.Test', 'smtp:office@corp.test', 'X500:/o=Corp/cn=anna'],
+      userAccountControl: ENABLED,
+    });
     await user('bert', { mail: 'bert@corp.test', userAccountControl: DISABLED });
     await user('cora', { proxyAddresses: ['SMTP:cora@corp.test'], userAccountControl: ENABLED });
     await user('dirk', { proxyAddresses: ['SMTP:dirk@corp.test'], userAccountControl: ENABLED });
@@ -64,9 +74,19 @@ describe('LdapDirectorySource against a Samba AD DC', () => {
     const { users, warnings } = await ldap.readAll();
     // Assess
     expect(warnings).toEqual([]);
-    expect(users.map((user) => user.mailbox).sort()).toEqual(['anna@corp.test', 'bert@corp.test', 'cora@corp.test', 'dirk@corp.test', 'emil@corp.test']);
+    expect(users.map((user) => user.mailbox).sort()).toEqual([
+      'anna@corp.test',
+      'bert@corp.test',
+      'cora@corp.test',
+      'dirk@corp.test',
+      'emil@corp.test',
+    ]);
     for (const user of users) expect(user.id).toMatch(/^[0-9a-f]{32}$/);
-    expect(users.find((user) => user.mailbox === 'anna@corp.test')).toMatchObject({ displayName: 'Anna Example', aliases: ['office@corp.test'], disabled: false });
+    expect(users.find((user) => user.mailbox === 'anna@corp.test')).toMatchObject({
+      displayName: 'Anna Example',
+      aliases: ['office@corp.test'],
+      disabled: false,
+    });
     expect(users.find((user) => user.mailbox === 'bert@corp.test')).toMatchObject({ displayName: 'bert', disabled: true });
   });
 
@@ -77,7 +97,12 @@ describe('LdapDirectorySource against a Samba AD DC', () => {
     const results = await Promise.all([detected!.readAll(), inChain!.readAll(), walk!.readAll()]);
     // Assess
     for (const { users } of results) {
-      expect(users.filter((user) => user.admin).map((user) => user.mailbox).sort()).toEqual(['cora@corp.test', 'dirk@corp.test']);
+      expect(
+        users
+          .filter((user) => user.admin)
+          .map((user) => user.mailbox)
+          .sort(),
+      ).toEqual(['cora@corp.test', 'dirk@corp.test']);
     }
   });
 
@@ -85,7 +110,10 @@ describe('LdapDirectorySource against a Samba AD DC', () => {
     // Prepare
     const wrong = source('auto', 'not-the-password');
     // Act
-    const failure = await wrong.readAll().then(() => null, (error: unknown) => error);
+    const failure = await wrong.readAll().then(
+      () => null,
+      (error: unknown) => error,
+    );
     // Assess
     expect(failure).toBeInstanceOf(DirectoryError);
     expect((failure as Error).message).toBe(`bind failed for ${SAMBA_ADMIN_DN}: invalid credentials`);

@@ -4,15 +4,15 @@
 // alias moved, a user disabled, an admin demoted between two syncs; wrong credentials
 // and an unreachable server leave every item of the table exactly as it was.
 import { createServer, type Server, type Socket } from 'node:net';
-import { DeleteTableCommand, ScanCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DeleteTableCommand, type DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { Attribute, Change, Client, SizeLimitExceededError } from 'ldapts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeDynamoDbClient } from '../../lambdas/adapters/aws/dynamodb-client.ts';
 import { DynamoDbDirectoryStore } from '../../lambdas/adapters/aws/dynamodb-directory-store.ts';
 import { DynamoDbMessageIndex } from '../../lambdas/adapters/aws/dynamodb-message-index.ts';
 import { createMessageTable } from '../../lambdas/adapters/aws/message-table.ts';
-import { LdapDirectorySource, normalizeDn, type LdapDirectorySourceOptions } from '../../lambdas/adapters/ldap/ldap-directory-source.ts';
-import { canSignIn, DirectoryError, syncDirectory, type DirectoryUser } from '../../lambdas/core/directory.ts';
+import { LdapDirectorySource, type LdapDirectorySourceOptions, normalizeDn } from '../../lambdas/adapters/ldap/ldap-directory-source.ts';
+import { canSignIn, DirectoryError, type DirectoryUser, syncDirectory } from '../../lambdas/core/directory.ts';
 import {
   ADMIN_GROUP_DN,
   bulkName,
@@ -28,8 +28,8 @@ import {
   SYNC_PASSWORD,
   userDn,
 } from '../fixtures/directory/corp-directory.ts';
-import { startDynalite, type DynamoDbServer } from '../support/dynamodb-servers.ts';
-import { startSlapd, type Slapd } from '../support/slapd.ts';
+import { type DynamoDbServer, startDynalite } from '../support/dynamodb-servers.ts';
+import { type Slapd, startSlapd } from '../support/slapd.ts';
 import { freePort } from '../support/wait.ts';
 
 const BULK = 1_500;
@@ -43,7 +43,10 @@ beforeAll(async () => {
   const root = await slapd.rootClient();
   try {
     for (const group of groupEntries()) await root.add(group.dn, group.attributes);
-    await root.modify(CYCLE.group, new Change({ operation: 'add', modification: new Attribute({ type: 'member', values: [CYCLE.member] }) }));
+    await root.modify(
+      CYCLE.group,
+      new Change({ operation: 'add', modification: new Attribute({ type: 'member', values: [CYCLE.member] }) }),
+    );
   } finally {
     await root.unbind();
   }
@@ -118,7 +121,10 @@ describe('LdapDirectorySource against slapd', () => {
     // Act
     const failure = await client
       .search(PEOPLE, { scope: 'sub', filter: '(objectClass=user)', attributes: ['mail'] })
-      .then(() => null, (error: unknown) => error)
+      .then(
+        () => null,
+        (error: unknown) => error,
+      )
       .finally(() => client.unbind());
     // Assess
     expect(failure).toBeInstanceOf(SizeLimitExceededError);
@@ -141,7 +147,12 @@ describe('LdapDirectorySource against slapd', () => {
     });
     expect(users.get('bob@corp.test')).toMatchObject({ aliases: [], disabled: false, kind: 'user' });
     expect(users.get('carol@corp.test')).toMatchObject({ aliases: ['c.gone@corp.test'], disabled: true, kind: 'user' });
-    expect(users.get('support@corp.test')).toMatchObject({ displayName: 'Support', aliases: ['help@corp.test'], disabled: true, kind: 'shared' });
+    expect(users.get('support@corp.test')).toMatchObject({
+      displayName: 'Support',
+      aliases: ['help@corp.test'],
+      disabled: true,
+      kind: 'shared',
+    });
     expect(users.get('erin.smith@corp.test')).toMatchObject({ aliases: ['erin@corp.test'] });
     expect(users.get('judy@corp.test')?.id).toBe(`dn:${normalizeDn(userDn('judy'))}`);
     expect(users.get(`${bulkName(1234)}@corp.test`)).toMatchObject({
@@ -157,7 +168,11 @@ describe('LdapDirectorySource against slapd', () => {
     // Act
     const [auto, walk] = await Promise.all([detected.readAll(), walking.readAll()]);
     // Assess
-    const admins = (users: DirectoryUser[]) => users.filter((user) => user.admin).map((user) => user.mailbox).sort();
+    const admins = (users: DirectoryUser[]) =>
+      users
+        .filter((user) => user.admin)
+        .map((user) => user.mailbox)
+        .sort();
     expect(admins(auto.users)).toEqual(EXPECTED_ADMINS);
     expect(admins(walk.users)).toEqual(EXPECTED_ADMINS);
   });
@@ -301,10 +316,25 @@ describe('directory sync from slapd into DynamoDB (dynalite)', () => {
     const root = await slapd.rootClient();
     try {
       await root.del(userDn('ivan'));
-      await root.modify(userDn('alice'), new Change({ operation: 'delete', modification: new Attribute({ type: 'proxyAddresses', values: ['smtp:info@corp.test'] }) }));
-      await root.modify(userDn('bob'), new Change({ operation: 'add', modification: new Attribute({ type: 'proxyAddresses', values: ['SMTP:bob@corp.test', 'smtp:Info@Corp.Test'] }) }));
-      await root.modify(userDn('frank'), new Change({ operation: 'replace', modification: new Attribute({ type: 'userAccountControl', values: ['514'] }) }));
-      await root.modify(`cn=IT Ops,${GROUPS}`, new Change({ operation: 'delete', modification: new Attribute({ type: 'member', values: [userDn('grace')] }) }));
+      await root.modify(
+        userDn('alice'),
+        new Change({ operation: 'delete', modification: new Attribute({ type: 'proxyAddresses', values: ['smtp:info@corp.test'] }) }),
+      );
+      await root.modify(
+        userDn('bob'),
+        new Change({
+          operation: 'add',
+          modification: new Attribute({ type: 'proxyAddresses', values: ['SMTP:bob@corp.test', 'smtp:Info@Corp.Test'] }),
+        }),
+      );
+      await root.modify(
+        userDn('frank'),
+        new Change({ operation: 'replace', modification: new Attribute({ type: 'userAccountControl', values: ['514'] }) }),
+      );
+      await root.modify(
+        `cn=IT Ops,${GROUPS}`,
+        new Change({ operation: 'delete', modification: new Attribute({ type: 'member', values: [userDn('grace')] }) }),
+      );
     } finally {
       await root.unbind();
     }

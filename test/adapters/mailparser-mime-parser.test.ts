@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { MailparserMimeParser, SNIPPET_LENGTH, htmlToPlain } from '../../lambdas/adapters/mime/mailparser-mime-parser.ts';
+import { htmlToPlain, MailparserMimeParser, SNIPPET_LENGTH } from '../../lambdas/adapters/mime/mailparser-mime-parser.ts';
 import { MimeParseError, RetryableError } from '../../lambdas/core/errors.ts';
 import type { MessageSummary } from '../../lambdas/core/model.ts';
 

@@ -61,7 +61,9 @@ function withAttachments(sizes: number[]): Buffer {
       'Content-Disposition: attachment',
       'Content-Transfer-Encoding: base64',
       '',
-      Buffer.alloc(size, index + 1).toString('base64').replace(/.{76}/g, '$&\r\n'),
+      Buffer.alloc(size, index + 1)
+        .toString('base64')
+        .replace(/.{76}/g, '$&\r\n'),
     ].join('\r\n'),
   );
   return message(
@@ -176,7 +178,10 @@ describe('MailparserMessageRenderer.render', () => {
     const line = 'Lorem ipsum dolor sit amet, consectetur adipiscing elit.\r\n';
     const bigText = line.repeat(Math.ceil((3 * 1024 * 1024) / line.length));
     const textMessage = message(['From: a@sender.example', 'Subject: big text', 'Content-Type: text/plain'], bigText);
-    const htmlMessage = message(['From: a@sender.example', 'Subject: big html', 'Content-Type: text/html'], `<div>${bigText.replaceAll('\r\n', '<br>\r\n')}</div>`);
+    const htmlMessage = message(
+      ['From: a@sender.example', 'Subject: big html', 'Content-Type: text/html'],
+      `<div>${bigText.replaceAll('\r\n', '<br>\r\n')}</div>`,
+    );
 
     // Act
     const text = await renderer.render(Readable.from([textMessage]), blocked);
@@ -261,7 +266,11 @@ describe('MailparserMessageRenderer.openAttachment', () => {
       expect(result?.attachment).toEqual(rendered.attachments[index]);
       expect(result?.bytes.length).toBe(rendered.attachments[index]?.size);
     });
-    const pdf = Buffer.concat([Buffer.from('%PDF-1.4\n'), Buffer.from(Array.from({ length: 1024 }, (_, i) => i % 256)), Buffer.from('\n%%EOF\n')]);
+    const pdf = Buffer.concat([
+      Buffer.from('%PDF-1.4\n'),
+      Buffer.from(Array.from({ length: 1024 }, (_, i) => i % 256)),
+      Buffer.from('\n%%EOF\n'),
+    ]);
     expect(opened[0]?.bytes.equals(pdf)).toBe(true);
     expect(opened[1]?.bytes.toString('utf8')).toBe('Grüße und äöü.');
     expect(opened[4]?.bytes.toString('utf8')).toBe('root:x:0:0');
@@ -416,8 +425,11 @@ async function writeLargeHtmlMessage(file: string, bytes: number): Promise<void>
       if (out.write(text)) resolveWrite();
       else out.once('drain', () => resolveWrite());
     });
-  await write('From: load@sender.example\r\nTo: max@corp.test\r\nSubject: large html message\r\nMIME-Version: 1.0\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<html><body><table>\r\n');
-  const row = '<tr><td style="color:#333;padding:4px"><a href="https://example.com/x">link</a> <b>bold</b> text text text text</td></tr>\r\n';
+  await write(
+    'From: load@sender.example\r\nTo: max@corp.test\r\nSubject: large html message\r\nMIME-Version: 1.0\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<html><body><table>\r\n',
+  );
+  const row =
+    '<tr><td style="color:#333;padding:4px"><a href="https://example.com/x">link</a> <b>bold</b> text text text text</td></tr>\r\n';
   let written = 0;
   while (written < bytes) {
     const chunk = row.repeat(1000);

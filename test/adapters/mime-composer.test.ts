@@ -3,7 +3,7 @@
 // header block is checked for exactly the fields expected, and header-bound values
 // that still hold line breaks are refused by the adapter itself.
 import { Readable } from 'node:stream';
-import { simpleParser, type AddressObject } from 'mailparser';
+import { type AddressObject, simpleParser } from 'mailparser';
 import { describe, expect, it } from 'vitest';
 import { NodemailerMimeComposer } from '../../lambdas/adapters/mime/nodemailer-mime-composer.ts';
 import { InvalidInputError } from '../../lambdas/core/errors.ts';
@@ -27,7 +27,9 @@ function spec(overrides: Partial<MimeMessageSpec> = {}): MimeMessageSpec {
 }
 
 function addresses(value: AddressObject | AddressObject[] | undefined): { name: string; address: string | undefined }[] {
-  return (Array.isArray(value) ? value : value ? [value] : []).flatMap((object) => object.value.map(({ name, address }) => ({ name, address })));
+  return (Array.isArray(value) ? value : value ? [value] : []).flatMap((object) =>
+    object.value.map(({ name, address }) => ({ name, address })),
+  );
 }
 
 const composer = new NodemailerMimeComposer();
@@ -37,7 +39,10 @@ describe('NodemailerMimeComposer', () => {
     // Prepare
     const message = spec({
       from: { name: 'Jürgen Müller', address: 'juergen@corp.test' },
-      to: [{ name: 'Zoë Ångström', address: 'zoe@partner.test' }, { name: '', address: 'plain@partner.test' }],
+      to: [
+        { name: 'Zoë Ångström', address: 'zoe@partner.test' },
+        { name: '', address: 'plain@partner.test' },
+      ],
       cc: [{ name: '山田 太郎', address: 'yamada@partner.test' }],
       subject: 'Grüße aus Köln – Ärger mit Übergrößen 🚚 and a long tail that has to be folded over several lines',
       text: 'Schöne Grüße\nJürgen\n',
@@ -82,7 +87,19 @@ describe('NodemailerMimeComposer', () => {
     const parsed = await simpleParser(raw);
     // Assess
     expect(headerNames(raw).sort()).toEqual(
-      ['cc', 'content-transfer-encoding', 'content-type', 'date', 'from', 'in-reply-to', 'message-id', 'mime-version', 'references', 'subject', 'to'].sort(),
+      [
+        'cc',
+        'content-transfer-encoding',
+        'content-type',
+        'date',
+        'from',
+        'in-reply-to',
+        'message-id',
+        'mime-version',
+        'references',
+        'subject',
+        'to',
+      ].sort(),
     );
     expect(parsed.messageId).toBe('<m1@corp.test>');
     expect(parsed.inReplyTo).toBe('<parent@partner.test>');
@@ -97,7 +114,11 @@ describe('NodemailerMimeComposer', () => {
     const message = spec({
       attachments: [
         { filename: 'Bericht "final" – Größe.pdf', contentType: 'application/pdf', content: binary },
-        { filename: "it's; a=test.txt", contentType: 'text/plain', content: Readable.from([streamed.subarray(0, 5), streamed.subarray(5)]) },
+        {
+          filename: "it's; a=test.txt",
+          contentType: 'text/plain',
+          content: Readable.from([streamed.subarray(0, 5), streamed.subarray(5)]),
+        },
       ],
     });
     // Act
@@ -127,9 +148,12 @@ describe('NodemailerMimeComposer', () => {
     await expect(outcome).rejects.toThrow(/S3 connection reset/);
   });
 
-  it('builds a Bcc field for the sender\'s copy that parses back to the same mailboxes', async () => {
+  it("builds a Bcc field for the sender's copy that parses back to the same mailboxes", async () => {
     // Prepare
-    const bcc = [{ name: 'Dörte, Geheim', address: 'doerte@partner.test' }, { name: '', address: 'x@partner.test' }];
+    const bcc = [
+      { name: 'Dörte, Geheim', address: 'doerte@partner.test' },
+      { name: '', address: 'x@partner.test' },
+    ];
     // Act
     const field = composer.bccField(bcc);
     const parsed = await simpleParser(Buffer.concat([Buffer.from(field), await composer.compose(spec())]));
@@ -152,8 +176,14 @@ describe('NodemailerMimeComposer', () => {
       ['an address with CRLF', { to: [{ name: '', address: 'bob@partner.test\r\nBcc: evil@attacker.test' }] }],
       ['an address with a comma', { cc: [{ name: '', address: 'bob@partner.test,evil@attacker.test' }] }],
       ['an address with angle brackets', { to: [{ name: '', address: 'bob@partner.test> <evil@attacker.test' }] }],
-      ['a filename with CRLF', { attachments: [{ filename: 'a.txt"\r\nX-Evil: 1', contentType: 'text/plain', content: Buffer.from('x') }] }],
-      ['a content type with parameters', { attachments: [{ filename: 'a.txt', contentType: 'text/plain; name="x"\r\nX-Evil: 1', content: Buffer.from('x') }] }],
+      [
+        'a filename with CRLF',
+        { attachments: [{ filename: 'a.txt"\r\nX-Evil: 1', contentType: 'text/plain', content: Buffer.from('x') }] },
+      ],
+      [
+        'a content type with parameters',
+        { attachments: [{ filename: 'a.txt', contentType: 'text/plain; name="x"\r\nX-Evil: 1', content: Buffer.from('x') }] },
+      ],
       ['an In-Reply-To with CRLF', { inReplyTo: '<a@b>\r\nBcc: evil@attacker.test' }],
       ['a Reference with a space', { references: ['<a@b> <c@d>'] }],
       ['a Message-ID without brackets', { messageId: 'm1@corp.test' }],

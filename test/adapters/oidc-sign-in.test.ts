@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_ADMIN_GROUP, DemoDirectory } from '../../lambdas/adapters/local/demo-directory.ts';
-import { startLocalOidcProvider, type LocalOidcProvider } from '../../lambdas/adapters/local/local-oidc-provider.ts';
+import { type LocalOidcProvider, startLocalOidcProvider } from '../../lambdas/adapters/local/local-oidc-provider.ts';
 import { cognitoIssuer, OidcSignIn, SignInFailedError } from '../../lambdas/adapters/oidc/oidc-sign-in.ts';
 import { ConfigurationError } from '../../lambdas/core/errors.ts';
 import { CookieJar, signInAtProvider } from '../fixtures/web/oidc-fetch-flow.ts';
@@ -102,7 +102,14 @@ describe('OidcSignIn against the local provider', () => {
       attempts.push({ callbackUrl: callbackUrl!, pending: { ...pending, [spoil]: `${pending[spoil]}x` } });
     }
     // Act
-    const outcomes = await Promise.all(attempts.map(({ callbackUrl, pending }) => signIn.complete(callbackUrl, pending).then(() => 'accepted', (error: unknown) => error)));
+    const outcomes = await Promise.all(
+      attempts.map(({ callbackUrl, pending }) =>
+        signIn.complete(callbackUrl, pending).then(
+          () => 'accepted',
+          (error: unknown) => error,
+        ),
+      ),
+    );
     // Assess
     for (const outcome of outcomes) expect(outcome).toBeInstanceOf(SignInFailedError);
   });
@@ -114,7 +121,10 @@ describe('OidcSignIn against the local provider', () => {
     const { callbackUrl } = await signInAtProvider(redirectTo, provider.url, { email: 'bob@corp.test', password: 'bob' });
     await signIn.complete(callbackUrl!, pending);
     // Act
-    const replay = await signIn.complete(callbackUrl!, pending).then(() => 'accepted', (error: unknown) => error);
+    const replay = await signIn.complete(callbackUrl!, pending).then(
+      () => 'accepted',
+      (error: unknown) => error,
+    );
     // Assess
     expect(replay).toBeInstanceOf(SignInFailedError);
   });
@@ -123,11 +133,18 @@ describe('OidcSignIn against the local provider', () => {
     // Prepare: the provider issues the token to CLIENT_ID; the verifier expects another audience.
     const signIn = signInAdapter();
     const strict = signInAdapter();
-    (strict as unknown as { verifier: unknown }).verifier = (await import('aws-jwt-verify')).CognitoJwtVerifier.create({ userPoolId: POOL, clientId: 'other-client', tokenUse: 'id' });
+    (strict as unknown as { verifier: unknown }).verifier = (await import('aws-jwt-verify')).CognitoJwtVerifier.create({
+      userPoolId: POOL,
+      clientId: 'other-client',
+      tokenUse: 'id',
+    });
     const { redirectTo, pending } = await signIn.begin('/');
     const { callbackUrl } = await signInAtProvider(redirectTo, provider.url, { email: 'alice@corp.test', password: 'alice' });
     // Act
-    const outcome = await strict.complete(callbackUrl!, pending).then(() => 'accepted', (error: unknown) => error);
+    const outcome = await strict.complete(callbackUrl!, pending).then(
+      () => 'accepted',
+      (error: unknown) => error,
+    );
     // Assess
     expect(outcome).toBeInstanceOf(SignInFailedError);
     expect((outcome as Error).message).toMatch(/ID token was refused/);
@@ -190,7 +207,7 @@ describe('DemoDirectory', () => {
     await syncDirectory(directory.asSource(), store, { owner: 'test', now: () => new Date() });
     // Assess
     expect((await store.userForAddress('INFO@corp.test'))?.mailbox).toBe('alice@corp.test');
-    expect((await store.userForAddress('bob@corp.test'))).toMatchObject({ mailbox: 'bob@corp.test', admin: false, disabled: false });
+    expect(await store.userForAddress('bob@corp.test')).toMatchObject({ mailbox: 'bob@corp.test', admin: false, disabled: false });
     expect((await store.userForAddress('admin@corp.test'))?.admin).toBe(true);
   });
 

@@ -10,9 +10,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { S3DownloadLinks } from '../../lambdas/adapters/aws/s3-download-links.ts';
-import { InvalidInputError } from '../../lambdas/core/errors.ts';
 import { contentDispositionAttachment } from '../../lambdas/core/content-disposition.ts';
-import { startS3rver, type RunningS3rver } from '../support/s3rver.ts';
+import { InvalidInputError } from '../../lambdas/core/errors.ts';
+import { type RunningS3rver, startS3rver } from '../support/s3rver.ts';
 
 const BUCKET = 'raw-mail';
 
@@ -68,7 +68,12 @@ describe('S3DownloadLinks on s3rver', () => {
     const links = new S3DownloadLinks(client, { bucket: BUCKET });
 
     // Act
-    const url = await links.link({ key: 'msg-0002/0', filename: 'x.bin', contentType: 'text/html; charset="x"\r\nX-Evil: 1', content: streamOf(Buffer.from('data')) });
+    const url = await links.link({
+      key: 'msg-0002/0',
+      filename: 'x.bin',
+      contentType: 'text/html; charset="x"\r\nX-Evil: 1',
+      content: streamOf(Buffer.from('data')),
+    });
     const response = await fetch(url);
 
     // Assess
@@ -101,7 +106,12 @@ describe('S3DownloadLinks on s3rver', () => {
   it('signs links that stop working after their lifetime', async () => {
     // Prepare
     const links = new S3DownloadLinks(client, { bucket: BUCKET, expiresInSeconds: 1 });
-    const url = await links.link({ key: 'msg-0003/1', filename: 'late.txt', contentType: 'text/plain', content: streamOf(Buffer.from('late')) });
+    const url = await links.link({
+      key: 'msg-0003/1',
+      filename: 'late.txt',
+      contentType: 'text/plain',
+      content: streamOf(Buffer.from('late')),
+    });
 
     // Act
     const early = await fetch(url);

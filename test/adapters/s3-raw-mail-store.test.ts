@@ -9,8 +9,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { S3RawMailStore } from '../../lambdas/adapters/aws/s3-raw-mail-store.ts';
 import { RawMessageMissingError } from '../../lambdas/core/errors.ts';
-import { startS3rver, type RunningS3rver } from '../support/s3rver.ts';
-
+import { type RunningS3rver, startS3rver } from '../support/s3rver.ts';
 
 const BUCKET = 'raw-mail';
 const FORTY_MB = 40 * 1024 * 1024;
@@ -118,7 +117,9 @@ describe('S3RawMailStore on s3rver', () => {
       length += (chunk as Buffer).length;
     }
     const readMs = performance.now() - readStarted;
-    console.info(`40 MB: put ${Math.round(putMs)} ms, streamed read ${Math.round(readMs)} ms (incl. 300 ms pause), ${receivedBeforeReading} bytes received before reading`);
+    console.info(
+      `40 MB: put ${Math.round(putMs)} ms, streamed read ${Math.round(readMs)} ms (incl. 300 ms pause), ${receivedBeforeReading} bytes received before reading`,
+    );
 
     // Assess
     expect(await store.size(location)).toBe(FORTY_MB);

@@ -4,11 +4,11 @@
 // to a real slapd.
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LdapDirectorySource } from '../../lambdas/adapters/ldap/ldap-directory-source.ts';
 import { readBindPasswordSecret, regionOfSecretArn, secretsClientFor } from '../../lambdas/adapters/aws/secrets-bind-credentials.ts';
+import { LdapDirectorySource } from '../../lambdas/adapters/ldap/ldap-directory-source.ts';
 import { ConfigurationError } from '../../lambdas/core/errors.ts';
 import { ldif, PEOPLE, SUFFIX, SYNC_DN, SYNC_PASSWORD } from '../fixtures/directory/corp-directory.ts';
-import { startSlapd, type Slapd } from '../support/slapd.ts';
+import { type Slapd, startSlapd } from '../support/slapd.ts';
 
 const ARN = 'arn:aws:secretsmanager:eu-central-1:123456789012:secret:shadowmail/ldap-bind-AbCdEf';
 
@@ -60,11 +60,18 @@ describe('readBindPasswordSecret', () => {
     // Prepare
     const noPassword = fakeSecrets({ secretString: '{"username":"x"}' });
     const empty = fakeSecrets({});
-    const denied = Object.assign(new Error('User is not authorized to perform secretsmanager:GetSecretValue'), { name: 'AccessDeniedException' });
+    const denied = Object.assign(new Error('User is not authorized to perform secretsmanager:GetSecretValue'), {
+      name: 'AccessDeniedException',
+    });
     const failing = fakeSecrets({ error: denied });
     // Act
     const failures = await Promise.all(
-      [noPassword, empty, failing].map(({ client }) => readBindPasswordSecret(client, ARN).then(() => null, (error: unknown) => error as Error)),
+      [noPassword, empty, failing].map(({ client }) =>
+        readBindPasswordSecret(client, ARN).then(
+          () => null,
+          (error: unknown) => error as Error,
+        ),
+      ),
     );
     // Assess
     for (const failure of failures) expect(failure).toBeInstanceOf(ConfigurationError);

@@ -9,7 +9,7 @@ import {
   SMART_HOST_SECRET_MIN_REFRESH_MS,
 } from '../../lambdas/adapters/aws/secrets-smtp-credentials.ts';
 import { ConfigurationError } from '../../lambdas/core/errors.ts';
-import { startFakeSecretsManager, type FakeSecretsManager } from '../support/secrets-manager-fake.ts';
+import { type FakeSecretsManager, startFakeSecretsManager } from '../support/secrets-manager-fake.ts';
 
 const VARIABLE = 'SHADOWMAIL_SMART_HOST_AUTH_SECRET_ARN';
 let fake: FakeSecretsManager;
@@ -106,7 +106,10 @@ describe('SecretsManagerSmtpCredentials', () => {
 
   it('lets a secret that cannot be read at all fail as it is (the message is retried, not failed)', async () => {
     // Prepare
-    const credentials = new SecretsManagerSmtpCredentials('arn:aws:secretsmanager:eu-central-1:123456789012:secret:missing-AbCdEf', VARIABLE);
+    const credentials = new SecretsManagerSmtpCredentials(
+      'arn:aws:secretsmanager:eu-central-1:123456789012:secret:missing-AbCdEf',
+      VARIABLE,
+    );
 
     // Act
     const reading = credentials.current();

@@ -39,7 +39,13 @@ function fakeSes(answers: (n: number) => CannedAnswer = (n) => ({ status: 200, b
     () => async (args: { request: unknown }) => {
       const request = args.request as Omit<CapturedRequest, 'body'> & { body: string | Uint8Array };
       const text = typeof request.body === 'string' ? request.body : new TextDecoder().decode(request.body);
-      requests.push({ method: request.method, hostname: request.hostname, path: request.path, headers: { ...request.headers }, body: JSON.parse(text) });
+      requests.push({
+        method: request.method,
+        hostname: request.hostname,
+        path: request.path,
+        headers: { ...request.headers },
+        body: JSON.parse(text),
+      });
       const answer = answers(requests.length);
       return {
         response: {

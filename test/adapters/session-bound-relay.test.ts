@@ -1,8 +1,9 @@
 // The bound on SMTP sessions to the primary in one process (local mode's forward and
 // resend share one SessionBoundRelay): a real SMTP server counts the sessions that are
 // open at the same time while many relays are asked for at once.
-import { Readable } from 'node:stream';
+
 import type { AddressInfo } from 'node:net';
+import { Readable } from 'node:stream';
 import { SMTPServer } from 'smtp-server';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SmtpRelayAdapter } from '../../lambdas/adapters/smtp/smtp-relay.ts';
@@ -55,7 +56,9 @@ async function startCountingServer(holdMs: number): Promise<CountingServer> {
 const message = () => Promise.resolve(Readable.from([Buffer.from('Subject: bound\r\n\r\nbody\r\n')]));
 
 async function relayMany(relay: SmtpRelay, count: number) {
-  return Promise.all(Array.from({ length: count }, (_, n) => relay.relay({ from: 'partner@elsewhere.test', recipients: [`user${n}@corp.test`] }, message)));
+  return Promise.all(
+    Array.from({ length: count }, (_, n) => relay.relay({ from: 'partner@elsewhere.test', recipients: [`user${n}@corp.test`] }, message)),
+  );
 }
 
 describe('SessionBoundRelay', () => {
@@ -98,7 +101,9 @@ describe('SessionBoundRelay', () => {
     const broken = () => Promise.reject(new Error('store unavailable'));
 
     // Act
-    const failures = await Promise.allSettled([0, 1].map(() => relay.relay({ from: 'p@elsewhere.test', recipients: ['a@corp.test'] }, broken)));
+    const failures = await Promise.allSettled(
+      [0, 1].map(() => relay.relay({ from: 'p@elsewhere.test', recipients: ['a@corp.test'] }, broken)),
+    );
     const replies = await relayMany(relay, 10);
 
     // Assess

@@ -2,12 +2,12 @@
 // (the composed bytes must arrive exactly, with the envelope including Bcc) and a plain
 // smtp-server that refuses recipients, for how refusals and outages are reported.
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
-import { createServer, type AddressInfo } from 'node:net';
+import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SMTPServer } from 'smtp-server';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startSmtpSink, type SinkEnvelope, type SmtpSink } from '../../lambdas/adapters/local/smtp-sink.ts';
+import { type SinkEnvelope, type SmtpSink, startSmtpSink } from '../../lambdas/adapters/local/smtp-sink.ts';
 import { NodemailerMimeComposer } from '../../lambdas/adapters/mime/nodemailer-mime-composer.ts';
 import { SmtpOutboundMailer } from '../../lambdas/adapters/smtp/smtp-outbound-mailer.ts';
 import { InvalidInputError, RetryableError } from '../../lambdas/core/errors.ts';
@@ -20,7 +20,10 @@ afterEach(async () => {
 async function sink(): Promise<{ sink: SmtpSink; dir: string }> {
   const dir = await mkdtemp(join(tmpdir(), 'smtp-outbound-'));
   const started = await startSmtpSink({ host: '127.0.0.1', port: 0, dir, closeTimeoutMs: 500 });
-  cleanups.push(() => rm(dir, { recursive: true, force: true }), () => started.close());
+  cleanups.push(
+    () => rm(dir, { recursive: true, force: true }),
+    () => started.close(),
+  );
   return { sink: started, dir };
 }
 
@@ -35,7 +38,15 @@ async function kept(dir: string): Promise<{ eml: Buffer; envelope: SinkEnvelope 
 }
 
 function mailer(port: number, extra: Partial<ConstructorParameters<typeof SmtpOutboundMailer>[0]> = {}): SmtpOutboundMailer {
-  const created = new SmtpOutboundMailer({ host: '127.0.0.1', port, tls: 'none', connectionTimeoutMs: 5_000, greetingTimeoutMs: 5_000, socketTimeoutMs: 10_000, ...extra });
+  const created = new SmtpOutboundMailer({
+    host: '127.0.0.1',
+    port,
+    tls: 'none',
+    connectionTimeoutMs: 5_000,
+    greetingTimeoutMs: 5_000,
+    socketTimeoutMs: 10_000,
+    ...extra,
+  });
   cleanups.push(() => created.close());
   return created;
 }
@@ -81,7 +92,13 @@ describe('SmtpOutboundMailer', () => {
       date: new Date('2030-03-01T12:00:00.000Z'),
       inReplyTo: null,
       references: [],
-      attachments: [{ filename: 'bin.dat', contentType: 'application/octet-stream', content: Buffer.from(Array.from({ length: 3000 }, (_, i) => i % 256)) }],
+      attachments: [
+        {
+          filename: 'bin.dat',
+          contentType: 'application/octet-stream',
+          content: Buffer.from(Array.from({ length: 3000 }, (_, i) => i % 256)),
+        },
+      ],
     });
     const envelope = { from: 'juergen@corp.test', recipients: ['bob@partner.test', 'carol@partner.test', 'secret-bcc@partner.test'] };
     // Act
@@ -100,7 +117,10 @@ describe('SmtpOutboundMailer', () => {
     // Prepare
     const server = await refusingServer(['nobody@partner.test']);
     // Act
-    const outcome = mailer(server.port).send({ from: 'alice@corp.test', recipients: ['nobody@partner.test'] }, Buffer.from('Subject: x\r\n\r\nx\r\n'));
+    const outcome = mailer(server.port).send(
+      { from: 'alice@corp.test', recipients: ['nobody@partner.test'] },
+      Buffer.from('Subject: x\r\n\r\nx\r\n'),
+    );
     // Assess
     await expect(outcome).rejects.toBeInstanceOf(InvalidInputError);
     await expect(outcome).rejects.toThrow(/550/);
@@ -113,7 +133,10 @@ describe('SmtpOutboundMailer', () => {
     const reported: { recipient: string; response: string }[][] = [];
     const target = mailer(server.port, { onRejected: (rejected) => reported.push(rejected) });
     // Act
-    await target.send({ from: 'alice@corp.test', recipients: ['bob@partner.test', 'nobody@partner.test'] }, Buffer.from('Subject: x\r\n\r\nx\r\n'));
+    await target.send(
+      { from: 'alice@corp.test', recipients: ['bob@partner.test', 'nobody@partner.test'] },
+      Buffer.from('Subject: x\r\n\r\nx\r\n'),
+    );
     // Assess
     expect(server.received.map((m) => m.to)).toEqual([['bob@partner.test']]);
     expect(reported).toHaveLength(1);
@@ -128,7 +151,10 @@ describe('SmtpOutboundMailer', () => {
     const port = (probe.address() as AddressInfo).port;
     await new Promise<void>((resolve) => probe.close(() => resolve()));
     // Act
-    const outcome = mailer(port).send({ from: 'alice@corp.test', recipients: ['bob@partner.test'] }, Buffer.from('Subject: x\r\n\r\nx\r\n'));
+    const outcome = mailer(port).send(
+      { from: 'alice@corp.test', recipients: ['bob@partner.test'] },
+      Buffer.from('Subject: x\r\n\r\nx\r\n'),
+    );
     // Assess
     await expect(outcome).rejects.toBeInstanceOf(RetryableError);
   });

@@ -2,13 +2,14 @@
 // replies, failures that must come back as code 0 (refused, hang, TLS, auth), and byte
 // exactness of DATA, including SMTP smuggling sequences, checked both on what the server
 // stored and on the raw bytes that crossed the socket.
-import { createServer, type Server, type Socket } from 'node:net';
+
 import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { SMTPServer, type SMTPServerOptions } from 'smtp-server';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { SmtpRelayAdapter, type SmtpRelayOptions } from '../../lambdas/adapters/smtp/smtp-relay.ts';
 import { RetryableError } from '../../lambdas/core/errors.ts';
 import { createSelfSignedCertificate, type SelfSignedCertificate } from '../support/postfix.ts';
@@ -167,7 +168,13 @@ async function closedPort(): Promise<number> {
 // ---------------------------------------------------------------------------------------
 // helpers
 
-const SHORT_TIMEOUTS = { connectionTimeoutMs: 2_000, greetingTimeoutMs: 500, socketTimeoutMs: 1_000, totalTimeoutMs: 5_000, quitTimeoutMs: 500 };
+const SHORT_TIMEOUTS = {
+  connectionTimeoutMs: 2_000,
+  greetingTimeoutMs: 500,
+  socketTimeoutMs: 1_000,
+  totalTimeoutMs: 5_000,
+  quitTimeoutMs: 500,
+};
 
 function relayTo(port: number, options: Partial<SmtpRelayOptions> = {}): SmtpRelayAdapter {
   return new SmtpRelayAdapter({ host: '127.0.0.1', port, tls: 'none', name: 'shadowmail.test', ...SHORT_TIMEOUTS, ...options });
@@ -222,7 +229,11 @@ describe('SmtpRelayAdapter', () => {
 
   beforeAll(async () => {
     certDir = await mkdtemp(join(tmpdir(), 'smtp-relay-test-'));
-    cert = await createSelfSignedCertificate(join(certDir, 'server'), { commonName: 'primary.corp.test', dnsNames: ['primary.corp.test', 'localhost'], ipAddresses: ['127.0.0.1'] });
+    cert = await createSelfSignedCertificate(join(certDir, 'server'), {
+      commonName: 'primary.corp.test',
+      dnsNames: ['primary.corp.test', 'localhost'],
+      ipAddresses: ['127.0.0.1'],
+    });
     otherCert = await createSelfSignedCertificate(join(certDir, 'other'), { commonName: 'other.test', ipAddresses: ['127.0.0.1'] });
   });
 
@@ -250,7 +261,11 @@ describe('SmtpRelayAdapter', () => {
         { recipient: 'd@corp.test', code: 250, response: '250 Ok: queued as M1' },
       ]);
       expect(server.stored).toHaveLength(1);
-      expect(server.stored[0]).toMatchObject({ from: 'sender@partner.test', to: ['a@corp.test', 'd@corp.test'], ehloName: 'shadowmail.test' });
+      expect(server.stored[0]).toMatchObject({
+        from: 'sender@partner.test',
+        to: ['a@corp.test', 'd@corp.test'],
+        ehloName: 'shadowmail.test',
+      });
       expect(server.stored[0]!.data.toString('latin1')).toBe(SIMPLE);
     });
 
@@ -276,7 +291,10 @@ describe('SmtpRelayAdapter', () => {
       const server = await startServer({ rcpt: { 'c@corp.test': [550, 'no such user'] }, dataReply: [code, text] });
 
       // Act
-      const replies = await relayTo(server.port).relay({ from: 's@partner.test', recipients: ['a@corp.test', 'c@corp.test', 'd@corp.test'] }, source(SIMPLE).open);
+      const replies = await relayTo(server.port).relay(
+        { from: 's@partner.test', recipients: ['a@corp.test', 'c@corp.test', 'd@corp.test'] },
+        source(SIMPLE).open,
+      );
 
       // Assess
       expect(replies).toEqual([
@@ -292,7 +310,10 @@ describe('SmtpRelayAdapter', () => {
       const message = source(SIMPLE);
 
       // Act
-      const replies = await relayTo(server.port).relay({ from: 's@partner.test', recipients: ['a@corp.test', 'b@corp.test'] }, message.open);
+      const replies = await relayTo(server.port).relay(
+        { from: 's@partner.test', recipients: ['a@corp.test', 'b@corp.test'] },
+        message.open,
+      );
 
       // Assess
       expect(replies).toEqual([
@@ -309,7 +330,10 @@ describe('SmtpRelayAdapter', () => {
       const server = await startServer({ mailFrom: [553, 'sender not allowed'] });
 
       // Act
-      const replies = await relayTo(server.port).relay({ from: 'x@partner.test', recipients: ['a@corp.test', 'b@corp.test'] }, source(SIMPLE).open);
+      const replies = await relayTo(server.port).relay(
+        { from: 'x@partner.test', recipients: ['a@corp.test', 'b@corp.test'] },
+        source(SIMPLE).open,
+      );
 
       // Assess
       expect(replies.map((reply) => [reply.code, reply.response])).toEqual([
@@ -324,7 +348,10 @@ describe('SmtpRelayAdapter', () => {
       const server = await startServer();
 
       // Act
-      const replies = await relayTo(server.port).relay({ from: 's@partner.test', recipients: ['a@corp.test', 'evil>\r\nRCPT TO:<x@corp.test'] }, source(SIMPLE).open);
+      const replies = await relayTo(server.port).relay(
+        { from: 's@partner.test', recipients: ['a@corp.test', 'evil>\r\nRCPT TO:<x@corp.test'] },
+        source(SIMPLE).open,
+      );
 
       // Assess
       expect(replies[0]).toMatchObject({ recipient: 'a@corp.test', code: 250 });
@@ -338,7 +365,10 @@ describe('SmtpRelayAdapter', () => {
       const server = await startServer({ rcpt: { 'b@corp.test': [550, 'no such user'] } });
 
       // Act
-      const replies = await relayTo(server.port).relay({ from: 's@partner.test', recipients: ['a@corp.test', ' b@corp.test ', 'a@corp.test'] }, source(SIMPLE).open);
+      const replies = await relayTo(server.port).relay(
+        { from: 's@partner.test', recipients: ['a@corp.test', ' b@corp.test ', 'a@corp.test'] },
+        source(SIMPLE).open,
+      );
 
       // Assess
       expect(replies.map((reply) => [reply.recipient, reply.code])).toEqual([
@@ -354,7 +384,10 @@ describe('SmtpRelayAdapter', () => {
       const server = await startServer();
 
       // Act
-      const replies = await relayTo(server.port).relay({ from: 'josé@partner.test', recipients: ['jürgen@corp.test'] }, source(SIMPLE).open);
+      const replies = await relayTo(server.port).relay(
+        { from: 'josé@partner.test', recipients: ['jürgen@corp.test'] },
+        source(SIMPLE).open,
+      );
 
       // Assess
       expect(replies[0]!.code).toBe(250);
@@ -383,7 +416,10 @@ describe('SmtpRelayAdapter', () => {
       const started = Date.now();
 
       // Act
-      const replies = await relayTo(silent.port, { greetingTimeoutMs: 300 }).relay({ from: 's@partner.test', recipients: ['a@corp.test'] }, source(SIMPLE).open);
+      const replies = await relayTo(silent.port, { greetingTimeoutMs: 300 }).relay(
+        { from: 's@partner.test', recipients: ['a@corp.test'] },
+        source(SIMPLE).open,
+      );
 
       // Assess
       const elapsed = Date.now() - started;
@@ -400,7 +436,10 @@ describe('SmtpRelayAdapter', () => {
       const started = Date.now();
 
       // Act
-      const replies = await relayTo(server.port, { socketTimeoutMs: 400 }).relay({ from: 's@partner.test', recipients: ['a@corp.test'] }, source(SIMPLE).open);
+      const replies = await relayTo(server.port, { socketTimeoutMs: 400 }).relay(
+        { from: 's@partner.test', recipients: ['a@corp.test'] },
+        source(SIMPLE).open,
+      );
 
       // Assess
       expect(server.stored).toHaveLength(1);
@@ -415,7 +454,10 @@ describe('SmtpRelayAdapter', () => {
       const started = Date.now();
 
       // Act
-      const replies = await relayTo(server.port, { socketTimeoutMs: 60_000, totalTimeoutMs: 500 }).relay({ from: 's@partner.test', recipients: ['a@corp.test'] }, source(SIMPLE).open);
+      const replies = await relayTo(server.port, { socketTimeoutMs: 60_000, totalTimeoutMs: 500 }).relay(
+        { from: 's@partner.test', recipients: ['a@corp.test'] },
+        source(SIMPLE).open,
+      );
 
       // Assess
       expect(replies[0]!.code).toBe(0);
@@ -431,7 +473,10 @@ describe('SmtpRelayAdapter', () => {
       const message = source(SIMPLE);
 
       // Act
-      const replies = await relayTo(server.port, { tls: 'starttls-required' }).relay({ from: 's@partner.test', recipients: ['a@corp.test', 'b@corp.test'] }, message.open);
+      const replies = await relayTo(server.port, { tls: 'starttls-required' }).relay(
+        { from: 's@partner.test', recipients: ['a@corp.test', 'b@corp.test'] },
+        message.open,
+      );
 
       // Assess
       expect(replies.map((reply) => reply.code)).toEqual([0, 0]);
@@ -446,7 +491,10 @@ describe('SmtpRelayAdapter', () => {
       const server = await startServer();
 
       // Act
-      const replies = await new SmtpRelayAdapter({ host: '127.0.0.1', port: server.port, ...SHORT_TIMEOUTS }).relay({ from: 's@partner.test', recipients: ['a@corp.test'] }, source(SIMPLE).open);
+      const replies = await new SmtpRelayAdapter({ host: '127.0.0.1', port: server.port, ...SHORT_TIMEOUTS }).relay(
+        { from: 's@partner.test', recipients: ['a@corp.test'] },
+        source(SIMPLE).open,
+      );
 
       // Assess
       expect(replies[0]!.code).toBe(0);
@@ -458,7 +506,10 @@ describe('SmtpRelayAdapter', () => {
       const server = await startServer({ startTls: cert });
 
       // Act
-      const replies = await relayTo(server.port, { tls: 'starttls-required', ca: cert.certPem }).relay({ from: 's@partner.test', recipients: ['a@corp.test'] }, source(SIMPLE).open);
+      const replies = await relayTo(server.port, { tls: 'starttls-required', ca: cert.certPem }).relay(
+        { from: 's@partner.test', recipients: ['a@corp.test'] },
+        source(SIMPLE).open,
+      );
 
       // Assess
       expect(replies[0]!.code).toBe(250);
@@ -471,8 +522,14 @@ describe('SmtpRelayAdapter', () => {
       const server = await startServer({ startTls: cert });
 
       // Act
-      const wrongPin = await relayTo(server.port, { tls: 'starttls-required', ca: otherCert.certPem }).relay({ from: 's@partner.test', recipients: ['a@corp.test'] }, source(SIMPLE).open);
-      const noPin = await relayTo(server.port, { tls: 'starttls-required' }).relay({ from: 's@partner.test', recipients: ['a@corp.test'] }, source(SIMPLE).open);
+      const wrongPin = await relayTo(server.port, { tls: 'starttls-required', ca: otherCert.certPem }).relay(
+        { from: 's@partner.test', recipients: ['a@corp.test'] },
+        source(SIMPLE).open,
+      );
+      const noPin = await relayTo(server.port, { tls: 'starttls-required' }).relay(
+        { from: 's@partner.test', recipients: ['a@corp.test'] },
+        source(SIMPLE).open,
+      );
 
       // Assess
       expect(wrongPin[0]!.code).toBe(0);
@@ -486,7 +543,10 @@ describe('SmtpRelayAdapter', () => {
       const server = await startServer({ startTls: cert });
 
       // Act
-      const replies = await relayTo(server.port, { tls: 'starttls-required', rejectUnauthorized: false }).relay({ from: 's@partner.test', recipients: ['a@corp.test'] }, source(SIMPLE).open);
+      const replies = await relayTo(server.port, { tls: 'starttls-required', rejectUnauthorized: false }).relay(
+        { from: 's@partner.test', recipients: ['a@corp.test'] },
+        source(SIMPLE).open,
+      );
 
       // Assess
       expect(replies[0]!.code).toBe(250);
@@ -498,7 +558,10 @@ describe('SmtpRelayAdapter', () => {
       const server = await startServer();
 
       // Act
-      const replies = await relayTo(server.port, { tls: 'starttls-opportunistic' }).relay({ from: 's@partner.test', recipients: ['a@corp.test'] }, source(SIMPLE).open);
+      const replies = await relayTo(server.port, { tls: 'starttls-opportunistic' }).relay(
+        { from: 's@partner.test', recipients: ['a@corp.test'] },
+        source(SIMPLE).open,
+      );
 
       // Assess
       expect(replies[0]!.code).toBe(250);
@@ -510,7 +573,10 @@ describe('SmtpRelayAdapter', () => {
       const server = await startServer({ implicitTls: cert });
 
       // Act
-      const replies = await relayTo(server.port, { tls: 'implicit', ca: cert.certPem }).relay({ from: 's@partner.test', recipients: ['a@corp.test'] }, source(SIMPLE).open);
+      const replies = await relayTo(server.port, { tls: 'implicit', ca: cert.certPem }).relay(
+        { from: 's@partner.test', recipients: ['a@corp.test'] },
+        source(SIMPLE).open,
+      );
 
       // Assess
       expect(replies[0]!.code).toBe(250);
@@ -524,10 +590,11 @@ describe('SmtpRelayAdapter', () => {
       const server = await startServer({ startTls: cert, auth: { user: 'relay@corp.test', pass: 'pä$$ word' } });
 
       // Act
-      const replies = await relayTo(server.port, { tls: 'starttls-required', ca: cert.certPem, auth: { user: 'relay@corp.test', pass: 'pä$$ word', method } }).relay(
-        { from: 's@partner.test', recipients: ['a@corp.test'] },
-        source(SIMPLE).open,
-      );
+      const replies = await relayTo(server.port, {
+        tls: 'starttls-required',
+        ca: cert.certPem,
+        auth: { user: 'relay@corp.test', pass: 'pä$$ word', method },
+      }).relay({ from: 's@partner.test', recipients: ['a@corp.test'] }, source(SIMPLE).open);
 
       // Assess
       expect(replies[0]!.code).toBe(250);
@@ -540,10 +607,11 @@ describe('SmtpRelayAdapter', () => {
       const server = await startServer({ startTls: cert, auth: { user: 'relay@corp.test', pass: 'right' } });
 
       // Act
-      const replies = await relayTo(server.port, { tls: 'starttls-required', ca: cert.certPem, auth: { user: 'relay@corp.test', pass: 'wrong' } }).relay(
-        { from: 's@partner.test', recipients: ['a@corp.test'] },
-        source(SIMPLE).open,
-      );
+      const replies = await relayTo(server.port, {
+        tls: 'starttls-required',
+        ca: cert.certPem,
+        auth: { user: 'relay@corp.test', pass: 'wrong' },
+      }).relay({ from: 's@partner.test', recipients: ['a@corp.test'] }, source(SIMPLE).open);
 
       // Assess
       expect(replies[0]!.code).toBe(0);
@@ -556,10 +624,10 @@ describe('SmtpRelayAdapter', () => {
       const server = await startServer({ auth: { user: 'relay@corp.test', pass: 'secret' } });
 
       // Act
-      const replies = await relayTo(server.port, { tls: 'starttls-opportunistic', auth: { user: 'relay@corp.test', pass: 'secret' } }).relay(
-        { from: 's@partner.test', recipients: ['a@corp.test'] },
-        source(SIMPLE).open,
-      );
+      const replies = await relayTo(server.port, {
+        tls: 'starttls-opportunistic',
+        auth: { user: 'relay@corp.test', pass: 'secret' },
+      }).relay({ from: 's@partner.test', recipients: ['a@corp.test'] }, source(SIMPLE).open);
 
       // Assess
       expect(replies[0]!.code).toBe(0);
@@ -572,17 +640,34 @@ describe('SmtpRelayAdapter', () => {
   describe('bytes', () => {
     // Own copies of the SMTP-smuggling end-of-DATA variants (SEC Consult, 2023); the
     // corpus test relays the published list.
-    const SMUGGLING = ['\n.\n', '\n.\r', '\r.\n', '\r.\r', '\n.\r\n', '\r.\r\n', '\r\n.\r\r\n', '\r\r\n.\r\r\n', '\r\n\x00.\r\n', '\r\n.\r\n'];
+    const SMUGGLING = [
+      '\n.\n',
+      '\n.\r',
+      '\r.\n',
+      '\r.\r',
+      '\n.\r\n',
+      '\r.\r\n',
+      '\r\n.\r\r\n',
+      '\r\r\n.\r\r\n',
+      '\r\n\x00.\r\n',
+      '\r\n.\r\n',
+    ];
     const INJECTED = 'MAIL FROM:<evil@attacker.test>\r\nRCPT TO:<victim@corp.test>\r\nDATA\r\nSubject: smuggled\r\n\r\nowned\r\n';
 
     function nastyMessage(): Buffer {
       const parts: Buffer[] = [
-        Buffer.from('.Starts-With-Dot: header line begins with a dot\r\nFrom: a@partner.test\r\nSubject: bytes \xe4\xf6\xfc\r\n\r\n', 'latin1'),
+        Buffer.from(
+          '.Starts-With-Dot: header line begins with a dot\r\nFrom: a@partner.test\r\nSubject: bytes \xe4\xf6\xfc\r\n\r\n',
+          'latin1',
+        ),
         Buffer.from('.\r\n..\r\n...\r\n. \r\n.leading dot\r\n', 'latin1'),
         Buffer.from('mixed\nLF only\nlines\r\nand a bare\rCR\rhere\r\r\n\n\r', 'latin1'),
         Buffer.from('NUL:\x00:inside\r\n\x00\r\n', 'latin1'),
         Buffer.from([0x38, 0x62, 0x69, 0x74, 0x3a, 0x80, 0x9f, 0xa0, 0xc3, 0xa9, 0xe2, 0x82, 0xac, 0xff, 0xfe, 0x0d, 0x0a]),
-        Buffer.from(`${'a'.repeat(998)}\r\n${'b'.repeat(999)}\r\n${'c'.repeat(1000)}\r\n${'.'.repeat(1500)}\r\n${'d'.repeat(70_000)}\r\n`, 'latin1'),
+        Buffer.from(
+          `${'a'.repeat(998)}\r\n${'b'.repeat(999)}\r\n${'c'.repeat(1000)}\r\n${'.'.repeat(1500)}\r\n${'d'.repeat(70_000)}\r\n`,
+          'latin1',
+        ),
       ];
       for (const sequence of SMUGGLING) parts.push(Buffer.from(`before${sequence}${INJECTED}after\r\n`, 'latin1'));
       parts.push(Buffer.from('last line without line ending .', 'latin1'));
@@ -599,7 +684,10 @@ describe('SmtpRelayAdapter', () => {
       const input = nastyMessage();
 
       // Act
-      const replies = await relayTo(server.port).relay({ from: 's@partner.test', recipients: ['alice@corp.test'] }, source(input, chunkSizes).open);
+      const replies = await relayTo(server.port).relay(
+        { from: 's@partner.test', recipients: ['alice@corp.test'] },
+        source(input, chunkSizes).open,
+      );
 
       // Assess
       expect(replies[0]!.code).toBe(250);
@@ -615,7 +703,10 @@ describe('SmtpRelayAdapter', () => {
       const input = nastyMessage();
 
       // Act
-      await relayTo(server.port).relay({ from: 's@partner.test', recipients: ['alice@corp.test'] }, source(input, [3, 1, 4, 1, 5, 9, 2, 6]).open);
+      await relayTo(server.port).relay(
+        { from: 's@partner.test', recipients: ['alice@corp.test'] },
+        source(input, [3, 1, 4, 1, 5, 9, 2, 6]).open,
+      );
 
       // Assess
       const wire = dataSectionOnWire(server.wire[0]!).toString('latin1');
@@ -668,8 +759,14 @@ describe('SmtpRelayAdapter', () => {
       // Act
       const [notOffered] = await relayTo(plain.port, { tls: 'starttls-required' }).relay(one, source(SIMPLE).open);
       const [untrusted] = await relayTo(tls.port, { tls: 'starttls-required' }).relay(one, source(SIMPLE).open);
-      const [wrongName] = await relayTo(tls.port, { tls: 'starttls-required', ca: cert.certPem, servername: 'exchange.other.test' }).relay(one, source(SIMPLE).open);
-      const [credentialsInPlaintext] = await relayTo(plain.port, { tls: 'starttls-opportunistic', auth: { user: 'u', pass: 'p' } }).relay(one, source(SIMPLE).open);
+      const [wrongName] = await relayTo(tls.port, { tls: 'starttls-required', ca: cert.certPem, servername: 'exchange.other.test' }).relay(
+        one,
+        source(SIMPLE).open,
+      );
+      const [credentialsInPlaintext] = await relayTo(plain.port, { tls: 'starttls-opportunistic', auth: { user: 'u', pass: 'p' } }).relay(
+        one,
+        source(SIMPLE).open,
+      );
 
       // Assess
       expect(notOffered).toMatchObject({ code: 0, fault: 'tls' });
@@ -688,16 +785,27 @@ describe('SmtpRelayAdapter', () => {
       const picky = await startServer({ rcpt: { 'b@corp.test': [550, '5.1.1 unknown'], 'c@corp.test': [451, '4.3.0 later'] } });
 
       // Act
-      const [wrongPassword] = await relayTo(withAuth.port, { tls: 'starttls-required', ca: cert.certPem, auth: { user: 'relay@corp.test', pass: 'wrong' } }).relay(one, source(SIMPLE).open);
+      const [wrongPassword] = await relayTo(withAuth.port, {
+        tls: 'starttls-required',
+        ca: cert.certPem,
+        auth: { user: 'relay@corp.test', pass: 'wrong' },
+      }).relay(one, source(SIMPLE).open);
       const [noLogin] = await relayTo(wantsLogin.port).relay(one, source(SIMPLE).open);
-      const others = await relayTo(picky.port).relay({ from: 's@partner.test', recipients: ['a@corp.test', 'b@corp.test', 'c@corp.test'] }, source(SIMPLE).open);
+      const others = await relayTo(picky.port).relay(
+        { from: 's@partner.test', recipients: ['a@corp.test', 'b@corp.test', 'c@corp.test'] },
+        source(SIMPLE).open,
+      );
 
       // Assess
       expect(wrongPassword).toMatchObject({ code: 0, fault: 'auth' });
       expect(wrongPassword!.response).toMatch(/535/);
       expect(noLogin).toMatchObject({ code: 530, fault: 'auth' });
       expect(noLogin!.response).toMatch(/^530 5\.7\.1 Client was not authenticated/);
-      expect(others.map((reply) => [reply.code, reply.fault])).toEqual([[250, undefined], [550, undefined], [451, undefined]]);
+      expect(others.map((reply) => [reply.code, reply.fault])).toEqual([
+        [250, undefined],
+        [550, undefined],
+        [451, undefined],
+      ]);
     });
 
     it('reads the credentials for every session, and afresh once the server refused them', async () => {

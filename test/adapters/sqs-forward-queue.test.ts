@@ -66,7 +66,10 @@ describe('SqsForwardQueue', () => {
     const { client } = capturingClient(sdkError);
     const queue = new SqsForwardQueue(client, QUEUE_URL);
     // Act
-    const failure = await queue.enqueue(job, 0).then(() => null, (error: unknown) => error);
+    const failure = await queue.enqueue(job, 0).then(
+      () => null,
+      (error: unknown) => error,
+    );
     // Assess
     expect(failure).toBeInstanceOf(RetryableError);
     expect((failure as Error).cause).toBe(sdkError);

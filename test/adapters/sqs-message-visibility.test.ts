@@ -33,13 +33,18 @@ describe('SqsMessageVisibility', () => {
 
     // Assess
     expect(sent).toEqual([
-      { target: 'AmazonSQS.ChangeMessageVisibility', body: { QueueUrl: QUEUE_URL, ReceiptHandle: 'AQEB-receipt-handle', VisibilityTimeout: 240 } },
+      {
+        target: 'AmazonSQS.ChangeMessageVisibility',
+        body: { QueueUrl: QUEUE_URL, ReceiptHandle: 'AQEB-receipt-handle', VisibilityTimeout: 240 },
+      },
     ]);
   });
 
   it('turns a failed call into a RetryableError that names the queue', async () => {
     // Prepare
-    const { client } = capturingClient(Object.assign(new Error('Message does not exist or is not available for visibility timeout change'), { name: 'MessageNotInflight' }));
+    const { client } = capturingClient(
+      Object.assign(new Error('Message does not exist or is not available for visibility timeout change'), { name: 'MessageNotInflight' }),
+    );
 
     // Act
     const attempt = new SqsMessageVisibility(client, QUEUE_URL).retryAfter('gone', 30);

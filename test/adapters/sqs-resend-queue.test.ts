@@ -32,7 +32,9 @@ function capturingClient(failIds: (call: number) => string[] = () => []): { clie
       return {
         output: {
           $metadata: {},
-          Successful: entries.filter((e) => !failed.has(e.Id)).map((e) => ({ Id: e.Id, MessageId: `m-${e.Id}`, MD5OfMessageBody: md5(e.MessageBody) })),
+          Successful: entries
+            .filter((e) => !failed.has(e.Id))
+            .map((e) => ({ Id: e.Id, MessageId: `m-${e.Id}`, MD5OfMessageBody: md5(e.MessageBody) })),
           Failed: entries.filter((e) => failed.has(e.Id)).map((e) => ({ Id: e.Id, SenderFault: false, Code: 'InternalError' })),
         },
         response: {},
@@ -65,9 +67,15 @@ describe('SqsResendQueue', () => {
     const broken = capturingClient(() => ['0']);
     // Act
     await new SqsResendQueue(flaky.client, QUEUE_URL).enqueue(steps(10), 0);
-    const failure = await new SqsResendQueue(broken.client, QUEUE_URL).enqueue(steps(2), 0).then(() => null, (error: unknown) => error);
+    const failure = await new SqsResendQueue(broken.client, QUEUE_URL).enqueue(steps(2), 0).then(
+      () => null,
+      (error: unknown) => error,
+    );
     // Assess
-    expect(flaky.batches.map((batch) => batch.map((entry) => entry.Id))).toEqual([['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'], ['3', '7']]);
+    expect(flaky.batches.map((batch) => batch.map((entry) => entry.Id))).toEqual([
+      ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'],
+      ['3', '7'],
+    ]);
     expect(failure).toBeInstanceOf(RetryableError);
     expect(broken.batches).toHaveLength(3);
   });

@@ -90,7 +90,11 @@ describe('SsmFailoverFlag', () => {
 
   it('reports other SSM failures as retryable, with the SDK error as cause', async () => {
     // Prepare
-    const { client } = fakeSsm(() => ({ status: 400, errorType: 'AccessDeniedException', body: { __type: 'AccessDeniedException', message: 'not allowed' } }));
+    const { client } = fakeSsm(() => ({
+      status: 400,
+      errorType: 'AccessDeniedException',
+      body: { __type: 'AccessDeniedException', message: 'not allowed' },
+    }));
     const flag = new SsmFailoverFlag(client, PARAMETER);
     // Act
     const readFailure = await flag.read().catch((error: unknown) => error);

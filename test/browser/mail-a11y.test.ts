@@ -8,11 +8,10 @@
 // skips the frame's inside (iframes: false) but checks the frame element itself (title).
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type LocalWebmail, signIn, startLocalWebmail } from '../fixtures/webmail/local-webmail.ts';
+import { buildMessage, PNG } from '../fixtures/webmail/mail-harness.ts';
 import { axeViolations } from '../support/axe.ts';
 import { launchChromium } from '../support/chromium.ts';
-import { buildMessage, PNG } from '../fixtures/webmail/mail-harness.ts';
-import { signIn, startLocalWebmail, type LocalWebmail } from '../fixtures/webmail/local-webmail.ts';
-
 
 let stack: LocalWebmail;
 let browser: Browser;
@@ -31,12 +30,19 @@ beforeAll(async () => {
       html: '<p>The numbers are <b>attached</b>.</p><img alt="logo" src="cid:logo@x"><img alt="remote" src="https://tracker.example/p.png">',
       attachments: [
         { filename: 'logo.png', content: PNG, cid: 'logo@x' },
-        { filename: 'Quartalszahlen_2030_Q1_endgültige_Fassung_mit_Anmerkungen.pdf', content: Buffer.from('%PDF-1.4 x'), contentType: 'application/pdf' },
+        {
+          filename: 'Quartalszahlen_2030_Q1_endgültige_Fassung_mit_Anmerkungen.pdf',
+          content: Buffer.from('%PDF-1.4 x'),
+          contentType: 'application/pdf',
+        },
       ],
     }),
     ['alice@corp.test'],
   );
-  const deleted = await stack.deliver(await buildMessage({ from: 'news@partner.test', to: 'alice@corp.test', subject: 'Old newsletter', text: 'x' }), ['alice@corp.test']);
+  const deleted = await stack.deliver(
+    await buildMessage({ from: 'news@partner.test', to: 'alice@corp.test', subject: 'Old newsletter', text: 'x' }),
+    ['alice@corp.test'],
+  );
   // One message in Sent and one in Deleted, made the way a user makes them.
   const context = await browser.newContext({ locale: 'en-GB' });
   const page = await context.newPage();
@@ -60,7 +66,8 @@ afterAll(async () => {
 
 async function sidewaysScroll(page: Page): Promise<number> {
   return page.evaluate(() => {
-    const root = (globalThis as unknown as { document: { documentElement: { scrollWidth: number; clientWidth: number } } }).document.documentElement;
+    const root = (globalThis as unknown as { document: { documentElement: { scrollWidth: number; clientWidth: number } } }).document
+      .documentElement;
     return root.scrollWidth - root.clientWidth;
   });
 }
@@ -78,7 +85,11 @@ describe.each([
 ] as const)('every page in %s on a %s', (locale, viewport) => {
   it('has no axe violation and does not scroll sideways', async () => {
     // Prepare
-    const context = await browser.newContext({ locale, viewport: VIEWPORTS[viewport], ...(viewport === 'phone' && { isMobile: true, hasTouch: true, deviceScaleFactor: 3 }) });
+    const context = await browser.newContext({
+      locale,
+      viewport: VIEWPORTS[viewport],
+      ...(viewport === 'phone' && { isMobile: true, hasTouch: true, deviceScaleFactor: 3 }),
+    });
     const page = await context.newPage();
     const report: Record<string, { violations: string[]; sideways: number }> = {};
     const check = async (name: string) => {
@@ -115,7 +126,9 @@ describe.each([
     const lang = await page.locator('html').getAttribute('lang');
     // Control: the detector does detect (an image without alt text, added for the check).
     await page.evaluate(() => {
-      const document = (globalThis as unknown as { document: { createElement(tag: string): { src: string }; body: { append(node: unknown): void } } }).document;
+      const document = (
+        globalThis as unknown as { document: { createElement(tag: string): { src: string }; body: { append(node: unknown): void } } }
+      ).document;
       const image = document.createElement('img');
       image.src = '/static/none.png';
       document.body.append(image);

@@ -9,9 +9,9 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium } from '../support/chromium.ts';
+import { type LocalWebmail, signIn, startLocalWebmail } from '../fixtures/webmail/local-webmail.ts';
 import { buildMessage, PNG } from '../fixtures/webmail/mail-harness.ts';
-import { signIn, startLocalWebmail, type LocalWebmail } from '../fixtures/webmail/local-webmail.ts';
+import { launchChromium } from '../support/chromium.ts';
 import { waitFor } from '../support/wait.ts';
 
 let stack: LocalWebmail;
@@ -45,11 +45,24 @@ beforeAll(async () => {
     ['alice@corp.test'],
   );
   ids.contract = await stack.deliver(
-    await buildMessage({ from: 'Dan <dan@partner.test>', to: 'alice@corp.test', subject: 'Contract', messageId: '<contract-1@partner.test>', text: 'The contract is attached.', attachments: [{ filename: 'contract.txt', content: CONTRACT, contentType: 'text/plain' }] }),
+    await buildMessage({
+      from: 'Dan <dan@partner.test>',
+      to: 'alice@corp.test',
+      subject: 'Contract',
+      messageId: '<contract-1@partner.test>',
+      text: 'The contract is attached.',
+      attachments: [{ filename: 'contract.txt', content: CONTRACT, contentType: 'text/plain' }],
+    }),
     ['alice@corp.test'],
   );
-  ids.obsolete = await stack.deliver(await buildMessage({ from: 'news@partner.test', to: 'alice@corp.test', subject: 'Obsolete newsletter', text: 'Nothing new.' }), ['alice@corp.test']);
-  ids.bobs = await stack.deliver(await buildMessage({ from: 'carol@partner.test', to: 'bob@corp.test', subject: 'For Bob only', text: 'Bob, only you.' }), ['bob@corp.test']);
+  ids.obsolete = await stack.deliver(
+    await buildMessage({ from: 'news@partner.test', to: 'alice@corp.test', subject: 'Obsolete newsletter', text: 'Nothing new.' }),
+    ['alice@corp.test'],
+  );
+  ids.bobs = await stack.deliver(
+    await buildMessage({ from: 'carol@partner.test', to: 'bob@corp.test', subject: 'For Bob only', text: 'Bob, only you.' }),
+    ['bob@corp.test'],
+  );
 });
 
 afterAll(async () => {
@@ -65,7 +78,8 @@ async function aliceContext(): Promise<{ context: BrowserContext; page: Page; co
   const consoleErrors: string[] = [];
   page.on('console', (message) => {
     // (Chromium asks every origin for /favicon.ico by itself; the app has none.)
-    if (message.type() === 'error' && !message.location().url.endsWith('/favicon.ico')) consoleErrors.push(`${message.text()} ${message.location().url}`);
+    if (message.type() === 'error' && !message.location().url.endsWith('/favicon.ico'))
+      consoleErrors.push(`${message.text()} ${message.location().url}`);
   });
   await signIn(page, stack.base, 'alice');
   return { context, page, consoleErrors };
@@ -73,7 +87,13 @@ async function aliceContext(): Promise<{ context: BrowserContext; page: Page; co
 
 function messageFrame(page: Page) {
   const frame = page.frames().find((candidate) => /\/mail\/m\/[^/]+\/body/.test(candidate.url()));
-  if (!frame) throw new Error(`no message frame among ${page.frames().map((f) => f.url()).join(', ')}`);
+  if (!frame)
+    throw new Error(
+      `no message frame among ${page
+        .frames()
+        .map((f) => f.url())
+        .join(', ')}`,
+    );
   return frame;
 }
 
@@ -99,7 +119,9 @@ describe('reading', () => {
     await page.waitForURL(`${stack.base}/mail/m/${ids.welcome}?remote=1`);
     await page.waitForLoadState('load');
     await waitFor('the remote image request', async () => (remoteRequests.length > requestsWhileBlocked ? true : undefined), 5_000, 50);
-    const trackerWidth = await messageFrame(page).locator('#tracker').evaluate((image) => (image as unknown as { naturalWidth: number }).naturalWidth);
+    const trackerWidth = await messageFrame(page)
+      .locator('#tracker')
+      .evaluate((image) => (image as unknown as { naturalWidth: number }).naturalWidth);
     await page.goto(`${stack.base}/mail`);
     const unreadAfter = await page.locator('li.unread a', { hasText: 'Welcome pack' }).count();
     await context.close();
@@ -131,7 +153,12 @@ describe('writing', () => {
     await page.waitForURL(`${stack.base}/mail/sent?done=sent`);
     const notice = await page.getByRole('status').innerText();
     const sentRow = await page.locator('ul.message-list li').first().innerText();
-    const reply = await waitFor('the reply at the sink', async () => (await stack.sinkMessages()).find((message) => message.parsed.subject === 'Re: Welcome pack'), 15_000, 100);
+    const reply = await waitFor(
+      'the reply at the sink',
+      async () => (await stack.sinkMessages()).find((message) => message.parsed.subject === 'Re: Welcome pack'),
+      15_000,
+      100,
+    );
     await context.close();
 
     // Assess
@@ -155,7 +182,12 @@ describe('writing', () => {
     const kept = await page.getByRole('checkbox', { name: /contract\.txt/ }).isChecked();
     await page.getByRole('button', { name: 'Send' }).click();
     await page.waitForURL(`${stack.base}/mail/sent?done=sent`);
-    const forward = await waitFor('the forward at the sink', async () => (await stack.sinkMessages()).find((message) => message.parsed.subject === 'Fwd: Contract'), 15_000, 100);
+    const forward = await waitFor(
+      'the forward at the sink',
+      async () => (await stack.sinkMessages()).find((message) => message.parsed.subject === 'Fwd: Contract'),
+      15_000,
+      100,
+    );
     await context.close();
 
     // Assess
@@ -191,7 +223,7 @@ describe('writing', () => {
 });
 
 describe('authorization', () => {
-  it('does not let bob open alice\'s message, its body or its attachment (404), while his own opens', async () => {
+  it("does not let bob open alice's message, its body or its attachment (404), while his own opens", async () => {
     // Prepare
     const context = await browser.newContext({ locale: 'en-GB' });
     const page = await context.newPage();
@@ -199,7 +231,12 @@ describe('authorization', () => {
 
     // Act
     const statuses: number[] = [];
-    for (const path of [`/mail/m/${ids.contract}`, `/mail/m/${ids.contract}/body`, `/mail/m/${ids.contract}/a/0`, `/mail/m/${ids.contract}/forward`]) {
+    for (const path of [
+      `/mail/m/${ids.contract}`,
+      `/mail/m/${ids.contract}/body`,
+      `/mail/m/${ids.contract}/a/0`,
+      `/mail/m/${ids.contract}/forward`,
+    ]) {
       statuses.push((await page.goto(`${stack.base}${path}`))?.status() ?? 0);
     }
     const text = await page.locator('body').innerText();
@@ -227,12 +264,26 @@ describe('keyboard', () => {
     for (let presses = 0; presses < 25; presses++) {
       await page.keyboard.press('Tab');
       const focused = await page.evaluate(() => {
-        const element = (globalThis as unknown as { document: { activeElement: { tagName: string; textContent: string | null; getAttribute(name: string): string | null } | null } }).document.activeElement;
-        return { tag: element?.tagName ?? '', text: (element?.textContent ?? '').trim().slice(0, 30), href: element?.getAttribute('href') ?? null };
+        const element = (
+          globalThis as unknown as {
+            document: { activeElement: { tagName: string; textContent: string | null; getAttribute(name: string): string | null } | null };
+          }
+        ).document.activeElement;
+        return {
+          tag: element?.tagName ?? '',
+          text: (element?.textContent ?? '').trim().slice(0, 30),
+          href: element?.getAttribute('href') ?? null,
+        };
       });
       visited.push(`${focused.tag}:${focused.text}`);
       if (focused.href === firstHref) {
-        outline = await page.locator('ul.message-list a').first().evaluate((element) => (globalThis as unknown as { getComputedStyle(e: unknown): { outlineStyle: string } }).getComputedStyle(element).outlineStyle);
+        outline = await page
+          .locator('ul.message-list a')
+          .first()
+          .evaluate(
+            (element) =>
+              (globalThis as unknown as { getComputedStyle(e: unknown): { outlineStyle: string } }).getComputedStyle(element).outlineStyle,
+          );
         break;
       }
     }
@@ -242,7 +293,13 @@ describe('keyboard', () => {
 
     // Assess: skip link first, then header, folders, sign-out, search, the list.
     expect(visited[0]).toBe('A:Skip to content');
-    expect(visited.slice(1, 6).map((step) => step.split(':')[1])).toEqual(['ShadowmailEmergency webmail', 'Inbox', 'Sent', 'Deleted', 'New message']);
+    expect(visited.slice(1, 6).map((step) => step.split(':')[1])).toEqual([
+      'ShadowmailEmergency webmail',
+      'Inbox',
+      'Sent',
+      'Deleted',
+      'New message',
+    ]);
     expect(visited).toContain('BUTTON:Sign out');
     expect(visited).toContain('INPUT:');
     expect(visited.length).toBeLessThan(15);

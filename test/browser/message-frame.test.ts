@@ -4,27 +4,28 @@
 // window.__pwned() binding that Playwright injects into every frame), nothing may
 // be fetched from anywhere but the webmail, and the parent page stays as it was.
 // A control without sandbox and CSP proves that the detectors do detect.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import type { Browser, BrowserContext } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MailparserMessageRenderer } from '../../lambdas/adapters/mime/mailparser-message-renderer.ts';
 import {
+  attachmentDownloadHeaders,
+  contentDispositionAttachment,
+  MESSAGE_FRAME_CSP,
+  messageFrameDocument,
+  messageFrameHeaders,
+  safeContentType,
+} from '../../web/message-frame.ts';
+import { launchChromium } from '../support/chromium.ts';
+import {
   addRenderedFrame,
+  type ContextWatch,
+  type FrameHarness,
   foreignRequests,
   htmlMessage,
   startFrameHarness,
   watchContext,
-  type ContextWatch,
-  type FrameHarness,
 } from '../support/frame-harness.ts';
-import { launchChromium } from '../support/chromium.ts';
-import {
-  attachmentDownloadHeaders,
-  contentDispositionAttachment,
-  messageFrameDocument,
-  messageFrameHeaders,
-  MESSAGE_FRAME_CSP,
-  safeContentType,
-} from '../../web/message-frame.ts';
 
 /** Our own hostile vectors; {R} is the "remote" server, remote.invalid a host that never resolves. */
 const HOSTILE_VECTORS = [
@@ -46,7 +47,7 @@ const HOSTILE_VECTORS = [
   '<noscript><p title="</noscript><img src=x onerror=__pwned(\'mxss noscript\')>"></noscript>',
   '<svg><style><img src=x onerror="__pwned(\'svg style\')"></style></svg>',
   '<a href="{R}/pinged" ping="{R}/ping">ping link</a>',
-  '<img src="data:image/svg+xml,<svg xmlns=\'http://www.w3.org/2000/svg\' onload=\'parent.__pwned(1)\'><image href=\'{R}/svg-data.png\'/></svg>">',
+  "<img src=\"data:image/svg+xml,<svg xmlns='http://www.w3.org/2000/svg' onload='parent.__pwned(1)'><image href='{R}/svg-data.png'/></svg>\">",
   '<div style="width:expression(__pwned(\'expression\'))">x</div><div style="behavior:url({R}/x.htc);-moz-binding:url({R}/x.xml#x)">y</div>',
   '<body onload="__pwned(\'body onload\')"><details open ontoggle="__pwned(\'ontoggle\')"><summary>s</summary>d</details>',
   '<a href="vbscript:msgbox(1)">vb</a><a href="data:text/html,<script>alert(1)</script>">data link</a><object data="data:text/html,<script>parent.__pwned(\'object data\')</script>"></object>',
@@ -85,7 +86,9 @@ describe('message frame in Chromium', () => {
   it('control: the same vectors without sandbox and CSP do run and fetch (the detectors work)', async () => {
     // Prepare: raw vectors, served as plain HTML, in an iframe without sandbox.
     const before = harness.remoteRequests.length;
-    const paths = vectors(harness.remoteOrigin).map((vector) => harness.addFrame(`<!DOCTYPE html><title>raw</title>${vector}`, { 'Content-Type': 'text/html; charset=utf-8' }));
+    const paths = vectors(harness.remoteOrigin).map((vector) =>
+      harness.addFrame(`<!DOCTYPE html><title>raw</title>${vector}`, { 'Content-Type': 'text/html; charset=utf-8' }),
+    );
 
     // Act
     const { context, watch } = await openPage(harness.pageUrl(paths, { sandbox: false }));
@@ -101,14 +104,20 @@ describe('message frame in Chromium', () => {
     // Prepare
     const before = harness.remoteRequests.length;
     const cidBefore = harness.cidRequests.length;
-    const frames = await Promise.all(vectors(harness.remoteOrigin).map((vector) => addRenderedFrame(harness, renderer, htmlMessage(vector), false)));
+    const frames = await Promise.all(
+      vectors(harness.remoteOrigin).map((vector) => addRenderedFrame(harness, renderer, htmlMessage(vector), false)),
+    );
 
     // Act
     const { context, watch } = await openPage(harness.pageUrl(frames.map((frame) => frame.path)));
     const page = context.pages()[0];
     if (page === undefined) throw new Error('no page');
     const canary = await page.locator('#canary').textContent();
-    const cidWidth = await page.frames().find((frame) => frame.url().endsWith(frames.at(-1)?.path ?? '-'))?.locator('#cid-image').evaluate((image) => (image as unknown as { naturalWidth: number }).naturalWidth);
+    const cidWidth = await page
+      .frames()
+      .find((frame) => frame.url().endsWith(frames.at(-1)?.path ?? '-'))
+      ?.locator('#cid-image')
+      .evaluate((image) => (image as unknown as { naturalWidth: number }).naturalWidth);
     await context.close();
 
     // Assess: nothing ran, nothing but the app was asked for anything, the parent is untouched.
@@ -133,7 +142,9 @@ describe('message frame in Chromium', () => {
 
   it('stays inert when the reader clicks every link and button in the frames', async () => {
     // Prepare
-    const frames = await Promise.all(vectors(harness.remoteOrigin).map((vector) => addRenderedFrame(harness, renderer, htmlMessage(vector), false)));
+    const frames = await Promise.all(
+      vectors(harness.remoteOrigin).map((vector) => addRenderedFrame(harness, renderer, htmlMessage(vector), false)),
+    );
     const context = await browser.newContext();
     const watch = await watchContext(context);
     const page = await context.newPage();
@@ -163,7 +174,10 @@ describe('message frame in Chromium', () => {
     // Prepare: the vectors NOT sanitized, but served with the frame's headers in the sandboxed iframe.
     const before = harness.remoteRequests.length;
     const paths = vectors(harness.remoteOrigin).map((vector) =>
-      harness.addFrame(messageFrameDocument({ subject: 'raw', text: null, html: vector }, { allowRemote: false, lang: 'en' }), messageFrameHeaders(false)),
+      harness.addFrame(
+        messageFrameDocument({ subject: 'raw', text: null, html: vector }, { allowRemote: false, lang: 'en' }),
+        messageFrameHeaders(false),
+      ),
     );
 
     // Act
@@ -196,14 +210,24 @@ describe('message frame in Chromium', () => {
     expect(blocked.remoteContentBlocked).toBe(true);
     expect(allowed.remoteContentBlocked).toBe(false);
     expect(afterBlocked).toBe(before);
-    expect(harness.remoteRequests.slice(afterBlocked).map((request) => request.path).sort()).toEqual(['/allowed-bg.png', '/allowed-image.png']);
+    expect(
+      harness.remoteRequests
+        .slice(afterBlocked)
+        .map((request) => request.path)
+        .sort(),
+    ).toEqual(['/allowed-bg.png', '/allowed-image.png']);
     expect(harness.remoteRequests.slice(afterBlocked).every((request) => request.referer === undefined)).toBe(true);
     expect(second.watch.pwned).toEqual([]);
   });
 
   it('opens links in a new tab without opener or referrer', async () => {
     // Prepare
-    const frame = await addRenderedFrame(harness, renderer, htmlMessage(`<a id="out" href="${harness.remoteOrigin}/landing">out</a>`), false);
+    const frame = await addRenderedFrame(
+      harness,
+      renderer,
+      htmlMessage(`<a id="out" href="${harness.remoteOrigin}/landing">out</a>`),
+      false,
+    );
     const context = await browser.newContext();
     const page = await context.newPage();
     await page.goto(harness.pageUrl([frame.path]), { waitUntil: 'load' });
@@ -221,7 +245,9 @@ describe('message frame in Chromium', () => {
     expect(popup.url()).toBe(`${harness.remoteOrigin}/landing`);
     expect(hasOpener).toBe(false);
     // (The new tab asks for its own favicon, as any page does.)
-    expect(harness.remoteRequests.slice(before).filter((request) => request.path !== '/favicon.ico')).toEqual([{ path: '/landing', referer: undefined }]);
+    expect(harness.remoteRequests.slice(before).filter((request) => request.path !== '/favicon.ico')).toEqual([
+      { path: '/landing', referer: undefined },
+    ]);
   });
 
   it('serves attachments as downloads with their UTF-8 name, inert even when forced inline', async () => {
@@ -275,12 +301,17 @@ describe('message frame document and download headers', () => {
       '<pre class="message-text">See &#60;b&#62;this&#60;/b&#62; &#38; <a href="https://example.com/a?b=1&#38;c=2" target="_blank" rel="noopener noreferrer nofollow">https://example.com/a?b=1&#38;c=2</a>. Or javascript:alert(1) and ' +
         '<a href="http://x.example/" target="_blank" rel="noopener noreferrer nofollow">http://x.example/</a>&#34;onmouseover=alert(1)</pre>',
     );
-    expect(document).toContain(`<meta http-equiv="Content-Security-Policy" content="default-src &#39;none&#39;; script-src &#39;none&#39;; img-src &#39;self&#39; data:;`);
+    expect(document).toContain(
+      `<meta http-equiv="Content-Security-Policy" content="default-src &#39;none&#39;; script-src &#39;none&#39;; img-src &#39;self&#39; data:;`,
+    );
   });
 
   it('puts rendered HTML in as it is and refuses a language that is not a tag', () => {
     // Act
-    const document = messageFrameDocument({ subject: 's', text: 'ignored', html: '<p>rendered</p>' }, { allowRemote: true, lang: 'en"><script>' });
+    const document = messageFrameDocument(
+      { subject: 's', text: 'ignored', html: '<p>rendered</p>' },
+      { allowRemote: true, lang: 'en"><script>' },
+    );
 
     // Assess
     expect(document).toContain('<html lang="en">');

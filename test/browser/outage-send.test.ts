@@ -10,9 +10,9 @@ import { join } from 'node:path';
 import { simpleParser } from 'mailparser';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSmtpSink, type SmtpSink } from '../../lambdas/adapters/local/smtp-sink.ts';
+import { type SmtpSink, startSmtpSink } from '../../lambdas/adapters/local/smtp-sink.ts';
+import { type LocalWebmail, signIn, startLocalWebmail } from '../fixtures/webmail/local-webmail.ts';
 import { buildMessage } from '../fixtures/webmail/mail-harness.ts';
-import { signIn, startLocalWebmail, type LocalWebmail } from '../fixtures/webmail/local-webmail.ts';
 import { launchChromium } from '../support/chromium.ts';
 import { waitFor } from '../support/wait.ts';
 
@@ -40,7 +40,13 @@ beforeAll(async () => {
   });
   browser = await launchChromium();
   messageId = await stack.deliver(
-    await buildMessage({ from: 'Carol Partner <carol@partner.test>', to: 'alice@corp.test', subject: 'Offer during the outage', messageId: '<offer-1@partner.test>', text: 'Please confirm today.' }),
+    await buildMessage({
+      from: 'Carol Partner <carol@partner.test>',
+      to: 'alice@corp.test',
+      subject: 'Offer during the outage',
+      messageId: '<offer-1@partner.test>',
+      text: 'Please confirm today.',
+    }),
     ['alice@corp.test'],
   );
 }, 120_000);
@@ -85,10 +91,15 @@ describe('answering mail while the primary is down', () => {
     expect(reply.inReplyTo).toBe('<offer-1@partner.test>');
     expect(envelope.recipients).toEqual(['carol@partner.test']);
     // (the first forward attempt may still be running when the reply is sent)
-    const states = await waitFor('the forward attempt recorded', async () => {
-      const current = await stack.index.getDeliveryStates(messageId, new Date());
-      return current.every((state) => state.state !== 'queued') ? current : undefined;
-    }, 15_000, 100);
+    const states = await waitFor(
+      'the forward attempt recorded',
+      async () => {
+        const current = await stack.index.getDeliveryStates(messageId, new Date());
+        return current.every((state) => state.state !== 'queued') ? current : undefined;
+      },
+      15_000,
+      100,
+    );
     expect(states.map((state) => state.state)).toEqual(['deferred']);
     expect(states[0]!.lastReply).toMatch(/ECONNREFUSED|connect/i);
   });

@@ -4,8 +4,9 @@
 // sign in again — then the flag goes off and the next navigation shows the status page
 // within the cache time. axe-core checks each page on the way (run through the
 // DevTools protocol, which the pages' script-free CSP does not restrict).
-import { createRequire } from 'node:module';
+
 import { mkdtemp, rm } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
@@ -15,7 +16,7 @@ import { switchFailover } from '../../lambdas/core/failover.ts';
 import { systemClock } from '../../lambdas/ports/clock.ts';
 import { localWebPaths } from '../../lambdas/wiring/local-config.ts';
 import { launchChromium } from '../support/chromium.ts';
-import { startLocal, type LocalProcess } from '../support/local-process.ts';
+import { type LocalProcess, startLocal } from '../support/local-process.ts';
 
 const CACHE_SECONDS = 1;
 const axeSource = (createRequire(import.meta.url)('axe-core') as { source: string }).source;
@@ -29,7 +30,11 @@ let base: string;
 beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'shadowmail-browser-'));
   flag = new FileFailoverFlag(localWebPaths(dataDir).failoverFlag);
-  await switchFailover(flag, { on: true, message: 'Exchange is down. Use this webmail until further notice.', actor: 'cli:test' }, systemClock);
+  await switchFailover(
+    flag,
+    { on: true, message: 'Exchange is down. Use this webmail until further notice.', actor: 'cli:test' },
+    systemClock,
+  );
   local = await startLocal(dataDir, { SHADOWMAIL_FAILOVER_CACHE_SECONDS: String(CACHE_SECONDS), POWERTOOLS_LOG_LEVEL: 'ERROR' });
   base = `http://127.0.0.1:${local.runtime.httpPort}`;
   browser = await launchChromium();
@@ -44,7 +49,9 @@ afterAll(async () => {
 async function axeViolations(page: Page): Promise<string[]> {
   await page.evaluate(axeSource);
   const violations = await page.evaluate(async () => {
-    const result = await (globalThis as unknown as { axe: { run(): Promise<{ violations: { id: string; nodes: unknown[] }[] }> } }).axe.run();
+    const result = await (
+      globalThis as unknown as { axe: { run(): Promise<{ violations: { id: string; nodes: unknown[] }[] }> } }
+    ).axe.run();
     return result.violations.map((violation) => `${violation.id} (${violation.nodes.length})`);
   });
   return violations;
@@ -122,18 +129,22 @@ describe('sign-in and the failover flag in Chromium', () => {
     expect(afterSignOut).toContain('Sign in');
     expect(mailAfterSignOut?.url()).not.toBe(`${base}/mail`);
     expect(askedForPassword).toBe(true);
-    expect(attempts.filter((attempt) => attempt.startedAfterMs >= deadline - switchedAt).map((attempt) => attempt.status)).toEqual([403, 403]);
+    expect(attempts.filter((attempt) => attempt.startedAfterMs >= deadline - switchedAt).map((attempt) => attempt.status)).toEqual([
+      403, 403,
+    ]);
     expect(lockedOutAfterMs).toBeGreaterThanOrEqual(0);
     expect(lockedOutAfterMs).toBeLessThan(CACHE_SECONDS * 1000 + 50);
     expect(lockedText).toContain('Normal operation');
     expect(lockedText).not.toContain('alice@corp.test');
     expect(cspViolations).toEqual([]);
     expect(a11y).toEqual({ status: [], providerForm: [], mail: [], locked: [] });
-    console.info(`locked out by the navigation started ${lockedOutAfterMs} ms after the flag went off (cache ${CACHE_SECONDS} s, ${attempts.length} navigations)`);
+    console.info(
+      `locked out by the navigation started ${lockedOutAfterMs} ms after the flag went off (cache ${CACHE_SECONDS} s, ${attempts.length} navigations)`,
+    );
     await context.close();
   });
 
-  it('shows the status page and the provider\'s form in German for a German browser', async () => {
+  it("shows the status page and the provider's form in German for a German browser", async () => {
     // Prepare
     await switchFailover(flag, { on: true, message: 'Exchange ist ausgefallen.', actor: 'cli:test' }, systemClock);
     const context = await browser.newContext({ locale: 'de-DE' });

@@ -13,11 +13,11 @@ import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { draftOwner } from '../../lambdas/core/drafts.ts';
-import { localPaths } from '../../lambdas/wiring/local-data-dir.ts';
 import { LOCAL_BUCKET } from '../../lambdas/wiring/local.ts';
+import { localPaths } from '../../lambdas/wiring/local-data-dir.ts';
+import { type LocalWebmail, signIn, startLocalWebmail } from '../fixtures/webmail/local-webmail.ts';
 import { axeViolations } from '../support/axe.ts';
 import { launchChromium } from '../support/chromium.ts';
-import { signIn, startLocalWebmail, type LocalWebmail } from '../fixtures/webmail/local-webmail.ts';
 import { waitFor } from '../support/wait.ts';
 
 const MB = 1024 * 1024;
@@ -25,7 +25,11 @@ const MB = 1024 * 1024;
 let stack: LocalWebmail;
 let browser: Browser;
 let files: string;
-const FILES = { notes: Buffer.from('Agenda: budget, hiring, the move.\n'), five: randomBytes(5 * MB), tooLarge: Buffer.alloc(25 * MB + 1, 7) };
+const FILES = {
+  notes: Buffer.from('Agenda: budget, hiring, the move.\n'),
+  five: randomBytes(5 * MB),
+  tooLarge: Buffer.alloc(25 * MB + 1, 7),
+};
 
 beforeAll(async () => {
   files = await mkdtemp(join(tmpdir(), 'shadowmail-upload-files-'));
@@ -52,90 +56,129 @@ async function storedFiles(draftId: string): Promise<string[]> {
 
 describe('attaching files', () => {
   it.each([
-    ['en-GB', { attach: 'Attach a file', upload: 'Upload', back: 'Back to the message', send: 'Send', to: 'To', subject: 'Subject', text: 'Message', attached: 'The file was attached.', refused: /The file “whole-archive\.bin” is 26[.,]2 MB, more than the .* this message still takes\. Nothing was uploaded and your message is kept\./ }],
-    ['de-DE', { attach: 'Datei anhängen', upload: 'Hochladen', back: 'Zurück zur Nachricht', send: 'Senden', to: 'An', subject: 'Betreff', text: 'Nachricht', attached: 'Die Datei wurde angehängt.', refused: /Die Datei „whole-archive\.bin“ ist 26,2 MB groß, mehr als die .* die diese Nachricht noch aufnimmt\. Es wurde nichts hochgeladen, Ihre Nachricht bleibt erhalten\./ }],
-  ] as const)('in %s: refuses a file above the limit before uploading, with a clear message, and keeps the draft; a 5 MB file is sent with the message', async (locale, words) => {
-    // Prepare
-    const context = await browser.newContext({ locale });
-    const page = await context.newPage();
-    const consoleErrors: string[] = [];
-    page.on('console', (message) => {
-      if (message.type() === 'error' && !message.location().url.endsWith('/favicon.ico')) consoleErrors.push(message.text());
-    });
-    await signIn(page, stack.base, 'alice');
-    await page.goto(`${stack.base}/mail/compose`);
-    const subject = `Board meeting ${locale}`;
-    await page.getByLabel(words.to, { exact: true }).fill('Bob <bob@corp.test>');
-    await page.getByLabel(words.subject).fill(subject);
-    await page.getByLabel(words.text).fill('Dear Bob,\nthe agenda and the photos.\nAlice');
-    const draftId = (await page.locator('input[name=draftId]').getAttribute('value'))!;
+    [
+      'en-GB',
+      {
+        attach: 'Attach a file',
+        upload: 'Upload',
+        back: 'Back to the message',
+        send: 'Send',
+        to: 'To',
+        subject: 'Subject',
+        text: 'Message',
+        attached: 'The file was attached.',
+        refused:
+          /The file “whole-archive\.bin” is 26[.,]2 MB, more than the .* this message still takes\. Nothing was uploaded and your message is kept\./,
+      },
+    ],
+    [
+      'de-DE',
+      {
+        attach: 'Datei anhängen',
+        upload: 'Hochladen',
+        back: 'Zurück zur Nachricht',
+        send: 'Senden',
+        to: 'An',
+        subject: 'Betreff',
+        text: 'Nachricht',
+        attached: 'Die Datei wurde angehängt.',
+        refused:
+          /Die Datei „whole-archive\.bin“ ist 26,2 MB groß, mehr als die .* die diese Nachricht noch aufnimmt\. Es wurde nichts hochgeladen, Ihre Nachricht bleibt erhalten\./,
+      },
+    ],
+  ] as const)(
+    'in %s: refuses a file above the limit before uploading, with a clear message, and keeps the draft; a 5 MB file is sent with the message',
+    async (locale, words) => {
+      // Prepare
+      const context = await browser.newContext({ locale });
+      const page = await context.newPage();
+      const consoleErrors: string[] = [];
+      page.on('console', (message) => {
+        if (message.type() === 'error' && !message.location().url.endsWith('/favicon.ico')) consoleErrors.push(message.text());
+      });
+      await signIn(page, stack.base, 'alice');
+      await page.goto(`${stack.base}/mail/compose`);
+      const subject = `Board meeting ${locale}`;
+      await page.getByLabel(words.to, { exact: true }).fill('Bob <bob@corp.test>');
+      await page.getByLabel(words.subject).fill(subject);
+      await page.getByLabel(words.text).fill('Dear Bob,\nthe agenda and the photos.\nAlice');
+      const draftId = (await page.locator('input[name=draftId]').getAttribute('value'))!;
 
-    // Act 1: a small file first.
-    await page.getByRole('button', { name: words.attach }).click();
-    await page.waitForURL(`${stack.base}/mail/drafts/${draftId}/attach`);
-    await page.locator('#file').setInputFiles(join(files, 'notes.txt'));
-    await page.getByRole('button', { name: words.upload }).click();
-    await page.waitForURL(`${stack.base}/mail/drafts/${draftId}?done=attached`);
-    const firstNotice = await page.getByRole('status').innerText();
+      // Act 1: a small file first.
+      await page.getByRole('button', { name: words.attach }).click();
+      await page.waitForURL(`${stack.base}/mail/drafts/${draftId}/attach`);
+      await page.locator('#file').setInputFiles(join(files, 'notes.txt'));
+      await page.getByRole('button', { name: words.upload }).click();
+      await page.waitForURL(`${stack.base}/mail/drafts/${draftId}?done=attached`);
+      const firstNotice = await page.getByRole('status').innerText();
 
-    // Act 2: a file above what the message still takes.
-    await page.getByRole('button', { name: words.attach }).click();
-    await page.waitForURL(`${stack.base}/mail/drafts/${draftId}/attach`);
-    const uploadRequests: string[] = [];
-    const recordPosts = (request: { method(): string; url(): string }) => {
-      if (request.method() === 'POST') uploadRequests.push(request.url());
-    };
-    page.on('request', recordPosts);
-    await page.locator('#file').setInputFiles(join(files, 'whole-archive.bin'));
-    await page.getByRole('button', { name: words.upload }).click();
-    const alert = page.getByRole('alert');
-    await alert.waitFor({ state: 'visible' });
-    const alertText = await alert.innerText();
-    const stillOnAttach = page.url();
-    const invalid = await page.locator('#file').getAttribute('aria-invalid');
-    const attachViolations = await axeViolations(page);
-    const storedAfterRefusal = await storedFiles(draftId);
-    page.off('request', recordPosts);
+      // Act 2: a file above what the message still takes.
+      await page.getByRole('button', { name: words.attach }).click();
+      await page.waitForURL(`${stack.base}/mail/drafts/${draftId}/attach`);
+      const uploadRequests: string[] = [];
+      const recordPosts = (request: { method(): string; url(): string }) => {
+        if (request.method() === 'POST') uploadRequests.push(request.url());
+      };
+      page.on('request', recordPosts);
+      await page.locator('#file').setInputFiles(join(files, 'whole-archive.bin'));
+      await page.getByRole('button', { name: words.upload }).click();
+      const alert = page.getByRole('alert');
+      await alert.waitFor({ state: 'visible' });
+      const alertText = await alert.innerText();
+      const stillOnAttach = page.url();
+      const invalid = await page.locator('#file').getAttribute('aria-invalid');
+      const attachViolations = await axeViolations(page);
+      const storedAfterRefusal = await storedFiles(draftId);
+      page.off('request', recordPosts);
 
-    // Act 3: back to the message: everything is still there.
-    await page.getByRole('link', { name: words.back }).click();
-    await page.waitForURL(`${stack.base}/mail/drafts/${draftId}`);
-    const kept = {
-      to: await page.getByLabel(words.to, { exact: true }).inputValue(),
-      subject: await page.getByLabel(words.subject).inputValue(),
-      text: await page.getByLabel(words.text).inputValue(),
-      notes: await page.getByRole('checkbox', { name: /notes\.txt/ }).isChecked(),
-    };
-    const draftViolations = await axeViolations(page);
+      // Act 3: back to the message: everything is still there.
+      await page.getByRole('link', { name: words.back }).click();
+      await page.waitForURL(`${stack.base}/mail/drafts/${draftId}`);
+      const kept = {
+        to: await page.getByLabel(words.to, { exact: true }).inputValue(),
+        subject: await page.getByLabel(words.subject).inputValue(),
+        text: await page.getByLabel(words.text).inputValue(),
+        notes: await page.getByRole('checkbox', { name: /notes\.txt/ }).isChecked(),
+      };
+      const draftViolations = await axeViolations(page);
 
-    // Act 4: a 5 MB file, then send.
-    await page.getByRole('button', { name: words.attach }).click();
-    await page.waitForURL(`${stack.base}/mail/drafts/${draftId}/attach`);
-    await page.locator('#file').setInputFiles(join(files, 'site-photos.bin'));
-    await page.getByRole('button', { name: words.upload }).click();
-    await page.waitForURL(`${stack.base}/mail/drafts/${draftId}?done=attached`);
-    await page.getByRole('button', { name: words.send }).click();
-    await page.waitForURL(`${stack.base}/mail/sent?done=sent`);
-    const sent = await waitFor('the message at the sink', async () => (await stack.sinkMessages()).find((message) => message.parsed.subject === subject), 20_000, 100);
-    await context.close();
+      // Act 4: a 5 MB file, then send.
+      await page.getByRole('button', { name: words.attach }).click();
+      await page.waitForURL(`${stack.base}/mail/drafts/${draftId}/attach`);
+      await page.locator('#file').setInputFiles(join(files, 'site-photos.bin'));
+      await page.getByRole('button', { name: words.upload }).click();
+      await page.waitForURL(`${stack.base}/mail/drafts/${draftId}?done=attached`);
+      await page.getByRole('button', { name: words.send }).click();
+      await page.waitForURL(`${stack.base}/mail/sent?done=sent`);
+      const sent = await waitFor(
+        'the message at the sink',
+        async () => (await stack.sinkMessages()).find((message) => message.parsed.subject === subject),
+        20_000,
+        100,
+      );
+      await context.close();
 
-    // Assess
-    expect(firstNotice).toBe(words.attached);
-    expect(alertText).toMatch(words.refused);
-    expect(stillOnAttach).toBe(`${stack.base}/mail/drafts/${draftId}/attach`);
-    expect(uploadRequests).toEqual([]);
-    expect(invalid).toBe('true');
-    expect(attachViolations).toEqual([]);
-    expect(storedAfterRefusal).toEqual(['notes.txt']);
-    expect(kept).toEqual({ to: 'Bob <bob@corp.test>', subject, text: 'Dear Bob,\nthe agenda and the photos.\nAlice', notes: true });
-    expect(draftViolations).toEqual([]);
-    expect(sent.recipients).toEqual(['bob@corp.test']);
-    expect(sent.parsed.attachments.map((attachment) => [attachment.filename, attachment.contentType])).toEqual([['notes.txt', 'text/plain'], ['site-photos.bin', 'application/octet-stream']]);
-    expect(sent.parsed.attachments[0]!.content.equals(FILES.notes)).toBe(true);
-    expect(sent.parsed.attachments[1]!.content.equals(FILES.five)).toBe(true);
-    expect(await storedFiles(draftId)).toEqual([]);
-    expect(consoleErrors).toEqual([]);
-  });
+      // Assess
+      expect(firstNotice).toBe(words.attached);
+      expect(alertText).toMatch(words.refused);
+      expect(stillOnAttach).toBe(`${stack.base}/mail/drafts/${draftId}/attach`);
+      expect(uploadRequests).toEqual([]);
+      expect(invalid).toBe('true');
+      expect(attachViolations).toEqual([]);
+      expect(storedAfterRefusal).toEqual(['notes.txt']);
+      expect(kept).toEqual({ to: 'Bob <bob@corp.test>', subject, text: 'Dear Bob,\nthe agenda and the photos.\nAlice', notes: true });
+      expect(draftViolations).toEqual([]);
+      expect(sent.recipients).toEqual(['bob@corp.test']);
+      expect(sent.parsed.attachments.map((attachment) => [attachment.filename, attachment.contentType])).toEqual([
+        ['notes.txt', 'text/plain'],
+        ['site-photos.bin', 'application/octet-stream'],
+      ]);
+      expect(sent.parsed.attachments[0]!.content.equals(FILES.notes)).toBe(true);
+      expect(sent.parsed.attachments[1]!.content.equals(FILES.five)).toBe(true);
+      expect(await storedFiles(draftId)).toEqual([]);
+      expect(consoleErrors).toEqual([]);
+    },
+  );
 
   it('without script, the store refuses the file and the draft is kept all the same', async () => {
     // Prepare
@@ -152,7 +195,10 @@ describe('attaching files', () => {
     await page.getByRole('button', { name: 'Attach a file' }).click();
     await page.waitForURL(`${stack.base}/mail/drafts/${draftId}/attach`);
     await page.locator('#file').setInputFiles(join(files, 'whole-archive.bin'));
-    const [refusal] = await Promise.all([page.waitForResponse((response) => response.request().method() === 'POST'), page.getByRole('button', { name: 'Upload' }).click()]);
+    const [refusal] = await Promise.all([
+      page.waitForResponse((response) => response.request().method() === 'POST'),
+      page.getByRole('button', { name: 'Upload' }).click(),
+    ]);
     const refusalBody = await refusal.text();
     await page.goto(`${stack.base}/mail/drafts/${draftId}`);
     const kept = { subject: await page.getByLabel('Subject').inputValue(), text: await page.getByLabel('Message').inputValue() };
@@ -165,4 +211,3 @@ describe('attaching files', () => {
     expect(await storedFiles(draftId)).toEqual([]);
   });
 });
-

@@ -20,7 +20,7 @@ import { SmtpRelayAdapter } from '../../lambdas/adapters/smtp/smtp-relay.ts';
 import { forwardStampLine } from '../../lambdas/core/forward-stamp.ts';
 import type { RecipientReply } from '../../lambdas/ports/smtp-relay.ts';
 import { CORPUS_ROOT, readCorpusManifest } from '../support/corpus.ts';
-import { postfixStoredForm, startPostfix, stripPostfixTrace, type PostfixEdit, type PostfixInstance } from '../support/postfix.ts';
+import { type PostfixEdit, type PostfixInstance, postfixStoredForm, startPostfix, stripPostfixTrace } from '../support/postfix.ts';
 
 const corpusRoot = CORPUS_ROOT;
 const RELAYED_KINDS = new Set(['message', 'xss-message']);
@@ -41,23 +41,43 @@ const PARALLEL = 8;
  */
 const KNOWN_POSTFIX_EDITS = new Map<string, PostfixEdit[]>([
   ...[
-    'cpython-email/msg_19.txt', 'cpython-email/msg_25.txt', 'cpython-email/msg_35.txt', 'cpython-email/msg_43.txt',
-    'enmime/mail/erroneous.raw', 'flanker/torture.eml',
-    'letters/test_chinese_multipart_mixed_gb18030_over_quoted-printable.txt', 'letters/test_chinese_plaintext_gb18030_over_base64.txt',
-    'letters/test_english_multipart_mixed_utf-8_over_7bit.txt', 'letters/test_english_multipart_signed_utf-8_over_base64.txt',
-    'letters/test_english_no_text_content.txt', 'letters/test_finnish_multipart_related_iso-8859-15_over_base64.txt',
-    'letters/test_icelandic_plaintext_iso-8859-1_over_base64.txt', 'letters/test_japanese_multipart_signed_iso-2022-jp_over_base64.txt',
-    'letters/test_japanese_plaintext_euc-jp_over_base64.txt', 'letters/test_japanese_plaintext_iso-2022-jp_over_7bit.txt',
-    'letters/test_korean_plaintext_euc-kr_over_quoted-printable.txt', 'letters/test_polish_plaintext_iso-8859-2_over_quoted-printable.txt',
-    'letters/test_thai_plaintext_tis-620_over_quoted-printable.txt', 'letters/test_thai_plaintext_windows-874_over_base64.txt',
-    'mikel-mail/attachment_emails/attachment_pdf_non_ascii_lf.eml', 'mikel-mail/mime_emails/raw_email_with_binary_encoded.eml',
-    'mikel-mail/mime_emails/raw_email_with_illegal_boundary.eml', 'mikel-mail/mime_emails/raw_email_with_quoted_illegal_boundary.eml',
-    'mikel-mail/plain_emails/raw_email_with_partially_quoted_subject.eml', 'mikel-mail/rfc2822/example14.eml',
-    'mime4j/mimetools-testmsgs/hdr-fakeout.msg', 'mime4j/mimetools-testmsgs/uu-junk.msg',
-    'mime4j/testmsgs/basic-plain-with-bad-header-separator.msg', 'mime4j/testmsgs/malformedHeader-nocrlfcrlf.msg',
+    'cpython-email/msg_19.txt',
+    'cpython-email/msg_25.txt',
+    'cpython-email/msg_35.txt',
+    'cpython-email/msg_43.txt',
+    'enmime/mail/erroneous.raw',
+    'flanker/torture.eml',
+    'letters/test_chinese_multipart_mixed_gb18030_over_quoted-printable.txt',
+    'letters/test_chinese_plaintext_gb18030_over_base64.txt',
+    'letters/test_english_multipart_mixed_utf-8_over_7bit.txt',
+    'letters/test_english_multipart_signed_utf-8_over_base64.txt',
+    'letters/test_english_no_text_content.txt',
+    'letters/test_finnish_multipart_related_iso-8859-15_over_base64.txt',
+    'letters/test_icelandic_plaintext_iso-8859-1_over_base64.txt',
+    'letters/test_japanese_multipart_signed_iso-2022-jp_over_base64.txt',
+    'letters/test_japanese_plaintext_euc-jp_over_base64.txt',
+    'letters/test_japanese_plaintext_iso-2022-jp_over_7bit.txt',
+    'letters/test_korean_plaintext_euc-kr_over_quoted-printable.txt',
+    'letters/test_polish_plaintext_iso-8859-2_over_quoted-printable.txt',
+    'letters/test_thai_plaintext_tis-620_over_quoted-printable.txt',
+    'letters/test_thai_plaintext_windows-874_over_base64.txt',
+    'mikel-mail/attachment_emails/attachment_pdf_non_ascii_lf.eml',
+    'mikel-mail/mime_emails/raw_email_with_binary_encoded.eml',
+    'mikel-mail/mime_emails/raw_email_with_illegal_boundary.eml',
+    'mikel-mail/mime_emails/raw_email_with_quoted_illegal_boundary.eml',
+    'mikel-mail/plain_emails/raw_email_with_partially_quoted_subject.eml',
+    'mikel-mail/rfc2822/example14.eml',
+    'mime4j/mimetools-testmsgs/hdr-fakeout.msg',
+    'mime4j/mimetools-testmsgs/uu-junk.msg',
+    'mime4j/testmsgs/basic-plain-with-bad-header-separator.msg',
+    'mime4j/testmsgs/malformedHeader-nocrlfcrlf.msg',
     'mime4j/testmsgs/malformedHeaderStartsBody-noheader.msg',
-    'mimekit/messages/feedback-report.txt', 'mimekit/messages/issue358.txt', 'mimekit/messages/multipart-digest.txt',
-    'nodemailer-mailparser/large_text.eml', 'php-mime-mail-parser/issue149', 'php-mime-mail-parser/m0004',
+    'mimekit/messages/feedback-report.txt',
+    'mimekit/messages/issue358.txt',
+    'mimekit/messages/multipart-digest.txt',
+    'nodemailer-mailparser/large_text.eml',
+    'php-mime-mail-parser/issue149',
+    'php-mime-mail-parser/m0004',
     'xss/h5sc/test.eml',
   ].map((path): [string, PostfixEdit[]] => [path, ['header-separator-inserted']]),
   ['mime4j/testmsgs/obsolete.msg', ['blanks-before-colon-removed', 'header-separator-inserted']],
@@ -93,7 +113,13 @@ describe('forwarding the corpus to Postfix', () => {
 
   beforeAll(async () => {
     // Prepare: the same adapter setup as production: STARTTLS required, certificate pinned
-    const relay = new SmtpRelayAdapter({ host: postfix.host, port: postfix.port, tls: 'starttls-required', ca: postfix.ca, name: 'shadowmail.test' });
+    const relay = new SmtpRelayAdapter({
+      host: postfix.host,
+      port: postfix.port,
+      tls: 'starttls-required',
+      ca: postfix.ca,
+      name: 'shadowmail.test',
+    });
     const started = Date.now();
 
     // Act: one connection per message, PARALLEL at a time; each message carries its own stamp
@@ -103,7 +129,10 @@ describe('forwarding the corpus to Postfix', () => {
         while (next < rows.length) {
           const index = next++;
           const row = rows[index]!;
-          const sent = Buffer.concat([Buffer.from(forwardStampLine('test', `corpus-${index}`, STAMPED_AT)), readFileSync(resolve(corpusRoot, row.path))]);
+          const sent = Buffer.concat([
+            Buffer.from(forwardStampLine('test', `corpus-${index}`, STAMPED_AT)),
+            readFileSync(resolve(corpusRoot, row.path)),
+          ]);
           const replies = await relay.relay({ from: SENDER, recipients: [postfix.address('corpus')] }, async () => Readable.from([sent]));
           relayed.set(row.path, { sent, replies, landed: [] });
         }
@@ -118,7 +147,9 @@ describe('forwarding the corpus to Postfix', () => {
     );
 
     // Match each delivered file to its message by the stamp's id
-    const byId = new Map([...relayed.values()].map((entry) => [/id=(corpus-\d+);/.exec(entry.sent.subarray(0, 200).toString('latin1'))![1]!, entry]));
+    const byId = new Map(
+      [...relayed.values()].map((entry) => [/id=(corpus-\d+);/.exec(entry.sent.subarray(0, 200).toString('latin1'))![1]!, entry]),
+    );
     for (const file of files) {
       const { message } = stripPostfixTrace(file, postfix.hostname);
       const id = /^X-Shadowmail-Forwarded: test; id=(corpus-\d+);/.exec(message.subarray(0, 200).toString('latin1'))?.[1];

@@ -10,18 +10,14 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { simpleParser } from 'mailparser';
 import { afterAll, describe, expect, it } from 'vitest';
-import {
-  buildReceiptNotification,
-  parseIngestRecordBody,
-  wrapInSnsEnvelope,
-} from '../../lambdas/handlers/ses-receipt-event.ts';
 import { FsRawMailStore } from '../../lambdas/adapters/local/fs-raw-mail-store.ts';
 import { MailparserMimeParser } from '../../lambdas/adapters/mime/mailparser-mime-parser.ts';
-import { ingestMessage, type IngestDeps } from '../../lambdas/core/ingest.ts';
+import { type IngestDeps, ingestMessage } from '../../lambdas/core/ingest.ts';
 import type { ForwardJob } from '../../lambdas/core/model.ts';
+import { buildReceiptNotification, parseIngestRecordBody, wrapInSnsEnvelope } from '../../lambdas/handlers/ses-receipt-event.ts';
 import type { ForwardQueue } from '../../lambdas/ports/forward-queue.ts';
-import { MemoryMessageIndex } from '../support/memory-message-index.ts';
 import { CORPUS_ROOT, readCorpusManifest } from '../support/corpus.ts';
+import { MemoryMessageIndex } from '../support/memory-message-index.ts';
 
 const projectRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const corpusRoot = CORPUS_ROOT;
@@ -50,8 +46,18 @@ const RECEIVED_AT = new Date('2025-03-10T10:00:00.000Z');
 // Two envelope shapes: an alias to another mailbox, and an alias to the same
 // mailbox as a direct recipient. Every corp.test address is envelope-only (BCC).
 const ENVELOPES = [
-  { recipients: ['alice@corp.test', 'sales@corp.test', 'carol.bcc@corp.test'], mailboxes: { 'alice@corp.test': ['alice@corp.test'], 'bob@corp.test': ['sales@corp.test'], 'carol.bcc@corp.test': ['carol.bcc@corp.test'] } },
-  { recipients: ['Alice@Corp.test', 'info@corp.test', 'dave.bcc@corp.test'], mailboxes: { 'alice@corp.test': ['alice@corp.test', 'info@corp.test'], 'dave.bcc@corp.test': ['dave.bcc@corp.test'] } },
+  {
+    recipients: ['alice@corp.test', 'sales@corp.test', 'carol.bcc@corp.test'],
+    mailboxes: {
+      'alice@corp.test': ['alice@corp.test'],
+      'bob@corp.test': ['sales@corp.test'],
+      'carol.bcc@corp.test': ['carol.bcc@corp.test'],
+    },
+  },
+  {
+    recipients: ['Alice@Corp.test', 'info@corp.test', 'dave.bcc@corp.test'],
+    mailboxes: { 'alice@corp.test': ['alice@corp.test', 'info@corp.test'], 'dave.bcc@corp.test': ['dave.bcc@corp.test'] },
+  },
 ] as const;
 
 const rows = readManifest();

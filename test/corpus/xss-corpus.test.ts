@@ -12,10 +12,17 @@ import { Readable } from 'node:stream';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MailparserMessageRenderer } from '../../lambdas/adapters/mime/mailparser-message-renderer.ts';
-import { launchChromium } from '../support/chromium.ts';
 import { MimeParseError } from '../../lambdas/core/errors.ts';
+import { launchChromium } from '../support/chromium.ts';
 import { CORPUS_ROOT, readCorpusManifest } from '../support/corpus.ts';
-import { addRenderedFrame, foreignRequests, htmlMessage, startFrameHarness, watchContext, type FrameHarness } from '../support/frame-harness.ts';
+import {
+  addRenderedFrame,
+  type FrameHarness,
+  foreignRequests,
+  htmlMessage,
+  startFrameHarness,
+  watchContext,
+} from '../support/frame-harness.ts';
 
 interface Vector {
   id: string;
@@ -29,7 +36,9 @@ const SETTLE_MS = 800;
 
 function loadVectors(): Vector[] {
   const xss = resolve(CORPUS_ROOT, 'xss');
-  const lines = readFileSync(resolve(xss, 'all-vectors.jsonl'), 'utf8').split('\n').filter((line) => line.trim() !== '');
+  const lines = readFileSync(resolve(xss, 'all-vectors.jsonl'), 'utf8')
+    .split('\n')
+    .filter((line) => line.trim() !== '');
   const vectors: Vector[] = lines.map((line) => {
     const row = JSON.parse(line) as { id: number; payload: string };
     return { id: `all-vectors#${row.id}`, raw: () => htmlMessage(row.payload, `vector ${row.id}`) };
@@ -73,7 +82,18 @@ describe('XSS corpus in the message frame (Chromium)', () => {
 
   async function openAll(allowRemote: boolean): Promise<Outcome> {
     const started = performance.now();
-    const outcome: Outcome = { frames: 0, renderFailures: [], executions: [], popups: [], navigatedFrames: [], foreign: [], remoteContentBlocked: 0, browserBlocks: [], renderSeconds: 0, seconds: 0 };
+    const outcome: Outcome = {
+      frames: 0,
+      renderFailures: [],
+      executions: [],
+      popups: [],
+      navigatedFrames: [],
+      foreign: [],
+      remoteContentBlocked: 0,
+      browserBlocks: [],
+      renderSeconds: 0,
+      seconds: 0,
+    };
     const paths: string[] = [];
     for (const vector of vectors) {
       try {
@@ -92,7 +112,10 @@ describe('XSS corpus in the message frame (Chromium)', () => {
       const page = await context.newPage();
       await page.goto(harness.pageUrl(batch), { waitUntil: 'load', timeout: 60_000 });
       await page.waitForTimeout(SETTLE_MS);
-      const frameUrls = page.frames().slice(1).map((frame) => frame.url());
+      const frameUrls = page
+        .frames()
+        .slice(1)
+        .map((frame) => frame.url());
       outcome.frames += frameUrls.length;
       outcome.navigatedFrames.push(...frameUrls.filter((url) => !batch.some((path) => url === `${harness.appOrigin}${path}`)));
       if (!page.url().startsWith(`${harness.appOrigin}/page`)) outcome.navigatedFrames.push(`parent: ${page.url()}`);
@@ -114,47 +137,62 @@ describe('XSS corpus in the message frame (Chromium)', () => {
 
   // Opening 1,068 frames in Chromium takes 40–55 s on a 2-core machine: each run gets
   // more than the suite's 60 s default (every page load has its own 60 s bound).
-  it('runs nothing and fetches nothing remote for any vector', async () => {
-    // Act
-    const outcome = await openAll(false);
+  it(
+    'runs nothing and fetches nothing remote for any vector',
+    async () => {
+      // Act
+      const outcome = await openAll(false);
 
-    // Assess
-    console.info(
-      `XSS corpus, remote blocked: ${vectors.length} vectors, ${outcome.frames} frames in ${outcome.seconds} s (rendering ${outcome.renderSeconds} s); ` +
-        `remote content blocked in ${outcome.remoteContentBlocked}; blocked by the browser: ${outcome.browserBlocks.length}`,
-    );
-    expect(outcome.renderFailures).toEqual([]);
-    expect(outcome.frames).toBe(vectors.length);
-    expect(outcome.executions).toEqual([]);
-    expect(outcome.popups).toEqual([]);
-    expect(outcome.navigatedFrames).toEqual([]);
-    expect(outcome.foreign).toEqual([]);
-    expect(harness.remoteRequests).toEqual([]);
-    // The sanitizer alone neutralized everything: Chromium never had to block a thing.
-    expect(outcome.browserBlocks).toEqual([]);
-  }, OPEN_ALL_TIMEOUT_MS);
+      // Assess
+      console.info(
+        `XSS corpus, remote blocked: ${vectors.length} vectors, ${outcome.frames} frames in ${outcome.seconds} s (rendering ${outcome.renderSeconds} s); ` +
+          `remote content blocked in ${outcome.remoteContentBlocked}; blocked by the browser: ${outcome.browserBlocks.length}`,
+      );
+      expect(outcome.renderFailures).toEqual([]);
+      expect(outcome.frames).toBe(vectors.length);
+      expect(outcome.executions).toEqual([]);
+      expect(outcome.popups).toEqual([]);
+      expect(outcome.navigatedFrames).toEqual([]);
+      expect(outcome.foreign).toEqual([]);
+      expect(harness.remoteRequests).toEqual([]);
+      // The sanitizer alone neutralized everything: Chromium never had to block a thing.
+      expect(outcome.browserBlocks).toEqual([]);
+    },
+    OPEN_ALL_TIMEOUT_MS,
+  );
 
-  it('with remote content allowed still runs nothing, and only images go out', async () => {
-    // Act
-    const outcome = await openAll(true);
+  it(
+    'with remote content allowed still runs nothing, and only images go out',
+    async () => {
+      // Act
+      const outcome = await openAll(true);
 
-    // Assess: remote images were attempted (the corpus has them), nothing else was.
-    const kinds = [...new Set(outcome.foreign.map((request) => request.type))];
-    console.info(`XSS corpus, remote allowed: ${outcome.frames} frames in ${outcome.seconds} s; ${outcome.foreign.length} remote image requests`);
-    expect(outcome.renderFailures).toEqual([]);
-    expect(outcome.executions).toEqual([]);
-    expect(outcome.popups).toEqual([]);
-    expect(outcome.navigatedFrames).toEqual([]);
-    expect(outcome.foreign.length).toBeGreaterThan(0);
-    expect(kinds).toEqual(['image']);
-    expect(outcome.foreign.every((request) => /^https?:\/\//.test(request.url))).toBe(true);
-    expect(outcome.browserBlocks).toEqual([]);
-  }, OPEN_ALL_TIMEOUT_MS);
+      // Assess: remote images were attempted (the corpus has them), nothing else was.
+      const kinds = [...new Set(outcome.foreign.map((request) => request.type))];
+      console.info(
+        `XSS corpus, remote allowed: ${outcome.frames} frames in ${outcome.seconds} s; ${outcome.foreign.length} remote image requests`,
+      );
+      expect(outcome.renderFailures).toEqual([]);
+      expect(outcome.executions).toEqual([]);
+      expect(outcome.popups).toEqual([]);
+      expect(outcome.navigatedFrames).toEqual([]);
+      expect(outcome.foreign.length).toBeGreaterThan(0);
+      expect(kinds).toEqual(['image']);
+      expect(outcome.foreign.every((request) => /^https?:\/\//.test(request.url))).toBe(true);
+      expect(outcome.browserBlocks).toEqual([]);
+    },
+    OPEN_ALL_TIMEOUT_MS,
+  );
 
   it('control: raw vectors without sanitizer, CSP and sandbox do run here (the detectors work)', async () => {
     // Prepare: the first 60 payloads as they are, in plain iframes.
-    const rows = readFileSync(resolve(CORPUS_ROOT, 'xss/all-vectors.jsonl'), 'utf8').split('\n').filter((line) => line.trim() !== '').slice(0, 60);
-    const paths = rows.map((line) => harness.addFrame(`<!DOCTYPE html>${(JSON.parse(line) as { payload: string }).payload}`, { 'Content-Type': 'text/html' }));
+    const rows = readFileSync(resolve(CORPUS_ROOT, 'xss/all-vectors.jsonl'), 'utf8')
+      .split('\n')
+      .filter((line) => line.trim() !== '')
+      .slice(0, 60);
+    const paths = rows.map((line) =>
+      harness.addFrame(`<!DOCTYPE html>${(JSON.parse(line) as { payload: string }).payload}`, { 'Content-Type': 'text/html' }),
+    );
     const context = await browser.newContext();
     const watch = await watchContext(context);
     const page = await context.newPage();
@@ -193,7 +231,8 @@ describe('MailparserMessageRenderer on the message corpus', () => {
         continue;
       }
       const html = rendered.html ?? '';
-      if (/<script|<iframe|<object|<embed|\son[a-z]+=|javascript:/i.test(html)) problems.push(`${row.path}: active content left in ${html.slice(0, 200)}`);
+      if (/<script|<iframe|<object|<embed|\son[a-z]+=|javascript:/i.test(html))
+        problems.push(`${row.path}: active content left in ${html.slice(0, 200)}`);
       for (const listed of rendered.attachments) {
         attachments++;
         const opened = await renderer.openAttachment(createReadStream(file), { index: listed.index });
@@ -203,7 +242,9 @@ describe('MailparserMessageRenderer on the message corpus', () => {
           for await (const chunk of opened.content) size += (chunk as Buffer).length;
         }
         if (opened === null || JSON.stringify(opened.attachment) !== JSON.stringify(listed) || size !== listed.size) {
-          problems.push(`${row.path}: attachment ${listed.index} ${JSON.stringify(listed)} opened as ${JSON.stringify(opened?.attachment)} with ${size} bytes`);
+          problems.push(
+            `${row.path}: attachment ${listed.index} ${JSON.stringify(listed)} opened as ${JSON.stringify(opened?.attachment)} with ${size} bytes`,
+          );
         }
       }
     }

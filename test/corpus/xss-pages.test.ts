@@ -12,10 +12,10 @@ import { resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type LocalWebmail, signIn, startLocalWebmail } from '../fixtures/webmail/local-webmail.ts';
 import { launchChromium } from '../support/chromium.ts';
 import { CORPUS_ROOT } from '../support/corpus.ts';
 import { htmlMessage, watchContext } from '../support/frame-harness.ts';
-import { signIn, startLocalWebmail, type LocalWebmail } from '../fixtures/webmail/local-webmail.ts';
 
 const SAMPLE_SIZE = 100;
 // Time for load-time tricks (lazy images, animations, meta refresh at 0 s) to show.
@@ -45,7 +45,10 @@ async function sampleVectors(): Promise<Vector[]> {
   // Each category in a spread-out order (golden-ratio steps through its list), so the
   // first picks of a large category come from all over it, not from its start.
   const queues = [...byCategory.values()].map((list) =>
-    list.map((row, index) => ({ row, key: (index * 0.6180339887) % 1 })).sort((a, b) => a.key - b.key).map(({ row }) => row),
+    list
+      .map((row, index) => ({ row, key: (index * 0.6180339887) % 1 }))
+      .sort((a, b) => a.key - b.key)
+      .map(({ row }) => row),
   );
   const picked: typeof rows = [];
   while (picked.length < SAMPLE_SIZE && queues.some((queue) => queue.length > 0)) {
@@ -55,9 +58,14 @@ async function sampleVectors(): Promise<Vector[]> {
     }
   }
   const vectors: Vector[] = [];
-  for (const row of picked) vectors.push({ id: `all-vectors#${row.id}`, category: row.category, raw: await bytesOf(htmlMessage(row.payload, `vector ${row.id}`)) });
+  for (const row of picked)
+    vectors.push({ id: `all-vectors#${row.id}`, category: row.category, raw: await bytesOf(htmlMessage(row.payload, `vector ${row.id}`)) });
   vectors.push({ id: 'h5sc/test.eml', category: 'document', raw: readFileSync(resolve(xss, 'h5sc/test.eml')) });
-  vectors.push({ id: 'httpleaks/leak.html', category: 'document', raw: await bytesOf(htmlMessage(readFileSync(resolve(xss, 'httpleaks/leak.html'), 'utf8'), 'HTTPLeaks')) });
+  vectors.push({
+    id: 'httpleaks/leak.html',
+    category: 'document',
+    raw: await bytesOf(htmlMessage(readFileSync(resolve(xss, 'httpleaks/leak.html'), 'utf8'), 'HTTPLeaks')),
+  });
   return vectors;
 }
 
@@ -71,7 +79,8 @@ describe('XSS vectors as mail, opened through the real message page (Chromium)',
     vectors = await sampleVectors();
     stack = await startLocalWebmail();
     browser = await launchChromium();
-    for (const vector of vectors) delivered.push({ vector, id: await stack.deliver(vector.raw, ['alice@corp.test'], 'attacker@remote.invalid') });
+    for (const vector of vectors)
+      delivered.push({ vector, id: await stack.deliver(vector.raw, ['alice@corp.test'], 'attacker@remote.invalid') });
   }, 300_000);
 
   afterAll(async () => {
@@ -116,7 +125,10 @@ describe('XSS vectors as mail, opened through the real message page (Chromium)',
       await page.waitForTimeout(SETTLE_MS);
       if (response?.status() !== 200) problems.push(`${vector.id}: status ${response?.status()}`);
       if (page.url() !== url) problems.push(`${vector.id}: the page navigated to ${page.url()}`);
-      const frames = page.frames().slice(1).map((frame) => frame.url());
+      const frames = page
+        .frames()
+        .slice(1)
+        .map((frame) => frame.url());
       if (frames.length === 1 && frames[0] === `${url}/body`) framesLoaded++;
       else problems.push(`${vector.id}: frames ${JSON.stringify(frames)}`);
     }
@@ -127,7 +139,9 @@ describe('XSS vectors as mail, opened through the real message page (Chromium)',
     const requests = watch.requests.slice(requestsBefore);
     const foreign = requests.filter((url) => !(url.startsWith(`${stack.base}/`) || url.startsWith('data:') || url === 'about:blank'));
     const consoleErrors = watch.console.slice(consoleBefore).filter((line) => line.startsWith('error:'));
-    console.info(`XSS through the message page: ${delivered.length} messages in ${seconds} s, ${requests.length} requests, ${framesLoaded} frames`);
+    console.info(
+      `XSS through the message page: ${delivered.length} messages in ${seconds} s, ${requests.length} requests, ${framesLoaded} frames`,
+    );
     expect(problems).toEqual([]);
     expect(framesLoaded).toBe(delivered.length);
     expect(watch.dialogs).toEqual([]);

@@ -13,7 +13,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MESSAGE_TABLE } from '../../lambdas/adapters/aws/message-table.ts';
 import { ENV, readAwsForwardEnv, readAwsIngestEnv } from '../../lambdas/wiring/env.ts';
-import { loadConfig, parseConfig, ShadowmailConfigError, SQS_MAX_RETENTION_DAYS, type ShadowmailConfigInput } from '../../lib/config.ts';
+import { loadConfig, parseConfig, ShadowmailConfigError, type ShadowmailConfigInput, SQS_MAX_RETENTION_DAYS } from '../../lib/config.ts';
 import { RAW_MAIL_EXPIRY_MARGIN_DAYS } from '../../lib/constructs/raw-mail-bucket.ts';
 import { FORWARD_LIMITS, INGEST_LIMITS, RESEND_LIMITS, VISIBILITY_FACTOR } from '../../lib/pipeline-limits.ts';
 import { buildShadowmail } from '../../lib/shadowmail-app.ts';
@@ -53,7 +53,10 @@ type Resource = { Type: string; Properties: Record<string, any>; DeletionPolicy?
 function entry(template: Template, type: string, name: string): [string, Resource] {
   const pattern = new RegExp(`^${name}[0-9A-F]{8}$`);
   const matches = Object.entries(template.findResources(type) as Record<string, Resource>).filter(([id]) => pattern.test(id));
-  expect(matches.map(([id]) => id), `${type} ${name}`).toHaveLength(1);
+  expect(
+    matches.map(([id]) => id),
+    `${type} ${name}`,
+  ).toHaveLength(1);
   return matches[0]!;
 }
 
@@ -68,14 +71,24 @@ beforeAll(() => {
 describe('configuration', () => {
   it('reads the example of cdk.json and fills the defaults', () => {
     // Prepare
-    const app = contextApp({ shadowmail: { domains: ['Example.COM'], smartHost: { host: 'mail.example.com', authSecretArn: RELAY_SECRET }, identityProvider: SAML_IDP, webmail: WEBMAIL } });
+    const app = contextApp({
+      shadowmail: {
+        domains: ['Example.COM'],
+        smartHost: { host: 'mail.example.com', authSecretArn: RELAY_SECRET },
+        identityProvider: SAML_IDP,
+        webmail: WEBMAIL,
+      },
+    });
 
     // Act
     const fromCdkJson = parseConfig(EXAMPLE);
     const minimal = loadConfig(app.node);
 
     // Assess
-    expect(fromCdkJson).toMatchObject({ domains: ['example.com'], smartHost: { host: 'mail.example.com', port: 10587, tls: 'starttls-required', authSecretArn: expect.any(String) } });
+    expect(fromCdkJson).toMatchObject({
+      domains: ['example.com'],
+      smartHost: { host: 'mail.example.com', port: 10587, tls: 'starttls-required', authSecretArn: expect.any(String) },
+    });
     expect(minimal).toEqual({
       stackId: 'shadowmail',
       domains: ['example.com'],
@@ -103,8 +116,18 @@ describe('configuration', () => {
     });
   });
 
-  const base = { domains: ['corp.example'], smartHost: { host: 'exchange.corp.example', authSecretArn: RELAY_SECRET }, identityProvider: SAML_IDP, webmail: WEBMAIL };
-  const oidc = { type: 'oidc', issuer: 'https://login.microsoftonline.com/t/v2.0', clientId: 'c', clientSecretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:entra-AbCdEf' };
+  const base = {
+    domains: ['corp.example'],
+    smartHost: { host: 'exchange.corp.example', authSecretArn: RELAY_SECRET },
+    identityProvider: SAML_IDP,
+    webmail: WEBMAIL,
+  };
+  const oidc = {
+    type: 'oidc',
+    issuer: 'https://login.microsoftonline.com/t/v2.0',
+    clientId: 'c',
+    clientSecretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:entra-AbCdEf',
+  };
   it.each([
     ['no configuration at all', undefined, /^shadowmail: is required/],
     ['no domains', { smartHost: base.smartHost }, /^shadowmail\.domains: is required/],
@@ -114,38 +137,134 @@ describe('configuration', () => {
     ['a port out of range', { ...base, smartHost: { host: 'x.example', port: 70000 } }, /^shadowmail\.smartHost\.port: /],
     ['a port as a string', { ...base, smartHost: { host: 'x.example', port: '587' } }, /^shadowmail\.smartHost\.port: .*expected number/],
     ['an unknown TLS mode', { ...base, smartHost: { host: 'x.example', tls: 'ssl' } }, /^shadowmail\.smartHost\.tls: .*starttls-required/],
-    ['a partial secret ARN', { ...base, smartHost: { host: 'x.example', authSecretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:relay' } }, /^shadowmail\.smartHost\.authSecretArn: the complete ARN/],
+    [
+      'a partial secret ARN',
+      { ...base, smartHost: { host: 'x.example', authSecretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:relay' } },
+      /^shadowmail\.smartHost\.authSecretArn: the complete ARN/,
+    ],
     ['a forward window beyond SQS retention', { ...base, forwardMaxAgeDays: 15 }, /^shadowmail\.forwardMaxAgeDays: /],
-    ['a forward window beyond the retention', { ...base, retentionDays: 3, forwardMaxAgeDays: 5 }, /^shadowmail\.forwardMaxAgeDays: must not exceed retentionDays/],
+    [
+      'a forward window beyond the retention',
+      { ...base, retentionDays: 3, forwardMaxAgeDays: 5 },
+      /^shadowmail\.forwardMaxAgeDays: must not exceed retentionDays/,
+    ],
     ['a fractional retention', { ...base, retentionDays: 2.5 }, /^shadowmail\.retentionDays: /],
     ['a stack id CloudFormation refuses', { ...base, stackId: '1st_stack' }, /^shadowmail\.stackId: a letter/],
     ['a misspelt key', { ...base, retentionDay: 30 }, /^shadowmail\.retentionDay: is not a known setting/],
-    ['a misspelt smart host key', { ...base, smartHost: { host: 'x.example', tlsMode: 'none' } }, /^shadowmail\.smartHost\.tlsMode: is not a known setting/],
+    [
+      'a misspelt smart host key',
+      { ...base, smartHost: { host: 'x.example', tlsMode: 'none' } },
+      /^shadowmail\.smartHost\.tlsMode: is not a known setting/,
+    ],
     ['no identity provider', { ...base, identityProvider: undefined }, /^shadowmail\.identityProvider: is required/],
     ['an unknown identity provider type', { ...base, identityProvider: { type: 'ldap' } }, /^shadowmail\.identityProvider\.type: /],
-    ['SAML without metadata', { ...base, identityProvider: { type: 'saml' } }, /^shadowmail\.identityProvider\.metadataUrl: give exactly one of metadataUrl/],
-    ['SAML with both metadata URL and file', { ...base, identityProvider: { ...SAML_IDP, metadataFile: 'fm.xml' } }, /^shadowmail\.identityProvider\.metadataUrl: give exactly one/],
-    ['SAML metadata over plain http', { ...base, identityProvider: { type: 'saml', metadataUrl: 'http://adfs.corp.example/fm.xml' } }, /^shadowmail\.identityProvider\.metadataUrl: an https:\/\/ URL/],
-    ['OIDC without its client secret', { ...base, identityProvider: { ...oidc, clientSecretArn: undefined } }, /^shadowmail\.identityProvider\.clientSecretArn: is required/],
+    [
+      'SAML without metadata',
+      { ...base, identityProvider: { type: 'saml' } },
+      /^shadowmail\.identityProvider\.metadataUrl: give exactly one of metadataUrl/,
+    ],
+    [
+      'SAML with both metadata URL and file',
+      { ...base, identityProvider: { ...SAML_IDP, metadataFile: 'fm.xml' } },
+      /^shadowmail\.identityProvider\.metadataUrl: give exactly one/,
+    ],
+    [
+      'SAML metadata over plain http',
+      { ...base, identityProvider: { type: 'saml', metadataUrl: 'http://adfs.corp.example/fm.xml' } },
+      /^shadowmail\.identityProvider\.metadataUrl: an https:\/\/ URL/,
+    ],
+    [
+      'OIDC without its client secret',
+      { ...base, identityProvider: { ...oidc, clientSecretArn: undefined } },
+      /^shadowmail\.identityProvider\.clientSecretArn: is required/,
+    ],
     ['no webmail settings', { ...base, webmail: undefined }, /^shadowmail\.webmail: is required/],
-    ['a Cognito domain prefix with "aws"', { ...base, webmail: { cognitoDomainPrefix: 'corp-aws-mail' } }, /^shadowmail\.webmail\.cognitoDomainPrefix: must not contain/],
-    ['an unknown time zone', { ...base, webmail: { ...WEBMAIL, timeZone: 'Mars/Olympus' } }, /^shadowmail\.webmail\.timeZone: an IANA time zone/],
-    ['a region without SES receiving', { ...base, region: 'ap-east-1' }, /^shadowmail\.region: SES does not receive mail in ap-east-1; use one of us-east-1, /],
-    ['the opt-in region ap-southeast-3', { ...base, region: 'ap-southeast-3' }, /^shadowmail\.region: ap-southeast-3 is an opt-in region, and SES does not support S3 buckets in opt-in regions as a destination for inbound mail/],
-    ['the opt-in region eu-south-1', { ...base, region: 'eu-south-1' }, /^shadowmail\.region: eu-south-1 is an opt-in region, and SES does not support S3 buckets in opt-in regions/],
-    ['the opt-in region il-central-1', { ...base, region: 'il-central-1' }, /^shadowmail\.region: il-central-1 is an opt-in region, and SES does not support S3 buckets in opt-in regions/],
-    ['an existing SES identity that is no domain of the deployment', { ...base, ses: { existingIdentities: ['other.example'] } }, /^shadowmail\.ses\.existingIdentities\.0: other\.example is not one of domains \(corp\.example\)/],
-    ['an existing SES identity named twice', { ...base, ses: { existingIdentities: ['corp.example', 'Corp.Example'] } }, /^shadowmail\.ses\.existingIdentities: existingIdentities must not repeat/],
-    ['an existing SES identity that is no domain name', { ...base, ses: { existingIdentities: ['corp example'] } }, /^shadowmail\.ses\.existingIdentities\.0: a mail domain/],
-    ['a MAIL FROM subdomain that is no DNS label', { ...base, ses: { mailFromSubdomain: 'bounce.mail' } }, /^shadowmail\.ses\.mailFromSubdomain: one DNS label such as bounce/],
-    ['a MAIL FROM domain that receives mail', { ...base, domains: ['corp.example', 'mail.corp.example'], ses: { mailFromSubdomain: 'mail' } }, /^shadowmail\.ses\.mailFromSubdomain: mail\.corp\.example is one of domains: a MAIL FROM domain must not receive mail/],
+    [
+      'a Cognito domain prefix with "aws"',
+      { ...base, webmail: { cognitoDomainPrefix: 'corp-aws-mail' } },
+      /^shadowmail\.webmail\.cognitoDomainPrefix: must not contain/,
+    ],
+    [
+      'an unknown time zone',
+      { ...base, webmail: { ...WEBMAIL, timeZone: 'Mars/Olympus' } },
+      /^shadowmail\.webmail\.timeZone: an IANA time zone/,
+    ],
+    [
+      'a region without SES receiving',
+      { ...base, region: 'ap-east-1' },
+      /^shadowmail\.region: SES does not receive mail in ap-east-1; use one of us-east-1, /,
+    ],
+    [
+      'the opt-in region ap-southeast-3',
+      { ...base, region: 'ap-southeast-3' },
+      /^shadowmail\.region: ap-southeast-3 is an opt-in region, and SES does not support S3 buckets in opt-in regions as a destination for inbound mail/,
+    ],
+    [
+      'the opt-in region eu-south-1',
+      { ...base, region: 'eu-south-1' },
+      /^shadowmail\.region: eu-south-1 is an opt-in region, and SES does not support S3 buckets in opt-in regions/,
+    ],
+    [
+      'the opt-in region il-central-1',
+      { ...base, region: 'il-central-1' },
+      /^shadowmail\.region: il-central-1 is an opt-in region, and SES does not support S3 buckets in opt-in regions/,
+    ],
+    [
+      'an existing SES identity that is no domain of the deployment',
+      { ...base, ses: { existingIdentities: ['other.example'] } },
+      /^shadowmail\.ses\.existingIdentities\.0: other\.example is not one of domains \(corp\.example\)/,
+    ],
+    [
+      'an existing SES identity named twice',
+      { ...base, ses: { existingIdentities: ['corp.example', 'Corp.Example'] } },
+      /^shadowmail\.ses\.existingIdentities: existingIdentities must not repeat/,
+    ],
+    [
+      'an existing SES identity that is no domain name',
+      { ...base, ses: { existingIdentities: ['corp example'] } },
+      /^shadowmail\.ses\.existingIdentities\.0: a mail domain/,
+    ],
+    [
+      'a MAIL FROM subdomain that is no DNS label',
+      { ...base, ses: { mailFromSubdomain: 'bounce.mail' } },
+      /^shadowmail\.ses\.mailFromSubdomain: one DNS label such as bounce/,
+    ],
+    [
+      'a MAIL FROM domain that receives mail',
+      { ...base, domains: ['corp.example', 'mail.corp.example'], ses: { mailFromSubdomain: 'mail' } },
+      /^shadowmail\.ses\.mailFromSubdomain: mail\.corp\.example is one of domains: a MAIL FROM domain must not receive mail/,
+    ],
     ['an alarm address that is none', { ...base, alarmEmail: 'it-alerts' }, /^shadowmail\.alarmEmail: an e-mail address/],
-    ['an Elastic IP that is no allocation id', { ...base, natGateway: { elasticIpAllocationId: '203.0.113.7' } }, /^shadowmail\.natGateway\.elasticIpAllocationId: an Elastic IP allocation id/],
-    ['fewer sessions than forward and resend need', { ...base, smartHost: { host: 'x.example', maxSessions: 3 } }, /^shadowmail\.smartHost\.maxSessions: a whole number from 4 \(2 for the forward, 2 for resends\) to 50/],
-    ['more sessions than the sane range', { ...base, smartHost: { host: 'x.example', maxSessions: 51 } }, /^shadowmail\.smartHost\.maxSessions: .*MaxInboundConnectionPerSource/],
-    ['a fractional session bound', { ...base, smartHost: { host: 'x.example', maxSessions: 7.5 } }, /^shadowmail\.smartHost\.maxSessions: /],
-    ['a negative webmail reservation', { ...base, webmail: { ...WEBMAIL, reservedConcurrency: -1 } }, /^shadowmail\.webmail\.reservedConcurrency: 0 \(no reservation\).*at least this \+ 100/],
-    ['a webmail reservation beyond any sane account', { ...base, webmail: { ...WEBMAIL, reservedConcurrency: 901 } }, /^shadowmail\.webmail\.reservedConcurrency: .*new accounts can have far less/],
+    [
+      'an Elastic IP that is no allocation id',
+      { ...base, natGateway: { elasticIpAllocationId: '203.0.113.7' } },
+      /^shadowmail\.natGateway\.elasticIpAllocationId: an Elastic IP allocation id/,
+    ],
+    [
+      'fewer sessions than forward and resend need',
+      { ...base, smartHost: { host: 'x.example', maxSessions: 3 } },
+      /^shadowmail\.smartHost\.maxSessions: a whole number from 4 \(2 for the forward, 2 for resends\) to 50/,
+    ],
+    [
+      'more sessions than the sane range',
+      { ...base, smartHost: { host: 'x.example', maxSessions: 51 } },
+      /^shadowmail\.smartHost\.maxSessions: .*MaxInboundConnectionPerSource/,
+    ],
+    [
+      'a fractional session bound',
+      { ...base, smartHost: { host: 'x.example', maxSessions: 7.5 } },
+      /^shadowmail\.smartHost\.maxSessions: /,
+    ],
+    [
+      'a negative webmail reservation',
+      { ...base, webmail: { ...WEBMAIL, reservedConcurrency: -1 } },
+      /^shadowmail\.webmail\.reservedConcurrency: 0 \(no reservation\).*at least this \+ 100/,
+    ],
+    [
+      'a webmail reservation beyond any sane account',
+      { ...base, webmail: { ...WEBMAIL, reservedConcurrency: 901 } },
+      /^shadowmail\.webmail\.reservedConcurrency: .*new accounts can have far less/,
+    ],
   ])('refuses %s, naming the key', (_what, raw, message) => {
     // Act
     const attempt = () => parseConfig(raw);
@@ -162,7 +281,15 @@ describe('configuration', () => {
       const good = join(dir, 'prod.json');
       const bad = join(dir, 'bad.json');
       const rest = { identityProvider: SAML_IDP, webmail: WEBMAIL };
-      await writeFile(good, JSON.stringify({ stackId: 'prod', domains: ['corp.example'], smartHost: { host: 'mx.corp.example', port: 2525, authSecretArn: RELAY_SECRET }, ...rest }));
+      await writeFile(
+        good,
+        JSON.stringify({
+          stackId: 'prod',
+          domains: ['corp.example'],
+          smartHost: { host: 'mx.corp.example', port: 2525, authSecretArn: RELAY_SECRET },
+          ...rest,
+        }),
+      );
       await writeFile(bad, JSON.stringify({ domains: ['corp.example'], smartHost: { host: 'mx.corp.example', port: 0 }, ...rest }));
 
       // Act
@@ -196,7 +323,10 @@ describe('stateful stack', () => {
     const bucket = only(stateful, 'AWS::S3::Bucket', 'RawMailBucket');
     expect(bucket.DeletionPolicy).toBe('Retain');
     expect(bucket.Properties.BucketEncryption.ServerSideEncryptionConfiguration).toEqual([
-      { BucketKeyEnabled: true, ServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: { 'Fn::GetAtt': [keyId, 'Arn'] } } },
+      {
+        BucketKeyEnabled: true,
+        ServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: { 'Fn::GetAtt': [keyId, 'Arn'] } },
+      },
     ]);
     expect(bucket.Properties.PublicAccessBlockConfiguration).toEqual({
       BlockPublicAcls: true,
@@ -265,7 +395,12 @@ describe('stateful stack', () => {
       ],
     });
     expect(table.Properties.AttributeDefinitions).toEqual(
-      expect.arrayContaining([partitionKey, sortKey, lookupIndex.partitionKey, lookupIndex.sortKey].map((AttributeName) => ({ AttributeName, AttributeType: 'S' }))),
+      expect.arrayContaining(
+        [partitionKey, sortKey, lookupIndex.partitionKey, lookupIndex.sortKey].map((AttributeName) => ({
+          AttributeName,
+          AttributeType: 'S',
+        })),
+      ),
     );
   });
 
@@ -284,12 +419,17 @@ describe('stateful stack', () => {
       expect(q.Properties.MessageRetentionPeriod).toBe(14 * DAY);
       expect(q.DeletionPolicy).toBe('Retain');
     }
-    expect(queue.Properties.RedrivePolicy).toEqual({ deadLetterTargetArn: { 'Fn::GetAtt': [dlqId, 'Arn'] }, maxReceiveCount: limits.maxReceiveCount });
+    expect(queue.Properties.RedrivePolicy).toEqual({
+      deadLetterTargetArn: { 'Fn::GetAtt': [dlqId, 'Arn'] },
+      maxReceiveCount: limits.maxReceiveCount,
+    });
     expect(queue.Properties.VisibilityTimeout).toBe(limits.timeout.toSeconds() * VISIBILITY_FACTOR);
     for (const id of [queueId, dlqId]) {
       example.stateful.hasResourceProperties('AWS::SQS::QueuePolicy', {
         Queues: [{ Ref: id }],
-        PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) },
+        PolicyDocument: {
+          Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]),
+        },
       });
     }
   });
@@ -349,9 +489,12 @@ describe('stateless stack', () => {
     // Assess
     for (const vars of [ingestVars, forwardVars]) {
       expect(Object.keys(vars).filter((name) => !contractNames.has(name) && name !== 'NODE_OPTIONS')).toEqual([]);
-      expect(Object.entries(vars).filter(([, value]) => typeof value !== 'string').map(([name]) => name).sort()).toEqual(
-        [ENV.forwardQueueUrl, ENV.sourceQueueUrl, ENV.tableName].sort(),
-      );
+      expect(
+        Object.entries(vars)
+          .filter(([, value]) => typeof value !== 'string')
+          .map(([name]) => name)
+          .sort(),
+      ).toEqual([ENV.forwardQueueUrl, ENV.sourceQueueUrl, ENV.tableName].sort());
     }
     // Each function's failed records are retried on the queue it consumes.
     expect(JSON.stringify(ingestVars[ENV.sourceQueueUrl])).toContain('IngestQueue');
@@ -379,7 +522,9 @@ describe('stateless stack', () => {
     expect(mappings).toHaveLength(3);
     for (const m of mappings) expect(m.Properties.FunctionResponseTypes).toEqual(['ReportBatchItemFailures']);
     // The default bound of 10 sessions to the primary: 8 for the live forward, 2 for resend jobs, one record each.
-    expect(mappingOf('Ingest')).toEqual([expect.objectContaining({ Properties: expect.objectContaining({ BatchSize: 10, ScalingConfig: { MaximumConcurrency: 5 } }) })]);
+    expect(mappingOf('Ingest')).toEqual([
+      expect.objectContaining({ Properties: expect.objectContaining({ BatchSize: 10, ScalingConfig: { MaximumConcurrency: 5 } }) }),
+    ]);
     expect(mappingOf('Forward')[0]!.Properties).toMatchObject({ BatchSize: 1, ScalingConfig: { MaximumConcurrency: 8 } });
     expect(mappingOf('Resend')[0]!.Properties).toMatchObject({ BatchSize: 1, ScalingConfig: { MaximumConcurrency: 2 } });
     expect(JSON.stringify(mappingOf('Ingest')[0]!.Properties.EventSourceArn)).toContain('IngestQueue');
@@ -393,14 +538,22 @@ describe('stateless stack', () => {
     const queue = (name: string) => only(example.stateful, 'AWS::SQS::Queue', `${name}Queue`).Properties;
 
     // Assess
-    expect({ ingest: timeout('Ingest'), forward: timeout('Forward'), resend: timeout('Resend') }).toEqual({ ingest: 180, forward: 360, resend: 360 });
-    for (const [name, seconds] of [['Ingest', 1_080], ['Forward', 2_160], ['Resend', 2_160]] as const) {
+    expect({ ingest: timeout('Ingest'), forward: timeout('Forward'), resend: timeout('Resend') }).toEqual({
+      ingest: 180,
+      forward: 360,
+      resend: 360,
+    });
+    for (const [name, seconds] of [
+      ['Ingest', 1_080],
+      ['Forward', 2_160],
+      ['Resend', 2_160],
+    ] as const) {
       expect(queue(name).VisibilityTimeout, name).toBe(seconds);
       expect(queue(name).RedrivePolicy.maxReceiveCount, name).toBe(10);
     }
   });
 
-  it('lets each pipeline function change the visibility of its own queue\'s messages, once, through the event source grant', () => {
+  it("lets each pipeline function change the visibility of its own queue's messages, once, through the event source grant", () => {
     // Act
     const policies = Object.entries(example.stateless.findResources('AWS::IAM::Policy') as Record<string, Resource>);
     const grantsOf = (role: string) =>
@@ -421,7 +574,10 @@ describe('stateless stack', () => {
     // Act
     const reservation = (template: Template) =>
       Object.fromEntries(
-        ['Ingest', 'Forward', 'Resend', 'Webmail'].map((name) => [name, functionNamed(template, name).Properties.ReservedConcurrentExecutions]),
+        ['Ingest', 'Forward', 'Resend', 'Webmail'].map((name) => [
+          name,
+          functionNamed(template, name).Properties.ReservedConcurrentExecutions,
+        ]),
       );
     const fifty = synthesize({ ...EXAMPLE, webmail: { ...EXAMPLE.webmail, reservedConcurrency: 50 } }).stateless;
     const none = synthesize({ ...EXAMPLE, webmail: { ...EXAMPLE.webmail, reservedConcurrency: 0 } }).stateless;
@@ -448,13 +604,22 @@ describe('stateless stack', () => {
   it('grants the pipeline functions least privilege: named actions only, no AWS managed policy, the table and no Scan, the queues they feed', () => {
     // Act
     const pipeline = /^(Ingest|Forward|Resend)Role/;
-    const roles = Object.entries(example.stateless.findResources('AWS::IAM::Role') as Record<string, Resource>).filter(([id]) => pipeline.test(id));
-    const policies = Object.entries(example.stateless.findResources('AWS::IAM::Policy') as Record<string, Resource>).filter(([id]) => pipeline.test(id));
+    const roles = Object.entries(example.stateless.findResources('AWS::IAM::Role') as Record<string, Resource>).filter(([id]) =>
+      pipeline.test(id),
+    );
+    const policies = Object.entries(example.stateless.findResources('AWS::IAM::Policy') as Record<string, Resource>).filter(([id]) =>
+      pipeline.test(id),
+    );
     const statementsOf = (prefix: string) =>
-      policies.filter(([id]) => id.startsWith(prefix)).flatMap(([, p]) => p.Properties.PolicyDocument.Statement as Array<{ Action: string | string[]; Resource: unknown }>);
+      policies
+        .filter(([id]) => id.startsWith(prefix))
+        .flatMap(([, p]) => p.Properties.PolicyDocument.Statement as Array<{ Action: string | string[]; Resource: unknown }>);
     const statements = ['Ingest', 'Forward', 'Resend'].flatMap(statementsOf);
     const actions = statements.flatMap((s) => [s.Action].flat());
-    const sendTargets = (prefix: string) => statementsOf(prefix).filter((s) => [s.Action].flat().includes('sqs:SendMessage')).map((s) => JSON.stringify(s.Resource));
+    const sendTargets = (prefix: string) =>
+      statementsOf(prefix)
+        .filter((s) => [s.Action].flat().includes('sqs:SendMessage'))
+        .map((s) => JSON.stringify(s.Resource));
 
     // Assess
     expect(roles).toHaveLength(3);
@@ -469,10 +634,16 @@ describe('stateless stack', () => {
     expect(sendTargets('Forward')).toEqual([expect.stringContaining('ForwardQueue')]);
     // minimizePolicies merges the resend worker's two sends into one statement
     expect(sendTargets('Resend').join()).toMatch(/ForwardQueue.*ResendQueue|ResendQueue.*ForwardQueue/);
-    expect(statementsOf('Resend')).toContainEqual(expect.objectContaining({ Action: 'dynamodb:Query', Resource: expect.objectContaining({ 'Fn::Join': expect.anything() }) }));
+    expect(statementsOf('Resend')).toContainEqual(
+      expect.objectContaining({ Action: 'dynamodb:Query', Resource: expect.objectContaining({ 'Fn::Join': expect.anything() }) }),
+    );
     // The smart-host secret is the only secret they read (only forward and resend, see below).
     expect(statements.filter((s) => [s.Action].flat().some((a) => a.startsWith('secretsmanager:')))).toEqual(
-      ['Forward', 'Resend'].map(() => ({ Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: EXAMPLE.smartHost.authSecretArn })),
+      ['Forward', 'Resend'].map(() => ({
+        Effect: 'Allow',
+        Action: 'secretsmanager:GetSecretValue',
+        Resource: EXAMPLE.smartHost.authSecretArn,
+      })),
     );
   });
 
@@ -481,7 +652,10 @@ describe('stateless stack', () => {
     const secretArn = 'arn:aws:secretsmanager:eu-central-1:123456789012:secret:shadowmail/relay-AbC123';
 
     // Act
-    const { stateless } = synthesize({ ...EXAMPLE, smartHost: { host: 'relay.corp.example', port: 2525, tls: 'implicit', authSecretArn: secretArn, heloName: 'shadow.corp.example' } });
+    const { stateless } = synthesize({
+      ...EXAMPLE,
+      smartHost: { host: 'relay.corp.example', port: 2525, tls: 'implicit', authSecretArn: secretArn, heloName: 'shadow.corp.example' },
+    });
 
     // Assess
     const vars = functionNamed(stateless, 'Forward').Properties.Environment.Variables;
@@ -497,7 +671,11 @@ describe('stateless stack', () => {
     );
     expect(secretReaders.map(([id]) => id).sort()).toEqual([expect.stringMatching(/^ForwardRole/), expect.stringMatching(/^ResendRole/)]);
     for (const [, policy] of secretReaders) {
-      expect(policy.Properties.PolicyDocument.Statement).toContainEqual({ Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: secretArn });
+      expect(policy.Properties.PolicyDocument.Statement).toContainEqual({
+        Effect: 'Allow',
+        Action: 'secretsmanager:GetSecretValue',
+        Resource: secretArn,
+      });
     }
   });
 });
@@ -514,9 +692,19 @@ describe('the whole deployment', () => {
     expect(stateful).toEqual(expect.arrayContaining(['TableName', 'RawMailBucketName', 'ResendQueueUrl']));
     expect(stateless).toEqual(
       expect.arrayContaining([
-        'MxTarget', 'MxRecordExampleCom', 'DkimRecordExampleCom1', 'DkimRecordExampleCom2', 'DkimRecordExampleCom3',
-        'WebmailUrl', 'FailoverParameterName', 'UserPoolId', 'CognitoDomain', 'SamlEntityId', 'SamlAcsUrl',
-        'DirectorySyncRoleArn', 'AlarmTopicArn',
+        'MxTarget',
+        'MxRecordExampleCom',
+        'DkimRecordExampleCom1',
+        'DkimRecordExampleCom2',
+        'DkimRecordExampleCom3',
+        'WebmailUrl',
+        'FailoverParameterName',
+        'UserPoolId',
+        'CognitoDomain',
+        'SamlEntityId',
+        'SamlAcsUrl',
+        'DirectorySyncRoleArn',
+        'AlarmTopicArn',
       ]),
     );
     expect(stateless).not.toContain('OidcRedirectUrl');
@@ -525,21 +713,45 @@ describe('the whole deployment', () => {
 
   it('uses a domain that already is an SES identity as it is: no identity, no DKIM outputs, still received for and sent from', () => {
     // Act
-    const { stateless } = synthesize({ ...EXAMPLE, domains: ['corp.example', 'corp-group.example'], ses: { existingIdentities: ['corp.example'] } });
+    const { stateless } = synthesize({
+      ...EXAMPLE,
+      domains: ['corp.example', 'corp-group.example'],
+      ses: { existingIdentities: ['corp.example'] },
+    });
     const identities = Object.values(stateless.findResources('AWS::SES::EmailIdentity') as Record<string, Resource>);
     const rule = only(stateless, 'AWS::SES::ReceiptRule', 'InboundMailRuleSetStore');
     const outputs = outputsOf(stateless);
     const webmailPolicy = only(stateless, 'AWS::IAM::Policy', 'WebmailFunctionRoleDefaultPolicy');
-    const sending = (webmailPolicy.Properties.PolicyDocument.Statement as Array<{ Action: unknown; Resource: unknown }>).find((s) => JSON.stringify(s.Action).includes('ses:SendEmail'))!;
+    const sending = (webmailPolicy.Properties.PolicyDocument.Statement as Array<{ Action: unknown; Resource: unknown }>).find((s) =>
+      JSON.stringify(s.Action).includes('ses:SendEmail'),
+    )!;
 
     // Assess
     expect(identities.map((r) => r.Properties.EmailIdentity)).toEqual(['corp-group.example']);
     expect(rule.Properties.Rule.Recipients).toEqual(['corp.example', 'corp-group.example']);
-    expect(outputs).toEqual(expect.arrayContaining(['MxRecordCorpExample', 'DomainVerificationCorpExample', 'MxRecordCorpGroupExample', 'DkimRecordCorpGroupExample1']));
+    expect(outputs).toEqual(
+      expect.arrayContaining([
+        'MxRecordCorpExample',
+        'DomainVerificationCorpExample',
+        'MxRecordCorpGroupExample',
+        'DkimRecordCorpGroupExample1',
+      ]),
+    );
     expect(outputs.filter((key) => key.startsWith('DkimRecordCorpExample'))).toEqual([]);
     const [createdId] = entry(stateless, 'AWS::SES::EmailIdentity', 'InboundMailIdentitycorpgroupexample');
     const identityArn = (name: unknown) => ({
-      'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':ses:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ...(typeof name === 'string' ? [`:identity/${name}`] : [':identity/', name])]],
+      'Fn::Join': [
+        '',
+        [
+          'arn:',
+          { Ref: 'AWS::Partition' },
+          ':ses:',
+          { Ref: 'AWS::Region' },
+          ':',
+          { Ref: 'AWS::AccountId' },
+          ...(typeof name === 'string' ? [`:identity/${name}`] : [':identity/', name]),
+        ],
+      ],
     });
     const sendingIdentities = (sending.Resource as unknown[]).filter((arn) => JSON.stringify(arn).includes(':identity/'));
     expect(sendingIdentities).toEqual([identityArn({ Ref: createdId }), identityArn('corp.example')]);
@@ -553,7 +765,15 @@ describe('the whole deployment', () => {
 
     // Assess
     for (const alarm of alarms) expect(alarm.Properties.AlarmActions).toEqual([{ Ref: topicId }]);
-    expect(metricNames).toEqual(expect.arrayContaining(['ApproximateNumberOfMessagesVisible', 'ApproximateAgeOfOldestMessage', 'ForwardBacklogAgeSeconds', 'RecipientsFailed', 'IngestErrors']));
+    expect(metricNames).toEqual(
+      expect.arrayContaining([
+        'ApproximateNumberOfMessagesVisible',
+        'ApproximateAgeOfOldestMessage',
+        'ForwardBacklogAgeSeconds',
+        'RecipientsFailed',
+        'IngestErrors',
+      ]),
+    );
     expect(metricNames.filter((m) => m === 'ApproximateNumberOfMessagesVisible')).toHaveLength(4);
     example.stateless.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'it-alerts@example.com' });
   });
@@ -570,9 +790,11 @@ describe('the whole deployment', () => {
 
     // Assess
     expect(subscription.Properties.RedrivePolicy).toEqual({ deadLetterTargetArn: { 'Fn::GetAtt': [subscriptionDlqId, 'Arn'] } });
-    expect(Object.keys(outputs).filter((key) => key.startsWith('DeadLetterQueue')).sort()).toEqual(
-      ['DeadLetterQueueForwardUrl', 'DeadLetterQueueIngestUrl', 'DeadLetterQueueNotificationsUrl', 'DeadLetterQueueResendUrl'],
-    );
+    expect(
+      Object.keys(outputs)
+        .filter((key) => key.startsWith('DeadLetterQueue'))
+        .sort(),
+    ).toEqual(['DeadLetterQueueForwardUrl', 'DeadLetterQueueIngestUrl', 'DeadLetterQueueNotificationsUrl', 'DeadLetterQueueResendUrl']);
     expect(outputs.DeadLetterQueueIngestUrl!.Value).toEqual(queueRef('IngestQueueDeadLetterQueue'));
     expect(outputs.DeadLetterQueueForwardUrl!.Value).toEqual(queueRef('ForwardQueueDeadLetterQueue'));
     expect(outputs.DeadLetterQueueResendUrl!.Value).toEqual(queueRef('ResendQueueDeadLetterQueue'));
@@ -583,22 +805,40 @@ describe('the whole deployment', () => {
     expect(alarm?.Properties.AlarmDescription).toContain('shadowmail redrive --stack shadowmail-example --queue notifications');
   });
 
-  it('sends the webmail\'s mail with an SES configuration set: its name in the function\'s environment, its ARN in the grant, its events alarmed, its name an output', () => {
+  it("sends the webmail's mail with an SES configuration set: its name in the function's environment, its ARN in the grant, its events alarmed, its name an output", () => {
     // Act
     const [setId, set] = entry(example.stateless, 'AWS::SES::ConfigurationSet', 'WebmailSendingConfigurationSet');
     const fn = functionNamed(example.stateless, 'Webmail');
     const webmailPolicy = only(example.stateless, 'AWS::IAM::Policy', 'WebmailFunctionRoleDefaultPolicy');
-    const sending = (webmailPolicy.Properties.PolicyDocument.Statement as Array<{ Action: unknown; Resource: unknown[] }>).find((s) => JSON.stringify(s.Action).includes('ses:SendEmail'))!;
-    const alarmNames = Object.values(example.stateless.findResources('AWS::CloudWatch::Alarm') as Record<string, Resource>).map((a) => a.Properties.AlarmName);
+    const sending = (webmailPolicy.Properties.PolicyDocument.Statement as Array<{ Action: unknown; Resource: unknown[] }>).find((s) =>
+      JSON.stringify(s.Action).includes('ses:SendEmail'),
+    )!;
+    const alarmNames = Object.values(example.stateless.findResources('AWS::CloudWatch::Alarm') as Record<string, Resource>).map(
+      (a) => a.Properties.AlarmName,
+    );
     const outputs = example.stateless.toJSON().Outputs as Record<string, { Value: unknown }>;
 
     // Assess
     expect(set.Properties.Name).toBe('shadowmail-example-webmail');
     expect(fn.Properties.Environment.Variables.SHADOWMAIL_SES_CONFIGURATION_SET).toEqual({ Ref: setId });
     expect(sending.Resource).toContainEqual({
-      'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':ses:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':configuration-set/', { Ref: setId }]],
+      'Fn::Join': [
+        '',
+        [
+          'arn:',
+          { Ref: 'AWS::Partition' },
+          ':ses:',
+          { Ref: 'AWS::Region' },
+          ':',
+          { Ref: 'AWS::AccountId' },
+          ':configuration-set/',
+          { Ref: setId },
+        ],
+      ],
     });
-    expect(alarmNames).toEqual(expect.arrayContaining(['shadowmail-example-webmail-ses-bounces', 'shadowmail-example-webmail-ses-complaints-rejects']));
+    expect(alarmNames).toEqual(
+      expect.arrayContaining(['shadowmail-example-webmail-ses-bounces', 'shadowmail-example-webmail-ses-complaints-rejects']),
+    );
     expect(outputs.ConfigurationSetName!.Value).toEqual({ Ref: setId });
   });
 

@@ -16,9 +16,9 @@ import { S3RawMailStore } from '../../lambdas/adapters/aws/s3-raw-mail-store.ts'
 import { buildReceiptNotification, SES_SETUP_NOTIFICATION, wrapInSnsEnvelope } from '../../lambdas/handlers/ses-receipt-event.ts';
 import { ENV } from '../../lambdas/wiring/env.ts';
 import { inSnsEnvelope, SES_SETUP_NOTIFICATIONS } from '../fixtures/ses/setup-notifications.ts';
-import { startFakeAws, type FakeAws } from '../local/cli-deployed-aws-fakes.ts';
+import { type FakeAws, startFakeAws } from '../local/cli-deployed-aws-fakes.ts';
 import { startDynalite } from '../support/dynamodb-servers.ts';
-import { invokeBundle, runProcess, tail, type ProcessRun } from '../support/lambda-bundle.ts';
+import { invokeBundle, type ProcessRun, runProcess, tail } from '../support/lambda-bundle.ts';
 import { simpleMessage } from '../support/received-mail.ts';
 import { startS3rver } from '../support/s3rver.ts';
 
@@ -60,7 +60,9 @@ const consumedQueueUrl = () => `${aws.endpoint}/123456789012/shadowmail-consumed
 type BundledFunction = 'Ingest' | 'Forward' | 'Resend' | 'Webmail/Function' | 'InboundMail/ActivationFunction';
 
 async function pipelineFunction(name: BundledFunction): Promise<{ resource: FunctionResource; bundle: string }> {
-  const template = JSON.parse(await readFile(join(outdir, 'Stateless.template.json'), 'utf8')) as { Resources: Record<string, FunctionResource & { Type: string }> };
+  const template = JSON.parse(await readFile(join(outdir, 'Stateless.template.json'), 'utf8')) as {
+    Resources: Record<string, FunctionResource & { Type: string }>;
+  };
   const resource = Object.values(template.Resources).find(
     (r) => r.Type === 'AWS::Lambda::Function' && r.Metadata?.['aws:cdk:path'] === `Stateless/${name}/Function/Resource`,
   );
@@ -110,10 +112,14 @@ describe('cdk synth of cdk.json (offline, real bundling)', () => {
       const size = (await stat(bundle)).size;
       const check = await run(process.execPath, ['--check', bundle], { timeoutMs: 30_000 });
       // Importing runs no wiring (each handler builds its wiring on the first call).
-      const loaded = await run(process.execPath, ['--input-type=module', '-e', `const m = await import(${JSON.stringify(bundle)}); process.stdout.write(typeof m.handler);`], {
-        timeoutMs: 30_000,
-        env: { PATH: process.env.PATH, AWS_REGION: 'eu-west-1' },
-      });
+      const loaded = await run(
+        process.execPath,
+        ['--input-type=module', '-e', `const m = await import(${JSON.stringify(bundle)}); process.stdout.write(typeof m.handler);`],
+        {
+          timeoutMs: 30_000,
+          env: { PATH: process.env.PATH, AWS_REGION: 'eu-west-1' },
+        },
+      );
 
       // Assess
       console.info(`${name} bundle: ${(size / 1024 / 1024).toFixed(2)} MiB`);
@@ -162,10 +168,21 @@ describe('cdk synth of cdk.json (offline, real bundling)', () => {
       await rawStore.put({ bucket: 'raw-mail', key: 'raw/real-0001' }, Buffer.from(simpleMessage()));
       const forwardQueue = `${aws.endpoint}/123456789012/shadowmail-forward`;
       aws.addQueue(forwardQueue);
-      const setupForms = Object.values(SES_SETUP_NOTIFICATIONS).map((notification) => ({ ...notification, ...('receipt' in notification && { receipt: { ...notification.receipt, action: { ...notification.receipt.action, bucketName: 'raw-mail' } } }) }));
+      const setupForms = Object.values(SES_SETUP_NOTIFICATIONS).map((notification) => ({
+        ...notification,
+        ...('receipt' in notification && {
+          receipt: { ...notification.receipt, action: { ...notification.receipt.action, bucketName: 'raw-mail' } },
+        }),
+      }));
       const real = buildReceiptNotification({
-        sesMessageId: 'real-0001', receivedAt: new Date(), envelopeFrom: 'partner@example.org', envelopeRecipients: ['alice@corp.test'],
-        bucket: 'raw-mail', key: 'raw/real-0001', headers: [], commonHeaders: {},
+        sesMessageId: 'real-0001',
+        receivedAt: new Date(),
+        envelopeFrom: 'partner@example.org',
+        envelopeRecipients: ['alice@corp.test'],
+        bucket: 'raw-mail',
+        key: 'raw/real-0001',
+        headers: [],
+        commonHeaders: {},
       });
       const event = {
         Records: [

@@ -22,7 +22,7 @@ import { DIRECTORY_SHARDS, directoryKeys } from '../../lambdas/adapters/aws/dyna
 import { createMessageTable, messageTableKeys } from '../../lambdas/adapters/aws/message-table.ts';
 import { DIRECTORY_SYNC_PARTITIONS, DirectorySyncRole, type DirectorySyncRoleProps } from '../../lib/constructs/directory-sync-role.ts';
 import { MessageIndex } from '../../lib/constructs/message-index.ts';
-import { startDynalite, type DynamoDbServer } from '../support/dynamodb-servers.ts';
+import { type DynamoDbServer, startDynalite } from '../support/dynamodb-servers.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const cdkJson = JSON.parse(readFileSync(join(ROOT, 'cdk.json'), 'utf8')) as { context: Record<string, unknown> };
@@ -35,7 +35,13 @@ const SECRET_ARN = 'arn:aws:secretsmanager:eu-central-1:123456789012:secret:shad
 const KEY_ARN = 'arn:aws:kms:eu-central-1:123456789012:key/0f1e2d3c-4b5a-6978-8695-a4b3c2d1e0f9';
 const TRUST_ANCHOR_ARN = 'arn:aws:rolesanywhere:eu-central-1:123456789012:trust-anchor/11111111-2222-3333-4444-555555555555';
 
-type Statement = { Sid?: string; Effect: string; Action: string | string[]; Resource: unknown; Condition?: Record<string, Record<string, unknown>> };
+type Statement = {
+  Sid?: string;
+  Effect: string;
+  Action: string | string[];
+  Resource: unknown;
+  Condition?: Record<string, Record<string, unknown>>;
+};
 type Resource = { Type: string; Properties: Record<string, any> };
 
 function build(props: Omit<DirectorySyncRoleProps, 'table'> = {}) {
@@ -71,11 +77,20 @@ interface DynamoCall {
   leadingKeys: string[];
 }
 
-const glob = (pattern: string) => new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
+const glob = (pattern: string) =>
+  new RegExp(
+    `^${pattern
+      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+      .replace(/\*/g, '.*')
+      .replace(/\?/g, '.')}$`,
+  );
 
 function conditionHolds(operator: string, values: Record<string, unknown>, call: DynamoCall): boolean {
   const entries = Object.entries(values);
-  expect(entries.map(([key]) => key), `condition keys of ${operator}`).toEqual(['dynamodb:LeadingKeys']);
+  expect(
+    entries.map(([key]) => key),
+    `condition keys of ${operator}`,
+  ).toEqual(['dynamodb:LeadingKeys']);
   const allowed = [entries[0]![1]].flat() as string[];
   switch (operator) {
     case 'ForAllValues:StringEquals':
@@ -105,7 +120,12 @@ function allows(statements: Statement[], call: DynamoCall, tableArn: unknown): b
 /** The DynamoDB call a JSON request body makes, with its partition keys. */
 function callOf(target: string, body: Record<string, any>): DynamoCall {
   const action = target.split('.')[1]!;
-  const single = (table: string, keys: string[]): DynamoCall => ({ action, table, leadingKeys: keys, ...(body.IndexName && { index: body.IndexName }) });
+  const single = (table: string, keys: string[]): DynamoCall => ({
+    action,
+    table,
+    leadingKeys: keys,
+    ...(body.IndexName && { index: body.IndexName }),
+  });
   switch (action) {
     case 'GetItem':
     case 'UpdateItem':
@@ -119,7 +139,10 @@ function callOf(target: string, body: Record<string, any>): DynamoCall {
     }
     case 'BatchWriteItem': {
       const [table, requests] = Object.entries(body.RequestItems as Record<string, Array<Record<string, any>>>)[0]!;
-      return single(table, requests.map((r) => (r.PutRequest ? r.PutRequest.Item.pk.S : r.DeleteRequest.Key.pk.S)));
+      return single(
+        table,
+        requests.map((r) => (r.PutRequest ? r.PutRequest.Item.pk.S : r.DeleteRequest.Key.pk.S)),
+      );
     }
     default:
       return single(body.TableName, []);
@@ -166,7 +189,11 @@ async function cli(...args: string[]): Promise<{ code: number; out: string; err:
         done();
       },
     });
-  const code = await directoryCommand(args, sink((text) => (out += text)), sink((text) => (err += text)));
+  const code = await directoryCommand(
+    args,
+    sink((text) => (out += text)),
+    sink((text) => (err += text)),
+  );
   return { code, out, err };
 }
 
@@ -216,7 +243,11 @@ describe('permissions against what the sync really sends', () => {
     // Act
     let runs: Array<{ code: number; err: string }>;
     try {
-      runs = [await cli('import', first, ...target), await cli('import', second, '--max-removals', '5', ...target), await cli('list', ...target)];
+      runs = [
+        await cli('import', first, ...target),
+        await cli('import', second, '--max-removals', '5', ...target),
+        await cli('list', ...target),
+      ];
     } finally {
       await proxy.close();
     }
@@ -319,7 +350,10 @@ describe('the role', () => {
 
   it('requires the external id when one is set, and trusts Roles Anywhere only for the given trust anchor and certificate', () => {
     // Act
-    const { role } = build({ externalId: 'shadowmail-sync-7f3a', rolesAnywhere: { trustAnchorArn: TRUST_ANCHOR_ARN, certificateCommonName: 'dc-sync01' } });
+    const { role } = build({
+      externalId: 'shadowmail-sync-7f3a',
+      rolesAnywhere: { trustAnchorArn: TRUST_ANCHOR_ARN, certificateCommonName: 'dc-sync01' },
+    });
 
     // Assess
     expect(role.AssumeRolePolicyDocument.Statement).toEqual([
@@ -364,10 +398,18 @@ describe('the role', () => {
   });
 
   it.each([
-    ['a partial secret ARN', { bindPasswordSecretArn: 'arn:aws:secretsmanager:eu-central-1:123456789012:secret:ldap' }, /bindPasswordSecretArn .* is not the complete ARN/],
+    [
+      'a partial secret ARN',
+      { bindPasswordSecretArn: 'arn:aws:secretsmanager:eu-central-1:123456789012:secret:ldap' },
+      /bindPasswordSecretArn .* is not the complete ARN/,
+    ],
     ['an external id with spaces', { externalId: 'my id' }, /externalId "my id"/],
     ['a key without a secret', { bindPasswordSecretKeyArn: KEY_ARN }, /bindPasswordSecretKeyArn needs bindPasswordSecretArn/],
-    ['a trust anchor that is none', { rolesAnywhere: { trustAnchorArn: 'arn:aws:iam::123456789012:role/x' } }, /rolesAnywhere.trustAnchorArn/],
+    [
+      'a trust anchor that is none',
+      { rolesAnywhere: { trustAnchorArn: 'arn:aws:iam::123456789012:role/x' } },
+      /rolesAnywhere.trustAnchorArn/,
+    ],
   ])('refuses %s, naming the prop', (_what, props, message) => {
     // Act
     const attempt = () => build(props as Omit<DirectorySyncRoleProps, 'table'>);
@@ -378,7 +420,12 @@ describe('the role', () => {
 
   it('passes cdk-nag AwsSolutions with every option set', () => {
     // Prepare
-    const { app } = build({ externalId: 'x-123', bindPasswordSecretArn: SECRET_ARN, bindPasswordSecretKeyArn: KEY_ARN, rolesAnywhere: { trustAnchorArn: TRUST_ANCHOR_ARN } });
+    const { app } = build({
+      externalId: 'x-123',
+      bindPasswordSecretArn: SECRET_ARN,
+      bindPasswordSecretKeyArn: KEY_ARN,
+      rolesAnywhere: { trustAnchorArn: TRUST_ANCHOR_ARN },
+    });
 
     // Act
     const assembly = app.synth();

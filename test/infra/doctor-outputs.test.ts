@@ -25,7 +25,11 @@ function synthesize(identityProvider: Record<string, unknown>) {
       stackId: 'corp-mail',
       region: 'eu-central-1',
       domains: ['corp.example', 'corp-group.example'],
-      smartHost: { host: 'mail.corp.example', port: 10587, authSecretArn: 'arn:aws:secretsmanager:eu-central-1:123456789012:secret:shadowmail/smarthost-AbCdEf' },
+      smartHost: {
+        host: 'mail.corp.example',
+        port: 10587,
+        authSecretArn: 'arn:aws:secretsmanager:eu-central-1:123456789012:secret:shadowmail/smarthost-AbCdEf',
+      },
       identityProvider,
       webmail: { cognitoDomainPrefix: 'corp-example-shadowmail' },
     }),
@@ -43,15 +47,25 @@ const logicalIdOf = (template: Template, type: string, pattern: RegExp): string 
 describe('what shadowmail doctor reads from the stacks', () => {
   it('outputs the domains, the rule set, the forward function and the identity provider of a SAML deployment', () => {
     // Act
-    const { stateless } = synthesize({ type: 'saml', name: 'CorpADFS', metadataUrl: 'https://adfs.corp.example/FederationMetadata/2007-06/FederationMetadata.xml' });
+    const { stateless } = synthesize({
+      type: 'saml',
+      name: 'CorpADFS',
+      metadataUrl: 'https://adfs.corp.example/FederationMetadata/2007-06/FederationMetadata.xml',
+    });
     const outputs = stateless.toJSON().Outputs as Outputs;
 
     // Assess
     expect(outputs.MailDomains!.Value).toBe('corp.example,corp-group.example');
     expect(outputs.ReceiptRuleSetName!.Value).toEqual({ Ref: logicalIdOf(stateless, 'AWS::SES::ReceiptRuleSet', /^InboundMailRuleSet/) });
-    expect(outputs.ForwardFunctionName!.Value).toEqual({ Ref: logicalIdOf(stateless, 'AWS::Lambda::Function', /^ForwardFunction[0-9A-F]{8}$/) });
-    expect(outputs.IdentityProviderName!.Value).toEqual({ Ref: logicalIdOf(stateless, 'AWS::Cognito::UserPoolIdentityProvider', /IdentityProvider/) });
-    const idp = Object.values(stateless.findResources('AWS::Cognito::UserPoolIdentityProvider'))[0] as { Properties: { ProviderName: string } };
+    expect(outputs.ForwardFunctionName!.Value).toEqual({
+      Ref: logicalIdOf(stateless, 'AWS::Lambda::Function', /^ForwardFunction[0-9A-F]{8}$/),
+    });
+    expect(outputs.IdentityProviderName!.Value).toEqual({
+      Ref: logicalIdOf(stateless, 'AWS::Cognito::UserPoolIdentityProvider', /IdentityProvider/),
+    });
+    const idp = Object.values(stateless.findResources('AWS::Cognito::UserPoolIdentityProvider'))[0] as {
+      Properties: { ProviderName: string };
+    };
     expect(idp.Properties.ProviderName).toBe('CorpADFS');
     stateless.hasResourceProperties('AWS::SES::ReceiptRuleSet', { RuleSetName: 'corp-mail-inbound' });
   });

@@ -12,7 +12,7 @@ import { App, Duration, Stack, Validations } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EgressNetwork, RetainedElasticIp, type EgressNetworkProps } from '../../lib/constructs/egress-network.ts';
+import { EgressNetwork, type EgressNetworkProps, RetainedElasticIp } from '../../lib/constructs/egress-network.ts';
 import { MailFunction, VPC_NETWORK_INTERFACE_ACTIONS } from '../../lib/constructs/mail-function.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -26,7 +26,13 @@ const ALLOCATION_ID = 'eipalloc-0123456789abcdef0';
 const CIDR = '10.80.0.0/24';
 const SMART_HOST_PORT = 10025;
 
-type Resource = { Type: string; Properties: Record<string, any>; DeletionPolicy?: string; UpdateReplacePolicy?: string; DependsOn?: string[] };
+type Resource = {
+  Type: string;
+  Properties: Record<string, any>;
+  DeletionPolicy?: string;
+  UpdateReplacePolicy?: string;
+  DependsOn?: string[];
+};
 
 const newApp = () => {
   const app = new App({ outdir: mkdtempSync(join(outRoot, 'app-')), context: { ...cdkJson.context, 'aws:cdk:bundling-stacks': [] } });
@@ -48,7 +54,12 @@ const mailFunction = (stack: Stack, id: string, network?: EgressNetwork) =>
 function withGivenIp(props: Partial<EgressNetworkProps> = {}) {
   const app = newApp();
   const stack = new Stack(app, 'Stateless');
-  const network = new EgressNetwork(stack, 'Egress', { vpcCidr: CIDR, elasticIpAllocationId: ALLOCATION_ID, smtpPorts: [SMART_HOST_PORT], ...props });
+  const network = new EgressNetwork(stack, 'Egress', {
+    vpcCidr: CIDR,
+    elasticIpAllocationId: ALLOCATION_ID,
+    smtpPorts: [SMART_HOST_PORT],
+    ...props,
+  });
   const inside = mailFunction(stack, 'Forward', network);
   const outside = mailFunction(stack, 'Ingest');
   const id = (construct: { node: { defaultChild?: unknown } }) => stack.getLogicalId(construct.node.defaultChild as never);
@@ -148,7 +159,12 @@ describe('EgressNetwork', () => {
     ['a port out of range', { smtpPorts: [70000] }, /smtpPorts: 70000 is not a TCP port/],
   ])('refuses %s, naming the prop', (_what, props, message) => {
     // Act
-    const attempt = () => new EgressNetwork(new Stack(new App({ outdir: mkdtempSync(join(outRoot, 'bad-')) }), 'Bad'), 'Egress', { vpcCidr: CIDR, elasticIpAllocationId: ALLOCATION_ID, ...props });
+    const attempt = () =>
+      new EgressNetwork(new Stack(new App({ outdir: mkdtempSync(join(outRoot, 'bad-')) }), 'Bad'), 'Egress', {
+        vpcCidr: CIDR,
+        elasticIpAllocationId: ALLOCATION_ID,
+        ...props,
+      });
 
     // Assess
     expect(attempt).toThrow(message);
@@ -174,7 +190,10 @@ describe('MailFunction with a network', () => {
     expect(role.Properties.Policies).toEqual([
       {
         PolicyName: 'VpcNetworkInterfaces',
-        PolicyDocument: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: [...VPC_NETWORK_INTERFACE_ACTIONS].sort(), Resource: '*' }] },
+        PolicyDocument: {
+          Version: '2012-10-17',
+          Statement: [{ Effect: 'Allow', Action: [...VPC_NETWORK_INTERFACE_ACTIONS].sort(), Resource: '*' }],
+        },
       },
     ]);
     // Lambda checks the ENI permissions when it creates the function: the role (with them) comes first.
@@ -186,7 +205,9 @@ describe('MailFunction with a network', () => {
     const { template, ids } = given;
     const fn = resources(template, 'AWS::Lambda::Function')[ids.outside]!;
     const role = resources(template, 'AWS::IAM::Role')[ids.outsideRole]!;
-    const policies = Object.values(resources(template, 'AWS::IAM::Policy')).filter((p) => p.Properties.Roles.some((r: { Ref: string }) => r.Ref === ids.outsideRole));
+    const policies = Object.values(resources(template, 'AWS::IAM::Policy')).filter((p) =>
+      p.Properties.Roles.some((r: { Ref: string }) => r.Ref === ids.outsideRole),
+    );
 
     // Assess
     expect(fn.Properties.VpcConfig).toBeUndefined();

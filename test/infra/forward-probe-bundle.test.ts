@@ -8,11 +8,12 @@
 // nothing listening (unreachable), a server that never greets (timeout within the
 // probe's greeting limit), and a malformed request (a clear error, nothing connects).
 // Needs root and Debian's postfix, openssl and sasl2-bin.
+
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { readFileSync } from 'node:fs';
 import { App, type CfnElement } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -20,9 +21,9 @@ import { PROBE_LIMITS } from '../../lambdas/adapters/smtp/smtp-probe.ts';
 import type { ProbeResult } from '../../lambdas/ports/smtp-probe.ts';
 import { parseConfig, type ShadowmailConfigInput } from '../../lib/config.ts';
 import { buildShadowmail } from '../../lib/shadowmail-app.ts';
-import { buildFunctionBundle, invokeBundle, tail, type BundleInvocation } from '../support/lambda-bundle.ts';
-import { freePort, startPostfix, type PostfixInstance } from '../support/postfix.ts';
-import { startFakeSecretsManager, type FakeSecretsManager } from '../support/secrets-manager-fake.ts';
+import { type BundleInvocation, buildFunctionBundle, invokeBundle, tail } from '../support/lambda-bundle.ts';
+import { freePort, type PostfixInstance, startPostfix } from '../support/postfix.ts';
+import { type FakeSecretsManager, startFakeSecretsManager } from '../support/secrets-manager-fake.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const CDK_CONTEXT = (JSON.parse(readFileSync(join(ROOT, 'cdk.json'), 'utf8')) as { context: Record<string, unknown> }).context;
@@ -72,22 +73,37 @@ function forwardEnvironment(smartHost: Record<string, unknown>): Record<string, 
     identityProvider: { type: 'saml', metadataUrl: 'https://adfs.corp.test/FederationMetadata/2007-06/FederationMetadata.xml' },
     webmail: { cognitoDomainPrefix: 'corp-test-shadowmail' },
   };
-  const app = new App({ outdir: join(work, `synth-${Math.random().toString(36).slice(2)}`), context: { ...CDK_CONTEXT, 'aws:cdk:bundling-stacks': [] } });
+  const app = new App({
+    outdir: join(work, `synth-${Math.random().toString(36).slice(2)}`),
+    context: { ...CDK_CONTEXT, 'aws:cdk:bundling-stacks': [] },
+  });
   const { stateless } = buildShadowmail(app, parseConfig(config));
-  const resources = Template.fromStack(stateless).toJSON().Resources as Record<string, { Properties: { Environment: { Variables: Record<string, unknown> } } }>;
+  const resources = Template.fromStack(stateless).toJSON().Resources as Record<
+    string,
+    { Properties: { Environment: { Variables: Record<string, unknown> } } }
+  >;
   return resources[stateless.getLogicalId(stateless.forward.function.node.defaultChild as CfnElement)]!.Properties.Environment.Variables;
 }
 
-async function probe(smartHost: Record<string, unknown>, request: unknown = { from: 'postmaster@corp.test', recipient: `alice@${DOMAIN}` }): Promise<BundleInvocation & { probe: ProbeResult }> {
-  const run = await invokeBundle(bundle, forwardEnvironment(smartHost), { shadowmailProbe: request }, {
-    workDir: work,
-    extraEnv: { ...secrets.env(REGION), NODE_EXTRA_CA_CERTS: caFile },
-    timeoutMs: PROBE_LIMITS.totalMs + 15_000,
-  });
+async function probe(
+  smartHost: Record<string, unknown>,
+  request: unknown = { from: 'postmaster@corp.test', recipient: `alice@${DOMAIN}` },
+): Promise<BundleInvocation & { probe: ProbeResult }> {
+  const run = await invokeBundle(
+    bundle,
+    forwardEnvironment(smartHost),
+    { shadowmailProbe: request },
+    {
+      workDir: work,
+      extraEnv: { ...secrets.env(REGION), NODE_EXTRA_CA_CERTS: caFile },
+      timeoutMs: PROBE_LIMITS.totalMs + 15_000,
+    },
+  );
   return { ...run, probe: run.result as ProbeResult };
 }
 
-const stepNames = (result: ProbeResult) => result.steps.map((step) => `${step.step}:${step.ok ? step.code ?? 'ok' : `FAIL ${step.code ?? ''}`.trim()}`);
+const stepNames = (result: ProbeResult) =>
+  result.steps.map((step) => `${step.step}:${step.ok ? (step.code ?? 'ok') : `FAIL ${step.code ?? ''}`.trim()}`);
 
 describe('the forward bundle in probe mode', () => {
   it('walks a plaintext session to RCPT and back out', async () => {
@@ -105,7 +121,17 @@ describe('the forward bundle in probe mode', () => {
 
     // Assess
     expect(run.probe, tail(run.stderr)).toMatchObject({ ok: true, fault: null });
-    expect(stepNames(run.probe)).toEqual(['connect:ok', 'greeting:220', 'ehlo:250', 'starttls:220', 'ehlo:250', 'mail:250', 'rcpt:250', 'rset:250', 'quit:221']);
+    expect(stepNames(run.probe)).toEqual([
+      'connect:ok',
+      'greeting:220',
+      'ehlo:250',
+      'starttls:220',
+      'ehlo:250',
+      'mail:250',
+      'rcpt:250',
+      'rset:250',
+      'quit:221',
+    ]);
   });
 
   it('reports a connector that wants a login the configuration does not give: 530 at MAIL FROM', async () => {
@@ -135,7 +161,18 @@ describe('the forward bundle in probe mode', () => {
 
     // Assess
     expect(run.probe, tail(run.stderr)).toMatchObject({ ok: true, fault: null });
-    expect(stepNames(run.probe)).toEqual(['connect:ok', 'greeting:220', 'ehlo:250', 'starttls:220', 'ehlo:250', 'auth:235', 'mail:250', 'rcpt:250', 'rset:250', 'quit:221']);
+    expect(stepNames(run.probe)).toEqual([
+      'connect:ok',
+      'greeting:220',
+      'ehlo:250',
+      'starttls:220',
+      'ehlo:250',
+      'auth:235',
+      'mail:250',
+      'rcpt:250',
+      'rset:250',
+      'quit:221',
+    ]);
   });
 
   it('reports nothing listening as unreachable', async () => {

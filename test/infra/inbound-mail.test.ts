@@ -7,23 +7,30 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { App, Stack, Validations, type Environment } from 'aws-cdk-lib';
+import { App, type Environment, Stack, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { afterAll, describe, expect, it } from 'vitest';
+import { UPLOADS_PREFIX as DRAFTS_UPLOADS_PREFIX } from '../../lambdas/core/drafts.ts';
 import { ACTIVATION_PROPERTIES } from '../../lambdas/handlers/ses-rule-set-activation.ts';
 import {
   InboundMail,
+  type InboundMailProps,
   inboundMailNames,
-  receiptRuleArn,
   RULE_SET_ACTIVATION_HANDLER,
   RULE_SET_ACTIVATION_PROPERTIES,
-  type InboundMailProps,
+  receiptRuleArn,
 } from '../../lib/constructs/inbound-mail.ts';
 import { InboundNotifications } from '../../lib/constructs/inbound-notifications.ts';
-import { DOWNLOADS_EXPIRY_DAYS, DOWNLOADS_PREFIX, RAW_MAIL_EXPIRY_MARGIN_DAYS, RawMailBucket, UPLOADS_EXPIRY_DAYS, UPLOADS_PREFIX } from '../../lib/constructs/raw-mail-bucket.ts';
-import { UPLOADS_PREFIX as DRAFTS_UPLOADS_PREFIX } from '../../lambdas/core/drafts.ts';
+import {
+  DOWNLOADS_EXPIRY_DAYS,
+  DOWNLOADS_PREFIX,
+  RAW_MAIL_EXPIRY_MARGIN_DAYS,
+  RawMailBucket,
+  UPLOADS_EXPIRY_DAYS,
+  UPLOADS_PREFIX,
+} from '../../lib/constructs/raw-mail-bucket.ts';
 import { WorkQueue } from '../../lib/constructs/work-queue.ts';
 import { INGEST_LIMITS, RAW_MAIL_PREFIX } from '../../lib/pipeline-limits.ts';
 
@@ -42,7 +49,14 @@ const STACK_ID = 'shadowmail-test';
 const RULE_ARN = `arn:aws:ses:${REGION}:${ACCOUNT}:receipt-rule-set/${STACK_ID}-inbound:receipt-rule/${STACK_ID}-store`;
 
 type Resource = { Type: string; Properties: Record<string, any>; DependsOn?: string[] };
-type Statement = { Sid?: string; Effect: string; Principal?: unknown; Action: string | string[]; Resource: unknown; Condition?: Record<string, Record<string, unknown>> };
+type Statement = {
+  Sid?: string;
+  Effect: string;
+  Principal?: unknown;
+  Action: string | string[];
+  Resource: unknown;
+  Condition?: Record<string, Record<string, unknown>>;
+};
 
 interface BuildOptions {
   env?: Environment | null;
@@ -54,13 +68,24 @@ interface BuildOptions {
 }
 
 /** A stateful-like and a stateless-like stack in one app with the AWS Solutions checks, as lib/shadowmail-app.ts wires them. */
-function build({ env = { account: ACCOUNT, region: REGION }, domains = ['example.com', 'corp.example'], takeOverActiveRuleSet, existingIdentities, mailFromSubdomain, careless }: BuildOptions = {}) {
+function build({
+  env = { account: ACCOUNT, region: REGION },
+  domains = ['example.com', 'corp.example'],
+  takeOverActiveRuleSet,
+  existingIdentities,
+  mailFromSubdomain,
+  careless,
+}: BuildOptions = {}) {
   const app = new App({ outdir: mkdtempSync(join(outRoot, 'app-')), context: { ...cdkJson.context, 'aws:cdk:bundling-stacks': [] } });
   const stackEnv = env ?? undefined;
   const names = inboundMailNames(STACK_ID);
 
   const stateful = new Stack(app, 'Stateful', { env: stackEnv });
-  const rawMail = new RawMailBucket(stateful, 'RawMail', { retentionDays: RETENTION_DAYS, keyAlias: `alias/${STACK_ID}/mail`, rawPrefix: RAW_MAIL_PREFIX });
+  const rawMail = new RawMailBucket(stateful, 'RawMail', {
+    retentionDays: RETENTION_DAYS,
+    keyAlias: `alias/${STACK_ID}/mail`,
+    rawPrefix: RAW_MAIL_PREFIX,
+  });
   const ingest = new WorkQueue(stateful, 'IngestQueue', { consumer: INGEST_LIMITS });
   const ruleArn = receiptRuleArn(stateful, names);
   rawMail.allowSesDelivery(ruleArn);
@@ -74,14 +99,28 @@ function build({ env = { account: ACCOUNT, region: REGION }, domains = ['example
 
   const stateless = new Stack(app, 'Stateless', { env: stackEnv });
   const props: InboundMailProps = {
-    names, domains, bucket: rawMail.bucket, notificationTopic: notifications.topic, deliveryRole: notifications.deliveryRole, takeOverActiveRuleSet, existingIdentities, mailFromSubdomain,
+    names,
+    domains,
+    bucket: rawMail.bucket,
+    notificationTopic: notifications.topic,
+    deliveryRole: notifications.deliveryRole,
+    takeOverActiveRuleSet,
+    existingIdentities,
+    mailFromSubdomain,
   };
   const inbound = new InboundMail(stateless, 'InboundMail', props);
   inbound.addOutputs();
   if (careless) new s3.Bucket(stateless, 'PlainBucket');
 
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
-  return { app, stateful, stateless, inbound, statefulTemplate: Template.fromStack(stateful), statelessTemplate: Template.fromStack(stateless) };
+  return {
+    app,
+    stateful,
+    stateless,
+    inbound,
+    statefulTemplate: Template.fromStack(stateful),
+    statelessTemplate: Template.fromStack(stateless),
+  };
 }
 
 const example = build();
@@ -92,12 +131,16 @@ function resourcesOf(template: Template, type: string): Array<[string, Resource]
 
 function only(template: Template, type: string): [string, Resource] {
   const found = resourcesOf(template, type);
-  expect(found.map(([id]) => id), type).toHaveLength(1);
+  expect(
+    found.map(([id]) => id),
+    type,
+  ).toHaveLength(1);
   return found[0]!;
 }
 
 const statementsOf = (resource: Resource, key = 'PolicyDocument'): Statement[] => resource.Properties[key].Statement;
-const sesStatements = (statements: Statement[]) => statements.filter((s) => JSON.stringify(s.Principal) === JSON.stringify({ Service: 'ses.amazonaws.com' }));
+const sesStatements = (statements: Statement[]) =>
+  statements.filter((s) => JSON.stringify(s.Principal) === JSON.stringify({ Service: 'ses.amazonaws.com' }));
 
 describe('names shared by both stacks', () => {
   it('derives the rule set and rule names from the stack id and builds the rule ARN from the stack environment', () => {
@@ -134,7 +177,9 @@ describe('raw-mail bucket: SES may write', () => {
     ]);
     expect(JSON.stringify(policy)).not.toMatch(/aws:Referer/i);
     // The TLS-only statement the bucket had before is still there.
-    expect(statementsOf(policy)).toContainEqual(expect.objectContaining({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }));
+    expect(statementsOf(policy)).toContainEqual(
+      expect.objectContaining({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+    );
   });
 
   it('lets SES use the mail key only through S3 and SNS, only for this account and receipt rule', () => {
@@ -148,7 +193,9 @@ describe('raw-mail bucket: SES may write', () => {
       Principal: { Service: 'ses.amazonaws.com' },
       Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
       Resource: '*',
-      Condition: { StringEquals: { 'aws:SourceAccount': ACCOUNT, 'aws:SourceArn': RULE_ARN, 'kms:ViaService': `${service}.${REGION}.amazonaws.com` } },
+      Condition: {
+        StringEquals: { 'aws:SourceAccount': ACCOUNT, 'aws:SourceArn': RULE_ARN, 'kms:ViaService': `${service}.${REGION}.amazonaws.com` },
+      },
     });
     expect(statements).toEqual([
       { Sid: 'AllowSesReceiptRuleSseKms', ...viaService('s3') },
@@ -159,7 +206,11 @@ describe('raw-mail bucket: SES may write', () => {
   it('grants SES delivery for one receipt rule only, refusing a second', () => {
     // Prepare
     const stack = new Stack(new App({ outdir: mkdtempSync(join(outRoot, 'app-')), context: cdkJson.context }), 'Twice');
-    const rawMail = new RawMailBucket(stack, 'RawMail', { retentionDays: RETENTION_DAYS, keyAlias: 'alias/twice/mail', rawPrefix: RAW_MAIL_PREFIX });
+    const rawMail = new RawMailBucket(stack, 'RawMail', {
+      retentionDays: RETENTION_DAYS,
+      keyAlias: 'alias/twice/mail',
+      rawPrefix: RAW_MAIL_PREFIX,
+    });
     rawMail.allowSesDelivery(receiptRuleArn(stack, inboundMailNames('one')));
 
     // Act
@@ -176,8 +227,18 @@ describe('raw-mail bucket: SES may write', () => {
     // Assess
     const rules = bucket.Properties.LifecycleConfiguration.Rules as Array<Record<string, unknown>>;
     expect(rules).toHaveLength(3);
-    expect(rules).toContainEqual({ Id: 'expire-downloads', Prefix: DOWNLOADS_PREFIX, ExpirationInDays: DOWNLOADS_EXPIRY_DAYS, Status: 'Enabled' });
-    expect(rules).toContainEqual({ Id: 'expire-uploads', Prefix: UPLOADS_PREFIX, ExpirationInDays: UPLOADS_EXPIRY_DAYS, Status: 'Enabled' });
+    expect(rules).toContainEqual({
+      Id: 'expire-downloads',
+      Prefix: DOWNLOADS_PREFIX,
+      ExpirationInDays: DOWNLOADS_EXPIRY_DAYS,
+      Status: 'Enabled',
+    });
+    expect(rules).toContainEqual({
+      Id: 'expire-uploads',
+      Prefix: UPLOADS_PREFIX,
+      ExpirationInDays: UPLOADS_EXPIRY_DAYS,
+      Status: 'Enabled',
+    });
     expect([UPLOADS_PREFIX, UPLOADS_EXPIRY_DAYS]).toEqual([DRAFTS_UPLOADS_PREFIX, 1]);
     expect(rules).toContainEqual({
       Id: 'expire-raw-mail',
@@ -200,7 +261,12 @@ describe('notification topic (stateful)', () => {
     expect(topic.Properties.KmsMasterKeyId).toEqual({ 'Fn::GetAtt': [keyId, 'Arn'] });
     expect(topicPolicy.Properties.Topics).toEqual([{ Ref: topicId }]);
     expect(statementsOf(topicPolicy)).toEqual([
-      expect.objectContaining({ Effect: 'Deny', Action: 'sns:Publish', Principal: '*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+      expect.objectContaining({
+        Effect: 'Deny',
+        Action: 'sns:Publish',
+        Principal: '*',
+        Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+      }),
       {
         Sid: 'AllowSesReceiptRulePublish',
         Effect: 'Allow',
@@ -215,8 +281,12 @@ describe('notification topic (stateful)', () => {
   it('gives the S3 action a role only SES may assume for this receipt rule: put under raw/, the mail key, publish to the topic', () => {
     // Prepare
     const { statefulTemplate } = example;
-    const [roleId, role] = resourcesOf(statefulTemplate, 'AWS::IAM::Role').find(([id]) => id.startsWith('InboundNotificationsDeliveryRole'))!;
-    const policies = resourcesOf(statefulTemplate, 'AWS::IAM::Policy').filter(([, p]) => JSON.stringify(p.Properties.Roles) === JSON.stringify([{ Ref: roleId }]));
+    const [roleId, role] = resourcesOf(statefulTemplate, 'AWS::IAM::Role').find(([id]) =>
+      id.startsWith('InboundNotificationsDeliveryRole'),
+    )!;
+    const policies = resourcesOf(statefulTemplate, 'AWS::IAM::Policy').filter(
+      ([, p]) => JSON.stringify(p.Properties.Roles) === JSON.stringify([{ Ref: roleId }]),
+    );
     const bucketId = resourcesOf(statefulTemplate, 'AWS::S3::Bucket')[0]![0];
     const keyId = resourcesOf(statefulTemplate, 'AWS::KMS::Key')[0]![0];
     const topicId = resourcesOf(statefulTemplate, 'AWS::SNS::Topic')[0]![0];
@@ -227,12 +297,18 @@ describe('notification topic (stateful)', () => {
         Effect: 'Allow',
         Principal: { Service: 'ses.amazonaws.com' },
         Action: 'sts:AssumeRole',
-        Condition: { StringEquals: { 'aws:SourceAccount': ACCOUNT, 'aws:SourceArn': receiptRuleArn(example.stateful, inboundMailNames(STACK_ID)) } },
+        Condition: {
+          StringEquals: { 'aws:SourceAccount': ACCOUNT, 'aws:SourceArn': receiptRuleArn(example.stateful, inboundMailNames(STACK_ID)) },
+        },
       },
     ]);
     expect(role.Properties.ManagedPolicyArns).toBeUndefined();
     expect(policies.flatMap(([, p]) => p.Properties.PolicyDocument.Statement)).toEqual([
-      { Effect: 'Allow', Action: 's3:PutObject', Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [bucketId, 'Arn'] }, `/${RAW_MAIL_PREFIX}*`]] } },
+      {
+        Effect: 'Allow',
+        Action: 's3:PutObject',
+        Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [bucketId, 'Arn'] }, `/${RAW_MAIL_PREFIX}*`]] },
+      },
       { Effect: 'Allow', Action: ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey'], Resource: { 'Fn::GetAtt': [keyId, 'Arn'] } },
       { Effect: 'Allow', Action: 'sns:Publish', Resource: { Ref: topicId } },
     ]);
@@ -262,14 +338,23 @@ describe('notification topic (stateful)', () => {
     expect([dlqResource.DeletionPolicy, dlqResource.UpdateReplacePolicy]).toEqual(['Retain', 'Retain']);
     example.statefulTemplate.hasResourceProperties('AWS::SQS::QueuePolicy', {
       Queues: [{ Ref: dlqId }],
-      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Action: 'sqs:*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) },
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Action: 'sqs:*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+        ]),
+      },
     });
     for (const id of [queueId, dlqId]) {
       example.statefulTemplate.hasResourceProperties('AWS::SQS::QueuePolicy', {
         Queues: [{ Ref: id }],
         PolicyDocument: {
           Statement: Match.arrayWith([
-            Match.objectLike({ Effect: 'Allow', Principal: { Service: 'sns.amazonaws.com' }, Action: 'sqs:SendMessage', Condition: { ArnEquals: { 'aws:SourceArn': { Ref: topicId } } } }),
+            Match.objectLike({
+              Effect: 'Allow',
+              Principal: { Service: 'sns.amazonaws.com' },
+              Action: 'sqs:SendMessage',
+              Condition: { ArnEquals: { 'aws:SourceArn': { Ref: topicId } } },
+            }),
           ]),
         },
       });
@@ -354,7 +439,11 @@ describe('inbound mail (stateless)', () => {
     expect(handler.Properties).toMatchObject({ Architectures: ['arm64'], Handler: 'index.handler', Timeout: 60 });
     for (const [, role] of roles) expect(role.Properties.ManagedPolicyArns).toBeUndefined();
     expect(statementsOf(policyOf('InboundMailActivationFunctionRole'))).toEqual([
-      { Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: { 'Fn::GetAtt': [expect.stringMatching(/^InboundMailActivationFunctionLogs/), 'Arn'] } },
+      {
+        Effect: 'Allow',
+        Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        Resource: { 'Fn::GetAtt': [expect.stringMatching(/^InboundMailActivationFunctionLogs/), 'Arn'] },
+      },
       { Effect: 'Allow', Action: ['ses:DescribeActiveReceiptRuleSet', 'ses:SetActiveReceiptRuleSet'], Resource: '*' },
     ]);
     const frameworkActions = statementsOf(policyOf('InboundMailActivationProviderRole')).flatMap((s) => [s.Action].flat());
@@ -364,7 +453,9 @@ describe('inbound mail (stateless)', () => {
   it('outputs the MX target, each domain MX record and DKIM CNAMEs, and how SES verifies the domain', () => {
     // Act
     const outputs = example.statelessTemplate.toJSON().Outputs as Record<string, { Value: unknown; Description: string }>;
-    const [identityId] = resourcesOf(example.statelessTemplate, 'AWS::SES::EmailIdentity').find(([, r]) => r.Properties.EmailIdentity === 'example.com')!;
+    const [identityId] = resourcesOf(example.statelessTemplate, 'AWS::SES::EmailIdentity').find(
+      ([, r]) => r.Properties.EmailIdentity === 'example.com',
+    )!;
 
     // Assess
     expect(example.inbound.mxTarget).toBe(`inbound-smtp.${REGION}.amazonaws.com`);
@@ -373,7 +464,10 @@ describe('inbound mail (stateless)', () => {
     expect(outputs.MxRecordCorpExample!.Value).toBe(`corp.example MX 10 inbound-smtp.${REGION}.amazonaws.com`);
     for (const n of [1, 2, 3]) {
       expect(outputs[`DkimRecordExampleCom${n}`]!.Value).toEqual({
-        'Fn::Join': ['', [{ 'Fn::GetAtt': [identityId, `DkimDNSTokenName${n}`] }, ' CNAME ', { 'Fn::GetAtt': [identityId, `DkimDNSTokenValue${n}`] }]],
+        'Fn::Join': [
+          '',
+          [{ 'Fn::GetAtt': [identityId, `DkimDNSTokenName${n}`] }, ' CNAME ', { 'Fn::GetAtt': [identityId, `DkimDNSTokenValue${n}`] }],
+        ],
       });
       expect(outputs[`DkimRecordCorpExample${n}`]).toBeDefined();
     }
@@ -434,8 +528,12 @@ describe('inbound mail (stateless)', () => {
     expect(attempts.noDomain).toThrow(/at least one mail domain/);
     expect(attempts.repeated).toThrow(/domains repeat: example\.com, example\.com/);
     expect(attempts.noReceiving).toThrow(/SES does not receive mail in ap-east-1/);
-    expect(attempts.optIn).toThrow(/eu-south-1 is an opt-in region, and SES does not support S3 buckets in opt-in regions as a destination for inbound mail/);
-    expect(attempts.strangeIdentity).toThrow(/existing identities elsewhere\.example are not among the domains example\.com, corp\.example/);
+    expect(attempts.optIn).toThrow(
+      /eu-south-1 is an opt-in region, and SES does not support S3 buckets in opt-in regions as a destination for inbound mail/,
+    );
+    expect(attempts.strangeIdentity).toThrow(
+      /existing identities elsewhere\.example are not among the domains example\.com, corp\.example/,
+    );
     expect(attempts.clashingOutputs).toThrow(/domains a\.b-c\.example and a-b\.c\.example would share the output names \*ABCExample/);
   });
 });
@@ -473,7 +571,15 @@ describe('both stacks in one app', () => {
         'aws:SourceArn': {
           'Fn::Join': [
             '',
-            ['arn:', { Ref: 'AWS::Partition' }, ':ses:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, `:receipt-rule-set/${STACK_ID}-inbound:receipt-rule/${STACK_ID}-store`],
+            [
+              'arn:',
+              { Ref: 'AWS::Partition' },
+              ':ses:',
+              { Ref: 'AWS::Region' },
+              ':',
+              { Ref: 'AWS::AccountId' },
+              `:receipt-rule-set/${STACK_ID}-inbound:receipt-rule/${STACK_ID}-store`,
+            ],
           ],
         },
       },

@@ -12,7 +12,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MailFunction } from '../../lib/constructs/mail-function.ts';
-import { CUSTOM_METRICS, METRICS_NAMESPACE, Monitoring, SERVICE, type MonitoringProps } from '../../lib/constructs/monitoring.ts';
+import { CUSTOM_METRICS, METRICS_NAMESPACE, Monitoring, type MonitoringProps, SERVICE } from '../../lib/constructs/monitoring.ts';
 import { WebmailSending } from '../../lib/constructs/webmail-sending.ts';
 import { WorkQueue } from '../../lib/constructs/work-queue.ts';
 import { FORWARD_LIMITS, INGEST_LIMITS } from '../../lib/pipeline-limits.ts';
@@ -69,7 +69,11 @@ function build(overrides: Partial<MonitoringProps> = {}): Built {
     ],
     functions: (['forward', 'resend', 'webmail'] as const).map((label) => ({ label, fn: functions[label].function })),
     httpApiId: API_ID,
-    webmailSending: { bounces: sending.metric('Bounce', Duration.hours(1)), complaints: sending.metric('Complaint'), rejects: sending.metric('Reject') },
+    webmailSending: {
+      bounces: sending.metric('Bounce', Duration.hours(1)),
+      complaints: sending.metric('Complaint'),
+      rejects: sending.metric('Reject'),
+    },
     ...overrides,
   });
   const logicalId = (construct: { node: { defaultChild?: unknown } }) => stack.getLogicalId(construct.node.defaultChild as never);
@@ -173,7 +177,14 @@ describe('alarms', () => {
     const ingest = alarmNamed(built.template, 'ingest-errors');
 
     // Assess
-    const common = { Namespace: METRICS_NAMESPACE, Statistic: 'Sum', Period: 300, Threshold: 1, EvaluationPeriods: 1, TreatMissingData: 'notBreaching' };
+    const common = {
+      Namespace: METRICS_NAMESPACE,
+      Statistic: 'Sum',
+      Period: 300,
+      Threshold: 1,
+      EvaluationPeriods: 1,
+      TreatMissingData: 'notBreaching',
+    };
     expect(failed).toMatchObject({ ...common, MetricName: 'RecipientsFailed', Dimensions: serviceDimension('shadowmail-forward') });
     expect(ingest).toMatchObject({ ...common, MetricName: 'IngestErrors', Dimensions: serviceDimension('shadowmail-ingest') });
   });
@@ -241,7 +252,7 @@ describe('alarms', () => {
     expect(Object.values(alarmsOf(withoutApi))).toHaveLength(Object.values(alarmsOf(built.template)).length - 1);
   });
 
-  it('raises alarms on the webmail\'s SES bounces (5 within an hour) and on any complaint or reject, counted for its configuration set only', () => {
+  it("raises alarms on the webmail's SES bounces (5 within an hour) and on any complaint or reject, counted for its configuration set only", () => {
     // Act
     const bounces = alarmNamed(built.template, 'webmail-ses-bounces');
     const complaints = alarmNamed(built.template, 'webmail-ses-complaints-rejects');
@@ -249,9 +260,22 @@ describe('alarms', () => {
     const dimension = [{ Name: 'ses:configuration-set', Value: `${PREFIX}-webmail` }];
 
     // Assess
-    expect(bounces).toMatchObject({ Namespace: 'AWS/SES', MetricName: 'Bounce', Dimensions: dimension, Statistic: 'Sum', Period: 3600, Threshold: 5, EvaluationPeriods: 1, TreatMissingData: 'notBreaching' });
+    expect(bounces).toMatchObject({
+      Namespace: 'AWS/SES',
+      MetricName: 'Bounce',
+      Dimensions: dimension,
+      Statistic: 'Sum',
+      Period: 3600,
+      Threshold: 5,
+      EvaluationPeriods: 1,
+      TreatMissingData: 'notBreaching',
+    });
     expect(complaints).toMatchObject({ Threshold: 1, EvaluationPeriods: 1, TreatMissingData: 'notBreaching' });
-    const metrics = complaints.Metrics as Array<{ Id: string; Expression?: string; MetricStat?: { Metric: { Namespace: string; MetricName: string; Dimensions: unknown }; Period: number; Stat: string } }>;
+    const metrics = complaints.Metrics as Array<{
+      Id: string;
+      Expression?: string;
+      MetricStat?: { Metric: { Namespace: string; MetricName: string; Dimensions: unknown }; Period: number; Stat: string };
+    }>;
     expect(metrics.find((m) => m.Expression)!.Expression).toBe('FILL(complaints, 0) + FILL(rejects, 0)');
     expect(metrics.filter((m) => m.MetricStat).map((m) => [m.Id, m.MetricStat!.Metric, m.MetricStat!.Period, m.MetricStat!.Stat])).toEqual([
       ['complaints', { Namespace: 'AWS/SES', MetricName: 'Complaint', Dimensions: dimension }, 300, 'Sum'],
@@ -271,10 +295,21 @@ describe('alarms', () => {
     // Prepare
     const stack = new Stack(new App({ outdir: mkdtempSync(join(outRoot, 'bad-')), context: { 'aws:cdk:bundling-stacks': [] } }), 'Bad');
     const queue = new WorkQueue(stack, 'Queue', { consumer: INGEST_LIMITS });
-    const fn = new MailFunction(stack, 'Fn', { entry: 'lambdas/handlers/ingest.ts', description: 'x', timeout: Duration.minutes(1), memoryMiB: 128, environment: {} });
+    const fn = new MailFunction(stack, 'Fn', {
+      entry: 'lambdas/handlers/ingest.ts',
+      description: 'x',
+      timeout: Duration.minutes(1),
+      memoryMiB: 128,
+      environment: {},
+    });
     const withQueue = (list?: Array<{ label: string }>) => list?.map(({ label }) => ({ label, queue: queue.deadLetterQueue }));
     const withFn = (list?: Array<{ label: string }>) => list?.map(({ label }) => ({ label, fn: fn.function }));
-    const o = overrides as { deadLetterQueues?: Array<{ label: string }>; functions?: Array<{ label: string }>; namePrefix?: string; forwardBacklogAlarmMinutes?: number };
+    const o = overrides as {
+      deadLetterQueues?: Array<{ label: string }>;
+      functions?: Array<{ label: string }>;
+      namePrefix?: string;
+      forwardBacklogAlarmMinutes?: number;
+    };
 
     // Act
     const attempt = () =>
@@ -308,7 +343,22 @@ describe('alarm topic', () => {
       Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
       Resource: '*',
       Condition: {
-        ArnLike: { 'aws:SourceArn': { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':cloudwatch:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, `:alarm:${PREFIX}-*`]] } },
+        ArnLike: {
+          'aws:SourceArn': {
+            'Fn::Join': [
+              '',
+              [
+                'arn:',
+                { Ref: 'AWS::Partition' },
+                ':cloudwatch:',
+                { Ref: 'AWS::Region' },
+                ':',
+                { Ref: 'AWS::AccountId' },
+                `:alarm:${PREFIX}-*`,
+              ],
+            ],
+          },
+        },
         StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
       },
     });
@@ -323,10 +373,20 @@ describe('alarm topic', () => {
     expect(policies[0]!.Properties.Topics).toEqual([{ Ref: built.ids.topic }]);
     const statements = policies[0]!.Properties.PolicyDocument.Statement as Array<Record<string, any>>;
     expect(statements).toContainEqual(
-      expect.objectContaining({ Effect: 'Deny', Principal: '*', Action: 'sns:Publish', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+      expect.objectContaining({
+        Effect: 'Deny',
+        Principal: '*',
+        Action: 'sns:Publish',
+        Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+      }),
     );
     const publish = statements.find((s) => s.Sid === 'CloudWatchAlarmsPublish');
-    expect(publish).toMatchObject({ Effect: 'Allow', Principal: { Service: 'cloudwatch.amazonaws.com' }, Action: 'sns:Publish', Resource: { Ref: built.ids.topic } });
+    expect(publish).toMatchObject({
+      Effect: 'Allow',
+      Principal: { Service: 'cloudwatch.amazonaws.com' },
+      Action: 'sns:Publish',
+      Resource: { Ref: built.ids.topic },
+    });
     // The condition's pattern covers every alarm of the construct (else their notifications are refused).
     const pattern = (publish!.Condition.ArnLike['aws:SourceArn']['Fn::Join'][1] as unknown[]).at(-1) as string;
     expect(pattern).toBe(`:alarm:${PREFIX}-*`);
@@ -350,7 +410,9 @@ describe('alarm topic', () => {
 
 describe('dashboard', () => {
   /** The dashboard body as JSON, CloudFormation references replaced by readable placeholders. */
-  function dashboardBody(template: Template): { widgets: Array<{ properties: { title?: string; metrics?: unknown[][]; alarms?: unknown[] } }> } {
+  function dashboardBody(template: Template): {
+    widgets: Array<{ properties: { title?: string; metrics?: unknown[][]; alarms?: unknown[] } }>;
+  } {
     const dashboards = Object.values(template.findResources('AWS::CloudWatch::Dashboard') as Record<string, Resource>);
     expect(dashboards).toHaveLength(1);
     expect(dashboards[0]!.Properties.DashboardName).toBe(PREFIX);
@@ -390,12 +452,18 @@ describe('dashboard', () => {
     expect(metrics('Forward: recipients')).toEqual(
       ['RecipientsDelivered', 'RecipientsDeferred', 'RecipientsFailed'].map((m) => `shadowmail ${m} service=shadowmail-forward`),
     );
-    expect(metrics('Resend: recipients')).toEqual(expect.arrayContaining(['ResendDelivered', 'ResendFailed'].map((m) => `shadowmail ${m} service=shadowmail-resend`)));
+    expect(metrics('Resend: recipients')).toEqual(
+      expect.arrayContaining(['ResendDelivered', 'ResendFailed'].map((m) => `shadowmail ${m} service=shadowmail-resend`)),
+    );
     expect(metrics('Queue depth (visible messages)')).toEqual(
-      [queue.forward, queue.ingest, queue.resend].map((id) => `AWS/SQS ApproximateNumberOfMessagesVisible QueueName={GetAtt ${id}.QueueName}`),
+      [queue.forward, queue.ingest, queue.resend].map(
+        (id) => `AWS/SQS ApproximateNumberOfMessagesVisible QueueName={GetAtt ${id}.QueueName}`,
+      ),
     );
     expect(metrics('Oldest waiting job (seconds)')).toEqual([
-      ...[queue.forward, queue.ingest, queue.resend].map((id) => `AWS/SQS ApproximateAgeOfOldestMessage QueueName={GetAtt ${id}.QueueName}`),
+      ...[queue.forward, queue.ingest, queue.resend].map(
+        (id) => `AWS/SQS ApproximateAgeOfOldestMessage QueueName={GetAtt ${id}.QueueName}`,
+      ),
       'shadowmail ForwardBacklogAgeSeconds service=shadowmail-forward',
     ]);
     expect(metrics('Dead-letter queues (visible messages)')).toEqual(
@@ -407,28 +475,39 @@ describe('dashboard', () => {
       ...functionIds.map((id) => `AWS/Lambda Throttles FunctionName={Ref ${id}}`),
     ]);
     expect(metrics('Lambda duration (p99, ms)')).toEqual(functionIds.map((id) => `AWS/Lambda Duration FunctionName={Ref ${id}}`));
-    expect(metrics('Lambda concurrency (max)')).toEqual(functionIds.map((id) => `AWS/Lambda ConcurrentExecutions FunctionName={Ref ${id}}`));
+    expect(metrics('Lambda concurrency (max)')).toEqual(
+      functionIds.map((id) => `AWS/Lambda ConcurrentExecutions FunctionName={Ref ${id}}`),
+    );
     expect(metrics('Webmail API 5xx')).toEqual([`AWS/ApiGateway 5xx ApiId=${API_ID}`]);
     expect(metrics('Smart host: configuration faults (login, TLS)')).toEqual(
       ['shadowmail-forward', 'shadowmail-resend'].map((service) => `shadowmail SmartHostConfigurationFaults service=${service}`),
     );
-    expect(metrics('Webmail sending (SES events)')).toEqual(['Bounce', 'Complaint', 'Reject'].map((m) => `AWS/SES ${m} ses:configuration-set=${PREFIX}-webmail`));
+    expect(metrics('Webmail sending (SES events)')).toEqual(
+      ['Bounce', 'Complaint', 'Reject'].map((m) => `AWS/SES ${m} ses:configuration-set=${PREFIX}-webmail`),
+    );
   });
 });
 
 describe('custom metric names', () => {
   it('reads only metrics the handlers emit, under the service names the wiring gives them', async () => {
     // Prepare
-    const handlers = await Promise.all(['ingest', 'forward', 'resend'].map((h) => readFile(join(ROOT, `lambdas/handlers/${h}.ts`), 'utf8')));
-    const wiring = await Promise.all(['aws.ts', 'local.ts', 'local-resend.ts'].map((w) => readFile(join(ROOT, 'lambdas/wiring', w), 'utf8')));
+    const handlers = await Promise.all(
+      ['ingest', 'forward', 'resend'].map((h) => readFile(join(ROOT, `lambdas/handlers/${h}.ts`), 'utf8')),
+    );
+    const wiring = await Promise.all(
+      ['aws.ts', 'local.ts', 'local-resend.ts'].map((w) => readFile(join(ROOT, 'lambdas/wiring', w), 'utf8')),
+    );
 
     // Act
     // A metric name is a literal, or a constant of the same file or of observability.ts (shared by the handlers).
     const observability = await readFile(join(ROOT, 'lambdas/handlers/observability.ts'), 'utf8');
-    const constantsOf = (text: string) => new Map([...`${observability}\n${text}`.matchAll(/const ([A-Z_]+) = '([A-Za-z]+)'/g)].map((m) => [m[1]!, m[2]!]));
+    const constantsOf = (text: string) =>
+      new Map([...`${observability}\n${text}`.matchAll(/const ([A-Z_]+) = '([A-Za-z]+)'/g)].map((m) => [m[1]!, m[2]!]));
     const emitted = new Set(
       handlers.flatMap((text) =>
-        [...text.matchAll(/addMetric\(\s*(?:'([A-Za-z]+)'|([A-Z_]+)\b)/g)].map((m) => m[1] ?? constantsOf(text).get(m[2]!) ?? `unresolved ${m[2]}`),
+        [...text.matchAll(/addMetric\(\s*(?:'([A-Za-z]+)'|([A-Z_]+)\b)/g)].map(
+          (m) => m[1] ?? constantsOf(text).get(m[2]!) ?? `unresolved ${m[2]}`,
+        ),
       ),
     );
     const services = new Set(wiring.flatMap((text) => [...text.matchAll(/createObservability\('([a-z-]+)'\)/g)].map((m) => m[1]!)));

@@ -16,7 +16,7 @@ import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SmtpRelayAdapter } from '../../lambdas/adapters/smtp/smtp-relay.ts';
 import { forwardStampLine } from '../../lambdas/core/forward-stamp.ts';
-import { postfixStoredForm, startPostfix, stripPostfixTrace, type PostfixInstance } from '../support/postfix.ts';
+import { type PostfixInstance, postfixStoredForm, startPostfix, stripPostfixTrace } from '../support/postfix.ts';
 
 const DOMAIN = 'corp.test';
 const SENDER = 'sender@partner.test';
@@ -91,11 +91,30 @@ const FIXTURES: Array<[name: string, body: () => Buffer | string]> = [
   ['LF only', () => `${header('lf').replace(/\r\n/g, '\n')}Content-Type: text/plain\n\nline one\nline two\n`],
   ['mixed CRLF, LF and bare CR', () => `${header('mixed')}Content-Type: text/plain\r\n\r\ncrlf\r\nlf\nbare\rcr\r\r\nend\n\r`],
   ['dot lines', () => `${header('dots')}Content-Type: text/plain\r\n\r\n.\r\n..\r\n.leading\r\n. \r\nmid.dle\r\n.\r\n`],
-  ['8-bit latin-1 and UTF-8', () => Buffer.concat([Buffer.from(`${header('eight bit')}Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n`, 'latin1'), Buffer.from('Grüße, €, 日本語, \u{1F600}\r\n', 'utf8'), Buffer.from([0xe4, 0xf6, 0xfc, 0xff, 0x80, 0x0d, 0x0a])])],
-  ['raw UTF-8 header', () => Buffer.concat([Buffer.from('Subject: Grüße aus Köln\r\n', 'utf8'), Buffer.from(`${header('utf8 header')}\r\nbody\r\n`, 'latin1')])],
+  [
+    '8-bit latin-1 and UTF-8',
+    () =>
+      Buffer.concat([
+        Buffer.from(`${header('eight bit')}Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n`, 'latin1'),
+        Buffer.from('Grüße, €, 日本語, \u{1F600}\r\n', 'utf8'),
+        Buffer.from([0xe4, 0xf6, 0xfc, 0xff, 0x80, 0x0d, 0x0a]),
+      ]),
+  ],
+  [
+    'raw UTF-8 header',
+    () =>
+      Buffer.concat([Buffer.from('Subject: Grüße aus Köln\r\n', 'utf8'), Buffer.from(`${header('utf8 header')}\r\nbody\r\n`, 'latin1')]),
+  ],
   ['NUL bytes', () => `${header('nul')}Content-Type: text/plain\r\n\r\nbefore\x00after\r\n\x00\r\n\x00.\r\n`],
-  ['long lines', () => `${header('long')}Content-Type: text/plain\r\n\r\n${'a'.repeat(998)}\r\n${'b'.repeat(999)}\r\n${'c'.repeat(1000)}\r\n${'d'.repeat(2048)}\r\n${'e'.repeat(2049)}\r\n${'f'.repeat(250_000)}\r\n`],
-  ['long folded header', () => `${header('long header', `X-Long: ${Array.from({ length: 3000 }, (_, i) => `word${i}`).join('\r\n ')}\r\n`)}\r\nbody\r\n`],
+  [
+    'long lines',
+    () =>
+      `${header('long')}Content-Type: text/plain\r\n\r\n${'a'.repeat(998)}\r\n${'b'.repeat(999)}\r\n${'c'.repeat(1000)}\r\n${'d'.repeat(2048)}\r\n${'e'.repeat(2049)}\r\n${'f'.repeat(250_000)}\r\n`,
+  ],
+  [
+    'long folded header',
+    () => `${header('long header', `X-Long: ${Array.from({ length: 3000 }, (_, i) => `word${i}`).join('\r\n ')}\r\n`)}\r\nbody\r\n`,
+  ],
   ['no final line ending', () => `${header('no eol')}\r\nlast line`],
   ['10 MB attachment', bigAttachmentMessage],
 ];
@@ -112,7 +131,11 @@ describe('SmtpRelayAdapter → Postfix', () => {
     // Assess
     expect(landed.code).toBe(250);
     expect(expected.edits).toEqual([]);
-    expect(landed.prepended.slice(0, 3)).toEqual([`Return-Path: <${SENDER}>\n`, `X-Original-To: alice@${DOMAIN}\n`, `Delivered-To: alice@${DOMAIN}\n`]);
+    expect(landed.prepended.slice(0, 3)).toEqual([
+      `Return-Path: <${SENDER}>\n`,
+      `X-Original-To: alice@${DOMAIN}\n`,
+      `Delivered-To: alice@${DOMAIN}\n`,
+    ]);
     expect(landed.prepended[3]).toContain('with ESMTPS');
     expect(landed.message.length).toBe(expected.bytes.length);
     expect(landed.message.equals(expected.bytes)).toBe(true);
@@ -147,7 +170,18 @@ describe('SmtpRelayAdapter → Postfix', () => {
 
   it('SMTP smuggling sequences in the content: exactly one message lands, content intact', async () => {
     // Prepare
-    const sequences = ['\n.\n', '\n.\r', '\r.\n', '\r.\r', '\n.\r\n', '\r.\r\n', '\r\n.\r\r\n', '\r\r\n.\r\r\n', '\r\n\x00.\r\n', '\r\n.\r\n'];
+    const sequences = [
+      '\n.\n',
+      '\n.\r',
+      '\r.\n',
+      '\r.\r',
+      '\n.\r\n',
+      '\r.\r\n',
+      '\r\n.\r\r\n',
+      '\r\r\n.\r\r\n',
+      '\r\n\x00.\r\n',
+      '\r\n.\r\n',
+    ];
     const injected = `MAIL FROM:<evil@attacker.test>\r\nRCPT TO:<erin@${DOMAIN}>\r\nDATA\r\nSubject: smuggled\r\n\r\nowned\r\n`;
     const body = sequences.map((sequence) => `before${sequence}${injected}after\r\n`).join('');
     const data = stamped(`${header('smuggling')}\r\n${body}`);
@@ -258,7 +292,9 @@ describe('SmtpRelayAdapter → Postfix', () => {
     const relayedMs = Date.now() - started;
     const delivered = await postfix.waitForDelivered('erin', before + count, 30_000);
     const deliveredMs = Date.now() - started;
-    console.info(`postfix: ${count} messages relayed in ${relayedMs} ms (${Math.round((count * 1000) / relayedMs)} msg/s, one STARTTLS connection each, 8 in parallel), all in the Maildir after ${deliveredMs} ms`);
+    console.info(
+      `postfix: ${count} messages relayed in ${relayedMs} ms (${Math.round((count * 1000) / relayedMs)} msg/s, one STARTTLS connection each, 8 in parallel), all in the Maildir after ${deliveredMs} ms`,
+    );
 
     // Assess
     expect(codes.filter((code) => code === 250)).toHaveLength(count);

@@ -10,7 +10,7 @@
 //    twice only if the job itself reports a relay in doubt (the worker died between the
 //    primary's 250 and writing it down).
 // Needs root and Debian's postfix.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -20,19 +20,19 @@ import { DynamoDbMessageIndex } from '../../lambdas/adapters/aws/dynamodb-messag
 import { createMessageTable } from '../../lambdas/adapters/aws/message-table.ts';
 import { startEmbeddedDynalite } from '../../lambdas/adapters/local/embedded-dynalite.ts';
 import { SmtpRelayAdapter } from '../../lambdas/adapters/smtp/smtp-relay.ts';
-import { processResendStep, startResend, type ResendConfig } from '../../lambdas/core/resend.ts';
 import type { MessageRecord } from '../../lambdas/core/model.ts';
+import { processResendStep, type ResendConfig, startResend } from '../../lambdas/core/resend.ts';
 import { readLocalConfig } from '../../lambdas/wiring/local-config.ts';
 import { localPaths } from '../../lambdas/wiring/local-data-dir.ts';
-import { localResendConsumer } from '../../lambdas/wiring/local-resend.ts';
 import { LOCAL_TABLE_NAME } from '../../lambdas/wiring/local-index.ts';
+import { localResendConsumer } from '../../lambdas/wiring/local-resend.ts';
 import { sampleMessage } from '../fixtures/resend/header-parser.ts';
-import { makeRecord, makeState } from '../support/message-index-contract.ts';
-import { MemoryMessageIndex } from '../support/memory-message-index.ts';
-import { ManualClock, MemoryRawMailStore } from '../support/memory-adapters.ts';
-import { MemoryAuditLog, MemoryResendJobs, MemoryResendQueue } from '../support/memory-resend.ts';
-import { postfixStoredForm, startPostfix, stripPostfixTrace, type PostfixInstance } from '../support/postfix.ts';
 import { PROJECT_ROOT } from '../support/local-process.ts';
+import { ManualClock, MemoryRawMailStore } from '../support/memory-adapters.ts';
+import { MemoryMessageIndex } from '../support/memory-message-index.ts';
+import { MemoryAuditLog, MemoryResendJobs, MemoryResendQueue } from '../support/memory-resend.ts';
+import { makeRecord, makeState } from '../support/message-index-contract.ts';
+import { type PostfixInstance, postfixStoredForm, startPostfix, stripPostfixTrace } from '../support/postfix.ts';
 
 const DOMAIN = 'corp.test';
 
@@ -53,7 +53,9 @@ describe('a resend delivers to a real MTA exactly the stored bytes', () => {
         'From: "Müller, Jürgen" <jm@partner.test>\r\nTo: alice@corp.test, bob@corp.test\r\nSubject: =?utf-8?q?R=C3=BCckfrage?=\r\n' +
           'Message-ID: <resend-bytes@partner.test>\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary="b1"\r\n\r\n' +
           '--b1\r\nContent-Type: text/plain; charset=iso-8859-1\r\nContent-Transfer-Encoding: 8bit\r\n\r\n' +
-          'Gr\xfc\xdfe\r\n.a line with a leading dot\r\n' + 'x'.repeat(1500) + '\nLF-only line\n\r\n' +
+          'Gr\xfc\xdfe\r\n.a line with a leading dot\r\n' +
+          'x'.repeat(1500) +
+          '\nLF-only line\n\r\n' +
           '--b1\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n\r\n',
         'latin1',
       ),
@@ -63,23 +65,44 @@ describe('a resend delivers to a real MTA exactly the stored bytes', () => {
     const index = new MemoryMessageIndex();
     const store = new MemoryRawMailStore();
     const record: MessageRecord = makeRecord('ses-bytes', {
-      receivedAt: '2030-03-01T11:00:00.000Z', envelopeFrom: 'bounces@partner.test', envelopeRecipients: ['Alice@corp.test', 'bob@corp.test'],
-      expiresAt: Math.floor(clock.now().getTime() / 1000) + 86_400, raw: { bucket: 'raw', key: 'ses-bytes' },
+      receivedAt: '2030-03-01T11:00:00.000Z',
+      envelopeFrom: 'bounces@partner.test',
+      envelopeRecipients: ['Alice@corp.test', 'bob@corp.test'],
+      expiresAt: Math.floor(clock.now().getTime() / 1000) + 86_400,
+      raw: { bucket: 'raw', key: 'ses-bytes' },
     });
     await index.putMessage(record);
-    for (const recipient of record.envelopeRecipients) await index.createDeliveryState(makeState('ses-bytes', recipient, { receivedAt: record.receivedAt, expiresAt: record.expiresAt }));
+    for (const recipient of record.envelopeRecipients)
+      await index.createDeliveryState(makeState('ses-bytes', recipient, { receivedAt: record.receivedAt, expiresAt: record.expiresAt }));
     store.put(record.raw, raw);
     const jobs = new MemoryResendJobs();
     const queue = new MemoryResendQueue(() => clock.now().getTime());
     const config: ResendConfig = {
-      stackId: 'shadow-test', leaseMs: 60_000, maxAttempts: 3, retryBaseSeconds: 1, retryMaxDelaySeconds: 1, pageSize: 10,
-      jobRetentionDays: 90, maxRangeDays: 400, maxReceives: 3,
+      stackId: 'shadow-test',
+      leaseMs: 60_000,
+      maxAttempts: 3,
+      retryBaseSeconds: 1,
+      retryMaxDelaySeconds: 1,
+      pageSize: 10,
+      jobRetentionDays: 90,
+      maxRangeDays: 400,
+      maxReceives: 3,
     };
     const relay = new SmtpRelayAdapter({ host: postfix.host, port: postfix.port, tls: 'none', name: 'shadowmail.test' });
     // Act
-    const job = await startResend('admin@corp.test', { kind: 'message', sesMessageId: 'ses-bytes', recipients: ['ALICE@corp.test'] }, {
-      index, jobs, queue, audit: new MemoryAuditLog(), clock, config, newJobId: () => 'rs-bytes-1',
-    });
+    const job = await startResend(
+      'admin@corp.test',
+      { kind: 'message', sesMessageId: 'ses-bytes', recipients: ['ALICE@corp.test'] },
+      {
+        index,
+        jobs,
+        queue,
+        audit: new MemoryAuditLog(),
+        clock,
+        config,
+        newJobId: () => 'rs-bytes-1',
+      },
+    );
     const step = queue.takeDue()!.step;
     const outcome = await processResendStep(step, { index, rawStore: store, relay, jobs, queue, clock, workerId: 'w', config });
     const [delivered] = await postfix.waitForDelivered('alice', 1);
@@ -122,7 +145,11 @@ interface CliRun {
 }
 
 function runCli(args: string[], env: NodeJS.ProcessEnv): CliRun {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(PROJECT_ROOT, 'test/fixtures/resend/cli.ts'), ...args], { cwd: PROJECT_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', join(PROJECT_ROOT, 'test/fixtures/resend/cli.ts'), ...args], {
+    cwd: PROJECT_ROOT,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (chunk) => (stdout += chunk));
@@ -152,22 +179,32 @@ async function seedDataDir(dataDir: string, receivedBase: number): Promise<void>
     const index = new DynamoDbMessageIndex({ client, tableName: LOCAL_TABLE_NAME });
     const expiresAt = Math.floor(Date.now() / 1000) + 7 * 86_400;
     let next = 0;
-    await Promise.all(Array.from({ length: 16 }, async () => {
-      while (next < MESSAGES) {
-        const n = next++;
-        const id = `bulk-${String(n).padStart(4, '0')}`;
-        const receivedAt = new Date(receivedBase + n * 1000).toISOString();
-        const raw = sampleMessage(n, { to: recipientsOf(n).join(', ') });
-        const file = join(paths.raw, 'inbound', id);
-        await mkdir(dirname(file), { recursive: true });
-        await writeFile(file, raw);
-        await index.putMessage(makeRecord(id, {
-          receivedAt, expiresAt, envelopeFrom: 'partner@ext.example', envelopeRecipients: recipientsOf(n),
-          raw: { bucket: 'inbound', key: id }, size: raw.length, summary: { subject: `Message ${n}`, messageIdHeader: `<m${n}@ext.example>` },
-        }));
-        for (const recipient of recipientsOf(n)) await index.createDeliveryState(makeState(id, recipient, { receivedAt, expiresAt, state: 'delivered', attemptCount: 1 }));
-      }
-    }));
+    await Promise.all(
+      Array.from({ length: 16 }, async () => {
+        while (next < MESSAGES) {
+          const n = next++;
+          const id = `bulk-${String(n).padStart(4, '0')}`;
+          const receivedAt = new Date(receivedBase + n * 1000).toISOString();
+          const raw = sampleMessage(n, { to: recipientsOf(n).join(', ') });
+          const file = join(paths.raw, 'inbound', id);
+          await mkdir(dirname(file), { recursive: true });
+          await writeFile(file, raw);
+          await index.putMessage(
+            makeRecord(id, {
+              receivedAt,
+              expiresAt,
+              envelopeFrom: 'partner@ext.example',
+              envelopeRecipients: recipientsOf(n),
+              raw: { bucket: 'inbound', key: id },
+              size: raw.length,
+              summary: { subject: `Message ${n}`, messageIdHeader: `<m${n}@ext.example>` },
+            }),
+          );
+          for (const recipient of recipientsOf(n))
+            await index.createDeliveryState(makeState(id, recipient, { receivedAt, expiresAt, state: 'delivered', attemptCount: 1 }));
+        }
+      }),
+    );
   } finally {
     client.destroy();
     await dynalite.close();
@@ -202,7 +239,11 @@ describe('a bulk resend of 1,000 messages, killed in the middle and resumed', ()
     postfix = await startPostfix({
       domain: DOMAIN,
       users: [...USERS, 'later', 'stuck', 'blocked'],
-      recipientAccess: { [`blocked@${DOMAIN}`]: '550 5.7.1 refused for good', [`later@${DOMAIN}`]: '450 4.2.0 try again later', [`stuck@${DOMAIN}`]: '450 4.2.0 mailbox busy' },
+      recipientAccess: {
+        [`blocked@${DOMAIN}`]: '550 5.7.1 refused for good',
+        [`later@${DOMAIN}`]: '450 4.2.0 try again later',
+        [`stuck@${DOMAIN}`]: '450 4.2.0 mailbox busy',
+      },
     });
     dataDir = await mkdtemp(join(tmpdir(), 'shadowmail-resend-bulk-'));
   });
@@ -232,31 +273,48 @@ describe('a bulk resend of 1,000 messages, killed in the middle and resumed', ()
       POWERTOOLS_LOG_LEVEL: 'ERROR',
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     };
-    const range = ['--since', new Date(receivedBase - 1000).toISOString(), '--until', new Date(receivedBase + MESSAGES * 1000).toISOString()];
+    const range = [
+      '--since',
+      new Date(receivedBase - 1000).toISOString(),
+      '--until',
+      new Date(receivedBase + MESSAGES * 1000).toISOString(),
+    ];
 
     // Act 1: the CLI runs the job in its own process (no stack is running); kill it mid-way
     const firstStarted = performance.now();
     const first = runCli(['resend', '--all', ...range], env);
     const jobId = await until('the job id', async () => /resend job (\S+) queued/.exec(first.stderr())?.[1], 30_000);
     let firstDelivery: { at: number; total: number } | null = null;
-    const atKill = await until('a third of the mail in the Maildirs', async () => {
-      if (first.child.exitCode !== null) throw new Error(`the CLI ended before the kill:\n${first.stderr()}`);
-      const total = await maildirTotal(postfix);
-      if (firstDelivery === null && total > 0) firstDelivery = { at: performance.now(), total };
-      return total >= 350 ? total : undefined;
-    }, 45_000);
+    const atKill = await until(
+      'a third of the mail in the Maildirs',
+      async () => {
+        if (first.child.exitCode !== null) throw new Error(`the CLI ended before the kill:\n${first.stderr()}`);
+        const total = await maildirTotal(postfix);
+        if (firstDelivery === null && total > 0) firstDelivery = { at: performance.now(), total };
+        return total >= 350 ? total : undefined;
+      },
+      45_000,
+    );
     first.child.kill('SIGKILL');
     const killedAt = performance.now();
     await first.exited;
     const startUpSeconds = ((firstDelivery as { at: number } | null)?.at ?? killedAt) / 1000 - firstStarted / 1000;
-    const rate = firstDelivery ? (atKill - (firstDelivery as { total: number }).total) / ((killedAt - (firstDelivery as { at: number }).at) / 1000) : 0;
+    const rate = firstDelivery
+      ? (atKill - (firstDelivery as { total: number }).total) / ((killedAt - (firstDelivery as { at: number }).at) / 1000)
+      : 0;
     // the primary now takes later@ (still refuses blocked@, still defers stuck@)
-    await postfix.setRecipientAccess({ [`blocked@${DOMAIN}`]: '550 5.7.1 refused for good', [`stuck@${DOMAIN}`]: '450 4.2.0 mailbox busy' });
+    await postfix.setRecipientAccess({
+      [`blocked@${DOMAIN}`]: '550 5.7.1 refused for good',
+      [`stuck@${DOMAIN}`]: '450 4.2.0 mailbox busy',
+    });
 
     // Act 2: resume
     const resumed = performance.now();
     const second = runCli(['resend', 'status', jobId, '--wait', '--json'], env);
-    const code = await Promise.race([second.exited, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`resume did not end:\n${second.stderr()}`)), 50_000))]);
+    const code = await Promise.race([
+      second.exited,
+      new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`resume did not end:\n${second.stderr()}`)), 50_000)),
+    ]);
     const secondSeconds = (performance.now() - resumed) / 1000;
 
     // Assess
@@ -267,7 +325,14 @@ describe('a bulk resend of 1,000 messages, killed in the middle and resumed', ()
     expect(job.state).toBe('done');
     expect(job.finishedAt).not.toBeNull();
     expect(job.counters).toEqual({
-      total: MESSAGES, done: MESSAGES, skipped: 0, delivered: MESSAGES + 50, failed: 50 + 10, deferred: 0, cancelled: 0, inDoubt,
+      total: MESSAGES,
+      done: MESSAGES,
+      skipped: 0,
+      delivered: MESSAGES + 50,
+      failed: 50 + 10,
+      deferred: 0,
+      cancelled: 0,
+      inDoubt,
     });
     expect(inDoubt).toBeGreaterThanOrEqual(0);
     // at most one step per worker (the resend's share of the sessions) is in flight in the CLI's worker when it is killed
@@ -276,8 +341,13 @@ describe('a bulk resend of 1,000 messages, killed in the middle and resumed', ()
     const byUser = await deliveredByUser(postfix, [...USERS, 'later', 'stuck', 'blocked']);
     let duplicates = 0;
     for (const [user, counts] of byUser) {
-      const expected = Array.from({ length: MESSAGES }, (_, n) => n).filter((n) => recipientsOf(n).includes(`${user}@${DOMAIN}`) && user !== 'stuck' && user !== 'blocked');
-      expect([...counts.keys()].sort((a, b) => a - b), user).toEqual(expected);
+      const expected = Array.from({ length: MESSAGES }, (_, n) => n).filter(
+        (n) => recipientsOf(n).includes(`${user}@${DOMAIN}`) && user !== 'stuck' && user !== 'blocked',
+      );
+      expect(
+        [...counts.keys()].sort((a, b) => a - b),
+        user,
+      ).toEqual(expected);
       for (const count of counts.values()) duplicates += count - 1;
     }
     expect(byUser.get('later')?.size).toBe(50);

@@ -16,14 +16,14 @@ import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SmtpProbeAdapter } from '../../lambdas/adapters/smtp/smtp-probe.ts';
 import { SmtpRelayAdapter, type SmtpRelayOptions } from '../../lambdas/adapters/smtp/smtp-relay.ts';
-import { forwardMessage, type ForwardDeps } from '../../lambdas/core/forward.ts';
+import { type ForwardDeps, forwardMessage } from '../../lambdas/core/forward.ts';
 import type { ProbeResult } from '../../lambdas/ports/smtp-probe.ts';
 import { awsForwardDeps } from '../../lambdas/wiring/aws.ts';
 import { ENV } from '../../lambdas/wiring/env.ts';
-import { makeRecord, makeState } from '../support/message-index-contract.ts';
 import { ManualClock, MemoryRawMailStore, RecordingForwardQueue } from '../support/memory-adapters.ts';
 import { MemoryMessageIndex } from '../support/memory-message-index.ts';
-import { freePort, startPostfix, type PostfixInstance } from '../support/postfix.ts';
+import { makeRecord, makeState } from '../support/message-index-contract.ts';
+import { freePort, type PostfixInstance, startPostfix } from '../support/postfix.ts';
 import { startFakeSecretsManager } from '../support/secrets-manager-fake.ts';
 
 const DOMAIN = 'corp.test';
@@ -58,14 +58,22 @@ describe('the forward through a connector that asks for a login', () => {
     const store = new MemoryRawMailStore();
     const id = `ses-${recipient.split('@')[0]}-${Math.random().toString(36).slice(2, 8)}`;
     const record = makeRecord(id, {
-      receivedAt: '2030-03-01T11:59:00.000Z', envelopeFrom: 'partner@partner.test', envelopeRecipients: [recipient],
-      expiresAt: Math.floor(clock.now().getTime() / 1000) + 86_400, raw: { bucket: 'raw', key: id },
+      receivedAt: '2030-03-01T11:59:00.000Z',
+      envelopeFrom: 'partner@partner.test',
+      envelopeRecipients: [recipient],
+      expiresAt: Math.floor(clock.now().getTime() / 1000) + 86_400,
+      raw: { bucket: 'raw', key: id },
     });
     await index.putMessage(record);
     await index.createDeliveryState(makeState(id, recipient, { receivedAt: record.receivedAt, expiresAt: record.expiresAt }));
     store.put(record.raw, `From: partner@partner.test\r\nTo: ${recipient}\r\nSubject: ${id}\r\n\r\nhello\r\n`);
     const deps: ForwardDeps = {
-      index, rawStore: store, relay, forwardQueue: new RecordingForwardQueue(), clock, workerId: 'forward-1',
+      index,
+      rawStore: store,
+      relay,
+      forwardQueue: new RecordingForwardQueue(),
+      clock,
+      workerId: 'forward-1',
       config: { stackId: 'shadow-test', maxAgeMs: 5 * 86_400_000, retryBaseSeconds: 60, retryMaxDelaySeconds: 900, leaseMs: 60_000 },
     };
     const outcome = await forwardMessage({ sesMessageId: id, receivedAt: record.receivedAt, attempt: 0 }, deps);
@@ -78,7 +86,12 @@ describe('the forward through a connector that asks for a login', () => {
     const { outcome, state } = await forwardOnce(new SmtpRelayAdapter({ ...settings(guarded), ...SHORT }), guarded.address('alice'));
 
     // Assess
-    expect(outcome).toMatchObject({ status: 'attempted', deferred: [guarded.address('alice')], configurationFault: 'auth', retryInSeconds: 60 });
+    expect(outcome).toMatchObject({
+      status: 'attempted',
+      deferred: [guarded.address('alice')],
+      configurationFault: 'auth',
+      retryInSeconds: 60,
+    });
     expect(state.state).toBe('deferred');
     expect(state.attempts[0]).toMatchObject({ code: 530, outcome: 'deferred', configurationFault: 'auth' });
     expect(state.attempts[0]!.response).toMatch(/^530 5\.7\.1 .*Client was not authenticated/);
@@ -114,7 +127,11 @@ describe('the forward through a connector that asks for a login', () => {
 describe('a rotated smart-host secret, in the deployed wiring', () => {
   it('is used without a restart: the refused old password makes the next session read the secret again', async () => {
     // Prepare: a connector without TLS (rotation is not about TLS), the secret still holding the old password
-    const plainGuarded = await startPostfix({ domain: DOMAIN, users: ['carol'], sasl: { users: { [RELAY_USER]: RELAY_PASSWORD }, required: true } });
+    const plainGuarded = await startPostfix({
+      domain: DOMAIN,
+      users: ['carol'],
+      sasl: { users: { [RELAY_USER]: RELAY_PASSWORD }, required: true },
+    });
     const secrets = await startFakeSecretsManager();
     const secretArn = 'arn:aws:secretsmanager:eu-central-1:123456789012:secret:shadowmail/smarthost-AbCdEf';
     secrets.secrets.set(secretArn, JSON.stringify({ username: RELAY_USER, password: 'Winter 2029' }));
@@ -153,7 +170,8 @@ describe('a rotated smart-host secret, in the deployed wiring', () => {
 
 describe('the probe', () => {
   const request = (recipient: string) => ({ from: 'postmaster@corp.test', recipient });
-  const stepNames = (result: ProbeResult) => result.steps.map((step) => `${step.step}:${step.ok ? step.code ?? 'ok' : `FAIL ${step.code ?? ''}`.trim()}`);
+  const stepNames = (result: ProbeResult) =>
+    result.steps.map((step) => `${step.step}:${step.ok ? (step.code ?? 'ok') : `FAIL ${step.code ?? ''}`.trim()}`);
 
   it('walks a plaintext session to RCPT, then RSET and QUIT, and never sends DATA', async () => {
     // Prepare
@@ -169,7 +187,11 @@ describe('the probe', () => {
     for (const step of result.steps) expect(step.ms).toBeGreaterThanOrEqual(0);
     // Postfix counts the commands of each session when it ends (logged just after QUIT)
     let log = '';
-    for (const until = Date.now() + 5_000; !/ disconnect from /.test(log) && Date.now() < until; await new Promise((resolve) => setTimeout(resolve, 25))) {
+    for (
+      const until = Date.now() + 5_000;
+      !/ disconnect from /.test(log) && Date.now() < until;
+      await new Promise((resolve) => setTimeout(resolve, 25))
+    ) {
       log = (await open.log()).slice(before.length);
     }
     const disconnect = log.split('\n').filter((line) => / disconnect from /.test(line));
@@ -184,8 +206,20 @@ describe('the probe', () => {
 
     // Assess
     expect(result.ok).toBe(true);
-    expect(stepNames(result)).toEqual(['connect:ok', 'greeting:220', 'ehlo:250', 'starttls:220', 'ehlo:250', 'mail:250', 'rcpt:250', 'rset:250', 'quit:221']);
-    expect(result.steps.find((step) => step.step === 'starttls')!.reply).toMatch(/TLSv1\.[23], certificate .*verified for 127\.0\.0\.1|verified for/);
+    expect(stepNames(result)).toEqual([
+      'connect:ok',
+      'greeting:220',
+      'ehlo:250',
+      'starttls:220',
+      'ehlo:250',
+      'mail:250',
+      'rcpt:250',
+      'rset:250',
+      'quit:221',
+    ]);
+    expect(result.steps.find((step) => step.step === 'starttls')!.reply).toMatch(
+      /TLSv1\.[23], certificate .*verified for 127\.0\.0\.1|verified for/,
+    );
     expect(result.summary).toMatch(/\(TLS, MAIL FROM, RCPT TO/);
   });
 
@@ -195,7 +229,16 @@ describe('the probe', () => {
 
     // Assess
     expect(result).toMatchObject({ ok: false, fault: 'auth' });
-    expect(stepNames(result)).toEqual(['connect:ok', 'greeting:220', 'ehlo:250', 'starttls:220', 'ehlo:250', 'mail:FAIL 530', 'rset:250', 'quit:221']);
+    expect(stepNames(result)).toEqual([
+      'connect:ok',
+      'greeting:220',
+      'ehlo:250',
+      'starttls:220',
+      'ehlo:250',
+      'mail:FAIL 530',
+      'rset:250',
+      'quit:221',
+    ]);
     expect(result.summary).toMatch(/wants a login \(530 .* at MAIL FROM\).*smartHost\.authSecretArn/);
   });
 
@@ -217,18 +260,33 @@ describe('the probe', () => {
 
   it('logs in with the right password and reaches RCPT', async () => {
     // Act
-    const result = await new SmtpProbeAdapter(settings(guarded, { auth: { user: RELAY_USER, pass: RELAY_PASSWORD } })).probe(request(guarded.address('bob')));
+    const result = await new SmtpProbeAdapter(settings(guarded, { auth: { user: RELAY_USER, pass: RELAY_PASSWORD } })).probe(
+      request(guarded.address('bob')),
+    );
 
     // Assess
     expect(result).toMatchObject({ ok: true, fault: null });
-    expect(stepNames(result)).toEqual(['connect:ok', 'greeting:220', 'ehlo:250', 'starttls:220', 'ehlo:250', 'auth:235', 'mail:250', 'rcpt:250', 'rset:250', 'quit:221']);
+    expect(stepNames(result)).toEqual([
+      'connect:ok',
+      'greeting:220',
+      'ehlo:250',
+      'starttls:220',
+      'ehlo:250',
+      'auth:235',
+      'mail:250',
+      'rcpt:250',
+      'rset:250',
+      'quit:221',
+    ]);
     expect(result.summary).toMatch(/\(TLS, the login, MAIL FROM, RCPT TO/);
     expect(JSON.stringify(result)).not.toContain(RELAY_PASSWORD);
   });
 
   it('reports a certificate for another name as a tls fault and sends nothing after it', async () => {
     // Act
-    const result = await new SmtpProbeAdapter(settings(open, { servername: 'exchange.corp.example' })).probe(request(open.address('alice')));
+    const result = await new SmtpProbeAdapter(settings(open, { servername: 'exchange.corp.example' })).probe(
+      request(open.address('alice')),
+    );
 
     // Assess
     expect(result).toMatchObject({ ok: false, fault: 'tls' });
@@ -261,14 +319,16 @@ describe('the probe', () => {
     expect(result.summary).toMatch(/refused the connection .*nothing listens there/);
   });
 
-  it('names AWS\'s port 25 block and the request that lifts it when port 25 cannot be reached', async () => {
+  it("names AWS's port 25 block and the request that lifts it when port 25 cannot be reached", async () => {
     // Act: a loopback address nothing listens on port 25 of (as on the test machines: no MTA runs)
     const result = await new SmtpProbeAdapter({ host: '127.0.0.3', port: 25 }).probe(request(`alice@${DOMAIN}`));
 
     // Assess
     expect(result).toMatchObject({ ok: false, fault: 'unreachable', port: 25 });
     expect(stepNames(result)).toEqual(['connect:FAIL']);
-    expect(result.summary).toMatch(/AWS blocks outbound port 25 .*removes the restriction for the NAT gateway's Elastic IP .*docs\/deploy\.md 6\.4/);
+    expect(result.summary).toMatch(
+      /AWS blocks outbound port 25 .*removes the restriction for the NAT gateway's Elastic IP .*docs\/deploy\.md 6\.4/,
+    );
   });
 
   it('reports a connection closed before the greeting as unreachable: something in between took it', async () => {
@@ -277,7 +337,9 @@ describe('the probe', () => {
     await new Promise<void>((resolve) => dropper.listen(0, '127.0.0.1', resolve));
     try {
       // Act
-      const result = await new SmtpProbeAdapter({ host: '127.0.0.1', port: (dropper.address() as { port: number }).port }).probe(request(`alice@${DOMAIN}`));
+      const result = await new SmtpProbeAdapter({ host: '127.0.0.1', port: (dropper.address() as { port: number }).port }).probe(
+        request(`alice@${DOMAIN}`),
+      );
 
       // Assess
       expect(result).toMatchObject({ ok: false, fault: 'unreachable' });

@@ -44,7 +44,11 @@ describe('webmail sending: the SES configuration set', () => {
     const [, set] = only(built.template, 'AWS::SES::ConfigurationSet');
 
     // Assess
-    expect(set.Properties).toMatchObject({ Name: 'corp-mail-webmail', ReputationOptions: { ReputationMetricsEnabled: true }, SendingOptions: { SendingEnabled: true } });
+    expect(set.Properties).toMatchObject({
+      Name: 'corp-mail-webmail',
+      ReputationOptions: { ReputationMetricsEnabled: true },
+      SendingOptions: { SendingEnabled: true },
+    });
   });
 
   it('publishes bounces, complaints and rejects to CloudWatch under the ses:configuration-set auto-tag, and nothing else', () => {
@@ -58,7 +62,9 @@ describe('webmail sending: the SES configuration set', () => {
       Enabled: true,
       MatchingEventTypes: ['bounce', 'complaint', 'reject'],
       CloudWatchDestination: {
-        DimensionConfigurations: [{ DimensionName: 'ses:configuration-set', DimensionValueSource: 'messageTag', DefaultDimensionValue: 'corp-mail-webmail' }],
+        DimensionConfigurations: [
+          { DimensionName: 'ses:configuration-set', DimensionValueSource: 'messageTag', DefaultDimensionValue: 'corp-mail-webmail' },
+        ],
       },
     });
   });
@@ -70,7 +76,11 @@ describe('webmail sending: the SES configuration set', () => {
 
     // Assess
     expect([metric.namespace, metric.metricName, metric.dimensions, metric.statistic, metric.period.toSeconds()]).toEqual([
-      'AWS/SES', 'Complaint', { 'ses:configuration-set': 'corp-mail-webmail' }, 'Sum', 300,
+      'AWS/SES',
+      'Complaint',
+      { 'ses:configuration-set': 'corp-mail-webmail' },
+      'Sum',
+      300,
     ]);
     expect(hourly.period.toSeconds()).toBe(3600);
   });
@@ -82,7 +92,9 @@ describe('webmail sending: the SES configuration set', () => {
 
     // Assess
     expect(built.stack.resolve(built.sending.configurationSetName)).toEqual({ Ref: setId });
-    expect(built.stack.resolve(built.sending.configurationSetArn)).toEqual({ 'Fn::Join': ['', ['arn:aws:ses:eu-west-1:123456789012:configuration-set/', { Ref: setId }]] });
+    expect(built.stack.resolve(built.sending.configurationSetArn)).toEqual({
+      'Fn::Join': ['', ['arn:aws:ses:eu-west-1:123456789012:configuration-set/', { Ref: setId }]],
+    });
     expect(outputs.ConfigurationSetName!.Value).toEqual({ Ref: setId });
   });
 

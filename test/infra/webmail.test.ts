@@ -20,7 +20,7 @@ import { ENV, readAwsWebEnv, WEB_ENV } from '../../lambdas/wiring/env.ts';
 import { parseConfig, ShadowmailConfigError, type ShadowmailConfigInput } from '../../lib/config.ts';
 import { MessageIndex } from '../../lib/constructs/message-index.ts';
 import { RawMailBucket } from '../../lib/constructs/raw-mail-bucket.ts';
-import { Webmail, WEBMAIL_LIMITS, WEBMAIL_THROTTLE } from '../../lib/constructs/webmail.ts';
+import { WEBMAIL_LIMITS, WEBMAIL_THROTTLE, Webmail } from '../../lib/constructs/webmail.ts';
 import { WorkQueue } from '../../lib/constructs/work-queue.ts';
 import { FORWARD_LIMITS, RAW_MAIL_PREFIX } from '../../lib/pipeline-limits.ts';
 
@@ -47,8 +47,16 @@ afterAll(async () => {
   await rm(outRoot, { recursive: true, force: true });
 });
 
-type ValidationReport = { pluginReports: Array<{ violations: Array<{ ruleName: string; violatingConstructs: Array<{ constructPath: string }> }> }> };
-type Resource = { Type: string; Properties: Record<string, any>; DependsOn?: string[]; DeletionPolicy?: string; UpdateReplacePolicy?: string };
+type ValidationReport = {
+  pluginReports: Array<{ violations: Array<{ ruleName: string; violatingConstructs: Array<{ constructPath: string }> }> }>;
+};
+type Resource = {
+  Type: string;
+  Properties: Record<string, any>;
+  DependsOn?: string[];
+  DeletionPolicy?: string;
+  UpdateReplacePolicy?: string;
+};
 
 /**
  * A stateful-like stack (the real bucket, table and queue constructs) and a stateless
@@ -64,11 +72,18 @@ interface BuildOptions {
 }
 
 function build(overrides: Partial<ShadowmailConfigInput> = {}, options: BuildOptions = {}) {
-  const app = new App({ outdir: options.outdir ?? mkdtempSync(join(outRoot, 'app-')), context: { ...cdkJson.context, 'aws:cdk:bundling-stacks': [] } });
+  const app = new App({
+    outdir: options.outdir ?? mkdtempSync(join(outRoot, 'app-')),
+    context: { ...cdkJson.context, 'aws:cdk:bundling-stacks': [] },
+  });
   const config = parseConfig({ ...EXAMPLE, ...overrides });
   const env = options.env === false ? undefined : ENVIRONMENT;
   const statefulStack = new Stack(app, 'Stateful', { env });
-  const rawMail = new RawMailBucket(statefulStack, 'RawMail', { retentionDays: config.retentionDays, keyAlias: 'alias/test/mail', rawPrefix: RAW_MAIL_PREFIX });
+  const rawMail = new RawMailBucket(statefulStack, 'RawMail', {
+    retentionDays: config.retentionDays,
+    keyAlias: 'alias/test/mail',
+    rawPrefix: RAW_MAIL_PREFIX,
+  });
   const index = new MessageIndex(statefulStack, 'MessageIndex');
   const resend = new WorkQueue(statefulStack, 'ResendQueue', { consumer: FORWARD_LIMITS });
   const stack = new Stack(app, 'Stateless', { env });
@@ -80,7 +95,10 @@ function build(overrides: Partial<ShadowmailConfigInput> = {}, options: BuildOpt
     mailObjectsPolicy: rawMail.webmailPolicy,
     resendQueue: resend.queue,
     sesIdentityArns: config.domains.map((domain) => stack.formatArn({ service: 'ses', resource: 'identity', resourceName: domain })),
-    sesConfigurationSet: { name: 'test-webmail', arn: stack.formatArn({ service: 'ses', resource: 'configuration-set', resourceName: 'test-webmail' }) },
+    sesConfigurationSet: {
+      name: 'test-webmail',
+      arn: stack.formatArn({ service: 'ses', resource: 'configuration-set', resourceName: 'test-webmail' }),
+    },
     cwd: options.cwd ?? ROOT,
   });
   options.extend?.(stack, webmail, rawMail);
@@ -98,7 +116,10 @@ function entries(template: Template, type: string): Array<[string, Resource]> {
 /** The one resource of `type` whose logical id starts with `prefix`. */
 function entry(template: Template, type: string, prefix: string): [string, Resource] {
   const matches = entries(template, type).filter(([id]) => id.startsWith(prefix));
-  expect(matches.map(([id]) => id), `${type} ${prefix}`).toHaveLength(1);
+  expect(
+    matches.map(([id]) => id),
+    `${type} ${prefix}`,
+  ).toHaveLength(1);
   return matches[0]!;
 }
 const idOf = (template: Template, type: string, prefix: string): string => entry(template, type, prefix)[0];
@@ -154,7 +175,9 @@ describe('user pool', () => {
       DeletionProtection: 'ACTIVE',
       MfaConfiguration: 'ON',
       EnabledMfas: ['SOFTWARE_TOKEN_MFA'],
-      Policies: { PasswordPolicy: { MinimumLength: 14, RequireLowercase: true, RequireUppercase: true, RequireNumbers: true, RequireSymbols: true } },
+      Policies: {
+        PasswordPolicy: { MinimumLength: 14, RequireLowercase: true, RequireUppercase: true, RequireNumbers: true, RequireSymbols: true },
+      },
       UserPoolTier: 'ESSENTIALS',
       UsernameConfiguration: { CaseSensitive: false },
     });
@@ -190,7 +213,10 @@ describe('user pool', () => {
     const metadata = readFileSync(join(ROOT, METADATA_FIXTURE), 'utf8');
 
     // Act
-    const { template } = build({ identityProvider: { type: 'saml', name: 'CorpADFS', metadataFile: METADATA_FIXTURE, emailAttribute: 'mail' } }, { cwd: ROOT });
+    const { template } = build(
+      { identityProvider: { type: 'saml', name: 'CorpADFS', metadataFile: METADATA_FIXTURE, emailAttribute: 'mail' } },
+      { cwd: ROOT },
+    );
 
     // Assess
     const idp = only(template, 'AWS::Cognito::UserPoolIdentityProvider', 'WebmailIdentityProvider');
@@ -289,7 +315,12 @@ describe('HTTP API', () => {
       PayloadFormatVersion: '2.0',
     });
     expect(routes.map(([, route]) => route.Properties)).toEqual([
-      { ApiId: { Ref: apiId }, RouteKey: '$default', AuthorizationType: 'NONE', Target: { 'Fn::Join': ['', ['integrations/', { Ref: integrationId }]] } },
+      {
+        ApiId: { Ref: apiId },
+        RouteKey: '$default',
+        AuthorizationType: 'NONE',
+        Target: { 'Fn::Join': ['', ['integrations/', { Ref: integrationId }]] },
+      },
     ]);
     saml.template.hasResourceProperties('AWS::Lambda::Permission', {
       Action: 'lambda:InvokeFunction',
@@ -314,7 +345,12 @@ describe('HTTP API', () => {
       AccessLogSettings: { DestinationArn: { 'Fn::GetAtt': [logGroupId, 'Arn'] } },
     });
     const format = JSON.parse(stage.AccessLogSettings.Format) as Record<string, string>;
-    expect(format).toMatchObject({ requestId: '$context.requestId', ip: '$context.identity.sourceIp', path: '$context.path', status: '$context.status' });
+    expect(format).toMatchObject({
+      requestId: '$context.requestId',
+      ip: '$context.identity.sourceIp',
+      path: '$context.path',
+      status: '$context.status',
+    });
     // The OAuth code arrives in /auth/callback's query string: it must not reach the logs.
     expect(stage.AccessLogSettings.Format).not.toMatch(/querystring|routeKey|\$request\.|\$context\.requestOverride/i);
     expect(only(saml.template, 'AWS::Logs::LogGroup', 'WebmailAccessLogs').Properties.RetentionInDays).toBe(30);
@@ -341,7 +377,9 @@ describe('HTTP API', () => {
       LogoutURLs: ['https://webmail.corp.example/'],
     });
     expect(webmail.publicUrl).toBe('https://webmail.corp.example');
-    expect(only(template, 'AWS::Lambda::Function', 'WebmailFunction').Properties.Environment.Variables[WEB_ENV.publicUrl]).toBe('https://webmail.corp.example');
+    expect(only(template, 'AWS::Lambda::Function', 'WebmailFunction').Properties.Environment.Variables[WEB_ENV.publicUrl]).toBe(
+      'https://webmail.corp.example',
+    );
     template.hasOutput('WebmailUrl', { Value: 'https://webmail.corp.example/' });
     template.hasOutput('WebmailDomainTarget', { Value: { 'Fn::GetAtt': [domainId, 'RegionalDomainName'] } });
   });
@@ -377,11 +415,20 @@ describe('webmail function', () => {
       [JSON.stringify(ref('AWS::Cognito::UserPool', 'WebmailUserPool')), 'eu-west-1_AbCdEf123'],
       [JSON.stringify(ref('AWS::Cognito::UserPoolClient', 'WebmailUserPoolWebmailClient')), '1example23456789abcdefghij'],
       [JSON.stringify(ref('AWS::Cognito::UserPoolDomain', 'WebmailUserPoolDomain')), 'example-com-shadowmail'],
-      [JSON.stringify(ref('AWS::SecretsManager::Secret', 'WebmailSessionSecret')), 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:WebmailSession-AbCdEf'],
-      [JSON.stringify({ 'Fn::GetAtt': [idOf(template, 'AWS::ApiGatewayV2::Api', 'WebmailApi'), 'ApiEndpoint'] }), 'https://a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com'],
+      [
+        JSON.stringify(ref('AWS::SecretsManager::Secret', 'WebmailSessionSecret')),
+        'arn:aws:secretsmanager:eu-west-1:123456789012:secret:WebmailSession-AbCdEf',
+      ],
+      [
+        JSON.stringify({ 'Fn::GetAtt': [idOf(template, 'AWS::ApiGatewayV2::Api', 'WebmailApi'), 'ApiEndpoint'] }),
+        'https://a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com',
+      ],
       [JSON.stringify(crossStack(stateful.index.table.tableName)), 'Stateful-MessageIndexTable-ABC123'],
       [JSON.stringify(crossStack(stateful.rawMail.bucket.bucketName)), 'stateful-rawmailbucket-abc123'],
-      [JSON.stringify(crossStack(stateful.resend.queue.queueUrl)), 'https://sqs.eu-west-1.amazonaws.com/123456789012/Stateful-ResendQueue-ABC'],
+      [
+        JSON.stringify(crossStack(stateful.resend.queue.queueUrl)),
+        'https://sqs.eu-west-1.amazonaws.com/123456789012/Stateful-ResendQueue-ABC',
+      ],
     ]);
     const evaluate = (value: unknown): string => {
       if (typeof value === 'string') return value;
@@ -453,7 +500,9 @@ describe('webmail function', () => {
     // Assess
     expect(policies).toHaveLength(1);
     for (const [, policy] of policies) expect(policy.Properties.Roles).toEqual([{ Ref: roleId }]);
-    expect(only(template, 'AWS::IAM::Role', 'WebmailFunctionRole').Properties.ManagedPolicyArns).toEqual([crossStack(stateful.rawMail.webmailPolicy.managedPolicyArn)]);
+    expect(only(template, 'AWS::IAM::Role', 'WebmailFunctionRole').Properties.ManagedPolicyArns).toEqual([
+      crossStack(stateful.rawMail.webmailPolicy.managedPolicyArn),
+    ]);
     expect(defaultPolicy.Properties.PolicyDocument.Statement).toEqual([
       {
         Effect: 'Allow',
@@ -462,30 +511,62 @@ describe('webmail function', () => {
       },
       {
         Effect: 'Allow',
-        Action: ['dynamodb:BatchGetItem', 'dynamodb:BatchWriteItem', 'dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
+        Action: [
+          'dynamodb:BatchGetItem',
+          'dynamodb:BatchWriteItem',
+          'dynamodb:DeleteItem',
+          'dynamodb:GetItem',
+          'dynamodb:PutItem',
+          'dynamodb:Query',
+          'dynamodb:UpdateItem',
+        ],
         Resource: crossStack(stateful.index.table.tableArn),
       },
-      { Effect: 'Allow', Action: 'dynamodb:Query', Resource: { 'Fn::Join': ['', [crossStack(stateful.index.table.tableArn), `/index/${MESSAGE_TABLE.lookupIndex.name}`]] } },
+      {
+        Effect: 'Allow',
+        Action: 'dynamodb:Query',
+        Resource: { 'Fn::Join': ['', [crossStack(stateful.index.table.tableArn), `/index/${MESSAGE_TABLE.lookupIndex.name}`]] },
+      },
       {
         Effect: 'Allow',
         Action: ['ses:SendEmail', 'ses:SendRawEmail'],
-        Resource: ['arn:aws:ses:eu-west-1:123456789012:configuration-set/test-webmail', 'arn:aws:ses:eu-west-1:123456789012:identity/example.com'],
+        Resource: [
+          'arn:aws:ses:eu-west-1:123456789012:configuration-set/test-webmail',
+          'arn:aws:ses:eu-west-1:123456789012:identity/example.com',
+        ],
       },
       {
         Effect: 'Allow',
         Action: ['ssm:GetParameter', 'ssm:PutParameter'],
-        Resource: { 'Fn::Join': ['', ['arn:aws:ssm:eu-west-1:123456789012:parameter', { Ref: idOf(template, 'AWS::SSM::Parameter', 'WebmailFailoverFlag') }]] },
+        Resource: {
+          'Fn::Join': [
+            '',
+            ['arn:aws:ssm:eu-west-1:123456789012:parameter', { Ref: idOf(template, 'AWS::SSM::Parameter', 'WebmailFailoverFlag') }],
+          ],
+        },
       },
-      { Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: { Ref: idOf(template, 'AWS::SecretsManager::Secret', 'WebmailSessionSecret') } },
+      {
+        Effect: 'Allow',
+        Action: 'secretsmanager:GetSecretValue',
+        Resource: { Ref: idOf(template, 'AWS::SecretsManager::Secret', 'WebmailSessionSecret') },
+      },
       { Effect: 'Allow', Action: 'sqs:SendMessage', Resource: crossStack(stateful.resend.queue.queueArn) },
     ]);
     expect(objectsPolicy.Properties.PolicyDocument.Statement).toEqual([
-      { Effect: 'Allow', Action: 's3:GetObject', Resource: [objects('downloads/'), objects('raw/'), objects('sent/'), objects('uploads/')] },
+      {
+        Effect: 'Allow',
+        Action: 's3:GetObject',
+        Resource: [objects('downloads/'), objects('raw/'), objects('sent/'), objects('uploads/')],
+      },
       // uploads/: drafts, and the files browsers post with the webmail's presigned forms (authorized as this role).
       { Effect: 'Allow', Action: 's3:PutObject', Resource: [objects('downloads/'), objects('sent/'), objects('uploads/')] },
       { Effect: 'Allow', Action: 's3:DeleteObject', Resource: objects('uploads/') },
       { Effect: 'Allow', Action: 's3:ListBucket', Resource: bucketArn },
-      { Effect: 'Allow', Action: ['kms:Decrypt', 'kms:GenerateDataKey'], Resource: { 'Fn::GetAtt': [idOf(statefulTemplate, 'AWS::KMS::Key', 'RawMailKey'), 'Arn'] } },
+      {
+        Effect: 'Allow',
+        Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
+        Resource: { 'Fn::GetAtt': [idOf(statefulTemplate, 'AWS::KMS::Key', 'RawMailKey'), 'Arn'] },
+      },
     ]);
   });
 
@@ -494,7 +575,10 @@ describe('webmail function', () => {
     const { template } = build({ domains: ['corp.example', 'corp-group.example'] });
 
     // Assess
-    const statements = only(template, 'AWS::IAM::Policy', 'WebmailFunctionRoleDefaultPolicy').Properties.PolicyDocument.Statement as Array<{ Action: unknown; Resource: unknown }>;
+    const statements = only(template, 'AWS::IAM::Policy', 'WebmailFunctionRoleDefaultPolicy').Properties.PolicyDocument.Statement as Array<{
+      Action: unknown;
+      Resource: unknown;
+    }>;
     expect(statements.filter((s) => JSON.stringify(s.Action).includes('ses:'))).toEqual([
       {
         Effect: 'Allow',
@@ -518,15 +602,27 @@ describe('outputs', () => {
     const poolRef = { Ref: idOf(saml.template, 'AWS::Cognito::UserPool', 'WebmailUserPool') };
     const domainRef = { Ref: idOf(saml.template, 'AWS::Cognito::UserPoolDomain', 'WebmailUserPoolDomain') };
     const cognito = (path: string) => ({ 'Fn::Join': ['', ['https://', domainRef, `.auth.eu-west-1.amazoncognito.com${path}`]] });
-    expect(Object.keys(outputs).sort()).toEqual(['CognitoDomain', 'FailoverParameterName', 'IdentityProviderName', 'SamlAcsUrl', 'SamlEntityId', 'UserPoolId', 'WebmailUrl']);
+    expect(Object.keys(outputs).sort()).toEqual([
+      'CognitoDomain',
+      'FailoverParameterName',
+      'IdentityProviderName',
+      'SamlAcsUrl',
+      'SamlEntityId',
+      'UserPoolId',
+      'WebmailUrl',
+    ]);
     for (const output of Object.values(outputs)) expect(output.Export).toBeUndefined();
-    expect(outputs.WebmailUrl!.Value).toEqual({ 'Fn::Join': ['', [{ 'Fn::GetAtt': [idOf(saml.template, 'AWS::ApiGatewayV2::Api', 'WebmailApi'), 'ApiEndpoint'] }, '/']] });
+    expect(outputs.WebmailUrl!.Value).toEqual({
+      'Fn::Join': ['', [{ 'Fn::GetAtt': [idOf(saml.template, 'AWS::ApiGatewayV2::Api', 'WebmailApi'), 'ApiEndpoint'] }, '/']],
+    });
     expect(outputs.FailoverParameterName!.Value).toEqual({ Ref: idOf(saml.template, 'AWS::SSM::Parameter', 'WebmailFailoverFlag') });
     expect(outputs.UserPoolId!.Value).toEqual(poolRef);
     expect(outputs.CognitoDomain!.Value).toEqual(cognito(''));
     expect(outputs.SamlEntityId!.Value).toEqual({ 'Fn::Join': ['', ['urn:amazon:cognito:sp:', poolRef]] });
     expect(outputs.SamlAcsUrl!.Value).toEqual(cognito('/saml2/idpresponse'));
-    expect(outputs.IdentityProviderName!.Value).toEqual({ Ref: idOf(saml.template, 'AWS::Cognito::UserPoolIdentityProvider', 'WebmailIdentityProvider') });
+    expect(outputs.IdentityProviderName!.Value).toEqual({
+      Ref: idOf(saml.template, 'AWS::Cognito::UserPoolIdentityProvider', 'WebmailIdentityProvider'),
+    });
   });
 
   it('gives the OIDC redirect URL instead of the SAML values for Entra ID, also without a fixed region', () => {
@@ -535,11 +631,24 @@ describe('outputs', () => {
 
     // Assess
     const outputs = template.findOutputs('*') as Record<string, { Value: unknown }>;
-    expect(Object.keys(outputs).sort()).toEqual(['CognitoDomain', 'FailoverParameterName', 'IdentityProviderName', 'OidcRedirectUrl', 'UserPoolId', 'WebmailUrl']);
+    expect(Object.keys(outputs).sort()).toEqual([
+      'CognitoDomain',
+      'FailoverParameterName',
+      'IdentityProviderName',
+      'OidcRedirectUrl',
+      'UserPoolId',
+      'WebmailUrl',
+    ]);
     expect(outputs.OidcRedirectUrl!.Value).toEqual({
       'Fn::Join': [
         '',
-        ['https://', { Ref: idOf(template, 'AWS::Cognito::UserPoolDomain', 'WebmailUserPoolDomain') }, '.auth.', { Ref: 'AWS::Region' }, '.amazoncognito.com/oauth2/idpresponse'],
+        [
+          'https://',
+          { Ref: idOf(template, 'AWS::Cognito::UserPoolDomain', 'WebmailUserPoolDomain') },
+          '.auth.',
+          { Ref: 'AWS::Region' },
+          '.amazoncognito.com/oauth2/idpresponse',
+        ],
       ],
     });
   });
@@ -548,7 +657,8 @@ describe('outputs', () => {
 describe('cdk-nag', () => {
   const report = (app: App) => {
     const assembly = app.synth();
-    return (JSON.parse(readFileSync(join(assembly.directory, 'validation-report.json'), 'utf8')) as { pluginReports: unknown[] }).pluginReports;
+    return (JSON.parse(readFileSync(join(assembly.directory, 'validation-report.json'), 'utf8')) as { pluginReports: unknown[] })
+      .pluginReports;
   };
 
   it.each([
@@ -556,16 +666,19 @@ describe('cdk-nag', () => {
     ['SAML by file', { identityProvider: { type: 'saml', metadataFile: METADATA_FIXTURE } }, {}],
     ['OIDC without a fixed environment', { identityProvider: ENTRA }, { env: false }],
     ['an own host name', { webmail: { cognitoDomainPrefix: 'corp-shadowmail', customDomain: CUSTOM_DOMAIN } }, {}],
-  ] as Array<[string, Partial<ShadowmailConfigInput>, { env?: boolean }]>)('passes AwsSolutions with %s: every finding fixed or acknowledged', (_what, overrides, options) => {
-    // Prepare
-    const { app } = build(overrides, options);
+  ] as Array<[string, Partial<ShadowmailConfigInput>, { env?: boolean }]>)(
+    'passes AwsSolutions with %s: every finding fixed or acknowledged',
+    (_what, overrides, options) => {
+      // Prepare
+      const { app } = build(overrides, options);
 
-    // Act
-    const findings = report(app);
+      // Act
+      const findings = report(app);
 
-    // Assess
-    expect(findings).toEqual([]);
-  });
+      // Assess
+      expect(findings).toEqual([]);
+    },
+  );
 
   it('acknowledges wildcards only for the three mail prefixes, so another wildcard grant still fails synth', () => {
     // Prepare
@@ -593,7 +706,9 @@ describe('cdk-nag', () => {
       .flatMap((entry) => Object.keys(entry.data as Record<string, string>));
     expect(acknowledged).toHaveLength(4);
     for (const prefix of ['raw/', 'sent/', 'downloads/', 'uploads/']) {
-      expect(acknowledged.filter((id) => id.startsWith('Annotation::AwsSolutions-IAM5[Resource::') && id.endsWith(`/${prefix}*]`))).toHaveLength(1);
+      expect(
+        acknowledged.filter((id) => id.startsWith('Annotation::AwsSolutions-IAM5[Resource::') && id.endsWith(`/${prefix}*]`)),
+      ).toHaveLength(1);
     }
   });
 });

@@ -10,7 +10,7 @@ import { listAudit, recordAudit } from '../../lambdas/core/audit.ts';
 import { systemClock } from '../../lambdas/ports/clock.ts';
 import { readLocalConfig } from '../../lambdas/wiring/local-config.ts';
 import { openLocalAuditLog, openReopeningLocalAuditLog } from '../../lambdas/wiring/local-resend.ts';
-import { localEnv, startLocal, type LocalProcess } from '../support/local-process.ts';
+import { type LocalProcess, localEnv, startLocal } from '../support/local-process.ts';
 
 const started: LocalProcess[] = [];
 let dataDir = '';

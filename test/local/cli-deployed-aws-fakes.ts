@@ -110,8 +110,10 @@ export async function startFakeAws(): Promise<FakeAws> {
     const body = Buffer.concat(chunks).toString('utf8');
     const target = String(request.headers['x-amz-target'] ?? '');
     if (await doctor.handle(request, body, response, (service, action, params) => requests.push({ service, action, params }))) return;
-    if (target.startsWith('AmazonSSM.')) return ssm(target.slice('AmazonSSM.'.length), JSON.parse(body) as Record<string, unknown>, response);
-    if (target.startsWith('AmazonSQS.')) return sqs(target.slice('AmazonSQS.'.length), JSON.parse(body) as Record<string, unknown>, response);
+    if (target.startsWith('AmazonSSM.'))
+      return ssm(target.slice('AmazonSSM.'.length), JSON.parse(body) as Record<string, unknown>, response);
+    if (target.startsWith('AmazonSQS.'))
+      return sqs(target.slice('AmazonSQS.'.length), JSON.parse(body) as Record<string, unknown>, response);
     const form = Object.fromEntries(new URLSearchParams(body));
     if (form.Action) return cloudFormation(form.Action, form, response);
     response.writeHead(400, { 'content-type': 'text/plain' }).end(`unknown request: ${target} ${body.slice(0, 200)}`);
@@ -123,20 +125,24 @@ export async function startFakeAws(): Promise<FakeAws> {
     const outputs = action === 'DescribeStacks' ? stacks.get(params.StackName ?? '') : undefined;
     if (!outputs) {
       const message = action === 'DescribeStacks' ? `Stack with id ${params.StackName} does not exist` : `unsupported action ${action}`;
-      response.writeHead(400, { 'content-type': 'text/xml' }).end(
-        `<ErrorResponse xmlns="${xmlns}"><Error><Type>Sender</Type><Code>ValidationError</Code><Message>${xml(message)}</Message></Error><RequestId>${randomUUID()}</RequestId></ErrorResponse>`,
-      );
+      response
+        .writeHead(400, { 'content-type': 'text/xml' })
+        .end(
+          `<ErrorResponse xmlns="${xmlns}"><Error><Type>Sender</Type><Code>ValidationError</Code><Message>${xml(message)}</Message></Error><RequestId>${randomUUID()}</RequestId></ErrorResponse>`,
+        );
       return;
     }
     const members = Object.entries(outputs)
       .map(([key, value]) => `<member><OutputKey>${xml(key)}</OutputKey><OutputValue>${xml(value)}</OutputValue></member>`)
       .join('');
-    response.writeHead(200, { 'content-type': 'text/xml' }).end(
-      `<DescribeStacksResponse xmlns="${xmlns}"><DescribeStacksResult><Stacks><member>` +
-        `<StackName>${xml(params.StackName!)}</StackName><StackId>arn:aws:cloudformation:eu-central-1:123456789012:stack/${xml(params.StackName!)}/1</StackId>` +
-        `<CreationTime>2030-01-01T00:00:00Z</CreationTime><StackStatus>UPDATE_COMPLETE</StackStatus><Outputs>${members}</Outputs>` +
-        `</member></Stacks></DescribeStacksResult><ResponseMetadata><RequestId>${randomUUID()}</RequestId></ResponseMetadata></DescribeStacksResponse>`,
-    );
+    response
+      .writeHead(200, { 'content-type': 'text/xml' })
+      .end(
+        `<DescribeStacksResponse xmlns="${xmlns}"><DescribeStacksResult><Stacks><member>` +
+          `<StackName>${xml(params.StackName!)}</StackName><StackId>arn:aws:cloudformation:eu-central-1:123456789012:stack/${xml(params.StackName!)}/1</StackId>` +
+          `<CreationTime>2030-01-01T00:00:00Z</CreationTime><StackStatus>UPDATE_COMPLETE</StackStatus><Outputs>${members}</Outputs>` +
+          `</member></Stacks></DescribeStacksResult><ResponseMetadata><RequestId>${randomUUID()}</RequestId></ResponseMetadata></DescribeStacksResponse>`,
+      );
   }
 
   function ssm(action: string, params: Record<string, unknown>, response: ServerResponse): void {
@@ -163,7 +169,11 @@ export async function startFakeAws(): Promise<FakeAws> {
       response.writeHead(status, { 'content-type': 'application/x-amz-json-1.0' }).end(JSON.stringify(value));
     };
     if (action === 'ChangeMessageVisibility') {
-      sqsVisibilityChanges.push({ queueUrl: String(params.QueueUrl), receiptHandle: String(params.ReceiptHandle), visibilityTimeout: Number(params.VisibilityTimeout) });
+      sqsVisibilityChanges.push({
+        queueUrl: String(params.QueueUrl),
+        receiptHandle: String(params.ReceiptHandle),
+        visibilityTimeout: Number(params.VisibilityTimeout),
+      });
       return json(200, {});
     }
     const fail = (type: string, message: string) => json(400, { __type: `com.amazonaws.sqs#${type}`, message });
@@ -197,8 +207,10 @@ export async function startFakeAws(): Promise<FakeAws> {
     if (action === 'StartMessageMoveTask' || action === 'ListMessageMoveTasks') {
       const queue = queueByArn(params.SourceArn);
       if (!queue) return fail('ResourceNotFoundException', `no queue ${String(params.SourceArn)}`);
-      if (action === 'ListMessageMoveTasks') return json(200, { Results: [...queue.moveTasks].reverse().slice(0, Number(params.MaxResults ?? 1)) });
-      if (queue.moveTasks.some((task) => task.Status === 'RUNNING')) return fail('UnsupportedOperation', 'a message movement task is already running on this queue');
+      if (action === 'ListMessageMoveTasks')
+        return json(200, { Results: [...queue.moveTasks].reverse().slice(0, Number(params.MaxResults ?? 1)) });
+      if (queue.moveTasks.some((task) => task.Status === 'RUNNING'))
+        return fail('UnsupportedOperation', 'a message movement task is already running on this queue');
       const visible = queue.messages.filter((message) => message.receiptHandle === undefined);
       const task: FakeMoveTask = {
         TaskHandle: randomUUID(),
@@ -224,13 +236,26 @@ export async function startFakeAws(): Promise<FakeAws> {
     if (action === 'GetQueueAttributes') {
       const inFlight = queue.messages.filter((message) => message.receiptHandle !== undefined).length;
       return json(200, {
-        Attributes: { QueueArn: queue.arn, ApproximateNumberOfMessages: String(queue.messages.length - inFlight), ApproximateNumberOfMessagesNotVisible: String(inFlight) },
+        Attributes: {
+          QueueArn: queue.arn,
+          ApproximateNumberOfMessages: String(queue.messages.length - inFlight),
+          ApproximateNumberOfMessagesNotVisible: String(inFlight),
+        },
       });
     }
     if (action === 'ReceiveMessage') {
-      const taken = queue.messages.filter((message) => message.receiptHandle === undefined).slice(0, Number(params.MaxNumberOfMessages ?? 1));
+      const taken = queue.messages
+        .filter((message) => message.receiptHandle === undefined)
+        .slice(0, Number(params.MaxNumberOfMessages ?? 1));
       for (const message of taken) message.receiptHandle = randomUUID();
-      return json(200, { Messages: taken.map((message) => ({ MessageId: message.messageId, ReceiptHandle: message.receiptHandle, MD5OfBody: md5(message.body), Body: message.body })) });
+      return json(200, {
+        Messages: taken.map((message) => ({
+          MessageId: message.messageId,
+          ReceiptHandle: message.receiptHandle,
+          MD5OfBody: md5(message.body),
+          Body: message.body,
+        })),
+      });
     }
     if (action === 'DeleteMessageBatch') {
       const entries = params.Entries as Array<{ Id: string; ReceiptHandle: string }>;
@@ -265,7 +290,12 @@ export async function startFakeAws(): Promise<FakeAws> {
       AWS_ENDPOINT_URL_CLOUDFORMATION: endpoint,
       AWS_ENDPOINT_URL_SSM: endpoint,
       AWS_ENDPOINT_URL_SQS: endpoint,
-      ...Object.fromEntries(['LAMBDA', 'SESV2', 'SES', 'SNS', 'COGNITO_IDENTITY_PROVIDER', 'CLOUDWATCH'].map((service) => [`AWS_ENDPOINT_URL_${service}`, endpoint])),
+      ...Object.fromEntries(
+        ['LAMBDA', 'SESV2', 'SES', 'SNS', 'COGNITO_IDENTITY_PROVIDER', 'CLOUDWATCH'].map((service) => [
+          `AWS_ENDPOINT_URL_${service}`,
+          endpoint,
+        ]),
+      ),
     }),
     cliEnv: () => ({
       ...fake.endpointEnv(),
@@ -274,10 +304,11 @@ export async function startFakeAws(): Promise<FakeAws> {
       AWS_CONFIG_FILE: '/nonexistent/aws-config',
       AWS_SHARED_CREDENTIALS_FILE: '/nonexistent/aws-credentials',
     }),
-    close: () => new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
   return fake;
 }

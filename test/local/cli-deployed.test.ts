@@ -5,6 +5,7 @@
 // SSM and SQS — which have no local stand-in — are small fakes behind their endpoint
 // variables (cli-deployed-aws-fakes.ts). The commands run in-process through bin/cli.ts.
 import { hostname, userInfo } from 'node:os';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveDeployedTarget } from '../../bin/commands/deployed-target.ts';
 import { DynamoDbAuditLog } from '../../lambdas/adapters/aws/dynamodb-audit-log.ts';
@@ -12,16 +13,15 @@ import { makeDynamoDbClient } from '../../lambdas/adapters/aws/dynamodb-client.t
 import { DynamoDbMessageIndex } from '../../lambdas/adapters/aws/dynamodb-message-index.ts';
 import { DynamoDbResendJobs } from '../../lambdas/adapters/aws/dynamodb-resend-jobs.ts';
 import { createMessageTable } from '../../lambdas/adapters/aws/message-table.ts';
-import { SQSClient } from '@aws-sdk/client-sqs';
 import { SqsResendQueue } from '../../lambdas/adapters/aws/sqs-resend-queue.ts';
 import { ShadowmailError } from '../../lambdas/core/errors.ts';
 import { DEFAULT_RESEND_CONFIG, processResendStep } from '../../lambdas/core/resend.ts';
-import { MemoryRawMailStore, ScriptedRelay } from '../support/memory-adapters.ts';
 import type { AuditEvent } from '../../lambdas/ports/audit-log.ts';
-import { makeRecord, putReceived } from '../support/message-index-contract.ts';
 import { runCli } from '../support/cli-run.ts';
-import { startDynamoDbLocal, type DynamoDbServer } from '../support/dynamodb-servers.ts';
-import { startFakeAws, useFakeAws, type FakeAws } from './cli-deployed-aws-fakes.ts';
+import { type DynamoDbServer, startDynamoDbLocal } from '../support/dynamodb-servers.ts';
+import { MemoryRawMailStore, ScriptedRelay } from '../support/memory-adapters.ts';
+import { makeRecord, putReceived } from '../support/message-index-contract.ts';
+import { type FakeAws, startFakeAws, useFakeAws } from './cli-deployed-aws-fakes.ts';
 
 const STACK = 'corp-mail';
 const REGION = 'eu-central-1';
@@ -80,27 +80,52 @@ describe('shadowmail CLI against a deployed stack (--stack)', () => {
     // Prepare
     const before = aws.requests.length;
     // Act
-    const all = await resolveDeployedTarget({ stackId: STACK, region: REGION }, ['tableName', 'rawBucket', 'resendQueueUrl', 'failoverParameter']);
+    const all = await resolveDeployedTarget({ stackId: STACK, region: REGION }, [
+      'tableName',
+      'rawBucket',
+      'resendQueueUrl',
+      'failoverParameter',
+    ]);
     const tableOnly = await resolveDeployedTarget({ stackId: STACK, region: REGION }, ['tableName']);
     // Assess
     expect(all.outputs).toEqual({ tableName: TABLE, rawBucket: RAW_BUCKET, resendQueueUrl: resendQueue, failoverParameter: PARAMETER });
     expect(all.where).toBe(`stack ${STACK} (${REGION})`);
     expect(tableOnly.outputs).toEqual({ tableName: TABLE });
     const described = aws.requests.slice(before).map((r) => `${r.action} ${String(r.params.StackName)}`);
-    expect(described).toEqual([`DescribeStacks ${STACK}-stateful`, `DescribeStacks ${STACK}-stateless`, `DescribeStacks ${STACK}-stateful`]);
+    expect(described).toEqual([
+      `DescribeStacks ${STACK}-stateful`,
+      `DescribeStacks ${STACK}-stateless`,
+      `DescribeStacks ${STACK}-stateful`,
+    ]);
   });
 
   it('answers a missing stack, a missing output and a missing region with one clear line', async () => {
     // Act
     const noStack = await run('trace', '--recipient', 'bob@corp.test', '--stack', 'nowhere', '--region', REGION);
-    const noOutput = await run('resend', '--all', '--since', '2030-03-01', '--until', '2030-03-02', '--no-wait', '--stack', 'old-mail', '--region', REGION);
+    const noOutput = await run(
+      'resend',
+      '--all',
+      '--since',
+      '2030-03-01',
+      '--until',
+      '2030-03-02',
+      '--no-wait',
+      '--stack',
+      'old-mail',
+      '--region',
+      REGION,
+    );
     const noRegion = await resolveDeployedTarget({ stackId: STACK, region: undefined }, ['tableName']).catch((error: unknown) => error);
     const badStack = await run('failover', 'status', '--stack', 'no such stack');
     // Assess
     expect(noStack.code).toBe(2);
-    expect(noStack.err).toBe(`shadowmail trace: stack nowhere-stateful not found in ${REGION}: check --stack (the stackId of the deployment) and --region\n`);
+    expect(noStack.err).toBe(
+      `shadowmail trace: stack nowhere-stateful not found in ${REGION}: check --stack (the stackId of the deployment) and --region\n`,
+    );
     expect(noOutput.code).toBe(2);
-    expect(noOutput.err).toBe(`shadowmail resend: stack old-mail-stateful (${REGION}) has no output ResendQueueUrl: deploy the current version of shadowmail\n`);
+    expect(noOutput.err).toBe(
+      `shadowmail resend: stack old-mail-stateful (${REGION}) has no output ResendQueueUrl: deploy the current version of shadowmail\n`,
+    );
     expect(noRegion).toBeInstanceOf(ShadowmailError);
     expect((noRegion as Error).message).toMatch(/^no AWS region: pass --region/);
     expect(badStack.code).toBe(2);
@@ -129,12 +154,21 @@ describe('shadowmail CLI against a deployed stack (--stack)', () => {
     const result = await run('trace', '--recipient', 'BOB@corp.test', '--json', '--stack', STACK, '--region', REGION);
     // Assess
     expect(result.code, result.err).toBe(0);
-    const traced = JSON.parse(result.out) as Array<{ sesMessageId: string; subject: string; deliveries: Array<{ recipient: string; state: string }> }>;
+    const traced = JSON.parse(result.out) as Array<{
+      sesMessageId: string;
+      subject: string;
+      deliveries: Array<{ recipient: string; state: string }>;
+    }>;
     expect(traced.map((m) => m.sesMessageId)).toEqual([MESSAGE_ID]);
     expect(traced[0]!.subject).toBe('Deployed quarterly');
     expect(traced[0]!.deliveries.map((d) => d.recipient).sort()).toEqual(['bob@corp.test', 'carol@corp.test']);
     expect(await auditSince('trace.search')).toEqual([
-      expect.objectContaining({ actor: ACTOR, action: 'trace.search', outcome: 'ok', details: expect.objectContaining({ recipient: 'BOB@corp.test', results: 1 }) }),
+      expect.objectContaining({
+        actor: ACTOR,
+        action: 'trace.search',
+        outcome: 'ok',
+        details: expect.objectContaining({ recipient: 'BOB@corp.test', results: 1 }),
+      }),
     ]);
   });
 
@@ -142,7 +176,18 @@ describe('shadowmail CLI against a deployed stack (--stack)', () => {
     // Prepare
     const queuedBefore = aws.sqsMessages.length;
     // Act
-    const result = await run('resend', '--message-id', MESSAGE_ID, '--to', 'carol@corp.test', '--no-wait', '--stack', STACK, '--region', REGION);
+    const result = await run(
+      'resend',
+      '--message-id',
+      MESSAGE_ID,
+      '--to',
+      'carol@corp.test',
+      '--no-wait',
+      '--stack',
+      STACK,
+      '--region',
+      REGION,
+    );
     const jobId = result.out.trim();
     const status = await run('resend', 'status', jobId, '--json', '--stack', STACK, '--region', REGION);
     // Assess
@@ -150,7 +195,11 @@ describe('shadowmail CLI against a deployed stack (--stack)', () => {
     expect(result.err).toContain(`resend job ${jobId} queued (message ${MESSAGE_ID} to carol@corp.test)`);
     expect(result.err).toContain(`the resend function of stack ${STACK} (${REGION}) runs it`);
     const job = await new DynamoDbResendJobs({ client, tableName: TABLE }).get(jobId, new Date());
-    expect(job).toMatchObject({ state: 'queued', createdBy: ACTOR, scope: { kind: 'message', sesMessageId: MESSAGE_ID, recipients: ['carol@corp.test'] } });
+    expect(job).toMatchObject({
+      state: 'queued',
+      createdBy: ACTOR,
+      scope: { kind: 'message', sesMessageId: MESSAGE_ID, recipients: ['carol@corp.test'] },
+    });
     const sent = aws.sqsMessages.slice(queuedBefore);
     expect(sent).toHaveLength(1);
     expect(sent[0]!.queueUrl).toBe(resendQueue);
@@ -160,14 +209,18 @@ describe('shadowmail CLI against a deployed stack (--stack)', () => {
     expect(JSON.parse(status.out)).toMatchObject({ id: jobId, state: 'queued' });
   });
 
-  it('follows a resend to its end while the stack\'s resend function runs it, and prints the summary', async () => {
+  it("follows a resend to its end while the stack's resend function runs it, and prints the summary", async () => {
     // Prepare: the deployed resend function, fed by what reaches the resend queue.
     const relay = new ScriptedRelay();
     const sqs = new SQSClient({ region: REGION });
     const worker = {
-      index: new DynamoDbMessageIndex({ client, tableName: TABLE }), rawStore, relay,
-      jobs: new DynamoDbResendJobs({ client, tableName: TABLE }), queue: new SqsResendQueue(sqs, resendQueue),
-      clock: { now: () => new Date() }, workerId: 'lambda-request-1',
+      index: new DynamoDbMessageIndex({ client, tableName: TABLE }),
+      rawStore,
+      relay,
+      jobs: new DynamoDbResendJobs({ client, tableName: TABLE }),
+      queue: new SqsResendQueue(sqs, resendQueue),
+      clock: { now: () => new Date() },
+      workerId: 'lambda-request-1',
       config: { ...DEFAULT_RESEND_CONFIG, stackId: STACK, leaseMs: 60_000 },
     };
     let taken = aws.sqsMessages.length;
@@ -197,12 +250,28 @@ describe('shadowmail CLI against a deployed stack (--stack)', () => {
 
   it('switches the deployed failover parameter and writes the audit entry into the deployed table', async () => {
     // Act
-    const on = await run('failover', 'on', '--message', 'Exchange is down.', '--reason', 'datacenter power', '--stack', STACK, '--region', REGION);
+    const on = await run(
+      'failover',
+      'on',
+      '--message',
+      'Exchange is down.',
+      '--reason',
+      'datacenter power',
+      '--stack',
+      STACK,
+      '--region',
+      REGION,
+    );
     const status = await run('failover', 'status', '--json', '--stack', STACK, '--region', REGION);
     // Assess
     expect(on.code, on.err).toBe(0);
     expect(on.out).toContain(`flag      SSM parameter ${PARAMETER} of stack ${STACK} (${REGION})`);
-    expect(JSON.parse(aws.parameters.get(PARAMETER)!)).toMatchObject({ on: true, message: 'Exchange is down.', reason: 'datacenter power', changedBy: ACTOR });
+    expect(JSON.parse(aws.parameters.get(PARAMETER)!)).toMatchObject({
+      on: true,
+      message: 'Exchange is down.',
+      reason: 'datacenter power',
+      changedBy: ACTOR,
+    });
     expect(await auditSince('failover.on')).toEqual([
       expect.objectContaining({ actor: ACTOR, outcome: 'ok', details: { reason: 'datacenter power', message: 'Exchange is down.' } }),
     ]);

@@ -9,9 +9,9 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { ProbeResult } from '../../lambdas/ports/smtp-probe.ts';
-import { startDnsServer, type DnsServer } from '../support/dns-server.ts';
-import { startFakeAws, useFakeAws, type FakeAws } from './cli-deployed-aws-fakes.ts';
 import { runCli } from '../support/cli-run.ts';
+import { type DnsServer, startDnsServer } from '../support/dns-server.ts';
+import { type FakeAws, startFakeAws, useFakeAws } from './cli-deployed-aws-fakes.ts';
 
 const STACK = 'corp-mail';
 const REGION = 'eu-central-1';
@@ -47,7 +47,7 @@ const GOOD_PROBE: ProbeResult = {
 const run = runCli;
 
 /** The first line of every check that is not ok. */
-const problems = (out: string): string[] => out.split('\n').filter((line) => /^(WARN|FAIL)  /.test(line));
+const problems = (out: string): string[] => out.split('\n').filter((line) => /^(WARN|FAIL) {2}/.test(line));
 
 describe('shadowmail doctor --stack', () => {
   let aws: FakeAws;
@@ -63,29 +63,75 @@ describe('shadowmail doctor --stack', () => {
   function allGreen(): void {
     const state = aws.doctor;
     state.identities.clear();
-    state.identities.set(DOMAIN, { VerifiedForSendingStatus: true, VerificationStatus: 'SUCCESS', DkimAttributes: { SigningEnabled: true, Status: 'SUCCESS', Tokens: DKIM.map((d) => d.name.split('.')[0]) } });
-    state.account = { ProductionAccessEnabled: true, SendingEnabled: true, EnforcementStatus: 'HEALTHY', SendQuota: { Max24HourSend: 50000, MaxSendRate: 14, SentLast24Hours: 3 } };
+    state.identities.set(DOMAIN, {
+      VerifiedForSendingStatus: true,
+      VerificationStatus: 'SUCCESS',
+      DkimAttributes: { SigningEnabled: true, Status: 'SUCCESS', Tokens: DKIM.map((d) => d.name.split('.')[0]) },
+    });
+    state.account = {
+      ProductionAccessEnabled: true,
+      SendingEnabled: true,
+      EnforcementStatus: 'HEALTHY',
+      SendQuota: { Max24HourSend: 50000, MaxSendRate: 14, SentLast24Hours: 3 },
+    };
     state.activeRuleSet = { name: RULE_SET, rules: [{ Name: 'corp-mail-store', Enabled: true }] };
     state.configurationSets.clear();
     state.configurationSets.set(CONFIGURATION_SET, {
       set: { SendingOptions: { SendingEnabled: true } },
-      destinations: [{ Name: 'bounces', Enabled: true, MatchingEventTypes: ['BOUNCE', 'COMPLAINT', 'REJECT'], CloudWatchDestination: { DimensionConfigurations: [] } }],
+      destinations: [
+        {
+          Name: 'bounces',
+          Enabled: true,
+          MatchingEventTypes: ['BOUNCE', 'COMPLAINT', 'REJECT'],
+          CloudWatchDestination: { DimensionConfigurations: [] },
+        },
+      ],
     });
     state.invoke = () => ({ payload: JSON.stringify(GOOD_PROBE) });
     state.accountLimit = { ConcurrentExecutions: 1000, UnreservedConcurrentExecutions: 980 };
     state.userPoolDomains.clear();
     state.userPoolDomains.set('127.0.0.1', { UserPoolId: POOL, Domain: '127.0.0.1', Status: 'ACTIVE' });
     state.identityProviders.clear();
-    state.identityProviders.set(`${POOL}/ADFS`, { UserPoolId: POOL, ProviderName: 'ADFS', ProviderType: 'SAML', ProviderDetails: { MetadataURL: `${webUrl}/FederationMetadata/2007-06/FederationMetadata.xml` } });
+    state.identityProviders.set(`${POOL}/ADFS`, {
+      UserPoolId: POOL,
+      ProviderName: 'ADFS',
+      ProviderType: 'SAML',
+      ProviderDetails: { MetadataURL: `${webUrl}/FederationMetadata/2007-06/FederationMetadata.xml` },
+    });
     state.subscriptions.clear();
-    state.subscriptions.set(TOPIC, [{ SubscriptionArn: `${TOPIC}:6f1b0c1e-0000-4000-8000-000000000001`, Protocol: 'email', Endpoint: 'it-alerts@corp.example' }]);
+    state.subscriptions.set(TOPIC, [
+      { SubscriptionArn: `${TOPIC}:6f1b0c1e-0000-4000-8000-000000000001`, Protocol: 'email', Endpoint: 'it-alerts@corp.example' },
+    ]);
     state.queueAttributes.clear();
     for (const label of ['ingest', 'forward', 'resend', 'notifications']) {
-      state.queueAttributes.set(`${aws.endpoint}/123456789012/corp-mail-${label}-dlq`, { ApproximateNumberOfMessages: '0', ApproximateNumberOfMessagesNotVisible: '0', ApproximateNumberOfMessagesDelayed: '0' });
+      state.queueAttributes.set(`${aws.endpoint}/123456789012/corp-mail-${label}-dlq`, {
+        ApproximateNumberOfMessages: '0',
+        ApproximateNumberOfMessagesNotVisible: '0',
+        ApproximateNumberOfMessagesDelayed: '0',
+      });
     }
     state.alarms = [
-      { AlarmName: `${STACK}-forward-backlog-age`, StateValue: 'OK', Namespace: 'shadowmail', MetricName: 'ForwardBacklogAgeSeconds', Dimensions: [{ Name: 'service', Value: 'shadowmail-forward' }], Period: 300, EvaluationPeriods: 4, Threshold: 1800, Statistic: 'Maximum' },
-      { AlarmName: `${STACK}-dlq-ingest-not-empty`, StateValue: 'OK', Namespace: 'AWS/SQS', MetricName: 'ApproximateNumberOfMessagesVisible', Period: 300, EvaluationPeriods: 1, Threshold: 0, Statistic: 'Maximum' },
+      {
+        AlarmName: `${STACK}-forward-backlog-age`,
+        StateValue: 'OK',
+        Namespace: 'shadowmail',
+        MetricName: 'ForwardBacklogAgeSeconds',
+        Dimensions: [{ Name: 'service', Value: 'shadowmail-forward' }],
+        Period: 300,
+        EvaluationPeriods: 4,
+        Threshold: 1800,
+        Statistic: 'Maximum',
+      },
+      {
+        AlarmName: `${STACK}-dlq-ingest-not-empty`,
+        StateValue: 'OK',
+        Namespace: 'AWS/SQS',
+        MetricName: 'ApproximateNumberOfMessagesVisible',
+        Period: 300,
+        EvaluationPeriods: 1,
+        Threshold: 0,
+        Statistic: 'Maximum',
+      },
     ];
     state.metricValues = [];
     aws.parameters.set(PARAMETER, JSON.stringify({ on: false, since: null, message: null, changedBy: null, reason: null }));
@@ -101,9 +147,13 @@ describe('shadowmail doctor --stack', () => {
     web = createServer((request, response) => {
       if (request.url?.startsWith('/oauth2/authorize')) response.writeHead(302, { location: '/error?error=invalid_request' }).end();
       else if (request.url === '/FederationMetadata/2007-06/FederationMetadata.xml') {
-        response.writeHead(200, { 'content-type': 'application/samlmetadata+xml' }).end('<EntityDescriptor xmlns="urn:oasis:names:tc:SAML:2.0:metadata" entityID="http://adfs.corp.example/adfs/services/trust"/>');
+        response
+          .writeHead(200, { 'content-type': 'application/samlmetadata+xml' })
+          .end('<EntityDescriptor xmlns="urn:oasis:names:tc:SAML:2.0:metadata" entityID="http://adfs.corp.example/adfs/services/trust"/>');
       } else if (request.url === '/tenant/v2.0/.well-known/openid-configuration') {
-        response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ issuer: `${webUrl}/tenant/v2.0`, authorization_endpoint: `${webUrl}/tenant/oauth2/v2.0/authorize` }));
+        response
+          .writeHead(200, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ issuer: `${webUrl}/tenant/v2.0`, authorization_endpoint: `${webUrl}/tenant/oauth2/v2.0/authorize` }));
       } else response.writeHead(404).end();
     });
     await new Promise<void>((resolve) => web.listen(0, '127.0.0.1', () => resolve()));
@@ -116,7 +166,12 @@ describe('shadowmail doctor --stack', () => {
       TableName: 'corp-mail-messages',
       RawMailBucketName: 'corp-mail-raw',
       ResendQueueUrl: `${aws.endpoint}/123456789012/corp-mail-resend`,
-      ...Object.fromEntries(['Ingest', 'Forward', 'Resend', 'Notifications'].map((label) => [`DeadLetterQueue${label}Url`, `${aws.endpoint}/123456789012/corp-mail-${label.toLowerCase()}-dlq`])),
+      ...Object.fromEntries(
+        ['Ingest', 'Forward', 'Resend', 'Notifications'].map((label) => [
+          `DeadLetterQueue${label}Url`,
+          `${aws.endpoint}/123456789012/corp-mail-${label.toLowerCase()}-dlq`,
+        ]),
+      ),
     });
     aws.stacks.set(`${STACK}-stateless`, {
       MxTarget: SES_MX,
@@ -135,7 +190,12 @@ describe('shadowmail doctor --stack', () => {
     });
     // A stack deployed by an older version: no doctor outputs, no DLQ outputs.
     aws.stacks.set('old-mail-stateful', { TableName: 'old-mail-messages' });
-    aws.stacks.set('old-mail-stateless', { MxTarget: SES_MX, FailoverParameterName: '/old-mail/failover', UserPoolId: POOL, AlarmTopicArn: TOPIC });
+    aws.stacks.set('old-mail-stateless', {
+      MxTarget: SES_MX,
+      FailoverParameterName: '/old-mail/failover',
+      UserPoolId: POOL,
+      AlarmTopicArn: TOPIC,
+    });
     useFakeAws(aws);
   });
 
@@ -189,7 +249,10 @@ describe('shadowmail doctor --stack', () => {
     expect(parsed.checks.every((check) => check.status === 'ok')).toBe(true);
     // The probe asks for RCPT of postmaster of the first domain with the null sender; nothing is written.
     const calls = aws.requests.slice(before);
-    expect(calls.find((call) => call.action === 'Invoke')!.params).toEqual({ FunctionName: FORWARD, event: { shadowmailProbe: { from: '', recipient: `postmaster@${DOMAIN}` } } });
+    expect(calls.find((call) => call.action === 'Invoke')!.params).toEqual({
+      FunctionName: FORWARD,
+      event: { shadowmailProbe: { from: '', recipient: `postmaster@${DOMAIN}` } },
+    });
     const actions = new Set(calls.map((call) => `${call.service}:${call.action}`));
     expect([...actions].filter((action) => !/:(Describe|Get|List)|^lambda:Invoke$/.test(action))).toEqual([]);
     expect(dns.questions).toEqual(expect.arrayContaining([`MX ${DOMAIN}`, ...DKIM.map((record) => `CNAME ${record.name}`)]));
@@ -243,32 +306,45 @@ describe('shadowmail doctor --stack', () => {
     },
     {
       case: 'the probe answered 535 at AUTH',
-      change: (a: FakeAws) => (a.doctor.invoke = () => ({
-        payload: JSON.stringify({
-          ...GOOD_PROBE, ok: false, fault: 'auth',
-          summary: 'Exchange refused the login (535): check the smart-host secret and the receive connector\'s authentication',
-          steps: [...GOOD_PROBE.steps.slice(0, 4), { step: 'auth', ok: false, ms: 2030, code: 535, reply: '535 5.7.3 Authentication unsuccessful' }],
-        } satisfies ProbeResult),
-      })),
+      change: (a: FakeAws) =>
+        (a.doctor.invoke = () => ({
+          payload: JSON.stringify({
+            ...GOOD_PROBE,
+            ok: false,
+            fault: 'auth',
+            summary: "Exchange refused the login (535): check the smart-host secret and the receive connector's authentication",
+            steps: [
+              ...GOOD_PROBE.steps.slice(0, 4),
+              { step: 'auth', ok: false, ms: 2030, code: 535, reply: '535 5.7.3 Authentication unsuccessful' },
+            ],
+          } satisfies ProbeResult),
+        })),
       line: 'FAIL  smart host mail.corp.example:10587: auth at auth 535 535 5.7.3 Authentication unsuccessful',
     },
     {
       case: 'the probe timed out waiting for the greeting',
-      change: (a: FakeAws) => (a.doctor.invoke = () => ({
-        payload: JSON.stringify({
-          ...GOOD_PROBE, ok: false, fault: 'timeout',
-          summary: 'connected, but mail.corp.example:10587 sent no greeting within 10 s: a firewall or proxy in between',
-          steps: [{ step: 'connect', ok: true, ms: 38 }, { step: 'greeting', ok: false, ms: 10000, reply: 'no greeting within 10000 ms' }],
-        } satisfies ProbeResult),
-      })),
+      change: (a: FakeAws) =>
+        (a.doctor.invoke = () => ({
+          payload: JSON.stringify({
+            ...GOOD_PROBE,
+            ok: false,
+            fault: 'timeout',
+            summary: 'connected, but mail.corp.example:10587 sent no greeting within 10 s: a firewall or proxy in between',
+            steps: [
+              { step: 'connect', ok: true, ms: 38 },
+              { step: 'greeting', ok: false, ms: 10000, reply: 'no greeting within 10000 ms' },
+            ],
+          } satisfies ProbeResult),
+        })),
       line: 'FAIL  smart host mail.corp.example:10587: timeout at greeting no greeting within 10000 ms',
     },
     {
       case: 'the forward function failing (FunctionError)',
-      change: (a: FakeAws) => (a.doctor.invoke = () => ({
-        functionError: 'Unhandled',
-        payload: JSON.stringify({ errorType: 'Runtime.ImportModuleError', errorMessage: "Error: Cannot find module 'nodemailer'" }),
-      })),
+      change: (a: FakeAws) =>
+        (a.doctor.invoke = () => ({
+          functionError: 'Unhandled',
+          payload: JSON.stringify({ errorType: 'Runtime.ImportModuleError', errorMessage: "Error: Cannot find module 'nodemailer'" }),
+        })),
       line: `FAIL  smart host probe through ${FORWARD}: the forward function failed (Unhandled): Runtime.ImportModuleError: Error: Cannot find module 'nodemailer'`,
     },
     {
@@ -278,7 +354,12 @@ describe('shadowmail doctor --stack', () => {
     },
     {
       case: 'the IdP metadata unreachable',
-      change: (a: FakeAws) => a.doctor.identityProviders.set(`${POOL}/ADFS`, { ProviderName: 'ADFS', ProviderType: 'SAML', ProviderDetails: { MetadataURL: `${closedUrl}/FederationMetadata/2007-06/FederationMetadata.xml` } }),
+      change: (a: FakeAws) =>
+        a.doctor.identityProviders.set(`${POOL}/ADFS`, {
+          ProviderName: 'ADFS',
+          ProviderType: 'SAML',
+          ProviderDetails: { MetadataURL: `${closedUrl}/FederationMetadata/2007-06/FederationMetadata.xml` },
+        }),
       line: 'FAIL  cognito    identity provider ADFS: SAML metadata {closed}/FederationMetadata/2007-06/FederationMetadata.xml unreachable: ECONNREFUSED',
     },
     {
@@ -288,18 +369,25 @@ describe('shadowmail doctor --stack', () => {
     },
     {
       case: 'the alarm subscription pending',
-      change: (a: FakeAws) => a.doctor.subscriptions.set(TOPIC, [{ SubscriptionArn: 'PendingConfirmation', Protocol: 'email', Endpoint: 'it-alerts@corp.example' }]),
+      change: (a: FakeAws) =>
+        a.doctor.subscriptions.set(TOPIC, [
+          { SubscriptionArn: 'PendingConfirmation', Protocol: 'email', Endpoint: 'it-alerts@corp.example' },
+        ]),
       line: 'FAIL  operations alarm subscriptions: only unconfirmed subscriptions (email it-alerts@corp.example): no alarm reaches anyone',
     },
     {
       case: 'a dead-letter queue not empty',
-      change: (a: FakeAws) => a.doctor.queueAttributes.set(`${a.endpoint}/123456789012/corp-mail-forward-dlq`, { ApproximateNumberOfMessages: '2', ApproximateNumberOfMessagesNotVisible: '1' }),
+      change: (a: FakeAws) =>
+        a.doctor.queueAttributes.set(`${a.endpoint}/123456789012/corp-mail-forward-dlq`, {
+          ApproximateNumberOfMessages: '2',
+          ApproximateNumberOfMessagesNotVisible: '1',
+        }),
       line: 'FAIL  operations dead-letter queue Forward: 3 messages in {endpoint}/123456789012/corp-mail-forward-dlq: work that failed five times and waits for a person',
     },
     {
       case: 'an old forward backlog',
       change: (a: FakeAws) => (a.doctor.metricValues = [3900, 3600]),
-      line: 'FAIL  operations forward backlog: mail received 1.1 h ago is still not at Exchange (deferred and retried); the alarm\'s limit is 30 min',
+      line: "FAIL  operations forward backlog: mail received 1.1 h ago is still not at Exchange (deferred and retried); the alarm's limit is 30 min",
     },
     {
       case: 'a low Lambda concurrency quota',
@@ -319,16 +407,20 @@ describe('shadowmail doctor --stack', () => {
     expect(problems(result.out)).toEqual([expected]);
     expect(result.code).toBe(1);
     const lines = result.out.split('\n');
-    expect(lines[lines.indexOf(expected) + 1]).toMatch(/^ {18}(→ \S|\S+ +(ok  |FAIL) )/);
+    expect(lines[lines.indexOf(expected) + 1]).toMatch(/^ {18}(→ \S|\S+ +(ok {2}|FAIL) )/);
     expect(lines.at(-2)).toMatch(/^18 ok, 0 warn, 1 fail$/);
   });
 
-  it('says what to do under a failing line, and prints the probe\'s steps with the failing one', async () => {
+  it("says what to do under a failing line, and prints the probe's steps with the failing one", async () => {
     // Prepare
     aws.doctor.invoke = () => ({
       payload: JSON.stringify({
-        ...GOOD_PROBE, ok: false, fault: 'unreachable', port: 25,
-        summary: 'no TCP connection to mail.corp.example:25: Lambda blocks port 25 unless AWS removed the restriction for the NAT gateway\'s Elastic IP',
+        ...GOOD_PROBE,
+        ok: false,
+        fault: 'unreachable',
+        port: 25,
+        summary:
+          "no TCP connection to mail.corp.example:25: Lambda blocks port 25 unless AWS removed the restriction for the NAT gateway's Elastic IP",
         steps: [{ step: 'connect', ok: false, ms: 10001, reply: 'connect ETIMEDOUT' }],
       } satisfies ProbeResult),
     });
@@ -342,7 +434,7 @@ describe('shadowmail doctor --stack', () => {
     expect(at).toBeGreaterThan(0);
     expect(lines.slice(at + 1, at + 3)).toEqual([
       '                  connect  FAIL 10001 ms     connect ETIMEDOUT',
-      '                  → no TCP connection to mail.corp.example:25: Lambda blocks port 25 unless AWS removed the restriction for the NAT gateway\'s Elastic IP',
+      "                  → no TCP connection to mail.corp.example:25: Lambda blocks port 25 unless AWS removed the restriction for the NAT gateway's Elastic IP",
     ]);
     expect(result.code).toBe(1);
   });
@@ -355,17 +447,40 @@ describe('shadowmail doctor --stack', () => {
     },
     {
       case: 'RCPT of the default postmaster refused',
-      change: (a: FakeAws) => (a.doctor.invoke = () => ({
-        payload: JSON.stringify({
-          ...GOOD_PROBE, ok: false, fault: 'refused', summary: 'Exchange refused the recipient',
-          steps: [...GOOD_PROBE.steps.slice(0, 6), { step: 'rcpt', ok: false, ms: 11, code: 550, reply: '550 5.1.10 RESOLVER.ADR.RecipientNotFound; Recipient not found by SMTP address lookup' }],
-        } satisfies ProbeResult),
-      })),
+      change: (a: FakeAws) =>
+        (a.doctor.invoke = () => ({
+          payload: JSON.stringify({
+            ...GOOD_PROBE,
+            ok: false,
+            fault: 'refused',
+            summary: 'Exchange refused the recipient',
+            steps: [
+              ...GOOD_PROBE.steps.slice(0, 6),
+              {
+                step: 'rcpt',
+                ok: false,
+                ms: 11,
+                code: 550,
+                reply: '550 5.1.10 RESOLVER.ADR.RecipientNotFound; Recipient not found by SMTP address lookup',
+              },
+            ],
+          } satisfies ProbeResult),
+        })),
       line: `WARN  smart host mail.corp.example:10587: everything up to RCPT works; Exchange refused the default test recipient postmaster@${DOMAIN} (rcpt 550 550 5.1.10 RESOLVER.ADR.RecipientNotFound; Recipient not found by SMTP address lookup)`,
     },
     {
       case: 'failover on',
-      change: (a: FakeAws) => a.parameters.set(PARAMETER, JSON.stringify({ on: true, since: '2030-03-04T09:40:00.000Z', message: 'Exchange is down', changedBy: 'cli:admin@host', reason: 'drill' })),
+      change: (a: FakeAws) =>
+        a.parameters.set(
+          PARAMETER,
+          JSON.stringify({
+            on: true,
+            since: '2030-03-04T09:40:00.000Z',
+            message: 'Exchange is down',
+            changedBy: 'cli:admin@host',
+            reason: 'drill',
+          }),
+        ),
       line: `WARN  operations failover parameter ${PARAMETER}: ON since 2030-03-04T09:40:00.000Z (cli:admin@host): the emergency webmail is open to staff`,
     },
     {
@@ -386,9 +501,14 @@ describe('shadowmail doctor --stack', () => {
     expect(result.out.split('\n').at(-2)).toBe('18 ok, 1 warn, 0 fail');
   });
 
-  it('checks an OIDC provider by its issuer\'s discovery document, which must name the same issuer', async () => {
+  it("checks an OIDC provider by its issuer's discovery document, which must name the same issuer", async () => {
     // Prepare
-    const entra = (issuer: string) => aws.doctor.identityProviders.set(`${POOL}/ADFS`, { ProviderName: 'ADFS', ProviderType: 'OIDC', ProviderDetails: { oidc_issuer: issuer, client_id: 'client', authorize_scopes: 'openid email' } });
+    const entra = (issuer: string) =>
+      aws.doctor.identityProviders.set(`${POOL}/ADFS`, {
+        ProviderName: 'ADFS',
+        ProviderType: 'OIDC',
+        ProviderDetails: { oidc_issuer: issuer, client_id: 'client', authorize_scopes: 'openid email' },
+      });
 
     // Act
     entra(`${webUrl}/tenant/v2.0`);
@@ -404,7 +524,9 @@ describe('shadowmail doctor --stack', () => {
     expect(problems(trailingSlash.out)).toEqual([
       `FAIL  cognito    identity provider ADFS: OIDC discovery ${webUrl}/tenant/v2.0/.well-known/openid-configuration answers HTTP 200 with issuer "${webUrl}/tenant/v2.0", not ${webUrl}/tenant/v2.0/`,
     ]);
-    expect(problems(wrong.out)).toEqual([`FAIL  cognito    identity provider ADFS: OIDC discovery ${webUrl}/other-tenant/v2.0/.well-known/openid-configuration answers HTTP 404`]);
+    expect(problems(wrong.out)).toEqual([
+      `FAIL  cognito    identity provider ADFS: OIDC discovery ${webUrl}/other-tenant/v2.0/.well-known/openid-configuration answers HTTP 404`,
+    ]);
   });
 
   it('probes the mailbox --mailbox names, and fails when a named mailbox is refused', async () => {
@@ -414,7 +536,10 @@ describe('shadowmail doctor --stack', () => {
       invoked.push(event);
       return {
         payload: JSON.stringify({
-          ...GOOD_PROBE, ok: false, fault: 'refused', summary: 'Exchange refused the recipient: check the address',
+          ...GOOD_PROBE,
+          ok: false,
+          fault: 'refused',
+          summary: 'Exchange refused the recipient: check the address',
           steps: [...GOOD_PROBE.steps.slice(0, 6), { step: 'rcpt', ok: false, ms: 11, code: 550, reply: '550 5.1.10 Recipient not found' }],
         } satisfies ProbeResult),
       };
@@ -431,16 +556,24 @@ describe('shadowmail doctor --stack', () => {
 
   it('calls the backup-MX design ok and a shared preference a warning', async () => {
     // Prepare
-    dns.zone.mx.set(DOMAIN, [{ priority: 20, exchange: SES_MX }, { priority: 10, exchange: 'mail.corp.example' }]);
+    dns.zone.mx.set(DOMAIN, [
+      { priority: 20, exchange: SES_MX },
+      { priority: 10, exchange: 'mail.corp.example' },
+    ]);
 
     // Act
     const backup = await doctor();
-    dns.zone.mx.set(DOMAIN, [{ priority: 10, exchange: SES_MX }, { priority: 10, exchange: 'mail.corp.example' }]);
+    dns.zone.mx.set(DOMAIN, [
+      { priority: 10, exchange: SES_MX },
+      { priority: 10, exchange: 'mail.corp.example' },
+    ]);
     const shared = await doctor();
 
     // Assess
     expect(backup.code).toBe(0);
-    expect(backup.out).toContain(`ok    dns        MX ${DOMAIN}: mail.corp.example (10) first, then ${SES_MX} (20): backup MX (design b) — shadowmail takes only mail that cannot reach mail.corp.example`);
+    expect(backup.out).toContain(
+      `ok    dns        MX ${DOMAIN}: mail.corp.example (10) first, then ${SES_MX} (20): backup MX (design b) — shadowmail takes only mail that cannot reach mail.corp.example`,
+    );
     expect(problems(shared.out)).toEqual([
       `WARN  dns        MX ${DOMAIN}: SES and mail.corp.example (10) share a preference: senders pick either, and mail to the other host goes around shadowmail`,
     ]);
@@ -453,13 +586,15 @@ describe('shadowmail doctor --stack', () => {
     // Assess
     expect(result.code).toBe(1);
     const failures = problems(result.out);
-    expect(failures).toEqual(expect.arrayContaining([
-      'FAIL  ses        mail domains: the stateless stack has no output MailDomains',
-      'FAIL  ses        receipt rule set: the stateless stack has no output ReceiptRuleSetName',
-      'FAIL  smart host probe: the stateless stack has no output ForwardFunctionName',
-      'FAIL  cognito    sign-in domain: the stateless stack has no output CognitoDomain',
-      'WARN  operations dead-letter queues: the stacks have no DeadLetterQueue<Label>Url outputs, so doctor cannot look into them',
-    ]));
+    expect(failures).toEqual(
+      expect.arrayContaining([
+        'FAIL  ses        mail domains: the stateless stack has no output MailDomains',
+        'FAIL  ses        receipt rule set: the stateless stack has no output ReceiptRuleSetName',
+        'FAIL  smart host probe: the stateless stack has no output ForwardFunctionName',
+        'FAIL  cognito    sign-in domain: the stateless stack has no output CognitoDomain',
+        'WARN  operations dead-letter queues: the stacks have no DeadLetterQueue<Label>Url outputs, so doctor cannot look into them',
+      ]),
+    );
     expect(result.out).toContain('→ deploy the current version of shadowmail (npx cdk deploy --all)');
     expect(result.out).toContain('ok    operations failover parameter /old-mail/failover: readable, off (normal operation)');
   });
@@ -475,7 +610,9 @@ describe('shadowmail doctor --stack', () => {
     const help = await run('doctor', '--help');
 
     // Assess
-    expect(results[0]!.err).toBe(`shadowmail doctor: stack nowhere-stateful not found in ${REGION}: check --stack (the stackId of the deployment) and --region\n`);
+    expect(results[0]!.err).toBe(
+      `shadowmail doctor: stack nowhere-stateful not found in ${REGION}: check --stack (the stackId of the deployment) and --region\n`,
+    );
     expect(results[1]!.err).toMatch(/^shadowmail doctor: --stack STACK_ID is required/);
     expect(results[2]!.err).toMatch(/^shadowmail doctor: --mailbox must be a mail address/);
     expect(results[3]!.err).toMatch(/^shadowmail doctor: --dns-server must be an IP address/);

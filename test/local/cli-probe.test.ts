@@ -12,14 +12,14 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { makeDynamoDbClient } from '../../lambdas/adapters/aws/dynamodb-client.ts';
 import { DynamoDbMessageIndex } from '../../lambdas/adapters/aws/dynamodb-message-index.ts';
 import { createMessageTable } from '../../lambdas/adapters/aws/message-table.ts';
-import { startSmtpSink, type SmtpSink } from '../../lambdas/adapters/local/smtp-sink.ts';
-import { startDynamoDbLocal, type DynamoDbServer } from '../support/dynamodb-servers.ts';
-import { startLocal, type LocalProcess } from '../support/local-process.ts';
-import { makeRecord, putReceived } from '../support/message-index-contract.ts';
-import { startPostfix, type PostfixInstance } from '../support/postfix.ts';
-import { startFakeAws, useFakeAws, type FakeAws } from './cli-deployed-aws-fakes.ts';
-import type { SentEmail } from './doctor-aws-fakes.ts';
+import { type SmtpSink, startSmtpSink } from '../../lambdas/adapters/local/smtp-sink.ts';
 import { runCli } from '../support/cli-run.ts';
+import { type DynamoDbServer, startDynamoDbLocal } from '../support/dynamodb-servers.ts';
+import { type LocalProcess, startLocal } from '../support/local-process.ts';
+import { makeRecord, putReceived } from '../support/message-index-contract.ts';
+import { type PostfixInstance, startPostfix } from '../support/postfix.ts';
+import { type FakeAws, startFakeAws, useFakeAws } from './cli-deployed-aws-fakes.ts';
+import type { SentEmail } from './doctor-aws-fakes.ts';
 
 const STACK = 'corp-mail';
 const REGION = 'eu-central-1';
@@ -28,7 +28,7 @@ const TABLE = 'corp-mail-messages';
 const run = runCli;
 
 /** The step lines of the text output: `<time>  <label> <detail>`. */
-const stepLines = (out: string): string[] => out.split('\n').filter((line) => /^ {2} +(\+\d+\.\d s|-)  /.test(line));
+const stepLines = (out: string): string[] => out.split('\n').filter((line) => /^ {2} +(\+\d+\.\d s|-) {2}/.test(line));
 const subjectOf = (raw: Buffer): string => /^Subject: (.*)$/m.exec(raw.toString('latin1'))![1]!.trim();
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -46,13 +46,21 @@ describe('shadowmail probe --stack (SES sending and SMTP, against fakes)', () =>
   async function receive(email: SentEmail, receivedAt = new Date()): Promise<string> {
     sequence += 1;
     const sesMessageId = `inbound-${String(sequence).padStart(4, '0')}`;
-    await putReceived(index, makeRecord(sesMessageId, {
-      receivedAt: receivedAt.toISOString(),
-      expiresAt: Math.floor(Date.now() / 1000) + 30 * 86_400,
-      envelopeFrom: '0100018f-bounce@eu-central-1.amazonses.com',
-      envelopeRecipients: email.to,
-      summary: { subject: subjectOf(email.raw), to: email.to, from: [email.from], messageIdHeader: `<${sesMessageId}@eu-central-1.amazonses.com>` },
-    }));
+    await putReceived(
+      index,
+      makeRecord(sesMessageId, {
+        receivedAt: receivedAt.toISOString(),
+        expiresAt: Math.floor(Date.now() / 1000) + 30 * 86_400,
+        envelopeFrom: '0100018f-bounce@eu-central-1.amazonses.com',
+        envelopeRecipients: email.to,
+        summary: {
+          subject: subjectOf(email.raw),
+          to: email.to,
+          from: [email.from],
+          messageIdHeader: `<${sesMessageId}@eu-central-1.amazonses.com>`,
+        },
+      }),
+    );
     return sesMessageId;
   }
 
@@ -92,7 +100,13 @@ describe('shadowmail probe --stack (SES sending and SMTP, against fakes)', () =>
         await pause(300);
         const id = await receive(email);
         await pause(1200);
-        await index.recordDeliveryAttempt(id, email.to[0]!, { at: new Date().toISOString(), code: 250, response: '250 2.6.0 <x@EX01> Queued mail for delivery', outcome: 'delivered' }, 'delivered', null);
+        await index.recordDeliveryAttempt(
+          id,
+          email.to[0]!,
+          { at: new Date().toISOString(), code: 250, response: '250 2.6.0 <x@EX01> Queued mail for delivery', outcome: 'delivered' },
+          'delivered',
+          null,
+        );
       })();
     };
 
@@ -112,7 +126,9 @@ describe('shadowmail probe --stack (SES sending and SMTP, against fakes)', () =>
     expect(lines[1]).toBe(`to Alice@corp.test, subject "${subject}", by SES sending from postmaster@corp.test`);
     const steps = stepLines(result.out);
     expect(steps.map((line) => line.slice(13, 35).trim())).toEqual(['sent', 'received by SES', 'indexed', 'relayed', "Exchange's 250"]);
-    expect(steps[0]).toMatch(/^ {4} +\+\d\.\d s {2}sent {19}SES accepted it \(message id 0100018f\w+-000000\) and delivers it to the MX of corp\.test$/);
+    expect(steps[0]).toMatch(
+      /^ {4} +\+\d\.\d s {2}sent {19}SES accepted it \(message id 0100018f\w+-000000\) and delivers it to the MX of corp\.test$/,
+    );
     expect(steps[1]).toMatch(/received by SES {8}at \S+Z, SES message id inbound-\d{4}$/);
     expect(steps[4]).toMatch(/Exchange's 250 {9}250 2\.6\.0 <x@EX01> Queued mail for delivery$/);
     const seconds = steps.map((line) => Number(/\+(\d+\.\d) s/.exec(line)![1]));
@@ -124,7 +140,18 @@ describe('shadowmail probe --stack (SES sending and SMTP, against fakes)', () =>
     // Prepare
     aws.doctor.onSendEmail = async (email) => {
       const id = await receive(email);
-      await index.recordDeliveryAttempt(id, email.to[0]!, { at: new Date().toISOString(), code: 451, response: '451 4.7.0 Temporary server error. Please try again later. PRX4', outcome: 'deferred' }, 'deferred', null);
+      await index.recordDeliveryAttempt(
+        id,
+        email.to[0]!,
+        {
+          at: new Date().toISOString(),
+          code: 451,
+          response: '451 4.7.0 Temporary server error. Please try again later. PRX4',
+          outcome: 'deferred',
+        },
+        'deferred',
+        null,
+      );
     };
 
     // Act
@@ -132,17 +159,41 @@ describe('shadowmail probe --stack (SES sending and SMTP, against fakes)', () =>
 
     // Assess
     expect(result.code).toBe(1);
-    const report = JSON.parse(result.out) as { steps: Array<{ label: string; atMs: number | null; detail: string }>; failedAt: string; hint: string };
+    const report = JSON.parse(result.out) as {
+      steps: Array<{ label: string; atMs: number | null; detail: string }>;
+      failedAt: string;
+      hint: string;
+    };
     expect(report.steps.map((step) => [step.label, step.atMs !== null])).toEqual([
-      ['sent', true], ['received by SES', true], ['indexed', true], ['relayed', true], ["Exchange's 250", false],
+      ['sent', true],
+      ['received by SES', true],
+      ['indexed', true],
+      ['relayed', true],
+      ["Exchange's 250", false],
     ]);
     expect(report.failedAt).toBe("Exchange's 250");
-    expect(report.hint).toBe('the primary answered: 451 4.7.0 Temporary server error. Please try again later. PRX4 — shadowmail keeps retrying; shadowmail trace shows each attempt (docs/deploy.md 6.6)');
+    expect(report.hint).toBe(
+      'the primary answered: 451 4.7.0 Temporary server error. Please try again later. PRX4 — shadowmail keeps retrying; shadowmail trace shows each attempt (docs/deploy.md 6.6)',
+    );
   });
 
   it('fails at "indexed" when the SES endpoint took the message (--via) but nothing was indexed', async () => {
     // Act
-    const result = await run('probe', '--stack', STACK, '--region', REGION, '--to', 'carol@corp.test', '--from', 'it@corp.test', '--via', `smtp://127.0.0.1:${sesEndpoint.port}`, '--timeout', '2');
+    const result = await run(
+      'probe',
+      '--stack',
+      STACK,
+      '--region',
+      REGION,
+      '--to',
+      'carol@corp.test',
+      '--from',
+      'it@corp.test',
+      '--via',
+      `smtp://127.0.0.1:${sesEndpoint.port}`,
+      '--timeout',
+      '2',
+    );
 
     // Assess
     expect(result.code).toBe(1);
@@ -151,10 +202,16 @@ describe('shadowmail probe --stack (SES sending and SMTP, against fakes)', () =>
     expect(steps[0]).toMatch(new RegExp(`sent {19}127\\.0\\.0\\.1:${sesEndpoint.port} answered 250 Ok: kept as \\S+$`));
     expect(steps[1]).toMatch(/received by SES {8}250 at the end of DATA$/);
     expect(steps.slice(2).map((line) => line.trim())).toEqual([
-      '-  indexed                not seen', '-  relayed                not seen', "-  Exchange's 250         not seen",
+      '-  indexed                not seen',
+      '-  relayed                not seen',
+      "-  Exchange's 250         not seen",
     ]);
-    expect(result.out).toContain('probe FAILED at "indexed": accepted, but not indexed within 2 s: the ingest function\'s log and the ingest and notifications dead-letter queues (shadowmail doctor)');
-    expect(result.out.split('\n')[1]).toBe(`to carol@corp.test, subject "${/subject "([^"]+)"/.exec(result.out)![1]}", over SMTP to 127.0.0.1:${sesEndpoint.port} from it@corp.test`);
+    expect(result.out).toContain(
+      'probe FAILED at "indexed": accepted, but not indexed within 2 s: the ingest function\'s log and the ingest and notifications dead-letter queues (shadowmail doctor)',
+    );
+    expect(result.out.split('\n')[1]).toBe(
+      `to carol@corp.test, subject "${/subject "([^"]+)"/.exec(result.out)![1]}", over SMTP to 127.0.0.1:${sesEndpoint.port} from it@corp.test`,
+    );
   });
 
   it('fails at "received by SES" and points at the MX when SES sent it but it never arrived', async () => {
@@ -164,12 +221,18 @@ describe('shadowmail probe --stack (SES sending and SMTP, against fakes)', () =>
     // Assess
     expect(result.code).toBe(1);
     expect(aws.doctor.sentEmails).toHaveLength(1);
-    expect(result.out).toContain('probe FAILED at "received by SES": not in shadowmail\'s table within 2 s. Does the MX of corp.test point at SES (shadowmail doctor\'s dns lines)?');
+    expect(result.out).toContain(
+      'probe FAILED at "received by SES": not in shadowmail\'s table within 2 s. Does the MX of corp.test point at SES (shadowmail doctor\'s dns lines)?',
+    );
   });
 
   it('fails at "sent" when SES refuses to send it', async () => {
     // Prepare
-    aws.doctor.sendEmailError = { status: 400, type: 'MessageRejected', message: 'Email address is not verified. The following identities failed the check in region EU-CENTRAL-1: postmaster@corp.test' };
+    aws.doctor.sendEmailError = {
+      status: 400,
+      type: 'MessageRejected',
+      message: 'Email address is not verified. The following identities failed the check in region EU-CENTRAL-1: postmaster@corp.test',
+    };
 
     // Act
     const result = await run('probe', '--stack', STACK, '--region', REGION, '--to', 'erin@corp.test', '--timeout', '2');
@@ -180,7 +243,7 @@ describe('shadowmail probe --stack (SES sending and SMTP, against fakes)', () =>
     expect(result.out).toContain('probe FAILED at "sent": SES refused the message: MessageRejected: Email address is not verified.');
   });
 
-  it('refuses an address outside the stack\'s domains and bad options, in one line with exit 2', async () => {
+  it("refuses an address outside the stack's domains and bad options, in one line with exit 2", async () => {
     // Act
     const results = await Promise.all([
       run('probe', '--stack', STACK, '--region', REGION, '--to', 'someone@gmail.example'),
@@ -190,7 +253,9 @@ describe('shadowmail probe --stack (SES sending and SMTP, against fakes)', () =>
     ]);
 
     // Assess
-    expect(results[0]!.err.split('\n')[0]).toBe(`shadowmail probe: --to must be an address of corp.test, corp-group.test (the domains of stack ${STACK} (${REGION})), not someone@gmail.example`);
+    expect(results[0]!.err.split('\n')[0]).toBe(
+      `shadowmail probe: --to must be an address of corp.test, corp-group.test (the domains of stack ${STACK} (${REGION})), not someone@gmail.example`,
+    );
     expect(results[1]!.err).toMatch(/^shadowmail probe: --to ADDR is required/);
     expect(results[2]!.err).toMatch(/^shadowmail probe: --via must be an SMTP URL/);
     expect(results[3]!.err).toMatch(/^shadowmail probe: --timeout must be a whole number of seconds/);
@@ -206,7 +271,11 @@ describe('shadowmail probe against local mode, in front of a real Postfix', () =
 
   beforeAll(async () => {
     // bob's mailbox answers 450 at RCPT: a primary that defers.
-    postfix = await startPostfix({ domain: 'corp.test', users: ['alice', 'bob'], recipientAccess: { 'bob@corp.test': '450 4.2.0 Mailbox busy, try again later' } });
+    postfix = await startPostfix({
+      domain: 'corp.test',
+      users: ['alice', 'bob'],
+      recipientAccess: { 'bob@corp.test': '450 4.2.0 Mailbox busy, try again later' },
+    });
     dataDir = await mkdtemp(join(tmpdir(), 'shadowmail-probe-local-'));
     local = await startLocal(dataDir, { SHADOWMAIL_PRIMARY: `smtp://127.0.0.1:${postfix.port}` });
   });
@@ -217,7 +286,7 @@ describe('shadowmail probe against local mode, in front of a real Postfix', () =
     await rm(dataDir, { recursive: true, force: true });
   });
 
-  it('sends to local mode\'s SMTP port and sees it received, indexed, relayed and in the primary\'s mailbox', async () => {
+  it("sends to local mode's SMTP port and sees it received, indexed, relayed and in the primary's mailbox", async () => {
     // Act
     const result = await run('probe', '--to', 'alice@corp.test', '--data-dir', dataDir, '--timeout', '60');
 
@@ -230,7 +299,13 @@ describe('shadowmail probe against local mode, in front of a real Postfix', () =
       `to alice@corp.test, subject "${subject}", over SMTP to 127.0.0.1:${local.runtime.smtpPort} from postmaster@corp.test`,
     ]);
     const steps = stepLines(result.out);
-    expect(steps.map((line) => line.slice(13, 35).trim())).toEqual(['sent', 'received by local mode', 'indexed', 'relayed', "the primary's 250"]);
+    expect(steps.map((line) => line.slice(13, 35).trim())).toEqual([
+      'sent',
+      'received by local mode',
+      'indexed',
+      'relayed',
+      "the primary's 250",
+    ]);
     expect(steps.every((line) => /\+\d+\.\d s/.test(line))).toBe(true);
     expect(steps[4]).toMatch(/the primary's 250 {6}250 2\.0\.0 Ok: queued as \w+$/);
     const delivered = await postfix.waitForDelivered('alice', 1);
@@ -244,7 +319,9 @@ describe('shadowmail probe against local mode, in front of a real Postfix', () =
     // Assess
     expect(result.code).toBe(1);
     expect(stepLines(result.out).map((line) => line.includes('not seen'))).toEqual([false, false, false, false, true]);
-    expect(result.out).toMatch(/probe FAILED at "the primary's 250": the primary answered: 450 4\.2\.0 <bob@corp\.test>: Recipient address rejected: Mailbox busy, try again later — shadowmail keeps retrying/);
+    expect(result.out).toMatch(
+      /probe FAILED at "the primary's 250": the primary answered: 450 4\.2\.0 <bob@corp\.test>: Recipient address rejected: Mailbox busy, try again later — shadowmail keeps retrying/,
+    );
   });
 
   it('says so when local mode is not running on the data directory', async () => {
@@ -256,7 +333,9 @@ describe('shadowmail probe against local mode, in front of a real Postfix', () =
 
     // Assess
     expect(result.code).toBe(2);
-    expect(result.err).toBe(`shadowmail probe: local mode is not running on ${empty}: start it (npm start) — the probe sends to its SMTP port — or pass --stack\n`);
+    expect(result.err).toBe(
+      `shadowmail probe: local mode is not running on ${empty}: start it (npm start) — the probe sends to its SMTP port — or pass --stack\n`,
+    );
     await rm(empty, { recursive: true, force: true });
   });
 });

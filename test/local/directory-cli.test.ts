@@ -17,10 +17,19 @@ import { startEmbeddedDynalite } from '../../lambdas/adapters/local/embedded-dyn
 import type { DirectoryUser } from '../../lambdas/core/directory.ts';
 import { localPaths } from '../../lambdas/wiring/local-data-dir.ts';
 import { LOCAL_TABLE_NAME, openLocalIndex } from '../../lambdas/wiring/local-index.ts';
-import { ADMIN_GROUP_DN, groupEntries, ldif, PEOPLE, SUFFIX, SYNC_DN, SYNC_PASSWORD, userDn } from '../fixtures/directory/corp-directory.ts';
-import { startDynalite, type DynamoDbServer } from '../support/dynamodb-servers.ts';
-import { startLocal, type LocalProcess } from '../support/local-process.ts';
-import { startSlapd, type Slapd } from '../support/slapd.ts';
+import {
+  ADMIN_GROUP_DN,
+  groupEntries,
+  ldif,
+  PEOPLE,
+  SUFFIX,
+  SYNC_DN,
+  SYNC_PASSWORD,
+  userDn,
+} from '../fixtures/directory/corp-directory.ts';
+import { type DynamoDbServer, startDynalite } from '../support/dynamodb-servers.ts';
+import { type LocalProcess, startLocal } from '../support/local-process.ts';
+import { type Slapd, startSlapd } from '../support/slapd.ts';
 import { freePort, waitFor } from '../support/wait.ts';
 
 const USERS_CSV = resolve(import.meta.dirname, '../fixtures/directory/users.csv');
@@ -35,7 +44,11 @@ async function cli(...args: string[]): Promise<{ code: number; out: string; err:
         done();
       },
     });
-  const code = await directoryCommand(args, sink((text) => (out += text)), sink((text) => (err += text)));
+  const code = await directoryCommand(
+    args,
+    sink((text) => (out += text)),
+    sink((text) => (err += text)),
+  );
   return { code, out, err };
 }
 
@@ -173,7 +186,18 @@ describe('shadowmail directory sync from slapd', () => {
   let slapd: Slapd;
   let dataDir: string;
   let passwordFile: string;
-  const ldapArgs = () => ['--url', slapd.url, '--bind-dn', SYNC_DN, '--bind-password-file', passwordFile, '--base-dn', PEOPLE, '--admin-group', ADMIN_GROUP_DN];
+  const ldapArgs = () => [
+    '--url',
+    slapd.url,
+    '--bind-dn',
+    SYNC_DN,
+    '--bind-password-file',
+    passwordFile,
+    '--base-dn',
+    PEOPLE,
+    '--admin-group',
+    ADMIN_GROUP_DN,
+  ];
 
   beforeAll(async () => {
     slapd = await startSlapd({ suffix: SUFFIX, ldif: ldif(20) });
@@ -203,7 +227,11 @@ describe('shadowmail directory sync from slapd', () => {
     expect(synced.out).toMatch(/users: 30 added, 0 changed, 0 removed, 0 unchanged/);
     expect(synced.out).toMatch(/wrote \d+ items in \d+\.\d\d s; \d+\.\d\d s in all/);
     const users = await listJson('--data-dir', dataDir);
-    expect(users.filter((user) => user.admin).map((user) => user.mailbox)).toEqual(['frank@corp.test', 'grace@corp.test', 'heidi@corp.test']);
+    expect(users.filter((user) => user.admin).map((user) => user.mailbox)).toEqual([
+      'frank@corp.test',
+      'grace@corp.test',
+      'heidi@corp.test',
+    ]);
     const local = await openLocalIndex(dataDir);
     try {
       expect(await local.index.mailboxFor('info@corp.test')).toBe('alice@corp.test');
@@ -216,9 +244,18 @@ describe('shadowmail directory sync from slapd', () => {
     // Prepare
     const root = await slapd.rootClient();
     try {
-      await root.modify(userDn('alice'), new Change({ operation: 'delete', modification: new Attribute({ type: 'proxyAddresses', values: ['smtp:info@corp.test'] }) }));
-      await root.modify(userDn('grace'), new Change({ operation: 'add', modification: new Attribute({ type: 'proxyAddresses', values: ['smtp:info@corp.test'] }) }));
-      await root.modify(userDn('carol'), new Change({ operation: 'replace', modification: new Attribute({ type: 'userAccountControl', values: ['512'] }) }));
+      await root.modify(
+        userDn('alice'),
+        new Change({ operation: 'delete', modification: new Attribute({ type: 'proxyAddresses', values: ['smtp:info@corp.test'] }) }),
+      );
+      await root.modify(
+        userDn('grace'),
+        new Change({ operation: 'add', modification: new Attribute({ type: 'proxyAddresses', values: ['smtp:info@corp.test'] }) }),
+      );
+      await root.modify(
+        userDn('carol'),
+        new Change({ operation: 'replace', modification: new Attribute({ type: 'userAccountControl', values: ['512'] }) }),
+      );
     } finally {
       await root.unbind();
     }
@@ -245,7 +282,12 @@ describe('shadowmail directory sync from slapd', () => {
     const args = ldapArgs();
     // Act
     const wrong = await cli('sync', ...args.map((arg) => (arg === passwordFile ? wrongFile : arg)), '--data-dir', dataDir);
-    const down = await cli('sync', ...args.map((arg) => (arg === slapd.url ? `ldap://127.0.0.1:${closedPort}` : arg)), '--data-dir', dataDir);
+    const down = await cli(
+      'sync',
+      ...args.map((arg) => (arg === slapd.url ? `ldap://127.0.0.1:${closedPort}` : arg)),
+      '--data-dir',
+      dataDir,
+    );
     // Assess
     expect(wrong.code).toBe(1);
     expect(wrong.err).toContain(`warning: ${wrongFile} can be read by other users (chmod 600 it)`);
@@ -326,7 +368,18 @@ describe('shadowmail directory sync of 10,000 users', () => {
 
   it('takes seconds, not minutes, from slapd into the local data directory', async () => {
     // Prepare
-    const args = ['--url', slapd.url, '--bind-dn', SYNC_DN, '--bind-password-file', join(dataDir, 'bind-password'), '--base-dn', PEOPLE, '--data-dir', dataDir];
+    const args = [
+      '--url',
+      slapd.url,
+      '--bind-dn',
+      SYNC_DN,
+      '--bind-password-file',
+      join(dataDir, 'bind-password'),
+      '--base-dn',
+      PEOPLE,
+      '--data-dir',
+      dataDir,
+    ];
     // Act
     const first = performance.now();
     const initial = await cli('sync', ...args);
@@ -335,7 +388,9 @@ describe('shadowmail directory sync of 10,000 users', () => {
     const again = await cli('sync', ...args);
     const secondSeconds = (performance.now() - second) / 1000;
     // Assess
-    console.log(`[directory cli] 10,010 users from slapd into local dynalite: first ${firstSeconds.toFixed(2)} s, unchanged ${secondSeconds.toFixed(2)} s\n${initial.out.split('\n').slice(-5).join('\n')}`);
+    console.log(
+      `[directory cli] 10,010 users from slapd into local dynalite: first ${firstSeconds.toFixed(2)} s, unchanged ${secondSeconds.toFixed(2)} s\n${initial.out.split('\n').slice(-5).join('\n')}`,
+    );
     expect(initial.code, initial.err).toBe(0);
     expect(initial.out).toMatch(/users: 10010 added/);
     expect(again.out).toMatch(/users: 0 added, 0 changed, 0 removed, 10010 unchanged/);

@@ -50,7 +50,12 @@ export interface DoctorFakeState {
 export interface DoctorFakes {
   state: DoctorFakeState;
   /** Answers the request if it is one of these services; false otherwise. */
-  handle(request: IncomingMessage, body: string, response: ServerResponse, record: (service: DoctorService, action: string, params: Record<string, unknown>) => void): Promise<boolean>;
+  handle(
+    request: IncomingMessage,
+    body: string,
+    response: ServerResponse,
+    record: (service: DoctorService, action: string, params: Record<string, unknown>) => void,
+  ): Promise<boolean>;
 }
 
 export function createDoctorFakes(): DoctorFakes {
@@ -93,17 +98,22 @@ export function createDoctorFakes(): DoctorFakes {
       const answer = await state.invoke(invoke[1]!, event);
       if ('status' in answer) restError(answer.status, answer.errorType, answer.message);
       else {
-        response.writeHead(200, {
-          'content-type': 'application/json',
-          'x-amz-executed-version': '$LATEST',
-          ...(answer.functionError && { 'x-amz-function-error': answer.functionError }),
-        }).end(answer.payload);
+        response
+          .writeHead(200, {
+            'content-type': 'application/json',
+            'x-amz-executed-version': '$LATEST',
+            ...(answer.functionError && { 'x-amz-function-error': answer.functionError }),
+          })
+          .end(answer.payload);
       }
       return true;
     }
     if (path === '/2016-08-19/account-settings' && request.method === 'GET') {
       record('lambda', 'GetAccountSettings', {});
-      restJson(200, { AccountLimit: { ...state.accountLimit, TotalCodeSize: 80530636800, CodeSizeUnzipped: 262144000, CodeSizeZipped: 52428800 }, AccountUsage: { TotalCodeSize: 0, FunctionCount: 5 } });
+      restJson(200, {
+        AccountLimit: { ...state.accountLimit, TotalCodeSize: 80530636800, CodeSizeUnzipped: 262144000, CodeSizeZipped: 52428800 },
+        AccountUsage: { TotalCodeSize: 0, FunctionCount: 5 },
+      });
       return true;
     }
 
@@ -121,11 +131,22 @@ export function createDoctorFakes(): DoctorFakes {
         restJson(200, state.account);
       } else if (configurationSet && request.method === 'GET') {
         const found = state.configurationSets.get(configurationSet[1]!);
-        record('sesv2', configurationSet[2] ? 'GetConfigurationSetEventDestinations' : 'GetConfigurationSet', { ConfigurationSetName: configurationSet[1] });
+        record('sesv2', configurationSet[2] ? 'GetConfigurationSetEventDestinations' : 'GetConfigurationSet', {
+          ConfigurationSetName: configurationSet[1],
+        });
         if (!found) restError(404, 'NotFoundException', `Configuration set <${configurationSet[1]}> does not exist.`);
-        else restJson(200, configurationSet[2] ? { EventDestinations: found.destinations } : { ConfigurationSetName: configurationSet[1], ...found.set });
+        else
+          restJson(
+            200,
+            configurationSet[2] ? { EventDestinations: found.destinations } : { ConfigurationSetName: configurationSet[1], ...found.set },
+          );
       } else if (path === '/v2/email/outbound-emails' && request.method === 'POST') {
-        const input = JSON.parse(body) as { FromEmailAddress: string; Destination: { ToAddresses: string[] }; Content: { Raw: { Data: string } }; ConfigurationSetName?: string };
+        const input = JSON.parse(body) as {
+          FromEmailAddress: string;
+          Destination: { ToAddresses: string[] };
+          Content: { Raw: { Data: string } };
+          ConfigurationSetName?: string;
+        };
         const email: SentEmail = {
           from: input.FromEmailAddress,
           to: input.Destination.ToAddresses,
@@ -197,16 +218,20 @@ export function createDoctorFakes(): DoctorFakes {
       } else if (action === 'GetMetricData') {
         const queries = params.MetricDataQueries as Array<{ Id: string }>;
         const now = Math.floor(Date.now() / 1000);
-        json(200, {
-          MetricDataResults: queries.map((query) => ({
-            Id: query.Id,
-            Label: query.Id,
-            Timestamps: state.metricValues.map((_, index) => now - index * 300),
-            Values: state.metricValues,
-            StatusCode: 'Complete',
-          })),
-          Messages: [],
-        }, '1.0');
+        json(
+          200,
+          {
+            MetricDataResults: queries.map((query) => ({
+              Id: query.Id,
+              Label: query.Id,
+              Timestamps: state.metricValues.map((_, index) => now - index * 300),
+              Values: state.metricValues,
+              StatusCode: 'Complete',
+            })),
+            Messages: [],
+          },
+          '1.0',
+        );
       } else json(400, { __type: 'InvalidAction', message: `unsupported action ${action}` }, '1.0');
       return true;
     }
@@ -222,31 +247,47 @@ export function createDoctorFakes(): DoctorFakes {
     const active = state.activeRuleSet;
     const result = active
       ? `<Metadata><Name>${xml(active.name)}</Name><CreatedTimestamp>2030-01-01T00:00:00Z</CreatedTimestamp></Metadata><Rules>${active.rules
-          .map((rule) => `<member><Name>${xml(rule.Name)}</Name><Enabled>${rule.Enabled}</Enabled><ScanEnabled>true</ScanEnabled><TlsPolicy>Optional</TlsPolicy></member>`)
+          .map(
+            (rule) =>
+              `<member><Name>${xml(rule.Name)}</Name><Enabled>${rule.Enabled}</Enabled><ScanEnabled>true</ScanEnabled><TlsPolicy>Optional</TlsPolicy></member>`,
+          )
           .join('')}</Rules>`
       : '';
-    response.writeHead(200, { 'content-type': 'text/xml' }).end(
-      `<DescribeActiveReceiptRuleSetResponse xmlns="${xmlns}"><DescribeActiveReceiptRuleSetResult>${result}</DescribeActiveReceiptRuleSetResult>` +
-        `<ResponseMetadata><RequestId>${randomUUID()}</RequestId></ResponseMetadata></DescribeActiveReceiptRuleSetResponse>`,
-    );
+    response
+      .writeHead(200, { 'content-type': 'text/xml' })
+      .end(
+        `<DescribeActiveReceiptRuleSetResponse xmlns="${xmlns}"><DescribeActiveReceiptRuleSetResult>${result}</DescribeActiveReceiptRuleSetResult>` +
+          `<ResponseMetadata><RequestId>${randomUUID()}</RequestId></ResponseMetadata></DescribeActiveReceiptRuleSetResponse>`,
+      );
   }
 
   function snsQuery(action: string, form: Record<string, string>, response: ServerResponse): void {
     const xmlns = 'http://sns.amazonaws.com/doc/2010-03-31/';
     const subscriptions = state.subscriptions.get(form.TopicArn ?? '');
     if (action !== 'ListSubscriptionsByTopic' || !subscriptions) {
-      response.writeHead(action === 'ListSubscriptionsByTopic' ? 404 : 400, { 'content-type': 'text/xml' }).end(
-        queryError(xmlns, action === 'ListSubscriptionsByTopic' ? 'NotFound' : 'InvalidAction', action === 'ListSubscriptionsByTopic' ? 'Topic does not exist' : `unsupported action ${action}`),
-      );
+      response
+        .writeHead(action === 'ListSubscriptionsByTopic' ? 404 : 400, { 'content-type': 'text/xml' })
+        .end(
+          queryError(
+            xmlns,
+            action === 'ListSubscriptionsByTopic' ? 'NotFound' : 'InvalidAction',
+            action === 'ListSubscriptionsByTopic' ? 'Topic does not exist' : `unsupported action ${action}`,
+          ),
+        );
       return;
     }
     const members = subscriptions
-      .map((s) => `<member><TopicArn>${xml(form.TopicArn!)}</TopicArn><Protocol>${xml(s.Protocol)}</Protocol><SubscriptionArn>${xml(s.SubscriptionArn)}</SubscriptionArn><Owner>123456789012</Owner><Endpoint>${xml(s.Endpoint)}</Endpoint></member>`)
+      .map(
+        (s) =>
+          `<member><TopicArn>${xml(form.TopicArn!)}</TopicArn><Protocol>${xml(s.Protocol)}</Protocol><SubscriptionArn>${xml(s.SubscriptionArn)}</SubscriptionArn><Owner>123456789012</Owner><Endpoint>${xml(s.Endpoint)}</Endpoint></member>`,
+      )
       .join('');
-    response.writeHead(200, { 'content-type': 'text/xml' }).end(
-      `<ListSubscriptionsByTopicResponse xmlns="${xmlns}"><ListSubscriptionsByTopicResult><Subscriptions>${members}</Subscriptions></ListSubscriptionsByTopicResult>` +
-        `<ResponseMetadata><RequestId>${randomUUID()}</RequestId></ResponseMetadata></ListSubscriptionsByTopicResponse>`,
-    );
+    response
+      .writeHead(200, { 'content-type': 'text/xml' })
+      .end(
+        `<ListSubscriptionsByTopicResponse xmlns="${xmlns}"><ListSubscriptionsByTopicResult><Subscriptions>${members}</Subscriptions></ListSubscriptionsByTopicResult>` +
+          `<ResponseMetadata><RequestId>${randomUUID()}</RequestId></ResponseMetadata></ListSubscriptionsByTopicResponse>`,
+      );
   }
 
   return { state, handle };

@@ -1,18 +1,18 @@
 // The local SQS stand-in: delivery order, delays, the visibility timeout after a
 // failure and ChangeMessageVisibility, partial batch failures, and no message lost when the consumer dies,
 // whether abandoned in this process or SIGKILLed as a real child process.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { InvalidInputError } from '../../lambdas/core/errors.ts';
-import type { ForwardJob } from '../../lambdas/core/model.ts';
 import { clampDelay, FileForwardQueue } from '../../lambdas/adapters/local/file-forward-queue.ts';
 import { FileMessageVisibility } from '../../lambdas/adapters/local/file-message-visibility.ts';
-import { FileQueue, type ConsumerOptions, type QueueConsumer } from '../../lambdas/adapters/local/file-queue.ts';
+import { type ConsumerOptions, FileQueue, type QueueConsumer } from '../../lambdas/adapters/local/file-queue.ts';
+import { InvalidInputError } from '../../lambdas/core/errors.ts';
+import type { ForwardJob } from '../../lambdas/core/model.ts';
 
 const CHILD = resolve(import.meta.dirname, '../fixtures/local/queue-child.ts');
 
@@ -307,10 +307,14 @@ describe('FileQueue', () => {
     await new Promise((r) => child.once('exit', r));
     const acknowledged = await sentIds();
     // Delivered through fs.watch: the rescan interval is far longer than this wait.
-    await waitFor('every acknowledged send delivered', () => {
-      const received = new Set(deliveries.map((d) => d.record.messageId));
-      return acknowledged.every((id) => received.has(id)) ? true : undefined;
-    }, 15_000);
+    await waitFor(
+      'every acknowledged send delivered',
+      () => {
+        const received = new Set(deliveries.map((d) => d.record.messageId));
+        return acknowledged.every((id) => received.has(id)) ? true : undefined;
+      },
+      15_000,
+    );
     await waitFor('queue drained', async () => ((await queue.depth()) === 0 ? true : undefined), 15_000);
 
     // Assess
@@ -327,12 +331,12 @@ describe('FileQueue', () => {
     const queue = new FileQueue(dir, { visibilityTimeoutSeconds: 30 });
 
     // Act
-    const attempts = [
-      queue.send('x', 901),
-      queue.send('x', -1),
-      queue.send('x', 1.5),
-      queue.send('x'.repeat(256 * 1024 + 1)),
-    ].map((p) => p.then(() => null, (e: unknown) => e));
+    const attempts = [queue.send('x', 901), queue.send('x', -1), queue.send('x', 1.5), queue.send('x'.repeat(256 * 1024 + 1))].map((p) =>
+      p.then(
+        () => null,
+        (e: unknown) => e,
+      ),
+    );
 
     // Assess
     for (const error of await Promise.all(attempts)) expect(error).toBeInstanceOf(InvalidInputError);
@@ -362,9 +366,12 @@ describe('FileForwardQueue', () => {
     await forwardQueue.enqueue({ ...job, attempt: 3 }, -5);
     const stats = await queue.stats();
     const received: string[] = [];
-    const consumer = queue.startConsumer(async (event) => {
-      for (const record of event.Records) received.push(record.body);
-    }, { pollIntervalMs: 20 });
+    const consumer = queue.startConsumer(
+      async (event) => {
+        for (const record of event.Records) received.push(record.body);
+      },
+      { pollIntervalMs: 20 },
+    );
     await waitFor('the undelayed job', () => (received.length >= 1 ? true : undefined));
     await consumer.stop();
     const delayedFile = (await readdir(join(dir, 'ready')))[0]!;

@@ -6,7 +6,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTransport } from 'nodemailer';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { startInboundSmtp, type InboundMessage, type InboundSmtpOptions, type InboundSmtpServer } from '../../lambdas/adapters/local/inbound-smtp.ts';
+import {
+  type InboundMessage,
+  type InboundSmtpOptions,
+  type InboundSmtpServer,
+  startInboundSmtp,
+} from '../../lambdas/adapters/local/inbound-smtp.ts';
 import { dotStuff, RawSmtp } from '../fixtures/local/raw-smtp.ts';
 
 interface Accepted extends InboundMessage {
@@ -74,7 +79,10 @@ describe('inbound SMTP listener (local SES inbound)', () => {
     );
 
     // Act
-    const info = await transport().sendMail({ envelope: { from: 'partner@elsewhere.test', to: ['alice@corp.test', 'bob@corp.test'] }, raw });
+    const info = await transport().sendMail({
+      envelope: { from: 'partner@elsewhere.test', to: ['alice@corp.test', 'bob@corp.test'] },
+      raw,
+    });
 
     // Assess
     expect(accepted).toHaveLength(1);
@@ -119,7 +127,10 @@ describe('inbound SMTP listener (local SES inbound)', () => {
     }
     const viaNodemailer = await transport()
       .sendMail({ envelope: { from: 'a@elsewhere.test', to: ['victim@other.test'] }, raw: 'Subject: relay?\r\n\r\nno\r\n' })
-      .then(() => null, (error: { responseCode?: number; response?: string }) => error);
+      .then(
+        () => null,
+        (error: { responseCode?: number; response?: string }) => error,
+      );
 
     // Assess
     for (const reply of replies.slice(0, 5)) {
@@ -197,7 +208,10 @@ describe('inbound SMTP listener (local SES inbound)', () => {
     // Act
     const first = await transport()
       .sendMail(mail)
-      .then(() => null, (error: { responseCode?: number; response?: string }) => error);
+      .then(
+        () => null,
+        (error: { responseCode?: number; response?: string }) => error,
+      );
     const spoolAfterFailure = await spoolFiles();
     const second = await transport().sendMail(mail);
 

@@ -4,11 +4,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTransport } from 'nodemailer';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { localForwardConsumer } from '../../lambdas/wiring/local.ts';
 import { readLocalConfig } from '../../lambdas/wiring/local-config.ts';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startLocal, type LocalProcess } from '../support/local-process.ts';
-import { startPostfix, type PostfixInstance } from '../support/postfix.ts';
+import { type LocalProcess, startLocal } from '../support/local-process.ts';
+import { type PostfixInstance, startPostfix } from '../support/postfix.ts';
 import { freePort, sleep, waitFor } from '../support/wait.ts';
 
 const TOTAL = 60;
@@ -50,7 +50,14 @@ describe('SIGKILL at random moments in local mode', () => {
       for (let n = 0; n < TOTAL; n += 1) {
         const id = `kill-${n}`;
         for (let attempt = 0; ; attempt += 1) {
-          const transport = createTransport({ host: '127.0.0.1', port, secure: false, ignoreTLS: true, connectionTimeout: 2_000, socketTimeout: 10_000 });
+          const transport = createTransport({
+            host: '127.0.0.1',
+            port,
+            secure: false,
+            ignoreTLS: true,
+            connectionTimeout: 2_000,
+            socketTimeout: 10_000,
+          });
           try {
             await transport.sendMail({
               envelope: { from: 'partner@elsewhere.test', to: ['alice@corp.test', 'bob@corp.test'] },
@@ -59,7 +66,8 @@ describe('SIGKILL at random moments in local mode', () => {
             if (attempt === 0) acceptedFirstTry.add(id);
             break;
           } catch (error) {
-            if ((error as { command?: string }).command === 'DATA' || (error as { code?: string }).code !== 'ECONNECTION') ambiguous.add(id);
+            if ((error as { command?: string }).command === 'DATA' || (error as { code?: string }).code !== 'ECONNECTION')
+              ambiguous.add(id);
             if (attempt > 200) throw error;
             await sleep(100);
           } finally {
@@ -85,11 +93,16 @@ describe('SIGKILL at random moments in local mode', () => {
 
     // Assess
     const ids = (messages: Buffer[]) => messages.map((m) => /^Subject: (kill-\d+)/m.exec(m.toString())?.[1] ?? '?');
-    await waitFor('every message at the primary', async () => {
-      const alice = ids(await postfix.readDelivered('alice'));
-      const bob = ids(await postfix.readDelivered('bob'));
-      return new Set(alice).size >= TOTAL && new Set(bob).size >= TOTAL ? true : undefined;
-    }, 60_000, 250);
+    await waitFor(
+      'every message at the primary',
+      async () => {
+        const alice = ids(await postfix.readDelivered('alice'));
+        const bob = ids(await postfix.readDelivered('bob'));
+        return new Set(alice).size >= TOTAL && new Set(bob).size >= TOTAL ? true : undefined;
+      },
+      60_000,
+      250,
+    );
     await sleep(3_000);
     for (const user of ['alice', 'bob']) {
       const delivered = ids(await postfix.readDelivered(user));
@@ -100,12 +113,17 @@ describe('SIGKILL at random moments in local mode', () => {
       // (inherent to SMTP). At most the relays in flight at a kill may repeat, each once;
       // anything beyond that would be a real duplication bug.
       const duplicated = [...counts].filter(([id, count]) => count > 1 && !ambiguous.has(id));
-      expect(duplicated.every(([, count]) => count === 2), `${user}: ${JSON.stringify(duplicated)}`).toBe(true);
+      expect(
+        duplicated.every(([, count]) => count === 2),
+        `${user}: ${JSON.stringify(duplicated)}`,
+      ).toBe(true);
       expect(duplicated.length, `${user}: duplicates ${JSON.stringify(duplicated)}`).toBeLessThanOrEqual(MAX_IN_FLIGHT * KILLS);
       if (duplicated.length > 0) console.log(`kill-restart: ${user} got ${duplicated.length} in-doubt re-sends after kills`);
     }
     expect(kills).toBeGreaterThanOrEqual(2);
     expect(acceptedFirstTry.size).toBeGreaterThan(0);
-    console.log(`kill-restart: ${kills} SIGKILLs, ${acceptedFirstTry.size}/${TOTAL} accepted at the first try, ${ambiguous.size} ambiguous sends`);
+    console.log(
+      `kill-restart: ${kills} SIGKILLs, ${acceptedFirstTry.size}/${TOTAL} accepted at the first try, ${ambiguous.size} ambiguous sends`,
+    );
   });
 });

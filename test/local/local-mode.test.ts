@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { createTransport } from 'nodemailer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_WEB_BODY_BYTES } from '../../lambdas/core/payload-limits.ts';
-import { localEnv, runCli, spawnLocal, startLocal, type LocalProcess } from '../support/local-process.ts';
+import { type LocalProcess, localEnv, runCli, spawnLocal, startLocal } from '../support/local-process.ts';
 import { waitFor } from '../support/wait.ts';
 
 function rawMessage(n: number): string {
@@ -95,7 +95,10 @@ describe('local mode with the built-in primary sink', () => {
   it('refuses recipients outside the configured domains: never an open relay', async () => {
     const transport = createTransport({ host: '127.0.0.1', port: local.runtime.smtpPort, secure: false, ignoreTLS: true });
 
-    const attempt = transport.sendMail({ envelope: { from: 'spammer@elsewhere.test', to: ['victim@elsewhere.test'] }, raw: rawMessage(99) });
+    const attempt = transport.sendMail({
+      envelope: { from: 'spammer@elsewhere.test', to: ['victim@elsewhere.test'] },
+      raw: rawMessage(99),
+    });
 
     await expect(attempt).rejects.toMatchObject({ responseCode: 550 });
     transport.close();
@@ -107,17 +110,31 @@ describe('local mode with the built-in primary sink', () => {
     const oneOver = Buffer.alloc(MAX_WEB_BODY_BYTES + 1, 'x');
     const post = (body: Buffer, chunked: boolean) =>
       new Promise<{ status: number; text: string }>((resolve, reject) => {
-        const request = httpRequest({
-          host: '127.0.0.1', port: local.runtime.httpPort, path: '/mail/send', method: 'POST',
-          headers: { 'content-type': 'application/x-www-form-urlencoded', 'accept-language': 'en', ...(chunked ? {} : { 'content-length': String(body.length) }) },
-        }, (response) => {
-          let text = '';
-          response.setEncoding('utf8').on('data', (chunk: string) => (text += chunk)).on('end', () => resolve({ status: response.statusCode ?? 0, text }));
-        });
+        const request = httpRequest(
+          {
+            host: '127.0.0.1',
+            port: local.runtime.httpPort,
+            path: '/mail/send',
+            method: 'POST',
+            headers: {
+              'content-type': 'application/x-www-form-urlencoded',
+              'accept-language': 'en',
+              ...(chunked ? {} : { 'content-length': String(body.length) }),
+            },
+          },
+          (response) => {
+            let text = '';
+            response
+              .setEncoding('utf8')
+              .on('data', (chunk: string) => (text += chunk))
+              .on('end', () => resolve({ status: response.statusCode ?? 0, text }));
+          },
+        );
         // The server closes once it answered; the rest of the upload then meets a closed socket.
         // The socket itself needs the listener too: its last writes may fail after the response
         // detached it from the request (an uncaught EPIPE otherwise).
-        const ignoreClosed = (error: NodeJS.ErrnoException) => (['EPIPE', 'ECONNRESET'].includes(error.code ?? '') ? undefined : reject(error));
+        const ignoreClosed = (error: NodeJS.ErrnoException) =>
+          ['EPIPE', 'ECONNRESET'].includes(error.code ?? '') ? undefined : reject(error);
         request.on('error', ignoreClosed);
         request.on('socket', (socket) => socket.on('error', ignoreClosed));
         for (let at = 0; at < body.length; at += 256 * 1024) request.write(body.subarray(at, at + 256 * 1024));

@@ -5,15 +5,23 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTransport } from 'nodemailer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { localEnv, runCli, startLocal, type LocalProcess } from '../support/local-process.ts';
-import { startPostfix, type PostfixInstance } from '../support/postfix.ts';
+import { type LocalProcess, localEnv, runCli, startLocal } from '../support/local-process.ts';
+import { type PostfixInstance, startPostfix } from '../support/postfix.ts';
 import { waitFor } from '../support/wait.ts';
 
 const messageIdsIn = (messages: Buffer[]): string[] =>
   messages.map((message) => /^Message-ID: <([^>]+)>/im.exec(message.toString('latin1'))?.[1] ?? 'none');
 
 function message(id: string): string {
-  return [`From: partner@elsewhere.test`, `To: alice@corp.test`, `Subject: ${id}`, `Message-ID: <${id}@elsewhere.test>`, '', `Body of ${id}`, ''].join('\r\n');
+  return [
+    `From: partner@elsewhere.test`,
+    `To: alice@corp.test`,
+    `Subject: ${id}`,
+    `Message-ID: <${id}@elsewhere.test>`,
+    '',
+    `Body of ${id}`,
+    '',
+  ].join('\r\n');
 }
 
 describe('primary outage in local mode', () => {
@@ -48,11 +56,16 @@ describe('primary outage in local mode', () => {
     // Act: the primary dies; mail keeps arriving and is accepted
     await postfix.stop();
     for (let n = 0; n < 10; n += 1) await send(`during-${n}`, ['alice@corp.test', 'bob@corp.test']);
-    await waitFor('deferred deliveries recorded', async () => {
-      const result = await runCli(['trace', '--recipient', 'bob@corp.test', '--json'], localEnv(dataDir));
-      const traced = JSON.parse(result.stdout || '[]') as { deliveries: { state: string; lastReply: string | null }[] }[];
-      return traced.length === 10 && traced.every((t) => t.deliveries.every((d) => d.state === 'deferred')) ? traced : undefined;
-    }, 30_000, 250);
+    await waitFor(
+      'deferred deliveries recorded',
+      async () => {
+        const result = await runCli(['trace', '--recipient', 'bob@corp.test', '--json'], localEnv(dataDir));
+        const traced = JSON.parse(result.stdout || '[]') as { deliveries: { state: string; lastReply: string | null }[] }[];
+        return traced.length === 10 && traced.every((t) => t.deliveries.every((d) => d.state === 'deferred')) ? traced : undefined;
+      },
+      30_000,
+      250,
+    );
 
     // ... and comes back
     await postfix.start();

@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { buildReceiptNotification, parseIngestRecord, wrapInSnsEnvelope } from '../../lambdas/handlers/ses-receipt-event.ts';
 import { runCli } from '../support/cli-run.ts';
-import { startFakeAws, type FakeAws, type FakeQueue } from './cli-deployed-aws-fakes.ts';
+import { type FakeAws, type FakeQueue, startFakeAws } from './cli-deployed-aws-fakes.ts';
 
 const STACK = 'corp-mail';
 const REGION = 'eu-central-1';
@@ -18,8 +18,14 @@ const run = runCli;
 /** What SNS put into the subscription's DLQ: the envelope the ingest queue would have received. */
 function undelivered(id: string): string {
   const notification = buildReceiptNotification({
-    sesMessageId: id, receivedAt: new Date('2030-03-01T09:00:00Z'), envelopeFrom: 'partner@example.org', envelopeRecipients: ['bob@corp.test'],
-    bucket: 'corp-mail-raw', key: `raw/${id}`, headers: [], commonHeaders: { subject: `notice ${id}` },
+    sesMessageId: id,
+    receivedAt: new Date('2030-03-01T09:00:00Z'),
+    envelopeFrom: 'partner@example.org',
+    envelopeRecipients: ['bob@corp.test'],
+    bucket: 'corp-mail-raw',
+    key: `raw/${id}`,
+    headers: [],
+    commonHeaders: { subject: `notice ${id}` },
   });
   return wrapInSnsEnvelope(notification, `sns-${id}`);
 }
@@ -67,8 +73,13 @@ describe('shadowmail redrive against a deployed stack', () => {
     await aws?.close();
   });
 
-  const put = (queue: FakeQueue, ...bodies: string[]) => queue.messages.push(...bodies.map((body, i) => ({ messageId: `m-${queue.messages.length + i}`, body })));
-  const actionsSince = (before: number) => aws.requests.slice(before).filter((r) => r.service === 'sqs').map((r) => r.action);
+  const put = (queue: FakeQueue, ...bodies: string[]) =>
+    queue.messages.push(...bodies.map((body, i) => ({ messageId: `m-${queue.messages.length + i}`, body })));
+  const actionsSince = (before: number) =>
+    aws.requests
+      .slice(before)
+      .filter((r) => r.service === 'sqs')
+      .map((r) => r.action);
 
   it('shows with --dry-run how many messages wait in each dead-letter queue, and moves nothing', async () => {
     // Prepare
@@ -111,14 +122,20 @@ describe('shadowmail redrive against a deployed stack', () => {
     expect(result.out).toMatch(/^notifications\s+done: 3 of 3 moved back to the ingest queue$/m);
     expect(result.out).toMatch(/^ingest\s+empty$/m);
     expect(result.out.trimEnd().split('\n').at(-1)).toBe(`redrive of stack ${STACK} (${REGION}): 6 messages moved`);
-    const starts = aws.requests.slice(before).filter((r) => r.action === 'StartMessageMoveTask').map((r) => r.params);
+    const starts = aws.requests
+      .slice(before)
+      .filter((r) => r.action === 'StartMessageMoveTask')
+      .map((r) => r.params);
     expect(starts).toEqual([{ SourceArn: dlq.forward.arn }, { SourceArn: dlq.resend.arn }]);
     expect(work.forward.messages.map((m) => m.body)).toEqual(['{"sesMessageId":"f-1"}', '{"sesMessageId":"f-2"}']);
     expect(work.resend.messages.map((m) => m.body)).toEqual(['{"type":"step"}']);
     // The copies are the DLQ's bodies byte for byte, which the ingest reads as the mail they announce.
     expect(work.ingest.messages.map((m) => m.body)).toEqual(notices);
     expect(work.ingest.messages.map((m) => parseIngestRecord(m.body))).toEqual(
-      ['n-1', 'n-2', 'n-3'].map((id) => ({ kind: 'received', mail: expect.objectContaining({ sesMessageId: id, envelopeRecipients: ['bob@corp.test'] }) })),
+      ['n-1', 'n-2', 'n-3'].map((id) => ({
+        kind: 'received',
+        mail: expect.objectContaining({ sesMessageId: id, envelopeRecipients: ['bob@corp.test'] }),
+      })),
     );
     for (const label of LABELS) expect(dlq[label].messages, label).toEqual([]);
   });
@@ -134,7 +151,9 @@ describe('shadowmail redrive against a deployed stack', () => {
 
     // Assess
     expect(result.code).toBe(3);
-    expect(result.out).toMatch(/^notifications\s+FAILED: 1 of 2 moved — 1 not accepted by the ingest queue \(InternalError: refused by the test\); they stay in the dead-letter queue$/m);
+    expect(result.out).toMatch(
+      /^notifications\s+FAILED: 1 of 2 moved — 1 not accepted by the ingest queue \(InternalError: refused by the test\); they stay in the dead-letter queue$/m,
+    );
     expect(work.ingest.messages.map((m) => m.body)).toEqual([notices[0]]);
     expect(dlq.notifications.messages.map((m) => m.body)).toEqual([notices[1]]);
     expect(result.out.trimEnd().split('\n').at(-1)).toBe(`redrive of stack ${STACK} (${REGION}): 1 message moved, 1 queue need attention`);
@@ -157,8 +176,12 @@ describe('shadowmail redrive against a deployed stack', () => {
   it('follows a move task that is already running instead of starting a second one', async () => {
     // Prepare: SQS allows one move task per queue; this one finishes while the command follows it
     const running = {
-      TaskHandle: 'task-1', Status: 'RUNNING' as const, SourceArn: dlq.forward.arn,
-      ApproximateNumberOfMessagesMoved: 2, ApproximateNumberOfMessagesToMove: 5, StartedTimestamp: Date.parse('2030-03-01T10:00:00Z'),
+      TaskHandle: 'task-1',
+      Status: 'RUNNING' as const,
+      SourceArn: dlq.forward.arn,
+      ApproximateNumberOfMessagesMoved: 2,
+      ApproximateNumberOfMessagesToMove: 5,
+      StartedTimestamp: Date.parse('2030-03-01T10:00:00Z'),
     };
     dlq.forward.moveTasks.push(running);
     const finished = setTimeout(() => Object.assign(running, { Status: 'COMPLETED', ApproximateNumberOfMessagesMoved: 5 }), 300);
@@ -184,11 +207,17 @@ describe('shadowmail redrive against a deployed stack', () => {
 
     // Assess
     expect(unknownQueue.code).toBe(2);
-    expect(unknownQueue.err.split('\n')[0]).toBe('shadowmail redrive: --queue must be one of ingest, forward, resend, notifications, not "outbound"');
+    expect(unknownQueue.err.split('\n')[0]).toBe(
+      'shadowmail redrive: --queue must be one of ingest, forward, resend, notifications, not "outbound"',
+    );
     expect(noStack.code).toBe(2);
-    expect(noStack.err.split('\n')[0]).toBe('shadowmail redrive: --stack STACK_ID is required: only a deployed stack has dead-letter queues');
+    expect(noStack.err.split('\n')[0]).toBe(
+      'shadowmail redrive: --stack STACK_ID is required: only a deployed stack has dead-letter queues',
+    );
     expect(oldStack.code).toBe(2);
-    expect(oldStack.err).toBe(`shadowmail redrive: stack old-mail-stateful (${REGION}) has no output DeadLetterQueueIngestUrl: deploy the current version of shadowmail\n`);
+    expect(oldStack.err).toBe(
+      `shadowmail redrive: stack old-mail-stateful (${REGION}) has no output DeadLetterQueueIngestUrl: deploy the current version of shadowmail\n`,
+    );
     expect(help.code).toBe(0);
     expect(help.out).toContain('--queue ingest|forward|resend|notifications');
   });

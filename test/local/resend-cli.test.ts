@@ -4,13 +4,15 @@
 // followed with progress and a summary, listed, cancelled, and audited — with the
 // stack running, with no stack (the CLI runs the worker itself), and with a running
 // worker to hand the job to.
+
+import { spawn } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { spawn } from 'node:child_process';
 import { createTransport } from 'nodemailer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { resendCommand } from '../../bin/commands/resend.ts';
 import { DynamoDbAuditLog } from '../../lambdas/adapters/aws/dynamodb-audit-log.ts';
 import { makeDynamoDbClient } from '../../lambdas/adapters/aws/dynamodb-client.ts';
 import { DynamoDbMessageIndex } from '../../lambdas/adapters/aws/dynamodb-message-index.ts';
@@ -23,8 +25,7 @@ import { readLocalConfig } from '../../lambdas/wiring/local-config.ts';
 import { localPaths, writeRuntimeInfo } from '../../lambdas/wiring/local-data-dir.ts';
 import { LOCAL_TABLE_NAME } from '../../lambdas/wiring/local-index.ts';
 import { localRelay, startLocalResend } from '../../lambdas/wiring/local-resend.ts';
-import { resendCommand } from '../../bin/commands/resend.ts';
-import { localEnv, PROJECT_ROOT, startLocal, type LocalProcess } from '../support/local-process.ts';
+import { type LocalProcess, localEnv, PROJECT_ROOT, startLocal } from '../support/local-process.ts';
 import { waitFor } from '../support/wait.ts';
 
 function rawMessage(n: number): string {
@@ -53,7 +54,10 @@ interface CliResult {
 
 /** The CLI as a process (bin/commands through test/fixtures/resend/cli.ts until bin/cli.ts dispatches to them). */
 function cli(args: string[], env: NodeJS.ProcessEnv, timeoutMs = 45_000): Promise<CliResult> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(PROJECT_ROOT, 'test/fixtures/resend/cli.ts'), ...args], { cwd: PROJECT_ROOT, env });
+  const child = spawn(process.execPath, ['--import', 'tsx', join(PROJECT_ROOT, 'test/fixtures/resend/cli.ts'), ...args], {
+    cwd: PROJECT_ROOT,
+    env,
+  });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk) => (stdout += chunk));
@@ -92,7 +96,10 @@ describe('shadowmail trace and resend in local mode', () => {
     local = await startLocal(dataDir, { SHADOWMAIL_RETRY_BASE_SECONDS: '1' });
     const transport = createTransport({ host: '127.0.0.1', port: local.runtime.smtpPort, secure: false, ignoreTLS: true });
     for (let n = 0; n < 3; n += 1) {
-      const info = await transport.sendMail({ envelope: { from: 'partner@elsewhere.test', to: ['alice@corp.test', 'bob@corp.test'] }, raw: rawMessage(n) });
+      const info = await transport.sendMail({
+        envelope: { from: 'partner@elsewhere.test', to: ['alice@corp.test', 'bob@corp.test'] },
+        raw: rawMessage(n),
+      });
       ids.push(/queued as (\S+)/i.exec(info.response)?.[1] ?? '');
     }
     transport.close();
@@ -104,11 +111,14 @@ describe('shadowmail trace and resend in local mode', () => {
     if (dataDir) await rm(dataDir, { recursive: true, force: true });
   });
 
-  it('trace shows each recipient\'s delivery attempts, as text and as JSON', async () => {
+  it("trace shows each recipient's delivery attempts, as text and as JSON", async () => {
     // Act
     const json = await waitFor('delivered states', async () => {
       const result = await cli(['trace', '--recipient', 'BOB@corp.test', '--json'], env);
-      const parsed = JSON.parse(result.stdout || '[]') as Array<{ sesMessageId: string; deliveries: Array<{ recipient: string; state: string; attempts: Array<{ code: number; outcome: string; response: string }> }> }>;
+      const parsed = JSON.parse(result.stdout || '[]') as Array<{
+        sesMessageId: string;
+        deliveries: Array<{ recipient: string; state: string; attempts: Array<{ code: number; outcome: string; response: string }> }>;
+      }>;
       return parsed.length === 3 && parsed.every((m) => m.deliveries.every((d) => d.state === 'delivered')) ? parsed : undefined;
     });
     const text = await cli(['trace', '--subject', 'angebot 1', '--since', startedAt], env);
@@ -125,10 +135,14 @@ describe('shadowmail trace and resend in local mode', () => {
   it('resends one message by its Message-ID to one recipient while the stack runs, and trace shows the resend', async () => {
     // Act
     const result = await cli(['resend', '--message-id', '<resend-cli-1@elsewhere.test>', '--to', 'Bob@corp.test'], env);
-    const copies = await waitFor('the resent copy at the primary', async () => {
-      const found = await resentCopies(dataDir);
-      return found.length >= 1 ? found : undefined;
-    }, 10_000);
+    const copies = await waitFor(
+      'the resent copy at the primary',
+      async () => {
+        const found = await resentCopies(dataDir);
+        return found.length >= 1 ? found : undefined;
+      },
+      10_000,
+    );
     const traced = await cli(['trace', '--message-id', 'resend-cli-1@elsewhere.test', '--json'], env);
     // Assess
     expect(result.code, result.stderr).toBe(0);
@@ -138,8 +152,12 @@ describe('shadowmail trace and resend in local mode', () => {
     expect(result.stdout).toMatch(/recipients {2}1 delivered, 0 failed/);
     const jobId = /resend job (rs-\S+) queued/.exec(result.stderr)![1]!;
     expect(copies).toHaveLength(1);
-    expect(copies[0]).toMatch(new RegExp(`^X-Shadowmail-Resent: ${jobId}; .+ GMT\\r\\nX-Shadowmail-Forwarded: shadowmail; id=${ids[1]}; .+ GMT\\r\\nFrom: Partner`));
-    const [message] = JSON.parse(traced.stdout) as Array<{ deliveries: Array<{ recipient: string; attempts: Array<{ response: string }> }> }>;
+    expect(copies[0]).toMatch(
+      new RegExp(`^X-Shadowmail-Resent: ${jobId}; .+ GMT\\r\\nX-Shadowmail-Forwarded: shadowmail; id=${ids[1]}; .+ GMT\\r\\nFrom: Partner`),
+    );
+    const [message] = JSON.parse(traced.stdout) as Array<{
+      deliveries: Array<{ recipient: string; attempts: Array<{ response: string }> }>;
+    }>;
     const bob = message?.deliveries.find((d) => d.recipient === 'bob@corp.test');
     const alice = message?.deliveries.find((d) => d.recipient === 'alice@corp.test');
     expect(bob?.attempts.at(-1)?.response).toMatch(new RegExp(`^resend ${jobId}: 250 `));
@@ -160,7 +178,7 @@ describe('shadowmail trace and resend in local mode', () => {
     expect(usage.stderr).toMatch(/a bulk resend needs --since and --until/);
   });
 
-  it('with no stack running: queues a mailbox\'s range, then runs the worker itself to the end; lists, cancels and audits', async () => {
+  it("with no stack running: queues a mailbox's range, then runs the worker itself to the end; lists, cancels and audits", async () => {
     // Prepare
     await local?.kill();
     local = undefined;
@@ -195,7 +213,9 @@ describe('shadowmail trace and resend in local mode', () => {
       const audit = new DynamoDbAuditLog({ client, tableName: LOCAL_TABLE_NAME });
       const page = await audit.list({ since: startedAt, until: new Date(Date.now() + 60_000).toISOString(), limit: 100 });
       const actions = page.events.map((event) => `${event.action}:${event.outcome}`);
-      expect(actions).toEqual(expect.arrayContaining(['trace.search:ok', 'resend.single:ok', 'resend.single:error', 'resend.bulk:ok', 'resend.cancel:ok']));
+      expect(actions).toEqual(
+        expect.arrayContaining(['trace.search:ok', 'resend.single:ok', 'resend.single:error', 'resend.bulk:ok', 'resend.cancel:ok']),
+      );
       expect(page.events.every((event) => event.actor.startsWith('cli:'))).toBe(true);
     } finally {
       client.destroy();
@@ -206,7 +226,9 @@ describe('shadowmail trace and resend in local mode', () => {
   it('draws a progress bar on a terminal', async () => {
     // Prepare
     let progress = '';
-    const terminal = Object.assign(new Writable({ write: (chunk, _encoding, done) => ((progress += String(chunk)), done()) }), { isTTY: true });
+    const terminal = Object.assign(new Writable({ write: (chunk, _encoding, done) => ((progress += String(chunk)), done()) }), {
+      isTTY: true,
+    });
     let output = '';
     const out = new Writable({ write: (chunk, _encoding, done) => ((output += String(chunk)), done()) });
     // Act
@@ -226,7 +248,15 @@ describe('shadowmail trace and resend in local mode', () => {
     const config = readLocalConfig(env);
     await createMessageTable(client, LOCAL_TABLE_NAME);
     const index = new DynamoDbMessageIndex({ client, tableName: LOCAL_TABLE_NAME });
-    const worker = await startLocalResend({ client, index, rawStore: new FsRawMailStore(paths.raw), relay: localRelay(config, sink.port), paths, clock: systemClock, config });
+    const worker = await startLocalResend({
+      client,
+      index,
+      rawStore: new FsRawMailStore(paths.raw),
+      relay: localRelay(config, sink.port),
+      paths,
+      clock: systemClock,
+      config,
+    });
     await writeRuntimeInfo(paths, { pid: process.pid, dynamoEndpoint: dynalite.endpoint, smtpPort: 1, httpPort: 1, sinkPort: sink.port });
     const before = (await resentCopies(dataDir)).length;
     try {

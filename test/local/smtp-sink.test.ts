@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTransport } from 'nodemailer';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { startSmtpSink, type SinkEnvelope, type SmtpSink } from '../../lambdas/adapters/local/smtp-sink.ts';
+import { type SinkEnvelope, type SmtpSink, startSmtpSink } from '../../lambdas/adapters/local/smtp-sink.ts';
 import { dotStuff, RawSmtp } from '../fixtures/local/raw-smtp.ts';
 
 describe('SMTP sink (local primary)', () => {
@@ -26,12 +26,16 @@ describe('SMTP sink (local primary)', () => {
 
   it('keeps each message as <timestamp>-<seq>.eml with the exact bytes and its envelope in <same>.json', async () => {
     // Prepare
-    const transport = createTransport({ host: '127.0.0.1', port: sink.port, secure: false, ignoreTLS: true, pool: true, maxConnections: 1 });
+    const transport = createTransport({
+      host: '127.0.0.1',
+      port: sink.port,
+      secure: false,
+      ignoreTLS: true,
+      pool: true,
+      maxConnections: 1,
+    });
     const messages = [0, 1, 2].map((n) =>
-      Buffer.from(
-        `X-Shadowmail-Forwarded: test\r\nSubject: sink ${n}\r\n\r\n.dot line\r\n..two\r\n.\r\nGrüße ${n} – €\r\n`,
-        'utf8',
-      ),
+      Buffer.from(`X-Shadowmail-Forwarded: test\r\nSubject: sink ${n}\r\n\r\n.dot line\r\n..two\r\n.\r\nGrüße ${n} – €\r\n`, 'utf8'),
     );
     const envelopes = [
       { from: 'partner@elsewhere.test', to: ['alice@corp.test', 'bob@corp.test'] },

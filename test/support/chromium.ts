@@ -1,7 +1,7 @@
 // Debian's Chromium driven by playwright-core, the way NOTES-test-infra.md measured
 // it to work here (no browser download: playwright-core only drives /usr/bin/chromium).
 import { existsSync } from 'node:fs';
-import { chromium, type Browser, type LaunchOptions } from 'playwright-core';
+import { type Browser, chromium, type LaunchOptions } from 'playwright-core';
 
 export const CHROMIUM_PATH = process.env.SHADOWMAIL_CHROMIUM ?? '/usr/bin/chromium';
 
@@ -21,9 +21,7 @@ export const CHROMIUM_ARGS = [
 /** Launches Chromium; fails with the install line when the Debian package is missing. */
 export async function launchChromium(options: LaunchOptions = {}): Promise<Browser> {
   if (!existsSync(CHROMIUM_PATH)) {
-    throw new Error(
-      `Chromium not found at ${CHROMIUM_PATH}: apt-get install -y --no-install-recommends chromium fonts-dejavu-core`,
-    );
+    throw new Error(`Chromium not found at ${CHROMIUM_PATH}: apt-get install -y --no-install-recommends chromium fonts-dejavu-core`);
   }
   return chromium.launch({
     executablePath: CHROMIUM_PATH,

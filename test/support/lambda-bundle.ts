@@ -15,13 +15,22 @@ export interface ProcessRun {
   ms: number;
 }
 
-export function runProcess(command: string, args: string[], options: { env?: NodeJS.ProcessEnv; timeoutMs?: number; cwd?: string } = {}): Promise<ProcessRun> {
+export function runProcess(
+  command: string,
+  args: string[],
+  options: { env?: NodeJS.ProcessEnv; timeoutMs?: number; cwd?: string } = {},
+): Promise<ProcessRun> {
   const started = Date.now();
   return new Promise((done) => {
     execFile(
       command,
       args,
-      { cwd: options.cwd ?? PROJECT_ROOT, env: options.env ?? process.env, timeout: options.timeoutMs ?? 120_000, maxBuffer: 16 * 1024 * 1024 },
+      {
+        cwd: options.cwd ?? PROJECT_ROOT,
+        env: options.env ?? process.env,
+        timeout: options.timeoutMs ?? 120_000,
+        maxBuffer: 16 * 1024 * 1024,
+      },
       (error, stdout, stderr) => {
         const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0;
         done({ code, stdout, stderr, ms: Date.now() - started });
@@ -74,7 +83,7 @@ export async function invokeBundle(
       'const mod = await import(bundle);',
       "const context = { awsRequestId: 'req-1', functionName: 'test', getRemainingTimeInMillis: () => 60_000 };",
       'const result = typeof mod.handler === "function" ? await mod.handler(JSON.parse(event), context) : undefined;',
-      "process.stdout.write(`\\nRESULT ${JSON.stringify({ exported: typeof mod.handler, result })}\\n`);",
+      'process.stdout.write(`\\nRESULT ${JSON.stringify({ exported: typeof mod.handler, result })}\\n`);',
     ].join('\n'),
   );
   const env: NodeJS.ProcessEnv = {
@@ -84,10 +93,15 @@ export async function invokeBundle(
     AWS_SECRET_ACCESS_KEY: 'example',
     AWS_EC2_METADATA_DISABLED: 'true',
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-    ...Object.fromEntries(Object.entries(variables).map(([name, value]) => [name, typeof value === 'string' ? value : DEPLOY_TIME_STAND_INS[name]])),
+    ...Object.fromEntries(
+      Object.entries(variables).map(([name, value]) => [name, typeof value === 'string' ? value : DEPLOY_TIME_STAND_INS[name]]),
+    ),
     ...options.extraEnv,
   };
-  const outcome = await runProcess(process.execPath, [script, bundle, JSON.stringify(event)], { env, timeoutMs: options.timeoutMs ?? 30_000 });
+  const outcome = await runProcess(process.execPath, [script, bundle, JSON.stringify(event)], {
+    env,
+    timeoutMs: options.timeoutMs ?? 30_000,
+  });
   const line = outcome.stdout.split('\n').find((l) => l.startsWith('RESULT '));
   return { ...outcome, ...(line ? (JSON.parse(line.slice('RESULT '.length)) as { result: unknown; exported: string }) : {}) };
 }

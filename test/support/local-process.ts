@@ -1,6 +1,6 @@
 // Runs `npm start`'s entry point (bin/local.ts) as a child process for end-to-end
 // tests, the way an admin runs it: configured by environment, killed by signals.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { RuntimeInfo } from '../../lambdas/wiring/local-data-dir.ts';

@@ -148,7 +148,8 @@ export async function measureIngestRss(kind: LargeMessageKind, bytes: number, ti
         process.execPath,
         ['--import', 'tsx', fileURLToPath(import.meta.url), '--kind', kind, '--file', file],
         { cwd: projectRoot, timeout: timeoutMs, maxBuffer: 1024 * 1024 },
-        (error, out, err) => (error ? reject(new Error(`measurement failed: ${err || error.message}`, { cause: error })) : resolvePromise(out)),
+        (error, out, err) =>
+          error ? reject(new Error(`measurement failed: ${err || error.message}`, { cause: error })) : resolvePromise(out),
       );
     });
     const lastLine = stdout.trim().split('\n').at(-1) ?? '';

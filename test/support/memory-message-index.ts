@@ -11,21 +11,9 @@ import {
   matchesPageQuery,
   normalizeSearch,
 } from '../../lambdas/core/mailbox.ts';
-import type {
-  DeliveryAttempt,
-  DeliveryState,
-  DeliveryStateName,
-  MailboxEntry,
-  MessageRecord,
-} from '../../lambdas/core/model.ts';
+import type { DeliveryAttempt, DeliveryState, DeliveryStateName, MailboxEntry, MessageRecord } from '../../lambdas/core/model.ts';
 import { isLive } from '../../lambdas/core/retention.ts';
-import {
-  cursorPosition,
-  matchesMessageSearch,
-  positionCursor,
-  searchLookup,
-  searchPosition,
-} from '../../lambdas/core/trace.ts';
+import { cursorPosition, matchesMessageSearch, positionCursor, searchLookup, searchPosition } from '../../lambdas/core/trace.ts';
 import type {
   Folder,
   LeaseResult,
@@ -211,7 +199,12 @@ export class MemoryMessageIndex implements MessageIndex {
       const wanted = normalizeAddress(query.mailbox);
       for (const entry of this.entries.values()) {
         if (normalizeAddress(entry.mailbox) !== wanted || entry.folder === 'sent' || !isLive(entry, now)) continue;
-        refs.push({ sesMessageId: entry.sesMessageId, receivedAt: entry.receivedAt, recipients: [...entry.recipients], position: mailboxPosition(entry) });
+        refs.push({
+          sesMessageId: entry.sesMessageId,
+          receivedAt: entry.receivedAt,
+          recipients: [...entry.recipients],
+          position: mailboxPosition(entry),
+        });
       }
     } else {
       const seen = new Set<string>();

@@ -1,8 +1,9 @@
 // In-memory stand-ins for the resend and audit ports, with the semantics of the
 // DynamoDB adapters (the adapter tests run the same contract against both): a job
 // store, an append-only audit log, and a queue that tests drain step by step.
-import { InvalidInputError } from '../../lambdas/core/errors.ts';
+
 import { auditCursor, auditCursorPosition, auditPosition, matchesAuditFilter } from '../../lambdas/core/audit.ts';
+import { InvalidInputError } from '../../lambdas/core/errors.ts';
 import { checkPageLimit, decodeCursor, encodeCursor } from '../../lambdas/core/mailbox.ts';
 import { isLive } from '../../lambdas/core/retention.ts';
 import type { AuditEvent, AuditFilter, AuditLog, AuditPage } from '../../lambdas/ports/audit-log.ts';
@@ -62,7 +63,10 @@ export class MemoryResendJobs implements ResendJobStore {
     this.writes += 1;
   }
 
-  async checkpoint(id: string, page: { seq: number; cursor: string | null; added: number; enumerated: boolean; at: string }): Promise<ResendJob | null> {
+  async checkpoint(
+    id: string,
+    page: { seq: number; cursor: string | null; added: number; enumerated: boolean; at: string },
+  ): Promise<ResendJob | null> {
     const stored = this.jobs.get(id);
     if (!stored || stored.job.enumSeq !== page.seq) return null;
     const job = stored.job;
@@ -87,7 +91,11 @@ export class MemoryResendJobs implements ResendJobStore {
     const stored = this.jobs.get(id);
     if (!stored || !isLive(stored.job, now)) return null;
     const retry = stored.applied.get(taskKey);
-    return { job: structuredClone(stored.job), applied: retry === undefined ? null : { retry: [...retry] }, started: stored.started.has(taskKey) };
+    return {
+      job: structuredClone(stored.job),
+      applied: retry === undefined ? null : { retry: [...retry] },
+      started: stored.started.has(taskKey),
+    };
   }
 
   async markStarted(id: string, taskKey: string, at: string): Promise<void> {
@@ -101,7 +109,8 @@ export class MemoryResendJobs implements ResendJobStore {
   async applyTask(id: string, taskKey: string, outcome: ResendTaskOutcome, at: string): Promise<ResendJob | null> {
     const stored = this.jobs.get(id);
     if (!stored || stored.applied.has(taskKey)) return null;
-    for (const [name, delta] of Object.entries(outcome.counters) as Array<[keyof ResendCounters, number]>) stored.job.counters[name] += delta;
+    for (const [name, delta] of Object.entries(outcome.counters) as Array<[keyof ResendCounters, number]>)
+      stored.job.counters[name] += delta;
     if (outcome.skipped) stored.job.skippedBy[outcome.skipped] += 1;
     stored.applied.set(taskKey, [...(outcome.retry ?? [])]);
     stored.started.delete(taskKey);
@@ -169,7 +178,8 @@ export class MemoryAuditLog implements AuditLog {
       this.failNext -= 1;
       throw new Error('audit store unavailable');
     }
-    if (this.events.some((stored) => stored.id === event.id && stored.at === event.at)) throw new InvalidInputError(`audit event ${event.id} exists`);
+    if (this.events.some((stored) => stored.id === event.id && stored.at === event.at))
+      throw new InvalidInputError(`audit event ${event.id} exists`);
     this.events.push(structuredClone(event));
   }
 
@@ -199,15 +209,18 @@ export class MemoryResendQueue implements ResendQueue {
       throw new Error('queue unavailable');
     }
     for (const step of steps) {
-      this.pending.push({ step: structuredClone(step), dueAt: this.now() + Math.max(0, Math.min(900, delaySeconds)) * 1000, seq: this.seq++, receives: 0 });
+      this.pending.push({
+        step: structuredClone(step),
+        dueAt: this.now() + Math.max(0, Math.min(900, delaySeconds)) * 1000,
+        seq: this.seq++,
+        receives: 0,
+      });
     }
   }
 
   /** The next due step (earliest due, then oldest), removed; undefined when none is due. */
   takeDue(): { step: ResendStep; receives: number } | undefined {
-    const due = this.pending
-      .filter((entry) => entry.dueAt <= this.now())
-      .sort((a, b) => a.dueAt - b.dueAt || a.seq - b.seq)[0];
+    const due = this.pending.filter((entry) => entry.dueAt <= this.now()).sort((a, b) => a.dueAt - b.dueAt || a.seq - b.seq)[0];
     if (!due) return undefined;
     this.pending.splice(this.pending.indexOf(due), 1);
     due.receives += 1;

@@ -2,6 +2,7 @@
 // implementation (the in-memory reference and DynamoDB on several servers), so
 // the fast use-case tests and production share one meaning.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { InvalidInputError, NotFoundError } from '../../lambdas/core/errors.ts';
 import type {
   AttachmentInfo,
   DeliveryAttempt,
@@ -10,7 +11,6 @@ import type {
   MessageRecord,
   MessageSummary,
 } from '../../lambdas/core/model.ts';
-import { InvalidInputError, NotFoundError } from '../../lambdas/core/errors.ts';
 import type {
   MailboxPage,
   MailboxPageQuery,
@@ -168,12 +168,19 @@ export function daysAgo(days: number, minutes = 0): string {
 export async function putReceived(index: MessageIndex, record: MessageRecord): Promise<void> {
   await index.putMessage(record);
   for (const recipient of record.envelopeRecipients) {
-    await index.createDeliveryState(makeState(record.sesMessageId, recipient, { receivedAt: record.receivedAt, expiresAt: record.expiresAt }));
+    await index.createDeliveryState(
+      makeState(record.sesMessageId, recipient, { receivedAt: record.receivedAt, expiresAt: record.expiresAt }),
+    );
   }
 }
 
 /** Every page of a search, following cursors; bounded so a cursor that never ends fails the test. */
-export async function allSearchPages(index: MessageIndex, query: MessageSearchQuery, now: Date = NOW, maxPages = 500): Promise<MessageSearchPage[]> {
+export async function allSearchPages(
+  index: MessageIndex,
+  query: MessageSearchQuery,
+  now: Date = NOW,
+  maxPages = 500,
+): Promise<MessageSearchPage[]> {
   const pages: MessageSearchPage[] = [];
   let cursor: string | null = query.cursor ?? null;
   do {
@@ -185,7 +192,12 @@ export async function allSearchPages(index: MessageIndex, query: MessageSearchQu
   return pages;
 }
 
-export async function allReceivedPages(index: MessageIndex, query: ReceivedRangeQuery, now: Date = NOW, maxPages = 500): Promise<ReceivedRangePage[]> {
+export async function allReceivedPages(
+  index: MessageIndex,
+  query: ReceivedRangeQuery,
+  now: Date = NOW,
+  maxPages = 500,
+): Promise<ReceivedRangePage[]> {
   const pages: ReceivedRangePage[] = [];
   let cursor: string | null = query.cursor ?? null;
   do {
@@ -322,7 +334,13 @@ export function describeMessageIndexContract(name: string, makeIndex: () => Prom
 
       it('lists one mailbox newest first, up to the limit, without expired entries', async () => {
         // Prepare
-        for (const [id, minutes] of [['a1', 50], ['a2', 40], ['a3', 30], ['a4', 20], ['a5', 10]] as const) {
+        for (const [id, minutes] of [
+          ['a1', 50],
+          ['a2', 40],
+          ['a3', 30],
+          ['a4', 20],
+          ['a5', 10],
+        ] as const) {
           await index.putMailboxEntry(makeEntry('alice@corp.test', id, { receivedAt: minutesAgo(minutes) }));
         }
         await index.putMailboxEntry(makeEntry('alice@corp.test', 'a-expired', { receivedAt: minutesAgo(5), expiresAt: EXPIRED }));
@@ -427,7 +445,12 @@ export function describeMessageIndexContract(name: string, makeIndex: () => Prom
         await put('q-name', 1, { from: ['"Jürgen Müller" <jm@lieferant.example>'], subject: 'Angebot' });
         await put('q-addr', 2, { from: ['billing@MUELLER-GmbH.example'], subject: 'Rechnung 42' });
         await put('q-subj', 3, { from: ['Someone <someone@ext.example>'], subject: 'Re: Müller Projekt  Kickoff' });
-        await put('q-body', 4, { from: ['Other <other@ext.example>'], subject: 'Unrelated', snippet: 'Müller said hello', to: ['mueller@corp.test'] });
+        await put('q-body', 4, {
+          from: ['Other <other@ext.example>'],
+          subject: 'Unrelated',
+          snippet: 'Müller said hello',
+          to: ['mueller@corp.test'],
+        });
         await put('q-nfd', 5, { from: ['Mu\u0308ller Decomposed <x@ext.example>'], subject: 'x' });
         // Act
         const umlaut = await index.listMailboxPage(ALICE, inbox(10, { search: 'MÜLLER' }), NOW);
@@ -454,7 +477,10 @@ export function describeMessageIndexContract(name: string, makeIndex: () => Prom
         // Act
         const pages = await allPages(index, ALICE, inbox(3, { search: 'WANTED' }));
         // Assess
-        const expected = Array.from({ length: 60 }, (_, i) => i).filter((i) => i % 7 === 0).reverse().map((i) => nth('n', i));
+        const expected = Array.from({ length: 60 }, (_, i) => i)
+          .filter((i) => i % 7 === 0)
+          .reverse()
+          .map((i) => nth('n', i));
         expect(allIds(pages)).toEqual(expected);
         for (const page of pages) expect(page.entries.length).toBeLessThanOrEqual(3);
       });
@@ -504,7 +530,12 @@ export function describeMessageIndexContract(name: string, makeIndex: () => Prom
         ];
         // Act
         const outcomes = await Promise.all(
-          tampered.map((cursor) => index.listMailboxPage(ALICE, inbox(1, { cursor }), NOW).then(() => null, (error: unknown) => error)),
+          tampered.map((cursor) =>
+            index.listMailboxPage(ALICE, inbox(1, { cursor }), NOW).then(
+              () => null,
+              (error: unknown) => error,
+            ),
+          ),
         );
         // Assess
         expect(issued).not.toBe('');
@@ -529,9 +560,17 @@ export function describeMessageIndexContract(name: string, makeIndex: () => Prom
       it('refuses page sizes out of range and over-long search terms', async () => {
         // Act
         const attempts = [0, -1, 1.5, 100_000].map((limit) =>
-          index.listMailboxPage(ALICE, inbox(limit), NOW).then(() => null, (error: unknown) => error),
+          index.listMailboxPage(ALICE, inbox(limit), NOW).then(
+            () => null,
+            (error: unknown) => error,
+          ),
         );
-        attempts.push(index.listMailboxPage(ALICE, inbox(10, { search: 'x'.repeat(500) }), NOW).then(() => null, (error: unknown) => error));
+        attempts.push(
+          index.listMailboxPage(ALICE, inbox(10, { search: 'x'.repeat(500) }), NOW).then(
+            () => null,
+            (error: unknown) => error,
+          ),
+        );
         // Assess
         for (const outcome of await Promise.all(attempts)) expect(outcome).toBeInstanceOf(InvalidInputError);
       });
@@ -581,7 +620,10 @@ export function describeMessageIndexContract(name: string, makeIndex: () => Prom
         expect(ids((await index.listMailboxPage(ALICE, { folder: 'inbox', limit: 10 }, NOW)).entries)).toEqual(['u2']);
         const deleted = await index.listMailboxPage(ALICE, { folder: 'deleted', limit: 10 }, NOW);
         expect(deleted.entries).toEqual([{ ...entry, read: true, folder: 'deleted' }]);
-        expect((await index.listMailbox(ALICE, NOW, 10)).find((listed) => listed.sesMessageId === 'u1')).toMatchObject({ read: true, folder: 'deleted' });
+        expect((await index.listMailbox(ALICE, NOW, 10)).find((listed) => listed.sesMessageId === 'u1')).toMatchObject({
+          read: true,
+          folder: 'deleted',
+        });
       });
 
       it('changes only what it is given', async () => {
@@ -609,12 +651,20 @@ export function describeMessageIndexContract(name: string, makeIndex: () => Prom
             index.updateMailboxEntry(ALICE, 'u-bob', { read: true }),
             index.updateMailboxEntry(ALICE, 'u-none', { folder: 'deleted' }),
             index.updateMailboxEntry(ALICE, 'u-none', {}),
-          ].map((update) => update.then(() => null, (error: unknown) => error)),
+          ].map((update) =>
+            update.then(
+              () => null,
+              (error: unknown) => error,
+            ),
+          ),
         );
         // Assess
         for (const outcome of outcomes) expect(outcome).toBeInstanceOf(NotFoundError);
         expect(await index.getMailboxEntry('bob@corp.test', 'u-bob', NOW)).toMatchObject({ read: false, folder: 'inbox' });
-        expect(await index.listMailboxPage(ALICE, { folder: 'inbox', limit: 10, includeQuarantined: true }, NOW)).toEqual({ entries: [], nextCursor: null });
+        expect(await index.listMailboxPage(ALICE, { folder: 'inbox', limit: 10, includeQuarantined: true }, NOW)).toEqual({
+          entries: [],
+          nextCursor: null,
+        });
         expect(await index.listMailboxPage(ALICE, { folder: 'deleted', limit: 10 }, NOW)).toEqual({ entries: [], nextCursor: null });
       });
     });
@@ -793,25 +843,57 @@ export function describeMessageIndexContract(name: string, makeIndex: () => Prom
       it('pages the messages of a recipient newest first; following cursors yields each once', async () => {
         // Prepare: 23 messages for carol, 5 for dave, in scrambled order
         for (const i of Array.from({ length: 23 }, (_, n) => (n * 7) % 23)) {
-          await putReceived(index, makeRecord(nth('sr', i), { receivedAt: minutesAgo(500 - i), envelopeRecipients: ['Carol@Corp.Test', 'x@corp.test'] }));
+          await putReceived(
+            index,
+            makeRecord(nth('sr', i), { receivedAt: minutesAgo(500 - i), envelopeRecipients: ['Carol@Corp.Test', 'x@corp.test'] }),
+          );
         }
-        for (let i = 0; i < 5; i += 1) await putReceived(index, makeRecord(nth('sd', i), { receivedAt: minutesAgo(400 - i), envelopeRecipients: ['dave@corp.test'] }));
+        for (let i = 0; i < 5; i += 1)
+          await putReceived(index, makeRecord(nth('sd', i), { receivedAt: minutesAgo(400 - i), envelopeRecipients: ['dave@corp.test'] }));
         // Act
         const pages = await allSearchPages(index, { recipient: 'carol@corp.test', limit: 4 });
         // Assess
         expect(searchIds(pages)).toEqual(Array.from({ length: 23 }, (_, i) => nth('sr', 22 - i)));
         for (const page of pages) expect(page.messages.length).toBeLessThanOrEqual(4);
-        expect(pages[0]?.messages[0]).toEqual(makeRecord('sr022', { receivedAt: minutesAgo(478), envelopeRecipients: ['Carol@Corp.Test', 'x@corp.test'] }));
+        expect(pages[0]?.messages[0]).toEqual(
+          makeRecord('sr022', { receivedAt: minutesAgo(478), envelopeRecipients: ['Carol@Corp.Test', 'x@corp.test'] }),
+        );
       });
 
       it('finds a subject substring case-insensitively across every mailbox, only within [since, until)', async () => {
         // Prepare
-        await putReceived(index, makeRecord('sub-a', { receivedAt: daysAgo(1), envelopeRecipients: ['a@corp.test'], summary: { subject: 'Rechnung  NR. 42 für März' } }));
-        await putReceived(index, makeRecord('sub-b', { receivedAt: daysAgo(3), envelopeRecipients: ['b@corp.test'], summary: { subject: 'AW: rechnung nr. 42' } }));
-        await putReceived(index, makeRecord('sub-c', { receivedAt: daysAgo(2), envelopeRecipients: ['c@corp.test'], summary: { subject: 'Newsletter' } }));
-        await putReceived(index, makeRecord('sub-since', { receivedAt: daysAgo(5), envelopeRecipients: ['d@corp.test'], summary: { subject: 'Rechnung Nr. 42' } }));
-        await putReceived(index, makeRecord('sub-until', { receivedAt: daysAgo(0, 30), envelopeRecipients: ['d@corp.test'], summary: { subject: 'Rechnung Nr. 42' } }));
-        await putReceived(index, makeRecord('sub-old', { receivedAt: daysAgo(6), envelopeRecipients: ['d@corp.test'], summary: { subject: 'rechnung nr. 42' } }));
+        await putReceived(
+          index,
+          makeRecord('sub-a', {
+            receivedAt: daysAgo(1),
+            envelopeRecipients: ['a@corp.test'],
+            summary: { subject: 'Rechnung  NR. 42 für März' },
+          }),
+        );
+        await putReceived(
+          index,
+          makeRecord('sub-b', { receivedAt: daysAgo(3), envelopeRecipients: ['b@corp.test'], summary: { subject: 'AW: rechnung nr. 42' } }),
+        );
+        await putReceived(
+          index,
+          makeRecord('sub-c', { receivedAt: daysAgo(2), envelopeRecipients: ['c@corp.test'], summary: { subject: 'Newsletter' } }),
+        );
+        await putReceived(
+          index,
+          makeRecord('sub-since', { receivedAt: daysAgo(5), envelopeRecipients: ['d@corp.test'], summary: { subject: 'Rechnung Nr. 42' } }),
+        );
+        await putReceived(
+          index,
+          makeRecord('sub-until', {
+            receivedAt: daysAgo(0, 30),
+            envelopeRecipients: ['d@corp.test'],
+            summary: { subject: 'Rechnung Nr. 42' },
+          }),
+        );
+        await putReceived(
+          index,
+          makeRecord('sub-old', { receivedAt: daysAgo(6), envelopeRecipients: ['d@corp.test'], summary: { subject: 'rechnung nr. 42' } }),
+        );
         // Act
         const found = await allSearchPages(index, { subject: 'rechnung nr. 42', since: daysAgo(5), until: daysAgo(0, 30), limit: 10 });
         // Assess
@@ -820,13 +902,50 @@ export function describeMessageIndexContract(name: string, makeIndex: () => Prom
 
       it('combines criteria: recipient, sender, subject and time all have to match', async () => {
         // Prepare
-        await putReceived(index, makeRecord('cmb-1', { receivedAt: daysAgo(1), envelopeRecipients: ['alice@corp.test'], envelopeFrom: 'x@ext.example', summary: { subject: 'Invoice 1' } }));
-        await putReceived(index, makeRecord('cmb-2', { receivedAt: daysAgo(2), envelopeRecipients: ['alice@corp.test'], envelopeFrom: 'y@ext.example', summary: { subject: 'Invoice 2' } }));
-        await putReceived(index, makeRecord('cmb-3', { receivedAt: daysAgo(3), envelopeRecipients: ['bob@corp.test'], envelopeFrom: 'x@ext.example', summary: { subject: 'Invoice 3' } }));
-        await putReceived(index, makeRecord('cmb-4', { receivedAt: daysAgo(20), envelopeRecipients: ['alice@corp.test'], envelopeFrom: 'x@ext.example', summary: { subject: 'Invoice 4' } }));
+        await putReceived(
+          index,
+          makeRecord('cmb-1', {
+            receivedAt: daysAgo(1),
+            envelopeRecipients: ['alice@corp.test'],
+            envelopeFrom: 'x@ext.example',
+            summary: { subject: 'Invoice 1' },
+          }),
+        );
+        await putReceived(
+          index,
+          makeRecord('cmb-2', {
+            receivedAt: daysAgo(2),
+            envelopeRecipients: ['alice@corp.test'],
+            envelopeFrom: 'y@ext.example',
+            summary: { subject: 'Invoice 2' },
+          }),
+        );
+        await putReceived(
+          index,
+          makeRecord('cmb-3', {
+            receivedAt: daysAgo(3),
+            envelopeRecipients: ['bob@corp.test'],
+            envelopeFrom: 'x@ext.example',
+            summary: { subject: 'Invoice 3' },
+          }),
+        );
+        await putReceived(
+          index,
+          makeRecord('cmb-4', {
+            receivedAt: daysAgo(20),
+            envelopeRecipients: ['alice@corp.test'],
+            envelopeFrom: 'x@ext.example',
+            summary: { subject: 'Invoice 4' },
+          }),
+        );
         // Act
         const both = await allSearchPages(index, { recipient: 'alice@corp.test', sender: 'x@ext.example', subject: 'invoice', limit: 10 });
-        const recent = await allSearchPages(index, { recipient: 'alice@corp.test', sender: 'x@ext.example', since: daysAgo(10), limit: 10 });
+        const recent = await allSearchPages(index, {
+          recipient: 'alice@corp.test',
+          sender: 'x@ext.example',
+          since: daysAgo(10),
+          limit: 10,
+        });
         const byMid = await allSearchPages(index, { messageIdHeader: 'cmb-2@ext.example', subject: 'invoice', limit: 10 });
         const wrongSubject = await allSearchPages(index, { messageIdHeader: 'cmb-2@ext.example', subject: 'receipt', limit: 10 });
         // Assess
@@ -840,7 +959,8 @@ export function describeMessageIndexContract(name: string, makeIndex: () => Prom
         // Prepare: 3 messages on each of 5 scattered days, one expired
         const days = [0, 1, 7, 8, 30];
         for (const day of days) {
-          for (let i = 0; i < 3; i += 1) await putReceived(index, makeRecord(`day${String(day).padStart(2, '0')}-${i}`, { receivedAt: daysAgo(day, 60 + i) }));
+          for (let i = 0; i < 3; i += 1)
+            await putReceived(index, makeRecord(`day${String(day).padStart(2, '0')}-${i}`, { receivedAt: daysAgo(day, 60 + i) }));
         }
         await putReceived(index, makeRecord('day-expired', { receivedAt: daysAgo(2), expiresAt: EXPIRED }));
         // Act
@@ -865,7 +985,13 @@ export function describeMessageIndexContract(name: string, makeIndex: () => Prom
       it('lists received mail only when no recipient, sender or Message-ID is given', async () => {
         // Prepare: a Sent copy is a record without delivery states
         await putReceived(index, makeRecord('rcv-in', { receivedAt: daysAgo(1), summary: { subject: 'Quarterly report' } }));
-        await index.putMessage(makeRecord('rcv-sent', { receivedAt: daysAgo(1, 5), envelopeFrom: 'alice@corp.test', summary: { subject: 'Re: Quarterly report' } }));
+        await index.putMessage(
+          makeRecord('rcv-sent', {
+            receivedAt: daysAgo(1, 5),
+            envelopeFrom: 'alice@corp.test',
+            summary: { subject: 'Re: Quarterly report' },
+          }),
+        );
         // Act
         const bySubject = await allSearchPages(index, { ...WIDE, subject: 'quarterly', limit: 10 });
         const bySender = await allSearchPages(index, { sender: 'alice@corp.test', limit: 10 });
@@ -876,12 +1002,19 @@ export function describeMessageIndexContract(name: string, makeIndex: () => Prom
 
       it('refuses a range-less search without a lookup criterion, a bad cursor and bad page sizes', async () => {
         // Act
-        const outcomes = await Promise.all([
-          index.searchMessages({ subject: 'x', limit: 10 }, NOW),
-          index.searchMessages({ since: daysAgo(1), limit: 10 }, NOW),
-          index.searchMessages({ recipient: 'a@corp.test', cursor: 'not a cursor!', limit: 10 }, NOW),
-          index.searchMessages({ recipient: 'a@corp.test', limit: 0 }, NOW),
-        ].map((promise) => promise.then(() => null, (error: unknown) => error)));
+        const outcomes = await Promise.all(
+          [
+            index.searchMessages({ subject: 'x', limit: 10 }, NOW),
+            index.searchMessages({ since: daysAgo(1), limit: 10 }, NOW),
+            index.searchMessages({ recipient: 'a@corp.test', cursor: 'not a cursor!', limit: 10 }, NOW),
+            index.searchMessages({ recipient: 'a@corp.test', limit: 0 }, NOW),
+          ].map((promise) =>
+            promise.then(
+              () => null,
+              (error: unknown) => error,
+            ),
+          ),
+        );
         // Assess
         for (const outcome of outcomes) expect(outcome).toBeInstanceOf(InvalidInputError);
       });
@@ -913,7 +1046,9 @@ export function describeMessageIndexContract(name: string, makeIndex: () => Prom
       it('lists one mailbox: inbox and deleted entries with the recipients filed there, not Sent copies', async () => {
         // Prepare
         const ALICE = 'alice@corp.test';
-        await index.putMailboxEntry(makeEntry(ALICE, 'mb-1', { receivedAt: daysAgo(2), recipients: ['alice@corp.test', 'sales@corp.test'] }));
+        await index.putMailboxEntry(
+          makeEntry(ALICE, 'mb-1', { receivedAt: daysAgo(2), recipients: ['alice@corp.test', 'sales@corp.test'] }),
+        );
         await index.putMailboxEntry(makeEntry(ALICE, 'mb-2', { receivedAt: daysAgo(1), folder: 'deleted' }));
         await index.putMailboxEntry(makeEntry(ALICE, 'mb-sent', { receivedAt: daysAgo(1, 30), folder: 'sent' }));
         await index.putMailboxEntry(makeEntry(ALICE, 'mb-old', { receivedAt: daysAgo(8) }));
@@ -924,7 +1059,11 @@ export function describeMessageIndexContract(name: string, makeIndex: () => Prom
         const pages = await allReceivedPages(index, { mailbox: 'Alice@Corp.Test', since: daysAgo(7), until: NOW.toISOString(), limit: 2 });
         // Assess
         expect(receivedIds(pages)).toEqual(['mb-1', 'mb-2', ...Array.from({ length: 7 }, (_, i) => nth('mb-x', i))]);
-        expect(pages[0]?.messages[0]).toEqual({ sesMessageId: 'mb-1', receivedAt: daysAgo(2), recipients: ['alice@corp.test', 'sales@corp.test'] });
+        expect(pages[0]?.messages[0]).toEqual({
+          sesMessageId: 'mb-1',
+          receivedAt: daysAgo(2),
+          recipients: ['alice@corp.test', 'sales@corp.test'],
+        });
       });
 
       it('answers an empty range and an unknown mailbox with an empty page', async () => {
@@ -932,7 +1071,10 @@ export function describeMessageIndexContract(name: string, makeIndex: () => Prom
         await putReceived(index, makeRecord('e-1', { receivedAt: daysAgo(1) }));
         // Act
         const empty = await index.listReceived({ since: daysAgo(0, 30), until: daysAgo(0, 30), limit: 5 }, NOW);
-        const nobody = await index.listReceived({ mailbox: 'nobody@corp.test', since: daysAgo(3), until: NOW.toISOString(), limit: 5 }, NOW);
+        const nobody = await index.listReceived(
+          { mailbox: 'nobody@corp.test', since: daysAgo(3), until: NOW.toISOString(), limit: 5 },
+          NOW,
+        );
         // Assess
         expect(empty).toEqual({ messages: [], nextCursor: null });
         expect(nobody).toEqual({ messages: [], nextCursor: null });
@@ -940,9 +1082,16 @@ export function describeMessageIndexContract(name: string, makeIndex: () => Prom
     });
 
     describe('attempts made outside the forward (recordExtraAttempt)', () => {
-      it('adds the attempt to the history; delivered wins, anything else keeps the forward\'s state', async () => {
+      it("adds the attempt to the history; delivered wins, anything else keeps the forward's state", async () => {
         // Prepare
-        await index.createDeliveryState(makeState('x1', 'a@corp.test', { state: 'failed', reason: 'permanent failure: 550', attemptCount: 1, attempts: [attempt(1, 'failed')] }));
+        await index.createDeliveryState(
+          makeState('x1', 'a@corp.test', {
+            state: 'failed',
+            reason: 'permanent failure: 550',
+            attemptCount: 1,
+            attempts: [attempt(1, 'failed')],
+          }),
+        );
         await index.createDeliveryState(makeState('x1', 'b@corp.test', { state: 'deferred', attemptCount: 1, attempts: [attempt(1)] }));
         // Act
         await index.recordExtraAttempt('x1', 'A@corp.test', { ...attempt(2, 'delivered'), response: 'resend r1: 250 ok' });

@@ -145,7 +145,11 @@ class Postfix implements PostfixInstance {
     const saslSettings = this.options.sasl ? await this.configureSasl(this.options.sasl) : {};
     const tlsSettings: Record<string, string> = {};
     if (this.options.tls) {
-      const cert = await createSelfSignedCertificate(join(this.dir, 'tls'), { commonName: this.hostname, dnsNames: [this.hostname, 'localhost'], ipAddresses: ['127.0.0.1'] });
+      const cert = await createSelfSignedCertificate(join(this.dir, 'tls'), {
+        commonName: this.hostname,
+        dnsNames: [this.hostname, 'localhost'],
+        ipAddresses: ['127.0.0.1'],
+      });
       this.ca = cert.certPem;
       Object.assign(tlsSettings, {
         smtpd_tls_cert_file: cert.certPath,
@@ -217,7 +221,12 @@ class Postfix implements PostfixInstance {
       ...saslSettings,
       ...this.options.mainCf,
     };
-    await writeConfigFile(join(this.etc, 'main.cf'), Object.entries(main).map(([key, value]) => `${key} = ${value}\n`).join(''));
+    await writeConfigFile(
+      join(this.etc, 'main.cf'),
+      Object.entries(main)
+        .map(([key, value]) => `${key} = ${value}\n`)
+        .join(''),
+    );
     await writeConfigFile(join(this.etc, 'master.cf'), masterCf(await readFile(MASTER_CF_DIST, 'utf8'), this.port));
   }
 
@@ -289,7 +298,9 @@ class Postfix implements PostfixInstance {
       const messages = await this.readDelivered(user);
       if (messages.length >= count) return messages;
       if (Date.now() >= until) {
-        throw new Error(`${this.address(user)}: ${messages.length} of ${count} messages delivered after ${timeoutMs} ms; mail log:\n${(await this.log()).slice(-4000)}`);
+        throw new Error(
+          `${this.address(user)}: ${messages.length} of ${count} messages delivered after ${timeoutMs} ms; mail log:\n${(await this.log()).slice(-4000)}`,
+        );
       }
       await delay(25);
     }
@@ -325,7 +336,10 @@ class Postfix implements PostfixInstance {
     const [uid] = await postfixIds();
     await chown(db, uid, 0);
     await chmod(db, 0o640);
-    await writeConfigFile(join(saslDir, 'smtpd.conf'), `pwcheck_method: auxprop\nauxprop_plugin: sasldb\nsasldb_path: ${db}\nmech_list: PLAIN LOGIN\n`);
+    await writeConfigFile(
+      join(saslDir, 'smtpd.conf'),
+      `pwcheck_method: auxprop\nauxprop_plugin: sasldb\nsasldb_path: ${db}\nmech_list: PLAIN LOGIN\n`,
+    );
     return {
       smtpd_sasl_auth_enable: 'yes',
       smtpd_sasl_type: 'cyrus',
@@ -343,7 +357,8 @@ class Postfix implements PostfixInstance {
 
   private async writeAccessMap(entries: Record<string, string>): Promise<void> {
     const lines = Object.entries(entries).map(([address, reply]) => {
-      if (/\s/.test(address) || /[\r\n]/.test(reply)) throw new Error(`bad access map entry ${JSON.stringify(address)} → ${JSON.stringify(reply)}`);
+      if (/\s/.test(address) || /[\r\n]/.test(reply))
+        throw new Error(`bad access map entry ${JSON.stringify(address)} → ${JSON.stringify(reply)}`);
       return `${address.toLowerCase()} ${reply}\n`;
     });
     await writeConfigFile(join(this.etc, 'recipient_access'), lines.join(''));
@@ -365,7 +380,9 @@ class Postfix implements PostfixInstance {
         (out) => out.stdout,
         (failed: { stdout?: string }) => failed.stdout ?? '',
       );
-      throw new Error(`postfix ${command} failed for ${this.etc}: ${why.trim() || String(error)}\n${(await this.log()).slice(-2000)}`, { cause: error });
+      throw new Error(`postfix ${command} failed for ${this.etc}: ${why.trim() || String(error)}\n${(await this.log()).slice(-2000)}`, {
+        cause: error,
+      });
     }
   }
 
@@ -375,7 +392,9 @@ class Postfix implements PostfixInstance {
       if (await greets(this.host, this.port)) return;
       await delay(20);
     }
-    throw new Error(`postfix on ${this.host}:${this.port} did not greet within ${timeoutMs} ms; mail log:\n${(await this.log()).slice(-2000)}`);
+    throw new Error(
+      `postfix on ${this.host}:${this.port} did not greet within ${timeoutMs} ms; mail log:\n${(await this.log()).slice(-2000)}`,
+    );
   }
 }
 
@@ -546,10 +565,22 @@ export async function createSelfSignedCertificate(
   await run(
     'openssl',
     [
-      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-      '-days', '2', '-subj', `/CN=${subject.commonName}`,
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-days',
+      '2',
+      '-subj',
+      `/CN=${subject.commonName}`,
       ...(san ? ['-addext', `subjectAltName=${san}`] : []),
-      '-keyout', keyPath, '-out', certPath,
+      '-keyout',
+      keyPath,
+      '-out',
+      certPath,
     ],
     { timeout: 30_000 },
   );

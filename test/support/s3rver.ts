@@ -28,7 +28,13 @@ export interface RunningS3rver {
 
 export async function startS3rver(buckets: string[]): Promise<RunningS3rver> {
   const directory = await mkdtemp(join(tmpdir(), 'shadowmail-s3rver-'));
-  const server = new S3rver({ address: '127.0.0.1', port: 0, directory, silent: true, configureBuckets: buckets.map((name) => ({ name })) });
+  const server = new S3rver({
+    address: '127.0.0.1',
+    port: 0,
+    directory,
+    silent: true,
+    configureBuckets: buckets.map((name) => ({ name })),
+  });
   const { port } = await server.run();
   const client = makeLocalS3Client(`http://127.0.0.1:${port}`);
   return {

@@ -8,7 +8,7 @@
 //
 // Needs root (unshare) and the Debian packages samba, samba-ad-dc, samba-ad-provision,
 // samba-dsdb-modules (and iproute2 for `ip`). Provision ~3 s, start ~2 s.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -85,9 +85,19 @@ export async function startSambaDc(): Promise<SambaDc> {
     const provision = spawnSync(
       'samba-tool',
       [
-        'domain', 'provision', '--realm=CORP.TEST', '--domain=CORP', '--server-role=dc', '--dns-backend=NONE',
-        `--adminpass=${SAMBA_ADMIN_PASSWORD}`, '--use-rfc2307', '--host-name=dc1', '--host-ip=127.0.0.1',
-        `--targetdir=${dir}`, '--option=interfaces=lo', '--option=bind interfaces only=yes',
+        'domain',
+        'provision',
+        '--realm=CORP.TEST',
+        '--domain=CORP',
+        '--server-role=dc',
+        '--dns-backend=NONE',
+        `--adminpass=${SAMBA_ADMIN_PASSWORD}`,
+        '--use-rfc2307',
+        '--host-name=dc1',
+        '--host-ip=127.0.0.1',
+        `--targetdir=${dir}`,
+        '--option=interfaces=lo',
+        '--option=bind interfaces only=yes',
       ],
       { encoding: 'utf8', timeout: 120_000 },
     );
@@ -115,7 +125,14 @@ export async function startSambaDc(): Promise<SambaDc> {
     const socketPath = join(dir, 'ldap.sock');
     child = spawn(
       'unshare',
-      ['--net', '--fork', '--', 'sh', '-c', `ip link set lo up && mkdir -p ${run} && (samba -s ${conf} -i -M single > ${join(dir, 'samba.out')} 2>&1 &) && exec "${process.execPath}" ${forwarder} ${socketPath} 389`],
+      [
+        '--net',
+        '--fork',
+        '--',
+        'sh',
+        '-c',
+        `ip link set lo up && mkdir -p ${run} && (samba -s ${conf} -i -M single > ${join(dir, 'samba.out')} 2>&1 &) && exec "${process.execPath}" ${forwarder} ${socketPath} 389`,
+      ],
       { detached: true, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     if (child.pid !== undefined) running.add(child.pid);

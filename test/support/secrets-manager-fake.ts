@@ -25,14 +25,25 @@ export async function startFakeSecretsManager(): Promise<FakeSecretsManager> {
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
     request.on('end', () => {
       const json = (status: number, value: unknown) =>
-        response.writeHead(status, { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-requestid': randomUUID() }).end(JSON.stringify(value));
+        response
+          .writeHead(status, { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-requestid': randomUUID() })
+          .end(JSON.stringify(value));
       const target = String(request.headers['x-amz-target'] ?? '');
-      if (target !== 'secretsmanager.GetSecretValue') return json(400, { __type: 'InvalidRequestException', message: `unsupported ${target}` });
+      if (target !== 'secretsmanager.GetSecretValue')
+        return json(400, { __type: 'InvalidRequestException', message: `unsupported ${target}` });
       const { SecretId } = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { SecretId: string };
       reads.push(SecretId);
       const value = secrets.get(SecretId);
-      if (value === undefined) return json(400, { __type: 'ResourceNotFoundException', message: "Secrets Manager can't find the specified secret." });
-      json(200, { ARN: SecretId, Name: SecretId.split(':secret:')[1], SecretString: value, VersionId: randomUUID(), VersionStages: ['AWSCURRENT'], CreatedDate: Date.now() / 1000 });
+      if (value === undefined)
+        return json(400, { __type: 'ResourceNotFoundException', message: "Secrets Manager can't find the specified secret." });
+      json(200, {
+        ARN: SecretId,
+        Name: SecretId.split(':secret:')[1],
+        SecretString: value,
+        VersionId: randomUUID(),
+        VersionStages: ['AWSCURRENT'],
+        CreatedDate: Date.now() / 1000,
+      });
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

@@ -11,7 +11,7 @@
 // Needs the Debian packages slapd and ldap-utils (slapadd ships with slapd) and
 // openssl for `tls`. The rootdn is exempt from size limits, so tests that must see
 // AD's limit bind as an ordinary account (the LDIF's sync account).
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { chmod, chown, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -138,7 +138,8 @@ async function launch(dir: string, rootDn: string, asNobody: boolean, tls: { caP
   try {
     const deadline = Date.now() + READY_TIMEOUT_MS;
     for (;;) {
-      if (child.exitCode !== null || child.signalCode !== null) throw new Error(`slapd exited (${child.exitCode ?? child.signalCode}): ${output}`);
+      if (child.exitCode !== null || child.signalCode !== null)
+        throw new Error(`slapd exited (${child.exitCode ?? child.signalCode}): ${output}`);
       const probe = new Client({ url, connectTimeout: 500, timeout: 1000 });
       try {
         await probe.search('', { scope: 'base', attributes: ['namingContexts'] });
@@ -224,7 +225,23 @@ async function makeCertificates(dir: string): Promise<{ caPem: string; caFile: s
     join(dir, 'server.ext'),
     'subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=serverAuth\n',
   );
-  openssl(['x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.pem', '-days', '2', '-extfile', 'server.ext']);
+  openssl([
+    'x509',
+    '-req',
+    '-in',
+    'server.csr',
+    '-CA',
+    'ca.pem',
+    '-CAkey',
+    'ca.key',
+    '-CAcreateserial',
+    '-out',
+    'server.pem',
+    '-days',
+    '2',
+    '-extfile',
+    'server.ext',
+  ]);
   return { caPem: await readFile(join(dir, 'ca.pem'), 'utf8'), caFile: join(dir, 'ca.pem') };
 }
 

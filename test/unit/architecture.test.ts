@@ -15,9 +15,9 @@ async function sourceFiles(dir: string): Promise<string[]> {
 /** Static and dynamic import specifiers of a file, relative ones resolved to project paths. */
 async function importsOf(file: string): Promise<{ packages: string[]; local: string[] }> {
   const text = await readFile(join(ROOT, file), 'utf8');
-  const specifiers = [...text.matchAll(/(?:^|\n)\s*(?:import|export)\s[^'";]*?from\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g)].map(
-    (m) => (m[1] ?? m[2])!,
-  );
+  const specifiers = [
+    ...text.matchAll(/(?:^|\n)\s*(?:import|export)\s[^'";]*?from\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g),
+  ].map((m) => (m[1] ?? m[2])!);
   return {
     packages: specifiers.filter((s) => !s.startsWith('.')),
     local: specifiers.filter((s) => s.startsWith('.')).map((s) => relative(ROOT, resolve(dirname(join(ROOT, file)), s))),
@@ -33,8 +33,14 @@ describe('dependency rule', () => {
   it('keeps core free of SDKs and of every other layer but the port interfaces', async () => {
     for (const file of await sourceFiles('lambdas/core')) {
       const { packages, local } = await importsOf(file);
-      expect(packages.filter((p) => !p.startsWith('node:')), file).toEqual([]);
-      expect(local.filter((p) => !['core', 'ports'].includes(layer(p))), file).toEqual([]);
+      expect(
+        packages.filter((p) => !p.startsWith('node:')),
+        file,
+      ).toEqual([]);
+      expect(
+        local.filter((p) => !['core', 'ports'].includes(layer(p))),
+        file,
+      ).toEqual([]);
       const text = await readFile(join(ROOT, file), 'utf8');
       const valueImportsOfPorts = [...text.matchAll(/^import\s+(?!type\b)[^;]*from\s+'[^']*\/ports\/[^']+'/gm)].map((m) => m[0]);
       expect(valueImportsOfPorts, `${file} may use ports only as types`).toEqual([]);
@@ -44,22 +50,34 @@ describe('dependency rule', () => {
   it('lets ports see only core', async () => {
     for (const file of await sourceFiles('lambdas/ports')) {
       const { packages, local } = await importsOf(file);
-      expect(packages.filter((p) => !p.startsWith('node:')), file).toEqual([]);
-      expect(local.filter((p) => !['core', 'ports'].includes(layer(p))), file).toEqual([]);
+      expect(
+        packages.filter((p) => !p.startsWith('node:')),
+        file,
+      ).toEqual([]);
+      expect(
+        local.filter((p) => !['core', 'ports'].includes(layer(p))),
+        file,
+      ).toEqual([]);
     }
   });
 
   it('keeps adapters from reaching up into handlers, wiring or web', async () => {
     for (const file of await sourceFiles('lambdas/adapters')) {
       const { local } = await importsOf(file);
-      expect(local.filter((p) => ['handlers', 'wiring', 'web', 'bin'].includes(layer(p))), file).toEqual([]);
+      expect(
+        local.filter((p) => ['handlers', 'wiring', 'web', 'bin'].includes(layer(p))),
+        file,
+      ).toEqual([]);
     }
   });
 
   it('lets handlers and web reach adapters only through wiring', async () => {
     for (const file of [...(await sourceFiles('lambdas/handlers')), ...(await sourceFiles('web'))]) {
       const { local } = await importsOf(file);
-      expect(local.filter((p) => layer(p) === 'adapters'), file).toEqual([]);
+      expect(
+        local.filter((p) => layer(p) === 'adapters'),
+        file,
+      ).toEqual([]);
     }
   });
 });

@@ -2,7 +2,7 @@
 // failing store and refuses to hide a lost entry; entries are cleaned and bounded;
 // listAudit checks its filters and pages newest first.
 import { describe, expect, it } from 'vitest';
-import { audited, AuditWriteError, listAudit, recordAudit } from '../../lambdas/core/audit.ts';
+import { AuditWriteError, audited, listAudit, recordAudit } from '../../lambdas/core/audit.ts';
 import { ForbiddenError, InvalidInputError, NotFoundError } from '../../lambdas/core/errors.ts';
 import type { AuditLog } from '../../lambdas/ports/audit-log.ts';
 import { ManualClock } from '../support/memory-adapters.ts';
@@ -15,7 +15,13 @@ describe('audited', () => {
     // Prepare
     const log = new MemoryAuditLog();
     // Act
-    const result = await audited(log, clock(), { actor: ' Admin@Corp.Test ', action: 'failover.on', target: 'failover', details: { reason: 'Exchange down' } }, async () => 42, (value) => ({ value }));
+    const result = await audited(
+      log,
+      clock(),
+      { actor: ' Admin@Corp.Test ', action: 'failover.on', target: 'failover', details: { reason: 'Exchange down' } },
+      async () => 42,
+      (value) => ({ value }),
+    );
     // Assess
     expect(result).toBe(42);
     expect(log.events).toEqual([
@@ -31,7 +37,7 @@ describe('audited', () => {
     ]);
   });
 
-  it('records a failed action as error, a forbidden one as denied, and rethrows the action\'s own error', async () => {
+  it("records a failed action as error, a forbidden one as denied, and rethrows the action's own error", async () => {
     // Prepare
     const log = new MemoryAuditLog();
     // Act
@@ -63,7 +69,9 @@ describe('audited', () => {
     down.failNext = 100;
     // Act
     const recovered = await audited(flaky, clock(), { actor: 'a@corp.test', action: 'failover.off' }, async () => 'switched');
-    const lost = await audited(down, clock(), { actor: 'a@corp.test', action: 'failover.off' }, async () => 'switched').catch((error: unknown) => error);
+    const lost = await audited(down, clock(), { actor: 'a@corp.test', action: 'failover.off' }, async () => 'switched').catch(
+      (error: unknown) => error,
+    );
     // Assess
     expect(recovered).toBe('switched');
     expect(flaky.events).toHaveLength(1);
@@ -80,7 +88,9 @@ describe('audited', () => {
     };
     // Act
     const noActor = await audited(log, clock(), { actor: ' \n ', action: 'failover.on' }, action).catch((error: unknown) => error);
-    const unknown = await audited(log, clock(), { actor: 'a@corp.test', action: 'audit.delete' as never }, action).catch((error: unknown) => error);
+    const unknown = await audited(log, clock(), { actor: 'a@corp.test', action: 'audit.delete' as never }, action).catch(
+      (error: unknown) => error,
+    );
     // Assess
     expect(noActor).toBeInstanceOf(InvalidInputError);
     expect(unknown).toBeInstanceOf(InvalidInputError);
@@ -96,7 +106,12 @@ describe('audited', () => {
       actor: 'cli:root\n2030-03-01 admin@corp.test failover.off',
       action: 'signin',
       target: `m1\r\nX-Injected: yes`,
-      details: { subject: `a\u2028b\u0000c${'x'.repeat(5000)}`, list: Array.from({ length: 80 }, (_, i) => `r${i}\n`), 'bad key!': 'dropped', n: Number.NaN },
+      details: {
+        subject: `a\u2028b\u0000c${'x'.repeat(5000)}`,
+        list: Array.from({ length: 80 }, (_, i) => `r${i}\n`),
+        'bad key!': 'dropped',
+        n: Number.NaN,
+      },
     });
     // Assess
     const [event] = log.events;
@@ -113,7 +128,11 @@ describe('audited', () => {
     // Prepare
     const methods: Array<keyof AuditLog> = ['append', 'list'];
     // Assess
-    expect(Object.getOwnPropertyNames(MemoryAuditLog.prototype).filter((name) => name !== 'constructor').sort()).toEqual(methods.sort());
+    expect(
+      Object.getOwnPropertyNames(MemoryAuditLog.prototype)
+        .filter((name) => name !== 'constructor')
+        .sort(),
+    ).toEqual(methods.sort());
   });
 });
 
@@ -165,14 +184,21 @@ describe('listAudit', () => {
     const { log, clock: c } = await seeded();
     const deps = { audit: log, clock: c };
     // Act
-    const outcomes = await Promise.all([
-      listAudit({ action: 'drop.table' }, deps),
-      listAudit({ since: '2030-03-01T00:00:00Z', until: '2030-02-01T00:00:00Z' }, deps),
-      listAudit({ since: '2000-01-01T00:00:00Z' }, deps),
-      listAudit({ limit: 0 }, deps),
-      listAudit({ cursor: '%%%' }, deps),
-      listAudit({ since: 'last week' }, deps),
-    ].map((promise) => promise.then(() => null, (error: unknown) => error)));
+    const outcomes = await Promise.all(
+      [
+        listAudit({ action: 'drop.table' }, deps),
+        listAudit({ since: '2030-03-01T00:00:00Z', until: '2030-02-01T00:00:00Z' }, deps),
+        listAudit({ since: '2000-01-01T00:00:00Z' }, deps),
+        listAudit({ limit: 0 }, deps),
+        listAudit({ cursor: '%%%' }, deps),
+        listAudit({ since: 'last week' }, deps),
+      ].map((promise) =>
+        promise.then(
+          () => null,
+          (error: unknown) => error,
+        ),
+      ),
+    );
     // Assess
     for (const outcome of outcomes) expect(outcome).toBeInstanceOf(InvalidInputError);
   });

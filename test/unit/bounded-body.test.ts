@@ -6,9 +6,11 @@ import { describe, expect, it } from 'vitest';
 import { readBounded } from '../../web/routes/bounded-body.ts';
 
 function pieces(bytes: Buffer, size: number): Readable {
-  return Readable.from((function* () {
-    for (let at = 0; at < bytes.length; at += size) yield bytes.subarray(at, at + size);
-  })());
+  return Readable.from(
+    (function* () {
+      for (let at = 0; at < bytes.length; at += size) yield bytes.subarray(at, at + size);
+    })(),
+  );
 }
 
 async function readAll(stream: Readable): Promise<Buffer> {

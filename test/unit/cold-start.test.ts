@@ -2,7 +2,7 @@
 // points build their wiring once, but a build that failed (a secret not readable yet,
 // a throttled call, a variable fixed by a redeploy of the same environment) is built
 // again on the next invocation instead of failing every later one with the old error.
-import { readFile, readdir } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Context } from 'aws-lambda';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -85,11 +85,19 @@ describe('the Lambda entry points after a failed cold start', () => {
   it.each([
     ['ingest', {}],
     ['forward', { SHADOWMAIL_SMART_HOST: 'mail.corp.example' }],
-    ['resend', { SHADOWMAIL_SMART_HOST: 'mail.corp.example', SHADOWMAIL_RESEND_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/resend' }],
+    [
+      'resend',
+      {
+        SHADOWMAIL_SMART_HOST: 'mail.corp.example',
+        SHADOWMAIL_RESEND_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/resend',
+      },
+    ],
   ])('%s: fails while its configuration is missing, then works once it is there, in the same environment', async (name, extra) => {
     // Prepare: the first invocation finds no configuration
     for (const variable of [...Object.keys(pipelineEnv), ...Object.keys(extra)]) vi.stubEnv(variable, undefined);
-    const { handler } = (await import(`../../lambdas/handlers/${name}.ts`)) as { handler: (event: unknown, context: Context) => Promise<unknown> };
+    const { handler } = (await import(`../../lambdas/handlers/${name}.ts`)) as {
+      handler: (event: unknown, context: Context) => Promise<unknown>;
+    };
     await expect(handler({ Records: [] }, context)).rejects.toThrow(/^SHADOWMAIL_[A-Z_]+: /);
 
     // Act: the same execution environment is invoked again once the configuration is there

@@ -4,32 +4,32 @@
 // back with mailparser, the envelope is what the recording mailer got, and the copy in
 // the Sent folder is checked in the raw store and the index.
 import { Readable } from 'node:stream';
-import { simpleParser, type AddressObject, type ParsedMail } from 'mailparser';
+import { type AddressObject, type ParsedMail, simpleParser } from 'mailparser';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { MailparserMessageRenderer } from '../../lambdas/adapters/mime/mailparser-message-renderer.ts';
 import { NodemailerMimeComposer } from '../../lambdas/adapters/mime/nodemailer-mime-composer.ts';
 import {
-  MAX_QUOTED_CHARS,
   DEFAULT_COMPOSE_LIMITS,
+  type Draft,
   DraftError,
   draftFromForm,
   formatAddressList,
   forwardDraft,
   forwardSubject,
+  MAX_QUOTED_CHARS,
   ownAddressesIn,
   parseAddressList,
   parseMailbox,
   quoteText,
+  type ResolvedAttachment,
   replyDraft,
   replySubject,
+  type SendDeps,
+  type StoredAttachmentResolver,
   sendDraft,
   storedAttachmentResolver,
   trimReferences,
   validateDraft,
-  type Draft,
-  type ResolvedAttachment,
-  type SendDeps,
-  type StoredAttachmentResolver,
 } from '../../lambdas/core/compose.ts';
 import { InvalidInputError, NotFoundError } from '../../lambdas/core/errors.ts';
 import type { MailboxEntry, MessageRecord, RawLocation } from '../../lambdas/core/model.ts';
@@ -120,9 +120,23 @@ function sendIndex(memory: MemoryMessageIndex, failWrites = false): SendDeps['in
 
 function inboxEntry(mailbox: string, sesMessageId: string, visibility: MailboxEntry['visibility'] = 'normal'): MailboxEntry {
   return {
-    mailbox, sesMessageId, receivedAt: '2030-02-28T09:30:00.000Z', expiresAt: Date.parse('2030-04-01T00:00:00Z') / 1000,
-    recipients: [mailbox], folder: 'inbox', read: false, visibility, spamFlagged: false, size: 1000,
-    from: ['bob@partner.test'], to: [mailbox], cc: [], subject: 'x', date: null, snippet: '', attachments: [],
+    mailbox,
+    sesMessageId,
+    receivedAt: '2030-02-28T09:30:00.000Z',
+    expiresAt: Date.parse('2030-04-01T00:00:00Z') / 1000,
+    recipients: [mailbox],
+    folder: 'inbox',
+    read: false,
+    visibility,
+    spamFlagged: false,
+    size: 1000,
+    from: ['bob@partner.test'],
+    to: [mailbox],
+    cc: [],
+    subject: 'x',
+    date: null,
+    snippet: '',
+    attachments: [],
   };
 }
 
@@ -304,7 +318,9 @@ describe('replyDraft', () => {
     expect(reply.subject).toBe('Re: Quarterly numbers');
     expect(reply.inReplyTo).toBe('<msg-3@partner.test>');
     expect(reply.references).toEqual(['<msg-1@partner.test>', '<msg-2@corp.test>', '<msg-3@partner.test>']);
-    expect(reply.text).toBe('\n\nOn 28 Feb 2030, 09:30 UTC, Bob Partner <bob@partner.test> wrote:\n> Here they are.\n>\n>> earlier quote\n> Bob\n');
+    expect(reply.text).toBe(
+      '\n\nOn 28 Feb 2030, 09:30 UTC, Bob Partner <bob@partner.test> wrote:\n> Here they are.\n>\n>> earlier quote\n> Bob\n',
+    );
   });
 
   it('answers the Reply-To addresses instead of From when there are any', () => {
@@ -316,7 +332,7 @@ describe('replyDraft', () => {
     expect(reply.to.map((m) => m.address)).toEqual(['list@partner.test', 'second@partner.test']);
   });
 
-  it('reply all adds To and Cc without the user\'s own addresses (aliases, any case) and without duplicates', () => {
+  it("reply all adds To and Cc without the user's own addresses (aliases, any case) and without duplicates", () => {
     // Prepare
     const original = rendered({
       to: ['Alice Ärger <ALICE@corp.test>', 'carol@partner.test', 'Bob again <BOB@partner.test>'],
@@ -332,7 +348,7 @@ describe('replyDraft', () => {
     expect(reply.cc).toEqual([{ name: 'Doe, Dan', address: 'dan@partner.test' }]);
   });
 
-  it('answering the user\'s own sent message goes to its recipients', () => {
+  it("answering the user's own sent message goes to its recipients", () => {
     // Prepare
     const original = rendered({ from: ['Alice <alice@corp.test>'], to: ['bob@partner.test'], cc: ['dan@partner.test'] });
     // Act
@@ -413,7 +429,7 @@ describe('replyDraft', () => {
     expect(quoted).toBe('> a\n>> b\n>\n> c');
   });
 
-  it('finds the user\'s aliases among the participants through the directory', async () => {
+  it("finds the user's aliases among the participants through the directory", async () => {
     // Prepare
     const memory = new MemoryMessageIndex();
     await memory.putAddress('alice@corp.test', 'alice@corp.test');
@@ -474,7 +490,14 @@ describe('forwardDraft', () => {
         '\nHere they are.\n\n> earlier quote\nBob\n',
     );
     expect(forward.attachments).toEqual([
-      { kind: 'stored', sesMessageId: 'ses-original', index: 0, filename: 'numbers.xlsx', contentType: 'application/vnd.ms-excel', size: 12_000 },
+      {
+        kind: 'stored',
+        sesMessageId: 'ses-original',
+        index: 0,
+        filename: 'numbers.xlsx',
+        contentType: 'application/vnd.ms-excel',
+        size: 12_000,
+      },
       { kind: 'stored', sesMessageId: 'ses-original', index: 2, filename: 'photo.jpg', contentType: 'image/jpeg', size: 50_000 },
     ]);
   });
@@ -496,8 +519,14 @@ describe('validateDraft', () => {
     const input = draft({
       from: { name: 'CEO', address: 'ceo@corp.test' },
       to: [{ name: 'Bob', address: 'bob@partner.test' }],
-      cc: [{ name: '', address: 'BOB@partner.test' }, { name: '', address: 'carol@partner.test' }],
-      bcc: [{ name: '', address: 'carol@PARTNER.test' }, { name: '', address: 'dan@partner.test' }],
+      cc: [
+        { name: '', address: 'BOB@partner.test' },
+        { name: '', address: 'carol@partner.test' },
+      ],
+      bcc: [
+        { name: '', address: 'carol@PARTNER.test' },
+        { name: '', address: 'dan@partner.test' },
+      ],
     });
     // Act
     const valid = validateDraft(input, alice);
@@ -510,9 +539,21 @@ describe('validateDraft', () => {
 
   it.each<[string, Partial<Draft>, string, string]>([
     ['no recipient', { to: [] }, 'recipients', 'required'],
-    ['101 recipients', { to: Array.from({ length: 101 }, (_, i) => ({ name: '', address: `r${i}@partner.test` })) }, 'recipients', 'too-many'],
+    [
+      '101 recipients',
+      { to: Array.from({ length: 101 }, (_, i) => ({ name: '', address: `r${i}@partner.test` })) },
+      'recipients',
+      'too-many',
+    ],
     ['a subject of 999 characters', { subject: 'x'.repeat(999) }, 'subject', 'too-long'],
-    ['attachments over 25 MB', { attachments: [{ kind: 'upload', filename: 'big.bin', contentType: 'application/octet-stream', content: Buffer.alloc(25_000_001) }] }, 'attachments', 'too-large'],
+    [
+      'attachments over 25 MB',
+      {
+        attachments: [{ kind: 'upload', filename: 'big.bin', contentType: 'application/octet-stream', content: Buffer.alloc(25_000_001) }],
+      },
+      'attachments',
+      'too-large',
+    ],
     ['an invalid address', { cc: [{ name: '', address: 'not-an-address' }] }, 'cc', 'invalid-address'],
     ['a comma smuggled into an address', { to: [{ name: '', address: 'bob@partner.test,evil@attacker.test' }] }, 'to', 'invalid-address'],
     ['a name in the address', { to: [{ name: '', address: 'Bob <bob@partner.test>' }] }, 'to', 'invalid-address'],
@@ -520,15 +561,35 @@ describe('validateDraft', () => {
     ['a subject with a bare LF', { subject: 'Hi\nX-Evil: 1' }, 'subject', 'control-characters'],
     ['a subject with NUL', { subject: 'Hi\u0000' }, 'subject', 'control-characters'],
     ['a subject with U+2028', { subject: 'Hi\u2028there' }, 'subject', 'control-characters'],
-    ['a display name with CRLF', { to: [{ name: 'Bob\r\nBcc: evil@attacker.test', address: 'bob@partner.test' }] }, 'to', 'control-characters'],
+    [
+      'a display name with CRLF',
+      { to: [{ name: 'Bob\r\nBcc: evil@attacker.test', address: 'bob@partner.test' }] },
+      'to',
+      'control-characters',
+    ],
     ['a Bcc name with LF', { bcc: [{ name: 'x\nTo: evil@attacker.test', address: 'x@partner.test' }] }, 'bcc', 'control-characters'],
     ['an address with CRLF', { cc: [{ name: '', address: 'bob@partner.test\r\nBcc: evil@attacker.test' }] }, 'cc', 'control-characters'],
-    ['a filename with CRLF', { attachments: [{ kind: 'upload', filename: 'a.txt\r\nX-Evil: 1', contentType: 'text/plain', content: Buffer.from('x') }] }, 'attachments', 'control-characters'],
+    [
+      'a filename with CRLF',
+      { attachments: [{ kind: 'upload', filename: 'a.txt\r\nX-Evil: 1', contentType: 'text/plain', content: Buffer.from('x') }] },
+      'attachments',
+      'control-characters',
+    ],
     ['an In-Reply-To with CRLF', { inReplyTo: '<a@b.test>\r\nBcc: evil@attacker.test' }, 'inReplyTo', 'control-characters'],
     ['an In-Reply-To that is no message id', { inReplyTo: '<a b@c>' }, 'inReplyTo', 'invalid-message-id'],
     ['a Reference with a space', { references: ['<a@b> <c@d>'] }, 'references', 'invalid-message-id'],
-    ['a stored attachment with a bad id', { attachments: [{ kind: 'stored', sesMessageId: '../../etc/passwd', index: 0 }] }, 'attachments', 'required'],
-    ['a stored attachment with a negative index', { attachments: [{ kind: 'stored', sesMessageId: 'abc', index: -1 }] }, 'attachments', 'required'],
+    [
+      'a stored attachment with a bad id',
+      { attachments: [{ kind: 'stored', sesMessageId: '../../etc/passwd', index: 0 }] },
+      'attachments',
+      'required',
+    ],
+    [
+      'a stored attachment with a negative index',
+      { attachments: [{ kind: 'stored', sesMessageId: 'abc', index: -1 }] },
+      'attachments',
+      'required',
+    ],
   ])('refuses %s, naming the field', (_label, overrides, field, problem) => {
     // Prepare
     const input = draft(overrides);
@@ -553,16 +614,25 @@ describe('validateDraft', () => {
     expect(valid.to).toHaveLength(100);
   });
 
-  it('neutralizes what is not the user\'s to fix: paths in filenames, content types with parameters, the token\'s name', () => {
+  it("neutralizes what is not the user's to fix: paths in filenames, content types with parameters, the token's name", () => {
     // Prepare
     const input = draft({
-      attachments: [{ kind: 'upload', filename: 'C:\\Users\\alice\\report.pdf', contentType: 'Application/PDF; name="x"', content: Buffer.from('%PDF') }],
+      attachments: [
+        {
+          kind: 'upload',
+          filename: 'C:\\Users\\alice\\report.pdf',
+          contentType: 'Application/PDF; name="x"',
+          content: Buffer.from('%PDF'),
+        },
+      ],
     });
     const identity = { ...alice, name: 'Alice\r\nBcc: evil@attacker.test' };
     // Act
     const valid = validateDraft(input, identity);
     // Assess
-    expect(valid.attachments).toEqual([{ kind: 'upload', filename: 'report.pdf', contentType: 'application/pdf', content: Buffer.from('%PDF') }]);
+    expect(valid.attachments).toEqual([
+      { kind: 'upload', filename: 'report.pdf', contentType: 'application/pdf', content: Buffer.from('%PDF') },
+    ]);
     expect(valid.from.name).toBe('Alice Bcc: evil@attacker.test');
   });
 });
@@ -599,7 +669,7 @@ describe('sendDraft', () => {
     await h.memory.putAddress('alice@corp.test', 'alice@corp.test');
   });
 
-  it('sends from the user\'s address to To + Cc + Bcc, Bcc only in the envelope, and keeps a copy in Sent', async () => {
+  it("sends from the user's address to To + Cc + Bcc, Bcc only in the envelope, and keeps a copy in Sent", async () => {
     // Prepare
     const input = draft({
       to: [{ name: 'Zoë Ångström', address: 'zoe@partner.test' }],
@@ -607,7 +677,9 @@ describe('sendDraft', () => {
       bcc: [{ name: 'Secret Sam', address: 'sam@partner.test' }],
       subject: 'Grüße – Angebot 📎',
       text: 'Hallo Zoë,\nanbei das Angebot.\n',
-      attachments: [{ kind: 'upload', filename: 'Angebot „final“.pdf', contentType: 'application/pdf', content: Buffer.from('%PDF-1.7 ...') }],
+      attachments: [
+        { kind: 'upload', filename: 'Angebot „final“.pdf', contentType: 'application/pdf', content: Buffer.from('%PDF-1.7 ...') },
+      ],
     });
     // Act
     const outcome = await sendDraft(alice, input, h.deps);
@@ -644,20 +716,36 @@ describe('sendDraft', () => {
     const entries = await h.memory.listMailbox('alice@corp.test', h.clock.now(), 10);
     expect(entries).toHaveLength(1);
     expect(entries[0]).toMatchObject({
-      mailbox: 'alice@corp.test', sesMessageId: 'sent-1', folder: 'sent', read: true, visibility: 'normal',
-      from: ['Alice Ärger <Alice@corp.test>'], to: ['Zoë Ångström <zoe@partner.test>'], cc: ['"Doe, Dan" <dan@partner.test>'],
-      subject: 'Grüße – Angebot 📎', snippet: 'Hallo Zoë, anbei das Angebot.',
+      mailbox: 'alice@corp.test',
+      sesMessageId: 'sent-1',
+      folder: 'sent',
+      read: true,
+      visibility: 'normal',
+      from: ['Alice Ärger <Alice@corp.test>'],
+      to: ['Zoë Ångström <zoe@partner.test>'],
+      cc: ['"Doe, Dan" <dan@partner.test>'],
+      subject: 'Grüße – Angebot 📎',
+      snippet: 'Hallo Zoë, anbei das Angebot.',
       attachments: [{ filename: 'Angebot „final“.pdf', contentType: 'application/pdf', size: 12, contentId: null, inline: false }],
     });
-    expect(outcome).toMatchObject({ sesMessageId: 'sent-1', providerMessageId: 'provider-1', mailbox: 'alice@corp.test', sentCopyError: null });
+    expect(outcome).toMatchObject({
+      sesMessageId: 'sent-1',
+      providerMessageId: 'provider-1',
+      mailbox: 'alice@corp.test',
+      sentCopyError: null,
+    });
   });
 
   it('threads a reply: In-Reply-To and References as the receiver parses them', async () => {
     // Prepare
     const reply = replyDraft(rendered(), alice, { all: true });
     const posted = draftFromForm(alice, {
-      to: formatAddressList(reply.to), cc: formatAddressList(reply.cc), subject: reply.subject,
-      text: `Thanks!${reply.text}`, inReplyTo: reply.inReplyTo ?? '', references: reply.references!.join(' '),
+      to: formatAddressList(reply.to),
+      cc: formatAddressList(reply.cc),
+      subject: reply.subject,
+      text: `Thanks!${reply.text}`,
+      inReplyTo: reply.inReplyTo ?? '',
+      references: reply.references!.join(' '),
     });
     // Act
     await sendDraft(alice, posted, h.deps);
@@ -667,7 +755,12 @@ describe('sendDraft', () => {
     expect(parsed.inReplyTo).toBe('<msg-3@partner.test>');
     expect(parsed.references).toEqual(['<msg-1@partner.test>', '<msg-2@corp.test>', '<msg-3@partner.test>']);
     expect(parsed.text).toContain('Thanks!\n\nOn 28 Feb 2030, 09:30 UTC, Bob Partner <bob@partner.test> wrote:\n> Here they are.');
-    expect(h.mailer.sent[0]!.envelope.recipients).toEqual(['bob@partner.test', 'carol@partner.test', 'dan@partner.test', 'a.alias@corp.test']);
+    expect(h.mailer.sent[0]!.envelope.recipients).toEqual([
+      'bob@partner.test',
+      'carol@partner.test',
+      'dan@partner.test',
+      'a.alias@corp.test',
+    ]);
   });
 
   describe('header injection through every field is impossible', () => {
@@ -702,7 +795,10 @@ describe('sendDraft', () => {
       const parsed = await simpleParser(raw);
       expect(headerNames(raw).sort()).toEqual(exactHeaders);
       expect(addresses(parsed.to)).toEqual(['bob@partner.test', 'carol@partner.test']);
-      expect((parsed.to as AddressObject).value.map((m) => m.name)).toEqual(['evil@attacker.test, "Mallory" <mallory@attacker.test>', 'Bcc: evil@attacker.test;']);
+      expect((parsed.to as AddressObject).value.map((m) => m.name)).toEqual([
+        'evil@attacker.test, "Mallory" <mallory@attacker.test>',
+        'Bcc: evil@attacker.test;',
+      ]);
       expect(envelope.recipients).toEqual(['bob@partner.test', 'carol@partner.test']);
     });
 
@@ -722,7 +818,14 @@ describe('sendDraft', () => {
       ['To name', { to: [{ name: 'Bob\r\nBcc: evil@attacker.test', address: 'bob@partner.test' }] }],
       ['Cc address', { cc: [{ name: '', address: 'dan@partner.test\r\nBcc: evil@attacker.test' }] }],
       ['Bcc address with a comma', { bcc: [{ name: '', address: 'dan@partner.test, evil@attacker.test' }] }],
-      ['filename', { attachments: [{ kind: 'upload', filename: 'a"\r\nBcc: evil@attacker.test', contentType: 'text/plain', content: Buffer.from('x') }] }],
+      [
+        'filename',
+        {
+          attachments: [
+            { kind: 'upload', filename: 'a"\r\nBcc: evil@attacker.test', contentType: 'text/plain', content: Buffer.from('x') },
+          ],
+        },
+      ],
       ['In-Reply-To', { inReplyTo: '<a@b.test>\r\nBcc: evil@attacker.test' }],
       ['References', { references: ['<a@b.test>\nBcc: evil@attacker.test'] }],
     ])('through the %s: refused, nothing sent, nothing stored', async (_field, overrides) => {
@@ -754,7 +857,18 @@ describe('sendDraft', () => {
         { filename: 'numbers.xlsx', contentType: 'application/vnd.ms-excel', size: content.length, content: lazy.stream },
       ]);
       const forward = forwardDraft(
-        rendered({ attachments: [{ index: 1, filename: 'numbers.xlsx', contentType: 'application/vnd.ms-excel', size: content.length, contentId: null, inline: false }] }),
+        rendered({
+          attachments: [
+            {
+              index: 1,
+              filename: 'numbers.xlsx',
+              contentType: 'application/vnd.ms-excel',
+              size: content.length,
+              contentId: null,
+              inline: false,
+            },
+          ],
+        }),
         alice,
         { sesMessageId: 'ses-in-1' },
       );
@@ -780,7 +894,9 @@ describe('sendDraft', () => {
       ['that does not exist', 'ses-nothing'],
     ])('refuses an attachment of a message %s as not found, sending nothing', async (_label, sesMessageId) => {
       // Prepare
-      h.stored.set(sesMessageId, [{ filename: 'a.txt', contentType: 'text/plain', size: 4, content: Readable.from([Buffer.from('data')]) }]);
+      h.stored.set(sesMessageId, [
+        { filename: 'a.txt', contentType: 'text/plain', size: 4, content: Readable.from([Buffer.from('data')]) },
+      ]);
       const input = draft({ attachments: [{ kind: 'stored', sesMessageId, index: 0 }] });
       // Act
       const outcome = sendDraft(alice, input, h.deps);
@@ -810,9 +926,15 @@ describe('sendDraft', () => {
       // Prepare: a received message with two attachments, stored and indexed for alice
       const pdf = Buffer.from(Array.from({ length: 2 * 1024 * 1024 }, (_, i) => (i * 131) % 256));
       const received = await new NodemailerMimeComposer().compose({
-        from: { name: 'Bob Partner', address: 'bob@partner.test' }, to: [{ name: '', address: 'alice@corp.test' }], cc: [],
-        subject: 'AW: Vertrag', text: 'Anbei der Vertrag.\n', messageId: '<in-1@partner.test>', date: new Date('2030-02-28T09:30:00Z'),
-        inReplyTo: null, references: [],
+        from: { name: 'Bob Partner', address: 'bob@partner.test' },
+        to: [{ name: '', address: 'alice@corp.test' }],
+        cc: [],
+        subject: 'AW: Vertrag',
+        text: 'Anbei der Vertrag.\n',
+        messageId: '<in-1@partner.test>',
+        date: new Date('2030-02-28T09:30:00Z'),
+        inReplyTo: null,
+        references: [],
         attachments: [
           { filename: 'Vertrag – final.pdf', contentType: 'application/pdf', content: pdf },
           { filename: 'notes.txt', contentType: 'text/plain', content: Buffer.from('notes\r\n') },
@@ -820,14 +942,25 @@ describe('sendDraft', () => {
       });
       const rawStore = new MemoryRawMailStore();
       rawStore.put({ bucket: 'inbound', key: 'ses-in-1' }, received);
-      await h.memory.putMessage({ sesMessageId: 'ses-in-1', raw: { bucket: 'inbound', key: 'ses-in-1' }, expiresAt: 2_000_000_000 } as MessageRecord);
+      await h.memory.putMessage({
+        sesMessageId: 'ses-in-1',
+        raw: { bucket: 'inbound', key: 'ses-in-1' },
+        expiresAt: 2_000_000_000,
+      } as MessageRecord);
       const renderer = new MailparserMessageRenderer();
       h.deps.resolveAttachment = storedAttachmentResolver({ index: h.memory, rawStore, renderer, clock: h.clock });
-      const original = await renderer.render(await rawStore.open({ bucket: 'inbound', key: 'ses-in-1' }), { allowRemote: false, cidUrl: (id) => `/cid/${id}` });
+      const original = await renderer.render(await rawStore.open({ bucket: 'inbound', key: 'ses-in-1' }), {
+        allowRemote: false,
+        cidUrl: (id) => `/cid/${id}`,
+      });
       const forward = forwardDraft(original, alice, { sesMessageId: 'ses-in-1' });
       const posted = draftFromForm(alice, {
-        to: 'dan@partner.test', subject: forward.subject, text: `FYI${forward.text}`,
-        stored: forward.attachments.filter((a) => a.kind === 'stored' && a.filename?.endsWith('.pdf')).map((a) => ({ sesMessageId: 'ses-in-1', index: (a as { index: number }).index })),
+        to: 'dan@partner.test',
+        subject: forward.subject,
+        text: `FYI${forward.text}`,
+        stored: forward.attachments
+          .filter((a) => a.kind === 'stored' && a.filename?.endsWith('.pdf'))
+          .map((a) => ({ sesMessageId: 'ses-in-1', index: (a as { index: number }).index })),
       });
       // Act
       await sendDraft(alice, posted, h.deps);
@@ -838,7 +971,9 @@ describe('sendDraft', () => {
       expect(parsed.attachments.map((a) => [a.filename, a.contentType])).toEqual([['Vertrag – final.pdf', 'application/pdf']]);
       expect(parsed.attachments[0]!.content.equals(pdf)).toBe(true);
       const [entry] = await h.memory.listMailbox('alice@corp.test', h.clock.now(), 1);
-      expect(entry!.attachments).toEqual([{ filename: 'Vertrag – final.pdf', contentType: 'application/pdf', size: pdf.length, contentId: null, inline: false }]);
+      expect(entry!.attachments).toEqual([
+        { filename: 'Vertrag – final.pdf', contentType: 'application/pdf', size: pdf.length, contentId: null, inline: false },
+      ]);
     });
 
     it('resolves stored attachments through index, raw store and renderer', async () => {
@@ -846,7 +981,11 @@ describe('sendDraft', () => {
       const rawStore = new MemoryRawMailStore();
       rawStore.put({ bucket: 'inbound', key: 'ses-in-1' }, 'the raw message bytes');
       const memory = new MemoryMessageIndex();
-      await memory.putMessage({ sesMessageId: 'ses-in-1', raw: { bucket: 'inbound', key: 'ses-in-1' }, expiresAt: 2_000_000_000 } as MessageRecord);
+      await memory.putMessage({
+        sesMessageId: 'ses-in-1',
+        raw: { bucket: 'inbound', key: 'ses-in-1' },
+        expiresAt: 2_000_000_000,
+      } as MessageRecord);
       const seen: { raw: string; which: unknown }[] = [];
       const renderer = {
         async openAttachment(raw: Readable, which: { index: number } | { contentId: string }) {
@@ -869,11 +1008,14 @@ describe('sendDraft', () => {
       expect(found).toMatchObject({ filename: 'a.pdf', contentType: 'application/pdf', size: 3 });
       expect(missingIndex).toBeNull();
       expect(missingMessage).toBeNull();
-      expect(seen).toEqual([{ raw: 'the raw message bytes', which: { index: 0 } }, { raw: 'the raw message bytes', which: { index: 5 } }]);
+      expect(seen).toEqual([
+        { raw: 'the raw message bytes', which: { index: 0 } },
+        { raw: 'the raw message bytes', which: { index: 5 } },
+      ]);
     });
   });
 
-  it('a failed send leaves no index entry and reports the mailer\'s error', async () => {
+  it("a failed send leaves no index entry and reports the mailer's error", async () => {
     // Prepare
     h.mailer.fail = new Error('SES down');
     // Act
@@ -898,7 +1040,9 @@ describe('sendDraft', () => {
   it('refuses a composed message over the size limit before sending', async () => {
     // Prepare
     h.deps.config.limits = { maxMessageBytes: 2_000 };
-    const input = draft({ attachments: [{ kind: 'upload', filename: 'a.bin', contentType: 'application/octet-stream', content: Buffer.alloc(3_000) }] });
+    const input = draft({
+      attachments: [{ kind: 'upload', filename: 'a.bin', contentType: 'application/octet-stream', content: Buffer.alloc(3_000) }],
+    });
     // Act
     const outcome = sendDraft(alice, input, h.deps);
     // Assess

@@ -41,13 +41,41 @@ function refusal(raw: ShadowmailConfigInput): string {
 
 describe('smart host validation', () => {
   it.each([
-    ['port 25 without natGateway, even with authentication', config({ port: 25, authSecretArn: SECRET }), /^shadowmail\.smartHost\.port: 25 .*AWS blocks outbound port 25.*natGateway/],
-    ['port 25 without natGateway as an anonymous connector', config({ port: 25, anonymousConnector: true }), /^shadowmail\.smartHost\.port: 25 /],
-    ['no authentication and no anonymous connector declared', config({ port: 10587 }), /^shadowmail\.smartHost\.authSecretArn: is required unless .*"anonymousConnector": true.*natGateway/],
-    ['no authentication on port 587 (the default port)', config({}), /^shadowmail\.smartHost\.authSecretArn: is required on port 587: .*Client Frontend.*530/],
-    ['port 587 declared as an anonymous connector, even with natGateway', config({ port: 587, anonymousConnector: true }, { natGateway: {} }), /^shadowmail\.smartHost\.port: 587 .*Client Frontend.*530/],
-    ['an anonymous connector without natGateway', config({ port: 10025, anonymousConnector: true }), /^shadowmail\.smartHost\.anonymousConnector: needs natGateway/],
-    ['an anonymous connector that also logs in', config({ port: 25, anonymousConnector: true, authSecretArn: SECRET }, { natGateway: {} }), /^shadowmail\.smartHost\.anonymousConnector: .*not both/],
+    [
+      'port 25 without natGateway, even with authentication',
+      config({ port: 25, authSecretArn: SECRET }),
+      /^shadowmail\.smartHost\.port: 25 .*AWS blocks outbound port 25.*natGateway/,
+    ],
+    [
+      'port 25 without natGateway as an anonymous connector',
+      config({ port: 25, anonymousConnector: true }),
+      /^shadowmail\.smartHost\.port: 25 /,
+    ],
+    [
+      'no authentication and no anonymous connector declared',
+      config({ port: 10587 }),
+      /^shadowmail\.smartHost\.authSecretArn: is required unless .*"anonymousConnector": true.*natGateway/,
+    ],
+    [
+      'no authentication on port 587 (the default port)',
+      config({}),
+      /^shadowmail\.smartHost\.authSecretArn: is required on port 587: .*Client Frontend.*530/,
+    ],
+    [
+      'port 587 declared as an anonymous connector, even with natGateway',
+      config({ port: 587, anonymousConnector: true }, { natGateway: {} }),
+      /^shadowmail\.smartHost\.port: 587 .*Client Frontend.*530/,
+    ],
+    [
+      'an anonymous connector without natGateway',
+      config({ port: 10025, anonymousConnector: true }),
+      /^shadowmail\.smartHost\.anonymousConnector: needs natGateway/,
+    ],
+    [
+      'an anonymous connector that also logs in',
+      config({ port: 25, anonymousConnector: true, authSecretArn: SECRET }, { natGateway: {} }),
+      /^shadowmail\.smartHost\.anonymousConnector: .*not both/,
+    ],
   ])('refuses %s, naming the key', (_what, raw, message) => {
     // Act
     const text = refusal(raw);
@@ -60,7 +88,10 @@ describe('smart host validation', () => {
     ['an authenticated connector on a port of its own', config({ port: 10587, authSecretArn: SECRET })],
     ['port 587 with authentication', config({ port: 587, authSecretArn: SECRET })],
     ['an anonymous connector on port 25 behind the NAT address', config({ port: 25, anonymousConnector: true }, { natGateway: {} })],
-    ['an anonymous connector on a port of its own behind the NAT address', config({ port: 10025, anonymousConnector: true }, { natGateway: {} })],
+    [
+      'an anonymous connector on a port of its own behind the NAT address',
+      config({ port: 10025, anonymousConnector: true }, { natGateway: {} }),
+    ],
     ['port 25 with authentication behind the NAT address', config({ port: 25, authSecretArn: SECRET }, { natGateway: {} })],
   ])('accepts %s', (_what, raw) => {
     // Act

@@ -4,7 +4,7 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { costCommand } from '../../bin/commands/cost.ts';
-import { estimateMonthlyCost, type CostEstimate } from '../../cost/cost-model.ts';
+import { type CostEstimate, estimateMonthlyCost } from '../../cost/cost-model.ts';
 
 function collector(): Writable & { text(): string } {
   const chunks: string[] = [];
@@ -57,7 +57,9 @@ describe('shadowmail cost', () => {
     const parsed = JSON.parse(out) as CostEstimate;
     const expected = estimateMonthlyCost({ users: 50 });
     expect(parsed.inputs.users).toBe(50);
-    expect(parsed.lineItems.map((item) => `${item.service}/${item.item}`)).toEqual(expected.lineItems.map((item) => `${item.service}/${item.item}`));
+    expect(parsed.lineItems.map((item) => `${item.service}/${item.item}`)).toEqual(
+      expected.lineItems.map((item) => `${item.service}/${item.item}`),
+    );
     expect(parsed.totalUSD).toBeCloseTo(expected.totalUSD, 10);
     expect(parsed.priceTable.checkedOn).toBe('2026-11-28');
   });

@@ -3,17 +3,17 @@
 // fixed cost, the outage retries, and clear refusals of bad input.
 import { describe, expect, it } from 'vitest';
 import prices from '../../cost/aws-prices.json' with { type: 'json' };
-import measured from '../../cost/measured-capacity.json' with { type: 'json' };
-import { WEBMAIL_LIMITS } from '../../lib/constructs/webmail.ts';
 import {
   ASSUMPTIONS,
+  type CostEstimate,
   CostInputError,
   DEPLOYMENT,
   estimateMonthlyCost,
   meanDeferredAttempts,
-  type CostEstimate,
   type PriceKey,
 } from '../../cost/cost-model.ts';
+import measured from '../../cost/measured-capacity.json' with { type: 'json' };
+import { WEBMAIL_LIMITS } from '../../lib/constructs/webmail.ts';
 
 const REGION = 'eu-west-1';
 const price = (key: PriceKey) => (prices.prices[key].usd as Record<string, number>)[REGION]!;
@@ -45,8 +45,14 @@ describe('cost model arithmetic', () => {
     expect(line(estimate, 'S3', 'raw mail storage (Standard)').monthlyUSD).toBeCloseTo(storedGB * price('s3.storage'), 10);
     // DynamoDB: the measured units of ingest and forward at one recipient
     const wruPerMessage =
-      ingest.writeRequestUnits.base + ingest.writeRequestUnits.perRecipient + forward.writeRequestUnits.base + forward.writeRequestUnits.perRecipient;
-    expect(line(estimate, 'DynamoDB', 'write request units').monthlyUSD).toBeCloseTo(((messages * wruPerMessage) / 1e6) * price('dynamodb.write'), 10);
+      ingest.writeRequestUnits.base +
+      ingest.writeRequestUnits.perRecipient +
+      forward.writeRequestUnits.base +
+      forward.writeRequestUnits.perRecipient;
+    expect(line(estimate, 'DynamoDB', 'write request units').monthlyUSD).toBeCloseTo(
+      ((messages * wruPerMessage) / 1e6) * price('dynamodb.write'),
+      10,
+    );
     // Fixed items
     expect(line(estimate, 'KMS', 'customer managed key').monthlyUSD).toBe(2 * price('kms.key')); // mail key, alarm topic key
     expect(line(estimate, 'CloudWatch', 'dashboard').monthlyUSD).toBe(price('cloudwatch.dashboard'));
@@ -97,8 +103,11 @@ describe('cost model behaviour', () => {
     const smtpGB = (messages * 75) / (1024 * 1024);
     const flowLogGB = (messages * ASSUMPTIONS.flowLogBytesPerForward) / 2 ** 30;
     const expected =
-      730 * price('nat.hour') + 730 * price('vpc.publicIpv4') + smtpGB * price('nat.gb') +
-      flowLogGB * price('logs.ingest') + flowLogGB * (90 / (730 / 24)) * price('logs.storage');
+      730 * price('nat.hour') +
+      730 * price('vpc.publicIpv4') +
+      smtpGB * price('nat.gb') +
+      flowLogGB * price('logs.ingest') +
+      flowLogGB * (90 / (730 / 24)) * price('logs.storage');
     expect(withNat.totalUSD - without.totalUSD).toBeCloseTo(expected, 8);
     expect(line(withNat, 'VPC', 'NAT gateway hours').monthlyUSD).toBeCloseTo(730 * 0.048, 10);
     expect(without.lineItems.some((entry) => entry.service === 'VPC')).toBe(false);
@@ -112,7 +121,9 @@ describe('cost model behaviour', () => {
     expect(line(failover, 'Cognito', 'federated monthly active users').quantity).toBe(252);
     expect(failover.volumes.deferredForwardAttempts).toBeGreaterThan(0);
     expect(line(failover, 'Lambda', 'duration, forward').quantity).toBeGreaterThan(line(normal, 'Lambda', 'duration, forward').quantity);
-    expect(line(failover, 'API Gateway', 'HTTP API requests').quantity).toBeGreaterThan(line(normal, 'API Gateway', 'HTTP API requests').quantity);
+    expect(line(failover, 'API Gateway', 'HTTP API requests').quantity).toBeGreaterThan(
+      line(normal, 'API Gateway', 'HTTP API requests').quantity,
+    );
     expect(failover.totalUSD).toBeGreaterThan(normal.totalUSD);
   });
 

@@ -72,7 +72,13 @@ function section(markdown: string, heading: string): string {
 /** The rows of the markdown table whose header cells are `header`, as trimmed cells. */
 function tableRows(markdown: string, header: string[]): string[][] {
   const lines = markdown.split('\n');
-  const cells = (line: string) => line.trim().replace(/^\|/, '').replace(/\|$/, '').split('|').map((cell) => cell.trim());
+  const cells = (line: string) =>
+    line
+      .trim()
+      .replace(/^\|/, '')
+      .replace(/\|$/, '')
+      .split('|')
+      .map((cell) => cell.trim());
   const at = lines.findIndex((line) => line.trim().startsWith('|') && JSON.stringify(cells(line)) === JSON.stringify(header));
   if (at < 0) throw new Error(`docs/deploy.md has no table with the header | ${header.join(' | ')} |`);
   const rows: string[][] = [];
@@ -167,7 +173,9 @@ describe('docs/deploy.md: shadowmail commands', () => {
     const problems = unknownUses(found, known);
 
     // Assess
-    expect(new Set(found.map((use) => use.command))).toEqual(new Set(['trace', 'resend', 'failover', 'directory', 'doctor', 'probe', 'redrive']));
+    expect(new Set(found.map((use) => use.command))).toEqual(
+      new Set(['trace', 'resend', 'failover', 'directory', 'doctor', 'probe', 'redrive']),
+    );
     expect(found.length).toBeGreaterThanOrEqual(15);
     expect(problems).toEqual([]);
   });
@@ -175,7 +183,9 @@ describe('docs/deploy.md: shadowmail commands', () => {
   it('names as bare flags in the prose only flags some command has', () => {
     // Prepare
     const everyFlag = new Set([...known.values()].flatMap((flags) => [...flags]));
-    const bare = inlineSpans(DOC).filter((span) => span.startsWith('--')).map((span) => span.split(/\s/)[0]!);
+    const bare = inlineSpans(DOC)
+      .filter((span) => span.startsWith('--'))
+      .map((span) => span.split(/\s/)[0]!);
 
     // Act
     const unknown = bare.filter((flag) => !everyFlag.has(flag));
@@ -227,10 +237,19 @@ const FULL: Omit<ShadowmailConfigInput, 'identityProvider'> = {
   account: '123456789012',
   region: 'eu-central-1',
   domains: ['corp.example'],
-  smartHost: { host: 'mail.corp.example', port: 25, tls: 'starttls-required', authSecretArn: secretArn('smarthost'), heloName: 'relay.corp.example' },
+  smartHost: {
+    host: 'mail.corp.example',
+    port: 25,
+    tls: 'starttls-required',
+    authSecretArn: secretArn('smarthost'),
+    heloName: 'relay.corp.example',
+  },
   webmail: {
     cognitoDomainPrefix: 'corp-example-shadowmail',
-    customDomain: { domainName: 'mail-web.corp.example', certificateArn: 'arn:aws:acm:eu-central-1:123456789012:certificate/00000000-0000-0000-0000-000000000000' },
+    customDomain: {
+      domainName: 'mail-web.corp.example',
+      certificateArn: 'arn:aws:acm:eu-central-1:123456789012:certificate/00000000-0000-0000-0000-000000000000',
+    },
     timeZone: 'Europe/Berlin',
   },
   adminGroup: 'mail-admins',
@@ -242,18 +261,31 @@ const FULL: Omit<ShadowmailConfigInput, 'identityProvider'> = {
     bindPasswordSecretArn: secretArn('bind'),
     bindPasswordSecretKeyArn: 'arn:aws:kms:eu-central-1:123456789012:key/00000000-0000-0000-0000-000000000000',
     externalId: 'some-external-id',
-    rolesAnywhere: { trustAnchorArn: 'arn:aws:rolesanywhere:eu-central-1:123456789012:trust-anchor/00000000-0000-0000-0000-000000000000', certificateCommonName: 'sync-host' },
+    rolesAnywhere: {
+      trustAnchorArn: 'arn:aws:rolesanywhere:eu-central-1:123456789012:trust-anchor/00000000-0000-0000-0000-000000000000',
+      certificateCommonName: 'sync-host',
+    },
   },
   retentionDays: 30,
   forwardMaxAgeDays: 4,
 };
 
 const BASES: ShadowmailConfigInput[] = [
-  { ...FULL, identityProvider: { type: 'saml', name: 'CorpADFS', metadataUrl: 'https://sts.corp.example/metadata.xml', emailAttribute: 'mail' } },
+  {
+    ...FULL,
+    identityProvider: { type: 'saml', name: 'CorpADFS', metadataUrl: 'https://sts.corp.example/metadata.xml', emailAttribute: 'mail' },
+  },
   { ...FULL, identityProvider: { type: 'saml', name: 'CorpADFS', metadataFile: 'metadata.xml', emailAttribute: 'mail' } },
   {
     ...FULL,
-    identityProvider: { type: 'oidc', name: 'CorpEntra', issuer: 'https://login.microsoftonline.com/tenant/v2.0', clientId: 'client', clientSecretArn: secretArn('oidc'), emailClaim: 'upn' },
+    identityProvider: {
+      type: 'oidc',
+      name: 'CorpEntra',
+      issuer: 'https://login.microsoftonline.com/tenant/v2.0',
+      clientId: 'client',
+      clientSecretArn: secretArn('oidc'),
+      emailClaim: 'upn',
+    },
   },
   // An anonymous connector behind the NAT address instead of a login (section 6.2).
   {
@@ -304,8 +336,13 @@ function configRows(markdown: string): ConfigRow[] {
   return tableRows(markdown, ['key', 'meaning', 'default', 'example']).map(([key, , defaultCell, exampleCell]) => {
     const keyNames = backticked(key!);
     const examples = backticked(exampleCell!);
-    if (keyNames.length !== 1 || examples.length !== 1) throw new Error(`config table row needs one key and one example: | ${key} | … | ${exampleCell} |`);
-    return { key: keyNames[0]!, defaults: backticked(defaultCell!).map((token) => JSON.parse(token) as unknown), example: JSON.parse(examples[0]!) as unknown };
+    if (keyNames.length !== 1 || examples.length !== 1)
+      throw new Error(`config table row needs one key and one example: | ${key} | … | ${exampleCell} |`);
+    return {
+      key: keyNames[0]!,
+      defaults: backticked(defaultCell!).map((token) => JSON.parse(token) as unknown),
+      example: JSON.parse(examples[0]!) as unknown,
+    };
   });
 }
 
@@ -376,7 +413,9 @@ describe('docs/deploy.md: the configuration', () => {
     const found = applicableBase({ key: 'smartHost.hostname', defaults: [], example: 'mail.corp.example' });
 
     // Assess
-    expect('errors' in found && found.errors.every((message) => message.includes('shadowmail.smartHost.hostname: is not a known setting'))).toBe(true);
+    expect(
+      'errors' in found && found.errors.every((message) => message.includes('shadowmail.smartHost.hostname: is not a known setting')),
+    ).toBe(true);
   });
 
   it('shows an example configuration that parses, and quotes the error a typo gives', () => {
@@ -406,7 +445,9 @@ describe('docs/deploy.md: the configuration', () => {
 
   it('lists exactly the SES receiving regions of lib/ses-regions.ts', () => {
     // Act
-    const listed = new Set(backticked(section(DOC, '### 2.1 Choose a region where SES receives mail')).filter((token) => /^[a-z]{2}(-[a-z]+)+-\d$/.test(token)));
+    const listed = new Set(
+      backticked(section(DOC, '### 2.1 Choose a region where SES receives mail')).filter((token) => /^[a-z]{2}(-[a-z]+)+-\d$/.test(token)),
+    );
 
     // Assess
     expect(listed).toEqual(new Set(SES_RECEIVING_REGIONS));
@@ -463,7 +504,10 @@ describe('docs/deploy.md: stack outputs', () => {
       identityProvider: { type: 'saml', metadataUrl: 'https://adfs.corp.example/FederationMetadata/2007-06/FederationMetadata.xml' },
       webmail: {
         cognitoDomainPrefix: 'corp-example-shadowmail',
-        customDomain: { domainName: 'webmail.corp.example', certificateArn: 'arn:aws:acm:eu-central-1:123456789012:certificate/0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b' },
+        customDomain: {
+          domainName: 'webmail.corp.example',
+          certificateArn: 'arn:aws:acm:eu-central-1:123456789012:certificate/0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b',
+        },
       },
       natGateway: {},
       ses: { mailFromSubdomain: 'bounce' },
@@ -473,7 +517,10 @@ describe('docs/deploy.md: stack outputs', () => {
       const app = new App({ outdir: mkdtempSync(join(outRoot, 'app-')), context: { ...CDK_CONTEXT, 'aws:cdk:bundling-stacks': [] } });
       const stacks = buildShadowmail(app, config);
       const assembly = app.synth();
-      for (const [kind, stack] of [['stateful', stacks.stateful], ['stateless', stacks.stateless]] as const) {
+      for (const [kind, stack] of [
+        ['stateful', stacks.stateful],
+        ['stateless', stacks.stateless],
+      ] as const) {
         const template = assembly.getStackByName(stack.stackName).template as { Outputs?: Record<string, unknown> };
         // Cross-stack reference plumbing of the CDK, not outputs anyone reads.
         for (const key of Object.keys(template.Outputs ?? {})) if (!key.startsWith('PublishOutput')) outputs[kind].add(key);
@@ -483,10 +530,13 @@ describe('docs/deploy.md: stack outputs', () => {
 
   afterAll(() => rmSync(outRoot, { recursive: true, force: true }));
 
-  const expand = (name: string): string[] => (name.includes('<Domain>') ? DOMAIN_LABELS.map((label) => name.replace('<Domain>', label)) : [name]);
+  const expand = (name: string): string[] =>
+    name.includes('<Domain>') ? DOMAIN_LABELS.map((label) => name.replace('<Domain>', label)) : [name];
   const generalize = (name: string): string => DOMAIN_LABELS.reduce((text, label) => text.replace(label, '<Domain>'), name);
   const tableEntries = () =>
-    tableRows(DOC, ['output', 'stack', 'what it is for']).flatMap(([names, stack]) => backticked(names!).map((name) => ({ name, stack: stack! })));
+    tableRows(DOC, ['output', 'stack', 'what it is for']).flatMap(([names, stack]) =>
+      backticked(names!).map((name) => ({ name, stack: stack! })),
+    );
 
   it('names in its outputs table only outputs of the stack it says', () => {
     // Prepare
@@ -496,7 +546,9 @@ describe('docs/deploy.md: stack outputs', () => {
     const wrong = entries.flatMap(({ name, stack }) => {
       const have = outputs[stack as keyof typeof outputs];
       if (!have) return [`${name}: no stack "${stack}"`];
-      return expand(name).filter((output) => !have.has(output)).map((output) => `${output} is no output of the ${stack} stack`);
+      return expand(name)
+        .filter((output) => !have.has(output))
+        .map((output) => `${output} is no output of the ${stack} stack`);
     });
 
     // Assess

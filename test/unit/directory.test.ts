@@ -7,12 +7,12 @@ import {
   canSignIn,
   checkDirectory,
   DirectoryError,
+  type DirectoryUser,
+  type DirectoryUserInput,
   isEmptyPlan,
   makeDirectoryUser,
   planSync,
   syncDirectory,
-  type DirectoryUser,
-  type DirectoryUserInput,
 } from '../../lambdas/core/directory.ts';
 import { InvalidInputError } from '../../lambdas/core/errors.ts';
 import type { DirectoryReadResult, DirectorySource } from '../../lambdas/ports/directory.ts';
@@ -77,7 +77,10 @@ describe('makeDirectoryUser', () => {
 describe('checkDirectory', () => {
   it('refuses an address that belongs to two users and names both', () => {
     // Prepare
-    const users = [user('alice@corp.example', { aliases: ['info@corp.example'] }), user('bob@corp.example', { aliases: ['INFO@corp.example'] })];
+    const users = [
+      user('alice@corp.example', { aliases: ['info@corp.example'] }),
+      user('bob@corp.example', { aliases: ['INFO@corp.example'] }),
+    ];
     // Act
     const attempt = () => checkDirectory(users);
     // Assess
@@ -85,9 +88,12 @@ describe('checkDirectory', () => {
     expect(attempt).toThrow(/info@corp\.example belongs to alice@corp\.example and bob@corp\.example/);
   });
 
-  it('refuses one id twice and a primary address that is another user\'s alias', () => {
+  it("refuses one id twice and a primary address that is another user's alias", () => {
     // Prepare
-    const twins = [makeDirectoryUser({ id: 'same', mailbox: 'a@corp.example' }), makeDirectoryUser({ id: 'same', mailbox: 'b@corp.example' })];
+    const twins = [
+      makeDirectoryUser({ id: 'same', mailbox: 'a@corp.example' }),
+      makeDirectoryUser({ id: 'same', mailbox: 'b@corp.example' }),
+    ];
     const clash = [user('a@corp.example', { aliases: ['b@corp.example'] }), user('b@corp.example')];
     // Act
     const attempts = [() => checkDirectory(twins), () => checkDirectory(clash)];
@@ -118,7 +124,10 @@ describe('planSync', () => {
     // Prepare
     const users = [user('alice@corp.example', { aliases: ['info@corp.example'], admin: true })];
     // Act
-    const plan = planSync(users, users.map((u) => ({ ...u, aliases: [...u.aliases] })));
+    const plan = planSync(
+      users,
+      users.map((u) => ({ ...u, aliases: [...u.aliases] })),
+    );
     // Assess
     expect(isEmptyPlan(plan)).toBe(true);
     expect(plan.users.unchanged).toBe(1);
@@ -167,13 +176,17 @@ describe('planSync', () => {
   it('follows a rename by stable id: the old primary stays an alias and points to the new mailbox', () => {
     // Prepare
     const current = [makeDirectoryUser({ id: 'guid-e', mailbox: 'erin.doe@corp.example', displayName: 'Erin' })];
-    const incoming = [makeDirectoryUser({ id: 'guid-e', mailbox: 'erin.smith@corp.example', displayName: 'Erin', aliases: ['erin.doe@corp.example'] })];
+    const incoming = [
+      makeDirectoryUser({ id: 'guid-e', mailbox: 'erin.smith@corp.example', displayName: 'Erin', aliases: ['erin.doe@corp.example'] }),
+    ];
     // Act
     const plan = planSync(current, incoming);
     // Assess
     expect(plan.users.added).toEqual([]);
     expect(plan.users.changed[0]?.fields).toEqual(['mailbox', 'aliases']);
-    expect(plan.addresses.moved).toEqual([{ address: 'erin.doe@corp.example', from: 'erin.doe@corp.example', to: 'erin.smith@corp.example' }]);
+    expect(plan.addresses.moved).toEqual([
+      { address: 'erin.doe@corp.example', from: 'erin.doe@corp.example', to: 'erin.smith@corp.example' },
+    ]);
     expect(plan.writes.deleteUsers).toEqual(['erin.doe@corp.example']);
     expect(plan.writes.putUsers.map((u) => u.mailbox)).toEqual(['erin.smith@corp.example']);
   });
@@ -209,7 +222,16 @@ describe('syncDirectory', () => {
     // Act
     const report = await syncDirectory(sourceOf([alice]), store, options);
     // Assess
-    expect(store.calls).toEqual(['beginSync', 'readState', 'markWriting', 'putAddresses', 'deleteAddresses', 'putUsers', 'deleteUsers', 'finishSync']);
+    expect(store.calls).toEqual([
+      'beginSync',
+      'readState',
+      'markWriting',
+      'putAddresses',
+      'deleteAddresses',
+      'putUsers',
+      'deleteUsers',
+      'finishSync',
+    ]);
     expect(report.plan.users.added).toHaveLength(1);
     expect(await store.userForAddress('INFO@corp.example')).toEqual(alice);
     expect(store.lease).toBeNull();
@@ -233,7 +255,10 @@ describe('syncDirectory', () => {
   it('refuses a source whose addresses conflict before touching the store', async () => {
     // Prepare
     const store = await storeWith([user('alice@corp.example')]);
-    const conflicting = [user('alice@corp.example', { aliases: ['x@corp.example'] }), user('bob@corp.example', { aliases: ['x@corp.example'] })];
+    const conflicting = [
+      user('alice@corp.example', { aliases: ['x@corp.example'] }),
+      user('bob@corp.example', { aliases: ['x@corp.example'] }),
+    ];
     // Act
     const failure = await syncDirectory(sourceOf(conflicting), store, options).catch((error: unknown) => error);
     // Assess

@@ -12,10 +12,38 @@ const SES = 'inbound-smtp.eu-central-1.amazonaws.com';
 describe('doctor: MX records', () => {
   it.each([
     { records: [{ priority: 10, exchange: `${SES.toUpperCase()}.` }], status: 'ok', detail: /only: shadowmail is the MX \(design a\)/ },
-    { records: [{ priority: 10, exchange: 'mail.corp.example' }, { priority: 20, exchange: SES }], status: 'ok', detail: /backup MX \(design b\)/ },
-    { records: [{ priority: 10, exchange: SES }, { priority: 20, exchange: 'mail.corp.example' }], status: 'warn', detail: /first, then mail\.corp\.example \(20\): a sender that cannot reach SES delivers to the other host/ },
-    { records: [{ priority: 10, exchange: SES }, { priority: 10, exchange: 'mail.corp.example' }], status: 'warn', detail: /share a preference/ },
-    { records: [{ priority: 10, exchange: 'mail.corp.example' }, { priority: 20, exchange: 'inbound-smtp.eu-west-1.amazonaws.com' }], status: 'fail', detail: /MX points only at mail\.corp\.example \(10\), inbound-smtp\.eu-west-1\.amazonaws\.com \(20\)/ },
+    {
+      records: [
+        { priority: 10, exchange: 'mail.corp.example' },
+        { priority: 20, exchange: SES },
+      ],
+      status: 'ok',
+      detail: /backup MX \(design b\)/,
+    },
+    {
+      records: [
+        { priority: 10, exchange: SES },
+        { priority: 20, exchange: 'mail.corp.example' },
+      ],
+      status: 'warn',
+      detail: /first, then mail\.corp\.example \(20\): a sender that cannot reach SES delivers to the other host/,
+    },
+    {
+      records: [
+        { priority: 10, exchange: SES },
+        { priority: 10, exchange: 'mail.corp.example' },
+      ],
+      status: 'warn',
+      detail: /share a preference/,
+    },
+    {
+      records: [
+        { priority: 10, exchange: 'mail.corp.example' },
+        { priority: 20, exchange: 'inbound-smtp.eu-west-1.amazonaws.com' },
+      ],
+      status: 'fail',
+      detail: /MX points only at mail\.corp\.example \(10\), inbound-smtp\.eu-west-1\.amazonaws\.com \(20\)/,
+    },
     { records: [], status: 'fail', detail: /^no MX record$/ },
     { records: { code: 'ENOTFOUND' }, status: 'fail', detail: /no MX record: senders cannot deliver/ },
     { records: { code: 'ETIMEOUT' }, status: 'fail', detail: /the DNS lookup failed \(ETIMEOUT\)/ },
@@ -51,7 +79,11 @@ describe('doctor: SES', () => {
     const check = identityCheck('corp.example', {
       VerifiedForSendingStatus: true,
       DkimAttributes: { Status: 'SUCCESS' },
-      MailFromAttributes: { MailFromDomain: 'bounce.corp.example', MailFromDomainStatus: 'PENDING', BehaviorOnMxFailure: 'USE_DEFAULT_VALUE' },
+      MailFromAttributes: {
+        MailFromDomain: 'bounce.corp.example',
+        MailFromDomainStatus: 'PENDING',
+        BehaviorOnMxFailure: 'USE_DEFAULT_VALUE',
+      },
       $metadata: {},
     });
 
@@ -64,7 +96,11 @@ describe('doctor: SES', () => {
   it('fails when sending is paused, and on an active rule set whose rule is disabled', () => {
     // Act
     const paused = accountCheck({ SendingEnabled: false, ProductionAccessEnabled: true, EnforcementStatus: 'SHUTDOWN', $metadata: {} });
-    const disabled = ruleSetCheck('corp-mail-inbound', { Metadata: { Name: 'corp-mail-inbound' }, Rules: [{ Name: 'corp-mail-store', Enabled: false }], $metadata: {} });
+    const disabled = ruleSetCheck('corp-mail-inbound', {
+      Metadata: { Name: 'corp-mail-inbound' },
+      Rules: [{ Name: 'corp-mail-store', Enabled: false }],
+      $metadata: {},
+    });
 
     // Assess
     expect(paused.status).toBe('fail');
@@ -91,7 +127,11 @@ describe('doctor: operations', () => {
     const none = subscriptionCheck('arn:aws:sns:eu-central-1:123456789012:alarms', []);
     const mixed = subscriptionCheck('arn:aws:sns:eu-central-1:123456789012:alarms', [
       { SubscriptionArn: 'PendingConfirmation', Protocol: 'email', Endpoint: 'new@corp.example' },
-      { SubscriptionArn: 'arn:aws:sns:eu-central-1:123456789012:alarms:1', Protocol: 'https', Endpoint: 'https://oncall.corp.example/hook' },
+      {
+        SubscriptionArn: 'arn:aws:sns:eu-central-1:123456789012:alarms:1',
+        Protocol: 'https',
+        Endpoint: 'https://oncall.corp.example/hook',
+      },
     ]);
 
     // Assess
@@ -103,7 +143,11 @@ describe('doctor: operations', () => {
 
   it('counts delayed and in-flight messages of a dead-letter queue too', () => {
     // Act
-    const check = deadLetterQueueCheck('Resend', 'https://sqs/q', { ApproximateNumberOfMessages: '0', ApproximateNumberOfMessagesNotVisible: '0', ApproximateNumberOfMessagesDelayed: '1' });
+    const check = deadLetterQueueCheck('Resend', 'https://sqs/q', {
+      ApproximateNumberOfMessages: '0',
+      ApproximateNumberOfMessagesNotVisible: '0',
+      ApproximateNumberOfMessagesDelayed: '1',
+    });
 
     // Assess
     expect(check.status).toBe('fail');

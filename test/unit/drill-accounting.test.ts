@@ -4,7 +4,7 @@
 // stored copy needs an ambiguous try of the sender to explain it. Also how the drill
 // reads a delivered Maildir file's top header block (bench/drill/maildir-scan.ts).
 import { describe, expect, it } from 'vitest';
-import { accountDeliveries, type AcceptedMessage, type DeliveredCopy, type Interruptions } from '../../bench/drill/accounting.ts';
+import { type AcceptedMessage, accountDeliveries, type DeliveredCopy, type Interruptions } from '../../bench/drill/accounting.ts';
 import { parseDeliveredHead } from '../../bench/drill/maildir-scan.ts';
 
 const T0 = Date.parse('2030-03-01T10:00:00Z');
@@ -22,13 +22,27 @@ describe('accountDeliveries', () => {
   it('finds nothing wrong when every envelope recipient (alias and Bcc included) has its copy', () => {
     // Prepare
     const accepted = [message('m1', ['alice@corp.test', 'info@corp.test', 'user03@corp.test']), message('m2', ['Bob@Corp.test'])];
-    const delivered = [copy('m1', 'alice@corp.test'), copy('m1', 'info@corp.test'), copy('m1', 'user03@corp.test'), copy('m2', 'bob@corp.test')];
+    const delivered = [
+      copy('m1', 'alice@corp.test'),
+      copy('m1', 'info@corp.test'),
+      copy('m1', 'user03@corp.test'),
+      copy('m2', 'bob@corp.test'),
+    ];
 
     // Act
     const result = accountDeliveries(accepted, delivered, NONE);
 
     // Assess
-    expect(result).toMatchObject({ messagesAccepted: 2, recipientsExpected: 4, recipientsDelivered: 4, messagesDelivered: 2, lost: [], relayDuplicates: [], senderDuplicates: [], unexplained: [] });
+    expect(result).toMatchObject({
+      messagesAccepted: 2,
+      recipientsExpected: 4,
+      recipientsDelivered: 4,
+      messagesDelivered: 2,
+      lost: [],
+      relayDuplicates: [],
+      senderDuplicates: [],
+      unexplained: [],
+    });
   });
 
   it('reports a loss, with the message and the recipient that has no copy', () => {
@@ -59,7 +73,12 @@ describe('accountDeliveries', () => {
   it('explains a relay duplicate by a kill between its copies, and only then', () => {
     // Prepare: the same stored message twice for alice (copies at 5 s and 9 s) and for bob (20 s and 60 s)
     const accepted = [message('m1', ['alice@corp.test']), message('m2', ['bob@corp.test'])];
-    const delivered = [copy('m1', 'alice@corp.test', 'q-m1', 5), copy('m1', 'alice@corp.test', 'q-m1', 9), copy('m2', 'bob@corp.test', 'q-m2', 20), copy('m2', 'bob@corp.test', 'q-m2', 60)];
+    const delivered = [
+      copy('m1', 'alice@corp.test', 'q-m1', 5),
+      copy('m1', 'alice@corp.test', 'q-m1', 9),
+      copy('m2', 'bob@corp.test', 'q-m2', 20),
+      copy('m2', 'bob@corp.test', 'q-m2', 60),
+    ];
     const killAt = T0 + 6_000;
 
     // Act
@@ -75,10 +94,15 @@ describe('accountDeliveries', () => {
     expect(result.unexplainedRelayDuplicates.map((duplicate) => duplicate.drillId)).toEqual(['m2']);
   });
 
-  it('takes a second stored copy as the sender\'s re-send when a try went unanswered, and flags it otherwise', () => {
+  it("takes a second stored copy as the sender's re-send when a try went unanswered, and flags it otherwise", () => {
     // Prepare: the sender saw q-a (after an ambiguous first try that shadowmail had taken as q-x); m2 the same without an ambiguous try
     const accepted = [message('m1', ['alice@corp.test'], ['q-a'], 1), message('m2', ['bob@corp.test'], ['q-b'], 0)];
-    const delivered = [copy('m1', 'alice@corp.test', 'q-x'), copy('m1', 'alice@corp.test', 'q-a'), copy('m2', 'bob@corp.test', 'q-y'), copy('m2', 'bob@corp.test', 'q-b')];
+    const delivered = [
+      copy('m1', 'alice@corp.test', 'q-x'),
+      copy('m1', 'alice@corp.test', 'q-a'),
+      copy('m2', 'bob@corp.test', 'q-y'),
+      copy('m2', 'bob@corp.test', 'q-b'),
+    ];
 
     // Act
     const result = accountDeliveries(accepted, delivered, NONE);
@@ -117,7 +141,7 @@ describe('parseDeliveredHead', () => {
     'X-Shadowmail-Forwarded: shadowmail; id=e7o7gk4vhqcso75hqd6lsh2issxwcegop5fjz27y; Sat, 28 Nov 2026 04:23:50 GMT',
   ];
 
-  it('reads the drill id, the envelope recipient before alias expansion and shadowmail\'s queue id', () => {
+  it("reads the drill id, the envelope recipient before alias expansion and shadowmail's queue id", () => {
     // Prepare
     const head = [...postfixTrace, 'X-Drill-Id: d7-00012', 'Subject: hello', '', 'X-Drill-Id: not-this-one', ''].join('\n');
 
@@ -128,7 +152,7 @@ describe('parseDeliveredHead', () => {
     expect(parsed).toEqual({ drillId: 'd7-00012', recipient: 'info@corp.test', queueId: 'e7o7gk4vhqcso75hqd6lsh2issxwcegop5fjz27y' });
   });
 
-  it('keeps only the id when the stamped message\'s own first line is indented (and so folds into it)', () => {
+  it("keeps only the id when the stamped message's own first line is indented (and so folds into it)", () => {
     // Prepare: a corpus message that starts with " From: ..." after the drill's header
     const head = [...postfixTrace, 'X-Drill-Id: d7-00425', ' From: James <james@example.test>', 'Subject: x', '', 'body'].join('\n');
 
@@ -141,7 +165,14 @@ describe('parseDeliveredHead', () => {
 
   it('ignores mail without a drill id in its top header block (a bounce quoting one in its body)', () => {
     // Prepare
-    const head = ['Return-Path: <>', 'X-Original-To: alice@corp.test', 'Subject: Undelivered Mail Returned to Sender', '', 'X-Drill-Id: d7-00001', ''].join('\n');
+    const head = [
+      'Return-Path: <>',
+      'X-Original-To: alice@corp.test',
+      'Subject: Undelivered Mail Returned to Sender',
+      '',
+      'X-Drill-Id: d7-00001',
+      '',
+    ].join('\n');
 
     // Act
     const parsed = parseDeliveredHead(head);

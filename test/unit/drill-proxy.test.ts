@@ -3,10 +3,10 @@
 // dies mid-transfer), hang (accepted, never answered), 421 at the greeting and 451 to
 // each recipient (seen by nodemailer, the client the drill uses), and a switch that
 // applies to new connections only.
-import { createServer, connect, type AddressInfo, type Server, type Socket } from 'node:net';
+import { type AddressInfo, connect, createServer, type Server, type Socket } from 'node:net';
 import { createTransport } from 'nodemailer';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { startSwitchingProxy, TEMPFAIL_GREETING, type SwitchingProxy } from '../../bench/drill/switching-proxy.ts';
+import { type SwitchingProxy, startSwitchingProxy, TEMPFAIL_GREETING } from '../../bench/drill/switching-proxy.ts';
 
 /** A line server standing in for the primary: greets, answers each line with "250 got <line>". */
 async function startUpstream(): Promise<{ server: Server; port: number; sockets: Set<Socket> }> {
@@ -119,7 +119,10 @@ describe('pass-through', () => {
     await pause(50);
     for (const server of upstream.sockets) server.destroy();
     await until('the client to be closed', () => state.closed, 8_000).finally(() => clearInterval(writer));
-    const proxyLetGo = await until('the proxy to let go of it', () => proxy.open().pass === 0, 3_000).then(() => true, () => false);
+    const proxyLetGo = await until('the proxy to let go of it', () => proxy.open().pass === 0, 3_000).then(
+      () => true,
+      () => false,
+    );
 
     // Assess
     expect(proxyLetGo).toBe(true);
@@ -166,8 +169,14 @@ describe('temporary refusal', () => {
 
     // Act
     const error = await transport
-      .sendMail({ envelope: { from: 'sender@elsewhere.test', to: ['alice@corp.test', 'bob@corp.test'] }, raw: 'Subject: x\r\n\r\nbody\r\n' })
-      .then(() => null, (failure: { responseCode?: number; rejected?: string[]; message: string }) => failure);
+      .sendMail({
+        envelope: { from: 'sender@elsewhere.test', to: ['alice@corp.test', 'bob@corp.test'] },
+        raw: 'Subject: x\r\n\r\nbody\r\n',
+      })
+      .then(
+        () => null,
+        (failure: { responseCode?: number; rejected?: string[]; message: string }) => failure,
+      );
     transport.close();
 
     // Assess

@@ -40,7 +40,7 @@ function configurationErrorOf(read: () => unknown): ConfigurationError {
 }
 
 describe('webmail environment (admin console)', () => {
-  it('reads the resend queue and the stack id, with the stack id\'s default', () => {
+  it("reads the resend queue and the stack id, with the stack id's default", () => {
     // Act
     const env = readAwsWebEnv(WEBMAIL_ENV);
     const named = readAwsWebEnv({ ...WEBMAIL_ENV, [ENV.stackId]: 'corp-mail' });
@@ -67,10 +67,15 @@ describe('webmail environment (admin console)', () => {
 });
 
 describe('resend worker environment', () => {
-  it('reads the forward\'s settings, the resend queue and the attempts (default 5)', () => {
+  it("reads the forward's settings, the resend queue and the attempts (default 5)", () => {
     // Act
     const env = readAwsResendEnv(RESEND_WORKER_ENV);
-    const tuned = readAwsResendEnv({ ...RESEND_WORKER_ENV, [ENV.resendMaxAttempts]: '20', [ENV.smartHostPort]: '2525', [ENV.stackId]: 'corp-mail' });
+    const tuned = readAwsResendEnv({
+      ...RESEND_WORKER_ENV,
+      [ENV.resendMaxAttempts]: '20',
+      [ENV.smartHostPort]: '2525',
+      [ENV.stackId]: 'corp-mail',
+    });
     // Assess
     expect(env).toMatchObject({
       [ENV.resendQueueUrl]: RESEND_QUEUE,

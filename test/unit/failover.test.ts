@@ -8,10 +8,10 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FileFailoverFlag } from '../../lambdas/adapters/local/file-failover-flag.ts';
 import { InvalidInputError } from '../../lambdas/core/errors.ts';
-import { readLocalConfig } from '../../lambdas/wiring/local-config.ts';
-import { openLocalAuditLog } from '../../lambdas/wiring/local-resend.ts';
 import { CachedFailoverFlag, MAX_FAILOVER_CACHE_MS, parseFailoverState, switchFailover } from '../../lambdas/core/failover.ts';
 import { FAILOVER_OFF, type FailoverFlag, type FailoverState } from '../../lambdas/ports/failover-flag.ts';
+import { readLocalConfig } from '../../lambdas/wiring/local-config.ts';
+import { openLocalAuditLog } from '../../lambdas/wiring/local-resend.ts';
 
 class ManualClock {
   constructor(public ms: number) {}
@@ -82,7 +82,10 @@ describe('CachedFailoverFlag', () => {
     const cached = new CachedFailoverFlag(store, { maxAgeMs: 5000, clock });
     store.failNext = new Error('SSM throttled');
     // Act
-    const failure = await cached.read().then(() => null, (error: unknown) => error);
+    const failure = await cached.read().then(
+      () => null,
+      (error: unknown) => error,
+    );
     const after = await cached.read();
     clock.ms = 1000;
     await cached.read();
@@ -127,8 +130,20 @@ describe('switchFailover', () => {
     clock.ms += 600_000;
     const off = await switchFailover(store, { on: false, actor: 'cli:alice', reason: 'Exchange back' }, clock);
     // Assess
-    expect(on).toEqual({ on: true, since: '2030-03-03T13:05:00.000Z', message: 'Exchange down', changedBy: 'cli:alice', reason: 'datacenter power' });
-    expect(update).toEqual({ on: true, since: '2030-03-03T13:05:00.000Z', message: 'Still down, ETA 16:00', changedBy: 'admin@corp.test', reason: null });
+    expect(on).toEqual({
+      on: true,
+      since: '2030-03-03T13:05:00.000Z',
+      message: 'Exchange down',
+      changedBy: 'cli:alice',
+      reason: 'datacenter power',
+    });
+    expect(update).toEqual({
+      on: true,
+      since: '2030-03-03T13:05:00.000Z',
+      message: 'Still down, ETA 16:00',
+      changedBy: 'admin@corp.test',
+      reason: null,
+    });
     expect(off).toEqual({ on: false, since: '2030-03-03T13:25:00.000Z', message: '', changedBy: 'cli:alice', reason: 'Exchange back' });
     expect(store.state).toEqual(off);
   });
@@ -157,8 +172,14 @@ describe('switchFailover', () => {
     const store = new CountingFlag();
     const clock = new ManualClock(0);
     // Act
-    const cleaned = await switchFailover(store, { on: true, message: 'a\u0000b\r\nc\u001b[31m', actor: ' cli:x\n', reason: 'r\u0007' }, clock);
-    const tooLong = await switchFailover(store, { on: true, message: 'x'.repeat(1001), actor: 'cli:x' }, clock).catch((error: unknown) => error);
+    const cleaned = await switchFailover(
+      store,
+      { on: true, message: 'a\u0000b\r\nc\u001b[31m', actor: ' cli:x\n', reason: 'r\u0007' },
+      clock,
+    );
+    const tooLong = await switchFailover(store, { on: true, message: 'x'.repeat(1001), actor: 'cli:x' }, clock).catch(
+      (error: unknown) => error,
+    );
     const noActor = await switchFailover(store, { on: true, actor: '  ' }, clock).catch((error: unknown) => error);
     // Assess
     expect(cleaned).toMatchObject({ message: 'ab\nc[31m', changedBy: 'cli:x', reason: 'r' });
@@ -258,7 +279,7 @@ describe('shadowmail failover (CLI, local mode)', () => {
     return runCli(...argv);
   }
 
-  it('switches the data directory\'s flag on with message and reason, shows it, and switches it off', async () => {
+  it("switches the data directory's flag on with message and reason, shows it, and switches it off", async () => {
     // Prepare
     const { userInfo } = await import('node:os');
     // Act
@@ -269,12 +290,17 @@ describe('shadowmail failover (CLI, local mode)', () => {
     // Assess
     expect(on.code).toBe(0);
     expect(on.out).toContain('ON — the emergency webmail is open');
-    expect(JSON.parse(status.out)).toMatchObject({ on: true, message: 'Exchange is down.', changedBy: `cli:${userInfo().username}`, reason: 'power' });
+    expect(JSON.parse(status.out)).toMatchObject({
+      on: true,
+      message: 'Exchange is down.',
+      changedBy: `cli:${userInfo().username}`,
+      reason: 'power',
+    });
     expect(off.code).toBe(0);
     expect(stored).toMatchObject({ on: false, changedBy: `cli:${userInfo().username}` });
   });
 
-  it('records each switch in local mode\'s audit log, as the admin page does', async () => {
+  it("records each switch in local mode's audit log, as the admin page does", async () => {
     // Prepare
     const { userInfo } = await import('node:os');
     const actor = `cli:${userInfo().username}`.toLowerCase();
@@ -283,7 +309,9 @@ describe('shadowmail failover (CLI, local mode)', () => {
     const off = await run('failover', 'off', '--reason', 'restored', '--data-dir', dir);
     const status = await run('failover', 'status', '--data-dir', dir);
     const log = await openLocalAuditLog(readLocalConfig({ SHADOWMAIL_DATA_DIR: dir }));
-    const page = await log.audit.list({ since: new Date(Date.now() - 3_600_000).toISOString(), until: new Date(Date.now() + 60_000).toISOString(), limit: 10 }).finally(() => log.close());
+    const page = await log.audit
+      .list({ since: new Date(Date.now() - 3_600_000).toISOString(), until: new Date(Date.now() + 60_000).toISOString(), limit: 10 })
+      .finally(() => log.close());
     // Assess
     expect([on.code, off.code, status.code]).toEqual([0, 0, 0]);
     expect(on.err + off.err).toBe('');
@@ -300,7 +328,9 @@ describe('shadowmail failover (CLI, local mode)', () => {
     const on = await run('failover', 'on', '--reason', 'power', '--data-dir', dir);
     // Assess
     expect(on.code).toBe(0);
-    expect(on.err).toMatch(/^warning: no audit entry written: local mode's table cannot be opened \(the data directory .* is in use by process \d+\)/);
+    expect(on.err).toMatch(
+      /^warning: no audit entry written: local mode's table cannot be opened \(the data directory .* is in use by process \d+\)/,
+    );
     expect(await new FileFailoverFlag(join(dir, 'failover.json')).read()).toMatchObject({ on: true, reason: 'power' });
   });
 

@@ -16,7 +16,14 @@ class RecordingProbe implements SmtpProbe {
   readonly requests: ProbeRequest[] = [];
   async probe(request: ProbeRequest): Promise<ProbeResult> {
     this.requests.push(request);
-    return { host: 'mail.corp.example', port: 10587, ok: true, fault: null, steps: [{ step: 'connect', ok: true, ms: 3 }], summary: 'fine' };
+    return {
+      host: 'mail.corp.example',
+      port: 10587,
+      ok: true,
+      fault: null,
+      steps: [{ step: 'connect', ok: true, ms: 3 }],
+      summary: 'fine',
+    };
   }
 }
 
@@ -39,7 +46,11 @@ describe('forward probe handler', () => {
   it.each([
     ['a recipient with CR LF', { from: '', recipient: 'a@corp.example\r\nRCPT TO:<b@x>' }, /recipient/],
     ['a sender with angle brackets', { from: '<a@corp.example>', recipient: 'a@corp.example' }, /from/],
-    ['a recipient without @', { from: '', recipient: 'postmaster' }, /a mailbox address such as postmaster@corp.example[\s\S]*at recipient/],
+    [
+      'a recipient without @',
+      { from: '', recipient: 'postmaster' },
+      /a mailbox address such as postmaster@corp.example[\s\S]*at recipient/,
+    ],
     ['an over-long recipient', { from: '', recipient: `${'a'.repeat(250)}@corp.example` }, /at most 256/],
     ['a missing recipient', { from: '' }, /recipient/],
     ['a number as sender', { from: 5, recipient: 'a@corp.example' }, /from/],

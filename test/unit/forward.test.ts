@@ -1,12 +1,12 @@
 // The forward use case: per-recipient outcomes, backoff, maximum age, loops, duplicates.
 import { beforeEach, describe, expect, it } from 'vitest';
-import { forwardMessage, retryDelaySeconds, type ForwardDeps } from '../../lambdas/core/forward.ts';
-import { ingestMessage } from '../../lambdas/core/ingest.ts';
 import { LeaseBusyError } from '../../lambdas/core/errors.ts';
+import { type ForwardDeps, forwardMessage, retryDelaySeconds } from '../../lambdas/core/forward.ts';
+import { ingestMessage } from '../../lambdas/core/ingest.ts';
 import type { ForwardJob, MessageSummary, ReceivedMail } from '../../lambdas/core/model.ts';
 import type { MimeParser } from '../../lambdas/ports/mime-parser.ts';
-import { MemoryMessageIndex } from '../support/memory-message-index.ts';
 import { ManualClock, MemoryRawMailStore, RecordingForwardQueue, ScriptedRelay } from '../support/memory-adapters.ts';
+import { MemoryMessageIndex } from '../support/memory-message-index.ts';
 import { receivedMail } from '../support/received-mail.ts';
 
 const RAW = 'Subject: hi\r\n\r\n.leading dot\r\nbare\rCR and bare\nLF \xff\r\n';
@@ -16,8 +16,20 @@ const headerOnlyParser = (stamps: string[] = []): MimeParser => ({
   summarize: async (raw) => {
     for await (const _ of raw) void _;
     const summary: MessageSummary = {
-      from: [], to: [], cc: [], replyTo: [], subject: 'hi', date: null, messageIdHeader: null, inReplyTo: null,
-      references: [], snippet: '', hasHtml: false, attachments: [], forwardStamps: stamps, parseError: null,
+      from: [],
+      to: [],
+      cc: [],
+      replyTo: [],
+      subject: 'hi',
+      date: null,
+      messageIdHeader: null,
+      inReplyTo: null,
+      references: [],
+      snippet: '',
+      hasHtml: false,
+      attachments: [],
+      forwardStamps: stamps,
+      parseError: null,
     };
     return summary;
   },
@@ -34,7 +46,12 @@ describe('forwardMessage', () => {
 
   async function ingest(stamps: string[] = []): Promise<ForwardJob> {
     await ingestMessage(mail, {
-      index, rawStore: store, parser: headerOnlyParser(stamps), forwardQueue: queue, clock, workerId: 'ingest',
+      index,
+      rawStore: store,
+      parser: headerOnlyParser(stamps),
+      forwardQueue: queue,
+      clock,
+      workerId: 'ingest',
       config: { retentionDays: 28, stackId: 'stack-1', leaseMs: 60_000 },
     });
     return queue.sent.shift()!.job;
@@ -49,7 +66,12 @@ describe('forwardMessage', () => {
     mail = receivedMail({ envelopeFrom: 'sender@partner.test', envelopeRecipients: ['a@corp.test', 'b@corp.test', 'c@corp.test'] });
     store.put(mail.raw, Buffer.from(RAW, 'latin1'));
     deps = {
-      index, rawStore: store, relay, forwardQueue: queue, clock, workerId: 'forward-1',
+      index,
+      rawStore: store,
+      relay,
+      forwardQueue: queue,
+      clock,
+      workerId: 'forward-1',
       config: { stackId: 'stack-1', maxAgeMs: 5 * 86_400_000, retryBaseSeconds: 60, retryMaxDelaySeconds: 900, leaseMs: 300_000 },
     };
   });
@@ -104,8 +126,16 @@ describe('forwardMessage', () => {
 
     const outcome = await forwardMessage(job, deps);
 
-    expect(outcome).toMatchObject({ delivered: [], failed: [], deferred: ['a@corp.test', 'b@corp.test', 'c@corp.test'], retryInSeconds: 60, configurationFault: 'auth' });
-    const attempts = Object.fromEntries((await index.getDeliveryStates(mail.sesMessageId, clock.now())).map((s) => [s.recipient, s.attempts]));
+    expect(outcome).toMatchObject({
+      delivered: [],
+      failed: [],
+      deferred: ['a@corp.test', 'b@corp.test', 'c@corp.test'],
+      retryInSeconds: 60,
+      configurationFault: 'auth',
+    });
+    const attempts = Object.fromEntries(
+      (await index.getDeliveryStates(mail.sesMessageId, clock.now())).map((s) => [s.recipient, s.attempts]),
+    );
     expect(attempts['a@corp.test']).toEqual([expect.objectContaining({ code: 530, outcome: 'deferred', configurationFault: 'auth' })]);
     expect(attempts['b@corp.test']).toEqual([expect.objectContaining({ code: 0, outcome: 'deferred', configurationFault: 'tls' })]);
     // a timeout heals by itself: no configuration fault
@@ -140,7 +170,9 @@ describe('forwardMessage', () => {
     const states = await index.getDeliveryStates(mail.sesMessageId, clock.now());
     for (const state of states) {
       expect(state.state).toBe('failed');
-      expect(state.reason).toMatch(/^expired: not accepted by the primary within the maximum age of 5 days; the last attempt failed on a configuration fault: Exchange refused shadowmail's login .*smart-host secret.*then resend the message$/);
+      expect(state.reason).toMatch(
+        /^expired: not accepted by the primary within the maximum age of 5 days; the last attempt failed on a configuration fault: Exchange refused shadowmail's login .*smart-host secret.*then resend the message$/,
+      );
     }
   });
 
@@ -152,7 +184,9 @@ describe('forwardMessage', () => {
     await forwardMessage(job, deps);
 
     const sent = relay.sent[0]!.data.toString('latin1');
-    expect(sent).toMatch(/^From sender@partner\.test Fri Nov 20 10:00:00 2026\nX-Shadowmail-Forwarded: stack-1; id=ses-0001; [^\r]+\r\nSubject: hi\n\nbody\n$/);
+    expect(sent).toMatch(
+      /^From sender@partner\.test Fri Nov 20 10:00:00 2026\nX-Shadowmail-Forwarded: stack-1; id=ses-0001; [^\r]+\r\nSubject: hi\n\nbody\n$/,
+    );
   });
 
   it('streams a large message through the stamp unchanged', async () => {

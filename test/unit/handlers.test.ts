@@ -2,21 +2,26 @@
 // never fails its neighbours. Also the AWS environment contract.
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { describe, expect, it, vi } from 'vitest';
-import { buildReceiptNotification, wrapInSnsEnvelope } from '../../lambdas/handlers/ses-receipt-event.ts';
 import { MailparserMimeParser } from '../../lambdas/adapters/mime/mailparser-mime-parser.ts';
 import { ConfigurationError } from '../../lambdas/core/errors.ts';
-import { createForwardHandler, FORWARD_BACKLOG_AGE_METRIC } from '../../lambdas/handlers/forward.ts';
 import { ingestMessage } from '../../lambdas/core/ingest.ts';
+import { createForwardHandler, FORWARD_BACKLOG_AGE_METRIC } from '../../lambdas/handlers/forward.ts';
 import { createIngestHandler } from '../../lambdas/handlers/ingest.ts';
 import { createObservability, SMART_HOST_CONFIGURATION_FAULT_METRIC } from '../../lambdas/handlers/observability.ts';
+import { buildReceiptNotification, wrapInSnsEnvelope } from '../../lambdas/handlers/ses-receipt-event.ts';
 import type { MimeParser } from '../../lambdas/ports/mime-parser.ts';
 import { readAwsForwardEnv } from '../../lambdas/wiring/env.ts';
+import { inSnsEnvelope, SES_SETUP_NOTIFICATIONS } from '../fixtures/ses/setup-notifications.ts';
 import {
-  ConcurrencyProbeRelay, ManualClock, MemoryRawMailStore, RecordingForwardQueue, RecordingMessageVisibility, ScriptedRelay,
+  ConcurrencyProbeRelay,
+  ManualClock,
+  MemoryRawMailStore,
+  RecordingForwardQueue,
+  RecordingMessageVisibility,
+  ScriptedRelay,
 } from '../support/memory-adapters.ts';
 import { MemoryMessageIndex } from '../support/memory-message-index.ts';
 import { receivedMail, simpleMessage } from '../support/received-mail.ts';
-import { inSnsEnvelope, SES_SETUP_NOTIFICATIONS } from '../fixtures/ses/setup-notifications.ts';
 
 process.env.POWERTOOLS_METRICS_DISABLED = 'true';
 process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
@@ -25,7 +30,13 @@ const context = { awsRequestId: 'req-1', getRemainingTimeInMillis: () => 60_000 
 
 function sqsRecord(messageId: string, body: string, receiveCount = 1): SQSRecord {
   return {
-    messageId, receiptHandle: `handle-${messageId}`, body, md5OfBody: '', eventSource: 'aws:sqs', eventSourceARN: 'arn:aws:sqs:eu-west-1:1:q', awsRegion: 'eu-west-1',
+    messageId,
+    receiptHandle: `handle-${messageId}`,
+    body,
+    md5OfBody: '',
+    eventSource: 'aws:sqs',
+    eventSourceARN: 'arn:aws:sqs:eu-west-1:1:q',
+    awsRegion: 'eu-west-1',
     attributes: { ApproximateReceiveCount: String(receiveCount), SentTimestamp: '0', SenderId: 'x', ApproximateFirstReceiveTimestamp: '0' },
     messageAttributes: {},
   };
@@ -34,8 +45,14 @@ function sqsRecord(messageId: string, body: string, receiveCount = 1): SQSRecord
 function notificationBody(id: string): string {
   return wrapInSnsEnvelope(
     buildReceiptNotification({
-      sesMessageId: id, receivedAt: new Date('2026-11-20T10:00:00Z'), envelopeFrom: 'p@partner.test', envelopeRecipients: ['alice@corp.test'],
-      bucket: 'raw', key: id, headers: [], commonHeaders: {},
+      sesMessageId: id,
+      receivedAt: new Date('2026-11-20T10:00:00Z'),
+      envelopeFrom: 'p@partner.test',
+      envelopeRecipients: ['alice@corp.test'],
+      bucket: 'raw',
+      key: id,
+      headers: [],
+      commonHeaders: {},
     }),
     `sns-${id}`,
   );
@@ -48,12 +65,21 @@ describe('ingest handler', () => {
     store.put({ bucket: 'raw', key: 'good' }, simpleMessage());
     const queue = new RecordingForwardQueue();
     const handler = createIngestHandler({
-      index: new MemoryMessageIndex(), rawStore: store, parser: new MailparserMimeParser(), forwardQueue: queue,
-      clock: new ManualClock('2026-11-20T10:00:01Z'), config: { retentionDays: 28, stackId: 's', leaseMs: 1000 },
-      retryVisibility: new RecordingMessageVisibility(), ...createObservability('test'),
+      index: new MemoryMessageIndex(),
+      rawStore: store,
+      parser: new MailparserMimeParser(),
+      forwardQueue: queue,
+      clock: new ManualClock('2026-11-20T10:00:01Z'),
+      config: { retentionDays: 28, stackId: 's', leaseMs: 1000 },
+      retryVisibility: new RecordingMessageVisibility(),
+      ...createObservability('test'),
     });
     const event: SQSEvent = {
-      Records: [sqsRecord('r-good', notificationBody('good')), sqsRecord('r-bad', '{"not":"ses"}'), sqsRecord('r-missing', notificationBody('missing'))],
+      Records: [
+        sqsRecord('r-good', notificationBody('good')),
+        sqsRecord('r-bad', '{"not":"ses"}'),
+        sqsRecord('r-missing', notificationBody('missing')),
+      ],
     };
 
     // Act
@@ -76,9 +102,14 @@ describe('ingest handler: the SES setup notification', () => {
     const observability = createObservability('test');
     const info = vi.spyOn(observability.logger, 'info');
     const handler = createIngestHandler({
-      index, rawStore: store, parser: new MailparserMimeParser(), forwardQueue: queue,
-      clock: new ManualClock('2026-11-20T10:00:01Z'), config: { retentionDays: 28, stackId: 's', leaseMs: 1000 },
-      retryVisibility: new RecordingMessageVisibility(), ...observability,
+      index,
+      rawStore: store,
+      parser: new MailparserMimeParser(),
+      forwardQueue: queue,
+      clock: new ManualClock('2026-11-20T10:00:01Z'),
+      config: { retentionDays: 28, stackId: 's', leaseMs: 1000 },
+      retryVisibility: new RecordingMessageVisibility(),
+      ...observability,
     });
     const records = Object.entries(SES_SETUP_NOTIFICATIONS).flatMap(([name, notification]) => [
       sqsRecord(`r-${name}`, inSnsEnvelope(notification, `sns-${name}`)),
@@ -99,9 +130,14 @@ describe('ingest handler: the SES setup notification', () => {
   it('still fails a notification that is neither mail nor the setup notice', async () => {
     // Prepare
     const handler = createIngestHandler({
-      index: new MemoryMessageIndex(), rawStore: new MemoryRawMailStore(), parser: new MailparserMimeParser(), forwardQueue: new RecordingForwardQueue(),
-      clock: new ManualClock('2026-11-20T10:00:01Z'), config: { retentionDays: 28, stackId: 's', leaseMs: 1000 },
-      retryVisibility: new RecordingMessageVisibility(), ...createObservability('test'),
+      index: new MemoryMessageIndex(),
+      rawStore: new MemoryRawMailStore(),
+      parser: new MailparserMimeParser(),
+      forwardQueue: new RecordingForwardQueue(),
+      clock: new ManualClock('2026-11-20T10:00:01Z'),
+      config: { retentionDays: 28, stackId: 's', leaseMs: 1000 },
+      retryVisibility: new RecordingMessageVisibility(),
+      ...createObservability('test'),
     });
     const bounce = { notificationType: 'Bounce', bounce: { bounceType: 'Permanent' }, mail: { messageId: 'm-1' } };
 
@@ -117,14 +153,23 @@ describe('forward handler', () => {
   it('refuses a malformed job without failing the others', async () => {
     const relay = new ScriptedRelay();
     const handler = createForwardHandler({
-      index: new MemoryMessageIndex(), rawStore: new MemoryRawMailStore(), relay, forwardQueue: new RecordingForwardQueue(),
+      index: new MemoryMessageIndex(),
+      rawStore: new MemoryRawMailStore(),
+      relay,
+      forwardQueue: new RecordingForwardQueue(),
       clock: new ManualClock('2026-11-20T10:00:01Z'),
       config: { stackId: 's', maxAgeMs: 1000, retryBaseSeconds: 1, retryMaxDelaySeconds: 1, leaseMs: 1000 },
-      retryVisibility: new RecordingMessageVisibility(), ...createObservability('test'),
+      retryVisibility: new RecordingMessageVisibility(),
+      ...createObservability('test'),
     });
 
     const response = await handler(
-      { Records: [sqsRecord('r-bad', 'nope'), sqsRecord('r-gone', JSON.stringify({ sesMessageId: 'gone', receivedAt: '2026-11-01T00:00:00.000Z', attempt: 0 }))] },
+      {
+        Records: [
+          sqsRecord('r-bad', 'nope'),
+          sqsRecord('r-gone', JSON.stringify({ sesMessageId: 'gone', receivedAt: '2026-11-01T00:00:00.000Z', attempt: 0 })),
+        ],
+      },
       context,
     );
 
@@ -133,25 +178,51 @@ describe('forward handler', () => {
 
   it('reports the age of a deferred message as ForwardBacklogAgeSeconds, and nothing for a delivered one', async () => {
     // Act: two messages received 2 h ago; the primary defers one recipient and takes the other message
-    const { recorded } = await forwardBatch([['deferred-1', 'late@corp.test'], ['fine-1', 'ok@corp.test']], (relay) => relay.codes.set('late@corp.test', 451), 2 * 3_600_000);
+    const { recorded } = await forwardBatch(
+      [
+        ['deferred-1', 'late@corp.test'],
+        ['fine-1', 'ok@corp.test'],
+      ],
+      (relay) => relay.codes.set('late@corp.test', 451),
+      2 * 3_600_000,
+    );
 
     // Assess: one backlog sample of 7,200 s (the deferred message's age), none for the delivered one
-    expect(recorded.filter((m) => m.name === FORWARD_BACKLOG_AGE_METRIC)).toEqual([{ name: FORWARD_BACKLOG_AGE_METRIC, unit: 'Seconds', value: 7200 }]);
-    expect(recorded.filter((m) => m.name === 'RecipientsDelivered').map((m) => m.value).sort()).toEqual([0, 1]);
+    expect(recorded.filter((m) => m.name === FORWARD_BACKLOG_AGE_METRIC)).toEqual([
+      { name: FORWARD_BACKLOG_AGE_METRIC, unit: 'Seconds', value: 7200 },
+    ]);
+    expect(
+      recorded
+        .filter((m) => m.name === 'RecipientsDelivered')
+        .map((m) => m.value)
+        .sort(),
+    ).toEqual([0, 1]);
   });
 
   it('counts each attempt the smart host refused on its settings as SmartHostConfigurationFaults, and nothing for other failures', async () => {
     // Act: three messages; the primary refuses our login for one, is away for one, takes one
-    const { recorded, warn } = await forwardBatch([['refused-1', 'login@corp.test'], ['away-1', 'away@corp.test'], ['fine-1', 'ok@corp.test']], (relay) => {
-      relay.codes.set('login@corp.test', 535);
-      relay.faults.set('login@corp.test', 'auth');
-      relay.codes.set('away@corp.test', 0);
-      relay.faults.set('away@corp.test', 'unreachable');
-    });
+    const { recorded, warn } = await forwardBatch(
+      [
+        ['refused-1', 'login@corp.test'],
+        ['away-1', 'away@corp.test'],
+        ['fine-1', 'ok@corp.test'],
+      ],
+      (relay) => {
+        relay.codes.set('login@corp.test', 535);
+        relay.faults.set('login@corp.test', 'auth');
+        relay.codes.set('away@corp.test', 0);
+        relay.faults.set('away@corp.test', 'unreachable');
+      },
+    );
 
     // Assess
-    expect(recorded.filter((m) => m.name === SMART_HOST_CONFIGURATION_FAULT_METRIC)).toEqual([{ name: 'SmartHostConfigurationFaults', unit: 'Count', value: 1 }]);
-    expect(warn).toHaveBeenCalledWith('smart host configuration fault', expect.objectContaining({ sesMessageId: 'refused-1', configurationFault: 'auth' }));
+    expect(recorded.filter((m) => m.name === SMART_HOST_CONFIGURATION_FAULT_METRIC)).toEqual([
+      { name: 'SmartHostConfigurationFaults', unit: 'Count', value: 1 },
+    ]);
+    expect(warn).toHaveBeenCalledWith(
+      'smart host configuration fault',
+      expect.objectContaining({ sesMessageId: 'refused-1', configurationFault: 'auth' }),
+    );
   });
 });
 
@@ -163,11 +234,22 @@ describe('a record that throws', () => {
     const observability = createObservability('test');
     const warn = vi.spyOn(observability.logger, 'warn');
     const handler = createIngestHandler({
-      index: new MemoryMessageIndex(), rawStore: store, parser: new MailparserMimeParser(), forwardQueue: new RecordingForwardQueue(),
-      clock: new ManualClock('2026-11-20T10:00:01Z'), config: { retentionDays: 28, stackId: 's', leaseMs: 1000 }, retryVisibility, ...observability,
+      index: new MemoryMessageIndex(),
+      rawStore: store,
+      parser: new MailparserMimeParser(),
+      forwardQueue: new RecordingForwardQueue(),
+      clock: new ManualClock('2026-11-20T10:00:01Z'),
+      config: { retentionDays: 28, stackId: 's', leaseMs: 1000 },
+      retryVisibility,
+      ...observability,
     });
     const response = await handler(
-      { Records: [sqsRecord('r-good', notificationBody('good'), receiveCount), sqsRecord('r-missing', notificationBody('missing'), receiveCount)] },
+      {
+        Records: [
+          sqsRecord('r-good', notificationBody('good'), receiveCount),
+          sqsRecord('r-missing', notificationBody('missing'), receiveCount),
+        ],
+      },
       context,
     );
     return { response, warn };
@@ -179,17 +261,20 @@ describe('a record that throws', () => {
     [4, 240],
     [6, 900],
     [10, 900],
-  ])('at receive %i comes back after %i s (ChangeMessageVisibility), not after the queue visibility timeout', async (receiveCount, seconds) => {
-    // Prepare
-    const visibility = new RecordingMessageVisibility();
+  ])(
+    'at receive %i comes back after %i s (ChangeMessageVisibility), not after the queue visibility timeout',
+    async (receiveCount, seconds) => {
+      // Prepare
+      const visibility = new RecordingMessageVisibility();
 
-    // Act
-    const { response } = await ingestWithAMissingObject(visibility, receiveCount);
+      // Act
+      const { response } = await ingestWithAMissingObject(visibility, receiveCount);
 
-    // Assess: only the failed record is rescheduled, by its own receipt handle
-    expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'r-missing' }]);
-    expect(visibility.changes).toEqual([{ receiptHandle: 'handle-r-missing', seconds }]);
-  });
+      // Assess: only the failed record is rescheduled, by its own receipt handle
+      expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'r-missing' }]);
+      expect(visibility.changes).toEqual([{ receiptHandle: 'handle-r-missing', seconds }]);
+    },
+  );
 
   it('is still reported failed (nothing lost) when its visibility cannot be changed, and says so in the log', async () => {
     // Prepare
@@ -201,7 +286,10 @@ describe('a record that throws', () => {
 
     // Assess
     expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'r-missing' }]);
-    expect(warn).toHaveBeenCalledWith('failed record keeps the queue visibility timeout', expect.objectContaining({ messageId: 'r-missing', backoffSeconds: 120 }));
+    expect(warn).toHaveBeenCalledWith(
+      'failed record keeps the queue visibility timeout',
+      expect.objectContaining({ messageId: 'r-missing', backoffSeconds: 120 }),
+    );
   });
 });
 
@@ -229,13 +317,24 @@ describe('sessions to the primary', () => {
     };
     const observability = createObservability('test');
     const ingest = createIngestHandler({
-      index, rawStore: store, parser: slowParser, forwardQueue: jobs, clock, config: { retentionDays: 28, stackId: 's', leaseMs: 60_000 },
-      retryVisibility: new RecordingMessageVisibility(), ...observability,
+      index,
+      rawStore: store,
+      parser: slowParser,
+      forwardQueue: jobs,
+      clock,
+      config: { retentionDays: 28, stackId: 's', leaseMs: 60_000 },
+      retryVisibility: new RecordingMessageVisibility(),
+      ...observability,
     });
     const forward = createForwardHandler({
-      index, rawStore: store, relay, forwardQueue: new RecordingForwardQueue(), clock,
+      index,
+      rawStore: store,
+      relay,
+      forwardQueue: new RecordingForwardQueue(),
+      clock,
       config: { stackId: 's', maxAgeMs: 5 * 86_400_000, retryBaseSeconds: 60, retryMaxDelaySeconds: 900, leaseMs: 60_000 },
-      retryVisibility: new RecordingMessageVisibility(), ...observability,
+      retryVisibility: new RecordingMessageVisibility(),
+      ...observability,
     });
     const ids = ['m-1', 'm-2', 'm-3'];
     for (const id of ids) store.put({ bucket: 'raw', key: id }, simpleMessage());
@@ -264,9 +363,23 @@ async function forwardBatch(messages: Array<[string, string]>, script: (relay: S
   const observability = createObservability('test');
   for (const [id, rcpt] of messages) {
     store.put({ bucket: 'raw', key: id }, simpleMessage());
-    await ingestMessage(receivedMail({ sesMessageId: id, raw: { bucket: 'raw', key: id }, envelopeRecipients: [rcpt], receivedAt: clock.now().toISOString() }), {
-      index, rawStore: store, parser: new MailparserMimeParser(), forwardQueue: queue, clock, workerId: 'i', config: { retentionDays: 28, stackId: 's', leaseMs: 1000 },
-    });
+    await ingestMessage(
+      receivedMail({
+        sesMessageId: id,
+        raw: { bucket: 'raw', key: id },
+        envelopeRecipients: [rcpt],
+        receivedAt: clock.now().toISOString(),
+      }),
+      {
+        index,
+        rawStore: store,
+        parser: new MailparserMimeParser(),
+        forwardQueue: queue,
+        clock,
+        workerId: 'i',
+        config: { retentionDays: 28, stackId: 's', leaseMs: 1000 },
+      },
+    );
   }
   clock.advance(afterMs);
   const relay = new ScriptedRelay();
@@ -274,9 +387,14 @@ async function forwardBatch(messages: Array<[string, string]>, script: (relay: S
   const addMetric = vi.spyOn(observability.metrics, 'addMetric');
   const warn = vi.spyOn(observability.logger, 'warn');
   const handler = createForwardHandler({
-    index, rawStore: store, relay, forwardQueue: new RecordingForwardQueue(), clock,
+    index,
+    rawStore: store,
+    relay,
+    forwardQueue: new RecordingForwardQueue(),
+    clock,
     config: { stackId: 's', maxAgeMs: 5 * 86_400_000, retryBaseSeconds: 60, retryMaxDelaySeconds: 900, leaseMs: 1000 },
-    retryVisibility: new RecordingMessageVisibility(), ...observability,
+    retryVisibility: new RecordingMessageVisibility(),
+    ...observability,
   });
   await handler({ Records: queue.sent.map((sent, i) => sqsRecord(`r-${i}`, JSON.stringify(sent.job))) }, context);
   return { recorded: addMetric.mock.calls.map(([name, unit, value]) => ({ name, unit, value })), warn };
@@ -284,13 +402,18 @@ async function forwardBatch(messages: Array<[string, string]>, script: (relay: S
 
 describe('AWS environment contract', () => {
   const complete = {
-    SHADOWMAIL_TABLE_NAME: 'table', SHADOWMAIL_FORWARD_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/1/forward', SHADOWMAIL_SMART_HOST: 'mx.corp.example',
+    SHADOWMAIL_TABLE_NAME: 'table',
+    SHADOWMAIL_FORWARD_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/1/forward',
+    SHADOWMAIL_SMART_HOST: 'mx.corp.example',
     SHADOWMAIL_SOURCE_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/1/forward',
   };
 
   it('applies the documented defaults', () => {
     expect(readAwsForwardEnv(complete)).toMatchObject({
-      SHADOWMAIL_SMART_HOST_PORT: 587, SHADOWMAIL_SMART_HOST_TLS: 'starttls-required', SHADOWMAIL_RETENTION_DAYS: 28, SHADOWMAIL_FORWARD_MAX_AGE_DAYS: 5,
+      SHADOWMAIL_SMART_HOST_PORT: 587,
+      SHADOWMAIL_SMART_HOST_TLS: 'starttls-required',
+      SHADOWMAIL_RETENTION_DAYS: 28,
+      SHADOWMAIL_FORWARD_MAX_AGE_DAYS: 5,
     });
   });
 

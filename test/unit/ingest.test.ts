@@ -1,10 +1,10 @@
 // The ingest use case against in-memory adapters and the real mailparser adapter.
 import { beforeEach, describe, expect, it } from 'vitest';
-import { ingestMessage, type IngestDeps } from '../../lambdas/core/ingest.ts';
-import { LeaseBusyError, MimeParseError, RawMessageMissingError } from '../../lambdas/core/errors.ts';
 import { MailparserMimeParser } from '../../lambdas/adapters/mime/mailparser-mime-parser.ts';
-import { MemoryMessageIndex } from '../support/memory-message-index.ts';
+import { LeaseBusyError, MimeParseError, RawMessageMissingError } from '../../lambdas/core/errors.ts';
+import { type IngestDeps, ingestMessage } from '../../lambdas/core/ingest.ts';
 import { ManualClock, MemoryRawMailStore, RecordingForwardQueue } from '../support/memory-adapters.ts';
+import { MemoryMessageIndex } from '../support/memory-message-index.ts';
 import { receivedMail, simpleMessage } from '../support/received-mail.ts';
 
 describe('ingestMessage', () => {
@@ -101,11 +101,20 @@ describe('ingestMessage', () => {
   it('indexes a message the parser refuses from the notification, and still forwards it', async () => {
     // Prepare: a parser that gives up, as mailparser may on hostile input
     const mail = receivedMail({
-      commonHeaders: { subject: 'From SES', from: ['x@partner.test'], messageId: '<ses@partner.test>', date: 'Fri, 20 Nov 2026 09:59:00 +0000' },
+      commonHeaders: {
+        subject: 'From SES',
+        from: ['x@partner.test'],
+        messageId: '<ses@partner.test>',
+        date: 'Fri, 20 Nov 2026 09:59:00 +0000',
+      },
       headers: [{ name: 'X-Shadowmail-Forwarded', value: 'shadowmail-test; id=old; now' }],
     });
     store.put(mail.raw, 'garbage');
-    const refusingParser = { summarize: async () => { throw new MimeParseError('unreadable structure'); } };
+    const refusingParser = {
+      summarize: async () => {
+        throw new MimeParseError('unreadable structure');
+      },
+    };
 
     // Act
     const outcome = await ingestMessage(mail, { ...deps, parser: refusingParser });
@@ -128,7 +137,11 @@ describe('ingestMessage', () => {
   it('does not swallow a broken store stream as a parse failure', async () => {
     const mail = receivedMail();
     store.put(mail.raw, simpleMessage());
-    const failingParser = { summarize: async () => { throw new Error('socket hang up'); } };
+    const failingParser = {
+      summarize: async () => {
+        throw new Error('socket hang up');
+      },
+    };
 
     await expect(ingestMessage(mail, { ...deps, parser: failingParser })).rejects.toThrow('socket hang up');
     expect(queue.sent).toHaveLength(0);

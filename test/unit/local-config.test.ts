@@ -8,8 +8,16 @@ describe('readLocalConfig', () => {
     const config = readLocalConfig({});
 
     expect(config).toMatchObject({
-      smtpPort: 2525, httpPort: 8787, sinkPort: 2526, domains: ['example.com'], primary: null, outbound: null,
-      retentionDays: 28, forwardMaxAgeMs: 5 * 86_400_000, listenHost: '127.0.0.1', primaryMaxSessions: 10,
+      smtpPort: 2525,
+      httpPort: 8787,
+      sinkPort: 2526,
+      domains: ['example.com'],
+      primary: null,
+      outbound: null,
+      retentionDays: 28,
+      forwardMaxAgeMs: 5 * 86_400_000,
+      listenHost: '127.0.0.1',
+      primaryMaxSessions: 10,
     });
     expect(config.dataDir).toMatch(/\.shadowmail$/);
   });
@@ -31,7 +39,9 @@ describe('readLocalConfig', () => {
   it('reads the bound on sessions to the primary, the same range as smartHost.maxSessions', () => {
     expect(readLocalConfig({ SHADOWMAIL_PRIMARY_MAX_SESSIONS: '4' }).primaryMaxSessions).toBe(4);
     expect(readLocalConfig({ SHADOWMAIL_PRIMARY_MAX_SESSIONS: '50' }).primaryMaxSessions).toBe(50);
-    expect(() => readLocalConfig({ SHADOWMAIL_PRIMARY_MAX_SESSIONS: '3' })).toThrow(/^SHADOWMAIL_PRIMARY_MAX_SESSIONS: invalid value "3": a whole number from 4 to 50/);
+    expect(() => readLocalConfig({ SHADOWMAIL_PRIMARY_MAX_SESSIONS: '3' })).toThrow(
+      /^SHADOWMAIL_PRIMARY_MAX_SESSIONS: invalid value "3": a whole number from 4 to 50/,
+    );
   });
 
   it.each([

@@ -5,13 +5,13 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { InvalidInputError, NotFoundError } from '../../lambdas/core/errors.ts';
 import {
   listFolder,
+  type MailboxDeps,
   mailboxesOf,
   markRead,
   markUnread,
   moveToDeleted,
   openEntry,
   restoreToInbox,
-  type MailboxDeps,
 } from '../../lambdas/core/mailbox.ts';
 import type { Identity } from '../../lambdas/ports/sign-in.ts';
 import { ManualClock } from '../support/memory-adapters.ts';
@@ -45,7 +45,11 @@ describe('mailbox use cases', () => {
     await index.putMailboxEntry(makeEntry(mailbox, id, { receivedAt: minutesAgo(minutes), ...more }));
   }
 
-  const failure = (promise: Promise<unknown>) => promise.then(() => null, (error: unknown) => error);
+  const failure = (promise: Promise<unknown>) =>
+    promise.then(
+      () => null,
+      (error: unknown) => error,
+    );
 
   beforeEach(() => {
     index = new MemoryMessageIndex();
@@ -75,7 +79,7 @@ describe('mailbox use cases', () => {
   });
 
   describe('listFolder', () => {
-    it('lists the caller\'s inbox newest first, without quarantined or expired mail', async () => {
+    it("lists the caller's inbox newest first, without quarantined or expired mail", async () => {
       // Prepare
       await deliver(ALICE, 'a1', 30);
       await deliver(ALICE, 'a2', 20);
@@ -143,7 +147,7 @@ describe('mailbox use cases', () => {
   });
 
   describe('openEntry', () => {
-    it('opens a message of the caller\'s mailbox with its entry and record', async () => {
+    it("opens a message of the caller's mailbox with its entry and record", async () => {
       // Prepare
       await deliver(ALICE, 'a1', 10);
       // Act
@@ -249,7 +253,7 @@ describe('mailbox use cases', () => {
       ['restoreToInbox', (who, id) => restoreToInbox(who, id, deps)],
     ];
 
-    it.each(useCases)('%s on bob\'s message id answers NotFoundError to alice and changes nothing', async (_name, useCase) => {
+    it.each(useCases)("%s on bob's message id answers NotFoundError to alice and changes nothing", async (_name, useCase) => {
       // Prepare
       await deliver(ALICE, 'a1', 20);
       await deliver(BOB, 'b1', 10);
@@ -268,7 +272,7 @@ describe('mailbox use cases', () => {
       await expect(useCase(bob, 'b1')).resolves.not.toBeInstanceOf(Error);
     });
 
-    it('answers a message id in both mailboxes from the caller\'s own copy only', async () => {
+    it("answers a message id in both mailboxes from the caller's own copy only", async () => {
       // Prepare: one message sent to both; bob deleted his copy
       await deliver(ALICE, 'm-both', 10);
       await deliver(BOB, 'm-both', 10);

@@ -9,17 +9,11 @@ import {
   RELAY_WORK_MS,
   SLOWEST_PATH_BYTES_PER_SECOND,
 } from '../../lambdas/adapters/smtp/relay-timeouts.ts';
-import { failureBackoffSeconds, FAILURE_BACKOFF, secondsUntilDeadLetter } from '../../lambdas/core/failure-backoff.ts';
+import { FAILURE_BACKOFF, failureBackoffSeconds, secondsUntilDeadLetter } from '../../lambdas/core/failure-backoff.ts';
 import { PRIMARY_SESSIONS, splitPrimarySessions } from '../../lambdas/core/primary-sessions.ts';
 import { DEFAULT_RESEND_CONFIG } from '../../lambdas/core/resend.ts';
 import { readLocalConfig } from '../../lambdas/wiring/local-config.ts';
-import {
-  accountConcurrencyNeeds,
-  FORWARD_LIMITS,
-  INGEST_LIMITS,
-  RESEND_LIMITS,
-  visibilityTimeoutFor,
-} from '../../lib/pipeline-limits.ts';
+import { accountConcurrencyNeeds, FORWARD_LIMITS, INGEST_LIMITS, RESEND_LIMITS, visibilityTimeoutFor } from '../../lib/pipeline-limits.ts';
 
 const LAMBDA_MAX_TIMEOUT_SECONDS = 900;
 const relaying = [
@@ -36,19 +30,28 @@ describe('the SMTP relay bound', () => {
     // Assess
     expect(needed).toBeLessThanOrEqual(RELAY_TIMEOUTS.totalTimeoutMs);
     expect(RELAY_TIMEOUTS.socketTimeoutMs).toBeGreaterThan(RELAY_TIMEOUTS.greetingTimeoutMs);
-    expect(RELAY_TIMEOUTS).toEqual({ connectionTimeoutMs: 15_000, greetingTimeoutMs: 60_000, socketTimeoutMs: 120_000, totalTimeoutMs: 300_000, quitTimeoutMs: 5_000 });
+    expect(RELAY_TIMEOUTS).toEqual({
+      connectionTimeoutMs: 15_000,
+      greetingTimeoutMs: 60_000,
+      socketTimeoutMs: 120_000,
+      totalTimeoutMs: 300_000,
+      quitTimeoutMs: 5_000,
+    });
   });
 });
 
 describe('relaying functions (forward, resend)', () => {
-  it.each(relaying)('%s: the timeout covers every record of a batch at the relay bound plus the bookkeeping, within Lambda\'s 15 minutes', (_name, limits) => {
-    // Act
-    const timeoutMs = limits.timeout.toMilliseconds();
+  it.each(relaying)(
+    "%s: the timeout covers every record of a batch at the relay bound plus the bookkeeping, within Lambda's 15 minutes",
+    (_name, limits) => {
+      // Act
+      const timeoutMs = limits.timeout.toMilliseconds();
 
-    // Assess
-    expect(timeoutMs).toBeGreaterThanOrEqual(limits.batchSize * RELAY_TIMEOUTS.totalTimeoutMs + RELAY_BOOKKEEPING_MS);
-    expect(limits.timeout.toSeconds()).toBeLessThanOrEqual(LAMBDA_MAX_TIMEOUT_SECONDS);
-  });
+      // Assess
+      expect(timeoutMs).toBeGreaterThanOrEqual(limits.batchSize * RELAY_TIMEOUTS.totalTimeoutMs + RELAY_BOOKKEEPING_MS);
+      expect(limits.timeout.toSeconds()).toBeLessThanOrEqual(LAMBDA_MAX_TIMEOUT_SECONDS);
+    },
+  );
 
   it.each(relaying)('%s: one record per invocation, 6 minutes, a visibility timeout of 36 minutes instead of 90', (_name, limits) => {
     expect(limits.batchSize).toBe(1);
@@ -91,7 +94,7 @@ describe('a resend step that keeps failing', () => {
 });
 
 describe('the bound on sessions to the primary', () => {
-  it('splits every allowed bound between forward and resend: the whole bound, each at least Lambda\'s minimum of 2, the forward the larger share', () => {
+  it("splits every allowed bound between forward and resend: the whole bound, each at least Lambda's minimum of 2, the forward the larger share", () => {
     for (let max = PRIMARY_SESSIONS.min; max <= PRIMARY_SESSIONS.max; max += 1) {
       const { forward, resend } = splitPrimarySessions(max);
       expect(forward + resend, `max ${max}`).toBe(max);
@@ -101,7 +104,7 @@ describe('the bound on sessions to the primary', () => {
     expect(splitPrimarySessions(PRIMARY_SESSIONS.default)).toEqual({ forward: 8, resend: 2 });
   });
 
-  it('defaults to at most 10, half of Exchange\'s MaxInboundConnectionPerSource default of 20', () => {
+  it("defaults to at most 10, half of Exchange's MaxInboundConnectionPerSource default of 20", () => {
     expect(PRIMARY_SESSIONS.default).toBeLessThanOrEqual(10);
   });
 

@@ -4,8 +4,6 @@
 import type { Readable } from 'node:stream';
 import type { Context, SQSEvent } from 'aws-lambda';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
-import { createObservability, SMART_HOST_CONFIGURATION_FAULT_METRIC } from '../../lambdas/handlers/observability.ts';
-import { createResendHandler, parseResendStep } from '../../lambdas/handlers/resend.ts';
 import { InvalidInputError, NotFoundError, RetryableError } from '../../lambdas/core/errors.ts';
 import { forwardMessage } from '../../lambdas/core/forward.ts';
 import { ingestMessage } from '../../lambdas/core/ingest.ts';
@@ -14,17 +12,25 @@ import {
   getResendJob,
   listResendJobs,
   processResendStep,
-  startResend,
   type ResendConfig,
   type ResendStartDeps,
   type ResendStepOutcome,
   type ResendWorkerDeps,
+  startResend,
 } from '../../lambdas/core/resend.ts';
-import type { RecipientReply, RelayEnvelope, SmtpFault, SmtpRelay } from '../../lambdas/ports/smtp-relay.ts';
+import { createObservability, SMART_HOST_CONFIGURATION_FAULT_METRIC } from '../../lambdas/handlers/observability.ts';
+import { createResendHandler, parseResendStep } from '../../lambdas/handlers/resend.ts';
 import type { ResendJob } from '../../lambdas/ports/resend-jobs.ts';
+import type { RecipientReply, RelayEnvelope, SmtpFault, SmtpRelay } from '../../lambdas/ports/smtp-relay.ts';
 import { headerBlockParser, sampleMessage } from '../fixtures/resend/header-parser.ts';
+import {
+  ConcurrencyProbeRelay,
+  ManualClock,
+  MemoryRawMailStore,
+  RecordingForwardQueue,
+  RecordingMessageVisibility,
+} from '../support/memory-adapters.ts';
 import { MemoryMessageIndex } from '../support/memory-message-index.ts';
-import { ConcurrencyProbeRelay, ManualClock, MemoryRawMailStore, RecordingForwardQueue, RecordingMessageVisibility } from '../support/memory-adapters.ts';
 import { MemoryAuditLog, MemoryResendJobs, MemoryResendQueue } from '../support/memory-resend.ts';
 import { receivedMail } from '../support/received-mail.ts';
 
@@ -75,20 +81,42 @@ class Harness {
   readonly queue = new MemoryResendQueue(() => this.clock.now().getTime());
   readonly forwardQueue = new RecordingForwardQueue();
   readonly config: ResendConfig = {
-    stackId: 'stack-1', leaseMs: 60_000, maxAttempts: 3, retryBaseSeconds: 10, retryMaxDelaySeconds: 60,
-    pageSize: 40, jobRetentionDays: 90, maxRangeDays: 400, maxReceives: 5,
+    stackId: 'stack-1',
+    leaseMs: 60_000,
+    maxAttempts: 3,
+    retryBaseSeconds: 10,
+    retryMaxDelaySeconds: 60,
+    pageSize: 40,
+    jobRetentionDays: 90,
+    maxRangeDays: 400,
+    maxReceives: 5,
   };
   readonly raw = new Map<string, Buffer>();
   private nextJob = 0;
 
   startDeps(): ResendStartDeps {
-    return { index: this.index, jobs: this.jobs, queue: this.queue, audit: this.audit, clock: this.clock, config: this.config, newJobId: () => `job-${++this.nextJob}` };
+    return {
+      index: this.index,
+      jobs: this.jobs,
+      queue: this.queue,
+      audit: this.audit,
+      clock: this.clock,
+      config: this.config,
+      newJobId: () => `job-${++this.nextJob}`,
+    };
   }
 
   workerDeps(overrides: Partial<ResendWorkerDeps> = {}): ResendWorkerDeps {
     return {
-      index: this.index, rawStore: this.store, relay: this.relay, jobs: this.jobs, queue: this.queue,
-      clock: this.clock, workerId: 'worker-1', config: this.config, ...overrides,
+      index: this.index,
+      rawStore: this.store,
+      relay: this.relay,
+      jobs: this.jobs,
+      queue: this.queue,
+      clock: this.clock,
+      workerId: 'worker-1',
+      config: this.config,
+      ...overrides,
     };
   }
 
@@ -105,8 +133,13 @@ class Harness {
     this.store.put(mail.raw, body);
     this.raw.set(sesMessageId, body);
     await ingestMessage(mail, {
-      index: this.index, rawStore: this.store, parser: headerBlockParser, forwardQueue: this.forwardQueue, clock: this.clock,
-      workerId: 'ingest', config: { retentionDays: 28, stackId: 'stack-1', leaseMs: 60_000 },
+      index: this.index,
+      rawStore: this.store,
+      parser: headerBlockParser,
+      forwardQueue: this.forwardQueue,
+      clock: this.clock,
+      workerId: 'ingest',
+      config: { retentionDays: 28, stackId: 'stack-1', leaseMs: 60_000 },
     });
     return sesMessageId;
   }
@@ -142,7 +175,10 @@ class Harness {
 /** The two header lines a resend puts on top, then the stored bytes. */
 function resentForm(jobId: string, sesMessageId: string, at: Date, raw: Buffer): Buffer {
   return Buffer.concat([
-    Buffer.from(`X-Shadowmail-Resent: ${jobId}; ${at.toUTCString()}\r\nX-Shadowmail-Forwarded: stack-1; id=${sesMessageId}; ${at.toUTCString()}\r\n`, 'latin1'),
+    Buffer.from(
+      `X-Shadowmail-Resent: ${jobId}; ${at.toUTCString()}\r\nX-Shadowmail-Forwarded: stack-1; id=${sesMessageId}; ${at.toUTCString()}\r\n`,
+      'latin1',
+    ),
     raw,
   ]);
 }
@@ -172,7 +208,9 @@ describe('single resend', () => {
       `resend ${job.id}: 250 scripted for alice@corp.test`,
       `resend ${job.id}: 250 scripted for bob@corp.test`,
     ]);
-    expect(h.audit.events).toMatchObject([{ actor: ADMIN, action: 'resend.single', target: id, outcome: 'ok', details: { jobId: job.id } }]);
+    expect(h.audit.events).toMatchObject([
+      { actor: ADMIN, action: 'resend.single', target: id, outcome: 'ok', details: { jobId: job.id } },
+    ]);
     expect(h.jobs.marks(job.id)).toEqual({ applied: [], started: [] });
   });
 
@@ -197,11 +235,15 @@ describe('single resend', () => {
     expect((await h.job(job.id)).counters).toMatchObject({ delivered: 1, failed: 0 });
   });
 
-  it('sends to the chosen recipients only, in the envelope\'s spelling, whatever case the admin typed', async () => {
+  it("sends to the chosen recipients only, in the envelope's spelling, whatever case the admin typed", async () => {
     // Prepare
     const id = await h.receive(2, { recipients: ['Alice@Corp.Test', 'bob@corp.test', 'carol@corp.test'] });
     // Act
-    await startResend(ADMIN, { kind: 'message', sesMessageId: id, recipients: ['CAROL@corp.test', 'alice@corp.test', 'carol@CORP.test'] }, h.startDeps());
+    await startResend(
+      ADMIN,
+      { kind: 'message', sesMessageId: id, recipients: ['CAROL@corp.test', 'alice@corp.test', 'carol@CORP.test'] },
+      h.startDeps(),
+    );
     await h.drain();
     // Assess
     expect(h.relay.sent.map((sent) => sent.envelope.recipients)).toEqual([['carol@corp.test', 'Alice@Corp.Test']]);
@@ -212,12 +254,19 @@ describe('single resend', () => {
     const id = await h.receive(3, { recipients: ['alice@corp.test'] });
     await h.index.putMessage({ ...(await h.index.getMessage(id, h.clock.now()))!, sesMessageId: 'sent-1' });
     // Act
-    const outcomes = await Promise.all([
-      startResend(ADMIN, { kind: 'message', sesMessageId: id, recipients: ['mallory@corp.test'] }, h.startDeps()),
-      startResend(ADMIN, { kind: 'message', sesMessageId: 'ses-none' }, h.startDeps()),
-      startResend(ADMIN, { kind: 'message', sesMessageId: 'sent-1' }, h.startDeps()),
-      startResend(ADMIN, { kind: 'message', sesMessageId: id, recipients: [] }, h.startDeps()),
-    ].map((promise) => promise.then(() => null, (error: unknown) => error)));
+    const outcomes = await Promise.all(
+      [
+        startResend(ADMIN, { kind: 'message', sesMessageId: id, recipients: ['mallory@corp.test'] }, h.startDeps()),
+        startResend(ADMIN, { kind: 'message', sesMessageId: 'ses-none' }, h.startDeps()),
+        startResend(ADMIN, { kind: 'message', sesMessageId: 'sent-1' }, h.startDeps()),
+        startResend(ADMIN, { kind: 'message', sesMessageId: id, recipients: [] }, h.startDeps()),
+      ].map((promise) =>
+        promise.then(
+          () => null,
+          (error: unknown) => error,
+        ),
+      ),
+    );
     // Assess
     expect(outcomes[0]).toBeInstanceOf(InvalidInputError);
     expect(outcomes[1]).toBeInstanceOf(NotFoundError);
@@ -230,7 +279,10 @@ describe('single resend', () => {
 
   it('resends a message the forward withheld as a mail loop when an admin asks for it by id', async () => {
     // Prepare
-    const looped = Buffer.concat([Buffer.from('X-Shadowmail-Forwarded: stack-1; id=ses-old; Fri, 01 Mar 2030 10:00:00 GMT\r\n'), sampleMessage(4)]);
+    const looped = Buffer.concat([
+      Buffer.from('X-Shadowmail-Forwarded: stack-1; id=ses-old; Fri, 01 Mar 2030 10:00:00 GMT\r\n'),
+      sampleMessage(4),
+    ]);
     const id = await h.receive(4, { body: looped });
     // Act
     await startResend(ADMIN, { kind: 'message', sesMessageId: id }, h.startDeps());
@@ -249,7 +301,12 @@ describe('single resend', () => {
     // Act
     const back = await h.receive(6, { body: bounced });
     const forward = await forwardMessage(h.forwardQueue.sent.at(-1)!.job, {
-      index: h.index, rawStore: h.store, relay: h.relay, forwardQueue: h.forwardQueue, clock: h.clock, workerId: 'fw',
+      index: h.index,
+      rawStore: h.store,
+      relay: h.relay,
+      forwardQueue: h.forwardQueue,
+      clock: h.clock,
+      workerId: 'fw',
       config: { stackId: 'stack-1', maxAgeMs: 5 * 86_400_000, retryBaseSeconds: 60, retryMaxDelaySeconds: 900, leaseMs: 60_000 },
     });
     // Assess
@@ -285,8 +342,19 @@ describe('bulk resend', () => {
     // Assess
     expect(h.relay.sent.map((sent) => sent.envelope.recipients)).toEqual([['alice@corp.test'], ['Sales@corp.test'], ['alice@corp.test']]);
     expect(h.relay.sent.map((sent) => /id=([^;]+);/.exec(sent.data.toString('latin1'))?.[1])).toEqual(inRange);
-    expect((await h.job(job.id)).counters).toEqual({ total: 3, done: 3, skipped: 0, delivered: 3, failed: 0, deferred: 0, cancelled: 0, inDoubt: 0 });
-    expect(h.audit.events).toMatchObject([{ action: 'resend.bulk', target: 'Alice@corp.test', details: { scope: 'mailbox', jobId: job.id } }]);
+    expect((await h.job(job.id)).counters).toEqual({
+      total: 3,
+      done: 3,
+      skipped: 0,
+      delivered: 3,
+      failed: 0,
+      deferred: 0,
+      cancelled: 0,
+      inDoubt: 0,
+    });
+    expect(h.audit.events).toMatchObject([
+      { action: 'resend.bulk', target: 'Alice@corp.test', details: { scope: 'mailbox', jobId: job.id } },
+    ]);
   });
 
   it('counts 250 messages exactly: 5xx failed at once, 4xx retried with growing delays, then delivered or failed', async () => {
@@ -304,10 +372,21 @@ describe('bulk resend', () => {
     // Assess
     const final = await h.job(job.id);
     expect(final.state).toBe('done');
-    expect(final.counters).toEqual({ total: 250, done: 250, skipped: 0, delivered: 250 + 63 + 62, failed: 63 + 62, deferred: 0, cancelled: 0, inDoubt: 0 });
+    expect(final.counters).toEqual({
+      total: 250,
+      done: 250,
+      skipped: 0,
+      delivered: 250 + 63 + 62,
+      failed: 63 + 62,
+      deferred: 0,
+      cancelled: 0,
+      inDoubt: 0,
+    });
     // c@ is scripted per recipient address across messages: only its first two relays see 450
     expect(outcomes.filter((outcome) => outcome.status === 'enumerated')).toHaveLength(7);
-    const retries = outcomes.filter((outcome) => outcome.status === 'sent' && outcome.retryInSeconds !== null).map((outcome) => (outcome as { retryInSeconds: number }).retryInSeconds);
+    const retries = outcomes
+      .filter((outcome) => outcome.status === 'sent' && outcome.retryInSeconds !== null)
+      .map((outcome) => (outcome as { retryInSeconds: number }).retryInSeconds);
     expect(new Set(retries)).toEqual(new Set([10, 20]));
     for (let n = 0; n < 250; n += 1) {
       const counts = h.relay.deliveriesOf(`ses-${String(n).padStart(4, '0')}`);
@@ -320,16 +399,27 @@ describe('bulk resend', () => {
     // Prepare
     const expired = await h.receive(20, { minutesAgo: 50 });
     const rawGone = await h.receive(21, { minutesAgo: 40 });
-    await h.receive(22, { minutesAgo: 30, body: Buffer.concat([Buffer.from('X-Shadowmail-Forwarded: stack-1; id=x; Fri, 01 Mar 2030 10:00:00 GMT\r\n'), sampleMessage(22)]) });
+    await h.receive(22, {
+      minutesAgo: 30,
+      body: Buffer.concat([Buffer.from('X-Shadowmail-Forwarded: stack-1; id=x; Fri, 01 Mar 2030 10:00:00 GMT\r\n'), sampleMessage(22)]),
+    });
     await h.receive(23, { minutesAgo: 20 });
     h.index.messages.get(expired)!.expiresAt = Math.floor(h.clock.now().getTime() / 1000) - 1;
     h.store.objects.delete(`raw-bucket/raw/${rawGone}`);
     // A Sent copy sits in the mailbox but is not received mail
-    await h.index.putMailboxEntry({ ...(await h.index.getMailboxEntry('alice@corp.test', 'ses-0023', h.clock.now()))!, sesMessageId: 'sent-9', folder: 'inbox' });
+    await h.index.putMailboxEntry({
+      ...(await h.index.getMailboxEntry('alice@corp.test', 'ses-0023', h.clock.now()))!,
+      sesMessageId: 'sent-9',
+      folder: 'inbox',
+    });
     await h.index.putMessage({ ...(await h.index.getMessage('ses-0023', h.clock.now()))!, sesMessageId: 'sent-9' });
     const now = h.clock.now().getTime();
     // Act
-    const job = await startResend(ADMIN, { kind: 'mailbox', mailbox: 'alice@corp.test', since: new Date(now - 3_600_000), until: new Date(now) }, h.startDeps());
+    const job = await startResend(
+      ADMIN,
+      { kind: 'mailbox', mailbox: 'alice@corp.test', since: new Date(now - 3_600_000), until: new Date(now) },
+      h.startDeps(),
+    );
     await h.drain();
     // Assess
     const final = await h.job(job.id);
@@ -351,12 +441,23 @@ describe('bulk resend', () => {
 
   it('refuses bad ranges and mailboxes before creating anything', async () => {
     // Act
-    const outcomes = await Promise.all([
-      startResend(ADMIN, { kind: 'all', since: '2030-03-01T00:00:00Z', until: '2030-03-01T00:00:00Z' }, h.startDeps()),
-      startResend(ADMIN, { kind: 'all', since: 'yesterday', until: '2030-03-01T00:00:00Z' }, h.startDeps()),
-      startResend(ADMIN, { kind: 'all', since: '2020-01-01T00:00:00Z', until: '2030-03-01T00:00:00Z' }, h.startDeps()),
-      startResend(ADMIN, { kind: 'mailbox', mailbox: 'not an address', since: '2030-02-01T00:00:00Z', until: '2030-03-01T00:00:00Z' }, h.startDeps()),
-    ].map((promise) => promise.then(() => null, (error: unknown) => error)));
+    const outcomes = await Promise.all(
+      [
+        startResend(ADMIN, { kind: 'all', since: '2030-03-01T00:00:00Z', until: '2030-03-01T00:00:00Z' }, h.startDeps()),
+        startResend(ADMIN, { kind: 'all', since: 'yesterday', until: '2030-03-01T00:00:00Z' }, h.startDeps()),
+        startResend(ADMIN, { kind: 'all', since: '2020-01-01T00:00:00Z', until: '2030-03-01T00:00:00Z' }, h.startDeps()),
+        startResend(
+          ADMIN,
+          { kind: 'mailbox', mailbox: 'not an address', since: '2030-02-01T00:00:00Z', until: '2030-03-01T00:00:00Z' },
+          h.startDeps(),
+        ),
+      ].map((promise) =>
+        promise.then(
+          () => null,
+          (error: unknown) => error,
+        ),
+      ),
+    );
     // Assess
     for (const outcome of outcomes) expect(outcome).toBeInstanceOf(InvalidInputError);
     expect(h.jobs.jobs.size).toBe(0);
@@ -367,7 +468,11 @@ describe('bulk resend', () => {
     await h.receive(40);
     const first = await startResend(ADMIN, { kind: 'message', sesMessageId: 'ses-0040' }, h.startDeps());
     h.clock.advance(1000);
-    const second = await startResend('cli:root', { kind: 'all', since: '2030-02-01T00:00:00Z', until: '2030-03-01T00:00:00Z' }, h.startDeps());
+    const second = await startResend(
+      'cli:root',
+      { kind: 'all', since: '2030-02-01T00:00:00Z', until: '2030-03-01T00:00:00Z' },
+      h.startDeps(),
+    );
     // Act
     const page = await listResendJobs({ limit: 1 }, { jobs: h.jobs, clock: h.clock });
     const rest = await listResendJobs({ limit: 1, cursor: page.nextCursor }, { jobs: h.jobs, clock: h.clock });
@@ -382,7 +487,8 @@ describe('cancel', () => {
   it('stops a running job: queued messages count as skipped, waiting retries as cancelled, and the counts add up', async () => {
     // Prepare
     const h = new Harness();
-    for (let n = 0; n < 60; n += 1) await h.receive(n, { recipients: ['a@corp.test', n % 2 === 0 ? 'slow@corp.test' : 'b@corp.test'], minutesAgo: 100 - n });
+    for (let n = 0; n < 60; n += 1)
+      await h.receive(n, { recipients: ['a@corp.test', n % 2 === 0 ? 'slow@corp.test' : 'b@corp.test'], minutesAgo: 100 - n });
     h.relay.codes.set('slow@corp.test', 450);
     const now = h.clock.now().getTime();
     const job = await startResend(ADMIN, { kind: 'all', since: new Date(now - 3_600_000 * 3), until: new Date(now) }, h.startDeps());
@@ -419,7 +525,9 @@ describe('cancel', () => {
     await h.drain();
     // Act
     const after = await cancelResend(ADMIN, job.id, { jobs: h.jobs, audit: h.audit, clock: h.clock });
-    const unknown = await cancelResend(ADMIN, 'job-none', { jobs: h.jobs, audit: h.audit, clock: h.clock }).catch((error: unknown) => error);
+    const unknown = await cancelResend(ADMIN, 'job-none', { jobs: h.jobs, audit: h.audit, clock: h.clock }).catch(
+      (error: unknown) => error,
+    );
     // Assess
     expect(after.state).toBe('done');
     expect(unknown).toBeInstanceOf(NotFoundError);
@@ -527,7 +635,16 @@ describe('redeliveries and crashes', () => {
     // Act
     await h.drain(h.workerDeps({ queue: crashingQueue }));
     // Assess
-    expect((await h.job(job.id)).counters).toEqual({ total: 1, done: 1, skipped: 0, delivered: 2, failed: 0, deferred: 0, cancelled: 0, inDoubt: 0 });
+    expect((await h.job(job.id)).counters).toEqual({
+      total: 1,
+      done: 1,
+      skipped: 0,
+      delivered: 2,
+      failed: 0,
+      deferred: 0,
+      cancelled: 0,
+      inDoubt: 0,
+    });
     expect(h.relay.sent.map((sent) => sent.envelope.recipients)).toEqual([['a@corp.test', 'later@corp.test'], ['later@corp.test']]);
     expect((await h.job(job.id)).state).toBe('done');
   });
@@ -550,7 +667,16 @@ describe('redeliveries and crashes', () => {
     // Act
     await h.drain(h.workerDeps({ jobs: crashing }));
     // Assess
-    expect((await h.job(job.id)).counters).toEqual({ total: 1, done: 1, skipped: 0, delivered: 2, failed: 0, deferred: 0, cancelled: 0, inDoubt: 1 });
+    expect((await h.job(job.id)).counters).toEqual({
+      total: 1,
+      done: 1,
+      skipped: 0,
+      delivered: 2,
+      failed: 0,
+      deferred: 0,
+      cancelled: 0,
+      inDoubt: 1,
+    });
     expect(h.relay.sent).toHaveLength(2);
     expect(h.queue.pending).toEqual([]);
   });
@@ -629,7 +755,11 @@ describe('the resend worker handler (SQS batch)', () => {
   it('parses steps strictly', () => {
     // Act
     const good = parseResendStep('{"type":"message","jobId":"rs-1","sesMessageId":"m1","recipients":null,"attempt":0}');
-    const bad = ['not json', '{"type":"enumerate","jobId":"../x","seq":0}', '{"type":"message","jobId":"rs-1","sesMessageId":"m1","attempt":-1,"recipients":null}'].map((body) => {
+    const bad = [
+      'not json',
+      '{"type":"enumerate","jobId":"../x","seq":0}',
+      '{"type":"message","jobId":"rs-1","sesMessageId":"m1","attempt":-1,"recipients":null}',
+    ].map((body) => {
       try {
         return parseResendStep(body);
       } catch (error) {
@@ -653,7 +783,10 @@ describe('the resend worker handler (SQS batch)', () => {
     observability.logger.setLogLevel('SILENT');
     const handler = createResendHandler({ ...h.workerDeps(), retryVisibility: new RecordingMessageVisibility(), ...observability });
     // Act
-    const response = await handler({ Records: [record('r1', JSON.stringify(step)), record('r2', 'garbage'), record('r3', JSON.stringify(busy))] }, context);
+    const response = await handler(
+      { Records: [record('r1', JSON.stringify(step)), record('r2', 'garbage'), record('r3', JSON.stringify(busy))] },
+      context,
+    );
     // Assess
     expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: 'r3' }] });
     expect(h.relay.sent).toHaveLength(1);
@@ -672,7 +805,11 @@ describe('the resend worker handler (SQS batch)', () => {
     }
     const observability = createObservability('test-resend');
     observability.logger.setLogLevel('SILENT');
-    const handler = createResendHandler({ ...h.workerDeps({ relay }), retryVisibility: new RecordingMessageVisibility(), ...observability });
+    const handler = createResendHandler({
+      ...h.workerDeps({ relay }),
+      retryVisibility: new RecordingMessageVisibility(),
+      ...observability,
+    });
 
     // Act
     const response = await handler({ Records: steps.map((step, i) => record(`r${i}`, JSON.stringify(step))) }, context);
@@ -699,7 +836,9 @@ describe('the resend worker handler (SQS batch)', () => {
     await handler({ Records: [record('r1', JSON.stringify(step))] }, context);
     // Assess
     const recorded = addMetric.mock.calls.map(([name, unit, value]) => ({ name, unit, value }));
-    expect(recorded.filter((m) => m.name === SMART_HOST_CONFIGURATION_FAULT_METRIC)).toEqual([{ name: 'SmartHostConfigurationFaults', unit: 'Count', value: 1 }]);
+    expect(recorded.filter((m) => m.name === SMART_HOST_CONFIGURATION_FAULT_METRIC)).toEqual([
+      { name: 'SmartHostConfigurationFaults', unit: 'Count', value: 1 },
+    ]);
     expect(recorded.find((m) => m.name === 'ResendDeferred')).toMatchObject({ value: 1 });
   });
 });

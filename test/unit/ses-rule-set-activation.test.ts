@@ -4,11 +4,16 @@
 // SES has no local stand-in for receipt rule sets: the port gets an in-memory
 // account (one active set per region, as SES keeps it), the adapter a client
 // that records the commands it is sent.
-import { DescribeActiveReceiptRuleSetCommand, SetActiveReceiptRuleSetCommand, type SESClient } from '@aws-sdk/client-ses';
+import { DescribeActiveReceiptRuleSetCommand, type SESClient, SetActiveReceiptRuleSetCommand } from '@aws-sdk/client-ses';
 import { describe, expect, it } from 'vitest';
 import { SesActiveRuleSetSwitch } from '../../lambdas/adapters/aws/ses-rule-set-switch.ts';
 import { InvalidInputError } from '../../lambdas/core/errors.ts';
-import { applyRuleSetActivation, planRuleSetActivation, TAKE_OVER_SETTING, type RuleSetActivationRequest } from '../../lambdas/core/ses-rule-set-activation.ts';
+import {
+  applyRuleSetActivation,
+  planRuleSetActivation,
+  type RuleSetActivationRequest,
+  TAKE_OVER_SETTING,
+} from '../../lambdas/core/ses-rule-set-activation.ts';
 import { createRuleSetActivationHandler, parseActivationEvent } from '../../lambdas/handlers/ses-rule-set-activation.ts';
 import type { ActiveRuleSetSwitch } from '../../lambdas/ports/ses-rule-set-switch.ts';
 
@@ -46,7 +51,11 @@ function cfnEvent(requestType: 'Create' | 'Update' | 'Delete', extra: Record<str
     RequestId: 'c2f6a2d4-0000-4000-8000-000000000000',
     LogicalResourceId: 'InboundMailRuleSetActivation8F1AE244',
     ResourceType: 'Custom::SesActiveReceiptRuleSet',
-    ResourceProperties: { ServiceToken: 'arn:aws:lambda:eu-west-1:123456789012:function:provider', RuleSetName: OURS, TakeOverActiveRuleSet: 'false' },
+    ResourceProperties: {
+      ServiceToken: 'arn:aws:lambda:eu-west-1:123456789012:function:provider',
+      RuleSetName: OURS,
+      TakeOverActiveRuleSet: 'false',
+    },
     ...extra,
   };
 }
@@ -62,7 +71,12 @@ describe('the decision', () => {
       'old-inbound',
       { action: 'activate', ruleSetName: OURS, replacing: 'old-inbound' },
     ],
-    ['delete while ours is active', { requestType: 'Delete', ruleSetName: OURS, takeOver: false }, OURS, { action: 'deactivate', ruleSetName: OURS }],
+    [
+      'delete while ours is active',
+      { requestType: 'Delete', ruleSetName: OURS, takeOver: false },
+      OURS,
+      { action: 'deactivate', ruleSetName: OURS },
+    ],
     [
       'delete while another set is active',
       { requestType: 'Delete', ruleSetName: OURS, takeOver: false },
@@ -109,7 +123,11 @@ describe('applying it', () => {
 
     // Assess
     expect(await account.active()).toBe(OURS);
-    expect(outcome).toEqual({ physicalResourceId: OURS, data: { ActiveRuleSet: OURS, ReplacedRuleSet: '' }, summary: `activated "${OURS}"` });
+    expect(outcome).toEqual({
+      physicalResourceId: OURS,
+      data: { ActiveRuleSet: OURS, ReplacedRuleSet: '' },
+      summary: `activated "${OURS}"`,
+    });
   });
 
   it('leaves a foreign active set untouched and fails with the refusal', async () => {
@@ -156,7 +174,9 @@ describe('the handler', () => {
   it('turns CloudFormation events into requests: the string flag, the physical id as the old or deleted name', () => {
     // Act
     const created = parseActivationEvent(cfnEvent('Create', { ResourceProperties: { RuleSetName: OURS, TakeOverActiveRuleSet: 'true' } }));
-    const updated = parseActivationEvent(cfnEvent('Update', { PhysicalResourceId: 'old-inbound', OldResourceProperties: { RuleSetName: 'old-inbound' } }));
+    const updated = parseActivationEvent(
+      cfnEvent('Update', { PhysicalResourceId: 'old-inbound', OldResourceProperties: { RuleSetName: 'old-inbound' } }),
+    );
     const deleted = parseActivationEvent(cfnEvent('Delete', { PhysicalResourceId: OURS }));
 
     // Assess
@@ -168,7 +188,11 @@ describe('the handler', () => {
   it.each([
     ['no rule set name', cfnEvent('Create', { ResourceProperties: { TakeOverActiveRuleSet: 'false' } }), /RuleSetName/],
     ['a name SES would refuse', cfnEvent('Create', { ResourceProperties: { RuleSetName: 'bad name!' } }), /an SES receipt rule set name/],
-    ['a flag that is no boolean', cfnEvent('Create', { ResourceProperties: { RuleSetName: OURS, TakeOverActiveRuleSet: 'yes' } }), /TakeOverActiveRuleSet/],
+    [
+      'a flag that is no boolean',
+      cfnEvent('Create', { ResourceProperties: { RuleSetName: OURS, TakeOverActiveRuleSet: 'yes' } }),
+      /TakeOverActiveRuleSet/,
+    ],
     ['an unknown request type', cfnEvent('Create', { RequestType: 'Rename' }), /RequestType/],
     ['a delete without physical id', cfnEvent('Delete'), /PhysicalResourceId/],
   ])('refuses an event with %s, naming the field', async (_what, event, field) => {
@@ -191,7 +215,9 @@ describe('the handler', () => {
     const handler = createRuleSetActivationHandler(account);
 
     // Act
-    const deleted = await handler(cfnEvent('Delete', { PhysicalResourceId: OURS, ResourceProperties: { RuleSetName: 'bad name!', TakeOverActiveRuleSet: 'yes' } }));
+    const deleted = await handler(
+      cfnEvent('Delete', { PhysicalResourceId: OURS, ResourceProperties: { RuleSetName: 'bad name!', TakeOverActiveRuleSet: 'yes' } }),
+    );
 
     // Assess
     expect(deleted.PhysicalResourceId).toBe(OURS);

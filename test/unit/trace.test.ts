@@ -5,17 +5,10 @@ import { describe, expect, it } from 'vitest';
 import { InvalidInputError, NotFoundError } from '../../lambdas/core/errors.ts';
 import { forwardMessage } from '../../lambdas/core/forward.ts';
 import { ingestMessage } from '../../lambdas/core/ingest.ts';
-import {
-  adminTraceSearch,
-  normalizeTraceSearch,
-  openRawMessage,
-  searchTrace,
-  traceMessages,
-  traceOne,
-} from '../../lambdas/core/trace.ts';
+import { adminTraceSearch, normalizeTraceSearch, openRawMessage, searchTrace, traceMessages, traceOne } from '../../lambdas/core/trace.ts';
 import { headerBlockParser, sampleMessage } from '../fixtures/resend/header-parser.ts';
-import { MemoryMessageIndex } from '../support/memory-message-index.ts';
 import { ManualClock, MemoryRawMailStore, RecordingForwardQueue, ScriptedRelay } from '../support/memory-adapters.ts';
+import { MemoryMessageIndex } from '../support/memory-message-index.ts';
 import { MemoryAuditLog } from '../support/memory-resend.ts';
 import { receivedMail } from '../support/received-mail.ts';
 
@@ -37,7 +30,12 @@ async function world() {
     });
     store.put(mail.raw, sampleMessage(n, { subject }));
     await ingestMessage(mail, {
-      index, rawStore: store, parser: headerBlockParser, forwardQueue: queue, clock, workerId: 'i',
+      index,
+      rawStore: store,
+      parser: headerBlockParser,
+      forwardQueue: queue,
+      clock,
+      workerId: 'i',
       config: { retentionDays: 28, stackId: 'stack-1', leaseMs: 60_000 },
     });
   };
@@ -45,7 +43,12 @@ async function world() {
   const forwardAll = async () => {
     for (const { job } of queue.sent.splice(0)) {
       await forwardMessage(job, {
-        index, rawStore: store, relay, forwardQueue: queue, clock, workerId: 'f',
+        index,
+        rawStore: store,
+        relay,
+        forwardQueue: queue,
+        clock,
+        workerId: 'f',
         config: { stackId: 'stack-1', maxAgeMs: 5 * 86_400_000, retryBaseSeconds: 60, retryMaxDelaySeconds: 900, leaseMs: 60_000 },
       });
     }
@@ -58,10 +61,19 @@ describe('normalizeTraceSearch', () => {
 
   it('puts criteria in comparison form and gives a search by subject alone the last 31 days', () => {
     // Act
-    const query = normalizeTraceSearch({ recipient: ' <Alice@Corp.Test> ', messageId: '<ABC@Ext.Example>', subject: '  Rechnung   März ' }, now);
+    const query = normalizeTraceSearch(
+      { recipient: ' <Alice@Corp.Test> ', messageId: '<ABC@Ext.Example>', subject: '  Rechnung   März ' },
+      now,
+    );
     const subjectOnly = normalizeTraceSearch({ subject: 'x' }, now);
     // Assess
-    expect(query).toEqual({ limit: 50, cursor: null, recipient: 'alice@corp.test', messageIdHeader: 'abc@ext.example', subject: 'rechnung märz' });
+    expect(query).toEqual({
+      limit: 50,
+      cursor: null,
+      recipient: 'alice@corp.test',
+      messageIdHeader: 'abc@ext.example',
+      subject: 'rechnung märz',
+    });
     expect(subjectOnly).toMatchObject({ since: '2030-01-29T12:01:00.000Z', until: '2030-03-01T12:01:00.000Z' });
   });
 
@@ -89,7 +101,7 @@ describe('normalizeTraceSearch', () => {
 });
 
 describe('searchTrace', () => {
-  it('finds by subject across mailboxes, newest first, with every recipient\'s state and each attempt', async () => {
+  it("finds by subject across mailboxes, newest first, with every recipient's state and each attempt", async () => {
     // Prepare
     const w = await world();
     await w.receive(1, ['alice@corp.test', 'bob@corp.test'], 5, 'Invoice March');
@@ -107,7 +119,11 @@ describe('searchTrace', () => {
       ['bob@corp.test', 'deferred', [[451, 'deferred']]],
     ]);
     expect(first.deliveries[1]?.attempts[0]).toEqual({ at: NOW, code: 451, response: '451 scripted reply', outcome: 'deferred' });
-    expect(first.message).toMatchObject({ envelopeFrom: 'partner@ext.example', size: sampleMessage(1, { subject: 'Invoice March' }).length, verdicts: { spam: 'PASS' } });
+    expect(first.message).toMatchObject({
+      envelopeFrom: 'partner@ext.example',
+      size: sampleMessage(1, { subject: 'Invoice March' }).length,
+      verdicts: { spam: 'PASS' },
+    });
   });
 
   it('pages with a cursor and keeps the criteria of the first page', async () => {
@@ -116,8 +132,14 @@ describe('searchTrace', () => {
     for (let n = 0; n < 7; n += 1) await w.receive(n, ['alice@corp.test'], 10 - n);
     // Act
     const first = await searchTrace({ recipient: 'alice@corp.test', limit: 3 }, { index: w.index, clock: w.clock });
-    const second = await searchTrace({ recipient: 'alice@corp.test', limit: 3, cursor: first.nextCursor }, { index: w.index, clock: w.clock });
-    const third = await searchTrace({ recipient: 'alice@corp.test', limit: 3, cursor: second.nextCursor }, { index: w.index, clock: w.clock });
+    const second = await searchTrace(
+      { recipient: 'alice@corp.test', limit: 3, cursor: first.nextCursor },
+      { index: w.index, clock: w.clock },
+    );
+    const third = await searchTrace(
+      { recipient: 'alice@corp.test', limit: 3, cursor: second.nextCursor },
+      { index: w.index, clock: w.clock },
+    );
     // Assess
     expect([first, second, third].map((page) => page.messages.map((t) => t.message.sesMessageId))).toEqual([
       ['ses-6', 'ses-5', 'ses-4'],
@@ -127,15 +149,24 @@ describe('searchTrace', () => {
     expect(third.nextCursor).toBeNull();
   });
 
-  it('audits an admin\'s search with what was asked and how much was found', async () => {
+  it("audits an admin's search with what was asked and how much was found", async () => {
     // Prepare
     const w = await world();
     await w.receive(1, ['alice@corp.test'], 1);
     // Act
-    await adminTraceSearch('admin@corp.test', { recipient: 'alice@corp.test', since: '2030-02-01T00:00:00Z' }, { index: w.index, clock: w.clock, audit: w.audit });
+    await adminTraceSearch(
+      'admin@corp.test',
+      { recipient: 'alice@corp.test', since: '2030-02-01T00:00:00Z' },
+      { index: w.index, clock: w.clock, audit: w.audit },
+    );
     // Assess
     expect(w.audit.events).toMatchObject([
-      { actor: 'admin@corp.test', action: 'trace.search', outcome: 'ok', details: { recipient: 'alice@corp.test', since: '2030-02-01T00:00:00Z', results: 1, page: 'first' } },
+      {
+        actor: 'admin@corp.test',
+        action: 'trace.search',
+        outcome: 'ok',
+        details: { recipient: 'alice@corp.test', since: '2030-02-01T00:00:00Z', results: 1, page: 'first' },
+      },
     ]);
   });
 });
@@ -158,10 +189,20 @@ describe('one message and its raw bytes', () => {
     const w = await world();
     await w.receive(1, ['alice@corp.test'], 1);
     // Act
-    const download = await openRawMessage('admin@corp.test', 'ses-1', { index: w.index, clock: w.clock, rawStore: w.store, audit: w.audit });
+    const download = await openRawMessage('admin@corp.test', 'ses-1', {
+      index: w.index,
+      clock: w.clock,
+      rawStore: w.store,
+      audit: w.audit,
+    });
     const chunks: Buffer[] = [];
     for await (const chunk of download.body) chunks.push(Buffer.from(chunk as Buffer));
-    const missing = await openRawMessage('admin@corp.test', 'ses-2', { index: w.index, clock: w.clock, rawStore: w.store, audit: w.audit }).catch((e: unknown) => e);
+    const missing = await openRawMessage('admin@corp.test', 'ses-2', {
+      index: w.index,
+      clock: w.clock,
+      rawStore: w.store,
+      audit: w.audit,
+    }).catch((e: unknown) => e);
     // Assess
     expect(Buffer.concat(chunks)).toEqual(sampleMessage(1));
     expect(download).toMatchObject({ filename: 'ses-1.eml', size: sampleMessage(1).length });
@@ -173,7 +214,7 @@ describe('one message and its raw bytes', () => {
   });
 });
 
-describe('traceMessages (the CLI\'s first trace)', () => {
+describe("traceMessages (the CLI's first trace)", () => {
   it('still needs exactly one criterion and answers newest first', async () => {
     // Prepare
     const w = await world();

@@ -1,19 +1,20 @@
 // The admin console through app.request(): who reaches it (admins only, also while the
 // flag is off), and that trace, raw download, resend and the failover switch work and
 // leave audit entries — with memory stores for index, raw mail, jobs and audit log.
+
+import { randomBytes } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { S3DownloadLinks } from '../../lambdas/adapters/aws/s3-download-links.ts';
+import { MAX_WEB_BODY_BYTES } from '../../lambdas/core/payload-limits.ts';
 import { DEFAULT_RESEND_CONFIG, processResendStep } from '../../lambdas/core/resend.ts';
 import type { Identity } from '../../lambdas/ports/sign-in.ts';
 import type { AdminDeps } from '../../web/routes/admin.ts';
-import { randomBytes } from 'node:crypto';
-import { S3DownloadLinks } from '../../lambdas/adapters/aws/s3-download-links.ts';
-import { startS3rver } from '../support/s3rver.ts';
-import { MAX_WEB_BODY_BYTES } from '../../lambdas/core/payload-limits.ts';
-import { ALICE, ORIGIN, sessionCookie, startHarness, type Harness } from '../fixtures/web/app-under-test.ts';
+import { ALICE, type Harness, ORIGIN, sessionCookie, startHarness } from '../fixtures/web/app-under-test.ts';
 import { MemoryRawMailStore, ScriptedRelay } from '../support/memory-adapters.ts';
 import { MemoryMessageIndex } from '../support/memory-message-index.ts';
-import { makeRecord, putReceived } from '../support/message-index-contract.ts';
 import { MemoryAuditLog, MemoryResendJobs, MemoryResendQueue } from '../support/memory-resend.ts';
+import { makeRecord, putReceived } from '../support/message-index-contract.ts';
+import { startS3rver } from '../support/s3rver.ts';
 
 const ADMIN: Identity = { subject: 'sub-admin', email: 'admin@corp.test', name: 'Ada Admin', groups: ['shadowmail-admins'] };
 const MESSAGE_ID = 'msg-admin-0001';
@@ -43,7 +44,11 @@ describe('admin console', () => {
     await putReceived(index, record);
     rawStore.put(record.raw, RAW);
     const admin: AdminDeps = {
-      index, rawStore, audit, clock: harness.clock, flag: harness.flag,
+      index,
+      rawStore,
+      audit,
+      clock: harness.clock,
+      flag: harness.flag,
       resend: { index, jobs, queue, audit, clock: harness.clock, config: DEFAULT_RESEND_CONFIG },
     };
     app = harness.makeApp({ admin });
@@ -60,13 +65,27 @@ describe('admin console', () => {
     const post = (path: string, fields: Record<string, string | string[]>) => {
       const body = new URLSearchParams({ _csrf: session.csrf });
       for (const [name, value] of Object.entries(fields)) for (const v of [value].flat()) body.append(name, v);
-      return app.request(`${ORIGIN}${path}`, { method: 'POST', body, headers: { cookie, origin: ORIGIN, 'content-type': 'application/x-www-form-urlencoded' } });
+      return app.request(`${ORIGIN}${path}`, {
+        method: 'POST',
+        body,
+        headers: { cookie, origin: ORIGIN, 'content-type': 'application/x-www-form-urlencoded' },
+      });
     };
     return { get, post, cookie, session };
   }
 
-  const GETS = ['/admin', '/admin/trace', `/admin/trace?search=1&recipient=bob%40corp.test`, `/admin/trace/${MESSAGE_ID}`, `/admin/trace/${MESSAGE_ID}/raw`,
-    '/admin/resend', '/admin/jobs', '/admin/jobs/rs-20300303-abc', '/admin/failover', '/admin/audit'];
+  const GETS = [
+    '/admin',
+    '/admin/trace',
+    `/admin/trace?search=1&recipient=bob%40corp.test`,
+    `/admin/trace/${MESSAGE_ID}`,
+    `/admin/trace/${MESSAGE_ID}/raw`,
+    '/admin/resend',
+    '/admin/jobs',
+    '/admin/jobs/rs-20300303-abc',
+    '/admin/failover',
+    '/admin/audit',
+  ];
   const POSTS = [`/admin/trace/${MESSAGE_ID}/resend`, '/admin/resend', '/admin/jobs/rs-20300303-abc/cancel', '/admin/failover'];
 
   it('refuses a signed-in non-admin on every admin route, flag off and on, and changes nothing', async () => {
@@ -76,7 +95,9 @@ describe('admin console', () => {
       if (on) await harness.switchOn();
       // Act
       const gets = await Promise.all(GETS.map((path) => alice.get(path)));
-      const posts = await Promise.all(POSTS.map((path) => alice.post(path, { on: '1', reason: 'x', mailbox: 'bob@corp.test', since: '2030-03-01', until: '2030-03-04' })));
+      const posts = await Promise.all(
+        POSTS.map((path) => alice.post(path, { on: '1', reason: 'x', mailbox: 'bob@corp.test', since: '2030-03-01', until: '2030-03-04' })),
+      );
       // Assess
       // The refusal is requireAdmin's (a valid CSRF token was sent), not the CSRF check's.
       for (const [i, response] of [...gets, ...posts].entries()) {
@@ -134,12 +155,31 @@ describe('admin console', () => {
   it('says in words, German or English, that an attempt failed on a configuration fault', async () => {
     // Prepare
     const { cookie } = await as(ADMIN);
-    await index.recordDeliveryAttempt(MESSAGE_ID, 'bob@corp.test', {
-      at: '2030-03-03T10:01:00.000Z', code: 0, response: 'not relayed: authentication failed: 535 5.7.3 Authentication unsuccessful', outcome: 'deferred', configurationFault: 'auth',
-    }, 'deferred', null);
-    await index.recordDeliveryAttempt(MESSAGE_ID, 'carol@corp.test', {
-      at: '2030-03-03T10:01:00.000Z', code: 451, response: '451 4.7.0 try later', outcome: 'deferred',
-    }, 'deferred', null);
+    await index.recordDeliveryAttempt(
+      MESSAGE_ID,
+      'bob@corp.test',
+      {
+        at: '2030-03-03T10:01:00.000Z',
+        code: 0,
+        response: 'not relayed: authentication failed: 535 5.7.3 Authentication unsuccessful',
+        outcome: 'deferred',
+        configurationFault: 'auth',
+      },
+      'deferred',
+      null,
+    );
+    await index.recordDeliveryAttempt(
+      MESSAGE_ID,
+      'carol@corp.test',
+      {
+        at: '2030-03-03T10:01:00.000Z',
+        code: 451,
+        response: '451 4.7.0 try later',
+        outcome: 'deferred',
+      },
+      'deferred',
+      null,
+    );
     const get = (path: string, lang: string) => app.request(`${ORIGIN}${path}`, { headers: { cookie, 'accept-language': lang } });
 
     // Act
@@ -148,7 +188,7 @@ describe('admin console', () => {
     const list = await (await get('/admin/trace?search=1&recipient=bob%40corp.test', 'en')).text();
 
     // Assess
-    expect(english).toContain("Configuration fault: Exchange refused shadowmail&#39;s login or asked for one");
+    expect(english).toContain('Configuration fault: Exchange refused shadowmail&#39;s login or asked for one');
     expect(english).toContain('the smart-host secret and the receive connector');
     expect(english).toContain('The message is kept and retried.');
     expect(german).toContain('Konfigurationsfehler: Exchange hat die Anmeldung von shadowmail abgelehnt oder verlangt eine');
@@ -175,13 +215,22 @@ describe('admin console', () => {
     const s3 = await startS3rver(['raw-mail']);
     try {
       const bigId = 'big0000000000000000000000000000000000000';
-      const record = makeRecord(bigId, { receivedAt: '2030-03-03T11:00:00.000Z', envelopeRecipients: ['bob@corp.test'], summary: { subject: 'Big' } });
+      const record = makeRecord(bigId, {
+        receivedAt: '2030-03-03T11:00:00.000Z',
+        envelopeRecipients: ['bob@corp.test'],
+        summary: { subject: 'Big' },
+      });
       await putReceived(index, record);
       const big = Buffer.concat([Buffer.from('Subject: big\r\n\r\n'), randomBytes(MAX_WEB_BODY_BYTES)]);
       rawStore.put(record.raw, big);
       app = harness.makeApp({
         admin: {
-          index, rawStore, audit, clock: harness.clock, flag: harness.flag, downloadLinks: new S3DownloadLinks(s3.client, { bucket: 'raw-mail' }),
+          index,
+          rawStore,
+          audit,
+          clock: harness.clock,
+          flag: harness.flag,
+          downloadLinks: new S3DownloadLinks(s3.client, { bucket: 'raw-mail' }),
           resend: { index, jobs, queue, audit, clock: harness.clock, config: DEFAULT_RESEND_CONFIG },
         },
       });
@@ -197,7 +246,10 @@ describe('admin console', () => {
       expect(download.headers.get('content-disposition')).toBe(`attachment; filename="${bigId}.eml"`);
       expect(Buffer.from(await download.arrayBuffer()).equals(big)).toBe(true);
       expect(small.status).toBe(200);
-      expect(audit.events.map((event) => [event.action, event.target])).toEqual([['message.raw-download', bigId], ['message.raw-download', MESSAGE_ID]]);
+      expect(audit.events.map((event) => [event.action, event.target])).toEqual([
+        ['message.raw-download', bigId],
+        ['message.raw-download', MESSAGE_ID],
+      ]);
     } finally {
       await s3.close();
     }
@@ -235,10 +287,20 @@ describe('admin console', () => {
     // The resend worker runs the job's one step: the primary takes both recipients.
     const relay = new ScriptedRelay();
     for (let entry = queue.takeDue(); entry; entry = queue.takeDue()) {
-      await processResendStep(entry.step, {
-        index, rawStore, relay, jobs, queue, clock: harness.clock, workerId: 'test-worker',
-        config: { ...DEFAULT_RESEND_CONFIG, stackId: 'shadowmail', leaseMs: 60_000 },
-      }, entry.receives);
+      await processResendStep(
+        entry.step,
+        {
+          index,
+          rawStore,
+          relay,
+          jobs,
+          queue,
+          clock: harness.clock,
+          workerId: 'test-worker',
+          config: { ...DEFAULT_RESEND_CONFIG, stackId: 'shadowmail', leaseMs: 60_000 },
+        },
+        entry.receives,
+      );
     }
     const settledJob = await (await admin.get(location)).text();
     const settledList = await (await admin.get('/admin/jobs')).text();
@@ -259,7 +321,11 @@ describe('admin console', () => {
 
   it('starts a bulk resend for one mailbox', async () => {
     // Act
-    const response = await (await as(ADMIN)).post('/admin/resend', { mailbox: 'bob@corp.test', since: '2030-03-01T00:00:00Z', until: '2030-03-04T00:00:00Z' });
+    const response = await (await as(ADMIN)).post('/admin/resend', {
+      mailbox: 'bob@corp.test',
+      since: '2030-03-01T00:00:00Z',
+      until: '2030-03-04T00:00:00Z',
+    });
     // Assess
     expect(response.status).toBe(303);
     expect(jobs.jobs.size).toBe(1);
@@ -274,8 +340,15 @@ describe('admin console', () => {
     const page = await admin.get('/admin/failover');
     // Assess
     expect(response.status).toBe(303);
-    expect(await harness.flag.read()).toMatchObject({ on: true, message: 'Exchange is down.', changedBy: 'admin@corp.test', reason: 'datacenter outage' });
-    expect(audit.events).toMatchObject([{ actor: 'admin@corp.test', action: 'failover.on', outcome: 'ok', details: { reason: 'datacenter outage' } }]);
+    expect(await harness.flag.read()).toMatchObject({
+      on: true,
+      message: 'Exchange is down.',
+      changedBy: 'admin@corp.test',
+      reason: 'datacenter outage',
+    });
+    expect(audit.events).toMatchObject([
+      { actor: 'admin@corp.test', action: 'failover.on', outcome: 'ok', details: { reason: 'datacenter outage' } },
+    ]);
     expect(await page.text()).toContain('Failover is ON');
   });
 
@@ -305,8 +378,14 @@ describe('admin console', () => {
       admin.post('/admin/audit', { action: 'delete' }),
       admin.post(`/admin/audit/${id}`, { actor: 'someone' }),
       admin.post(`/admin/audit/${id}/delete`, {}),
-      app.request(`${ORIGIN}/admin/audit/${id}`, { method: 'DELETE', headers: { cookie: admin.cookie, origin: ORIGIN, 'x-csrf-token': admin.session.csrf } }),
-      app.request(`${ORIGIN}/admin/audit`, { method: 'PUT', headers: { cookie: admin.cookie, origin: ORIGIN, 'x-csrf-token': admin.session.csrf } }),
+      app.request(`${ORIGIN}/admin/audit/${id}`, {
+        method: 'DELETE',
+        headers: { cookie: admin.cookie, origin: ORIGIN, 'x-csrf-token': admin.session.csrf },
+      }),
+      app.request(`${ORIGIN}/admin/audit`, {
+        method: 'PUT',
+        headers: { cookie: admin.cookie, origin: ORIGIN, 'x-csrf-token': admin.session.csrf },
+      }),
     ]);
     // Assess
     for (const response of attempts) expect([404, 405]).toContain(response.status);

@@ -2,13 +2,23 @@
 // provider: the code flow sets an HttpOnly SameSite=Lax session cookie (Secure and
 // __Host- except on plain-http localhost); a tampered, foreign or expired cookie is
 // no session; sign-out clears it and goes to the provider's logout.
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+
 import type { Hono } from 'hono';
-import type { WebEnv } from '../../web/middleware/context.ts';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { makeDirectoryUser, syncDirectory } from '../../lambdas/core/directory.ts';
+import type { WebEnv } from '../../web/middleware/context.ts';
 import { MemoryDirectoryStore } from '../fixtures/directory/memory-directory-store.ts';
+import {
+  ALICE,
+  CLIENT_ID,
+  type Harness,
+  ORIGIN,
+  sessionCookie,
+  setCookies,
+  startHarness,
+  tamperPayload,
+} from '../fixtures/web/app-under-test.ts';
 import { CookieJar, signInAtProvider } from '../fixtures/web/oidc-fetch-flow.ts';
-import { ALICE, CLIENT_ID, ORIGIN, sessionCookie, setCookies, startHarness, tamperPayload, type Harness } from '../fixtures/web/app-under-test.ts';
 
 let h: Harness;
 
@@ -19,7 +29,11 @@ afterAll(async () => h?.close());
 beforeEach(async () => h.switchOn());
 
 /** GET /auth/login on `base`, the provider round trip, and the callback; returns the callback's response. */
-async function signInThroughApp(app: Hono<WebEnv>, credentials: { email: string; password: string }, options: { base?: string; returnTo?: string } = {}) {
+async function signInThroughApp(
+  app: Hono<WebEnv>,
+  credentials: { email: string; password: string },
+  options: { base?: string; returnTo?: string } = {},
+) {
   const base = options.base ?? ORIGIN;
   const login = await app.request(`${base}/auth/login${options.returnTo ? `?returnTo=${encodeURIComponent(options.returnTo)}` : ''}`);
   const pendingCookie = login.headers.getSetCookie()[0]?.split(';')[0] ?? '';
@@ -34,7 +48,11 @@ describe('sign-in', () => {
     // Prepare
     const app = h.makeApp();
     // Act
-    const { login, callback, callbackUrl } = await signInThroughApp(app, { email: 'alice@corp.test', password: 'alice' }, { returnTo: '/mail?folder=inbox' });
+    const { login, callback, callbackUrl } = await signInThroughApp(
+      app,
+      { email: 'alice@corp.test', password: 'alice' },
+      { returnTo: '/mail?folder=inbox' },
+    );
     const session = setCookies(callback).get('shadowmail_session')!;
     const mail = await app.request('/mail', { headers: { cookie: session.split(';')[0]! } });
     // Assess
@@ -72,7 +90,7 @@ describe('sign-in', () => {
     expect(setCookies(local.login).get('shadowmail_signin')).toMatch(/; Max-Age=600/);
   });
 
-  it('refuses a callback without the pending sign-in cookie, or with another sign-in\'s', async () => {
+  it("refuses a callback without the pending sign-in cookie, or with another sign-in's", async () => {
     // Prepare
     const app = h.makeApp();
     const first = await app.request('/auth/login');
@@ -122,8 +140,13 @@ describe('sign-in', () => {
     const pendings = await Promise.all(
       targets.map(async (returnTo) => {
         const login = await app.request(`/auth/login?returnTo=${encodeURIComponent(returnTo)}`);
-        const round = await signInAtProvider(login.headers.get('location')!, h.provider.url, { email: 'alice@corp.test', password: 'alice' });
-        const callback = await app.request(`/auth/callback${round.callbackUrl!.search}`, { headers: { cookie: login.headers.getSetCookie()[0]!.split(';')[0]! } });
+        const round = await signInAtProvider(login.headers.get('location')!, h.provider.url, {
+          email: 'alice@corp.test',
+          password: 'alice',
+        });
+        const callback = await app.request(`/auth/callback${round.callbackUrl!.search}`, {
+          headers: { cookie: login.headers.getSetCookie()[0]!.split(';')[0]! },
+        });
         return callback.headers.get('location');
       }),
     );
@@ -193,7 +216,10 @@ describe('sign-out', () => {
 describe('sign-in and the directory', () => {
   async function directoryWith(users: Parameters<typeof makeDirectoryUser>[0][]) {
     const store = new MemoryDirectoryStore();
-    await syncDirectory({ description: 'test', readAll: async () => ({ users: users.map(makeDirectoryUser), warnings: [] }) }, store, { owner: 't', now: () => new Date() });
+    await syncDirectory({ description: 'test', readAll: async () => ({ users: users.map(makeDirectoryUser), warnings: [] }) }, store, {
+      owner: 't',
+      now: () => new Date(),
+    });
     return store;
   }
 

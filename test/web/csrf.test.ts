@@ -1,10 +1,10 @@
 // CSRF protection through app.request(): every POST/PUT/DELETE needs the session's
 // token (form field _csrf or X-CSRF-Token header) and our Origin; anything else is a
 // 403 page and the handler never runs. A test route group stands in for the mailbox.
-import { Hono, type Context } from 'hono';
+import { type Context, Hono } from 'hono';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { csrfTokenOf, identityOf, type WebEnv } from '../../web/middleware/context.ts';
-import { ALICE, ORIGIN, sessionCookie, startHarness, type Harness } from '../fixtures/web/app-under-test.ts';
+import { ALICE, type Harness, ORIGIN, sessionCookie, startHarness } from '../fixtures/web/app-under-test.ts';
 
 let h: Harness;
 let handled: string[];
@@ -14,7 +14,9 @@ function recordingRoutes(): Hono<WebEnv> {
   const routes = new Hono<WebEnv>();
   routes.get('/', (c) => c.text(`token ${csrfTokenOf(c)}`));
   const record = async (c: Context<WebEnv>) => {
-    const form = c.req.header('content-type')?.startsWith('application/json') ? await c.req.json<Record<string, string>>() : await c.req.parseBody();
+    const form = c.req.header('content-type')?.startsWith('application/json')
+      ? await c.req.json<Record<string, string>>()
+      : await c.req.parseBody();
     handled.push(`${c.req.method} ${identityOf(c).email} ${String(form.subject ?? '')}`);
     return c.text('done');
   };
@@ -42,7 +44,11 @@ describe('CSRF protection', () => {
     multipart.set('_csrf', session.csrf);
     multipart.set('subject', 'multipart');
     // Act
-    const urlencoded = await app.request('/mail/send', { method: 'POST', headers: { cookie, origin: ORIGIN }, body: new URLSearchParams({ _csrf: session.csrf, subject: 'hello' }) });
+    const urlencoded = await app.request('/mail/send', {
+      method: 'POST',
+      headers: { cookie, origin: ORIGIN },
+      body: new URLSearchParams({ _csrf: session.csrf, subject: 'hello' }),
+    });
     const formData = await app.request('/mail/send', { method: 'POST', headers: { cookie, origin: ORIGIN }, body: multipart });
     const header = await app.request('/mail/flags', {
       method: 'PUT',
@@ -69,7 +75,12 @@ describe('CSRF protection', () => {
     ];
     // Act
     const responses = await Promise.all(
-      attempts.map((init) => app.request(init.method === 'DELETE' ? '/mail/message' : init.method === 'PUT' ? '/mail/flags' : '/mail/send', { ...init, headers: { cookie, origin: ORIGIN, ...(init.headers as Record<string, string>) } })),
+      attempts.map((init) =>
+        app.request(init.method === 'DELETE' ? '/mail/message' : init.method === 'PUT' ? '/mail/flags' : '/mail/send', {
+          ...init,
+          headers: { cookie, origin: ORIGIN, ...(init.headers as Record<string, string>) },
+        }),
+      ),
     );
     // Assess
     for (const response of responses) {
@@ -85,8 +96,16 @@ describe('CSRF protection', () => {
     const { cookie, session } = await sessionCookie(ALICE, { clock: h.clock });
     const body = () => new URLSearchParams({ _csrf: session.csrf, subject: 'cross-site' });
     // Act
-    const crossSite = await app.request('/mail/send', { method: 'POST', headers: { cookie, origin: 'https://evil.example' }, body: body() });
-    const crossSiteFetch = await app.request('/mail/send', { method: 'POST', headers: { cookie, origin: 'null', 'sec-fetch-site': 'cross-site' }, body: body() });
+    const crossSite = await app.request('/mail/send', {
+      method: 'POST',
+      headers: { cookie, origin: 'https://evil.example' },
+      body: body(),
+    });
+    const crossSiteFetch = await app.request('/mail/send', {
+      method: 'POST',
+      headers: { cookie, origin: 'null', 'sec-fetch-site': 'cross-site' },
+      body: body(),
+    });
     const noOrigin = await app.request('/mail/send', { method: 'POST', headers: { cookie }, body: body() });
     // Assess
     expect([crossSite.status, crossSiteFetch.status, noOrigin.status]).toEqual([403, 403, 403]);
@@ -97,7 +116,11 @@ describe('CSRF protection', () => {
     // Prepare
     const app = h.makeApp({ userRoutes: [{ path: '/mail', routes: recordingRoutes() }] });
     // Act
-    const response = await app.request('/mail/send', { method: 'POST', headers: { origin: ORIGIN }, body: new URLSearchParams({ _csrf: '', subject: 'anonymous' }) });
+    const response = await app.request('/mail/send', {
+      method: 'POST',
+      headers: { origin: ORIGIN },
+      body: new URLSearchParams({ _csrf: '', subject: 'anonymous' }),
+    });
     // Assess
     expect(response.status).toBe(403);
     expect(handled).toEqual([]);
@@ -108,7 +131,11 @@ describe('CSRF protection', () => {
     const app = h.makeApp();
     const { cookie } = await sessionCookie(ALICE, { clock: h.clock });
     // Act
-    const response = await app.request('/auth/logout', { method: 'POST', headers: { cookie, origin: ORIGIN }, body: new URLSearchParams({}) });
+    const response = await app.request('/auth/logout', {
+      method: 'POST',
+      headers: { cookie, origin: ORIGIN },
+      body: new URLSearchParams({}),
+    });
     // Assess
     expect(response.status).toBe(403);
     expect(response.headers.getSetCookie()).toEqual([]);

@@ -4,7 +4,7 @@
 import { writeFile } from 'node:fs/promises';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { CachedFailoverFlag } from '../../lambdas/core/failover.ts';
-import { ALICE, ORIGIN, sessionCookie, startHarness, type Harness } from '../fixtures/web/app-under-test.ts';
+import { ALICE, type Harness, ORIGIN, sessionCookie, startHarness } from '../fixtures/web/app-under-test.ts';
 
 let h: Harness;
 

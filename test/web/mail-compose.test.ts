@@ -8,10 +8,10 @@ import { randomBytes } from 'node:crypto';
 import { simpleParser } from 'mailparser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SmtpOutboundMailer } from '../../lambdas/adapters/smtp/smtp-outbound-mailer.ts';
-import { freePort } from '../support/wait.ts';
 import { draftOwner } from '../../lambdas/core/drafts.ts';
 import { MAX_WEB_BODY_BYTES } from '../../lambdas/core/payload-limits.ts';
-import { buildMessage, links, ORIGIN, PNG, startMailHarness, type MailHarness } from '../fixtures/webmail/mail-harness.ts';
+import { buildMessage, links, type MailHarness, ORIGIN, PNG, startMailHarness } from '../fixtures/webmail/mail-harness.ts';
+import { freePort } from '../support/wait.ts';
 
 const MB = 1024 * 1024;
 const ALICE_OWNER = draftOwner('alice@corp.test');
@@ -42,7 +42,13 @@ afterAll(async () => h?.close());
 
 /** The named form fields of a page (inputs and the textarea), HTML entities decoded. */
 function fields(html: string): Record<string, string> {
-  const decode = (text: string) => text.replace(/&quot;/g, '"').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&#39;/g, "'").replace(/&amp;/g, '&');
+  const decode = (text: string) =>
+    text
+      .replace(/&quot;/g, '"')
+      .replace(/&lt;/g, '<')
+      .replace(/&gt;/g, '>')
+      .replace(/&#39;/g, "'")
+      .replace(/&amp;/g, '&');
   const result: Record<string, string> = {};
   for (const match of html.matchAll(/<input ([^>]*)\/?>/g)) {
     const name = /name="([^"]*)"/.exec(match[1]!)?.[1];
@@ -64,11 +70,19 @@ async function form(path: string): Promise<{ html: string; values: Record<string
 
 /** The upload page's form: where it posts and its hidden fields, in order. */
 function uploadFormOf(html: string): { action: string; fields: [string, string][]; maxBytes: number } {
-  const decode = (text: string) => text.replace(/&quot;/g, '"').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&#39;/g, "'").replace(/&amp;/g, '&');
+  const decode = (text: string) =>
+    text
+      .replace(/&quot;/g, '"')
+      .replace(/&lt;/g, '<')
+      .replace(/&gt;/g, '>')
+      .replace(/&#39;/g, "'")
+      .replace(/&amp;/g, '&');
   const formTag = /<form id="upload-form" method="post" action="([^"]+)"[^>]*data-max-bytes="(\d+)"/.exec(html);
   if (!formTag) throw new Error(`no upload form in ${html.slice(0, 500)}`);
   const inside = html.slice(formTag.index, html.indexOf('</form>', formTag.index));
-  const fields = [...inside.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)"\/>/g)].map((m) => [decode(m[1]!), decode(m[2]!)] as [string, string]);
+  const fields = [...inside.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)"\/>/g)].map(
+    (m) => [decode(m[1]!), decode(m[2]!)] as [string, string],
+  );
   return { action: decode(formTag[1]!), fields, maxBytes: Number(formTag[2]) };
 }
 
@@ -108,7 +122,13 @@ describe('the forms', () => {
     const again = await form('/mail/compose');
 
     // Assess
-    for (const [id, label] of [['to', 'To'], ['cc', 'Cc'], ['bcc', 'Bcc'], ['subject', 'Subject'], ['text', 'Message']]) {
+    for (const [id, label] of [
+      ['to', 'To'],
+      ['cc', 'Cc'],
+      ['bcc', 'Bcc'],
+      ['subject', 'Subject'],
+      ['text', 'Message'],
+    ]) {
       expect(html).toContain(`<label for="${id}">${label}</label>`);
       expect(html).toMatch(new RegExp(`<(input|textarea) id="${id}" name="${id}"`));
     }
@@ -121,7 +141,9 @@ describe('the forms', () => {
     // No file input here: files go to the store from the upload page, never through this form.
     expect(html).not.toContain('type="file"');
     expect(html).toContain('<legend>Attached files</legend>');
-    expect(html).toMatch(/<button type="submit" name="action" value="send">Send<\/button><button type="submit" name="action" value="attach" class="secondary">Attach a file<\/button>/);
+    expect(html).toMatch(
+      /<button type="submit" name="action" value="send">Send<\/button><button type="submit" name="action" value="attach" class="secondary">Attach a file<\/button>/,
+    );
     expect(html).not.toMatch(/<script|\son[a-z]+=|style="/i);
   });
 
@@ -132,10 +154,22 @@ describe('the forms', () => {
     const forward = await form(`/mail/m/${originalId}/forward`);
 
     // Assess
-    expect(reply).toMatchObject({ to: 'Carol Partner <carol@partner.test>', cc: '', subject: 'Re: Budget 2030', inReplyTo: '<budget-2@partner.test>', references: '<budget-0@partner.test> <budget-1@partner.test> <budget-2@partner.test>', originalId, mode: 'reply' });
+    expect(reply).toMatchObject({
+      to: 'Carol Partner <carol@partner.test>',
+      cc: '',
+      subject: 'Re: Budget 2030',
+      inReplyTo: '<budget-2@partner.test>',
+      references: '<budget-0@partner.test> <budget-1@partner.test> <budget-2@partner.test>',
+      originalId,
+      mode: 'reply',
+    });
     expect(reply.text).toMatch(/^\n\nOn .+, Carol Partner <carol@partner.test> wrote:\n> Here are the numbers.\n> Regards, Carol\n$/);
     // Alice's own addresses (her alias info@ included) are left out of reply all.
-    expect(replyAll).toMatchObject({ to: 'Carol Partner <carol@partner.test>, Dan <dan@partner.test>', cc: 'Erin <erin@partner.test>, bob@corp.test', mode: 'reply-all' });
+    expect(replyAll).toMatchObject({
+      to: 'Carol Partner <carol@partner.test>, Dan <dan@partner.test>',
+      cc: 'Erin <erin@partner.test>, bob@corp.test',
+      mode: 'reply-all',
+    });
     expect(forward.values).toMatchObject({ to: '', subject: 'Fwd: AW: Budget 2030', inReplyTo: '', references: '', mode: 'forward' });
     expect(forward.html).toContain('<legend>Attachments of the forwarded message</legend>');
     expect(forward.html).toContain('<input type="checkbox" id="keep-0" name="keep" value="0" checked=""/>');
@@ -192,7 +226,12 @@ describe('sending', () => {
 
     // Act
     const attached = await attachFile(filled, { name: 'chart.bin', bytes: big });
-    const response = await h.post('/mail/send', { ...fields(attached.html), keep: '0', upload: checkedUploads(attached.html), action: 'send' });
+    const response = await h.post('/mail/send', {
+      ...fields(attached.html),
+      keep: '0',
+      upload: checkedUploads(attached.html),
+      action: 'send',
+    });
     const [arrived] = (await h.received(before + 1)).slice(before);
     const parsed = await simpleParser(arrived!.raw);
 
@@ -223,7 +262,9 @@ describe('sending', () => {
 
     // Assess
     expect(refused.status).toBe(400);
-    expect(html).toContain('<div class="error-summary" role="alert" aria-labelledby="error-summary-title"><h2 id="error-summary-title">The message was not sent</h2>');
+    expect(html).toContain(
+      '<div class="error-summary" role="alert" aria-labelledby="error-summary-title"><h2 id="error-summary-title">The message was not sent</h2>',
+    );
     expect(html).toContain('<a href="#to">To: Enter at least one recipient.</a>');
     expect(html).toContain('<p class="field-error" id="to-error">Enter at least one recipient.</p>');
     expect(html).toMatch(/<input id="to" name="to"[^>]* aria-invalid="true" aria-describedby="to-hint to-error"\/>/);
@@ -244,12 +285,15 @@ describe('sending', () => {
     const before = await sinkCount();
 
     // Act
-    const response = await h.post('/mail/send', { ...values, to: 'bob@corp.test', subject: 'hi', text: 'x', ...change }, 'alice', { multipart: true });
+    const response = await h.post('/mail/send', { ...values, to: 'bob@corp.test', subject: 'hi', text: 'x', ...change }, 'alice', {
+      multipart: true,
+    });
     const html = await response.text();
 
     // Assess
     expect(response.status).toBe(400);
-    if (field) expect(html).toContain(`<p class="field-error" id="${field}-error">Line breaks and control characters are not allowed here.</p>`);
+    if (field)
+      expect(html).toContain(`<p class="field-error" id="${field}-error">Line breaks and control characters are not allowed here.</p>`);
     else expect(html).toContain('The reply information in this form is damaged.');
     expect(await sinkCount()).toBe(before);
   });
@@ -260,7 +304,12 @@ describe('sending', () => {
     const before = await sinkCount();
 
     // Act
-    const response = await h.post('/mail/send', { ...values, to: 'bob@corp.test', subject: 'refs', text: 'x', references: '<a@b> <c@d>\r\nX-Injected: yes' }, 'alice', { multipart: true });
+    const response = await h.post(
+      '/mail/send',
+      { ...values, to: 'bob@corp.test', subject: 'refs', text: 'x', references: '<a@b> <c@d>\r\nX-Injected: yes' },
+      'alice',
+      { multipart: true },
+    );
     const [arrived] = (await h.received(before + 1)).slice(before);
     const headerBlock = arrived!.raw.toString('latin1').split('\r\n\r\n')[0]!;
 
@@ -279,7 +328,9 @@ describe('sending', () => {
     // Act
     const first = await h.post('/mail/send', { ...one, to: 'bob@corp.test', subject: 'once', text: 'x' });
     const repeated = await h.post('/mail/send', { ...one, to: 'bob@corp.test', subject: 'once', text: 'x' });
-    const concurrent = await Promise.all([1, 2, 3].map(() => h.post('/mail/send', { ...two, to: 'bob@corp.test', subject: 'twice?', text: 'x' })));
+    const concurrent = await Promise.all(
+      [1, 2, 3].map(() => h.post('/mail/send', { ...two, to: 'bob@corp.test', subject: 'twice?', text: 'x' })),
+    );
     await h.received(before + 2);
     await new Promise((resolve) => setTimeout(resolve, 300));
 
@@ -287,7 +338,9 @@ describe('sending', () => {
     expect(first.headers.get('location')).toBe('/mail/sent?done=sent');
     expect(repeated.status).toBe(303);
     expect(repeated.headers.get('location')).toBe('/mail/sent?done=already-sent');
-    const outcomes = concurrent.map((response) => (response.status === 303 ? response.headers.get('location') : String(response.status))).sort();
+    const outcomes = concurrent
+      .map((response) => (response.status === 303 ? response.headers.get('location') : String(response.status)))
+      .sort();
     expect(outcomes.filter((outcome) => outcome === '/mail/sent?done=sent')).toHaveLength(1);
     expect(outcomes.every((outcome) => ['/mail/sent?done=sent', '/mail/sent?done=already-sent', '409'].includes(outcome!))).toBe(true);
     expect(await sinkCount()).toBe(before + 2);
@@ -295,7 +348,9 @@ describe('sending', () => {
 
   it('says "try again" with 503 when the relay is down, and sends the same form once it is back', async () => {
     // Prepare: a mailer to a port where nothing listens.
-    const down = await startMailHarness({ deps: { mailer: new SmtpOutboundMailer({ host: '127.0.0.1', port: await freePort(), tls: 'none', connectionTimeoutMs: 2_000 }) } });
+    const down = await startMailHarness({
+      deps: { mailer: new SmtpOutboundMailer({ host: '127.0.0.1', port: await freePort(), tls: 'none', connectionTimeoutMs: 2_000 }) },
+    });
     try {
       const { values } = await formOf(down, '/mail/compose');
 
@@ -321,7 +376,12 @@ describe('attachments, around the webmail function', () => {
     const { values } = await form('/mail/compose');
 
     // Act
-    const saved = await h.post('/mail/send', { ...values, to: 'bob@corp.test', subject: 'Plans', text: 'See attached.', action: 'attach' }, 'alice', { multipart: true });
+    const saved = await h.post(
+      '/mail/send',
+      { ...values, to: 'bob@corp.test', subject: 'Plans', text: 'See attached.', action: 'attach' },
+      'alice',
+      { multipart: true },
+    );
     const draft = await h.uploads.drafts.load(ALICE_OWNER, values.draftId!);
     const attach = await h.get(saved.headers.get('location') ?? '');
     const html = await attach.text();
@@ -340,20 +400,27 @@ describe('attachments, around the webmail function', () => {
     expect(key.startsWith(`uploads/${ALICE_OWNER}/${values.draftId}/files/`)).toBe(true);
     expect(key.endsWith('/${filename}')).toBe(true);
     expect(upload.maxBytes).toBe(25_000_000);
-    expect(policy.conditions).toEqual(expect.arrayContaining([['content-length-range', 1, 25_000_000], { success_action_redirect: `${ORIGIN}/mail/drafts/${values.draftId}/uploaded` }]));
+    expect(policy.conditions).toEqual(
+      expect.arrayContaining([
+        ['content-length-range', 1, 25_000_000],
+        { success_action_redirect: `${ORIGIN}/mail/drafts/${values.draftId}/uploaded` },
+      ]),
+    );
     expect(upload.fields.at(-1)![0]).toBe('X-Amz-Signature');
     expect(html).toMatch(/<input id="file" name="file" type="file" required="" aria-describedby="file-hint"\/>/);
     expect(html).toContain('<div class="error-summary" id="upload-alert" role="alert" hidden=""></div>');
     const formAction = /form-action ([^;]+)/.exec(csp)![1]!.split(' ');
     expect(formAction).toContain(h.uploads.endpoint.url);
-    expect(formAction.filter((source) => source !== h.uploads.endpoint.url)).toEqual(/form-action ([^;]+)/.exec(composeCsp)![1]!.split(' '));
+    expect(formAction.filter((source) => source !== h.uploads.endpoint.url)).toEqual(
+      /form-action ([^;]+)/.exec(composeCsp)![1]!.split(' '),
+    );
     expect(csp).toMatch(/script-src 'sha256-[A-Za-z0-9+/]+=*'(;|$)/);
     expect(csp).not.toMatch(/unsafe-inline|'self' 'sha|script-src 'self'/);
     expect(composeCsp).not.toContain(h.uploads.endpoint.url);
     expect(composeCsp).not.toContain('script-src');
   });
 
-  it('the script\'s hash in the CSP is the hash of the script in the page', async () => {
+  it("the script's hash in the CSP is the hash of the script in the page", async () => {
     // Prepare
     const { values } = await form('/mail/compose');
     const saved = await h.post('/mail/send', { ...values, action: 'attach' }, 'alice', { multipart: true });
@@ -376,7 +443,9 @@ describe('attachments, around the webmail function', () => {
     const first = await attachFile(filled, { name: 'first.bin', bytes: Buffer.alloc(20_000_000, 1) });
 
     // Act
-    const saved = await h.post('/mail/send', { ...fields(first.html), upload: checkedUploads(first.html), action: 'attach' }, 'alice', { multipart: true });
+    const saved = await h.post('/mail/send', { ...fields(first.html), upload: checkedUploads(first.html), action: 'attach' }, 'alice', {
+      multipart: true,
+    });
     const upload = uploadFormOf(await (await h.get(saved.headers.get('location') ?? '')).text());
     const refused = await postFile(upload, { name: 'second.bin', bytes: Buffer.alloc(5_000_001, 2) });
     const draftPage = await (await h.get(`/mail/drafts/${values.draftId}`)).text();
@@ -387,7 +456,9 @@ describe('attachments, around the webmail function', () => {
     expect(refused.status).toBe(400);
     expect(await refused.text()).toContain('<Code>EntityTooLarge</Code>');
     expect(fields(draftPage)).toMatchObject({ to: 'bob@corp.test', subject: 'Two files', text: 'Both attached.', draftId: values.draftId });
-    expect((await h.uploads.drafts.uploads(ALICE_OWNER, values.draftId!)).map((u) => [u.filename, u.size])).toEqual([['first.bin', 20_000_000]]);
+    expect((await h.uploads.drafts.uploads(ALICE_OWNER, values.draftId!)).map((u) => [u.filename, u.size])).toEqual([
+      ['first.bin', 20_000_000],
+    ]);
     expect(checkedUploads(draftPage)).toHaveLength(1);
     expect(draftPage).toContain('first.bin');
   });
@@ -395,16 +466,28 @@ describe('attachments, around the webmail function', () => {
   it('a forged return from the store attaches nothing, and another user cannot open, fill or see a draft', async () => {
     // Prepare
     const { values } = await form('/mail/compose');
-    const attached = await attachFile({ ...values, to: 'carol@partner.test', subject: 'Private' }, { name: 'secret.txt', bytes: Buffer.from('alice only') });
+    const attached = await attachFile(
+      { ...values, to: 'carol@partner.test', subject: 'Private' },
+      { name: 'secret.txt', bytes: Buffer.from('alice only') },
+    );
     const aliceKey = (await h.uploads.drafts.uploads(ALICE_OWNER, values.draftId!))[0]!.location.key;
 
     // Act
-    const forged = await h.get(`/mail/drafts/${values.draftId}/uploaded?bucket=inbound&key=${encodeURIComponent(`uploads/${ALICE_OWNER}/${values.draftId}/files/000000000-000000000000/evil.txt`)}`);
+    const forged = await h.get(
+      `/mail/drafts/${values.draftId}/uploaded?bucket=inbound&key=${encodeURIComponent(`uploads/${ALICE_OWNER}/${values.draftId}/files/000000000-000000000000/evil.txt`)}`,
+    );
     const bobsOpen = await h.get(`/mail/drafts/${values.draftId}`, 'bob');
     const bobsAttach = await h.get(`/mail/drafts/${values.draftId}/attach`, 'bob');
     const bobsReturn = await h.get(`/mail/drafts/${values.draftId}/uploaded?bucket=inbound&key=${encodeURIComponent(aliceKey)}`, 'bob');
-    const bobsSave = await h.post('/mail/send', { ...values, _csrf: h.csrf.bob, action: 'attach', to: 'mallory@evil.test' }, 'bob', { multipart: true });
-    const bobsSend = await h.post('/mail/send', { ...values, _csrf: h.csrf.bob, to: 'mallory@evil.test', subject: 'x', text: 'x', upload: checkedUploads(attached.html) }, 'bob', { multipart: true });
+    const bobsSave = await h.post('/mail/send', { ...values, _csrf: h.csrf.bob, action: 'attach', to: 'mallory@evil.test' }, 'bob', {
+      multipart: true,
+    });
+    const bobsSend = await h.post(
+      '/mail/send',
+      { ...values, _csrf: h.csrf.bob, to: 'mallory@evil.test', subject: 'x', text: 'x', upload: checkedUploads(attached.html) },
+      'bob',
+      { multipart: true },
+    );
     const alicesDraft = await h.uploads.drafts.load(ALICE_OWNER, values.draftId!);
 
     // Assess
@@ -425,7 +508,10 @@ describe('attachments, around the webmail function', () => {
     // Prepare
     const { values } = await form('/mail/compose');
     const before = await sinkCount();
-    const attached = await attachFile({ ...values, to: 'bob@corp.test', subject: 'Without the file', text: 'x' }, { name: 'dropped.txt', bytes: Buffer.from('drop me') });
+    const attached = await attachFile(
+      { ...values, to: 'bob@corp.test', subject: 'Without the file', text: 'x' },
+      { name: 'dropped.txt', bytes: Buffer.from('drop me') },
+    );
 
     // Act
     const response = await h.post('/mail/send', { ...fields(attached.html), action: 'send' }, 'alice', { multipart: true });
@@ -444,9 +530,13 @@ describe('attachments, around the webmail function', () => {
     const huge = 'x'.repeat(MAX_WEB_BODY_BYTES);
 
     // Act
-    const refused = await h.post('/mail/send', { ...values, to: 'bob@corp.test', subject: 'huge', text: huge }, 'alice', { multipart: true });
+    const refused = await h.post('/mail/send', { ...values, to: 'bob@corp.test', subject: 'huge', text: huge }, 'alice', {
+      multipart: true,
+    });
     const html = await refused.text();
-    const sent = await h.post('/mail/send', { ...values, to: 'bob@corp.test', subject: 'fits', text: 'x'.repeat(900_000) }, 'alice', { multipart: true });
+    const sent = await h.post('/mail/send', { ...values, to: 'bob@corp.test', subject: 'fits', text: 'x'.repeat(900_000) }, 'alice', {
+      multipart: true,
+    });
 
     // Assess
     expect(refused.status).toBe(413);
@@ -464,7 +554,9 @@ async function formOf(harness: MailHarness, path: string): Promise<{ values: Rec
 describe('folder actions', () => {
   it('delete moves the message to Deleted and says it stays in Exchange; restore brings it back; mark unread clears the read flag', async () => {
     // Prepare
-    const id = await h.deliver(await buildMessage({ from: 'carol@partner.test', to: 'alice@corp.test', subject: 'to be deleted', text: 'x' }));
+    const id = await h.deliver(
+      await buildMessage({ from: 'carol@partner.test', to: 'alice@corp.test', subject: 'to be deleted', text: 'x' }),
+    );
     await h.get(`/mail/m/${id}`);
 
     // Act

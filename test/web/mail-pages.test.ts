@@ -15,8 +15,8 @@ import { S3DownloadLinks } from '../../lambdas/adapters/aws/s3-download-links.ts
 import { makeLocalS3Client } from '../../lambdas/adapters/aws/s3-raw-mail-store.ts';
 import { MAX_WEB_BODY_BYTES } from '../../lambdas/core/payload-limits.ts';
 import { MESSAGE_FRAME_CSP, MESSAGE_FRAME_SANDBOX } from '../../web/message-frame.ts';
+import { buildMessage, links, type MailHarness, PNG, startMailHarness } from '../fixtures/webmail/mail-harness.ts';
 import { startS3rver } from '../support/s3rver.ts';
-import { buildMessage, links, PNG, startMailHarness, type MailHarness } from '../fixtures/webmail/mail-harness.ts';
 
 let h: MailHarness;
 /** Carol's HTML message to alice: cid image, remote image, a PDF, an SVG and a text part with a Content-ID. */
@@ -41,15 +41,30 @@ beforeAll(async () => {
         '<img alt="vector" src="cid:vector@partner.test"><img alt="text" src="cid:note@partner.test">',
       attachments: [
         { filename: 'logo.png', content: PNG, cid: 'logo@partner.test' },
-        { filename: 'vector.svg', content: '<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"/>', contentType: 'image/svg+xml', cid: 'vector@partner.test' },
+        {
+          filename: 'vector.svg',
+          content: '<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"/>',
+          contentType: 'image/svg+xml',
+          cid: 'vector@partner.test',
+        },
         { filename: 'note.txt', content: 'not an image', contentType: 'text/plain', cid: 'note@partner.test' },
         { filename: 'Zahlen – Q1 "final".pdf', content: PDF, contentType: 'application/pdf' },
       ],
     }),
   );
-  bobsId = await h.deliver(await buildMessage({ from: 'carol@partner.test', to: 'bob@corp.test', subject: 'For Bob only', messageId: '<bob-1@partner.test>', text: 'Bob, only you.', attachments: [{ filename: 'bob.txt', content: 'secret' }] }), {
-    to: ['bob@corp.test'],
-  });
+  bobsId = await h.deliver(
+    await buildMessage({
+      from: 'carol@partner.test',
+      to: 'bob@corp.test',
+      subject: 'For Bob only',
+      messageId: '<bob-1@partner.test>',
+      text: 'Bob, only you.',
+      attachments: [{ filename: 'bob.txt', content: 'secret' }],
+    }),
+    {
+      to: ['bob@corp.test'],
+    },
+  );
 });
 afterAll(async () => h?.close());
 
@@ -59,27 +74,42 @@ async function html(response: Response | Promise<Response>): Promise<string> {
 
 /** The signed URL of the inline image with this Content-ID in the frame document. */
 function inlineUrl(frame: string, contentId: string): string {
-  const match = new RegExp(`src="(/inline/[^/"]+/${encodeURIComponent(contentId).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\?[^"]+)"`).exec(frame);
+  const match = new RegExp(`src="(/inline/[^/"]+/${encodeURIComponent(contentId).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\?[^"]+)"`).exec(
+    frame,
+  );
   if (!match) throw new Error(`no inline URL for ${contentId} in ${frame}`);
   return match[1]!.replace(/&amp;/g, '&');
 }
 
 describe('folder pages', () => {
-  it('list the mailbox newest first, unread in bold with hidden text, alias mail included, quarantined and other people\'s mail left out', async () => {
+  it("list the mailbox newest first, unread in bold with hidden text, alias mail included, quarantined and other people's mail left out", async () => {
     // Prepare: a harness of its own, so the list holds exactly these.
     const own = await startMailHarness();
     try {
-      const first = await own.deliver(await buildMessage({ from: 'First Sender <first@partner.test>', to: 'alice@corp.test', subject: 'older one', text: 'a' }));
-      const viaAlias = await own.deliver(await buildMessage({ from: 'info-sender@partner.test', to: 'info@corp.test', subject: 'to the alias', text: 'b' }), { to: ['info@corp.test'] });
-      await own.deliver(await buildMessage({ from: 'virus@bad.test', to: 'alice@corp.test', subject: 'infected', text: 'c' }), { virus: true });
-      await own.deliver(await buildMessage({ from: 'carol@partner.test', to: 'bob@corp.test', subject: 'not alice\'s', text: 'd' }), { to: ['bob@corp.test'] });
+      const first = await own.deliver(
+        await buildMessage({ from: 'First Sender <first@partner.test>', to: 'alice@corp.test', subject: 'older one', text: 'a' }),
+      );
+      const viaAlias = await own.deliver(
+        await buildMessage({ from: 'info-sender@partner.test', to: 'info@corp.test', subject: 'to the alias', text: 'b' }),
+        { to: ['info@corp.test'] },
+      );
+      await own.deliver(await buildMessage({ from: 'virus@bad.test', to: 'alice@corp.test', subject: 'infected', text: 'c' }), {
+        virus: true,
+      });
+      await own.deliver(await buildMessage({ from: 'carol@partner.test', to: 'bob@corp.test', subject: "not alice's", text: 'd' }), {
+        to: ['bob@corp.test'],
+      });
       await own.index.updateMailboxEntry('alice@corp.test', first, { read: true });
 
       // Act
       const page = await html(own.get('/mail'));
 
       // Assess
-      const rows = [...page.matchAll(/<li( class="unread")?><a href="\/mail\/m\/([^"]+)">(.*?)<\/a><\/li>/g)].map((m) => ({ unread: m[1] !== undefined, id: m[2], text: m[3]! }));
+      const rows = [...page.matchAll(/<li( class="unread")?><a href="\/mail\/m\/([^"]+)">(.*?)<\/a><\/li>/g)].map((m) => ({
+        unread: m[1] !== undefined,
+        id: m[2],
+        text: m[3]!,
+      }));
       expect(rows.map((row) => row.id)).toEqual([viaAlias, first]);
       expect(rows[0]!.unread).toBe(true);
       expect(rows[0]!.text).toContain('<span class="visually-hidden">Unread: </span>');
@@ -100,7 +130,12 @@ describe('folder pages', () => {
     const own = await startMailHarness({ pageSize: 3 });
     try {
       const ids: string[] = [];
-      for (let n = 1; n <= 7; n++) ids.push(await own.deliver(await buildMessage({ from: 'carol@partner.test', to: 'alice@corp.test', subject: `message ${n}`, text: `${n}` })));
+      for (let n = 1; n <= 7; n++)
+        ids.push(
+          await own.deliver(
+            await buildMessage({ from: 'carol@partner.test', to: 'alice@corp.test', subject: `message ${n}`, text: `${n}` }),
+          ),
+        );
       const subjects = (page: string) => [...page.matchAll(/<span class="subject">message (\d)/g)].map((m) => Number(m[1]));
       const older = (page: string) => links(page).find((href) => href.includes('cursor='));
 
@@ -129,7 +164,8 @@ describe('folder pages', () => {
         ['carol@partner.test', 'Lunch'],
         ['zoe@partner.test', 'Invoice 2'],
         ['carol@partner.test', 'Re: INVOICE 3'],
-      ]) await own.deliver(await buildMessage({ from, to: 'alice@corp.test', subject, text: 'x' }));
+      ])
+        await own.deliver(await buildMessage({ from, to: 'alice@corp.test', subject, text: 'x' }));
 
       // Act
       const bySender = await html(own.get('/mail?q=zo%C3%AB'));
@@ -157,7 +193,8 @@ describe('folder pages', () => {
     const own = await startMailHarness();
     try {
       const listMailboxPage = own.index.listMailboxPage.bind(own.index);
-      own.index.listMailboxPage = async (mailbox, query, now) => (query.search ? { entries: [], nextCursor: 'eyJ2IjoxLCJiZWZvcmUiOiJ4In0' } : listMailboxPage(mailbox, query, now));
+      own.index.listMailboxPage = async (mailbox, query, now) =>
+        query.search ? { entries: [], nextCursor: 'eyJ2IjoxLCJiZWZvcmUiOiJ4In0' } : listMailboxPage(mailbox, query, now);
 
       // Act
       const page = await html(own.get('/mail?q=needle'));
@@ -170,7 +207,7 @@ describe('folder pages', () => {
     }
   });
 
-  it('refuses a cursor it did not issue and a search term that is too long with a 400 page, and shows each folder\'s empty state', async () => {
+  it("refuses a cursor it did not issue and a search term that is too long with a 400 page, and shows each folder's empty state", async () => {
     // Act
     const badCursor = await h.get('/mail?cursor=not*a*cursor');
     const longSearch = await h.get(`/mail?q=${'x'.repeat(201)}`);
@@ -215,22 +252,36 @@ describe('message page', () => {
     expect(page).toContain('<dt>From</dt><dd>Carol Partner &lt;carol@partner.test&gt;</dd>');
     expect(page).toContain('<dt>To</dt><dd>Alice Example &lt;alice@corp.test&gt;, dan@partner.test</dd>');
     expect(page).toContain('<dt>Cc</dt><dd>erin@partner.test</dd>');
-    expect(page).toContain(`<iframe class="message-frame" title="Message content" src="/mail/m/${richId}/body" sandbox="${MESSAGE_FRAME_SANDBOX}" referrerpolicy="no-referrer"></iframe>`);
+    expect(page).toContain(
+      `<iframe class="message-frame" title="Message content" src="/mail/m/${richId}/body" sandbox="${MESSAGE_FRAME_SANDBOX}" referrerpolicy="no-referrer"></iframe>`,
+    );
     expect(page).toContain(`<a href="/mail/m/${richId}?remote=1">Show remote images</a>`);
     expect(withRemote).toContain(`src="/mail/m/${richId}/body?remote=1"`);
     expect(withRemote).toContain('Images from the internet are shown.');
     for (const action of ['reply', 'reply-all', 'forward']) expect(links(page)).toContain(`/mail/m/${richId}/${action}`);
-    for (const action of ['unread', 'delete']) expect(page).toContain(`<form method="post" action="/mail/m/${richId}/${action}"><input type="hidden" name="_csrf" value="${h.csrf.alice}"/>`);
+    for (const action of ['unread', 'delete'])
+      expect(page).toContain(
+        `<form method="post" action="/mail/m/${richId}/${action}"><input type="hidden" name="_csrf" value="${h.csrf.alice}"/>`,
+      );
     expect(page).toContain('Delete moves the message to Deleted in this webmail only; it stays in Exchange.');
     // Inline parts with a Content-ID are shown in the body, not listed; the PDF is.
-    expect(page).toContain(`<a href="/mail/m/${richId}/a/3" download="Zahlen – Q1 &quot;final&quot;.pdf">Zahlen – Q1 &quot;final&quot;.pdf</a> <span class="hint">application/pdf, ${PDF.length} bytes</span>`);
+    expect(page).toContain(
+      `<a href="/mail/m/${richId}/a/3" download="Zahlen – Q1 &quot;final&quot;.pdf">Zahlen – Q1 &quot;final&quot;.pdf</a> <span class="hint">application/pdf, ${PDF.length} bytes</span>`,
+    );
     expect(page).not.toContain('logo.png');
     expect(page).not.toMatch(/<script|\son[a-z]+=|style="/i);
   });
 
   it('offers no remote switch for a message without remote content, and shows a text-only message as text', async () => {
     // Prepare
-    const id = await h.deliver(await buildMessage({ from: 'carol@partner.test', to: 'alice@corp.test', subject: 'plain', text: 'Line one <not a tag>\nhttps://example.com/x' }));
+    const id = await h.deliver(
+      await buildMessage({
+        from: 'carol@partner.test',
+        to: 'alice@corp.test',
+        subject: 'plain',
+        text: 'Line one <not a tag>\nhttps://example.com/x',
+      }),
+    );
 
     // Act
     const page = await html(h.get(`/mail/m/${id}`));
@@ -238,7 +289,9 @@ describe('message page', () => {
 
     // Assess
     expect(page).not.toContain('Show remote images');
-    expect(frame).toContain('<pre class="message-text">Line one &#60;not a tag&#62;\n<a href="https://example.com/x" target="_blank" rel="noopener noreferrer nofollow">https://example.com/x</a>');
+    expect(frame).toContain(
+      '<pre class="message-text">Line one &#60;not a tag&#62;\n<a href="https://example.com/x" target="_blank" rel="noopener noreferrer nofollow">https://example.com/x</a>',
+    );
   });
 
   it('shows a message whose raw bytes are gone with a notice instead of failing', async () => {
@@ -276,13 +329,15 @@ describe('message body frame', () => {
     }
     expect(blockedHtml).not.toContain('tracker.example');
     expect(allowedHtml).toContain('src="https://tracker.example/pixel.png"');
-    expect(inlineUrl(blockedHtml, 'logo@partner.test')).toMatch(new RegExp(`^/inline/${richId}/logo%40partner\\.test\\?u=alice%40corp\\.test&x=\\d+&s=[A-Za-z0-9_-]{43}$`));
+    expect(inlineUrl(blockedHtml, 'logo@partner.test')).toMatch(
+      new RegExp(`^/inline/${richId}/logo%40partner\\.test\\?u=alice%40corp\\.test&x=\\d+&s=[A-Za-z0-9_-]{43}$`),
+    );
     expect(blockedHtml).not.toMatch(/<script|\son[a-z]+=/i);
   });
 });
 
 describe('attachments', () => {
-  it('download streamed with the frame module\'s headers: attachment disposition with the UTF-8 name, nosniff, sandbox CSP, the exact bytes', async () => {
+  it("download streamed with the frame module's headers: attachment disposition with the UTF-8 name, nosniff, sandbox CSP, the exact bytes", async () => {
     // Act
     const response = await h.get(`/mail/m/${richId}/a/3`);
     const bytes = Buffer.from(await response.arrayBuffer());
@@ -290,7 +345,9 @@ describe('attachments', () => {
     // Assess
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toBe('application/pdf');
-    expect(response.headers.get('content-disposition')).toBe(`attachment; filename="Zahlen _ Q1 _final_.pdf"; filename*=UTF-8''Zahlen%20%E2%80%93%20Q1%20%22final%22.pdf`);
+    expect(response.headers.get('content-disposition')).toBe(
+      `attachment; filename="Zahlen _ Q1 _final_.pdf"; filename*=UTF-8''Zahlen%20%E2%80%93%20Q1%20%22final%22.pdf`,
+    );
     expect(response.headers.get('x-content-type-options')).toBe('nosniff');
     expect(response.headers.get('content-security-policy')).toBe("default-src 'none'; sandbox");
     expect(bytes.equals(PDF)).toBe(true);
@@ -298,7 +355,9 @@ describe('attachments', () => {
 
   it('answers 404 for an index the message does not have or that is not a number', async () => {
     // Act
-    const statuses = await Promise.all([`/mail/m/${richId}/a/9`, `/mail/m/${richId}/a/x`, `/mail/m/${richId}/a/-1`].map(async (path) => (await h.get(path)).status));
+    const statuses = await Promise.all(
+      [`/mail/m/${richId}/a/9`, `/mail/m/${richId}/a/x`, `/mail/m/${richId}/a/-1`].map(async (path) => (await h.get(path)).status),
+    );
 
     // Assess
     expect(statuses).toEqual([404, 404, 404]);
@@ -306,14 +365,24 @@ describe('attachments', () => {
 
   it('redirect to a presigned link when the deployment has one (S3DownloadLinks on s3rver), which serves the bytes as a download', async () => {
     // Prepare: the AWS way, against an S3-compatible server on 127.0.0.1.
-    const S3rver = createRequire(import.meta.url)('s3rver') as new (options: Record<string, unknown>) => { run(): Promise<AddressInfo>; close(): Promise<void> };
+    const S3rver = createRequire(import.meta.url)('s3rver') as new (
+      options: Record<string, unknown>,
+    ) => { run(): Promise<AddressInfo>; close(): Promise<void> };
     const directory = await mkdtemp(join(tmpdir(), 'shadowmail-webmail-s3-'));
     const server = new S3rver({ address: '127.0.0.1', port: 0, directory, silent: true, configureBuckets: [{ name: 'raw-mail' }] });
     const { port } = await server.run();
     const client = makeLocalS3Client(`http://127.0.0.1:${port}`);
     const own = await startMailHarness({ deps: { downloadLinks: new S3DownloadLinks(client, { bucket: 'raw-mail' }) } });
     try {
-      const id = await own.deliver(await buildMessage({ from: 'carol@partner.test', to: 'alice@corp.test', subject: 'pdf', text: 'x', attachments: [{ filename: 'Bericht.pdf', content: PDF, contentType: 'application/pdf' }] }));
+      const id = await own.deliver(
+        await buildMessage({
+          from: 'carol@partner.test',
+          to: 'alice@corp.test',
+          subject: 'pdf',
+          text: 'x',
+          attachments: [{ filename: 'Bericht.pdf', content: PDF, contentType: 'application/pdf' }],
+        }),
+      );
 
       // Act
       const response = await own.get(`/mail/m/${id}/a/0`);
@@ -376,7 +445,9 @@ describe('inline images', () => {
     };
 
     // Act
-    const statuses = Object.fromEntries(await Promise.all(Object.entries(attempts).map(async ([name, url]) => [name, (await h.app.request(url)).status])));
+    const statuses = Object.fromEntries(
+      await Promise.all(Object.entries(attempts).map(async ([name, url]) => [name, (await h.app.request(url)).status])),
+    );
     h.gate.clock.advance(16 * 60_000);
     const expired = (await h.app.request(`${logo.pathname}${logo.search}`)).status;
     h.gate.clock.advance(-16 * 60_000);
@@ -402,18 +473,26 @@ describe('inline images', () => {
 });
 
 describe('bodies larger than a Lambda response', () => {
-  it('an inline image above the limit goes through a presigned link that the frame\'s CSP allows; one within it is answered directly', async () => {
+  it("an inline image above the limit goes through a presigned link that the frame's CSP allows; one within it is answered directly", async () => {
     // Prepare: the AWS way, S3DownloadLinks against s3rver on 127.0.0.1.
     const s3 = await startS3rver(['raw-mail']);
     const port = s3.port;
     const own = await startMailHarness({ deps: { downloadLinks: new S3DownloadLinks(s3.client, { bucket: 'raw-mail' }) } });
     const huge = Buffer.concat([PNG, randomBytes(MAX_WEB_BODY_BYTES)]);
     try {
-      const id = await own.deliver(await buildMessage({
-        from: 'carol@partner.test', to: 'alice@corp.test', subject: 'site plan', text: 'x',
-        html: '<img alt="plan" src="cid:plan@partner.test"><img alt="logo" src="cid:logo@partner.test">',
-        attachments: [{ filename: 'plan.png', content: huge, cid: 'plan@partner.test', contentType: 'image/png' }, { filename: 'logo.png', content: PNG, cid: 'logo@partner.test' }],
-      }));
+      const id = await own.deliver(
+        await buildMessage({
+          from: 'carol@partner.test',
+          to: 'alice@corp.test',
+          subject: 'site plan',
+          text: 'x',
+          html: '<img alt="plan" src="cid:plan@partner.test"><img alt="logo" src="cid:logo@partner.test">',
+          attachments: [
+            { filename: 'plan.png', content: huge, cid: 'plan@partner.test', contentType: 'image/png' },
+            { filename: 'logo.png', content: PNG, cid: 'logo@partner.test' },
+          ],
+        }),
+      );
 
       // Act
       const frameResponse = await own.get(`/mail/m/${id}/body`);
@@ -439,10 +518,16 @@ describe('bodies larger than a Lambda response', () => {
   it('without a link store (local mode) the large inline image is streamed whole', async () => {
     // Prepare
     const huge = Buffer.concat([PNG, randomBytes(MAX_WEB_BODY_BYTES)]);
-    const id = await h.deliver(await buildMessage({
-      from: 'carol@partner.test', to: 'alice@corp.test', subject: 'site plan, local', text: 'x',
-      html: '<img alt="plan" src="cid:plan@partner.test">', attachments: [{ filename: 'plan.png', content: huge, cid: 'plan@partner.test', contentType: 'image/png' }],
-    }));
+    const id = await h.deliver(
+      await buildMessage({
+        from: 'carol@partner.test',
+        to: 'alice@corp.test',
+        subject: 'site plan, local',
+        text: 'x',
+        html: '<img alt="plan" src="cid:plan@partner.test">',
+        attachments: [{ filename: 'plan.png', content: huge, cid: 'plan@partner.test', contentType: 'image/png' }],
+      }),
+    );
 
     // Act
     const response = await h.app.request(inlineUrl(await html(h.get(`/mail/m/${id}/body`)), 'plan@partner.test'));
@@ -454,7 +539,9 @@ describe('bodies larger than a Lambda response', () => {
 
   it('a message body whose frame document would exceed the limit shows a notice in the frame instead', async () => {
     // Prepare: 2 MB of text (within the renderer's budget for a part) that HTML escaping makes 7 MB.
-    const id = await h.deliver(await buildMessage({ from: 'carol@partner.test', to: 'alice@corp.test', subject: 'log dump', text: '<<<<<<<\n'.repeat(250_000) }));
+    const id = await h.deliver(
+      await buildMessage({ from: 'carol@partner.test', to: 'alice@corp.test', subject: 'log dump', text: '<<<<<<<\n'.repeat(250_000) }),
+    );
 
     // Act
     const response = await h.get(`/mail/m/${id}/body`);
@@ -468,7 +555,7 @@ describe('bodies larger than a Lambda response', () => {
   });
 });
 
-describe('another mailbox\'s message', () => {
+describe("another mailbox's message", () => {
   it('is a 404 on every route, exactly like an unknown id, and nothing about it changes', async () => {
     // Prepare: alice's session, bob's message id (and an id that does not exist at all).
     const entryBefore = await h.index.getMailboxEntry('bob@corp.test', bobsId, h.gate.clock.now());
@@ -478,7 +565,12 @@ describe('another mailbox\'s message', () => {
     const attempt = async (id: string) => {
       const gets = ['', '/body', '/body?remote=1', '/a/0', '/reply', '/reply-all', '/forward'].map((rest) => h.get(`/mail/m/${id}${rest}`));
       const posts = ['unread', 'delete', 'restore'].map((action) => h.post(`/mail/m/${id}/${action}`, {}));
-      const send = h.post('/mail/send', { to: 'mallory@evil.test', subject: 'fwd', text: 'x', mode: 'forward', originalId: id, keep: '0', draftId: crypto.randomUUID() }, 'alice', { multipart: true });
+      const send = h.post(
+        '/mail/send',
+        { to: 'mallory@evil.test', subject: 'fwd', text: 'x', mode: 'forward', originalId: id, keep: '0', draftId: crypto.randomUUID() },
+        'alice',
+        { multipart: true },
+      );
       return Promise.all([...gets, ...posts, send]);
     };
 
@@ -510,9 +602,11 @@ describe('another mailbox\'s message', () => {
     expect(await response.text()).toContain('For Bob only');
   });
 
-  it('as a quarantined message of one\'s own is a 404 as well', async () => {
+  it("as a quarantined message of one's own is a 404 as well", async () => {
     // Prepare
-    const id = await h.deliver(await buildMessage({ from: 'virus@bad.test', to: 'alice@corp.test', subject: 'quarantined', text: 'x' }), { virus: true });
+    const id = await h.deliver(await buildMessage({ from: 'virus@bad.test', to: 'alice@corp.test', subject: 'quarantined', text: 'x' }), {
+      virus: true,
+    });
 
     // Act
     const statuses = await Promise.all(['', '/body', '/a/0', '/forward'].map(async (rest) => (await h.get(`/mail/m/${id}${rest}`)).status));
@@ -525,7 +619,9 @@ describe('another mailbox\'s message', () => {
 describe('CSRF', () => {
   it('is required by every POST of the mailbox: without the token nothing is changed or sent', async () => {
     // Prepare
-    const id = await h.deliver(await buildMessage({ from: 'carol@partner.test', to: 'alice@corp.test', subject: 'csrf target', text: 'x' }));
+    const id = await h.deliver(
+      await buildMessage({ from: 'carol@partner.test', to: 'alice@corp.test', subject: 'csrf target', text: 'x' }),
+    );
     await h.get(`/mail/m/${id}`);
     const before = await h.index.getMailboxEntry('alice@corp.test', id, h.gate.clock.now());
     const sentBefore = (await h.received(0)).length;
@@ -539,7 +635,13 @@ describe('CSRF', () => {
     for (const { path, fields } of requests) {
       responses.push(await h.post(path, { ...fields, _csrf: '' }));
       responses.push(await h.post(path, { ...fields, _csrf: h.csrf.bob }));
-      responses.push(await h.app.request(path, { method: 'POST', headers: { cookie: h.cookies.alice, origin: 'https://evil.example' }, body: new URLSearchParams({ ...fields, _csrf: h.csrf.alice }) }));
+      responses.push(
+        await h.app.request(path, {
+          method: 'POST',
+          headers: { cookie: h.cookies.alice, origin: 'https://evil.example' },
+          body: new URLSearchParams({ ...fields, _csrf: h.csrf.alice }),
+        }),
+      );
     }
 
     // Assess

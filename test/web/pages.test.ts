@@ -2,7 +2,7 @@
 // script, no framing, no referrer, no caching), the layout's accessibility frame (lang,
 // skip link, landmarks, viewport) and no script or external resource anywhere.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ALICE, sessionCookie, startHarness, type Harness } from '../fixtures/web/app-under-test.ts';
+import { ALICE, type Harness, sessionCookie, startHarness } from '../fixtures/web/app-under-test.ts';
 
 let h: Harness;
 

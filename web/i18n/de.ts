@@ -24,15 +24,18 @@ export const de: Messages = {
   'status.unknown.body': 'Der Dienststatus kann gerade nicht gelesen werden. Bitte versuchen Sie es in einer Minute erneut.',
 
   'auth.signInFailed.title': 'Anmeldung fehlgeschlagen',
-  'auth.signInFailed.body': 'Die Anmeldung konnte nicht abgeschlossen werden. Vielleicht hat sie zu lange gedauert oder wurde in einem anderen Fenster begonnen.',
+  'auth.signInFailed.body':
+    'Die Anmeldung konnte nicht abgeschlossen werden. Vielleicht hat sie zu lange gedauert oder wurde in einem anderen Fenster begonnen.',
   'auth.signInFailed.retry': 'Erneut versuchen',
   'auth.accountRefused.title': 'Anmeldung nicht möglich',
-  'auth.accountRefused.body': 'Ihr Konto ist im Verzeichnis deaktiviert, oder es ist ein freigegebenes Postfach. Wenden Sie sich an Ihre IT-Abteilung.',
+  'auth.accountRefused.body':
+    'Ihr Konto ist im Verzeichnis deaktiviert, oder es ist ein freigegebenes Postfach. Wenden Sie sich an Ihre IT-Abteilung.',
   'auth.signInRequired.title': 'Bitte melden Sie sich an',
   'auth.signInRequired.body': 'Ihre Sitzung ist abgelaufen. Melden Sie sich erneut an, um fortzufahren.',
 
   'error.csrf.title': 'Anfrage abgelehnt',
-  'error.csrf.body': 'Dieses Formular war veraltet oder kam nicht von dieser Seite, daher wurde nichts geändert. Gehen Sie zurück, laden Sie die Seite neu und versuchen Sie es erneut.',
+  'error.csrf.body':
+    'Dieses Formular war veraltet oder kam nicht von dieser Seite, daher wurde nichts geändert. Gehen Sie zurück, laden Sie die Seite neu und versuchen Sie es erneut.',
   'error.notFound.title': 'Nicht gefunden',
   'error.notFound.body': 'Hier gibt es nichts.',
   'error.forbidden.title': 'Nicht erlaubt',
@@ -50,7 +53,8 @@ export const de: Messages = {
   'mail.nav.compose': 'Neue Nachricht',
   'mail.mailboxLine': 'Angemeldet als {email}.',
   'mail.mailboxLine.other': 'Angemeldet als {email}, Postfach {mailbox}.',
-  'mail.deletedFolder.note': 'Hier gelöschte Nachrichten bleiben in Exchange erhalten: Löschen räumt sie nur in diesem Notfall-Webmail beiseite.',
+  'mail.deletedFolder.note':
+    'Hier gelöschte Nachrichten bleiben in Exchange erhalten: Löschen räumt sie nur in diesem Notfall-Webmail beiseite.',
   'mail.search.label': 'Nach Absender oder Betreff suchen',
   'mail.search.button': 'Suchen',
   'mail.search.clear': 'Suche aufheben',
@@ -137,30 +141,37 @@ export const de: Messages = {
   'compose.error.unreadableFile': 'Eine der Dateien konnte nicht angehängt werden.',
   'compose.error.replyData': 'Die Antwortangaben dieses Formulars sind beschädigt. Beginnen Sie die Antwort erneut bei der Nachricht.',
   'compose.error.sender': 'Ihr Konto hat keine Adresse, von der gesendet werden kann. Bitte wenden Sie sich an die IT.',
-  'compose.error.retry': 'Die Nachricht konnte gerade nicht gesendet werden; es wurde nichts gesendet. Bitte versuchen Sie es gleich noch einmal.',
+  'compose.error.retry':
+    'Die Nachricht konnte gerade nicht gesendet werden; es wurde nichts gesendet. Bitte versuchen Sie es gleich noch einmal.',
   'compose.error.refused': 'Der Mailserver hat die Nachricht abgelehnt. Prüfen Sie die Adressen und versuchen Sie es erneut.',
   'mail.notice.attached': 'Die Datei wurde angehängt.',
   'mail.notice.uploadMissing': 'Die hochgeladene Datei ist nicht angekommen. Bitte versuchen Sie es erneut.',
   'compose.uploads': 'Angehängte Dateien',
   'compose.uploadsHint': 'Entfernen Sie das Häkchen, um eine Datei wegzulassen.',
   'compose.attach': 'Datei anhängen',
-  'compose.attachHint': 'Dateien bis insgesamt {mb} MB. Ihre Nachricht wird gespeichert, bevor Sie eine Datei wählen; nichts Geschriebenes geht verloren.',
+  'compose.attachHint':
+    'Dateien bis insgesamt {mb} MB. Ihre Nachricht wird gespeichert, bevor Sie eine Datei wählen; nichts Geschriebenes geht verloren.',
   'compose.error.uploadGone': 'Eine angehängte Datei ist nicht mehr vorhanden. Hängen Sie sie erneut an.',
   'request.tooLarge.title': 'Zu viel für ein Formular',
-  'request.tooLarge.body': 'Das Formular war größer als {mb} MB und wurde nicht angenommen; es wurde nichts gesendet. Gehen Sie zurück: Ihr Text steht noch im Formular. Dateien hängen Sie mit „Datei anhängen“ an, das auch größere Dateien annimmt.',
+  'request.tooLarge.body':
+    'Das Formular war größer als {mb} MB und wurde nicht angenommen; es wurde nichts gesendet. Gehen Sie zurück: Ihr Text steht noch im Formular. Dateien hängen Sie mit „Datei anhängen“ an, das auch größere Dateien annimmt.',
   'attach.title': 'Datei anhängen',
-  'attach.intro': 'Wählen Sie eine Datei von höchstens {size}. Ihre Nachricht ist gespeichert; nach dem Hochladen kehren Sie zu ihr zurück.',
+  'attach.intro':
+    'Wählen Sie eine Datei von höchstens {size}. Ihre Nachricht ist gespeichert; nach dem Hochladen kehren Sie zu ihr zurück.',
   'attach.file': 'Datei',
   'attach.upload': 'Hochladen',
   'attach.back': 'Zurück zur Nachricht',
   'attach.noScriptHint': 'Wird das Hochladen abgelehnt, gehen Sie im Browser zurück: Ihre Nachricht bleibt erhalten.',
-  'attach.tooLarge': 'Die Datei „{name}“ ist {size} groß, mehr als die {max}, die diese Nachricht noch aufnimmt. Es wurde nichts hochgeladen, Ihre Nachricht bleibt erhalten. Wählen Sie eine kleinere Datei oder senden Sie sie in einer eigenen Nachricht.',
-  'attach.full': 'Diese Nachricht nimmt keine weiteren Dateien auf: insgesamt höchstens {max} MB oder {count} Dateien. Entfernen Sie zuerst eine Datei.',
+  'attach.tooLarge':
+    'Die Datei „{name}“ ist {size} groß, mehr als die {max}, die diese Nachricht noch aufnimmt. Es wurde nichts hochgeladen, Ihre Nachricht bleibt erhalten. Wählen Sie eine kleinere Datei oder senden Sie sie in einer eigenen Nachricht.',
+  'attach.full':
+    'Diese Nachricht nimmt keine weiteren Dateien auf: insgesamt höchstens {max} MB oder {count} Dateien. Entfernen Sie zuerst eine Datei.',
   'attach.noDraft.title': 'Nachricht nicht gefunden',
   'attach.noDraft.body': 'Diese gespeicherte Nachricht gibt es nicht (mehr). Gespeicherte Nachrichten werden einen Tag aufbewahrt.',
   'response.tooLarge.title': 'Zu groß für die Anzeige',
   'response.tooLarge.body': 'Das ist größer, als der Webmailer anzeigen kann ({mb} MB).',
-  'mail.message.tooLarge': 'Diese Nachricht ist zu groß, um sie hier vollständig anzuzeigen. Ihre Anhänge können oben heruntergeladen werden.',
+  'mail.message.tooLarge':
+    'Diese Nachricht ist zu groß, um sie hier vollständig anzuzeigen. Ihre Anhänge können oben heruntergeladen werden.',
   'compose.busy.title': 'Wird bereits gesendet',
   'compose.busy.body': 'Diese Nachricht wird bereits gesendet. Sehen Sie gleich unter „Gesendet“ nach.',
   'admin.title': 'Verwaltung',

@@ -31,7 +31,8 @@ export const en = {
   'auth.signInRequired.body': 'Your session has ended. Sign in again to continue.',
 
   'error.csrf.title': 'Request refused',
-  'error.csrf.body': 'This form was out of date or did not come from this site, so nothing was changed. Go back, reload the page and try again.',
+  'error.csrf.body':
+    'This form was out of date or did not come from this site, so nothing was changed. Go back, reload the page and try again.',
   'error.notFound.title': 'Not found',
   'error.notFound.body': 'There is nothing here.',
   'error.forbidden.title': 'Not allowed',
@@ -49,7 +50,8 @@ export const en = {
   'mail.nav.compose': 'New message',
   'mail.mailboxLine': 'Signed in as {email}.',
   'mail.mailboxLine.other': 'Signed in as {email}, mailbox {mailbox}.',
-  'mail.deletedFolder.note': 'Messages deleted here are still in Exchange: deleting only moves them out of the way in this emergency webmail.',
+  'mail.deletedFolder.note':
+    'Messages deleted here are still in Exchange: deleting only moves them out of the way in this emergency webmail.',
   'mail.search.label': 'Search by sender or subject',
   'mail.search.button': 'Search',
   'mail.search.clear': 'Clear search',
@@ -146,14 +148,16 @@ export const en = {
   'compose.attachHint': 'Files up to {mb} MB in total. Your message is saved before you choose a file, so nothing you wrote is lost.',
   'compose.error.uploadGone': 'An attached file is no longer available. Attach it again.',
   'request.tooLarge.title': 'Too much for one form',
-  'request.tooLarge.body': 'The form was larger than {mb} MB and was not accepted; nothing was sent. Go back: what you wrote is still in the form. Attach files with “Attach a file”, which takes larger files.',
+  'request.tooLarge.body':
+    'The form was larger than {mb} MB and was not accepted; nothing was sent. Go back: what you wrote is still in the form. Attach files with “Attach a file”, which takes larger files.',
   'attach.title': 'Attach a file',
   'attach.intro': 'Choose one file of at most {size}. Your message is saved; after the upload you are back at it.',
   'attach.file': 'File',
   'attach.upload': 'Upload',
   'attach.back': 'Back to the message',
   'attach.noScriptHint': 'If the upload is refused, go back in your browser: your message is kept.',
-  'attach.tooLarge': 'The file “{name}” is {size}, more than the {max} this message still takes. Nothing was uploaded and your message is kept. Choose a smaller file, or send it in a separate message.',
+  'attach.tooLarge':
+    'The file “{name}” is {size}, more than the {max} this message still takes. Nothing was uploaded and your message is kept. Choose a smaller file, or send it in a separate message.',
   'attach.full': 'This message takes no more files: at most {max} MB or {count} files in total. Remove a file first.',
   'attach.noDraft.title': 'Message not found',
   'attach.noDraft.body': 'This saved message does not exist (any more). Saved messages are kept for a day.',

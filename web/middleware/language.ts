@@ -1,7 +1,7 @@
 // Picks the page language from Accept-Language and puts t() on the context; also sets
 // the per-request defaults every later step relies on (nobody signed in yet).
 import type { MiddlewareHandler } from 'hono';
-import { pickLanguage, translator, type Lang } from '../i18n/index.ts';
+import { type Lang, pickLanguage, translator } from '../i18n/index.ts';
 import type { WebEnv } from './context.ts';
 
 export function language(options: { timeZone: string; fallback?: Lang }): MiddlewareHandler<WebEnv> {

@@ -12,7 +12,11 @@ export const consoleLogger: WebLogger = {
 };
 
 /** Any logger with Powertools' shape: message first, then one object of attributes. */
-export function webLoggerFrom(logger: { info(message: string, ...extra: never[]): void; warn(message: string, ...extra: never[]): void; error(message: string, ...extra: never[]): void }): WebLogger {
+export function webLoggerFrom(logger: {
+  info(message: string, ...extra: never[]): void;
+  warn(message: string, ...extra: never[]): void;
+  error(message: string, ...extra: never[]): void;
+}): WebLogger {
   // Powertools types its attribute values narrower than `unknown`; ours are plain JSON data.
   const pass = (details: Record<string, unknown> | undefined) => [details ?? {}] as never[];
   return {

@@ -105,7 +105,13 @@ export function requireSignIn(): MiddlewareHandler<WebEnv> {
 
 export async function setPendingSignIn(c: Context, pending: PendingSignIn, config: SessionConfig): Promise<void> {
   const exp = Math.floor(config.clock.now().getTime() / 1000) + PENDING_SIGN_IN_MAX_AGE_SECONDS;
-  await setSignedCookie(c, pendingCookieName(c), encode({ ...pending, exp }), config.secret, cookieOptions(c, PENDING_SIGN_IN_MAX_AGE_SECONDS));
+  await setSignedCookie(
+    c,
+    pendingCookieName(c),
+    encode({ ...pending, exp }),
+    config.secret,
+    cookieOptions(c, PENDING_SIGN_IN_MAX_AGE_SECONDS),
+  );
 }
 
 export async function takePendingSignIn(c: Context, config: SessionConfig): Promise<PendingSignIn | null> {
@@ -135,12 +141,28 @@ const isString = (value: unknown): value is string => typeof value === 'string';
 function isSessionData(value: unknown): value is SessionData {
   const v = value as Partial<SessionData> | null;
   return (
-    typeof v === 'object' && v !== null && isString(v.sub) && isString(v.email) && isString(v.name) && isString(v.csrf) &&
-    v.csrf.length >= 32 && typeof v.exp === 'number' && Array.isArray(v.groups) && v.groups.every(isString)
+    typeof v === 'object' &&
+    v !== null &&
+    isString(v.sub) &&
+    isString(v.email) &&
+    isString(v.name) &&
+    isString(v.csrf) &&
+    v.csrf.length >= 32 &&
+    typeof v.exp === 'number' &&
+    Array.isArray(v.groups) &&
+    v.groups.every(isString)
   );
 }
 
 function isPendingSignIn(value: unknown): value is PendingSignIn & { exp: number } {
   const v = value as Partial<PendingSignIn & { exp: number }> | null;
-  return typeof v === 'object' && v !== null && isString(v.state) && isString(v.nonce) && isString(v.codeVerifier) && isString(v.returnTo) && typeof v.exp === 'number';
+  return (
+    typeof v === 'object' &&
+    v !== null &&
+    isString(v.state) &&
+    isString(v.nonce) &&
+    isString(v.codeVerifier) &&
+    isString(v.returnTo) &&
+    typeof v.exp === 'number'
+  );
 }

@@ -15,18 +15,29 @@ import { Hono } from 'hono';
 import { audited, listAudit } from '../../lambdas/core/audit.ts';
 import { InvalidInputError } from '../../lambdas/core/errors.ts';
 import { switchFailover } from '../../lambdas/core/failover.ts';
-import { cancelResend, getResendJob, isSettled, listResendJobs, startResend, type ResendStartDeps } from '../../lambdas/core/resend.ts';
-import { adminTraceSearch, openRawMessage, traceOne, type TraceSearchInput } from '../../lambdas/core/trace.ts';
-import type { AuditLog } from '../../lambdas/ports/audit-log.ts';
 import { MAX_WEB_BODY_BYTES } from '../../lambdas/core/payload-limits.ts';
-import type { DownloadLinks } from '../../lambdas/ports/download-links.ts';
+import { cancelResend, getResendJob, isSettled, listResendJobs, type ResendStartDeps, startResend } from '../../lambdas/core/resend.ts';
+import { adminTraceSearch, openRawMessage, type TraceSearchInput, traceOne } from '../../lambdas/core/trace.ts';
+import type { AuditLog } from '../../lambdas/ports/audit-log.ts';
 import type { Clock } from '../../lambdas/ports/clock.ts';
+import type { DownloadLinks } from '../../lambdas/ports/download-links.ts';
 import type { FailoverFlag } from '../../lambdas/ports/failover-flag.ts';
 import type { MessageIndex } from '../../lambdas/ports/message-index.ts';
 import type { RawMailStore } from '../../lambdas/ports/raw-mail-store.ts';
 import { csrfTokenOf, identityOf, type WebContext, type WebEnv } from '../middleware/context.ts';
+import {
+  AdminNav,
+  AuditView,
+  BulkResendView,
+  FailoverView,
+  JobsView,
+  JobView,
+  RefreshControl,
+  TraceDetailView,
+  type TraceForm,
+  TraceView,
+} from '../views/admin/pages.tsx';
 import { messagePage, renderPage } from '../views/layout.tsx';
-import { AdminNav, AuditView, RefreshControl, BulkResendView, FailoverView, JobsView, JobView, TraceDetailView, TraceView, type TraceForm } from '../views/admin/pages.tsx';
 
 export interface AdminDeps {
   index: MessageIndex;
@@ -64,7 +75,13 @@ export const JOB_REFRESH_SECONDS = 5;
 export function adminRoutes(deps: AdminDeps): Hono<WebEnv> {
   const routes = new Hono<WebEnv>();
   const page = (c: WebContext, title: string, body: unknown, status = 200, refreshSeconds?: number) =>
-    renderPage(c, { title, status, nav: AdminNav({ t: c.get('t') }), body: body as never, ...(refreshSeconds !== undefined && { refreshSeconds }) });
+    renderPage(c, {
+      title,
+      status,
+      nav: AdminNav({ t: c.get('t') }),
+      body: body as never,
+      ...(refreshSeconds !== undefined && { refreshSeconds }),
+    });
 
   routes.get('/', (c) => {
     const t = c.get('t');
@@ -74,8 +91,16 @@ export function adminRoutes(deps: AdminDeps): Hono<WebEnv> {
   routes.get('/trace', async (c) => {
     const t = c.get('t');
     const q = (name: string) => text(c.req.query(name));
-    const form: TraceForm = { recipient: q('recipient'), sender: q('sender'), messageId: q('messageId'), subject: q('subject'), since: q('since'), until: q('until') };
-    if (!c.req.query('search') && !c.req.query('cursor')) return page(c, t('admin.nav.trace'), TraceView({ t, form, results: null, moreHref: null, error: null }));
+    const form: TraceForm = {
+      recipient: q('recipient'),
+      sender: q('sender'),
+      messageId: q('messageId'),
+      subject: q('subject'),
+      since: q('since'),
+      until: q('until'),
+    };
+    if (!c.req.query('search') && !c.req.query('cursor'))
+      return page(c, t('admin.nav.trace'), TraceView({ t, form, results: null, moreHref: null, error: null }));
     const input: TraceSearchInput = {
       ...(form.recipient && { recipient: form.recipient }),
       ...(form.sender && { sender: form.sender }),
@@ -97,14 +122,23 @@ export function adminRoutes(deps: AdminDeps): Hono<WebEnv> {
 
   routes.get('/trace/:id', async (c) => {
     const traced = await traceOne(c.req.param('id'), deps);
-    return page(c, traced.message.summary.subject || traced.message.sesMessageId, TraceDetailView({ t: c.get('t'), traced, csrf: csrfTokenOf(c) }));
+    return page(
+      c,
+      traced.message.summary.subject || traced.message.sesMessageId,
+      TraceDetailView({ t: c.get('t'), traced, csrf: csrfTokenOf(c) }),
+    );
   });
 
   routes.get('/trace/:id/raw', async (c) => {
     const download = await openRawMessage(identityOf(c).email, c.req.param('id'), deps);
     if (download.size > MAX_WEB_BODY_BYTES && deps.downloadLinks) {
       const key = `raw-${download.filename.replace(/\.eml$/, '')}/${randomUUID()}`;
-      const url = await deps.downloadLinks.link({ key, filename: download.filename, contentType: 'message/rfc822', content: download.body });
+      const url = await deps.downloadLinks.link({
+        key,
+        filename: download.filename,
+        contentType: 'message/rfc822',
+        content: download.body,
+      });
       if (url) return c.redirect(url.href, 302);
     }
     c.header('Content-Type', 'message/rfc822');
@@ -118,13 +152,21 @@ export function adminRoutes(deps: AdminDeps): Hono<WebEnv> {
     const body = await c.req.parseBody({ all: true });
     const chosen = body['recipient'];
     const recipients = (Array.isArray(chosen) ? chosen : chosen === undefined ? [] : [chosen]).map(text).filter((r) => r !== '');
-    const job = await startResend(identityOf(c).email, {
-      kind: 'message', sesMessageId: c.req.param('id'), ...(recipients.length > 0 && { recipients }),
-    }, deps.resend);
+    const job = await startResend(
+      identityOf(c).email,
+      {
+        kind: 'message',
+        sesMessageId: c.req.param('id'),
+        ...(recipients.length > 0 && { recipients }),
+      },
+      deps.resend,
+    );
     return c.redirect(`/admin/jobs/${encodeURIComponent(job.id)}`, 303);
   });
 
-  routes.get('/resend', (c) => page(c, c.get('t')('admin.nav.resend'), BulkResendView({ t: c.get('t'), csrf: csrfTokenOf(c), error: null })));
+  routes.get('/resend', (c) =>
+    page(c, c.get('t')('admin.nav.resend'), BulkResendView({ t: c.get('t'), csrf: csrfTokenOf(c), error: null })),
+  );
 
   routes.post('/resend', async (c) => {
     const t = c.get('t');
@@ -135,7 +177,11 @@ export function adminRoutes(deps: AdminDeps): Hono<WebEnv> {
     const until = text(body['until']);
     try {
       if (all === (mailbox !== '')) throw new InvalidInputError('choose one mailbox or all mailboxes');
-      const job = await startResend(identityOf(c).email, all ? { kind: 'all', since, until } : { kind: 'mailbox', mailbox, since, until }, deps.resend);
+      const job = await startResend(
+        identityOf(c).email,
+        all ? { kind: 'all', since, until } : { kind: 'mailbox', mailbox, since, until },
+        deps.resend,
+      );
       return c.redirect(`/admin/jobs/${encodeURIComponent(job.id)}`, 303);
     } catch (error) {
       if (!(error instanceof InvalidInputError)) throw error;
@@ -148,7 +194,10 @@ export function adminRoutes(deps: AdminDeps): Hono<WebEnv> {
     const more = result.nextCursor ? `/admin/jobs?${new URLSearchParams({ cursor: result.nextCursor })}` : null;
     const running = result.jobs.some((job) => !isSettled(job));
     const auto = running && c.req.query('refresh') !== 'off';
-    const body = [running ? RefreshControl({ t: c.get('t'), auto, path: '/admin/jobs' }) : null, JobsView({ t: c.get('t'), jobs: result.jobs, moreHref: more })];
+    const body = [
+      running ? RefreshControl({ t: c.get('t'), auto, path: '/admin/jobs' }) : null,
+      JobsView({ t: c.get('t'), jobs: result.jobs, moreHref: more }),
+    ];
     return page(c, c.get('t')('admin.nav.jobs'), body, 200, auto ? JOB_REFRESH_SECONDS : undefined);
   });
 
@@ -158,12 +207,19 @@ export function adminRoutes(deps: AdminDeps): Hono<WebEnv> {
     // Progress without script: the page reloads itself until the job is settled.
     const auto = !settled && c.req.query('refresh') !== 'off';
     const path = `/admin/jobs/${encodeURIComponent(job.id)}`;
-    const body = [settled ? null : RefreshControl({ t: c.get('t'), auto, path }), JobView({ t: c.get('t'), job, settled, csrf: csrfTokenOf(c) })];
+    const body = [
+      settled ? null : RefreshControl({ t: c.get('t'), auto, path }),
+      JobView({ t: c.get('t'), job, settled, csrf: csrfTokenOf(c) }),
+    ];
     return page(c, job.id, body, 200, auto ? JOB_REFRESH_SECONDS : undefined);
   });
 
   routes.post('/jobs/:id/cancel', async (c) => {
-    const job = await cancelResend(identityOf(c).email, c.req.param('id'), { jobs: deps.resend.jobs, audit: deps.audit, clock: deps.clock });
+    const job = await cancelResend(identityOf(c).email, c.req.param('id'), {
+      jobs: deps.resend.jobs,
+      audit: deps.audit,
+      clock: deps.clock,
+    });
     return c.redirect(`/admin/jobs/${encodeURIComponent(job.id)}`, 303);
   });
 
@@ -182,7 +238,8 @@ export function adminRoutes(deps: AdminDeps): Hono<WebEnv> {
     try {
       if (reason === '') throw new InvalidInputError('a reason is required');
       await audited(deps.audit, deps.clock, { actor, action: on ? 'failover.on' : 'failover.off', details: { reason, message } }, () =>
-        switchFailover(deps.flag, { on, message, actor, reason }, deps.clock));
+        switchFailover(deps.flag, { on, message, actor, reason }, deps.clock),
+      );
       return c.redirect('/admin/failover', 303);
     } catch (error) {
       if (!(error instanceof InvalidInputError)) throw error;
@@ -196,14 +253,17 @@ export function adminRoutes(deps: AdminDeps): Hono<WebEnv> {
     const q = (name: string) => text(c.req.query(name));
     const form = { actor: q('actor'), action: q('action'), since: q('since'), until: q('until') };
     try {
-      const result = await listAudit({
-        ...(form.actor && { actor: form.actor }),
-        ...(form.action && { action: form.action }),
-        ...(form.since && { since: form.since }),
-        ...(form.until && { until: form.until }),
-        cursor: c.req.query('cursor') ?? null,
-        limit: 50,
-      }, deps);
+      const result = await listAudit(
+        {
+          ...(form.actor && { actor: form.actor }),
+          ...(form.action && { action: form.action }),
+          ...(form.since && { since: form.since }),
+          ...(form.until && { until: form.until }),
+          cursor: c.req.query('cursor') ?? null,
+          limit: 50,
+        },
+        deps,
+      );
       const more = result.nextCursor ? `/admin/audit?${new URLSearchParams({ ...form, cursor: result.nextCursor })}` : null;
       return page(c, t('admin.nav.audit'), AuditView({ t, form, events: result.events, moreHref: more, error: null }));
     } catch (error) {

@@ -3,13 +3,20 @@
 // starts the session, POST /auth/logout (CSRF-checked) ends it and hands the browser
 // to the provider's logout. All of it sits behind the failover gate.
 import { Hono } from 'hono';
-import { canSignIn } from '../../lambdas/core/directory.ts';
 import type { DirectoryUser } from '../../lambdas/core/directory.ts';
+import { canSignIn } from '../../lambdas/core/directory.ts';
 import type { DirectoryLookup } from '../../lambdas/ports/directory.ts';
 import type { Identity, SignInProvider } from '../../lambdas/ports/sign-in.ts';
 import type { WebEnv } from '../middleware/context.ts';
 import type { WebLogger } from '../middleware/logger.ts';
-import { endSession, isSecureRequest, setPendingSignIn, startSession, takePendingSignIn, type SessionConfig } from '../middleware/session.ts';
+import {
+  endSession,
+  isSecureRequest,
+  type SessionConfig,
+  setPendingSignIn,
+  startSession,
+  takePendingSignIn,
+} from '../middleware/session.ts';
 import { messagePage } from '../views/layout.tsx';
 
 export const DEFAULT_RETURN_TO = '/mail';
@@ -95,7 +102,8 @@ export function authRoutes(deps: AuthRouteDeps): Hono<WebEnv> {
 export function safeReturnTo(value: string | undefined): string {
   if (!value || value.length > 2000) return DEFAULT_RETURN_TO;
   // eslint-disable-next-line no-control-regex
-  if (!value.startsWith('/') || value.startsWith('//') || value.startsWith('/\\') || /[\u0000-\u001f\u007f\\]/.test(value)) return DEFAULT_RETURN_TO;
+  if (!value.startsWith('/') || value.startsWith('//') || value.startsWith('/\\') || /[\u0000-\u001f\u007f\\]/.test(value))
+    return DEFAULT_RETURN_TO;
   return value;
 }
 
@@ -108,7 +116,8 @@ async function directoryAccess(identity: Identity, deps: AuthRouteDeps): Promise
   if (!deps.directory) return { refused: null, identity };
   const user = await deps.directory.userForAddress(identity.email);
   if (user === null) return { refused: null, identity };
-  if (!canSignIn(user as DirectoryUser | null)) return { refused: user.kind === 'shared' ? 'shared mailbox' : 'account disabled', identity };
+  if (!canSignIn(user as DirectoryUser | null))
+    return { refused: user.kind === 'shared' ? 'shared mailbox' : 'account disabled', identity };
   const groups = user.admin && !identity.groups.includes(deps.adminGroup) ? [...identity.groups, deps.adminGroup] : identity.groups;
   return { refused: null, identity: { ...identity, groups } };
 }

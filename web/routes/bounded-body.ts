@@ -19,7 +19,12 @@ export async function readBounded(source: Readable, limit = MAX_WEB_BODY_BYTES):
     if (total > limit) {
       const rest = (async function* () {
         yield* chunks;
-        for (let more = (await iterator.next()) as IteratorResult<Buffer>; !more.done; more = (await iterator.next()) as IteratorResult<Buffer>) yield more.value;
+        for (
+          let more = (await iterator.next()) as IteratorResult<Buffer>;
+          !more.done;
+          more = (await iterator.next()) as IteratorResult<Buffer>
+        )
+          yield more.value;
       })();
       return { overflow: Readable.from(rest, { objectMode: false }) };
     }

@@ -19,43 +19,43 @@
 // releases it after a refusal, so the corrected form can be sent. A second submit of a
 // sent form is answered with "already sent" and sends nothing.
 import { randomUUID } from 'node:crypto';
-import { Hono, type Context } from 'hono';
+import { type Context, Hono } from 'hono';
 import {
-  draftFromForm,
+  type ComposeForm,
+  type ComposeLimits,
+  type Draft,
   DraftError,
+  draftFromForm,
   formatAddressList,
   forwardDraft,
   ownAddressesIn,
   replyDraft,
   sendDraft,
   storedAttachmentResolver,
-  type ComposeForm,
-  type ComposeLimits,
-  type Draft,
 } from '../../lambdas/core/compose.ts';
 import { DRAFT_ID, draftOwner, type SavedDraft } from '../../lambdas/core/drafts.ts';
 import { InvalidInputError, RawMessageMissingError, RetryableError } from '../../lambdas/core/errors.ts';
 import { mailboxesOf, openEntry } from '../../lambdas/core/mailbox.ts';
 import type { DraftUpload } from '../../lambdas/ports/draft-store.ts';
 import type { Identity } from '../../lambdas/ports/sign-in.ts';
+import type { Translate } from '../i18n/index.ts';
 import { csrfTokenOf, identityOf, type WebEnv } from '../middleware/context.ts';
 import { allowOnThisPage } from '../middleware/security.ts';
 import { messagePage, renderPage } from '../views/layout.tsx';
 import { AttachView } from '../views/mail/attach.tsx';
-import { FolderNav, FOLDER_PATHS, MAIL_PATH, noticeFrom, type NoticeKey } from '../views/mail/common.tsx';
+import { FOLDER_PATHS, FolderNav, MAIL_PATH, type NoticeKey, noticeFrom } from '../views/mail/common.tsx';
 import {
-  ComposeView,
   COMPOSE_MODES,
   COMPOSE_TITLES,
   type ComposeField,
   type ComposeMode,
   type ComposeValues,
+  ComposeView,
   type StoredAttachmentChoice,
   type UploadedFileChoice,
 } from '../views/mail/compose.tsx';
 import { scriptHash, UPLOAD_SIZE_CHECK } from '../views/scripts.ts';
-import { composeLimitsOf, loggerOf, NO_INLINE_IMAGES, renderStored, type MailRouteDeps } from './mail-deps.ts';
-import type { Translate } from '../i18n/index.ts';
+import { composeLimitsOf, loggerOf, type MailRouteDeps, NO_INLINE_IMAGES, renderStored } from './mail-deps.ts';
 
 /** How long one submit may hold the draft's once-gate (a send through a slow relay included). */
 const SEND_GATE_MS = 5 * 60_000;
@@ -105,13 +105,24 @@ export function composeRoutes(deps: MailRouteDeps): Hono<WebEnv> {
   };
 
   /** The forwarded message's attachments as checkboxes (the message must be the user's: openEntry). */
-  const storedChoices = async (identity: Identity, mode: ComposeMode, originalId: string, keep: number[] | 'all'): Promise<StoredAttachmentChoice[]> => {
+  const storedChoices = async (
+    identity: Identity,
+    mode: ComposeMode,
+    originalId: string,
+    keep: number[] | 'all',
+  ): Promise<StoredAttachmentChoice[]> => {
     if (mode !== 'forward' || originalId === '') return [];
     const original = await openEntry(identity, originalId, deps);
     const { rendered } = await renderStored(deps, original.record, NO_INLINE_IMAGES);
     return (rendered?.attachments ?? [])
       .filter((attachment) => !(attachment.inline && attachment.contentId))
-      .map((attachment) => ({ index: attachment.index, filename: attachment.filename, contentType: attachment.contentType, size: attachment.size, checked: keep === 'all' || keep.includes(attachment.index) }));
+      .map((attachment) => ({
+        index: attachment.index,
+        filename: attachment.filename,
+        contentType: attachment.contentType,
+        size: attachment.size,
+        checked: keep === 'all' || keep.includes(attachment.index),
+      }));
   };
 
   routes.get('/compose', (c) => {
@@ -129,10 +140,22 @@ export function composeRoutes(deps: MailRouteDeps): Hono<WebEnv> {
     const draft: Draft =
       mode === 'forward'
         ? forwardDraft(rendered, identity, { ...text, sesMessageId: opened.entry.sesMessageId })
-        : replyDraft(rendered, identity, { ...text, all: mode === 'reply-all', ownAddresses: await ownAddressesIn(rendered, identity, deps.index) });
+        : replyDraft(rendered, identity, {
+            ...text,
+            all: mode === 'reply-all',
+            ownAddresses: await ownAddressesIn(rendered, identity, deps.index),
+          });
     const stored: StoredAttachmentChoice[] = draft.attachments.flatMap((attachment) =>
       attachment.kind === 'stored'
-        ? [{ index: attachment.index, filename: attachment.filename ?? '', contentType: attachment.contentType ?? '', size: attachment.size ?? 0, checked: true }]
+        ? [
+            {
+              index: attachment.index,
+              filename: attachment.filename ?? '',
+              contentType: attachment.contentType ?? '',
+              size: attachment.size ?? 0,
+              checked: true,
+            },
+          ]
         : [],
     );
     return show(c, {
@@ -184,9 +207,18 @@ export function composeRoutes(deps: MailRouteDeps): Hono<WebEnv> {
     const uploads = await deps.drafts.uploads(owner, draftId);
     const remaining = limits.maxAttachmentBytes - uploads.reduce((sum, upload) => sum + upload.size, 0);
     if (remaining < 1 || uploads.length >= limits.maxAttachments) {
-      return messagePage(c, { title: t('attach.title'), text: t('attach.full', { max: Math.floor(limits.maxAttachmentBytes / 1_000_000), count: limits.maxAttachments }), status: 409, link: { href: draftPath(draftId), label: t('attach.back') } });
+      return messagePage(c, {
+        title: t('attach.title'),
+        text: t('attach.full', { max: Math.floor(limits.maxAttachmentBytes / 1_000_000), count: limits.maxAttachments }),
+        status: 409,
+        link: { href: draftPath(draftId), label: t('attach.back') },
+      });
     }
-    const form = await deps.drafts.uploadForm(owner, draftId, { maxBytes: remaining, redirect: `${deps.publicOrigin}${draftPath(draftId, '/uploaded')}`, expiresInSeconds: UPLOAD_FORM_SECONDS });
+    const form = await deps.drafts.uploadForm(owner, draftId, {
+      maxBytes: remaining,
+      redirect: `${deps.publicOrigin}${draftPath(draftId, '/uploaded')}`,
+      expiresInSeconds: UPLOAD_FORM_SECONDS,
+    });
     // This page alone may post a form to the store's origin and run its size check.
     allowOnThisPage(c, { formAction: [new URL(form.url).origin], scriptHashes: [UPLOAD_SCRIPT_HASH] });
     return renderPage(c, {
@@ -219,7 +251,9 @@ export function composeRoutes(deps: MailRouteDeps): Hono<WebEnv> {
     const state: FormState = { mode: posted.mode, values: posted.values, stored: [], uploads: [] };
     const restore = async () => {
       state.stored = await storedChoices(identity, posted.mode, posted.values.originalId, posted.keep);
-      state.uploads = owner ? (await deps.drafts.uploads(owner, posted.values.draftId)).map((upload) => choice(upload, posted.uploads.includes(upload.id))) : [];
+      state.uploads = owner
+        ? (await deps.drafts.uploads(owner, posted.values.draftId)).map((upload) => choice(upload, posted.uploads.includes(upload.id)))
+        : [];
     };
 
     const owner = DRAFT_ID.test(posted.values.draftId) ? await ownerOf(identity) : null;
@@ -237,13 +271,21 @@ export function composeRoutes(deps: MailRouteDeps): Hono<WebEnv> {
 
     if (posted.action === 'attach') {
       const saved: SavedDraft = {
-        mode: posted.mode, to: posted.values.to, cc: posted.values.cc, bcc: posted.values.bcc, subject: posted.values.subject,
-        text: posted.values.text, inReplyTo: posted.values.inReplyTo, references: posted.values.references,
-        originalId: original ? original.entry.sesMessageId : '', keep: posted.keep,
+        mode: posted.mode,
+        to: posted.values.to,
+        cc: posted.values.cc,
+        bcc: posted.values.bcc,
+        subject: posted.values.subject,
+        text: posted.values.text,
+        inReplyTo: posted.values.inReplyTo,
+        references: posted.values.references,
+        originalId: original ? original.entry.sesMessageId : '',
+        keep: posted.keep,
       };
       await deps.drafts.save(owner, posted.values.draftId, saved);
       // Files the user unchecked are dropped now, so they no longer count against the limit.
-      for (const upload of uploads) if (!posted.uploads.includes(upload.id)) await deps.drafts.remove(owner, posted.values.draftId, upload.id);
+      for (const upload of uploads)
+        if (!posted.uploads.includes(upload.id)) await deps.drafts.remove(owner, posted.values.draftId, upload.id);
       return c.redirect(draftPath(posted.values.draftId, '/attach'), 303);
     }
 
@@ -252,7 +294,13 @@ export function composeRoutes(deps: MailRouteDeps): Hono<WebEnv> {
     const gateOwner = randomUUID();
     const held = await deps.index.acquireOnce(gate, gateOwner, deps.clock.now(), SEND_GATE_MS);
     if (held === 'done') return c.redirect(`${FOLDER_PATHS.sent}?done=already-sent`, 303);
-    if (held === 'busy') return messagePage(c, { title: t('compose.busy.title'), text: t('compose.busy.body'), status: 409, link: { href: FOLDER_PATHS.sent, label: t('mail.folder.sent') } });
+    if (held === 'busy')
+      return messagePage(c, {
+        title: t('compose.busy.title'),
+        text: t('compose.busy.body'),
+        status: 409,
+        link: { href: FOLDER_PATHS.sent, label: t('mail.folder.sent') },
+      });
 
     let outcome;
     try {
@@ -266,7 +314,12 @@ export function composeRoutes(deps: MailRouteDeps): Hono<WebEnv> {
         references: posted.values.references,
         staged: uploads
           .filter((upload) => posted.uploads.includes(upload.id))
-          .map((upload) => ({ filename: upload.filename, contentType: upload.contentType, size: upload.size, open: () => deps.drafts.open(upload) })),
+          .map((upload) => ({
+            filename: upload.filename,
+            contentType: upload.contentType,
+            size: upload.size,
+            open: () => deps.drafts.open(upload),
+          })),
         stored: original ? posted.keep.map((index) => ({ sesMessageId: original.entry.sesMessageId, index })) : [],
       };
       outcome = await sendDraft(identity, draftFromForm(identity, form), {
@@ -274,24 +327,43 @@ export function composeRoutes(deps: MailRouteDeps): Hono<WebEnv> {
         composer: deps.composer,
         mailer: deps.mailer,
         rawWriter: deps.rawWriter,
-        resolveAttachment: storedAttachmentResolver({ index: deps.index, rawStore: deps.rawStore, renderer: deps.renderer, clock: deps.clock }),
+        resolveAttachment: storedAttachmentResolver({
+          index: deps.index,
+          rawStore: deps.rawStore,
+          renderer: deps.renderer,
+          clock: deps.clock,
+        }),
         clock: deps.clock,
         config: deps.send,
       });
     } catch (error) {
-      await deps.index.releaseOnce(gate, gateOwner).catch((releaseError: unknown) =>
-        loggerOf(deps).warn('send gate not released', { gate, error: String(releaseError) }),
-      );
+      await deps.index
+        .releaseOnce(gate, gateOwner)
+        .catch((releaseError: unknown) => loggerOf(deps).warn('send gate not released', { gate, error: String(releaseError) }));
       const problem = formProblem(error, t, limits);
       if (problem === null) throw error;
-      if (problem.status >= 500) loggerOf(deps).warn('sending failed', { error: String(error), cause: String((error as Error).cause ?? '') });
+      if (problem.status >= 500)
+        loggerOf(deps).warn('sending failed', { error: String(error), cause: String((error as Error).cause ?? '') });
       await restore();
-      return show(c, { ...state, ...(problem.field ? { errors: { [problem.field]: problem.message } } : { formError: problem.message }) }, problem.status);
+      return show(
+        c,
+        { ...state, ...(problem.field ? { errors: { [problem.field]: problem.message } } : { formError: problem.message }) },
+        problem.status,
+      );
     }
-    await deps.index.completeOnce(gate, gateOwner).catch((error: unknown) => loggerOf(deps).warn('send gate not completed', { gate, error: String(error) }));
+    await deps.index
+      .completeOnce(gate, gateOwner)
+      .catch((error: unknown) => loggerOf(deps).warn('send gate not completed', { gate, error: String(error) }));
     // Sent: the Sent copy holds the files now; the draft's own copies go (the bucket would expire them in a day).
-    await deps.drafts.discard(owner, posted.values.draftId).catch((error: unknown) => loggerOf(deps).warn('draft not discarded', { error: String(error) }));
-    loggerOf(deps).info('mail sent', { sentId: outcome.sesMessageId, mailbox: outcome.mailbox, recipients: outcome.recipients.length, provider: outcome.providerMessageId });
+    await deps.drafts
+      .discard(owner, posted.values.draftId)
+      .catch((error: unknown) => loggerOf(deps).warn('draft not discarded', { error: String(error) }));
+    loggerOf(deps).info('mail sent', {
+      sentId: outcome.sesMessageId,
+      mailbox: outcome.mailbox,
+      recipients: outcome.recipients.length,
+      provider: outcome.providerMessageId,
+    });
     if (outcome.sentCopyError) {
       loggerOf(deps).error('sent copy not indexed', { sentId: outcome.sesMessageId, error: String(outcome.sentCopyError) });
       return c.redirect(`${FOLDER_PATHS.sent}?done=sent-no-copy`, 303);
@@ -304,7 +376,12 @@ export function composeRoutes(deps: MailRouteDeps): Hono<WebEnv> {
 
 function noDraft(c: Context<WebEnv>): Promise<Response> {
   const t = c.get('t');
-  return messagePage(c, { title: t('attach.noDraft.title'), text: t('attach.noDraft.body'), status: 404, link: { href: `${MAIL_PATH}/compose`, label: t('mail.nav.compose') } });
+  return messagePage(c, {
+    title: t('attach.noDraft.title'),
+    text: t('attach.noDraft.body'),
+    status: 404,
+    link: { href: `${MAIL_PATH}/compose`, label: t('mail.nav.compose') },
+  });
 }
 
 function choice(upload: DraftUpload, checked: boolean): UploadedFileChoice {
@@ -326,7 +403,18 @@ interface FormState {
 }
 
 function emptyValues(overrides: Partial<ComposeValues> = {}): ComposeValues {
-  return { to: '', cc: '', bcc: '', subject: '', text: '', inReplyTo: '', references: '', draftId: randomUUID(), originalId: '', ...overrides };
+  return {
+    to: '',
+    cc: '',
+    bcc: '',
+    subject: '',
+    text: '',
+    inReplyTo: '',
+    references: '',
+    draftId: randomUUID(),
+    originalId: '',
+    ...overrides,
+  };
 }
 
 interface PostedForm {
@@ -371,10 +459,18 @@ async function readPostedForm(c: Context<WebEnv>): Promise<PostedForm> {
 }
 
 /** A refusal the user can act on, as the field it belongs to and a translated message; null: not one. */
-function formProblem(error: unknown, t: Translate, limits: ComposeLimits): { field: ComposeField | null; message: string; status: number } | null {
+function formProblem(
+  error: unknown,
+  t: Translate,
+  limits: ComposeLimits,
+): { field: ComposeField | null; message: string; status: number } | null {
   if (error instanceof DraftError) {
     const field: ComposeField | null =
-      error.field === 'recipients' ? 'to' : error.field === 'attachments' ? 'files' : (['to', 'cc', 'bcc', 'subject', 'text'] as const).find((f) => f === error.field) ?? null;
+      error.field === 'recipients'
+        ? 'to'
+        : error.field === 'attachments'
+          ? 'files'
+          : ((['to', 'cc', 'bcc', 'subject', 'text'] as const).find((f) => f === error.field) ?? null);
     let message: string;
     switch (error.problem) {
       case 'required':
@@ -387,10 +483,14 @@ function formProblem(error: unknown, t: Translate, limits: ComposeLimits): { fie
         message = t('compose.error.replyData');
         break;
       case 'control-characters':
-        message = error.field === 'inReplyTo' || error.field === 'references' ? t('compose.error.replyData') : t('compose.error.controlCharacters');
+        message =
+          error.field === 'inReplyTo' || error.field === 'references' ? t('compose.error.replyData') : t('compose.error.controlCharacters');
         break;
       case 'too-many':
-        message = error.field === 'recipients' ? t('compose.error.tooManyRecipients', { max: limits.maxRecipients }) : t('compose.error.tooManyFiles', { max: limits.maxAttachments });
+        message =
+          error.field === 'recipients'
+            ? t('compose.error.tooManyRecipients', { max: limits.maxRecipients })
+            : t('compose.error.tooManyFiles', { max: limits.maxAttachments });
         break;
       case 'too-large':
         message = t('compose.error.tooLarge', { mb: Math.floor(limits.maxAttachmentBytes / 1_000_000) });
@@ -405,6 +505,7 @@ function formProblem(error: unknown, t: Translate, limits: ComposeLimits): { fie
   if (error instanceof RawMessageMissingError) return { field: 'files', message: t('compose.error.uploadGone'), status: 400 };
   if (error instanceof RetryableError) return { field: null, message: t('compose.error.retry'), status: 503 };
   // The mail server refused the message as it is (a 5xx, SES MessageRejected).
-  if (error instanceof InvalidInputError && !(error instanceof DraftError)) return { field: null, message: t('compose.error.refused'), status: 400 };
+  if (error instanceof InvalidInputError && !(error instanceof DraftError))
+    return { field: null, message: t('compose.error.refused'), status: 400 };
   return null;
 }

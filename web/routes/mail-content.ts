@@ -10,14 +10,14 @@ import { Readable } from 'node:stream';
 import type { Context } from 'hono';
 import { Hono } from 'hono';
 import { NotFoundError } from '../../lambdas/core/errors.ts';
-import { openEntry, type OpenedEntry } from '../../lambdas/core/mailbox.ts';
+import { type OpenedEntry, openEntry } from '../../lambdas/core/mailbox.ts';
+import { MAX_WEB_BODY_BYTES } from '../../lambdas/core/payload-limits.ts';
 import type { RenderedAttachment } from '../../lambdas/ports/message-renderer.ts';
 import type { Identity } from '../../lambdas/ports/sign-in.ts';
-import { attachmentDownloadHeaders, ATTACHMENT_CSP, messageFrameDocument, messageFrameHeaders } from '../message-frame.ts';
+import { ATTACHMENT_CSP, attachmentDownloadHeaders, messageFrameDocument, messageFrameHeaders } from '../message-frame.ts';
 import { identityOf, type WebEnv } from '../middleware/context.ts';
-import { MAX_WEB_BODY_BYTES } from '../../lambdas/core/payload-limits.ts';
 import { readBounded } from './bounded-body.ts';
-import { InlineImageSigner, renderStored, type MailRouteDeps } from './mail-deps.ts';
+import { type InlineImageSigner, type MailRouteDeps, renderStored } from './mail-deps.ts';
 
 /** Inline images the frame may show: raster formats a browser decodes as pictures and nothing else. */
 const INLINE_IMAGE_TYPES: Record<string, string> = {
@@ -51,9 +51,13 @@ export function messageContentRoutes(deps: MailRouteDeps, signer: InlineImageSig
     });
     const t = c.get('t');
     const frame = { allowRemote, lang: c.get('lang') };
-    let document = messageFrameDocument(rendered ?? { html: null, text: t('mail.message.unreadable'), subject: opened.entry.subject }, frame);
+    let document = messageFrameDocument(
+      rendered ?? { html: null, text: t('mail.message.unreadable'), subject: opened.entry.subject },
+      frame,
+    );
     // A Lambda response carries at most 6 MB: a body beyond the limit is a notice, not a failed page.
-    if (Buffer.byteLength(document) > MAX_WEB_BODY_BYTES) document = messageFrameDocument({ html: null, text: t('mail.message.tooLarge'), subject: opened.entry.subject }, frame);
+    if (Buffer.byteLength(document) > MAX_WEB_BODY_BYTES)
+      document = messageFrameDocument({ html: null, text: t('mail.message.tooLarge'), subject: opened.entry.subject }, frame);
     const imageOrigins = deps.downloadLinks?.origin ? [await deps.downloadLinks.origin()] : [];
     return c.body(document, 200, messageFrameHeaders(allowRemote, imageOrigins));
   });
@@ -93,7 +97,12 @@ export function inlineImageRoutes(deps: MailRouteDeps, signer: InlineImageSigner
     if ('overflow' in bounded && deps.downloadLinks) {
       // Too large for a Lambda response: from S3 (the frame's CSP allows the links' origin).
       const key = `i-${opened.entry.sesMessageId.replace(/[^A-Za-z0-9._-]/g, '_')}/${part.attachment.index}-${randomUUID()}`;
-      const url = await deps.downloadLinks.link({ key, filename: part.attachment.filename || 'image', contentType: type, content: bounded.overflow });
+      const url = await deps.downloadLinks.link({
+        key,
+        filename: part.attachment.filename || 'image',
+        contentType: type,
+        content: bounded.overflow,
+      });
       if (url) return c.redirect(url.href, 302);
     }
     const body = 'whole' in bounded ? new Uint8Array(bounded.whole) : (Readable.toWeb(bounded.overflow) as ReadableStream<Uint8Array>);

@@ -113,7 +113,13 @@ export class InlineImageSigner {
   }
 
   /** True when the parameters are the ones url() signed and have not expired. */
-  verify(params: { email: string | undefined; sesMessageId: string; contentId: string; expires: string | undefined; signature: string | undefined }): boolean {
+  verify(params: {
+    email: string | undefined;
+    sesMessageId: string;
+    contentId: string;
+    expires: string | undefined;
+    signature: string | undefined;
+  }): boolean {
     const { email, expires, signature } = params;
     if (email === undefined || expires === undefined || signature === undefined || !/^\d{1,12}$/.test(expires)) return false;
     const at = Number(expires);
@@ -126,6 +132,8 @@ export class InlineImageSigner {
 
   private mac(email: string, sesMessageId: string, contentId: string, expires: number): string {
     // JSON keeps the fields apart whatever characters a Content-ID holds.
-    return createHmac('sha256', this.key).update(JSON.stringify([email, sesMessageId, contentId, expires])).digest('base64url');
+    return createHmac('sha256', this.key)
+      .update(JSON.stringify([email, sesMessageId, contentId, expires]))
+      .digest('base64url');
   }
 }

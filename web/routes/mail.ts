@@ -7,19 +7,27 @@
 // and the inline images of the message frame at /inline (signed URLs, no session).
 // Every route that names a message runs the use cases' mailbox check (openEntry, via
 // the use case itself for the actions): another mailbox's id is a 404 like an unknown one.
-import { Hono, type Context } from 'hono';
+import { type Context, Hono } from 'hono';
 import { InvalidInputError } from '../../lambdas/core/errors.ts';
-import { listFolder, markRead, markUnread, MAX_SEARCH_CHARS, moveToDeleted, openEntry, restoreToInbox } from '../../lambdas/core/mailbox.ts';
+import {
+  listFolder,
+  MAX_SEARCH_CHARS,
+  markRead,
+  markUnread,
+  moveToDeleted,
+  openEntry,
+  restoreToInbox,
+} from '../../lambdas/core/mailbox.ts';
 import type { Folder } from '../../lambdas/ports/message-index.ts';
 import type { UserRouteGroup } from '../app.ts';
 import { csrfTokenOf, identityOf, type WebEnv } from '../middleware/context.ts';
 import { renderPage } from '../views/layout.tsx';
-import { FolderNav, FOLDER_NAMES, FOLDER_PATHS, MAIL_PATH, noticeFrom } from '../views/mail/common.tsx';
+import { FOLDER_NAMES, FOLDER_PATHS, FolderNav, MAIL_PATH, noticeFrom } from '../views/mail/common.tsx';
 import { FolderView } from '../views/mail/folder.tsx';
 import { MessageView } from '../views/mail/message.tsx';
 import { composeRoutes } from './mail-compose.ts';
 import { inlineImageRoutes, messageContentRoutes } from './mail-content.ts';
-import { INLINE_PATH, InlineImageSigner, NO_INLINE_IMAGES, renderStored, type MailRouteDeps } from './mail-deps.ts';
+import { INLINE_PATH, InlineImageSigner, type MailRouteDeps, NO_INLINE_IMAGES, renderStored } from './mail-deps.ts';
 
 export type { MailRouteDeps };
 

@@ -96,7 +96,10 @@ export async function renderPage(c: Context<WebEnv>, options: PageOptions): Prom
 }
 
 /** A short page with a heading, a paragraph and a link home (errors, refusals). */
-export function messagePage(c: Context<WebEnv>, options: { title: string; text: string; status: number; link?: { href: string; label: string } }): Promise<Response> {
+export function messagePage(
+  c: Context<WebEnv>,
+  options: { title: string; text: string; status: number; link?: { href: string; label: string } },
+): Promise<Response> {
   const t = c.get('t');
   const link = options.link ?? { href: '/', label: t('error.backHome') };
   return renderPage(c, {

@@ -20,12 +20,28 @@ export interface Check {
   lines?: string[];
 }
 
-export const ok = (group: CheckGroup, name: string, detail: string, lines?: string[]): Check => ({ group, name, status: 'ok', detail, ...(lines && { lines }) });
+export const ok = (group: CheckGroup, name: string, detail: string, lines?: string[]): Check => ({
+  group,
+  name,
+  status: 'ok',
+  detail,
+  ...(lines && { lines }),
+});
 export const warn = (group: CheckGroup, name: string, detail: string, fix: string, lines?: string[]): Check => ({
-  group, name, status: 'warn', detail, fix, ...(lines && { lines }),
+  group,
+  name,
+  status: 'warn',
+  detail,
+  fix,
+  ...(lines && { lines }),
 });
 export const fail = (group: CheckGroup, name: string, detail: string, fix: string, lines?: string[]): Check => ({
-  group, name, status: 'fail', detail, fix, ...(lines && { lines }),
+  group,
+  name,
+  status: 'fail',
+  detail,
+  fix,
+  ...(lines && { lines }),
 });
 
 /**
@@ -34,11 +50,23 @@ export const fail = (group: CheckGroup, name: string, detail: string, fix: strin
  */
 export function callFailed(group: CheckGroup, name: string, action: string, error: unknown): Check {
   const errorName = (error as { name?: string }).name ?? 'Error';
-  const message = String((error as Error).message ?? error).split('\n')[0]!.trim();
+  const message = String((error as Error).message ?? error)
+    .split('\n')[0]!
+    .trim();
   if (/AccessDenied|NotAuthorized|AuthorizationError|UnauthorizedOperation|Forbidden/i.test(errorName)) {
-    return fail(group, name, `not allowed to call ${action}: ${message}`, `grant your identity ${action} (docs/deploy.md, "Check the deployment: shadowmail doctor")`);
+    return fail(
+      group,
+      name,
+      `not allowed to call ${action}: ${message}`,
+      `grant your identity ${action} (docs/deploy.md, "Check the deployment: shadowmail doctor")`,
+    );
   }
-  return fail(group, name, `${action} failed: ${errorName}: ${message}`, 'try again; if it persists, check the service in the AWS console for this region');
+  return fail(
+    group,
+    name,
+    `${action} failed: ${errorName}: ${message}`,
+    'try again; if it persists, check the service in the AWS console for this region',
+  );
 }
 
 export interface CheckSummary {

@@ -1,8 +1,8 @@
 // What every doctor check group gets: the deployment's outputs, its region and mail
 // domains, and the admin's options. Credentials and endpoints come from the usual SDK
 // sources, as for every `--stack` command.
-import { STACK_OUTPUTS, type DeployedOutput, type DeployedOutputs } from '../deployed-target.ts';
-import { fail, type Check, type CheckGroup } from './check.ts';
+import { type DeployedOutput, type DeployedOutputs, STACK_OUTPUTS } from '../deployed-target.ts';
+import { type Check, type CheckGroup, fail } from './check.ts';
 
 export interface DoctorOptions {
   /** RCPT TO of the smart-host probe; default postmaster@<first domain>. */
@@ -29,5 +29,8 @@ export function missingOutput(group: CheckGroup, name: string, output: DeployedO
 
 /** The domains of the MailDomains output, lower-cased. */
 export function mailDomains(outputs: DeployedOutputs): string[] {
-  return (outputs.get('mailDomains') ?? '').split(',').map((domain) => domain.trim().toLowerCase()).filter(Boolean);
+  return (outputs.get('mailDomains') ?? '')
+    .split(',')
+    .map((domain) => domain.trim().toLowerCase())
+    .filter(Boolean);
 }

@@ -5,7 +5,7 @@
 // --dns-server with a public resolver: what their own resolver says about their
 // domains is not what senders on the internet see.
 import { Resolver } from 'node:dns/promises';
-import { fail, ok, warn, type Check } from './check.ts';
+import { type Check, fail, ok, warn } from './check.ts';
 import type { DoctorContext } from './context.ts';
 
 export interface MxRecord {
@@ -27,15 +27,28 @@ export function mxCheck(domain: string, sesTarget: string, records: MxRecord[] |
   const record = `${domain} MX 10 ${sesTarget}`;
   if (!Array.isArray(records)) {
     if (!ABSENT.has(records.code)) return lookupFailed(name, records);
-    return fail('dns', name, 'no MX record: senders cannot deliver mail for this domain at all', `publish ${record} (output MxRecord<Domain>; docs/deploy.md 5.3)`);
+    return fail(
+      'dns',
+      name,
+      'no MX record: senders cannot deliver mail for this domain at all',
+      `publish ${record} (output MxRecord<Domain>; docs/deploy.md 5.3)`,
+    );
   }
   if (records.length === 0) return fail('dns', name, 'no MX record', `publish ${record}`);
   const ses = records.filter((mx) => host(mx.exchange) === host(sesTarget));
   const others = records.filter((mx) => host(mx.exchange) !== host(sesTarget));
-  const list = (mxs: MxRecord[]) => [...mxs].sort((a, b) => a.priority - b.priority).map((mx) => `${host(mx.exchange)} (${mx.priority})`).join(', ');
+  const list = (mxs: MxRecord[]) =>
+    [...mxs]
+      .sort((a, b) => a.priority - b.priority)
+      .map((mx) => `${host(mx.exchange)} (${mx.priority})`)
+      .join(', ');
   if (ses.length === 0) {
-    return fail('dns', name, `MX points only at ${list(others)}: mail does not reach shadowmail, nothing is protected`,
-      `when Exchange and the receive connector are ready (docs/deploy.md 5.2), publish ${record} (design a) or add it behind your MX as a backup (design b)`);
+    return fail(
+      'dns',
+      name,
+      `MX points only at ${list(others)}: mail does not reach shadowmail, nothing is protected`,
+      `when Exchange and the receive connector are ready (docs/deploy.md 5.2), publish ${record} (design a) or add it behind your MX as a backup (design b)`,
+    );
   }
   if (others.length === 0) return ok('dns', name, `${sesTarget} only: shadowmail is the MX (design a)`);
   const sesBest = Math.min(...ses.map((mx) => mx.priority));
@@ -43,14 +56,26 @@ export function mxCheck(domain: string, sesTarget: string, records: MxRecord[] |
   const othersBest = Math.min(...others.map((mx) => mx.priority));
   const othersWorst = Math.max(...others.map((mx) => mx.priority));
   if (othersWorst < sesBest) {
-    return ok('dns', name, `${list(others)} first, then ${sesTarget} (${sesBest}): backup MX (design b) — shadowmail takes only mail that cannot reach ${host(others[0]!.exchange)}`);
+    return ok(
+      'dns',
+      name,
+      `${list(others)} first, then ${sesTarget} (${sesBest}): backup MX (design b) — shadowmail takes only mail that cannot reach ${host(others[0]!.exchange)}`,
+    );
   }
   if (sesWorst < othersBest) {
-    return warn('dns', name, `${sesTarget} first, then ${list(others)}: a sender that cannot reach SES delivers to the other host, around shadowmail`,
-      `remove the other MX to have every message in shadowmail (design a), or keep it knowingly`);
+    return warn(
+      'dns',
+      name,
+      `${sesTarget} first, then ${list(others)}: a sender that cannot reach SES delivers to the other host, around shadowmail`,
+      `remove the other MX to have every message in shadowmail (design a), or keep it knowingly`,
+    );
   }
-  return warn('dns', name, `SES and ${list(others)} share a preference: senders pick either, and mail to the other host goes around shadowmail`,
-    `give the MX records distinct preferences: ${record} alone (design a), or SES behind your MX (design b)`);
+  return warn(
+    'dns',
+    name,
+    `SES and ${list(others)} share a preference: senders pick either, and mail to the other host goes around shadowmail`,
+    `give the MX records distinct preferences: ${record} alone (design a), or SES behind your MX (design b)`,
+  );
 }
 
 export interface DkimRecord {
@@ -66,14 +91,25 @@ export function dkimCheck(domain: string, records: Array<DkimRecord & { found: s
   const wrong = records.filter((record) => !Array.isArray(record.found) || !record.found.map(host).includes(host(record.value)));
   if (wrong.length === 0) return ok('dns', name, `${records.length} of ${records.length} CNAMEs as the stack outputs say`);
   const described = wrong.map((record) =>
-    Array.isArray(record.found) && record.found.length > 0 ? `${record.name} points at ${record.found.join(', ')}` : `${record.name} missing`,
+    Array.isArray(record.found) && record.found.length > 0
+      ? `${record.name} points at ${record.found.join(', ')}`
+      : `${record.name} missing`,
   );
-  return fail('dns', name, `${records.length - wrong.length} of ${records.length} CNAMEs right; ${described.join('; ')}`,
-    `create ${wrong.map((record) => `${record.name} CNAME ${record.value}`).join(', ')} (outputs DkimRecord<Domain>1..3)`);
+  return fail(
+    'dns',
+    name,
+    `${records.length - wrong.length} of ${records.length} CNAMEs right; ${described.join('; ')}`,
+    `create ${wrong.map((record) => `${record.name} CNAME ${record.value}`).join(', ')} (outputs DkimRecord<Domain>1..3)`,
+  );
 }
 
 function lookupFailed(name: string, failure: LookupFailure): Check {
-  return fail('dns', name, `the DNS lookup failed (${failure.code})`, 'check your resolver, or name a public one with --dns-server 1.1.1.1');
+  return fail(
+    'dns',
+    name,
+    `the DNS lookup failed (${failure.code})`,
+    'check your resolver, or name a public one with --dns-server 1.1.1.1',
+  );
 }
 
 /** "<name> CNAME <value>" as the DkimRecord outputs state it. */

@@ -3,33 +3,43 @@
 // sandbox, or the admin is told what that means for webmail replies); our receipt rule
 // set is the active one; the webmail's configuration set, where the stack has one.
 // Checks are pure functions of what SES answered; sesChecks() asks.
-import { DescribeActiveReceiptRuleSetCommand, SESClient, type DescribeActiveReceiptRuleSetCommandOutput } from '@aws-sdk/client-ses';
+import { DescribeActiveReceiptRuleSetCommand, type DescribeActiveReceiptRuleSetCommandOutput, SESClient } from '@aws-sdk/client-ses';
 import {
+  type EventDestination,
   GetAccountCommand,
+  type GetAccountCommandOutput,
   GetConfigurationSetCommand,
+  type GetConfigurationSetCommandOutput,
   GetConfigurationSetEventDestinationsCommand,
   GetEmailIdentityCommand,
-  SESv2Client,
-  type EventDestination,
-  type GetAccountCommandOutput,
-  type GetConfigurationSetCommandOutput,
   type GetEmailIdentityCommandOutput,
+  SESv2Client,
 } from '@aws-sdk/client-sesv2';
 import { SES_RECEIVING_REGIONS } from '../../../lib/ses-regions.ts';
-import { callFailed, fail, ok, warn, type Check } from './check.ts';
-import { missingOutput, type DoctorContext } from './context.ts';
+import { type Check, callFailed, fail, ok, warn } from './check.ts';
+import { type DoctorContext, missingOutput } from './context.ts';
 
 export function receivingRegionCheck(region: string): Check {
   return SES_RECEIVING_REGIONS.includes(region)
     ? ok('ses', 'receiving region', `SES receives mail in ${region}`)
-    : fail('ses', 'receiving region', `SES does not receive mail in ${region}`, `deploy to one of ${SES_RECEIVING_REGIONS.join(', ')} (docs/deploy.md 2.1)`);
+    : fail(
+        'ses',
+        'receiving region',
+        `SES does not receive mail in ${region}`,
+        `deploy to one of ${SES_RECEIVING_REGIONS.join(', ')} (docs/deploy.md 2.1)`,
+      );
 }
 
 /** An identity as GetEmailIdentity describes it, or null when SES has none for the domain. */
 export function identityCheck(domain: string, identity: GetEmailIdentityCommandOutput | null): Check {
   const name = `identity ${domain}`;
   if (!identity) {
-    return fail('ses', name, 'SES has no identity for this domain in this region: it refuses mail for it', 'deploy the stateless stack again (it creates the identity with DKIM)');
+    return fail(
+      'ses',
+      name,
+      'SES has no identity for this domain in this region: it refuses mail for it',
+      'deploy the stateless stack again (it creates the identity with DKIM)',
+    );
   }
   const verified = identity.VerifiedForSendingStatus === true;
   const dkim = identity.DkimAttributes?.Status ?? 'NOT_STARTED';
@@ -42,13 +52,21 @@ export function identityCheck(domain: string, identity: GetEmailIdentityCommandO
         : dkim === 'SUCCESS'
           ? 'SES has not finished verifying the domain'
           : `SES found the DKIM records missing or wrong (${dkim})`;
-    return fail('ses', name, `${detail}: ${why}; SES receives no mail for an unverified domain`,
-      `publish the three CNAMEs of the DkimRecord<Domain>1..3 outputs exactly (the dns lines below say which are missing), then wait (docs/deploy.md 5.1)`);
+    return fail(
+      'ses',
+      name,
+      `${detail}: ${why}; SES receives no mail for an unverified domain`,
+      `publish the three CNAMEs of the DkimRecord<Domain>1..3 outputs exactly (the dns lines below say which are missing), then wait (docs/deploy.md 5.1)`,
+    );
   }
   const mailFrom = identity.MailFromAttributes;
   if (mailFrom?.MailFromDomain && mailFrom.MailFromDomainStatus !== 'SUCCESS') {
-    return warn('ses', name, `${detail}; custom MAIL FROM ${mailFrom.MailFromDomain} is ${mailFrom.MailFromDomainStatus ?? 'not set up'}`,
-      `publish the MX and SPF records of ${mailFrom.MailFromDomain}; until then SES ${mailFrom.BehaviorOnMxFailure === 'REJECT_MESSAGE' ? 'refuses to send webmail replies' : 'sends with its own MAIL FROM domain'}`);
+    return warn(
+      'ses',
+      name,
+      `${detail}; custom MAIL FROM ${mailFrom.MailFromDomain} is ${mailFrom.MailFromDomainStatus ?? 'not set up'}`,
+      `publish the MX and SPF records of ${mailFrom.MailFromDomain}; until then SES ${mailFrom.BehaviorOnMxFailure === 'REJECT_MESSAGE' ? 'refuses to send webmail replies' : 'sends with its own MAIL FROM domain'}`,
+    );
   }
   return ok('ses', name, mailFrom?.MailFromDomain ? `${detail}, MAIL FROM ${mailFrom.MailFromDomain} SUCCESS` : detail);
 }
@@ -61,15 +79,28 @@ export function identityCheck(domain: string, identity: GetEmailIdentityCommandO
 export function accountCheck(account: GetAccountCommandOutput): Check {
   const name = 'sending account';
   if (account.SendingEnabled === false || account.EnforcementStatus === 'SHUTDOWN') {
-    return fail('ses', name, `SES sending is paused in this region (enforcement status ${account.EnforcementStatus ?? 'unknown'}): the webmail cannot send replies`,
-      'open the SES console\'s account dashboard in this region for the reason; AWS resumes sending on request once it is fixed');
+    return fail(
+      'ses',
+      name,
+      `SES sending is paused in this region (enforcement status ${account.EnforcementStatus ?? 'unknown'}): the webmail cannot send replies`,
+      "open the SES console's account dashboard in this region for the reason; AWS resumes sending on request once it is fixed",
+    );
   }
   if (account.ProductionAccessEnabled !== true) {
-    return warn('ses', name, 'SES sandbox: the webmail can send only to addresses of your own verified domains (at most 200 a day, 1 a second); a reply to an external sender fails',
-      'request production access in this region before the first drill (docs/deploy.md 2.2); receiving and relaying to Exchange are not affected');
+    return warn(
+      'ses',
+      name,
+      'SES sandbox: the webmail can send only to addresses of your own verified domains (at most 200 a day, 1 a second); a reply to an external sender fails',
+      'request production access in this region before the first drill (docs/deploy.md 2.2); receiving and relaying to Exchange are not affected',
+    );
   }
   if (account.EnforcementStatus === 'PROBATION') {
-    return warn('ses', name, 'production access, but the account is on probation (bounces or complaints)', 'read the SES console\'s reputation page and fix the cause before AWS pauses sending');
+    return warn(
+      'ses',
+      name,
+      'production access, but the account is on probation (bounces or complaints)',
+      "read the SES console's reputation page and fix the cause before AWS pauses sending",
+    );
   }
   const quota = account.SendQuota?.Max24HourSend;
   return ok('ses', name, `production access, sending enabled${quota !== undefined ? ` (${quota} messages a day)` : ''}`);
@@ -80,16 +111,29 @@ export function ruleSetCheck(expected: string, active: DescribeActiveReceiptRule
   const name = `receipt rule set ${expected}`;
   const activeName = active.Metadata?.Name;
   if (!activeName) {
-    return fail('ses', name, 'no receipt rule set is active in this region: SES receives no mail', `aws ses set-active-receipt-rule-set --rule-set-name ${expected}, or deploy the stateless stack again (its custom resource activates it)`);
+    return fail(
+      'ses',
+      name,
+      'no receipt rule set is active in this region: SES receives no mail',
+      `aws ses set-active-receipt-rule-set --rule-set-name ${expected}, or deploy the stateless stack again (its custom resource activates it)`,
+    );
   }
   if (activeName !== expected) {
-    return fail('ses', name, `another rule set, "${activeName}", is active: SES runs only one per region, so none of shadowmail's rules receives mail`,
-      `move what you need of "${activeName}" into ours and run aws ses set-active-receipt-rule-set --rule-set-name ${expected}, or deploy with "ses": {"takeOverActiveRuleSet": true} (docs/deploy.md 4.3)`);
+    return fail(
+      'ses',
+      name,
+      `another rule set, "${activeName}", is active: SES runs only one per region, so none of shadowmail's rules receives mail`,
+      `move what you need of "${activeName}" into ours and run aws ses set-active-receipt-rule-set --rule-set-name ${expected}, or deploy with "ses": {"takeOverActiveRuleSet": true} (docs/deploy.md 4.3)`,
+    );
   }
   const disabled = (active.Rules ?? []).filter((rule) => rule.Enabled === false).map((rule) => rule.Name);
   if ((active.Rules ?? []).length === 0 || disabled.length > 0) {
-    return fail('ses', name, (active.Rules ?? []).length === 0 ? 'active, but it has no rules' : `active, but rule ${disabled.join(', ')} is disabled`,
-      'deploy the stateless stack again: it restores the rule');
+    return fail(
+      'ses',
+      name,
+      (active.Rules ?? []).length === 0 ? 'active, but it has no rules' : `active, but rule ${disabled.join(', ')} is disabled`,
+      'deploy the stateless stack again: it restores the rule',
+    );
   }
   return ok('ses', name, `active (${active.Rules!.length} rule${active.Rules!.length === 1 ? '' : 's'})`);
 }
@@ -97,14 +141,26 @@ export function ruleSetCheck(expected: string, active: DescribeActiveReceiptRule
 /** The webmail's configuration set: present, sending, and reporting bounces and complaints. */
 export function configurationSetCheck(name: string, set: GetConfigurationSetCommandOutput | null, destinations: EventDestination[]): Check {
   const label = `configuration set ${name}`;
-  if (!set) return fail('ses', label, 'SES has no such configuration set: the webmail\'s sending fails', 'deploy the stateless stack again');
+  if (!set) return fail('ses', label, "SES has no such configuration set: the webmail's sending fails", 'deploy the stateless stack again');
   if (set.SendingOptions?.SendingEnabled === false) {
-    return fail('ses', label, 'sending is disabled for this configuration set: the webmail cannot send', `aws sesv2 put-configuration-set-sending-options --configuration-set-name ${name} --sending-enabled`);
+    return fail(
+      'ses',
+      label,
+      'sending is disabled for this configuration set: the webmail cannot send',
+      `aws sesv2 put-configuration-set-sending-options --configuration-set-name ${name} --sending-enabled`,
+    );
   }
-  const reported = new Set(destinations.filter((destination) => destination.Enabled !== false).flatMap((destination) => destination.MatchingEventTypes ?? []));
+  const reported = new Set(
+    destinations.filter((destination) => destination.Enabled !== false).flatMap((destination) => destination.MatchingEventTypes ?? []),
+  );
   const missing = ['BOUNCE', 'COMPLAINT'].filter((type) => !reported.has(type as never));
   if (missing.length > 0) {
-    return warn('ses', label, `no enabled event destination reports ${missing.join(' and ')}: nobody hears of bounced webmail replies`, 'deploy the stateless stack again: it restores the event destination');
+    return warn(
+      'ses',
+      label,
+      `no enabled event destination reports ${missing.join(' and ')}: nobody hears of bounced webmail replies`,
+      'deploy the stateless stack again: it restores the event destination',
+    );
   }
   return ok('ses', label, `sending, events ${[...reported].sort().join(', ')}`);
 }
@@ -118,7 +174,9 @@ export async function sesChecks(ctx: DoctorContext): Promise<Check[]> {
       try {
         checks.push(identityCheck(domain, await v2.send(new GetEmailIdentityCommand({ EmailIdentity: domain }))));
       } catch (error) {
-        checks.push(isNotFound(error) ? identityCheck(domain, null) : callFailed('ses', `identity ${domain}`, 'ses:GetEmailIdentity', error));
+        checks.push(
+          isNotFound(error) ? identityCheck(domain, null) : callFailed('ses', `identity ${domain}`, 'ses:GetEmailIdentity', error),
+        );
       }
     }
     try {
@@ -147,10 +205,14 @@ export async function sesChecks(ctx: DoctorContext): Promise<Check[]> {
 async function readConfigurationSet(client: SESv2Client, name: string): Promise<Check> {
   try {
     const set = await client.send(new GetConfigurationSetCommand({ ConfigurationSetName: name }));
-    const { EventDestinations: destinations } = await client.send(new GetConfigurationSetEventDestinationsCommand({ ConfigurationSetName: name }));
+    const { EventDestinations: destinations } = await client.send(
+      new GetConfigurationSetEventDestinationsCommand({ ConfigurationSetName: name }),
+    );
     return configurationSetCheck(name, set, destinations ?? []);
   } catch (error) {
-    return isNotFound(error) ? configurationSetCheck(name, null, []) : callFailed('ses', `configuration set ${name}`, 'ses:GetConfigurationSet', error);
+    return isNotFound(error)
+      ? configurationSetCheck(name, null, [])
+      : callFailed('ses', `configuration set ${name}`, 'ses:GetConfigurationSet', error);
   }
 }
 

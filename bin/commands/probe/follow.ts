@@ -91,7 +91,13 @@ export interface FollowResult {
 const ORDER: ProbeStepKey[] = ['sent', 'received', 'indexed', 'relayed', 'delivered'];
 
 function timeline(labels: ProbeLabels, seen: Map<ProbeStepKey, TimelineStep>): TimelineStep[] {
-  const names: Record<ProbeStepKey, string> = { sent: 'sent', received: labels.received, indexed: 'indexed', relayed: 'relayed', delivered: labels.delivered };
+  const names: Record<ProbeStepKey, string> = {
+    sent: 'sent',
+    received: labels.received,
+    indexed: 'indexed',
+    relayed: 'relayed',
+    delivered: labels.delivered,
+  };
   return ORDER.map((key) => seen.get(key) ?? { key, label: names[key], atMs: null, detail: 'not seen' });
 }
 
@@ -113,22 +119,40 @@ export async function followProbe(input: FollowInput, deps: FollowDeps): Promise
     const traced: TracedMessage | undefined = page.messages[0];
     if (traced) {
       const { message } = traced;
-      if (!seen.has('received')) seen.set('received', { key: 'received', label: input.labels.received, atMs: after(message.receivedAt), detail: `at ${message.receivedAt}, SES message id ${message.sesMessageId}` });
+      if (!seen.has('received'))
+        seen.set('received', {
+          key: 'received',
+          label: input.labels.received,
+          atMs: after(message.receivedAt),
+          detail: `at ${message.receivedAt}, SES message id ${message.sesMessageId}`,
+        });
       // The table records no indexing time: the first poll that sees the message bounds it, and so does
       // the first relay attempt (the forward starts only after indexing).
-      if (!seen.has('indexed')) seen.set('indexed', { key: 'indexed', label: 'indexed', atMs: deps.clock.now().getTime() - input.sentAt.getTime(), detail: `in the message table by then (id ${message.sesMessageId})` });
+      if (!seen.has('indexed'))
+        seen.set('indexed', {
+          key: 'indexed',
+          label: 'indexed',
+          atMs: deps.clock.now().getTime() - input.sentAt.getTime(),
+          detail: `in the message table by then (id ${message.sesMessageId})`,
+        });
       const delivery = traced.deliveries.find((state) => normalizeAddress(state.recipient) === recipient);
       const first = delivery?.attempts[0];
       if (delivery && first && !seen.has('relayed')) {
         const relayedAt = after(first.at);
         seen.set('relayed', { key: 'relayed', label: 'relayed', atMs: relayedAt, detail: `first attempt at ${first.at}` });
         const indexed = seen.get('indexed')!;
-        if (relayedAt < indexed.atMs!) seen.set('indexed', { ...indexed, atMs: Math.max(relayedAt, seen.get('received')?.atMs ?? relayedAt) });
+        if (relayedAt < indexed.atMs!)
+          seen.set('indexed', { ...indexed, atMs: Math.max(relayedAt, seen.get('received')?.atMs ?? relayedAt) });
       }
       if (delivery) lastReply = delivery.lastReply;
       const delivered = delivery?.attempts.find((attempt) => attempt.outcome === 'delivered');
       if (delivered) {
-        seen.set('delivered', { key: 'delivered', label: input.labels.delivered, atMs: after(delivered.at), detail: delivered.response || String(delivered.code) });
+        seen.set('delivered', {
+          key: 'delivered',
+          label: input.labels.delivered,
+          atMs: after(delivered.at),
+          detail: delivered.response || String(delivered.code),
+        });
         break;
       }
       if (delivery?.state === 'failed') {

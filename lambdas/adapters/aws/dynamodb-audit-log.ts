@@ -61,7 +61,8 @@ export class DynamoDbAuditLog implements AuditLog {
         }),
       );
     } catch (error) {
-      if (errorName(error) === 'ConditionalCheckFailedException') throw new InvalidInputError(`audit event ${event.id} exists and is never overwritten`);
+      if (errorName(error) === 'ConditionalCheckFailedException')
+        throw new InvalidInputError(`audit event ${event.id} exists and is never overwritten`);
       throw error;
     }
   }

@@ -20,20 +20,14 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   BatchWriteCommand,
+  type BatchWriteCommandInput,
   DynamoDBDocumentClient,
   GetCommand,
   QueryCommand,
   UpdateCommand,
-  type BatchWriteCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import { normalizeAddress } from '../../core/addresses.ts';
-import {
-  addressesOf,
-  DirectoryError,
-  isMailAddress,
-  type AddressAssignment,
-  type DirectoryUser,
-} from '../../core/directory.ts';
+import { type AddressAssignment, addressesOf, DirectoryError, type DirectoryUser, isMailAddress } from '../../core/directory.ts';
 import { RetryableError } from '../../core/errors.ts';
 import type { DirectoryState, DirectoryStore } from '../../ports/directory.ts';
 import { errorName, keyPart, messageTableKeys } from './message-table.ts';
@@ -110,7 +104,9 @@ export class DynamoDbDirectoryStore implements DirectoryStore {
       return { interrupted: result.Attributes?.writing === true };
     } catch (error) {
       if (errorName(error) !== 'ConditionalCheckFailedException') throw error;
-      const { Item: state } = await this.doc.send(new GetCommand({ TableName: this.table, Key: directoryKeys.state(), ConsistentRead: true }));
+      const { Item: state } = await this.doc.send(
+        new GetCommand({ TableName: this.table, Key: directoryKeys.state(), ConsistentRead: true }),
+      );
       const until = typeof state?.leaseUntil === 'number' ? new Date(state.leaseUntil).toISOString() : 'unknown';
       throw new DirectoryError(
         'DIRECTORY_BUSY',
@@ -149,7 +145,9 @@ export class DynamoDbDirectoryStore implements DirectoryStore {
 
   async putUsers(users: readonly DirectoryUser[]): Promise<void> {
     const syncedAt = new Date().toISOString();
-    await this.batchWrite(users.map((user) => ({ PutRequest: { Item: { ...directoryKeys.user(user.mailbox), type: 'directory-user', ...user, syncedAt } } })));
+    await this.batchWrite(
+      users.map((user) => ({ PutRequest: { Item: { ...directoryKeys.user(user.mailbox), type: 'directory-user', ...user, syncedAt } } })),
+    );
   }
 
   async deleteUsers(mailboxes: readonly string[]): Promise<void> {

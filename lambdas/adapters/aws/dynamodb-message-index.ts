@@ -60,8 +60,8 @@ import {
   GetCommand,
   PutCommand,
   QueryCommand,
-  UpdateCommand,
   type QueryCommandInput,
+  UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { addressOfMailbox, normalizeAddress, normalizeMessageId } from '../../core/addresses.ts';
 import { InvalidInputError, NotFoundError, RetryableError } from '../../core/errors.ts';
@@ -74,13 +74,7 @@ import {
   normalizeSearch,
   searchTextOf,
 } from '../../core/mailbox.ts';
-import type {
-  DeliveryAttempt,
-  DeliveryState,
-  DeliveryStateName,
-  MailboxEntry,
-  MessageRecord,
-} from '../../core/model.ts';
+import type { DeliveryAttempt, DeliveryState, DeliveryStateName, MailboxEntry, MessageRecord } from '../../core/model.ts';
 import { isLive } from '../../core/retention.ts';
 import { cursorPosition, dayOf, daysBetween, matchesMessageSearch, positionCursor, searchLookup } from '../../core/trace.ts';
 import type {
@@ -96,7 +90,7 @@ import type {
   ReceivedRef,
   TraceQuery,
 } from '../../ports/message-index.ts';
-import { errorName, keyPart, MESSAGE_TABLE, messageTableKeys as keys, type LookupKind } from './message-table.ts';
+import { errorName, keyPart, messageTableKeys as keys, type LookupKind, MESSAGE_TABLE } from './message-table.ts';
 
 export const MAX_STORED_ATTEMPTS = 50;
 /** SMTP replies stored per attempt (and lastReply/reason) are cut to this many UTF-8 bytes. */
@@ -225,13 +219,16 @@ export class DynamoDbMessageIndex implements MessageIndex {
   async listMailbox(mailbox: string, now: Date, limit: number): Promise<MailboxEntry[]> {
     const entries: MailboxEntry[] = [];
     if (limit <= 0) return entries;
-    const pages = this.queryPages({
-      KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
-      ExpressionAttributeNames: { '#pk': 'pk', '#sk': 'sk' },
-      ExpressionAttributeValues: { ':pk': keys.mailboxPartition(normalizeAddress(mailbox)), ':prefix': 'MSG#' },
-      ScanIndexForward: false,
-      ConsistentRead: true,
-    }, now);
+    const pages = this.queryPages(
+      {
+        KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
+        ExpressionAttributeNames: { '#pk': 'pk', '#sk': 'sk' },
+        ExpressionAttributeValues: { ':pk': keys.mailboxPartition(normalizeAddress(mailbox)), ':prefix': 'MSG#' },
+        ScanIndexForward: false,
+        ConsistentRead: true,
+      },
+      now,
+    );
     for await (const page of pages) {
       for (const item of page) {
         entries.push(toEntry(item));
@@ -395,12 +392,15 @@ export class DynamoDbMessageIndex implements MessageIndex {
 
   async getDeliveryStates(sesMessageId: string, now: Date): Promise<DeliveryState[]> {
     const states: DeliveryState[] = [];
-    const pages = this.queryPages({
-      KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
-      ExpressionAttributeNames: { '#pk': 'pk', '#sk': 'sk' },
-      ExpressionAttributeValues: { ':pk': keys.messagePartition(sesMessageId), ':prefix': 'DLV#' },
-      ConsistentRead: true,
-    }, now);
+    const pages = this.queryPages(
+      {
+        KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
+        ExpressionAttributeNames: { '#pk': 'pk', '#sk': 'sk' },
+        ExpressionAttributeValues: { ':pk': keys.messagePartition(sesMessageId), ':prefix': 'DLV#' },
+        ConsistentRead: true,
+      },
+      now,
+    );
     for await (const page of pages) states.push(...page.map(toDeliveryState));
     return states;
   }
@@ -500,28 +500,32 @@ export class DynamoDbMessageIndex implements MessageIndex {
   }
 
   async completeOnce(key: string, owner: string): Promise<void> {
-    await ignoringConditionFailure(this.doc.send(
-      new UpdateCommand({
-        TableName: this.table,
-        Key: keys.gate(key),
-        UpdateExpression: 'SET #done = :true',
-        ConditionExpression: '#owner = :owner',
-        ExpressionAttributeNames: { '#done': 'done', '#owner': 'owner' },
-        ExpressionAttributeValues: { ':true': true, ':owner': owner },
-      }),
-    ));
+    await ignoringConditionFailure(
+      this.doc.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: keys.gate(key),
+          UpdateExpression: 'SET #done = :true',
+          ConditionExpression: '#owner = :owner',
+          ExpressionAttributeNames: { '#done': 'done', '#owner': 'owner' },
+          ExpressionAttributeValues: { ':true': true, ':owner': owner },
+        }),
+      ),
+    );
   }
 
   async releaseOnce(key: string, owner: string): Promise<void> {
-    await ignoringConditionFailure(this.doc.send(
-      new DeleteCommand({
-        TableName: this.table,
-        Key: keys.gate(key),
-        ConditionExpression: '#owner = :owner AND #done = :false',
-        ExpressionAttributeNames: { '#done': 'done', '#owner': 'owner' },
-        ExpressionAttributeValues: { ':false': false, ':owner': owner },
-      }),
-    ));
+    await ignoringConditionFailure(
+      this.doc.send(
+        new DeleteCommand({
+          TableName: this.table,
+          Key: keys.gate(key),
+          ConditionExpression: '#owner = :owner AND #done = :false',
+          ExpressionAttributeNames: { '#done': 'done', '#owner': 'owner' },
+          ExpressionAttributeValues: { ':false': false, ':owner': owner },
+        }),
+      ),
+    );
   }
 
   async findMessages(query: TraceQuery, now: Date): Promise<MessageRecord[]> {
@@ -538,13 +542,16 @@ export class DynamoDbMessageIndex implements MessageIndex {
     if (!criterion || limit <= 0) return results;
 
     const { lookupIndex } = MESSAGE_TABLE;
-    const pages = this.queryPages({
-      IndexName: lookupIndex.name,
-      KeyConditionExpression: '#gpk = :gpk',
-      ExpressionAttributeNames: { '#gpk': lookupIndex.partitionKey },
-      ExpressionAttributeValues: { ':gpk': keys.lookupIndexPartition(...criterion) },
-      ScanIndexForward: false,
-    }, now);
+    const pages = this.queryPages(
+      {
+        IndexName: lookupIndex.name,
+        KeyConditionExpression: '#gpk = :gpk',
+        ExpressionAttributeNames: { '#gpk': lookupIndex.partitionKey },
+        ExpressionAttributeValues: { ':gpk': keys.lookupIndexPartition(...criterion) },
+        ScanIndexForward: false,
+      },
+      now,
+    );
     const seen = new Set<string>();
     for await (const page of pages) {
       const ids = page.map((item) => String(item.pk).slice('MSG#'.length)).filter((id) => !seen.has(id) && seen.add(id));
@@ -585,17 +592,25 @@ export class DynamoDbMessageIndex implements MessageIndex {
       let startKey: Item | undefined;
       do {
         if (budget.spent()) return { messages, nextCursor: resume === null ? null : positionCursor(resume) };
-        const page = await this.queryOnce({
-          IndexName: lookupIndex.name,
-          KeyConditionExpression: '#gpk = :gpk AND #gsk BETWEEN :lo AND :hi',
-          ExpressionAttributeNames: { '#gpk': lookupIndex.partitionKey, '#gsk': lookupIndex.sortKey },
-          ExpressionAttributeValues: { ':gpk': partition, ':lo': lower, ':hi': upper },
-          ScanIndexForward: false,
-        }, startKey, now, budget);
+        const page = await this.queryOnce(
+          {
+            IndexName: lookupIndex.name,
+            KeyConditionExpression: '#gpk = :gpk AND #gsk BETWEEN :lo AND :hi',
+            ExpressionAttributeNames: { '#gpk': lookupIndex.partitionKey, '#gsk': lookupIndex.sortKey },
+            ExpressionAttributeValues: { ':gpk': partition, ':lo': lower, ':hi': upper },
+            ScanIndexForward: false,
+          },
+          startKey,
+          now,
+          budget,
+        );
         const items = page.items.filter((item) => item[lookupIndex.sortKey] !== before);
         for (let offset = 0; offset < items.length; offset += BATCH_GET_SIZE) {
           const chunk = items.slice(offset, offset + BATCH_GET_SIZE);
-          const records = await this.getMessages(chunk.map((item) => String(item.pk).slice('MSG#'.length)), budget);
+          const records = await this.getMessages(
+            chunk.map((item) => String(item.pk).slice('MSG#'.length)),
+            budget,
+          );
           for (const item of chunk) {
             const position = String(item[lookupIndex.sortKey]);
             resume = position;
@@ -623,31 +638,38 @@ export class DynamoDbMessageIndex implements MessageIndex {
     if (lower >= upper) return { messages, nextCursor: null };
     const mailbox = query.mailbox === undefined ? null : normalizeAddress(query.mailbox);
     const { lookupIndex } = MESSAGE_TABLE;
-    const scans = mailbox !== null
-      ? [{
-          day: null,
-          prefix: ENTRY_PREFIX,
-          sortKey: 'sk',
-          input: {
-            KeyConditionExpression: '#pk = :pk AND #sk BETWEEN :lo AND :hi',
-            ExpressionAttributeNames: { '#pk': 'pk', '#sk': 'sk' },
-            ExpressionAttributeValues: { ':pk': keys.mailboxPartition(mailbox), ':lo': `${ENTRY_PREFIX}${lower}`, ':hi': `${ENTRY_PREFIX}${upper}` },
-            ScanIndexForward: true,
-            ConsistentRead: true,
-          } satisfies Omit<QueryCommandInput, 'TableName'>,
-        }]
-      : daysBetween(dayOf(lower), dayOf(upper), false).map((day) => ({
-          day,
-          prefix: '',
-          sortKey: lookupIndex.sortKey,
-          input: {
-            IndexName: lookupIndex.name,
-            KeyConditionExpression: '#gpk = :gpk AND #gsk BETWEEN :lo AND :hi',
-            ExpressionAttributeNames: { '#gpk': lookupIndex.partitionKey, '#gsk': lookupIndex.sortKey },
-            ExpressionAttributeValues: { ':gpk': keys.lookupIndexPartition('DAY', day), ':lo': lower, ':hi': upper },
-            ScanIndexForward: true,
-          } satisfies Omit<QueryCommandInput, 'TableName'>,
-        }));
+    const scans =
+      mailbox !== null
+        ? [
+            {
+              day: null,
+              prefix: ENTRY_PREFIX,
+              sortKey: 'sk',
+              input: {
+                KeyConditionExpression: '#pk = :pk AND #sk BETWEEN :lo AND :hi',
+                ExpressionAttributeNames: { '#pk': 'pk', '#sk': 'sk' },
+                ExpressionAttributeValues: {
+                  ':pk': keys.mailboxPartition(mailbox),
+                  ':lo': `${ENTRY_PREFIX}${lower}`,
+                  ':hi': `${ENTRY_PREFIX}${upper}`,
+                },
+                ScanIndexForward: true,
+                ConsistentRead: true,
+              } satisfies Omit<QueryCommandInput, 'TableName'>,
+            },
+          ]
+        : daysBetween(dayOf(lower), dayOf(upper), false).map((day) => ({
+            day,
+            prefix: '',
+            sortKey: lookupIndex.sortKey,
+            input: {
+              IndexName: lookupIndex.name,
+              KeyConditionExpression: '#gpk = :gpk AND #gsk BETWEEN :lo AND :hi',
+              ExpressionAttributeNames: { '#gpk': lookupIndex.partitionKey, '#gsk': lookupIndex.sortKey },
+              ExpressionAttributeValues: { ':gpk': keys.lookupIndexPartition('DAY', day), ':lo': lower, ':hi': upper },
+              ScanIndexForward: true,
+            } satisfies Omit<QueryCommandInput, 'TableName'>,
+          }));
     const budget = new Budget(this.searchBudget);
     // Everything from the bottom of the range up to `resume` has been looked at.
     let resume: string | null = null;
@@ -828,9 +850,7 @@ export class DynamoDbMessageIndex implements MessageIndex {
       if (round >= BATCH_ROUNDS) throw new RetryableError('message records not read (throttled)');
       if (round > 0) await sleep(Math.min(1000, 25 * 2 ** round));
       budget?.spend(1, 0);
-      const result = await this.doc.send(
-        new BatchGetCommand({ RequestItems: { [this.table]: { Keys: pending, ConsistentRead: true } } }),
-      );
+      const result = await this.doc.send(new BatchGetCommand({ RequestItems: { [this.table]: { Keys: pending, ConsistentRead: true } } }));
       for (const item of result.Responses?.[this.table] ?? []) {
         const record = decodePayload<MessageRecord>(item);
         records.set(record.sesMessageId, record);
@@ -871,7 +891,11 @@ function receivedEntry(item: Item): ReceivedRef | null {
 
 function receivedLookup(item: Item, position: string): ReceivedRef {
   const hash = position.indexOf('#');
-  return { sesMessageId: String(item.pk).slice('MSG#'.length), receivedAt: hash < 0 ? position : position.slice(0, hash), recipients: null };
+  return {
+    sesMessageId: String(item.pk).slice('MSG#'.length),
+    receivedAt: hash < 0 ? position : position.slice(0, hash),
+    recipients: null,
+  };
 }
 
 function lookupsOf(record: MessageRecord): Array<[LookupKind, string]> {
@@ -891,8 +915,7 @@ function matchesTrace(record: MessageRecord, query: TraceQuery): boolean {
   }
   if (query.sender !== undefined) {
     return (
-      normalizeAddress(record.envelopeFrom) === query.sender ||
-      record.summary.from.some((from) => addressOfMailbox(from) === query.sender)
+      normalizeAddress(record.envelopeFrom) === query.sender || record.summary.from.some((from) => addressOfMailbox(from) === query.sender)
     );
   }
   if (query.messageIdHeader !== undefined) {

@@ -40,7 +40,7 @@ import type {
   ResendTaskMarks,
   ResendTaskOutcome,
 } from '../../ports/resend-jobs.ts';
-import { errorName, MESSAGE_TABLE, messageTableKeys as keys } from './message-table.ts';
+import { errorName, messageTableKeys as keys, MESSAGE_TABLE } from './message-table.ts';
 
 type Item = Record<string, unknown>;
 
@@ -92,7 +92,14 @@ export class DynamoDbResendJobs implements ResendJobStore {
     for (const name of RESEND_COUNTER_NAMES) item[counterAttribute(name)] = job.counters[name];
     for (const reason of RESEND_SKIP_REASONS) item[skipAttribute(reason)] = job.skippedBy[reason];
     try {
-      await this.doc.send(new PutCommand({ TableName: this.table, Item: item, ConditionExpression: 'attribute_not_exists(#pk)', ExpressionAttributeNames: { '#pk': 'pk' } }));
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: item,
+          ConditionExpression: 'attribute_not_exists(#pk)',
+          ExpressionAttributeNames: { '#pk': 'pk' },
+        }),
+      );
     } catch (error) {
       if (isConditionFailure(error)) throw new InvalidInputError(`resend job ${job.id} exists`);
       throw error;
@@ -121,8 +128,16 @@ export class DynamoDbResendJobs implements ResendJobStore {
           IndexName: lookupIndex.name,
           KeyConditionExpression: before === null ? '#gpk = :gpk' : '#gpk = :gpk AND #gsk < :before',
           FilterExpression: '#expiresAt > :now',
-          ExpressionAttributeNames: { '#gpk': lookupIndex.partitionKey, '#expiresAt': MESSAGE_TABLE.ttlAttribute, ...(before !== null && { '#gsk': lookupIndex.sortKey }) },
-          ExpressionAttributeValues: { ':gpk': keys.resendJobList, ':now': Math.floor(now.getTime() / 1000), ...(before !== null && { ':before': before }) },
+          ExpressionAttributeNames: {
+            '#gpk': lookupIndex.partitionKey,
+            '#expiresAt': MESSAGE_TABLE.ttlAttribute,
+            ...(before !== null && { '#gsk': lookupIndex.sortKey }),
+          },
+          ExpressionAttributeValues: {
+            ':gpk': keys.resendJobList,
+            ':now': Math.floor(now.getTime() / 1000),
+            ...(before !== null && { ':before': before }),
+          },
           ScanIndexForward: false,
           Limit: query.limit + 1,
           ...(startKey && { ExclusiveStartKey: startKey }),
@@ -148,14 +163,27 @@ export class DynamoDbResendJobs implements ResendJobStore {
     });
   }
 
-  async checkpoint(id: string, page: { seq: number; cursor: string | null; added: number; enumerated: boolean; at: string }): Promise<ResendJob | null> {
+  async checkpoint(
+    id: string,
+    page: { seq: number; cursor: string | null; added: number; enumerated: boolean; at: string },
+  ): Promise<ResendJob | null> {
     return this.conditionalUpdate({
       Key: keys.resendJob(id),
       UpdateExpression: `SET #seq = :next, #enumerated = :enumerated, #updatedAt = :at${page.cursor === null ? '' : ', #cursor = :cursor'} ADD #total :added${page.cursor === null ? ' REMOVE #cursor' : ''}`,
       ConditionExpression: '#seq = :seq',
-      ExpressionAttributeNames: { '#seq': 'enumSeq', '#enumerated': 'enumerated', '#updatedAt': 'updatedAt', '#cursor': 'cursor', '#total': counterAttribute('total') },
+      ExpressionAttributeNames: {
+        '#seq': 'enumSeq',
+        '#enumerated': 'enumerated',
+        '#updatedAt': 'updatedAt',
+        '#cursor': 'cursor',
+        '#total': counterAttribute('total'),
+      },
       ExpressionAttributeValues: {
-        ':seq': page.seq, ':next': page.seq + 1, ':enumerated': page.enumerated, ':at': page.at, ':added': page.added,
+        ':seq': page.seq,
+        ':next': page.seq + 1,
+        ':enumerated': page.enumerated,
+        ':at': page.at,
+        ':added': page.added,
         ...(page.cursor !== null && { ':cursor': page.cursor }),
       },
       ReturnValues: 'ALL_NEW',
@@ -196,7 +224,13 @@ export class DynamoDbResendJobs implements ResendJobStore {
   }
 
   async applyTask(id: string, taskKey: string, outcome: ResendTaskOutcome, at: string): Promise<ResendJob | null> {
-    const names: Record<string, string> = { '#applied': 'applied', '#started': 'started', '#key': taskKey, '#updatedAt': 'updatedAt', '#pk': 'pk' };
+    const names: Record<string, string> = {
+      '#applied': 'applied',
+      '#started': 'started',
+      '#key': taskKey,
+      '#updatedAt': 'updatedAt',
+      '#pk': 'pk',
+    };
     const values: Record<string, unknown> = { ':retry': outcome.retry ?? [], ':at': at };
     const adds: string[] = [];
     for (const [index, [name, delta]] of Object.entries(outcome.counters).entries()) {
@@ -234,7 +268,12 @@ export class DynamoDbResendJobs implements ResendJobStore {
       Key: keys.resendJob(id),
       UpdateExpression: 'SET #state = :cancelled, #cancelledAt = :at, #cancelledBy = :actor, #updatedAt = :at',
       ConditionExpression: '#state IN (:queued, :running)',
-      ExpressionAttributeNames: { '#state': 'state', '#cancelledAt': 'cancelledAt', '#cancelledBy': 'cancelledBy', '#updatedAt': 'updatedAt' },
+      ExpressionAttributeNames: {
+        '#state': 'state',
+        '#cancelledAt': 'cancelledAt',
+        '#cancelledBy': 'cancelledBy',
+        '#updatedAt': 'updatedAt',
+      },
       ExpressionAttributeValues: { ':cancelled': 'cancelled', ':queued': 'queued', ':running': 'running', ':at': at, ':actor': actor },
       ReturnValues: 'ALL_NEW',
     });
@@ -249,16 +288,26 @@ export class DynamoDbResendJobs implements ResendJobStore {
       UpdateExpression: 'SET #state = :failed, #error = :error, #updatedAt = :at',
       ConditionExpression: '#state IN (:queued, :running)',
       ExpressionAttributeNames: { '#state': 'state', '#error': 'error', '#updatedAt': 'updatedAt' },
-      ExpressionAttributeValues: { ':failed': 'failed', ':error': error.slice(0, 2000), ':queued': 'queued', ':running': 'running', ':at': at },
+      ExpressionAttributeValues: {
+        ':failed': 'failed',
+        ':error': error.slice(0, 2000),
+        ':queued': 'queued',
+        ':running': 'running',
+        ':at': at,
+      },
     });
   }
 
   async finish(id: string, at: string): Promise<ResendJob | null> {
-    const settled =
-      'attribute_not_exists(#finishedAt) AND #enumerated = :true AND #done >= #total AND #deferred = :zero';
+    const settled = 'attribute_not_exists(#finishedAt) AND #enumerated = :true AND #done >= #total AND #deferred = :zero';
     const names = {
-      '#finishedAt': 'finishedAt', '#enumerated': 'enumerated', '#done': counterAttribute('done'), '#total': counterAttribute('total'),
-      '#deferred': counterAttribute('deferred'), '#state': 'state', '#updatedAt': 'updatedAt',
+      '#finishedAt': 'finishedAt',
+      '#enumerated': 'enumerated',
+      '#done': counterAttribute('done'),
+      '#total': counterAttribute('total'),
+      '#deferred': counterAttribute('deferred'),
+      '#state': 'state',
+      '#updatedAt': 'updatedAt',
     };
     const done = await this.conditionalUpdate({
       Key: keys.resendJob(id),
@@ -310,8 +359,12 @@ export class DynamoDbResendJobs implements ResendJobStore {
 }
 
 function toJob(item: Item): ResendJob {
-  const counters = Object.fromEntries(RESEND_COUNTER_NAMES.map((name) => [name, Number(item[counterAttribute(name)] ?? 0)])) as unknown as ResendJob['counters'];
-  const skippedBy = Object.fromEntries(RESEND_SKIP_REASONS.map((reason) => [reason, Number(item[skipAttribute(reason)] ?? 0)])) as ResendJob['skippedBy'];
+  const counters = Object.fromEntries(
+    RESEND_COUNTER_NAMES.map((name) => [name, Number(item[counterAttribute(name)] ?? 0)]),
+  ) as unknown as ResendJob['counters'];
+  const skippedBy = Object.fromEntries(
+    RESEND_SKIP_REASONS.map((reason) => [reason, Number(item[skipAttribute(reason)] ?? 0)]),
+  ) as ResendJob['skippedBy'];
   const text = (name: string): string | null => (typeof item[name] === 'string' ? (item[name] as string) : null);
   return {
     id: String(item.id),

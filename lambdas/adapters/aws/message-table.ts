@@ -37,10 +37,10 @@
 import { createHash } from 'node:crypto';
 import {
   CreateTableCommand,
-  DescribeTableCommand,
-  UpdateTimeToLiveCommand,
-  type DynamoDBClient,
   type CreateTableCommandInput,
+  DescribeTableCommand,
+  type DynamoDBClient,
+  UpdateTimeToLiveCommand,
 } from '@aws-sdk/client-dynamodb';
 import { ConfigurationError } from '../../core/errors.ts';
 

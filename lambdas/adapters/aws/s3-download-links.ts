@@ -7,9 +7,9 @@
 import type { Readable } from 'node:stream';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import { contentDispositionAttachment, safeContentType } from '../../core/content-disposition.ts';
 import { InvalidInputError } from '../../core/errors.ts';
 import type { DownloadLinks } from '../../ports/download-links.ts';
-import { contentDispositionAttachment, safeContentType } from '../../core/content-disposition.ts';
 import { S3RawMailStore } from './s3-raw-mail-store.ts';
 
 export interface S3DownloadLinksOptions {
@@ -42,9 +42,9 @@ export class S3DownloadLinks implements DownloadLinks {
 
   /** The origin of the links, from a link signed the same way (no request is made). */
   async origin(): Promise<string> {
-    this.linkOrigin ??= getSignedUrl(this.client, new GetObjectCommand({ Bucket: this.options.bucket, Key: `${this.prefix}origin` }), { expiresIn: 60 }).then(
-      (url) => new URL(url).origin,
-    );
+    this.linkOrigin ??= getSignedUrl(this.client, new GetObjectCommand({ Bucket: this.options.bucket, Key: `${this.prefix}origin` }), {
+      expiresIn: 60,
+    }).then((url) => new URL(url).origin);
     return this.linkOrigin;
   }
 

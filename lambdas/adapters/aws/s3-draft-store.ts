@@ -4,11 +4,11 @@
 // read, write, list and delete under uploads/ only.
 import type { Readable } from 'node:stream';
 import { DeleteObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
-import { draftKeys, loadSavedDraft, newUploadKey, parseUploadKey, saveDraftFields, type SavedDraft } from '../../core/drafts.ts';
+import { draftKeys, loadSavedDraft, newUploadKey, parseUploadKey, type SavedDraft, saveDraftFields } from '../../core/drafts.ts';
 import type { Clock } from '../../ports/clock.ts';
 import type { DraftStore, DraftUpload, UploadForm, UploadFormOptions } from '../../ports/draft-store.ts';
-import { S3RawMailStore } from './s3-raw-mail-store.ts';
 import { contentTypeOf } from '../mime/file-types.ts';
+import { S3RawMailStore } from './s3-raw-mail-store.ts';
 import { presignedUploadForm } from './s3-upload-form.ts';
 
 /** A draft never has more files than this is worth listing (the compose limits allow 50). */
@@ -37,7 +37,8 @@ export class S3DraftStore implements DraftStore {
     const uploads: DraftUpload[] = [];
     for (const object of await this.list(keys.files)) {
       const parsed = parseUploadKey(keys, object.key);
-      if (parsed) uploads.push({ ...parsed, contentType: contentTypeOf(parsed.filename), size: object.size, location: this.at(object.key) });
+      if (parsed)
+        uploads.push({ ...parsed, contentType: contentTypeOf(parsed.filename), size: object.size, location: this.at(object.key) });
     }
     return uploads.sort((a, b) => a.id.localeCompare(b.id));
   }

@@ -26,7 +26,9 @@ export async function readBindPasswordSecret(client: SecretsManagerClient, secre
     secret = result.SecretString;
   } catch (error) {
     const name = (error as { name?: string }).name ?? 'Error';
-    throw new ConfigurationError('--bind-password-secret', `cannot read ${secretId}: ${name}: ${(error as Error).message}`, { cause: error });
+    throw new ConfigurationError('--bind-password-secret', `cannot read ${secretId}: ${name}: ${(error as Error).message}`, {
+      cause: error,
+    });
   }
   if (secret === undefined || secret === '') {
     throw new ConfigurationError('--bind-password-secret', `${secretId} has no string value (binary secrets are not supported)`);

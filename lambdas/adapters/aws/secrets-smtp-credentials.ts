@@ -6,7 +6,7 @@
 import { getSecret } from '@aws-lambda-powertools/parameters/secrets';
 import { z } from 'zod';
 import { ConfigurationError } from '../../core/errors.ts';
-import type { SmtpCredentials, SmtpCredentialSource } from '../../ports/smtp-credentials.ts';
+import type { SmtpCredentialSource, SmtpCredentials } from '../../ports/smtp-credentials.ts';
 
 /** How long a read secret is used before it is read again (Powertools maxAge). */
 export const SMART_HOST_SECRET_MAX_AGE_SECONDS = 300;

@@ -2,7 +2,7 @@
 // out unchanged, the envelope recipients (Bcc included) travel in Destination only and
 // never in a header. SES takes at most 50 recipients per call, so a longer envelope is
 // sent as several calls with the same bytes, as an MTA splits RCPT lists.
-import { SendEmailCommand, type SESv2Client } from '@aws-sdk/client-sesv2';
+import { type SESv2Client, SendEmailCommand } from '@aws-sdk/client-sesv2';
 import { InvalidInputError, RetryableError } from '../../core/errors.ts';
 import type { OutboundEnvelope, OutboundMailer } from '../../ports/outbound-mailer.ts';
 
@@ -36,7 +36,8 @@ export class SesOutboundMailer implements OutboundMailer {
 
   async send(envelope: OutboundEnvelope, raw: Buffer): Promise<{ providerMessageId: string }> {
     if (envelope.recipients.length === 0) throw new InvalidInputError('no recipients to send to');
-    if (raw.length > this.maxMessageBytes) throw new InvalidInputError(`the message is ${raw.length} bytes; SES takes at most ${this.maxMessageBytes}`);
+    if (raw.length > this.maxMessageBytes)
+      throw new InvalidInputError(`the message is ${raw.length} bytes; SES takes at most ${this.maxMessageBytes}`);
     const ids: string[] = [];
     for (let start = 0; start < envelope.recipients.length; start += this.maxRecipientsPerCall) {
       const batch = envelope.recipients.slice(start, start + this.maxRecipientsPerCall);

@@ -1,7 +1,7 @@
 // ActiveRuleSetSwitch on the SES v1 API: receipt rule sets exist only there
 // (SES v2 has no receiving API). SetActiveReceiptRuleSet without a name is how
 // SES is told to have no active rule set.
-import { DescribeActiveReceiptRuleSetCommand, SetActiveReceiptRuleSetCommand, type SESClient } from '@aws-sdk/client-ses';
+import { DescribeActiveReceiptRuleSetCommand, type SESClient, SetActiveReceiptRuleSetCommand } from '@aws-sdk/client-ses';
 import type { ActiveRuleSetSwitch } from '../../ports/ses-rule-set-switch.ts';
 
 export class SesActiveRuleSetSwitch implements ActiveRuleSetSwitch {

@@ -12,17 +12,20 @@ import {
   DeleteMessageBatchCommand,
   GetQueueAttributesCommand,
   ListMessageMoveTasksCommand,
+  type ListMessageMoveTasksResultEntry,
   ReceiveMessageCommand,
   SendMessageBatchCommand,
-  StartMessageMoveTaskCommand,
-  type ListMessageMoveTasksResultEntry,
   type SQSClient,
+  StartMessageMoveTaskCommand,
 } from '@aws-sdk/client-sqs';
 import type { DeadLetterRedrive, QueueDepth, RedriveProgress, RedriveState } from '../../ports/dead-letter-redrive.ts';
 
 async function queueAttributes(client: SQSClient, queueUrl: string): Promise<QueueDepth & { arn: string }> {
   const { Attributes: attributes = {} } = await client.send(
-    new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn', 'ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }),
+    new GetQueueAttributesCommand({
+      QueueUrl: queueUrl,
+      AttributeNames: ['QueueArn', 'ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+    }),
   );
   return {
     arn: attributes.QueueArn ?? '',
@@ -71,7 +74,9 @@ export class SqsMoveTaskRedrive implements DeadLetterRedrive {
   }
 
   async latest(): Promise<RedriveProgress | undefined> {
-    const { Results: results = [] } = await this.client.send(new ListMessageMoveTasksCommand({ SourceArn: await this.sourceArn(), MaxResults: 1 }));
+    const { Results: results = [] } = await this.client.send(
+      new ListMessageMoveTasksCommand({ SourceArn: await this.sourceArn(), MaxResults: 1 }),
+    );
     return results[0] && progressOf(results[0]);
   }
 
@@ -138,14 +143,23 @@ export class SqsCopyRedrive implements DeadLetterRedrive {
       if (copied.length > 0) {
         // A delete SQS does not take leaves the message to come back and be copied again: a duplicate the ingest ignores.
         await this.client.send(
-          new DeleteMessageBatchCommand({ QueueUrl: this.queueUrl, Entries: copied.map((message, i) => ({ Id: String(i), ReceiptHandle: message.ReceiptHandle! })) }),
+          new DeleteMessageBatchCommand({
+            QueueUrl: this.queueUrl,
+            Entries: copied.map((message, i) => ({ Id: String(i), ReceiptHandle: message.ReceiptHandle! })),
+          }),
         );
       }
       moved += copied.length;
       const failed = sent.Failed ?? [];
       if (failed.length > 0) {
         const reasons = [...new Set(failed.map((failure) => `${failure.Code}: ${failure.Message ?? ''}`.trim()))].join('; ');
-        this.last = { state: 'failed', moved, toMove: Math.max(waiting, moved + failed.length), failureReason: `${failed.length} not accepted by ${this.destination} (${reasons}); they stay in the dead-letter queue`, startedAt };
+        this.last = {
+          state: 'failed',
+          moved,
+          toMove: Math.max(waiting, moved + failed.length),
+          failureReason: `${failed.length} not accepted by ${this.destination} (${reasons}); they stay in the dead-letter queue`,
+          startedAt,
+        };
         return this.last;
       }
     }

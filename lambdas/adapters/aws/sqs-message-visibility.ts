@@ -13,7 +13,9 @@ export class SqsMessageVisibility implements MessageVisibility {
 
   async retryAfter(receiptHandle: string, seconds: number): Promise<void> {
     try {
-      await this.client.send(new ChangeMessageVisibilityCommand({ QueueUrl: this.queueUrl, ReceiptHandle: receiptHandle, VisibilityTimeout: seconds }));
+      await this.client.send(
+        new ChangeMessageVisibilityCommand({ QueueUrl: this.queueUrl, ReceiptHandle: receiptHandle, VisibilityTimeout: seconds }),
+      );
     } catch (error) {
       throw new RetryableError(`visibility of a message on ${this.queueUrl} not changed`, { cause: error });
     }

@@ -19,7 +19,9 @@ export class SqsResendQueue implements ResendQueue {
   async enqueue(steps: ResendStep[], delaySeconds: number): Promise<void> {
     const delay = clampDelay(delaySeconds);
     for (let offset = 0; offset < steps.length; offset += BATCH) {
-      let entries = steps.slice(offset, offset + BATCH).map((step, index) => ({ Id: String(index), MessageBody: JSON.stringify(step), DelaySeconds: delay }));
+      let entries = steps
+        .slice(offset, offset + BATCH)
+        .map((step, index) => ({ Id: String(index), MessageBody: JSON.stringify(step), DelaySeconds: delay }));
       for (let round = 0; entries.length > 0; round += 1) {
         if (round >= ROUNDS) throw new RetryableError(`${entries.length} resend steps not enqueued`);
         try {

@@ -6,7 +6,10 @@ import { parseFailoverState } from '../../core/failover.ts';
 import { FAILOVER_OFF, type FailoverFlag, type FailoverState } from '../../ports/failover-flag.ts';
 
 export class SsmFailoverFlag implements FailoverFlag {
-  constructor(private readonly client: SSMClient, readonly parameterName: string) {}
+  constructor(
+    private readonly client: SSMClient,
+    readonly parameterName: string,
+  ) {}
 
   async read(): Promise<FailoverState> {
     let value: string | undefined;
@@ -21,7 +24,9 @@ export class SsmFailoverFlag implements FailoverFlag {
     try {
       return parseFailoverState(JSON.parse(value));
     } catch (error) {
-      throw new InvalidInputError(`the failover parameter ${this.parameterName} is not valid: ${(error as Error).message}`, { cause: error });
+      throw new InvalidInputError(`the failover parameter ${this.parameterName} is not valid: ${(error as Error).message}`, {
+        cause: error,
+      });
     }
   }
 

@@ -27,15 +27,15 @@ import type { ConnectionOptions } from 'node:tls';
 import {
   AndFilter,
   Client,
+  type Entry,
   ExtensibleFilter,
+  type Filter,
   FilterParser,
   InvalidCredentialsError,
   NoSuchObjectError,
   ResultCodeError,
-  type Entry,
-  type Filter,
 } from 'ldapts';
-import { DirectoryError, makeDirectoryUser, type DirectoryUser } from '../../core/directory.ts';
+import { DirectoryError, type DirectoryUser, makeDirectoryUser } from '../../core/directory.ts';
 import type { DirectoryReadResult, DirectorySource } from '../../ports/directory.ts';
 
 export const DEFAULT_USER_FILTER = '(&(objectClass=user)(|(mail=*)(proxyAddresses=*)))';
@@ -49,15 +49,7 @@ export const MAX_GROUP_WALK_READS = 2_000;
 /** Users one search may return; a bound on memory, far above any AD we serve. */
 const DEFAULT_MAX_ENTRIES = 500_000;
 
-const USER_ATTRIBUTES = [
-  'objectGUID',
-  'mail',
-  'proxyAddresses',
-  'displayName',
-  'cn',
-  'userAccountControl',
-  'msExchRecipientTypeDetails',
-];
+const USER_ATTRIBUTES = ['objectGUID', 'mail', 'proxyAddresses', 'displayName', 'cn', 'userAccountControl', 'msExchRecipientTypeDetails'];
 
 export type AdminStrategy = 'auto' | 'in-chain' | 'walk';
 
@@ -175,7 +167,10 @@ export class LdapDirectorySource implements DirectorySource {
       })) {
         for (const entry of page.searchEntries) candidates.push({ dn: entry.dn, entry });
         if (candidates.length > maxEntries) {
-          throw new DirectoryError('DIRECTORY_SOURCE', `the search under ${baseDn} returned more than ${maxEntries} entries; narrow the filter`);
+          throw new DirectoryError(
+            'DIRECTORY_SOURCE',
+            `the search under ${baseDn} returned more than ${maxEntries} entries; narrow the filter`,
+          );
         }
       }
     } catch (error) {
@@ -244,7 +239,11 @@ export class LdapDirectorySource implements DirectorySource {
       return new DirectoryError('DIRECTORY_UNREACHABLE', `cannot reach ${url}: ${describeCode(code)}`, { cause: error });
     }
     if (/Connection timeout/i.test(message)) {
-      return new DirectoryError('DIRECTORY_UNREACHABLE', `cannot reach ${url}: no connection within ${this.options.connectTimeoutMs ?? 10_000} ms`, { cause: error });
+      return new DirectoryError(
+        'DIRECTORY_UNREACHABLE',
+        `cannot reach ${url}: no connection within ${this.options.connectTimeoutMs ?? 10_000} ms`,
+        { cause: error },
+      );
     }
     if (/Operation timed out/i.test(message)) {
       return new DirectoryError(

@@ -10,7 +10,7 @@
 // stops the import with its line number, before anything is written.
 import { readFile } from 'node:fs/promises';
 import { CsvError, parse } from 'csv-parse/sync';
-import { checkDirectory, makeDirectoryUser, type DirectoryUser } from '../../core/directory.ts';
+import { checkDirectory, type DirectoryUser, makeDirectoryUser } from '../../core/directory.ts';
 import { InvalidInputError } from '../../core/errors.ts';
 import type { DirectoryReadResult, DirectorySource } from '../../ports/directory.ts';
 
@@ -72,12 +72,15 @@ export function parseDirectoryCsv(text: string, name = 'CSV'): DirectoryUser[] {
       const mailbox = value('mailbox');
       if (mailbox === '') throw new InvalidInputError('mailbox is empty');
       const kind = value('kind').toLowerCase() || 'user';
-      if (kind !== 'user' && kind !== 'shared') throw new InvalidInputError(`kind must be user or shared, not ${JSON.stringify(value('kind'))}`);
+      if (kind !== 'user' && kind !== 'shared')
+        throw new InvalidInputError(`kind must be user or shared, not ${JSON.stringify(value('kind'))}`);
       const user = makeDirectoryUser({
         id: value('id') || mailbox.toLowerCase(),
         mailbox,
         displayName: value('displayname'),
-        aliases: value('aliases').split(/[;,\s]+/).filter(Boolean),
+        aliases: value('aliases')
+          .split(/[;,\s]+/)
+          .filter(Boolean),
         kind,
         disabled: flag(value('disabled'), 'disabled'),
         admin: flag(value('admin'), 'admin'),
@@ -98,7 +101,9 @@ function readHeader(record: string[], where: string): Map<Column, number> {
   record.forEach((raw, index) => {
     const name = raw.trim().toLowerCase();
     if (!(COLUMNS as readonly string[]).includes(name)) {
-      throw new InvalidInputError(`${where}: unknown column ${JSON.stringify(raw)}; the columns are mailbox, displayName, aliases, kind, disabled, admin (and id)`);
+      throw new InvalidInputError(
+        `${where}: unknown column ${JSON.stringify(raw)}; the columns are mailbox, displayName, aliases, kind, disabled, admin (and id)`,
+      );
     }
     if (columns.has(name as Column)) throw new InvalidInputError(`${where}: column ${JSON.stringify(raw)} appears twice`);
     columns.set(name as Column, index);

@@ -7,8 +7,8 @@ import { dirname } from 'node:path';
 import { promisify } from 'node:util';
 import { normalizeAddress } from '../../core/addresses.ts';
 import { makeDirectoryUser } from '../../core/directory.ts';
-import type { DirectorySource } from '../../ports/directory.ts';
 import { InvalidInputError } from '../../core/errors.ts';
+import type { DirectorySource } from '../../ports/directory.ts';
 
 const scrypt = promisify(scryptCallback) as (password: string, salt: Buffer, length: number) => Promise<Buffer>;
 
@@ -42,7 +42,10 @@ export function demoUsers(domain: string): { email: string; name: string; passwo
 }
 
 export class DemoDirectory {
-  private constructor(readonly file: string, private readonly users: DirectoryUser[]) {}
+  private constructor(
+    readonly file: string,
+    private readonly users: DirectoryUser[],
+  ) {}
 
   /** Opens the directory file, creating it with the demo users of `domain` when missing. */
   static async open(file: string, domain: string): Promise<DemoDirectory> {
@@ -133,10 +136,17 @@ function parseDirectory(value: unknown): DirectoryUser[] {
   if (!file || file.version !== 1 || !Array.isArray(file.users)) throw new Error('expected {"version": 1, "users": [...]}');
   return file.users.map((user, position) => {
     const ok =
-      user && typeof user.subject === 'string' && user.subject !== '' && typeof user.email === 'string' && user.email.includes('@') &&
-      typeof user.name === 'string' && typeof user.passwordHash === 'string' &&
-      Array.isArray(user.groups) && user.groups.every((group) => typeof group === 'string') &&
-      Array.isArray(user.aliases) && user.aliases.every((alias) => typeof alias === 'string');
+      user &&
+      typeof user.subject === 'string' &&
+      user.subject !== '' &&
+      typeof user.email === 'string' &&
+      user.email.includes('@') &&
+      typeof user.name === 'string' &&
+      typeof user.passwordHash === 'string' &&
+      Array.isArray(user.groups) &&
+      user.groups.every((group) => typeof group === 'string') &&
+      Array.isArray(user.aliases) &&
+      user.aliases.every((alias) => typeof alias === 'string');
     if (!ok) throw new Error(`user ${position} needs subject, email, name, groups, aliases and passwordHash`);
     return { ...user, email: normalizeAddress(user.email), aliases: user.aliases.map(normalizeAddress) };
   });

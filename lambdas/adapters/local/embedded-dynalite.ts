@@ -2,8 +2,8 @@
 // mode runs the real DynamoDB adapter against data kept under its data directory.
 // dynalite has no TTL expiry and no transactions; the adapter needs neither.
 import { mkdir } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import type { Server } from 'node:http';
+import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 
 export interface EmbeddedDynaliteOptions {

@@ -3,7 +3,7 @@
 import { RetryableError, ShadowmailError } from '../../core/errors.ts';
 import type { ForwardJob } from '../../core/model.ts';
 import type { ForwardQueue } from '../../ports/forward-queue.ts';
-import { MAX_DELAY_SECONDS, type FileQueue } from './file-queue.ts';
+import { type FileQueue, MAX_DELAY_SECONDS } from './file-queue.ts';
 
 export class FileForwardQueue implements ForwardQueue {
   constructor(private readonly queue: FileQueue) {}

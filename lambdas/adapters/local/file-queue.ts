@@ -22,7 +22,7 @@
 // fs.watch, with a periodic rescan as the safety net for file systems where
 // watching is unreliable.
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { watch, type FSWatcher } from 'node:fs';
+import { type FSWatcher, watch } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';

@@ -2,8 +2,8 @@
 // <dataDir>/queues/resend), the delay clamped to what SQS allows, as in AWS.
 import { RetryableError, ShadowmailError } from '../../core/errors.ts';
 import type { ResendQueue, ResendStep } from '../../ports/resend-jobs.ts';
-import type { FileQueue } from './file-queue.ts';
 import { clampDelay } from './file-forward-queue.ts';
+import type { FileQueue } from './file-queue.ts';
 
 /** Sends at a time: each is an fsynced file, so a page of steps goes out in parallel. */
 const PARALLEL_SENDS = 16;

@@ -6,11 +6,11 @@ import { readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { draftKeys, loadSavedDraft, newUploadKey, parseUploadKey, saveDraftFields, type SavedDraft } from '../../core/drafts.ts';
+import { draftKeys, loadSavedDraft, newUploadKey, parseUploadKey, type SavedDraft, saveDraftFields } from '../../core/drafts.ts';
 import type { Clock } from '../../ports/clock.ts';
 import type { DraftStore, DraftUpload, UploadForm, UploadFormOptions } from '../../ports/draft-store.ts';
-import { contentTypeOf } from '../mime/file-types.ts';
 import { presignedUploadForm } from '../aws/s3-upload-form.ts';
+import { contentTypeOf } from '../mime/file-types.ts';
 import type { FsRawMailStore } from './fs-raw-mail-store.ts';
 
 export class FsDraftStore implements DraftStore {
@@ -39,9 +39,13 @@ export class FsDraftStore implements DraftStore {
       // The raw store writes through temporary files and renames them: only whole files count.
       if (!entry.isFile() || entry.name.startsWith('.tmp-')) continue;
       const path = join(entry.parentPath, entry.name);
-      const key = `${keys.files}${path.slice(directory.length + 1).split(/[\\/]/).join('/')}`;
+      const key = `${keys.files}${path
+        .slice(directory.length + 1)
+        .split(/[\\/]/)
+        .join('/')}`;
       const parsed = parseUploadKey(keys, key);
-      if (parsed) uploads.push({ ...parsed, contentType: contentTypeOf(parsed.filename), size: (await stat(path)).size, location: this.at(key) });
+      if (parsed)
+        uploads.push({ ...parsed, contentType: contentTypeOf(parsed.filename), size: (await stat(path)).size, location: this.at(key) });
     }
     return uploads.sort((a, b) => a.id.localeCompare(b.id));
   }

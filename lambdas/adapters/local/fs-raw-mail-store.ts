@@ -1,12 +1,13 @@
 // Raw mail on the local disk (local mode's stand-in for the S3 bucket):
 // <root>/<bucket>/<key>, written to a temporary file, fsynced and renamed,
 // so a message is either whole on disk or not there at all.
+
+import { randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, open, rename, stat } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { randomUUID } from 'node:crypto';
 import { InvalidInputError, RawMessageMissingError } from '../../core/errors.ts';
 import type { RawLocation } from '../../core/model.ts';
 import type { RawMailStore, RawMailWriter } from '../../ports/raw-mail-store.ts';

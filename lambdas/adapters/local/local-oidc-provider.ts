@@ -5,8 +5,8 @@
 // Signing keys, cookie keys and the client secret live under the data directory, so
 // tokens and provider sessions stay valid across restarts.
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { dirname } from 'node:path';
 import type Provider from 'oidc-provider';
 import type { Adapter, AdapterPayload, Configuration, KoaContextWithOIDC } from 'oidc-provider';
@@ -302,7 +302,10 @@ interface StoredEntry {
 class FileStore {
   private writing: Promise<void> = Promise.resolve();
 
-  private constructor(private readonly file: string, private readonly entries: Map<string, StoredEntry>) {}
+  private constructor(
+    private readonly file: string,
+    private readonly entries: Map<string, StoredEntry>,
+  ) {}
 
   static async open(file: string): Promise<FileStore> {
     const entries = new Map<string, StoredEntry>();
@@ -319,7 +322,8 @@ class FileStore {
 
   adapterFor(model: string): Adapter {
     const key = (id: string) => `${model}:${id}`;
-    const live = (entry: StoredEntry | undefined) => (entry && (entry.expiresAt === null || entry.expiresAt > Date.now()) ? entry : undefined);
+    const live = (entry: StoredEntry | undefined) =>
+      entry && (entry.expiresAt === null || entry.expiresAt > Date.now()) ? entry : undefined;
     const findWhere = (match: (payload: AdapterPayload) => boolean) =>
       [...this.entries].find(([k, entry]) => k.startsWith(`${model}:`) && live(entry) && match(entry.payload))?.[1].payload;
     return {

@@ -42,16 +42,30 @@ export function parseHeaderBlock(text: string): HeaderField[] {
 
 /** The few headers SES summarizes as commonHeaders. */
 export function commonHeadersOf(fields: HeaderField[]): {
-  from?: string[]; to?: string[]; cc?: string[]; subject?: string; date?: string; messageId?: string;
+  from?: string[];
+  to?: string[];
+  cc?: string[];
+  subject?: string;
+  date?: string;
+  messageId?: string;
 } {
   const first = (name: string): string | undefined => fields.find((field) => field.name.toLowerCase() === name)?.value;
   const list = (name: string): string[] | undefined => {
     const value = first(name);
-    return value === undefined ? undefined : value.split(/,(?=(?:[^"]*"[^"]*")*[^"]*$)/).map((part) => part.trim()).filter(Boolean);
+    return value === undefined
+      ? undefined
+      : value
+          .split(/,(?=(?:[^"]*"[^"]*")*[^"]*$)/)
+          .map((part) => part.trim())
+          .filter(Boolean);
   };
   const result: ReturnType<typeof commonHeadersOf> = {};
-  const from = list('from'), to = list('to'), cc = list('cc');
-  const subject = first('subject'), date = first('date'), messageId = first('message-id');
+  const from = list('from'),
+    to = list('to'),
+    cc = list('cc');
+  const subject = first('subject'),
+    date = first('date'),
+    messageId = first('message-id');
   if (from) result.from = from;
   if (to) result.to = to;
   if (cc) result.cc = cc;

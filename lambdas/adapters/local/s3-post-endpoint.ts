@@ -16,9 +16,9 @@
 // is refused: here keys become file paths. The whole request is limited before it is
 // read (S3 allows 5 GB; the webmail's forms allow less, see maxBodyBytes).
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
-import { serve, type ServerType } from '@hono/node-server';
-import type { RawMailWriter } from '../../ports/raw-mail-store.ts';
+import { type ServerType, serve } from '@hono/node-server';
 import type { Clock } from '../../ports/clock.ts';
+import type { RawMailWriter } from '../../ports/raw-mail-store.ts';
 
 /** Form fields and boundaries besides the file may not exceed 20 KB at S3. */
 export const POST_FORM_OVERHEAD_BYTES = 20 * 1024;
@@ -73,7 +73,9 @@ export function s3PostHandler(options: Omit<S3PostEndpointOptions, 'host' | 'por
 export async function startS3PostEndpoint(options: S3PostEndpointOptions): Promise<S3PostEndpoint> {
   const handler = s3PostHandler(options);
   const server = await new Promise<{ server: ServerType; port: number }>((resolve, reject) => {
-    const started = serve({ fetch: handler, hostname: options.host, port: options.port }, (info) => resolve({ server: started, port: info.port }));
+    const started = serve({ fetch: handler, hostname: options.host, port: options.port }, (info) =>
+      resolve({ server: started, port: info.port }),
+    );
     started.once('error', reject);
   });
   const host = options.host.includes(':') ? `[${options.host}]` : options.host;
@@ -94,8 +96,13 @@ async function handle(request: Request, options: Omit<S3PostEndpointOptions, 'ho
   }
   // Refused before anything is read: a declared length over the bound, or a body that grows past it.
   const declared = Number(request.headers.get('content-length') ?? 'NaN');
-  if (declared > options.maxBodyBytes) throw new S3PostError(400, 'EntityTooLarge', 'Your proposed upload exceeds the maximum allowed size');
-  const form = await new Request(request.url, { method: 'POST', headers: request.headers, body: await readBounded(request, options.maxBodyBytes) }).formData();
+  if (declared > options.maxBodyBytes)
+    throw new S3PostError(400, 'EntityTooLarge', 'Your proposed upload exceeds the maximum allowed size');
+  const form = await new Request(request.url, {
+    method: 'POST',
+    headers: request.headers,
+    body: await readBounded(request, options.maxBodyBytes),
+  }).formData();
 
   // Fields up to the file count; S3 ignores whatever follows it.
   const fields = new Map<string, string>();
@@ -122,20 +129,27 @@ async function handle(request: Request, options: Omit<S3PostEndpointOptions, 'ho
   for (const condition of policy.conditions) {
     if (condition.kind === 'range') {
       if (file.size > condition.max) throw new S3PostError(400, 'EntityTooLarge', 'Your proposed upload exceeds the maximum allowed size');
-      if (file.size < condition.min) throw new S3PostError(400, 'EntityTooSmall', 'Your proposed upload is smaller than the minimum allowed size');
+      if (file.size < condition.min)
+        throw new S3PostError(400, 'EntityTooSmall', 'Your proposed upload is smaller than the minimum allowed size');
       continue;
     }
     covered.add(condition.field);
     const given = values.get(condition.field) ?? '';
     const holds = condition.kind === 'eq' ? given === condition.value : given.startsWith(condition.value);
-    if (!holds) throw deny(`Invalid according to Policy: Policy Condition failed: ["${condition.kind}", "$${condition.field}", ${JSON.stringify(condition.value)}]`);
+    if (!holds)
+      throw deny(
+        `Invalid according to Policy: Policy Condition failed: ["${condition.kind}", "$${condition.field}", ${JSON.stringify(condition.value)}]`,
+      );
   }
   if (!covered.has('bucket')) throw deny('Invalid according to Policy: Policy Condition failed: ["eq", "$bucket", ...]');
-  const extra = [...fields.keys()].filter((name) => !covered.has(name) && !['policy', 'x-amz-signature'].includes(name) && !name.startsWith('x-ignore-'));
+  const extra = [...fields.keys()].filter(
+    (name) => !covered.has(name) && !['policy', 'x-amz-signature'].includes(name) && !name.startsWith('x-ignore-'),
+  );
   if (extra.length > 0) throw deny(`Invalid according to Policy: Extra input fields: ${extra.join(', ')}`);
 
   const finalKey = key.includes('${filename}') ? key.replaceAll('${filename}', safeFilename(file.name)) : key;
-  if (finalKey.split('/').some((segment) => segment === '' || segment === '.' || segment === '..')) throw invalid('keys with empty, . or .. segments cannot be stored here');
+  if (finalKey.split('/').some((segment) => segment === '' || segment === '.' || segment === '..'))
+    throw invalid('keys with empty, . or .. segments cannot be stored here');
   const content = Buffer.from(await file.arrayBuffer());
   await options.writer.put({ bucket, key: finalKey }, content);
   const etag = `"${createHash('md5').update(content).digest('hex')}"`;
@@ -171,17 +185,22 @@ async function readBounded(request: Request, max: number): Promise<Uint8Array> {
   return Buffer.concat(chunks);
 }
 
-function verifySignature(fields: Map<string, string>, options: { credentials: { accessKeyId: string; secretAccessKey: string }; region: string }): void {
+function verifySignature(
+  fields: Map<string, string>,
+  options: { credentials: { accessKeyId: string; secretAccessKey: string }; region: string },
+): void {
   const policy = fields.get('policy');
   const algorithm = fields.get('x-amz-algorithm');
   const credential = fields.get('x-amz-credential');
   const date = fields.get('x-amz-date');
   const signature = fields.get('x-amz-signature');
-  if (!policy || !credential || !date || !signature) throw deny('Bucket POST must contain the fields policy, x-amz-credential, x-amz-date and x-amz-signature');
+  if (!policy || !credential || !date || !signature)
+    throw deny('Bucket POST must contain the fields policy, x-amz-credential, x-amz-date and x-amz-signature');
   if (algorithm !== 'AWS4-HMAC-SHA256') throw invalid('x-amz-algorithm must be AWS4-HMAC-SHA256');
   const [accessKeyId, shortDate, region, service, terminator] = credential.split('/');
   if (accessKeyId !== options.credentials.accessKeyId) throw deny('The AWS Access Key Id you provided does not exist in our records.');
-  if (shortDate !== date.slice(0, 8) || region !== options.region || service !== 's3' || terminator !== 'aws4_request') throw deny('x-amz-credential has the wrong scope');
+  if (shortDate !== date.slice(0, 8) || region !== options.region || service !== 's3' || terminator !== 'aws4_request')
+    throw deny('x-amz-credential has the wrong scope');
   const hmac = (key: Buffer | string, data: string) => createHmac('sha256', key).update(data, 'utf8').digest();
   const signingKey = hmac(hmac(hmac(hmac(`AWS4${options.credentials.secretAccessKey}`, shortDate), region), service), 'aws4_request');
   const expected = Buffer.from(hmac(signingKey, policy).toString('hex'));
@@ -198,11 +217,13 @@ function parsePolicy(base64: string): { expiration: string; conditions: Conditio
   } catch {
     throw invalid('Invalid Policy: Invalid JSON.');
   }
-  if (typeof document.expiration !== 'string' || !Array.isArray(document.conditions)) throw invalid('Invalid Policy: expiration and conditions are required.');
+  if (typeof document.expiration !== 'string' || !Array.isArray(document.conditions))
+    throw invalid('Invalid Policy: expiration and conditions are required.');
   const conditions = document.conditions.map((entry: unknown): Condition => {
     if (Array.isArray(entry)) {
       const [operator, a, b] = entry as [unknown, unknown, unknown];
-      if (operator === 'content-length-range' && Number.isInteger(a) && Number.isInteger(b)) return { kind: 'range', min: a as number, max: b as number };
+      if (operator === 'content-length-range' && Number.isInteger(a) && Number.isInteger(b))
+        return { kind: 'range', min: a as number, max: b as number };
       if ((operator === 'eq' || operator === 'starts-with') && typeof a === 'string' && a.startsWith('$') && typeof b === 'string') {
         return { kind: operator, field: a.slice(1).toLowerCase(), value: b };
       }

@@ -10,12 +10,7 @@
 import { PassThrough, type Readable } from 'node:stream';
 import type { AttachmentStream } from 'mailparser';
 import { MimeParseError } from '../../core/errors.ts';
-import type {
-  MessageRenderer,
-  RenderedAttachment,
-  RenderedMessage,
-  RenderOptions,
-} from '../../ports/message-renderer.ts';
+import type { MessageRenderer, RenderedAttachment, RenderedMessage, RenderOptions } from '../../ports/message-renderer.ts';
 import { sanitizedHtmlToText, sanitizeEmailHtml } from './html-sanitizer.ts';
 import {
   allStrings,
@@ -25,10 +20,10 @@ import {
   firstString,
   formatAddresses,
   foundMessage,
-  runMailparser,
-  withoutControls,
   type MailparserRun,
+  runMailparser,
   type TextLimits,
+  withoutControls,
 } from './mailparser-run.ts';
 
 export interface MailparserMessageRendererOptions {
@@ -117,7 +112,11 @@ export class MailparserMessageRenderer implements MessageRenderer {
         onAttachment: (attachment, index, control) => {
           const rendered = describeAttachment(attachment, index);
           if (found !== null || !matches(rendered, which)) {
-            drainAttachment(attachment, () => undefined, () => undefined);
+            drainAttachment(
+              attachment,
+              () => undefined,
+              () => undefined,
+            );
             return;
           }
           const content = new PassThrough();

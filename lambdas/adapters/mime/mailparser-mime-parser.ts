@@ -4,9 +4,9 @@
 // cut off after a small budget because the index only needs a snippet and
 // mailparser otherwise keeps every text/html body whole in memory.
 import type { Readable } from 'node:stream';
-import type { AttachmentStream, Headers, HeaderLines, MessageText } from 'mailparser';
+import type { AttachmentStream, HeaderLines, Headers, MessageText } from 'mailparser';
 import { MimeParseError } from '../../core/errors.ts';
-import { FORWARD_STAMP_HEADER, type AttachmentInfo, type MessageSummary } from '../../core/model.ts';
+import { type AttachmentInfo, FORWARD_STAMP_HEADER, type MessageSummary } from '../../core/model.ts';
 import type { MimeParser } from '../../ports/mime-parser.ts';
 import {
   allStrings,
@@ -18,8 +18,8 @@ import {
   formatAddresses,
   foundMessage,
   runMailparser,
-  withoutControls,
   type TextBudget,
+  withoutControls,
 } from './mailparser-run.ts';
 
 export { formatAddresses } from './mailparser-run.ts';
@@ -134,20 +134,55 @@ function snippetOf(text: MessageText | null): string {
 }
 
 function collapse(value: string): string {
-  return value.replace(/[\u0000-\u0008\u000e-\u001f\u007f]/g, ' ').replace(/\s+/g, ' ').trim();
+  return value
+    .replace(/[\u0000-\u0008\u000e-\u001f\u007f]/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
 }
 
 function cut(value: string): string {
-  return Array.from(value.slice(0, SNIPPET_LENGTH * 2)).slice(0, SNIPPET_LENGTH).join('').trim();
+  return Array.from(value.slice(0, SNIPPET_LENGTH * 2))
+    .slice(0, SNIPPET_LENGTH)
+    .join('')
+    .trim();
 }
 
 const SKIPPED_ELEMENTS = new Set(['head', 'script', 'style', 'title', 'noscript', 'template', 'svg']);
 const INLINE_ELEMENTS = new Set(['a', 'abbr', 'b', 'bdi', 'bdo', 'em', 'font', 'i', 'small', 'span', 'strong', 'sub', 'sup', 'u']);
 const NAMED_ENTITIES: Record<string, string> = {
-  nbsp: ' ', amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", copy: '©', reg: '®', trade: '™',
-  hellip: '…', mdash: '—', ndash: '–', lsquo: '‘', rsquo: '’', ldquo: '“', rdquo: '”', euro: '€',
-  bull: '•', middot: '·', zwnj: '', zwj: '', shy: '', auml: 'ä', ouml: 'ö', uuml: 'ü', Auml: 'Ä',
-  Ouml: 'Ö', Uuml: 'Ü', szlig: 'ß', eacute: 'é', egrave: 'è', agrave: 'à', ccedil: 'ç',
+  nbsp: ' ',
+  amp: '&',
+  lt: '<',
+  gt: '>',
+  quot: '"',
+  apos: "'",
+  copy: '©',
+  reg: '®',
+  trade: '™',
+  hellip: '…',
+  mdash: '—',
+  ndash: '–',
+  lsquo: '‘',
+  rsquo: '’',
+  ldquo: '“',
+  rdquo: '”',
+  euro: '€',
+  bull: '•',
+  middot: '·',
+  zwnj: '',
+  zwj: '',
+  shy: '',
+  auml: 'ä',
+  ouml: 'ö',
+  uuml: 'ü',
+  Auml: 'Ä',
+  Ouml: 'Ö',
+  Uuml: 'Ü',
+  szlig: 'ß',
+  eacute: 'é',
+  egrave: 'è',
+  agrave: 'à',
+  ccedil: 'ç',
 };
 
 /**

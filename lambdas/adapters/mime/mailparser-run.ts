@@ -4,7 +4,6 @@
 // the caller as streams (never held here), a stalled source or a stuck parser ends
 // the run after an inactivity timeout, and headers are formatted one way for both.
 import type { Readable } from 'node:stream';
-import { MailParser } from 'mailparser';
 import type {
   AddressObject,
   AttachmentStream,
@@ -15,6 +14,7 @@ import type {
   MailParserOptions,
   MessageText,
 } from 'mailparser';
+import { MailParser } from 'mailparser';
 import { RetryableError } from '../../core/errors.ts';
 
 // Everything mailparser would derive from bodies for display is switched off: it

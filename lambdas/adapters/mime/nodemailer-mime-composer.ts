@@ -4,8 +4,8 @@
 // anything header-bound that still holds a control character is refused here as well,
 // so a caller that skipped validation cannot smuggle a header line through.
 import MailComposer from 'nodemailer/lib/mail-composer';
-import MimeNode from 'nodemailer/lib/mime-node';
 import { foldLines } from 'nodemailer/lib/mime-funcs';
+import MimeNode from 'nodemailer/lib/mime-node';
 import { InvalidInputError } from '../../core/errors.ts';
 import type { MimeComposer, MimeMailbox, MimeMessageSpec } from '../../ports/mime-composer.ts';
 
@@ -64,7 +64,10 @@ export class NodemailerMimeComposer implements MimeComposer {
   }
 
   bccField(bcc: MimeMailbox[]): string {
-    const value = MimeNode.encodeHeaderValue('Bcc', bcc.map((m) => mailbox('Bcc', m)));
+    const value = MimeNode.encodeHeaderValue(
+      'Bcc',
+      bcc.map((m) => mailbox('Bcc', m)),
+    );
     return `${foldLines(`Bcc: ${value}`, 76)}\r\n`;
   }
 }

@@ -5,7 +5,7 @@
 import { isIP } from 'node:net';
 import { hostname } from 'node:os';
 import type { ConnectionOptions } from 'node:tls';
-import type { SmtpCredentials, SmtpCredentialSource } from '../../ports/smtp-credentials.ts';
+import type { SmtpCredentialSource, SmtpCredentials } from '../../ports/smtp-credentials.ts';
 import type { SmtpFault } from '../../ports/smtp-relay.ts';
 
 /**
@@ -124,7 +124,8 @@ export function describeTlsError(error: { code?: string; message?: string }): st
   const code = error.code ?? '';
   const detail = error.message ?? String(error);
   if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') return `the certificate is not valid for this name: ${detail}`;
-  if (/SELF_SIGNED|UNABLE_TO_(GET_ISSUER|VERIFY)|CERT_UNTRUSTED/.test(code)) return `the certificate is not from a trusted authority: ${detail}`;
+  if (/SELF_SIGNED|UNABLE_TO_(GET_ISSUER|VERIFY)|CERT_UNTRUSTED/.test(code))
+    return `the certificate is not from a trusted authority: ${detail}`;
   if (/CERT_HAS_EXPIRED|CERT_NOT_YET_VALID/.test(code)) return `the certificate is expired or not yet valid: ${detail}`;
   return detail;
 }

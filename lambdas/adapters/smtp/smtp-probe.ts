@@ -10,7 +10,7 @@
 // report each step. The settings, the order of login mechanisms, the rule that no login
 // goes over plaintext and the fault classification are the relay's (smart-host.ts).
 import { connect as netConnect, type Socket } from 'node:net';
-import { connect as tlsConnect, type TLSSocket } from 'node:tls';
+import { type TLSSocket, connect as tlsConnect } from 'node:tls';
 import { ConfigurationError, InvalidInputError } from '../../core/errors.ts';
 import type { SmtpCredentials } from '../../ports/smtp-credentials.ts';
 import type { ProbeFault, ProbeRequest, ProbeResult, ProbeStep, ProbeStepName, SmtpProbe } from '../../ports/smtp-probe.ts';
@@ -21,10 +21,10 @@ import {
   isUnreachableCode,
   mayLogIn,
   replyFault,
-  smartHostConnection,
   type SmartHostConnection,
   type SmartHostSettings,
   type SmtpAuthMethod,
+  smartHostConnection,
 } from './smart-host.ts';
 
 /** How long each step may take, and the whole probe (well inside a synchronous invoke). */
@@ -76,12 +76,18 @@ export class SmtpProbeAdapter implements SmtpProbe {
   }
 
   async probe(request: ProbeRequest): Promise<ProbeResult> {
-    for (const [name, address] of [['from', request.from], ['recipient', request.recipient]] as const) {
+    for (const [name, address] of [
+      ['from', request.from],
+      ['recipient', request.recipient],
+    ] as const) {
       if (UNSAFE_ADDRESS.test(address) || address.length > MAX_PATH_LENGTH) {
-        throw new InvalidInputError(`probe ${name} ${JSON.stringify(address.slice(0, 80))}: an address without CR, LF, NUL or <>, at most ${MAX_PATH_LENGTH} characters`);
+        throw new InvalidInputError(
+          `probe ${name} ${JSON.stringify(address.slice(0, 80))}: an address without CR, LF, NUL or <>, at most ${MAX_PATH_LENGTH} characters`,
+        );
       }
     }
-    if (request.recipient.trim() === '') throw new InvalidInputError('probe recipient: a mailbox of one of the domains is needed for RCPT TO');
+    if (request.recipient.trim() === '')
+      throw new InvalidInputError('probe recipient: a mailbox of one of the domains is needed for RCPT TO');
     const run = new ProbeRun(this.smartHost, this.limits, request);
     return run.execute();
   }
@@ -117,8 +123,12 @@ class ProbeRun {
       await this.tls();
       await this.login();
       transactionStarted = true;
-      await this.step('mail', this.limits.commandMs, (ms) => this.expect(this.command(`MAIL FROM:<${this.request.from}>`, ms), [250], 'refused'));
-      await this.step('rcpt', this.limits.commandMs, (ms) => this.expect(this.command(`RCPT TO:<${this.request.recipient}>`, ms), [250, 251], 'refused'));
+      await this.step('mail', this.limits.commandMs, (ms) =>
+        this.expect(this.command(`MAIL FROM:<${this.request.from}>`, ms), [250], 'refused'),
+      );
+      await this.step('rcpt', this.limits.commandMs, (ms) =>
+        this.expect(this.command(`RCPT TO:<${this.request.recipient}>`, ms), [250, 251], 'refused'),
+      );
     } catch (error) {
       if (!(error instanceof StepFailed)) {
         this.socket?.destroy();
@@ -149,14 +159,20 @@ class ProbeRun {
       return await this.expect(this.readReply(ms), [220], 'refused');
     } catch (error) {
       if (error instanceof StepFailure && error.fault === 'refused' && !error.reply) {
-        throw new StepFailure('unreachable', null, `the connection was closed before the greeting (${error.message}): a firewall or proxy in between`);
+        throw new StepFailure(
+          'unreachable',
+          null,
+          `the connection was closed before the greeting (${error.message}): a firewall or proxy in between`,
+        );
       }
       throw error;
     }
   }
 
   private async ehlo(): Promise<void> {
-    const reply = await this.step('ehlo', this.limits.commandMs, (ms) => this.expect(this.command(`EHLO ${this.smartHost.ehloName}`, ms), [250], 'refused'));
+    const reply = await this.step('ehlo', this.limits.commandMs, (ms) =>
+      this.expect(this.command(`EHLO ${this.smartHost.ehloName}`, ms), [250], 'refused'),
+    );
     this.extensions = reply.text.split('\n').map((line) => line.trim().toUpperCase());
   }
 
@@ -170,7 +186,12 @@ class ProbeRun {
           throw new StepFailure('tls', null, 'STARTTLS is required (smartHost.tls) but the server does not offer it');
         });
       }
-      this.steps.push({ step: 'starttls', ok: true, ms: 0, reply: 'not offered: the session stays in plaintext (smartHost.tls is starttls-opportunistic)' });
+      this.steps.push({
+        step: 'starttls',
+        ok: true,
+        ms: 0,
+        reply: 'not offered: the session stays in plaintext (smartHost.tls is starttls-opportunistic)',
+      });
       return;
     }
     const upgraded = await this.step('starttls', this.limits.commandMs, async (ms) => {
@@ -178,7 +199,11 @@ class ProbeRun {
       const reply = await this.command('STARTTLS', ms);
       if (reply.code !== 220) {
         if (tls === 'starttls-required') throw new StepFailure('tls', reply, `STARTTLS refused: ${reply.code} ${reply.text}`);
-        return { ...reply, text: `${reply.text} (refused: the session stays in plaintext, smartHost.tls is starttls-opportunistic)`, plaintext: true };
+        return {
+          ...reply,
+          text: `${reply.text} (refused: the session stays in plaintext, smartHost.tls is starttls-opportunistic)`,
+          plaintext: true,
+        };
       }
       const description = await this.handshake(Math.max(1, ms - (Date.now() - started)));
       return { code: reply.code, text: `${reply.text} — ${description}`, plaintext: false };
@@ -197,7 +222,8 @@ class ProbeRun {
       try {
         credentials = await source.current();
       } catch (error) {
-        if (error instanceof ConfigurationError) throw new StepFailure('auth', null, `the smart-host credentials are unusable: ${error.message}`);
+        if (error instanceof ConfigurationError)
+          throw new StepFailure('auth', null, `the smart-host credentials are unusable: ${error.message}`);
         throw new StepFailure('auth', null, `the smart-host credentials could not be read: ${(error as Error).message}`);
       }
       const method = this.authMethod();
@@ -205,7 +231,10 @@ class ProbeRun {
       const left = () => Math.max(1, ms - (Date.now() - started));
       let reply: Reply;
       if (method === 'PLAIN') {
-        reply = await this.command(`AUTH PLAIN ${Buffer.from(`\0${credentials.user}\0${credentials.pass}`, 'utf8').toString('base64')}`, left());
+        reply = await this.command(
+          `AUTH PLAIN ${Buffer.from(`\0${credentials.user}\0${credentials.pass}`, 'utf8').toString('base64')}`,
+          left(),
+        );
       } else {
         reply = await this.command('AUTH LOGIN', left());
         if (reply.code === 334) reply = await this.command(Buffer.from(credentials.user, 'utf8').toString('base64'), left());
@@ -244,7 +273,12 @@ class ProbeRun {
     try {
       const result = await work(ms);
       const reply = result as Reply | undefined;
-      this.steps.push({ step: name, ok: true, ms: Date.now() - started, ...(reply?.code !== undefined && { code: reply.code, reply: clip(reply.text) }) });
+      this.steps.push({
+        step: name,
+        ok: true,
+        ms: Date.now() - started,
+        ...(reply?.code !== undefined && { code: reply.code, reply: clip(reply.text) }),
+      });
       return result;
     } catch (error) {
       let failure = error instanceof StepFailure ? error : this.asFailure(error, ms);
@@ -295,7 +329,11 @@ class ProbeRun {
       });
       socket.once('error', (error: NodeJS.ErrnoException) => {
         clearTimeout(timer);
-        const what = isUnreachableCode(error.code) ? (error.code === 'ENOTFOUND' || error.code === 'EAI_AGAIN' ? `${host} cannot be resolved` : `connection to ${host}:${port} failed`) : `connection to ${host}:${port} failed`;
+        const what = isUnreachableCode(error.code)
+          ? error.code === 'ENOTFOUND' || error.code === 'EAI_AGAIN'
+            ? `${host} cannot be resolved`
+            : `connection to ${host}:${port} failed`
+          : `connection to ${host}:${port} failed`;
         reject(new StepFailure('unreachable', null, `${what}: ${error.code ?? error.message}`));
       });
     });
@@ -320,7 +358,9 @@ class ProbeRun {
         this.attach(secured);
         const peer = secured.getPeerCertificate();
         const subject = peer?.subject?.CN ? `certificate CN=${peer.subject.CN}` : 'certificate';
-        resolve(`${secured.getProtocol() ?? 'TLS'}, ${subject} verified for ${this.smartHost.tlsOptions.servername ?? this.smartHost.host}`);
+        resolve(
+          `${secured.getProtocol() ?? 'TLS'}, ${subject} verified for ${this.smartHost.tlsOptions.servername ?? this.smartHost.host}`,
+        );
       });
       secured.once('error', (error: NodeJS.ErrnoException) => {
         clearTimeout(timer);
@@ -422,33 +462,40 @@ function summarize(
   const reply = error.reply ? `${error.reply.code} ${clip(error.reply.text)}` : clip(error.message);
   switch (error.fault) {
     case 'unreachable':
-      if (/cannot be resolved/.test(error.message)) return `${smartHost.host} cannot be resolved from AWS (${reply}): publish the smart-host name in public DNS.`;
+      if (/cannot be resolved/.test(error.message))
+        return `${smartHost.host} cannot be resolved from AWS (${reply}): publish the smart-host name in public DNS.`;
       if (smartHost.port === 25) {
         return `No TCP connection to ${where} (${reply}): AWS blocks outbound port 25 from Lambda until it removes the restriction for the NAT gateway's Elastic IP — request that (docs/deploy.md 6.4); if it is granted, check that the firewall lets that address in.`;
       }
       if (/closed before the greeting/.test(error.message)) {
         return `${where} closed the connection before the SMTP greeting (${reply}): a firewall or proxy between AWS and Exchange ends it — let the forward's address through to the receive connector on port ${smartHost.port}.`;
       }
-      if (/ECONNREFUSED/.test(error.message)) return `${where} refused the connection (${reply}): nothing listens there — check the receive connector's binding (port ${smartHost.port}) and the firewall's publishing rule.`;
+      if (/ECONNREFUSED/.test(error.message))
+        return `${where} refused the connection (${reply}): nothing listens there — check the receive connector's binding (port ${smartHost.port}) and the firewall's publishing rule.`;
       return `No TCP connection to ${where} (${reply}): a firewall drops it or the host is down — let the forward's address (the NAT Elastic IP, or AWS addresses without NAT) in on port ${smartHost.port}.`;
     case 'timeout':
       return `${where} took the connection but did not answer ${step === 'greeting' ? 'with a greeting' : `the ${step.toUpperCase()} command`} (${reply}): a firewall or SMTP proxy in between, or an overloaded server — check what really listens on port ${smartHost.port}.`;
     case 'tls':
-      if (/not offer/.test(error.message)) return `${where} does not offer STARTTLS, which smartHost.tls requires: enable TLS on the receive connector with a certificate for SMTP (docs/deploy.md 6.5).`;
-      if (/unencrypted/.test(error.message)) return `The session with ${where} is not encrypted, so shadowmail does not send its login: make STARTTLS work on the connector (docs/deploy.md 6.5).`;
+      if (/not offer/.test(error.message))
+        return `${where} does not offer STARTTLS, which smartHost.tls requires: enable TLS on the receive connector with a certificate for SMTP (docs/deploy.md 6.5).`;
+      if (/unencrypted/.test(error.message))
+        return `The session with ${where} is not encrypted, so shadowmail does not send its login: make STARTTLS work on the connector (docs/deploy.md 6.5).`;
       return `TLS with ${where} failed (${reply}): the connector needs a certificate of a public authority that names ${smartHost.tlsOptions.servername ?? smartHost.host} (docs/deploy.md 6.5).`;
     case 'auth':
       if (step === 'mail' || step === 'rcpt') {
         return `${where} wants a login (${reply} at ${step === 'mail' ? 'MAIL FROM' : 'RCPT TO'}): it is a connector for clients that authenticate — set smartHost.authSecretArn, or use the anonymous connector that allow-lists the NAT address (docs/deploy.md 6.2, 6.3).`;
       }
-      if (/credentials/.test(error.message) && !error.reply) return `${clip(error.message)}: store {"username","password"} in the smart-host secret (docs/deploy.md 3.3).`;
+      if (/credentials/.test(error.message) && !error.reply)
+        return `${clip(error.message)}: store {"username","password"} in the smart-host secret (docs/deploy.md 3.3).`;
       if (error.reply && replyFault(error.reply.code)) {
         return `${where} refused shadowmail's login (${reply}): wrong user name or password in the smart-host secret, or the account may not use the connector — fix the secret (docs/deploy.md 3.3); the forward reads it again after a refused login.`;
       }
       return `${where} does not take the login shadowmail tried (${reply}): allow basic authentication over TLS on the receive connector (docs/deploy.md 6.3).`;
     case 'refused':
-      if (step === 'rcpt') return `${where} refused the recipient <${request.recipient}> (${reply}): probe an existing mailbox; if it is one, make its domain an authoritative accepted domain (docs/deploy.md 6.6).`;
-      if (step === 'mail') return `${where} refused the sender <${request.from}> (${reply}): the connector must accept any sender for shadowmail (ms-Exch-SMTP-Accept-Any-Sender, docs/deploy.md 6.2, 6.3).`;
+      if (step === 'rcpt')
+        return `${where} refused the recipient <${request.recipient}> (${reply}): probe an existing mailbox; if it is one, make its domain an authoritative accepted domain (docs/deploy.md 6.6).`;
+      if (step === 'mail')
+        return `${where} refused the sender <${request.from}> (${reply}): the connector must accept any sender for shadowmail (ms-Exch-SMTP-Accept-Any-Sender, docs/deploy.md 6.2, 6.3).`;
       return `${where} refused the session at ${step.toUpperCase()} (${reply}): check the receive connector's remote IP ranges and its connection limits.`;
   }
 }

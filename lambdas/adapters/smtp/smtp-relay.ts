@@ -33,16 +33,16 @@ import SMTPConnection, {
 import { ConfigurationError, RetryableError } from '../../core/errors.ts';
 import type { SmtpCredentials } from '../../ports/smtp-credentials.ts';
 import type { RecipientReply, RelayEnvelope, SmtpFault, SmtpRelay } from '../../ports/smtp-relay.ts';
+import { RELAY_TIMEOUTS } from './relay-timeouts.ts';
 import {
   isTlsErrorCode,
   isUnreachableCode,
   mayLogIn,
   replyFault,
-  smartHostConnection,
   type SmartHostConnection,
   type SmartHostSettings,
+  smartHostConnection,
 } from './smart-host.ts';
-import { RELAY_TIMEOUTS } from './relay-timeouts.ts';
 
 export type { SmtpTlsMode } from './smart-host.ts';
 
@@ -104,10 +104,16 @@ export class SmtpRelayAdapter implements SmtpRelay {
   async relay(envelope: RelayEnvelope, data: () => Promise<Readable>): Promise<RecipientReply[]> {
     if (envelope.recipients.length === 0) return [];
     if (UNSENDABLE_ADDRESS.test(envelope.from)) {
-      return envelope.recipients.map((recipient) => noAnswer(recipient, `not relayed: the envelope sender ${JSON.stringify(envelope.from)} cannot be written in MAIL FROM`));
+      return envelope.recipients.map((recipient) =>
+        noAnswer(recipient, `not relayed: the envelope sender ${JSON.stringify(envelope.from)} cannot be written in MAIL FROM`),
+      );
     }
     // nodemailer trims addresses and reports refusals under the trimmed form
-    const sendable = [...new Set(envelope.recipients.map((recipient) => recipient.trim()).filter((address) => address !== '' && !UNSENDABLE_ADDRESS.test(address)))];
+    const sendable = [
+      ...new Set(
+        envelope.recipients.map((recipient) => recipient.trim()).filter((address) => address !== '' && !UNSENDABLE_ADDRESS.test(address)),
+      ),
+    ];
     if (sendable.length > 0) {
       const replies = await this.relaySendable({ from: envelope.from.trim(), recipients: sendable }, data);
       return envelope.recipients.map((recipient) => {
@@ -125,7 +131,10 @@ export class SmtpRelayAdapter implements SmtpRelay {
     if ('text' in login) return answerAll(login);
     const session = new Session(new SMTPConnection(this.connectionOptions()), this.options.totalTimeoutMs);
     const refusal = await this.openSession(session, login.credentials).catch(
-      (error: unknown): SessionRefusal => ({ text: `not relayed: ${describeSessionFailure(error, this.smartHost)}`, fault: sessionFault(error as SmtpError) }),
+      (error: unknown): SessionRefusal => ({
+        text: `not relayed: ${describeSessionFailure(error, this.smartHost)}`,
+        fault: sessionFault(error as SmtpError),
+      }),
     );
     if (refusal !== null) {
       session.close();
@@ -191,7 +200,10 @@ export class SmtpRelayAdapter implements SmtpRelay {
     }
     if (credentials) {
       if (!mayLogIn(tls, session.connection.secure)) {
-        return { text: 'not relayed: refusing to send SMTP credentials over an unencrypted session (STARTTLS failed or was not offered)', fault: 'tls' };
+        return {
+          text: 'not relayed: refusing to send SMTP credentials over an unencrypted session (STARTTLS failed or was not offered)',
+          fault: 'tls',
+        };
       }
       await session.login({ ...credentials, ...(authMethod && { method: authMethod }) });
     }
@@ -231,7 +243,10 @@ class Session {
   private readonly endWaiters = new Set<() => void>();
   private readonly deadline: NodeJS.Timeout;
 
-  constructor(readonly connection: SMTPConnection, totalTimeoutMs: number) {
+  constructor(
+    readonly connection: SMTPConnection,
+    totalTimeoutMs: number,
+  ) {
     connection.on('error', (error: Error) => {
       this.lastError ??= error;
     });
@@ -343,7 +358,8 @@ function answersFromSendFailure(
   // records them on the envelope object it was given; the error carries them only when
   // every recipient was refused. After a refused MAIL FROM, a pipelining server answers
   // each RCPT with "503 need MAIL command": those say nothing about the recipient.
-  const rejections = error.command === 'MAIL FROM' ? [] : (error.rejectedErrors ?? (envelope.rejectedErrors as SmtpError[] | undefined) ?? []);
+  const rejections =
+    error.command === 'MAIL FROM' ? [] : (error.rejectedErrors ?? (envelope.rejectedErrors as SmtpError[] | undefined) ?? []);
   const answers = answersFromRejections(rejections);
   const answeredByServer = !!error.responseCode && !!error.command && TRANSACTION_COMMANDS.has(error.command);
   const rest: Omit<RecipientReply, 'recipient'> = answeredByServer

@@ -16,11 +16,21 @@ export function AdminNav(props: { t: Translate }): Child {
   return (
     <nav aria-label={t('admin.title')}>
       <ul>
-        <li><a href="/admin/trace">{t('admin.nav.trace')}</a></li>
-        <li><a href="/admin/resend">{t('admin.nav.resend')}</a></li>
-        <li><a href="/admin/jobs">{t('admin.nav.jobs')}</a></li>
-        <li><a href="/admin/failover">{t('admin.nav.failover')}</a></li>
-        <li><a href="/admin/audit">{t('admin.nav.audit')}</a></li>
+        <li>
+          <a href="/admin/trace">{t('admin.nav.trace')}</a>
+        </li>
+        <li>
+          <a href="/admin/resend">{t('admin.nav.resend')}</a>
+        </li>
+        <li>
+          <a href="/admin/jobs">{t('admin.nav.jobs')}</a>
+        </li>
+        <li>
+          <a href="/admin/failover">{t('admin.nav.failover')}</a>
+        </li>
+        <li>
+          <a href="/admin/audit">{t('admin.nav.audit')}</a>
+        </li>
       </ul>
     </nav>
   );
@@ -39,7 +49,13 @@ export interface TraceForm {
   until: string;
 }
 
-export function TraceView(props: { t: Translate; form: TraceForm; results: TracedMessage[] | null; moreHref: string | null; error: string | null }): Child {
+export function TraceView(props: {
+  t: Translate;
+  form: TraceForm;
+  results: TracedMessage[] | null;
+  moreHref: string | null;
+  error: string | null;
+}): Child {
   const { t, form } = props;
   const field = (name: keyof TraceForm, label: string, type = 'text') => (
     <p>
@@ -64,21 +80,36 @@ export function TraceView(props: { t: Translate; form: TraceForm; results: Trace
       {props.results && (
         <table id="trace-results">
           <thead>
-            <tr><th>{t('admin.received')}</th><th>{t('admin.trace.sender')}</th><th>{t('admin.trace.subject')}</th><th>{t('admin.recipients')}</th></tr>
+            <tr>
+              <th>{t('admin.received')}</th>
+              <th>{t('admin.trace.sender')}</th>
+              <th>{t('admin.trace.subject')}</th>
+              <th>{t('admin.recipients')}</th>
+            </tr>
           </thead>
           <tbody>
             {props.results.map(({ message, deliveries }) => (
               <tr>
-                <td><a href={`/admin/trace/${encodeURIComponent(message.sesMessageId)}`}>{message.receivedAt}</a></td>
+                <td>
+                  <a href={`/admin/trace/${encodeURIComponent(message.sesMessageId)}`}>{message.receivedAt}</a>
+                </td>
                 <td>{message.envelopeFrom}</td>
                 <td>{message.summary.subject}</td>
-                <td>{deliveries.map((d) => `${d.recipient}: ${d.state}${lastFault(d) ? ` (${t('admin.trace.faultShort')})` : ''}`).join(', ')}</td>
+                <td>
+                  {deliveries.map((d) => `${d.recipient}: ${d.state}${lastFault(d) ? ` (${t('admin.trace.faultShort')})` : ''}`).join(', ')}
+                </td>
               </tr>
             ))}
           </tbody>
         </table>
       )}
-      {props.moreHref && <p><a href={props.moreHref} rel="next">{t('admin.more')}</a></p>}
+      {props.moreHref && (
+        <p>
+          <a href={props.moreHref} rel="next">
+            {t('admin.more')}
+          </a>
+        </p>
+      )}
     </>
   );
 }
@@ -91,24 +122,40 @@ export function TraceDetailView(props: { t: Translate; traced: TracedMessage; cs
     <>
       <h1>{message.summary.subject || message.sesMessageId}</h1>
       <dl>
-        <dt>ID</dt><dd>{message.sesMessageId}</dd>
-        <dt>{t('admin.received')}</dt><dd>{message.receivedAt}</dd>
-        <dt>{t('admin.trace.sender')}</dt><dd>{message.envelopeFrom}</dd>
-        <dt>{t('admin.trace.messageId')}</dt><dd>{message.summary.messageIdHeader ?? ''}</dd>
-        <dt>{t('admin.size')}</dt><dd>{String(message.size)}</dd>
-        <dt>{t('admin.verdicts')}</dt><dd>{JSON.stringify(message.verdicts)}</dd>
+        <dt>ID</dt>
+        <dd>{message.sesMessageId}</dd>
+        <dt>{t('admin.received')}</dt>
+        <dd>{message.receivedAt}</dd>
+        <dt>{t('admin.trace.sender')}</dt>
+        <dd>{message.envelopeFrom}</dd>
+        <dt>{t('admin.trace.messageId')}</dt>
+        <dd>{message.summary.messageIdHeader ?? ''}</dd>
+        <dt>{t('admin.size')}</dt>
+        <dd>{String(message.size)}</dd>
+        <dt>{t('admin.verdicts')}</dt>
+        <dd>{JSON.stringify(message.verdicts)}</dd>
       </dl>
-      <p><a id="raw-download" href={`/admin/trace/${id}/raw`}>{t('admin.trace.raw')}</a></p>
+      <p>
+        <a id="raw-download" href={`/admin/trace/${id}/raw`}>
+          {t('admin.trace.raw')}
+        </a>
+      </p>
       <h2>{t('admin.recipients')}</h2>
       {deliveries.map((d) => (
         <section>
-          <h3>{d.recipient}: {d.state}</h3>
+          <h3>
+            {d.recipient}: {d.state}
+          </h3>
           <table>
             <tbody>
               {d.attempts.map((a) => (
                 <tr>
-                  <td>{a.at}</td><td>{String(a.code)}</td>
-                  <td>{a.response}{a.configurationFault && <p>{t(`admin.trace.fault.${a.configurationFault}`)}</p>}</td>
+                  <td>{a.at}</td>
+                  <td>{String(a.code)}</td>
+                  <td>
+                    {a.response}
+                    {a.configurationFault && <p>{t(`admin.trace.fault.${a.configurationFault}`)}</p>}
+                  </td>
                 </tr>
               ))}
             </tbody>
@@ -120,7 +167,11 @@ export function TraceDetailView(props: { t: Translate; traced: TracedMessage; cs
         <fieldset>
           <legend>{t('admin.resend.toPrimary')}</legend>
           {deliveries.map((d) => (
-            <p><label><input type="checkbox" name="recipient" value={d.recipient} /> {d.recipient}</label></p>
+            <p>
+              <label>
+                <input type="checkbox" name="recipient" value={d.recipient} /> {d.recipient}
+              </label>
+            </p>
           ))}
           <p>{t('admin.resend.noneMeansAll')}</p>
         </fieldset>
@@ -143,10 +194,23 @@ export function BulkResendView(props: { t: Translate; csrf: string; error: strin
       {props.error && <p role="alert">{props.error}</p>}
       <form method="post" action="/admin/resend">
         <Csrf token={props.csrf} />
-        <p><label for="resend-mailbox">{t('admin.resend.mailbox')}</label><input id="resend-mailbox" name="mailbox" type="text" /></p>
-        <p><label><input type="checkbox" name="all" value="1" /> {t('admin.resend.all')}</label></p>
-        <p><label for="resend-since">{t('admin.since')}</label><input id="resend-since" name="since" type="text" required /></p>
-        <p><label for="resend-until">{t('admin.until')}</label><input id="resend-until" name="until" type="text" required /></p>
+        <p>
+          <label for="resend-mailbox">{t('admin.resend.mailbox')}</label>
+          <input id="resend-mailbox" name="mailbox" type="text" />
+        </p>
+        <p>
+          <label>
+            <input type="checkbox" name="all" value="1" /> {t('admin.resend.all')}
+          </label>
+        </p>
+        <p>
+          <label for="resend-since">{t('admin.since')}</label>
+          <input id="resend-since" name="since" type="text" required />
+        </p>
+        <p>
+          <label for="resend-until">{t('admin.until')}</label>
+          <input id="resend-until" name="until" type="text" required />
+        </p>
         <button type="submit">{t('admin.resend.start')}</button>
       </form>
     </>
@@ -162,13 +226,24 @@ export function JobsView(props: { t: Translate; jobs: ResendJob[]; moreHref: str
         <tbody>
           {props.jobs.map((job) => (
             <tr>
-              <td><a href={`/admin/jobs/${encodeURIComponent(job.id)}`}>{job.id}</a></td><td>{job.state}</td>
-              <td>{`${job.counters.done}/${job.counters.total}${job.enumerated ? '' : '+'}`}</td><td>{job.createdBy}</td><td>{job.createdAt}</td>
+              <td>
+                <a href={`/admin/jobs/${encodeURIComponent(job.id)}`}>{job.id}</a>
+              </td>
+              <td>{job.state}</td>
+              <td>{`${job.counters.done}/${job.counters.total}${job.enumerated ? '' : '+'}`}</td>
+              <td>{job.createdBy}</td>
+              <td>{job.createdAt}</td>
             </tr>
           ))}
         </tbody>
       </table>
-      {props.moreHref && <p><a href={props.moreHref} rel="next">{t('admin.more')}</a></p>}
+      {props.moreHref && (
+        <p>
+          <a href={props.moreHref} rel="next">
+            {t('admin.more')}
+          </a>
+        </p>
+      )}
     </>
   );
 }
@@ -181,7 +256,10 @@ export function JobView(props: { t: Translate; job: ResendJob; settled: boolean;
       <p id="job-state">{job.state}</p>
       <dl id="job-counters">
         {Object.entries(job.counters).map(([name, value]) => (
-          <><dt>{name}</dt><dd>{String(value)}</dd></>
+          <>
+            <dt>{name}</dt>
+            <dd>{String(value)}</dd>
+          </>
         ))}
       </dl>
       {!props.settled && (
@@ -200,43 +278,90 @@ export function FailoverView(props: { t: Translate; state: FailoverState | null;
     <>
       <h1>{t('admin.nav.failover')}</h1>
       <p id="failover-state">{state?.on ? t('admin.failover.isOn') : t('admin.failover.isOff')}</p>
-      {state?.since && <p>{state.since} — {state.changedBy ?? ''} — {state.reason ?? ''}</p>}
+      {state?.since && (
+        <p>
+          {state.since} — {state.changedBy ?? ''} — {state.reason ?? ''}
+        </p>
+      )}
       {props.error && <p role="alert">{props.error}</p>}
       <form method="post" action="/admin/failover">
         <Csrf token={props.csrf} />
         <p>
-          <label><input type="radio" name="on" value="1" checked={!!state?.on} /> {t('admin.failover.on')}</label>
-          <label><input type="radio" name="on" value="0" checked={!state?.on} /> {t('admin.failover.off')}</label>
+          <label>
+            <input type="radio" name="on" value="1" checked={!!state?.on} /> {t('admin.failover.on')}
+          </label>
+          <label>
+            <input type="radio" name="on" value="0" checked={!state?.on} /> {t('admin.failover.off')}
+          </label>
         </p>
-        <p><label for="failover-message">{t('admin.failover.message')}</label><textarea id="failover-message" name="message">{state?.message ?? ''}</textarea></p>
-        <p><label for="failover-reason">{t('admin.failover.reason')}</label><input id="failover-reason" name="reason" type="text" required /></p>
+        <p>
+          <label for="failover-message">{t('admin.failover.message')}</label>
+          <textarea id="failover-message" name="message">
+            {state?.message ?? ''}
+          </textarea>
+        </p>
+        <p>
+          <label for="failover-reason">{t('admin.failover.reason')}</label>
+          <input id="failover-reason" name="reason" type="text" required />
+        </p>
         <button type="submit">{t('admin.failover.switch')}</button>
       </form>
     </>
   );
 }
 
-export function AuditView(props: { t: Translate; form: { actor: string; action: string; since: string; until: string }; events: AuditEvent[]; moreHref: string | null; error: string | null }): Child {
+export function AuditView(props: {
+  t: Translate;
+  form: { actor: string; action: string; since: string; until: string };
+  events: AuditEvent[];
+  moreHref: string | null;
+  error: string | null;
+}): Child {
   const { t, form } = props;
   return (
     <>
       <h1>{t('admin.nav.audit')}</h1>
       <form method="get" action="/admin/audit">
-        <p><label for="audit-actor">{t('admin.audit.actor')}</label><input id="audit-actor" name="actor" value={form.actor} /></p>
-        <p><label for="audit-action">{t('admin.audit.action')}</label><input id="audit-action" name="action" value={form.action} /></p>
-        <p><label for="audit-since">{t('admin.since')}</label><input id="audit-since" name="since" value={form.since} /></p>
-        <p><label for="audit-until">{t('admin.until')}</label><input id="audit-until" name="until" value={form.until} /></p>
+        <p>
+          <label for="audit-actor">{t('admin.audit.actor')}</label>
+          <input id="audit-actor" name="actor" value={form.actor} />
+        </p>
+        <p>
+          <label for="audit-action">{t('admin.audit.action')}</label>
+          <input id="audit-action" name="action" value={form.action} />
+        </p>
+        <p>
+          <label for="audit-since">{t('admin.since')}</label>
+          <input id="audit-since" name="since" value={form.since} />
+        </p>
+        <p>
+          <label for="audit-until">{t('admin.until')}</label>
+          <input id="audit-until" name="until" value={form.until} />
+        </p>
         <button type="submit">{t('admin.audit.filter')}</button>
       </form>
       {props.error && <p role="alert">{props.error}</p>}
       <table id="audit-events">
         <tbody>
           {props.events.map((e) => (
-            <tr><td>{e.at}</td><td>{e.actor}</td><td>{e.action}</td><td>{e.target ?? ''}</td><td>{e.outcome}</td><td>{JSON.stringify(e.details)}</td></tr>
+            <tr>
+              <td>{e.at}</td>
+              <td>{e.actor}</td>
+              <td>{e.action}</td>
+              <td>{e.target ?? ''}</td>
+              <td>{e.outcome}</td>
+              <td>{JSON.stringify(e.details)}</td>
+            </tr>
           ))}
         </tbody>
       </table>
-      {props.moreHref && <p><a href={props.moreHref} rel="next">{t('admin.more')}</a></p>}
+      {props.moreHref && (
+        <p>
+          <a href={props.moreHref} rel="next">
+            {t('admin.more')}
+          </a>
+        </p>
+      )}
     </>
   );
 }
@@ -257,4 +382,3 @@ export function RefreshControl(props: { t: Translate; auto: boolean; path: strin
     </p>
   );
 }
-

@@ -3,8 +3,8 @@
 // A script allowed by its hash checks the size first and says so in role="alert";
 // without it, the form's policy refuses the file at S3 and the draft is kept anyway.
 import { raw } from 'hono/html';
-import type { Translate } from '../../i18n/index.ts';
 import type { UploadForm } from '../../../lambdas/ports/draft-store.ts';
+import type { Translate } from '../../i18n/index.ts';
 import { UPLOAD_SIZE_CHECK } from '../scripts.ts';
 import { formatSize } from './common.tsx';
 

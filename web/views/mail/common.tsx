@@ -80,7 +80,10 @@ export function Notice({ t, notice }: { t: Translate; notice: NoticeKey | null }
 export function displayName(mailbox: string): string {
   const angle = /^\s*(.*?)\s*<([^<>]*)>\s*$/s.exec(mailbox);
   if (!angle) return mailbox.trim();
-  const name = angle[1]!.replace(/^"(.*)"$/s, '$1').replace(/\\(.)/g, '$1').trim();
+  const name = angle[1]!
+    .replace(/^"(.*)"$/s, '$1')
+    .replace(/\\(.)/g, '$1')
+    .trim();
   return name || angle[2]!.trim();
 }
 

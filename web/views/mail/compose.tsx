@@ -7,7 +7,7 @@
 // token and the one-time draft id that stops a second submit from sending twice.
 import type { DraftFields } from '../../../lambdas/core/drafts.ts';
 import type { Translate } from '../../i18n/index.ts';
-import { MAIL_PATH, Notice, formatSize, messagePath, type NoticeKey } from './common.tsx';
+import { formatSize, MAIL_PATH, messagePath, Notice, type NoticeKey } from './common.tsx';
 
 export type ComposeMode = 'new' | 'reply' | 'reply-all' | 'forward';
 export type ComposeField = 'to' | 'cc' | 'bcc' | 'subject' | 'text' | 'files';
@@ -64,7 +64,8 @@ export function ComposeView(props: ComposeViewProps) {
   const { t, values, errors } = props;
   const fieldErrors = FIELD_ORDER.filter((field) => errors[field] !== undefined);
   const hasErrors = fieldErrors.length > 0 || props.formError !== null;
-  const describedBy = (field: ComposeField, hint?: string) => [hint, errors[field] ? `${field}-error` : undefined].filter(Boolean).join(' ') || undefined;
+  const describedBy = (field: ComposeField, hint?: string) =>
+    [hint, errors[field] ? `${field}-error` : undefined].filter(Boolean).join(' ') || undefined;
   const invalid = (field: ComposeField) => (errors[field] ? 'true' : undefined);
   const error = (field: ComposeField) =>
     errors[field] ? (
@@ -115,22 +116,60 @@ export function ComposeView(props: ComposeViewProps) {
           {t('compose.addressHint')}
         </p>
         {error('to')}
-        <input id="to" name="to" type="text" inputmode="email" autocomplete="off" spellcheck={false} value={values.to} aria-invalid={invalid('to')} aria-describedby={describedBy('to', 'to-hint')} />
+        <input
+          id="to"
+          name="to"
+          type="text"
+          inputmode="email"
+          autocomplete="off"
+          spellcheck={false}
+          value={values.to}
+          aria-invalid={invalid('to')}
+          aria-describedby={describedBy('to', 'to-hint')}
+        />
 
         <label for="cc">{labels.cc}</label>
         {error('cc')}
-        <input id="cc" name="cc" type="text" inputmode="email" autocomplete="off" spellcheck={false} value={values.cc} aria-invalid={invalid('cc')} aria-describedby={describedBy('cc', 'to-hint')} />
+        <input
+          id="cc"
+          name="cc"
+          type="text"
+          inputmode="email"
+          autocomplete="off"
+          spellcheck={false}
+          value={values.cc}
+          aria-invalid={invalid('cc')}
+          aria-describedby={describedBy('cc', 'to-hint')}
+        />
 
         <label for="bcc">{labels.bcc}</label>
         <p class="hint" id="bcc-hint">
           {t('compose.bccHint')}
         </p>
         {error('bcc')}
-        <input id="bcc" name="bcc" type="text" inputmode="email" autocomplete="off" spellcheck={false} value={values.bcc} aria-invalid={invalid('bcc')} aria-describedby={describedBy('bcc', 'bcc-hint')} />
+        <input
+          id="bcc"
+          name="bcc"
+          type="text"
+          inputmode="email"
+          autocomplete="off"
+          spellcheck={false}
+          value={values.bcc}
+          aria-invalid={invalid('bcc')}
+          aria-describedby={describedBy('bcc', 'bcc-hint')}
+        />
 
         <label for="subject">{labels.subject}</label>
         {error('subject')}
-        <input id="subject" name="subject" type="text" maxlength={998} value={values.subject} aria-invalid={invalid('subject')} aria-describedby={describedBy('subject')} />
+        <input
+          id="subject"
+          name="subject"
+          type="text"
+          maxlength={998}
+          value={values.subject}
+          aria-invalid={invalid('subject')}
+          aria-describedby={describedBy('subject')}
+        />
 
         <label for="text">{labels.text}</label>
         {error('text')}
@@ -144,7 +183,13 @@ export function ComposeView(props: ComposeViewProps) {
             <legend>{t('compose.forwarded')}</legend>
             {props.stored.map((attachment) => (
               <label class="checkbox" for={`keep-${attachment.index}`}>
-                <input type="checkbox" id={`keep-${attachment.index}`} name="keep" value={String(attachment.index)} checked={attachment.checked} />
+                <input
+                  type="checkbox"
+                  id={`keep-${attachment.index}`}
+                  name="keep"
+                  value={String(attachment.index)}
+                  checked={attachment.checked}
+                />
                 <span>
                   {attachment.filename}{' '}
                   <span class="hint">{`(${attachment.contentType}, ${formatSize(t, attachment.size, props.lang)})`}</span>

@@ -107,7 +107,9 @@ export function MessageView(props: MessageViewProps) {
       )}
 
       {entry.spamFlagged ? <p class="notice warning">{t('mail.message.spam')}</p> : null}
-      {props.problem ? <p class="notice warning">{t(props.problem === 'unreadable' ? 'mail.message.unreadable' : 'mail.message.unavailable')}</p> : null}
+      {props.problem ? (
+        <p class="notice warning">{t(props.problem === 'unreadable' ? 'mail.message.unreadable' : 'mail.message.unavailable')}</p>
+      ) : null}
       {rendered?.truncated ? <p class="notice">{t('mail.message.truncated')}</p> : null}
       {rendered?.remoteContentBlocked ? (
         <p class="notice remote">
