@@ -4,7 +4,6 @@
 // consumer runs it. With the in-memory index it shows the CPU cost of ingest;
 // with the DynamoDB adapter over embedded dynalite, what local mode achieves.
 import { createHash } from 'node:crypto';
-import { resolve } from 'node:path';
 import { FsRawMailStore } from '../lambdas/adapters/local/fs-raw-mail-store.ts';
 import { MailparserMimeParser } from '../lambdas/adapters/mime/mailparser-mime-parser.ts';
 import { type IngestDeps, ingestMessage } from '../lambdas/core/ingest.ts';

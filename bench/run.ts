@@ -208,7 +208,7 @@ interface RelayRun {
 
 async function relayRun(
   name: string,
-  work: string,
+  _work: string,
   largeFile: string,
   start: (primaryPort: number) => Promise<{
     target: Omit<RelayTarget, 'watcher'>;

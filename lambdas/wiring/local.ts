@@ -37,7 +37,6 @@ import { createObservability } from '../handlers/observability.ts';
 import { buildReceiptNotification, wrapInSnsEnvelope } from '../handlers/ses-receipt-event.ts';
 import { systemClock } from '../ports/clock.ts';
 import type { DirectoryStore } from '../ports/directory.ts';
-import type { MessageIndex } from '../ports/message-index.ts';
 import { type LocalConfig, localWebPaths, type SmtpTarget } from './local-config.ts';
 import { acquireDataDirLock, type LocalPaths, localPaths, writeRuntimeInfo } from './local-data-dir.ts';
 import { LOCAL_TABLE_NAME } from './local-index.ts';
@@ -101,7 +100,7 @@ export async function startLocalStack(config: LocalConfig): Promise<LocalStack> 
     const index = new DynamoDbMessageIndex({ client: dynamoClient, tableName: LOCAL_TABLE_NAME });
 
     const directoryStore = new DynamoDbDirectoryStore({ client: dynamoClient, tableName: LOCAL_TABLE_NAME });
-    const webmail = await startLocalWebmail(config, index, directoryStore, http.port);
+    const webmail = await startLocalWebmail(config, directoryStore, http.port);
     stoppers.push(webmail.close);
 
     const rawStore = new FsRawMailStore(paths.raw);
@@ -259,7 +258,7 @@ export async function startLocalStack(config: LocalConfig): Promise<LocalStack> 
  * The webmail's local parts: the demo directory (its addresses written into the address
  * map), the embedded OIDC provider, the flag file behind the cache, the session secret.
  */
-async function startLocalWebmail(config: LocalConfig, index: MessageIndex, directoryStore: DirectoryStore, httpPort: number) {
+async function startLocalWebmail(config: LocalConfig, directoryStore: DirectoryStore, httpPort: number) {
   const files = localWebPaths(config.dataDir);
   const directory = await DemoDirectory.open(files.directory, config.domains[0]!);
   // The demo users stand in for AD until the admin syncs or imports a real directory:

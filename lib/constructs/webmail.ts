@@ -8,7 +8,7 @@
 // what the IdP administrator and the runbook need.
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { CfnOutput, Duration, RemovalPolicy, SecretValue, Stack, Validations } from 'aws-cdk-lib';
+import { CfnOutput, Duration, RemovalPolicy, SecretValue, Validations } from 'aws-cdk-lib';
 import * as apigwv1 from 'aws-cdk-lib/aws-apigateway';
 import * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
@@ -26,7 +26,6 @@ import { Construct } from 'constructs';
 import { MESSAGE_TABLE } from '../../lambdas/adapters/aws/message-table.ts';
 import { ENV, WEB_ENV } from '../../lambdas/wiring/env.ts';
 import { CONFIG_CONTEXT_KEY, type ShadowmailConfig, ShadowmailConfigError } from '../config.ts';
-import { RAW_MAIL_PREFIX } from '../pipeline-limits.ts';
 import { MailFunction } from './mail-function.ts';
 import { TABLE_ITEM_ACTIONS } from './message-index.ts';
 import { DOWNLOADS_PREFIX, SENT_PREFIX } from './raw-mail-bucket.ts';

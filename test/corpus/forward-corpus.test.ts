@@ -10,11 +10,10 @@
 // i.e. the relay's line-ending rule (CRLF, bare CR, bare LF → one line ending; Maildir
 // stores LF; a final one added) plus Postfix's own header edits, which are listed per
 // message below (KNOWN_POSTFIX_EDITS) and asserted, not skipped.
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createServer, connect as netConnect, type Server, type Socket } from 'node:net';
-import { dirname, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { Readable } from 'node:stream';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SmtpRelayAdapter } from '../../lambdas/adapters/smtp/smtp-relay.ts';
 import { forwardStampLine } from '../../lambdas/core/forward-stamp.ts';

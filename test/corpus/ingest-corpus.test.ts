@@ -4,10 +4,9 @@
 // index items and one forward job. Nothing may crash, every field must be set,
 // and a second delivery of the same notification must change nothing.
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { resolve } from 'node:path';
 import { simpleParser } from 'mailparser';
 import { afterAll, describe, expect, it } from 'vitest';
 import { FsRawMailStore } from '../../lambdas/adapters/local/fs-raw-mail-store.ts';
@@ -19,7 +18,6 @@ import type { ForwardQueue } from '../../lambdas/ports/forward-queue.ts';
 import { CORPUS_ROOT, readCorpusManifest } from '../support/corpus.ts';
 import { MemoryMessageIndex } from '../support/memory-message-index.ts';
 
-const projectRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const corpusRoot = CORPUS_ROOT;
 const readManifest = () => readCorpusManifest();
 

@@ -202,7 +202,7 @@ describe('FileQueue', () => {
     // Act: batch 1 fails m1 and m3; batch 2 (m1, m3) names an id not in the batch
     const { deliveries } = consume(
       queue,
-      async (event, batch) => {
+      async (_event, batch) => {
         if (batch === 1) return { batchItemFailures: [{ itemIdentifier: ids[1]! }, { itemIdentifier: ids[3]! }] };
         if (batch === 2) return { batchItemFailures: [{ itemIdentifier: 'not-in-this-batch' }] };
         return { batchItemFailures: [] };
