@@ -715,7 +715,11 @@ async function lifeComplaints(dir: string): Promise<{ warnLines: number; errorLi
   return { warnLines, errorLines, first };
 }
 
-function printSummary(result: Record<string, any>, accounting: DeliveryAccounting, outFile: string): void {
+/** The report this run wrote as JSON (built above, field by field); printed, not processed. */
+// biome-ignore lint/suspicious/noExplicitAny: the shape is the literal built in the run, out of this scope.
+type DrillReport = any;
+
+function printSummary(result: DrillReport, accounting: DeliveryAccounting, outFile: string): void {
   const m = result.messages;
   const k = result.kills;
   const b = result.backlog;
@@ -732,14 +736,14 @@ function printSummary(result: Record<string, any>, accounting: DeliveryAccountin
     `  RTO        ${result.rto.seconds ?? '—'} s from \`failover on\` to the first user reading outage mail (flag cache ${result.rto.failoverCacheSeconds} s` +
       `${result.rto.killsBetweenFailoverOnAndSignInOffered > 0 ? ', emptied by a kill before sign-in' : ', not emptied by a kill'})`,
     ...result.webmail.users.map(
-      (user: any) =>
+      (user: DrillReport) =>
         `    ${user.user.padEnd(6)} sign-in offered ${user.signInOfferedAfter ?? '—'} s, inbox ${user.inboxWithOutageMailAfter ?? '—'} s, read ${user.readAfter ?? '—'} s; ` +
-        `${user.sends.map((send: any) => `${send.kind} ${send.outcome} in ${send.phase}`).join(', ') || 'no sends'}; ${user.stepRetries} step retries`,
+        `${user.sends.map((send: DrillReport) => `${send.kind} ${send.outcome} in ${send.phase}`).join(', ') || 'no sends'}; ${user.stepRetries} step retries`,
     ),
     `  backlog    ${b.atPrimaryBackMessages} messages (${b.atPrimaryBackRecipientDeliveries} recipient copies) when the primary came back; drained in ${b.drainSeconds ?? '—'} s ` +
       `= ${b.drainRateMessagesPerSecond ?? '—'} msg/s (${b.firstToLastRateMessagesPerSecond ?? '—'} msg/s first to last)`,
     `  memory     peak RSS ${result.memory.peakRssMiB ?? '—'} MiB (VmHWM over ${result.memory.lives.length} process lives)`,
-    `  phases     ${result.phases.map((p: any) => `${p.name} ${p.seconds} s`).join(', ')}`,
+    `  phases     ${result.phases.map((p: DrillReport) => `${p.name} ${p.seconds} s`).join(', ')}`,
     `  machine    ${result.machine.cpuCount} CPUs, load ${result.machine.loadAverage1mAtStart} → ${result.machine.loadAverage1mAtEnd}, ${result.machine.cpuBusyPercentDuringRun} % busy during the run`,
     ...(result.verdict.failures as string[]).map((failure) => `  FAILURE    ${failure}`),
     `  written to ${outFile}`,

@@ -106,8 +106,12 @@ export async function runPhase(target: RelayTarget, options: PhaseOptions): Prom
       };
       sent.push(record);
       return transport.sendMail({ envelope: { from: BENCH_FROM, to: [BENCH_TO] }, raw: message.raw }).then(
-        () => void (record.acceptedAt = performance.now()),
-        (error: Error) => void (record.error = error.message),
+        () => {
+          record.acceptedAt = performance.now();
+        },
+        (error: Error) => {
+          record.error = error.message;
+        },
       );
     };
     if (Number.isFinite(options.rate)) {

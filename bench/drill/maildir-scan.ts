@@ -75,7 +75,7 @@ export class MaildirScanner {
           const { head, mtimeMs } = await readHead(path);
           this.seen.add(key);
           const parsed = parseDeliveredHead(head);
-          if (parsed && parsed.recipient) {
+          if (parsed?.recipient) {
             const copy: ScannedCopy = {
               drillId: parsed.drillId,
               recipient: parsed.recipient,

@@ -16,7 +16,7 @@ import { makeS3Client } from '../../lambdas/adapters/aws/s3-raw-mail-store.ts';
 import { FsDraftStore } from '../../lambdas/adapters/local/fs-draft-store.ts';
 import { FsRawMailStore } from '../../lambdas/adapters/local/fs-raw-mail-store.ts';
 import { type S3PostEndpoint, startS3PostEndpoint } from '../../lambdas/adapters/local/s3-post-endpoint.ts';
-import { draftKeys, draftOwner, type SavedDraft } from '../../lambdas/core/drafts.ts';
+import { draftKeys, draftOwner, FILENAME_VARIABLE, type SavedDraft } from '../../lambdas/core/drafts.ts';
 import type { DraftStore, UploadForm } from '../../lambdas/ports/draft-store.ts';
 import { ManualClock } from '../support/memory-adapters.ts';
 import { type RunningS3rver, startS3rver } from '../support/s3rver.ts';
@@ -286,7 +286,7 @@ describe('AWS: S3DraftStore on s3rver', () => {
     expect(policy.conditions).toEqual(
       expect.arrayContaining([
         ['content-length-range', 1, 25 * MB],
-        ['starts-with', '$key', fields.get('key')!.replace('${filename}', '')],
+        ['starts-with', '$key', fields.get('key')!.replace(FILENAME_VARIABLE, '')],
         { success_action_redirect: REDIRECT },
         { bucket: BUCKET },
         { 'X-Amz-Algorithm': 'AWS4-HMAC-SHA256' },

@@ -221,7 +221,7 @@ describe('MailparserMessageRenderer on the message corpus', () => {
     // Act
     for (const row of rows) {
       const file = resolve(CORPUS_ROOT, row.path);
-      let rendered;
+      let rendered: Awaited<ReturnType<typeof renderer.render>>;
       try {
         rendered = await renderer.render(createReadStream(file), options);
       } catch (error) {

@@ -17,6 +17,7 @@ import { loadConfig, parseConfig, ShadowmailConfigError, type ShadowmailConfigIn
 import { RAW_MAIL_EXPIRY_MARGIN_DAYS } from '../../lib/constructs/raw-mail-bucket.ts';
 import { FORWARD_LIMITS, INGEST_LIMITS, RESEND_LIMITS, VISIBILITY_FACTOR } from '../../lib/pipeline-limits.ts';
 import { buildShadowmail } from '../../lib/shadowmail-app.ts';
+import type { CfnResource } from '../support/cfn-resource.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const cdkJson = JSON.parse(readFileSync(join(ROOT, 'cdk.json'), 'utf8')) as { context: Record<string, unknown> };
@@ -44,7 +45,7 @@ function synthesize(config: ShadowmailConfigInput) {
   return { app, stateful: Template.fromStack(stacks.stateful), stateless: Template.fromStack(stacks.stateless) };
 }
 
-type Resource = { Type: string; Properties: Record<string, any>; DeletionPolicy?: string; Metadata?: Record<string, unknown> };
+type Resource = CfnResource;
 
 /**
  * The one resource of `type` with the logical id `<name><8 hex digits>`: CDK builds

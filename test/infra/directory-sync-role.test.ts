@@ -22,6 +22,7 @@ import { DIRECTORY_SHARDS, directoryKeys } from '../../lambdas/adapters/aws/dyna
 import { createMessageTable, messageTableKeys } from '../../lambdas/adapters/aws/message-table.ts';
 import { DIRECTORY_SYNC_PARTITIONS, DirectorySyncRole, type DirectorySyncRoleProps } from '../../lib/constructs/directory-sync-role.ts';
 import { MessageIndex } from '../../lib/constructs/message-index.ts';
+import type { CfnJson, CfnResource } from '../support/cfn-resource.ts';
 import { type DynamoDbServer, startDynalite } from '../support/dynamodb-servers.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -42,7 +43,7 @@ type Statement = {
   Resource: unknown;
   Condition?: Record<string, Record<string, unknown>>;
 };
-type Resource = { Type: string; Properties: Record<string, any> };
+type Resource = CfnResource;
 
 function build(props: Omit<DirectorySyncRoleProps, 'table'> = {}) {
   const app = new App({ outdir: mkdtempSync(join(outRoot, 'app-')), context: { ...cdkJson.context, 'aws:cdk:bundling-stacks': [] } });
@@ -62,7 +63,7 @@ function build(props: Omit<DirectorySyncRoleProps, 'table'> = {}) {
   };
 }
 
-const statementsOf = (role: Record<string, any>): Statement[] => {
+const statementsOf = (role: Record<string, CfnJson>): Statement[] => {
   expect(role.Policies).toHaveLength(1);
   return role.Policies[0].PolicyDocument.Statement;
 };
@@ -118,7 +119,7 @@ function allows(statements: Statement[], call: DynamoCall, tableArn: unknown): b
 }
 
 /** The DynamoDB call a JSON request body makes, with its partition keys. */
-function callOf(target: string, body: Record<string, any>): DynamoCall {
+function callOf(target: string, body: Record<string, CfnJson>): DynamoCall {
   const action = target.split('.')[1]!;
   const single = (table: string, keys: string[]): DynamoCall => ({
     action,
@@ -138,7 +139,7 @@ function callOf(target: string, body: Record<string, any>): DynamoCall {
       return single(body.TableName, [body.ExpressionAttributeValues[placeholder].S]);
     }
     case 'BatchWriteItem': {
-      const [table, requests] = Object.entries(body.RequestItems as Record<string, Array<Record<string, any>>>)[0]!;
+      const [table, requests] = Object.entries(body.RequestItems as Record<string, Array<Record<string, CfnJson>>>)[0]!;
       return single(
         table,
         requests.map((r) => (r.PutRequest ? r.PutRequest.Item.pk.S : r.DeleteRequest.Key.pk.S)),
@@ -197,7 +198,7 @@ async function cli(...args: string[]): Promise<{ code: number; out: string; err:
   return { code, out, err };
 }
 
-const csv = (rows: string[]) => ['mailbox,displayName,aliases,kind,disabled,admin', ...rows].join('\n') + '\n';
+const csv = (rows: string[]) => `${['mailbox,displayName,aliases,kind,disabled,admin', ...rows].join('\n')}\n`;
 const people = (count: number, aliasSuffix: string) =>
   Array.from({ length: count }, (_, i) => `user${i}@corp.example,User ${i},user${i}.${aliasSuffix}@corp.example,user,false,false`);
 

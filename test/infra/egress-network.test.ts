@@ -14,6 +14,7 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EgressNetwork, type EgressNetworkProps, RetainedElasticIp } from '../../lib/constructs/egress-network.ts';
 import { MailFunction, VPC_NETWORK_INTERFACE_ACTIONS } from '../../lib/constructs/mail-function.ts';
+import type { CfnResource } from '../support/cfn-resource.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const cdkJson = JSON.parse(readFileSync(join(ROOT, 'cdk.json'), 'utf8')) as { context: Record<string, unknown> };
@@ -26,13 +27,7 @@ const ALLOCATION_ID = 'eipalloc-0123456789abcdef0';
 const CIDR = '10.80.0.0/24';
 const SMART_HOST_PORT = 10025;
 
-type Resource = {
-  Type: string;
-  Properties: Record<string, any>;
-  DeletionPolicy?: string;
-  UpdateReplacePolicy?: string;
-  DependsOn?: string[];
-};
+type Resource = CfnResource;
 
 const newApp = () => {
   const app = new App({ outdir: mkdtempSync(join(outRoot, 'app-')), context: { ...cdkJson.context, 'aws:cdk:bundling-stacks': [] } });

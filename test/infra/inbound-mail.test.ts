@@ -33,6 +33,7 @@ import {
 } from '../../lib/constructs/raw-mail-bucket.ts';
 import { WorkQueue } from '../../lib/constructs/work-queue.ts';
 import { INGEST_LIMITS, RAW_MAIL_PREFIX } from '../../lib/pipeline-limits.ts';
+import type { CfnJson, CfnResource } from '../support/cfn-resource.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const cdkJson = JSON.parse(readFileSync(join(ROOT, 'cdk.json'), 'utf8')) as { context: Record<string, unknown> };
@@ -48,7 +49,7 @@ const RETENTION_DAYS = 28;
 const STACK_ID = 'shadowmail-test';
 const RULE_ARN = `arn:aws:ses:${REGION}:${ACCOUNT}:receipt-rule-set/${STACK_ID}-inbound:receipt-rule/${STACK_ID}-store`;
 
-type Resource = { Type: string; Properties: Record<string, any>; DependsOn?: string[] };
+type Resource = CfnResource;
 type Statement = {
   Sid?: string;
   Effect: string;
@@ -395,7 +396,7 @@ describe('inbound mail (stateless)', () => {
       TlsPolicy: 'Optional',
       Recipients: ['example.com', 'corp.example'],
     });
-    const actions = rule.Properties.Rule.Actions as Array<Record<string, any>>;
+    const actions = rule.Properties.Rule.Actions as Array<Record<string, CfnJson>>;
     expect(actions).toHaveLength(1);
     expect(Object.keys(actions[0]!.S3Action).sort()).toEqual(['BucketName', 'IamRoleArn', 'ObjectKeyPrefix', 'TopicArn']);
     expect(JSON.stringify(actions[0]!.S3Action.IamRoleArn)).toContain('InboundNotificationsDeliveryRole');

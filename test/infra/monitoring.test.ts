@@ -16,6 +16,7 @@ import { CUSTOM_METRICS, METRICS_NAMESPACE, Monitoring, type MonitoringProps, SE
 import { WebmailSending } from '../../lib/constructs/webmail-sending.ts';
 import { WorkQueue } from '../../lib/constructs/work-queue.ts';
 import { FORWARD_LIMITS, INGEST_LIMITS } from '../../lib/pipeline-limits.ts';
+import type { CfnJson, CfnResource } from '../support/cfn-resource.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const cdkJson = JSON.parse(readFileSync(join(ROOT, 'cdk.json'), 'utf8')) as { context: Record<string, unknown> };
@@ -28,7 +29,7 @@ const PREFIX = 'shadowmail-test';
 const BACKLOG_MINUTES = 45;
 const API_ID = 'a1b2c3d4e5';
 
-type Resource = { Type: string; Properties: Record<string, any>; DeletionPolicy?: string };
+type Resource = CfnResource;
 
 interface Built {
   app: App;
@@ -371,7 +372,7 @@ describe('alarm topic', () => {
     // Assess
     expect(policies).toHaveLength(1);
     expect(policies[0]!.Properties.Topics).toEqual([{ Ref: built.ids.topic }]);
-    const statements = policies[0]!.Properties.PolicyDocument.Statement as Array<Record<string, any>>;
+    const statements = policies[0]!.Properties.PolicyDocument.Statement as Array<Record<string, CfnJson>>;
     expect(statements).toContainEqual(
       expect.objectContaining({
         Effect: 'Deny',

@@ -11,6 +11,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { afterAll, describe, expect, it } from 'vitest';
 import { WebmailSending } from '../../lib/constructs/webmail-sending.ts';
+import type { CfnResource } from '../support/cfn-resource.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const cdkJson = JSON.parse(readFileSync(join(ROOT, 'cdk.json'), 'utf8')) as { context: Record<string, unknown> };
@@ -19,7 +20,7 @@ afterAll(async () => {
   await rm(outRoot, { recursive: true, force: true });
 });
 
-type Resource = { Type: string; Properties: Record<string, any> };
+type Resource = CfnResource;
 
 function build(name = 'corp-mail-webmail') {
   const app = new App({ outdir: mkdtempSync(join(outRoot, 'app-')), context: { ...cdkJson.context, 'aws:cdk:bundling-stacks': [] } });

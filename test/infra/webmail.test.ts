@@ -23,6 +23,7 @@ import { RawMailBucket } from '../../lib/constructs/raw-mail-bucket.ts';
 import { WEBMAIL_LIMITS, WEBMAIL_THROTTLE, Webmail } from '../../lib/constructs/webmail.ts';
 import { WorkQueue } from '../../lib/constructs/work-queue.ts';
 import { FORWARD_LIMITS, RAW_MAIL_PREFIX } from '../../lib/pipeline-limits.ts';
+import type { CfnResource } from '../support/cfn-resource.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const cdkJson = JSON.parse(readFileSync(join(ROOT, 'cdk.json'), 'utf8')) as { context: Record<string, unknown> };
@@ -50,13 +51,7 @@ afterAll(async () => {
 type ValidationReport = {
   pluginReports: Array<{ violations: Array<{ ruleName: string; violatingConstructs: Array<{ constructPath: string }> }> }>;
 };
-type Resource = {
-  Type: string;
-  Properties: Record<string, any>;
-  DependsOn?: string[];
-  DeletionPolicy?: string;
-  UpdateReplacePolicy?: string;
-};
+type Resource = CfnResource;
 
 /**
  * A stateful-like stack (the real bucket, table and queue constructs) and a stateless

@@ -145,9 +145,9 @@ export async function startFakeAws(): Promise<FakeAws> {
       );
   }
 
-  function ssm(action: string, params: Record<string, unknown>, response: ServerResponse): void {
+  function ssm(action: string, params: Record<string, unknown>, response: ServerResponse) {
     requests.push({ service: 'ssm', action, params });
-    const json = (status: number, value: unknown): void => {
+    const json = (status: number, value: unknown) => {
       response.writeHead(status, { 'content-type': 'application/x-amz-json-1.1' }).end(JSON.stringify(value));
     };
     const name = String(params.Name);
@@ -163,9 +163,9 @@ export async function startFakeAws(): Promise<FakeAws> {
     json(400, { __type: 'InvalidAction', message: `unsupported action ${action}` });
   }
 
-  function sqs(action: string, params: Record<string, unknown>, response: ServerResponse): void {
+  function sqs(action: string, params: Record<string, unknown>, response: ServerResponse) {
     requests.push({ service: 'sqs', action, params });
-    const json = (status: number, value: unknown): void => {
+    const json = (status: number, value: unknown) => {
       response.writeHead(status, { 'content-type': 'application/x-amz-json-1.0' }).end(JSON.stringify(value));
     };
     if (action === 'ChangeMessageVisibility') {

@@ -167,7 +167,7 @@ describe('inbound SMTP listener (local SES inbound)', () => {
     // Prepare
     await start({ maxMessageBytes: 1000 });
     const client = await open();
-    const big = Buffer.from('Subject: big\r\n\r\n' + 'x'.repeat(76).concat('\r\n').repeat(200));
+    const big = Buffer.from(`Subject: big\r\n\r\n${'x'.repeat(76).concat('\r\n').repeat(200)}`);
 
     // Act
     await client.command('MAIL FROM:<partner@elsewhere.test>');
@@ -330,7 +330,7 @@ describe('inbound SMTP listener (local SES inbound)', () => {
     // Prepare
     await start();
     await server!.close();
-    const leftover = join(spoolDir, 'a'.repeat(40) + '.eml');
+    const leftover = join(spoolDir, `${'a'.repeat(40)}.eml`);
     await writeFile(leftover, 'half a message');
     await start();
     const client = await open();
@@ -348,7 +348,7 @@ describe('inbound SMTP listener (local SES inbound)', () => {
 
     // Assess
     expect(spoolDuringData).toHaveLength(1);
-    expect(spoolDuringData[0]).not.toBe('a'.repeat(40) + '.eml');
+    expect(spoolDuringData[0]).not.toBe(`${'a'.repeat(40)}.eml`);
     expect(await spoolFiles()).toEqual([]);
     expect(accepted).toHaveLength(0);
   });

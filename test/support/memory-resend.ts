@@ -56,7 +56,7 @@ export class MemoryResendJobs implements ResendJobStore {
 
   async markRunning(id: string, at: string): Promise<void> {
     const stored = this.jobs.get(id);
-    if (!stored || stored.job.state !== 'queued') return;
+    if (stored?.job.state !== 'queued') return;
     stored.job.state = 'running';
     stored.job.startedAt ??= at;
     stored.job.updatedAt = at;

@@ -670,12 +670,8 @@ function greets(host: string, port: number): Promise<boolean> {
 }
 
 async function countFiles(dir: string): Promise<number> {
-  let entries;
-  try {
-    entries = await readdir(dir, { withFileTypes: true });
-  } catch {
-    return 0;
-  }
+  const entries = await readdir(dir, { withFileTypes: true }).catch(() => null);
+  if (!entries) return 0;
   let count = 0;
   for (const entry of entries) {
     count += entry.isDirectory() ? await countFiles(join(dir, entry.name)) : 1;

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { simpleParser } from 'mailparser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SmtpOutboundMailer } from '../../lambdas/adapters/smtp/smtp-outbound-mailer.ts';
-import { draftOwner } from '../../lambdas/core/drafts.ts';
+import { draftOwner, FILENAME_VARIABLE } from '../../lambdas/core/drafts.ts';
 import { MAX_WEB_BODY_BYTES } from '../../lambdas/core/payload-limits.ts';
 import { buildMessage, links, type MailHarness, ORIGIN, PNG, startMailHarness } from '../fixtures/webmail/mail-harness.ts';
 import { freePort } from '../support/wait.ts';
@@ -398,7 +398,7 @@ describe('attachments, around the webmail function', () => {
     expect(attach.status).toBe(200);
     expect(upload.action).toBe(`${h.uploads.endpoint.url}/inbound`);
     expect(key.startsWith(`uploads/${ALICE_OWNER}/${values.draftId}/files/`)).toBe(true);
-    expect(key.endsWith('/${filename}')).toBe(true);
+    expect(key.endsWith(`/${FILENAME_VARIABLE}`)).toBe(true);
     expect(upload.maxBytes).toBe(25_000_000);
     expect(policy.conditions).toEqual(
       expect.arrayContaining([

@@ -150,7 +150,7 @@ export function adminRoutes(deps: AdminDeps): Hono<WebEnv> {
 
   routes.post('/trace/:id/resend', async (c) => {
     const body = await c.req.parseBody({ all: true });
-    const chosen = body['recipient'];
+    const chosen = body.recipient;
     const recipients = (Array.isArray(chosen) ? chosen : chosen === undefined ? [] : [chosen]).map(text).filter((r) => r !== '');
     const job = await startResend(
       identityOf(c).email,
@@ -171,10 +171,10 @@ export function adminRoutes(deps: AdminDeps): Hono<WebEnv> {
   routes.post('/resend', async (c) => {
     const t = c.get('t');
     const body = await c.req.parseBody();
-    const mailbox = text(body['mailbox']);
-    const all = text(body['all']) === '1';
-    const since = text(body['since']);
-    const until = text(body['until']);
+    const mailbox = text(body.mailbox);
+    const all = text(body.all) === '1';
+    const since = text(body.since);
+    const until = text(body.until);
     try {
       if (all === (mailbox !== '')) throw new InvalidInputError('choose one mailbox or all mailboxes');
       const job = await startResend(
@@ -231,9 +231,9 @@ export function adminRoutes(deps: AdminDeps): Hono<WebEnv> {
   routes.post('/failover', async (c) => {
     const t = c.get('t');
     const body = await c.req.parseBody();
-    const on = text(body['on']) === '1';
-    const message = typeof body['message'] === 'string' ? body['message'] : '';
-    const reason = text(body['reason']);
+    const on = text(body.on) === '1';
+    const message = typeof body.message === 'string' ? body.message : '';
+    const reason = text(body.reason);
     const actor = identityOf(c).email;
     try {
       if (reason === '') throw new InvalidInputError('a reason is required');

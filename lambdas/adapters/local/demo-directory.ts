@@ -133,7 +133,7 @@ async function verifyPassword(password: string, stored: string): Promise<boolean
 
 function parseDirectory(value: unknown): DirectoryUser[] {
   const file = value as Partial<DirectoryFile> | null;
-  if (!file || file.version !== 1 || !Array.isArray(file.users)) throw new Error('expected {"version": 1, "users": [...]}');
+  if (file?.version !== 1 || !Array.isArray(file.users)) throw new Error('expected {"version": 1, "users": [...]}');
   return file.users.map((user, position) => {
     const ok =
       user &&

@@ -458,8 +458,8 @@ class Consumer {
     this.paths = queue.paths();
     this.settings = queue.settings();
     queue.registerToken(this.token);
-    let consumers = liveConsumers.get(this.paths.ready);
-    if (!consumers) liveConsumers.set(this.paths.ready, (consumers = new Set()));
+    const consumers = liveConsumers.get(this.paths.ready) ?? new Set();
+    liveConsumers.set(this.paths.ready, consumers);
     consumers.add(this);
 
     this.started = this.start();

@@ -79,7 +79,7 @@ export async function startSmtpSink(options: SmtpSinkOptions): Promise<SmtpSink>
       await pipeline(stream, createWriteStream(temporary, { flags: 'wx' }));
       await syncFile(temporary);
       const record: SinkEnvelope = { ...envelope, receivedAt: new Date().toISOString(), size: stream.byteLength };
-      await writeFile(temporaryJson, JSON.stringify(record, null, 2) + '\n', { flag: 'wx' });
+      await writeFile(temporaryJson, `${JSON.stringify(record, null, 2)}\n`, { flag: 'wx' });
       await syncFile(temporaryJson);
       await rename(temporaryJson, join(dir, `${base}.json`));
       await rename(temporary, join(dir, `${base}.eml`));
