@@ -22,14 +22,14 @@ import { type DynamoDbServer, startDynalite, startDynamoDbLocal } from '../suppo
 import {
   allPages,
   attachments,
-  describeMessageIndexContract,
   type IndexUnderTest,
   makeEntry,
   makeRecord,
   makeState,
   minutesAgo,
   NOW,
-} from '../support/message-index-contract.ts';
+} from '../support/index-contract/fixtures.ts';
+import { describeMessageIndexContract } from '../support/message-index-contract.ts';
 
 interface TableUnderTest extends IndexUnderTest {
   index: DynamoDbMessageIndex;

@@ -14,9 +14,9 @@ import {
   restoreToInbox,
 } from '../../lambdas/core/mailbox.ts';
 import type { Identity } from '../../lambdas/ports/sign-in.ts';
+import { EXPIRED, makeEntry, makeRecord, minutesAgo, NOW } from '../support/index-contract/fixtures.ts';
 import { ManualClock } from '../support/memory-adapters.ts';
 import { MemoryMessageIndex } from '../support/memory-message-index.ts';
-import { EXPIRED, makeEntry, makeRecord, minutesAgo, NOW } from '../support/message-index-contract.ts';
 
 const ALICE = 'alice@corp.test';
 const BOB = 'bob@corp.test';
