@@ -140,7 +140,24 @@ export const ids = (records: Array<{ sesMessageId: string }>) => records.map((re
 /** Zero-padded ids, so id order and string order agree. */
 export const nth = (prefix: string, i: number) => `${prefix}${String(i).padStart(3, '0')}`;
 
-/** Every page of a query, following cursors; bounded so a cursor that never ends fails the test. */
+/** Every page from `first` on, following cursors; bounded so a cursor that never ends fails the test. */
+async function followCursors<Page extends { nextCursor: string | null }>(
+  first: string | null | undefined,
+  read: (cursor: string | null) => Promise<Page>,
+  maxPages: number,
+): Promise<Page[]> {
+  const pages: Page[] = [];
+  let cursor = first ?? null;
+  do {
+    if (pages.length >= maxPages) throw new Error(`still a next cursor after ${maxPages} pages`);
+    const page = await read(cursor);
+    pages.push(page);
+    cursor = page.nextCursor;
+  } while (cursor !== null);
+  return pages;
+}
+
+/** Every page of a mailbox query. */
 export async function allPages(
   index: MailboxEntries,
   mailbox: string,
@@ -148,15 +165,7 @@ export async function allPages(
   now: Date = NOW,
   maxPages = 200,
 ): Promise<MailboxPage[]> {
-  const pages: MailboxPage[] = [];
-  let cursor: string | null = query.cursor ?? null;
-  do {
-    if (pages.length >= maxPages) throw new Error(`still a next cursor after ${maxPages} pages`);
-    const page = await index.listMailboxPage(mailbox, { ...query, cursor }, now);
-    pages.push(page);
-    cursor = page.nextCursor;
-  } while (cursor !== null);
-  return pages;
+  return followCursors(query.cursor, (cursor) => index.listMailboxPage(mailbox, { ...query, cursor }, now), maxPages);
 }
 
 export const allIds = (pages: MailboxPage[]) => pages.flatMap((page) => ids(page.entries));
@@ -176,39 +185,24 @@ export async function putReceived(index: MessageRecords & DeliveryLog, record: M
   }
 }
 
-/** Every page of a search, following cursors; bounded so a cursor that never ends fails the test. */
+/** Every page of an admin search. */
 export async function allSearchPages(
   index: MessageSearch,
   query: MessageSearchQuery,
   now: Date = NOW,
   maxPages = 500,
 ): Promise<MessageSearchPage[]> {
-  const pages: MessageSearchPage[] = [];
-  let cursor: string | null = query.cursor ?? null;
-  do {
-    if (pages.length >= maxPages) throw new Error(`still a next cursor after ${maxPages} pages`);
-    const page = await index.searchMessages({ ...query, cursor }, now);
-    pages.push(page);
-    cursor = page.nextCursor;
-  } while (cursor !== null);
-  return pages;
+  return followCursors(query.cursor, (cursor) => index.searchMessages({ ...query, cursor }, now), maxPages);
 }
 
+/** Every page of a received-mail listing. */
 export async function allReceivedPages(
   index: MessageSearch,
   query: ReceivedRangeQuery,
   now: Date = NOW,
   maxPages = 500,
 ): Promise<ReceivedRangePage[]> {
-  const pages: ReceivedRangePage[] = [];
-  let cursor: string | null = query.cursor ?? null;
-  do {
-    if (pages.length >= maxPages) throw new Error(`still a next cursor after ${maxPages} pages`);
-    const page = await index.listReceived({ ...query, cursor }, now);
-    pages.push(page);
-    cursor = page.nextCursor;
-  } while (cursor !== null);
-  return pages;
+  return followCursors(query.cursor, (cursor) => index.listReceived({ ...query, cursor }, now), maxPages);
 }
 
 export const searchIds = (pages: MessageSearchPage[]) => pages.flatMap((page) => ids(page.messages));
