@@ -1,7 +1,7 @@
 // The synced directory in the message table (message-table.ts), next to the messages:
 //
-//   ADDR#<address>  / ADDR            address → mailbox, the same item MessageIndex's
-//                                     mailboxFor/putAddress read and write (ingest)
+//   ADDR#<address>  / ADDR            address → mailbox, the item the address map's
+//                                     mailboxFor reads (ingest, webmail)
 //   DIR#<shard>     / USER#<mailbox>  one directory user (DirectoryUser)
 //   DIR#STATE       / STATE           the sync lease and the "writing" mark
 //
@@ -158,7 +158,7 @@ export class DynamoDbDirectoryStore implements DirectoryStore {
       new GetCommand({ TableName: this.table.name, Key: directoryKeys.user(entry.mailbox), ConsistentRead: true }),
     );
     const user = item ? toUser(item) : null;
-    // An address item written by something else (putAddress) does not make its
+    // An address item that maps to a user's mailbox without being one of their addresses does not make its
     // mailbox's owner the owner of that address.
     return user && addressesOf(user).includes(normalized) ? user : null;
   }

@@ -1,24 +1,8 @@
-// Mailbox entries on the message table (MBX#<mailbox> / MSG#<receivedAt>#<id>).
-//
-// - An entry keeps `folder` and `read` as top-level attributes too, so user flags
-//   can later be changed with one UpdateItem; they win over the payload.
-//   `visibility` and a lower-cased `searchText` (core/mailbox.ts searchTextOf) are
-//   top-level too, so a page query filters on the server and only matches travel.
-//   Entries written before these existed lack them: the filter lets such items
-//   through and the shared predicate, applied to every item read, decides.
-// - Pages: a Query newest first, filtered, that keeps reading until the page is full
-//   or the partition ends, but never evaluates more than the page budget (items and
-//   requests) in one call; then it returns what it has, possibly nothing, with a
-//   cursor that continues behind the last evaluated item. The first request asks for
-//   limit + 1 items (an unfiltered page costs one request and knows whether there is
-//   a next one); each further request asks for four times as many. The cursor is a
-//   position (sort key without `MSG#`); the next page reads
-//   `sk BETWEEN 'MSG#' AND 'MSG#<position>'` and skips the item at the position
-//   itself, so any well-formed position is a valid query, not only keys that exist.
-// - A pointer item (MBX#<mailbox> / ID#<sesMessageId>) holds the entry's receivedAt,
-//   so one id finds its entry with two GetItems. It is written after the entry; an
-//   entry without one (a crash in between, or written before pointers existed) is
-//   found through the message record's receivedAt, which ingest gives the entry too.
+// Mailbox entries on the message table (MBX#<mailbox> / MSG#<receivedAt>#<id>). User
+// flags, visibility and search text are top-level attributes so pages filter on the
+// server and flags change with one UpdateItem; a page reads at most its budget and
+// answers with a cursor; a pointer item (ID#<id>) finds an entry by id. Details:
+// docs/design.md (the data model).
 import { QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { normalizeAddress } from '../../core/addresses.ts';
 import { InvalidInputError, NotFoundError } from '../../core/errors.ts';

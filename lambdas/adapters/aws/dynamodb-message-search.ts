@@ -1,16 +1,7 @@
-// Admin search and bulk-resend listing on the message table's lookup index (gsi1).
-//
-// searchMessages reads one lookup partition (RCPT/FROM/MID) or, for a search by
-// subject or time alone, the DAY partitions of the range newest first (the day lookup
-// is written with the delivery states, so it lists received mail only). The time
-// range is the key condition on gsi1sk; the records are fetched in BatchGets and every
-// criterion re-checked with core/trace.ts's predicate, so a lookup item can never make
-// a record match that the record itself does not. One call reads at most the search
-// budget (requests and items) and then answers with what it has and a cursor at the
-// last position it looked at, possibly an empty page. listReceived reads a mailbox
-// partition or the DAY partitions oldest first in the same way. Mail indexed before
-// the day lookup existed is found by recipient, sender or Message-ID; a re-ingest
-// adds its day lookup.
+// Admin search and the bulk-resend listing on the lookup index (gsi1): one lookup
+// partition, or the DAY partitions of the range; every fetched record is re-checked
+// with core/trace.ts's predicate, and one call reads at most the search budget before
+// it answers with a cursor. Details: docs/design.md (the data model).
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { addressOfMailbox, normalizeAddress, normalizeMessageId } from '../../core/addresses.ts';
 import { InvalidInputError } from '../../core/errors.ts';
