@@ -158,8 +158,8 @@ export class DynamoDbDirectoryStore implements DirectoryStore {
       new GetCommand({ TableName: this.table.name, Key: directoryKeys.user(entry.mailbox), ConsistentRead: true }),
     );
     const user = item ? toUser(item) : null;
-    // An address item that maps to a user's mailbox without being one of their addresses does not make its
-    // mailbox's owner the owner of that address.
+    // An address item pointing at a mailbox does not make the mailbox's owner the owner
+    // of that address: it has to be one of their own addresses.
     return user && addressesOf(user).includes(normalized) ? user : null;
   }
 
