@@ -24,7 +24,7 @@ export type ItemKey = { pk: string; sk: string };
 export type WriteRequest = NonNullable<BatchWriteCommandInput['RequestItems']>[string][number];
 export type QueryInput = Omit<QueryCommandInput, 'TableName'>;
 
-export const BATCH_WRITE_SIZE = 25;
+const BATCH_WRITE_SIZE = 25;
 export const BATCH_GET_SIZE = 100;
 
 /** The table an adapter works on, through a document client that drops undefined attributes. */
