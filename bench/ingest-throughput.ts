@@ -9,8 +9,8 @@ import { MailparserMimeParser } from '../lambdas/adapters/mime/mailparser-mime-p
 import { type IngestDeps, ingestMessage } from '../lambdas/core/ingest.ts';
 import { buildReceiptNotification, parseIngestRecordBody, wrapInSnsEnvelope } from '../lambdas/handlers/ses-receipt-event.ts';
 import { systemClock } from '../lambdas/ports/clock.ts';
+import type { DirectoryStore } from '../lambdas/ports/directory.ts';
 import type { ForwardQueue } from '../lambdas/ports/forward-queue.ts';
-import type { MessageIndex } from '../lambdas/ports/message-index.ts';
 import { type CorpusRow, MESSAGE_KINDS, readCorpusManifest } from '../test/support/corpus.ts';
 import { type Distribution, distribution, MIB, median, round } from './stats.ts';
 
@@ -54,7 +54,9 @@ export interface IngestRunOptions {
   label: string;
   corpusRoot: string;
   rows: CorpusRow[];
-  index: MessageIndex;
+  index: IngestDeps['index'];
+  /** Where the directory's address map is written (the same store as the index). */
+  addresses: Pick<DirectoryStore, 'putAddresses'>;
   /** Messages ingested before measuring (JIT, caches, first table writes). */
   warmupMessages: number;
   passes: number;
@@ -72,8 +74,10 @@ export async function measureIngest(options: IngestRunOptions): Promise<IngestTh
     workerId: 'bench',
     config: { retentionDays: 28, stackId: 'shadowmail-bench', leaseMs: 60_000 },
   };
-  await index.putAddress('sales@corp.test', 'bob@corp.test');
-  await index.putAddress('info@corp.test', 'alice@corp.test');
+  await options.addresses.putAddresses([
+    { address: 'sales@corp.test', mailbox: 'bob@corp.test' },
+    { address: 'info@corp.test', mailbox: 'alice@corp.test' },
+  ]);
 
   // Every pass ingests under new SES ids, so no pass meets the idempotency short cuts.
   const bodyFor = (pass: string, row: CorpusRow, position: number): string => {

@@ -22,6 +22,7 @@ import { availableParallelism, cpus, loadavg, release, tmpdir, totalmem } from '
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { makeDynamoDbClient } from '../lambdas/adapters/aws/dynamodb-client.ts';
+import { DynamoDbDirectoryStore } from '../lambdas/adapters/aws/dynamodb-directory-store.ts';
 import { DynamoDbMessageIndex } from '../lambdas/adapters/aws/dynamodb-message-index.ts';
 import { createMessageTable } from '../lambdas/adapters/aws/message-table.ts';
 import { startEmbeddedDynalite } from '../lambdas/adapters/local/embedded-dynalite.ts';
@@ -111,11 +112,13 @@ async function machineFacts() {
 
 async function ingestWithMemoryIndex(): Promise<IngestThroughput> {
   const rows = readCorpus(corpusRoot);
+  const index = new MemoryMessageIndex();
   return measureIngest({
     label: 'in-memory (test/support/memory-message-index.ts)',
     corpusRoot,
     rows,
-    index: new MemoryMessageIndex(),
+    index,
+    addresses: index,
     warmupMessages: rows.length,
     passes: settings.corpusPasses,
   });
@@ -133,6 +136,7 @@ async function ingestWithDynalite(work: string): Promise<IngestThroughput> {
       corpusRoot,
       rows,
       index: new DynamoDbMessageIndex({ client, tableName: 'shadowmail-bench' }),
+      addresses: new DynamoDbDirectoryStore({ client, tableName: 'shadowmail-bench' }),
       warmupMessages: 40,
       passes: Math.max(1, Math.min(2, settings.corpusPasses)),
     });

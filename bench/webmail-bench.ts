@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { generateSignedCookie } from 'hono/cookie';
 import MailComposer from 'nodemailer/lib/mail-composer';
 import { makeDynamoDbClient } from '../lambdas/adapters/aws/dynamodb-client.ts';
+import { DynamoDbDirectoryStore } from '../lambdas/adapters/aws/dynamodb-directory-store.ts';
 import { DynamoDbMessageIndex } from '../lambdas/adapters/aws/dynamodb-message-index.ts';
 import { createMessageTable } from '../lambdas/adapters/aws/message-table.ts';
 import { startEmbeddedDynalite } from '../lambdas/adapters/local/embedded-dynalite.ts';
@@ -139,7 +140,9 @@ export async function measureWebmail(work: string, log: (line: string) => void =
   try {
     await createMessageTable(client, 'shadowmail-webmail-bench');
     const index = new DynamoDbMessageIndex({ client, tableName: 'shadowmail-webmail-bench' });
-    await index.putAddress(MAILBOX, MAILBOX);
+    await new DynamoDbDirectoryStore({ client, tableName: 'shadowmail-webmail-bench' }).putAddresses([
+      { address: MAILBOX, mailbox: MAILBOX },
+    ]);
 
     log(`webmail: seeding ${MESSAGES} mailbox entries`);
     const seedStarted = performance.now();

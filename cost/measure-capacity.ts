@@ -20,6 +20,7 @@ import { type ConsumedCapacity, type DynamoDBClient, ScanCommand } from '@aws-sd
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { benchMessage, ROTATION } from '../bench/messages.ts';
 import { makeDynamoDbClient } from '../lambdas/adapters/aws/dynamodb-client.ts';
+import { DynamoDbDirectoryStore } from '../lambdas/adapters/aws/dynamodb-directory-store.ts';
 import { DynamoDbMessageIndex } from '../lambdas/adapters/aws/dynamodb-message-index.ts';
 import { createMessageTable } from '../lambdas/adapters/aws/message-table.ts';
 import { startSmtpSink } from '../lambdas/adapters/local/smtp-sink.ts';
@@ -316,7 +317,9 @@ async function main(): Promise<void> {
     meter.install(client);
     await createMessageTable(client, TABLE);
     const index = new DynamoDbMessageIndex({ client, tableName: TABLE });
-    for (const [address, mailbox] of Object.entries(DIRECTORY)) await index.putAddress(address, mailbox);
+    await new DynamoDbDirectoryStore({ client, tableName: TABLE }).putAddresses(
+      Object.entries(DIRECTORY).map(([address, mailbox]) => ({ address, mailbox })),
+    );
 
     const memoryStore = new MemoryRawMailStore();
     const rawStore = new CountingRawStore(memoryStore);

@@ -20,7 +20,9 @@ import { DEFAULT_RESEND_CONFIG, type ResendStartDeps } from '../../lambdas/core/
 import type { AuditLog } from '../../lambdas/ports/audit-log.ts';
 import type { Clock } from '../../lambdas/ports/clock.ts';
 import type { DeadLetterRedrive } from '../../lambdas/ports/dead-letter-redrive.ts';
-import type { MessageIndex } from '../../lambdas/ports/message-index.ts';
+import type { DeliveryLog } from '../../lambdas/ports/delivery-log.ts';
+import type { MessageRecords } from '../../lambdas/ports/message-records.ts';
+import type { MessageSearch } from '../../lambdas/ports/message-search.ts';
 import type { ResendJobStore, ResendQueue } from '../../lambdas/ports/resend-jobs.ts';
 import {
   DEAD_LETTER_QUEUE_OUTPUT_PREFIX,
@@ -241,7 +243,7 @@ function awsError(error: unknown, stackName: string, region: string): Shadowmail
 /** What trace and resend use on a deployed stack: its table (index, audit log, resend jobs). */
 export interface DeployedTable {
   target: DeployedTarget<'tableName'>;
-  index: MessageIndex;
+  index: MessageRecords & DeliveryLog & MessageSearch;
   audit: AuditLog;
   jobs: ResendJobStore;
   close(): Promise<void>;

@@ -20,7 +20,6 @@ import { domainOf } from '../../lambdas/core/addresses.ts';
 import { normalizeMailAddress } from '../../lambdas/core/compose.ts';
 import { ShadowmailError } from '../../lambdas/core/errors.ts';
 import { systemClock } from '../../lambdas/ports/clock.ts';
-import type { MessageIndex } from '../../lambdas/ports/message-index.ts';
 import { readLocalConfig, SMTP_URL, type SmtpTarget, smtpTarget } from '../../lambdas/wiring/local-config.ts';
 import { openRunningLocalIndex } from '../../lambdas/wiring/local-resend.ts';
 import { runCommand, UsageError } from './command.ts';
@@ -28,6 +27,7 @@ import { cliTarget, deployedTargetOptions, readDeployedOutputs } from './deploye
 import { mailDomains } from './doctor/context.ts';
 import {
   AWS_LABELS,
+  type FollowDeps,
   type FollowResult,
   followProbe,
   LOCAL_LABELS,
@@ -70,7 +70,7 @@ interface ProbeTarget {
   where: string;
   /** The domains an address must be of; null in local mode, whose listener answers 550 for any other. */
   domains: string[] | null;
-  index: MessageIndex;
+  index: FollowDeps['index'];
   labels: ProbeLabels;
   /** The SMTP host whose 250 means "received" (the SES endpoint, local mode's listener). */
   receivingHost: string;

@@ -25,7 +25,9 @@ import {
 import type { AuditLog } from '../../lambdas/ports/audit-log.ts';
 import type { Clock } from '../../lambdas/ports/clock.ts';
 import { systemClock } from '../../lambdas/ports/clock.ts';
-import type { MessageIndex } from '../../lambdas/ports/message-index.ts';
+import type { DeliveryLog } from '../../lambdas/ports/delivery-log.ts';
+import type { MessageRecords } from '../../lambdas/ports/message-records.ts';
+import type { MessageSearch } from '../../lambdas/ports/message-search.ts';
 import type { ResendJob, ResendJobStore } from '../../lambdas/ports/resend-jobs.ts';
 import { readLocalConfig } from '../../lambdas/wiring/local-config.ts';
 import { openLocalResendSession } from '../../lambdas/wiring/local-resend.ts';
@@ -82,7 +84,7 @@ const targetOptions = { 'data-dir': { type: 'string' }, ...deployedTargetOptions
 
 /** Where resend jobs are kept and run: local mode's data directory or a deployed stack. */
 interface ResendSession {
-  index: MessageIndex;
+  index: MessageRecords & DeliveryLog & MessageSearch;
   jobs: ResendJobStore;
   audit: AuditLog;
   startDeps: ResendStartDeps;

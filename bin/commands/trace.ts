@@ -11,7 +11,9 @@ import { describeConfigurationFault } from '../../lambdas/core/configuration-fau
 import { adminTraceSearch, MAX_TRACE_PAGE, type TracedMessage, type TraceSearchInput } from '../../lambdas/core/trace.ts';
 import type { AuditLog } from '../../lambdas/ports/audit-log.ts';
 import { systemClock } from '../../lambdas/ports/clock.ts';
-import type { MessageIndex } from '../../lambdas/ports/message-index.ts';
+import type { DeliveryLog } from '../../lambdas/ports/delivery-log.ts';
+import type { MessageRecords } from '../../lambdas/ports/message-records.ts';
+import type { MessageSearch } from '../../lambdas/ports/message-search.ts';
 import { readLocalConfig } from '../../lambdas/wiring/local-config.ts';
 import { openLocalResendSession } from '../../lambdas/wiring/local-resend.ts';
 import { runCommand, UsageError } from './command.ts';
@@ -95,7 +97,7 @@ async function trace(argv: string[], out: NodeJS.WritableStream): Promise<number
 
 async function openTraceSession(
   target: ReturnType<typeof cliTarget>,
-): Promise<{ index: MessageIndex; audit: AuditLog; actor: string; close(): Promise<void> }> {
+): Promise<{ index: MessageRecords & DeliveryLog & MessageSearch; audit: AuditLog; actor: string; close(): Promise<void> }> {
   if (target.kind === 'stack') return { ...(await openDeployedTable(target)), actor: deployedActor() };
   const env = target.dataDir ? { ...process.env, SHADOWMAIL_DATA_DIR: target.dataDir } : process.env;
   const session = await openLocalResendSession(readLocalConfig(env), systemClock);

@@ -4,8 +4,10 @@
 // Every attempt is recorded for the admin's trace, a configuration fault marked as such.
 import type { Readable } from 'node:stream';
 import type { Clock } from '../ports/clock.ts';
+import type { DeliveryLog } from '../ports/delivery-log.ts';
 import type { ForwardQueue } from '../ports/forward-queue.ts';
-import type { MessageIndex } from '../ports/message-index.ts';
+import type { MessageRecords } from '../ports/message-records.ts';
+import type { OnceGate } from '../ports/once-gate.ts';
 import type { RawMailStore } from '../ports/raw-mail-store.ts';
 import type { RecipientReply, SmtpRelay } from '../ports/smtp-relay.ts';
 import { normalizeAddress } from './addresses.ts';
@@ -13,6 +15,7 @@ import { configurationFaultOf, expiredAfterConfigurationFault } from './configur
 import { LeaseBusyError } from './errors.ts';
 import { forwardStampLine, withHeaderLines } from './forward-stamp.ts';
 import type { ConfigurationFault, DeliveryAttempt, DeliveryState, ForwardJob, MessageRecord } from './model.ts';
+import { runOnce } from './once.ts';
 
 export interface ForwardConfig {
   stackId: string;
@@ -26,7 +29,7 @@ export interface ForwardConfig {
 }
 
 export interface ForwardDeps {
-  index: MessageIndex;
+  index: MessageRecords & DeliveryLog & OnceGate;
   rawStore: RawMailStore;
   relay: SmtpRelay;
   forwardQueue: ForwardQueue;
@@ -63,18 +66,12 @@ export async function forwardMessage(job: ForwardJob, deps: ForwardDeps): Promis
   if (!record) return { status: 'gone' };
 
   const gate = `relay#${job.sesMessageId}#${job.attempt}`;
-  const lease = await deps.index.acquireOnce(gate, deps.workerId, now, deps.config.leaseMs);
-  if (lease === 'done') return { status: 'duplicate' };
-  if (lease === 'busy') throw new LeaseBusyError(gate);
-
-  try {
-    const outcome = await relayPending(job, record, deps);
-    await deps.index.completeOnce(gate, deps.workerId);
-    return outcome;
-  } catch (error) {
-    await deps.index.releaseOnce(gate, deps.workerId);
-    throw error;
-  }
+  const once = await runOnce(deps.index, { key: gate, owner: deps.workerId, now, leaseMs: deps.config.leaseMs }, () =>
+    relayPending(job, record, deps),
+  );
+  if (once.status === 'done') return { status: 'duplicate' };
+  if (once.status === 'busy') throw new LeaseBusyError(gate);
+  return once.value;
 }
 
 async function relayPending(job: ForwardJob, record: MessageRecord, deps: ForwardDeps): Promise<ForwardOutcome> {

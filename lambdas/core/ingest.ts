@@ -1,10 +1,14 @@
 // Use case: a message SES received is indexed per mailbox and queued for the primary.
 // Unparseable mail is indexed from what SES knows and still forwarded: never lost.
 
+import type { AddressMap } from '../ports/address-map.ts';
 import type { Clock } from '../ports/clock.ts';
+import type { DeliveryLog } from '../ports/delivery-log.ts';
 import type { ForwardQueue } from '../ports/forward-queue.ts';
-import type { MessageIndex } from '../ports/message-index.ts';
+import type { MailboxEntries } from '../ports/mailbox-entries.ts';
+import type { MessageRecords } from '../ports/message-records.ts';
 import type { MimeParser } from '../ports/mime-parser.ts';
+import type { OnceGate } from '../ports/once-gate.ts';
 import type { RawMailStore } from '../ports/raw-mail-store.ts';
 import { normalizeAddress, uniqueRecipients } from './addresses.ts';
 import { LeaseBusyError, MimeParseError } from './errors.ts';
@@ -17,6 +21,7 @@ import {
   type MessageSummary,
   type ReceivedMail,
 } from './model.ts';
+import { runOnce } from './once.ts';
 import { expiresAtFor } from './retention.ts';
 
 export interface IngestConfig {
@@ -28,7 +33,7 @@ export interface IngestConfig {
 }
 
 export interface IngestDeps {
-  index: MessageIndex;
+  index: AddressMap & MessageRecords & MailboxEntries & DeliveryLog & OnceGate;
   rawStore: RawMailStore;
   parser: MimeParser;
   forwardQueue: ForwardQueue;
@@ -153,7 +158,7 @@ export function summaryFromNotification(mail: ReceivedMail, parseError: string):
   };
 }
 
-async function groupByMailbox(recipients: string[], index: MessageIndex): Promise<Map<string, string[]>> {
+async function groupByMailbox(recipients: string[], index: AddressMap): Promise<Map<string, string[]>> {
   const byMailbox = new Map<string, string[]>();
   for (const recipient of recipients) {
     const mailbox = (await index.mailboxFor(recipient)) ?? normalizeAddress(recipient);
@@ -170,15 +175,9 @@ async function groupByMailbox(recipients: string[], index: MessageIndex): Promis
  */
 async function enqueueForwardOnce(mail: ReceivedMail, deps: IngestDeps): Promise<boolean> {
   const gate = `enqueue#${mail.sesMessageId}`;
-  const lease = await deps.index.acquireOnce(gate, deps.workerId, deps.clock.now(), deps.config.leaseMs);
-  if (lease === 'done') return false;
-  if (lease === 'busy') throw new LeaseBusyError(gate);
-  try {
-    await deps.forwardQueue.enqueue({ sesMessageId: mail.sesMessageId, receivedAt: mail.receivedAt, attempt: 0 }, 0);
-  } catch (error) {
-    await deps.index.releaseOnce(gate, deps.workerId);
-    throw error;
-  }
-  await deps.index.completeOnce(gate, deps.workerId);
-  return true;
+  const once = await runOnce(deps.index, { key: gate, owner: deps.workerId, now: deps.clock.now(), leaseMs: deps.config.leaseMs }, () =>
+    deps.forwardQueue.enqueue({ sesMessageId: mail.sesMessageId, receivedAt: mail.receivedAt, attempt: 0 }, 0),
+  );
+  if (once.status === 'busy') throw new LeaseBusyError(gate);
+  return once.status === 'ran';
 }

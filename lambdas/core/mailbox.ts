@@ -8,8 +8,10 @@
 // matching, the searchable text, the opaque cursor), so the in-memory reference and
 // DynamoDB cannot drift apart.
 
+import type { AddressMap } from '../ports/address-map.ts';
 import type { Clock } from '../ports/clock.ts';
-import type { Folder, MailboxPageQuery, MessageIndex } from '../ports/message-index.ts';
+import type { Folder, MailboxEntries, MailboxPageQuery } from '../ports/mailbox-entries.ts';
+import type { MessageRecords } from '../ports/message-records.ts';
 import type { Identity } from '../ports/sign-in.ts';
 import { normalizeAddress } from './addresses.ts';
 import { InvalidInputError, NotFoundError } from './errors.ts';
@@ -25,7 +27,7 @@ export const MAX_INDEX_PAGE_SIZE = 1000;
 export const MAX_SEARCH_CHARS = 200;
 
 export interface MailboxDeps {
-  index: MessageIndex;
+  index: AddressMap & MessageRecords & MailboxEntries;
   clock: Clock;
 }
 
@@ -59,7 +61,7 @@ export interface OpenedEntry {
  * address, or the address itself when the directory does not know it (as ingest
  * files mail for unknown recipients). A list, for shared mailboxes later.
  */
-export async function mailboxesOf(identity: Identity, index: MessageIndex): Promise<string[]> {
+export async function mailboxesOf(identity: Identity, index: AddressMap): Promise<string[]> {
   const email = normalizeAddress(identity.email);
   // Without a usable address there is no mailbox to map to; never fall back to ''.
   if (!/^[^@\s]+@[^@\s]+$/.test(email)) return [];

@@ -49,7 +49,10 @@ import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { AuditDetailValue, AuditLog } from '../ports/audit-log.ts';
 import type { Clock } from '../ports/clock.ts';
-import type { MessageIndex } from '../ports/message-index.ts';
+import type { DeliveryLog } from '../ports/delivery-log.ts';
+import type { MessageRecords } from '../ports/message-records.ts';
+import type { MessageSearch } from '../ports/message-search.ts';
+import type { OnceGate } from '../ports/once-gate.ts';
 import type { RawMailStore } from '../ports/raw-mail-store.ts';
 import type {
   ResendCounters,
@@ -70,6 +73,7 @@ import { attemptOf, replyFor } from './forward.ts';
 import { forwardStampLine, resentMarkerLine, withHeaderLines } from './forward-stamp.ts';
 import { decodeCursor } from './mailbox.ts';
 import type { ConfigurationFault, DeliveryAttempt, MessageRecord } from './model.ts';
+import { runOnce } from './once.ts';
 
 export interface ResendConfig {
   /** The forward's stack id: the resent copy carries the same stamp. */
@@ -104,7 +108,7 @@ export const DEFAULT_RESEND_CONFIG: Omit<ResendConfig, 'stackId' | 'leaseMs'> = 
 export const MAX_RESEND_RECIPIENTS = 100;
 
 export interface ResendStartDeps {
-  index: MessageIndex;
+  index: MessageRecords & DeliveryLog;
   jobs: ResendJobStore;
   queue: ResendQueue;
   audit: AuditLog;
@@ -115,7 +119,7 @@ export interface ResendStartDeps {
 }
 
 export interface ResendWorkerDeps {
-  index: MessageIndex;
+  index: MessageRecords & DeliveryLog & MessageSearch & OnceGate;
   rawStore: RawMailStore;
   relay: SmtpRelay;
   jobs: ResendJobStore;
@@ -371,19 +375,11 @@ function taskKeyOf(step: Extract<ResendStep, { type: 'message' }>): string {
 /** Runs `work` under the step's once-gate; a finished step is a duplicate. */
 async function underGate(step: ResendStep, deps: ResendWorkerDeps, work: () => Promise<ResendStepOutcome>): Promise<ResendStepOutcome> {
   const gate = gateOf(step);
-  const lease = await deps.index.acquireOnce(gate, deps.workerId, deps.clock.now(), deps.config.leaseMs);
-  if (lease === 'done') return { status: 'duplicate' };
-  if (lease === 'busy') throw new LeaseBusyError(gate);
-  let outcome: ResendStepOutcome;
-  try {
-    outcome = await work();
-  } catch (error) {
-    await deps.index.releaseOnce(gate, deps.workerId).catch(() => undefined);
-    throw error;
-  }
-  await deps.index.completeOnce(gate, deps.workerId);
+  const once = await runOnce(deps.index, { key: gate, owner: deps.workerId, now: deps.clock.now(), leaseMs: deps.config.leaseMs }, work);
+  if (once.status === 'done') return { status: 'duplicate' };
+  if (once.status === 'busy') throw new LeaseBusyError(gate);
   if (step.type === 'message') await deps.jobs.forgetTask(step.jobId, taskKeyOf(step)).catch(() => undefined);
-  return outcome;
+  return once.value;
 }
 
 async function enumerateStep(step: Extract<ResendStep, { type: 'enumerate' }>, deps: ResendWorkerDeps): Promise<ResendStepOutcome> {

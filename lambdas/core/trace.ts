@@ -9,7 +9,9 @@
 import type { Readable } from 'node:stream';
 import type { AuditLog } from '../ports/audit-log.ts';
 import type { Clock } from '../ports/clock.ts';
-import type { MessageIndex, MessageSearchQuery, TraceQuery } from '../ports/message-index.ts';
+import type { DeliveryLog } from '../ports/delivery-log.ts';
+import type { MessageRecords } from '../ports/message-records.ts';
+import type { MessageSearch, MessageSearchQuery, TraceQuery } from '../ports/message-search.ts';
 import type { RawMailStore } from '../ports/raw-mail-store.ts';
 import { addressOfMailbox, normalizeAddress, normalizeMessageId } from './addresses.ts';
 import { audited } from './audit.ts';
@@ -30,7 +32,7 @@ export const DEFAULT_TRACE_PAGE = 50;
 export const MAX_TRACE_PAGE = 500;
 
 /** The first trace: exactly one of recipient, sender or Message-ID, up to `limit` messages (the CLI's trace before paging). */
-export async function traceMessages(query: TraceQuery, index: MessageIndex, now: Date): Promise<TracedMessage[]> {
+export async function traceMessages(query: TraceQuery, index: MessageSearch & DeliveryLog, now: Date): Promise<TracedMessage[]> {
   const criteria = [query.recipient, query.sender, query.messageIdHeader].filter((value) => value !== undefined);
   if (criteria.length !== 1) throw new InvalidInputError('trace needs exactly one of recipient, sender or message id');
   const normalized: TraceQuery = {
@@ -65,7 +67,7 @@ export interface TracePage {
 }
 
 export interface TraceDeps {
-  index: MessageIndex;
+  index: MessageRecords & DeliveryLog & MessageSearch;
   clock: Clock;
 }
 
@@ -178,7 +180,7 @@ export async function openRawMessage(
   );
 }
 
-async function withDeliveries(messages: MessageRecord[], index: MessageIndex, now: Date): Promise<TracedMessage[]> {
+async function withDeliveries(messages: MessageRecord[], index: DeliveryLog, now: Date): Promise<TracedMessage[]> {
   const traced: TracedMessage[] = [];
   for (const message of messages) traced.push({ message, deliveries: await index.getDeliveryStates(message.sesMessageId, now) });
   return traced;

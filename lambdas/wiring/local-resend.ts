@@ -36,7 +36,8 @@ import { createObservability, type Observability } from '../handlers/observabili
 import { createResendHandler } from '../handlers/resend.ts';
 import type { AuditEvent, AuditFilter, AuditLog, AuditPage } from '../ports/audit-log.ts';
 import type { Clock } from '../ports/clock.ts';
-import type { LeaseResult, MessageIndex } from '../ports/message-index.ts';
+import type { MessageIndex } from '../ports/message-index.ts';
+import type { LeaseResult, OnceGate } from '../ports/once-gate.ts';
 import type { RawMailStore } from '../ports/raw-mail-store.ts';
 import type { ResendJobStore, ResendQueue } from '../ports/resend-jobs.ts';
 import type { SmtpRelay } from '../ports/smtp-relay.ts';
@@ -160,9 +161,9 @@ async function markerPid(dataDir: string): Promise<number | null> {
  * lets a restarted worker take over at once, and this keeps two concurrent copies of
  * one step in this process from both getting in.
  */
-function withInProcessGates(inner: MessageIndex): MessageIndex {
+function withInProcessGates<Index extends OnceGate>(inner: Index): Index {
   const held = new Set<string>();
-  const gates: Pick<MessageIndex, 'acquireOnce' | 'completeOnce' | 'releaseOnce'> = {
+  const gates: OnceGate = {
     async acquireOnce(key, owner, now, leaseMs): Promise<LeaseResult> {
       if (held.has(key)) return 'busy';
       held.add(key);

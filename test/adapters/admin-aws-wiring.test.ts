@@ -25,7 +25,7 @@ import { ENV, readAwsWebEnv, WEB_ENV } from '../../lambdas/wiring/env.ts';
 import { localContext } from '../../lambdas/wiring/local-lambda.ts';
 import { type FakeAws, startFakeAws } from '../local/cli-deployed-aws-fakes.ts';
 import { type DynamoDbServer, startDynalite } from '../support/dynamodb-servers.ts';
-import { makeRecord, putReceived } from '../support/message-index-contract.ts';
+import { makeRecord, putReceived } from '../support/index-contract/fixtures.ts';
 import { type RunningS3rver, startS3rver } from '../support/s3rver.ts';
 
 const TABLE = 'corp-mail-messages';

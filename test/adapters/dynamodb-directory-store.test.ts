@@ -125,7 +125,7 @@ function describeStore(name: string, start: () => Promise<DynamoDbServer>, measu
       const table = await freshTable(server.endpoint);
       try {
         await syncDirectory(sourceOf([user('alice@corp.test')]), table.store, { owner: 'test:1', now: () => NOW });
-        await table.index.putAddress('legacy@corp.test', 'alice@corp.test');
+        await table.store.putAddresses([{ address: 'legacy@corp.test', mailbox: 'alice@corp.test' }]);
         // Act
         const found = await table.store.userForAddress('legacy@corp.test');
         // Assess

@@ -12,24 +12,28 @@ import { DeleteTableCommand, DescribeTimeToLiveCommand, type DynamoDBClient } fr
 import { DeleteCommand, DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeDynamoDbClient } from '../../lambdas/adapters/aws/dynamodb-client.ts';
-import { DynamoDbMessageIndex, MAX_REPLY_BYTES, type PageBudget } from '../../lambdas/adapters/aws/dynamodb-message-index.ts';
+import { MAX_REPLY_BYTES } from '../../lambdas/adapters/aws/dynamodb-delivery-log.ts';
+import { DynamoDbDirectoryStore } from '../../lambdas/adapters/aws/dynamodb-directory-store.ts';
+import { DynamoDbMessageIndex } from '../../lambdas/adapters/aws/dynamodb-message-index.ts';
+import type { PageBudget } from '../../lambdas/adapters/aws/dynamodb-toolkit.ts';
 import { createMessageTable, messageTableKeys } from '../../lambdas/adapters/aws/message-table.ts';
 import type { MailboxEntry } from '../../lambdas/core/model.ts';
 import { type DynamoDbServer, startDynalite, startDynamoDbLocal } from '../support/dynamodb-servers.ts';
 import {
   allPages,
   attachments,
-  describeMessageIndexContract,
   type IndexUnderTest,
   makeEntry,
   makeRecord,
   makeState,
   minutesAgo,
   NOW,
-} from '../support/message-index-contract.ts';
+} from '../support/index-contract/fixtures.ts';
+import { describeMessageIndexContract } from '../support/message-index-contract.ts';
 
 interface TableUnderTest extends IndexUnderTest {
   index: DynamoDbMessageIndex;
+  addresses: DynamoDbDirectoryStore;
   client: DynamoDBClient;
   tableName: string;
   cleanup(): Promise<void>;
@@ -48,6 +52,7 @@ async function freshTable(endpoint: string, queryPageSize?: number, pageBudget?:
       ...(queryPageSize !== undefined && { queryPageSize }),
       ...(pageBudget !== undefined && { pageBudget }),
     }),
+    addresses: new DynamoDbDirectoryStore({ client, tableName }),
     cleanup: async () => {
       await client.send(new DeleteTableCommand({ TableName: tableName }));
       client.destroy();
@@ -105,7 +110,7 @@ function describeDynamoDbSpecifics(endpoint: () => string): void {
       }
       const queries = countQueries(table.client);
       // Act
-      const entries = await table.index.listMailbox('alice@corp.test', NOW, 30);
+      const { entries } = await table.index.listMailboxPage('alice@corp.test', { folder: 'inbox', limit: 30 }, NOW);
       // Assess
       expect(entries.map((entry) => entry.sesMessageId)).toEqual(
         Array.from({ length: 30 }, (_, i) => `big${String(29 - i).padStart(2, '0')}`),
@@ -285,7 +290,7 @@ function describeDynamoDbSpecifics(endpoint: () => string): void {
         ...record,
         summary: { ...record.summary, attachments: [] },
       });
-      const [listed] = await table.index.listMailbox('alice@corp.test', NOW, 1);
+      const [listed] = (await table.index.listMailboxPage('alice@corp.test', { folder: 'inbox', limit: 1 }, NOW)).entries;
       expect(listed?.attachments.length).toBeGreaterThan(0);
       expect(listed?.attachments).toEqual(many.slice(0, listed?.attachments.length));
       expect((await table.index.findMessages({ recipient: 'alice@corp.test' }, NOW)).map((m) => m.sesMessageId)).toEqual(['m-huge']);
@@ -350,7 +355,7 @@ function describeDynamoDbSpecifics(endpoint: () => string): void {
     // Prepare
     const table = await freshTable(endpoint());
     try {
-      await table.index.putAddress('sales@corp.test', 'alice@corp.test');
+      await table.addresses.putAddresses([{ address: 'sales@corp.test', mailbox: 'alice@corp.test' }]);
       // Act
       await createMessageTable(table.client, table.tableName);
       // Assess
@@ -434,7 +439,9 @@ describe('DynamoDbMessageIndex on dynalite persisted to a directory', () => {
     await before.putMessage(record);
     await before.putMailboxEntry(makeEntry('alice@corp.test', 'm-persist'));
     await before.createDeliveryState(makeState('m-persist', 'alice@corp.test'));
-    await before.putAddress('sales@corp.test', 'alice@corp.test');
+    await new DynamoDbDirectoryStore({ client: firstClient, tableName: 'messages' }).putAddresses([
+      { address: 'sales@corp.test', mailbox: 'alice@corp.test' },
+    ]);
     await before.acquireOnce('enqueue#m-persist', 'worker-a', NOW, 60_000);
     await before.completeOnce('enqueue#m-persist', 'worker-a');
     firstClient.destroy();
@@ -449,7 +456,9 @@ describe('DynamoDbMessageIndex on dynalite persisted to a directory', () => {
 
       // Assess
       expect(await after.getMessage('m-persist', NOW)).toEqual(record);
-      expect((await after.listMailbox('alice@corp.test', NOW, 10)).map((entry) => entry.sesMessageId)).toEqual(['m-persist']);
+      expect(
+        (await after.listMailboxPage('alice@corp.test', { folder: 'inbox', limit: 10 }, NOW)).entries.map((entry) => entry.sesMessageId),
+      ).toEqual(['m-persist']);
       expect(await after.getDeliveryStates('m-persist', NOW)).toEqual([makeState('m-persist', 'alice@corp.test')]);
       expect(await after.mailboxFor('sales@corp.test')).toBe('alice@corp.test');
       expect(await after.acquireOnce('enqueue#m-persist', 'worker-b', NOW, 60_000)).toBe('done');

@@ -2,4 +2,7 @@
 import { MemoryMessageIndex } from '../support/memory-message-index.ts';
 import { describeMessageIndexContract } from '../support/message-index-contract.ts';
 
-describeMessageIndexContract('MemoryMessageIndex', async () => ({ index: new MemoryMessageIndex() }));
+describeMessageIndexContract('MemoryMessageIndex', async () => {
+  const index = new MemoryMessageIndex();
+  return { index, addresses: index };
+});

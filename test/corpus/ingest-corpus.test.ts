@@ -104,8 +104,8 @@ describe('ingest over the corpus', () => {
   it.each(rows.map((row, position) => ({ ...row, position })))('ingests $path', async (row) => {
     // Prepare: one SES notification per corpus file, delivered through an SNS envelope.
     aliasesReady ??= Promise.all([
-      index.putAddress('sales@corp.test', 'bob@corp.test'),
-      index.putAddress('info@corp.test', 'alice@corp.test'),
+      index.putAddresses([{ address: 'sales@corp.test', mailbox: 'bob@corp.test' }]),
+      index.putAddresses([{ address: 'info@corp.test', mailbox: 'alice@corp.test' }]),
     ]).then(() => undefined);
     await aliasesReady;
     const envelope = ENVELOPES[row.position % ENVELOPES.length]!;

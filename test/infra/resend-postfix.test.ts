@@ -27,11 +27,11 @@ import { localPaths } from '../../lambdas/wiring/local-data-dir.ts';
 import { LOCAL_TABLE_NAME } from '../../lambdas/wiring/local-index.ts';
 import { localResendConsumer } from '../../lambdas/wiring/local-resend.ts';
 import { sampleMessage } from '../fixtures/resend/header-parser.ts';
+import { makeRecord, makeState } from '../support/index-contract/fixtures.ts';
 import { PROJECT_ROOT } from '../support/local-process.ts';
 import { ManualClock, MemoryRawMailStore } from '../support/memory-adapters.ts';
 import { MemoryMessageIndex } from '../support/memory-message-index.ts';
 import { MemoryAuditLog, MemoryResendJobs, MemoryResendQueue } from '../support/memory-resend.ts';
-import { makeRecord, makeState } from '../support/message-index-contract.ts';
 import { type PostfixInstance, postfixStoredForm, startPostfix, stripPostfixTrace } from '../support/postfix.ts';
 
 const DOMAIN = 'corp.test';

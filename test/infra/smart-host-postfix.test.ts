@@ -20,9 +20,9 @@ import { type ForwardDeps, forwardMessage } from '../../lambdas/core/forward.ts'
 import type { ProbeResult } from '../../lambdas/ports/smtp-probe.ts';
 import { awsForwardDeps } from '../../lambdas/wiring/aws.ts';
 import { ENV } from '../../lambdas/wiring/env.ts';
+import { makeRecord, makeState } from '../support/index-contract/fixtures.ts';
 import { ManualClock, MemoryRawMailStore, RecordingForwardQueue } from '../support/memory-adapters.ts';
 import { MemoryMessageIndex } from '../support/memory-message-index.ts';
-import { makeRecord, makeState } from '../support/message-index-contract.ts';
 import { freePort, type PostfixInstance, startPostfix } from '../support/postfix.ts';
 import { startFakeSecretsManager } from '../support/secrets-manager-fake.ts';
 

@@ -19,8 +19,8 @@ import { DEFAULT_RESEND_CONFIG, processResendStep } from '../../lambdas/core/res
 import type { AuditEvent } from '../../lambdas/ports/audit-log.ts';
 import { runCli } from '../support/cli-run.ts';
 import { type DynamoDbServer, startDynamoDbLocal } from '../support/dynamodb-servers.ts';
+import { makeRecord, putReceived } from '../support/index-contract/fixtures.ts';
 import { MemoryRawMailStore, ScriptedRelay } from '../support/memory-adapters.ts';
-import { makeRecord, putReceived } from '../support/message-index-contract.ts';
 import { type FakeAws, startFakeAws, useFakeAws } from './cli-deployed-aws-fakes.ts';
 
 const STACK = 'corp-mail';

@@ -15,8 +15,8 @@ import { createMessageTable } from '../../lambdas/adapters/aws/message-table.ts'
 import { type SmtpSink, startSmtpSink } from '../../lambdas/adapters/local/smtp-sink.ts';
 import { runCli } from '../support/cli-run.ts';
 import { type DynamoDbServer, startDynamoDbLocal } from '../support/dynamodb-servers.ts';
+import { makeRecord, putReceived } from '../support/index-contract/fixtures.ts';
 import { type LocalProcess, startLocal } from '../support/local-process.ts';
-import { makeRecord, putReceived } from '../support/message-index-contract.ts';
 import { type PostfixInstance, startPostfix } from '../support/postfix.ts';
 import { type FakeAws, startFakeAws, useFakeAws } from './cli-deployed-aws-fakes.ts';
 import type { SentEmail } from './doctor-aws-fakes.ts';

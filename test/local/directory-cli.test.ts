@@ -342,11 +342,11 @@ describe('shadowmail directory import into a running local mode', () => {
     const index = await openLocalIndex(dataDir);
     try {
       const entries = await waitFor('three messages in dana@corp.test', async () => {
-        const found = await index.index.listMailbox('dana@corp.test', new Date(), 10);
+        const found = (await index.index.listMailboxPage('dana@corp.test', { folder: 'inbox', limit: 10 }, new Date())).entries;
         return found.length >= 3 ? found : undefined;
       });
       expect(entries.map((entry) => entry.subject).sort()).toEqual(['to D.Example@corp.test', 'to dana@corp.test', 'to orders@corp.test']);
-      expect(await index.index.listMailbox('orders@corp.test', new Date(), 10)).toEqual([]);
+      expect((await index.index.listMailboxPage('orders@corp.test', { folder: 'inbox', limit: 10 }, new Date())).entries).toEqual([]);
     } finally {
       await index.close();
     }

@@ -432,9 +432,9 @@ describe('replyDraft', () => {
   it("finds the user's aliases among the participants through the directory", async () => {
     // Prepare
     const memory = new MemoryMessageIndex();
-    await memory.putAddress('alice@corp.test', 'alice@corp.test');
-    await memory.putAddress('a.alias@corp.test', 'alice@corp.test');
-    await memory.putAddress('carol@partner.test', 'carol@partner.test');
+    await memory.putAddresses([{ address: 'alice@corp.test', mailbox: 'alice@corp.test' }]);
+    await memory.putAddresses([{ address: 'a.alias@corp.test', mailbox: 'alice@corp.test' }]);
+    await memory.putAddresses([{ address: 'carol@partner.test', mailbox: 'carol@partner.test' }]);
     // Act
     const own = await ownAddressesIn(rendered(), alice, memory);
     const reply = replyDraft(rendered(), alice, { all: true, ownAddresses: own });
@@ -666,7 +666,7 @@ describe('sendDraft', () => {
   let h: Harness;
   beforeEach(async () => {
     h = harness();
-    await h.memory.putAddress('alice@corp.test', 'alice@corp.test');
+    await h.memory.putAddresses([{ address: 'alice@corp.test', mailbox: 'alice@corp.test' }]);
   });
 
   it("sends from the user's address to To + Cc + Bcc, Bcc only in the envelope, and keeps a copy in Sent", async () => {
@@ -713,7 +713,7 @@ describe('sendDraft', () => {
     expect(record.summary.messageIdHeader).toBe(outcome.messageId);
     expect(record.expiresAt).toBe(Date.parse('2030-03-01T12:00:00.000Z') / 1000 + 28 * 86_400);
     expect(record.size).toBe(copy.length);
-    const entries = await h.memory.listMailbox('alice@corp.test', h.clock.now(), 10);
+    const entries = (await h.memory.listMailboxPage('alice@corp.test', { folder: 'sent', limit: 10 }, h.clock.now())).entries;
     expect(entries).toHaveLength(1);
     expect(entries[0]).toMatchObject({
       mailbox: 'alice@corp.test',
@@ -884,7 +884,7 @@ describe('sendDraft', () => {
       expect(parsed.subject).toBe('Fwd: Quarterly numbers');
       expect(parsed.attachments.map((a) => [a.filename, a.contentType])).toEqual([['numbers.xlsx', 'application/vnd.ms-excel']]);
       expect(parsed.attachments[0]!.content.equals(content)).toBe(true);
-      const [entry] = await h.memory.listMailbox('alice@corp.test', h.clock.now(), 1);
+      const [entry] = (await h.memory.listMailboxPage('alice@corp.test', { folder: 'sent', limit: 1 }, h.clock.now())).entries;
       expect(entry).toMatchObject({ folder: 'sent', attachments: [{ filename: 'numbers.xlsx', size: content.length }] });
     });
 
@@ -970,7 +970,7 @@ describe('sendDraft', () => {
       expect(parsed.text).toContain('FYI\n\n-------- Forwarded Message --------\nSubject: AW: Vertrag\n');
       expect(parsed.attachments.map((a) => [a.filename, a.contentType])).toEqual([['Vertrag – final.pdf', 'application/pdf']]);
       expect(parsed.attachments[0]!.content.equals(pdf)).toBe(true);
-      const [entry] = await h.memory.listMailbox('alice@corp.test', h.clock.now(), 1);
+      const [entry] = (await h.memory.listMailboxPage('alice@corp.test', { folder: 'sent', limit: 1 }, h.clock.now())).entries;
       expect(entry!.attachments).toEqual([
         { filename: 'Vertrag – final.pdf', contentType: 'application/pdf', size: pdf.length, contentId: null, inline: false },
       ]);

@@ -32,14 +32,14 @@ describe('ingestMessage', () => {
     // Prepare: bob is BCC (envelope only); "sales" is an alias of carol's mailbox, in other case
     const mail = receivedMail({ envelopeRecipients: ['alice@corp.test', 'bob@corp.test', 'Sales@Corp.Test'] });
     store.put(mail.raw, simpleMessage());
-    await index.putAddress('sales@corp.test', 'carol@corp.test');
+    await index.putAddresses([{ address: 'sales@corp.test', mailbox: 'carol@corp.test' }]);
 
     // Act
     const outcome = await ingestMessage(mail, deps);
 
     // Assess
     expect(outcome.mailboxes.sort()).toEqual(['alice@corp.test', 'bob@corp.test', 'carol@corp.test']);
-    const carol = await index.listMailbox('carol@corp.test', deps.clock.now(), 10);
+    const carol = (await index.listMailboxPage('carol@corp.test', { folder: 'inbox', limit: 10 }, deps.clock.now())).entries;
     expect(carol).toHaveLength(1);
     expect(carol[0]).toMatchObject({ subject: 'Quarterly numbers', recipients: ['sales@corp.test'], folder: 'inbox', read: false });
     expect(carol[0]?.expiresAt).toBe(Date.parse('2026-11-20T10:00:00Z') / 1000 + 28 * 86_400);
@@ -52,11 +52,11 @@ describe('ingestMessage', () => {
   it('maps two aliases of one mailbox to a single inbox entry', async () => {
     const mail = receivedMail({ envelopeRecipients: ['info@corp.test', 'carol@corp.test'] });
     store.put(mail.raw, simpleMessage());
-    await index.putAddress('info@corp.test', 'carol@corp.test');
+    await index.putAddresses([{ address: 'info@corp.test', mailbox: 'carol@corp.test' }]);
 
     await ingestMessage(mail, deps);
 
-    const carol = await index.listMailbox('carol@corp.test', deps.clock.now(), 10);
+    const carol = (await index.listMailboxPage('carol@corp.test', { folder: 'inbox', limit: 10 }, deps.clock.now())).entries;
     expect(carol).toHaveLength(1);
     expect(carol[0]?.recipients.sort()).toEqual(['carol@corp.test', 'info@corp.test']);
     expect(await index.getDeliveryStates(mail.sesMessageId, deps.clock.now())).toHaveLength(2);
@@ -67,13 +67,13 @@ describe('ingestMessage', () => {
     store.put(mail.raw, simpleMessage());
 
     await ingestMessage(mail, deps);
-    const entry = (await index.listMailbox('alice@corp.test', deps.clock.now(), 10))[0]!;
+    const entry = (await index.listMailboxPage('alice@corp.test', { folder: 'inbox', limit: 10 }, deps.clock.now())).entries[0]!;
     index.entries.get(`alice@corp.test|${mail.sesMessageId}`)!.read = true; // the user read it meanwhile
     const second = await ingestMessage(mail, { ...deps, workerId: 'worker-b' });
 
     expect(second.forwardEnqueued).toBe(false);
     expect(queue.sent).toHaveLength(1);
-    const after = await index.listMailbox('alice@corp.test', deps.clock.now(), 10);
+    const after = (await index.listMailboxPage('alice@corp.test', { folder: 'inbox', limit: 10 }, deps.clock.now())).entries;
     expect(after).toEqual([{ ...entry, read: true }]);
   });
 
@@ -156,7 +156,9 @@ describe('ingestMessage', () => {
     await ingestMessage(virus, deps);
     await ingestMessage(spam, deps);
 
-    const entries = await index.listMailbox('alice@corp.test', deps.clock.now(), 10);
+    const entries = (
+      await index.listMailboxPage('alice@corp.test', { folder: 'inbox', limit: 10, includeQuarantined: true }, deps.clock.now())
+    ).entries;
     expect(entries.find((entry) => entry.sesMessageId === 'v1')).toMatchObject({ visibility: 'quarantined', spamFlagged: false });
     expect(entries.find((entry) => entry.sesMessageId === 's1')).toMatchObject({ visibility: 'normal', spamFlagged: true });
   });
@@ -191,7 +193,7 @@ describe('ingestMessage', () => {
 
     const later = new Date(Date.parse(mail.receivedAt) + 29 * 86_400_000);
 
-    expect(await index.listMailbox('alice@corp.test', later, 10)).toEqual([]);
+    expect((await index.listMailboxPage('alice@corp.test', { folder: 'inbox', limit: 10 }, later)).entries).toEqual([]);
     expect(await index.getMessage(mail.sesMessageId, later)).toBeNull();
   });
 });

@@ -14,9 +14,9 @@ import {
   restoreToInbox,
 } from '../../lambdas/core/mailbox.ts';
 import type { Identity } from '../../lambdas/ports/sign-in.ts';
+import { EXPIRED, makeEntry, makeRecord, minutesAgo, NOW } from '../support/index-contract/fixtures.ts';
 import { ManualClock } from '../support/memory-adapters.ts';
 import { MemoryMessageIndex } from '../support/memory-message-index.ts';
-import { EXPIRED, makeEntry, makeRecord, minutesAgo, NOW } from '../support/message-index-contract.ts';
 
 const ALICE = 'alice@corp.test';
 const BOB = 'bob@corp.test';
@@ -59,7 +59,7 @@ describe('mailbox use cases', () => {
   describe('mailboxesOf', () => {
     it('maps the token address through the directory, case-insensitively, and falls back to the address itself', async () => {
       // Prepare
-      await index.putAddress('sales@corp.test', ALICE);
+      await index.putAddresses([{ address: 'sales@corp.test', mailbox: ALICE }]);
       // Act
       const own = await mailboxesOf(identity('Bob@CORP.test'), index);
       const alias = await mailboxesOf(identity('SALES@corp.test'), index);
@@ -111,7 +111,7 @@ describe('mailbox use cases', () => {
 
     it('lets a user whose address is an alias list the mailbox it maps to', async () => {
       // Prepare
-      await index.putAddress('sales@corp.test', ALICE);
+      await index.putAddresses([{ address: 'sales@corp.test', mailbox: ALICE }]);
       await deliver(ALICE, 'a1', 10);
       // Act
       const page = await listFolder(identity('Sales@Corp.Test'), { folder: 'inbox', mailbox: 'ALICE@corp.test' }, deps);
@@ -160,7 +160,7 @@ describe('mailbox use cases', () => {
 
     it('opens a message for a user whose address is an alias of the mailbox', async () => {
       // Prepare
-      await index.putAddress('sales@corp.test', ALICE);
+      await index.putAddresses([{ address: 'sales@corp.test', mailbox: ALICE }]);
       await deliver(ALICE, 'a1', 10);
       // Act
       const opened = await openEntry(identity('sales@corp.test'), 'a1', deps);
@@ -288,7 +288,7 @@ describe('mailbox use cases', () => {
 
     it('does not give an alias user more than the mailbox the alias maps to', async () => {
       // Prepare
-      await index.putAddress('sales@corp.test', ALICE);
+      await index.putAddresses([{ address: 'sales@corp.test', mailbox: ALICE }]);
       await deliver(BOB, 'b1', 10);
       await deliver('sales@corp.test', 'stray', 10);
       // Act

@@ -324,7 +324,7 @@ describe('bulk resend', () => {
 
   it('sends every message of one mailbox in the range, oldest first, to the recipients filed there', async () => {
     // Prepare: alice owns sales@ too; bob's mail and mail outside the range stay out
-    await h.index.putAddress('sales@corp.test', 'alice@corp.test');
+    await h.index.putAddresses([{ address: 'sales@corp.test', mailbox: 'alice@corp.test' }]);
     const inRange = [
       await h.receive(10, { recipients: ['alice@corp.test'], minutesAgo: 50 }),
       await h.receive(11, { recipients: ['Sales@corp.test', 'bob@corp.test'], minutesAgo: 40 }),

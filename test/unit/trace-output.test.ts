@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { formatTrace, traceJson } from '../../bin/commands/trace.ts';
 import type { DeliveryAttempt } from '../../lambdas/core/model.ts';
 import type { TracedMessage } from '../../lambdas/core/trace.ts';
-import { makeRecord, makeState } from '../support/message-index-contract.ts';
+import { makeRecord, makeState } from '../support/index-contract/fixtures.ts';
 
 function traced(attempts: DeliveryAttempt[], state: 'deferred' | 'failed' = 'deferred'): TracedMessage {
   const message = makeRecord('ses-fault-1', { envelopeRecipients: ['bob@corp.test'] });

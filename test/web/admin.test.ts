@@ -10,10 +10,10 @@ import { DEFAULT_RESEND_CONFIG, processResendStep } from '../../lambdas/core/res
 import type { Identity } from '../../lambdas/ports/sign-in.ts';
 import type { AdminDeps } from '../../web/routes/admin.ts';
 import { ALICE, type Harness, ORIGIN, sessionCookie, startHarness } from '../fixtures/web/app-under-test.ts';
+import { makeRecord, putReceived } from '../support/index-contract/fixtures.ts';
 import { MemoryRawMailStore, ScriptedRelay } from '../support/memory-adapters.ts';
 import { MemoryMessageIndex } from '../support/memory-message-index.ts';
 import { MemoryAuditLog, MemoryResendJobs, MemoryResendQueue } from '../support/memory-resend.ts';
-import { makeRecord, putReceived } from '../support/message-index-contract.ts';
 import { startS3rver } from '../support/s3rver.ts';
 
 const ADMIN: Identity = { subject: 'sub-admin', email: 'admin@corp.test', name: 'Ada Admin', groups: ['shadowmail-admins'] };

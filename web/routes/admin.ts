@@ -20,9 +20,11 @@ import { cancelResend, getResendJob, isSettled, listResendJobs, type ResendStart
 import { adminTraceSearch, openRawMessage, type TraceSearchInput, traceOne } from '../../lambdas/core/trace.ts';
 import type { AuditLog } from '../../lambdas/ports/audit-log.ts';
 import type { Clock } from '../../lambdas/ports/clock.ts';
+import type { DeliveryLog } from '../../lambdas/ports/delivery-log.ts';
 import type { DownloadLinks } from '../../lambdas/ports/download-links.ts';
 import type { FailoverFlag } from '../../lambdas/ports/failover-flag.ts';
-import type { MessageIndex } from '../../lambdas/ports/message-index.ts';
+import type { MessageRecords } from '../../lambdas/ports/message-records.ts';
+import type { MessageSearch } from '../../lambdas/ports/message-search.ts';
 import type { RawMailStore } from '../../lambdas/ports/raw-mail-store.ts';
 import { csrfTokenOf, identityOf, type WebContext, type WebEnv } from '../middleware/context.ts';
 import {
@@ -40,7 +42,7 @@ import {
 import { messagePage, renderPage } from '../views/layout.tsx';
 
 export interface AdminDeps {
-  index: MessageIndex;
+  index: MessageRecords & DeliveryLog & MessageSearch;
   rawStore: RawMailStore;
   audit: AuditLog;
   clock: Clock;

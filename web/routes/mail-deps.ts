@@ -7,18 +7,21 @@ import type { ComposeLimits, SendConfig } from '../../lambdas/core/compose.ts';
 import { DEFAULT_COMPOSE_LIMITS } from '../../lambdas/core/compose.ts';
 import { MimeParseError, RawMessageMissingError } from '../../lambdas/core/errors.ts';
 import type { MessageRecord } from '../../lambdas/core/model.ts';
+import type { AddressMap } from '../../lambdas/ports/address-map.ts';
 import type { Clock } from '../../lambdas/ports/clock.ts';
 import type { DownloadLinks } from '../../lambdas/ports/download-links.ts';
 import type { DraftStore } from '../../lambdas/ports/draft-store.ts';
-import type { MessageIndex } from '../../lambdas/ports/message-index.ts';
+import type { MailboxEntries } from '../../lambdas/ports/mailbox-entries.ts';
+import type { MessageRecords } from '../../lambdas/ports/message-records.ts';
 import type { MessageRenderer, RenderedMessage, RenderOptions } from '../../lambdas/ports/message-renderer.ts';
 import type { MimeComposer } from '../../lambdas/ports/mime-composer.ts';
+import type { OnceGate } from '../../lambdas/ports/once-gate.ts';
 import type { OutboundMailer } from '../../lambdas/ports/outbound-mailer.ts';
 import type { RawMailStore, RawMailWriter } from '../../lambdas/ports/raw-mail-store.ts';
 import { consoleLogger, type WebLogger } from '../middleware/logger.ts';
 
 export interface MailRouteDeps {
-  index: MessageIndex;
+  index: AddressMap & MessageRecords & MailboxEntries & OnceGate;
   rawStore: RawMailStore;
   /** Where the raw bytes of Sent copies go (config.sentBucket / sentKeyPrefix). */
   rawWriter: RawMailWriter;

@@ -18,7 +18,7 @@ import {
   openEntry,
   restoreToInbox,
 } from '../../lambdas/core/mailbox.ts';
-import type { Folder } from '../../lambdas/ports/message-index.ts';
+import type { Folder } from '../../lambdas/ports/mailbox-entries.ts';
 import type { UserRouteGroup } from '../app.ts';
 import { csrfTokenOf, identityOf, type WebEnv } from '../middleware/context.ts';
 import { renderPage } from '../views/layout.tsx';

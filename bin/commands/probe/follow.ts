@@ -11,7 +11,9 @@ import { randomUUID } from 'node:crypto';
 import { normalizeAddress } from '../../../lambdas/core/addresses.ts';
 import { searchTrace, type TracedMessage } from '../../../lambdas/core/trace.ts';
 import type { Clock } from '../../../lambdas/ports/clock.ts';
-import type { MessageIndex } from '../../../lambdas/ports/message-index.ts';
+import type { DeliveryLog } from '../../../lambdas/ports/delivery-log.ts';
+import type { MessageRecords } from '../../../lambdas/ports/message-records.ts';
+import type { MessageSearch } from '../../../lambdas/ports/message-search.ts';
 
 export type ProbeStepKey = 'sent' | 'received' | 'indexed' | 'relayed' | 'delivered';
 
@@ -72,7 +74,8 @@ export interface FollowInput {
 }
 
 export interface FollowDeps {
-  index: MessageIndex;
+  /** What searchTrace reads. */
+  index: MessageRecords & DeliveryLog & MessageSearch;
   clock: Clock;
   sleep(ms: number): Promise<void>;
   pollMs: number;

@@ -8,13 +8,14 @@
 // server, re-checks every item with the shared predicate, and stops after a bounded
 // number of requests with a cursor (a page may then be short, even empty).
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { auditCursor, auditCursorPosition, auditPosition, matchesAuditFilter } from '../../core/audit.ts';
 import { InvalidInputError } from '../../core/errors.ts';
 import { checkPageLimit } from '../../core/mailbox.ts';
 import { dayOf, daysBetween } from '../../core/trace.ts';
 import type { AuditEvent, AuditFilter, AuditLog, AuditPage } from '../../ports/audit-log.ts';
-import { errorName, messageTableKeys as keys } from './message-table.ts';
+import { type DynamoTable, isConditionFailure, openTable } from './dynamodb-toolkit.ts';
+import { messageTableKeys as keys } from './message-table.ts';
 
 export const DEFAULT_AUDIT_BUDGET = { requests: 40 };
 
@@ -28,23 +29,21 @@ export interface DynamoDbAuditLogOptions {
 }
 
 export class DynamoDbAuditLog implements AuditLog {
-  private readonly doc: DynamoDBDocumentClient;
-  private readonly table: string;
+  private readonly table: DynamoTable;
   private readonly pageSize: number | undefined;
   private readonly budget: { requests: number };
 
   constructor(options: DynamoDbAuditLogOptions) {
-    this.doc = DynamoDBDocumentClient.from(options.client, { marshallOptions: { removeUndefinedValues: true } });
-    this.table = options.tableName;
+    this.table = openTable(options.client, options.tableName);
     this.pageSize = options.queryPageSize;
     this.budget = options.budget ?? DEFAULT_AUDIT_BUDGET;
   }
 
   async append(event: AuditEvent): Promise<void> {
     try {
-      await this.doc.send(
+      await this.table.doc.send(
         new PutCommand({
-          TableName: this.table,
+          TableName: this.table.name,
           Item: {
             ...keys.auditEvent(dayOf(event.at), auditPosition(event)),
             type: 'audit',
@@ -61,8 +60,7 @@ export class DynamoDbAuditLog implements AuditLog {
         }),
       );
     } catch (error) {
-      if (errorName(error) === 'ConditionalCheckFailedException')
-        throw new InvalidInputError(`audit event ${event.id} exists and is never overwritten`);
+      if (isConditionFailure(error)) throw new InvalidInputError(`audit event ${event.id} exists and is never overwritten`);
       throw error;
     }
   }
@@ -94,9 +92,9 @@ export class DynamoDbAuditLog implements AuditLog {
       do {
         if (requests >= this.budget.requests) return { events, nextCursor: resume === null ? null : auditCursor(resume) };
         requests += 1;
-        const page = await this.doc.send(
+        const page = await this.table.doc.send(
           new QueryCommand({
-            TableName: this.table,
+            TableName: this.table.name,
             KeyConditionExpression: '#pk = :pk AND #sk BETWEEN :lo AND :hi',
             ...(conditions.length > 0 && { FilterExpression: conditions.join(' AND ') }),
             ExpressionAttributeNames: names,

@@ -1,7 +1,7 @@
 // The synced directory in the message table (message-table.ts), next to the messages:
 //
-//   ADDR#<address>  / ADDR            address → mailbox, the same item MessageIndex's
-//                                     mailboxFor/putAddress read and write (ingest)
+//   ADDR#<address>  / ADDR            address → mailbox, the item the address map's
+//                                     mailboxFor reads (ingest, webmail)
 //   DIR#<shard>     / USER#<mailbox>  one directory user (DirectoryUser)
 //   DIR#STATE       / STATE           the sync lease and the "writing" mark
 //
@@ -16,27 +16,23 @@
 // unprocessed items retried with backoff. No transactions (dynalite has none); the
 // order of the writes is core/directory.ts's business.
 import { createHash } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import {
-  BatchWriteCommand,
-  type BatchWriteCommandInput,
-  DynamoDBDocumentClient,
-  GetCommand,
-  QueryCommand,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
+import { GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { normalizeAddress } from '../../core/addresses.ts';
 import { type AddressAssignment, addressesOf, DirectoryError, type DirectoryUser, isMailAddress } from '../../core/directory.ts';
 import { RetryableError } from '../../core/errors.ts';
 import type { DirectoryState, DirectoryStore } from '../../ports/directory.ts';
-import { errorName, keyPart, messageTableKeys } from './message-table.ts';
+import { type BatchRetry, batchWriteAll, type DynamoTable, isConditionFailure, openTable, type WriteRequest } from './dynamodb-toolkit.ts';
+import { keyPart, messageTableKeys } from './message-table.ts';
 
 export const DIRECTORY_SHARDS = 16;
-const BATCH_WRITE_SIZE = 25;
-const BATCH_ROUNDS = 12;
 const DEFAULT_CONCURRENCY = 8;
 const USER_PREFIX = 'USER#';
+const WRITE_RETRY: BatchRetry = {
+  rounds: 12,
+  maxDelayMs: 2000,
+  giveUp: (unprocessed) => new RetryableError(`${unprocessed} directory items not written (throttled); run the sync again`),
+};
 
 export const directoryKeys = {
   shardPartition: (shard: number) => `DIR#${shard.toString(16)}`,
@@ -58,17 +54,14 @@ export interface DynamoDbDirectoryStoreOptions {
 }
 
 type Item = Record<string, unknown>;
-type WriteRequest = NonNullable<BatchWriteCommandInput['RequestItems']>[string][number];
 
 export class DynamoDbDirectoryStore implements DirectoryStore {
-  private readonly doc: DynamoDBDocumentClient;
-  private readonly table: string;
+  private readonly table: DynamoTable;
   private readonly concurrency: number;
   private readonly pageSize: number | undefined;
 
   constructor(options: DynamoDbDirectoryStoreOptions) {
-    this.doc = DynamoDBDocumentClient.from(options.client, { marshallOptions: { removeUndefinedValues: true } });
-    this.table = options.tableName;
+    this.table = openTable(options.client, options.tableName);
     this.concurrency = Math.max(1, options.concurrency ?? DEFAULT_CONCURRENCY);
     this.pageSize = options.queryPageSize;
   }
@@ -77,7 +70,7 @@ export class DynamoDbDirectoryStore implements DirectoryStore {
     const shards = Array.from({ length: DIRECTORY_SHARDS }, (_, shard) => shard);
     const [parts, state] = await Promise.all([
       Promise.all(shards.map((shard) => this.readShard(shard))),
-      this.doc.send(new GetCommand({ TableName: this.table, Key: directoryKeys.state(), ConsistentRead: true })),
+      this.table.doc.send(new GetCommand({ TableName: this.table.name, Key: directoryKeys.state(), ConsistentRead: true })),
     ]);
     const users = parts.flat().sort((a, b) => (a.mailbox < b.mailbox ? -1 : a.mailbox > b.mailbox ? 1 : 0));
     return { users, interrupted: state.Item?.writing === true };
@@ -85,9 +78,9 @@ export class DynamoDbDirectoryStore implements DirectoryStore {
 
   async beginSync(owner: string, now: Date, leaseMs: number): Promise<{ interrupted: boolean }> {
     try {
-      const result = await this.doc.send(
+      const result = await this.table.doc.send(
         new UpdateCommand({
-          TableName: this.table,
+          TableName: this.table.name,
           Key: directoryKeys.state(),
           UpdateExpression: 'SET #type = :type, leaseOwner = :owner, leaseUntil = :until',
           ConditionExpression: 'attribute_not_exists(leaseUntil) OR leaseUntil < :now OR leaseOwner = :owner',
@@ -103,9 +96,9 @@ export class DynamoDbDirectoryStore implements DirectoryStore {
       );
       return { interrupted: result.Attributes?.writing === true };
     } catch (error) {
-      if (errorName(error) !== 'ConditionalCheckFailedException') throw error;
-      const { Item: state } = await this.doc.send(
-        new GetCommand({ TableName: this.table, Key: directoryKeys.state(), ConsistentRead: true }),
+      if (!isConditionFailure(error)) throw error;
+      const { Item: state } = await this.table.doc.send(
+        new GetCommand({ TableName: this.table.name, Key: directoryKeys.state(), ConsistentRead: true }),
       );
       const until = typeof state?.leaseUntil === 'number' ? new Date(state.leaseUntil).toISOString() : 'unknown';
       throw new DirectoryError(
@@ -157,16 +150,16 @@ export class DynamoDbDirectoryStore implements DirectoryStore {
   async userForAddress(address: string): Promise<DirectoryUser | null> {
     const normalized = normalizeAddress(address);
     if (!isMailAddress(normalized)) return null;
-    const { Item: entry } = await this.doc.send(
-      new GetCommand({ TableName: this.table, Key: messageTableKeys.address(normalized), ConsistentRead: true }),
+    const { Item: entry } = await this.table.doc.send(
+      new GetCommand({ TableName: this.table.name, Key: messageTableKeys.address(normalized), ConsistentRead: true }),
     );
     if (typeof entry?.mailbox !== 'string') return null;
-    const { Item: item } = await this.doc.send(
-      new GetCommand({ TableName: this.table, Key: directoryKeys.user(entry.mailbox), ConsistentRead: true }),
+    const { Item: item } = await this.table.doc.send(
+      new GetCommand({ TableName: this.table.name, Key: directoryKeys.user(entry.mailbox), ConsistentRead: true }),
     );
     const user = item ? toUser(item) : null;
-    // An address item written by something else (putAddress) does not make its
-    // mailbox's owner the owner of that address.
+    // An address item pointing at a mailbox does not make the mailbox's owner the owner
+    // of that address: it has to be one of their own addresses.
     return user && addressesOf(user).includes(normalized) ? user : null;
   }
 
@@ -174,9 +167,9 @@ export class DynamoDbDirectoryStore implements DirectoryStore {
     const users: DirectoryUser[] = [];
     let startKey: Record<string, unknown> | undefined;
     do {
-      const page = await this.doc.send(
+      const page = await this.table.doc.send(
         new QueryCommand({
-          TableName: this.table,
+          TableName: this.table.name,
           KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
           ExpressionAttributeValues: { ':pk': directoryKeys.shardPartition(shard), ':prefix': USER_PREFIX },
           ConsistentRead: true,
@@ -195,9 +188,9 @@ export class DynamoDbDirectoryStore implements DirectoryStore {
 
   private async updateOwnState(owner: string, expression: string, values: Record<string, unknown>): Promise<void> {
     try {
-      await this.doc.send(
+      await this.table.doc.send(
         new UpdateCommand({
-          TableName: this.table,
+          TableName: this.table.name,
           Key: directoryKeys.state(),
           UpdateExpression: expression,
           ConditionExpression: 'leaseOwner = :owner',
@@ -205,33 +198,13 @@ export class DynamoDbDirectoryStore implements DirectoryStore {
         }),
       );
     } catch (error) {
-      if (errorName(error) !== 'ConditionalCheckFailedException') throw error;
+      if (!isConditionFailure(error)) throw error;
       throw new DirectoryError('DIRECTORY_BUSY', `the sync lease of ${owner} ran out and another sync took over`, { cause: error });
     }
   }
 
   private async batchWrite(requests: WriteRequest[]): Promise<void> {
-    const batches: WriteRequest[][] = [];
-    for (let start = 0; start < requests.length; start += BATCH_WRITE_SIZE) batches.push(requests.slice(start, start + BATCH_WRITE_SIZE));
-    let next = 0;
-    const worker = async () => {
-      while (next < batches.length) {
-        const batch = batches[next]!;
-        next += 1;
-        await this.writeBatch(batch);
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(this.concurrency, batches.length) }, worker));
-  }
-
-  private async writeBatch(batch: WriteRequest[]): Promise<void> {
-    let pending = batch;
-    for (let round = 0; pending.length > 0; round += 1) {
-      if (round >= BATCH_ROUNDS) throw new RetryableError(`${pending.length} directory items not written (throttled); run the sync again`);
-      if (round > 0) await sleep(Math.min(2000, 25 * 2 ** round));
-      const result = await this.doc.send(new BatchWriteCommand({ RequestItems: { [this.table]: pending } }));
-      pending = (result.UnprocessedItems?.[this.table] ?? []) as WriteRequest[];
-    }
+    await batchWriteAll(this.table, requests, WRITE_RETRY, this.concurrency);
   }
 }
 

@@ -18,15 +18,7 @@
 // Job items carry expiresAt (the table's TTL): a job is kept jobRetentionDays; the
 // audit log keeps who ran it for longer.
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import {
-  BatchGetCommand,
-  DynamoDBDocumentClient,
-  GetCommand,
-  PutCommand,
-  QueryCommand,
-  UpdateCommand,
-  type UpdateCommandInput,
-} from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
 import { InvalidInputError, RetryableError } from '../../core/errors.ts';
 import { checkPageLimit, decodeCursor, encodeCursor } from '../../core/mailbox.ts';
 import { RESEND_COUNTER_NAMES, RESEND_SKIP_REASONS } from '../../core/resend.ts';
@@ -40,12 +32,11 @@ import type {
   ResendTaskMarks,
   ResendTaskOutcome,
 } from '../../ports/resend-jobs.ts';
-import { errorName, messageTableKeys as keys, MESSAGE_TABLE } from './message-table.ts';
-
-type Item = Record<string, unknown>;
+import { type BatchRetry, batchGet, type DynamoTable, type Item, isConditionFailure, openTable } from './dynamodb-toolkit.ts';
+import { messageTableKeys as keys, MESSAGE_TABLE } from './message-table.ts';
 
 const LIST_REQUESTS = 20;
-const BATCH_ROUNDS = 10;
+const READ_RETRY: BatchRetry = { rounds: 10, maxDelayMs: 1000, giveUp: () => new RetryableError('resend jobs not read (throttled)') };
 
 export interface DynamoDbResendJobsOptions {
   client: DynamoDBClient;
@@ -56,12 +47,10 @@ const counterAttribute = (name: string) => `c_${name}`;
 const skipAttribute = (reason: string) => `s_${reason}`;
 
 export class DynamoDbResendJobs implements ResendJobStore {
-  private readonly doc: DynamoDBDocumentClient;
-  private readonly table: string;
+  private readonly table: DynamoTable;
 
   constructor(options: DynamoDbResendJobsOptions) {
-    this.doc = DynamoDBDocumentClient.from(options.client, { marshallOptions: { removeUndefinedValues: true } });
-    this.table = options.tableName;
+    this.table = openTable(options.client, options.tableName);
   }
 
   async create(job: ResendJob): Promise<void> {
@@ -92,9 +81,9 @@ export class DynamoDbResendJobs implements ResendJobStore {
     for (const name of RESEND_COUNTER_NAMES) item[counterAttribute(name)] = job.counters[name];
     for (const reason of RESEND_SKIP_REASONS) item[skipAttribute(reason)] = job.skippedBy[reason];
     try {
-      await this.doc.send(
+      await this.table.doc.send(
         new PutCommand({
-          TableName: this.table,
+          TableName: this.table.name,
           Item: item,
           ConditionExpression: 'attribute_not_exists(#pk)',
           ExpressionAttributeNames: { '#pk': 'pk' },
@@ -107,7 +96,9 @@ export class DynamoDbResendJobs implements ResendJobStore {
   }
 
   async get(id: string, now: Date): Promise<ResendJob | null> {
-    const { Item: item } = await this.doc.send(new GetCommand({ TableName: this.table, Key: keys.resendJob(id), ConsistentRead: true }));
+    const { Item: item } = await this.table.doc.send(
+      new GetCommand({ TableName: this.table.name, Key: keys.resendJob(id), ConsistentRead: true }),
+    );
     if (!item) return null;
     const job = toJob(item);
     return isLive(job, now) ? job : null;
@@ -122,9 +113,9 @@ export class DynamoDbResendJobs implements ResendJobStore {
     let requests = 0;
     do {
       requests += 1;
-      const page = await this.doc.send(
+      const page = await this.table.doc.send(
         new QueryCommand({
-          TableName: this.table,
+          TableName: this.table.name,
           IndexName: lookupIndex.name,
           KeyConditionExpression: before === null ? '#gpk = :gpk' : '#gpk = :gpk AND #gsk < :before',
           FilterExpression: '#expiresAt > :now',
@@ -201,7 +192,9 @@ export class DynamoDbResendJobs implements ResendJobStore {
   }
 
   async getTask(id: string, taskKey: string, now: Date): Promise<ResendTaskMarks | null> {
-    const { Item: item } = await this.doc.send(new GetCommand({ TableName: this.table, Key: keys.resendJob(id), ConsistentRead: true }));
+    const { Item: item } = await this.table.doc.send(
+      new GetCommand({ TableName: this.table.name, Key: keys.resendJob(id), ConsistentRead: true }),
+    );
     if (!item) return null;
     const job = toJob(item);
     if (!isLive(job, now)) return null;
@@ -278,7 +271,9 @@ export class DynamoDbResendJobs implements ResendJobStore {
       ReturnValues: 'ALL_NEW',
     });
     if (cancelled) return cancelled;
-    const { Item: item } = await this.doc.send(new GetCommand({ TableName: this.table, Key: keys.resendJob(id), ConsistentRead: true }));
+    const { Item: item } = await this.table.doc.send(
+      new GetCommand({ TableName: this.table.name, Key: keys.resendJob(id), ConsistentRead: true }),
+    );
     return item ? toJob(item) : null;
   }
 
@@ -332,7 +327,7 @@ export class DynamoDbResendJobs implements ResendJobStore {
   /** The job after the update (ReturnValues ALL_NEW), or null when the condition did not hold. */
   private async conditionalUpdate(input: Omit<UpdateCommandInput, 'TableName'>): Promise<ResendJob | null> {
     try {
-      const { Attributes: item } = await this.doc.send(new UpdateCommand({ ...input, TableName: this.table }));
+      const { Attributes: item } = await this.table.doc.send(new UpdateCommand({ ...input, TableName: this.table.name }));
       return item ? toJob(item) : null;
     } catch (error) {
       if (isConditionFailure(error)) return null;
@@ -343,16 +338,13 @@ export class DynamoDbResendJobs implements ResendJobStore {
   private async getMany(ids: string[]): Promise<ResendJob[]> {
     if (ids.length === 0) return [];
     const found = new Map<string, ResendJob>();
-    let pending = ids.map((id) => keys.resendJob(id));
-    for (let round = 0; pending.length > 0; round += 1) {
-      if (round >= BATCH_ROUNDS) throw new RetryableError('resend jobs not read (throttled)');
-      if (round > 0) await new Promise((resolve) => setTimeout(resolve, Math.min(1000, 25 * 2 ** round)));
-      const result = await this.doc.send(new BatchGetCommand({ RequestItems: { [this.table]: { Keys: pending, ConsistentRead: true } } }));
-      for (const item of result.Responses?.[this.table] ?? []) {
-        const job = toJob(item);
-        found.set(job.id, job);
-      }
-      pending = (result.UnprocessedKeys?.[this.table]?.Keys ?? []) as typeof pending;
+    for (const item of await batchGet(
+      this.table,
+      ids.map((id) => keys.resendJob(id)),
+      READ_RETRY,
+    )) {
+      const job = toJob(item);
+      found.set(job.id, job);
     }
     return ids.map((id) => found.get(id)).filter((job): job is ResendJob => job !== undefined);
   }
@@ -389,8 +381,4 @@ function toJob(item: Item): ResendJob {
 
 function mapOf(value: unknown): Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
-}
-
-function isConditionFailure(error: unknown): boolean {
-  return errorName(error) === 'ConditionalCheckFailedException';
 }

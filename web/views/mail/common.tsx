@@ -1,7 +1,7 @@
 // Pieces every mailbox page shares: the folder navigation in the header, the one-line
 // notices after an action (chosen by a fixed key in the URL, never free text), URLs of
 // folders and messages, and small formatters for senders and sizes.
-import type { Folder } from '../../../lambdas/ports/message-index.ts';
+import type { Folder } from '../../../lambdas/ports/mailbox-entries.ts';
 import type { MessageKey, Translate } from '../../i18n/index.ts';
 
 export const MAIL_PATH = '/mail';

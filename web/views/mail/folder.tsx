@@ -2,7 +2,7 @@
 // link per row (unread in bold with a hidden "Unread" for screen readers), cursor
 // paging and the empty states. Quarantined mail never reaches this view.
 import type { MailboxEntry } from '../../../lambdas/core/model.ts';
-import type { Folder } from '../../../lambdas/ports/message-index.ts';
+import type { Folder } from '../../../lambdas/ports/mailbox-entries.ts';
 import { formatDateTime, type Lang, type Translate } from '../../i18n/index.ts';
 import { displayName, FOLDER_NAMES, FOLDER_PATHS, messagePath, Notice, type NoticeKey } from './common.tsx';
 

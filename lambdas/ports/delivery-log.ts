@@ -1,0 +1,24 @@
+// Port: per message and recipient, how the relay to the primary stands and every
+// attempt made (the forward's and a resend's), for retries and the admin's trace.
+import type { DeliveryAttempt, DeliveryState, DeliveryStateName } from '../core/model.ts';
+
+export interface DeliveryLog {
+  /** Creates the delivery state unless it exists (a re-ingest never resets progress). */
+  createDeliveryState(state: DeliveryState): Promise<void>;
+  getDeliveryStates(sesMessageId: string, now: Date): Promise<DeliveryState[]>;
+  /** The forward's attempt: appended, and state and reason set as given. No state for the recipient: InvalidInputError. */
+  recordDeliveryAttempt(
+    sesMessageId: string,
+    recipient: string,
+    attempt: DeliveryAttempt,
+    state: DeliveryStateName,
+    reason: string | null,
+  ): Promise<void>;
+  /**
+   * Adds an attempt made outside the forward (a resend) to a recipient's history. A
+   * delivered attempt makes the state delivered (the forward stops retrying it);
+   * any other outcome leaves state and reason as the forward left them. No delivery
+   * state for the recipient: nothing is recorded.
+   */
+  recordExtraAttempt(sesMessageId: string, recipient: string, attempt: DeliveryAttempt): Promise<void>;
+}
