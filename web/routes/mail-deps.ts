@@ -3,8 +3,8 @@
 // helpers the route modules share: reading a stored message through the renderer, and
 // the signed URLs of inline images.
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import type { ComposeLimits, SendConfig } from '../../lambdas/core/compose.ts';
-import { DEFAULT_COMPOSE_LIMITS } from '../../lambdas/core/compose.ts';
+import { type ComposeLimits, DEFAULT_COMPOSE_LIMITS } from '../../lambdas/core/compose/draft.ts';
+import type { SendOnceDeps } from '../../lambdas/core/compose/send-once.ts';
 import { MimeParseError, RawMessageMissingError } from '../../lambdas/core/errors.ts';
 import type { MessageRecord } from '../../lambdas/core/model.ts';
 import type { Clock } from '../../lambdas/ports/clock.ts';
@@ -12,19 +12,13 @@ import type { DownloadLinks } from '../../lambdas/ports/download-links.ts';
 import type { DraftStore } from '../../lambdas/ports/draft-store.ts';
 import type { MessageIndex } from '../../lambdas/ports/message-index.ts';
 import type { MessageRenderer, RenderedMessage, RenderOptions } from '../../lambdas/ports/message-renderer.ts';
-import type { MimeComposer } from '../../lambdas/ports/mime-composer.ts';
-import type { OutboundMailer } from '../../lambdas/ports/outbound-mailer.ts';
-import type { RawMailStore, RawMailWriter } from '../../lambdas/ports/raw-mail-store.ts';
+import type { RawMailStore } from '../../lambdas/ports/raw-mail-store.ts';
 import { consoleLogger, type WebLogger } from '../middleware/logger.ts';
 
 export interface MailRouteDeps {
   index: MessageIndex;
   rawStore: RawMailStore;
-  /** Where the raw bytes of Sent copies go (config.sentBucket / sentKeyPrefix). */
-  rawWriter: RawMailWriter;
   renderer: MessageRenderer;
-  composer: MimeComposer;
-  mailer: OutboundMailer;
   /**
    * Presigned downloads (AWS: keeps attachments out of the 6 MB Lambda response).
    * null, or a link() that answers null: the route streams the attachment itself.
@@ -37,7 +31,8 @@ export interface MailRouteDeps {
   clock: Clock;
   /** Signs the URLs of inline (cid:) images; the session secret serves (a key is derived from it). */
   signingSecret: string;
-  send: SendConfig;
+  /** The send use case's parts, built once by the wiring (composer, mailer, Sent copies, once-gate). */
+  sending: SendOnceDeps;
   logger?: WebLogger;
   /** Messages per folder page (1–100). */
   pageSize?: number;
@@ -48,7 +43,7 @@ export interface MailRouteDeps {
 export const DEFAULT_INLINE_URL_SECONDS = 15 * 60;
 
 export function composeLimitsOf(deps: MailRouteDeps): ComposeLimits {
-  return { ...DEFAULT_COMPOSE_LIMITS, ...deps.send.limits };
+  return { ...DEFAULT_COMPOSE_LIMITS, ...deps.sending.config.limits };
 }
 
 export function loggerOf(deps: MailRouteDeps): WebLogger {
