@@ -84,6 +84,11 @@ export function mailAddressKey(address: string): string {
   return normalizeAddress(parseMailAddress(address.trim()) ?? address);
 }
 
+/** True when the value has an address's shape, `local@domain` without blanks: no more is checked. */
+export function hasAddressShape(value: string): boolean {
+  return /^[^@\s]+@[^@\s]+$/.test(value);
+}
+
 /**
  * True when the address can stand between the angle brackets of an SMTP path
  * (`MAIL FROM:<…>`, `RCPT TO:<…>`) without ending the command or the path early.

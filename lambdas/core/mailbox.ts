@@ -11,7 +11,7 @@
 import type { Clock } from '../ports/clock.ts';
 import type { Folder, MailboxPageQuery, MessageIndex } from '../ports/message-index.ts';
 import type { Identity } from '../ports/sign-in.ts';
-import { normalizeAddress } from './addresses.ts';
+import { hasAddressShape, normalizeAddress } from './addresses.ts';
 import { InvalidInputError, NotFoundError } from './errors.ts';
 import type { MailboxEntry, MessageRecord } from './model.ts';
 import { isLive } from './retention.ts';
@@ -62,7 +62,7 @@ export interface OpenedEntry {
 export async function mailboxesOf(identity: Identity, index: MessageIndex): Promise<string[]> {
   const email = normalizeAddress(identity.email);
   // Without a usable address there is no mailbox to map to; never fall back to ''.
-  if (!/^[^@\s]+@[^@\s]+$/.test(email)) return [];
+  if (!hasAddressShape(email)) return [];
   const mapped = await index.mailboxFor(email);
   return [normalizeAddress(mapped ?? email)];
 }

@@ -4,7 +4,7 @@
 // blocked ports), same TLS settings and credentials. The request is checked here; the
 // probe itself is built by the wiring.
 import { z } from 'zod';
-import { fitsSmtpPath } from '../core/addresses.ts';
+import { fitsSmtpPath, hasAddressShape } from '../core/addresses.ts';
 import { InvalidInputError } from '../core/errors.ts';
 import type { ForwardProbeEvent, ProbeRequest, ProbeResult, SmtpProbe } from '../ports/smtp-probe.ts';
 import type { Observability } from './observability.ts';
@@ -18,7 +18,7 @@ const PATH = z.string().max(256, 'at most 256 characters').refine(fitsSmtpPath, 
 
 const probeRequestSchema = z.object({
   from: PATH.refine((address) => address === '' || address.includes('@'), 'empty (the null sender) or an address with @'),
-  recipient: PATH.refine((address) => /^[^@\s]+@[^@\s]+$/.test(address), 'a mailbox address such as postmaster@corp.example'),
+  recipient: PATH.refine(hasAddressShape, 'a mailbox address such as postmaster@corp.example'),
 });
 
 export function parseProbeRequest(event: unknown): ProbeRequest {

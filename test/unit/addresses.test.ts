@@ -1,7 +1,7 @@
 // The address module: the comparison form that never refuses, the parsed form we send
 // to (or null), the key that compares typed and header addresses, and the SMTP path check.
 import { describe, expect, it } from 'vitest';
-import { fitsSmtpPath, mailAddressKey, normalizeAddress, parseMailAddress } from '../../lambdas/core/addresses.ts';
+import { fitsSmtpPath, hasAddressShape, mailAddressKey, normalizeAddress, parseMailAddress } from '../../lambdas/core/addresses.ts';
 
 describe('normalizeAddress (comparison form)', () => {
   it('trims, drops angle brackets and lower-cases, and refuses nothing', () => {
@@ -51,5 +51,12 @@ describe('fitsSmtpPath', () => {
   it('refuses what ends the command or the path early: CR, LF, NUL, < and >', () => {
     expect(['a\r@b', 'a\n@b', 'a\u0000@b', 'a<@b', 'a>@b'].map(fitsSmtpPath)).toEqual([false, false, false, false, false]);
     expect(['alice@corp.test', '', 'a b@c'].map(fitsSmtpPath)).toEqual([true, true, true]);
+  });
+});
+
+describe('hasAddressShape', () => {
+  it('asks for local@domain without blanks and nothing more', () => {
+    expect(['alice@corp.test', 'a@b', 'ü@ß'].map(hasAddressShape)).toEqual([true, true, true]);
+    expect(['alice', 'a@b@c', 'a b@c', '@corp.test', 'alice@'].map(hasAddressShape)).toEqual([false, false, false, false, false]);
   });
 });
