@@ -172,7 +172,9 @@ function lazyStream(content: Buffer, chunkSize = 16 * 1024): { stream: Readable;
   const stream = new Readable({
     read() {
       reads++;
-      this.push(offset < content.length ? content.subarray(offset, (offset += chunkSize)) : null);
+      const chunk = offset < content.length ? content.subarray(offset, offset + chunkSize) : null;
+      offset += chunkSize;
+      this.push(chunk);
     },
   });
   return { stream, reads: () => reads };

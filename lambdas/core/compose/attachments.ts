@@ -7,9 +7,8 @@ import type { MessageRenderer } from '../../ports/message-renderer.ts';
 import type { MimeAttachment } from '../../ports/mime-composer.ts';
 import type { RawMailStore } from '../../ports/raw-mail-store.ts';
 import { NotFoundError } from '../errors.ts';
-import { headerSafeLine } from '../text.ts';
 import type { ComposeLimits, DraftAttachment } from './draft.ts';
-import { safeContentType, tooLarge } from './validation.ts';
+import { safeContentType, safeFilename, tooLarge } from './validation.ts';
 
 /** An attachment of a stored message, opened for streaming. */
 export interface ResolvedAttachment {
@@ -99,9 +98,7 @@ export async function openAttachments(
     if (resolved.size > budget.remaining) throw tooLarge(limits);
     const part = {
       attachment: {
-        filename:
-          headerSafeLine(resolved.filename).split(/[/\\]/).pop()!.slice(0, limits.maxFilenameLength) ||
-          `attachment-${attachment.index + 1}`,
+        filename: safeFilename(resolved.filename, limits, `attachment-${attachment.index + 1}`),
         contentType: safeContentType(resolved.contentType),
         content: resolved.content as Readable,
       },

@@ -1,6 +1,9 @@
-// Validation of a draft before anything is composed: every header-bound value is
-// checked (control characters refused with a DraftError naming the field), addresses
-// normalized, duplicates removed and the limits enforced.
+// Validation of a draft before anything is composed: addresses normalized, duplicates
+// removed, limits enforced. Header injection is ruled out twice: the composer port takes
+// structured values it encodes itself (and never sees Bcc), and here every header-bound
+// value the user typed is refused with a DraftError naming the field when it holds a
+// line break or another control character; values the user cannot change (a received
+// message's, the token's) are made header-safe instead.
 import type { Identity } from '../../ports/sign-in.ts';
 import { parseMailAddress } from '../addresses.ts';
 import { hasControlCharacters, headerSafeLine } from '../text.ts';
@@ -50,6 +53,14 @@ function validFilename(filename: string, limits: ComposeLimits): string {
     throw new DraftError('attachments', 'too-long', `a file name is longer than ${limits.maxFilenameLength} characters`);
   }
   return base;
+}
+
+/**
+ * A file name the user cannot change (a browser upload, a received attachment), made
+ * header-safe instead of refused: one line, the last path element, cut to the limit.
+ */
+export function safeFilename(filename: string, limits: ComposeLimits, fallback: string): string {
+  return headerSafeLine(filename).split(/[/\\]/).pop()!.slice(0, limits.maxFilenameLength) || fallback;
 }
 
 /** type/subtype in lower case; anything else (parameters, junk) becomes application/octet-stream. */
@@ -124,7 +135,7 @@ export function validateDraft(draft: Draft, identity: Identity, limits: ComposeL
       declaredBytes += attachment.size;
       return {
         kind: 'staged',
-        filename: headerSafeLine(String(attachment.filename)).split(/[/\\]/).pop()!.slice(0, limits.maxFilenameLength) || 'attachment',
+        filename: safeFilename(String(attachment.filename), limits, 'attachment'),
         contentType: safeContentType(attachment.contentType),
         size: attachment.size,
         open: attachment.open,
