@@ -18,8 +18,7 @@
 // "already sent", one while the first is still sending with 409.
 import { randomUUID } from 'node:crypto';
 import { type Context, Hono } from 'hono';
-import type { ComposeLimits, Draft } from '../../lambdas/core/compose/draft.ts';
-import { DraftError } from '../../lambdas/core/compose/draft.ts';
+import { type ComposeLimits, type Draft, DraftError } from '../../lambdas/core/compose/draft.ts';
 import type { ComposeForm } from '../../lambdas/core/compose/form.ts';
 import { formatAddressList } from '../../lambdas/core/compose/mailboxes.ts';
 import { forwardDraft, ownAddressesIn, replyDraft } from '../../lambdas/core/compose/reply-forward.ts';
