@@ -257,16 +257,12 @@ export function composeRoutes(deps: MailRouteDeps): Hono<WebEnv> {
     const original = posted.values.originalId ? await openEntry(identity, posted.values.originalId, deps) : null;
     const uploads = await deps.drafts.uploads(owner, posted.values.draftId);
 
+    const { to, cc, bcc, subject, text, inReplyTo, references } = posted.values;
+    const fields = { to, cc, bcc, subject, text, inReplyTo, references };
     if (posted.action === 'attach') {
       const saved: SavedDraft = {
         mode: posted.mode,
-        to: posted.values.to,
-        cc: posted.values.cc,
-        bcc: posted.values.bcc,
-        subject: posted.values.subject,
-        text: posted.values.text,
-        inReplyTo: posted.values.inReplyTo,
-        references: posted.values.references,
+        ...fields,
         originalId: original ? original.entry.sesMessageId : '',
         keep: posted.keep,
       };
@@ -278,13 +274,7 @@ export function composeRoutes(deps: MailRouteDeps): Hono<WebEnv> {
     }
 
     const form: ComposeForm = {
-      to: posted.values.to,
-      cc: posted.values.cc,
-      bcc: posted.values.bcc,
-      subject: posted.values.subject,
-      text: posted.values.text,
-      inReplyTo: posted.values.inReplyTo,
-      references: posted.values.references,
+      ...fields,
       staged: uploads
         .filter((upload) => posted.uploads.includes(upload.id))
         .map((upload) => ({

@@ -9,7 +9,14 @@ import type { OutboundMailer } from '../../ports/outbound-mailer.ts';
 import type { RawMailWriter } from '../../ports/raw-mail-store.ts';
 import type { Identity } from '../../ports/sign-in.ts';
 import { domainOf, normalizeAddress } from '../addresses.ts';
-import type { AttachmentInfo, MailboxEntry, MessageRecord, MessageSummary, RawLocation } from '../model.ts';
+import {
+  type AttachmentInfo,
+  entrySummaryOf,
+  type MailboxEntry,
+  type MessageRecord,
+  type MessageSummary,
+  type RawLocation,
+} from '../model.ts';
 import { expiresAtFor } from '../retention.ts';
 import { type AttachmentPart, openAttachments, type StoredAttachmentResolver } from './attachments.ts';
 import { type ComposeLimits, DEFAULT_COMPOSE_LIMITS, type Draft, DraftError } from './draft.ts';
@@ -135,13 +142,7 @@ export async function sendDraft(identity: Identity, draft: Draft, deps: SendDeps
       visibility: 'normal',
       spamFlagged: false,
       size: copy.length,
-      from: summary.from,
-      to: summary.to,
-      cc: summary.cc,
-      subject: summary.subject,
-      date: summary.date,
-      snippet: summary.snippet,
-      attachments: summary.attachments,
+      ...entrySummaryOf(summary),
     };
     await deps.index.putMessage(record);
     await deps.index.putMailboxEntry(entry);
