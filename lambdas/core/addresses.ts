@@ -2,6 +2,8 @@
 // normalizeAddress gives the comparison form of any address we are handed (envelope,
 // directory, token) and never refuses; parseMailAddress reads an address a user typed
 // or a header holds and returns the form we send to, or null when it is not one.
+// The checks go from loose to strict: hasAddressShape, isMailAddress (the directory),
+// parseMailAddress (sending); fitsSmtpPath only guards an SMTP command.
 import { domainToASCII } from 'node:url';
 import { hasLineBreakOrNul } from './text.ts';
 
@@ -82,6 +84,19 @@ export function parseMailAddress(input: string): string | null {
  */
 export function mailAddressKey(address: string): string {
   return normalizeAddress(parseMailAddress(address.trim()) ?? address);
+}
+
+const DIRECTORY_ADDRESS = /^[^@\s<>(),;:"\\[\]]+@[^@\s<>(),;:"\\[\]]+\.[^@\s<>(),;:"\\[\]]+$|^[^@\s<>(),;:"\\[\]]+@localhost$/;
+/** RFC 5321 limit on a path; longer values cannot be SMTP addresses. */
+const MAX_ADDRESS_LENGTH = 254;
+
+/**
+ * Whether a value in comparison form can be an SMTP address the directory maps: no
+ * blanks or specials, a dotted domain or localhost. Looser than parseMailAddress
+ * (non-ASCII passes), stricter than hasAddressShape.
+ */
+export function isMailAddress(address: string): boolean {
+  return address.length <= MAX_ADDRESS_LENGTH && DIRECTORY_ADDRESS.test(address);
 }
 
 /** True when the value has an address's shape, `local@domain` without blanks: no more is checked. */

@@ -1,7 +1,14 @@
 // The address module: the comparison form that never refuses, the parsed form we send
 // to (or null), the key that compares typed and header addresses, and the SMTP path check.
 import { describe, expect, it } from 'vitest';
-import { fitsSmtpPath, hasAddressShape, mailAddressKey, normalizeAddress, parseMailAddress } from '../../lambdas/core/addresses.ts';
+import {
+  fitsSmtpPath,
+  hasAddressShape,
+  isMailAddress,
+  mailAddressKey,
+  normalizeAddress,
+  parseMailAddress,
+} from '../../lambdas/core/addresses.ts';
 
 describe('normalizeAddress (comparison form)', () => {
   it('trims, drops angle brackets and lower-cases, and refuses nothing', () => {
@@ -58,5 +65,20 @@ describe('hasAddressShape', () => {
   it('asks for local@domain without blanks and nothing more', () => {
     expect(['alice@corp.test', 'a@b', 'ü@ß'].map(hasAddressShape)).toEqual([true, true, true]);
     expect(['alice', 'a@b@c', 'a b@c', '@corp.test', 'alice@'].map(hasAddressShape)).toEqual([false, false, false, false, false]);
+  });
+});
+
+describe('the three checks, loose to strict', () => {
+  it.each([
+    ['alice@corp.test', true, true, true],
+    ['ü@corp.test', true, true, false],
+    ['alice@localhost', true, true, false],
+    ['alice@corp', true, false, false],
+    ['a,b@corp.test', true, false, false],
+    ['a b@corp.test', false, false, false],
+  ])('%s: shape %s, directory %s, sendable %s', (address, shape, directory, sendable) => {
+    expect(hasAddressShape(address)).toBe(shape);
+    expect(isMailAddress(address)).toBe(directory);
+    expect(parseMailAddress(address) !== null).toBe(sendable);
   });
 });

@@ -26,8 +26,8 @@ import {
   QueryCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { normalizeAddress } from '../../core/addresses.ts';
-import { type AddressAssignment, addressesOf, DirectoryError, type DirectoryUser, isMailAddress } from '../../core/directory.ts';
+import { isMailAddress, normalizeAddress } from '../../core/addresses.ts';
+import { type AddressAssignment, addressesOf, DirectoryError, type DirectoryUser } from '../../core/directory.ts';
 import { RetryableError } from '../../core/errors.ts';
 import type { DirectoryState, DirectoryStore } from '../../ports/directory.ts';
 import { errorName, keyPart, messageTableKeys } from './message-table.ts';
