@@ -1,5 +1,6 @@
-// What the mailbox routes need from the composition root (ports only, so the same
-// routes run on dynalite + files locally and DynamoDB + S3 + SES in AWS), and the few
+// What the mailbox routes need from the composition root (ports, and the send use case's
+// parts built from ports, so the same routes run on dynalite + files locally and
+// DynamoDB + S3 + SES in AWS), and the few
 // helpers the route modules share: reading a stored message through the renderer, and
 // the signed URLs of inline images.
 import { createHmac, timingSafeEqual } from 'node:crypto';
