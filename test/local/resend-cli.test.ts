@@ -226,11 +226,24 @@ describe('shadowmail trace and resend in local mode', () => {
   it('draws a progress bar on a terminal', async () => {
     // Prepare
     let progress = '';
-    const terminal = Object.assign(new Writable({ write: (chunk, _encoding, done) => ((progress += String(chunk)), done()) }), {
-      isTTY: true,
-    });
+    const terminal = Object.assign(
+      new Writable({
+        write: (chunk, _encoding, done) => {
+          progress += String(chunk);
+          done();
+        },
+      }),
+      {
+        isTTY: true,
+      },
+    );
     let output = '';
-    const out = new Writable({ write: (chunk, _encoding, done) => ((output += String(chunk)), done()) });
+    const out = new Writable({
+      write: (chunk, _encoding, done) => {
+        output += String(chunk);
+        done();
+      },
+    });
     // Act
     const code = await resendCommand(['--message-id', ids[2]!, '--data-dir', dataDir], out, terminal);
     // Assess

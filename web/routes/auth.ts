@@ -44,7 +44,7 @@ export function authRoutes(deps: AuthRouteDeps): Hono<WebEnv> {
     if (!isSecureRequest(c) && url.origin !== deps.publicOrigin) return c.redirect(`${deps.publicOrigin}${url.pathname}${url.search}`, 302);
     const returnTo = safeReturnTo(c.req.query('returnTo'));
     if (c.get('identity')) return c.redirect(returnTo, 303);
-    let started;
+    let started: Awaited<ReturnType<SignInProvider['begin']>>;
     try {
       started = await deps.signIn.begin(returnTo);
     } catch (error) {

@@ -147,6 +147,7 @@ async function handle(request: Request, options: Omit<S3PostEndpointOptions, 'ho
   );
   if (extra.length > 0) throw deny(`Invalid according to Policy: Extra input fields: ${extra.join(', ')}`);
 
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: S3's own placeholder, replaced by the uploaded file's name
   const finalKey = key.includes('${filename}') ? key.replaceAll('${filename}', safeFilename(file.name)) : key;
   if (finalKey.split('/').some((segment) => segment === '' || segment === '.' || segment === '..'))
     throw invalid('keys with empty, . or .. segments cannot be stored here');
@@ -243,7 +244,7 @@ function safeFilename(name: string): string {
 }
 
 function errorResponse(error: S3PostError): Response {
-  const escape = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-  const body = `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${error.code}</Code><Message>${escape(error.message)}</Message></Error>`;
+  const xmlEscape = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+  const body = `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${error.code}</Code><Message>${xmlEscape(error.message)}</Message></Error>`;
   return new Response(body, { status: error.status, headers: { 'Content-Type': 'application/xml' } });
 }
