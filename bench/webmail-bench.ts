@@ -20,6 +20,7 @@ import { FsRawMailStore } from '../lambdas/adapters/local/fs-raw-mail-store.ts';
 import { MailparserMessageRenderer } from '../lambdas/adapters/mime/mailparser-message-renderer.ts';
 import { MailparserMimeParser } from '../lambdas/adapters/mime/mailparser-mime-parser.ts';
 import { NodemailerMimeComposer } from '../lambdas/adapters/mime/nodemailer-mime-composer.ts';
+import { storedAttachmentResolver } from '../lambdas/core/compose/attachments.ts';
 import { switchFailover } from '../lambdas/core/failover.ts';
 import { ingestMessage } from '../lambdas/core/ingest.ts';
 import type { MailboxEntry } from '../lambdas/core/model.ts';
@@ -202,6 +203,7 @@ export async function measureWebmail(work: string, log: (line: string) => void =
     });
     const flag = new FileFailoverFlag(join(dir, 'failover.json'));
     await switchFailover(flag, { on: true, actor: 'bench' }, systemClock);
+    const renderer = new MailparserMessageRenderer();
     const app = createWebApp({
       health: async () => ({ ready: true, details: {} }),
       webmail: {
@@ -216,17 +218,24 @@ export async function measureWebmail(work: string, log: (line: string) => void =
         userRoutes: mailRouteGroups({
           index,
           rawStore,
-          rawWriter: rawStore,
-          renderer: new MailparserMessageRenderer(),
-          composer: new NodemailerMimeComposer(),
-          mailer: unusedMailer,
+          renderer,
           downloadLinks: null,
           drafts: uploads.drafts,
           publicOrigin: 'http://localhost',
           clock: systemClock,
           signingSecret: SECRET,
           logger: quietLogger,
-          send: { retentionDays: 28, sentBucket: 'inbound', sentKeyPrefix: 'sent/' },
+          sending: {
+            index,
+            gate: index,
+            composer: new NodemailerMimeComposer(),
+            mailer: unusedMailer,
+            rawWriter: rawStore,
+            resolveAttachment: storedAttachmentResolver({ index, rawStore, renderer, clock: systemClock }),
+            clock: systemClock,
+            config: { retentionDays: 28, sentBucket: 'inbound', sentKeyPrefix: 'sent/' },
+            warn: (message, details) => quietLogger.warn(message, details),
+          },
         }),
       },
     });

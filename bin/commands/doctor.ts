@@ -4,7 +4,7 @@
 // smart host as the forward function reaches it, Cognito, operations. Exit 0 only when
 // nothing fails. Nothing is written anywhere; the smart-host probe sends no DATA.
 import { parseArgs } from 'node:util';
-import { normalizeMailAddress } from '../../lambdas/core/compose.ts';
+import { parseMailAddress } from '../../lambdas/core/addresses.ts';
 import { runCommand, UsageError } from './command.ts';
 import { cliTarget, deployedTargetOptions, readDeployedOutputs } from './deployed-target.ts';
 import { type Check, formatCheck, formatSummary, summarize } from './doctor/check.ts';
@@ -57,7 +57,7 @@ async function doctor(argv: string[], out: NodeJS.WritableStream): Promise<numbe
   if (values.stack === undefined) throw new UsageError('--stack STACK_ID is required: doctor checks a deployed stack');
   const target = cliTarget(values);
   if (target.kind !== 'stack') throw new UsageError('--stack STACK_ID is required');
-  const mailbox = values.mailbox === undefined ? undefined : (normalizeMailAddress(values.mailbox.trim()) ?? undefined);
+  const mailbox = values.mailbox === undefined ? undefined : (parseMailAddress(values.mailbox.trim()) ?? undefined);
   if (values.mailbox !== undefined && mailbox === undefined)
     throw new UsageError(`--mailbox must be a mail address such as alice@corp.example, not ${JSON.stringify(values.mailbox)}`);
   const dnsServer = values['dns-server'];

@@ -16,8 +16,7 @@ import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { DynamoDbMessageIndex } from '../../lambdas/adapters/aws/dynamodb-message-index.ts';
 import { SesOutboundMailer } from '../../lambdas/adapters/aws/ses-outbound-mailer.ts';
 import { SmtpRelayAdapter } from '../../lambdas/adapters/smtp/smtp-relay.ts';
-import { domainOf } from '../../lambdas/core/addresses.ts';
-import { normalizeMailAddress } from '../../lambdas/core/compose.ts';
+import { domainOf, parseMailAddress } from '../../lambdas/core/addresses.ts';
 import { ShadowmailError } from '../../lambdas/core/errors.ts';
 import { systemClock } from '../../lambdas/ports/clock.ts';
 import { readLocalConfig, SMTP_URL, type SmtpTarget, smtpTarget } from '../../lambdas/wiring/local-config.ts';
@@ -179,7 +178,7 @@ async function probe(argv: string[], out: NodeJS.WritableStream): Promise<number
 }
 
 function address(value: string, flag: string): string {
-  const normalized = normalizeMailAddress(value.trim());
+  const normalized = parseMailAddress(value.trim());
   if (!normalized) throw new UsageError(`${flag} must be a mail address such as alice@corp.example, not ${JSON.stringify(value)}`);
   return normalized;
 }

@@ -1,6 +1,13 @@
-// Address handling shared by ingest, trace and the directory: one normal form for comparison.
+// Addresses, the one module for the whole core. Two forms with different jobs:
+// normalizeAddress gives the comparison form of any address we are handed (envelope,
+// directory, token) and never refuses; parseMailAddress reads an address a user typed
+// or a header holds and returns the form we send to, or null when it is not one.
+// The checks go from loose to strict: hasAddressShape, isMailAddress (the directory),
+// parseMailAddress (sending); fitsSmtpPath only guards an SMTP command.
+import { domainToASCII } from 'node:url';
+import { hasLineBreakOrNul } from './text.ts';
 
-/** The comparison form of an address: trimmed, angle brackets removed, lower case. */
+/** The comparison form of an address: trimmed, angle brackets removed, lower case. Never refuses. */
 export function normalizeAddress(address: string): string {
   return address
     .trim()
@@ -42,4 +49,65 @@ export function normalizeMessageId(messageId: string): string {
     .replace(/^<(.*)>$/, '$1')
     .trim()
     .toLowerCase();
+}
+
+const ATEXT = "A-Za-z0-9!#$%&'*+/=?^_`{|}~-";
+const LOCAL_PART = new RegExp(`^[${ATEXT}]+(?:\\.[${ATEXT}]+)*$`);
+const DOMAIN_INPUT = /^[\p{L}\p{M}\p{N}.-]+$/u;
+const LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;
+const TOP_LABEL = /^(?:[a-z]{2,63}|xn--[a-z0-9-]{1,59})$/;
+
+/**
+ * The address in the form we send to: ASCII dot-atom local part (SES has no SMTPUTF8),
+ * domain converted to A-labels and lower-cased; null when it is not a deliverable
+ * Internet address (no quoted local parts, domain literals, comments or bare names).
+ * The input is taken as it is: callers trim what a user typed.
+ */
+export function parseMailAddress(input: string): string | null {
+  const at = input.lastIndexOf('@');
+  if (at <= 0 || at === input.length - 1) return null;
+  const local = input.slice(0, at);
+  const domain = input.slice(at + 1).replace(/\.$/, '');
+  if (local.length > 64 || !LOCAL_PART.test(local)) return null;
+  if (!DOMAIN_INPUT.test(domain)) return null;
+  const ascii = domainToASCII(domain);
+  if (!ascii || ascii.length > 253) return null;
+  const labels = ascii.split('.');
+  if (labels.length < 2 || !labels.every((label) => LABEL.test(label)) || !TOP_LABEL.test(labels.at(-1)!)) return null;
+  const address = `${local}@${ascii}`;
+  return address.length <= 254 ? address : null;
+}
+
+/**
+ * The comparison form of an address a user typed or a header holds: the parsed form
+ * when it parses (so an IDN domain matches its A-label spelling), else normalizeAddress.
+ */
+export function mailAddressKey(address: string): string {
+  return normalizeAddress(parseMailAddress(address.trim()) ?? address);
+}
+
+const DIRECTORY_ADDRESS = /^[^@\s<>(),;:"\\[\]]+@[^@\s<>(),;:"\\[\]]+\.[^@\s<>(),;:"\\[\]]+$|^[^@\s<>(),;:"\\[\]]+@localhost$/;
+/** RFC 5321 limit on a path; longer values cannot be SMTP addresses. */
+const MAX_ADDRESS_LENGTH = 254;
+
+/**
+ * Whether a value in comparison form can be an SMTP address the directory maps: no
+ * blanks or specials, a dotted domain or localhost. Looser than parseMailAddress
+ * (non-ASCII passes), stricter than hasAddressShape.
+ */
+export function isMailAddress(address: string): boolean {
+  return address.length <= MAX_ADDRESS_LENGTH && DIRECTORY_ADDRESS.test(address);
+}
+
+/** True when the value has an address's shape, `local@domain` without blanks: no more is checked. */
+export function hasAddressShape(value: string): boolean {
+  return /^[^@\s]+@[^@\s]+$/.test(value);
+}
+
+/**
+ * True when the address can stand between the angle brackets of an SMTP path
+ * (`MAIL FROM:<…>`, `RCPT TO:<…>`) without ending the command or the path early.
+ */
+export function fitsSmtpPath(address: string): boolean {
+  return !hasLineBreakOrNul(address) && !/[<>]/.test(address);
 }

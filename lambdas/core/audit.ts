@@ -21,6 +21,7 @@ import type { AuditAction, AuditDetailValue, AuditEvent, AuditFilter, AuditLog, 
 import type { Clock } from '../ports/clock.ts';
 import { ForbiddenError, InvalidInputError, RetryableError, ShadowmailError } from './errors.ts';
 import { decodeCursor, encodeCursor } from './mailbox.ts';
+import { oneLine } from './text.ts';
 
 export const MAX_ACTOR_CHARS = 200;
 export const MAX_TARGET_CHARS = 500;
@@ -217,12 +218,7 @@ function cleanDetails(details: Record<string, AuditDetailValue>): Record<string,
 
 /** Control characters (line breaks included) become spaces; runs of blanks one space. */
 function singleLine(value: string, max: number): string {
-  // eslint-disable-next-line no-control-regex
-  return value
-    .replace(/[\u0000-\u001f\u007f\u2028\u2029]+/g, ' ')
-    .replace(/\s+/g, ' ')
-    .trim()
-    .slice(0, max);
+  return oneLine(value).slice(0, max);
 }
 
 function parseTime(value: string | Date, name: string): Date {

@@ -2,6 +2,7 @@
 // a download: shared by the webmail's own responses (web/message-frame.ts) and by
 // the presigned S3 links (adapters/aws/s3-download-links.ts), so both name the
 // file the same way. Pure functions, no HTTP library.
+import { withoutAsciiControls } from './text.ts';
 
 /**
  * `attachment; filename="…"` per RFC 6266: an ASCII stand-in for old clients and,
@@ -9,11 +10,10 @@
  */
 export function contentDispositionAttachment(filename: string): string {
   const name =
-    filename
+    withoutAsciiControls(
       // A lone surrogate would make encodeURIComponent throw.
-      .replace(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, '\ufffd')
-      .replace(/[\u0000-\u001f\u007f]/g, '')
-      .trim() || 'download';
+      filename.replace(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, '\ufffd'),
+    ).trim() || 'download';
   const fallback = asciiFallback(name);
   const header = `attachment; filename="${fallback}"`;
   return fallback === name ? header : `${header}; filename*=UTF-8''${encodeRfc5987(name)}`;

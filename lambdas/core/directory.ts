@@ -16,7 +16,7 @@
 // reaches their mailbox); they only lose sign-in (canSignIn).
 
 import type { DirectorySource, DirectoryStore } from '../ports/directory.ts';
-import { normalizeAddress } from './addresses.ts';
+import { isMailAddress, normalizeAddress } from './addresses.ts';
 import { InvalidInputError, ShadowmailError } from './errors.ts';
 
 export type DirectoryUserKind = 'user' | 'shared';
@@ -104,15 +104,6 @@ export function canSignIn(user: DirectoryUser | null): user is DirectoryUser {
 /** Every address that reaches the user's mailbox, primary first. */
 export function addressesOf(user: DirectoryUser): string[] {
   return [user.mailbox, ...user.aliases];
-}
-
-const ADDRESS = /^[^@\s<>(),;:"\\[\]]+@[^@\s<>(),;:"\\[\]]+\.[^@\s<>(),;:"\\[\]]+$|^[^@\s<>(),;:"\\[\]]+@localhost$/;
-/** RFC 5321 limit on a path; longer values cannot be SMTP addresses. */
-const MAX_ADDRESS_LENGTH = 254;
-
-/** Whether a value in comparison form can be an SMTP address we map. */
-export function isMailAddress(address: string): boolean {
-  return address.length <= MAX_ADDRESS_LENGTH && ADDRESS.test(address);
 }
 
 export interface DirectoryUserInput {

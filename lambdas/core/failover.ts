@@ -5,6 +5,7 @@
 import type { Clock } from '../ports/clock.ts';
 import type { FailoverFlag, FailoverState } from '../ports/failover-flag.ts';
 import { InvalidInputError } from './errors.ts';
+import { plainTextLines } from './text.ts';
 
 /** The issue's limit: a flag switched off locks users out within this time. */
 export const MAX_FAILOVER_CACHE_MS = 30_000;
@@ -118,11 +119,7 @@ function optionalString(value: unknown, name: string): string | null {
 
 /** Multi-line text without control characters other than line breaks and tabs. */
 function text(value: string, max: number, name: string): string {
-  // eslint-disable-next-line no-control-regex
-  const cleaned = value
-    .replace(/\r\n?/g, '\n')
-    .replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, '')
-    .trim();
+  const cleaned = plainTextLines(value).trim();
   if (cleaned.length > max) throw new InvalidInputError(`the failover ${name} is longer than ${max} characters`);
   return cleaned;
 }

@@ -15,6 +15,7 @@ import { LeaseBusyError, MimeParseError } from './errors.ts';
 import { belongsToStack } from './forward-stamp.ts';
 import {
   type DeliveryState,
+  entrySummaryOf,
   FORWARD_STAMP_HEADER,
   type MailboxEntry,
   type MessageRecord,
@@ -88,13 +89,7 @@ export async function ingestMessage(mail: ReceivedMail, deps: IngestDeps): Promi
       visibility: record.visibility,
       spamFlagged,
       size,
-      from: summary.from,
-      to: summary.to,
-      cc: summary.cc,
-      subject: summary.subject,
-      date: summary.date,
-      snippet: summary.snippet,
-      attachments: summary.attachments,
+      ...entrySummaryOf(summary),
     };
     await index.putMailboxEntry(entry);
   }

@@ -13,7 +13,7 @@ import type { Clock } from '../ports/clock.ts';
 import type { Folder, MailboxEntries, MailboxPageQuery } from '../ports/mailbox-entries.ts';
 import type { MessageRecords } from '../ports/message-records.ts';
 import type { Identity } from '../ports/sign-in.ts';
-import { normalizeAddress } from './addresses.ts';
+import { hasAddressShape, normalizeAddress } from './addresses.ts';
 import { InvalidInputError, NotFoundError } from './errors.ts';
 import type { MailboxEntry, MessageRecord } from './model.ts';
 import { isLive } from './retention.ts';
@@ -64,7 +64,7 @@ export interface OpenedEntry {
 export async function mailboxesOf(identity: Identity, index: AddressMap): Promise<string[]> {
   const email = normalizeAddress(identity.email);
   // Without a usable address there is no mailbox to map to; never fall back to ''.
-  if (!/^[^@\s]+@[^@\s]+$/.test(email)) return [];
+  if (!hasAddressShape(email)) return [];
   const mapped = await index.mailboxFor(email);
   return [normalizeAddress(mapped ?? email)];
 }

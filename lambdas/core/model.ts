@@ -121,6 +121,14 @@ export interface MailboxEntry {
   attachments: AttachmentInfo[];
 }
 
+/** What a mailbox entry repeats of the message's summary, so a folder page reads the entries alone. */
+export function entrySummaryOf(
+  summary: MessageSummary,
+): Pick<MailboxEntry, 'from' | 'to' | 'cc' | 'subject' | 'date' | 'snippet' | 'attachments'> {
+  const { from, to, cc, subject, date, snippet, attachments } = summary;
+  return { from, to, cc, subject, date, snippet, attachments };
+}
+
 export type DeliveryStateName = 'queued' | 'delivered' | 'deferred' | 'failed';
 
 /**

@@ -66,7 +66,7 @@ import type {
   ResendTaskOutcome,
 } from '../ports/resend-jobs.ts';
 import type { SmtpRelay } from '../ports/smtp-relay.ts';
-import { normalizeAddress } from './addresses.ts';
+import { hasAddressShape, normalizeAddress } from './addresses.ts';
 import { audited } from './audit.ts';
 import { InvalidInputError, LeaseBusyError, NotFoundError, RawMessageMissingError, RetryableError, ShadowmailError } from './errors.ts';
 import { attemptOf, replyFor } from './forward.ts';
@@ -291,7 +291,7 @@ async function checkRequest(request: ResendRequest, deps: ResendStartDeps, now: 
   }
   if (request.kind === 'all') return { kind: 'all', since: since.toISOString(), until: until.toISOString() };
   const mailbox = normalizeAddress(request.mailbox);
-  if (!/^[^@\s]+@[^@\s]+$/.test(mailbox)) throw new InvalidInputError('mailbox must be an address');
+  if (!hasAddressShape(mailbox)) throw new InvalidInputError('mailbox must be an address');
   return { kind: 'mailbox', mailbox, since: since.toISOString(), until: until.toISOString() };
 }
 

@@ -4,6 +4,7 @@
 // blocked ports), same TLS settings and credentials. The request is checked here; the
 // probe itself is built by the wiring.
 import { z } from 'zod';
+import { fitsSmtpPath, hasAddressShape } from '../core/addresses.ts';
 import { InvalidInputError } from '../core/errors.ts';
 import type { ForwardProbeEvent, ProbeRequest, ProbeResult, SmtpProbe } from '../ports/smtp-probe.ts';
 import type { Observability } from './observability.ts';
@@ -13,14 +14,11 @@ export type ForwardProbeHandler = (event: ForwardProbeEvent) => Promise<ProbeRes
 
 // An SMTP path is at most 256 octets (RFC 5321 section 4.5.3.1.3); CR, LF, NUL and angle
 // brackets could end the command or the path early.
-const PATH = z
-  .string()
-  .max(256, 'at most 256 characters')
-  .refine((address) => !/[\r\n<>\x00]/.test(address), 'no CR, LF, NUL, < or >');
+const PATH = z.string().max(256, 'at most 256 characters').refine(fitsSmtpPath, 'no CR, LF, NUL, < or >');
 
 const probeRequestSchema = z.object({
   from: PATH.refine((address) => address === '' || address.includes('@'), 'empty (the null sender) or an address with @'),
-  recipient: PATH.refine((address) => /^[^@\s]+@[^@\s]+$/.test(address), 'a mailbox address such as postmaster@corp.example'),
+  recipient: PATH.refine(hasAddressShape, 'a mailbox address such as postmaster@corp.example'),
 });
 
 export function parseProbeRequest(event: unknown): ProbeRequest {

@@ -29,6 +29,7 @@ import { OidcSignIn } from '../adapters/oidc/oidc-sign-in.ts';
 import type { SmartHostSettings } from '../adapters/smtp/smart-host.ts';
 import { SmtpProbeAdapter } from '../adapters/smtp/smtp-probe.ts';
 import { SmtpRelayAdapter } from '../adapters/smtp/smtp-relay.ts';
+import { storedAttachmentResolver } from '../core/compose/attachments.ts';
 import { ConfigurationError } from '../core/errors.ts';
 import { CachedFailoverFlag } from '../core/failover.ts';
 import { DEFAULT_RESEND_CONFIG } from '../core/resend.ts';
@@ -191,6 +192,7 @@ export function buildAwsWebmailDeps(env: AwsWebEnv, secrets: AwsWebSecrets): Web
   const audit = new DynamoDbAuditLog({ client: dynamo, tableName });
   // Attachments, large inline images and raw messages leave through presigned S3 links: a Lambda response carries at most 6 MB.
   const downloadLinks = new S3DownloadLinks(s3, { bucket: env[WEB_ENV.rawBucket] });
+  const renderer = new MailparserMessageRenderer();
   const admin: AdminDeps = {
     index,
     rawStore,
@@ -227,17 +229,24 @@ export function buildAwsWebmailDeps(env: AwsWebEnv, secrets: AwsWebSecrets): Web
     userRoutes: mailRouteGroups({
       index,
       rawStore,
-      rawWriter: rawStore,
-      renderer: new MailparserMessageRenderer(),
-      composer: new NodemailerMimeComposer(),
-      mailer: webmailMailer(env),
+      renderer,
       downloadLinks,
       // Drafts and their files under uploads/: files come from the browser with presigned POSTs, around the function.
       drafts: new S3DraftStore(s3, { bucket: env[WEB_ENV.rawBucket], clock: systemClock }),
       publicOrigin: publicUrl.origin,
       clock: systemClock,
       signingSecret: sessionSecret,
-      send: { retentionDays: env[ENV.retentionDays], sentBucket: env[WEB_ENV.rawBucket], sentKeyPrefix: 'sent/' },
+      sending: {
+        index,
+        gate: index,
+        composer: new NodemailerMimeComposer(),
+        mailer: webmailMailer(env),
+        rawWriter: rawStore,
+        resolveAttachment: storedAttachmentResolver({ index, rawStore, renderer, clock: systemClock }),
+        clock: systemClock,
+        config: { retentionDays: env[ENV.retentionDays], sentBucket: env[WEB_ENV.rawBucket], sentKeyPrefix: 'sent/' },
+        warn: (message, details) => logger.warn(message, details),
+      },
       logger,
     }),
   };

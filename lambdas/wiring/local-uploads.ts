@@ -8,7 +8,7 @@ import { makeS3Client } from '../adapters/aws/s3-raw-mail-store.ts';
 import { FsDraftStore } from '../adapters/local/fs-draft-store.ts';
 import type { FsRawMailStore } from '../adapters/local/fs-raw-mail-store.ts';
 import { POST_FORM_OVERHEAD_BYTES, type S3PostEndpoint, startS3PostEndpoint } from '../adapters/local/s3-post-endpoint.ts';
-import { DEFAULT_COMPOSE_LIMITS } from '../core/compose.ts';
+import { DEFAULT_COMPOSE_LIMITS } from '../core/compose/draft.ts';
 import type { Clock } from '../ports/clock.ts';
 
 /** A region that does not exist, so a local signature is never mistaken for one of AWS. */

@@ -6,7 +6,7 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { type ServerType, serve } from '@hono/node-server';
 import { createWebApp, type WebmailDeps } from '../../web/app.ts';
-import { webLoggerFrom } from '../../web/middleware/logger.ts';
+import { consoleLogger, webLoggerFrom } from '../../web/middleware/logger.ts';
 import { mailRouteGroups } from '../../web/routes/mail.ts';
 import { makeDynamoDbClient } from '../adapters/aws/dynamodb-client.ts';
 import { DynamoDbDirectoryStore } from '../adapters/aws/dynamodb-directory-store.ts';
@@ -28,6 +28,7 @@ import { MailparserMimeParser } from '../adapters/mime/mailparser-mime-parser.ts
 import { NodemailerMimeComposer } from '../adapters/mime/nodemailer-mime-composer.ts';
 import { OidcSignIn } from '../adapters/oidc/oidc-sign-in.ts';
 import { SmtpOutboundMailer } from '../adapters/smtp/smtp-outbound-mailer.ts';
+import { storedAttachmentResolver } from '../core/compose/attachments.ts';
 import { syncDirectory } from '../core/directory.ts';
 import { CachedFailoverFlag } from '../core/failover.ts';
 import { splitPrimarySessions } from '../core/primary-sessions.ts';
@@ -140,6 +141,8 @@ export async function startLocalStack(config: LocalConfig): Promise<LocalStack> 
       clock: systemClock,
     });
     stoppers.push(uploads.close);
+    const renderer = new MailparserMessageRenderer();
+    const webmailLogger = webmail.deps.logger ?? consoleLogger;
     app = createWebApp({
       health,
       webmail: {
@@ -147,16 +150,23 @@ export async function startLocalStack(config: LocalConfig): Promise<LocalStack> 
         userRoutes: mailRouteGroups({
           index,
           rawStore,
-          rawWriter: rawStore,
-          renderer: new MailparserMessageRenderer(),
-          composer: new NodemailerMimeComposer(),
-          mailer,
+          renderer,
           downloadLinks: null,
           drafts: uploads.drafts,
           publicOrigin: webmail.deps.publicOrigin,
           clock: systemClock,
           signingSecret: webmail.deps.sessionSecret,
-          send: { retentionDays: config.retentionDays, sentBucket: LOCAL_BUCKET, sentKeyPrefix: LOCAL_SENT_PREFIX },
+          sending: {
+            index,
+            gate: index,
+            composer: new NodemailerMimeComposer(),
+            mailer,
+            rawWriter: rawStore,
+            resolveAttachment: storedAttachmentResolver({ index, rawStore, renderer, clock: systemClock }),
+            clock: systemClock,
+            config: { retentionDays: config.retentionDays, sentBucket: LOCAL_BUCKET, sentKeyPrefix: LOCAL_SENT_PREFIX },
+            warn: (message, details) => webmailLogger.warn(message, details),
+          },
           ...(webmail.deps.logger && { logger: webmail.deps.logger }),
         }),
         // The cached flag's write refreshes its cache: the gate sees an admin's switch at once.

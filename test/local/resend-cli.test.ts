@@ -248,6 +248,7 @@ describe('shadowmail trace and resend in local mode', () => {
     const code = await resendCommand(['--message-id', ids[2]!, '--data-dir', dataDir], out, terminal);
     // Assess
     expect(code, progress).toBe(0);
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: the terminal's erase-line sequence (ESC [K) is part of what is checked
     expect(progress).toMatch(/\r\[#{30}\] 100% {2}1\/1 messages · 2 delivered · 0 failed · 0 skipped\u001b\[K\n/);
     expect(output).toMatch(/^resend job rs-\S+ {2}done after [\d.]+ s\n/);
   });

@@ -9,28 +9,18 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { MailparserMessageRenderer } from '../../lambdas/adapters/mime/mailparser-message-renderer.ts';
 import { NodemailerMimeComposer } from '../../lambdas/adapters/mime/nodemailer-mime-composer.ts';
 import {
-  DEFAULT_COMPOSE_LIMITS,
-  type Draft,
-  DraftError,
-  draftFromForm,
-  formatAddressList,
-  forwardDraft,
-  forwardSubject,
-  MAX_QUOTED_CHARS,
-  ownAddressesIn,
-  parseAddressList,
-  parseMailbox,
-  quoteText,
   type ResolvedAttachment,
-  replyDraft,
-  replySubject,
-  type SendDeps,
   type StoredAttachmentResolver,
-  sendDraft,
   storedAttachmentResolver,
-  trimReferences,
-  validateDraft,
-} from '../../lambdas/core/compose.ts';
+} from '../../lambdas/core/compose/attachments.ts';
+import { DEFAULT_COMPOSE_LIMITS, type Draft, DraftError } from '../../lambdas/core/compose/draft.ts';
+import { draftFromForm } from '../../lambdas/core/compose/form.ts';
+import { formatAddressList, parseAddressList, parseMailbox } from '../../lambdas/core/compose/mailboxes.ts';
+import { trimReferences } from '../../lambdas/core/compose/message-ids.ts';
+import { forwardSubject, MAX_QUOTED_CHARS, quoteText, replySubject } from '../../lambdas/core/compose/quoting.ts';
+import { forwardDraft, ownAddressesIn, replyDraft } from '../../lambdas/core/compose/reply-forward.ts';
+import { type SendDeps, sendDraft } from '../../lambdas/core/compose/send.ts';
+import { validateDraft } from '../../lambdas/core/compose/validation.ts';
 import { InvalidInputError, NotFoundError } from '../../lambdas/core/errors.ts';
 import type { MailboxEntry, MessageRecord, RawLocation } from '../../lambdas/core/model.ts';
 import { isLive } from '../../lambdas/core/retention.ts';
@@ -182,7 +172,9 @@ function lazyStream(content: Buffer, chunkSize = 16 * 1024): { stream: Readable;
   const stream = new Readable({
     read() {
       reads++;
-      this.push(offset < content.length ? content.subarray(offset, (offset += chunkSize)) : null);
+      const chunk = offset < content.length ? content.subarray(offset, offset + chunkSize) : null;
+      offset += chunkSize;
+      this.push(chunk);
     },
   });
   return { stream, reads: () => reads };

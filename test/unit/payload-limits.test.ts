@@ -4,7 +4,7 @@
 // compose form (text at 3 UTF-8 bytes per code unit, every other field at its limit)
 // fits the body limit, so no form the webmail accepts as valid is refused for its size.
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_COMPOSE_LIMITS } from '../../lambdas/core/compose.ts';
+import { DEFAULT_COMPOSE_LIMITS } from '../../lambdas/core/compose/draft.ts';
 import {
   base64Length,
   EVENT_ENVELOPE_BYTES,

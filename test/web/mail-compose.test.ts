@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SmtpOutboundMailer } from '../../lambdas/adapters/smtp/smtp-outbound-mailer.ts';
 import { draftOwner, FILENAME_VARIABLE } from '../../lambdas/core/drafts.ts';
 import { MAX_WEB_BODY_BYTES } from '../../lambdas/core/payload-limits.ts';
+import type { OutboundMailer } from '../../lambdas/ports/outbound-mailer.ts';
 import { buildMessage, links, type MailHarness, ORIGIN, PNG, startMailHarness } from '../fixtures/webmail/mail-harness.ts';
 import { freePort } from '../support/wait.ts';
 
@@ -347,17 +348,21 @@ describe('sending', () => {
   });
 
   it('says "try again" with 503 when the relay is down, and sends the same form once it is back', async () => {
-    // Prepare: a mailer to a port where nothing listens.
-    const down = await startMailHarness({
-      deps: { mailer: new SmtpOutboundMailer({ host: '127.0.0.1', port: await freePort(), tls: 'none', connectionTimeoutMs: 2_000 }) },
+    // Prepare: a mailer to a port where nothing listens, switched to the working relay before the second submit.
+    let relay: OutboundMailer = new SmtpOutboundMailer({
+      host: '127.0.0.1',
+      port: await freePort(),
+      tls: 'none',
+      connectionTimeoutMs: 2_000,
     });
+    const down = await startMailHarness({ mailer: { send: (envelope, raw) => relay.send(envelope, raw) } });
     try {
       const { values } = await formOf(down, '/mail/compose');
 
       // Act
       const failed = await down.post('/mail/send', { ...values, to: 'bob@corp.test', subject: 'retry me', text: 'x' });
       const html = await failed.text();
-      down.deps.mailer = h.deps.mailer;
+      relay = h.deps.sending.mailer;
       const retried = await down.post('/mail/send', { ...fields(html), to: 'bob@corp.test' });
 
       // Assess

@@ -5,6 +5,7 @@
 import { Hono } from 'hono';
 import type { DirectoryUser } from '../../lambdas/core/directory.ts';
 import { canSignIn } from '../../lambdas/core/directory.ts';
+import { hasAsciiControls } from '../../lambdas/core/text.ts';
 import type { DirectoryLookup } from '../../lambdas/ports/directory.ts';
 import type { Identity, SignInProvider } from '../../lambdas/ports/sign-in.ts';
 import type { WebEnv } from '../middleware/context.ts';
@@ -101,8 +102,7 @@ export function authRoutes(deps: AuthRouteDeps): Hono<WebEnv> {
 /** Only a path on this site: no scheme, no host, no `//` or `/\` that a browser reads as a host. */
 export function safeReturnTo(value: string | undefined): string {
   if (!value || value.length > 2000) return DEFAULT_RETURN_TO;
-  // eslint-disable-next-line no-control-regex
-  if (!value.startsWith('/') || value.startsWith('//') || value.startsWith('/\\') || /[\u0000-\u001f\u007f\\]/.test(value))
+  if (!value.startsWith('/') || value.startsWith('//') || value.startsWith('/\\') || hasAsciiControls(value) || value.includes('\\'))
     return DEFAULT_RETURN_TO;
   return value;
 }

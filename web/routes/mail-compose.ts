@@ -13,26 +13,16 @@
 // draft and returns to the form. /send attaches the files of the draft that are still
 // checked, streamed from the store. A refused file never costs the draft.
 //
-// Double submit: every form carries a random draft id. /send takes the index's
-// once-gate `webmail-send#<mailbox>#<draft id>` before sending (a conditional write in
-// DynamoDB, so two concurrent submits cannot both win), completes it after a send and
-// releases it after a refusal, so the corrected form can be sent. A second submit of a
-// sent form is answered with "already sent" and sends nothing.
+// Double submit: every form carries a random draft id, and the use case sends a draft
+// once (core/compose/send-once.ts): a second submit of a sent form is answered with
+// "already sent", one while the first is still sending with 409.
 import { randomUUID } from 'node:crypto';
 import { type Context, Hono } from 'hono';
-import {
-  type ComposeForm,
-  type ComposeLimits,
-  type Draft,
-  DraftError,
-  draftFromForm,
-  formatAddressList,
-  forwardDraft,
-  ownAddressesIn,
-  replyDraft,
-  sendDraft,
-  storedAttachmentResolver,
-} from '../../lambdas/core/compose.ts';
+import { type ComposeLimits, type Draft, DraftError } from '../../lambdas/core/compose/draft.ts';
+import type { ComposeForm } from '../../lambdas/core/compose/form.ts';
+import { formatAddressList } from '../../lambdas/core/compose/mailboxes.ts';
+import { forwardDraft, ownAddressesIn, replyDraft } from '../../lambdas/core/compose/reply-forward.ts';
+import { type SendOnceResult, sendDraftOnce } from '../../lambdas/core/compose/send-once.ts';
 import { DRAFT_ID, draftOwner, type SavedDraft } from '../../lambdas/core/drafts.ts';
 import { InvalidInputError, RawMessageMissingError, RetryableError } from '../../lambdas/core/errors.ts';
 import { mailboxesOf, openEntry } from '../../lambdas/core/mailbox.ts';
@@ -57,8 +47,6 @@ import {
 import { scriptHash, UPLOAD_SIZE_CHECK } from '../views/scripts.ts';
 import { composeLimitsOf, loggerOf, type MailRouteDeps, NO_INLINE_IMAGES, renderStored } from './mail-deps.ts';
 
-/** How long one submit may hold the draft's once-gate (a send through a slow relay included). */
-const SEND_GATE_MS = 5 * 60_000;
 /**
  * How long an upload form may be used: long enough to choose a file and send 25 MB
  * over a slow line, short enough that a copied form is soon worthless. It can only
@@ -269,16 +257,12 @@ export function composeRoutes(deps: MailRouteDeps): Hono<WebEnv> {
     const original = posted.values.originalId ? await openEntry(identity, posted.values.originalId, deps) : null;
     const uploads = await deps.drafts.uploads(owner, posted.values.draftId);
 
+    const { to, cc, bcc, subject, text, inReplyTo, references } = posted.values;
+    const fields = { to, cc, bcc, subject, text, inReplyTo, references };
     if (posted.action === 'attach') {
       const saved: SavedDraft = {
         mode: posted.mode,
-        to: posted.values.to,
-        cc: posted.values.cc,
-        bcc: posted.values.bcc,
-        subject: posted.values.subject,
-        text: posted.values.text,
-        inReplyTo: posted.values.inReplyTo,
-        references: posted.values.references,
+        ...fields,
         originalId: original ? original.entry.sesMessageId : '',
         keep: posted.keep,
       };
@@ -289,57 +273,22 @@ export function composeRoutes(deps: MailRouteDeps): Hono<WebEnv> {
       return c.redirect(draftPath(posted.values.draftId, '/attach'), 303);
     }
 
-    const [mailbox] = await mailboxesOf(identity, deps.index);
-    const gate = `webmail-send#${mailbox}#${posted.values.draftId}`;
-    const gateOwner = randomUUID();
-    const held = await deps.index.acquireOnce(gate, gateOwner, deps.clock.now(), SEND_GATE_MS);
-    if (held === 'done') return c.redirect(`${FOLDER_PATHS.sent}?done=already-sent`, 303);
-    if (held === 'busy')
-      return messagePage(c, {
-        title: t('compose.busy.title'),
-        text: t('compose.busy.body'),
-        status: 409,
-        link: { href: FOLDER_PATHS.sent, label: t('mail.folder.sent') },
-      });
-
-    let outcome;
+    const form: ComposeForm = {
+      ...fields,
+      staged: uploads
+        .filter((upload) => posted.uploads.includes(upload.id))
+        .map((upload) => ({
+          filename: upload.filename,
+          contentType: upload.contentType,
+          size: upload.size,
+          open: () => deps.drafts.open(upload),
+        })),
+      stored: original ? posted.keep.map((index) => ({ sesMessageId: original.entry.sesMessageId, index })) : [],
+    };
+    let sent: SendOnceResult;
     try {
-      const form: ComposeForm = {
-        to: posted.values.to,
-        cc: posted.values.cc,
-        bcc: posted.values.bcc,
-        subject: posted.values.subject,
-        text: posted.values.text,
-        inReplyTo: posted.values.inReplyTo,
-        references: posted.values.references,
-        staged: uploads
-          .filter((upload) => posted.uploads.includes(upload.id))
-          .map((upload) => ({
-            filename: upload.filename,
-            contentType: upload.contentType,
-            size: upload.size,
-            open: () => deps.drafts.open(upload),
-          })),
-        stored: original ? posted.keep.map((index) => ({ sesMessageId: original.entry.sesMessageId, index })) : [],
-      };
-      outcome = await sendDraft(identity, draftFromForm(identity, form), {
-        index: deps.index,
-        composer: deps.composer,
-        mailer: deps.mailer,
-        rawWriter: deps.rawWriter,
-        resolveAttachment: storedAttachmentResolver({
-          index: deps.index,
-          rawStore: deps.rawStore,
-          renderer: deps.renderer,
-          clock: deps.clock,
-        }),
-        clock: deps.clock,
-        config: deps.send,
-      });
+      sent = await sendDraftOnce(identity, posted.values.draftId, form, deps.sending);
     } catch (error) {
-      await deps.index
-        .releaseOnce(gate, gateOwner)
-        .catch((releaseError: unknown) => loggerOf(deps).warn('send gate not released', { gate, error: String(releaseError) }));
       const problem = formProblem(error, t, limits);
       if (problem === null) throw error;
       if (problem.status >= 500)
@@ -351,9 +300,15 @@ export function composeRoutes(deps: MailRouteDeps): Hono<WebEnv> {
         problem.status,
       );
     }
-    await deps.index
-      .completeOnce(gate, gateOwner)
-      .catch((error: unknown) => loggerOf(deps).warn('send gate not completed', { gate, error: String(error) }));
+    if (sent.status === 'already-sent') return c.redirect(`${FOLDER_PATHS.sent}?done=already-sent`, 303);
+    if (sent.status === 'busy')
+      return messagePage(c, {
+        title: t('compose.busy.title'),
+        text: t('compose.busy.body'),
+        status: 409,
+        link: { href: FOLDER_PATHS.sent, label: t('mail.folder.sent') },
+      });
+    const { outcome } = sent;
     // Sent: the Sent copy holds the files now; the draft's own copies go (the bucket would expire them in a day).
     await deps.drafts
       .discard(owner, posted.values.draftId)

@@ -1,10 +1,11 @@
-// What the mailbox routes need from the composition root (ports only, so the same
-// routes run on dynalite + files locally and DynamoDB + S3 + SES in AWS), and the few
+// What the mailbox routes need from the composition root (ports, and the send use case's
+// parts built from ports, so the same routes run on dynalite + files locally and
+// DynamoDB + S3 + SES in AWS), and the few
 // helpers the route modules share: reading a stored message through the renderer, and
 // the signed URLs of inline images.
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import type { ComposeLimits, SendConfig } from '../../lambdas/core/compose.ts';
-import { DEFAULT_COMPOSE_LIMITS } from '../../lambdas/core/compose.ts';
+import { type ComposeLimits, DEFAULT_COMPOSE_LIMITS } from '../../lambdas/core/compose/draft.ts';
+import type { SendOnceDeps } from '../../lambdas/core/compose/send-once.ts';
 import { MimeParseError, RawMessageMissingError } from '../../lambdas/core/errors.ts';
 import type { MessageRecord } from '../../lambdas/core/model.ts';
 import type { AddressMap } from '../../lambdas/ports/address-map.ts';
@@ -14,20 +15,13 @@ import type { DraftStore } from '../../lambdas/ports/draft-store.ts';
 import type { MailboxEntries } from '../../lambdas/ports/mailbox-entries.ts';
 import type { MessageRecords } from '../../lambdas/ports/message-records.ts';
 import type { MessageRenderer, RenderedMessage, RenderOptions } from '../../lambdas/ports/message-renderer.ts';
-import type { MimeComposer } from '../../lambdas/ports/mime-composer.ts';
-import type { OnceGate } from '../../lambdas/ports/once-gate.ts';
-import type { OutboundMailer } from '../../lambdas/ports/outbound-mailer.ts';
-import type { RawMailStore, RawMailWriter } from '../../lambdas/ports/raw-mail-store.ts';
+import type { RawMailStore } from '../../lambdas/ports/raw-mail-store.ts';
 import { consoleLogger, type WebLogger } from '../middleware/logger.ts';
 
 export interface MailRouteDeps {
-  index: AddressMap & MessageRecords & MailboxEntries & OnceGate;
+  index: AddressMap & MessageRecords & MailboxEntries;
   rawStore: RawMailStore;
-  /** Where the raw bytes of Sent copies go (config.sentBucket / sentKeyPrefix). */
-  rawWriter: RawMailWriter;
   renderer: MessageRenderer;
-  composer: MimeComposer;
-  mailer: OutboundMailer;
   /**
    * Presigned downloads (AWS: keeps attachments out of the 6 MB Lambda response).
    * null, or a link() that answers null: the route streams the attachment itself.
@@ -40,7 +34,8 @@ export interface MailRouteDeps {
   clock: Clock;
   /** Signs the URLs of inline (cid:) images; the session secret serves (a key is derived from it). */
   signingSecret: string;
-  send: SendConfig;
+  /** The send use case's parts, built once by the wiring (composer, mailer, Sent copies, once-gate). */
+  sending: SendOnceDeps;
   logger?: WebLogger;
   /** Messages per folder page (1–100). */
   pageSize?: number;
@@ -51,7 +46,7 @@ export interface MailRouteDeps {
 export const DEFAULT_INLINE_URL_SECONDS = 15 * 60;
 
 export function composeLimitsOf(deps: MailRouteDeps): ComposeLimits {
-  return { ...DEFAULT_COMPOSE_LIMITS, ...deps.send.limits };
+  return { ...DEFAULT_COMPOSE_LIMITS, ...deps.sending.config.limits };
 }
 
 export function loggerOf(deps: MailRouteDeps): WebLogger {

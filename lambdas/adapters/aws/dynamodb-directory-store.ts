@@ -18,8 +18,8 @@
 import { createHash } from 'node:crypto';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { normalizeAddress } from '../../core/addresses.ts';
-import { type AddressAssignment, addressesOf, DirectoryError, type DirectoryUser, isMailAddress } from '../../core/directory.ts';
+import { isMailAddress, normalizeAddress } from '../../core/addresses.ts';
+import { type AddressAssignment, addressesOf, DirectoryError, type DirectoryUser } from '../../core/directory.ts';
 import { RetryableError } from '../../core/errors.ts';
 import type { DirectoryState, DirectoryStore } from '../../ports/directory.ts';
 import { type BatchRetry, batchWriteAll, type DynamoTable, isConditionFailure, openTable, type WriteRequest } from './dynamodb-toolkit.ts';

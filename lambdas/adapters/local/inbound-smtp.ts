@@ -16,6 +16,7 @@ import { join, resolve } from 'node:path';
 import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { SMTPServer, type SMTPServerDataStream, type SMTPServerError, type SMTPServerSession } from 'smtp-server';
+import { domainOf } from '../../core/addresses.ts';
 import { ConfigurationError } from '../../core/errors.ts';
 
 export interface InboundMessage {
@@ -74,11 +75,6 @@ function smtpError(code: number, text: string): SMTPServerError {
   const error: SMTPServerError = new Error(text);
   error.responseCode = code;
   return error;
-}
-
-function domainOf(address: string): string {
-  const at = address.lastIndexOf('@');
-  return at < 0 ? '' : address.slice(at + 1).toLowerCase();
 }
 
 /** Passes bytes on until the limit is crossed, then swallows the rest: disk use stays bounded. */

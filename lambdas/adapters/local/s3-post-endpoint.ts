@@ -238,7 +238,8 @@ function parsePolicy(base64: string): { expiration: string; conditions: Conditio
 }
 
 function safeFilename(name: string): string {
-  if (name === '' || /[/\\\u0000]/.test(name) || name === '.' || name === '..') throw invalid('the file name must not contain a path');
+  if (name === '' || /[/\\]/.test(name) || name.includes('\u0000') || name === '.' || name === '..')
+    throw invalid('the file name must not contain a path');
   return name;
 }
 

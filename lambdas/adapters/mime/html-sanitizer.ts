@@ -11,6 +11,7 @@
 import { Tokenizer, type TokenizerCallbacks } from 'htmlparser2';
 import postcss, { type AtRule, type ChildNode, type Declaration, type Rule } from 'postcss';
 import sanitizeHtml from 'sanitize-html';
+import { trimControlsAndSpaces } from '../../core/text.ts';
 
 export interface SanitizeOptions {
   /** Remote (http/https) images may load; everything else stays blocked regardless. */
@@ -408,7 +409,7 @@ function transformTag(tagName: string, attribs: sanitizeHtml.Attributes, context
 
 /** What a browser makes of an attribute URL before parsing it: no surrounding C0/space, no tab or newline. */
 function cleanUrl(value: string): string {
-  return value.replace(/^[\u0000-\u0020]+|[\u0000-\u0020]+$/g, '').replace(/[\t\n\r]/g, '');
+  return trimControlsAndSpaces(value).replace(/[\t\n\r]/g, '');
 }
 
 function linkUrl(value: string): string | null {

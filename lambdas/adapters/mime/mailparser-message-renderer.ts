@@ -10,6 +10,7 @@
 import { PassThrough, type Readable } from 'node:stream';
 import type { AttachmentStream } from 'mailparser';
 import { MimeParseError } from '../../core/errors.ts';
+import { plainTextLines, withoutControlsButTabAndLineBreaks } from '../../core/text.ts';
 import type { MessageRenderer, RenderedAttachment, RenderedMessage, RenderOptions } from '../../ports/message-renderer.ts';
 import { sanitizedHtmlToText, sanitizeEmailHtml } from './html-sanitizer.ts';
 import {
@@ -23,7 +24,6 @@ import {
   type MailparserRun,
   runMailparser,
   type TextLimits,
-  withoutControls,
 } from './mailparser-run.ts';
 
 export interface MailparserMessageRendererOptions {
@@ -187,7 +187,7 @@ function describeAttachment(attachment: AttachmentStream, index: number): Render
 /** The sender's name for the file, minus what no file name should hold (controls, path separators). */
 function cleanFilename(name: string | undefined): string | null {
   if (name === undefined) return null;
-  const cleaned = withoutControls(name)
+  const cleaned = withoutControlsButTabAndLineBreaks(name)
     .replace(/[\r\n\t]/g, ' ')
     .replace(/[/\\]/g, '_')
     .replace(/\s+/g, ' ')
@@ -202,14 +202,14 @@ function buildRendered(run: MailparserRun, attachments: RenderedAttachment[], op
   const subject = headers.get('subject');
   const htmlSource = typeof run.text?.html === 'string' && run.text.html.trim() !== '' ? run.text.html : null;
   const sanitized = htmlSource === null ? null : sanitizeEmailHtml(htmlSource, options);
-  let text = typeof run.text?.text === 'string' ? cleanText(run.text.text) : null;
+  let text = typeof run.text?.text === 'string' ? plainTextLines(run.text.text) : null;
   if ((text === null || text.trim() === '') && sanitized !== null) text = sanitizedHtmlToText(sanitized.html);
   return {
     from: formatAddresses(headers.get('from')),
     to: formatAddresses(headers.get('to')),
     cc: formatAddresses(headers.get('cc')),
     replyTo: formatAddresses(headers.get('reply-to')),
-    subject: typeof subject === 'string' ? withoutControls(subject) : '',
+    subject: typeof subject === 'string' ? withoutControlsButTabAndLineBreaks(subject) : '',
     date: dateOf(run.headerLines),
     messageIdHeader: firstString(headers.get('message-id')),
     inReplyTo: firstString(headers.get('in-reply-to')),
@@ -221,8 +221,4 @@ function buildRendered(run: MailparserRun, attachments: RenderedAttachment[], op
     // A parse that ended early (a broken message) also leaves the body incomplete.
     truncated: run.budget.truncated || run.problem !== null,
   };
-}
-
-function cleanText(text: string): string {
-  return text.replace(/\r\n?/g, '\n').replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g, '');
 }

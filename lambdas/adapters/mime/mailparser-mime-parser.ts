@@ -7,6 +7,7 @@ import type { Readable } from 'node:stream';
 import type { AttachmentStream, HeaderLines, Headers, MessageText } from 'mailparser';
 import { MimeParseError } from '../../core/errors.ts';
 import { type AttachmentInfo, FORWARD_STAMP_HEADER, type MessageSummary } from '../../core/model.ts';
+import { oneLine, withoutControlsButTabAndLineBreaks } from '../../core/text.ts';
 import type { MimeParser } from '../../ports/mime-parser.ts';
 import {
   allStrings,
@@ -19,7 +20,6 @@ import {
   foundMessage,
   runMailparser,
   type TextBudget,
-  withoutControls,
 } from './mailparser-run.ts';
 
 export { formatAddresses } from './mailparser-run.ts';
@@ -111,7 +111,7 @@ function buildSummary(
     to: formatAddresses(headers.get('to')),
     cc: formatAddresses(headers.get('cc')),
     replyTo: formatAddresses(headers.get('reply-to')),
-    subject: typeof subject === 'string' ? withoutControls(subject) : '',
+    subject: typeof subject === 'string' ? withoutControlsButTabAndLineBreaks(subject) : '',
     date: dateOf(headerLines),
     messageIdHeader: firstString(headers.get('message-id')),
     inReplyTo: firstString(headers.get('in-reply-to')),
@@ -127,17 +127,10 @@ function buildSummary(
 // ---- snippet -------------------------------------------------------------
 
 function snippetOf(text: MessageText | null): string {
-  const plain = collapse(text?.text ?? '');
+  const plain = oneLine(text?.text ?? '');
   if (plain) return cut(plain);
-  if (text?.html) return cut(collapse(htmlToPlain(text.html)));
+  if (text?.html) return cut(oneLine(htmlToPlain(text.html)));
   return '';
-}
-
-function collapse(value: string): string {
-  return value
-    .replace(/[\u0000-\u0008\u000e-\u001f\u007f]/g, ' ')
-    .replace(/\s+/g, ' ')
-    .trim();
 }
 
 function cut(value: string): string {

@@ -333,8 +333,3 @@ export function dateOf(headerLines: HeaderLines): string | null {
   const parsed = new Date(value);
   return Number.isNaN(parsed.getTime()) ? null : parsed.toISOString();
 }
-
-// Control characters (NUL included) have no place in fields shown in a browser.
-export function withoutControls(value: string): string {
-  return value.replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g, '');
-}

@@ -7,9 +7,9 @@ import MailComposer from 'nodemailer/lib/mail-composer';
 import { foldLines } from 'nodemailer/lib/mime-funcs';
 import MimeNode from 'nodemailer/lib/mime-node';
 import { InvalidInputError } from '../../core/errors.ts';
+import { hasControlCharacters } from '../../core/text.ts';
 import type { MimeComposer, MimeMailbox, MimeMessageSpec } from '../../ports/mime-composer.ts';
 
-const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
 const MESSAGE_ID = /^<[\x21-\x3b\x3d\x3f-\x7e]+>$/;
 const CONTENT_TYPE = /^[a-z0-9][a-z0-9!#$&^_.+-]*\/[a-z0-9][a-z0-9!#$&^_.+-]*$/i;
 // What the address normalizer of nodemailer would leave alone: no spaces, brackets, quotes, commas.
@@ -20,7 +20,7 @@ function refuse(what: string, value: string): never {
 }
 
 function safeText(what: string, value: string): string {
-  if (CONTROL.test(value)) refuse(what, value);
+  if (hasControlCharacters(value)) refuse(what, value);
   return value;
 }
 

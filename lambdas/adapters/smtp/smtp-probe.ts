@@ -11,6 +11,7 @@
 // goes over plaintext and the fault classification are the relay's (smart-host.ts).
 import { connect as netConnect, type Socket } from 'node:net';
 import { type TLSSocket, connect as tlsConnect } from 'node:tls';
+import { fitsSmtpPath } from '../../core/addresses.ts';
 import { ConfigurationError, InvalidInputError } from '../../core/errors.ts';
 import type { SmtpCredentials } from '../../ports/smtp-credentials.ts';
 import type { ProbeFault, ProbeRequest, ProbeResult, ProbeStep, ProbeStepName, SmtpProbe } from '../../ports/smtp-probe.ts';
@@ -44,7 +45,6 @@ export interface SmtpProbeLimits {
 export const PROBE_LIMITS: SmtpProbeLimits = { connectMs: 10_000, greetingMs: 10_000, commandMs: 10_000, closeMs: 3_000, totalMs: 25_000 };
 
 /** An address the probe would have to write with CR, LF, NUL or angle brackets: refused (RFC 5321 paths are at most 256 octets). */
-const UNSAFE_ADDRESS = /[\r\n<>\x00]/;
 const MAX_PATH_LENGTH = 256;
 const MAX_REPLY_TEXT = 500;
 
@@ -80,7 +80,7 @@ export class SmtpProbeAdapter implements SmtpProbe {
       ['from', request.from],
       ['recipient', request.recipient],
     ] as const) {
-      if (UNSAFE_ADDRESS.test(address) || address.length > MAX_PATH_LENGTH) {
+      if (!fitsSmtpPath(address) || address.length > MAX_PATH_LENGTH) {
         throw new InvalidInputError(
           `probe ${name} ${JSON.stringify(address.slice(0, 80))}: an address without CR, LF, NUL or <>, at most ${MAX_PATH_LENGTH} characters`,
         );

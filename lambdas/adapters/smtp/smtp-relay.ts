@@ -30,6 +30,7 @@ import SMTPConnection, {
   type SMTPConnectionOptions,
   type SMTPConnectionSendInfo,
 } from 'nodemailer/lib/smtp-connection';
+import { fitsSmtpPath } from '../../core/addresses.ts';
 import { ConfigurationError, RetryableError } from '../../core/errors.ts';
 import type { SmtpCredentials } from '../../ports/smtp-credentials.ts';
 import type { RecipientReply, RelayEnvelope, SmtpFault, SmtpRelay } from '../../ports/smtp-relay.ts';
@@ -84,7 +85,6 @@ interface SmtpError extends Error {
 /** Replies to these commands are answers about the message; anything earlier is a session failure (code 0). */
 const TRANSACTION_COMMANDS = new Set(['MAIL FROM', 'RCPT TO', 'DATA']);
 // nodemailer refuses such addresses before talking to the server; catching them here keeps the rest of the envelope sendable.
-const UNSENDABLE_ADDRESS = /[\r\n<>\x00]/;
 
 /** Why a session is not used, when it is the relay's own decision and not the server's answer. */
 interface SessionRefusal {
@@ -103,16 +103,14 @@ export class SmtpRelayAdapter implements SmtpRelay {
 
   async relay(envelope: RelayEnvelope, data: () => Promise<Readable>): Promise<RecipientReply[]> {
     if (envelope.recipients.length === 0) return [];
-    if (UNSENDABLE_ADDRESS.test(envelope.from)) {
+    if (!fitsSmtpPath(envelope.from)) {
       return envelope.recipients.map((recipient) =>
         noAnswer(recipient, `not relayed: the envelope sender ${JSON.stringify(envelope.from)} cannot be written in MAIL FROM`),
       );
     }
     // nodemailer trims addresses and reports refusals under the trimmed form
     const sendable = [
-      ...new Set(
-        envelope.recipients.map((recipient) => recipient.trim()).filter((address) => address !== '' && !UNSENDABLE_ADDRESS.test(address)),
-      ),
+      ...new Set(envelope.recipients.map((recipient) => recipient.trim()).filter((address) => address !== '' && fitsSmtpPath(address))),
     ];
     if (sendable.length > 0) {
       const replies = await this.relaySendable({ from: envelope.from.trim(), recipients: sendable }, data);
