@@ -8,10 +8,9 @@
 // Exchange, webmail habits) is a named assumption below, printed with the estimate.
 import { z } from 'zod';
 import benchResults from '../bench/results.json' with { type: 'json' };
-import { RELAY_TIMEOUTS } from '../lambdas/adapters/smtp/relay-timeouts.ts';
-import { PRIMARY_SESSIONS, splitPrimarySessions } from '../lambdas/core/primary-sessions.ts';
-import { RAW_MAIL_EXPIRY_MARGIN_DAYS } from '../lib/constructs/raw-mail-bucket.ts';
-import { FORWARD_LIMITS, INGEST_LIMITS } from '../lib/pipeline-limits.ts';
+import { FORWARD_LIMITS, INGEST_LIMITS, RELAY_TIMEOUTS } from '../lambdas/contract/pipeline-limits.ts';
+import { PRIMARY_SESSIONS, splitPrimarySessions } from '../lambdas/contract/primary-sessions.ts';
+import { RAW_MAIL_EXPIRY_MARGIN_DAYS } from '../lambdas/contract/raw-mail-bucket.ts';
 import priceFile from './aws-prices.json' with { type: 'json' };
 import measuredFile from './measured-capacity.json' with { type: 'json' };
 
@@ -167,7 +166,7 @@ export const ASSUMPTIONS = {
   /** One SMTP session with the Exchange receive connector over the internet (TCP, EHLO, STARTTLS, AUTH, MAIL/RCPT/DATA, QUIT). */
   smtpSessionMs: 400,
   smtpMiBPerSecond: 5,
-  /** A forward attempt while the primary's host is gone waits the relay's connect timeout (lambdas/adapters/smtp/relay-timeouts.ts). */
+  /** A forward attempt while the primary's host is gone waits the relay's connect timeout (lambdas/contract/pipeline-limits.ts). */
   deferredAttemptMs: RELAY_TIMEOUTS.connectionTimeoutMs,
   /** Share of invocations that start a new execution environment; INIT is billed since 2025-08. */
   coldStartShare: 0.05,

@@ -1,5 +1,6 @@
 // Lambda entry point: SQS batch of SNS-wrapped SES receipt notifications → ingest use case.
 // Partial batch responses: one bad record never fails its neighbours.
+import { METRIC } from '../contract/metrics.ts';
 import { type IngestDeps, ingestMessage } from '../core/ingest.ts';
 import { lazy } from './lazy.ts';
 import { MetricUnit } from './observability.ts';
@@ -24,11 +25,11 @@ export function createIngestHandler(deps: IngestHandlerDeps): SqsHandler {
       try {
         const outcome = await ingestMessage(mail, { ...deps, workerId });
         logger.info('ingested', { ...outcome, recipients: mail.envelopeRecipients.length });
-        metrics.addMetric('MessagesIngested', MetricUnit.Count, 1);
-        if (!outcome.parsed) metrics.addMetric('MessagesUnparsed', MetricUnit.Count, 1);
+        metrics.addMetric(METRIC.messagesIngested, MetricUnit.Count, 1);
+        if (!outcome.parsed) metrics.addMetric(METRIC.messagesUnparsed, MetricUnit.Count, 1);
       } catch (error) {
         logger.error('ingest failed', { sesMessageId: mail.sesMessageId, error });
-        metrics.addMetric('IngestErrors', MetricUnit.Count, 1);
+        metrics.addMetric(METRIC.ingestErrors, MetricUnit.Count, 1);
         throw error;
       }
     },

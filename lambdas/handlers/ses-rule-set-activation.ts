@@ -4,6 +4,7 @@
 // lambdas/core/ses-rule-set-activation.ts. A thrown error fails the
 // deployment with its message.
 import { z } from 'zod';
+import { SERVICE } from '../contract/metrics.ts';
 import { InvalidInputError } from '../core/errors.ts';
 import { applyRuleSetActivation, type RuleSetActivationRequest } from '../core/ses-rule-set-activation.ts';
 import type { ActiveRuleSetSwitch } from '../ports/ses-rule-set-switch.ts';
@@ -61,7 +62,7 @@ export function parseActivationEvent(event: unknown): RuleSetActivationRequest {
 
 export function createRuleSetActivationHandler(
   rules: ActiveRuleSetSwitch,
-  logger = createObservability('ses-rule-set-activation').logger,
+  logger = createObservability(SERVICE.ruleSetActivation).logger,
 ): RuleSetActivationHandler {
   return async (event) => {
     const request = parseActivationEvent(event);

@@ -28,9 +28,10 @@ import { MailparserMimeParser } from '../adapters/mime/mailparser-mime-parser.ts
 import { NodemailerMimeComposer } from '../adapters/mime/nodemailer-mime-composer.ts';
 import { OidcSignIn } from '../adapters/oidc/oidc-sign-in.ts';
 import { SmtpOutboundMailer } from '../adapters/smtp/smtp-outbound-mailer.ts';
+import { SERVICE } from '../contract/metrics.ts';
+import { splitPrimarySessions } from '../contract/primary-sessions.ts';
 import { syncDirectory } from '../core/directory.ts';
 import { CachedFailoverFlag } from '../core/failover.ts';
-import { splitPrimarySessions } from '../core/primary-sessions.ts';
 import { createForwardHandler } from '../handlers/forward.ts';
 import { createIngestHandler } from '../handlers/ingest.ts';
 import { createObservability } from '../handlers/observability.ts';
@@ -177,7 +178,7 @@ export async function startLocalStack(config: LocalConfig): Promise<LocalStack> 
       workerId,
       retryVisibility: new FileMessageVisibility(ingestQueue),
       config: { retentionDays: config.retentionDays, stackId: config.stackId, leaseMs: config.leaseMs },
-      ...createObservability('shadowmail-ingest'),
+      ...createObservability(SERVICE.ingest),
     });
     const forward = createForwardHandler({
       index,
@@ -194,7 +195,7 @@ export async function startLocalStack(config: LocalConfig): Promise<LocalStack> 
         retryMaxDelaySeconds: config.retryMaxDelaySeconds,
         leaseMs: config.leaseMs,
       },
-      ...createObservability('shadowmail-forward'),
+      ...createObservability(SERVICE.forward),
     });
     const ingestConsumer = ingestQueue.startConsumer(asLocalLambda(ingest, 'ingest'), { batchSize: 10, concurrency: 1 });
     stoppers.push(() => ingestConsumer.stop());
@@ -296,7 +297,7 @@ async function startLocalWebmail(config: LocalConfig, directoryStore: DirectoryS
     adminGroup: config.adminGroup,
     clock: systemClock,
     timeZone: config.timeZone,
-    logger: webLoggerFrom(createObservability('shadowmail-webmail').logger),
+    logger: webLoggerFrom(createObservability(SERVICE.webmail).logger),
   };
   return {
     deps,

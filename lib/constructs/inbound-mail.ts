@@ -16,7 +16,7 @@ import * as ses from 'aws-cdk-lib/aws-ses';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
-import { RAW_MAIL_PREFIX } from '../pipeline-limits.ts';
+import { RAW_MAIL_PREFIX } from '../../lambdas/contract/raw-mail-bucket.ts';
 import { inboundSmtpEndpoint, sesFeedbackEndpoint, sesRegionProblem } from '../ses-regions.ts';
 import { MailFunction } from './mail-function.ts';
 

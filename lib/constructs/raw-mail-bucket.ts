@@ -11,9 +11,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-
-/** S3 expires objects asynchronously and the index TTL deletes late too; this keeps the raw bytes readable while an index item can still point at them. */
-export const RAW_MAIL_EXPIRY_MARGIN_DAYS = 2;
+import { RAW_MAIL_EXPIRY_MARGIN_DAYS } from '../../lambdas/contract/raw-mail-bucket.ts';
 
 /**
  * Where the webmail puts an attachment for a presigned download (the default of

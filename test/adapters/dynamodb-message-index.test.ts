@@ -13,7 +13,8 @@ import { DeleteCommand, DynamoDBDocumentClient, PutCommand, UpdateCommand } from
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeDynamoDbClient } from '../../lambdas/adapters/aws/dynamodb-client.ts';
 import { DynamoDbMessageIndex, MAX_REPLY_BYTES, type PageBudget } from '../../lambdas/adapters/aws/dynamodb-message-index.ts';
-import { createMessageTable, messageTableKeys } from '../../lambdas/adapters/aws/message-table.ts';
+import { createMessageTable } from '../../lambdas/adapters/aws/message-table.ts';
+import { messageTableKeys } from '../../lambdas/contract/message-table.ts';
 import type { MailboxEntry } from '../../lambdas/core/model.ts';
 import { type DynamoDbServer, startDynalite, startDynamoDbLocal } from '../support/dynamodb-servers.ts';
 import {

@@ -11,11 +11,13 @@ import { App, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MESSAGE_TABLE } from '../../lambdas/adapters/aws/message-table.ts';
-import { ENV, readAwsForwardEnv, readAwsIngestEnv } from '../../lambdas/wiring/env.ts';
+import { ENV } from '../../lambdas/contract/environment.ts';
+import { MESSAGE_TABLE } from '../../lambdas/contract/message-table.ts';
+import { FORWARD_LIMITS, INGEST_LIMITS, RESEND_LIMITS } from '../../lambdas/contract/pipeline-limits.ts';
+import { RAW_MAIL_EXPIRY_MARGIN_DAYS } from '../../lambdas/contract/raw-mail-bucket.ts';
+import { readAwsForwardEnv, readAwsIngestEnv } from '../../lambdas/wiring/env.ts';
 import { loadConfig, parseConfig, ShadowmailConfigError, type ShadowmailConfigInput, SQS_MAX_RETENTION_DAYS } from '../../lib/config.ts';
-import { RAW_MAIL_EXPIRY_MARGIN_DAYS } from '../../lib/constructs/raw-mail-bucket.ts';
-import { FORWARD_LIMITS, INGEST_LIMITS, RESEND_LIMITS, VISIBILITY_FACTOR } from '../../lib/pipeline-limits.ts';
+import { VISIBILITY_FACTOR } from '../../lib/pipeline-limits.ts';
 import { buildShadowmail } from '../../lib/shadowmail-app.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -423,7 +425,7 @@ describe('stateful stack', () => {
       deadLetterTargetArn: { 'Fn::GetAtt': [dlqId, 'Arn'] },
       maxReceiveCount: limits.maxReceiveCount,
     });
-    expect(queue.Properties.VisibilityTimeout).toBe(limits.timeout.toSeconds() * VISIBILITY_FACTOR);
+    expect(queue.Properties.VisibilityTimeout).toBe(limits.timeoutSeconds * VISIBILITY_FACTOR);
     for (const id of [queueId, dlqId]) {
       example.stateful.hasResourceProperties('AWS::SQS::QueuePolicy', {
         Queues: [{ Ref: id }],
@@ -461,10 +463,10 @@ describe('stateless stack', () => {
       Runtime: 'nodejs22.x',
       Architectures: ['arm64'],
       Handler: 'index.handler',
-      Timeout: limits.timeout.toSeconds(),
+      Timeout: limits.timeoutSeconds,
       MemorySize: limits.memoryMiB,
     });
-    expect(fn.Properties.Environment.Variables[ENV.leaseSeconds]).toBe(String(limits.timeout.toSeconds()));
+    expect(fn.Properties.Environment.Variables[ENV.leaseSeconds]).toBe(String(limits.timeoutSeconds));
   });
 
   it('sets only contract variables, and the ones it sets pass the functions own validation', () => {

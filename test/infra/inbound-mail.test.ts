@@ -12,6 +12,8 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { afterAll, describe, expect, it } from 'vitest';
+import { INGEST_LIMITS } from '../../lambdas/contract/pipeline-limits.ts';
+import { RAW_MAIL_EXPIRY_MARGIN_DAYS, RAW_MAIL_PREFIX } from '../../lambdas/contract/raw-mail-bucket.ts';
 import { UPLOADS_PREFIX as DRAFTS_UPLOADS_PREFIX } from '../../lambdas/core/drafts.ts';
 import { ACTIVATION_PROPERTIES } from '../../lambdas/handlers/ses-rule-set-activation.ts';
 import {
@@ -26,13 +28,11 @@ import { InboundNotifications } from '../../lib/constructs/inbound-notifications
 import {
   DOWNLOADS_EXPIRY_DAYS,
   DOWNLOADS_PREFIX,
-  RAW_MAIL_EXPIRY_MARGIN_DAYS,
   RawMailBucket,
   UPLOADS_EXPIRY_DAYS,
   UPLOADS_PREFIX,
 } from '../../lib/constructs/raw-mail-bucket.ts';
 import { WorkQueue } from '../../lib/constructs/work-queue.ts';
-import { INGEST_LIMITS, RAW_MAIL_PREFIX } from '../../lib/pipeline-limits.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const cdkJson = JSON.parse(readFileSync(join(ROOT, 'cdk.json'), 'utf8')) as { context: Record<string, unknown> };

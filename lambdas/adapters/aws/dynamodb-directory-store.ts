@@ -26,11 +26,12 @@ import {
   QueryCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import { keyPart, messageTableKeys } from '../../contract/message-table.ts';
 import { normalizeAddress } from '../../core/addresses.ts';
 import { type AddressAssignment, addressesOf, DirectoryError, type DirectoryUser, isMailAddress } from '../../core/directory.ts';
 import { RetryableError } from '../../core/errors.ts';
 import type { DirectoryState, DirectoryStore } from '../../ports/directory.ts';
-import { errorName, keyPart, messageTableKeys } from './message-table.ts';
+import { errorName } from './message-table.ts';
 
 export const DIRECTORY_SHARDS = 16;
 const BATCH_WRITE_SIZE = 25;

@@ -63,6 +63,7 @@ import {
   type QueryCommandInput,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import { keyPart, messageTableKeys as keys, type LookupKind, MESSAGE_TABLE } from '../../contract/message-table.ts';
 import { addressOfMailbox, normalizeAddress, normalizeMessageId } from '../../core/addresses.ts';
 import { InvalidInputError, NotFoundError, RetryableError } from '../../core/errors.ts';
 import {
@@ -90,7 +91,7 @@ import type {
   ReceivedRef,
   TraceQuery,
 } from '../../ports/message-index.ts';
-import { errorName, keyPart, messageTableKeys as keys, type LookupKind, MESSAGE_TABLE } from './message-table.ts';
+import { errorName } from './message-table.ts';
 
 export const MAX_STORED_ATTEMPTS = 50;
 /** SMTP replies stored per attempt (and lastReply/reason) are cut to this many UTF-8 bytes. */

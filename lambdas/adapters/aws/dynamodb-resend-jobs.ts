@@ -27,6 +27,7 @@ import {
   UpdateCommand,
   type UpdateCommandInput,
 } from '@aws-sdk/lib-dynamodb';
+import { messageTableKeys as keys, MESSAGE_TABLE } from '../../contract/message-table.ts';
 import { InvalidInputError, RetryableError } from '../../core/errors.ts';
 import { checkPageLimit, decodeCursor, encodeCursor } from '../../core/mailbox.ts';
 import { RESEND_COUNTER_NAMES, RESEND_SKIP_REASONS } from '../../core/resend.ts';
@@ -40,7 +41,7 @@ import type {
   ResendTaskMarks,
   ResendTaskOutcome,
 } from '../../ports/resend-jobs.ts';
-import { errorName, messageTableKeys as keys, MESSAGE_TABLE } from './message-table.ts';
+import { errorName } from './message-table.ts';
 
 type Item = Record<string, unknown>;
 
