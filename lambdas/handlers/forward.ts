@@ -1,16 +1,12 @@
-// Lambda entry point: SQS batch of forward jobs → forward use case, per record; an
-// invoke with {shadowmailProbe: …} runs the smart-host probe instead (forward-probe.ts).
+// The forward handler: SQS batch of forward jobs → forward use case, per record (wired
+// in AWS by lambdas/entry/forward.ts, which also routes the smart-host probe).
 
-import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { z } from 'zod';
 import { METRIC } from '../contract/metrics.ts';
 import { describeConfigurationFault } from '../core/configuration-fault.ts';
 import { InvalidInputError } from '../core/errors.ts';
 import { type ForwardDeps, forwardMessage } from '../core/forward.ts';
 import type { ForwardJob } from '../core/model.ts';
-import type { ForwardProbeEvent, ProbeResult } from '../ports/smtp-probe.ts';
-import { createForwardProbeHandler } from './forward-probe.ts';
-import { lazy } from './lazy.ts';
 import { MetricUnit } from './observability.ts';
 import { type SqsBatchDeps, type SqsHandler, sqsBatchHandler } from './sqs-batch.ts';
 
@@ -71,17 +67,4 @@ export function createForwardHandler(deps: ForwardHandlerDeps): SqsHandler {
     },
     { workerId: deps.workerId, sequential: true },
   );
-}
-
-const awsHandler = lazy(async () => createForwardHandler(await (await import('../wiring/aws.ts')).awsForwardDeps()));
-const awsProbeHandler = lazy(async () => createForwardProbeHandler(await (await import('../wiring/aws.ts')).awsForwardProbeDeps()));
-
-/**
- * The Lambda entry point in AWS; wiring is loaded once per execution environment (the
- * smart-host secret is read per session). An event with a `shadowmailProbe` key is a
- * probe (its request is then checked, so a malformed one gets a clear error, not an SQS one).
- */
-export async function handler(event: SQSEvent | ForwardProbeEvent, context: Context): Promise<SQSBatchResponse | ProbeResult> {
-  if (typeof event === 'object' && event !== null && 'shadowmailProbe' in event) return (await awsProbeHandler())(event);
-  return (await awsHandler())(event, context);
 }

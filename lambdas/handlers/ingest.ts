@@ -1,13 +1,12 @@
-// Lambda entry point: SQS batch of SNS-wrapped SES receipt notifications → ingest use case.
+// The ingest handler: SQS batch of SNS-wrapped SES receipt notifications → ingest use case
+// (wired in AWS by lambdas/entry/ingest.ts, locally by lambdas/wiring/local.ts).
 // Partial batch responses: one bad record never fails its neighbours.
 import { METRIC } from '../contract/metrics.ts';
 import { type IngestDeps, ingestMessage } from '../core/ingest.ts';
-import { lazy } from './lazy.ts';
 import { MetricUnit } from './observability.ts';
 import { parseIngestRecord } from './ses-receipt-event.ts';
 import { type SqsBatchDeps, type SqsHandler, sqsBatchHandler } from './sqs-batch.ts';
 
-export type { SqsHandler };
 export type IngestHandlerDeps = Omit<IngestDeps, 'workerId'> & SqsBatchDeps & { workerId?: string };
 
 export function createIngestHandler(deps: IngestHandlerDeps): SqsHandler {
@@ -36,8 +35,3 @@ export function createIngestHandler(deps: IngestHandlerDeps): SqsHandler {
     { workerId: deps.workerId },
   );
 }
-
-const awsHandler = lazy(async () => createIngestHandler((await import('../wiring/aws.ts')).awsIngestDeps()));
-
-/** The Lambda entry point in AWS; wiring is built once per execution environment. */
-export const handler: SqsHandler = async (event, context) => (await awsHandler())(event, context);

@@ -1,14 +1,13 @@
-// Lambda entry point of the resend worker: SQS batch of resend steps (enumerate a
-// page, send one message) → processResendStep, per record, with partial batch
-// failures. A record that can never become a step is logged and dropped rather than
-// retried for ever. `handler` is the AWS entry point (the stack bundles this file).
+// The resend worker's handler: SQS batch of resend steps (enumerate a page, send one
+// message) → processResendStep, per record, with partial batch failures. A record that
+// can never become a step is logged and dropped rather than retried for ever. Wired in
+// AWS by lambdas/entry/resend.ts.
 import { z } from 'zod';
 import { METRIC } from '../contract/metrics.ts';
 import { describeConfigurationFault } from '../core/configuration-fault.ts';
 import { InvalidInputError } from '../core/errors.ts';
 import { processResendStep, type ResendWorkerDeps } from '../core/resend.ts';
 import type { ResendStep } from '../ports/resend-jobs.ts';
-import { lazy } from './lazy.ts';
 import { MetricUnit } from './observability.ts';
 import { type SqsBatchDeps, type SqsHandler, sqsBatchHandler } from './sqs-batch.ts';
 
@@ -80,8 +79,3 @@ export function createResendHandler(deps: ResendHandlerDeps): SqsHandler {
     { workerId: deps.workerId, sequential: true },
   );
 }
-
-const awsHandler = lazy(async () => createResendHandler(await (await import('../wiring/aws.ts')).awsResendDeps()));
-
-/** The Lambda entry point in AWS; wiring (and the smart-host secret) is loaded once per execution environment. */
-export const handler: SqsHandler = async (event, context) => (await awsHandler())(event, context);

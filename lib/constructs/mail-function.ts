@@ -45,7 +45,7 @@ export const VPC_NETWORK_INTERFACE_ACTIONS: readonly string[] = [
 ];
 
 export interface MailFunctionProps {
-  /** Handler file relative to the project root, e.g. `lambdas/handlers/ingest.ts` (exports `handler`). */
+  /** Handler file relative to the project root, e.g. `lambdas/entry/ingest.ts` (exports `handler`). */
   entry: string;
   description: string;
   timeout: Duration;

@@ -2,7 +2,7 @@
 // session signing secret, a Cognito user pool federated to the customer's one IdP
 // (AD FS by SAML or Entra ID by OIDC) with a hosted-UI domain and a public PKCE
 // client, and an HTTP API whose $default route runs the Hono app of
-// lambdas/handlers/webmail.ts. The function gets exactly the calls its adapters
+// lambdas/entry/webmail.ts. The function gets exactly the calls its adapters
 // make on the stateful stack's table, bucket, key and resend queue, and sends
 // through SES with the configuration set it is given. Outputs name
 // what the IdP administrator and the runbook need.
@@ -233,7 +233,7 @@ export class Webmail extends Construct {
     });
 
     this.function = new MailFunction(this, 'Function', {
-      entry: 'lambdas/handlers/webmail.ts',
+      entry: 'lambdas/entry/webmail.ts',
       description: 'shadowmail webmail: failover status page, mailbox and admin console',
       timeout: WEBMAIL_LIMITS.timeout,
       memoryMiB: WEBMAIL_LIMITS.memoryMiB,

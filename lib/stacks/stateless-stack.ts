@@ -55,7 +55,7 @@ export class StatelessStack extends Stack {
     });
 
     this.ingest = new MailFunction(this, 'Ingest', {
-      entry: 'lambdas/handlers/ingest.ts',
+      entry: 'lambdas/entry/ingest.ts',
       description: 'shadowmail ingest: SES receipt notification to message index and forward job',
       timeout: functionTimeout(INGEST_LIMITS),
       memoryMiB: INGEST_LIMITS.memoryMiB,
@@ -93,7 +93,7 @@ export class StatelessStack extends Stack {
       [ENV.heloName]: smartHost.heloName,
     };
     this.forward = new MailFunction(this, 'Forward', {
-      entry: 'lambdas/handlers/forward.ts',
+      entry: 'lambdas/entry/forward.ts',
       description: 'shadowmail forward: raw message to the Exchange smart host over SMTP',
       timeout: functionTimeout(FORWARD_LIMITS),
       memoryMiB: FORWARD_LIMITS.memoryMiB,
@@ -101,7 +101,7 @@ export class StatelessStack extends Stack {
       ...network,
     });
     this.resend = new MailFunction(this, 'Resend', {
-      entry: 'lambdas/handlers/resend.ts',
+      entry: 'lambdas/entry/resend.ts',
       description: 'shadowmail resend: stored messages to the Exchange smart host again (admin restore jobs)',
       timeout: functionTimeout(RESEND_LIMITS),
       memoryMiB: RESEND_LIMITS.memoryMiB,

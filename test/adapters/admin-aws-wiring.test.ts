@@ -20,7 +20,7 @@ import { type SmtpSink, startSmtpSink } from '../../lambdas/adapters/local/smtp-
 import { ENV, WEB_ENV } from '../../lambdas/contract/environment.ts';
 import { switchFailover } from '../../lambdas/core/failover.ts';
 import { isSettled, startResend } from '../../lambdas/core/resend.ts';
-import { handler as resendLambda } from '../../lambdas/handlers/resend.ts';
+import { handler as resendLambda } from '../../lambdas/entry/resend.ts';
 import { awsResendDeps, buildAwsWebmailDeps, webmailMailer } from '../../lambdas/wiring/aws.ts';
 import { readAwsWebEnv } from '../../lambdas/wiring/env.ts';
 import { localContext } from '../../lambdas/wiring/local-lambda.ts';

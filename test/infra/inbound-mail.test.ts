@@ -15,13 +15,11 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { INGEST_LIMITS } from '../../lambdas/contract/pipeline-limits.ts';
 import { RAW_MAIL_EXPIRY_MARGIN_DAYS, RAW_MAIL_PREFIX } from '../../lambdas/contract/raw-mail-bucket.ts';
 import { UPLOADS_PREFIX as DRAFTS_UPLOADS_PREFIX } from '../../lambdas/core/drafts.ts';
-import { ACTIVATION_PROPERTIES } from '../../lambdas/handlers/ses-rule-set-activation.ts';
 import {
   InboundMail,
   type InboundMailProps,
   inboundMailNames,
   RULE_SET_ACTIVATION_HANDLER,
-  RULE_SET_ACTIVATION_PROPERTIES,
   receiptRuleArn,
 } from '../../lib/constructs/inbound-mail.ts';
 import { InboundNotifications } from '../../lib/constructs/inbound-notifications.ts';
@@ -421,9 +419,7 @@ describe('inbound mail (stateless)', () => {
       TakeOverActiveRuleSet: expected,
     });
     expect(activation.DependsOn).toContain(ruleId);
-    // The construct and the handler agree on the property names.
-    expect(RULE_SET_ACTIVATION_PROPERTIES).toEqual(ACTIVATION_PROPERTIES);
-    expect(RULE_SET_ACTIVATION_HANDLER).toBe('lambdas/handlers/ses-rule-set-activation.ts');
+    expect(RULE_SET_ACTIVATION_HANDLER).toBe('lambdas/entry/ses-rule-set-activation.ts');
   });
 
   it('gives the activation function only the two SES rule-set calls and its log group, and the framework only the invoke', () => {

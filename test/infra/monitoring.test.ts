@@ -51,10 +51,10 @@ function build(overrides: Partial<MonitoringProps> = {}): Built {
   const fn = (id: string, entry: string) =>
     new MailFunction(stack, id, { entry, description: id, timeout: Duration.minutes(1), memoryMiB: 256, environment: {} });
   const functions = {
-    ingest: fn('Ingest', 'lambdas/handlers/ingest.ts'),
-    forward: fn('Forward', 'lambdas/handlers/forward.ts'),
-    resend: fn('Resend', 'lambdas/handlers/resend.ts'),
-    webmail: fn('Webmail', 'lambdas/handlers/webmail.ts'),
+    ingest: fn('Ingest', 'lambdas/entry/ingest.ts'),
+    forward: fn('Forward', 'lambdas/entry/forward.ts'),
+    resend: fn('Resend', 'lambdas/entry/resend.ts'),
+    webmail: fn('Webmail', 'lambdas/entry/webmail.ts'),
   };
   const sending = new WebmailSending(stack, 'WebmailSending', { configurationSetName: `${PREFIX}-webmail` });
   const monitoring = new Monitoring(stack, 'Monitoring', {
@@ -297,7 +297,7 @@ describe('alarms', () => {
     const stack = new Stack(new App({ outdir: mkdtempSync(join(outRoot, 'bad-')), context: { 'aws:cdk:bundling-stacks': [] } }), 'Bad');
     const queue = new WorkQueue(stack, 'Queue', { consumer: INGEST_LIMITS });
     const fn = new MailFunction(stack, 'Fn', {
-      entry: 'lambdas/handlers/ingest.ts',
+      entry: 'lambdas/entry/ingest.ts',
       description: 'x',
       timeout: Duration.minutes(1),
       memoryMiB: 128,

@@ -433,7 +433,7 @@ describe('AWS environment contract', () => {
 describe('webmail Lambda entry point', () => {
   it('refuses to start without its configuration, naming the variable', async () => {
     // Prepare: no webmail variables in this environment
-    const { handler } = await import('../../lambdas/handlers/webmail.ts');
+    const { handler } = await import('../../lambdas/entry/webmail.ts');
     const event = { version: '2.0', rawPath: '/', rawQueryString: '', headers: {}, requestContext: { http: { method: 'GET', path: '/' } } };
 
     // Act / Assess
