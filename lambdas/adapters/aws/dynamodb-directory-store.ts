@@ -28,8 +28,9 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { keyPart, messageTableKeys } from '../../contract/message-table.ts';
 import { normalizeAddress } from '../../core/addresses.ts';
-import { type AddressAssignment, addressesOf, DirectoryError, type DirectoryUser, isMailAddress } from '../../core/directory.ts';
+import { addressesOf, DirectoryError, isMailAddress } from '../../core/directory.ts';
 import { RetryableError } from '../../core/errors.ts';
+import type { AddressAssignment, DirectoryUser } from '../../core/model.ts';
 import type { DirectoryState, DirectoryStore } from '../../ports/directory.ts';
 import { errorName } from './message-table.ts';
 
