@@ -2,7 +2,7 @@
 // from a company's size and mail volume to priced line items, a total and a figure
 // per user. The prices come from cost/aws-prices.json (dated, with sources), the
 // per-message DynamoDB units, requests and log bytes from cost/measured-capacity.json
-// (measured by cost/measure-capacity.ts against DynamoDB Local), the ingest CPU
+// (measured by bench/measure-capacity.ts against DynamoDB Local), the ingest CPU
 // speed from bench/results.json, and the memory sizes and margins from lib/.
 // What could not be measured here (latencies inside AWS, the SMTP session with
 // Exchange, webmail habits) is a named assumption below, printed with the estimate.

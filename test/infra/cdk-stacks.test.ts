@@ -4,9 +4,9 @@
 // Bundling is skipped (`aws:cdk:bundling-stacks: []`); test/infra/cdk-synth.test.ts
 // synthesizes with the real esbuild bundles.
 import { mkdtempSync, readFileSync } from 'node:fs';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join, relative, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { App, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as s3 from 'aws-cdk-lib/aws-s3';
@@ -895,36 +895,5 @@ describe('cdk-nag', () => {
 
     // Assess
     expect(attempt).toThrow(/AwsSolutions-S10/);
-  });
-});
-
-describe('layout', () => {
-  it('lets lib/ and bin/shadowmail.ts reach into lambdas/ only for the env contract, the table constants and the relay limits', async () => {
-    // Prepare
-    const files = [
-      ...(await readdir(join(ROOT, 'lib'), { recursive: true })).filter((f) => f.endsWith('.ts')).map((f) => join(ROOT, 'lib', f)),
-      join(ROOT, 'bin/shadowmail.ts'),
-    ];
-
-    // Act
-    const reached = new Set<string>();
-    for (const file of files) {
-      const text = await readFile(file, 'utf8');
-      for (const [, specifier] of text.matchAll(/(?:from\s+|import\(\s*)['"](\.[^'"]+)['"]/g)) {
-        const target = relative(ROOT, resolve(dirname(file), specifier!));
-        if (target.startsWith('lambdas/')) reached.add(target);
-      }
-    }
-
-    // Assess
-    expect(files.length).toBeGreaterThan(5);
-    // Besides: the relay's time limits (the relaying functions' timeouts derive from them)
-    // and the session split, both pure modules without SDKs.
-    expect([...reached].sort()).toEqual([
-      'lambdas/adapters/aws/message-table.ts',
-      'lambdas/adapters/smtp/relay-timeouts.ts',
-      'lambdas/core/primary-sessions.ts',
-      'lambdas/wiring/env.ts',
-    ]);
   });
 });

