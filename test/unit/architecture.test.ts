@@ -9,13 +9,19 @@ import { describe, expect, it } from 'vitest';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 
+interface Imports {
+  packages: string[];
+  /** Project paths, e.g. `lambdas/core/model.ts`. */
+  local: string[];
+}
+
 async function sourceFiles(dir: string): Promise<string[]> {
   const entries = await readdir(join(ROOT, dir), { withFileTypes: true, recursive: true });
   return entries.filter((e) => e.isFile() && /\.tsx?$/.test(e.name)).map((e) => relative(ROOT, join(e.parentPath, e.name)));
 }
 
 /** Static, side-effect and dynamic import specifiers of a file, relative ones resolved to project paths. */
-async function importsOf(file: string): Promise<{ packages: string[]; local: string[] }> {
+async function importsOf(file: string): Promise<Imports> {
   const text = await readFile(join(ROOT, file), 'utf8');
   const specifiers = [
     ...text.matchAll(
@@ -28,23 +34,41 @@ async function importsOf(file: string): Promise<{ packages: string[]; local: str
   };
 }
 
+/** Each file with the imports `forbidden` picks from it; files without any are left out. */
+async function offending(files: string[], forbidden: (imports: Imports) => string[]): Promise<Record<string, string[]>> {
+  const found: Record<string, string[]> = {};
+  for (const file of files) {
+    const picked = forbidden(await importsOf(file));
+    if (picked.length > 0) found[file] = picked;
+  }
+  return found;
+}
+
 function layer(path: string): string {
   const match = /^(?:lambdas\/(contract|core|ports|adapters|handlers|entry|wiring)|(web|bin|lib|cost))\//.exec(path);
   return match?.[1] ?? match?.[2] ?? path.split('/')[0]!;
 }
 
+const nonNodePackages = ({ packages }: Imports) => packages.filter((p) => !p.startsWith('node:'));
+
+/** Every source file of the deployable tree with its imports (local ones only to files of the tree). */
+async function importGraph(): Promise<Map<string, Imports>> {
+  const files = (await Promise.all(['lambdas', 'web', 'lib', 'bin', 'cost'].map(sourceFiles))).flat();
+  const known = new Set(files);
+  const graph = new Map<string, Imports>();
+  for (const file of files) {
+    const { packages, local } = await importsOf(file);
+    graph.set(file, { packages, local: local.filter((p) => known.has(p)) });
+  }
+  return graph;
+}
+
 describe('dependency rule', () => {
   it('keeps core free of SDKs and of every other layer but the port interfaces', async () => {
-    for (const file of await sourceFiles('lambdas/core')) {
-      const { packages, local } = await importsOf(file);
-      expect(
-        packages.filter((p) => !p.startsWith('node:')),
-        file,
-      ).toEqual([]);
-      expect(
-        local.filter((p) => !['core', 'ports'].includes(layer(p))),
-        file,
-      ).toEqual([]);
+    const files = await sourceFiles('lambdas/core');
+    expect(await offending(files, nonNodePackages)).toEqual({});
+    expect(await offending(files, ({ local }) => local.filter((p) => !['core', 'ports'].includes(layer(p))))).toEqual({});
+    for (const file of files) {
       const text = await readFile(join(ROOT, file), 'utf8');
       const valueImportsOfPorts = [...text.matchAll(/^import\s+(?!type\b)[^;]*from\s+'[^']*\/ports\/[^']+'/gm)].map((m) => m[0]);
       expect(valueImportsOfPorts, `${file} may use ports only as types`).toEqual([]);
@@ -52,71 +76,38 @@ describe('dependency rule', () => {
   });
 
   it('lets ports see only core', async () => {
-    for (const file of await sourceFiles('lambdas/ports')) {
-      const { packages, local } = await importsOf(file);
-      expect(
-        packages.filter((p) => !p.startsWith('node:')),
-        file,
-      ).toEqual([]);
-      expect(
-        local.filter((p) => !['core', 'ports'].includes(layer(p))),
-        file,
-      ).toEqual([]);
-    }
+    const files = await sourceFiles('lambdas/ports');
+    expect(await offending(files, nonNodePackages)).toEqual({});
+    expect(await offending(files, ({ local }) => local.filter((p) => !['core', 'ports'].includes(layer(p))))).toEqual({});
   });
 
-  it('keeps adapters from reaching up into handlers, wiring or web', async () => {
-    for (const file of await sourceFiles('lambdas/adapters')) {
-      const { local } = await importsOf(file);
-      expect(
-        local.filter((p) => ['handlers', 'entry', 'wiring', 'web', 'bin'].includes(layer(p))),
-        file,
-      ).toEqual([]);
-    }
+  it('keeps adapters from reaching up into handlers, entry points, wiring or web', async () => {
+    const files = await sourceFiles('lambdas/adapters');
+    const upward = ['handlers', 'entry', 'wiring', 'web', 'bin'];
+    expect(await offending(files, ({ local }) => local.filter((p) => upward.includes(layer(p))))).toEqual({});
   });
 
   it('lets handlers, entry points and web reach adapters only through wiring', async () => {
-    for (const file of [
-      ...(await sourceFiles('lambdas/handlers')),
-      ...(await sourceFiles('lambdas/entry')),
-      ...(await sourceFiles('web')),
-    ]) {
-      const { local } = await importsOf(file);
-      expect(
-        local.filter((p) => layer(p) === 'adapters'),
-        file,
-      ).toEqual([]);
-    }
+    const files = [...(await sourceFiles('lambdas/handlers')), ...(await sourceFiles('lambdas/entry')), ...(await sourceFiles('web'))];
+    expect(await offending(files, ({ local }) => local.filter((p) => layer(p) === 'adapters'))).toEqual({});
   });
 
   it('keeps the contract free of packages (node: aside) and of every layer but the one error hierarchy', async () => {
     const files = await sourceFiles('lambdas/contract');
     expect(files.length).toBeGreaterThan(3);
-    for (const file of files) {
-      const { packages, local } = await importsOf(file);
-      expect(
-        packages.filter((p) => !p.startsWith('node:')),
-        file,
-      ).toEqual([]);
-      expect(
-        local.filter((p) => layer(p) !== 'contract' && p !== 'lambdas/core/errors.ts'),
-        file,
-      ).toEqual([]);
-    }
+    expect(await offending(files, nonNodePackages)).toEqual({});
+    expect(await offending(files, ({ local }) => local.filter((p) => layer(p) !== 'contract' && p !== 'lambdas/core/errors.ts'))).toEqual(
+      {},
+    );
   });
 
   it('lets lib/, cost/ and the CDK app see of lambdas/ only the contract', async () => {
     const files = [...(await sourceFiles('lib')), ...(await sourceFiles('cost')), 'bin/shadowmail.ts'];
-    for (const file of files) {
-      const { local } = await importsOf(file);
-      expect(
-        local.filter((p) => p.startsWith('lambdas/') && layer(p) !== 'contract'),
-        file,
-      ).toEqual([]);
-    }
+    expect(await offending(files, ({ local }) => local.filter((p) => p.startsWith('lambdas/') && layer(p) !== 'contract'))).toEqual({});
   });
 
   it('keeps the CDK out of the CLI: nothing `shadowmail` (cost included) loads reaches aws-cdk-lib, a dev dependency', async () => {
+    // Prepare
     const graph = await importGraph();
     const reached = new Set<string>();
     const packages = new Set<string>();
@@ -126,20 +117,18 @@ describe('dependency rule', () => {
       for (const p of graph.get(file)?.packages ?? []) packages.add(p);
       for (const next of graph.get(file)?.local ?? []) visit(next);
     };
+
+    // Act
     visit('bin/cli.ts');
+
+    // Assess
     expect(reached).toContain('cost/cost-model.ts');
     expect([...packages].filter((p) => /^(aws-cdk-lib|constructs|cdk-nag)(\/|$)/.test(p))).toEqual([]);
   });
 
   it('lets only the Lambda entry points (and the wiring itself) import the wiring, of lambdas/ and web/', async () => {
-    for (const file of [...(await sourceFiles('lambdas')), ...(await sourceFiles('web'))]) {
-      if (['wiring', 'entry'].includes(layer(file))) continue;
-      const { local } = await importsOf(file);
-      expect(
-        local.filter((p) => layer(p) === 'wiring'),
-        file,
-      ).toEqual([]);
-    }
+    const files = [...(await sourceFiles('lambdas')), ...(await sourceFiles('web'))].filter((f) => !['wiring', 'entry'].includes(layer(f)));
+    expect(await offending(files, ({ local }) => local.filter((p) => layer(p) === 'wiring'))).toEqual({});
   });
 
   it('has no import cycle in lambdas/, web/, lib/, bin/ or cost/, type imports included', async () => {
@@ -169,15 +158,3 @@ describe('dependency rule', () => {
     expect(cycles).toEqual([]);
   });
 });
-
-/** Every source file of the deployable tree with its imports (local ones only to files of the tree). */
-async function importGraph(): Promise<Map<string, { packages: string[]; local: string[] }>> {
-  const files = (await Promise.all(['lambdas', 'web', 'lib', 'bin', 'cost'].map(sourceFiles))).flat();
-  const known = new Set(files);
-  const graph = new Map<string, { packages: string[]; local: string[] }>();
-  for (const file of files) {
-    const { packages, local } = await importsOf(file);
-    graph.set(file, { packages, local: local.filter((p) => known.has(p)) });
-  }
-  return graph;
-}
