@@ -31,6 +31,7 @@ import { SmtpProbeAdapter } from '../adapters/smtp/smtp-probe.ts';
 import { SmtpRelayAdapter } from '../adapters/smtp/smtp-relay.ts';
 import { ENV, WEB_ENV } from '../contract/environment.ts';
 import { SERVICE } from '../contract/metrics.ts';
+import { SENT_PREFIX } from '../contract/raw-mail-bucket.ts';
 import { ConfigurationError } from '../core/errors.ts';
 import { CachedFailoverFlag } from '../core/failover.ts';
 import { DEFAULT_RESEND_CONFIG } from '../core/resend.ts';
@@ -237,7 +238,7 @@ export function buildAwsWebmailDeps(env: AwsWebEnv, secrets: AwsWebSecrets): Web
       publicOrigin: publicUrl.origin,
       clock: systemClock,
       signingSecret: sessionSecret,
-      send: { retentionDays: env[ENV.retentionDays], sentBucket: env[WEB_ENV.rawBucket], sentKeyPrefix: 'sent/' },
+      send: { retentionDays: env[ENV.retentionDays], sentBucket: env[WEB_ENV.rawBucket], sentKeyPrefix: SENT_PREFIX },
       logger,
     }),
   };

@@ -73,7 +73,7 @@ export const readAwsForwardEnv = (source?: NodeJS.ProcessEnv): AwsForwardEnv => 
 export const readAwsResendEnv = (source?: NodeJS.ProcessEnv): AwsResendEnv => readEnv(awsResendSchema, source);
 
 /** An IANA time zone the runtime knows (the webmail shows dates in it); lib/config.ts checks the same. */
-export const timeZoneSchema = z.string().refine(isTimeZone, TIME_ZONE_HINT).default(DEFAULT_TIME_ZONE);
+const timeZoneSchema = z.string().refine(isTimeZone, TIME_ZONE_HINT).default(DEFAULT_TIME_ZONE);
 
 export const webSettingsSchema = {
   [WEB_ENV.failoverCacheSeconds]: z.coerce.number().int().min(0).max(30).default(30),

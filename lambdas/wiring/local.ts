@@ -30,6 +30,7 @@ import { OidcSignIn } from '../adapters/oidc/oidc-sign-in.ts';
 import { SmtpOutboundMailer } from '../adapters/smtp/smtp-outbound-mailer.ts';
 import { SERVICE } from '../contract/metrics.ts';
 import { splitPrimarySessions } from '../contract/primary-sessions.ts';
+import { SENT_PREFIX } from '../contract/raw-mail-bucket.ts';
 import { syncDirectory } from '../core/directory.ts';
 import { CachedFailoverFlag } from '../core/failover.ts';
 import { createForwardHandler } from '../handlers/forward.ts';
@@ -55,8 +56,6 @@ export function localForwardConsumer(config: Pick<LocalConfig, 'primaryMaxSessio
 }
 export { LOCAL_TABLE_NAME };
 export const LOCAL_BUCKET = 'inbound';
-/** Raw bytes of the webmail's Sent copies: <raw>/inbound/sent/<id>. */
-export const LOCAL_SENT_PREFIX = 'sent/';
 /** The local provider's Cognito-shaped pool (a region that does not exist, so never mistaken for AWS). */
 export const LOCAL_USER_POOL_ID = 'zz-local-1_shadowmail';
 export const LOCAL_CLIENT_ID = 'shadowmail-webmail';
@@ -157,7 +156,7 @@ export async function startLocalStack(config: LocalConfig): Promise<LocalStack> 
           publicOrigin: webmail.deps.publicOrigin,
           clock: systemClock,
           signingSecret: webmail.deps.sessionSecret,
-          send: { retentionDays: config.retentionDays, sentBucket: LOCAL_BUCKET, sentKeyPrefix: LOCAL_SENT_PREFIX },
+          send: { retentionDays: config.retentionDays, sentBucket: LOCAL_BUCKET, sentKeyPrefix: SENT_PREFIX },
           ...(webmail.deps.logger && { logger: webmail.deps.logger }),
         }),
         // The cached flag's write refreshes its cache: the gate sees an admin's switch at once.

@@ -28,12 +28,6 @@ import { MESSAGE_TABLE } from '../../lambdas/contract/message-table.ts';
 import { CONFIG_CONTEXT_KEY, type ShadowmailConfig, ShadowmailConfigError } from '../config.ts';
 import { MailFunction } from './mail-function.ts';
 import { TABLE_ITEM_ACTIONS } from './message-index.ts';
-import { DOWNLOADS_PREFIX, SENT_PREFIX } from './raw-mail-bucket.ts';
-
-/** Webmail Sent copies (lambdas/wiring/aws.ts `sentKeyPrefix`). */
-export const WEBMAIL_SENT_PREFIX = SENT_PREFIX;
-/** Extracted attachments behind presigned links; the bucket expires them after a day. */
-export const WEBMAIL_DOWNLOADS_PREFIX = DOWNLOADS_PREFIX;
 
 /** What the webmail writes into the flag parameter before any admin has switched it: normal operation. */
 export const INITIAL_FAILOVER_VALUE = JSON.stringify({ on: false });

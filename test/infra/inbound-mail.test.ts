@@ -13,8 +13,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { afterAll, describe, expect, it } from 'vitest';
 import { INGEST_LIMITS } from '../../lambdas/contract/pipeline-limits.ts';
-import { RAW_MAIL_EXPIRY_MARGIN_DAYS, RAW_MAIL_PREFIX } from '../../lambdas/contract/raw-mail-bucket.ts';
-import { UPLOADS_PREFIX as DRAFTS_UPLOADS_PREFIX } from '../../lambdas/core/drafts.ts';
+import { DOWNLOADS_PREFIX, RAW_MAIL_EXPIRY_MARGIN_DAYS, RAW_MAIL_PREFIX, UPLOADS_PREFIX } from '../../lambdas/contract/raw-mail-bucket.ts';
 import {
   InboundMail,
   type InboundMailProps,
@@ -23,13 +22,7 @@ import {
   receiptRuleArn,
 } from '../../lib/constructs/inbound-mail.ts';
 import { InboundNotifications } from '../../lib/constructs/inbound-notifications.ts';
-import {
-  DOWNLOADS_EXPIRY_DAYS,
-  DOWNLOADS_PREFIX,
-  RawMailBucket,
-  UPLOADS_EXPIRY_DAYS,
-  UPLOADS_PREFIX,
-} from '../../lib/constructs/raw-mail-bucket.ts';
+import { DOWNLOADS_EXPIRY_DAYS, RawMailBucket, UPLOADS_EXPIRY_DAYS } from '../../lib/constructs/raw-mail-bucket.ts';
 import { WorkQueue } from '../../lib/constructs/work-queue.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -237,7 +230,7 @@ describe('raw-mail bucket: SES may write', () => {
       ExpirationInDays: UPLOADS_EXPIRY_DAYS,
       Status: 'Enabled',
     });
-    expect([UPLOADS_PREFIX, UPLOADS_EXPIRY_DAYS]).toEqual([DRAFTS_UPLOADS_PREFIX, 1]);
+    expect([UPLOADS_PREFIX, UPLOADS_EXPIRY_DAYS]).toEqual(['uploads/', 1]);
     expect(rules).toContainEqual({
       Id: 'expire-raw-mail',
       ExpirationInDays: RETENTION_DAYS + RAW_MAIL_EXPIRY_MARGIN_DAYS,
