@@ -92,6 +92,7 @@ export function draftKeys(owner: string, draftId: string): DraftKeys {
 }
 
 /** S3's POST replaces this in the key with the name of the uploaded file. */
+// biome-ignore lint/suspicious/noTemplateCurlyInString: S3's literal placeholder, not a template
 export const FILENAME_VARIABLE = '${filename}';
 
 /**

@@ -198,7 +198,7 @@ async function cli(...args: string[]): Promise<{ code: number; out: string; err:
   return { code, out, err };
 }
 
-const csv = (rows: string[]) => ['mailbox,displayName,aliases,kind,disabled,admin', ...rows].join('\n') + '\n';
+const csv = (rows: string[]) => `${['mailbox,displayName,aliases,kind,disabled,admin', ...rows].join('\n')}\n`;
 const people = (count: number, aliasSuffix: string) =>
   Array.from({ length: count }, (_, i) => `user${i}@corp.example,User ${i},user${i}.${aliasSuffix}@corp.example,user,false,false`);
 

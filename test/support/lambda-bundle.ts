@@ -83,6 +83,7 @@ export async function invokeBundle(
       'const mod = await import(bundle);',
       "const context = { awsRequestId: 'req-1', functionName: 'test', getRemainingTimeInMillis: () => 60_000 };",
       'const result = typeof mod.handler === "function" ? await mod.handler(JSON.parse(event), context) : undefined;',
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: the child's source text, with its own template string
       'process.stdout.write(`\\nRESULT ${JSON.stringify({ exported: typeof mod.handler, result })}\\n`);',
     ].join('\n'),
   );
