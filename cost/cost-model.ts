@@ -2,16 +2,15 @@
 // from a company's size and mail volume to priced line items, a total and a figure
 // per user. The prices come from cost/aws-prices.json (dated, with sources), the
 // per-message DynamoDB units, requests and log bytes from cost/measured-capacity.json
-// (measured by cost/measure-capacity.ts against DynamoDB Local), the ingest CPU
+// (measured by bench/measure-capacity.ts against DynamoDB Local), the ingest CPU
 // speed from bench/results.json, and the memory sizes and margins from lib/.
 // What could not be measured here (latencies inside AWS, the SMTP session with
 // Exchange, webmail habits) is a named assumption below, printed with the estimate.
 import { z } from 'zod';
 import benchResults from '../bench/results.json' with { type: 'json' };
-import { RELAY_TIMEOUTS } from '../lambdas/adapters/smtp/relay-timeouts.ts';
-import { PRIMARY_SESSIONS, splitPrimarySessions } from '../lambdas/core/primary-sessions.ts';
-import { RAW_MAIL_EXPIRY_MARGIN_DAYS } from '../lib/constructs/raw-mail-bucket.ts';
-import { FORWARD_LIMITS, INGEST_LIMITS } from '../lib/pipeline-limits.ts';
+import { FORWARD_LIMITS, INGEST_LIMITS, RELAY_TIMEOUTS } from '../lambdas/contract/pipeline-limits.ts';
+import { PRIMARY_SESSIONS, splitPrimarySessions } from '../lambdas/contract/primary-sessions.ts';
+import { RAW_MAIL_EXPIRY_MARGIN_DAYS } from '../lambdas/contract/raw-mail-bucket.ts';
 import priceFile from './aws-prices.json' with { type: 'json' };
 import measuredFile from './measured-capacity.json' with { type: 'json' };
 
@@ -167,7 +166,7 @@ export const ASSUMPTIONS = {
   /** One SMTP session with the Exchange receive connector over the internet (TCP, EHLO, STARTTLS, AUTH, MAIL/RCPT/DATA, QUIT). */
   smtpSessionMs: 400,
   smtpMiBPerSecond: 5,
-  /** A forward attempt while the primary's host is gone waits the relay's connect timeout (lambdas/adapters/smtp/relay-timeouts.ts). */
+  /** A forward attempt while the primary's host is gone waits the relay's connect timeout (lambdas/contract/pipeline-limits.ts). */
   deferredAttemptMs: RELAY_TIMEOUTS.connectionTimeoutMs,
   /** Share of invocations that start a new execution environment; INIT is billed since 2025-08. */
   coldStartShare: 0.05,

@@ -6,8 +6,8 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Node } from 'constructs';
 import { z } from 'zod';
-import { PRIMARY_SESSIONS } from '../lambdas/core/primary-sessions.ts';
-import { smtpTlsModes, timeZoneSchema } from '../lambdas/wiring/env.ts';
+import { DEFAULT_TIME_ZONE, isTimeZone, smtpTlsModes, TIME_ZONE_HINT } from '../lambdas/contract/environment.ts';
+import { PRIMARY_SESSIONS } from '../lambdas/contract/primary-sessions.ts';
 import { sesRegionProblem } from './ses-regions.ts';
 
 export const CONFIG_CONTEXT_KEY = 'shadowmail';
@@ -128,7 +128,7 @@ const configSchema = z
             .regex(/^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[0-9a-f-]{36}$/, 'the ARN of an ACM certificate'),
         })
         .optional(),
-      timeZone: timeZoneSchema,
+      timeZone: z.string().refine(isTimeZone, TIME_ZONE_HINT).default(DEFAULT_TIME_ZONE),
       // Lambda concurrency kept for the webmail alone, so a spam burst into ingest cannot throttle it during an outage.
       reservedConcurrency: z
         .number()

@@ -14,8 +14,9 @@ import { readBindPasswordSecret, secretsClientFor } from '../../lambdas/adapters
 import { type AdminStrategy, LdapDirectorySource } from '../../lambdas/adapters/ldap/ldap-directory-source.ts';
 import { CsvDirectorySource } from '../../lambdas/adapters/local/csv-directory-source.ts';
 import { startEmbeddedDynalite } from '../../lambdas/adapters/local/embedded-dynalite.ts';
-import { DEFAULT_SYNC_LEASE_MS, type DirectoryUser, type SyncPlan, type SyncReport, syncDirectory } from '../../lambdas/core/directory.ts';
+import { DEFAULT_SYNC_LEASE_MS, type SyncPlan, type SyncReport, syncDirectory } from '../../lambdas/core/directory.ts';
 import { ShadowmailError } from '../../lambdas/core/errors.ts';
+import type { DirectoryUser } from '../../lambdas/core/model.ts';
 import type { DirectorySource } from '../../lambdas/ports/directory.ts';
 import { readLocalConfig } from '../../lambdas/wiring/local-config.ts';
 import { localPaths, readRuntimeInfo } from '../../lambdas/wiring/local-data-dir.ts';

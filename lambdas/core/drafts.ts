@@ -12,11 +12,10 @@
 // identity, never taken from a request, so no one can name another user's prefix.
 import { createHash, randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
+import { UPLOADS_PREFIX } from '../contract/raw-mail-bucket.ts';
 import type { RawMailStore, RawMailWriter } from '../ports/raw-mail-store.ts';
 import { RawMessageMissingError } from './errors.ts';
 import type { RawLocation } from './model.ts';
-
-export const UPLOADS_PREFIX = 'uploads/';
 
 /** The compose form's text fields, as they are shown and posted. */
 export interface DraftFields {

@@ -174,3 +174,28 @@ export interface ForwardJob {
 }
 
 export const FORWARD_STAMP_HEADER = 'X-Shadowmail-Forwarded';
+
+// The directory (core/directory.ts syncs it; ports/directory.ts stores and reads it).
+
+export type DirectoryUserKind = 'user' | 'shared';
+
+export interface DirectoryUser {
+  /** Stable across renames: AD's objectGUID as hex, or the CSV's id / mailbox. */
+  id: string;
+  /** Primary SMTP address in comparison form; the mailbox mail is filed under. */
+  mailbox: string;
+  displayName: string;
+  /** Further addresses of the same mailbox, comparison form, sorted, without the primary. */
+  aliases: string[];
+  /** `shared`: a shared mailbox (AD msExchRecipientTypeDetails = 4); nobody signs in as it. */
+  kind: DirectoryUserKind;
+  /** Account disabled in AD: mail still flows, sign-in is refused. */
+  disabled: boolean;
+  /** Member (directly or through nested groups) of the configured admin group. */
+  admin: boolean;
+}
+
+export interface AddressAssignment {
+  address: string;
+  mailbox: string;
+}

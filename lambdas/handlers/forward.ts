@@ -1,20 +1,14 @@
-// Lambda entry point: SQS batch of forward jobs → forward use case, per record; an
-// invoke with {shadowmailProbe: …} runs the smart-host probe instead (forward-probe.ts).
+// The forward handler: SQS batch of forward jobs → forward use case, per record (wired
+// in AWS by lambdas/entry/forward.ts, which also routes the smart-host probe).
 
-import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { z } from 'zod';
+import { METRIC } from '../contract/metrics.ts';
 import { describeConfigurationFault } from '../core/configuration-fault.ts';
 import { InvalidInputError } from '../core/errors.ts';
 import { type ForwardDeps, forwardMessage } from '../core/forward.ts';
 import type { ForwardJob } from '../core/model.ts';
-import type { ForwardProbeEvent, ProbeResult } from '../ports/smtp-probe.ts';
-import { createForwardProbeHandler } from './forward-probe.ts';
-import { lazy } from './lazy.ts';
-import { MetricUnit, SMART_HOST_CONFIGURATION_FAULT_METRIC } from './observability.ts';
+import { MetricUnit } from './observability.ts';
 import { type SqsBatchDeps, type SqsHandler, sqsBatchHandler } from './sqs-batch.ts';
-
-/** Age (s) of a message whose forward was deferred again; the stack alarms on its maximum. */
-export const FORWARD_BACKLOG_AGE_METRIC = 'ForwardBacklogAgeSeconds';
 
 export type ForwardHandlerDeps = Omit<ForwardDeps, 'workerId'> & SqsBatchDeps & { workerId?: string };
 
@@ -46,11 +40,11 @@ export function createForwardHandler(deps: ForwardHandlerDeps): SqsHandler {
         const outcome = await forwardMessage(job, { ...deps, workerId });
         logger.info('forward', { sesMessageId: job.sesMessageId, attempt: job.attempt, ...outcome });
         if (outcome.status === 'attempted') {
-          metrics.addMetric('RecipientsDelivered', MetricUnit.Count, outcome.delivered.length);
-          metrics.addMetric('RecipientsDeferred', MetricUnit.Count, outcome.deferred.length);
-          metrics.addMetric('RecipientsFailed', MetricUnit.Count, outcome.failed.length);
+          metrics.addMetric(METRIC.recipientsDelivered, MetricUnit.Count, outcome.delivered.length);
+          metrics.addMetric(METRIC.recipientsDeferred, MetricUnit.Count, outcome.deferred.length);
+          metrics.addMetric(METRIC.recipientsFailed, MetricUnit.Count, outcome.failed.length);
           if (outcome.configurationFault) {
-            metrics.addMetric(SMART_HOST_CONFIGURATION_FAULT_METRIC, MetricUnit.Count, 1);
+            metrics.addMetric(METRIC.smartHostConfigurationFaults, MetricUnit.Count, 1);
             logger.warn('smart host configuration fault', {
               sesMessageId: job.sesMessageId,
               configurationFault: outcome.configurationFault,
@@ -61,10 +55,10 @@ export function createForwardHandler(deps: ForwardHandlerDeps): SqsHandler {
           // the queue's own "age of oldest message" restarts with every retry; this does not.
           if (outcome.deferred.length > 0) {
             const ageSeconds = Math.max(0, (deps.clock.now().getTime() - Date.parse(job.receivedAt)) / 1000);
-            metrics.addMetric(FORWARD_BACKLOG_AGE_METRIC, MetricUnit.Seconds, Math.round(ageSeconds));
+            metrics.addMetric(METRIC.forwardBacklogAgeSeconds, MetricUnit.Seconds, Math.round(ageSeconds));
           }
         } else if (outcome.status === 'expired' || outcome.status === 'loop') {
-          metrics.addMetric('RecipientsFailed', MetricUnit.Count, outcome.failed.length);
+          metrics.addMetric(METRIC.recipientsFailed, MetricUnit.Count, outcome.failed.length);
         }
       } catch (error) {
         logger.error('forward failed', { sesMessageId: job.sesMessageId, error });
@@ -73,17 +67,4 @@ export function createForwardHandler(deps: ForwardHandlerDeps): SqsHandler {
     },
     { workerId: deps.workerId, sequential: true },
   );
-}
-
-const awsHandler = lazy(async () => createForwardHandler(await (await import('../wiring/aws.ts')).awsForwardDeps()));
-const awsProbeHandler = lazy(async () => createForwardProbeHandler(await (await import('../wiring/aws.ts')).awsForwardProbeDeps()));
-
-/**
- * The Lambda entry point in AWS; wiring is loaded once per execution environment (the
- * smart-host secret is read per session). An event with a `shadowmailProbe` key is a
- * probe (its request is then checked, so a malformed one gets a clear error, not an SQS one).
- */
-export async function handler(event: SQSEvent | ForwardProbeEvent, context: Context): Promise<SQSBatchResponse | ProbeResult> {
-  if (typeof event === 'object' && event !== null && 'shadowmailProbe' in event) return (await awsProbeHandler())(event);
-  return (await awsHandler())(event, context);
 }

@@ -1,12 +1,12 @@
-// Lambda entry point: SQS batch of SNS-wrapped SES receipt notifications → ingest use case.
+// The ingest handler: SQS batch of SNS-wrapped SES receipt notifications → ingest use case
+// (wired in AWS by lambdas/entry/ingest.ts, locally by lambdas/wiring/local.ts).
 // Partial batch responses: one bad record never fails its neighbours.
+import { METRIC } from '../contract/metrics.ts';
 import { type IngestDeps, ingestMessage } from '../core/ingest.ts';
-import { lazy } from './lazy.ts';
 import { MetricUnit } from './observability.ts';
 import { parseIngestRecord } from './ses-receipt-event.ts';
 import { type SqsBatchDeps, type SqsHandler, sqsBatchHandler } from './sqs-batch.ts';
 
-export type { SqsHandler };
 export type IngestHandlerDeps = Omit<IngestDeps, 'workerId'> & SqsBatchDeps & { workerId?: string };
 
 export function createIngestHandler(deps: IngestHandlerDeps): SqsHandler {
@@ -24,19 +24,14 @@ export function createIngestHandler(deps: IngestHandlerDeps): SqsHandler {
       try {
         const outcome = await ingestMessage(mail, { ...deps, workerId });
         logger.info('ingested', { ...outcome, recipients: mail.envelopeRecipients.length });
-        metrics.addMetric('MessagesIngested', MetricUnit.Count, 1);
-        if (!outcome.parsed) metrics.addMetric('MessagesUnparsed', MetricUnit.Count, 1);
+        metrics.addMetric(METRIC.messagesIngested, MetricUnit.Count, 1);
+        if (!outcome.parsed) metrics.addMetric(METRIC.messagesUnparsed, MetricUnit.Count, 1);
       } catch (error) {
         logger.error('ingest failed', { sesMessageId: mail.sesMessageId, error });
-        metrics.addMetric('IngestErrors', MetricUnit.Count, 1);
+        metrics.addMetric(METRIC.ingestErrors, MetricUnit.Count, 1);
         throw error;
       }
     },
     { workerId: deps.workerId },
   );
 }
-
-const awsHandler = lazy(async () => createIngestHandler((await import('../wiring/aws.ts')).awsIngestDeps()));
-
-/** The Lambda entry point in AWS; wiring is built once per execution environment. */
-export const handler: SqsHandler = async (event, context) => (await awsHandler())(event, context);

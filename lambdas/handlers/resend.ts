@@ -1,14 +1,14 @@
-// Lambda entry point of the resend worker: SQS batch of resend steps (enumerate a
-// page, send one message) → processResendStep, per record, with partial batch
-// failures. A record that can never become a step is logged and dropped rather than
-// retried for ever. `handler` is the AWS entry point (the stack bundles this file).
+// The resend worker's handler: SQS batch of resend steps (enumerate a page, send one
+// message) → processResendStep, per record, with partial batch failures. A record that
+// can never become a step is logged and dropped rather than retried for ever. Wired in
+// AWS by lambdas/entry/resend.ts.
 import { z } from 'zod';
+import { METRIC } from '../contract/metrics.ts';
 import { describeConfigurationFault } from '../core/configuration-fault.ts';
 import { InvalidInputError } from '../core/errors.ts';
 import { processResendStep, type ResendWorkerDeps } from '../core/resend.ts';
 import type { ResendStep } from '../ports/resend-jobs.ts';
-import { lazy } from './lazy.ts';
-import { MetricUnit, SMART_HOST_CONFIGURATION_FAULT_METRIC } from './observability.ts';
+import { MetricUnit } from './observability.ts';
 import { type SqsBatchDeps, type SqsHandler, sqsBatchHandler } from './sqs-batch.ts';
 
 export type ResendHandlerDeps = Omit<ResendWorkerDeps, 'workerId'> & SqsBatchDeps & { workerId?: string };
@@ -56,12 +56,12 @@ export function createResendHandler(deps: ResendHandlerDeps): SqsHandler {
         logger.info('resend', { ...step, recipients: undefined, ...logged });
         if (traceError) logger.warn('resend attempt not written to the trace', { jobId: step.jobId, error: traceError });
         if (outcome.status === 'sent') {
-          metrics.addMetric('ResendDelivered', MetricUnit.Count, outcome.delivered.length);
-          metrics.addMetric('ResendDeferred', MetricUnit.Count, outcome.deferred.length);
-          metrics.addMetric('ResendFailed', MetricUnit.Count, outcome.failed.length);
-          if (outcome.inDoubt) metrics.addMetric('ResendInDoubt', MetricUnit.Count, 1);
+          metrics.addMetric(METRIC.resendDelivered, MetricUnit.Count, outcome.delivered.length);
+          metrics.addMetric(METRIC.resendDeferred, MetricUnit.Count, outcome.deferred.length);
+          metrics.addMetric(METRIC.resendFailed, MetricUnit.Count, outcome.failed.length);
+          if (outcome.inDoubt) metrics.addMetric(METRIC.resendInDoubt, MetricUnit.Count, 1);
           if (outcome.configurationFault) {
-            metrics.addMetric(SMART_HOST_CONFIGURATION_FAULT_METRIC, MetricUnit.Count, 1);
+            metrics.addMetric(METRIC.smartHostConfigurationFaults, MetricUnit.Count, 1);
             logger.warn('smart host configuration fault', {
               jobId: step.jobId,
               configurationFault: outcome.configurationFault,
@@ -69,7 +69,7 @@ export function createResendHandler(deps: ResendHandlerDeps): SqsHandler {
             });
           }
         } else if (outcome.status === 'skipped') {
-          metrics.addMetric('ResendSkipped', MetricUnit.Count, 1);
+          metrics.addMetric(METRIC.resendSkipped, MetricUnit.Count, 1);
         }
       } catch (error) {
         logger.error('resend step failed', { jobId: step.jobId, type: step.type, error });
@@ -79,8 +79,3 @@ export function createResendHandler(deps: ResendHandlerDeps): SqsHandler {
     { workerId: deps.workerId, sequential: true },
   );
 }
-
-const awsHandler = lazy(async () => createResendHandler(await (await import('../wiring/aws.ts')).awsResendDeps()));
-
-/** The Lambda entry point in AWS; wiring (and the smart-host secret) is loaded once per execution environment. */
-export const handler: SqsHandler = async (event, context) => (await awsHandler())(event, context);

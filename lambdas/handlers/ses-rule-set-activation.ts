@@ -1,17 +1,14 @@
-// Lambda entry point of the custom resource that activates the stack's SES
-// receipt rule set (onEvent handler of the CDK provider framework, which
-// answers CloudFormation): event validated here, decision in
-// lambdas/core/ses-rule-set-activation.ts. A thrown error fails the
-// deployment with its message.
+// The custom resource that activates the stack's SES receipt rule set (onEvent handler
+// of the CDK provider framework, which answers CloudFormation; entry point
+// lambdas/entry/ses-rule-set-activation.ts): event validated here, decision in
+// lambdas/core/ses-rule-set-activation.ts. A thrown error fails the deployment with its message.
 import { z } from 'zod';
+import { SERVICE } from '../contract/metrics.ts';
+import { ACTIVATION_PROPERTIES } from '../contract/rule-set-activation.ts';
 import { InvalidInputError } from '../core/errors.ts';
 import { applyRuleSetActivation, type RuleSetActivationRequest } from '../core/ses-rule-set-activation.ts';
 import type { ActiveRuleSetSwitch } from '../ports/ses-rule-set-switch.ts';
-import { lazy } from './lazy.ts';
 import { createObservability } from './observability.ts';
-
-/** The resource properties the construct (lib/constructs/inbound-mail.ts) sets. */
-export const ACTIVATION_PROPERTIES = { ruleSetName: 'RuleSetName', takeOver: 'TakeOverActiveRuleSet' } as const;
 
 // SES: letters, digits, '.', '_' and '-', starting and ending with a letter or digit, at most 64.
 const ruleSetName = z.string().regex(/^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,62}[A-Za-z0-9])?$/, 'an SES receipt rule set name');
@@ -61,7 +58,7 @@ export function parseActivationEvent(event: unknown): RuleSetActivationRequest {
 
 export function createRuleSetActivationHandler(
   rules: ActiveRuleSetSwitch,
-  logger = createObservability('ses-rule-set-activation').logger,
+  logger = createObservability(SERVICE.ruleSetActivation).logger,
 ): RuleSetActivationHandler {
   return async (event) => {
     const request = parseActivationEvent(event);
@@ -75,10 +72,3 @@ export function createRuleSetActivationHandler(
     }
   };
 }
-
-const awsHandler = lazy(async () =>
-  createRuleSetActivationHandler((await import('../wiring/ses-rule-set-activation.ts')).awsActiveRuleSetSwitch()),
-);
-
-/** The Lambda entry point in AWS; the SES client is built once per execution environment. */
-export const handler: RuleSetActivationHandler = async (event) => (await awsHandler())(event);

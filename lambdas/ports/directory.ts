@@ -1,7 +1,7 @@
 // Ports of the directory: where users come from (AD over LDAP, a CSV file) and where
 // the synced directory lives (the address map plus one item per user), which is also
 // what the webmail asks who may sign in and what ingest asks where mail goes.
-import type { AddressAssignment, DirectoryUser } from '../core/directory.ts';
+import type { AddressAssignment, DirectoryUser } from '../core/model.ts';
 
 export interface DirectoryReadResult {
   /** Every user of the source, in normal form (makeDirectoryUser). */

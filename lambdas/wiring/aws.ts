@@ -29,6 +29,9 @@ import { OidcSignIn } from '../adapters/oidc/oidc-sign-in.ts';
 import type { SmartHostSettings } from '../adapters/smtp/smart-host.ts';
 import { SmtpProbeAdapter } from '../adapters/smtp/smtp-probe.ts';
 import { SmtpRelayAdapter } from '../adapters/smtp/smtp-relay.ts';
+import { ENV, WEB_ENV } from '../contract/environment.ts';
+import { SERVICE } from '../contract/metrics.ts';
+import { SENT_PREFIX } from '../contract/raw-mail-bucket.ts';
 import { storedAttachmentResolver } from '../core/compose/attachments.ts';
 import { ConfigurationError } from '../core/errors.ts';
 import { CachedFailoverFlag } from '../core/failover.ts';
@@ -44,12 +47,10 @@ import {
   type AwsForwardEnv,
   type AwsIngestEnv,
   type AwsWebEnv,
-  ENV,
   readAwsForwardEnv,
   readAwsIngestEnv,
   readAwsResendEnv,
   readAwsWebEnv,
-  WEB_ENV,
 } from './env.ts';
 
 function pipelineParts(env: AwsIngestEnv) {
@@ -69,7 +70,7 @@ export function awsIngestDeps(): IngestHandlerDeps {
     ...pipelineParts(env),
     parser: new MailparserMimeParser(),
     config: { retentionDays: env[ENV.retentionDays], stackId: env[ENV.stackId], leaseMs: env[ENV.leaseSeconds] * 1000 },
-    ...createObservability('shadowmail-ingest'),
+    ...createObservability(SERVICE.ingest),
   };
 }
 
@@ -101,14 +102,14 @@ export async function awsForwardDeps(source: NodeJS.ProcessEnv = process.env): P
       retryMaxDelaySeconds: env[ENV.retryMaxDelaySeconds],
       leaseMs: env[ENV.leaseSeconds] * 1000,
     },
-    ...createObservability('shadowmail-forward'),
+    ...createObservability(SERVICE.forward),
   };
 }
 
 /** The forward function's probe mode: the smart host with the forward's own settings and secret. */
 export async function awsForwardProbeDeps(source: NodeJS.ProcessEnv = process.env): Promise<ForwardProbeHandlerDeps> {
   const env = readAwsForwardEnv(source);
-  return { probe: new SmtpProbeAdapter(smartHostSettings(env)), logger: createObservability('shadowmail-forward').logger };
+  return { probe: new SmtpProbeAdapter(smartHostSettings(env)), logger: createObservability(SERVICE.forward).logger };
 }
 
 /**
@@ -135,7 +136,7 @@ export async function awsResendDeps(source: NodeJS.ProcessEnv = process.env): Pr
       retryBaseSeconds: env[ENV.retryBaseSeconds],
       retryMaxDelaySeconds: env[ENV.retryMaxDelaySeconds],
     },
-    ...createObservability('shadowmail-resend'),
+    ...createObservability(SERVICE.resend),
   };
 }
 
@@ -178,7 +179,7 @@ export function buildAwsWebmailDeps(env: AwsWebEnv, secrets: AwsWebSecrets): Web
   const clientId = env[WEB_ENV.userPoolClientId];
   const cognitoDomain = env[WEB_ENV.cognitoDomain];
   // Cognito's hosted UI logout (not an OIDC end-session endpoint): client_id + logout_uri.
-  const logger = webLoggerFrom(createObservability('shadowmail-webmail').logger);
+  const logger = webLoggerFrom(createObservability(SERVICE.webmail).logger);
   const s3 = makeS3Client();
   const rawStore = new S3RawMailStore(s3);
   const dynamo = new DynamoDBClient({});
@@ -244,7 +245,7 @@ export function buildAwsWebmailDeps(env: AwsWebEnv, secrets: AwsWebSecrets): Web
         rawWriter: rawStore,
         resolveAttachment: storedAttachmentResolver({ index, rawStore, renderer, clock: systemClock }),
         clock: systemClock,
-        config: { retentionDays: env[ENV.retentionDays], sentBucket: env[WEB_ENV.rawBucket], sentKeyPrefix: 'sent/' },
+        config: { retentionDays: env[ENV.retentionDays], sentBucket: env[WEB_ENV.rawBucket], sentKeyPrefix: SENT_PREFIX },
         warn: (message, details) => logger.warn(message, details),
       },
       logger,

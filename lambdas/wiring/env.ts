@@ -1,31 +1,10 @@
-// The environment contract of the Lambda functions: variable names (shared with the
-// CDK stack in lib/) and their validation. Read once per cold start; a wrong value
-// stops the function with a message naming the variable.
+// The Lambda functions' environment read and validated (the names are the contract's,
+// shared with the stacks in lib/). Read once per cold start; a wrong value stops the
+// function with a message naming the variable.
 import { z } from 'zod';
-import { RELAY_WORK_MS } from '../adapters/smtp/relay-timeouts.ts';
+import { DEFAULT_TIME_ZONE, ENV, isTimeZone, smtpTlsModes, TIME_ZONE_HINT, WEB_ENV } from '../contract/environment.ts';
+import { RELAY_WORK_MS } from '../contract/pipeline-limits.ts';
 import { ConfigurationError } from '../core/errors.ts';
-
-export const ENV = {
-  tableName: 'SHADOWMAIL_TABLE_NAME',
-  forwardQueueUrl: 'SHADOWMAIL_FORWARD_QUEUE_URL',
-  /** The queue the function consumes: a record that threw is made visible there again after a backoff. */
-  sourceQueueUrl: 'SHADOWMAIL_SOURCE_QUEUE_URL',
-  stackId: 'SHADOWMAIL_STACK_ID',
-  retentionDays: 'SHADOWMAIL_RETENTION_DAYS',
-  forwardMaxAgeDays: 'SHADOWMAIL_FORWARD_MAX_AGE_DAYS',
-  retryBaseSeconds: 'SHADOWMAIL_RETRY_BASE_SECONDS',
-  retryMaxDelaySeconds: 'SHADOWMAIL_RETRY_MAX_DELAY_SECONDS',
-  leaseSeconds: 'SHADOWMAIL_LEASE_SECONDS',
-  smartHost: 'SHADOWMAIL_SMART_HOST',
-  smartHostPort: 'SHADOWMAIL_SMART_HOST_PORT',
-  smartHostTls: 'SHADOWMAIL_SMART_HOST_TLS',
-  smartHostAuthSecretArn: 'SHADOWMAIL_SMART_HOST_AUTH_SECRET_ARN',
-  heloName: 'SHADOWMAIL_HELO_NAME',
-  /** The resend job queue (issue 4): the webmail's admin console enqueues, the resend worker consumes. */
-  resendQueueUrl: 'SHADOWMAIL_RESEND_QUEUE_URL',
-  /** Attempts per recipient within a resend job (1–20, default 5). */
-  resendMaxAttempts: 'SHADOWMAIL_RESEND_MAX_ATTEMPTS',
-} as const;
 
 const positiveInt = z.coerce.number().int().positive();
 const positiveNumber = z.coerce.number().positive();
@@ -42,9 +21,6 @@ export const pipelineSettingsSchema = {
   // The lease of a relaying worker (local mode's default; the stack sets each function's timeout).
   [ENV.leaseSeconds]: positiveInt.max(3600).default(RELAY_WORK_MS / 1000),
 };
-
-export const smtpTlsModes = ['starttls-required', 'starttls-opportunistic', 'implicit', 'none'] as const;
-export type SmtpTlsMode = (typeof smtpTlsModes)[number];
 
 const awsIngestSchema = z.object({
   [ENV.tableName]: z.string().min(1),
@@ -96,41 +72,8 @@ export const readAwsIngestEnv = (source?: NodeJS.ProcessEnv): AwsIngestEnv => re
 export const readAwsForwardEnv = (source?: NodeJS.ProcessEnv): AwsForwardEnv => readEnv(awsForwardSchema, source);
 export const readAwsResendEnv = (source?: NodeJS.ProcessEnv): AwsResendEnv => readEnv(awsResendSchema, source);
 
-// The webmail function's environment (issue 3: failover flag, sign-in, session; issue 4:
-// the admin console, which queues resend jobs on ENV.resendQueueUrl).
-export const WEB_ENV = {
-  failoverParameter: 'SHADOWMAIL_FAILOVER_PARAMETER',
-  failoverCacheSeconds: 'SHADOWMAIL_FAILOVER_CACHE_SECONDS',
-  userPoolId: 'SHADOWMAIL_USER_POOL_ID',
-  userPoolClientId: 'SHADOWMAIL_USER_POOL_CLIENT_ID',
-  /** Secrets Manager secret holding the app client secret (plain string); absent for a public client. */
-  userPoolClientSecretArn: 'SHADOWMAIL_USER_POOL_CLIENT_SECRET_ARN',
-  /** Cognito hosted UI domain (https://<prefix>.auth.<region>.amazoncognito.com or a custom one), for sign-out. */
-  cognitoDomain: 'SHADOWMAIL_COGNITO_DOMAIN',
-  /** The webmail's public origin, e.g. https://mail.corp.example (redirect URI, CSRF origin check). */
-  publicUrl: 'SHADOWMAIL_PUBLIC_URL',
-  /** Secrets Manager secret with the session signing key (plain string, at least 32 characters). */
-  sessionSecretArn: 'SHADOWMAIL_SESSION_SECRET_ARN',
-  adminGroup: 'SHADOWMAIL_ADMIN_GROUP',
-  timeZone: 'SHADOWMAIL_TIME_ZONE',
-  /** The raw mail bucket: received mail is read from it, Sent copies (sent/) and presigned downloads (downloads/) go into it. */
-  rawBucket: 'SHADOWMAIL_RAW_BUCKET',
-  /** SES configuration set for the webmail's outgoing mail (optional). */
-  sesConfigurationSet: 'SHADOWMAIL_SES_CONFIGURATION_SET',
-} as const;
-
-/** An IANA time zone the runtime knows (the webmail shows dates in it); shared with lib/config.ts. */
-export const timeZoneSchema = z
-  .string()
-  .refine((zone) => {
-    try {
-      new Intl.DateTimeFormat('en', { timeZone: zone });
-      return true;
-    } catch {
-      return false;
-    }
-  }, 'an IANA time zone such as Europe/Berlin')
-  .default('Europe/Berlin');
+/** An IANA time zone the runtime knows (the webmail shows dates in it); lib/config.ts checks the same. */
+const timeZoneSchema = z.string().refine(isTimeZone, TIME_ZONE_HINT).default(DEFAULT_TIME_ZONE);
 
 export const webSettingsSchema = {
   [WEB_ENV.failoverCacheSeconds]: z.coerce.number().int().min(0).max(30).default(30),

@@ -2,8 +2,9 @@
 // A wrong value stops start-up with one line that names the variable.
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
-import { PRIMARY_SESSIONS } from '../core/primary-sessions.ts';
-import { ENV, pipelineSettingsSchema, readEnv, WEB_ENV, webSettingsSchema } from './env.ts';
+import { ENV, WEB_ENV } from '../contract/environment.ts';
+import { PRIMARY_SESSIONS } from '../contract/primary-sessions.ts';
+import { pipelineSettingsSchema, readEnv, webSettingsSchema } from './env.ts';
 
 export const LOCAL_ENV = {
   dataDir: 'SHADOWMAIL_DATA_DIR',

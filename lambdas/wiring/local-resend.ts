@@ -28,8 +28,10 @@ import { FileResendQueue } from '../adapters/local/file-resend-queue.ts';
 import { FsRawMailStore } from '../adapters/local/fs-raw-mail-store.ts';
 import { startSmtpSink } from '../adapters/local/smtp-sink.ts';
 import { SmtpRelayAdapter, type SmtpRelayOptions } from '../adapters/smtp/smtp-relay.ts';
+import { ENV } from '../contract/environment.ts';
+import { SERVICE } from '../contract/metrics.ts';
+import { splitPrimarySessions } from '../contract/primary-sessions.ts';
 import { InvalidInputError, ShadowmailError } from '../core/errors.ts';
-import { splitPrimarySessions } from '../core/primary-sessions.ts';
 import { DEFAULT_RESEND_CONFIG, type ResendConfig, type ResendStartDeps } from '../core/resend.ts';
 import { SessionBoundRelay } from '../core/session-bound-relay.ts';
 import { createObservability, type Observability } from '../handlers/observability.ts';
@@ -41,7 +43,7 @@ import type { LeaseResult, OnceGate } from '../ports/once-gate.ts';
 import type { RawMailStore } from '../ports/raw-mail-store.ts';
 import type { ResendJobStore, ResendQueue } from '../ports/resend-jobs.ts';
 import type { SmtpRelay } from '../ports/smtp-relay.ts';
-import { ENV, readEnv, resendMaxAttemptsSchema } from './env.ts';
+import { readEnv, resendMaxAttemptsSchema } from './env.ts';
 import type { LocalConfig } from './local-config.ts';
 import { acquireDataDirLock, isAlive, type LocalPaths, localPaths, type RuntimeInfo, readRuntimeInfo } from './local-data-dir.ts';
 import { LOCAL_TABLE_NAME } from './local-index.ts';
@@ -119,7 +121,7 @@ export async function startLocalResend(options: LocalResendOptions): Promise<Loc
     clock: options.clock,
     workerId: LOCAL_RESEND_WORKER,
     config: resendConfig,
-    ...(options.observability ?? createObservability('shadowmail-resend')),
+    ...(options.observability ?? createObservability(SERVICE.resend)),
   });
   const consumer = files.startConsumer((event: SQSEvent) => handler(event, localContext('resend')), {
     ...localResendConsumer(options.config),
@@ -402,7 +404,7 @@ export async function openLocalResendSession(config: LocalConfig, clock: Clock):
  * errors are logged (to stderr) and metrics are dropped instead of printed as EMF.
  */
 function quietObservability(): Observability {
-  const observability = createObservability('shadowmail-resend');
+  const observability = createObservability(SERVICE.resend);
   observability.logger.setLogLevel('ERROR');
   const { metrics } = observability;
   metrics.publishStoredMetrics = () => {

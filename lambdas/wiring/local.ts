@@ -28,10 +28,12 @@ import { MailparserMimeParser } from '../adapters/mime/mailparser-mime-parser.ts
 import { NodemailerMimeComposer } from '../adapters/mime/nodemailer-mime-composer.ts';
 import { OidcSignIn } from '../adapters/oidc/oidc-sign-in.ts';
 import { SmtpOutboundMailer } from '../adapters/smtp/smtp-outbound-mailer.ts';
+import { SERVICE } from '../contract/metrics.ts';
+import { splitPrimarySessions } from '../contract/primary-sessions.ts';
+import { SENT_PREFIX } from '../contract/raw-mail-bucket.ts';
 import { storedAttachmentResolver } from '../core/compose/attachments.ts';
 import { syncDirectory } from '../core/directory.ts';
 import { CachedFailoverFlag } from '../core/failover.ts';
-import { splitPrimarySessions } from '../core/primary-sessions.ts';
 import { createForwardHandler } from '../handlers/forward.ts';
 import { createIngestHandler } from '../handlers/ingest.ts';
 import { createObservability } from '../handlers/observability.ts';
@@ -55,8 +57,6 @@ export function localForwardConsumer(config: Pick<LocalConfig, 'primaryMaxSessio
 }
 export { LOCAL_TABLE_NAME };
 export const LOCAL_BUCKET = 'inbound';
-/** Raw bytes of the webmail's Sent copies: <raw>/inbound/sent/<id>. */
-export const LOCAL_SENT_PREFIX = 'sent/';
 /** The local provider's Cognito-shaped pool (a region that does not exist, so never mistaken for AWS). */
 export const LOCAL_USER_POOL_ID = 'zz-local-1_shadowmail';
 export const LOCAL_CLIENT_ID = 'shadowmail-webmail';
@@ -164,7 +164,7 @@ export async function startLocalStack(config: LocalConfig): Promise<LocalStack> 
             rawWriter: rawStore,
             resolveAttachment: storedAttachmentResolver({ index, rawStore, renderer, clock: systemClock }),
             clock: systemClock,
-            config: { retentionDays: config.retentionDays, sentBucket: LOCAL_BUCKET, sentKeyPrefix: LOCAL_SENT_PREFIX },
+            config: { retentionDays: config.retentionDays, sentBucket: LOCAL_BUCKET, sentKeyPrefix: SENT_PREFIX },
             warn: (message, details) => webmailLogger.warn(message, details),
           },
           ...(webmail.deps.logger && { logger: webmail.deps.logger }),
@@ -187,7 +187,7 @@ export async function startLocalStack(config: LocalConfig): Promise<LocalStack> 
       workerId,
       retryVisibility: new FileMessageVisibility(ingestQueue),
       config: { retentionDays: config.retentionDays, stackId: config.stackId, leaseMs: config.leaseMs },
-      ...createObservability('shadowmail-ingest'),
+      ...createObservability(SERVICE.ingest),
     });
     const forward = createForwardHandler({
       index,
@@ -204,7 +204,7 @@ export async function startLocalStack(config: LocalConfig): Promise<LocalStack> 
         retryMaxDelaySeconds: config.retryMaxDelaySeconds,
         leaseMs: config.leaseMs,
       },
-      ...createObservability('shadowmail-forward'),
+      ...createObservability(SERVICE.forward),
     });
     const ingestConsumer = ingestQueue.startConsumer(asLocalLambda(ingest, 'ingest'), { batchSize: 10, concurrency: 1 });
     stoppers.push(() => ingestConsumer.stop());
@@ -306,7 +306,7 @@ async function startLocalWebmail(config: LocalConfig, directoryStore: DirectoryS
     adminGroup: config.adminGroup,
     clock: systemClock,
     timeZone: config.timeZone,
-    logger: webLoggerFrom(createObservability('shadowmail-webmail').logger),
+    logger: webLoggerFrom(createObservability(SERVICE.webmail).logger),
   };
   return {
     deps,

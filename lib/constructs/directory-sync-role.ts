@@ -51,7 +51,7 @@ import { CfnOutput, Duration, Stack, Token } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
-import { messageTableKeys } from '../../lambdas/adapters/aws/message-table.ts';
+import { messageTableKeys } from '../../lambdas/contract/message-table.ts';
 
 // Repeated from dynamodb-directory-store.ts (lib/ may import only the table constants
 // of lambdas/); test/infra/directory-sync-role.test.ts holds both against a real sync.

@@ -16,7 +16,8 @@ import * as ses from 'aws-cdk-lib/aws-ses';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
-import { RAW_MAIL_PREFIX } from '../pipeline-limits.ts';
+import { RAW_MAIL_PREFIX } from '../../lambdas/contract/raw-mail-bucket.ts';
+import { ACTIVATION_PROPERTIES } from '../../lambdas/contract/rule-set-activation.ts';
 import { inboundSmtpEndpoint, sesFeedbackEndpoint, sesRegionProblem } from '../ses-regions.ts';
 import { MailFunction } from './mail-function.ts';
 
@@ -40,9 +41,7 @@ export function receiptRuleArn(scope: Construct, names: InboundMailNames): strin
   });
 }
 
-/** The custom resource's properties; lambdas/handlers/ses-rule-set-activation.ts reads the same names. */
-export const RULE_SET_ACTIVATION_PROPERTIES = { ruleSetName: 'RuleSetName', takeOver: 'TakeOverActiveRuleSet' } as const;
-export const RULE_SET_ACTIVATION_HANDLER = 'lambdas/handlers/ses-rule-set-activation.ts';
+export const RULE_SET_ACTIVATION_HANDLER = 'lambdas/entry/ses-rule-set-activation.ts';
 /** MX preference of the SES record; one MX target per region, so any value works. */
 export const MX_PREFERENCE = 10;
 /** The SPF record of a custom MAIL FROM domain. */
@@ -193,8 +192,8 @@ export class InboundMail extends Construct {
       serviceToken: provider.serviceToken,
       resourceType: 'Custom::SesActiveReceiptRuleSet',
       properties: {
-        [RULE_SET_ACTIVATION_PROPERTIES.ruleSetName]: props.names.ruleSetName,
-        [RULE_SET_ACTIVATION_PROPERTIES.takeOver]: String(props.takeOverActiveRuleSet ?? false),
+        [ACTIVATION_PROPERTIES.ruleSetName]: props.names.ruleSetName,
+        [ACTIVATION_PROPERTIES.takeOver]: String(props.takeOverActiveRuleSet ?? false),
       },
     });
     // Activate only a complete rule set; on delete the reverse order deactivates it before the rule and set go

@@ -13,7 +13,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { LogLevel, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import type { ENV } from '../../lambdas/wiring/env.ts';
+import type { ENV } from '../../lambdas/contract/environment.ts';
 
 export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -45,7 +45,7 @@ export const VPC_NETWORK_INTERFACE_ACTIONS: readonly string[] = [
 ];
 
 export interface MailFunctionProps {
-  /** Handler file relative to the project root, e.g. `lambdas/handlers/ingest.ts` (exports `handler`). */
+  /** Handler file relative to the project root, e.g. `lambdas/entry/ingest.ts` (exports `handler`). */
   entry: string;
   description: string;
   timeout: Duration;

@@ -4,7 +4,7 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
-import { MESSAGE_TABLE } from '../../lambdas/adapters/aws/message-table.ts';
+import { MESSAGE_TABLE } from '../../lambdas/contract/message-table.ts';
 
 const string = dynamodb.AttributeType.STRING;
 

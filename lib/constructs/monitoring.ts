@@ -6,10 +6,8 @@
 // with an e-mail subscription), and one dashboard with the pipeline's numbers.
 //
 // Custom metrics are Powertools EMF metrics: namespace `shadowmail`, one
-// dimension `service` = the handler's service name (lambdas/handlers/observability.ts,
-// lambdas/wiring/*.ts). lib/ may not import lambdas/ beyond the env contract, so
-// the names are repeated here; test/infra/monitoring.test.ts holds them against the
-// handlers' source.
+// dimension `service` = the handler's service name; names from the contract
+// (lambdas/contract/metrics.ts), which the handlers emit with.
 import { ArnFormat, Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
@@ -20,30 +18,25 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-
-export const METRICS_NAMESPACE = 'shadowmail';
-
-/** Powertools service names (the `service` dimension) of the handlers. */
-export const SERVICE = {
-  ingest: 'shadowmail-ingest',
-  forward: 'shadowmail-forward',
-  resend: 'shadowmail-resend',
-} as const;
-
-/** An attempt the smart host refused on shadowmail's settings (login, TLS): forward and resend emit it. */
-const CONFIGURATION_FAULT_METRIC = 'SmartHostConfigurationFaults';
+import { METRIC, METRICS_NAMESPACE, SERVICE } from '../../lambdas/contract/metrics.ts';
 
 /** The custom metrics the alarms and the dashboard read, by emitting service. */
 export const CUSTOM_METRICS = {
-  [SERVICE.ingest]: ['MessagesIngested', 'MessagesUnparsed', 'IngestErrors'],
+  [SERVICE.ingest]: [METRIC.messagesIngested, METRIC.messagesUnparsed, METRIC.ingestErrors],
   [SERVICE.forward]: [
-    'RecipientsDelivered',
-    'RecipientsDeferred',
-    'RecipientsFailed',
-    'ForwardBacklogAgeSeconds',
-    CONFIGURATION_FAULT_METRIC,
+    METRIC.recipientsDelivered,
+    METRIC.recipientsDeferred,
+    METRIC.recipientsFailed,
+    METRIC.forwardBacklogAgeSeconds,
+    METRIC.smartHostConfigurationFaults,
   ],
-  [SERVICE.resend]: ['ResendDelivered', 'ResendDeferred', 'ResendFailed', 'ResendInDoubt', CONFIGURATION_FAULT_METRIC],
+  [SERVICE.resend]: [
+    METRIC.resendDelivered,
+    METRIC.resendDeferred,
+    METRIC.resendFailed,
+    METRIC.resendInDoubt,
+    METRIC.smartHostConfigurationFaults,
+  ],
 } as const;
 
 const ALARM_PERIOD = Duration.minutes(5);
@@ -214,7 +207,7 @@ export class Monitoring extends Construct {
     });
 
     this.alarm('forward-backlog-age', {
-      metric: customMetric(SERVICE.forward, 'ForwardBacklogAgeSeconds', 'Maximum', ALARM_PERIOD),
+      metric: customMetric(SERVICE.forward, METRIC.forwardBacklogAgeSeconds, 'Maximum', ALARM_PERIOD),
       threshold: backlogSeconds,
       evaluationPeriods: BACKLOG_AGE_EVALUATION_PERIODS,
       datapointsToAlarm: 1,
@@ -223,7 +216,7 @@ export class Monitoring extends Construct {
     });
 
     this.alarm('recipients-failed', {
-      metric: customMetric(SERVICE.forward, 'RecipientsFailed', 'Sum', ALARM_PERIOD),
+      metric: customMetric(SERVICE.forward, METRIC.recipientsFailed, 'Sum', ALARM_PERIOD),
       threshold: 1,
       // Emitted only when a message was forwarded; no mail, no failure.
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
@@ -236,7 +229,7 @@ export class Monitoring extends Construct {
       ['resend', SERVICE.resend],
     ] as const) {
       this.alarm(`${label}-smart-host-config-fault`, {
-        metric: customMetric(service, CONFIGURATION_FAULT_METRIC, 'Sum', CONFIGURATION_FAULT_PERIOD),
+        metric: customMetric(service, METRIC.smartHostConfigurationFaults, 'Sum', CONFIGURATION_FAULT_PERIOD),
         threshold: 1,
         evaluationPeriods: CONFIGURATION_FAULT_EVALUATION_PERIODS,
         datapointsToAlarm: 1,
@@ -247,7 +240,7 @@ export class Monitoring extends Construct {
     }
 
     this.alarm('ingest-errors', {
-      metric: customMetric(SERVICE.ingest, 'IngestErrors', 'Sum', ALARM_PERIOD),
+      metric: customMetric(SERVICE.ingest, METRIC.ingestErrors, 'Sum', ALARM_PERIOD),
       threshold: 1,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       description:
@@ -359,8 +352,11 @@ export class Monitoring extends Construct {
     );
     dashboard.addWidgets(
       graph('Ingest: messages', sums(SERVICE.ingest, CUSTOM_METRICS[SERVICE.ingest])),
-      graph('Forward: recipients', sums(SERVICE.forward, ['RecipientsDelivered', 'RecipientsDeferred', 'RecipientsFailed'])),
-      graph('Resend: recipients', sums(SERVICE.resend, ['ResendDelivered', 'ResendDeferred', 'ResendFailed', 'ResendInDoubt'])),
+      graph('Forward: recipients', sums(SERVICE.forward, [METRIC.recipientsDelivered, METRIC.recipientsDeferred, METRIC.recipientsFailed])),
+      graph(
+        'Resend: recipients',
+        sums(SERVICE.resend, [METRIC.resendDelivered, METRIC.resendDeferred, METRIC.resendFailed, METRIC.resendInDoubt]),
+      ),
     );
     dashboard.addWidgets(
       graph(
@@ -371,7 +367,7 @@ export class Monitoring extends Construct {
         'Oldest waiting job (seconds)',
         [
           ...byLabel(workQueues, ({ queue }) => queue.metricApproximateAgeOfOldestMessage({ statistic: 'Maximum' })),
-          customMetric(SERVICE.forward, 'ForwardBacklogAgeSeconds', 'Maximum', ALARM_PERIOD).with({
+          customMetric(SERVICE.forward, METRIC.forwardBacklogAgeSeconds, 'Maximum', ALARM_PERIOD).with({
             label: 'forward backlog (since receipt)',
           }),
         ],
@@ -400,7 +396,7 @@ export class Monitoring extends Construct {
       graph(
         'Smart host: configuration faults (login, TLS)',
         [SERVICE.forward, SERVICE.resend].map((service) =>
-          customMetric(service, CONFIGURATION_FAULT_METRIC, 'Sum', CONFIGURATION_FAULT_PERIOD).with({ label: service }),
+          customMetric(service, METRIC.smartHostConfigurationFaults, 'Sum', CONFIGURATION_FAULT_PERIOD).with({ label: service }),
         ),
         { width: 24 },
       ),

@@ -11,26 +11,11 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import { DOWNLOADS_PREFIX, RAW_MAIL_EXPIRY_MARGIN_DAYS, SENT_PREFIX, UPLOADS_PREFIX } from '../../lambdas/contract/raw-mail-bucket.ts';
 
-/** S3 expires objects asynchronously and the index TTL deletes late too; this keeps the raw bytes readable while an index item can still point at them. */
-export const RAW_MAIL_EXPIRY_MARGIN_DAYS = 2;
-
-/**
- * Where the webmail puts an attachment for a presigned download (the default of
- * lambdas/adapters/aws/s3-download-links.ts); a copy is only needed for minutes.
- */
-export const DOWNLOADS_PREFIX = 'downloads/';
+/** Download copies are needed for minutes, uploads until the message is sent (which deletes them). */
 export const DOWNLOADS_EXPIRY_DAYS = 1;
-/**
- * The webmail's drafts and the files browsers upload for them with presigned POST
- * forms: the layout of lambdas/core/drafts.ts, whose UPLOADS_PREFIX this must equal
- * (lib/ reaches into lambdas/ only for the env contract; test/infra/inbound-mail.test.ts
- * checks the two agree). Needed until the message is sent, which deletes them.
- */
-export const UPLOADS_PREFIX = 'uploads/';
 export const UPLOADS_EXPIRY_DAYS = 1;
-/** Where the webmail keeps the Sent copies of what users send (expired with the retention). */
-export const SENT_PREFIX = 'sent/';
 
 export interface RawMailBucketProps {
   retentionDays: number;

@@ -2,7 +2,7 @@
 // session signing secret, a Cognito user pool federated to the customer's one IdP
 // (AD FS by SAML or Entra ID by OIDC) with a hosted-UI domain and a public PKCE
 // client, and an HTTP API whose $default route runs the Hono app of
-// lambdas/handlers/webmail.ts. The function gets exactly the calls its adapters
+// lambdas/entry/webmail.ts. The function gets exactly the calls its adapters
 // make on the stateful stack's table, bucket, key and resend queue, and sends
 // through SES with the configuration set it is given. Outputs name
 // what the IdP administrator and the runbook need.
@@ -23,17 +23,11 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
-import { MESSAGE_TABLE } from '../../lambdas/adapters/aws/message-table.ts';
-import { ENV, WEB_ENV } from '../../lambdas/wiring/env.ts';
+import { ENV, WEB_ENV } from '../../lambdas/contract/environment.ts';
+import { MESSAGE_TABLE } from '../../lambdas/contract/message-table.ts';
 import { CONFIG_CONTEXT_KEY, type ShadowmailConfig, ShadowmailConfigError } from '../config.ts';
 import { MailFunction } from './mail-function.ts';
 import { TABLE_ITEM_ACTIONS } from './message-index.ts';
-import { DOWNLOADS_PREFIX, SENT_PREFIX } from './raw-mail-bucket.ts';
-
-/** Webmail Sent copies (lambdas/wiring/aws.ts `sentKeyPrefix`). */
-export const WEBMAIL_SENT_PREFIX = SENT_PREFIX;
-/** Extracted attachments behind presigned links; the bucket expires them after a day. */
-export const WEBMAIL_DOWNLOADS_PREFIX = DOWNLOADS_PREFIX;
 
 /** What the webmail writes into the flag parameter before any admin has switched it: normal operation. */
 export const INITIAL_FAILOVER_VALUE = JSON.stringify({ on: false });
@@ -233,7 +227,7 @@ export class Webmail extends Construct {
     });
 
     this.function = new MailFunction(this, 'Function', {
-      entry: 'lambdas/handlers/webmail.ts',
+      entry: 'lambdas/entry/webmail.ts',
       description: 'shadowmail webmail: failover status page, mailbox and admin console',
       timeout: WEBMAIL_LIMITS.timeout,
       memoryMiB: WEBMAIL_LIMITS.memoryMiB,

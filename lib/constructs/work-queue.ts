@@ -5,8 +5,9 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import type { ConsumerLimits } from '../../lambdas/contract/pipeline-limits.ts';
 import { SQS_MAX_RETENTION_DAYS } from '../config.ts';
-import { type ConsumerLimits, visibilityTimeoutFor } from '../pipeline-limits.ts';
+import { visibilityTimeoutFor } from '../pipeline-limits.ts';
 
 export interface WorkQueueProps {
   consumer: ConsumerLimits;

@@ -5,6 +5,8 @@
 import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
+import { FORWARD_LIMITS, INGEST_LIMITS, RESEND_LIMITS } from '../../lambdas/contract/pipeline-limits.ts';
+import { RAW_MAIL_PREFIX } from '../../lambdas/contract/raw-mail-bucket.ts';
 import type { ShadowmailConfig } from '../config.ts';
 import { RetainedElasticIp } from '../constructs/egress-network.ts';
 import { inboundMailNames, receiptRuleArn } from '../constructs/inbound-mail.ts';
@@ -12,7 +14,6 @@ import { InboundNotifications } from '../constructs/inbound-notifications.ts';
 import { MessageIndex } from '../constructs/message-index.ts';
 import { RawMailBucket } from '../constructs/raw-mail-bucket.ts';
 import { WorkQueue } from '../constructs/work-queue.ts';
-import { FORWARD_LIMITS, INGEST_LIMITS, RAW_MAIL_PREFIX, RESEND_LIMITS } from '../pipeline-limits.ts';
 import { type DeadLetterQueueLabel, deadLetterQueueOutputKey, INGEST_QUEUE_OUTPUT_KEY } from '../stack-outputs.ts';
 
 export interface StatefulStackProps extends StackProps {

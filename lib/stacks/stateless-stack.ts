@@ -6,9 +6,10 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
-import { MESSAGE_TABLE } from '../../lambdas/adapters/aws/message-table.ts';
-import { splitPrimarySessions } from '../../lambdas/core/primary-sessions.ts';
-import { ENV } from '../../lambdas/wiring/env.ts';
+import { ENV } from '../../lambdas/contract/environment.ts';
+import { MESSAGE_TABLE } from '../../lambdas/contract/message-table.ts';
+import { type ConsumerLimits, FORWARD_LIMITS, INGEST_LIMITS, RESEND_LIMITS } from '../../lambdas/contract/pipeline-limits.ts';
+import { splitPrimarySessions } from '../../lambdas/contract/primary-sessions.ts';
 import type { ShadowmailConfig } from '../config.ts';
 import { DirectorySyncRole } from '../constructs/directory-sync-role.ts';
 import { EgressNetwork } from '../constructs/egress-network.ts';
@@ -18,7 +19,7 @@ import { TABLE_ITEM_ACTIONS } from '../constructs/message-index.ts';
 import { Monitoring } from '../constructs/monitoring.ts';
 import { Webmail } from '../constructs/webmail.ts';
 import { WebmailSending } from '../constructs/webmail-sending.ts';
-import { type ConsumerLimits, FORWARD_LIMITS, INGEST_LIMITS, RESEND_LIMITS } from '../pipeline-limits.ts';
+import { functionTimeout } from '../pipeline-limits.ts';
 import type { StatefulStack } from './stateful-stack.ts';
 
 /** SMTP between mail servers (RFC 5321): the port AWS blocks for Lambda and EC2 by default. */
@@ -50,13 +51,13 @@ export class StatelessStack extends Stack {
       [ENV.stackId]: config.stackId,
       [ENV.retentionDays]: String(config.retentionDays),
       [ENV.forwardMaxAgeDays]: String(config.forwardMaxAgeDays),
-      [ENV.leaseSeconds]: String(limits.timeout.toSeconds()),
+      [ENV.leaseSeconds]: String(limits.timeoutSeconds),
     });
 
     this.ingest = new MailFunction(this, 'Ingest', {
-      entry: 'lambdas/handlers/ingest.ts',
+      entry: 'lambdas/entry/ingest.ts',
       description: 'shadowmail ingest: SES receipt notification to message index and forward job',
-      timeout: INGEST_LIMITS.timeout,
+      timeout: functionTimeout(INGEST_LIMITS),
       memoryMiB: INGEST_LIMITS.memoryMiB,
       environment: common(INGEST_LIMITS),
     });
@@ -92,17 +93,17 @@ export class StatelessStack extends Stack {
       [ENV.heloName]: smartHost.heloName,
     };
     this.forward = new MailFunction(this, 'Forward', {
-      entry: 'lambdas/handlers/forward.ts',
+      entry: 'lambdas/entry/forward.ts',
       description: 'shadowmail forward: raw message to the Exchange smart host over SMTP',
-      timeout: FORWARD_LIMITS.timeout,
+      timeout: functionTimeout(FORWARD_LIMITS),
       memoryMiB: FORWARD_LIMITS.memoryMiB,
       environment: { ...common(FORWARD_LIMITS), ...smartHostEnvironment },
       ...network,
     });
     this.resend = new MailFunction(this, 'Resend', {
-      entry: 'lambdas/handlers/resend.ts',
+      entry: 'lambdas/entry/resend.ts',
       description: 'shadowmail resend: stored messages to the Exchange smart host again (admin restore jobs)',
-      timeout: RESEND_LIMITS.timeout,
+      timeout: functionTimeout(RESEND_LIMITS),
       memoryMiB: RESEND_LIMITS.memoryMiB,
       environment: {
         ...common(RESEND_LIMITS),

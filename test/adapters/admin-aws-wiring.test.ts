@@ -17,11 +17,12 @@ import { DynamoDbResendJobs } from '../../lambdas/adapters/aws/dynamodb-resend-j
 import { createMessageTable } from '../../lambdas/adapters/aws/message-table.ts';
 import { makeLocalS3Client, S3RawMailStore } from '../../lambdas/adapters/aws/s3-raw-mail-store.ts';
 import { type SmtpSink, startSmtpSink } from '../../lambdas/adapters/local/smtp-sink.ts';
+import { ENV, WEB_ENV } from '../../lambdas/contract/environment.ts';
 import { switchFailover } from '../../lambdas/core/failover.ts';
 import { isSettled, startResend } from '../../lambdas/core/resend.ts';
-import { handler as resendLambda } from '../../lambdas/handlers/resend.ts';
+import { handler as resendLambda } from '../../lambdas/entry/resend.ts';
 import { awsResendDeps, buildAwsWebmailDeps, webmailMailer } from '../../lambdas/wiring/aws.ts';
-import { ENV, readAwsWebEnv, WEB_ENV } from '../../lambdas/wiring/env.ts';
+import { readAwsWebEnv } from '../../lambdas/wiring/env.ts';
 import { localContext } from '../../lambdas/wiring/local-lambda.ts';
 import { type FakeAws, startFakeAws } from '../local/cli-deployed-aws-fakes.ts';
 import { type DynamoDbServer, startDynalite } from '../support/dynamodb-servers.ts';

@@ -9,7 +9,8 @@ import { makeDynamoDbClient } from '../../lambdas/adapters/aws/dynamodb-client.t
 import { DIRECTORY_SHARDS, DynamoDbDirectoryStore } from '../../lambdas/adapters/aws/dynamodb-directory-store.ts';
 import { DynamoDbMessageIndex } from '../../lambdas/adapters/aws/dynamodb-message-index.ts';
 import { createMessageTable } from '../../lambdas/adapters/aws/message-table.ts';
-import { type DirectoryError, type DirectoryUser, makeDirectoryUser, syncDirectory } from '../../lambdas/core/directory.ts';
+import { type DirectoryError, makeDirectoryUser, syncDirectory } from '../../lambdas/core/directory.ts';
+import type { DirectoryUser } from '../../lambdas/core/model.ts';
 import type { DirectorySource } from '../../lambdas/ports/directory.ts';
 import { type DynamoDbServer, startDynalite, startDynamoDbLocal } from '../support/dynamodb-servers.ts';
 

@@ -16,7 +16,8 @@ import { MAX_REPLY_BYTES } from '../../lambdas/adapters/aws/dynamodb-delivery-lo
 import { DynamoDbDirectoryStore } from '../../lambdas/adapters/aws/dynamodb-directory-store.ts';
 import { DynamoDbMessageIndex } from '../../lambdas/adapters/aws/dynamodb-message-index.ts';
 import type { PageBudget } from '../../lambdas/adapters/aws/dynamodb-toolkit.ts';
-import { createMessageTable, messageTableKeys } from '../../lambdas/adapters/aws/message-table.ts';
+import { createMessageTable } from '../../lambdas/adapters/aws/message-table.ts';
+import { messageTableKeys } from '../../lambdas/contract/message-table.ts';
 import type { MailboxEntry } from '../../lambdas/core/model.ts';
 import { type DynamoDbServer, startDynalite, startDynamoDbLocal } from '../support/dynamodb-servers.ts';
 import {

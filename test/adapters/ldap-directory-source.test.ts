@@ -12,7 +12,8 @@ import { DynamoDbDirectoryStore } from '../../lambdas/adapters/aws/dynamodb-dire
 import { DynamoDbMessageIndex } from '../../lambdas/adapters/aws/dynamodb-message-index.ts';
 import { createMessageTable } from '../../lambdas/adapters/aws/message-table.ts';
 import { LdapDirectorySource, type LdapDirectorySourceOptions, normalizeDn } from '../../lambdas/adapters/ldap/ldap-directory-source.ts';
-import { canSignIn, DirectoryError, type DirectoryUser, syncDirectory } from '../../lambdas/core/directory.ts';
+import { canSignIn, DirectoryError, syncDirectory } from '../../lambdas/core/directory.ts';
+import type { DirectoryUser } from '../../lambdas/core/model.ts';
 import {
   ADMIN_GROUP_DN,
   bulkName,

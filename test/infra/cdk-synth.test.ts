@@ -13,8 +13,8 @@ import { makeDynamoDbClient } from '../../lambdas/adapters/aws/dynamodb-client.t
 import { DynamoDbMessageIndex } from '../../lambdas/adapters/aws/dynamodb-message-index.ts';
 import { createMessageTable } from '../../lambdas/adapters/aws/message-table.ts';
 import { S3RawMailStore } from '../../lambdas/adapters/aws/s3-raw-mail-store.ts';
+import { ENV } from '../../lambdas/contract/environment.ts';
 import { buildReceiptNotification, SES_SETUP_NOTIFICATION, wrapInSnsEnvelope } from '../../lambdas/handlers/ses-receipt-event.ts';
-import { ENV } from '../../lambdas/wiring/env.ts';
 import { inSnsEnvelope, SES_SETUP_NOTIFICATIONS } from '../fixtures/ses/setup-notifications.ts';
 import { type FakeAws, startFakeAws } from '../local/cli-deployed-aws-fakes.ts';
 import { startDynalite } from '../support/dynamodb-servers.ts';

@@ -37,7 +37,7 @@ const newApp = () => {
 
 const mailFunction = (stack: Stack, id: string, network?: EgressNetwork) =>
   new MailFunction(stack, id, {
-    entry: 'lambdas/handlers/forward.ts',
+    entry: 'lambdas/entry/forward.ts',
     description: `shadowmail ${id}`,
     timeout: Duration.minutes(15),
     memoryMiB: 512,

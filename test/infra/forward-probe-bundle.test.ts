@@ -44,7 +44,7 @@ beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'shadowmail-probe-bundle-'));
   const started = Date.now();
   [bundle, open, guarded, secrets] = await Promise.all([
-    buildFunctionBundle('lambdas/handlers/forward.ts', CDK_CONTEXT, work),
+    buildFunctionBundle('lambdas/entry/forward.ts', CDK_CONTEXT, work),
     startPostfix({ domain: DOMAIN, users: ['alice'], tls: true }),
     startPostfix({ domain: DOMAIN, users: ['alice'], tls: true, sasl: { users: { [RELAY_USER]: RELAY_PASSWORD }, required: true } }),
     startFakeSecretsManager(),

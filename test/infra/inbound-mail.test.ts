@@ -12,27 +12,18 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { afterAll, describe, expect, it } from 'vitest';
-import { UPLOADS_PREFIX as DRAFTS_UPLOADS_PREFIX } from '../../lambdas/core/drafts.ts';
-import { ACTIVATION_PROPERTIES } from '../../lambdas/handlers/ses-rule-set-activation.ts';
+import { INGEST_LIMITS } from '../../lambdas/contract/pipeline-limits.ts';
+import { DOWNLOADS_PREFIX, RAW_MAIL_EXPIRY_MARGIN_DAYS, RAW_MAIL_PREFIX, UPLOADS_PREFIX } from '../../lambdas/contract/raw-mail-bucket.ts';
 import {
   InboundMail,
   type InboundMailProps,
   inboundMailNames,
   RULE_SET_ACTIVATION_HANDLER,
-  RULE_SET_ACTIVATION_PROPERTIES,
   receiptRuleArn,
 } from '../../lib/constructs/inbound-mail.ts';
 import { InboundNotifications } from '../../lib/constructs/inbound-notifications.ts';
-import {
-  DOWNLOADS_EXPIRY_DAYS,
-  DOWNLOADS_PREFIX,
-  RAW_MAIL_EXPIRY_MARGIN_DAYS,
-  RawMailBucket,
-  UPLOADS_EXPIRY_DAYS,
-  UPLOADS_PREFIX,
-} from '../../lib/constructs/raw-mail-bucket.ts';
+import { DOWNLOADS_EXPIRY_DAYS, RawMailBucket, UPLOADS_EXPIRY_DAYS } from '../../lib/constructs/raw-mail-bucket.ts';
 import { WorkQueue } from '../../lib/constructs/work-queue.ts';
-import { INGEST_LIMITS, RAW_MAIL_PREFIX } from '../../lib/pipeline-limits.ts';
 import type { CfnJson, CfnResource } from '../support/cfn-resource.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -240,7 +231,7 @@ describe('raw-mail bucket: SES may write', () => {
       ExpirationInDays: UPLOADS_EXPIRY_DAYS,
       Status: 'Enabled',
     });
-    expect([UPLOADS_PREFIX, UPLOADS_EXPIRY_DAYS]).toEqual([DRAFTS_UPLOADS_PREFIX, 1]);
+    expect([UPLOADS_PREFIX, UPLOADS_EXPIRY_DAYS]).toEqual(['uploads/', 1]);
     expect(rules).toContainEqual({
       Id: 'expire-raw-mail',
       ExpirationInDays: RETENTION_DAYS + RAW_MAIL_EXPIRY_MARGIN_DAYS,
@@ -422,9 +413,7 @@ describe('inbound mail (stateless)', () => {
       TakeOverActiveRuleSet: expected,
     });
     expect(activation.DependsOn).toContain(ruleId);
-    // The construct and the handler agree on the property names.
-    expect(RULE_SET_ACTIVATION_PROPERTIES).toEqual(ACTIVATION_PROPERTIES);
-    expect(RULE_SET_ACTIVATION_HANDLER).toBe('lambdas/handlers/ses-rule-set-activation.ts');
+    expect(RULE_SET_ACTIVATION_HANDLER).toBe('lambdas/entry/ses-rule-set-activation.ts');
   });
 
   it('gives the activation function only the two SES rule-set calls and its log group, and the framework only the invoke', () => {

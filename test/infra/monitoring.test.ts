@@ -11,11 +11,12 @@ import { App, Duration, Stack, Validations } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { METRIC, METRICS_NAMESPACE, SERVICE } from '../../lambdas/contract/metrics.ts';
+import { FORWARD_LIMITS, INGEST_LIMITS } from '../../lambdas/contract/pipeline-limits.ts';
 import { MailFunction } from '../../lib/constructs/mail-function.ts';
-import { CUSTOM_METRICS, METRICS_NAMESPACE, Monitoring, type MonitoringProps, SERVICE } from '../../lib/constructs/monitoring.ts';
+import { CUSTOM_METRICS, Monitoring, type MonitoringProps } from '../../lib/constructs/monitoring.ts';
 import { WebmailSending } from '../../lib/constructs/webmail-sending.ts';
 import { WorkQueue } from '../../lib/constructs/work-queue.ts';
-import { FORWARD_LIMITS, INGEST_LIMITS } from '../../lib/pipeline-limits.ts';
 import type { CfnJson, CfnResource } from '../support/cfn-resource.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -51,10 +52,10 @@ function build(overrides: Partial<MonitoringProps> = {}): Built {
   const fn = (id: string, entry: string) =>
     new MailFunction(stack, id, { entry, description: id, timeout: Duration.minutes(1), memoryMiB: 256, environment: {} });
   const functions = {
-    ingest: fn('Ingest', 'lambdas/handlers/ingest.ts'),
-    forward: fn('Forward', 'lambdas/handlers/forward.ts'),
-    resend: fn('Resend', 'lambdas/handlers/resend.ts'),
-    webmail: fn('Webmail', 'lambdas/handlers/webmail.ts'),
+    ingest: fn('Ingest', 'lambdas/entry/ingest.ts'),
+    forward: fn('Forward', 'lambdas/entry/forward.ts'),
+    resend: fn('Resend', 'lambdas/entry/resend.ts'),
+    webmail: fn('Webmail', 'lambdas/entry/webmail.ts'),
   };
   const sending = new WebmailSending(stack, 'WebmailSending', { configurationSetName: `${PREFIX}-webmail` });
   const monitoring = new Monitoring(stack, 'Monitoring', {
@@ -297,7 +298,7 @@ describe('alarms', () => {
     const stack = new Stack(new App({ outdir: mkdtempSync(join(outRoot, 'bad-')), context: { 'aws:cdk:bundling-stacks': [] } }), 'Bad');
     const queue = new WorkQueue(stack, 'Queue', { consumer: INGEST_LIMITS });
     const fn = new MailFunction(stack, 'Fn', {
-      entry: 'lambdas/handlers/ingest.ts',
+      entry: 'lambdas/entry/ingest.ts',
       description: 'x',
       timeout: Duration.minutes(1),
       memoryMiB: 128,
@@ -498,24 +499,25 @@ describe('custom metric names', () => {
     const wiring = await Promise.all(
       ['aws.ts', 'local.ts', 'local-resend.ts'].map((w) => readFile(join(ROOT, 'lambdas/wiring', w), 'utf8')),
     );
-
-    // Act
-    // A metric name is a literal, or a constant of the same file or of observability.ts (shared by the handlers).
     const observability = await readFile(join(ROOT, 'lambdas/handlers/observability.ts'), 'utf8');
-    const constantsOf = (text: string) =>
-      new Map([...`${observability}\n${text}`.matchAll(/const ([A-Z_]+) = '([A-Za-z]+)'/g)].map((m) => [m[1]!, m[2]!]));
+
+    // Act: every name comes from the contract (lambdas/contract/metrics.ts), none is spelled out
+    const metricArguments = handlers.flatMap((text) => [...text.matchAll(/addMetric\(\s*([^,]+),/g)].map((m) => m[1]!.trim()));
     const emitted = new Set(
-      handlers.flatMap((text) =>
-        [...text.matchAll(/addMetric\(\s*(?:'([A-Za-z]+)'|([A-Z_]+)\b)/g)].map(
-          (m) => m[1] ?? constantsOf(text).get(m[2]!) ?? `unresolved ${m[2]}`,
-        ),
+      metricArguments.map((arg) => METRIC[/^METRIC\.(\w+)$/.exec(arg)?.[1] as keyof typeof METRIC] ?? `not from the contract: ${arg}`),
+    );
+    const services = new Set(
+      wiring.flatMap((text) =>
+        [...text.matchAll(/createObservability\(SERVICE\.(\w+)\)/g)].map((m) => SERVICE[m[1] as keyof typeof SERVICE]),
       ),
     );
-    const services = new Set(wiring.flatMap((text) => [...text.matchAll(/createObservability\('([a-z-]+)'\)/g)].map((m) => m[1]!)));
 
     // Assess
-    expect(observability).toContain(`namespace: '${METRICS_NAMESPACE}'`);
-    for (const service of Object.values(SERVICE)) expect(services).toContain(service);
+    expect(metricArguments.length).toBeGreaterThan(10);
+    expect([...emitted].filter((name) => name.startsWith('not from'))).toEqual([]);
+    expect(observability).toContain('namespace: METRICS_NAMESPACE');
+    expect(METRICS_NAMESPACE).toBe('shadowmail');
+    for (const service of [SERVICE.ingest, SERVICE.forward, SERVICE.resend]) expect(services).toContain(service);
     const read = Object.values(CUSTOM_METRICS).flat();
     expect(read.filter((name) => !emitted.has(name))).toEqual([]);
   });

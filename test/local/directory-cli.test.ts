@@ -14,7 +14,7 @@ import { directoryCommand } from '../../bin/commands/directory.ts';
 import { makeDynamoDbClient } from '../../lambdas/adapters/aws/dynamodb-client.ts';
 import { createMessageTable } from '../../lambdas/adapters/aws/message-table.ts';
 import { startEmbeddedDynalite } from '../../lambdas/adapters/local/embedded-dynalite.ts';
-import type { DirectoryUser } from '../../lambdas/core/directory.ts';
+import type { DirectoryUser } from '../../lambdas/core/model.ts';
 import { localPaths } from '../../lambdas/wiring/local-data-dir.ts';
 import { LOCAL_TABLE_NAME, openLocalIndex } from '../../lambdas/wiring/local-index.ts';
 import {

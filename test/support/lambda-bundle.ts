@@ -5,7 +5,7 @@ import { execFile } from 'node:child_process';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { App, Duration, Stack } from 'aws-cdk-lib';
-import { ENV } from '../../lambdas/wiring/env.ts';
+import { ENV } from '../../lambdas/contract/environment.ts';
 import { MailFunction, PROJECT_ROOT } from '../../lib/constructs/mail-function.ts';
 
 export interface ProcessRun {

@@ -2,8 +2,7 @@
 // fast use-case tests: one fake per role (memory-index/) over one shared state, as
 // the DynamoDB role adapters share one table. The contract tests run against both.
 import { RoleIndex } from '../../lambdas/adapters/role-index.ts';
-import type { AddressAssignment } from '../../lambdas/core/directory.ts';
-import type { DeliveryState, MailboxEntry, MessageRecord } from '../../lambdas/core/model.ts';
+import type { AddressAssignment, DeliveryState, MailboxEntry, MessageRecord } from '../../lambdas/core/model.ts';
 import { MemoryAddressMap } from './memory-index/address-map.ts';
 import { MemoryDeliveryLog } from './memory-index/delivery-log.ts';
 import { MemoryMailboxEntries } from './memory-index/mailbox-entries.ts';

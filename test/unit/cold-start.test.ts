@@ -6,7 +6,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Context } from 'aws-lambda';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { lazy } from '../../lambdas/handlers/lazy.ts';
+import { lazy, lazyHandler } from '../../lambdas/entry/lazy.ts';
 
 process.env.POWERTOOLS_METRICS_DISABLED = 'true';
 process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
@@ -70,6 +70,25 @@ describe('lazy', () => {
   });
 });
 
+describe('lazyHandler', () => {
+  it('builds the handler on the first invocation, hands every invocation its arguments, and builds again after a failed build', async () => {
+    // Prepare: a build that fails once
+    let builds = 0;
+    const handler = lazyHandler(async () => {
+      builds += 1;
+      if (builds === 1) throw new Error('secret not readable yet');
+      return async (event: string, count: number) => `${event}:${count}:${builds}`;
+    });
+
+    // Act / Assess
+    expect(builds).toBe(0);
+    await expect(handler('a', 1)).rejects.toThrow('secret not readable yet');
+    await expect(handler('b', 2)).resolves.toBe('b:2:2');
+    await expect(handler('c', 3)).resolves.toBe('c:3:2');
+    expect(builds).toBe(2);
+  });
+});
+
 describe('the Lambda entry points after a failed cold start', () => {
   afterEach(() => {
     vi.unstubAllEnvs();
@@ -95,7 +114,7 @@ describe('the Lambda entry points after a failed cold start', () => {
   ])('%s: fails while its configuration is missing, then works once it is there, in the same environment', async (name, extra) => {
     // Prepare: the first invocation finds no configuration
     for (const variable of [...Object.keys(pipelineEnv), ...Object.keys(extra)]) vi.stubEnv(variable, undefined);
-    const { handler } = (await import(`../../lambdas/handlers/${name}.ts`)) as {
+    const { handler } = (await import(`../../lambdas/entry/${name}.ts`)) as {
       handler: (event: unknown, context: Context) => Promise<unknown>;
     };
     await expect(handler({ Records: [] }, context)).rejects.toThrow(/^SHADOWMAIL_[A-Z_]+: /);
@@ -108,22 +127,27 @@ describe('the Lambda entry points after a failed cold start', () => {
     expect(response).toEqual({ batchItemFailures: [] });
   });
 
-  it('every entry point caches its wiring through lazy(), none in a promise of its own', async () => {
+  it('every entry point builds its handler through lazyHandler(), none in a promise of its own', async () => {
     // Prepare
-    const dir = join(ROOT, 'lambdas/handlers');
-    const entryPoints: string[] = [];
-    for (const file of await readdir(dir)) {
-      const text = await readFile(join(dir, file), 'utf8');
-      if (/^export (const|async function|function) handler\b/m.test(text)) entryPoints.push(file);
-    }
+    const read = async (dir: string) =>
+      Promise.all((await readdir(join(ROOT, dir))).map(async (file) => [file, await readFile(join(ROOT, dir, file), 'utf8')] as const));
+    const exportsHandler = (text: string) => /^export (const|async function|function) handler\b/m.test(text);
 
     // Act
-    const sources = await Promise.all(entryPoints.map(async (file) => [file, await readFile(join(dir, file), 'utf8')] as const));
+    const entryPoints = (await read('lambdas/entry')).filter(([, text]) => exportsHandler(text));
+    const handlerFiles = (await read('lambdas/handlers')).filter(([, text]) => exportsHandler(text));
 
     // Assess
-    expect(entryPoints.sort()).toEqual(['forward.ts', 'ingest.ts', 'resend.ts', 'ses-rule-set-activation.ts', 'webmail.ts']);
-    for (const [file, text] of sources) {
-      expect(text, file).toMatch(/\blazy\(/);
+    expect(entryPoints.map(([file]) => file).sort()).toEqual([
+      'forward.ts',
+      'ingest.ts',
+      'resend.ts',
+      'ses-rule-set-activation.ts',
+      'webmail.ts',
+    ]);
+    expect(handlerFiles.map(([file]) => file)).toEqual([]);
+    for (const [file, text] of entryPoints) {
+      expect(text, file).toMatch(/\blazyHandler\(/);
       expect(text, file).not.toMatch(/\?\?=\s*import\(/);
     }
   });

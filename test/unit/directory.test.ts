@@ -7,7 +7,6 @@ import {
   canSignIn,
   checkDirectory,
   DirectoryError,
-  type DirectoryUser,
   type DirectoryUserInput,
   isEmptyPlan,
   makeDirectoryUser,
@@ -15,6 +14,7 @@ import {
   syncDirectory,
 } from '../../lambdas/core/directory.ts';
 import { InvalidInputError } from '../../lambdas/core/errors.ts';
+import type { DirectoryUser } from '../../lambdas/core/model.ts';
 import type { DirectoryReadResult, DirectorySource } from '../../lambdas/ports/directory.ts';
 import { MemoryDirectoryStore } from '../fixtures/directory/memory-directory-store.ts';
 

@@ -3,8 +3,9 @@
 // missing value stops the function with a ConfigurationError naming its variable.
 // Local mode reads the resend attempts under the same name.
 import { describe, expect, it } from 'vitest';
+import { ENV, WEB_ENV } from '../../lambdas/contract/environment.ts';
 import { ConfigurationError } from '../../lambdas/core/errors.ts';
-import { ENV, readAwsResendEnv, readAwsWebEnv, WEB_ENV } from '../../lambdas/wiring/env.ts';
+import { readAwsResendEnv, readAwsWebEnv } from '../../lambdas/wiring/env.ts';
 import { readLocalConfig } from '../../lambdas/wiring/local-config.ts';
 import { localResendConfig } from '../../lambdas/wiring/local-resend.ts';
 

@@ -4,11 +4,11 @@
 // forward function's timeout.
 import { describe, expect, it } from 'vitest';
 import { PROBE_LIMITS } from '../../lambdas/adapters/smtp/smtp-probe.ts';
+import { FORWARD_LIMITS } from '../../lambdas/contract/pipeline-limits.ts';
 import { InvalidInputError } from '../../lambdas/core/errors.ts';
 import { createForwardProbeHandler, parseProbeRequest } from '../../lambdas/handlers/forward-probe.ts';
 import { createObservability } from '../../lambdas/handlers/observability.ts';
 import { isForwardProbeEvent, type ProbeRequest, type ProbeResult, type SmtpProbe } from '../../lambdas/ports/smtp-probe.ts';
-import { FORWARD_LIMITS } from '../../lib/pipeline-limits.ts';
 
 process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
 
@@ -71,7 +71,7 @@ describe('forward probe handler', () => {
 
   it('fits the whole probe, with room for a cold start, into the forward function that runs it', () => {
     // Act
-    const budgetMs = FORWARD_LIMITS.timeout.toMilliseconds() - PROBE_LIMITS.totalMs;
+    const budgetMs = FORWARD_LIMITS.timeoutSeconds * 1000 - PROBE_LIMITS.totalMs;
     const stepsMs = PROBE_LIMITS.connectMs + PROBE_LIMITS.greetingMs;
 
     // Assess: a synchronous invoke waits for the function; the probe must end before it is cut off

@@ -3,11 +3,12 @@
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { describe, expect, it, vi } from 'vitest';
 import { MailparserMimeParser } from '../../lambdas/adapters/mime/mailparser-mime-parser.ts';
+import { METRIC } from '../../lambdas/contract/metrics.ts';
 import { ConfigurationError } from '../../lambdas/core/errors.ts';
 import { ingestMessage } from '../../lambdas/core/ingest.ts';
-import { createForwardHandler, FORWARD_BACKLOG_AGE_METRIC } from '../../lambdas/handlers/forward.ts';
+import { createForwardHandler } from '../../lambdas/handlers/forward.ts';
 import { createIngestHandler } from '../../lambdas/handlers/ingest.ts';
-import { createObservability, SMART_HOST_CONFIGURATION_FAULT_METRIC } from '../../lambdas/handlers/observability.ts';
+import { createObservability } from '../../lambdas/handlers/observability.ts';
 import { buildReceiptNotification, wrapInSnsEnvelope } from '../../lambdas/handlers/ses-receipt-event.ts';
 import type { MimeParser } from '../../lambdas/ports/mime-parser.ts';
 import { readAwsForwardEnv } from '../../lambdas/wiring/env.ts';
@@ -188,8 +189,8 @@ describe('forward handler', () => {
     );
 
     // Assess: one backlog sample of 7,200 s (the deferred message's age), none for the delivered one
-    expect(recorded.filter((m) => m.name === FORWARD_BACKLOG_AGE_METRIC)).toEqual([
-      { name: FORWARD_BACKLOG_AGE_METRIC, unit: 'Seconds', value: 7200 },
+    expect(recorded.filter((m) => m.name === METRIC.forwardBacklogAgeSeconds)).toEqual([
+      { name: METRIC.forwardBacklogAgeSeconds, unit: 'Seconds', value: 7200 },
     ]);
     expect(
       recorded
@@ -216,7 +217,7 @@ describe('forward handler', () => {
     );
 
     // Assess
-    expect(recorded.filter((m) => m.name === SMART_HOST_CONFIGURATION_FAULT_METRIC)).toEqual([
+    expect(recorded.filter((m) => m.name === METRIC.smartHostConfigurationFaults)).toEqual([
       { name: 'SmartHostConfigurationFaults', unit: 'Count', value: 1 },
     ]);
     expect(warn).toHaveBeenCalledWith(
@@ -432,7 +433,7 @@ describe('AWS environment contract', () => {
 describe('webmail Lambda entry point', () => {
   it('refuses to start without its configuration, naming the variable', async () => {
     // Prepare: no webmail variables in this environment
-    const { handler } = await import('../../lambdas/handlers/webmail.ts');
+    const { handler } = await import('../../lambdas/entry/webmail.ts');
     const event = { version: '2.0', rawPath: '/', rawQueryString: '', headers: {}, requestContext: { http: { method: 'GET', path: '/' } } };
 
     // Act / Assess

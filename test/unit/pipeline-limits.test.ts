@@ -1,19 +1,22 @@
 // The relations between the SMTP relay's time limits, the Lambda timeouts derived from
 // them, the leases, the retry backoff and the dead-letter queues, and the split of the
-// session bound: the numbers in lib/pipeline-limits.ts and lambdas/ must fit together.
+// session bound: the numbers in lambdas/contract/pipeline-limits.ts must fit together.
 import { describe, expect, it } from 'vitest';
 import {
+  FORWARD_LIMITS,
+  INGEST_LIMITS,
   LARGEST_MESSAGE_BYTES,
   RELAY_BOOKKEEPING_MS,
   RELAY_TIMEOUTS,
   RELAY_WORK_MS,
+  RESEND_LIMITS,
   SLOWEST_PATH_BYTES_PER_SECOND,
-} from '../../lambdas/adapters/smtp/relay-timeouts.ts';
+} from '../../lambdas/contract/pipeline-limits.ts';
+import { PRIMARY_SESSIONS, splitPrimarySessions } from '../../lambdas/contract/primary-sessions.ts';
 import { FAILURE_BACKOFF, failureBackoffSeconds, secondsUntilDeadLetter } from '../../lambdas/core/failure-backoff.ts';
-import { PRIMARY_SESSIONS, splitPrimarySessions } from '../../lambdas/core/primary-sessions.ts';
 import { DEFAULT_RESEND_CONFIG } from '../../lambdas/core/resend.ts';
 import { readLocalConfig } from '../../lambdas/wiring/local-config.ts';
-import { accountConcurrencyNeeds, FORWARD_LIMITS, INGEST_LIMITS, RESEND_LIMITS, visibilityTimeoutFor } from '../../lib/pipeline-limits.ts';
+import { accountConcurrencyNeeds, visibilityTimeoutFor } from '../../lib/pipeline-limits.ts';
 
 const LAMBDA_MAX_TIMEOUT_SECONDS = 900;
 const relaying = [
@@ -45,23 +48,23 @@ describe('relaying functions (forward, resend)', () => {
     "%s: the timeout covers every record of a batch at the relay bound plus the bookkeeping, within Lambda's 15 minutes",
     (_name, limits) => {
       // Act
-      const timeoutMs = limits.timeout.toMilliseconds();
+      const timeoutMs = limits.timeoutSeconds * 1000;
 
       // Assess
       expect(timeoutMs).toBeGreaterThanOrEqual(limits.batchSize * RELAY_TIMEOUTS.totalTimeoutMs + RELAY_BOOKKEEPING_MS);
-      expect(limits.timeout.toSeconds()).toBeLessThanOrEqual(LAMBDA_MAX_TIMEOUT_SECONDS);
+      expect(limits.timeoutSeconds).toBeLessThanOrEqual(LAMBDA_MAX_TIMEOUT_SECONDS);
     },
   );
 
   it.each(relaying)('%s: one record per invocation, 6 minutes, a visibility timeout of 36 minutes instead of 90', (_name, limits) => {
     expect(limits.batchSize).toBe(1);
-    expect(limits.timeout.toSeconds()).toBe(360);
+    expect(limits.timeoutSeconds).toBe(360);
     expect(visibilityTimeoutFor(limits).toSeconds()).toBe(2_160);
   });
 
   it("local mode's default lease outlasts one relay and its bookkeeping, as the Lambda timeout does", () => {
     expect(readLocalConfig({}).leaseMs).toBe(RELAY_WORK_MS);
-    expect(RELAY_WORK_MS).toBe(FORWARD_LIMITS.timeout.toMilliseconds());
+    expect(RELAY_WORK_MS).toBe(FORWARD_LIMITS.timeoutSeconds * 1000);
   });
 });
 

@@ -4,6 +4,7 @@
 import type { Readable } from 'node:stream';
 import type { Context, SQSEvent } from 'aws-lambda';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
+import { METRIC } from '../../lambdas/contract/metrics.ts';
 import { InvalidInputError, NotFoundError, RetryableError } from '../../lambdas/core/errors.ts';
 import { forwardMessage } from '../../lambdas/core/forward.ts';
 import { ingestMessage } from '../../lambdas/core/ingest.ts';
@@ -18,7 +19,7 @@ import {
   type ResendWorkerDeps,
   startResend,
 } from '../../lambdas/core/resend.ts';
-import { createObservability, SMART_HOST_CONFIGURATION_FAULT_METRIC } from '../../lambdas/handlers/observability.ts';
+import { createObservability } from '../../lambdas/handlers/observability.ts';
 import { createResendHandler, parseResendStep } from '../../lambdas/handlers/resend.ts';
 import type { ResendJob } from '../../lambdas/ports/resend-jobs.ts';
 import type { RecipientReply, RelayEnvelope, SmtpFault, SmtpRelay } from '../../lambdas/ports/smtp-relay.ts';
@@ -836,7 +837,7 @@ describe('the resend worker handler (SQS batch)', () => {
     await handler({ Records: [record('r1', JSON.stringify(step))] }, context);
     // Assess
     const recorded = addMetric.mock.calls.map(([name, unit, value]) => ({ name, unit, value }));
-    expect(recorded.filter((m) => m.name === SMART_HOST_CONFIGURATION_FAULT_METRIC)).toEqual([
+    expect(recorded.filter((m) => m.name === METRIC.smartHostConfigurationFaults)).toEqual([
       { name: 'SmartHostConfigurationFaults', unit: 'Count', value: 1 },
     ]);
     expect(recorded.find((m) => m.name === 'ResendDeferred')).toMatchObject({ value: 1 });

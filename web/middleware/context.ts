@@ -5,7 +5,6 @@ import { HTTPException } from 'hono/http-exception';
 import type { FailoverState } from '../../lambdas/ports/failover-flag.ts';
 import type { Identity } from '../../lambdas/ports/sign-in.ts';
 import type { Lang, Translate } from '../i18n/index.ts';
-import type { CspAdditions } from './security.ts';
 
 /** The signed session cookie's content. */
 export interface SessionData {
@@ -17,6 +16,14 @@ export interface SessionData {
   csrf: string;
   /** Expiry, epoch seconds. */
   exp: number;
+}
+
+/** What one response's CSP allows beyond the default. */
+export interface CspAdditions {
+  /** Origins the page's forms may post to (an upload form's S3 endpoint). */
+  formAction?: string[];
+  /** 'sha256-…' sources of the page's inline scripts (never 'unsafe-inline'). */
+  scriptHashes?: string[];
 }
 
 export interface WebEnv {

@@ -6,19 +6,11 @@
 // exactly that origin or that hash for its own response (allowOnThisPage).
 import type { Context, MiddlewareHandler } from 'hono';
 import { secureHeaders } from 'hono/secure-headers';
-import type { WebEnv } from './context.ts';
+import type { CspAdditions, WebEnv } from './context.ts';
 
 export interface SecurityHeaderOptions {
   /** Origins a form may lead to besides ours: the provider's logout after sign-out. */
   formActionOrigins?: string[];
-}
-
-/** What one response's CSP allows beyond the default. */
-export interface CspAdditions {
-  /** Origins the page's forms may post to (an upload form's S3 endpoint). */
-  formAction?: string[];
-  /** 'sha256-…' sources of the page's inline scripts (never 'unsafe-inline'). */
-  scriptHashes?: string[];
 }
 
 export function allowOnThisPage(c: Context<WebEnv>, additions: CspAdditions): void {

@@ -3,8 +3,8 @@
 // starts the session, POST /auth/logout (CSRF-checked) ends it and hands the browser
 // to the provider's logout. All of it sits behind the failover gate.
 import { Hono } from 'hono';
-import type { DirectoryUser } from '../../lambdas/core/directory.ts';
 import { canSignIn } from '../../lambdas/core/directory.ts';
+import type { DirectoryUser } from '../../lambdas/core/model.ts';
 import { hasAsciiControls } from '../../lambdas/core/text.ts';
 import type { DirectoryLookup } from '../../lambdas/ports/directory.ts';
 import type { Identity, SignInProvider } from '../../lambdas/ports/sign-in.ts';

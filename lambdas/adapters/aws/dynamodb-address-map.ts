@@ -1,9 +1,10 @@
 // The address map on the message table: ADDR#<address> items, written by the
 // directory sync (dynamodb-directory-store.ts putAddresses), read here.
+
+import { messageTableKeys as keys } from '../../contract/message-table.ts';
 import { normalizeAddress } from '../../core/addresses.ts';
 import type { AddressMap } from '../../ports/address-map.ts';
 import { type DynamoTable, getItem } from './dynamodb-toolkit.ts';
-import { messageTableKeys as keys } from './message-table.ts';
 
 export class DynamoDbAddressMap implements AddressMap {
   constructor(private readonly table: DynamoTable) {}

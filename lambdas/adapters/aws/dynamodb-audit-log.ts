@@ -9,13 +9,13 @@
 // number of requests with a cursor (a page may then be short, even empty).
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { messageTableKeys as keys } from '../../contract/message-table.ts';
 import { auditCursor, auditCursorPosition, auditPosition, matchesAuditFilter } from '../../core/audit.ts';
 import { InvalidInputError } from '../../core/errors.ts';
 import { checkPageLimit } from '../../core/mailbox.ts';
 import { dayOf, daysBetween } from '../../core/trace.ts';
 import type { AuditEvent, AuditFilter, AuditLog, AuditPage } from '../../ports/audit-log.ts';
 import { type DynamoTable, isConditionFailure, openTable } from './dynamodb-toolkit.ts';
-import { messageTableKeys as keys } from './message-table.ts';
 
 export const DEFAULT_AUDIT_BUDGET = { requests: 40 };
 

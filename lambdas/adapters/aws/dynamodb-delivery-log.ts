@@ -4,13 +4,13 @@
 // with a read-modify-write guarded by attemptCount (it grows by one per attempt, so
 // it is a version): a concurrent writer makes the condition fail and we re-read.
 import { PutCommand, type UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
+import { messageTableKeys as keys, MESSAGE_TABLE } from '../../contract/message-table.ts';
 import { normalizeAddress } from '../../core/addresses.ts';
 import { InvalidInputError, RetryableError } from '../../core/errors.ts';
 import type { DeliveryAttempt, DeliveryState, DeliveryStateName } from '../../core/model.ts';
 import { dayOf } from '../../core/trace.ts';
 import type { DeliveryLog } from '../../ports/delivery-log.ts';
 import { type DynamoTable, type Item, putIfAbsent, queryLive, updateVersioned } from './dynamodb-toolkit.ts';
-import { messageTableKeys as keys, MESSAGE_TABLE } from './message-table.ts';
 
 export const MAX_STORED_ATTEMPTS = 50;
 /** SMTP replies stored per attempt (and lastReply/reason) are cut to this many UTF-8 bytes. */

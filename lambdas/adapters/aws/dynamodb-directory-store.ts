@@ -18,12 +18,13 @@
 import { createHash } from 'node:crypto';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { keyPart, messageTableKeys } from '../../contract/message-table.ts';
 import { isMailAddress, normalizeAddress } from '../../core/addresses.ts';
-import { type AddressAssignment, addressesOf, DirectoryError, type DirectoryUser } from '../../core/directory.ts';
+import { addressesOf, DirectoryError } from '../../core/directory.ts';
 import { RetryableError } from '../../core/errors.ts';
+import type { AddressAssignment, DirectoryUser } from '../../core/model.ts';
 import type { DirectoryState, DirectoryStore } from '../../ports/directory.ts';
 import { type BatchRetry, batchWriteAll, type DynamoTable, isConditionFailure, openTable, type WriteRequest } from './dynamodb-toolkit.ts';
-import { keyPart, messageTableKeys } from './message-table.ts';
 
 export const DIRECTORY_SHARDS = 16;
 const DEFAULT_CONCURRENCY = 8;

@@ -4,6 +4,7 @@
 // answers with a cursor; a pointer item (ID#<id>) finds an entry by id. Details:
 // docs/design.md (the data model).
 import { QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { messageTableKeys as keys, MESSAGE_TABLE } from '../../contract/message-table.ts';
 import { normalizeAddress } from '../../core/addresses.ts';
 import { InvalidInputError, NotFoundError } from '../../core/errors.ts';
 import {
@@ -28,7 +29,6 @@ import {
   type PageBudget,
   putIfAbsent,
 } from './dynamodb-toolkit.ts';
-import { messageTableKeys as keys, MESSAGE_TABLE } from './message-table.ts';
 
 export const ENTRY_PREFIX = 'MSG#';
 /** Ids longer than this cannot be SES message ids (and would not fit a key). */

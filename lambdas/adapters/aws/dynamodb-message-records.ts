@@ -2,6 +2,8 @@
 // items (RCPT/FROM/MID, see message-table.ts). Lookup items are written after the
 // record: a crash in between is repaired by the re-ingest, which rewrites them from
 // the record already stored. No transactions (dynalite has none).
+
+import { keyPart, messageTableKeys as keys, type LookupKind, MESSAGE_TABLE } from '../../contract/message-table.ts';
 import { addressOfMailbox, normalizeAddress, normalizeMessageId } from '../../core/addresses.ts';
 import { RetryableError } from '../../core/errors.ts';
 import type { MessageRecord } from '../../core/model.ts';
@@ -17,7 +19,6 @@ import {
   putIfAbsent,
   type WriteRequest,
 } from './dynamodb-toolkit.ts';
-import { keyPart, messageTableKeys as keys, type LookupKind, MESSAGE_TABLE } from './message-table.ts';
 
 const RETRY = { rounds: 10, maxDelayMs: 1000 } as const;
 

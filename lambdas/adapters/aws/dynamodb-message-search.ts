@@ -3,6 +3,7 @@
 // with core/trace.ts's predicate, and one call reads at most the search budget before
 // it answers with a cursor. Details: docs/design.md (the data model).
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { messageTableKeys as keys, type LookupKind, MESSAGE_TABLE } from '../../contract/message-table.ts';
 import { addressOfMailbox, normalizeAddress, normalizeMessageId } from '../../core/addresses.ts';
 import { InvalidInputError } from '../../core/errors.ts';
 import { checkPageLimit } from '../../core/mailbox.ts';
@@ -29,7 +30,6 @@ import {
   queryLive,
   ReadBudget,
 } from './dynamodb-toolkit.ts';
-import { messageTableKeys as keys, type LookupKind, MESSAGE_TABLE } from './message-table.ts';
 
 /** Bound on one searchMessages or listReceived call (Query and BatchGet requests, lookup items evaluated). */
 export const DEFAULT_SEARCH_BUDGET: PageBudget = { items: 5_000, requests: 40 };

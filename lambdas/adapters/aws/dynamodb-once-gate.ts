@@ -2,9 +2,9 @@
 // conditional put. Gates expire (TTL) gateRetentionSeconds after they were acquired;
 // redelivery of the same SQS message cannot happen that late.
 import { DeleteCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { messageTableKeys as keys } from '../../contract/message-table.ts';
 import type { LeaseResult, OnceGate } from '../../ports/once-gate.ts';
 import { type DynamoTable, getItem, ignoringConditionFailure, isConditionFailure } from './dynamodb-toolkit.ts';
-import { messageTableKeys as keys } from './message-table.ts';
 
 export const DEFAULT_GATE_RETENTION_SECONDS = 30 * 86_400;
 const ACQUIRE_TRIES = 5;

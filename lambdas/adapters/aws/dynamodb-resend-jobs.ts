@@ -19,6 +19,7 @@
 // audit log keeps who ran it for longer.
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
+import { messageTableKeys as keys, MESSAGE_TABLE } from '../../contract/message-table.ts';
 import { InvalidInputError, RetryableError } from '../../core/errors.ts';
 import { checkPageLimit, decodeCursor, encodeCursor } from '../../core/mailbox.ts';
 import { RESEND_COUNTER_NAMES, RESEND_SKIP_REASONS } from '../../core/resend.ts';
@@ -33,7 +34,6 @@ import type {
   ResendTaskOutcome,
 } from '../../ports/resend-jobs.ts';
 import { type BatchRetry, batchGet, type DynamoTable, type Item, isConditionFailure, openTable } from './dynamodb-toolkit.ts';
-import { messageTableKeys as keys, MESSAGE_TABLE } from './message-table.ts';
 
 const LIST_REQUESTS = 20;
 const READ_RETRY: BatchRetry = { rounds: 10, maxDelayMs: 1000, giveUp: () => new RetryableError('resend jobs not read (throttled)') };

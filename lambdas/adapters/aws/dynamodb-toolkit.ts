@@ -16,8 +16,9 @@ import {
   UpdateCommand,
   type UpdateCommandInput,
 } from '@aws-sdk/lib-dynamodb';
+import { MESSAGE_TABLE } from '../../contract/message-table.ts';
 import { isLive } from '../../core/retention.ts';
-import { errorName, MESSAGE_TABLE } from './message-table.ts';
+import { errorName } from './message-table.ts';
 
 export type Item = Record<string, unknown>;
 export type ItemKey = { pk: string; sk: string };

@@ -7,6 +7,7 @@
 import type { Readable } from 'node:stream';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import { DOWNLOADS_PREFIX } from '../../contract/raw-mail-bucket.ts';
 import { contentDispositionAttachment, safeContentType } from '../../core/content-disposition.ts';
 import { InvalidInputError } from '../../core/errors.ts';
 import type { DownloadLinks } from '../../ports/download-links.ts';
@@ -20,7 +21,6 @@ export interface S3DownloadLinksOptions {
   expiresInSeconds?: number;
 }
 
-const DEFAULT_PREFIX = 'downloads/';
 const DEFAULT_EXPIRY_SECONDS = 300;
 // Keys come from the webmail (message id and part number), never from a message.
 const SAFE_KEY = /^[A-Za-z0-9][A-Za-z0-9._-]*(?:\/[A-Za-z0-9][A-Za-z0-9._-]*)*$/;
@@ -36,7 +36,7 @@ export class S3DownloadLinks implements DownloadLinks {
     private readonly options: S3DownloadLinksOptions,
   ) {
     this.store = new S3RawMailStore(client);
-    this.prefix = options.prefix ?? DEFAULT_PREFIX;
+    this.prefix = options.prefix ?? DOWNLOADS_PREFIX;
     this.expiresInSeconds = options.expiresInSeconds ?? DEFAULT_EXPIRY_SECONDS;
   }
 

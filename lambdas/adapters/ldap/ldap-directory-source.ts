@@ -35,7 +35,8 @@ import {
   NoSuchObjectError,
   ResultCodeError,
 } from 'ldapts';
-import { DirectoryError, type DirectoryUser, makeDirectoryUser } from '../../core/directory.ts';
+import { DirectoryError, makeDirectoryUser } from '../../core/directory.ts';
+import type { DirectoryUser } from '../../core/model.ts';
 import type { DirectoryReadResult, DirectorySource } from '../../ports/directory.ts';
 
 export const DEFAULT_USER_FILTER = '(&(objectClass=user)(|(mail=*)(proxyAddresses=*)))';

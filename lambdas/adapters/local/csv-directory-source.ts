@@ -10,8 +10,9 @@
 // stops the import with its line number, before anything is written.
 import { readFile } from 'node:fs/promises';
 import { CsvError, parse } from 'csv-parse/sync';
-import { checkDirectory, type DirectoryUser, makeDirectoryUser } from '../../core/directory.ts';
+import { checkDirectory, makeDirectoryUser } from '../../core/directory.ts';
 import { InvalidInputError } from '../../core/errors.ts';
+import type { DirectoryUser } from '../../core/model.ts';
 import type { DirectoryReadResult, DirectorySource } from '../../ports/directory.ts';
 
 const COLUMNS = ['id', 'mailbox', 'displayname', 'aliases', 'kind', 'disabled', 'admin'] as const;

@@ -5,16 +5,9 @@
 import { isIP } from 'node:net';
 import { hostname } from 'node:os';
 import type { ConnectionOptions } from 'node:tls';
+import type { SmtpTlsMode } from '../../contract/environment.ts';
 import type { SmtpCredentialSource, SmtpCredentials } from '../../ports/smtp-credentials.ts';
 import type { SmtpFault } from '../../ports/smtp-relay.ts';
-
-/**
- * - `starttls-required`: STARTTLS must succeed, otherwise nothing is sent (the default).
- * - `starttls-opportunistic`: STARTTLS when offered; plaintext when not offered or refused.
- * - `implicit`: TLS from the first byte (port 465).
- * - `none`: plaintext even when STARTTLS is offered.
- */
-export type SmtpTlsMode = 'starttls-required' | 'starttls-opportunistic' | 'implicit' | 'none';
 
 export type SmtpAuthMethod = 'PLAIN' | 'LOGIN';
 

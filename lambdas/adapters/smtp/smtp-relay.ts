@@ -30,11 +30,11 @@ import SMTPConnection, {
   type SMTPConnectionOptions,
   type SMTPConnectionSendInfo,
 } from 'nodemailer/lib/smtp-connection';
+import { RELAY_TIMEOUTS } from '../../contract/pipeline-limits.ts';
 import { fitsSmtpPath } from '../../core/addresses.ts';
 import { ConfigurationError, RetryableError } from '../../core/errors.ts';
 import type { SmtpCredentials } from '../../ports/smtp-credentials.ts';
 import type { RecipientReply, RelayEnvelope, SmtpFault, SmtpRelay } from '../../ports/smtp-relay.ts';
-import { RELAY_TIMEOUTS } from './relay-timeouts.ts';
 import {
   isTlsErrorCode,
   isUnreachableCode,
@@ -45,8 +45,6 @@ import {
   smartHostConnection,
 } from './smart-host.ts';
 
-export type { SmtpTlsMode } from './smart-host.ts';
-
 /**
  * Each reply carries a `fault` when the session failed for a reason the adapter can
  * name (see SmtpFault): the login required or refused, TLS not as configured, the host
@@ -54,7 +52,7 @@ export type { SmtpTlsMode } from './smart-host.ts';
  * again before the next session.
  */
 export interface SmtpRelayOptions extends SmartHostSettings {
-  /** TCP connect (default 15 s, see relay-timeouts.ts for every default and its reason). */
+  /** TCP connect (default 15 s, see lambdas/contract/pipeline-limits.ts for every default and its reason). */
   connectionTimeoutMs?: number;
   /** From connect to the 220 greeting; also bounds the TLS handshake (default 60 s). */
   greetingTimeoutMs?: number;

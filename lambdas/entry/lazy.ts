@@ -19,3 +19,11 @@ export function lazy<T>(build: () => Promise<T>): () => Promise<T> {
     return pending;
   };
 }
+
+/** A Lambda handler that builds the real one on its first invocation (as `lazy` does) and hands every invocation to it. */
+export function lazyHandler<Args extends unknown[], Result>(
+  build: () => Promise<(...args: Args) => Promise<Result>>,
+): (...args: Args) => Promise<Result> {
+  const built = lazy(build);
+  return async (...args) => (await built())(...args);
+}

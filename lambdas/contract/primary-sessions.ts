@@ -4,7 +4,7 @@
 // backlog drains. One setting bounds the total (config smartHost.maxSessions,
 // SHADOWMAIL_PRIMARY_MAX_SESSIONS in local mode); each worker relays one record at a
 // time, so the bound is split into the concurrency of the two consumers.
-import { ConfigurationError } from './errors.ts';
+import { ConfigurationError } from '../core/errors.ts';
 
 export const PRIMARY_SESSIONS = {
   // Lambda's SQS event sources take a maximum concurrency of at least 2 each (ScalingConfig).

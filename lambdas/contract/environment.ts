@@ -1,0 +1,72 @@
+// The names of the Lambda functions' environment variables and the value sets both
+// sides check: the stacks in lib/ set them, lambdas/wiring/env.ts reads and validates
+// them. Plain data, no imports, so lib/ and the CLI can load it without any SDK.
+
+export const ENV = {
+  tableName: 'SHADOWMAIL_TABLE_NAME',
+  forwardQueueUrl: 'SHADOWMAIL_FORWARD_QUEUE_URL',
+  /** The queue the function consumes: a record that threw is made visible there again after a backoff. */
+  sourceQueueUrl: 'SHADOWMAIL_SOURCE_QUEUE_URL',
+  stackId: 'SHADOWMAIL_STACK_ID',
+  retentionDays: 'SHADOWMAIL_RETENTION_DAYS',
+  forwardMaxAgeDays: 'SHADOWMAIL_FORWARD_MAX_AGE_DAYS',
+  retryBaseSeconds: 'SHADOWMAIL_RETRY_BASE_SECONDS',
+  retryMaxDelaySeconds: 'SHADOWMAIL_RETRY_MAX_DELAY_SECONDS',
+  leaseSeconds: 'SHADOWMAIL_LEASE_SECONDS',
+  smartHost: 'SHADOWMAIL_SMART_HOST',
+  smartHostPort: 'SHADOWMAIL_SMART_HOST_PORT',
+  smartHostTls: 'SHADOWMAIL_SMART_HOST_TLS',
+  smartHostAuthSecretArn: 'SHADOWMAIL_SMART_HOST_AUTH_SECRET_ARN',
+  heloName: 'SHADOWMAIL_HELO_NAME',
+  /** The resend job queue (issue 4): the webmail's admin console enqueues, the resend worker consumes. */
+  resendQueueUrl: 'SHADOWMAIL_RESEND_QUEUE_URL',
+  /** Attempts per recipient within a resend job (1–20, default 5). */
+  resendMaxAttempts: 'SHADOWMAIL_RESEND_MAX_ATTEMPTS',
+} as const;
+
+// The webmail function's environment (issue 3: failover flag, sign-in, session; issue 4:
+// the admin console, which queues resend jobs on ENV.resendQueueUrl).
+export const WEB_ENV = {
+  failoverParameter: 'SHADOWMAIL_FAILOVER_PARAMETER',
+  failoverCacheSeconds: 'SHADOWMAIL_FAILOVER_CACHE_SECONDS',
+  userPoolId: 'SHADOWMAIL_USER_POOL_ID',
+  userPoolClientId: 'SHADOWMAIL_USER_POOL_CLIENT_ID',
+  /** Secrets Manager secret holding the app client secret (plain string); absent for a public client. */
+  userPoolClientSecretArn: 'SHADOWMAIL_USER_POOL_CLIENT_SECRET_ARN',
+  /** Cognito hosted UI domain (https://<prefix>.auth.<region>.amazoncognito.com or a custom one), for sign-out. */
+  cognitoDomain: 'SHADOWMAIL_COGNITO_DOMAIN',
+  /** The webmail's public origin, e.g. https://mail.corp.example (redirect URI, CSRF origin check). */
+  publicUrl: 'SHADOWMAIL_PUBLIC_URL',
+  /** Secrets Manager secret with the session signing key (plain string, at least 32 characters). */
+  sessionSecretArn: 'SHADOWMAIL_SESSION_SECRET_ARN',
+  adminGroup: 'SHADOWMAIL_ADMIN_GROUP',
+  timeZone: 'SHADOWMAIL_TIME_ZONE',
+  /** The raw mail bucket: received mail is read from it, Sent copies (sent/) and presigned downloads (downloads/) go into it. */
+  rawBucket: 'SHADOWMAIL_RAW_BUCKET',
+  /** SES configuration set for the webmail's outgoing mail (optional). */
+  sesConfigurationSet: 'SHADOWMAIL_SES_CONFIGURATION_SET',
+} as const;
+
+/**
+ * How the relay to the smart host uses TLS:
+ * - `starttls-required`: STARTTLS must succeed, otherwise nothing is sent (the default).
+ * - `starttls-opportunistic`: STARTTLS when offered; plaintext when not offered or refused.
+ * - `implicit`: TLS from the first byte (port 465).
+ * - `none`: plaintext even when STARTTLS is offered.
+ */
+export const smtpTlsModes = ['starttls-required', 'starttls-opportunistic', 'implicit', 'none'] as const;
+export type SmtpTlsMode = (typeof smtpTlsModes)[number];
+
+/** The zone the webmail shows dates in when the configuration names none. */
+export const DEFAULT_TIME_ZONE = 'Europe/Berlin';
+export const TIME_ZONE_HINT = 'an IANA time zone such as Europe/Berlin';
+
+/** Whether the runtime knows `zone` as an IANA time zone (the webmail formats dates in it). */
+export function isTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}
