@@ -21,7 +21,7 @@ export const TREE_RULE_TESTS = ['test/unit/architecture.test.ts', 'test/unit/tes
  * through a support module that does (test/support, test/fixtures). Paths from the project root.
  */
 export const STARTS_SERVERS_OR_PROCESSES = [
-  // support and fixture modules
+  // test helpers
   'test/support/chromium.ts',
   'test/local/cli-deployed-aws-fakes.ts',
   'test/local/doctor-aws-fakes.ts',
