@@ -1,6 +1,9 @@
-// Two suites: `unit` needs only the project itself (a fresh clone passes it);
+// Three tiers by what a test starts (test/support/test-tiers.ts): `unit` nothing — the fast
+// loop, `npm run test:unit`; `integration` local servers of our own; `system` Debian's
+// daemons, Chromium, root and the CLI or local mode as processes. `npm test` runs all three.
 // `corpus` reads ../shared/corpus and runs in `npm run test:corpus`.
 import { defineConfig } from 'vitest/config';
+import { tierFiles } from './test/support/test-tiers.ts';
 
 const shared = {
   testTimeout: 60_000,
@@ -11,7 +14,10 @@ const shared = {
 export default defineConfig({
   test: {
     projects: [
-      { test: { ...shared, name: 'unit', include: ['test/**/*.test.ts'], exclude: ['test/corpus/**'] } },
+      // The guard fails a unit test that starts a server or a child process after all.
+      { test: { ...shared, name: 'unit', ...tierFiles('unit'), setupFiles: ['test/support/unit-guard.ts'] } },
+      { test: { ...shared, name: 'integration', ...tierFiles('integration') } },
+      { test: { ...shared, name: 'system', ...tierFiles('system') } },
       { test: { ...shared, name: 'corpus', include: ['test/corpus/**/*.test.ts'] } },
     ],
   },
