@@ -28,6 +28,7 @@ import {
   deadLetterQueueOutputKey,
   INGEST_QUEUE_OUTPUT_KEY,
 } from '../../lib/stack-outputs.ts';
+import { UsageError } from './command.ts';
 
 /** The stack outputs the CLI reads: which stack (suffix of the stack name) and which output key. */
 export const STACK_OUTPUTS = {
@@ -84,17 +85,16 @@ export type CliTarget = { kind: 'local'; dataDir: string | undefined } | { kind:
 export function cliTarget(values: { stack?: string | undefined; region?: string | undefined; 'data-dir'?: string | undefined }): CliTarget {
   const { stack, region } = values;
   if (stack === undefined) {
-    if (region !== undefined) throw new ShadowmailError('USAGE', '--region goes with --stack');
+    if (region !== undefined) throw new UsageError('--region goes with --stack');
     return { kind: 'local', dataDir: values['data-dir'] };
   }
-  if (values['data-dir'] !== undefined) throw new ShadowmailError('USAGE', 'give either --data-dir or --stack, not both');
+  if (values['data-dir'] !== undefined) throw new UsageError('give either --data-dir or --stack, not both');
   if (!STACK_ID.test(stack))
-    throw new ShadowmailError(
-      'USAGE',
+    throw new UsageError(
       `--stack must be the stackId of the deployment (a letter, then letters, digits or dashes), not ${JSON.stringify(stack)}`,
     );
   if (region !== undefined && !/^[a-z]{2}(-[a-z]+)+-\d+$/.test(region))
-    throw new ShadowmailError('USAGE', `--region must be an AWS region such as eu-central-1, not ${JSON.stringify(region)}`);
+    throw new UsageError(`--region must be an AWS region such as eu-central-1, not ${JSON.stringify(region)}`);
   return { kind: 'stack', stackId: stack, region };
 }
 

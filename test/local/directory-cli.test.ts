@@ -81,14 +81,15 @@ describe('shadowmail directory import and list', () => {
     await rm(dataDir, { recursive: true, force: true });
   });
 
-  it('prints the usage and exits 2 without a subcommand or with an unknown option', async () => {
+  it('says what is missing or wrong, prints the usage and exits 2 without a subcommand or with an unknown option', async () => {
     // Prepare (nothing)
     // Act
     const bare = await cli();
     const unknown = await cli('import', USERS_CSV, '--colour');
     // Assess
     expect(bare.code).toBe(2);
-    expect(bare.out).toMatch(/shadowmail directory sync --url/);
+    expect(bare.err.split('\n')[0]).toBe('shadowmail directory: give one of sync, import, list');
+    expect(bare.err).toMatch(/shadowmail directory sync --url/);
     expect(unknown.code).toBe(2);
     expect(unknown.err).toMatch(/Unknown option '--colour'/);
   });
@@ -120,7 +121,7 @@ describe('shadowmail directory import and list', () => {
     expect(imported.out).toMatch(/addresses: 8 new, 0 moved, 0 removed/);
     expect(listed.out.split('\n')).toContain('carol@corp.test  "Carol Gone"  [disabled]  aliases c.gone@corp.test');
     expect(listed.out).toMatch(/^4 users$/m);
-    expect(refused.code).toBe(1);
+    expect(refused.code).toBe(2);
     expect(refused.err).toMatch(/bad\.csv line 3: not a mail address: "bob@@corp\.test"/);
     expect((await listJson('--data-dir', dataDir)).map((user) => user.mailbox)).toEqual([
       'alice@corp.test',
@@ -143,7 +144,7 @@ describe('shadowmail directory import and list', () => {
       const refused = await cli('import', few, '--data-dir', bigger);
       const allowed = await cli('import', few, '--data-dir', bigger, '--max-removals', '29');
       // Assess
-      expect(refused.code).toBe(1);
+      expect(refused.code).toBe(2);
       expect(refused.err).toMatch(/would remove 29 of 30 users \(more than 10\); nothing was changed/);
       expect(allowed.code, allowed.err).toBe(0);
       expect(allowed.out).toMatch(/users: 0 added, 0 changed, 29 removed/);
@@ -272,7 +273,7 @@ describe('shadowmail directory sync from slapd', () => {
     expect(await listJson('--data-dir', dataDir)).toEqual(before);
   });
 
-  it('names a wrong password and an unreachable server, exits 1 and leaves the directory as it was', async () => {
+  it('names a wrong password and an unreachable server, exits 2 and leaves the directory as it was', async () => {
     // Prepare
     const before = await listJson('--data-dir', dataDir);
     const wrongFile = join(dataDir, 'wrong-password');
@@ -289,10 +290,10 @@ describe('shadowmail directory sync from slapd', () => {
       dataDir,
     );
     // Assess
-    expect(wrong.code).toBe(1);
+    expect(wrong.code).toBe(2);
     expect(wrong.err).toContain(`warning: ${wrongFile} can be read by other users (chmod 600 it)`);
     expect(wrong.err).toContain(`shadowmail directory: bind failed for ${SYNC_DN}: invalid credentials`);
-    expect(down.code).toBe(1);
+    expect(down.code).toBe(2);
     expect(down.err).toBe(`shadowmail directory: cannot reach ldap://127.0.0.1:${closedPort}: connection refused\n`);
     expect(await listJson('--data-dir', dataDir)).toEqual(before);
   });
