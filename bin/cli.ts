@@ -3,7 +3,7 @@
 // One file per command in bin/commands/, each run in the frame of bin/commands/command.ts
 // (usage errors, exit codes); this file only picks the command.
 
-import { EXIT_STATUS_HELP, runCommand, UsageError } from './commands/command.ts';
+import { type Command, EXIT_STATUS_HELP, runCommand, UsageError } from './commands/command.ts';
 import { costCommand } from './commands/cost.ts';
 import { directoryCommand } from './commands/directory.ts';
 import { doctorCommand } from './commands/doctor.ts';
@@ -12,8 +12,6 @@ import { probeCommand } from './commands/probe.ts';
 import { redriveCommand } from './commands/redrive.ts';
 import { resendCommand } from './commands/resend.ts';
 import { traceCommand } from './commands/trace.ts';
-
-type Command = (argv: string[], out: NodeJS.WritableStream, err: NodeJS.WritableStream) => Promise<number>;
 
 const COMMANDS = new Map<string, Command>([
   ['trace', traceCommand],

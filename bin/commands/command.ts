@@ -57,6 +57,14 @@ export interface CommandStreams {
   err: NodeJS.WritableStream;
 }
 
+/** A `shadowmail <command>`: its arguments (after its name) and where it writes; answers its exit code. */
+export type Command = (argv: string[], out: NodeJS.WritableStream, err: NodeJS.WritableStream) => Promise<number>;
+
+/** The command `name` with its usage text, its body run in the frame (runCommand). */
+export function command(name: string, usage: string, body: Command): Command {
+  return (argv, out, err) => runCommand(name, usage, argv, { out, err }, (args) => body(args, out, err));
+}
+
 /**
  * Runs one command's body in the frame. `name` is the command (`trace`), or '' for
  * `shadowmail` itself; the body returns its exit code (one of EXIT) or throws.

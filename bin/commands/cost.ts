@@ -4,7 +4,7 @@
 // where every price and every per-message figure comes from (cost/cost-model.ts).
 import { parseArgs } from 'node:util';
 import { COST_DEFAULTS, type CostEstimate, CostInputError, type CostInputs, estimateMonthlyCost } from '../../cost/cost-model.ts';
-import { EXIT, exitStatusHelp, runCommand, UsageError } from './command.ts';
+import { command, EXIT, exitStatusHelp, UsageError } from './command.ts';
 
 export const COST_USAGE = `usage:
   shadowmail cost [--users N] [--messages-per-user N] [--size-kb N] [--retention-days N]
@@ -29,21 +29,19 @@ ${exitStatusHelp()}`;
 
 const DEFAULT_USERS = 100;
 
-export function costCommand(argv: string[], out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
-  return runCommand('cost', COST_USAGE, argv, { out, err }, async (args) => {
-    const { inputs, json } = parseCostArgs(args);
-    let estimate: CostEstimate;
-    try {
-      estimate = estimateMonthlyCost(inputs);
-    } catch (error) {
-      // The model names its input field; the user typed the flag.
-      if (!(error instanceof CostInputError)) throw error;
-      throw new UsageError(`${FLAG_OF[error.field] ?? error.field}: ${error.message.slice(error.field.length + 2)}`);
-    }
-    out.write(json ? `${JSON.stringify(estimate, null, 2)}\n` : formatEstimate(estimate));
-    return EXIT.ok;
-  });
-}
+export const costCommand = command('cost', COST_USAGE, async (argv, out) => {
+  const { inputs, json } = parseCostArgs(argv);
+  let estimate: CostEstimate;
+  try {
+    estimate = estimateMonthlyCost(inputs);
+  } catch (error) {
+    // The model names its input field; the user typed the flag.
+    if (!(error instanceof CostInputError)) throw error;
+    throw new UsageError(`${FLAG_OF[error.field] ?? error.field}: ${error.message.slice(error.field.length + 2)}`);
+  }
+  out.write(json ? `${JSON.stringify(estimate, null, 2)}\n` : formatEstimate(estimate));
+  return EXIT.ok;
+});
 
 const NUMBER_OPTIONS = {
   users: 'users',

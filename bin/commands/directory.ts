@@ -20,7 +20,7 @@ import type { DirectorySource } from '../../lambdas/ports/directory.ts';
 import { readLocalConfig } from '../../lambdas/wiring/local-config.ts';
 import { localPaths, readRuntimeInfo } from '../../lambdas/wiring/local-data-dir.ts';
 import { LOCAL_TABLE_NAME } from '../../lambdas/wiring/local-index.ts';
-import { EXIT, exitStatusHelp, runCommand, UsageError } from './command.ts';
+import { command, EXIT, exitStatusHelp, UsageError } from './command.ts';
 
 export const DIRECTORY_USAGE = `usage:
   shadowmail directory sync --url ldap[s]://HOST[:PORT] --bind-dn DN
@@ -50,14 +50,12 @@ interface Target {
   close(): Promise<void>;
 }
 
-export function directoryCommand(argv: string[], out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
-  return runCommand('directory', DIRECTORY_USAGE, argv, { out, err }, async ([sub, ...rest]) => {
-    if (sub === 'sync') return sync(rest, out, err);
-    if (sub === 'import') return importCsv(rest, out, err);
-    if (sub === 'list') return list(rest, out);
-    throw new UsageError(sub === undefined ? 'give one of sync, import, list' : `unknown directory command ${JSON.stringify(sub)}`);
-  });
-}
+export const directoryCommand = command('directory', DIRECTORY_USAGE, async ([sub, ...rest], out, err) => {
+  if (sub === 'sync') return sync(rest, out, err);
+  if (sub === 'import') return importCsv(rest, out, err);
+  if (sub === 'list') return list(rest, out);
+  throw new UsageError(sub === undefined ? 'give one of sync, import, list' : `unknown directory command ${JSON.stringify(sub)}`);
+});
 
 const TARGET_OPTIONS = {
   'data-dir': { type: 'string' },

@@ -5,7 +5,7 @@
 // nothing fails. Nothing is written anywhere; the smart-host probe sends no DATA.
 import { parseArgs } from 'node:util';
 import { normalizeMailAddress } from '../../lambdas/core/compose.ts';
-import { EXIT, exitStatusHelp, runCommand, UsageError } from './command.ts';
+import { command, EXIT, exitStatusHelp, UsageError } from './command.ts';
 import { cliTarget, deployedTargetOptions, readDeployedOutputs } from './deployed-target.ts';
 import { type Check, formatCheck, formatSummary, summarize } from './doctor/check.ts';
 import { cognitoChecks } from './doctor/cognito.ts';
@@ -44,9 +44,7 @@ ${exitStatusHelp({
   badInput: 'bad input or a stack that cannot be read (the line says what is wrong)',
 })}`;
 
-export async function doctorCommand(argv: string[], out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
-  return runCommand('doctor', DOCTOR_USAGE, argv, { out, err }, (args) => doctor(args, out));
-}
+export const doctorCommand = command('doctor', DOCTOR_USAGE, doctor);
 
 async function doctor(argv: string[], out: NodeJS.WritableStream): Promise<number> {
   const { values } = parseArgs({

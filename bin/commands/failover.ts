@@ -15,7 +15,7 @@ import { systemClock } from '../../lambdas/ports/clock.ts';
 import type { FailoverFlag, FailoverState } from '../../lambdas/ports/failover-flag.ts';
 import { localWebPaths, readLocalConfig } from '../../lambdas/wiring/local-config.ts';
 import { openReopeningLocalAuditLog } from '../../lambdas/wiring/local-resend.ts';
-import { EXIT, exitStatusHelp, runCommand, UsageError } from './command.ts';
+import { command, EXIT, exitStatusHelp, UsageError } from './command.ts';
 import { cliTarget, deployedActor, deployedTargetOptions, openDeployedFailover } from './deployed-target.ts';
 
 export const FAILOVER_USAGE = `usage:
@@ -34,9 +34,7 @@ export const FAILOVER_USAGE = `usage:
   entry is written (use --stack).
 ${exitStatusHelp({ failed: 'switched, but the audit entry could not be written; or an unexpected error' })}`;
 
-export function failoverCommand(argv: string[], out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
-  return runCommand('failover', FAILOVER_USAGE, argv, { out, err }, (args) => failover(args, out, err));
-}
+export const failoverCommand = command('failover', FAILOVER_USAGE, failover);
 
 async function failover(argv: string[], out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
   const { values, positionals } = parseArgs({

@@ -23,7 +23,7 @@ import { systemClock } from '../../lambdas/ports/clock.ts';
 import type { MessageIndex } from '../../lambdas/ports/message-index.ts';
 import { readLocalConfig, SMTP_URL, type SmtpTarget, smtpTarget } from '../../lambdas/wiring/local-config.ts';
 import { openRunningLocalIndex } from '../../lambdas/wiring/local-resend.ts';
-import { EXIT, exitStatusHelp, runCommand, UsageError } from './command.ts';
+import { command, EXIT, exitStatusHelp, UsageError } from './command.ts';
 import { cliTarget, deployedTargetOptions, readDeployedOutputs } from './deployed-target.ts';
 import { mailDomains } from './doctor/context.ts';
 import {
@@ -66,9 +66,7 @@ ${exitStatusHelp({
 const DEFAULT_TIMEOUT_SECONDS = 180;
 const POLL_MS = 1000;
 
-export async function probeCommand(argv: string[], out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
-  return runCommand('probe', PROBE_USAGE, argv, { out, err }, (args) => probe(args, out));
-}
+export const probeCommand = command('probe', PROBE_USAGE, probe);
 
 /** Where the probe goes and where it is followed. */
 interface ProbeTarget {

@@ -8,7 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import type { DeadLetterRedrive, RedriveProgress } from '../../lambdas/ports/dead-letter-redrive.ts';
 import { DEAD_LETTER_QUEUE_LABELS, type DeadLetterQueueLabel } from '../../lib/stack-outputs.ts';
-import { EXIT, exitStatusHelp, runCommand, UsageError } from './command.ts';
+import { command, EXIT, exitStatusHelp, UsageError } from './command.ts';
 import { cliTarget, deployedTargetOptions, openDeployedRedrive } from './deployed-target.ts';
 
 export const REDRIVE_USAGE = `usage:
@@ -41,9 +41,7 @@ const POLL_MS = 2_000;
 const FOLLOW_MS = 10 * 60_000;
 const LABEL_WIDTH = 15;
 
-export function redriveCommand(argv: string[], out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
-  return runCommand('redrive', REDRIVE_USAGE, argv, { out, err }, (args) => redrive(args, out));
-}
+export const redriveCommand = command('redrive', REDRIVE_USAGE, redrive);
 
 async function redrive(argv: string[], out: NodeJS.WritableStream): Promise<number> {
   const { values, positionals } = parseArgs({

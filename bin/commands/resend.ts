@@ -29,7 +29,7 @@ import type { MessageIndex } from '../../lambdas/ports/message-index.ts';
 import type { ResendJob, ResendJobStore } from '../../lambdas/ports/resend-jobs.ts';
 import { readLocalConfig } from '../../lambdas/wiring/local-config.ts';
 import { openLocalResendSession } from '../../lambdas/wiring/local-resend.ts';
-import { EXIT, exitStatusHelp, runCommand, UsageError } from './command.ts';
+import { command, EXIT, exitStatusHelp, UsageError } from './command.ts';
 import { cliTarget, deployedActor, deployedTargetOptions, openDeployedResend } from './deployed-target.ts';
 
 export const RESEND_USAGE = `usage:
@@ -69,15 +69,13 @@ const DEPLOYED_POLL_MS = 1_000;
 const PLAIN_PROGRESS_EVERY_MS = 2_000;
 const BAR_WIDTH = 30;
 
-export function resendCommand(argv: string[], out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
-  return runCommand('resend', RESEND_USAGE, argv, { out, err }, async ([first, ...rest]) => {
-    if (first === 'status') return status(rest, out, err);
-    if (first === 'cancel') return cancel(rest, out);
-    if (first === 'list') return list(rest, out);
-    if (first === undefined) throw new UsageError('give one of --message-id, --mailbox or --all, or status, cancel, list');
-    return start([first, ...rest], out, err);
-  });
-}
+export const resendCommand = command('resend', RESEND_USAGE, async ([first, ...rest], out, err) => {
+  if (first === 'status') return status(rest, out, err);
+  if (first === 'cancel') return cancel(rest, out);
+  if (first === 'list') return list(rest, out);
+  if (first === undefined) throw new UsageError('give one of --message-id, --mailbox or --all, or status, cancel, list');
+  return start([first, ...rest], out, err);
+});
 
 const targetOptions = { 'data-dir': { type: 'string' }, ...deployedTargetOptions } as const;
 

@@ -14,7 +14,7 @@ import { systemClock } from '../../lambdas/ports/clock.ts';
 import type { MessageIndex } from '../../lambdas/ports/message-index.ts';
 import { readLocalConfig } from '../../lambdas/wiring/local-config.ts';
 import { openLocalResendSession } from '../../lambdas/wiring/local-resend.ts';
-import { EXIT, exitStatusHelp, runCommand, UsageError } from './command.ts';
+import { command, EXIT, exitStatusHelp, UsageError } from './command.ts';
 import { cliTarget, deployedActor, deployedTargetOptions, openDeployedTable } from './deployed-target.ts';
 
 export const TRACE_USAGE = `usage:
@@ -35,9 +35,7 @@ export const TRACE_USAGE = `usage:
   credentials (IAM: cloudformation:DescribeStacks, dynamodb:Query/GetItem/PutItem on the table).
 ${exitStatusHelp()}`;
 
-export function traceCommand(argv: string[], out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
-  return runCommand('trace', TRACE_USAGE, argv, { out, err }, (args) => trace(args, out));
-}
+export const traceCommand = command('trace', TRACE_USAGE, trace);
 
 async function trace(argv: string[], out: NodeJS.WritableStream): Promise<number> {
   const { values } = parseArgs({
