@@ -11,15 +11,12 @@ import type { MimeParser } from '../../ports/mime-parser.ts';
 import {
   allStrings,
   assertMailparserHooks,
-  dateOf,
   describeError,
   drainAttachment,
-  firstString,
-  formatAddresses,
   foundMessage,
+  messageHeadersOf,
   runMailparser,
   type TextBudget,
-  withoutControls,
 } from './mailparser-run.ts';
 
 export { formatAddresses } from './mailparser-run.ts';
@@ -105,17 +102,8 @@ function buildSummary(
   budget: TextBudget,
   parseError: string | null,
 ): MessageSummary {
-  const subject = headers.get('subject');
   return {
-    from: formatAddresses(headers.get('from')),
-    to: formatAddresses(headers.get('to')),
-    cc: formatAddresses(headers.get('cc')),
-    replyTo: formatAddresses(headers.get('reply-to')),
-    subject: typeof subject === 'string' ? withoutControls(subject) : '',
-    date: dateOf(headerLines),
-    messageIdHeader: firstString(headers.get('message-id')),
-    inReplyTo: firstString(headers.get('in-reply-to')),
-    references: allStrings(headers.get('references')),
+    ...messageHeadersOf(headers, headerLines),
     snippet: snippetOf(text),
     hasHtml: budget.sawHtml || typeof text?.html === 'string',
     attachments,
