@@ -16,9 +16,7 @@ import { createMessageTable } from '../lambdas/adapters/aws/message-table.ts';
 import { startEmbeddedDynalite } from '../lambdas/adapters/local/embedded-dynalite.ts';
 import { FileFailoverFlag } from '../lambdas/adapters/local/file-failover-flag.ts';
 import { FsRawMailStore } from '../lambdas/adapters/local/fs-raw-mail-store.ts';
-import { MailparserMessageRenderer } from '../lambdas/adapters/mime/mailparser-message-renderer.ts';
 import { MailparserMimeParser } from '../lambdas/adapters/mime/mailparser-mime-parser.ts';
-import { NodemailerMimeComposer } from '../lambdas/adapters/mime/nodemailer-mime-composer.ts';
 import { switchFailover } from '../lambdas/core/failover.ts';
 import { ingestMessage } from '../lambdas/core/ingest.ts';
 import type { MailboxEntry } from '../lambdas/core/model.ts';
@@ -26,6 +24,7 @@ import { systemClock } from '../lambdas/ports/clock.ts';
 import type { OutboundMailer } from '../lambdas/ports/outbound-mailer.ts';
 import type { SignInProvider } from '../lambdas/ports/sign-in.ts';
 import { type LocalUploads, startLocalUploads } from '../lambdas/wiring/local-uploads.ts';
+import { localMailRouteDeps } from '../lambdas/wiring/mail-routes.ts';
 import { createWebApp } from '../web/app.ts';
 import type { WebLogger } from '../web/middleware/logger.ts';
 import { mailRouteGroups } from '../web/routes/mail.ts';
@@ -210,21 +209,19 @@ export async function measureWebmail(work: string, log: (line: string) => void =
         clock: systemClock,
         timeZone: 'Europe/Berlin',
         logger: quietLogger,
-        userRoutes: mailRouteGroups({
-          index,
-          rawStore,
-          rawWriter: rawStore,
-          renderer: new MailparserMessageRenderer(),
-          composer: new NodemailerMimeComposer(),
-          mailer: unusedMailer,
-          downloadLinks: null,
-          drafts: uploads.drafts,
-          publicOrigin: 'http://localhost',
-          clock: systemClock,
-          signingSecret: SECRET,
-          logger: quietLogger,
-          send: { retentionDays: 28, sentBucket: 'inbound', sentKeyPrefix: 'sent/' },
-        }),
+        userRoutes: mailRouteGroups(
+          localMailRouteDeps({
+            index,
+            rawStore,
+            mailer: unusedMailer,
+            drafts: uploads.drafts,
+            publicOrigin: 'http://localhost',
+            clock: systemClock,
+            signingSecret: SECRET,
+            logger: quietLogger,
+            send: { retentionDays: 28, sentBucket: 'inbound', sentKeyPrefix: 'sent/' },
+          }),
+        ),
       },
     });
     const session = {

@@ -22,9 +22,7 @@ import { SqsForwardQueue } from '../adapters/aws/sqs-forward-queue.ts';
 import { SqsMessageVisibility } from '../adapters/aws/sqs-message-visibility.ts';
 import { SqsResendQueue } from '../adapters/aws/sqs-resend-queue.ts';
 import { SsmFailoverFlag } from '../adapters/aws/ssm-failover-flag.ts';
-import { MailparserMessageRenderer } from '../adapters/mime/mailparser-message-renderer.ts';
 import { MailparserMimeParser } from '../adapters/mime/mailparser-mime-parser.ts';
-import { NodemailerMimeComposer } from '../adapters/mime/nodemailer-mime-composer.ts';
 import { OidcSignIn } from '../adapters/oidc/oidc-sign-in.ts';
 import type { SmartHostSettings } from '../adapters/smtp/smart-host.ts';
 import { SmtpProbeAdapter } from '../adapters/smtp/smtp-probe.ts';
@@ -50,6 +48,7 @@ import {
   readAwsWebEnv,
   WEB_ENV,
 } from './env.ts';
+import { mailRouteDeps } from './mail-routes.ts';
 
 function pipelineParts(env: AwsIngestEnv) {
   const sqs = new SQSClient({});
@@ -224,22 +223,22 @@ export function buildAwsWebmailDeps(env: AwsWebEnv, secrets: AwsWebSecrets): Web
     timeZone: env[WEB_ENV.timeZone],
     logger,
     admin,
-    userRoutes: mailRouteGroups({
-      index,
-      rawStore,
-      rawWriter: rawStore,
-      renderer: new MailparserMessageRenderer(),
-      composer: new NodemailerMimeComposer(),
-      mailer: webmailMailer(env),
-      downloadLinks,
-      // Drafts and their files under uploads/: files come from the browser with presigned POSTs, around the function.
-      drafts: new S3DraftStore(s3, { bucket: env[WEB_ENV.rawBucket], clock: systemClock }),
-      publicOrigin: publicUrl.origin,
-      clock: systemClock,
-      signingSecret: sessionSecret,
-      send: { retentionDays: env[ENV.retentionDays], sentBucket: env[WEB_ENV.rawBucket], sentKeyPrefix: 'sent/' },
-      logger,
-    }),
+    userRoutes: mailRouteGroups(
+      mailRouteDeps({
+        index,
+        rawStore,
+        rawWriter: rawStore,
+        mailer: webmailMailer(env),
+        downloadLinks,
+        // Drafts and their files under uploads/: files come from the browser with presigned POSTs, around the function.
+        drafts: new S3DraftStore(s3, { bucket: env[WEB_ENV.rawBucket], clock: systemClock }),
+        publicOrigin: publicUrl.origin,
+        clock: systemClock,
+        signingSecret: sessionSecret,
+        send: { retentionDays: env[ENV.retentionDays], sentBucket: env[WEB_ENV.rawBucket], sentKeyPrefix: 'sent/' },
+        logger,
+      }),
+    ),
   };
 }
 

@@ -23,9 +23,7 @@ import { startInboundSmtp } from '../adapters/local/inbound-smtp.ts';
 import { startLocalOidcProvider } from '../adapters/local/local-oidc-provider.ts';
 import { commonHeadersOf, readHeaderBlock } from '../adapters/local/rfc5322-header-block.ts';
 import { startSmtpSink } from '../adapters/local/smtp-sink.ts';
-import { MailparserMessageRenderer } from '../adapters/mime/mailparser-message-renderer.ts';
 import { MailparserMimeParser } from '../adapters/mime/mailparser-mime-parser.ts';
-import { NodemailerMimeComposer } from '../adapters/mime/nodemailer-mime-composer.ts';
 import { OidcSignIn } from '../adapters/oidc/oidc-sign-in.ts';
 import { SmtpOutboundMailer } from '../adapters/smtp/smtp-outbound-mailer.ts';
 import { syncDirectory } from '../core/directory.ts';
@@ -43,6 +41,7 @@ import { LOCAL_TABLE_NAME } from './local-index.ts';
 import { asLocalLambda } from './local-lambda.ts';
 import { localRelay, startLocalResend } from './local-resend.ts';
 import { startLocalUploads } from './local-uploads.ts';
+import { localMailRouteDeps } from './mail-routes.ts';
 
 /**
  * The forward's local consumer, as in AWS: one record per receive (a relay's bound fits
@@ -144,21 +143,19 @@ export async function startLocalStack(config: LocalConfig): Promise<LocalStack> 
       health,
       webmail: {
         ...webmail.deps,
-        userRoutes: mailRouteGroups({
-          index,
-          rawStore,
-          rawWriter: rawStore,
-          renderer: new MailparserMessageRenderer(),
-          composer: new NodemailerMimeComposer(),
-          mailer,
-          downloadLinks: null,
-          drafts: uploads.drafts,
-          publicOrigin: webmail.deps.publicOrigin,
-          clock: systemClock,
-          signingSecret: webmail.deps.sessionSecret,
-          send: { retentionDays: config.retentionDays, sentBucket: LOCAL_BUCKET, sentKeyPrefix: LOCAL_SENT_PREFIX },
-          ...(webmail.deps.logger && { logger: webmail.deps.logger }),
-        }),
+        userRoutes: mailRouteGroups(
+          localMailRouteDeps({
+            index,
+            rawStore,
+            mailer,
+            drafts: uploads.drafts,
+            publicOrigin: webmail.deps.publicOrigin,
+            clock: systemClock,
+            signingSecret: webmail.deps.sessionSecret,
+            send: { retentionDays: config.retentionDays, sentBucket: LOCAL_BUCKET, sentKeyPrefix: LOCAL_SENT_PREFIX },
+            ...(webmail.deps.logger && { logger: webmail.deps.logger }),
+          }),
+        ),
         // The cached flag's write refreshes its cache: the gate sees an admin's switch at once.
         admin: { index, rawStore, audit: resend.audit, clock: systemClock, resend: resend.startDeps, flag: webmail.deps.failover },
       },
