@@ -34,6 +34,7 @@ import type { ForwardQueue } from '../lambdas/ports/forward-queue.ts';
 import type { RawMailStore } from '../lambdas/ports/raw-mail-store.ts';
 import { startDynamoDbLocal } from '../test/support/dynamodb-servers.ts';
 import { ManualClock, MemoryRawMailStore, RecordingMessageVisibility } from '../test/support/memory-adapters.ts';
+import { freePort } from '../test/support/wait.ts';
 
 const OUTPUT = resolve(import.meta.dirname, 'measured-capacity.json');
 const TABLE = 'shadowmail-cost-measure';
@@ -406,7 +407,7 @@ async function main(): Promise<void> {
     const downId = nextId();
     await countingOutput(() => receive(downId, benchMessage('costdown', 0).raw, ['alice@corp.test']));
     const downJob = jobOf(downId);
-    const closedPort = await unusedPort();
+    const closedPort = await freePort();
     const deferred = await measureStep(meter, rawStore, forwardQueue, () =>
       forwardTo(closedPort)(sqsEvent(`fw-${downId}`, JSON.stringify(downJob)), context),
     );
@@ -450,18 +451,6 @@ async function measureStep(
     logLines: lines,
     localMs: round(localMs, 1),
   };
-}
-
-async function unusedPort(): Promise<number> {
-  const { createServer } = await import('node:net');
-  return new Promise((resolvePort, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      probe.close(() => (typeof address === 'object' && address ? resolvePort(address.port) : reject(new Error('no port'))));
-    });
-  });
 }
 
 /** Per message = base + recipients × perRecipient, from the one- and three-recipient runs of each shape. */

@@ -22,8 +22,9 @@ import type { ProbeResult } from '../../lambdas/ports/smtp-probe.ts';
 import { parseConfig, type ShadowmailConfigInput } from '../../lib/config.ts';
 import { buildShadowmail } from '../../lib/shadowmail-app.ts';
 import { type BundleInvocation, buildFunctionBundle, invokeBundle, tail } from '../support/lambda-bundle.ts';
-import { freePort, type PostfixInstance, startPostfix } from '../support/postfix.ts';
+import { type PostfixInstance, startPostfix } from '../support/postfix.ts';
 import { type FakeSecretsManager, startFakeSecretsManager } from '../support/secrets-manager-fake.ts';
+import { freePort } from '../support/wait.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const CDK_CONTEXT = (JSON.parse(readFileSync(join(ROOT, 'cdk.json'), 'utf8')) as { context: Record<string, unknown> }).context;

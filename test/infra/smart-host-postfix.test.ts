@@ -23,8 +23,9 @@ import { ENV } from '../../lambdas/wiring/env.ts';
 import { ManualClock, MemoryRawMailStore, RecordingForwardQueue } from '../support/memory-adapters.ts';
 import { MemoryMessageIndex } from '../support/memory-message-index.ts';
 import { makeRecord, makeState } from '../support/message-index-contract.ts';
-import { freePort, type PostfixInstance, startPostfix } from '../support/postfix.ts';
+import { type PostfixInstance, startPostfix } from '../support/postfix.ts';
 import { startFakeSecretsManager } from '../support/secrets-manager-fake.ts';
+import { freePort } from '../support/wait.ts';
 
 const DOMAIN = 'corp.test';
 const RELAY_USER = 'svc-relay@corp.test';
