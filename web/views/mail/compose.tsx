@@ -73,6 +73,20 @@ export function ComposeView(props: ComposeViewProps) {
         {errors[field]}
       </p>
     ) : null;
+  // The address fields: one way of typing addresses, each with its hint and its error.
+  const addressInput = (field: 'to' | 'cc' | 'bcc', hint: string) => (
+    <input
+      id={field}
+      name={field}
+      type="text"
+      inputmode="email"
+      autocomplete="off"
+      spellcheck={false}
+      value={values[field]}
+      aria-invalid={invalid(field)}
+      aria-describedby={describedBy(field, hint)}
+    />
+  );
   const labels: Record<ComposeField, string> = {
     to: t('compose.to'),
     cc: t('compose.cc'),
@@ -116,48 +130,18 @@ export function ComposeView(props: ComposeViewProps) {
           {t('compose.addressHint')}
         </p>
         {error('to')}
-        <input
-          id="to"
-          name="to"
-          type="text"
-          inputmode="email"
-          autocomplete="off"
-          spellcheck={false}
-          value={values.to}
-          aria-invalid={invalid('to')}
-          aria-describedby={describedBy('to', 'to-hint')}
-        />
+        {addressInput('to', 'to-hint')}
 
         <label for="cc">{labels.cc}</label>
         {error('cc')}
-        <input
-          id="cc"
-          name="cc"
-          type="text"
-          inputmode="email"
-          autocomplete="off"
-          spellcheck={false}
-          value={values.cc}
-          aria-invalid={invalid('cc')}
-          aria-describedby={describedBy('cc', 'to-hint')}
-        />
+        {addressInput('cc', 'to-hint')}
 
         <label for="bcc">{labels.bcc}</label>
         <p class="hint" id="bcc-hint">
           {t('compose.bccHint')}
         </p>
         {error('bcc')}
-        <input
-          id="bcc"
-          name="bcc"
-          type="text"
-          inputmode="email"
-          autocomplete="off"
-          spellcheck={false}
-          value={values.bcc}
-          aria-invalid={invalid('bcc')}
-          aria-describedby={describedBy('bcc', 'bcc-hint')}
-        />
+        {addressInput('bcc', 'bcc-hint')}
 
         <label for="subject">{labels.subject}</label>
         {error('subject')}
