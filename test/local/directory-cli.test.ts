@@ -2,15 +2,13 @@
 // (through a running local mode, and with none running), the diff of --dry-run, the
 // errors an admin sees, a deployed-stack target (--table), mail to an imported alias
 // landing in the owner's inbox, and a 10,000-user sync from slapd measured.
-// The command is called in-process (directoryCommand); bin/cli.ts dispatches to it.
+// The command is called in-process, through bin/cli.ts (test/support/cli-run.ts).
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { Writable } from 'node:stream';
 import { Attribute, Change } from 'ldapts';
 import { createTransport } from 'nodemailer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { directoryCommand } from '../../bin/commands/directory.ts';
 import { makeDynamoDbClient } from '../../lambdas/adapters/aws/dynamodb-client.ts';
 import { createMessageTable } from '../../lambdas/adapters/aws/message-table.ts';
 import { startEmbeddedDynalite } from '../../lambdas/adapters/local/embedded-dynalite.ts';
@@ -27,6 +25,7 @@ import {
   SYNC_PASSWORD,
   userDn,
 } from '../fixtures/directory/corp-directory.ts';
+import { runCli } from '../support/cli-run.ts';
 import { type DynamoDbServer, startDynalite } from '../support/dynamodb-servers.ts';
 import { type LocalProcess, startLocal } from '../support/local-process.ts';
 import { type Slapd, startSlapd } from '../support/slapd.ts';
@@ -34,23 +33,7 @@ import { freePort, waitFor } from '../support/wait.ts';
 
 const USERS_CSV = resolve(import.meta.dirname, '../fixtures/directory/users.csv');
 
-async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const sink = (append: (text: string) => void) =>
-    new Writable({
-      write(chunk, _encoding, done) {
-        append(String(chunk));
-        done();
-      },
-    });
-  const code = await directoryCommand(
-    args,
-    sink((text) => (out += text)),
-    sink((text) => (err += text)),
-  );
-  return { code, out, err };
-}
+const cli = (...args: string[]) => runCli('directory', ...args);
 
 /** A data directory as local mode leaves it after its first start: the table exists, nothing runs. */
 async function stoppedDataDir(): Promise<string> {
