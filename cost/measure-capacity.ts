@@ -461,6 +461,20 @@ function split(runs: Run[], value: (run: Run) => number): { base: number; perRec
   return { base: round(mean(one.map(value)) - perRecipient), perRecipient: round(perRecipient) };
 }
 
+/** A step's figures per message (base + recipients × perRecipient), and its median local time. */
+function perMessageOf(runs: Run[], step: (run: Run) => StepResult) {
+  return {
+    writeRequestUnits: split(runs, (run) => step(run).wru),
+    readRequestUnits: split(runs, (run) => step(run).rru),
+    dynamoDbRequests: split(runs, (run) => sumRequests(step(run).requests)),
+    s3HeadRequests: split(runs, (run) => step(run).s3Heads),
+    s3GetRequests: split(runs, (run) => step(run).s3Gets),
+    sqsSendRequests: split(runs, (run) => step(run).sqsSends),
+    logBytes: split(runs, (run) => step(run).logBytes),
+    localMsMedian: median(runs.map((run) => step(run).localMs)),
+  };
+}
+
 function summarize(runs: Run[], deferred: StepResult) {
   return {
     measuredAt: new Date().toISOString(),
@@ -478,26 +492,8 @@ function summarize(runs: Run[], deferred: StepResult) {
       note: 'each shape ingested and forwarded once with 1 and once with 3 envelope recipients (one an alias of another mailbox)',
     },
     perMessage: {
-      ingest: {
-        writeRequestUnits: split(runs, (run) => run.ingest.wru),
-        readRequestUnits: split(runs, (run) => run.ingest.rru),
-        dynamoDbRequests: split(runs, (run) => sumRequests(run.ingest.requests)),
-        s3HeadRequests: split(runs, (run) => run.ingest.s3Heads),
-        s3GetRequests: split(runs, (run) => run.ingest.s3Gets),
-        sqsSendRequests: split(runs, (run) => run.ingest.sqsSends),
-        logBytes: split(runs, (run) => run.ingest.logBytes),
-        localMsMedian: median(runs.map((run) => run.ingest.localMs)),
-      },
-      forwardDelivered: {
-        writeRequestUnits: split(runs, (run) => run.forward.wru),
-        readRequestUnits: split(runs, (run) => run.forward.rru),
-        dynamoDbRequests: split(runs, (run) => sumRequests(run.forward.requests)),
-        s3HeadRequests: split(runs, (run) => run.forward.s3Heads),
-        s3GetRequests: split(runs, (run) => run.forward.s3Gets),
-        sqsSendRequests: split(runs, (run) => run.forward.sqsSends),
-        logBytes: split(runs, (run) => run.forward.logBytes),
-        localMsMedian: median(runs.map((run) => run.forward.localMs)),
-      },
+      ingest: perMessageOf(runs, (run) => run.ingest),
+      forwardDelivered: perMessageOf(runs, (run) => run.forward),
       forwardDeferredAttempt: {
         recipients: 1,
         writeRequestUnits: deferred.wru,
