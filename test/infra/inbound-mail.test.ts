@@ -33,6 +33,7 @@ import {
 } from '../../lib/constructs/raw-mail-bucket.ts';
 import { WorkQueue } from '../../lib/constructs/work-queue.ts';
 import { INGEST_LIMITS, RAW_MAIL_PREFIX } from '../../lib/pipeline-limits.ts';
+import { sesArn } from '../support/cloudformation.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const cdkJson = JSON.parse(readFileSync(join(ROOT, 'cdk.json'), 'utf8')) as { context: Record<string, unknown> };
@@ -568,20 +569,7 @@ describe('both stacks in one app', () => {
     expect(sesStatements(statementsOf(policy))[0]!.Condition).toEqual({
       StringEquals: {
         'aws:SourceAccount': { Ref: 'AWS::AccountId' },
-        'aws:SourceArn': {
-          'Fn::Join': [
-            '',
-            [
-              'arn:',
-              { Ref: 'AWS::Partition' },
-              ':ses:',
-              { Ref: 'AWS::Region' },
-              ':',
-              { Ref: 'AWS::AccountId' },
-              `:receipt-rule-set/${STACK_ID}-inbound:receipt-rule/${STACK_ID}-store`,
-            ],
-          ],
-        },
+        'aws:SourceArn': sesArn(`:receipt-rule-set/${STACK_ID}-inbound:receipt-rule/${STACK_ID}-store`),
       },
     });
   });
