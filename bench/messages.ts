@@ -11,7 +11,8 @@ export const ROTATION: MessageShape[] = ['plain', 'html', 'plain', 'html', 'atta
 export const BENCH_FROM = 'partner@sender.example';
 export const BENCH_TO = 'alice@corp.test';
 
-const WORDS = [
+/** Words of ordinary business mail, German and English; the drill adds its own. */
+export const PROSE_WORDS = [
   'invoice',
   'Lieferung',
   'meeting',
@@ -26,11 +27,17 @@ const WORDS = [
   'delivery',
 ];
 
-function prose(seed: number, bytes: number): string {
-  const lines: string[] = [];
-  let size = 0;
+/** Lines of words, at least `bytes` long, the same for the same seed. */
+export function prose(
+  seed: number,
+  bytes: number,
+  options: { words?: readonly string[]; wordsPerLine?: number; first?: string } = {},
+): string {
+  const words = options.words ?? PROSE_WORDS;
+  const lines = options.first === undefined ? [] : [options.first];
+  let size = options.first?.length ?? 0;
   for (let line = 0; size < bytes; line++) {
-    const text = Array.from({ length: 11 }, (_, i) => WORDS[(seed + line * 7 + i * 3) % WORDS.length]).join(' ');
+    const text = Array.from({ length: options.wordsPerLine ?? 11 }, (_, i) => words[(seed + line * 7 + i * 3) % words.length]).join(' ');
     lines.push(text);
     size += Buffer.byteLength(text) + 2;
   }

@@ -17,10 +17,7 @@ import { createMessageTable } from '../lambdas/adapters/aws/message-table.ts';
 import { startEmbeddedDynalite } from '../lambdas/adapters/local/embedded-dynalite.ts';
 import { FileFailoverFlag } from '../lambdas/adapters/local/file-failover-flag.ts';
 import { FsRawMailStore } from '../lambdas/adapters/local/fs-raw-mail-store.ts';
-import { MailparserMessageRenderer } from '../lambdas/adapters/mime/mailparser-message-renderer.ts';
 import { MailparserMimeParser } from '../lambdas/adapters/mime/mailparser-mime-parser.ts';
-import { NodemailerMimeComposer } from '../lambdas/adapters/mime/nodemailer-mime-composer.ts';
-import { storedAttachmentResolver } from '../lambdas/core/compose/attachments.ts';
 import { switchFailover } from '../lambdas/core/failover.ts';
 import { ingestMessage } from '../lambdas/core/ingest.ts';
 import type { MailboxEntry } from '../lambdas/core/model.ts';
@@ -28,6 +25,7 @@ import { systemClock } from '../lambdas/ports/clock.ts';
 import type { OutboundMailer } from '../lambdas/ports/outbound-mailer.ts';
 import type { SignInProvider } from '../lambdas/ports/sign-in.ts';
 import { type LocalUploads, startLocalUploads } from '../lambdas/wiring/local-uploads.ts';
+import { localMailRouteDeps } from '../lambdas/wiring/mail-routes.ts';
 import { createWebApp } from '../web/app.ts';
 import type { WebLogger } from '../web/middleware/logger.ts';
 import { mailRouteGroups } from '../web/routes/mail.ts';
@@ -203,7 +201,6 @@ export async function measureWebmail(work: string, log: (line: string) => void =
     });
     const flag = new FileFailoverFlag(join(dir, 'failover.json'));
     await switchFailover(flag, { on: true, actor: 'bench' }, systemClock);
-    const renderer = new MailparserMessageRenderer();
     const app = createWebApp({
       health: async () => ({ ready: true, details: {} }),
       webmail: {
@@ -215,28 +212,19 @@ export async function measureWebmail(work: string, log: (line: string) => void =
         clock: systemClock,
         timeZone: 'Europe/Berlin',
         logger: quietLogger,
-        userRoutes: mailRouteGroups({
-          index,
-          rawStore,
-          renderer,
-          downloadLinks: null,
-          drafts: uploads.drafts,
-          publicOrigin: 'http://localhost',
-          clock: systemClock,
-          signingSecret: SECRET,
-          logger: quietLogger,
-          sending: {
+        userRoutes: mailRouteGroups(
+          localMailRouteDeps({
             index,
-            gate: index,
-            composer: new NodemailerMimeComposer(),
+            rawStore,
             mailer: unusedMailer,
-            rawWriter: rawStore,
-            resolveAttachment: storedAttachmentResolver({ index, rawStore, renderer, clock: systemClock }),
+            drafts: uploads.drafts,
+            publicOrigin: 'http://localhost',
             clock: systemClock,
-            config: { retentionDays: 28, sentBucket: 'inbound', sentKeyPrefix: 'sent/' },
-            warn: (message, details) => quietLogger.warn(message, details),
-          },
-        }),
+            signingSecret: SECRET,
+            logger: quietLogger,
+            send: { retentionDays: 28, sentBucket: 'inbound', sentKeyPrefix: 'sent/' },
+          }),
+        ),
       },
     });
     const session = {

@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { createTransport } from 'nodemailer';
+import { PROSE_WORDS, prose } from '../messages.ts';
 import { DRILL_HEADER } from './maildir-scan.ts';
 import type { SeededRandom } from './seeded-random.ts';
 
@@ -46,22 +47,7 @@ export interface CorpusPick {
 /** Display name of colleagues' mail: how the webmail users tell it apart in the inbox. */
 export const COLLEAGUE_NAME = 'Colleague';
 
-const WORDS = [
-  'invoice',
-  'Lieferung',
-  'meeting',
-  'quarter',
-  'Straße',
-  'server',
-  'report',
-  'update',
-  'Grüße',
-  'budget',
-  'order',
-  'delivery',
-  'Angebot',
-  'contract',
-];
+const WORDS = [...PROSE_WORDS, 'Angebot', 'contract'];
 
 export class MessageFactory {
   private count = 0;
@@ -201,14 +187,7 @@ export class MessageFactory {
   }
 
   private prose(seed: number, bytes: number, drillId: string): string {
-    const lines = [`Drill message ${drillId}.`];
-    let size = lines[0]!.length;
-    for (let line = 0; size < bytes; line += 1) {
-      const text = Array.from({ length: 10 }, (_, i) => WORDS[(seed + line * 7 + i * 3) % WORDS.length]).join(' ');
-      lines.push(text);
-      size += Buffer.byteLength(text) + 2;
-    }
-    return lines.join('\r\n');
+    return prose(seed, bytes, { words: WORDS, wordsPerLine: 10, first: `Drill message ${drillId}.` });
   }
 }
 

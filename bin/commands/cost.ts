@@ -4,6 +4,7 @@
 // where every price and every per-message figure comes from (cost/cost-model.ts).
 import { parseArgs } from 'node:util';
 import { COST_DEFAULTS, type CostEstimate, CostInputError, type CostInputs, estimateMonthlyCost } from '../../cost/cost-model.ts';
+import { command, EXIT, exitStatusHelp, UsageError } from './command.ts';
 
 export const COST_USAGE = `usage:
   shadowmail cost [--users N] [--messages-per-user N] [--size-kb N] [--retention-days N]
@@ -23,35 +24,24 @@ export const COST_USAGE = `usage:
   --failover-hours N         hours a month with failover on: users on the webmail (default ${COST_DEFAULTS.failoverHoursPerMonth})
   --recipients-per-message N average envelope recipients of a received message (default ${COST_DEFAULTS.recipientsPerMessage})
   --admins N                 admins using the console in a normal month (default ${COST_DEFAULTS.admins})
-  --json                     the whole estimate as JSON`;
+  --json                     the whole estimate as JSON
+${exitStatusHelp()}`;
 
 const DEFAULT_USERS = 100;
 
-class UsageError extends Error {}
-
-export async function costCommand(argv: string[], out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
+export const costCommand = command('cost', COST_USAGE, async (argv, out) => {
+  const { inputs, json } = parseCostArgs(argv);
+  let estimate: CostEstimate;
   try {
-    if (argv[0] === 'help' || argv.includes('--help') || argv.includes('-h')) {
-      out.write(`${COST_USAGE}\n`);
-      return 0;
-    }
-    const { inputs, json } = parseCostArgs(argv);
-    const estimate = estimateMonthlyCost(inputs);
-    out.write(json ? `${JSON.stringify(estimate, null, 2)}\n` : formatEstimate(estimate));
-    return 0;
+    estimate = estimateMonthlyCost(inputs);
   } catch (error) {
-    if (error instanceof CostInputError) {
-      err.write(`shadowmail cost: ${FLAG_OF[error.field] ?? error.field}: ${error.message.slice(error.field.length + 2)}\n${COST_USAGE}\n`);
-      return 2;
-    }
-    if (error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-      err.write(`shadowmail cost: ${(error as Error).message}\n${COST_USAGE}\n`);
-      return 2;
-    }
-    err.write(`shadowmail cost: ${(error as Error).stack ?? String(error)}\n`);
-    return 1;
+    // The model names its input field; the user typed the flag.
+    if (!(error instanceof CostInputError)) throw error;
+    throw new UsageError(`${FLAG_OF[error.field] ?? error.field}: ${error.message.slice(error.field.length + 2)}`);
   }
-}
+  out.write(json ? `${JSON.stringify(estimate, null, 2)}\n` : formatEstimate(estimate));
+  return EXIT.ok;
+});
 
 const NUMBER_OPTIONS = {
   users: 'users',

@@ -30,30 +30,44 @@ import {
   deadLetterQueueOutputKey,
   INGEST_QUEUE_OUTPUT_KEY,
 } from '../../lib/stack-outputs.ts';
+import { UsageError } from './command.ts';
 
 /** The stack outputs the CLI reads: which stack (suffix of the stack name) and which output key. */
 export const STACK_OUTPUTS = {
-  tableName: { stack: 'stateful', key: 'TableName' },
-  rawBucket: { stack: 'stateful', key: 'RawMailBucketName' },
-  resendQueueUrl: { stack: 'stateful', key: 'ResendQueueUrl' },
-  failoverParameter: { stack: 'stateless', key: 'FailoverParameterName' },
-  // What `shadowmail doctor` and `shadowmail probe` check (bin/commands/doctor/).
-  mailDomains: { stack: 'stateless', key: 'MailDomains' },
-  mxTarget: { stack: 'stateless', key: 'MxTarget' },
-  receiptRuleSetName: { stack: 'stateless', key: 'ReceiptRuleSetName' },
-  forwardFunctionName: { stack: 'stateless', key: 'ForwardFunctionName' },
-  userPoolId: { stack: 'stateless', key: 'UserPoolId' },
-  cognitoDomain: { stack: 'stateless', key: 'CognitoDomain' },
-  identityProviderName: { stack: 'stateless', key: 'IdentityProviderName' },
-  alarmTopicArn: { stack: 'stateless', key: 'AlarmTopicArn' },
-  /** Only in stacks with the webmail's SES configuration set. */
-  configurationSetName: { stack: 'stateless', key: 'ConfigurationSetName' },
-  ingestQueueUrl: { stack: 'stateful', key: INGEST_QUEUE_OUTPUT_KEY },
-  ingestDeadLetterQueueUrl: { stack: 'stateful', key: deadLetterQueueOutputKey('ingest') },
-  forwardDeadLetterQueueUrl: { stack: 'stateful', key: deadLetterQueueOutputKey('forward') },
-  resendDeadLetterQueueUrl: { stack: 'stateful', key: deadLetterQueueOutputKey('resend') },
-  notificationsDeadLetterQueueUrl: { stack: 'stateful', key: deadLetterQueueOutputKey('notifications') },
-} as const;
+  ...outputsOf('stateful', {
+    tableName: 'TableName',
+    rawBucket: 'RawMailBucketName',
+    resendQueueUrl: 'ResendQueueUrl',
+    ingestQueueUrl: INGEST_QUEUE_OUTPUT_KEY,
+    ingestDeadLetterQueueUrl: deadLetterQueueOutputKey('ingest'),
+    forwardDeadLetterQueueUrl: deadLetterQueueOutputKey('forward'),
+    resendDeadLetterQueueUrl: deadLetterQueueOutputKey('resend'),
+    notificationsDeadLetterQueueUrl: deadLetterQueueOutputKey('notifications'),
+  }),
+  ...outputsOf('stateless', {
+    failoverParameter: 'FailoverParameterName',
+    // What `shadowmail doctor` and `shadowmail probe` check (bin/commands/doctor/).
+    mailDomains: 'MailDomains',
+    mxTarget: 'MxTarget',
+    receiptRuleSetName: 'ReceiptRuleSetName',
+    forwardFunctionName: 'ForwardFunctionName',
+    userPoolId: 'UserPoolId',
+    cognitoDomain: 'CognitoDomain',
+    identityProviderName: 'IdentityProviderName',
+    alarmTopicArn: 'AlarmTopicArn',
+    /** Only in stacks with the webmail's SES configuration set. */
+    configurationSetName: 'ConfigurationSetName',
+  }),
+};
+
+function outputsOf<const S extends 'stateful' | 'stateless', const T extends Record<string, string>>(
+  stack: S,
+  keys: T,
+): { [N in keyof T]: { stack: S; key: T[N] } } {
+  return Object.fromEntries(Object.entries(keys).map(([name, key]) => [name, { stack, key }])) as {
+    [N in keyof T]: { stack: S; key: T[N] };
+  };
+}
 
 /** Output keys of the dead-letter queues (`DeadLetterQueue<Label>Url`): doctor checks every one, present or future. */
 export const DEAD_LETTER_QUEUE_OUTPUT = new RegExp(`^${DEAD_LETTER_QUEUE_OUTPUT_PREFIX}([A-Za-z0-9]+)Url$`);
@@ -86,17 +100,16 @@ export type CliTarget = { kind: 'local'; dataDir: string | undefined } | { kind:
 export function cliTarget(values: { stack?: string | undefined; region?: string | undefined; 'data-dir'?: string | undefined }): CliTarget {
   const { stack, region } = values;
   if (stack === undefined) {
-    if (region !== undefined) throw new ShadowmailError('USAGE', '--region goes with --stack');
+    if (region !== undefined) throw new UsageError('--region goes with --stack');
     return { kind: 'local', dataDir: values['data-dir'] };
   }
-  if (values['data-dir'] !== undefined) throw new ShadowmailError('USAGE', 'give either --data-dir or --stack, not both');
+  if (values['data-dir'] !== undefined) throw new UsageError('give either --data-dir or --stack, not both');
   if (!STACK_ID.test(stack))
-    throw new ShadowmailError(
-      'USAGE',
+    throw new UsageError(
       `--stack must be the stackId of the deployment (a letter, then letters, digits or dashes), not ${JSON.stringify(stack)}`,
     );
   if (region !== undefined && !/^[a-z]{2}(-[a-z]+)+-\d+$/.test(region))
-    throw new ShadowmailError('USAGE', `--region must be an AWS region such as eu-central-1, not ${JSON.stringify(region)}`);
+    throw new UsageError(`--region must be an AWS region such as eu-central-1, not ${JSON.stringify(region)}`);
   return { kind: 'stack', stackId: stack, region };
 }
 
@@ -202,16 +215,20 @@ async function describeOutputs(client: CloudFormationClient, stackName: string, 
   try {
     const { Stacks: stacks } = await client.send(new DescribeStacksCommand({ StackName: stackName }));
     const stack = stacks?.[0];
-    if (!stack)
-      throw new ShadowmailError(
-        'NO_STACK',
-        `stack ${stackName} not found in ${region}: check --stack (the stackId of the deployment) and --region`,
-      );
+    if (!stack) throw noStackError(stackName, region);
     return stack.Outputs ?? [];
   } catch (error) {
     if (error instanceof ShadowmailError) throw error;
     throw awsError(error, stackName, region);
   }
+}
+
+function noStackError(stackName: string, region: string, cause?: unknown): ShadowmailError {
+  return new ShadowmailError(
+    'NO_STACK',
+    `stack ${stackName} not found in ${region}: check --stack (the stackId of the deployment) and --region`,
+    cause === undefined ? {} : { cause },
+  );
 }
 
 /** One line for what went wrong while reading a stack. */
@@ -220,13 +237,7 @@ function awsError(error: unknown, stackName: string, region: string): Shadowmail
   const message = String((error as Error).message ?? error)
     .split('\n')[0]!
     .trim();
-  if (name === 'ValidationError' && /does not exist/i.test(message)) {
-    return new ShadowmailError(
-      'NO_STACK',
-      `stack ${stackName} not found in ${region}: check --stack (the stackId of the deployment) and --region`,
-      { cause: error },
-    );
-  }
+  if (name === 'ValidationError' && /does not exist/i.test(message)) return noStackError(stackName, region, error);
   if (name === 'CredentialsProviderError' || /credential/i.test(name)) {
     return new ShadowmailError('NO_CREDENTIALS', `no AWS credentials (${message}): sign in (aws sso login, AWS_PROFILE) and try again`, {
       cause: error,
@@ -252,10 +263,14 @@ export interface DeployedTable {
 /** The deployed table, named by the stack's TableName output. */
 export async function openDeployedTable(target: { stackId: string; region: string | undefined }): Promise<DeployedTable> {
   const resolved = await resolveDeployedTarget(target, ['tableName']);
+  return { target: resolved, ...tableAdapters(resolved) };
+}
+
+/** The adapters of the deployed table, on one DynamoDB client that close() destroys. */
+function tableAdapters(resolved: DeployedTarget<'tableName'>): Omit<DeployedTable, 'target'> {
   const dynamo = new DynamoDBClient({ region: resolved.region });
   const tableName = resolved.outputs.tableName;
   return {
-    target: resolved,
     index: new DynamoDbMessageIndex({ client: dynamo, tableName }),
     audit: new DynamoDbAuditLog({ client: dynamo, tableName }),
     jobs: new DynamoDbResendJobs({ client: dynamo, tableName }),
@@ -272,22 +287,16 @@ export interface DeployedResend extends Omit<DeployedTable, 'target'> {
 /** The deployed table and resend queue: a job started here is run by the stack's resend function. */
 export async function openDeployedResend(target: { stackId: string; region: string | undefined }, clock: Clock): Promise<DeployedResend> {
   const resolved = await resolveDeployedTarget(target, ['tableName', 'resendQueueUrl']);
-  const dynamo = new DynamoDBClient({ region: resolved.region });
+  const table = tableAdapters(resolved);
   const sqs = new SQSClient({ region: resolved.region });
-  const tableName = resolved.outputs.tableName;
-  const index = new DynamoDbMessageIndex({ client: dynamo, tableName });
-  const audit = new DynamoDbAuditLog({ client: dynamo, tableName });
-  const jobs = new DynamoDbResendJobs({ client: dynamo, tableName });
   const queue = new SqsResendQueue(sqs, resolved.outputs.resendQueueUrl);
   return {
     target: resolved,
-    index,
-    audit,
-    jobs,
+    ...table,
     queue,
-    startDeps: { index, jobs, queue, audit, clock, config: DEFAULT_RESEND_CONFIG },
+    startDeps: { index: table.index, jobs: table.jobs, queue, audit: table.audit, clock, config: DEFAULT_RESEND_CONFIG },
     close: async () => {
-      dynamo.destroy();
+      await table.close();
       sqs.destroy();
     },
   };

@@ -21,7 +21,7 @@ import type { DirectorySource } from '../../lambdas/ports/directory.ts';
 import { readLocalConfig } from '../../lambdas/wiring/local-config.ts';
 import { localPaths, readRuntimeInfo } from '../../lambdas/wiring/local-data-dir.ts';
 import { LOCAL_TABLE_NAME } from '../../lambdas/wiring/local-index.ts';
-import { UsageError } from './command.ts';
+import { command, EXIT, exitStatusHelp, UsageError } from './command.ts';
 
 export const DIRECTORY_USAGE = `usage:
   shadowmail directory sync --url ldap[s]://HOST[:PORT] --bind-dn DN
@@ -40,7 +40,8 @@ export const DIRECTORY_USAGE = `usage:
   the header mailbox,displayName,aliases,kind,disabled,admin (aliases separated by ;).
   Both replace the directory: users missing from the source are removed (at most
   --max-removals per run; default 10 or a fifth of the directory). --dry-run prints
-  the changes and writes nothing.`;
+  the changes and writes nothing.
+${exitStatusHelp({ badInput: 'bad input or a source that cannot be read, nothing changed (the line says what is wrong)' })}`;
 
 const MAX_DIFF_LINES_WRITTEN = 200;
 
@@ -50,31 +51,12 @@ interface Target {
   close(): Promise<void>;
 }
 
-export async function directoryCommand(argv: string[], out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
-  const [sub, ...rest] = argv;
-  try {
-    if (sub === 'sync') return await sync(rest, out, err);
-    if (sub === 'import') return await importCsv(rest, out, err);
-    if (sub === 'list') return await list(rest, out);
-    if (sub === undefined || sub === 'help' || sub === '--help' || sub === '-h') {
-      out.write(`${DIRECTORY_USAGE}\n`);
-      return sub === undefined ? 2 : 0;
-    }
-    throw new UsageError(`unknown directory command ${JSON.stringify(sub)}`);
-  } catch (error) {
-    const usage = error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
-    if (usage) {
-      err.write(`shadowmail directory: ${(error as Error).message}\n${DIRECTORY_USAGE}\n`);
-      return 2;
-    }
-    if (error instanceof ShadowmailError) {
-      err.write(`shadowmail directory: ${error.message}\n`);
-      return 1;
-    }
-    err.write(`shadowmail directory: ${(error as Error).stack ?? String(error)}\n`);
-    return 1;
-  }
-}
+export const directoryCommand = command('directory', DIRECTORY_USAGE, async ([sub, ...rest], out, err) => {
+  if (sub === 'sync') return sync(rest, out, err);
+  if (sub === 'import') return importCsv(rest, out, err);
+  if (sub === 'list') return list(rest, out);
+  throw new UsageError(sub === undefined ? 'give one of sync, import, list' : `unknown directory command ${JSON.stringify(sub)}`);
+});
 
 const TARGET_OPTIONS = {
   'data-dir': { type: 'string' },
@@ -164,12 +146,12 @@ async function list(argv: string[], out: NodeJS.WritableStream): Promise<number>
     const { users } = await target.store.readState();
     if (values.json) {
       out.write(`${JSON.stringify(users, null, 2)}\n`);
-      return 0;
+      return EXIT.ok;
     }
     if (users.length === 0) out.write(`the directory in ${target.description} is empty\n`);
     for (const user of users) out.write(`${describeUser(user)}\n`);
     if (users.length > 0) out.write(`${users.length} user${users.length === 1 ? '' : 's'}\n`);
-    return 0;
+    return EXIT.ok;
   } finally {
     await target.close();
   }
@@ -199,7 +181,7 @@ async function runSync(
     if (report.warnings.length > 50) err.write(`skipped ${report.warnings.length - 50} more entries\n`);
     out.write(formatPlan(report.plan, dryRun ? Number.POSITIVE_INFINITY : MAX_DIFF_LINES_WRITTEN));
     out.write(`${summary(source, target, report, (performance.now() - started) / 1000)}\n`);
-    return 0;
+    return EXIT.ok;
   } finally {
     await target.close();
   }
@@ -255,11 +237,11 @@ async function readPasswordFile(file: string, err: NodeJS.WritableStream): Promi
     if ((info.mode & 0o077) !== 0) err.write(`warning: ${file} can be read by other users (chmod 600 it)\n`);
     text = await readFile(file, 'utf8');
   } catch (error) {
-    throw new ShadowmailError('USAGE', `cannot read the bind password file ${file}: ${(error as Error).message}`);
+    throw new ShadowmailError('BIND_PASSWORD_FILE', `cannot read the bind password file ${file}: ${(error as Error).message}`);
   }
   // Editors and `echo` add a line end; a password never ends in one.
   const password = text.replace(/\r?\n$/, '');
-  if (password === '') throw new ShadowmailError('USAGE', `the bind password file ${file} is empty`);
+  if (password === '') throw new ShadowmailError('BIND_PASSWORD_FILE', `the bind password file ${file} is empty`);
   return password;
 }
 

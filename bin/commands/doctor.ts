@@ -5,7 +5,7 @@
 // nothing fails. Nothing is written anywhere; the smart-host probe sends no DATA.
 import { parseArgs } from 'node:util';
 import { parseMailAddress } from '../../lambdas/core/addresses.ts';
-import { runCommand, UsageError } from './command.ts';
+import { command, EXIT, exitStatusHelp, UsageError } from './command.ts';
 import { cliTarget, deployedTargetOptions, readDeployedOutputs } from './deployed-target.ts';
 import { type Check, formatCheck, formatSummary, summarize } from './doctor/check.ts';
 import { cognitoChecks } from './doctor/cognito.ts';
@@ -33,15 +33,18 @@ export const DOCTOR_USAGE = `usage:
     operations  the failover parameter; a confirmed alarm subscription; every dead-letter
                 queue empty; the forward backlog; firing alarms; the Lambda concurrency quota
   Run it after npx cdk deploy and before the MX switch (then the MX lines fail until you
-  switch), and again in every drill. Exit status 0 only when nothing fails (1 otherwise).
+  switch), and again in every drill.
 
   --dns-server  ask this resolver instead of the system's: behind split-horizon DNS, name a
                 public one (1.1.1.1) to see what senders on the internet see.
-  Uses your AWS credentials; the IAM actions it needs are in docs/deploy.md.`;
+  Uses your AWS credentials; the IAM actions it needs are in docs/deploy.md.
+${exitStatusHelp({
+  ok: 'no check failed',
+  failed: 'a check failed (or an unexpected error)',
+  badInput: 'bad input or a stack that cannot be read (the line says what is wrong)',
+})}`;
 
-export async function doctorCommand(argv: string[], out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
-  return runCommand('doctor', DOCTOR_USAGE, argv, { out, err }, (args) => doctor(args, out));
-}
+export const doctorCommand = command('doctor', DOCTOR_USAGE, doctor);
 
 async function doctor(argv: string[], out: NodeJS.WritableStream): Promise<number> {
   const { values } = parseArgs({
@@ -91,5 +94,5 @@ async function doctor(argv: string[], out: NodeJS.WritableStream): Promise<numbe
   } else {
     out.write(`shadowmail doctor: ${outputs.where}\n${checks.map(formatCheck).join('\n')}\n\n${formatSummary(summary)}\n`);
   }
-  return summary.fail > 0 ? 1 : 0;
+  return summary.fail > 0 ? EXIT.failed : EXIT.ok;
 }

@@ -21,7 +21,7 @@ import { ShadowmailError } from '../../lambdas/core/errors.ts';
 import { systemClock } from '../../lambdas/ports/clock.ts';
 import { readLocalConfig, SMTP_URL, type SmtpTarget, smtpTarget } from '../../lambdas/wiring/local-config.ts';
 import { openRunningLocalIndex } from '../../lambdas/wiring/local-resend.ts';
-import { runCommand, UsageError } from './command.ts';
+import { command, EXIT, exitStatusHelp, UsageError } from './command.ts';
 import { cliTarget, deployedTargetOptions, readDeployedOutputs } from './deployed-target.ts';
 import { mailDomains } from './doctor/context.ts';
 import {
@@ -43,7 +43,7 @@ export const PROBE_USAGE = `usage:
 
   Sends one test message to ADDR (an address of one of the stack's domains) and follows
   it: sent, received by SES, indexed, relayed, Exchange's 250 — each with its time after
-  the send. Fails (exit 1) naming the first step that did not happen within --timeout
+  the send. Fails naming the first step that did not happen within --timeout
   (default 180 s), with what to look at.
 
   --stack      sends with SES sending and your AWS credentials from --from (default
@@ -54,15 +54,18 @@ export const PROBE_USAGE = `usage:
                cloudformation:DescribeStacks, dynamodb:Query on the table and its lookup index.
   --via        sends over SMTP to this host instead (smtp:// STARTTLS when offered,
                smtps:// TLS), with --from as the envelope sender.
-  Without --stack: local mode's SMTP port (npm start must be running; --data-dir).`;
+  Without --stack: local mode's SMTP port (npm start must be running; --data-dir).
+${exitStatusHelp({
+  ok: 'every step seen',
+  failed: 'a step was not seen within --timeout (or an unexpected error)',
+  badInput: 'bad input, a stack that cannot be read or local mode not running (the line says what is wrong)',
+})}`;
 
 /** Seconds a probe waits at most by default: SES, the ingest and the first forward attempt take seconds to a minute. */
 const DEFAULT_TIMEOUT_SECONDS = 180;
 const POLL_MS = 1000;
 
-export async function probeCommand(argv: string[], out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
-  return runCommand('probe', PROBE_USAGE, argv, { out, err }, (args) => probe(args, out));
-}
+export const probeCommand = command('probe', PROBE_USAGE, probe);
 
 /** Where the probe goes and where it is followed. */
 interface ProbeTarget {
@@ -273,5 +276,5 @@ function report(
     );
     out.write(`${lines.join('\n')}\n`);
   }
-  return failed ? 1 : 0;
+  return failed ? EXIT.failed : EXIT.ok;
 }

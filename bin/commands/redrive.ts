@@ -8,7 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import type { DeadLetterRedrive, RedriveProgress } from '../../lambdas/ports/dead-letter-redrive.ts';
 import { DEAD_LETTER_QUEUE_LABELS, type DeadLetterQueueLabel } from '../../lib/stack-outputs.ts';
-import { runCommand, UsageError } from './command.ts';
+import { command, EXIT, exitStatusHelp, UsageError } from './command.ts';
 import { cliTarget, deployedTargetOptions, openDeployedRedrive } from './deployed-target.ts';
 
 export const REDRIVE_USAGE = `usage:
@@ -31,17 +31,17 @@ export const REDRIVE_USAGE = `usage:
   sqs:ReceiveMessage and sqs:DeleteMessage on the dead-letter queues; sqs:StartMessageMoveTask
   and sqs:ListMessageMoveTasks on the ingest, forward and resend dead-letter queues;
   sqs:SendMessage on the ingest, forward and resend queues.
-  Exit status: 0 everything moved (or nothing to move), 3 a move failed or left messages
-  behind (its line says why), 2 bad input, 1 an internal error.`;
+${exitStatusHelp({
+  ok: 'everything moved (or nothing to move)',
+  partial: 'a move failed or left messages behind (its line says why)',
+})}`;
 
 /** How often a running move task is read, and how long it is followed. */
 const POLL_MS = 2_000;
 const FOLLOW_MS = 10 * 60_000;
 const LABEL_WIDTH = 15;
 
-export function redriveCommand(argv: string[], out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
-  return runCommand('redrive', REDRIVE_USAGE, argv, { out, err }, (args) => redrive(args, out));
-}
+export const redriveCommand = command('redrive', REDRIVE_USAGE, redrive);
 
 async function redrive(argv: string[], out: NodeJS.WritableStream): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -72,7 +72,7 @@ async function redrive(argv: string[], out: NodeJS.WritableStream): Promise<numb
     out.write(
       `redrive of ${deployed.target.where}: ${moved} message${moved === 1 ? '' : 's'} ${verb}${troubled > 0 ? `, ${troubled} queue${troubled === 1 ? '' : 's'} need attention` : ''}\n`,
     );
-    return troubled > 0 ? 3 : 0;
+    return troubled > 0 ? EXIT.partial : EXIT.ok;
   } finally {
     await deployed.close();
   }

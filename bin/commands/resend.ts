@@ -31,7 +31,7 @@ import type { MessageSearch } from '../../lambdas/ports/message-search.ts';
 import type { ResendJob, ResendJobStore } from '../../lambdas/ports/resend-jobs.ts';
 import { readLocalConfig } from '../../lambdas/wiring/local-config.ts';
 import { openLocalResendSession } from '../../lambdas/wiring/local-resend.ts';
-import { runCommand, UsageError } from './command.ts';
+import { command, EXIT, exitStatusHelp, UsageError } from './command.ts';
 import { cliTarget, deployedActor, deployedTargetOptions, openDeployedResend } from './deployed-target.ts';
 
 export const RESEND_USAGE = `usage:
@@ -59,26 +59,25 @@ export const RESEND_USAGE = `usage:
   the table and the resend queue from the outputs of STACK_ID-stateful and acts with
   your AWS credentials (IAM: cloudformation:DescribeStacks, dynamodb item access on the
   table, sqs:SendMessage on the resend queue).
-  Exit status: 0 all delivered, 3 some recipients failed or messages were skipped,
-  4 the job was cancelled or failed, 2 bad input, 1 an internal error.`;
+${exitStatusHelp({
+  ok: 'all delivered (or queued, with --no-wait)',
+  partial: 'some recipients failed or messages were skipped',
+  jobFailed: 'the job was cancelled or failed',
+  interrupted: 'stopped following (Ctrl-C); the job goes on',
+})}`;
 
 const POLL_MS = 250;
 const DEPLOYED_POLL_MS = 1_000;
 const PLAIN_PROGRESS_EVERY_MS = 2_000;
 const BAR_WIDTH = 30;
 
-export function resendCommand(argv: string[], out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
-  return runCommand('resend', RESEND_USAGE, argv, { out, err }, async ([first, ...rest]) => {
-    if (first === 'status') return status(rest, out, err);
-    if (first === 'cancel') return cancel(rest, out);
-    if (first === 'list') return list(rest, out);
-    if (first === undefined) {
-      err.write(`${RESEND_USAGE}\n`);
-      return 2;
-    }
-    return start([first, ...rest], out, err);
-  });
-}
+export const resendCommand = command('resend', RESEND_USAGE, async ([first, ...rest], out, err) => {
+  if (first === 'status') return status(rest, out, err);
+  if (first === 'cancel') return cancel(rest, out);
+  if (first === 'list') return list(rest, out);
+  if (first === undefined) throw new UsageError('give one of --message-id, --mailbox or --all, or status, cancel, list');
+  return start([first, ...rest], out, err);
+});
 
 const targetOptions = { 'data-dir': { type: 'string' }, ...deployedTargetOptions } as const;
 
@@ -188,7 +187,7 @@ async function start(argv: string[], out: NodeJS.WritableStream, err: NodeJS.Wri
       err.write(`${hint}\n`);
       if (values.json) out.write(`${JSON.stringify(job, null, 2)}\n`);
       else out.write(`${job.id}\n`);
-      return 0;
+      return EXIT.ok;
     }
     return await follow(job.id, session, values.json, out, err);
   } finally {
@@ -238,7 +237,7 @@ async function cancel(argv: string[], out: NodeJS.WritableStream): Promise<numbe
       out.write(`resend job ${job.id} had already ended (${job.state})\n`);
     }
     out.write(formatJob(job));
-    return 0;
+    return EXIT.ok;
   } finally {
     await session.close();
   }
@@ -267,7 +266,7 @@ async function list(argv: string[], out: NodeJS.WritableStream): Promise<number>
         );
       }
     }
-    return 0;
+    return EXIT.ok;
   } finally {
     await session.close();
   }
@@ -322,7 +321,7 @@ async function follow(
         ? `stopped following: resend job ${job.id} goes on in ${session.where} (shadowmail resend status ${job.id} --wait --stack …)\n`
         : `interrupted: resend job ${job.id} goes on when a worker runs (shadowmail resend status ${job.id} --wait)\n`,
     );
-    return 130;
+    return EXIT.interrupted;
   }
   const seconds = (Date.now() - started) / 1000;
   out.write(json ? `${JSON.stringify(job, null, 2)}\n` : formatJob(job, seconds));
@@ -330,9 +329,9 @@ async function follow(
 }
 
 function exitCode(job: ResendJob): number {
-  if (job.state === 'cancelled' || job.state === 'failed') return 4;
-  if (!isSettled(job)) return 0;
-  return job.counters.failed > 0 || job.counters.skipped > 0 ? 3 : 0;
+  if (job.state === 'cancelled' || job.state === 'failed') return EXIT.jobFailed;
+  if (!isSettled(job)) return EXIT.ok;
+  return job.counters.failed > 0 || job.counters.skipped > 0 ? EXIT.partial : EXIT.ok;
 }
 
 function describeScope(job: ResendJob): string {

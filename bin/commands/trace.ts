@@ -16,7 +16,7 @@ import type { MessageRecords } from '../../lambdas/ports/message-records.ts';
 import type { MessageSearch } from '../../lambdas/ports/message-search.ts';
 import { readLocalConfig } from '../../lambdas/wiring/local-config.ts';
 import { openLocalResendSession } from '../../lambdas/wiring/local-resend.ts';
-import { runCommand, UsageError } from './command.ts';
+import { command, EXIT, exitStatusHelp, UsageError } from './command.ts';
 import { cliTarget, deployedActor, deployedTargetOptions, openDeployedTable } from './deployed-target.ts';
 
 export const TRACE_USAGE = `usage:
@@ -34,11 +34,10 @@ export const TRACE_USAGE = `usage:
 
   Local mode: --data-dir (default SHADOWMAIL_DATA_DIR or ./.shadowmail). A deployed stack:
   --stack STACK_ID reads the table from the outputs of STACK_ID-stateful, with your AWS
-  credentials (IAM: cloudformation:DescribeStacks, dynamodb:Query/GetItem/PutItem on the table).`;
+  credentials (IAM: cloudformation:DescribeStacks, dynamodb:Query/GetItem/PutItem on the table).
+${exitStatusHelp()}`;
 
-export function traceCommand(argv: string[], out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
-  return runCommand('trace', TRACE_USAGE, argv, { out, err }, (args) => trace(args, out));
-}
+export const traceCommand = command('trace', TRACE_USAGE, trace);
 
 async function trace(argv: string[], out: NodeJS.WritableStream): Promise<number> {
   const { values } = parseArgs({
@@ -89,7 +88,7 @@ async function trace(argv: string[], out: NodeJS.WritableStream): Promise<number
       if (cursor === null || results.length >= limit) break;
     }
     out.write(values.json ? `${JSON.stringify(results.map(traceJson), null, 2)}\n` : formatTrace(results, cursor !== null));
-    return 0;
+    return EXIT.ok;
   } finally {
     await session.close();
   }

@@ -19,6 +19,7 @@
 import { randomUUID } from 'node:crypto';
 import type { AuditAction, AuditDetailValue, AuditEvent, AuditFilter, AuditLog, AuditPage } from '../ports/audit-log.ts';
 import type { Clock } from '../ports/clock.ts';
+import { AUDIT_ACTIONS } from './audit-actions.ts';
 import { ForbiddenError, InvalidInputError, RetryableError, ShadowmailError } from './errors.ts';
 import { decodeCursor, encodeCursor } from './mailbox.ts';
 import { oneLine } from './text.ts';
@@ -33,21 +34,7 @@ export const MAX_AUDIT_WINDOW_DAYS = 3660;
 export const MAX_AUDIT_PAGE = 500;
 const APPEND_TRIES = 3;
 
-export const AUDIT_ACTION_SET: ReadonlySet<string> = new Set<AuditAction>([
-  'failover.on',
-  'failover.off',
-  'trace.search',
-  'trace.view',
-  'message.raw-download',
-  'resend.single',
-  'resend.bulk',
-  'resend.cancel',
-  'signin',
-  'signin.denied',
-  'signout',
-  'directory.sync',
-  'audit.view',
-]);
+export const AUDIT_ACTION_SET: ReadonlySet<string> = new Set(AUDIT_ACTIONS);
 
 /** The entry could not be written; the action it was about may have happened. */
 export class AuditWriteError extends RetryableError {

@@ -39,15 +39,18 @@ export interface ReceivedMail {
   /** Headers SES parsed; may be truncated. Used when our own parse fails. */
   headers: HeaderField[];
   headersTruncated: boolean;
-  commonHeaders: {
-    from?: string[];
-    to?: string[];
-    cc?: string[];
-    subject?: string;
-    date?: string;
-    messageId?: string;
-  };
+  commonHeaders: CommonHeaders;
 }
+
+/** The few headers SES summarizes as `commonHeaders` (and local mode the same way); a type, so that it fits SES's open record. */
+export type CommonHeaders = {
+  from?: string[];
+  to?: string[];
+  cc?: string[];
+  subject?: string;
+  date?: string;
+  messageId?: string;
+};
 
 export interface AttachmentInfo {
   filename: string | null;
@@ -57,8 +60,8 @@ export interface AttachmentInfo {
   inline: boolean;
 }
 
-/** What ingest extracts from the raw message: headers and a snippet, never bodies. */
-export interface MessageSummary {
+/** The headers a message is listed, shown and answered by: ingest's summary and the webmail's rendering. */
+export interface MessageHeaders {
   /** Header mailboxes formatted as SES does: `Name <a@b>` or `a@b`. */
   from: string[];
   to: string[];
@@ -70,6 +73,10 @@ export interface MessageSummary {
   messageIdHeader: string | null;
   inReplyTo: string | null;
   references: string[];
+}
+
+/** What ingest extracts from the raw message: headers and a snippet, never bodies. */
+export interface MessageSummary extends MessageHeaders {
   snippet: string;
   hasHtml: boolean;
   attachments: AttachmentInfo[];

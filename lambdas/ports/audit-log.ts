@@ -3,36 +3,9 @@
 // method to change or delete an entry, so no route of the webmail or the CLI can.
 // Entries outlive the mail retention (the DynamoDB adapter writes them without TTL).
 
-export type AuditAction =
-  | 'failover.on'
-  | 'failover.off'
-  | 'trace.search'
-  | 'trace.view'
-  | 'message.raw-download'
-  | 'resend.single'
-  | 'resend.bulk'
-  | 'resend.cancel'
-  | 'signin'
-  | 'signin.denied'
-  | 'signout'
-  | 'directory.sync'
-  | 'audit.view';
+import type { AuditAction } from '../core/audit-actions.ts';
 
-export const AUDIT_ACTIONS = [
-  'failover.on',
-  'failover.off',
-  'trace.search',
-  'trace.view',
-  'message.raw-download',
-  'resend.single',
-  'resend.bulk',
-  'resend.cancel',
-  'signin',
-  'signin.denied',
-  'signout',
-  'directory.sync',
-  'audit.view',
-] as const satisfies readonly AuditAction[];
+export type { AuditAction };
 
 /** Small, flat values only; core/audit.ts bounds their number and length. */
 export type AuditDetailValue = string | number | boolean | null | string[];

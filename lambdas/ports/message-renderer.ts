@@ -1,6 +1,7 @@
 // Port: turns a stored raw message into what the webmail shows — headers, text,
 // sanitized HTML, attachment list — and streams single attachments out of it.
 import type { Readable } from 'node:stream';
+import type { MessageHeaders } from '../core/model.ts';
 
 export interface RenderedAttachment {
   /** Position among the message's attachments; stable between render and openAttachment. */
@@ -13,16 +14,7 @@ export interface RenderedAttachment {
   inline: boolean;
 }
 
-export interface RenderedMessage {
-  from: string[];
-  to: string[];
-  cc: string[];
-  replyTo: string[];
-  subject: string;
-  date: string | null;
-  messageIdHeader: string | null;
-  inReplyTo: string | null;
-  references: string[];
+export interface RenderedMessage extends MessageHeaders {
   /** Plain text body (the text part, or text derived from the HTML). */
   text: string | null;
   /** Sanitized HTML: no script, no active content; remote URLs neutralized unless allowed. */

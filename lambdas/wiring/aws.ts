@@ -22,9 +22,7 @@ import { SqsForwardQueue } from '../adapters/aws/sqs-forward-queue.ts';
 import { SqsMessageVisibility } from '../adapters/aws/sqs-message-visibility.ts';
 import { SqsResendQueue } from '../adapters/aws/sqs-resend-queue.ts';
 import { SsmFailoverFlag } from '../adapters/aws/ssm-failover-flag.ts';
-import { MailparserMessageRenderer } from '../adapters/mime/mailparser-message-renderer.ts';
 import { MailparserMimeParser } from '../adapters/mime/mailparser-mime-parser.ts';
-import { NodemailerMimeComposer } from '../adapters/mime/nodemailer-mime-composer.ts';
 import { OidcSignIn } from '../adapters/oidc/oidc-sign-in.ts';
 import type { SmartHostSettings } from '../adapters/smtp/smart-host.ts';
 import { SmtpProbeAdapter } from '../adapters/smtp/smtp-probe.ts';
@@ -32,7 +30,6 @@ import { SmtpRelayAdapter } from '../adapters/smtp/smtp-relay.ts';
 import { ENV, WEB_ENV } from '../contract/environment.ts';
 import { SERVICE } from '../contract/metrics.ts';
 import { SENT_PREFIX } from '../contract/raw-mail-bucket.ts';
-import { storedAttachmentResolver } from '../core/compose/attachments.ts';
 import { ConfigurationError } from '../core/errors.ts';
 import { CachedFailoverFlag } from '../core/failover.ts';
 import { DEFAULT_RESEND_CONFIG } from '../core/resend.ts';
@@ -52,6 +49,7 @@ import {
   readAwsResendEnv,
   readAwsWebEnv,
 } from './env.ts';
+import { mailRouteDeps } from './mail-routes.ts';
 
 function pipelineParts(env: AwsIngestEnv) {
   const sqs = new SQSClient({});
@@ -193,7 +191,6 @@ export function buildAwsWebmailDeps(env: AwsWebEnv, secrets: AwsWebSecrets): Web
   const audit = new DynamoDbAuditLog({ client: dynamo, tableName });
   // Attachments, large inline images and raw messages leave through presigned S3 links: a Lambda response carries at most 6 MB.
   const downloadLinks = new S3DownloadLinks(s3, { bucket: env[WEB_ENV.rawBucket] });
-  const renderer = new MailparserMessageRenderer();
   const admin: AdminDeps = {
     index,
     rawStore,
@@ -227,29 +224,22 @@ export function buildAwsWebmailDeps(env: AwsWebEnv, secrets: AwsWebSecrets): Web
     timeZone: env[WEB_ENV.timeZone],
     logger,
     admin,
-    userRoutes: mailRouteGroups({
-      index,
-      rawStore,
-      renderer,
-      downloadLinks,
-      // Drafts and their files under uploads/: files come from the browser with presigned POSTs, around the function.
-      drafts: new S3DraftStore(s3, { bucket: env[WEB_ENV.rawBucket], clock: systemClock }),
-      publicOrigin: publicUrl.origin,
-      clock: systemClock,
-      signingSecret: sessionSecret,
-      sending: {
+    userRoutes: mailRouteGroups(
+      mailRouteDeps({
         index,
-        gate: index,
-        composer: new NodemailerMimeComposer(),
-        mailer: webmailMailer(env),
+        rawStore,
         rawWriter: rawStore,
-        resolveAttachment: storedAttachmentResolver({ index, rawStore, renderer, clock: systemClock }),
+        mailer: webmailMailer(env),
+        downloadLinks,
+        // Drafts and their files under uploads/: files come from the browser with presigned POSTs, around the function.
+        drafts: new S3DraftStore(s3, { bucket: env[WEB_ENV.rawBucket], clock: systemClock }),
+        publicOrigin: publicUrl.origin,
         clock: systemClock,
-        config: { retentionDays: env[ENV.retentionDays], sentBucket: env[WEB_ENV.rawBucket], sentKeyPrefix: SENT_PREFIX },
-        warn: (message, details) => logger.warn(message, details),
-      },
-      logger,
-    }),
+        signingSecret: sessionSecret,
+        send: { retentionDays: env[ENV.retentionDays], sentBucket: env[WEB_ENV.rawBucket], sentKeyPrefix: SENT_PREFIX },
+        logger,
+      }),
+    ),
   };
 }
 

@@ -2,6 +2,7 @@
 // and the runtime file through which the CLI finds the running stack.
 import { open, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { isAlive } from '../adapters/local/process-alive.ts';
 import { ShadowmailError } from '../core/errors.ts';
 
 export interface LocalPaths {
@@ -89,14 +90,5 @@ async function readPid(file: string): Promise<number | null> {
     return Number.isInteger(pid) && pid > 0 ? pid : null;
   } catch {
     return null;
-  }
-}
-
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

@@ -26,6 +26,7 @@ import { FileMessageVisibility } from '../adapters/local/file-message-visibility
 import { type ConsumerOptions, FileQueue } from '../adapters/local/file-queue.ts';
 import { FileResendQueue } from '../adapters/local/file-resend-queue.ts';
 import { FsRawMailStore } from '../adapters/local/fs-raw-mail-store.ts';
+import { isAlive } from '../adapters/local/process-alive.ts';
 import { startSmtpSink } from '../adapters/local/smtp-sink.ts';
 import { SmtpRelayAdapter, type SmtpRelayOptions } from '../adapters/smtp/smtp-relay.ts';
 import { ENV } from '../contract/environment.ts';
@@ -45,7 +46,7 @@ import type { ResendJobStore, ResendQueue } from '../ports/resend-jobs.ts';
 import type { SmtpRelay } from '../ports/smtp-relay.ts';
 import { readEnv, resendMaxAttemptsSchema } from './env.ts';
 import type { LocalConfig } from './local-config.ts';
-import { acquireDataDirLock, isAlive, type LocalPaths, localPaths, type RuntimeInfo, readRuntimeInfo } from './local-data-dir.ts';
+import { acquireDataDirLock, type LocalPaths, localPaths, type RuntimeInfo, readRuntimeInfo } from './local-data-dir.ts';
 import { LOCAL_TABLE_NAME } from './local-index.ts';
 import { localContext } from './local-lambda.ts';
 

@@ -6,7 +6,7 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { type ServerType, serve } from '@hono/node-server';
 import { createWebApp, type WebmailDeps } from '../../web/app.ts';
-import { consoleLogger, webLoggerFrom } from '../../web/middleware/logger.ts';
+import { webLoggerFrom } from '../../web/middleware/logger.ts';
 import { mailRouteGroups } from '../../web/routes/mail.ts';
 import { makeDynamoDbClient } from '../adapters/aws/dynamodb-client.ts';
 import { DynamoDbDirectoryStore } from '../adapters/aws/dynamodb-directory-store.ts';
@@ -23,15 +23,12 @@ import { startInboundSmtp } from '../adapters/local/inbound-smtp.ts';
 import { startLocalOidcProvider } from '../adapters/local/local-oidc-provider.ts';
 import { commonHeadersOf, readHeaderBlock } from '../adapters/local/rfc5322-header-block.ts';
 import { startSmtpSink } from '../adapters/local/smtp-sink.ts';
-import { MailparserMessageRenderer } from '../adapters/mime/mailparser-message-renderer.ts';
 import { MailparserMimeParser } from '../adapters/mime/mailparser-mime-parser.ts';
-import { NodemailerMimeComposer } from '../adapters/mime/nodemailer-mime-composer.ts';
 import { OidcSignIn } from '../adapters/oidc/oidc-sign-in.ts';
 import { SmtpOutboundMailer } from '../adapters/smtp/smtp-outbound-mailer.ts';
 import { SERVICE } from '../contract/metrics.ts';
 import { splitPrimarySessions } from '../contract/primary-sessions.ts';
 import { SENT_PREFIX } from '../contract/raw-mail-bucket.ts';
-import { storedAttachmentResolver } from '../core/compose/attachments.ts';
 import { syncDirectory } from '../core/directory.ts';
 import { CachedFailoverFlag } from '../core/failover.ts';
 import { createForwardHandler } from '../handlers/forward.ts';
@@ -46,6 +43,7 @@ import { LOCAL_TABLE_NAME } from './local-index.ts';
 import { asLocalLambda } from './local-lambda.ts';
 import { localRelay, startLocalResend } from './local-resend.ts';
 import { startLocalUploads } from './local-uploads.ts';
+import { localMailRouteDeps } from './mail-routes.ts';
 
 /**
  * The forward's local consumer, as in AWS: one record per receive (a relay's bound fits
@@ -141,34 +139,23 @@ export async function startLocalStack(config: LocalConfig): Promise<LocalStack> 
       clock: systemClock,
     });
     stoppers.push(uploads.close);
-    const renderer = new MailparserMessageRenderer();
-    const webmailLogger = webmail.deps.logger ?? consoleLogger;
     app = createWebApp({
       health,
       webmail: {
         ...webmail.deps,
-        userRoutes: mailRouteGroups({
-          index,
-          rawStore,
-          renderer,
-          downloadLinks: null,
-          drafts: uploads.drafts,
-          publicOrigin: webmail.deps.publicOrigin,
-          clock: systemClock,
-          signingSecret: webmail.deps.sessionSecret,
-          sending: {
+        userRoutes: mailRouteGroups(
+          localMailRouteDeps({
             index,
-            gate: index,
-            composer: new NodemailerMimeComposer(),
+            rawStore,
             mailer,
-            rawWriter: rawStore,
-            resolveAttachment: storedAttachmentResolver({ index, rawStore, renderer, clock: systemClock }),
+            drafts: uploads.drafts,
+            publicOrigin: webmail.deps.publicOrigin,
             clock: systemClock,
-            config: { retentionDays: config.retentionDays, sentBucket: LOCAL_BUCKET, sentKeyPrefix: SENT_PREFIX },
-            warn: (message, details) => webmailLogger.warn(message, details),
-          },
-          ...(webmail.deps.logger && { logger: webmail.deps.logger }),
-        }),
+            signingSecret: webmail.deps.sessionSecret,
+            send: { retentionDays: config.retentionDays, sentBucket: LOCAL_BUCKET, sentKeyPrefix: SENT_PREFIX },
+            ...(webmail.deps.logger && { logger: webmail.deps.logger }),
+          }),
+        ),
         // The cached flag's write refreshes its cache: the gate sees an admin's switch at once.
         admin: { index, rawStore, audit: resend.audit, clock: systemClock, resend: resend.startDeps, flag: webmail.deps.failover },
       },

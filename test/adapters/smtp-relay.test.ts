@@ -13,6 +13,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { SmtpRelayAdapter, type SmtpRelayOptions } from '../../lambdas/adapters/smtp/smtp-relay.ts';
 import { RetryableError } from '../../lambdas/core/errors.ts';
 import { createSelfSignedCertificate, type SelfSignedCertificate } from '../support/postfix.ts';
+import { SMUGGLING_SEQUENCES } from '../support/smtp-smuggling.ts';
 
 // ---------------------------------------------------------------------------------------
 // A recording SMTP server
@@ -638,20 +639,6 @@ describe('SmtpRelayAdapter', () => {
   });
 
   describe('bytes', () => {
-    // Own copies of the SMTP-smuggling end-of-DATA variants (SEC Consult, 2023); the
-    // corpus test relays the published list.
-    const SMUGGLING = [
-      '\n.\n',
-      '\n.\r',
-      '\r.\n',
-      '\r.\r',
-      '\n.\r\n',
-      '\r.\r\n',
-      '\r\n.\r\r\n',
-      '\r\r\n.\r\r\n',
-      '\r\n\x00.\r\n',
-      '\r\n.\r\n',
-    ];
     const INJECTED = 'MAIL FROM:<evil@attacker.test>\r\nRCPT TO:<victim@corp.test>\r\nDATA\r\nSubject: smuggled\r\n\r\nowned\r\n';
 
     function nastyMessage(): Buffer {
@@ -669,7 +656,7 @@ describe('SmtpRelayAdapter', () => {
           'latin1',
         ),
       ];
-      for (const sequence of SMUGGLING) parts.push(Buffer.from(`before${sequence}${INJECTED}after\r\n`, 'latin1'));
+      for (const sequence of SMUGGLING_SEQUENCES) parts.push(Buffer.from(`before${sequence}${INJECTED}after\r\n`, 'latin1'));
       parts.push(Buffer.from('last line without line ending .', 'latin1'));
       return Buffer.concat(parts);
     }

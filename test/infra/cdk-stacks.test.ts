@@ -20,6 +20,7 @@ import { loadConfig, parseConfig, ShadowmailConfigError, type ShadowmailConfigIn
 import { VISIBILITY_FACTOR } from '../../lib/pipeline-limits.ts';
 import { buildShadowmail } from '../../lib/shadowmail-app.ts';
 import type { CfnResource } from '../support/cfn-resource.ts';
+import { sesArn } from '../support/cloudformation.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const cdkJson = JSON.parse(readFileSync(join(ROOT, 'cdk.json'), 'utf8')) as { context: Record<string, unknown> };
@@ -742,20 +743,7 @@ describe('the whole deployment', () => {
     );
     expect(outputs.filter((key) => key.startsWith('DkimRecordCorpExample'))).toEqual([]);
     const [createdId] = entry(stateless, 'AWS::SES::EmailIdentity', 'InboundMailIdentitycorpgroupexample');
-    const identityArn = (name: unknown) => ({
-      'Fn::Join': [
-        '',
-        [
-          'arn:',
-          { Ref: 'AWS::Partition' },
-          ':ses:',
-          { Ref: 'AWS::Region' },
-          ':',
-          { Ref: 'AWS::AccountId' },
-          ...(typeof name === 'string' ? [`:identity/${name}`] : [':identity/', name]),
-        ],
-      ],
-    });
+    const identityArn = (name: unknown) => sesArn(...(typeof name === 'string' ? [`:identity/${name}`] : [':identity/', name]));
     const sendingIdentities = (sending.Resource as unknown[]).filter((arn) => JSON.stringify(arn).includes(':identity/'));
     expect(sendingIdentities).toEqual([identityArn({ Ref: createdId }), identityArn('corp.example')]);
   });
@@ -824,21 +812,7 @@ describe('the whole deployment', () => {
     // Assess
     expect(set.Properties.Name).toBe('shadowmail-example-webmail');
     expect(fn.Properties.Environment.Variables.SHADOWMAIL_SES_CONFIGURATION_SET).toEqual({ Ref: setId });
-    expect(sending.Resource).toContainEqual({
-      'Fn::Join': [
-        '',
-        [
-          'arn:',
-          { Ref: 'AWS::Partition' },
-          ':ses:',
-          { Ref: 'AWS::Region' },
-          ':',
-          { Ref: 'AWS::AccountId' },
-          ':configuration-set/',
-          { Ref: setId },
-        ],
-      ],
-    });
+    expect(sending.Resource).toContainEqual(sesArn(':configuration-set/', { Ref: setId }));
     expect(alarmNames).toEqual(
       expect.arrayContaining(['shadowmail-example-webmail-ses-bounces', 'shadowmail-example-webmail-ses-complaints-rejects']),
     );

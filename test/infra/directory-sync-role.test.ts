@@ -11,12 +11,10 @@ import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { Writable } from 'node:stream';
 import { App, Stack, Validations } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { directoryCommand } from '../../bin/commands/directory.ts';
 import { makeDynamoDbClient } from '../../lambdas/adapters/aws/dynamodb-client.ts';
 import { DIRECTORY_SHARDS, directoryKeys } from '../../lambdas/adapters/aws/dynamodb-directory-store.ts';
 import { createMessageTable } from '../../lambdas/adapters/aws/message-table.ts';
@@ -24,6 +22,7 @@ import { messageTableKeys } from '../../lambdas/contract/message-table.ts';
 import { DIRECTORY_SYNC_PARTITIONS, DirectorySyncRole, type DirectorySyncRoleProps } from '../../lib/constructs/directory-sync-role.ts';
 import { MessageIndex } from '../../lib/constructs/message-index.ts';
 import type { CfnJson, CfnResource } from '../support/cfn-resource.ts';
+import { runCli } from '../support/cli-run.ts';
 import { type DynamoDbServer, startDynalite } from '../support/dynamodb-servers.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -181,23 +180,7 @@ async function recordingProxy(upstream: string): Promise<{ endpoint: string; cal
   };
 }
 
-async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const sink = (append: (text: string) => void) =>
-    new Writable({
-      write(chunk, _encoding, done) {
-        append(String(chunk));
-        done();
-      },
-    });
-  const code = await directoryCommand(
-    args,
-    sink((text) => (out += text)),
-    sink((text) => (err += text)),
-  );
-  return { code, out, err };
-}
+const cli = (...args: string[]) => runCli('directory', ...args);
 
 const csv = (rows: string[]) => `${['mailbox,displayName,aliases,kind,disabled,admin', ...rows].join('\n')}\n`;
 const people = (count: number, aliasSuffix: string) =>

@@ -25,6 +25,7 @@ import { InboundNotifications } from '../../lib/constructs/inbound-notifications
 import { DOWNLOADS_EXPIRY_DAYS, RawMailBucket, UPLOADS_EXPIRY_DAYS } from '../../lib/constructs/raw-mail-bucket.ts';
 import { WorkQueue } from '../../lib/constructs/work-queue.ts';
 import type { CfnJson, CfnResource } from '../support/cfn-resource.ts';
+import { sesArn } from '../support/cloudformation.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const cdkJson = JSON.parse(readFileSync(join(ROOT, 'cdk.json'), 'utf8')) as { context: Record<string, unknown> };
@@ -558,20 +559,7 @@ describe('both stacks in one app', () => {
     expect(sesStatements(statementsOf(policy))[0]!.Condition).toEqual({
       StringEquals: {
         'aws:SourceAccount': { Ref: 'AWS::AccountId' },
-        'aws:SourceArn': {
-          'Fn::Join': [
-            '',
-            [
-              'arn:',
-              { Ref: 'AWS::Partition' },
-              ':ses:',
-              { Ref: 'AWS::Region' },
-              ':',
-              { Ref: 'AWS::AccountId' },
-              `:receipt-rule-set/${STACK_ID}-inbound:receipt-rule/${STACK_ID}-store`,
-            ],
-          ],
-        },
+        'aws:SourceArn': sesArn(`:receipt-rule-set/${STACK_ID}-inbound:receipt-rule/${STACK_ID}-store`),
       },
     });
   });

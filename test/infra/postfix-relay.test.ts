@@ -17,6 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SmtpRelayAdapter } from '../../lambdas/adapters/smtp/smtp-relay.ts';
 import { forwardStampLine } from '../../lambdas/core/forward-stamp.ts';
 import { type PostfixInstance, postfixStoredForm, startPostfix, stripPostfixTrace } from '../support/postfix.ts';
+import { SMUGGLING_SEQUENCES } from '../support/smtp-smuggling.ts';
 
 const DOMAIN = 'corp.test';
 const SENDER = 'sender@partner.test';
@@ -170,20 +171,8 @@ describe('SmtpRelayAdapter → Postfix', () => {
 
   it('SMTP smuggling sequences in the content: exactly one message lands, content intact', async () => {
     // Prepare
-    const sequences = [
-      '\n.\n',
-      '\n.\r',
-      '\r.\n',
-      '\r.\r',
-      '\n.\r\n',
-      '\r.\r\n',
-      '\r\n.\r\r\n',
-      '\r\r\n.\r\r\n',
-      '\r\n\x00.\r\n',
-      '\r\n.\r\n',
-    ];
     const injected = `MAIL FROM:<evil@attacker.test>\r\nRCPT TO:<erin@${DOMAIN}>\r\nDATA\r\nSubject: smuggled\r\n\r\nowned\r\n`;
-    const body = sequences.map((sequence) => `before${sequence}${injected}after\r\n`).join('');
+    const body = SMUGGLING_SEQUENCES.map((sequence) => `before${sequence}${injected}after\r\n`).join('');
     const data = stamped(`${header('smuggling')}\r\n${body}`);
 
     // Act

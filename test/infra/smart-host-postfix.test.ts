@@ -23,8 +23,10 @@ import { awsForwardDeps } from '../../lambdas/wiring/aws.ts';
 import { makeRecord, makeState } from '../support/index-contract/fixtures.ts';
 import { ManualClock, MemoryRawMailStore, RecordingForwardQueue } from '../support/memory-adapters.ts';
 import { MemoryMessageIndex } from '../support/memory-message-index.ts';
-import { freePort, type PostfixInstance, startPostfix } from '../support/postfix.ts';
+import { type PostfixInstance, startPostfix } from '../support/postfix.ts';
+import { STARTTLS_STEPS } from '../support/probe-steps.ts';
 import { startFakeSecretsManager } from '../support/secrets-manager-fake.ts';
+import { freePort } from '../support/wait.ts';
 
 const DOMAIN = 'corp.test';
 const RELAY_USER = 'svc-relay@corp.test';
@@ -206,17 +208,7 @@ describe('the probe', () => {
 
     // Assess
     expect(result.ok).toBe(true);
-    expect(stepNames(result)).toEqual([
-      'connect:ok',
-      'greeting:220',
-      'ehlo:250',
-      'starttls:220',
-      'ehlo:250',
-      'mail:250',
-      'rcpt:250',
-      'rset:250',
-      'quit:221',
-    ]);
+    expect(stepNames(result)).toEqual([...STARTTLS_STEPS, 'mail:250', 'rcpt:250', 'rset:250', 'quit:221']);
     expect(result.steps.find((step) => step.step === 'starttls')!.reply).toMatch(
       /TLSv1\.[23], certificate .*verified for 127\.0\.0\.1|verified for/,
     );
@@ -229,16 +221,7 @@ describe('the probe', () => {
 
     // Assess
     expect(result).toMatchObject({ ok: false, fault: 'auth' });
-    expect(stepNames(result)).toEqual([
-      'connect:ok',
-      'greeting:220',
-      'ehlo:250',
-      'starttls:220',
-      'ehlo:250',
-      'mail:FAIL 530',
-      'rset:250',
-      'quit:221',
-    ]);
+    expect(stepNames(result)).toEqual([...STARTTLS_STEPS, 'mail:FAIL 530', 'rset:250', 'quit:221']);
     expect(result.summary).toMatch(/wants a login \(530 .* at MAIL FROM\).*smartHost\.authSecretArn/);
   });
 
@@ -266,18 +249,7 @@ describe('the probe', () => {
 
     // Assess
     expect(result).toMatchObject({ ok: true, fault: null });
-    expect(stepNames(result)).toEqual([
-      'connect:ok',
-      'greeting:220',
-      'ehlo:250',
-      'starttls:220',
-      'ehlo:250',
-      'auth:235',
-      'mail:250',
-      'rcpt:250',
-      'rset:250',
-      'quit:221',
-    ]);
+    expect(stepNames(result)).toEqual([...STARTTLS_STEPS, 'auth:235', 'mail:250', 'rcpt:250', 'rset:250', 'quit:221']);
     expect(result.summary).toMatch(/\(TLS, the login, MAIL FROM, RCPT TO/);
     expect(JSON.stringify(result)).not.toContain(RELAY_PASSWORD);
   });

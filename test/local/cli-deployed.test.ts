@@ -99,7 +99,7 @@ describe('shadowmail CLI against a deployed stack (--stack)', () => {
     ]);
   });
 
-  it('answers a missing stack, a missing output and a missing region with one clear line', async () => {
+  it('answers a missing stack, a missing output and a missing region with one clear line, a malformed stack id with the usage', async () => {
     // Act
     const noStack = await run('trace', '--recipient', 'bob@corp.test', '--stack', 'nowhere', '--region', REGION);
     const noOutput = await run(
@@ -129,10 +129,13 @@ describe('shadowmail CLI against a deployed stack (--stack)', () => {
     expect(noRegion).toBeInstanceOf(ShadowmailError);
     expect((noRegion as Error).message).toMatch(/^no AWS region: pass --region/);
     expect(badStack.code).toBe(2);
-    expect(badStack.err.trimEnd().split('\n')).toHaveLength(1);
+    expect(badStack.err.split('\n').slice(0, 2)).toEqual([
+      'shadowmail failover: --stack must be the stackId of the deployment (a letter, then letters, digits or dashes), not "no such stack"',
+      'usage:',
+    ]);
   });
 
-  it('refuses --stack with --data-dir or --ssm-parameter, and --region without a stack, in one line; the help names --stack', async () => {
+  it('refuses --stack with --data-dir or --ssm-parameter, and --region without a stack, in one line and the usage; the help names --stack', async () => {
     // Act
     const attempts = await Promise.all([
       run('trace', '--recipient', 'bob@corp.test', '--stack', STACK, '--data-dir', '/tmp/x'),
@@ -144,7 +147,10 @@ describe('shadowmail CLI against a deployed stack (--stack)', () => {
     // Assess
     for (const result of attempts) {
       expect(result.code).toBe(2);
-      expect(result.err.trimEnd().split('\n')).toHaveLength(1);
+      expect(result.err.split('\n')[0]).toMatch(
+        /^shadowmail (trace|resend|failover): (give either --\S+ or --\S+, not both|--region goes with --stack)$/,
+      );
+      expect(result.err.split('\n')[1]).toBe('usage:');
     }
     for (const result of help) expect(result.out).toContain('--stack STACK_ID [--region REGION]');
   });

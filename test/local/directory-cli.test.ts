@@ -2,15 +2,13 @@
 // (through a running local mode, and with none running), the diff of --dry-run, the
 // errors an admin sees, a deployed-stack target (--table), mail to an imported alias
 // landing in the owner's inbox, and a 10,000-user sync from slapd measured.
-// The command is called in-process (directoryCommand); bin/cli.ts dispatches to it.
+// The command is called in-process, through bin/cli.ts (test/support/cli-run.ts).
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { Writable } from 'node:stream';
 import { Attribute, Change } from 'ldapts';
 import { createTransport } from 'nodemailer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { directoryCommand } from '../../bin/commands/directory.ts';
 import { makeDynamoDbClient } from '../../lambdas/adapters/aws/dynamodb-client.ts';
 import { createMessageTable } from '../../lambdas/adapters/aws/message-table.ts';
 import { startEmbeddedDynalite } from '../../lambdas/adapters/local/embedded-dynalite.ts';
@@ -27,6 +25,7 @@ import {
   SYNC_PASSWORD,
   userDn,
 } from '../fixtures/directory/corp-directory.ts';
+import { runCli } from '../support/cli-run.ts';
 import { type DynamoDbServer, startDynalite } from '../support/dynamodb-servers.ts';
 import { type LocalProcess, startLocal } from '../support/local-process.ts';
 import { type Slapd, startSlapd } from '../support/slapd.ts';
@@ -34,23 +33,7 @@ import { freePort, waitFor } from '../support/wait.ts';
 
 const USERS_CSV = resolve(import.meta.dirname, '../fixtures/directory/users.csv');
 
-async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const sink = (append: (text: string) => void) =>
-    new Writable({
-      write(chunk, _encoding, done) {
-        append(String(chunk));
-        done();
-      },
-    });
-  const code = await directoryCommand(
-    args,
-    sink((text) => (out += text)),
-    sink((text) => (err += text)),
-  );
-  return { code, out, err };
-}
+const cli = (...args: string[]) => runCli('directory', ...args);
 
 /** A data directory as local mode leaves it after its first start: the table exists, nothing runs. */
 async function stoppedDataDir(): Promise<string> {
@@ -81,14 +64,15 @@ describe('shadowmail directory import and list', () => {
     await rm(dataDir, { recursive: true, force: true });
   });
 
-  it('prints the usage and exits 2 without a subcommand or with an unknown option', async () => {
+  it('says what is missing or wrong, prints the usage and exits 2 without a subcommand or with an unknown option', async () => {
     // Prepare (nothing)
     // Act
     const bare = await cli();
     const unknown = await cli('import', USERS_CSV, '--colour');
     // Assess
     expect(bare.code).toBe(2);
-    expect(bare.out).toMatch(/shadowmail directory sync --url/);
+    expect(bare.err.split('\n')[0]).toBe('shadowmail directory: give one of sync, import, list');
+    expect(bare.err).toMatch(/shadowmail directory sync --url/);
     expect(unknown.code).toBe(2);
     expect(unknown.err).toMatch(/Unknown option '--colour'/);
   });
@@ -120,7 +104,7 @@ describe('shadowmail directory import and list', () => {
     expect(imported.out).toMatch(/addresses: 8 new, 0 moved, 0 removed/);
     expect(listed.out.split('\n')).toContain('carol@corp.test  "Carol Gone"  [disabled]  aliases c.gone@corp.test');
     expect(listed.out).toMatch(/^4 users$/m);
-    expect(refused.code).toBe(1);
+    expect(refused.code).toBe(2);
     expect(refused.err).toMatch(/bad\.csv line 3: not a mail address: "bob@@corp\.test"/);
     expect((await listJson('--data-dir', dataDir)).map((user) => user.mailbox)).toEqual([
       'alice@corp.test',
@@ -143,7 +127,7 @@ describe('shadowmail directory import and list', () => {
       const refused = await cli('import', few, '--data-dir', bigger);
       const allowed = await cli('import', few, '--data-dir', bigger, '--max-removals', '29');
       // Assess
-      expect(refused.code).toBe(1);
+      expect(refused.code).toBe(2);
       expect(refused.err).toMatch(/would remove 29 of 30 users \(more than 10\); nothing was changed/);
       expect(allowed.code, allowed.err).toBe(0);
       expect(allowed.out).toMatch(/users: 0 added, 0 changed, 29 removed/);
@@ -272,7 +256,7 @@ describe('shadowmail directory sync from slapd', () => {
     expect(await listJson('--data-dir', dataDir)).toEqual(before);
   });
 
-  it('names a wrong password and an unreachable server, exits 1 and leaves the directory as it was', async () => {
+  it('names a wrong password and an unreachable server, exits 2 and leaves the directory as it was', async () => {
     // Prepare
     const before = await listJson('--data-dir', dataDir);
     const wrongFile = join(dataDir, 'wrong-password');
@@ -289,10 +273,10 @@ describe('shadowmail directory sync from slapd', () => {
       dataDir,
     );
     // Assess
-    expect(wrong.code).toBe(1);
+    expect(wrong.code).toBe(2);
     expect(wrong.err).toContain(`warning: ${wrongFile} can be read by other users (chmod 600 it)`);
     expect(wrong.err).toContain(`shadowmail directory: bind failed for ${SYNC_DN}: invalid credentials`);
-    expect(down.code).toBe(1);
+    expect(down.code).toBe(2);
     expect(down.err).toBe(`shadowmail directory: cannot reach ldap://127.0.0.1:${closedPort}: connection refused\n`);
     expect(await listJson('--data-dir', dataDir)).toEqual(before);
   });

@@ -15,10 +15,11 @@
 // headers of mail from 127.0.0.1 (see the main.cf comments below).
 import { execFile, spawnSync } from 'node:child_process';
 import { chmod, chown, mkdir, mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
-import { createServer, connect as netConnect } from 'node:net';
+import { connect as netConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { freePort } from './wait.ts';
 
 const run = promisify(execFile);
 
@@ -618,18 +619,6 @@ async function postfixIds(): Promise<[number, number]> {
   const gid = Number(/gid=(\d+)/.exec(stdout)?.[1]);
   if (!Number.isInteger(uid) || !Number.isInteger(gid)) throw new Error(`no postfix user: ${stdout}`);
   return [uid, gid];
-}
-
-/** A port that was free a moment ago (the usual race: someone may take it before Postfix binds). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
 }
 
 function portAnswers(host: string, port: number): Promise<boolean> {

@@ -14,6 +14,7 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'ldapts';
+import { isAlive } from '../../lambdas/adapters/local/process-alive.ts';
 
 export const SAMBA_SUFFIX = 'DC=corp,DC=test';
 export const SAMBA_ADMIN_DN = `CN=Administrator,CN=Users,${SAMBA_SUFFIX}`;
@@ -197,11 +198,7 @@ function signal(pid: number, name: NodeJS.Signals): void {
 async function waitGone(pid: number): Promise<void> {
   const deadline = Date.now() + STOP_TIMEOUT_MS;
   for (;;) {
-    try {
-      process.kill(pid, 0);
-    } catch {
-      return;
-    }
+    if (!isAlive(pid)) return;
     if (Date.now() > deadline) {
       signal(pid, 'SIGKILL');
       return;

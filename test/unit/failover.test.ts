@@ -334,22 +334,24 @@ describe('shadowmail failover (CLI, local mode)', () => {
     expect(await new FileFailoverFlag(join(dir, 'failover.json')).read()).toMatchObject({ on: true, reason: 'power' });
   });
 
-  it('answers usage errors with exit code 2 and one line', async () => {
+  it('answers usage errors with exit code 2, a line naming the mistake and the usage', async () => {
     // Prepare
-    const attempts = [
-      ['failover', '--data-dir', dir],
-      ['failover', 'maybe', '--data-dir', dir],
-      ['failover', 'off', '--message', 'x', '--data-dir', dir],
-      ['failover', 'status', '--ssm-parameter', 'no-slash'],
-      ['failover', 'status', '--ssm-parameter', '/shadowmail/failover', '--data-dir', dir],
-      ['failover', 'status', '--region', 'eu-central-1', '--data-dir', dir],
+    const attempts: [string[], string][] = [
+      [['failover', '--data-dir', dir], 'failover needs one of: on, off, status'],
+      [['failover', 'maybe', '--data-dir', dir], 'failover needs one of: on, off, status'],
+      [['failover', 'off', '--message', 'x', '--data-dir', dir], '--message goes with failover on'],
+      [['failover', 'status', '--ssm-parameter', 'no-slash'], '--ssm-parameter must be a parameter name such as /shadowmail/failover'],
+      [['failover', 'status', '--ssm-parameter', '/shadowmail/failover', '--data-dir', dir], 'give either --data-dir or --ssm-parameter'],
+      [['failover', 'status', '--region', 'eu-central-1', '--data-dir', dir], '--region goes with --stack'],
     ];
     // Act
-    const results = await Promise.all(attempts.map((argv) => run(...argv)));
+    const results = await Promise.all(attempts.map(([argv]) => run(...argv)));
     // Assess
-    for (const result of results) {
+    for (const [i, result] of results.entries()) {
       expect(result.code).toBe(2);
-      expect(result.err.trimEnd().split('\n')).toHaveLength(1);
+      const [line, usage] = result.err.split('\n');
+      expect(line).toContain(`shadowmail failover: ${attempts[i]![1]}`);
+      expect(usage).toBe('usage:');
     }
   });
 });

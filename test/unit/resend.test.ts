@@ -174,6 +174,29 @@ class Harness {
 }
 
 /** The two header lines a resend puts on top, then the stored bytes. */
+/** `target` whose `method` throws `message` once — at the first call `when` accepts — and otherwise does what it did: a worker killed there. */
+function crashOnce<T extends object, K extends MethodOf<T>>(
+  target: T,
+  method: K,
+  message: string,
+  when: (...args: Parameters<Extract<T[K], AnyFunction>>) => boolean = () => true,
+): T {
+  let crashed = false;
+  const original = (target[method] as AnyFunction).bind(target);
+  const crashing = Object.create(target) as T;
+  crashing[method] = (async (...args: Parameters<Extract<T[K], AnyFunction>>) => {
+    if (!crashed && when(...args)) {
+      crashed = true;
+      throw new Error(message);
+    }
+    return original(...args);
+  }) as T[K];
+  return crashing;
+}
+
+type AnyFunction = (...args: never[]) => unknown;
+type MethodOf<T> = { [P in keyof T]: T[P] extends AnyFunction ? P : never }[keyof T];
+
 function resentForm(jobId: string, sesMessageId: string, at: Date, raw: Buffer): Buffer {
   return Buffer.concat([
     Buffer.from(
@@ -575,15 +598,7 @@ describe('redeliveries and crashes', () => {
     const id = await h.receive(1);
     const job = await startResend(ADMIN, { kind: 'message', sesMessageId: id }, h.startDeps());
     const entry = h.queue.takeDue()!;
-    let crash = true;
-    const crashing = Object.create(h.index) as MemoryMessageIndex;
-    crashing.completeOnce = async (key, owner) => {
-      if (crash) {
-        crash = false;
-        throw new Error('killed before completeOnce');
-      }
-      return h.index.completeOnce(key, owner);
-    };
+    const crashing = crashOnce(h.index, 'completeOnce', 'killed before completeOnce');
     // Act
     const first = await processResendStep(entry.step, h.workerDeps({ index: crashing })).catch((error: unknown) => error);
     const rerun = await processResendStep(entry.step, h.workerDeps({ index: crashing }), 2);
@@ -600,15 +615,7 @@ describe('redeliveries and crashes', () => {
     const id = await h.receive(1);
     const job = await startResend(ADMIN, { kind: 'message', sesMessageId: id }, h.startDeps());
     const entry = h.queue.takeDue()!;
-    let crash = true;
-    const crashing = Object.create(h.jobs) as MemoryResendJobs;
-    crashing.applyTask = async (...args) => {
-      if (crash) {
-        crash = false;
-        throw new Error('killed after the relay');
-      }
-      return h.jobs.applyTask(...args);
-    };
+    const crashing = crashOnce(h.jobs, 'applyTask', 'killed after the relay');
     // Act
     await processResendStep(entry.step, h.workerDeps({ jobs: crashing })).catch(() => undefined);
     const rerun = await processResendStep(entry.step, h.workerDeps({ jobs: crashing }), 2);
@@ -624,15 +631,12 @@ describe('redeliveries and crashes', () => {
     const id = await h.receive(1, { recipients: ['a@corp.test', 'later@corp.test'] });
     h.relay.codes.set('later@corp.test', [450, 250]);
     const job = await startResend(ADMIN, { kind: 'message', sesMessageId: id }, h.startDeps());
-    let crash = true;
-    const crashingQueue = Object.create(h.queue) as MemoryResendQueue;
-    crashingQueue.enqueue = async (steps, delay) => {
-      if (crash && steps[0]?.type === 'message' && steps[0].attempt === 1) {
-        crash = false;
-        throw new Error('killed before the retry was queued');
-      }
-      return h.queue.enqueue(steps, delay);
-    };
+    const crashingQueue = crashOnce(
+      h.queue,
+      'enqueue',
+      'killed before the retry was queued',
+      (steps) => steps[0]?.type === 'message' && steps[0].attempt === 1,
+    );
     // Act
     await h.drain(h.workerDeps({ queue: crashingQueue }));
     // Assess
@@ -656,15 +660,7 @@ describe('redeliveries and crashes', () => {
     const id = await h.receive(1, { recipients: ['a@corp.test', 'later@corp.test'] });
     h.relay.codes.set('later@corp.test', [450, 250]);
     const job = await startResend(ADMIN, { kind: 'message', sesMessageId: id }, h.startDeps());
-    let crash = true;
-    const crashing = Object.create(h.jobs) as MemoryResendJobs;
-    crashing.applyTask = async (...args) => {
-      if (crash) {
-        crash = false;
-        throw new Error('killed after the relay');
-      }
-      return h.jobs.applyTask(...args);
-    };
+    const crashing = crashOnce(h.jobs, 'applyTask', 'killed after the relay');
     // Act
     await h.drain(h.workerDeps({ jobs: crashing }));
     // Assess
@@ -688,15 +684,7 @@ describe('redeliveries and crashes', () => {
     for (let n = 0; n < 50; n += 1) await h.receive(n, { minutesAgo: 100 - n });
     const now = h.clock.now().getTime();
     const job = await startResend(ADMIN, { kind: 'all', since: new Date(now - 86_400_000), until: new Date(now) }, h.startDeps());
-    let crash = true;
-    const crashing = Object.create(h.jobs) as MemoryResendJobs;
-    crashing.checkpoint = async (...args) => {
-      if (crash) {
-        crash = false;
-        throw new Error('killed before the checkpoint');
-      }
-      return h.jobs.checkpoint(...args);
-    };
+    const crashing = crashOnce(h.jobs, 'checkpoint', 'killed before the checkpoint');
     // Act
     await h.drain(h.workerDeps({ jobs: crashing }));
     // Assess
@@ -711,15 +699,12 @@ describe('redeliveries and crashes', () => {
     for (let n = 0; n < 90; n += 1) await h.receive(n, { minutesAgo: 100 - n });
     const now = h.clock.now().getTime();
     const job = await startResend(ADMIN, { kind: 'all', since: new Date(now - 86_400_000), until: new Date(now) }, h.startDeps());
-    let crash = true;
-    const crashingQueue = Object.create(h.queue) as MemoryResendQueue;
-    crashingQueue.enqueue = async (steps, delay) => {
-      if (crash && steps.length === 1 && steps[0]?.type === 'enumerate') {
-        crash = false;
-        throw new Error('killed before the next page was queued');
-      }
-      return h.queue.enqueue(steps, delay);
-    };
+    const crashingQueue = crashOnce(
+      h.queue,
+      'enqueue',
+      'killed before the next page was queued',
+      (steps) => steps.length === 1 && steps[0]?.type === 'enumerate',
+    );
     // Act
     await h.drain(h.workerDeps({ queue: crashingQueue }));
     // Assess

@@ -11,7 +11,7 @@ import { SmtpOutboundMailer } from '../../lambdas/adapters/smtp/smtp-outbound-ma
 import { draftOwner, FILENAME_VARIABLE } from '../../lambdas/core/drafts.ts';
 import { MAX_WEB_BODY_BYTES } from '../../lambdas/core/payload-limits.ts';
 import type { OutboundMailer } from '../../lambdas/ports/outbound-mailer.ts';
-import { buildMessage, links, type MailHarness, ORIGIN, PNG, startMailHarness } from '../fixtures/webmail/mail-harness.ts';
+import { buildMessage, decodeEntities, links, type MailHarness, ORIGIN, PNG, startMailHarness } from '../fixtures/webmail/mail-harness.ts';
 import { freePort } from '../support/wait.ts';
 
 const MB = 1024 * 1024;
@@ -43,22 +43,15 @@ afterAll(async () => h?.close());
 
 /** The named form fields of a page (inputs and the textarea), HTML entities decoded. */
 function fields(html: string): Record<string, string> {
-  const decode = (text: string) =>
-    text
-      .replace(/&quot;/g, '"')
-      .replace(/&lt;/g, '<')
-      .replace(/&gt;/g, '>')
-      .replace(/&#39;/g, "'")
-      .replace(/&amp;/g, '&');
   const result: Record<string, string> = {};
   for (const match of html.matchAll(/<input ([^>]*)\/?>/g)) {
     const name = /name="([^"]*)"/.exec(match[1]!)?.[1];
     const value = /value="([^"]*)"/.exec(match[1]!)?.[1];
-    if (name && value !== undefined && !/type="(checkbox|file)"/.test(match[1]!)) result[name] = decode(value);
+    if (name && value !== undefined && !/type="(checkbox|file)"/.test(match[1]!)) result[name] = decodeEntities(value);
   }
   const textarea = /<textarea [^>]*name="text"[^>]*>([\s\S]*?)<\/textarea>/.exec(html);
   // The browser drops the newline right after <textarea>, as it would here.
-  if (textarea) result.text = decode(textarea[1]!).replace(/^\n/, '');
+  if (textarea) result.text = decodeEntities(textarea[1]!).replace(/^\n/, '');
   return result;
 }
 
@@ -71,20 +64,13 @@ async function form(path: string): Promise<{ html: string; values: Record<string
 
 /** The upload page's form: where it posts and its hidden fields, in order. */
 function uploadFormOf(html: string): { action: string; fields: [string, string][]; maxBytes: number } {
-  const decode = (text: string) =>
-    text
-      .replace(/&quot;/g, '"')
-      .replace(/&lt;/g, '<')
-      .replace(/&gt;/g, '>')
-      .replace(/&#39;/g, "'")
-      .replace(/&amp;/g, '&');
   const formTag = /<form id="upload-form" method="post" action="([^"]+)"[^>]*data-max-bytes="(\d+)"/.exec(html);
   if (!formTag) throw new Error(`no upload form in ${html.slice(0, 500)}`);
   const inside = html.slice(formTag.index, html.indexOf('</form>', formTag.index));
   const fields = [...inside.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)"\/>/g)].map(
-    (m) => [decode(m[1]!), decode(m[2]!)] as [string, string],
+    (m) => [decodeEntities(m[1]!), decodeEntities(m[2]!)] as [string, string],
   );
-  return { action: decode(formTag[1]!), fields, maxBytes: Number(formTag[2]) };
+  return { action: decodeEntities(formTag[1]!), fields, maxBytes: Number(formTag[2]) };
 }
 
 /** Posts the upload form to the store as a browser does: its fields, then the file. */

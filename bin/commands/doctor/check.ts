@@ -27,22 +27,19 @@ export const ok = (group: CheckGroup, name: string, detail: string, lines?: stri
   detail,
   ...(lines && { lines }),
 });
-export const warn = (group: CheckGroup, name: string, detail: string, fix: string, lines?: string[]): Check => ({
-  group,
-  name,
-  status: 'warn',
-  detail,
-  fix,
-  ...(lines && { lines }),
-});
-export const fail = (group: CheckGroup, name: string, detail: string, fix: string, lines?: string[]): Check => ({
-  group,
-  name,
-  status: 'fail',
-  detail,
-  fix,
-  ...(lines && { lines }),
-});
+/** A warning or a failure: what was seen and what to do. */
+const withFix =
+  (status: 'warn' | 'fail') =>
+  (group: CheckGroup, name: string, detail: string, fix: string, lines?: string[]): Check => ({
+    group,
+    name,
+    status,
+    detail,
+    fix,
+    ...(lines && { lines }),
+  });
+export const warn = withFix('warn');
+export const fail = withFix('fail');
 
 /**
  * A check that could not be made because an AWS call failed: fail, naming the call and,

@@ -29,6 +29,7 @@ import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { ConfigurationError, InvalidInputError } from '../../core/errors.ts';
 import { MAX_VISIBILITY_SECONDS } from '../../ports/message-visibility.ts';
 import { fsyncPath } from './fs-raw-mail-store.ts';
+import { isAlive } from './process-alive.ts';
 
 /** SQS limits the local queue mirrors, so what works locally also works in AWS. */
 export const MAX_DELAY_SECONDS = 900;
@@ -56,6 +57,7 @@ export interface ConsumerOptions {
   onError?: (error: unknown, context: string) => void;
 }
 
+// biome-ignore lint/suspicious/noConfusingVoidType: a Lambda SQS handler may return nothing (aws-lambda's SQSHandler says void too)
 export type SqsLikeHandler = (event: SQSEvent) => Promise<SQSBatchResponse | void>;
 
 export interface QueueConsumer {
@@ -122,16 +124,6 @@ function parseName(file: string, pattern: RegExp): MessageName | null {
 }
 
 const isNotFound = (error: unknown): boolean => (error as NodeJS.ErrnoException | null)?.code === 'ENOENT';
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: the process exists but belongs to someone else.
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /**
  * Group commit for directory fsyncs: every rename that happened before an fsync of
@@ -349,7 +341,7 @@ export class FileQueue {
     const [pidText, token] = owner.split('.');
     const pid = Number(pidText);
     if (pid === process.pid) return atStart && !this.ownTokens.has(token ?? '');
-    return !processAlive(pid);
+    return !isAlive(pid);
   }
 
   /** @internal */
@@ -458,8 +450,11 @@ class Consumer {
     this.paths = queue.paths();
     this.settings = queue.settings();
     queue.registerToken(this.token);
-    const consumers = liveConsumers.get(this.paths.ready) ?? new Set();
-    liveConsumers.set(this.paths.ready, consumers);
+    let consumers = liveConsumers.get(this.paths.ready);
+    if (!consumers) {
+      consumers = new Set();
+      liveConsumers.set(this.paths.ready, consumers);
+    }
     consumers.add(this);
 
     this.started = this.start();
@@ -747,7 +742,7 @@ class Consumer {
 }
 
 /** Lambda's partial batch response rules: an identifier not in the batch fails the whole batch. */
-function failuresOf(response: SQSBatchResponse | void, batch: Leased[]): Set<string> {
+function failuresOf(response: Awaited<ReturnType<SqsLikeHandler>>, batch: Leased[]): Set<string> {
   const ids = new Set(batch.map((message) => message.name.id));
   const failures = response?.batchItemFailures;
   if (!failures || failures.length === 0) return new Set();

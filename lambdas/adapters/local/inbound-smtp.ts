@@ -10,14 +10,15 @@
 // every 550, which is wrong for a relay refusal.
 import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, open, readdir, rm } from 'node:fs/promises';
-import type { AddressInfo } from 'node:net';
+import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { SMTPServer, type SMTPServerDataStream, type SMTPServerError, type SMTPServerSession } from 'smtp-server';
+import type { SMTPServerDataStream, SMTPServerError, SMTPServerSession } from 'smtp-server';
 import { domainOf } from '../../core/addresses.ts';
 import { ConfigurationError } from '../../core/errors.ts';
+import { fsyncPath } from './fs-raw-mail-store.ts';
+import { listen, plainSmtpServer, type SmtpListener, smtpError } from './smtp-listener.ts';
 
 export interface InboundMessage {
   /** Queue id of this message, also in the 250 reply ("queued as <id>"). */
@@ -55,10 +56,7 @@ export interface InboundSmtpOptions {
   onError?: (error: unknown, context: string) => void;
 }
 
-export interface InboundSmtpServer {
-  port: number;
-  close(): Promise<void>;
-}
+export type InboundSmtpServer = SmtpListener;
 
 const SPOOL_FILE = /^[a-z2-7]{40}\.eml$/;
 
@@ -69,12 +67,6 @@ export function newQueueId(): string {
   let id = '';
   for (const byte of bytes) id += alphabet[byte & 31];
   return id;
-}
-
-function smtpError(code: number, text: string): SMTPServerError {
-  const error: SMTPServerError = new Error(text);
-  error.responseCode = code;
-  return error;
 }
 
 /** Passes bytes on until the limit is crossed, then swallows the rest: disk use stays bounded. */
@@ -108,14 +100,9 @@ export async function startInboundSmtp(options: InboundSmtpOptions): Promise<Inb
     if (SPOOL_FILE.test(file)) await rm(join(spoolDir, file), { force: true });
   }
 
-  const server = new SMTPServer({
+  const server = plainSmtpServer(options.closeTimeoutMs ?? 10_000, {
     ...(options.serverName ? { name: options.serverName } : {}),
     size: maxMessageBytes,
-    authOptional: true,
-    disabledCommands: ['AUTH', 'STARTTLS'],
-    disableReverseLookup: true,
-    logger: false,
-    closeTimeout: options.closeTimeoutMs ?? 10_000,
 
     onRcptTo(address, session, callback) {
       const domain = domainOf(address.address);
@@ -154,12 +141,7 @@ export async function startInboundSmtp(options: InboundSmtpOptions): Promise<Inb
       if (stream.sizeExceeded || limit.seen > maxMessageBytes) {
         throw smtpError(552, `5.3.4 Message size exceeds fixed maximum message size (${maxMessageBytes} bytes)`);
       }
-      const handle = await open(spoolFile, 'r');
-      try {
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
+      await fsyncPath(spoolFile);
       await options.accept({ id, envelopeFrom, envelopeRecipients, spoolFile, size: limit.seen, receivedAt: new Date() });
       return id;
     } finally {
@@ -168,18 +150,5 @@ export async function startInboundSmtp(options: InboundSmtpOptions): Promise<Inb
     }
   }
 
-  await new Promise<void>((resolveListen, rejectListen) => {
-    server.once('error', rejectListen);
-    server.listen(options.port, options.host ?? '127.0.0.1', () => {
-      server.off('error', rejectListen);
-      resolveListen();
-    });
-  });
-  server.on('error', (error) => onError(error, 'server'));
-  const port = (server.server.address() as AddressInfo).port;
-
-  return {
-    port,
-    close: () => new Promise<void>((resolveClose) => server.close(() => resolveClose())),
-  };
+  return listen(server, options, onError);
 }

@@ -2,13 +2,9 @@
 // the `mail.headers` / `commonHeaders` that SES puts into its notification).
 // Deliberately shallow: unfolded name/value pairs, undecoded, as SES lists them.
 import { open } from 'node:fs/promises';
+import type { CommonHeaders, HeaderField } from '../../core/model.ts';
 
 const MAX_HEADER_BYTES = 256 * 1024;
-
-export interface HeaderField {
-  name: string;
-  value: string;
-}
 
 export async function readHeaderBlock(file: string): Promise<HeaderField[]> {
   const handle = await open(file, 'r');
@@ -41,14 +37,7 @@ export function parseHeaderBlock(text: string): HeaderField[] {
 }
 
 /** The few headers SES summarizes as commonHeaders. */
-export function commonHeadersOf(fields: HeaderField[]): {
-  from?: string[];
-  to?: string[];
-  cc?: string[];
-  subject?: string;
-  date?: string;
-  messageId?: string;
-} {
+export function commonHeadersOf(fields: HeaderField[]): CommonHeaders {
   const first = (name: string): string | undefined => fields.find((field) => field.name.toLowerCase() === name)?.value;
   const list = (name: string): string[] | undefined => {
     const value = first(name);

@@ -5,11 +5,12 @@
 // .json first, so a reader that sees an .eml always sees a whole message and its
 // envelope.
 import { createWriteStream } from 'node:fs';
-import { mkdir, open, rename, rm, writeFile } from 'node:fs/promises';
-import type { AddressInfo } from 'node:net';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { SMTPServer, type SMTPServerDataStream, type SMTPServerError, type SMTPServerSession } from 'smtp-server';
+import type { SMTPServerDataStream, SMTPServerSession } from 'smtp-server';
+import { fsyncPath } from './fs-raw-mail-store.ts';
+import { listen, plainSmtpServer, type SmtpListener, smtpError } from './smtp-listener.ts';
 
 export interface SmtpSinkOptions {
   host?: string;
@@ -20,10 +21,7 @@ export interface SmtpSinkOptions {
   onError?: (error: unknown, context: string) => void;
 }
 
-export interface SmtpSink {
-  port: number;
-  close(): Promise<void>;
-}
+export type SmtpSink = SmtpListener;
 
 /** What <name>.json holds. */
 export interface SinkEnvelope {
@@ -48,20 +46,13 @@ export async function startSmtpSink(options: SmtpSinkOptions): Promise<SmtpSink>
   const onError = options.onError ?? ((error, context) => console.error(`[smtp-sink] ${context}:`, error));
   await mkdir(dir, { recursive: true });
 
-  const server = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ['AUTH', 'STARTTLS'],
-    disableReverseLookup: true,
-    logger: false,
-    closeTimeout: options.closeTimeoutMs ?? 5_000,
+  const server = plainSmtpServer(options.closeTimeoutMs ?? 5_000, {
     onData(stream, session, callback) {
       keep(stream, session).then(
         (name) => callback(null, `Ok: kept as ${name}`),
         (error: unknown) => {
           onError(error, 'receive');
-          const reply: SMTPServerError = new Error('4.3.0 Could not store the message');
-          reply.responseCode = 451;
-          callback(reply);
+          callback(smtpError(451, '4.3.0 Could not store the message'));
         },
       );
     },
@@ -77,10 +68,10 @@ export async function startSmtpSink(options: SmtpSinkOptions): Promise<SmtpSink>
     const temporaryJson = join(dir, `.${base}.json.tmp`);
     try {
       await pipeline(stream, createWriteStream(temporary, { flags: 'wx' }));
-      await syncFile(temporary);
+      await fsyncPath(temporary);
       const record: SinkEnvelope = { ...envelope, receivedAt: new Date().toISOString(), size: stream.byteLength };
       await writeFile(temporaryJson, `${JSON.stringify(record, null, 2)}\n`, { flag: 'wx' });
-      await syncFile(temporaryJson);
+      await fsyncPath(temporaryJson);
       await rename(temporaryJson, join(dir, `${base}.json`));
       await rename(temporary, join(dir, `${base}.eml`));
       return `${base}.eml`;
@@ -91,27 +82,5 @@ export async function startSmtpSink(options: SmtpSinkOptions): Promise<SmtpSink>
     }
   }
 
-  await new Promise<void>((resolveListen, rejectListen) => {
-    server.once('error', rejectListen);
-    server.listen(options.port, options.host ?? '127.0.0.1', () => {
-      server.off('error', rejectListen);
-      resolveListen();
-    });
-  });
-  server.on('error', (error) => onError(error, 'server'));
-  const port = (server.server.address() as AddressInfo).port;
-
-  return {
-    port,
-    close: () => new Promise<void>((resolveClose) => server.close(() => resolveClose())),
-  };
-}
-
-async function syncFile(path: string): Promise<void> {
-  const handle = await open(path, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
+  return listen(server, options, onError);
 }

@@ -14,14 +14,11 @@ import { plainTextLines, withoutControlsButTabAndLineBreaks } from '../../core/t
 import type { MessageRenderer, RenderedAttachment, RenderedMessage, RenderOptions } from '../../ports/message-renderer.ts';
 import { sanitizedHtmlToText, sanitizeEmailHtml } from './html-sanitizer.ts';
 import {
-  allStrings,
   assertMailparserHooks,
-  dateOf,
   drainAttachment,
-  firstString,
-  formatAddresses,
   foundMessage,
   type MailparserRun,
+  messageHeadersOf,
   runMailparser,
   type TextLimits,
 } from './mailparser-run.ts';
@@ -199,21 +196,12 @@ function cleanFilename(name: string | undefined): string | null {
 function buildRendered(run: MailparserRun, attachments: RenderedAttachment[], options: RenderOptions): RenderedMessage {
   const headers = run.headers;
   if (headers === null) throw new MimeParseError('no message headers found');
-  const subject = headers.get('subject');
   const htmlSource = typeof run.text?.html === 'string' && run.text.html.trim() !== '' ? run.text.html : null;
   const sanitized = htmlSource === null ? null : sanitizeEmailHtml(htmlSource, options);
   let text = typeof run.text?.text === 'string' ? plainTextLines(run.text.text) : null;
   if ((text === null || text.trim() === '') && sanitized !== null) text = sanitizedHtmlToText(sanitized.html);
   return {
-    from: formatAddresses(headers.get('from')),
-    to: formatAddresses(headers.get('to')),
-    cc: formatAddresses(headers.get('cc')),
-    replyTo: formatAddresses(headers.get('reply-to')),
-    subject: typeof subject === 'string' ? withoutControlsButTabAndLineBreaks(subject) : '',
-    date: dateOf(run.headerLines),
-    messageIdHeader: firstString(headers.get('message-id')),
-    inReplyTo: firstString(headers.get('in-reply-to')),
-    references: allStrings(headers.get('references')),
+    ...messageHeadersOf(headers, run.headerLines),
     text: text === null || text.trim() === '' ? null : text,
     html: sanitized?.html ?? null,
     remoteContentBlocked: sanitized?.remoteContentBlocked ?? false,

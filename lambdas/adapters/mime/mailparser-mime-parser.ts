@@ -7,17 +7,15 @@ import type { Readable } from 'node:stream';
 import type { AttachmentStream, HeaderLines, Headers, MessageText } from 'mailparser';
 import { MimeParseError } from '../../core/errors.ts';
 import { type AttachmentInfo, FORWARD_STAMP_HEADER, type MessageSummary } from '../../core/model.ts';
-import { oneLine, withoutControlsButTabAndLineBreaks } from '../../core/text.ts';
+import { oneLine } from '../../core/text.ts';
 import type { MimeParser } from '../../ports/mime-parser.ts';
 import {
   allStrings,
   assertMailparserHooks,
-  dateOf,
   describeError,
   drainAttachment,
-  firstString,
-  formatAddresses,
   foundMessage,
+  messageHeadersOf,
   runMailparser,
   type TextBudget,
 } from './mailparser-run.ts';
@@ -105,17 +103,8 @@ function buildSummary(
   budget: TextBudget,
   parseError: string | null,
 ): MessageSummary {
-  const subject = headers.get('subject');
   return {
-    from: formatAddresses(headers.get('from')),
-    to: formatAddresses(headers.get('to')),
-    cc: formatAddresses(headers.get('cc')),
-    replyTo: formatAddresses(headers.get('reply-to')),
-    subject: typeof subject === 'string' ? withoutControlsButTabAndLineBreaks(subject) : '',
-    date: dateOf(headerLines),
-    messageIdHeader: firstString(headers.get('message-id')),
-    inReplyTo: firstString(headers.get('in-reply-to')),
-    references: allStrings(headers.get('references')),
+    ...messageHeadersOf(headers, headerLines),
     snippet: snippetOf(text),
     hasHtml: budget.sawHtml || typeof text?.html === 'string',
     attachments,

@@ -16,6 +16,8 @@ import type {
 } from 'mailparser';
 import { MailParser } from 'mailparser';
 import { RetryableError } from '../../core/errors.ts';
+import type { MessageHeaders } from '../../core/model.ts';
+import { withoutControlsButTabAndLineBreaks } from '../../core/text.ts';
 
 // Everything mailparser would derive from bodies for display is switched off: it
 // would work on whole bodies and, for cid: images, buffer the attachments.
@@ -282,6 +284,22 @@ export function describeError(error: unknown): string | null {
 
 function isAddressObject(value: unknown): value is AddressObject {
   return typeof value === 'object' && value !== null && Array.isArray((value as AddressObject).value);
+}
+
+/** The headers ingest's summary and the webmail's rendering show, formatted one way for both. */
+export function messageHeadersOf(headers: Headers, headerLines: HeaderLines): MessageHeaders {
+  const subject = headers.get('subject');
+  return {
+    from: formatAddresses(headers.get('from')),
+    to: formatAddresses(headers.get('to')),
+    cc: formatAddresses(headers.get('cc')),
+    replyTo: formatAddresses(headers.get('reply-to')),
+    subject: typeof subject === 'string' ? withoutControlsButTabAndLineBreaks(subject) : '',
+    date: dateOf(headerLines),
+    messageIdHeader: firstString(headers.get('message-id')),
+    inReplyTo: firstString(headers.get('in-reply-to')),
+    references: allStrings(headers.get('references')),
+  };
 }
 
 /** Mailboxes the way SES lists them in commonHeaders; groups are replaced by their members. */

@@ -40,6 +40,30 @@ function Csrf(props: { token: string }): Child {
   return <input type="hidden" name="_csrf" value={props.token} />;
 }
 
+/** The link to a list's next page, when there is one. */
+function MoreLink(props: { t: Translate; href: string | null }): Child {
+  return (
+    props.href && (
+      <p>
+        <a href={props.href} rel="next">
+          {props.t('admin.more')}
+        </a>
+      </p>
+    )
+  );
+}
+
+/** A labelled input of a form; its id is `<form>-<name>`. */
+function Field(props: { form: string; name: string; label: string; type?: string; value?: string; required?: boolean }): Child {
+  const id = `${props.form}-${props.name}`;
+  return (
+    <p>
+      <label for={id}>{props.label}</label>
+      <input id={id} name={props.name} type={props.type} value={props.value} required={props.required} />
+    </p>
+  );
+}
+
 export interface TraceForm {
   recipient: string;
   sender: string;
@@ -57,12 +81,7 @@ export function TraceView(props: {
   error: string | null;
 }): Child {
   const { t, form } = props;
-  const field = (name: keyof TraceForm, label: string, type = 'text') => (
-    <p>
-      <label for={`trace-${name}`}>{label}</label>
-      <input id={`trace-${name}`} name={name} type={type} value={form[name]} />
-    </p>
-  );
+  const field = (name: keyof TraceForm, label: string) => <Field form="trace" name={name} label={label} type="text" value={form[name]} />;
   return (
     <>
       <h1>{t('admin.nav.trace')}</h1>
@@ -103,13 +122,7 @@ export function TraceView(props: {
           </tbody>
         </table>
       )}
-      {props.moreHref && (
-        <p>
-          <a href={props.moreHref} rel="next">
-            {t('admin.more')}
-          </a>
-        </p>
-      )}
+      <MoreLink t={t} href={props.moreHref} />
     </>
   );
 }
@@ -194,23 +207,14 @@ export function BulkResendView(props: { t: Translate; csrf: string; error: strin
       {props.error && <p role="alert">{props.error}</p>}
       <form method="post" action="/admin/resend">
         <Csrf token={props.csrf} />
-        <p>
-          <label for="resend-mailbox">{t('admin.resend.mailbox')}</label>
-          <input id="resend-mailbox" name="mailbox" type="text" />
-        </p>
+        <Field form="resend" name="mailbox" label={t('admin.resend.mailbox')} type="text" />
         <p>
           <label>
             <input type="checkbox" name="all" value="1" /> {t('admin.resend.all')}
           </label>
         </p>
-        <p>
-          <label for="resend-since">{t('admin.since')}</label>
-          <input id="resend-since" name="since" type="text" required />
-        </p>
-        <p>
-          <label for="resend-until">{t('admin.until')}</label>
-          <input id="resend-until" name="until" type="text" required />
-        </p>
+        <Field form="resend" name="since" label={t('admin.since')} type="text" required />
+        <Field form="resend" name="until" label={t('admin.until')} type="text" required />
         <button type="submit">{t('admin.resend.start')}</button>
       </form>
     </>
@@ -237,13 +241,7 @@ export function JobsView(props: { t: Translate; jobs: ResendJob[]; moreHref: str
           ))}
         </tbody>
       </table>
-      {props.moreHref && (
-        <p>
-          <a href={props.moreHref} rel="next">
-            {t('admin.more')}
-          </a>
-        </p>
-      )}
+      <MoreLink t={t} href={props.moreHref} />
     </>
   );
 }
@@ -300,10 +298,7 @@ export function FailoverView(props: { t: Translate; state: FailoverState | null;
             {state?.message ?? ''}
           </textarea>
         </p>
-        <p>
-          <label for="failover-reason">{t('admin.failover.reason')}</label>
-          <input id="failover-reason" name="reason" type="text" required />
-        </p>
+        <Field form="failover" name="reason" label={t('admin.failover.reason')} type="text" required />
         <button type="submit">{t('admin.failover.switch')}</button>
       </form>
     </>
@@ -322,22 +317,10 @@ export function AuditView(props: {
     <>
       <h1>{t('admin.nav.audit')}</h1>
       <form method="get" action="/admin/audit">
-        <p>
-          <label for="audit-actor">{t('admin.audit.actor')}</label>
-          <input id="audit-actor" name="actor" value={form.actor} />
-        </p>
-        <p>
-          <label for="audit-action">{t('admin.audit.action')}</label>
-          <input id="audit-action" name="action" value={form.action} />
-        </p>
-        <p>
-          <label for="audit-since">{t('admin.since')}</label>
-          <input id="audit-since" name="since" value={form.since} />
-        </p>
-        <p>
-          <label for="audit-until">{t('admin.until')}</label>
-          <input id="audit-until" name="until" value={form.until} />
-        </p>
+        <Field form="audit" name="actor" label={t('admin.audit.actor')} value={form.actor} />
+        <Field form="audit" name="action" label={t('admin.audit.action')} value={form.action} />
+        <Field form="audit" name="since" label={t('admin.since')} value={form.since} />
+        <Field form="audit" name="until" label={t('admin.until')} value={form.until} />
         <button type="submit">{t('admin.audit.filter')}</button>
       </form>
       {props.error && <p role="alert">{props.error}</p>}
@@ -355,13 +338,7 @@ export function AuditView(props: {
           ))}
         </tbody>
       </table>
-      {props.moreHref && (
-        <p>
-          <a href={props.moreHref} rel="next">
-            {t('admin.more')}
-          </a>
-        </p>
-      )}
+      <MoreLink t={t} href={props.moreHref} />
     </>
   );
 }

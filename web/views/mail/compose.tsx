@@ -81,6 +81,29 @@ export function ComposeView(props: ComposeViewProps) {
     text: t('compose.text'),
     files: t('compose.uploads'),
   };
+  // The address fields: one way of typing addresses; a field shows its hint (cc shares to's) and its error.
+  const addressField = (field: 'to' | 'cc' | 'bcc', hintId: string, hint?: string) => (
+    <>
+      <label for={field}>{labels[field]}</label>
+      {hint === undefined ? null : (
+        <p class="hint" id={hintId}>
+          {hint}
+        </p>
+      )}
+      {error(field)}
+      <input
+        id={field}
+        name={field}
+        type="text"
+        inputmode="email"
+        autocomplete="off"
+        spellcheck={false}
+        value={values[field]}
+        aria-invalid={invalid(field)}
+        aria-describedby={describedBy(field, hintId)}
+      />
+    </>
+  );
   const cancel = values.originalId ? messagePath(values.originalId) : MAIL_PATH;
   return (
     <>
@@ -111,53 +134,11 @@ export function ComposeView(props: ComposeViewProps) {
           <span class="label">{t('compose.from')}</span> {props.from}
         </p>
 
-        <label for="to">{labels.to}</label>
-        <p class="hint" id="to-hint">
-          {t('compose.addressHint')}
-        </p>
-        {error('to')}
-        <input
-          id="to"
-          name="to"
-          type="text"
-          inputmode="email"
-          autocomplete="off"
-          spellcheck={false}
-          value={values.to}
-          aria-invalid={invalid('to')}
-          aria-describedby={describedBy('to', 'to-hint')}
-        />
+        {addressField('to', 'to-hint', t('compose.addressHint'))}
 
-        <label for="cc">{labels.cc}</label>
-        {error('cc')}
-        <input
-          id="cc"
-          name="cc"
-          type="text"
-          inputmode="email"
-          autocomplete="off"
-          spellcheck={false}
-          value={values.cc}
-          aria-invalid={invalid('cc')}
-          aria-describedby={describedBy('cc', 'to-hint')}
-        />
+        {addressField('cc', 'to-hint')}
 
-        <label for="bcc">{labels.bcc}</label>
-        <p class="hint" id="bcc-hint">
-          {t('compose.bccHint')}
-        </p>
-        {error('bcc')}
-        <input
-          id="bcc"
-          name="bcc"
-          type="text"
-          inputmode="email"
-          autocomplete="off"
-          spellcheck={false}
-          value={values.bcc}
-          aria-invalid={invalid('bcc')}
-          aria-describedby={describedBy('bcc', 'bcc-hint')}
-        />
+        {addressField('bcc', 'bcc-hint', t('compose.bccHint'))}
 
         <label for="subject">{labels.subject}</label>
         {error('subject')}

@@ -2,11 +2,24 @@
 // unread, delete or restore as CSRF-protected forms), the remote-content switch, the
 // body in a sandboxed frame of its own (web/message-frame.ts), and the attachments
 // as download links. Nothing of the message's HTML is ever put into this page.
+import type { Child } from 'hono/jsx';
 import type { MailboxEntry } from '../../../lambdas/core/model.ts';
 import type { RenderedAttachment, RenderedMessage } from '../../../lambdas/ports/message-renderer.ts';
 import { formatDateTime, type Lang, type Translate } from '../../i18n/index.ts';
 import { MESSAGE_FRAME_REFERRER_POLICY, MESSAGE_FRAME_SANDBOX } from '../../message-frame.ts';
 import { FOLDER_NAMES, FOLDER_PATHS, formatSize, messagePath } from './common.tsx';
+
+/** One action on the message: a CSRF-protected POST form that is a single button. */
+function ActionButton(props: { action: string; csrf: Child; class: string; label: string; describedBy?: string }): Child {
+  return (
+    <form method="post" action={props.action}>
+      {props.csrf}
+      <button type="submit" class={props.class} aria-describedby={props.describedBy}>
+        {props.label}
+      </button>
+    </form>
+  );
+}
 
 /** What the page shows of a message: the rendered one, or the index entry when the body cannot be read. */
 export interface MessageViewProps {
@@ -78,26 +91,17 @@ export function MessageView(props: MessageViewProps) {
             </a>
           </>
         ) : null}
-        <form method="post" action={messagePath(id, '/unread')}>
-          {csrf}
-          <button type="submit" class="secondary">
-            {t('mail.message.markUnread')}
-          </button>
-        </form>
+        <ActionButton action={messagePath(id, '/unread')} csrf={csrf} class="secondary" label={t('mail.message.markUnread')} />
         {entry.folder === 'deleted' ? (
-          <form method="post" action={messagePath(id, '/restore')}>
-            {csrf}
-            <button type="submit" class="secondary">
-              {t('mail.message.restore')}
-            </button>
-          </form>
+          <ActionButton action={messagePath(id, '/restore')} csrf={csrf} class="secondary" label={t('mail.message.restore')} />
         ) : (
-          <form method="post" action={messagePath(id, '/delete')}>
-            {csrf}
-            <button type="submit" class="danger" aria-describedby="delete-note">
-              {t('mail.message.delete')}
-            </button>
-          </form>
+          <ActionButton
+            action={messagePath(id, '/delete')}
+            csrf={csrf}
+            class="danger"
+            describedBy="delete-note"
+            label={t('mail.message.delete')}
+          />
         )}
       </div>
       {entry.folder === 'deleted' ? null : (

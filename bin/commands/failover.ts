@@ -1,0 +1,191 @@
+// `shadowmail failover on [--message TEXT] [--reason TEXT] | off [--reason TEXT] | status [--json]`:
+// opens or closes the emergency webmail, or shows the flag — local mode's flag file, a
+// deployed stack's SSM parameter (--stack), or any SSM parameter (--ssm-parameter). A
+// switch is audited like the admin page's; it is never held back by the audit log.
+import { userInfo } from 'node:os';
+import { parseArgs } from 'node:util';
+import { SSMClient } from '@aws-sdk/client-ssm';
+import { SsmFailoverFlag } from '../../lambdas/adapters/aws/ssm-failover-flag.ts';
+import { FileFailoverFlag } from '../../lambdas/adapters/local/file-failover-flag.ts';
+import { AuditWriteError, audited } from '../../lambdas/core/audit.ts';
+import { ShadowmailError } from '../../lambdas/core/errors.ts';
+import { MAX_FAILOVER_CACHE_MS, switchFailover } from '../../lambdas/core/failover.ts';
+import type { AuditLog } from '../../lambdas/ports/audit-log.ts';
+import { systemClock } from '../../lambdas/ports/clock.ts';
+import type { FailoverFlag, FailoverState } from '../../lambdas/ports/failover-flag.ts';
+import { localWebPaths, readLocalConfig } from '../../lambdas/wiring/local-config.ts';
+import { openReopeningLocalAuditLog } from '../../lambdas/wiring/local-resend.ts';
+import { command, EXIT, exitStatusHelp, UsageError } from './command.ts';
+import { cliTarget, deployedActor, deployedTargetOptions, openDeployedFailover } from './deployed-target.ts';
+
+export const FAILOVER_USAGE = `usage:
+  shadowmail failover on [--message TEXT] [--reason TEXT] [TARGET | --ssm-parameter NAME [--region R]]
+  shadowmail failover off [--reason TEXT] [TARGET | --ssm-parameter NAME [--region R]]
+  shadowmail failover status [--json] [TARGET | --ssm-parameter NAME [--region R]]
+
+  Opens (on) or closes (off) the emergency webmail, or shows the flag. Users see a change
+  within the webmail's cache time (at most ${MAX_FAILOVER_CACHE_MS / 1000} s). A switch is recorded in the audit
+  log (who, why, the message); when the log cannot be written the flag is switched all
+  the same, and the command says so.
+
+  TARGET is local mode's data directory (--data-dir DIR; default SHADOWMAIL_DATA_DIR or
+  ./.shadowmail) or a deployed stack: --stack STACK_ID [--region REGION].
+  --ssm-parameter NAME switches a parameter by name; it knows no table, so no audit
+  entry is written (use --stack).
+${exitStatusHelp({ failed: 'switched, but the audit entry could not be written; or an unexpected error' })}`;
+
+export const failoverCommand = command('failover', FAILOVER_USAGE, failover);
+
+async function failover(argv: string[], out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    options: {
+      message: { type: 'string' },
+      reason: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      'data-dir': { type: 'string' },
+      'ssm-parameter': { type: 'string' },
+      ...deployedTargetOptions,
+    },
+    allowPositionals: true,
+    strict: true,
+  });
+  const [action, ...extra] = positionals;
+  if (!['on', 'off', 'status'].includes(action ?? '') || extra.length > 0) {
+    throw new UsageError('failover needs one of: on, off, status');
+  }
+  if (action !== 'on' && values.message !== undefined) throw new UsageError('--message goes with failover on');
+  if (action === 'status' && values.reason !== undefined) throw new UsageError('--reason goes with failover on or off');
+  const target = await failoverTarget(values, action !== 'status');
+  try {
+    if (action === 'status') {
+      const state = await target.flag.read();
+      out.write(values.json ? `${JSON.stringify(state, null, 2)}\n` : formatFailover(state, target.where));
+      return EXIT.ok;
+    }
+    const on = action === 'on';
+    const change = () =>
+      switchFailover(
+        target.flag,
+        {
+          on,
+          actor: target.actor,
+          ...(values.message !== undefined && { message: values.message }),
+          ...(values.reason !== undefined && { reason: values.reason }),
+        },
+        systemClock,
+      );
+    let state: FailoverState;
+    let code: number = EXIT.ok;
+    if (target.audit) {
+      try {
+        // The same entry as the admin page's switch: action, actor, reason and the message users see.
+        state = await audited(
+          target.audit,
+          systemClock,
+          {
+            actor: target.actor,
+            action: on ? 'failover.on' : 'failover.off',
+            details: { reason: values.reason ?? '' },
+          },
+          change,
+          (result) => ({ message: result.message }),
+        );
+      } catch (error) {
+        if (!(error instanceof AuditWriteError)) throw error;
+        // The flag did change; only its record is missing.
+        state = await target.flag.read();
+        err.write(
+          `shadowmail failover: the flag was switched, but its audit entry could not be written (${(error.cause as Error | undefined)?.message ?? error.message}); the flag itself names ${target.actor}\n`,
+        );
+        code = EXIT.failed;
+      }
+    } else {
+      err.write(`warning: no audit entry written: ${target.noAuditBecause}. The flag itself records who (${target.actor}) and why.\n`);
+      state = await change();
+    }
+    out.write(
+      values.json
+        ? `${JSON.stringify(state, null, 2)}\n`
+        : `${formatFailover(state, target.where)}users see this within ${MAX_FAILOVER_CACHE_MS / 1000} s (the webmail's cache)\n`,
+    );
+    return code;
+  } finally {
+    await target.close();
+  }
+}
+
+interface FailoverTarget {
+  flag: FailoverFlag;
+  /** Where a switch is recorded; null with the reason in noAuditBecause. */
+  audit: AuditLog | null;
+  noAuditBecause: string;
+  actor: string;
+  where: string;
+  close(): Promise<void>;
+}
+
+/**
+ * The flag and audit log the options name: a deployed stack (--stack), an SSM parameter
+ * by name (--ssm-parameter, no table known: no audit), or local mode's data directory.
+ */
+async function failoverTarget(
+  values: {
+    'data-dir'?: string | undefined;
+    'ssm-parameter'?: string | undefined;
+    stack?: string | undefined;
+    region?: string | undefined;
+  },
+  switching: boolean,
+): Promise<FailoverTarget> {
+  const parameter = values['ssm-parameter'];
+  if (parameter !== undefined) {
+    if (values['data-dir'] !== undefined) throw new UsageError('give either --data-dir or --ssm-parameter, not both');
+    if (values.stack !== undefined) throw new UsageError('give either --stack or --ssm-parameter, not both');
+    if (!/^\/[A-Za-z0-9_.\-/]{1,1010}$/.test(parameter))
+      throw new UsageError(`--ssm-parameter must be a parameter name such as /shadowmail/failover, not ${JSON.stringify(parameter)}`);
+    const client = new SSMClient(values.region ? { region: values.region } : {});
+    return {
+      flag: new SsmFailoverFlag(client, parameter),
+      audit: null,
+      noAuditBecause: '--ssm-parameter names no table for the audit log (use --stack STACK_ID to have the switch audited)',
+      actor: deployedActor(),
+      where: `SSM parameter ${parameter}${values.region ? ` (${values.region})` : ''}`,
+      close: async () => client.destroy(),
+    };
+  }
+  const target = cliTarget(values);
+  if (target.kind === 'stack') {
+    const deployed = await openDeployedFailover(target, switching);
+    return { ...deployed, noAuditBecause: '', actor: deployedActor() };
+  }
+  const env = target.dataDir ? { ...process.env, SHADOWMAIL_DATA_DIR: target.dataDir } : process.env;
+  const config = readLocalConfig(env);
+  const file = localWebPaths(config.dataDir).failoverFlag;
+  const local = { flag: new FileFailoverFlag(file), actor: `cli:${userInfo().username}`, where: file };
+  if (!switching) return { ...local, audit: null, noAuditBecause: '', close: async () => undefined };
+  try {
+    const audit = await openReopeningLocalAuditLog(config);
+    return { ...local, audit, noAuditBecause: '', close: () => audit.close() };
+  } catch (error) {
+    // An outage switch must not wait for the audit log: another process may hold the
+    // data directory (a CLI running a resend worker). Say so loudly and switch.
+    if (!(error instanceof ShadowmailError)) throw error;
+    return {
+      ...local,
+      audit: null,
+      noAuditBecause: `local mode's table cannot be opened (${error.message})`,
+      close: async () => undefined,
+    };
+  }
+}
+
+function formatFailover(state: FailoverState, where: string): string {
+  const lines = [
+    `failover  ${state.on ? 'ON — the emergency webmail is open' : 'off — normal operation, users are sent to Outlook'}`,
+    `since     ${state.since ?? '-'}`,
+  ];
+  if (state.on) lines.push(`message   ${state.message ? state.message.replace(/\n/g, '\n          ') : '-'}`);
+  lines.push(`changed   ${state.changedBy ?? '-'}${state.reason ? ` (${state.reason})` : ''}`, `flag      ${where}`);
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,19 @@
+// The actions the audit log records: one list, for the port's type and for the check
+// the use cases make on what a caller (an admin page filter) names.
+export const AUDIT_ACTIONS = [
+  'failover.on',
+  'failover.off',
+  'trace.search',
+  'trace.view',
+  'message.raw-download',
+  'resend.single',
+  'resend.bulk',
+  'resend.cancel',
+  'signin',
+  'signin.denied',
+  'signout',
+  'directory.sync',
+  'audit.view',
+] as const;
+
+export type AuditAction = (typeof AUDIT_ACTIONS)[number];
