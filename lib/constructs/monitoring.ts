@@ -1,8 +1,15 @@
-// Monitoring of a deployment: CloudWatch alarms for what needs a person, all sent to one
-// KMS-encrypted SNS topic, and one dashboard with the pipeline's numbers (docs/design.md
-// §12.9). Custom metrics are Powertools EMF metrics (namespace `shadowmail`, dimension
-// `service`). lib/ may not import lambdas/ beyond the contract, so the names are repeated
-// here; test/infra/monitoring.test.ts holds them against the handlers' source.
+// Monitoring of a deployment: CloudWatch alarms for what needs a person (a
+// dead-letter queue with messages, a forward backlog older than the configured
+// minutes, recipients that failed for good, ingest errors, a smart host that refuses
+// shadowmail's settings, crashing or throttled functions, webmail 5xx), all sent to
+// one KMS-encrypted SNS topic (optionally
+// with an e-mail subscription), and one dashboard with the pipeline's numbers.
+//
+// Custom metrics are Powertools EMF metrics: namespace `shadowmail`, one
+// dimension `service` = the handler's service name (lambdas/handlers/observability.ts,
+// lambdas/wiring/*.ts). lib/ may not import lambdas/ beyond the env contract, so
+// the names are repeated here; test/infra/monitoring.test.ts holds them against the
+// handlers' source.
 import { ArnFormat, Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';

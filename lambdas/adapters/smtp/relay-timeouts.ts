@@ -1,6 +1,12 @@
-// How long the relay to the primary waits, sized to one SMTP transaction of the largest
-// message SES accepts, and the time a relaying worker needs per message. Shorter than RFC
-// 5321 §4.5.3.2's minimums on purpose: docs/design.md §2 ("Timeouts").
+// How long the relay to the primary waits, sized to one SMTP transaction of the
+// largest message SES accepts, and the time a relaying worker needs per message.
+// RFC 5321 §4.5.3.2 recommends generous minimums (5 min for the greeting and each
+// command, 10 min for the reply to the final dot) because a client that gives up
+// too early makes the server's work useless and, after DATA, duplicates the message.
+// A Lambda function cannot wait that long per message, and does not need to: the
+// forward retries with backoff for days, and Exchange itself cuts a session after
+// 10 min (Mailbox receive connector) or 5 min (Edge), idle ones after 5 min or 1 min
+// (Set-ReceiveConnector ConnectionTimeout / ConnectionInactivityTimeout, learn.microsoft.com).
 // This module has no imports: lib/pipeline-limits.ts derives the Lambda timeouts from it.
 
 /** SES receiving stores messages up to 40 MB, headers included (SES S3 action, CfnReceiptRule.S3ActionProperty docs). */
