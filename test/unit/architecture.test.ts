@@ -1,4 +1,4 @@
-// The dependency rule of the layout (see docs/design.md, section 1): core imports nothing outside
+// The dependency rule of the layout (see DESIGN.md): core imports nothing outside
 // core; ports only core; adapters never handlers, wiring or web; handlers and web
 // reach adapters only through wiring. Checked on the import statements of the tree.
 import { readdir, readFile } from 'node:fs/promises';
