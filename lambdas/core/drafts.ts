@@ -86,7 +86,6 @@ export function draftKeys(owner: string, draftId: string): DraftKeys {
 }
 
 /** S3's POST replaces this in the key with the name of the uploaded file. */
-// biome-ignore lint/suspicious/noTemplateCurlyInString: S3's own placeholder, meant literally.
 export const FILENAME_VARIABLE = '${filename}';
 
 /**
