@@ -5,7 +5,6 @@
 // Unlike S3 it refuses a file name with a path in it: here keys become file paths.
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { type ServerType, serve } from '@hono/node-server';
-import { FILENAME_VARIABLE } from '../../core/drafts.ts';
 import type { Clock } from '../../ports/clock.ts';
 import type { RawMailWriter } from '../../ports/raw-mail-store.ts';
 
@@ -136,7 +135,7 @@ async function handle(request: Request, options: Omit<S3PostEndpointOptions, 'ho
   );
   if (extra.length > 0) throw deny(`Invalid according to Policy: Extra input fields: ${extra.join(', ')}`);
 
-  const finalKey = key.includes(FILENAME_VARIABLE) ? key.replaceAll(FILENAME_VARIABLE, safeFilename(file.name)) : key;
+  const finalKey = key.includes('${filename}') ? key.replaceAll('${filename}', safeFilename(file.name)) : key;
   if (finalKey.split('/').some((segment) => segment === '' || segment === '.' || segment === '..'))
     throw invalid('keys with empty, . or .. segments cannot be stored here');
   const content = Buffer.from(await file.arrayBuffer());
@@ -231,7 +230,7 @@ function safeFilename(name: string): string {
 }
 
 function errorResponse(error: S3PostError): Response {
-  const escapeXml = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-  const body = `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${error.code}</Code><Message>${escapeXml(error.message)}</Message></Error>`;
+  const escape = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+  const body = `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${error.code}</Code><Message>${escape(error.message)}</Message></Error>`;
   return new Response(body, { status: error.status, headers: { 'Content-Type': 'application/xml' } });
 }
