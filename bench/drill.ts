@@ -1,24 +1,9 @@
-// `npm run drill`: the continuity drill. Replays the day the primary (Exchange, here a
-// real Postfix) fails, on one machine, and measures it:
-//
-//   1. normal flow: an MTA-like sender delivers a steady stream (corpus and generated
-//      mail, several recipients, the info@ alias, Bcc) to local mode, which relays it;
-//   2. the primary fails three ways in turn: Postfix stopped; connections accepted but
-//      never answered; 4xx answers (a switching proxy in front of Postfix);
-//   3. an admin runs `shadowmail failover on`; alice and bob sign in to the webmail in
-//      Chromium, read mail received during the outage, reply and forward (RTO: from the
-//      command to the first user seeing such mail in the inbox);
-//   4. the primary comes back, `failover off`, the backlog drains (drain rate);
-//   5. all along, shadowmail is SIGKILLed at seeded random moments and restarted, once
-//      at least while the backlog drains.
-// Then every message that got a 250 must be in the primary's Maildir of every envelope
-// recipient: any loss fails the drill (exit 1, naming the messages). Duplicates at the
-// primary are counted apart (a kill between the primary's 250 and its record re-sends
-// that relay; a sender that saw no reply re-sends the message).
-//
-//   npm run drill [-- --quick] [-- --seed N] [-- --keep]
-// Writes bench/drill.json and prints a summary. Needs root, Debian's postfix and
-// chromium; uses ../shared/corpus when present. Not a test: run it on purpose.
+// `npm run drill`: the continuity drill. Replays, on one machine, the day the primary
+// (Exchange, here a real Postfix) fails — normal flow, the primary stopped, hanging and
+// answering 4xx, `failover on` and two users in Chromium, the backlog draining — with
+// shadowmail SIGKILLed at seeded moments; fails on any lost message (bench/README.md).
+//   npm run drill [-- --quick] [-- --seed N] [-- --keep]   → bench/drill.json
+// Needs root, Debian's postfix and chromium. Not a test: run it on purpose.
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { chmod, mkdtemp, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';

@@ -1,21 +1,8 @@
-// `npm run bench`: the performance figures of shadowmail on this machine, written
-// to bench/results.json and printed as a summary. Not a test: nothing is asserted.
-//
-//   1. ingest throughput over the corpus (../shared/corpus), with the in-memory
-//      index (CPU cost of ingest) and with the DynamoDB adapter on embedded dynalite;
-//   2. peak RSS of the MIME parse of a 40 MiB message (attachment and text), each
-//      in a fresh child process;
-//   3. relay latency and throughput of local mode (bin/local.ts as a child
-//      process) and of Postfix alone configured as a backup MX relay, with the same
-//      messages at the same rate to the same kind of primary (a second Postfix
-//      delivering into a Maildir), and the ratios shadowmail/Postfix;
-//   4. webmail server time: first inbox page of a 10,000-message mailbox, opening a
-//      1 MB HTML message (bench/webmail-bench.ts).
-//
-// Knobs (environment): BENCH_RATE (msg/s, default 20), BENCH_SECONDS (default 20),
-// BENCH_BURST_SECONDS (default 10), BENCH_PASSES (corpus passes, default 3),
-// BENCH_ONLY (comma list of ingest,rss,webmail,shadowmail,postfix), BENCH_OUT (results file).
-// A section that cannot run (no corpus, not root, no Postfix) is recorded as skipped.
+// `npm run bench`: the performance figures of shadowmail on this machine — ingest
+// throughput, peak RSS of a 40 MiB parse, relay latency and throughput against Postfix
+// as a backup MX, webmail server time — written to bench/results.json and printed.
+// Not a test: nothing is asserted. Sections and knobs (BENCH_*): bench/README.md;
+// a section that cannot run (no corpus, not root, no Postfix) is recorded as skipped.
 import { execFileSync } from 'node:child_process';
 import { chown, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, cpus, loadavg, release, tmpdir, totalmem } from 'node:os';

@@ -1,19 +1,9 @@
-// The AWS regions where SES receives mail (an inbound-smtp.<region>.amazonaws.com
-// endpoint exists) and stores it in an S3 bucket: the stacks must be deployed in one of
-// them, because the receipt rule set, the bucket it writes to and the pipeline share one
-// region.
-// Source: "Amazon Simple Email Service endpoints and quotas", email receiving
-// endpoints, https://docs.aws.amazon.com/general/latest/gr/ses.html (checked
-// 2026-11-28; the table could be read only in part, so each region below was
-// also checked against public copies of that table and against deployments
-// using its inbound-smtp endpoint as MX; sa-east-1 added on that evidence,
-// af-south-1 and me-south-1 left out for want of it).
-// Opt-in regions are left out: "SES does not support S3 buckets in Opt-in regions as a
-// destination for inbound emails" (SES Developer Guide, "Deliver to S3 bucket action",
-// https://docs.aws.amazon.com/ses/latest/dg/receiving-email-action-s3.html). Opt-in
-// regions are those launched after 20 March 2019 (AWS Account Management Reference
-// Guide, "Enable or disable AWS Regions in your account"); every region below is
-// enabled by default.
+// The AWS regions where SES receives mail into an S3 bucket: the receipt rule set, the
+// bucket and the pipeline share one region, so a deployment must be in one of them
+// (docs/deploy.md §2.1). Checked 2026-11-28 against https://docs.aws.amazon.com/general/latest/gr/ses.html
+// (readable only in part, so each region was also confirmed by public copies of that table
+// and by deployments using its inbound-smtp MX; af-south-1 and me-south-1 left out for want
+// of such evidence) and https://docs.aws.amazon.com/ses/latest/dg/receiving-email-action-s3.html.
 export const SES_RECEIVING_REGIONS: readonly string[] = [
   'us-east-1',
   'us-east-2',

@@ -1,14 +1,8 @@
-// The message body as its own document: the webmail page embeds it in an <iframe>
-// whose src is a separate response carrying the CSP below, so even HTML that got
-// past the sanitizer runs no script, submits no form and loads nothing remote
-// unless the reader allowed remote images. Also the response headers for
-// attachment downloads, which must never render as active content.
-//
-// NOTE for the cid: image route: the sandboxed frame has an opaque origin, so Chromium
-// sends its image requests as cross-site and WITHOUT the SameSite session cookie. The
-// URL from RenderOptions.cidUrl must therefore carry its own short-lived signed token
-// (e.g. HMAC over message id + content id + expiry with the session secret) that the
-// cid route verifies instead of the session.
+// The message body as its own document: the webmail page embeds it in a sandboxed
+// <iframe> whose src is a separate response carrying the CSP below, so even HTML that got
+// past the sanitizer runs no script, submits no form and loads nothing remote unless the
+// reader allowed remote images. Also the headers for attachment downloads, which must
+// never render as active content. Why cid: images need signed URLs: docs/design.md §3.
 import { contentDispositionAttachment, safeContentType } from '../lambdas/core/content-disposition.ts';
 import type { RenderedMessage } from '../lambdas/ports/message-renderer.ts';
 

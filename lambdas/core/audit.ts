@@ -1,21 +1,8 @@
 // The audit log's use cases: `audited` wraps an admin action so that it cannot run
-// without leaving an entry (who, when, what, and whether it worked), and listAudit
-// reads the log for the admin page with checked filters. Entries are bounded and
-// cleaned here (single-line text, limited sizes), so what an actor typed cannot
-// forge lines in a log view or blow up an item.
-//
-// When the entry is written: after the action, with its outcome — one entry per
-// action, truthful about success. If the action succeeded but the entry cannot be
-// written (after a few tries), `audited` throws AuditWriteError: the caller reports a
-// failure although the action happened; resend jobs and the failover flag also keep
-// who changed them, so nothing is untraceable. If the action fails, an `error` (or
-// `denied`) entry is written and the action's own error is rethrown.
-//
-// Retention: the DynamoDB adapter writes audit items without the TTL attribute, so
-// they outlive the mail retention. Keep them as long as policy says through the
-// table's point-in-time recovery and a periodic export of the AUDIT# items to a
-// write-once (Object Lock) bucket; nothing in the webmail or the CLI can change or
-// delete them (the AuditLog port has no such method).
+// without leaving an entry (who, when, what, and whether it worked), and listAudit reads
+// the log for the admin page with checked filters. Entries are bounded and cleaned here,
+// so what an actor typed cannot forge lines in a log view or blow up an item. When the
+// entry is written and how it is kept: docs/design.md §6.
 import { randomUUID } from 'node:crypto';
 import type { AuditAction, AuditDetailValue, AuditEvent, AuditFilter, AuditLog, AuditPage } from '../ports/audit-log.ts';
 import type { Clock } from '../ports/clock.ts';

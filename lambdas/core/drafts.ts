@@ -1,15 +1,8 @@
-// Drafts of the webmail, saved on the server before any file is uploaded, so a file
-// that is refused (too large, an upload that breaks off) never costs the user what
-// they wrote. A draft is its form fields (one JSON object) and the files uploaded for
-// it, each an object of its own under the draft's prefix: uploads add objects and
-// never rewrite the draft, so two uploads at once cannot lose each other.
-//
-// Layout (the same in S3 and in local mode's files), under the upload prefix, which
-// the bucket expires after a day:
-//   uploads/<owner>/<draft id>/draft.json            the fields
-//   uploads/<owner>/<draft id>/files/<slot>/<name>    one uploaded file
-// <owner> is a hash of the user's mailbox: derived on the server from the signed-in
-// identity, never taken from a request, so no one can name another user's prefix.
+// Drafts of the webmail, saved on the server before any file is uploaded, so a file that
+// is refused (too large, an upload that breaks off) never costs the user what they wrote.
+// A draft is its fields (one JSON object) plus one object per uploaded file under the
+// draft's prefix, `uploads/<owner>/<draft id>/`, the same in S3 and locally; <owner> is a
+// hash of the signed-in user's mailbox, never taken from a request (docs/design.md §4).
 import { createHash, randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { UPLOADS_PREFIX } from '../contract/raw-mail-bucket.ts';

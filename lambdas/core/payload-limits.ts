@@ -1,18 +1,7 @@
-// How much one webmail request or response may carry, in AWS and (the same figure)
-// in local mode. The webmail runs as one Lambda function behind an HTTP API:
-// - a synchronous Lambda invocation carries at most 6 MB of request and 6 MB of
-//   response (Lambda Invoke API reference, "For synchronous invocations, the maximum
-//   payload size is 6 MB": https://docs.aws.amazon.com/lambda/latest/dg/API_Invoke.html);
-//   counted here as 6,000,000 bytes, the smaller reading of "MB";
-// - that payload is the event JSON: the body, base64-encoded when the HTTP API treats
-//   it as binary (it infers that from Content-Type, and does not document which types
-//   count as text: https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-develop-integrations-lambda.html,
-//   so we assume the worst, 4/3 of the bytes), plus request line, headers (an HTTP API
-//   takes at most 10,240 bytes of them) and the request context;
-// - the HTTP API itself takes at most 10 MB
-//   (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-quotas.html).
-// Files therefore never pass through the function: attachments go straight to S3 with
-// a presigned POST, downloads come from S3 through presigned GETs.
+// How much one webmail request or response may carry, in AWS and (the same figure) in
+// local mode: a synchronous Lambda invocation carries at most 6 MB each way, base64 and
+// headers included, and the HTTP API at most 10 MB. Files therefore never pass through
+// the function. The figures and their sources: docs/design.md §3 ("Sizes").
 
 /** A synchronous Lambda invocation's request or response, as counted here. */
 export const LAMBDA_SYNC_PAYLOAD_BYTES = 6_000_000;

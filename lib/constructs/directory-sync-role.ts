@@ -1,52 +1,8 @@
-// The IAM role `shadowmail directory sync --table …` assumes on the on-prem host
-// that can reach Active Directory (bin/commands/directory.ts). It may do exactly
-// what the sync (and `directory list`) sends to the message table
-// (lambdas/adapters/aws/dynamodb-directory-store.ts) and nothing else:
-//
-//   DIR#STATE               GetItem, UpdateItem   the sync lease and the "writing" mark
-//   DIR#0 … DIR#f           Query                 read the directory users, shard by shard
-//   DIR#0 … DIR#f, ADDR#…   BatchWriteItem        put and delete user and address items
-//
-// each restricted by a dynamodb:LeadingKeys condition to those partition keys, on
-// the base table only (no index, no Scan), plus GetSecretValue on the LDAP bind
-// password secret when one is named.
-//
-// How the host gets the role (sessions last at most one hour, the sync needs seconds):
-//
-// A) An IAM user (or any identity of this account) on the host. The role trusts
-//    the account, so an administrator must also allow that identity
-//    sts:AssumeRole on the role's ARN (output DirectorySyncRoleArn). On the host,
-//    in the AWS config file of the account the scheduled task runs as
-//    (%USERPROFILE%\.aws\config or ~/.aws/config, or wherever AWS_CONFIG_FILE
-//    points; the AWS SDK reads it, no code involved):
-//
-//        [profile shadowmail-sync-source]
-//        region = eu-west-1
-//        # its access key in ~/.aws/credentials under [shadowmail-sync-source]
-//
-//        [profile shadowmail-sync]
-//        role_arn = <DirectorySyncRoleArn>
-//        source_profile = shadowmail-sync-source
-//        external_id = <the external id, only if the stack sets one>
-//        role_session_name = directory-sync
-//        duration_seconds = 3600
-//        region = eu-west-1
-//
-//    then run:  AWS_PROFILE=shadowmail-sync shadowmail directory sync … --table <table> --region eu-west-1
-//    Check with: aws sts get-caller-identity --profile shadowmail-sync
-//
-// B) IAM Roles Anywhere (no long-lived key on the host; an X.509 certificate from
-//    the company CA instead). Create a trust anchor for the CA and a profile that
-//    names this role (aws rolesanywhere create-trust-anchor / create-profile), pass
-//    the trust anchor ARN as `rolesAnywhere.trustAnchorArn` (optionally the
-//    certificate's CN) so the role trusts rolesanywhere.amazonaws.com for it, and
-//    in ~/.aws/config:
-//
-//        [profile shadowmail-sync]
-//        credential_process = aws_signing_helper credential-process --certificate C:\sync\cert.pem --private-key C:\sync\key.pem --trust-anchor-arn <trust anchor ARN> --profile-arn <profile ARN> --role-arn <DirectorySyncRoleArn>
-//        region = eu-west-1
-//
-//    (aws_signing_helper is AWS's credential helper for Roles Anywhere.)
+// The IAM role `shadowmail directory sync --table …` assumes on the on-prem host that
+// reaches Active Directory. It may make exactly the table calls the sync and
+// `directory list` make (lambdas/adapters/aws/dynamodb-directory-store.ts), each held to
+// its DIR#/ADDR# partitions by dynamodb:LeadingKeys (docs/design.md §7), and read the
+// bind-password secret. How the host gets the role: docs/deploy.md §8.1 and §8.2.
 import { CfnOutput, Duration, Stack, Token } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';

@@ -1,15 +1,8 @@
-// Fixed egress for the functions that talk SMTP to Exchange (forward, resend):
-// Lambda outside a VPC sends from changing AWS addresses and cannot reach port 25
-// at all, so an Exchange receive connector that allow-lists one source IP needs
-// the functions in a VPC behind ONE NAT gateway with a known Elastic IP.
-//
-// EgressNetwork (stateless stack): a VPC over two AZs (public subnets for the NAT
-// gateway, private subnets with egress for the functions), flow logs to CloudWatch
-// Logs, and a security group allowing out only SMTP (25/465/587/2525 and the
-// configured smart-host port) and HTTPS (AWS APIs through the NAT); nothing in.
-// RetainedElasticIp (stateful stack): the Elastic IP when the configuration names
-// none, kept on delete so the allow-listed address survives a teardown of the
-// stateless stack and is the same after every redeploy.
+// Fixed egress for the functions that talk SMTP to Exchange (forward, resend): Lambda
+// outside a VPC sends from changing addresses and cannot reach port 25, so a receive
+// connector that allow-lists one source IP needs the functions in a VPC behind ONE NAT
+// gateway with a known Elastic IP. EgressNetwork (stateless) is that VPC; RetainedElasticIp
+// (stateful) keeps the address across teardowns. Layout and rules: docs/design.md §12.3.
 import { CfnOutput, RemovalPolicy, Tags, Token } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as logs from 'aws-cdk-lib/aws-logs';

@@ -1,12 +1,7 @@
 // The SES configuration set the webmail sends with (stateless stack): its bounce,
-// complaint and reject events are published to CloudWatch as metrics, which the
-// monitoring alarms on. Why CloudWatch and not an SNS topic: the alarm needs counts, not
-// each event; CloudWatch metrics need no topic, no subscriber and no code to keep, and the
-// sender of a bounced reply learns of it anyway from the bounce mail in the mailbox. The
-// dimension is SES's auto-tag `ses:configuration-set` (its value: this set's name), so the
-// metrics count only the webmail's mail, not whatever else the account sends through SES
-// (SES Developer Guide, "Set up a CloudWatch event destination for event publishing",
-// https://docs.aws.amazon.com/ses/latest/dg/event-publishing-add-event-destination-cloudwatch.html).
+// complaint and reject events become CloudWatch metrics, counted for the webmail's mail
+// only (SES's `ses:configuration-set` auto-tag), which the monitoring alarms on. Why
+// metrics rather than an SNS topic: docs/design.md §12.9.
 import { CfnOutput, Duration, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ses from 'aws-cdk-lib/aws-ses';

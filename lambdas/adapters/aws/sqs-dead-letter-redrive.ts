@@ -1,13 +1,8 @@
-// DeadLetterRedrive on SQS, in the two ways SQS allows.
-// SqsMoveTaskRedrive: StartMessageMoveTask moves a DLQ's messages back to the queues they
-// came from; "limited to supporting message redrive from queues that are configured as
-// dead-letter queues (DLQs) of other Amazon SQS queues only. Non-SQS queue sources of
-// dead-letter queues, such as AWS Lambda or Amazon SNS topics, are currently not supported"
-// (SQS API Reference, StartMessageMoveTask), and only one task may run per queue.
-// SqsCopyRedrive: for a DLQ that an SNS subscription filled: ReceiveMessage → SendMessage to
-// the queue the subscription delivers to, body unchanged → DeleteMessage only after SQS
-// accepted the copy. A crash in between leaves a duplicate, never a loss (the consumers are
-// idempotent).
+// DeadLetterRedrive on SQS, in the two ways SQS allows: SqsMoveTaskRedrive
+// (StartMessageMoveTask, only for a DLQ of another SQS queue, one task per queue) and
+// SqsCopyRedrive for the DLQ an SNS subscription filled: receive, send to the queue the
+// subscription feeds, delete only after SQS accepted the copy — a crash leaves a
+// duplicate, never a loss (docs/design.md §8).
 import {
   DeleteMessageBatchCommand,
   GetQueueAttributesCommand,

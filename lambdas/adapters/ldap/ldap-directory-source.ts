@@ -1,27 +1,8 @@
 // The directory from Active Directory (or any LDAP server with AD's attributes) via
-// ldapts: ldap:// with optional StartTLS, or ldaps://; a simple bind; one paged
-// search of the users; then the admin group's members, nested groups included.
-//
-// What AD means and how we read it:
-// - Addresses: proxyAddresses `SMTP:` is the primary (the mailbox), `smtp:` are
-//   aliases; X500:, SIP:, X400: … are not mail addresses and are ignored. Without an
-//   `SMTP:` value the `mail` attribute is the primary; a `mail` that differs from the
-//   `SMTP:` primary is kept as an alias (mail to it reaches this mailbox anyway).
-// - userAccountControl bit 2 (ACCOUNTDISABLE): the user keeps the address mapping but
-//   cannot sign in. Shared mailboxes (msExchRecipientTypeDetails = 4) are disabled
-//   accounts by design; they are included, with kind `shared`.
-// - Stable id: objectGUID as hex (survives renames and moves); an entry without one
-//   (an LDAP server that is not AD) falls back to its DN.
-// - Paging: AD answers at most MaxPageSize (1,000) entries per search without
-//   paging, so the search is paged (500 per page); ldapts sends each page as its own
-//   request, and every one is bounded by the operation timeout.
-// - Admins: members of the admin group, nested groups included. Real AD resolves the
-//   nesting itself with the LDAP_MATCHING_RULE_IN_CHAIN filter
-//   (memberOf:1.2.840.113556.1.4.1941:=<group DN>); OpenLDAP has no such rule, so there
-//   we walk the group's `member` values breadth-first, bounded and cycle-safe.
-//   `auto` picks in-chain when the rootDSE announces AD (capability
-//   1.2.840.113556.1.4.800, which Samba's DC announces too). A configured admin group
-//   that does not exist is an error: silently finding no admins would demote them all.
+// ldapts: ldap:// with optional StartTLS, or ldaps://; a simple bind; one paged search
+// of the users; then the admin group's members, nested groups included. How AD's
+// attributes are read (addresses, disabled and shared mailboxes, ids, nested groups):
+// docs/design.md §7.
 import { isIP } from 'node:net';
 import type { ConnectionOptions } from 'node:tls';
 import {

@@ -1,26 +1,8 @@
-// A durable, SQS-like queue in a directory: local mode's stand-in for SQS, feeding
-// the same Lambda handlers with SQS-shaped events. Every state of a message is a
-// file name, and every state change is one atomic rename, so a SIGKILL at any
-// moment leaves each message in exactly one place:
-//
-//   <dir>/tmp/       bodies being written by send() (never read; stale ones are swept)
-//   <dir>/ready/     <visibleAt>_<order>_<id>_<receiveCount>_<firstReceiveAt>.msg
-//   <dir>/inflight/  <leaseExpiry>_<order>_<id>_<receiveCount>_<firstReceiveAt>_<pid>.<token>.msg
-//
-// A receive renames ready → inflight (a lease that ends at leaseExpiry, like the
-// SQS visibility timeout); success deletes the lease, failure renames it back to
-// ready, visible again when the visibility timeout of that receive runs out — or,
-// after changeVisibility (SQS's ChangeMessageVisibility), when the time set there
-// runs out: the lease is renamed to its new expiry. A lease
-// that outlives its owner is put back by the expiry sweep, or at once when a new
-// consumer starts and the owner's process is gone (or is this process and the lease
-// belongs to an earlier FileQueue instance: a restart in the same process).
-//
-// The consumer keeps an in-memory min-heap of ready names (the names sort by
-// visibleAt, then send order), built by one directory scan at start and fed by
-// sends of this process; files written by other processes are picked up by
-// fs.watch, with a periodic rescan as the safety net for file systems where
-// watching is unreliable.
+// A durable, SQS-like queue in a directory: local mode's stand-in for SQS, feeding the
+// same Lambda handlers with SQS-shaped events. Every state of a message is a file name
+// (tmp/, ready/, inflight/ with visibility time, order and lease in the name) and every
+// change one atomic rename, so a SIGKILL at any moment leaves each message in exactly
+// one place. Leases, sweeps and the ready heap: docs/design.md §9.
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { type FSWatcher, watch } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';

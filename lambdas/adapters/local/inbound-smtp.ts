@@ -1,13 +1,8 @@
-// Local mode's stand-in for SES inbound: an SMTP listener (smtp-server) that takes
-// mail only for the configured domains, streams DATA to a spool file (never into
-// memory) and answers 250 only after `accept` has taken the message over, so a
-// sender that got 250 can rely on it, and one that did not will retry.
-//
-// Replies follow SES where it matters: 550 5.7.1 for a foreign domain (never an
-// open relay), 552 5.3.4 over the size limit, 452 4.5.3 past 100 recipients,
-// 451 4.3.0 when the message could not be taken over. The enhanced status codes
-// are written into the reply text; smtp-server's own mapping would give 5.1.1 for
-// every 550, which is wrong for a relay refusal.
+// Local mode's stand-in for SES inbound: an SMTP listener (smtp-server) that takes mail
+// only for the configured domains, streams DATA to a spool file (never into memory) and
+// answers 250 only after `accept` has taken the message over. Replies follow SES where it
+// matters (docs/design.md §9), with the enhanced status code written into the text:
+// smtp-server's own mapping would give 5.1.1 for every 550, wrong for a relay refusal.
 import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdir, readdir, rm } from 'node:fs/promises';

@@ -1,20 +1,8 @@
-// Local mode's stand-in for S3's browser uploads (POST Object with a Signature Version 4
-// POST policy), so the webmail's upload forms work locally exactly as they do against
-// S3 and the browser tests go through the real flow. What S3 checks, this checks
-// (https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-authentication-HTTPPOST.html,
-// https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-HTTPPOSTConstructPolicy.html):
-// - the signature: hex HMAC-SHA256 of the base64 policy under the SigV4 signing key
-//   derived from the secret, the date, region and service of x-amz-credential;
-// - the policy's expiration, and each condition: exact match ({"f": v}, ["eq", "$f", v]),
-//   ["starts-with", "$f", prefix], ["content-length-range", min, max] on the file;
-// - every field but the policy, the signature, the file and x-ignore-* ones must be
-//   named by a condition ("Extra input fields"); the bucket must be the URL's;
-// - ${filename} in the key becomes the uploaded file's name; after a success the
-//   browser is sent to success_action_redirect with bucket, key and etag appended.
-// Errors answer as S3 does: XML with the code (AccessDenied 403, EntityTooLarge /
-// EntityTooSmall / InvalidArgument 400). Unlike S3, a file name with a path in it
-// is refused: here keys become file paths. The whole request is limited before it is
-// read (S3 allows 5 GB; the webmail's forms allow less, see maxBodyBytes).
+// Local mode's stand-in for S3's browser uploads (POST Object with a SigV4 POST policy),
+// so the webmail's upload forms work locally as they do against S3 and the browser tests
+// go through the real flow: it checks what S3 checks and answers errors as S3 does
+// (https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-HTTPPOSTConstructPolicy.html).
+// Unlike S3 it refuses a file name with a path in it: here keys become file paths.
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { type ServerType, serve } from '@hono/node-server';
 import { FILENAME_VARIABLE } from '../../core/drafts.ts';

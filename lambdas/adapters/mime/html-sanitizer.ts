@@ -1,13 +1,8 @@
-// Email HTML → HTML that is safe to show in the webmail's message frame. An
-// allowlist on sanitize-html (tables, formatting, images, links) drops everything
-// active; every URL is re-checked here: links keep only http(s)/mailto/tel and open
-// in a new tab without opener or referrer; whatever would load by itself (img src,
-// background attributes, CSS url() in style attributes and <style> blocks) is either
-// a cid: part (rewritten to the webmail's URL for it), a raster data: image, or a
-// remote http(s) image that stays only when the reader allowed remote content.
-// CSS goes through postcss and is written out again from the parsed tree, so what
-// the browser sees is exactly what was checked. The frame's CSP and sandbox
-// (web/message-frame.ts) are the second line; this is the first.
+// Email HTML → HTML that is safe to show in the webmail's message frame: an allowlist on
+// sanitize-html drops everything active, every URL is re-checked here, and CSS goes
+// through postcss and is written out from the parsed tree, so the browser sees exactly
+// what was checked. The frame's CSP and sandbox (web/message-frame.ts) are the second
+// line; this is the first. The URL rules: docs/design.md §3 ("Showing a message").
 import { Tokenizer, type TokenizerCallbacks } from 'htmlparser2';
 import postcss, { type AtRule, type ChildNode, type Declaration, type Rule } from 'postcss';
 import sanitizeHtml from 'sanitize-html';

@@ -1,14 +1,8 @@
 // Adapter: the smart-host probe (ports/smtp-probe.ts). With the relay's own connection
-// settings (smart-host.ts: TLS mode, certificate check, EHLO name, credentials) it goes
-// through a session step by step — connect, greeting, EHLO, STARTTLS, EHLO again, AUTH,
-// MAIL FROM, RCPT TO, RSET, QUIT — and never sends DATA. Each step is timed and bounded,
-// the whole probe too (it runs inside a synchronous Lambda invoke), and the first failure
-// becomes a fault and one sentence of what to do.
-//
-// Its own small SMTP client rather than nodemailer's: SMTPConnection runs greeting, EHLO
-// and STARTTLS as one call and has no way to stop after RCPT, and the probe must time and
-// report each step. The settings, the order of login mechanisms, the rule that no login
-// goes over plaintext and the fault classification are the relay's (smart-host.ts).
+// settings (smart-host.ts) it goes through a session step by step, never sending DATA,
+// each step timed and bounded, the first failure turned into a fault and what to do. Its
+// own small SMTP client, because nodemailer's SMTPConnection runs greeting, EHLO and
+// STARTTLS as one call and cannot stop after RCPT (docs/design.md §8).
 import { connect as netConnect, type Socket } from 'node:net';
 import { type TLSSocket, connect as tlsConnect } from 'node:tls';
 import { fitsSmtpPath } from '../../core/addresses.ts';

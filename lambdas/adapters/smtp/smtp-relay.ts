@@ -1,29 +1,7 @@
 // Adapter: relays the stored bytes of a message to the primary (Exchange) over SMTP,
-// keeping the original envelope, using nodemailer's low-level SMTPConnection.
-//
-// What the primary receives (the line-ending rule). SMTP DATA is a sequence of lines
-// ended by CRLF, and RFC 5321 §2.3.8 forbids a client to send a bare CR or a bare LF.
-// nodemailer's data stream therefore treats CRLF, a bare LF and a bare CR (a CR not
-// followed by LF) each as ONE line ending and sends it as CRLF; it dot-stuffs every
-// line that starts with '.', appends CRLF when the message does not end with a line
-// ending, and then sends the terminating ".\r\n". Every other byte (NUL, 8-bit, lines
-// of any length, header folding) goes out unchanged. So, after the receiving MTA
-// removes the dot-stuffing, it holds exactly:
-//
-//     input with every CRLF | bare CR | bare LF replaced by CRLF, plus a final CRLF if missing
-//
-// For the usual input (CRLF, or LF-only as some stores keep it) that is byte-exact or
-// the canonicalization every receiving MTA applies anyway. It is also what stops SMTP
-// smuggling: '\n.\n', '\r.\r', '\r\n.\n', '\n.\r\n', '\r\n.\r\r\n' and the like become
-// a CRLF-ended line "." that goes out stuffed as "..", and '\r\n\x00.\r\n' keeps its NUL
-// (the line is "\x00.", not a lone dot), so content can never end DATA early or carry
-// a second message. A bare CR is the one byte a receiver that keeps bare CRs (Postfix
-// does) would have stored differently; DATA has no way to carry it, and conforming
-// senders never produce one.
-//
-// Extensions: BODY=8BITMIME whenever the server offers it; SMTPUTF8 when an envelope
-// address is non-ASCII and the server offers it (nodemailer decides SMTPUTF8 from the
-// addresses only). No CHUNKING/BINARYMIME: nodemailer's SMTPConnection does not speak BDAT.
+// keeping the original envelope, using nodemailer's low-level SMTPConnection. What the
+// primary receives byte for byte (line endings, dot-stuffing, why SMTP smuggling cannot
+// pass) and which extensions are used: docs/design.md §2.
 import { Readable } from 'node:stream';
 import SMTPConnection, {
   type SMTPConnectionEnvelope,
