@@ -1,4 +1,4 @@
-// The dependency rule of the layout (see DESIGN.md): core imports nothing outside
+// The dependency rule of the layout (docs/design.md §1): core imports nothing outside
 // core but port types and the contract; ports only core; adapters never handlers, wiring or web; handlers and web
 // reach adapters only through wiring; only the Lambda entry points import the wiring;
 // lib/ and cost/ see of lambdas/ only the SDK-free contract; no import cycles.

@@ -39,7 +39,6 @@ export interface ConsumerOptions {
   onError?: (error: unknown, context: string) => void;
 }
 
-// biome-ignore lint/suspicious/noConfusingVoidType: a Lambda SQS handler may return nothing (aws-lambda's SQSHandler says void too)
 export type SqsLikeHandler = (event: SQSEvent) => Promise<SQSBatchResponse | void>;
 
 export interface QueueConsumer {
