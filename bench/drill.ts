@@ -584,7 +584,7 @@ try {
       relayDuplicatesUnexplained: accounting.unexplainedRelayDuplicates.length,
       relayDuplicateRule:
         "a relay duplicate (same shadowmail queue id, same recipient, two copies) is allowed only with a kill or the primary's stop between its copies: " +
-        "the primary's 250 arrived but was not recorded (the in-doubt window of test/local/kill-restart.test.ts)",
+        "the primary's 250 arrived but was not recorded (the in-doubt window of test/system/scenarios/kill-restart.test.ts)",
       relaysInFlightAtKills,
       relayDuplicates: accounting.relayDuplicates,
       senderDuplicateMessages: accounting.senderDuplicateMessages,

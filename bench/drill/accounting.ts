@@ -6,7 +6,7 @@
 // - lost: a message accepted with 250 whose copy is missing for some envelope recipient;
 // - relay duplicates: one stored message (one queue id) delivered more than once to a
 //   recipient: shadowmail relayed it again because the primary's 250 was not recorded
-//   before a kill (the in-doubt window of test/local/kill-restart.test.ts) or before
+//   before a kill (the in-doubt window of test/system/scenarios/kill-restart.test.ts) or before
 //   the primary itself went down. Such a duplicate is explained only when one of these
 //   interruptions falls between its first and its last copy; any other is a bug;
 // - sender duplicates: shadowmail stored the message twice because the sender did not

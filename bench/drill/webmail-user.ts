@@ -1,5 +1,5 @@
 // A member of staff on the day of the outage, in real Chromium (Debian's, through
-// playwright-core as in test/browser): opens the webmail as soon as Outlook fails (it
+// playwright-core as in test/system/scenarios/browser): opens the webmail as soon as Outlook fails (it
 // says "normal operation" until the admin declares the outage, and the webmail's flag
 // cache keeps saying so for up to its cache time), reloads until it offers sign-in,
 // signs in through the local provider, reloads the inbox until mail received during

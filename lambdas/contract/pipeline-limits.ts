@@ -33,7 +33,7 @@ export const RELAY_TIMEOUTS = {
   // never a lost message: no reply means "not delivered" and the forward retries.
   socketTimeoutMs: 120_000,
   // The whole session, connect to the final reply: fits connect + greeting + 40 MB at
-  // 4 Mbit/s + one full idle wait (test/unit/pipeline-limits.test.ts), and is Exchange Edge's own
+  // 4 Mbit/s + one full idle wait (test/unit/lib/pipeline-limits.test.ts), and is Exchange Edge's own
   // ConnectionTimeout, so a longer wait could not succeed there anyway.
   totalTimeoutMs: 300_000,
   // The 221 to QUIT is a courtesy: the message is settled before it.

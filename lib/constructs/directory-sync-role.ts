@@ -10,7 +10,7 @@ import { Construct } from 'constructs';
 import { messageTableKeys } from '../../lambdas/contract/message-table.ts';
 
 // Repeated from dynamodb-directory-store.ts (lib/ may import only the table constants
-// of lambdas/); test/infra/directory-sync-role.test.ts holds both against a real sync.
+// of lambdas/); test/integration/lib/constructs/directory-sync-role.test.ts holds both against a real sync.
 const DIRECTORY_SHARDS = 16;
 
 /** The partition keys the sync reads and writes, by what it does with them. */

@@ -5,7 +5,7 @@
 // relayed through a recording TCP proxy: exactly one message lands per send, nothing is
 // injected, and the bytes on the wire hold exactly one end of DATA.
 //
-// The comparison is the one of test/infra/postfix-relay.test.ts:
+// The comparison is the one of test/system/lambdas/adapters/smtp/smtp-relay.postfix.test.ts:
 //   stripPostfixTrace(maildirFile).message == postfixStoredForm(sent).bytes
 // i.e. the relay's line-ending rule (CRLF, bare CR, bare LF → one line ending; Maildir
 // stores LF; a final one added) plus Postfix's own header edits, which are listed per

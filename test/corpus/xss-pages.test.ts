@@ -12,10 +12,10 @@ import { resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type LocalWebmail, signIn, startLocalWebmail } from '../fixtures/webmail/local-webmail.ts';
 import { launchChromium } from '../support/chromium.ts';
 import { CORPUS_ROOT } from '../support/corpus.ts';
 import { htmlMessage, watchContext } from '../support/frame-harness.ts';
+import { type LocalWebmail, signIn, startLocalWebmail } from '../support/local-webmail.ts';
 
 const SAMPLE_SIZE = 100;
 // Time for load-time tricks (lazy images, animations, meta refresh at 0 s) to show.

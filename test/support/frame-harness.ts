@@ -4,7 +4,7 @@
 // a second server on another port stands in for "the internet" and counts every
 // request that reaches it. A context watcher collects dialogs, calls of the
 // window.__pwned() binding, console output, requests and popups.
-// Used by test/browser/message-frame.test.ts and test/corpus/xss-corpus.test.ts.
+// Used by test/system/web/message-frame.test.ts and test/corpus/xss-corpus.test.ts.
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';

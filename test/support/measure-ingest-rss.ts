@@ -4,7 +4,7 @@
 //   node --import tsx test/support/measure-ingest-rss.ts --kind attachment --mb 40
 // prints one JSON line {kind, bytes, seconds, mbPerSecond, peakRssMb, ...}; with
 // `--file <path>` it measures that file in the current process instead.
-// Used by test/adapters/mime-memory.test.ts and by the benchmarks.
+// Used by test/integration/lambdas/adapters/mime/mailparser-mime-parser.memory.test.ts and by the benchmarks.
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';

@@ -23,8 +23,8 @@ export const TREE_RULE_TESTS = ['test/unit/architecture.test.ts', 'test/unit/tes
 export const STARTS_SERVERS_OR_PROCESSES = [
   // test helpers
   'test/support/chromium.ts',
-  'test/local/cli-deployed-aws-fakes.ts',
-  'test/local/doctor-aws-fakes.ts',
+  'test/support/cli-deployed-aws-fakes.ts',
+  'test/support/doctor-aws-fakes.ts',
   'test/support/dns-server.ts',
   'test/support/dynamodb-servers.ts',
   'test/support/frame-harness.ts',
@@ -36,9 +36,9 @@ export const STARTS_SERVERS_OR_PROCESSES = [
   'test/support/samba-dc.ts',
   'test/support/secrets-manager-fake.ts',
   'test/support/slapd.ts',
-  'test/fixtures/web/app-under-test.ts',
-  'test/fixtures/webmail/mail-harness.ts',
-  'test/fixtures/webmail/local-webmail.ts',
+  'test/support/app-under-test.ts',
+  'test/support/mail-harness.ts',
+  'test/support/local-webmail.ts',
   // local mode's servers
   'lambdas/adapters/local/embedded-dynalite.ts',
   'lambdas/adapters/local/inbound-smtp.ts',
@@ -56,29 +56,7 @@ export const STARTS_SERVERS_OR_PROCESSES = [
   'smtp-server',
 ];
 
-// legacy-layout:start (this region and the others so marked go with the re-sort of test/: move-tests.mjs)
-/**
- * Until test/ is re-sorted, the folders of the layout before the tiers run in the tier given
- * here, and so do the files named (whatever their folder says).
- */
-export const LEGACY_LAYOUT: { folders: Record<string, Tier>; files: Record<string, Tier> } = {
-  folders: {
-    'test/adapters': 'integration',
-    'test/web': 'integration',
-    'test/local': 'system',
-    'test/infra': 'system',
-    'test/browser': 'system',
-  },
-  files: { 'test/unit/failover.test.ts': 'integration', 'test/unit/drill-proxy.test.ts': 'integration' },
-};
-// legacy-layout:end
-
-/** The files vitest runs in a tier (globs from the project root), and those it leaves to another. */
-export function tierFiles(tier: Tier): { include: string[]; exclude: string[] } {
-  const files = { include: [`test/${tier}/**/*.test.ts`], exclude: [] as string[] };
-  // legacy-layout:start
-  for (const [folder, t] of Object.entries(LEGACY_LAYOUT.folders)) if (t === tier) files.include.push(`${folder}/**/*.test.ts`);
-  for (const [file, t] of Object.entries(LEGACY_LAYOUT.files)) (t === tier ? files.include : files.exclude).push(file);
-  // legacy-layout:end
-  return files;
+/** The files vitest runs in a tier (globs from the project root). */
+export function tierFiles(tier: Tier): { include: string[] } {
+  return { include: [`test/${tier}/**/*.test.ts`] };
 }

@@ -4,16 +4,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import {
-  // legacy-layout:start
-  LEGACY_LAYOUT,
-  // legacy-layout:end
-  SCENARIOS,
-  SOURCE_ROOTS,
-  STARTS_SERVERS_OR_PROCESSES,
-  TIERS,
-  TREE_RULE_TESTS,
-} from '../support/test-tiers.ts';
+import { SCENARIOS, SOURCE_ROOTS, STARTS_SERVERS_OR_PROCESSES, TIERS, TREE_RULE_TESTS } from '../support/test-tiers.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 
@@ -63,36 +54,18 @@ function mirroredSource(underTier: string): string | undefined {
   return undefined;
 }
 
-/** Files of the layout before the tiers, left alone by the layout rules until test/ is re-sorted. */
-const legacy = (file: string): boolean =>
-  // legacy-layout:start
-  Object.keys(LEGACY_LAYOUT.folders).some((folder) => file.startsWith(`${folder}/`)) ||
-  file in LEGACY_LAYOUT.files ||
-  (/^test\/unit\/[^/]+\.test\.ts$/.test(file) && !TREE_RULE_TESTS.includes(file)) ||
-  // legacy-layout:end
-  false;
-
 const tests = filesUnder('test').filter((f) => f.endsWith('.test.ts') && !f.startsWith('test/corpus/'));
-const placed = tests.filter((f) => !legacy(f));
-
-/** Whether a test runs in the unit project. */
-const runsAsUnit = (file: string): boolean =>
-  file.startsWith('test/unit/') &&
-  // legacy-layout:start
-  !(file in LEGACY_LAYOUT.files) &&
-  // legacy-layout:end
-  true;
 
 describe('the test tree', () => {
   it('has every test in a tier folder, with only tests in the tier folders', () => {
-    expect(placed.filter((f) => !TIERS.some((tier) => f.startsWith(`test/${tier}/`)))).toEqual([]);
-    const helpers = TIERS.flatMap((tier) => filesUnder(`test/${tier}`)).filter((f) => !f.endsWith('.test.ts') && !legacy(f));
+    expect(tests.filter((f) => !TIERS.some((tier) => f.startsWith(`test/${tier}/`)))).toEqual([]);
+    const helpers = TIERS.flatMap((tier) => filesUnder(`test/${tier}`)).filter((f) => !f.endsWith('.test.ts'));
     expect(helpers, 'helpers belong in test/support, data in test/fixtures').toEqual([]);
     expect(filesUnder('test/support').filter((f) => f.endsWith('.test.ts'))).toEqual([]);
   });
 
   it('mirrors the source tree: each test names the file or folder it tests, or is a scenario', () => {
-    const unmirrored = placed.filter((f) => {
+    const unmirrored = tests.filter((f) => {
       if (TREE_RULE_TESTS.includes(f)) return false;
       const underTier = f.split('/').slice(2).join('/');
       return !underTier.startsWith(`${SCENARIOS}/`) && mirroredSource(underTier) === undefined;
@@ -101,7 +74,7 @@ describe('the test tree', () => {
   });
 
   it('keeps unit tests away from every module that starts a server or a child process', () => {
-    const unit = tests.filter(runsAsUnit);
+    const unit = tests.filter((f) => f.startsWith('test/unit/'));
     const offending = unit.map((f) => [f, startsSomething(f)]);
     expect(offending.filter(([, through]) => through)).toEqual([]);
   });

@@ -1,0 +1,298 @@
+// `shadowmail trace|resend|failover --stack STACK_ID` against a deployed stack, as an
+// admin runs them with their own AWS credentials: the stack's names come from the
+// CloudFormation outputs of <STACK_ID>-stateful and -stateless, the table is real
+// DynamoDB (DynamoDB Local, through AWS_ENDPOINT_URL_DYNAMODB), and CloudFormation,
+// SSM and SQS — which have no local stand-in — are small fakes behind their endpoint
+// variables (cli-deployed-aws-fakes.ts). The commands run in-process through bin/cli.ts.
+import { hostname, userInfo } from 'node:os';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { resolveDeployedTarget } from '../../../../bin/commands/deployed-target.ts';
+import { DynamoDbAuditLog } from '../../../../lambdas/adapters/aws/dynamodb-audit-log.ts';
+import { makeDynamoDbClient } from '../../../../lambdas/adapters/aws/dynamodb-client.ts';
+import { DynamoDbMessageIndex } from '../../../../lambdas/adapters/aws/dynamodb-message-index.ts';
+import { DynamoDbResendJobs } from '../../../../lambdas/adapters/aws/dynamodb-resend-jobs.ts';
+import { createMessageTable } from '../../../../lambdas/adapters/aws/message-table.ts';
+import { SqsResendQueue } from '../../../../lambdas/adapters/aws/sqs-resend-queue.ts';
+import { ShadowmailError } from '../../../../lambdas/core/errors.ts';
+import { DEFAULT_RESEND_CONFIG, processResendStep } from '../../../../lambdas/core/resend.ts';
+import type { AuditEvent } from '../../../../lambdas/ports/audit-log.ts';
+import { type FakeAws, startFakeAws, useFakeAws } from '../../../support/cli-deployed-aws-fakes.ts';
+import { runCli } from '../../../support/cli-run.ts';
+import { type DynamoDbServer, startDynamoDbLocal } from '../../../support/dynamodb-servers.ts';
+import { makeRecord, putReceived } from '../../../support/index-contract/fixtures.ts';
+import { MemoryRawMailStore, ScriptedRelay } from '../../../support/memory-adapters.ts';
+
+const STACK = 'corp-mail';
+const REGION = 'eu-central-1';
+const TABLE = 'corp-mail-messages';
+const PARAMETER = '/corp-mail/failover';
+const RAW_BUCKET = 'corp-mail-raw-123456789012';
+const ACTOR = `cli:${userInfo().username}@${hostname()}`.toLowerCase();
+const MESSAGE_ID = 'deployed-0001';
+const RAW = 'From: ext@example.org\r\nTo: bob@corp.test\r\nSubject: Deployed quarterly\r\n\r\nbody\r\n';
+
+const run = runCli;
+
+describe('shadowmail CLI against a deployed stack (--stack)', () => {
+  let dynamo: DynamoDbServer;
+  let aws: FakeAws;
+  let client: ReturnType<typeof makeDynamoDbClient>;
+  let audit: DynamoDbAuditLog;
+  const rawStore = new MemoryRawMailStore();
+  // The SQS client sends to the queue URL's host: the deployed queue's URL names the fake.
+  let resendQueue = '';
+  const savedEnv = { ...process.env };
+  const startedAt = new Date(Date.now() - 60_000).toISOString();
+
+  const auditSince = async (action: AuditEvent['action']) =>
+    (await audit.list({ since: startedAt, until: new Date(Date.now() + 60_000).toISOString(), action, limit: 100 })).events;
+
+  beforeAll(async () => {
+    [dynamo, aws] = await Promise.all([startDynamoDbLocal(), startFakeAws()]);
+    resendQueue = `${aws.endpoint}/123456789012/corp-mail-resend`;
+    aws.stacks.set(`${STACK}-stateful`, { TableName: TABLE, RawMailBucketName: RAW_BUCKET, ResendQueueUrl: resendQueue });
+    aws.stacks.set(`${STACK}-stateless`, { FailoverParameterName: PARAMETER });
+    // A stack deployed by an older version: its stateful stack lacks the resend queue.
+    aws.stacks.set('old-mail-stateful', { TableName: TABLE, RawMailBucketName: 'old-mail-raw' });
+    useFakeAws(aws, { AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint });
+    client = makeDynamoDbClient(dynamo.endpoint);
+    await createMessageTable(client, TABLE);
+    audit = new DynamoDbAuditLog({ client, tableName: TABLE });
+    const now = Date.now();
+    const record = makeRecord(MESSAGE_ID, {
+      receivedAt: new Date(now - 10 * 60_000).toISOString(),
+      expiresAt: Math.floor(now / 1000) + 30 * 86_400,
+      envelopeRecipients: ['bob@corp.test', 'carol@corp.test'],
+      summary: { subject: 'Deployed quarterly' },
+    });
+    await putReceived(new DynamoDbMessageIndex({ client, tableName: TABLE }), record);
+    rawStore.put(record.raw, RAW);
+  });
+
+  afterAll(async () => {
+    process.env = savedEnv;
+    client?.destroy();
+    await Promise.all([dynamo?.stop(), aws?.close()]);
+  });
+
+  it('resolves the outputs of the stateful and the stateless stack, reading only the stacks it needs', async () => {
+    // Prepare
+    const before = aws.requests.length;
+    // Act
+    const all = await resolveDeployedTarget({ stackId: STACK, region: REGION }, [
+      'tableName',
+      'rawBucket',
+      'resendQueueUrl',
+      'failoverParameter',
+    ]);
+    const tableOnly = await resolveDeployedTarget({ stackId: STACK, region: REGION }, ['tableName']);
+    // Assess
+    expect(all.outputs).toEqual({ tableName: TABLE, rawBucket: RAW_BUCKET, resendQueueUrl: resendQueue, failoverParameter: PARAMETER });
+    expect(all.where).toBe(`stack ${STACK} (${REGION})`);
+    expect(tableOnly.outputs).toEqual({ tableName: TABLE });
+    const described = aws.requests.slice(before).map((r) => `${r.action} ${String(r.params.StackName)}`);
+    expect(described).toEqual([
+      `DescribeStacks ${STACK}-stateful`,
+      `DescribeStacks ${STACK}-stateless`,
+      `DescribeStacks ${STACK}-stateful`,
+    ]);
+  });
+
+  it('answers a missing stack, a missing output and a missing region with one clear line, a malformed stack id with the usage', async () => {
+    // Act
+    const noStack = await run('trace', '--recipient', 'bob@corp.test', '--stack', 'nowhere', '--region', REGION);
+    const noOutput = await run(
+      'resend',
+      '--all',
+      '--since',
+      '2030-03-01',
+      '--until',
+      '2030-03-02',
+      '--no-wait',
+      '--stack',
+      'old-mail',
+      '--region',
+      REGION,
+    );
+    const noRegion = await resolveDeployedTarget({ stackId: STACK, region: undefined }, ['tableName']).catch((error: unknown) => error);
+    const badStack = await run('failover', 'status', '--stack', 'no such stack');
+    // Assess
+    expect(noStack.code).toBe(2);
+    expect(noStack.err).toBe(
+      `shadowmail trace: stack nowhere-stateful not found in ${REGION}: check --stack (the stackId of the deployment) and --region\n`,
+    );
+    expect(noOutput.code).toBe(2);
+    expect(noOutput.err).toBe(
+      `shadowmail resend: stack old-mail-stateful (${REGION}) has no output ResendQueueUrl: deploy the current version of shadowmail\n`,
+    );
+    expect(noRegion).toBeInstanceOf(ShadowmailError);
+    expect((noRegion as Error).message).toMatch(/^no AWS region: pass --region/);
+    expect(badStack.code).toBe(2);
+    expect(badStack.err.split('\n').slice(0, 2)).toEqual([
+      'shadowmail failover: --stack must be the stackId of the deployment (a letter, then letters, digits or dashes), not "no such stack"',
+      'usage:',
+    ]);
+  });
+
+  it('refuses --stack with --data-dir or --ssm-parameter, and --region without a stack, in one line and the usage; the help names --stack', async () => {
+    // Act
+    const attempts = await Promise.all([
+      run('trace', '--recipient', 'bob@corp.test', '--stack', STACK, '--data-dir', '/tmp/x'),
+      run('resend', 'list', '--region', REGION),
+      run('failover', 'status', '--stack', STACK, '--ssm-parameter', PARAMETER),
+      run('failover', 'on', '--region', REGION),
+    ]);
+    const help = await Promise.all([run('help'), run('trace', '--help'), run('resend', '--help')]);
+    // Assess
+    for (const result of attempts) {
+      expect(result.code).toBe(2);
+      expect(result.err.split('\n')[0]).toMatch(
+        /^shadowmail (trace|resend|failover): (give either --\S+ or --\S+, not both|--region goes with --stack)$/,
+      );
+      expect(result.err.split('\n')[1]).toBe('usage:');
+    }
+    for (const result of help) expect(result.out).toContain('--stack STACK_ID [--region REGION]');
+  });
+
+  it('traces over the deployed table and audits the search there as the CLI user', async () => {
+    // Act
+    const result = await run('trace', '--recipient', 'BOB@corp.test', '--json', '--stack', STACK, '--region', REGION);
+    // Assess
+    expect(result.code, result.err).toBe(0);
+    const traced = JSON.parse(result.out) as Array<{
+      sesMessageId: string;
+      subject: string;
+      deliveries: Array<{ recipient: string; state: string }>;
+    }>;
+    expect(traced.map((m) => m.sesMessageId)).toEqual([MESSAGE_ID]);
+    expect(traced[0]!.subject).toBe('Deployed quarterly');
+    expect(traced[0]!.deliveries.map((d) => d.recipient).sort()).toEqual(['bob@corp.test', 'carol@corp.test']);
+    expect(await auditSince('trace.search')).toEqual([
+      expect.objectContaining({
+        actor: ACTOR,
+        action: 'trace.search',
+        outcome: 'ok',
+        details: expect.objectContaining({ recipient: 'BOB@corp.test', results: 1 }),
+      }),
+    ]);
+  });
+
+  it('queues a resend with --no-wait: the job in the deployed table, its step on the deployed resend queue, audited', async () => {
+    // Prepare
+    const queuedBefore = aws.sqsMessages.length;
+    // Act
+    const result = await run(
+      'resend',
+      '--message-id',
+      MESSAGE_ID,
+      '--to',
+      'carol@corp.test',
+      '--no-wait',
+      '--stack',
+      STACK,
+      '--region',
+      REGION,
+    );
+    const jobId = result.out.trim();
+    const status = await run('resend', 'status', jobId, '--json', '--stack', STACK, '--region', REGION);
+    // Assess
+    expect(result.code, result.err).toBe(0);
+    expect(result.err).toContain(`resend job ${jobId} queued (message ${MESSAGE_ID} to carol@corp.test)`);
+    expect(result.err).toContain(`the resend function of stack ${STACK} (${REGION}) runs it`);
+    const job = await new DynamoDbResendJobs({ client, tableName: TABLE }).get(jobId, new Date());
+    expect(job).toMatchObject({
+      state: 'queued',
+      createdBy: ACTOR,
+      scope: { kind: 'message', sesMessageId: MESSAGE_ID, recipients: ['carol@corp.test'] },
+    });
+    const sent = aws.sqsMessages.slice(queuedBefore);
+    expect(sent).toHaveLength(1);
+    expect(sent[0]!.queueUrl).toBe(resendQueue);
+    expect(JSON.parse(sent[0]!.body)).toMatchObject({ type: 'message', jobId, sesMessageId: MESSAGE_ID });
+    expect(await auditSince('resend.single')).toEqual([expect.objectContaining({ actor: ACTOR, target: MESSAGE_ID, outcome: 'ok' })]);
+    expect(status.code).toBe(0);
+    expect(JSON.parse(status.out)).toMatchObject({ id: jobId, state: 'queued' });
+  });
+
+  it("follows a resend to its end while the stack's resend function runs it, and prints the summary", async () => {
+    // Prepare: the deployed resend function, fed by what reaches the resend queue.
+    const relay = new ScriptedRelay();
+    const sqs = new SQSClient({ region: REGION });
+    const worker = {
+      index: new DynamoDbMessageIndex({ client, tableName: TABLE }),
+      rawStore,
+      relay,
+      jobs: new DynamoDbResendJobs({ client, tableName: TABLE }),
+      queue: new SqsResendQueue(sqs, resendQueue),
+      clock: { now: () => new Date() },
+      workerId: 'lambda-request-1',
+      config: { ...DEFAULT_RESEND_CONFIG, stackId: STACK, leaseMs: 60_000 },
+    };
+    let taken = aws.sqsMessages.length;
+    let following = true;
+    const lambda = (async () => {
+      while (following) {
+        for (const message of aws.sqsMessages.slice(taken)) {
+          taken += 1;
+          await processResendStep(JSON.parse(message.body), worker);
+        }
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    })();
+    // Act
+    const result = await run('resend', '--message-id', `<${MESSAGE_ID}@ext.example>`, '--stack', STACK, '--region', REGION).finally(() => {
+      following = false;
+    });
+    await lambda;
+    sqs.destroy();
+    // Assess
+    expect(result.code, result.err).toBe(0);
+    expect(result.err).toContain(`the resend function of stack ${STACK} (${REGION}) executes the job`);
+    expect(result.out).toMatch(/^resend job rs-\S+ {2}done after [\d.]+ s\n/);
+    expect(result.out).toMatch(/recipients {2}2 delivered, 0 failed/);
+    expect(relay.sent.map((sent) => sent.envelope.recipients)).toEqual([['bob@corp.test', 'carol@corp.test']]);
+  });
+
+  it('switches the deployed failover parameter and writes the audit entry into the deployed table', async () => {
+    // Act
+    const on = await run(
+      'failover',
+      'on',
+      '--message',
+      'Exchange is down.',
+      '--reason',
+      'datacenter power',
+      '--stack',
+      STACK,
+      '--region',
+      REGION,
+    );
+    const status = await run('failover', 'status', '--json', '--stack', STACK, '--region', REGION);
+    // Assess
+    expect(on.code, on.err).toBe(0);
+    expect(on.out).toContain(`flag      SSM parameter ${PARAMETER} of stack ${STACK} (${REGION})`);
+    expect(JSON.parse(aws.parameters.get(PARAMETER)!)).toMatchObject({
+      on: true,
+      message: 'Exchange is down.',
+      reason: 'datacenter power',
+      changedBy: ACTOR,
+    });
+    expect(await auditSince('failover.on')).toEqual([
+      expect.objectContaining({ actor: ACTOR, outcome: 'ok', details: { reason: 'datacenter power', message: 'Exchange is down.' } }),
+    ]);
+    expect(JSON.parse(status.out)).toMatchObject({ on: true, changedBy: ACTOR });
+  });
+
+  it('switches a parameter named by --ssm-parameter with a warning that nothing was audited', async () => {
+    // Prepare
+    const before = (await auditSince('failover.off')).length;
+    // Act
+    const off = await run('failover', 'off', '--reason', 'restored', '--ssm-parameter', '/other/failover', '--region', REGION);
+    // Assess
+    expect(off.code, off.err).toBe(0);
+    expect(off.err).toMatch(/^warning: no audit entry written: .*use --stack STACK_ID/);
+    expect(JSON.parse(aws.parameters.get('/other/failover')!)).toMatchObject({ on: false, reason: 'restored' });
+    expect(await auditSince('failover.off')).toHaveLength(before);
+  });
+});

@@ -1,0 +1,355 @@
+// The local SES-inbound stand-in: which mail it takes, which it refuses with which
+// reply, and that the spooled bytes are exactly what the sender meant, checked with
+// real SMTP clients (nodemailer and a raw socket) against the real listener.
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createTransport } from 'nodemailer';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import {
+  type InboundMessage,
+  type InboundSmtpOptions,
+  type InboundSmtpServer,
+  startInboundSmtp,
+} from '../../../../../lambdas/adapters/local/inbound-smtp.ts';
+import { dotStuff, RawSmtp } from '../../../../support/raw-smtp.ts';
+
+interface Accepted extends InboundMessage {
+  bytes: Buffer;
+}
+
+describe('inbound SMTP listener (local SES inbound)', () => {
+  let root: string;
+  let spoolDir: string;
+  let server: InboundSmtpServer | null;
+  let accepted: Accepted[];
+  const clients: RawSmtp[] = [];
+
+  async function start(overrides: Partial<InboundSmtpOptions> = {}): Promise<InboundSmtpServer> {
+    server = await startInboundSmtp({
+      port: 0,
+      domains: ['corp.test', 'Example.ORG'],
+      spoolDir,
+      accept: async (message) => {
+        accepted.push({ ...message, bytes: await readFile(message.spoolFile) });
+      },
+      onError: () => undefined,
+      closeTimeoutMs: 1_000,
+      ...overrides,
+    });
+    return server;
+  }
+
+  async function open(): Promise<RawSmtp> {
+    const { client, greeting } = await RawSmtp.open(server!.port);
+    expect(greeting.code).toBe(220);
+    clients.push(client);
+    expect((await client.command('EHLO client.test')).code).toBe(250);
+    return client;
+  }
+
+  function transport() {
+    return createTransport({ host: '127.0.0.1', port: server!.port, secure: false, ignoreTLS: true, name: 'client.test' });
+  }
+
+  async function spoolFiles(): Promise<string[]> {
+    return (await readdir(spoolDir)).filter((file) => !file.startsWith('.'));
+  }
+
+  beforeEach(async () => {
+    root = await mkdtemp(join(tmpdir(), 'inbound-smtp-'));
+    spoolDir = join(root, 'spool');
+    accepted = [];
+    server = null;
+  });
+
+  afterEach(async () => {
+    for (const client of clients.splice(0)) await client.quit();
+    await server?.close();
+    await rm(root, { recursive: true, force: true });
+  });
+
+  it('accepts mail for a configured domain, hands the spool file to accept and answers with the queue id', async () => {
+    // Prepare
+    await start();
+    const raw = Buffer.from(
+      'From: Partner <partner@elsewhere.test>\r\nTo: alice@corp.test\r\nSubject: hello\r\n\r\n' +
+        '.a line that starts with a dot\r\n..two dots\r\n.\r\nGrüße, äöü ß €\r\n',
+      'utf8',
+    );
+
+    // Act
+    const info = await transport().sendMail({
+      envelope: { from: 'partner@elsewhere.test', to: ['alice@corp.test', 'bob@corp.test'] },
+      raw,
+    });
+
+    // Assess
+    expect(accepted).toHaveLength(1);
+    const message = accepted[0]!;
+    expect(info.response).toBe(`250 Ok: queued as ${message.id}`);
+    expect(message.id).toMatch(/^[a-z2-7]{40}$/);
+    expect(message.envelopeFrom).toBe('partner@elsewhere.test');
+    expect(message.envelopeRecipients).toEqual(['alice@corp.test', 'bob@corp.test']);
+    expect(message.bytes.equals(raw)).toBe(true);
+    expect(message.size).toBe(raw.length);
+    expect(Math.abs(message.receivedAt.getTime() - Date.now())).toBeLessThan(10_000);
+    expect(await spoolFiles()).toEqual([]); // accept did not move it, so the listener removed it
+  });
+
+  it('advertises SIZE and neither AUTH nor STARTTLS', async () => {
+    // Prepare
+    await start({ maxMessageBytes: 12345 });
+    const { client } = await RawSmtp.open(server!.port);
+    clients.push(client);
+
+    // Act
+    const ehlo = await client.command('EHLO client.test');
+
+    // Assess
+    expect(ehlo.code).toBe(250);
+    expect(ehlo.text).toContain('SIZE 12345');
+    expect(ehlo.text).not.toContain('AUTH');
+    expect(ehlo.text).not.toContain('STARTTLS');
+    expect((await client.command('STARTTLS')).code).toBeGreaterThanOrEqual(500);
+  });
+
+  it('refuses every other domain with 550 5.7.1 and never relays', async () => {
+    // Prepare
+    await start();
+    const client = await open();
+    expect((await client.command('MAIL FROM:<partner@elsewhere.test>')).code).toBe(250);
+
+    // Act
+    const replies = [];
+    for (const rcpt of ['x@other.test', 'x@corp.test.evil.test', 'x@sub.corp.test', 'x@[127.0.0.1]', 'postmaster', 'alice@corp.test']) {
+      replies.push(await client.command(`RCPT TO:<${rcpt}>`));
+    }
+    const viaNodemailer = await transport()
+      .sendMail({ envelope: { from: 'a@elsewhere.test', to: ['victim@other.test'] }, raw: 'Subject: relay?\r\n\r\nno\r\n' })
+      .then(
+        () => null,
+        (error: { responseCode?: number; response?: string }) => error,
+      );
+
+    // Assess
+    for (const reply of replies.slice(0, 5)) {
+      expect(reply.code).toBe(550);
+      expect(reply.text).toMatch(/^550 5\.7\.1 /);
+    }
+    expect(replies[5]!.code).toBe(250);
+    expect(viaNodemailer?.responseCode).toBe(550);
+    expect(viaNodemailer?.response).toContain('5.7.1');
+    expect(accepted).toHaveLength(0);
+  });
+
+  it('compares domains case-insensitively and keeps the recipient as given', async () => {
+    // Prepare
+    await start();
+    const client = await open();
+    await client.command('MAIL FROM:<partner@elsewhere.test>');
+
+    // Act
+    const upper = await client.command('RCPT TO:<Alice@CORP.TEST>');
+    const mixed = await client.command('RCPT TO:<bob@example.org>');
+    expect((await client.command('DATA')).code).toBe(354);
+    client.write(dotStuff(Buffer.from('Subject: case\r\n\r\nbody\r\n')));
+    const done = await client.next();
+
+    // Assess
+    expect(upper.code).toBe(250);
+    expect(mixed.code).toBe(250);
+    expect(done.code).toBe(250);
+    expect(accepted[0]!.envelopeRecipients).toEqual(['Alice@CORP.TEST', 'bob@example.org']);
+  });
+
+  it('answers 552 5.3.4 for a message over the limit, keeps nothing, and the connection stays usable', async () => {
+    // Prepare
+    await start({ maxMessageBytes: 1000 });
+    const client = await open();
+    const big = Buffer.from(`Subject: big\r\n\r\n${'x'.repeat(76).concat('\r\n').repeat(200)}`);
+
+    // Act
+    await client.command('MAIL FROM:<partner@elsewhere.test>');
+    await client.command('RCPT TO:<alice@corp.test>');
+    await client.command('DATA');
+    client.write(dotStuff(big));
+    const oversize = await client.next();
+    await client.command('MAIL FROM:<partner@elsewhere.test>');
+    await client.command('RCPT TO:<alice@corp.test>');
+    await client.command('DATA');
+    client.write(dotStuff(Buffer.from('Subject: small\r\n\r\nok\r\n')));
+    const small = await client.next();
+    const declared = await client.command('MAIL FROM:<partner@elsewhere.test> SIZE=5000');
+
+    // Assess
+    expect(oversize.code).toBe(552);
+    expect(oversize.text).toMatch(/^552 5\.3\.4 /);
+    expect(small.code).toBe(250);
+    expect(accepted.map((message) => message.bytes.toString())).toEqual(['Subject: small\r\n\r\nok\r\n']);
+    expect(declared.code).toBe(552);
+    expect(await spoolFiles()).toEqual([]);
+  });
+
+  it('answers 451 4.3.0 when accept fails, removes the spool file, and a retry goes through', async () => {
+    // Prepare
+    let failNext = true;
+    await start({
+      accept: async (message) => {
+        if (failNext) {
+          failNext = false;
+          throw new Error('store unavailable');
+        }
+        accepted.push({ ...message, bytes: await readFile(message.spoolFile) });
+      },
+    });
+    const mail = { envelope: { from: 'partner@elsewhere.test', to: ['alice@corp.test'] }, raw: 'Subject: retry\r\n\r\nagain\r\n' };
+
+    // Act
+    const first = await transport()
+      .sendMail(mail)
+      .then(
+        () => null,
+        (error: { responseCode?: number; response?: string }) => error,
+      );
+    const spoolAfterFailure = await spoolFiles();
+    const second = await transport().sendMail(mail);
+
+    // Assess
+    expect(first?.responseCode).toBe(451);
+    expect(first?.response).toContain('4.3.0');
+    expect(spoolAfterFailure).toEqual([]);
+    expect(second.response).toMatch(/^250 Ok: queued as [a-z2-7]{40}$/);
+    expect(accepted).toHaveLength(1);
+  });
+
+  it('answers 250 only after accept has resolved', async () => {
+    // Prepare
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let acceptCalled = false;
+    await start({
+      accept: async (message) => {
+        acceptCalled = true;
+        await gate;
+        accepted.push({ ...message, bytes: await readFile(message.spoolFile) });
+      },
+    });
+    const client = await open();
+    await client.command('MAIL FROM:<partner@elsewhere.test>');
+    await client.command('RCPT TO:<alice@corp.test>');
+    await client.command('DATA');
+
+    // Act
+    client.write(dotStuff(Buffer.from('Subject: wait\r\n\r\nfor it\r\n')));
+    const deadline = Date.now() + 5_000;
+    while (!acceptCalled && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const repliedEarly = client.hasUnreadReply();
+    release();
+    const reply = await client.next();
+
+    // Assess
+    expect(acceptCalled).toBe(true);
+    expect(repliedEarly).toBe(false);
+    expect(reply.code).toBe(250);
+    expect(accepted).toHaveLength(1);
+  });
+
+  it('spools the bytes exactly as sent: dot lines, 8-bit, bare CR and bare LF survive', async () => {
+    // Prepare
+    await start();
+    const client = await open();
+    const message = Buffer.concat([
+      Buffer.from('Subject: bytes\r\nContent-Type: text/plain; charset=iso-8859-1\r\n\r\n', 'latin1'),
+      Buffer.from('.\r\n..\r\n...three\r\n.leading dot\r\n', 'latin1'),
+      Buffer.from([0xe4, 0xf6, 0xfc, 0xdf, 0xff, 0x80, 0x00, 0x0d, 0x0a]), // 8-bit and NUL
+      Buffer.from('bare CR\rinside a line\r\nbare LF\ninside a line\r\n', 'latin1'),
+      Buffer.from('trailing spaces   \r\n\r\n\r\n', 'latin1'),
+    ]);
+
+    // Act
+    await client.command('MAIL FROM:<partner@elsewhere.test> BODY=8BITMIME');
+    await client.command('RCPT TO:<alice@corp.test>');
+    await client.command('DATA');
+    // In 7-byte pieces: the dot-unstuffing must not depend on how TCP splits the stream.
+    const wire = dotStuff(message);
+    for (let offset = 0; offset < wire.length; offset += 7) client.write(wire.subarray(offset, offset + 7));
+    const reply = await client.next();
+
+    // Assess
+    expect(reply.code).toBe(250);
+    expect(accepted[0]!.bytes.toString('hex')).toBe(message.toString('hex'));
+    expect(accepted[0]!.size).toBe(message.length);
+  });
+
+  it('accepts the null sender <>', async () => {
+    // Prepare
+    await start();
+    const client = await open();
+
+    // Act
+    const mailFrom = await client.command('MAIL FROM:<>');
+    await client.command('RCPT TO:<alice@corp.test>');
+    await client.command('DATA');
+    client.write(dotStuff(Buffer.from('Subject: Delivery Status Notification\r\n\r\nbounce\r\n')));
+    const reply = await client.next();
+
+    // Assess
+    expect(mailFrom.code).toBe(250);
+    expect(reply.code).toBe(250);
+    expect(accepted[0]!.envelopeFrom).toBe('');
+  });
+
+  it('takes at most 100 recipients per message (452 4.5.3 beyond), a repeated one is no new recipient', async () => {
+    // Prepare
+    await start();
+    const client = await open();
+    await client.command('MAIL FROM:<partner@elsewhere.test>');
+
+    // Act
+    const first100 = [];
+    for (let n = 0; n < 100; n++) first100.push((await client.command(`RCPT TO:<user${n}@corp.test>`)).code);
+    const extra = await client.command('RCPT TO:<user100@corp.test>');
+    const repeated = await client.command('RCPT TO:<USER7@corp.test>');
+    await client.command('DATA');
+    client.write(dotStuff(Buffer.from('Subject: many\r\n\r\nhi\r\n')));
+    const reply = await client.next();
+
+    // Assess
+    expect(first100.every((code) => code === 250)).toBe(true);
+    expect(extra.code).toBe(452);
+    expect(extra.text).toMatch(/^452 4\.5\.3 /);
+    expect(repeated.code).toBe(250);
+    expect(reply.code).toBe(250);
+    expect(accepted[0]!.envelopeRecipients).toHaveLength(100);
+    expect(accepted[0]!.envelopeRecipients).not.toContain('user100@corp.test');
+  });
+
+  it('deletes spool leftovers of an earlier run at start and removes the file when the client disconnects mid-DATA', async () => {
+    // Prepare
+    await start();
+    await server!.close();
+    const leftover = join(spoolDir, `${'a'.repeat(40)}.eml`);
+    await writeFile(leftover, 'half a message');
+    await start();
+    const client = await open();
+    await client.command('MAIL FROM:<partner@elsewhere.test>');
+    await client.command('RCPT TO:<alice@corp.test>');
+    await client.command('DATA');
+
+    // Act
+    client.write('Subject: cut\r\n\r\nthe connection drops before the end\r\n');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const spoolDuringData = await spoolFiles();
+    client.destroy();
+    const deadline = Date.now() + 5_000;
+    while ((await spoolFiles()).length > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+
+    // Assess
+    expect(spoolDuringData).toHaveLength(1);
+    expect(spoolDuringData[0]).not.toBe(`${'a'.repeat(40)}.eml`);
+    expect(await spoolFiles()).toEqual([]);
+    expect(accepted).toHaveLength(0);
+  });
+});

@@ -1,0 +1,426 @@
+// The directory-sync role as CloudFormation: who may assume it (this account, with
+// an external id if set; IAM Roles Anywhere for one trust anchor if set), one-hour
+// sessions, and a policy of exactly the DynamoDB calls and partition keys the sync
+// makes. The latter is held against the real thing: `shadowmail directory import`
+// and `list` (the CLI, the real DynamoDB store) run against dynalite behind a
+// recording proxy, and every request on the wire is evaluated against the
+// synthesized policy statements. cdk-nag AwsSolutions must pass. Bundling is skipped.
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer, request, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { App, Stack, Validations } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeDynamoDbClient } from '../../../../lambdas/adapters/aws/dynamodb-client.ts';
+import { DIRECTORY_SHARDS, directoryKeys } from '../../../../lambdas/adapters/aws/dynamodb-directory-store.ts';
+import { createMessageTable } from '../../../../lambdas/adapters/aws/message-table.ts';
+import { messageTableKeys } from '../../../../lambdas/contract/message-table.ts';
+import {
+  DIRECTORY_SYNC_PARTITIONS,
+  DirectorySyncRole,
+  type DirectorySyncRoleProps,
+} from '../../../../lib/constructs/directory-sync-role.ts';
+import { MessageIndex } from '../../../../lib/constructs/message-index.ts';
+import type { CfnJson, CfnResource } from '../../../support/cfn-resource.ts';
+import { runCli } from '../../../support/cli-run.ts';
+import { type DynamoDbServer, startDynalite } from '../../../support/dynamodb-servers.ts';
+
+const ROOT = resolve(import.meta.dirname, '../../../..');
+const cdkJson = JSON.parse(readFileSync(join(ROOT, 'cdk.json'), 'utf8')) as { context: Record<string, unknown> };
+const outRoot = mkdtempSync(join(tmpdir(), 'shadowmail-sync-role-'));
+afterAll(async () => {
+  await rm(outRoot, { recursive: true, force: true });
+});
+
+const SECRET_ARN = 'arn:aws:secretsmanager:eu-central-1:123456789012:secret:shadowmail/ldap-bind-AbC123';
+const KEY_ARN = 'arn:aws:kms:eu-central-1:123456789012:key/0f1e2d3c-4b5a-6978-8695-a4b3c2d1e0f9';
+const TRUST_ANCHOR_ARN = 'arn:aws:rolesanywhere:eu-central-1:123456789012:trust-anchor/11111111-2222-3333-4444-555555555555';
+
+type Statement = {
+  Sid?: string;
+  Effect: string;
+  Action: string | string[];
+  Resource: unknown;
+  Condition?: Record<string, Record<string, unknown>>;
+};
+type Resource = CfnResource;
+
+function build(props: Omit<DirectorySyncRoleProps, 'table'> = {}) {
+  const app = new App({ outdir: mkdtempSync(join(outRoot, 'app-')), context: { ...cdkJson.context, 'aws:cdk:bundling-stacks': [] } });
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+  const stack = new Stack(app, 'Sync');
+  const index = new MessageIndex(stack, 'MessageIndex');
+  const sync = new DirectorySyncRole(stack, 'DirectorySync', { table: index.table, ...props });
+  const template = Template.fromStack(stack);
+  const roles = Object.values(template.findResources('AWS::IAM::Role') as Record<string, Resource>);
+  expect(roles).toHaveLength(1);
+  return {
+    app,
+    template,
+    role: roles[0]!.Properties,
+    roleId: stack.getLogicalId(sync.role.node.defaultChild as never),
+    tableId: stack.getLogicalId(index.table.node.defaultChild as never),
+  };
+}
+
+const statementsOf = (role: Record<string, CfnJson>): Statement[] => {
+  expect(role.Policies).toHaveLength(1);
+  return role.Policies[0].PolicyDocument.Statement;
+};
+
+// ---- a small evaluator for the statements this role uses (and nothing else) ----
+
+interface DynamoCall {
+  action: string;
+  table: string;
+  index?: string;
+  /** Partition key values of the call (dynamodb:LeadingKeys); empty when the call has none. */
+  leadingKeys: string[];
+}
+
+const glob = (pattern: string) =>
+  new RegExp(
+    `^${pattern
+      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+      .replace(/\*/g, '.*')
+      .replace(/\?/g, '.')}$`,
+  );
+
+function conditionHolds(operator: string, values: Record<string, unknown>, call: DynamoCall): boolean {
+  const entries = Object.entries(values);
+  expect(
+    entries.map(([key]) => key),
+    `condition keys of ${operator}`,
+  ).toEqual(['dynamodb:LeadingKeys']);
+  const allowed = [entries[0]![1]].flat() as string[];
+  switch (operator) {
+    case 'ForAllValues:StringEquals':
+      return call.leadingKeys.every((key) => allowed.includes(key));
+    case 'ForAllValues:StringLike':
+      return call.leadingKeys.every((key) => allowed.some((pattern) => glob(pattern).test(key)));
+    case 'Null':
+      // "false": the key must be present in the request.
+      return (allowed[0] === 'true') === (call.leadingKeys.length === 0);
+    default:
+      throw new Error(`the test evaluator does not know the condition operator ${operator}`);
+  }
+}
+
+/** Whether an Allow statement grants the call on the table (`tableArn` as it appears in the template). */
+function allows(statements: Statement[], call: DynamoCall, tableArn: unknown): boolean {
+  expect(statements.filter((s) => s.Effect !== 'Allow')).toEqual([]);
+  return statements.some(
+    (s) =>
+      [s.Action].flat().includes(`dynamodb:${call.action}`) &&
+      call.index === undefined &&
+      JSON.stringify(s.Resource) === JSON.stringify(tableArn) &&
+      Object.entries(s.Condition ?? {}).every(([operator, values]) => conditionHolds(operator, values, call)),
+  );
+}
+
+/** The DynamoDB call a JSON request body makes, with its partition keys. */
+function callOf(target: string, body: Record<string, CfnJson>): DynamoCall {
+  const action = target.split('.')[1]!;
+  const single = (table: string, keys: string[]): DynamoCall => ({
+    action,
+    table,
+    leadingKeys: keys,
+    ...(body.IndexName && { index: body.IndexName }),
+  });
+  switch (action) {
+    case 'GetItem':
+    case 'UpdateItem':
+    case 'DeleteItem':
+      return single(body.TableName, [body.Key.pk.S]);
+    case 'PutItem':
+      return single(body.TableName, [body.Item.pk.S]);
+    case 'Query': {
+      const placeholder = /\bpk\s*=\s*(:\w+)/.exec(body.KeyConditionExpression)![1]!;
+      return single(body.TableName, [body.ExpressionAttributeValues[placeholder].S]);
+    }
+    case 'BatchWriteItem': {
+      const [table, requests] = Object.entries(body.RequestItems as Record<string, Array<Record<string, CfnJson>>>)[0]!;
+      return single(
+        table,
+        requests.map((r) => (r.PutRequest ? r.PutRequest.Item.pk.S : r.DeleteRequest.Key.pk.S)),
+      );
+    }
+    default:
+      return single(body.TableName, []);
+  }
+}
+
+/** An HTTP proxy in front of dynalite that records every DynamoDB request it passes on. */
+async function recordingProxy(upstream: string): Promise<{ endpoint: string; calls: DynamoCall[]; close(): Promise<void> }> {
+  const target = new URL(upstream);
+  const calls: DynamoCall[] = [];
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks);
+      const amzTarget = String(req.headers['x-amz-target'] ?? '');
+      if (amzTarget) calls.push(callOf(amzTarget, JSON.parse(body.toString('utf8'))));
+      const forward = request(
+        { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers },
+        (answer) => {
+          res.writeHead(answer.statusCode ?? 502, answer.headers);
+          answer.pipe(res);
+        },
+      );
+      forward.on('error', (error) => res.destroy(error));
+      forward.end(body);
+    });
+  });
+  await new Promise<void>((ready) => server.listen(0, '127.0.0.1', ready));
+  return {
+    endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    calls,
+    close: () => new Promise<void>((done) => server.close(() => done())),
+  };
+}
+
+const cli = (...args: string[]) => runCli('directory', ...args);
+
+const csv = (rows: string[]) => `${['mailbox,displayName,aliases,kind,disabled,admin', ...rows].join('\n')}\n`;
+const people = (count: number, aliasSuffix: string) =>
+  Array.from({ length: count }, (_, i) => `user${i}@corp.example,User ${i},user${i}.${aliasSuffix}@corp.example,user,false,false`);
+
+describe('permissions against what the sync really sends', () => {
+  let server: DynamoDbServer;
+  let workDir: string;
+  const saved = { id: process.env.AWS_ACCESS_KEY_ID, secret: process.env.AWS_SECRET_ACCESS_KEY };
+  beforeAll(async () => {
+    server = await startDynalite();
+    workDir = await mkdtemp(join(tmpdir(), 'shadowmail-sync-role-run-'));
+    process.env.AWS_ACCESS_KEY_ID = 'test';
+    process.env.AWS_SECRET_ACCESS_KEY = 'test';
+  });
+  afterAll(async () => {
+    for (const [name, value] of [
+      ['AWS_ACCESS_KEY_ID', saved.id],
+      ['AWS_SECRET_ACCESS_KEY', saved.secret],
+    ] as const) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+    await server?.stop();
+    await rm(workDir, { recursive: true, force: true });
+  });
+
+  it('allows every request of an import, a changing re-import and a list, and grants no call they do not make', async () => {
+    // Prepare
+    const { role } = build();
+    const statements = statementsOf(role);
+    const tableName = 'shadowmail-prod-MessageIndexTable';
+    const client = makeDynamoDbClient(server.endpoint);
+    await createMessageTable(client, tableName);
+    client.destroy();
+    const first = join(workDir, 'first.csv');
+    const second = join(workDir, 'second.csv');
+    // 40 users: several batches of 25 and (nearly) every shard.
+    await writeFile(first, csv(people(40, 'a')));
+    // 3 users gone, every alias moved: address deletes, user deletes and puts.
+    await writeFile(second, csv(people(37, 'b')));
+    const proxy = await recordingProxy(server.endpoint);
+    const target = ['--table', tableName, '--region', 'eu-central-1', '--endpoint', proxy.endpoint];
+
+    // Act
+    let runs: Array<{ code: number; err: string }>;
+    try {
+      runs = [
+        await cli('import', first, ...target),
+        await cli('import', second, '--max-removals', '5', ...target),
+        await cli('list', ...target),
+      ];
+    } finally {
+      await proxy.close();
+    }
+
+    // Assess
+    for (const run of runs) expect(run.code, run.err).toBe(0);
+    const tableArn = { 'Fn::GetAtt': [build().tableId, 'Arn'] };
+    const calls = proxy.calls;
+    expect(calls.map((c) => c.table).every((t) => t === tableName)).toBe(true);
+    expect(calls.filter((call) => !allows(statements, call, tableArn))).toEqual([]);
+    const written = calls.filter((c) => c.action === 'BatchWriteItem').flatMap((c) => c.leadingKeys);
+    expect(written.some((key) => key.startsWith('ADDR#'))).toBe(true);
+    expect(written.some((key) => key.startsWith('DIR#'))).toBe(true);
+    // No surplus: each granted action is one the sync used.
+    const granted = new Set(statements.flatMap((s) => [s.Action].flat()));
+    expect([...granted].sort()).toEqual([...new Set(calls.map((c) => `dynamodb:${c.action}`))].sort());
+  });
+
+  it.each([
+    ['a write to a message partition', { action: 'BatchWriteItem', leadingKeys: ['ADDR#a@corp.example', 'MSG#0001'] }],
+    ['a PutItem of an address', { action: 'PutItem', leadingKeys: ['ADDR#a@corp.example'] }],
+    ['reading a mailbox', { action: 'Query', leadingKeys: ['MBX#a@corp.example'] }],
+    ['reading the lookup index', { action: 'Query', leadingKeys: ['RCPT#a@corp.example'], index: 'gsi1' }],
+    ['a Scan', { action: 'Scan', leadingKeys: [] }],
+    ['writing the state through a batch', { action: 'BatchWriteItem', leadingKeys: ['DIR#STATE'] }],
+    ['reading an address item', { action: 'GetItem', leadingKeys: ['ADDR#a@corp.example'] }],
+    ['an audit entry', { action: 'UpdateItem', leadingKeys: ['AUDIT#2025-01-01'] }],
+  ])('denies %s', (_what, call) => {
+    // Prepare
+    const built = build();
+
+    // Act
+    const allowed = allows(statementsOf(built.role), { table: 't', ...call }, { 'Fn::GetAtt': [built.tableId, 'Arn'] });
+
+    // Assess
+    expect(allowed).toBe(false);
+  });
+
+  it('names the partitions the store writes: its 16 shards, its state item and the address items', () => {
+    // Act
+    const shards = Array.from({ length: DIRECTORY_SHARDS }, (_, shard) => directoryKeys.shardPartition(shard));
+
+    // Assess
+    expect(DIRECTORY_SYNC_PARTITIONS.shards).toEqual(shards);
+    expect(DIRECTORY_SYNC_PARTITIONS.state).toBe(directoryKeys.state().pk);
+    expect(glob(DIRECTORY_SYNC_PARTITIONS.addresses).test(messageTableKeys.address('a@corp.example').pk)).toBe(true);
+    expect(glob(DIRECTORY_SYNC_PARTITIONS.addresses).test(messageTableKeys.address(`${'x'.repeat(600)}@corp.example`).pk)).toBe(true);
+  });
+});
+
+describe('the role', () => {
+  it('has the exact policy: state, shard reads, batch writes, each limited to its partition keys, on the table only', () => {
+    // Act
+    const { role, tableId } = build();
+
+    // Assess
+    const table = { 'Fn::GetAtt': [tableId, 'Arn'] };
+    const shards = Array.from({ length: 16 }, (_, i) => `DIR#${i.toString(16)}`);
+    const present = { 'dynamodb:LeadingKeys': 'false' };
+    expect(statementsOf(role)).toEqual([
+      {
+        Sid: 'DirectoryState',
+        Effect: 'Allow',
+        Action: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+        Resource: table,
+        Condition: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': ['DIR#STATE'] }, Null: present },
+      },
+      {
+        Sid: 'ReadDirectoryUsers',
+        Effect: 'Allow',
+        Action: 'dynamodb:Query',
+        Resource: table,
+        Condition: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': shards }, Null: present },
+      },
+      {
+        Sid: 'WriteDirectory',
+        Effect: 'Allow',
+        Action: 'dynamodb:BatchWriteItem',
+        Resource: table,
+        Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['ADDR#*', ...shards] }, Null: present },
+      },
+    ]);
+  });
+
+  it('trusts this account (an admin then grants sts:AssumeRole to the host identity) for sessions of at most one hour', () => {
+    // Act
+    const { role } = build();
+
+    // Assess
+    expect(role.MaxSessionDuration).toBe(3600);
+    expect(role.ManagedPolicyArns).toBeUndefined();
+    expect(role.AssumeRolePolicyDocument.Statement).toEqual([
+      {
+        Effect: 'Allow',
+        Action: 'sts:AssumeRole',
+        Principal: { AWS: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::', { Ref: 'AWS::AccountId' }, ':root']] } },
+      },
+    ]);
+  });
+
+  it('requires the external id when one is set, and trusts Roles Anywhere only for the given trust anchor and certificate', () => {
+    // Act
+    const { role } = build({
+      externalId: 'shadowmail-sync-7f3a',
+      rolesAnywhere: { trustAnchorArn: TRUST_ANCHOR_ARN, certificateCommonName: 'dc-sync01' },
+    });
+
+    // Assess
+    expect(role.AssumeRolePolicyDocument.Statement).toEqual([
+      expect.objectContaining({ Action: 'sts:AssumeRole', Condition: { StringEquals: { 'sts:ExternalId': 'shadowmail-sync-7f3a' } } }),
+      {
+        Effect: 'Allow',
+        Principal: { Service: 'rolesanywhere.amazonaws.com' },
+        Action: ['sts:AssumeRole', 'sts:SetSourceIdentity', 'sts:TagSession'],
+        Condition: {
+          ArnEquals: { 'aws:SourceArn': TRUST_ANCHOR_ARN },
+          StringEquals: { 'aws:PrincipalTag/x509Subject/CN': 'dc-sync01' },
+        },
+      },
+    ]);
+  });
+
+  it('may read the bind password secret (and decrypt it through Secrets Manager) only when one is named', () => {
+    // Act
+    const without = statementsOf(build().role);
+    const withSecret = statementsOf(build({ bindPasswordSecretArn: SECRET_ARN, bindPasswordSecretKeyArn: KEY_ARN }).role);
+
+    // Assess
+    expect(JSON.stringify(without)).not.toMatch(/secretsmanager|kms/);
+    expect(withSecret.slice(3)).toEqual([
+      { Sid: 'BindPassword', Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: SECRET_ARN },
+      {
+        Sid: 'BindPasswordKey',
+        Effect: 'Allow',
+        Action: 'kms:Decrypt',
+        Resource: KEY_ARN,
+        Condition: { StringEquals: { 'kms:ViaService': 'secretsmanager.eu-central-1.amazonaws.com' } },
+      },
+    ]);
+  });
+
+  it('outputs the role ARN as DirectorySyncRoleArn', () => {
+    // Act
+    const { template, roleId } = build();
+
+    // Assess
+    template.hasOutput('DirectorySyncRoleArn', { Value: { 'Fn::GetAtt': [roleId, 'Arn'] } });
+  });
+
+  it.each([
+    [
+      'a partial secret ARN',
+      { bindPasswordSecretArn: 'arn:aws:secretsmanager:eu-central-1:123456789012:secret:ldap' },
+      /bindPasswordSecretArn .* is not the complete ARN/,
+    ],
+    ['an external id with spaces', { externalId: 'my id' }, /externalId "my id"/],
+    ['a key without a secret', { bindPasswordSecretKeyArn: KEY_ARN }, /bindPasswordSecretKeyArn needs bindPasswordSecretArn/],
+    [
+      'a trust anchor that is none',
+      { rolesAnywhere: { trustAnchorArn: 'arn:aws:iam::123456789012:role/x' } },
+      /rolesAnywhere.trustAnchorArn/,
+    ],
+  ])('refuses %s, naming the prop', (_what, props, message) => {
+    // Act
+    const attempt = () => build(props as Omit<DirectorySyncRoleProps, 'table'>);
+
+    // Assess
+    expect(attempt).toThrow(message);
+  });
+
+  it('passes cdk-nag AwsSolutions with every option set', () => {
+    // Prepare
+    const { app } = build({
+      externalId: 'x-123',
+      bindPasswordSecretArn: SECRET_ARN,
+      bindPasswordSecretKeyArn: KEY_ARN,
+      rolesAnywhere: { trustAnchorArn: TRUST_ANCHOR_ARN },
+    });
+
+    // Act
+    const assembly = app.synth();
+
+    // Assess
+    const report = JSON.parse(readFileSync(join(assembly.directory, 'validation-report.json'), 'utf8')) as { pluginReports: unknown[] };
+    expect(report.pluginReports).toEqual([]);
+  });
+});

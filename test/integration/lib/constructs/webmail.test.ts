@@ -1,0 +1,711 @@
+// The webmail construct as CloudFormation: the failover parameter (its initial value
+// parses as the flag), the session secret, the Cognito user pool with its one IdP (SAML
+// metadata by URL or file, or OIDC), the hosted-UI domain and the PKCE client, the HTTP
+// API with its $default route, logging and throttling, an optional own host name, the
+// function's environment (validated by the function's own schema) and its exact
+// grants, the outputs, and cdk-nag AwsSolutions over a stateful-like and a stateless
+// stack. Bundling is skipped (`aws:cdk:bundling-stacks: []`).
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { App, Stack, Validations } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ENV, WEB_ENV } from '../../../../lambdas/contract/environment.ts';
+import { MESSAGE_TABLE } from '../../../../lambdas/contract/message-table.ts';
+import { FORWARD_LIMITS } from '../../../../lambdas/contract/pipeline-limits.ts';
+import { RAW_MAIL_PREFIX } from '../../../../lambdas/contract/raw-mail-bucket.ts';
+import { parseFailoverState } from '../../../../lambdas/core/failover.ts';
+import { readAwsWebEnv } from '../../../../lambdas/wiring/env.ts';
+import { parseConfig, ShadowmailConfigError, type ShadowmailConfigInput } from '../../../../lib/config.ts';
+import { MessageIndex } from '../../../../lib/constructs/message-index.ts';
+import { RawMailBucket } from '../../../../lib/constructs/raw-mail-bucket.ts';
+import { WEBMAIL_LIMITS, WEBMAIL_THROTTLE, Webmail } from '../../../../lib/constructs/webmail.ts';
+import { WorkQueue } from '../../../../lib/constructs/work-queue.ts';
+import type { CfnResource } from '../../../support/cfn-resource.ts';
+
+const ROOT = resolve(import.meta.dirname, '../../../..');
+const cdkJson = JSON.parse(readFileSync(join(ROOT, 'cdk.json'), 'utf8')) as { context: Record<string, unknown> };
+const EXAMPLE = cdkJson.context.shadowmail as ShadowmailConfigInput;
+const ENVIRONMENT = { account: '123456789012', region: 'eu-west-1' };
+const METADATA_FIXTURE = 'test/fixtures/saml/adfs-federation-metadata.xml';
+const ENTRA_SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:shadowmail/entra-client-AbCdEf';
+const ENTRA = {
+  type: 'oidc',
+  name: 'EntraID',
+  issuer: 'https://login.microsoftonline.com/00000000-0000-0000-0000-000000000000/v2.0',
+  clientId: '11111111-1111-1111-1111-111111111111',
+  clientSecretArn: ENTRA_SECRET_ARN,
+} as const;
+const CUSTOM_DOMAIN = {
+  domainName: 'webmail.corp.example',
+  certificateArn: 'arn:aws:acm:eu-west-1:123456789012:certificate/12345678-1234-1234-1234-123456789012',
+};
+
+const outRoot = mkdtempSync(join(tmpdir(), 'shadowmail-webmail-cdk-'));
+afterAll(async () => {
+  await rm(outRoot, { recursive: true, force: true });
+});
+
+type ValidationReport = {
+  pluginReports: Array<{ violations: Array<{ ruleName: string; violatingConstructs: Array<{ constructPath: string }> }> }>;
+};
+type Resource = CfnResource;
+
+/**
+ * A stateful-like stack (the real bucket, table and queue constructs) and a stateless
+ * one holding only the webmail, with the AWS Solutions checks on the app.
+ */
+interface BuildOptions {
+  env?: boolean;
+  cwd?: string;
+  /** Where the cloud assembly (and cdk-nag's validation-report.json) goes. */
+  outdir?: string;
+  /** Adds to the stateless stack before the first synth (a synthesized app cannot change). */
+  extend?: (stack: Stack, webmail: Webmail, rawMail: RawMailBucket) => void;
+}
+
+function build(overrides: Partial<ShadowmailConfigInput> = {}, options: BuildOptions = {}) {
+  const app = new App({
+    outdir: options.outdir ?? mkdtempSync(join(outRoot, 'app-')),
+    context: { ...cdkJson.context, 'aws:cdk:bundling-stacks': [] },
+  });
+  const config = parseConfig({ ...EXAMPLE, ...overrides });
+  const env = options.env === false ? undefined : ENVIRONMENT;
+  const statefulStack = new Stack(app, 'Stateful', { env });
+  const rawMail = new RawMailBucket(statefulStack, 'RawMail', {
+    retentionDays: config.retentionDays,
+    keyAlias: 'alias/test/mail',
+    rawPrefix: RAW_MAIL_PREFIX,
+  });
+  const index = new MessageIndex(statefulStack, 'MessageIndex');
+  const resend = new WorkQueue(statefulStack, 'ResendQueue', { consumer: FORWARD_LIMITS });
+  const stack = new Stack(app, 'Stateless', { env });
+  const webmail = new Webmail(stack, 'Webmail', {
+    config,
+    table: index.table,
+    rawBucket: rawMail.bucket,
+    rawKey: rawMail.key,
+    mailObjectsPolicy: rawMail.webmailPolicy,
+    resendQueue: resend.queue,
+    sesIdentityArns: config.domains.map((domain) => stack.formatArn({ service: 'ses', resource: 'identity', resourceName: domain })),
+    sesConfigurationSet: {
+      name: 'test-webmail',
+      arn: stack.formatArn({ service: 'ses', resource: 'configuration-set', resourceName: 'test-webmail' }),
+    },
+    cwd: options.cwd ?? ROOT,
+  });
+  options.extend?.(stack, webmail, rawMail);
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+  const template = Template.fromStack(stack);
+  // After synth the stateless stack spells a stateful resource as CloudFormation will.
+  const crossStack = (token: string): unknown => stack.resolve(token);
+  return { app, stack, webmail, template, crossStack, stateful: { rawMail, index, resend } };
+}
+
+function entries(template: Template, type: string): Array<[string, Resource]> {
+  return Object.entries(template.findResources(type) as Record<string, Resource>);
+}
+
+/** The one resource of `type` whose logical id starts with `prefix`. */
+function entry(template: Template, type: string, prefix: string): [string, Resource] {
+  const matches = entries(template, type).filter(([id]) => id.startsWith(prefix));
+  expect(
+    matches.map(([id]) => id),
+    `${type} ${prefix}`,
+  ).toHaveLength(1);
+  return matches[0]!;
+}
+const idOf = (template: Template, type: string, prefix: string): string => entry(template, type, prefix)[0];
+const only = (template: Template, type: string, prefix: string): Resource => entry(template, type, prefix)[1];
+
+let saml: ReturnType<typeof build>;
+beforeAll(() => {
+  saml = build();
+});
+
+describe('failover flag and session secret', () => {
+  it('creates /<stackId>/failover as a String holding normal operation in the format the flag adapter reads', () => {
+    // Act
+    const parameter = only(saml.template, 'AWS::SSM::Parameter', 'WebmailFailoverFlag');
+    const state = parseFailoverState(JSON.parse(parameter.Properties.Value));
+
+    // Assess
+    expect(state).toEqual({ on: false, since: null, message: '', changedBy: null, reason: null });
+    // Pinned on purpose: any change here makes CloudFormation rewrite the value and
+    // switch off a failover an admin has switched on (see the construct).
+    expect(parameter.Properties).toEqual({
+      Name: '/shadowmail-example/failover',
+      Type: 'String',
+      Value: '{"on":false}',
+      Description: 'shadowmail failover flag: when on, staff sign in to the webmail',
+      Tier: 'Standard',
+    });
+  });
+
+  it('generates a session key of 64 letters and digits as a plain string secret', () => {
+    // Act
+    const secret = only(saml.template, 'AWS::SecretsManager::Secret', 'WebmailSessionSecret');
+
+    // Assess
+    expect(secret.Properties.GenerateSecretString).toEqual({ PasswordLength: 64, ExcludePunctuation: true, IncludeSpace: false });
+    expect(secret.Properties.GenerateSecretString.PasswordLength).toBeGreaterThanOrEqual(48);
+    expect(secret.Properties.SecretString).toBeUndefined();
+  });
+});
+
+describe('user pool', () => {
+  it('admits federated users only: no sign-up, email required and updatable, MFA and strict passwords for any local user, retained', () => {
+    // Act
+    const pool = only(saml.template, 'AWS::Cognito::UserPool', 'WebmailUserPool');
+
+    // Assess
+    expect(pool.DeletionPolicy).toBe('Retain');
+    expect(pool.UpdateReplacePolicy).toBe('Retain');
+    expect(pool.Properties).toMatchObject({
+      AdminCreateUserConfig: { AllowAdminCreateUserOnly: true },
+      Schema: [{ Name: 'email', Required: true, Mutable: true }],
+      AccountRecoverySetting: { RecoveryMechanisms: [{ Name: 'admin_only', Priority: 1 }] },
+      DeletionProtection: 'ACTIVE',
+      MfaConfiguration: 'ON',
+      EnabledMfas: ['SOFTWARE_TOKEN_MFA'],
+      Policies: {
+        PasswordPolicy: { MinimumLength: 14, RequireLowercase: true, RequireUppercase: true, RequireNumbers: true, RequireSymbols: true },
+      },
+      UserPoolTier: 'ESSENTIALS',
+      UsernameConfiguration: { CaseSensitive: false },
+    });
+  });
+
+  it('gets the hosted-UI domain prefix and the admin group of the configuration', () => {
+    // Act
+    const poolId = idOf(saml.template, 'AWS::Cognito::UserPool', 'WebmailUserPool');
+
+    // Assess
+    saml.template.resourceCountIs('AWS::Cognito::UserPoolDomain', 1);
+    saml.template.hasResourceProperties('AWS::Cognito::UserPoolDomain', { Domain: 'example-com-shadowmail', UserPoolId: { Ref: poolId } });
+    expect(saml.template.findResources('AWS::Cognito::UserPoolDomain')).not.toHaveProperty('CustomDomainConfig');
+    saml.template.hasResourceProperties('AWS::Cognito::UserPoolGroup', { GroupName: 'shadowmail-admins', UserPoolId: { Ref: poolId } });
+  });
+
+  it('federates to AD FS by metadata URL, mapping the e-mail claim', () => {
+    // Act
+    const idp = only(saml.template, 'AWS::Cognito::UserPoolIdentityProvider', 'WebmailIdentityProvider');
+
+    // Assess
+    expect(idp.Properties).toEqual({
+      UserPoolId: { Ref: idOf(saml.template, 'AWS::Cognito::UserPool', 'WebmailUserPool') },
+      ProviderName: 'ADFS',
+      ProviderType: 'SAML',
+      ProviderDetails: { MetadataURL: 'https://adfs.example.com/FederationMetadata/2007-06/FederationMetadata.xml', IDPSignout: false },
+      AttributeMapping: { email: 'http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress' },
+    });
+  });
+
+  it('federates to AD FS by a metadata file read relative to the working directory', () => {
+    // Prepare
+    const metadata = readFileSync(join(ROOT, METADATA_FIXTURE), 'utf8');
+
+    // Act
+    const { template } = build(
+      { identityProvider: { type: 'saml', name: 'CorpADFS', metadataFile: METADATA_FIXTURE, emailAttribute: 'mail' } },
+      { cwd: ROOT },
+    );
+
+    // Assess
+    const idp = only(template, 'AWS::Cognito::UserPoolIdentityProvider', 'WebmailIdentityProvider');
+    expect(idp.Properties).toMatchObject({
+      ProviderName: 'CorpADFS',
+      ProviderType: 'SAML',
+      ProviderDetails: { MetadataFile: metadata },
+      AttributeMapping: { email: 'mail' },
+    });
+    expect(idp.Properties.ProviderDetails.MetadataURL).toBeUndefined();
+  });
+
+  it('stops synth naming the key when the metadata file is missing or is no SAML metadata', async () => {
+    // Prepare
+    const dir = await mkdtemp(join(outRoot, 'saml-'));
+    await mkdir(join(dir, 'adfs'));
+    await writeFile(join(dir, 'adfs/login-page.html'), '<html><body>AD FS sign-in</body></html>');
+    const withFile = (metadataFile: string) => () => build({ identityProvider: { type: 'saml', metadataFile } }, { cwd: dir });
+
+    // Act
+    const missing = withFile('adfs/FederationMetadata.xml');
+    const notMetadata = withFile('adfs/login-page.html');
+
+    // Assess
+    expect(missing).toThrow(ShadowmailConfigError);
+    expect(missing).toThrow(/^shadowmail\.identityProvider\.metadataFile: cannot read adfs\/FederationMetadata\.xml/);
+    expect(notMetadata).toThrow(/^shadowmail\.identityProvider\.metadataFile: adfs\/login-page\.html is not SAML metadata/);
+  });
+
+  it('federates to Entra ID by OIDC with the client secret as a dynamic reference, never its value', () => {
+    // Act
+    const { template } = build({ identityProvider: { ...ENTRA, emailClaim: 'upn' } });
+
+    // Assess
+    const idp = only(template, 'AWS::Cognito::UserPoolIdentityProvider', 'WebmailIdentityProvider');
+    expect(idp.Properties).toEqual({
+      UserPoolId: { Ref: idOf(template, 'AWS::Cognito::UserPool', 'WebmailUserPool') },
+      ProviderName: 'EntraID',
+      ProviderType: 'OIDC',
+      ProviderDetails: {
+        client_id: ENTRA.clientId,
+        client_secret: `{{resolve:secretsmanager:${ENTRA_SECRET_ARN}:SecretString:::}}`,
+        authorize_scopes: 'openid email profile',
+        oidc_issuer: ENTRA.issuer,
+        attributes_request_method: 'GET',
+      },
+      AttributeMapping: { email: 'upn' },
+    });
+  });
+});
+
+describe('app client', () => {
+  it('is a public client for the code flow with PKCE: no secret, no password flows, only the configured IdP, callbacks on the API', () => {
+    // Act
+    const client = only(saml.template, 'AWS::Cognito::UserPoolClient', 'WebmailUserPoolWebmailClient');
+
+    // Assess
+    const apiId = idOf(saml.template, 'AWS::ApiGatewayV2::Api', 'WebmailApi');
+    const endpoint = { 'Fn::GetAtt': [apiId, 'ApiEndpoint'] };
+    expect(client.Properties).toMatchObject({
+      UserPoolId: { Ref: idOf(saml.template, 'AWS::Cognito::UserPool', 'WebmailUserPool') },
+      GenerateSecret: false,
+      ExplicitAuthFlows: ['ALLOW_REFRESH_TOKEN_AUTH'],
+      AllowedOAuthFlowsUserPoolClient: true,
+      AllowedOAuthFlows: ['code'],
+      AllowedOAuthScopes: ['openid', 'email', 'profile'],
+      CallbackURLs: [{ 'Fn::Join': ['', [endpoint, '/auth/callback']] }],
+      LogoutURLs: [{ 'Fn::Join': ['', [endpoint, '/']] }],
+      // A Ref, so CloudFormation creates the provider before the client that names it.
+      SupportedIdentityProviders: [{ Ref: idOf(saml.template, 'AWS::Cognito::UserPoolIdentityProvider', 'WebmailIdentityProvider') }],
+      PreventUserExistenceErrors: 'ENABLED',
+      EnableTokenRevocation: true,
+      IdTokenValidity: 15,
+      AccessTokenValidity: 15,
+      RefreshTokenValidity: 60,
+      TokenValidityUnits: { IdToken: 'minutes', AccessToken: 'minutes', RefreshToken: 'minutes' },
+    });
+    expect(client.Properties.SupportedIdentityProviders).not.toContain('COGNITO');
+  });
+});
+
+describe('HTTP API', () => {
+  it('sends every request on the $default route to the function with payload 2.0, no authorizer', () => {
+    // Act
+    const apiId = idOf(saml.template, 'AWS::ApiGatewayV2::Api', 'WebmailApi');
+    const [integrationId, integration] = entry(saml.template, 'AWS::ApiGatewayV2::Integration', 'WebmailDefaultRoute');
+    const routes = entries(saml.template, 'AWS::ApiGatewayV2::Route');
+    const functionId = idOf(saml.template, 'AWS::Lambda::Function', 'WebmailFunction');
+
+    // Assess
+    saml.template.hasResourceProperties('AWS::ApiGatewayV2::Api', { ProtocolType: 'HTTP', DisableExecuteApiEndpoint: false });
+    expect(integration.Properties).toMatchObject({
+      ApiId: { Ref: apiId },
+      IntegrationType: 'AWS_PROXY',
+      IntegrationUri: { 'Fn::GetAtt': [functionId, 'Arn'] },
+      PayloadFormatVersion: '2.0',
+    });
+    expect(routes.map(([, route]) => route.Properties)).toEqual([
+      {
+        ApiId: { Ref: apiId },
+        RouteKey: '$default',
+        AuthorizationType: 'NONE',
+        Target: { 'Fn::Join': ['', ['integrations/', { Ref: integrationId }]] },
+      },
+    ]);
+    saml.template.hasResourceProperties('AWS::Lambda::Permission', {
+      Action: 'lambda:InvokeFunction',
+      FunctionName: { 'Fn::GetAtt': [functionId, 'Arn'] },
+      Principal: 'apigateway.amazonaws.com',
+      SourceArn: { 'Fn::Join': ['', [Match.stringLikeRegexp('^arn:aws:execute-api:eu-west-1:123456789012:$'), { Ref: apiId }, '/*/*']] },
+    });
+  });
+
+  it('deploys one auto-deployed $default stage with throttling and JSON access logs without query strings', () => {
+    // Act
+    const stages = entries(saml.template, 'AWS::ApiGatewayV2::Stage');
+    const logGroupId = idOf(saml.template, 'AWS::Logs::LogGroup', 'WebmailAccessLogs');
+
+    // Assess
+    expect(stages).toHaveLength(1);
+    const stage = stages[0]![1].Properties;
+    expect(stage).toMatchObject({
+      StageName: '$default',
+      AutoDeploy: true,
+      DefaultRouteSettings: { ThrottlingRateLimit: WEBMAIL_THROTTLE.rateLimit, ThrottlingBurstLimit: WEBMAIL_THROTTLE.burstLimit },
+      AccessLogSettings: { DestinationArn: { 'Fn::GetAtt': [logGroupId, 'Arn'] } },
+    });
+    const format = JSON.parse(stage.AccessLogSettings.Format) as Record<string, string>;
+    expect(format).toMatchObject({
+      requestId: '$context.requestId',
+      ip: '$context.identity.sourceIp',
+      path: '$context.path',
+      status: '$context.status',
+    });
+    // The OAuth code arrives in /auth/callback's query string: it must not reach the logs.
+    expect(stage.AccessLogSettings.Format).not.toMatch(/querystring|routeKey|\$request\.|\$context\.requestOverride/i);
+    expect(only(saml.template, 'AWS::Logs::LogGroup', 'WebmailAccessLogs').Properties.RetentionInDays).toBe(30);
+  });
+
+  it('serves an own host name when configured: domain, mapping, no execute-api URL, callbacks and public URL on that name', () => {
+    // Act
+    const { template, webmail } = build({ webmail: { cognitoDomainPrefix: 'corp-shadowmail', customDomain: CUSTOM_DOMAIN } });
+
+    // Assess
+    const [domainId, domain] = entry(template, 'AWS::ApiGatewayV2::DomainName', 'WebmailCustomDomain');
+    expect(domain.Properties).toEqual({
+      DomainName: 'webmail.corp.example',
+      DomainNameConfigurations: [{ CertificateArn: CUSTOM_DOMAIN.certificateArn, EndpointType: 'REGIONAL', SecurityPolicy: 'TLS_1_2' }],
+    });
+    template.hasResourceProperties('AWS::ApiGatewayV2::ApiMapping', {
+      ApiId: { Ref: idOf(template, 'AWS::ApiGatewayV2::Api', 'WebmailApi') },
+      DomainName: { Ref: domainId },
+      Stage: '$default',
+    });
+    template.hasResourceProperties('AWS::ApiGatewayV2::Api', { DisableExecuteApiEndpoint: true });
+    template.hasResourceProperties('AWS::Cognito::UserPoolClient', {
+      CallbackURLs: ['https://webmail.corp.example/auth/callback'],
+      LogoutURLs: ['https://webmail.corp.example/'],
+    });
+    expect(webmail.publicUrl).toBe('https://webmail.corp.example');
+    expect(only(template, 'AWS::Lambda::Function', 'WebmailFunction').Properties.Environment.Variables[WEB_ENV.publicUrl]).toBe(
+      'https://webmail.corp.example',
+    );
+    template.hasOutput('WebmailUrl', { Value: 'https://webmail.corp.example/' });
+    template.hasOutput('WebmailDomainTarget', { Value: { 'Fn::GetAtt': [domainId, 'RegionalDomainName'] } });
+  });
+});
+
+describe('webmail function', () => {
+  it('runs the webmail handler on Node 22 / arm64 with 1024 MB and 29 s, inside the API timeout', () => {
+    // Act
+    const fn = only(saml.template, 'AWS::Lambda::Function', 'WebmailFunction');
+
+    // Assess
+    expect(fn.Properties).toMatchObject({
+      Runtime: 'nodejs22.x',
+      Architectures: ['arm64'],
+      Handler: 'index.handler',
+      MemorySize: 1024,
+      Timeout: 29,
+      Role: { 'Fn::GetAtt': [idOf(saml.template, 'AWS::IAM::Role', 'WebmailFunctionRole'), 'Arn'] },
+    });
+    expect(WEBMAIL_LIMITS.timeout.toSeconds()).toBeLessThan(30);
+    // the bucket's object grants arrive with the role (a managed policy of the stateful stack)
+    expect(only(saml.template, 'AWS::IAM::Role', 'WebmailFunctionRole').Properties.ManagedPolicyArns).toHaveLength(1);
+  });
+
+  it('sets the webmail environment from its resources, and the values pass the function own validation', () => {
+    // Prepare
+    const { template, crossStack, stateful } = saml;
+    const vars = only(template, 'AWS::Lambda::Function', 'WebmailFunction').Properties.Environment.Variables as Record<string, unknown>;
+    const ref = (type: string, prefix: string) => ({ Ref: idOf(template, type, prefix) });
+    // What CloudFormation fills in at deploy time, one stand-in per resource.
+    const physical = new Map<string, string>([
+      [JSON.stringify(ref('AWS::SSM::Parameter', 'WebmailFailoverFlag')), '/shadowmail-example/failover'],
+      [JSON.stringify(ref('AWS::Cognito::UserPool', 'WebmailUserPool')), 'eu-west-1_AbCdEf123'],
+      [JSON.stringify(ref('AWS::Cognito::UserPoolClient', 'WebmailUserPoolWebmailClient')), '1example23456789abcdefghij'],
+      [JSON.stringify(ref('AWS::Cognito::UserPoolDomain', 'WebmailUserPoolDomain')), 'example-com-shadowmail'],
+      [
+        JSON.stringify(ref('AWS::SecretsManager::Secret', 'WebmailSessionSecret')),
+        'arn:aws:secretsmanager:eu-west-1:123456789012:secret:WebmailSession-AbCdEf',
+      ],
+      [
+        JSON.stringify({ 'Fn::GetAtt': [idOf(template, 'AWS::ApiGatewayV2::Api', 'WebmailApi'), 'ApiEndpoint'] }),
+        'https://a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com',
+      ],
+      [JSON.stringify(crossStack(stateful.index.table.tableName)), 'Stateful-MessageIndexTable-ABC123'],
+      [JSON.stringify(crossStack(stateful.rawMail.bucket.bucketName)), 'stateful-rawmailbucket-abc123'],
+      [
+        JSON.stringify(crossStack(stateful.resend.queue.queueUrl)),
+        'https://sqs.eu-west-1.amazonaws.com/123456789012/Stateful-ResendQueue-ABC',
+      ],
+    ]);
+    const evaluate = (value: unknown): string => {
+      if (typeof value === 'string') return value;
+      const known = physical.get(JSON.stringify(value));
+      if (known !== undefined) return known;
+      const join = (value as { 'Fn::Join'?: [string, unknown[]] })['Fn::Join'];
+      if (join) return join[1].map(evaluate).join(join[0]);
+      throw new Error(`no stand-in for ${JSON.stringify(value)}`);
+    };
+
+    // Act
+    const runtime = Object.fromEntries(Object.entries(vars).map(([name, value]) => [name, evaluate(value)]));
+    const env = readAwsWebEnv(runtime);
+
+    // Assess
+    expect(Object.keys(vars).sort()).toEqual(
+      [
+        ENV.tableName,
+        ENV.retentionDays,
+        ENV.stackId,
+        ENV.resendQueueUrl,
+        WEB_ENV.failoverParameter,
+        WEB_ENV.userPoolId,
+        WEB_ENV.userPoolClientId,
+        WEB_ENV.cognitoDomain,
+        WEB_ENV.publicUrl,
+        WEB_ENV.sessionSecretArn,
+        WEB_ENV.adminGroup,
+        WEB_ENV.timeZone,
+        WEB_ENV.rawBucket,
+        WEB_ENV.sesConfigurationSet,
+        'NODE_OPTIONS',
+      ].sort(),
+    );
+    // A public client: the webmail must not look for a client secret.
+    expect(vars[WEB_ENV.userPoolClientSecretArn]).toBeUndefined();
+    expect(env).toMatchObject({
+      [WEB_ENV.failoverParameter]: '/shadowmail-example/failover',
+      [WEB_ENV.userPoolId]: 'eu-west-1_AbCdEf123',
+      [WEB_ENV.userPoolClientId]: '1example23456789abcdefghij',
+      [WEB_ENV.cognitoDomain]: 'https://example-com-shadowmail.auth.eu-west-1.amazoncognito.com',
+      [WEB_ENV.publicUrl]: 'https://a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com',
+      [WEB_ENV.sessionSecretArn]: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:WebmailSession-AbCdEf',
+      [WEB_ENV.adminGroup]: 'shadowmail-admins',
+      [WEB_ENV.timeZone]: 'Europe/Berlin',
+      [WEB_ENV.rawBucket]: 'stateful-rawmailbucket-abc123',
+      [WEB_ENV.sesConfigurationSet]: 'test-webmail',
+      [ENV.tableName]: 'Stateful-MessageIndexTable-ABC123',
+      [ENV.retentionDays]: 28,
+    });
+    expect(runtime[ENV.stackId]).toBe('shadowmail-example');
+    expect(runtime[ENV.resendQueueUrl]).toBe('https://sqs.eu-west-1.amazonaws.com/123456789012/Stateful-ResendQueue-ABC');
+  });
+
+  it('grants exactly the calls of its adapters, on exactly its resources', () => {
+    // Prepare
+    const { template, crossStack, stateful } = saml;
+    const defaultPolicy = only(template, 'AWS::IAM::Policy', 'WebmailFunctionRoleDefaultPolicy');
+    const statefulTemplate = Template.fromStack(Stack.of(stateful.rawMail));
+    const objectsPolicy = only(statefulTemplate, 'AWS::IAM::ManagedPolicy', 'RawMailWebmailPolicy');
+    const bucketId = idOf(statefulTemplate, 'AWS::S3::Bucket', 'RawMailBucket');
+    const bucketArn = { 'Fn::GetAtt': [bucketId, 'Arn'] };
+    const objects = (prefix: string) => ({ 'Fn::Join': ['', [bucketArn, `/${prefix}*`]] });
+    const roleId = idOf(template, 'AWS::IAM::Role', 'WebmailFunctionRole');
+
+    // Act
+    const policies = entries(template, 'AWS::IAM::Policy');
+
+    // Assess
+    expect(policies).toHaveLength(1);
+    for (const [, policy] of policies) expect(policy.Properties.Roles).toEqual([{ Ref: roleId }]);
+    expect(only(template, 'AWS::IAM::Role', 'WebmailFunctionRole').Properties.ManagedPolicyArns).toEqual([
+      crossStack(stateful.rawMail.webmailPolicy.managedPolicyArn),
+    ]);
+    expect(defaultPolicy.Properties.PolicyDocument.Statement).toEqual([
+      {
+        Effect: 'Allow',
+        Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        Resource: { 'Fn::GetAtt': [idOf(template, 'AWS::Logs::LogGroup', 'WebmailFunctionLogs'), 'Arn'] },
+      },
+      {
+        Effect: 'Allow',
+        Action: [
+          'dynamodb:BatchGetItem',
+          'dynamodb:BatchWriteItem',
+          'dynamodb:DeleteItem',
+          'dynamodb:GetItem',
+          'dynamodb:PutItem',
+          'dynamodb:Query',
+          'dynamodb:UpdateItem',
+        ],
+        Resource: crossStack(stateful.index.table.tableArn),
+      },
+      {
+        Effect: 'Allow',
+        Action: 'dynamodb:Query',
+        Resource: { 'Fn::Join': ['', [crossStack(stateful.index.table.tableArn), `/index/${MESSAGE_TABLE.lookupIndex.name}`]] },
+      },
+      {
+        Effect: 'Allow',
+        Action: ['ses:SendEmail', 'ses:SendRawEmail'],
+        Resource: [
+          'arn:aws:ses:eu-west-1:123456789012:configuration-set/test-webmail',
+          'arn:aws:ses:eu-west-1:123456789012:identity/example.com',
+        ],
+      },
+      {
+        Effect: 'Allow',
+        Action: ['ssm:GetParameter', 'ssm:PutParameter'],
+        Resource: {
+          'Fn::Join': [
+            '',
+            ['arn:aws:ssm:eu-west-1:123456789012:parameter', { Ref: idOf(template, 'AWS::SSM::Parameter', 'WebmailFailoverFlag') }],
+          ],
+        },
+      },
+      {
+        Effect: 'Allow',
+        Action: 'secretsmanager:GetSecretValue',
+        Resource: { Ref: idOf(template, 'AWS::SecretsManager::Secret', 'WebmailSessionSecret') },
+      },
+      { Effect: 'Allow', Action: 'sqs:SendMessage', Resource: crossStack(stateful.resend.queue.queueArn) },
+    ]);
+    expect(objectsPolicy.Properties.PolicyDocument.Statement).toEqual([
+      {
+        Effect: 'Allow',
+        Action: 's3:GetObject',
+        Resource: [objects('downloads/'), objects('raw/'), objects('sent/'), objects('uploads/')],
+      },
+      // uploads/: drafts, and the files browsers post with the webmail's presigned forms (authorized as this role).
+      { Effect: 'Allow', Action: 's3:PutObject', Resource: [objects('downloads/'), objects('sent/'), objects('uploads/')] },
+      { Effect: 'Allow', Action: 's3:DeleteObject', Resource: objects('uploads/') },
+      { Effect: 'Allow', Action: 's3:ListBucket', Resource: bucketArn },
+      {
+        Effect: 'Allow',
+        Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
+        Resource: { 'Fn::GetAtt': [idOf(statefulTemplate, 'AWS::KMS::Key', 'RawMailKey'), 'Arn'] },
+      },
+    ]);
+  });
+
+  it('sends from every mail domain identity it is given, with its configuration set', () => {
+    // Act
+    const { template } = build({ domains: ['corp.example', 'corp-group.example'] });
+
+    // Assess
+    const statements = only(template, 'AWS::IAM::Policy', 'WebmailFunctionRoleDefaultPolicy').Properties.PolicyDocument.Statement as Array<{
+      Action: unknown;
+      Resource: unknown;
+    }>;
+    expect(statements.filter((s) => JSON.stringify(s.Action).includes('ses:'))).toEqual([
+      {
+        Effect: 'Allow',
+        Action: ['ses:SendEmail', 'ses:SendRawEmail'],
+        Resource: [
+          'arn:aws:ses:eu-west-1:123456789012:configuration-set/test-webmail',
+          'arn:aws:ses:eu-west-1:123456789012:identity/corp-group.example',
+          'arn:aws:ses:eu-west-1:123456789012:identity/corp.example',
+        ],
+      },
+    ]);
+  });
+});
+
+describe('outputs', () => {
+  it('names the webmail, the flag, the pool, the domain and what AD FS needs, under fixed keys without exports', () => {
+    // Act
+    const outputs = saml.template.findOutputs('*') as Record<string, { Value: unknown; Export?: unknown }>;
+
+    // Assess
+    const poolRef = { Ref: idOf(saml.template, 'AWS::Cognito::UserPool', 'WebmailUserPool') };
+    const domainRef = { Ref: idOf(saml.template, 'AWS::Cognito::UserPoolDomain', 'WebmailUserPoolDomain') };
+    const cognito = (path: string) => ({ 'Fn::Join': ['', ['https://', domainRef, `.auth.eu-west-1.amazoncognito.com${path}`]] });
+    expect(Object.keys(outputs).sort()).toEqual([
+      'CognitoDomain',
+      'FailoverParameterName',
+      'IdentityProviderName',
+      'SamlAcsUrl',
+      'SamlEntityId',
+      'UserPoolId',
+      'WebmailUrl',
+    ]);
+    for (const output of Object.values(outputs)) expect(output.Export).toBeUndefined();
+    expect(outputs.WebmailUrl!.Value).toEqual({
+      'Fn::Join': ['', [{ 'Fn::GetAtt': [idOf(saml.template, 'AWS::ApiGatewayV2::Api', 'WebmailApi'), 'ApiEndpoint'] }, '/']],
+    });
+    expect(outputs.FailoverParameterName!.Value).toEqual({ Ref: idOf(saml.template, 'AWS::SSM::Parameter', 'WebmailFailoverFlag') });
+    expect(outputs.UserPoolId!.Value).toEqual(poolRef);
+    expect(outputs.CognitoDomain!.Value).toEqual(cognito(''));
+    expect(outputs.SamlEntityId!.Value).toEqual({ 'Fn::Join': ['', ['urn:amazon:cognito:sp:', poolRef]] });
+    expect(outputs.SamlAcsUrl!.Value).toEqual(cognito('/saml2/idpresponse'));
+    expect(outputs.IdentityProviderName!.Value).toEqual({
+      Ref: idOf(saml.template, 'AWS::Cognito::UserPoolIdentityProvider', 'WebmailIdentityProvider'),
+    });
+  });
+
+  it('gives the OIDC redirect URL instead of the SAML values for Entra ID, also without a fixed region', () => {
+    // Act
+    const { template } = build({ identityProvider: ENTRA }, { env: false });
+
+    // Assess
+    const outputs = template.findOutputs('*') as Record<string, { Value: unknown }>;
+    expect(Object.keys(outputs).sort()).toEqual([
+      'CognitoDomain',
+      'FailoverParameterName',
+      'IdentityProviderName',
+      'OidcRedirectUrl',
+      'UserPoolId',
+      'WebmailUrl',
+    ]);
+    expect(outputs.OidcRedirectUrl!.Value).toEqual({
+      'Fn::Join': [
+        '',
+        [
+          'https://',
+          { Ref: idOf(template, 'AWS::Cognito::UserPoolDomain', 'WebmailUserPoolDomain') },
+          '.auth.',
+          { Ref: 'AWS::Region' },
+          '.amazoncognito.com/oauth2/idpresponse',
+        ],
+      ],
+    });
+  });
+});
+
+describe('cdk-nag', () => {
+  const report = (app: App) => {
+    const assembly = app.synth();
+    return (JSON.parse(readFileSync(join(assembly.directory, 'validation-report.json'), 'utf8')) as { pluginReports: unknown[] })
+      .pluginReports;
+  };
+
+  it.each([
+    ['SAML by URL', {}, {}],
+    ['SAML by file', { identityProvider: { type: 'saml', metadataFile: METADATA_FIXTURE } }, {}],
+    ['OIDC without a fixed environment', { identityProvider: ENTRA }, { env: false }],
+    ['an own host name', { webmail: { cognitoDomainPrefix: 'corp-shadowmail', customDomain: CUSTOM_DOMAIN } }, {}],
+  ] as Array<[string, Partial<ShadowmailConfigInput>, { env?: boolean }]>)(
+    'passes AwsSolutions with %s: every finding fixed or acknowledged',
+    (_what, overrides, options) => {
+      // Prepare
+      const { app } = build(overrides, options);
+
+      // Act
+      const findings = report(app);
+
+      // Assess
+      expect(findings).toEqual([]);
+    },
+  );
+
+  it('acknowledges wildcards only for the three mail prefixes, so another wildcard grant still fails synth', () => {
+    // Prepare
+    const careless = (stack: Stack, webmail: Webmail, rawMail: RawMailBucket) => {
+      new iam.Policy(stack, 'CarelessGrant', {
+        roles: [webmail.function.role],
+        statements: [new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [rawMail.bucket.arnForObjects('*')] })],
+      });
+    };
+    const outdir = mkdtempSync(join(outRoot, 'careless-'));
+
+    // Act
+    const attempt = () => build({}, { extend: careless, outdir });
+
+    // Assess
+    expect(attempt).toThrow(/AwsSolutions-IAM5/);
+    const findings = (JSON.parse(readFileSync(join(outdir, 'validation-report.json'), 'utf8')) as ValidationReport).pluginReports.flatMap(
+      (plugin) => plugin.violations,
+    );
+    expect(findings.map((f) => [f.ruleName, f.violatingConstructs.map((r) => r.constructPath)])).toEqual([
+      [expect.stringMatching(/^AwsSolutions-IAM5\[Resource::.*\/\*\]$/), ['Stateless/CarelessGrant/Resource']],
+    ]);
+    const acknowledged = saml.stateful.rawMail.webmailPolicy.node.metadata
+      .filter((entry) => entry.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
+      .flatMap((entry) => Object.keys(entry.data as Record<string, string>));
+    expect(acknowledged).toHaveLength(4);
+    for (const prefix of ['raw/', 'sent/', 'downloads/', 'uploads/']) {
+      expect(
+        acknowledged.filter((id) => id.startsWith('Annotation::AwsSolutions-IAM5[Resource::') && id.endsWith(`/${prefix}*]`)),
+      ).toHaveLength(1);
+    }
+  });
+});

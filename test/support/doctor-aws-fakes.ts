@@ -1,0 +1,298 @@
+// The AWS APIs `shadowmail doctor` and `shadowmail probe` call that have no local
+// emulator, served by the one fake server of cli-deployed-aws-fakes.ts: Lambda and
+// SES v2 (REST-JSON), SES v1 and SNS (awsQuery XML), Cognito (JSON 1.1), SQS and
+// CloudWatch (JSON 1.0, CloudWatch in its query-compatible JSON form) — the protocols
+// the installed SDK clients speak. Each test sets the state the services answer from.
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { xml } from './aws-query-xml.ts';
+
+export type DoctorService = 'lambda' | 'sesv2' | 'ses' | 'sns' | 'cognito' | 'sqs' | 'cloudwatch';
+
+/** What the forward function answers to an Invoke: a payload (with FunctionError), or an API error such as a throttle. */
+export type InvokeAnswer =
+  | { payload: string; functionError?: 'Handled' | 'Unhandled' }
+  | { status: number; errorType: string; message: string };
+
+export interface SentEmail {
+  from: string;
+  to: string[];
+  raw: Buffer;
+  configurationSetName?: string;
+}
+
+export interface DoctorFakeState {
+  /** SES v2 GetEmailIdentity answers by domain; a missing domain is NotFoundException. */
+  identities: Map<string, Record<string, unknown>>;
+  account: Record<string, unknown>;
+  /** The active receipt rule set, or null for none. */
+  activeRuleSet: { name: string; rules: Array<{ Name: string; Enabled: boolean }> } | null;
+  configurationSets: Map<string, { set: Record<string, unknown>; destinations: Array<Record<string, unknown>> }>;
+  invoke: (functionName: string, event: unknown) => InvokeAnswer | Promise<InvokeAnswer>;
+  accountLimit: { ConcurrentExecutions: number; UnreservedConcurrentExecutions: number };
+  /** DescribeUserPoolDomain by domain name. */
+  userPoolDomains: Map<string, Record<string, unknown>>;
+  /** DescribeIdentityProvider by `<pool id>/<provider name>`. */
+  identityProviders: Map<string, Record<string, unknown>>;
+  subscriptions: Map<string, Array<{ SubscriptionArn: string; Protocol: string; Endpoint: string }>>;
+  /** GetQueueAttributes by queue URL. */
+  queueAttributes: Map<string, Record<string, string>>;
+  alarms: Array<Record<string, unknown>>;
+  /** The datapoints GetMetricData returns for any query. */
+  metricValues: number[];
+  /** Every SES v2 SendEmail accepted, and what the test does with it (deliver it as SES would). */
+  sentEmails: SentEmail[];
+  onSendEmail: (email: SentEmail) => Promise<void> | void;
+  /** When set, SendEmail answers this error instead (e.g. MessageRejected in the sandbox). */
+  sendEmailError: { status: number; type: string; message: string } | null;
+}
+
+export interface DoctorFakes {
+  state: DoctorFakeState;
+  /** Answers the request if it is one of these services; false otherwise. */
+  handle(
+    request: IncomingMessage,
+    body: string,
+    response: ServerResponse,
+    record: (service: DoctorService, action: string, params: Record<string, unknown>) => void,
+  ): Promise<boolean>;
+}
+
+export function createDoctorFakes(): DoctorFakes {
+  const state: DoctorFakeState = {
+    identities: new Map(),
+    account: {},
+    activeRuleSet: null,
+    configurationSets: new Map(),
+    invoke: () => ({ status: 404, errorType: 'ResourceNotFoundException', message: 'no function' }),
+    accountLimit: { ConcurrentExecutions: 1000, UnreservedConcurrentExecutions: 1000 },
+    userPoolDomains: new Map(),
+    identityProviders: new Map(),
+    subscriptions: new Map(),
+    queueAttributes: new Map(),
+    alarms: [],
+    metricValues: [],
+    sentEmails: [],
+    onSendEmail: () => undefined,
+    sendEmailError: null,
+  };
+
+  async function handle(
+    request: IncomingMessage,
+    body: string,
+    response: ServerResponse,
+    record: (service: DoctorService, action: string, params: Record<string, unknown>) => void,
+  ): Promise<boolean> {
+    const path = decodeURIComponent(new URL(request.url ?? '/', 'http://fake').pathname);
+    const target = String(request.headers['x-amz-target'] ?? '');
+    const restJson = (status: number, value: unknown, headers: Record<string, string> = {}): void => {
+      response.writeHead(status, { 'content-type': 'application/json', ...headers }).end(JSON.stringify(value));
+    };
+    const restError = (status: number, type: string, message: string): void => restJson(status, { message }, { 'x-amzn-errortype': type });
+
+    // ---- Lambda (REST-JSON)
+    const invoke = /^\/2015-03-31\/functions\/([^/]+)\/invocations$/.exec(path);
+    if (invoke && request.method === 'POST') {
+      const event = JSON.parse(body) as unknown;
+      record('lambda', 'Invoke', { FunctionName: invoke[1], event });
+      const answer = await state.invoke(invoke[1]!, event);
+      if ('status' in answer) restError(answer.status, answer.errorType, answer.message);
+      else {
+        response
+          .writeHead(200, {
+            'content-type': 'application/json',
+            'x-amz-executed-version': '$LATEST',
+            ...(answer.functionError && { 'x-amz-function-error': answer.functionError }),
+          })
+          .end(answer.payload);
+      }
+      return true;
+    }
+    if (path === '/2016-08-19/account-settings' && request.method === 'GET') {
+      record('lambda', 'GetAccountSettings', {});
+      restJson(200, {
+        AccountLimit: { ...state.accountLimit, TotalCodeSize: 80530636800, CodeSizeUnzipped: 262144000, CodeSizeZipped: 52428800 },
+        AccountUsage: { TotalCodeSize: 0, FunctionCount: 5 },
+      });
+      return true;
+    }
+
+    // ---- SES v2 (REST-JSON)
+    if (path.startsWith('/v2/email/')) {
+      const identity = /^\/v2\/email\/identities\/([^/]+)$/.exec(path);
+      const configurationSet = /^\/v2\/email\/configuration-sets\/([^/]+)(\/event-destinations)?$/.exec(path);
+      if (identity && request.method === 'GET') {
+        record('sesv2', 'GetEmailIdentity', { EmailIdentity: identity[1] });
+        const found = state.identities.get(identity[1]!);
+        if (found) restJson(200, { IdentityType: 'DOMAIN', ...found });
+        else restError(404, 'NotFoundException', `Email identity ${identity[1]} does not exist.`);
+      } else if (path === '/v2/email/account' && request.method === 'GET') {
+        record('sesv2', 'GetAccount', {});
+        restJson(200, state.account);
+      } else if (configurationSet && request.method === 'GET') {
+        const found = state.configurationSets.get(configurationSet[1]!);
+        record('sesv2', configurationSet[2] ? 'GetConfigurationSetEventDestinations' : 'GetConfigurationSet', {
+          ConfigurationSetName: configurationSet[1],
+        });
+        if (!found) restError(404, 'NotFoundException', `Configuration set <${configurationSet[1]}> does not exist.`);
+        else
+          restJson(
+            200,
+            configurationSet[2] ? { EventDestinations: found.destinations } : { ConfigurationSetName: configurationSet[1], ...found.set },
+          );
+      } else if (path === '/v2/email/outbound-emails' && request.method === 'POST') {
+        const input = JSON.parse(body) as {
+          FromEmailAddress: string;
+          Destination: { ToAddresses: string[] };
+          Content: { Raw: { Data: string } };
+          ConfigurationSetName?: string;
+        };
+        const email: SentEmail = {
+          from: input.FromEmailAddress,
+          to: input.Destination.ToAddresses,
+          raw: Buffer.from(input.Content.Raw.Data, 'base64'),
+          ...(input.ConfigurationSetName && { configurationSetName: input.ConfigurationSetName }),
+        };
+        record('sesv2', 'SendEmail', { ...input, ToAddresses: email.to });
+        if (state.sendEmailError) {
+          restError(state.sendEmailError.status, state.sendEmailError.type, state.sendEmailError.message);
+          return true;
+        }
+        state.sentEmails.push(email);
+        await state.onSendEmail(email);
+        restJson(200, { MessageId: `0100018f${randomUUID().replace(/-/g, '')}-000000` });
+      } else {
+        restError(400, 'BadRequestException', `unsupported ${request.method} ${path}`);
+      }
+      return true;
+    }
+
+    // ---- SES v1 and SNS (awsQuery XML): told apart from CloudFormation by their API version
+    if (!target && request.method === 'POST' && body.includes('Action=')) {
+      const form = Object.fromEntries(new URLSearchParams(body));
+      if (form.Version === '2010-12-01') {
+        record('ses', form.Action!, form);
+        sesQuery(form.Action!, response);
+        return true;
+      }
+      if (form.Version === '2010-03-31') {
+        record('sns', form.Action!, form);
+        snsQuery(form.Action!, form, response);
+        return true;
+      }
+      return false;
+    }
+
+    // ---- Cognito (JSON 1.1), SQS and CloudWatch (JSON 1.0)
+    const json = (status: number, value: unknown, version: '1.0' | '1.1'): void => {
+      response.writeHead(status, { 'content-type': `application/x-amz-json-${version}` }).end(JSON.stringify(value));
+    };
+    if (target.startsWith('AWSCognitoIdentityProviderService.')) {
+      const action = target.slice(target.indexOf('.') + 1);
+      const params = JSON.parse(body) as Record<string, string>;
+      record('cognito', action, params);
+      if (action === 'DescribeUserPoolDomain') json(200, { DomainDescription: state.userPoolDomains.get(params.Domain!) ?? {} }, '1.1');
+      else if (action === 'DescribeIdentityProvider') {
+        const provider = state.identityProviders.get(`${params.UserPoolId}/${params.ProviderName}`);
+        if (provider) json(200, { IdentityProvider: provider }, '1.1');
+        else json(400, { __type: 'ResourceNotFoundException', message: `Identity provider ${params.ProviderName} does not exist.` }, '1.1');
+      } else json(400, { __type: 'InvalidParameterException', message: `unsupported action ${action}` }, '1.1');
+      return true;
+    }
+    if (target === 'AmazonSQS.GetQueueAttributes') {
+      const params = JSON.parse(body) as { QueueUrl: string; AttributeNames: string[] };
+      const attributes = state.queueAttributes.get(params.QueueUrl);
+      // Queues a test declared with addQueue (the redrive tests) are answered by the main fake.
+      if (!attributes) return false;
+      record('sqs', 'GetQueueAttributes', params);
+      json(200, { Attributes: Object.fromEntries(params.AttributeNames.map((name) => [name, attributes[name] ?? '0'])) }, '1.0');
+      return true;
+    }
+    if (target.startsWith('GraniteServiceVersion20100801.')) {
+      const action = target.slice(target.indexOf('.') + 1);
+      const params = JSON.parse(body) as Record<string, unknown>;
+      record('cloudwatch', action, params);
+      if (action === 'DescribeAlarms') {
+        const prefix = String(params.AlarmNamePrefix ?? '');
+        json(200, { MetricAlarms: state.alarms.filter((alarm) => String(alarm.AlarmName).startsWith(prefix)) }, '1.0');
+      } else if (action === 'GetMetricData') {
+        const queries = params.MetricDataQueries as Array<{ Id: string }>;
+        const now = Math.floor(Date.now() / 1000);
+        json(
+          200,
+          {
+            MetricDataResults: queries.map((query) => ({
+              Id: query.Id,
+              Label: query.Id,
+              Timestamps: state.metricValues.map((_, index) => now - index * 300),
+              Values: state.metricValues,
+              StatusCode: 'Complete',
+            })),
+            Messages: [],
+          },
+          '1.0',
+        );
+      } else json(400, { __type: 'InvalidAction', message: `unsupported action ${action}` }, '1.0');
+      return true;
+    }
+    return false;
+  }
+
+  function sesQuery(action: string, response: ServerResponse): void {
+    const xmlns = 'http://ses.amazonaws.com/doc/2010-12-01/';
+    if (action !== 'DescribeActiveReceiptRuleSet') {
+      response.writeHead(400, { 'content-type': 'text/xml' }).end(queryError(xmlns, 'InvalidAction', `unsupported action ${action}`));
+      return;
+    }
+    const active = state.activeRuleSet;
+    const result = active
+      ? `<Metadata><Name>${xml(active.name)}</Name><CreatedTimestamp>2030-01-01T00:00:00Z</CreatedTimestamp></Metadata><Rules>${active.rules
+          .map(
+            (rule) =>
+              `<member><Name>${xml(rule.Name)}</Name><Enabled>${rule.Enabled}</Enabled><ScanEnabled>true</ScanEnabled><TlsPolicy>Optional</TlsPolicy></member>`,
+          )
+          .join('')}</Rules>`
+      : '';
+    response
+      .writeHead(200, { 'content-type': 'text/xml' })
+      .end(
+        `<DescribeActiveReceiptRuleSetResponse xmlns="${xmlns}"><DescribeActiveReceiptRuleSetResult>${result}</DescribeActiveReceiptRuleSetResult>` +
+          `<ResponseMetadata><RequestId>${randomUUID()}</RequestId></ResponseMetadata></DescribeActiveReceiptRuleSetResponse>`,
+      );
+  }
+
+  function snsQuery(action: string, form: Record<string, string>, response: ServerResponse): void {
+    const xmlns = 'http://sns.amazonaws.com/doc/2010-03-31/';
+    const subscriptions = state.subscriptions.get(form.TopicArn ?? '');
+    if (action !== 'ListSubscriptionsByTopic' || !subscriptions) {
+      response
+        .writeHead(action === 'ListSubscriptionsByTopic' ? 404 : 400, { 'content-type': 'text/xml' })
+        .end(
+          queryError(
+            xmlns,
+            action === 'ListSubscriptionsByTopic' ? 'NotFound' : 'InvalidAction',
+            action === 'ListSubscriptionsByTopic' ? 'Topic does not exist' : `unsupported action ${action}`,
+          ),
+        );
+      return;
+    }
+    const members = subscriptions
+      .map(
+        (s) =>
+          `<member><TopicArn>${xml(form.TopicArn!)}</TopicArn><Protocol>${xml(s.Protocol)}</Protocol><SubscriptionArn>${xml(s.SubscriptionArn)}</SubscriptionArn><Owner>123456789012</Owner><Endpoint>${xml(s.Endpoint)}</Endpoint></member>`,
+      )
+      .join('');
+    response
+      .writeHead(200, { 'content-type': 'text/xml' })
+      .end(
+        `<ListSubscriptionsByTopicResponse xmlns="${xmlns}"><ListSubscriptionsByTopicResult><Subscriptions>${members}</Subscriptions></ListSubscriptionsByTopicResult>` +
+          `<ResponseMetadata><RequestId>${randomUUID()}</RequestId></ResponseMetadata></ListSubscriptionsByTopicResponse>`,
+      );
+  }
+
+  return { state, handle };
+}
+
+function queryError(xmlns: string, code: string, message: string): string {
+  return `<ErrorResponse xmlns="${xmlns}"><Error><Type>Sender</Type><Code>${code}</Code><Message>${xml(message)}</Message></Error><RequestId>${randomUUID()}</RequestId></ErrorResponse>`;
+}

@@ -1,0 +1,199 @@
+// The ingest use case against in-memory adapters and the real mailparser adapter.
+import { beforeEach, describe, expect, it } from 'vitest';
+import { MailparserMimeParser } from '../../../../lambdas/adapters/mime/mailparser-mime-parser.ts';
+import { LeaseBusyError, MimeParseError, RawMessageMissingError } from '../../../../lambdas/core/errors.ts';
+import { type IngestDeps, ingestMessage } from '../../../../lambdas/core/ingest.ts';
+import { ManualClock, MemoryRawMailStore, RecordingForwardQueue } from '../../../support/memory-adapters.ts';
+import { MemoryMessageIndex } from '../../../support/memory-message-index.ts';
+import { receivedMail, simpleMessage } from '../../../support/received-mail.ts';
+
+describe('ingestMessage', () => {
+  let index: MemoryMessageIndex;
+  let store: MemoryRawMailStore;
+  let queue: RecordingForwardQueue;
+  let deps: IngestDeps;
+
+  beforeEach(() => {
+    index = new MemoryMessageIndex();
+    store = new MemoryRawMailStore();
+    queue = new RecordingForwardQueue();
+    deps = {
+      index,
+      rawStore: store,
+      parser: new MailparserMimeParser(),
+      forwardQueue: queue,
+      clock: new ManualClock('2026-11-20T10:00:05.000Z'),
+      workerId: 'worker-a',
+      config: { retentionDays: 28, stackId: 'shadowmail-test', leaseMs: 60_000 },
+    };
+  });
+
+  it('indexes one entry per mailbox, one delivery state per envelope recipient, and queues one forward job', async () => {
+    // Prepare: bob is BCC (envelope only); "sales" is an alias of carol's mailbox, in other case
+    const mail = receivedMail({ envelopeRecipients: ['alice@corp.test', 'bob@corp.test', 'Sales@Corp.Test'] });
+    store.put(mail.raw, simpleMessage());
+    await index.putAddresses([{ address: 'sales@corp.test', mailbox: 'carol@corp.test' }]);
+
+    // Act
+    const outcome = await ingestMessage(mail, deps);
+
+    // Assess
+    expect(outcome.mailboxes.sort()).toEqual(['alice@corp.test', 'bob@corp.test', 'carol@corp.test']);
+    const carol = (await index.listMailboxPage('carol@corp.test', { folder: 'inbox', limit: 10 }, deps.clock.now())).entries;
+    expect(carol).toHaveLength(1);
+    expect(carol[0]).toMatchObject({ subject: 'Quarterly numbers', recipients: ['sales@corp.test'], folder: 'inbox', read: false });
+    expect(carol[0]?.expiresAt).toBe(Date.parse('2026-11-20T10:00:00Z') / 1000 + 28 * 86_400);
+    const states = await index.getDeliveryStates(mail.sesMessageId, deps.clock.now());
+    expect(states.map((state) => state.recipient).sort()).toEqual(['Sales@Corp.Test', 'alice@corp.test', 'bob@corp.test']);
+    expect(states.every((state) => state.state === 'queued')).toBe(true);
+    expect(queue.sent).toEqual([{ job: { sesMessageId: 'ses-0001', receivedAt: mail.receivedAt, attempt: 0 }, delaySeconds: 0 }]);
+  });
+
+  it('maps two aliases of one mailbox to a single inbox entry', async () => {
+    const mail = receivedMail({ envelopeRecipients: ['info@corp.test', 'carol@corp.test'] });
+    store.put(mail.raw, simpleMessage());
+    await index.putAddresses([{ address: 'info@corp.test', mailbox: 'carol@corp.test' }]);
+
+    await ingestMessage(mail, deps);
+
+    const carol = (await index.listMailboxPage('carol@corp.test', { folder: 'inbox', limit: 10 }, deps.clock.now())).entries;
+    expect(carol).toHaveLength(1);
+    expect(carol[0]?.recipients.sort()).toEqual(['carol@corp.test', 'info@corp.test']);
+    expect(await index.getDeliveryStates(mail.sesMessageId, deps.clock.now())).toHaveLength(2);
+  });
+
+  it('is idempotent: the same notification twice yields the same items and one forward job', async () => {
+    const mail = receivedMail();
+    store.put(mail.raw, simpleMessage());
+
+    await ingestMessage(mail, deps);
+    const entry = (await index.listMailboxPage('alice@corp.test', { folder: 'inbox', limit: 10 }, deps.clock.now())).entries[0]!;
+    index.entries.get(`alice@corp.test|${mail.sesMessageId}`)!.read = true; // the user read it meanwhile
+    const second = await ingestMessage(mail, { ...deps, workerId: 'worker-b' });
+
+    expect(second.forwardEnqueued).toBe(false);
+    expect(queue.sent).toHaveLength(1);
+    const after = (await index.listMailboxPage('alice@corp.test', { folder: 'inbox', limit: 10 }, deps.clock.now())).entries;
+    expect(after).toEqual([{ ...entry, read: true }]);
+  });
+
+  it('refuses to enqueue while another worker holds the gate, so SQS retries it later', async () => {
+    const mail = receivedMail();
+    store.put(mail.raw, simpleMessage());
+    await index.acquireOnce(`enqueue#${mail.sesMessageId}`, 'worker-b', deps.clock.now(), 60_000);
+
+    await expect(ingestMessage(mail, deps)).rejects.toBeInstanceOf(LeaseBusyError);
+    expect(queue.sent).toHaveLength(0);
+  });
+
+  it('releases the gate when the queue fails, so the retry enqueues', async () => {
+    const mail = receivedMail();
+    store.put(mail.raw, simpleMessage());
+    queue.failNext = true;
+
+    await expect(ingestMessage(mail, deps)).rejects.toThrow('queue unavailable');
+    const retry = await ingestMessage(mail, deps);
+
+    expect(retry.forwardEnqueued).toBe(true);
+    expect(queue.sent).toHaveLength(1);
+  });
+
+  it('indexes a message the parser refuses from the notification, and still forwards it', async () => {
+    // Prepare: a parser that gives up, as mailparser may on hostile input
+    const mail = receivedMail({
+      commonHeaders: {
+        subject: 'From SES',
+        from: ['x@partner.test'],
+        messageId: '<ses@partner.test>',
+        date: 'Fri, 20 Nov 2026 09:59:00 +0000',
+      },
+      headers: [{ name: 'X-Shadowmail-Forwarded', value: 'shadowmail-test; id=old; now' }],
+    });
+    store.put(mail.raw, 'garbage');
+    const refusingParser = {
+      summarize: async () => {
+        throw new MimeParseError('unreadable structure');
+      },
+    };
+
+    // Act
+    const outcome = await ingestMessage(mail, { ...deps, parser: refusingParser });
+
+    // Assess
+    expect(outcome).toMatchObject({ parsed: false, forwardEnqueued: true, mailboxes: ['alice@corp.test'] });
+    const record = await index.getMessage(mail.sesMessageId, deps.clock.now());
+    expect(record?.summary).toMatchObject({
+      subject: 'From SES',
+      from: ['x@partner.test'],
+      messageIdHeader: '<ses@partner.test>',
+      date: '2026-11-20T09:59:00.000Z',
+      parseError: 'unreadable structure',
+    });
+    expect(record?.size).toBe(7);
+    expect(record?.loopDetected).toBe(true);
+    expect(queue.sent).toHaveLength(1);
+  });
+
+  it('does not swallow a broken store stream as a parse failure', async () => {
+    const mail = receivedMail();
+    store.put(mail.raw, simpleMessage());
+    const failingParser = {
+      summarize: async () => {
+        throw new Error('socket hang up');
+      },
+    };
+
+    await expect(ingestMessage(mail, { ...deps, parser: failingParser })).rejects.toThrow('socket hang up');
+    expect(queue.sent).toHaveLength(0);
+  });
+
+  it('quarantines a virus and flags spam from the SES verdicts', async () => {
+    const virus = receivedMail({ sesMessageId: 'v1', verdicts: { spam: 'PASS', virus: 'FAIL', spf: 'PASS', dkim: 'PASS', dmarc: 'PASS' } });
+    const spam = receivedMail({ sesMessageId: 's1', verdicts: { spam: 'FAIL', virus: 'PASS', spf: 'PASS', dkim: 'PASS', dmarc: 'PASS' } });
+    store.put(virus.raw, simpleMessage());
+    store.put(spam.raw, simpleMessage());
+
+    await ingestMessage(virus, deps);
+    await ingestMessage(spam, deps);
+
+    const entries = (
+      await index.listMailboxPage('alice@corp.test', { folder: 'inbox', limit: 10, includeQuarantined: true }, deps.clock.now())
+    ).entries;
+    expect(entries.find((entry) => entry.sesMessageId === 'v1')).toMatchObject({ visibility: 'quarantined', spamFlagged: false });
+    expect(entries.find((entry) => entry.sesMessageId === 's1')).toMatchObject({ visibility: 'normal', spamFlagged: true });
+  });
+
+  it('marks a message that carries our own forward stamp as a loop', async () => {
+    const mail = receivedMail();
+    store.put(mail.raw, simpleMessage({ extraHeaders: 'X-Shadowmail-Forwarded: shadowmail-test; id=old; Fri, 20 Nov 2026 09:00:00 GMT' }));
+
+    await ingestMessage(mail, deps);
+
+    expect((await index.getMessage(mail.sesMessageId, deps.clock.now()))?.loopDetected).toBe(true);
+  });
+
+  it('does not treat another stack’s stamp as a loop', async () => {
+    const mail = receivedMail();
+    store.put(mail.raw, simpleMessage({ extraHeaders: 'X-Shadowmail-Forwarded: other-company; id=x; Fri, 20 Nov 2026 09:00:00 GMT' }));
+
+    await ingestMessage(mail, deps);
+
+    expect((await index.getMessage(mail.sesMessageId, deps.clock.now()))?.loopDetected).toBe(false);
+  });
+
+  it('fails retryably when the raw object is not in the store yet', async () => {
+    await expect(ingestMessage(receivedMail(), deps)).rejects.toBeInstanceOf(RawMessageMissingError);
+    expect(queue.sent).toHaveLength(0);
+  });
+
+  it('hides expired items on read even before the store deletes them', async () => {
+    const mail = receivedMail();
+    store.put(mail.raw, simpleMessage());
+    await ingestMessage(mail, deps);
+
+    const later = new Date(Date.parse(mail.receivedAt) + 29 * 86_400_000);
+
+    expect((await index.listMailboxPage('alice@corp.test', { folder: 'inbox', limit: 10 }, later)).entries).toEqual([]);
+    expect(await index.getMessage(mail.sesMessageId, later)).toBeNull();
+  });
+});

@@ -1,0 +1,72 @@
+// Local mode configuration: defaults, and one clear line naming a wrong variable.
+import { describe, expect, it } from 'vitest';
+import { ConfigurationError } from '../../../../lambdas/core/errors.ts';
+import { readLocalConfig } from '../../../../lambdas/wiring/local-config.ts';
+
+describe('readLocalConfig', () => {
+  it('has defaults a newcomer can start with', () => {
+    const config = readLocalConfig({});
+
+    expect(config).toMatchObject({
+      smtpPort: 2525,
+      httpPort: 8787,
+      sinkPort: 2526,
+      domains: ['example.com'],
+      primary: null,
+      outbound: null,
+      retentionDays: 28,
+      forwardMaxAgeMs: 5 * 86_400_000,
+      listenHost: '127.0.0.1',
+      primaryMaxSessions: 10,
+    });
+    expect(config.dataDir).toMatch(/\.shadowmail$/);
+  });
+
+  it('reads domains as a case-insensitive comma list and a primary URL', () => {
+    const config = readLocalConfig({ SHADOWMAIL_DOMAINS: 'Corp.Test, sub.corp.test', SHADOWMAIL_PRIMARY: 'smtp://mail.corp.test:25' });
+
+    expect(config.domains).toEqual(['corp.test', 'sub.corp.test']);
+    expect(config.primary).toEqual({ host: 'mail.corp.test', port: 25, implicitTls: false });
+  });
+
+  it('reads where the webmail sends apart from the primary (SES stands in for it in AWS)', () => {
+    const config = readLocalConfig({ SHADOWMAIL_PRIMARY: 'smtp://mail.corp.test:25', SHADOWMAIL_OUTBOUND: 'smtps://relay.isp.test' });
+
+    expect(config.outbound).toEqual({ host: 'relay.isp.test', port: 465, implicitTls: true });
+    expect(config.primary).toEqual({ host: 'mail.corp.test', port: 25, implicitTls: false });
+  });
+
+  it('reads the bound on sessions to the primary, the same range as smartHost.maxSessions', () => {
+    expect(readLocalConfig({ SHADOWMAIL_PRIMARY_MAX_SESSIONS: '4' }).primaryMaxSessions).toBe(4);
+    expect(readLocalConfig({ SHADOWMAIL_PRIMARY_MAX_SESSIONS: '50' }).primaryMaxSessions).toBe(50);
+    expect(() => readLocalConfig({ SHADOWMAIL_PRIMARY_MAX_SESSIONS: '3' })).toThrow(
+      /^SHADOWMAIL_PRIMARY_MAX_SESSIONS: invalid value "3": a whole number from 4 to 50/,
+    );
+  });
+
+  it.each([
+    ['SHADOWMAIL_PRIMARY_MAX_SESSIONS', 'ten'],
+    ['SHADOWMAIL_PRIMARY_MAX_SESSIONS', '51'],
+    ['SHADOWMAIL_PRIMARY_MAX_SESSIONS', '6.5'],
+    ['SHADOWMAIL_SMTP_PORT', 'twenty-five'],
+    ['SHADOWMAIL_HTTP_PORT', '70000'],
+    ['SHADOWMAIL_DOMAINS', 'not a domain'],
+    ['SHADOWMAIL_DOMAINS', ' , '],
+    ['SHADOWMAIL_PRIMARY', 'http://mail.corp.test'],
+    ['SHADOWMAIL_OUTBOUND', 'relay.isp.test:25'],
+    ['SHADOWMAIL_RETENTION_DAYS', '0'],
+    ['SHADOWMAIL_RETENTION_DAYS', '1.5'],
+  ])('refuses %s=%j with an error that names the variable', (variable, value) => {
+    let error: unknown;
+    try {
+      readLocalConfig({ [variable]: value });
+    } catch (caught) {
+      error = caught;
+    }
+
+    expect(error).toBeInstanceOf(ConfigurationError);
+    expect((error as ConfigurationError).variable).toBe(variable);
+    expect((error as Error).message).toMatch(new RegExp(`^${variable}: `));
+    expect((error as Error).message).not.toContain('\n');
+  });
+});
