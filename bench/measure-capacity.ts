@@ -1,18 +1,8 @@
-// Measures what one received message costs shadowmail in AWS request units, so the
-// cost model (cost/cost-model.ts) multiplies measured numbers instead of guesses.
-//
-// The real ingest and forward handlers run over the real DynamoDB adapter against
-// AWS's DynamoDB Local, with ReturnConsumedCapacity=INDEXES added to every request
-// by an SDK middleware; the forward relays over real SMTP to local mode's SMTP sink.
-// Counted per message: write and read request units (table and lookup index),
-// DynamoDB requests by operation, raw-store calls (= S3 HEAD/GET), forward-queue
-// sends (= SQS SendMessage), log bytes the handlers print (Powertools JSON lines and
-// EMF metrics), SMTP bytes, and the stored item bytes (DynamoDB's size rules).
-// Each message shape is ingested once with one and once with three envelope
-// recipients: the difference gives the per-recipient share.
-//
-//   npx tsx bench/measure-capacity.ts         (needs Java 17 for DynamoDB Local)
-//   → cost/measured-capacity.json
+// Measures what one received message costs in AWS request units — the real ingest and
+// forward handlers over the real DynamoDB adapter against DynamoDB Local, with
+// ReturnConsumedCapacity on every request — so the cost model multiplies measured numbers
+// (docs/design.md §12.10).
+//   npx tsx bench/measure-capacity.ts   (needs Java 17)   → cost/measured-capacity.json
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';

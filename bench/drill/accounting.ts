@@ -1,18 +1,9 @@
-// The drill's verdict, as a pure function: what the senders were told (250 with
-// shadowmail's queue id, or an ambiguous end after the data went out) against what the
-// primary holds (one Maildir file per envelope recipient, recognised by the drill's own
-// header, the recipient Postfix saw (X-Original-To) and shadowmail's forward stamp).
-//
-// - lost: a message accepted with 250 whose copy is missing for some envelope recipient;
-// - relay duplicates: one stored message (one queue id) delivered more than once to a
-//   recipient: shadowmail relayed it again because the primary's 250 was not recorded
-//   before a kill (the in-doubt window of test/system/scenarios/kill-restart.test.ts) or before
-//   the primary itself went down. Such a duplicate is explained only when one of these
-//   interruptions falls between its first and its last copy; any other is a bug;
-// - sender duplicates: shadowmail stored the message twice because the sender did not
-//   see the reply to its first try and sent it again, as any MTA does;
-// - unexplained: copies from a queue id the sender never heard of, beyond what its
-//   ambiguous tries explain, or copies of unknown messages or recipients.
+// The drill's verdict, as a pure function: what the senders were told (250 with a queue
+// id, or an ambiguous end after the data went out) against what the primary holds (one
+// Maildir file per envelope recipient). Lost: accepted but missing for a recipient.
+// Relay duplicate: one stored message delivered twice, explained only by a kill or the
+// primary's stop between its copies (the SMTP in-doubt window). Sender duplicate: stored
+// twice because the sender retried. Anything else is unexplained, i.e. a bug.
 
 export interface AcceptedMessage {
   drillId: string;

@@ -1,40 +1,6 @@
-// The single DynamoDB table behind the message index, as plain data: its key schema
-// (which the CDK construct in lib/ builds the table from) and the layout of its items
-// (the DynamoDB adapters write and read them; the directory sync role's IAM conditions
-// name their keys).
-//
-// Items (pk / sk):
-//   MBX#<mailbox>        / MSG#<receivedAt ISO>#<sesMessageId>   mailbox entry
-//   MBX#<mailbox>        / ID#<sesMessageId>                     entry pointer: its receivedAt,
-//                                                                so one id finds its entry
-//   MSG#<sesMessageId>   / META                                  the MessageRecord
-//   MSG#<sesMessageId>   / DLV#<recipient lower>                 delivery state
-//   MSG#<sesMessageId>   / LKP#<kind>#<value>                    trace lookup item
-//   ADDR#<address lower> / ADDR                                  address → mailbox
-//   ONCE#<gate key>      / ONCE                                  once-only lease gate
-//   RESEND#<jobId>       / JOB                                   resend job with its counters
-//                                                                (gsi1pk RESENDJOBS, gsi1sk <createdAt>#<jobId>:
-//                                                                the job list, newest first)
-//   AUDIT#<yyyy-mm-dd>   / <at ISO>#<eventId>                    audit event, no expiresAt:
-//                                                                kept beyond the mail retention
-//
-// Trace lookups use one generic GSI (`gsi1`) on small lookup items, one per
-// (message, criterion, value), written next to the record in its partition:
-//   gsi1pk = RCPT#<envelope recipient> | FROM#<envelope sender or header From address>
-//            | MID#<normalized Message-ID header>
-//            | DAY#<yyyy-mm-dd of receivedAt, UTC>  (received mail only: written with the
-//              delivery states, so webmail Sent copies are not in it; a time-range
-//              search and a bulk resend read these partitions day by day)
-//   gsi1sk = <receivedAt ISO>#<sesMessageId>   (newest first with ScanIndexForward=false)
-// The GSI projects only the keys and `expiresAt`, so the TTL filter runs on the index
-// and the records are then fetched from the base table.
-//
-// User-derived key parts (addresses, Message-IDs, gate keys) longer than
-// MAX_KEY_PART_BYTES are replaced by `sha256:<hex>` of the value, on write and on
-// query alike, so hostile headers cannot exceed DynamoDB's key size limits.
-//
-// Every item that expires carries `expiresAt` (epoch seconds), the table's TTL
-// attribute; TTL deletes late, so readers filter on it.
+// The single DynamoDB table behind the index as plain data, shared by the CDK construct and
+// the adapters (local mode and tests create it from the same constants in
+// adapters/aws/message-table.ts). The items, their keys, the lookup index and TTL: docs/design.md §10.1.
 import { createHash } from 'node:crypto';
 
 export const MESSAGE_TABLE = {

@@ -1,19 +1,6 @@
-// The directory: who has a mailbox, under which addresses, and who may sign in.
-// A source (AD over LDAP, a CSV file) yields the complete list of users; planSync
-// compares it with what the store holds and applySync writes only the difference,
-// in an order that a crash at any point leaves repairable by the next run.
-//
-// Why this order (applySync): the store's user items are the "current state" the
-// next plan is computed from. Address items are written first and user items last,
-// so a user item never claims an address mapping that was not written yet; a run
-// that dies halfway leaves user items describing the old state, and the next run
-// plans the same changes again. On top of that the store remembers that a run was
-// interrupted, and the next run then rewrites every address item (a drift repair),
-// which also covers a change that was reverted in AD before the next run.
-//
-// Address items map EVERY address of a user, the primary one included, to the
-// mailbox (the primary address). Disabled users keep their mapping (mail still
-// reaches their mailbox); they only lose sign-in (canSignIn).
+// The directory: who has a mailbox, under which addresses, and who may sign in. planSync
+// compares a complete source (AD, CSV) with the store; applySync writes only the difference,
+// in an order a crash at any point leaves repairable by the next run (docs/design.md §7).
 
 import type { DirectorySource, DirectoryStore } from '../ports/directory.ts';
 import { isMailAddress, normalizeAddress } from './addresses.ts';

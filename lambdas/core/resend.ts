@@ -1,50 +1,8 @@
-// Use cases of "resend to primary": one message to all or some of its recipients
-// (the single-item restore), or every message of one mailbox or of all mailboxes
-// received in [since, until) (the point-in-time restore after Exchange came back
-// from a backup). Both run as a queued job, so a request never waits for SMTP:
-//
-//   startResend     checks the request, writes the job (state queued) and queues its
-//                   first step; audited as resend.single / resend.bulk.
-//   enumerate step  reads one page of matching messages from the index (oldest
-//                   first), queues one message step each, then checkpoints the job's
-//                   cursor and total in one conditional write and queues the next page.
-//   message step    relays the stored bytes with the original envelope (MAIL FROM as
-//                   received) and two header lines on top — X-Shadowmail-Resent
-//                   (job id, date) and the forward's own X-Shadowmail-Forwarded stamp —
-//                   then adds its outcome to the job's counters. 4xx or no answer:
-//                   retried with growing delays up to maxAttempts, then failed.
-//   cancelResend    state cancelled; steps still queued count their messages skipped.
-//
-// Nothing twice, nothing lost (SQS redelivers, workers get killed):
-// - Each step holds a once-gate in the index (`resend#<job>#<message>#<attempt>`,
-//   `resend#<job>#enum#<page>`): a redelivered or concurrent copy of a finished step
-//   does nothing; one in progress elsewhere is retried later (LeaseBusyError).
-// - A page's message steps are queued before its checkpoint: a crash in between
-//   queues them twice, and the gates drop the second copies.
-// - The counters of a message step, the mark "this step is counted" and the retry it
-//   asks for are one conditional write on the job (applyTask); the retry is queued
-//   after it. A step re-run after a crash never counts twice; one that was counted
-//   before its gate was closed sends nothing and only queues its retry (again). So a
-//   retry exists only for an outcome that was counted, and a message is settled once.
-// - The one window no protocol closes: the primary has answered 250 and the worker
-//   dies before applyTask (a few milliseconds per message). The step then runs again
-//   and the message may arrive twice; the mark written right before each relay
-//   (markStarted) tells the rerun that a relay was begun and never recorded, and the
-//   job counts it as inDoubt, so the admin sees how many may have arrived twice.
-//   Losing it instead would be worse for a restore.
-//
-// Loops: the resent copy carries our forward stamp like every forwarded one. The
-// forward's loop check (ingest sets loopDetected when mail *arrives* with our stamp)
-// does not stand in the way of a resend: an admin's single resend relays even a
-// message that was withheld as a loop; a bulk resend skips those (mail-loop), as the
-// forward withheld them on purpose. If the primary sends a resent copy back to us
-// (a forwarding rule, a misrouted domain), ingest sees our stamp on it, stores it
-// with loopDetected, and the forward never relays it: the loop ends after one round.
-// Refusals during the SMTP session come back here as replies and are counted. A late
-// non-delivery report of the primary goes to the envelope's original MAIL FROM (as
-// for the forward), not to us; if that sender is one of our own addresses, the NDR
-// comes in as new mail with the primary's headers on top (no stamp of ours), is
-// forwarded like any mail, and cannot loop: NDRs are sent with the null sender.
+// Use cases of "resend to primary": one message to all or some of its recipients, or every
+// message of a mailbox or of all mailboxes received in [since, until), as a queued job of
+// enumerate and message steps, so a request never waits for SMTP. How steps stay
+// "nothing twice, nothing lost" (gates, counted marks, the in-doubt window) and why loops
+// end after one round: docs/design.md §5.
 import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { AuditDetailValue, AuditLog } from '../ports/audit-log.ts';

@@ -1,15 +1,6 @@
-// Local mode's resend worker and the CLI's way to it. startLocalResend runs the same
-// Lambda handler as AWS (handlers/resend.ts) on a file queue under
-// <dataDir>/queues/resend, with jobs and audit entries in the local table; local
-// mode's composition root starts it, and the `shadowmail resend` CLI starts it in
-// its own process when nobody else runs one (openLocalResendSession). The failover
-// CLI writes its audit entries into the same table (openLocalAuditLog).
-//
-// One worker per data directory: its steps' gates have a fixed owner, so after a
-// crash the next worker takes its steps over at once (as the forward does locally),
-// and an in-process guard keeps two copies of one step in this process apart (the
-// fixed owner alone would let both in). worker.json in the queue directory names the
-// process that runs the worker; the CLI waits for that one instead of starting its own.
+// Local mode's resend worker and the CLI's way to it: the same Lambda handler as in AWS on
+// a file queue under <dataDir>/queues/resend, one worker per data directory (the running
+// stack's, or the CLI's own), jobs and audit entries in the local table (docs/design.md §5).
 
 import { access, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';

@@ -1,21 +1,7 @@
-// Writing mail: the compose form (new, reply, reply all, forward, a saved draft),
-// POST /send, and attaching files. From is always the signed-in user (the use case
-// sets it from the identity); the form's fields go through draftFromForm → sendDraft,
-// whose DraftError comes back as the form with the message at its field (400).
-// Success redirects to Sent.
-//
-// Files never pass through this function (a Lambda request carries at most 6 MB, see
-// core/payload-limits.ts): "Attach a file" posts the form with action=attach, which
-// saves the draft (fields and which files to keep) in the draft store and leads to the
-// upload page. There the browser posts one file straight to the store (S3) with a
-// presigned form whose policy fixes the key (this user's draft), the size and the
-// redirect back to /drafts/:id/uploaded, which checks that the file is in this user's
-// draft and returns to the form. /send attaches the files of the draft that are still
-// checked, streamed from the store. A refused file never costs the draft.
-//
-// Double submit: every form carries a random draft id, and the use case sends a draft
-// once (core/compose/send-once.ts): a second submit of a sent form is answered with
-// "already sent", one while the first is still sending with 409.
+// Writing mail: the compose form (new, reply, reply all, forward, a saved draft), POST /send
+// and attaching files. From is always the signed-in user; a DraftError comes back as the
+// form with the message at its field (400); success redirects to Sent. Files go to the
+// store straight from the browser, never through this function (docs/design.md §4).
 import { randomUUID } from 'node:crypto';
 import { type Context, Hono } from 'hono';
 import { type ComposeLimits, type Draft, DraftError } from '../../lambdas/core/compose/draft.ts';

@@ -1,15 +1,7 @@
-// doctor, the smart host from where the forward really runs: Lambda Invoke of the
-// deployed forward function in probe mode (lambdas/ports/smtp-probe.ts), so the probe
-// takes the forward's own network path (NAT or not, blocked port 25), TLS settings
-// and credentials. It connects, reads the greeting, EHLO, STARTTLS, AUTH, MAIL FROM and
-// RCPT TO, then RSET and QUIT without DATA: nothing is delivered.
-//
-// The default RCPT is postmaster@<first domain>: RFC 5321 §4.5.1 requires every mail
-// domain to accept it, and the directory may be empty before the first sync. Exchange
-// has no postmaster mailbox unless someone made one, so a 5.1.x refusal of the default
-// is a warning (everything up to RCPT worked) and --mailbox names a real one.
-// MAIL FROM is the null sender <>, which RFC 5321 §6.1 requires servers to accept:
-// an anonymous connector may refuse a sender of your own domain (docs/deploy.md 6.2).
+// doctor, the smart host from where the forward really runs: Lambda Invoke of the deployed
+// forward function in probe mode, so the probe takes the forward's network path, TLS
+// settings and credentials, and stops before DATA. Why the null sender and postmaster@ as
+// defaults: docs/design.md §8.
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import type { ForwardProbeEvent, ProbeResult, ProbeStep } from '../../../lambdas/ports/smtp-probe.ts';
 import { type Check, callFailed, fail, ok, warn } from './check.ts';

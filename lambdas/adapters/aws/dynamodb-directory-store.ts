@@ -1,20 +1,6 @@
-// The synced directory in the message table (message-table.ts), next to the messages:
-//
-//   ADDR#<address>  / ADDR            address → mailbox, the item the address map's
-//                                     mailboxFor reads (ingest, webmail)
-//   DIR#<shard>     / USER#<mailbox>  one directory user (DirectoryUser)
-//   DIR#STATE       / STATE           the sync lease and the "writing" mark
-//
-// User items live in 16 partitions (shard = first hex digit of sha256(mailbox))
-// rather than one per user, so the complete state is read with one paginated Query
-// per shard (16 in parallel, ~1 MB pages) instead of one read per user or a Scan of
-// the whole table; 16 partitions also spread a 10,000-user first sync over enough
-// write capacity (one partition takes ~1,000 writes/s). userForAddress costs two
-// GetItems: the address item, then the user item of its mailbox.
-//
-// Writes go out as BatchWriteItem (25 requests each), a bounded number in flight,
-// unprocessed items retried with backoff. No transactions (dynalite has none); the
-// order of the writes is core/directory.ts's business.
+// The synced directory in the message table, next to the messages: address items, one item
+// per user in 16 shards (read with one Query per shard), and the sync state. Why the shards
+// and how writes are batched: docs/design.md §10.1.
 import { createHash } from 'node:crypto';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';

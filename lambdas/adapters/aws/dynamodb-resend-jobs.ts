@@ -1,22 +1,7 @@
-// Resend jobs in the message table (see message-table.ts): one item per job,
-// RESEND#<jobId> / JOB, listed newest first through the lookup index (gsi1pk
-// RESENDJOBS, gsi1sk <createdAt>#<jobId>). Behaves like MemoryResendJobs in
-// test/support/memory-resend.ts; the adapter tests run one contract on both.
-//
-// No transactions (dynalite has none): every change is one UpdateItem on the job.
-// - Counters are top-level numbers (c_total, c_done, …, and s_<reason> per skip
-//   reason) changed with ADD, so concurrent message steps never lose an increment.
-// - applyTask adds a step's counters and `applied.<taskKey> = <retry recipients>` in
-//   the same write, conditional on that map entry not being there: a step re-run after
-//   a crash can never count twice, and finds the retry it still has to queue.
-//   markStarted sets `started.<taskKey>` right before a relay; applyTask removes it.
-//   forgetTask removes both entries once the step's gate is closed, so the two maps
-//   stay as small as the number of steps in flight. Both maps exist from create on
-//   (DynamoDB cannot set a path inside a map that is not there).
-// - checkpoint is conditional on enumSeq, finish on "enumerated, done ≥ total, nothing
-//   deferred, not finished yet" (attribute-to-attribute comparisons in one condition).
-// Job items carry expiresAt (the table's TTL): a job is kept jobRetentionDays; the
-// audit log keeps who ran it for longer.
+// Resend jobs in the message table: one item per job, RESEND#<jobId> / JOB, listed newest
+// first through the lookup index. Every change is one UpdateItem (counters by ADD, a step
+// counted once by a conditional map entry): docs/design.md §10.1. Behaves like the
+// in-memory store; one contract runs on both.
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
 import { messageTableKeys as keys, MESSAGE_TABLE } from '../../contract/message-table.ts';
