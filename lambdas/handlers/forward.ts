@@ -4,9 +4,9 @@
 import { z } from 'zod';
 import { METRIC } from '../contract/metrics.ts';
 import { describeConfigurationFault } from '../core/configuration-fault.ts';
-import { InvalidInputError } from '../core/errors.ts';
 import { type ForwardDeps, forwardMessage } from '../core/forward.ts';
 import type { ForwardJob } from '../core/model.ts';
+import { parseJsonMessage } from './json-message.ts';
 import { MetricUnit } from './observability.ts';
 import { type SqsBatchDeps, type SqsHandler, sqsBatchHandler } from './sqs-batch.ts';
 
@@ -19,15 +19,7 @@ const forwardJobSchema = z.object({
 });
 
 export function parseForwardJob(body: string): ForwardJob {
-  let json: unknown;
-  try {
-    json = JSON.parse(body);
-  } catch (error) {
-    throw new InvalidInputError('forward job is not JSON', { cause: error });
-  }
-  const parsed = forwardJobSchema.safeParse(json);
-  if (!parsed.success) throw new InvalidInputError(`invalid forward job: ${z.prettifyError(parsed.error)}`);
-  return parsed.data;
+  return parseJsonMessage(body, forwardJobSchema, 'forward job');
 }
 
 export function createForwardHandler(deps: ForwardHandlerDeps): SqsHandler {

@@ -5,9 +5,9 @@
 import { z } from 'zod';
 import { METRIC } from '../contract/metrics.ts';
 import { describeConfigurationFault } from '../core/configuration-fault.ts';
-import { InvalidInputError } from '../core/errors.ts';
 import { processResendStep, type ResendWorkerDeps } from '../core/resend.ts';
 import type { ResendStep } from '../ports/resend-jobs.ts';
+import { parseJsonMessage } from './json-message.ts';
 import { MetricUnit } from './observability.ts';
 import { type SqsBatchDeps, type SqsHandler, sqsBatchHandler } from './sqs-batch.ts';
 
@@ -26,15 +26,7 @@ const stepSchema = z.discriminatedUnion('type', [
 ]);
 
 export function parseResendStep(body: string): ResendStep {
-  let json: unknown;
-  try {
-    json = JSON.parse(body);
-  } catch (error) {
-    throw new InvalidInputError('resend step is not JSON', { cause: error });
-  }
-  const parsed = stepSchema.safeParse(json);
-  if (!parsed.success) throw new InvalidInputError(`invalid resend step: ${z.prettifyError(parsed.error)}`);
-  return parsed.data;
+  return parseJsonMessage(body, stepSchema, 'resend step');
 }
 
 export function createResendHandler(deps: ResendHandlerDeps): SqsHandler {
