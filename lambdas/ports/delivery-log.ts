@@ -2,6 +2,9 @@
 // attempt made (the forward's and a resend's), for retries and the admin's trace.
 import type { DeliveryAttempt, DeliveryState, DeliveryStateName } from '../core/model.ts';
 
+/** Every implementation keeps this many attempts per recipient, the newest (the count of all is kept apart). */
+export const MAX_STORED_ATTEMPTS = 50;
+
 export interface DeliveryLog {
   /** Creates the delivery state unless it exists (a re-ingest never resets progress). */
   createDeliveryState(state: DeliveryState): Promise<void>;

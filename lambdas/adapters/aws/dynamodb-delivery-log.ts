@@ -9,10 +9,9 @@ import { normalizeAddress } from '../../core/addresses.ts';
 import { InvalidInputError, RetryableError } from '../../core/errors.ts';
 import type { DeliveryAttempt, DeliveryState, DeliveryStateName } from '../../core/model.ts';
 import { dayOf } from '../../core/trace.ts';
-import type { DeliveryLog } from '../../ports/delivery-log.ts';
+import { type DeliveryLog, MAX_STORED_ATTEMPTS } from '../../ports/delivery-log.ts';
 import { type DynamoTable, type Item, putIfAbsent, queryLive, updateVersioned } from './dynamodb-toolkit.ts';
 
-export const MAX_STORED_ATTEMPTS = 50;
 /** SMTP replies stored per attempt (and lastReply/reason) are cut to this many UTF-8 bytes. */
 export const MAX_REPLY_BYTES = 2048;
 const VERSIONED_WRITE_TRIES = 40;

@@ -1,7 +1,7 @@
 // The MessageIndex contract, delivery log: created once, every attempt kept (the last MAX_STORED_ATTEMPTS), none lost to concurrent writers.
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { DeliveryLog } from '../../../lambdas/ports/delivery-log.ts';
-import { MAX_STORED_ATTEMPTS } from '../memory-index/delivery-log.ts';
+import { MAX_STORED_ATTEMPTS } from '../../../lambdas/ports/delivery-log.ts';
 import { attempt, EXPIRED, type IndexUnderTest, makeState, NOW } from './fixtures.ts';
 
 export function describeDeliveryLogContract(current: () => IndexUnderTest): void {

@@ -1,10 +1,8 @@
 // Delivery states in memory.
 import type { DeliveryAttempt, DeliveryState, DeliveryStateName } from '../../../lambdas/core/model.ts';
 import { isLive } from '../../../lambdas/core/retention.ts';
-import type { DeliveryLog } from '../../../lambdas/ports/delivery-log.ts';
+import { type DeliveryLog, MAX_STORED_ATTEMPTS } from '../../../lambdas/ports/delivery-log.ts';
 import { deliveryKey, type MemoryIndexState } from './state.ts';
-
-export const MAX_STORED_ATTEMPTS = 50;
 
 export class MemoryDeliveryLog implements DeliveryLog {
   constructor(private readonly state: MemoryIndexState) {}
