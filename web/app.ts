@@ -10,9 +10,11 @@ import { html } from 'hono/html';
 import { HTTPException } from 'hono/http-exception';
 import { ForbiddenError, NotFoundError } from '../lambdas/core/errors.ts';
 import { MAX_WEB_BODY_BYTES } from '../lambdas/core/payload-limits.ts';
+import { SessionGuard } from '../lambdas/core/sessions.ts';
 import type { Clock } from '../lambdas/ports/clock.ts';
 import type { DirectoryLookup } from '../lambdas/ports/directory.ts';
 import type { FailoverFlag } from '../lambdas/ports/failover-flag.ts';
+import type { SessionStore } from '../lambdas/ports/session-store.ts';
 import type { SignInProvider } from '../lambdas/ports/sign-in.ts';
 import { pickLanguage, type Translate, translator } from './i18n/index.ts';
 import { identityOf, type WebContext, type WebEnv } from './middleware/context.ts';
@@ -51,6 +53,11 @@ export interface WebmailDeps {
   /** Time zone for the dates on pages (IANA name). */
   timeZone: string;
   sessionMaxAgeSeconds?: number;
+  /**
+   * Server-side sessions: sign-out ends a session for good, and each request is checked against
+   * the store and the directory (cached ≤ 60 s). Without it the signed cookie alone is the session.
+   */
+  sessions?: SessionStore;
   logger?: WebLogger;
   /**
    * Route groups behind the gate and (unless selfAuthorized) sign-in, mounted at `path`. When none are given a
@@ -98,6 +105,12 @@ function mountWebmail(app: Hono<WebEnv>, deps: WebmailDeps): void {
     clock: deps.clock,
     adminGroup: deps.adminGroup,
     ...(deps.sessionMaxAgeSeconds !== undefined && { maxAgeSeconds: deps.sessionMaxAgeSeconds }),
+    ...(deps.sessions && {
+      server: {
+        store: deps.sessions,
+        guard: new SessionGuard({ store: deps.sessions, clock: deps.clock, ...(deps.directory && { directory: deps.directory }) }),
+      },
+    }),
   };
 
   app.use('*', language({ timeZone: deps.timeZone }));

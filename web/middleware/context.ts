@@ -16,6 +16,8 @@ export interface SessionData {
   csrf: string;
   /** Expiry, epoch seconds. */
   exp: number;
+  /** The server-side session (SessionStore) this cookie stands for, when the app has a store. */
+  sid?: string;
 }
 
 /** What one response's CSP allows beyond the default. */

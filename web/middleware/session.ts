@@ -1,12 +1,15 @@
 // The session: who signed in, in an HMAC-signed cookie (HttpOnly, SameSite=Lax, Secure
-// except on plain-http localhost), valid 8 hours. No server-side store: the cookie is
-// the session, so the Lambda stays stateless. Also the short-lived cookie that carries
-// state, nonce and PKCE verifier through the round trip to the identity provider.
+// except on plain-http localhost), valid 8 hours (admins 1 hour). With a session store
+// the cookie also names a server-side session, checked on every request (core/sessions.ts):
+// sign-out and directory changes end it before the cookie expires. Also the short-lived
+// cookie that carries state, nonce and PKCE verifier through the round trip to the provider.
 import { randomBytes } from 'node:crypto';
 import type { Context, MiddlewareHandler } from 'hono';
 import { deleteCookie, getSignedCookie, setSignedCookie } from 'hono/cookie';
 import type { CookieOptions } from 'hono/utils/cookie';
+import { ADMIN_SESSION_MAX_AGE_SECONDS, type SessionGuard } from '../../lambdas/core/sessions.ts';
 import type { Clock } from '../../lambdas/ports/clock.ts';
+import type { SessionStore } from '../../lambdas/ports/session-store.ts';
 import type { Identity, PendingSignIn } from '../../lambdas/ports/sign-in.ts';
 import { messagePage } from '../views/layout.tsx';
 import type { SessionData, WebEnv } from './context.ts';
@@ -21,6 +24,8 @@ export interface SessionConfig {
   clock: Clock;
   maxAgeSeconds?: number;
   adminGroup: string;
+  /** Server-side sessions and their per-request check; without them the cookie alone is the session. */
+  server?: { store: SessionStore; guard: SessionGuard };
 }
 
 const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
@@ -48,16 +53,40 @@ export function identityFromSession(session: SessionData): Identity {
   return { subject: session.sub, email: session.email, name: session.name, groups: session.groups };
 }
 
-/** Starts a new session (fresh CSRF token) for `identity` and sets its cookie. */
-export async function startSession(c: Context<WebEnv>, identity: Identity, config: SessionConfig): Promise<SessionData> {
-  const maxAge = config.maxAgeSeconds ?? SESSION_MAX_AGE_SECONDS;
+/**
+ * Starts a new session (fresh CSRF token) for `identity` and sets its cookie. `tokenAdmin`:
+ * the token itself carried the admin group (not only the directory), which a directory
+ * demotion cannot take away.
+ */
+export async function startSession(
+  c: Context<WebEnv>,
+  identity: Identity,
+  config: SessionConfig,
+  tokenAdmin = identity.groups.includes(config.adminGroup),
+): Promise<SessionData> {
+  const isAdmin = identity.groups.includes(config.adminGroup);
+  const configured = config.maxAgeSeconds ?? SESSION_MAX_AGE_SECONDS;
+  const maxAge = isAdmin ? Math.min(configured, ADMIN_SESSION_MAX_AGE_SECONDS) : configured;
+  const now = config.clock.now();
+  const sid = config.server ? randomBytes(32).toString('base64url') : undefined;
+  const exp = Math.floor(now.getTime() / 1000) + maxAge;
+  if (config.server && sid)
+    await config.server.store.create({
+      id: sid,
+      email: identity.email,
+      tokenAdmin,
+      createdAt: now.getTime(),
+      expiresAt: exp,
+      signedOut: false,
+    });
   const session: SessionData = {
     sub: identity.subject,
     email: identity.email,
     name: identity.name,
     groups: identity.groups,
     csrf: randomBytes(32).toString('base64url'),
-    exp: Math.floor(config.clock.now().getTime() / 1000) + maxAge,
+    exp,
+    ...(sid && { sid }),
   };
   await setSignedCookie(c, sessionCookieName(c), encode(session), config.secret, cookieOptions(c, maxAge));
   return session;
@@ -72,8 +101,13 @@ export async function readSession(c: Context, config: SessionConfig): Promise<Se
   return session;
 }
 
-export function endSession(c: Context): void {
+/** Clears the cookie and, with a store, ends the server-side session so the old cookie stays dead. */
+export async function endSession(c: Context, config: SessionConfig, session: SessionData | null): Promise<void> {
   deleteCookie(c, sessionCookieName(c), { path: '/', secure: isSecureRequest(c) });
+  if (config.server && session?.sid) {
+    await config.server.store.signOut(session.sid);
+    config.server.guard.forget(session.sid);
+  }
 }
 
 /** Puts the session (if any) on the context: session, identity, csrfToken, isAdmin. */
@@ -81,10 +115,24 @@ export function sessionMiddleware(config: SessionConfig): MiddlewareHandler<WebE
   return async (c, next) => {
     const session = await readSession(c, config);
     if (session) {
-      c.set('session', session);
-      c.set('identity', identityFromSession(session));
-      c.set('csrfToken', session.csrf);
-      c.set('isAdmin', session.groups.includes(config.adminGroup));
+      let isAdmin = session.groups.includes(config.adminGroup);
+      let good = true;
+      if (config.server) {
+        // A cookie without a server-side session (minted before the store, or forged with the key) is none.
+        const standing = session.sid ? await config.server.guard.check(session.sid) : { good: false as const, reason: 'no session id' };
+        if (standing.good) isAdmin = standing.admin;
+        else {
+          good = false;
+          deleteCookie(c, sessionCookieName(c), { path: '/', secure: isSecureRequest(c) });
+        }
+      }
+      if (good) {
+        const groups = session.groups.filter((group) => group !== config.adminGroup);
+        c.set('session', session);
+        c.set('identity', { ...identityFromSession(session), groups: isAdmin ? [...groups, config.adminGroup] : groups });
+        c.set('csrfToken', session.csrf);
+        c.set('isAdmin', isAdmin);
+      }
     }
     await next();
   };
@@ -149,6 +197,7 @@ function isSessionData(value: unknown): value is SessionData {
     isString(v.csrf) &&
     v.csrf.length >= 32 &&
     typeof v.exp === 'number' &&
+    (v.sid === undefined || isString(v.sid)) &&
     Array.isArray(v.groups) &&
     v.groups.every(isString)
   );

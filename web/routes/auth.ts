@@ -80,7 +80,7 @@ export function authRoutes(deps: AuthRouteDeps): Hono<WebEnv> {
         return messagePage(c, { title: t('auth.accountRefused.title'), text: t('auth.accountRefused.body'), status: 403 });
       }
       const identity = access.identity;
-      await startSession(c, identity, deps.session);
+      await startSession(c, identity, deps.session, signedIn.groups.includes(deps.adminGroup));
       deps.logger.info('signed in', { subject: identity.subject, email: identity.email, groups: identity.groups });
       return c.redirect(safeReturnTo(pending.returnTo), 303);
     } catch (error) {
@@ -89,9 +89,9 @@ export function authRoutes(deps: AuthRouteDeps): Hono<WebEnv> {
     }
   });
 
-  routes.post('/logout', (c) => {
+  routes.post('/logout', async (c) => {
     const identity = c.get('identity');
-    endSession(c);
+    await endSession(c, deps.session, c.get('session'));
     if (identity) deps.logger.info('signed out', { subject: identity.subject, email: identity.email });
     return c.redirect(deps.signIn.signOutUrl() ?? '/', 303);
   });
@@ -110,7 +110,8 @@ export function safeReturnTo(value: string | undefined): string {
 /**
  * What the directory says about who signed in. Someone the directory does not know
  * (no sync has run yet) signs in with the mailbox of their own address; a disabled
- * account or a shared mailbox is refused; directory admins get the admin group.
+ * account or a shared mailbox is refused; for a user it knows, the directory alone says
+ * whether they are an admin.
  */
 async function directoryAccess(identity: Identity, deps: AuthRouteDeps): Promise<{ refused: string | null; identity: Identity }> {
   if (!deps.directory) return { refused: null, identity };
@@ -118,6 +119,8 @@ async function directoryAccess(identity: Identity, deps: AuthRouteDeps): Promise
   if (user === null) return { refused: null, identity };
   if (!canSignIn(user as DirectoryUser | null))
     return { refused: user.kind === 'shared' ? 'shared mailbox' : 'account disabled', identity };
-  const groups = user.admin && !identity.groups.includes(deps.adminGroup) ? [...identity.groups, deps.adminGroup] : identity.groups;
+  // The directory decides who is an admin among the users it knows (as sessions do on every request).
+  const others = identity.groups.filter((group) => group !== deps.adminGroup);
+  const groups = user.admin ? [...others, deps.adminGroup] : others;
   return { refused: null, identity: { ...identity, groups } };
 }

@@ -1,0 +1,87 @@
+// Whether a session is still good, decided on every request: the session item says
+// signed out or expired, the directory says disabled, removed or no longer admin.
+// The answer is cached briefly so a page view does not cost a store and a directory read.
+import type { Clock } from '../ports/clock.ts';
+import type { DirectoryLookup } from '../ports/directory.ts';
+import type { SessionStore, StoredSession } from '../ports/session-store.ts';
+import { canSignIn } from './directory.ts';
+import type { DirectoryUser } from './model.ts';
+
+/** The bound: a revocation reaches every instance within a minute. */
+export const SESSION_CHECK_CACHE_MS = 60_000;
+/**
+ * An admin session opens every mailbox's raw messages and the failover switch, so a
+ * stolen or forgotten admin cookie is worth far more than a user's; the few admins
+ * sign in again after an hour (users keep 8 hours).
+ */
+export const ADMIN_SESSION_MAX_AGE_SECONDS = 3600;
+
+export type SessionStanding = { good: true; admin: boolean } | { good: false; reason: string };
+
+/** The rule itself, pure: the stored session and what the directory says of its address now. */
+export function judgeSession(
+  stored: StoredSession | null,
+  directory: { consulted: false } | { consulted: true; user: DirectoryUser | null },
+  now: Date,
+): SessionStanding {
+  if (!stored) return { good: false, reason: 'unknown or expired session' };
+  if (stored.signedOut) return { good: false, reason: 'signed out' };
+  if (stored.expiresAt <= now.getTime() / 1000) return { good: false, reason: 'expired' };
+  let admin = stored.tokenAdmin;
+  if (directory.consulted && directory.user) {
+    if (!canSignIn(directory.user)) return { good: false, reason: 'disabled in the directory' };
+    // A directory that knows the user decides: a demotion there must end admin rights,
+    // whatever group the token was issued with.
+    admin = directory.user.admin;
+  }
+  // Admin rights end with the admin age even if the session was started as a user's.
+  if (now.getTime() - stored.createdAt >= ADMIN_SESSION_MAX_AGE_SECONDS * 1000) admin = false;
+  return { good: true, admin };
+}
+
+export interface SessionGuardDeps {
+  store: SessionStore;
+  directory?: DirectoryLookup;
+  clock: Clock;
+  cacheMs?: number;
+}
+
+/** judgeSession with its inputs read through a per-instance cache of at most cacheMs. */
+export class SessionGuard {
+  private readonly cache = new Map<string, { at: number; standing: Promise<SessionStanding> }>();
+  private readonly cacheMs: number;
+
+  constructor(private readonly deps: SessionGuardDeps) {
+    this.cacheMs = Math.min(deps.cacheMs ?? SESSION_CHECK_CACHE_MS, SESSION_CHECK_CACHE_MS);
+  }
+
+  async check(id: string): Promise<SessionStanding> {
+    const now = this.deps.clock.now().getTime();
+    const cached = this.cache.get(id);
+    if (cached && now - cached.at < this.cacheMs) return cached.standing;
+    this.evictOlderThan(now);
+    const standing = this.read(id);
+    this.cache.set(id, { at: now, standing });
+    // A failed read is not cached: the next request asks again.
+    standing.catch(() => this.cache.delete(id));
+    return standing;
+  }
+
+  /** Sign-out on this instance takes effect at once; others see it within cacheMs. */
+  forget(id: string): void {
+    this.cache.delete(id);
+  }
+
+  private async read(id: string): Promise<SessionStanding> {
+    const now = this.deps.clock.now();
+    const stored = await this.deps.store.get(id, now);
+    if (!stored || !this.deps.directory) return judgeSession(stored, { consulted: false }, now);
+    const user = await this.deps.directory.userForAddress(stored.email);
+    return judgeSession(stored, { consulted: true, user }, now);
+  }
+
+  private evictOlderThan(now: number): void {
+    if (this.cache.size < 1000) return;
+    for (const [key, entry] of this.cache) if (now - entry.at >= this.cacheMs) this.cache.delete(key);
+  }
+}
