@@ -13,6 +13,7 @@ import { DynamoDbAuditLog } from '../adapters/aws/dynamodb-audit-log.ts';
 import { DynamoDbDirectoryStore } from '../adapters/aws/dynamodb-directory-store.ts';
 import { DynamoDbMessageIndex } from '../adapters/aws/dynamodb-message-index.ts';
 import { DynamoDbResendJobs } from '../adapters/aws/dynamodb-resend-jobs.ts';
+import { DynamoDbSessionStore } from '../adapters/aws/dynamodb-session-store.ts';
 import { S3DownloadLinks } from '../adapters/aws/s3-download-links.ts';
 import { S3DraftStore } from '../adapters/aws/s3-draft-store.ts';
 import { makeS3Client, S3RawMailStore } from '../adapters/aws/s3-raw-mail-store.ts';
@@ -217,6 +218,8 @@ export function buildAwsWebmailDeps(env: AwsWebEnv, secrets: AwsWebSecrets): Web
       logoutUrl,
     }),
     directory: new DynamoDbDirectoryStore({ client: dynamo, tableName }),
+    // Server-side sessions beside the mail: sign-out and directory changes end them (core/sessions.ts).
+    sessions: new DynamoDbSessionStore({ client: dynamo, tableName }),
     sessionSecret,
     publicOrigin: publicUrl.origin,
     adminGroup: env[WEB_ENV.adminGroup],

@@ -11,6 +11,7 @@ import { mailRouteGroups } from '../../web/routes/mail.ts';
 import { makeDynamoDbClient } from '../adapters/aws/dynamodb-client.ts';
 import { DynamoDbDirectoryStore } from '../adapters/aws/dynamodb-directory-store.ts';
 import { DynamoDbMessageIndex } from '../adapters/aws/dynamodb-message-index.ts';
+import { DynamoDbSessionStore } from '../adapters/aws/dynamodb-session-store.ts';
 import { createMessageTable } from '../adapters/aws/message-table.ts';
 import { DemoDirectory } from '../adapters/local/demo-directory.ts';
 import { startEmbeddedDynalite } from '../adapters/local/embedded-dynalite.ts';
@@ -37,6 +38,7 @@ import { createObservability } from '../handlers/observability.ts';
 import { buildReceiptNotification, wrapInSnsEnvelope } from '../handlers/ses-receipt-event.ts';
 import { systemClock } from '../ports/clock.ts';
 import type { DirectoryStore } from '../ports/directory.ts';
+import type { SessionStore } from '../ports/session-store.ts';
 import { type LocalConfig, localWebPaths, type SmtpTarget } from './local-config.ts';
 import { acquireDataDirLock, type LocalPaths, localPaths, writeRuntimeInfo } from './local-data-dir.ts';
 import { LOCAL_TABLE_NAME } from './local-index.ts';
@@ -99,7 +101,8 @@ export async function startLocalStack(config: LocalConfig): Promise<LocalStack> 
     const index = new DynamoDbMessageIndex({ client: dynamoClient, tableName: LOCAL_TABLE_NAME });
 
     const directoryStore = new DynamoDbDirectoryStore({ client: dynamoClient, tableName: LOCAL_TABLE_NAME });
-    const webmail = await startLocalWebmail(config, directoryStore, http.port);
+    const sessions = new DynamoDbSessionStore({ client: dynamoClient, tableName: LOCAL_TABLE_NAME });
+    const webmail = await startLocalWebmail(config, directoryStore, sessions, http.port);
     stoppers.push(webmail.close);
 
     const rawStore = new FsRawMailStore(paths.raw);
@@ -255,7 +258,7 @@ export async function startLocalStack(config: LocalConfig): Promise<LocalStack> 
  * The webmail's local parts: the demo directory (its addresses written into the address
  * map), the embedded OIDC provider, the flag file behind the cache, the session secret.
  */
-async function startLocalWebmail(config: LocalConfig, directoryStore: DirectoryStore, httpPort: number) {
+async function startLocalWebmail(config: LocalConfig, directoryStore: DirectoryStore, sessions: SessionStore, httpPort: number) {
   const files = localWebPaths(config.dataDir);
   const directory = await DemoDirectory.open(files.directory, config.domains[0]!);
   // The demo users stand in for AD until the admin syncs or imports a real directory:
@@ -279,6 +282,7 @@ async function startLocalWebmail(config: LocalConfig, directoryStore: DirectoryS
   logoutUrl.searchParams.set('post_logout_redirect_uri', afterSignOut);
   const deps: WebmailDeps = {
     directory: directoryStore,
+    sessions,
     failover: new CachedFailoverFlag(new FileFailoverFlag(files.failoverFlag), { maxAgeMs: config.failoverCacheSeconds * 1000 }),
     signIn: new OidcSignIn({
       userPoolId: LOCAL_USER_POOL_ID,
