@@ -1,8 +1,10 @@
 // Whether a session is still good, decided on every request: the session item says
-// signed out or expired, the directory says disabled, removed or no longer admin.
+// signed out or expired, the directory says disabled, removed or no longer admin, the
+// failover flag was switched off.
 // The answer is cached briefly so a page view does not cost a store and a directory read.
 import type { Clock } from '../ports/clock.ts';
 import type { DirectoryLookup } from '../ports/directory.ts';
+import type { FailoverState } from '../ports/failover-flag.ts';
 import type { SessionStore, StoredSession } from '../ports/session-store.ts';
 import { canSignIn } from './directory.ts';
 import type { DirectoryUser } from './model.ts';
@@ -16,7 +18,7 @@ export const SESSION_CHECK_CACHE_MS = 60_000;
  */
 export const ADMIN_SESSION_MAX_AGE_SECONDS = 3600;
 
-export type SessionStanding = { good: true; admin: boolean } | { good: false; reason: string };
+export type SessionStanding = { good: true; admin: boolean; createdAt: number } | { good: false; reason: string };
 
 /** The rule itself, pure: the stored session and what the directory says of its address now. */
 export function judgeSession(
@@ -36,7 +38,19 @@ export function judgeSession(
   }
   // Admin rights end with the admin age even if the session was started as a user's.
   if (now.getTime() - stored.createdAt >= ADMIN_SESSION_MAX_AGE_SECONDS * 1000) admin = false;
-  return { good: true, admin };
+  return { good: true, admin, createdAt: stored.createdAt };
+}
+
+/**
+ * Switching failover off ends users' sessions: while the flag is off no user session
+ * counts, and one started before the flag's last change (an off and on again) stays
+ * ended. Admin sessions survive, since admins work while the flag is off. Checked on
+ * every request against the flag the gate read (itself cached ≤ 30 s), not cached here.
+ */
+export function outlivedFailover(standing: { admin: boolean; createdAt: number }, flag: FailoverState | undefined): boolean {
+  if (standing.admin) return false;
+  if (!flag?.on) return true;
+  return flag.since !== null && Date.parse(flag.since) > standing.createdAt;
 }
 
 export interface SessionGuardDeps {

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import type { Context, MiddlewareHandler } from 'hono';
 import { deleteCookie, getSignedCookie, setSignedCookie } from 'hono/cookie';
 import type { CookieOptions } from 'hono/utils/cookie';
-import { ADMIN_SESSION_MAX_AGE_SECONDS, type SessionGuard } from '../../lambdas/core/sessions.ts';
+import { ADMIN_SESSION_MAX_AGE_SECONDS, outlivedFailover, type SessionGuard } from '../../lambdas/core/sessions.ts';
 import type { Clock } from '../../lambdas/ports/clock.ts';
 import type { SessionStore } from '../../lambdas/ports/session-store.ts';
 import type { Identity, PendingSignIn } from '../../lambdas/ports/sign-in.ts';
@@ -120,7 +120,7 @@ export function sessionMiddleware(config: SessionConfig): MiddlewareHandler<WebE
       if (config.server) {
         // A cookie without a server-side session (minted before the store, or forged with the key) is none.
         const standing = session.sid ? await config.server.guard.check(session.sid) : { good: false as const, reason: 'no session id' };
-        if (standing.good) isAdmin = standing.admin;
+        if (standing.good && !outlivedFailover(standing, c.get('failover'))) isAdmin = standing.admin;
         else {
           good = false;
           deleteCookie(c, sessionCookieName(c), { path: '/', secure: isSecureRequest(c) });

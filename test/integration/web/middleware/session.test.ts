@@ -121,10 +121,12 @@ describe('a session follows the directory', () => {
     await importDirectory(directory, [BOB, { ...ADMIN, admin: false }]);
     h.clock.advance(SESSION_CHECK_CACHE_MS);
     const after = await app.request('/admin', { headers: { cookie } });
+    const raw = await app.request('/admin/trace/msg-of-alice/raw', { headers: { cookie } });
     const mail = await app.request('/mail', { headers: { cookie } });
     // Assess
     expect(before.status).not.toBe(403);
     expect(after.status).toBe(403);
+    expect(raw.status).toBe(403);
     expect(mail.status).toBe(200);
   });
 
@@ -137,5 +139,36 @@ describe('a session follows the directory', () => {
     const after = await app.request('/admin', { headers: { cookie: login.cookie } });
     // Assess
     expect(after.status).toBe(303);
+  });
+});
+
+describe('a session follows the failover flag', () => {
+  it('ends a user session when failover is switched off: the old cookie is no session once it is on again', async () => {
+    // Prepare
+    const { app } = await setUp([BOB]);
+    const { cookie } = await signIn(app, 'bob@corp.test', 'bob');
+    // Act
+    h.clock.advance(1000);
+    await h.switchOff();
+    const whileOff = await app.request('/auth/login', { headers: { cookie } });
+    h.clock.advance(1000);
+    await h.switchOn();
+    const replay = await app.request('/mail', { headers: { cookie } });
+    // Assess: while off, /auth/login (open while off) sees no session and starts a sign-in
+    expect(new URL(whileOff.headers.get('location')!).origin).toBe(h.provider.url);
+    expect(replay.status).toBe(303);
+    expect(replay.headers.get('location')).toBe('/auth/login?returnTo=%2Fmail');
+  });
+
+  it('keeps an admin session through failover off: admins trace and switch the flag while it is off', async () => {
+    const { app } = await setUp([BOB, ADMIN]);
+    const { cookie } = await signIn(app, 'admin@corp.test', 'admin');
+    h.clock.advance(1000);
+    await h.switchOff();
+
+    const admin = await app.request('/admin', { headers: { cookie } });
+
+    expect(admin.status).not.toBe(403);
+    expect(admin.status).not.toBe(303);
   });
 });
