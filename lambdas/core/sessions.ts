@@ -1,5 +1,5 @@
 // Whether a session is still good, decided on every request: the session item says
-// signed out or expired, the directory says disabled, removed or no longer admin, the
+// signed out or expired, the (synced) directory says disabled, removed or no longer admin, the
 // failover flag was switched off.
 // The answer is cached briefly so a page view does not cost a store and a directory read.
 import type { Clock } from '../ports/clock.ts';
@@ -23,13 +23,14 @@ export type SessionStanding = { good: true; admin: boolean; createdAt: number } 
 /** The rule itself, pure: the stored session and what the directory says of its address now. */
 export function judgeSession(
   stored: StoredSession | null,
-  directory: { consulted: false } | { consulted: true; user: DirectoryUser | null },
+  directory: { consulted: false } | { consulted: true; user: DirectoryUser | null; synced: boolean },
   now: Date,
 ): SessionStanding {
   if (!stored) return { good: false, reason: 'unknown or expired session' };
   if (stored.signedOut) return { good: false, reason: 'signed out' };
   if (stored.expiresAt <= now.getTime() / 1000) return { good: false, reason: 'expired' };
   let admin = stored.tokenAdmin;
+  if (directory.consulted && !directory.user && directory.synced) return { good: false, reason: 'not in the directory' };
   if (directory.consulted && directory.user) {
     if (!canSignIn(directory.user)) return { good: false, reason: 'disabled in the directory' };
     // A directory that knows the user decides: a demotion there must end admin rights,
@@ -90,8 +91,8 @@ export class SessionGuard {
     const now = this.deps.clock.now();
     const stored = await this.deps.store.get(id, now);
     if (!stored || !this.deps.directory) return judgeSession(stored, { consulted: false }, now);
-    const user = await this.deps.directory.userForAddress(stored.email);
-    return judgeSession(stored, { consulted: true, user }, now);
+    const [user, synced] = await Promise.all([this.deps.directory.userForAddress(stored.email), this.deps.directory.hasSynced()]);
+    return judgeSession(stored, { consulted: true, user, synced }, now);
   }
 
   private evictOlderThan(now: number): void {

@@ -56,7 +56,13 @@ export interface DirectoryStore {
    * returned too: callers decide with canSignIn (core/directory.ts).
    */
   userForAddress(address: string): Promise<DirectoryUser | null>;
+
+  /**
+   * A sync or import has finished at least once. From then on the directory is the
+   * list of who may sign in: an address it does not know is refused.
+   */
+  hasSynced(): Promise<boolean>;
 }
 
-/** What the webmail and sign-in need: who an address belongs to (with canSignIn). */
-export type DirectoryLookup = Pick<DirectoryStore, 'userForAddress'>;
+/** What the webmail and sign-in need: who an address belongs to (with canSignIn), and whether the directory is in force. */
+export type DirectoryLookup = Pick<DirectoryStore, 'userForAddress' | 'hasSynced'>;

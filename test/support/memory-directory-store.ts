@@ -11,6 +11,7 @@ export class MemoryDirectoryStore implements DirectoryStore {
   readonly users = new Map<string, DirectoryUser>();
   readonly calls: string[] = [];
   writing = false;
+  synced = false;
   lease: { owner: string; until: number } | null = null;
   /** The next call with this name throws (once). */
   failOn: string | null = null;
@@ -47,7 +48,12 @@ export class MemoryDirectoryStore implements DirectoryStore {
     this.enter('finishSync');
     this.checkOwner(owner);
     this.writing = false;
+    this.synced = true;
     this.lease = null;
+  }
+
+  async hasSynced(): Promise<boolean> {
+    return this.synced;
   }
 
   async releaseSync(owner: string): Promise<void> {

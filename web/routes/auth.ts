@@ -108,15 +108,18 @@ export function safeReturnTo(value: string | undefined): string {
 }
 
 /**
- * What the directory says about who signed in. Someone the directory does not know
- * (no sync has run yet) signs in with the mailbox of their own address; a disabled
+ * What the directory says about who signed in. Before the first sync, someone the
+ * directory does not know signs in with the mailbox of their own address; once a sync
+ * has run, they are refused (removed from AD, or never there); a disabled
  * account or a shared mailbox is refused; for a user it knows, the directory alone says
  * whether they are an admin.
  */
 async function directoryAccess(identity: Identity, deps: AuthRouteDeps): Promise<{ refused: string | null; identity: Identity }> {
   if (!deps.directory) return { refused: null, identity };
   const user = await deps.directory.userForAddress(identity.email);
-  if (user === null) return { refused: null, identity };
+  // Before the first sync the token's address is all there is; after it, the directory is the list.
+  if (user === null)
+    return (await deps.directory.hasSynced()) ? { refused: 'not in the directory', identity } : { refused: null, identity };
   if (!canSignIn(user as DirectoryUser | null))
     return { refused: user.kind === 'shared' ? 'shared mailbox' : 'account disabled', identity };
   // The directory decides who is an admin among the users it knows (as sessions do on every request).

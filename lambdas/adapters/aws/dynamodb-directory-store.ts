@@ -107,6 +107,12 @@ export class DynamoDbDirectoryStore implements DirectoryStore {
     });
   }
 
+  async hasSynced(): Promise<boolean> {
+    // finishSync's lastSyncAt: one item read, where a look at the users would read all shards.
+    const state = await this.table.doc.send(new GetCommand({ TableName: this.table.name, Key: directoryKeys.state() }));
+    return typeof state.Item?.lastSyncAt === 'string';
+  }
+
   async releaseSync(owner: string): Promise<void> {
     await this.updateOwnState(owner, 'REMOVE leaseOwner, leaseUntil', {});
   }

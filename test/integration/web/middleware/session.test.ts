@@ -112,6 +112,18 @@ describe('a session follows the directory', () => {
     expect(setCookies(after).get('shadowmail_session')).toMatch(/^shadowmail_session=; Max-Age=0/);
   });
 
+  it('ends when a directory import removes the user, after the cache time', async () => {
+    // Prepare
+    const { app, directory } = await setUp([BOB, ADMIN]);
+    const { cookie } = await signIn(app, 'bob@corp.test', 'bob');
+    // Act
+    await importDirectory(directory, [ADMIN]);
+    h.clock.advance(SESSION_CHECK_CACHE_MS);
+    const after = await app.request('/mail', { headers: { cookie } });
+    // Assess
+    expect(after.status).toBe(303);
+  });
+
   it('takes /admin from a demoted admin after the cache time, and keeps the user session', async () => {
     // Prepare
     const { app, directory } = await setUp([BOB, ADMIN]);

@@ -249,10 +249,19 @@ describe('sign-in and the directory', () => {
   });
 
   it('lets in a user the directory does not know yet (no sync has run): their own address is their mailbox', async () => {
-    const app = h.makeApp({ directory: await directoryWith([]) });
+    const app = h.makeApp({ directory: new MemoryDirectoryStore() });
 
     const { callback } = await signInThroughApp(app, { email: 'alice@corp.test', password: 'alice' });
 
     expect(callback.status).toBe(303);
+  });
+
+  it('refuses an identity the directory does not know once a sync has run (removed from AD), and starts no session', async () => {
+    const app = h.makeApp({ directory: await directoryWith([{ id: 'a', mailbox: 'alice@corp.test' }]) });
+
+    const { callback } = await signInThroughApp(app, { email: 'bob@corp.test', password: 'bob' });
+
+    expect(callback.status).toBe(403);
+    expect(setCookies(callback).get('shadowmail_session') ?? '').not.toMatch(/shadowmail_session=[^;]+\./);
   });
 });

@@ -121,6 +121,24 @@ function describeStore(name: string, start: () => Promise<DynamoDbServer>, measu
       }
     });
 
+    it('says it has synced only once a sync has finished (a run that died while writing does not count)', async () => {
+      // Prepare
+      const table = await freshTable(server.endpoint);
+      try {
+        const fresh = await table.store.hasSynced();
+        await table.store.beginSync('test:1', NOW, 60_000);
+        await table.store.markWriting('test:1');
+        await table.store.releaseSync('test:1');
+        const died = await table.store.hasSynced();
+        // Act
+        await syncDirectory(sourceOf([user('alice@corp.test')]), table.store, { owner: 'test:2', now: () => NOW });
+        // Assess
+        expect([fresh, died, await table.store.hasSynced()]).toEqual([false, false, true]);
+      } finally {
+        await table.cleanup();
+      }
+    });
+
     it('does not hand out a user for an address that something else mapped to their mailbox', async () => {
       // Prepare
       const table = await freshTable(server.endpoint);
