@@ -18,6 +18,36 @@ export const SESSION_CHECK_CACHE_MS = 60_000;
  */
 export const ADMIN_SESSION_MAX_AGE_SECONDS = 3600;
 
+const GUID_TEXT = /^([0-9a-f]{8})-([0-9a-f]{4})-([0-9a-f]{4})-([0-9a-f]{4})-([0-9a-f]{12})$/i;
+const BASE64_16_BYTES = /^[A-Za-z0-9+/]{22}==$/;
+
+/**
+ * One form for a directory id, however the token carries it: the sync stores AD's
+ * objectGUID as the hex of its bytes; a SAML claim carries it in base64 (AD FS, the
+ * ImmutableID form) or as GUID text, whose first three groups are the bytes reversed.
+ * Anything else (a CSV's id) is compared as it is.
+ */
+export function directoryIdKey(value: string): string {
+  const id = value.trim().replace(/^\{(.*)\}$/, '$1');
+  const guid = GUID_TEXT.exec(id);
+  if (guid) {
+    const swap = (hex: string) => hex.match(/../g)!.reverse().join('');
+    return `${swap(guid[1]!)}${swap(guid[2]!)}${swap(guid[3]!)}${guid[4]}${guid[5]}`.toLowerCase();
+  }
+  if (/^[0-9a-f]{32}$/i.test(id)) return id.toLowerCase();
+  if (BASE64_16_BYTES.test(id)) return Buffer.from(id, 'base64').toString('hex');
+  return id;
+}
+
+/**
+ * The token names the same directory user as the address found: a token without an id,
+ * or a user the sync knows no immutable id of (`dn:` fallback), is mapped by address alone.
+ */
+export function sameDirectoryId(tokenId: string | undefined, user: DirectoryUser): boolean {
+  if (tokenId === undefined || user.id.startsWith('dn:')) return true;
+  return directoryIdKey(tokenId) === directoryIdKey(user.id);
+}
+
 export type SessionStanding = { good: true; admin: boolean; createdAt: number } | { good: false; reason: string };
 
 /** The rule itself, pure: the stored session and what the directory says of its address now. */
@@ -33,6 +63,7 @@ export function judgeSession(
   if (directory.consulted && !directory.user && directory.synced) return { good: false, reason: 'not in the directory' };
   if (directory.consulted && directory.user) {
     if (!canSignIn(directory.user)) return { good: false, reason: 'disabled in the directory' };
+    if (!sameDirectoryId(stored.directoryId, directory.user)) return { good: false, reason: 'another directory user has the address' };
     // A directory that knows the user decides: a demotion there must end admin rights,
     // whatever group the token was issued with.
     admin = directory.user.admin;

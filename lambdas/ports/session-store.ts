@@ -6,6 +6,8 @@ export interface StoredSession {
   id: string;
   /** The token's address (comparison form): what the directory is asked about on every check. */
   email: string;
+  /** The directory id the token carried (Identity.directoryId), checked against the directory user on every request. */
+  directoryId?: string;
   /** The token itself carried the admin group (a Cognito group), apart from what the directory says. */
   tokenAdmin: boolean;
   /** Epoch milliseconds. */

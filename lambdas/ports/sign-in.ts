@@ -8,6 +8,11 @@ export interface Identity {
   name: string;
   /** Group claims (cognito:groups); admins are a configured group. */
   groups: string[];
+  /**
+   * The directory's immutable id of the user (AD objectGUID) where the IdP sends one,
+   * as the token carries it (core/sessions.ts sameDirectoryId compares the forms).
+   */
+  directoryId?: string;
 }
 
 /** What must survive the round trip to the provider (kept in a short-lived cookie). */

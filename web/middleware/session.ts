@@ -74,6 +74,7 @@ export async function startSession(
     await config.server.store.create({
       id: sid,
       email: identity.email,
+      ...(identity.directoryId !== undefined && { directoryId: identity.directoryId }),
       tokenAdmin,
       createdAt: now.getTime(),
       expiresAt: exp,

@@ -5,6 +5,7 @@
 import { Hono } from 'hono';
 import { canSignIn } from '../../lambdas/core/directory.ts';
 import type { DirectoryUser } from '../../lambdas/core/model.ts';
+import { sameDirectoryId } from '../../lambdas/core/sessions.ts';
 import { hasAsciiControls } from '../../lambdas/core/text.ts';
 import type { DirectoryLookup } from '../../lambdas/ports/directory.ts';
 import type { Identity, SignInProvider } from '../../lambdas/ports/sign-in.ts';
@@ -122,6 +123,7 @@ async function directoryAccess(identity: Identity, deps: AuthRouteDeps): Promise
     return (await deps.directory.hasSynced()) ? { refused: 'not in the directory', identity } : { refused: null, identity };
   if (!canSignIn(user as DirectoryUser | null))
     return { refused: user.kind === 'shared' ? 'shared mailbox' : 'account disabled', identity };
+  if (!sameDirectoryId(identity.directoryId, user)) return { refused: 'the directory id differs (another user has the address)', identity };
   // The directory decides who is an admin among the users it knows (as sessions do on every request).
   const others = identity.groups.filter((group) => group !== deps.adminGroup);
   const groups = user.admin ? [...others, deps.adminGroup] : others;

@@ -21,6 +21,7 @@ export class DynamoDbSessionStore implements SessionStore {
           ...keys.session(session.id),
           type: 'session',
           email: session.email,
+          ...(session.directoryId !== undefined && { directoryId: session.directoryId }),
           tokenAdmin: session.tokenAdmin,
           createdAt: session.createdAt,
           signedOut: session.signedOut,
@@ -41,6 +42,7 @@ export class DynamoDbSessionStore implements SessionStore {
     return {
       id,
       email: String(item.email),
+      ...(typeof item.directoryId === 'string' && { directoryId: item.directoryId }),
       tokenAdmin: item.tokenAdmin === true,
       createdAt: Number(item.createdAt),
       expiresAt,

@@ -1,8 +1,10 @@
 // The sign-in seam's OIDC adapter: authorization code flow with PKCE, state and nonce
 // (openid-client), and the ID token checked by aws-jwt-verify's CognitoJwtVerifier —
 // against Cognito in AWS, against the local Cognito-shaped provider in local mode.
+
 import { CognitoJwtVerifier } from 'aws-jwt-verify';
 import * as oidc from 'openid-client';
+import { DIRECTORY_ID_CLAIM } from '../../contract/sign-in.ts';
 import { normalizeAddress } from '../../core/addresses.ts';
 import { ConfigurationError, ShadowmailError } from '../../core/errors.ts';
 import type { Identity, PendingSignIn, SignInProvider } from '../../ports/sign-in.ts';
@@ -138,11 +140,17 @@ export class OidcSignIn implements SignInProvider {
   }
 }
 
-function identityOf(claims: Record<string, unknown>): Identity {
+/** Who the verified ID token's claims say signed in; exported for the claim rules' tests. */
+export function identityOf(claims: Record<string, unknown>): Identity {
   const subject = claims.sub;
   const email = claims.email;
   if (typeof subject !== 'string' || subject === '') throw new SignInFailedError('the ID token has no subject');
   if (typeof email !== 'string' || !email.includes('@')) throw new SignInFailedError('the ID token has no email address');
+  // Where the token says, the address must be verified: else anyone who can set their own
+  // address at the IdP could claim another's mailbox. Cognito sends federated users' flag as a string.
+  const verified = claims.email_verified;
+  if (verified === false || verified === 'false') throw new SignInFailedError('the ID token says the email address is not verified');
+  const directoryId = claims[DIRECTORY_ID_CLAIM];
   const groups = claims['cognito:groups'];
   const name = typeof claims.name === 'string' && claims.name.trim() !== '' ? claims.name.trim() : email;
   return {
@@ -150,5 +158,6 @@ function identityOf(claims: Record<string, unknown>): Identity {
     email: normalizeAddress(email),
     name,
     groups: Array.isArray(groups) ? groups.filter((group): group is string => typeof group === 'string') : [],
+    ...(typeof directoryId === 'string' && directoryId.trim() !== '' && { directoryId: directoryId.trim() }),
   };
 }

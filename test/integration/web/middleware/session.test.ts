@@ -6,6 +6,7 @@ import type { Hono } from 'hono';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { makeDirectoryUser, syncDirectory } from '../../../../lambdas/core/directory.ts';
 import { ADMIN_SESSION_MAX_AGE_SECONDS, SESSION_CHECK_CACHE_MS } from '../../../../lambdas/core/sessions.ts';
+import type { Identity, SignInProvider } from '../../../../lambdas/ports/sign-in.ts';
 import type { WebEnv } from '../../../../web/middleware/context.ts';
 import { type Harness, ORIGIN, sessionCookie, setCookies, startHarness } from '../../../support/app-under-test.ts';
 import { MemoryDirectoryStore } from '../../../support/memory-directory-store.ts';
@@ -182,5 +183,68 @@ describe('a session follows the failover flag', () => {
 
     expect(admin.status).not.toBe(403);
     expect(admin.status).not.toBe(303);
+  });
+});
+
+describe('the directory id in the token', () => {
+  const GUID_HEX = 'e004253f894fd3119a0c0305e82c3301';
+  const GUID_BASE64 = '4AQlP4lP0xGaDAMF6CwzAQ==';
+
+  /** The sign-in port answering with a fixed identity: what the IdP's token said (the claim rules: oidc-sign-in unit test). */
+  function tokenSaying(identity: Identity): SignInProvider {
+    return {
+      begin: async (returnTo) => ({
+        redirectTo: 'https://idp.test/authorize',
+        pending: { state: 's', nonce: 'n', codeVerifier: 'v', returnTo },
+      }),
+      complete: async () => identity,
+      signOutUrl: () => null,
+    };
+  }
+
+  async function callbackAs(identity: Identity, users: UserInput[]) {
+    const directory = new MemoryDirectoryStore();
+    await importDirectory(directory, users);
+    const app = h.makeApp({ directory, sessions: new MemorySessionStore(), signIn: tokenSaying(identity) });
+    const login = await app.request(`${ORIGIN}/auth/login`);
+    const callback = await app.request(`${ORIGIN}/auth/callback?code=c&state=s`, {
+      headers: { cookie: login.headers.getSetCookie()[0]!.split(';')[0]! },
+    });
+    return { app, directory, callback };
+  }
+
+  const bobToken = (directoryId?: string): Identity => ({
+    subject: 'sub-bob',
+    email: 'bob@corp.test',
+    name: 'Bob',
+    groups: [],
+    ...(directoryId && { directoryId }),
+  });
+
+  it("refuses a token whose objectGUID is not the directory's user of that address", async () => {
+    const { callback } = await callbackAs(bobToken('aGVsbG8gd29ybGQgMTIzNA=='), [{ ...BOB, id: GUID_HEX }]);
+
+    expect(callback.status).toBe(403);
+  });
+
+  it('signs in a token whose objectGUID (base64, as AD FS sends it) is the user of that address, and one without an id by address', async () => {
+    const withId = await callbackAs(bobToken(GUID_BASE64), [{ ...BOB, id: GUID_HEX }]);
+    const withoutId = await callbackAs(bobToken(), [{ ...BOB, id: GUID_HEX }]);
+
+    expect(withId.callback.status).toBe(303);
+    expect(withoutId.callback.status).toBe(303);
+  });
+
+  it('ends the session when the address passes to another directory user (another objectGUID)', async () => {
+    // Prepare
+    const { app, directory, callback } = await callbackAs(bobToken(GUID_BASE64), [{ ...BOB, id: GUID_HEX }]);
+    const cookie = setCookies(callback).get('shadowmail_session')!.split(';')[0]!;
+    expect((await app.request('/mail', { headers: { cookie } })).status).toBe(200);
+    // Act: the old bob left, a new employee got bob@
+    await importDirectory(directory, [{ ...BOB, id: '0123456789abcdef0123456789abcdef' }]);
+    h.clock.advance(SESSION_CHECK_CACHE_MS);
+    const after = await app.request('/mail', { headers: { cookie } });
+    // Assess
+    expect(after.status).toBe(303);
   });
 });

@@ -35,9 +35,9 @@ function describeSessionStoreContract(name: string, make: () => Promise<{ store:
     afterEach(async () => cleanup?.());
 
     it('reads a session back as created', async () => {
-      await store.create({ ...SESSION, tokenAdmin: true });
+      await store.create({ ...SESSION, tokenAdmin: true, directoryId: 'IEMY5ahfOU6OlHN0Vh/J2g==' });
 
-      expect(await store.get(SESSION.id, NOW)).toEqual({ ...SESSION, tokenAdmin: true });
+      expect(await store.get(SESSION.id, NOW)).toEqual({ ...SESSION, tokenAdmin: true, directoryId: 'IEMY5ahfOU6OlHN0Vh/J2g==' });
     });
 
     it('keeps a sign-out: the session reads as signed out from then on', async () => {

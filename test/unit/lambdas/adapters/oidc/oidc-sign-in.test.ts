@@ -1,0 +1,25 @@
+// The claims of a verified ID token → the identity: email_verified is required where the
+// token carries it (Cognito sends a string for federated users), and the directory id
+// custom attribute is carried along.
+import { describe, expect, it } from 'vitest';
+import { identityOf } from '../../../../../lambdas/adapters/oidc/oidc-sign-in.ts';
+import { DIRECTORY_ID_CLAIM } from '../../../../../lambdas/contract/sign-in.ts';
+
+const CLAIMS = { sub: 'sub-bob', email: 'Bob@Corp.test', name: 'Bob', 'cognito:groups': ['g'] };
+
+describe('identityOf', () => {
+  it('refuses a token whose address is not verified, as boolean or as string', () => {
+    expect(() => identityOf({ ...CLAIMS, email_verified: false })).toThrow(/not verified/);
+    expect(() => identityOf({ ...CLAIMS, email_verified: 'false' })).toThrow(/not verified/);
+  });
+
+  it('accepts a verified address, and a token that does not say (then the address maps, as before)', () => {
+    expect(identityOf({ ...CLAIMS, email_verified: true }).email).toBe('bob@corp.test');
+    expect(identityOf({ ...CLAIMS, email_verified: 'true' }).email).toBe('bob@corp.test');
+    expect(identityOf(CLAIMS)).toEqual({ subject: 'sub-bob', email: 'bob@corp.test', name: 'Bob', groups: ['g'] });
+  });
+
+  it('carries the directory id the pool maps from the IdP (objectGUID)', () => {
+    expect(identityOf({ ...CLAIMS, [DIRECTORY_ID_CLAIM]: ' 4AQlP4lP0xGaDAMF6CwzAQ== ' }).directoryId).toBe('4AQlP4lP0xGaDAMF6CwzAQ==');
+  });
+});
