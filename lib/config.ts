@@ -49,6 +49,8 @@ const identityProviderSchema = z.discriminatedUnion('type', [
       metadataFile: z.string().min(1).optional(),
       // The SAML attribute carrying the user's primary SMTP address.
       emailAttribute: z.string().min(1).default('http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress'),
+      // The SAML attribute carrying AD's objectGUID (deploy.md §7.5); unset: users map by address alone.
+      directoryIdAttribute: z.string().min(1).optional(),
     })
     .refine((idp) => (idp.metadataUrl === undefined) !== (idp.metadataFile === undefined), {
       path: ['metadataUrl'],
@@ -71,6 +73,8 @@ const identityProviderSchema = z.discriminatedUnion('type', [
         'the complete ARN of a Secrets Manager secret (…:secret:name-AbCdEf) holding the client secret as plain text',
       ),
     emailClaim: z.string().min(1).default('email'),
+    // The claim carrying the user's on-premises objectGUID (deploy.md §7.5); unset: users map by address alone.
+    directoryIdClaim: z.string().min(1).optional(),
   }),
 ]);
 

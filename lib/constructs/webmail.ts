@@ -25,6 +25,7 @@ import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
 import { ENV, WEB_ENV } from '../../lambdas/contract/environment.ts';
 import { MESSAGE_TABLE } from '../../lambdas/contract/message-table.ts';
+import { DIRECTORY_ID_ATTRIBUTE, DIRECTORY_ID_CLAIM } from '../../lambdas/contract/sign-in.ts';
 import { CONFIG_CONTEXT_KEY, type ShadowmailConfig, ShadowmailConfigError } from '../config.ts';
 import { MailFunction } from './mail-function.ts';
 import { TABLE_ITEM_ACTIONS } from './message-index.ts';
@@ -118,6 +119,9 @@ export class Webmail extends Construct {
       // Only federated users: nobody signs up, the hosted UI offers only the IdP.
       selfSignUpEnabled: false,
       standardAttributes: { email: { required: true, mutable: true } },
+      // The directory's immutable id of a federated user, mapped from the IdP when configured;
+      // mutable because Cognito rewrites mapped attributes at every federated sign-in.
+      customAttributes: { [DIRECTORY_ID_ATTRIBUTE]: new cognito.StringAttribute({ minLen: 1, maxLen: 256, mutable: true }) },
       signInCaseSensitive: false,
       accountRecovery: cognito.AccountRecovery.NONE,
       // MFA and password rules bind only local users, and there are none: federated
@@ -273,7 +277,10 @@ export class Webmail extends Construct {
     this.outputs(config);
   }
 
-  /** The one IdP of the configuration, with the user's address mapped to `email`. */
+  /**
+   * The one IdP of the configuration, with the user's address mapped to `email` (and, when configured, their
+   * objectGUID; Cognito names custom attributes `custom:<name>` in a mapping, which CDK passes on as given).
+   */
   private federate(config: ShadowmailConfig, cwd: string): cognito.UserPoolIdentityProviderSaml | cognito.UserPoolIdentityProviderOidc {
     const idp = config.identityProvider;
     if (idp.type === 'saml') {
@@ -285,7 +292,12 @@ export class Webmail extends Construct {
         userPool: this.userPool,
         name: idp.name,
         metadata,
-        attributeMapping: { email: cognito.ProviderAttribute.other(idp.emailAttribute) },
+        attributeMapping: {
+          email: cognito.ProviderAttribute.other(idp.emailAttribute),
+          ...(idp.directoryIdAttribute && {
+            custom: { [DIRECTORY_ID_CLAIM]: cognito.ProviderAttribute.other(idp.directoryIdAttribute) },
+          }),
+        },
       });
     }
     return new cognito.UserPoolIdentityProviderOidc(this, 'IdentityProvider', {
@@ -297,7 +309,10 @@ export class Webmail extends Construct {
       clientSecret: SecretValue.secretsManager(idp.clientSecretArn).unsafeUnwrap(),
       scopes: ['openid', 'email', 'profile'],
       attributeRequestMethod: cognito.OidcAttributeRequestMethod.GET,
-      attributeMapping: { email: cognito.ProviderAttribute.other(idp.emailClaim) },
+      attributeMapping: {
+        email: cognito.ProviderAttribute.other(idp.emailClaim),
+        ...(idp.directoryIdClaim && { custom: { [DIRECTORY_ID_CLAIM]: cognito.ProviderAttribute.other(idp.directoryIdClaim) } }),
+      },
     });
   }
 

@@ -167,7 +167,16 @@ describe('user pool', () => {
     expect(pool.UpdateReplacePolicy).toBe('Retain');
     expect(pool.Properties).toMatchObject({
       AdminCreateUserConfig: { AllowAdminCreateUserOnly: true },
-      Schema: [{ Name: 'email', Required: true, Mutable: true }],
+      // directory_id: the IdP's objectGUID, when mapped (deploy.md §7.5).
+      Schema: [
+        { Name: 'email', Required: true, Mutable: true },
+        {
+          Name: 'directory_id',
+          AttributeDataType: 'String',
+          Mutable: true,
+          StringAttributeConstraints: { MinLength: '1', MaxLength: '256' },
+        },
+      ],
       AccountRecoverySetting: { RecoveryMechanisms: [{ Name: 'admin_only', Priority: 1 }] },
       DeletionProtection: 'ACTIVE',
       MfaConfiguration: 'ON',
@@ -205,13 +214,21 @@ describe('user pool', () => {
     });
   });
 
-  it('federates to AD FS by a metadata file read relative to the working directory', () => {
+  it('federates to AD FS by a metadata file read relative to the working directory, mapping objectGUID when configured', () => {
     // Prepare
     const metadata = readFileSync(join(ROOT, METADATA_FIXTURE), 'utf8');
 
     // Act
     const { template } = build(
-      { identityProvider: { type: 'saml', name: 'CorpADFS', metadataFile: METADATA_FIXTURE, emailAttribute: 'mail' } },
+      {
+        identityProvider: {
+          type: 'saml',
+          name: 'CorpADFS',
+          metadataFile: METADATA_FIXTURE,
+          emailAttribute: 'mail',
+          directoryIdAttribute: 'objectGUID',
+        },
+      },
       { cwd: ROOT },
     );
 
@@ -221,7 +238,7 @@ describe('user pool', () => {
       ProviderName: 'CorpADFS',
       ProviderType: 'SAML',
       ProviderDetails: { MetadataFile: metadata },
-      AttributeMapping: { email: 'mail' },
+      AttributeMapping: { email: 'mail', 'custom:directory_id': 'objectGUID' },
     });
     expect(idp.Properties.ProviderDetails.MetadataURL).toBeUndefined();
   });
@@ -245,7 +262,7 @@ describe('user pool', () => {
 
   it('federates to Entra ID by OIDC with the client secret as a dynamic reference, never its value', () => {
     // Act
-    const { template } = build({ identityProvider: { ...ENTRA, emailClaim: 'upn' } });
+    const { template } = build({ identityProvider: { ...ENTRA, emailClaim: 'upn', directoryIdClaim: 'onprem_objectguid' } });
 
     // Assess
     const idp = only(template, 'AWS::Cognito::UserPoolIdentityProvider', 'WebmailIdentityProvider');
@@ -260,7 +277,7 @@ describe('user pool', () => {
         oidc_issuer: ENTRA.issuer,
         attributes_request_method: 'GET',
       },
-      AttributeMapping: { email: 'upn' },
+      AttributeMapping: { email: 'upn', 'custom:directory_id': 'onprem_objectguid' },
     });
   });
 });
