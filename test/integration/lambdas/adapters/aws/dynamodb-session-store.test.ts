@@ -1,16 +1,12 @@
 // The session store: one contract run against the in-memory reference, dynalite and
 // AWS's DynamoDB Local — a session reads back as created, sign-out sticks, an expired
 // or unknown session is none, and signing out an unknown id creates nothing.
-import { randomUUID } from 'node:crypto';
-import { DeleteTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { makeDynamoDbClient } from '../../../../../lambdas/adapters/aws/dynamodb-client.ts';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DynamoDbSessionStore } from '../../../../../lambdas/adapters/aws/dynamodb-session-store.ts';
-import { createMessageTable } from '../../../../../lambdas/adapters/aws/message-table.ts';
 import { MESSAGE_TABLE } from '../../../../../lambdas/contract/message-table.ts';
 import type { SessionStore, StoredSession } from '../../../../../lambdas/ports/session-store.ts';
-import { type DynamoDbServer, startDynalite, startDynamoDbLocal } from '../../../../support/dynamodb-servers.ts';
+import { describeOnDynamoDbServers, type FreshTable, freshMessageTable } from '../../../../support/dynamodb-table-suite.ts';
 import { MemorySessionStore } from '../../../../support/memory-session-store.ts';
 
 const NOW = new Date('2030-03-01T12:00:00.000Z');
@@ -65,52 +61,26 @@ function describeSessionStoreContract(name: string, make: () => Promise<{ store:
 
 describeSessionStoreContract('MemorySessionStore', async () => ({ store: new MemorySessionStore() }));
 
-async function freshStore(
-  endpoint: string,
-): Promise<{ store: DynamoDbSessionStore; client: DynamoDBClient; tableName: string; cleanup(): Promise<void> }> {
-  const client = makeDynamoDbClient(endpoint);
-  const tableName = `sessions-${randomUUID()}`;
-  await createMessageTable(client, tableName);
-  return {
-    client,
-    tableName,
-    store: new DynamoDbSessionStore({ client, tableName }),
-    cleanup: async () => {
-      await client.send(new DeleteTableCommand({ TableName: tableName }));
-      client.destroy();
-    },
-  };
+async function freshStore(endpoint: string): Promise<FreshTable & { store: DynamoDbSessionStore }> {
+  const table = await freshMessageTable(endpoint, 'sessions');
+  return { ...table, store: new DynamoDbSessionStore({ client: table.client, tableName: table.tableName }) };
 }
 
-for (const [name, start] of [
-  ['dynalite', () => startDynalite()],
-  ['DynamoDB Local', () => startDynamoDbLocal()],
-] as const) {
-  describe(`DynamoDbSessionStore on ${name}`, () => {
-    let server: DynamoDbServer | undefined;
-    const endpoint = () => server?.endpoint ?? 'http://127.0.0.1:1';
-    beforeAll(async () => {
-      server = await start();
-    });
-    afterAll(async () => {
-      await server?.stop();
-    });
+describeOnDynamoDbServers('DynamoDbSessionStore', (name, endpoint) => {
+  describeSessionStoreContract(name, () => freshStore(endpoint()));
 
-    describeSessionStoreContract(name, () => freshStore(endpoint()));
+  it('writes the session item with the table TTL set to the session expiry, so DynamoDB deletes it', async () => {
+    const table = await freshStore(endpoint());
+    try {
+      await table.store.create(SESSION);
 
-    it('writes the session item with the table TTL set to the session expiry, so DynamoDB deletes it', async () => {
-      const table = await freshStore(endpoint());
-      try {
-        await table.store.create(SESSION);
+      const { Item: item } = await DynamoDBDocumentClient.from(table.client).send(
+        new GetCommand({ TableName: table.tableName, Key: { pk: `SESSION#${SESSION.id}`, sk: 'SESSION' } }),
+      );
 
-        const { Item: item } = await DynamoDBDocumentClient.from(table.client).send(
-          new GetCommand({ TableName: table.tableName, Key: { pk: `SESSION#${SESSION.id}`, sk: 'SESSION' } }),
-        );
-
-        expect(item?.[MESSAGE_TABLE.ttlAttribute]).toBe(SESSION.expiresAt);
-      } finally {
-        await table.cleanup();
-      }
-    });
+      expect(item?.[MESSAGE_TABLE.ttlAttribute]).toBe(SESSION.expiresAt);
+    } finally {
+      await table.cleanup();
+    }
   });
-}
+});
