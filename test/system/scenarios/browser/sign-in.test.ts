@@ -1,7 +1,7 @@
 // The gate in real Chromium against local mode as `npm start` runs it (child process,
 // embedded OIDC provider, flag file, 1 s flag cache configured for the test): sign in
-// as alice through the provider's form, reach /mail, sign out through the provider,
-// sign in again — then the flag goes off and the next navigation shows the status page
+// as alice through the provider's form, reach /mail, sign out through the provider
+// (her old cookie then opens nothing), sign in again — then the flag goes off and the next navigation shows the status page
 // within the cache time. axe-core checks each page on the way (run through the
 // DevTools protocol, which the pages' script-free CSP does not restrict).
 
@@ -99,6 +99,9 @@ describe('sign-in and the failover flag in Chromium', () => {
     const afterSignOut = await page.locator('body').innerText();
     const mailAfterSignOut = await page.goto(`${base}/mail`);
     const askedForPassword = await page.getByLabel('Password').isVisible();
+    // The cookie from before the sign-out, replayed: the server ended that session.
+    const old = cookies.find((cookie) => cookie.name === 'shadowmail_session');
+    const replay = await fetch(`${base}/mail`, { headers: { cookie: `${old?.name}=${old?.value}` }, redirect: 'manual' });
 
     // Act 3: sign in again, then the admin switches the flag off.
     await signInAsAlice(page);
@@ -129,6 +132,8 @@ describe('sign-in and the failover flag in Chromium', () => {
     expect(afterSignOut).toContain('Sign in');
     expect(mailAfterSignOut?.url()).not.toBe(`${base}/mail`);
     expect(askedForPassword).toBe(true);
+    expect(replay.status).toBe(303);
+    expect(replay.headers.get('location')).toBe('/auth/login?returnTo=%2Fmail');
     expect(attempts.filter((attempt) => attempt.startedAfterMs >= deadline - switchedAt).map((attempt) => attempt.status)).toEqual([
       403, 403,
     ]);
