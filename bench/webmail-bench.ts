@@ -211,6 +211,8 @@ export async function measureWebmail(work: string, log: (line: string) => void =
         adminGroup: 'shadowmail-admins',
         clock: systemClock,
         timeZone: 'Europe/Berlin',
+        // Minted cookies are the session here: the bench measures the mail pages, not the session check.
+        sessions: null,
         logger: quietLogger,
         userRoutes: mailRouteGroups(
           localMailRouteDeps({

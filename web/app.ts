@@ -55,9 +55,10 @@ export interface WebmailDeps {
   sessionMaxAgeSeconds?: number;
   /**
    * Server-side sessions: sign-out ends a session for good, and each request is checked against
-   * the store and the directory (cached ≤ 60 s). Without it the signed cookie alone is the session.
+   * the store and the directory (cached ≤ 60 s). Required so that no composition root forgets it;
+   * null (route tests that mint cookies) makes the signed cookie alone the session.
    */
-  sessions?: SessionStore;
+  sessions: SessionStore | null;
   logger?: WebLogger;
   /**
    * Route groups behind the gate and (unless selfAuthorized) sign-in, mounted at `path`. When none are given a

@@ -108,6 +108,8 @@ export async function startHarness(): Promise<Harness> {
           clock,
           timeZone: 'Europe/Berlin',
           logger,
+          // Cookies minted by sessionCookie() are the session; session tests pass a store.
+          sessions: null,
           ...overrides,
         },
       }),
