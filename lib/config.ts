@@ -148,6 +148,37 @@ const configSchema = z
       .default('shadowmail-admins'),
     // Where alarms go (an SNS e-mail subscription; confirm the mail AWS sends).
     alarmEmail: z.email('an e-mail address').optional(),
+    // Getting in when AD FS is down with Exchange (docs/design.md §12.5).
+    breakGlass: z
+      .strictObject({
+        // Staff sign in with a code by SMS to the mobile number from the directory, only while failover is on.
+        staffSmsCodes: z.boolean().default(true),
+        // Directory numbers without a country code (0170 1234567) are read as numbers of this country (ISO 3166 alpha-2).
+        defaultCountry: z
+          .string()
+          .regex(/^[A-Z]{2}$/, 'a two-letter country code such as DE')
+          .default('DE'),
+        // Admin accounts independent of AD FS and Entra ID: password + TOTP (or a passkey). They get the
+        // backlog alarm's link by SMS and to their private address, never to the company mailbox.
+        admins: z
+          .array(
+            z.strictObject({
+              username: z.email('the account name, an e-mail address'),
+              mobile: z
+                .string()
+                .regex(/^\+[1-9]\d{6,14}$/, 'a mobile number in E.164 form such as +4917012345678')
+                .optional(),
+              privateEmail: z.email('a private e-mail address outside the mail domains').optional(),
+            }),
+          )
+          .max(10, 'at most 10 break-glass admins: they are a few named accounts')
+          .default([]),
+        // Failover notices to staff (SMS to the directory's mobile number, mail to a private address): off by default.
+        notices: z
+          .strictObject({ sms: z.boolean().default(false), email: z.boolean().default(false) })
+          .default({ sms: false, email: false }),
+      })
+      .default({ staffSmsCodes: true, defaultCountry: 'DE', admins: [], notices: { sms: false, email: false } }),
     // The forward backlog alarm fires when the oldest job waits longer than this.
     forwardBacklogAlarmMinutes: z.number().int().min(5).max(1440).default(30),
     // Optional fixed egress: the forward function in a VPC behind one NAT gateway whose
@@ -251,6 +282,27 @@ const configSchema = z
         message: `${sub}.${receiving} is one of domains: a MAIL FROM domain must not receive mail; pick another subdomain`,
       });
     }
+    c.breakGlass.admins.forEach((admin, i) => {
+      const path = ['breakGlass', 'admins', i];
+      const domain = admin.privateEmail?.split('@').pop()?.toLowerCase();
+      if (domain !== undefined && c.domains.includes(domain)) {
+        context.addIssue({
+          code: 'custom',
+          path: [...path, 'privateEmail'],
+          message: `${admin.privateEmail} is at ${domain}, one of the mail domains: the alarm must reach the admin while that mail is down`,
+        });
+      }
+      if (admin.mobile === undefined && admin.privateEmail === undefined) {
+        context.addIssue({
+          code: 'custom',
+          path,
+          message: 'give mobile or privateEmail (or both): the backlog alarm link needs a way to reach the admin',
+        });
+      }
+      if (c.breakGlass.admins.findIndex((other) => other.username.toLowerCase() === admin.username.toLowerCase()) !== i) {
+        context.addIssue({ code: 'custom', path: [...path, 'username'], message: `${admin.username} is listed twice` });
+      }
+    });
     c.ses.existingIdentities.forEach((domain, i) => {
       if (!c.domains.includes(domain)) {
         context.addIssue({

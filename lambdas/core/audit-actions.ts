@@ -11,6 +11,12 @@ export const AUDIT_ACTIONS = [
   'resend.cancel',
   'signin',
   'signin.denied',
+  // Break-glass sign-in by SMS code: a code asked for (allowed or refused), and the sign-in it completed.
+  'signin.code',
+  'signin.code.denied',
+  // Failover notices to staff (one event per run, counts in details) and the backlog alarm's link.
+  'notice.send',
+  'outage.alarm-link',
   'signout',
   'directory.sync',
   'audit.view',

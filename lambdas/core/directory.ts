@@ -79,6 +79,9 @@ export interface DirectoryUserInput {
   kind?: DirectoryUserKind;
   disabled?: boolean;
   admin?: boolean;
+  /** Already in E.164 form (core/phone-numbers.ts reads what the source holds). */
+  mobile?: string | null;
+  privateEmail?: string | null;
 }
 
 /**
@@ -106,7 +109,20 @@ export function makeDirectoryUser(input: DirectoryUserInput): DirectoryUser {
     kind,
     disabled: input.disabled ?? false,
     admin: input.admin ?? false,
+    ...(input.mobile && { mobile: checkedMobile(input.mobile) }),
+    ...(input.privateEmail && { privateEmail: checkedPrivateEmail(input.privateEmail) }),
   };
+}
+
+function checkedMobile(value: string): string {
+  if (!/^\+[1-9]\d{6,14}$/.test(value)) throw new InvalidInputError(`not a mobile number in E.164 form: ${JSON.stringify(value)}`);
+  return value;
+}
+
+function checkedPrivateEmail(value: string): string {
+  const address = normalizeAddress(value);
+  if (!isMailAddress(address)) throw new InvalidInputError(`not a mail address: ${JSON.stringify(value)}`);
+  return address;
 }
 
 /**
@@ -135,7 +151,17 @@ export function checkDirectory(users: readonly DirectoryUser[], describe: (user:
   }
 }
 
-const USER_FIELDS: Array<keyof DirectoryUser> = ['id', 'mailbox', 'displayName', 'aliases', 'kind', 'disabled', 'admin'];
+const USER_FIELDS: Array<keyof DirectoryUser> = [
+  'id',
+  'mailbox',
+  'displayName',
+  'aliases',
+  'kind',
+  'disabled',
+  'admin',
+  'mobile',
+  'privateEmail',
+];
 
 function changedFields(before: DirectoryUser, after: DirectoryUser): Array<keyof DirectoryUser> {
   return USER_FIELDS.filter((field) =>

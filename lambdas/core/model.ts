@@ -200,6 +200,14 @@ export interface DirectoryUser {
   disabled: boolean;
   /** Member (directly or through nested groups) of the configured admin group. */
   admin: boolean;
+  /**
+   * Mobile number in E.164 form (+4917012345678) from AD's `mobile` (or the configured
+   * attribute / CSV column): where a break-glass sign-in code and failover notices go.
+   * Absent: no number, or one that could not be read (the sync warns).
+   */
+  mobile?: string;
+  /** A private address outside the company's domains (comparison form), for notices; absent when unknown. */
+  privateEmail?: string;
 }
 
 export interface AddressAssignment {

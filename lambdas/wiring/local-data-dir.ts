@@ -15,6 +15,11 @@ export interface LocalPaths {
   primarySink: string;
   lock: string;
   runtimeInfo: string;
+  /** Local stand-ins for SNS SMS and SES notices (adapters/local/file-outbox.ts). */
+  smsOutbox: string;
+  mailOutbox: string;
+  /** Present while `shadowmail idp down` has taken the federated sign-in (AD FS's stand-in) down. */
+  idpDown: string;
 }
 
 export function localPaths(root: string): LocalPaths {
@@ -28,6 +33,9 @@ export function localPaths(root: string): LocalPaths {
     primarySink: join(root, 'primary'),
     lock: join(root, 'shadowmail.pid'),
     runtimeInfo: join(root, 'runtime.json'),
+    smsOutbox: join(root, 'outbox', 'sms.jsonl'),
+    mailOutbox: join(root, 'outbox', 'mail.jsonl'),
+    idpDown: join(root, 'idp-down'),
   };
 }
 

@@ -207,5 +207,17 @@ function toUser(item: Item): DirectoryUser | null {
   if (typeof id !== 'string' || typeof mailbox !== 'string' || typeof displayName !== 'string') return null;
   if (!Array.isArray(aliases) || !aliases.every((alias) => typeof alias === 'string')) return null;
   if ((kind !== 'user' && kind !== 'shared') || typeof disabled !== 'boolean' || typeof admin !== 'boolean') return null;
-  return { id, mailbox, displayName, aliases: [...(aliases as string[])], kind, disabled, admin };
+  const { mobile, privateEmail } = item;
+  return {
+    id,
+    mailbox,
+    displayName,
+    aliases: [...(aliases as string[])],
+    kind,
+    disabled,
+    admin,
+    // Items written before the fields existed have neither.
+    ...(typeof mobile === 'string' && { mobile }),
+    ...(typeof privateEmail === 'string' && { privateEmail }),
+  };
 }
