@@ -45,6 +45,8 @@ export const WEB_ENV = {
   rawBucket: 'SHADOWMAIL_RAW_BUCKET',
   /** SES configuration set for the webmail's outgoing mail (optional). */
   sesConfigurationSet: 'SHADOWMAIL_SES_CONFIGURATION_SET',
+  /** Comma-separated usernames of the break-glass admin accounts (config breakGlass.admins): admins without the directory. */
+  breakGlassAdmins: 'SHADOWMAIL_BREAK_GLASS_ADMINS',
 } as const;
 
 /**

@@ -5,6 +5,7 @@
 // path that is closed costs no SMS and tells an attacker nothing new.
 import type { DirectoryLookup } from '../ports/directory.ts';
 import type { FailoverFlag } from '../ports/failover-flag.ts';
+import type { Identity } from '../ports/sign-in.ts';
 import { normalizeAddress } from './addresses.ts';
 import { canSignIn } from './directory.ts';
 import type { DirectoryUser } from './model.ts';
@@ -28,4 +29,15 @@ export async function decideCodeSignIn(address: string, deps: CodeSignInDeps): P
   if (!canSignIn(user)) return { allowed: false, reason: 'disabled' };
   if (!user.mobile) return { allowed: false, reason: 'no-mobile' };
   return { allowed: true, user: { ...user, mobile: user.mobile } };
+}
+
+/**
+ * A break-glass admin: one of the configured admin usernames, signed in as the pool's
+ * own account (never a federated user whose IdP claims that address: an IdP user who
+ * can set their own mail attribute must not become an admin by it).
+ */
+export function isBreakGlassAdmin(identity: Pick<Identity, 'email' | 'nativeAccount'>, admins: readonly string[]): boolean {
+  if (identity.nativeAccount !== true) return false;
+  const email = normalizeAddress(identity.email);
+  return admins.some((admin) => normalizeAddress(admin) === email);
 }

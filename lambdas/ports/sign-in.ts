@@ -13,6 +13,11 @@ export interface Identity {
    * as the token carries it (core/sessions.ts sameDirectoryId compares the forms).
    */
   directoryId?: string;
+  /**
+   * The pool's own account signed in (no `identities` claim: not federated) — a
+   * break-glass account (SMS code or admin password + TOTP), not one of the IdP's users.
+   */
+  nativeAccount?: boolean;
 }
 
 /** What must survive the round trip to the provider (kept in a short-lived cookie). */

@@ -159,5 +159,7 @@ export function identityOf(claims: Record<string, unknown>): Identity {
     name,
     groups: Array.isArray(groups) ? groups.filter((group): group is string => typeof group === 'string') : [],
     ...(typeof directoryId === 'string' && directoryId.trim() !== '' && { directoryId: directoryId.trim() }),
+    // Cognito puts `identities` into every federated user's token and none into a native user's.
+    ...(claims.identities === undefined && { nativeAccount: true }),
   };
 }

@@ -5,7 +5,14 @@ import { describe, expect, it } from 'vitest';
 import { identityOf } from '../../../../../lambdas/adapters/oidc/oidc-sign-in.ts';
 import { DIRECTORY_ID_CLAIM } from '../../../../../lambdas/contract/sign-in.ts';
 
-const CLAIMS = { sub: 'sub-bob', email: 'Bob@Corp.test', name: 'Bob', 'cognito:groups': ['g'] };
+// A federated user's token: Cognito adds `identities` (the IdP's name and the user's id there).
+const CLAIMS = {
+  sub: 'sub-bob',
+  email: 'Bob@Corp.test',
+  name: 'Bob',
+  'cognito:groups': ['g'],
+  identities: [{ providerName: 'ADFS', providerType: 'SAML', userId: 'bob@corp.test', primary: 'true' }],
+};
 
 describe('identityOf', () => {
   it('refuses a token whose address is not verified, as boolean or as string', () => {
@@ -21,5 +28,11 @@ describe('identityOf', () => {
 
   it('carries the directory id the pool maps from the IdP (objectGUID)', () => {
     expect(identityOf({ ...CLAIMS, [DIRECTORY_ID_CLAIM]: ' 4AQlP4lP0xGaDAMF6CwzAQ== ' }).directoryId).toBe('4AQlP4lP0xGaDAMF6CwzAQ==');
+  });
+
+  it("marks the pool's own (break-glass) accounts: a token without `identities`", () => {
+    const { identities: _federated, ...native } = CLAIMS;
+    expect(identityOf(native).nativeAccount).toBe(true);
+    expect(identityOf(CLAIMS).nativeAccount).toBeUndefined();
   });
 });
