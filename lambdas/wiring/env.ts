@@ -79,6 +79,19 @@ export const webSettingsSchema = {
   [WEB_ENV.failoverCacheSeconds]: z.coerce.number().int().min(0).max(30).default(30),
   [WEB_ENV.adminGroup]: z.string().min(1).max(128).default('shadowmail-admins'),
   [WEB_ENV.timeZone]: timeZoneSchema,
+  // The break-glass admin accounts (config breakGlass.admins): a comma list of usernames (e-mail addresses).
+  [WEB_ENV.breakGlassAdmins]: z
+    .string()
+    .default('')
+    .transform((value) =>
+      value
+        .split(',')
+        .map((name) => name.trim().toLowerCase())
+        .filter(Boolean),
+    )
+    .pipe(
+      z.array(z.email("a comma list of the break-glass admins' usernames (e-mail addresses)")).max(10, 'at most 10 break-glass admins'),
+    ),
 };
 
 const awsWebSchema = z.object({

@@ -119,6 +119,8 @@ export interface LocalConfig {
   publicUrl: string | null;
   failoverCacheSeconds: number;
   adminGroup: string;
+  /** Usernames of the break-glass admin accounts (`shadowmail breakglass enroll-admin` gives them password + TOTP). */
+  breakGlassAdmins: string[];
   timeZone: string;
 }
 
@@ -130,6 +132,8 @@ export function localWebPaths(dataDir: string) {
     directory: join(dataDir, 'directory.json'),
     oidcKeys: join(dataDir, 'oidc', 'keys.json'),
     oidcState: join(dataDir, 'oidc', 'state.json'),
+    /** The break-glass admins' password hashes and TOTP secrets (0600). */
+    breakGlassAdmins: join(dataDir, 'oidc', 'break-glass-admins.json'),
   };
 }
 
@@ -156,6 +160,7 @@ export function readLocalConfig(source: NodeJS.ProcessEnv = process.env): LocalC
     publicUrl: env[LOCAL_ENV.publicUrl] ?? null,
     failoverCacheSeconds: env[WEB_ENV.failoverCacheSeconds],
     adminGroup: env[WEB_ENV.adminGroup],
+    breakGlassAdmins: env[WEB_ENV.breakGlassAdmins],
     timeZone: env[WEB_ENV.timeZone],
   };
 }
