@@ -83,6 +83,8 @@ export class BreakGlassAdminStore {
     const step = admin && passwordOk ? this.currentStep(admin, code.trim(), now) : null;
     if (!admin || step === null || (admin.lastStep !== null && step <= admin.lastStep)) {
       const count = (failed?.count ?? 0) + 1;
+      // Made-up names each leave an entry: keep the map small by forgetting the unlocked ones.
+      if (this.failures.size >= 1000) for (const [key, entry] of this.failures) if (entry.lockedUntil <= now) this.failures.delete(key);
       this.failures.set(name, {
         count: count >= MAX_FAILED_ADMIN_SIGN_INS ? 0 : count,
         lockedUntil: count >= MAX_FAILED_ADMIN_SIGN_INS ? now + ADMIN_LOCKOUT_MS : 0,
