@@ -20,7 +20,7 @@ import type { SmsMessage } from '../../../../../lambdas/ports/sms-sender.ts';
 import { ManualClock } from '../../../../support/memory-adapters.ts';
 import { MemoryDirectoryStore } from '../../../../support/memory-directory-store.ts';
 import { MemoryAuditLog } from '../../../../support/memory-resend.ts';
-import { CookieJar } from '../../../../support/oidc-fetch-flow.ts';
+import { browseProvider, CookieJar } from '../../../../support/oidc-fetch-flow.ts';
 
 const POOL = 'zz-local-1_shadowmailBreakGlass';
 const CLIENT_ID = 'shadowmail-webmail';
@@ -109,17 +109,17 @@ class Browser {
   async open(): Promise<{ status: number; html: string }> {
     const { redirectTo, pending } = await this.client.begin('/mail');
     this.pending = pending;
-    const answer = await this.go(new URL(redirectTo), 'GET');
+    const answer = await this.go(new URL(redirectTo));
     this.base = /action="(\/interaction\/[^"/]+)/.exec(answer.html)?.[1] ?? /href="(\/interaction\/[^"/]+)\//.exec(answer.html)![1]!;
     return answer;
   }
 
   post(path: string, form: Record<string, string>): Promise<{ status: number; html: string }> {
-    return this.go(new URL(`${this.base}${path}`, provider.url), 'POST', new URLSearchParams(form));
+    return this.go(new URL(`${this.base}${path}`, provider.url), new URLSearchParams(form));
   }
 
   get(path: string): Promise<{ status: number; html: string }> {
-    return this.go(new URL(`${this.base}${path}`, provider.url), 'GET');
+    return this.go(new URL(`${this.base}${path}`, provider.url));
   }
 
   /** Who the tokens say signed in, through the real client's checks. */
@@ -128,32 +128,11 @@ class Browser {
     return this.client.complete(this.callback, this.pending);
   }
 
-  private async go(start: URL, firstMethod: string, firstBody?: URLSearchParams): Promise<{ status: number; html: string }> {
-    let url = start;
-    let method = firstMethod;
-    let body = firstBody;
-    for (let hop = 0; hop < 12; hop += 1) {
-      if (url.origin !== provider.url) {
-        this.callback = url;
-        return { status: 303, html: '' };
-      }
-      const response = await fetch(url, {
-        method,
-        redirect: 'manual',
-        headers: { cookie: this.jar.header(), ...(body && { 'content-type': 'application/x-www-form-urlencoded' }) },
-        ...(body && { body }),
-      });
-      this.jar.store(response);
-      const location = response.headers.get('location');
-      if (response.status >= 300 && response.status < 400 && location) {
-        url = new URL(location, url);
-        method = 'GET';
-        body = undefined;
-        continue;
-      }
-      return { status: response.status, html: await response.text() };
-    }
-    throw new Error('too many redirects');
+  private async go(start: URL, form?: URLSearchParams): Promise<{ status: number; html: string }> {
+    const answer = await browseProvider(provider.url, start, this.jar, form);
+    if (!answer.left) return answer;
+    this.callback = answer.left;
+    return { status: 303, html: '' };
   }
 }
 
