@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { ENV, WEB_ENV } from '../contract/environment.ts';
 import { PRIMARY_SESSIONS } from '../contract/primary-sessions.ts';
-import { pipelineSettingsSchema, readEnv, webSettingsSchema } from './env.ts';
+import { commaList, pipelineSettingsSchema, readEnv, webSettingsSchema } from './env.ts';
 
 export const LOCAL_ENV = {
   dataDir: 'SHADOWMAIL_DATA_DIR',
@@ -39,12 +39,7 @@ const localSchema = z.object({
   [LOCAL_ENV.domains]: z
     .string()
     .default('example.com')
-    .transform((value) =>
-      value
-        .split(',')
-        .map((domain) => domain.trim().toLowerCase())
-        .filter(Boolean),
-    )
+    .transform(commaList)
     .pipe(
       z
         .array(z.string().regex(domainPattern, 'a comma list of mail domains such as corp.example,sub.corp.example'))
