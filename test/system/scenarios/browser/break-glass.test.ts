@@ -19,6 +19,7 @@ import type { SmsMessage } from '../../../../lambdas/ports/sms-sender.ts';
 import { localWebPaths } from '../../../../lambdas/wiring/local-config.ts';
 import { localPaths } from '../../../../lambdas/wiring/local-data-dir.ts';
 import { LOCAL_TABLE_NAME } from '../../../../lambdas/wiring/local-index.ts';
+import { axeViolations } from '../../../support/axe.ts';
 import { launchChromium } from '../../../support/chromium.ts';
 import { runCli } from '../../../support/cli-run.ts';
 import { type LocalWebmail, startLocalWebmail } from '../../../support/local-webmail.ts';
@@ -93,7 +94,9 @@ describe('break-glass sign-in in Chromium with AD FS down', () => {
     await page.goto(`${stack.base}/auth/login?returnTo=%2Fmail`);
     const providerPage = await page.locator('main').innerText();
     const passwordFields = await page.locator('input[type=password]').count();
+    const a11y: Record<string, string[]> = { providerPage: await axeViolations(page) };
     const asked = await askForCode(page, 'alice@corp.test');
+    a11y.codeEntry = await axeViolations(page);
     const sms = (await outbox()).at(-1)?.message;
     await enterCode(page, await lastCodeTo('+4915550000001'));
     await page.waitForURL(`${stack.base}/mail`);
@@ -104,6 +107,7 @@ describe('break-glass sign-in in Chromium with AD FS down', () => {
     expect(asked).toContain('If this address may sign in, a code is on its way.');
     expect(sms).toMatchObject({ to: '+4915550000001', purpose: 'sign-in-code' });
     expect(inbox).toContain('Delivery schedule');
+    expect(a11y).toEqual({ providerPage: [], codeEntry: [] });
     await context.close();
   });
 
@@ -116,6 +120,7 @@ describe('break-glass sign-in in Chromium with AD FS down', () => {
     // Act
     await enterCode(page, wrong);
     const afterWrong = await page.locator('main').innerText();
+    const wrongA11y = await axeViolations(page);
     await enterCode(page, code);
     await page.waitForURL(`${stack.base}/mail`);
     // The same code in another browser's sign-in (the form posted as a browser would).
@@ -128,6 +133,7 @@ describe('break-glass sign-in in Chromium with AD FS down', () => {
     });
     // Assess
     expect(afterWrong).toContain('The code is wrong or no longer valid.');
+    expect(wrongA11y).toEqual([]);
     expect(reused.status()).toBe(401);
     expect(await reused.text()).toContain('The code is wrong or no longer valid.');
     await other.context.close();
@@ -155,6 +161,7 @@ describe('break-glass sign-in in Chromium with AD FS down', () => {
     const refused = await askForCode(page, 'admin@corp.test', '/admin');
     await page.goto(`${stack.base}/auth/login?returnTo=%2Fadmin`);
     await page.getByRole('link', { name: 'Administrator sign-in' }).click();
+    const adminFormA11y = await axeViolations(page);
     await page.getByLabel('Administrator account').fill(ADMIN);
     await page.getByLabel('Password').fill(admin.password);
     await page
@@ -166,6 +173,7 @@ describe('break-glass sign-in in Chromium with AD FS down', () => {
     // Assess
     expect(refused).toContain('Sign-in by code is available only during an outage.');
     expect((await outbox()).length).toBe(before);
+    expect(adminFormA11y).toEqual([]);
     expect(adminPage).toContain('Failover switch');
     expect(adminPage).toContain(`Signed in as ${ADMIN}`);
     await context.close();
