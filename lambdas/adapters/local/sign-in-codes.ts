@@ -8,11 +8,15 @@ import type { Clock } from '../../ports/clock.ts';
 /** Six digits, as the brief asks (Cognito's own code is sent by Cognito; its length is not ours to set). */
 export const CODE_DIGITS = 6;
 /**
- * How long a code works. Cognito answers a challenge only within the app client's
- * AuthSessionValidity: 3 to 15 minutes, default 3 (API_UserPoolClientType); we take the default.
+ * How long a code works. Cognito takes the answer to a challenge (the SMS_OTP code) only
+ * within the app client's AuthSessionValidity, 3 to 15 minutes, default 3; we take the default.
+ * https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_UserPoolClientType.html
  */
 export const CODE_VALIDITY_MS = 3 * 60_000;
-/** Wrong codes after which the code is dead and a new one must be asked for. */
+/**
+ * Wrong codes after which the code is dead and a new one must be asked for. Cognito's own
+ * number of tries per code is not documented; three keeps guessing at 3 in a million per code.
+ */
 export const MAX_WRONG_CODES = 3;
 /** At most one code per address per this interval … */
 export const CODE_INTERVAL_MS = 30_000;
