@@ -3,11 +3,13 @@
 // One file per command in bin/commands/, each run in the frame of bin/commands/command.ts
 // (usage errors, exit codes); this file only picks the command.
 
+import { breakglassCommand } from './commands/breakglass.ts';
 import { type Command, EXIT_STATUS_HELP, runCommand, UsageError } from './commands/command.ts';
 import { costCommand } from './commands/cost.ts';
 import { directoryCommand } from './commands/directory.ts';
 import { doctorCommand } from './commands/doctor.ts';
 import { failoverCommand } from './commands/failover.ts';
+import { idpCommand } from './commands/idp.ts';
 import { probeCommand } from './commands/probe.ts';
 import { redriveCommand } from './commands/redrive.ts';
 import { resendCommand } from './commands/resend.ts';
@@ -22,6 +24,9 @@ const COMMANDS = new Map<string, Command>([
   ['cost', costCommand],
   ['doctor', doctorCommand],
   ['probe', probeCommand],
+  // Local mode's break-glass drill: AD FS's stand-in down and up, admin accounts with password + TOTP.
+  ['idp', idpCommand],
+  ['breakglass', breakglassCommand],
 ]);
 
 const USAGE = `usage:
@@ -37,6 +42,8 @@ const USAGE = `usage:
   shadowmail cost [--users N] [--messages-per-user N] [--size-kb N] [--nat] [--json]   (shadowmail cost --help)
   shadowmail doctor --stack STACK_ID [--region REGION] [--mailbox ADDR] [--dns-server IP[:PORT]] [--json]
   shadowmail probe --to ADDR [--from ADDR] [--via smtp://HOST[:PORT]] [--timeout SECONDS] [--json] [TARGET]
+  shadowmail idp (down | up | status) [--data-dir DIR]
+  shadowmail breakglass enroll-admin USERNAME [--data-dir DIR]
 
   trace     lists matching messages, newest first, with each recipient's delivery state.
   resend    sends stored mail to the primary again as a job, and follows it.
@@ -48,6 +55,8 @@ const USAGE = `usage:
   probe     sends one test message and follows it: received, indexed, relayed, the
             primary's 250, each with its time (shadowmail probe --help).
   redrive   moves the messages of a deployed stack's dead-letter queues back to work.
+  idp       local mode: takes the company sign-in (AD FS's stand-in) down or up (drills).
+  breakglass  local mode: enrols a break-glass admin (password + TOTP, without the IdP).
   (shadowmail COMMAND --help for all of a command's options)
 
   TARGET is local mode's data directory (--data-dir DIR; default SHADOWMAIL_DATA_DIR or

@@ -49,6 +49,8 @@ export interface WebmailDeps {
   publicOrigin: string;
   /** Members of this group (cognito:groups) are admins. */
   adminGroup: string;
+  /** Usernames of the break-glass admin accounts (native accounts, admins without the directory). */
+  breakGlassAdmins?: readonly string[];
   clock: Clock;
   /** Time zone for the dates on pages (IANA name). */
   timeZone: string;
@@ -109,7 +111,12 @@ function mountWebmail(app: Hono<WebEnv>, deps: WebmailDeps): void {
     ...(deps.sessions && {
       server: {
         store: deps.sessions,
-        guard: new SessionGuard({ store: deps.sessions, clock: deps.clock, ...(deps.directory && { directory: deps.directory }) }),
+        guard: new SessionGuard({
+          store: deps.sessions,
+          clock: deps.clock,
+          ...(deps.directory && { directory: deps.directory }),
+          ...(deps.breakGlassAdmins && { breakGlassAdmins: deps.breakGlassAdmins }),
+        }),
       },
     }),
   };
@@ -129,6 +136,7 @@ function mountWebmail(app: Hono<WebEnv>, deps: WebmailDeps): void {
       publicOrigin: new URL(deps.publicOrigin).origin,
       adminGroup: deps.adminGroup,
       ...(deps.directory && { directory: deps.directory }),
+      ...(deps.breakGlassAdmins && { breakGlassAdmins: deps.breakGlassAdmins }),
     }),
   );
   for (const { path, routes, selfAuthorized } of deps.userRoutes ?? [{ path: '/mail', routes: placeholderMailRoutes() }]) {

@@ -14,6 +14,9 @@ export const AUDIT_ACTIONS = [
   // Break-glass sign-in by SMS code: a code asked for (allowed or refused), and the sign-in it completed.
   'signin.code',
   'signin.code.denied',
+  // Break-glass admin sign-in with password + TOTP (local mode's provider; Cognito in AWS).
+  'signin.admin',
+  'signin.admin.denied',
   // Failover notices to staff (one event per run, counts in details) and the backlog alarm's link.
   'notice.send',
   'outage.alarm-link',

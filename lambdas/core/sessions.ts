@@ -6,6 +6,7 @@ import type { Clock } from '../ports/clock.ts';
 import type { DirectoryLookup } from '../ports/directory.ts';
 import type { FailoverState } from '../ports/failover-flag.ts';
 import type { SessionStore, StoredSession } from '../ports/session-store.ts';
+import { isBreakGlassAdmin } from './break-glass.ts';
 import { canSignIn } from './directory.ts';
 import type { DirectoryUser } from './model.ts';
 
@@ -55,10 +56,19 @@ export function judgeSession(
   stored: StoredSession | null,
   directory: { consulted: false } | { consulted: true; user: DirectoryUser | null; synced: boolean },
   now: Date,
+  breakGlassAdmins: readonly string[] = [],
 ): SessionStanding {
   if (!stored) return { good: false, reason: 'unknown or expired session' };
   if (stored.signedOut) return { good: false, reason: 'signed out' };
   if (stored.expiresAt <= now.getTime() / 1000) return { good: false, reason: 'expired' };
+  if (stored.breakGlassAdmin) {
+    // Not a directory user: the configured list alone keeps the account an admin, and an
+    // admin is all it is (no mailbox of its own to fall back to when the hour is over).
+    if (!isBreakGlassAdmin({ email: stored.email, nativeAccount: true }, breakGlassAdmins))
+      return { good: false, reason: 'no longer a break-glass admin' };
+    if (now.getTime() - stored.createdAt >= ADMIN_SESSION_MAX_AGE_SECONDS * 1000) return { good: false, reason: 'expired' };
+    return { good: true, admin: true, createdAt: stored.createdAt };
+  }
   let admin = stored.tokenAdmin;
   if (directory.consulted && !directory.user && directory.synced) return { good: false, reason: 'not in the directory' };
   if (directory.consulted && directory.user) {
@@ -90,6 +100,8 @@ export interface SessionGuardDeps {
   directory?: DirectoryLookup;
   clock: Clock;
   cacheMs?: number;
+  /** Usernames of the break-glass admin accounts (config breakGlass.admins). */
+  breakGlassAdmins?: readonly string[];
 }
 
 /** judgeSession with its inputs read through a per-instance cache of at most cacheMs. */
@@ -121,9 +133,10 @@ export class SessionGuard {
   private async read(id: string): Promise<SessionStanding> {
     const now = this.deps.clock.now();
     const stored = await this.deps.store.get(id, now);
-    if (!stored || !this.deps.directory) return judgeSession(stored, { consulted: false }, now);
+    const admins = this.deps.breakGlassAdmins ?? [];
+    if (!stored || !this.deps.directory || stored.breakGlassAdmin) return judgeSession(stored, { consulted: false }, now, admins);
     const [user, synced] = await Promise.all([this.deps.directory.userForAddress(stored.email), this.deps.directory.hasSynced()]);
-    return judgeSession(stored, { consulted: true, user, synced }, now);
+    return judgeSession(stored, { consulted: true, user, synced }, now, admins);
   }
 
   private evictOlderThan(now: number): void {

@@ -10,6 +10,11 @@ export interface StoredSession {
   directoryId?: string;
   /** The token itself carried the admin group (a Cognito group), apart from what the directory says. */
   tokenAdmin: boolean;
+  /**
+   * A break-glass admin (core/break-glass.ts isBreakGlassAdmin) signed in: no directory
+   * user, an admin by the configured list alone, which every check asks again.
+   */
+  breakGlassAdmin?: boolean;
   /** Epoch milliseconds. */
   createdAt: number;
   /** Epoch seconds; the store may forget the session after this (TTL). */

@@ -223,6 +223,7 @@ export function buildAwsWebmailDeps(env: AwsWebEnv, secrets: AwsWebSecrets): Web
     sessionSecret,
     publicOrigin: publicUrl.origin,
     adminGroup: env[WEB_ENV.adminGroup],
+    breakGlassAdmins: env[WEB_ENV.breakGlassAdmins],
     clock: systemClock,
     timeZone: env[WEB_ENV.timeZone],
     logger,

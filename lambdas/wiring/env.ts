@@ -57,6 +57,14 @@ export type AwsIngestEnv = z.infer<typeof awsIngestSchema>;
 export type AwsForwardEnv = z.infer<typeof awsForwardSchema>;
 export type AwsResendEnv = z.infer<typeof awsResendSchema>;
 
+/** A comma-separated variable as its trimmed, lower-case, non-empty items. */
+export function commaList(value: string): string[] {
+  return value
+    .split(',')
+    .map((item) => item.trim().toLowerCase())
+    .filter(Boolean);
+}
+
 /** Validates `source` against `schema`; the first problem becomes a ConfigurationError naming its variable. */
 export function readEnv<T extends z.ZodType>(schema: T, source: NodeJS.ProcessEnv = process.env): z.infer<T> {
   const parsed = schema.safeParse(source);
@@ -79,6 +87,14 @@ export const webSettingsSchema = {
   [WEB_ENV.failoverCacheSeconds]: z.coerce.number().int().min(0).max(30).default(30),
   [WEB_ENV.adminGroup]: z.string().min(1).max(128).default('shadowmail-admins'),
   [WEB_ENV.timeZone]: timeZoneSchema,
+  // The break-glass admin accounts (config breakGlass.admins): a comma list of usernames (e-mail addresses).
+  [WEB_ENV.breakGlassAdmins]: z
+    .string()
+    .default('')
+    .transform(commaList)
+    .pipe(
+      z.array(z.email("a comma list of the break-glass admins' usernames (e-mail addresses)")).max(10, 'at most 10 break-glass admins'),
+    ),
 };
 
 const awsWebSchema = z.object({

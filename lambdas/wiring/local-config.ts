@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { ENV, WEB_ENV } from '../contract/environment.ts';
 import { PRIMARY_SESSIONS } from '../contract/primary-sessions.ts';
-import { pipelineSettingsSchema, readEnv, webSettingsSchema } from './env.ts';
+import { commaList, pipelineSettingsSchema, readEnv, webSettingsSchema } from './env.ts';
 
 export const LOCAL_ENV = {
   dataDir: 'SHADOWMAIL_DATA_DIR',
@@ -39,12 +39,7 @@ const localSchema = z.object({
   [LOCAL_ENV.domains]: z
     .string()
     .default('example.com')
-    .transform((value) =>
-      value
-        .split(',')
-        .map((domain) => domain.trim().toLowerCase())
-        .filter(Boolean),
-    )
+    .transform(commaList)
     .pipe(
       z
         .array(z.string().regex(domainPattern, 'a comma list of mail domains such as corp.example,sub.corp.example'))
@@ -119,6 +114,8 @@ export interface LocalConfig {
   publicUrl: string | null;
   failoverCacheSeconds: number;
   adminGroup: string;
+  /** Usernames of the break-glass admin accounts (`shadowmail breakglass enroll-admin` gives them password + TOTP). */
+  breakGlassAdmins: string[];
   timeZone: string;
 }
 
@@ -130,6 +127,8 @@ export function localWebPaths(dataDir: string) {
     directory: join(dataDir, 'directory.json'),
     oidcKeys: join(dataDir, 'oidc', 'keys.json'),
     oidcState: join(dataDir, 'oidc', 'state.json'),
+    /** The break-glass admins' password hashes and TOTP secrets (0600). */
+    breakGlassAdmins: join(dataDir, 'oidc', 'break-glass-admins.json'),
   };
 }
 
@@ -156,6 +155,7 @@ export function readLocalConfig(source: NodeJS.ProcessEnv = process.env): LocalC
     publicUrl: env[LOCAL_ENV.publicUrl] ?? null,
     failoverCacheSeconds: env[WEB_ENV.failoverCacheSeconds],
     adminGroup: env[WEB_ENV.adminGroup],
+    breakGlassAdmins: env[WEB_ENV.breakGlassAdmins],
     timeZone: env[WEB_ENV.timeZone],
   };
 }

@@ -8,21 +8,26 @@ import { type ServerType, serve } from '@hono/node-server';
 import { createWebApp, type WebmailDeps } from '../../web/app.ts';
 import { webLoggerFrom } from '../../web/middleware/logger.ts';
 import { mailRouteGroups } from '../../web/routes/mail.ts';
+import { DynamoDbAuditLog } from '../adapters/aws/dynamodb-audit-log.ts';
 import { makeDynamoDbClient } from '../adapters/aws/dynamodb-client.ts';
 import { DynamoDbDirectoryStore } from '../adapters/aws/dynamodb-directory-store.ts';
 import { DynamoDbMessageIndex } from '../adapters/aws/dynamodb-message-index.ts';
 import { DynamoDbSessionStore } from '../adapters/aws/dynamodb-session-store.ts';
 import { createMessageTable } from '../adapters/aws/message-table.ts';
+import { BreakGlassAdminStore } from '../adapters/local/break-glass-admin-store.ts';
+import { breakGlassPaths } from '../adapters/local/break-glass-sign-in.ts';
 import { DemoDirectory } from '../adapters/local/demo-directory.ts';
 import { startEmbeddedDynalite } from '../adapters/local/embedded-dynalite.ts';
 import { FileFailoverFlag } from '../adapters/local/file-failover-flag.ts';
 import { FileForwardQueue } from '../adapters/local/file-forward-queue.ts';
 import { FileMessageVisibility } from '../adapters/local/file-message-visibility.ts';
+import { FileSmsOutbox } from '../adapters/local/file-outbox.ts';
 import { FileQueue } from '../adapters/local/file-queue.ts';
 import { FsRawMailStore } from '../adapters/local/fs-raw-mail-store.ts';
 import { startInboundSmtp } from '../adapters/local/inbound-smtp.ts';
 import { startLocalOidcProvider } from '../adapters/local/local-oidc-provider.ts';
 import { commonHeadersOf, readHeaderBlock } from '../adapters/local/rfc5322-header-block.ts';
+import { SignInCodes } from '../adapters/local/sign-in-codes.ts';
 import { startSmtpSink } from '../adapters/local/smtp-sink.ts';
 import { MailparserMimeParser } from '../adapters/mime/mailparser-mime-parser.ts';
 import { OidcSignIn } from '../adapters/oidc/oidc-sign-in.ts';
@@ -36,6 +41,7 @@ import { createForwardHandler } from '../handlers/forward.ts';
 import { createIngestHandler } from '../handlers/ingest.ts';
 import { createObservability } from '../handlers/observability.ts';
 import { buildReceiptNotification, wrapInSnsEnvelope } from '../handlers/ses-receipt-event.ts';
+import type { AuditLog } from '../ports/audit-log.ts';
 import { systemClock } from '../ports/clock.ts';
 import type { DirectoryStore } from '../ports/directory.ts';
 import type { SessionStore } from '../ports/session-store.ts';
@@ -102,7 +108,9 @@ export async function startLocalStack(config: LocalConfig): Promise<LocalStack> 
 
     const directoryStore = new DynamoDbDirectoryStore({ client: dynamoClient, tableName: LOCAL_TABLE_NAME });
     const sessions = new DynamoDbSessionStore({ client: dynamoClient, tableName: LOCAL_TABLE_NAME });
-    const webmail = await startLocalWebmail(config, directoryStore, sessions, http.port);
+    // The provider's break-glass sign-ins are audited in the same log as the admins' actions.
+    const signInAudit = new DynamoDbAuditLog({ client: dynamoClient, tableName: LOCAL_TABLE_NAME });
+    const webmail = await startLocalWebmail(config, { directoryStore, sessions, audit: signInAudit, paths }, http.port);
     stoppers.push(webmail.close);
 
     const rawStore = new FsRawMailStore(paths.raw);
@@ -258,8 +266,15 @@ export async function startLocalStack(config: LocalConfig): Promise<LocalStack> 
  * The webmail's local parts: the demo directory (its addresses written into the address
  * map), the embedded OIDC provider, the flag file behind the cache, the session secret.
  */
-async function startLocalWebmail(config: LocalConfig, directoryStore: DirectoryStore, sessions: SessionStore, httpPort: number) {
+async function startLocalWebmail(
+  config: LocalConfig,
+  parts: { directoryStore: DirectoryStore; sessions: SessionStore; audit: AuditLog; paths: LocalPaths },
+  httpPort: number,
+) {
+  const { directoryStore, sessions } = parts;
   const files = localWebPaths(config.dataDir);
+  const flagFile = new FileFailoverFlag(files.failoverFlag);
+  const logger = webLoggerFrom(createObservability(SERVICE.webmail).logger);
   const directory = await DemoDirectory.open(files.directory, config.domains[0]!);
   // The demo users stand in for AD until the admin syncs or imports a real directory:
   // only an empty directory is filled from them, so an import is never overwritten.
@@ -276,6 +291,19 @@ async function startLocalWebmail(config: LocalConfig, directoryStore: DirectoryS
     userPoolId: LOCAL_USER_POOL_ID,
     directory,
     client: { clientId: LOCAL_CLIENT_ID, redirectUris: [redirectUri], postLogoutRedirectUris: [afterSignOut] },
+    // `shadowmail idp down` writes this file: AD FS's stand-in is gone until `idp up`.
+    idpDownFile: parts.paths.idpDown,
+    breakGlass: breakGlassPaths({
+      // The flag file itself, not the webmail's cache: a code path closes the moment the flag goes off.
+      flag: flagFile,
+      directory: directoryStore,
+      sms: new FileSmsOutbox(parts.paths.smsOutbox, (line) => logger.info('local SMS outbox', { message: line })),
+      codes: new SignInCodes(systemClock),
+      admins: new BreakGlassAdminStore(files.breakGlassAdmins, systemClock),
+      adminGroup: config.adminGroup,
+      audit: parts.audit,
+      clock: systemClock,
+    }),
   });
   const logoutUrl = new URL(provider.endSessionUrl);
   logoutUrl.searchParams.set('client_id', LOCAL_CLIENT_ID);
@@ -283,7 +311,7 @@ async function startLocalWebmail(config: LocalConfig, directoryStore: DirectoryS
   const deps: WebmailDeps = {
     directory: directoryStore,
     sessions,
-    failover: new CachedFailoverFlag(new FileFailoverFlag(files.failoverFlag), { maxAgeMs: config.failoverCacheSeconds * 1000 }),
+    failover: new CachedFailoverFlag(flagFile, { maxAgeMs: config.failoverCacheSeconds * 1000 }),
     signIn: new OidcSignIn({
       userPoolId: LOCAL_USER_POOL_ID,
       clientId: LOCAL_CLIENT_ID,
@@ -295,9 +323,10 @@ async function startLocalWebmail(config: LocalConfig, directoryStore: DirectoryS
     sessionSecret: await loadOrCreateSecret(files.sessionSecret),
     publicOrigin: new URL(publicUrl).origin,
     adminGroup: config.adminGroup,
+    breakGlassAdmins: config.breakGlassAdmins,
     clock: systemClock,
     timeZone: config.timeZone,
-    logger: webLoggerFrom(createObservability(SERVICE.webmail).logger),
+    logger,
   };
   return {
     deps,

@@ -256,6 +256,10 @@ export class Webmail extends Construct {
       [WEB_ENV.timeZone]: config.webmail.timeZone,
       [WEB_ENV.rawBucket]: props.rawBucket.bucketName,
       [WEB_ENV.sesConfigurationSet]: props.sesConfigurationSet.name,
+      // Admins without the directory: native accounts of the pool (password + TOTP), named in the config.
+      ...(config.breakGlass.admins.length > 0 && {
+        [WEB_ENV.breakGlassAdmins]: config.breakGlass.admins.map((admin) => admin.username).join(','),
+      }),
     };
     for (const [name, value] of Object.entries(webEnvironment)) this.function.function.addEnvironment(name, value);
 

@@ -56,13 +56,15 @@ export function identityFromSession(session: SessionData): Identity {
 /**
  * Starts a new session (fresh CSRF token) for `identity` and sets its cookie. `tokenAdmin`:
  * the token itself carried the admin group (not only the directory), which a directory
- * demotion cannot take away.
+ * demotion cannot take away. `breakGlassAdmin`: a configured break-glass admin account,
+ * judged by the configured list instead of the directory on every request.
  */
 export async function startSession(
   c: Context<WebEnv>,
   identity: Identity,
   config: SessionConfig,
   tokenAdmin = identity.groups.includes(config.adminGroup),
+  breakGlassAdmin = false,
 ): Promise<SessionData> {
   const isAdmin = identity.groups.includes(config.adminGroup);
   const configured = config.maxAgeSeconds ?? SESSION_MAX_AGE_SECONDS;
@@ -76,6 +78,7 @@ export async function startSession(
       email: identity.email,
       ...(identity.directoryId !== undefined && { directoryId: identity.directoryId }),
       tokenAdmin,
+      ...(breakGlassAdmin && { breakGlassAdmin: true }),
       createdAt: now.getTime(),
       expiresAt: exp,
       signedOut: false,

@@ -3,6 +3,7 @@
 // starts the session, POST /auth/logout (CSRF-checked) ends it and hands the browser
 // to the provider's logout. All of it sits behind the failover gate.
 import { Hono } from 'hono';
+import { isBreakGlassAdmin } from '../../lambdas/core/break-glass.ts';
 import { canSignIn } from '../../lambdas/core/directory.ts';
 import type { DirectoryUser } from '../../lambdas/core/model.ts';
 import { sameDirectoryId } from '../../lambdas/core/sessions.ts';
@@ -32,6 +33,8 @@ export interface AuthRouteDeps {
   /** The synced directory: disabled accounts and shared mailboxes may not sign in; its admins are admins. */
   directory?: DirectoryLookup;
   adminGroup: string;
+  /** Usernames of the break-glass admin accounts: admins without the directory (core/break-glass.ts). */
+  breakGlassAdmins?: readonly string[];
 }
 
 export function authRoutes(deps: AuthRouteDeps): Hono<WebEnv> {
@@ -81,7 +84,13 @@ export function authRoutes(deps: AuthRouteDeps): Hono<WebEnv> {
         return messagePage(c, { title: t('auth.accountRefused.title'), text: t('auth.accountRefused.body'), status: 403 });
       }
       const identity = access.identity;
-      await startSession(c, identity, deps.session, signedIn.groups.includes(deps.adminGroup));
+      await startSession(
+        c,
+        identity,
+        deps.session,
+        signedIn.groups.includes(deps.adminGroup) || access.breakGlassAdmin,
+        access.breakGlassAdmin,
+      );
       deps.logger.info('signed in', { subject: identity.subject, email: identity.email, groups: identity.groups });
       return c.redirect(safeReturnTo(pending.returnTo), 303);
     } catch (error) {
@@ -113,9 +122,22 @@ export function safeReturnTo(value: string | undefined): string {
  * directory does not know signs in with the mailbox of their own address; once a sync
  * has run, they are refused (removed from AD, or never there); a disabled
  * account or a shared mailbox is refused; for a user it knows, the directory alone says
- * whether they are an admin.
+ * whether they are an admin. A break-glass admin (a native account the configuration
+ * names) is an admin whatever the directory says, and has no directory user.
  */
-async function directoryAccess(identity: Identity, deps: AuthRouteDeps): Promise<{ refused: string | null; identity: Identity }> {
+async function directoryAccess(
+  identity: Identity,
+  deps: AuthRouteDeps,
+): Promise<{ refused: string | null; identity: Identity; breakGlassAdmin: boolean }> {
+  if (isBreakGlassAdmin(identity, deps.breakGlassAdmins ?? [])) {
+    const others = identity.groups.filter((group) => group !== deps.adminGroup);
+    return { refused: null, identity: { ...identity, groups: [...others, deps.adminGroup] }, breakGlassAdmin: true };
+  }
+  const access = await directoryUserAccess(identity, deps);
+  return { ...access, breakGlassAdmin: false };
+}
+
+async function directoryUserAccess(identity: Identity, deps: AuthRouteDeps): Promise<{ refused: string | null; identity: Identity }> {
   if (!deps.directory) return { refused: null, identity };
   const user = await deps.directory.userForAddress(identity.email);
   // Before the first sync the token's address is all there is; after it, the directory is the list.

@@ -1,16 +1,14 @@
 // Local mode's stand-in for Active Directory: a JSON file of demo users under the data
 // directory, created on first start. The local OIDC provider signs them in; their
 // addresses (and aliases) go into the address map like a directory sync would put them.
-import { randomBytes, randomUUID, scrypt as scryptCallback, timingSafeEqual } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { promisify } from 'node:util';
 import { normalizeAddress } from '../../core/addresses.ts';
 import { makeDirectoryUser } from '../../core/directory.ts';
 import { InvalidInputError } from '../../core/errors.ts';
 import type { DirectorySource } from '../../ports/directory.ts';
-
-const scrypt = promisify(scryptCallback) as (password: string, salt: Buffer, length: number) => Promise<Buffer>;
+import { DUMMY_HASH, hashPassword, verifyPassword } from './scrypt-password.ts';
 
 export const DEMO_ADMIN_GROUP = 'shadowmail-admins';
 
@@ -25,6 +23,8 @@ export interface DirectoryUser {
   aliases: string[];
   /** `scrypt$<salt b64>$<hash b64>`. */
   passwordHash: string;
+  /** E.164; where the local provider's SMS codes go (its SMS outbox). */
+  mobile?: string;
 }
 
 interface DirectoryFile {
@@ -32,12 +32,32 @@ interface DirectoryFile {
   users: DirectoryUser[];
 }
 
-/** The demo users of a fresh data directory; the README lists them. Password = local part. */
-export function demoUsers(domain: string): { email: string; name: string; password: string; groups: string[]; aliases: string[] }[] {
+/**
+ * The demo users of a fresh data directory; the README lists them. Password = local part.
+ * Their mobile numbers (+49 1555 000000x) are made up in the form of German mobile
+ * numbers, for the SMS-code sign-in: local mode only writes them to its outbox file.
+ */
+export function demoUsers(
+  domain: string,
+): { email: string; name: string; password: string; groups: string[]; aliases: string[]; mobile: string }[] {
   return [
-    { email: `alice@${domain}`, name: 'Alice Example', password: 'alice', groups: [], aliases: [`info@${domain}`] },
-    { email: `bob@${domain}`, name: 'Bob Example', password: 'bob', groups: [], aliases: [] },
-    { email: `admin@${domain}`, name: 'Admin Example', password: 'admin', groups: [DEMO_ADMIN_GROUP], aliases: [] },
+    {
+      email: `alice@${domain}`,
+      name: 'Alice Example',
+      password: 'alice',
+      groups: [],
+      aliases: [`info@${domain}`],
+      mobile: '+4915550000001',
+    },
+    { email: `bob@${domain}`, name: 'Bob Example', password: 'bob', groups: [], aliases: [], mobile: '+4915550000002' },
+    {
+      email: `admin@${domain}`,
+      name: 'Admin Example',
+      password: 'admin',
+      groups: [DEMO_ADMIN_GROUP],
+      aliases: [],
+      mobile: '+4915550000003',
+    },
   ];
 }
 
@@ -65,6 +85,7 @@ export class DemoDirectory {
         groups: user.groups,
         aliases: user.aliases.map(normalizeAddress),
         passwordHash: await hashPassword(user.password),
+        mobile: user.mobile,
       });
     }
     await mkdir(dirname(file), { recursive: true });
@@ -107,28 +128,13 @@ export class DemoDirectory {
             displayName: user.name,
             aliases: user.aliases,
             admin: user.groups.includes(DEMO_ADMIN_GROUP),
+            ...(user.mobile && { mobile: user.mobile }),
           }),
         ),
         warnings: [],
       }),
     };
   }
-}
-
-const DUMMY_HASH = `scrypt$${Buffer.alloc(16).toString('base64')}$${Buffer.alloc(32).toString('base64')}`;
-
-async function hashPassword(password: string): Promise<string> {
-  const salt = randomBytes(16);
-  const hash = await scrypt(password, salt, 32);
-  return `scrypt$${salt.toString('base64')}$${hash.toString('base64')}`;
-}
-
-async function verifyPassword(password: string, stored: string): Promise<boolean> {
-  const [scheme, salt, hash] = stored.split('$');
-  if (scheme !== 'scrypt' || !salt || !hash) return false;
-  const expected = Buffer.from(hash, 'base64');
-  const actual = await scrypt(password, Buffer.from(salt, 'base64'), expected.length);
-  return expected.length > 0 && timingSafeEqual(actual, expected);
 }
 
 function parseDirectory(value: unknown): DirectoryUser[] {
@@ -146,8 +152,9 @@ function parseDirectory(value: unknown): DirectoryUser[] {
       Array.isArray(user.groups) &&
       user.groups.every((group) => typeof group === 'string') &&
       Array.isArray(user.aliases) &&
-      user.aliases.every((alias) => typeof alias === 'string');
-    if (!ok) throw new Error(`user ${position} needs subject, email, name, groups, aliases and passwordHash`);
+      user.aliases.every((alias) => typeof alias === 'string') &&
+      (user.mobile === undefined || typeof user.mobile === 'string');
+    if (!ok) throw new Error(`user ${position} needs subject, email, name, groups, aliases and passwordHash (mobile is optional)`);
     return { ...user, email: normalizeAddress(user.email), aliases: user.aliases.map(normalizeAddress) };
   });
 }

@@ -4,15 +4,23 @@
 // Users come from the demo directory; the sign-in page is our own plain HTML form.
 // Signing keys, cookie keys and the client secret live under the data directory, so
 // tokens and provider sessions stay valid across restarts.
+// Beside the password form (the stand-in for AD FS, federated: its tokens carry an
+// `identities` claim) the page offers Cognito's native break-glass paths, whose tokens
+// carry none: staff sign in with a code by text message (break-glass-sign-in.ts) and
+// named admins with password + TOTP. `shadowmail idp down` takes the password form away.
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { dirname } from 'node:path';
 import type Provider from 'oidc-provider';
 import type { Adapter, AdapterPayload, Configuration, KoaContextWithOIDC } from 'oidc-provider';
+import { DIRECTORY_ID_CLAIM } from '../../contract/sign-in.ts';
 import { ShadowmailError } from '../../core/errors.ts';
 import { cognitoIssuer } from '../oidc/oidc-sign-in.ts';
+import { type BreakGlassPaths, isBreakGlassAccount } from './break-glass-sign-in.ts';
 import type { DemoDirectory } from './demo-directory.ts';
+import { escapeHtml, page, readBody, sendHtml } from './sign-in-page.ts';
 
 export interface LocalOidcProviderOptions {
   /** Port on 127.0.0.1; 0 picks a free one. */
@@ -25,6 +33,10 @@ export interface LocalOidcProviderOptions {
   userPoolId: string;
   directory: DemoDirectory;
   client: { clientId: string; redirectUris: string[]; postLogoutRedirectUris: string[] };
+  /** Present while `shadowmail idp down` has taken AD FS's stand-in down; looked at on every request. */
+  idpDownFile?: string;
+  /** The break-glass paths (SMS code, admin password + TOTP); without them only the password form. */
+  breakGlass?: BreakGlassPaths;
 }
 
 export interface LocalOidcProvider {
@@ -48,6 +60,8 @@ interface PersistedKeys {
 }
 
 const SCOPE = 'openid email profile';
+/** The IdP's name in the user pool, as the stand-in for AD FS calls itself in tokens. */
+const FEDERATED_PROVIDER = 'ADFS';
 const HOUR = 3600;
 
 export async function startLocalOidcProvider(options: LocalOidcProviderOptions): Promise<LocalOidcProvider> {
@@ -74,7 +88,7 @@ export async function startLocalOidcProvider(options: LocalOidcProviderOptions):
     // Cognito's ID token carries the profile claims itself; the verifier reads them there.
     conformIdTokenClaims: false,
     claims: {
-      openid: ['sub', 'token_use', 'cognito:username', 'cognito:groups'],
+      openid: ['sub', 'token_use', 'cognito:username', 'cognito:groups', 'identities', DIRECTORY_ID_CLAIM],
       email: ['email', 'email_verified'],
       profile: ['name'],
     },
@@ -95,6 +109,8 @@ export async function startLocalOidcProvider(options: LocalOidcProviderOptions):
     },
     interactions: { url: async (_ctx, interaction) => `/interaction/${interaction.uid}` },
     findAccount: async (_ctx, subject) => {
+      // The break-glass accounts: Cognito's native users (no `identities` claim).
+      if (options.breakGlass && isBreakGlassAccount(subject)) return options.breakGlass.findAccount(subject);
       const user = directory.bySubject(subject);
       if (!user) return undefined;
       return {
@@ -102,11 +118,15 @@ export async function startLocalOidcProvider(options: LocalOidcProviderOptions):
         claims: async (use) => ({
           sub: user.subject,
           ...(use === 'id_token' && { token_use: 'id' }),
-          'cognito:username': user.email,
+          'cognito:username': `${FEDERATED_PROVIDER}_${user.email}`,
           'cognito:groups': user.groups,
           email: user.email,
           email_verified: true,
           name: user.name,
+          // What Cognito puts into a federated user's token (the webmail reads its presence).
+          identities: [
+            { userId: user.email, providerName: FEDERATED_PROVIDER, providerType: 'SAML', issuer: null, primary: 'true', dateCreated: '0' },
+          ],
         }),
       };
     },
@@ -137,7 +157,7 @@ export async function startLocalOidcProvider(options: LocalOidcProviderOptions):
   const server: Server = createServer((req, res) => {
     const path = new URL(req.url ?? '/', 'http://127.0.0.1').pathname;
     if (path.startsWith('/interaction/')) {
-      interaction(provider, directory, req, res).catch((error: unknown) => {
+      interaction(provider, options, req, res).catch((error: unknown) => {
         if (!res.headersSent) {
           res.statusCode = 400;
           res.setHeader('content-type', 'text/html; charset=utf-8');
@@ -173,7 +193,12 @@ export async function startLocalOidcProvider(options: LocalOidcProviderOptions):
   };
 }
 
-async function interaction(provider: Provider, directory: DemoDirectory, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function interaction(
+  provider: Provider,
+  options: LocalOidcProviderOptions,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
   const details = await provider.interactionDetails(req, res);
   const german = /^\s*de\b/i.test(String(req.headers['accept-language'] ?? ''));
   const text = german ? DE : EN;
@@ -182,53 +207,93 @@ async function interaction(provider: Provider, directory: DemoDirectory, req: In
     await provider.interactionFinished(req, res, {}, { mergeWithLastSubmission: true });
     return;
   }
-  if (req.method === 'POST') {
-    const form = new URLSearchParams(await readBody(req, 16 * 1024));
-    const email = form.get('email') ?? '';
-    const user = await directory.authenticate(email, form.get('password') ?? '');
-    if (user) {
-      await provider.interactionFinished(req, res, { login: { accountId: user.subject } }, { mergeWithLastSubmission: false });
-      return;
-    }
-    sendHtml(res, 401, loginPage(details.uid, text, email, true, german));
+  const base = `/interaction/${encodeURIComponent(details.uid)}`;
+  const path = new URL(req.url ?? '/', 'http://127.0.0.1').pathname;
+  const finish = (accountId: string) =>
+    provider.interactionFinished(req, res, { login: { accountId } }, { mergeWithLastSubmission: false });
+  const idpDown = options.idpDownFile !== undefined && existsSync(options.idpDownFile);
+  const render = (status: number, email: string, failed: boolean) =>
+    sendHtml(res, status, signInPage(base, text, email, failed, german, idpDown, options.breakGlass !== undefined));
+  if (path !== base) {
+    if (!options.breakGlass) return render(404, '', false);
+    await options.breakGlass.handle({ req, res, uid: details.uid, base, sub: path.slice(base.length), german, finish });
     return;
   }
+  if (req.method === 'POST') {
+    // AD FS is down: its form is gone, and a post to it (an old tab, a script) is refused.
+    if (idpDown) return render(503, '', false);
+    const form = new URLSearchParams(await readBody(req, 16 * 1024));
+    const email = form.get('email') ?? '';
+    const user = await options.directory.authenticate(email, form.get('password') ?? '');
+    if (user) return finish(user.subject);
+    return render(401, email, true);
+  }
   const hint = typeof details.params.login_hint === 'string' ? details.params.login_hint : '';
-  sendHtml(res, 200, loginPage(details.uid, text, hint, false, german));
+  render(200, hint, false);
 }
 
 const EN = {
   title: 'Sign in',
   intro: 'Local mode: this page stands in for your company sign-in. The demo users are listed in the README.',
+  company: 'Sign in with your company account',
+  companyDown: 'Your company sign-in is unavailable. Use a code by text message, or the administrator sign-in.',
   email: 'Email address',
   password: 'Password',
   submit: 'Sign in',
   failed: 'Email address or password is wrong.',
+  other: 'Other ways to sign in',
+  code: 'Sign in with a code by text message',
+  admin: 'Administrator sign-in',
 };
 const DE = {
   title: 'Anmelden',
   intro: 'Lokaler Modus: Diese Seite vertritt die Anmeldung Ihres Unternehmens. Die Demo-Benutzer stehen in der README.',
+  company: 'Mit Ihrem Firmenkonto anmelden',
+  companyDown: 'Die Anmeldung Ihres Unternehmens ist nicht erreichbar. Melden Sie sich mit einem Code per SMS oder als Administrator an.',
   email: 'E-Mail-Adresse',
   password: 'Passwort',
   submit: 'Anmelden',
   failed: 'E-Mail-Adresse oder Passwort ist falsch.',
+  other: 'Andere Wege der Anmeldung',
+  code: 'Mit einem Code per SMS anmelden',
+  admin: 'Anmeldung für Administratoren',
 };
 
-function loginPage(uid: string, text: typeof EN, email: string, failed: boolean, german: boolean): string {
+function signInPage(
+  base: string,
+  text: typeof EN,
+  email: string,
+  failed: boolean,
+  german: boolean,
+  idpDown: boolean,
+  breakGlass: boolean,
+): string {
   const error = failed ? `<p class="error" role="alert" id="error">${escapeHtml(text.failed)}</p>` : '';
   const describedBy = failed ? ' aria-describedby="error" aria-invalid="true"' : '';
-  return page(
-    text.title,
-    `<h1>${escapeHtml(text.title)}</h1>
-<p>${escapeHtml(text.intro)}</p>
-${error}
-<form method="post" action="/interaction/${encodeURIComponent(uid)}" autocomplete="on">
+  const company = idpDown
+    ? `<p class="error" role="alert" id="idp-down">${escapeHtml(text.companyDown)}</p>`
+    : `${error}
+<form method="post" action="${base}" autocomplete="on">
   <label for="email">${escapeHtml(text.email)}</label>
   <input id="email" name="email" type="email" autocomplete="username" required value="${escapeHtml(email)}"${describedBy}>
   <label for="password">${escapeHtml(text.password)}</label>
   <input id="password" name="password" type="password" autocomplete="current-password" required${describedBy}>
   <button type="submit">${escapeHtml(text.submit)}</button>
-</form>`,
+</form>`;
+  const others = breakGlass
+    ? `<h2>${escapeHtml(text.other)}</h2>
+<ul>
+  <li><a href="${base}/code">${escapeHtml(text.code)}</a></li>
+  <li><a href="${base}/admin">${escapeHtml(text.admin)}</a></li>
+</ul>`
+    : '';
+  return page(
+    text.title,
+    `<h1>${escapeHtml(text.title)}</h1>
+<p>${escapeHtml(text.intro)}</p>
+<h2>${escapeHtml(text.company)}</h2>
+${company}
+${others}`,
     german ? 'de' : 'en',
   );
 }
@@ -245,47 +310,6 @@ async function logoutSource(ctx: KoaContextWithOIDC, form: string): Promise<void
 
 async function postLogoutSuccessSource(ctx: KoaContextWithOIDC): Promise<void> {
   ctx.body = page('Signed out', '<h1>Signed out</h1><p>You are signed out.</p>');
-}
-
-function page(title: string, body: string, lang = 'en'): string {
-  return `<!doctype html>
-<html lang="${lang}">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${escapeHtml(title)} — shadowmail (local)</title>
-<style>
-body{font:1rem/1.5 system-ui,sans-serif;margin:0;padding:1rem;color:#1a1a1a;background:#fff}
-main{max-width:24rem;margin:2rem auto}
-label{display:block;margin-top:1rem;font-weight:600}
-input{display:block;width:100%;box-sizing:border-box;padding:.5rem;font:inherit;border:1px solid #555;border-radius:4px}
-button{margin-top:1.25rem;margin-right:.5rem;padding:.5rem 1rem;font:inherit;color:#fff;background:#0b57d0;border:0;border-radius:4px;cursor:pointer}
-:focus-visible{outline:3px solid #b3261e;outline-offset:2px}
-.error{color:#b3261e;font-weight:600}
-</style>
-</head>
-<body><main>${body}</main></body>
-</html>`;
-}
-
-function sendHtml(res: ServerResponse, status: number, html: string): void {
-  res.writeHead(status, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
-  res.end(html);
-}
-
-async function readBody(req: IncomingMessage, limit: number): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > limit) throw new ShadowmailError('INVALID_INPUT', 'form too large');
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks).toString('utf8');
-}
-
-function escapeHtml(value: string): string {
-  return value.replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`);
 }
 
 interface StoredEntry {

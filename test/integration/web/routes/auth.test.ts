@@ -248,6 +248,19 @@ describe('sign-in and the directory', () => {
     expect(payload.groups).toContain('shadowmail-admins');
   });
 
+  it('gives a federated identity (the company sign-in) nothing for an address the break-glass admin list names', async () => {
+    // Prepare: bob is named, but signs in through the IdP, whose token carries `identities`.
+    const app = h.makeApp({
+      directory: await directoryWith([{ id: 'a', mailbox: 'alice@corp.test' }]),
+      breakGlassAdmins: ['bob@corp.test'],
+    });
+    // Act
+    const { callback } = await signInThroughApp(app, { email: 'bob@corp.test', password: 'bob' });
+    // Assess: not in the directory, and no break-glass admin either.
+    expect(callback.status).toBe(403);
+    expect(setCookies(callback).get('shadowmail_session') ?? '').not.toMatch(/shadowmail_session=[^;]+\./);
+  });
+
   it('lets in a user the directory does not know yet (no sync has run): their own address is their mailbox', async () => {
     const app = h.makeApp({ directory: new MemoryDirectoryStore() });
 

@@ -59,6 +59,48 @@ describe('judgeSession', () => {
   });
 });
 
+describe('judgeSession: break-glass admins', () => {
+  const admin: StoredSession = { ...STORED, email: 'ops@private.test', tokenAdmin: true, breakGlassAdmin: true };
+
+  it('keeps a break-glass admin session as an admin while the configuration names the account, without the directory', () => {
+    expect(judgeSession(admin, { consulted: false }, NOW, ['OPS@private.test'])).toEqual({
+      good: true,
+      admin: true,
+      createdAt: admin.createdAt,
+    });
+  });
+
+  it('ends it when the configuration no longer names the account, after the admin hour, or on sign-out', () => {
+    expect(judgeSession(admin, { consulted: false }, NOW, ['other@private.test'])).toMatchObject({ good: false });
+    expect(judgeSession(admin, { consulted: false }, new Date(NOW.getTime() + 3_600_000), ['ops@private.test'])).toMatchObject({
+      good: false,
+    });
+    expect(judgeSession({ ...admin, signedOut: true }, { consulted: false }, NOW, ['ops@private.test'])).toMatchObject({ good: false });
+  });
+
+  it('gives a directory session nothing for an address the configuration names (only the session kind counts)', () => {
+    const federated: StoredSession = { ...STORED, email: 'ops@private.test' };
+    expect(judgeSession(federated, { consulted: true, user: null, synced: true }, NOW, ['ops@private.test']).good).toBe(false);
+  });
+
+  it('lets the guard skip the directory for a break-glass admin session', async () => {
+    // Prepare
+    const store = new MemorySessionStore();
+    await store.create(admin);
+    const directory = {
+      userForAddress: async () => {
+        throw new Error('the directory must not be asked');
+      },
+      hasSynced: async () => true,
+    };
+    const guard = new SessionGuard({ store, directory, clock: { now: () => NOW }, breakGlassAdmins: ['ops@private.test'] });
+    // Act
+    const standing = await guard.check(admin.id);
+    // Assess
+    expect(standing).toMatchObject({ good: true, admin: true });
+  });
+});
+
 describe('SessionGuard', () => {
   it('reads the store once per cache time, and again at once after forget', async () => {
     // Prepare

@@ -67,6 +67,30 @@ describe('webmail environment (admin console)', () => {
   });
 });
 
+describe('break-glass admins (webmail, AWS and local mode)', () => {
+  it('reads a comma list of usernames in comparison form; none when unset', () => {
+    // Act
+    const none = readAwsWebEnv(WEBMAIL_ENV);
+    const two = readAwsWebEnv({ ...WEBMAIL_ENV, [WEB_ENV.breakGlassAdmins]: ' Ops@Private.Test, ,second@private.test' });
+    const local = readLocalConfig({ [WEB_ENV.breakGlassAdmins]: 'ops@private.test' });
+    // Assess
+    expect(none[WEB_ENV.breakGlassAdmins]).toEqual([]);
+    expect(two[WEB_ENV.breakGlassAdmins]).toEqual(['ops@private.test', 'second@private.test']);
+    expect(local.breakGlassAdmins).toEqual(['ops@private.test']);
+  });
+
+  it('refuses a name that is no e-mail address, and more than 10, naming the variable', () => {
+    // Act
+    const notAnAddress = configurationErrorOf(() => readAwsWebEnv({ ...WEBMAIL_ENV, [WEB_ENV.breakGlassAdmins]: 'ops' }));
+    const eleven = Array.from({ length: 11 }, (_, i) => `admin${i}@private.test`).join(',');
+    const tooMany = configurationErrorOf(() => readLocalConfig({ [WEB_ENV.breakGlassAdmins]: eleven }));
+    // Assess
+    expect(notAnAddress.variable).toBe(WEB_ENV.breakGlassAdmins);
+    expect(tooMany.variable).toBe(WEB_ENV.breakGlassAdmins);
+    expect(tooMany.message).toContain('at most 10');
+  });
+});
+
 describe('resend worker environment', () => {
   it("reads the forward's settings, the resend queue and the attempts (default 5)", () => {
     // Act

@@ -36,6 +36,12 @@ function describeSessionStoreContract(name: string, make: () => Promise<{ store:
       expect(await store.get(SESSION.id, NOW)).toEqual({ ...SESSION, tokenAdmin: true, directoryId: 'IEMY5ahfOU6OlHN0Vh/J2g==' });
     });
 
+    it("reads a break-glass admin's session back as one", async () => {
+      await store.create({ ...SESSION, email: 'ops@private.test', tokenAdmin: true, breakGlassAdmin: true });
+
+      expect(await store.get(SESSION.id, NOW)).toEqual({ ...SESSION, email: 'ops@private.test', tokenAdmin: true, breakGlassAdmin: true });
+    });
+
     it('keeps a sign-out: the session reads as signed out from then on', async () => {
       await store.create(SESSION);
 
