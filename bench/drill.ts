@@ -1,6 +1,6 @@
 // `npm run drill`: the continuity drill. Replays, on one machine, the day the primary
 // (Exchange, here a real Postfix) fails — normal flow, the primary stopped, hanging and
-// answering 4xx, `failover on` and two users in Chromium, the backlog draining — with
+// answering 4xx, AD FS down too, `failover on` and two users signing in by SMS code in Chromium, the backlog draining — with
 // shadowmail SIGKILLed at seeded moments; fails on any lost message (bench/README.md).
 //   npm run drill [-- --quick] [-- --seed N] [-- --keep]   → bench/drill.json
 // Needs root, Debian's postfix and chromium. Not a test: run it on purpose.
@@ -11,6 +11,8 @@ import { availableParallelism, cpus, loadavg, release, tmpdir, totalmem } from '
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Browser } from 'playwright-core';
+import { demoUsers } from '../lambdas/adapters/local/demo-directory.ts';
+import { localPaths } from '../lambdas/wiring/local-data-dir.ts';
 import { launchChromium } from '../test/support/chromium.ts';
 import { CORPUS_ROOT, readCorpusManifest } from '../test/support/corpus.ts';
 import { localEnv, PROJECT_ROOT, runCli } from '../test/support/local-process.ts';
@@ -47,6 +49,12 @@ const DOMAIN = 'corp.test';
 const MAILBOXES = ['alice', 'bob', 'admin', ...Array.from({ length: 16 }, (_, i) => `user${String(i + 1).padStart(2, '0')}`)];
 const ALIASES: Record<string, string> = { info: 'alice' };
 const FORWARD_TO = `user07@${DOMAIN}`;
+/** The demo directory's made-up mobile number of a demo user: where their sign-in code goes. */
+const demoMobile = (user: string): string => {
+  const mobile = demoUsers(DOMAIN).find((demo) => demo.email === `${user}@${DOMAIN}`)?.mobile;
+  if (!mobile) throw new Error(`the demo directory has no mobile number for ${user}`);
+  return mobile;
+};
 
 const settings = args.quick
   ? {
@@ -319,7 +327,10 @@ try {
   // 2a. Postfix stopped; the admin declares the outage
   const postfixStoppedAtMs = Date.now();
   await primary.stop();
-  enterPhase('outage-stopped', 'Postfix stopped (connections reset)');
+  // The site is down, and AD FS with it: staff sign in by SMS code (break-glass).
+  const idpDown = await runCli(['idp', 'down'], cliEnv);
+  if (idpDown.code !== 0) throw new Error(`idp down exited ${idpDown.code}: ${idpDown.stderr}`);
+  enterPhase('outage-stopped', 'Postfix stopped (connections reset), AD FS down');
   const outageStartedAtMs = Date.now();
 
   // 3. users in the webmail: they look as soon as Outlook fails (the status page says
@@ -333,6 +344,7 @@ try {
         base,
         user,
         domain: DOMAIN,
+        smsCode: { outbox: localPaths(dataDir).smsOutbox, mobile: demoMobile(user) },
         outageMarker: `${runId} outage-`,
         failoverOnAtMs: () => failoverOnAtMs,
         clock,
@@ -399,6 +411,8 @@ try {
       if (last('forward') !== 'sent' && last('forward') !== 'error') await user.forward(FORWARD_TO, retryDeadline);
     }),
   );
+  const idpUp = await runCli(['idp', 'up'], cliEnv);
+  if (idpUp.code !== 0) throw new Error(`idp up exited ${idpUp.code}: ${idpUp.stderr}`);
   const failoverOff = await runCli(['failover', 'off', '--reason', `continuity drill ${runId}: primary back`], cliEnv);
   if (failoverOff.code !== 0) throw new Error(`failover off exited ${failoverOff.code}: ${failoverOff.stderr}`);
   const failoverOffAtSeconds = clock();
@@ -604,12 +618,18 @@ try {
     rto: {
       seconds: rtoSeconds,
       definition:
-        '`shadowmail failover on` issued → first user sees mail received during the outage in the inbox (signed in through the local OIDC provider, Chromium). ' +
+        '`shadowmail failover on` issued → first user sees mail received during the outage in the inbox (AD FS taken down with the primary: signed in by SMS code from the outbox, Chromium). ' +
         'The users opened the webmail at the start of the outage, before `failover on`, so the flag cache held "off" for up to its cache time; a restart in between empties that cache',
       failoverCacheSeconds: common.failoverCacheSeconds,
       failoverCliSeconds,
       killsBetweenFailoverOnAndSignInOffered: killsBeforeSignIn.length,
-      perUser: users.map((user) => ({ user: user.report.user, seconds: user.report.inboxWithOutageMailAfter })),
+      perUser: users.map((user) => ({
+        user: user.report.user,
+        seconds: user.report.inboxWithOutageMailAfter,
+        signedInBy: user.report.signedInBy,
+        signedInAfter: user.report.signedInAfter,
+        codesRequested: user.report.codesRequested,
+      })),
     },
     webmail: {
       users: users.map((user) => user.report),
