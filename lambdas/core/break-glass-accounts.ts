@@ -149,15 +149,15 @@ export function countChanges(changes: readonly AccountChange[]): Record<AccountC
 }
 
 /**
- * Plans against the pool's accounts and applies the plan, change by change. A change the
- * pool refuses is recorded and the rest go on (one bad number must not keep everyone else
- * out); more deletions than allowed stop the run before any change (DIRECTORY_MASS_REMOVAL).
+ * Lists the pool and plans against it; more deletions than allowed are refused
+ * (DIRECTORY_MASS_REMOVAL) before anything changes. Run it before the directory store
+ * is written, so a wrong mobile attribute that reads no numbers changes neither.
  */
-export async function syncBreakGlassAccounts(
+export async function planBreakGlassSync(
   users: readonly DirectoryUser[],
   accounts: BreakGlassAccounts,
-  options: AccountSyncOptions = {},
-): Promise<AccountSyncReport> {
+  options: Pick<AccountSyncOptions, 'maxRemovals'> = {},
+): Promise<AccountPlan> {
   const existing = await accounts.list();
   const plan = planBreakGlassAccounts(users, existing);
   const deletions = plan.changes.filter((change) => change.action === 'delete').length;
@@ -166,10 +166,22 @@ export async function syncBreakGlassAccounts(
   if (deletions > maxRemovals) {
     throw new DirectoryError(
       'DIRECTORY_MASS_REMOVAL',
-      `the directory would delete ${deletions} of ${owned} break-glass accounts (more than ${maxRemovals}); no account was changed. ` +
-        'Check the mobile attribute and the filter, or allow it with --max-removals',
+      `the directory would delete ${deletions} of ${owned} break-glass accounts (more than ${maxRemovals}); nothing was changed. ` +
+        'Check the mobile attribute (or column) and the filter, or allow it with --max-removals',
     );
   }
+  return plan;
+}
+
+/**
+ * Applies a plan change by change. A change the pool refuses is recorded and the rest go
+ * on (one bad number must not keep everyone else out); the next run tries it again.
+ */
+export async function applyBreakGlassPlan(
+  plan: AccountPlan,
+  accounts: BreakGlassAccounts,
+  options: { dryRun?: boolean } = {},
+): Promise<AccountSyncReport> {
   const dryRun = options.dryRun === true;
   const failures: AccountFailure[] = [];
   if (!dryRun) {
@@ -184,6 +196,16 @@ export async function syncBreakGlassAccounts(
   const failed = new Set(failures.map((failure) => `${failure.action} ${failure.username}`));
   const counts = countChanges(plan.changes.filter((change) => !failed.has(`${change.action} ${change.username}`)));
   return { plan, dryRun, failures, counts };
+}
+
+/** Plans against the pool and applies the plan (planBreakGlassSync, then applyBreakGlassPlan). */
+export async function syncBreakGlassAccounts(
+  users: readonly DirectoryUser[],
+  accounts: BreakGlassAccounts,
+  options: AccountSyncOptions = {},
+): Promise<AccountSyncReport> {
+  const plan = await planBreakGlassSync(users, accounts, options);
+  return applyBreakGlassPlan(plan, accounts, options);
 }
 
 async function apply(change: AccountChange, accounts: BreakGlassAccounts): Promise<void> {

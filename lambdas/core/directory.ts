@@ -330,6 +330,12 @@ export interface SyncOptions {
   now: () => Date;
   /** How long the lease lasts; a run that dies frees it after this. */
   leaseMs?: number;
+  /**
+   * Called with the complete incoming directory once the plan passed its own checks and
+   * before anything is written (dry runs included); throwing refuses the whole run. What
+   * follows the directory (the break-glass accounts) checks its own limits here.
+   */
+  beforeWrite?: (incoming: readonly DirectoryUser[]) => Promise<void>;
 }
 
 export interface SyncReport {
@@ -337,6 +343,8 @@ export interface SyncReport {
   dryRun: boolean;
   /** Users the source delivered. */
   read: number;
+  /** The complete directory as the source delivered it (what the break-glass accounts follow). */
+  users: DirectoryUser[];
   /** Entries the source skipped, with why (no SMTP address, unusable values). */
   warnings: string[];
   /** Users kept with a value left out (an unreadable mobile number, a private address at a mail domain). */
@@ -385,6 +393,7 @@ export async function syncDirectory(source: DirectorySource, store: DirectorySto
           'nothing was changed. Check the base DN and filter, or allow it with --max-removals',
       );
     }
+    await options.beforeWrite?.(incoming);
     const writeStarted = performance.now();
     if (!dryRun && !isEmptyPlan(plan)) {
       writing = true;
@@ -397,6 +406,7 @@ export async function syncDirectory(source: DirectorySource, store: DirectorySto
       plan,
       dryRun,
       read: incoming.length,
+      users: incoming,
       warnings,
       valueWarnings,
       mobiles: mobileCoverage(incoming),

@@ -374,3 +374,31 @@ describe('contact values in the sync', () => {
     expect(report.mobiles).toEqual({ canSignIn: 3, withMobile: 1, withoutMobile: ['aaron@corp.test', 'bob@corp.test'] });
   });
 });
+
+describe('syncDirectory beforeWrite', () => {
+  it('hands the complete incoming directory over before writing, and a refusal there leaves the store untouched', async () => {
+    // Prepare
+    const store = await storeWith([user('alice@corp.test', { mobile: '+491701234567' })]);
+    const seen: string[][] = [];
+    const refuse = async (incoming: readonly DirectoryUser[]) => {
+      seen.push(incoming.map((u) => u.mailbox));
+      throw new DirectoryError('DIRECTORY_MASS_REMOVAL', 'refused by what follows the directory');
+    };
+
+    // Act
+    const failure = await syncDirectory(sourceOf([user('alice@corp.test'), user('bob@corp.test')]), store, {
+      ...options,
+      beforeWrite: refuse,
+    }).then(
+      () => null,
+      (error: unknown) => error as Error,
+    );
+
+    // Assess
+    expect(failure?.message).toBe('refused by what follows the directory');
+    expect(seen).toEqual([['alice@corp.test', 'bob@corp.test']]);
+    expect(store.calls).not.toContain('markWriting');
+    expect((await store.readState()).users.map((u) => [u.mailbox, u.mobile])).toEqual([['alice@corp.test', '+491701234567']]);
+    expect(store.lease).toBeNull();
+  });
+});
