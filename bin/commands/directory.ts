@@ -466,6 +466,10 @@ function describeChange(before: DirectoryUser, after: DirectoryUser, fields: Arr
       const removed = before.aliases.filter((alias) => !after.aliases.includes(alias)).map((alias) => `-${alias}`);
       return `aliases ${[...added, ...removed].join(' ')}`;
     }
+    // Contact values stay out of the output (sync.log keeps it): only that they changed.
+    if (field === 'mobile' || field === 'privateEmail') {
+      return `${field} ${before[field] === undefined ? 'added' : after[field] === undefined ? 'removed' : 'changed'}`;
+    }
     return `${field} ${JSON.stringify(before[field])} → ${JSON.stringify(after[field])}`;
   });
   return `~ ${after.mailbox}  ${parts.join('; ')}`;

@@ -151,6 +151,8 @@ describe('shadowmail directory with break-glass accounts (--user-pool-id)', () =
     expect(dry.out).toContain('+ account user3.new@corp.test  created');
     expect(dry.out).toContain('~ account user0@corp.test  phoneNumber, name updated');
     expect(dry.out).toContain('~ account user1@corp.test  disabled');
+    expect(dry.out).toContain('~ user0@corp.test  displayName "User 0" → "User Zero"; mobile changed');
+    expect(`${dry.out}${dry.err}${real.out}${real.err}`).not.toMatch(/555000|9990000|\+49/);
     expect(dry.out).toMatch(/\(dry run: nothing changed\)/);
     expect(real.code, real.err).toBe(0);
     expect(pool.get('user0@corp.test')!.Attributes).toMatchObject({ phone_number: '+491709990000', name: 'User Zero' });
