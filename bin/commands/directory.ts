@@ -7,47 +7,82 @@
 import { readFile, stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
+import { CognitoIdentityProviderClient } from '@aws-sdk/client-cognito-identity-provider';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CognitoBreakGlassAccounts } from '../../lambdas/adapters/aws/cognito-break-glass-accounts.ts';
+import { DynamoDbAuditLog } from '../../lambdas/adapters/aws/dynamodb-audit-log.ts';
 import { makeDynamoDbClient } from '../../lambdas/adapters/aws/dynamodb-client.ts';
 import { DynamoDbDirectoryStore } from '../../lambdas/adapters/aws/dynamodb-directory-store.ts';
 import { readBindPasswordSecret, secretsClientFor } from '../../lambdas/adapters/aws/secrets-bind-credentials.ts';
-import { type AdminStrategy, LdapDirectorySource } from '../../lambdas/adapters/ldap/ldap-directory-source.ts';
+import { type AdminStrategy, DEFAULT_MOBILE_ATTRIBUTE, LdapDirectorySource } from '../../lambdas/adapters/ldap/ldap-directory-source.ts';
 import { CsvDirectorySource } from '../../lambdas/adapters/local/csv-directory-source.ts';
 import { startEmbeddedDynalite } from '../../lambdas/adapters/local/embedded-dynalite.ts';
+import { DEFAULT_PHONE_COUNTRY, phoneCountry } from '../../lambdas/adapters/phone/mobile-numbers.ts';
+import { recordAudit } from '../../lambdas/core/audit.ts';
+import {
+  type AccountChange,
+  type AccountPlan,
+  type AccountSyncReport,
+  applyBreakGlassPlan,
+  planBreakGlassSync,
+} from '../../lambdas/core/break-glass-accounts.ts';
 import { DEFAULT_SYNC_LEASE_MS, type SyncPlan, type SyncReport, syncDirectory } from '../../lambdas/core/directory.ts';
-import { ShadowmailError } from '../../lambdas/core/errors.ts';
+import { InvalidInputError, ShadowmailError } from '../../lambdas/core/errors.ts';
 import type { DirectoryUser } from '../../lambdas/core/model.ts';
+import type { AuditLog } from '../../lambdas/ports/audit-log.ts';
+import type { BreakGlassAccounts } from '../../lambdas/ports/break-glass-accounts.ts';
+import { systemClock } from '../../lambdas/ports/clock.ts';
 import type { DirectorySource } from '../../lambdas/ports/directory.ts';
 import { readLocalConfig } from '../../lambdas/wiring/local-config.ts';
 import { localPaths, readRuntimeInfo } from '../../lambdas/wiring/local-data-dir.ts';
 import { LOCAL_TABLE_NAME } from '../../lambdas/wiring/local-index.ts';
 import { command, EXIT, exitStatusHelp, UsageError } from './command.ts';
+import { deployedActor } from './deployed-target.ts';
 
 export const DIRECTORY_USAGE = `usage:
   shadowmail directory sync --url ldap[s]://HOST[:PORT] --bind-dn DN
         (--bind-password-file FILE | --bind-password-secret SECRET_ARN) --base-dn DN
         [--filter FILTER] [--admin-group DN] [--admin-strategy auto|in-chain|walk]
         [--ca-file PEM] [--starttls] [--tls-servername NAME]
+        [--mobile-attribute NAME] [--private-email-attribute NAME] [--default-country CC]
         [--max-removals N] [--dry-run] [TARGET]
-  shadowmail directory import FILE.csv [--max-removals N] [--dry-run] [TARGET]
+  shadowmail directory import FILE.csv [--default-country CC] [--max-removals N] [--dry-run] [TARGET]
   shadowmail directory list [--json] [TARGET]
 
   TARGET: --data-dir DIR (local mode; default SHADOWMAIL_DATA_DIR or ./.shadowmail)
-          or --table NAME --region REGION [--endpoint URL] (a deployed stack; AWS credentials
-          from the environment; --endpoint only for DynamoDB-compatible servers)
+          or --table NAME --region REGION [--endpoint URL] [--user-pool-id ID] (a deployed
+          stack; AWS credentials from the environment; --endpoint only for DynamoDB-compatible
+          servers; --user-pool-id, the stack output UserPoolId, also syncs the break-glass accounts)
 
   sync reads every user with a mail address from AD (paged), import reads a CSV with
-  the header mailbox,displayName,aliases,kind,disabled,admin (aliases separated by ;).
-  Both replace the directory: users missing from the source are removed (at most
-  --max-removals per run; default 10 or a fifth of the directory). --dry-run prints
-  the changes and writes nothing.
-${exitStatusHelp({ badInput: 'bad input or a source that cannot be read, nothing changed (the line says what is wrong)' })}`;
+  the header mailbox,displayName,aliases,kind,disabled,admin and optional mobile and
+  private_email columns (aliases separated by ;). Both replace the directory: users
+  missing from the source are removed (at most --max-removals per run; default 10 or
+  a fifth of the directory). --dry-run prints the changes and writes nothing.
+
+  Mobile numbers (--mobile-attribute, default ${DEFAULT_MOBILE_ATTRIBUTE}; the CSV's mobile column) are
+  read into E.164, numbers without a country code as of --default-country (default
+  ${DEFAULT_PHONE_COUNTRY}); a landline or an unreadable value is left out with a warning naming the
+  user. A private address (--private-email-attribute; the CSV's private_email) at one of
+  the directory's mail domains is left out too. With --user-pool-id, every enabled user
+  with a mobile number gets a break-glass account in the user pool (sign-in by SMS code
+  while failover is on; no invitation is sent), disabled users' accounts are disabled,
+  and the accounts of users gone or without a number deleted (--max-removals bounds
+  these deletions as well).
+${exitStatusHelp({
+  badInput: 'bad input or a source that cannot be read, nothing changed (the line says what is wrong)',
+  failed: 'the sync is done but its audit entry could not be written, or an unexpected error',
+  partial: 'the directory was synced, but the user pool refused some account changes (listed)',
+})}`;
 
 const MAX_DIFF_LINES_WRITTEN = 200;
 
 interface Target {
   store: DynamoDbDirectoryStore;
+  audit: AuditLog;
   description: string;
+  /** The break-glass accounts to keep in step, or why there are none (local mode, no --user-pool-id). */
+  accounts: BreakGlassAccounts | { none: string };
   close(): Promise<void>;
 }
 
@@ -64,7 +99,10 @@ const TARGET_OPTIONS = {
   region: { type: 'string' },
   // For tests and DynamoDB-compatible servers; a deployed stack needs none.
   endpoint: { type: 'string' },
+  'user-pool-id': { type: 'string' },
 } as const;
+
+const COUNTRY_OPTION = { 'default-country': { type: 'string', default: DEFAULT_PHONE_COUNTRY } } as const;
 
 async function sync(argv: string[], out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
   const { values } = parseArgs({
@@ -81,8 +119,11 @@ async function sync(argv: string[], out: NodeJS.WritableStream, err: NodeJS.Writ
       'ca-file': { type: 'string' },
       starttls: { type: 'boolean', default: false },
       'tls-servername': { type: 'string' },
+      'mobile-attribute': { type: 'string', default: DEFAULT_MOBILE_ATTRIBUTE },
+      'private-email-attribute': { type: 'string' },
       'max-removals': { type: 'string' },
       'dry-run': { type: 'boolean', default: false },
+      ...COUNTRY_OPTION,
       ...TARGET_OPTIONS,
     },
     strict: true,
@@ -116,6 +157,9 @@ async function sync(argv: string[], out: NodeJS.WritableStream, err: NodeJS.Writ
     ...(values['admin-group'] !== undefined && { adminGroupDn: values['admin-group'] }),
     ...(ca !== undefined && { ca }),
     ...(values['tls-servername'] !== undefined && { tlsServername: values['tls-servername'] }),
+    mobileAttribute: values['mobile-attribute'],
+    defaultCountry: countryOption(values['default-country']),
+    ...(values['private-email-attribute'] !== undefined && { privateEmailAttribute: values['private-email-attribute'] }),
   });
   return runSync(source, values, out, err);
 }
@@ -126,13 +170,15 @@ async function importCsv(argv: string[], out: NodeJS.WritableStream, err: NodeJS
     options: {
       'max-removals': { type: 'string' },
       'dry-run': { type: 'boolean', default: false },
+      ...COUNTRY_OPTION,
       ...TARGET_OPTIONS,
     },
     strict: true,
     allowPositionals: true,
   });
   if (positionals.length !== 1) throw new UsageError('import takes exactly one CSV file');
-  return runSync(new CsvDirectorySource(positionals[0]!), values, out, err);
+  const source = new CsvDirectorySource(positionals[0]!, { defaultCountry: countryOption(values['default-country']) });
+  return runSync(source, values, out, err);
 }
 
 async function list(argv: string[], out: NodeJS.WritableStream): Promise<number> {
@@ -157,7 +203,36 @@ async function list(argv: string[], out: NodeJS.WritableStream): Promise<number>
   }
 }
 
-type TargetValues = { 'data-dir'?: string; table?: string; region?: string; endpoint?: string };
+type TargetValues = { 'data-dir'?: string; table?: string; region?: string; endpoint?: string; 'user-pool-id'?: string };
+
+function countryOption(value: string): string {
+  try {
+    return phoneCountry(value);
+  } catch (error) {
+    if (error instanceof InvalidInputError) throw new UsageError(`--default-country: ${error.message}`);
+    throw error;
+  }
+}
+
+/** What the sync did, for the audit entry: counts only, never names or numbers. */
+function auditDetails(report: SyncReport, accounts: AccountSyncReport | null): Record<string, number> {
+  const { users } = report.plan;
+  return {
+    usersAdded: users.added.length,
+    usersChanged: users.changed.length,
+    usersRemoved: users.removed.length,
+    usersWithMobile: report.mobiles.withMobile,
+    usersWithoutMobile: report.mobiles.withoutMobile.length,
+    ...(accounts && {
+      accountsCreated: accounts.counts.create,
+      accountsUpdated: accounts.counts.update + accounts.counts.confirm,
+      accountsEnabled: accounts.counts.enable,
+      accountsDisabled: accounts.counts.disable,
+      accountsDeleted: accounts.counts.delete,
+      accountsFailed: accounts.failures.length,
+    }),
+  };
+}
 
 async function runSync(
   source: DirectorySource,
@@ -170,21 +245,110 @@ async function runSync(
   const started = performance.now();
   const target = await openTarget(values);
   try {
-    const report = await syncDirectory(source, target.store, {
-      dryRun,
-      owner: `${hostname()}:${process.pid}`,
-      now: () => new Date(),
-      leaseMs: DEFAULT_SYNC_LEASE_MS,
-      ...(maxRemovals !== undefined && { maxRemovals }),
-    });
+    const pool = 'none' in target.accounts ? null : target.accounts;
+    const run = async () => {
+      // The accounts are planned (and their deletions bounded) before the store is written,
+      // and changed after it: a user removed there can no longer sign in, whatever the pool still holds.
+      let accountPlan: AccountPlan | null = null;
+      const report = await syncDirectory(source, target.store, {
+        dryRun,
+        owner: `${hostname()}:${process.pid}`,
+        now: () => new Date(),
+        leaseMs: DEFAULT_SYNC_LEASE_MS,
+        ...(maxRemovals !== undefined && { maxRemovals }),
+        ...(pool && {
+          beforeWrite: async (incoming: readonly DirectoryUser[]) => {
+            accountPlan = await planBreakGlassSync(incoming, pool, maxRemovals !== undefined ? { maxRemovals } : {});
+          },
+        }),
+      });
+      const accounts = pool && accountPlan ? await applyBreakGlassPlan(accountPlan, pool, { dryRun }) : null;
+      return { report, accounts };
+    };
+    // Audited like an admin's action, with counts only; a dry run changes nothing and is not recorded.
+    const context = { actor: deployedActor(), action: 'directory.sync' as const, target: source.description };
+    let result: Awaited<ReturnType<typeof run>>;
+    try {
+      result = await run();
+    } catch (error) {
+      const why = error instanceof ShadowmailError ? `${error.code}: ${error.message}` : 'internal error';
+      if (!dryRun) await recordAudit(target.audit, systemClock, { ...context, details: { error: why } }, 'error').catch(() => undefined);
+      throw error;
+    }
+    const { report, accounts } = result;
+    let auditProblem: string | null = null;
+    if (!dryRun) {
+      await recordAudit(target.audit, systemClock, { ...context, details: auditDetails(report, accounts) }).catch((error: unknown) => {
+        auditProblem = ((error as Error).cause as Error | undefined)?.message ?? (error as Error).message;
+      });
+    }
     for (const warning of report.warnings.slice(0, 50)) err.write(`skipped ${warning}\n`);
     if (report.warnings.length > 50) err.write(`skipped ${report.warnings.length - 50} more entries\n`);
+    for (const warning of report.valueWarnings.slice(0, 50)) err.write(`warning ${warning}\n`);
+    if (report.valueWarnings.length > 50) err.write(`warning: ${report.valueWarnings.length - 50} more values left out\n`);
     out.write(formatPlan(report.plan, dryRun ? Number.POSITIVE_INFINITY : MAX_DIFF_LINES_WRITTEN));
+    if (accounts) out.write(formatAccountPlan(accounts.plan.changes, dryRun ? Number.POSITIVE_INFINITY : MAX_DIFF_LINES_WRITTEN));
+    for (const warning of accounts?.plan.warnings ?? []) err.write(`warning ${warning}\n`);
+    for (const failure of accounts?.failures ?? []) err.write(`failed: ${failure.action} account ${failure.username}: ${failure.reason}\n`);
     out.write(`${summary(source, target, report, (performance.now() - started) / 1000)}\n`);
-    return EXIT.ok;
+    out.write(`${mobileSummary(report)}\n`);
+    out.write(`${accountSummary(target, accounts)}\n`);
+    if (auditProblem !== null) {
+      err.write(`shadowmail directory: the sync is done, but its audit entry could not be written (${auditProblem})\n`);
+      return EXIT.failed;
+    }
+    return accounts && accounts.failures.length > 0 ? EXIT.partial : EXIT.ok;
   } finally {
     await target.close();
   }
+}
+
+const ACCOUNT_MARKS: Record<AccountChange['action'], string> = {
+  create: '+ account',
+  confirm: '~ account',
+  update: '~ account',
+  enable: '~ account',
+  disable: '~ account',
+  delete: '- account',
+};
+
+/** The account changes by name; what changed, never the number itself. */
+export function formatAccountPlan(changes: readonly AccountChange[], maxLines: number): string {
+  const lines = changes.map((change) => {
+    const what =
+      change.action === 'update'
+        ? `${change.fields.join(', ')} updated`
+        : change.action === 'delete'
+          ? `deleted (${{ gone: 'not in the directory', 'no-mobile': 'no mobile number', shared: 'shared mailbox', renamed: 'address changed', duplicate: 'second account of the user' }[change.why]})`
+          : change.action === 'confirm'
+            ? 'confirmed (an earlier run stopped halfway)'
+            : `${change.action}d`;
+    return `${ACCOUNT_MARKS[change.action]} ${change.username}  ${what}`;
+  });
+  const shown = lines.slice(0, maxLines);
+  if (lines.length > shown.length) shown.push(`… and ${lines.length - shown.length} more account changes`);
+  return shown.length > 0 ? `${shown.join('\n')}\n` : '';
+}
+
+/** How many who may sign in can get a code, and who cannot (names only; at most 50 shown). */
+function mobileSummary(report: SyncReport): string {
+  const { canSignIn, withMobile, withoutMobile } = report.mobiles;
+  const shown = withoutMobile.slice(0, 50).join(', ');
+  const more = withoutMobile.length > 50 ? ` and ${withoutMobile.length - 50} more` : '';
+  return `  mobile numbers: ${withMobile} of ${canSignIn} users who may sign in${withoutMobile.length > 0 ? `; without: ${shown}${more}` : ''}`;
+}
+
+function accountSummary(target: Target, accounts: AccountSyncReport | null): string {
+  if (accounts === null) return `  break-glass accounts: ${(target.accounts as { none: string }).none}`;
+  const { counts, plan, failures } = accounts;
+  const where = (target.accounts as BreakGlassAccounts).description;
+  return (
+    `  break-glass accounts in ${where}: ${counts.create} created, ${counts.update + counts.confirm} updated, ` +
+    `${counts.enable} enabled, ${counts.disable} disabled, ${counts.delete} deleted, ${plan.unchanged} unchanged` +
+    (failures.length > 0 ? `, ${failures.length} failed` : '') +
+    (plan.foreign > 0 ? ` (${plan.foreign} other accounts left alone)` : '') +
+    (accounts.dryRun ? ' (dry run: nothing changed)' : '')
+  );
 }
 
 async function openTarget(values: TargetValues): Promise<Target> {
@@ -192,17 +356,38 @@ async function openTarget(values: TargetValues): Promise<Target> {
     if (values['data-dir'] !== undefined) throw new UsageError('give either --table or --data-dir, not both');
     const region = values.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
     if (region === undefined) throw new UsageError('--table needs --region (or AWS_REGION)');
+    const poolId = values['user-pool-id'];
+    if (poolId !== undefined && !USER_POOL_ID.test(poolId)) {
+      throw new UsageError(
+        `--user-pool-id must be a user pool id such as eu-central-1_AbCdEf123 (stack output UserPoolId), not ${JSON.stringify(poolId)}`,
+      );
+    }
     const client = new DynamoDBClient({ region, ...(values.endpoint !== undefined && { endpoint: values.endpoint }) });
+    const cognito = poolId === undefined ? null : new CognitoIdentityProviderClient({ region: poolId.split('_')[0]! });
     return {
       store: new DynamoDbDirectoryStore({ client, tableName: values.table }),
+      audit: new DynamoDbAuditLog({ client, tableName: values.table }),
       description: `table ${values.table} (${region})`,
-      close: async () => client.destroy(),
+      accounts: cognito
+        ? new CognitoBreakGlassAccounts(cognito, poolId!, poolId!.split('_')[0]!)
+        : { none: 'not synced: give --user-pool-id (the stack output UserPoolId) to keep them in step' },
+      close: async () => {
+        client.destroy();
+        cognito?.destroy();
+      },
     };
   }
   if (values.region !== undefined || values.endpoint !== undefined) throw new UsageError('--region and --endpoint go with --table');
+  if (values['user-pool-id'] !== undefined) throw new UsageError('--user-pool-id goes with --table (local mode has no user pool)');
   const env = values['data-dir'] !== undefined ? { ...process.env, SHADOWMAIL_DATA_DIR: values['data-dir'] } : process.env;
   return openLocalTarget(readLocalConfig(env).dataDir);
 }
+
+/** `<region>_<id>`, as Cognito names a user pool; the region part names where its API is. */
+const USER_POOL_ID = /^[a-z]{2}(-[a-z]+)+-\d+_[0-9A-Za-z]+$/;
+
+/** Local mode signs staff in from the directory store itself (its provider reads it): no accounts to keep. */
+const LOCAL_ACCOUNTS = { none: 'none in local mode (its sign-in reads the directory directly)' };
 
 /** Local mode's table: through the running stack's dynalite, or dynalite started on the data directory (as openLocalIndex does). */
 async function openLocalTarget(dataDir: string): Promise<Target> {
@@ -211,7 +396,13 @@ async function openLocalTarget(dataDir: string): Promise<Target> {
   const running = await readRuntimeInfo(paths);
   if (running) {
     const client = makeDynamoDbClient(running.dynamoEndpoint);
-    return { store: new DynamoDbDirectoryStore({ client, tableName: LOCAL_TABLE_NAME }), description, close: async () => client.destroy() };
+    return {
+      store: new DynamoDbDirectoryStore({ client, tableName: LOCAL_TABLE_NAME }),
+      audit: new DynamoDbAuditLog({ client, tableName: LOCAL_TABLE_NAME }),
+      description,
+      accounts: LOCAL_ACCOUNTS,
+      close: async () => client.destroy(),
+    };
   }
   try {
     await stat(paths.dynamodb);
@@ -222,7 +413,9 @@ async function openLocalTarget(dataDir: string): Promise<Target> {
   const client = makeDynamoDbClient(dynalite.endpoint);
   return {
     store: new DynamoDbDirectoryStore({ client, tableName: LOCAL_TABLE_NAME }),
+    audit: new DynamoDbAuditLog({ client, tableName: LOCAL_TABLE_NAME }),
     description,
+    accounts: LOCAL_ACCOUNTS,
     close: async () => {
       client.destroy();
       await dynalite.close();
@@ -272,6 +465,10 @@ function describeChange(before: DirectoryUser, after: DirectoryUser, fields: Arr
       const added = after.aliases.filter((alias) => !before.aliases.includes(alias)).map((alias) => `+${alias}`);
       const removed = before.aliases.filter((alias) => !after.aliases.includes(alias)).map((alias) => `-${alias}`);
       return `aliases ${[...added, ...removed].join(' ')}`;
+    }
+    // Contact values stay out of the output (sync.log keeps it): only that they changed.
+    if (field === 'mobile' || field === 'privateEmail') {
+      return `${field} ${before[field] === undefined ? 'added' : after[field] === undefined ? 'removed' : 'changed'}`;
     }
     return `${field} ${JSON.stringify(before[field])} → ${JSON.stringify(after[field])}`;
   });

@@ -3,7 +3,7 @@
 // in an order a crash at any point leaves repairable by the next run (docs/design.md §7).
 
 import type { DirectorySource, DirectoryStore } from '../ports/directory.ts';
-import { isMailAddress, normalizeAddress } from './addresses.ts';
+import { domainOf, isMailAddress, normalizeAddress } from './addresses.ts';
 import { InvalidInputError, ShadowmailError } from './errors.ts';
 import type { AddressAssignment, DirectoryUser, DirectoryUserKind } from './model.ts';
 
@@ -120,9 +120,59 @@ function checkedMobile(value: string): string {
 }
 
 function checkedPrivateEmail(value: string): string {
-  const address = normalizeAddress(value);
-  if (!isMailAddress(address)) throw new InvalidInputError(`not a mail address: ${JSON.stringify(value)}`);
-  return address;
+  const reading = readPrivateEmail(value);
+  if (reading === null || 'problem' in reading) throw new InvalidInputError(`not a mail address: ${JSON.stringify(value)}`);
+  return reading.privateEmail;
+}
+
+// How the directory reaches people when their mail is down: the mobile number (sign-in
+// codes, notices; read by the sources with adapters/phone/mobile-numbers.ts) and an
+// optional private address (notices). What the sync reports about them names users by
+// their work address only, never by a phone number.
+
+export type PrivateEmailReading = { privateEmail: string } | { problem: string };
+
+/** A private address as a source holds it, in comparison form, or why it is not one; null when empty. */
+export function readPrivateEmail(raw: string): PrivateEmailReading | null {
+  if (raw.trim() === '') return null;
+  const address = normalizeAddress(raw);
+  return isMailAddress(address) ? { privateEmail: address } : { problem: 'the private address is not a mail address' };
+}
+
+/**
+ * Drops every private address at one of the directory's own mail domains (the domains
+ * of its users' addresses): mail there is exactly what is down when a notice is needed.
+ * Returns the users (the same objects where nothing was dropped) and a warning per drop.
+ */
+export function dropPrivateAddressesAtMailDomains(users: readonly DirectoryUser[]): { users: DirectoryUser[]; warnings: string[] } {
+  const mailDomains = new Set(users.flatMap((user) => addressesOf(user).map(domainOf)));
+  const warnings: string[] = [];
+  const kept = users.map((user) => {
+    if (user.privateEmail === undefined || !mailDomains.has(domainOf(user.privateEmail))) return user;
+    warnings.push(`${user.mailbox}: private address left out, it is at ${domainOf(user.privateEmail)}, one of the mail domains`);
+    const { privateEmail: _dropped, ...rest } = user;
+    return rest;
+  });
+  return { users: kept, warnings };
+}
+
+export interface MobileCoverage {
+  /** Users who may sign in (enabled personal accounts). */
+  canSignIn: number;
+  /** Of those, how many have a mobile number (can get a sign-in code). */
+  withMobile: number;
+  /** The work addresses of the others, sorted. */
+  withoutMobile: string[];
+}
+
+/** Who of the users that may sign in can get a code by SMS, and who cannot. */
+export function mobileCoverage(users: readonly DirectoryUser[]): MobileCoverage {
+  const signIn = users.filter((user) => canSignIn(user));
+  const withoutMobile = signIn
+    .filter((user) => user.mobile === undefined)
+    .map((user) => user.mailbox)
+    .sort();
+  return { canSignIn: signIn.length, withMobile: signIn.length - withoutMobile.length, withoutMobile };
 }
 
 /**
@@ -280,6 +330,12 @@ export interface SyncOptions {
   now: () => Date;
   /** How long the lease lasts; a run that dies frees it after this. */
   leaseMs?: number;
+  /**
+   * Called with the complete incoming directory once the plan passed its own checks and
+   * before anything is written (dry runs included); throwing refuses the whole run. What
+   * follows the directory (the break-glass accounts) checks its own limits here.
+   */
+  beforeWrite?: (incoming: readonly DirectoryUser[]) => Promise<void>;
 }
 
 export interface SyncReport {
@@ -287,8 +343,14 @@ export interface SyncReport {
   dryRun: boolean;
   /** Users the source delivered. */
   read: number;
+  /** The complete directory as the source delivered it (what the break-glass accounts follow). */
+  users: DirectoryUser[];
   /** Entries the source skipped, with why (no SMTP address, unusable values). */
   warnings: string[];
+  /** Users kept with a value left out (an unreadable mobile number, a private address at a mail domain). */
+  valueWarnings: string[];
+  /** Who of the users that may sign in has a mobile number (a break-glass sign-in code needs one). */
+  mobiles: MobileCoverage;
   /** Milliseconds spent reading the source, reading the store, and writing. */
   timings: { readSourceMs: number; readStoreMs: number; writeMs: number };
 }
@@ -306,7 +368,11 @@ export function defaultMaxRemovals(currentUsers: number): number {
  */
 export async function syncDirectory(source: DirectorySource, store: DirectoryStore, options: SyncOptions): Promise<SyncReport> {
   const started = performance.now();
-  const { users: incoming, warnings } = await source.readAll();
+  const read = await source.readAll();
+  const { warnings } = read;
+  const contacts = dropPrivateAddressesAtMailDomains(read.users);
+  const incoming = contacts.users;
+  const valueWarnings = [...(read.valueWarnings ?? []), ...contacts.warnings];
   checkDirectory(incoming);
   const readSourceMs = performance.now() - started;
 
@@ -327,6 +393,7 @@ export async function syncDirectory(source: DirectorySource, store: DirectorySto
           'nothing was changed. Check the base DN and filter, or allow it with --max-removals',
       );
     }
+    await options.beforeWrite?.(incoming);
     const writeStarted = performance.now();
     if (!dryRun && !isEmptyPlan(plan)) {
       writing = true;
@@ -335,7 +402,16 @@ export async function syncDirectory(source: DirectorySource, store: DirectorySto
     }
     const writeMs = writing ? performance.now() - writeStarted : 0;
     if (!dryRun) await store.finishSync(options.owner, options.now());
-    return { plan, dryRun, read: incoming.length, warnings, timings: { readSourceMs, readStoreMs, writeMs } };
+    return {
+      plan,
+      dryRun,
+      read: incoming.length,
+      users: incoming,
+      warnings,
+      valueWarnings,
+      mobiles: mobileCoverage(incoming),
+      timings: { readSourceMs, readStoreMs, writeMs },
+    };
   } catch (error) {
     // The lease is freed either way. A run that failed while writing stays marked in
     // the store, so the next run rewrites every address item; one that failed

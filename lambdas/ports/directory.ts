@@ -8,6 +8,11 @@ export interface DirectoryReadResult {
   users: DirectoryUser[];
   /** Entries left out, with why ("CN=Printer: no SMTP address"). */
   warnings: string[];
+  /**
+   * Users kept with one value left out, with why ("alice@corp.example: the mobile number
+   * is a landline …"); never the value itself when it is a phone number.
+   */
+  valueWarnings?: string[];
 }
 
 export interface DirectorySource {

@@ -1,8 +1,12 @@
 // The IAM role `shadowmail directory sync --table …` assumes on the on-prem host that
 // reaches Active Directory. It may make exactly the table calls the sync and
 // `directory list` make (lambdas/adapters/aws/dynamodb-directory-store.ts), each held to
-// its DIR#/ADDR# partitions by dynamodb:LeadingKeys (docs/design.md §7), and read the
-// bind-password secret. How the host gets the role: docs/deploy.md §8.1 and §8.2.
+// its DIR#/ADDR# partitions by dynamodb:LeadingKeys (docs/design.md §7), append the
+// sync's audit entry (PutItem in AUDIT# partitions only; with no read of them it cannot
+// learn the key of an existing entry to overwrite it), read the bind-password secret,
+// and keep the break-glass accounts of the webmail's user pool with exactly the calls
+// lambdas/adapters/aws/cognito-break-glass-accounts.ts makes. How the host gets the role:
+// docs/deploy.md §8.1 and §8.2; the accounts: §8.5.
 import { CfnOutput, Duration, Stack, Token } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -19,11 +23,30 @@ export const DIRECTORY_SYNC_PARTITIONS = {
   shards: Array.from({ length: DIRECTORY_SHARDS }, (_, shard) => `DIR#${shard.toString(16)}`),
   /** Every address item: `ADDR#<address>` (or `ADDR#sha256:…` for an overlong one). */
   addresses: `${messageTableKeys.address('').pk}*`,
+  /** The audit log's day partitions (`AUDIT#<yyyy-mm-dd>`), where the sync appends its entry. */
+  audit: `${messageTableKeys.auditDay('')}*`,
 } as const;
+
+/**
+ * The user pool calls of the break-glass accounts, as the Service Authorization Reference
+ * names them (https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoncognitouserpools.html;
+ * each takes the userpool resource): list, create, confirm (set password), update, enable,
+ * disable, delete. Nothing that reads or changes the pool itself, its clients or its groups.
+ */
+export const BREAK_GLASS_ACCOUNT_ACTIONS = [
+  'cognito-idp:ListUsers',
+  'cognito-idp:AdminCreateUser',
+  'cognito-idp:AdminSetUserPassword',
+  'cognito-idp:AdminUpdateUserAttributes',
+  'cognito-idp:AdminEnableUser',
+  'cognito-idp:AdminDisableUser',
+  'cognito-idp:AdminDeleteUser',
+] as const;
 
 const externalIdPattern = /^[\w+=,.@:/-]{2,1224}$/;
 const secretArnPattern = /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+-[A-Za-z0-9]{6}$/;
 const keyArnPattern = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[0-9a-f-]{36}$/;
+const userPoolArnPattern = /^arn:aws[a-z-]*:cognito-idp:[a-z0-9-]+:\d{12}:userpool\/[a-z0-9-]+_[0-9A-Za-z]+$/;
 const trustAnchorArnPattern = /^arn:aws[a-z-]*:rolesanywhere:[a-z0-9-]+:\d{12}:trust-anchor\/[0-9a-f-]{36}$/;
 
 export interface DirectorySyncRoleProps {
@@ -37,6 +60,8 @@ export interface DirectorySyncRoleProps {
   bindPasswordSecretKeyArn?: string;
   /** Also trust IAM Roles Anywhere sessions from this trust anchor, optionally only for one certificate CN. */
   rolesAnywhere?: { trustAnchorArn: string; certificateCommonName?: string };
+  /** The webmail's user pool (`arn:aws:cognito-idp:<region>:<account>:userpool/<id>`): the sync keeps its break-glass accounts. */
+  userPoolArn?: string;
 }
 
 export class DirectorySyncRole extends Construct {
@@ -47,7 +72,7 @@ export class DirectorySyncRole extends Construct {
   constructor(scope: Construct, id: string, props: DirectorySyncRoleProps) {
     super(scope, id);
     validate(this, props);
-    const { state, shards, addresses } = DIRECTORY_SYNC_PARTITIONS;
+    const { state, shards, addresses, audit } = DIRECTORY_SYNC_PARTITIONS;
     const table = props.table.tableArn;
     const onlyPartitions = (operator: 'StringEquals' | 'StringLike', keys: readonly string[]) => ({
       [`ForAllValues:${operator}`]: { 'dynamodb:LeadingKeys': [...keys] },
@@ -73,7 +98,18 @@ export class DirectorySyncRole extends Construct {
         resources: [table],
         conditions: onlyPartitions('StringLike', [addresses, ...shards]),
       }),
+      new iam.PolicyStatement({
+        sid: 'AuditSync',
+        actions: ['dynamodb:PutItem'],
+        resources: [table],
+        conditions: onlyPartitions('StringLike', [audit]),
+      }),
     ];
+    if (props.userPoolArn !== undefined) {
+      statements.push(
+        new iam.PolicyStatement({ sid: 'BreakGlassAccounts', actions: [...BREAK_GLASS_ACCOUNT_ACTIONS], resources: [props.userPoolArn] }),
+      );
+    }
     if (props.bindPasswordSecretArn !== undefined) {
       statements.push(
         new iam.PolicyStatement({
@@ -145,6 +181,7 @@ function validate(scope: Construct, props: DirectorySyncRoleProps): void {
     'the complete ARN of a Secrets Manager secret (…:secret:name-AbCdEf)',
   );
   check(props.bindPasswordSecretKeyArn, keyArnPattern, 'bindPasswordSecretKeyArn', 'the ARN of a KMS key');
+  check(props.userPoolArn, userPoolArnPattern, 'userPoolArn', 'the ARN of a Cognito user pool');
   check(
     props.rolesAnywhere?.trustAnchorArn,
     trustAnchorArnPattern,

@@ -168,6 +168,8 @@ export class StatelessStack extends Stack {
       ...(directorySync.bindPasswordSecretArn && { bindPasswordSecretArn: directorySync.bindPasswordSecretArn }),
       ...(directorySync.bindPasswordSecretKeyArn && { bindPasswordSecretKeyArn: directorySync.bindPasswordSecretKeyArn }),
       ...(directorySync.rolesAnywhere && { rolesAnywhere: directorySync.rolesAnywhere }),
+      // The break-glass accounts the sync keeps (docs/deploy.md §8.5); none without staff SMS codes.
+      ...(config.breakGlass.staffSmsCodes && { userPoolArn: this.webmail.userPool.userPoolArn }),
     });
 
     const queues = [

@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { xml } from './aws-query-xml.ts';
+import { type CognitoUsersFake, createCognitoUsersFake } from './cognito-users-fake.ts';
 
 export type DoctorService = 'lambda' | 'sesv2' | 'ses' | 'sns' | 'cognito' | 'sqs' | 'cloudwatch';
 
@@ -45,6 +46,8 @@ export interface DoctorFakeState {
   onSendEmail: (email: SentEmail) => Promise<void> | void;
   /** When set, SendEmail answers this error instead (e.g. MessageRejected in the sandbox). */
   sendEmailError: { status: number; type: string; message: string } | null;
+  /** Cognito's user calls (the directory sync's break-glass accounts): cognito-users-fake.ts. */
+  cognitoUsers: CognitoUsersFake;
 }
 
 export interface DoctorFakes {
@@ -75,6 +78,7 @@ export function createDoctorFakes(): DoctorFakes {
     sentEmails: [],
     onSendEmail: () => undefined,
     sendEmailError: null,
+    cognitoUsers: createCognitoUsersFake(),
   };
 
   async function handle(
@@ -191,7 +195,10 @@ export function createDoctorFakes(): DoctorFakes {
       const action = target.slice(target.indexOf('.') + 1);
       const params = JSON.parse(body) as Record<string, string>;
       record('cognito', action, params);
-      if (action === 'DescribeUserPoolDomain') json(200, { DomainDescription: state.userPoolDomains.get(params.Domain!) ?? {} }, '1.1');
+      const userCall = state.cognitoUsers.handle(action, params);
+      if (userCall) json(userCall.status, userCall.body, '1.1');
+      else if (action === 'DescribeUserPoolDomain')
+        json(200, { DomainDescription: state.userPoolDomains.get(params.Domain!) ?? {} }, '1.1');
       else if (action === 'DescribeIdentityProvider') {
         const provider = state.identityProviders.get(`${params.UserPoolId}/${params.ProviderName}`);
         if (provider) json(200, { IdentityProvider: provider }, '1.1');

@@ -16,9 +16,11 @@ import {
   NoSuchObjectError,
   ResultCodeError,
 } from 'ldapts';
-import { DirectoryError, makeDirectoryUser } from '../../core/directory.ts';
+import type { CountryCode } from 'libphonenumber-js/max';
+import { DirectoryError, makeDirectoryUser, readPrivateEmail } from '../../core/directory.ts';
 import type { DirectoryUser } from '../../core/model.ts';
 import type { DirectoryReadResult, DirectorySource } from '../../ports/directory.ts';
+import { DEFAULT_PHONE_COUNTRY, phoneCountry, readMobileNumber } from '../phone/mobile-numbers.ts';
 
 export const DEFAULT_USER_FILTER = '(&(objectClass=user)(|(mail=*)(proxyAddresses=*)))';
 export const DEFAULT_PAGE_SIZE = 500;
@@ -32,6 +34,10 @@ export const MAX_GROUP_WALK_READS = 2_000;
 const DEFAULT_MAX_ENTRIES = 500_000;
 
 const USER_ATTRIBUTES = ['objectGUID', 'mail', 'proxyAddresses', 'displayName', 'cn', 'userAccountControl', 'msExchRecipientTypeDetails'];
+/** AD's attribute for the mobile number (Active Directory Users and Computers: Telephones → Mobile). */
+export const DEFAULT_MOBILE_ATTRIBUTE = 'mobile';
+/** An LDAP attribute description: a name (letters, digits, hyphens) or an OID. */
+const ATTRIBUTE_NAME = /^(?:[A-Za-z][A-Za-z0-9-]{0,63}|\d+(?:\.\d+)+)$/;
 
 export type AdminStrategy = 'auto' | 'in-chain' | 'walk';
 
@@ -56,6 +62,19 @@ export interface LdapDirectorySourceOptions {
   /** Bound on each LDAP request (bind, one page of a search). */
   operationTimeoutMs?: number;
   maxEntries?: number;
+  /** Where the mobile number is (default `mobile`). */
+  mobileAttribute?: string;
+  /** Where a private mail address is, if the directory has one (no default). */
+  privateEmailAttribute?: string;
+  /** The country of numbers written without a country code (default DE). */
+  defaultCountry?: string;
+}
+
+/** Which attributes hold a user's contact values, and how numbers without a country code are read. */
+export interface ContactAttributes {
+  mobile: string;
+  privateEmail?: string;
+  country: CountryCode;
 }
 
 interface Candidate {
@@ -68,6 +87,7 @@ export class LdapDirectorySource implements DirectorySource {
   private readonly options: LdapDirectorySourceOptions;
   private readonly host: string;
   private readonly secure: boolean;
+  private readonly contacts: ContactAttributes;
 
   constructor(options: LdapDirectorySourceOptions) {
     let parsed: URL;
@@ -82,6 +102,7 @@ export class LdapDirectorySource implements DirectorySource {
     if (options.startTls && parsed.protocol === 'ldaps:') {
       throw new DirectoryError('DIRECTORY_SOURCE', 'StartTLS is for ldap:// URLs; an ldaps:// connection is encrypted already');
     }
+    this.contacts = contactAttributes(options);
     this.options = options;
     this.host = parsed.hostname.replace(/^\[(.*)\]$/, '$1');
     this.secure = parsed.protocol === 'ldaps:';
@@ -109,12 +130,15 @@ export class LdapDirectorySource implements DirectorySource {
       const admins = options.adminGroupDn ? await this.adminDns(client, options.adminGroupDn, candidates) : new Set<string>();
       const users: DirectoryUser[] = [];
       const warnings: string[] = [];
+      const valueWarnings: string[] = [];
       for (const { dn, entry } of candidates) {
-        const result = userFromEntry(entry, admins.has(normalizeDn(dn)));
-        if ('user' in result) users.push(result.user);
-        else warnings.push(`${dn}: ${result.skipped}`);
+        const result = userFromEntry(entry, admins.has(normalizeDn(dn)), this.contacts);
+        if ('user' in result) {
+          users.push(result.user);
+          for (const problem of result.leftOut) valueWarnings.push(`${result.user.mailbox}: ${problem}`);
+        } else warnings.push(`${dn}: ${result.skipped}`);
       }
-      return { users, warnings };
+      return { users, warnings, valueWarnings };
     } catch (error) {
       throw this.explain(error, phase);
     } finally {
@@ -143,7 +167,7 @@ export class LdapDirectorySource implements DirectorySource {
       for await (const page of client.searchPaginated(baseDn, {
         scope: 'sub',
         filter: this.userFilter(),
-        attributes: USER_ATTRIBUTES,
+        attributes: [...USER_ATTRIBUTES, this.contacts.mobile, ...(this.contacts.privateEmail ? [this.contacts.privateEmail] : [])],
         explicitBufferAttributes: ['objectGUID'],
         paged: { pageSize: this.options.pageSize ?? DEFAULT_PAGE_SIZE },
       })) {
@@ -305,10 +329,38 @@ export async function walkGroup(client: Client, group: Entry, knownUsers: Readon
   return members;
 }
 
-export type EntryResult = { user: DirectoryUser } | { skipped: string };
+/** The contact attributes of the options, checked (a bad name or country is DIRECTORY_SOURCE). */
+function contactAttributes(options: LdapDirectorySourceOptions): ContactAttributes {
+  const check = (name: string, flag: string): string => {
+    if (!ATTRIBUTE_NAME.test(name))
+      throw new DirectoryError('DIRECTORY_SOURCE', `${flag} must be an LDAP attribute name, not ${JSON.stringify(name)}`);
+    return name;
+  };
+  let country: CountryCode;
+  try {
+    country = phoneCountry(options.defaultCountry ?? DEFAULT_PHONE_COUNTRY);
+  } catch (error) {
+    throw new DirectoryError('DIRECTORY_SOURCE', (error as Error).message, { cause: error });
+  }
+  return {
+    mobile: check(options.mobileAttribute ?? DEFAULT_MOBILE_ATTRIBUTE, 'the mobile attribute'),
+    ...(options.privateEmailAttribute !== undefined && {
+      privateEmail: check(options.privateEmailAttribute, 'the private address attribute'),
+    }),
+    country,
+  };
+}
 
-/** One search entry as a directory user, or why it is left out. */
-export function userFromEntry(entry: Entry, admin: boolean): EntryResult {
+export type EntryResult = { user: DirectoryUser; leftOut: string[] } | { skipped: string };
+
+const NO_CONTACTS: ContactAttributes = { mobile: DEFAULT_MOBILE_ATTRIBUTE, country: DEFAULT_PHONE_COUNTRY };
+
+/**
+ * One search entry as a directory user, or why it is left out. A mobile number or
+ * private address that cannot be used is left out alone (`leftOut` says why); the
+ * user is kept.
+ */
+export function userFromEntry(entry: Entry, admin: boolean, contacts: ContactAttributes = NO_CONTACTS): EntryResult {
   const proxies = valuesOf(entry, 'proxyAddresses');
   const primaries = proxies.filter((value) => value.startsWith('SMTP:')).map((value) => value.slice(5));
   const secondaries = proxies.filter((value) => value.startsWith('smtp:')).map((value) => value.slice(5));
@@ -320,8 +372,14 @@ export function userFromEntry(entry: Entry, admin: boolean): EntryResult {
   const guid = bufferOf(entry, 'objectGUID');
   const uac = Number.parseInt(valuesOf(entry, 'userAccountControl')[0] ?? '0', 10);
   const recipientType = Number(valuesOf(entry, 'msExchRecipientTypeDetails')[0] ?? '0');
+  const leftOut: string[] = [];
+  const mobile = readMobileNumber(valuesOf(entry, contacts.mobile)[0] ?? '', contacts.country);
+  if (mobile && 'problem' in mobile) leftOut.push(mobile.problem);
+  const privateEmail = contacts.privateEmail ? readPrivateEmail(valuesOf(entry, contacts.privateEmail)[0] ?? '') : null;
+  if (privateEmail && 'problem' in privateEmail) leftOut.push(privateEmail.problem);
   try {
     return {
+      leftOut,
       user: makeDirectoryUser({
         id: guid && guid.length > 0 ? guid.toString('hex') : `dn:${normalizeDn(entry.dn)}`,
         mailbox: primary,
@@ -330,6 +388,8 @@ export function userFromEntry(entry: Entry, admin: boolean): EntryResult {
         kind: recipientType === SHARED_MAILBOX ? 'shared' : 'user',
         disabled: Number.isInteger(uac) && (uac & DISABLED_BIT) !== 0,
         admin,
+        ...(mobile && 'mobile' in mobile && { mobile: mobile.mobile }),
+        ...(privateEmail && 'privateEmail' in privateEmail && { privateEmail: privateEmail.privateEmail }),
       }),
     };
   } catch (error) {

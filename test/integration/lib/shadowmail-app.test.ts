@@ -872,3 +872,24 @@ describe('cdk-nag', () => {
     expect(attempt).toThrow(/AwsSolutions-S10/);
   });
 });
+
+describe('the directory-sync role and the user pool', () => {
+  const poolStatement = (template: Template) =>
+    (
+      only(template, 'AWS::IAM::Role', 'DirectorySyncRole').Properties.Policies[0].PolicyDocument.Statement as Array<
+        Record<string, unknown>
+      >
+    ).find((statement) => statement.Sid === 'BreakGlassAccounts');
+
+  it('may keep the break-glass accounts of the webmail pool while staff SMS codes are on, and has no Cognito grant otherwise', () => {
+    // Act
+    const on = poolStatement(example.stateless);
+    const off = poolStatement(synthesize({ ...EXAMPLE, breakGlass: { staffSmsCodes: false } }).stateless);
+
+    // Assess
+    const [poolId] = entry(example.stateless, 'AWS::Cognito::UserPool', 'WebmailUserPool');
+    expect(on).toMatchObject({ Effect: 'Allow', Resource: { 'Fn::GetAtt': [poolId, 'Arn'] } });
+    expect(on?.Action).toContain('cognito-idp:AdminCreateUser');
+    expect(off).toBeUndefined();
+  });
+});

@@ -1,10 +1,12 @@
 // The directory-sync role as CloudFormation: who may assume it (this account, with
 // an external id if set; IAM Roles Anywhere for one trust anchor if set), one-hour
 // sessions, and a policy of exactly the DynamoDB calls and partition keys the sync
-// makes. The latter is held against the real thing: `shadowmail directory import`
-// and `list` (the CLI, the real DynamoDB store) run against dynalite behind a
-// recording proxy, and every request on the wire is evaluated against the
-// synthesized policy statements. cdk-nag AwsSolutions must pass. Bundling is skipped.
+// makes, and exactly the Cognito calls of the break-glass accounts on the one pool.
+// Both are held against the real thing: `shadowmail directory import` and `list` (the
+// CLI, the real DynamoDB store) run against dynalite behind a recording proxy, and with
+// --user-pool-id against the fake Cognito API, and every request on the wire is
+// evaluated against the synthesized policy statements. cdk-nag AwsSolutions must pass.
+// Bundling is skipped.
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, request, type Server } from 'node:http';
@@ -20,12 +22,14 @@ import { DIRECTORY_SHARDS, directoryKeys } from '../../../../lambdas/adapters/aw
 import { createMessageTable } from '../../../../lambdas/adapters/aws/message-table.ts';
 import { messageTableKeys } from '../../../../lambdas/contract/message-table.ts';
 import {
+  BREAK_GLASS_ACCOUNT_ACTIONS,
   DIRECTORY_SYNC_PARTITIONS,
   DirectorySyncRole,
   type DirectorySyncRoleProps,
 } from '../../../../lib/constructs/directory-sync-role.ts';
 import { MessageIndex } from '../../../../lib/constructs/message-index.ts';
 import type { CfnJson, CfnResource } from '../../../support/cfn-resource.ts';
+import { type FakeAws, startFakeAws, useFakeAws } from '../../../support/cli-deployed-aws-fakes.ts';
 import { runCli } from '../../../support/cli-run.ts';
 import { type DynamoDbServer, startDynalite } from '../../../support/dynamodb-servers.ts';
 
@@ -38,6 +42,8 @@ afterAll(async () => {
 
 const SECRET_ARN = 'arn:aws:secretsmanager:eu-central-1:123456789012:secret:shadowmail/ldap-bind-AbC123';
 const KEY_ARN = 'arn:aws:kms:eu-central-1:123456789012:key/0f1e2d3c-4b5a-6978-8695-a4b3c2d1e0f9';
+const POOL_ID = 'eu-central-1_CorpPool1';
+const USER_POOL_ARN = `arn:aws:cognito-idp:eu-central-1:123456789012:userpool/${POOL_ID}`;
 const TRUST_ANCHOR_ARN = 'arn:aws:rolesanywhere:eu-central-1:123456789012:trust-anchor/11111111-2222-3333-4444-555555555555';
 
 type Statement = {
@@ -263,7 +269,10 @@ describe('permissions against what the sync really sends', () => {
     ['a Scan', { action: 'Scan', leadingKeys: [] }],
     ['writing the state through a batch', { action: 'BatchWriteItem', leadingKeys: ['DIR#STATE'] }],
     ['reading an address item', { action: 'GetItem', leadingKeys: ['ADDR#a@corp.example'] }],
-    ['an audit entry', { action: 'UpdateItem', leadingKeys: ['AUDIT#2025-01-01'] }],
+    ['changing an audit entry', { action: 'UpdateItem', leadingKeys: ['AUDIT#2025-01-01'] }],
+    ['deleting an audit entry', { action: 'DeleteItem', leadingKeys: ['AUDIT#2025-01-01'] }],
+    ['reading the audit log', { action: 'Query', leadingKeys: ['AUDIT#2025-01-01'] }],
+    ['a PutItem into a message partition', { action: 'PutItem', leadingKeys: ['MSG#0001'] }],
   ])('denies %s', (_what, call) => {
     // Prepare
     const built = build();
@@ -318,6 +327,38 @@ describe('the role', () => {
         Resource: table,
         Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['ADDR#*', ...shards] }, Null: present },
       },
+      {
+        Sid: 'AuditSync',
+        Effect: 'Allow',
+        Action: 'dynamodb:PutItem',
+        Resource: table,
+        Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['AUDIT#*'] }, Null: present },
+      },
+    ]);
+  });
+
+  it('may keep the break-glass accounts of the one user pool named, with the seven user calls and nothing else', () => {
+    // Act
+    const without = statementsOf(build().role);
+    const withPool = statementsOf(build({ userPoolArn: USER_POOL_ARN }).role);
+
+    // Assess
+    expect(JSON.stringify(without)).not.toMatch(/cognito/);
+    expect(withPool.slice(4)).toEqual([
+      {
+        Sid: 'BreakGlassAccounts',
+        Effect: 'Allow',
+        Action: [
+          'cognito-idp:AdminCreateUser',
+          'cognito-idp:AdminDeleteUser',
+          'cognito-idp:AdminDisableUser',
+          'cognito-idp:AdminEnableUser',
+          'cognito-idp:AdminSetUserPassword',
+          'cognito-idp:AdminUpdateUserAttributes',
+          'cognito-idp:ListUsers',
+        ],
+        Resource: USER_POOL_ARN,
+      },
     ]);
   });
 
@@ -366,7 +407,7 @@ describe('the role', () => {
 
     // Assess
     expect(JSON.stringify(without)).not.toMatch(/secretsmanager|kms/);
-    expect(withSecret.slice(3)).toEqual([
+    expect(withSecret.slice(4)).toEqual([
       { Sid: 'BindPassword', Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: SECRET_ARN },
       {
         Sid: 'BindPasswordKey',
@@ -395,6 +436,11 @@ describe('the role', () => {
     ['an external id with spaces', { externalId: 'my id' }, /externalId "my id"/],
     ['a key without a secret', { bindPasswordSecretKeyArn: KEY_ARN }, /bindPasswordSecretKeyArn needs bindPasswordSecretArn/],
     [
+      'a pool ARN that is none',
+      { userPoolArn: 'arn:aws:cognito-idp:eu-central-1:123456789012:identitypool/x' },
+      /userPoolArn .* is not the ARN of a Cognito user pool/,
+    ],
+    [
       'a trust anchor that is none',
       { rolesAnywhere: { trustAnchorArn: 'arn:aws:iam::123456789012:role/x' } },
       /rolesAnywhere.trustAnchorArn/,
@@ -414,6 +460,7 @@ describe('the role', () => {
       bindPasswordSecretArn: SECRET_ARN,
       bindPasswordSecretKeyArn: KEY_ARN,
       rolesAnywhere: { trustAnchorArn: TRUST_ANCHOR_ARN },
+      userPoolArn: USER_POOL_ARN,
     });
 
     // Act
@@ -422,5 +469,58 @@ describe('the role', () => {
     // Assess
     const report = JSON.parse(readFileSync(join(assembly.directory, 'validation-report.json'), 'utf8')) as { pluginReports: unknown[] };
     expect(report.pluginReports).toEqual([]);
+  });
+});
+
+describe('the break-glass account calls the sync really makes', () => {
+  let server: DynamoDbServer;
+  let aws: FakeAws;
+  let workDir: string;
+  const savedEnv = { ...process.env };
+  beforeAll(async () => {
+    [server, aws] = await Promise.all([startDynalite(), startFakeAws()]);
+    useFakeAws(aws);
+    workDir = await mkdtemp(join(tmpdir(), 'shadowmail-sync-role-pool-'));
+  });
+  afterAll(async () => {
+    process.env = savedEnv;
+    await Promise.all([server?.stop(), aws?.close(), rm(workDir, { recursive: true, force: true })]);
+  });
+
+  it('are all granted on the pool, and every granted one is used by a create, change, disable, enable and delete', async () => {
+    // Prepare
+    const statement = statementsOf(build({ userPoolArn: USER_POOL_ARN }).role).find((s) => s.Sid === 'BreakGlassAccounts')!;
+    const tableName = 'corp-mail-pool';
+    const client = makeDynamoDbClient(server.endpoint);
+    await createMessageTable(client, tableName);
+    client.destroy();
+    aws.doctor.cognitoUsers.addPool(POOL_ID);
+    const target = ['--table', tableName, '--region', 'eu-central-1', '--endpoint', server.endpoint, '--user-pool-id', POOL_ID];
+    const file = (name: string, rows: string[]) => {
+      const path = join(workDir, name);
+      return writeFile(path, `${['id,mailbox,disabled,mobile', ...rows].join('\n')}\n`).then(() => path);
+    };
+    const runs = [
+      await file('1.csv', [
+        'a,alice@corp.test,false,0170 1000001',
+        'b,bob@corp.test,false,0170 1000002',
+        'c,carol@corp.test,false,0170 1000003',
+      ]),
+      await file('2.csv', ['a,alice@corp.test,false,0170 2000001', 'b,bob@corp.test,true,0170 1000002']),
+      await file('3.csv', ['a,alice@corp.test,false,0170 2000001', 'b,bob@corp.test,false,0170 1000002']),
+    ];
+
+    // Act
+    const results = [];
+    for (const csvFile of runs) results.push(await cli('import', csvFile, ...target));
+
+    // Assess
+    for (const result of results) expect(result.code, result.err).toBe(0);
+    const calls = aws.requests.filter((request) => request.service === 'cognito');
+    expect(calls.every((call) => call.params.UserPoolId === POOL_ID)).toBe(true);
+    const used = [...new Set(calls.map((call) => `cognito-idp:${call.action}`))].sort();
+    expect(used).toEqual([...statement.Action].sort());
+    expect([...BREAK_GLASS_ACCOUNT_ACTIONS].sort()).toEqual(used);
+    expect(statement.Resource).toBe(USER_POOL_ARN);
   });
 });

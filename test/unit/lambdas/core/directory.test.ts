@@ -324,3 +324,81 @@ describe('syncDirectory', () => {
     expect(store.writing).toBe(false);
   });
 });
+
+describe('contact values in the sync', () => {
+  it('drops a private address at one of the directory mail domains (that mail is down) and names the user', async () => {
+    // Prepare
+    const store = new MemoryDirectoryStore();
+    const users = [
+      user('alice@corp.test', { privateEmail: 'alice@example.org', mobile: '+491701234567' }),
+      user('bob@corp.test', { privateEmail: 'bob.private@Corp.Test' }),
+      user('carol@corp.test', { aliases: ['carol@branch.test'], privateEmail: 'carol@branch.test' }),
+    ];
+
+    // Act
+    const report = await syncDirectory(
+      sourceOf(async () => ({ users, warnings: [], valueWarnings: ['erin@corp.test: the mobile number is a landline'] })),
+      store,
+      options,
+    );
+
+    // Assess
+    const stored = (await store.readState()).users;
+    expect(stored.map((u) => [u.mailbox, u.privateEmail])).toEqual([
+      ['alice@corp.test', 'alice@example.org'],
+      ['bob@corp.test', undefined],
+      ['carol@corp.test', undefined],
+    ]);
+    expect(report.valueWarnings).toEqual([
+      'erin@corp.test: the mobile number is a landline',
+      'bob@corp.test: private address left out, it is at corp.test, one of the mail domains',
+      'carol@corp.test: private address left out, it is at branch.test, one of the mail domains',
+    ]);
+  });
+
+  it('reports how many users who may sign in have a mobile number, and names the others (never a number)', async () => {
+    // Prepare
+    const users = [
+      user('alice@corp.test', { mobile: '+491701234567' }),
+      user('bob@corp.test'),
+      user('dave@corp.test', { mobile: '+491701234568', disabled: true }),
+      user('erin@corp.test', { disabled: true }),
+      user('support@corp.test', { kind: 'shared' }),
+      user('aaron@corp.test'),
+    ];
+
+    // Act
+    const report = await syncDirectory(sourceOf(users), new MemoryDirectoryStore(), { ...options, dryRun: true });
+
+    // Assess
+    expect(report.mobiles).toEqual({ canSignIn: 3, withMobile: 1, withoutMobile: ['aaron@corp.test', 'bob@corp.test'] });
+  });
+});
+
+describe('syncDirectory beforeWrite', () => {
+  it('hands the complete incoming directory over before writing, and a refusal there leaves the store untouched', async () => {
+    // Prepare
+    const store = await storeWith([user('alice@corp.test', { mobile: '+491701234567' })]);
+    const seen: string[][] = [];
+    const refuse = async (incoming: readonly DirectoryUser[]) => {
+      seen.push(incoming.map((u) => u.mailbox));
+      throw new DirectoryError('DIRECTORY_MASS_REMOVAL', 'refused by what follows the directory');
+    };
+
+    // Act
+    const failure = await syncDirectory(sourceOf([user('alice@corp.test'), user('bob@corp.test')]), store, {
+      ...options,
+      beforeWrite: refuse,
+    }).then(
+      () => null,
+      (error: unknown) => error as Error,
+    );
+
+    // Assess
+    expect(failure?.message).toBe('refused by what follows the directory');
+    expect(seen).toEqual([['alice@corp.test', 'bob@corp.test']]);
+    expect(store.calls).not.toContain('markWriting');
+    expect((await store.readState()).users.map((u) => [u.mailbox, u.mobile])).toEqual([['alice@corp.test', '+491701234567']]);
+    expect(store.lease).toBeNull();
+  });
+});

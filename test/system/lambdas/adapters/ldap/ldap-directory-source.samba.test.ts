@@ -2,7 +2,8 @@
 // AD's real schema (objectGUID, proxyAddresses, userAccountControl as AD sets them),
 // rootDSE detection of AD, and nested admin groups resolved by AD itself with the
 // LDAP_MATCHING_RULE_IN_CHAIN rule — the path production takes, which slapd cannot
-// exercise. Samba has no Exchange schema (no msExchRecipientTypeDetails) and does not
+// exercise. Mobile numbers as AD holds them (`mobile`, or another attribute such as
+// `otherMobile`) and a private address (`otherMailbox`), one of them unusable. Samba has no Exchange schema (no msExchRecipientTypeDetails) and does not
 // cap searches at 1,000 entries; the slapd tests cover those.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AdminStrategy, LdapDirectorySource } from '../../../../../lambdas/adapters/ldap/ldap-directory-source.ts';
@@ -34,11 +35,13 @@ beforeAll(async () => {
       mail: 'anna@corp.test',
       proxyAddresses: ['SMTP:Anna@Corp.Test', 'smtp:office@corp.test', 'X500:/o=Corp/cn=anna'],
       userAccountControl: ENABLED,
+      mobile: '0170 1234567',
+      otherMailbox: 'Anna.Private@Example.ORG',
     });
-    await user('bert', { mail: 'bert@corp.test', userAccountControl: DISABLED });
-    await user('cora', { proxyAddresses: ['SMTP:cora@corp.test'], userAccountControl: ENABLED });
-    await user('dirk', { proxyAddresses: ['SMTP:dirk@corp.test'], userAccountControl: ENABLED });
-    await user('emil', { proxyAddresses: ['SMTP:emil@corp.test'], userAccountControl: ENABLED });
+    await user('bert', { mail: 'bert@corp.test', userAccountControl: DISABLED, mobile: '+49 (170) 765-4321' });
+    await user('cora', { proxyAddresses: ['SMTP:cora@corp.test'], userAccountControl: ENABLED, mobile: '030 1234567' });
+    await user('dirk', { proxyAddresses: ['SMTP:dirk@corp.test'], userAccountControl: ENABLED, otherMailbox: 'dirk at home' });
+    await user('emil', { proxyAddresses: ['SMTP:emil@corp.test'], userAccountControl: ENABLED, otherMobile: '0043 664 1234567' });
     const group = (cn: string, members: string[]) =>
       admin.add(`CN=${cn},${STAFF}`, { objectClass: ['top', 'group'], cn, sAMAccountName: cn, member: members });
     await group('Deep', [`CN=cora,${STAFF}`]);
@@ -54,8 +57,13 @@ afterAll(async () => {
   await dc?.stop();
 });
 
-function source(strategy: AdminStrategy, password = SAMBA_ADMIN_PASSWORD): LdapDirectorySource {
+function source(
+  strategy: AdminStrategy,
+  password = SAMBA_ADMIN_PASSWORD,
+  contacts: { mobileAttribute?: string; privateEmailAttribute?: string } = {},
+): LdapDirectorySource {
   return new LdapDirectorySource({
+    ...contacts,
     url: dc.url,
     bindDn: SAMBA_ADMIN_DN,
     bindPassword: async () => password,
@@ -88,6 +96,43 @@ describe('LdapDirectorySource against a Samba AD DC', () => {
       disabled: false,
     });
     expect(users.find((user) => user.mailbox === 'bert@corp.test')).toMatchObject({ displayName: 'bert', disabled: true });
+  });
+
+  it('reads mobile numbers into E.164 and a private address from the attributes named, leaving out what cannot be used', async () => {
+    // Prepare
+    const byDefault = source('auto', SAMBA_ADMIN_PASSWORD, { privateEmailAttribute: 'otherMailbox' });
+    const other = source('auto', SAMBA_ADMIN_PASSWORD, { mobileAttribute: 'otherMobile' });
+
+    // Act
+    const read = await byDefault.readAll();
+    const fromOther = await other.readAll();
+
+    // Assess
+    const contact = (users: typeof read.users) =>
+      Object.fromEntries(users.map((user) => [user.mailbox, [user.mobile ?? null, user.privateEmail ?? null]]));
+    expect(contact(read.users)).toEqual({
+      'anna@corp.test': ['+491701234567', 'anna.private@example.org'],
+      'bert@corp.test': ['+491707654321', null],
+      'cora@corp.test': [null, null],
+      'dirk@corp.test': [null, null],
+      'emil@corp.test': [null, null],
+    });
+    expect(read.warnings).toEqual([]);
+    expect([...(read.valueWarnings ?? [])].sort()).toEqual([
+      'cora@corp.test: the mobile number is a landline, not a mobile number (an SMS cannot reach it)',
+      'dirk@corp.test: the private address is not a mail address',
+    ]);
+    expect(contact(fromOther.users)['emil@corp.test']).toEqual(['+436641234567', null]);
+    expect(contact(fromOther.users)['anna@corp.test']).toEqual([null, null]);
+  });
+
+  it('refuses a mobile attribute that is no attribute name, before connecting', () => {
+    // Act
+    const attempt = () => source('auto', SAMBA_ADMIN_PASSWORD, { mobileAttribute: 'mobile)(objectClass=*' });
+
+    // Assess
+    expect(attempt).toThrow(DirectoryError);
+    expect(attempt).toThrow(/the mobile attribute must be an LDAP attribute name/);
   });
 
   it('resolves nested admin groups with the in-chain rule, detected from the rootDSE, as the walk does', async () => {

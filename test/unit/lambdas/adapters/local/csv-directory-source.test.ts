@@ -34,9 +34,10 @@ describe('CsvDirectorySource', () => {
     // Prepare
     const source = new CsvDirectorySource(FIXTURE);
     // Act
-    const { users, warnings } = await source.readAll();
+    const { users, warnings, valueWarnings } = await source.readAll();
     // Assess
     expect(warnings).toEqual([]);
+    expect(valueWarnings).toEqual([]);
     expect(users).toEqual([
       {
         id: 'alice@corp.test',
@@ -81,11 +82,55 @@ describe('CsvDirectorySource', () => {
     // Prepare
     const text = 'Admin,MAILBOX,id\nyes,Dana@Corp.Test,emp-0042\n';
     // Act
-    const users = parseDirectoryCsv(text);
+    const { users } = parseDirectoryCsv(text);
     // Assess
     expect(users).toEqual([
       { id: 'emp-0042', mailbox: 'dana@corp.test', displayName: 'dana@corp.test', aliases: [], kind: 'user', disabled: false, admin: true },
     ]);
+  });
+
+  it('reads the mobile and private_email columns: numbers into E.164 with the default country, addresses in comparison form', () => {
+    // Prepare
+    const text = [
+      'mailbox,mobile,private_email',
+      'alice@corp.test,0170 1234567,Alice@Example.ORG',
+      'bob@corp.test,"+43 664 1234567",',
+      'erin@corp.test,,',
+    ].join('\n');
+    // Act
+    const { users, valueWarnings } = parseDirectoryCsv(text, 'users.csv');
+    const swiss = parseDirectoryCsv('mailbox,mobile\nzoe@corp.test,079 123 45 67\n', 'users.csv', 'CH');
+    // Assess
+    expect(valueWarnings).toEqual([]);
+    expect(users.map(({ mailbox, mobile, privateEmail }) => ({ mailbox, mobile, privateEmail }))).toEqual([
+      { mailbox: 'alice@corp.test', mobile: '+491701234567', privateEmail: 'alice@example.org' },
+      { mailbox: 'bob@corp.test', mobile: '+436641234567', privateEmail: undefined },
+      { mailbox: 'erin@corp.test', mobile: undefined, privateEmail: undefined },
+    ]);
+    expect('mobile' in users[2]!).toBe(false);
+    expect(swiss.users[0]!.mobile).toBe('+41791234567');
+  });
+
+  it('keeps a user whose number or private address cannot be used, without that value, and names the user (not the number)', () => {
+    // Prepare
+    const text = [
+      'mailbox,privateEmail,mobile',
+      'alice@corp.test,,030 1234567',
+      'bob@corp.test,bob at home,0170 1234567',
+      'carol@corp.test,,call me',
+    ].join('\n');
+    // Act
+    const { users, valueWarnings } = parseDirectoryCsv(text, 'users.csv');
+    // Assess
+    expect(users.map((user) => user.mailbox)).toEqual(['alice@corp.test', 'bob@corp.test', 'carol@corp.test']);
+    expect(users.map((user) => user.mobile)).toEqual([undefined, '+491701234567', undefined]);
+    expect(users[1]!.privateEmail).toBeUndefined();
+    expect(valueWarnings).toEqual([
+      'alice@corp.test (line 2): the mobile number is a landline, not a mobile number (an SMS cannot reach it)',
+      'bob@corp.test (line 3): the private address is not a mail address',
+      'carol@corp.test (line 4): the mobile number cannot be read as a phone number',
+    ]);
+    expect(valueWarnings.join('\n')).not.toMatch(/1234567/);
   });
 
   it.each([
