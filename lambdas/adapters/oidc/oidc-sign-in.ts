@@ -143,9 +143,17 @@ export class OidcSignIn implements SignInProvider {
 /** Who the verified ID token's claims say signed in; exported for the claim rules' tests. */
 export function identityOf(claims: Record<string, unknown>): Identity {
   const subject = claims.sub;
-  const email = claims.email;
+  // Cognito puts `identities` into every federated user's token and none into a native user's.
+  const nativeAccount = claims.identities === undefined;
+  // A native account's address is its username, which the directory sync (or the admin's
+  // setup) set and nobody can change; its `email` attribute the user could rewrite with
+  // their own access token (UpdateUserAttributes), since the app client must be able to
+  // write the attributes the IdP maps.
+  const email = nativeAccount ? claims['cognito:username'] : claims.email;
   if (typeof subject !== 'string' || subject === '') throw new SignInFailedError('the ID token has no subject');
-  if (typeof email !== 'string' || !email.includes('@')) throw new SignInFailedError('the ID token has no email address');
+  if (typeof email !== 'string' || !email.includes('@')) {
+    throw new SignInFailedError(nativeAccount ? "the native account's username is no email address" : 'the ID token has no email address');
+  }
   // Where the token says, the address must be verified: else anyone who can set their own
   // address at the IdP could claim another's mailbox. Cognito sends federated users' flag as a string.
   const verified = claims.email_verified;
@@ -159,7 +167,6 @@ export function identityOf(claims: Record<string, unknown>): Identity {
     name,
     groups: Array.isArray(groups) ? groups.filter((group): group is string => typeof group === 'string') : [],
     ...(typeof directoryId === 'string' && directoryId.trim() !== '' && { directoryId: directoryId.trim() }),
-    // Cognito puts `identities` into every federated user's token and none into a native user's.
-    ...(claims.identities === undefined && { nativeAccount: true }),
+    ...(nativeAccount && { nativeAccount: true }),
   };
 }

@@ -31,8 +31,17 @@ describe('identityOf', () => {
   });
 
   it("marks the pool's own (break-glass) accounts: a token without `identities`", () => {
-    const { identities: _federated, ...native } = CLAIMS;
+    const { identities: _federated, ...native } = { ...CLAIMS, 'cognito:username': 'bob@corp.test' };
     expect(identityOf(native).nativeAccount).toBe(true);
     expect(identityOf(CLAIMS).nativeAccount).toBeUndefined();
+  });
+
+  it("takes a native account's address from its username, which the user cannot change, not from the email attribute", () => {
+    const { identities: _federated, ...native } = { ...CLAIMS, 'cognito:username': 'bob@corp.test' };
+    // bob rewrote his email attribute (UpdateUserAttributes with his own access token) to alice's address
+    expect(identityOf({ ...native, email: 'alice@corp.test', email_verified: 'true' }).email).toBe('bob@corp.test');
+    expect(() => identityOf({ ...native, 'cognito:username': 'f3a1c2d4-uuid' })).toThrow(/username is no email address/);
+    // a federated user's username is <IdP>_<id>: the email claim (mapped by the IdP) is the address
+    expect(identityOf({ ...CLAIMS, 'cognito:username': 'ADFS_bob' }).email).toBe('bob@corp.test');
   });
 });
