@@ -21,6 +21,17 @@ export interface SentEmail {
   configurationSetName?: string;
 }
 
+/** A native user of a fake user pool, as AdminGetUser describes it. */
+export interface FakeCognitoUser {
+  Username: string;
+  Enabled: boolean;
+  UserStatus: string;
+  Attributes: Array<{ Name: string; Value: string }>;
+  /** The MFA methods the user has activated, e.g. ['SOFTWARE_TOKEN_MFA']. */
+  UserMFASettingList: string[];
+  PreferredMfaSetting?: string;
+}
+
 export interface DoctorFakeState {
   /** SES v2 GetEmailIdentity answers by domain; a missing domain is NotFoundException. */
   identities: Map<string, Record<string, unknown>>;
@@ -34,6 +45,10 @@ export interface DoctorFakeState {
   userPoolDomains: Map<string, Record<string, unknown>>;
   /** DescribeIdentityProvider by `<pool id>/<provider name>`. */
   identityProviders: Map<string, Record<string, unknown>>;
+  /** Break-glass (issue 13): DescribeUserPool by pool id (the UserPool object it answers). */
+  userPools: Map<string, Record<string, unknown>>;
+  /** Break-glass (issue 13): the pools' own users by `<pool id>/<username in lower case>` (AdminGetUser). */
+  cognitoUsers: Map<string, FakeCognitoUser>;
   subscriptions: Map<string, Array<{ SubscriptionArn: string; Protocol: string; Endpoint: string }>>;
   /** GetQueueAttributes by queue URL. */
   queueAttributes: Map<string, Record<string, string>>;
@@ -68,6 +83,8 @@ export function createDoctorFakes(): DoctorFakes {
     accountLimit: { ConcurrentExecutions: 1000, UnreservedConcurrentExecutions: 1000 },
     userPoolDomains: new Map(),
     identityProviders: new Map(),
+    userPools: new Map(),
+    cognitoUsers: new Map(),
     subscriptions: new Map(),
     queueAttributes: new Map(),
     alarms: [],
@@ -196,7 +213,9 @@ export function createDoctorFakes(): DoctorFakes {
         const provider = state.identityProviders.get(`${params.UserPoolId}/${params.ProviderName}`);
         if (provider) json(200, { IdentityProvider: provider }, '1.1');
         else json(400, { __type: 'ResourceNotFoundException', message: `Identity provider ${params.ProviderName} does not exist.` }, '1.1');
-      } else json(400, { __type: 'InvalidParameterException', message: `unsupported action ${action}` }, '1.1');
+      } else if (!breakGlassCognito(action, params, json)) {
+        json(400, { __type: 'InvalidParameterException', message: `unsupported action ${action}` }, '1.1');
+      }
       return true;
     }
     if (target === 'AmazonSQS.GetQueueAttributes') {
@@ -233,6 +252,35 @@ export function createDoctorFakes(): DoctorFakes {
           '1.0',
         );
       } else json(400, { __type: 'InvalidAction', message: `unsupported action ${action}` }, '1.0');
+      return true;
+    }
+    return false;
+  }
+
+  // ---- Cognito for break-glass sign-in (issue 13): the pool's settings and its own users.
+  // Errors as the API reference names them (ResourceNotFoundException, UserNotFoundException).
+  function breakGlassCognito(
+    action: string,
+    params: Record<string, string>,
+    json: (status: number, value: unknown, version: '1.1') => void,
+  ): boolean {
+    if (action === 'DescribeUserPool') {
+      const pool = state.userPools.get(params.UserPoolId!);
+      if (pool) json(200, { UserPool: { Id: params.UserPoolId, ...pool } }, '1.1');
+      else json(400, { __type: 'ResourceNotFoundException', message: `User pool ${params.UserPoolId} does not exist.` }, '1.1');
+      return true;
+    }
+    if (action === 'AdminGetUser') {
+      if (!state.userPools.has(params.UserPoolId!)) {
+        json(400, { __type: 'ResourceNotFoundException', message: `User pool ${params.UserPoolId} does not exist.` }, '1.1');
+        return true;
+      }
+      const user = state.cognitoUsers.get(`${params.UserPoolId}/${String(params.Username).toLowerCase()}`);
+      if (!user) json(400, { __type: 'UserNotFoundException', message: 'User does not exist.' }, '1.1');
+      else {
+        const { UserMFASettingList, ...rest } = user;
+        json(200, { ...rest, ...(UserMFASettingList.length > 0 && { UserMFASettingList }) }, '1.1');
+      }
       return true;
     }
     return false;
