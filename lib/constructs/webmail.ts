@@ -466,6 +466,15 @@ export class Webmail extends Construct {
     output('UserPoolId', this.userPool.userPoolId, 'Cognito user pool of the webmail (add admins to its admin group)');
     output('CognitoDomain', this.cognitoBaseUrl, 'Cognito hosted UI domain');
     output(
+      'UserPoolClientId',
+      this.userPoolClient.userPoolClientId,
+      'The webmail app client (shadowmail breakglass admin-setup signs in with it)',
+    );
+    const admins = config.breakGlass.admins.map((admin) => admin.username);
+    if (admins.length > 0) {
+      output('BreakGlassAdmins', admins.join(','), 'Break-glass admin accounts of the user pool (shadowmail doctor checks their TOTP)');
+    }
+    output(
       'IdentityProviderName',
       this.identityProvider.providerName,
       "The user pool's identity provider (shadowmail doctor checks its metadata or issuer)",

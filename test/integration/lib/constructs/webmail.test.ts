@@ -630,9 +630,13 @@ describe('outputs', () => {
       'IdentityProviderName',
       'SamlAcsUrl',
       'SamlEntityId',
+      'UserPoolClientId',
       'UserPoolId',
       'WebmailUrl',
     ]);
+    expect(outputs.UserPoolClientId!.Value).toEqual({
+      Ref: idOf(saml.template, 'AWS::Cognito::UserPoolClient', 'WebmailUserPoolWebmailClient'),
+    });
     for (const output of Object.values(outputs)) expect(output.Export).toBeUndefined();
     expect(outputs.WebmailUrl!.Value).toEqual({
       'Fn::Join': ['', [{ 'Fn::GetAtt': [idOf(saml.template, 'AWS::ApiGatewayV2::Api', 'WebmailApi'), 'ApiEndpoint'] }, '/']],
@@ -658,6 +662,7 @@ describe('outputs', () => {
       'FailoverParameterName',
       'IdentityProviderName',
       'OidcRedirectUrl',
+      'UserPoolClientId',
       'UserPoolId',
       'WebmailUrl',
     ]);
@@ -899,6 +904,11 @@ describe('break-glass sign-in', () => {
     expect(only(template, 'AWS::Lambda::Function', 'WebmailFunction').Properties.Environment.Variables[WEB_ENV.breakGlassAdmins]).toBe(
       'it-admin@example.com,ceo@example.com',
     );
+    // What shadowmail doctor checks the admins by; a stack without admins has no such output.
+    expect((template.findOutputs('BreakGlassAdmins') as Record<string, { Value: unknown }>).BreakGlassAdmins!.Value).toBe(
+      'it-admin@example.com,ceo@example.com',
+    );
+    expect(saml.template.findOutputs('BreakGlassAdmins')).toEqual({});
   });
 
   it('grants the trigger exactly the flag, the directory items it reads, audit items, and AdminGetUser on this pool in a policy the function does not wait for', () => {
