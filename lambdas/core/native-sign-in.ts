@@ -2,8 +2,11 @@
 // post-authentication trigger: a configured break-glass admin always, but only with TOTP
 // set up (the pool's MFA is optional, so this keeps their second factor mandatory); any
 // other native account is staff signing in by SMS code, allowed only as decideCodeSignIn
-// says (flag on, enabled personal account with a mobile number). Every refusal and every
+// says (flag on, enabled personal account with a mobile number). An admin without TOTP gets
+// in only inside the short setup window an operator opened to register it
+// (`shadowmail breakglass admin-setup`). Every refusal, every use of a setup window and every
 // completed sign-in is audited; a refusal names its reason only in the audit log.
+import type { AdminSetupWindows } from '../ports/admin-setup-windows.ts';
 import type { AuditLog } from '../ports/audit-log.ts';
 import type { Clock } from '../ports/clock.ts';
 import type { SignInFactors } from '../ports/sign-in-factors.ts';
@@ -16,11 +19,12 @@ export type NativeAccountKind = 'break-glass-admin' | 'staff';
 export type NativeSignInRefusal = CodeSignInRefusal | 'codes-off' | 'no-totp';
 
 export type NativeSignInDecision =
-  | { allowed: true; kind: NativeAccountKind }
-  | { allowed: false; kind: NativeAccountKind; reason: NativeSignInRefusal };
+  /** setupWindow: an admin without TOTP let in by an open setup window. */
+  { allowed: true; kind: NativeAccountKind; setupWindow?: true } | { allowed: false; kind: NativeAccountKind; reason: NativeSignInRefusal };
 
 export interface NativeSignInDeps extends CodeSignInDeps {
   factors: SignInFactors;
+  setupWindows: Pick<AdminSetupWindows, 'isOpen'>;
   audit: AuditLog;
   clock: Clock;
   /** config.breakGlass.admins usernames. */
@@ -43,6 +47,13 @@ const kindOf = (username: string, admins: readonly string[]): NativeAccountKind 
 export async function admitNativeSignIn(attempt: NativeAttempt, deps: NativeSignInDeps): Promise<NativeSignInDecision> {
   const kind = kindOf(attempt.username, deps.admins);
   const decision = await decide(attempt, kind, deps);
+  if (decision.allowed && decision.setupWindow) {
+    await recordAudit(deps.audit, deps.clock, {
+      actor: attempt.username,
+      action: 'signin',
+      details: { breakGlass: true, totpSetupWindow: true },
+    });
+  }
   if (!decision.allowed) {
     await recordAudit(
       deps.audit,
@@ -62,7 +73,9 @@ async function decide(attempt: NativeAttempt, kind: NativeAccountKind, deps: Nat
   if (attempt.userNotFound === true) return { allowed: false, kind, reason: 'unknown-user' };
   if (kind === 'break-glass-admin') {
     const totp = await deps.factors.hasTotp({ userPoolId: attempt.userPoolId, username: attempt.username });
-    return totp ? { allowed: true, kind } : { allowed: false, kind, reason: 'no-totp' };
+    if (totp) return { allowed: true, kind };
+    if (await deps.setupWindows.isOpen(attempt.username, deps.clock.now())) return { allowed: true, kind, setupWindow: true };
+    return { allowed: false, kind, reason: 'no-totp' };
   }
   if (!deps.staffCodes) return { allowed: false, kind, reason: 'codes-off' };
   const code = await decideCodeSignIn(attempt.username, deps);

@@ -5,6 +5,7 @@ import { CognitoIdentityProviderClient } from '@aws-sdk/client-cognito-identity-
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { CognitoSignInFactors } from '../adapters/aws/cognito-sign-in-factors.ts';
+import { DynamoDbAdminSetupWindows } from '../adapters/aws/dynamodb-admin-setup-windows.ts';
 import { DynamoDbAuditLog } from '../adapters/aws/dynamodb-audit-log.ts';
 import { DynamoDbDirectoryStore } from '../adapters/aws/dynamodb-directory-store.ts';
 import { SsmFailoverFlag } from '../adapters/aws/ssm-failover-flag.ts';
@@ -27,6 +28,7 @@ export function awsSignInTriggerDeps(source: NodeJS.ProcessEnv = process.env): P
     directory: new DynamoDbDirectoryStore({ client: dynamo, tableName }),
     audit: new DynamoDbAuditLog({ client: dynamo, tableName }),
     factors: new CognitoSignInFactors(new CognitoIdentityProviderClient({})),
+    setupWindows: new DynamoDbAdminSetupWindows({ client: dynamo, tableName }),
     clock: systemClock,
     admins: env[WEB_ENV.breakGlassAdmins],
     staffCodes: env[SIGN_IN_TRIGGER_ENV.staffSmsCodes],

@@ -1,7 +1,7 @@
 // Cognito's pre- and post-authentication trigger (issue 13): a MailFunction running
 // lambdas/entry/sign-in-trigger.ts, wired to the user pool, granted exactly what its adapters
-// call — the flag parameter (GetParameter), the directory's address and user items
-// (GetItem), audit items (PutItem), and AdminGetUser on this pool.
+// call — the flag parameter (GetParameter), the directory's address and user items and the
+// admins' setup windows (GetItem), audit items (PutItem), and AdminGetUser on this pool.
 //
 // The pool names the function (LambdaConfig) and the function's role would name the pool:
 // the default policy of a role is a dependency of its function, so AdminGetUser goes into a
@@ -15,13 +15,14 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
 import { ENV, SIGN_IN_TRIGGER_ENV, WEB_ENV } from '../../lambdas/contract/environment.ts';
+import { ADMIN_SETUP_PREFIX } from '../../lambdas/contract/message-table.ts';
 import { MailFunction } from './mail-function.ts';
 
 /**
  * Item key prefixes the trigger touches (lambdas/contract/message-table.ts, the directory store):
- * it reads ADDR#<address> and DIR#<shard> items and writes AUDIT#<day> items, nothing else.
+ * it reads ADDR#<address>, DIR#<shard> and SETUP#<admin> items and writes AUDIT#<day> items, nothing else.
  */
-export const SIGN_IN_TRIGGER_ITEMS = { read: ['ADDR#*', 'DIR#*'], write: ['AUDIT#*'] } as const;
+export const SIGN_IN_TRIGGER_ITEMS = { read: ['ADDR#*', 'DIR#*', `${ADMIN_SETUP_PREFIX}*`], write: ['AUDIT#*'] } as const;
 
 // Cognito waits at most 5 s for a trigger and then fails the sign-in
 // (https://docs.aws.amazon.com/cognito/latest/developerguide/cognito-user-pools-working-with-lambda-triggers.html):

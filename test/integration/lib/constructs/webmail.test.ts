@@ -946,7 +946,7 @@ describe('break-glass sign-in', () => {
         Effect: 'Allow',
         Action: 'dynamodb:GetItem',
         Resource: tableArn,
-        Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['ADDR#*', 'DIR#*'] } },
+        Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['ADDR#*', 'DIR#*', 'SETUP#*'] } },
       },
       {
         Effect: 'Allow',

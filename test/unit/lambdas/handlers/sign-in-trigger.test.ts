@@ -45,6 +45,7 @@ let factorCalls: PoolAccount[];
 let audit: MemoryAuditLog;
 let logged: Array<{ level: string; message: string; details?: Record<string, unknown> }>;
 let staffCodes: boolean;
+let windows: Map<string, number>;
 
 function handler() {
   return createSignInTriggerHandler({
@@ -56,6 +57,7 @@ function handler() {
         return totp.has(account.username);
       },
     },
+    setupWindows: { isOpen: async (username, now) => (windows.get(username) ?? 0) > now.getTime() },
     audit,
     clock: new ManualClock('2030-05-01T08:00:00Z'),
     admins: [ADMIN],
@@ -74,6 +76,7 @@ beforeEach(() => {
   audit = new MemoryAuditLog();
   logged = [];
   staffCodes = true;
+  windows = new Map();
 });
 
 const entries = () => audit.events.map((e) => ({ actor: e.actor, action: e.action, outcome: e.outcome, details: e.details }));
@@ -161,6 +164,37 @@ describe('pre authentication, break-glass admin', () => {
     expect(entries()).toEqual([
       { actor: ADMIN, action: 'signin.denied', outcome: 'denied', details: { reason: 'no-totp', breakGlass: true } },
     ]);
+  });
+
+  it('lets an admin without TOTP in only inside an open setup window, and audits that it did', async () => {
+    // Prepare
+    totp.clear();
+    windows.set(ADMIN, Date.parse('2030-05-01T08:10:00Z'));
+
+    // Act
+    const inside = await handler()(pre(ADMIN));
+    windows.set(ADMIN, Date.parse('2030-05-01T08:00:00Z'));
+    const closed = handler()(pre(ADMIN));
+
+    // Assess
+    expect(inside).toEqual(pre(ADMIN));
+    await expect(closed).rejects.toThrow(SIGN_IN_REFUSED_MESSAGE);
+    expect(entries()).toEqual([
+      { actor: ADMIN, action: 'signin', outcome: 'ok', details: { breakGlass: true, totpSetupWindow: true } },
+      { actor: ADMIN, action: 'signin.denied', outcome: 'denied', details: { reason: 'no-totp', breakGlass: true } },
+    ]);
+  });
+
+  it('never opens a setup window for staff: the window is the admins only', async () => {
+    // Prepare
+    flagOn = false;
+    windows.set('alice@corp.test', Date.parse('2030-05-01T09:00:00Z'));
+
+    // Act
+    const outcome = handler()(pre('alice@corp.test'));
+
+    // Assess
+    await expect(outcome).rejects.toThrow(SIGN_IN_REFUSED_MESSAGE);
   });
 
   it('does not treat an account as admin because its name merely contains an admin name', async () => {
