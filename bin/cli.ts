@@ -3,6 +3,7 @@
 // One file per command in bin/commands/, each run in the frame of bin/commands/command.ts
 // (usage errors, exit codes); this file only picks the command.
 
+import { breakglassCommand } from './commands/breakglass.ts';
 import { type Command, EXIT_STATUS_HELP, runCommand, UsageError } from './commands/command.ts';
 import { costCommand } from './commands/cost.ts';
 import { directoryCommand } from './commands/directory.ts';
@@ -22,6 +23,7 @@ const COMMANDS = new Map<string, Command>([
   ['cost', costCommand],
   ['doctor', doctorCommand],
   ['probe', probeCommand],
+  ['breakglass', breakglassCommand],
 ]);
 
 const USAGE = `usage:
@@ -37,6 +39,7 @@ const USAGE = `usage:
   shadowmail cost [--users N] [--messages-per-user N] [--size-kb N] [--nat] [--json]   (shadowmail cost --help)
   shadowmail doctor --stack STACK_ID [--region REGION] [--mailbox ADDR] [--dns-server IP[:PORT]] [--json]
   shadowmail probe --to ADDR [--from ADDR] [--via smtp://HOST[:PORT]] [--timeout SECONDS] [--json] [TARGET]
+  shadowmail breakglass admin-setup USERNAME --stack STACK_ID [--region REGION]   (shadowmail breakglass --help)
 
   trace     lists matching messages, newest first, with each recipient's delivery state.
   resend    sends stored mail to the primary again as a job, and follows it.
@@ -48,6 +51,7 @@ const USAGE = `usage:
   probe     sends one test message and follows it: received, indexed, relayed, the
             primary's 250, each with its time (shadowmail probe --help).
   redrive   moves the messages of a deployed stack's dead-letter queues back to work.
+  breakglass  sets up a break-glass admin account (password + TOTP) for when AD FS is down.
   (shadowmail COMMAND --help for all of a command's options)
 
   TARGET is local mode's data directory (--data-dir DIR; default SHADOWMAIL_DATA_DIR or
