@@ -693,6 +693,11 @@ describe('cdk-nag', () => {
     ['SAML by file', { identityProvider: { type: 'saml', metadataFile: METADATA_FIXTURE } }, {}],
     ['OIDC without a fixed environment', { identityProvider: ENTRA }, { env: false }],
     ['an own host name', { webmail: { cognitoDomainPrefix: 'corp-shadowmail', customDomain: CUSTOM_DOMAIN } }, {}],
+    [
+      'break-glass admins and no staff codes',
+      { breakGlass: { staffSmsCodes: false, admins: [{ username: 'it-admin@example.com', mobile: '+4915550001001' }] } },
+      {},
+    ],
   ] as Array<[string, Partial<ShadowmailConfigInput>, { env?: boolean }]>)(
     'passes AwsSolutions with %s: every finding fixed or acknowledged',
     (_what, overrides, options) => {
