@@ -2,8 +2,8 @@
 // session signing secret, a Cognito user pool federated to the customer's one IdP
 // (AD FS by SAML or Entra ID by OIDC) that also holds the break-glass accounts (staff
 // signing in by SMS code, a few admins with password + TOTP; docs/deploy.md §7.4, §7.6),
-// with a managed-login domain, a public PKCE client, the sign-in trigger, and an HTTP API whose $default route runs the Hono app of
-// lambdas/entry/webmail.ts. The function gets exactly the calls its adapters
+// with a managed-login domain, a public PKCE client and the sign-in trigger, and an
+// HTTP API whose $default route runs the Hono app of lambdas/entry/webmail.ts. The function gets exactly the calls its adapters
 // make on the stateful stack's table, bucket, key and resend queue, and sends
 // through SES with the configuration set it is given. Outputs name
 // what the IdP administrator and the runbook need.
@@ -222,7 +222,7 @@ export class Webmail extends Construct {
     Validations.of(this.userPool).acknowledge({
       id: 'AwsSolutions-COG2',
       reason:
-        'MFA is OPTIONAL because Cognito offers passwordless first factors (the staff SMS code, passkeys) only then; the sign-in trigger refuses a break-glass admin without TOTP, so every password sign-in still has a second factor.',
+        'MFA is OPTIONAL because Cognito offers passwordless first factors (the staff SMS code, passkeys) only then; the sign-in trigger refuses a break-glass admin without TOTP, so every admin sign-in still has a second factor, and staff accounts are created without a password (directory sync), signing in only by code while failover is on.',
     });
 
     this.identityProvider = this.federate(config, props.cwd ?? process.cwd());
