@@ -5,7 +5,9 @@
 // https://docs.aws.amazon.com/cognito/latest/developerguide/user-pool-lambda-pre-authentication.html,
 // https://docs.aws.amazon.com/cognito/latest/developerguide/user-pool-lambda-post-authentication.html).
 // Allowing returns the event unchanged; refusing throws, which Cognito answers to the client
-// as "PreAuthentication failed with error <message>" and the sign-in stops there.
+// as "PreAuthentication failed with error <message>" and the sign-in stops there. Post
+// authentication runs "after authentication is complete, before a user has received tokens",
+// and a failing one makes the authentication "fail to complete": an unaudited sign-in gets no tokens.
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { z } from 'zod';
 import { InvalidInputError } from '../core/errors.ts';
