@@ -43,7 +43,7 @@ const USAGE = `usage:
   shadowmail doctor --stack STACK_ID [--region REGION] [--mailbox ADDR] [--dns-server IP[:PORT]] [--json]
   shadowmail probe --to ADDR [--from ADDR] [--via smtp://HOST[:PORT]] [--timeout SECONDS] [--json] [TARGET]
   shadowmail idp (down | up | status) [--data-dir DIR]
-  shadowmail breakglass enroll-admin USERNAME [--data-dir DIR]
+  shadowmail breakglass admin-setup USERNAME [--stack STACK_ID [--region REGION] | --data-dir DIR]   (shadowmail breakglass --help)
 
   trace     lists matching messages, newest first, with each recipient's delivery state.
   resend    sends stored mail to the primary again as a job, and follows it.
@@ -56,7 +56,7 @@ const USAGE = `usage:
             primary's 250, each with its time (shadowmail probe --help).
   redrive   moves the messages of a deployed stack's dead-letter queues back to work.
   idp       local mode: takes the company sign-in (AD FS's stand-in) down or up (drills).
-  breakglass  local mode: enrols a break-glass admin (password + TOTP, without the IdP).
+  breakglass  sets up a break-glass admin account (password + TOTP) for when AD FS is down.
   (shadowmail COMMAND --help for all of a command's options)
 
   TARGET is local mode's data directory (--data-dir DIR; default SHADOWMAIL_DATA_DIR or

@@ -54,6 +54,10 @@ export const STACK_OUTPUTS = {
     userPoolId: 'UserPoolId',
     cognitoDomain: 'CognitoDomain',
     identityProviderName: 'IdentityProviderName',
+    /** Break-glass admin usernames, comma-separated; absent when none are configured. */
+    breakGlassAdmins: 'BreakGlassAdmins',
+    /** The webmail's app client (USER_AUTH): `shadowmail breakglass admin-setup` signs in with it. */
+    userPoolClientId: 'UserPoolClientId',
     alarmTopicArn: 'AlarmTopicArn',
     /** Only in stacks with the webmail's SES configuration set. */
     configurationSetName: 'ConfigurationSetName',

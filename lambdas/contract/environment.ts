@@ -49,6 +49,14 @@ export const WEB_ENV = {
   breakGlassAdmins: 'SHADOWMAIL_BREAK_GLASS_ADMINS',
 } as const;
 
+// Cognito's pre-/post-authentication trigger (issue 13, lib/constructs/sign-in-trigger.ts): it
+// reads the flag (WEB_ENV.failoverParameter), the directory and audit log (ENV.tableName) and
+// the admin list (WEB_ENV.breakGlassAdmins) under the webmail's names, plus its own below.
+export const SIGN_IN_TRIGGER_ENV = {
+  /** config.breakGlass.staffSmsCodes as "true"/"false": false refuses every staff code sign-in. */
+  staffSmsCodes: 'SHADOWMAIL_STAFF_SMS_CODES',
+} as const;
+
 /**
  * How the relay to the smart host uses TLS:
  * - `starttls-required`: STARTTLS must succeed, otherwise nothing is sent (the default).

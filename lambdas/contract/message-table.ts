@@ -56,4 +56,9 @@ export const messageTableKeys = {
   resendJobList: 'RESENDJOBS',
   auditDay: (day: string) => `AUDIT#${day}`,
   auditEvent: (day: string, position: string) => ({ pk: `AUDIT#${day}`, sk: position }),
+  /** A break-glass admin's TOTP setup window (issue 13; the sign-in trigger reads it). */
+  adminSetup: (username: string) => ({ pk: `${ADMIN_SETUP_PREFIX}${keyPart(username)}`, sk: 'SETUP' }),
 } as const;
+
+/** Partition key prefix of the admins' TOTP setup windows: the sign-in trigger may read these items. */
+export const ADMIN_SETUP_PREFIX = 'SETUP#';

@@ -11,6 +11,7 @@ export const SERVICE = {
   resend: 'shadowmail-resend',
   webmail: 'shadowmail-webmail',
   ruleSetActivation: 'ses-rule-set-activation',
+  signInTrigger: 'shadowmail-sign-in-trigger',
 } as const;
 
 export const METRIC = {

@@ -2,7 +2,7 @@
 // shared with the stacks in lib/). Read once per cold start; a wrong value stops the
 // function with a message naming the variable.
 import { z } from 'zod';
-import { DEFAULT_TIME_ZONE, ENV, isTimeZone, smtpTlsModes, TIME_ZONE_HINT, WEB_ENV } from '../contract/environment.ts';
+import { DEFAULT_TIME_ZONE, ENV, isTimeZone, SIGN_IN_TRIGGER_ENV, smtpTlsModes, TIME_ZONE_HINT, WEB_ENV } from '../contract/environment.ts';
 import { RELAY_WORK_MS } from '../contract/pipeline-limits.ts';
 import { ConfigurationError } from '../core/errors.ts';
 
@@ -120,3 +120,25 @@ const awsWebSchema = z.object({
 
 export type AwsWebEnv = z.infer<typeof awsWebSchema>;
 export const readAwsWebEnv = (source?: NodeJS.ProcessEnv): AwsWebEnv => readEnv(awsWebSchema, source);
+
+// Cognito's sign-in trigger: the flag, the table (directory and audit log), the break-glass
+// admins (comma-separated usernames, possibly none) and whether staff codes are on at all.
+const triggerSchema = z.object({
+  [WEB_ENV.failoverParameter]: awsWebSchema.shape[WEB_ENV.failoverParameter],
+  [WEB_ENV.failoverCacheSeconds]: webSettingsSchema[WEB_ENV.failoverCacheSeconds],
+  [ENV.tableName]: z.string().min(1),
+  [WEB_ENV.breakGlassAdmins]: z
+    .string()
+    .default('')
+    .transform((list) =>
+      list
+        .split(',')
+        .map((name) => name.trim())
+        .filter((name) => name !== ''),
+    )
+    .pipe(z.array(z.email('an e-mail address')).max(10)),
+  [SIGN_IN_TRIGGER_ENV.staffSmsCodes]: z.enum(['true', 'false']).transform((text) => text === 'true'),
+});
+
+export type AwsSignInTriggerEnv = z.infer<typeof triggerSchema>;
+export const readAwsSignInTriggerEnv = (source?: NodeJS.ProcessEnv): AwsSignInTriggerEnv => readEnv(triggerSchema, source);

@@ -114,7 +114,7 @@ export interface LocalConfig {
   publicUrl: string | null;
   failoverCacheSeconds: number;
   adminGroup: string;
-  /** Usernames of the break-glass admin accounts (`shadowmail breakglass enroll-admin` gives them password + TOTP). */
+  /** Usernames of the break-glass admin accounts (`shadowmail breakglass admin-setup` gives them password + TOTP). */
   breakGlassAdmins: string[];
   timeZone: string;
 }

@@ -1,14 +1,15 @@
 // The emergency webmail in AWS (stateless stack): the failover-flag parameter, the
 // session signing secret, a Cognito user pool federated to the customer's one IdP
-// (AD FS by SAML or Entra ID by OIDC) with a hosted-UI domain and a public PKCE
-// client, and an HTTP API whose $default route runs the Hono app of
-// lambdas/entry/webmail.ts. The function gets exactly the calls its adapters
+// (AD FS by SAML or Entra ID by OIDC) that also holds the break-glass accounts (staff
+// signing in by SMS code, a few admins with password + TOTP; docs/deploy.md §7.4, §7.6),
+// with a managed-login domain, a public PKCE client and the sign-in trigger, and an
+// HTTP API whose $default route runs the Hono app of lambdas/entry/webmail.ts. The function gets exactly the calls its adapters
 // make on the stateful stack's table, bucket, key and resend queue, and sends
 // through SES with the configuration set it is given. Outputs name
 // what the IdP administrator and the runbook need.
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { CfnOutput, Duration, RemovalPolicy, SecretValue, Validations } from 'aws-cdk-lib';
+import { CfnOutput, Duration, RemovalPolicy, SecretValue, Stack, Validations } from 'aws-cdk-lib';
 import * as apigwv1 from 'aws-cdk-lib/aws-apigateway';
 import * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
@@ -29,6 +30,7 @@ import { DIRECTORY_ID_ATTRIBUTE, DIRECTORY_ID_CLAIM } from '../../lambdas/contra
 import { CONFIG_CONTEXT_KEY, type ShadowmailConfig, ShadowmailConfigError } from '../config.ts';
 import { MailFunction } from './mail-function.ts';
 import { TABLE_ITEM_ACTIONS } from './message-index.ts';
+import { SignInTrigger } from './sign-in-trigger.ts';
 
 /** What the webmail writes into the flag parameter before any admin has switched it: normal operation. */
 export const INITIAL_FAILOVER_VALUE = JSON.stringify({ on: false });
@@ -74,6 +76,13 @@ export class Webmail extends Construct {
   readonly identityProvider: cognito.UserPoolIdentityProviderSaml | cognito.UserPoolIdentityProviderOidc;
   readonly userPoolDomain: cognito.UserPoolDomain;
   readonly userPoolClient: cognito.UserPoolClient;
+  /** Cognito's default managed-login style for the webmail client. */
+  readonly managedLoginBranding: cognito.CfnManagedLoginBranding;
+  /** Cognito → SNS for the staff sign-in codes. */
+  readonly smsRole: iam.Role;
+  readonly smsRoleExternalId: string;
+  /** Pre-/post-authentication: the break-glass rules and their audit. */
+  readonly signInTrigger: SignInTrigger;
   readonly adminGroup: cognito.UserPoolGroup;
   /** https://<prefix>.auth.<region>.amazoncognito.com */
   readonly cognitoBaseUrl: string;
@@ -114,21 +123,82 @@ export class Webmail extends Construct {
         'The key signs session cookies and short-lived cid:/download links; each function instance caches it for 5 minutes, so a rotation would sign users out and break links at random during an outage. It never leaves the account; replace it deliberately (put-secret-value) if it leaks.',
     });
 
+    const { breakGlass } = config;
+    // Cognito → SNS for the staff codes: a role only Cognito may assume, only with the
+    // external id, only for a user pool of this account (confused-deputy conditions as the
+    // Cognito developer guide shows them for the SMS role:
+    // https://docs.aws.amazon.com/cognito/latest/developerguide/user-pool-sms-settings.html).
+    // The pool's own ARN cannot be named here (the pool names this role): userpool/* of this
+    // account and region.
+    this.smsRoleExternalId = `${config.stackId}-webmail-sms`;
+    const stack = Stack.of(this);
+    this.smsRole = new iam.Role(this, 'SmsRole', {
+      description: 'shadowmail webmail: Cognito sends the break-glass sign-in codes by SMS through SNS',
+      assumedBy: new iam.ServicePrincipal('cognito-idp.amazonaws.com', {
+        conditions: {
+          StringEquals: { 'sts:ExternalId': this.smsRoleExternalId, 'aws:SourceAccount': stack.account },
+          ArnLike: { 'aws:SourceArn': stack.formatArn({ service: 'cognito-idp', resource: 'userpool', resourceName: '*' }) },
+        },
+      }),
+      inlinePolicies: {
+        SmsOnly: new iam.PolicyDocument({
+          statements: [
+            // An SMS to a phone number has no resource ARN: Publish must be allowed on "*"
+            // (Service Authorization Reference, Amazon SNS: Publish, resource topic optional) …
+            new iam.PolicyStatement({ actions: ['sns:Publish'], resources: ['*'] }),
+            // … and is then denied for every topic, so the role can send SMS and nothing else.
+            new iam.PolicyStatement({ effect: iam.Effect.DENY, actions: ['sns:Publish'], resources: ['arn:*:sns:*:*:*'] }),
+          ],
+        }),
+      },
+    });
+    Validations.of(this.smsRole).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'sns:Publish to a phone number has no resource ARN, so Cognito needs it on "*"; a Deny on every topic ARN leaves only SMS, and the trust policy admits only Cognito with the external id for a pool of this account.',
+    });
+
+    // Settings an existing pool takes in place (CloudFormation "Update requires: No
+    // interruption" for MfaConfiguration, EnabledMfas, Policies.SignInPolicy,
+    // SmsConfiguration, WebAuthnRelyingPartyID, WebAuthnUserVerification, LambdaConfig,
+    // UserPoolTier: https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-cognito-userpool.html).
+    // Nothing here may ever need a replacement: a new pool breaks the IdP's trust (SAML
+    // entity id) and drops the break-glass accounts — hence deletionProtection and RETAIN.
     this.userPool = new cognito.UserPool(this, 'UserPool', {
       userPoolName: `${config.stackId}-webmail`,
-      // Only federated users: nobody signs up, the hosted UI offers only the IdP.
+      // Nobody signs up: staff accounts come from `shadowmail directory sync`, admin accounts from the runbook (§7.6).
       selfSignUpEnabled: false,
+      // phone_number (the staff code's destination) is a standard attribute every pool has,
+      // optional and mutable; it is not listed, because a changed Schema is the one part of an
+      // existing pool Cognito will not update (required flags and existing attributes are fixed:
+      // https://docs.aws.amazon.com/cognito/latest/developerguide/cognito-user-pool-updating.html).
       standardAttributes: { email: { required: true, mutable: true } },
       // The directory's immutable id of a federated user, mapped from the IdP when configured;
       // mutable because Cognito rewrites mapped attributes at every federated sign-in.
       customAttributes: { [DIRECTORY_ID_ATTRIBUTE]: new cognito.StringAttribute({ minLen: 1, maxLen: 256, mutable: true }) },
       signInCaseSensitive: false,
       accountRecovery: cognito.AccountRecovery.NONE,
-      // MFA and password rules bind only local users, and there are none: federated
-      // users authenticate (with MFA) at AD FS / Entra ID. Strict settings cost nothing
-      // and keep a local break-glass user added later from being a weak spot.
-      mfa: cognito.Mfa.REQUIRED,
+      // Choice-based sign-in (the USER_AUTH flow, Essentials plan and up): password for the
+      // break-glass admins, an SMS code for staff (unless breakGlass.staffSmsCodes is false),
+      // and passkeys. Cognito does not offer passwordless first factors in a pool whose MFA is
+      // required, nor to a user who has MFA active
+      // (https://docs.aws.amazon.com/cognito/latest/developerguide/user-pool-settings-mfa.html#user-pool-settings-mfa-prerequisites),
+      // so MFA is OPTIONAL, TOTP the only second factor, and the sign-in trigger refuses a
+      // break-glass admin without TOTP: their second factor stays mandatory.
+      signInPolicy: { allowedFirstAuthFactors: { password: true, smsOtp: breakGlass.staffSmsCodes, passkey: true } },
+      mfa: cognito.Mfa.OPTIONAL,
       mfaSecondFactor: { otp: true, sms: false, email: false },
+      // Passkeys belong to the sign-in domain: the prefix domain, as there is no custom Cognito
+      // domain (the relying party must be the custom domain only when the pool has one:
+      // https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_WebAuthnConfigurationType.html).
+      // User verification (PIN, biometrics) required: a passkey alone is then two factors.
+      passkeyRelyingPartyId: `${config.webmail.cognitoDomainPrefix}.auth.${stack.region}.amazoncognito.com`,
+      passkeyUserVerification: cognito.PasskeyUserVerification.REQUIRED,
+      smsRole: this.smsRole,
+      smsRoleExternalId: this.smsRoleExternalId,
+      ...cognitoSmsRegion(config.region),
+      // Users are created with MessageAction SUPPRESS by the directory sync: no invitation is
+      // ever sent, so no invitation template is set.
       passwordPolicy: {
         minLength: 14,
         requireLowercase: true,
@@ -147,13 +217,23 @@ export class Webmail extends Construct {
     Validations.of(this.userPool).acknowledge({
       id: 'AwsSolutions-COG8',
       reason:
-        'The Plus plan adds threat protection for Cognito password sign-ins; this pool has none (federated users only), sign-in risk, lockout and compromised credentials are handled by AD FS / Entra ID, so Plus would add cost per user without protection.',
+        'The Plus plan adds threat protection for Cognito password sign-ins. Federated users are protected by AD FS / Entra ID; the native accounts are staff signing in by SMS code only while failover is on (checked by the sign-in trigger) and a few break-glass admins whose TOTP the trigger requires; Plus would add cost per user for little.',
+    });
+    Validations.of(this.userPool).acknowledge({
+      id: 'AwsSolutions-COG2',
+      reason:
+        'MFA is OPTIONAL because Cognito offers passwordless first factors (the staff SMS code, passkeys) only then; the sign-in trigger refuses a break-glass admin without TOTP, so every admin sign-in still has a second factor, and staff accounts are created without a password (directory sync), signing in only by code while failover is on.',
     });
 
     this.identityProvider = this.federate(config, props.cwd ?? process.cwd());
 
     this.userPoolDomain = this.userPool.addDomain('Domain', {
       cognitoDomain: { domainPrefix: config.webmail.cognitoDomainPrefix },
+      // Managed login (not the classic hosted UI): the page that offers the IdP button and
+      // the username field for choice-based sign-in on one page
+      // (https://docs.aws.amazon.com/cognito/latest/developerguide/cognito-user-pools-managed-login.html).
+      // ManagedLoginVersion changes in place ("Update requires: No interruption").
+      managedLoginVersion: cognito.ManagedLoginVersion.NEWER_MANAGED_LOGIN,
     });
     this.cognitoBaseUrl = this.userPoolDomain.baseUrl();
 
@@ -214,20 +294,40 @@ export class Webmail extends Construct {
       userPoolClientName: `${config.stackId}-webmail`,
       // A public client: the webmail proves itself with PKCE, so no secret to keep.
       generateSecret: false,
-      // No Cognito password flows; the refresh flow is one Cognito always keeps.
-      authFlows: { userSrp: false },
+      // USER_AUTH only (choice-based sign-in: SMS code, passkey, password + TOTP); no other
+      // password flow. The refresh flow is one Cognito always keeps.
+      authFlows: { user: true, userSrp: false },
       oAuth: {
         flows: { authorizationCodeGrant: true },
         scopes: [cognito.OAuthScope.OPENID, cognito.OAuthScope.EMAIL, cognito.OAuthScope.PROFILE],
         callbackUrls: [`${this.publicUrl}/auth/callback`],
         logoutUrls: [`${this.publicUrl}/`],
       },
-      supportedIdentityProviders: [cognito.UserPoolClientIdentityProvider.custom(this.identityProvider.providerName)],
+      // The IdP for every normal day; COGNITO for the pool's own accounts when the IdP is down.
+      supportedIdentityProviders: [
+        cognito.UserPoolClientIdentityProvider.COGNITO,
+        cognito.UserPoolClientIdentityProvider.custom(this.identityProvider.providerName),
+      ],
       preventUserExistenceErrors: true,
       enableTokenRevocation: true,
       idTokenValidity: TOKEN_VALIDITY.idToken,
       accessTokenValidity: TOKEN_VALIDITY.accessToken,
       refreshTokenValidity: TOKEN_VALIDITY.refreshToken,
+    });
+
+    // Managed login needs a style for the client; Cognito's own (UseCognitoProvidedValues).
+    this.managedLoginBranding = new cognito.CfnManagedLoginBranding(this, 'ManagedLoginBranding', {
+      userPoolId: this.userPool.userPoolId,
+      clientId: this.userPoolClient.userPoolClientId,
+      useCognitoProvidedValues: true,
+    });
+
+    this.signInTrigger = new SignInTrigger(this, 'SignInTrigger', {
+      userPool: this.userPool,
+      table: props.table,
+      failoverParameter: this.failoverParameter,
+      admins: breakGlass.admins.map((admin) => admin.username),
+      staffSmsCodes: breakGlass.staffSmsCodes,
     });
 
     this.function = new MailFunction(this, 'Function', {
@@ -257,9 +357,7 @@ export class Webmail extends Construct {
       [WEB_ENV.rawBucket]: props.rawBucket.bucketName,
       [WEB_ENV.sesConfigurationSet]: props.sesConfigurationSet.name,
       // Admins without the directory: native accounts of the pool (password + TOTP), named in the config.
-      ...(config.breakGlass.admins.length > 0 && {
-        [WEB_ENV.breakGlassAdmins]: config.breakGlass.admins.map((admin) => admin.username).join(','),
-      }),
+      [WEB_ENV.breakGlassAdmins]: breakGlass.admins.map((admin) => admin.username).join(','),
     };
     for (const [name, value] of Object.entries(webEnvironment)) this.function.function.addEnvironment(name, value);
 
@@ -369,6 +467,15 @@ export class Webmail extends Construct {
     output('UserPoolId', this.userPool.userPoolId, 'Cognito user pool of the webmail (add admins to its admin group)');
     output('CognitoDomain', this.cognitoBaseUrl, 'Cognito hosted UI domain');
     output(
+      'UserPoolClientId',
+      this.userPoolClient.userPoolClientId,
+      'The webmail app client (shadowmail breakglass admin-setup signs in with it)',
+    );
+    const admins = config.breakGlass.admins.map((admin) => admin.username);
+    if (admins.length > 0) {
+      output('BreakGlassAdmins', admins.join(','), 'Break-glass admin accounts of the user pool (shadowmail doctor checks their TOTP)');
+    }
+    output(
       'IdentityProviderName',
       this.identityProvider.providerName,
       "The user pool's identity provider (shadowmail doctor checks its metadata or issuer)",
@@ -391,6 +498,19 @@ export class Webmail extends Construct {
       );
     }
   }
+}
+
+/**
+ * Where Cognito sends SMS from when it is not the pool's own region: a pool in Seoul must use
+ * Amazon SNS in Tokyo (SmsConfigurationType.SnsRegion,
+ * https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_SmsConfigurationType.html).
+ * Unknown for an environment-agnostic stack: `shadowmail doctor` shows the pool's setting.
+ */
+export const COGNITO_SMS_REGION_EXCEPTIONS: Readonly<Record<string, string>> = { 'ap-northeast-2': 'ap-northeast-1' };
+
+function cognitoSmsRegion(region: string | undefined): { snsRegion?: string } {
+  const other = region === undefined ? undefined : COGNITO_SMS_REGION_EXCEPTIONS[region];
+  return other === undefined ? {} : { snsRegion: other };
 }
 
 // AD FS federation metadata as a file, read at synth; a wrong path or a file that is no

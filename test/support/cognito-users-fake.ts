@@ -20,7 +20,7 @@ export interface FakeCognitoUser {
 export interface CognitoUsersFake {
   /** Pool id → users by lower-cased username. */
   pools: Map<string, Map<string, FakeCognitoUser>>;
-  /** Declares a pool (a call for any other pool id answers ResourceNotFoundException). */
+  /** Declares a pool (calls for any other pool id go on to doctor-aws-fakes.ts's break-glass admin block). */
   addPool(userPoolId: string): Map<string, FakeCognitoUser>;
   /** A call with this action and username answers this error once (then it is removed). */
   failNext: Map<string, { type: string; message: string }>;
@@ -58,7 +58,8 @@ export function createCognitoUsersFake(): CognitoUsersFake {
     if (!ACTIONS.has(action)) return null;
     const error = (type: string, message: string) => ({ status: 400, body: { __type: type, message } });
     const pool = pools.get(String(params.UserPoolId));
-    if (!pool) return error('ResourceNotFoundException', `User pool ${String(params.UserPoolId)} does not exist.`);
+    // A pool not declared here is the break-glass admins' (doctor-aws-fakes.ts poolUsers), or none.
+    if (!pool) return null;
     const username = String(params.Username ?? '');
     const injected = failNext.get(`${action} ${username}`);
     if (injected) {

@@ -5,6 +5,7 @@
 // the installed SDK clients speak. Each test sets the state the services answer from.
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Secret, TOTP } from 'otpauth';
 import { xml } from './aws-query-xml.ts';
 import { type CognitoUsersFake, createCognitoUsersFake } from './cognito-users-fake.ts';
 
@@ -22,6 +23,22 @@ export interface SentEmail {
   configurationSetName?: string;
 }
 
+/** A native user of a fake user pool, as AdminGetUser describes it. */
+export interface FakeCognitoUser {
+  Username: string;
+  Enabled: boolean;
+  UserStatus: string;
+  Attributes: Array<{ Name: string; Value: string }>;
+  /** The MFA methods the user has activated, e.g. ['SOFTWARE_TOKEN_MFA']. */
+  UserMFASettingList: string[];
+  /** The password AdminSetUserPassword set (the fake keeps it to check InitiateAuth). */
+  password?: string;
+  /** The secret AssociateSoftwareToken handed out, until VerifySoftwareToken confirms it. */
+  pendingTotpSecret?: string;
+  totpSecret?: string;
+  PreferredMfaSetting?: string;
+}
+
 export interface DoctorFakeState {
   /** SES v2 GetEmailIdentity answers by domain; a missing domain is NotFoundException. */
   identities: Map<string, Record<string, unknown>>;
@@ -35,6 +52,21 @@ export interface DoctorFakeState {
   userPoolDomains: Map<string, Record<string, unknown>>;
   /** DescribeIdentityProvider by `<pool id>/<provider name>`. */
   identityProviders: Map<string, Record<string, unknown>>;
+  /** Break-glass (issue 13): DescribeUserPool by pool id (the UserPool object it answers). */
+  userPools: Map<string, Record<string, unknown>>;
+  /**
+   * Break-glass admins (issue 13): the pools' own users by `<pool id>/<username in lower case>` (AdminGetUser,
+   * sign-in, TOTP) — for pools not declared in `cognitoUsers` (the directory sync's user calls).
+   */
+  poolUsers: Map<string, FakeCognitoUser>;
+  /**
+   * Break-glass: the pool's pre-authentication trigger, called by InitiateAuth as Cognito would
+   * (the event of the Cognito developer guide); a throw fails the sign-in with
+   * UserLambdaValidationException. None: no trigger.
+   */
+  preAuthentication: ((event: Record<string, unknown>) => Promise<unknown>) | null;
+  /** Every access token InitiateAuth issued, to the `<pool id>/<username>` it is for. */
+  accessTokens: Map<string, string>;
   subscriptions: Map<string, Array<{ SubscriptionArn: string; Protocol: string; Endpoint: string }>>;
   /** GetQueueAttributes by queue URL. */
   queueAttributes: Map<string, Record<string, string>>;
@@ -71,6 +103,10 @@ export function createDoctorFakes(): DoctorFakes {
     accountLimit: { ConcurrentExecutions: 1000, UnreservedConcurrentExecutions: 1000 },
     userPoolDomains: new Map(),
     identityProviders: new Map(),
+    userPools: new Map(),
+    poolUsers: new Map(),
+    preAuthentication: null,
+    accessTokens: new Map(),
     subscriptions: new Map(),
     queueAttributes: new Map(),
     alarms: [],
@@ -203,7 +239,9 @@ export function createDoctorFakes(): DoctorFakes {
         const provider = state.identityProviders.get(`${params.UserPoolId}/${params.ProviderName}`);
         if (provider) json(200, { IdentityProvider: provider }, '1.1');
         else json(400, { __type: 'ResourceNotFoundException', message: `Identity provider ${params.ProviderName} does not exist.` }, '1.1');
-      } else json(400, { __type: 'InvalidParameterException', message: `unsupported action ${action}` }, '1.1');
+      } else if (!breakGlassCognito(action, params, json)) {
+        json(400, { __type: 'InvalidParameterException', message: `unsupported action ${action}` }, '1.1');
+      }
       return true;
     }
     if (target === 'AmazonSQS.GetQueueAttributes') {
@@ -240,6 +278,160 @@ export function createDoctorFakes(): DoctorFakes {
           '1.0',
         );
       } else json(400, { __type: 'InvalidAction', message: `unsupported action ${action}` }, '1.0');
+      return true;
+    }
+    return false;
+  }
+
+  // ---- Cognito for break-glass sign-in (issue 13): the pool's settings and its own users.
+  // Errors as the API reference names them (ResourceNotFoundException, UserNotFoundException).
+  function breakGlassCognito(
+    action: string,
+    params: Record<string, string>,
+    json: (status: number, value: unknown, version: '1.1') => void,
+  ): boolean {
+    if (action === 'DescribeUserPool') {
+      const pool = state.userPools.get(params.UserPoolId!);
+      if (pool) json(200, { UserPool: { Id: params.UserPoolId, ...pool } }, '1.1');
+      else json(400, { __type: 'ResourceNotFoundException', message: `User pool ${params.UserPoolId} does not exist.` }, '1.1');
+      return true;
+    }
+    const cognitoError = (type: string, message: string) => json(400, { __type: type, message }, '1.1');
+    const userKey = (pool: string, username: string) => `${pool}/${username.toLowerCase()}`;
+    const byToken = (): FakeCognitoUser | undefined => {
+      const key = state.accessTokens.get(params.AccessToken ?? '');
+      return key === undefined ? undefined : state.poolUsers.get(key);
+    };
+    if (action === 'AdminCreateUser') {
+      const key = userKey(params.UserPoolId!, params.Username!);
+      if (state.poolUsers.has(key)) cognitoError('UsernameExistsException', 'User account already exists');
+      else {
+        const user: FakeCognitoUser = {
+          Username: params.Username!,
+          Enabled: true,
+          UserStatus: 'FORCE_CHANGE_PASSWORD',
+          Attributes: (params.UserAttributes as unknown as FakeCognitoUser['Attributes']) ?? [],
+          UserMFASettingList: [],
+        };
+        state.poolUsers.set(key, user);
+        json(200, { User: { Username: user.Username, Enabled: true, UserStatus: user.UserStatus, Attributes: user.Attributes } }, '1.1');
+      }
+      return true;
+    }
+    if (action === 'AdminSetUserPassword') {
+      const user = state.poolUsers.get(userKey(params.UserPoolId!, params.Username!));
+      if (!user) cognitoError('UserNotFoundException', 'User does not exist.');
+      else {
+        user.password = params.Password!;
+        if ((params as Record<string, unknown>).Permanent === true) user.UserStatus = 'CONFIRMED';
+        json(200, {}, '1.1');
+      }
+      return true;
+    }
+    if (action === 'InitiateAuth') {
+      // USER_AUTH with the password as the preferred first factor: tokens unless MFA is active.
+      const auth = (params as unknown as { AuthParameters: Record<string, string> }).AuthParameters ?? {};
+      const pool = [...state.userPools.keys()][0]!;
+      const key = userKey(pool, auth.USERNAME ?? '');
+      const user = state.poolUsers.get(key);
+      if (params.AuthFlow !== 'USER_AUTH' || auth.PREFERRED_CHALLENGE !== 'PASSWORD') {
+        cognitoError('InvalidParameterException', 'the fake knows USER_AUTH with PREFERRED_CHALLENGE PASSWORD only');
+        return true;
+      }
+      void (async () => {
+        try {
+          await state.preAuthentication?.({
+            version: '1',
+            triggerSource: 'PreAuthentication_Authentication',
+            region: pool.split('_')[0],
+            userPoolId: pool,
+            userName: user?.Username ?? auth.USERNAME,
+            callerContext: { awsSdkVersion: 'aws-sdk-unknown-unknown', clientId: params.ClientId },
+            request: {
+              userAttributes: user ? { 'cognito:user_status': user.UserStatus } : {},
+              validationData: {},
+              ...(!user && { userNotFound: true }),
+            },
+            response: {},
+          });
+        } catch (error) {
+          cognitoError('UserLambdaValidationException', `PreAuthentication failed with error ${(error as Error).message}.`);
+          return;
+        }
+        if (!user || user.password === undefined || user.password !== auth.PASSWORD || !user.Enabled) {
+          cognitoError('NotAuthorizedException', 'Incorrect username or password.');
+        } else if (user.UserMFASettingList.includes('SOFTWARE_TOKEN_MFA')) {
+          json(200, { ChallengeName: 'SOFTWARE_TOKEN_MFA', Session: 'fake-session', ChallengeParameters: {} }, '1.1');
+        } else {
+          const accessToken = `access-${randomUUID()}`;
+          state.accessTokens.set(accessToken, key);
+          json(
+            200,
+            {
+              AuthenticationResult: {
+                AccessToken: accessToken,
+                RefreshToken: `refresh-${randomUUID()}`,
+                ExpiresIn: 900,
+                TokenType: 'Bearer',
+              },
+              ChallengeParameters: {},
+            },
+            '1.1',
+          );
+        }
+      })();
+      return true;
+    }
+    if (action === 'AssociateSoftwareToken') {
+      const user = byToken();
+      if (!user) cognitoError('NotAuthorizedException', 'Invalid Access Token');
+      else {
+        user.pendingTotpSecret = new Secret({ size: 20 }).base32;
+        json(200, { SecretCode: user.pendingTotpSecret }, '1.1');
+      }
+      return true;
+    }
+    if (action === 'VerifySoftwareToken') {
+      const user = byToken();
+      if (!user?.pendingTotpSecret) cognitoError('NotAuthorizedException', 'Invalid Access Token');
+      else if (new TOTP({ secret: Secret.fromBase32(user.pendingTotpSecret) }).validate({ token: params.UserCode!, window: 1 }) === null) {
+        cognitoError('EnableSoftwareTokenMFAException', 'Code mismatch');
+      } else {
+        user.totpSecret = user.pendingTotpSecret;
+        delete user.pendingTotpSecret;
+        json(200, { Status: 'SUCCESS' }, '1.1');
+      }
+      return true;
+    }
+    if (action === 'SetUserMFAPreference') {
+      const user = byToken();
+      const settings = (params as unknown as { SoftwareTokenMfaSettings?: { Enabled?: boolean; PreferredMfa?: boolean } })
+        .SoftwareTokenMfaSettings;
+      if (!user) cognitoError('NotAuthorizedException', 'Invalid Access Token');
+      else if (settings?.Enabled && !user.totpSecret) cognitoError('InvalidParameterException', 'User has not verified software token mfa');
+      else {
+        if (settings?.Enabled && !user.UserMFASettingList.includes('SOFTWARE_TOKEN_MFA'))
+          user.UserMFASettingList.push('SOFTWARE_TOKEN_MFA');
+        if (settings?.PreferredMfa) user.PreferredMfaSetting = 'SOFTWARE_TOKEN_MFA';
+        json(200, {}, '1.1');
+      }
+      return true;
+    }
+    if (action === 'RevokeToken') {
+      json(200, {}, '1.1');
+      return true;
+    }
+    if (action === 'AdminGetUser') {
+      if (!state.userPools.has(params.UserPoolId!)) {
+        json(400, { __type: 'ResourceNotFoundException', message: `User pool ${params.UserPoolId} does not exist.` }, '1.1');
+        return true;
+      }
+      const user = state.poolUsers.get(`${params.UserPoolId}/${String(params.Username).toLowerCase()}`);
+      if (!user) json(400, { __type: 'UserNotFoundException', message: 'User does not exist.' }, '1.1');
+      else {
+        const { UserMFASettingList, password: _password, pendingTotpSecret: _pending, totpSecret: _secret, ...rest } = user;
+        json(200, { ...rest, ...(UserMFASettingList.length > 0 && { UserMFASettingList }) }, '1.1');
+      }
       return true;
     }
     return false;

@@ -3,12 +3,19 @@
 // issuer (OIDC: <oidc_issuer>/.well-known/openid-configuration) answers. Cognito
 // fetches the SAML metadata from the internet; doctor fetches it from where it runs, so
 // run it from outside the company network to see what Cognito sees.
+// Break-glass sign-in (docs/deploy.md §7.4, §7.6): the pool's first factors, MFA, SMS
+// configuration and trigger (DescribeUserPool), and each configured break-glass admin
+// (output BreakGlassAdmins) exists, is enabled and has TOTP (AdminGetUser).
 import {
+  AdminGetUserCommand,
+  type AdminGetUserCommandOutput,
   CognitoIdentityProviderClient,
   DescribeIdentityProviderCommand,
+  DescribeUserPoolCommand,
   DescribeUserPoolDomainCommand,
   type DomainDescriptionType,
   type IdentityProviderType,
+  type UserPoolType,
 } from '@aws-sdk/client-cognito-identity-provider';
 import { type Check, callFailed, fail, ok } from './check.ts';
 import { type DoctorContext, missingOutput } from './context.ts';
@@ -162,6 +169,95 @@ export function identityProviderCheck(provider: IdentityProviderType | null, pro
 
 const discoveryUrl = (issuer: string): string => `${issuer.replace(/\/+$/, '')}/.well-known/openid-configuration`;
 
+/**
+ * The pool as break-glass sign-in needs it: the Essentials plan or higher (choice-based sign-in),
+ * password among the first factors, MFA OPTIONAL (Cognito offers no passwordless first factor
+ * when it is ON) and the sign-in trigger before and after authentication.
+ */
+export function breakGlassPoolCheck(pool: UserPoolType): Check {
+  const name = 'break-glass sign-in';
+  const factors = pool.Policies?.SignInPolicy?.AllowedFirstAuthFactors ?? [];
+  const problems: string[] = [];
+  if (pool.UserPoolTier !== 'ESSENTIALS' && pool.UserPoolTier !== 'PLUS')
+    problems.push(`feature plan ${pool.UserPoolTier ?? 'LITE'} (choice-based sign-in needs Essentials)`);
+  if (!factors.includes('PASSWORD')) problems.push('password is no first factor (the break-glass admins sign in with it)');
+  if (pool.MfaConfiguration !== 'OPTIONAL') problems.push(`MFA ${pool.MfaConfiguration ?? 'OFF'}, not OPTIONAL`);
+  if (!pool.LambdaConfig?.PreAuthentication || !pool.LambdaConfig?.PostAuthentication)
+    problems.push('no sign-in trigger before and after authentication: codes would not follow the flag, sign-ins not be audited');
+  if (problems.length > 0)
+    return fail('cognito', name, problems.join('; '), 'deploy the current version of shadowmail (npx cdk deploy --all)');
+  return ok('cognito', name, `first factors ${factors.join(', ')}; MFA optional, TOTP for admins (trigger-enforced); sign-in trigger set`);
+}
+
+/**
+ * The staff codes' SMS: with SMS_OTP a first factor the pool needs an SMS role and must not
+ * report SmsConfigurationFailure (e.g. SNS still in the SMS sandbox, which delivers only to
+ * verified numbers: https://docs.aws.amazon.com/sns/latest/dg/sns-sms-sandbox.html).
+ */
+export function breakGlassSmsCheck(pool: UserPoolType): Check {
+  const name = 'SMS for sign-in codes';
+  const factors = pool.Policies?.SignInPolicy?.AllowedFirstAuthFactors ?? [];
+  if (!factors.includes('SMS_OTP')) return ok('cognito', name, 'staff sign-in by SMS code is off (breakGlass.staffSmsCodes)');
+  const sms = pool.SmsConfiguration;
+  if (!sms?.SnsCallerArn)
+    return fail('cognito', name, 'SMS codes are a first factor, but the pool has no SMS role', 'deploy the current version of shadowmail');
+  if (pool.SmsConfigurationFailure) {
+    return fail(
+      'cognito',
+      name,
+      `Cognito cannot send SMS: ${pool.SmsConfigurationFailure}`,
+      `move Amazon SNS SMS in ${sms.SnsRegion ?? 'the pool region'} out of the sandbox and set a spend limit (docs/deploy.md 7.4)`,
+    );
+  }
+  return ok('cognito', name, `through SNS in ${sms.SnsRegion ?? 'the pool region'} with role ${sms.SnsCallerArn}`);
+}
+
+/** One break-glass admin: exists in the pool, enabled, confirmed, and TOTP set up (else the trigger refuses them). */
+export function breakGlassAdminCheck(username: string, user: AdminGetUserCommandOutput | null): Check {
+  const name = `break-glass admin ${username}`;
+  const setup = `shadowmail breakglass admin-setup ${username} --stack <id> (docs/deploy.md 7.6)`;
+  if (!user) return fail('cognito', name, 'no such account in the user pool: this admin cannot sign in with AD FS down', setup);
+  if (user.Enabled === false)
+    return fail('cognito', name, 'the account is disabled', `aws cognito-idp admin-enable-user --username ${username} …`);
+  if (!(user.UserMFASettingList ?? []).includes('SOFTWARE_TOKEN_MFA'))
+    return fail('cognito', name, `${user.UserStatus ?? 'unknown status'}, but no TOTP: the sign-in trigger refuses the account`, setup);
+  if (user.UserStatus !== 'CONFIRMED')
+    return fail('cognito', name, `status ${user.UserStatus ?? 'unknown'}: the password is not set`, setup);
+  return ok('cognito', name, 'enabled, password and TOTP set up');
+}
+
+/** Usernames of the BreakGlassAdmins output (comma-separated); none when the stack has none configured. */
+export function breakGlassAdmins(output: string | undefined): string[] {
+  return (output ?? '')
+    .split(',')
+    .map((name) => name.trim())
+    .filter(Boolean);
+}
+
+async function breakGlassChecks(client: CognitoIdentityProviderClient, userPoolId: string, admins: string[]): Promise<Check[]> {
+  const checks: Check[] = [];
+  try {
+    const { UserPool: pool } = await client.send(new DescribeUserPoolCommand({ UserPoolId: userPoolId }));
+    checks.push(breakGlassPoolCheck(pool ?? {}), breakGlassSmsCheck(pool ?? {}));
+  } catch (error) {
+    checks.push(callFailed('cognito', 'break-glass sign-in', 'cognito-idp:DescribeUserPool', error));
+  }
+  for (const username of admins) {
+    try {
+      checks.push(
+        breakGlassAdminCheck(username, await client.send(new AdminGetUserCommand({ UserPoolId: userPoolId, Username: username }))),
+      );
+    } catch (error) {
+      checks.push(
+        (error as { name?: string }).name === 'UserNotFoundException'
+          ? breakGlassAdminCheck(username, null)
+          : callFailed('cognito', `break-glass admin ${username}`, 'cognito-idp:AdminGetUser', error),
+      );
+    }
+  }
+  return checks;
+}
+
 export async function cognitoChecks(ctx: DoctorContext): Promise<Check[]> {
   const userPoolId = ctx.outputs.get('userPoolId');
   const baseUrl = ctx.outputs.get('cognitoDomain');
@@ -200,6 +296,7 @@ export async function cognitoChecks(ctx: DoctorContext): Promise<Check[]> {
         );
       }
     }
+    checks.push(...(await breakGlassChecks(client, userPoolId, breakGlassAdmins(ctx.outputs.get('breakGlassAdmins')))));
     return checks;
   } finally {
     client.destroy();

@@ -1,7 +1,7 @@
 // Local mode's break-glass admin accounts — the stand-in for the Cognito native users
 // with password + TOTP that AWS has: independent of the IdP (AD FS), so an admin can
 // sign in and switch failover on while AD FS is down. One 0600 JSON file under the data
-// directory, written by `shadowmail breakglass enroll-admin` and read on every sign-in
+// directory, written by `shadowmail breakglass admin-setup` and read on every sign-in
 // (an enrolment takes effect without a restart).
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';

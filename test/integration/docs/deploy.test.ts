@@ -174,7 +174,7 @@ describe('docs/deploy.md: shadowmail commands', () => {
 
     // Assess
     expect(new Set(found.map((use) => use.command))).toEqual(
-      new Set(['trace', 'resend', 'failover', 'directory', 'doctor', 'probe', 'redrive']),
+      new Set(['trace', 'resend', 'failover', 'directory', 'doctor', 'probe', 'redrive', 'breakglass']),
     );
     expect(found.length).toBeGreaterThanOrEqual(15);
     expect(problems).toEqual([]);
@@ -511,6 +511,7 @@ describe('docs/deploy.md: stack outputs', () => {
       },
       natGateway: {},
       ses: { mailFromSubdomain: 'bounce' },
+      breakGlass: { admins: [{ username: 'it-admin@corp.example', mobile: '+4917012345678' }] },
     });
     const entra = parseConfig(JSON.parse(readFileSync(join(ROOT, 'config/example-entra-nat.json'), 'utf8')));
     for (const config of [saml, entra]) {

@@ -20,6 +20,20 @@ const SES_MX = `inbound-smtp.${REGION}.amazonaws.com`;
 const POOL = 'eu-central-1_AbCdEf123';
 const FORWARD = 'corp-mail-stateless-ForwardFunction-AbC123';
 const TOPIC = `arn:aws:sns:${REGION}:123456789012:corp-mail-alarms`;
+const ADMIN = 'it-admin@corp.example';
+const SMS_ROLE = 'arn:aws:iam::123456789012:role/corp-mail-stateless-WebmailSmsRole-AbC';
+// DescribeUserPool as the deployed stack answers it (the parts the break-glass checks read).
+const BREAK_GLASS_POOL = {
+  UserPoolTier: 'ESSENTIALS',
+  MfaConfiguration: 'OPTIONAL',
+  Policies: { SignInPolicy: { AllowedFirstAuthFactors: ['PASSWORD', 'SMS_OTP', 'WEB_AUTHN'] } },
+  LambdaConfig: {
+    PreAuthentication: 'arn:aws:lambda:eu-central-1:123456789012:function:corp-mail-trigger',
+    PostAuthentication: 'arn:aws:lambda:eu-central-1:123456789012:function:corp-mail-trigger',
+  },
+  SmsConfiguration: { SnsCallerArn: SMS_ROLE, ExternalId: 'corp-mail-webmail-sms' },
+};
+const ADMIN_USER = { Username: ADMIN, Enabled: true, UserStatus: 'CONFIRMED', Attributes: [{ Name: 'email', Value: ADMIN }] };
 const PARAMETER = '/corp-mail/failover';
 const RULE_SET = 'corp-mail-inbound';
 const CONFIGURATION_SET = 'corp-mail-webmail';
@@ -91,6 +105,11 @@ describe('shadowmail doctor --stack', () => {
     state.accountLimit = { ConcurrentExecutions: 1000, UnreservedConcurrentExecutions: 980 };
     state.userPoolDomains.clear();
     state.userPoolDomains.set('127.0.0.1', { UserPoolId: POOL, Domain: '127.0.0.1', Status: 'ACTIVE' });
+    // Break-glass sign-in: the pool as the stack deploys it, one admin with TOTP.
+    state.userPools.clear();
+    state.userPools.set(POOL, BREAK_GLASS_POOL);
+    state.poolUsers.clear();
+    state.poolUsers.set(`${POOL}/${ADMIN}`, { ...ADMIN_USER, UserMFASettingList: ['SOFTWARE_TOKEN_MFA'] });
     state.identityProviders.clear();
     state.identityProviders.set(`${POOL}/ADFS`, {
       UserPoolId: POOL,
@@ -183,6 +202,7 @@ describe('shadowmail doctor --stack', () => {
       UserPoolId: POOL,
       CognitoDomain: webUrl,
       IdentityProviderName: 'ADFS',
+      BreakGlassAdmins: ADMIN,
       AlarmTopicArn: TOPIC,
       FailoverParameterName: PARAMETER,
       ConfigurationSetName: CONFIGURATION_SET,
@@ -231,6 +251,9 @@ describe('shadowmail doctor --stack', () => {
       'ok    smart host mail.corp.example:10587: the forward function reached it and RCPT TO:<postmaster@corp.example> was accepted (no DATA sent)',
       `ok    cognito    sign-in domain ${webUrl}: ACTIVE, answers (HTTP 302)`,
       `ok    cognito    identity provider ADFS: SAML, metadata ${webUrl}/FederationMetadata/2007-06/FederationMetadata.xml answers`,
+      'ok    cognito    break-glass sign-in: first factors PASSWORD, SMS_OTP, WEB_AUTHN; MFA optional, TOTP for admins (trigger-enforced); sign-in trigger set',
+      `ok    cognito    SMS for sign-in codes: through SNS in the pool region with role ${SMS_ROLE}`,
+      `ok    cognito    break-glass admin ${ADMIN}: enabled, password and TOTP set up`,
       `ok    operations failover parameter ${PARAMETER}: readable, off (normal operation)`,
       'ok    operations alarm subscriptions: email it-alerts@corp.example confirmed',
       ...['Ingest', 'Forward', 'Resend', 'Notifications'].map((label) => `ok    operations dead-letter queue ${label}: empty`),
@@ -242,10 +265,10 @@ describe('shadowmail doctor --stack', () => {
     }
     // Each SMTP step of the probe, with its reply and time.
     expect(lines).toContain('                  starttls ok      55 ms 220 220 2.0.0 SMTP server ready');
-    expect(lines.at(-2)).toBe('19 ok, 0 warn, 0 fail');
+    expect(lines.at(-2)).toBe('22 ok, 0 warn, 0 fail');
     const parsed = JSON.parse(json.out) as { stack: string; region: string; checks: Array<{ status: string }>; summary: unknown };
     expect(json.code).toBe(0);
-    expect(parsed.summary).toEqual({ ok: 19, warn: 0, fail: 0 });
+    expect(parsed.summary).toEqual({ ok: 22, warn: 0, fail: 0 });
     expect(parsed.checks.every((check) => check.status === 'ok')).toBe(true);
     // The probe asks for RCPT of postmaster of the first domain with the null sender; nothing is written.
     const calls = aws.requests.slice(before);
@@ -254,7 +277,8 @@ describe('shadowmail doctor --stack', () => {
       event: { shadowmailProbe: { from: '', recipient: `postmaster@${DOMAIN}` } },
     });
     const actions = new Set(calls.map((call) => `${call.service}:${call.action}`));
-    expect([...actions].filter((action) => !/:(Describe|Get|List)|^lambda:Invoke$/.test(action))).toEqual([]);
+    // AdminGetUser reads a user (break-glass admins' TOTP); nothing is written.
+    expect([...actions].filter((action) => !/:(Describe|Get|List|AdminGet)|^lambda:Invoke$/.test(action))).toEqual([]);
     expect(dns.questions).toEqual(expect.arrayContaining([`MX ${DOMAIN}`, ...DKIM.map((record) => `CNAME ${record.name}`)]));
   });
 
@@ -368,6 +392,27 @@ describe('shadowmail doctor --stack', () => {
       line: 'FAIL  cognito    sign-in domain {web}: domain status CREATING: users cannot sign in',
     },
     {
+      case: 'the SMS role stuck in the SNS sandbox',
+      change: (fake: FakeAws) =>
+        fake.doctor.userPools.set(POOL, { ...BREAK_GLASS_POOL, SmsConfigurationFailure: 'SNSSandbox: the account is in the SMS sandbox' }),
+      line: 'FAIL  cognito    SMS for sign-in codes: Cognito cannot send SMS: SNSSandbox: the account is in the SMS sandbox',
+    },
+    {
+      case: 'the pool MFA required',
+      change: (fake: FakeAws) => fake.doctor.userPools.set(POOL, { ...BREAK_GLASS_POOL, MfaConfiguration: 'ON' }),
+      line: 'FAIL  cognito    break-glass sign-in: MFA ON, not OPTIONAL',
+    },
+    {
+      case: 'a break-glass admin without TOTP',
+      change: (fake: FakeAws) => fake.doctor.poolUsers.set(`${POOL}/${ADMIN}`, { ...ADMIN_USER, UserMFASettingList: [] }),
+      line: `FAIL  cognito    break-glass admin ${ADMIN}: CONFIRMED, but no TOTP: the sign-in trigger refuses the account`,
+    },
+    {
+      case: 'a break-glass admin missing from the pool',
+      change: (fake: FakeAws) => fake.doctor.poolUsers.clear(),
+      line: `FAIL  cognito    break-glass admin ${ADMIN}: no such account in the user pool: this admin cannot sign in with AD FS down`,
+    },
+    {
       case: 'the alarm subscription pending',
       change: (a: FakeAws) =>
         a.doctor.subscriptions.set(TOPIC, [
@@ -408,7 +453,7 @@ describe('shadowmail doctor --stack', () => {
     expect(result.code).toBe(1);
     const lines = result.out.split('\n');
     expect(lines[lines.indexOf(expected) + 1]).toMatch(/^ {18}(→ \S|\S+ +(ok {2}|FAIL) )/);
-    expect(lines.at(-2)).toMatch(/^18 ok, 0 warn, 1 fail$/);
+    expect(lines.at(-2)).toMatch(/^21 ok, 0 warn, 1 fail$/);
   });
 
   it("says what to do under a failing line, and prints the probe's steps with the failing one", async () => {
@@ -498,7 +543,7 @@ describe('shadowmail doctor --stack', () => {
     // Assess
     expect(problems(result.out)).toEqual([line]);
     expect(result.code).toBe(0);
-    expect(result.out.split('\n').at(-2)).toBe('18 ok, 1 warn, 0 fail');
+    expect(result.out.split('\n').at(-2)).toBe('21 ok, 1 warn, 0 fail');
   });
 
   it("checks an OIDC provider by its issuer's discovery document, which must name the same issuer", async () => {

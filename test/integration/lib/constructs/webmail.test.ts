@@ -14,15 +14,16 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ENV, WEB_ENV } from '../../../../lambdas/contract/environment.ts';
+import { ENV, SIGN_IN_TRIGGER_ENV, WEB_ENV } from '../../../../lambdas/contract/environment.ts';
 import { MESSAGE_TABLE } from '../../../../lambdas/contract/message-table.ts';
 import { FORWARD_LIMITS } from '../../../../lambdas/contract/pipeline-limits.ts';
 import { RAW_MAIL_PREFIX } from '../../../../lambdas/contract/raw-mail-bucket.ts';
 import { parseFailoverState } from '../../../../lambdas/core/failover.ts';
-import { readAwsWebEnv } from '../../../../lambdas/wiring/env.ts';
+import { readAwsSignInTriggerEnv, readAwsWebEnv } from '../../../../lambdas/wiring/env.ts';
 import { parseConfig, ShadowmailConfigError, type ShadowmailConfigInput } from '../../../../lib/config.ts';
 import { MessageIndex } from '../../../../lib/constructs/message-index.ts';
 import { RawMailBucket } from '../../../../lib/constructs/raw-mail-bucket.ts';
+import { SIGN_IN_TRIGGER_LIMITS } from '../../../../lib/constructs/sign-in-trigger.ts';
 import { WEBMAIL_LIMITS, WEBMAIL_THROTTLE, Webmail } from '../../../../lib/constructs/webmail.ts';
 import { WorkQueue } from '../../../../lib/constructs/work-queue.ts';
 import type { CfnResource } from '../../../support/cfn-resource.ts';
@@ -158,7 +159,7 @@ describe('failover flag and session secret', () => {
 });
 
 describe('user pool', () => {
-  it('admits federated users only: no sign-up, email required and updatable, MFA and strict passwords for any local user, retained', () => {
+  it('admits no sign-up, requires an updatable email, strict passwords and TOTP as the only second factor, retained', () => {
     // Act
     const pool = only(saml.template, 'AWS::Cognito::UserPool', 'WebmailUserPool');
 
@@ -179,7 +180,8 @@ describe('user pool', () => {
       ],
       AccountRecoverySetting: { RecoveryMechanisms: [{ Name: 'admin_only', Priority: 1 }] },
       DeletionProtection: 'ACTIVE',
-      MfaConfiguration: 'ON',
+      // OPTIONAL: passwordless first factors need it; the trigger keeps the admins' TOTP mandatory.
+      MfaConfiguration: 'OPTIONAL',
       EnabledMfas: ['SOFTWARE_TOKEN_MFA'],
       Policies: {
         PasswordPolicy: { MinimumLength: 14, RequireLowercase: true, RequireUppercase: true, RequireNumbers: true, RequireSymbols: true },
@@ -283,7 +285,7 @@ describe('user pool', () => {
 });
 
 describe('app client', () => {
-  it('is a public client for the code flow with PKCE: no secret, no password flows, only the configured IdP, callbacks on the API', () => {
+  it('is a public client for the code flow with PKCE: no secret, USER_AUTH as the only sign-in flow, the IdP beside COGNITO, callbacks on the API', () => {
     // Act
     const client = only(saml.template, 'AWS::Cognito::UserPoolClient', 'WebmailUserPoolWebmailClient');
 
@@ -293,14 +295,18 @@ describe('app client', () => {
     expect(client.Properties).toMatchObject({
       UserPoolId: { Ref: idOf(saml.template, 'AWS::Cognito::UserPool', 'WebmailUserPool') },
       GenerateSecret: false,
-      ExplicitAuthFlows: ['ALLOW_REFRESH_TOKEN_AUTH'],
+      // Choice-based sign-in (SMS code, passkey, password + TOTP) and nothing else.
+      ExplicitAuthFlows: ['ALLOW_USER_AUTH', 'ALLOW_REFRESH_TOKEN_AUTH'],
       AllowedOAuthFlowsUserPoolClient: true,
       AllowedOAuthFlows: ['code'],
       AllowedOAuthScopes: ['openid', 'email', 'profile'],
       CallbackURLs: [{ 'Fn::Join': ['', [endpoint, '/auth/callback']] }],
       LogoutURLs: [{ 'Fn::Join': ['', [endpoint, '/']] }],
       // A Ref, so CloudFormation creates the provider before the client that names it.
-      SupportedIdentityProviders: [{ Ref: idOf(saml.template, 'AWS::Cognito::UserPoolIdentityProvider', 'WebmailIdentityProvider') }],
+      SupportedIdentityProviders: [
+        'COGNITO',
+        { Ref: idOf(saml.template, 'AWS::Cognito::UserPoolIdentityProvider', 'WebmailIdentityProvider') },
+      ],
       PreventUserExistenceErrors: 'ENABLED',
       EnableTokenRevocation: true,
       IdTokenValidity: 15,
@@ -308,7 +314,8 @@ describe('app client', () => {
       RefreshTokenValidity: 60,
       TokenValidityUnits: { IdToken: 'minutes', AccessToken: 'minutes', RefreshToken: 'minutes' },
     });
-    expect(client.Properties.SupportedIdentityProviders).not.toContain('COGNITO');
+    expect(client.Properties.ExplicitAuthFlows).not.toContain('ALLOW_USER_PASSWORD_AUTH');
+    expect(client.Properties.ExplicitAuthFlows).not.toContain('ALLOW_USER_SRP_AUTH');
   });
 });
 
@@ -474,6 +481,7 @@ describe('webmail function', () => {
         WEB_ENV.timeZone,
         WEB_ENV.rawBucket,
         WEB_ENV.sesConfigurationSet,
+        WEB_ENV.breakGlassAdmins,
         'NODE_OPTIONS',
       ].sort(),
     );
@@ -509,7 +517,7 @@ describe('webmail function', () => {
     const roleId = idOf(template, 'AWS::IAM::Role', 'WebmailFunctionRole');
 
     // Act
-    const policies = entries(template, 'AWS::IAM::Policy');
+    const policies = entries(template, 'AWS::IAM::Policy').filter(([, policy]) => JSON.stringify(policy.Properties.Roles).includes(roleId));
 
     // Assess
     expect(policies).toHaveLength(1);
@@ -622,9 +630,13 @@ describe('outputs', () => {
       'IdentityProviderName',
       'SamlAcsUrl',
       'SamlEntityId',
+      'UserPoolClientId',
       'UserPoolId',
       'WebmailUrl',
     ]);
+    expect(outputs.UserPoolClientId!.Value).toEqual({
+      Ref: idOf(saml.template, 'AWS::Cognito::UserPoolClient', 'WebmailUserPoolWebmailClient'),
+    });
     for (const output of Object.values(outputs)) expect(output.Export).toBeUndefined();
     expect(outputs.WebmailUrl!.Value).toEqual({
       'Fn::Join': ['', [{ 'Fn::GetAtt': [idOf(saml.template, 'AWS::ApiGatewayV2::Api', 'WebmailApi'), 'ApiEndpoint'] }, '/']],
@@ -650,6 +662,7 @@ describe('outputs', () => {
       'FailoverParameterName',
       'IdentityProviderName',
       'OidcRedirectUrl',
+      'UserPoolClientId',
       'UserPoolId',
       'WebmailUrl',
     ]);
@@ -680,6 +693,11 @@ describe('cdk-nag', () => {
     ['SAML by file', { identityProvider: { type: 'saml', metadataFile: METADATA_FIXTURE } }, {}],
     ['OIDC without a fixed environment', { identityProvider: ENTRA }, { env: false }],
     ['an own host name', { webmail: { cognitoDomainPrefix: 'corp-shadowmail', customDomain: CUSTOM_DOMAIN } }, {}],
+    [
+      'break-glass admins and no staff codes',
+      { breakGlass: { staffSmsCodes: false, admins: [{ username: 'it-admin@example.com', mobile: '+4915550001001' }] } },
+      {},
+    ],
   ] as Array<[string, Partial<ShadowmailConfigInput>, { env?: boolean }]>)(
     'passes AwsSolutions with %s: every finding fixed or acknowledged',
     (_what, overrides, options) => {
@@ -724,5 +742,232 @@ describe('cdk-nag', () => {
         acknowledged.filter((id) => id.startsWith('Annotation::AwsSolutions-IAM5[Resource::') && id.endsWith(`/${prefix}*]`)),
       ).toHaveLength(1);
     }
+  });
+});
+
+describe('break-glass sign-in', () => {
+  const ADMINS = [
+    { username: 'it-admin@example.com', mobile: '+4915550001001' },
+    { username: 'ceo@example.com', privateEmail: 'ceo@home.example.net' },
+  ];
+  let breakGlass: ReturnType<typeof build>;
+  beforeAll(() => {
+    breakGlass = build({ breakGlass: { admins: ADMINS } } as Partial<ShadowmailConfigInput>);
+  });
+
+  it('offers password, SMS code and passkey as first factors on the Essentials plan, passkeys with user verification on the sign-in domain', () => {
+    // Act
+    const pool = only(saml.template, 'AWS::Cognito::UserPool', 'WebmailUserPool');
+
+    // Assess
+    expect(pool.Properties).toMatchObject({
+      UserPoolTier: 'ESSENTIALS',
+      Policies: { SignInPolicy: { AllowedFirstAuthFactors: ['PASSWORD', 'SMS_OTP', 'WEB_AUTHN'] } },
+      MfaConfiguration: 'OPTIONAL',
+      EnabledMfas: ['SOFTWARE_TOKEN_MFA'],
+      WebAuthnRelyingPartyID: 'example-com-shadowmail.auth.eu-west-1.amazoncognito.com',
+      WebAuthnUserVerification: 'required',
+    });
+    // Users come from the directory sync with MessageAction SUPPRESS: no invitation template, no self sign-up.
+    expect(pool.Properties.AdminCreateUserConfig).toEqual({ AllowAdminCreateUserOnly: true });
+  });
+
+  it('leaves the SMS code out of the first factors when breakGlass.staffSmsCodes is false', () => {
+    // Act
+    const { template } = build({ breakGlass: { staffSmsCodes: false } } as Partial<ShadowmailConfigInput>);
+
+    // Assess
+    expect(only(template, 'AWS::Cognito::UserPool', 'WebmailUserPool').Properties.Policies.SignInPolicy).toEqual({
+      AllowedFirstAuthFactors: ['PASSWORD', 'WEB_AUTHN'],
+    });
+    expect(only(template, 'AWS::Lambda::Function', 'WebmailSignInTrigger').Properties.Environment.Variables).toMatchObject({
+      [SIGN_IN_TRIGGER_ENV.staffSmsCodes]: 'false',
+    });
+  });
+
+  it('sends SMS through its own role that only Cognito may assume, with the external id, for a pool of this account', () => {
+    // Act
+    const pool = only(saml.template, 'AWS::Cognito::UserPool', 'WebmailUserPool');
+    const [roleId, role] = entry(saml.template, 'AWS::IAM::Role', 'WebmailSmsRole');
+
+    // Assess
+    expect(pool.Properties.SmsConfiguration).toEqual({
+      SnsCallerArn: { 'Fn::GetAtt': [roleId, 'Arn'] },
+      ExternalId: 'shadowmail-example-webmail-sms',
+    });
+    expect(role.Properties.AssumeRolePolicyDocument.Statement).toEqual([
+      {
+        Effect: 'Allow',
+        Principal: { Service: 'cognito-idp.amazonaws.com' },
+        Action: 'sts:AssumeRole',
+        Condition: {
+          StringEquals: { 'sts:ExternalId': 'shadowmail-example-webmail-sms', 'aws:SourceAccount': '123456789012' },
+          ArnLike: { 'aws:SourceArn': 'arn:aws:cognito-idp:eu-west-1:123456789012:userpool/*' },
+        },
+      },
+    ]);
+    expect(role.Properties.Policies).toEqual([
+      {
+        PolicyName: 'SmsOnly',
+        PolicyDocument: {
+          Version: '2012-10-17',
+          Statement: [
+            { Effect: 'Allow', Action: 'sns:Publish', Resource: '*' },
+            { Effect: 'Deny', Action: 'sns:Publish', Resource: 'arn:*:sns:*:*:*' },
+          ],
+        },
+      },
+    ]);
+    expect(role.Properties.ManagedPolicyArns).toBeUndefined();
+    expect(entries(saml.template, 'AWS::IAM::Policy').filter(([, p]) => JSON.stringify(p.Properties.Roles).includes(roleId))).toEqual([]);
+  });
+
+  it('sends SMS from Tokyo for a pool in Seoul, and from the pool region elsewhere', () => {
+    // Act
+    const seoul = build({ region: 'ap-northeast-2' } as Partial<ShadowmailConfigInput>);
+
+    // Assess
+    expect(only(seoul.template, 'AWS::Cognito::UserPool', 'WebmailUserPool').Properties.SmsConfiguration.SnsRegion).toBe('ap-northeast-1');
+    expect(only(saml.template, 'AWS::Cognito::UserPool', 'WebmailUserPool').Properties.SmsConfiguration.SnsRegion).toBeUndefined();
+  });
+
+  it('serves the newer managed login with Cognito default style for the webmail client', () => {
+    // Act
+    const domain = only(saml.template, 'AWS::Cognito::UserPoolDomain', 'WebmailUserPoolDomain');
+    const branding = only(saml.template, 'AWS::Cognito::ManagedLoginBranding', 'WebmailManagedLoginBranding');
+
+    // Assess
+    expect(domain.Properties.ManagedLoginVersion).toBe(2);
+    expect(branding.Properties).toEqual({
+      UserPoolId: { Ref: idOf(saml.template, 'AWS::Cognito::UserPool', 'WebmailUserPool') },
+      ClientId: { Ref: idOf(saml.template, 'AWS::Cognito::UserPoolClient', 'WebmailUserPoolWebmailClient') },
+      UseCognitoProvidedValues: true,
+    });
+  });
+
+  it('runs the trigger before and after authentication, invocable by Cognito for this pool only', () => {
+    // Act
+    const pool = only(saml.template, 'AWS::Cognito::UserPool', 'WebmailUserPool');
+    const poolId = idOf(saml.template, 'AWS::Cognito::UserPool', 'WebmailUserPool');
+    const fnId = idOf(saml.template, 'AWS::Lambda::Function', 'WebmailSignInTrigger');
+    const permissions = entries(saml.template, 'AWS::Lambda::Permission').filter(([, p]) => JSON.stringify(p.Properties).includes(fnId));
+
+    // Assess
+    expect(pool.Properties.LambdaConfig).toEqual({
+      PreAuthentication: { 'Fn::GetAtt': [fnId, 'Arn'] },
+      PostAuthentication: { 'Fn::GetAtt': [fnId, 'Arn'] },
+    });
+    expect(permissions.map(([, p]) => p.Properties)).toEqual([
+      {
+        Action: 'lambda:InvokeFunction',
+        FunctionName: { 'Fn::GetAtt': [fnId, 'Arn'] },
+        Principal: 'cognito-idp.amazonaws.com',
+        SourceArn: { 'Fn::GetAtt': [poolId, 'Arn'] },
+      },
+      {
+        Action: 'lambda:InvokeFunction',
+        FunctionName: { 'Fn::GetAtt': [fnId, 'Arn'] },
+        Principal: 'cognito-idp.amazonaws.com',
+        SourceArn: { 'Fn::GetAtt': [poolId, 'Arn'] },
+      },
+    ]);
+    expect(only(saml.template, 'AWS::Lambda::Function', 'WebmailSignInTrigger').Properties).toMatchObject({
+      Timeout: SIGN_IN_TRIGGER_LIMITS.timeout.toSeconds(),
+      MemorySize: SIGN_IN_TRIGGER_LIMITS.memoryMiB,
+    });
+  });
+
+  it('gives the trigger and the webmail the configured admins, and the trigger an environment its own validation accepts', () => {
+    // Prepare
+    const { template, crossStack, stateful } = breakGlass;
+    const vars = only(template, 'AWS::Lambda::Function', 'WebmailSignInTrigger').Properties.Environment.Variables as Record<
+      string,
+      unknown
+    >;
+    const parameterId = idOf(template, 'AWS::SSM::Parameter', 'WebmailFailoverFlag');
+    const runtime = {
+      ...vars,
+      [ENV.tableName]: 'Stateful-MessageIndexTable-ABC123',
+      [WEB_ENV.failoverParameter]: '/shadowmail-example/failover',
+    } as Record<string, string>;
+
+    // Act
+    const env = readAwsSignInTriggerEnv(runtime);
+
+    // Assess
+    expect(vars).toEqual({
+      [ENV.tableName]: crossStack(stateful.index.table.tableName),
+      [WEB_ENV.failoverParameter]: { Ref: parameterId },
+      [WEB_ENV.breakGlassAdmins]: 'it-admin@example.com,ceo@example.com',
+      [SIGN_IN_TRIGGER_ENV.staffSmsCodes]: 'true',
+      NODE_OPTIONS: '--enable-source-maps',
+    });
+    expect(env).toMatchObject({
+      [WEB_ENV.breakGlassAdmins]: ['it-admin@example.com', 'ceo@example.com'],
+      [SIGN_IN_TRIGGER_ENV.staffSmsCodes]: true,
+    });
+    expect(only(template, 'AWS::Lambda::Function', 'WebmailFunction').Properties.Environment.Variables[WEB_ENV.breakGlassAdmins]).toBe(
+      'it-admin@example.com,ceo@example.com',
+    );
+    // What shadowmail doctor checks the admins by; a stack without admins has no such output.
+    expect((template.findOutputs('BreakGlassAdmins') as Record<string, { Value: unknown }>).BreakGlassAdmins!.Value).toBe(
+      'it-admin@example.com,ceo@example.com',
+    );
+    expect(saml.template.findOutputs('BreakGlassAdmins')).toEqual({});
+  });
+
+  it('grants the trigger exactly the flag, the directory items it reads, audit items, and AdminGetUser on this pool in a policy the function does not wait for', () => {
+    // Prepare
+    const { template, crossStack, stateful } = saml;
+    const roleId = idOf(template, 'AWS::IAM::Role', 'WebmailSignInTriggerFunctionRole');
+    const fnId = idOf(template, 'AWS::Lambda::Function', 'WebmailSignInTrigger');
+    const tableArn = crossStack(stateful.index.table.tableArn);
+
+    // Act
+    const policies = entries(template, 'AWS::IAM::Policy').filter(([, p]) => JSON.stringify(p.Properties.Roles).includes(roleId));
+    const [defaultId, defaultPolicy] = policies.find(([id]) => id.includes('DefaultPolicy'))!;
+    const [poolPolicyId, poolPolicy] = policies.find(([id]) => id.includes('PoolPolicy'))!;
+    const fn = template.toJSON().Resources[fnId] as { DependsOn?: string[] };
+
+    // Assess
+    expect(policies).toHaveLength(2);
+    expect(defaultPolicy.Properties.PolicyDocument.Statement).toEqual([
+      {
+        Effect: 'Allow',
+        Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        Resource: { 'Fn::GetAtt': [idOf(template, 'AWS::Logs::LogGroup', 'WebmailSignInTriggerFunctionLogs'), 'Arn'] },
+      },
+      {
+        Effect: 'Allow',
+        Action: 'ssm:GetParameter',
+        Resource: {
+          'Fn::Join': [
+            '',
+            ['arn:aws:ssm:eu-west-1:123456789012:parameter', { Ref: idOf(template, 'AWS::SSM::Parameter', 'WebmailFailoverFlag') }],
+          ],
+        },
+      },
+      {
+        Effect: 'Allow',
+        Action: 'dynamodb:GetItem',
+        Resource: tableArn,
+        Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['ADDR#*', 'DIR#*', 'SETUP#*'] } },
+      },
+      {
+        Effect: 'Allow',
+        Action: 'dynamodb:PutItem',
+        Resource: tableArn,
+        Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['AUDIT#*'] } },
+      },
+    ]);
+    expect(poolPolicy.Properties.PolicyDocument.Statement).toEqual([
+      {
+        Effect: 'Allow',
+        Action: 'cognito-idp:AdminGetUser',
+        Resource: { 'Fn::GetAtt': [idOf(template, 'AWS::Cognito::UserPool', 'WebmailUserPool'), 'Arn'] },
+      },
+    ]);
+    expect(fn.DependsOn).toContain(defaultId);
+    expect(fn.DependsOn ?? []).not.toContain(poolPolicyId);
   });
 });

@@ -3,7 +3,7 @@
 // by text message, reads it from the SMS outbox and reads her mail; a wrong code and a
 // used code are refused; with the flag off the code path is refused; a disabled user
 // gets no code (the outbox stays as it was); an admin enrolled with
-// `shadowmail breakglass enroll-admin` signs in with password + TOTP — with the flag off
+// `shadowmail breakglass admin-setup` signs in with password + TOTP — with the flag off
 // — and opens the console.
 import { TOTP } from 'otpauth';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
@@ -51,7 +51,7 @@ beforeAll(async () => {
   });
   client.destroy();
   expect((await runCli('idp', 'down', '--data-dir', stack.dataDir)).code).toBe(0);
-  const enrolled = await runCli('breakglass', 'enroll-admin', ADMIN, '--data-dir', stack.dataDir);
+  const enrolled = await runCli('breakglass', 'admin-setup', ADMIN, '--data-dir', stack.dataDir);
   admin = { password: /^password\s+(\S+)$/m.exec(enrolled.out)![1]!, uri: /^authenticator\s+(\S+)$/m.exec(enrolled.out)![1]! };
 });
 

@@ -1,4 +1,4 @@
-// `shadowmail breakglass enroll-admin`: a random password shown once (only its scrypt
+// `shadowmail breakglass admin-setup`: a random password shown once (only its scrypt
 // hash kept), a TOTP secret as an otpauth:// URI, in an owner-only file; the account
 // then signs in with both factors (break-glass-admin-store); re-enrolling replaces both.
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
@@ -23,13 +23,13 @@ const codeAt = (uri: string, at: Date) =>
     timestamp: at.getTime(),
   });
 
-describe('shadowmail breakglass enroll-admin', () => {
+describe('shadowmail breakglass admin-setup (local mode)', () => {
   it('prints a password and an otpauth URI once, keeps only a hash and the secret (0600), and the account signs in with both', async () => {
     // Prepare
     const clock = new ManualClock('2030-03-01T09:00:00Z');
     const file = localWebPaths(dataDir).breakGlassAdmins;
     // Act
-    const result = await runCli('breakglass', 'enroll-admin', 'Ops@Private.Test', '--data-dir', dataDir);
+    const result = await runCli('breakglass', 'admin-setup', 'Ops@Private.Test', '--data-dir', dataDir);
     const password = field(result.out, 'password');
     const uri = field(result.out, 'authenticator');
     const stored = await readFile(file, 'utf8');
@@ -50,9 +50,9 @@ describe('shadowmail breakglass enroll-admin', () => {
     // Prepare
     const before = process.env.SHADOWMAIL_BREAK_GLASS_ADMINS;
     // Act
-    const unnamed = await runCli('breakglass', 'enroll-admin', 'ops@private.test', '--data-dir', dataDir);
+    const unnamed = await runCli('breakglass', 'admin-setup', 'ops@private.test', '--data-dir', dataDir);
     process.env.SHADOWMAIL_BREAK_GLASS_ADMINS = 'other@private.test, OPS@private.test';
-    const named = await runCli('breakglass', 'enroll-admin', 'ops@private.test', '--data-dir', dataDir).finally(() => {
+    const named = await runCli('breakglass', 'admin-setup', 'ops@private.test', '--data-dir', dataDir).finally(() => {
       if (before === undefined) delete process.env.SHADOWMAIL_BREAK_GLASS_ADMINS;
       else process.env.SHADOWMAIL_BREAK_GLASS_ADMINS = before;
     });
@@ -64,9 +64,9 @@ describe('shadowmail breakglass enroll-admin', () => {
   it('replaces the password and secret on a second enrolment: the old password no longer works', async () => {
     // Prepare
     const clock = new ManualClock('2030-03-01T09:00:00Z');
-    const first = await runCli('breakglass', 'enroll-admin', 'ops@private.test', '--data-dir', dataDir);
+    const first = await runCli('breakglass', 'admin-setup', 'ops@private.test', '--data-dir', dataDir);
     // Act
-    const second = await runCli('breakglass', 'enroll-admin', 'ops@private.test', '--data-dir', dataDir);
+    const second = await runCli('breakglass', 'admin-setup', 'ops@private.test', '--data-dir', dataDir);
     const store = new BreakGlassAdminStore(localWebPaths(dataDir).breakGlassAdmins, clock);
     const withOld = await store.authenticate(
       'ops@private.test',
@@ -84,14 +84,12 @@ describe('shadowmail breakglass enroll-admin', () => {
     expect(await store.list()).toEqual(['ops@private.test']);
   });
 
-  it('refuses a username that is no e-mail address, a missing one, and a deployed stack (exit 2)', async () => {
+  it('refuses a username that is no e-mail address and a missing one (exit 2)', async () => {
     // Act
-    const bad = await runCli('breakglass', 'enroll-admin', 'ops', '--data-dir', dataDir);
-    const missing = await runCli('breakglass', 'enroll-admin', '--data-dir', dataDir);
-    const stack = await runCli('breakglass', 'enroll-admin', 'ops@private.test', '--stack', 'shadowmail-prod');
+    const bad = await runCli('breakglass', 'admin-setup', 'ops', '--data-dir', dataDir);
+    const missing = await runCli('breakglass', 'admin-setup', '--data-dir', dataDir);
     // Assess
     expect(bad).toMatchObject({ code: 2, err: expect.stringContaining('is an e-mail address') });
-    expect(missing).toMatchObject({ code: 2, err: expect.stringContaining('enroll-admin needs one USERNAME') });
-    expect(stack).toMatchObject({ code: 2, err: expect.stringContaining('Cognito users') });
+    expect(missing).toMatchObject({ code: 2, err: expect.stringContaining('breakglass needs: admin-setup USERNAME') });
   });
 });

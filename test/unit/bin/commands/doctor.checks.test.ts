@@ -1,8 +1,15 @@
 // The pure checks of `shadowmail doctor` at their edges (the CLI test covers each check
 // through the SDK fakes): MX designs, the concurrency bound, subscriptions, rule sets,
 // MAIL FROM, paused sending, and the domain name Cognito's API wants.
+import type { AdminGetUserCommandOutput, UserPoolType } from '@aws-sdk/client-cognito-identity-provider';
 import { describe, expect, it } from 'vitest';
-import { cognitoDomainName } from '../../../../bin/commands/doctor/cognito.ts';
+import {
+  breakGlassAdminCheck,
+  breakGlassAdmins,
+  breakGlassPoolCheck,
+  breakGlassSmsCheck,
+  cognitoDomainName,
+} from '../../../../bin/commands/doctor/cognito.ts';
 import { dkimCheck, mxCheck, parseDkimOutput } from '../../../../bin/commands/doctor/dns.ts';
 import { concurrencyCheck, deadLetterQueueCheck, subscriptionCheck } from '../../../../bin/commands/doctor/operations.ts';
 import { accountCheck, identityCheck, ruleSetCheck } from '../../../../bin/commands/doctor/ses.ts';
@@ -160,5 +167,70 @@ describe('doctor: Cognito', () => {
     // Act / Assess
     expect(cognitoDomainName('https://corp-example-shadowmail.auth.eu-central-1.amazoncognito.com')).toBe('corp-example-shadowmail');
     expect(cognitoDomainName('https://login.corp.example')).toBe('login.corp.example');
+  });
+});
+
+describe('doctor: break-glass sign-in', () => {
+  const pool: UserPoolType = {
+    UserPoolTier: 'ESSENTIALS',
+    MfaConfiguration: 'OPTIONAL',
+    Policies: { SignInPolicy: { AllowedFirstAuthFactors: ['PASSWORD', 'SMS_OTP', 'WEB_AUTHN'] } },
+    LambdaConfig: { PreAuthentication: 'arn:fn', PostAuthentication: 'arn:fn' },
+    SmsConfiguration: { SnsCallerArn: 'arn:aws:iam::123456789012:role/sms', ExternalId: 'x' },
+  };
+
+  it('names every problem of a pool that cannot serve break-glass sign-in in one failing line', () => {
+    // Act
+    const good = breakGlassPoolCheck(pool);
+    const bad = breakGlassPoolCheck({ ...pool, UserPoolTier: 'LITE', MfaConfiguration: 'ON', LambdaConfig: {} });
+
+    // Assess
+    expect(good.status).toBe('ok');
+    expect(bad.status).toBe('fail');
+    expect(bad.detail).toBe(
+      'feature plan LITE (choice-based sign-in needs Essentials); MFA ON, not OPTIONAL; no sign-in trigger before and after authentication: codes would not follow the flag, sign-ins not be audited',
+    );
+  });
+
+  it('checks SMS only when codes are a first factor, and fails without a role or with a reported failure', () => {
+    // Act
+    const off = breakGlassSmsCheck({ ...pool, Policies: { SignInPolicy: { AllowedFirstAuthFactors: ['PASSWORD'] } } });
+    const noRole = breakGlassSmsCheck({ ...pool, SmsConfiguration: undefined });
+    const sandbox = breakGlassSmsCheck({ ...pool, SmsConfigurationFailure: 'SNSSandbox' });
+
+    // Assess
+    expect(off).toMatchObject({ status: 'ok', detail: 'staff sign-in by SMS code is off (breakGlass.staffSmsCodes)' });
+    expect(noRole).toMatchObject({ status: 'fail', detail: 'SMS codes are a first factor, but the pool has no SMS role' });
+    expect(sandbox).toMatchObject({ status: 'fail', detail: 'Cognito cannot send SMS: SNSSandbox' });
+    expect(sandbox.fix).toMatch(/out of the sandbox/);
+  });
+
+  it('passes an admin only when present, enabled, confirmed and with TOTP', () => {
+    // Prepare
+    const admin: AdminGetUserCommandOutput = {
+      Username: 'a@corp.example',
+      Enabled: true,
+      UserStatus: 'CONFIRMED',
+      UserMFASettingList: ['SOFTWARE_TOKEN_MFA'],
+      $metadata: {},
+    };
+
+    // Act
+    const checks = [
+      breakGlassAdminCheck('a@corp.example', admin),
+      breakGlassAdminCheck('a@corp.example', null),
+      breakGlassAdminCheck('a@corp.example', { ...admin, Enabled: false }),
+      breakGlassAdminCheck('a@corp.example', { ...admin, UserMFASettingList: undefined }),
+      breakGlassAdminCheck('a@corp.example', { ...admin, UserStatus: 'FORCE_CHANGE_PASSWORD' }),
+    ];
+
+    // Assess
+    expect(checks.map((check) => check.status)).toEqual(['ok', 'fail', 'fail', 'fail', 'fail']);
+    expect(checks[1]!.fix).toMatch(/^shadowmail breakglass admin-setup a@corp\.example --stack/);
+  });
+
+  it('reads the admins output as a trimmed list, none when absent', () => {
+    expect(breakGlassAdmins(' a@corp.example, b@corp.example ,')).toEqual(['a@corp.example', 'b@corp.example']);
+    expect(breakGlassAdmins(undefined)).toEqual([]);
   });
 });
