@@ -101,6 +101,7 @@ describe('configuration', () => {
       webmail: { ...WEBMAIL, timeZone: 'Europe/Berlin', reservedConcurrency: 20 },
       adminGroup: 'shadowmail-admins',
       forwardBacklogAlarmMinutes: 30,
+      breakGlass: { staffSmsCodes: true, defaultCountry: 'DE', admins: [], notices: { sms: false, email: false } },
       ses: { takeOverActiveRuleSet: false, existingIdentities: [] },
       directorySync: {},
       retentionDays: 28,
