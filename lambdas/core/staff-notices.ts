@@ -131,7 +131,9 @@ export async function notifyStaff(input: NotifyStaffInput, settings: NoticeSetti
   const mailBucket = new TokenBucket({ ratePerSecond: rates.mailsPerSecond, clock: deps.clock, ...sleep });
   const failed = (channel: NoticeChannel, error: unknown) => {
     result.failed[channel] += 1;
-    const name = (error as { name?: string })?.name || 'Error';
+    // Adapters keep the provider's error name in `cause` (never its text, which can name the number).
+    const failure = error as { name?: string; cause?: { name?: string } };
+    const name = failure?.cause?.name || failure?.name || 'Error';
     result.failures[name] = (result.failures[name] ?? 0) + 1;
   };
   // The two channels go out side by side, each at its own provider's pace.
