@@ -2,7 +2,7 @@
 // A wrong value stops start-up with one line that names the variable.
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
-import { ENV, WEB_ENV } from '../contract/environment.ts';
+import { ENV, parseNoticeChannels, WEB_ENV } from '../contract/environment.ts';
 import { PRIMARY_SESSIONS } from '../contract/primary-sessions.ts';
 import { pipelineSettingsSchema, readEnv, webSettingsSchema } from './env.ts';
 
@@ -22,6 +22,8 @@ export const LOCAL_ENV = {
   publicUrl: 'SHADOWMAIL_PUBLIC_URL',
   /** SMTP sessions to the primary at once, forward and resend together (smartHost.maxSessions in AWS). */
   primaryMaxSessions: 'SHADOWMAIL_PRIMARY_MAX_SESSIONS',
+  /** Failover notices to staff (breakGlass.notices in AWS): sms, email, both comma-separated, or none (the default). */
+  notices: 'SHADOWMAIL_NOTICES',
 } as const;
 
 const port = z.coerce.number().int().min(0).max(65535);
@@ -68,6 +70,14 @@ const localSchema = z.object({
     .string()
     .regex(/^https?:\/\/[^/?#\s]+$/, 'the origin browsers use for the webmail, such as http://127.0.0.1:8787 (no path)')
     .optional(),
+  [LOCAL_ENV.notices]: z
+    .string()
+    .default('none')
+    .transform((value, context) => {
+      const channels = parseNoticeChannels(value);
+      if (channels === null) context.addIssue({ code: 'custom', message: 'sms, email, sms,email or none' });
+      return channels ?? { sms: false, email: false };
+    }),
   ...pipelineSettingsSchema,
   ...webSettingsSchema,
 });
@@ -120,6 +130,8 @@ export interface LocalConfig {
   failoverCacheSeconds: number;
   adminGroup: string;
   timeZone: string;
+  /** Failover notice channels; local mode writes them to the outboxes under the data directory. */
+  notices: { sms: boolean; email: boolean };
 }
 
 /** Where local mode keeps the webmail's state under the data directory. */
@@ -157,5 +169,6 @@ export function readLocalConfig(source: NodeJS.ProcessEnv = process.env): LocalC
     failoverCacheSeconds: env[WEB_ENV.failoverCacheSeconds],
     adminGroup: env[WEB_ENV.adminGroup],
     timeZone: env[WEB_ENV.timeZone],
+    notices: env[LOCAL_ENV.notices],
   };
 }
