@@ -2,9 +2,9 @@
 // A wrong value stops start-up with one line that names the variable.
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
-import { ENV, parseNoticeChannels, WEB_ENV } from '../contract/environment.ts';
+import { ENV, WEB_ENV } from '../contract/environment.ts';
 import { PRIMARY_SESSIONS } from '../contract/primary-sessions.ts';
-import { pipelineSettingsSchema, readEnv, webSettingsSchema } from './env.ts';
+import { noticeChannelsSchema, pipelineSettingsSchema, readEnv, webSettingsSchema } from './env.ts';
 
 export const LOCAL_ENV = {
   dataDir: 'SHADOWMAIL_DATA_DIR',
@@ -70,14 +70,7 @@ const localSchema = z.object({
     .string()
     .regex(/^https?:\/\/[^/?#\s]+$/, 'the origin browsers use for the webmail, such as http://127.0.0.1:8787 (no path)')
     .optional(),
-  [LOCAL_ENV.notices]: z
-    .string()
-    .default('none')
-    .transform((value, context) => {
-      const channels = parseNoticeChannels(value);
-      if (channels === null) context.addIssue({ code: 'custom', message: 'sms, email, sms,email or none' });
-      return channels ?? { sms: false, email: false };
-    }),
+  [LOCAL_ENV.notices]: noticeChannelsSchema,
   ...pipelineSettingsSchema,
   ...webSettingsSchema,
 });

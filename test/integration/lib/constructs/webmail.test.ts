@@ -474,6 +474,8 @@ describe('webmail function', () => {
         WEB_ENV.timeZone,
         WEB_ENV.rawBucket,
         WEB_ENV.sesConfigurationSet,
+        WEB_ENV.noticeChannels,
+        WEB_ENV.noticeSender,
         'NODE_OPTIONS',
       ].sort(),
     );
@@ -490,6 +492,8 @@ describe('webmail function', () => {
       [WEB_ENV.timeZone]: 'Europe/Berlin',
       [WEB_ENV.rawBucket]: 'stateful-rawmailbucket-abc123',
       [WEB_ENV.sesConfigurationSet]: 'test-webmail',
+      [WEB_ENV.noticeChannels]: { sms: false, email: false },
+      [WEB_ENV.noticeSender]: 'noreply@example.com',
       [ENV.tableName]: 'Stateful-MessageIndexTable-ABC123',
       [ENV.retentionDays]: 28,
     });
@@ -620,6 +624,8 @@ describe('outputs', () => {
       'CognitoDomain',
       'FailoverParameterName',
       'IdentityProviderName',
+      'NoticeChannels',
+      'NoticeSender',
       'SamlAcsUrl',
       'SamlEntityId',
       'UserPoolId',
@@ -649,6 +655,8 @@ describe('outputs', () => {
       'CognitoDomain',
       'FailoverParameterName',
       'IdentityProviderName',
+      'NoticeChannels',
+      'NoticeSender',
       'OidcRedirectUrl',
       'UserPoolId',
       'WebmailUrl',
@@ -665,6 +673,28 @@ describe('outputs', () => {
         ],
       ],
     });
+  });
+});
+
+describe('failover notices', () => {
+  it('sends nothing by SMS unless configured: no SNS grant, channels none', () => {
+    const outputs = saml.template.findOutputs('*') as Record<string, { Value: unknown }>;
+    expect(outputs.NoticeChannels!.Value).toBe('none');
+    expect(outputs.NoticeSender!.Value).toBe('noreply@example.com');
+    expect(JSON.stringify(saml.template.toJSON())).not.toContain('sns:Publish');
+  });
+
+  it('grants sns:Publish (resource "*", the only one SNS authorizes for a phone number) in a policy of its own when SMS notices are on', () => {
+    const { template, app } = build({ breakGlass: { notices: { sms: true, email: true } } } as Partial<ShadowmailConfigInput>);
+    const vars = only(template, 'AWS::Lambda::Function', 'WebmailFunction').Properties.Environment.Variables as Record<string, unknown>;
+    expect(vars[WEB_ENV.noticeChannels]).toBe('sms,email');
+    const policy = only(template, 'AWS::IAM::Policy', 'WebmailNoticeSmsPolicy');
+    expect(policy.Properties.PolicyDocument.Statement).toEqual([{ Action: 'sns:Publish', Effect: 'Allow', Resource: '*' }]);
+    expect(policy.Properties.Roles).toEqual([{ Ref: idOf(template, 'AWS::IAM::Role', 'WebmailFunctionRole') }]);
+    const assembly = app.synth();
+    const findings = (JSON.parse(readFileSync(join(assembly.directory, 'validation-report.json'), 'utf8')) as { pluginReports: unknown[] })
+      .pluginReports;
+    expect(findings).toEqual([]);
   });
 });
 
