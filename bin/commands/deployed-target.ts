@@ -380,7 +380,7 @@ export async function openDeployedNotices(target: { stackId: string; region: str
       `the NoticeChannels output of ${outputs.where} is not understood: ${outputs.get('noticeChannels')}`,
     );
   const tableName = outputs.require('tableName');
-  const parts = await awsNoticeParts({
+  const parts = awsNoticeParts({
     channels,
     webmailUrl: outputs.require('webmailUrl'),
     sender: outputs.require('noticeSender'),

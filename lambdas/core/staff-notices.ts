@@ -33,13 +33,24 @@ export type NoticeChannel = 'sms' | 'email';
  */
 export const DEFAULT_NOTICE_RATES = { smsPartsPerSecond: 10, mailsPerSecond: 1 } as const;
 
+export interface NoticeRates {
+  smsPartsPerSecond: number;
+  mailsPerSecond: number;
+}
+
 export interface NoticeSettings {
   channels: Record<NoticeChannel, boolean>;
   /** The webmail's address as staff type it. */
   webmailUrl: string;
   /** The company's mail domains: a "private" address at one of them is never used. */
   mailDomains: readonly string[];
-  rates?: { smsPartsPerSecond: number; mailsPerSecond: number };
+  /** The providers' rates, or how to learn them (SES: the account's, read when first needed); default DEFAULT_NOTICE_RATES. */
+  rates?: NoticeRates | (() => Promise<NoticeRates>);
+}
+
+async function ratesOf(settings: NoticeSettings): Promise<NoticeRates> {
+  const rates = settings.rates ?? DEFAULT_NOTICE_RATES;
+  return typeof rates === 'function' ? rates() : rates;
 }
 
 export interface StaffNoticeDeps {
@@ -71,6 +82,7 @@ export interface NoticePlan {
   counts: { sms: number; email: number };
   /** Time the sending takes at the configured rates, in seconds (rounded up). */
   estimatedSeconds: number;
+  rates: NoticeRates;
 }
 
 export interface NoticeResult {
@@ -125,7 +137,7 @@ export async function notifyStaff(input: NotifyStaffInput, settings: NoticeSetti
     const earlier = await roundSentSince(deps.audit, deps.clock, plan.direction, input.state.since);
     if (earlier) return { ...result, skipped: 0, alreadySentAt: earlier };
   }
-  const rates = settings.rates ?? DEFAULT_NOTICE_RATES;
+  const { rates } = plan;
   const sleep = deps.sleep ? { sleep: deps.sleep } : {};
   const smsBucket = new TokenBucket({ ratePerSecond: rates.smsPartsPerSecond, clock: deps.clock, ...sleep });
   const mailBucket = new TokenBucket({ ratePerSecond: rates.mailsPerSecond, clock: deps.clock, ...sleep });
@@ -248,7 +260,7 @@ async function prepare(
   }
   const sms = settings.channels.sms ? smsNoticeText(textInput) : null;
   const mail = settings.channels.email ? mailNoticeText(textInput) : null;
-  const rates = settings.rates ?? DEFAULT_NOTICE_RATES;
+  const rates = await ratesOf(settings);
   const smsSeconds = sms ? (targets.sms.length * sms.parts) / rates.smsPartsPerSecond : 0;
   const mailSeconds = targets.email.length / rates.mailsPerSecond;
   return {
@@ -261,6 +273,7 @@ async function prepare(
       skipped,
       counts: { sms: targets.sms.length, email: targets.email.length },
       estimatedSeconds: Math.ceil(Math.max(smsSeconds, mailSeconds)),
+      rates,
     },
     targets,
   };

@@ -3,10 +3,12 @@
 // rate): the core's settings and the senders of the configured channels only.
 import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { SNSClient } from '@aws-sdk/client-sns';
+import type { AdminNotices } from '../../web/routes/admin.ts';
 import { readSesSendRate, SesNoticeMailer } from '../adapters/aws/ses-notice-mailer.ts';
 import { SnsSmsSender } from '../adapters/aws/sns-sms-sender.ts';
 import { FileMailOutbox, FileSmsOutbox } from '../adapters/local/file-outbox.ts';
-import { DEFAULT_NOTICE_RATES, type NoticeSettings } from '../core/staff-notices.ts';
+import { DEFAULT_NOTICE_RATES, type NoticeRates, type NoticeSettings } from '../core/staff-notices.ts';
+import type { DirectoryStore } from '../ports/directory.ts';
 import type { NoticeMailer } from '../ports/notice-mailer.ts';
 import type { SmsSender } from '../ports/sms-sender.ts';
 import type { LocalConfig } from './local-config.ts';
@@ -22,9 +24,10 @@ export interface NoticeParts {
 /** Outbox files have no provider behind them: local notices are not throttled. */
 const LOCAL_RATES = { smsPartsPerSecond: 1000, mailsPerSecond: 1000 };
 
-export function localNoticeParts(config: LocalConfig): NoticeParts {
+/** Local mode's notices; `publicUrl` is the webmail's address when the running stack knows it better than the config. */
+export function localNoticeParts(config: LocalConfig, publicUrl?: string): NoticeParts {
   const paths = localPaths(config.dataDir);
-  const origin = config.publicUrl ?? `http://127.0.0.1:${config.httpPort}`;
+  const origin = (publicUrl ?? config.publicUrl ?? `http://127.0.0.1:${config.httpPort}`).replace(/\/$/, '');
   return {
     settings: { channels: config.notices, webmailUrl: `${origin}/`, mailDomains: config.domains, rates: LOCAL_RATES },
     sms: config.notices.sms ? new FileSmsOutbox(paths.smsOutbox) : null,
@@ -44,19 +47,24 @@ export interface AwsNoticeInput {
   region?: string | undefined;
 }
 
-/** SNS and SES clients for the configured channels; the mail rate is the account's (GetAccount), 1/s when unreadable. */
-export async function awsNoticeParts(input: AwsNoticeInput): Promise<NoticeParts> {
+/**
+ * SNS and SES clients for the configured channels (no call until a notice is planned);
+ * the mail rate is the account's (GetAccount, read once when first needed), 1/s when
+ * it cannot be read.
+ */
+export function awsNoticeParts(input: AwsNoticeInput): NoticeParts {
   const clientConfig = input.region ? { region: input.region } : {};
   const sns = input.channels.sms ? new SNSClient(clientConfig) : null;
   const ses = input.channels.email ? new SESv2Client(clientConfig) : null;
-  const mailsPerSecond = ses ? await readSesSendRate(ses, DEFAULT_NOTICE_RATES.mailsPerSecond) : DEFAULT_NOTICE_RATES.mailsPerSecond;
+  let rates: Promise<NoticeRates> | null = null;
+  const readRates = (): Promise<NoticeRates> => {
+    rates ??= (ses ? readSesSendRate(ses, DEFAULT_NOTICE_RATES.mailsPerSecond) : Promise.resolve(DEFAULT_NOTICE_RATES.mailsPerSecond)).then(
+      (mailsPerSecond) => ({ smsPartsPerSecond: DEFAULT_NOTICE_RATES.smsPartsPerSecond, mailsPerSecond }),
+    );
+    return rates;
+  };
   return {
-    settings: {
-      channels: input.channels,
-      webmailUrl: input.webmailUrl,
-      mailDomains: input.mailDomains,
-      rates: { smsPartsPerSecond: DEFAULT_NOTICE_RATES.smsPartsPerSecond, mailsPerSecond },
-    },
+    settings: { channels: input.channels, webmailUrl: input.webmailUrl, mailDomains: input.mailDomains, rates: readRates },
     sms: sns ? new SnsSmsSender({ client: sns }) : null,
     mailer: ses
       ? new SesNoticeMailer({
@@ -70,4 +78,15 @@ export async function awsNoticeParts(input: AwsNoticeInput): Promise<NoticeParts
       ses?.destroy();
     },
   };
+}
+
+/** The admin console's notices in local mode, or null when SHADOWMAIL_NOTICES is none. */
+export function localAdminNotices(
+  config: LocalConfig,
+  publicUrl: string,
+  directory: Pick<DirectoryStore, 'readState'>,
+): AdminNotices | null {
+  if (!config.notices.sms && !config.notices.email) return null;
+  const parts = localNoticeParts(config, publicUrl);
+  return { settings: parts.settings, parts: { directory, sms: parts.sms, mailer: parts.mailer } };
 }

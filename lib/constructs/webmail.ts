@@ -285,7 +285,7 @@ export class Webmail extends Construct {
    * grant above (the sender is at a mail domain). SMS is an SNS Publish to a phone number,
    * which IAM authorizes only on resource "*" (no topic ARN is involved: "IAM policies for
    * Amazon SNS", https://docs.aws.amazon.com/step-functions/latest/dg/sns-iam.html), so the
-   * grant exists only when SMS notices are configured.
+   * grant exists only when SMS notices are configured; likewise ses:GetAccount for mail.
    */
   private failoverNotices(config: ShadowmailConfig): void {
     const { notices } = config.breakGlass;
@@ -293,16 +293,17 @@ export class Webmail extends Construct {
     const sender = noticeSender(config);
     this.function.function.addEnvironment(WEB_ENV.noticeChannels, channels);
     this.function.function.addEnvironment(WEB_ENV.noticeSender, sender);
-    if (notices.sms) {
-      // A policy of its own, so the acknowledgement below covers this statement and no later grant.
-      const policy = new iam.Policy(this, 'NoticeSmsPolicy', {
-        statements: [new iam.PolicyStatement({ actions: ['sns:Publish'], resources: ['*'] })],
-      });
+    // SMS: Publish to a phone number. Mail: GetAccount for the account's sending rate (the
+    // notices' token bucket; ses:GetAccount has no resource type). Both authorize only "*".
+    const actions = [...(notices.sms ? ['sns:Publish'] : []), ...(notices.email ? ['ses:GetAccount'] : [])];
+    if (actions.length > 0) {
+      // A policy of its own, so the acknowledgement below covers these statements and no later grant.
+      const policy = new iam.Policy(this, 'NoticePolicy', { statements: [new iam.PolicyStatement({ actions, resources: ['*'] })] });
       this.function.role.attachInlinePolicy(policy);
       Validations.of(policy).acknowledge({
         id: 'AwsSolutions-IAM5[Resource::*]',
         reason:
-          'An SMS published straight to a phone number names no SNS resource, so IAM authorizes sns:Publish only on "*"; the statement exists only when breakGlass.notices.sms is on, and the webmail sends SMS only for notices an admin asked for.',
+          'An SMS published straight to a phone number names no SNS resource and ses:GetAccount has none, so IAM authorizes both only on "*"; the statement exists only with breakGlass.notices configured, and the webmail sends notices only when an admin asks.',
       });
     }
     for (const [id, value, description] of [

@@ -681,15 +681,17 @@ describe('failover notices', () => {
     const outputs = saml.template.findOutputs('*') as Record<string, { Value: unknown }>;
     expect(outputs.NoticeChannels!.Value).toBe('none');
     expect(outputs.NoticeSender!.Value).toBe('noreply@example.com');
-    expect(JSON.stringify(saml.template.toJSON())).not.toContain('sns:Publish');
+    expect(JSON.stringify(saml.template.toJSON())).not.toMatch(/sns:Publish|ses:GetAccount/);
   });
 
-  it('grants sns:Publish (resource "*", the only one SNS authorizes for a phone number) in a policy of its own when SMS notices are on', () => {
+  it('grants sns:Publish and ses:GetAccount (resource "*", the only one either authorizes) in a policy of its own when notices are on', () => {
     const { template, app } = build({ breakGlass: { notices: { sms: true, email: true } } } as Partial<ShadowmailConfigInput>);
     const vars = only(template, 'AWS::Lambda::Function', 'WebmailFunction').Properties.Environment.Variables as Record<string, unknown>;
     expect(vars[WEB_ENV.noticeChannels]).toBe('sms,email');
-    const policy = only(template, 'AWS::IAM::Policy', 'WebmailNoticeSmsPolicy');
-    expect(policy.Properties.PolicyDocument.Statement).toEqual([{ Action: 'sns:Publish', Effect: 'Allow', Resource: '*' }]);
+    const policy = only(template, 'AWS::IAM::Policy', 'WebmailNoticePolicy');
+    expect(policy.Properties.PolicyDocument.Statement).toEqual([
+      { Action: ['ses:GetAccount', 'sns:Publish'], Effect: 'Allow', Resource: '*' },
+    ]);
     expect(policy.Properties.Roles).toEqual([{ Ref: idOf(template, 'AWS::IAM::Role', 'WebmailFunctionRole') }]);
     const assembly = app.synth();
     const findings = (JSON.parse(readFileSync(join(assembly.directory, 'validation-report.json'), 'utf8')) as { pluginReports: unknown[] })
