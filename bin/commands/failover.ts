@@ -90,47 +90,15 @@ async function failover(argv: string[], out: NodeJS.WritableStream, err: NodeJS.
       out.write(values.json ? `${JSON.stringify(state, null, 2)}\n` : formatFailover(state, target.where));
       return EXIT.ok;
     }
-    const on = action === 'on';
-    const change = () =>
-      switchFailover(
-        target.flag,
-        {
-          on,
-          actor: target.actor,
-          ...(values.message !== undefined && { message: values.message }),
-          ...(values.reason !== undefined && { reason: values.reason }),
-        },
-        systemClock,
-      );
-    let state: FailoverState;
-    let code: number = EXIT.ok;
-    if (target.audit) {
-      try {
-        // The same entry as the admin page's switch: action, actor, reason and the message users see.
-        state = await audited(
-          target.audit,
-          systemClock,
-          {
-            actor: target.actor,
-            action: on ? 'failover.on' : 'failover.off',
-            details: { reason: values.reason ?? '' },
-          },
-          change,
-          (result) => ({ message: result.message }),
-        );
-      } catch (error) {
-        if (!(error instanceof AuditWriteError)) throw error;
-        // The flag did change; only its record is missing.
-        state = await target.flag.read();
-        err.write(
-          `shadowmail failover: the flag was switched, but its audit entry could not be written (${(error.cause as Error | undefined)?.message ?? error.message}); the flag itself names ${target.actor}\n`,
-        );
-        code = EXIT.failed;
-      }
-    } else {
-      err.write(`warning: no audit entry written: ${target.noAuditBecause}. The flag itself records who (${target.actor}) and why.\n`);
-      state = await change();
-    }
+    const { state, code } = await switchFlag(
+      target,
+      {
+        on: action === 'on',
+        ...(values.message !== undefined && { message: values.message }),
+        ...(values.reason !== undefined && { reason: values.reason }),
+      },
+      err,
+    );
     out.write(
       values.json
         ? `${JSON.stringify(state, null, 2)}\n`
@@ -139,6 +107,38 @@ async function failover(argv: string[], out: NodeJS.WritableStream, err: NodeJS.
     return code;
   } finally {
     await target.close();
+  }
+}
+
+/**
+ * Switches the flag, audited like the admin page's switch (action, actor, reason, the
+ * message users see). A log that cannot be written never holds the switch back: the
+ * command says so and exits 1.
+ */
+async function switchFlag(
+  target: FailoverTarget,
+  change: { on: boolean; message?: string; reason?: string },
+  err: NodeJS.WritableStream,
+): Promise<{ state: FailoverState; code: number }> {
+  const apply = () => switchFailover(target.flag, { ...change, actor: target.actor }, systemClock);
+  if (!target.audit) {
+    err.write(`warning: no audit entry written: ${target.noAuditBecause}. The flag itself records who (${target.actor}) and why.\n`);
+    return { state: await apply(), code: EXIT.ok };
+  }
+  try {
+    const context = {
+      actor: target.actor,
+      action: change.on ? 'failover.on' : 'failover.off',
+      details: { reason: change.reason ?? '' },
+    } as const;
+    return { state: await audited(target.audit, systemClock, context, apply, (result) => ({ message: result.message })), code: EXIT.ok };
+  } catch (error) {
+    if (!(error instanceof AuditWriteError)) throw error;
+    // The flag did change; only its record is missing.
+    err.write(
+      `shadowmail failover: the flag was switched, but its audit entry could not be written (${(error.cause as Error | undefined)?.message ?? error.message}); the flag itself names ${target.actor}\n`,
+    );
+    return { state: await target.flag.read(), code: EXIT.failed };
   }
 }
 
@@ -252,34 +252,17 @@ async function switchAndNotify(
       out.write(options.json ? `${JSON.stringify({ dryRun: true, ...plan }, null, 2)}\n` : formatPlan(plan));
       return EXIT.ok;
     }
-    let code: number = EXIT.ok;
-    let state: FailoverState;
-    try {
-      state = await audited(
-        target.audit,
-        systemClock,
-        { actor: target.actor, action: options.on ? 'failover.on' : 'failover.off', details: { reason: reason ?? '' } },
-        () =>
-          switchFailover(
-            target.flag,
-            {
-              on: options.on,
-              actor: target.actor,
-              ...(options.message !== undefined && { message: options.message }),
-              ...(reason !== undefined && { reason }),
-            },
-            systemClock,
-          ),
-        (result) => ({ message: result.message }),
-      );
-    } catch (error) {
-      if (!(error instanceof AuditWriteError)) throw error;
-      state = await target.flag.read();
-      err.write(
-        `shadowmail failover: the flag was switched, but its audit entry could not be written; the flag itself names ${target.actor}\n`,
-      );
-      code = EXIT.failed;
-    }
+    const switched = await switchFlag(
+      target,
+      {
+        on: options.on,
+        ...(options.message !== undefined && { message: options.message }),
+        ...(reason !== undefined && { reason }),
+      },
+      err,
+    );
+    const { state } = switched;
+    let { code } = switched;
     const result = await notifyStaff({ state, actor: target.actor, repeat: 'again' }, notices.parts.settings, {
       ...deps,
       audit: target.audit,

@@ -6,6 +6,7 @@
 import { GetAccountCommand, type SESv2Client, SendEmailCommand } from '@aws-sdk/client-sesv2';
 import { InvalidInputError, RetryableError } from '../../core/errors.ts';
 import type { NoticeMail, NoticeMailer } from '../../ports/notice-mailer.ts';
+import { SES_PERMANENT_ERRORS } from './ses-outbound-mailer.ts';
 
 export interface SesNoticeMailerOptions {
   client: SESv2Client;
@@ -13,15 +14,6 @@ export interface SesNoticeMailerOptions {
   from: string;
   configurationSetName?: string;
 }
-
-const PERMANENT = new Set([
-  'MessageRejected',
-  'BadRequestException',
-  'MailFromDomainNotVerifiedException',
-  'NotFoundException',
-  'AccountSuspendedException',
-  'SendingPausedException',
-]);
 
 export class SesNoticeMailer implements NoticeMailer {
   constructor(private readonly options: SesNoticeMailerOptions) {}
@@ -44,7 +36,7 @@ export class SesNoticeMailer implements NoticeMailer {
     } catch (error) {
       const name = (error as { name?: string })?.name ?? 'Error';
       const cause = { name };
-      if (PERMANENT.has(name)) throw new InvalidInputError(`SES refused the notice (${mail.purpose}): ${name}`, { cause });
+      if (SES_PERMANENT_ERRORS.has(name)) throw new InvalidInputError(`SES refused the notice (${mail.purpose}): ${name}`, { cause });
       throw new RetryableError(`sending the notice through SES failed (${mail.purpose}): ${name}`, { cause });
     }
   }

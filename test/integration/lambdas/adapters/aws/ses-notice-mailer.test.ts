@@ -3,7 +3,7 @@ import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { readSesSendRate, SesNoticeMailer } from '../../../../../lambdas/adapters/aws/ses-notice-mailer.ts';
 import { InvalidInputError } from '../../../../../lambdas/core/errors.ts';
-import { type FakeAws, startFakeAws } from '../../../../support/cli-deployed-aws-fakes.ts';
+import { type FakeAws, fakeClientConfig, startFakeAws } from '../../../../support/cli-deployed-aws-fakes.ts';
 
 describe('SesNoticeMailer', () => {
   let aws: FakeAws;
@@ -11,12 +11,7 @@ describe('SesNoticeMailer', () => {
 
   beforeAll(async () => {
     aws = await startFakeAws();
-    client = new SESv2Client({
-      endpoint: aws.endpoint,
-      region: 'eu-central-1',
-      credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'example-secret' },
-      maxAttempts: 1,
-    });
+    client = new SESv2Client(fakeClientConfig(aws));
   });
   afterAll(async () => {
     client.destroy();

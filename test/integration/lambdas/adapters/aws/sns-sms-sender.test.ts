@@ -3,7 +3,7 @@ import { SNSClient } from '@aws-sdk/client-sns';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { SnsSmsSender } from '../../../../../lambdas/adapters/aws/sns-sms-sender.ts';
 import { InvalidInputError, RetryableError } from '../../../../../lambdas/core/errors.ts';
-import { type FakeAws, startFakeAws } from '../../../../support/cli-deployed-aws-fakes.ts';
+import { type FakeAws, fakeClientConfig, startFakeAws } from '../../../../support/cli-deployed-aws-fakes.ts';
 
 describe('SnsSmsSender', () => {
   let aws: FakeAws;
@@ -11,12 +11,7 @@ describe('SnsSmsSender', () => {
 
   beforeAll(async () => {
     aws = await startFakeAws();
-    client = new SNSClient({
-      endpoint: aws.endpoint,
-      region: 'eu-central-1',
-      credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'example-secret' },
-      maxAttempts: 1,
-    });
+    client = new SNSClient(fakeClientConfig(aws));
   });
   afterAll(async () => {
     client.destroy();
