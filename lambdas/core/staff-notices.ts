@@ -289,9 +289,13 @@ function privateAddressOf(user: DirectoryUser, companyDomains: ReadonlySet<strin
   return address;
 }
 
-/** When a round of this direction was recorded since the flag's last switch; null for none. */
+/** How far back a once-only check looks: the audit log is read a day at a time, and a failover is hours or days long. */
+export const ONCE_LOOKBACK_DAYS = 31;
+
+/** When a round of this direction was recorded since the flag's last switch (at most ONCE_LOOKBACK_DAYS back); null for none. */
 async function roundSentSince(audit: AuditLog, clock: Clock, direction: NoticeDirection, since: string | null): Promise<string | null> {
-  const from = since ?? new Date(0).toISOString();
+  const earliest = new Date(clock.now().getTime() - ONCE_LOOKBACK_DAYS * 86_400_000).toISOString();
+  const from = since !== null && since > earliest ? since : earliest;
   let cursor: string | null = null;
   do {
     const page = await audit.list({

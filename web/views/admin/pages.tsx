@@ -335,6 +335,9 @@ export function FailoverView(props: {
   );
 }
 
+/** Recipients the page lists (the counts cover all; the CLI's dry run lists every one). */
+const PREVIEW_RECIPIENTS = 200;
+
 /** The dry run of the notices the next switch would send: counts, the texts once, recipients masked. */
 function NoticePreviewView(props: { t: Translate; preview: NoticePreview }): Child {
   const { t, preview } = props;
@@ -365,7 +368,7 @@ function NoticePreviewView(props: { t: Translate; preview: NoticePreview }): Chi
         </summary>
         <table id="failover-notice-recipients">
           <tbody>
-            {plan.recipients.map((r) => (
+            {plan.recipients.slice(0, PREVIEW_RECIPIENTS).map((r) => (
               <tr>
                 <td>{r.mailbox}</td>
                 <td>{r.sms ?? ''}</td>
@@ -374,6 +377,7 @@ function NoticePreviewView(props: { t: Translate; preview: NoticePreview }): Chi
             ))}
           </tbody>
         </table>
+        {plan.recipients.length > PREVIEW_RECIPIENTS && <p>… {plan.recipients.length - PREVIEW_RECIPIENTS}</p>}
       </details>
     </section>
   );

@@ -7,6 +7,7 @@ import {
   maskNumber,
   type NoticeSettings,
   notifyStaff,
+  ONCE_LOOKBACK_DAYS,
   planStaffNotices,
   type StaffNoticeDeps,
 } from '../../../../lambdas/core/staff-notices.ts';
@@ -174,6 +175,26 @@ describe('notifyStaff', () => {
     const result = await notifyStaff({ state: again, actor: 'a@corp.test', repeat: 'once' }, settings, deps);
     expect(result.alreadySentAt).toBeNull();
     expect(sms).toHaveLength(6);
+  });
+
+  it('looks back at most a month for an earlier round of a long failover (the audit log is read a day at a time)', async () => {
+    const { deps, settings, sms, clock } = setup({ sms: true, email: false });
+    const long = { ...on, since: '2029-11-01T00:00:00.000Z' };
+    await notifyStaff({ state: long, actor: 'a@corp.test', repeat: 'once' }, settings, deps);
+    clock.advance(86_400_000);
+    const listed: string[] = [];
+    const inner = deps.audit;
+    deps.audit = {
+      append: (event) => inner.append(event),
+      list: (filter) => {
+        listed.push(filter.since);
+        return inner.list(filter);
+      },
+    };
+    const second = await notifyStaff({ state: long, actor: 'a@corp.test', repeat: 'once' }, settings, deps);
+    expect(second.alreadySentAt).not.toBeNull();
+    expect(sms).toHaveLength(2);
+    expect(listed[0]).toBe(new Date(clock.now().getTime() - ONCE_LOOKBACK_DAYS * 86_400_000).toISOString());
   });
 
   it('returns what was sent when the audit log cannot be written', async () => {
