@@ -2,7 +2,16 @@
 // shared with the stacks in lib/). Read once per cold start; a wrong value stops the
 // function with a message naming the variable.
 import { z } from 'zod';
-import { DEFAULT_TIME_ZONE, ENV, isTimeZone, SIGN_IN_TRIGGER_ENV, smtpTlsModes, TIME_ZONE_HINT, WEB_ENV } from '../contract/environment.ts';
+import {
+  DEFAULT_TIME_ZONE,
+  ENV,
+  isTimeZone,
+  parseNoticeChannels,
+  SIGN_IN_TRIGGER_ENV,
+  smtpTlsModes,
+  TIME_ZONE_HINT,
+  WEB_ENV,
+} from '../contract/environment.ts';
 import { RELAY_WORK_MS } from '../contract/pipeline-limits.ts';
 import { ConfigurationError } from '../core/errors.ts';
 
@@ -97,6 +106,16 @@ export const webSettingsSchema = {
     ),
 };
 
+/** Failover notice channels (WEB_ENV.noticeChannels, local mode's SHADOWMAIL_NOTICES): sms, email, both, or none. */
+export const noticeChannelsSchema = z
+  .string()
+  .default('none')
+  .transform((value, context) => {
+    const channels = parseNoticeChannels(value);
+    if (channels === null) context.addIssue({ code: 'custom', message: 'sms, email, sms,email or none' });
+    return channels ?? { sms: false, email: false };
+  });
+
 const awsWebSchema = z.object({
   [WEB_ENV.failoverParameter]: z.string().regex(/^\/[A-Za-z0-9_.\-/]{1,1010}$/, 'an SSM parameter name such as /shadowmail/failover'),
   [WEB_ENV.userPoolId]: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d_[A-Za-z0-9]+$/, 'a Cognito user pool id such as eu-central-1_AbCdEf123'),
@@ -115,6 +134,9 @@ const awsWebSchema = z.object({
   [ENV.stackId]: pipelineSettingsSchema[ENV.stackId],
   // The admin console queues resend jobs here; the resend worker runs them.
   [ENV.resendQueueUrl]: z.url(),
+  // Failover notices the admin console's switch may send (breakGlass.notices); none when absent.
+  [WEB_ENV.noticeChannels]: noticeChannelsSchema,
+  [WEB_ENV.noticeSender]: z.email('the sender of notice mail, an address at a mail domain').optional(),
   ...webSettingsSchema,
 });
 

@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { ENV, WEB_ENV } from '../contract/environment.ts';
 import { PRIMARY_SESSIONS } from '../contract/primary-sessions.ts';
-import { commaList, pipelineSettingsSchema, readEnv, webSettingsSchema } from './env.ts';
+import { commaList, noticeChannelsSchema, pipelineSettingsSchema, readEnv, webSettingsSchema } from './env.ts';
 
 export const LOCAL_ENV = {
   dataDir: 'SHADOWMAIL_DATA_DIR',
@@ -22,6 +22,8 @@ export const LOCAL_ENV = {
   publicUrl: 'SHADOWMAIL_PUBLIC_URL',
   /** SMTP sessions to the primary at once, forward and resend together (smartHost.maxSessions in AWS). */
   primaryMaxSessions: 'SHADOWMAIL_PRIMARY_MAX_SESSIONS',
+  /** Failover notices to staff (breakGlass.notices in AWS): sms, email, both comma-separated, or none (the default). */
+  notices: 'SHADOWMAIL_NOTICES',
 } as const;
 
 const port = z.coerce.number().int().min(0).max(65535);
@@ -63,6 +65,7 @@ const localSchema = z.object({
     .string()
     .regex(/^https?:\/\/[^/?#\s]+$/, 'the origin browsers use for the webmail, such as http://127.0.0.1:8787 (no path)')
     .optional(),
+  [LOCAL_ENV.notices]: noticeChannelsSchema,
   ...pipelineSettingsSchema,
   ...webSettingsSchema,
 });
@@ -117,6 +120,8 @@ export interface LocalConfig {
   /** Usernames of the break-glass admin accounts (`shadowmail breakglass admin-setup` gives them password + TOTP). */
   breakGlassAdmins: string[];
   timeZone: string;
+  /** Failover notice channels; local mode writes them to the outboxes under the data directory. */
+  notices: { sms: boolean; email: boolean };
 }
 
 /** Where local mode keeps the webmail's state under the data directory. */
@@ -157,5 +162,6 @@ export function readLocalConfig(source: NodeJS.ProcessEnv = process.env): LocalC
     adminGroup: env[WEB_ENV.adminGroup],
     breakGlassAdmins: env[WEB_ENV.breakGlassAdmins],
     timeZone: env[WEB_ENV.timeZone],
+    notices: env[LOCAL_ENV.notices],
   };
 }
