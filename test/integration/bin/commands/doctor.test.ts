@@ -292,10 +292,10 @@ describe('shadowmail doctor --stack', () => {
     }
     // Each SMTP step of the probe, with its reply and time.
     expect(lines).toContain('                  starttls ok      55 ms 220 220 2.0.0 SMTP server ready');
-    expect(lines.at(-2)).toBe('22 ok, 0 warn, 0 fail');
+    expect(lines.at(-2)).toBe('25 ok, 0 warn, 0 fail');
     const parsed = JSON.parse(json.out) as { stack: string; region: string; checks: Array<{ status: string }>; summary: unknown };
     expect(json.code).toBe(0);
-    expect(parsed.summary).toEqual({ ok: 22, warn: 0, fail: 0 });
+    expect(parsed.summary).toEqual({ ok: 25, warn: 0, fail: 0 });
     expect(parsed.checks.every((check) => check.status === 'ok')).toBe(true);
     // The probe asks for RCPT of postmaster of the first domain with the null sender; nothing is written.
     const calls = aws.requests.slice(before);
@@ -480,7 +480,7 @@ describe('shadowmail doctor --stack', () => {
     expect(result.code).toBe(1);
     const lines = result.out.split('\n');
     expect(lines[lines.indexOf(expected) + 1]).toMatch(/^ {18}(→ \S|\S+ +(ok {2}|FAIL) )/);
-    expect(lines.at(-2)).toMatch(/^21 ok, 0 warn, 1 fail$/);
+    expect(lines.at(-2)).toMatch(/^24 ok, 0 warn, 1 fail$/);
   });
 
   it("says what to do under a failing line, and prints the probe's steps with the failing one", async () => {
@@ -597,7 +597,7 @@ describe('shadowmail doctor --stack', () => {
       }
       expect(problems(result.out)).toEqual([line]);
       expect(result.code).toBe(0);
-      expect(result.out.split('\n').at(-2)).toBe('21 ok, 1 warn, 0 fail');
+      expect(result.out.split('\n').at(-2)).toBe('24 ok, 1 warn, 0 fail');
     },
   );
 

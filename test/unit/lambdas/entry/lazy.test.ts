@@ -143,6 +143,7 @@ describe('the Lambda entry points after a failed cold start', () => {
       'ingest.ts',
       'resend.ts',
       'ses-rule-set-activation.ts',
+      'sign-in-trigger.ts',
       'webmail.ts',
     ]);
     expect(handlerFiles.map(([file]) => file)).toEqual([]);
