@@ -51,6 +51,7 @@ export const messageTableKeys = {
   lookupIndexSort: (receivedAt: string, sesMessageId: string) => `${receivedAt}#${sesMessageId}`,
   address: (address: string) => ({ pk: `ADDR#${keyPart(address)}`, sk: 'ADDR' }),
   gate: (key: string) => ({ pk: `ONCE#${keyPart(key)}`, sk: 'ONCE' }),
+  singleUse: (key: string) => ({ pk: `USED#${keyPart(key)}`, sk: 'USED' }),
   session: (sessionId: string) => ({ pk: `SESSION#${keyPart(sessionId)}`, sk: 'SESSION' }),
   resendJob: (jobId: string) => ({ pk: `RESEND#${keyPart(jobId)}`, sk: 'JOB' }),
   resendJobList: 'RESENDJOBS',
