@@ -11,7 +11,7 @@ import { MemorySingleUse } from '../../../../support/memory-single-use.ts';
 
 const NOW = new Date('2030-03-01T12:00:00.000Z');
 const DAY_LATER = new Date(NOW.getTime() + 86_400_000);
-const after = (ms: number) => new Date(NOW.getTime() + ms);
+const atPlus = (ms: number) => new Date(NOW.getTime() + ms);
 
 function describeSingleUseContract(name: string, make: () => Promise<{ store: SingleUse; cleanup?(): Promise<void> }>): void {
   describe(`SingleUse contract: ${name}`, () => {
@@ -28,8 +28,8 @@ function describeSingleUseContract(name: string, make: () => Promise<{ store: Si
       expect(await store.isTaken('link#1', NOW)).toBe(false);
       expect(await store.take('link#1', 'a', DAY_LATER, NOW)).toBe(true);
       expect(await store.isTaken('link#1', NOW)).toBe(true);
-      expect(await store.take('link#1', 'b', DAY_LATER, after(1000))).toBe(false);
-      expect(await store.take('link#1', 'a', DAY_LATER, after(1000))).toBe(false);
+      expect(await store.take('link#1', 'b', DAY_LATER, atPlus(1000))).toBe(false);
+      expect(await store.take('link#1', 'a', DAY_LATER, atPlus(1000))).toBe(false);
       expect(await store.take('link#2', 'b', DAY_LATER, NOW)).toBe(true);
     });
 
@@ -39,10 +39,10 @@ function describeSingleUseContract(name: string, make: () => Promise<{ store: Si
     });
 
     it('frees a key when it expires', async () => {
-      await store.take('episode', 'a', after(60_000), NOW);
-      expect(await store.isTaken('episode', after(59_000))).toBe(true);
-      expect(await store.isTaken('episode', after(60_000))).toBe(false);
-      expect(await store.take('episode', 'b', after(120_000), after(60_000))).toBe(true);
+      await store.take('episode', 'a', atPlus(60_000), NOW);
+      expect(await store.isTaken('episode', atPlus(59_000))).toBe(true);
+      expect(await store.isTaken('episode', atPlus(60_000))).toBe(false);
+      expect(await store.take('episode', 'b', atPlus(120_000), atPlus(60_000))).toBe(true);
     });
 
     it('gives a key back only for its owner', async () => {
