@@ -14,7 +14,7 @@ import type { SmsSender } from '../ports/sms-sender.ts';
 import { normalizeAddress } from './addresses.ts';
 import { recordAudit } from './audit.ts';
 import { RetryableError } from './errors.ts';
-import { OUTAGE_LINK_PATH, OUTAGE_LINK_VALIDITY_SECONDS, type OutageLinkSigner } from './outage-link.ts';
+import { OUTAGE_LINK_VALIDITY_SECONDS, type OutageLinkSigner, outageLinkUrl } from './outage-link.ts';
 
 /** A break-glass admin as configured (config breakGlass.admins; local mode's list). */
 export interface BreakGlassContact {
@@ -106,7 +106,7 @@ async function sendOne(admin: BreakGlassContact, alarm: BacklogAlarm, deps: Alar
     return 'already-sent' as const;
   }
   const { token, link } = deps.signer.issue({ admin: admin.username, alarmAt: alarm.alarmAt, now });
-  const url = `${deps.publicOrigin.replace(/\/$/, '')}${OUTAGE_LINK_PATH}/${token}`;
+  const url = outageLinkUrl(deps.publicOrigin, token);
   const since = clockTime(alarm.alarmAt, deps.timeZone);
   const until = `${dateTime(link.expiresAt, deps.timeZone)} (${deps.timeZone})`;
   const reached = { sms: false, email: false };

@@ -12,8 +12,17 @@ import { createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto'
 
 export const OUTAGE_LINK_PURPOSE = 'shadowmail/outage-alarm-link/v1';
 export const OUTAGE_LINK_VALIDITY_SECONDS = 24 * 3600;
-/** Where the webmail answers a link: `/declare/<token>`. */
+/**
+ * Where the webmail answers a link: `/declare?t=<token>`. The token goes in the query,
+ * which the API's access log leaves out (lib/constructs/webmail.ts logs $context.path,
+ * and an HTTP API cannot redact part of a path); the page's form posts it in the body.
+ */
 export const OUTAGE_LINK_PATH = '/declare';
+export const OUTAGE_LINK_PARAMETER = 't';
+
+export function outageLinkUrl(publicOrigin: string, token: string): string {
+  return `${publicOrigin.replace(/\/$/, '')}${OUTAGE_LINK_PATH}?${OUTAGE_LINK_PARAMETER}=${token}`;
+}
 
 const VERSION = 1;
 const ID_BYTES = 12;
