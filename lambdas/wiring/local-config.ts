@@ -22,7 +22,38 @@ export const LOCAL_ENV = {
   publicUrl: 'SHADOWMAIL_PUBLIC_URL',
   /** SMTP sessions to the primary at once, forward and resend together (smartHost.maxSessions in AWS). */
   primaryMaxSessions: 'SHADOWMAIL_PRIMARY_MAX_SESSIONS',
+  // Issue 13, the backlog alarm's link (lambdas/wiring/local-outage-alarm.ts).
+  /** Comma list of break-glass admins, each `username[:mobile[:private address]]`, e.g. admin@example.com:+4917012345678:me@home.example. */
+  breakGlassAdmins: 'SHADOWMAIL_BREAKGLASS_ADMINS',
+  /** The backlog alarm fires when the oldest forward job waits longer (config forwardBacklogAlarmMinutes; fractions for drills). */
+  forwardBacklogAlarmMinutes: 'SHADOWMAIL_FORWARD_BACKLOG_ALARM_MINUTES',
+  /** How often the local watcher looks at the forward queue (CloudWatch's alarm evaluates every minute). */
+  backlogCheckSeconds: 'SHADOWMAIL_BACKLOG_CHECK_SECONDS',
 } as const;
+
+const BREAK_GLASS_ADMIN = /^[^\s@:,]+@[^\s@:,]+\.[^\s@:,]+(:(\+[1-9]\d{6,14})?(:[^\s@:,]+@[^\s@:,]+\.[^\s@:,]+)?)?$/;
+
+/** SHADOWMAIL_BREAKGLASS_ADMINS: `username[:mobile[:private address]]`, comma-separated. */
+const breakGlassAdminsSchema = z
+  .string()
+  .default('')
+  .transform((value) =>
+    value
+      .split(',')
+      .map((entry) => entry.trim())
+      .filter(Boolean),
+  )
+  .pipe(
+    z
+      .array(z.string().regex(BREAK_GLASS_ADMIN, 'a comma list of username[:mobile[:private address]], the mobile in E.164 (+49…)'))
+      .max(10, 'at most 10 break-glass admins'),
+  )
+  .transform((entries) =>
+    entries.map((entry) => {
+      const [username = '', mobile = '', privateEmail = ''] = entry.split(':');
+      return { username, ...(mobile && { mobile }), ...(privateEmail && { privateEmail }) };
+    }),
+  );
 
 const port = z.coerce.number().int().min(0).max(65535);
 /** smtp://host[:port] (STARTTLS when offered) or smtps://host[:port] (TLS from the first byte). */
@@ -63,6 +94,9 @@ const localSchema = z.object({
     .string()
     .regex(/^https?:\/\/[^/?#\s]+$/, 'the origin browsers use for the webmail, such as http://127.0.0.1:8787 (no path)')
     .optional(),
+  [LOCAL_ENV.breakGlassAdmins]: breakGlassAdminsSchema,
+  [LOCAL_ENV.forwardBacklogAlarmMinutes]: z.coerce.number().positive().max(1440).default(30),
+  [LOCAL_ENV.backlogCheckSeconds]: z.coerce.number().positive().max(3600).default(60),
   ...pipelineSettingsSchema,
   ...webSettingsSchema,
 });
@@ -117,6 +151,10 @@ export interface LocalConfig {
   /** Usernames of the break-glass admin accounts (`shadowmail breakglass admin-setup` gives them password + TOTP). */
   breakGlassAdmins: string[];
   timeZone: string;
+  /** Who gets the backlog alarm's link (in the local outboxes). */
+  breakGlassAdmins: Array<{ username: string; mobile?: string; privateEmail?: string }>;
+  forwardBacklogAlarmMinutes: number;
+  backlogCheckSeconds: number;
 }
 
 /** Where local mode keeps the webmail's state under the data directory. */
@@ -157,5 +195,8 @@ export function readLocalConfig(source: NodeJS.ProcessEnv = process.env): LocalC
     adminGroup: env[WEB_ENV.adminGroup],
     breakGlassAdmins: env[WEB_ENV.breakGlassAdmins],
     timeZone: env[WEB_ENV.timeZone],
+    breakGlassAdmins: env[LOCAL_ENV.breakGlassAdmins],
+    forwardBacklogAlarmMinutes: env[LOCAL_ENV.forwardBacklogAlarmMinutes],
+    backlogCheckSeconds: env[LOCAL_ENV.backlogCheckSeconds],
   };
 }
