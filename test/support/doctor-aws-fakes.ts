@@ -184,13 +184,14 @@ export function createDoctorFakes(): DoctorFakes {
         const input = JSON.parse(body) as {
           FromEmailAddress: string;
           Destination: { ToAddresses: string[] };
-          Content: { Raw: { Data: string } };
+          // Raw (the webmail, doctor's probe) or Simple (notices and the alarm link: subject and text).
+          Content: { Raw?: { Data: string }; Simple?: unknown };
           ConfigurationSetName?: string;
         };
         const email: SentEmail = {
           from: input.FromEmailAddress,
           to: input.Destination.ToAddresses,
-          raw: Buffer.from(input.Content.Raw.Data, 'base64'),
+          raw: Buffer.from(input.Content.Raw?.Data ?? '', 'base64'),
           ...(input.ConfigurationSetName && { configurationSetName: input.ConfigurationSetName }),
         };
         record('sesv2', 'SendEmail', { ...input, ToAddresses: email.to });
@@ -462,6 +463,16 @@ export function createDoctorFakes(): DoctorFakes {
 
   function snsQuery(action: string, form: Record<string, string>, response: ServerResponse): void {
     const xmlns = 'http://sns.amazonaws.com/doc/2010-03-31/';
+    // Publish (an SMS to PhoneNumber, or to a topic): accepted; the test reads the recorded request.
+    if (action === 'Publish') {
+      response
+        .writeHead(200, { 'content-type': 'text/xml' })
+        .end(
+          `<PublishResponse xmlns="${xmlns}"><PublishResult><MessageId>${randomUUID()}</MessageId></PublishResult>` +
+            `<ResponseMetadata><RequestId>${randomUUID()}</RequestId></ResponseMetadata></PublishResponse>`,
+        );
+      return;
+    }
     const subscriptions = state.subscriptions.get(form.TopicArn ?? '');
     if (action !== 'ListSubscriptionsByTopic' || !subscriptions) {
       response
