@@ -44,7 +44,7 @@ describe('SnsSmsSender', () => {
     const sender = new SnsSmsSender(new SNSClient({}));
     await expect(sender.send({ to: '0170 1234567', text: 'x', purpose: 'outage-alarm' })).rejects.toThrow(/E\.164/);
     const broken = new SnsSmsSender(new SNSClient({ endpoint: 'http://127.0.0.1:1', maxAttempts: 1 }));
-    const error = await broken.send({ to: '+4917099999999', text: 'x', purpose: 'outage-alarm' }).catch((e: unknown) => e as Error);
+    const error = (await broken.send({ to: '+4917099999999', text: 'x', purpose: 'outage-alarm' }).catch((e: unknown) => e)) as Error;
     expect(error.message).toMatch(/SNS did not take the outage-alarm SMS/);
     expect(error.message).not.toContain('4917099999999');
   });
