@@ -7,6 +7,7 @@
 // https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/Notify_Users_Alarm_Changes.html.
 // A thrown error makes Lambda retry the asynchronous invocation (twice by default); the
 // episode keys keep a retry from sending an admin a second link.
+import type { Logger } from '@aws-lambda-powertools/logger';
 import type { SNSEvent } from 'aws-lambda';
 import { z } from 'zod';
 import { InvalidInputError } from '../core/errors.ts';
@@ -16,7 +17,7 @@ export interface OutageAlarmHandlerDeps {
   /** The forward backlog alarm's full name. */
   backlogAlarmName: string;
   links: AlarmLinkDeps;
-  logger: { info(message: string, details?: object): void; warn(message: string, details?: object): void };
+  logger: Pick<Logger, 'info' | 'warn'>;
 }
 
 const alarmNotification = z.object({

@@ -2,7 +2,16 @@
 // shared with the stacks in lib/). Read once per cold start; a wrong value stops the
 // function with a message naming the variable.
 import { z } from 'zod';
-import { DEFAULT_TIME_ZONE, ENV, isTimeZone, SIGN_IN_TRIGGER_ENV, smtpTlsModes, TIME_ZONE_HINT, WEB_ENV } from '../contract/environment.ts';
+import {
+  ALARM_ENV,
+  DEFAULT_TIME_ZONE,
+  ENV,
+  isTimeZone,
+  SIGN_IN_TRIGGER_ENV,
+  smtpTlsModes,
+  TIME_ZONE_HINT,
+  WEB_ENV,
+} from '../contract/environment.ts';
 import { RELAY_WORK_MS } from '../contract/pipeline-limits.ts';
 import { ConfigurationError } from '../core/errors.ts';
 
@@ -115,6 +124,9 @@ const awsWebSchema = z.object({
   [ENV.stackId]: pipelineSettingsSchema[ENV.stackId],
   // The admin console queues resend jobs here; the resend worker runs them.
   [ENV.resendQueueUrl]: z.url(),
+  // The backlog alarm link's page (/declare): its admins, and the forward queue whose counts it shows.
+  [WEB_ENV.breakGlassAdmins]: z.string().default(''),
+  [ENV.forwardQueueUrl]: z.url().optional(),
   ...webSettingsSchema,
 });
 
@@ -142,3 +154,45 @@ const triggerSchema = z.object({
 
 export type AwsSignInTriggerEnv = z.infer<typeof triggerSchema>;
 export const readAwsSignInTriggerEnv = (source?: NodeJS.ProcessEnv): AwsSignInTriggerEnv => readEnv(triggerSchema, source);
+
+/** The break-glass admins as the alarm function gets them: config breakGlass.admins, as JSON. */
+const breakGlassContactsSchema = z
+  .string()
+  .transform((text, context) => {
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      context.addIssue({ code: 'custom', message: 'JSON' });
+      return z.NEVER;
+    }
+  })
+  .pipe(
+    z
+      .array(
+        z.strictObject({
+          username: z.email(),
+          mobile: z
+            .string()
+            .regex(/^\+[1-9]\d{6,14}$/)
+            .optional(),
+          privateEmail: z.email().optional(),
+        }),
+      )
+      .min(1)
+      .max(10),
+  );
+
+// The outage alarm function: links to the break-glass admins when the backlog alarm fires.
+const awsOutageAlarmSchema = z.object({
+  [ENV.tableName]: z.string().min(1),
+  [ALARM_ENV.backlogAlarmName]: z.string().min(1).max(255),
+  [ALARM_ENV.admins]: breakGlassContactsSchema,
+  [ALARM_ENV.noticeFrom]: z.email(),
+  [WEB_ENV.failoverParameter]: awsWebSchema.shape[WEB_ENV.failoverParameter],
+  [WEB_ENV.sessionSecretArn]: z.string().startsWith('arn:'),
+  [WEB_ENV.publicUrl]: z.url({ protocol: /^https$/ }),
+  [WEB_ENV.timeZone]: timeZoneSchema,
+});
+
+export type AwsOutageAlarmEnv = z.infer<typeof awsOutageAlarmSchema>;
+export const readAwsOutageAlarmEnv = (source?: NodeJS.ProcessEnv): AwsOutageAlarmEnv => readEnv(awsOutageAlarmSchema, source);
