@@ -4,6 +4,7 @@
 // reason — when it was not issued by us, has expired, was used, or its admin is no
 // longer configured. It grants nothing but this one switch: no session, no other page.
 import { randomUUID } from 'node:crypto';
+import { SINGLE_USE_PREFIX } from '../contract/message-table.ts';
 import type { AuditLog } from '../ports/audit-log.ts';
 import type { Clock } from '../ports/clock.ts';
 import type { FailoverFlag, FailoverState } from '../ports/failover-flag.ts';
@@ -36,7 +37,7 @@ export type LinkView =
 
 export type DeclareResult = { ok: true; link: OutageLink; state: FailoverState } | { ok: false; reason: DeclareRefusal };
 
-export const linkKey = (link: OutageLink): string => `outage-link#${link.id}`;
+export const linkKey = (link: OutageLink): string => `${SINGLE_USE_PREFIX.outageLink}${link.id}`;
 
 /** What the page shows for a link; changes nothing. Flag or backlog that cannot be read show as unknown. */
 export async function viewOutageLink(token: string, deps: DeclareDeps): Promise<LinkView> {

@@ -5,6 +5,7 @@
 // (24 h), however often the alarm repeats or SNS redelivers it. Nothing is sent while
 // failover is already on.
 import { randomUUID } from 'node:crypto';
+import { SINGLE_USE_PREFIX } from '../contract/message-table.ts';
 import type { AuditLog } from '../ports/audit-log.ts';
 import type { Clock } from '../ports/clock.ts';
 import type { FailoverFlag } from '../ports/failover-flag.ts';
@@ -57,7 +58,7 @@ export interface AlarmLinkReport {
 }
 
 /** The key that marks "this admin has a valid link": one episode lasts as long as a link. */
-export const episodeKey = (username: string): string => `alarm-link#${normalizeAddress(username)}`;
+export const episodeKey = (username: string): string => `${SINGLE_USE_PREFIX.alarmEpisode}${normalizeAddress(username)}`;
 
 export async function sendAlarmLinks(alarm: BacklogAlarm, deps: AlarmLinkDeps): Promise<AlarmLinkReport> {
   const report: AlarmLinkReport = { sent: [], alreadySent: [], failed: [] };
