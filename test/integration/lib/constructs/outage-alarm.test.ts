@@ -103,7 +103,7 @@ describe('OutageAlarm in the stateless stack', () => {
     const sms = statements.find((s) => s.Effect === 'Allow' && s.Action === 'sns:Publish')!;
     expect(sms.Resource).toBe('*');
     const ses = statements.find((s) => s.Action === 'ses:SendEmail')!;
-    expect(JSON.stringify(ses.Resource)).toMatch(/identity\/example\.com/);
+    expect(JSON.stringify(ses.Resource)).toMatch(/:identity\/.*InboundMailIdentityexamplecom/);
     expect(JSON.stringify(ses.Resource)).not.toContain('*');
   });
 
