@@ -62,7 +62,7 @@ export const ALARM_ENV = {
   /** The alarm whose ALARM notifications send links: `<stackId>-forward-backlog-age`. */
   backlogAlarmName: 'SHADOWMAIL_BACKLOG_ALARM_NAME',
   /** JSON list of the break-glass admins: [{ username, mobile?, privateEmail? }] (config breakGlass.admins). */
-  admins: 'SHADOWMAIL_BREAK_GLASS_CONTACTS',
+  admins: 'SHADOWMAIL_ALARM_RECIPIENTS',
   /** The verified SES identity (a mail domain) the private mails come from: `shadowmail@<domain>`. */
   noticeFrom: 'SHADOWMAIL_NOTICE_FROM',
 } as const;

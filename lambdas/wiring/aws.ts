@@ -258,10 +258,7 @@ function declareDeps(
   env: AwsWebEnv,
   parts: { sessionSecret: string; dynamo: DynamoDBClient; flag: FailoverFlag; audit: DynamoDbAuditLog },
 ): DeclareDeps | null {
-  const admins = env[WEB_ENV.breakGlassAdmins]
-    .split(',')
-    .map((admin) => admin.trim())
-    .filter(Boolean);
+  const admins = env[WEB_ENV.breakGlassAdmins];
   const forwardQueueUrl = env[ENV.forwardQueueUrl];
   if (admins.length === 0) return null;
   return {

@@ -125,7 +125,6 @@ const awsWebSchema = z.object({
   // The admin console queues resend jobs here; the resend worker runs them.
   [ENV.resendQueueUrl]: z.url(),
   // The backlog alarm link's page (/declare): its admins, and the forward queue whose counts it shows.
-  [WEB_ENV.breakGlassAdmins]: z.string().default(''),
   [ENV.forwardQueueUrl]: z.url().optional(),
   ...webSettingsSchema,
 });

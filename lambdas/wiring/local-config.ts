@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { ENV, WEB_ENV } from '../contract/environment.ts';
 import { PRIMARY_SESSIONS } from '../contract/primary-sessions.ts';
+import { ConfigurationError } from '../core/errors.ts';
 import { commaList, pipelineSettingsSchema, readEnv, webSettingsSchema } from './env.ts';
 
 export const LOCAL_ENV = {
@@ -23,18 +24,21 @@ export const LOCAL_ENV = {
   /** SMTP sessions to the primary at once, forward and resend together (smartHost.maxSessions in AWS). */
   primaryMaxSessions: 'SHADOWMAIL_PRIMARY_MAX_SESSIONS',
   // Issue 13, the backlog alarm's link (lambdas/wiring/local-outage-alarm.ts).
-  /** Comma list of break-glass admins, each `username[:mobile[:private address]]`, e.g. admin@example.com:+4917012345678:me@home.example. */
-  breakGlassAdmins: 'SHADOWMAIL_BREAKGLASS_ADMINS',
+  /**
+   * Where break-glass admins (SHADOWMAIL_BREAK_GLASS_ADMINS) get the backlog alarm link: a comma list of
+   * `username:mobile[:private address]`, e.g. admin@example.com:+4917012345678:me@home.example.
+   */
+  breakGlassContacts: 'SHADOWMAIL_BREAK_GLASS_CONTACTS',
   /** The backlog alarm fires when the oldest forward job waits longer (config forwardBacklogAlarmMinutes; fractions for drills). */
   forwardBacklogAlarmMinutes: 'SHADOWMAIL_FORWARD_BACKLOG_ALARM_MINUTES',
   /** How often the local watcher looks at the forward queue (CloudWatch's alarm evaluates every minute). */
   backlogCheckSeconds: 'SHADOWMAIL_BACKLOG_CHECK_SECONDS',
 } as const;
 
-const BREAK_GLASS_ADMIN = /^[^\s@:,]+@[^\s@:,]+\.[^\s@:,]+(:(\+[1-9]\d{6,14})?(:[^\s@:,]+@[^\s@:,]+\.[^\s@:,]+)?)?$/;
+const BREAK_GLASS_CONTACT = /^[^\s@:,]+@[^\s@:,]+\.[^\s@:,]+(:(\+[1-9]\d{6,14})?(:[^\s@:,]+@[^\s@:,]+\.[^\s@:,]+)?)?$/;
 
-/** SHADOWMAIL_BREAKGLASS_ADMINS: `username[:mobile[:private address]]`, comma-separated. */
-const breakGlassAdminsSchema = z
+/** SHADOWMAIL_BREAK_GLASS_CONTACTS: `username:mobile[:private address]`, comma-separated. */
+const breakGlassContactsSchema = z
   .string()
   .default('')
   .transform((value) =>
@@ -45,13 +49,13 @@ const breakGlassAdminsSchema = z
   )
   .pipe(
     z
-      .array(z.string().regex(BREAK_GLASS_ADMIN, 'a comma list of username[:mobile[:private address]], the mobile in E.164 (+49…)'))
+      .array(z.string().regex(BREAK_GLASS_CONTACT, 'a comma list of username[:mobile[:private address]], the mobile in E.164 (+49…)'))
       .max(10, 'at most 10 break-glass admins'),
   )
   .transform((entries) =>
     entries.map((entry) => {
       const [username = '', mobile = '', privateEmail = ''] = entry.split(':');
-      return { username, ...(mobile && { mobile }), ...(privateEmail && { privateEmail }) };
+      return { username: username.toLowerCase(), ...(mobile && { mobile }), ...(privateEmail && { privateEmail }) };
     }),
   );
 
@@ -94,7 +98,7 @@ const localSchema = z.object({
     .string()
     .regex(/^https?:\/\/[^/?#\s]+$/, 'the origin browsers use for the webmail, such as http://127.0.0.1:8787 (no path)')
     .optional(),
-  [LOCAL_ENV.breakGlassAdmins]: breakGlassAdminsSchema,
+  [LOCAL_ENV.breakGlassContacts]: breakGlassContactsSchema,
   [LOCAL_ENV.forwardBacklogAlarmMinutes]: z.coerce.number().positive().max(1440).default(30),
   [LOCAL_ENV.backlogCheckSeconds]: z.coerce.number().positive().max(3600).default(60),
   ...pipelineSettingsSchema,
@@ -151,8 +155,8 @@ export interface LocalConfig {
   /** Usernames of the break-glass admin accounts (`shadowmail breakglass admin-setup` gives them password + TOTP). */
   breakGlassAdmins: string[];
   timeZone: string;
-  /** Who gets the backlog alarm's link (in the local outboxes). */
-  breakGlassAdmins: Array<{ username: string; mobile?: string; privateEmail?: string }>;
+  /** Where break-glass admins get the backlog alarm's link (in the local outboxes); each one of breakGlassAdmins. */
+  breakGlassContacts: Array<{ username: string; mobile?: string; privateEmail?: string }>;
   forwardBacklogAlarmMinutes: number;
   backlogCheckSeconds: number;
 }
@@ -172,6 +176,9 @@ export function localWebPaths(dataDir: string) {
 
 export function readLocalConfig(source: NodeJS.ProcessEnv = process.env): LocalConfig {
   const env = readEnv(localSchema, source);
+  // A link for someone who may not use it would only be refused: every contact must be a break-glass admin.
+  const stranger = env[LOCAL_ENV.breakGlassContacts].find((contact) => !env[WEB_ENV.breakGlassAdmins].includes(contact.username));
+  if (stranger) throw new ConfigurationError(LOCAL_ENV.breakGlassContacts, `${stranger.username} is not in ${WEB_ENV.breakGlassAdmins}`);
   return {
     dataDir: resolve(env[LOCAL_ENV.dataDir]),
     listenHost: env[LOCAL_ENV.host],
@@ -195,7 +202,7 @@ export function readLocalConfig(source: NodeJS.ProcessEnv = process.env): LocalC
     adminGroup: env[WEB_ENV.adminGroup],
     breakGlassAdmins: env[WEB_ENV.breakGlassAdmins],
     timeZone: env[WEB_ENV.timeZone],
-    breakGlassAdmins: env[LOCAL_ENV.breakGlassAdmins],
+    breakGlassContacts: env[LOCAL_ENV.breakGlassContacts],
     forwardBacklogAlarmMinutes: env[LOCAL_ENV.forwardBacklogAlarmMinutes],
     backlogCheckSeconds: env[LOCAL_ENV.backlogCheckSeconds],
   };

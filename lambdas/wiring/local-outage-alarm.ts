@@ -1,8 +1,8 @@
 // Local mode's backlog alarm and /declare page (issue 13): a watcher that reads the
 // forward queue's oldest job every check (a minute by default) and, when it has waited
 // longer than SHADOWMAIL_FORWARD_BACKLOG_ALARM_MINUTES, runs the same use case as the
-// alarm function in AWS — one link per break-glass admin (SHADOWMAIL_BREAKGLASS_ADMINS)
-// into the SMS and mail outboxes under the data directory. Like CloudWatch, it "fires"
+// alarm function in AWS — one link per break-glass admin with a contact
+// (SHADOWMAIL_BREAK_GLASS_CONTACTS) into the SMS and mail outboxes under the data directory. Like CloudWatch, it "fires"
 // on the way from OK to ALARM; a restart during a backlog fires again, and the episode
 // keys in the table keep that from sending a second link.
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -19,7 +19,10 @@ import type { FailoverFlag } from '../ports/failover-flag.ts';
 import type { LocalPaths } from './local-data-dir.ts';
 
 export interface LocalOutageAlarmOptions {
-  admins: readonly BreakGlassContact[];
+  /** Who may use a link (SHADOWMAIL_BREAK_GLASS_ADMINS). */
+  admins: readonly string[];
+  /** Who gets links, and where (SHADOWMAIL_BREAK_GLASS_CONTACTS; each one of the admins). */
+  contacts: readonly BreakGlassContact[];
   backlogAlarmMinutes: number;
   checkSeconds: number;
   forwardQueue: FileQueue;
@@ -49,7 +52,7 @@ export function startLocalOutageAlarm(options: LocalOutageAlarmOptions): LocalOu
   const backlog = new FileForwardBacklog(options.forwardQueue);
   const { clock, flag, audit } = options;
   const links = {
-    admins: options.admins,
+    admins: options.contacts,
     signer,
     singleUse,
     sms: new FileSmsOutbox(options.paths.smsOutbox, options.log),
@@ -86,10 +89,10 @@ export function startLocalOutageAlarm(options: LocalOutageAlarmOptions): LocalOu
     return running;
   };
 
-  const timer = options.admins.length > 0 ? setInterval(() => void check(), options.checkSeconds * 1000) : null;
+  const timer = options.contacts.length > 0 ? setInterval(() => void check(), options.checkSeconds * 1000) : null;
   timer?.unref();
   return {
-    declare: { signer, singleUse, admins: options.admins.map((admin) => admin.username), flag, backlog, audit, clock },
+    declare: { signer, singleUse, admins: options.admins, flag, backlog, audit, clock },
     check,
     stop: async () => {
       if (timer) clearInterval(timer);

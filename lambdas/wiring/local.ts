@@ -154,6 +154,7 @@ export async function startLocalStack(config: LocalConfig): Promise<LocalStack> 
     // Issue 13: the backlog alarm's links into the local outboxes, and the /declare page they open.
     const outageAlarm = startLocalOutageAlarm({
       admins: config.breakGlassAdmins,
+      contacts: config.breakGlassContacts,
       backlogAlarmMinutes: config.forwardBacklogAlarmMinutes,
       checkSeconds: config.backlogCheckSeconds,
       forwardQueue: forwardQueueFiles,

@@ -78,9 +78,8 @@ export class OutageAlarm extends Construct {
       }),
     );
 
-    // The webmail's /declare page: who may use a link, and the forward queue's counts.
+    // The webmail's /declare page (its admins come from WEB_ENV.breakGlassAdmins, which Webmail sets): the forward queue's counts.
     const webmail = props.webmailFunction;
-    webmail.function.addEnvironment(WEB_ENV.breakGlassAdmins, config.breakGlass.admins.map((admin) => admin.username).join(','));
     webmail.function.addEnvironment(ENV.forwardQueueUrl, props.forwardQueue.queueUrl);
     webmail.role.addToPrincipalPolicy(
       new iam.PolicyStatement({ actions: ['sqs:GetQueueAttributes'], resources: [props.forwardQueue.queueArn] }),

@@ -32,7 +32,8 @@ describe('declaring the outage with the backlog alarm link (local mode)', () => 
       SHADOWMAIL_PRIMARY: `smtp://127.0.0.1:${deadPrimary}`,
       SHADOWMAIL_RETRY_BASE_SECONDS: '1',
       SHADOWMAIL_RETRY_MAX_DELAY_SECONDS: '2',
-      SHADOWMAIL_BREAKGLASS_ADMINS: `${ADMIN}:+4917012345678:oncall@home.example`,
+      SHADOWMAIL_BREAK_GLASS_ADMINS: ADMIN,
+      SHADOWMAIL_BREAK_GLASS_CONTACTS: `${ADMIN}:+4917012345678:oncall@home.example`,
       SHADOWMAIL_FORWARD_BACKLOG_ALARM_MINUTES: '0.05',
       SHADOWMAIL_BACKLOG_CHECK_SECONDS: '1',
     });

@@ -127,7 +127,7 @@ describe('OutageAlarm in the stateless stack', () => {
 });
 
 describe('without break-glass admins', () => {
-  it('has no outage alarm function, subscription or /declare settings', () => {
+  it('has no outage alarm function, subscription or forward queue for /declare', () => {
     const { template } = synthesize([]);
     expect(alarmFunction(template)).toBeUndefined();
     expect(
@@ -136,6 +136,6 @@ describe('without break-glass admins', () => {
       ),
     ).toEqual([]);
     const variables = webmailFunction(template)[1].Properties.Environment.Variables as Record<string, unknown>;
-    expect(variables[WEB_ENV.breakGlassAdmins]).toBeUndefined();
+    expect(variables[ENV.forwardQueueUrl]).toBeUndefined();
   });
 });
