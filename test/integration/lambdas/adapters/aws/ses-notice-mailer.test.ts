@@ -1,22 +1,11 @@
 // SesNoticeMailer with the real SDK client against the fake AWS server's SES v2 API:
 // plain text from the configured address to the private one; a refusal is an error.
 import { SESv2Client } from '@aws-sdk/client-sesv2';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { SesNoticeMailer } from '../../../../../lambdas/adapters/aws/ses-notice-mailer.ts';
-import { type FakeAws, startFakeAws, useFakeAws } from '../../../../support/cli-deployed-aws-fakes.ts';
+import { fakeAwsForThisFile } from '../../../../support/fake-aws-suite.ts';
 
-let aws: FakeAws;
-const saved = { ...process.env };
-
-beforeAll(async () => {
-  aws = await startFakeAws();
-  useFakeAws(aws);
-  process.env.AWS_REGION = 'eu-central-1';
-});
-afterAll(async () => {
-  process.env = saved;
-  await aws?.close();
-});
+const fake = fakeAwsForThisFile();
 
 describe('SesNoticeMailer', () => {
   it('sends plain text from the configured address to the private one', async () => {
@@ -26,7 +15,7 @@ describe('SesNoticeMailer', () => {
       text: 'the link',
       purpose: 'outage-alarm',
     });
-    const send = aws.requests.find((r) => r.service === 'sesv2' && r.action === 'SendEmail');
+    const send = fake().requests.find((r) => r.service === 'sesv2' && r.action === 'SendEmail');
     expect(send?.params).toMatchObject({
       FromEmailAddress: 'shadowmail@corp.example',
       ToAddresses: ['oncall@home.example'],
@@ -35,7 +24,7 @@ describe('SesNoticeMailer', () => {
   });
 
   it('reports a refusal (the SES sandbox) as an error', async () => {
-    aws.doctor.sendEmailError = { status: 400, type: 'MessageRejected', message: 'Email address is not verified.' };
+    fake().doctor.sendEmailError = { status: 400, type: 'MessageRejected', message: 'Email address is not verified.' };
     try {
       await expect(
         new SesNoticeMailer(new SESv2Client({}), 'shadowmail@corp.example').send({
@@ -46,7 +35,7 @@ describe('SesNoticeMailer', () => {
         }),
       ).rejects.toThrow(/SES did not take the outage-alarm mail: MessageRejected/);
     } finally {
-      aws.doctor.sendEmailError = null;
+      fake().doctor.sendEmailError = null;
     }
   });
 });

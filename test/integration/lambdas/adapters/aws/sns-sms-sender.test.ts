@@ -2,22 +2,11 @@
 // Publish straight to a number as a transactional SMS; a bad number never reaches SNS;
 // errors never carry the number.
 import { SNSClient } from '@aws-sdk/client-sns';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { SnsSmsSender } from '../../../../../lambdas/adapters/aws/sns-sms-sender.ts';
-import { type FakeAws, startFakeAws, useFakeAws } from '../../../../support/cli-deployed-aws-fakes.ts';
+import { fakeAwsForThisFile } from '../../../../support/fake-aws-suite.ts';
 
-let aws: FakeAws;
-const saved = { ...process.env };
-
-beforeAll(async () => {
-  aws = await startFakeAws();
-  useFakeAws(aws);
-  process.env.AWS_REGION = 'eu-central-1';
-});
-afterAll(async () => {
-  process.env = saved;
-  await aws?.close();
-});
+const fake = fakeAwsForThisFile();
 
 describe('SnsSmsSender', () => {
   it('publishes to the number as a transactional SMS', async () => {
@@ -26,7 +15,7 @@ describe('SnsSmsSender', () => {
       text: 'link: https://x/declare?t=abc',
       purpose: 'outage-alarm',
     });
-    const publish = aws.requests.find((r) => r.service === 'sns' && r.action === 'Publish');
+    const publish = fake().requests.find((r) => r.service === 'sns' && r.action === 'Publish');
     expect(publish?.params).toMatchObject({
       PhoneNumber: '+4917012345678',
       Message: 'link: https://x/declare?t=abc',
