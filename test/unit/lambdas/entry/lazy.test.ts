@@ -144,6 +144,7 @@ describe('the Lambda entry points after a failed cold start', () => {
       'outage-alarm.ts',
       'resend.ts',
       'ses-rule-set-activation.ts',
+      'sign-in-trigger.ts',
       'webmail.ts',
     ]);
     expect(handlerFiles.map(([file]) => file)).toEqual([]);
