@@ -34,8 +34,8 @@ const USAGE = `usage:
   shadowmail resend --message-id ID [--to ADDR ...] [--no-wait] [TARGET]
   shadowmail resend (--mailbox ADDR | --all) --since T --until T [--no-wait] [TARGET]
   shadowmail resend (status | cancel) JOB [TARGET]
-  shadowmail failover on [--message TEXT] [--reason TEXT] [TARGET | --ssm-parameter NAME [--region R]]
-  shadowmail failover off [--reason TEXT] [TARGET | --ssm-parameter NAME [--region R]]
+  shadowmail failover on [--message TEXT] [--reason TEXT] [--notify [--dry-run]] [TARGET | --ssm-parameter NAME [--region R]]
+  shadowmail failover off [--reason TEXT] [--notify [--dry-run]] [TARGET | --ssm-parameter NAME [--region R]]
   shadowmail failover status [--json] [TARGET | --ssm-parameter NAME [--region R]]
   shadowmail directory (sync … | import FILE | list)   (shadowmail directory --help)
   shadowmail redrive --stack STACK_ID [--region REGION] [--queue QUEUE] [--dry-run]   (shadowmail redrive --help)
@@ -49,7 +49,8 @@ const USAGE = `usage:
   resend    sends stored mail to the primary again as a job, and follows it.
   failover  opens (on) or closes (off) the emergency webmail, or shows the flag. Users see
             a change within the webmail's cache time (at most 30 s). A switch is
-            recorded in the audit log (who, why, the message).
+            recorded in the audit log (who, why, the message). --notify tells staff
+            by SMS and/or private mail (--dry-run: who would get what).
   doctor    checks a deployed stack, read-only: SES, DNS, the way to Exchange, sign-in,
             alarms and queues; one line per check with what to do (shadowmail doctor --help).
   probe     sends one test message and follows it: received, indexed, relayed, the

@@ -47,6 +47,8 @@ const priceTableSchema = z.object({
     'sns.publish': priceEntrySchema,
     'apigateway.httpRequest': priceEntrySchema,
     'cognito.federatedMau': priceEntrySchema,
+    'cognito.essentialsMau': priceEntrySchema,
+    'sms.outboundPart': priceEntrySchema,
     'kms.key': priceEntrySchema,
     'kms.request': priceEntrySchema,
     'logs.ingest': priceEntrySchema,
@@ -199,6 +201,12 @@ export const ASSUMPTIONS = {
   /** Admin console requests per admin and month in normal operation (trace, resend), and read units per request (trace pages). */
   adminRequestsPerMonth: 300,
   adminReadUnitsPerRequest: 10,
+  /** Break-glass sign-in by SMS code: one code per user and outage day (the webmail session lasts 8 h), one part each. */
+  codeSignInsPerUserDay: 1,
+  codeSmsParts: 1,
+  /** A failover notice SMS takes at most two parts (lambdas/core/notice-texts.ts MAX_NOTICE_SMS_PARTS); one on, one off per failover month. */
+  noticeSmsParts: 2,
+  noticesPerFailover: 2,
 } as const;
 
 // ---- inputs ----------------------------------------------------------------------------
@@ -213,6 +221,8 @@ export const COST_DEFAULTS = {
   recipientsPerMessage: 1,
   admins: 2,
   webmailUserShare: 1,
+  codeSignInShare: 0,
+  smsNotices: false,
 } as const;
 
 export interface CostInputs {
@@ -234,6 +244,12 @@ export interface CostInputs {
   admins?: number;
   /** Share of users who sign in to the webmail in a month with a failover. */
   webmailUserShare?: number;
+  /** Share of those webmail users who sign in with an SMS code (AD FS down too) instead of through the IdP. */
+  codeSignInShare?: number;
+  /** Failover notices by SMS to every user (breakGlass.notices.sms): one when failover goes on, one when it goes off. */
+  smsNotices?: boolean;
+  /** USD per SMS part; default the price table's (Germany). SMS prices depend on the destination country. */
+  smsPriceUSD?: number;
 }
 
 export class CostInputError extends Error {
@@ -278,6 +294,9 @@ const inputSchema = z.object({
   recipientsPerMessage: z.number().min(1, 'at least 1').max(1000, 'at most 1000').default(COST_DEFAULTS.recipientsPerMessage),
   admins: z.number().int('a whole number').min(0, 'not negative').max(10_000, 'at most 10,000').default(COST_DEFAULTS.admins),
   webmailUserShare: z.number().min(0, 'from 0').max(1, 'to 1').default(COST_DEFAULTS.webmailUserShare),
+  codeSignInShare: z.number().min(0, 'from 0').max(1, 'to 1').default(COST_DEFAULTS.codeSignInShare),
+  smsNotices: z.boolean().default(COST_DEFAULTS.smsNotices),
+  smsPriceUSD: z.number().min(0, 'not negative').max(10, 'at most 10 USD per part').optional(),
 });
 
 export type ResolvedCostInputs = z.output<typeof inputSchema>;
@@ -328,6 +347,16 @@ export interface CostEstimate {
   totalUSD: number;
   perUserUSD: number;
   byService: Record<string, number>;
+  /** SMS of the break-glass sign-in and the notices: the price used, and the cost of one outage day. */
+  sms: {
+    pricePerPartUSD: number;
+    /** Where the price comes from: the price table (Germany) or the --sms-price given. */
+    priceFrom: string;
+    codePartsPerOutageDay: number;
+    noticePartsPerFailover: number;
+    /** Codes of one outage day plus the on/off notices of one failover (when SMS notices are on). */
+    perOutageDayUSD: number;
+  };
   /** Volumes the line items derive from. */
   volumes: {
     messagesPerMonth: number;
@@ -392,11 +421,20 @@ export function estimateMonthlyCost(rawInputs: CostInputs, data: ModelData = MOD
   const adminRequests = inputs.admins * a.adminRequestsPerMonth;
   const httpRequests = webmailRequests + adminRequests;
   const sentMessages = webmailUsers * inputs.failoverHoursPerMonth * a.sentPerUserHour;
+  // Break-glass: users signing in with an SMS code, the codes per outage day, the notices.
+  const codeUsers = Math.round(webmailUsers * inputs.codeSignInShare);
+  const outageDays = Math.ceil(inputs.failoverHoursPerMonth / 24);
+  const codePartsPerDay = codeUsers * a.codeSignInsPerUserDay * a.codeSmsParts;
+  const codeParts = codePartsPerDay * outageDays;
+  const noticePartsPerFailover = inputs.smsNotices ? inputs.users * a.noticesPerFailover * a.noticeSmsParts : 0;
+  const noticeParts = inputs.failoverHoursPerMonth > 0 ? noticePartsPerFailover : 0;
+  const tableSmsPrice = data.prices.prices['sms.outboundPart'].usd[region];
+  const smsPrice = inputs.smsPriceUSD ?? tableSmsPrice ?? 0;
 
   const items: LineItem[] = [];
-  const add = (key: PriceKey, item: string, quantity: number, note: string) => {
+  const add = (key: PriceKey, item: string, quantity: number, note: string, priceOverride?: number) => {
     const entry = data.prices.prices[key];
-    const unitPrice = entry.usd[region];
+    const unitPrice = priceOverride ?? entry.usd[region];
     if (unitPrice === undefined) throw new CostInputError('region', `the price table has no ${key} price for ${region}`);
     items.push({
       service: entry.service,
@@ -580,8 +618,31 @@ export function estimateMonthlyCost(rawInputs: CostInputs, data: ModelData = MOD
   add(
     'cognito.federatedMau',
     'federated monthly active users',
-    webmailUsers + inputs.admins,
-    `${webmailUsers} webmail users in a month with failover + ${inputs.admins} admins, signed in through AD FS / Entra ID`,
+    webmailUsers - codeUsers + inputs.admins,
+    `${webmailUsers - codeUsers} webmail users in a month with failover + ${inputs.admins} admins, signed in through AD FS / Entra ID`,
+  );
+  add(
+    'cognito.essentialsMau',
+    'break-glass monthly active users (SMS code)',
+    codeUsers,
+    `${codeUsers} webmail users (${inputs.codeSignInShare * 100} %) sign in with an SMS code while AD FS is down too; normal months: none`,
+  );
+  // SMS: the break-glass codes and the failover notices, at the destination country's price.
+  add(
+    'sms.outboundPart',
+    'SMS sign-in codes',
+    codeParts,
+    `${codeUsers} users × ${outageDays} outage day(s) × ${a.codeSignInsPerUserDay} code of ${a.codeSmsParts} part`,
+    smsPrice,
+  );
+  add(
+    'sms.outboundPart',
+    'SMS failover notices',
+    noticeParts,
+    inputs.smsNotices
+      ? `${inputs.users} users × ${a.noticesPerFailover} notices (on, off) × ${a.noticeSmsParts} parts in a month with failover`
+      : 'off (breakGlass.notices.sms false)',
+    smsPrice,
   );
   add(
     'ses.outboundMessage',
@@ -662,6 +723,13 @@ export function estimateMonthlyCost(rawInputs: CostInputs, data: ModelData = MOD
     totalUSD,
     perUserUSD: totalUSD / inputs.users,
     byService,
+    sms: {
+      pricePerPartUSD: smsPrice,
+      priceFrom: inputs.smsPriceUSD === undefined ? "the price table's rate for Germany (sms.outboundPart: see its status)" : 'as given',
+      codePartsPerOutageDay: codePartsPerDay,
+      noticePartsPerFailover,
+      perOutageDayUSD: (codePartsPerDay + noticePartsPerFailover) * smsPrice,
+    },
     volumes: {
       messagesPerMonth: messages,
       deliveriesPerMonth: deliveries,

@@ -9,7 +9,7 @@ import { command, EXIT, exitStatusHelp, UsageError } from './command.ts';
 export const COST_USAGE = `usage:
   shadowmail cost [--users N] [--messages-per-user N] [--size-kb N] [--retention-days N]
                   [--region R] [--nat] [--failover-hours N] [--recipients-per-message N]
-                  [--admins N] [--json]
+                  [--admins N] [--code-sign-in-share N] [--sms-notices] [--sms-price USD] [--json]
 
   Estimates the monthly AWS bill of one deployment from the dated price table in
   cost/aws-prices.json and the per-message DynamoDB units measured in
@@ -24,6 +24,10 @@ export const COST_USAGE = `usage:
   --failover-hours N         hours a month with failover on: users on the webmail (default ${COST_DEFAULTS.failoverHoursPerMonth})
   --recipients-per-message N average envelope recipients of a received message (default ${COST_DEFAULTS.recipientsPerMessage})
   --admins N                 admins using the console in a normal month (default ${COST_DEFAULTS.admins})
+  --code-sign-in-share N     share (0 to 1) of the webmail users who sign in with an SMS code because
+                             AD FS is down too (default ${COST_DEFAULTS.codeSignInShare}): Cognito Essentials users and one SMS a day each
+  --sms-notices              failover notices by SMS to every user (breakGlass.notices.sms): two per failover month
+  --sms-price USD            price of one SMS part at the destination (default: the price table's, Germany)
   --json                     the whole estimate as JSON
 ${exitStatusHelp()}`;
 
@@ -51,6 +55,8 @@ const NUMBER_OPTIONS = {
   'failover-hours': 'failoverHoursPerMonth',
   'recipients-per-message': 'recipientsPerMessage',
   admins: 'admins',
+  'code-sign-in-share': 'codeSignInShare',
+  'sms-price': 'smsPriceUSD',
 } as const satisfies Record<string, keyof CostInputs>;
 
 /** The flag that sets a model input, for error messages. */
@@ -66,6 +72,7 @@ function parseCostArgs(argv: string[]): { inputs: CostInputs; json: boolean } {
       ...Object.fromEntries(Object.keys(NUMBER_OPTIONS).map((name) => [name, { type: 'string' as const }])),
       region: { type: 'string' },
       nat: { type: 'boolean', default: false },
+      'sms-notices': { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
     },
     allowPositionals: true,
@@ -74,7 +81,7 @@ function parseCostArgs(argv: string[]): { inputs: CostInputs; json: boolean } {
   const values = parsed.values as Record<string, string | boolean | undefined>;
   const positionals = parsed.positionals;
   if (positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
-  const inputs: CostInputs = { users: DEFAULT_USERS, natGateway: values.nat === true };
+  const inputs: CostInputs = { users: DEFAULT_USERS, natGateway: values.nat === true, smsNotices: values['sms-notices'] === true };
   for (const [flag, field] of Object.entries(NUMBER_OPTIONS)) {
     const text = values[flag];
     if (typeof text !== 'string') continue;
@@ -141,6 +148,12 @@ export function formatEstimate(estimate: CostEstimate): string {
   for (const [service, usd] of Object.entries(estimate.byService).sort((a, b) => b[1] - a[1])) {
     lines.push(`  ${service.padEnd(16)} ${money(usd).padStart(10)}`);
   }
+  const { sms } = estimate;
+  lines.push(
+    '',
+    `SMS (break-glass codes and notices) at ${price(sms.pricePerPartUSD)} USD per part, ${sms.priceFrom}:`,
+    `  per outage day ${money(sms.perOutageDayUSD)} USD: ${amount(sms.codePartsPerOutageDay)} sign-in codes + ${amount(sms.noticePartsPerFailover)} notice parts (on and off)`,
+  );
   lines.push('', 'How each quantity came about:');
   for (const line of estimate.lineItems) lines.push(`  ${line.service} / ${line.item}: ${line.note}`);
 

@@ -10,20 +10,24 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { DynamoDbAuditLog } from '../../lambdas/adapters/aws/dynamodb-audit-log.ts';
+import { DynamoDbDirectoryStore } from '../../lambdas/adapters/aws/dynamodb-directory-store.ts';
 import { DynamoDbMessageIndex } from '../../lambdas/adapters/aws/dynamodb-message-index.ts';
 import { DynamoDbResendJobs } from '../../lambdas/adapters/aws/dynamodb-resend-jobs.ts';
 import { SqsCopyRedrive, SqsMoveTaskRedrive } from '../../lambdas/adapters/aws/sqs-dead-letter-redrive.ts';
 import { SqsResendQueue } from '../../lambdas/adapters/aws/sqs-resend-queue.ts';
 import { SsmFailoverFlag } from '../../lambdas/adapters/aws/ssm-failover-flag.ts';
+import { parseNoticeChannels } from '../../lambdas/contract/environment.ts';
 import { ShadowmailError } from '../../lambdas/core/errors.ts';
 import { DEFAULT_RESEND_CONFIG, type ResendStartDeps } from '../../lambdas/core/resend.ts';
 import type { AuditLog } from '../../lambdas/ports/audit-log.ts';
 import type { Clock } from '../../lambdas/ports/clock.ts';
 import type { DeadLetterRedrive } from '../../lambdas/ports/dead-letter-redrive.ts';
 import type { DeliveryLog } from '../../lambdas/ports/delivery-log.ts';
+import type { DirectoryStore } from '../../lambdas/ports/directory.ts';
 import type { MessageRecords } from '../../lambdas/ports/message-records.ts';
 import type { MessageSearch } from '../../lambdas/ports/message-search.ts';
 import type { ResendJobStore, ResendQueue } from '../../lambdas/ports/resend-jobs.ts';
+import { awsNoticeParts, type NoticeParts } from '../../lambdas/wiring/notices.ts';
 import {
   DEAD_LETTER_QUEUE_OUTPUT_PREFIX,
   type DeadLetterQueueLabel,
@@ -61,6 +65,10 @@ export const STACK_OUTPUTS = {
     alarmTopicArn: 'AlarmTopicArn',
     /** Only in stacks with the webmail's SES configuration set. */
     configurationSetName: 'ConfigurationSetName',
+    // Failover notices (`failover on --notify --stack`, doctor's SMS checks).
+    webmailUrl: 'WebmailUrl',
+    noticeChannels: 'NoticeChannels',
+    noticeSender: 'NoticeSender',
   }),
 };
 
@@ -356,4 +364,45 @@ export async function openDeployedRedrive(
     return { label, url, redrive };
   });
   return { target: resolved, queues, close: async () => sqs.destroy() };
+}
+
+/**
+ * What `failover on|off --notify --stack` needs besides the flag: the synced directory in
+ * the deployed table, and SNS / SES for the channels the deployment configured (the
+ * NoticeChannels output), with the webmail's address and the notice sender.
+ */
+export async function openDeployedNotices(target: { stackId: string; region: string | undefined }): Promise<{
+  directory: Pick<DirectoryStore, 'readState'>;
+  parts: NoticeParts;
+  close(): Promise<void>;
+}> {
+  const outputs = await readDeployedOutputs(target);
+  const channels = parseNoticeChannels(outputs.require('noticeChannels'));
+  if (channels === null)
+    throw new ShadowmailError(
+      'STACK_OUTPUT',
+      `the NoticeChannels output of ${outputs.where} is not understood: ${outputs.get('noticeChannels')}`,
+    );
+  const tableName = outputs.require('tableName');
+  const parts = awsNoticeParts({
+    channels,
+    webmailUrl: outputs.require('webmailUrl'),
+    sender: outputs.require('noticeSender'),
+    mailDomains: outputs
+      .require('mailDomains')
+      .split(',')
+      .map((domain) => domain.trim().toLowerCase())
+      .filter(Boolean),
+    configurationSetName: outputs.get('configurationSetName'),
+    region: outputs.region,
+  });
+  const dynamo = new DynamoDBClient({ region: outputs.region });
+  return {
+    directory: new DynamoDbDirectoryStore({ client: dynamo, tableName }),
+    parts,
+    close: async () => {
+      parts.close();
+      dynamo.destroy();
+    },
+  };
 }

@@ -14,6 +14,7 @@ import { dnsChecks, newResolver } from './doctor/dns.ts';
 import { operationsChecks } from './doctor/operations.ts';
 import { sesChecks } from './doctor/ses.ts';
 import { smartHostChecks } from './doctor/smart-host.ts';
+import { noticeChecks } from './doctor/sms.ts';
 
 export const DOCTOR_USAGE = `usage:
   shadowmail doctor --stack STACK_ID [--region REGION] [--mailbox ADDR] [--dns-server IP[:PORT]] [--json]
@@ -32,6 +33,9 @@ export const DOCTOR_USAGE = `usage:
                 or issuer answers
     operations  the failover parameter; a confirmed alarm subscription; every dead-letter
                 queue empty; the forward backlog; firing alarms; the Lambda concurrency quota
+    notices     the SMS sandbox and the monthly SMS spend limit against one outage day
+                (sign-in codes and SMS notices for the directory's users with a number);
+                SES production access when notices go by mail
   Run it after npx cdk deploy and before the MX switch (then the MX lines fail until you
   switch), and again in every drill.
 
@@ -87,6 +91,7 @@ async function doctor(argv: string[], out: NodeJS.WritableStream): Promise<numbe
   checks.push(...(await smartHostChecks(ctx)));
   checks.push(...(await cognitoChecks(ctx)));
   checks.push(...(await operationsChecks(ctx)));
+  checks.push(...(await noticeChecks(ctx)));
 
   const summary = summarize(checks);
   if (values.json) {

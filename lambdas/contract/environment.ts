@@ -47,6 +47,10 @@ export const WEB_ENV = {
   sesConfigurationSet: 'SHADOWMAIL_SES_CONFIGURATION_SET',
   /** Comma-separated usernames of the break-glass admin accounts (config breakGlass.admins): admins without the directory. */
   breakGlassAdmins: 'SHADOWMAIL_BREAK_GLASS_ADMINS',
+  /** Failover notice channels (config breakGlass.notices): `sms`, `email`, both comma-separated, or `none`. */
+  noticeChannels: 'SHADOWMAIL_NOTICE_CHANNELS',
+  /** The sender of notice mail: an address at a mail domain (its SES identity is verified). */
+  noticeSender: 'SHADOWMAIL_NOTICE_SENDER',
 } as const;
 
 // Cognito's pre-/post-authentication trigger (issue 13, lib/constructs/sign-in-trigger.ts): it
@@ -69,6 +73,23 @@ export const ALARM_ENV = {
 
 /** The suffix of the forward backlog alarm's name (lib/constructs/monitoring.ts names it `<stackId>-<suffix>`). */
 export const BACKLOG_ALARM_SUFFIX = 'forward-backlog-age';
+
+/** What WEB_ENV.noticeChannels (and the NoticeChannels output) holds, parsed; anything else is null. */
+export function parseNoticeChannels(value: string): { sms: boolean; email: boolean } | null {
+  const names = value
+    .split(',')
+    .map((name) => name.trim().toLowerCase())
+    .filter(Boolean);
+  if (names.length === 1 && names[0] === 'none') return { sms: false, email: false };
+  if (names.length === 0 || names.some((name) => name !== 'sms' && name !== 'email')) return null;
+  return { sms: names.includes('sms'), email: names.includes('email') };
+}
+
+/** The inverse of parseNoticeChannels. */
+export function formatNoticeChannels(channels: { sms: boolean; email: boolean }): string {
+  const names = [channels.sms && 'sms', channels.email && 'email'].filter(Boolean);
+  return names.length > 0 ? names.join(',') : 'none';
+}
 
 /**
  * How the relay to the smart host uses TLS:

@@ -7,7 +7,7 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import type { WebmailDeps } from '../../web/app.ts';
 import { webLoggerFrom } from '../../web/middleware/logger.ts';
-import type { AdminDeps } from '../../web/routes/admin.ts';
+import type { AdminDeps, AdminNotices } from '../../web/routes/admin.ts';
 import { mailRouteGroups } from '../../web/routes/mail.ts';
 import { DynamoDbAuditLog } from '../adapters/aws/dynamodb-audit-log.ts';
 import { DynamoDbDirectoryStore } from '../adapters/aws/dynamodb-directory-store.ts';
@@ -33,6 +33,7 @@ import { SmtpRelayAdapter } from '../adapters/smtp/smtp-relay.ts';
 import { ENV, WEB_ENV } from '../contract/environment.ts';
 import { SERVICE } from '../contract/metrics.ts';
 import { SENT_PREFIX } from '../contract/raw-mail-bucket.ts';
+import { domainOf } from '../core/addresses.ts';
 import type { DeclareDeps } from '../core/declare-outage.ts';
 import { ConfigurationError } from '../core/errors.ts';
 import { CachedFailoverFlag } from '../core/failover.ts';
@@ -55,6 +56,7 @@ import {
   readAwsWebEnv,
 } from './env.ts';
 import { mailRouteDeps } from './mail-routes.ts';
+import { awsNoticeParts } from './notices.ts';
 
 function pipelineParts(env: AwsIngestEnv) {
   const sqs = new SQSClient({});
@@ -196,7 +198,9 @@ export function buildAwsWebmailDeps(env: AwsWebEnv, secrets: AwsWebSecrets): Web
   const audit = new DynamoDbAuditLog({ client: dynamo, tableName });
   // Attachments, large inline images and raw messages leave through presigned S3 links: a Lambda response carries at most 6 MB.
   const downloadLinks = new S3DownloadLinks(s3, { bucket: env[WEB_ENV.rawBucket] });
+  const directory = new DynamoDbDirectoryStore({ client: dynamo, tableName });
   const admin: AdminDeps = {
+    notices: webmailNotices(env, publicUrl, directory),
     index,
     rawStore,
     audit,
@@ -223,7 +227,7 @@ export function buildAwsWebmailDeps(env: AwsWebEnv, secrets: AwsWebSecrets): Web
       redirectUri: `${publicUrl.origin}/auth/callback`,
       logoutUrl,
     }),
-    directory: new DynamoDbDirectoryStore({ client: dynamo, tableName }),
+    directory,
     // Server-side sessions beside the mail: sign-out and directory changes end them (core/sessions.ts).
     sessions: new DynamoDbSessionStore({ client: dynamo, tableName }),
     sessionSecret,
@@ -272,6 +276,22 @@ function declareDeps(
     audit: parts.audit,
     clock: systemClock,
   };
+}
+
+/** The admin console's failover notices (breakGlass.notices), or null when none are configured. */
+function webmailNotices(env: AwsWebEnv, publicUrl: URL, directory: DynamoDbDirectoryStore): AdminNotices | null {
+  const channels = env[WEB_ENV.noticeChannels];
+  if (!channels.sms && !channels.email) return null;
+  const sender = env[WEB_ENV.noticeSender];
+  if (channels.email && !sender) throw new ConfigurationError(WEB_ENV.noticeSender, 'mail notices need a sender address');
+  const parts = awsNoticeParts({
+    channels,
+    webmailUrl: `${publicUrl.origin}/`,
+    sender: sender ?? '',
+    mailDomains: sender ? [domainOf(sender)] : [],
+    configurationSetName: env[WEB_ENV.sesConfigurationSet],
+  });
+  return { settings: parts.settings, parts: { directory, sms: parts.sms, mailer: parts.mailer } };
 }
 
 /**

@@ -7,6 +7,7 @@ import {
   DEFAULT_TIME_ZONE,
   ENV,
   isTimeZone,
+  parseNoticeChannels,
   SIGN_IN_TRIGGER_ENV,
   smtpTlsModes,
   TIME_ZONE_HINT,
@@ -106,6 +107,16 @@ export const webSettingsSchema = {
     ),
 };
 
+/** Failover notice channels (WEB_ENV.noticeChannels, local mode's SHADOWMAIL_NOTICES): sms, email, both, or none. */
+export const noticeChannelsSchema = z
+  .string()
+  .default('none')
+  .transform((value, context) => {
+    const channels = parseNoticeChannels(value);
+    if (channels === null) context.addIssue({ code: 'custom', message: 'sms, email, sms,email or none' });
+    return channels ?? { sms: false, email: false };
+  });
+
 const awsWebSchema = z.object({
   [WEB_ENV.failoverParameter]: z.string().regex(/^\/[A-Za-z0-9_.\-/]{1,1010}$/, 'an SSM parameter name such as /shadowmail/failover'),
   [WEB_ENV.userPoolId]: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d_[A-Za-z0-9]+$/, 'a Cognito user pool id such as eu-central-1_AbCdEf123'),
@@ -126,6 +137,9 @@ const awsWebSchema = z.object({
   [ENV.resendQueueUrl]: z.url(),
   // The backlog alarm link's page (/declare): its admins, and the forward queue whose counts it shows.
   [ENV.forwardQueueUrl]: z.url().optional(),
+  // Failover notices the admin console's switch may send (breakGlass.notices); none when absent.
+  [WEB_ENV.noticeChannels]: noticeChannelsSchema,
+  [WEB_ENV.noticeSender]: z.email('the sender of notice mail, an address at a mail domain').optional(),
   ...webSettingsSchema,
 });
 

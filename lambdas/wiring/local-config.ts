@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { ENV, WEB_ENV } from '../contract/environment.ts';
 import { PRIMARY_SESSIONS } from '../contract/primary-sessions.ts';
 import { ConfigurationError } from '../core/errors.ts';
-import { commaList, pipelineSettingsSchema, readEnv, webSettingsSchema } from './env.ts';
+import { commaList, noticeChannelsSchema, pipelineSettingsSchema, readEnv, webSettingsSchema } from './env.ts';
 
 export const LOCAL_ENV = {
   dataDir: 'SHADOWMAIL_DATA_DIR',
@@ -33,6 +33,8 @@ export const LOCAL_ENV = {
   forwardBacklogAlarmMinutes: 'SHADOWMAIL_FORWARD_BACKLOG_ALARM_MINUTES',
   /** How often the local watcher looks at the forward queue (CloudWatch's alarm evaluates every minute). */
   backlogCheckSeconds: 'SHADOWMAIL_BACKLOG_CHECK_SECONDS',
+  /** Failover notices to staff (breakGlass.notices in AWS): sms, email, both comma-separated, or none (the default). */
+  notices: 'SHADOWMAIL_NOTICES',
 } as const;
 
 const BREAK_GLASS_CONTACT = /^[^\s@:,]+@[^\s@:,]+\.[^\s@:,]+(:(\+[1-9]\d{6,14})?(:[^\s@:,]+@[^\s@:,]+\.[^\s@:,]+)?)?$/;
@@ -101,6 +103,7 @@ const localSchema = z.object({
   [LOCAL_ENV.breakGlassContacts]: breakGlassContactsSchema,
   [LOCAL_ENV.forwardBacklogAlarmMinutes]: z.coerce.number().positive().max(1440).default(30),
   [LOCAL_ENV.backlogCheckSeconds]: z.coerce.number().positive().max(3600).default(60),
+  [LOCAL_ENV.notices]: noticeChannelsSchema,
   ...pipelineSettingsSchema,
   ...webSettingsSchema,
 });
@@ -159,6 +162,8 @@ export interface LocalConfig {
   breakGlassContacts: Array<{ username: string; mobile?: string; privateEmail?: string }>;
   forwardBacklogAlarmMinutes: number;
   backlogCheckSeconds: number;
+  /** Failover notice channels; local mode writes them to the outboxes under the data directory. */
+  notices: { sms: boolean; email: boolean };
 }
 
 /** Where local mode keeps the webmail's state under the data directory. */
@@ -205,5 +210,6 @@ export function readLocalConfig(source: NodeJS.ProcessEnv = process.env): LocalC
     breakGlassContacts: env[LOCAL_ENV.breakGlassContacts],
     forwardBacklogAlarmMinutes: env[LOCAL_ENV.forwardBacklogAlarmMinutes],
     backlogCheckSeconds: env[LOCAL_ENV.backlogCheckSeconds],
+    notices: env[LOCAL_ENV.notices],
   };
 }

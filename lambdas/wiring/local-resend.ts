@@ -9,6 +9,7 @@ import type { SQSEvent } from 'aws-lambda';
 import { z } from 'zod';
 import { DynamoDbAuditLog } from '../adapters/aws/dynamodb-audit-log.ts';
 import { makeDynamoDbClient } from '../adapters/aws/dynamodb-client.ts';
+import { DynamoDbDirectoryStore } from '../adapters/aws/dynamodb-directory-store.ts';
 import { DynamoDbMessageIndex } from '../adapters/aws/dynamodb-message-index.ts';
 import { DynamoDbResendJobs } from '../adapters/aws/dynamodb-resend-jobs.ts';
 import { createMessageTable } from '../adapters/aws/message-table.ts';
@@ -30,6 +31,7 @@ import { createObservability, type Observability } from '../handlers/observabili
 import { createResendHandler } from '../handlers/resend.ts';
 import type { AuditEvent, AuditFilter, AuditLog, AuditPage } from '../ports/audit-log.ts';
 import type { Clock } from '../ports/clock.ts';
+import type { DirectoryStore } from '../ports/directory.ts';
 import type { MessageIndex } from '../ports/message-index.ts';
 import type { LeaseResult, OnceGate } from '../ports/once-gate.ts';
 import type { RawMailStore } from '../ports/raw-mail-store.ts';
@@ -319,14 +321,20 @@ export async function openRunningLocalIndex(
 export async function openLocalAuditLog(
   config: LocalConfig,
   options: { runningOnly?: boolean } = {},
-): Promise<{ audit: AuditLog; where: string; close(): Promise<void> }> {
+): Promise<{ audit: AuditLog; directory: DirectoryStore; where: string; close(): Promise<void> }> {
   const closers: Array<() => Promise<void>> = [];
   const close = async (): Promise<void> => {
     for (const closer of closers.splice(0).reverse()) await closer().catch(() => undefined);
   };
   try {
     const { client, where } = await openLocalTable(config, closers, true, options.runningOnly ?? false);
-    return { audit: new DynamoDbAuditLog({ client, tableName: LOCAL_TABLE_NAME }), where, close };
+    return {
+      audit: new DynamoDbAuditLog({ client, tableName: LOCAL_TABLE_NAME }),
+      // The synced directory in the same table: who failover notices go to.
+      directory: new DynamoDbDirectoryStore({ client, tableName: LOCAL_TABLE_NAME }),
+      where,
+      close,
+    };
   } catch (error) {
     await close();
     throw error;
@@ -415,7 +423,7 @@ function quietObservability(): Observability {
 export class ReopeningLocalAuditLog implements AuditLog {
   constructor(
     private readonly config: LocalConfig,
-    private opened: { audit: AuditLog; close(): Promise<void> },
+    private opened: { audit: AuditLog; directory?: DirectoryStore; close(): Promise<void> },
     private readonly patienceMs = 20_000,
   ) {}
 
@@ -444,6 +452,14 @@ export class ReopeningLocalAuditLog implements AuditLog {
   list(filter: AuditFilter): Promise<AuditPage> {
     return this.opened.audit.list(filter);
   }
+
+  /** The synced directory through the same (re-opened) table: failover notices read who to tell. */
+  readonly directory: Pick<DirectoryStore, 'readState'> = {
+    readState: () => {
+      if (!this.opened.directory) throw new ShadowmailError('NO_DIRECTORY', 'this audit log was opened without the directory');
+      return this.opened.directory.readState();
+    },
+  };
 
   close(): Promise<void> {
     return this.opened.close();

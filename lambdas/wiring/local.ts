@@ -53,6 +53,7 @@ import { startLocalOutageAlarm } from './local-outage-alarm.ts';
 import { localRelay, startLocalResend } from './local-resend.ts';
 import { startLocalUploads } from './local-uploads.ts';
 import { localMailRouteDeps } from './mail-routes.ts';
+import { localAdminNotices } from './notices.ts';
 
 /**
  * The forward's local consumer, as in AWS: one record per receive (a relay's bound fits
@@ -189,7 +190,16 @@ export async function startLocalStack(config: LocalConfig): Promise<LocalStack> 
           }),
         ),
         // The cached flag's write refreshes its cache: the gate sees an admin's switch at once.
-        admin: { index, rawStore, audit: resend.audit, clock: systemClock, resend: resend.startDeps, flag: webmail.deps.failover },
+        admin: {
+          index,
+          rawStore,
+          audit: resend.audit,
+          clock: systemClock,
+          resend: resend.startDeps,
+          flag: webmail.deps.failover,
+          // Failover notices (SHADOWMAIL_NOTICES) into the outbox files under the data directory.
+          notices: localAdminNotices(config, webmail.publicUrl, directoryStore),
+        },
       },
     });
 

@@ -24,7 +24,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
-import { ENV, WEB_ENV } from '../../lambdas/contract/environment.ts';
+import { ENV, formatNoticeChannels, WEB_ENV } from '../../lambdas/contract/environment.ts';
 import { MESSAGE_TABLE } from '../../lambdas/contract/message-table.ts';
 import { DIRECTORY_ID_ATTRIBUTE, DIRECTORY_ID_CLAIM } from '../../lambdas/contract/sign-in.ts';
 import { CONFIG_CONTEXT_KEY, type ShadowmailConfig, ShadowmailConfigError } from '../config.ts';
@@ -377,6 +377,43 @@ export class Webmail extends Construct {
     });
 
     this.outputs(config);
+    this.failoverNotices(config);
+  }
+
+  /**
+   * Failover notices to staff (config breakGlass.notices; core/staff-notices.ts), sent by
+   * the admin console's switch: the channels and the sender in the function's environment
+   * and as outputs (`failover --notify --stack` reads them). Mail goes through the SES
+   * grant above (the sender is at a mail domain). SMS is an SNS Publish to a phone number,
+   * which IAM authorizes only on resource "*" (no topic ARN is involved: "IAM policies for
+   * Amazon SNS", https://docs.aws.amazon.com/step-functions/latest/dg/sns-iam.html), so the
+   * grant exists only when SMS notices are configured; likewise ses:GetAccount for mail.
+   */
+  private failoverNotices(config: ShadowmailConfig): void {
+    const { notices } = config.breakGlass;
+    const channels = formatNoticeChannels(notices);
+    const sender = noticeSender(config);
+    this.function.function.addEnvironment(WEB_ENV.noticeChannels, channels);
+    this.function.function.addEnvironment(WEB_ENV.noticeSender, sender);
+    // SMS: Publish to a phone number. Mail: GetAccount for the account's sending rate (the
+    // notices' token bucket; ses:GetAccount has no resource type). Both authorize only "*".
+    const actions = [...(notices.sms ? ['sns:Publish'] : []), ...(notices.email ? ['ses:GetAccount'] : [])];
+    if (actions.length > 0) {
+      // A policy of its own, so the acknowledgement below covers these statements and no later grant.
+      const policy = new iam.Policy(this, 'NoticePolicy', { statements: [new iam.PolicyStatement({ actions, resources: ['*'] })] });
+      this.function.role.attachInlinePolicy(policy);
+      Validations.of(policy).acknowledge({
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason:
+          'An SMS published straight to a phone number names no SNS resource and ses:GetAccount has none, so IAM authorizes both only on "*"; the statement exists only with breakGlass.notices configured, and the webmail sends notices only when an admin asks.',
+      });
+    }
+    for (const [id, value, description] of [
+      ['NoticeChannels', channels, 'Failover notice channels (breakGlass.notices): sms, email, sms,email or none'],
+      ['NoticeSender', sender, 'Sender of failover notice mail (an address at the first mail domain)'],
+    ] as const) {
+      new CfnOutput(this, id, { value, description }).overrideLogicalId(id);
+    }
   }
 
   /**
@@ -527,4 +564,9 @@ function readSamlMetadata(file: string, cwd: string): string {
     throw new ShadowmailConfigError(key, `${file} is not SAML metadata (no EntityDescriptor): export FederationMetadata.xml from AD FS`);
   }
   return xml;
+}
+
+/** Who failover notice mail comes from: noreply@ the first mail domain, whose SES identity the webmail already sends from. */
+export function noticeSender(config: Pick<ShadowmailConfig, 'domains'>): string {
+  return `noreply@${config.domains[0]}`;
 }

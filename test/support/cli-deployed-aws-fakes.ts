@@ -89,6 +89,16 @@ export function useFakeAws(aws: FakeAws, extra: Record<string, string> = {}): vo
   for (const name of ['AWS_REGION', 'AWS_DEFAULT_REGION', 'AWS_PROFILE']) delete process.env[name];
 }
 
+/** An SDK client's settings that reach the fake directly (no environment needed), with one attempt per call. */
+export function fakeClientConfig(aws: Pick<FakeAws, 'endpoint'>) {
+  return {
+    endpoint: aws.endpoint,
+    region: 'eu-central-1',
+    credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'example-secret' },
+    maxAttempts: 1,
+  };
+}
+
 export async function startFakeAws(): Promise<FakeAws> {
   const stacks = new Map<string, Record<string, string>>();
   const parameters = new Map<string, string>();

@@ -19,8 +19,11 @@ export type InvokeAnswer =
 export interface SentEmail {
   from: string;
   to: string[];
+  /** Raw content as sent; empty for simple content (then `simple` holds it). */
   raw: Buffer;
   configurationSetName?: string;
+  /** SendEmail with Content.Simple (failover notices): subject and text body. */
+  simple?: { subject: string; text: string; charset: string | undefined };
 }
 
 /** A native user of a fake user pool, as AdminGetUser describes it. */
@@ -38,6 +41,25 @@ export interface FakeCognitoUser {
   totpSecret?: string;
   PreferredMfaSetting?: string;
 }
+
+// ---- failover notices (SNS SMS, notices helper): what Publish to a phone number and the SMS account checks see
+/** One SNS Publish to a phone number: the number, the text and the message attributes by name. */
+export interface PublishedSms {
+  phoneNumber: string;
+  message: string;
+  attributes: Record<string, string>;
+}
+
+export interface SmsFakeState {
+  published: PublishedSms[];
+  /** When set, Publish answers this error instead (e.g. InvalidParameter for a bad number, Throttling). */
+  publishError: { status: number; code: string; message: string } | null;
+  /** GetSMSSandboxAccountStatus. */
+  inSandbox: boolean;
+  /** GetSMSAttributes (MonthlySpendLimit, DefaultSMSType, …). */
+  attributes: Record<string, string>;
+}
+// ---- end failover notices
 
 export interface DoctorFakeState {
   /** SES v2 GetEmailIdentity answers by domain; a missing domain is NotFoundException. */
@@ -80,6 +102,8 @@ export interface DoctorFakeState {
   sendEmailError: { status: number; type: string; message: string } | null;
   /** Cognito's user calls (the directory sync's break-glass accounts): cognito-users-fake.ts. */
   cognitoUsers: CognitoUsersFake;
+  /** SNS SMS (failover notices). */
+  sms: SmsFakeState;
 }
 
 export interface DoctorFakes {
@@ -115,6 +139,7 @@ export function createDoctorFakes(): DoctorFakes {
     onSendEmail: () => undefined,
     sendEmailError: null,
     cognitoUsers: createCognitoUsersFake(),
+    sms: { published: [], publishError: null, inSandbox: false, attributes: { MonthlySpendLimit: '1' } },
   };
 
   async function handle(
@@ -184,15 +209,19 @@ export function createDoctorFakes(): DoctorFakes {
         const input = JSON.parse(body) as {
           FromEmailAddress: string;
           Destination: { ToAddresses: string[] };
-          // Raw (the webmail, doctor's probe) or Simple (notices and the alarm link: subject and text).
-          Content: { Raw?: { Data: string }; Simple?: unknown };
+          Content: {
+            Raw?: { Data: string };
+            Simple?: { Subject: { Data: string; Charset?: string }; Body: { Text: { Data: string; Charset?: string } } };
+          };
           ConfigurationSetName?: string;
         };
+        const simple = input.Content.Simple;
         const email: SentEmail = {
           from: input.FromEmailAddress,
           to: input.Destination.ToAddresses,
           raw: Buffer.from(input.Content.Raw?.Data ?? '', 'base64'),
           ...(input.ConfigurationSetName && { configurationSetName: input.ConfigurationSetName }),
+          ...(simple && { simple: { subject: simple.Subject.Data, text: simple.Body.Text.Data, charset: simple.Body.Text.Charset } }),
         };
         record('sesv2', 'SendEmail', { ...input, ToAddresses: email.to });
         if (state.sendEmailError) {
@@ -463,16 +492,7 @@ export function createDoctorFakes(): DoctorFakes {
 
   function snsQuery(action: string, form: Record<string, string>, response: ServerResponse): void {
     const xmlns = 'http://sns.amazonaws.com/doc/2010-03-31/';
-    // Publish (an SMS to PhoneNumber, or to a topic): accepted; the test reads the recorded request.
-    if (action === 'Publish') {
-      response
-        .writeHead(200, { 'content-type': 'text/xml' })
-        .end(
-          `<PublishResponse xmlns="${xmlns}"><PublishResult><MessageId>${randomUUID()}</MessageId></PublishResult>` +
-            `<ResponseMetadata><RequestId>${randomUUID()}</RequestId></ResponseMetadata></PublishResponse>`,
-        );
-      return;
-    }
+    if (smsQuery(action, form, response, xmlns)) return;
     const subscriptions = state.subscriptions.get(form.TopicArn ?? '');
     if (action !== 'ListSubscriptionsByTopic' || !subscriptions) {
       response
@@ -499,6 +519,44 @@ export function createDoctorFakes(): DoctorFakes {
           `<ResponseMetadata><RequestId>${randomUUID()}</RequestId></ResponseMetadata></ListSubscriptionsByTopicResponse>`,
       );
   }
+
+  // ---- failover notices (notices helper): SNS Publish to a phone number, GetSMSSandboxAccountStatus, GetSMSAttributes
+  function smsQuery(action: string, form: Record<string, string>, response: ServerResponse, xmlns: string): boolean {
+    const answer = (result: string) =>
+      response
+        .writeHead(200, { 'content-type': 'text/xml' })
+        .end(
+          `<${action}Response xmlns="${xmlns}"><${action}Result>${result}</${action}Result>` +
+            `<ResponseMetadata><RequestId>${randomUUID()}</RequestId></ResponseMetadata></${action}Response>`,
+        );
+    if (action === 'Publish' && form.PhoneNumber !== undefined) {
+      const attributes: Record<string, string> = {};
+      for (let i = 1; form[`MessageAttributes.entry.${i}.Name`] !== undefined; i += 1) {
+        attributes[form[`MessageAttributes.entry.${i}.Name`]!] = form[`MessageAttributes.entry.${i}.Value.StringValue`] ?? '';
+      }
+      const error = state.sms.publishError;
+      if (error) {
+        response.writeHead(error.status, { 'content-type': 'text/xml' }).end(queryError(xmlns, error.code, error.message));
+        return true;
+      }
+      state.sms.published.push({ phoneNumber: form.PhoneNumber, message: form.Message ?? '', attributes });
+      answer(`<MessageId>${randomUUID()}</MessageId>`);
+      return true;
+    }
+    if (action === 'GetSMSSandboxAccountStatus') {
+      answer(`<IsInSandbox>${state.sms.inSandbox}</IsInSandbox>`);
+      return true;
+    }
+    if (action === 'GetSMSAttributes') {
+      const entries = Object.entries(state.sms.attributes)
+        .map(([key, value]) => `<entry><key>${xml(key)}</key><value>${xml(value)}</value></entry>`)
+        .join('');
+      answer(`<attributes>${entries}</attributes>`);
+      return true;
+    }
+    return false;
+  }
+  // ---- end failover notices
 
   return { state, handle };
 }

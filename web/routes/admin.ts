@@ -7,22 +7,30 @@
 //   POST /admin/trace/:id/resend        resend to the primary (all or chosen recipients) → job page
 //   GET|POST /admin/resend              bulk resend (one mailbox or all, in a time range) → job page
 //   GET  /admin/jobs, /admin/jobs/:id   resend jobs (reloading every 5 s while one runs); POST /admin/jobs/:id/cancel
-//   GET|POST /admin/failover            the flag and the audited switch
+//   GET|POST /admin/failover            the flag and the audited switch; with notices configured, a preview
+//                                       of who the next switch would notify and a "notify staff" checkbox
 //   GET  /admin/audit                   the audit log, filtered and paged (read only: no route changes it)
 import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { Hono } from 'hono';
 import { audited, listAudit } from '../../lambdas/core/audit.ts';
-import { InvalidInputError } from '../../lambdas/core/errors.ts';
+import { InvalidInputError, ShadowmailError } from '../../lambdas/core/errors.ts';
 import { switchFailover } from '../../lambdas/core/failover.ts';
 import { MAX_WEB_BODY_BYTES } from '../../lambdas/core/payload-limits.ts';
 import { cancelResend, getResendJob, isSettled, listResendJobs, type ResendStartDeps, startResend } from '../../lambdas/core/resend.ts';
+import {
+  type NoticeResult,
+  type NoticeSettings,
+  notifyStaff,
+  planStaffNotices,
+  type StaffNoticeDeps,
+} from '../../lambdas/core/staff-notices.ts';
 import { adminTraceSearch, openRawMessage, type TraceSearchInput, traceOne } from '../../lambdas/core/trace.ts';
 import type { AuditLog } from '../../lambdas/ports/audit-log.ts';
 import type { Clock } from '../../lambdas/ports/clock.ts';
 import type { DeliveryLog } from '../../lambdas/ports/delivery-log.ts';
 import type { DownloadLinks } from '../../lambdas/ports/download-links.ts';
-import type { FailoverFlag } from '../../lambdas/ports/failover-flag.ts';
+import { FAILOVER_OFF, type FailoverFlag, type FailoverState } from '../../lambdas/ports/failover-flag.ts';
 import type { MessageRecords } from '../../lambdas/ports/message-records.ts';
 import type { MessageSearch } from '../../lambdas/ports/message-search.ts';
 import type { RawMailStore } from '../../lambdas/ports/raw-mail-store.ts';
@@ -34,6 +42,7 @@ import {
   FailoverView,
   JobsView,
   JobView,
+  type NoticePreview,
   RefreshControl,
   TraceDetailView,
   type TraceForm,
@@ -51,7 +60,21 @@ export interface AdminDeps {
   flag: FailoverFlag;
   /** Presigned downloads (AWS): a raw message can be 40 MB, a Lambda response at most 6 MB. Null: streamed here. */
   downloadLinks?: DownloadLinks | null;
+  /** Failover notices to staff (core/staff-notices.ts); absent or null: the page offers none. */
+  notices?: AdminNotices | null;
 }
+
+export interface AdminNotices {
+  settings: NoticeSettings;
+  parts: Pick<StaffNoticeDeps, 'directory' | 'sms' | 'mailer'>;
+}
+
+/**
+ * The longest round the page sends itself: the request must end before API Gateway's 30 s
+ * (the function stops at 29 s). A longer one is refused before switching, pointing to the
+ * CLI (`shadowmail failover on --notify --stack`), which has no such limit.
+ */
+export const ADMIN_NOTICE_BUDGET_SECONDS = 20;
 
 /** Refuses everyone but admins: anonymous GETs go to sign-in, others get 403. Runs after the session middleware. */
 export function requireAdmin() {
@@ -225,30 +248,76 @@ export function adminRoutes(deps: AdminDeps): Hono<WebEnv> {
     return c.redirect(`/admin/jobs/${encodeURIComponent(job.id)}`, 303);
   });
 
-  routes.get('/failover', async (c) => {
+  /** The dry run of what switching away from `state` would send (the current message goes along). */
+  const noticePreview = async (state: FailoverState | null): Promise<NoticePreview> => {
+    const notices = deps.notices;
+    if (!notices || (!notices.settings.channels.sms && !notices.settings.channels.email)) return { kind: 'off' };
+    const on = !state?.on;
+    const projected: FailoverState = {
+      ...FAILOVER_OFF,
+      on,
+      since: deps.clock.now().toISOString(),
+      message: on ? (state?.message ?? '') : '',
+    };
+    try {
+      return { kind: 'plan', plan: await planStaffNotices({ state: projected }, notices.settings, notices.parts) };
+    } catch (error) {
+      if (!(error instanceof ShadowmailError)) throw error;
+      return { kind: 'error', message: error.message };
+    }
+  };
+  const failoverPage = async (c: WebContext, error: string | null, status = 200, notified: NoticeResult | null = null) => {
+    const t = c.get('t');
     const state = await deps.flag.read().catch(() => null);
-    return page(c, c.get('t')('admin.nav.failover'), FailoverView({ t: c.get('t'), state, csrf: csrfTokenOf(c), error: null }));
-  });
+    const notices = await noticePreview(state);
+    return page(c, t('admin.nav.failover'), FailoverView({ t, state, csrf: csrfTokenOf(c), error, notices, notified }), status);
+  };
+
+  routes.get('/failover', (c) => failoverPage(c, null));
 
   routes.post('/failover', async (c) => {
-    const t = c.get('t');
     const body = await c.req.parseBody();
     const on = text(body.on) === '1';
     const message = typeof body.message === 'string' ? body.message : '';
     const reason = text(body.reason);
+    const notify = text(body.notify) === '1';
     const actor = identityOf(c).email;
     try {
       if (reason === '') throw new InvalidInputError('a reason is required');
-      await audited(deps.audit, deps.clock, { actor, action: on ? 'failover.on' : 'failover.off', details: { reason, message } }, () =>
-        switchFailover(deps.flag, { on, message, actor, reason }, deps.clock),
+      const notices = notify ? await noticesFor(on, message) : null;
+      const state = await audited(
+        deps.audit,
+        deps.clock,
+        { actor, action: on ? 'failover.on' : 'failover.off', details: { reason, message } },
+        () => switchFailover(deps.flag, { on, message, actor, reason }, deps.clock),
       );
-      return c.redirect('/admin/failover', 303);
+      if (!notices) return c.redirect('/admin/failover', 303);
+      // An explicit ask: a round also when the flag was already on.
+      const notified = await notifyStaff({ state, actor, repeat: 'again' }, notices.settings, {
+        ...notices.parts,
+        audit: deps.audit,
+        clock: deps.clock,
+      });
+      return failoverPage(c, null, 200, notified);
     } catch (error) {
       if (!(error instanceof InvalidInputError)) throw error;
-      const state = await deps.flag.read().catch(() => null);
-      return page(c, t('admin.nav.failover'), FailoverView({ t, state, csrf: csrfTokenOf(c), error: error.message }), 400);
+      return failoverPage(c, error.message, 400);
     }
   });
+
+  /** The notices a switch with "notify" will send, checked before the switch: configured, and short enough for a request. */
+  const noticesFor = async (on: boolean, message: string): Promise<AdminNotices> => {
+    const notices = deps.notices;
+    if (!notices) throw new InvalidInputError('failover notices are off: set breakGlass.notices.sms and/or .email');
+    const projected: FailoverState = { ...FAILOVER_OFF, on, since: deps.clock.now().toISOString(), message };
+    const plan = await planStaffNotices({ state: projected }, notices.settings, notices.parts);
+    if (plan.estimatedSeconds > ADMIN_NOTICE_BUDGET_SECONDS) {
+      throw new InvalidInputError(
+        `these ${plan.counts.sms} SMS and ${plan.counts.email} mails take about ${plan.estimatedSeconds} s at the provider's rate, longer than a web request may take: nothing was switched; switch without notifying here and run shadowmail failover on --notify --stack … from a computer`,
+      );
+    }
+    return notices;
+  };
 
   routes.get('/audit', async (c) => {
     const t = c.get('t');

@@ -5,7 +5,7 @@
 
 export type CheckStatus = 'ok' | 'warn' | 'fail';
 
-export type CheckGroup = 'ses' | 'dns' | 'smart host' | 'cognito' | 'operations';
+export type CheckGroup = 'ses' | 'dns' | 'smart host' | 'cognito' | 'operations' | 'notices';
 
 export interface Check {
   group: CheckGroup;

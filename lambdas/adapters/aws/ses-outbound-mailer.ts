@@ -15,8 +15,8 @@ export interface SesOutboundMailerOptions {
   maxMessageBytes?: number;
 }
 
-/** The message or its envelope is wrong: sending it again will not help. */
-const PERMANENT = new Set([
+/** The message or its envelope is wrong: sending it again will not help (also for notice mail). */
+export const SES_PERMANENT_ERRORS: ReadonlySet<string> = new Set([
   'MessageRejected',
   'BadRequestException',
   'MailFromDomainNotVerifiedException',
@@ -62,6 +62,6 @@ function classify(error: unknown, partlySent: boolean): Error {
   const name = (error as { name?: string })?.name ?? 'Error';
   const detail = `${name}: ${(error as Error)?.message ?? String(error)}`;
   const note = partlySent ? ' (the first recipients have already been sent to)' : '';
-  if (PERMANENT.has(name)) return new InvalidInputError(`SES refused the message${note}: ${detail}`, { cause: error });
+  if (SES_PERMANENT_ERRORS.has(name)) return new InvalidInputError(`SES refused the message${note}: ${detail}`, { cause: error });
   return new RetryableError(`sending through SES failed${note}: ${detail}`, { cause: error });
 }

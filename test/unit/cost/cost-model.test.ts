@@ -167,3 +167,41 @@ describe('cost model input', () => {
     expect(() => estimateMonthlyCost(inputs as never)).toThrow(message);
   });
 });
+
+describe('break-glass: Cognito Essentials users and SMS', () => {
+  it('costs nothing for codes or notices in a month without failover, and keeps the lines to show it', () => {
+    const normal = estimateMonthlyCost({ users: 250, codeSignInShare: 1, smsNotices: true });
+    expect(line(normal, 'Cognito', 'break-glass monthly active users (SMS code)').quantity).toBe(0);
+    expect(line(normal, 'SMS', 'SMS sign-in codes').quantity).toBe(0);
+    expect(line(normal, 'SMS', 'SMS failover notices').quantity).toBe(0);
+    expect(line(normal, 'Cognito', 'federated monthly active users').quantity).toBe(2);
+  });
+
+  it('moves code sign-ins from federated to Essentials users and bills a code per user and outage day', () => {
+    // 30 h of failover: two outage days; 250 users, all on the webmail, 40 % by SMS code.
+    const estimate = estimateMonthlyCost({ users: 250, failoverHoursPerMonth: 30, codeSignInShare: 0.4 });
+    expect(line(estimate, 'Cognito', 'break-glass monthly active users (SMS code)').quantity).toBe(100);
+    expect(line(estimate, 'Cognito', 'federated monthly active users').quantity).toBe(150 + 2);
+    const codes = line(estimate, 'SMS', 'SMS sign-in codes');
+    expect(codes.quantity).toBe(100 * 2 * ASSUMPTIONS.codeSignInsPerUserDay);
+    expect(codes.monthlyUSD).toBeCloseTo(200 * price('sms.outboundPart'), 10);
+    expect(line(estimate, 'SMS', 'SMS failover notices').quantity).toBe(0);
+    expect(estimate.sms.perOutageDayUSD).toBeCloseTo(100 * price('sms.outboundPart'), 10);
+  });
+
+  it('bills two two-part notices per user in a failover month when SMS notices are on', () => {
+    const estimate = estimateMonthlyCost({ users: 250, failoverHoursPerMonth: 4, smsNotices: true });
+    expect(line(estimate, 'SMS', 'SMS failover notices').quantity).toBe(250 * 2 * 2);
+    expect(estimate.sms.noticePartsPerFailover).toBe(1000);
+  });
+
+  it("takes the destination country's price as a parameter, defaulting to the price table's (Germany)", () => {
+    const germany = estimateMonthlyCost({ users: 100, failoverHoursPerMonth: 8, codeSignInShare: 1 });
+    const elsewhere = estimateMonthlyCost({ users: 100, failoverHoursPerMonth: 8, codeSignInShare: 1, smsPriceUSD: 0.01 });
+    expect(germany.sms.pricePerPartUSD).toBe(price('sms.outboundPart'));
+    expect(line(elsewhere, 'SMS', 'SMS sign-in codes').monthlyUSD).toBeCloseTo(100 * 0.01, 10);
+    expect(elsewhere.sms.priceFrom).toBe('as given');
+    expect(() => estimateMonthlyCost({ users: 100, smsPriceUSD: -1 })).toThrow(CostInputError);
+    expect(() => estimateMonthlyCost({ users: 100, codeSignInShare: 1.5 })).toThrow(/codeSignInShare: to 1/);
+  });
+});

@@ -3,6 +3,7 @@
 // pages of running jobs reload themselves (a meta refresh set by the route).
 import type { Child } from 'hono/jsx';
 import type { DeliveryState } from '../../../lambdas/core/model.ts';
+import type { NoticePlan, NoticeResult } from '../../../lambdas/core/staff-notices.ts';
 import type { TracedMessage } from '../../../lambdas/core/trace.ts';
 import type { AuditEvent } from '../../../lambdas/ports/audit-log.ts';
 import type { FailoverState } from '../../../lambdas/ports/failover-flag.ts';
@@ -270,11 +271,32 @@ export function JobView(props: { t: Translate; job: ResendJob; settled: boolean;
   );
 }
 
-export function FailoverView(props: { t: Translate; state: FailoverState | null; csrf: string; error: string | null }): Child {
-  const { t, state } = props;
+/** What the failover page knows about notices: off, a preview of the next switch's round, or why there is none. */
+export type NoticePreview = { kind: 'off' } | { kind: 'plan'; plan: NoticePlan } | { kind: 'error'; message: string };
+
+export function FailoverView(props: {
+  t: Translate;
+  state: FailoverState | null;
+  csrf: string;
+  error: string | null;
+  notices?: NoticePreview;
+  /** The round just sent by this switch. */
+  notified?: NoticeResult | null;
+}): Child {
+  const { t, state, notices, notified } = props;
   return (
     <>
       <h1>{t('admin.nav.failover')}</h1>
+      {notified && (
+        <p id="failover-notified" role="status">
+          {t('admin.failover.notified', {
+            sms: notified.sent.sms,
+            email: notified.sent.email,
+            failed: notified.failed.sms + notified.failed.email,
+            skipped: notified.skipped,
+          })}
+        </p>
+      )}
       <p id="failover-state">{state?.on ? t('admin.failover.isOn') : t('admin.failover.isOff')}</p>
       {state?.since && (
         <p>
@@ -299,9 +321,65 @@ export function FailoverView(props: { t: Translate; state: FailoverState | null;
           </textarea>
         </p>
         <Field form="failover" name="reason" label={t('admin.failover.reason')} type="text" required />
+        {notices?.kind === 'plan' && (
+          <p>
+            <label>
+              <input type="checkbox" id="failover-notify" name="notify" value="1" /> {t('admin.failover.notify')}
+            </label>
+          </p>
+        )}
         <button type="submit">{t('admin.failover.switch')}</button>
       </form>
+      {notices && <NoticePreviewView t={t} preview={notices} />}
     </>
+  );
+}
+
+/** Recipients the page lists (the counts cover all; the CLI's dry run lists every one). */
+const PREVIEW_RECIPIENTS = 200;
+
+/** The dry run of the notices the next switch would send: counts, the texts once, recipients masked. */
+function NoticePreviewView(props: { t: Translate; preview: NoticePreview }): Child {
+  const { t, preview } = props;
+  if (preview.kind === 'off') return <p id="failover-notices-off">{t('admin.failover.notices.off')}</p>;
+  if (preview.kind === 'error') return <p id="failover-notices-error">{t('admin.failover.preview.error', { error: preview.message })}</p>;
+  const { plan } = preview;
+  return (
+    <section id="failover-notice-preview">
+      <h2>{t('admin.failover.preview', { direction: plan.direction === 'on' ? t('admin.failover.on') : t('admin.failover.off') })}</h2>
+      <p>{t('admin.failover.preview.counts', { sms: plan.counts.sms, email: plan.counts.email, skipped: plan.skipped })}</p>
+      {plan.sms && (
+        <>
+          <h3>{t('admin.failover.preview.sms', { parts: plan.sms.parts })}</h3>
+          <pre>{plan.sms.text}</pre>
+        </>
+      )}
+      {plan.mail && (
+        <>
+          <h3>
+            {t('admin.failover.preview.mail')}: {plan.mail.subject}
+          </h3>
+          <pre>{plan.mail.text}</pre>
+        </>
+      )}
+      <details>
+        <summary>
+          {t('admin.failover.preview.recipients')} ({plan.recipients.length})
+        </summary>
+        <table id="failover-notice-recipients">
+          <tbody>
+            {plan.recipients.slice(0, PREVIEW_RECIPIENTS).map((r) => (
+              <tr>
+                <td>{r.mailbox}</td>
+                <td>{r.sms ?? ''}</td>
+                <td>{r.email ?? ''}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+        {plan.recipients.length > PREVIEW_RECIPIENTS && <p>… {plan.recipients.length - PREVIEW_RECIPIENTS}</p>}
+      </details>
+    </section>
   );
 }
 

@@ -1,17 +1,23 @@
 // `shadowmail doctor --stack ID` against a deployment of fakes: CloudFormation, SES
 // (v1 and v2), Lambda, Cognito, SSM, SNS, SQS and CloudWatch behind the endpoint
 // variables the real SDK clients read (cli-deployed-aws-fakes.ts, doctor-aws-fakes.ts),
-// a DNS server of the test's own on 127.0.0.1 (--dns-server), and an HTTP server for the
-// sign-in domain and the AD FS metadata. One all-green deployment, then one broken
+// a DNS server of the test's own on 127.0.0.1 (--dns-server), an HTTP server for the
+// sign-in domain and the AD FS metadata, and dynalite for the synced directory (the
+// notices' SMS spend check counts its users with a number). One all-green deployment, then one broken
 // thing per case: the line doctor prints for it, that it is the only one not ok, and
 // the exit status.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { makeDynamoDbClient } from '../../../../lambdas/adapters/aws/dynamodb-client.ts';
+import { DynamoDbDirectoryStore } from '../../../../lambdas/adapters/aws/dynamodb-directory-store.ts';
+import { createMessageTable } from '../../../../lambdas/adapters/aws/message-table.ts';
+import { makeDirectoryUser } from '../../../../lambdas/core/directory.ts';
 import type { ProbeResult } from '../../../../lambdas/ports/smtp-probe.ts';
 import { type FakeAws, startFakeAws, useFakeAws } from '../../../support/cli-deployed-aws-fakes.ts';
 import { runCli } from '../../../support/cli-run.ts';
 import { type DnsServer, startDnsServer } from '../../../support/dns-server.ts';
+import { type DynamoDbServer, startDynalite } from '../../../support/dynamodb-servers.ts';
 
 const STACK = 'corp-mail';
 const REGION = 'eu-central-1';
@@ -66,6 +72,7 @@ const problems = (out: string): string[] => out.split('\n').filter((line) => /^(
 describe('shadowmail doctor --stack', () => {
   let aws: FakeAws;
   let dns: DnsServer;
+  let dynamo: DynamoDbServer;
   let web: Server;
   let webUrl = '';
   /** An address where nothing listens (a port that was just free). */
@@ -76,6 +83,10 @@ describe('shadowmail doctor --stack', () => {
   /** A deployment where everything is as it should be. */
   function allGreen(): void {
     const state = aws.doctor;
+    // 40 users × (a code + two two-part notices) × 0.08 USD = 16 USD on an outage day.
+    state.sms = { published: [], publishError: null, inSandbox: false, attributes: { MonthlySpendLimit: '100' } };
+    const stateless = aws.stacks.get(`${STACK}-stateless`);
+    if (stateless) stateless.NoticeChannels = 'sms';
     state.identities.clear();
     state.identities.set(DOMAIN, {
       VerifiedForSendingStatus: true,
@@ -161,7 +172,18 @@ describe('shadowmail doctor --stack', () => {
   }
 
   beforeAll(async () => {
-    [aws, dns] = await Promise.all([startFakeAws(), startDnsServer()]);
+    [aws, dns, dynamo] = await Promise.all([startFakeAws(), startDnsServer(), startDynalite()]);
+    // The synced directory: 40 enabled users with a number (and one disabled, one without).
+    const client = makeDynamoDbClient(dynamo.endpoint);
+    await createMessageTable(client, 'corp-mail-messages');
+    await new DynamoDbDirectoryStore({ client, tableName: 'corp-mail-messages' }).putUsers([
+      ...Array.from({ length: 40 }, (_, i) =>
+        makeDirectoryUser({ id: `u${i}`, mailbox: `user${i}@${DOMAIN}`, mobile: `+49170${String(1000000 + i)}` }),
+      ),
+      makeDirectoryUser({ id: 'gone', mailbox: `gone@${DOMAIN}`, disabled: true, mobile: '+4917099999999' }),
+      makeDirectoryUser({ id: 'none', mailbox: `none@${DOMAIN}` }),
+    ]);
+    client.destroy();
     // The sign-in domain and the AD FS metadata, as their HTTPS servers would answer.
     web = createServer((request, response) => {
       if (request.url?.startsWith('/oauth2/authorize')) response.writeHead(302, { location: '/error?error=invalid_request' }).end();
@@ -207,6 +229,8 @@ describe('shadowmail doctor --stack', () => {
       FailoverParameterName: PARAMETER,
       ConfigurationSetName: CONFIGURATION_SET,
       WebmailUrl: 'https://abc.execute-api.eu-central-1.amazonaws.com/',
+      NoticeChannels: 'sms',
+      NoticeSender: `noreply@${DOMAIN}`,
     });
     // A stack deployed by an older version: no doctor outputs, no DLQ outputs.
     aws.stacks.set('old-mail-stateful', { TableName: 'old-mail-messages' });
@@ -216,14 +240,14 @@ describe('shadowmail doctor --stack', () => {
       UserPoolId: POOL,
       AlarmTopicArn: TOPIC,
     });
-    useFakeAws(aws);
+    useFakeAws(aws, { AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint });
   });
 
   beforeEach(() => allGreen());
 
   afterAll(async () => {
     process.env = savedEnv;
-    await Promise.all([aws?.close(), dns?.close(), new Promise((resolve) => web?.close(resolve))]);
+    await Promise.all([aws?.close(), dns?.close(), dynamo?.stop(), new Promise((resolve) => web?.close(resolve))]);
   });
 
   it('passes a healthy deployment with every check ok, exit 0, asking only read-only APIs', async () => {
@@ -260,6 +284,9 @@ describe('shadowmail doctor --stack', () => {
       'ok    operations forward backlog: no mail was waiting for Exchange in the last 20 minutes',
       'ok    operations alarms: 2 alarms, none firing',
       'ok    operations Lambda concurrency: quota 1000 concurrent executions in this region, 980 unreserved',
+      'ok    notices    notice channels: failover notices by SMS',
+      'ok    notices    SMS sandbox: out of the SMS sandbox: SMS reach any number',
+      'ok    notices    SMS spend limit: monthly SMS spend limit 100 USD covers 6 outage day(s): one outage day is about 200 SMS parts (40 users with a number, codes and on/off notices), about 16.00 USD at 0.08 USD per part',
     ]) {
       expect(lines).toContain(expected);
     }
@@ -533,18 +560,46 @@ describe('shadowmail doctor --stack', () => {
       change: (a: FakeAws) => (a.doctor.metricValues = [600]),
       line: 'WARN  operations forward backlog: mail is waiting for Exchange: the oldest was received 10 min ago (deferred, retried)',
     },
-  ])('warns on $case and still exits 0', async ({ change, line }) => {
-    // Prepare
-    change(aws);
+    {
+      case: 'the SMS sandbox',
+      change: (a: FakeAws) => (a.doctor.sms.inSandbox = true),
+      line: 'WARN  notices    SMS sandbox: the account is in the SMS sandbox: SMS reach only verified destination numbers, so break-glass sign-in codes and SMS notices to staff fail',
+    },
+    {
+      case: "the new account's 1 USD SMS spend limit",
+      change: (a: FakeAws) => (a.doctor.sms.attributes = { MonthlySpendLimit: '1' }),
+      line: 'WARN  notices    SMS spend limit: the monthly SMS spend limit is 1 USD, but one outage day is about 200 SMS parts (40 users with a number, codes and on/off notices), about 16.00 USD at 0.08 USD per part: SNS stops sending SMS once the limit is reached',
+    },
+    {
+      case: 'notice mail from the SES sandbox',
+      change: (a: FakeAws) => {
+        a.stacks.get(`${STACK}-stateless`)!.NoticeChannels = 'sms,email';
+        a.doctor.account = { ...a.doctor.account, ProductionAccessEnabled: false };
+      },
+      // The SES sandbox also warns in the ses group; the notices group says what it means for notices.
+      line: 'WARN  notices    notice mail: SES sandbox: notice mail to private addresses fails (only verified identities are reached)',
+      alsoWarns: 'WARN  ses        sending account:',
+    },
+  ] as Array<{ case: string; change: (a: FakeAws) => void; line: string; alsoWarns?: string }>)(
+    'warns on $case and still exits 0',
+    async ({ change, line, alsoWarns }) => {
+      // Prepare
+      change(aws);
 
-    // Act
-    const result = await doctor();
+      // Act
+      const result = await doctor();
 
-    // Assess
-    expect(problems(result.out)).toEqual([line]);
-    expect(result.code).toBe(0);
-    expect(result.out.split('\n').at(-2)).toBe('21 ok, 1 warn, 0 fail');
-  });
+      // Assess
+      if (alsoWarns) {
+        expect(problems(result.out).filter((problem) => !problem.startsWith(alsoWarns))).toEqual([line]);
+        expect(result.code).toBe(0);
+        return;
+      }
+      expect(problems(result.out)).toEqual([line]);
+      expect(result.code).toBe(0);
+      expect(result.out.split('\n').at(-2)).toBe('21 ok, 1 warn, 0 fail');
+    },
+  );
 
   it("checks an OIDC provider by its issuer's discovery document, which must name the same issuer", async () => {
     // Prepare
@@ -638,6 +693,7 @@ describe('shadowmail doctor --stack', () => {
         'FAIL  smart host probe: the stateless stack has no output ForwardFunctionName',
         'FAIL  cognito    sign-in domain: the stateless stack has no output CognitoDomain',
         'WARN  operations dead-letter queues: the stacks have no DeadLetterQueue<Label>Url outputs, so doctor cannot look into them',
+        'FAIL  notices    notice channels: the stateless stack has no output NoticeChannels',
       ]),
     );
     expect(result.out).toContain('→ deploy the current version of shadowmail (npx cdk deploy --all)');

@@ -12,15 +12,19 @@ import { join } from 'node:path';
 import type { SQSEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeDynamoDbClient } from '../../../../lambdas/adapters/aws/dynamodb-client.ts';
+import { DynamoDbDirectoryStore } from '../../../../lambdas/adapters/aws/dynamodb-directory-store.ts';
 import { DynamoDbMessageIndex } from '../../../../lambdas/adapters/aws/dynamodb-message-index.ts';
 import { DynamoDbResendJobs } from '../../../../lambdas/adapters/aws/dynamodb-resend-jobs.ts';
 import { createMessageTable } from '../../../../lambdas/adapters/aws/message-table.ts';
 import { makeLocalS3Client, S3RawMailStore } from '../../../../lambdas/adapters/aws/s3-raw-mail-store.ts';
 import { type SmtpSink, startSmtpSink } from '../../../../lambdas/adapters/local/smtp-sink.ts';
 import { ENV, WEB_ENV } from '../../../../lambdas/contract/environment.ts';
+import { makeDirectoryUser } from '../../../../lambdas/core/directory.ts';
 import { switchFailover } from '../../../../lambdas/core/failover.ts';
 import { isSettled, startResend } from '../../../../lambdas/core/resend.ts';
+import { notifyStaff, planStaffNotices } from '../../../../lambdas/core/staff-notices.ts';
 import { handler as resendLambda } from '../../../../lambdas/entry/resend.ts';
+import { systemClock } from '../../../../lambdas/ports/clock.ts';
 import { awsResendDeps, buildAwsWebmailDeps, webmailMailer } from '../../../../lambdas/wiring/aws.ts';
 import { readAwsWebEnv } from '../../../../lambdas/wiring/env.ts';
 import { localContext } from '../../../../lambdas/wiring/local-lambda.ts';
@@ -216,5 +220,45 @@ describe('AWS wiring of the admin console and the resend worker', () => {
     expect(readsAfterGate).toBe(readsAfterSwitch);
     expect(reads()).toBe(readsAfterGate + 1);
     expect(page.on).toBe(true);
+  });
+
+  it('wires failover notices from the environment: SMS through SNS, mail through SES at the account rate, the directory from the table', async () => {
+    // Prepare
+    await new DynamoDbDirectoryStore({ client: client(), tableName: TABLE }).putUsers([
+      makeDirectoryUser({ id: 'n1', mailbox: 'nora@corp.test', mobile: '+4917055555555', privateEmail: 'nora@example.net' }),
+    ]);
+    aws.doctor.account = { SendQuota: { MaxSendRate: 14 } };
+    const env = readAwsWebEnv({ ...webEnv, [WEB_ENV.noticeChannels]: 'sms,email', [WEB_ENV.noticeSender]: 'noreply@corp.test' });
+    const webmail = buildAwsWebmailDeps(env, { sessionSecret: 'wiring-test-session-secret-0123456789abcdef', clientSecret: null });
+    const notices = webmail.admin!.notices!;
+    const state = { on: true, since: new Date().toISOString(), message: '', changedBy: 'admin@corp.test', reason: 'drill' };
+
+    // Act
+    const plan = await planStaffNotices({ state }, notices.settings, notices.parts);
+    const result = await notifyStaff({ state, actor: 'admin@corp.test', repeat: 'again' }, notices.settings, {
+      ...notices.parts,
+      audit: webmail.admin!.audit,
+      clock: systemClock,
+    });
+
+    // Assess
+    expect(plan.rates).toEqual({ smsPartsPerSecond: 10, mailsPerSecond: 14 });
+    expect(result).toMatchObject({ sent: { sms: 1, email: 1 }, failed: { sms: 0, email: 0 } });
+    expect(aws.doctor.sms.published.map((sms) => sms.phoneNumber)).toContain('+4917055555555');
+    expect(aws.doctor.sentEmails.find((email) => email.to.includes('nora@example.net'))).toMatchObject({
+      from: 'noreply@corp.test',
+      simple: { text: expect.stringContaining('https://mail.corp.example/') },
+    });
+    // Without notice variables the console offers none; mail without a sender stops the cold start.
+    expect(
+      buildAwsWebmailDeps(readAwsWebEnv(webEnv), { sessionSecret: 'wiring-test-session-secret-0123456789abcdef', clientSecret: null })
+        .admin!.notices,
+    ).toBeNull();
+    expect(() =>
+      buildAwsWebmailDeps(readAwsWebEnv({ ...webEnv, [WEB_ENV.noticeChannels]: 'email' }), {
+        sessionSecret: 'wiring-test-session-secret-0123456789abcdef',
+        clientSecret: null,
+      }),
+    ).toThrow(/SHADOWMAIL_NOTICE_SENDER/);
   });
 });

@@ -482,6 +482,8 @@ describe('webmail function', () => {
         WEB_ENV.rawBucket,
         WEB_ENV.sesConfigurationSet,
         WEB_ENV.breakGlassAdmins,
+        WEB_ENV.noticeChannels,
+        WEB_ENV.noticeSender,
         'NODE_OPTIONS',
       ].sort(),
     );
@@ -498,6 +500,8 @@ describe('webmail function', () => {
       [WEB_ENV.timeZone]: 'Europe/Berlin',
       [WEB_ENV.rawBucket]: 'stateful-rawmailbucket-abc123',
       [WEB_ENV.sesConfigurationSet]: 'test-webmail',
+      [WEB_ENV.noticeChannels]: { sms: false, email: false },
+      [WEB_ENV.noticeSender]: 'noreply@example.com',
       [ENV.tableName]: 'Stateful-MessageIndexTable-ABC123',
       [ENV.retentionDays]: 28,
     });
@@ -628,6 +632,8 @@ describe('outputs', () => {
       'CognitoDomain',
       'FailoverParameterName',
       'IdentityProviderName',
+      'NoticeChannels',
+      'NoticeSender',
       'SamlAcsUrl',
       'SamlEntityId',
       'UserPoolClientId',
@@ -661,6 +667,8 @@ describe('outputs', () => {
       'CognitoDomain',
       'FailoverParameterName',
       'IdentityProviderName',
+      'NoticeChannels',
+      'NoticeSender',
       'OidcRedirectUrl',
       'UserPoolClientId',
       'UserPoolId',
@@ -678,6 +686,30 @@ describe('outputs', () => {
         ],
       ],
     });
+  });
+});
+
+describe('failover notices', () => {
+  it('sends nothing by SMS unless configured: no SNS grant, channels none', () => {
+    const outputs = saml.template.findOutputs('*') as Record<string, { Value: unknown }>;
+    expect(outputs.NoticeChannels!.Value).toBe('none');
+    expect(outputs.NoticeSender!.Value).toBe('noreply@example.com');
+    expect(JSON.stringify(saml.template.toJSON())).not.toMatch(/sns:Publish|ses:GetAccount/);
+  });
+
+  it('grants sns:Publish and ses:GetAccount (resource "*", the only one either authorizes) in a policy of its own when notices are on', () => {
+    const { template, app } = build({ breakGlass: { notices: { sms: true, email: true } } } as Partial<ShadowmailConfigInput>);
+    const vars = only(template, 'AWS::Lambda::Function', 'WebmailFunction').Properties.Environment.Variables as Record<string, unknown>;
+    expect(vars[WEB_ENV.noticeChannels]).toBe('sms,email');
+    const policy = only(template, 'AWS::IAM::Policy', 'WebmailNoticePolicy');
+    expect(policy.Properties.PolicyDocument.Statement).toEqual([
+      { Action: ['ses:GetAccount', 'sns:Publish'], Effect: 'Allow', Resource: '*' },
+    ]);
+    expect(policy.Properties.Roles).toEqual([{ Ref: idOf(template, 'AWS::IAM::Role', 'WebmailFunctionRole') }]);
+    const assembly = app.synth();
+    const findings = (JSON.parse(readFileSync(join(assembly.directory, 'validation-report.json'), 'utf8')) as { pluginReports: unknown[] })
+      .pluginReports;
+    expect(findings).toEqual([]);
   });
 });
 

@@ -50,6 +50,26 @@ describe('shadowmail cost', () => {
     expect(out).toContain('Free tiers: Ignored');
   });
 
+  it('prices break-glass sign-ins and SMS notices with the price given, and prints the cost of an outage day', async () => {
+    const argv = ['--users', '100', '--failover-hours', '8', '--code-sign-in-share', '0.5', '--sms-notices', '--sms-price', '0.05'];
+    const expected = estimateMonthlyCost({
+      users: 100,
+      failoverHoursPerMonth: 8,
+      codeSignInShare: 0.5,
+      smsNotices: true,
+      smsPriceUSD: 0.05,
+    });
+
+    const { code, out } = await run(argv);
+
+    expect(code).toBe(0);
+    expect(expected.sms.perOutageDayUSD).toBeCloseTo((50 + 400) * 0.05, 10);
+    expect(out).toMatch(/SMS {2,}SMS sign-in codes {2,}50 {2,}message part {2,}0\.05 {2,}2\.50/);
+    expect(out).toMatch(/SMS {2,}SMS failover notices {2,}400 /);
+    expect(out).toContain('per outage day 22.50 USD: 50 sign-in codes + 400 notice parts');
+    expect(out).toContain('https://aws.amazon.com/end-user-messaging/pricing/');
+  });
+
   it('writes the whole estimate as JSON with --json', async () => {
     const { code, out } = await run(['--users', '50', '--json']);
 
@@ -77,6 +97,8 @@ describe('shadowmail cost', () => {
     [['--size-kb=-5'], '--size-kb: at least 1 KB'],
     [['--failover-hours', '1000'], '--failover-hours: at most 730'],
     [['--region', 'mars-1'], '--region: no prices for "mars-1"'],
+    [['--code-sign-in-share', '2'], '--code-sign-in-share: to 1'],
+    [['--sms-price', 'cheap'], '--sms-price must be a number, not "cheap"'],
     [['--bogus'], "Unknown option '--bogus'"],
     [['--users'], "Option '--users <value>' argument missing"],
     [['250'], 'unexpected argument "250"'],

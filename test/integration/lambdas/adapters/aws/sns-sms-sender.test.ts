@@ -1,35 +1,73 @@
-// SnsSmsSender with the real SDK client against the fake AWS server's SNS wire protocol:
-// Publish straight to a number as a transactional SMS; a bad number never reaches SNS;
-// errors never carry the number.
+// SnsSmsSender against the fake AWS server (SNS's awsQuery wire protocol, the real SDK client).
 import { SNSClient } from '@aws-sdk/client-sns';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { SnsSmsSender } from '../../../../../lambdas/adapters/aws/sns-sms-sender.ts';
-import { fakeAwsForThisFile } from '../../../../support/fake-aws-suite.ts';
-
-const fake = fakeAwsForThisFile();
+import { InvalidInputError, RetryableError } from '../../../../../lambdas/core/errors.ts';
+import { type FakeAws, fakeClientConfig, startFakeAws } from '../../../../support/cli-deployed-aws-fakes.ts';
 
 describe('SnsSmsSender', () => {
-  it('publishes to the number as a transactional SMS', async () => {
-    await new SnsSmsSender(new SNSClient({})).send({
-      to: '+4917012345678',
-      text: 'link: https://x/declare?t=abc',
-      purpose: 'outage-alarm',
-    });
-    const publish = fake().requests.find((r) => r.service === 'sns' && r.action === 'Publish');
-    expect(publish?.params).toMatchObject({
-      PhoneNumber: '+4917012345678',
-      Message: 'link: https://x/declare?t=abc',
-      'MessageAttributes.entry.1.Name': 'AWS.SNS.SMS.SMSType',
-      'MessageAttributes.entry.1.Value.StringValue': 'Transactional',
-    });
+  let aws: FakeAws;
+  let client: SNSClient;
+
+  beforeAll(async () => {
+    aws = await startFakeAws();
+    client = new SNSClient(fakeClientConfig(aws));
+  });
+  afterAll(async () => {
+    client.destroy();
+    await aws.close();
+  });
+  beforeEach(() => {
+    aws.doctor.sms.published.length = 0;
+    aws.doctor.sms.publishError = null;
   });
 
-  it('refuses a number that is not E.164 before calling SNS, and names no number in errors', async () => {
-    const sender = new SnsSmsSender(new SNSClient({}));
-    await expect(sender.send({ to: '0170 1234567', text: 'x', purpose: 'outage-alarm' })).rejects.toThrow(/E\.164/);
-    const broken = new SnsSmsSender(new SNSClient({ endpoint: 'http://127.0.0.1:1', maxAttempts: 1 }));
-    const error = (await broken.send({ to: '+4917099999999', text: 'x', purpose: 'outage-alarm' }).catch((e: unknown) => e)) as Error;
-    expect(error.message).toMatch(/SNS did not take the outage-alarm SMS/);
-    expect(error.message).not.toContain('4917099999999');
+  it('publishes to the phone number as a transactional SMS, without a sender ID unless configured', async () => {
+    await new SnsSmsSender({ client }).send({
+      to: '+4917012345678',
+      text: 'Störung: https://mail.corp.example/',
+      purpose: 'failover-notice',
+    });
+    expect(aws.doctor.sms.published).toEqual([
+      {
+        phoneNumber: '+4917012345678',
+        message: 'Störung: https://mail.corp.example/',
+        attributes: { 'AWS.SNS.SMS.SMSType': 'Transactional' },
+      },
+    ]);
+    await new SnsSmsSender({ client, senderId: 'CorpIT' }).send({ to: '+4917012345678', text: 'x', purpose: 'failover-notice' });
+    expect(aws.doctor.sms.published[1]!.attributes).toEqual({ 'AWS.SNS.SMS.SMSType': 'Transactional', 'AWS.SNS.SMS.SenderID': 'CorpIT' });
+  });
+
+  it('refuses a sender ID SNS would not take and a number that is not E.164, before any call', async () => {
+    expect(() => new SnsSmsSender({ client, senderId: 'Corp IT Department' })).toThrow(/sender ID/);
+    expect(() => new SnsSmsSender({ client, senderId: '12345' })).toThrow(/sender ID/);
+    await expect(new SnsSmsSender({ client }).send({ to: '0170 1234567', text: 'x', purpose: 'failover-notice' })).rejects.toThrow(
+      /E\.164/,
+    );
+    expect(aws.doctor.sms.published).toEqual([]);
+  });
+
+  it("turns SNS's refusal into a permanent error that keeps the code and not the message (it can name the number)", async () => {
+    aws.doctor.sms.publishError = {
+      status: 400,
+      code: 'InvalidParameter',
+      message: 'Invalid parameter: PhoneNumber Reason: +4917012345678 is not valid',
+    };
+    const error = await new SnsSmsSender({ client })
+      .send({ to: '+4917012345678', text: 'x', purpose: 'failover-notice' })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(InvalidInputError);
+    expect((error as Error).message).not.toContain('+49');
+    // The SDK names the modeled error for the wire code InvalidParameter.
+    expect((error as { cause: { name: string } }).cause.name).toBe('InvalidParameterException');
+  });
+
+  it('turns a throttle into a retryable error', async () => {
+    aws.doctor.sms.publishError = { status: 400, code: 'Throttling', message: 'Rate exceeded' };
+    const error = await new SnsSmsSender({ client })
+      .send({ to: '+4917012345678', text: 'x', purpose: 'failover-notice' })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RetryableError);
   });
 });
