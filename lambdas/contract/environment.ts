@@ -67,7 +67,7 @@ export const ALARM_ENV = {
   backlogAlarmName: 'SHADOWMAIL_BACKLOG_ALARM_NAME',
   /** JSON list of the break-glass admins: [{ username, mobile?, privateEmail? }] (config breakGlass.admins). */
   admins: 'SHADOWMAIL_ALARM_RECIPIENTS',
-  /** The verified SES identity (a mail domain) the private mails come from: `shadowmail@<domain>`. */
+  /** The sender of the private mails, at a verified mail domain (the failover notices' sender). */
   noticeFrom: 'SHADOWMAIL_NOTICE_FROM',
 } as const;
 

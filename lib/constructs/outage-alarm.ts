@@ -18,6 +18,7 @@ import { ALARM_ENV, ENV, WEB_ENV } from '../../lambdas/contract/environment.ts';
 import { messageTableKeys, SINGLE_USE_PREFIX } from '../../lambdas/contract/message-table.ts';
 import type { ShadowmailConfig } from '../config.ts';
 import { MailFunction } from './mail-function.ts';
+import { noticeSender } from './webmail.ts';
 
 export interface OutageAlarmProps {
   config: ShadowmailConfig;
@@ -38,9 +39,6 @@ export interface OutageAlarmProps {
   forwardQueue: sqs.IQueue;
 }
 
-/** From where the private mails come: a mail domain SES verified for the webmail already. */
-export const alarmNoticeFrom = (config: ShadowmailConfig): string => `shadowmail-alarm@${config.domains[0]}`;
-
 export class OutageAlarm extends Construct {
   readonly function: MailFunction;
 
@@ -60,7 +58,8 @@ export class OutageAlarm extends Construct {
     const environment: Record<string, string> = {
       [ALARM_ENV.backlogAlarmName]: props.backlogAlarmName,
       [ALARM_ENV.admins]: JSON.stringify(config.breakGlass.admins),
-      [ALARM_ENV.noticeFrom]: alarmNoticeFrom(config),
+      // The failover notices' sender: one address at a mail domain SES verified for the webmail already.
+      [ALARM_ENV.noticeFrom]: noticeSender(config),
       [WEB_ENV.failoverParameter]: props.failoverParameter.parameterName,
       [WEB_ENV.sessionSecretArn]: props.sessionSecret.secretArn,
       [WEB_ENV.publicUrl]: props.publicUrl,

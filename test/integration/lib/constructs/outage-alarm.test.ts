@@ -80,7 +80,7 @@ describe('OutageAlarm in the stateless stack', () => {
     });
     expect(env[ALARM_ENV.admins]).toEqual(ADMINS);
     expect(env[ALARM_ENV.backlogAlarmName]).toBe('shadowmail-example-forward-backlog-age');
-    expect(env[ALARM_ENV.noticeFrom]).toBe('shadowmail-alarm@example.com');
+    expect(env[ALARM_ENV.noticeFrom]).toBe('noreply@example.com');
   });
 
   it('grants exactly the calls of the use case', () => {

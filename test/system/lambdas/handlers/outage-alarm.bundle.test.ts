@@ -121,8 +121,8 @@ describe('the outage alarm bundle', () => {
     expect(new OutageLinkSigner(SECRET).verify(token!, new Date())).toMatchObject({ ok: true, link: { admin: 'oncall@example.com' } });
     const mails = aws.requests.filter((r) => r.service === 'sesv2' && r.action === 'SendEmail');
     expect(mails.map((r) => [r.params.FromEmailAddress, r.params.ToAddresses])).toEqual([
-      ['shadowmail-alarm@example.com', ['oncall@home.example']],
-      ['shadowmail-alarm@example.com', ['boss@home.example']],
+      ['noreply@example.com', ['oncall@home.example']],
+      ['noreply@example.com', ['boss@home.example']],
     ]);
   });
 
