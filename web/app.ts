@@ -8,7 +8,9 @@ import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { html } from 'hono/html';
 import { HTTPException } from 'hono/http-exception';
+import type { DeclareDeps } from '../lambdas/core/declare-outage.ts';
 import { ForbiddenError, NotFoundError } from '../lambdas/core/errors.ts';
+import { OUTAGE_LINK_PATH } from '../lambdas/core/outage-link.ts';
 import { MAX_WEB_BODY_BYTES } from '../lambdas/core/payload-limits.ts';
 import { SessionGuard } from '../lambdas/core/sessions.ts';
 import type { Clock } from '../lambdas/ports/clock.ts';
@@ -26,6 +28,7 @@ import { securityHeaders } from './middleware/security.ts';
 import { MIN_SESSION_SECRET_LENGTH, requireSignIn, type SessionConfig, sessionMiddleware } from './middleware/session.ts';
 import { type AdminDeps, adminRoutes, requireAdmin } from './routes/admin.ts';
 import { authRoutes } from './routes/auth.ts';
+import { declareRoutes } from './routes/declare.ts';
 import { statusRoutes } from './routes/status.ts';
 import { messagePage, renderPage } from './views/layout.tsx';
 import { STYLESHEET, STYLESHEET_PATH } from './views/styles.ts';
@@ -69,6 +72,8 @@ export interface WebmailDeps {
   userRoutes?: UserRouteGroup[];
   /** The admin console at /admin (admins only, open also while the flag is off); absent: no console. */
   admin?: AdminDeps;
+  /** The backlog alarm link's page at /declare (outside the gate, no session); absent: no such page. */
+  declare?: DeclareDeps;
 }
 
 export interface UserRouteGroup {
@@ -121,6 +126,10 @@ function mountWebmail(app: Hono<WebEnv>, deps: WebmailDeps): void {
     }),
   };
 
+  // Before the gate and the session: the link is its own authorization and the flag is off when it is used.
+  if (deps.declare) {
+    app.route(OUTAGE_LINK_PATH, declareRoutes({ deps: deps.declare, publicOrigin: deps.publicOrigin, timeZone: deps.timeZone, logger }));
+  }
   app.use('*', language({ timeZone: deps.timeZone }));
   app.use('*', failoverGate({ flag: deps.failover, logger }));
   app.use('*', sessionMiddleware(session));

@@ -61,6 +61,19 @@ export const SIGN_IN_TRIGGER_ENV = {
   staffSmsCodes: 'SHADOWMAIL_STAFF_SMS_CODES',
 } as const;
 
+// The outage alarm function (issue 13): the backlog alarm's links to the break-glass admins.
+export const ALARM_ENV = {
+  /** The alarm whose ALARM notifications send links: `<stackId>-forward-backlog-age`. */
+  backlogAlarmName: 'SHADOWMAIL_BACKLOG_ALARM_NAME',
+  /** JSON list of the break-glass admins: [{ username, mobile?, privateEmail? }] (config breakGlass.admins). */
+  admins: 'SHADOWMAIL_ALARM_RECIPIENTS',
+  /** The sender of the private mails, at a verified mail domain (the failover notices' sender). */
+  noticeFrom: 'SHADOWMAIL_NOTICE_FROM',
+} as const;
+
+/** The suffix of the forward backlog alarm's name (lib/constructs/monitoring.ts names it `<stackId>-<suffix>`). */
+export const BACKLOG_ALARM_SUFFIX = 'forward-backlog-age';
+
 /** What WEB_ENV.noticeChannels (and the NoticeChannels output) holds, parsed; anything else is null. */
 export function parseNoticeChannels(value: string): { sms: boolean; email: boolean } | null {
   const names = value

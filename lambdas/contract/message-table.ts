@@ -24,6 +24,12 @@ export function keyPart(value: string): string {
   return `sha256:${createHash('sha256').update(value, 'utf8').digest('hex')}`;
 }
 
+/**
+ * Single-use keys of the backlog alarm: an admin's episode (`alarm-link#<username>`) and a
+ * used link (`outage-link#<id>`). The alarm function's IAM policy names the first.
+ */
+export const SINGLE_USE_PREFIX = { alarmEpisode: 'alarm-link#', outageLink: 'outage-link#' } as const;
+
 export type LookupKind = 'RCPT' | 'FROM' | 'MID' | 'DAY';
 
 /** Key builders: callers pass values already in comparison form (lower case etc.). */
@@ -51,6 +57,7 @@ export const messageTableKeys = {
   lookupIndexSort: (receivedAt: string, sesMessageId: string) => `${receivedAt}#${sesMessageId}`,
   address: (address: string) => ({ pk: `ADDR#${keyPart(address)}`, sk: 'ADDR' }),
   gate: (key: string) => ({ pk: `ONCE#${keyPart(key)}`, sk: 'ONCE' }),
+  singleUse: (key: string) => ({ pk: `USED#${keyPart(key)}`, sk: 'USED' }),
   session: (sessionId: string) => ({ pk: `SESSION#${keyPart(sessionId)}`, sk: 'SESSION' }),
   resendJob: (jobId: string) => ({ pk: `RESEND#${keyPart(jobId)}`, sk: 'JOB' }),
   resendJobList: 'RESENDJOBS',

@@ -10,6 +10,7 @@ export const SERVICE = {
   forward: 'shadowmail-forward',
   resend: 'shadowmail-resend',
   webmail: 'shadowmail-webmail',
+  outageAlarm: 'shadowmail-outage-alarm',
   ruleSetActivation: 'ses-rule-set-activation',
   signInTrigger: 'shadowmail-sign-in-trigger',
 } as const;

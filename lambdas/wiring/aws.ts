@@ -14,11 +14,13 @@ import { DynamoDbDirectoryStore } from '../adapters/aws/dynamodb-directory-store
 import { DynamoDbMessageIndex } from '../adapters/aws/dynamodb-message-index.ts';
 import { DynamoDbResendJobs } from '../adapters/aws/dynamodb-resend-jobs.ts';
 import { DynamoDbSessionStore } from '../adapters/aws/dynamodb-session-store.ts';
+import { DynamoDbSingleUse } from '../adapters/aws/dynamodb-single-use.ts';
 import { S3DownloadLinks } from '../adapters/aws/s3-download-links.ts';
 import { S3DraftStore } from '../adapters/aws/s3-draft-store.ts';
 import { makeS3Client, S3RawMailStore } from '../adapters/aws/s3-raw-mail-store.ts';
 import { SecretsManagerSmtpCredentials } from '../adapters/aws/secrets-smtp-credentials.ts';
 import { SesOutboundMailer } from '../adapters/aws/ses-outbound-mailer.ts';
+import { SqsForwardBacklog } from '../adapters/aws/sqs-forward-backlog.ts';
 import { SqsForwardQueue } from '../adapters/aws/sqs-forward-queue.ts';
 import { SqsMessageVisibility } from '../adapters/aws/sqs-message-visibility.ts';
 import { SqsResendQueue } from '../adapters/aws/sqs-resend-queue.ts';
@@ -32,8 +34,10 @@ import { ENV, WEB_ENV } from '../contract/environment.ts';
 import { SERVICE } from '../contract/metrics.ts';
 import { SENT_PREFIX } from '../contract/raw-mail-bucket.ts';
 import { domainOf } from '../core/addresses.ts';
+import type { DeclareDeps } from '../core/declare-outage.ts';
 import { ConfigurationError } from '../core/errors.ts';
 import { CachedFailoverFlag } from '../core/failover.ts';
+import { OutageLinkSigner } from '../core/outage-link.ts';
 import { DEFAULT_RESEND_CONFIG } from '../core/resend.ts';
 import type { ForwardHandlerDeps } from '../handlers/forward.ts';
 import type { ForwardProbeHandlerDeps } from '../handlers/forward-probe.ts';
@@ -212,7 +216,9 @@ export function buildAwsWebmailDeps(env: AwsWebEnv, secrets: AwsWebSecrets): Web
     flag: adminFailoverFlag(flagStore, gateFlag),
     downloadLinks,
   };
+  const declare = declareDeps(env, { sessionSecret, dynamo, flag: admin.flag, audit });
   return {
+    ...(declare && { declare }),
     failover: gateFlag,
     signIn: new OidcSignIn({
       userPoolId: env[WEB_ENV.userPoolId],
@@ -248,6 +254,27 @@ export function buildAwsWebmailDeps(env: AwsWebEnv, secrets: AwsWebSecrets): Web
         logger,
       }),
     ),
+  };
+}
+
+/** The backlog alarm link's page (issue 13), when break-glass admins are configured. */
+function declareDeps(
+  env: AwsWebEnv,
+  parts: { sessionSecret: string; dynamo: DynamoDBClient; flag: FailoverFlag; audit: DynamoDbAuditLog },
+): DeclareDeps | null {
+  const admins = env[WEB_ENV.breakGlassAdmins];
+  const forwardQueueUrl = env[ENV.forwardQueueUrl];
+  if (admins.length === 0) return null;
+  return {
+    signer: new OutageLinkSigner(parts.sessionSecret),
+    singleUse: new DynamoDbSingleUse({ client: parts.dynamo, tableName: env[ENV.tableName] }),
+    admins,
+    flag: parts.flag,
+    backlog: forwardQueueUrl
+      ? new SqsForwardBacklog(new SQSClient({}), forwardQueueUrl)
+      : { read: () => Promise.reject(new ConfigurationError(ENV.forwardQueueUrl, 'not set: the backlog is unknown')) },
+    audit: parts.audit,
+    clock: systemClock,
   };
 }
 

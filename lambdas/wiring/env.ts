@@ -3,6 +3,7 @@
 // function with a message naming the variable.
 import { z } from 'zod';
 import {
+  ALARM_ENV,
   DEFAULT_TIME_ZONE,
   ENV,
   isTimeZone,
@@ -134,6 +135,8 @@ const awsWebSchema = z.object({
   [ENV.stackId]: pipelineSettingsSchema[ENV.stackId],
   // The admin console queues resend jobs here; the resend worker runs them.
   [ENV.resendQueueUrl]: z.url(),
+  // The backlog alarm link's page (/declare): its admins, and the forward queue whose counts it shows.
+  [ENV.forwardQueueUrl]: z.url().optional(),
   // Failover notices the admin console's switch may send (breakGlass.notices); none when absent.
   [WEB_ENV.noticeChannels]: noticeChannelsSchema,
   [WEB_ENV.noticeSender]: z.email('the sender of notice mail, an address at a mail domain').optional(),
@@ -164,3 +167,45 @@ const triggerSchema = z.object({
 
 export type AwsSignInTriggerEnv = z.infer<typeof triggerSchema>;
 export const readAwsSignInTriggerEnv = (source?: NodeJS.ProcessEnv): AwsSignInTriggerEnv => readEnv(triggerSchema, source);
+
+/** The break-glass admins as the alarm function gets them: config breakGlass.admins, as JSON. */
+const breakGlassContactsSchema = z
+  .string()
+  .transform((text, context) => {
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      context.addIssue({ code: 'custom', message: 'JSON' });
+      return z.NEVER;
+    }
+  })
+  .pipe(
+    z
+      .array(
+        z.strictObject({
+          username: z.email(),
+          mobile: z
+            .string()
+            .regex(/^\+[1-9]\d{6,14}$/)
+            .optional(),
+          privateEmail: z.email().optional(),
+        }),
+      )
+      .min(1)
+      .max(10),
+  );
+
+// The outage alarm function: links to the break-glass admins when the backlog alarm fires.
+const awsOutageAlarmSchema = z.object({
+  [ENV.tableName]: z.string().min(1),
+  [ALARM_ENV.backlogAlarmName]: z.string().min(1).max(255),
+  [ALARM_ENV.admins]: breakGlassContactsSchema,
+  [ALARM_ENV.noticeFrom]: z.email(),
+  [WEB_ENV.failoverParameter]: awsWebSchema.shape[WEB_ENV.failoverParameter],
+  [WEB_ENV.sessionSecretArn]: z.string().startsWith('arn:'),
+  [WEB_ENV.publicUrl]: z.url({ protocol: /^https$/ }),
+  [WEB_ENV.timeZone]: timeZoneSchema,
+});
+
+export type AwsOutageAlarmEnv = z.infer<typeof awsOutageAlarmSchema>;
+export const readAwsOutageAlarmEnv = (source?: NodeJS.ProcessEnv): AwsOutageAlarmEnv => readEnv(awsOutageAlarmSchema, source);

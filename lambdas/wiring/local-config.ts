@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { ENV, WEB_ENV } from '../contract/environment.ts';
 import { PRIMARY_SESSIONS } from '../contract/primary-sessions.ts';
+import { ConfigurationError } from '../core/errors.ts';
 import { commaList, noticeChannelsSchema, pipelineSettingsSchema, readEnv, webSettingsSchema } from './env.ts';
 
 export const LOCAL_ENV = {
@@ -22,9 +23,43 @@ export const LOCAL_ENV = {
   publicUrl: 'SHADOWMAIL_PUBLIC_URL',
   /** SMTP sessions to the primary at once, forward and resend together (smartHost.maxSessions in AWS). */
   primaryMaxSessions: 'SHADOWMAIL_PRIMARY_MAX_SESSIONS',
+  // Issue 13, the backlog alarm's link (lambdas/wiring/local-outage-alarm.ts).
+  /**
+   * Where break-glass admins (SHADOWMAIL_BREAK_GLASS_ADMINS) get the backlog alarm link: a comma list of
+   * `username:mobile[:private address]`, e.g. admin@example.com:+4917012345678:me@home.example.
+   */
+  breakGlassContacts: 'SHADOWMAIL_BREAK_GLASS_CONTACTS',
+  /** The backlog alarm fires when the oldest forward job waits longer (config forwardBacklogAlarmMinutes; fractions for drills). */
+  forwardBacklogAlarmMinutes: 'SHADOWMAIL_FORWARD_BACKLOG_ALARM_MINUTES',
+  /** How often the local watcher looks at the forward queue (CloudWatch's alarm evaluates every minute). */
+  backlogCheckSeconds: 'SHADOWMAIL_BACKLOG_CHECK_SECONDS',
   /** Failover notices to staff (breakGlass.notices in AWS): sms, email, both comma-separated, or none (the default). */
   notices: 'SHADOWMAIL_NOTICES',
 } as const;
+
+const BREAK_GLASS_CONTACT = /^[^\s@:,]+@[^\s@:,]+\.[^\s@:,]+(:(\+[1-9]\d{6,14})?(:[^\s@:,]+@[^\s@:,]+\.[^\s@:,]+)?)?$/;
+
+/** SHADOWMAIL_BREAK_GLASS_CONTACTS: `username:mobile[:private address]`, comma-separated. */
+const breakGlassContactsSchema = z
+  .string()
+  .default('')
+  .transform((value) =>
+    value
+      .split(',')
+      .map((entry) => entry.trim())
+      .filter(Boolean),
+  )
+  .pipe(
+    z
+      .array(z.string().regex(BREAK_GLASS_CONTACT, 'a comma list of username[:mobile[:private address]], the mobile in E.164 (+49…)'))
+      .max(10, 'at most 10 break-glass admins'),
+  )
+  .transform((entries) =>
+    entries.map((entry) => {
+      const [username = '', mobile = '', privateEmail = ''] = entry.split(':');
+      return { username: username.toLowerCase(), ...(mobile && { mobile }), ...(privateEmail && { privateEmail }) };
+    }),
+  );
 
 const port = z.coerce.number().int().min(0).max(65535);
 /** smtp://host[:port] (STARTTLS when offered) or smtps://host[:port] (TLS from the first byte). */
@@ -65,6 +100,9 @@ const localSchema = z.object({
     .string()
     .regex(/^https?:\/\/[^/?#\s]+$/, 'the origin browsers use for the webmail, such as http://127.0.0.1:8787 (no path)')
     .optional(),
+  [LOCAL_ENV.breakGlassContacts]: breakGlassContactsSchema,
+  [LOCAL_ENV.forwardBacklogAlarmMinutes]: z.coerce.number().positive().max(1440).default(30),
+  [LOCAL_ENV.backlogCheckSeconds]: z.coerce.number().positive().max(3600).default(60),
   [LOCAL_ENV.notices]: noticeChannelsSchema,
   ...pipelineSettingsSchema,
   ...webSettingsSchema,
@@ -120,6 +158,10 @@ export interface LocalConfig {
   /** Usernames of the break-glass admin accounts (`shadowmail breakglass admin-setup` gives them password + TOTP). */
   breakGlassAdmins: string[];
   timeZone: string;
+  /** Where break-glass admins get the backlog alarm's link (in the local outboxes); each one of breakGlassAdmins. */
+  breakGlassContacts: Array<{ username: string; mobile?: string; privateEmail?: string }>;
+  forwardBacklogAlarmMinutes: number;
+  backlogCheckSeconds: number;
   /** Failover notice channels; local mode writes them to the outboxes under the data directory. */
   notices: { sms: boolean; email: boolean };
 }
@@ -139,6 +181,9 @@ export function localWebPaths(dataDir: string) {
 
 export function readLocalConfig(source: NodeJS.ProcessEnv = process.env): LocalConfig {
   const env = readEnv(localSchema, source);
+  // A link for someone who may not use it would only be refused: every contact must be a break-glass admin.
+  const stranger = env[LOCAL_ENV.breakGlassContacts].find((contact) => !env[WEB_ENV.breakGlassAdmins].includes(contact.username));
+  if (stranger) throw new ConfigurationError(LOCAL_ENV.breakGlassContacts, `${stranger.username} is not in ${WEB_ENV.breakGlassAdmins}`);
   return {
     dataDir: resolve(env[LOCAL_ENV.dataDir]),
     listenHost: env[LOCAL_ENV.host],
@@ -162,6 +207,9 @@ export function readLocalConfig(source: NodeJS.ProcessEnv = process.env): LocalC
     adminGroup: env[WEB_ENV.adminGroup],
     breakGlassAdmins: env[WEB_ENV.breakGlassAdmins],
     timeZone: env[WEB_ENV.timeZone],
+    breakGlassContacts: env[LOCAL_ENV.breakGlassContacts],
+    forwardBacklogAlarmMinutes: env[LOCAL_ENV.forwardBacklogAlarmMinutes],
+    backlogCheckSeconds: env[LOCAL_ENV.backlogCheckSeconds],
     notices: env[LOCAL_ENV.notices],
   };
 }

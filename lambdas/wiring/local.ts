@@ -49,6 +49,7 @@ import { type LocalConfig, localWebPaths, type SmtpTarget } from './local-config
 import { acquireDataDirLock, type LocalPaths, localPaths, writeRuntimeInfo } from './local-data-dir.ts';
 import { LOCAL_TABLE_NAME } from './local-index.ts';
 import { asLocalLambda } from './local-lambda.ts';
+import { startLocalOutageAlarm } from './local-outage-alarm.ts';
 import { localRelay, startLocalResend } from './local-resend.ts';
 import { startLocalUploads } from './local-uploads.ts';
 import { localMailRouteDeps } from './mail-routes.ts';
@@ -151,10 +152,30 @@ export async function startLocalStack(config: LocalConfig): Promise<LocalStack> 
       clock: systemClock,
     });
     stoppers.push(uploads.close);
+    // Issue 13: the backlog alarm's links into the local outboxes, and the /declare page they open.
+    const outageAlarm = startLocalOutageAlarm({
+      admins: config.breakGlassAdmins,
+      contacts: config.breakGlassContacts,
+      backlogAlarmMinutes: config.forwardBacklogAlarmMinutes,
+      checkSeconds: config.backlogCheckSeconds,
+      forwardQueue: forwardQueueFiles,
+      client: dynamoClient,
+      tableName: LOCAL_TABLE_NAME,
+      sessionSecret: webmail.deps.sessionSecret,
+      flag: webmail.deps.failover,
+      audit: resend.audit,
+      clock: systemClock,
+      paths,
+      publicOrigin: webmail.deps.publicOrigin,
+      timeZone: config.timeZone,
+      log: (line) => webmail.deps.logger?.info(line),
+    });
+    stoppers.push(() => outageAlarm.stop());
     app = createWebApp({
       health,
       webmail: {
         ...webmail.deps,
+        declare: outageAlarm.declare,
         userRoutes: mailRouteGroups(
           localMailRouteDeps({
             index,

@@ -18,6 +18,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { BACKLOG_ALARM_SUFFIX } from '../../lambdas/contract/environment.ts';
 import { METRIC, METRICS_NAMESPACE, SERVICE } from '../../lambdas/contract/metrics.ts';
 
 /** The custom metrics the alarms and the dashboard read, by emitting service. */
@@ -206,7 +207,7 @@ export class Monitoring extends Construct {
       description: `A forward job has waited in the queue for over ${props.forwardBacklogAlarmMinutes} minutes: the forward function is not consuming (errors, throttling, disabled trigger).`,
     });
 
-    this.alarm('forward-backlog-age', {
+    this.alarm(BACKLOG_ALARM_SUFFIX, {
       metric: customMetric(SERVICE.forward, METRIC.forwardBacklogAgeSeconds, 'Maximum', ALARM_PERIOD),
       threshold: backlogSeconds,
       evaluationPeriods: BACKLOG_AGE_EVALUATION_PERIODS,

@@ -6,7 +6,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
-import { ENV } from '../../lambdas/contract/environment.ts';
+import { BACKLOG_ALARM_SUFFIX, ENV } from '../../lambdas/contract/environment.ts';
 import { MESSAGE_TABLE } from '../../lambdas/contract/message-table.ts';
 import { type ConsumerLimits, FORWARD_LIMITS, INGEST_LIMITS, RESEND_LIMITS } from '../../lambdas/contract/pipeline-limits.ts';
 import { splitPrimarySessions } from '../../lambdas/contract/primary-sessions.ts';
@@ -17,6 +17,7 @@ import { InboundMail, inboundMailNames } from '../constructs/inbound-mail.ts';
 import { type ContractEnvironment, MailFunction } from '../constructs/mail-function.ts';
 import { TABLE_ITEM_ACTIONS } from '../constructs/message-index.ts';
 import { Monitoring } from '../constructs/monitoring.ts';
+import { OutageAlarm } from '../constructs/outage-alarm.ts';
 import { Webmail } from '../constructs/webmail.ts';
 import { WebmailSending } from '../constructs/webmail-sending.ts';
 import { functionTimeout } from '../pipeline-limits.ts';
@@ -40,6 +41,7 @@ export class StatelessStack extends Stack {
   readonly directorySync: DirectorySyncRole;
   readonly monitoring: Monitoring;
   readonly egress?: EgressNetwork;
+  readonly outageAlarm?: OutageAlarm;
 
   constructor(scope: Construct, id: string, props: StatelessStackProps) {
     super(scope, id, props);
@@ -197,6 +199,22 @@ export class StatelessStack extends Stack {
         rejects: this.webmailSending.metric('Reject'),
       },
     });
+    // Issue 13: the backlog alarm's link to the break-glass admins, when there are any.
+    if (config.breakGlass.admins.length > 0) {
+      this.outageAlarm = new OutageAlarm(this, 'OutageAlarm', {
+        config,
+        table: stateful.messageIndex.table,
+        alarmTopic: this.monitoring.alarmTopic,
+        // The name as Monitoring gives it: a literal, so the subscription's filter policy is plain JSON.
+        backlogAlarmName: `${config.stackId}-${BACKLOG_ALARM_SUFFIX}`,
+        failoverParameter: this.webmail.failoverParameter,
+        sessionSecret: this.webmail.sessionSecret,
+        publicUrl: this.webmail.publicUrl,
+        sesIdentityArns: this.inbound.identityArns,
+        webmailFunction: this.webmail.function,
+        forwardQueue: stateful.forwardQueue.queue,
+      });
+    }
     // shadowmail doctor invokes it in probe mode: the way to Exchange as the forward sees it.
     new CfnOutput(this, 'ForwardFunctionName', {
       value: this.forward.function.functionName,

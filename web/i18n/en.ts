@@ -218,6 +218,26 @@ export const en = {
   'admin.audit.actor': 'Actor',
   'admin.audit.action': 'Action',
   'admin.audit.filter': 'Filter',
+  // The page a backlog alarm link opens (web/routes/declare.ts).
+  'declare.title': 'Switch failover on?',
+  'declare.intro':
+    'The forward backlog alarm fired at {time}: Exchange has not taken mail from shadowmail since. This link was sent to {admin}.',
+  'declare.backlog.heading': 'Backlog',
+  'declare.backlog.count': '{jobs} messages are waiting for Exchange.',
+  'declare.backlog.oldest': 'The oldest has been waiting for {minutes} minutes.',
+  'declare.backlog.unknown': 'The backlog cannot be read right now.',
+  'declare.flag.heading': 'Failover',
+  'declare.flag.off': 'Failover is off: staff cannot use the webmail.',
+  'declare.flag.on': 'Failover is already on (since {time}, switched by {actor}).',
+  'declare.flag.unknown': 'The failover flag cannot be read right now.',
+  'declare.form.message': 'Message to staff (optional, shown on the start page)',
+  'declare.form.submit': 'Switch failover on',
+  'declare.form.note': 'The link works once, until {time}. It switches failover on and does nothing else; it does not sign you in.',
+  'declare.invalid.title': 'Link not valid',
+  'declare.invalid.body': 'This link is not valid (any more).',
+  'declare.done.title': 'Failover is on',
+  'declare.done.body': 'Failover is on. Staff can sign in to the webmail within half a minute. This link is now used up.',
+  'declare.done.webmail': 'To the webmail and sign-in',
 } as const;
 
 export type MessageKey = keyof typeof en;

@@ -141,6 +141,7 @@ describe('the Lambda entry points after a failed cold start', () => {
     expect(entryPoints.map(([file]) => file).sort()).toEqual([
       'forward.ts',
       'ingest.ts',
+      'outage-alarm.ts',
       'resend.ts',
       'ses-rule-set-activation.ts',
       'sign-in-trigger.ts',
