@@ -353,6 +353,46 @@ describe('attachments', () => {
     expect(bytes.equals(PDF)).toBe(true);
   });
 
+  it("shows, offers and names the issue's invoice\u202Efdp.exe as invoicefdp.exe: no bidi control or invisible character on the page, in the forward list or in the download", async () => {
+    // Prepare: a phish whose file names, subject and display name carry overrides, isolates and zero-width characters.
+    const id = await h.deliver(
+      await buildMessage({
+        from: { name: 'Bank\u202eknaB', address: 'phish@partner.test' },
+        to: 'alice@corp.test',
+        subject: 'Rechnung \u202efdp.exe \u2066ok\u2069',
+        text: 'Please open the invoice.',
+        attachments: [
+          { filename: 'invoice\u202efdp.exe', content: 'MZ', contentType: 'application/octet-stream' },
+          { filename: 'report\u200b\u2067gpj.scr\ufeff', content: 'MZ', contentType: 'application/octet-stream' },
+        ],
+      }),
+    );
+    const invisible = /[\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufeff]/u;
+
+    // Act
+    const page = await html(h.get(`/mail/m/${id}`));
+    const list = await html(h.get('/mail'));
+    const forward = await html(h.get(`/mail/m/${id}/forward`));
+    const downloads = await Promise.all([0, 1].map((index) => h.get(`/mail/m/${id}/a/${index}`)));
+
+    // Assess
+    expect(page).toContain(`<a href="/mail/m/${id}/a/0" download="invoicefdp.exe">invoicefdp.exe</a>`);
+    expect(page).toContain(`<a href="/mail/m/${id}/a/1" download="reportgpj.scr">reportgpj.scr</a>`);
+    expect(page).toContain('Rechnung fdp.exe ok');
+    expect(page).not.toMatch(invisible);
+    expect(forward).toContain('invoicefdp.exe');
+    expect(forward).toContain('reportgpj.scr');
+    expect(forward).not.toMatch(invisible);
+    expect(list).toContain('Rechnung fdp.exe ok');
+    expect(list).toContain('Bank knaB');
+    expect(list).not.toMatch(invisible);
+    expect(downloads.map((response) => response.headers.get('content-disposition'))).toEqual([
+      'attachment; filename="invoicefdp.exe"',
+      'attachment; filename="reportgpj.scr"',
+    ]);
+    await Promise.all(downloads.map((response) => response.arrayBuffer()));
+  });
+
   it('answers 404 for an index the message does not have or that is not a number', async () => {
     // Act
     const statuses = await Promise.all(

@@ -627,6 +627,44 @@ describe('validateDraft', () => {
     ]);
     expect(valid.from.name).toBe('Alice Bcc: evil@attacker.test');
   });
+
+  it('sends file names without bidi controls or invisible characters, typed or uploaded (invoice\u202Efdp.exe goes out as invoicefdp.exe)', () => {
+    // Prepare
+    const open = () => Readable.from([]);
+    const input = draft({
+      attachments: [
+        { kind: 'upload', filename: 'invoice\u202efdp.exe', contentType: 'application/octet-stream', content: Buffer.from('MZ') },
+        { kind: 'staged', filename: 'report\u200b\u2067gpj.scr\ufeff', contentType: 'application/octet-stream', size: 2, open },
+        { kind: 'staged', filename: '\u202e\u200b', contentType: 'application/octet-stream', size: 2, open },
+      ],
+    });
+    // Act
+    const valid = validateDraft(input, alice);
+    // Assess
+    expect(valid.attachments.map((attachment) => ('filename' in attachment ? attachment.filename : null))).toEqual([
+      'invoicefdp.exe',
+      'reportgpj.scr',
+      'attachment',
+    ]);
+  });
+
+  it('refuses a typed file name that is nothing but invisible characters, as one without a name', () => {
+    // Prepare
+    const input = draft({
+      attachments: [{ kind: 'upload', filename: '\u202e\u2066', contentType: 'text/plain', content: Buffer.from('x') }],
+    });
+    // Act
+    const outcome = (() => {
+      try {
+        return validateDraft(input, alice);
+      } catch (error) {
+        return error;
+      }
+    })();
+    // Assess
+    expect(outcome).toBeInstanceOf(DraftError);
+    expect(outcome).toMatchObject({ field: 'attachments', problem: 'required' });
+  });
 });
 
 describe('draftFromForm', () => {

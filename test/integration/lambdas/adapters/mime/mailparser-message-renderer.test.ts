@@ -173,6 +173,44 @@ describe('MailparserMessageRenderer.render', () => {
     ]);
   });
 
+  it('drops bidi controls and other invisible formatting from attachment names, and bidi controls from subject and From', async () => {
+    // Prepare: the issue's invoice<U+202E>fdp.exe as RFC 2231 and as an encoded word, a name of
+    // nothing but invisible characters, and a subject and display name with an override.
+    const attachment = (disposition: string, type = 'application/octet-stream') =>
+      ['--b', `Content-Type: ${type}`, `Content-Disposition: ${disposition}`, '', 'x'].join('\r\n');
+    const raw = message(
+      [
+        'From: =?UTF-8?Q?Bank_=E2=80=AEknaB?= <phish@sender.example>',
+        'To: max@corp.test',
+        'Subject: =?UTF-8?Q?Rechnung_=E2=80=AEfdp.exe_=E2=81=A6ok=E2=81=A9?=',
+        'MIME-Version: 1.0',
+        'Content-Type: multipart/mixed; boundary="b"',
+      ],
+      [
+        '--b',
+        'Content-Type: text/plain',
+        '',
+        'see attachments',
+        attachment("attachment; filename*=UTF-8''invoice%E2%80%AEfdp.exe"),
+        attachment('attachment; filename="=?UTF-8?Q?report=E2=80=8B=E2=81=A7gpj.scr?="'),
+        attachment("attachment; filename*=UTF-8''%E2%80%AE%E2%80%8B%EF%BB%BF", 'application/pdf'),
+        '--b--',
+        '',
+      ].join('\r\n'),
+    );
+
+    // Act
+    const rendered = await renderer.render(Readable.from([raw]), blocked);
+    const opened = await renderer.openAttachment(Readable.from([raw]), { index: 0 });
+    opened?.content.resume();
+
+    // Assess
+    expect(rendered.attachments.map((a) => a.filename)).toEqual(['invoicefdp.exe', 'reportgpj.scr', 'attachment-3.pdf']);
+    expect(opened?.attachment.filename).toBe('invoicefdp.exe');
+    expect(rendered.subject).toBe('Rechnung fdp.exe ok');
+    expect(rendered.from).toEqual(['Bank knaB <phish@sender.example>']);
+  });
+
   it('cuts a 3 MB text body and a 3 MB HTML body at the 2 MB budget and says so', async () => {
     // Prepare
     const line = 'Lorem ipsum dolor sit amet, consectetur adipiscing elit.\r\n';

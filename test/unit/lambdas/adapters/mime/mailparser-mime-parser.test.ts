@@ -99,6 +99,45 @@ describe('MailparserMimeParser', () => {
     expect(summary.attachments[0]).toMatchObject({ filename: 'Prüfbericht 2025.txt', size: 5 });
   });
 
+  it('indexes attachment names without invisible formatting, and subject and From without bidi controls', async () => {
+    // Prepare: the invoice<U+202E>fdp.exe (RFC 2231), a name of only invisible characters,
+    // a subject with an override and an isolate, a display name with an override.
+    const raw = Buffer.from(
+      [
+        'From: =?UTF-8?Q?Bank_=E2=80=AEknaB?= <phish@sender.example>',
+        'To: max@corp.test',
+        'Subject: =?UTF-8?Q?Rechnung_=E2=80=AEfdp.exe_=E2=81=A6ok=E2=81=A9?=',
+        'MIME-Version: 1.0',
+        'Content-Type: multipart/mixed; boundary="b"',
+        '',
+        '--b',
+        'Content-Type: text/plain',
+        '',
+        'see attachments',
+        '--b',
+        'Content-Type: application/octet-stream',
+        "Content-Disposition: attachment; filename*=UTF-8''invoice%E2%80%AEfdp.exe",
+        '',
+        'x',
+        '--b',
+        'Content-Type: application/octet-stream',
+        "Content-Disposition: attachment; filename*=UTF-8''%E2%80%AE%E2%80%8B%EF%BB%BF",
+        '',
+        'y',
+        '--b--',
+        '',
+      ].join('\r\n'),
+    );
+
+    // Act
+    const summary = await parser.summarize(Readable.from([raw]));
+
+    // Assess
+    expect(summary.attachments.map((a) => a.filename)).toEqual(['invoicefdp.exe', null]);
+    expect(summary.subject).toBe('Rechnung fdp.exe ok');
+    expect(summary.from).toEqual(['Bank knaB <phish@sender.example>']);
+  });
+
   it('flattens groups into their members, drops empty groups and keeps an unparseable Date as null', async () => {
     // Prepare: groups.eml has a named group, an empty group in Cc, an obs-phrase name and a bogus Date.
 
