@@ -2,17 +2,20 @@
 // a download: shared by the webmail's own responses (web/message-frame.ts) and by
 // the presigned S3 links (adapters/aws/s3-download-links.ts), so both name the
 // file the same way. Pure functions, no HTTP library.
-import { withoutAsciiControls } from './text.ts';
+import { withoutAsciiControls, withoutInvisibleFormatting } from './text.ts';
 
 /**
  * `attachment; filename="…"` per RFC 6266: an ASCII stand-in for old clients and,
- * when the name is not plain ASCII, the real name as RFC 5987 `filename*`.
+ * when the name is not plain ASCII, the real name as RFC 5987 `filename*`. Without
+ * controls and invisible formatting, so the saved file reads as what it is.
  */
 export function contentDispositionAttachment(filename: string): string {
   const name =
-    withoutAsciiControls(
-      // A lone surrogate would make encodeURIComponent throw.
-      filename.replace(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, '\ufffd'),
+    withoutInvisibleFormatting(
+      withoutAsciiControls(
+        // A lone surrogate would make encodeURIComponent throw.
+        filename.replace(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, '\ufffd'),
+      ),
     ).trim() || 'download';
   const fallback = asciiFallback(name);
   const header = `attachment; filename="${fallback}"`;

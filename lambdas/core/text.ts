@@ -6,6 +6,15 @@
 // "ASCII controls" are C0 (U+0000–U+001F: tab, LF and CR included) and DEL (U+007F).
 // Header-bound text also refuses C1 (U+0080–U+009F) and the Unicode line and paragraph
 // separators (U+2028, U+2029), which some clients treat as line breaks.
+//
+// "Invisible formatting" is what renders as nothing yet changes how text reads: Unicode
+// general category Cf (bidi embeddings, overrides and isolates U+202A–U+202E and
+// U+2066–U+2069, the marks U+200E/U+200F/U+061C, zero-width U+200B–U+200D, U+2060–U+2064,
+// U+FEFF, U+180E, soft hyphen, tags) and the other Default_Ignorable_Code_Point characters
+// (Hangul fillers, variation selectors, U+034F). File names lose all of it: an override
+// makes invoice<U+202E>fdp.exe read as "invoiceexe.pdf". Subjects and display names lose
+// only the explicit bidi controls, the part that can reorder letters: the marks and
+// joiners are what right-to-left scripts, Persian and emoji need.
 
 const HEADER_UNSAFE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
 const HEADER_UNSAFE_OR_BLANK_RUNS = /[\s\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g;
@@ -15,6 +24,8 @@ const ASCII_CONTROL_OR_BLANK_RUNS = /[\s\u0000-\u001f\u007f]+/g;
 const ASCII_CONTROLS_BUT_TAB_AND_LINE_BREAKS = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g;
 const LINE_BREAK_OR_NUL = /[\r\n\u0000]/;
 const C0_OR_SPACE_AT_ENDS = /^[\u0000-\u0020]+|[\u0000-\u0020]+$/g;
+const INVISIBLE_FORMATTING = /[\p{Cf}\p{Default_Ignorable_Code_Point}]/gu;
+const BIDI_CONTROLS = /[\u202a-\u202e\u2066-\u2069]/g;
 
 /** True when the value holds anything a header must not: ASCII controls, C1, U+2028/U+2029. */
 export function hasControlCharacters(value: string): boolean {
@@ -63,4 +74,14 @@ export function plainTextLines(value: string): string {
 /** Without leading and trailing C0 controls and spaces (the WHATWG URL parser's first step). */
 export function trimControlsAndSpaces(value: string): string {
   return value.replace(C0_OR_SPACE_AT_ENDS, '');
+}
+
+/** Without invisible formatting (Cf and default-ignorable code points): for file names, which must read as what they are. */
+export function withoutInvisibleFormatting(value: string): string {
+  return value.replace(INVISIBLE_FORMATTING, '');
+}
+
+/** Without the explicit bidi controls (U+202A–U+202E, U+2066–U+2069): for subjects and display names. */
+export function withoutBidiControls(value: string): string {
+  return value.replace(BIDI_CONTROLS, '');
 }

@@ -10,11 +10,12 @@
 import { PassThrough, type Readable } from 'node:stream';
 import type { AttachmentStream } from 'mailparser';
 import { MimeParseError } from '../../core/errors.ts';
-import { plainTextLines, withoutControlsButTabAndLineBreaks } from '../../core/text.ts';
+import { plainTextLines } from '../../core/text.ts';
 import type { MessageRenderer, RenderedAttachment, RenderedMessage, RenderOptions } from '../../ports/message-renderer.ts';
 import { sanitizedHtmlToText, sanitizeEmailHtml } from './html-sanitizer.ts';
 import {
   assertMailparserHooks,
+  attachmentFilename,
   drainAttachment,
   foundMessage,
   type MailparserRun,
@@ -43,7 +44,6 @@ const DEFAULTS: Required<MailparserMessageRendererOptions> = {
 // structure (and with it the attachment numbering) is the one render() sees.
 const NO_TEXT: TextLimits = { partBytes: 0, totalBytes: 0 };
 
-const MAX_FILENAME_LENGTH = 200;
 const EXTENSIONS: Record<string, string> = {
   'text/plain': '.txt',
   'text/html': '.html',
@@ -173,24 +173,12 @@ function describeAttachment(attachment: AttachmentStream, index: number): Render
   const contentType = (attachment.contentType || 'application/octet-stream').toLowerCase();
   return {
     index,
-    filename: cleanFilename(attachment.filename) ?? `attachment-${index + 1}${EXTENSIONS[contentType] ?? ''}`,
+    filename: attachmentFilename(attachment.filename) ?? `attachment-${index + 1}${EXTENSIONS[contentType] ?? ''}`,
     contentType,
     size: 0,
     contentId: attachment.cid ?? null,
     inline: attachment.related === true || attachment.contentDisposition === 'inline',
   };
-}
-
-/** The sender's name for the file, minus what no file name should hold (controls, path separators). */
-function cleanFilename(name: string | undefined): string | null {
-  if (name === undefined) return null;
-  const cleaned = withoutControlsButTabAndLineBreaks(name)
-    .replace(/[\r\n\t]/g, ' ')
-    .replace(/[/\\]/g, '_')
-    .replace(/\s+/g, ' ')
-    .trim();
-  if (cleaned === '' || /^\.+$/.test(cleaned)) return null;
-  return Array.from(cleaned).slice(0, MAX_FILENAME_LENGTH).join('');
 }
 
 function buildRendered(run: MailparserRun, attachments: RenderedAttachment[], options: RenderOptions): RenderedMessage {

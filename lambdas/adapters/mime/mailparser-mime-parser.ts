@@ -12,6 +12,7 @@ import type { MimeParser } from '../../ports/mime-parser.ts';
 import {
   allStrings,
   assertMailparserHooks,
+  attachmentFilename,
   describeError,
   drainAttachment,
   foundMessage,
@@ -79,7 +80,7 @@ export class MailparserMimeParser implements MimeParser {
 
 function measureAttachment(attachment: AttachmentStream, onError: (error: Error) => void): AttachmentInfo {
   const info: AttachmentInfo = {
-    filename: attachment.filename ?? null,
+    filename: attachmentFilename(attachment.filename),
     contentType: attachment.contentType || 'application/octet-stream',
     size: 0,
     contentId: attachment.cid ?? null,

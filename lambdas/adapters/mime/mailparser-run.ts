@@ -17,7 +17,7 @@ import type {
 import { MailParser } from 'mailparser';
 import { RetryableError } from '../../core/errors.ts';
 import type { MessageHeaders } from '../../core/model.ts';
-import { withoutControlsButTabAndLineBreaks } from '../../core/text.ts';
+import { withoutBidiControls, withoutControlsButTabAndLineBreaks, withoutInvisibleFormatting } from '../../core/text.ts';
 
 // Everything mailparser would derive from bodies for display is switched off: it
 // would work on whole bodies and, for cid: images, buffer the attachments.
@@ -294,7 +294,7 @@ export function messageHeadersOf(headers: Headers, headerLines: HeaderLines): Me
     to: formatAddresses(headers.get('to')),
     cc: formatAddresses(headers.get('cc')),
     replyTo: formatAddresses(headers.get('reply-to')),
-    subject: typeof subject === 'string' ? withoutControlsButTabAndLineBreaks(subject) : '',
+    subject: typeof subject === 'string' ? withoutBidiControls(withoutControlsButTabAndLineBreaks(subject)) : '',
     date: dateOf(headerLines),
     messageIdHeader: firstString(headers.get('message-id')),
     inReplyTo: firstString(headers.get('in-reply-to')),
@@ -321,13 +321,34 @@ export function formatAddresses(value: HeaderValue | undefined): string[] {
 }
 
 function formatMailbox(entry: EmailAddress): string | null {
-  const name = (entry.name ?? '').replace(/\s+/g, ' ').trim();
+  const name = withoutBidiControls(entry.name ?? '')
+    .replace(/\s+/g, ' ')
+    .trim();
   const address = (entry.address ?? '').trim();
   if (!address) return name || null;
   if (!name) return address;
   // Quoted when the name holds specials, so `"a@b" <c@d>` cannot read as a@b.
   const quoted = /[()<>[\]:;@\\,."]/.test(name) ? `"${name.replace(/(["\\])/g, '\\$1')}"` : name;
   return `${quoted} <${address}>`;
+}
+
+/** Longest attachment name kept, in code points. */
+const MAX_FILENAME_LENGTH = 200;
+
+/**
+ * The sender's name for an attached file, minus what no file name should hold (controls,
+ * invisible formatting, path separators); null when nothing is left. One definition for
+ * what ingest indexes and what the webmail shows, offers and forwards.
+ */
+export function attachmentFilename(name: string | undefined): string | null {
+  if (name === undefined) return null;
+  const cleaned = withoutInvisibleFormatting(withoutControlsButTabAndLineBreaks(name))
+    .replace(/[\r\n\t]/g, ' ')
+    .replace(/[/\\]/g, '_')
+    .replace(/\s+/g, ' ')
+    .trim();
+  if (cleaned === '' || /^\.+$/.test(cleaned)) return null;
+  return Array.from(cleaned).slice(0, MAX_FILENAME_LENGTH).join('');
 }
 
 export function firstString(value: HeaderValue | undefined): string | null {

@@ -6,7 +6,7 @@
 // message's, the token's) are made header-safe instead.
 import type { Identity } from '../../ports/sign-in.ts';
 import { parseMailAddress } from '../addresses.ts';
-import { hasControlCharacters, headerSafeLine } from '../text.ts';
+import { hasControlCharacters, headerSafeLine, withoutInvisibleFormatting } from '../text.ts';
 import {
   type ComposeLimits,
   DEFAULT_COMPOSE_LIMITS,
@@ -43,11 +43,11 @@ function validMailboxes(field: 'to' | 'cc' | 'bcc', mailboxes: readonly Mailbox[
   });
 }
 
-/** The final element of a path the browser may have sent, control characters refused. */
+/** The final element of a path the browser may have sent, control characters refused, invisible formatting removed. */
 function validFilename(filename: string, limits: ComposeLimits): string {
   if (typeof filename !== 'string') throw new DraftError('attachments', 'required', 'an attachment has no file name');
   checkHeaderText('attachments', filename, 'a file name');
-  const base = filename.split(/[/\\]/).pop()!.trim();
+  const base = withoutInvisibleFormatting(filename).split(/[/\\]/).pop()!.trim();
   if (base === '' || base === '.' || base === '..') throw new DraftError('attachments', 'required', 'an attachment has no file name');
   if ([...base].length > limits.maxFilenameLength) {
     throw new DraftError('attachments', 'too-long', `a file name is longer than ${limits.maxFilenameLength} characters`);
@@ -57,10 +57,11 @@ function validFilename(filename: string, limits: ComposeLimits): string {
 
 /**
  * A file name the user cannot change (a browser upload, a received attachment), made
- * header-safe instead of refused: one line, the last path element, cut to the limit.
+ * header-safe instead of refused: one line without invisible formatting, the last path
+ * element, cut to the limit.
  */
 export function safeFilename(filename: string, limits: ComposeLimits, fallback: string): string {
-  return headerSafeLine(filename).split(/[/\\]/).pop()!.slice(0, limits.maxFilenameLength) || fallback;
+  return headerSafeLine(withoutInvisibleFormatting(filename)).split(/[/\\]/).pop()!.slice(0, limits.maxFilenameLength) || fallback;
 }
 
 /** type/subtype in lower case; anything else (parameters, junk) becomes application/octet-stream. */

@@ -357,7 +357,7 @@ describe('attachments', () => {
     // Prepare: a phish whose file names, subject and display name carry overrides, isolates and zero-width characters.
     const id = await h.deliver(
       await buildMessage({
-        from: { name: 'Bank\u202eknaB', address: 'phish@partner.test' },
+        from: { name: 'Bank \u202eknaB', address: 'phish@partner.test' },
         to: 'alice@corp.test',
         subject: 'Rechnung \u202efdp.exe \u2066ok\u2069',
         text: 'Please open the invoice.',

@@ -630,7 +630,7 @@ describe('validateDraft', () => {
 
   it('sends file names without bidi controls or invisible characters, typed or uploaded (invoice\u202Efdp.exe goes out as invoicefdp.exe)', () => {
     // Prepare
-    const open = () => Readable.from([]);
+    const open = async () => Readable.from([]);
     const input = draft({
       attachments: [
         { kind: 'upload', filename: 'invoice\u202efdp.exe', contentType: 'application/octet-stream', content: Buffer.from('MZ') },
