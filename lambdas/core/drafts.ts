@@ -9,6 +9,7 @@ import { UPLOADS_PREFIX } from '../contract/raw-mail-bucket.ts';
 import type { RawMailStore, RawMailWriter } from '../ports/raw-mail-store.ts';
 import { RawMessageMissingError } from './errors.ts';
 import type { RawLocation } from './model.ts';
+import { withoutInvisibleFormatting } from './text.ts';
 
 /** The compose form's text fields, as they are shown and posted. */
 export interface DraftFields {
@@ -112,5 +113,7 @@ export function parseUploadKey(keys: DraftKeys, key: string): { id: string; file
       .slice(slash + 1)
       .split(/[/\\]/)
       .pop() ?? '';
-  return filename === '' ? null : { id, filename };
+  if (filename === '') return null;
+  // Shown on the form and sent as the file's name: nothing invisible may change how it reads.
+  return { id, filename: withoutInvisibleFormatting(filename) || 'attachment' };
 }
