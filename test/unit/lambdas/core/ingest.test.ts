@@ -134,6 +134,34 @@ describe('ingestMessage', () => {
     expect(queue.sent).toHaveLength(1);
   });
 
+  it("indexes the notification's subject and names without bidi controls, as the parser does (issue 14)", async () => {
+    // Prepare: a refused message whose SES-parsed subject and From carry an override and an isolate
+    const mail = receivedMail({
+      commonHeaders: {
+        subject: 'Rechnung \u202efdp.exe \u2066ok\u2069',
+        from: ['Bank \u202eknaB <x@partner.test>'],
+        to: ['\u2067alice@corp.test'],
+      },
+    });
+    store.put(mail.raw, 'garbage');
+    const refusingParser = {
+      summarize: async () => {
+        throw new MimeParseError('unreadable structure');
+      },
+    };
+
+    // Act
+    await ingestMessage(mail, { ...deps, parser: refusingParser });
+
+    // Assess
+    const record = await index.getMessage(mail.sesMessageId, deps.clock.now());
+    expect(record?.summary).toMatchObject({
+      subject: 'Rechnung fdp.exe ok',
+      from: ['Bank knaB <x@partner.test>'],
+      to: ['alice@corp.test'],
+    });
+  });
+
   it('does not swallow a broken store stream as a parse failure', async () => {
     const mail = receivedMail();
     store.put(mail.raw, simpleMessage());
