@@ -24,6 +24,7 @@ import {
 } from './model.ts';
 import { runOnce } from './once.ts';
 import { expiresAtFor } from './retention.ts';
+import { withoutBidiControls } from './text.ts';
 
 export interface IngestConfig {
   retentionDays: number;
@@ -133,12 +134,14 @@ async function summarize(mail: ReceivedMail, deps: IngestDeps): Promise<MessageS
 export function summaryFromNotification(mail: ReceivedMail, parseError: string): MessageSummary {
   const common = mail.commonHeaders;
   const parsedDate = common.date ? Date.parse(common.date) : NaN;
+  // Shown in the list as the parser's would be: no bidi control may reorder them.
+  const shown = (values: string[] | undefined) => (values ?? []).map(withoutBidiControls);
   return {
-    from: common.from ?? [],
-    to: common.to ?? [],
-    cc: common.cc ?? [],
+    from: shown(common.from),
+    to: shown(common.to),
+    cc: shown(common.cc),
     replyTo: [],
-    subject: common.subject ?? '',
+    subject: withoutBidiControls(common.subject ?? ''),
     date: Number.isNaN(parsedDate) ? null : new Date(parsedDate).toISOString(),
     messageIdHeader: common.messageId ?? null,
     inReplyTo: null,
