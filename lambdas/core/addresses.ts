@@ -125,9 +125,9 @@ export interface EnvelopeRecipient {
 const QUOTED_LOCAL = /^"((?:[^"\\]|\\.)*)"$/;
 
 /**
- * An envelope recipient in its normal form. `"alice"@d` is alice@d (RFC 5321 §4.1.2:
- * a Quoted-string local part is the same mailbox as its content), kept as it is when the
- * content is not a dot-atom. `local<sep>tag@d` falls back to local@d when local<sep>tag is
+ * An envelope recipient in its normal form. `"alice"@d` is alice@d (RFC 5322 §3.2.4: the
+ * quotes and a quoted-pair's backslash are not part of the content), kept as it is when
+ * the content is not a dot-atom. `local<sep>tag@d` falls back to local@d when local<sep>tag is
  * not in the directory itself (separator '' = off). A `%` in the local part is the old
  * source-routing hack (RFC 1123 §5.2.16): never looked up, so no one can reach a mailbox
  * through it; the message is filed under the address itself, like any unknown recipient.
