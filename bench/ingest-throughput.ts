@@ -72,7 +72,7 @@ export async function measureIngest(options: IngestRunOptions): Promise<IngestTh
     forwardQueue,
     clock: systemClock,
     workerId: 'bench',
-    config: { retentionDays: 28, stackId: 'shadowmail-bench', leaseMs: 60_000 },
+    config: { retentionDays: 28, stackId: 'shadowmail-bench', leaseMs: 60_000, subaddressSeparator: '+' },
   };
   await options.addresses.putAddresses([
     { address: 'sales@corp.test', mailbox: 'bob@corp.test' },

@@ -323,7 +323,7 @@ async function main(): Promise<void> {
       parser: new MailparserMimeParser(),
       forwardQueue,
       clock,
-      config: { retentionDays: 28, stackId: STACK_ID, leaseMs: 180_000 },
+      config: { retentionDays: 28, stackId: STACK_ID, leaseMs: 180_000, subaddressSeparator: '+' },
       retryVisibility: new RecordingMessageVisibility(),
       ...observability,
     });

@@ -187,7 +187,7 @@ export async function measureWebmail(work: string, log: (line: string) => void =
         clock: systemClock,
         workerId: 'bench',
         forwardQueue: { enqueue: async () => undefined },
-        config: { retentionDays: 28, stackId: 'bench', leaseMs: 60_000 },
+        config: { retentionDays: 28, stackId: 'bench', leaseMs: 60_000, subaddressSeparator: '+' },
       },
     );
 

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Node } from 'constructs';
 import { z } from 'zod';
-import { DEFAULT_TIME_ZONE, isTimeZone, smtpTlsModes, TIME_ZONE_HINT } from '../lambdas/contract/environment.ts';
+import { DEFAULT_TIME_ZONE, isTimeZone, SUBADDRESS_SEPARATOR, smtpTlsModes, TIME_ZONE_HINT } from '../lambdas/contract/environment.ts';
 import { PRIMARY_SESSIONS } from '../lambdas/contract/primary-sessions.ts';
 import { sesRegionProblem } from './ses-regions.ts';
 
@@ -250,6 +250,8 @@ const configSchema = z
       .default({}),
     retentionDays: z.number().int().min(1).max(3650).default(28),
     forwardMaxAgeDays: z.number().positive().max(SQS_MAX_RETENTION_DAYS).default(5),
+    // Ingest files alice+tag@… under alice@… when alice+tag is not itself in the directory.
+    subaddressSeparator: z.string().regex(SUBADDRESS_SEPARATOR.pattern, SUBADDRESS_SEPARATOR.hint).default(SUBADDRESS_SEPARATOR.default),
     // Optional target environment; without it the stacks are environment-agnostic.
     account: z
       .string()

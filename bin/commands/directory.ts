@@ -43,7 +43,7 @@ export const DIRECTORY_USAGE = `usage:
   shadowmail directory sync --url ldap[s]://HOST[:PORT] --bind-dn DN
         (--bind-password-file FILE | --bind-password-secret SECRET_ARN) --base-dn DN
         [--filter FILTER] [--admin-group DN] [--admin-strategy auto|in-chain|walk]
-        [--ca-file PEM] [--starttls] [--tls-servername NAME]
+        [--ca-file PEM] [--starttls | --insecure] [--tls-servername NAME]
         [--mobile-attribute NAME] [--private-email-attribute NAME] [--default-country CC]
         [--max-removals N] [--dry-run] [TARGET]
   shadowmail directory import FILE.csv [--default-country CC] [--max-removals N] [--dry-run] [TARGET]
@@ -59,6 +59,10 @@ export const DIRECTORY_USAGE = `usage:
   private_email columns (aliases separated by ;). Both replace the directory: users
   missing from the source are removed (at most --max-removals per run; default 10 or
   a fifth of the directory). --dry-run prints the changes and writes nothing.
+
+  A plain ldap:// URL needs --starttls: the bind password and the directory would
+  cross the network in clear text. --insecure allows it (a test server, a host next
+  to the domain controller); ldaps:// is encrypted already.
 
   Mobile numbers (--mobile-attribute, default ${DEFAULT_MOBILE_ATTRIBUTE}; the CSV's mobile column) are
   read into E.164, numbers without a country code as of --default-country (default
@@ -118,6 +122,7 @@ async function sync(argv: string[], out: NodeJS.WritableStream, err: NodeJS.Writ
       'admin-strategy': { type: 'string', default: 'auto' },
       'ca-file': { type: 'string' },
       starttls: { type: 'boolean', default: false },
+      insecure: { type: 'boolean', default: false },
       'tls-servername': { type: 'string' },
       'mobile-attribute': { type: 'string', default: DEFAULT_MOBILE_ATTRIBUTE },
       'private-email-attribute': { type: 'string' },
@@ -141,6 +146,7 @@ async function sync(argv: string[], out: NodeJS.WritableStream, err: NodeJS.Writ
   if (strategy !== 'auto' && strategy !== 'in-chain' && strategy !== 'walk') {
     throw new UsageError('--admin-strategy must be auto, in-chain or walk');
   }
+  refuseCleartext(url, values.starttls === true, values.insecure === true);
   const ca = values['ca-file'] === undefined ? undefined : await readFile(values['ca-file'], 'utf8');
   const bindPassword =
     passwordFile !== undefined
@@ -232,6 +238,18 @@ function auditDetails(report: SyncReport, accounts: AccountSyncReport | null): R
       accountsFailed: accounts.failures.length,
     }),
   };
+}
+
+/** Plain ldap:// without StartTLS only when asked for by name: it sends the bind password in clear. */
+function refuseCleartext(url: string, startTls: boolean, insecure: boolean): void {
+  const plain = /^ldap:\/\//i.test(url) && !startTls;
+  if (plain && !insecure) {
+    throw new UsageError(
+      `${url} without --starttls sends the bind password and the directory in clear text: ` +
+        'add --starttls (and --ca-file), use ldaps://, or give --insecure on a network you trust',
+    );
+  }
+  if (!plain && insecure) throw new UsageError('--insecure is only for plain ldap:// without --starttls');
 }
 
 async function runSync(

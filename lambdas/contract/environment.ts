@@ -13,6 +13,8 @@ export const ENV = {
   retryBaseSeconds: 'SHADOWMAIL_RETRY_BASE_SECONDS',
   retryMaxDelaySeconds: 'SHADOWMAIL_RETRY_MAX_DELAY_SECONDS',
   leaseSeconds: 'SHADOWMAIL_LEASE_SECONDS',
+  /** Ingest files `alice+tag@d` under alice@d's mailbox (one character; `off` or empty: no mapping). */
+  subaddressSeparator: 'SHADOWMAIL_SUBADDRESS_SEPARATOR',
   smartHost: 'SHADOWMAIL_SMART_HOST',
   smartHostPort: 'SHADOWMAIL_SMART_HOST_PORT',
   smartHostTls: 'SHADOWMAIL_SMART_HOST_TLS',
@@ -100,6 +102,16 @@ export function formatNoticeChannels(channels: { sms: boolean; email: boolean })
  */
 export const smtpTlsModes = ['starttls-required', 'starttls-opportunistic', 'implicit', 'none'] as const;
 export type SmtpTlsMode = (typeof smtpTlsModes)[number];
+
+/**
+ * The subaddress separator (config subaddressSeparator, ENV.subaddressSeparator): one
+ * character that may stand in a local part, except `.` and `%`; '' turns it off.
+ */
+export const SUBADDRESS_SEPARATOR = {
+  default: '+',
+  pattern: /^[A-Za-z0-9!#$&'*+/=?^_`{|}~-]?$/,
+  hint: "one character of a local part other than '.' and '%' (such as + or -), or empty for off",
+} as const;
 
 /** The zone the webmail shows dates in when the configuration names none. */
 export const DEFAULT_TIME_ZONE = 'Europe/Berlin';

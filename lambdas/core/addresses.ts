@@ -111,3 +111,40 @@ export function hasAddressShape(value: string): boolean {
 export function fitsSmtpPath(address: string): boolean {
   return !hasLineBreakOrNul(address) && !/[<>]/.test(address);
 }
+
+/** Where ingest looks an envelope recipient up and files it. */
+export interface EnvelopeRecipient {
+  /** Comparison form, a quoted local part unquoted when what it quotes is a plain dot-atom. */
+  address: string;
+  /** Directory keys to try in order; none when the local part holds `%`. */
+  lookups: string[];
+  /** The mailbox when the directory knows none of the lookups (as for any unknown recipient). */
+  fallback: string;
+}
+
+const QUOTED_LOCAL = /^"((?:[^"\\]|\\.)*)"$/;
+
+/**
+ * An envelope recipient in its normal form. `"alice"@d` is alice@d (RFC 5322 §3.2.4: the
+ * quotes and a quoted-pair's backslash are not part of the content), kept as it is when
+ * the content is not a dot-atom. `local<sep>tag@d` falls back to local@d when local<sep>tag is
+ * not in the directory itself (separator '' = off). A `%` in the local part is the old
+ * source-routing hack (RFC 1123 §5.2.16): never looked up, so no one can reach a mailbox
+ * through it; the message is filed under the address itself, like any unknown recipient.
+ */
+export function envelopeRecipient(recipient: string, separator: string): EnvelopeRecipient {
+  const normalized = normalizeAddress(recipient);
+  const at = normalized.lastIndexOf('@');
+  if (at <= 0) return { address: normalized, lookups: [normalized], fallback: normalized };
+  const domain = normalized.slice(at);
+  let local = normalized.slice(0, at);
+  const quoted = QUOTED_LOCAL.exec(local);
+  const content = quoted?.[1]?.replace(/\\(.)/g, '$1');
+  if (content !== undefined && content.length <= 64 && LOCAL_PART.test(content)) local = content;
+  const address = `${local}${domain}`;
+  if (local.includes('%')) return { address, lookups: [], fallback: address };
+  const cut = separator === '' || local.startsWith('"') ? -1 : local.indexOf(separator);
+  if (cut <= 0) return { address, lookups: [address], fallback: address };
+  const base = `${local.slice(0, cut)}${domain}`;
+  return { address, lookups: [address, base], fallback: base };
+}

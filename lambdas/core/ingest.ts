@@ -10,7 +10,7 @@ import type { MessageRecords } from '../ports/message-records.ts';
 import type { MimeParser } from '../ports/mime-parser.ts';
 import type { OnceGate } from '../ports/once-gate.ts';
 import type { RawMailStore } from '../ports/raw-mail-store.ts';
-import { normalizeAddress, uniqueRecipients } from './addresses.ts';
+import { envelopeRecipient, uniqueRecipients } from './addresses.ts';
 import { LeaseBusyError, MimeParseError } from './errors.ts';
 import { belongsToStack } from './forward-stamp.ts';
 import {
@@ -32,6 +32,8 @@ export interface IngestConfig {
   stackId: string;
   /** How long one worker may hold the enqueue gate before another may take over. */
   leaseMs: number;
+  /** The subaddress separator (`alice+tag` → `alice`); '' turns the mapping off. */
+  subaddressSeparator: string;
 }
 
 export interface IngestDeps {
@@ -77,7 +79,7 @@ export async function ingestMessage(mail: ReceivedMail, deps: IngestDeps): Promi
   };
   await index.putMessage(record);
 
-  const byMailbox = await groupByMailbox(recipients, index);
+  const byMailbox = await groupByMailbox(recipients, index, config.subaddressSeparator);
   for (const [mailbox, mailboxRecipients] of byMailbox) {
     const entry: MailboxEntry = {
       mailbox,
@@ -156,15 +158,24 @@ export function summaryFromNotification(mail: ReceivedMail, parseError: string):
   };
 }
 
-async function groupByMailbox(recipients: string[], index: AddressMap): Promise<Map<string, string[]>> {
+async function groupByMailbox(recipients: string[], index: AddressMap, separator: string): Promise<Map<string, string[]>> {
   const byMailbox = new Map<string, string[]>();
   for (const recipient of recipients) {
-    const mailbox = (await index.mailboxFor(recipient)) ?? normalizeAddress(recipient);
+    const normal = envelopeRecipient(recipient, separator);
+    const mailbox = (await firstMapped(normal.lookups, index)) ?? normal.fallback;
     const list = byMailbox.get(mailbox) ?? [];
-    list.push(normalizeAddress(recipient));
+    list.push(normal.address);
     byMailbox.set(mailbox, list);
   }
   return byMailbox;
+}
+
+async function firstMapped(addresses: string[], index: AddressMap): Promise<string | null> {
+  for (const address of addresses) {
+    const mailbox = await index.mailboxFor(address);
+    if (mailbox !== null) return mailbox;
+  }
+  return null;
 }
 
 /**

@@ -9,6 +9,7 @@ import {
   isTimeZone,
   parseNoticeChannels,
   SIGN_IN_TRIGGER_ENV,
+  SUBADDRESS_SEPARATOR,
   smtpTlsModes,
   TIME_ZONE_HINT,
   WEB_ENV,
@@ -30,6 +31,12 @@ export const pipelineSettingsSchema = {
   [ENV.retryMaxDelaySeconds]: positiveInt.max(900).default(900),
   // The lease of a relaying worker (local mode's default; the stack sets each function's timeout).
   [ENV.leaseSeconds]: positiveInt.max(3600).default(RELAY_WORK_MS / 1000),
+  // 'off' too, for where an empty value cannot be set.
+  [ENV.subaddressSeparator]: z
+    .string()
+    .transform((value) => (value === 'off' ? '' : value))
+    .pipe(z.string().regex(SUBADDRESS_SEPARATOR.pattern, SUBADDRESS_SEPARATOR.hint))
+    .default(SUBADDRESS_SEPARATOR.default),
 };
 
 const awsIngestSchema = z.object({

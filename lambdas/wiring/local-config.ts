@@ -147,6 +147,8 @@ export interface LocalConfig {
   retryBaseSeconds: number;
   retryMaxDelaySeconds: number;
   leaseMs: number;
+  /** Ingest's subaddress separator; '' is off. */
+  subaddressSeparator: string;
   /** Port of the embedded OIDC provider on 127.0.0.1 (0: any free port). */
   oidcPort: number;
   /** Port of the upload endpoint (0: any free port). */
@@ -200,6 +202,7 @@ export function readLocalConfig(source: NodeJS.ProcessEnv = process.env): LocalC
     retryBaseSeconds: env[ENV.retryBaseSeconds],
     retryMaxDelaySeconds: env[ENV.retryMaxDelaySeconds],
     leaseMs: env[ENV.leaseSeconds] * 1000,
+    subaddressSeparator: env[ENV.subaddressSeparator],
     oidcPort: env[LOCAL_ENV.oidcPort],
     uploadPort: env[LOCAL_ENV.uploadPort],
     publicUrl: env[LOCAL_ENV.publicUrl] ?? null,

@@ -1,6 +1,6 @@
 // The layout of local mode's data directory, the lock that lets one process own it,
 // and the runtime file through which the CLI finds the running stack.
-import { open, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isAlive } from '../adapters/local/process-alive.ts';
 import { ShadowmailError } from '../core/errors.ts';
@@ -39,6 +39,25 @@ export function localPaths(root: string): LocalPaths {
   };
 }
 
+/** Mail, the session secret and the sign-in keys live here: owner-only, 0700 directories and 0600 files. */
+export const OWNER_ONLY = { umask: 0o077, dir: 0o700, file: 0o600 } as const;
+
+/**
+ * Everything this process creates from now on is owner-only, also what libraries create
+ * with default modes (dynalite's LevelDB files): the process umask. Local mode and the
+ * CLI act for one user; neither writes anything meant for others.
+ */
+export function ownerOnlyFiles(): void {
+  process.umask(OWNER_ONLY.umask);
+}
+
+/** Creates the data directory owner-only, or takes an existing one back to it, and sets ownerOnlyFiles. */
+export async function prepareDataDir(paths: LocalPaths): Promise<void> {
+  ownerOnlyFiles();
+  await mkdir(paths.root, { recursive: true, mode: OWNER_ONLY.dir });
+  await chmod(paths.root, OWNER_ONLY.dir);
+}
+
 export interface RuntimeInfo {
   pid: number;
   dynamoEndpoint: string;
@@ -60,7 +79,7 @@ export class DataDirInUseError extends ShadowmailError {
 export async function acquireDataDirLock(paths: LocalPaths): Promise<() => Promise<void>> {
   for (let tries = 0; tries < 3; tries += 1) {
     try {
-      const handle = await open(paths.lock, 'wx');
+      const handle = await open(paths.lock, 'wx', OWNER_ONLY.file);
       await handle.writeFile(String(process.pid));
       await handle.close();
       return async () => {
@@ -78,7 +97,7 @@ export async function acquireDataDirLock(paths: LocalPaths): Promise<() => Promi
 
 export async function writeRuntimeInfo(paths: LocalPaths, info: RuntimeInfo): Promise<void> {
   const temporary = `${paths.runtimeInfo}.tmp`;
-  await writeFile(temporary, JSON.stringify(info));
+  await writeFile(temporary, JSON.stringify(info), { mode: OWNER_ONLY.file });
   await rename(temporary, paths.runtimeInfo);
 }
 

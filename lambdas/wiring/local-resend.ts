@@ -2,7 +2,7 @@
 // a file queue under <dataDir>/queues/resend, one worker per data directory (the running
 // stack's, or the CLI's own), jobs and audit entries in the local table (docs/design.md §5).
 
-import { access, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { access, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SQSEvent } from 'aws-lambda';
@@ -39,7 +39,7 @@ import type { ResendJobStore, ResendQueue } from '../ports/resend-jobs.ts';
 import type { SmtpRelay } from '../ports/smtp-relay.ts';
 import { readEnv, resendMaxAttemptsSchema } from './env.ts';
 import type { LocalConfig } from './local-config.ts';
-import { acquireDataDirLock, type LocalPaths, localPaths, type RuntimeInfo, readRuntimeInfo } from './local-data-dir.ts';
+import { acquireDataDirLock, type LocalPaths, localPaths, prepareDataDir, type RuntimeInfo, readRuntimeInfo } from './local-data-dir.ts';
 import { LOCAL_TABLE_NAME } from './local-index.ts';
 import { localContext } from './local-lambda.ts';
 
@@ -270,7 +270,7 @@ async function openLocalTable(
     sinkPort = running.sinkPort;
     where = `the running local stack (pid ${running.pid})`;
   } else {
-    if (create) await mkdir(paths.root, { recursive: true });
+    if (create) await prepareDataDir(paths);
     else {
       await access(paths.dynamodb).catch(() => {
         throw new ShadowmailError(

@@ -46,7 +46,7 @@ import { systemClock } from '../ports/clock.ts';
 import type { DirectoryStore } from '../ports/directory.ts';
 import type { SessionStore } from '../ports/session-store.ts';
 import { type LocalConfig, localWebPaths, type SmtpTarget } from './local-config.ts';
-import { acquireDataDirLock, type LocalPaths, localPaths, writeRuntimeInfo } from './local-data-dir.ts';
+import { acquireDataDirLock, type LocalPaths, localPaths, prepareDataDir, writeRuntimeInfo } from './local-data-dir.ts';
 import { LOCAL_TABLE_NAME } from './local-index.ts';
 import { asLocalLambda } from './local-lambda.ts';
 import { startLocalOutageAlarm } from './local-outage-alarm.ts';
@@ -87,7 +87,7 @@ export interface LocalStack {
 /** Starts every component; resolves once the stack accepts mail and /healthz answers 200. */
 export async function startLocalStack(config: LocalConfig): Promise<LocalStack> {
   const paths = localPaths(config.dataDir);
-  await mkdir(paths.root, { recursive: true });
+  await prepareDataDir(paths);
   const releaseLock = await acquireDataDirLock(paths);
   const stoppers: (() => Promise<void>)[] = [releaseLock];
   const stop = async (): Promise<void> => {
@@ -215,7 +215,12 @@ export async function startLocalStack(config: LocalConfig): Promise<LocalStack> 
       clock: systemClock,
       workerId,
       retryVisibility: new FileMessageVisibility(ingestQueue),
-      config: { retentionDays: config.retentionDays, stackId: config.stackId, leaseMs: config.leaseMs },
+      config: {
+        retentionDays: config.retentionDays,
+        stackId: config.stackId,
+        leaseMs: config.leaseMs,
+        subaddressSeparator: config.subaddressSeparator,
+      },
       ...createObservability(SERVICE.ingest),
     });
     const forward = createForwardHandler({

@@ -61,7 +61,8 @@ export class StatelessStack extends Stack {
       description: 'shadowmail ingest: SES receipt notification to message index and forward job',
       timeout: functionTimeout(INGEST_LIMITS),
       memoryMiB: INGEST_LIMITS.memoryMiB,
-      environment: common(INGEST_LIMITS),
+      // 'off' rather than '': an empty value is not one to rely on in a Lambda environment.
+      environment: { ...common(INGEST_LIMITS), [ENV.subaddressSeparator]: config.subaddressSeparator || 'off' },
     });
 
     const { smartHost } = config;

@@ -64,7 +64,7 @@ const deps: IngestDeps = {
   forwardQueue,
   clock: { now: () => new Date(RECEIVED_AT.getTime() + 1_000) },
   workerId: 'corpus-worker',
-  config: { retentionDays: 30, stackId: 'shadowmail-corpus', leaseMs: 60_000 },
+  config: { retentionDays: 30, stackId: 'shadowmail-corpus', leaseMs: 60_000, subaddressSeparator: '+' },
 };
 const timings: { path: string; ms: number }[] = [];
 const parseErrors: { path: string; error: string }[] = [];

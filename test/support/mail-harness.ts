@@ -154,7 +154,7 @@ export async function startMailHarness(
           forwardQueue: new RecordingForwardQueue(),
           clock: gate.clock,
           workerId: 'route-test',
-          config: { retentionDays: 28, stackId: 'route-test', leaseMs: 60_000 },
+          config: { retentionDays: 28, stackId: 'route-test', leaseMs: 60_000, subaddressSeparator: '+' },
         },
       );
       return id;

@@ -30,7 +30,7 @@ export class FileFailoverFlag implements FailoverFlag {
     await mkdir(dirname(this.file), { recursive: true });
     const temporary = `${this.file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
     try {
-      await writeFile(temporary, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o644 });
+      await writeFile(temporary, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
       await rename(temporary, this.file);
     } catch (error) {
       await rm(temporary, { force: true });

@@ -154,6 +154,8 @@ describe('configuration', () => {
       /^shadowmail\.forwardMaxAgeDays: must not exceed retentionDays/,
     ],
     ['a fractional retention', { ...base, retentionDays: 2.5 }, /^shadowmail\.retentionDays: /],
+    ['a % subaddress separator (% routing)', { ...base, subaddressSeparator: '%' }, /^shadowmail\.subaddressSeparator: one character/],
+    ['two subaddress separators', { ...base, subaddressSeparator: '+-' }, /^shadowmail\.subaddressSeparator: one character/],
     ['a stack id CloudFormation refuses', { ...base, stackId: '1st_stack' }, /^shadowmail\.stackId: a letter/],
     ['a misspelt key', { ...base, retentionDay: 30 }, /^shadowmail\.retentionDay: is not a known setting/],
     [
@@ -505,7 +507,12 @@ describe('stateless stack', () => {
     expect(JSON.stringify(ingestVars[ENV.sourceQueueUrl])).toContain('IngestQueue');
     expect(JSON.stringify(forwardVars[ENV.sourceQueueUrl])).toContain('ForwardQueue');
     expect(JSON.stringify(deployed('Resend')[ENV.sourceQueueUrl])).toContain('ResendQueue');
-    expect(ingestEnv).toMatchObject({ [ENV.stackId]: 'shadowmail-example', [ENV.retentionDays]: 28, [ENV.forwardMaxAgeDays]: 5 });
+    expect(ingestEnv).toMatchObject({
+      [ENV.stackId]: 'shadowmail-example',
+      [ENV.retentionDays]: 28,
+      [ENV.forwardMaxAgeDays]: 5,
+      [ENV.subaddressSeparator]: '+',
+    });
     expect(forwardEnv).toMatchObject({
       [ENV.smartHost]: 'mail.example.com',
       [ENV.smartHostPort]: 10587,
@@ -513,6 +520,23 @@ describe('stateless stack', () => {
       [ENV.smartHostAuthSecretArn]: EXAMPLE.smartHost.authSecretArn,
     });
     expect(ingestVars[ENV.smartHost]).toBeUndefined();
+  });
+
+  it('turns the subaddress mapping off in ingest with an empty separator, written as off', () => {
+    // Act
+    const { stateless } = synthesize({ ...EXAMPLE, subaddressSeparator: '' });
+    const vars = functionNamed(stateless, 'Ingest').Properties.Environment.Variables as Record<string, string>;
+
+    // Assess
+    expect(vars[ENV.subaddressSeparator]).toBe('off');
+    expect(
+      readAwsIngestEnv({
+        ...vars,
+        [ENV.tableName]: 't',
+        [ENV.forwardQueueUrl]: 'https://q.example/f',
+        [ENV.sourceQueueUrl]: 'https://q.example/i',
+      })[ENV.subaddressSeparator],
+    ).toBe('');
   });
 
   it('feeds the pipeline functions from their queues with partial batch responses; ingest is capped, forward and resend split smartHost.maxSessions', () => {

@@ -71,7 +71,7 @@ describe('ingest handler', () => {
       parser: new MailparserMimeParser(),
       forwardQueue: queue,
       clock: new ManualClock('2026-11-20T10:00:01Z'),
-      config: { retentionDays: 28, stackId: 's', leaseMs: 1000 },
+      config: { retentionDays: 28, stackId: 's', leaseMs: 1000, subaddressSeparator: '+' },
       retryVisibility: new RecordingMessageVisibility(),
       ...createObservability('test'),
     });
@@ -108,7 +108,7 @@ describe('ingest handler: the SES setup notification', () => {
       parser: new MailparserMimeParser(),
       forwardQueue: queue,
       clock: new ManualClock('2026-11-20T10:00:01Z'),
-      config: { retentionDays: 28, stackId: 's', leaseMs: 1000 },
+      config: { retentionDays: 28, stackId: 's', leaseMs: 1000, subaddressSeparator: '+' },
       retryVisibility: new RecordingMessageVisibility(),
       ...observability,
     });
@@ -136,7 +136,7 @@ describe('ingest handler: the SES setup notification', () => {
       parser: new MailparserMimeParser(),
       forwardQueue: new RecordingForwardQueue(),
       clock: new ManualClock('2026-11-20T10:00:01Z'),
-      config: { retentionDays: 28, stackId: 's', leaseMs: 1000 },
+      config: { retentionDays: 28, stackId: 's', leaseMs: 1000, subaddressSeparator: '+' },
       retryVisibility: new RecordingMessageVisibility(),
       ...createObservability('test'),
     });
@@ -240,7 +240,7 @@ describe('a record that throws', () => {
       parser: new MailparserMimeParser(),
       forwardQueue: new RecordingForwardQueue(),
       clock: new ManualClock('2026-11-20T10:00:01Z'),
-      config: { retentionDays: 28, stackId: 's', leaseMs: 1000 },
+      config: { retentionDays: 28, stackId: 's', leaseMs: 1000, subaddressSeparator: '+' },
       retryVisibility,
       ...observability,
     });
@@ -323,7 +323,7 @@ describe('sessions to the primary', () => {
       parser: slowParser,
       forwardQueue: jobs,
       clock,
-      config: { retentionDays: 28, stackId: 's', leaseMs: 60_000 },
+      config: { retentionDays: 28, stackId: 's', leaseMs: 60_000, subaddressSeparator: '+' },
       retryVisibility: new RecordingMessageVisibility(),
       ...observability,
     });
@@ -378,7 +378,7 @@ async function forwardBatch(messages: Array<[string, string]>, script: (relay: S
         forwardQueue: queue,
         clock,
         workerId: 'i',
-        config: { retentionDays: 28, stackId: 's', leaseMs: 1000 },
+        config: { retentionDays: 28, stackId: 's', leaseMs: 1000, subaddressSeparator: '+' },
       },
     );
   }

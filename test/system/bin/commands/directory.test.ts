@@ -173,6 +173,7 @@ describe('shadowmail directory sync from slapd', () => {
   const ldapArgs = () => [
     '--url',
     slapd.url,
+    '--insecure', // slapd on 127.0.0.1 without TLS
     '--bind-dn',
     SYNC_DN,
     '--bind-password-file',
@@ -355,6 +356,7 @@ describe('shadowmail directory sync of 10,000 users', () => {
     const args = [
       '--url',
       slapd.url,
+      '--insecure',
       '--bind-dn',
       SYNC_DN,
       '--bind-password-file',

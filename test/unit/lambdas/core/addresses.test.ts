@@ -2,6 +2,7 @@
 // to (or null), the key that compares typed and header addresses, and the SMTP path check.
 import { describe, expect, it } from 'vitest';
 import {
+  envelopeRecipient,
   fitsSmtpPath,
   hasAddressShape,
   isMailAddress,
@@ -80,5 +81,58 @@ describe('the three checks, loose to strict', () => {
     expect(hasAddressShape(address)).toBe(shape);
     expect(isMailAddress(address)).toBe(directory);
     expect(parseMailAddress(address) !== null).toBe(sendable);
+  });
+});
+
+describe('envelopeRecipient (where ingest looks an envelope recipient up)', () => {
+  it.each([
+    ['<"alice"@Example.com>', 'alice@example.com'],
+    ['"Alice.Smith"@example.com', 'alice.smith@example.com'],
+    ['"al\\ice"@example.com', 'alice@example.com'],
+    ['alice@example.com', 'alice@example.com'],
+  ])('%s is read as %s (quotes around a plain dot-atom carry no meaning)', (input, address) => {
+    expect(envelopeRecipient(input, '+')).toEqual({ address, lookups: [address], fallback: address });
+  });
+
+  it.each([
+    ['"al ice"@example.com', '"al ice"@example.com'],
+    ['".alice"@example.com', '".alice"@example.com'],
+    ['"a..b"@example.com', '"a..b"@example.com'],
+    ['"a\\"b"@example.com', '"a\\"b"@example.com'],
+  ])('%s stays as it is: unquoted it would not be a dot-atom', (input, address) => {
+    expect(envelopeRecipient(input, '+')).toEqual({ address, lookups: [address], fallback: address });
+  });
+
+  it('tries local+tag first, then local, and files under local when the directory knows neither', () => {
+    expect(envelopeRecipient('<Alice+Tag@example.com>', '+')).toEqual({
+      address: 'alice+tag@example.com',
+      lookups: ['alice+tag@example.com', 'alice@example.com'],
+      fallback: 'alice@example.com',
+    });
+    expect(envelopeRecipient('"alice+tag"@example.com', '+').fallback).toBe('alice@example.com');
+    expect(envelopeRecipient('alice+a+b@example.com', '+').lookups).toEqual(['alice+a+b@example.com', 'alice@example.com']);
+  });
+
+  it('takes the separator it is given, and none when it is empty', () => {
+    expect(envelopeRecipient('alice-tag@example.com', '-').fallback).toBe('alice@example.com');
+    expect(envelopeRecipient('alice+tag@example.com', '-').fallback).toBe('alice+tag@example.com');
+    expect(envelopeRecipient('alice+tag@example.com', '')).toEqual({
+      address: 'alice+tag@example.com',
+      lookups: ['alice+tag@example.com'],
+      fallback: 'alice+tag@example.com',
+    });
+  });
+
+  it('keeps a local part that starts with the separator whole, and maps an empty tag', () => {
+    expect(envelopeRecipient('+tag@example.com', '+').fallback).toBe('+tag@example.com');
+    expect(envelopeRecipient('alice+@example.com', '+').fallback).toBe('alice@example.com');
+  });
+
+  it.each([
+    ['alice%intranet.example@example.com', 'alice%intranet.example@example.com'],
+    ['"bob%evil.example"@example.com', 'bob%evil.example@example.com'],
+    ['carol%x+tag@example.com', 'carol%x+tag@example.com'],
+  ])('%s: a %% in the local part is never looked up nor routed, filed under the address itself', (input, address) => {
+    expect(envelopeRecipient(input, '+')).toEqual({ address, lookups: [], fallback: address });
   });
 });

@@ -52,7 +52,7 @@ describe('forwardMessage', () => {
       forwardQueue: queue,
       clock,
       workerId: 'ingest',
-      config: { retentionDays: 28, stackId: 'stack-1', leaseMs: 60_000 },
+      config: { retentionDays: 28, stackId: 'stack-1', leaseMs: 60_000, subaddressSeparator: '+' },
     });
     return queue.sent.shift()!.job;
   }

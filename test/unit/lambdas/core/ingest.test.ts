@@ -24,7 +24,7 @@ describe('ingestMessage', () => {
       forwardQueue: queue,
       clock: new ManualClock('2026-11-20T10:00:05.000Z'),
       workerId: 'worker-a',
-      config: { retentionDays: 28, stackId: 'shadowmail-test', leaseMs: 60_000 },
+      config: { retentionDays: 28, stackId: 'shadowmail-test', leaseMs: 60_000, subaddressSeparator: '+' },
     };
   });
 
@@ -60,6 +60,80 @@ describe('ingestMessage', () => {
     expect(carol).toHaveLength(1);
     expect(carol[0]?.recipients.sort()).toEqual(['carol@corp.test', 'info@corp.test']);
     expect(await index.getDeliveryStates(mail.sesMessageId, deps.clock.now())).toHaveLength(2);
+  });
+
+  describe('envelope recipients in their normal form', () => {
+    const inbox = async (mailbox: string) =>
+      (await index.listMailboxPage(mailbox, { folder: 'inbox', limit: 10 }, deps.clock.now())).entries;
+
+    it('files a quoted local part and a +tag under the mailbox of the plain address', async () => {
+      // Prepare: alice is in the directory; neither spelling below is
+      const mail = receivedMail({ envelopeRecipients: ['<"alice"@corp.test>', 'Alice+Newsletter@corp.test'] });
+      store.put(mail.raw, simpleMessage());
+      await index.putAddresses([{ address: 'alice@corp.test', mailbox: 'alice@corp.test' }]);
+
+      const outcome = await ingestMessage(mail, deps);
+
+      expect(outcome.mailboxes).toEqual(['alice@corp.test']);
+      const entries = await inbox('alice@corp.test');
+      expect(entries).toHaveLength(1);
+      expect(entries[0]?.recipients).toEqual(['alice@corp.test', 'alice+newsletter@corp.test']);
+      // The primary still gets the envelope as it came
+      const states = await index.getDeliveryStates(mail.sesMessageId, deps.clock.now());
+      expect(states.map((state) => state.recipient).sort()).toEqual(['<"alice"@corp.test>', 'Alice+Newsletter@corp.test'].sort());
+    });
+
+    it('keeps local+tag when it is itself an address in the directory', async () => {
+      const mail = receivedMail({ envelopeRecipients: ['sales+emea@corp.test'] });
+      store.put(mail.raw, simpleMessage());
+      await index.putAddresses([
+        { address: 'sales+emea@corp.test', mailbox: 'dave@corp.test' },
+        { address: 'sales@corp.test', mailbox: 'carol@corp.test' },
+      ]);
+
+      expect((await ingestMessage(mail, deps)).mailboxes).toEqual(['dave@corp.test']);
+    });
+
+    it('files local+tag under local when the directory knows neither, as the plain address would be', async () => {
+      const mail = receivedMail({ envelopeRecipients: ['bob+x@corp.test'] });
+      store.put(mail.raw, simpleMessage());
+
+      expect((await ingestMessage(mail, deps)).mailboxes).toEqual(['bob@corp.test']);
+    });
+
+    it('does not map subaddresses when the separator is off', async () => {
+      const mail = receivedMail({ envelopeRecipients: ['alice+tag@corp.test'] });
+      store.put(mail.raw, simpleMessage());
+      await index.putAddresses([{ address: 'alice@corp.test', mailbox: 'alice@corp.test' }]);
+
+      const outcome = await ingestMessage(mail, { ...deps, config: { ...deps.config, subaddressSeparator: '' } });
+
+      expect(outcome.mailboxes).toEqual(['alice+tag@corp.test']);
+    });
+
+    it('never looks up nor routes a % local part, yet keeps and forwards the message', async () => {
+      // Prepare: the directory would map both halves of the %-route; record every lookup
+      const mail = receivedMail({ envelopeRecipients: ['alice%corp.test@corp.test'] });
+      store.put(mail.raw, simpleMessage());
+      await index.putAddresses([
+        { address: 'alice@corp.test', mailbox: 'alice@corp.test' },
+        { address: 'alice%corp.test@corp.test', mailbox: 'alice@corp.test' },
+      ]);
+      const lookups: string[] = [];
+      const lookup = index.mailboxFor.bind(index);
+      index.mailboxFor = (address: string) => {
+        lookups.push(address);
+        return lookup(address);
+      };
+
+      const outcome = await ingestMessage(mail, deps);
+
+      expect(lookups).toEqual([]);
+      expect(outcome.mailboxes).toEqual(['alice%corp.test@corp.test']);
+      expect(await inbox('alice@corp.test')).toEqual([]);
+      expect(await index.getDeliveryStates(mail.sesMessageId, deps.clock.now())).toHaveLength(1);
+      expect(queue.sent).toHaveLength(1);
+    });
   });
 
   it('is idempotent: the same notification twice yields the same items and one forward job', async () => {

@@ -140,7 +140,7 @@ class Harness {
       forwardQueue: this.forwardQueue,
       clock: this.clock,
       workerId: 'ingest',
-      config: { retentionDays: 28, stackId: 'stack-1', leaseMs: 60_000 },
+      config: { retentionDays: 28, stackId: 'stack-1', leaseMs: 60_000, subaddressSeparator: '+' },
     });
     return sesMessageId;
   }

@@ -43,7 +43,7 @@ async function world() {
       forwardQueue: queue,
       clock,
       workerId: 'i',
-      config: { retentionDays: 28, stackId: 'stack-1', leaseMs: 60_000 },
+      config: { retentionDays: 28, stackId: 'stack-1', leaseMs: 60_000, subaddressSeparator: '+' },
     });
   };
   /** One forward attempt for each message received so far (retries stay queued). */

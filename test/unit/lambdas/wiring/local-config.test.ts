@@ -18,6 +18,7 @@ describe('readLocalConfig', () => {
       forwardMaxAgeMs: 5 * 86_400_000,
       listenHost: '127.0.0.1',
       primaryMaxSessions: 10,
+      subaddressSeparator: '+',
     });
     expect(config.dataDir).toMatch(/\.shadowmail$/);
   });
@@ -44,7 +45,17 @@ describe('readLocalConfig', () => {
     );
   });
 
+  it('reads the subaddress separator; empty or off turns the mapping off', () => {
+    expect(readLocalConfig({ SHADOWMAIL_SUBADDRESS_SEPARATOR: '-' }).subaddressSeparator).toBe('-');
+    expect(readLocalConfig({ SHADOWMAIL_SUBADDRESS_SEPARATOR: '' }).subaddressSeparator).toBe('');
+    expect(readLocalConfig({ SHADOWMAIL_SUBADDRESS_SEPARATOR: 'off' }).subaddressSeparator).toBe('');
+  });
+
   it.each([
+    ['SHADOWMAIL_SUBADDRESS_SEPARATOR', '%'],
+    ['SHADOWMAIL_SUBADDRESS_SEPARATOR', '.'],
+    ['SHADOWMAIL_SUBADDRESS_SEPARATOR', '++'],
+    ['SHADOWMAIL_SUBADDRESS_SEPARATOR', '@'],
     ['SHADOWMAIL_PRIMARY_MAX_SESSIONS', 'ten'],
     ['SHADOWMAIL_PRIMARY_MAX_SESSIONS', '51'],
     ['SHADOWMAIL_PRIMARY_MAX_SESSIONS', '6.5'],
