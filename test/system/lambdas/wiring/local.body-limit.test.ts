@@ -71,6 +71,23 @@ function upload(port: number, total: number, chunked: boolean, cookie?: string):
   });
 }
 
+/** Writes the whole body chunked at once (a browser does not wait), then reads the answer; a reset is a failure. */
+function eagerChunked(port: number, bytes: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const request = httpRequest(
+      { host: '127.0.0.1', port, path: '/auth/logout', method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' } },
+      (response) => {
+        response.on('error', reject).resume();
+        response.on('end', () => resolve(response.statusCode ?? 0));
+      },
+    );
+    request.on('error', reject);
+    const body = Buffer.alloc(bytes, 'x');
+    for (let at = 0; at < bytes; at += 256 * 1024) request.write(body.subarray(at, at + 256 * 1024));
+    request.end();
+  });
+}
+
 describe('local mode refuses large bodies without a session before reading them', () => {
   let dataDir: string;
   let local: LocalProcess;
@@ -115,6 +132,15 @@ describe('local mode refuses large bodies without a session before reading them'
     expect(results.map((result) => result.status)).toEqual(Array(16).fill(413));
     expect(Math.max(...results.map((result) => result.sentBeforeAnswer))).toBeLessThan(64 * MB);
     expect(after - before).toBeLessThan(64 * MB);
+  }, 60_000);
+
+  it('lets the rest of a refused chunked body drain, so the sender reads the 413 rather than a reset', async () => {
+    // Act
+    const statuses: number[] = [];
+    for (let n = 0; n < 8; n += 1) statuses.push(await eagerChunked(local.runtime.httpPort, 4 * MB));
+
+    // Assess
+    expect(statuses).toEqual(Array(8).fill(413));
   }, 60_000);
 
   it('refuses 100 KB without a session (413), and the local server is still answering afterwards', async () => {
