@@ -5,13 +5,12 @@
 // page while the flag is off, except sign-in (/auth) and the admin console (/admin,
 // admins only), so admins can trace mail and switch the flag while it is off.
 import { Hono } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import { html } from 'hono/html';
 import { HTTPException } from 'hono/http-exception';
 import type { DeclareDeps } from '../lambdas/core/declare-outage.ts';
 import { ForbiddenError, NotFoundError } from '../lambdas/core/errors.ts';
 import { OUTAGE_LINK_PATH } from '../lambdas/core/outage-link.ts';
-import { MAX_WEB_BODY_BYTES } from '../lambdas/core/payload-limits.ts';
+import { MAX_BODY_WITHOUT_SESSION_BYTES, MAX_WEB_BODY_BYTES } from '../lambdas/core/payload-limits.ts';
 import { SessionGuard } from '../lambdas/core/sessions.ts';
 import type { Clock } from '../lambdas/ports/clock.ts';
 import type { DirectoryLookup } from '../lambdas/ports/directory.ts';
@@ -19,13 +18,14 @@ import type { FailoverFlag } from '../lambdas/ports/failover-flag.ts';
 import type { SessionStore } from '../lambdas/ports/session-store.ts';
 import type { SignInProvider } from '../lambdas/ports/sign-in.ts';
 import { pickLanguage, type Translate, translator } from './i18n/index.ts';
+import { bodyLimit } from './middleware/body-limit.ts';
 import { identityOf, type WebContext, type WebEnv } from './middleware/context.ts';
 import { csrfProtection } from './middleware/csrf.ts';
 import { failoverGate } from './middleware/failover-gate.ts';
 import { language } from './middleware/language.ts';
 import { consoleLogger, type WebLogger } from './middleware/logger.ts';
 import { securityHeaders } from './middleware/security.ts';
-import { MIN_SESSION_SECRET_LENGTH, requireSignIn, type SessionConfig, sessionMiddleware } from './middleware/session.ts';
+import { MIN_SESSION_SECRET_LENGTH, readSession, requireSignIn, type SessionConfig, sessionMiddleware } from './middleware/session.ts';
 import { type AdminDeps, adminRoutes, requireAdmin } from './routes/admin.ts';
 import { authRoutes } from './routes/auth.ts';
 import { declareRoutes } from './routes/declare.ts';
@@ -93,7 +93,18 @@ export function createWebApp(deps: WebAppDeps): Hono<WebEnv> {
   app.use('*', securityHeaders({ formActionOrigins: signOutUrl ? [new URL(signOutUrl).origin] : [] }));
   // What API Gateway and Lambda would not deliver (core/payload-limits.ts) is refused
   // here too, before anything reads the body: local mode sees the same limit as AWS.
-  app.use('*', bodyLimit({ maxSize: MAX_WEB_BODY_BYTES, onError: (c) => tooLargePage(c as WebContext) }));
+  // Without a session (a valid signed cookie) only a small form is taken.
+  const web = deps.webmail;
+  app.use(
+    '*',
+    bodyLimit({
+      maxBytes: MAX_WEB_BODY_BYTES,
+      withoutSessionMaxBytes: MAX_BODY_WITHOUT_SESSION_BYTES,
+      hasSession: async (c) =>
+        web !== undefined && (await readSession(c, { secret: web.sessionSecret, clock: web.clock, adminGroup: web.adminGroup })) !== null,
+      onTooLarge: (c, limit) => tooLargePage(c as WebContext, limit),
+    }),
+  );
   app.route('/healthz', healthRoutes(deps));
   app.get(STYLESHEET_PATH, (c) => {
     c.header('Content-Type', 'text/css; charset=utf-8');
@@ -167,11 +178,14 @@ function mountWebmail(app: Hono<WebEnv>, deps: WebmailDeps): void {
   app.onError((error, c) => errorPage(c, error, logger));
 }
 
-function tooLargePage(c: WebContext): Promise<Response> {
+function tooLargePage(c: WebContext, limit: number): Promise<Response> {
   const t = ensureLanguage(c);
   return messagePage(c, {
     title: t('request.tooLarge.title'),
-    text: t('request.tooLarge.body', { mb: Math.floor(MAX_WEB_BODY_BYTES / (1024 * 1024)) }),
+    text:
+      limit < MAX_WEB_BODY_BYTES
+        ? t('request.tooLarge.signedOut', { kb: Math.floor(limit / 1024) })
+        : t('request.tooLarge.body', { mb: Math.floor(limit / (1024 * 1024)) }),
     status: 413,
   });
 }

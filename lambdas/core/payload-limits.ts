@@ -17,6 +17,14 @@ export const EVENT_ENVELOPE_BYTES = 64 * 1024;
  */
 export const MAX_WEB_BODY_BYTES = 4 * 1024 * 1024;
 
+/**
+ * The largest request body accepted from a client without a session: sign-out and the
+ * outage link's confirmation are small forms, and nobody unknown may make the server read
+ * (or hold) megabytes. Checked before anything parses the body (web/middleware/body-limit.ts,
+ * and in front of the app in local mode, wiring/local-http-guard.ts).
+ */
+export const MAX_BODY_WITHOUT_SESSION_BYTES = 64 * 1024;
+
 /** Bytes of the base64 form of `bytes` bytes (padding included). */
 export function base64Length(bytes: number): number {
   return Math.ceil(bytes / 3) * 4;

@@ -2,6 +2,7 @@
 // A wrong value stops start-up with one line that names the variable.
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
+import { INBOUND_SMTP_LIMITS } from '../adapters/local/inbound-smtp-limits.ts';
 import { ENV, WEB_ENV } from '../contract/environment.ts';
 import { PRIMARY_SESSIONS } from '../contract/primary-sessions.ts';
 import { ConfigurationError } from '../core/errors.ts';
@@ -35,6 +36,10 @@ export const LOCAL_ENV = {
   backlogCheckSeconds: 'SHADOWMAIL_BACKLOG_CHECK_SECONDS',
   /** Failover notices to staff (breakGlass.notices in AWS): sms, email, both comma-separated, or none (the default). */
   notices: 'SHADOWMAIL_NOTICES',
+  // Issue 14, what one sender may hold of the SMTP listener (adapters/local/inbound-smtp-limits.ts).
+  smtpMaxConnections: 'SHADOWMAIL_SMTP_MAX_CONNECTIONS',
+  smtpMaxConnectionsPerAddress: 'SHADOWMAIL_SMTP_MAX_CONNECTIONS_PER_ADDRESS',
+  smtpDataTimeoutSeconds: 'SHADOWMAIL_SMTP_DATA_TIMEOUT_SECONDS',
 } as const;
 
 const BREAK_GLASS_CONTACT = /^[^\s@:,]+@[^\s@:,]+\.[^\s@:,]+(:(\+[1-9]\d{6,14})?(:[^\s@:,]+@[^\s@:,]+\.[^\s@:,]+)?)?$/;
@@ -104,6 +109,19 @@ const localSchema = z.object({
   [LOCAL_ENV.forwardBacklogAlarmMinutes]: z.coerce.number().positive().max(1440).default(30),
   [LOCAL_ENV.backlogCheckSeconds]: z.coerce.number().positive().max(3600).default(60),
   [LOCAL_ENV.notices]: noticeChannelsSchema,
+  [LOCAL_ENV.smtpMaxConnections]: z.coerce.number().int().min(1).max(10_000).default(INBOUND_SMTP_LIMITS.maxConnections),
+  [LOCAL_ENV.smtpMaxConnectionsPerAddress]: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(10_000)
+    .default(INBOUND_SMTP_LIMITS.maxConnectionsPerAddress),
+  [LOCAL_ENV.smtpDataTimeoutSeconds]: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(3600)
+    .default(INBOUND_SMTP_LIMITS.dataDeadlineMs / 1000),
   ...pipelineSettingsSchema,
   ...webSettingsSchema,
 });
@@ -166,6 +184,8 @@ export interface LocalConfig {
   backlogCheckSeconds: number;
   /** Failover notice channels; local mode writes them to the outboxes under the data directory. */
   notices: { sms: boolean; email: boolean };
+  /** What one sender may hold of the SMTP listener: connections overall, per address, and one DATA phase's time. */
+  smtpLimits: { maxConnections: number; maxConnectionsPerAddress: number; dataDeadlineMs: number };
 }
 
 /** Where local mode keeps the webmail's state under the data directory. */
@@ -214,5 +234,10 @@ export function readLocalConfig(source: NodeJS.ProcessEnv = process.env): LocalC
     forwardBacklogAlarmMinutes: env[LOCAL_ENV.forwardBacklogAlarmMinutes],
     backlogCheckSeconds: env[LOCAL_ENV.backlogCheckSeconds],
     notices: env[LOCAL_ENV.notices],
+    smtpLimits: {
+      maxConnections: env[LOCAL_ENV.smtpMaxConnections],
+      maxConnectionsPerAddress: env[LOCAL_ENV.smtpMaxConnectionsPerAddress],
+      dataDeadlineMs: env[LOCAL_ENV.smtpDataTimeoutSeconds] * 1000,
+    },
   };
 }

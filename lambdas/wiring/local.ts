@@ -249,6 +249,7 @@ export async function startLocalStack(config: LocalConfig): Promise<LocalStack> 
       host: config.listenHost,
       port: config.smtpPort,
       domains: config.domains,
+      ...config.smtpLimits,
       spoolDir: paths.spool,
       accept: async (message) => {
         // The id the sender saw in "250 queued as <id>" is the one trace shows.

@@ -155,6 +155,8 @@ export const de: Messages = {
   'request.tooLarge.title': 'Zu viel für ein Formular',
   'request.tooLarge.body':
     'Das Formular war größer als {mb} MB und wurde nicht angenommen; es wurde nichts gesendet. Gehen Sie zurück: Ihr Text steht noch im Formular. Dateien hängen Sie mit „Datei anhängen“ an, das auch größere Dateien annimmt.',
+  'request.tooLarge.signedOut':
+    'Ohne Anmeldung nimmt der Webmailer hier höchstens {kb} KB an; diese Anfrage wurde abgewiesen. Melden Sie sich an und versuchen Sie es erneut.',
   'attach.title': 'Datei anhängen',
   'attach.intro':
     'Wählen Sie eine Datei von höchstens {size}. Ihre Nachricht ist gespeichert; nach dem Hochladen kehren Sie zu ihr zurück.',

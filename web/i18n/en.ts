@@ -150,6 +150,7 @@ export const en = {
   'request.tooLarge.title': 'Too much for one form',
   'request.tooLarge.body':
     'The form was larger than {mb} MB and was not accepted; nothing was sent. Go back: what you wrote is still in the form. Attach files with “Attach a file”, which takes larger files.',
+  'request.tooLarge.signedOut': 'Without a session this takes at most {kb} KB; nothing was accepted. Sign in and try again.',
   'attach.title': 'Attach a file',
   'attach.intro': 'Choose one file of at most {size}. Your message is saved; after the upload you are back at it.',
   'attach.file': 'File',

@@ -13,7 +13,8 @@ import type { SMTPServerDataStream, SMTPServerError, SMTPServerSession } from 's
 import { domainOf } from '../../core/addresses.ts';
 import { ConfigurationError } from '../../core/errors.ts';
 import { fsyncPath } from './fs-raw-mail-store.ts';
-import { listen, plainSmtpServer, type SmtpListener, smtpError } from './smtp-listener.ts';
+import { INBOUND_SMTP_LIMITS } from './inbound-smtp-limits.ts';
+import { closeWith421, listen, perAddressCap, plainSmtpServer, type SmtpListener, smtpError } from './smtp-listener.ts';
 
 export interface InboundMessage {
   /** Queue id of this message, also in the 250 reply ("queued as <id>"). */
@@ -44,6 +45,16 @@ export interface InboundSmtpOptions {
    * A rejection makes the client retry later (451), nothing is lost.
    */
   accept: (message: InboundMessage) => Promise<void>;
+  /** Connections held at once; beyond, 421 and close. */
+  maxConnections?: number;
+  /** Connections held at once from one client address; beyond, 421 and close. */
+  maxConnectionsPerAddress?: number;
+  /**
+   * The longest a whole DATA phase may take, 354 to the final dot; then 421, the connection
+   * closes and the message is not taken (the sender retries). smtp-server's socketTimeout
+   * only bounds the silence between two bytes.
+   */
+  dataDeadlineMs?: number;
   /** Host name in the greeting and EHLO reply. */
   serverName?: string;
   /** Grace period for connections still open at close(). */
@@ -86,6 +97,7 @@ export async function startInboundSmtp(options: InboundSmtpOptions): Promise<Inb
   const domains = new Set(options.domains.map((domain) => domain.trim().toLowerCase()));
   const maxMessageBytes = options.maxMessageBytes ?? 40 * 1024 * 1024;
   const maxRecipients = options.maxRecipients ?? 100;
+  const dataDeadlineMs = options.dataDeadlineMs ?? INBOUND_SMTP_LIMITS.dataDeadlineMs;
   const spoolDir = resolve(options.spoolDir);
   const onError = options.onError ?? ((error, context) => console.error(`[inbound-smtp] ${context}:`, error));
 
@@ -98,6 +110,8 @@ export async function startInboundSmtp(options: InboundSmtpOptions): Promise<Inb
   const server = plainSmtpServer(options.closeTimeoutMs ?? 10_000, {
     ...(options.serverName ? { name: options.serverName } : {}),
     size: maxMessageBytes,
+    maxClients: options.maxConnections ?? INBOUND_SMTP_LIMITS.maxConnections,
+    ...perAddressCap(options.maxConnectionsPerAddress ?? INBOUND_SMTP_LIMITS.maxConnectionsPerAddress),
 
     onRcptTo(address, session, callback) {
       const domain = domainOf(address.address);
@@ -131,8 +145,19 @@ export async function startInboundSmtp(options: InboundSmtpOptions): Promise<Inb
     const id = newQueueId();
     const spoolFile = join(spoolDir, `${id}.eml`);
     const limit = new SizeLimit(maxMessageBytes, stream);
+    // Past the deadline the client hears 421 and the connection closes; the pipeline then
+    // fails and the spool file goes: nothing was acknowledged, so nothing is lost.
+    const deadline = setTimeout(() => {
+      closeWith421(server, session, `4.4.2 DATA took longer than ${Math.round(dataDeadlineMs / 1000)} s, closing connection`);
+      stream.destroy(new Error('DATA deadline passed'));
+    }, dataDeadlineMs);
     try {
-      await pipeline(stream, limit, createWriteStream(spoolFile, { flags: 'wx' }));
+      try {
+        await pipeline(stream, limit, createWriteStream(spoolFile, { flags: 'wx' }));
+      } finally {
+        // Received in full: taking the message over is not cut short.
+        clearTimeout(deadline);
+      }
       if (stream.sizeExceeded || limit.seen > maxMessageBytes) {
         throw smtpError(552, `5.3.4 Message size exceeds fixed maximum message size (${maxMessageBytes} bytes)`);
       }

@@ -23,6 +23,21 @@ describe('readLocalConfig', () => {
     expect(config.dataDir).toMatch(/\.shadowmail$/);
   });
 
+  it('caps what one sender holds of the SMTP listener: 200 connections, 20 per address, 10 minutes per DATA; each settable', () => {
+    expect(readLocalConfig({}).smtpLimits).toEqual({ maxConnections: 200, maxConnectionsPerAddress: 20, dataDeadlineMs: 600_000 });
+    expect(
+      readLocalConfig({
+        SHADOWMAIL_SMTP_MAX_CONNECTIONS: '50',
+        SHADOWMAIL_SMTP_MAX_CONNECTIONS_PER_ADDRESS: '5',
+        SHADOWMAIL_SMTP_DATA_TIMEOUT_SECONDS: '120',
+      }).smtpLimits,
+    ).toEqual({ maxConnections: 50, maxConnectionsPerAddress: 5, dataDeadlineMs: 120_000 });
+    expect(() => readLocalConfig({ SHADOWMAIL_SMTP_MAX_CONNECTIONS_PER_ADDRESS: '0' })).toThrow(
+      /SHADOWMAIL_SMTP_MAX_CONNECTIONS_PER_ADDRESS/,
+    );
+    expect(() => readLocalConfig({ SHADOWMAIL_SMTP_DATA_TIMEOUT_SECONDS: 'ten' })).toThrow(/SHADOWMAIL_SMTP_DATA_TIMEOUT_SECONDS/);
+  });
+
   it('reads domains as a case-insensitive comma list and a primary URL', () => {
     const config = readLocalConfig({ SHADOWMAIL_DOMAINS: 'Corp.Test, sub.corp.test', SHADOWMAIL_PRIMARY: 'smtp://mail.corp.test:25' });
 
