@@ -11,6 +11,7 @@ import type { MimeParser } from '../ports/mime-parser.ts';
 import type { OnceGate } from '../ports/once-gate.ts';
 import type { RawMailStore } from '../ports/raw-mail-store.ts';
 import { normalizeAddress, uniqueRecipients } from './addresses.ts';
+import { authenticationWarnings, recipientDomains } from './authentication.ts';
 import { LeaseBusyError, MimeParseError } from './errors.ts';
 import { belongsToStack } from './forward-stamp.ts';
 import {
@@ -31,6 +32,8 @@ export interface IngestConfig {
   stackId: string;
   /** How long one worker may hold the enqueue gate before another may take over. */
   leaseMs: number;
+  /** The mail domains (lower case), for the own-domain warning; the recipients' domains count anyway. */
+  ownDomains?: string[];
 }
 
 export interface IngestDeps {
@@ -59,6 +62,11 @@ export async function ingestMessage(mail: ReceivedMail, deps: IngestDeps): Promi
   const recipients = uniqueRecipients(mail.envelopeRecipients);
   const quarantined = mail.verdicts.virus === 'FAIL';
   const spamFlagged = mail.verdicts.spam === 'FAIL';
+  const authWarnings = authenticationWarnings({
+    verdicts: mail.verdicts,
+    from: summary.from,
+    ownDomains: [...new Set([...(config.ownDomains ?? []), ...recipientDomains(recipients)])],
+  });
 
   const record: MessageRecord = {
     sesMessageId: mail.sesMessageId,
@@ -69,6 +77,7 @@ export async function ingestMessage(mail: ReceivedMail, deps: IngestDeps): Promi
     verdicts: mail.verdicts,
     visibility: quarantined ? 'quarantined' : 'normal',
     spamFlagged,
+    authWarnings,
     raw: mail.raw,
     size,
     summary,
@@ -88,6 +97,7 @@ export async function ingestMessage(mail: ReceivedMail, deps: IngestDeps): Promi
       read: false,
       visibility: record.visibility,
       spamFlagged,
+      authWarnings,
       size,
       ...entrySummaryOf(summary),
     };

@@ -74,7 +74,12 @@ export function awsIngestDeps(): IngestHandlerDeps {
   return {
     ...pipelineParts(env),
     parser: new MailparserMimeParser(),
-    config: { retentionDays: env[ENV.retentionDays], stackId: env[ENV.stackId], leaseMs: env[ENV.leaseSeconds] * 1000 },
+    config: {
+      retentionDays: env[ENV.retentionDays],
+      stackId: env[ENV.stackId],
+      leaseMs: env[ENV.leaseSeconds] * 1000,
+      ownDomains: env[ENV.mailDomains],
+    },
     ...createObservability(SERVICE.ingest),
   };
 }

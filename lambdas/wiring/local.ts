@@ -215,7 +215,12 @@ export async function startLocalStack(config: LocalConfig): Promise<LocalStack> 
       clock: systemClock,
       workerId,
       retryVisibility: new FileMessageVisibility(ingestQueue),
-      config: { retentionDays: config.retentionDays, stackId: config.stackId, leaseMs: config.leaseMs },
+      config: {
+        retentionDays: config.retentionDays,
+        stackId: config.stackId,
+        leaseMs: config.leaseMs,
+        ownDomains: config.domains.map((domain) => domain.toLowerCase()),
+      },
       ...createObservability(SERVICE.ingest),
     });
     const forward = createForwardHandler({

@@ -61,7 +61,7 @@ export class StatelessStack extends Stack {
       description: 'shadowmail ingest: SES receipt notification to message index and forward job',
       timeout: functionTimeout(INGEST_LIMITS),
       memoryMiB: INGEST_LIMITS.memoryMiB,
-      environment: common(INGEST_LIMITS),
+      environment: { ...common(INGEST_LIMITS), [ENV.mailDomains]: config.domains.join(',') },
     });
 
     const { smartHost } = config;

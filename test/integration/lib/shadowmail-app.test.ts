@@ -505,7 +505,12 @@ describe('stateless stack', () => {
     expect(JSON.stringify(ingestVars[ENV.sourceQueueUrl])).toContain('IngestQueue');
     expect(JSON.stringify(forwardVars[ENV.sourceQueueUrl])).toContain('ForwardQueue');
     expect(JSON.stringify(deployed('Resend')[ENV.sourceQueueUrl])).toContain('ResendQueue');
-    expect(ingestEnv).toMatchObject({ [ENV.stackId]: 'shadowmail-example', [ENV.retentionDays]: 28, [ENV.forwardMaxAgeDays]: 5 });
+    expect(ingestEnv).toMatchObject({
+      [ENV.stackId]: 'shadowmail-example',
+      [ENV.retentionDays]: 28,
+      [ENV.forwardMaxAgeDays]: 5,
+      [ENV.mailDomains]: ['example.com'],
+    });
     expect(forwardEnv).toMatchObject({
       [ENV.smartHost]: 'mail.example.com',
       [ENV.smartHostPort]: 10587,
