@@ -35,6 +35,8 @@ export const LOCAL_ENV = {
   backlogCheckSeconds: 'SHADOWMAIL_BACKLOG_CHECK_SECONDS',
   /** Failover notices to staff (breakGlass.notices in AWS): sms, email, both comma-separated, or none (the default). */
   notices: 'SHADOWMAIL_NOTICES',
+  /** DNS servers (`host` or `host:port`, comma-separated) for the SPF, DKIM and DMARC checks SES makes in AWS; default: the system's. */
+  dnsServers: 'SHADOWMAIL_DNS_SERVERS',
 } as const;
 
 const BREAK_GLASS_CONTACT = /^[^\s@:,]+@[^\s@:,]+\.[^\s@:,]+(:(\+[1-9]\d{6,14})?(:[^\s@:,]+@[^\s@:,]+\.[^\s@:,]+)?)?$/;
@@ -104,6 +106,11 @@ const localSchema = z.object({
   [LOCAL_ENV.forwardBacklogAlarmMinutes]: z.coerce.number().positive().max(1440).default(30),
   [LOCAL_ENV.backlogCheckSeconds]: z.coerce.number().positive().max(3600).default(60),
   [LOCAL_ENV.notices]: noticeChannelsSchema,
+  [LOCAL_ENV.dnsServers]: z
+    .string()
+    .default('')
+    .transform(commaList)
+    .pipe(z.array(z.string().regex(/^[0-9a-fA-F.:[\]]+$/, 'a comma list of DNS server addresses such as 127.0.0.1:5353 or [::1]:53'))),
   ...pipelineSettingsSchema,
   ...webSettingsSchema,
 });
@@ -164,6 +171,8 @@ export interface LocalConfig {
   backlogCheckSeconds: number;
   /** Failover notice channels; local mode writes them to the outboxes under the data directory. */
   notices: { sms: boolean; email: boolean };
+  /** DNS servers for the SPF, DKIM and DMARC checks; empty: the system's. */
+  dnsServers: string[];
 }
 
 /** Where local mode keeps the webmail's state under the data directory. */
@@ -211,5 +220,6 @@ export function readLocalConfig(source: NodeJS.ProcessEnv = process.env): LocalC
     forwardBacklogAlarmMinutes: env[LOCAL_ENV.forwardBacklogAlarmMinutes],
     backlogCheckSeconds: env[LOCAL_ENV.backlogCheckSeconds],
     notices: env[LOCAL_ENV.notices],
+    dnsServers: env[LOCAL_ENV.dnsServers],
   };
 }
