@@ -44,8 +44,14 @@ describe('readLocalConfig', () => {
     );
   });
 
+  it("reads the DNS servers for the SPF, DKIM and DMARC checks; none means the system's", () => {
+    expect(readLocalConfig({}).dnsServers).toEqual([]);
+    expect(readLocalConfig({ SHADOWMAIL_DNS_SERVERS: '127.0.0.1:5353, [::1]:53' }).dnsServers).toEqual(['127.0.0.1:5353', '[::1]:53']);
+  });
+
   it.each([
     ['SHADOWMAIL_PRIMARY_MAX_SESSIONS', 'ten'],
+    ['SHADOWMAIL_DNS_SERVERS', 'dns.example.com'],
     ['SHADOWMAIL_PRIMARY_MAX_SESSIONS', '51'],
     ['SHADOWMAIL_PRIMARY_MAX_SESSIONS', '6.5'],
     ['SHADOWMAIL_SMTP_PORT', 'twenty-five'],
