@@ -1,5 +1,6 @@
 // Local mode's configuration from SHADOWMAIL_* variables, validated once at start-up.
 // A wrong value stops start-up with one line that names the variable.
+import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { ENV, WEB_ENV } from '../contract/environment.ts';
@@ -63,6 +64,14 @@ const breakGlassContactsSchema = z
     }),
   );
 
+/** What Resolver.setServers takes: an IP address, `v4:port` or `[v6]:port`. */
+function isDnsServer(value: string): boolean {
+  const bracketed = /^\[([^\]]+)\](?::\d{1,5})?$/.exec(value);
+  if (bracketed) return isIP(bracketed[1]!) === 6;
+  const withPort = /^([^:]+):\d{1,5}$/.exec(value);
+  return isIP(value) !== 0 || (withPort !== null && isIP(withPort[1]!) === 4);
+}
+
 const port = z.coerce.number().int().min(0).max(65535);
 /** smtp://host[:port] (STARTTLS when offered) or smtps://host[:port] (TLS from the first byte). */
 export const SMTP_URL = /^smtps?:\/\/[^/:]+(:\d{1,5})?\/?$/;
@@ -110,7 +119,7 @@ const localSchema = z.object({
     .string()
     .default('')
     .transform(commaList)
-    .pipe(z.array(z.string().regex(/^[0-9a-fA-F.:[\]]+$/, 'a comma list of DNS server addresses such as 127.0.0.1:5353 or [::1]:53'))),
+    .pipe(z.array(z.string().refine(isDnsServer, 'a comma list of DNS server IP addresses such as 127.0.0.1:5353 or [::1]:53'))),
   ...pipelineSettingsSchema,
   ...webSettingsSchema,
 });

@@ -52,6 +52,7 @@ describe('readLocalConfig', () => {
   it.each([
     ['SHADOWMAIL_PRIMARY_MAX_SESSIONS', 'ten'],
     ['SHADOWMAIL_DNS_SERVERS', 'dns.example.com'],
+    ['SHADOWMAIL_DNS_SERVERS', 'dead.beef'],
     ['SHADOWMAIL_PRIMARY_MAX_SESSIONS', '51'],
     ['SHADOWMAIL_PRIMARY_MAX_SESSIONS', '6.5'],
     ['SHADOWMAIL_SMTP_PORT', 'twenty-five'],
