@@ -24,6 +24,8 @@ export const ENV = {
   resendQueueUrl: 'SHADOWMAIL_RESEND_QUEUE_URL',
   /** Attempts per recipient within a resend job (1–20, default 5). */
   resendMaxAttempts: 'SHADOWMAIL_RESEND_MAX_ATTEMPTS',
+  /** The mail domains, comma-separated (config domains): ingest warns about a From that claims one without authenticating. */
+  mailDomains: 'SHADOWMAIL_MAIL_DOMAINS',
 } as const;
 
 // The webmail function's environment (issue 3: failover flag, sign-in, session; issue 4:

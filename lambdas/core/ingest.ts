@@ -11,6 +11,7 @@ import type { MimeParser } from '../ports/mime-parser.ts';
 import type { OnceGate } from '../ports/once-gate.ts';
 import type { RawMailStore } from '../ports/raw-mail-store.ts';
 import { envelopeRecipient, uniqueRecipients } from './addresses.ts';
+import { authenticationWarnings, recipientDomains } from './authentication.ts';
 import { LeaseBusyError, MimeParseError } from './errors.ts';
 import { belongsToStack } from './forward-stamp.ts';
 import {
@@ -34,6 +35,8 @@ export interface IngestConfig {
   leaseMs: number;
   /** The subaddress separator (`alice+tag` → `alice`); '' turns the mapping off. */
   subaddressSeparator: string;
+  /** The mail domains (lower case), for the own-domain warning; the recipients' domains count anyway. */
+  ownDomains?: string[];
 }
 
 export interface IngestDeps {
@@ -62,6 +65,11 @@ export async function ingestMessage(mail: ReceivedMail, deps: IngestDeps): Promi
   const recipients = uniqueRecipients(mail.envelopeRecipients);
   const quarantined = mail.verdicts.virus === 'FAIL';
   const spamFlagged = mail.verdicts.spam === 'FAIL';
+  const authWarnings = authenticationWarnings({
+    verdicts: mail.verdicts,
+    from: summary.from,
+    ownDomains: [...new Set([...(config.ownDomains ?? []), ...recipientDomains(recipients)])],
+  });
 
   const record: MessageRecord = {
     sesMessageId: mail.sesMessageId,
@@ -72,6 +80,7 @@ export async function ingestMessage(mail: ReceivedMail, deps: IngestDeps): Promi
     verdicts: mail.verdicts,
     visibility: quarantined ? 'quarantined' : 'normal',
     spamFlagged,
+    authWarnings,
     raw: mail.raw,
     size,
     summary,
@@ -91,6 +100,7 @@ export async function ingestMessage(mail: ReceivedMail, deps: IngestDeps): Promi
       read: false,
       visibility: record.visibility,
       spamFlagged,
+      authWarnings,
       size,
       ...entrySummaryOf(summary),
     };

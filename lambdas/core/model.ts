@@ -12,6 +12,12 @@ export interface Verdicts {
   dmarc: VerdictStatus;
 }
 
+/**
+ * Why the webmail warns about a received message (core/authentication.ts): SPF, DKIM or DMARC
+ * failed, or its From names one of our domains without having passed DMARC as ours.
+ */
+export type AuthenticationWarning = 'spf' | 'dkim' | 'dmarc' | 'own-domain';
+
 /** Where the raw bytes of a message live (S3 bucket + key, or the local store). */
 export interface RawLocation {
   bucket: string;
@@ -99,6 +105,8 @@ export interface MessageRecord {
   verdicts: Verdicts;
   visibility: MessageVisibility;
   spamFlagged: boolean;
+  /** Absent on what was not received (Sent copies) and on records older than the check. */
+  authWarnings?: AuthenticationWarning[];
   raw: RawLocation;
   size: number;
   summary: MessageSummary;
@@ -118,6 +126,8 @@ export interface MailboxEntry {
   read: boolean;
   visibility: MessageVisibility;
   spamFlagged: boolean;
+  /** The message's authentication warnings, repeated so the folder list can mark it. */
+  authWarnings?: AuthenticationWarning[];
   size: number;
   from: string[];
   to: string[];

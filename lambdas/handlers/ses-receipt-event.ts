@@ -2,6 +2,7 @@
 // parsed and validated into the domain's ReceivedMail; and the same shape built
 // by local mode's SMTP listener, so one ingest handler serves both.
 import { z } from 'zod';
+import type { AuthenticationVerdicts } from '../core/authentication.ts';
 import { InvalidInputError } from '../core/errors.ts';
 import type { ReceivedMail, VerdictStatus } from '../core/model.ts';
 
@@ -151,6 +152,8 @@ export interface LocalReceipt {
   key: string;
   headers: { name: string; value: string }[];
   commonHeaders: SesReceiptNotification['mail']['commonHeaders'];
+  /** SPF, DKIM and DMARC as local mode's authenticator judged them (DISABLED when it did not run). */
+  authentication?: AuthenticationVerdicts;
 }
 
 /**
@@ -190,6 +193,7 @@ export function buildReceiptNotification(receipt: LocalReceipt): SesReceiptNotif
   const timestamp = receipt.receivedAt.toISOString();
   const { headers, truncated } = truncateHeaders(receipt.headers);
   const disabled = { status: 'DISABLED' };
+  const judged = (status: VerdictStatus | undefined) => (status ? { status } : disabled);
   return {
     notificationType: 'Received',
     mail: {
@@ -206,9 +210,9 @@ export function buildReceiptNotification(receipt: LocalReceipt): SesReceiptNotif
       recipients: receipt.envelopeRecipients,
       spamVerdict: disabled,
       virusVerdict: disabled,
-      spfVerdict: disabled,
-      dkimVerdict: disabled,
-      dmarcVerdict: disabled,
+      spfVerdict: judged(receipt.authentication?.spf),
+      dkimVerdict: judged(receipt.authentication?.dkim),
+      dmarcVerdict: judged(receipt.authentication?.dmarc),
       action: { type: 'S3', bucketName: receipt.bucket, objectKey: receipt.key },
     },
   };

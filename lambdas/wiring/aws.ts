@@ -79,6 +79,7 @@ export function awsIngestDeps(): IngestHandlerDeps {
       stackId: env[ENV.stackId],
       leaseMs: env[ENV.leaseSeconds] * 1000,
       subaddressSeparator: env[ENV.subaddressSeparator],
+      ownDomains: env[ENV.mailDomains],
     },
     ...createObservability(SERVICE.ingest),
   };

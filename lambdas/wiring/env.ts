@@ -46,6 +46,14 @@ const awsIngestSchema = z.object({
   ...pipelineSettingsSchema,
 });
 
+// Only ingest judges From headers; without the list it still knows the recipients' domains.
+const awsIngestOnlySchema = awsIngestSchema.extend({
+  [ENV.mailDomains]: z
+    .string()
+    .default('')
+    .transform((value) => commaList(value).map((domain) => domain.toLowerCase())),
+});
+
 const awsForwardSchema = awsIngestSchema.extend({
   [ENV.smartHost]: z.string().min(1),
   [ENV.smartHostPort]: positiveInt.max(65535).default(587),
@@ -93,7 +101,7 @@ export function readEnv<T extends z.ZodType>(schema: T, source: NodeJS.ProcessEn
   throw new ConfigurationError(variable, detail);
 }
 
-export const readAwsIngestEnv = (source?: NodeJS.ProcessEnv): AwsIngestEnv => readEnv(awsIngestSchema, source);
+export const readAwsIngestEnv = (source?: NodeJS.ProcessEnv): z.infer<typeof awsIngestOnlySchema> => readEnv(awsIngestOnlySchema, source);
 export const readAwsForwardEnv = (source?: NodeJS.ProcessEnv): AwsForwardEnv => readEnv(awsForwardSchema, source);
 export const readAwsResendEnv = (source?: NodeJS.ProcessEnv): AwsResendEnv => readEnv(awsResendSchema, source);
 

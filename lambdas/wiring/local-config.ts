@@ -1,5 +1,6 @@
 // Local mode's configuration from SHADOWMAIL_* variables, validated once at start-up.
 // A wrong value stops start-up with one line that names the variable.
+import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { INBOUND_SMTP_LIMITS } from '../adapters/local/inbound-smtp-limits.ts';
@@ -40,6 +41,8 @@ export const LOCAL_ENV = {
   smtpMaxConnections: 'SHADOWMAIL_SMTP_MAX_CONNECTIONS',
   smtpMaxConnectionsPerAddress: 'SHADOWMAIL_SMTP_MAX_CONNECTIONS_PER_ADDRESS',
   smtpDataTimeoutSeconds: 'SHADOWMAIL_SMTP_DATA_TIMEOUT_SECONDS',
+  /** DNS servers (`host` or `host:port`, comma-separated) for the SPF, DKIM and DMARC checks SES makes in AWS; default: the system's. */
+  dnsServers: 'SHADOWMAIL_DNS_SERVERS',
 } as const;
 
 const BREAK_GLASS_CONTACT = /^[^\s@:,]+@[^\s@:,]+\.[^\s@:,]+(:(\+[1-9]\d{6,14})?(:[^\s@:,]+@[^\s@:,]+\.[^\s@:,]+)?)?$/;
@@ -65,6 +68,14 @@ const breakGlassContactsSchema = z
       return { username: username.toLowerCase(), ...(mobile && { mobile }), ...(privateEmail && { privateEmail }) };
     }),
   );
+
+/** What Resolver.setServers takes: an IP address, `v4:port` or `[v6]:port`. */
+function isDnsServer(value: string): boolean {
+  const bracketed = /^\[([^\]]+)\](?::\d{1,5})?$/.exec(value);
+  if (bracketed) return isIP(bracketed[1]!) === 6;
+  const withPort = /^([^:]+):\d{1,5}$/.exec(value);
+  return isIP(value) !== 0 || (withPort !== null && isIP(withPort[1]!) === 4);
+}
 
 const port = z.coerce.number().int().min(0).max(65535);
 /** smtp://host[:port] (STARTTLS when offered) or smtps://host[:port] (TLS from the first byte). */
@@ -122,6 +133,11 @@ const localSchema = z.object({
     .min(1)
     .max(3600)
     .default(INBOUND_SMTP_LIMITS.dataDeadlineMs / 1000),
+  [LOCAL_ENV.dnsServers]: z
+    .string()
+    .default('')
+    .transform(commaList)
+    .pipe(z.array(z.string().refine(isDnsServer, 'a comma list of DNS server IP addresses such as 127.0.0.1:5353 or [::1]:53'))),
   ...pipelineSettingsSchema,
   ...webSettingsSchema,
 });
@@ -186,6 +202,8 @@ export interface LocalConfig {
   notices: { sms: boolean; email: boolean };
   /** What one sender may hold of the SMTP listener: connections overall, per address, and one DATA phase's time. */
   smtpLimits: { maxConnections: number; maxConnectionsPerAddress: number; dataDeadlineMs: number };
+  /** DNS servers for the SPF, DKIM and DMARC checks; empty: the system's. */
+  dnsServers: string[];
 }
 
 /** Where local mode keeps the webmail's state under the data directory. */
@@ -239,5 +257,6 @@ export function readLocalConfig(source: NodeJS.ProcessEnv = process.env): LocalC
       maxConnectionsPerAddress: env[LOCAL_ENV.smtpMaxConnectionsPerAddress],
       dataDeadlineMs: env[LOCAL_ENV.smtpDataTimeoutSeconds] * 1000,
     },
+    dnsServers: env[LOCAL_ENV.dnsServers],
   };
 }

@@ -2,6 +2,7 @@
 // listener instead of SES, with dynalite behind the real DynamoDB adapter, raw mail
 // and durable queues under the data directory, and a built-in primary sink.
 import { randomBytes } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { type ServerType, serve } from '@hono/node-server';
@@ -26,6 +27,7 @@ import { FileQueue } from '../adapters/local/file-queue.ts';
 import { FsRawMailStore } from '../adapters/local/fs-raw-mail-store.ts';
 import { startInboundSmtp } from '../adapters/local/inbound-smtp.ts';
 import { startLocalOidcProvider } from '../adapters/local/local-oidc-provider.ts';
+import { MailauthAuthenticator } from '../adapters/local/mailauth-authenticator.ts';
 import { commonHeadersOf, readHeaderBlock } from '../adapters/local/rfc5322-header-block.ts';
 import { SignInCodes } from '../adapters/local/sign-in-codes.ts';
 import { startSmtpSink } from '../adapters/local/smtp-sink.ts';
@@ -220,6 +222,7 @@ export async function startLocalStack(config: LocalConfig): Promise<LocalStack> 
         stackId: config.stackId,
         leaseMs: config.leaseMs,
         subaddressSeparator: config.subaddressSeparator,
+        ownDomains: config.domains.map((domain) => domain.toLowerCase()),
       },
       ...createObservability(SERVICE.ingest),
     });
@@ -245,6 +248,7 @@ export async function startLocalStack(config: LocalConfig): Promise<LocalStack> 
     const forwardConsumer = forwardQueueFiles.startConsumer(asLocalLambda(forward, 'forward'), localForwardConsumer(config));
     stoppers.push(() => forwardConsumer.stop());
 
+    const authenticator = new MailauthAuthenticator({ dnsServers: config.dnsServers });
     const inbound = await startInboundSmtp({
       host: config.listenHost,
       port: config.smtpPort,
@@ -255,6 +259,12 @@ export async function startLocalStack(config: LocalConfig): Promise<LocalStack> 
         // The id the sender saw in "250 queued as <id>" is the one trace shows.
         const sesMessageId = message.id;
         const headers = await readHeaderBlock(message.spoolFile);
+        // SES judges SPF, DKIM and DMARC before it writes the notification; so does local mode.
+        const authentication = await authenticator.authenticate(createReadStream(message.spoolFile), {
+          clientAddress: message.client.address,
+          helo: message.client.helo,
+          envelopeFrom: message.envelopeFrom,
+        });
         const key = sesMessageId;
         await rawStore.adopt({ bucket: LOCAL_BUCKET, key }, message.spoolFile);
         const notification = buildReceiptNotification({
@@ -266,6 +276,7 @@ export async function startLocalStack(config: LocalConfig): Promise<LocalStack> 
           key,
           headers,
           commonHeaders: commonHeadersOf(headers),
+          authentication,
         });
         await ingestQueue.send(wrapInSnsEnvelope(notification, sesMessageId));
       },

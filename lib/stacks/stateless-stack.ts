@@ -62,7 +62,11 @@ export class StatelessStack extends Stack {
       timeout: functionTimeout(INGEST_LIMITS),
       memoryMiB: INGEST_LIMITS.memoryMiB,
       // 'off' rather than '': an empty value is not one to rely on in a Lambda environment.
-      environment: { ...common(INGEST_LIMITS), [ENV.subaddressSeparator]: config.subaddressSeparator || 'off' },
+      environment: {
+        ...common(INGEST_LIMITS),
+        [ENV.subaddressSeparator]: config.subaddressSeparator || 'off',
+        [ENV.mailDomains]: config.domains.join(','),
+      },
     });
 
     const { smartHost } = config;

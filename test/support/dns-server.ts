@@ -1,5 +1,5 @@
 // A tiny authoritative DNS server on 127.0.0.1 (UDP) for the tests of `shadowmail
-// doctor`: it answers MX and CNAME questions from a zone the test fills, NXDOMAIN for
+// doctor` and of local mode's mail authenticator: it answers MX, CNAME and TXT questions from a zone the test fills, NXDOMAIN for
 // names it does not know and NODATA for a known name without the asked type, so
 // node:dns (c-ares) behaves as against a real resolver — pointed here with
 // --dns-server 127.0.0.1:<port>. No npm package for DNS packets is installed; the
@@ -10,6 +10,8 @@ import { createSocket, type RemoteInfo } from 'node:dgram';
 export interface DnsZone {
   mx: Map<string, Array<{ priority: number; exchange: string }>>;
   cname: Map<string, string>;
+  /** TXT records (SPF, DKIM keys, DMARC): each a string, split into 255-byte character-strings on the wire. */
+  txt?: Map<string, string[]>;
 }
 
 export interface DnsServer {
@@ -21,7 +23,7 @@ export interface DnsServer {
   close(): Promise<void>;
 }
 
-const TYPE = { CNAME: 5, MX: 15 } as const;
+const TYPE = { CNAME: 5, MX: 15, TXT: 16 } as const;
 const CLASS_IN = 1;
 const TTL_SECONDS = 60;
 
@@ -59,7 +61,7 @@ function respond(query: Buffer, zone: DnsZone, questions: string[]): Buffer | nu
   if (questionEnd > query.length) return null;
   const type = query.readUInt16BE(at + 1);
   const name = labels.join('.').toLowerCase();
-  questions.push(`${type === TYPE.MX ? 'MX' : type === TYPE.CNAME ? 'CNAME' : type} ${name}`);
+  questions.push(`${Object.entries(TYPE).find(([, code]) => code === type)?.[0] ?? type} ${name}`);
 
   const records: Buffer[] = [];
   if (type === TYPE.MX) {
@@ -72,8 +74,10 @@ function respond(query: Buffer, zone: DnsZone, questions: string[]): Buffer | nu
     }
   } else if (type === TYPE.CNAME && zone.cname.has(name)) {
     records.push(resourceRecord(TYPE.CNAME, encodeName(zone.cname.get(name)!)));
+  } else if (type === TYPE.TXT) {
+    for (const text of zone.txt?.get(name) ?? []) records.push(resourceRecord(TYPE.TXT, characterStrings(text)));
   }
-  const known = zone.mx.has(name) || zone.cname.has(name);
+  const known = zone.mx.has(name) || zone.cname.has(name) || (zone.txt?.has(name) ?? false);
   const header = Buffer.alloc(12);
   header.writeUInt16BE(query.readUInt16BE(0), 0); // the query's id
   const recursionDesired = query.readUInt16BE(2) & 0x0100;
@@ -93,6 +97,17 @@ function resourceRecord(type: number, data: Buffer): Buffer {
   fixed.writeUInt32BE(TTL_SECONDS, 6);
   fixed.writeUInt16BE(data.length, 10);
   return Buffer.concat([fixed, data]);
+}
+
+/** TXT RDATA (RFC 1035 §3.3.14): the text as length-prefixed character-strings of at most 255 bytes. */
+function characterStrings(text: string): Buffer {
+  const bytes = Buffer.from(text, 'utf8');
+  const parts: Buffer[] = [];
+  for (let at = 0; at < bytes.length || parts.length === 0; at += 255) {
+    const chunk = bytes.subarray(at, at + 255);
+    parts.push(Buffer.from([chunk.length]), chunk);
+  }
+  return Buffer.concat(parts);
 }
 
 function encodeName(name: string): Buffer {

@@ -13,6 +13,7 @@ import { type SinkEnvelope, type SmtpSink, startSmtpSink } from '../../lambdas/a
 import { MailparserMimeParser } from '../../lambdas/adapters/mime/mailparser-mime-parser.ts';
 import { SmtpOutboundMailer } from '../../lambdas/adapters/smtp/smtp-outbound-mailer.ts';
 import { ingestMessage } from '../../lambdas/core/ingest.ts';
+import type { Verdicts } from '../../lambdas/core/model.ts';
 import { systemClock } from '../../lambdas/ports/clock.ts';
 import type { OutboundMailer } from '../../lambdas/ports/outbound-mailer.ts';
 import type { Identity } from '../../lambdas/ports/sign-in.ts';
@@ -53,7 +54,10 @@ export interface MailHarness {
   cookies: { alice: string; bob: string };
   csrf: { alice: string; bob: string };
   /** Stores `raw` and runs the real ingest for it; returns the message id. */
-  deliver(raw: Buffer | string, options?: { to?: string[]; id?: string; receivedAt?: string; virus?: boolean }): Promise<string>;
+  deliver(
+    raw: Buffer | string,
+    options?: { to?: string[]; id?: string; receivedAt?: string; virus?: boolean; verdicts?: Partial<Verdicts> },
+  ): Promise<string>;
   get(path: string, who?: 'alice' | 'bob', headers?: Record<string, string>): Promise<Response>;
   /** A form POST from our origin with the session's CSRF token (unless `_csrf` is given). */
   post(
@@ -145,7 +149,14 @@ export async function startMailHarness(
           receivedAt,
           envelopeRecipients: deliverOptions.to ?? ['alice@corp.test'],
           raw: { bucket: 'inbound', key: id },
-          ...(deliverOptions.virus && { verdicts: { spam: 'PASS', virus: 'FAIL', spf: 'PASS', dkim: 'PASS', dmarc: 'PASS' } }),
+          verdicts: {
+            spam: 'PASS',
+            virus: deliverOptions.virus ? 'FAIL' : 'PASS',
+            spf: 'PASS',
+            dkim: 'PASS',
+            dmarc: 'PASS',
+            ...deliverOptions.verdicts,
+          },
         }),
         {
           index,

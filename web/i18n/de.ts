@@ -64,6 +64,7 @@ export const de: Messages = {
   'mail.list.unread': 'Ungelesen',
   'mail.list.attachment': 'Anhang',
   'mail.list.spam': 'Spam?',
+  'mail.list.unverified': 'Absender unbestätigt',
   'mail.list.noSubject': '(kein Betreff)',
   'mail.list.unknownSender': '(unbekannter Absender)',
   'mail.list.to': 'An {names}',
@@ -108,6 +109,14 @@ export const de: Messages = {
   'mail.message.unreadable': 'Diese Nachricht kann nicht angezeigt werden.',
   'mail.message.unavailable': 'Der Inhalt dieser Nachricht kann gerade nicht gelesen werden. Bitte versuchen Sie es später erneut.',
   'mail.message.spam': 'Diese Nachricht wurde als möglicher Spam markiert. Seien Sie vorsichtig mit Links und Anhängen.',
+  'mail.message.auth.heading': 'Achtung: Diese Nachricht stammt möglicherweise nicht vom angegebenen Absender',
+  'mail.message.auth.spf': 'Der Server, der sie zugestellt hat, darf für die Domain des Absenders keine Mail senden (SPF fehlgeschlagen).',
+  'mail.message.auth.dkim': 'Ihre Signatur stimmt nicht: Sie wurde unterwegs möglicherweise verändert (DKIM fehlgeschlagen).',
+  'mail.message.auth.dmarc': 'Die Domain des Absenders bestätigt sie nicht (DMARC fehlgeschlagen).',
+  'mail.message.auth.own-domain':
+    'Sie gibt vor, aus unserem eigenen Unternehmen zu kommen, kam aber von außen und konnte nicht als unsere bestätigt werden.',
+  'mail.message.auth.advice':
+    'Öffnen Sie keine Links oder Anhänge und senden Sie keine Passwörter, Codes oder Zahlungsdaten. Rufen Sie im Zweifel den Absender unter einer Ihnen bekannten Nummer an.',
   'mail.message.attachments': 'Anhänge ({count})',
   'mail.message.attachmentDetails': '{type}, {size}',
   'mail.size.bytes': '{n} Byte',

@@ -23,6 +23,8 @@ export interface InboundMessage {
   envelopeFrom: string;
   /** RCPT TO addresses as the client gave them, each for one of the configured domains. */
   envelopeRecipients: string[];
+  /** The client's IP address and EHLO/HELO name, for the SPF check SES makes in AWS. */
+  client: { address: string; helo: string };
   /** The message bytes exactly as received (after SMTP dot-unstuffing), fsynced. */
   spoolFile: string;
   size: number;
@@ -142,6 +144,7 @@ export async function startInboundSmtp(options: InboundSmtpOptions): Promise<Inb
     // Copied now: the session is reset for the next transaction once we answer.
     const envelopeFrom = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
     const envelopeRecipients = session.envelope.rcptTo.map((rcpt) => rcpt.address);
+    const client = { address: session.remoteAddress, helo: session.hostNameAppearsAs ?? '' };
     const id = newQueueId();
     const spoolFile = join(spoolDir, `${id}.eml`);
     const limit = new SizeLimit(maxMessageBytes, stream);
@@ -162,7 +165,7 @@ export async function startInboundSmtp(options: InboundSmtpOptions): Promise<Inb
         throw smtpError(552, `5.3.4 Message size exceeds fixed maximum message size (${maxMessageBytes} bytes)`);
       }
       await fsyncPath(spoolFile);
-      await options.accept({ id, envelopeFrom, envelopeRecipients, spoolFile, size: limit.seen, receivedAt: new Date() });
+      await options.accept({ id, envelopeFrom, envelopeRecipients, client, spoolFile, size: limit.seen, receivedAt: new Date() });
       return id;
     } finally {
       // Taken over (moved) on success; on any failure the sender keeps the message and retries.

@@ -512,6 +512,7 @@ describe('stateless stack', () => {
       [ENV.retentionDays]: 28,
       [ENV.forwardMaxAgeDays]: 5,
       [ENV.subaddressSeparator]: '+',
+      [ENV.mailDomains]: ['example.com'],
     });
     expect(forwardEnv).toMatchObject({
       [ENV.smartHost]: 'mail.example.com',

@@ -115,6 +115,7 @@ function MessageRow(props: FolderViewProps & { entry: MailboxEntry }) {
           {entry.subject || t('mail.list.noSubject')}
           {hasAttachment ? <span class="badge">{t('mail.list.attachment')}</span> : null}
           {entry.spamFlagged ? <span class="badge warning">{t('mail.list.spam')}</span> : null}
+          {entry.authWarnings?.length ? <span class="badge warning unverified">{t('mail.list.unverified')}</span> : null}
         </span>
         <time class="date" datetime={entry.receivedAt}>
           {formatDateTime(entry.receivedAt, props.lang, props.timeZone)}

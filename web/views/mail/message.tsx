@@ -3,7 +3,7 @@
 // body in a sandboxed frame of its own (web/message-frame.ts), and the attachments
 // as download links. Nothing of the message's HTML is ever put into this page.
 import type { Child } from 'hono/jsx';
-import type { MailboxEntry } from '../../../lambdas/core/model.ts';
+import type { AuthenticationWarning, MailboxEntry } from '../../../lambdas/core/model.ts';
 import type { RenderedAttachment, RenderedMessage } from '../../../lambdas/ports/message-renderer.ts';
 import { formatDateTime, type Lang, type Translate } from '../../i18n/index.ts';
 import { MESSAGE_FRAME_REFERRER_POLICY, MESSAGE_FRAME_SANDBOX } from '../../message-frame.ts';
@@ -18,6 +18,25 @@ function ActionButton(props: { action: string; csrf: Child; class: string; label
         {props.label}
       </button>
     </form>
+  );
+}
+
+/** Why the sender may not be who the message claims (core/authentication.ts), announced at once (role="alert"). */
+function AuthenticationAlert(props: { t: Translate; warnings: AuthenticationWarning[] }): Child {
+  const { t, warnings } = props;
+  if (warnings.length === 0) return null;
+  return (
+    <div class="notice warning authentication" role="alert">
+      <p>
+        <strong>{t('mail.message.auth.heading')}</strong>
+      </p>
+      <ul>
+        {warnings.map((warning) => (
+          <li>{t(`mail.message.auth.${warning}`)}</li>
+        ))}
+      </ul>
+      <p>{t('mail.message.auth.advice')}</p>
+    </div>
   );
 }
 
@@ -110,6 +129,7 @@ export function MessageView(props: MessageViewProps) {
         </p>
       )}
 
+      <AuthenticationAlert t={t} warnings={entry.authWarnings ?? []} />
       {entry.spamFlagged ? <p class="notice warning">{t('mail.message.spam')}</p> : null}
       {props.problem ? (
         <p class="notice warning">{t(props.problem === 'unreadable' ? 'mail.message.unreadable' : 'mail.message.unavailable')}</p>

@@ -265,6 +265,31 @@ describe('ingestMessage', () => {
     expect(entries.find((entry) => entry.sesMessageId === 's1')).toMatchObject({ visibility: 'normal', spamFlagged: true });
   });
 
+  it('stores the authentication warnings with the message and each mailbox entry', async () => {
+    // A From at our own domain that failed SPF and did not pass DMARC; the second mail domain counts from config
+    const verdicts = { spam: 'PASS', virus: 'PASS', spf: 'FAIL', dkim: 'GRAY', dmarc: 'GRAY' } as const;
+    const forged = receivedMail({ sesMessageId: 'f1', verdicts, envelopeRecipients: ['alice@corp.test', 'bob@corp.test'] });
+    const sister = receivedMail({ sesMessageId: 'f2', verdicts: { ...verdicts, spf: 'PASS' } });
+    const clean = receivedMail({ sesMessageId: 'c1' });
+    store.put(forged.raw, simpleMessage({ from: 'IT Service <it@corp.test>' }));
+    store.put(sister.raw, simpleMessage({ from: 'boss@corp-group.test' }));
+    store.put(clean.raw, simpleMessage());
+    const withDomains = { ...deps, config: { ...deps.config, ownDomains: ['corp.test', 'corp-group.test'] } };
+
+    await ingestMessage(forged, withDomains);
+    await ingestMessage(sister, withDomains);
+    await ingestMessage(clean, withDomains);
+
+    expect((await index.getMessage('f1', deps.clock.now()))?.authWarnings).toEqual(['spf', 'own-domain']);
+    for (const mailbox of ['alice@corp.test', 'bob@corp.test']) {
+      const entries = (await index.listMailboxPage(mailbox, { folder: 'inbox', limit: 10 }, deps.clock.now())).entries;
+      expect(entries.find((entry) => entry.sesMessageId === 'f1')?.authWarnings).toEqual(['spf', 'own-domain']);
+    }
+    const alice = (await index.listMailboxPage('alice@corp.test', { folder: 'inbox', limit: 10 }, deps.clock.now())).entries;
+    expect(alice.find((entry) => entry.sesMessageId === 'f2')?.authWarnings).toEqual(['own-domain']);
+    expect(alice.find((entry) => entry.sesMessageId === 'c1')?.authWarnings).toEqual([]);
+  });
+
   it('marks a message that carries our own forward stamp as a loop', async () => {
     const mail = receivedMail();
     store.put(mail.raw, simpleMessage({ extraHeaders: 'X-Shadowmail-Forwarded: shadowmail-test; id=old; Fri, 20 Nov 2026 09:00:00 GMT' }));

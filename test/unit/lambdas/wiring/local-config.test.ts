@@ -66,12 +66,19 @@ describe('readLocalConfig', () => {
     expect(readLocalConfig({ SHADOWMAIL_SUBADDRESS_SEPARATOR: 'off' }).subaddressSeparator).toBe('');
   });
 
+  it("reads the DNS servers for the SPF, DKIM and DMARC checks; none means the system's", () => {
+    expect(readLocalConfig({}).dnsServers).toEqual([]);
+    expect(readLocalConfig({ SHADOWMAIL_DNS_SERVERS: '127.0.0.1:5353, [::1]:53' }).dnsServers).toEqual(['127.0.0.1:5353', '[::1]:53']);
+  });
+
   it.each([
     ['SHADOWMAIL_SUBADDRESS_SEPARATOR', '%'],
     ['SHADOWMAIL_SUBADDRESS_SEPARATOR', '.'],
     ['SHADOWMAIL_SUBADDRESS_SEPARATOR', '++'],
     ['SHADOWMAIL_SUBADDRESS_SEPARATOR', '@'],
     ['SHADOWMAIL_PRIMARY_MAX_SESSIONS', 'ten'],
+    ['SHADOWMAIL_DNS_SERVERS', 'dns.example.com'],
+    ['SHADOWMAIL_DNS_SERVERS', 'dead.beef'],
     ['SHADOWMAIL_PRIMARY_MAX_SESSIONS', '51'],
     ['SHADOWMAIL_PRIMARY_MAX_SESSIONS', '6.5'],
     ['SHADOWMAIL_SMTP_PORT', 'twenty-five'],

@@ -91,6 +91,8 @@ describe('inbound SMTP listener (local SES inbound)', () => {
     expect(message.id).toMatch(/^[a-z2-7]{40}$/);
     expect(message.envelopeFrom).toBe('partner@elsewhere.test');
     expect(message.envelopeRecipients).toEqual(['alice@corp.test', 'bob@corp.test']);
+    // What SPF needs, as SES has it: the client's address and its EHLO name.
+    expect(message.client).toEqual({ address: expect.stringMatching(/^(::ffff:)?127\.0\.0\.1$/), helo: 'client.test' });
     expect(message.bytes.equals(raw)).toBe(true);
     expect(message.size).toBe(raw.length);
     expect(Math.abs(message.receivedAt.getTime() - Date.now())).toBeLessThan(10_000);

@@ -1,0 +1,118 @@
+// Local mode's stand-in for SES's SPF, DKIM and DMARC checks: mailauth (a maintained
+// implementation of RFC 7208, 6376 and 7489) over the raw message with the SMTP client's
+// address, HELO and MAIL FROM, mapped to the verdicts SES reports
+// (https://docs.aws.amazon.com/ses/latest/dg/receiving-email-notifications-contents.html).
+// DNS goes to the resolver given (a test's own server) or the system's.
+import { Resolver } from 'node:dns/promises';
+import { hostname } from 'node:os';
+import type { Readable } from 'node:stream';
+import { authenticate, type DKIMVerifyResult, type DMARCResult, type SPFResult } from 'mailauth';
+import type { AuthenticationVerdicts } from '../../core/authentication.ts';
+import type { VerdictStatus } from '../../core/model.ts';
+import type { MailAuthenticator, SmtpArrival } from '../../ports/mail-authenticator.ts';
+
+export interface MailauthAuthenticatorOptions {
+  /** DNS servers (`host` or `host:port`); the system's when absent. */
+  dnsServers?: string[];
+  /** Per DNS query; one try each, so a dead resolver costs little. */
+  dnsTimeoutMs?: number;
+  /** For the whole check: the SMTP client waits for its 250 meanwhile. */
+  deadlineMs?: number;
+  /** Our host name in the Authentication-Results mailauth builds (unused otherwise). */
+  mta?: string;
+}
+
+const FAILED: AuthenticationVerdicts = { spf: 'PROCESSING_FAILED', dkim: 'PROCESSING_FAILED', dmarc: 'PROCESSING_FAILED' };
+
+export class MailauthAuthenticator implements MailAuthenticator {
+  private readonly resolver: Resolver;
+  private readonly deadlineMs: number;
+  private readonly mta: string;
+
+  constructor(options: MailauthAuthenticatorOptions = {}) {
+    this.resolver = new Resolver({ timeout: options.dnsTimeoutMs ?? 3_000, tries: 1 });
+    if (options.dnsServers?.length) this.resolver.setServers(options.dnsServers);
+    this.deadlineMs = options.deadlineMs ?? 20_000;
+    this.mta = options.mta ?? hostname();
+  }
+
+  async authenticate(message: Readable, arrival: SmtpArrival): Promise<AuthenticationVerdicts> {
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<'deadline'>((resolve) => {
+      timer = setTimeout(() => resolve('deadline'), this.deadlineMs);
+    });
+    try {
+      const result = await Promise.race([
+        authenticate(message, {
+          ip: arrival.clientAddress,
+          helo: arrival.helo,
+          sender: arrival.envelopeFrom,
+          mta: this.mta,
+          resolver: (name: string, rrtype: string) => this.resolver.resolve(name, rrtype) as Promise<string[][] | string[]>,
+          disableArc: true,
+          disableBimi: true,
+        }),
+        deadline,
+      ]);
+      if (result === 'deadline') {
+        message.destroy();
+        return FAILED;
+      }
+      return { spf: spfVerdict(result.spf), dkim: dkimVerdict(result.dkim), dmarc: dmarcVerdict(result.dmarc) };
+    } catch {
+      // A message mailauth cannot read is still mail: it is taken, with nothing judged.
+      return FAILED;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+/**
+ * SES: PASS, FAIL, GRAY (no SPF policy), PROCESSING_FAILED. A softfail (`~all`) counts as FAIL:
+ * the domain says the host is probably not allowed, and the reader should look twice.
+ */
+export function spfVerdict(spf: SPFResult | false | undefined): VerdictStatus {
+  switch (spf ? spf.status.result : 'none') {
+    case 'pass':
+      return 'PASS';
+    case 'fail':
+    case 'softfail':
+      return 'FAIL';
+    case 'temperror':
+    case 'temperr':
+    case 'permerror':
+      return 'PROCESSING_FAILED';
+    default:
+      return 'GRAY';
+  }
+}
+
+/**
+ * One valid signature is enough (RFC 6376 §6.1). mailauth calls a signature whose body hash
+ * does not match, whose key is missing or invalid, or that expired "neutral", and a weak key
+ * "policy": each is a signature that does not verify, FAIL in SES's terms. Unsigned is GRAY.
+ */
+export function dkimVerdict(dkim: DKIMVerifyResult | undefined): VerdictStatus {
+  const results = (dkim?.results ?? []).map((row) => row.status.result);
+  if (results.includes('pass')) return 'PASS';
+  if (results.some((result) => ['fail', 'neutral', 'policy', 'permerror'].includes(result))) return 'FAIL';
+  if (results.some((result) => result === 'temperror' || result === 'temperr')) return 'PROCESSING_FAILED';
+  return 'GRAY';
+}
+
+/** SES: GRAY when the From domain publishes no DMARC policy (mailauth "none") or there is no From to check. */
+export function dmarcVerdict(dmarc: DMARCResult | false | undefined): VerdictStatus {
+  switch (dmarc ? dmarc.status.result : 'none') {
+    case 'pass':
+      return 'PASS';
+    case 'fail':
+      return 'FAIL';
+    case 'temperror':
+    case 'temperr':
+    case 'permerror':
+      return 'PROCESSING_FAILED';
+    default:
+      return 'GRAY';
+  }
+}
