@@ -4,8 +4,9 @@ import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { ENV, WEB_ENV } from '../contract/environment.ts';
 import { PRIMARY_SESSIONS } from '../contract/primary-sessions.ts';
+import type { SendLimits } from '../core/compose/send-limits.ts';
 import { ConfigurationError } from '../core/errors.ts';
-import { commaList, noticeChannelsSchema, pipelineSettingsSchema, readEnv, webSettingsSchema } from './env.ts';
+import { commaList, noticeChannelsSchema, pipelineSettingsSchema, readEnv, sendLimitsOf, webSettingsSchema } from './env.ts';
 
 export const LOCAL_ENV = {
   dataDir: 'SHADOWMAIL_DATA_DIR',
@@ -158,6 +159,8 @@ export interface LocalConfig {
   /** Usernames of the break-glass admin accounts (`shadowmail breakglass admin-setup` gives them password + TOTP). */
   breakGlassAdmins: string[];
   timeZone: string;
+  /** Messages and recipients per hour and day of one sending user (SHADOWMAIL_SEND_*). */
+  sendLimits: SendLimits;
   /** Where break-glass admins get the backlog alarm's link (in the local outboxes); each one of breakGlassAdmins. */
   breakGlassContacts: Array<{ username: string; mobile?: string; privateEmail?: string }>;
   forwardBacklogAlarmMinutes: number;
@@ -207,6 +210,7 @@ export function readLocalConfig(source: NodeJS.ProcessEnv = process.env): LocalC
     adminGroup: env[WEB_ENV.adminGroup],
     breakGlassAdmins: env[WEB_ENV.breakGlassAdmins],
     timeZone: env[WEB_ENV.timeZone],
+    sendLimits: sendLimitsOf(env),
     breakGlassContacts: env[LOCAL_ENV.breakGlassContacts],
     forwardBacklogAlarmMinutes: env[LOCAL_ENV.forwardBacklogAlarmMinutes],
     backlogCheckSeconds: env[LOCAL_ENV.backlogCheckSeconds],

@@ -27,6 +27,9 @@ export const DEFAULT_SEND_LIMITS: SendLimits = {
   recipientsPerDay: 500,
 };
 
+/** Highest value a limit may be set to (config and env): above it, the SES quota is the only limit. */
+export const SEND_LIMIT_MAX = 1_000_000;
+
 export type SendWindowKind = 'hour' | 'day';
 
 /** The send would pass a limit: nothing was sent; `until` is when the window ends. */
@@ -35,6 +38,8 @@ export class SendLimitError extends ShadowmailError {
     readonly window: SendWindowKind,
     readonly limits: { messages: number; recipients: number },
     readonly until: Date,
+    /** The refused message's recipients. */
+    readonly recipients: number,
   ) {
     super(
       'SEND_LIMIT',
@@ -88,7 +93,7 @@ export async function reserveSend(
     for (const window of taken.splice(0)) await counter.subtract(mailbox, window, recipients);
   };
   for (const w of windows) {
-    const refused = () => new SendLimitError(w.kind, { messages: w.messages, recipients: w.recipients }, w.end);
+    const refused = () => new SendLimitError(w.kind, { messages: w.messages, recipients: w.recipients }, w.end, recipients);
     if (recipients > w.recipients || w.messages < 1) {
       await giveBack();
       throw refused();
