@@ -94,7 +94,14 @@ export const readAwsResendEnv = (source?: NodeJS.ProcessEnv): AwsResendEnv => re
 /** An IANA time zone the runtime knows (the webmail shows dates in it); lib/config.ts checks the same. */
 const timeZoneSchema = z.string().refine(isTimeZone, TIME_ZONE_HINT).default(DEFAULT_TIME_ZONE);
 
-const sendLimit = (fallback: number) => z.coerce.number().int().min(1).max(SEND_LIMIT_MAX).default(fallback);
+const SEND_LIMIT_RANGE = `a whole number from 1 to ${SEND_LIMIT_MAX}`;
+const sendLimit = (fallback: number) =>
+  z.coerce
+    .number({ error: SEND_LIMIT_RANGE })
+    .int(SEND_LIMIT_RANGE)
+    .min(1, SEND_LIMIT_RANGE)
+    .max(SEND_LIMIT_MAX, SEND_LIMIT_RANGE)
+    .default(fallback);
 
 export const webSettingsSchema = {
   [WEB_ENV.sendMessagesPerHour]: sendLimit(DEFAULT_SEND_LIMITS.messagesPerHour),

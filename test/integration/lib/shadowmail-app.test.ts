@@ -815,8 +815,19 @@ describe('the whole deployment', () => {
     expect(fn.Properties.Environment.Variables.SHADOWMAIL_SES_CONFIGURATION_SET).toEqual({ Ref: setId });
     expect(sending.Resource).toContainEqual(sesArn(':configuration-set/', { Ref: setId }));
     expect(alarmNames).toEqual(
-      expect.arrayContaining(['shadowmail-example-webmail-ses-bounces', 'shadowmail-example-webmail-ses-complaints-rejects']),
+      expect.arrayContaining([
+        'shadowmail-example-webmail-ses-bounces',
+        'shadowmail-example-webmail-ses-complaints-rejects',
+        'shadowmail-example-ses-sending-quota',
+      ]),
     );
+    // The per-user send limits (webmail.sendLimits, defaults here) reach the function.
+    expect(fn.Properties.Environment.Variables).toMatchObject({
+      SHADOWMAIL_SEND_MESSAGES_PER_HOUR: '30',
+      SHADOWMAIL_SEND_RECIPIENTS_PER_HOUR: '200',
+      SHADOWMAIL_SEND_MESSAGES_PER_DAY: '100',
+      SHADOWMAIL_SEND_RECIPIENTS_PER_DAY: '500',
+    });
     expect(outputs.ConfigurationSetName!.Value).toEqual({ Ref: setId });
   });
 

@@ -44,7 +44,27 @@ describe('readLocalConfig', () => {
     );
   });
 
+  it('reads the per-user send limits, with the defaults for what is not set', () => {
+    expect(readLocalConfig({}).sendLimits).toEqual({
+      messagesPerHour: 30,
+      recipientsPerHour: 200,
+      messagesPerDay: 100,
+      recipientsPerDay: 500,
+    });
+    expect(readLocalConfig({ SHADOWMAIL_SEND_MESSAGES_PER_HOUR: '5', SHADOWMAIL_SEND_RECIPIENTS_PER_DAY: '1000' }).sendLimits).toEqual({
+      messagesPerHour: 5,
+      recipientsPerHour: 200,
+      messagesPerDay: 100,
+      recipientsPerDay: 1000,
+    });
+    expect(() => readLocalConfig({ SHADOWMAIL_SEND_RECIPIENTS_PER_HOUR: '0' })).toThrow(
+      /^SHADOWMAIL_SEND_RECIPIENTS_PER_HOUR: invalid value "0": a whole number from 1 to 1000000/,
+    );
+  });
+
   it.each([
+    ['SHADOWMAIL_SEND_MESSAGES_PER_DAY', 'many'],
+    ['SHADOWMAIL_SEND_MESSAGES_PER_HOUR', '2.5'],
     ['SHADOWMAIL_PRIMARY_MAX_SESSIONS', 'ten'],
     ['SHADOWMAIL_PRIMARY_MAX_SESSIONS', '51'],
     ['SHADOWMAIL_PRIMARY_MAX_SESSIONS', '6.5'],
