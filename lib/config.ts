@@ -8,7 +8,7 @@ import type { Node } from 'constructs';
 import { z } from 'zod';
 import { DEFAULT_TIME_ZONE, isTimeZone, smtpTlsModes, TIME_ZONE_HINT } from '../lambdas/contract/environment.ts';
 import { PRIMARY_SESSIONS } from '../lambdas/contract/primary-sessions.ts';
-import { DEFAULT_SEND_LIMITS, SEND_LIMIT_MAX } from '../lambdas/core/compose/send-limits.ts';
+import { DEFAULT_SEND_LIMITS, SEND_LIMIT_MAX } from '../lambdas/contract/send-limits.ts';
 import { sesRegionProblem } from './ses-regions.ts';
 
 export const CONFIG_CONTEXT_KEY = 'shadowmail';
@@ -148,7 +148,7 @@ const configSchema = z
         .min(0, RESERVED_RANGE)
         .max(MAX_RESERVED_CONCURRENCY, RESERVED_RANGE)
         .default(DEFAULT_WEBMAIL_RESERVED_CONCURRENCY),
-      // Messages and recipients one user may send per hour and per day (lambdas/core/compose/send-limits.ts says why these).
+      // Messages and recipients one user may send per hour and per day (lambdas/contract/send-limits.ts says why these).
       sendLimits: z
         .strictObject({
           messagesPerHour: sendLimit.default(DEFAULT_SEND_LIMITS.messagesPerHour),

@@ -14,7 +14,7 @@ import {
   WEB_ENV,
 } from '../contract/environment.ts';
 import { RELAY_WORK_MS } from '../contract/pipeline-limits.ts';
-import { DEFAULT_SEND_LIMITS, SEND_LIMIT_MAX, type SendLimits } from '../core/compose/send-limits.ts';
+import { DEFAULT_SEND_LIMITS, SEND_LIMIT_MAX, type SendLimits } from '../contract/send-limits.ts';
 import { ConfigurationError } from '../core/errors.ts';
 
 const positiveInt = z.coerce.number().int().positive();

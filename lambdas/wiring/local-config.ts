@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { ENV, WEB_ENV } from '../contract/environment.ts';
 import { PRIMARY_SESSIONS } from '../contract/primary-sessions.ts';
-import type { SendLimits } from '../core/compose/send-limits.ts';
+import type { SendLimits } from '../contract/send-limits.ts';
 import { ConfigurationError } from '../core/errors.ts';
 import { commaList, noticeChannelsSchema, pipelineSettingsSchema, readEnv, sendLimitsOf, webSettingsSchema } from './env.ts';
 

@@ -12,7 +12,7 @@ import { FsRawMailStore } from '../../lambdas/adapters/local/fs-raw-mail-store.t
 import { type SinkEnvelope, type SmtpSink, startSmtpSink } from '../../lambdas/adapters/local/smtp-sink.ts';
 import { MailparserMimeParser } from '../../lambdas/adapters/mime/mailparser-mime-parser.ts';
 import { SmtpOutboundMailer } from '../../lambdas/adapters/smtp/smtp-outbound-mailer.ts';
-import type { SendLimits } from '../../lambdas/core/compose/send-limits.ts';
+import type { SendLimits } from '../../lambdas/contract/send-limits.ts';
 import { ingestMessage } from '../../lambdas/core/ingest.ts';
 import { systemClock } from '../../lambdas/ports/clock.ts';
 import type { OutboundMailer } from '../../lambdas/ports/outbound-mailer.ts';

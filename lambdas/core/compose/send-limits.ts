@@ -3,32 +3,10 @@
 // them back when it fails before the mail server took it (send.ts). Windows are UTC
 // calendar hours and days: simple and cheap (two items per user and window), at the cost
 // that a burst across an hour boundary may reach twice the hourly limit, never more than
-// the daily one. Defaults and why: docs/deploy.md (webmail.sendLimits).
+// the daily one. The limits and their defaults: contract/send-limits.ts.
+import type { SendLimits } from '../../contract/send-limits.ts';
 import type { SendCounter } from '../../ports/send-counter.ts';
 import { ShadowmailError } from '../errors.ts';
-
-export interface SendLimits {
-  messagesPerHour: number;
-  recipientsPerHour: number;
-  messagesPerDay: number;
-  recipientsPerDay: number;
-}
-
-/**
- * A person answering mail in an outage writes far fewer than 30 messages an hour, and
- * 100 a day; 200 recipients an hour allows two full mailings to the compose form's 100
- * recipients. A stolen account is held to a few hundred messages a day instead of the
- * account's whole SES quota (and the domain's reputation with it).
- */
-export const DEFAULT_SEND_LIMITS: SendLimits = {
-  messagesPerHour: 30,
-  recipientsPerHour: 200,
-  messagesPerDay: 100,
-  recipientsPerDay: 500,
-};
-
-/** Highest value a limit may be set to (config and env): above it, the SES quota is the only limit. */
-export const SEND_LIMIT_MAX = 1_000_000;
 
 export type SendWindowKind = 'hour' | 'day';
 

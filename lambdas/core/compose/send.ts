@@ -2,6 +2,7 @@
 // the user's Sent folder.
 import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
+import { DEFAULT_SEND_LIMITS, type SendLimits } from '../../contract/send-limits.ts';
 import type { Clock } from '../../ports/clock.ts';
 import type { MessageIndex } from '../../ports/message-index.ts';
 import type { MimeComposer } from '../../ports/mime-composer.ts';
@@ -22,7 +23,7 @@ import { expiresAtFor } from '../retention.ts';
 import { type AttachmentPart, openAttachments, type StoredAttachmentResolver } from './attachments.ts';
 import { type ComposeLimits, DEFAULT_COMPOSE_LIMITS, type Draft, DraftError } from './draft.ts';
 import { formatMailbox } from './mailboxes.ts';
-import { DEFAULT_SEND_LIMITS, reserveSend, type SendLimits } from './send-limits.ts';
+import { reserveSend } from './send-limits.ts';
 import { validateDraft } from './validation.ts';
 
 export interface SendConfig {
