@@ -10,9 +10,11 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { generateSignedCookie } from 'hono/cookie';
 import MailComposer from 'nodemailer/lib/mail-composer';
+import { DynamoDbAuditLog } from '../lambdas/adapters/aws/dynamodb-audit-log.ts';
 import { makeDynamoDbClient } from '../lambdas/adapters/aws/dynamodb-client.ts';
 import { DynamoDbDirectoryStore } from '../lambdas/adapters/aws/dynamodb-directory-store.ts';
 import { DynamoDbMessageIndex } from '../lambdas/adapters/aws/dynamodb-message-index.ts';
+import { DynamoDbSendCounter } from '../lambdas/adapters/aws/dynamodb-send-counter.ts';
 import { createMessageTable } from '../lambdas/adapters/aws/message-table.ts';
 import { startEmbeddedDynalite } from '../lambdas/adapters/local/embedded-dynalite.ts';
 import { FileFailoverFlag } from '../lambdas/adapters/local/file-failover-flag.ts';
@@ -225,6 +227,8 @@ export async function measureWebmail(work: string, log: (line: string) => void =
             signingSecret: SECRET,
             logger: quietLogger,
             send: { retentionDays: 28, sentBucket: 'inbound', sentKeyPrefix: 'sent/' },
+            sendCounter: new DynamoDbSendCounter({ client, tableName: 'shadowmail-webmail-bench' }),
+            audit: new DynamoDbAuditLog({ client, tableName: 'shadowmail-webmail-bench' }),
           }),
         ),
       },

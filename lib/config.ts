@@ -8,6 +8,7 @@ import type { Node } from 'constructs';
 import { z } from 'zod';
 import { DEFAULT_TIME_ZONE, isTimeZone, SUBADDRESS_SEPARATOR, smtpTlsModes, TIME_ZONE_HINT } from '../lambdas/contract/environment.ts';
 import { PRIMARY_SESSIONS } from '../lambdas/contract/primary-sessions.ts';
+import { DEFAULT_SEND_LIMITS, SEND_LIMIT_MAX } from '../lambdas/contract/send-limits.ts';
 import { sesRegionProblem } from './ses-regions.ts';
 
 export const CONFIG_CONTEXT_KEY = 'shadowmail';
@@ -32,6 +33,13 @@ const SESSIONS_RANGE =
 // The webmail's reservation: the API's throttle (100 requests/s) at ~200 ms per request.
 export const DEFAULT_WEBMAIL_RESERVED_CONCURRENCY = 20;
 const MAX_RESERVED_CONCURRENCY = 900;
+const sendLimit = z
+  .number()
+  .int()
+  .min(1, `a whole number from 1 to ${SEND_LIMIT_MAX}`)
+  .max(SEND_LIMIT_MAX, `a whole number from 1 to ${SEND_LIMIT_MAX}`);
+/** What SES commonly grants an account on leaving the sandbox; set webmail.sesDailyQuota to the account's own. */
+export const DEFAULT_SES_DAILY_QUOTA = 50_000;
 const RESERVED_RANGE =
   `0 (no reservation) or a whole number up to ${MAX_RESERVED_CONCURRENCY}. Lambda keeps 100 of the account's concurrency unreserved, ` +
   "so the deployment fails unless the account's Lambda concurrency quota is at least this + 100; new accounts can have far less (then 0, until AWS raises the quota)";
@@ -140,6 +148,17 @@ const configSchema = z
         .min(0, RESERVED_RANGE)
         .max(MAX_RESERVED_CONCURRENCY, RESERVED_RANGE)
         .default(DEFAULT_WEBMAIL_RESERVED_CONCURRENCY),
+      // Messages and recipients one user may send per hour and per day (lambdas/contract/send-limits.ts says why these).
+      sendLimits: z
+        .strictObject({
+          messagesPerHour: sendLimit.default(DEFAULT_SEND_LIMITS.messagesPerHour),
+          recipientsPerHour: sendLimit.default(DEFAULT_SEND_LIMITS.recipientsPerHour),
+          messagesPerDay: sendLimit.default(DEFAULT_SEND_LIMITS.messagesPerDay),
+          recipientsPerDay: sendLimit.default(DEFAULT_SEND_LIMITS.recipientsPerDay),
+        })
+        .prefault({}),
+      // The account's SES sending quota per 24 hours (`aws sesv2 get-account`: SendQuota.Max24HourSend); an alarm at 80%.
+      sesDailyQuota: z.number().int().min(1, 'a whole number, at least 1').default(DEFAULT_SES_DAILY_QUOTA),
     }),
     // Members of this group are admins (cognito:groups claim); directory admins (issue 5) are admins too.
     adminGroup: z

@@ -55,6 +55,11 @@ export const WEB_ENV = {
   noticeChannels: 'SHADOWMAIL_NOTICE_CHANNELS',
   /** The sender of notice mail: an address at a mail domain (its SES identity is verified). */
   noticeSender: 'SHADOWMAIL_NOTICE_SENDER',
+  /** Per-user send limits (config webmail.sendLimits): whole numbers; the defaults are contract/send-limits.ts's. */
+  sendMessagesPerHour: 'SHADOWMAIL_SEND_MESSAGES_PER_HOUR',
+  sendRecipientsPerHour: 'SHADOWMAIL_SEND_RECIPIENTS_PER_HOUR',
+  sendMessagesPerDay: 'SHADOWMAIL_SEND_MESSAGES_PER_DAY',
+  sendRecipientsPerDay: 'SHADOWMAIL_SEND_RECIPIENTS_PER_DAY',
 } as const;
 
 // Cognito's pre-/post-authentication trigger (issue 13, lib/constructs/sign-in-trigger.ts): it

@@ -63,9 +63,14 @@ export const messageTableKeys = {
   resendJobList: 'RESENDJOBS',
   auditDay: (day: string) => `AUDIT#${day}`,
   auditEvent: (day: string, position: string) => ({ pk: `AUDIT#${day}`, sk: position }),
+  /** A sending user's count of messages and recipients in one window (`H#<hour>` or `D#<day>`, UTC). */
+  sendCount: (mailbox: string, window: string) => ({ pk: `${SEND_COUNT_PREFIX}${keyPart(mailbox)}`, sk: window }),
   /** A break-glass admin's TOTP setup window (issue 13; the sign-in trigger reads it). */
   adminSetup: (username: string) => ({ pk: `${ADMIN_SETUP_PREFIX}${keyPart(username)}`, sk: 'SETUP' }),
 } as const;
 
 /** Partition key prefix of the admins' TOTP setup windows: the sign-in trigger may read these items. */
 export const ADMIN_SETUP_PREFIX = 'SETUP#';
+
+/** Partition key prefix of the outbound send counters: only the webmail writes these items. */
+export const SEND_COUNT_PREFIX = 'SENDCOUNT#';

@@ -23,6 +23,8 @@ export const AUDIT_ACTIONS = [
   'signout',
   'directory.sync',
   'audit.view',
+  // A webmail send refused by the per-user limits (webmail.sendLimits); details say which window.
+  'mail.send.limited',
 ] as const;
 
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];

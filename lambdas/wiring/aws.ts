@@ -13,6 +13,7 @@ import { DynamoDbAuditLog } from '../adapters/aws/dynamodb-audit-log.ts';
 import { DynamoDbDirectoryStore } from '../adapters/aws/dynamodb-directory-store.ts';
 import { DynamoDbMessageIndex } from '../adapters/aws/dynamodb-message-index.ts';
 import { DynamoDbResendJobs } from '../adapters/aws/dynamodb-resend-jobs.ts';
+import { DynamoDbSendCounter } from '../adapters/aws/dynamodb-send-counter.ts';
 import { DynamoDbSessionStore } from '../adapters/aws/dynamodb-session-store.ts';
 import { DynamoDbSingleUse } from '../adapters/aws/dynamodb-single-use.ts';
 import { S3DownloadLinks } from '../adapters/aws/s3-download-links.ts';
@@ -54,6 +55,7 @@ import {
   readAwsIngestEnv,
   readAwsResendEnv,
   readAwsWebEnv,
+  sendLimitsOf,
 } from './env.ts';
 import { mailRouteDeps } from './mail-routes.ts';
 import { awsNoticeParts } from './notices.ts';
@@ -256,7 +258,14 @@ export function buildAwsWebmailDeps(env: AwsWebEnv, secrets: AwsWebSecrets): Web
         publicOrigin: publicUrl.origin,
         clock: systemClock,
         signingSecret: sessionSecret,
-        send: { retentionDays: env[ENV.retentionDays], sentBucket: env[WEB_ENV.rawBucket], sentKeyPrefix: SENT_PREFIX },
+        send: {
+          retentionDays: env[ENV.retentionDays],
+          sentBucket: env[WEB_ENV.rawBucket],
+          sentKeyPrefix: SENT_PREFIX,
+          sendLimits: sendLimitsOf(env),
+        },
+        sendCounter: new DynamoDbSendCounter({ client: dynamo, tableName }),
+        audit,
         logger,
       }),
     ),

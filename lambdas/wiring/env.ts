@@ -15,6 +15,7 @@ import {
   WEB_ENV,
 } from '../contract/environment.ts';
 import { RELAY_WORK_MS } from '../contract/pipeline-limits.ts';
+import { DEFAULT_SEND_LIMITS, SEND_LIMIT_MAX, type SendLimits } from '../contract/send-limits.ts';
 import { ConfigurationError } from '../core/errors.ts';
 
 const positiveInt = z.coerce.number().int().positive();
@@ -108,7 +109,20 @@ export const readAwsResendEnv = (source?: NodeJS.ProcessEnv): AwsResendEnv => re
 /** An IANA time zone the runtime knows (the webmail shows dates in it); lib/config.ts checks the same. */
 const timeZoneSchema = z.string().refine(isTimeZone, TIME_ZONE_HINT).default(DEFAULT_TIME_ZONE);
 
+const SEND_LIMIT_RANGE = `a whole number from 1 to ${SEND_LIMIT_MAX}`;
+const sendLimit = (fallback: number) =>
+  z.coerce
+    .number({ error: SEND_LIMIT_RANGE })
+    .int(SEND_LIMIT_RANGE)
+    .min(1, SEND_LIMIT_RANGE)
+    .max(SEND_LIMIT_MAX, SEND_LIMIT_RANGE)
+    .default(fallback);
+
 export const webSettingsSchema = {
+  [WEB_ENV.sendMessagesPerHour]: sendLimit(DEFAULT_SEND_LIMITS.messagesPerHour),
+  [WEB_ENV.sendRecipientsPerHour]: sendLimit(DEFAULT_SEND_LIMITS.recipientsPerHour),
+  [WEB_ENV.sendMessagesPerDay]: sendLimit(DEFAULT_SEND_LIMITS.messagesPerDay),
+  [WEB_ENV.sendRecipientsPerDay]: sendLimit(DEFAULT_SEND_LIMITS.recipientsPerDay),
   [WEB_ENV.failoverCacheSeconds]: z.coerce.number().int().min(0).max(30).default(30),
   [WEB_ENV.adminGroup]: z.string().min(1).max(128).default('shadowmail-admins'),
   [WEB_ENV.timeZone]: timeZoneSchema,
@@ -224,3 +238,18 @@ const awsOutageAlarmSchema = z.object({
 
 export type AwsOutageAlarmEnv = z.infer<typeof awsOutageAlarmSchema>;
 export const readAwsOutageAlarmEnv = (source?: NodeJS.ProcessEnv): AwsOutageAlarmEnv => readEnv(awsOutageAlarmSchema, source);
+
+/** The per-user send limits from the webmail's settings (AWS and local mode alike). */
+export function sendLimitsOf(env: {
+  [WEB_ENV.sendMessagesPerHour]: number;
+  [WEB_ENV.sendRecipientsPerHour]: number;
+  [WEB_ENV.sendMessagesPerDay]: number;
+  [WEB_ENV.sendRecipientsPerDay]: number;
+}): SendLimits {
+  return {
+    messagesPerHour: env[WEB_ENV.sendMessagesPerHour],
+    recipientsPerHour: env[WEB_ENV.sendRecipientsPerHour],
+    messagesPerDay: env[WEB_ENV.sendMessagesPerDay],
+    recipientsPerDay: env[WEB_ENV.sendRecipientsPerDay],
+  };
+}

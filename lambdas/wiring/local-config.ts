@@ -6,8 +6,9 @@ import { z } from 'zod';
 import { INBOUND_SMTP_LIMITS } from '../adapters/local/inbound-smtp-limits.ts';
 import { ENV, WEB_ENV } from '../contract/environment.ts';
 import { PRIMARY_SESSIONS } from '../contract/primary-sessions.ts';
+import type { SendLimits } from '../contract/send-limits.ts';
 import { ConfigurationError } from '../core/errors.ts';
-import { commaList, noticeChannelsSchema, pipelineSettingsSchema, readEnv, webSettingsSchema } from './env.ts';
+import { commaList, noticeChannelsSchema, pipelineSettingsSchema, readEnv, sendLimitsOf, webSettingsSchema } from './env.ts';
 
 export const LOCAL_ENV = {
   dataDir: 'SHADOWMAIL_DATA_DIR',
@@ -194,6 +195,8 @@ export interface LocalConfig {
   /** Usernames of the break-glass admin accounts (`shadowmail breakglass admin-setup` gives them password + TOTP). */
   breakGlassAdmins: string[];
   timeZone: string;
+  /** Messages and recipients per hour and day of one sending user (SHADOWMAIL_SEND_*). */
+  sendLimits: SendLimits;
   /** Where break-glass admins get the backlog alarm's link (in the local outboxes); each one of breakGlassAdmins. */
   breakGlassContacts: Array<{ username: string; mobile?: string; privateEmail?: string }>;
   forwardBacklogAlarmMinutes: number;
@@ -248,6 +251,7 @@ export function readLocalConfig(source: NodeJS.ProcessEnv = process.env): LocalC
     adminGroup: env[WEB_ENV.adminGroup],
     breakGlassAdmins: env[WEB_ENV.breakGlassAdmins],
     timeZone: env[WEB_ENV.timeZone],
+    sendLimits: sendLimitsOf(env),
     breakGlassContacts: env[LOCAL_ENV.breakGlassContacts],
     forwardBacklogAlarmMinutes: env[LOCAL_ENV.forwardBacklogAlarmMinutes],
     backlogCheckSeconds: env[LOCAL_ENV.backlogCheckSeconds],

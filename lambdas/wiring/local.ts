@@ -13,6 +13,7 @@ import { DynamoDbAuditLog } from '../adapters/aws/dynamodb-audit-log.ts';
 import { makeDynamoDbClient } from '../adapters/aws/dynamodb-client.ts';
 import { DynamoDbDirectoryStore } from '../adapters/aws/dynamodb-directory-store.ts';
 import { DynamoDbMessageIndex } from '../adapters/aws/dynamodb-message-index.ts';
+import { DynamoDbSendCounter } from '../adapters/aws/dynamodb-send-counter.ts';
 import { DynamoDbSessionStore } from '../adapters/aws/dynamodb-session-store.ts';
 import { createMessageTable } from '../adapters/aws/message-table.ts';
 import { BreakGlassAdminStore } from '../adapters/local/break-glass-admin-store.ts';
@@ -187,7 +188,14 @@ export async function startLocalStack(config: LocalConfig): Promise<LocalStack> 
             publicOrigin: webmail.deps.publicOrigin,
             clock: systemClock,
             signingSecret: webmail.deps.sessionSecret,
-            send: { retentionDays: config.retentionDays, sentBucket: LOCAL_BUCKET, sentKeyPrefix: SENT_PREFIX },
+            send: {
+              retentionDays: config.retentionDays,
+              sentBucket: LOCAL_BUCKET,
+              sentKeyPrefix: SENT_PREFIX,
+              sendLimits: config.sendLimits,
+            },
+            sendCounter: new DynamoDbSendCounter({ client: dynamoClient, tableName: LOCAL_TABLE_NAME }),
+            audit: resend.audit,
             ...(webmail.deps.logger && { logger: webmail.deps.logger }),
           }),
         ),

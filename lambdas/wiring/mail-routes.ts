@@ -8,9 +8,11 @@ import { MailparserMessageRenderer } from '../adapters/mime/mailparser-message-r
 import { NodemailerMimeComposer } from '../adapters/mime/nodemailer-mime-composer.ts';
 import { storedAttachmentResolver } from '../core/compose/attachments.ts';
 import type { SendConfig } from '../core/compose/send.ts';
+import type { AuditLog } from '../ports/audit-log.ts';
 import type { MessageIndex } from '../ports/message-index.ts';
 import type { OutboundMailer } from '../ports/outbound-mailer.ts';
 import type { RawMailStore, RawMailWriter } from '../ports/raw-mail-store.ts';
+import type { SendCounter } from '../ports/send-counter.ts';
 
 export type MailRouteParts = Omit<MailRouteDeps, 'renderer' | 'sending' | 'index'> & {
   index: MessageIndex;
@@ -18,10 +20,13 @@ export type MailRouteParts = Omit<MailRouteDeps, 'renderer' | 'sending' | 'index
   rawWriter: RawMailWriter;
   mailer: OutboundMailer;
   send: SendConfig;
+  /** Each user's sends per hour and day (send.sendLimits), and where refusals are audited. */
+  sendCounter: SendCounter;
+  audit: AuditLog;
 };
 
 export function mailRouteDeps(parts: MailRouteParts): MailRouteDeps {
-  const { rawWriter, mailer, send, ...routes } = parts;
+  const { rawWriter, mailer, send, sendCounter, audit, ...routes } = parts;
   const renderer = new MailparserMessageRenderer();
   const logger = parts.logger ?? consoleLogger;
   return {
@@ -34,6 +39,8 @@ export function mailRouteDeps(parts: MailRouteParts): MailRouteDeps {
       mailer,
       rawWriter,
       resolveAttachment: storedAttachmentResolver({ index: parts.index, rawStore: parts.rawStore, renderer, clock: parts.clock }),
+      sendCounter,
+      audit,
       clock: parts.clock,
       config: send,
       warn: (message, details) => logger.warn(message, details),

@@ -108,7 +108,18 @@ export interface MonitoringProps {
    * metric carries, an hour) and any complaint or reject raise alarms.
    */
   webmailSending?: { bounces: cloudwatch.Metric; complaints: cloudwatch.Metric; rejects: cloudwatch.Metric };
+  /**
+   * The account's SES sends over a day (WebmailSending.accountSends) against its sending quota per
+   * 24 hours (webmail.sesDailyQuota): an alarm at SES_QUOTA_ALARM_SHARE of it.
+   */
+  sesQuota?: { sends: cloudwatch.Metric; dailyQuota: number };
 }
+
+/**
+ * A share of the daily quota that leaves time to act (find the account that sends, or ask AWS
+ * for more) before SES refuses every send, the webmail's replies and the failover notices included.
+ */
+export const SES_QUOTA_ALARM_SHARE = 0.8;
 
 export class Monitoring extends Construct {
   /** Every alarm of this construct publishes here (alarm and OK). */
@@ -281,6 +292,20 @@ export class Monitoring extends Construct {
           "A recipient marked mail from the webmail as spam, or SES rejected a message (a virus). Find the message in the Sent folder of its sender; complaints weigh heavily on the account's SES reputation.",
       });
     }
+    this.sesQuotaAlarm(props);
+  }
+
+  private sesQuotaAlarm(props: MonitoringProps): void {
+    if (props.sesQuota === undefined) return;
+    const { sends, dailyQuota } = props.sesQuota;
+    const threshold = Math.ceil(dailyQuota * SES_QUOTA_ALARM_SHARE);
+    this.alarm('ses-sending-quota', {
+      metric: sends,
+      threshold,
+      // No mail sent, nothing used of the quota.
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      description: `The account sent ${threshold} or more messages through SES within a day: ${SES_QUOTA_ALARM_SHARE * 100}% of its sending quota of ${dailyQuota} (webmail.sesDailyQuota). At the quota SES refuses every send, the webmail's included. Find who sends (the audit log's mail.send.limited entries, the webmail's log), or ask AWS for a higher quota.`,
+    });
   }
 
   private functionAlarms({ label, fn }: MonitoredFunction): void {

@@ -70,6 +70,16 @@ export class WebmailSending extends Construct {
     });
   }
 
+  /**
+   * Every message the account sent through SES (webmail, notices, anything else in the
+   * region), summed over `period`: SES's account-level `Send` metric, without dimensions
+   * (https://docs.aws.amazon.com/ses/latest/dg/monitor-sending-activity.html). SES publishes
+   * no metric of the quota itself (GetAccount's SendQuota), so the quota is configured.
+   */
+  static accountSends(period: Duration): cloudwatch.Metric {
+    return new cloudwatch.Metric({ namespace: 'AWS/SES', metricName: 'Send', statistic: 'Sum', period });
+  }
+
   addOutputs(): void {
     new CfnOutput(this, 'ConfigurationSetName', {
       value: this.configurationSetName,

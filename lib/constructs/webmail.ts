@@ -354,6 +354,10 @@ export class Webmail extends Construct {
       [WEB_ENV.sessionSecretArn]: this.sessionSecret.secretArn,
       [WEB_ENV.adminGroup]: config.adminGroup,
       [WEB_ENV.timeZone]: config.webmail.timeZone,
+      [WEB_ENV.sendMessagesPerHour]: String(config.webmail.sendLimits.messagesPerHour),
+      [WEB_ENV.sendRecipientsPerHour]: String(config.webmail.sendLimits.recipientsPerHour),
+      [WEB_ENV.sendMessagesPerDay]: String(config.webmail.sendLimits.messagesPerDay),
+      [WEB_ENV.sendRecipientsPerDay]: String(config.webmail.sendLimits.recipientsPerDay),
       [WEB_ENV.rawBucket]: props.rawBucket.bucketName,
       [WEB_ENV.sesConfigurationSet]: props.sesConfigurationSet.name,
       // Admins without the directory: native accounts of the pool (password + TOTP), named in the config.

@@ -203,6 +203,7 @@ export class StatelessStack extends Stack {
         complaints: this.webmailSending.metric('Complaint'),
         rejects: this.webmailSending.metric('Reject'),
       },
+      sesQuota: { sends: WebmailSending.accountSends(Duration.days(1)), dailyQuota: config.webmail.sesDailyQuota },
     });
     // Issue 13: the backlog alarm's link to the break-glass admins, when there are any.
     if (config.breakGlass.admins.length > 0) {

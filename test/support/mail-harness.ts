@@ -12,6 +12,7 @@ import { FsRawMailStore } from '../../lambdas/adapters/local/fs-raw-mail-store.t
 import { type SinkEnvelope, type SmtpSink, startSmtpSink } from '../../lambdas/adapters/local/smtp-sink.ts';
 import { MailparserMimeParser } from '../../lambdas/adapters/mime/mailparser-mime-parser.ts';
 import { SmtpOutboundMailer } from '../../lambdas/adapters/smtp/smtp-outbound-mailer.ts';
+import type { SendLimits } from '../../lambdas/contract/send-limits.ts';
 import { ingestMessage } from '../../lambdas/core/ingest.ts';
 import type { Verdicts } from '../../lambdas/core/model.ts';
 import { systemClock } from '../../lambdas/ports/clock.ts';
@@ -25,6 +26,8 @@ import type { MailRouteDeps } from '../../web/routes/mail-deps.ts';
 import { ALICE, type Harness, ORIGIN, SECRET, sessionCookie, startHarness } from './app-under-test.ts';
 import { RecordingForwardQueue } from './memory-adapters.ts';
 import { MemoryMessageIndex } from './memory-message-index.ts';
+import { MemoryAuditLog } from './memory-resend.ts';
+import { MemorySendCounter } from './memory-send-counter.ts';
 import { receivedMail } from './received-mail.ts';
 import { waitFor } from './wait.ts';
 
@@ -45,6 +48,8 @@ export interface SinkMessage {
 export interface MailHarness {
   gate: Harness;
   index: MemoryMessageIndex;
+  /** Where sends refused by the send limits are recorded. */
+  audit: MemoryAuditLog;
   rawStore: FsRawMailStore;
   deps: MailRouteDeps;
   /** The draft store behind local mode's S3-compatible upload endpoint. */
@@ -74,8 +79,9 @@ export interface MailHarness {
 let sequence = 0;
 
 export async function startMailHarness(
-  options: { pageSize?: number; deps?: Partial<MailRouteDeps>; mailer?: OutboundMailer } = {},
+  options: { pageSize?: number; deps?: Partial<MailRouteDeps>; mailer?: OutboundMailer; sendLimits?: Partial<SendLimits> } = {},
 ): Promise<MailHarness> {
+  const audit = new MemoryAuditLog();
   const gate = await startHarness();
   await gate.switchOn();
   const index = new MemoryMessageIndex();
@@ -106,7 +112,14 @@ export async function startMailHarness(
       publicOrigin: ORIGIN,
       clock: gate.clock,
       signingSecret: SECRET,
-      send: { retentionDays: 28, sentBucket: 'inbound', sentKeyPrefix: 'sent/' },
+      send: {
+        retentionDays: 28,
+        sentBucket: 'inbound',
+        sentKeyPrefix: 'sent/',
+        ...(options.sendLimits && { sendLimits: options.sendLimits }),
+      },
+      sendCounter: new MemorySendCounter(),
+      audit,
       logger: gate.logger,
     }),
     ...(options.pageSize !== undefined && { pageSize: options.pageSize }),
@@ -131,6 +144,7 @@ export async function startMailHarness(
   return {
     gate,
     index,
+    audit,
     rawStore,
     deps,
     uploads,

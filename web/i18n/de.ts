@@ -152,6 +152,10 @@ export const de: Messages = {
   'compose.error.sender': 'Ihr Konto hat keine Adresse, von der gesendet werden kann. Bitte wenden Sie sich an die IT.',
   'compose.error.retry':
     'Die Nachricht konnte gerade nicht gesendet werden; es wurde nichts gesendet. Bitte versuchen Sie es gleich noch einmal.',
+  'compose.error.limitHour':
+    'Sie haben Ihr Sendelimit von {messages} Nachrichten und {recipients} Empfängern pro Stunde erreicht. Es wurde nichts gesendet; ab {until} können Sie wieder senden. Ihre Nachricht bleibt erhalten.',
+  'compose.error.limitDay':
+    'Sie haben Ihr Sendelimit von {messages} Nachrichten und {recipients} Empfängern pro Tag erreicht. Es wurde nichts gesendet; ab {until} können Sie wieder senden. Ihre Nachricht bleibt erhalten.',
   'compose.error.refused': 'Der Mailserver hat die Nachricht abgelehnt. Prüfen Sie die Adressen und versuchen Sie es erneut.',
   'mail.notice.attached': 'Die Datei wurde angehängt.',
   'mail.notice.uploadMissing': 'Die hochgeladene Datei ist nicht angekommen. Bitte versuchen Sie es erneut.',

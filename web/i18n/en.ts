@@ -147,6 +147,10 @@ export const en = {
   'compose.error.replyData': 'The reply information in this form is damaged. Start the reply again from the message.',
   'compose.error.sender': 'Your account has no address that can send mail. Please contact IT.',
   'compose.error.retry': 'The message could not be sent just now, and nothing was sent. Please try again in a moment.',
+  'compose.error.limitHour':
+    'You have reached your sending limit of {messages} messages and {recipients} recipients per hour. Nothing was sent; you can send again from {until}. Your message is still here.',
+  'compose.error.limitDay':
+    'You have reached your sending limit of {messages} messages and {recipients} recipients per day. Nothing was sent; you can send again from {until}. Your message is still here.',
   'compose.error.refused': 'The mail server refused the message. Check the addresses and try again.',
   'mail.notice.attached': 'The file was attached.',
   'mail.notice.uploadMissing': 'The upload did not arrive. Please try again.',

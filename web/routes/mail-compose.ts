@@ -8,13 +8,14 @@ import { type ComposeLimits, type Draft, DraftError } from '../../lambdas/core/c
 import type { ComposeForm } from '../../lambdas/core/compose/form.ts';
 import { formatAddressList } from '../../lambdas/core/compose/mailboxes.ts';
 import { forwardDraft, ownAddressesIn, replyDraft } from '../../lambdas/core/compose/reply-forward.ts';
+import { SendLimitError } from '../../lambdas/core/compose/send-limits.ts';
 import { type SendOnceResult, sendDraftOnce } from '../../lambdas/core/compose/send-once.ts';
 import { DRAFT_ID, draftOwner, type SavedDraft } from '../../lambdas/core/drafts.ts';
 import { InvalidInputError, RawMessageMissingError, RetryableError } from '../../lambdas/core/errors.ts';
 import { mailboxesOf, openEntry } from '../../lambdas/core/mailbox.ts';
 import type { DraftUpload } from '../../lambdas/ports/draft-store.ts';
 import type { Identity } from '../../lambdas/ports/sign-in.ts';
-import type { Translate } from '../i18n/index.ts';
+import { formatDateTime, type Translate } from '../i18n/index.ts';
 import { csrfTokenOf, identityOf, type WebEnv } from '../middleware/context.ts';
 import { allowOnThisPage } from '../middleware/security.ts';
 import { messagePage, renderPage } from '../views/layout.tsx';
@@ -275,7 +276,8 @@ export function composeRoutes(deps: MailRouteDeps): Hono<WebEnv> {
     try {
       sent = await sendDraftOnce(identity, posted.values.draftId, form, deps.sending);
     } catch (error) {
-      const problem = formProblem(error, t, limits);
+      const until = (at: Date) => formatDateTime(at.toISOString(), c.get('lang'), c.get('timeZone'));
+      const problem = formProblem(error, t, limits, until);
       if (problem === null) throw error;
       if (problem.status >= 500)
         loggerOf(deps).warn('sending failed', { error: String(error), cause: String((error as Error).cause ?? '') });
@@ -404,7 +406,19 @@ function formProblem(
   error: unknown,
   t: Translate,
   limits: ComposeLimits,
+  formatTime: (at: Date) => string,
 ): { field: ComposeField | null; message: string; status: number } | null {
+  // The user's own send limit: nothing was sent, the form stays, and they learn when they may send again.
+  if (error instanceof SendLimitError)
+    return {
+      field: null,
+      message: t(error.window === 'hour' ? 'compose.error.limitHour' : 'compose.error.limitDay', {
+        messages: error.limits.messages,
+        recipients: error.limits.recipients,
+        until: formatTime(error.until),
+      }),
+      status: 429,
+    };
   if (error instanceof DraftError) {
     const field: ComposeField | null =
       error.field === 'recipients'

@@ -2,11 +2,13 @@
 // the user's Sent folder.
 import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
+import { DEFAULT_SEND_LIMITS, type SendLimits } from '../../contract/send-limits.ts';
 import type { Clock } from '../../ports/clock.ts';
 import type { MessageIndex } from '../../ports/message-index.ts';
 import type { MimeComposer } from '../../ports/mime-composer.ts';
 import type { OutboundMailer } from '../../ports/outbound-mailer.ts';
 import type { RawMailWriter } from '../../ports/raw-mail-store.ts';
+import type { SendCounter } from '../../ports/send-counter.ts';
 import type { Identity } from '../../ports/sign-in.ts';
 import { domainOf, normalizeAddress } from '../addresses.ts';
 import {
@@ -21,6 +23,7 @@ import { expiresAtFor } from '../retention.ts';
 import { type AttachmentPart, openAttachments, type StoredAttachmentResolver } from './attachments.ts';
 import { type ComposeLimits, DEFAULT_COMPOSE_LIMITS, type Draft, DraftError } from './draft.ts';
 import { formatMailbox } from './mailboxes.ts';
+import { reserveSend } from './send-limits.ts';
 import { validateDraft } from './validation.ts';
 
 export interface SendConfig {
@@ -31,6 +34,8 @@ export interface SendConfig {
   /** Right side of generated Message-IDs; default: the domain of the sender's address. */
   messageIdDomain?: string;
   limits?: Partial<ComposeLimits>;
+  /** Messages and recipients per hour and day of one sending mailbox (DEFAULT_SEND_LIMITS for what is not given). */
+  sendLimits?: Partial<SendLimits>;
 }
 
 export interface SendDeps {
@@ -39,6 +44,8 @@ export interface SendDeps {
   mailer: OutboundMailer;
   rawWriter: RawMailWriter;
   resolveAttachment: StoredAttachmentResolver;
+  /** Counts each mailbox's sends against config.sendLimits. */
+  sendCounter: SendCounter;
   clock: Clock;
   /** Id of the Sent copy (default `sent-<uuid>`). */
   newId?: () => string;
@@ -66,8 +73,9 @@ const SNIPPET_LENGTH = 200;
 /**
  * Sends a draft from the user's own address and keeps a copy in their Sent folder.
  * Order: validate → open stored attachments (each must be in the user's mailbox) →
- * compose → write the raw copy → send → index the copy. A failure before sending
- * sends nothing; an orphaned raw copy expires with the bucket's lifecycle.
+ * compose → count it against the send limits (SendLimitError) → write the raw copy →
+ * send → index the copy. A failure before sending sends nothing and gives the count
+ * back; an orphaned raw copy expires with the bucket's lifecycle.
  */
 export async function sendDraft(identity: Identity, draft: Draft, deps: SendDeps): Promise<SendOutcome> {
   const limits = { ...DEFAULT_COMPOSE_LIMITS, ...deps.config.limits };
@@ -104,13 +112,23 @@ export async function sendDraft(identity: Identity, draft: Draft, deps: SendDeps
   if (raw.length > limits.maxMessageBytes)
     throw new DraftError('attachments', 'too-large', `the message is larger than ${limits.maxMessageBytes} bytes`);
 
+  const recipients = [...valid.to, ...valid.cc, ...valid.bcc].map((m) => m.address);
+  // Counted last before anything leaves, so a draft the user must correct counts nothing.
+  const sendLimits = { ...DEFAULT_SEND_LIMITS, ...deps.config.sendLimits };
+  const reservation = await reserveSend(deps.sendCounter, mailbox, recipients.length, now, sendLimits);
+
   const sentId = deps.newId?.() ?? `sent-${randomUUID()}`;
   const location: RawLocation = { bucket: deps.config.sentBucket, key: `${deps.config.sentKeyPrefix ?? ''}${sentId}` };
   const copy = valid.bcc.length > 0 ? Buffer.concat([Buffer.from(deps.composer.bccField(valid.bcc), 'utf8'), raw]) : raw;
-  await deps.rawWriter.put(location, copy);
-
-  const recipients = [...valid.to, ...valid.cc, ...valid.bcc].map((m) => m.address);
-  const { providerMessageId } = await deps.mailer.send({ from: valid.from.address, recipients }, raw);
+  let providerMessageId: string;
+  try {
+    await deps.rawWriter.put(location, copy);
+    ({ providerMessageId } = await deps.mailer.send({ from: valid.from.address, recipients }, raw));
+  } catch (error) {
+    // The mail server did not take it (SES and SMTP answer only once they have): it does not count.
+    await reservation.release().catch(() => undefined);
+    throw error;
+  }
 
   let sentCopyError: unknown = null;
   try {

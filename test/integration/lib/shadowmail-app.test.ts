@@ -98,9 +98,16 @@ describe('configuration', () => {
       domains: ['example.com'],
       smartHost: { host: 'mail.example.com', port: 587, tls: 'starttls-required', authSecretArn: RELAY_SECRET, maxSessions: 10 },
       identityProvider: { ...SAML_IDP, name: 'ADFS', emailAttribute: 'http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress' },
-      webmail: { ...WEBMAIL, timeZone: 'Europe/Berlin', reservedConcurrency: 20 },
+      webmail: {
+        ...WEBMAIL,
+        timeZone: 'Europe/Berlin',
+        reservedConcurrency: 20,
+        sendLimits: { messagesPerHour: 30, recipientsPerHour: 200, messagesPerDay: 100, recipientsPerDay: 500 },
+        sesDailyQuota: 50000,
+      },
       adminGroup: 'shadowmail-admins',
       forwardBacklogAlarmMinutes: 30,
+      subaddressSeparator: '+',
       breakGlass: { staffSmsCodes: true, defaultCountry: 'DE', admins: [], notices: { sms: false, email: false } },
       ses: { takeOverActiveRuleSet: false, existingIdentities: [] },
       directorySync: {},
@@ -840,8 +847,19 @@ describe('the whole deployment', () => {
     expect(fn.Properties.Environment.Variables.SHADOWMAIL_SES_CONFIGURATION_SET).toEqual({ Ref: setId });
     expect(sending.Resource).toContainEqual(sesArn(':configuration-set/', { Ref: setId }));
     expect(alarmNames).toEqual(
-      expect.arrayContaining(['shadowmail-example-webmail-ses-bounces', 'shadowmail-example-webmail-ses-complaints-rejects']),
+      expect.arrayContaining([
+        'shadowmail-example-webmail-ses-bounces',
+        'shadowmail-example-webmail-ses-complaints-rejects',
+        'shadowmail-example-ses-sending-quota',
+      ]),
     );
+    // The per-user send limits (webmail.sendLimits, defaults here) reach the function.
+    expect(fn.Properties.Environment.Variables).toMatchObject({
+      SHADOWMAIL_SEND_MESSAGES_PER_HOUR: '30',
+      SHADOWMAIL_SEND_RECIPIENTS_PER_HOUR: '200',
+      SHADOWMAIL_SEND_MESSAGES_PER_DAY: '100',
+      SHADOWMAIL_SEND_RECIPIENTS_PER_DAY: '500',
+    });
     expect(outputs.ConfigurationSetName!.Value).toEqual({ Ref: setId });
   });
 

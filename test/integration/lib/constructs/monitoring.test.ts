@@ -76,6 +76,7 @@ function build(overrides: Partial<MonitoringProps> = {}): Built {
       complaints: sending.metric('Complaint'),
       rejects: sending.metric('Reject'),
     },
+    sesQuota: { sends: WebmailSending.accountSends(Duration.days(1)), dailyQuota: 50_000 },
     ...overrides,
   });
   const logicalId = (construct: { node: { defaultChild?: unknown } }) => stack.getLogicalId(construct.node.defaultChild as never);
@@ -115,8 +116,8 @@ describe('alarms', () => {
 
     // Assess
     // 3 DLQs + queue age + backlog age + failed recipients + IngestErrors + smart-host configuration faults of forward and resend
-    // + errors and throttles of 4 functions + API 5xx + SES bounces + SES complaints/rejects
-    expect(alarms).toHaveLength(3 + 1 + 1 + 1 + 1 + 2 + 4 * 2 + 1 + 2);
+    // + errors and throttles of 4 functions + API 5xx + SES bounces + SES complaints/rejects + SES sending quota
+    expect(alarms).toHaveLength(3 + 1 + 1 + 1 + 1 + 2 + 4 * 2 + 1 + 2 + 1);
     for (const { Properties: alarm } of alarms) {
       expect(alarm.AlarmActions).toEqual([{ Ref: built.ids.topic }]);
       expect(alarm.OKActions).toEqual([{ Ref: built.ids.topic }]);
@@ -124,6 +125,31 @@ describe('alarms', () => {
       expect(alarm.ComparisonOperator).toBe('GreaterThanOrEqualToThreshold');
       expect(alarm.AlarmDescription).toEqual(expect.any(String));
     }
+  });
+
+  it("raises an alarm when the account's SES sends within a day reach 80% of its sending quota, counted account-wide", () => {
+    // Act
+    const quota = alarmNamed(built.template, 'ses-sending-quota');
+    const small = alarmNamed(
+      build({ sesQuota: { sends: WebmailSending.accountSends(Duration.days(1)), dailyQuota: 200 } }).template,
+      'ses-sending-quota',
+    );
+    const without = build({ sesQuota: undefined }).template;
+
+    // Assess: no dimensions, so every send of the account counts, as every send uses its quota.
+    expect(quota).toMatchObject({
+      Namespace: 'AWS/SES',
+      MetricName: 'Send',
+      Statistic: 'Sum',
+      Period: 86_400,
+      Threshold: 40_000,
+      EvaluationPeriods: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      TreatMissingData: 'notBreaching',
+    });
+    expect(quota.Dimensions).toBeUndefined();
+    expect(small.Threshold).toBe(160);
+    expect(Object.values(alarmsOf(without)).map((a) => a.Properties.AlarmName)).not.toContain(`${PREFIX}-ses-sending-quota`);
   });
 
   it.each(['ingest', 'forward', 'resend'])('raises an alarm when the %s dead-letter queue holds a message', (label) => {

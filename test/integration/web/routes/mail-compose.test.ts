@@ -361,6 +361,40 @@ describe('sending', () => {
   });
 });
 
+describe('send limits per user', () => {
+  it('ten messages of 100 external recipients each, sent at once: the third is refused with 429 and the limit, the form kept, audited', async () => {
+    // Prepare: the defaults (200 recipients an hour) in a harness of its own, so other tests' sends do not count.
+    const limited = await startMailHarness();
+    try {
+      const results = [];
+
+      // Act
+      for (let i = 0; i < 10; i++) {
+        const { values } = await formOf(limited, '/mail/compose');
+        const to = Array.from({ length: 100 }, (_, n) => `r${n}.${i}@partner.test`).join(', ');
+        const response = await limited.post('/mail/send', { ...values, to, subject: `mailing ${i}`, text: 'x' });
+        results.push({ status: response.status, html: await response.text() });
+      }
+
+      // Assess
+      expect(results.map((r) => r.status)).toEqual([303, 303, 429, 429, 429, 429, 429, 429, 429, 429]);
+      const html = results[2]!.html;
+      expect(html).toContain('role="alert"');
+      expect(decodeEntities(html)).toMatch(
+        /You have reached your sending limit of 30 messages and 200 recipients per hour\. Nothing was sent; you can send again from .+\. Your message is still here\./,
+      );
+      expect(fields(html)).toMatchObject({ subject: 'mailing 2' });
+      expect(fields(html).to).toContain('r99.2@partner.test');
+      expect(await limited.received(2)).toHaveLength(2);
+      expect(limited.audit.events.map((e) => [e.action, e.actor, e.outcome])).toEqual(
+        Array.from({ length: 8 }, () => ['mail.send.limited', 'alice@corp.test', 'denied']),
+      );
+    } finally {
+      await limited.close();
+    }
+  });
+});
+
 describe('attachments, around the webmail function', () => {
   it('"Attach a file" saves the draft first, then offers an upload form for this draft only, with the CSP opened for exactly that form and script', async () => {
     // Prepare

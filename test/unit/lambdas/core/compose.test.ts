@@ -30,6 +30,7 @@ import type { RawMailWriter } from '../../../../lambdas/ports/raw-mail-store.ts'
 import type { Identity } from '../../../../lambdas/ports/sign-in.ts';
 import { ManualClock, MemoryRawMailStore } from '../../../support/memory-adapters.ts';
 import { MemoryMessageIndex } from '../../../support/memory-message-index.ts';
+import { MemorySendCounter } from '../../../support/memory-send-counter.ts';
 import { headerNames } from '../../../support/mime-headers.ts';
 
 // ---------------------------------------------------------------------------------------
@@ -158,6 +159,7 @@ function harness(options: { failIndexWrites?: boolean } = {}): Harness {
     mailer,
     rawWriter: writer,
     resolveAttachment,
+    sendCounter: new MemorySendCounter(),
     clock,
     newId: () => `sent-${++sequence}`,
     config: { retentionDays: 28, sentBucket: 'mail', sentKeyPrefix: 'sent/' },

@@ -71,11 +71,31 @@ describe('readLocalConfig', () => {
     expect(readLocalConfig({ SHADOWMAIL_DNS_SERVERS: '127.0.0.1:5353, [::1]:53' }).dnsServers).toEqual(['127.0.0.1:5353', '[::1]:53']);
   });
 
+  it('reads the per-user send limits, with the defaults for what is not set', () => {
+    expect(readLocalConfig({}).sendLimits).toEqual({
+      messagesPerHour: 30,
+      recipientsPerHour: 200,
+      messagesPerDay: 100,
+      recipientsPerDay: 500,
+    });
+    expect(readLocalConfig({ SHADOWMAIL_SEND_MESSAGES_PER_HOUR: '5', SHADOWMAIL_SEND_RECIPIENTS_PER_DAY: '1000' }).sendLimits).toEqual({
+      messagesPerHour: 5,
+      recipientsPerHour: 200,
+      messagesPerDay: 100,
+      recipientsPerDay: 1000,
+    });
+    expect(() => readLocalConfig({ SHADOWMAIL_SEND_RECIPIENTS_PER_HOUR: '0' })).toThrow(
+      /^SHADOWMAIL_SEND_RECIPIENTS_PER_HOUR: invalid value "0": a whole number from 1 to 1000000/,
+    );
+  });
+
   it.each([
     ['SHADOWMAIL_SUBADDRESS_SEPARATOR', '%'],
     ['SHADOWMAIL_SUBADDRESS_SEPARATOR', '.'],
     ['SHADOWMAIL_SUBADDRESS_SEPARATOR', '++'],
     ['SHADOWMAIL_SUBADDRESS_SEPARATOR', '@'],
+    ['SHADOWMAIL_SEND_MESSAGES_PER_DAY', 'many'],
+    ['SHADOWMAIL_SEND_MESSAGES_PER_HOUR', '2.5'],
     ['SHADOWMAIL_PRIMARY_MAX_SESSIONS', 'ten'],
     ['SHADOWMAIL_DNS_SERVERS', 'dns.example.com'],
     ['SHADOWMAIL_DNS_SERVERS', 'dead.beef'],
