@@ -18,6 +18,7 @@ import { type ContractEnvironment, MailFunction } from '../constructs/mail-funct
 import { TABLE_ITEM_ACTIONS } from '../constructs/message-index.ts';
 import { Monitoring } from '../constructs/monitoring.ts';
 import { OutageAlarm } from '../constructs/outage-alarm.ts';
+import { grantTableAccess, TABLE_ACCESS } from '../constructs/table-access.ts';
 import { Webmail } from '../constructs/webmail.ts';
 import { WebmailSending } from '../constructs/webmail-sending.ts';
 import { functionTimeout } from '../pipeline-limits.ts';
@@ -116,6 +117,11 @@ export class StatelessStack extends Stack {
     });
 
     for (const fn of [this.ingest, this.forward, this.resend]) this.grantPipelineAccess(fn, stateful);
+    grantTableAccess(this.ingest.role, stateful.messageIndex.table, TABLE_ACCESS.ingest);
+    grantTableAccess(this.forward.role, stateful.messageIndex.table, TABLE_ACCESS.forward);
+    this.resend.role.addToPolicy(
+      new iam.PolicyStatement({ actions: [...TABLE_ITEM_ACTIONS], resources: [stateful.messageIndex.table.tableArn] }),
+    );
     // Bulk jobs enumerate mailboxes and time ranges through the lookup index, and
     // enqueue their own next steps.
     this.resend.role.addToPolicy(
@@ -227,13 +233,11 @@ export class StatelessStack extends Stack {
   }
 
   /**
-   * What both use cases touch: index items of the base table (the lookup index
-   * serves trace, not the pipeline), raw messages (read, decrypt), the forward
-   * queue (send; forward re-enqueues its retries). Actions and resources are
-   * named exactly: no `index/*`, no `s3:Get*`.
+   * What the pipeline functions share: raw messages (read, decrypt), the forward queue
+   * (send; forward re-enqueues its retries). Their table items: TABLE_ACCESS, one grant
+   * per function (table-access.ts). Actions and resources are named exactly: no `index/*`, no `s3:Get*`.
    */
   private grantPipelineAccess(fn: MailFunction, stateful: StatefulStack): void {
-    fn.role.addToPolicy(new iam.PolicyStatement({ actions: [...TABLE_ITEM_ACTIONS], resources: [stateful.messageIndex.table.tableArn] }));
     fn.role.addManagedPolicy(stateful.rawMail.readPolicy);
     stateful.forwardQueue.queue.grantSendMessages(fn.role);
   }

@@ -1,0 +1,223 @@
+// Least privilege inside the table (issue 14): each function's table statements as
+// CloudFormation, held against what its real handler sends. The handler runs with its
+// real DynamoDB adapter against dynalite behind a recording proxy (the raw store, queues
+// and relay are the in-memory stand-ins: they never reach DynamoDB); every request on
+// the wire must be allowed by the synthesized statements, and every action and every
+// partition pattern granted must have been used. Forbidden calls (the audit log, the
+// directory, a Scan) are evaluated against the same statements.
+import { mkdtempSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { App, Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type { Context, SQSRecord } from 'aws-lambda';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeDynamoDbClient } from '../../../../lambdas/adapters/aws/dynamodb-client.ts';
+import { DynamoDbMessageIndex } from '../../../../lambdas/adapters/aws/dynamodb-message-index.ts';
+import { createMessageTable } from '../../../../lambdas/adapters/aws/message-table.ts';
+import { MailparserMimeParser } from '../../../../lambdas/adapters/mime/mailparser-mime-parser.ts';
+import { MESSAGE_TABLE } from '../../../../lambdas/contract/message-table.ts';
+import { createForwardHandler } from '../../../../lambdas/handlers/forward.ts';
+import { createIngestHandler } from '../../../../lambdas/handlers/ingest.ts';
+import { createObservability } from '../../../../lambdas/handlers/observability.ts';
+import { buildReceiptNotification, wrapInSnsEnvelope } from '../../../../lambdas/handlers/ses-receipt-event.ts';
+import { MessageIndex } from '../../../../lib/constructs/message-index.ts';
+import { grantTableAccess, TABLE_ACCESS, type TableAccess } from '../../../../lib/constructs/table-access.ts';
+import type { CfnResource } from '../../../support/cfn-resource.ts';
+import { allows, type DynamoCall, glob, type PolicyStatement, recordingProxy, usage } from '../../../support/dynamodb-policy.ts';
+import { type DynamoDbServer, startDynalite } from '../../../support/dynamodb-servers.ts';
+import {
+  ManualClock,
+  MemoryRawMailStore,
+  RecordingForwardQueue,
+  RecordingMessageVisibility,
+  ScriptedRelay,
+} from '../../../support/memory-adapters.ts';
+import { simpleMessage } from '../../../support/received-mail.ts';
+
+process.env.POWERTOOLS_METRICS_DISABLED = 'true';
+process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
+
+const outRoot = mkdtempSync(join(tmpdir(), 'shadowmail-table-access-'));
+afterAll(async () => {
+  await rm(outRoot, { recursive: true, force: true });
+});
+
+/** The role's statements as synthesized, with the table's and the lookup index's ARNs as the template writes them. */
+const synthesized = new Map<TableAccess, ReturnType<typeof synthesizeOnce>>();
+const synthesize = (access: TableAccess) => synthesized.get(access) ?? synthesized.set(access, synthesizeOnce(access)).get(access)!;
+
+function synthesizeOnce(access: TableAccess) {
+  const app = new App({ outdir: mkdtempSync(join(outRoot, 'app-')) });
+  const stack = new Stack(app, 'Access');
+  const index = new MessageIndex(stack, 'MessageIndex');
+  const role = new iam.Role(stack, 'Role', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
+  grantTableAccess(role, index.table, access);
+  const policies = Object.values(Template.fromStack(stack).findResources('AWS::IAM::Policy') as Record<string, CfnResource>);
+  expect(policies).toHaveLength(1);
+  const table = { 'Fn::GetAtt': [stack.getLogicalId(index.table.node.defaultChild as never), 'Arn'] };
+  return {
+    statements: policies[0]!.Properties.PolicyDocument.Statement as PolicyStatement[],
+    resources: { table, index: { 'Fn::Join': ['', [table, `/index/${MESSAGE_TABLE.lookupIndex.name}`]] } },
+  };
+}
+
+/** Every request allowed; every action and partition pattern of every statement used by some request. */
+function expectExactly(access: TableAccess, calls: DynamoCall[]): void {
+  const { statements, resources } = synthesize(access);
+  const summary = JSON.stringify(usage(calls));
+  expect(
+    calls.filter((call) => !allows(statements, call, resources)),
+    summary,
+  ).toEqual([]);
+  for (const statement of statements) {
+    const onTable = JSON.stringify(statement.Resource) === JSON.stringify(resources.table);
+    const patterns = (statement.Condition?.['ForAllValues:StringLike']?.['dynamodb:LeadingKeys'] ?? ['*']) as string[];
+    const mine = calls.filter((call) => (call.index === undefined) === onTable);
+    for (const action of [statement.Action].flat()) {
+      expect(
+        mine.some(
+          (call) => `dynamodb:${call.action}` === action && call.leadingKeys.some((key) => patterns.some((p) => glob(p).test(key))),
+        ),
+        `${statement.Sid ?? 'index'}: ${action} unused (${summary})`,
+      ).toBe(true);
+    }
+    for (const pattern of patterns) {
+      expect(
+        mine.some((call) => call.leadingKeys.some((key) => glob(pattern).test(key))),
+        `${statement.Sid}: ${pattern} unused (${summary})`,
+      ).toBe(true);
+    }
+  }
+}
+
+function denies(access: TableAccess, call: Omit<DynamoCall, 'table'>): boolean {
+  const { statements, resources } = synthesize(access);
+  return !allows(statements, { table: 't', ...call }, resources);
+}
+
+const context = { awsRequestId: 'req-1', getRemainingTimeInMillis: () => 60_000 } as unknown as Context;
+
+function sqsRecord(messageId: string, body: string): SQSRecord {
+  return {
+    messageId,
+    receiptHandle: `handle-${messageId}`,
+    body,
+    md5OfBody: '',
+    eventSource: 'aws:sqs',
+    eventSourceARN: 'arn:aws:sqs:eu-central-1:123456789012:q',
+    awsRegion: 'eu-central-1',
+    attributes: { ApproximateReceiveCount: '1', SentTimestamp: '0', SenderId: 'x', ApproximateFirstReceiveTimestamp: '0' },
+    messageAttributes: {},
+  };
+}
+
+const notification = (id: string) =>
+  wrapInSnsEnvelope(
+    buildReceiptNotification({
+      sesMessageId: id,
+      receivedAt: new Date('2026-11-20T10:00:00Z'),
+      envelopeFrom: 'p@partner.test',
+      envelopeRecipients: ['alice@corp.test', 'bob@corp.test'],
+      bucket: 'raw',
+      key: id,
+      headers: [],
+      commonHeaders: {},
+    }),
+    `sns-${id}`,
+  );
+
+describe('the pipeline functions against what their handlers really send', () => {
+  let server: DynamoDbServer;
+  const saved = { ...process.env };
+  const pipeline = { calls: { ingest: [] as DynamoCall[], forward: [] as DynamoCall[] } };
+
+  beforeAll(async () => {
+    server = await startDynalite();
+    Object.assign(process.env, { AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_REGION: 'eu-central-1' });
+    const tableName = 'corp-mail-messages';
+    const admin = makeDynamoDbClient(server.endpoint);
+    await createMessageTable(admin, tableName);
+    admin.destroy();
+    const proxy = await recordingProxy(server.endpoint);
+    const client = makeDynamoDbClient(proxy.endpoint);
+    const index = new DynamoDbMessageIndex({ client, tableName });
+    const store = new MemoryRawMailStore();
+    const jobs = new RecordingForwardQueue();
+    const clock = new ManualClock('2026-11-20T10:00:01Z');
+    const observability = createObservability('test');
+    for (const id of ['m-1', 'm-2', 'm-3']) store.put({ bucket: 'raw', key: id }, simpleMessage());
+    const ingest = createIngestHandler({
+      index,
+      rawStore: store,
+      parser: new MailparserMimeParser(),
+      forwardQueue: jobs,
+      clock,
+      config: { retentionDays: 28, stackId: 'corp-mail', leaseMs: 60_000 },
+      retryVisibility: new RecordingMessageVisibility(),
+      ...observability,
+    });
+    const relay = new ScriptedRelay();
+    relay.codes.set('bob@corp.test', 451);
+    const forward = createForwardHandler({
+      index,
+      rawStore: store,
+      relay,
+      forwardQueue: new RecordingForwardQueue(),
+      clock,
+      config: { stackId: 'corp-mail', maxAgeMs: 5 * 86_400_000, retryBaseSeconds: 60, retryMaxDelaySeconds: 900, leaseMs: 60_000 },
+      retryVisibility: new RecordingMessageVisibility(),
+      ...observability,
+    });
+    try {
+      // Three messages; m-3's forward job cannot be queued at first (the gate is released), m-1 comes twice (the gate says done).
+      const first = await ingest({ Records: ['m-1', 'm-2'].map((id) => sqsRecord(`i-${id}`, notification(id))) }, context);
+      jobs.failNext = true;
+      const refused = await ingest({ Records: [sqsRecord('i-m-3', notification('m-3'))] }, context);
+      const again = await ingest({ Records: ['m-3', 'm-1'].map((id) => sqsRecord(`again-${id}`, notification(id))) }, context);
+      expect([first, refused, again].map((r) => r.batchItemFailures.map((f) => f.itemIdentifier))).toEqual([[], ['i-m-3'], []]);
+      pipeline.calls.ingest = proxy.calls.splice(0);
+      // Forward: alice delivered, bob deferred; m-3's bytes vanish before its job runs (released), m-1's job comes twice (done).
+      store.objects.delete('raw/m-3');
+      const sent = jobs.sent.map((s, i) => sqsRecord(`f-${i}`, JSON.stringify(s.job)));
+      await forward({ Records: sent }, context);
+      await forward({ Records: [sent[0]!] }, context);
+      pipeline.calls.forward = proxy.calls.splice(0);
+    } finally {
+      client.destroy();
+      await proxy.close();
+    }
+  });
+  afterAll(async () => {
+    process.env = saved;
+    await server?.stop();
+  });
+
+  it.each(['ingest', 'forward'] as const)('%s: every request allowed, nothing granted that it does not use', (role) => {
+    // Assess
+    expect(pipeline.calls[role].length).toBeGreaterThan(0);
+    expectExactly(TABLE_ACCESS[role], pipeline.calls[role]);
+  });
+});
+
+describe('what no pipeline function may do', () => {
+  it.each([
+    ['append to the audit log', { action: 'PutItem', leadingKeys: ['AUDIT#2026-11-20'] }],
+    ['change an audit entry', { action: 'UpdateItem', leadingKeys: ['AUDIT#2026-11-20'] }],
+    ['delete an audit entry', { action: 'DeleteItem', leadingKeys: ['AUDIT#2026-11-20'] }],
+    ['batch-delete audit entries beside a message item', { action: 'BatchWriteItem', leadingKeys: ['MSG#m-1', 'AUDIT#2026-11-20'] }],
+    ['write an address', { action: 'PutItem', leadingKeys: ['ADDR#alice@corp.test'] }],
+    ['write the directory', { action: 'BatchWriteItem', leadingKeys: ['DIR#0'] }],
+    ['read a session', { action: 'GetItem', leadingKeys: ['SESSION#s-1'] }],
+    ['scan the table', { action: 'Scan', leadingKeys: [] }],
+    ['query the lookup index', { action: 'Query', leadingKeys: ['RCPT#alice@corp.test'], index: 'gsi1' }],
+  ])('denies to ingest and forward: %s', (_what, call) => {
+    // Act
+    const denied = (['ingest', 'forward'] as const).map((role) => denies(TABLE_ACCESS[role], call));
+
+    // Assess
+    expect(denied).toEqual([true, true]);
+  });
+});
