@@ -60,6 +60,24 @@ export const TABLE_ACCESS = {
     grants: [{ sid: 'Deliveries', actions: ['GetItem', 'Query', 'UpdateItem'], partitions: [PARTITIONS.message] }, gates],
     lookupIndex: false,
   },
+  webmail: {
+    grants: [
+      { sid: 'ReadDirectory', actions: ['GetItem'], partitions: [PARTITIONS.address, PARTITIONS.directory] },
+      { sid: 'ListDirectory', actions: ['Query'], partitions: [PARTITIONS.directory] },
+      {
+        sid: 'Mail',
+        actions: ['GetItem', 'Query', 'BatchGetItem', 'PutItem', 'UpdateItem', 'BatchWriteItem'],
+        partitions: [PARTITIONS.message, PARTITIONS.mailbox],
+      },
+      gates,
+      { sid: 'Sessions', actions: ['GetItem', 'PutItem', 'UpdateItem'], partitions: [PARTITIONS.session] },
+      { sid: 'SingleUse', actions: ['GetItem', 'PutItem', 'DeleteItem'], partitions: [PARTITIONS.singleUse] },
+      { sid: 'ResendJobs', actions: ['GetItem', 'BatchGetItem', 'PutItem', 'UpdateItem'], partitions: [PARTITIONS.resendJob] },
+      // Append-only and readable: no UpdateItem, DeleteItem or BatchWriteItem can reach an audit item.
+      { sid: 'AuditLog', actions: ['PutItem', 'Query'], partitions: [PARTITIONS.audit] },
+    ],
+    lookupIndex: true,
+  },
 } as const satisfies Record<string, TableAccess>;
 
 /** The statements of one function's access to the table (and, if it has that, to the lookup index). */

@@ -15,19 +15,26 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type { Context, SQSRecord } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeDynamoDbClient } from '../../../../lambdas/adapters/aws/dynamodb-client.ts';
+import { DynamoDbDirectoryStore } from '../../../../lambdas/adapters/aws/dynamodb-directory-store.ts';
 import { DynamoDbMessageIndex } from '../../../../lambdas/adapters/aws/dynamodb-message-index.ts';
 import { createMessageTable } from '../../../../lambdas/adapters/aws/message-table.ts';
 import { MailparserMimeParser } from '../../../../lambdas/adapters/mime/mailparser-mime-parser.ts';
+import { ENV, WEB_ENV } from '../../../../lambdas/contract/environment.ts';
 import { MESSAGE_TABLE } from '../../../../lambdas/contract/message-table.ts';
+import { makeDirectoryUser } from '../../../../lambdas/core/directory.ts';
+import { cancelResend, getResendJob, listResendJobs, startResend } from '../../../../lambdas/core/resend.ts';
 import { createForwardHandler } from '../../../../lambdas/handlers/forward.ts';
 import { createIngestHandler } from '../../../../lambdas/handlers/ingest.ts';
 import { createObservability } from '../../../../lambdas/handlers/observability.ts';
 import { buildReceiptNotification, wrapInSnsEnvelope } from '../../../../lambdas/handlers/ses-receipt-event.ts';
+import { buildAwsWebmailDeps } from '../../../../lambdas/wiring/aws.ts';
+import { readAwsWebEnv } from '../../../../lambdas/wiring/env.ts';
 import { MessageIndex } from '../../../../lib/constructs/message-index.ts';
 import { grantTableAccess, TABLE_ACCESS, type TableAccess } from '../../../../lib/constructs/table-access.ts';
 import type { CfnResource } from '../../../support/cfn-resource.ts';
 import { allows, type DynamoCall, glob, type PolicyStatement, recordingProxy, usage } from '../../../support/dynamodb-policy.ts';
 import { type DynamoDbServer, startDynalite } from '../../../support/dynamodb-servers.ts';
+import { makeEntry, makeRecord, putReceived } from '../../../support/index-contract/fixtures.ts';
 import {
   ManualClock,
   MemoryRawMailStore,
@@ -199,6 +206,140 @@ describe('the pipeline functions against what their handlers really send', () =>
     // Assess
     expect(pipeline.calls[role].length).toBeGreaterThan(0);
     expectExactly(TABLE_ACCESS[role], pipeline.calls[role]);
+  });
+});
+
+describe('the webmail against what its adapters really send, as its AWS wiring builds them', () => {
+  let server: DynamoDbServer;
+  const saved = { ...process.env };
+  let calls: DynamoCall[] = [];
+
+  beforeAll(async () => {
+    server = await startDynalite();
+    const tableName = 'corp-mail-messages';
+    Object.assign(process.env, { AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_REGION: 'eu-central-1' });
+    // What the sync and the ingest left in the table, written around the proxy.
+    const admin = makeDynamoDbClient(server.endpoint);
+    await createMessageTable(admin, tableName);
+    const now = Date.now();
+    const record = makeRecord('web-0001', {
+      receivedAt: new Date(now - 10 * 60_000).toISOString(),
+      expiresAt: Math.floor(now / 1000) + 30 * 86_400,
+      envelopeRecipients: ['bob@corp.test'],
+    });
+    const seed = new DynamoDbMessageIndex({ client: admin, tableName });
+    await putReceived(seed, record);
+    await seed.putMailboxEntry(makeEntry('bob@corp.test', 'web-0001', { receivedAt: record.receivedAt, expiresAt: record.expiresAt }));
+    const sync = new DynamoDbDirectoryStore({ client: admin, tableName });
+    await sync.beginSync('sync', new Date(now), 60_000);
+    await sync.putUsers([makeDirectoryUser({ id: 'b1', mailbox: 'bob@corp.test', aliases: ['robert@corp.test'] })]);
+    await sync.putAddresses([{ address: 'robert@corp.test', mailbox: 'bob@corp.test' }]);
+    await sync.finishSync('sync', new Date(now));
+    admin.destroy();
+
+    const proxy = await recordingProxy(server.endpoint);
+    process.env.AWS_ENDPOINT_URL_DYNAMODB = proxy.endpoint;
+    const env = readAwsWebEnv({
+      [WEB_ENV.failoverParameter]: '/corp-mail/failover',
+      [WEB_ENV.userPoolId]: 'eu-central-1_AbCdEf123',
+      [WEB_ENV.userPoolClientId]: 'client-123',
+      [WEB_ENV.publicUrl]: 'https://mail.corp.example',
+      [WEB_ENV.sessionSecretArn]: 'arn:aws:secretsmanager:eu-central-1:123456789012:secret:session-AbCdEf',
+      [WEB_ENV.rawBucket]: 'corp-mail-raw',
+      [WEB_ENV.breakGlassAdmins]: 'breakglass1@corp.test',
+      [ENV.tableName]: tableName,
+      [ENV.resendQueueUrl]: 'https://sqs.eu-central-1.amazonaws.com/123456789012/corp-mail-resend',
+      [ENV.stackId]: 'corp-mail',
+    });
+    const webmail = buildAwsWebmailDeps(env, { sessionSecret: 'table-access-session-secret-0123456789abcdef', clientSecret: null });
+    const { admin: console_, declare, sessions, directory } = webmail;
+    const index = console_!.index;
+    expect(index).toBeInstanceOf(DynamoDbMessageIndex);
+    expect(directory).toBeInstanceOf(DynamoDbDirectoryStore);
+    const mail = index as unknown as DynamoDbMessageIndex;
+    const users = directory as DynamoDbDirectoryStore;
+    const at = new Date();
+    try {
+      // Sign-in and every request: the session and the directory.
+      await sessions!.create({
+        id: 's-1',
+        email: 'bob@corp.test',
+        tokenAdmin: false,
+        createdAt: now,
+        expiresAt: now + 3_600_000,
+        signedOut: false,
+      });
+      await sessions!.get('s-1', at);
+      await sessions!.signOut('s-1');
+      expect(await users.hasSynced()).toBe(true);
+      expect(await users.userForAddress('robert@corp.test')).toMatchObject({ mailbox: 'bob@corp.test' });
+      // Staff notices list the directory.
+      expect((await users.readState()).users).toHaveLength(1);
+      // The mailbox pages: list, open, mark read, the deliveries; a Sent copy under a send's once-gate.
+      expect(await mail.mailboxFor('robert@corp.test')).toBe('bob@corp.test');
+      const page = await mail.listMailboxPage('bob@corp.test', { folder: 'inbox', limit: 10 }, at);
+      expect(page.entries.map((e) => e.sesMessageId)).toEqual(['web-0001']);
+      await mail.getMailboxEntry('bob@corp.test', 'web-0001', at);
+      await mail.getMessage('web-0001', at);
+      await mail.updateMailboxEntry('bob@corp.test', 'web-0001', { read: true });
+      await mail.getDeliveryStates('web-0001', at);
+      expect(await mail.acquireOnce('webmail-send#bob@corp.test#d-1', 'w-1', at, 60_000)).toBe('acquired');
+      await mail.putMessage(
+        makeRecord('sent-0001', { envelopeRecipients: ['partner@example.org'], expiresAt: Math.floor(now / 1000) + 86_400 }),
+      );
+      await mail.putMailboxEntry(makeEntry('bob@corp.test', 'sent-0001', { folder: 'sent' }));
+      await mail.completeOnce('webmail-send#bob@corp.test#d-1', 'w-1');
+      expect(await mail.acquireOnce('webmail-send#bob@corp.test#d-1', 'w-2', at, 60_000)).toBe('done');
+      await mail.acquireOnce('webmail-send#bob@corp.test#d-2', 'w-1', at, 60_000);
+      await mail.releaseOnce('webmail-send#bob@corp.test#d-2', 'w-1');
+      // The admin console: trace, a bulk resend started, listed and cancelled, the audit log.
+      await mail.findMessages({ recipient: 'bob@corp.test', limit: 10 }, at);
+      await mail.searchMessages({ recipient: 'bob@corp.test', limit: 10 }, at);
+      const since = new Date(now - 3_600_000).toISOString();
+      const until = new Date(now + 60_000).toISOString();
+      await mail.listReceived({ since, until, limit: 10 }, at);
+      const resend = { ...console_!.resend, queue: { enqueue: async () => {} } };
+      const job = await startResend('admin@corp.test', { kind: 'all', since, until }, resend);
+      await listResendJobs({}, resend);
+      await getResendJob(job.id, resend);
+      await cancelResend('admin@corp.test', job.id, resend);
+      await console_!.audit.list({ since, until: new Date(Date.now() + 60_000).toISOString(), limit: 10 });
+      // The backlog alarm's link: used once, given back.
+      const link = 'outage-link#l-1';
+      expect(await declare!.singleUse.take(link, 'breakglass1@corp.test', new Date(now + 600_000), at)).toBe(true);
+      await declare!.singleUse.isTaken(link, at);
+      await declare!.singleUse.giveBack(link, 'breakglass1@corp.test');
+      calls = proxy.calls.splice(0);
+    } finally {
+      await proxy.close();
+    }
+  });
+  afterAll(async () => {
+    process.env = saved;
+    await server?.stop();
+  });
+
+  it('every request allowed, nothing granted that it does not use', () => {
+    // Assess
+    expectExactly(TABLE_ACCESS.webmail, calls);
+  });
+
+  it.each([
+    ['change an audit entry', { action: 'UpdateItem', leadingKeys: ['AUDIT#2026-11-20'] }],
+    ['delete an audit entry', { action: 'DeleteItem', leadingKeys: ['AUDIT#2026-11-20'] }],
+    ['batch-overwrite audit entries', { action: 'BatchWriteItem', leadingKeys: ['AUDIT#2026-11-20'] }],
+    ['write an address', { action: 'PutItem', leadingKeys: ['ADDR#alice@corp.test'] }],
+    ['batch-write addresses beside mail', { action: 'BatchWriteItem', leadingKeys: ['MSG#m-1', 'ADDR#alice@corp.test'] }],
+    ['write the directory', { action: 'BatchWriteItem', leadingKeys: ['DIR#0'] }],
+    ['take over the sync state', { action: 'UpdateItem', leadingKeys: ['DIR#STATE'] }],
+    ['write an admin setup window', { action: 'PutItem', leadingKeys: ['SETUP#breakglass1@corp.test'] }],
+    ['scan the table', { action: 'Scan', leadingKeys: [] }],
+  ])('denies to the webmail: %s', (_what, call) => {
+    // Act
+    const denied = denies(TABLE_ACCESS.webmail, call);
+
+    // Assess
+    expect(denied).toBe(true);
   });
 });
 
