@@ -60,6 +60,14 @@ export const TABLE_ACCESS = {
     grants: [{ sid: 'Deliveries', actions: ['GetItem', 'Query', 'UpdateItem'], partitions: [PARTITIONS.message] }, gates],
     lookupIndex: false,
   },
+  resend: {
+    grants: [
+      { sid: 'Messages', actions: ['GetItem', 'Query', 'UpdateItem'], partitions: [PARTITIONS.message, PARTITIONS.mailbox] },
+      { sid: 'ResendJobs', actions: ['GetItem', 'UpdateItem'], partitions: [PARTITIONS.resendJob] },
+      gates,
+    ],
+    lookupIndex: true,
+  },
   webmail: {
     grants: [
       { sid: 'ReadDirectory', actions: ['GetItem'], partitions: [PARTITIONS.address, PARTITIONS.directory] },

@@ -7,7 +7,6 @@ import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { BACKLOG_ALARM_SUFFIX, ENV } from '../../lambdas/contract/environment.ts';
-import { MESSAGE_TABLE } from '../../lambdas/contract/message-table.ts';
 import { type ConsumerLimits, FORWARD_LIMITS, INGEST_LIMITS, RESEND_LIMITS } from '../../lambdas/contract/pipeline-limits.ts';
 import { splitPrimarySessions } from '../../lambdas/contract/primary-sessions.ts';
 import type { ShadowmailConfig } from '../config.ts';
@@ -15,7 +14,6 @@ import { DirectorySyncRole } from '../constructs/directory-sync-role.ts';
 import { EgressNetwork } from '../constructs/egress-network.ts';
 import { InboundMail, inboundMailNames } from '../constructs/inbound-mail.ts';
 import { type ContractEnvironment, MailFunction } from '../constructs/mail-function.ts';
-import { TABLE_ITEM_ACTIONS } from '../constructs/message-index.ts';
 import { Monitoring } from '../constructs/monitoring.ts';
 import { OutageAlarm } from '../constructs/outage-alarm.ts';
 import { grantTableAccess, TABLE_ACCESS } from '../constructs/table-access.ts';
@@ -119,17 +117,9 @@ export class StatelessStack extends Stack {
     for (const fn of [this.ingest, this.forward, this.resend]) this.grantPipelineAccess(fn, stateful);
     grantTableAccess(this.ingest.role, stateful.messageIndex.table, TABLE_ACCESS.ingest);
     grantTableAccess(this.forward.role, stateful.messageIndex.table, TABLE_ACCESS.forward);
-    this.resend.role.addToPolicy(
-      new iam.PolicyStatement({ actions: [...TABLE_ITEM_ACTIONS], resources: [stateful.messageIndex.table.tableArn] }),
-    );
-    // Bulk jobs enumerate mailboxes and time ranges through the lookup index, and
-    // enqueue their own next steps.
-    this.resend.role.addToPolicy(
-      new iam.PolicyStatement({
-        actions: ['dynamodb:Query'],
-        resources: [`${stateful.messageIndex.table.tableArn}/index/${MESSAGE_TABLE.lookupIndex.name}`],
-      }),
-    );
+    // Bulk jobs enumerate mailboxes and time ranges through the lookup index (TABLE_ACCESS.resend.lookupIndex).
+    grantTableAccess(this.resend.role, stateful.messageIndex.table, TABLE_ACCESS.resend);
+    // Bulk jobs enqueue their own next steps.
     stateful.resendQueue.queue.grantSendMessages(this.resend.role);
     if (smartHost.authSecretArn) {
       for (const fn of [this.forward, this.resend]) {

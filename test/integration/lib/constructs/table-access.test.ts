@@ -17,16 +17,19 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeDynamoDbClient } from '../../../../lambdas/adapters/aws/dynamodb-client.ts';
 import { DynamoDbDirectoryStore } from '../../../../lambdas/adapters/aws/dynamodb-directory-store.ts';
 import { DynamoDbMessageIndex } from '../../../../lambdas/adapters/aws/dynamodb-message-index.ts';
+import { DynamoDbResendJobs } from '../../../../lambdas/adapters/aws/dynamodb-resend-jobs.ts';
 import { createMessageTable } from '../../../../lambdas/adapters/aws/message-table.ts';
 import { MailparserMimeParser } from '../../../../lambdas/adapters/mime/mailparser-mime-parser.ts';
 import { ENV, WEB_ENV } from '../../../../lambdas/contract/environment.ts';
 import { MESSAGE_TABLE } from '../../../../lambdas/contract/message-table.ts';
 import { makeDirectoryUser } from '../../../../lambdas/core/directory.ts';
-import { cancelResend, getResendJob, listResendJobs, startResend } from '../../../../lambdas/core/resend.ts';
+import { cancelResend, DEFAULT_RESEND_CONFIG, getResendJob, listResendJobs, startResend } from '../../../../lambdas/core/resend.ts';
 import { createForwardHandler } from '../../../../lambdas/handlers/forward.ts';
 import { createIngestHandler } from '../../../../lambdas/handlers/ingest.ts';
 import { createObservability } from '../../../../lambdas/handlers/observability.ts';
+import { createResendHandler } from '../../../../lambdas/handlers/resend.ts';
 import { buildReceiptNotification, wrapInSnsEnvelope } from '../../../../lambdas/handlers/ses-receipt-event.ts';
+import type { ResendStep } from '../../../../lambdas/ports/resend-jobs.ts';
 import { buildAwsWebmailDeps } from '../../../../lambdas/wiring/aws.ts';
 import { readAwsWebEnv } from '../../../../lambdas/wiring/env.ts';
 import { MessageIndex } from '../../../../lib/constructs/message-index.ts';
@@ -337,6 +340,130 @@ describe('the webmail against what its adapters really send, as its AWS wiring b
   ])('denies to the webmail: %s', (_what, call) => {
     // Act
     const denied = denies(TABLE_ACCESS.webmail, call);
+
+    // Assess
+    expect(denied).toBe(true);
+  });
+});
+
+describe('the resend worker against what its handler really sends', () => {
+  let server: DynamoDbServer;
+  const saved = { ...process.env };
+  let calls: DynamoCall[] = [];
+
+  beforeAll(async () => {
+    server = await startDynalite();
+    Object.assign(process.env, { AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_REGION: 'eu-central-1' });
+    const tableName = 'corp-mail-messages';
+    const admin = makeDynamoDbClient(server.endpoint);
+    await createMessageTable(admin, tableName);
+    const now = Date.now();
+    const store = new MemoryRawMailStore();
+    const seed = new DynamoDbMessageIndex({ client: admin, tableName });
+    for (const [i, id] of ['rs-0001', 'rs-0002'].entries()) {
+      const record = makeRecord(id, {
+        receivedAt: new Date(now - (20 - i) * 60_000).toISOString(),
+        expiresAt: Math.floor(now / 1000) + 30 * 86_400,
+        envelopeRecipients: ['alice@corp.test', 'bob@corp.test'],
+        raw: { bucket: 'raw', key: id },
+      });
+      await putReceived(seed, record);
+      for (const mailbox of record.envelopeRecipients) {
+        await seed.putMailboxEntry(makeEntry(mailbox, id, { receivedAt: record.receivedAt, expiresAt: record.expiresAt }));
+      }
+      store.put(record.raw, simpleMessage());
+    }
+    // Jobs as the admin console starts them (its own role, around the proxy), their steps on a queue in memory.
+    const steps: ResendStep[] = [];
+    const queue = {
+      failNext: false,
+      enqueue: async (more: ResendStep[]) => {
+        if (queue.failNext) {
+          queue.failNext = false;
+          throw new Error('queue unavailable');
+        }
+        steps.push(...more);
+      },
+    };
+    const clock = new ManualClock(new Date(now).toISOString());
+    const console_ = {
+      index: seed,
+      jobs: new DynamoDbResendJobs({ client: admin, tableName }),
+      queue,
+      audit: { append: async () => {}, list: async () => ({ events: [], nextCursor: null }) },
+      clock,
+      config: DEFAULT_RESEND_CONFIG,
+    };
+    const since = new Date(now - 3_600_000).toISOString();
+    const until = new Date(now + 60_000).toISOString();
+    await startResend('admin@corp.test', { kind: 'all', since, until }, console_);
+    await startResend('admin@corp.test', { kind: 'mailbox', mailbox: 'alice@corp.test', since, until }, console_);
+    await startResend('admin@corp.test', { kind: 'message', sesMessageId: 'rs-0001', recipients: ['bob@corp.test'] }, console_);
+    const cancelled = await startResend('admin@corp.test', { kind: 'message', sesMessageId: 'rs-0002' }, console_);
+    await cancelResend('admin@corp.test', cancelled.id, console_);
+
+    const proxy = await recordingProxy(server.endpoint);
+    const client = makeDynamoDbClient(proxy.endpoint);
+    const relay = new ScriptedRelay();
+    relay.codes.set('bob@corp.test', 451);
+    const worker = createResendHandler({
+      index: new DynamoDbMessageIndex({ client, tableName }),
+      rawStore: store,
+      relay,
+      jobs: new DynamoDbResendJobs({ client, tableName }),
+      queue,
+      clock,
+      retryVisibility: new RecordingMessageVisibility(),
+      config: {
+        ...DEFAULT_RESEND_CONFIG,
+        stackId: 'corp-mail',
+        leaseMs: 60_000,
+        maxAttempts: 2,
+        retryBaseSeconds: 1,
+        retryMaxDelaySeconds: 1,
+      },
+      ...createObservability('test'),
+    });
+    try {
+      // As Lambda's event source delivers them, until the queue is empty: the first step cannot queue
+      // its next ones (its gate is released, it comes again), one step is delivered twice.
+      queue.failNext = true;
+      for (let round = 0; round < 20 && steps.length > 0; round += 1) {
+        const batch = steps.splice(0);
+        if (round === 1) batch.push(batch[0]!);
+        const records = batch.map((step, i) => sqsRecord(`r-${round}-${i}`, JSON.stringify(step)));
+        const { batchItemFailures } = await worker({ Records: records }, context);
+        for (const failure of batchItemFailures) steps.push(batch[records.findIndex((r) => r.messageId === failure.itemIdentifier)]!);
+        clock.advance(5_000);
+      }
+      expect(steps).toEqual([]);
+      calls = proxy.calls.splice(0);
+    } finally {
+      client.destroy();
+      admin.destroy();
+      await proxy.close();
+    }
+  });
+  afterAll(async () => {
+    process.env = saved;
+    await server?.stop();
+  });
+
+  it('every request allowed, nothing granted that it does not use', () => {
+    // Assess
+    expectExactly(TABLE_ACCESS.resend, calls);
+  });
+
+  it.each([
+    ['append to the audit log', { action: 'PutItem', leadingKeys: ['AUDIT#2026-11-20'] }],
+    ['change an audit entry', { action: 'UpdateItem', leadingKeys: ['AUDIT#2026-11-20'] }],
+    ['write an address', { action: 'PutItem', leadingKeys: ['ADDR#alice@corp.test'] }],
+    ['write the directory', { action: 'BatchWriteItem', leadingKeys: ['DIR#0'] }],
+    ['read a session', { action: 'GetItem', leadingKeys: ['SESSION#s-1'] }],
+    ['scan the table', { action: 'Scan', leadingKeys: [] }],
+  ])('denies to the resend worker: %s', (_what, call) => {
+    // Act
+    const denied = denies(TABLE_ACCESS.resend, call);
 
     // Assess
     expect(denied).toBe(true);
