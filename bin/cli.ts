@@ -34,8 +34,8 @@ const USAGE = `usage:
   shadowmail resend --message-id ID [--to ADDR ...] [--no-wait] [TARGET]
   shadowmail resend (--mailbox ADDR | --all) --since T --until T [--no-wait] [TARGET]
   shadowmail resend (status | cancel) JOB [TARGET]
-  shadowmail failover on [--message TEXT] [--reason TEXT] [--notify [--dry-run]] [TARGET | --ssm-parameter NAME [--region R]]
-  shadowmail failover off [--reason TEXT] [--notify [--dry-run]] [TARGET | --ssm-parameter NAME [--region R]]
+  shadowmail failover on [--message TEXT] [--reason TEXT] [--notify [--dry-run]] [TARGET]
+  shadowmail failover off [--reason TEXT] [--notify [--dry-run]] [TARGET]
   shadowmail failover status [--json] [TARGET | --ssm-parameter NAME [--region R]]
   shadowmail directory (sync … | import FILE | list)   (shadowmail directory --help)
   shadowmail redrive --stack STACK_ID [--region REGION] [--queue QUEUE] [--dry-run]   (shadowmail redrive --help)
@@ -66,8 +66,8 @@ const USAGE = `usage:
   CloudFormation outputs of STACK_ID-stateful and STACK_ID-stateless. Against AWS the
   CLI acts with your own AWS credentials (environment, profile, SSO): IAM decides what
   you may do, and the audit log names you as cli:<os user>@<host>.
-  --ssm-parameter NAME switches a parameter by name; it knows no table, so no audit
-  entry is written (use --stack).
+  --ssm-parameter NAME reads a parameter by name (failover status); it knows no table
+  to audit a switch in, so failover on/off refuse it (use --stack).
 
 ${EXIT_STATUS_HELP}`;
 

@@ -1,6 +1,6 @@
 // `shadowmail failover on [--message TEXT] [--reason TEXT] | off [--reason TEXT] | status [--json]`:
 // opens or closes the emergency webmail, or shows the flag — local mode's flag file, a
-// deployed stack's SSM parameter (--stack), or any SSM parameter (--ssm-parameter). A
+// deployed stack's SSM parameter (--stack), or any SSM parameter (--ssm-parameter, status only). A
 // switch is audited like the admin page's; it is never held back by the audit log.
 // `--notify` tells staff afterwards (core/staff-notices.ts); `--notify --dry-run` only
 // shows who would get what and switches nothing.
@@ -24,8 +24,8 @@ import { command, EXIT, exitStatusHelp, UsageError } from './command.ts';
 import { cliTarget, deployedActor, deployedTargetOptions, openDeployedFailover, openDeployedNotices } from './deployed-target.ts';
 
 export const FAILOVER_USAGE = `usage:
-  shadowmail failover on [--message TEXT] [--reason TEXT] [--notify [--dry-run]] [TARGET | --ssm-parameter NAME [--region R]]
-  shadowmail failover off [--reason TEXT] [--notify [--dry-run]] [TARGET | --ssm-parameter NAME [--region R]]
+  shadowmail failover on [--message TEXT] [--reason TEXT] [--notify [--dry-run]] [TARGET]
+  shadowmail failover off [--reason TEXT] [--notify [--dry-run]] [TARGET]
   shadowmail failover status [--json] [TARGET | --ssm-parameter NAME [--region R]]
 
   Opens (on) or closes (off) the emergency webmail, or shows the flag. Users see a change
@@ -35,8 +35,8 @@ export const FAILOVER_USAGE = `usage:
 
   TARGET is local mode's data directory (--data-dir DIR; default SHADOWMAIL_DATA_DIR or
   ./.shadowmail) or a deployed stack: --stack STACK_ID [--region REGION].
-  --ssm-parameter NAME switches a parameter by name; it knows no table, so no audit
-  entry is written (use --stack).
+  --ssm-parameter NAME reads a parameter by name (status); it knows no table to audit
+  a switch in, so on and off refuse it (use --stack).
 
   --notify      after the switch, tell every enabled personal user of the directory by
                 SMS (their mobile number) and/or mail to their private address, as the
@@ -162,7 +162,7 @@ interface NoticeTarget {
 
 /**
  * The flag and audit log the options name: a deployed stack (--stack), an SSM parameter
- * by name (--ssm-parameter, no table known: no audit), or local mode's data directory.
+ * by name (--ssm-parameter: status only, as no table is known to audit a switch in), or local mode's data directory.
  */
 async function failoverTarget(
   values: {
@@ -179,6 +179,8 @@ async function failoverTarget(
     if (values.stack !== undefined) throw new UsageError('give either --stack or --ssm-parameter, not both');
     if (!/^\/[A-Za-z0-9_.\-/]{1,1010}$/.test(parameter))
       throw new UsageError(`--ssm-parameter must be a parameter name such as /shadowmail/failover, not ${JSON.stringify(parameter)}`);
+    // Every switch is audited (issue 14): a parameter by name comes with no table to write the entry to.
+    if (switching) throw new UsageError('--ssm-parameter names no table, so the switch could not be audited: use --stack STACK_ID');
     const client = new SSMClient(values.region ? { region: values.region } : {});
     return {
       flag: new SsmFailoverFlag(client, parameter),

@@ -8,20 +8,6 @@ import { MESSAGE_TABLE } from '../../lambdas/contract/message-table.ts';
 
 const string = dynamodb.AttributeType.STRING;
 
-/**
- * The item operations of the DynamoDB adapters (message index, directory, audit, resend
- * jobs): what a function that uses the table is granted. No Scan, no table-level calls.
- */
-export const TABLE_ITEM_ACTIONS: readonly string[] = [
-  'dynamodb:GetItem',
-  'dynamodb:PutItem',
-  'dynamodb:UpdateItem',
-  'dynamodb:DeleteItem',
-  'dynamodb:Query',
-  'dynamodb:BatchGetItem',
-  'dynamodb:BatchWriteItem',
-];
-
 export class MessageIndex extends Construct {
   readonly table: dynamodb.Table;
 

@@ -25,12 +25,11 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
 import { ENV, formatNoticeChannels, WEB_ENV } from '../../lambdas/contract/environment.ts';
-import { MESSAGE_TABLE } from '../../lambdas/contract/message-table.ts';
 import { DIRECTORY_ID_ATTRIBUTE, DIRECTORY_ID_CLAIM } from '../../lambdas/contract/sign-in.ts';
 import { CONFIG_CONTEXT_KEY, type ShadowmailConfig, ShadowmailConfigError } from '../config.ts';
 import { MailFunction } from './mail-function.ts';
-import { TABLE_ITEM_ACTIONS } from './message-index.ts';
 import { SignInTrigger } from './sign-in-trigger.ts';
+import { grantTableAccess, TABLE_ACCESS } from './table-access.ts';
 
 /** What the webmail writes into the flag parameter before any admin has switched it: normal operation. */
 export const INITIAL_FAILOVER_VALUE = JSON.stringify({ on: false });
@@ -460,18 +459,15 @@ export class Webmail extends Construct {
   }
 
   /**
-   * Exactly the calls of the webmail's adapters: table items and the lookup index
-   * (trace), raw mail read and Sent copies / download links written under their
+   * Exactly the calls of the webmail's adapters: table items, each held to its partitions
+   * (TABLE_ACCESS.webmail), and the lookup index (trace), raw mail read and Sent copies / download links written under their
    * prefixes, the bucket key for both, sending from the mail domains, the flag
    * parameter, the session secret, and the resend queue.
    */
   private grantWebmailAccess(props: WebmailProps): iam.IManagedPolicy {
     const role = this.function.role;
     const { table } = props;
-    role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: [...TABLE_ITEM_ACTIONS], resources: [table.tableArn] }));
-    role.addToPrincipalPolicy(
-      new iam.PolicyStatement({ actions: ['dynamodb:Query'], resources: [`${table.tableArn}/index/${MESSAGE_TABLE.lookupIndex.name}`] }),
-    );
+    grantTableAccess(role, table, TABLE_ACCESS.webmail);
     // SES v2 SendEmail with raw content is authorized as both actions, on the identity and, when the
     // message names one, on the configuration set too (Service Authorization Reference, Amazon SES v2:
     // SendEmail, resource types identity* and configuration-set).

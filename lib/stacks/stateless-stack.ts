@@ -7,7 +7,6 @@ import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { BACKLOG_ALARM_SUFFIX, ENV } from '../../lambdas/contract/environment.ts';
-import { MESSAGE_TABLE } from '../../lambdas/contract/message-table.ts';
 import { type ConsumerLimits, FORWARD_LIMITS, INGEST_LIMITS, RESEND_LIMITS } from '../../lambdas/contract/pipeline-limits.ts';
 import { splitPrimarySessions } from '../../lambdas/contract/primary-sessions.ts';
 import type { ShadowmailConfig } from '../config.ts';
@@ -15,9 +14,9 @@ import { DirectorySyncRole } from '../constructs/directory-sync-role.ts';
 import { EgressNetwork } from '../constructs/egress-network.ts';
 import { InboundMail, inboundMailNames } from '../constructs/inbound-mail.ts';
 import { type ContractEnvironment, MailFunction } from '../constructs/mail-function.ts';
-import { TABLE_ITEM_ACTIONS } from '../constructs/message-index.ts';
 import { Monitoring } from '../constructs/monitoring.ts';
 import { OutageAlarm } from '../constructs/outage-alarm.ts';
+import { grantTableAccess, TABLE_ACCESS } from '../constructs/table-access.ts';
 import { Webmail } from '../constructs/webmail.ts';
 import { WebmailSending } from '../constructs/webmail-sending.ts';
 import { functionTimeout } from '../pipeline-limits.ts';
@@ -121,14 +120,11 @@ export class StatelessStack extends Stack {
     });
 
     for (const fn of [this.ingest, this.forward, this.resend]) this.grantPipelineAccess(fn, stateful);
-    // Bulk jobs enumerate mailboxes and time ranges through the lookup index, and
-    // enqueue their own next steps.
-    this.resend.role.addToPolicy(
-      new iam.PolicyStatement({
-        actions: ['dynamodb:Query'],
-        resources: [`${stateful.messageIndex.table.tableArn}/index/${MESSAGE_TABLE.lookupIndex.name}`],
-      }),
-    );
+    grantTableAccess(this.ingest.role, stateful.messageIndex.table, TABLE_ACCESS.ingest);
+    grantTableAccess(this.forward.role, stateful.messageIndex.table, TABLE_ACCESS.forward);
+    // Bulk jobs enumerate mailboxes and time ranges through the lookup index (TABLE_ACCESS.resend.lookupIndex).
+    grantTableAccess(this.resend.role, stateful.messageIndex.table, TABLE_ACCESS.resend);
+    // Bulk jobs enqueue their own next steps.
     stateful.resendQueue.queue.grantSendMessages(this.resend.role);
     if (smartHost.authSecretArn) {
       for (const fn of [this.forward, this.resend]) {
@@ -233,13 +229,11 @@ export class StatelessStack extends Stack {
   }
 
   /**
-   * What both use cases touch: index items of the base table (the lookup index
-   * serves trace, not the pipeline), raw messages (read, decrypt), the forward
-   * queue (send; forward re-enqueues its retries). Actions and resources are
-   * named exactly: no `index/*`, no `s3:Get*`.
+   * What the pipeline functions share: raw messages (read, decrypt), the forward queue
+   * (send; forward re-enqueues its retries). Their table items: TABLE_ACCESS, one grant
+   * per function (table-access.ts). Actions and resources are named exactly: no `index/*`, no `s3:Get*`.
    */
   private grantPipelineAccess(fn: MailFunction, stateful: StatefulStack): void {
-    fn.role.addToPolicy(new iam.PolicyStatement({ actions: [...TABLE_ITEM_ACTIONS], resources: [stateful.messageIndex.table.tableArn] }));
     fn.role.addManagedPolicy(stateful.rawMail.readPolicy);
     stateful.forwardQueue.queue.grantSendMessages(fn.role);
   }

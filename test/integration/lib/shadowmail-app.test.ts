@@ -17,6 +17,7 @@ import { FORWARD_LIMITS, INGEST_LIMITS, RESEND_LIMITS } from '../../../lambdas/c
 import { RAW_MAIL_EXPIRY_MARGIN_DAYS } from '../../../lambdas/contract/raw-mail-bucket.ts';
 import { readAwsForwardEnv, readAwsIngestEnv } from '../../../lambdas/wiring/env.ts';
 import { loadConfig, parseConfig, ShadowmailConfigError, type ShadowmailConfigInput, SQS_MAX_RETENTION_DAYS } from '../../../lib/config.ts';
+import { TABLE_ACCESS } from '../../../lib/constructs/table-access.ts';
 import { VISIBILITY_FACTOR } from '../../../lib/pipeline-limits.ts';
 import { buildShadowmail } from '../../../lib/shadowmail-app.ts';
 import type { CfnResource } from '../../support/cfn-resource.ts';
@@ -682,6 +683,37 @@ describe('stateless stack', () => {
         Resource: EXAMPLE.smartHost.authSecretArn,
       })),
     );
+  });
+
+  it('holds the ingest, forward and resend functions to their table partitions (TABLE_ACCESS): every DynamoDB statement of theirs is one of its grants', () => {
+    // Act
+    const dynamoStatementsOf = (prefix: string) =>
+      Object.entries(example.stateless.findResources('AWS::IAM::Policy') as Record<string, Resource>)
+        .filter(([id]) => id.startsWith(`${prefix}Role`))
+        .flatMap(
+          ([, p]) => p.Properties.PolicyDocument.Statement as Array<{ Sid?: string; Action: string | string[]; Condition?: unknown }>,
+        )
+        .filter((s) => [s.Action].flat().some((a) => a.startsWith('dynamodb:')));
+
+    // Assess
+    for (const [prefix, access] of [
+      ['Ingest', TABLE_ACCESS.ingest],
+      ['Forward', TABLE_ACCESS.forward],
+      ['Resend', TABLE_ACCESS.resend],
+    ] as const) {
+      const statements = dynamoStatementsOf(prefix);
+      const sids = [...access.grants.map((g) => g.sid), ...(access.lookupIndex ? ['QueryLookupIndex'] : [])];
+      expect(statements.map((s) => s.Sid).sort(), prefix).toEqual(sids.sort());
+      for (const s of statements) {
+        const grant = access.grants.find((g) => g.sid === s.Sid);
+        if (!grant) continue; // the lookup index: checked below for resend
+        expect([s.Action].flat().sort()).toEqual(grant.actions.map((a) => `dynamodb:${a}`).sort());
+        expect(s.Condition).toEqual({
+          'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [...grant.partitions] },
+          Null: { 'dynamodb:LeadingKeys': 'false' },
+        });
+      }
+    }
   });
 
   it('passes the smart-host secret and HELO name through, and lets only the forward and resend functions read that secret', () => {

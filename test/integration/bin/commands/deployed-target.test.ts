@@ -284,15 +284,21 @@ describe('shadowmail CLI against a deployed stack (--stack)', () => {
     expect(JSON.parse(status.out)).toMatchObject({ on: true, changedBy: ACTOR });
   });
 
-  it('switches a parameter named by --ssm-parameter with a warning that nothing was audited', async () => {
+  it('refuses to switch a parameter named by --ssm-parameter (no table: the switch could not be audited), pointing to --stack; reads its status', async () => {
     // Prepare
+    aws.parameters.set('/other/failover', JSON.stringify({ on: true, changedAt: '2030-03-01T09:00:00.000Z', changedBy: ACTOR }));
     const before = (await auditSince('failover.off')).length;
     // Act
     const off = await run('failover', 'off', '--reason', 'restored', '--ssm-parameter', '/other/failover', '--region', REGION);
+    const status = await run('failover', 'status', '--json', '--ssm-parameter', '/other/failover', '--region', REGION);
     // Assess
-    expect(off.code, off.err).toBe(0);
-    expect(off.err).toMatch(/^warning: no audit entry written: .*use --stack STACK_ID/);
-    expect(JSON.parse(aws.parameters.get('/other/failover')!)).toMatchObject({ on: false, reason: 'restored' });
+    expect(off.code).toBe(2);
+    expect(off.err.split('\n')[0]).toMatch(
+      /^shadowmail failover: --ssm-parameter names no table, so the switch could not be audited: use --stack STACK_ID$/,
+    );
+    expect(JSON.parse(aws.parameters.get('/other/failover')!)).toMatchObject({ on: true });
     expect(await auditSince('failover.off')).toHaveLength(before);
+    expect(status.code, status.err).toBe(0);
+    expect(JSON.parse(status.out)).toMatchObject({ on: true });
   });
 });

@@ -24,6 +24,7 @@ import { parseConfig, ShadowmailConfigError, type ShadowmailConfigInput } from '
 import { MessageIndex } from '../../../../lib/constructs/message-index.ts';
 import { RawMailBucket } from '../../../../lib/constructs/raw-mail-bucket.ts';
 import { SIGN_IN_TRIGGER_LIMITS } from '../../../../lib/constructs/sign-in-trigger.ts';
+import { TABLE_ACCESS } from '../../../../lib/constructs/table-access.ts';
 import { WEBMAIL_LIMITS, WEBMAIL_THROTTLE, Webmail } from '../../../../lib/constructs/webmail.ts';
 import { WorkQueue } from '../../../../lib/constructs/work-queue.ts';
 import type { CfnResource } from '../../../support/cfn-resource.ts';
@@ -535,20 +536,19 @@ describe('webmail function', () => {
         Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
         Resource: { 'Fn::GetAtt': [idOf(template, 'AWS::Logs::LogGroup', 'WebmailFunctionLogs'), 'Arn'] },
       },
-      {
+      // Each group of items held to its partitions (table-access.ts; its test holds them against the real adapters).
+      ...TABLE_ACCESS.webmail.grants.map((grant) => ({
+        Sid: grant.sid,
         Effect: 'Allow',
-        Action: [
-          'dynamodb:BatchGetItem',
-          'dynamodb:BatchWriteItem',
-          'dynamodb:DeleteItem',
-          'dynamodb:GetItem',
-          'dynamodb:PutItem',
-          'dynamodb:Query',
-          'dynamodb:UpdateItem',
-        ],
+        Action: grant.actions.length === 1 ? `dynamodb:${grant.actions[0]}` : grant.actions.map((a) => `dynamodb:${a}`).sort(),
         Resource: crossStack(stateful.index.table.tableArn),
-      },
+        Condition: {
+          'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [...grant.partitions] },
+          Null: { 'dynamodb:LeadingKeys': 'false' },
+        },
+      })),
       {
+        Sid: 'QueryLookupIndex',
         Effect: 'Allow',
         Action: 'dynamodb:Query',
         Resource: { 'Fn::Join': ['', [crossStack(stateful.index.table.tableArn), `/index/${MESSAGE_TABLE.lookupIndex.name}`]] },
