@@ -27,6 +27,7 @@ export const PARTITIONS = {
   session: prefix(keys.session('').pk),
   resendJob: prefix(keys.resendJob('').pk),
   audit: prefix(keys.auditDay('')),
+  sendCount: prefix(keys.sendCount('', '').pk),
 } as const;
 
 export type TableAction = 'GetItem' | 'PutItem' | 'UpdateItem' | 'DeleteItem' | 'Query' | 'BatchGetItem' | 'BatchWriteItem';
@@ -81,6 +82,8 @@ export const TABLE_ACCESS = {
       { sid: 'Sessions', actions: ['GetItem', 'PutItem', 'UpdateItem'], partitions: [PARTITIONS.session] },
       { sid: 'SingleUse', actions: ['GetItem', 'PutItem', 'DeleteItem'], partitions: [PARTITIONS.singleUse] },
       { sid: 'ResendJobs', actions: ['GetItem', 'BatchGetItem', 'PutItem', 'UpdateItem'], partitions: [PARTITIONS.resendJob] },
+      // Per-user send limits: one conditional ADD per window, and its subtraction when a send did not happen.
+      { sid: 'SendCounts', actions: ['UpdateItem'], partitions: [PARTITIONS.sendCount] },
       // Append-only and readable: no UpdateItem, DeleteItem or BatchWriteItem can reach an audit item.
       { sid: 'AuditLog', actions: ['PutItem', 'Query'], partitions: [PARTITIONS.audit] },
     ],

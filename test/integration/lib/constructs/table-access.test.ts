@@ -18,6 +18,7 @@ import { makeDynamoDbClient } from '../../../../lambdas/adapters/aws/dynamodb-cl
 import { DynamoDbDirectoryStore } from '../../../../lambdas/adapters/aws/dynamodb-directory-store.ts';
 import { DynamoDbMessageIndex } from '../../../../lambdas/adapters/aws/dynamodb-message-index.ts';
 import { DynamoDbResendJobs } from '../../../../lambdas/adapters/aws/dynamodb-resend-jobs.ts';
+import { DynamoDbSendCounter } from '../../../../lambdas/adapters/aws/dynamodb-send-counter.ts';
 import { createMessageTable } from '../../../../lambdas/adapters/aws/message-table.ts';
 import { MailparserMimeParser } from '../../../../lambdas/adapters/mime/mailparser-mime-parser.ts';
 import { ENV, WEB_ENV } from '../../../../lambdas/contract/environment.ts';
@@ -165,7 +166,7 @@ describe('the pipeline functions against what their handlers really send', () =>
       parser: new MailparserMimeParser(),
       forwardQueue: jobs,
       clock,
-      config: { retentionDays: 28, stackId: 'corp-mail', leaseMs: 60_000 },
+      config: { retentionDays: 28, stackId: 'corp-mail', leaseMs: 60_000, subaddressSeparator: '+' },
       retryVisibility: new RecordingMessageVisibility(),
       ...observability,
     });
@@ -307,6 +308,17 @@ describe('the webmail against what its adapters really send, as its AWS wiring b
       await getResendJob(job.id, resend);
       await cancelResend('admin@corp.test', job.id, resend);
       await console_!.audit.list({ since, until: new Date(Date.now() + 60_000).toISOString(), limit: 10 });
+      // A send counted against the user's limits, and given back (a send that did not happen).
+      const counter = new DynamoDbSendCounter({ client: makeDynamoDbClient(proxy.endpoint), tableName });
+      const window = {
+        mailbox: 'bob@corp.test',
+        window: 'H#2026-11-20T10',
+        maxMessages: 30,
+        maxRecipients: 200,
+        expiresAt: new Date(now + 86_400_000),
+      };
+      expect(await counter.add(window, 3)).toBe(true);
+      await counter.subtract('bob@corp.test', 'H#2026-11-20T10', 3);
       // The backlog alarm's link: used once, given back.
       const link = 'outage-link#l-1';
       expect(await declare!.singleUse.take(link, 'breakglass1@corp.test', new Date(now + 600_000), at)).toBe(true);

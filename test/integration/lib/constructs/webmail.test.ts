@@ -485,6 +485,10 @@ describe('webmail function', () => {
         WEB_ENV.breakGlassAdmins,
         WEB_ENV.noticeChannels,
         WEB_ENV.noticeSender,
+        WEB_ENV.sendMessagesPerHour,
+        WEB_ENV.sendRecipientsPerHour,
+        WEB_ENV.sendMessagesPerDay,
+        WEB_ENV.sendRecipientsPerDay,
         'NODE_OPTIONS',
       ].sort(),
     );
