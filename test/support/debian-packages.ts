@@ -26,6 +26,7 @@ export const DEBIAN_PACKAGES: { name: string; tiers: Tier[]; why: string }[] = [
   { name: 'samba-ad-dc', tiers: ['system'], why: 'the AD domain controller' },
   { name: 'samba-ad-provision', tiers: ['system'], why: 'samba-tool domain provision' },
   { name: 'samba-dsdb-modules', tiers: ['system'], why: "the domain controller's database" },
+  { name: 'dovecot-imapd', tiers: ['system'], why: 'the IMAP server `shadowmail reconcile` appends to (test/support/dovecot.ts)' },
   { name: 'iproute2', tiers: ['system'], why: "the domain controller's private network namespace" },
 ];
 
