@@ -72,3 +72,14 @@ export class ForbiddenError extends ShadowmailError {
     super('FORBIDDEN', message);
   }
 }
+
+/** The primary's IMAP server refused or failed a step of `shadowmail reconcile`; `fault` says which kind (ports/imap-mailboxes.ts). */
+export class ImapError extends ShadowmailError {
+  constructor(
+    readonly fault: 'auth' | 'mailbox' | 'unreachable' | 'timeout' | 'refused',
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super('IMAP', message, options);
+  }
+}
