@@ -4,7 +4,6 @@
 // commands then use the AWS adapters directly with the caller's own AWS credentials:
 // IAM decides what an admin may do, no webmail API sits in between. Credentials,
 // region and endpoints come from the usual SDK sources (environment, profile, SSO).
-import { hostname, userInfo } from 'node:os';
 import { CloudFormationClient, DescribeStacksCommand, type Output } from '@aws-sdk/client-cloudformation';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
@@ -123,11 +122,6 @@ export function cliTarget(values: { stack?: string | undefined; region?: string 
   if (region !== undefined && !/^[a-z]{2}(-[a-z]+)+-\d+$/.test(region))
     throw new UsageError(`--region must be an AWS region such as eu-central-1, not ${JSON.stringify(region)}`);
   return { kind: 'stack', stackId: stack, region };
-}
-
-/** Who a CLI action is recorded as against a deployed stack: the OS user and this host (no STS client is installed to name the IAM principal). */
-export function deployedActor(): string {
-  return `cli:${userInfo().username}@${hostname()}`;
 }
 
 export interface DeployedTarget<K extends DeployedOutput> {
@@ -321,7 +315,7 @@ export async function openDeployedResend(target: { stackId: string; region: stri
 export async function openDeployedFailover(
   target: { stackId: string; region: string | undefined },
   audited: boolean,
-): Promise<{ flag: SsmFailoverFlag; audit: AuditLog | null; where: string; close(): Promise<void> }> {
+): Promise<{ flag: SsmFailoverFlag; audit: AuditLog | null; region: string; where: string; close(): Promise<void> }> {
   const resolved = await resolveDeployedTarget(target, audited ? ['failoverParameter', 'tableName'] : ['failoverParameter']);
   const ssm = new SSMClient({ region: resolved.region });
   const dynamo = audited ? new DynamoDBClient({ region: resolved.region }) : null;
@@ -329,6 +323,7 @@ export async function openDeployedFailover(
   return {
     flag: new SsmFailoverFlag(ssm, resolved.outputs.failoverParameter),
     audit: dynamo && tableName ? new DynamoDbAuditLog({ client: dynamo, tableName }) : null,
+    region: resolved.region,
     where: `SSM parameter ${resolved.outputs.failoverParameter} of ${resolved.where}`,
     close: async () => {
       ssm.destroy();

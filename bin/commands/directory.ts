@@ -36,8 +36,8 @@ import type { DirectorySource } from '../../lambdas/ports/directory.ts';
 import { readLocalConfig } from '../../lambdas/wiring/local-config.ts';
 import { localPaths, readRuntimeInfo } from '../../lambdas/wiring/local-data-dir.ts';
 import { LOCAL_TABLE_NAME } from '../../lambdas/wiring/local-index.ts';
+import { deployedActor, osActor } from './aws-caller.ts';
 import { command, EXIT, exitStatusHelp, UsageError } from './command.ts';
-import { deployedActor } from './deployed-target.ts';
 
 export const DIRECTORY_USAGE = `usage:
   shadowmail directory sync --url ldap[s]://HOST[:PORT] --bind-dn DN
@@ -87,6 +87,8 @@ interface Target {
   description: string;
   /** The break-glass accounts to keep in step, or why there are none (local mode, no --user-pool-id). */
   accounts: BreakGlassAccounts | { none: string };
+  /** The region of a table in AWS (--table without --endpoint): its audit entry names the AWS caller. */
+  awsRegion?: string;
   close(): Promise<void>;
 }
 
@@ -284,7 +286,9 @@ async function runSync(
       return { report, accounts };
     };
     // Audited like an admin's action, with counts only; a dry run changes nothing and is not recorded.
-    const context = { actor: deployedActor(), action: 'directory.sync' as const, target: source.description };
+    // The scheduled sync never waits for STS: unconfirmed, it is recorded as the OS user (aws-caller.ts).
+    const actor = !dryRun && target.awsRegion !== undefined ? await deployedActor(target.awsRegion, { warn: err }) : osActor();
+    const context = { actor, action: 'directory.sync' as const, target: source.description };
     let result: Awaited<ReturnType<typeof run>>;
     try {
       result = await run();
@@ -386,6 +390,7 @@ async function openTarget(values: TargetValues): Promise<Target> {
       store: new DynamoDbDirectoryStore({ client, tableName: values.table }),
       audit: new DynamoDbAuditLog({ client, tableName: values.table }),
       description: `table ${values.table} (${region})`,
+      ...(values.endpoint === undefined && { awsRegion: region }),
       accounts: cognito
         ? new CognitoBreakGlassAccounts(cognito, poolId!, poolId!.split('_')[0]!)
         : { none: 'not synced: give --user-pool-id (the stack output UserPoolId) to keep them in step' },

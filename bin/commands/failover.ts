@@ -20,8 +20,9 @@ import { FAILOVER_OFF, type FailoverFlag, type FailoverState } from '../../lambd
 import { localWebPaths, readLocalConfig } from '../../lambdas/wiring/local-config.ts';
 import { openReopeningLocalAuditLog } from '../../lambdas/wiring/local-resend.ts';
 import { localNoticeParts, type NoticeParts } from '../../lambdas/wiring/notices.ts';
+import { deployedActor, osActor } from './aws-caller.ts';
 import { command, EXIT, exitStatusHelp, UsageError } from './command.ts';
-import { cliTarget, deployedActor, deployedTargetOptions, openDeployedFailover, openDeployedNotices } from './deployed-target.ts';
+import { cliTarget, deployedTargetOptions, openDeployedFailover, openDeployedNotices } from './deployed-target.ts';
 
 export const FAILOVER_USAGE = `usage:
   shadowmail failover on [--message TEXT] [--reason TEXT] [--notify [--dry-run]] [TARGET]
@@ -79,7 +80,7 @@ async function failover(argv: string[], out: NodeJS.WritableStream, err: NodeJS.
   if (values['dry-run'] && !values.notify) throw new UsageError('--dry-run goes with --notify: it shows who would be notified');
   if (values.notify && values['ssm-parameter'] !== undefined)
     throw new UsageError("--notify needs the deployment's directory: use --stack STACK_ID instead of --ssm-parameter");
-  const target = await failoverTarget(values, action !== 'status');
+  const target = await failoverTarget(values, action !== 'status', err);
   try {
     if (values.notify) {
       const noticeOptions = { on: action === 'on', message: values.message, json: values.json, dryRun: values['dry-run'] };
@@ -172,6 +173,7 @@ async function failoverTarget(
     region?: string | undefined;
   },
   switching: boolean,
+  err: NodeJS.WritableStream,
 ): Promise<FailoverTarget> {
   const parameter = values['ssm-parameter'];
   if (parameter !== undefined) {
@@ -186,7 +188,7 @@ async function failoverTarget(
       flag: new SsmFailoverFlag(client, parameter),
       audit: null,
       noAuditBecause: '--ssm-parameter names no table for the audit log (use --stack STACK_ID to have the switch audited)',
-      actor: deployedActor(),
+      actor: osActor(),
       where: `SSM parameter ${parameter}${values.region ? ` (${values.region})` : ''}`,
       close: async () => client.destroy(),
     };
@@ -194,7 +196,9 @@ async function failoverTarget(
   const target = cliTarget(values);
   if (target.kind === 'stack') {
     const deployed = await openDeployedFailover(target, switching);
-    return { ...deployed, noAuditBecause: '', actor: deployedActor(), notices: () => openDeployedNotices(target) };
+    // The emergency switch never waits for STS: unconfirmed, it is recorded as the OS user (aws-caller.ts).
+    const actor = switching ? await deployedActor(deployed.region, { warn: err }) : osActor();
+    return { ...deployed, noAuditBecause: '', actor, notices: () => openDeployedNotices(target) };
   }
   const env = target.dataDir ? { ...process.env, SHADOWMAIL_DATA_DIR: target.dataDir } : process.env;
   const config = readLocalConfig(env);

@@ -31,8 +31,9 @@ import type { MessageSearch } from '../../lambdas/ports/message-search.ts';
 import type { ResendJob, ResendJobStore } from '../../lambdas/ports/resend-jobs.ts';
 import { readLocalConfig } from '../../lambdas/wiring/local-config.ts';
 import { openLocalResendSession } from '../../lambdas/wiring/local-resend.ts';
+import { deployedActor } from './aws-caller.ts';
 import { command, EXIT, exitStatusHelp, UsageError } from './command.ts';
-import { cliTarget, deployedActor, deployedTargetOptions, openDeployedResend } from './deployed-target.ts';
+import { cliTarget, deployedTargetOptions, openDeployedResend } from './deployed-target.ts';
 
 export const RESEND_USAGE = `usage:
   shadowmail resend --message-id ID [--to ADDR ...] [--no-wait] [--json] [TARGET]
@@ -73,7 +74,7 @@ const BAR_WIDTH = 30;
 
 export const resendCommand = command('resend', RESEND_USAGE, async ([first, ...rest], out, err) => {
   if (first === 'status') return status(rest, out, err);
-  if (first === 'cancel') return cancel(rest, out);
+  if (first === 'cancel') return cancel(rest, out, err);
   if (first === 'list') return list(rest, out);
   if (first === undefined) throw new UsageError('give one of --message-id, --mailbox or --all, or status, cancel, list');
   return start([first, ...rest], out, err);
@@ -87,8 +88,11 @@ interface ResendSession {
   jobs: ResendJobStore;
   audit: AuditLog;
   startDeps: ResendStartDeps;
-  /** Who the actions are recorded as. */
-  actor: string;
+  /**
+   * Who an action is recorded as. On a deployed stack the AWS caller (aws-caller.ts); when STS
+   * cannot say, with `fallBack` the OS user (a brake such as cancel must not wait), else refused.
+   */
+  actor(fallBack?: { warn: NodeJS.WritableStream }): Promise<string>;
   /** `worker`: a worker elsewhere (the local stack, another CLI, the deployed function) runs jobs; `in-process`: nobody does, startWorker() runs it here. */
   mode: 'worker' | 'in-process';
   /** Where the data and the worker are, for messages. */
@@ -110,7 +114,7 @@ async function openSession(values: {
     const deployed = await openDeployedResend(target, systemClock);
     return {
       ...deployed,
-      actor: deployedActor(),
+      actor: (fallBack) => deployedActor(deployed.target.region, fallBack),
       mode: 'worker',
       where: deployed.target.where,
       // Each read is one consistent GetItem on the deployed table: once a second is plenty.
@@ -128,7 +132,7 @@ async function openSession(values: {
     startDeps: local.startDeps,
     mode: local.mode,
     where: local.where,
-    actor: `cli:${userInfo().username}`,
+    actor: async () => `cli:${userInfo().username}`,
     pollMs: POLL_MS,
     deployed: false,
     startWorker: (clock) => local.startWorker(clock),
@@ -165,6 +169,8 @@ async function start(argv: string[], out: NodeJS.WritableStream, err: NodeJS.Wri
 
   const session = await openSession(values);
   try {
+    // Starting a resend can wait for STS: unconfirmed, it is refused before anything is read.
+    const actor = await session.actor();
     let request: ResendRequest;
     if (single) {
       const sesMessageId = await resolveMessage(values['message-id']!, session);
@@ -174,7 +180,7 @@ async function start(argv: string[], out: NodeJS.WritableStream, err: NodeJS.Wri
         ? { kind: 'all', since: values.since!, until: values.until! }
         : { kind: 'mailbox', mailbox: values.mailbox!, since: values.since!, until: values.until! };
     }
-    const job = await startResend(session.actor, request, session.startDeps);
+    const job = await startResend(actor, request, session.startDeps);
     err.write(`resend job ${job.id} queued (${describeScope(job)})\n`);
     if (values['no-wait']) {
       const hint = session.deployed
@@ -225,12 +231,16 @@ async function status(argv: string[], out: NodeJS.WritableStream, err: NodeJS.Wr
   }
 }
 
-async function cancel(argv: string[], out: NodeJS.WritableStream): Promise<number> {
+async function cancel(argv: string[], out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
   const { values, positionals } = parseArgs({ args: argv, options: { ...targetOptions }, allowPositionals: true, strict: true });
   if (positionals.length !== 1) throw new UsageError('cancel needs the job id');
   const session = await openSession(values);
   try {
-    const job = await cancelResend(session.actor, positionals[0]!, { jobs: session.jobs, audit: session.audit, clock: systemClock });
+    const job = await cancelResend(await session.actor({ warn: err }), positionals[0]!, {
+      jobs: session.jobs,
+      audit: session.audit,
+      clock: systemClock,
+    });
     if (job.state === 'cancelled') {
       out.write(`resend job ${job.id} cancelled: nothing more is sent; messages still queued count as skipped (cancelled)\n`);
     } else {

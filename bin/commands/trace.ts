@@ -16,8 +16,9 @@ import type { MessageRecords } from '../../lambdas/ports/message-records.ts';
 import type { MessageSearch } from '../../lambdas/ports/message-search.ts';
 import { readLocalConfig } from '../../lambdas/wiring/local-config.ts';
 import { openLocalResendSession } from '../../lambdas/wiring/local-resend.ts';
+import { deployedActor } from './aws-caller.ts';
 import { command, EXIT, exitStatusHelp, UsageError } from './command.ts';
-import { cliTarget, deployedActor, deployedTargetOptions, openDeployedTable } from './deployed-target.ts';
+import { cliTarget, deployedTargetOptions, openDeployedTable } from './deployed-target.ts';
 
 export const TRACE_USAGE = `usage:
   shadowmail trace [--recipient ADDR] [--sender ADDR] [--message-id ID] [--subject TEXT]
@@ -97,7 +98,15 @@ async function trace(argv: string[], out: NodeJS.WritableStream): Promise<number
 async function openTraceSession(
   target: ReturnType<typeof cliTarget>,
 ): Promise<{ index: MessageRecords & DeliveryLog & MessageSearch; audit: AuditLog; actor: string; close(): Promise<void> }> {
-  if (target.kind === 'stack') return { ...(await openDeployedTable(target)), actor: deployedActor() };
+  if (target.kind === 'stack') {
+    const table = await openDeployedTable(target);
+    // A search of others' mail can wait for STS: unconfirmed, it is refused (aws-caller.ts).
+    const actor = await deployedActor(table.target.region).catch(async (error: unknown) => {
+      await table.close();
+      throw error;
+    });
+    return { ...table, actor };
+  }
   const env = target.dataDir ? { ...process.env, SHADOWMAIL_DATA_DIR: target.dataDir } : process.env;
   const session = await openLocalResendSession(readLocalConfig(env), systemClock);
   return { index: session.index, audit: session.audit, actor: `cli:${userInfo().username}`, close: () => session.close() };

@@ -1,5 +1,5 @@
 // Stand-ins for the AWS APIs that have no local emulator here — CloudFormation
-// (DescribeStacks), SSM (GetParameter, PutParameter) and SQS (SendMessage, SendMessageBatch,
+// (DescribeStacks), STS (GetCallerIdentity: who the CLI records as the actor), SSM (GetParameter, PutParameter) and SQS (SendMessage, SendMessageBatch,
 // ChangeMessageVisibility, and for queues a test declares: GetQueueAttributes,
 // ReceiveMessage, DeleteMessageBatch, StartMessageMoveTask, ListMessageMoveTasks) — as one
 // small HTTP server speaking their wire protocols (awsQuery XML, JSON 1.1, JSON 1.0); the
@@ -15,7 +15,7 @@ import { xml } from './aws-query-xml.ts';
 import { createDoctorFakes, type DoctorFakeState, type DoctorService } from './doctor-aws-fakes.ts';
 
 export interface FakeAwsRequest {
-  service: 'cloudformation' | 'ssm' | 'sqs' | DoctorService;
+  service: 'cloudformation' | 'sts' | 'ssm' | 'sqs' | DoctorService;
   action: string;
   params: Record<string, unknown>;
 }
@@ -53,6 +53,8 @@ export interface FakeAws {
   endpoint: string;
   /** Stack name → output key → value. */
   stacks: Map<string, Record<string, string>>;
+  /** What GetCallerIdentity answers: the principal whose credentials the CLI uses. */
+  caller: { Arn: string; Account: string; UserId: string };
   /** SSM parameter name → value. */
   parameters: Map<string, string>;
   /** Every message SendMessage or SendMessageBatch accepted. */
@@ -70,7 +72,7 @@ export interface FakeAws {
   requests: FakeAwsRequest[];
   /** What the services doctor and probe call answer (doctor-aws-fakes.ts). */
   doctor: DoctorFakeState;
-  /** The endpoint variables that send the SDK's calls here (CloudFormation, SSM, SQS, and doctor's services). */
+  /** The endpoint variables that send the SDK's calls here (CloudFormation, STS, SSM, SQS, and doctor's services). */
   endpointEnv(): Record<string, string>;
   /**
    * A CLI user's process environment against the fakes: the endpoints, example credentials and
@@ -125,6 +127,7 @@ export async function startFakeAws(): Promise<FakeAws> {
     if (target.startsWith('AmazonSQS.'))
       return sqs(target.slice('AmazonSQS.'.length), JSON.parse(body) as Record<string, unknown>, response);
     const form = Object.fromEntries(new URLSearchParams(body));
+    if (form.Version === '2011-06-15') return sts(form.Action ?? '', form, response);
     if (form.Action) return cloudFormation(form.Action, form, response);
     response.writeHead(400, { 'content-type': 'text/plain' }).end(`unknown request: ${target} ${body.slice(0, 200)}`);
   }
@@ -152,6 +155,27 @@ export async function startFakeAws(): Promise<FakeAws> {
           `<StackName>${xml(params.StackName!)}</StackName><StackId>arn:aws:cloudformation:eu-central-1:123456789012:stack/${xml(params.StackName!)}/1</StackId>` +
           `<CreationTime>2030-01-01T00:00:00Z</CreationTime><StackStatus>UPDATE_COMPLETE</StackStatus><Outputs>${members}</Outputs>` +
           `</member></Stacks></DescribeStacksResult><ResponseMetadata><RequestId>${randomUUID()}</RequestId></ResponseMetadata></DescribeStacksResponse>`,
+      );
+  }
+
+  /** STS speaks awsQuery XML (API version 2011-06-15); GetCallerIdentity needs no permission, so it never refuses. */
+  function sts(action: string, params: Record<string, string>, response: ServerResponse): void {
+    requests.push({ service: 'sts', action, params });
+    const xmlns = 'https://sts.amazonaws.com/doc/2011-06-15/';
+    if (action !== 'GetCallerIdentity') {
+      response
+        .writeHead(400, { 'content-type': 'text/xml' })
+        .end(
+          `<ErrorResponse xmlns="${xmlns}"><Error><Type>Sender</Type><Code>InvalidAction</Code><Message>unsupported action ${xml(action)}</Message></Error><RequestId>${randomUUID()}</RequestId></ErrorResponse>`,
+        );
+      return;
+    }
+    const { Arn, Account, UserId } = fake.caller;
+    response
+      .writeHead(200, { 'content-type': 'text/xml' })
+      .end(
+        `<GetCallerIdentityResponse xmlns="${xmlns}"><GetCallerIdentityResult><Arn>${xml(Arn)}</Arn><UserId>${xml(UserId)}</UserId><Account>${xml(Account)}</Account></GetCallerIdentityResult>` +
+          `<ResponseMetadata><RequestId>${randomUUID()}</RequestId></ResponseMetadata></GetCallerIdentityResponse>`,
       );
   }
 
@@ -284,6 +308,11 @@ export async function startFakeAws(): Promise<FakeAws> {
   const fake: FakeAws = {
     endpoint,
     stacks,
+    caller: {
+      Arn: 'arn:aws:sts::123456789012:assumed-role/ShadowmailAdmin/alice@corp.example',
+      Account: '123456789012',
+      UserId: 'AROAEXAMPLEROLEID1234:alice@corp.example',
+    },
     parameters,
     sqsMessages,
     sqsVisibilityChanges,
@@ -298,6 +327,7 @@ export async function startFakeAws(): Promise<FakeAws> {
     requests,
     endpointEnv: () => ({
       AWS_ENDPOINT_URL_CLOUDFORMATION: endpoint,
+      AWS_ENDPOINT_URL_STS: endpoint,
       AWS_ENDPOINT_URL_SSM: endpoint,
       AWS_ENDPOINT_URL_SQS: endpoint,
       ...Object.fromEntries(

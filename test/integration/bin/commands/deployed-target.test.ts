@@ -4,6 +4,9 @@
 // DynamoDB (DynamoDB Local, through AWS_ENDPOINT_URL_DYNAMODB), and CloudFormation,
 // SSM and SQS — which have no local stand-in — are small fakes behind their endpoint
 // variables (cli-deployed-aws-fakes.ts). The commands run in-process through bin/cli.ts.
+// Each action is recorded as the AWS caller STS names (GetCallerIdentity), the OS user
+// and host as context.
+import { createServer } from 'node:net';
 import { hostname, userInfo } from 'node:os';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -28,7 +31,13 @@ const REGION = 'eu-central-1';
 const TABLE = 'corp-mail-messages';
 const PARAMETER = '/corp-mail/failover';
 const RAW_BUCKET = 'corp-mail-raw-123456789012';
-const ACTOR = `cli:${userInfo().username}@${hostname()}`.toLowerCase();
+/** The principal whose credentials the admin uses, as STS names it. */
+const CALLER = 'arn:aws:sts::123456789012:assumed-role/ShadowmailAdmin/alice@corp.example';
+const OS_USER = `${userInfo().username}@${hostname()}`;
+/** The actor as the CLI gives it (the failover parameter keeps it so) … */
+const ACTOR_GIVEN = `cli:${CALLER} (${OS_USER})`;
+/** … and in the audit log's comparison form (lower case). */
+const ACTOR = ACTOR_GIVEN.toLowerCase();
 const MESSAGE_ID = 'deployed-0001';
 const RAW = 'From: ext@example.org\r\nTo: bob@corp.test\r\nSubject: Deployed quarterly\r\n\r\nbody\r\n';
 
@@ -53,6 +62,7 @@ describe('shadowmail CLI against a deployed stack (--stack)', () => {
     resendQueue = `${aws.endpoint}/123456789012/corp-mail-resend`;
     aws.stacks.set(`${STACK}-stateful`, { TableName: TABLE, RawMailBucketName: RAW_BUCKET, ResendQueueUrl: resendQueue });
     aws.stacks.set(`${STACK}-stateless`, { FailoverParameterName: PARAMETER });
+    aws.caller.Arn = CALLER;
     // A stack deployed by an older version: its stateful stack lacks the resend queue.
     aws.stacks.set('old-mail-stateful', { TableName: TABLE, RawMailBucketName: 'old-mail-raw' });
     useFakeAws(aws, { AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint });
@@ -155,7 +165,7 @@ describe('shadowmail CLI against a deployed stack (--stack)', () => {
     for (const result of help) expect(result.out).toContain('--stack STACK_ID [--region REGION]');
   });
 
-  it('traces over the deployed table and audits the search there as the CLI user', async () => {
+  it('traces over the deployed table and audits the search there as the AWS caller', async () => {
     // Act
     const result = await run('trace', '--recipient', 'BOB@corp.test', '--json', '--stack', STACK, '--region', REGION);
     // Assess
@@ -203,7 +213,7 @@ describe('shadowmail CLI against a deployed stack (--stack)', () => {
     const job = await new DynamoDbResendJobs({ client, tableName: TABLE }).get(jobId, new Date());
     expect(job).toMatchObject({
       state: 'queued',
-      createdBy: ACTOR,
+      createdBy: ACTOR_GIVEN,
       scope: { kind: 'message', sesMessageId: MESSAGE_ID, recipients: ['carol@corp.test'] },
     });
     const sent = aws.sqsMessages.slice(queuedBefore);
@@ -276,12 +286,13 @@ describe('shadowmail CLI against a deployed stack (--stack)', () => {
       on: true,
       message: 'Exchange is down.',
       reason: 'datacenter power',
-      changedBy: ACTOR,
+      changedBy: ACTOR_GIVEN,
     });
     expect(await auditSince('failover.on')).toEqual([
       expect.objectContaining({ actor: ACTOR, outcome: 'ok', details: { reason: 'datacenter power', message: 'Exchange is down.' } }),
     ]);
-    expect(JSON.parse(status.out)).toMatchObject({ on: true, changedBy: ACTOR });
+    expect(JSON.parse(status.out)).toMatchObject({ on: true, changedBy: ACTOR_GIVEN });
+    expect(aws.requests.filter((request) => request.service === 'sts').at(-1)).toMatchObject({ action: 'GetCallerIdentity' });
   });
 
   it('refuses to switch a parameter named by --ssm-parameter (no table: the switch could not be audited), pointing to --stack; reads its status', async () => {
@@ -300,5 +311,46 @@ describe('shadowmail CLI against a deployed stack (--stack)', () => {
     expect(await auditSince('failover.off')).toHaveLength(before);
     expect(status.code, status.err).toBe(0);
     expect(JSON.parse(status.out)).toMatchObject({ on: true });
+  });
+
+  it('when STS cannot be reached, switches failover as the OS user and says so; trace and resend refuse and do nothing', async () => {
+    // Prepare: STS at a port nobody listens on (a firewall, a proxy, STS deactivated in the region).
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const port = (closed.address() as { port: number }).port;
+    await new Promise((resolve) => closed.close(resolve));
+    const jobsBefore = aws.sqsMessages.length;
+    const tracesBefore = (await auditSince('trace.search')).length;
+    // Act
+    process.env.AWS_ENDPOINT_URL_STS = `http://127.0.0.1:${port}`;
+    const [on, trace, resend] = await Promise.all([
+      run('failover', 'on', '--message', 'Exchange is down.', '--reason', 'no sts', '--stack', STACK, '--region', REGION),
+      run('trace', '--recipient', 'bob@corp.test', '--stack', STACK, '--region', REGION),
+      run('resend', '--message-id', MESSAGE_ID, '--to', 'carol@corp.test', '--no-wait', '--stack', STACK, '--region', REGION),
+    ]).finally(() => {
+      process.env.AWS_ENDPOINT_URL_STS = aws.endpoint;
+    });
+    // Assess
+    const unconfirmed = `cli:${OS_USER} (aws caller not confirmed)`;
+    expect(on.code, on.err).toBe(0);
+    expect(on.err).toMatch(/^warning: cannot ask STS who the AWS caller is \(sts:GetCallerIdentity: .+\): recorded as /m);
+    expect(JSON.parse(aws.parameters.get(PARAMETER)!)).toMatchObject({ on: true, reason: 'no sts', changedBy: unconfirmed });
+    expect((await auditSince('failover.on')).find((event) => event.details?.reason === 'no sts')).toMatchObject({
+      actor: unconfirmed.toLowerCase(),
+      outcome: 'ok',
+    });
+    for (const [result, name] of [
+      [trace, 'trace'],
+      [resend, 'resend'],
+    ] as const) {
+      expect(result.code).toBe(2);
+      expect(result.err).toMatch(
+        new RegExp(
+          `^shadowmail ${name}: cannot ask STS who the AWS caller is \\(sts:GetCallerIdentity: .+\\): the action is recorded as that principal, so nothing was done; .+\n$`,
+        ),
+      );
+    }
+    expect(aws.sqsMessages.length).toBe(jobsBefore);
+    expect(await auditSince('trace.search')).toHaveLength(tracesBefore);
   });
 });
