@@ -62,6 +62,8 @@ export const STACK_OUTPUTS = {
     /** The webmail's app client (USER_AUTH): `shadowmail breakglass admin-setup` signs in with it. */
     userPoolClientId: 'UserPoolClientId',
     alarmTopicArn: 'AlarmTopicArn',
+    /** webmail.sesDailyQuota as deployed: doctor compares it with the account's SES quota. */
+    sesDailyQuota: 'SesDailyQuota',
     /** Only in stacks with the webmail's SES configuration set. */
     configurationSetName: 'ConfigurationSetName',
     // Failover notices (`failover on --notify --stack`, doctor's SMS checks).

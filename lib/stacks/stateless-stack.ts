@@ -226,6 +226,11 @@ export class StatelessStack extends Stack {
       value: this.monitoring.alarmTopic.topicArn,
       description: 'Alarms publish here; subscribe more endpoints if needed',
     });
+    // shadowmail doctor compares it with the account's quota (SES GetAccount).
+    new CfnOutput(this, 'SesDailyQuota', {
+      value: String(config.webmail.sesDailyQuota),
+      description: 'webmail.sesDailyQuota: the SES sending quota the ses-sending-quota alarm is set by',
+    });
   }
 
   /**

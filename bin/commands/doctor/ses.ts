@@ -1,6 +1,7 @@
 // doctor, SES: the region receives mail; every domain identity is verified with DKIM
 // SUCCESS (and its custom MAIL FROM, if any); the account may send (and is out of the
-// sandbox, or the admin is told what that means for webmail replies); our receipt rule
+// sandbox, or the admin is told what that means for webmail replies), and its sending quota
+// is the webmail.sesDailyQuota the quota alarm is set by (output SesDailyQuota); our receipt rule
 // set is the active one; the webmail's configuration set, where the stack has one.
 // Checks are pure functions of what SES answered; sesChecks() asks.
 import { DescribeActiveReceiptRuleSetCommand, type DescribeActiveReceiptRuleSetCommandOutput, SESClient } from '@aws-sdk/client-ses';
@@ -14,6 +15,7 @@ import {
   GetEmailIdentityCommand,
   type GetEmailIdentityCommandOutput,
   SESv2Client,
+  type SendQuota,
 } from '@aws-sdk/client-sesv2';
 import { SES_RECEIVING_REGIONS } from '../../../lib/ses-regions.ts';
 import { type Check, callFailed, fail, ok, warn } from './check.ts';
@@ -74,9 +76,11 @@ export function identityCheck(domain: string, identity: GetEmailIdentityCommandO
 /**
  * Sending for the webmail: enabled, healthy, out of the sandbox. ProductionAccessEnabled false is the sandbox:
  * "you can only send email to verified identities", 200 a day, 1 a second (SES API v2 reference, GetAccount;
- * https://docs.aws.amazon.com/ses/latest/dg/request-production-access.html).
+ * https://docs.aws.amazon.com/ses/latest/dg/request-production-access.html). SendQuota.Max24HourSend is the
+ * account's quota in this region, -1 for none (https://docs.aws.amazon.com/ses/latest/APIReference-V2/API_SendQuota.html);
+ * `configuredQuota` is the deployment's webmail.sesDailyQuota (undefined: the stack predates its output).
  */
-export function accountCheck(account: GetAccountCommandOutput): Check {
+export function accountCheck(account: GetAccountCommandOutput, configuredQuota?: number): Check {
   const name = 'sending account';
   if (account.SendingEnabled === false || account.EnforcementStatus === 'SHUTDOWN') {
     return fail(
@@ -91,7 +95,7 @@ export function accountCheck(account: GetAccountCommandOutput): Check {
       'ses',
       name,
       'SES sandbox: the webmail can send only to addresses of your own verified domains (at most 200 a day, 1 a second); a reply to an external sender fails',
-      'request production access in this region before the first drill (docs/deploy.md 2.2); receiving and relaying to Exchange are not affected',
+      'request production access in this region before the first drill (docs/deploy.md 2.2), then set webmail.sesDailyQuota to the quota AWS grants; receiving and relaying to Exchange are not affected',
     );
   }
   if (account.EnforcementStatus === 'PROBATION') {
@@ -102,8 +106,32 @@ export function accountCheck(account: GetAccountCommandOutput): Check {
       "read the SES console's reputation page and fix the cause before AWS pauses sending",
     );
   }
-  const quota = account.SendQuota?.Max24HourSend;
-  return ok('ses', name, `production access, sending enabled${quota !== undefined ? ` (${quota} messages a day)` : ''}`);
+  return quotaCheck(name, account.SendQuota, configuredQuota);
+}
+
+/** The quota alarm (webmail.sesDailyQuota) against the account's quota: a wrong figure makes it fire too early, or too late. */
+function quotaCheck(name: string, quota: SendQuota | undefined, configured: number | undefined): Check {
+  const max = quota?.Max24HourSend;
+  const sent = quota?.SentLast24Hours !== undefined ? `; ${quota.SentLast24Hours} sent in the last 24 hours` : '';
+  if (max === undefined) return ok('ses', name, 'production access, sending enabled');
+  if (max === -1) return ok('ses', name, `production access, sending enabled (no daily quota${sent})`);
+  if (configured === undefined || configured === max) {
+    return ok(
+      'ses',
+      name,
+      `production access, sending enabled (${max} messages a day${configured === undefined ? '' : ', as webmail.sesDailyQuota says'}${sent})`,
+    );
+  }
+  return warn(
+    'ses',
+    name,
+    `the account may send ${max} messages a day, but webmail.sesDailyQuota says ${configured}: ${
+      configured > max
+        ? "the quota alarm fires late or never, after SES has begun refusing every send (the webmail's included)"
+        : 'the quota alarm fires long before the quota is near'
+    }`,
+    `set "webmail": { "sesDailyQuota": ${max} } in the deployment config and deploy (docs/deploy.md 9.2)`,
+  );
 }
 
 /** Our rule set must be the active one: SES runs only one per region. */
@@ -180,7 +208,7 @@ export async function sesChecks(ctx: DoctorContext): Promise<Check[]> {
       }
     }
     try {
-      checks.push(accountCheck(await v2.send(new GetAccountCommand({}))));
+      checks.push(accountCheck(await v2.send(new GetAccountCommand({})), configuredQuota(ctx)));
     } catch (error) {
       checks.push(callFailed('ses', 'sending account', 'ses:GetAccount', error));
     }
@@ -214,6 +242,12 @@ async function readConfigurationSet(client: SESv2Client, name: string): Promise<
       ? configurationSetCheck(name, null, [])
       : callFailed('ses', `configuration set ${name}`, 'ses:GetConfigurationSet', error);
   }
+}
+
+/** The SesDailyQuota output: webmail.sesDailyQuota as deployed; undefined for a stack that predates it. */
+function configuredQuota(ctx: DoctorContext): number | undefined {
+  const value = Number(ctx.outputs.get('sesDailyQuota'));
+  return Number.isInteger(value) && value > 0 ? value : undefined;
 }
 
 const isNotFound = (error: unknown): boolean => (error as { name?: string }).name === 'NotFoundException';

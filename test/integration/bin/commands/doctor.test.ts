@@ -226,6 +226,7 @@ describe('shadowmail doctor --stack', () => {
       IdentityProviderName: 'ADFS',
       BreakGlassAdmins: ADMIN,
       AlarmTopicArn: TOPIC,
+      SesDailyQuota: '50000',
       FailoverParameterName: PARAMETER,
       ConfigurationSetName: CONFIGURATION_SET,
       WebmailUrl: 'https://abc.execute-api.eu-central-1.amazonaws.com/',
@@ -267,7 +268,7 @@ describe('shadowmail doctor --stack', () => {
     for (const expected of [
       `ok    ses        receiving region: SES receives mail in ${REGION}`,
       `ok    ses        identity ${DOMAIN}: verified for sending: yes, DKIM SUCCESS`,
-      'ok    ses        sending account: production access, sending enabled (50000 messages a day)',
+      'ok    ses        sending account: production access, sending enabled (50000 messages a day, as webmail.sesDailyQuota says; 3 sent in the last 24 hours)',
       `ok    ses        receipt rule set ${RULE_SET}: active (1 rule)`,
       `ok    ses        configuration set ${CONFIGURATION_SET}: sending, events BOUNCE, COMPLAINT, REJECT`,
       `ok    dns        MX ${DOMAIN}: ${SES_MX} only: shadowmail is the MX (design a)`,
@@ -516,6 +517,11 @@ describe('shadowmail doctor --stack', () => {
       case: 'the SES sandbox',
       change: (a: FakeAws) => (a.doctor.account = { ProductionAccessEnabled: false, SendingEnabled: true, EnforcementStatus: 'HEALTHY' }),
       line: 'WARN  ses        sending account: SES sandbox: the webmail can send only to addresses of your own verified domains (at most 200 a day, 1 a second); a reply to an external sender fails',
+    },
+    {
+      case: 'an SES quota other than webmail.sesDailyQuota',
+      change: (a: FakeAws) => (a.doctor.account = { ...a.doctor.account, SendQuota: { Max24HourSend: 10000, MaxSendRate: 14 } }),
+      line: "WARN  ses        sending account: the account may send 10000 messages a day, but webmail.sesDailyQuota says 50000: the quota alarm fires late or never, after SES has begun refusing every send (the webmail's included)",
     },
     {
       case: 'RCPT of the default postmaster refused',

@@ -100,6 +100,52 @@ describe('doctor: SES', () => {
     expect(check.fix).toMatch(/sends with its own MAIL FROM domain$/);
   });
 
+  it("compares the account's sending quota with webmail.sesDailyQuota, which the quota alarm is set by", () => {
+    // Prepare
+    const production = (max: number) => ({
+      SendingEnabled: true,
+      ProductionAccessEnabled: true,
+      EnforcementStatus: 'HEALTHY',
+      SendQuota: { Max24HourSend: max, MaxSendRate: 14, SentLast24Hours: 3 },
+      $metadata: {},
+    });
+
+    // Act
+    const same = accountCheck(production(50000), 50000);
+    const higherConfigured = accountCheck(production(10000), 50000);
+    const lowerConfigured = accountCheck(production(200000), 50000);
+    const unlimited = accountCheck(production(-1), 50000);
+    const olderStack = accountCheck(production(50000), undefined);
+    const sandbox = accountCheck({ ...production(200), ProductionAccessEnabled: false }, 50000);
+
+    // Assess
+    expect(same).toMatchObject({
+      status: 'ok',
+      detail: 'production access, sending enabled (50000 messages a day, as webmail.sesDailyQuota says; 3 sent in the last 24 hours)',
+    });
+    expect(higherConfigured.status).toBe('warn');
+    expect(higherConfigured.detail).toBe(
+      "the account may send 10000 messages a day, but webmail.sesDailyQuota says 50000: the quota alarm fires late or never, after SES has begun refusing every send (the webmail's included)",
+    );
+    expect(higherConfigured.fix).toBe('set "webmail": { "sesDailyQuota": 10000 } in the deployment config and deploy (docs/deploy.md 9.2)');
+    expect(lowerConfigured.status).toBe('warn');
+    expect(lowerConfigured.detail).toBe(
+      'the account may send 200000 messages a day, but webmail.sesDailyQuota says 50000: the quota alarm fires long before the quota is near',
+    );
+    expect(lowerConfigured.fix).toMatch(/"sesDailyQuota": 200000/);
+    expect(unlimited).toMatchObject({
+      status: 'ok',
+      detail: 'production access, sending enabled (no daily quota; 3 sent in the last 24 hours)',
+    });
+    expect(olderStack).toMatchObject({
+      status: 'ok',
+      detail: 'production access, sending enabled (50000 messages a day; 3 sent in the last 24 hours)',
+    });
+    expect(sandbox.status).toBe('warn');
+    expect(sandbox.detail).toMatch(/^SES sandbox: /);
+    expect(sandbox.fix).toMatch(/then set webmail\.sesDailyQuota to the quota AWS grants/);
+  });
+
   it('fails when sending is paused, and on an active rule set whose rule is disabled', () => {
     // Act
     const paused = accountCheck({ SendingEnabled: false, ProductionAccessEnabled: true, EnforcementStatus: 'SHUTDOWN', $metadata: {} });
