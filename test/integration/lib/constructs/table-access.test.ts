@@ -9,6 +9,7 @@ import { mkdtempSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -499,5 +500,77 @@ describe('what no pipeline function may do', () => {
 
     // Assess
     expect(denied).toEqual([true, true]);
+  });
+});
+
+// Why the lookup index is queried without dynamodb:LeadingKeys: AWS documents the key as "the first
+// key attribute of a table—in other words, the partition key", and its one index example is a table
+// and its local index, which share that key; what the key holds for a Query on a global secondary
+// index is not documented (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/specifying-conditions.html).
+// A condition there could deny the real searches or hold nothing. It would hide nothing either, and
+// this proves it: the index carries only keys and expiresAt, of items in partitions that every role
+// querying it may read on the table anyway.
+describe('the lookup index, queried without a LeadingKeys condition', () => {
+  let server: DynamoDbServer;
+  let items: Array<Record<string, { S?: string; N?: string }>> = [];
+  const saved = { ...process.env };
+
+  beforeAll(async () => {
+    server = await startDynalite();
+    Object.assign(process.env, { AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_REGION: 'eu-central-1' });
+    const tableName = 'corp-mail-messages';
+    const admin = makeDynamoDbClient(server.endpoint);
+    try {
+      await createMessageTable(admin, tableName);
+      const now = Date.now();
+      const index = new DynamoDbMessageIndex({ client: admin, tableName });
+      // Everything that writes the index keys: a received message (its RCPT, FROM, MID and DAY lookups) and a resend job (the job list).
+      const record = makeRecord('lk-0001', {
+        receivedAt: new Date(now - 60_000).toISOString(),
+        expiresAt: Math.floor(now / 1000) + 30 * 86_400,
+        envelopeRecipients: ['alice@corp.test'],
+      });
+      await putReceived(index, record);
+      const resend = {
+        index,
+        jobs: new DynamoDbResendJobs({ client: admin, tableName }),
+        queue: { enqueue: async () => {} },
+        audit: { append: async () => {}, list: async () => ({ events: [], nextCursor: null }) },
+        clock: new ManualClock(new Date(now).toISOString()),
+        config: DEFAULT_RESEND_CONFIG,
+      };
+      await startResend('admin@corp.test', { kind: 'message', sesMessageId: 'lk-0001' }, resend);
+      items = (await admin.send(new ScanCommand({ TableName: tableName, IndexName: MESSAGE_TABLE.lookupIndex.name })))
+        .Items as typeof items;
+    } finally {
+      admin.destroy();
+    }
+  });
+
+  afterAll(async () => {
+    process.env = saved;
+    await server?.stop();
+  });
+
+  it('holds only keys and expiresAt, of items every role that queries it may read on the table', () => {
+    // Prepare
+    const { partitionKey, sortKey, lookupIndex, ttlAttribute } = MESSAGE_TABLE;
+    const querying = Object.entries(TABLE_ACCESS).filter(([, access]) => access.lookupIndex);
+
+    // Assess
+    expect(new Set(items.map((item) => String(item[lookupIndex.partitionKey]?.S).split('#')[0]))).toEqual(
+      new Set(['RCPT', 'FROM', 'MID', 'DAY', 'RESENDJOBS']),
+    );
+    for (const item of items) {
+      expect(Object.keys(item).sort()).toEqual([lookupIndex.partitionKey, lookupIndex.sortKey, partitionKey, sortKey, ttlAttribute].sort());
+    }
+    expect(querying.map(([name]) => name).sort()).toEqual(['resend', 'webmail']);
+    for (const [name, access] of querying) {
+      const { statements, resources } = synthesize(access);
+      const unreadable = items
+        .map((item) => item[partitionKey]!.S!)
+        .filter((pk) => !allows(statements, { action: 'GetItem', table: 't', leadingKeys: [pk] }, resources));
+      expect(unreadable, name).toEqual([]);
+    }
   });
 });
