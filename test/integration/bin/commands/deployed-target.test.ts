@@ -313,18 +313,32 @@ describe('shadowmail CLI against a deployed stack (--stack)', () => {
     expect(JSON.parse(status.out)).toMatchObject({ on: true });
   });
 
-  it('when STS cannot be reached, switches failover as the OS user and says so; trace and resend refuse and do nothing', async () => {
+  it('when STS cannot be reached, switches failover and cancels a resend as the OS user and says so; trace and starting a resend refuse and do nothing', async () => {
     // Prepare: STS at a port nobody listens on (a firewall, a proxy, STS deactivated in the region).
     const closed = createServer();
     await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
     const port = (closed.address() as { port: number }).port;
     await new Promise((resolve) => closed.close(resolve));
+    const queued = await run(
+      'resend',
+      '--message-id',
+      MESSAGE_ID,
+      '--to',
+      'bob@corp.test',
+      '--no-wait',
+      '--stack',
+      STACK,
+      '--region',
+      REGION,
+    );
+    const jobId = queued.out.trim();
     const jobsBefore = aws.sqsMessages.length;
     const tracesBefore = (await auditSince('trace.search')).length;
     // Act
     process.env.AWS_ENDPOINT_URL_STS = `http://127.0.0.1:${port}`;
-    const [on, trace, resend] = await Promise.all([
+    const [on, cancel, trace, resend] = await Promise.all([
       run('failover', 'on', '--message', 'Exchange is down.', '--reason', 'no sts', '--stack', STACK, '--region', REGION),
+      run('resend', 'cancel', jobId, '--stack', STACK, '--region', REGION),
       run('trace', '--recipient', 'bob@corp.test', '--stack', STACK, '--region', REGION),
       run('resend', '--message-id', MESSAGE_ID, '--to', 'carol@corp.test', '--no-wait', '--stack', STACK, '--region', REGION),
     ]).finally(() => {
@@ -338,6 +352,13 @@ describe('shadowmail CLI against a deployed stack (--stack)', () => {
     expect((await auditSince('failover.on')).find((event) => event.details?.reason === 'no sts')).toMatchObject({
       actor: unconfirmed.toLowerCase(),
       outcome: 'ok',
+    });
+    expect(queued.code, queued.err).toBe(0);
+    expect(cancel.code, cancel.err).toBe(0);
+    expect(cancel.err).toMatch(/^warning: cannot ask STS who the AWS caller is/);
+    expect(await new DynamoDbResendJobs({ client, tableName: TABLE }).get(jobId, new Date())).toMatchObject({
+      state: 'cancelled',
+      cancelledBy: unconfirmed,
     });
     for (const [result, name] of [
       [trace, 'trace'],
