@@ -1,7 +1,7 @@
 // The stack outputs `shadowmail doctor` and `shadowmail probe` read to find what to
 // check (bin/commands/deployed-target.ts, STACK_OUTPUTS): the mail domains, the rule
 // set that must be active, the forward function to probe through, the identity
-// provider, next to the outputs that were already there.
+// provider, webmail.sesDailyQuota, next to the outputs that were already there.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -9,7 +9,7 @@ import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { afterAll, describe, expect, it } from 'vitest';
 import { STACK_OUTPUTS } from '../../../bin/commands/deployed-target.ts';
-import { parseConfig } from '../../../lib/config.ts';
+import { DEFAULT_SES_DAILY_QUOTA, parseConfig } from '../../../lib/config.ts';
 import { buildShadowmail } from '../../../lib/shadowmail-app.ts';
 
 const ROOT = resolve(import.meta.dirname, '../../..');
@@ -56,6 +56,8 @@ describe('what shadowmail doctor reads from the stacks', () => {
 
     // Assess
     expect(outputs.MailDomains!.Value).toBe('corp.example,corp-group.example');
+    // What doctor compares with the account's SES quota: webmail.sesDailyQuota, here its default.
+    expect(outputs.SesDailyQuota!.Value).toBe(String(DEFAULT_SES_DAILY_QUOTA));
     expect(outputs.ReceiptRuleSetName!.Value).toEqual({ Ref: logicalIdOf(stateless, 'AWS::SES::ReceiptRuleSet', /^InboundMailRuleSet/) });
     expect(outputs.ForwardFunctionName!.Value).toEqual({
       Ref: logicalIdOf(stateless, 'AWS::Lambda::Function', /^ForwardFunction[0-9A-F]{8}$/),
