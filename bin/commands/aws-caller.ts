@@ -24,6 +24,12 @@ export function osActor(): string {
 
 const osUser = (): string => `${userInfo().username}@${hostname()}`;
 
+/**
+ * How long an action waits for STS before it goes on as the OS user (or refuses). The SDK's
+ * requestTimeout alone only warns (throwOnRequestTimeout); the abort signal bounds the whole call.
+ */
+export const STS_DEADLINE_MS = 5_000;
+
 /** An ARN as STS answers for a caller (IAM user, assumed role, federated user, root), nothing else. */
 const CALLER_ARN = /^arn:aws[a-z-]*:(iam|sts)::\d{12}:[\x21-\x7e]+$/;
 
@@ -38,12 +44,12 @@ export async function deployedActor(region: string | undefined, fallBack?: { war
   const sts = new STSClient({
     ...(region && { region }),
     maxAttempts: 2,
-    requestHandler: { connectionTimeout: 3_000, requestTimeout: 5_000 },
+    requestHandler: { connectionTimeout: 3_000, requestTimeout: 4_000, throwOnRequestTimeout: true },
   });
   let why: string;
   let error: unknown;
   try {
-    const { Arn: arn } = await sts.send(new GetCallerIdentityCommand({}));
+    const { Arn: arn } = await sts.send(new GetCallerIdentityCommand({}), { abortSignal: AbortSignal.timeout(STS_DEADLINE_MS) });
     if (arn !== undefined && CALLER_ARN.test(arn)) return `cli:${arn} (${osUser()})`.slice(0, MAX_ACTOR_CHARS);
     why = `an answer without a caller ARN: ${JSON.stringify(String(arn).slice(0, 100))}`;
   } catch (caught) {

@@ -10,6 +10,7 @@ import { createServer } from 'node:net';
 import { hostname, userInfo } from 'node:os';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { STS_DEADLINE_MS } from '../../../../bin/commands/aws-caller.ts';
 import { resolveDeployedTarget } from '../../../../bin/commands/deployed-target.ts';
 import { DynamoDbAuditLog } from '../../../../lambdas/adapters/aws/dynamodb-audit-log.ts';
 import { makeDynamoDbClient } from '../../../../lambdas/adapters/aws/dynamodb-client.ts';
@@ -373,5 +374,27 @@ describe('shadowmail CLI against a deployed stack (--stack)', () => {
     }
     expect(aws.sqsMessages.length).toBe(jobsBefore);
     expect(await auditSince('trace.search')).toHaveLength(tracesBefore);
+  });
+
+  it('does not wait for an STS that accepts and never answers: failover switches after the deadline, as the OS user', {
+    timeout: 30_000,
+  }, async () => {
+    // Prepare: a host that takes the connection and says nothing (a proxy or firewall that swallows it).
+    const silent = createServer(() => undefined);
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    process.env.AWS_ENDPOINT_URL_STS = `http://127.0.0.1:${(silent.address() as { port: number }).port}`;
+    const started = performance.now();
+    // Act
+    const off = await run('failover', 'off', '--reason', 'silent sts', '--stack', STACK, '--region', REGION).finally(() => {
+      process.env.AWS_ENDPOINT_URL_STS = aws.endpoint;
+      silent.close();
+    });
+    const seconds = (performance.now() - started) / 1000;
+    // Assess
+    expect(off.code, off.err).toBe(0);
+    expect(off.err).toMatch(/^warning: cannot ask STS who the AWS caller is \(sts:GetCallerIdentity: .+\): recorded as /m);
+    expect(JSON.parse(aws.parameters.get(PARAMETER)!)).toMatchObject({ on: false, changedBy: `cli:${OS_USER} (aws caller not confirmed)` });
+    expect(seconds).toBeGreaterThanOrEqual(STS_DEADLINE_MS / 1000 - 0.5);
+    expect(seconds).toBeLessThan(STS_DEADLINE_MS / 1000 + 5);
   });
 });
