@@ -6,8 +6,10 @@
 // variables (cli-deployed-aws-fakes.ts). The commands run in-process through bin/cli.ts.
 // Each action is recorded as the AWS caller STS names (GetCallerIdentity), the OS user
 // and host as context.
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
-import { hostname, userInfo } from 'node:os';
+import { hostname, tmpdir, userInfo } from 'node:os';
+import { join } from 'node:path';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { STS_DEADLINE_MS } from '../../../../bin/commands/aws-caller.ts';
@@ -312,6 +314,20 @@ describe('shadowmail CLI against a deployed stack (--stack)', () => {
     expect(await auditSince('failover.off')).toHaveLength(before);
     expect(status.code, status.err).toBe(0);
     expect(JSON.parse(status.out)).toMatchObject({ on: true });
+  });
+
+  it('imports a directory into the deployed table (--table, no --endpoint) and audits it as the AWS caller', async () => {
+    // Prepare
+    const dir = await mkdtemp(join(tmpdir(), 'shadowmail-directory-'));
+    const file = join(dir, 'users.csv');
+    await writeFile(file, 'id,mailbox,displayName,kind,disabled\nguid-bob,bob@corp.test,Bob Example,user,false\n');
+    // Act
+    const result = await run('directory', 'import', file, '--table', TABLE, '--region', REGION).finally(() =>
+      rm(dir, { recursive: true, force: true }),
+    );
+    // Assess
+    expect(result.code, result.err).toBe(0);
+    expect(await auditSince('directory.sync')).toEqual([expect.objectContaining({ actor: ACTOR, outcome: 'ok' })]);
   });
 
   it('when STS cannot be reached, switches failover and cancels a resend as the OS user and says so; trace and starting a resend refuse and do nothing', async () => {
