@@ -29,6 +29,7 @@ import { DynamoDbAdminSetupWindows } from '../../lambdas/adapters/aws/dynamodb-a
 import { WEB_ENV } from '../../lambdas/contract/environment.ts';
 import { normalizeAddress } from '../../lambdas/core/addresses.ts';
 import { ShadowmailError } from '../../lambdas/core/errors.ts';
+import { cliAwsConfig } from './aws-clients.ts';
 import { setUpLocalAdmin } from './breakglass-local.ts';
 import { type Command, command, EXIT, exitStatusHelp, UsageError } from './command.ts';
 import { cliTarget, deployedTargetOptions, readDeployedOutputs } from './deployed-target.ts';
@@ -120,8 +121,8 @@ interface SetupTarget {
 }
 
 async function setUpAdmin(target: SetupTarget, out: NodeJS.WritableStream, input: NodeJS.ReadableStream): Promise<void> {
-  const cognito = new CognitoIdentityProviderClient({ region: target.region });
-  const dynamo = new DynamoDBClient({ region: target.region });
+  const cognito = new CognitoIdentityProviderClient(cliAwsConfig(target.region));
+  const dynamo = new DynamoDBClient(cliAwsConfig(target.region));
   const windows = new DynamoDbAdminSetupWindows({ client: dynamo, tableName: target.tableName });
   const { username, userPoolId } = target;
   try {

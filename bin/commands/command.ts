@@ -2,7 +2,7 @@
 // prints the usage (exit 0); a usage error prints its line and the usage, another
 // ShadowmailError its line (both exit 2: the command could not do what was asked);
 // anything else its stack (exit 1). The exit codes are defined here, once.
-import { ShadowmailError } from '../../lambdas/core/errors.ts';
+import { RetryableError, ShadowmailError } from '../../lambdas/core/errors.ts';
 
 /** The exit codes of every command; the meaning of each is in EXIT_STATUS_HELP. */
 export const EXIT = {
@@ -90,7 +90,7 @@ export async function runCommand(
       return EXIT.badInput;
     }
     if (error instanceof ShadowmailError) {
-      err.write(`${prefix}: ${error.message}\n`);
+      err.write(`${prefix}: ${error.message}${transientCause(error)}\n`);
       return EXIT.badInput;
     }
     err.write(`${prefix}: ${(error as Error).stack ?? String(error)}\n`);
@@ -103,4 +103,15 @@ function isUsageError(error: unknown): boolean {
   if (error instanceof UsageError) return true;
   const code = (error as { code?: unknown } | null | undefined)?.code;
   return typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS');
+}
+
+/**
+ * For a transient failure, what the SDK or network said (`: TimeoutError: …`): "cannot
+ * write the failover parameter" alone does not tell a timeout from a refused permission.
+ */
+function transientCause(error: ShadowmailError): string {
+  const cause = error.cause;
+  if (!(error instanceof RetryableError) || !(cause instanceof Error)) return '';
+  const said = (cause.message.split('\n')[0] ?? '').trim().slice(0, 200);
+  return `: ${cause.name}${said ? `: ${said}` : ''}`;
 }

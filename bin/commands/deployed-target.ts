@@ -33,6 +33,7 @@ import {
   deadLetterQueueOutputKey,
   INGEST_QUEUE_OUTPUT_KEY,
 } from '../../lib/stack-outputs.ts';
+import { cliAwsConfig } from './aws-clients.ts';
 import { UsageError } from './command.ts';
 
 /** The stack outputs the CLI reads: which stack (suffix of the stack name) and which output key. */
@@ -175,7 +176,7 @@ async function withCloudFormation<T>(
   target: { region: string | undefined },
   use: (client: CloudFormationClient, region: string) => Promise<T>,
 ): Promise<T> {
-  const cloudFormation = new CloudFormationClient(target.region ? { region: target.region } : {});
+  const cloudFormation = new CloudFormationClient(cliAwsConfig(target.region));
   try {
     const region = await cloudFormation.config.region().catch(() => undefined);
     if (!region) throw new ShadowmailError('NO_REGION', 'no AWS region: pass --region or set AWS_REGION (or a profile with a region)');
@@ -276,7 +277,7 @@ export async function openDeployedTable(target: { stackId: string; region: strin
 
 /** The adapters of the deployed table, on one DynamoDB client that close() destroys. */
 function tableAdapters(resolved: DeployedTarget<'tableName'>): Omit<DeployedTable, 'target'> {
-  const dynamo = new DynamoDBClient({ region: resolved.region });
+  const dynamo = new DynamoDBClient(cliAwsConfig(resolved.region));
   const tableName = resolved.outputs.tableName;
   return {
     index: new DynamoDbMessageIndex({ client: dynamo, tableName }),
@@ -296,7 +297,7 @@ export interface DeployedResend extends Omit<DeployedTable, 'target'> {
 export async function openDeployedResend(target: { stackId: string; region: string | undefined }, clock: Clock): Promise<DeployedResend> {
   const resolved = await resolveDeployedTarget(target, ['tableName', 'resendQueueUrl']);
   const table = tableAdapters(resolved);
-  const sqs = new SQSClient({ region: resolved.region });
+  const sqs = new SQSClient(cliAwsConfig(resolved.region));
   const queue = new SqsResendQueue(sqs, resolved.outputs.resendQueueUrl);
   return {
     target: resolved,
@@ -319,8 +320,8 @@ export async function openDeployedFailover(
   audited: boolean,
 ): Promise<{ flag: SsmFailoverFlag; audit: AuditLog | null; region: string; where: string; close(): Promise<void> }> {
   const resolved = await resolveDeployedTarget(target, audited ? ['failoverParameter', 'tableName'] : ['failoverParameter']);
-  const ssm = new SSMClient({ region: resolved.region });
-  const dynamo = audited ? new DynamoDBClient({ region: resolved.region }) : null;
+  const ssm = new SSMClient(cliAwsConfig(resolved.region));
+  const dynamo = audited ? new DynamoDBClient(cliAwsConfig(resolved.region)) : null;
   const tableName = (resolved.outputs as Partial<Record<DeployedOutput, string>>).tableName;
   return {
     flag: new SsmFailoverFlag(ssm, resolved.outputs.failoverParameter),
@@ -351,7 +352,7 @@ export async function openDeployedRedrive(
   if (labels.includes('notifications')) needs.push('ingestQueueUrl');
   const resolved = await resolveDeployedTarget(target, needs);
   const outputs = resolved.outputs as Partial<Record<DeployedOutput, string>>;
-  const sqs = new SQSClient({ region: resolved.region });
+  const sqs = new SQSClient(cliAwsConfig(resolved.region));
   const queues = labels.map((label) => {
     const url = outputs[DEAD_LETTER_QUEUE_OUTPUTS[label]]!;
     const redrive =
@@ -393,7 +394,7 @@ export async function openDeployedNotices(target: { stackId: string; region: str
     configurationSetName: outputs.get('configurationSetName'),
     region: outputs.region,
   });
-  const dynamo = new DynamoDBClient({ region: outputs.region });
+  const dynamo = new DynamoDBClient(cliAwsConfig(outputs.region));
   return {
     directory: new DynamoDbDirectoryStore({ client: dynamo, tableName }),
     parts,

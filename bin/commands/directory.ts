@@ -37,6 +37,7 @@ import { readLocalConfig } from '../../lambdas/wiring/local-config.ts';
 import { localPaths, readRuntimeInfo } from '../../lambdas/wiring/local-data-dir.ts';
 import { LOCAL_TABLE_NAME } from '../../lambdas/wiring/local-index.ts';
 import { deployedActor, osActor } from './aws-caller.ts';
+import { cliAwsConfig } from './aws-clients.ts';
 import { command, EXIT, exitStatusHelp, UsageError } from './command.ts';
 
 export const DIRECTORY_USAGE = `usage:
@@ -384,8 +385,8 @@ async function openTarget(values: TargetValues): Promise<Target> {
         `--user-pool-id must be a user pool id such as eu-central-1_AbCdEf123 (stack output UserPoolId), not ${JSON.stringify(poolId)}`,
       );
     }
-    const client = new DynamoDBClient({ region, ...(values.endpoint !== undefined && { endpoint: values.endpoint }) });
-    const cognito = poolId === undefined ? null : new CognitoIdentityProviderClient({ region: poolId.split('_')[0]! });
+    const client = new DynamoDBClient({ ...cliAwsConfig(region), ...(values.endpoint !== undefined && { endpoint: values.endpoint }) });
+    const cognito = poolId === undefined ? null : new CognitoIdentityProviderClient(cliAwsConfig(poolId.split('_')[0]!));
     return {
       store: new DynamoDbDirectoryStore({ client, tableName: values.table }),
       audit: new DynamoDbAuditLog({ client, tableName: values.table }),

@@ -21,6 +21,7 @@ import { localWebPaths, readLocalConfig } from '../../lambdas/wiring/local-confi
 import { openReopeningLocalAuditLog } from '../../lambdas/wiring/local-resend.ts';
 import { localNoticeParts, type NoticeParts } from '../../lambdas/wiring/notices.ts';
 import { deployedActor, osActor } from './aws-caller.ts';
+import { cliAwsConfig } from './aws-clients.ts';
 import { command, EXIT, exitStatusHelp, UsageError } from './command.ts';
 import { cliTarget, deployedTargetOptions, openDeployedFailover, openDeployedNotices } from './deployed-target.ts';
 
@@ -183,7 +184,7 @@ async function failoverTarget(
       throw new UsageError(`--ssm-parameter must be a parameter name such as /shadowmail/failover, not ${JSON.stringify(parameter)}`);
     // Every switch is audited (issue 14): a parameter by name comes with no table to write the entry to.
     if (switching) throw new UsageError('--ssm-parameter names no table, so the switch could not be audited: use --stack STACK_ID');
-    const client = new SSMClient(values.region ? { region: values.region } : {});
+    const client = new SSMClient(cliAwsConfig(values.region));
     return {
       flag: new SsmFailoverFlag(client, parameter),
       audit: null,

@@ -21,6 +21,7 @@ import { ShadowmailError } from '../../lambdas/core/errors.ts';
 import { systemClock } from '../../lambdas/ports/clock.ts';
 import { readLocalConfig, SMTP_URL, type SmtpTarget, smtpTarget } from '../../lambdas/wiring/local-config.ts';
 import { openRunningLocalIndex } from '../../lambdas/wiring/local-resend.ts';
+import { cliAwsConfig } from './aws-clients.ts';
 import { command, EXIT, exitStatusHelp, UsageError } from './command.ts';
 import { cliTarget, deployedTargetOptions, readDeployedOutputs } from './deployed-target.ts';
 import { mailDomains } from './doctor/context.ts';
@@ -192,8 +193,8 @@ async function openProbeTarget(target: ReturnType<typeof cliTarget>): Promise<Pr
     const tableName = outputs.require('tableName');
     outputs.require('mailDomains');
     const domains = mailDomains(outputs);
-    const dynamo = new DynamoDBClient({ region: outputs.region });
-    const ses = new SESv2Client({ region: outputs.region });
+    const dynamo = new DynamoDBClient(cliAwsConfig(outputs.region));
+    const ses = new SESv2Client(cliAwsConfig(outputs.region));
     return {
       where: outputs.where,
       domains,

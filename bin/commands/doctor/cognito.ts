@@ -17,6 +17,7 @@ import {
   type IdentityProviderType,
   type UserPoolType,
 } from '@aws-sdk/client-cognito-identity-provider';
+import { cliAwsConfig } from '../aws-clients.ts';
 import { type Check, callFailed, fail, ok } from './check.ts';
 import { type DoctorContext, missingOutput } from './context.ts';
 
@@ -263,7 +264,7 @@ export async function cognitoChecks(ctx: DoctorContext): Promise<Check[]> {
   const baseUrl = ctx.outputs.get('cognitoDomain');
   const providerName = ctx.outputs.get('identityProviderName');
   if (!userPoolId) return [missingOutput('cognito', 'user pool', 'userPoolId')];
-  const client = new CognitoIdentityProviderClient({ region: ctx.region });
+  const client = new CognitoIdentityProviderClient(cliAwsConfig(ctx.region));
   const checks: Check[] = [];
   try {
     if (!baseUrl) checks.push(missingOutput('cognito', 'sign-in domain', 'cognitoDomain'));

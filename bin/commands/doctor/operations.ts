@@ -20,6 +20,7 @@ import {
   LAMBDA_DEFAULT_CONCURRENCY_QUOTA as DEFAULT_CONCURRENCY_QUOTA,
   LAMBDA_MIN_UNRESERVED_CONCURRENCY as MIN_UNRESERVED_CONCURRENCY,
 } from '../../../lib/lambda-quotas.ts';
+import { cliAwsConfig } from '../aws-clients.ts';
 import { DEAD_LETTER_QUEUE_OUTPUT } from '../deployed-target.ts';
 import { type Check, callFailed, fail, ok, warn } from './check.ts';
 import { type DoctorContext, missingOutput } from './context.ts';
@@ -152,11 +153,11 @@ export function concurrencyCheck(limit: AccountLimit | undefined): Check {
 export async function operationsChecks(ctx: DoctorContext): Promise<Check[]> {
   const { region } = ctx;
   const checks: Check[] = [];
-  const ssm = new SSMClient({ region });
-  const sns = new SNSClient({ region });
-  const sqs = new SQSClient({ region });
-  const cloudWatch = new CloudWatchClient({ region });
-  const lambda = new LambdaClient({ region });
+  const ssm = new SSMClient(cliAwsConfig(region));
+  const sns = new SNSClient(cliAwsConfig(region));
+  const sqs = new SQSClient(cliAwsConfig(region));
+  const cloudWatch = new CloudWatchClient(cliAwsConfig(region));
+  const lambda = new LambdaClient(cliAwsConfig(region));
   try {
     const parameter = ctx.outputs.get('failoverParameter');
     if (!parameter) checks.push(missingOutput('operations', 'failover parameter', 'failoverParameter'));

@@ -18,6 +18,7 @@ import {
   type SendQuota,
 } from '@aws-sdk/client-sesv2';
 import { SES_RECEIVING_REGIONS } from '../../../lib/ses-regions.ts';
+import { cliAwsConfig } from '../aws-clients.ts';
 import { type Check, callFailed, fail, ok, warn } from './check.ts';
 import { type DoctorContext, missingOutput } from './context.ts';
 
@@ -195,8 +196,8 @@ export function configurationSetCheck(name: string, set: GetConfigurationSetComm
 
 export async function sesChecks(ctx: DoctorContext): Promise<Check[]> {
   const checks = [receivingRegionCheck(ctx.region)];
-  const v2 = new SESv2Client({ region: ctx.region });
-  const v1 = new SESClient({ region: ctx.region });
+  const v2 = new SESv2Client(cliAwsConfig(ctx.region));
+  const v1 = new SESClient(cliAwsConfig(ctx.region));
   try {
     for (const domain of ctx.domains) {
       try {

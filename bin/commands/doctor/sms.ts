@@ -18,6 +18,7 @@ import { ASSUMPTIONS, PRICE_TABLE } from '../../../cost/cost-model.ts';
 import { DynamoDbDirectoryStore } from '../../../lambdas/adapters/aws/dynamodb-directory-store.ts';
 import { parseNoticeChannels } from '../../../lambdas/contract/environment.ts';
 import { canSignIn } from '../../../lambdas/core/directory.ts';
+import { cliAwsConfig } from '../aws-clients.ts';
 import { type Check, callFailed, ok, warn } from './check.ts';
 import { type DoctorContext, missingOutput } from './context.ts';
 
@@ -109,7 +110,7 @@ export async function noticeChecks(ctx: DoctorContext): Promise<Check[]> {
   if (value === undefined) return [missingOutput('notices', 'notice channels', 'noticeChannels')];
   const channels = parseNoticeChannels(value) ?? { sms: false, email: false };
   const checks = [channelsCheck(channels)];
-  const sns = new SNSClient({ region: ctx.region });
+  const sns = new SNSClient(cliAwsConfig(ctx.region));
   try {
     // Break-glass codes use SMS whatever the notices: the sandbox and the limit always matter.
     try {
@@ -136,7 +137,7 @@ export async function noticeChecks(ctx: DoctorContext): Promise<Check[]> {
     sns.destroy();
   }
   if (channels.email) {
-    const ses = new SESv2Client({ region: ctx.region });
+    const ses = new SESv2Client(cliAwsConfig(ctx.region));
     try {
       checks.push(noticeMailCheck(await ses.send(new GetAccountCommand({}))));
     } catch (error) {
@@ -151,7 +152,7 @@ export async function noticeChecks(ctx: DoctorContext): Promise<Check[]> {
 /** Enabled personal users of the synced directory with a mobile number. */
 async function usersWithNumber(ctx: DoctorContext): Promise<number> {
   const tableName = ctx.outputs.require('tableName');
-  const dynamo = new DynamoDBClient({ region: ctx.region });
+  const dynamo = new DynamoDBClient(cliAwsConfig(ctx.region));
   try {
     const { users } = await new DynamoDbDirectoryStore({ client: dynamo, tableName }).readState();
     return users.filter((user) => canSignIn(user) && user.mobile).length;

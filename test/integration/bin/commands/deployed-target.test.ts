@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { STS_DEADLINE_MS } from '../../../../bin/commands/aws-caller.ts';
+import { CLI_AWS_CALL_DEADLINE_MS } from '../../../../bin/commands/aws-clients.ts';
 import { resolveDeployedTarget } from '../../../../bin/commands/deployed-target.ts';
 import { DynamoDbAuditLog } from '../../../../lambdas/adapters/aws/dynamodb-audit-log.ts';
 import { makeDynamoDbClient } from '../../../../lambdas/adapters/aws/dynamodb-client.ts';
@@ -390,6 +391,36 @@ describe('shadowmail CLI against a deployed stack (--stack)', () => {
     }
     expect(aws.sqsMessages.length).toBe(jobsBefore);
     expect(await auditSince('trace.search')).toHaveLength(tracesBefore);
+  });
+
+  it('does not hang on an SSM or CloudFormation endpoint that accepts and never answers: failover fails in bounded time, in one line', {
+    timeout: 120_000,
+  }, async () => {
+    // Prepare: a proxy or firewall that swallows the connection, first for SSM, then for CloudFormation.
+    const silent = createServer(() => undefined);
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const swallowed = `http://127.0.0.1:${(silent.address() as { port: number }).port}`;
+    const before = aws.parameters.get(PARAMETER);
+    const timed = async (variable: string) => {
+      process.env[variable] = swallowed;
+      const started = performance.now();
+      const result = await run('failover', 'on', '--reason', 'silent endpoint', '--stack', STACK, '--region', REGION).finally(() => {
+        process.env[variable] = aws.endpoint;
+      });
+      return { ...result, seconds: (performance.now() - started) / 1000 };
+    };
+    // Act
+    const ssm = await timed('AWS_ENDPOINT_URL_SSM');
+    const cloudFormation = await timed('AWS_ENDPOINT_URL_CLOUDFORMATION');
+    silent.close();
+    // Assess: an error line within the CLI's deadline (failover reads the flag, then writes it: two calls), the flag untouched.
+    for (const result of [ssm, cloudFormation]) {
+      expect(result.code, result.err).not.toBe(0);
+      expect(result.err.trim().split('\n')).toHaveLength(1);
+      expect(result.err).toMatch(/^shadowmail failover: cannot (read|write) .+: TimeoutError: .+\n$/);
+      expect(result.seconds).toBeLessThan((2 * CLI_AWS_CALL_DEADLINE_MS) / 1000 + 10);
+    }
+    expect(aws.parameters.get(PARAMETER)).toBe(before);
   });
 
   it('does not wait for an STS that accepts and never answers: failover switches after the deadline, as the OS user', {
