@@ -10,6 +10,7 @@ import { DEFAULT_TIME_ZONE, isTimeZone, SUBADDRESS_SEPARATOR, smtpTlsModes, TIME
 import { PRIMARY_SESSIONS } from '../lambdas/contract/primary-sessions.ts';
 import { DEFAULT_SEND_LIMITS, SEND_LIMIT_MAX } from '../lambdas/contract/send-limits.ts';
 import { sesRegionProblem } from './ses-regions.ts';
+import { ACCOUNT_THROTTLE, DEFAULT_RATE_LIMITS, type RouteGroup, type RouteLimit } from './webmail-rate-limits.ts';
 
 export const CONFIG_CONTEXT_KEY = 'shadowmail';
 export const CONFIG_FILE_CONTEXT_KEY = 'shadowmail.config';
@@ -38,6 +39,23 @@ const sendLimit = z
   .int()
   .min(1, `a whole number from 1 to ${SEND_LIMIT_MAX}`)
   .max(SEND_LIMIT_MAX, `a whole number from 1 to ${SEND_LIMIT_MAX}`);
+// One group's limit; each value defaults on its own (setting the rate keeps the default burst).
+const routeLimit = (defaults: RouteLimit) =>
+  z
+    .strictObject({
+      ratePerSecond: z
+        .number()
+        .positive('more than 0 requests per second')
+        .max(ACCOUNT_THROTTLE.ratePerSecond, `at most ${ACCOUNT_THROTTLE.ratePerSecond}, the account's throttle per Region`)
+        .default(defaults.ratePerSecond),
+      burst: z
+        .number()
+        .int()
+        .min(1, 'a whole number, at least 1')
+        .max(ACCOUNT_THROTTLE.burst, `at most ${ACCOUNT_THROTTLE.burst}, the account's burst per Region`)
+        .default(defaults.burst),
+    })
+    .prefault({});
 /** What SES commonly grants an account on leaving the sandbox; set webmail.sesDailyQuota to the account's own. */
 export const DEFAULT_SES_DAILY_QUOTA = 50_000;
 const RESERVED_RANGE =
@@ -156,6 +174,15 @@ const configSchema = z
           messagesPerDay: sendLimit.default(DEFAULT_SEND_LIMITS.messagesPerDay),
           recipientsPerDay: sendLimit.default(DEFAULT_SEND_LIMITS.recipientsPerDay),
         })
+        .prefault({}),
+      // Requests per second per group of routes in API Gateway (lib/webmail-rate-limits.ts says why these).
+      rateLimits: z
+        .strictObject(
+          Object.fromEntries(Object.entries(DEFAULT_RATE_LIMITS).map(([group, limit]) => [group, routeLimit(limit)])) as Record<
+            RouteGroup,
+            ReturnType<typeof routeLimit>
+          >,
+        )
         .prefault({}),
       // The account's SES sending quota per 24 hours (`aws sesv2 get-account`: SendQuota.Max24HourSend); an alarm at 80%.
       sesDailyQuota: z.number().int().min(1, 'a whole number, at least 1').default(DEFAULT_SES_DAILY_QUOTA),

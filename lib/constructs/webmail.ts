@@ -27,6 +27,7 @@ import { Construct } from 'constructs';
 import { ENV, formatNoticeChannels, WEB_ENV } from '../../lambdas/contract/environment.ts';
 import { DIRECTORY_ID_ATTRIBUTE, DIRECTORY_ID_CLAIM } from '../../lambdas/contract/sign-in.ts';
 import { CONFIG_CONTEXT_KEY, type ShadowmailConfig, ShadowmailConfigError } from '../config.ts';
+import { ROUTE_KEYS } from '../webmail-rate-limits.ts';
 import { MailFunction } from './mail-function.ts';
 import { SignInTrigger } from './sign-in-trigger.ts';
 import { grantTableAccess, TABLE_ACCESS } from './table-access.ts';
@@ -37,11 +38,6 @@ export const INITIAL_FAILOVER_VALUE = JSON.stringify({ on: false });
 // An HTTP API waits at most 30 s for its integration: the function stops first, so a
 // slow request ends as the function's own error, not as work going on behind a 503.
 export const WEBMAIL_LIMITS = { timeout: Duration.seconds(29), memoryMiB: 1024 };
-
-// Requests per second over the whole API. A page is one document plus its frame and
-// a few cid: images, so this carries a few hundred staff reading mail at once and
-// still stops a runaway client or a scan from scaling the function without bound.
-export const WEBMAIL_THROTTLE = { rateLimit: 100, burstLimit: 200 };
 
 // Every sign-in verifies the ID token once and then lives in the app's own 8 h
 // session cookie: the tokens only have to survive the code exchange.
@@ -265,7 +261,8 @@ export class Webmail extends Construct {
     this.stage = this.httpApi.addStage('DefaultStage', {
       stageName: '$default',
       autoDeploy: true,
-      throttle: WEBMAIL_THROTTLE,
+      // $default (reading mail): what no route of its own takes (lib/webmail-rate-limits.ts).
+      throttle: { rateLimit: config.webmail.rateLimits.read.ratePerSecond, burstLimit: config.webmail.rateLimits.read.burst },
       // JSON lines without the query string: /auth/callback carries the OAuth code there.
       accessLogSettings: {
         destination: new apigw.LogGroupLogDestination(this.accessLogs),
@@ -366,21 +363,46 @@ export class Webmail extends Construct {
 
     this.mailObjectsPolicy = this.grantWebmailAccess(props);
 
-    const route = new apigw.HttpRoute(this, 'DefaultRoute', {
-      httpApi: this.httpApi,
-      routeKey: apigw.HttpRouteKey.DEFAULT,
-      integration: new HttpLambdaIntegration('Webmail', this.function.function, {
-        payloadFormatVersion: apigw.PayloadFormatVersion.VERSION_2_0,
-      }),
+    const integration = new HttpLambdaIntegration('Webmail', this.function.function, {
+      payloadFormatVersion: apigw.PayloadFormatVersion.VERSION_2_0,
     });
-    Validations.of(route).acknowledge({
-      id: 'AwsSolutions-APIG4',
-      reason:
-        'The webmail authenticates every request itself (OIDC code + PKCE against this user pool, a signed session cookie, CSRF tokens) and must answer the failover status page and the sign-in redirect to anonymous browsers; an API Gateway authorizer cannot do either.',
-    });
+    const route = new apigw.HttpRoute(this, 'DefaultRoute', { httpApi: this.httpApi, routeKey: apigw.HttpRouteKey.DEFAULT, integration });
+    const routes = [route, ...this.limitedRoutes(config, integration)];
+    for (const each of routes) {
+      Validations.of(each).acknowledge({
+        id: 'AwsSolutions-APIG4',
+        reason:
+          'The webmail authenticates every request itself (OIDC code + PKCE against this user pool, a signed session cookie, CSRF tokens) and must answer the failover status page and the sign-in redirect to anonymous browsers; an API Gateway authorizer cannot do either.',
+      });
+    }
 
     this.outputs(config);
     this.failoverNotices(config);
+  }
+
+  /**
+   * The expensive and the anonymous routes, each on the same function but with a throttle
+   * of its own (RouteSettings of the stage, config webmail.rateLimits): a flood on one
+   * answers 429 there and leaves the read budget of $default alone. The stage waits for
+   * the routes: route settings may only name route keys that exist.
+   */
+  private limitedRoutes(config: ShadowmailConfig, integration: HttpLambdaIntegration): apigw.HttpRoute[] {
+    const routes: apigw.HttpRoute[] = [];
+    const settings: Record<string, { ThrottlingRateLimit: number; ThrottlingBurstLimit: number }> = {};
+    for (const [group, keys] of Object.entries(ROUTE_KEYS) as [keyof typeof ROUTE_KEYS, readonly string[]][]) {
+      const limit = config.webmail.rateLimits[group];
+      for (const key of keys) {
+        const [method, path] = key.split(' ') as [string, string];
+        const routeKey = apigw.HttpRouteKey.with(path, method as apigw.HttpMethod);
+        const id = `Route${group[0]!.toUpperCase()}${group.slice(1)}${routes.length}`;
+        routes.push(new apigw.HttpRoute(this, id, { httpApi: this.httpApi, routeKey, integration }));
+        settings[key] = { ThrottlingRateLimit: limit.ratePerSecond, ThrottlingBurstLimit: limit.burst };
+      }
+    }
+    const stage = this.stage.node.defaultChild as apigw.CfnStage;
+    stage.routeSettings = settings;
+    for (const route of routes) stage.addResourceDependency(route.node.defaultChild as apigw.CfnRoute);
+    return routes;
   }
 
   /**
