@@ -10,7 +10,14 @@ import { DEFAULT_TIME_ZONE, isTimeZone, SUBADDRESS_SEPARATOR, smtpTlsModes, TIME
 import { PRIMARY_SESSIONS } from '../lambdas/contract/primary-sessions.ts';
 import { DEFAULT_SEND_LIMITS, SEND_LIMIT_MAX } from '../lambdas/contract/send-limits.ts';
 import { sesRegionProblem } from './ses-regions.ts';
-import { ACCOUNT_THROTTLE, DEFAULT_RATE_LIMITS, type RouteGroup, type RouteLimit } from './webmail-rate-limits.ts';
+import {
+  ACCOUNT_THROTTLE,
+  DEFAULT_RATE_LIMITS,
+  DEFAULT_WAF_LIMITS,
+  type RouteGroup,
+  type RouteLimit,
+  WAF_LIMIT_RANGE,
+} from './webmail-rate-limits.ts';
 
 export const CONFIG_CONTEXT_KEY = 'shadowmail';
 export const CONFIG_FILE_CONTEXT_KEY = 'shadowmail.config';
@@ -56,6 +63,11 @@ const routeLimit = (defaults: RouteLimit) =>
         .default(defaults.burst),
     })
     .prefault({});
+const wafLimit = z
+  .number()
+  .int()
+  .min(WAF_LIMIT_RANGE.min, `a whole number from ${WAF_LIMIT_RANGE.min} (WAF's least) up`)
+  .max(WAF_LIMIT_RANGE.max, `at most ${WAF_LIMIT_RANGE.max}`);
 /** What SES commonly grants an account on leaving the sandbox; set webmail.sesDailyQuota to the account's own. */
 export const DEFAULT_SES_DAILY_QUOTA = 50_000;
 const RESERVED_RANGE =
@@ -183,6 +195,15 @@ const configSchema = z
             ReturnType<typeof routeLimit>
           >,
         )
+        .prefault({}),
+      // Optional CloudFront + WAF in front of the API: rate limits per client (docs/deploy.md §9.3).
+      waf: z
+        .strictObject({
+          enabled: z.boolean().default(false),
+          requestsPer5MinPerSession: wafLimit.default(DEFAULT_WAF_LIMITS.requestsPer5MinPerSession),
+          requestsPer5MinPerIp: wafLimit.default(DEFAULT_WAF_LIMITS.requestsPer5MinPerIp),
+          requestsPer5MinPerIpWithoutSession: wafLimit.default(DEFAULT_WAF_LIMITS.requestsPer5MinPerIpWithoutSession),
+        })
         .prefault({}),
       // The account's SES sending quota per 24 hours (`aws sesv2 get-account`: SendQuota.Max24HourSend); an alarm at 80%.
       sesDailyQuota: z.number().int().min(1, 'a whole number, at least 1').default(DEFAULT_SES_DAILY_QUOTA),
@@ -351,6 +372,22 @@ const configSchema = z
         context.addIssue({ code: 'custom', path: [...path, 'username'], message: `${admin.username} is listed twice` });
       }
     });
+    if (c.webmail.waf.enabled && (c.account === undefined || c.region === undefined)) {
+      context.addIssue({
+        code: 'custom',
+        path: ['webmail', 'waf', 'enabled'],
+        message:
+          'needs account and region: the web ACL of a CloudFront distribution lives in us-east-1, a stack of its own whose ARN the webmail stack reads across regions, which CDK can only do between stacks of a known account and region',
+      });
+    }
+    if (c.webmail.waf.enabled && c.webmail.customDomain !== undefined) {
+      context.addIssue({
+        code: 'custom',
+        path: ['webmail', 'waf', 'enabled'],
+        message:
+          'does not work with webmail.customDomain yet: CloudFront would need a certificate for that name in us-east-1. Use one of the two (docs/deploy.md §9.3)',
+      });
+    }
     c.ses.existingIdentities.forEach((domain, i) => {
       if (!c.domains.includes(domain)) {
         context.addIssue({

@@ -58,3 +58,22 @@ export const DEFAULT_RATE_LIMITS: Readonly<Record<RouteGroup, RouteLimit>> = {
  * a route limit cannot exceed it.
  */
 export const ACCOUNT_THROTTLE = { ratePerSecond: 10_000, burst: 5_000 };
+
+/**
+ * The WAF rate-based rules' defaults (config webmail.waf), requests per client in 5
+ * minutes (WAF counts over a sliding window; 300 s is its default). Per session: a person
+ * reading and answering mail makes well under a request a second on average, so 1,500
+ * (5/s) never touches a real user and stops a script. Per address: the whole office may
+ * sit behind one NAT address, so this is the backstop for floods, not a per-person limit
+ * (6,000 = 20/s). Per address without a session cookie: the status page and sign-in
+ * redirects, a few requests per person and sign-in; 600 carries 150 sign-ins from one
+ * address in 5 minutes.
+ */
+export const DEFAULT_WAF_LIMITS = {
+  requestsPer5MinPerSession: 1_500,
+  requestsPer5MinPerIp: 6_000,
+  requestsPer5MinPerIpWithoutSession: 600,
+} as const;
+
+/** WAF's bounds for a rate-based rule's Limit (AWS::WAFv2::WebACL RateBasedStatement). */
+export const WAF_LIMIT_RANGE = { min: 10, max: 2_000_000_000 } as const;

@@ -25,6 +25,7 @@ import { csrfProtection } from './middleware/csrf.ts';
 import { failoverGate } from './middleware/failover-gate.ts';
 import { language } from './middleware/language.ts';
 import { consoleLogger, type WebLogger } from './middleware/logger.ts';
+import { type OriginCheckOptions, originCheck } from './middleware/origin-check.ts';
 import { clientRateLimit } from './middleware/rate-limit.ts';
 import { securityHeaders } from './middleware/security.ts';
 import { MIN_SESSION_SECRET_LENGTH, readSession, requireSignIn, type SessionConfig, sessionMiddleware } from './middleware/session.ts';
@@ -45,6 +46,8 @@ export interface WebAppDeps {
    * function). The address comes from the connection, which only the composition root knows.
    */
   clientLimit?: { limit: ClientRateLimit; clientAddress: (c: Context) => string | undefined };
+  /** Behind CloudFront + WAF: the header and secret every request must carry (else 403, before anything else). */
+  originCheck?: OriginCheckOptions | undefined;
 }
 
 export interface WebmailDeps {
@@ -96,6 +99,7 @@ export interface UserRouteGroup {
 
 export function createWebApp(deps: WebAppDeps): Hono<WebEnv> {
   const app = new Hono<WebEnv>();
+  if (deps.originCheck) app.use('*', originCheck(deps.originCheck));
   const signOutUrl = deps.webmail?.signIn.signOutUrl();
   app.use('*', securityHeaders({ formActionOrigins: signOutUrl ? [new URL(signOutUrl).origin] : [] }));
   // What API Gateway and Lambda would not deliver (core/payload-limits.ts) is refused

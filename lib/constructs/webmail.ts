@@ -14,6 +14,8 @@ import * as apigwv1 from 'aws-cdk-lib/aws-apigateway';
 import * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
+import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
+import * as origins from 'aws-cdk-lib/aws-cloudfront-origins';
 import * as cognito from 'aws-cdk-lib/aws-cognito';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -24,6 +26,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
+import { ORIGIN_SECRET_HEADER } from '../../lambdas/contract/edge.ts';
 import { ENV, formatNoticeChannels, WEB_ENV } from '../../lambdas/contract/environment.ts';
 import { DIRECTORY_ID_ATTRIBUTE, DIRECTORY_ID_CLAIM } from '../../lambdas/contract/sign-in.ts';
 import { CONFIG_CONTEXT_KEY, type ShadowmailConfig, ShadowmailConfigError } from '../config.ts';
@@ -61,6 +64,8 @@ export interface WebmailProps {
   sesConfigurationSet: { name: string; arn: string };
   /** Where a SAML metadata file named in the configuration is read from; defaults to process.cwd(). */
   cwd?: string;
+  /** With webmail.waf: the CloudFront web ACL (lib/stacks/edge-stack.ts, us-east-1). */
+  webAclArn?: string;
 }
 
 export class Webmail extends Construct {
@@ -85,7 +90,10 @@ export class Webmail extends Construct {
   readonly stage: apigw.HttpStage;
   readonly accessLogs: logs.LogGroup;
   readonly customDomain?: apigw.DomainName;
-  /** https://<customDomain> or the API's execute-api endpoint; no trailing slash. */
+  /** With webmail.waf: CloudFront in front of the API, and the secret header it adds that the function requires. */
+  readonly distribution?: cloudfront.Distribution;
+  readonly originSecret?: secretsmanager.Secret;
+  /** https://<customDomain>, the CloudFront domain (webmail.waf) or the API's execute-api endpoint; no trailing slash. */
   readonly publicUrl: string;
   readonly function: MailFunction;
   /** The S3 object grants (prefixes of the raw-mail bucket); the role's default policy holds the rest. */
@@ -284,7 +292,25 @@ export class Webmail extends Construct {
       },
       ...(this.customDomain && { domainMapping: { domainName: this.customDomain } }),
     });
-    this.publicUrl = custom ? `https://${custom.domainName}` : this.httpApi.apiEndpoint;
+    if (config.webmail.waf.enabled) {
+      if (props.webAclArn === undefined) throw new Error('webmail.waf is enabled but no web ACL was given (lib/stacks/edge-stack.ts)');
+      this.originSecret = new secretsmanager.Secret(this, 'OriginSecret', {
+        description: 'shadowmail webmail: the header CloudFront adds, so requests around the WAF are refused',
+        generateSecretString: { passwordLength: 48, excludePunctuation: true, includeSpace: false },
+        removalPolicy: RemovalPolicy.DESTROY,
+      });
+      Validations.of(this.originSecret).acknowledge({
+        id: 'AwsSolutions-SMG4',
+        reason:
+          'CloudFront reads the value once per deployment (a dynamic reference in its origin); a rotation would refuse every request until the next deploy. Replace it by a deploy after put-secret-value if it leaks.',
+      });
+      this.distribution = this.cloudFront(props.webAclArn, this.originSecret);
+    }
+    this.publicUrl = this.distribution
+      ? `https://${this.distribution.distributionDomainName}`
+      : custom
+        ? `https://${custom.domainName}`
+        : this.httpApi.apiEndpoint;
 
     this.userPoolClient = this.userPool.addClient('WebmailClient', {
       userPoolClientName: `${config.stackId}-webmail`,
@@ -348,6 +374,7 @@ export class Webmail extends Construct {
       [WEB_ENV.cognitoDomain]: this.cognitoBaseUrl,
       [WEB_ENV.publicUrl]: this.publicUrl,
       [WEB_ENV.sessionSecretArn]: this.sessionSecret.secretArn,
+      ...(this.originSecret && { [WEB_ENV.originSecretArn]: this.originSecret.secretArn }),
       [WEB_ENV.adminGroup]: config.adminGroup,
       [WEB_ENV.timeZone]: config.webmail.timeZone,
       [WEB_ENV.sendMessagesPerHour]: String(config.webmail.sendLimits.messagesPerHour),
@@ -378,6 +405,49 @@ export class Webmail extends Construct {
 
     this.outputs(config);
     this.failoverNotices(config);
+  }
+
+  /**
+   * CloudFront in front of the HTTP API with the WAF web ACL (webmail.waf): nothing cached
+   * (every page is per user), every viewer header but Host forwarded (API Gateway answers
+   * only to its own host name), cookies and query strings included. The origin header
+   * carries the generated secret as a dynamic reference, so the template never holds it.
+   */
+  private cloudFront(webAclArn: string, originSecret: secretsmanager.Secret): cloudfront.Distribution {
+    const stack = Stack.of(this);
+    const apiHost = `${this.httpApi.apiId}.execute-api.${stack.region}.${stack.urlSuffix}`;
+    const distribution = new cloudfront.Distribution(this, 'Distribution', {
+      comment: 'shadowmail webmail behind WAF',
+      defaultBehavior: {
+        origin: new origins.HttpOrigin(apiHost, {
+          protocolPolicy: cloudfront.OriginProtocolPolicy.HTTPS_ONLY,
+          originSslProtocols: [cloudfront.OriginSslPolicy.TLS_V1_2],
+          customHeaders: { [ORIGIN_SECRET_HEADER]: originSecret.secretValue.unsafeUnwrap() },
+        }),
+        viewerProtocolPolicy: cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
+        allowedMethods: cloudfront.AllowedMethods.ALLOW_ALL,
+        cachePolicy: cloudfront.CachePolicy.CACHING_DISABLED,
+        originRequestPolicy: cloudfront.OriginRequestPolicy.ALL_VIEWER_EXCEPT_HOST_HEADER,
+      },
+      webAclId: webAclArn,
+      // North America and Europe only: the cheapest class; staff elsewhere are still served, from those edges.
+      priceClass: cloudfront.PriceClass.PRICE_CLASS_100,
+      httpVersion: cloudfront.HttpVersion.HTTP2_AND_3,
+    });
+    for (const [id, reason] of [
+      ['AwsSolutions-CFR1', 'No geo restriction: staff read mail from wherever they are during an outage (travel, home office abroad).'],
+      [
+        'AwsSolutions-CFR3',
+        "No CloudFront access log bucket: every request that passes reaches the API's access log (ip, path, status), and WAF's metrics and sampled requests show what it blocked.",
+      ],
+      [
+        'AwsSolutions-CFR4',
+        'The distribution serves its own *.cloudfront.net name, whose certificate CloudFront manages; a minimum TLS version can only be set with an own certificate (webmail.customDomain is not combined with webmail.waf yet).',
+      ],
+    ] as const) {
+      Validations.of(distribution).acknowledge({ id, reason });
+    }
+    return distribution;
   }
 
   /**
@@ -503,7 +573,10 @@ export class Webmail extends Construct {
       new iam.PolicyStatement({ actions: ['ssm:GetParameter', 'ssm:PutParameter'], resources: [this.failoverParameter.parameterArn] }),
     );
     role.addToPrincipalPolicy(
-      new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [this.sessionSecret.secretArn] }),
+      new iam.PolicyStatement({
+        actions: ['secretsmanager:GetSecretValue'],
+        resources: [this.sessionSecret.secretArn, ...(this.originSecret ? [this.originSecret.secretArn] : [])],
+      }),
     );
     role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [props.resendQueue.queueArn] }));
 

@@ -113,6 +113,7 @@ describe('configuration', () => {
           admin: { ratePerSecond: 10, burst: 20 },
           declare: { ratePerSecond: 1, burst: 5 },
         },
+        waf: { enabled: false, requestsPer5MinPerSession: 1500, requestsPer5MinPerIp: 6000, requestsPer5MinPerIpWithoutSession: 600 },
       },
       adminGroup: 'shadowmail-admins',
       forwardBacklogAlarmMinutes: 30,
