@@ -75,5 +75,9 @@ export const DEFAULT_WAF_LIMITS = {
   requestsPer5MinPerIpWithoutSession: 600,
 } as const;
 
-/** WAF's bounds for a rate-based rule's Limit (AWS::WAFv2::WebACL RateBasedStatement). */
+/**
+ * WAF's bounds for a rate-based rule's limit: "The lowest limit setting allowed is 10"
+ * (https://docs.aws.amazon.com/waf/latest/developerguide/waf-rule-statement-type-rate-based-high-level-settings.html);
+ * the upper bound is the API's.
+ */
 export const WAF_LIMIT_RANGE = { min: 10, max: 2_000_000_000 } as const;

@@ -20,7 +20,11 @@ import { Construct } from 'constructs';
 import { SECURE_SESSION_COOKIE } from '../../lambdas/contract/edge.ts';
 import type { ShadowmailConfig } from '../config.ts';
 
-/** Seconds WAF counts over (EvaluationWindowSec: 60, 120, 300 or 600); the limits are "per 5 minutes". */
+/**
+ * Seconds WAF looks back when it counts (60, 120, 300 or 600; 300 is its default: "Rate-based
+ * rule high-level settings", https://docs.aws.amazon.com/waf/latest/developerguide/waf-rule-statement-type-rate-based-high-level-settings.html);
+ * the limits are "per 5 minutes".
+ */
 export const WAF_WINDOW_SECONDS = 300;
 
 export interface WebmailFirewallProps {
