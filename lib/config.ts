@@ -203,6 +203,14 @@ const configSchema = z
           requestsPer5MinPerSession: wafLimit.default(DEFAULT_WAF_LIMITS.requestsPer5MinPerSession),
           requestsPer5MinPerIp: wafLimit.default(DEFAULT_WAF_LIMITS.requestsPer5MinPerIp),
           requestsPer5MinPerIpWithoutSession: wafLimit.default(DEFAULT_WAF_LIMITS.requestsPer5MinPerIpWithoutSession),
+          // With webmail.customDomain: CloudFront serves that name with an ACM certificate in us-east-1.
+          certificateArn: z
+            .string()
+            .regex(
+              /^arn:aws[a-z-]*:acm:us-east-1:\d{12}:certificate\/[0-9a-f-]{36}$/,
+              'the ARN of an ACM certificate in us-east-1 (CloudFront takes certificates only from there)',
+            )
+            .optional(),
         })
         .prefault({}),
       // The account's SES sending quota per 24 hours (`aws sesv2 get-account`: SendQuota.Max24HourSend); an alarm at 80%.
@@ -380,12 +388,19 @@ const configSchema = z
           'needs account and region: the web ACL of a CloudFront distribution lives in us-east-1, a stack of its own whose ARN the webmail stack reads across regions, which CDK can only do between stacks of a known account and region',
       });
     }
-    if (c.webmail.waf.enabled && c.webmail.customDomain !== undefined) {
+    if (c.webmail.waf.enabled && c.webmail.customDomain !== undefined && c.webmail.waf.certificateArn === undefined) {
       context.addIssue({
         code: 'custom',
-        path: ['webmail', 'waf', 'enabled'],
+        path: ['webmail', 'waf', 'certificateArn'],
+        message: `is required with webmail.customDomain: CloudFront serves ${c.webmail.customDomain.domainName} with a certificate for it in us-east-1 (docs/deploy.md §9.3)`,
+      });
+    }
+    if (c.webmail.waf.certificateArn !== undefined && c.webmail.customDomain === undefined) {
+      context.addIssue({
+        code: 'custom',
+        path: ['webmail', 'waf', 'certificateArn'],
         message:
-          'does not work with webmail.customDomain yet: CloudFront would need a certificate for that name in us-east-1. Use one of the two (docs/deploy.md §9.3)',
+          'is only for webmail.customDomain (without one, CloudFront serves its own *.cloudfront.net name): remove it or set the domain',
       });
     }
     c.ses.existingIdentities.forEach((domain, i) => {

@@ -251,7 +251,9 @@ export class Webmail extends Construct {
       removalPolicy: RemovalPolicy.DESTROY,
     });
     const custom = config.webmail.customDomain;
-    if (custom) {
+    const waf = config.webmail.waf;
+    // With WAF, CloudFront serves the own name (lib/config.ts requires its us-east-1 certificate).
+    if (custom && !waf.enabled) {
       this.customDomain = new apigw.DomainName(this, 'CustomDomain', {
         domainName: custom.domainName,
         certificate: acm.Certificate.fromCertificateArn(this, 'Certificate', custom.certificateArn),
@@ -263,8 +265,9 @@ export class Webmail extends Construct {
       description: 'shadowmail emergency webmail',
       createDefaultStage: false,
       // With an own host name the execute-api URL would be a second origin that the
-      // Cognito callback and the CSRF origin check do not accept: switched off.
-      disableExecuteApiEndpoint: custom !== undefined,
+      // Cognito callback and the CSRF origin check do not accept: switched off — unless it is
+      // CloudFront's origin (webmail.waf), where the origin secret keeps everyone else out.
+      disableExecuteApiEndpoint: custom !== undefined && !waf.enabled,
     });
     this.stage = this.httpApi.addStage('DefaultStage', {
       stageName: '$default',
@@ -292,7 +295,7 @@ export class Webmail extends Construct {
       },
       ...(this.customDomain && { domainMapping: { domainName: this.customDomain } }),
     });
-    if (config.webmail.waf.enabled) {
+    if (waf.enabled) {
       if (props.webAclArn === undefined) throw new Error('webmail.waf is enabled but no web ACL was given (lib/stacks/edge-stack.ts)');
       this.originSecret = new secretsmanager.Secret(this, 'OriginSecret', {
         description: 'shadowmail webmail: the header CloudFront adds, so requests around the WAF are refused',
@@ -304,12 +307,13 @@ export class Webmail extends Construct {
         reason:
           'CloudFront reads the value once per deployment (a dynamic reference in its origin); a rotation would refuse every request until the next deploy. Replace it by a deploy after put-secret-value if it leaks.',
       });
-      this.distribution = this.cloudFront(props.webAclArn, this.originSecret);
+      const alias = custom && waf.certificateArn ? { domainName: custom.domainName, certificateArn: waf.certificateArn } : undefined;
+      this.distribution = this.cloudFront(props.webAclArn, this.originSecret, alias);
     }
-    this.publicUrl = this.distribution
-      ? `https://${this.distribution.distributionDomainName}`
-      : custom
-        ? `https://${custom.domainName}`
+    this.publicUrl = custom
+      ? `https://${custom.domainName}`
+      : this.distribution
+        ? `https://${this.distribution.distributionDomainName}`
         : this.httpApi.apiEndpoint;
 
     this.userPoolClient = this.userPool.addClient('WebmailClient', {
@@ -413,7 +417,11 @@ export class Webmail extends Construct {
    * only to its own host name), cookies and query strings included. The origin header
    * carries the generated secret as a dynamic reference, so the template never holds it.
    */
-  private cloudFront(webAclArn: string, originSecret: secretsmanager.Secret): cloudfront.Distribution {
+  private cloudFront(
+    webAclArn: string,
+    originSecret: secretsmanager.Secret,
+    alias: { domainName: string; certificateArn: string } | undefined,
+  ): cloudfront.Distribution {
     const stack = Stack.of(this);
     const apiHost = `${this.httpApi.apiId}.execute-api.${stack.region}.${stack.urlSuffix}`;
     const distribution = new cloudfront.Distribution(this, 'Distribution', {
@@ -433,18 +441,26 @@ export class Webmail extends Construct {
       // North America and Europe only: the cheapest class; staff elsewhere are still served, from those edges.
       priceClass: cloudfront.PriceClass.PRICE_CLASS_100,
       httpVersion: cloudfront.HttpVersion.HTTP2_AND_3,
+      ...(alias && {
+        domainNames: [alias.domainName],
+        certificate: acm.Certificate.fromCertificateArn(this, 'DistributionCertificate', alias.certificateArn),
+        minimumProtocolVersion: cloudfront.SecurityPolicyProtocol.TLS_V1_2_2021,
+      }),
     });
-    for (const [id, reason] of [
+    const acknowledgements: Array<[string, string]> = [
       ['AwsSolutions-CFR1', 'No geo restriction: staff read mail from wherever they are during an outage (travel, home office abroad).'],
       [
         'AwsSolutions-CFR3',
         "No CloudFront access log bucket: every request that passes reaches the API's access log (ip, path, status), and WAF's metrics and sampled requests show what it blocked.",
       ],
-      [
+    ];
+    if (!alias) {
+      acknowledgements.push([
         'AwsSolutions-CFR4',
-        'The distribution serves its own *.cloudfront.net name, whose certificate CloudFront manages; a minimum TLS version can only be set with an own certificate (webmail.customDomain is not combined with webmail.waf yet).',
-      ],
-    ] as const) {
+        'Without webmail.customDomain the distribution serves its own *.cloudfront.net name, whose certificate CloudFront manages; a minimum TLS version can only be set with an own certificate.',
+      ]);
+    }
+    for (const [id, reason] of acknowledgements) {
       Validations.of(distribution).acknowledge({ id, reason });
     }
     return distribution;
@@ -622,12 +638,10 @@ export class Webmail extends Construct {
     } else {
       output('OidcRedirectUrl', `${this.cognitoBaseUrl}/oauth2/idpresponse`, 'Entra ID app registration: web redirect URI');
     }
-    if (this.customDomain) {
-      output(
-        'WebmailDomainTarget',
-        this.customDomain.regionalDomainName,
-        `DNS: CNAME ${config.webmail.customDomain!.domainName} to this name`,
-      );
+    const domainTarget =
+      this.customDomain?.regionalDomainName ?? (config.webmail.customDomain && this.distribution?.distributionDomainName);
+    if (domainTarget) {
+      output('WebmailDomainTarget', domainTarget, `DNS: CNAME ${config.webmail.customDomain!.domainName} to this name`);
     }
   }
 }

@@ -298,7 +298,7 @@ const BASES: ShadowmailConfigInput[] = [
     smartHost: { host: 'mail.corp.example', port: 25, tls: 'starttls-required', anonymousConnector: true, heloName: 'relay.corp.example' },
     identityProvider: { type: 'saml', name: 'CorpADFS', metadataUrl: 'https://sts.corp.example/metadata.xml', emailAttribute: 'mail' },
   },
-  // CloudFront + WAF, which does not combine with an own host name yet (section 9.3).
+  // CloudFront + WAF on CloudFront's own name (with webmail.customDomain it also needs waf.certificateArn, section 9.3).
   {
     ...FULL,
     webmail: {

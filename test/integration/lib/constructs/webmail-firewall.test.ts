@@ -24,6 +24,11 @@ const ROOT = resolve(import.meta.dirname, '../../../..');
 const cdkJson = JSON.parse(readFileSync(join(ROOT, 'cdk.json'), 'utf8')) as { context: Record<string, unknown> };
 const EXAMPLE = cdkJson.context.shadowmail as ShadowmailConfigInput;
 const ENVIRONMENT = { account: '123456789012', region: 'eu-west-1' };
+const CUSTOM_DOMAIN = {
+  domainName: 'webmail.corp.example',
+  certificateArn: 'arn:aws:acm:eu-west-1:123456789012:certificate/12345678-1234-1234-1234-123456789012',
+};
+const EDGE_CERTIFICATE = 'arn:aws:acm:us-east-1:123456789012:certificate/87654321-4321-4321-4321-210987654321';
 const WITH_WAF = { ...EXAMPLE, ...ENVIRONMENT, webmail: { ...EXAMPLE.webmail, waf: { enabled: true } } } as ShadowmailConfigInput;
 
 const outRoot = mkdtempSync(join(tmpdir(), 'shadowmail-waf-cdk-'));
@@ -168,22 +173,43 @@ describe('webmail.waf on', () => {
     expect(built.findings).toEqual([]);
   });
 
-  it('refuses the option without account and region, and together with an own host name, naming the key', () => {
+  it('serves an own host name from CloudFront with its us-east-1 certificate: no API domain, the name everywhere, DNS to CloudFront', () => {
+    // Act
+    const withName = synthesize({
+      ...WITH_WAF,
+      webmail: { ...WITH_WAF.webmail, customDomain: CUSTOM_DOMAIN, waf: { enabled: true, certificateArn: EDGE_CERTIFICATE } },
+    } as ShadowmailConfigInput);
+    const [distributionId, distribution] = resources(withName.stateless, 'AWS::CloudFront::Distribution')[0]!;
+    const [, client] = resources(withName.stateless, 'AWS::Cognito::UserPoolClient').find(([id]) => id.includes('WebmailClient'))!;
+    const [, fn] = resources(withName.stateless, 'AWS::Lambda::Function').find(([id]) => id.startsWith('WebmailFunction'))!;
+    const outputs = withName.stateless.toJSON().Outputs as Record<string, { Value: unknown }>;
+
+    // Assess
+    expect(distribution.Properties.DistributionConfig).toMatchObject({
+      Aliases: [CUSTOM_DOMAIN.domainName],
+      ViewerCertificate: { AcmCertificateArn: EDGE_CERTIFICATE, MinimumProtocolVersion: 'TLSv1.2_2021', SslSupportMethod: 'sni-only' },
+    });
+    // CloudFront serves the name; the API keeps its execute-api address as CloudFront's origin.
+    expect(resources(withName.stateless, 'AWS::ApiGatewayV2::DomainName')).toEqual([]);
+    withName.stateless.hasResourceProperties('AWS::ApiGatewayV2::Api', { DisableExecuteApiEndpoint: false });
+    expect(client.Properties.CallbackURLs).toEqual(['https://webmail.corp.example/auth/callback']);
+    expect(fn.Properties.Environment.Variables[WEB_ENV.publicUrl]).toBe('https://webmail.corp.example');
+    expect(outputs.WebmailUrl!.Value).toBe('https://webmail.corp.example/');
+    expect(outputs.WebmailDomainTarget!.Value).toEqual({ 'Fn::GetAtt': [distributionId, 'DomainName'] });
+    expect(withName.findings).toEqual([]);
+  });
+
+  it('refuses the option without account and region, an own host name without a us-east-1 certificate, naming the key', () => {
     const without = { ...EXAMPLE, webmail: { ...EXAMPLE.webmail, waf: { enabled: true } } } as ShadowmailConfigInput;
     delete (without as { account?: string }).account;
     delete (without as { region?: string }).region;
     expect(() => parseConfig(without)).toThrow(/shadowmail\.webmail\.waf\.enabled: needs account and region/);
-    const custom = {
-      ...WITH_WAF,
-      webmail: {
-        ...WITH_WAF.webmail,
-        customDomain: {
-          domainName: 'webmail.corp.example',
-          certificateArn: 'arn:aws:acm:eu-west-1:123456789012:certificate/12345678-1234-1234-1234-123456789012',
-        },
-      },
-    } as ShadowmailConfigInput;
-    expect(() => parseConfig(custom)).toThrow(/shadowmail\.webmail\.waf\.enabled: does not work with webmail\.customDomain/);
+    const custom = { ...WITH_WAF, webmail: { ...WITH_WAF.webmail, customDomain: CUSTOM_DOMAIN } } as ShadowmailConfigInput;
+    expect(() => parseConfig(custom)).toThrow(/shadowmail\.webmail\.waf\.certificateArn: is required with webmail\.customDomain/);
+    const regional = { ...custom, webmail: { ...custom.webmail, waf: { enabled: true, certificateArn: CUSTOM_DOMAIN.certificateArn } } };
+    expect(() => parseConfig(regional as ShadowmailConfigInput)).toThrow(/waf\.certificateArn: the ARN of an ACM certificate in us-east-1/);
+    const stray = { ...WITH_WAF, webmail: { ...WITH_WAF.webmail, waf: { enabled: true, certificateArn: EDGE_CERTIFICATE } } };
+    expect(() => parseConfig(stray as ShadowmailConfigInput)).toThrow(/waf\.certificateArn: is only for webmail\.customDomain/);
     expect(() => parseConfig({ ...WITH_WAF, webmail: { ...WITH_WAF.webmail, waf: { enabled: true, requestsPer5MinPerIp: 5 } } })).toThrow(
       /webmail\.waf\.requestsPer5MinPerIp: a whole number from 10/,
     );
