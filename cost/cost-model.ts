@@ -62,6 +62,11 @@ const priceTableSchema = z.object({
     'nat.gb': priceEntrySchema,
     'vpc.publicIpv4': priceEntrySchema,
     'dataTransfer.internetOut': priceEntrySchema,
+    'waf.webAcl': priceEntrySchema,
+    'waf.rule': priceEntrySchema,
+    'waf.request': priceEntrySchema,
+    'cloudfront.httpsRequest': priceEntrySchema,
+    'cloudfront.dataOut': priceEntrySchema,
   }),
 });
 
@@ -140,6 +145,8 @@ export const DEPLOYMENT = {
   forwardMemoryMiB: FORWARD_LIMITS.memoryMiB,
   /** At most this many forward invocations run at once (the forward's share of the default smartHost.maxSessions): it bounds the time an outage can bill. */
   forwardMaxConcurrency: splitPrimarySessions(PRIMARY_SESSIONS.default).forward,
+  /** The rate-based rules of lib/constructs/webmail-firewall.ts (webmail.waf): per address, per address without session, per session. */
+  wafRules: 3,
   /** lib/constructs/webmail.ts WEBMAIL_LIMITS.memoryMiB (not imported: that module loads half of aws-cdk-lib). */
   webmailMemoryMiB: 1024,
   /** Raw mail expires this long after the index forgets it (lib/constructs/raw-mail-bucket.ts). */
@@ -223,6 +230,7 @@ export const COST_DEFAULTS = {
   webmailUserShare: 1,
   codeSignInShare: 0,
   smsNotices: false,
+  waf: false,
 } as const;
 
 export interface CostInputs {
@@ -250,6 +258,8 @@ export interface CostInputs {
   smsNotices?: boolean;
   /** USD per SMS part; default the price table's (Germany). SMS prices depend on the destination country. */
   smsPriceUSD?: number;
+  /** CloudFront + WAF in front of the webmail (config webmail.waf). */
+  waf?: boolean;
 }
 
 export class CostInputError extends Error {
@@ -297,6 +307,7 @@ const inputSchema = z.object({
   codeSignInShare: z.number().min(0, 'from 0').max(1, 'to 1').default(COST_DEFAULTS.codeSignInShare),
   smsNotices: z.boolean().default(COST_DEFAULTS.smsNotices),
   smsPriceUSD: z.number().min(0, 'not negative').max(10, 'at most 10 USD per part').optional(),
+  waf: z.boolean().default(COST_DEFAULTS.waf),
 });
 
 export type ResolvedCostInputs = z.output<typeof inputSchema>;
@@ -686,12 +697,25 @@ export function estimateMonthlyCost(rawInputs: CostInputs, data: ModelData = MOD
   // Traffic out: the forward's SMTP to Exchange, webmail pages
   const smtpGB = messages * sizeGB;
   const webmailGB = (webmailRequests * a.webmailResponseKiB) / (KIB * KIB);
+  // With webmail.waf the pages leave through CloudFront (origin fetches from AWS are free), at CloudFront's rate.
   add(
     'dataTransfer.internetOut',
     'out to the internet',
-    smtpGB + webmailGB,
-    `${fmt(smtpGB, 1)} GB SMTP to the primary + ${fmt(webmailGB, 1)} GB webmail responses`,
+    inputs.waf ? smtpGB : smtpGB + webmailGB,
+    inputs.waf
+      ? `${fmt(smtpGB, 1)} GB SMTP to the primary (webmail responses leave through CloudFront)`
+      : `${fmt(smtpGB, 1)} GB SMTP to the primary + ${fmt(webmailGB, 1)} GB webmail responses`,
   );
+
+  if (inputs.waf) {
+    const edgeRequests = `${fmt(httpRequests)} webmail and admin requests; a flood is billed too, blocked or not`;
+    add('waf.webAcl', 'web ACL', 1, "the webmail's CloudFront web ACL (us-east-1)");
+    add('waf.rule', 'rate-based rules', d.wafRules, 'per address, per address without session, per session');
+    add('waf.request', 'requests inspected', httpRequests / 1e6, edgeRequests);
+    add('cloudfront.httpsRequest', 'HTTPS requests', httpRequests / 10_000, edgeRequests);
+    add('cloudfront.dataOut', 'out to the internet', webmailGB, `${fmt(webmailGB, 1)} GB webmail responses`);
+    add('secretsmanager.secret', 'origin secret', 1, 'the header CloudFront adds (lib/constructs/webmail.ts OriginSecret)');
+  }
 
   if (inputs.natGateway) {
     add('nat.hour', 'NAT gateway hours', HOURS_PER_MONTH, 'one NAT gateway, all month');

@@ -10,6 +10,14 @@ import { DEFAULT_TIME_ZONE, isTimeZone, SUBADDRESS_SEPARATOR, smtpTlsModes, TIME
 import { PRIMARY_SESSIONS } from '../lambdas/contract/primary-sessions.ts';
 import { DEFAULT_SEND_LIMITS, SEND_LIMIT_MAX } from '../lambdas/contract/send-limits.ts';
 import { sesRegionProblem } from './ses-regions.ts';
+import {
+  ACCOUNT_THROTTLE,
+  DEFAULT_RATE_LIMITS,
+  DEFAULT_WAF_LIMITS,
+  type RouteGroup,
+  type RouteLimit,
+  WAF_LIMIT_RANGE,
+} from './webmail-rate-limits.ts';
 
 export const CONFIG_CONTEXT_KEY = 'shadowmail';
 export const CONFIG_FILE_CONTEXT_KEY = 'shadowmail.config';
@@ -38,6 +46,28 @@ const sendLimit = z
   .int()
   .min(1, `a whole number from 1 to ${SEND_LIMIT_MAX}`)
   .max(SEND_LIMIT_MAX, `a whole number from 1 to ${SEND_LIMIT_MAX}`);
+// One group's limit; each value defaults on its own (setting the rate keeps the default burst).
+const routeLimit = (defaults: RouteLimit) =>
+  z
+    .strictObject({
+      ratePerSecond: z
+        .number()
+        .positive('more than 0 requests per second')
+        .max(ACCOUNT_THROTTLE.ratePerSecond, `at most ${ACCOUNT_THROTTLE.ratePerSecond}, the account's throttle per Region`)
+        .default(defaults.ratePerSecond),
+      burst: z
+        .number()
+        .int()
+        .min(1, 'a whole number, at least 1')
+        .max(ACCOUNT_THROTTLE.burst, `at most ${ACCOUNT_THROTTLE.burst}, the account's burst per Region`)
+        .default(defaults.burst),
+    })
+    .prefault({});
+const wafLimit = z
+  .number()
+  .int()
+  .min(WAF_LIMIT_RANGE.min, `a whole number from ${WAF_LIMIT_RANGE.min} (WAF's least) up`)
+  .max(WAF_LIMIT_RANGE.max, `at most ${WAF_LIMIT_RANGE.max}`);
 /** What SES commonly grants an account on leaving the sandbox; set webmail.sesDailyQuota to the account's own. */
 export const DEFAULT_SES_DAILY_QUOTA = 50_000;
 const RESERVED_RANGE =
@@ -155,6 +185,32 @@ const configSchema = z
           recipientsPerHour: sendLimit.default(DEFAULT_SEND_LIMITS.recipientsPerHour),
           messagesPerDay: sendLimit.default(DEFAULT_SEND_LIMITS.messagesPerDay),
           recipientsPerDay: sendLimit.default(DEFAULT_SEND_LIMITS.recipientsPerDay),
+        })
+        .prefault({}),
+      // Requests per second per group of routes in API Gateway (lib/webmail-rate-limits.ts says why these).
+      rateLimits: z
+        .strictObject(
+          Object.fromEntries(Object.entries(DEFAULT_RATE_LIMITS).map(([group, limit]) => [group, routeLimit(limit)])) as Record<
+            RouteGroup,
+            ReturnType<typeof routeLimit>
+          >,
+        )
+        .prefault({}),
+      // Optional CloudFront + WAF in front of the API: rate limits per client (docs/deploy.md §9.3).
+      waf: z
+        .strictObject({
+          enabled: z.boolean().default(false),
+          requestsPer5MinPerSession: wafLimit.default(DEFAULT_WAF_LIMITS.requestsPer5MinPerSession),
+          requestsPer5MinPerIp: wafLimit.default(DEFAULT_WAF_LIMITS.requestsPer5MinPerIp),
+          requestsPer5MinPerIpWithoutSession: wafLimit.default(DEFAULT_WAF_LIMITS.requestsPer5MinPerIpWithoutSession),
+          // With webmail.customDomain: CloudFront serves that name with an ACM certificate in us-east-1.
+          certificateArn: z
+            .string()
+            .regex(
+              /^arn:aws[a-z-]*:acm:us-east-1:\d{12}:certificate\/[0-9a-f-]{36}$/,
+              'the ARN of an ACM certificate in us-east-1 (CloudFront takes certificates only from there)',
+            )
+            .optional(),
         })
         .prefault({}),
       // The account's SES sending quota per 24 hours (`aws sesv2 get-account`: SendQuota.Max24HourSend); an alarm at 80%.
@@ -324,6 +380,29 @@ const configSchema = z
         context.addIssue({ code: 'custom', path: [...path, 'username'], message: `${admin.username} is listed twice` });
       }
     });
+    if (c.webmail.waf.enabled && (c.account === undefined || c.region === undefined)) {
+      context.addIssue({
+        code: 'custom',
+        path: ['webmail', 'waf', 'enabled'],
+        message:
+          'needs account and region: the web ACL of a CloudFront distribution lives in us-east-1, a stack of its own whose ARN the webmail stack reads across regions, which CDK can only do between stacks of a known account and region',
+      });
+    }
+    if (c.webmail.waf.enabled && c.webmail.customDomain !== undefined && c.webmail.waf.certificateArn === undefined) {
+      context.addIssue({
+        code: 'custom',
+        path: ['webmail', 'waf', 'certificateArn'],
+        message: `is required with webmail.customDomain: CloudFront serves ${c.webmail.customDomain.domainName} with a certificate for it in us-east-1 (docs/deploy.md §9.3)`,
+      });
+    }
+    if (c.webmail.waf.certificateArn !== undefined && c.webmail.customDomain === undefined) {
+      context.addIssue({
+        code: 'custom',
+        path: ['webmail', 'waf', 'certificateArn'],
+        message:
+          'is only for webmail.customDomain (without one, CloudFront serves its own *.cloudfront.net name): remove it or set the domain',
+      });
+    }
     c.ses.existingIdentities.forEach((domain, i) => {
       if (!c.domains.includes(domain)) {
         context.addIssue({

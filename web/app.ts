@@ -4,9 +4,10 @@
 // /healthz and /static answer before the gate; everything else shows only the status
 // page while the flag is off, except sign-in (/auth) and the admin console (/admin,
 // admins only), so admins can trace mail and switch the flag while it is off.
-import { Hono } from 'hono';
+import { type Context, Hono } from 'hono';
 import { html } from 'hono/html';
 import { HTTPException } from 'hono/http-exception';
+import type { ClientRateLimit } from '../lambdas/core/client-rate-limit.ts';
 import type { DeclareDeps } from '../lambdas/core/declare-outage.ts';
 import { ForbiddenError, NotFoundError } from '../lambdas/core/errors.ts';
 import { OUTAGE_LINK_PATH } from '../lambdas/core/outage-link.ts';
@@ -24,6 +25,8 @@ import { csrfProtection } from './middleware/csrf.ts';
 import { failoverGate } from './middleware/failover-gate.ts';
 import { language } from './middleware/language.ts';
 import { consoleLogger, type WebLogger } from './middleware/logger.ts';
+import { type OriginCheckOptions, originCheck } from './middleware/origin-check.ts';
+import { clientRateLimit } from './middleware/rate-limit.ts';
 import { securityHeaders } from './middleware/security.ts';
 import { MIN_SESSION_SECRET_LENGTH, readSession, requireSignIn, type SessionConfig, sessionMiddleware } from './middleware/session.ts';
 import { type AdminDeps, adminRoutes, requireAdmin } from './routes/admin.ts';
@@ -38,6 +41,13 @@ export interface WebAppDeps {
   health: () => Promise<{ ready: boolean; details: Record<string, unknown> }>;
   /** The webmail; without it the app answers /healthz only (local mode's first moments). */
   webmail?: WebmailDeps;
+  /**
+   * A request limit per client (local mode; in AWS, WAF and API Gateway limit before the
+   * function). The address comes from the connection, which only the composition root knows.
+   */
+  clientLimit?: { limit: ClientRateLimit; clientAddress: (c: Context) => string | undefined };
+  /** Behind CloudFront + WAF: the header and secret every request must carry (else 403, before anything else). */
+  originCheck?: OriginCheckOptions | undefined;
 }
 
 export interface WebmailDeps {
@@ -89,19 +99,35 @@ export interface UserRouteGroup {
 
 export function createWebApp(deps: WebAppDeps): Hono<WebEnv> {
   const app = new Hono<WebEnv>();
+  if (deps.originCheck) app.use('*', originCheck(deps.originCheck));
   const signOutUrl = deps.webmail?.signIn.signOutUrl();
   app.use('*', securityHeaders({ formActionOrigins: signOutUrl ? [new URL(signOutUrl).origin] : [] }));
   // What API Gateway and Lambda would not deliver (core/payload-limits.ts) is refused
   // here too, before anything reads the body: local mode sees the same limit as AWS.
   // Without a session (a valid signed cookie) only a small form is taken.
   const web = deps.webmail;
+  const sessionOf = async (c: Context) =>
+    web === undefined ? null : await readSession(c, { secret: web.sessionSecret, clock: web.clock, adminGroup: web.adminGroup });
+  if (deps.clientLimit) {
+    app.use(
+      '*',
+      clientRateLimit({
+        ...deps.clientLimit,
+        signedInUser: async (c) => (await sessionOf(c))?.sub ?? null,
+        exempt: ['/healthz'],
+        onLimited: (c, seconds) => {
+          const t = ensureLanguage(c);
+          return messagePage(c, { title: t('request.tooMany.title'), text: t('request.tooMany.body', { seconds }), status: 429 });
+        },
+      }),
+    );
+  }
   app.use(
     '*',
     bodyLimit({
       maxBytes: MAX_WEB_BODY_BYTES,
       withoutSessionMaxBytes: MAX_BODY_WITHOUT_SESSION_BYTES,
-      hasSession: async (c) =>
-        web !== undefined && (await readSession(c, { secret: web.sessionSecret, clock: web.clock, adminGroup: web.adminGroup })) !== null,
+      hasSession: async (c) => (await sessionOf(c)) !== null,
       onTooLarge: (c, limit) => tooLargePage(c as WebContext, limit),
     }),
   );

@@ -1,6 +1,6 @@
 // `shadowmail cost`: the monthly AWS cost of a deployment for a given company size,
 // line by line (SES receiving, S3, DynamoDB, Lambda, SQS, API Gateway, Cognito, KMS,
-// CloudWatch, the optional NAT gateway), with the total, the cost per user, and
+// CloudWatch, the optional NAT gateway and CloudFront + WAF), with the total, the cost per user, and
 // where every price and every per-message figure comes from (cost/cost-model.ts).
 import { parseArgs } from 'node:util';
 import { COST_DEFAULTS, type CostEstimate, CostInputError, type CostInputs, estimateMonthlyCost } from '../../cost/cost-model.ts';
@@ -9,7 +9,7 @@ import { command, EXIT, exitStatusHelp, UsageError } from './command.ts';
 export const COST_USAGE = `usage:
   shadowmail cost [--users N] [--messages-per-user N] [--size-kb N] [--retention-days N]
                   [--region R] [--nat] [--failover-hours N] [--recipients-per-message N]
-                  [--admins N] [--code-sign-in-share N] [--sms-notices] [--sms-price USD] [--json]
+                  [--admins N] [--code-sign-in-share N] [--sms-notices] [--sms-price USD] [--waf] [--json]
 
   Estimates the monthly AWS bill of one deployment from the dated price table in
   cost/aws-prices.json and the per-message DynamoDB units measured in
@@ -28,6 +28,7 @@ export const COST_USAGE = `usage:
                              AD FS is down too (default ${COST_DEFAULTS.codeSignInShare}): Cognito Essentials users and one SMS a day each
   --sms-notices              failover notices by SMS to every user (breakGlass.notices.sms): two per failover month
   --sms-price USD            price of one SMS part at the destination (default: the price table's, Germany)
+  --waf                      CloudFront + WAF in front of the webmail (webmail.waf)
   --json                     the whole estimate as JSON
 ${exitStatusHelp()}`;
 
@@ -73,6 +74,7 @@ function parseCostArgs(argv: string[]): { inputs: CostInputs; json: boolean } {
       region: { type: 'string' },
       nat: { type: 'boolean', default: false },
       'sms-notices': { type: 'boolean', default: false },
+      waf: { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
     },
     allowPositionals: true,
@@ -81,7 +83,12 @@ function parseCostArgs(argv: string[]): { inputs: CostInputs; json: boolean } {
   const values = parsed.values as Record<string, string | boolean | undefined>;
   const positionals = parsed.positionals;
   if (positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
-  const inputs: CostInputs = { users: DEFAULT_USERS, natGateway: values.nat === true, smsNotices: values['sms-notices'] === true };
+  const inputs: CostInputs = {
+    users: DEFAULT_USERS,
+    natGateway: values.nat === true,
+    smsNotices: values['sms-notices'] === true,
+    waf: values.waf === true,
+  };
   for (const [flag, field] of Object.entries(NUMBER_OPTIONS)) {
     const text = values[flag];
     if (typeof text !== 'string') continue;
@@ -130,7 +137,7 @@ export function formatEstimate(estimate: CostEstimate): string {
     `shadowmail cost: monthly AWS estimate for ${inputs.users.toLocaleString('en-US')} users in ${inputs.region} (${estimate.regionName})`,
     `${inputs.messagesPerUserPerMonth.toLocaleString('en-US')} inbound messages per user and month, ${inputs.averageSizeKB} KB average, ` +
       `${inputs.recipientsPerMessage} recipient(s) per message, ${inputs.retentionDays} days retention, ` +
-      `${inputs.natGateway ? 'NAT gateway' : 'no NAT gateway'}, ${inputs.failoverHoursPerMonth} h failover, ${inputs.admins} admins`,
+      `${inputs.natGateway ? 'NAT gateway' : 'no NAT gateway'}, ${inputs.waf ? 'CloudFront + WAF' : 'no WAF'}, ${inputs.failoverHoursPerMonth} h failover, ${inputs.admins} admins`,
     '',
   );
   const rows = [['service', 'item', 'quantity', 'unit', 'USD/unit', 'USD/month']];

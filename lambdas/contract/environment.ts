@@ -43,6 +43,8 @@ export const WEB_ENV = {
   publicUrl: 'SHADOWMAIL_PUBLIC_URL',
   /** Secrets Manager secret with the session signing key (plain string, at least 32 characters). */
   sessionSecretArn: 'SHADOWMAIL_SESSION_SECRET_ARN',
+  /** With CloudFront + WAF (config webmail.waf): the secret CloudFront sends in contract/edge.ts ORIGIN_SECRET_HEADER; unset: no check. */
+  originSecretArn: 'SHADOWMAIL_ORIGIN_SECRET_ARN',
   adminGroup: 'SHADOWMAIL_ADMIN_GROUP',
   timeZone: 'SHADOWMAIL_TIME_ZONE',
   /** The raw mail bucket: received mail is read from it, Sent copies (sent/) and presigned downloads (downloads/) go into it. */

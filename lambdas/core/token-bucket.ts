@@ -2,7 +2,8 @@
 // SES messages per second). Up to `capacity` tokens are there at once; they refill at
 // `ratePerSecond`. A take larger than the capacity (a long SMS on a slow route) waits
 // for a full bucket and leaves it in debt, so the average rate still holds. Takes are
-// served in order; the clock and the sleep are injected so tests do not wait.
+// served in order; the clock and the sleep are injected so tests do not wait. tryTake
+// refuses instead of waiting (per-client request limits, core/client-rate-limit.ts).
 import type { Clock } from '../ports/clock.ts';
 import { InvalidInputError } from './errors.ts';
 
@@ -45,6 +46,28 @@ export class TokenBucket {
     const turn = this.queue.then(() => this.wait(count));
     this.queue = turn.catch(() => undefined);
     return turn;
+  }
+
+  /**
+   * Takes `count` tokens now if they are there and answers 0, else takes nothing and answers
+   * the milliseconds until they would be: for callers that refuse instead of waiting (a
+   * 429). Not to be mixed with take() on the same bucket, whose queued waits it would overtake.
+   */
+  tryTake(count = 1): number {
+    if (!Number.isInteger(count) || count < 1 || count > this.capacity)
+      throw new InvalidInputError(`take a whole number of tokens from 1 to ${this.capacity}, not ${count}`);
+    this.refill();
+    if (this.tokens >= count) {
+      this.tokens -= count;
+      return 0;
+    }
+    return Math.ceil(((count - this.tokens) / this.ratePerSecond) * 1000);
+  }
+
+  /** Whether the bucket is full (an idle client's bucket can be forgotten). */
+  isFull(): boolean {
+    this.refill();
+    return this.tokens >= this.capacity;
   }
 
   private refill(): void {

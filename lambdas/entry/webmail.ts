@@ -3,9 +3,15 @@
 // per execution environment.
 import { handle } from 'hono/aws-lambda';
 import { createWebApp } from '../../web/app.ts';
-import { awsWebmailDeps } from '../wiring/aws.ts';
+import { awsOriginCheck, awsWebmailDeps } from '../wiring/aws.ts';
 import { lazyHandler } from './lazy.ts';
 
 export const handler = lazyHandler(async () =>
-  handle(createWebApp({ health: async () => ({ ready: true, details: {} }), webmail: await awsWebmailDeps() })),
+  handle(
+    createWebApp({
+      health: async () => ({ ready: true, details: {} }),
+      webmail: await awsWebmailDeps(),
+      originCheck: await awsOriginCheck(),
+    }),
+  ),
 );

@@ -31,6 +31,7 @@ import { OidcSignIn } from '../adapters/oidc/oidc-sign-in.ts';
 import type { SmartHostSettings } from '../adapters/smtp/smart-host.ts';
 import { SmtpProbeAdapter } from '../adapters/smtp/smtp-probe.ts';
 import { SmtpRelayAdapter } from '../adapters/smtp/smtp-relay.ts';
+import { ORIGIN_SECRET_HEADER } from '../contract/edge.ts';
 import { ENV, WEB_ENV } from '../contract/environment.ts';
 import { SERVICE } from '../contract/metrics.ts';
 import { SENT_PREFIX } from '../contract/raw-mail-bucket.ts';
@@ -175,6 +176,18 @@ export async function awsWebmailDeps(source: NodeJS.ProcessEnv = process.env): P
   const clientSecretArn = env[WEB_ENV.userPoolClientSecretArn];
   const clientSecret = clientSecretArn ? await secretString(clientSecretArn, WEB_ENV.userPoolClientSecretArn) : null;
   return buildAwsWebmailDeps(env, { sessionSecret, clientSecret });
+}
+
+/**
+ * Behind CloudFront + WAF (config webmail.waf): the secret CloudFront adds to every request
+ * it forwards, which the app then requires; undefined without the option.
+ */
+export async function awsOriginCheck(source: NodeJS.ProcessEnv = process.env): Promise<{ header: string; secret: string } | undefined> {
+  const arn = readAwsWebEnv(source)[WEB_ENV.originSecretArn];
+  if (arn === undefined) return undefined;
+  const secret = await secretString(arn, WEB_ENV.originSecretArn);
+  if (secret.length < 32) throw new ConfigurationError(WEB_ENV.originSecretArn, 'the origin secret must have at least 32 characters');
+  return { header: ORIGIN_SECRET_HEADER, secret };
 }
 
 /** How the webmail sends: SES v2 with the stack's configuration set (its bounce, complaint and reject events are alarmed on). */

@@ -154,6 +154,7 @@ const awsWebSchema = z.object({
   [WEB_ENV.cognitoDomain]: z.url({ protocol: /^https$/ }).optional(),
   [WEB_ENV.publicUrl]: z.url({ protocol: /^https$/ }),
   [WEB_ENV.sessionSecretArn]: z.string().startsWith('arn:'),
+  [WEB_ENV.originSecretArn]: z.string().startsWith('arn:').optional(),
   [ENV.tableName]: z.string().min(1),
   [WEB_ENV.rawBucket]: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'an S3 bucket name'),
   [WEB_ENV.sesConfigurationSet]: z

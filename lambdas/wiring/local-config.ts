@@ -7,6 +7,7 @@ import { INBOUND_SMTP_LIMITS } from '../adapters/local/inbound-smtp-limits.ts';
 import { ENV, WEB_ENV } from '../contract/environment.ts';
 import { PRIMARY_SESSIONS } from '../contract/primary-sessions.ts';
 import type { SendLimits } from '../contract/send-limits.ts';
+import { DEFAULT_CLIENT_RATE_LIMIT } from '../core/client-rate-limit.ts';
 import { ConfigurationError } from '../core/errors.ts';
 import { commaList, noticeChannelsSchema, pipelineSettingsSchema, readEnv, sendLimitsOf, webSettingsSchema } from './env.ts';
 
@@ -42,6 +43,9 @@ export const LOCAL_ENV = {
   smtpMaxConnections: 'SHADOWMAIL_SMTP_MAX_CONNECTIONS',
   smtpMaxConnectionsPerAddress: 'SHADOWMAIL_SMTP_MAX_CONNECTIONS_PER_ADDRESS',
   smtpDataTimeoutSeconds: 'SHADOWMAIL_SMTP_DATA_TIMEOUT_SECONDS',
+  // Issue 14, requests per second and burst of one webmail client (core/client-rate-limit.ts).
+  clientRequestsPerSecond: 'SHADOWMAIL_CLIENT_REQUESTS_PER_SECOND',
+  clientRequestBurst: 'SHADOWMAIL_CLIENT_REQUEST_BURST',
   /** DNS servers (`host` or `host:port`, comma-separated) for the SPF, DKIM and DMARC checks SES makes in AWS; default: the system's. */
   dnsServers: 'SHADOWMAIL_DNS_SERVERS',
 } as const;
@@ -134,6 +138,8 @@ const localSchema = z.object({
     .min(1)
     .max(3600)
     .default(INBOUND_SMTP_LIMITS.dataDeadlineMs / 1000),
+  [LOCAL_ENV.clientRequestsPerSecond]: z.coerce.number().positive().max(100_000).default(DEFAULT_CLIENT_RATE_LIMIT.ratePerSecond),
+  [LOCAL_ENV.clientRequestBurst]: z.coerce.number().int().min(1).max(100_000).default(DEFAULT_CLIENT_RATE_LIMIT.burst),
   [LOCAL_ENV.dnsServers]: z
     .string()
     .default('')
@@ -207,6 +213,8 @@ export interface LocalConfig {
   smtpLimits: { maxConnections: number; maxConnectionsPerAddress: number; dataDeadlineMs: number };
   /** DNS servers for the SPF, DKIM and DMARC checks; empty: the system's. */
   dnsServers: string[];
+  /** What one webmail client (a signed-in user, else an address) may request: per second and at once. */
+  clientRateLimit: { ratePerSecond: number; burst: number };
 }
 
 /** Where local mode keeps the webmail's state under the data directory. */
@@ -262,5 +270,6 @@ export function readLocalConfig(source: NodeJS.ProcessEnv = process.env): LocalC
       dataDeadlineMs: env[LOCAL_ENV.smtpDataTimeoutSeconds] * 1000,
     },
     dnsServers: env[LOCAL_ENV.dnsServers],
+    clientRateLimit: { ratePerSecond: env[LOCAL_ENV.clientRequestsPerSecond], burst: env[LOCAL_ENV.clientRequestBurst] },
   };
 }

@@ -5,7 +5,9 @@ import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { type ServerType, serve } from '@hono/node-server';
+import { type Http2Bindings, type HttpBindings, type ServerType, serve } from '@hono/node-server';
+import { getConnInfo } from '@hono/node-server/conninfo';
+import type { Context } from 'hono';
 import { createWebApp, type WebmailDeps } from '../../web/app.ts';
 import { webLoggerFrom } from '../../web/middleware/logger.ts';
 import { mailRouteGroups } from '../../web/routes/mail.ts';
@@ -38,6 +40,7 @@ import { SmtpOutboundMailer } from '../adapters/smtp/smtp-outbound-mailer.ts';
 import { SERVICE } from '../contract/metrics.ts';
 import { splitPrimarySessions } from '../contract/primary-sessions.ts';
 import { SENT_PREFIX } from '../contract/raw-mail-bucket.ts';
+import { ClientRateLimit } from '../core/client-rate-limit.ts';
 import { syncDirectory } from '../core/directory.ts';
 import { CachedFailoverFlag } from '../core/failover.ts';
 import { createForwardHandler } from '../handlers/forward.ts';
@@ -101,8 +104,13 @@ export async function startLocalStack(config: LocalConfig): Promise<LocalStack> 
     let ready = false;
     const health = async () => ({ ready, details: await queueDetails() });
     // Health answers from the first moment; the webmail joins once its parts run.
-    let app = createWebApp({ health });
-    const http = await listen((request) => app.fetch(request), config.listenHost, config.httpPort);
+    // One client's flood is refused (429) while others go on; the address is the connection's peer.
+    const clientLimit = {
+      limit: new ClientRateLimit({ ...config.clientRateLimit, clock: systemClock }),
+      clientAddress: (c: Context) => getConnInfo(c).remote.address,
+    };
+    let app = createWebApp({ health, clientLimit });
+    const http = await listen((request, env) => app.fetch(request, env), config.listenHost, config.httpPort);
     stoppers.push(() => closeServer(http.server));
 
     const dynalite = await startEmbeddedDynalite({ path: paths.dynamodb, host: '127.0.0.1', port: 0 });
@@ -176,6 +184,7 @@ export async function startLocalStack(config: LocalConfig): Promise<LocalStack> 
     stoppers.push(() => outageAlarm.stop());
     app = createWebApp({
       health,
+      clientLimit,
       webmail: {
         ...webmail.deps,
         declare: outageAlarm.declare,
@@ -412,7 +421,12 @@ async function loadOrCreateSecret(file: string): Promise<string> {
   return secret;
 }
 
-async function listen(fetch: (request: Request) => Response | Promise<Response>, host: string, port: number) {
+/** The node server hands each request's connection (incoming, outgoing) on as the app's env: getConnInfo reads it. */
+async function listen(
+  fetch: (request: Request, env: HttpBindings | Http2Bindings) => Response | Promise<Response>,
+  host: string,
+  port: number,
+) {
   return new Promise<{ server: ServerType; port: number }>((resolve, reject) => {
     const server = serve({ fetch, hostname: host, port }, (info) => resolve({ server, port: info.port }));
     server.once('error', reject);

@@ -14,6 +14,8 @@ import * as apigwv1 from 'aws-cdk-lib/aws-apigateway';
 import * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
+import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
+import * as origins from 'aws-cdk-lib/aws-cloudfront-origins';
 import * as cognito from 'aws-cdk-lib/aws-cognito';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -24,9 +26,11 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
+import { ORIGIN_SECRET_HEADER } from '../../lambdas/contract/edge.ts';
 import { ENV, formatNoticeChannels, WEB_ENV } from '../../lambdas/contract/environment.ts';
 import { DIRECTORY_ID_ATTRIBUTE, DIRECTORY_ID_CLAIM } from '../../lambdas/contract/sign-in.ts';
 import { CONFIG_CONTEXT_KEY, type ShadowmailConfig, ShadowmailConfigError } from '../config.ts';
+import { ROUTE_KEYS } from '../webmail-rate-limits.ts';
 import { MailFunction } from './mail-function.ts';
 import { SignInTrigger } from './sign-in-trigger.ts';
 import { grantTableAccess, TABLE_ACCESS } from './table-access.ts';
@@ -37,11 +41,6 @@ export const INITIAL_FAILOVER_VALUE = JSON.stringify({ on: false });
 // An HTTP API waits at most 30 s for its integration: the function stops first, so a
 // slow request ends as the function's own error, not as work going on behind a 503.
 export const WEBMAIL_LIMITS = { timeout: Duration.seconds(29), memoryMiB: 1024 };
-
-// Requests per second over the whole API. A page is one document plus its frame and
-// a few cid: images, so this carries a few hundred staff reading mail at once and
-// still stops a runaway client or a scan from scaling the function without bound.
-export const WEBMAIL_THROTTLE = { rateLimit: 100, burstLimit: 200 };
 
 // Every sign-in verifies the ID token once and then lives in the app's own 8 h
 // session cookie: the tokens only have to survive the code exchange.
@@ -65,6 +64,8 @@ export interface WebmailProps {
   sesConfigurationSet: { name: string; arn: string };
   /** Where a SAML metadata file named in the configuration is read from; defaults to process.cwd(). */
   cwd?: string;
+  /** With webmail.waf: the CloudFront web ACL (lib/stacks/edge-stack.ts, us-east-1). */
+  webAclArn?: string;
 }
 
 export class Webmail extends Construct {
@@ -89,7 +90,10 @@ export class Webmail extends Construct {
   readonly stage: apigw.HttpStage;
   readonly accessLogs: logs.LogGroup;
   readonly customDomain?: apigw.DomainName;
-  /** https://<customDomain> or the API's execute-api endpoint; no trailing slash. */
+  /** With webmail.waf: CloudFront in front of the API, and the secret header it adds that the function requires. */
+  readonly distribution?: cloudfront.Distribution;
+  readonly originSecret?: secretsmanager.Secret;
+  /** https://<customDomain>, the CloudFront domain (webmail.waf) or the API's execute-api endpoint; no trailing slash. */
   readonly publicUrl: string;
   readonly function: MailFunction;
   /** The S3 object grants (prefixes of the raw-mail bucket); the role's default policy holds the rest. */
@@ -247,7 +251,9 @@ export class Webmail extends Construct {
       removalPolicy: RemovalPolicy.DESTROY,
     });
     const custom = config.webmail.customDomain;
-    if (custom) {
+    const waf = config.webmail.waf;
+    // With WAF, CloudFront serves the own name (lib/config.ts requires its us-east-1 certificate).
+    if (custom && !waf.enabled) {
       this.customDomain = new apigw.DomainName(this, 'CustomDomain', {
         domainName: custom.domainName,
         certificate: acm.Certificate.fromCertificateArn(this, 'Certificate', custom.certificateArn),
@@ -259,13 +265,15 @@ export class Webmail extends Construct {
       description: 'shadowmail emergency webmail',
       createDefaultStage: false,
       // With an own host name the execute-api URL would be a second origin that the
-      // Cognito callback and the CSRF origin check do not accept: switched off.
-      disableExecuteApiEndpoint: custom !== undefined,
+      // Cognito callback and the CSRF origin check do not accept: switched off — unless it is
+      // CloudFront's origin (webmail.waf), where the origin secret keeps everyone else out.
+      disableExecuteApiEndpoint: custom !== undefined && !waf.enabled,
     });
     this.stage = this.httpApi.addStage('DefaultStage', {
       stageName: '$default',
       autoDeploy: true,
-      throttle: WEBMAIL_THROTTLE,
+      // $default (reading mail): what no route of its own takes (lib/webmail-rate-limits.ts).
+      throttle: { rateLimit: config.webmail.rateLimits.read.ratePerSecond, burstLimit: config.webmail.rateLimits.read.burst },
       // JSON lines without the query string: /auth/callback carries the OAuth code there.
       accessLogSettings: {
         destination: new apigw.LogGroupLogDestination(this.accessLogs),
@@ -287,7 +295,26 @@ export class Webmail extends Construct {
       },
       ...(this.customDomain && { domainMapping: { domainName: this.customDomain } }),
     });
-    this.publicUrl = custom ? `https://${custom.domainName}` : this.httpApi.apiEndpoint;
+    if (waf.enabled) {
+      if (props.webAclArn === undefined) throw new Error('webmail.waf is enabled but no web ACL was given (lib/stacks/edge-stack.ts)');
+      this.originSecret = new secretsmanager.Secret(this, 'OriginSecret', {
+        description: 'shadowmail webmail: the header CloudFront adds, so requests around the WAF are refused',
+        generateSecretString: { passwordLength: 48, excludePunctuation: true, includeSpace: false },
+        removalPolicy: RemovalPolicy.DESTROY,
+      });
+      Validations.of(this.originSecret).acknowledge({
+        id: 'AwsSolutions-SMG4',
+        reason:
+          'CloudFront reads the value once per deployment (a dynamic reference in its origin); a rotation would refuse every request until the next deploy. Replace it by a deploy after put-secret-value if it leaks.',
+      });
+      const alias = custom && waf.certificateArn ? { domainName: custom.domainName, certificateArn: waf.certificateArn } : undefined;
+      this.distribution = this.cloudFront(props.webAclArn, this.originSecret, alias);
+    }
+    this.publicUrl = custom
+      ? `https://${custom.domainName}`
+      : this.distribution
+        ? `https://${this.distribution.distributionDomainName}`
+        : this.httpApi.apiEndpoint;
 
     this.userPoolClient = this.userPool.addClient('WebmailClient', {
       userPoolClientName: `${config.stackId}-webmail`,
@@ -351,6 +378,7 @@ export class Webmail extends Construct {
       [WEB_ENV.cognitoDomain]: this.cognitoBaseUrl,
       [WEB_ENV.publicUrl]: this.publicUrl,
       [WEB_ENV.sessionSecretArn]: this.sessionSecret.secretArn,
+      ...(this.originSecret && { [WEB_ENV.originSecretArn]: this.originSecret.secretArn }),
       [WEB_ENV.adminGroup]: config.adminGroup,
       [WEB_ENV.timeZone]: config.webmail.timeZone,
       [WEB_ENV.sendMessagesPerHour]: String(config.webmail.sendLimits.messagesPerHour),
@@ -366,21 +394,101 @@ export class Webmail extends Construct {
 
     this.mailObjectsPolicy = this.grantWebmailAccess(props);
 
-    const route = new apigw.HttpRoute(this, 'DefaultRoute', {
-      httpApi: this.httpApi,
-      routeKey: apigw.HttpRouteKey.DEFAULT,
-      integration: new HttpLambdaIntegration('Webmail', this.function.function, {
-        payloadFormatVersion: apigw.PayloadFormatVersion.VERSION_2_0,
-      }),
+    const integration = new HttpLambdaIntegration('Webmail', this.function.function, {
+      payloadFormatVersion: apigw.PayloadFormatVersion.VERSION_2_0,
     });
-    Validations.of(route).acknowledge({
-      id: 'AwsSolutions-APIG4',
-      reason:
-        'The webmail authenticates every request itself (OIDC code + PKCE against this user pool, a signed session cookie, CSRF tokens) and must answer the failover status page and the sign-in redirect to anonymous browsers; an API Gateway authorizer cannot do either.',
-    });
+    const route = new apigw.HttpRoute(this, 'DefaultRoute', { httpApi: this.httpApi, routeKey: apigw.HttpRouteKey.DEFAULT, integration });
+    const routes = [route, ...this.limitedRoutes(config, integration)];
+    for (const each of routes) {
+      Validations.of(each).acknowledge({
+        id: 'AwsSolutions-APIG4',
+        reason:
+          'The webmail authenticates every request itself (OIDC code + PKCE against this user pool, a signed session cookie, CSRF tokens) and must answer the failover status page and the sign-in redirect to anonymous browsers; an API Gateway authorizer cannot do either.',
+      });
+    }
 
     this.outputs(config);
     this.failoverNotices(config);
+  }
+
+  /**
+   * CloudFront in front of the HTTP API with the WAF web ACL (webmail.waf): nothing cached
+   * (every page is per user), every viewer header but Host forwarded (API Gateway answers
+   * only to its own host name), cookies and query strings included. The origin header
+   * carries the generated secret as a dynamic reference, so the template never holds it.
+   */
+  private cloudFront(
+    webAclArn: string,
+    originSecret: secretsmanager.Secret,
+    alias: { domainName: string; certificateArn: string } | undefined,
+  ): cloudfront.Distribution {
+    const stack = Stack.of(this);
+    const apiHost = `${this.httpApi.apiId}.execute-api.${stack.region}.${stack.urlSuffix}`;
+    const distribution = new cloudfront.Distribution(this, 'Distribution', {
+      comment: 'shadowmail webmail behind WAF',
+      defaultBehavior: {
+        origin: new origins.HttpOrigin(apiHost, {
+          protocolPolicy: cloudfront.OriginProtocolPolicy.HTTPS_ONLY,
+          originSslProtocols: [cloudfront.OriginSslPolicy.TLS_V1_2],
+          customHeaders: { [ORIGIN_SECRET_HEADER]: originSecret.secretValue.unsafeUnwrap() },
+        }),
+        viewerProtocolPolicy: cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
+        allowedMethods: cloudfront.AllowedMethods.ALLOW_ALL,
+        cachePolicy: cloudfront.CachePolicy.CACHING_DISABLED,
+        originRequestPolicy: cloudfront.OriginRequestPolicy.ALL_VIEWER_EXCEPT_HOST_HEADER,
+      },
+      webAclId: webAclArn,
+      // North America and Europe only: the cheapest class; staff elsewhere are still served, from those edges.
+      priceClass: cloudfront.PriceClass.PRICE_CLASS_100,
+      httpVersion: cloudfront.HttpVersion.HTTP2_AND_3,
+      ...(alias && {
+        domainNames: [alias.domainName],
+        certificate: acm.Certificate.fromCertificateArn(this, 'DistributionCertificate', alias.certificateArn),
+        minimumProtocolVersion: cloudfront.SecurityPolicyProtocol.TLS_V1_2_2021,
+      }),
+    });
+    const acknowledgements: Array<[string, string]> = [
+      ['AwsSolutions-CFR1', 'No geo restriction: staff read mail from wherever they are during an outage (travel, home office abroad).'],
+      [
+        'AwsSolutions-CFR3',
+        "No CloudFront access log bucket: every request that passes reaches the API's access log (ip, path, status), and WAF's metrics and sampled requests show what it blocked.",
+      ],
+    ];
+    if (!alias) {
+      acknowledgements.push([
+        'AwsSolutions-CFR4',
+        'Without webmail.customDomain the distribution serves its own *.cloudfront.net name, whose certificate CloudFront manages; a minimum TLS version can only be set with an own certificate.',
+      ]);
+    }
+    for (const [id, reason] of acknowledgements) {
+      Validations.of(distribution).acknowledge({ id, reason });
+    }
+    return distribution;
+  }
+
+  /**
+   * The expensive and the anonymous routes, each on the same function but with a throttle
+   * of its own (RouteSettings of the stage, config webmail.rateLimits): a flood on one
+   * answers 429 there and leaves the read budget of $default alone. The stage waits for
+   * the routes: route settings may only name route keys that exist.
+   */
+  private limitedRoutes(config: ShadowmailConfig, integration: HttpLambdaIntegration): apigw.HttpRoute[] {
+    const routes: apigw.HttpRoute[] = [];
+    const settings: Record<string, { ThrottlingRateLimit: number; ThrottlingBurstLimit: number }> = {};
+    for (const [group, keys] of Object.entries(ROUTE_KEYS) as [keyof typeof ROUTE_KEYS, readonly string[]][]) {
+      const limit = config.webmail.rateLimits[group];
+      for (const key of keys) {
+        const [method, path] = key.split(' ') as [string, string];
+        const routeKey = apigw.HttpRouteKey.with(path, method as apigw.HttpMethod);
+        const id = `Route${group[0]!.toUpperCase()}${group.slice(1)}${routes.length}`;
+        routes.push(new apigw.HttpRoute(this, id, { httpApi: this.httpApi, routeKey, integration }));
+        settings[key] = { ThrottlingRateLimit: limit.ratePerSecond, ThrottlingBurstLimit: limit.burst };
+      }
+    }
+    const stage = this.stage.node.defaultChild as apigw.CfnStage;
+    stage.routeSettings = settings;
+    for (const route of routes) stage.addResourceDependency(route.node.defaultChild as apigw.CfnRoute);
+    return routes;
   }
 
   /**
@@ -481,7 +589,10 @@ export class Webmail extends Construct {
       new iam.PolicyStatement({ actions: ['ssm:GetParameter', 'ssm:PutParameter'], resources: [this.failoverParameter.parameterArn] }),
     );
     role.addToPrincipalPolicy(
-      new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [this.sessionSecret.secretArn] }),
+      new iam.PolicyStatement({
+        actions: ['secretsmanager:GetSecretValue'],
+        resources: [this.sessionSecret.secretArn, ...(this.originSecret ? [this.originSecret.secretArn] : [])],
+      }),
     );
     role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [props.resendQueue.queueArn] }));
 
@@ -527,12 +638,10 @@ export class Webmail extends Construct {
     } else {
       output('OidcRedirectUrl', `${this.cognitoBaseUrl}/oauth2/idpresponse`, 'Entra ID app registration: web redirect URI');
     }
-    if (this.customDomain) {
-      output(
-        'WebmailDomainTarget',
-        this.customDomain.regionalDomainName,
-        `DNS: CNAME ${config.webmail.customDomain!.domainName} to this name`,
-      );
+    const domainTarget =
+      this.customDomain?.regionalDomainName ?? (config.webmail.customDomain && this.distribution?.distributionDomainName);
+    if (domainTarget) {
+      output('WebmailDomainTarget', domainTarget, `DNS: CNAME ${config.webmail.customDomain!.domainName} to this name`);
     }
   }
 }

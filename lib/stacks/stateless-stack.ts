@@ -27,6 +27,8 @@ const SMTP_RELAY_PORT = 25;
 
 export interface StatelessStackProps extends StackProps {
   config: ShadowmailConfig;
+  /** With webmail.waf: the CloudFront web ACL of the edge stack (us-east-1). */
+  webAclArn?: string;
   stateful: StatefulStack;
 }
 
@@ -162,6 +164,7 @@ export class StatelessStack extends Stack {
       mailObjectsPolicy: stateful.rawMail.webmailPolicy,
       sesIdentityArns: this.inbound.identityArns,
       sesConfigurationSet: { name: this.webmailSending.configurationSetName, arn: this.webmailSending.configurationSetArn },
+      ...(props.webAclArn !== undefined && { webAclArn: props.webAclArn }),
     });
 
     const { directorySync } = config;

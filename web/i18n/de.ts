@@ -165,6 +165,9 @@ export const de: Messages = {
   'compose.attachHint':
     'Dateien bis insgesamt {mb} MB. Ihre Nachricht wird gespeichert, bevor Sie eine Datei wählen; nichts Geschriebenes geht verloren.',
   'compose.error.uploadGone': 'Eine angehängte Datei ist nicht mehr vorhanden. Hängen Sie sie erneut an.',
+  'request.tooMany.title': 'Zu viele Anfragen',
+  'request.tooMany.body':
+    'Dieser Browser hat in kurzer Zeit zu viele Anfragen gesendet. Warten Sie {seconds} s und versuchen Sie es erneut; es ist nichts verloren gegangen.',
   'request.tooLarge.title': 'Zu viel für ein Formular',
   'request.tooLarge.body':
     'Das Formular war größer als {mb} MB und wurde nicht angenommen; es wurde nichts gesendet. Gehen Sie zurück: Ihr Text steht noch im Formular. Dateien hängen Sie mit „Datei anhängen“ an, das auch größere Dateien annimmt.',

@@ -159,6 +159,8 @@ export const en = {
   'compose.attach': 'Attach a file',
   'compose.attachHint': 'Files up to {mb} MB in total. Your message is saved before you choose a file, so nothing you wrote is lost.',
   'compose.error.uploadGone': 'An attached file is no longer available. Attach it again.',
+  'request.tooMany.title': 'Too many requests',
+  'request.tooMany.body': 'This browser sent too many requests in a short time. Wait {seconds} s and try again; nothing was lost.',
   'request.tooLarge.title': 'Too much for one form',
   'request.tooLarge.body':
     'The form was larger than {mb} MB and was not accepted; nothing was sent. Go back: what you wrote is still in the form. Attach files with “Attach a file”, which takes larger files.',

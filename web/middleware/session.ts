@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import type { Context, MiddlewareHandler } from 'hono';
 import { deleteCookie, getSignedCookie, setSignedCookie } from 'hono/cookie';
 import type { CookieOptions } from 'hono/utils/cookie';
+import { SECURE_SESSION_COOKIE } from '../../lambdas/contract/edge.ts';
 import { ADMIN_SESSION_MAX_AGE_SECONDS, outlivedFailover, type SessionGuard } from '../../lambdas/core/sessions.ts';
 import type { Clock } from '../../lambdas/ports/clock.ts';
 import type { SessionStore } from '../../lambdas/ports/session-store.ts';
@@ -38,7 +39,7 @@ export function isSecureRequest(c: Context): boolean {
 
 /** `__Host-` binds the cookie to our host and path / — possible only with Secure. */
 export function sessionCookieName(c: Context): string {
-  return isSecureRequest(c) ? '__Host-shadowmail_session' : 'shadowmail_session';
+  return isSecureRequest(c) ? SECURE_SESSION_COOKIE : 'shadowmail_session';
 }
 
 export function pendingCookieName(c: Context): string {

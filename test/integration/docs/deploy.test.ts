@@ -270,6 +270,11 @@ const FULL: Omit<ShadowmailConfigInput, 'identityProvider'> = {
   forwardMaxAgeDays: 4,
 };
 
+function withoutKey(object: Record<string, unknown>, key: string): Record<string, unknown> {
+  const { [key]: _dropped, ...rest } = object;
+  return rest;
+}
+
 const BASES: ShadowmailConfigInput[] = [
   {
     ...FULL,
@@ -291,6 +296,15 @@ const BASES: ShadowmailConfigInput[] = [
   {
     ...FULL,
     smartHost: { host: 'mail.corp.example', port: 25, tls: 'starttls-required', anonymousConnector: true, heloName: 'relay.corp.example' },
+    identityProvider: { type: 'saml', name: 'CorpADFS', metadataUrl: 'https://sts.corp.example/metadata.xml', emailAttribute: 'mail' },
+  },
+  // CloudFront + WAF on CloudFront's own name (with webmail.customDomain it also needs waf.certificateArn, section 9.3).
+  {
+    ...FULL,
+    webmail: {
+      ...withoutKey(FULL.webmail as Record<string, unknown>, 'customDomain'),
+      waf: { enabled: true },
+    } as ShadowmailConfigInput['webmail'],
     identityProvider: { type: 'saml', name: 'CorpADFS', metadataUrl: 'https://sts.corp.example/metadata.xml', emailAttribute: 'mail' },
   },
 ];

@@ -113,6 +113,34 @@ describe('cost model behaviour', () => {
     expect(without.lineItems.some((entry) => entry.service === 'VPC')).toBe(false);
   });
 
+  it('adds CloudFront + WAF: the web ACL and its three rules every month, WAF and CloudFront per request, the pages out through CloudFront', () => {
+    const without = estimateMonthlyCost({ users: 250, failoverHoursPerMonth: 4 });
+    const withWaf = estimateMonthlyCost({ users: 250, failoverHoursPerMonth: 4, waf: true });
+
+    const requests = 250 * 4 * ASSUMPTIONS.webmailRequestsPerUserHour + 2 * ASSUMPTIONS.adminRequestsPerMonth;
+    const webmailGB = (250 * 4 * ASSUMPTIONS.webmailRequestsPerUserHour * ASSUMPTIONS.webmailResponseKiB) / (1024 * 1024);
+    expect(line(withWaf, 'WAF', 'web ACL').monthlyUSD).toBe(price('waf.webAcl'));
+    expect(line(withWaf, 'WAF', 'rate-based rules').quantity).toBe(3);
+    expect(line(withWaf, 'WAF', 'requests inspected').quantity).toBeCloseTo(requests / 1e6, 10);
+    expect(line(withWaf, 'CloudFront', 'HTTPS requests').quantity).toBeCloseTo(requests / 10_000, 10);
+    expect(line(withWaf, 'CloudFront', 'out to the internet').quantity).toBeCloseTo(webmailGB, 10);
+    // The pages move from API Gateway's data transfer out to CloudFront's: not counted twice.
+    const out = (estimate: CostEstimate) => line(estimate, 'Data transfer', 'out to the internet').quantity;
+    expect(out(without) - out(withWaf)).toBeCloseTo(webmailGB, 10);
+    const expected =
+      price('waf.webAcl') +
+      3 * price('waf.rule') +
+      (requests / 1e6) * price('waf.request') +
+      (requests / 10_000) * price('cloudfront.httpsRequest') +
+      webmailGB * (price('cloudfront.dataOut') - price('dataTransfer.internetOut')) +
+      price('secretsmanager.secret');
+    expect(withWaf.totalUSD - without.totalUSD).toBeCloseTo(expected, 8);
+    expect(without.lineItems.some((entry) => entry.service === 'WAF' || entry.service === 'CloudFront')).toBe(false);
+    expect(withWaf.priceTable.sources.map((source) => source.key)).toEqual(
+      expect.arrayContaining(['waf.webAcl', 'waf.rule', 'waf.request', 'cloudfront.httpsRequest', 'cloudfront.dataOut']),
+    );
+  });
+
   it('prices a failover month: webmail users sign in, and the forward retries while the primary is down', () => {
     const normal = estimateMonthlyCost({ users: 250 });
     const failover = estimateMonthlyCost({ users: 250, failoverHoursPerMonth: 4 });

@@ -25,8 +25,9 @@ import { MessageIndex } from '../../../../lib/constructs/message-index.ts';
 import { RawMailBucket } from '../../../../lib/constructs/raw-mail-bucket.ts';
 import { SIGN_IN_TRIGGER_LIMITS } from '../../../../lib/constructs/sign-in-trigger.ts';
 import { TABLE_ACCESS } from '../../../../lib/constructs/table-access.ts';
-import { WEBMAIL_LIMITS, WEBMAIL_THROTTLE, Webmail } from '../../../../lib/constructs/webmail.ts';
+import { WEBMAIL_LIMITS, Webmail } from '../../../../lib/constructs/webmail.ts';
 import { WorkQueue } from '../../../../lib/constructs/work-queue.ts';
+import { DEFAULT_RATE_LIMITS, ROUTE_KEYS } from '../../../../lib/webmail-rate-limits.ts';
 import type { CfnResource } from '../../../support/cfn-resource.ts';
 
 const ROOT = resolve(import.meta.dirname, '../../../..');
@@ -336,14 +337,16 @@ describe('HTTP API', () => {
       IntegrationUri: { 'Fn::GetAtt': [functionId, 'Arn'] },
       PayloadFormatVersion: '2.0',
     });
-    expect(routes.map(([, route]) => route.Properties)).toEqual([
-      {
+    // $default and the routes that only exist for their own throttle: all to the one integration.
+    const limitedKeys = Object.values(ROUTE_KEYS).flat();
+    expect(routes.map(([, route]) => route.Properties)).toEqual(
+      ['$default', ...limitedKeys].map((RouteKey) => ({
         ApiId: { Ref: apiId },
-        RouteKey: '$default',
+        RouteKey,
         AuthorizationType: 'NONE',
         Target: { 'Fn::Join': ['', ['integrations/', { Ref: integrationId }]] },
-      },
-    ]);
+      })),
+    );
     saml.template.hasResourceProperties('AWS::Lambda::Permission', {
       Action: 'lambda:InvokeFunction',
       FunctionName: { 'Fn::GetAtt': [functionId, 'Arn'] },
@@ -363,7 +366,10 @@ describe('HTTP API', () => {
     expect(stage).toMatchObject({
       StageName: '$default',
       AutoDeploy: true,
-      DefaultRouteSettings: { ThrottlingRateLimit: WEBMAIL_THROTTLE.rateLimit, ThrottlingBurstLimit: WEBMAIL_THROTTLE.burstLimit },
+      DefaultRouteSettings: {
+        ThrottlingRateLimit: DEFAULT_RATE_LIMITS.read.ratePerSecond,
+        ThrottlingBurstLimit: DEFAULT_RATE_LIMITS.read.burst,
+      },
       AccessLogSettings: { DestinationArn: { 'Fn::GetAtt': [logGroupId, 'Arn'] } },
     });
     const format = JSON.parse(stage.AccessLogSettings.Format) as Record<string, string>;
@@ -376,6 +382,60 @@ describe('HTTP API', () => {
     // The OAuth code arrives in /auth/callback's query string: it must not reach the logs.
     expect(stage.AccessLogSettings.Format).not.toMatch(/querystring|routeKey|\$request\.|\$context\.requestOverride/i);
     expect(only(saml.template, 'AWS::Logs::LogGroup', 'WebmailAccessLogs').Properties.RetentionInDays).toBe(30);
+  });
+
+  it('throttles sign-in, send, attach, admin and /declare each on its own route budget, below the read budget of $default', () => {
+    // Act
+    const [, stage] = entry(saml.template, 'AWS::ApiGatewayV2::Stage', 'WebmailApiDefaultStage');
+    const routeIds = Object.fromEntries(
+      entries(saml.template, 'AWS::ApiGatewayV2::Route').map(([id, route]) => [route.Properties.RouteKey as string, id]),
+    );
+
+    // Assess
+    const expected: Record<string, unknown> = {};
+    for (const [group, keys] of Object.entries(ROUTE_KEYS) as [keyof typeof ROUTE_KEYS, string[]][]) {
+      const limit = DEFAULT_RATE_LIMITS[group];
+      expect(limit.ratePerSecond, group).toBeLessThan(DEFAULT_RATE_LIMITS.read.ratePerSecond);
+      for (const key of keys) expected[key] = { ThrottlingRateLimit: limit.ratePerSecond, ThrottlingBurstLimit: limit.burst };
+    }
+    expect(stage.Properties.RouteSettings).toEqual(expected);
+    expect(Object.keys(expected)).toEqual(
+      expect.arrayContaining(['GET /auth/login', 'GET /auth/callback', 'POST /mail/send', 'ANY /declare']),
+    );
+    // CloudFormation refuses route settings for a route key that does not exist yet.
+    for (const key of Object.keys(expected)) expect(stage.DependsOn, key).toContain(routeIds[key]);
+  });
+
+  it('takes the limits from webmail.rateLimits and refuses limits API Gateway would not take, naming the key', () => {
+    // Act
+    const { template } = build({
+      webmail: {
+        cognitoDomainPrefix: 'corp-shadowmail',
+        rateLimits: { read: { ratePerSecond: 50, burst: 80 }, send: { ratePerSecond: 0.5, burst: 2 } },
+      },
+    });
+    const stage = only(template, 'AWS::ApiGatewayV2::Stage', 'WebmailApiDefaultStage').Properties;
+
+    // Assess
+    expect(stage.DefaultRouteSettings).toMatchObject({ ThrottlingRateLimit: 50, ThrottlingBurstLimit: 80 });
+    expect(stage.RouteSettings['POST /mail/send']).toEqual({ ThrottlingRateLimit: 0.5, ThrottlingBurstLimit: 2 });
+    expect(stage.RouteSettings['GET /auth/login']).toEqual({
+      ThrottlingRateLimit: DEFAULT_RATE_LIMITS.signIn.ratePerSecond,
+      ThrottlingBurstLimit: DEFAULT_RATE_LIMITS.signIn.burst,
+    });
+    const parse = (rateLimits: unknown) => () => parseConfig({ ...EXAMPLE, webmail: { cognitoDomainPrefix: 'x', rateLimits } });
+    expect(parse({ signIn: { ratePerSecond: 0, burst: 5 } })).toThrow(
+      /shadowmail\.webmail\.rateLimits\.signIn\.ratePerSecond: more than 0/,
+    );
+    expect(parse({ read: { ratePerSecond: 100, burst: 6000 } })).toThrow(/rateLimits\.read\.burst: at most 5000/);
+    expect(parse({ search: { ratePerSecond: 1, burst: 1 } })).toThrow(/rateLimits\.search: is not a known setting/);
+    expect(
+      parseConfig({ ...EXAMPLE, webmail: { cognitoDomainPrefix: 'x', rateLimits: { send: { ratePerSecond: 1 } } } }).webmail.rateLimits
+        .send,
+    ).toEqual({
+      ratePerSecond: 1,
+      burst: DEFAULT_RATE_LIMITS.send.burst,
+    });
   });
 
   it('serves an own host name when configured: domain, mapping, no execute-api URL, callbacks and public URL on that name', () => {

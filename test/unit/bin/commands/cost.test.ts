@@ -27,8 +27,8 @@ async function run(argv: string[]) {
 describe('shadowmail cost', () => {
   it('prints every line item, the total, the cost per user, the price date and the sources', async () => {
     // Prepare: the options that make every kind of line appear
-    const argv = ['--users', '250', '--nat', '--failover-hours', '4', '--region', 'us-east-1'];
-    const expected = estimateMonthlyCost({ users: 250, natGateway: true, failoverHoursPerMonth: 4, region: 'us-east-1' });
+    const argv = ['--users', '250', '--nat', '--waf', '--failover-hours', '4', '--region', 'us-east-1'];
+    const expected = estimateMonthlyCost({ users: 250, natGateway: true, waf: true, failoverHoursPerMonth: 4, region: 'us-east-1' });
 
     // Act
     const { code, out, err } = await run(argv);
@@ -47,6 +47,8 @@ describe('shadowmail cost', () => {
     expect(out).toContain('checked 2026-11-28');
     expect(out).toContain('https://aws.amazon.com/ses/pricing/');
     expect(out).toContain('https://aws.amazon.com/vpc/pricing/');
+    expect(out).toContain('https://aws.amazon.com/waf/pricing/');
+    expect(out).toContain('CloudFront + WAF');
     expect(out).toContain('Free tiers: Ignored');
   });
 

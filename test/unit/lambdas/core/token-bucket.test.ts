@@ -55,3 +55,33 @@ describe('TokenBucket', () => {
     await expect(bucket(1).b.take(0)).rejects.toThrow(/whole number/);
   });
 });
+
+describe('TokenBucket.tryTake', () => {
+  it('takes while tokens are there, then refuses with the wait, taking nothing', () => {
+    // Arrange
+    const { b, clock } = bucket(2, 3);
+
+    // Act
+    const taken = [b.tryTake(), b.tryTake(), b.tryTake()];
+    const refused = b.tryTake();
+    clock.advance(250);
+    const stillRefused = b.tryTake();
+    clock.advance(250);
+
+    // Assess
+    expect(taken).toEqual([0, 0, 0]);
+    expect(refused).toBe(500);
+    // A refusal spent nothing: half a token after 250 ms, the whole one after 500 ms.
+    expect(stillRefused).toBe(250);
+    expect(b.tryTake()).toBe(0);
+    expect(b.isFull()).toBe(false);
+    clock.advance(1500);
+    expect(b.isFull()).toBe(true);
+  });
+
+  it('refuses a take it could never serve instead of promising a wait', () => {
+    const { b } = bucket(2, 3);
+    expect(() => b.tryTake(4)).toThrow(/from 1 to 3/);
+    expect(() => b.tryTake(0)).toThrow(/from 1 to 3/);
+  });
+});

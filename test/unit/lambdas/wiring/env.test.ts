@@ -67,6 +67,17 @@ describe('webmail environment (admin console)', () => {
   });
 });
 
+describe('origin secret (webmail behind CloudFront + WAF)', () => {
+  it('is optional, and read as an ARN when the stack sets it', () => {
+    const arn = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:WebmailOriginSecret-AbCdEf';
+    expect(readAwsWebEnv(WEBMAIL_ENV)[WEB_ENV.originSecretArn]).toBeUndefined();
+    expect(readAwsWebEnv({ ...WEBMAIL_ENV, [WEB_ENV.originSecretArn]: arn })[WEB_ENV.originSecretArn]).toBe(arn);
+    expect(configurationErrorOf(() => readAwsWebEnv({ ...WEBMAIL_ENV, [WEB_ENV.originSecretArn]: 'secret' })).variable).toBe(
+      WEB_ENV.originSecretArn,
+    );
+  });
+});
+
 describe('break-glass admins (webmail, AWS and local mode)', () => {
   it('reads a comma list of usernames in comparison form; none when unset', () => {
     // Act

@@ -38,6 +38,15 @@ describe('readLocalConfig', () => {
     expect(() => readLocalConfig({ SHADOWMAIL_SMTP_DATA_TIMEOUT_SECONDS: 'ten' })).toThrow(/SHADOWMAIL_SMTP_DATA_TIMEOUT_SECONDS/);
   });
 
+  it('limits each webmail client to 100 requests a second, 300 at once; each settable, nonsense refused by name', () => {
+    expect(readLocalConfig({}).clientRateLimit).toEqual({ ratePerSecond: 100, burst: 300 });
+    expect(
+      readLocalConfig({ SHADOWMAIL_CLIENT_REQUESTS_PER_SECOND: '2.5', SHADOWMAIL_CLIENT_REQUEST_BURST: '10' }).clientRateLimit,
+    ).toEqual({ ratePerSecond: 2.5, burst: 10 });
+    expect(() => readLocalConfig({ SHADOWMAIL_CLIENT_REQUESTS_PER_SECOND: '0' })).toThrow(/SHADOWMAIL_CLIENT_REQUESTS_PER_SECOND/);
+    expect(() => readLocalConfig({ SHADOWMAIL_CLIENT_REQUEST_BURST: '1.5' })).toThrow(/SHADOWMAIL_CLIENT_REQUEST_BURST/);
+  });
+
   it('reads domains as a case-insensitive comma list and a primary URL', () => {
     const config = readLocalConfig({ SHADOWMAIL_DOMAINS: 'Corp.Test, sub.corp.test', SHADOWMAIL_PRIMARY: 'smtp://mail.corp.test:25' });
 
