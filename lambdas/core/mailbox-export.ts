@@ -96,7 +96,7 @@ export async function exportMailbox(actor: string, input: MailboxExportInput, de
     const result = await audited(
       deps.audit,
       deps.clock,
-      { actor, action: 'mailbox.export', target: input.mailbox, details },
+      { actor, action: 'mailbox.export', target: normalizeAddress(input.mailbox) || input.mailbox, details },
       async () => writeArchive(await normalizeExport(input, deps.index), deps, opened),
       (written) => ({
         mailbox: written.mailbox,
