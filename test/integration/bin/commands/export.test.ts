@@ -6,7 +6,9 @@
 import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { main } from '../../../../bin/cli.ts';
 import { DynamoDbAuditLog } from '../../../../lambdas/adapters/aws/dynamodb-audit-log.ts';
 import { makeDynamoDbClient } from '../../../../lambdas/adapters/aws/dynamodb-client.ts';
 import { DynamoDbMessageIndex } from '../../../../lambdas/adapters/aws/dynamodb-message-index.ts';
@@ -243,6 +245,32 @@ describe('shadowmail export (local mode)', () => {
     expect((await auditEvents()).filter((event) => event.outcome === 'error').map((event) => event.target)).toEqual(
       expect.arrayContaining(['nobody@example.com', ALICE]),
     );
+  });
+
+  it('on Ctrl-C half-way leaves nothing: no zip, no temporary file; exit 130 and the attempt audited', async () => {
+    // Prepare
+    const dir = await mkdtemp(join(outDir, 'interrupted-'));
+    const out = new PassThrough();
+    // A terminal, so the command writes progress: the first progress line is where Ctrl-C comes.
+    const err = Object.assign(new PassThrough(), { isTTY: true });
+    let errText = '';
+    err.on('data', (chunk: Buffer) => {
+      errText += chunk.toString();
+      if (errText.includes('exporting: 1 messages')) process.emit('SIGINT');
+    });
+
+    // Act
+    const code = await main(['export', '--mailbox', ALICE, '--out', join(dir, 'half.zip'), '--data-dir', dataDir], out, err);
+
+    // Assess
+    expect(code).toBe(130);
+    expect(errText).toContain(`shadowmail export: interrupted: nothing written to ${join(dir, 'half.zip')}`);
+    expect(await readdir(dir)).toEqual([]);
+    expect((await auditEvents()).at(0)).toMatchObject({
+      target: ALICE,
+      outcome: 'error',
+      details: { error: 'ABORTED: the export was aborted' },
+    });
   });
 
   it.each([
