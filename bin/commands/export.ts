@@ -41,7 +41,8 @@ export const EXPORT_USAGE = `usage:
   --include-quarantined  also the quarantined messages (SES found a virus), under
                          ${QUARANTINE_FOLDER}/<folder>/; without it they are left out and counted
   --out FILE.zip         refused if it exists, unless --force replaces it; written to a
-                         hidden file next to it and renamed at the end (owner-only, 0600)
+                         hidden file next to it and renamed at the end (owner-only, 0600);
+                         a kill -9 may leave that hidden .FILE.zip.<id>.partial behind
 
   Each export is recorded in the audit log (mailbox.export: who, which mailbox, where to).
   Local mode: --data-dir (default SHADOWMAIL_DATA_DIR or ./.shadowmail). A deployed stack:
