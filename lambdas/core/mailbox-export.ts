@@ -76,6 +76,8 @@ export interface MailboxExportResult {
 
 interface ExportRequest {
   mailbox: string;
+  /** Whether the directory knows the address (else only mail kept for it makes it a mailbox). */
+  known: boolean;
   folders: readonly Folder[];
   since: Date | null;
   until: Date | null;
@@ -126,6 +128,7 @@ async function normalizeExport(input: MailboxExportInput, index: AddressMap): Pr
   const mapped = await index.mailboxFor(address);
   return {
     mailbox: normalizeAddress(mapped ?? address),
+    known: mapped !== null,
     folders: FOLDERS_OF[choice as ExportFolderChoice],
     since,
     until,
@@ -199,17 +202,16 @@ async function* entriesInWindow(request: ExportRequest, folder: Folder, index: M
 /** Why nothing was exported: an address with no mailbox at all, or a window without messages. */
 async function nothingToExport(
   request: ExportRequest,
-  index: AddressMap & MailboxEntries,
+  index: MailboxEntries,
   now: Date,
   result: Omit<MailboxExportResult, 'archiveBytes'>,
 ): Promise<NotFoundError> {
-  const known = (await index.mailboxFor(request.mailbox)) !== null;
   let anyMail = false;
   for (const folder of FOLDERS_OF.all) {
     if (anyMail) break;
     anyMail = (await index.listMailboxPage(request.mailbox, { folder, limit: 1, includeQuarantined: true }, now)).entries.length > 0;
   }
-  if (!known && !anyMail)
+  if (!request.known && !anyMail)
     return new NotFoundError(`no mailbox ${request.mailbox}: the directory does not know it and no mail is kept for it`);
   const window = `${request.since ? `from ${result.since}` : 'from the oldest kept'} ${request.until ? `until ${result.until}` : 'until now'}`;
   const leftOut = [

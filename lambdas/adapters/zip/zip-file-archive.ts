@@ -4,7 +4,6 @@
 // file next to the target (owner-only: it holds someone's mail) and linked or renamed to
 // its name only on commit, so a failure, an abort or a kill leaves no half zip under it.
 import { randomUUID } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
 import { link, lstat, open, rename, rm, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -24,9 +23,9 @@ export interface ZipFileArchiveOptions {
   overwrite: boolean;
 }
 
-/** The hidden temporary file an archive for `path` is written to until commit. */
-export function temporaryArchivePath(path: string): string {
-  return join(dirname(resolve(path)), `.${basename(path)}.${randomUUID()}.partial`);
+/** The hidden temporary file an archive for `target` is written to until commit. */
+function temporaryArchivePath(target: string): string {
+  return join(dirname(target), `.${basename(target)}.${randomUUID()}.partial`);
 }
 
 /** Opens a zip archive that commit() puts at `path`. */
@@ -35,7 +34,7 @@ export async function openZipFileArchive(path: string, options: ZipFileArchiveOp
   const temporary = temporaryArchivePath(target);
   // wx: never follows or reuses anything already there; 0600 before a single byte is written.
   const handle = await open(temporary, 'wx', 0o600);
-  return new ZipFileArchive(target, temporary, createWriteStream('', { fd: handle }), options);
+  return new ZipFileArchive(target, temporary, handle.createWriteStream(), options);
 }
 
 class ZipFileArchive implements MessageArchive {
