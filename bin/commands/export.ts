@@ -47,7 +47,8 @@ export const EXPORT_USAGE = `usage:
   Each export is recorded in the audit log (mailbox.export: who, which mailbox, where to).
   Local mode: --data-dir (default SHADOWMAIL_DATA_DIR or ./.shadowmail). A deployed stack:
   --stack STACK_ID with your AWS credentials (IAM: cloudformation:DescribeStacks;
-  dynamodb:GetItem, Query and PutItem on the table; s3:GetObject on the raw mail bucket).
+  dynamodb:GetItem, Query and PutItem on the table; s3:GetObject on the raw mail bucket
+  and kms:Decrypt on its key, alias/STACK_ID/mail).
 ${exitStatusHelp({
   ok: 'done: every message in the window is in the zip',
   badInput: 'bad input, nothing written: a usage error, an output that exists, an unknown mailbox, no messages in the window',
@@ -132,7 +133,7 @@ async function exportToZip(argv: string[], out: NodeJS.WritableStream, err: Node
     return result.missing.length > 0 ? EXIT.partial : EXIT.ok;
   } catch (error) {
     if (tty) err.write('\r\u001b[K');
-    if (!interrupted) throw error;
+    if (!interrupted) throw awsRefusal(error) ?? error;
     err.write(`shadowmail export: interrupted: nothing written to ${outPath}\n`);
     return EXIT.interrupted;
   } finally {
@@ -165,6 +166,28 @@ async function openExportSession(target: CliTarget): Promise<ExportSession> {
     actor: `cli:${userInfo().username}`,
     close: () => session.close(),
   };
+}
+
+/** AWS refusing the caller (permissions, credentials) as one line instead of a stack: nothing was written. */
+function awsRefusal(error: unknown): ShadowmailError | null {
+  const name = (error as { name?: unknown } | null)?.name;
+  if (
+    typeof name !== 'string' ||
+    !/AccessDenied|InvalidAccessKeyId|SignatureDoesNotMatch|UnrecognizedClient|InvalidClientTokenId|ExpiredToken|Credentials|KMS/i.test(
+      name,
+    )
+  )
+    return null;
+  const message = String((error as Error).message ?? '')
+    .split('\n')[0]!
+    .trim();
+  return new ShadowmailError(
+    'ACCESS_DENIED',
+    `not allowed: ${name}: ${message}; nothing written (the IAM it needs: shadowmail export --help)`,
+    {
+      cause: error,
+    },
+  );
 }
 
 export function formatExport(result: MailboxExportResult, path: string): string {

@@ -95,6 +95,33 @@ describe('shadowmail export --stack', () => {
     );
   });
 
+  it('answers a refusal of S3 (credentials the bucket does not take) with one line, exit 2, and writes nothing', async () => {
+    // Prepare
+    process.env.AWS_ACCESS_KEY_ID = 'AKIDNOTALLOWED';
+
+    // Act
+    const result = await runCli(
+      'export',
+      '--mailbox',
+      BOB,
+      '--out',
+      join(outDir, 'denied.zip'),
+      '--stack',
+      STACK,
+      '--region',
+      REGION,
+    ).finally(() => {
+      process.env.AWS_ACCESS_KEY_ID = 'S3RVER';
+    });
+
+    // Assess
+    expect(result.code).toBe(2);
+    expect(result.err).toMatch(
+      /^shadowmail export: not allowed: InvalidAccessKeyId: .+; nothing written \(the IAM it needs: shadowmail export --help\)\n$/,
+    );
+    expect((await readdir(outDir)).filter((name) => name.includes('denied'))).toEqual([]);
+  });
+
   it('answers a stack that does not exist with one line and writes nothing', async () => {
     // Act
     const result = await runCli('export', '--mailbox', BOB, '--out', join(outDir, 'none.zip'), '--stack', 'nowhere', '--region', REGION);
