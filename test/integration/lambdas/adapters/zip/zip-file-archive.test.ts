@@ -58,6 +58,10 @@ describe('openZipFileArchive', () => {
     ]);
     expect(await unzip('-p', out, 'inbox/2030-03-01 0805 Überweisung bestätigt abc12345.eml')).toEqual(crlf);
     expect(sha256(await unzip('-p', out, 'sent/2030-03-01 0930 binary def67890.eml'))).toBe(sha256(binary));
+    // The first local file header: signature, then the general purpose flags with bit 11 (names in UTF-8, APPNOTE 4.4.4).
+    const header = await readFile(out);
+    expect(header.readUInt32LE(0)).toBe(0x04034b50);
+    expect(header.readUInt16LE(6) & 0x0800).toBe(0x0800);
     expect((await unzip('-Zl', out)).toString()).toMatch(/-rw------- .* 30-Mar-01 0[89]:\d\d inbox\//);
   });
 
