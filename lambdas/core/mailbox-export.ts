@@ -167,7 +167,10 @@ async function writeArchive(
         result.missing.push(entry.sesMessageId);
         continue;
       }
-      opened.archive ??= await deps.openArchive();
+      opened.archive ??= await deps.openArchive().catch((error: unknown) => {
+        body.destroy();
+        throw error;
+      });
       const path = names.claim(quarantined ? `${QUARANTINE_FOLDER}/${folder}` : folder, entry);
       await opened.archive.add(path, body, new Date(entry.receivedAt));
       result.exported += 1;

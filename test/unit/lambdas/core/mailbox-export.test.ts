@@ -260,6 +260,39 @@ describe('exportMailbox', () => {
     expect(w.audit.events[0]).toMatchObject({ action: 'mailbox.export', outcome: 'error' });
   });
 
+  it('lets go of the opened body when the archive cannot be opened, and records the error', async () => {
+    // Prepare
+    const w = world();
+    await w.put('ses-any-00000001');
+    const opened: Readable[] = [];
+    const open = w.rawStore.open.bind(w.rawStore);
+    w.rawStore.open = async (location: RawLocation) => {
+      const body = await open(location);
+      opened.push(body);
+      return body;
+    };
+
+    // Act
+    const error = await exportMailbox(
+      ACTOR,
+      { mailbox: ALICE, destination: '/read-only/alice.zip' },
+      {
+        index: w.index,
+        rawStore: w.rawStore,
+        audit: w.audit,
+        clock: new ManualClock(NOW.toISOString()),
+        openArchive: async () => {
+          throw new Error('EACCES: permission denied');
+        },
+      },
+    ).catch((caught: unknown) => caught);
+
+    // Assess
+    expect((error as Error).message).toBe('EACCES: permission denied');
+    expect(opened.map((body) => body.destroyed)).toEqual([true]);
+    expect(w.audit.events[0]).toMatchObject({ action: 'mailbox.export', outcome: 'error' });
+  });
+
   it('does not commit an archive whose audit entry cannot be written', async () => {
     // Prepare
     const w = world();
