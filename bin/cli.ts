@@ -8,6 +8,7 @@ import { type Command, EXIT_STATUS_HELP, runCommand, UsageError } from './comman
 import { costCommand } from './commands/cost.ts';
 import { directoryCommand } from './commands/directory.ts';
 import { doctorCommand } from './commands/doctor.ts';
+import { exportCommand } from './commands/export.ts';
 import { failoverCommand } from './commands/failover.ts';
 import { idpCommand } from './commands/idp.ts';
 import { probeCommand } from './commands/probe.ts';
@@ -27,6 +28,8 @@ const COMMANDS = new Map<string, Command>([
   // Local mode's break-glass drill: AD FS's stand-in down and up, admin accounts with password + TOTP.
   ['idp', idpCommand],
   ['breakglass', breakglassCommand],
+  // A mailbox's messages as .eml files in a .zip (sites without IMAP, single users).
+  ['export', exportCommand],
 ]);
 
 const USAGE = `usage:
@@ -44,6 +47,7 @@ const USAGE = `usage:
   shadowmail probe --to ADDR [--from ADDR] [--via smtp://HOST[:PORT]] [--timeout SECONDS] [--json] [TARGET]
   shadowmail idp (down | up | status) [--data-dir DIR]
   shadowmail breakglass admin-setup USERNAME [--stack STACK_ID [--region REGION] | --data-dir DIR]   (shadowmail breakglass --help)
+  shadowmail export --mailbox ADDR --out FILE.zip [--since T] [--until T] [--folder inbox|sent|all] [--include-quarantined] [--force] [TARGET]
 
   trace     lists matching messages, newest first, with each recipient's delivery state.
   resend    sends stored mail to the primary again as a job, and follows it.
@@ -58,6 +62,7 @@ const USAGE = `usage:
   redrive   moves the messages of a deployed stack's dead-letter queues back to work.
   idp       local mode: takes the company sign-in (AD FS's stand-in) down or up (drills).
   breakglass  sets up a break-glass admin account (password + TOTP) for when AD FS is down.
+  export    writes one mailbox's messages as .eml files into a .zip (shadowmail export --help).
   (shadowmail COMMAND --help for all of a command's options)
 
   TARGET is local mode's data directory (--data-dir DIR; default SHADOWMAIL_DATA_DIR or

@@ -23,9 +23,10 @@ export const EXIT_STATUS_HELP = `  Exit status (each command's --help says what 
     ${EXIT.badInput}    bad input, nothing done: a usage error (the usage follows) or one line
          naming what is wrong (a stack that does not exist, local mode not running)
     ${EXIT.partial}    done in part: recipients failed or messages were skipped (resend), a
-         queue still holds messages (redrive)
+         queue still holds messages (redrive), messages gone before export read them
     ${EXIT.jobFailed}    the resend job was cancelled or failed
-    ${EXIT.interrupted}  stopped following a resend job (Ctrl-C); the job goes on`;
+    ${EXIT.interrupted}  stopped by Ctrl-C: following a resend job (the job goes on), an export
+         (nothing written)`;
 
 const DEFAULT_MEANINGS: Partial<Record<keyof typeof EXIT, string>> = {
   ok: 'done',

@@ -12,6 +12,7 @@ import { DynamoDbAuditLog } from '../../lambdas/adapters/aws/dynamodb-audit-log.
 import { DynamoDbDirectoryStore } from '../../lambdas/adapters/aws/dynamodb-directory-store.ts';
 import { DynamoDbMessageIndex } from '../../lambdas/adapters/aws/dynamodb-message-index.ts';
 import { DynamoDbResendJobs } from '../../lambdas/adapters/aws/dynamodb-resend-jobs.ts';
+import { makeS3Client, S3RawMailStore } from '../../lambdas/adapters/aws/s3-raw-mail-store.ts';
 import { SqsCopyRedrive, SqsMoveTaskRedrive } from '../../lambdas/adapters/aws/sqs-dead-letter-redrive.ts';
 import { SqsResendQueue } from '../../lambdas/adapters/aws/sqs-resend-queue.ts';
 import { SsmFailoverFlag } from '../../lambdas/adapters/aws/ssm-failover-flag.ts';
@@ -23,8 +24,10 @@ import type { Clock } from '../../lambdas/ports/clock.ts';
 import type { DeadLetterRedrive } from '../../lambdas/ports/dead-letter-redrive.ts';
 import type { DeliveryLog } from '../../lambdas/ports/delivery-log.ts';
 import type { DirectoryStore } from '../../lambdas/ports/directory.ts';
+import type { MessageIndex } from '../../lambdas/ports/message-index.ts';
 import type { MessageRecords } from '../../lambdas/ports/message-records.ts';
 import type { MessageSearch } from '../../lambdas/ports/message-search.ts';
+import type { RawMailStore } from '../../lambdas/ports/raw-mail-store.ts';
 import type { ResendJobStore, ResendQueue } from '../../lambdas/ports/resend-jobs.ts';
 import { awsNoticeParts, type NoticeParts } from '../../lambdas/wiring/notices.ts';
 import {
@@ -284,6 +287,30 @@ function tableAdapters(resolved: DeployedTarget<'tableName'>): Omit<DeployedTabl
     audit: new DynamoDbAuditLog({ client: dynamo, tableName }),
     jobs: new DynamoDbResendJobs({ client: dynamo, tableName }),
     close: async () => dynamo.destroy(),
+  };
+}
+
+/**
+ * The deployed table with the raw mail its records point to (S3, streamed): what reads a
+ * mailbox's messages whole (`shadowmail export`). The bucket is the one each record names.
+ */
+export async function openDeployedMailStore(target: {
+  stackId: string;
+  region: string | undefined;
+}): Promise<{ target: DeployedTarget<'tableName'>; index: MessageIndex; audit: AuditLog; rawStore: RawMailStore; close(): Promise<void> }> {
+  const resolved = await resolveDeployedTarget(target, ['tableName']);
+  const dynamo = new DynamoDBClient({ region: resolved.region });
+  const s3 = makeS3Client({ region: resolved.region });
+  const tableName = resolved.outputs.tableName;
+  return {
+    target: resolved,
+    index: new DynamoDbMessageIndex({ client: dynamo, tableName }),
+    audit: new DynamoDbAuditLog({ client: dynamo, tableName }),
+    rawStore: new S3RawMailStore(s3),
+    close: async () => {
+      dynamo.destroy();
+      s3.destroy();
+    },
   };
 }
 

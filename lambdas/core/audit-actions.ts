@@ -25,6 +25,8 @@ export const AUDIT_ACTIONS = [
   'audit.view',
   // A webmail send refused by the per-user limits (webmail.sendLimits); details say which window.
   'mail.send.limited',
+  // A mailbox exported to a .zip of .eml files (shadowmail export); details: folder, window, destination, counts.
+  'mailbox.export',
 ] as const;
 
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];

@@ -10,6 +10,7 @@ import { AUDIT_ACTIONS } from './audit-actions.ts';
 import { ForbiddenError, InvalidInputError, RetryableError, ShadowmailError } from './errors.ts';
 import { decodeCursor, encodeCursor } from './mailbox.ts';
 import { oneLine } from './text.ts';
+import { parseTime } from './time-input.ts';
 
 export const MAX_ACTOR_CHARS = 200;
 export const MAX_TARGET_CHARS = 500;
@@ -193,10 +194,4 @@ function cleanDetails(details: Record<string, AuditDetailValue>): Record<string,
 /** Control characters (line breaks included) become spaces; runs of blanks one space. */
 function singleLine(value: string, max: number): string {
   return oneLine(value).slice(0, max);
-}
-
-function parseTime(value: string | Date, name: string): Date {
-  const date = value instanceof Date ? value : new Date(value);
-  if (Number.isNaN(date.getTime())) throw new InvalidInputError(`${name} is not a time (ISO 8601, e.g. 2030-03-01T00:00:00Z)`);
-  return date;
 }

@@ -32,6 +32,7 @@ import { forwardStampLine, resentMarkerLine, withHeaderLines } from './forward-s
 import { decodeCursor } from './mailbox.ts';
 import type { ConfigurationFault, DeliveryAttempt, MessageRecord } from './model.ts';
 import { runOnce } from './once.ts';
+import { parseTime } from './time-input.ts';
 
 export interface ResendConfig {
   /** The forward's stack id: the resent copy carries the same stamp. */
@@ -558,12 +559,6 @@ async function giveUp(step: ResendStep, error: unknown, deps: ResendWorkerDeps):
     return { status: 'gave-up', error: why };
   });
   return outcome;
-}
-
-function parseTime(value: string | Date, name: string): Date {
-  const date = value instanceof Date ? value : new Date(value);
-  if (Number.isNaN(date.getTime())) throw new InvalidInputError(`${name} is not a time (ISO 8601, e.g. 2030-03-01T00:00:00Z)`);
-  return date;
 }
 
 function timeText(value: string | Date): string {

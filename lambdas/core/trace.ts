@@ -19,6 +19,7 @@ import { InvalidInputError, NotFoundError } from './errors.ts';
 import { decodeCursor, encodeCursor, normalizeSearch } from './mailbox.ts';
 import type { DeliveryState, MessageRecord } from './model.ts';
 import { isLive } from './retention.ts';
+import { parseTime } from './time-input.ts';
 
 export interface TracedMessage {
   message: MessageRecord;
@@ -255,12 +256,6 @@ function optionalAddress(value: string | undefined, name: string): string | unde
   const address = normalizeAddress(value);
   if (address === '') throw new InvalidInputError(`${name} must be an address`);
   return address;
-}
-
-function parseTime(value: string | Date, name: string): Date {
-  const date = value instanceof Date ? value : new Date(value);
-  if (Number.isNaN(date.getTime())) throw new InvalidInputError(`${name} is not a time (ISO 8601, e.g. 2030-03-01T00:00:00Z)`);
-  return date;
 }
 
 function isPlausibleId(value: string): boolean {

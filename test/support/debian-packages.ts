@@ -27,6 +27,7 @@ export const DEBIAN_PACKAGES: { name: string; tiers: Tier[]; why: string }[] = [
   { name: 'samba-ad-provision', tiers: ['system'], why: 'samba-tool domain provision' },
   { name: 'samba-dsdb-modules', tiers: ['system'], why: "the domain controller's database" },
   { name: 'dovecot-imapd', tiers: ['system'], why: 'the IMAP server `shadowmail reconcile` appends to (test/support/dovecot.ts)' },
+  { name: 'unzip', tiers: ['integration'], why: 'the real reader of the zips `shadowmail export` writes (test/support/unzip.ts)' },
   { name: 'iproute2', tiers: ['system'], why: "the domain controller's private network namespace" },
 ];
 

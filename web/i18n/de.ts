@@ -54,7 +54,7 @@ export const de: Messages = {
   'mail.mailboxLine': 'Angemeldet als {email}.',
   'mail.mailboxLine.other': 'Angemeldet als {email}, Postfach {mailbox}.',
   'mail.deletedFolder.note':
-    'Hier gelöschte Nachrichten bleiben in Exchange erhalten: Löschen räumt sie nur in diesem Notfall-Webmail beiseite.',
+    'Hier gelöschte Nachrichten werden in Exchange nicht gelöscht: Nach dem Ausfall sind sie dort in Ihrem Postfach, auch die während des Ausfalls eingegangenen. Löschen Sie sie in Outlook, wenn Sie sie nicht mehr brauchen.',
   'mail.search.label': 'Nach Absender oder Betreff suchen',
   'mail.search.button': 'Suchen',
   'mail.search.clear': 'Suche aufheben',
@@ -81,7 +81,8 @@ export const de: Messages = {
   'mail.notice.sent': 'Ihre Nachricht wurde gesendet.',
   'mail.notice.sentNoCopy': 'Ihre Nachricht wurde gesendet, ihre Kopie konnte aber nicht unter „Gesendet“ abgelegt werden.',
   'mail.notice.alreadySent': 'Diese Nachricht war bereits gesendet worden. Sie wurde nicht noch einmal gesendet.',
-  'mail.notice.deleted': 'Die Nachricht wurde nach „Gelöscht“ verschoben. In Exchange ist sie weiterhin vorhanden.',
+  'mail.notice.deleted':
+    'Die Nachricht wurde nach „Gelöscht“ verschoben. In Exchange wird sie nicht gelöscht: Nach dem Ausfall ist sie dort in Ihrem Postfach.',
   'mail.notice.restored': 'Die Nachricht wurde zurück in den Posteingang verschoben.',
   'mail.notice.unread': 'Die Nachricht wurde als ungelesen markiert.',
   'mail.notice.openDeleted': '„Gelöscht“ öffnen',
@@ -98,7 +99,8 @@ export const de: Messages = {
   'mail.message.forward': 'Weiterleiten',
   'mail.message.markUnread': 'Als ungelesen markieren',
   'mail.message.delete': 'Löschen',
-  'mail.message.deleteNote': 'Löschen verschiebt die Nachricht nur in diesem Webmail nach „Gelöscht“; in Exchange bleibt sie erhalten.',
+  'mail.message.deleteNote':
+    'Löschen verschiebt die Nachricht nur in diesem Webmail nach „Gelöscht“. In Exchange wird sie nicht gelöscht: Sobald Exchange wieder läuft, ist sie dort in Ihrem Postfach (während des Ausfalls eingegangene Post wird dann zugestellt). Löschen Sie sie auch in Outlook, wenn Sie sie nicht mehr brauchen.',
   'mail.message.restore': 'Zurück in den Posteingang',
   'mail.message.remoteBlocked': 'Bilder und andere Inhalte aus dem Internet wurden zum Schutz Ihrer Privatsphäre blockiert.',
   'mail.message.showRemote': 'Externe Bilder anzeigen',

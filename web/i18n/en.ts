@@ -51,7 +51,7 @@ export const en = {
   'mail.mailboxLine': 'Signed in as {email}.',
   'mail.mailboxLine.other': 'Signed in as {email}, mailbox {mailbox}.',
   'mail.deletedFolder.note':
-    'Messages deleted here are still in Exchange: deleting only moves them out of the way in this emergency webmail.',
+    'Messages deleted here are not deleted in Exchange: after the outage they are in your mailbox there, those that arrived during the outage too. Delete them in Outlook if you no longer need them.',
   'mail.search.label': 'Search by sender or subject',
   'mail.search.button': 'Search',
   'mail.search.clear': 'Clear search',
@@ -78,7 +78,7 @@ export const en = {
   'mail.notice.sent': 'Your message was sent.',
   'mail.notice.sentNoCopy': 'Your message was sent, but its copy could not be kept in Sent.',
   'mail.notice.alreadySent': 'This message had already been sent. It was not sent a second time.',
-  'mail.notice.deleted': 'The message was moved to Deleted. It is still in Exchange.',
+  'mail.notice.deleted': 'The message was moved to Deleted. It is not deleted in Exchange: after the outage it is in your mailbox there.',
   'mail.notice.restored': 'The message was moved back to the inbox.',
   'mail.notice.unread': 'The message was marked as unread.',
   'mail.notice.openDeleted': 'Open Deleted',
@@ -95,7 +95,8 @@ export const en = {
   'mail.message.forward': 'Forward',
   'mail.message.markUnread': 'Mark unread',
   'mail.message.delete': 'Delete',
-  'mail.message.deleteNote': 'Delete moves the message to Deleted in this webmail only; it stays in Exchange.',
+  'mail.message.deleteNote':
+    'Delete moves the message to Deleted in this webmail only. It is not deleted in Exchange: once Exchange is back, it is in your mailbox there (mail that arrived during the outage is delivered to it then). Delete it in Outlook too if you no longer need it.',
   'mail.message.restore': 'Move back to inbox',
   'mail.message.remoteBlocked': 'Images and other content from the internet were blocked to protect your privacy.',
   'mail.message.showRemote': 'Show remote images',

@@ -577,7 +577,7 @@ async function formOf(harness: MailHarness, path: string): Promise<{ values: Rec
 }
 
 describe('folder actions', () => {
-  it('delete moves the message to Deleted and says it stays in Exchange; restore brings it back; mark unread clears the read flag', async () => {
+  it('delete moves the message to Deleted and says Exchange keeps it; restore brings it back; mark unread clears the read flag', async () => {
     // Prepare
     const id = await h.deliver(
       await buildMessage({ from: 'carol@partner.test', to: 'alice@corp.test', subject: 'to be deleted', text: 'x' }),
@@ -597,7 +597,9 @@ describe('folder actions', () => {
     // Assess
     expect(deleted.status).toBe(303);
     expect(deleted.headers.get('location')).toBe('/mail?done=deleted');
-    expect(inboxAfter).toContain('The message was moved to Deleted. It is still in Exchange. <a href="/mail/deleted">Open Deleted</a>');
+    expect(inboxAfter).toContain(
+      'The message was moved to Deleted. It is not deleted in Exchange: after the outage it is in your mailbox there. <a href="/mail/deleted">Open Deleted</a>',
+    );
     expect(inboxAfter).not.toContain(`/mail/m/${id}"`);
     expect(deletedFolder).toContain(`<a href="/mail/m/${id}">`);
     expect(messageInDeleted).toContain(`<form method="post" action="/mail/m/${id}/restore">`);

@@ -220,7 +220,7 @@ describe('folder pages', () => {
     expect(longSearch.status).toBe(400);
     expect(sent).toContain('You have not sent any messages from the emergency webmail yet.');
     expect(deleted).toContain('There are no deleted messages.');
-    expect(deleted).toContain('Messages deleted here are still in Exchange');
+    expect(deleted).toContain('Messages deleted here are not deleted in Exchange');
   });
 
   it('speaks German to a German browser', async () => {
@@ -232,6 +232,53 @@ describe('folder pages', () => {
     expect(page).toContain('<h1>Posteingang</h1>');
     expect(page).toContain('Nach Absender oder Betreff suchen');
     expect(page).toMatch(/datetime="[^"]+">\d+\. März 2030 um \d\d:\d\d MEZ<\/time>/);
+  });
+});
+
+describe('deleting in the webmail (issue 15: deletions are not applied to Exchange)', () => {
+  it('says in English and German, on the message page, after the delete and on Deleted, that Exchange keeps the message after the outage', async () => {
+    // Prepare
+    const id = await h.deliver(
+      await buildMessage({ from: 'carol@partner.test', to: 'alice@corp.test', subject: 'to be deleted', text: 'x' }),
+    );
+    const german = { 'accept-language': 'de-DE,de;q=0.9' };
+
+    // Act
+    const messageDe = await html(h.get(`/mail/m/${id}`, 'alice', german));
+    const pages = {
+      en: {
+        message: await html(h.get(`/mail/m/${id}`)),
+        deleted: await h.post(`/mail/m/${id}/delete`, {}),
+        folder: await html(h.get('/mail/deleted')),
+      },
+      de: {
+        message: messageDe,
+        notice: await html(h.get('/mail?done=deleted', 'alice', german)),
+        folder: await html(h.get('/mail/deleted', 'alice', german)),
+      },
+    };
+    const notice = await html(h.get(pages.en.deleted.headers.get('location') ?? ''));
+
+    // Assess
+    expect(pages.en.deleted.status).toBe(303);
+    expect(pages.en.message).toContain(
+      'Delete moves the message to Deleted in this webmail only. It is not deleted in Exchange: once Exchange is back, it is in your mailbox there',
+    );
+    expect(notice).toContain(
+      'The message was moved to Deleted. It is not deleted in Exchange: after the outage it is in your mailbox there.',
+    );
+    expect(pages.en.folder).toContain('Messages deleted here are not deleted in Exchange: after the outage they are in your mailbox there');
+    expect(pages.de.message).toContain(
+      'Löschen verschiebt die Nachricht nur in diesem Webmail nach „Gelöscht“. In Exchange wird sie nicht gelöscht: Sobald Exchange wieder läuft, ist sie dort in Ihrem Postfach',
+    );
+    expect(pages.de.notice).toContain(
+      'Die Nachricht wurde nach „Gelöscht“ verschoben. In Exchange wird sie nicht gelöscht: Nach dem Ausfall ist sie dort in Ihrem Postfach.',
+    );
+    expect(pages.de.folder).toContain(
+      'Hier gelöschte Nachrichten werden in Exchange nicht gelöscht: Nach dem Ausfall sind sie dort in Ihrem Postfach',
+    );
+    for (const page of [pages.en.message, notice, pages.en.folder]) expect(page).not.toContain('still in Exchange');
+    await h.post(`/mail/m/${id}/restore`, {});
   });
 });
 
@@ -263,7 +310,7 @@ describe('message page', () => {
       expect(page).toContain(
         `<form method="post" action="/mail/m/${richId}/${action}"><input type="hidden" name="_csrf" value="${h.csrf.alice}"/>`,
       );
-    expect(page).toContain('Delete moves the message to Deleted in this webmail only; it stays in Exchange.');
+    expect(page).toContain('Delete moves the message to Deleted in this webmail only. It is not deleted in Exchange');
     // Inline parts with a Content-ID are shown in the body, not listed; the PDF is.
     expect(page).toContain(
       `<a href="/mail/m/${richId}/a/3" download="Zahlen – Q1 &quot;final&quot;.pdf">Zahlen – Q1 &quot;final&quot;.pdf</a> <span class="hint">application/pdf, ${PDF.length} bytes</span>`,

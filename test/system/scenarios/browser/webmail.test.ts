@@ -215,8 +215,8 @@ describe('writing', () => {
     await context.close();
 
     // Assess
-    expect(note).toContain('it stays in Exchange');
-    expect(notice).toContain('The message was moved to Deleted. It is still in Exchange.');
+    expect(note).toContain('It is not deleted in Exchange');
+    expect(notice).toContain('The message was moved to Deleted. It is not deleted in Exchange');
     expect(stillInInbox).toBe(0);
     expect(inDeleted).toBe(1);
   });
