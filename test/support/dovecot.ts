@@ -17,7 +17,9 @@
 //
 // Runs as root (mail as nobody, like the Postfix stand-in) or as the current user.
 // Traps: every failed login costs auth_failure_delay (2 s by default; 0 here unless
-// `authFailureDelay` is set); a config error only shows in `dovecot -n`, so it runs first.
+// `authFailureDelay` is set) plus a growing per-IP penalty (off here); a config error only
+// shows in `dovecot -n`, so it runs first. Dovecot answers a wrong password with
+// [AUTHENTICATIONFAILED] and an authzid it may not use with [AUTHORIZATIONFAILED] (RFC 5530).
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmod, chown, mkdir, mkdtemp, readdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
@@ -274,6 +276,14 @@ service imap-login {
     address = 127.0.0.1
     port = ${o.imapsPort}
     ssl = yes
+  }
+}
+# Dovecot's per-IP auth penalty (2, 4, 8, then 15 s per failed login from 127.0.0.1) would
+# make each refused-login test slower than the last: off, as its documentation shows
+# (https://doc.dovecot.org/configuration_manual/authentication/auth_penalty).
+service anvil {
+  unix_listener anvil-auth-penalty {
+    mode = 0
   }
 }
 service stats {
