@@ -114,6 +114,23 @@ describe('ImapflowMailboxes against Dovecot (SASL PLAIN with authzid)', () => {
     }
   });
 
+  it('reads the ids of a folder larger than one FETCH batch', async () => {
+    const count = 1_100;
+    for (let i = 0; i < count; i += 1) {
+      await dovecot.deliver('erin', message(`<bulk-${i}@example.org>`, '2026-11-03T12:00:00Z'), new Date('2026-11-03T12:00:00Z'));
+    }
+    const mailbox = await adapter().open(dovecot.address('erin'), { readOnly: true });
+    try {
+      const ids = await mailbox.messageIds('INBOX', WINDOW);
+      expect(ids.size).toBe(count);
+      expect(ids.has('<bulk-0@example.org>') && ids.has(`<bulk-${count - 1}@example.org>`)).toBe(true);
+    } finally {
+      await mailbox.close();
+    }
+    // EXAMINE and BODY.PEEK: reading the ids marked nothing read
+    expect((await dovecot.messages('erin', 'INBOX')).filter((m) => m.flags.length > 0)).toEqual([]);
+  });
+
   it('finds a German Sent folder without SPECIAL-USE by its name only (no guess from imapflow)', async () => {
     const mailbox = await adapter().open(dovecot.address('bob'), { readOnly: true });
     try {
