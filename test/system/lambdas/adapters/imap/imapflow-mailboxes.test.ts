@@ -57,7 +57,11 @@ async function rejection(promise: Promise<unknown>): Promise<ImapError> {
 }
 
 beforeAll(async () => {
-  dovecot = await startDovecot({ users: ['alice', 'bob', 'erin'], germanSent: ['bob'] });
+  dovecot = await startDovecot({
+    users: ['alice', 'bob', 'erin', 'frank', 'grace'],
+    germanSent: ['bob'],
+    sentFolders: { frank: 'Éléments envoyés', grace: null },
+  });
 });
 
 afterAll(async () => {
@@ -140,6 +144,26 @@ describe('ImapflowMailboxes against Dovecot (SASL PLAIN with authzid)', () => {
       expect([...(await mailbox.messageIds('Gesendete Elemente', WINDOW))]).toEqual([]);
     } finally {
       await mailbox.close();
+    }
+  });
+
+  it('finds and fills a Sent folder with a non-ASCII name (modified UTF-7 on the wire), and finds none where there is none', async () => {
+    const raw = message('<merci@corp.test>', '2026-11-03T10:00:00Z');
+    const frank = await adapter().open(dovecot.address('frank'), { readOnly: false });
+    try {
+      const folder = await frank.findSentFolder(['Sent Items', 'éléments ENVOYÉS']);
+      expect(folder).toBe('Éléments envoyés');
+      await frank.append(folder!, raw, new Date('2026-11-03T10:00:00Z'));
+      expect([...(await frank.messageIds(folder!, WINDOW))]).toEqual(['<merci@corp.test>']);
+    } finally {
+      await frank.close();
+    }
+    expect((await dovecot.messages('frank', 'Éléments envoyés')).map((m) => m.raw.equals(raw))).toEqual([true]);
+    const grace = await adapter().open(dovecot.address('grace'), { readOnly: true });
+    try {
+      expect(await grace.findSentFolder(NAMES)).toBeNull();
+    } finally {
+      await grace.close();
     }
   });
 
