@@ -15,6 +15,7 @@
 import { isIP } from 'node:net';
 import type { ConnectionOptions } from 'node:tls';
 import { ImapFlow, type ImapFlowOptions } from 'imapflow';
+import { messageIdsIn } from '../../core/compose/message-ids.ts';
 import { ImapError, InvalidInputError } from '../../core/errors.ts';
 import type { DateWindow, ImapLoginForm, ImapMailbox, ImapMailboxes } from '../../ports/imap-mailboxes.ts';
 
@@ -315,16 +316,17 @@ class ImapflowMailbox implements ImapMailbox {
   }
 }
 
-/** The Message-ID of a fetched header block (`Message-ID: <a@b>\r\n\r\n`), angle brackets kept; null when it has none. */
+/**
+ * The Message-ID of a fetched header block (`Message-ID: <a@b>\r\n\r\n`) in the core's one
+ * form (`<id>`, comments dropped, brackets added where a sender left them out: messageIdsIn),
+ * so it compares with the id the core read from the stored message; null when it has none.
+ */
 export function messageIdOf(headers: Buffer | undefined): string | null {
   if (!headers) return null;
   // unfold (RFC 5322 §2.2.3), then the first Message-ID field
   const text = headers.toString('latin1').replace(/\r?\n[ \t]+/g, ' ');
   const field = /^message-id[ \t]*:(.*)$/im.exec(text);
-  if (!field) return null;
-  const value = field[1]!.trim();
-  const bracketed = /<[^<>\s]+>/.exec(value);
-  return bracketed ? bracketed[0] : value || null;
+  return field ? (messageIdsIn([field[1]!])[0] ?? null) : null;
 }
 
 interface ImapFlowErrorLike {
