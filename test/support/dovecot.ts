@@ -43,8 +43,8 @@ const NOGROUP_GID = 65534;
 export const SERVICE_USER = 'reconcile';
 export const SERVICE_PASSWORD = 'reconcile-secret';
 
-/** Post-login capabilities like Exchange 2016/2019's IMAP4 service: no SPECIAL-USE. */
-const EXCHANGE_LIKE_CAPABILITY = 'IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE CHILDREN NAMESPACE UIDPLUS MOVE';
+/** Post-login capabilities like Exchange 2016/2019's IMAP4 service: no SPECIAL-USE, BINARY, CONDSTORE or ESEARCH. */
+const EXCHANGE_LIKE_CAPABILITY = 'IMAP4rev1 LITERAL+ ID IDLE CHILDREN NAMESPACE UIDPLUS MOVE';
 
 export interface DovecotOptions {
   /** The mail domain; users log in with their address. Default `corp.test`. */

@@ -256,21 +256,40 @@ describe('a server without SPECIAL-USE (like Exchange 2016/2019 IMAP4)', () => {
     await plain?.stop();
   });
 
-  it('finds the Sent folder by the configured names, case-insensitively, and only by them', async () => {
-    const mailboxes = new ImapflowMailboxes({
+  const mailboxes = () =>
+    new ImapflowMailboxes({
       url: `imaps://127.0.0.1:${plain.imapsPort}`,
       user: plain.serviceUser,
       password: async () => plain.servicePassword,
       login: 'plain-authzid',
       ca: plain.caPem,
     });
-    const mailbox = await mailboxes.open(plain.address('alice'), { readOnly: true });
+
+  it('finds the Sent folder by the configured names, case-insensitively, and only by them', async () => {
+    const mailbox = await mailboxes().open(plain.address('alice'), { readOnly: true });
     try {
       expect(await mailbox.findSentFolder([])).toBeNull();
       expect(await mailbox.findSentFolder(['Gesendete Elemente', 'SENT'])).toBe('Sent');
     } finally {
       await mailbox.close();
     }
+  });
+
+  it('appends 8-bit bytes unchanged, lists them and marks read without BINARY, CONDSTORE or ESEARCH', async () => {
+    const raw = message('<exchange-like@corp.test>', '2026-11-03T09:00:00Z');
+    await plain.deliver('alice', message('<inbound@example.org>', '2026-11-03T07:00:00Z'), new Date('2026-11-07T08:00:00Z'));
+    const mailbox = await mailboxes().open(plain.address('alice'), { readOnly: false });
+    try {
+      await mailbox.append('Sent', raw, new Date('2026-11-03T09:00:00Z'));
+      expect([...(await mailbox.messageIds('Sent', WINDOW))]).toEqual(['<exchange-like@corp.test>']);
+      expect([...(await mailbox.markSeen('INBOX', ['<inbound@example.org>'], WINDOW))]).toEqual(['<inbound@example.org>']);
+    } finally {
+      await mailbox.close();
+    }
+    const [stored] = await plain.messages('alice', 'Sent');
+    expect(stored!.raw.equals(raw)).toBe(true);
+    expect(stored!.flags).toEqual(['\\Seen']);
+    expect((await plain.messages('alice', 'INBOX')).map((m) => m.flags)).toEqual([['\\Seen']]);
   });
 });
 
