@@ -23,6 +23,8 @@ import type { DateWindow, ImapLoginForm, ImapMailbox, ImapMailboxes } from '../.
 export const DEFAULT_IMAP_TIMEOUT_MS = 30_000;
 /** IMAP SEARCH compares whole days (RFC 3501 §6.4.4), in the server's time zone: a day either side. */
 const DAY_MS = 24 * 60 * 60 * 1000;
+/** Bound on one line, literal or response from the server (a SEARCH answer of 100,000 UIDs is ~700 kB). */
+const MAX_RESPONSE_BYTES = 4 * 1024 * 1024;
 /** UIDs per FETCH/STORE command, so a command line stays short. */
 const UID_BATCH = 500;
 
@@ -137,6 +139,11 @@ export class ImapflowMailboxes implements ImapMailboxes {
       greetingTimeout: this.timeoutMs,
       socketTimeout: this.timeoutMs,
       clientInfo: { name: 'shadowmail reconcile' },
+      // We read folder lists, UIDs and one header field per message: nothing near these sizes
+      // (imapflow's defaults are 1 GB), so a broken or hostile server cannot make us hold more.
+      maxLineLength: MAX_RESPONSE_BYTES,
+      maxLiteralSize: MAX_RESPONSE_BYTES,
+      maxResponseSize: 2 * MAX_RESPONSE_BYTES,
     };
   }
 
@@ -349,6 +356,18 @@ function serverReply(e: ImapFlowErrorLike): string {
 }
 
 const TIMEOUT_CODES = new Set(['CONNECT_TIMEOUT', 'GREETING_TIMEOUT', 'UPGRADE_TIMEOUT', 'ETIMEOUT', 'ETIMEDOUT']);
+/** imapflow's codes for an answer too large or malformed to parse: the server's fault, not the network's. */
+const UNUSABLE_ANSWER_CODES = new Set([
+  'LineTooLarge',
+  'LiteralTooLarge',
+  'ResponseTooLarge',
+  'TooManyTokens',
+  'TooManyResponses',
+  'InvalidResponse',
+  'MAX_IMAP_NESTING_REACHED',
+]);
+const unusableAnswer = (e: ImapFlowErrorLike): boolean =>
+  !!e.code && (UNUSABLE_ANSWER_CODES.has(e.code) || e.code.startsWith('ParserError'));
 const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNRESET', 'EPIPE']);
 
 function connectionFailure(where: string, error: unknown): ImapError {
@@ -360,6 +379,8 @@ function connectionFailure(where: string, error: unknown): ImapError {
   if (e.code && UNREACHABLE_CODES.has(e.code))
     return new ImapError('unreachable', `${where} is not reachable: ${e.code} ${e.message ?? ''}`.trim(), { cause: error });
   if (e.responseStatus) return new ImapError('refused', `${where} refused: ${serverReply(e)}`, { cause: error });
+  if (unusableAnswer(e))
+    return new ImapError('refused', `${where}: the server's answer was not usable (${e.code}): ${e.message}`, { cause: error });
   return new ImapError('unreachable', `${where}: the connection failed: ${e.message ?? e.code ?? String(error)}`, { cause: error });
 }
 
@@ -371,6 +392,8 @@ function commandFailure(what: string, error: unknown): ImapError {
     return new ImapError('refused', `${what}: ${missing ? 'no such folder: ' : ''}${serverReply(e)}`, { cause: error });
   }
   if (e.code && TIMEOUT_CODES.has(e.code)) return new ImapError('timeout', `${what}: no answer in time (${e.code})`, { cause: error });
+  if (unusableAnswer(e))
+    return new ImapError('refused', `${what}: the server's answer was not usable (${e.code}): ${e.message}`, { cause: error });
   return new ImapError('unreachable', `${what}: the connection failed: ${e.message ?? e.code ?? String(error)}`, { cause: error });
 }
 

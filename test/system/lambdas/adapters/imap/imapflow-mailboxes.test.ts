@@ -356,6 +356,36 @@ describe('failures before any IMAP answer', () => {
     expect(Date.now() - started).toBeLessThan(5_000);
   });
 
+  it('stops reading an answer larger than it could need, with the reason', async () => {
+    const port = await scripted((socket) => {
+      socket.write('* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] ready\r\n');
+      let buffer = '';
+      socket.on('data', (chunk) => {
+        buffer += chunk.toString('latin1');
+        for (let end = buffer.indexOf('\r\n'); end >= 0; end = buffer.indexOf('\r\n')) {
+          const [tag, command] = buffer.slice(0, end).split(' ');
+          buffer = buffer.slice(end + 2);
+          if (command?.toUpperCase() === 'AUTHENTICATE') socket.write(`${tag} OK [CAPABILITY IMAP4rev1] logged in\r\n`);
+          else if (command?.toUpperCase() === 'LIST') {
+            // a folder name announced as a 64 MB literal: refused from its size, before the bytes arrive
+            socket.write(`* LIST () "/" {${64 * 1024 * 1024}}\r\n`);
+            socket.write(Buffer.alloc(1024 * 1024, 'x'));
+          } else socket.write(`${tag} OK done\r\n`);
+        }
+      });
+    });
+    const sentFolder = async () => {
+      // imapflow may LIST while it sets up the session, or only when asked: the answer is refused either way
+      const mailbox = await adapter({ url: `imap://127.0.0.1:${port}`, allowCleartext: true, timeoutMs: 2_000 }).open('alice@corp.test', {
+        readOnly: true,
+      });
+      return mailbox.findSentFolder(NAMES).finally(() => mailbox.close());
+    };
+    const error = await rejection(sentFolder());
+    expect(error.fault).toBe('refused');
+    expect(error.message).toContain('LiteralTooLarge');
+  });
+
   it("logs in with Exchange's delegate form: LOGIN service\\mailbox as one quoted user name", async () => {
     const lines: string[] = [];
     const port = await scripted((socket) => {
