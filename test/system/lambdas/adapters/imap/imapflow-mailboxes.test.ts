@@ -313,6 +313,23 @@ describe('failures before any IMAP answer', () => {
     return (server.address() as { port: number }).port;
   }
 
+  /** A scripted IMAP server: sends `greeting`, then calls `answer` with each command line (tag, command upper-cased, the line). */
+  function imapScript(greeting: string, answer: (socket: Socket, tag: string, command: string, line: string) => void): Promise<number> {
+    return scripted((socket) => {
+      socket.write(`${greeting}\r\n`);
+      let buffer = '';
+      socket.on('data', (chunk) => {
+        buffer += chunk.toString('latin1');
+        for (let end = buffer.indexOf('\r\n'); end >= 0; end = buffer.indexOf('\r\n')) {
+          const line = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          const [tag = '', command = ''] = line.split(' ');
+          answer(socket, tag, command.toUpperCase(), line);
+        }
+      });
+    });
+  }
+
   it('answers a refused connection with fault "unreachable"', async () => {
     const port = await freePort();
     const error = await rejection(adapter({ url: `imaps://127.0.0.1:${port}` }).open(dovecot.address('alice'), { readOnly: true }));
@@ -320,59 +337,38 @@ describe('failures before any IMAP answer', () => {
     expect(error.message).toContain('ECONNREFUSED');
   });
 
-  it('gives up on a server that accepts and never says a word, within the timeout', async () => {
-    const port = await scripted(() => undefined);
-    const started = Date.now();
-    const error = await rejection(
-      adapter({ url: `imap://127.0.0.1:${port}`, allowCleartext: true, timeoutMs: 500 }).open(dovecot.address('alice'), { readOnly: true }),
-    );
-    expect(error.fault).toBe('timeout');
-    expect(Date.now() - started).toBeLessThan(5_000);
-  });
-
-  it('gives up on a server that greets and then never answers the login, within the timeout', async () => {
-    const port = await scripted((socket) => socket.write('* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] ready\r\n'));
-    const started = Date.now();
-    const error = await rejection(
-      adapter({ url: `imap://127.0.0.1:${port}`, allowCleartext: true, timeoutMs: 500 }).open(dovecot.address('alice'), { readOnly: true }),
-    );
-    expect(error.fault).toBe('timeout');
-    expect(Date.now() - started).toBeLessThan(5_000);
-  });
-
-  it('gives up on a server that keeps talking but never completes the login, within the timeout', async () => {
-    const port = await scripted((socket) => {
-      socket.write('* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] ready\r\n');
+  const greet = (socket: Socket) => socket.write('* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] ready\r\n');
+  it.each([
+    ['accepts and never says a word', () => undefined],
+    ['greets and then never answers the login', greet],
+    [
       // untagged chatter every 100 ms keeps the socket busy, so only a bound on the command itself ends this
-      const chatter = setInterval(() => socket.writable && socket.write('* OK still thinking\r\n'), 100);
-      socket.on('close', () => clearInterval(chatter));
-    });
+      'keeps talking but never completes the login',
+      (socket: Socket) => {
+        greet(socket);
+        const chatter = setInterval(() => socket.writable && socket.write('* OK still thinking\r\n'), 100);
+        socket.on('close', () => clearInterval(chatter));
+      },
+    ],
+  ])('gives up on a server that %s, within the timeout', async (_, behaviour) => {
+    const port = await scripted(behaviour);
     const started = Date.now();
     const error = await rejection(
       adapter({ url: `imap://127.0.0.1:${port}`, allowCleartext: true, timeoutMs: 700 }).open(dovecot.address('alice'), { readOnly: true }),
     );
     expect(error.fault).toBe('timeout');
-    expect(error.message).toContain('no answer to connect and login within 700 ms');
+    expect(error.message).toMatch(/127\.0\.0\.1:\d+: (no answer to connect and login within 700 ms|did not answer in time)/);
     expect(Date.now() - started).toBeLessThan(5_000);
   });
 
   it('stops reading an answer larger than it could need, with the reason', async () => {
-    const port = await scripted((socket) => {
-      socket.write('* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] ready\r\n');
-      let buffer = '';
-      socket.on('data', (chunk) => {
-        buffer += chunk.toString('latin1');
-        for (let end = buffer.indexOf('\r\n'); end >= 0; end = buffer.indexOf('\r\n')) {
-          const [tag, command] = buffer.slice(0, end).split(' ');
-          buffer = buffer.slice(end + 2);
-          if (command?.toUpperCase() === 'AUTHENTICATE') socket.write(`${tag} OK [CAPABILITY IMAP4rev1] logged in\r\n`);
-          else if (command?.toUpperCase() === 'LIST') {
-            // a folder name announced as a 64 MB literal: refused from its size, before the bytes arrive
-            socket.write(`* LIST () "/" {${64 * 1024 * 1024}}\r\n`);
-            socket.write(Buffer.alloc(1024 * 1024, 'x'));
-          } else socket.write(`${tag} OK done\r\n`);
-        }
-      });
+    const port = await imapScript('* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] ready', (socket, tag, command) => {
+      if (command === 'AUTHENTICATE') socket.write(`${tag} OK [CAPABILITY IMAP4rev1] logged in\r\n`);
+      else if (command === 'LIST') {
+        // a folder name announced as a 64 MB literal: refused from its size, before the bytes arrive
+        socket.write(`* LIST () "/" {${64 * 1024 * 1024}}\r\n`);
+        socket.write(Buffer.alloc(1024 * 1024, 'x'));
+      } else socket.write(`${tag} OK done\r\n`);
     });
     const sentFolder = async () => {
       // imapflow may LIST while it sets up the session, or only when asked: the answer is refused either way
@@ -386,37 +382,66 @@ describe('failures before any IMAP answer', () => {
     expect(error.message).toContain('LiteralTooLarge');
   });
 
+  /** Exchange's greeting and CAPABILITY; LOGIN as `accept` decides; every other command OK. */
+  function exchangeLike(lines: string[], accept: (line: string) => boolean): Promise<number> {
+    return imapScript('* OK The Microsoft Exchange IMAP4 service is ready.', (socket, tag, command, line) => {
+      lines.push(line);
+      if (command === 'CAPABILITY')
+        socket.write(
+          `* CAPABILITY IMAP4 IMAP4rev1 AUTH=NTLM LITERAL+ UIDPLUS CHILDREN IDLE NAMESPACE\r\n${tag} OK CAPABILITY completed.\r\n`,
+        );
+      else if (command === 'LOGIN') socket.write(accept(line) ? `${tag} OK LOGIN completed.\r\n` : `${tag} NO LOGIN failed.\r\n`);
+      else if (command === 'LOGOUT')
+        socket.end(`* BYE Microsoft Exchange Server IMAP4 server signing off.\r\n${tag} OK LOGOUT completed.\r\n`);
+      else socket.write(`${tag} OK ${command} completed.\r\n`);
+    });
+  }
+
   it("logs in with Exchange's delegate form: LOGIN service\\mailbox as one quoted user name", async () => {
     const lines: string[] = [];
-    const port = await scripted((socket) => {
-      socket.write('* OK [CAPABILITY IMAP4rev1 LOGIN-REFERRALS] The Microsoft Exchange IMAP4 service is ready.\r\n');
-      let buffer = '';
-      socket.on('data', (chunk) => {
-        buffer += chunk.toString('latin1');
-        for (let end = buffer.indexOf('\r\n'); end >= 0; end = buffer.indexOf('\r\n')) {
-          const line = buffer.slice(0, end);
-          buffer = buffer.slice(end + 2);
-          lines.push(line);
-          const [tag, command] = line.split(' ');
-          if (command?.toUpperCase() === 'CAPABILITY')
-            socket.write(`* CAPABILITY IMAP4rev1 LOGIN-REFERRALS\r\n${tag} OK CAPABILITY completed.\r\n`);
-          else if (command?.toUpperCase() === 'LOGIN') socket.write(`${tag} NO LOGIN failed.\r\n`);
-          else socket.write(`${tag} BAD Command Error. 12\r\n`);
-        }
-      });
+    const port = await exchangeLike(lines, () => false);
+    const mailboxes = adapter({
+      url: `imap://127.0.0.1:${port}`,
+      allowCleartext: true,
+      login: 'exchange',
+      user: 'svc-reconcile@corp.test',
     });
-    const error = await rejection(
-      adapter({ url: `imap://127.0.0.1:${port}`, allowCleartext: true, login: 'exchange', user: 'svc-reconcile@corp.test' }).open(
-        'alice@corp.test',
-        {
-          readOnly: true,
-        },
-      ),
-    );
+    const error = await rejection(mailboxes.open('alice@corp.test', { readOnly: true }));
     expect(lines.find((l) => / LOGIN /i.test(l))).toMatch(/^\S+ LOGIN "svc-reconcile@corp\.test\\\\alice@corp\.test" "reconcile-secret"$/);
     // a plain NO is ambiguous before any login worked: the account (or its FullAccess) is refused, and not tried again
     expect(error.fault).toBe('auth');
     expect(error.message).toContain('NO LOGIN failed.');
     expect(error.message).not.toContain('reconcile-secret');
+  });
+
+  it('takes a plain NO for the mailbox, not the account, once the account has opened another mailbox', async () => {
+    const lines: string[] = [];
+    const port = await exchangeLike(lines, (line) => line.includes('\\\\alice@'));
+    const mailboxes = adapter({ url: `imap://127.0.0.1:${port}`, allowCleartext: true, login: 'exchange', exchangeSeparator: '/' });
+    await expect(mailboxes.open('bob@corp.test', { readOnly: true })).rejects.toMatchObject({ fault: 'auth' });
+    // the account was refused at first sight: nothing more is tried with it
+    const logins = () => lines.filter((l) => / LOGIN /i.test(l)).length;
+    expect(logins()).toBe(1);
+    await expect(mailboxes.open('alice@corp.test', { readOnly: true })).rejects.toMatchObject({ fault: 'auth' });
+    expect(logins()).toBe(1);
+
+    const fresh = adapter({ url: `imap://127.0.0.1:${port}`, allowCleartext: true, login: 'exchange' });
+    const alice = await fresh.open('alice@corp.test', { readOnly: true });
+    await alice.close();
+    const error = await rejection(fresh.open('bob@corp.test', { readOnly: true }));
+    expect(error.fault).toBe('mailbox');
+    expect(error.message).toMatch(
+      /refused reconcile@corp\.test for bob@corp\.test, after accepting it for other mailboxes.*NO LOGIN failed\./,
+    );
+  });
+
+  it('fails when STARTTLS is required and the server does not offer it', async () => {
+    const port = await imapScript('* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] no TLS here', (socket, tag, command) => {
+      if (command === 'CAPABILITY') socket.write(`* CAPABILITY IMAP4rev1 AUTH=PLAIN\r\n${tag} OK done\r\n`);
+      else socket.write(`${tag} NO not here\r\n`);
+    });
+    const error = await rejection(adapter({ url: `imap://127.0.0.1:${port}`, startTls: true }).open('alice@corp.test', { readOnly: true }));
+    expect(error.fault).toBe('unreachable');
+    expect(error.message).toMatch(/no TLS connection: .*STARTTLS/);
   });
 });
