@@ -99,7 +99,8 @@ export class ImapflowMailboxes implements ImapMailboxes {
 
   async open(mailbox: string, options: { readOnly: boolean }): Promise<ImapMailbox> {
     if (this.credentialsRefused) throw this.credentialsRefused;
-    const client = new ImapFlow(this.clientOptions(mailbox, await this.options.password()));
+    const refusals = new Refusals();
+    const client = new ImapFlow({ ...this.clientOptions(mailbox, await this.options.password()), logger: refusals.logger });
     // imapflow reports a dropped connection as an 'error' event besides the failed command; the command's failure is what we report
     client.on('error', () => undefined);
     const guard = new Guard(client, this.timeoutMs, `${this.host}:${this.port}`);
@@ -114,7 +115,7 @@ export class ImapflowMailboxes implements ImapMailboxes {
       throw error;
     }
     this.credentialsWork = true;
-    return new ImapflowMailbox(client, guard, mailbox, options.readOnly);
+    return new ImapflowMailbox(client, guard, refusals, mailbox, options.readOnly);
   }
 
   private clientOptions(mailbox: string, password: string): ImapFlowOptions {
@@ -132,7 +133,6 @@ export class ImapflowMailboxes implements ImapMailboxes {
         login === 'plain-authzid'
           ? { user, pass: password, authzid: mailbox, loginMethod: 'AUTH=PLAIN' }
           : { user: `${user}${separator}${mailbox}`, pass: password, loginMethod: 'LOGIN' },
-      logger: false,
       disableAutoIdle: true,
       disableCompression: true,
       connectionTimeout: this.timeoutMs,
@@ -201,6 +201,7 @@ class ImapflowMailbox implements ImapMailbox {
   constructor(
     private readonly client: ImapFlow,
     private readonly guard: Guard,
+    private readonly refusals: Refusals,
     private readonly mailbox: string,
     private readonly readOnly: boolean,
   ) {}
@@ -252,11 +253,15 @@ class ImapflowMailbox implements ImapMailbox {
     }
     for (let i = 0; i < uids.length; i += UID_BATCH) {
       const batch = uids.slice(i, i + UID_BATCH).join(',');
-      await this.guard.run(
+      const what = `${this.mailbox}: STORE \\Seen in ${folder}`;
+      this.refusals.clear();
+      const stored = await this.guard.run(
         `STORE \\Seen in ${folder}`,
         () => this.client.messageFlagsAdd(batch, ['\\Seen'], { uid: true }),
-        (error) => commandFailure(`${this.mailbox}: STORE \\Seen in ${folder}`, error),
+        (error) => commandFailure(what, error),
       );
+      // imapflow answers a refused (or dropped) STORE with false, not an error
+      if (!stored) throw this.refusals.failure(what);
     }
     return found;
   }
@@ -299,12 +304,16 @@ class ImapflowMailbox implements ImapMailbox {
         { sentSince: since, sentBefore: before },
       ],
     };
+    const what = `${this.mailbox}: SEARCH in ${folder}`;
+    this.refusals.clear();
     const uids = await this.guard.run(
       `SEARCH in ${folder}`,
       () => this.client.search(query, { uid: true }),
-      (error) => commandFailure(`${this.mailbox}: SEARCH in ${folder}`, error),
+      (error) => commandFailure(what, error),
     );
-    const list = Array.isArray(uids) ? uids : [];
+    // imapflow answers a NO or BAD to SEARCH with false: read as "no messages", every run would append again
+    if (!Array.isArray(uids)) throw this.refusals.failure(what);
+    const list = uids;
     const result: { uid: number; messageId: string | null }[] = [];
     for (let i = 0; i < list.length; i += UID_BATCH) {
       const batch = list.slice(i, i + UID_BATCH).join(',');
@@ -395,6 +404,37 @@ function commandFailure(what: string, error: unknown): ImapError {
   if (unusableAnswer(e))
     return new ImapError('refused', `${what}: the server's answer was not usable (${e.code}): ${e.message}`, { cause: error });
   return new ImapError('unreachable', `${what}: the connection failed: ${e.message ?? e.code ?? String(error)}`, { cause: error });
+}
+
+/**
+ * imapflow's logger, used for one thing: imapflow reports a NO to SEARCH or STORE only there
+ * (the call itself returns false), so the last refusal is kept for the error. Nothing is
+ * printed, so no credential can reach a log.
+ */
+class Refusals {
+  private last: ImapFlowErrorLike | undefined;
+  readonly logger = {
+    debug: () => undefined,
+    info: () => undefined,
+    warn: (entry: { err?: ImapFlowErrorLike }) => this.note(entry),
+    error: (entry: { err?: ImapFlowErrorLike }) => this.note(entry),
+  };
+
+  private note(entry: { err?: ImapFlowErrorLike } | undefined): void {
+    if (entry?.err && (entry.err.responseStatus || entry.err.code)) this.last = entry.err;
+  }
+
+  clear(): void {
+    this.last = undefined;
+  }
+
+  /** The refusal of a command that returned false, with the server's reply where imapflow saw one. */
+  failure(what: string): ImapError {
+    const last = this.last;
+    this.last = undefined;
+    if (last) return commandFailure(what, last);
+    return new ImapError('refused', `${what}: the server did not carry it out`);
+  }
 }
 
 /**

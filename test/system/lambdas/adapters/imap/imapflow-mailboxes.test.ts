@@ -382,6 +382,52 @@ describe('failures before any IMAP answer', () => {
     expect(error.message).toContain('LiteralTooLarge');
   });
 
+  /**
+   * A logged-in session on one folder holding one message (UID 7, `<only@corp.test>`) whose
+   * server refuses `refuse` (SEARCH or STORE) with a NO, as a server may refuse a criterion
+   * it does not support or a flag change.
+   */
+  function refusing(refuse: 'SEARCH' | 'STORE'): Promise<number> {
+    const header = 'Message-ID: <only@corp.test>\r\n\r\n';
+    return imapScript('* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] ready', (socket, tag, command, line) => {
+      const uidCommand = command === 'UID' ? line.split(' ')[2]!.toUpperCase() : command;
+      if (uidCommand === refuse) socket.write(`${tag} NO ${refuse} refused by policy\r\n`);
+      else if (command === 'SELECT' || command === 'EXAMINE')
+        socket.write(
+          `* 1 EXISTS\r\n* FLAGS (\\Seen)\r\n* OK [PERMANENTFLAGS (\\Seen)] ok\r\n* OK [UIDVALIDITY 1] ok\r\n* OK [UIDNEXT 8] ok\r\n${tag} OK [${command === 'SELECT' ? 'READ-WRITE' : 'READ-ONLY'}] done\r\n`,
+        );
+      else if (uidCommand === 'SEARCH') socket.write(`* SEARCH 7\r\n${tag} OK done\r\n`);
+      else if (uidCommand === 'FETCH')
+        socket.write(`* 1 FETCH (UID 7 BODY[HEADER.FIELDS (MESSAGE-ID)] {${header.length}}\r\n${header})\r\n${tag} OK done\r\n`);
+      else socket.write(`${tag} OK done\r\n`);
+    });
+  }
+
+  it('answers a SEARCH the server refuses with fault "refused", never with "no messages" (else every run would append again)', async () => {
+    const port = await refusing('SEARCH');
+    const mailbox = await adapter({ url: `imap://127.0.0.1:${port}`, allowCleartext: true }).open('alice@corp.test', { readOnly: true });
+    try {
+      const error = await rejection(mailbox.messageIds('Sent', WINDOW));
+      expect(error.fault).toBe('refused');
+      expect(error.message).toMatch(/alice@corp\.test: SEARCH in Sent: NO SEARCH refused by policy/);
+    } finally {
+      await mailbox.close();
+    }
+  });
+
+  it('answers a STORE the server refuses with fault "refused", never with "marked read"', async () => {
+    const port = await refusing('STORE');
+    const mailbox = await adapter({ url: `imap://127.0.0.1:${port}`, allowCleartext: true }).open('alice@corp.test', { readOnly: false });
+    try {
+      expect([...(await mailbox.messageIds('INBOX', WINDOW))]).toEqual(['<only@corp.test>']);
+      const error = await rejection(mailbox.markSeen('INBOX', ['<only@corp.test>'], WINDOW));
+      expect(error.fault).toBe('refused');
+      expect(error.message).toMatch(/alice@corp\.test: STORE \\Seen in INBOX: NO STORE refused by policy/);
+    } finally {
+      await mailbox.close();
+    }
+  });
+
   /** Exchange's greeting and CAPABILITY; LOGIN as `accept` decides; every other command OK. */
   function exchangeLike(lines: string[], accept: (line: string) => boolean): Promise<number> {
     return imapScript('* OK The Microsoft Exchange IMAP4 service is ready.', (socket, tag, command, line) => {
