@@ -114,6 +114,7 @@ export class ImapflowMailboxes implements ImapMailboxes {
       client.close();
       throw error;
     }
+    guard.loggedIn = true;
     this.credentialsWork = true;
     return new ImapflowMailbox(client, guard, refusals, mailbox, options.readOnly);
   }
@@ -261,7 +262,7 @@ class ImapflowMailbox implements ImapMailbox {
         (error) => commandFailure(what, error),
       );
       // imapflow answers a refused (or dropped) STORE with false, not an error
-      if (!stored) throw this.refusals.failure(what);
+      if (!stored) throw this.guard.closed(what) ?? this.refusals.failure(what);
     }
     return found;
   }
@@ -312,7 +313,7 @@ class ImapflowMailbox implements ImapMailbox {
       (error) => commandFailure(what, error),
     );
     // imapflow answers a NO or BAD to SEARCH with false: read as "no messages", every run would append again
-    if (!Array.isArray(uids)) throw this.refusals.failure(what);
+    if (!Array.isArray(uids)) throw this.guard.closed(what) ?? this.refusals.failure(what);
     const list = uids;
     const result: { uid: number; messageId: string | null }[] = [];
     for (let i = 0; i < list.length; i += UID_BATCH) {
@@ -444,11 +445,24 @@ class Refusals {
  * commands, which it would otherwise wait on as long as the socket stays open.
  */
 class Guard {
+  /** Set after the login: from then on a step on a closed connection fails before it starts. */
+  loggedIn = false;
+
   constructor(
     private readonly client: ImapFlow,
     readonly timeoutMs: number,
     private readonly where: string,
   ) {}
+
+  /**
+   * The error for a step on a connection the server (or a timeout) closed; undefined while it
+   * is open. imapflow answers some commands on a closed connection with false or nothing,
+   * which would read as "no messages" or "done".
+   */
+  closed(what: string): ImapError | undefined {
+    if (!this.loggedIn || this.client.usable) return undefined;
+    return new ImapError('unreachable', `${this.where}: the connection is closed (${what} not sent)`);
+  }
 
   run<T>(
     what: string,
@@ -465,6 +479,8 @@ class Guard {
     mapError: (error: unknown) => ImapError = (e) => commandFailure(what, e),
     timeoutMs = this.timeoutMs,
   ): Promise<T> {
+    const closed = this.closed(what);
+    if (closed) throw closed;
     let timer: NodeJS.Timeout | undefined;
     let timedOut = false;
     let fail: (error: ImapError) => void = () => undefined;

@@ -387,11 +387,12 @@ describe('failures before any IMAP answer', () => {
    * server refuses `refuse` (SEARCH or STORE) with a NO, as a server may refuse a criterion
    * it does not support or a flag change.
    */
-  function refusing(refuse: 'SEARCH' | 'STORE'): Promise<number> {
+  function oneMessage(behaviour: { refuse?: 'SEARCH' | 'STORE'; hangUpAfter?: 'FETCH' }): Promise<number> {
     const header = 'Message-ID: <only@corp.test>\r\n\r\n';
     return imapScript('* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] ready', (socket, tag, command, line) => {
       const uidCommand = command === 'UID' ? line.split(' ')[2]!.toUpperCase() : command;
-      if (uidCommand === refuse) socket.write(`${tag} NO ${refuse} refused by policy\r\n`);
+      if (uidCommand === behaviour.hangUpAfter) setTimeout(() => socket.end('* BYE shutting down for maintenance\r\n'), 20);
+      if (uidCommand === behaviour.refuse) socket.write(`${tag} NO ${behaviour.refuse} refused by policy\r\n`);
       else if (command === 'SELECT' || command === 'EXAMINE')
         socket.write(
           `* 1 EXISTS\r\n* FLAGS (\\Seen)\r\n* OK [PERMANENTFLAGS (\\Seen)] ok\r\n* OK [UIDVALIDITY 1] ok\r\n* OK [UIDNEXT 8] ok\r\n${tag} OK [${command === 'SELECT' ? 'READ-WRITE' : 'READ-ONLY'}] done\r\n`,
@@ -404,7 +405,7 @@ describe('failures before any IMAP answer', () => {
   }
 
   it('answers a SEARCH the server refuses with fault "refused", never with "no messages" (else every run would append again)', async () => {
-    const port = await refusing('SEARCH');
+    const port = await oneMessage({ refuse: 'SEARCH' });
     const mailbox = await adapter({ url: `imap://127.0.0.1:${port}`, allowCleartext: true }).open('alice@corp.test', { readOnly: true });
     try {
       const error = await rejection(mailbox.messageIds('Sent', WINDOW));
@@ -416,7 +417,7 @@ describe('failures before any IMAP answer', () => {
   });
 
   it('answers a STORE the server refuses with fault "refused", never with "marked read"', async () => {
-    const port = await refusing('STORE');
+    const port = await oneMessage({ refuse: 'STORE' });
     const mailbox = await adapter({ url: `imap://127.0.0.1:${port}`, allowCleartext: true }).open('alice@corp.test', { readOnly: false });
     try {
       expect([...(await mailbox.messageIds('INBOX', WINDOW))]).toEqual(['<only@corp.test>']);
@@ -426,6 +427,26 @@ describe('failures before any IMAP answer', () => {
     } finally {
       await mailbox.close();
     }
+  });
+
+  it('answers every step after the server hung up with fault "unreachable", never with success', async () => {
+    const port = await oneMessage({ hangUpAfter: 'FETCH' });
+    const mailbox = await adapter({ url: `imap://127.0.0.1:${port}`, allowCleartext: true }).open('alice@corp.test', { readOnly: false });
+    // INBOX stays selected when the server goes: the next steps must not take the closed session for an empty one
+    expect([...(await mailbox.messageIds('INBOX', WINDOW))]).toEqual(['<only@corp.test>']);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const raw = message('<lost@corp.test>', '2026-11-03T09:00:00Z');
+    for (const step of [
+      () => mailbox.append('Sent', raw, new Date()),
+      () => mailbox.messageIds('INBOX', WINDOW),
+      () => mailbox.markSeen('INBOX', ['<x@y>'], WINDOW),
+      () => mailbox.findSentFolder(NAMES),
+    ]) {
+      const error = await rejection(step());
+      expect(error.fault).toBe('unreachable');
+      expect(error.message).toMatch(/the connection is closed/);
+    }
+    await mailbox.close();
   });
 
   /** Exchange's greeting and CAPABILITY; LOGIN as `accept` decides; every other command OK. */
