@@ -230,12 +230,15 @@ class ImapflowMailbox implements ImapMailbox {
     if (this.readOnly) throw new ImapError('refused', `${this.mailbox} was opened read-only (dry run): nothing is appended to ${folder}`);
     // a large message takes its time on a slow link: the bound grows by a second per 125 kB (1 Mbit/s)
     const bound = this.guard.timeoutMs + Math.ceil(raw.byteLength / 125);
-    await this.guard.run(
+    const what = `${this.mailbox}: APPEND to ${folder}`;
+    const appended = await this.guard.run(
       `APPEND to ${folder}`,
       () => this.client.append(folder, Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength), ['\\Seen'], date),
-      (error) => commandFailure(`${this.mailbox}: APPEND to ${folder}`, error),
+      (error) => commandFailure(what, error),
       bound,
     );
+    // imapflow resolves without a result, sending nothing, when the session is gone by then
+    if (!appended) throw this.guard.closed(what) ?? new ImapError('refused', `${what}: not sent (no session)`);
   }
 
   async markSeen(folder: string, messageIds: readonly string[], window: DateWindow): Promise<Set<string>> {

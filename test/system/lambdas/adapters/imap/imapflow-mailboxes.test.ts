@@ -204,6 +204,8 @@ describe('ImapflowMailboxes against Dovecot (SASL PLAIN with authzid)', () => {
       const error = await rejection(mailbox.append('Sent Items', message('<x@corp.test>', '2026-11-03T09:00:00Z'), new Date()));
       expect(error.fault).toBe('refused');
       expect(error.message).toMatch(/no such folder: NO \[TRYCREATE\] Mailbox doesn't exist: Sent Items/);
+      // imapflow sends nothing for an empty folder name and says nothing either
+      expect((await rejection(mailbox.append('', message('<y@corp.test>', '2026-11-03T09:00:00Z'), new Date()))).fault).toBe('refused');
     } finally {
       await mailbox.close();
     }
