@@ -208,9 +208,10 @@ class ImapflowMailbox implements ImapMailbox {
   ) {}
 
   async findSentFolder(names: readonly string[]): Promise<string | null> {
-    const folders = await this.guard.run('LIST', () => this.client.list());
-    // Only the server's own attribute counts: imapflow also guesses \Sent from folder names (specialUseSource 'name').
-    const flagged = folders.find((f) => f.flags.has('\\Sent') || (f.specialUse === '\\Sent' && f.specialUseSource === 'extension'));
+    // LIST alone: no LSUB or STATUS round trips a server might refuse
+    const folders = await this.guard.run('LIST', () => this.client.list({ listOnly: true }));
+    // Only the server's own LIST attribute counts (RFC 6154); imapflow's specialUse may be its guess from the name.
+    const flagged = folders.find((f) => f.flags.has('\\Sent'));
     if (flagged) return flagged.path;
     for (const name of names) {
       const found = folders.find((f) => f.path.toLowerCase() === name.toLowerCase() || f.name.toLowerCase() === name.toLowerCase());
