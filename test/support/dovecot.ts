@@ -338,7 +338,18 @@ function listening(port: number): Promise<boolean> {
 
 const MAILDIR_FLAGS: Record<string, string> = { D: '\\Draft', F: '\\Flagged', R: '\\Answered', S: '\\Seen', T: '\\Deleted' };
 
+/** A folder's messages; read again when Dovecot renamed a file meanwhile (new/ to cur/, a flag change). */
 async function readMaildir(folder: string): Promise<StoredMessage[]> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await readMaildirOnce(folder);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || attempt === 5) throw error;
+    }
+  }
+}
+
+async function readMaildirOnce(folder: string): Promise<StoredMessage[]> {
   const files: { path: string; name: string; mtime: Date }[] = [];
   for (const sub of ['new', 'cur']) {
     let names: string[];
