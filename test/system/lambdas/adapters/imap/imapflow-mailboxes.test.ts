@@ -3,8 +3,10 @@
 // date read back from the maildir files (not through IMAP), the date window of Message-IDs,
 // the Sent folder by SPECIAL-USE or by name (German, and a server without SPECIAL-USE),
 // marking read, read-only, and each failure as one ImapError: wrong password (tried once,
-// not per mailbox), unknown mailbox, refused connection, a server that never answers, TLS.
-// Exchange's delegate login is checked on the wire against a scripted server.
+// not per mailbox), unknown mailbox, TLS. What Dovecot will not do is played by scripted
+// servers: refused connection, a server that never answers (or trickles), one that refuses
+// SEARCH or STORE, hangs up mid-session or sends an oversized answer, and Exchange's
+// delegate login, checked on the wire.
 import { createServer, type Server, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ImapflowMailboxes, type ImapflowMailboxesOptions, messageIdOf } from '../../../../../lambdas/adapters/imap/imapflow-mailboxes.ts';
@@ -295,7 +297,7 @@ describe('a server without SPECIAL-USE (like Exchange 2016/2019 IMAP4)', () => {
   });
 });
 
-describe('failures before any IMAP answer', () => {
+describe('against scripted servers (what Dovecot will not do)', () => {
   const servers: Server[] = [];
   const sockets: Socket[] = [];
   afterAll(async () => {
