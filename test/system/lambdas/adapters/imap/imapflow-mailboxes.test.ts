@@ -8,6 +8,7 @@
 // SEARCH or STORE, hangs up mid-session or sends an oversized answer, and Exchange's
 // delegate login, checked on the wire.
 import { createServer, type Server, type Socket } from 'node:net';
+import { inspect } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ImapflowMailboxes, type ImapflowMailboxesOptions, messageIdOf } from '../../../../../lambdas/adapters/imap/imapflow-mailboxes.ts';
 import { ImapError, InvalidInputError } from '../../../../../lambdas/core/errors.ts';
@@ -56,6 +57,13 @@ async function rejection(promise: Promise<unknown>): Promise<ImapError> {
   );
   expect(error, 'expected an ImapError').toBeInstanceOf(ImapError);
   return error as ImapError;
+}
+
+/** Where `secret` shows in an error as printed with its whole cause chain: plain, or inside SASL PLAIN's base64. */
+function leaks(error: unknown, secret: string): string[] {
+  const printed = inspect(error, { depth: null, showHidden: true });
+  const decoded = [...printed.matchAll(/[A-Za-z0-9+/]{16,}={0,2}/g)].map((m) => Buffer.from(m[0], 'base64').toString('latin1'));
+  return [printed, ...decoded].filter((text) => text.includes(secret)).map((text) => text.slice(0, 200));
 }
 
 beforeAll(async () => {
@@ -227,6 +235,8 @@ describe('ImapflowMailboxes against Dovecot (SASL PLAIN with authzid)', () => {
     expect(first.fault).toBe('auth');
     expect(first.message).toContain('NO [AUTHENTICATIONFAILED]');
     expect(first.message).not.toContain(secret);
+    // nor anywhere in what a caller might print: the cause chain with imapflow's error and the command it sent
+    expect(leaks(first, secret)).toEqual([]);
     // the same answer without a second login (a wrong password tried per mailbox could lock the account)
     expect(await rejection(mailboxes.open(dovecot.address('bob'), { readOnly: true }))).toBe(first);
   });
@@ -483,6 +493,7 @@ describe('against scripted servers (what Dovecot will not do)', () => {
     expect(error.fault).toBe('auth');
     expect(error.message).toContain('NO LOGIN failed.');
     expect(error.message).not.toContain('reconcile-secret');
+    expect(leaks(error, 'reconcile-secret')).toEqual([]);
   });
 
   it('takes a plain NO for the mailbox, not the account, once the account has opened another mailbox', async () => {
