@@ -9,6 +9,7 @@ import { parseArgs } from 'node:util';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { SsmFailoverFlag } from '../../lambdas/adapters/aws/ssm-failover-flag.ts';
 import { FileFailoverFlag } from '../../lambdas/adapters/local/file-failover-flag.ts';
+import { WEB_ENV } from '../../lambdas/contract/environment.ts';
 import { AuditWriteError, audited } from '../../lambdas/core/audit.ts';
 import { ShadowmailError } from '../../lambdas/core/errors.ts';
 import { MAX_FAILOVER_CACHE_MS, switchFailover } from '../../lambdas/core/failover.ts';
@@ -17,6 +18,7 @@ import type { AuditLog } from '../../lambdas/ports/audit-log.ts';
 import { systemClock } from '../../lambdas/ports/clock.ts';
 import type { DirectoryStore } from '../../lambdas/ports/directory.ts';
 import { FAILOVER_OFF, type FailoverFlag, type FailoverState } from '../../lambdas/ports/failover-flag.ts';
+import { webSettingsSchema } from '../../lambdas/wiring/env.ts';
 import { localWebPaths, readLocalConfig } from '../../lambdas/wiring/local-config.ts';
 import { openReopeningLocalAuditLog } from '../../lambdas/wiring/local-resend.ts';
 import { localNoticeParts, type NoticeParts } from '../../lambdas/wiring/notices.ts';
@@ -102,7 +104,7 @@ async function failover(argv: string[], out: NodeJS.WritableStream, err: NodeJS.
     out.write(
       values.json
         ? `${JSON.stringify(state, null, 2)}\n`
-        : `${formatFailover(state, target.where)}users see this within ${MAX_FAILOVER_CACHE_MS / 1000} s (the webmail's cache)\n`,
+        : `${formatFailover(state, target.where)}${whenUsersSeeIt(target.cacheSeconds)}\n`,
     );
     return code;
   } finally {
@@ -149,6 +151,8 @@ interface FailoverTarget {
   noAuditBecause: string;
   actor: string;
   where: string;
+  /** How long the webmail there caches the flag (its SHADOWMAIL_FAILOVER_CACHE_SECONDS): the longest until users see a switch. */
+  cacheSeconds: number;
   /** Opens what notices need (directory, senders); absent where there is none (--ssm-parameter, status). */
   notices?: () => Promise<NoticeTarget>;
   close(): Promise<void>;
@@ -187,6 +191,7 @@ async function failoverTarget(
       audit: null,
       noAuditBecause: '--ssm-parameter names no table for the audit log (use --stack STACK_ID to have the switch audited)',
       actor: deployedActor(),
+      cacheSeconds: DEPLOYED_CACHE_SECONDS,
       where: `SSM parameter ${parameter}${values.region ? ` (${values.region})` : ''}`,
       close: async () => client.destroy(),
     };
@@ -194,12 +199,23 @@ async function failoverTarget(
   const target = cliTarget(values);
   if (target.kind === 'stack') {
     const deployed = await openDeployedFailover(target, switching);
-    return { ...deployed, noAuditBecause: '', actor: deployedActor(), notices: () => openDeployedNotices(target) };
+    return {
+      ...deployed,
+      noAuditBecause: '',
+      actor: deployedActor(),
+      cacheSeconds: DEPLOYED_CACHE_SECONDS,
+      notices: () => openDeployedNotices(target),
+    };
   }
   const env = target.dataDir ? { ...process.env, SHADOWMAIL_DATA_DIR: target.dataDir } : process.env;
   const config = readLocalConfig(env);
   const file = localWebPaths(config.dataDir).failoverFlag;
-  const local = { flag: new FileFailoverFlag(file), actor: `cli:${userInfo().username}`, where: file };
+  const local = {
+    flag: new FileFailoverFlag(file),
+    actor: `cli:${userInfo().username}`,
+    where: file,
+    cacheSeconds: config.failoverCacheSeconds,
+  };
   if (!switching) return { ...local, audit: null, noAuditBecause: '', close: async () => undefined };
   try {
     const audit = await openReopeningLocalAuditLog(config);
@@ -318,6 +334,16 @@ function formatResult(result: NoticeResult): string {
     ...(failures.length > 0 ? [`failures  ${failures.join(', ')}`] : []),
     '',
   ].join('\n');
+}
+
+/**
+ * The stacks set no SHADOWMAIL_FAILOVER_CACHE_SECONDS on the webmail and its sign-in trigger
+ * (lib/), so they cache for the schema's default: the value the Lambda itself computes.
+ */
+const DEPLOYED_CACHE_SECONDS: number = webSettingsSchema[WEB_ENV.failoverCacheSeconds].parse(undefined);
+
+function whenUsersSeeIt(cacheSeconds: number): string {
+  return cacheSeconds === 0 ? 'users see this at once' : `users see this within ${cacheSeconds} s (the webmail's cache)`;
 }
 
 function formatFailover(state: FailoverState, where: string): string {
