@@ -1,6 +1,7 @@
 // The admin console, mounted at /admin (past the failover gate whatever the flag says,
 // behind requireAdmin in app.ts):
-//   GET  /admin                         links
+//   GET  /admin                         the situation at a glance (core/console.ts), reloading itself every
+//                                       CONSOLE_REFRESH_SECONDS unless stopped
 //   GET  /admin/trace                   search form and results (audited as trace.search when a search ran)
 //   GET  /admin/trace/:id               one message's trace; GET …/raw the stored .eml (audited; through a
 //                                       presigned link when larger than a Lambda response carries)
@@ -14,6 +15,7 @@ import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { Hono } from 'hono';
 import { audited, listAudit } from '../../lambdas/core/audit.ts';
+import { type ConsoleDeps, readConsoleOverview } from '../../lambdas/core/console.ts';
 import { InvalidInputError, ShadowmailError } from '../../lambdas/core/errors.ts';
 import { switchFailover } from '../../lambdas/core/failover.ts';
 import { MAX_WEB_BODY_BYTES } from '../../lambdas/core/payload-limits.ts';
@@ -29,13 +31,18 @@ import { adminTraceSearch, openRawMessage, type TraceSearchInput, traceOne } fro
 import type { AuditLog } from '../../lambdas/ports/audit-log.ts';
 import type { Clock } from '../../lambdas/ports/clock.ts';
 import type { DeliveryLog } from '../../lambdas/ports/delivery-log.ts';
+import type { DirectoryStore } from '../../lambdas/ports/directory.ts';
 import type { DownloadLinks } from '../../lambdas/ports/download-links.ts';
 import { FAILOVER_OFF, type FailoverFlag, type FailoverState } from '../../lambdas/ports/failover-flag.ts';
+import type { ForwardBacklog } from '../../lambdas/ports/forward-backlog.ts';
 import type { MessageRecords } from '../../lambdas/ports/message-records.ts';
 import type { MessageSearch } from '../../lambdas/ports/message-search.ts';
 import type { RawMailStore } from '../../lambdas/ports/raw-mail-store.ts';
+import { timeFormat } from '../i18n/index.ts';
 import { csrfTokenOf, identityOf, type WebContext, type WebEnv } from '../middleware/context.ts';
+import { ConsoleView } from '../views/admin/console.tsx';
 import {
+  ADMIN_PATH,
   AdminNav,
   AuditView,
   BulkResendView,
@@ -62,6 +69,10 @@ export interface AdminDeps {
   downloadLinks?: DownloadLinks | null;
   /** Failover notices to staff (core/staff-notices.ts); absent or null: the page offers none. */
   notices?: AdminNotices | null;
+  /** The first page's backlog, dead-letter queues and directory (core/console.ts); each absent: not shown. */
+  backlog?: ForwardBacklog | null;
+  deadLetters?: ConsoleDeps['deadLetters'];
+  directory?: Pick<DirectoryStore, 'readState'> | null;
 }
 
 export interface AdminNotices {
@@ -96,21 +107,38 @@ const text = (value: unknown): string => (typeof value === 'string' ? value.trim
 
 /** How often a page showing a job that still runs reloads itself. */
 export const JOB_REFRESH_SECONDS = 5;
+/** How often the first page reloads itself while open. */
+export const CONSOLE_REFRESH_SECONDS = 30;
+
+/** The backlog of the previous reload, carried in the refresh URL for the trend; anything else: none. */
+function previousBacklog(value: string | undefined): number | null {
+  return value !== undefined && /^\d{1,9}$/.test(value) ? Number(value) : null;
+}
 
 export function adminRoutes(deps: AdminDeps): Hono<WebEnv> {
   const routes = new Hono<WebEnv>();
-  const page = (c: WebContext, title: string, body: unknown, status = 200, refreshSeconds?: number) =>
+  const page = (c: WebContext, title: string, body: unknown, status = 200, refreshSeconds?: number, refreshUrl?: string) =>
     renderPage(c, {
       title,
       status,
-      nav: AdminNav({ t: c.get('t') }),
+      nav: AdminNav({ t: c.get('t'), mailbox: c.get('failover')?.on === true }),
       body: body as never,
       ...(refreshSeconds !== undefined && { refreshSeconds }),
+      ...(refreshUrl !== undefined && { refreshUrl }),
     });
+  const timesOf = (c: WebContext) => timeFormat(c.get('lang'), c.get('timeZone'), deps.clock.now());
 
-  routes.get('/', (c) => {
+  routes.get('/', async (c) => {
     const t = c.get('t');
-    return page(c, t('admin.title'), null);
+    const overview = await readConsoleOverview(deps);
+    const auto = c.req.query('refresh') !== 'off';
+    const backlog = overview.backlog?.ok ? overview.backlog.value.jobs : null;
+    const refreshUrl = backlog === null ? ADMIN_PATH : `${ADMIN_PATH}?${new URLSearchParams({ backlog: String(backlog) })}`;
+    const body = [
+      RefreshControl({ t, auto, path: ADMIN_PATH, note: t('admin.overview.refreshing', { seconds: CONSOLE_REFRESH_SECONDS }) }),
+      ConsoleView({ t, times: timesOf(c), overview, previousBacklog: previousBacklog(c.req.query('backlog')) }),
+    ];
+    return page(c, t('admin.title'), body, 200, auto ? CONSOLE_REFRESH_SECONDS : undefined, auto ? refreshUrl : undefined);
   });
 
   routes.get('/trace', async (c) => {
@@ -125,7 +153,7 @@ export function adminRoutes(deps: AdminDeps): Hono<WebEnv> {
       until: q('until'),
     };
     if (!c.req.query('search') && !c.req.query('cursor'))
-      return page(c, t('admin.nav.trace'), TraceView({ t, form, results: null, moreHref: null, error: null }));
+      return page(c, t('admin.nav.trace'), TraceView({ t, times: timesOf(c), form, results: null, moreHref: null, error: null }));
     const input: TraceSearchInput = {
       ...(form.recipient && { recipient: form.recipient }),
       ...(form.sender && { sender: form.sender }),
@@ -138,10 +166,19 @@ export function adminRoutes(deps: AdminDeps): Hono<WebEnv> {
     try {
       const result = await adminTraceSearch(identityOf(c).email, input, deps);
       const more = result.nextCursor ? `/admin/trace?${new URLSearchParams({ ...form, search: '1', cursor: result.nextCursor })}` : null;
-      return page(c, t('admin.nav.trace'), TraceView({ t, form, results: result.messages, moreHref: more, error: null }));
+      return page(
+        c,
+        t('admin.nav.trace'),
+        TraceView({ t, times: timesOf(c), form, results: result.messages, moreHref: more, error: null }),
+      );
     } catch (error) {
       if (!(error instanceof InvalidInputError)) throw error;
-      return page(c, t('admin.nav.trace'), TraceView({ t, form, results: null, moreHref: null, error: error.message }), 400);
+      return page(
+        c,
+        t('admin.nav.trace'),
+        TraceView({ t, times: timesOf(c), form, results: null, moreHref: null, error: error.message }),
+        400,
+      );
     }
   });
 
@@ -150,7 +187,7 @@ export function adminRoutes(deps: AdminDeps): Hono<WebEnv> {
     return page(
       c,
       traced.message.summary.subject || traced.message.sesMessageId,
-      TraceDetailView({ t: c.get('t'), traced, csrf: csrfTokenOf(c) }),
+      TraceDetailView({ t: c.get('t'), times: timesOf(c), traced, csrf: csrfTokenOf(c) }),
     );
   });
 
@@ -221,7 +258,7 @@ export function adminRoutes(deps: AdminDeps): Hono<WebEnv> {
     const auto = running && c.req.query('refresh') !== 'off';
     const body = [
       running ? RefreshControl({ t: c.get('t'), auto, path: '/admin/jobs' }) : null,
-      JobsView({ t: c.get('t'), jobs: result.jobs, moreHref: more }),
+      JobsView({ t: c.get('t'), times: timesOf(c), jobs: result.jobs, moreHref: more }),
     ];
     return page(c, c.get('t')('admin.nav.jobs'), body, 200, auto ? JOB_REFRESH_SECONDS : undefined);
   });
@@ -270,7 +307,12 @@ export function adminRoutes(deps: AdminDeps): Hono<WebEnv> {
     const t = c.get('t');
     const state = await deps.flag.read().catch(() => null);
     const notices = await noticePreview(state);
-    return page(c, t('admin.nav.failover'), FailoverView({ t, state, csrf: csrfTokenOf(c), error, notices, notified }), status);
+    return page(
+      c,
+      t('admin.nav.failover'),
+      FailoverView({ t, times: timesOf(c), state, csrf: csrfTokenOf(c), error, notices, notified }),
+      status,
+    );
   };
 
   routes.get('/failover', (c) => failoverPage(c, null));
@@ -336,10 +378,15 @@ export function adminRoutes(deps: AdminDeps): Hono<WebEnv> {
         deps,
       );
       const more = result.nextCursor ? `/admin/audit?${new URLSearchParams({ ...form, cursor: result.nextCursor })}` : null;
-      return page(c, t('admin.nav.audit'), AuditView({ t, form, events: result.events, moreHref: more, error: null }));
+      return page(c, t('admin.nav.audit'), AuditView({ t, times: timesOf(c), form, events: result.events, moreHref: more, error: null }));
     } catch (error) {
       if (!(error instanceof InvalidInputError)) throw error;
-      return page(c, t('admin.nav.audit'), AuditView({ t, form, events: [], moreHref: null, error: error.message }), 400);
+      return page(
+        c,
+        t('admin.nav.audit'),
+        AuditView({ t, times: timesOf(c), form, events: [], moreHref: null, error: error.message }),
+        400,
+      );
     }
   });
 

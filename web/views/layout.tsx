@@ -19,6 +19,8 @@ export interface LayoutProps {
   narrow?: boolean;
   /** Reload the page after this many seconds (a running job's page); the CSP allows no script, a meta refresh needs none. */
   refreshSeconds?: number;
+  /** Where the reload goes (same origin, a path); default: the page itself. */
+  refreshUrl?: string;
   children?: Child;
 }
 
@@ -30,7 +32,12 @@ export function Layout(props: LayoutProps) {
         <meta charset="utf-8" />
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         <meta name="robots" content="noindex, nofollow" />
-        {props.refreshSeconds ? <meta http-equiv="refresh" content={String(props.refreshSeconds)} /> : null}
+        {props.refreshSeconds ? (
+          <meta
+            http-equiv="refresh"
+            content={props.refreshUrl ? `${props.refreshSeconds};url=${props.refreshUrl}` : String(props.refreshSeconds)}
+          />
+        ) : null}
         <title>{`${props.title} – ${t('app.name')}`}</title>
         <link rel="stylesheet" href={STYLESHEET_PATH} />
       </head>
@@ -71,8 +78,9 @@ export interface PageOptions {
   status?: number;
   nav?: Child;
   narrow?: boolean;
-  /** See LayoutProps.refreshSeconds. */
+  /** See LayoutProps.refreshSeconds and refreshUrl. */
   refreshSeconds?: number;
+  refreshUrl?: string;
 }
 
 /** Renders `body` inside the layout for the request's language and user. */
@@ -87,6 +95,7 @@ export async function renderPage(c: Context<WebEnv>, options: PageOptions): Prom
       nav={options.nav}
       narrow={options.narrow ?? false}
       {...(options.refreshSeconds !== undefined && { refreshSeconds: options.refreshSeconds })}
+      {...(options.refreshUrl !== undefined && { refreshUrl: options.refreshUrl })}
     >
       {options.body}
     </Layout>

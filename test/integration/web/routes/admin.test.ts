@@ -352,6 +352,34 @@ describe('admin console', () => {
     expect(await page.text()).toContain('Failover is ON');
   });
 
+  it('says when, by whom and why the flag changed in words and the configured zone, without dangling separators', async () => {
+    // Prepare: the flag was switched off by the CLI without a reason (beforeEach), then on by the page.
+    const admin = await as(ADMIN);
+    const before = await (await admin.get('/admin/failover')).text();
+    await admin.post('/admin/failover', { on: '1', message: '', reason: 'datacenter outage' });
+    // Act
+    const after = await (await admin.get('/admin/failover')).text();
+    const german = await (
+      await app.request(`${ORIGIN}/admin/failover`, { headers: { cookie: admin.cookie, 'accept-language': 'de' } })
+    ).text();
+    // Assess
+    const stateOf = (page: string) => {
+      const start = page.indexOf('id="failover-state"');
+      // The visible text only: <time datetime> keeps the machine-readable stamp, as it should.
+      return page
+        .slice(start, page.indexOf('<form', start))
+        .replace(/<[^>]+>/g, ' ')
+        .replace(/\s+/g, ' ');
+    };
+    expect(stateOf(before)).toContain('3 March 2030 at 14:05 CET');
+    expect(stateOf(before)).toContain('cli:test');
+    expect(stateOf(before)).not.toMatch(/2030-03-03T|—\s*(—|$)/);
+    expect(stateOf(before)).not.toContain('Reason');
+    expect(stateOf(after)).toContain('datacenter outage');
+    expect(stateOf(after)).toContain('admin@corp.test');
+    expect(stateOf(german)).toContain('3. März 2030 um 14:05 MEZ');
+  });
+
   it('lists audit entries, filtered by action', async () => {
     // Prepare
     const admin = await as(ADMIN);
