@@ -245,6 +245,8 @@ export function buildAwsWebmailDeps(env: AwsWebEnv, secrets: AwsWebSecrets): Web
     clock: systemClock,
     timeZone: env[WEB_ENV.timeZone],
     logger,
+    // Sign-ins recorded beside the admins' actions: the console counts them during a failover.
+    audit,
     admin,
     userRoutes: mailRouteGroups(
       mailRouteDeps({

@@ -90,7 +90,6 @@ export const de: Messages = {
   'mail.message.from': 'Von',
   'mail.message.to': 'An',
   'mail.message.cc': 'Kopie',
-  'mail.message.date': 'Datum',
   'mail.message.back': 'Zurück zu {folder}',
   'mail.message.actions': 'Aktionen',
   'mail.message.reply': 'Antworten',

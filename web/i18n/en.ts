@@ -87,7 +87,6 @@ export const en = {
   'mail.message.from': 'From',
   'mail.message.to': 'To',
   'mail.message.cc': 'Cc',
-  'mail.message.date': 'Date',
   'mail.message.back': 'Back to {folder}',
   'mail.message.actions': 'Actions',
   'mail.message.reply': 'Reply',

@@ -64,7 +64,10 @@ export function MessageView(props: MessageViewProps) {
   const from = rendered?.from ?? entry.from;
   const to = rendered?.to ?? entry.to;
   const cc = rendered?.cc ?? entry.cc;
-  const date = rendered?.date ?? entry.date ?? entry.receivedAt;
+  // The arrival, as the list shows it; the sender's Date header beside it only when it says another time.
+  const received = formatDateTime(entry.receivedAt, props.lang, props.timeZone);
+  const headerDate = rendered?.date ?? entry.date;
+  const sent = headerDate ? formatDateTime(headerDate, props.lang, props.timeZone) : '';
   const subject = rendered?.subject ?? entry.subject;
   const attachments = listedAttachments(rendered);
   const folderName = t(FOLDER_NAMES[entry.folder]);
@@ -90,10 +93,18 @@ export function MessageView(props: MessageViewProps) {
             <dd>{cc.join(', ')}</dd>
           </>
         ) : null}
-        <dt>{t('mail.message.date')}</dt>
+        <dt>{t('mail.message.received')}</dt>
         <dd>
-          <time datetime={date}>{formatDateTime(date, props.lang, props.timeZone)}</time>
+          <time datetime={entry.receivedAt}>{received}</time>
         </dd>
+        {headerDate && sent !== received ? (
+          <>
+            <dt>{t('mail.message.sentAt')}</dt>
+            <dd>
+              <time datetime={headerDate}>{sent}</time>
+            </dd>
+          </>
+        ) : null}
       </dl>
 
       <div class="toolbar" role="group" aria-label={t('mail.message.actions')}>
