@@ -223,6 +223,8 @@ export function buildAwsWebmailDeps(env: AwsWebEnv, secrets: AwsWebSecrets): Web
     },
     flag: adminFailoverFlag(flagStore, gateFlag),
     downloadLinks,
+    // The console's reminder names this stack (AWS_REGION: set by Lambda in every function).
+    reconcileTarget: { stack: env[ENV.stackId], region: process.env.AWS_REGION },
   };
   const declare = declareDeps(env, { sessionSecret, dynamo, flag: admin.flag, audit });
   return {

@@ -215,6 +215,7 @@ export async function startLocalStack(config: LocalConfig): Promise<LocalStack> 
           // The first page (issue 16): the forward file queue's backlog and the directory; no DLQs locally.
           backlog: new FileForwardBacklog(forwardQueueFiles),
           directory: directoryStore,
+          reconcileTarget: { dataDir: config.dataDir },
         },
       },
     });

@@ -292,6 +292,10 @@ export const de: Messages = {
   'auth.normalOperation.title': 'Normalbetrieb: Outlook verwenden',
   'auth.normalOperation.body':
     'Sie sind angemeldet, aber hier gibt es nichts zu sehen: Exchange arbeitet, und dieses Notfall-Webmail ist geschlossen. Lesen und senden Sie Ihre Mail wie gewohnt in Outlook.',
+  'admin.failover.reconcile.before': 'Nach dem Ausschalten: die Mail des Notbetriebs nach Exchange bringen',
+  'admin.failover.reconcile.now': 'Jetzt die Mail des Notbetriebs nach Exchange bringen',
+  'admin.failover.reconcile.body':
+    'Kopieren Sie, was die Mitarbeitenden im Webmail gesendet haben, in ihre Exchange-Ordner „Gesendete Elemente“ und markieren Sie als gelesen, was sie gelesen haben: Führen Sie dies auf dem Rechner neben Exchange aus, mit Exchange-Host, Dienstkonto und dessen Passwortdatei eingesetzt. Mit --dry-run sehen Sie vorher, was es täte.',
   'admin.audit.actor': 'Wer',
   'admin.audit.action': 'Aktion',
   'admin.audit.filter': 'Filtern',

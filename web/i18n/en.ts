@@ -281,6 +281,10 @@ export const en = {
   'auth.normalOperation.title': 'Normal operation: use Outlook',
   'auth.normalOperation.body':
     'You are signed in, but there is nothing to see here: Exchange is working and this emergency webmail is closed. Read and send your mail in Outlook as usual.',
+  'admin.failover.reconcile.before': 'After switching off: bring the outage’s mail into Exchange',
+  'admin.failover.reconcile.now': 'Now bring the outage’s mail into Exchange',
+  'admin.failover.reconcile.body':
+    'Copy what staff sent in the webmail into their Exchange Sent Items, and mark read what they read: run this on the host next to Exchange, with the Exchange host, the service account and its password file filled in. Add --dry-run first to see what it would do.',
   'admin.audit.actor': 'Actor',
   'admin.audit.action': 'Action',
   'admin.audit.filter': 'Filter',

@@ -19,6 +19,7 @@ import { type ConsoleDeps, readConsoleOverview } from '../../lambdas/core/consol
 import { InvalidInputError, ShadowmailError } from '../../lambdas/core/errors.ts';
 import { switchFailover } from '../../lambdas/core/failover.ts';
 import { MAX_WEB_BODY_BYTES } from '../../lambdas/core/payload-limits.ts';
+import { type ReconcileReminderInput, reconcileCommandLine } from '../../lambdas/core/reconcile-reminder.ts';
 import { cancelResend, getResendJob, isSettled, listResendJobs, type ResendStartDeps, startResend } from '../../lambdas/core/resend.ts';
 import {
   type NoticeResult,
@@ -73,6 +74,8 @@ export interface AdminDeps {
   backlog?: ForwardBacklog | null;
   deadLetters?: ConsoleDeps['deadLetters'];
   directory?: Pick<DirectoryStore, 'readState'> | null;
+  /** What the reconcile reminder names as target (`--stack` in AWS, `--data-dir` locally); absent: none. */
+  reconcileTarget?: ReconcileReminderInput['target'];
 }
 
 export interface AdminNotices {
@@ -303,16 +306,22 @@ export function adminRoutes(deps: AdminDeps): Hono<WebEnv> {
       return { kind: 'error', message: error.message };
     }
   };
-  const failoverPage = async (c: WebContext, error: string | null, status = 200, notified: NoticeResult | null = null) => {
+  const failoverPage = async (
+    c: WebContext,
+    error: string | null,
+    status = 200,
+    notified: NoticeResult | null = null,
+    /** A failover just switched off: when it went on (the reconcile window). */
+    endedFailoverSince?: string | null,
+  ) => {
     const t = c.get('t');
     const state = await deps.flag.read().catch(() => null);
     const notices = await noticePreview(state);
-    return page(
-      c,
-      t('admin.nav.failover'),
-      FailoverView({ t, times: timesOf(c), state, csrf: csrfTokenOf(c), error, notices, notified }),
-      status,
-    );
+    // While on, what to run after switching off; right after switching off, what to run now (issue 15).
+    const since = state?.on ? state.since : endedFailoverSince;
+    const reconcile = since === undefined ? null : reconcileCommandLine({ since, target: deps.reconcileTarget });
+    const view = FailoverView({ t, times: timesOf(c), state, csrf: csrfTokenOf(c), error, notices, notified, reconcile });
+    return page(c, t('admin.nav.failover'), view, status);
   };
 
   routes.get('/failover', (c) => failoverPage(c, null));
@@ -327,20 +336,22 @@ export function adminRoutes(deps: AdminDeps): Hono<WebEnv> {
     try {
       if (reason === '') throw new InvalidInputError('a reason is required');
       const notices = notify ? await noticesFor(on, message) : null;
+      const before = on ? null : await deps.flag.read().catch(() => null);
       const state = await audited(
         deps.audit,
         deps.clock,
         { actor, action: on ? 'failover.on' : 'failover.off', details: { reason, message } },
         () => switchFailover(deps.flag, { on, message, actor, reason }, deps.clock),
       );
-      if (!notices) return c.redirect('/admin/failover', 303);
+      const ended = before?.on ? before.since : undefined;
+      if (!notices) return ended === undefined ? c.redirect('/admin/failover', 303) : failoverPage(c, null, 200, null, ended);
       // An explicit ask: a round also when the flag was already on.
       const notified = await notifyStaff({ state, actor, repeat: 'again' }, notices.settings, {
         ...notices.parts,
         audit: deps.audit,
         clock: deps.clock,
       });
-      return failoverPage(c, null, 200, notified);
+      return failoverPage(c, null, 200, notified, ended);
     } catch (error) {
       if (!(error instanceof InvalidInputError)) throw error;
       return failoverPage(c, error.message, 400);

@@ -302,6 +302,8 @@ export function FailoverView(props: {
   notices?: NoticePreview;
   /** The round just sent by this switch. */
   notified?: NoticeResult | null;
+  /** The `shadowmail reconcile` command line for the failover that is on (or was just switched off); null: none. */
+  reconcile?: string | null;
 }): Child {
   const { t, state, notices, notified } = props;
   return (
@@ -345,6 +347,15 @@ export function FailoverView(props: {
         )}
         <button type="submit">{t('admin.failover.switch')}</button>
       </form>
+      {props.reconcile && (
+        <section id="failover-reconcile" aria-labelledby="failover-reconcile-heading">
+          <h2 id="failover-reconcile-heading">{t(state?.on ? 'admin.failover.reconcile.before' : 'admin.failover.reconcile.now')}</h2>
+          <p>{t('admin.failover.reconcile.body')}</p>
+          <pre>
+            <code>{props.reconcile}</code>
+          </pre>
+        </section>
+      )}
       {notices && <NoticePreviewView t={t} preview={notices} />}
     </>
   );

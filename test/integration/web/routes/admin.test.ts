@@ -380,6 +380,29 @@ describe('admin console', () => {
     expect(stateOf(german)).toContain('3. März 2030 um 14:05 MEZ');
   });
 
+  it('reminds the admin to run shadowmail reconcile when switching off, with the failover window', async () => {
+    // Prepare
+    const admin = await as(ADMIN);
+    await admin.post('/admin/failover', { on: '1', message: 'down', reason: 'outage' });
+    const since = (await harness.flag.read()).since!;
+    harness.clock.advance(600_000);
+    // Act
+    const whileOn = await (await admin.get('/admin/failover')).text();
+    const off = await admin.post('/admin/failover', { on: '0', reason: 'Exchange is back' });
+    const german = await (
+      await app.request(`${ORIGIN}/admin/failover`, { headers: { cookie: admin.cookie, 'accept-language': 'de' } })
+    ).text();
+    // Assess
+    const command = `shadowmail reconcile --imap imaps://EXCHANGE-HOST:993 --user SERVICE-ACCOUNT --password-file PASSWORD-FILE --since ${since} --read-state`;
+    expect(whileOn).toContain(command);
+    expect(off.status).toBe(200);
+    const afterOff = await off.text();
+    expect(afterOff).toContain('Failover is OFF');
+    expect(afterOff).toContain(command);
+    expect(afterOff).toContain('--dry-run');
+    expect(german).not.toContain('shadowmail reconcile');
+  });
+
   it('lists audit entries, filtered by action', async () => {
     // Prepare
     const admin = await as(ADMIN);
