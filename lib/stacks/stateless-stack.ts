@@ -164,6 +164,9 @@ export class StatelessStack extends Stack {
       sesConfigurationSet: { name: this.webmailSending.configurationSetName, arn: this.webmailSending.configurationSetArn },
     });
 
+    // The console's first page: backlog and dead-letter queue depths (issue 16).
+    this.webmail.showQueueDepths(stateful.forwardQueue.queue, stateful.deadLetterQueues);
+
     const { directorySync } = config;
     this.directorySync = new DirectorySyncRole(this, 'DirectorySync', {
       table: stateful.messageIndex.table,
