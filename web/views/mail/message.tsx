@@ -6,7 +6,7 @@ import type { Child } from 'hono/jsx';
 import type { AuthenticationWarning, MailboxEntry } from '../../../lambdas/core/model.ts';
 import type { RenderedAttachment, RenderedMessage } from '../../../lambdas/ports/message-renderer.ts';
 import { formatDateTime, type Lang, type Translate } from '../../i18n/index.ts';
-import { MESSAGE_FRAME_REFERRER_POLICY, MESSAGE_FRAME_SANDBOX } from '../../message-frame.ts';
+import { frameHeight, MESSAGE_FRAME_REFERRER_POLICY, MESSAGE_FRAME_SANDBOX } from '../../message-frame.ts';
 import { FOLDER_NAMES, FOLDER_PATHS, formatSize, messagePath } from './common.tsx';
 
 /** One action on the message: a CSRF-protected POST form that is a single button. */
@@ -70,6 +70,7 @@ export function MessageView(props: MessageViewProps) {
   const sent = headerDate ? formatDateTime(headerDate, props.lang, props.timeZone) : '';
   const subject = rendered?.subject ?? entry.subject;
   const attachments = listedAttachments(rendered);
+  const fitted = rendered ? frameHeight(rendered) : null;
   const folderName = t(FOLDER_NAMES[entry.folder]);
   const csrf = <input type="hidden" name="_csrf" value={props.csrfToken} />;
   return (
@@ -157,7 +158,9 @@ export function MessageView(props: MessageViewProps) {
 
       {props.problem === 'unavailable' ? null : (
         <iframe
-          class="message-frame"
+          class={fitted === null ? 'message-frame' : 'message-frame fitted'}
+          // A presentational height, not a style attribute: the page's CSP allows no inline style.
+          height={fitted === null ? undefined : String(fitted)}
           title={t('mail.message.frameTitle')}
           src={messagePath(id, props.allowRemote ? '/body?remote=1' : '/body')}
           sandbox={MESSAGE_FRAME_SANDBOX}
