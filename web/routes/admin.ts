@@ -14,6 +14,7 @@
 import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { Hono } from 'hono';
+import { html, raw } from 'hono/html';
 import { audited, listAudit } from '../../lambdas/core/audit.ts';
 import { type ConsoleDeps, readConsoleOverview } from '../../lambdas/core/console.ts';
 import { InvalidInputError, ShadowmailError } from '../../lambdas/core/errors.ts';
@@ -41,6 +42,7 @@ import type { MessageSearch } from '../../lambdas/ports/message-search.ts';
 import type { RawMailStore } from '../../lambdas/ports/raw-mail-store.ts';
 import { timeFormat } from '../i18n/index.ts';
 import { csrfTokenOf, identityOf, type WebContext, type WebEnv } from '../middleware/context.ts';
+import { allowOnThisPage } from '../middleware/security.ts';
 import { ConsoleView } from '../views/admin/console.tsx';
 import {
   ADMIN_PATH,
@@ -57,6 +59,7 @@ import {
   TraceView,
 } from '../views/admin/pages.tsx';
 import { messagePage, renderPage } from '../views/layout.tsx';
+import { CONSOLE_RELOAD, scriptHash } from '../views/scripts.ts';
 
 export interface AdminDeps {
   index: MessageRecords & DeliveryLog & MessageSearch;
@@ -112,6 +115,7 @@ const text = (value: unknown): string => (typeof value === 'string' ? value.trim
 export const JOB_REFRESH_SECONDS = 5;
 /** How often the first page reloads itself while open. */
 export const CONSOLE_REFRESH_SECONDS = 30;
+const CONSOLE_RELOAD_HASH = scriptHash(CONSOLE_RELOAD);
 
 /** The backlog of the previous reload, carried in the refresh URL for the trend; anything else: none. */
 function previousBacklog(value: string | undefined): number | null {
@@ -120,14 +124,14 @@ function previousBacklog(value: string | undefined): number | null {
 
 export function adminRoutes(deps: AdminDeps): Hono<WebEnv> {
   const routes = new Hono<WebEnv>();
-  const page = (c: WebContext, title: string, body: unknown, status = 200, refreshSeconds?: number, refreshUrl?: string) =>
+  const page = (c: WebContext, title: string, body: unknown, status = 200, refreshSeconds?: number, scriptReload?: { url: string }) =>
     renderPage(c, {
       title,
       status,
       nav: AdminNav({ t: c.get('t'), mailbox: c.get('failover')?.on === true }),
       body: body as never,
       ...(refreshSeconds !== undefined && { refreshSeconds }),
-      ...(refreshUrl !== undefined && { refreshUrl }),
+      ...(scriptReload && { refreshUrl: scriptReload.url, refreshWithoutScriptOnly: true }),
     });
   const timesOf = (c: WebContext) => timeFormat(c.get('lang'), c.get('timeZone'), deps.clock.now());
 
@@ -137,11 +141,17 @@ export function adminRoutes(deps: AdminDeps): Hono<WebEnv> {
     const auto = c.req.query('refresh') !== 'off';
     const backlog = overview.backlog?.ok ? overview.backlog.value.jobs : null;
     const refreshUrl = backlog === null ? ADMIN_PATH : `${ADMIN_PATH}?${new URLSearchParams({ backlog: String(backlog) })}`;
+    const reload = { url: refreshUrl, seconds: CONSOLE_REFRESH_SECONDS };
+    const note = t('admin.overview.refreshing', { seconds: CONSOLE_REFRESH_SECONDS });
     const body = [
-      RefreshControl({ t, auto, path: ADMIN_PATH, note: t('admin.overview.refreshing', { seconds: CONSOLE_REFRESH_SECONDS }) }),
+      RefreshControl({ t, auto, path: ADMIN_PATH, note, ...(auto && { reload }) }),
       ConsoleView({ t, times: timesOf(c), overview, previousBacklog: previousBacklog(c.req.query('backlog')) }),
+      auto ? html`<script>${raw(CONSOLE_RELOAD)}</script>` : null,
     ];
-    return page(c, t('admin.title'), body, 200, auto ? CONSOLE_REFRESH_SECONDS : undefined, auto ? refreshUrl : undefined);
+    if (!auto) return page(c, t('admin.title'), body);
+    // Reloaded by the script (allowed by its hash); the meta refresh only for browsers without script.
+    allowOnThisPage(c, { scriptHashes: [CONSOLE_RELOAD_HASH] });
+    return page(c, t('admin.title'), body, 200, CONSOLE_REFRESH_SECONDS, reload);
   });
 
   routes.get('/trace', async (c) => {

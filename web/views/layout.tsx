@@ -21,6 +21,8 @@ export interface LayoutProps {
   refreshSeconds?: number;
   /** Where the reload goes (same origin, a path); default: the page itself. */
   refreshUrl?: string;
+  /** The page reloads itself by script: the meta refresh only for browsers without script (<noscript>). */
+  refreshWithoutScriptOnly?: boolean;
   children?: Child;
 }
 
@@ -33,10 +35,13 @@ export function Layout(props: LayoutProps) {
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         <meta name="robots" content="noindex, nofollow" />
         {props.refreshSeconds ? (
-          <meta
-            http-equiv="refresh"
-            content={props.refreshUrl ? `${props.refreshSeconds};url=${props.refreshUrl}` : String(props.refreshSeconds)}
-          />
+          props.refreshWithoutScriptOnly ? (
+            <noscript>
+              <meta http-equiv="refresh" content={refreshContent(props.refreshSeconds, props.refreshUrl)} />
+            </noscript>
+          ) : (
+            <meta http-equiv="refresh" content={refreshContent(props.refreshSeconds, props.refreshUrl)} />
+          )
         ) : null}
         <title>{`${props.title} – ${t('app.name')}`}</title>
         <link rel="stylesheet" href={STYLESHEET_PATH} />
@@ -72,6 +77,8 @@ export function Layout(props: LayoutProps) {
   );
 }
 
+const refreshContent = (seconds: number, url: string | undefined): string => (url ? `${seconds};url=${url}` : String(seconds));
+
 export interface PageOptions {
   title: string;
   body: Child;
@@ -81,6 +88,7 @@ export interface PageOptions {
   /** See LayoutProps.refreshSeconds and refreshUrl. */
   refreshSeconds?: number;
   refreshUrl?: string;
+  refreshWithoutScriptOnly?: boolean;
 }
 
 /** Renders `body` inside the layout for the request's language and user. */
@@ -96,6 +104,7 @@ export async function renderPage(c: Context<WebEnv>, options: PageOptions): Prom
       narrow={options.narrow ?? false}
       {...(options.refreshSeconds !== undefined && { refreshSeconds: options.refreshSeconds })}
       {...(options.refreshUrl !== undefined && { refreshUrl: options.refreshUrl })}
+      {...(options.refreshWithoutScriptOnly && { refreshWithoutScriptOnly: true })}
     >
       {options.body}
     </Layout>

@@ -75,6 +75,9 @@ th,td{padding:.5rem;text-align:left;vertical-align:top;border-bottom:1px solid v
 .message-frame{display:block;width:100%;margin:1rem 0;border:1px solid var(--line);border-radius:4px;background:#fff}
 .message-frame:not(.fitted){height:70vh;min-height:20rem}
 .message-frame.fitted{min-height:3rem;max-height:70vh}
+.console{display:grid;grid-template-columns:repeat(auto-fit,minmax(20rem,1fr));gap:0 2rem}
+.console dl{display:grid;grid-template-columns:max-content minmax(0,1fr);gap:.25rem 1rem}
+.console dd{margin:0;overflow-wrap:anywhere}
 .attachments ul{list-style:none;margin:0;padding:0}
 .attachments li{padding:.25rem 0;border-bottom:1px solid var(--line);overflow-wrap:anywhere}
 .attachments a{display:inline-block;min-height:2.75rem;padding:.6rem 0}

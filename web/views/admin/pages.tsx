@@ -454,10 +454,22 @@ export function AuditView(props: {
  * Says that a running job's page reloads itself and offers to stop it (WCAG 2.2.1: a
  * time limit the user can turn off); `auto` false offers to turn it back on.
  */
-export function RefreshControl(props: { t: Translate; auto: boolean; path: string; note?: string }): Child {
+export function RefreshControl(props: {
+  t: Translate;
+  auto: boolean;
+  path: string;
+  note?: string;
+  /** For a page that reloads by script (scripts.ts CONSOLE_RELOAD): where to, and after how long. */
+  reload?: { url: string; seconds: number };
+}): Child {
   const { t } = props;
   return props.auto ? (
-    <p class="refresh-note" id="refresh-note">
+    <p
+      class="refresh-note"
+      id="refresh-note"
+      data-refresh-url={props.reload?.url}
+      data-refresh-seconds={props.reload ? String(props.reload.seconds) : undefined}
+    >
       {props.note ?? t('admin.jobs.refreshing')} <a href={`${props.path}?refresh=off`}>{t('admin.jobs.stopRefresh')}</a>
     </p>
   ) : (

@@ -65,7 +65,7 @@ describe('admin console: the first page', () => {
   const get = async (path: string, lang = 'en') => {
     const { cookie } = await sessionCookie(ADMIN, { clock: harness.clock });
     const response = await harness.makeApp({ admin: deps }).request(`${ORIGIN}${path}`, { headers: { cookie, 'accept-language': lang } });
-    return { status: response.status, html: await response.text() };
+    return { status: response.status, html: await response.text(), csp: response.headers.get('content-security-policy') ?? '' };
   };
   const section = (html: string, id: string) => {
     const start = html.indexOf(`id="${id}"`);
@@ -186,12 +186,18 @@ describe('admin console: the first page', () => {
     const forged = await get('/admin?backlog=%22%3E%3Cscript%3E');
     const stopped = await get('/admin?refresh=off');
     // Assess
-    expect(first.html).toContain('<meta http-equiv="refresh" content="30;url=/admin?backlog=12"/>');
+    // By the page's one script (allowed by its hash), and by a meta refresh only where script is off.
+    expect(first.html).toContain('data-refresh-url="/admin?backlog=12" data-refresh-seconds="30"');
+    expect(first.html).toContain('<noscript><meta http-equiv="refresh" content="30;url=/admin?backlog=12"/></noscript>');
+    expect(first.csp).toMatch(/script-src 'sha256-[A-Za-z0-9+/=]+'/);
+    expect(first.html).toContain('<script>(function () {');
     expect(first.html).not.toContain('id="console-backlog-trend"');
     expect(section(again.html, 'console-exchange')).toContain('Since the last reload 2 more');
     expect(forged.html).not.toContain('id="console-backlog-trend"');
-    expect(forged.html).not.toContain('<script>');
+    expect(forged.html).not.toContain('"><script>');
     expect(stopped.html).not.toContain('http-equiv="refresh"');
+    expect(stopped.html).not.toContain('<script');
+    expect(stopped.csp).not.toContain('script-src');
     expect(stopped.html).toContain('href="/admin">Reload automatically');
   });
 
