@@ -296,6 +296,7 @@ export const de: Messages = {
   'admin.failover.reconcile.now': 'Jetzt die Mail des Notbetriebs nach Exchange bringen',
   'admin.failover.reconcile.body':
     'Kopieren Sie, was die Mitarbeitenden im Webmail gesendet haben, in ihre Exchange-Ordner „Gesendete Elemente“ und markieren Sie als gelesen, was sie gelesen haben: Führen Sie dies auf dem Rechner neben Exchange aus, mit Exchange-Host, Dienstkonto und dessen Passwortdatei eingesetzt. Mit --dry-run sehen Sie vorher, was es täte.',
+  'admin.backlog.ageUnknown': 'hier nicht bekannt (der Rückstau-Alarm überwacht es)',
   'admin.audit.actor': 'Wer',
   'admin.audit.action': 'Aktion',
   'admin.audit.filter': 'Filtern',

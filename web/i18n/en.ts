@@ -285,6 +285,7 @@ export const en = {
   'admin.failover.reconcile.now': 'Now bring the outage’s mail into Exchange',
   'admin.failover.reconcile.body':
     'Copy what staff sent in the webmail into their Exchange Sent Items, and mark read what they read: run this on the host next to Exchange, with the Exchange host, the service account and its password file filled in. Add --dry-run first to see what it would do.',
+  'admin.backlog.ageUnknown': 'not known here (the backlog alarm watches it)',
   'admin.audit.actor': 'Actor',
   'admin.audit.action': 'Action',
   'admin.audit.filter': 'Filter',

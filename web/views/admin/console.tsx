@@ -165,7 +165,13 @@ function Backlog(props: ConsoleViewProps): Child {
           <dt>{t('admin.backlog.messages')}</dt>
           <dd>{String(part.value.jobs)}</dd>
           <dt>{t('admin.backlog.oldest')}</dt>
-          <dd>{part.value.oldestAgeSeconds === null ? t('admin.none') : times.duration(part.value.oldestAgeSeconds)}</dd>
+          <dd>
+            {part.value.oldestAgeSeconds !== null
+              ? times.duration(part.value.oldestAgeSeconds)
+              : part.value.jobs === 0
+                ? t('admin.none')
+                : t('admin.backlog.ageUnknown')}
+          </dd>
           {props.previousBacklog !== null && (
             <>
               <dt>{t('admin.backlog.trend')}</dt>

@@ -151,6 +151,15 @@ describe('admin console: the first page', () => {
     expect(section(html, 'console-audit')).toContain('No entries in the last 30 days.');
   });
 
+  it('says the oldest age is not known where the backlog source cannot tell it (SQS)', async () => {
+    // Prepare
+    backlog = { jobs: 4, oldestAgeSeconds: null };
+    // Act
+    const { html } = await get('/admin');
+    // Assess
+    expect(section(html, 'console-exchange')).toMatch(/Messages waiting for Exchange 4 The oldest waits for not known here/);
+  });
+
   it('shows the other parts when one source cannot be read', async () => {
     // Prepare
     backlog = new Error('SQS throttled');
