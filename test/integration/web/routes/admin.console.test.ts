@@ -126,7 +126,7 @@ describe('admin console: the first page', () => {
     expect(failover).toContain('Failover is ON');
     expect(failover).toContain('Since 3 March 2030 at 14:05 CET (5 minutes ago)');
     expect(failover).toContain('Switched by cli:test Reason route test Message staff see Use the webmail until noon.');
-    expect(failover).toContain('2 people signed in during this failover.');
+    expect(failover).toContain('People signed in during this failover: 2.');
     expect(html).toContain('href="/admin/failover"');
     expect(section(html, 'console-directory')).toMatch(/Last sync 3 March 2030 at 07:00 CET \(7 hours ago\) Users 3 Disabled 1/);
     const latest = section(html, 'console-audit');
@@ -184,7 +184,7 @@ describe('admin console: the first page', () => {
     expect(section(html, 'console-exchange')).toContain('Exchange nimmt keine Mail an. Spätestens seit 3. März 2030 um 13:30 MEZ.');
     expect(section(html, 'console-exchange')).toContain('Die älteste wartet seit 65 Minuten');
     expect(section(html, 'console-failover')).toContain('Notbetrieb ist AN');
-    expect(section(html, 'console-failover')).toContain('0 Personen haben sich in diesem Notbetrieb angemeldet.');
+    expect(section(html, 'console-failover')).toContain('In diesem Notbetrieb angemeldete Personen: 0.');
     expect(section(html, 'console-directory')).toMatch(/Benutzer 3 Deaktiviert 1/);
   });
 
