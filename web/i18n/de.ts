@@ -256,7 +256,7 @@ export const de: Messages = {
   'admin.exchange.noReply': 'keine Antwort',
   'admin.exchange.deferred': 'Empfänger, die auf einen neuen Versuch warten',
   'admin.exchange.failed': 'Endgültig gescheiterte Empfänger',
-  'admin.exchange.sample': 'Aus dem Zustellprotokoll der neuesten {count} Nachrichten der letzten {hours} Stunden.',
+  'admin.exchange.sample': 'Aus dem Zustellprotokoll der neuesten Nachrichten der letzten {hours} Stunden (betrachtet: {count}).',
   'admin.backlog.heading': 'Rückstau',
   'admin.backlog.messages': 'Nachrichten, die auf Exchange warten',
   'admin.backlog.oldest': 'Die älteste wartet seit',

@@ -245,7 +245,7 @@ export const en = {
   'admin.exchange.noReply': 'no answer',
   'admin.exchange.deferred': 'Recipients waiting for a retry',
   'admin.exchange.failed': 'Recipients failed for good',
-  'admin.exchange.sample': 'From the delivery log of the newest {count} messages of the last {hours} hours.',
+  'admin.exchange.sample': 'From the delivery log of the newest messages of the last {hours} hours (looked at: {count}).',
   'admin.backlog.heading': 'Backlog',
   'admin.backlog.messages': 'Messages waiting for Exchange',
   'admin.backlog.oldest': 'The oldest waits for',

@@ -84,7 +84,9 @@ export function timeFormat(lang: Lang, timeZone: string, now: Date): TimeFormat 
   return {
     at: (iso) => (iso ? formatDateTime(iso, lang, timeZone) : ''),
     ago: (iso) => {
-      const text = duration((now.getTime() - new Date(iso).getTime()) / 1000);
+      const seconds = (now.getTime() - new Date(iso).getTime()) / 1000;
+      if (seconds < 5) return lang === 'de' ? 'gerade eben' : 'just now';
+      const text = duration(seconds);
       return lang === 'de' ? `vor ${text.replace(/(Tag|Monat|Jahr)e$/, '$1en')}` : `${text} ago`;
     },
     duration,

@@ -76,8 +76,11 @@ th,td{padding:.5rem;text-align:left;vertical-align:top;border-bottom:1px solid v
 .message-frame:not(.fitted){height:70vh;min-height:20rem}
 .message-frame.fitted{min-height:3rem;max-height:70vh}
 .console{display:grid;grid-template-columns:repeat(auto-fit,minmax(20rem,1fr));gap:0 2rem}
-.console dl{display:grid;grid-template-columns:max-content minmax(0,1fr);gap:.25rem 1rem}
+.console dt{font-weight:600;margin-top:.5rem}
 .console dd{margin:0;overflow-wrap:anywhere}
+.console #console-audit{grid-column:1/-1}
+.console table{width:100%;border-collapse:collapse}
+.console th,.console td{text-align:left;vertical-align:top;padding:.25rem .5rem .25rem 0;border-bottom:1px solid var(--line)}
 .attachments ul{list-style:none;margin:0;padding:0}
 .attachments li{padding:.25rem 0;border-bottom:1px solid var(--line);overflow-wrap:anywhere}
 .attachments a{display:inline-block;min-height:2.75rem;padding:.6rem 0}

@@ -93,5 +93,7 @@ describe('timeFormat', () => {
     expect(at).toBe('3 March 2030 at 13:50 CET');
     expect(ago).toBe('15 minutes ago');
     expect(times.at(null)).toBe('');
+    expect(times.ago('2030-03-03T13:05:00.000Z')).toBe('just now');
+    expect(timeFormat('de', 'Europe/Berlin', new Date('2030-03-06T13:05:00.000Z')).ago('2030-03-03T13:05:00.000Z')).toBe('vor 3 Tagen');
   });
 });
