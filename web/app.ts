@@ -13,6 +13,7 @@ import { ForbiddenError, NotFoundError } from '../lambdas/core/errors.ts';
 import { OUTAGE_LINK_PATH } from '../lambdas/core/outage-link.ts';
 import { MAX_BODY_WITHOUT_SESSION_BYTES, MAX_WEB_BODY_BYTES } from '../lambdas/core/payload-limits.ts';
 import { SessionGuard } from '../lambdas/core/sessions.ts';
+import type { AuditLog } from '../lambdas/ports/audit-log.ts';
 import type { Clock } from '../lambdas/ports/clock.ts';
 import type { DirectoryLookup } from '../lambdas/ports/directory.ts';
 import type { FailoverFlag } from '../lambdas/ports/failover-flag.ts';
@@ -80,6 +81,8 @@ export interface WebmailDeps {
    * placeholder /mail shows who is signed in (the mailbox pages replace it).
    */
   userRoutes?: UserRouteGroup[];
+  /** Where sign-ins are recorded (`signin`; the console counts them during a failover); absent: not recorded. */
+  audit?: AuditLog;
   /** The admin console at /admin (admins only, open also while the flag is off); absent: no console. */
   admin?: AdminDeps;
   /** The backlog alarm link's page at /declare (outside the gate, no session); absent: no such page. */
@@ -183,6 +186,7 @@ function mountWebmail(app: Hono<WebEnv>, deps: WebmailDeps): void {
       adminGroup: deps.adminGroup,
       ...(deps.directory && { directory: deps.directory }),
       ...(deps.breakGlassAdmins && { breakGlassAdmins: deps.breakGlassAdmins }),
+      ...(deps.audit && { audit: { log: deps.audit, clock: deps.clock } }),
     }),
   );
   for (const { path, routes, selfAuthorized } of deps.userRoutes ?? [{ path: '/mail', routes: placeholderMailRoutes() }]) {

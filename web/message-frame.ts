@@ -67,6 +67,48 @@ const BASE_STYLE = [
   'a{color:#0b57d0}',
 ].join('');
 
+/** Above this a frame keeps the default height (70% of the window): long content scrolls inside. */
+export const FRAME_MAX_FITTED_PX = 560;
+
+// The measures of BASE_STYLE: the body's padding, the text and HTML line heights, a paragraph's margin.
+const FRAME_PADDING_PX = 24;
+const TEXT_LINE_PX = 14 * 1.45;
+const HTML_LINE_PX = 15 * 1.45;
+const BLOCK_MARGIN_PX = 15;
+/** Characters per line, on the narrow side, so that wrapping is rather over- than underestimated. */
+const TEXT_LINE_CHARS = 72;
+const HTML_LINE_CHARS = 80;
+/** What makes a message's height unknowable from its markup: leave it the default frame. */
+const UNSIZED = /<(img|table|svg|picture|video|audio|iframe|object|embed|style|pre)\b|\sstyle\s*=/i;
+const BLOCK = /<(p|div|br|li|h[1-6]|blockquote|hr|tr|ul|ol)\b/gi;
+
+/**
+ * The frame's height in CSS pixels for a message whose content height can be told from it
+ * (plain text, or short simple HTML), or null for the default. The frame is sandboxed
+ * without script, so neither it nor the page can measure it: the estimate is the way to
+ * keep a one-line message from pushing its attachments below the fold.
+ */
+export function frameHeight(rendered: Pick<RenderedMessage, 'html' | 'text'>): number | null {
+  let height: number;
+  if (rendered.html !== null) {
+    if (UNSIZED.test(rendered.html)) return null;
+    const blocks = rendered.html.match(BLOCK)?.length ?? 0;
+    const text = rendered.html
+      .replace(/<[^>]*>/g, '')
+      .replace(/\s+/g, ' ')
+      .trim();
+    const lines = Math.max(1, blocks) + Math.ceil(text.length / HTML_LINE_CHARS);
+    height = lines * HTML_LINE_PX + blocks * BLOCK_MARGIN_PX;
+  } else {
+    const lines = (rendered.text ?? '')
+      .split('\n')
+      .reduce((sum, line) => sum + Math.max(1, Math.ceil(Array.from(line).length / TEXT_LINE_CHARS)), 0);
+    height = lines * TEXT_LINE_PX;
+  }
+  const fitted = Math.ceil(FRAME_PADDING_PX + height + 16);
+  return fitted > FRAME_MAX_FITTED_PX ? null : fitted;
+}
+
 /**
  * The complete frame document. `rendered.html` must come from the renderer (it is
  * sanitized there and inserted as it is); otherwise the text is shown, escaped,

@@ -299,8 +299,8 @@ export async function openDeployedMailStore(target: {
   region: string | undefined;
 }): Promise<{ target: DeployedTarget<'tableName'>; index: MessageIndex; audit: AuditLog; rawStore: RawMailStore; close(): Promise<void> }> {
   const resolved = await resolveDeployedTarget(target, ['tableName']);
-  const dynamo = new DynamoDBClient({ region: resolved.region });
-  const s3 = makeS3Client({ region: resolved.region });
+  const dynamo = new DynamoDBClient(cliAwsConfig(resolved.region));
+  const s3 = makeS3Client(cliAwsConfig(resolved.region));
   const tableName = resolved.outputs.tableName;
   return {
     target: resolved,

@@ -20,8 +20,9 @@ import type { RawMailStore } from '../../lambdas/ports/raw-mail-store.ts';
 import { readLocalConfig } from '../../lambdas/wiring/local-config.ts';
 import { localPaths } from '../../lambdas/wiring/local-data-dir.ts';
 import { openLocalResendSession } from '../../lambdas/wiring/local-resend.ts';
+import { deployedActor } from './aws-caller.ts';
 import { command, EXIT, exitStatusHelp, UsageError } from './command.ts';
-import { type CliTarget, cliTarget, deployedActor, deployedTargetOptions, openDeployedMailStore } from './deployed-target.ts';
+import { type CliTarget, cliTarget, deployedTargetOptions, openDeployedMailStore } from './deployed-target.ts';
 
 export const EXPORT_USAGE = `usage:
   shadowmail export --mailbox ADDR --out FILE.zip [--since TIME] [--until TIME]
@@ -155,7 +156,13 @@ async function checkOutput(path: string, force: boolean): Promise<void> {
 async function openExportSession(target: CliTarget): Promise<ExportSession> {
   if (target.kind === 'stack') {
     const store = await openDeployedMailStore(target);
-    return { ...store, actor: deployedActor() };
+    // Like trace, an export of someone's mail can wait until STS names the caller (aws-caller.ts).
+    try {
+      return { ...store, actor: await deployedActor(store.target.region) };
+    } catch (error) {
+      await store.close();
+      throw error;
+    }
   }
   const config = readLocalConfig(target.dataDir ? { ...process.env, SHADOWMAIL_DATA_DIR: target.dataDir } : process.env);
   const session = await openLocalResendSession(config, systemClock);

@@ -9,14 +9,17 @@ import { parseArgs } from 'node:util';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { SsmFailoverFlag } from '../../lambdas/adapters/aws/ssm-failover-flag.ts';
 import { FileFailoverFlag } from '../../lambdas/adapters/local/file-failover-flag.ts';
+import { WEB_ENV } from '../../lambdas/contract/environment.ts';
 import { AuditWriteError, audited } from '../../lambdas/core/audit.ts';
 import { ShadowmailError } from '../../lambdas/core/errors.ts';
 import { MAX_FAILOVER_CACHE_MS, switchFailover } from '../../lambdas/core/failover.ts';
+import { reconcileReminder } from '../../lambdas/core/reconcile-reminder.ts';
 import { type NoticePlan, type NoticeResult, notifyStaff, planStaffNotices } from '../../lambdas/core/staff-notices.ts';
 import type { AuditLog } from '../../lambdas/ports/audit-log.ts';
 import { systemClock } from '../../lambdas/ports/clock.ts';
 import type { DirectoryStore } from '../../lambdas/ports/directory.ts';
 import { FAILOVER_OFF, type FailoverFlag, type FailoverState } from '../../lambdas/ports/failover-flag.ts';
+import { webSettingsSchema } from '../../lambdas/wiring/env.ts';
 import { localWebPaths, readLocalConfig } from '../../lambdas/wiring/local-config.ts';
 import { openReopeningLocalAuditLog } from '../../lambdas/wiring/local-resend.ts';
 import { localNoticeParts, type NoticeParts } from '../../lambdas/wiring/notices.ts';
@@ -83,9 +86,13 @@ async function failover(argv: string[], out: NodeJS.WritableStream, err: NodeJS.
     throw new UsageError("--notify needs the deployment's directory: use --stack STACK_ID instead of --ssm-parameter");
   const target = await failoverTarget(values, action !== 'status', err);
   try {
+    // Switching off: remind the admin to reconcile Exchange from when the outage began.
+    const reminder = action === 'off' && !values.json && !values['dry-run'] ? await reminderFor(target, values) : '';
     if (values.notify) {
       const noticeOptions = { on: action === 'on', message: values.message, json: values.json, dryRun: values['dry-run'] };
-      return await switchAndNotify(target, noticeOptions, values.reason, out, err);
+      const code = await switchAndNotify(target, noticeOptions, values.reason, out, err);
+      out.write(reminder);
+      return code;
     }
     if (action === 'status') {
       const state = await target.flag.read();
@@ -104,7 +111,7 @@ async function failover(argv: string[], out: NodeJS.WritableStream, err: NodeJS.
     out.write(
       values.json
         ? `${JSON.stringify(state, null, 2)}\n`
-        : `${formatFailover(state, target.where)}users see this within ${MAX_FAILOVER_CACHE_MS / 1000} s (the webmail's cache)\n`,
+        : `${formatFailover(state, target.where)}${whenUsersSeeIt(target.cacheSeconds)}\n${reminder}`,
     );
     return code;
   } finally {
@@ -151,6 +158,8 @@ interface FailoverTarget {
   noAuditBecause: string;
   actor: string;
   where: string;
+  /** How long the webmail there caches the flag (its SHADOWMAIL_FAILOVER_CACHE_SECONDS): the longest until users see a switch. */
+  cacheSeconds: number;
   /** Opens what notices need (directory, senders); absent where there is none (--ssm-parameter, status). */
   notices?: () => Promise<NoticeTarget>;
   close(): Promise<void>;
@@ -190,6 +199,7 @@ async function failoverTarget(
       audit: null,
       noAuditBecause: '--ssm-parameter names no table for the audit log (use --stack STACK_ID to have the switch audited)',
       actor: osActor(),
+      cacheSeconds: DEPLOYED_CACHE_SECONDS,
       where: `SSM parameter ${parameter}${values.region ? ` (${values.region})` : ''}`,
       close: async () => client.destroy(),
     };
@@ -199,12 +209,17 @@ async function failoverTarget(
     const deployed = await openDeployedFailover(target, switching);
     // The emergency switch never waits for STS: unconfirmed, it is recorded as the OS user (aws-caller.ts).
     const actor = switching ? await deployedActor(deployed.region, { warn: err }) : osActor();
-    return { ...deployed, noAuditBecause: '', actor, notices: () => openDeployedNotices(target) };
+    return { ...deployed, noAuditBecause: '', actor, cacheSeconds: DEPLOYED_CACHE_SECONDS, notices: () => openDeployedNotices(target) };
   }
   const env = target.dataDir ? { ...process.env, SHADOWMAIL_DATA_DIR: target.dataDir } : process.env;
   const config = readLocalConfig(env);
   const file = localWebPaths(config.dataDir).failoverFlag;
-  const local = { flag: new FileFailoverFlag(file), actor: `cli:${userInfo().username}`, where: file };
+  const local = {
+    flag: new FileFailoverFlag(file),
+    actor: `cli:${userInfo().username}`,
+    where: file,
+    cacheSeconds: config.failoverCacheSeconds,
+  };
   if (!switching) return { ...local, audit: null, noAuditBecause: '', close: async () => undefined };
   try {
     const audit = await openReopeningLocalAuditLog(config);
@@ -291,6 +306,22 @@ async function switchAndNotify(
   }
 }
 
+/** The reconcile reminder (core/reconcile-reminder.ts) for this target, its window from when failover went on. */
+async function reminderFor(
+  target: FailoverTarget,
+  values: { 'data-dir'?: string | undefined; stack?: string | undefined; region?: string | undefined },
+): Promise<string> {
+  const before = await target.flag.read().catch(() => null);
+  const since = before?.on ? before.since : null;
+  const where =
+    values.stack !== undefined
+      ? { stack: values.stack, region: values.region }
+      : values['data-dir'] !== undefined
+        ? { dataDir: values['data-dir'] }
+        : undefined;
+  return `${reconcileReminder({ since, target: where })}\n`;
+}
+
 function formatPlan(plan: NoticePlan): string {
   const indent = (text: string) => text.replace(/^/gm, '    ');
   const lines = [
@@ -323,6 +354,16 @@ function formatResult(result: NoticeResult): string {
     ...(failures.length > 0 ? [`failures  ${failures.join(', ')}`] : []),
     '',
   ].join('\n');
+}
+
+/**
+ * The stacks set no SHADOWMAIL_FAILOVER_CACHE_SECONDS on the webmail and its sign-in trigger
+ * (lib/), so they cache for the schema's default: the value the Lambda itself computes.
+ */
+const DEPLOYED_CACHE_SECONDS: number = webSettingsSchema[WEB_ENV.failoverCacheSeconds].parse(undefined);
+
+function whenUsersSeeIt(cacheSeconds: number): string {
+  return cacheSeconds === 0 ? 'users see this at once' : `users see this within ${cacheSeconds} s (the webmail's cache)`;
 }
 
 function formatFailover(state: FailoverState, where: string): string {

@@ -62,6 +62,8 @@ export const WEB_ENV = {
   sendRecipientsPerHour: 'SHADOWMAIL_SEND_RECIPIENTS_PER_HOUR',
   sendMessagesPerDay: 'SHADOWMAIL_SEND_MESSAGES_PER_DAY',
   sendRecipientsPerDay: 'SHADOWMAIL_SEND_RECIPIENTS_PER_DAY',
+  /** The dead-letter queues the admin console shows, `label=url` pairs comma-separated (formatQueueUrls). */
+  deadLetterQueueUrls: 'SHADOWMAIL_DEAD_LETTER_QUEUE_URLS',
 } as const;
 
 // Cognito's pre-/post-authentication trigger (issue 13, lib/constructs/sign-in-trigger.ts): it
@@ -134,4 +136,19 @@ export function isTimeZone(zone: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** Queues by label as one variable: `ingest=https://…,forward=https://…` (labels are lower-case words). */
+export function formatQueueUrls(queues: Record<string, string>): string {
+  return Object.entries(queues)
+    .map(([label, url]) => `${label}=${url}`)
+    .join(',');
+}
+
+/** The inverse of formatQueueUrls; null when a pair is malformed. */
+export function parseQueueUrls(value: string): { label: string; url: string }[] | null {
+  const pairs = value.split(',').filter((pair) => pair.trim() !== '');
+  const parsed = pairs.map((pair) => /^([a-z][a-z0-9-]{0,31})=(https:\/\/\S+)$/.exec(pair.trim()));
+  if (parsed.some((match) => match === null)) return null;
+  return parsed.map((match) => ({ label: match![1]!, url: match![2]! }));
 }

@@ -21,6 +21,7 @@ import { S3DraftStore } from '../adapters/aws/s3-draft-store.ts';
 import { makeS3Client, S3RawMailStore } from '../adapters/aws/s3-raw-mail-store.ts';
 import { SecretsManagerSmtpCredentials } from '../adapters/aws/secrets-smtp-credentials.ts';
 import { SesOutboundMailer } from '../adapters/aws/ses-outbound-mailer.ts';
+import { SqsMoveTaskRedrive } from '../adapters/aws/sqs-dead-letter-redrive.ts';
 import { SqsForwardBacklog } from '../adapters/aws/sqs-forward-backlog.ts';
 import { SqsForwardQueue } from '../adapters/aws/sqs-forward-queue.ts';
 import { SqsMessageVisibility } from '../adapters/aws/sqs-message-visibility.ts';
@@ -48,6 +49,7 @@ import { createObservability } from '../handlers/observability.ts';
 import type { ResendHandlerDeps } from '../handlers/resend.ts';
 import { systemClock } from '../ports/clock.ts';
 import type { FailoverFlag } from '../ports/failover-flag.ts';
+import type { ForwardBacklog } from '../ports/forward-backlog.ts';
 import {
   type AwsForwardEnv,
   type AwsIngestEnv,
@@ -236,6 +238,15 @@ export function buildAwsWebmailDeps(env: AwsWebEnv, secrets: AwsWebSecrets): Web
     },
     flag: adminFailoverFlag(flagStore, gateFlag),
     downloadLinks,
+    // The console's reminder names this stack (AWS_REGION: set by Lambda in every function).
+    reconcileTarget: { stack: env[ENV.stackId], region: process.env.AWS_REGION },
+    // The console's first page: backlog and dead-letter depths from SQS (GetQueueAttributes), the synced directory.
+    backlog: forwardBacklog(env),
+    deadLetters: env[WEB_ENV.deadLetterQueueUrls].map(({ label, url }) => ({
+      name: label,
+      queue: new SqsMoveTaskRedrive(sqsClient(), url, label),
+    })),
+    directory,
   };
   const declare = declareDeps(env, { sessionSecret, dynamo, flag: admin.flag, audit });
   return {
@@ -258,6 +269,8 @@ export function buildAwsWebmailDeps(env: AwsWebEnv, secrets: AwsWebSecrets): Web
     clock: systemClock,
     timeZone: env[WEB_ENV.timeZone],
     logger,
+    // Sign-ins recorded beside the admins' actions: the console counts them during a failover.
+    audit,
     admin,
     userRoutes: mailRouteGroups(
       mailRouteDeps({
@@ -291,19 +304,31 @@ function declareDeps(
   parts: { sessionSecret: string; dynamo: DynamoDBClient; flag: FailoverFlag; audit: DynamoDbAuditLog },
 ): DeclareDeps | null {
   const admins = env[WEB_ENV.breakGlassAdmins];
-  const forwardQueueUrl = env[ENV.forwardQueueUrl];
   if (admins.length === 0) return null;
   return {
     signer: new OutageLinkSigner(parts.sessionSecret),
     singleUse: new DynamoDbSingleUse({ client: parts.dynamo, tableName: env[ENV.tableName] }),
     admins,
     flag: parts.flag,
-    backlog: forwardQueueUrl
-      ? new SqsForwardBacklog(new SQSClient({}), forwardQueueUrl)
-      : { read: () => Promise.reject(new ConfigurationError(ENV.forwardQueueUrl, 'not set: the backlog is unknown')) },
+    backlog: forwardBacklog(env),
     audit: parts.audit,
     clock: systemClock,
   };
+}
+
+/** The forward queue's backlog (/declare and the console); unknown when the queue is not named. */
+function forwardBacklog(env: AwsWebEnv): ForwardBacklog {
+  const url = env[ENV.forwardQueueUrl];
+  return url
+    ? new SqsForwardBacklog(sqsClient(), url)
+    : { read: () => Promise.reject(new ConfigurationError(ENV.forwardQueueUrl, 'not set: the backlog is unknown')) };
+}
+
+let sharedSqs: SQSClient | undefined;
+/** One SQS client per execution environment for the webmail's queue reads. */
+function sqsClient(): SQSClient {
+  sharedSqs ??= new SQSClient({});
+  return sharedSqs;
 }
 
 /** The admin console's failover notices (breakGlass.notices), or null when none are configured. */

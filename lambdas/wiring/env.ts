@@ -8,6 +8,7 @@ import {
   ENV,
   isTimeZone,
   parseNoticeChannels,
+  parseQueueUrls,
   SIGN_IN_TRIGGER_ENV,
   SUBADDRESS_SEPARATOR,
   smtpTlsModes,
@@ -165,8 +166,17 @@ const awsWebSchema = z.object({
   [ENV.stackId]: pipelineSettingsSchema[ENV.stackId],
   // The admin console queues resend jobs here; the resend worker runs them.
   [ENV.resendQueueUrl]: z.url(),
-  // The backlog alarm link's page (/declare): its admins, and the forward queue whose counts it shows.
+  // The forward queue whose counts the backlog alarm link's page (/declare) and the console show.
   [ENV.forwardQueueUrl]: z.url().optional(),
+  // The dead-letter queues whose depths the console shows; none when absent.
+  [WEB_ENV.deadLetterQueueUrls]: z
+    .string()
+    .default('')
+    .transform((value, context) => {
+      const queues = parseQueueUrls(value);
+      if (queues === null) context.addIssue({ code: 'custom', message: 'label=https://… pairs, comma-separated' });
+      return queues ?? [];
+    }),
   // Failover notices the admin console's switch may send (breakGlass.notices); none when absent.
   [WEB_ENV.noticeChannels]: noticeChannelsSchema,
   [WEB_ENV.noticeSender]: z.email('the sender of notice mail, an address at a mail domain').optional(),

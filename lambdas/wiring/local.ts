@@ -23,6 +23,7 @@ import { breakGlassPaths } from '../adapters/local/break-glass-sign-in.ts';
 import { DemoDirectory } from '../adapters/local/demo-directory.ts';
 import { startEmbeddedDynalite } from '../adapters/local/embedded-dynalite.ts';
 import { FileFailoverFlag } from '../adapters/local/file-failover-flag.ts';
+import { FileForwardBacklog } from '../adapters/local/file-forward-backlog.ts';
 import { FileForwardQueue } from '../adapters/local/file-forward-queue.ts';
 import { FileMessageVisibility } from '../adapters/local/file-message-visibility.ts';
 import { FileSmsOutbox } from '../adapters/local/file-outbox.ts';
@@ -188,6 +189,8 @@ export async function startLocalStack(config: LocalConfig): Promise<LocalStack> 
       webmail: {
         ...webmail.deps,
         declare: outageAlarm.declare,
+        // Sign-ins recorded beside the admins' actions: the console counts them during a failover.
+        audit: resend.audit,
         userRoutes: mailRouteGroups(
           localMailRouteDeps({
             index,
@@ -218,6 +221,10 @@ export async function startLocalStack(config: LocalConfig): Promise<LocalStack> 
           flag: webmail.deps.failover,
           // Failover notices (SHADOWMAIL_NOTICES) into the outbox files under the data directory.
           notices: localAdminNotices(config, webmail.publicUrl, directoryStore),
+          // The first page (issue 16): the forward file queue's backlog and the directory; no DLQs locally.
+          backlog: new FileForwardBacklog(forwardQueueFiles),
+          directory: directoryStore,
+          reconcileTarget: { dataDir: config.dataDir },
         },
       },
     });

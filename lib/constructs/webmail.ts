@@ -27,7 +27,7 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
 import { ORIGIN_SECRET_HEADER } from '../../lambdas/contract/edge.ts';
-import { ENV, formatNoticeChannels, WEB_ENV } from '../../lambdas/contract/environment.ts';
+import { ENV, formatNoticeChannels, formatQueueUrls, WEB_ENV } from '../../lambdas/contract/environment.ts';
 import { DIRECTORY_ID_ATTRIBUTE, DIRECTORY_ID_CLAIM } from '../../lambdas/contract/sign-in.ts';
 import { CONFIG_CONTEXT_KEY, type ShadowmailConfig, ShadowmailConfigError } from '../config.ts';
 import { ROUTE_KEYS } from '../webmail-rate-limits.ts';
@@ -600,6 +600,26 @@ export class Webmail extends Construct {
     // prefix wildcards are acknowledged; the function waits for the attachment.
     role.addManagedPolicy(props.mailObjectsPolicy);
     return props.mailObjectsPolicy;
+  }
+
+  /**
+   * The admin console's first page (issue 16): the forward queue's backlog and the depths of
+   * the dead-letter queues, each one GetQueueAttributes call on exactly these queues
+   * (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_GetQueueAttributes.html).
+   */
+  showQueueDepths(forwardQueue: sqs.IQueue, deadLetterQueues: Record<string, sqs.IQueue>): void {
+    const fn = this.function.function;
+    fn.addEnvironment(ENV.forwardQueueUrl, forwardQueue.queueUrl);
+    fn.addEnvironment(
+      WEB_ENV.deadLetterQueueUrls,
+      formatQueueUrls(Object.fromEntries(Object.entries(deadLetterQueues).map(([label, queue]) => [label, queue.queueUrl]))),
+    );
+    this.function.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['sqs:GetQueueAttributes'],
+        resources: [forwardQueue.queueArn, ...Object.values(deadLetterQueues).map((queue) => queue.queueArn)],
+      }),
+    );
   }
 
   /** Stable output keys (no exports): the runbook and the IdP setup read them with describe-stacks. */

@@ -167,6 +167,9 @@ export class StatelessStack extends Stack {
       ...(props.webAclArn !== undefined && { webAclArn: props.webAclArn }),
     });
 
+    // The console's first page: backlog and dead-letter queue depths (issue 16).
+    this.webmail.showQueueDepths(stateful.forwardQueue.queue, stateful.deadLetterQueues);
+
     const { directorySync } = config;
     this.directorySync = new DirectorySyncRole(this, 'DirectorySync', {
       table: stateful.messageIndex.table,

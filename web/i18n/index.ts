@@ -54,3 +54,41 @@ export function formatDateTime(iso: string, lang: Lang, timeZone: string): strin
     timeZone,
   }).format(date);
 }
+
+/** How long, in the largest unit that keeps it readable: "45 seconds", "12 minutes", "3 hours", "2 days". */
+export function formatDuration(seconds: number, lang: Lang): string {
+  const s = Math.max(0, Math.round(seconds));
+  const [value, unit] =
+    s < 90
+      ? [s, 'second']
+      : s < 90 * 60
+        ? [Math.round(s / 60), 'minute']
+        : s < 48 * 3600
+          ? [Math.round(s / 3600), 'hour']
+          : [Math.round(s / 86_400), 'day'];
+  return new Intl.NumberFormat(lang === 'de' ? 'de-DE' : 'en-GB', { style: 'unit', unit, unitDisplay: 'long' }).format(value);
+}
+
+/** The one way pages show times: a moment in the configured zone in words, and how long ago it was. */
+export interface TimeFormat {
+  /** "3 March 2030 at 14:05 CET"; '' for none. */
+  at(iso: string | null | undefined): string;
+  /** "15 minutes ago" / "vor 15 Minuten". */
+  ago(iso: string): string;
+  /** A length of time ("12 minutes"). */
+  duration(seconds: number): string;
+}
+
+export function timeFormat(lang: Lang, timeZone: string, now: Date): TimeFormat {
+  const duration = (seconds: number) => formatDuration(seconds, lang);
+  return {
+    at: (iso) => (iso ? formatDateTime(iso, lang, timeZone) : ''),
+    ago: (iso) => {
+      const seconds = (now.getTime() - new Date(iso).getTime()) / 1000;
+      if (seconds < 5) return lang === 'de' ? 'gerade eben' : 'just now';
+      const text = duration(seconds);
+      return lang === 'de' ? `vor ${text.replace(/(Tag|Monat|Jahr)e$/, '$1en')}` : `${text} ago`;
+    },
+    duration,
+  };
+}

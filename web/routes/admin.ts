@@ -1,6 +1,7 @@
 // The admin console, mounted at /admin (past the failover gate whatever the flag says,
 // behind requireAdmin in app.ts):
-//   GET  /admin                         links
+//   GET  /admin                         the situation at a glance (core/console.ts), reloading itself every
+//                                       CONSOLE_REFRESH_SECONDS unless stopped
 //   GET  /admin/trace                   search form and results (audited as trace.search when a search ran)
 //   GET  /admin/trace/:id               one message's trace; GET …/raw the stored .eml (audited; through a
 //                                       presigned link when larger than a Lambda response carries)
@@ -13,10 +14,13 @@
 import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { Hono } from 'hono';
+import { html, raw } from 'hono/html';
 import { audited, listAudit } from '../../lambdas/core/audit.ts';
+import { type ConsoleDeps, readConsoleOverview } from '../../lambdas/core/console.ts';
 import { InvalidInputError, ShadowmailError } from '../../lambdas/core/errors.ts';
 import { switchFailover } from '../../lambdas/core/failover.ts';
 import { MAX_WEB_BODY_BYTES } from '../../lambdas/core/payload-limits.ts';
+import { type ReconcileReminderInput, reconcileCommandLine } from '../../lambdas/core/reconcile-reminder.ts';
 import { cancelResend, getResendJob, isSettled, listResendJobs, type ResendStartDeps, startResend } from '../../lambdas/core/resend.ts';
 import {
   type NoticeResult,
@@ -29,13 +33,19 @@ import { adminTraceSearch, openRawMessage, type TraceSearchInput, traceOne } fro
 import type { AuditLog } from '../../lambdas/ports/audit-log.ts';
 import type { Clock } from '../../lambdas/ports/clock.ts';
 import type { DeliveryLog } from '../../lambdas/ports/delivery-log.ts';
+import type { DirectoryStore } from '../../lambdas/ports/directory.ts';
 import type { DownloadLinks } from '../../lambdas/ports/download-links.ts';
 import { FAILOVER_OFF, type FailoverFlag, type FailoverState } from '../../lambdas/ports/failover-flag.ts';
+import type { ForwardBacklog } from '../../lambdas/ports/forward-backlog.ts';
 import type { MessageRecords } from '../../lambdas/ports/message-records.ts';
 import type { MessageSearch } from '../../lambdas/ports/message-search.ts';
 import type { RawMailStore } from '../../lambdas/ports/raw-mail-store.ts';
+import { timeFormat } from '../i18n/index.ts';
 import { csrfTokenOf, identityOf, type WebContext, type WebEnv } from '../middleware/context.ts';
+import { allowOnThisPage } from '../middleware/security.ts';
+import { ConsoleView } from '../views/admin/console.tsx';
 import {
+  ADMIN_PATH,
   AdminNav,
   AuditView,
   BulkResendView,
@@ -49,6 +59,7 @@ import {
   TraceView,
 } from '../views/admin/pages.tsx';
 import { messagePage, renderPage } from '../views/layout.tsx';
+import { CONSOLE_RELOAD, scriptHash } from '../views/scripts.ts';
 
 export interface AdminDeps {
   index: MessageRecords & DeliveryLog & MessageSearch;
@@ -62,6 +73,12 @@ export interface AdminDeps {
   downloadLinks?: DownloadLinks | null;
   /** Failover notices to staff (core/staff-notices.ts); absent or null: the page offers none. */
   notices?: AdminNotices | null;
+  /** The first page's backlog, dead-letter queues and directory (core/console.ts); each absent: not shown. */
+  backlog?: ForwardBacklog | null;
+  deadLetters?: ConsoleDeps['deadLetters'];
+  directory?: Pick<DirectoryStore, 'readState'> | null;
+  /** What the reconcile reminder names as target (`--stack` in AWS, `--data-dir` locally); absent: none. */
+  reconcileTarget?: ReconcileReminderInput['target'];
 }
 
 export interface AdminNotices {
@@ -96,21 +113,45 @@ const text = (value: unknown): string => (typeof value === 'string' ? value.trim
 
 /** How often a page showing a job that still runs reloads itself. */
 export const JOB_REFRESH_SECONDS = 5;
+/** How often the first page reloads itself while open. */
+export const CONSOLE_REFRESH_SECONDS = 30;
+const CONSOLE_RELOAD_HASH = scriptHash(CONSOLE_RELOAD);
+
+/** The backlog of the previous reload, carried in the refresh URL for the trend; anything else: none. */
+function previousBacklog(value: string | undefined): number | null {
+  return value !== undefined && /^\d{1,9}$/.test(value) ? Number(value) : null;
+}
 
 export function adminRoutes(deps: AdminDeps): Hono<WebEnv> {
   const routes = new Hono<WebEnv>();
-  const page = (c: WebContext, title: string, body: unknown, status = 200, refreshSeconds?: number) =>
+  const page = (c: WebContext, title: string, body: unknown, status = 200, refreshSeconds?: number, scriptReload?: { url: string }) =>
     renderPage(c, {
       title,
       status,
-      nav: AdminNav({ t: c.get('t') }),
+      nav: AdminNav({ t: c.get('t'), mailbox: c.get('failover')?.on === true }),
       body: body as never,
       ...(refreshSeconds !== undefined && { refreshSeconds }),
+      ...(scriptReload && { refreshUrl: scriptReload.url, refreshWithoutScriptOnly: true }),
     });
+  const timesOf = (c: WebContext) => timeFormat(c.get('lang'), c.get('timeZone'), deps.clock.now());
 
-  routes.get('/', (c) => {
+  routes.get('/', async (c) => {
     const t = c.get('t');
-    return page(c, t('admin.title'), null);
+    const overview = await readConsoleOverview(deps);
+    const auto = c.req.query('refresh') !== 'off';
+    const backlog = overview.backlog?.ok ? overview.backlog.value.jobs : null;
+    const refreshUrl = backlog === null ? ADMIN_PATH : `${ADMIN_PATH}?${new URLSearchParams({ backlog: String(backlog) })}`;
+    const reload = { url: refreshUrl, seconds: CONSOLE_REFRESH_SECONDS };
+    const note = t('admin.overview.refreshing', { seconds: CONSOLE_REFRESH_SECONDS });
+    const body = [
+      RefreshControl({ t, auto, path: ADMIN_PATH, note, ...(auto && { reload }) }),
+      ConsoleView({ t, times: timesOf(c), overview, previousBacklog: previousBacklog(c.req.query('backlog')) }),
+      auto ? html`<script>${raw(CONSOLE_RELOAD)}</script>` : null,
+    ];
+    if (!auto) return page(c, t('admin.title'), body);
+    // Reloaded by the script (allowed by its hash); the meta refresh only for browsers without script.
+    allowOnThisPage(c, { scriptHashes: [CONSOLE_RELOAD_HASH] });
+    return page(c, t('admin.title'), body, 200, CONSOLE_REFRESH_SECONDS, reload);
   });
 
   routes.get('/trace', async (c) => {
@@ -125,7 +166,7 @@ export function adminRoutes(deps: AdminDeps): Hono<WebEnv> {
       until: q('until'),
     };
     if (!c.req.query('search') && !c.req.query('cursor'))
-      return page(c, t('admin.nav.trace'), TraceView({ t, form, results: null, moreHref: null, error: null }));
+      return page(c, t('admin.nav.trace'), TraceView({ t, times: timesOf(c), form, results: null, moreHref: null, error: null }));
     const input: TraceSearchInput = {
       ...(form.recipient && { recipient: form.recipient }),
       ...(form.sender && { sender: form.sender }),
@@ -138,10 +179,19 @@ export function adminRoutes(deps: AdminDeps): Hono<WebEnv> {
     try {
       const result = await adminTraceSearch(identityOf(c).email, input, deps);
       const more = result.nextCursor ? `/admin/trace?${new URLSearchParams({ ...form, search: '1', cursor: result.nextCursor })}` : null;
-      return page(c, t('admin.nav.trace'), TraceView({ t, form, results: result.messages, moreHref: more, error: null }));
+      return page(
+        c,
+        t('admin.nav.trace'),
+        TraceView({ t, times: timesOf(c), form, results: result.messages, moreHref: more, error: null }),
+      );
     } catch (error) {
       if (!(error instanceof InvalidInputError)) throw error;
-      return page(c, t('admin.nav.trace'), TraceView({ t, form, results: null, moreHref: null, error: error.message }), 400);
+      return page(
+        c,
+        t('admin.nav.trace'),
+        TraceView({ t, times: timesOf(c), form, results: null, moreHref: null, error: error.message }),
+        400,
+      );
     }
   });
 
@@ -150,7 +200,7 @@ export function adminRoutes(deps: AdminDeps): Hono<WebEnv> {
     return page(
       c,
       traced.message.summary.subject || traced.message.sesMessageId,
-      TraceDetailView({ t: c.get('t'), traced, csrf: csrfTokenOf(c) }),
+      TraceDetailView({ t: c.get('t'), times: timesOf(c), traced, csrf: csrfTokenOf(c) }),
     );
   });
 
@@ -221,7 +271,7 @@ export function adminRoutes(deps: AdminDeps): Hono<WebEnv> {
     const auto = running && c.req.query('refresh') !== 'off';
     const body = [
       running ? RefreshControl({ t: c.get('t'), auto, path: '/admin/jobs' }) : null,
-      JobsView({ t: c.get('t'), jobs: result.jobs, moreHref: more }),
+      JobsView({ t: c.get('t'), times: timesOf(c), jobs: result.jobs, moreHref: more }),
     ];
     return page(c, c.get('t')('admin.nav.jobs'), body, 200, auto ? JOB_REFRESH_SECONDS : undefined);
   });
@@ -266,11 +316,22 @@ export function adminRoutes(deps: AdminDeps): Hono<WebEnv> {
       return { kind: 'error', message: error.message };
     }
   };
-  const failoverPage = async (c: WebContext, error: string | null, status = 200, notified: NoticeResult | null = null) => {
+  const failoverPage = async (
+    c: WebContext,
+    error: string | null,
+    status = 200,
+    notified: NoticeResult | null = null,
+    /** A failover just switched off: when it went on (the reconcile window). */
+    endedFailoverSince?: string | null,
+  ) => {
     const t = c.get('t');
     const state = await deps.flag.read().catch(() => null);
     const notices = await noticePreview(state);
-    return page(c, t('admin.nav.failover'), FailoverView({ t, state, csrf: csrfTokenOf(c), error, notices, notified }), status);
+    // While on, what to run after switching off; right after switching off, what to run now (issue 15).
+    const since = state?.on ? state.since : endedFailoverSince;
+    const reconcile = since === undefined ? null : reconcileCommandLine({ since, target: deps.reconcileTarget });
+    const view = FailoverView({ t, times: timesOf(c), state, csrf: csrfTokenOf(c), error, notices, notified, reconcile });
+    return page(c, t('admin.nav.failover'), view, status);
   };
 
   routes.get('/failover', (c) => failoverPage(c, null));
@@ -285,20 +346,22 @@ export function adminRoutes(deps: AdminDeps): Hono<WebEnv> {
     try {
       if (reason === '') throw new InvalidInputError('a reason is required');
       const notices = notify ? await noticesFor(on, message) : null;
+      const before = on ? null : await deps.flag.read().catch(() => null);
       const state = await audited(
         deps.audit,
         deps.clock,
         { actor, action: on ? 'failover.on' : 'failover.off', details: { reason, message } },
         () => switchFailover(deps.flag, { on, message, actor, reason }, deps.clock),
       );
-      if (!notices) return c.redirect('/admin/failover', 303);
+      const ended = before?.on ? before.since : undefined;
+      if (!notices) return ended === undefined ? c.redirect('/admin/failover', 303) : failoverPage(c, null, 200, null, ended);
       // An explicit ask: a round also when the flag was already on.
       const notified = await notifyStaff({ state, actor, repeat: 'again' }, notices.settings, {
         ...notices.parts,
         audit: deps.audit,
         clock: deps.clock,
       });
-      return failoverPage(c, null, 200, notified);
+      return failoverPage(c, null, 200, notified, ended);
     } catch (error) {
       if (!(error instanceof InvalidInputError)) throw error;
       return failoverPage(c, error.message, 400);
@@ -336,10 +399,15 @@ export function adminRoutes(deps: AdminDeps): Hono<WebEnv> {
         deps,
       );
       const more = result.nextCursor ? `/admin/audit?${new URLSearchParams({ ...form, cursor: result.nextCursor })}` : null;
-      return page(c, t('admin.nav.audit'), AuditView({ t, form, events: result.events, moreHref: more, error: null }));
+      return page(c, t('admin.nav.audit'), AuditView({ t, times: timesOf(c), form, events: result.events, moreHref: more, error: null }));
     } catch (error) {
       if (!(error instanceof InvalidInputError)) throw error;
-      return page(c, t('admin.nav.audit'), AuditView({ t, form, events: [], moreHref: null, error: error.message }), 400);
+      return page(
+        c,
+        t('admin.nav.audit'),
+        AuditView({ t, times: timesOf(c), form, events: [], moreHref: null, error: error.message }),
+        400,
+      );
     }
   });
 

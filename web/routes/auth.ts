@@ -3,11 +3,14 @@
 // starts the session, POST /auth/logout (CSRF-checked) ends it and hands the browser
 // to the provider's logout. All of it sits behind the failover gate.
 import { Hono } from 'hono';
+import { recordAudit } from '../../lambdas/core/audit.ts';
 import { isBreakGlassAdmin } from '../../lambdas/core/break-glass.ts';
 import { canSignIn } from '../../lambdas/core/directory.ts';
 import type { DirectoryUser } from '../../lambdas/core/model.ts';
 import { sameDirectoryId } from '../../lambdas/core/sessions.ts';
 import { hasAsciiControls } from '../../lambdas/core/text.ts';
+import type { AuditLog } from '../../lambdas/ports/audit-log.ts';
+import type { Clock } from '../../lambdas/ports/clock.ts';
 import type { DirectoryLookup } from '../../lambdas/ports/directory.ts';
 import type { Identity, SignInProvider } from '../../lambdas/ports/sign-in.ts';
 import type { WebEnv } from '../middleware/context.ts';
@@ -35,6 +38,8 @@ export interface AuthRouteDeps {
   adminGroup: string;
   /** Usernames of the break-glass admin accounts: admins without the directory (core/break-glass.ts). */
   breakGlassAdmins?: readonly string[];
+  /** Where each sign-in is recorded (`signin`): the console counts who signed in during a failover. */
+  audit?: { log: AuditLog; clock: Clock };
 }
 
 export function authRoutes(deps: AuthRouteDeps): Hono<WebEnv> {
@@ -92,7 +97,25 @@ export function authRoutes(deps: AuthRouteDeps): Hono<WebEnv> {
         access.breakGlassAdmin,
       );
       deps.logger.info('signed in', { subject: identity.subject, email: identity.email, groups: identity.groups });
-      return c.redirect(safeReturnTo(pending.returnTo), 303);
+      if (deps.audit) {
+        // A sign-in is never held back by its record.
+        await recordAudit(deps.audit.log, deps.audit.clock, { actor: identity.email, action: 'signin', details: {} }).catch(
+          (error: unknown) => deps.logger.warn('sign-in not audited', { email: identity.email, error: String(error) }),
+        );
+      }
+      const returnTo = safeReturnTo(pending.returnTo);
+      const flag = c.get('failover');
+      // Normal operation: the mailbox is closed, so say why instead of ending on the bare status page.
+      if (flag && !flag.on && !(returnTo === '/admin' || returnTo.startsWith('/admin/') || returnTo.startsWith('/admin?'))) {
+        const admin = signedIn.groups.includes(deps.adminGroup) || access.breakGlassAdmin;
+        return messagePage(c, {
+          title: t('auth.normalOperation.title'),
+          text: t('auth.normalOperation.body'),
+          status: 200,
+          ...(admin && { link: { href: '/admin', label: t('mail.nav.admin') } }),
+        });
+      }
+      return c.redirect(returnTo, 303);
     } catch (error) {
       deps.logger.warn('sign-in failed', { error: String(error), cause: String((error as Error).cause ?? '') });
       return failed();

@@ -55,7 +55,7 @@ export function composeRoutes(deps: MailRouteDeps): Hono<WebEnv> {
     return renderPage(c, {
       title: t(COMPOSE_TITLES[state.mode]),
       status,
-      nav: FolderNav({ t, current: state.mode === 'new' ? 'compose' : null }),
+      nav: FolderNav({ t, current: state.mode === 'new' ? 'compose' : null, admin: c.get('isAdmin') }),
       body: ComposeView({
         t,
         lang: c.get('lang'),
@@ -198,7 +198,7 @@ export function composeRoutes(deps: MailRouteDeps): Hono<WebEnv> {
     allowOnThisPage(c, { formAction: [new URL(form.url).origin], scriptHashes: [UPLOAD_SCRIPT_HASH] });
     return renderPage(c, {
       title: t('attach.title'),
-      nav: FolderNav({ t, current: null }),
+      nav: FolderNav({ t, current: null, admin: c.get('isAdmin') }),
       body: AttachView({ t, lang: c.get('lang'), form, maxBytes: remaining, backHref: draftPath(draftId) }),
     });
   });

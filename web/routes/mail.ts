@@ -62,7 +62,7 @@ export function mailRoutes(deps: MailRouteDeps, signer: InlineImageSigner): Hono
     return renderPage(c, {
       title: t(FOLDER_NAMES[folder]),
       status: invalidQuery === null ? 200 : 400,
-      nav: FolderNav({ t, current: folder }),
+      nav: FolderNav({ t, current: folder, admin: c.get('isAdmin') }),
       body: FolderView({
         t,
         lang: c.get('lang'),
@@ -93,7 +93,7 @@ export function mailRoutes(deps: MailRouteDeps, signer: InlineImageSigner): Hono
     if (!opened.entry.read) await markRead(identity, opened.entry.sesMessageId, deps);
     return renderPage(c, {
       title: rendered?.subject || opened.entry.subject || t('mail.list.noSubject'),
-      nav: FolderNav({ t, current: opened.entry.folder }),
+      nav: FolderNav({ t, current: opened.entry.folder, admin: c.get('isAdmin') }),
       body: MessageView({
         t,
         lang: c.get('lang'),

@@ -19,6 +19,10 @@ export interface LayoutProps {
   narrow?: boolean;
   /** Reload the page after this many seconds (a running job's page); the CSP allows no script, a meta refresh needs none. */
   refreshSeconds?: number;
+  /** Where the reload goes (same origin, a path); default: the page itself. */
+  refreshUrl?: string;
+  /** The page reloads itself by script: the meta refresh only for browsers without script (<noscript>). */
+  refreshWithoutScriptOnly?: boolean;
   children?: Child;
 }
 
@@ -30,7 +34,15 @@ export function Layout(props: LayoutProps) {
         <meta charset="utf-8" />
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         <meta name="robots" content="noindex, nofollow" />
-        {props.refreshSeconds ? <meta http-equiv="refresh" content={String(props.refreshSeconds)} /> : null}
+        {props.refreshSeconds ? (
+          props.refreshWithoutScriptOnly ? (
+            <noscript>
+              <meta http-equiv="refresh" content={refreshContent(props.refreshSeconds, props.refreshUrl)} />
+            </noscript>
+          ) : (
+            <meta http-equiv="refresh" content={refreshContent(props.refreshSeconds, props.refreshUrl)} />
+          )
+        ) : null}
         <title>{`${props.title} – ${t('app.name')}`}</title>
         <link rel="stylesheet" href={STYLESHEET_PATH} />
       </head>
@@ -65,14 +77,18 @@ export function Layout(props: LayoutProps) {
   );
 }
 
+const refreshContent = (seconds: number, url: string | undefined): string => (url ? `${seconds};url=${url}` : String(seconds));
+
 export interface PageOptions {
   title: string;
   body: Child;
   status?: number;
   nav?: Child;
   narrow?: boolean;
-  /** See LayoutProps.refreshSeconds. */
+  /** See LayoutProps.refreshSeconds and refreshUrl. */
   refreshSeconds?: number;
+  refreshUrl?: string;
+  refreshWithoutScriptOnly?: boolean;
 }
 
 /** Renders `body` inside the layout for the request's language and user. */
@@ -87,6 +103,8 @@ export async function renderPage(c: Context<WebEnv>, options: PageOptions): Prom
       nav={options.nav}
       narrow={options.narrow ?? false}
       {...(options.refreshSeconds !== undefined && { refreshSeconds: options.refreshSeconds })}
+      {...(options.refreshUrl !== undefined && { refreshUrl: options.refreshUrl })}
+      {...(options.refreshWithoutScriptOnly && { refreshWithoutScriptOnly: true })}
     >
       {options.body}
     </Layout>

@@ -34,6 +34,21 @@ export const UPLOAD_SIZE_CHECK = `(function () {
   form.addEventListener('submit', check);
 })();`;
 
+/**
+ * The admin console's first page: reloads itself (to the URL that carries the backlog for
+ * the trend) after the seconds its refresh note names, unless the admin stopped it (then
+ * the note has no URL). A script rather than a meta refresh, which assistive technology
+ * reports as a timed refresh; without script the page carries the meta refresh in <noscript>.
+ */
+export const CONSOLE_RELOAD = `(function () {
+  var note = document.getElementById('refresh-note');
+  if (!note) return;
+  var url = note.getAttribute('data-refresh-url');
+  var seconds = Number(note.getAttribute('data-refresh-seconds'));
+  if (!url || url.charAt(0) !== '/' || url.charAt(1) === '/' || !(seconds > 0)) return;
+  setTimeout(function () { window.location.replace(url); }, seconds * 1000);
+})();`;
+
 /** The CSP source of a script: 'sha256-<base64>' without the quotes. */
 export function scriptHash(script: string): string {
   return `sha256-${createHash('sha256').update(script, 'utf8').digest('base64')}`;

@@ -72,7 +72,15 @@ th,td{padding:.5rem;text-align:left;vertical-align:top;border-bottom:1px solid v
 .toolbar form{margin:0}
 .toolbar .button{text-align:center}
 .hint{color:var(--muted);font-size:.875rem;margin:.25rem 0}
-.message-frame{display:block;width:100%;height:70vh;min-height:20rem;margin:1rem 0;border:1px solid var(--line);border-radius:4px;background:#fff}
+.message-frame{display:block;width:100%;margin:1rem 0;border:1px solid var(--line);border-radius:4px;background:#fff}
+.message-frame:not(.fitted){height:70vh;min-height:20rem}
+.message-frame.fitted{min-height:3rem;max-height:70vh}
+.console{display:grid;grid-template-columns:repeat(auto-fit,minmax(20rem,1fr));gap:0 2rem}
+.console dt{font-weight:600;margin-top:.5rem}
+.console dd{margin:0;overflow-wrap:anywhere}
+.console #console-audit{grid-column:1/-1}
+.console table{width:100%;border-collapse:collapse}
+.console th,.console td{text-align:left;vertical-align:top;padding:.25rem .5rem .25rem 0;border-bottom:1px solid var(--line)}
 .attachments ul{list-style:none;margin:0;padding:0}
 .attachments li{padding:.25rem 0;border-bottom:1px solid var(--line);overflow-wrap:anywhere}
 .attachments a{display:inline-block;min-height:2.75rem;padding:.6rem 0}
@@ -97,7 +105,7 @@ input[type=file]{padding:.4rem}
 .message-headers dd{margin-bottom:.5rem}
 .toolbar>a,.toolbar>form,.toolbar button{flex:1 1 auto}
 .toolbar button{width:100%}
-.message-frame{height:65vh}
+.message-frame:not(.fitted){height:65vh}
 .search button{flex:1 1 auto}
 }
 @media (prefers-reduced-motion:reduce){*{transition:none!important;animation:none!important}}

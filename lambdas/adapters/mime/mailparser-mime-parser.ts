@@ -200,7 +200,7 @@ export function htmlToPlain(html: string): string {
       }
       continue;
     }
-    const close = source.indexOf('>', open);
+    const close = tagEnd(source, open + tag[0].length);
     if (close < 0) break;
     const name = (tag[2] ?? '').toLowerCase();
     at = close + 1;
@@ -212,6 +212,32 @@ export function htmlToPlain(html: string): string {
     out += INLINE_ELEMENTS.has(name) ? '' : ' ';
   }
   return decodeEntities(out);
+}
+
+/**
+ * Where a tag that goes on at `from` ends (its `>`), or -1. A quoted attribute value may
+ * hold `>` (`title="a > b"`): taking the first `>` would turn the rest of the value into
+ * "visible" text, so values quoted after `=` are skipped whole. Linear: every character is passed once.
+ */
+function tagEnd(source: string, from: number): number {
+  let at = from;
+  while (at < source.length) {
+    const char = source[at];
+    if (char === '>') return at;
+    if (char === '=') {
+      at++;
+      while (at < source.length && /\s/.test(source[at] ?? '')) at++;
+      const quote = source[at];
+      if (quote === '"' || quote === "'") {
+        const end = source.indexOf(quote, at + 1);
+        if (end < 0) return -1;
+        at = end + 1;
+      }
+      continue;
+    }
+    at++;
+  }
+  return -1;
 }
 
 function decodeEntities(value: string): string {

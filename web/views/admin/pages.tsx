@@ -8,15 +8,20 @@ import type { TracedMessage } from '../../../lambdas/core/trace.ts';
 import type { AuditEvent } from '../../../lambdas/ports/audit-log.ts';
 import type { FailoverState } from '../../../lambdas/ports/failover-flag.ts';
 import type { ResendJob } from '../../../lambdas/ports/resend-jobs.ts';
-import type { Translate } from '../../i18n/index.ts';
+import type { TimeFormat, Translate } from '../../i18n/index.ts';
+import { FailoverSummary } from './console.tsx';
 
 export const ADMIN_PATH = '/admin';
 
-export function AdminNav(props: { t: Translate }): Child {
+/** The console's navigation; `mailbox` adds the way back to the admin's own inbox (while the webmail is open). */
+export function AdminNav(props: { t: Translate; mailbox?: boolean }): Child {
   const { t } = props;
   return (
     <nav aria-label={t('admin.title')}>
       <ul>
+        <li>
+          <a href={ADMIN_PATH}>{t('admin.nav.overview')}</a>
+        </li>
         <li>
           <a href="/admin/trace">{t('admin.nav.trace')}</a>
         </li>
@@ -32,6 +37,11 @@ export function AdminNav(props: { t: Translate }): Child {
         <li>
           <a href="/admin/audit">{t('admin.nav.audit')}</a>
         </li>
+        {props.mailbox && (
+          <li>
+            <a href="/mail">{t('admin.nav.mailbox')}</a>
+          </li>
+        )}
       </ul>
     </nav>
   );
@@ -76,6 +86,7 @@ export interface TraceForm {
 
 export function TraceView(props: {
   t: Translate;
+  times: TimeFormat;
   form: TraceForm;
   results: TracedMessage[] | null;
   moreHref: string | null;
@@ -111,7 +122,9 @@ export function TraceView(props: {
             {props.results.map(({ message, deliveries }) => (
               <tr>
                 <td>
-                  <a href={`/admin/trace/${encodeURIComponent(message.sesMessageId)}`}>{message.receivedAt}</a>
+                  <a href={`/admin/trace/${encodeURIComponent(message.sesMessageId)}`}>
+                    <time datetime={message.receivedAt}>{props.times.at(message.receivedAt)}</time>
+                  </a>
                 </td>
                 <td>{message.envelopeFrom}</td>
                 <td>{message.summary.subject}</td>
@@ -128,7 +141,7 @@ export function TraceView(props: {
   );
 }
 
-export function TraceDetailView(props: { t: Translate; traced: TracedMessage; csrf: string }): Child {
+export function TraceDetailView(props: { t: Translate; times: TimeFormat; traced: TracedMessage; csrf: string }): Child {
   const { t } = props;
   const { message, deliveries } = props.traced;
   const id = encodeURIComponent(message.sesMessageId);
@@ -139,7 +152,9 @@ export function TraceDetailView(props: { t: Translate; traced: TracedMessage; cs
         <dt>ID</dt>
         <dd>{message.sesMessageId}</dd>
         <dt>{t('admin.received')}</dt>
-        <dd>{message.receivedAt}</dd>
+        <dd>
+          <time datetime={message.receivedAt}>{props.times.at(message.receivedAt)}</time>
+        </dd>
         <dt>{t('admin.trace.sender')}</dt>
         <dd>{message.envelopeFrom}</dd>
         <dt>{t('admin.trace.messageId')}</dt>
@@ -164,7 +179,9 @@ export function TraceDetailView(props: { t: Translate; traced: TracedMessage; cs
             <tbody>
               {d.attempts.map((a) => (
                 <tr>
-                  <td>{a.at}</td>
+                  <td>
+                    <time datetime={a.at}>{props.times.at(a.at)}</time>
+                  </td>
                   <td>{String(a.code)}</td>
                   <td>
                     {a.response}
@@ -222,7 +239,7 @@ export function BulkResendView(props: { t: Translate; csrf: string; error: strin
   );
 }
 
-export function JobsView(props: { t: Translate; jobs: ResendJob[]; moreHref: string | null }): Child {
+export function JobsView(props: { t: Translate; times: TimeFormat; jobs: ResendJob[]; moreHref: string | null }): Child {
   const { t } = props;
   return (
     <>
@@ -237,7 +254,9 @@ export function JobsView(props: { t: Translate; jobs: ResendJob[]; moreHref: str
               <td>{job.state}</td>
               <td>{`${job.counters.done}/${job.counters.total}${job.enumerated ? '' : '+'}`}</td>
               <td>{job.createdBy}</td>
-              <td>{job.createdAt}</td>
+              <td>
+                <time datetime={job.createdAt}>{props.times.at(job.createdAt)}</time>
+              </td>
             </tr>
           ))}
         </tbody>
@@ -276,12 +295,15 @@ export type NoticePreview = { kind: 'off' } | { kind: 'plan'; plan: NoticePlan }
 
 export function FailoverView(props: {
   t: Translate;
+  times: TimeFormat;
   state: FailoverState | null;
   csrf: string;
   error: string | null;
   notices?: NoticePreview;
   /** The round just sent by this switch. */
   notified?: NoticeResult | null;
+  /** The `shadowmail reconcile` command line for the failover that is on (or was just switched off); null: none. */
+  reconcile?: string | null;
 }): Child {
   const { t, state, notices, notified } = props;
   return (
@@ -297,12 +319,7 @@ export function FailoverView(props: {
           })}
         </p>
       )}
-      <p id="failover-state">{state?.on ? t('admin.failover.isOn') : t('admin.failover.isOff')}</p>
-      {state?.since && (
-        <p>
-          {state.since} — {state.changedBy ?? ''} — {state.reason ?? ''}
-        </p>
-      )}
+      <FailoverSummary t={t} times={props.times} state={state} />
       {props.error && <p role="alert">{props.error}</p>}
       <form method="post" action="/admin/failover">
         <Csrf token={props.csrf} />
@@ -330,6 +347,15 @@ export function FailoverView(props: {
         )}
         <button type="submit">{t('admin.failover.switch')}</button>
       </form>
+      {props.reconcile && (
+        <section id="failover-reconcile" aria-labelledby="failover-reconcile-heading">
+          <h2 id="failover-reconcile-heading">{t(state?.on ? 'admin.failover.reconcile.before' : 'admin.failover.reconcile.now')}</h2>
+          <p>{t('admin.failover.reconcile.body')}</p>
+          <pre>
+            <code>{props.reconcile}</code>
+          </pre>
+        </section>
+      )}
       {notices && <NoticePreviewView t={t} preview={notices} />}
     </>
   );
@@ -385,6 +411,7 @@ function NoticePreviewView(props: { t: Translate; preview: NoticePreview }): Chi
 
 export function AuditView(props: {
   t: Translate;
+  times: TimeFormat;
   form: { actor: string; action: string; since: string; until: string };
   events: AuditEvent[];
   moreHref: string | null;
@@ -406,7 +433,9 @@ export function AuditView(props: {
         <tbody>
           {props.events.map((e) => (
             <tr>
-              <td>{e.at}</td>
+              <td>
+                <time datetime={e.at}>{props.times.at(e.at)}</time>
+              </td>
               <td>{e.actor}</td>
               <td>{e.action}</td>
               <td>{e.target ?? ''}</td>
@@ -425,11 +454,23 @@ export function AuditView(props: {
  * Says that a running job's page reloads itself and offers to stop it (WCAG 2.2.1: a
  * time limit the user can turn off); `auto` false offers to turn it back on.
  */
-export function RefreshControl(props: { t: Translate; auto: boolean; path: string }): Child {
+export function RefreshControl(props: {
+  t: Translate;
+  auto: boolean;
+  path: string;
+  note?: string;
+  /** For a page that reloads by script (scripts.ts CONSOLE_RELOAD): where to, and after how long. */
+  reload?: { url: string; seconds: number };
+}): Child {
   const { t } = props;
   return props.auto ? (
-    <p class="refresh-note" id="refresh-note">
-      {t('admin.jobs.refreshing')} <a href={`${props.path}?refresh=off`}>{t('admin.jobs.stopRefresh')}</a>
+    <p
+      class="refresh-note"
+      id="refresh-note"
+      data-refresh-url={props.reload?.url}
+      data-refresh-seconds={props.reload ? String(props.reload.seconds) : undefined}
+    >
+      {props.note ?? t('admin.jobs.refreshing')} <a href={`${props.path}?refresh=off`}>{t('admin.jobs.stopRefresh')}</a>
     </p>
   ) : (
     <p class="refresh-note" id="refresh-note">

@@ -40,7 +40,8 @@ export function noticeFrom(value: string | undefined): NoticeKey | null {
   return value !== undefined && Object.hasOwn(NOTICES, value) ? (value as NoticeKey) : null;
 }
 
-export function FolderNav({ t, current }: { t: Translate; current: Folder | 'compose' | null }) {
+/** The folders; for an admin also the way to the console (which links back here). */
+export function FolderNav({ t, current, admin = false }: { t: Translate; current: Folder | 'compose' | null; admin?: boolean }) {
   const link = (href: string, label: string, active: boolean) => (
     <li>
       <a href={href} aria-current={active ? 'page' : undefined}>
@@ -54,6 +55,7 @@ export function FolderNav({ t, current }: { t: Translate; current: Folder | 'com
       {link(FOLDER_PATHS.sent, t('mail.folder.sent'), current === 'sent')}
       {link(FOLDER_PATHS.deleted, t('mail.folder.deleted'), current === 'deleted')}
       {link(`${MAIL_PATH}/compose`, t('mail.nav.compose'), current === 'compose')}
+      {admin ? link('/admin', t('mail.nav.admin'), false) : null}
     </ul>
   );
 }

@@ -6,7 +6,7 @@ import type { Child } from 'hono/jsx';
 import type { AuthenticationWarning, MailboxEntry } from '../../../lambdas/core/model.ts';
 import type { RenderedAttachment, RenderedMessage } from '../../../lambdas/ports/message-renderer.ts';
 import { formatDateTime, type Lang, type Translate } from '../../i18n/index.ts';
-import { MESSAGE_FRAME_REFERRER_POLICY, MESSAGE_FRAME_SANDBOX } from '../../message-frame.ts';
+import { frameHeight, MESSAGE_FRAME_REFERRER_POLICY, MESSAGE_FRAME_SANDBOX } from '../../message-frame.ts';
 import { FOLDER_NAMES, FOLDER_PATHS, formatSize, messagePath } from './common.tsx';
 
 /** One action on the message: a CSRF-protected POST form that is a single button. */
@@ -64,9 +64,13 @@ export function MessageView(props: MessageViewProps) {
   const from = rendered?.from ?? entry.from;
   const to = rendered?.to ?? entry.to;
   const cc = rendered?.cc ?? entry.cc;
-  const date = rendered?.date ?? entry.date ?? entry.receivedAt;
+  // The arrival, as the list shows it; the sender's Date header beside it only when it says another time.
+  const received = formatDateTime(entry.receivedAt, props.lang, props.timeZone);
+  const headerDate = rendered?.date ?? entry.date;
+  const sent = headerDate ? formatDateTime(headerDate, props.lang, props.timeZone) : '';
   const subject = rendered?.subject ?? entry.subject;
   const attachments = listedAttachments(rendered);
+  const fitted = rendered ? frameHeight(rendered) : null;
   const folderName = t(FOLDER_NAMES[entry.folder]);
   const csrf = <input type="hidden" name="_csrf" value={props.csrfToken} />;
   return (
@@ -90,10 +94,18 @@ export function MessageView(props: MessageViewProps) {
             <dd>{cc.join(', ')}</dd>
           </>
         ) : null}
-        <dt>{t('mail.message.date')}</dt>
+        <dt>{t('mail.message.received')}</dt>
         <dd>
-          <time datetime={date}>{formatDateTime(date, props.lang, props.timeZone)}</time>
+          <time datetime={entry.receivedAt}>{received}</time>
         </dd>
+        {headerDate && sent !== received ? (
+          <>
+            <dt>{t('mail.message.sentAt')}</dt>
+            <dd>
+              <time datetime={headerDate}>{sent}</time>
+            </dd>
+          </>
+        ) : null}
       </dl>
 
       <div class="toolbar" role="group" aria-label={t('mail.message.actions')}>
@@ -146,7 +158,9 @@ export function MessageView(props: MessageViewProps) {
 
       {props.problem === 'unavailable' ? null : (
         <iframe
-          class="message-frame"
+          class={fitted === null ? 'message-frame' : 'message-frame fitted'}
+          // A presentational height, not a style attribute: the page's CSP allows no inline style.
+          height={fitted === null ? undefined : String(fitted)}
           title={t('mail.message.frameTitle')}
           src={messagePath(id, props.allowRemote ? '/body?remote=1' : '/body')}
           sandbox={MESSAGE_FRAME_SANDBOX}

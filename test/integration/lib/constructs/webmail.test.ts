@@ -12,9 +12,10 @@ import { join, resolve } from 'node:path';
 import { App, Stack, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ENV, SIGN_IN_TRIGGER_ENV, WEB_ENV } from '../../../../lambdas/contract/environment.ts';
+import { ENV, parseQueueUrls, SIGN_IN_TRIGGER_ENV, WEB_ENV } from '../../../../lambdas/contract/environment.ts';
 import { MESSAGE_TABLE } from '../../../../lambdas/contract/message-table.ts';
 import { FORWARD_LIMITS } from '../../../../lambdas/contract/pipeline-limits.ts';
 import { RAW_MAIL_PREFIX } from '../../../../lambdas/contract/raw-mail-bucket.ts';
@@ -658,6 +659,49 @@ describe('webmail function', () => {
         Resource: { 'Fn::GetAtt': [idOf(statefulTemplate, 'AWS::KMS::Key', 'RawMailKey'), 'Arn'] },
       },
     ]);
+  });
+
+  it('reads the depths of exactly the queues the console shows (sqs:GetQueueAttributes), and names them in an environment its validation accepts', () => {
+    // Prepare: the console's backlog and dead-letter queues (issue 16).
+    let queues: { forward: sqs.IQueue; ingestDlq: sqs.IQueue; forwardDlq: sqs.IQueue } | undefined;
+    const queue = (stack: Stack, name: string) => sqs.Queue.fromQueueArn(stack, name, `arn:aws:sqs:eu-west-1:123456789012:${name}`);
+    const { template, stack } = build(
+      {},
+      {
+        extend: (stack, webmail) => {
+          queues = { forward: queue(stack, 'Fwd'), ingestDlq: queue(stack, 'IngestDlq'), forwardDlq: queue(stack, 'FwdDlq') };
+          webmail.showQueueDepths(queues.forward, { ingest: queues.ingestDlq, forward: queues.forwardDlq });
+        },
+      },
+    );
+    const arn = (queue: sqs.IQueue) => stack.resolve(queue.queueArn);
+    // Act
+    const statements = only(template, 'AWS::IAM::Policy', 'WebmailFunctionRoleDefaultPolicy').Properties.PolicyDocument
+      .Statement as unknown[];
+    const vars = only(template, 'AWS::Lambda::Function', 'WebmailFunction').Properties.Environment.Variables as Record<string, unknown>;
+    // Assess
+    expect(statements.filter((statement) => JSON.stringify(statement).includes('GetQueueAttributes'))).toEqual([
+      {
+        Effect: 'Allow',
+        Action: 'sqs:GetQueueAttributes',
+        // CDK sorts a statement's resources.
+        Resource: [arn(queues!.forward), arn(queues!.forwardDlq), arn(queues!.ingestDlq)],
+      },
+    ]);
+    // As CloudFormation fills it in, then as the function reads it.
+    const evaluate = (value: unknown): string =>
+      typeof value === 'string'
+        ? value
+        : JSON.stringify(value) === '{"Ref":"AWS::URLSuffix"}'
+          ? 'amazonaws.com'
+          : (value as { 'Fn::Join': [string, unknown[]] })['Fn::Join'][1].map(evaluate).join('');
+    const sqsUrl = (name: string) => `https://sqs.eu-west-1.amazonaws.com/123456789012/${name}`;
+    expect(evaluate(vars[ENV.forwardQueueUrl])).toBe(sqsUrl('Fwd'));
+    expect(parseQueueUrls(evaluate(vars[WEB_ENV.deadLetterQueueUrls]))).toEqual([
+      { label: 'ingest', url: sqsUrl('IngestDlq') },
+      { label: 'forward', url: sqsUrl('FwdDlq') },
+    ]);
+    expect(JSON.stringify(saml.template.toJSON())).not.toContain('GetQueueAttributes');
   });
 
   it('sends from every mail domain identity it is given, with its configuration set', () => {

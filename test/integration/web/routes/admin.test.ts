@@ -352,6 +352,57 @@ describe('admin console', () => {
     expect(await page.text()).toContain('Failover is ON');
   });
 
+  it('says when, by whom and why the flag changed in words and the configured zone, without dangling separators', async () => {
+    // Prepare: the flag was switched off by the CLI without a reason (beforeEach), then on by the page.
+    const admin = await as(ADMIN);
+    const before = await (await admin.get('/admin/failover')).text();
+    await admin.post('/admin/failover', { on: '1', message: '', reason: 'datacenter outage' });
+    // Act
+    const after = await (await admin.get('/admin/failover')).text();
+    const german = await (
+      await app.request(`${ORIGIN}/admin/failover`, { headers: { cookie: admin.cookie, 'accept-language': 'de' } })
+    ).text();
+    // Assess
+    const stateOf = (page: string) => {
+      const start = page.indexOf('id="failover-state"');
+      // The visible text only: <time datetime> keeps the machine-readable stamp, as it should.
+      return page
+        .slice(start, page.indexOf('<form', start))
+        .replace(/<[^>]+>/g, ' ')
+        .replace(/\s+/g, ' ');
+    };
+    expect(stateOf(before)).toContain('3 March 2030 at 14:05 CET');
+    expect(stateOf(before)).toContain('cli:test');
+    expect(stateOf(before)).not.toMatch(/2030-03-03T|—\s*(—|$)/);
+    expect(stateOf(before)).not.toContain('Reason');
+    expect(stateOf(after)).toContain('datacenter outage');
+    expect(stateOf(after)).toContain('admin@corp.test');
+    expect(stateOf(german)).toContain('3. März 2030 um 14:05 MEZ');
+  });
+
+  it('reminds the admin to run shadowmail reconcile when switching off, with the failover window', async () => {
+    // Prepare
+    const admin = await as(ADMIN);
+    await admin.post('/admin/failover', { on: '1', message: 'down', reason: 'outage' });
+    const since = (await harness.flag.read()).since!;
+    harness.clock.advance(600_000);
+    // Act
+    const whileOn = await (await admin.get('/admin/failover')).text();
+    const off = await admin.post('/admin/failover', { on: '0', reason: 'Exchange is back' });
+    const german = await (
+      await app.request(`${ORIGIN}/admin/failover`, { headers: { cookie: admin.cookie, 'accept-language': 'de' } })
+    ).text();
+    // Assess
+    const command = `shadowmail reconcile --imap imaps://EXCHANGE-HOST:993 --user SERVICE-ACCOUNT --password-file PASSWORD-FILE --since ${since} --read-state`;
+    expect(whileOn).toContain(command);
+    expect(off.status).toBe(200);
+    const afterOff = await off.text();
+    expect(afterOff).toContain('Failover is OFF');
+    expect(afterOff).toContain(command);
+    expect(afterOff).toContain('--dry-run');
+    expect(german).not.toContain('shadowmail reconcile');
+  });
+
   it('lists audit entries, filtered by action', async () => {
     // Prepare
     const admin = await as(ADMIN);

@@ -18,6 +18,7 @@ import {
   tamperPayload,
 } from '../../../support/app-under-test.ts';
 import { MemoryDirectoryStore } from '../../../support/memory-directory-store.ts';
+import { MemoryAuditLog } from '../../../support/memory-resend.ts';
 import { CookieJar, signInAtProvider } from '../../../support/oidc-fetch-flow.ts';
 
 let h: Harness;
@@ -42,6 +43,59 @@ async function signInThroughApp(
   const callback = await app.request(`${base}/auth/callback${round.callbackUrl.search}`, { headers: { cookie: pendingCookie } });
   return { login, pendingCookie, callback, callbackUrl: round.callbackUrl };
 }
+
+describe('sign-in while the flag is off, and its audit entry (issue 16)', () => {
+  it('ends on a page that says why there is nothing to see: normal operation, use Outlook', async () => {
+    // Prepare
+    await h.switchOff();
+    const app = h.makeApp();
+    // Act
+    const { callback } = await signInThroughApp(app, { email: 'alice@corp.test', password: 'alice' });
+    const de = await signInThroughApp(app, { email: 'alice@corp.test', password: 'alice' }).then(async () => {
+      const login = await app.request(`${ORIGIN}/auth/login`, { headers: { 'accept-language': 'de' } });
+      const round = await signInAtProvider(
+        login.headers.get('location')!,
+        h.provider.url,
+        { email: 'alice@corp.test', password: 'alice' },
+        new CookieJar(),
+      );
+      return app.request(`${ORIGIN}/auth/callback${round.callbackUrl!.search}`, {
+        headers: { cookie: login.headers.getSetCookie()[0]!.split(';')[0]!, 'accept-language': 'de' },
+      });
+    });
+    // Assess
+    expect(callback.status).toBe(200);
+    const page = await callback.text();
+    expect(page).toContain('Normal operation: use Outlook');
+    expect(page).toContain('Exchange is working');
+    expect(setCookies(callback).get('shadowmail_session')).toBeDefined();
+    expect(await de.text()).toContain('Normalbetrieb: Outlook verwenden');
+  });
+
+  it('still takes an admin to the console while the flag is off', async () => {
+    // Prepare
+    await h.switchOff();
+    const app = h.makeApp();
+    // Act
+    const plain = await signInThroughApp(app, { email: 'admin@corp.test', password: 'admin' });
+    const toConsole = await signInThroughApp(app, { email: 'admin@corp.test', password: 'admin' }, { returnTo: '/admin/trace' });
+    // Assess
+    expect(plain.callback.status).toBe(200);
+    expect(await plain.callback.text()).toContain('href="/admin"');
+    expect(toConsole.callback.status).toBe(303);
+    expect(toConsole.callback.headers.get('location')).toBe('/admin/trace');
+  });
+
+  it('records each sign-in in the audit log (the console counts who signed in during a failover)', async () => {
+    // Prepare
+    const audit = new MemoryAuditLog();
+    const app = h.makeApp({ audit });
+    // Act
+    await signInThroughApp(app, { email: 'alice@corp.test', password: 'alice' });
+    // Assess
+    expect(audit.events).toMatchObject([{ actor: 'alice@corp.test', action: 'signin', outcome: 'ok' }]);
+  });
+});
 
 describe('sign-in', () => {
   it('runs the code flow and starts a session that reaches the mailbox', async () => {

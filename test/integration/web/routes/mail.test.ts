@@ -15,6 +15,7 @@ import { S3DownloadLinks } from '../../../../lambdas/adapters/aws/s3-download-li
 import { makeLocalS3Client } from '../../../../lambdas/adapters/aws/s3-raw-mail-store.ts';
 import { MAX_WEB_BODY_BYTES } from '../../../../lambdas/core/payload-limits.ts';
 import { MESSAGE_FRAME_CSP, MESSAGE_FRAME_SANDBOX } from '../../../../web/message-frame.ts';
+import { ALICE, sessionCookie } from '../../../support/app-under-test.ts';
 import { buildMessage, links, type MailHarness, PNG, startMailHarness } from '../../../support/mail-harness.ts';
 import { startS3rver } from '../../../support/s3rver.ts';
 
@@ -80,6 +81,45 @@ function inlineUrl(frame: string, contentId: string): string {
   if (!match) throw new Error(`no inline URL for ${contentId} in ${frame}`);
   return match[1]!.replace(/&amp;/g, '&');
 }
+
+describe('dates and the way to the console (issue 16)', () => {
+  it('shows on the message page the arrival time the list shows, and the sender’s Date header labelled as such', async () => {
+    // Prepare: the sender's clock says two days before the arrival.
+    const id = await h.deliver(
+      await buildMessage({
+        from: 'carol@partner.test',
+        to: 'alice@corp.test',
+        subject: 'clock skew',
+        text: 'x',
+        date: new Date('2030-03-01T08:00:00.000Z'),
+      }),
+      { receivedAt: '2030-03-03T09:15:00.000Z' },
+    );
+    // Act
+    const list = await html(h.get('/mail'));
+    const page = await html(h.get(`/mail/m/${encodeURIComponent(id)}`));
+    // Assess
+    const row = list.slice(list.indexOf(`/mail/m/${encodeURIComponent(id)}`));
+    expect(row.slice(0, row.indexOf('</li>'))).toContain('3 March 2030 at 10:15 CET');
+    const headers = page
+      .slice(page.indexOf('class="message-headers"'), page.indexOf('</dl>'))
+      .replace(/<[^>]+>/g, ' ')
+      .replace(/\s+/g, ' ');
+    expect(headers).toContain('Received 3 March 2030 at 10:15 CET');
+    expect(headers).toContain('Sent (sender’s clock) 1 March 2030 at 09:00 CET');
+  });
+
+  it('links an admin’s mailbox to the admin console, and nobody else’s', async () => {
+    // Prepare
+    const admin = await sessionCookie({ ...ALICE, groups: ['shadowmail-admins'] }, { clock: h.gate.clock });
+    // Act
+    const asAdmin = await html(h.get('/mail', 'alice', { cookie: admin.cookie }));
+    const asUser = await html(h.get('/mail'));
+    // Assess
+    expect(asAdmin).toContain('href="/admin"');
+    expect(asUser).not.toContain('href="/admin"');
+  });
+});
 
 describe('folder pages', () => {
   it("list the mailbox newest first, unread in bold with hidden text, alias mail included, quarantined and other people's mail left out", async () => {

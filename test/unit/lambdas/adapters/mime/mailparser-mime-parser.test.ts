@@ -236,6 +236,25 @@ describe('MailparserMimeParser', () => {
     expect(summary.snippet).toBe('Café & Bar™ open!');
   });
 
+  it('takes the snippet of an HTML-only message from its visible text, not from attribute values', async () => {
+    // Prepare: the leak of issue 16: a '>' inside a quoted attribute ended the tag early.
+    const raw = [
+      'From: a@sender.example',
+      'To: bob@corp.test',
+      'Subject: Attr',
+      'Content-Type: text/html; charset=utf-8',
+      '',
+      '<div title="Payroll > do not share"><span data-note="x>y">Hello Bob</span>, see you.</div>',
+      '',
+    ].join('\r\n');
+
+    // Act
+    const summary = await parser.summarize(Readable.from([Buffer.from(raw)]));
+
+    // Assess
+    expect(summary.snippet).toBe('Hello Bob, see you.');
+  });
+
   it('rejects with the source stream error itself when the source fails mid-way', async () => {
     // Prepare: half of a real message, then a connection reset like an S3 body stream gives.
     const bytes = await readFile(join(fixtures, 'multipart-attachments.eml'));
@@ -344,6 +363,19 @@ describe('MailparserMimeParser', () => {
 });
 
 describe('htmlToPlain', () => {
+  it('keeps only visible text: an attribute holding > or quotes never reaches the snippet', () => {
+    // Prepare: attribute values with '>' inside (quoted both ways), an unquoted one, and a '>' in visible text.
+    const html =
+      '<p title="Confidential > salary list 2026" data-x=\'a > b <i>hidden</i>\'>Visible <img alt="Q3 > secret" src=x>text</p>' +
+      '<a href=https://x.example/?a=1>link</a> 3 &gt; 2';
+
+    // Act
+    const text = htmlToPlain(html).replace(/\s+/g, ' ').trim();
+
+    // Assess
+    expect(text).toBe('Visible text link 3 > 2');
+  });
+
   it('stays linear on hostile markup: unclosed tags, comments and skipped elements', () => {
     // Prepare: inputs that make naive regex strippers backtrack quadratically.
     const hostile = ['<head'.repeat(20_000), '<!--'.repeat(20_000), '<script>'.repeat(20_000), '<a '.repeat(20_000)];
