@@ -4,8 +4,9 @@
 // data directory or a deployed stack's table (--table, AWS credentials from the
 // environment). Every source is read completely before anything is written, so a
 // failed bind, an unreachable server or a bad CSV row leaves the map as it was.
-import { readFile, stat } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
+import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
 import { CognitoIdentityProviderClient } from '@aws-sdk/client-cognito-identity-provider';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -13,6 +14,7 @@ import { CognitoBreakGlassAccounts } from '../../lambdas/adapters/aws/cognito-br
 import { DynamoDbAuditLog } from '../../lambdas/adapters/aws/dynamodb-audit-log.ts';
 import { makeDynamoDbClient } from '../../lambdas/adapters/aws/dynamodb-client.ts';
 import { DynamoDbDirectoryStore } from '../../lambdas/adapters/aws/dynamodb-directory-store.ts';
+import { createMessageTable } from '../../lambdas/adapters/aws/message-table.ts';
 import { readBindPasswordSecret, secretsClientFor } from '../../lambdas/adapters/aws/secrets-bind-credentials.ts';
 import { type AdminStrategy, DEFAULT_MOBILE_ATTRIBUTE, LdapDirectorySource } from '../../lambdas/adapters/ldap/ldap-directory-source.ts';
 import { CsvDirectorySource } from '../../lambdas/adapters/local/csv-directory-source.ts';
@@ -34,7 +36,7 @@ import type { BreakGlassAccounts } from '../../lambdas/ports/break-glass-account
 import { systemClock } from '../../lambdas/ports/clock.ts';
 import type { DirectorySource } from '../../lambdas/ports/directory.ts';
 import { readLocalConfig } from '../../lambdas/wiring/local-config.ts';
-import { localPaths, readRuntimeInfo } from '../../lambdas/wiring/local-data-dir.ts';
+import { localPaths, prepareDataDir, readRuntimeInfo } from '../../lambdas/wiring/local-data-dir.ts';
 import { LOCAL_TABLE_NAME } from '../../lambdas/wiring/local-index.ts';
 import { command, EXIT, exitStatusHelp, UsageError } from './command.ts';
 import { deployedActor } from './deployed-target.ts';
@@ -49,7 +51,8 @@ export const DIRECTORY_USAGE = `usage:
   shadowmail directory import FILE.csv [--default-country CC] [--max-removals N] [--dry-run] [TARGET]
   shadowmail directory list [--json] [TARGET]
 
-  TARGET: --data-dir DIR (local mode; default SHADOWMAIL_DATA_DIR or ./.shadowmail)
+  TARGET: --data-dir DIR (local mode; default SHADOWMAIL_DATA_DIR or ./.shadowmail; sync and
+          import make a new or empty folder a data directory, no npm start needed first)
           or --table NAME --region REGION [--endpoint URL] [--user-pool-id ID] (a deployed
           stack; AWS credentials from the environment; --endpoint only for DynamoDB-compatible
           servers; --user-pool-id, the stack output UserPoolId, also syncs the break-glass accounts)
@@ -193,7 +196,13 @@ async function list(argv: string[], out: NodeJS.WritableStream): Promise<number>
     options: { json: { type: 'boolean', default: false }, ...TARGET_OPTIONS },
     strict: true,
   });
-  const target = await openTarget(values);
+  const target = await openTarget(values, { create: false });
+  if (target === null) {
+    out.write(
+      values.json ? '[]\n' : `the directory in local data directory ${localDataDir(values)} is empty (nothing imported or synced yet)\n`,
+    );
+    return EXIT.ok;
+  }
   try {
     const { users } = await target.store.readState();
     if (values.json) {
@@ -369,7 +378,10 @@ function accountSummary(target: Target, accounts: AccountSyncReport | null): str
   );
 }
 
-async function openTarget(values: TargetValues): Promise<Target> {
+/** The target of the values; null for a local data directory that holds nothing yet and `create` is off. */
+async function openTarget(values: TargetValues, options: { create: false }): Promise<Target | null>;
+async function openTarget(values: TargetValues, options?: { create: true }): Promise<Target>;
+async function openTarget(values: TargetValues, options: { create: boolean } = { create: true }): Promise<Target | null> {
   if (values.table !== undefined) {
     if (values['data-dir'] !== undefined) throw new UsageError('give either --table or --data-dir, not both');
     const region = values.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
@@ -397,8 +409,26 @@ async function openTarget(values: TargetValues): Promise<Target> {
   }
   if (values.region !== undefined || values.endpoint !== undefined) throw new UsageError('--region and --endpoint go with --table');
   if (values['user-pool-id'] !== undefined) throw new UsageError('--user-pool-id goes with --table (local mode has no user pool)');
+  return openLocalTarget(localDataDir(values), options.create);
+}
+
+/** --data-dir, else SHADOWMAIL_DATA_DIR, else ./.shadowmail (as local mode reads it). */
+function localDataDir(values: TargetValues): string {
   const env = values['data-dir'] !== undefined ? { ...process.env, SHADOWMAIL_DATA_DIR: values['data-dir'] } : process.env;
-  return openLocalTarget(readLocalConfig(env).dataDir);
+  return readLocalConfig(env).dataDir;
+}
+
+/** What a local data directory holds: shadowmail's data, nothing (or no folder yet), or other files. */
+async function dataDirContents(dataDir: string): Promise<'shadowmail' | 'nothing' | 'other'> {
+  let entries: string[];
+  try {
+    entries = await readdir(dataDir);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 'nothing';
+    throw new ShadowmailError('NO_DATA', `cannot read the data directory ${dataDir}: ${(error as Error).message}`);
+  }
+  if (entries.includes(basename(localPaths(dataDir).dynamodb))) return 'shadowmail';
+  return entries.length === 0 ? 'nothing' : 'other';
 }
 
 /** `<region>_<id>`, as Cognito names a user pool; the region part names where its API is. */
@@ -407,8 +437,12 @@ const USER_POOL_ID = /^[a-z]{2}(-[a-z]+)+-\d+_[0-9A-Za-z]+$/;
 /** Local mode signs staff in from the directory store itself (its provider reads it): no accounts to keep. */
 const LOCAL_ACCOUNTS = { none: 'none in local mode (its sign-in reads the directory directly)' };
 
-/** Local mode's table: through the running stack's dynalite, or dynalite started on the data directory (as openLocalIndex does). */
-async function openLocalTarget(dataDir: string): Promise<Target> {
+/**
+ * Local mode's table: through the running stack's dynalite, or dynalite started on the data
+ * directory (as openLocalIndex does). With `create`, a folder that is missing or empty is
+ * made a data directory first; without, it answers null (nothing stored yet).
+ */
+async function openLocalTarget(dataDir: string, create: boolean): Promise<Target | null> {
   const paths = localPaths(dataDir);
   const description = `local data directory ${dataDir}`;
   const running = await readRuntimeInfo(paths);
@@ -422,13 +456,26 @@ async function openLocalTarget(dataDir: string): Promise<Target> {
       close: async () => client.destroy(),
     };
   }
-  try {
-    await stat(paths.dynamodb);
-  } catch {
-    throw new ShadowmailError('NO_DATA', `no shadowmail data in ${dataDir} (start local mode with npm start once, or pass --data-dir)`);
+  const contents = await dataDirContents(dataDir);
+  if (contents === 'other') {
+    throw new ShadowmailError(
+      'NO_DATA',
+      `${dataDir} is not empty and holds no shadowmail data: give local mode's data directory, or an empty or new folder`,
+    );
   }
+  // A new or empty folder becomes a data directory as `npm start` makes one (owner-only, the
+  // table); list only reads, so it creates nothing.
+  if (contents !== 'shadowmail' && !create) return null;
+  if (contents !== 'shadowmail') await prepareDataDir(paths);
   const dynalite = await startEmbeddedDynalite({ path: paths.dynamodb, host: '127.0.0.1', port: 0 });
   const client = makeDynamoDbClient(dynalite.endpoint);
+  try {
+    await createMessageTable(client, LOCAL_TABLE_NAME);
+  } catch (error) {
+    client.destroy();
+    await dynalite.close();
+    throw error;
+  }
   return {
     store: new DynamoDbDirectoryStore({ client, tableName: LOCAL_TABLE_NAME }),
     audit: new DynamoDbAuditLog({ client, tableName: LOCAL_TABLE_NAME }),

@@ -3,7 +3,7 @@
 // errors an admin sees, a deployed-stack target (--table), mail to an imported alias
 // landing in the owner's inbox, and a 10,000-user sync from slapd measured.
 // The command is called in-process, through bin/cli.ts (test/support/cli-run.ts).
-import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Attribute, Change } from 'ldapts';
@@ -163,6 +163,70 @@ describe('shadowmail directory import and list', () => {
       client.destroy();
       await server.stop();
     }
+  });
+});
+
+describe('shadowmail directory on a fresh data directory (no npm start before)', () => {
+  let parent: string;
+  beforeAll(async () => {
+    parent = await mkdtemp(join(tmpdir(), 'shadowmail-directory-fresh-'));
+  });
+  afterAll(async () => {
+    await rm(parent, { recursive: true, force: true });
+  });
+
+  it('lists a folder that does not exist as empty and creates nothing', async () => {
+    // Prepare
+    const missing = join(parent, 'missing');
+    // Act
+    const listed = await cli('list', '--data-dir', missing);
+    const json = await cli('list', '--json', '--data-dir', missing);
+    // Assess
+    expect(listed.code, listed.err).toBe(0);
+    expect(listed.out).toBe(`the directory in local data directory ${missing} is empty (nothing imported or synced yet)\n`);
+    expect(JSON.parse(json.out)).toEqual([]);
+    await expect(stat(missing)).rejects.toThrow(/ENOENT/);
+  });
+
+  it.each([
+    ['a folder that does not exist', false],
+    ['an empty folder', true],
+  ])('initializes %s on import, owner-only, and local mode starts on it with the imported users', async (_label, exists) => {
+    // Prepare
+    const dataDir = join(parent, exists ? 'empty' : 'new');
+    if (exists) await mkdir(dataDir);
+    // Act
+    const imported = await cli('import', USERS_CSV, '--data-dir', dataDir);
+    const listed = await listJson('--data-dir', dataDir);
+    // Assess
+    expect(imported.code, imported.err).toBe(0);
+    expect(imported.out).toMatch(/users: 4 added/);
+    expect(listed.map((user) => user.mailbox)).toEqual(['alice@corp.test', 'bob@corp.test', 'carol@corp.test', 'support@corp.test']);
+    expect((await stat(dataDir)).mode & 0o777).toBe(0o700);
+    if (exists) return;
+    // The imported directory stays: local mode fills only an empty one with its demo users.
+    const local = await startLocal(dataDir);
+    try {
+      const again = await listJson('--data-dir', dataDir);
+      expect(again.map((user) => user.mailbox)).toEqual(listed.map((user) => user.mailbox));
+    } finally {
+      await local.kill();
+    }
+  });
+
+  it('refuses a folder with other files in it, and writes nothing there', async () => {
+    // Prepare
+    const foreign = join(parent, 'documents');
+    await mkdir(foreign);
+    await writeFile(join(foreign, 'notes.txt'), 'mine');
+    // Act
+    const refused = await cli('import', USERS_CSV, '--data-dir', foreign);
+    // Assess
+    expect(refused.code).toBe(2);
+    expect(refused.err).toBe(
+      `shadowmail directory: ${foreign} is not empty and holds no shadowmail data: give local mode's data directory, or an empty or new folder\n`,
+    );
+    expect(await readdir(foreign)).toEqual(['notes.txt']);
   });
 });
 
