@@ -16,7 +16,12 @@ import { makeDynamoDbClient } from '../../lambdas/adapters/aws/dynamodb-client.t
 import { DynamoDbDirectoryStore } from '../../lambdas/adapters/aws/dynamodb-directory-store.ts';
 import { createMessageTable } from '../../lambdas/adapters/aws/message-table.ts';
 import { readBindPasswordSecret, secretsClientFor } from '../../lambdas/adapters/aws/secrets-bind-credentials.ts';
-import { type AdminStrategy, DEFAULT_MOBILE_ATTRIBUTE, LdapDirectorySource } from '../../lambdas/adapters/ldap/ldap-directory-source.ts';
+import {
+  type AdminStrategy,
+  DEFAULT_MOBILE_ATTRIBUTE,
+  DEFAULT_OPERATION_TIMEOUT_MS,
+  LdapDirectorySource,
+} from '../../lambdas/adapters/ldap/ldap-directory-source.ts';
 import { CsvDirectorySource } from '../../lambdas/adapters/local/csv-directory-source.ts';
 import { startEmbeddedDynalite } from '../../lambdas/adapters/local/embedded-dynalite.ts';
 import { DEFAULT_PHONE_COUNTRY, phoneCountry } from '../../lambdas/adapters/phone/mobile-numbers.ts';
@@ -41,13 +46,15 @@ import { LOCAL_TABLE_NAME } from '../../lambdas/wiring/local-index.ts';
 import { command, EXIT, exitStatusHelp, UsageError } from './command.ts';
 import { deployedActor } from './deployed-target.ts';
 
+const DEFAULT_TIMEOUT_SECONDS = DEFAULT_OPERATION_TIMEOUT_MS / 1000;
+
 export const DIRECTORY_USAGE = `usage:
   shadowmail directory sync --url ldap[s]://HOST[:PORT] --bind-dn DN
         (--bind-password-file FILE | --bind-password-secret SECRET_ARN) --base-dn DN
         [--filter FILTER] [--admin-group DN] [--admin-strategy auto|in-chain|walk]
         [--ca-file PEM] [--starttls | --insecure] [--tls-servername NAME]
         [--mobile-attribute NAME] [--private-email-attribute NAME] [--default-country CC]
-        [--max-removals N] [--dry-run] [TARGET]
+        [--timeout SECONDS] [--max-removals N] [--dry-run] [TARGET]
   shadowmail directory import FILE.csv [--default-country CC] [--max-removals N] [--dry-run] [TARGET]
   shadowmail directory list [--json] [TARGET]
 
@@ -62,6 +69,10 @@ export const DIRECTORY_USAGE = `usage:
   private_email columns (aliases separated by ;). Both replace the directory: users
   missing from the source are removed (at most --max-removals per run; default 10 or
   a fifth of the directory). --dry-run prints the changes and writes nothing.
+
+  --timeout bounds each step against the server: connecting, binding, each page of the
+  search (default SHADOWMAIL_DIRECTORY_TIMEOUT or ${DEFAULT_TIMEOUT_SECONDS} s). A server that takes
+  the connection and never answers fails the run after that long, nothing changed.
 
   A plain ldap:// URL needs --starttls: the bind password and the directory would
   cross the network in clear text. --insecure allows it (a test server, a host next
@@ -129,6 +140,7 @@ async function sync(argv: string[], out: NodeJS.WritableStream, err: NodeJS.Writ
       'tls-servername': { type: 'string' },
       'mobile-attribute': { type: 'string', default: DEFAULT_MOBILE_ATTRIBUTE },
       'private-email-attribute': { type: 'string' },
+      timeout: { type: 'string' },
       'max-removals': { type: 'string' },
       'dry-run': { type: 'boolean', default: false },
       ...COUNTRY_OPTION,
@@ -137,6 +149,7 @@ async function sync(argv: string[], out: NodeJS.WritableStream, err: NodeJS.Writ
     strict: true,
     allowPositionals: false,
   });
+  const timeoutMs = timeoutSeconds(values.timeout) * 1000;
   const url = required(values.url, '--url');
   const bindDn = required(values['bind-dn'], '--bind-dn');
   const baseDn = required(values['base-dn'], '--base-dn');
@@ -162,6 +175,8 @@ async function sync(argv: string[], out: NodeJS.WritableStream, err: NodeJS.Writ
     baseDn,
     adminStrategy: strategy as AdminStrategy,
     startTls: values.starttls === true,
+    connectTimeoutMs: timeoutMs,
+    operationTimeoutMs: timeoutMs,
     ...(values.filter !== undefined && { filter: values.filter }),
     ...(values['admin-group'] !== undefined && { adminGroupDn: values['admin-group'] }),
     ...(ca !== undefined && { ca }),
@@ -501,6 +516,19 @@ async function readPasswordFile(file: string, err: NodeJS.WritableStream): Promi
   const password = text.replace(/\r?\n$/, '');
   if (password === '') throw new ShadowmailError('BIND_PASSWORD_FILE', `the bind password file ${file} is empty`);
   return password;
+}
+
+/** --timeout, else SHADOWMAIL_DIRECTORY_TIMEOUT, else the default: whole seconds, 1 to 600. */
+function timeoutSeconds(flag: string | undefined): number {
+  const fromEnv = process.env.SHADOWMAIL_DIRECTORY_TIMEOUT;
+  const [text, name] =
+    flag !== undefined ? [flag, '--timeout'] : fromEnv !== undefined ? [fromEnv, 'SHADOWMAIL_DIRECTORY_TIMEOUT'] : [null, ''];
+  if (text === null) return DEFAULT_TIMEOUT_SECONDS;
+  const seconds = Number(text);
+  if (!/^\d+$/.test(text) || seconds < 1 || seconds > 600) {
+    throw new UsageError(`${name} must be a whole number of seconds from 1 to 600, not ${JSON.stringify(text)}`);
+  }
+  return seconds;
 }
 
 function required(value: string | undefined, name: string): string {

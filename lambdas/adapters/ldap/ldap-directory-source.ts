@@ -24,6 +24,13 @@ import { DEFAULT_PHONE_COUNTRY, phoneCountry, readMobileNumber } from '../phone/
 
 export const DEFAULT_USER_FILTER = '(&(objectClass=user)(|(mail=*)(proxyAddresses=*)))';
 export const DEFAULT_PAGE_SIZE = 500;
+/** How long connecting takes at most, unless the options say otherwise. */
+export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+/**
+ * How long one LDAP request (bind, one page of a search) may go unanswered: a domain
+ * controller that accepts and hangs fails the run in seconds, not minutes (issue 16).
+ */
+export const DEFAULT_OPERATION_TIMEOUT_MS = 30_000;
 export const IN_CHAIN_RULE = '1.2.840.113556.1.4.1941';
 const AD_CAPABILITY = '1.2.840.113556.1.4.800';
 const DISABLED_BIT = 0x2;
@@ -116,8 +123,8 @@ export class LdapDirectorySource implements DirectorySource {
     // ldaps:// connections and to startTLS.
     const client = new Client({
       url: options.url,
-      connectTimeout: options.connectTimeoutMs ?? 10_000,
-      timeout: options.operationTimeoutMs ?? 120_000,
+      connectTimeout: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
+      timeout: options.operationTimeoutMs ?? DEFAULT_OPERATION_TIMEOUT_MS,
       ...(this.secure && { tlsOptions: this.tlsOptions() }),
     });
     let phase: 'connect' | 'bind' | 'search' = 'connect';
@@ -247,14 +254,14 @@ export class LdapDirectorySource implements DirectorySource {
     if (/Connection timeout/i.test(message)) {
       return new DirectoryError(
         'DIRECTORY_UNREACHABLE',
-        `cannot reach ${url}: no connection within ${this.options.connectTimeoutMs ?? 10_000} ms`,
+        `cannot reach ${url}: no connection within ${seconds(this.options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS)}`,
         { cause: error },
       );
     }
     if (/Operation timed out/i.test(message)) {
       return new DirectoryError(
         'DIRECTORY_UNREACHABLE',
-        `cannot reach ${url}: no answer within ${this.options.operationTimeoutMs ?? 120_000} ms (${phase})`,
+        `cannot reach ${url}: no answer within ${seconds(this.options.operationTimeoutMs ?? DEFAULT_OPERATION_TIMEOUT_MS)} (${phase})`,
         { cause: error },
       );
     }
@@ -263,6 +270,11 @@ export class LdapDirectorySource implements DirectorySource {
     }
     return new DirectoryError('DIRECTORY_SOURCE', `LDAP ${phase} on ${url} failed: ${message}`, { cause: error });
   }
+}
+
+/** `30 s`, `0.5 s`: how the timeouts are given (--timeout SECONDS). */
+function seconds(ms: number): string {
+  return `${ms / 1000} s`;
 }
 
 function describeCode(code: string): string {

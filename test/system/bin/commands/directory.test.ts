@@ -28,6 +28,7 @@ import {
 import { runCli } from '../../../support/cli-run.ts';
 import { type DynamoDbServer, startDynalite } from '../../../support/dynamodb-servers.ts';
 import { type LocalProcess, startLocal } from '../../../support/local-process.ts';
+import { type SilentServer, startSilentServer } from '../../../support/silent-server.ts';
 import { type Slapd, startSlapd } from '../../../support/slapd.ts';
 import { freePort, waitFor } from '../../../support/wait.ts';
 
@@ -361,6 +362,76 @@ describe('shadowmail directory sync from slapd', () => {
       await local.close();
     }
   });
+});
+
+describe('shadowmail directory sync from an LDAP server that accepts and never answers', () => {
+  let silent: SilentServer;
+  let url: string;
+  let dataDir: string;
+  let passwordFile: string;
+  beforeAll(async () => {
+    silent = await startSilentServer();
+    url = `ldap://127.0.0.1:${silent.port}`;
+    dataDir = await stoppedDataDir();
+    passwordFile = join(dataDir, 'bind-password');
+    await writeFile(passwordFile, SYNC_PASSWORD, { mode: 0o600 });
+  });
+  afterAll(async () => {
+    await silent?.close();
+    await rm(dataDir, { recursive: true, force: true });
+  });
+  const args = () => ['sync', '--url', url, '--insecure', '--bind-dn', SYNC_DN, '--bind-password-file', passwordFile, '--base-dn', PEOPLE];
+
+  /** The sync with the environment given, and how long it took in seconds. */
+  async function timed(extra: string[], env: Record<string, string> = {}): Promise<{ code: number; err: string; seconds: number }> {
+    const saved = process.env.SHADOWMAIL_DIRECTORY_TIMEOUT;
+    if (env.SHADOWMAIL_DIRECTORY_TIMEOUT !== undefined) process.env.SHADOWMAIL_DIRECTORY_TIMEOUT = env.SHADOWMAIL_DIRECTORY_TIMEOUT;
+    else delete process.env.SHADOWMAIL_DIRECTORY_TIMEOUT;
+    const started = performance.now();
+    try {
+      const result = await cli(...args(), ...extra, '--data-dir', dataDir);
+      return { code: result.code, err: result.err, seconds: (performance.now() - started) / 1000 };
+    } finally {
+      if (saved === undefined) delete process.env.SHADOWMAIL_DIRECTORY_TIMEOUT;
+      else process.env.SHADOWMAIL_DIRECTORY_TIMEOUT = saved;
+    }
+  }
+
+  it('fails after --timeout seconds, naming the step, and changes nothing', async () => {
+    // Prepare
+    const before = await listJson('--data-dir', dataDir);
+    // Act
+    const result = await timed(['--timeout', '2']);
+    // Assess
+    expect(result.code).toBe(2);
+    expect(result.err).toBe(`shadowmail directory: cannot reach ${url}: no answer within 2 s (bind)\n`);
+    expect(result.seconds).toBeGreaterThanOrEqual(1.9);
+    expect(result.seconds).toBeLessThan(8);
+    expect(await listJson('--data-dir', dataDir)).toEqual(before);
+  });
+
+  it('takes the timeout from SHADOWMAIL_DIRECTORY_TIMEOUT, the flag before it', async () => {
+    // Act
+    const fromEnv = await timed([], { SHADOWMAIL_DIRECTORY_TIMEOUT: '1' });
+    const flagWins = await timed(['--timeout', '2'], { SHADOWMAIL_DIRECTORY_TIMEOUT: '600' });
+    const bad = await timed([], { SHADOWMAIL_DIRECTORY_TIMEOUT: 'soon' });
+    // Assess
+    expect(fromEnv.err).toBe(`shadowmail directory: cannot reach ${url}: no answer within 1 s (bind)\n`);
+    expect(flagWins.err).toBe(`shadowmail directory: cannot reach ${url}: no answer within 2 s (bind)\n`);
+    expect(flagWins.seconds).toBeLessThan(8);
+    expect(bad.code).toBe(2);
+    expect(bad.err.split('\n')[0]).toBe(
+      'shadowmail directory: SHADOWMAIL_DIRECTORY_TIMEOUT must be a whole number of seconds from 1 to 600, not "soon"',
+    );
+  });
+
+  it('gives up within 30 s by default', async () => {
+    // Act
+    const result = await timed([]);
+    // Assess
+    expect(result.err).toBe(`shadowmail directory: cannot reach ${url}: no answer within 30 s (bind)\n`);
+    expect(result.seconds).toBeLessThan(35);
+  }, 45_000);
 });
 
 describe('shadowmail directory import into a running local mode', () => {
