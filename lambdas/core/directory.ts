@@ -4,6 +4,7 @@
 
 import type { DirectorySource, DirectoryStore } from '../ports/directory.ts';
 import { domainOf, isMailAddress, normalizeAddress } from './addresses.ts';
+import { type AddressClash, keepMailDomains, resolveClashes } from './directory-clashes.ts';
 import { InvalidInputError, ShadowmailError } from './errors.ts';
 import type { AddressAssignment, DirectoryUser, DirectoryUserKind } from './model.ts';
 
@@ -175,10 +176,27 @@ export function mobileCoverage(users: readonly DirectoryUser[]): MobileCoverage 
   return { canSignIn: signIn.length, withMobile: signIn.length - withoutMobile.length, withoutMobile };
 }
 
+/** Refuses a source that gives one id to two users (AD's objectGUIDs never repeat): no user can be told apart. */
+function checkIds(users: readonly DirectoryUser[], describe: (user: DirectoryUser) => string): void {
+  const byId = new Map<string, DirectoryUser>();
+  const problems: string[] = [];
+  for (const user of users) {
+    const other = byId.get(user.id);
+    if (other) problems.push(`id ${user.id} belongs to ${describe(other)} and ${describe(user)}`);
+    byId.set(user.id, user);
+  }
+  if (problems.length > 0) {
+    throw new DirectoryError(
+      'DIRECTORY_CONFLICT',
+      `the directory is inconsistent, nothing was changed: ${problems.slice(0, 10).join('; ')}`,
+    );
+  }
+}
+
 /**
  * Refuses a user list that cannot become one map: the same id twice, or one address
- * belonging to two users. Guessing an owner would deliver someone's mail to someone
- * else, so the whole sync stops and the message names both users.
+ * belonging to two users. syncDirectory resolves address clashes first (resolveClashes),
+ * so there this is the invariant that no address reaches two mailboxes.
  */
 export function checkDirectory(users: readonly DirectoryUser[], describe: (user: DirectoryUser) => string = (user) => user.mailbox): void {
   const problems: string[] = [];
@@ -336,6 +354,8 @@ export interface SyncOptions {
    * follows the directory (the break-glass accounts) checks its own limits here.
    */
   beforeWrite?: (incoming: readonly DirectoryUser[]) => Promise<void>;
+  /** The mail domains: addresses elsewhere are left out (keepMailDomains). Unset: every domain is kept. */
+  domains?: readonly string[];
 }
 
 export interface SyncReport {
@@ -351,6 +371,10 @@ export interface SyncReport {
   valueWarnings: string[];
   /** Who of the users that may sign in has a mobile number (a break-glass sign-in code needs one). */
   mobiles: MobileCoverage;
+  /** Addresses two or more accounts claim (resolveClashes): the run did everything else. */
+  clashes: AddressClash[];
+  /** New accounts not added because their primary address clashes (named as the source names them). */
+  notAdded: string[];
   /** Milliseconds spent reading the source, reading the store, and writing. */
   timings: { readSourceMs: number; readStoreMs: number; writeMs: number };
 }
@@ -369,11 +393,14 @@ export function defaultMaxRemovals(currentUsers: number): number {
 export async function syncDirectory(source: DirectorySource, store: DirectoryStore, options: SyncOptions): Promise<SyncReport> {
   const started = performance.now();
   const read = await source.readAll();
-  const { warnings } = read;
-  const contacts = dropPrivateAddressesAtMailDomains(read.users);
-  const incoming = contacts.users;
-  const valueWarnings = [...(read.valueWarnings ?? []), ...contacts.warnings];
-  checkDirectory(incoming);
+  const describe = (user: DirectoryUser) => read.names?.get(user.id) ?? user.mailbox;
+  const domains = options.domains
+    ? keepMailDomains(read.users, options.domains, describe)
+    : { users: read.users, valueWarnings: [], skipped: [] };
+  const warnings = [...read.warnings, ...domains.skipped];
+  const contacts = dropPrivateAddressesAtMailDomains(domains.users);
+  const valueWarnings = [...(read.valueWarnings ?? []), ...domains.valueWarnings, ...contacts.warnings];
+  checkIds(contacts.users, describe);
   const readSourceMs = performance.now() - started;
 
   const dryRun = options.dryRun === true;
@@ -383,6 +410,8 @@ export async function syncDirectory(source: DirectorySource, store: DirectorySto
   let writing = false;
   try {
     const state = await store.readState();
+    const { users: incoming, clashes, notAdded } = resolveClashes(contacts.users, state.users, describe);
+    checkDirectory(incoming, describe);
     const plan = planSync(state.users, incoming, { rewriteAll: lease?.interrupted ?? state.interrupted });
     const readStoreMs = performance.now() - storeStarted;
     const maxRemovals = options.maxRemovals ?? defaultMaxRemovals(state.users.length);
@@ -405,11 +434,13 @@ export async function syncDirectory(source: DirectorySource, store: DirectorySto
     return {
       plan,
       dryRun,
-      read: incoming.length,
+      read: read.users.length,
       users: incoming,
       warnings,
       valueWarnings,
       mobiles: mobileCoverage(incoming),
+      clashes,
+      notAdded,
       timings: { readSourceMs, readStoreMs, writeMs },
     };
   } catch (error) {
