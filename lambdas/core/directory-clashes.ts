@@ -4,8 +4,7 @@
 // none of it may hand someone's mail to someone else. So an address claimed twice stays
 // with the account that had it before this run (or goes to none), every clash is reported
 // naming the accounts (their DNs), and everything else syncs.
-import { domainOf } from './addresses.ts';
-import { addressesOf } from './directory.ts';
+import { addressesOf, domainOf } from './addresses.ts';
 import type { DirectoryUser } from './model.ts';
 
 export interface AddressClash {

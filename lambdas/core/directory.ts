@@ -3,7 +3,7 @@
 // in an order a crash at any point leaves repairable by the next run (docs/design.md §7).
 
 import type { DirectorySource, DirectoryStore } from '../ports/directory.ts';
-import { domainOf, isMailAddress, normalizeAddress } from './addresses.ts';
+import { addressesOf, domainOf, isMailAddress, normalizeAddress } from './addresses.ts';
 import { type AddressClash, keepMailDomains, resolveClashes } from './directory-clashes.ts';
 import { InvalidInputError, ShadowmailError } from './errors.ts';
 import type { AddressAssignment, DirectoryUser, DirectoryUserKind } from './model.ts';
@@ -67,10 +67,7 @@ export function canSignIn(user: DirectoryUser | null): user is DirectoryUser {
   return user !== null && user.kind === 'user' && !user.disabled;
 }
 
-/** Every address that reaches the user's mailbox, primary first. */
-export function addressesOf(user: DirectoryUser): string[] {
-  return [user.mailbox, ...user.aliases];
-}
+export { addressesOf };
 
 export interface DirectoryUserInput {
   id: string;
