@@ -25,6 +25,7 @@ import {
 import { CsvDirectorySource } from '../../lambdas/adapters/local/csv-directory-source.ts';
 import { startEmbeddedDynalite } from '../../lambdas/adapters/local/embedded-dynalite.ts';
 import { DEFAULT_PHONE_COUNTRY, phoneCountry } from '../../lambdas/adapters/phone/mobile-numbers.ts';
+import { isMailAddress } from '../../lambdas/core/addresses.ts';
 import { recordAudit } from '../../lambdas/core/audit.ts';
 import {
   type AccountChange,
@@ -54,8 +55,8 @@ export const DIRECTORY_USAGE = `usage:
         [--filter FILTER] [--admin-group DN] [--admin-strategy auto|in-chain|walk]
         [--ca-file PEM] [--starttls | --insecure] [--tls-servername NAME]
         [--mobile-attribute NAME] [--private-email-attribute NAME] [--default-country CC]
-        [--timeout SECONDS] [--max-removals N] [--dry-run] [TARGET]
-  shadowmail directory import FILE.csv [--default-country CC] [--max-removals N] [--dry-run] [TARGET]
+        [--timeout SECONDS] [--domains LIST] [--max-removals N] [--dry-run] [TARGET]
+  shadowmail directory import FILE.csv [--default-country CC] [--domains LIST] [--max-removals N] [--dry-run] [TARGET]
   shadowmail directory list [--json] [TARGET]
 
   TARGET: --data-dir DIR (local mode; default SHADOWMAIL_DATA_DIR or ./.shadowmail; sync and
@@ -74,6 +75,20 @@ export const DIRECTORY_USAGE = `usage:
   search (default SHADOWMAIL_DIRECTORY_TIMEOUT or ${DEFAULT_TIMEOUT_SECONDS} s). A server that takes
   the connection and never answers fails the run after that long, nothing changed.
 
+  --domains (default SHADOWMAIL_DOMAINS) lists the mail domains, comma-separated (the stack
+  output MailDomains): addresses elsewhere are left out with a warning, and a user whose
+  primary address is elsewhere gets one at these domains as mailbox (or is skipped).
+
+  One address claimed by two accounts (the same mail, or an alias that is another's
+  primary) does not stop the run: the address stays with the account that had it before
+  (or goes to none), a new account whose primary it is is not added, everything else is
+  synced, and each clash is listed naming both accounts (DNs); exit ${EXIT.clashes}.
+  A junk value (mail: john.doe) is left out with a warning naming the user.
+
+  Shared and room mailboxes: msExchRecipientTypeDetails 4 (shared) is read as a shared
+  mailbox, whose address reaches its mailbox but which nobody signs in as; a disabled
+  account (userAccountControl bit 2) never signs in and is never an admin.
+
   A plain ldap:// URL needs --starttls: the bind password and the directory would
   cross the network in clear text. --insecure allows it (a test server, a host next
   to the domain controller); ldaps:// is encrypted already.
@@ -91,9 +106,8 @@ ${exitStatusHelp({
   badInput: 'bad input or a source that cannot be read, nothing changed (the line says what is wrong)',
   failed: 'the sync is done but its audit entry could not be written, or an unexpected error',
   partial: 'the directory was synced, but the user pool refused some account changes (listed)',
+  clashes: 'the directory was synced, but addresses clash (listed; each stays with its previous owner or none)',
 })}`;
-
-const MAX_DIFF_LINES_WRITTEN = 200;
 
 interface Target {
   store: DynamoDbDirectoryStore;
@@ -122,6 +136,13 @@ const TARGET_OPTIONS = {
 
 const COUNTRY_OPTION = { 'default-country': { type: 'string', default: DEFAULT_PHONE_COUNTRY } } as const;
 
+/** What sync and import share besides the target. */
+const RUN_OPTIONS = {
+  domains: { type: 'string' },
+  'max-removals': { type: 'string' },
+  'dry-run': { type: 'boolean', default: false },
+} as const;
+
 async function sync(argv: string[], out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
   const { values } = parseArgs({
     args: argv,
@@ -141,8 +162,7 @@ async function sync(argv: string[], out: NodeJS.WritableStream, err: NodeJS.Writ
       'mobile-attribute': { type: 'string', default: DEFAULT_MOBILE_ATTRIBUTE },
       'private-email-attribute': { type: 'string' },
       timeout: { type: 'string' },
-      'max-removals': { type: 'string' },
-      'dry-run': { type: 'boolean', default: false },
+      ...RUN_OPTIONS,
       ...COUNTRY_OPTION,
       ...TARGET_OPTIONS,
     },
@@ -192,8 +212,7 @@ async function importCsv(argv: string[], out: NodeJS.WritableStream, err: NodeJS
   const { values, positionals } = parseArgs({
     args: argv,
     options: {
-      'max-removals': { type: 'string' },
-      'dry-run': { type: 'boolean', default: false },
+      ...RUN_OPTIONS,
       ...COUNTRY_OPTION,
       ...TARGET_OPTIONS,
     },
@@ -278,11 +297,12 @@ function refuseCleartext(url: string, startTls: boolean, insecure: boolean): voi
 
 async function runSync(
   source: DirectorySource,
-  values: TargetValues & { 'max-removals'?: string; 'dry-run'?: boolean },
+  values: TargetValues & { domains?: string; 'max-removals'?: string; 'dry-run'?: boolean },
   out: NodeJS.WritableStream,
   err: NodeJS.WritableStream,
 ): Promise<number> {
   const maxRemovals = values['max-removals'] === undefined ? undefined : parseCount(values['max-removals'], '--max-removals');
+  const domains = mailDomains(values.domains);
   const dryRun = values['dry-run'] === true;
   const started = performance.now();
   const target = await openTarget(values);
@@ -298,6 +318,7 @@ async function runSync(
         now: () => new Date(),
         leaseMs: DEFAULT_SYNC_LEASE_MS,
         ...(maxRemovals !== undefined && { maxRemovals }),
+        ...(domains !== null && { domains }),
         ...(pool && {
           beforeWrite: async (incoming: readonly DirectoryUser[]) => {
             accountPlan = await planBreakGlassSync(incoming, pool, maxRemovals !== undefined ? { maxRemovals } : {});
@@ -328,17 +349,22 @@ async function runSync(
     if (report.warnings.length > 50) err.write(`skipped ${report.warnings.length - 50} more entries\n`);
     for (const warning of report.valueWarnings.slice(0, 50)) err.write(`warning ${warning}\n`);
     if (report.valueWarnings.length > 50) err.write(`warning: ${report.valueWarnings.length - 50} more values left out\n`);
-    out.write(formatPlan(report.plan, dryRun ? Number.POSITIVE_INFINITY : MAX_DIFF_LINES_WRITTEN));
-    if (accounts) out.write(formatAccountPlan(accounts.plan.changes, dryRun ? Number.POSITIVE_INFINITY : MAX_DIFF_LINES_WRITTEN));
+    for (const line of clashLines(report)) err.write(`${line}\n`);
+    // The whole diff, on a real run as on a dry run: sync.log is the record of what changed.
+    out.write(formatPlan(report.plan));
+    if (accounts) out.write(formatAccountPlan(accounts.plan.changes));
     for (const warning of accounts?.plan.warnings ?? []) err.write(`warning ${warning}\n`);
     for (const failure of accounts?.failures ?? []) err.write(`failed: ${failure.action} account ${failure.username}: ${failure.reason}\n`);
     out.write(`${summary(source, target, report, (performance.now() - started) / 1000)}\n`);
+    out.write(`${domainSummary(domains, report)}\n`);
     out.write(`${mobileSummary(report)}\n`);
     out.write(`${accountSummary(target, accounts)}\n`);
     if (auditProblem !== null) {
       err.write(`shadowmail directory: the sync is done, but its audit entry could not be written (${auditProblem})\n`);
       return EXIT.failed;
     }
+    // A clash needs someone to fix AD; a refused account change is retried by the next run.
+    if (report.clashes.length > 0 || report.notAdded.length > 0) return EXIT.clashes;
     return accounts && accounts.failures.length > 0 ? EXIT.partial : EXIT.ok;
   } finally {
     await target.close();
@@ -355,7 +381,7 @@ const ACCOUNT_MARKS: Record<AccountChange['action'], string> = {
 };
 
 /** The account changes by name; what changed, never the number itself. */
-export function formatAccountPlan(changes: readonly AccountChange[], maxLines: number): string {
+export function formatAccountPlan(changes: readonly AccountChange[]): string {
   const lines = changes.map((change) => {
     const what =
       change.action === 'update'
@@ -367,9 +393,7 @@ export function formatAccountPlan(changes: readonly AccountChange[], maxLines: n
             : `${change.action}d`;
     return `${ACCOUNT_MARKS[change.action]} ${change.username}  ${what}`;
   });
-  const shown = lines.slice(0, maxLines);
-  if (lines.length > shown.length) shown.push(`… and ${lines.length - shown.length} more account changes`);
-  return shown.length > 0 ? `${shown.join('\n')}\n` : '';
+  return lines.length > 0 ? `${lines.join('\n')}\n` : '';
 }
 
 /** How many who may sign in can get a code, and who cannot (names only; at most 50 shown). */
@@ -518,6 +542,41 @@ async function readPasswordFile(file: string, err: NodeJS.WritableStream): Promi
   return password;
 }
 
+/** --domains, else SHADOWMAIL_DOMAINS (as local mode reads it), lower-cased; null: neither is given. */
+function mailDomains(flag: string | undefined): string[] | null {
+  const [text, name] = flag !== undefined ? [flag, '--domains'] : [process.env.SHADOWMAIL_DOMAINS, 'SHADOWMAIL_DOMAINS'];
+  if (text === undefined) return null;
+  const domains = text
+    .split(',')
+    .map((domain) => domain.trim().toLowerCase())
+    .filter((domain) => domain !== '');
+  const bad = domains.find((domain) => !isMailAddress(`postmaster@${domain}`));
+  if (domains.length === 0 || bad !== undefined) {
+    throw new UsageError(`${name} must list mail domains such as corp.example,sub.corp.example, not ${JSON.stringify(text)}`);
+  }
+  return domains;
+}
+
+/** Each clash on its own line, naming the accounts; then the new accounts left out for one. */
+export function clashLines(report: Pick<SyncReport, 'clashes' | 'notAdded'>): string[] {
+  const lines = report.clashes.map(
+    (clash) =>
+      `clash: ${clash.address} is claimed by ${clash.claimants.join(' and ')}; ` +
+      (clash.keptBy === null ? "nobody gets it (it was nobody's before)" : `it stays with ${clash.keptBy} (its owner before)`),
+  );
+  for (const name of report.notAdded) lines.push(`clash: ${name} not added: its primary address belongs to another account`);
+  return lines;
+}
+
+function domainSummary(domains: readonly string[] | null, report: SyncReport): string {
+  const clashes =
+    report.clashes.length > 0
+      ? `; ${report.clashes.length} address clash${report.clashes.length === 1 ? '' : 'es'} (listed above, fix them in the directory)`
+      : '';
+  if (domains === null) return `  mail domains: not checked (give --domains, the stack output MailDomains)${clashes}`;
+  return `  mail domains: ${domains.join(', ')}${clashes}`;
+}
+
 /** --timeout, else SHADOWMAIL_DIRECTORY_TIMEOUT, else the default: whole seconds, 1 to 600. */
 function timeoutSeconds(flag: string | undefined): number {
   const fromEnv = process.env.SHADOWMAIL_DIRECTORY_TIMEOUT;
@@ -569,7 +628,7 @@ function describeChange(before: DirectoryUser, after: DirectoryUser, fields: Arr
 }
 
 /** The diff an admin reads: users by stable id, then addresses that moved or went away. */
-export function formatPlan(plan: SyncPlan, maxLines: number): string {
+export function formatPlan(plan: SyncPlan): string {
   const lines: string[] = [];
   for (const user of plan.users.added) lines.push(`+ ${describeUser(user)}`);
   for (const change of plan.users.changed) lines.push(describeChange(change.before, change.after, change.fields));
@@ -577,9 +636,7 @@ export function formatPlan(plan: SyncPlan, maxLines: number): string {
   for (const move of plan.addresses.moved) lines.push(`> ${move.address}: ${move.from} → ${move.to}`);
   for (const gone of plan.addresses.removed) lines.push(`- address ${gone.address} (was ${gone.mailbox})`);
   if (plan.rewriteAll) lines.push('! the previous sync was interrupted: every address item is written again');
-  const shown = lines.slice(0, maxLines);
-  if (lines.length > shown.length) shown.push(`… and ${lines.length - shown.length} more changes`);
-  return shown.length > 0 ? `${shown.join('\n')}\n` : '';
+  return lines.length > 0 ? `${lines.join('\n')}\n` : '';
 }
 
 function summary(source: DirectorySource, target: Target, report: SyncReport, seconds: number): string {

@@ -9,7 +9,7 @@ import type { DirectoryUser } from './model.ts';
 
 export interface AddressClash {
   address: string;
-  /** The accounts that claim it, as the source names them (DNs), in source order. */
+  /** The accounts that claim it, as the source names them (DNs), sorted (a source's order is arbitrary). */
   claimants: string[];
   /** The one that keeps it (it had it before this run), or null: nobody gets it. */
   keptBy: string | null;
@@ -50,7 +50,7 @@ export function resolveClashes(
     if (claimants.length < 2) continue;
     const keeper = claimants.find((user) => user.id === previousOwner.get(address)) ?? null;
     for (const user of claimants) if (user !== keeper) lost.set(user, (lost.get(user) ?? new Set()).add(address));
-    clashes.push({ address, claimants: claimants.map(describe), keptBy: keeper && describe(keeper) });
+    clashes.push({ address, claimants: claimants.map(describe).sort(), keptBy: keeper && describe(keeper) });
   }
   clashes.sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : 0));
 

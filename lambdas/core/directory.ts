@@ -99,14 +99,16 @@ export function makeDirectoryUser(input: DirectoryUserInput): DirectoryUser {
   }
   const kind = input.kind ?? 'user';
   if (kind !== 'user' && kind !== 'shared') throw new InvalidInputError(`kind must be user or shared, not ${JSON.stringify(kind)}`);
+  const disabled = input.disabled ?? false;
   return {
     id,
     mailbox,
     displayName: (input.displayName ?? '').trim() || mailbox,
     aliases: [...aliases].sort(),
     kind,
-    disabled: input.disabled ?? false,
-    admin: input.admin ?? false,
+    disabled,
+    // Only someone who can sign in is an admin: a disabled account or a shared mailbox in the admin group is not.
+    admin: (input.admin ?? false) && !disabled && kind === 'user',
     ...(input.mobile && { mobile: checkedMobile(input.mobile) }),
     ...(input.privateEmail && { privateEmail: checkedPrivateEmail(input.privateEmail) }),
   };

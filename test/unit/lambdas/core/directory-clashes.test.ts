@@ -75,7 +75,7 @@ describe('resolveClashes', () => {
     expect(result.clashes).toEqual([
       {
         address: 'j.smith@corp.example',
-        claimants: ['CN=john,OU=Staff,DC=corp,DC=example', 'CN=jane,OU=Staff,DC=corp,DC=example'],
+        claimants: ['CN=jane,OU=Staff,DC=corp,DC=example', 'CN=john,OU=Staff,DC=corp,DC=example'],
         keptBy: 'CN=john,OU=Staff,DC=corp,DC=example',
       },
     ]);
