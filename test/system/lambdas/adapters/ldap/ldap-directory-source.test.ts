@@ -331,7 +331,8 @@ describe('directory sync from slapd into DynamoDB (dynalite)', () => {
     expect(report.plan.users.changed.map((change) => [change.after.mailbox, change.fields])).toEqual([
       ['alice@corp.test', ['aliases']],
       ['bob@corp.test', ['aliases']],
-      ['frank@corp.test', ['disabled']],
+      // A disabled account is never an admin (issue 16), whatever its groups.
+      ['frank@corp.test', ['disabled', 'admin']],
       ['grace@corp.test', ['admin']],
     ]);
     expect(report.plan.addresses.moved).toEqual([{ address: 'info@corp.test', from: 'alice@corp.test', to: 'bob@corp.test' }]);
@@ -339,7 +340,7 @@ describe('directory sync from slapd into DynamoDB (dynalite)', () => {
     expect(await index.mailboxFor('info@corp.test')).toBe('bob@corp.test');
     expect(await index.mailboxFor('ivan@corp.test')).toBeNull();
     expect(await store.userForAddress('ivan@corp.test')).toBeNull();
-    expect(await store.userForAddress('frank@corp.test')).toMatchObject({ disabled: true, admin: true });
+    expect(await store.userForAddress('frank@corp.test')).toMatchObject({ disabled: true, admin: false });
     expect(await store.userForAddress('grace@corp.test')).toMatchObject({ admin: false });
     expect(report.plan.users.unchanged).toBe(BULK + SPECIAL_WITH_ADDRESS.length - 5);
   });
