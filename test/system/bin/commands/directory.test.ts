@@ -137,6 +137,23 @@ describe('shadowmail directory import and list', () => {
     }
   });
 
+  it('prints the whole diff on a real run, as the dry run does (it stopped at 200 lines before issue 16)', async () => {
+    // Prepare
+    const big = await stoppedDataDir();
+    try {
+      const csv = join(big, 'staff.csv');
+      await writeFile(csv, `mailbox\n${Array.from({ length: 250 }, (_, i) => `u${i}@corp.test`).join('\n')}\n`);
+      // Act
+      const imported = await cli('import', csv, '--data-dir', big);
+      // Assess
+      expect(imported.code, imported.err).toBe(0);
+      expect(imported.out.split('\n').filter((line) => line.startsWith('+ u'))).toHaveLength(250);
+      expect(imported.out).not.toMatch(/more changes/);
+    } finally {
+      await rm(big, { recursive: true, force: true });
+    }
+  });
+
   it('writes to a deployed-stack table with --table and --region', async () => {
     // Prepare
     const server: DynamoDbServer = await startDynalite();
