@@ -69,7 +69,7 @@ export const DIRECTORY_USAGE = `usage:
   the header mailbox,displayName,aliases,kind,disabled,admin and optional mobile and
   private_email columns (aliases separated by ;). Both replace the directory: users
   missing from the source are removed (at most --max-removals per run; default 10 or
-  a fifth of the directory). --dry-run prints the changes and writes nothing.
+  a fifth of the directory). Every run prints all its changes; --dry-run writes nothing.
 
   --timeout bounds each step against the server: connecting, binding, each page of the
   search (default SHADOWMAIL_DIRECTORY_TIMEOUT or ${DEFAULT_TIMEOUT_SECONDS} s). A server that takes
@@ -82,12 +82,14 @@ export const DIRECTORY_USAGE = `usage:
   One address claimed by two accounts (the same mail, or an alias that is another's
   primary) does not stop the run: the address stays with the account that had it before
   (or goes to none), a new account whose primary it is is not added, everything else is
-  synced, and each clash is listed naming both accounts (DNs); exit ${EXIT.clashes}.
+  synced, and each clash is listed naming both accounts (DNs); exit ${EXIT.clashes}. import
+  refuses a CSV file with a clash instead, naming both lines (it is typed by hand).
   A junk value (mail: john.doe) is left out with a warning naming the user.
 
-  Shared and room mailboxes: msExchRecipientTypeDetails 4 (shared) is read as a shared
-  mailbox, whose address reaches its mailbox but which nobody signs in as; a disabled
-  account (userAccountControl bit 2) never signs in and is never an admin.
+  Shared, room and equipment mailboxes: msExchRecipientTypeDetails 4, 16 and 32 are read
+  as shared mailboxes (the CSV's kind "shared"): their mail is kept, nobody signs in as
+  them. A disabled account (userAccountControl bit 2; the CSV's disabled) never signs in
+  and is never an admin, whatever its groups.
 
   A plain ldap:// URL needs --starttls: the bind password and the directory would
   cross the network in clear text. --insecure allows it (a test server, a host next
