@@ -274,6 +274,8 @@ function auditDetails(report: SyncReport, accounts: AccountSyncReport | null): R
     usersRemoved: users.removed.length,
     usersWithMobile: report.mobiles.withMobile,
     usersWithoutMobile: report.mobiles.withoutMobile.length,
+    addressClashes: report.clashes.length,
+    usersNotAdded: report.notAdded.length,
     ...(accounts && {
       accountsCreated: accounts.counts.create,
       accountsUpdated: accounts.counts.update + accounts.counts.confirm,

@@ -143,9 +143,15 @@ export function readPrivateEmail(raw: string): PrivateEmailReading | null {
  * Drops every private address at one of the directory's own mail domains (the domains
  * of its users' addresses): mail there is exactly what is down when a notice is needed.
  * Returns the users (the same objects where nothing was dropped) and a warning per drop.
+ * `domainsOf` are the users whose address domains count (default: `users`): the source's
+ * own, before addresses outside the configured domains were left out — an old brand's
+ * domain may be hosted on the same Exchange.
  */
-export function dropPrivateAddressesAtMailDomains(users: readonly DirectoryUser[]): { users: DirectoryUser[]; warnings: string[] } {
-  const mailDomains = new Set(users.flatMap((user) => addressesOf(user).map(domainOf)));
+export function dropPrivateAddressesAtMailDomains(
+  users: readonly DirectoryUser[],
+  domainsOf: readonly DirectoryUser[] = users,
+): { users: DirectoryUser[]; warnings: string[] } {
+  const mailDomains = new Set(domainsOf.flatMap((user) => addressesOf(user).map(domainOf)));
   const warnings: string[] = [];
   const kept = users.map((user) => {
     if (user.privateEmail === undefined || !mailDomains.has(domainOf(user.privateEmail))) return user;
@@ -397,7 +403,7 @@ export async function syncDirectory(source: DirectorySource, store: DirectorySto
     ? keepMailDomains(read.users, options.domains, describe)
     : { users: read.users, valueWarnings: [], skipped: [] };
   const warnings = [...read.warnings, ...domains.skipped];
-  const contacts = dropPrivateAddressesAtMailDomains(domains.users);
+  const contacts = dropPrivateAddressesAtMailDomains(domains.users, read.users);
   const valueWarnings = [...(read.valueWarnings ?? []), ...domains.valueWarnings, ...contacts.warnings];
   checkIds(contacts.users, describe);
   const readSourceMs = performance.now() - started;

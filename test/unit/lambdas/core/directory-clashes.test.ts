@@ -204,4 +204,14 @@ describe('syncDirectory with clashes', () => {
     expect(report.valueWarnings).toHaveLength(2);
     expect(await store.userForAddress('shared@old.example')).toBeNull();
   });
+
+  it('still drops a private address at a domain the source uses, even when --domains leaves that domain out', async () => {
+    // Prepare: old.example may be hosted on the same Exchange, so mail there is down too.
+    const store = new MemoryDirectoryStore();
+    const incoming = [user('alice@corp.example', { aliases: ['alice@old.example'], privateEmail: 'alice@old.example' })];
+    // Act
+    const report = await syncDirectory(sourceOf(incoming), store, { ...options, domains: ['corp.example'] });
+    // Assess
+    expect(report.users[0]).not.toHaveProperty('privateEmail');
+  });
 });
