@@ -175,8 +175,15 @@ describe('syncDirectory with clashes', () => {
       makeDirectoryUser({ id: 'id-new', mailbox: 'bob@corp.example' }),
       user('carol@corp.example'),
     ];
+    let handedOver: readonly DirectoryUser[] = [];
     // Act
-    const report = await syncDirectory(sourceOf(incoming), store, { ...options, maxRemovals: 0 });
+    const report = await syncDirectory(sourceOf(incoming), store, {
+      ...options,
+      maxRemovals: 0,
+      beforeWrite: async (users) => {
+        handedOver = users;
+      },
+    });
     // Assess
     expect(report.clashes.map((clash) => [clash.address, clash.keptBy])).toEqual([
       ['bob@corp.example', 'CN=bob,OU=Staff,DC=corp,DC=example'],
@@ -188,6 +195,9 @@ describe('syncDirectory with clashes', () => {
     expect(report.plan.users.removed).toEqual([]);
     expect(await store.userForAddress('info@corp.example')).toMatchObject({ mailbox: 'alice@corp.example' });
     expect(await store.userForAddress('bob@corp.example')).toMatchObject({ id: 'id-bob', disabled: true });
+    // What the break-glass accounts follow is the resolved list the store got: no account for the new one.
+    expect(handedOver).toEqual(report.users);
+    expect(handedOver.map((u) => u.id)).toEqual(['id-alice', 'id-bob', 'id-carol']);
   });
 
   it('leaves out addresses outside the domains given, before looking for clashes', async () => {
