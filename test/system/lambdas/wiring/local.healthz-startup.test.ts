@@ -19,7 +19,7 @@ afterEach(async () => {
 });
 
 describe('local mode: /healthz during start-up', () => {
-  it('answers 503 then 200 while the stack starts, and nothing throws', async () => {
+  it('answers 503 then 200 while the stack starts, the start page never fails, and nothing throws', async () => {
     // Prepare
     const dataDir = await mkdtemp(join(tmpdir(), 'shadowmail-healthz-'));
     const httpPort = await freePort();
@@ -34,8 +34,10 @@ describe('local mode: /healthz during start-up', () => {
       await rm(dataDir, { recursive: true, force: true });
     };
 
-    // Act: poll without pause from before the port opens until the stack says it is ready.
+    // Act: poll without pause from before the port opens until the stack says it is ready;
+    // the start page alongside (a browser left open on it reloads while local mode restarts).
     const statuses: number[] = [];
+    const pageStatuses: number[] = [];
     const deadline = Date.now() + START_TIMEOUT_MS;
     for (;;) {
       if (child.exitCode !== null) throw new Error(`local mode exited with ${child.exitCode}:\n${output}`);
@@ -45,6 +47,11 @@ describe('local mode: /healthz during start-up', () => {
         () => null,
       );
       if (status !== null) statuses.push(status);
+      const page = await fetch(`http://127.0.0.1:${httpPort}/`).then(
+        (response) => response.status,
+        () => null,
+      );
+      if (page !== null) pageStatuses.push(page);
       if (status === 200) break;
       if (status === null) await new Promise((resolve) => setTimeout(resolve, 5));
     }
@@ -52,6 +59,7 @@ describe('local mode: /healthz during start-up', () => {
     // Assess
     expect(statuses.filter((status) => status === 503).length, 'polls answered while starting').toBeGreaterThan(0);
     expect(new Set(statuses)).toEqual(new Set([503, 200]));
+    expect(pageStatuses.filter((status) => status >= 500)).toEqual([]);
     expect(output).not.toMatch(/ReferenceError|before initialization/);
   }, 90_000);
 });
