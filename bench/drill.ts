@@ -30,15 +30,24 @@ import { distribution, round } from './stats.ts';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
+const DRILL_USAGE = `usage: npm run drill [-- --quick] [-- --seed N] [-- --keep] [-- --out FILE]
+  Replays the day Exchange fails on this machine (bench/README.md); writes FILE (default bench/drill.json).
+  Needs root, Debian's postfix and chromium.`;
+
 const { values: args } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false },
     seed: { type: 'string' },
     keep: { type: 'boolean', default: false },
     out: { type: 'string', default: 'bench/drill.json' },
+    help: { type: 'boolean', short: 'h', default: false },
   },
   strict: true,
 });
+if (args.help) {
+  console.log(DRILL_USAGE);
+  process.exit(0);
+}
 const seed = args.seed === undefined ? Math.floor(Math.random() * 1_000_000) : Number(args.seed);
 if (!Number.isInteger(seed) || seed < 0) {
   console.error(`drill: --seed must be a whole number ≥ 0, not ${JSON.stringify(args.seed)}`);

@@ -16,7 +16,8 @@ import { redriveCommand } from './commands/redrive.ts';
 import { resendCommand } from './commands/resend.ts';
 import { traceCommand } from './commands/trace.ts';
 
-const COMMANDS = new Map<string, Command>([
+/** The registry: every `shadowmail <command>` (test/unit/bin/cli.help.test.ts asks each for --help). */
+export const COMMANDS = new Map<string, Command>([
   ['trace', traceCommand],
   ['resend', resendCommand],
   ['failover', failoverCommand],
@@ -84,6 +85,9 @@ export async function main(
   const [name, ...rest] = argv;
   const command = name === undefined ? undefined : COMMANDS.get(name);
   if (command) return command(rest, out, err);
+  // `shadowmail help <command>` is that command's --help.
+  const helped = name === 'help' && rest[0] !== undefined ? COMMANDS.get(rest[0]) : undefined;
+  if (helped) return helped(['--help'], out, err);
   return runCommand('', USAGE, argv, { out, err }, async () => {
     throw new UsageError(name === undefined ? 'give a command' : `unknown command ${JSON.stringify(name)}`);
   });

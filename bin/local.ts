@@ -2,10 +2,27 @@
 // stops start-up with one line naming the variable.
 import { ShadowmailError } from '../lambdas/core/errors.ts';
 import { startLocalStack } from '../lambdas/wiring/local.ts';
-import { readLocalConfig } from '../lambdas/wiring/local-config.ts';
+import { LOCAL_ENV, readLocalConfig } from '../lambdas/wiring/local-config.ts';
 
 process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
+// No arguments: everything is configured by environment. --help says so before anything starts.
+const LOCAL_USAGE = `usage: npm start
+  Runs the whole pipeline on this machine (README: "Try it on one machine"), configured by
+  environment variables (README: "Configuration (environment)"), among them
+    ${Object.values(LOCAL_ENV).join('\n    ')}`;
+const args = process.argv.slice(2);
+if (args.includes('--help') || args.includes('-h')) {
+  console.log(LOCAL_USAGE);
+  process.exit(0);
+}
+if (args.length > 0) {
+  console.error(
+    `shadowmail: npm start takes no arguments (${JSON.stringify(args[0])}); it is configured by environment variables\n${LOCAL_USAGE}`,
+  );
+  process.exit(2);
+}
 
 try {
   const config = readLocalConfig();

@@ -11,6 +11,8 @@ export const EXIT = {
   badInput: 2,
   partial: 3,
   jobFailed: 4,
+  /** Done, but some addresses are claimed by two accounts (directory sync): fix them at the source. */
+  clashes: 5,
   /** 128 + SIGINT, as a shell reports a process stopped by Ctrl-C. */
   interrupted: 130,
 } as const;
@@ -25,6 +27,7 @@ export const EXIT_STATUS_HELP = `  Exit status (each command's --help says what 
     ${EXIT.partial}    done in part: recipients failed or messages were skipped (resend), a
          queue still holds messages (redrive), messages gone before export read them
     ${EXIT.jobFailed}    the resend job was cancelled or failed
+    ${EXIT.clashes}    done, but addresses clash: two accounts claim one (directory; listed)
     ${EXIT.interrupted}  stopped by Ctrl-C: following a resend job (the job goes on), an export
          (nothing written)`;
 

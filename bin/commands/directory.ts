@@ -4,8 +4,9 @@
 // data directory or a deployed stack's table (--table, AWS credentials from the
 // environment). Every source is read completely before anything is written, so a
 // failed bind, an unreachable server or a bad CSV row leaves the map as it was.
-import { readFile, stat } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
+import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
 import { CognitoIdentityProviderClient } from '@aws-sdk/client-cognito-identity-provider';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -13,11 +14,18 @@ import { CognitoBreakGlassAccounts } from '../../lambdas/adapters/aws/cognito-br
 import { DynamoDbAuditLog } from '../../lambdas/adapters/aws/dynamodb-audit-log.ts';
 import { makeDynamoDbClient } from '../../lambdas/adapters/aws/dynamodb-client.ts';
 import { DynamoDbDirectoryStore } from '../../lambdas/adapters/aws/dynamodb-directory-store.ts';
+import { createMessageTable } from '../../lambdas/adapters/aws/message-table.ts';
 import { readBindPasswordSecret, secretsClientFor } from '../../lambdas/adapters/aws/secrets-bind-credentials.ts';
-import { type AdminStrategy, DEFAULT_MOBILE_ATTRIBUTE, LdapDirectorySource } from '../../lambdas/adapters/ldap/ldap-directory-source.ts';
+import {
+  type AdminStrategy,
+  DEFAULT_MOBILE_ATTRIBUTE,
+  DEFAULT_OPERATION_TIMEOUT_MS,
+  LdapDirectorySource,
+} from '../../lambdas/adapters/ldap/ldap-directory-source.ts';
 import { CsvDirectorySource } from '../../lambdas/adapters/local/csv-directory-source.ts';
 import { startEmbeddedDynalite } from '../../lambdas/adapters/local/embedded-dynalite.ts';
 import { DEFAULT_PHONE_COUNTRY, phoneCountry } from '../../lambdas/adapters/phone/mobile-numbers.ts';
+import { isMailAddress } from '../../lambdas/core/addresses.ts';
 import { recordAudit } from '../../lambdas/core/audit.ts';
 import {
   type AccountChange,
@@ -34,11 +42,13 @@ import type { BreakGlassAccounts } from '../../lambdas/ports/break-glass-account
 import { systemClock } from '../../lambdas/ports/clock.ts';
 import type { DirectorySource } from '../../lambdas/ports/directory.ts';
 import { readLocalConfig } from '../../lambdas/wiring/local-config.ts';
-import { localPaths, readRuntimeInfo } from '../../lambdas/wiring/local-data-dir.ts';
+import { localPaths, prepareDataDir, readRuntimeInfo } from '../../lambdas/wiring/local-data-dir.ts';
 import { LOCAL_TABLE_NAME } from '../../lambdas/wiring/local-index.ts';
 import { deployedActor, osActor } from './aws-caller.ts';
 import { cliAwsConfig } from './aws-clients.ts';
 import { command, EXIT, exitStatusHelp, UsageError } from './command.ts';
+
+const DEFAULT_TIMEOUT_SECONDS = DEFAULT_OPERATION_TIMEOUT_MS / 1000;
 
 export const DIRECTORY_USAGE = `usage:
   shadowmail directory sync --url ldap[s]://HOST[:PORT] --bind-dn DN
@@ -46,11 +56,12 @@ export const DIRECTORY_USAGE = `usage:
         [--filter FILTER] [--admin-group DN] [--admin-strategy auto|in-chain|walk]
         [--ca-file PEM] [--starttls | --insecure] [--tls-servername NAME]
         [--mobile-attribute NAME] [--private-email-attribute NAME] [--default-country CC]
-        [--max-removals N] [--dry-run] [TARGET]
-  shadowmail directory import FILE.csv [--default-country CC] [--max-removals N] [--dry-run] [TARGET]
+        [--timeout SECONDS] [--domains LIST] [--max-removals N] [--dry-run] [TARGET]
+  shadowmail directory import FILE.csv [--default-country CC] [--domains LIST] [--max-removals N] [--dry-run] [TARGET]
   shadowmail directory list [--json] [TARGET]
 
-  TARGET: --data-dir DIR (local mode; default SHADOWMAIL_DATA_DIR or ./.shadowmail)
+  TARGET: --data-dir DIR (local mode; default SHADOWMAIL_DATA_DIR or ./.shadowmail; sync and
+          import make a new or empty folder a data directory, no npm start needed first)
           or --table NAME --region REGION [--endpoint URL] [--user-pool-id ID] (a deployed
           stack; AWS credentials from the environment; --endpoint only for DynamoDB-compatible
           servers; --user-pool-id, the stack output UserPoolId, also syncs the break-glass accounts)
@@ -59,7 +70,27 @@ export const DIRECTORY_USAGE = `usage:
   the header mailbox,displayName,aliases,kind,disabled,admin and optional mobile and
   private_email columns (aliases separated by ;). Both replace the directory: users
   missing from the source are removed (at most --max-removals per run; default 10 or
-  a fifth of the directory). --dry-run prints the changes and writes nothing.
+  a fifth of the directory). Every run prints all its changes; --dry-run writes nothing.
+
+  --timeout bounds each step against the server: connecting, binding, each page of the
+  search (default SHADOWMAIL_DIRECTORY_TIMEOUT or ${DEFAULT_TIMEOUT_SECONDS} s). A server that takes
+  the connection and never answers fails the run after that long, nothing changed.
+
+  --domains (default SHADOWMAIL_DOMAINS) lists the mail domains, comma-separated (the stack
+  output MailDomains): addresses elsewhere are left out with a warning, and a user whose
+  primary address is elsewhere gets one at these domains as mailbox (or is skipped).
+
+  One address claimed by two accounts (the same mail, or an alias that is another's
+  primary) does not stop the run: the address stays with the account that had it before
+  (or goes to none), a new account whose primary it is is not added, everything else is
+  synced, and each clash is listed naming both accounts (DNs); exit ${EXIT.clashes}. import
+  refuses a CSV file with a clash instead, naming both lines (it is typed by hand).
+  A junk value (mail: john.doe) is left out with a warning naming the user.
+
+  Shared, room and equipment mailboxes: msExchRecipientTypeDetails 4, 16 and 32 are read
+  as shared mailboxes (the CSV's kind "shared"): their mail is kept, nobody signs in as
+  them. A disabled account (userAccountControl bit 2; the CSV's disabled) never signs in
+  and is never an admin, whatever its groups.
 
   A plain ldap:// URL needs --starttls: the bind password and the directory would
   cross the network in clear text. --insecure allows it (a test server, a host next
@@ -78,9 +109,8 @@ ${exitStatusHelp({
   badInput: 'bad input or a source that cannot be read, nothing changed (the line says what is wrong)',
   failed: 'the sync is done but its audit entry could not be written, or an unexpected error',
   partial: 'the directory was synced, but the user pool refused some account changes (listed)',
+  clashes: 'the directory was synced, but addresses clash (listed; each stays with its previous owner or none)',
 })}`;
-
-const MAX_DIFF_LINES_WRITTEN = 200;
 
 interface Target {
   store: DynamoDbDirectoryStore;
@@ -111,6 +141,13 @@ const TARGET_OPTIONS = {
 
 const COUNTRY_OPTION = { 'default-country': { type: 'string', default: DEFAULT_PHONE_COUNTRY } } as const;
 
+/** What sync and import share besides the target. */
+const RUN_OPTIONS = {
+  domains: { type: 'string' },
+  'max-removals': { type: 'string' },
+  'dry-run': { type: 'boolean', default: false },
+} as const;
+
 async function sync(argv: string[], out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
   const { values } = parseArgs({
     args: argv,
@@ -129,14 +166,15 @@ async function sync(argv: string[], out: NodeJS.WritableStream, err: NodeJS.Writ
       'tls-servername': { type: 'string' },
       'mobile-attribute': { type: 'string', default: DEFAULT_MOBILE_ATTRIBUTE },
       'private-email-attribute': { type: 'string' },
-      'max-removals': { type: 'string' },
-      'dry-run': { type: 'boolean', default: false },
+      timeout: { type: 'string' },
+      ...RUN_OPTIONS,
       ...COUNTRY_OPTION,
       ...TARGET_OPTIONS,
     },
     strict: true,
     allowPositionals: false,
   });
+  const timeoutMs = timeoutSeconds(values.timeout) * 1000;
   const url = required(values.url, '--url');
   const bindDn = required(values['bind-dn'], '--bind-dn');
   const baseDn = required(values['base-dn'], '--base-dn');
@@ -162,6 +200,8 @@ async function sync(argv: string[], out: NodeJS.WritableStream, err: NodeJS.Writ
     baseDn,
     adminStrategy: strategy as AdminStrategy,
     startTls: values.starttls === true,
+    connectTimeoutMs: timeoutMs,
+    operationTimeoutMs: timeoutMs,
     ...(values.filter !== undefined && { filter: values.filter }),
     ...(values['admin-group'] !== undefined && { adminGroupDn: values['admin-group'] }),
     ...(ca !== undefined && { ca }),
@@ -177,8 +217,7 @@ async function importCsv(argv: string[], out: NodeJS.WritableStream, err: NodeJS
   const { values, positionals } = parseArgs({
     args: argv,
     options: {
-      'max-removals': { type: 'string' },
-      'dry-run': { type: 'boolean', default: false },
+      ...RUN_OPTIONS,
       ...COUNTRY_OPTION,
       ...TARGET_OPTIONS,
     },
@@ -196,7 +235,13 @@ async function list(argv: string[], out: NodeJS.WritableStream): Promise<number>
     options: { json: { type: 'boolean', default: false }, ...TARGET_OPTIONS },
     strict: true,
   });
-  const target = await openTarget(values);
+  const target = await openTarget(values, { create: false });
+  if (target === null) {
+    out.write(
+      values.json ? '[]\n' : `the directory in local data directory ${localDataDir(values)} is empty (nothing imported or synced yet)\n`,
+    );
+    return EXIT.ok;
+  }
   try {
     const { users } = await target.store.readState();
     if (values.json) {
@@ -232,6 +277,8 @@ function auditDetails(report: SyncReport, accounts: AccountSyncReport | null): R
     usersRemoved: users.removed.length,
     usersWithMobile: report.mobiles.withMobile,
     usersWithoutMobile: report.mobiles.withoutMobile.length,
+    addressClashes: report.clashes.length,
+    usersNotAdded: report.notAdded.length,
     ...(accounts && {
       accountsCreated: accounts.counts.create,
       accountsUpdated: accounts.counts.update + accounts.counts.confirm,
@@ -257,11 +304,12 @@ function refuseCleartext(url: string, startTls: boolean, insecure: boolean): voi
 
 async function runSync(
   source: DirectorySource,
-  values: TargetValues & { 'max-removals'?: string; 'dry-run'?: boolean },
+  values: TargetValues & { domains?: string; 'max-removals'?: string; 'dry-run'?: boolean },
   out: NodeJS.WritableStream,
   err: NodeJS.WritableStream,
 ): Promise<number> {
   const maxRemovals = values['max-removals'] === undefined ? undefined : parseCount(values['max-removals'], '--max-removals');
+  const domains = mailDomains(values.domains);
   const dryRun = values['dry-run'] === true;
   const started = performance.now();
   const target = await openTarget(values);
@@ -277,6 +325,7 @@ async function runSync(
         now: () => new Date(),
         leaseMs: DEFAULT_SYNC_LEASE_MS,
         ...(maxRemovals !== undefined && { maxRemovals }),
+        ...(domains !== null && { domains }),
         ...(pool && {
           beforeWrite: async (incoming: readonly DirectoryUser[]) => {
             accountPlan = await planBreakGlassSync(incoming, pool, maxRemovals !== undefined ? { maxRemovals } : {});
@@ -309,17 +358,22 @@ async function runSync(
     if (report.warnings.length > 50) err.write(`skipped ${report.warnings.length - 50} more entries\n`);
     for (const warning of report.valueWarnings.slice(0, 50)) err.write(`warning ${warning}\n`);
     if (report.valueWarnings.length > 50) err.write(`warning: ${report.valueWarnings.length - 50} more values left out\n`);
-    out.write(formatPlan(report.plan, dryRun ? Number.POSITIVE_INFINITY : MAX_DIFF_LINES_WRITTEN));
-    if (accounts) out.write(formatAccountPlan(accounts.plan.changes, dryRun ? Number.POSITIVE_INFINITY : MAX_DIFF_LINES_WRITTEN));
+    for (const line of clashLines(report)) err.write(`${line}\n`);
+    // The whole diff, on a real run as on a dry run: sync.log is the record of what changed.
+    out.write(formatPlan(report.plan));
+    if (accounts) out.write(formatAccountPlan(accounts.plan.changes));
     for (const warning of accounts?.plan.warnings ?? []) err.write(`warning ${warning}\n`);
     for (const failure of accounts?.failures ?? []) err.write(`failed: ${failure.action} account ${failure.username}: ${failure.reason}\n`);
     out.write(`${summary(source, target, report, (performance.now() - started) / 1000)}\n`);
+    out.write(`${domainSummary(domains, report)}\n`);
     out.write(`${mobileSummary(report)}\n`);
     out.write(`${accountSummary(target, accounts)}\n`);
     if (auditProblem !== null) {
       err.write(`shadowmail directory: the sync is done, but its audit entry could not be written (${auditProblem})\n`);
       return EXIT.failed;
     }
+    // A clash needs someone to fix AD; a refused account change is retried by the next run.
+    if (report.clashes.length > 0 || report.notAdded.length > 0) return EXIT.clashes;
     return accounts && accounts.failures.length > 0 ? EXIT.partial : EXIT.ok;
   } finally {
     await target.close();
@@ -336,7 +390,7 @@ const ACCOUNT_MARKS: Record<AccountChange['action'], string> = {
 };
 
 /** The account changes by name; what changed, never the number itself. */
-export function formatAccountPlan(changes: readonly AccountChange[], maxLines: number): string {
+export function formatAccountPlan(changes: readonly AccountChange[]): string {
   const lines = changes.map((change) => {
     const what =
       change.action === 'update'
@@ -348,9 +402,7 @@ export function formatAccountPlan(changes: readonly AccountChange[], maxLines: n
             : `${change.action}d`;
     return `${ACCOUNT_MARKS[change.action]} ${change.username}  ${what}`;
   });
-  const shown = lines.slice(0, maxLines);
-  if (lines.length > shown.length) shown.push(`… and ${lines.length - shown.length} more account changes`);
-  return shown.length > 0 ? `${shown.join('\n')}\n` : '';
+  return lines.length > 0 ? `${lines.join('\n')}\n` : '';
 }
 
 /** How many who may sign in can get a code, and who cannot (names only; at most 50 shown). */
@@ -374,7 +426,10 @@ function accountSummary(target: Target, accounts: AccountSyncReport | null): str
   );
 }
 
-async function openTarget(values: TargetValues): Promise<Target> {
+/** The target of the values; null for a local data directory that holds nothing yet and `create` is off. */
+async function openTarget(values: TargetValues, options: { create: false }): Promise<Target | null>;
+async function openTarget(values: TargetValues, options?: { create: true }): Promise<Target>;
+async function openTarget(values: TargetValues, options: { create: boolean } = { create: true }): Promise<Target | null> {
   if (values.table !== undefined) {
     if (values['data-dir'] !== undefined) throw new UsageError('give either --table or --data-dir, not both');
     const region = values.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
@@ -403,8 +458,26 @@ async function openTarget(values: TargetValues): Promise<Target> {
   }
   if (values.region !== undefined || values.endpoint !== undefined) throw new UsageError('--region and --endpoint go with --table');
   if (values['user-pool-id'] !== undefined) throw new UsageError('--user-pool-id goes with --table (local mode has no user pool)');
+  return openLocalTarget(localDataDir(values), options.create);
+}
+
+/** --data-dir, else SHADOWMAIL_DATA_DIR, else ./.shadowmail (as local mode reads it). */
+function localDataDir(values: TargetValues): string {
   const env = values['data-dir'] !== undefined ? { ...process.env, SHADOWMAIL_DATA_DIR: values['data-dir'] } : process.env;
-  return openLocalTarget(readLocalConfig(env).dataDir);
+  return readLocalConfig(env).dataDir;
+}
+
+/** What a local data directory holds: shadowmail's data, nothing (or no folder yet), or other files. */
+async function dataDirContents(dataDir: string): Promise<'shadowmail' | 'nothing' | 'other'> {
+  let entries: string[];
+  try {
+    entries = await readdir(dataDir);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 'nothing';
+    throw new ShadowmailError('NO_DATA', `cannot read the data directory ${dataDir}: ${(error as Error).message}`);
+  }
+  if (entries.includes(basename(localPaths(dataDir).dynamodb))) return 'shadowmail';
+  return entries.length === 0 ? 'nothing' : 'other';
 }
 
 /** `<region>_<id>`, as Cognito names a user pool; the region part names where its API is. */
@@ -413,8 +486,12 @@ const USER_POOL_ID = /^[a-z]{2}(-[a-z]+)+-\d+_[0-9A-Za-z]+$/;
 /** Local mode signs staff in from the directory store itself (its provider reads it): no accounts to keep. */
 const LOCAL_ACCOUNTS = { none: 'none in local mode (its sign-in reads the directory directly)' };
 
-/** Local mode's table: through the running stack's dynalite, or dynalite started on the data directory (as openLocalIndex does). */
-async function openLocalTarget(dataDir: string): Promise<Target> {
+/**
+ * Local mode's table: through the running stack's dynalite, or dynalite started on the data
+ * directory (as openLocalIndex does). With `create`, a folder that is missing or empty is
+ * made a data directory first; without, it answers null (nothing stored yet).
+ */
+async function openLocalTarget(dataDir: string, create: boolean): Promise<Target | null> {
   const paths = localPaths(dataDir);
   const description = `local data directory ${dataDir}`;
   const running = await readRuntimeInfo(paths);
@@ -428,13 +505,26 @@ async function openLocalTarget(dataDir: string): Promise<Target> {
       close: async () => client.destroy(),
     };
   }
-  try {
-    await stat(paths.dynamodb);
-  } catch {
-    throw new ShadowmailError('NO_DATA', `no shadowmail data in ${dataDir} (start local mode with npm start once, or pass --data-dir)`);
+  const contents = await dataDirContents(dataDir);
+  if (contents === 'other') {
+    throw new ShadowmailError(
+      'NO_DATA',
+      `${dataDir} is not empty and holds no shadowmail data: give local mode's data directory, or an empty or new folder`,
+    );
   }
+  // A new or empty folder becomes a data directory as `npm start` makes one (owner-only, the
+  // table); list only reads, so it creates nothing.
+  if (contents !== 'shadowmail' && !create) return null;
+  if (contents !== 'shadowmail') await prepareDataDir(paths);
   const dynalite = await startEmbeddedDynalite({ path: paths.dynamodb, host: '127.0.0.1', port: 0 });
   const client = makeDynamoDbClient(dynalite.endpoint);
+  try {
+    await createMessageTable(client, LOCAL_TABLE_NAME);
+  } catch (error) {
+    client.destroy();
+    await dynalite.close();
+    throw error;
+  }
   return {
     store: new DynamoDbDirectoryStore({ client, tableName: LOCAL_TABLE_NAME }),
     audit: new DynamoDbAuditLog({ client, tableName: LOCAL_TABLE_NAME }),
@@ -460,6 +550,54 @@ async function readPasswordFile(file: string, err: NodeJS.WritableStream): Promi
   const password = text.replace(/\r?\n$/, '');
   if (password === '') throw new ShadowmailError('BIND_PASSWORD_FILE', `the bind password file ${file} is empty`);
   return password;
+}
+
+/** --domains, else SHADOWMAIL_DOMAINS (as local mode reads it), lower-cased; null: neither is given. */
+function mailDomains(flag: string | undefined): string[] | null {
+  const [text, name] = flag !== undefined ? [flag, '--domains'] : [process.env.SHADOWMAIL_DOMAINS, 'SHADOWMAIL_DOMAINS'];
+  if (text === undefined) return null;
+  const domains = text
+    .split(',')
+    .map((domain) => domain.trim().toLowerCase())
+    .filter((domain) => domain !== '');
+  const bad = domains.find((domain) => !isMailAddress(`postmaster@${domain}`));
+  if (domains.length === 0 || bad !== undefined) {
+    throw new UsageError(`${name} must list mail domains such as corp.example,sub.corp.example, not ${JSON.stringify(text)}`);
+  }
+  return domains;
+}
+
+/** Each clash on its own line, naming the accounts; then the new accounts left out for one. */
+export function clashLines(report: Pick<SyncReport, 'clashes' | 'notAdded'>): string[] {
+  const lines = report.clashes.map(
+    (clash) =>
+      `clash: ${clash.address} is claimed by ${clash.claimants.join(' and ')}; ` +
+      (clash.keptBy === null ? "nobody gets it (it was nobody's before)" : `it stays with ${clash.keptBy} (its owner before)`),
+  );
+  for (const name of report.notAdded) lines.push(`clash: ${name} not added: its primary address belongs to another account`);
+  return lines;
+}
+
+function domainSummary(domains: readonly string[] | null, report: SyncReport): string {
+  const clashes =
+    report.clashes.length > 0
+      ? `; ${report.clashes.length} address clash${report.clashes.length === 1 ? '' : 'es'} (listed above, fix them in the directory)`
+      : '';
+  if (domains === null) return `  mail domains: not checked (give --domains, the stack output MailDomains)${clashes}`;
+  return `  mail domains: ${domains.join(', ')}${clashes}`;
+}
+
+/** --timeout, else SHADOWMAIL_DIRECTORY_TIMEOUT, else the default: whole seconds, 1 to 600. */
+function timeoutSeconds(flag: string | undefined): number {
+  const fromEnv = process.env.SHADOWMAIL_DIRECTORY_TIMEOUT;
+  const [text, name] =
+    flag !== undefined ? [flag, '--timeout'] : fromEnv !== undefined ? [fromEnv, 'SHADOWMAIL_DIRECTORY_TIMEOUT'] : [null, ''];
+  if (text === null) return DEFAULT_TIMEOUT_SECONDS;
+  const seconds = Number(text);
+  if (!/^\d+$/.test(text) || seconds < 1 || seconds > 600) {
+    throw new UsageError(`${name} must be a whole number of seconds from 1 to 600, not ${JSON.stringify(text)}`);
+  }
+  return seconds;
 }
 
 function required(value: string | undefined, name: string): string {
@@ -500,7 +638,7 @@ function describeChange(before: DirectoryUser, after: DirectoryUser, fields: Arr
 }
 
 /** The diff an admin reads: users by stable id, then addresses that moved or went away. */
-export function formatPlan(plan: SyncPlan, maxLines: number): string {
+export function formatPlan(plan: SyncPlan): string {
   const lines: string[] = [];
   for (const user of plan.users.added) lines.push(`+ ${describeUser(user)}`);
   for (const change of plan.users.changed) lines.push(describeChange(change.before, change.after, change.fields));
@@ -508,9 +646,7 @@ export function formatPlan(plan: SyncPlan, maxLines: number): string {
   for (const move of plan.addresses.moved) lines.push(`> ${move.address}: ${move.from} → ${move.to}`);
   for (const gone of plan.addresses.removed) lines.push(`- address ${gone.address} (was ${gone.mailbox})`);
   if (plan.rewriteAll) lines.push('! the previous sync was interrupted: every address item is written again');
-  const shown = lines.slice(0, maxLines);
-  if (lines.length > shown.length) shown.push(`… and ${lines.length - shown.length} more changes`);
-  return shown.length > 0 ? `${shown.join('\n')}\n` : '';
+  return lines.length > 0 ? `${lines.join('\n')}\n` : '';
 }
 
 function summary(source: DirectorySource, target: Target, report: SyncReport, seconds: number): string {

@@ -5,6 +5,7 @@
 // The checks go from loose to strict: hasAddressShape, isMailAddress (the directory),
 // parseMailAddress (sending); fitsSmtpPath only guards an SMTP command.
 import { domainToASCII } from 'node:url';
+import type { DirectoryUser } from './model.ts';
 import { hasLineBreakOrNul } from './text.ts';
 
 /** The comparison form of an address: trimmed, angle brackets removed, lower case. Never refuses. */
@@ -147,4 +148,9 @@ export function envelopeRecipient(recipient: string, separator: string): Envelop
   if (cut <= 0) return { address, lookups: [address], fallback: address };
   const base = `${local.slice(0, cut)}${domain}`;
   return { address, lookups: [address, base], fallback: base };
+}
+
+/** Every address that reaches a directory user's mailbox, primary first. */
+export function addressesOf(user: Pick<DirectoryUser, 'mailbox' | 'aliases'>): string[] {
+  return [user.mailbox, ...user.aliases];
 }

@@ -3,7 +3,8 @@
 // in an order a crash at any point leaves repairable by the next run (docs/design.md §7).
 
 import type { DirectorySource, DirectoryStore } from '../ports/directory.ts';
-import { domainOf, isMailAddress, normalizeAddress } from './addresses.ts';
+import { addressesOf, domainOf, isMailAddress, normalizeAddress } from './addresses.ts';
+import { type AddressClash, keepMailDomains, resolveClashes } from './directory-clashes.ts';
 import { InvalidInputError, ShadowmailError } from './errors.ts';
 import type { AddressAssignment, DirectoryUser, DirectoryUserKind } from './model.ts';
 
@@ -66,10 +67,7 @@ export function canSignIn(user: DirectoryUser | null): user is DirectoryUser {
   return user !== null && user.kind === 'user' && !user.disabled;
 }
 
-/** Every address that reaches the user's mailbox, primary first. */
-export function addressesOf(user: DirectoryUser): string[] {
-  return [user.mailbox, ...user.aliases];
-}
+export { addressesOf };
 
 export interface DirectoryUserInput {
   id: string;
@@ -101,14 +99,16 @@ export function makeDirectoryUser(input: DirectoryUserInput): DirectoryUser {
   }
   const kind = input.kind ?? 'user';
   if (kind !== 'user' && kind !== 'shared') throw new InvalidInputError(`kind must be user or shared, not ${JSON.stringify(kind)}`);
+  const disabled = input.disabled ?? false;
   return {
     id,
     mailbox,
     displayName: (input.displayName ?? '').trim() || mailbox,
     aliases: [...aliases].sort(),
     kind,
-    disabled: input.disabled ?? false,
-    admin: input.admin ?? false,
+    disabled,
+    // Only someone who can sign in is an admin: a disabled account or a shared mailbox in the admin group is not.
+    admin: (input.admin ?? false) && !disabled && kind === 'user',
     ...(input.mobile && { mobile: checkedMobile(input.mobile) }),
     ...(input.privateEmail && { privateEmail: checkedPrivateEmail(input.privateEmail) }),
   };
@@ -143,9 +143,15 @@ export function readPrivateEmail(raw: string): PrivateEmailReading | null {
  * Drops every private address at one of the directory's own mail domains (the domains
  * of its users' addresses): mail there is exactly what is down when a notice is needed.
  * Returns the users (the same objects where nothing was dropped) and a warning per drop.
+ * `domainsOf` are the users whose address domains count (default: `users`): the source's
+ * own, before addresses outside the configured domains were left out — an old brand's
+ * domain may be hosted on the same Exchange.
  */
-export function dropPrivateAddressesAtMailDomains(users: readonly DirectoryUser[]): { users: DirectoryUser[]; warnings: string[] } {
-  const mailDomains = new Set(users.flatMap((user) => addressesOf(user).map(domainOf)));
+export function dropPrivateAddressesAtMailDomains(
+  users: readonly DirectoryUser[],
+  domainsOf: readonly DirectoryUser[] = users,
+): { users: DirectoryUser[]; warnings: string[] } {
+  const mailDomains = new Set(domainsOf.flatMap((user) => addressesOf(user).map(domainOf)));
   const warnings: string[] = [];
   const kept = users.map((user) => {
     if (user.privateEmail === undefined || !mailDomains.has(domainOf(user.privateEmail))) return user;
@@ -175,10 +181,27 @@ export function mobileCoverage(users: readonly DirectoryUser[]): MobileCoverage 
   return { canSignIn: signIn.length, withMobile: signIn.length - withoutMobile.length, withoutMobile };
 }
 
+/** Refuses a source that gives one id to two users (AD's objectGUIDs never repeat): no user can be told apart. */
+function checkIds(users: readonly DirectoryUser[], describe: (user: DirectoryUser) => string): void {
+  const byId = new Map<string, DirectoryUser>();
+  const problems: string[] = [];
+  for (const user of users) {
+    const other = byId.get(user.id);
+    if (other) problems.push(`id ${user.id} belongs to ${describe(other)} and ${describe(user)}`);
+    byId.set(user.id, user);
+  }
+  if (problems.length > 0) {
+    throw new DirectoryError(
+      'DIRECTORY_CONFLICT',
+      `the directory is inconsistent, nothing was changed: ${problems.slice(0, 10).join('; ')}`,
+    );
+  }
+}
+
 /**
  * Refuses a user list that cannot become one map: the same id twice, or one address
- * belonging to two users. Guessing an owner would deliver someone's mail to someone
- * else, so the whole sync stops and the message names both users.
+ * belonging to two users. syncDirectory resolves address clashes first (resolveClashes),
+ * so there this is the invariant that no address reaches two mailboxes.
  */
 export function checkDirectory(users: readonly DirectoryUser[], describe: (user: DirectoryUser) => string = (user) => user.mailbox): void {
   const problems: string[] = [];
@@ -336,6 +359,8 @@ export interface SyncOptions {
    * follows the directory (the break-glass accounts) checks its own limits here.
    */
   beforeWrite?: (incoming: readonly DirectoryUser[]) => Promise<void>;
+  /** The mail domains: addresses elsewhere are left out (keepMailDomains). Unset: every domain is kept. */
+  domains?: readonly string[];
 }
 
 export interface SyncReport {
@@ -351,6 +376,10 @@ export interface SyncReport {
   valueWarnings: string[];
   /** Who of the users that may sign in has a mobile number (a break-glass sign-in code needs one). */
   mobiles: MobileCoverage;
+  /** Addresses two or more accounts claim (resolveClashes): the run did everything else. */
+  clashes: AddressClash[];
+  /** New accounts not added because their primary address clashes (named as the source names them). */
+  notAdded: string[];
   /** Milliseconds spent reading the source, reading the store, and writing. */
   timings: { readSourceMs: number; readStoreMs: number; writeMs: number };
 }
@@ -369,11 +398,14 @@ export function defaultMaxRemovals(currentUsers: number): number {
 export async function syncDirectory(source: DirectorySource, store: DirectoryStore, options: SyncOptions): Promise<SyncReport> {
   const started = performance.now();
   const read = await source.readAll();
-  const { warnings } = read;
-  const contacts = dropPrivateAddressesAtMailDomains(read.users);
-  const incoming = contacts.users;
-  const valueWarnings = [...(read.valueWarnings ?? []), ...contacts.warnings];
-  checkDirectory(incoming);
+  const describe = (user: DirectoryUser) => read.names?.get(user.id) ?? user.mailbox;
+  const domains = options.domains
+    ? keepMailDomains(read.users, options.domains, describe)
+    : { users: read.users, valueWarnings: [], skipped: [] };
+  const warnings = [...read.warnings, ...domains.skipped];
+  const contacts = dropPrivateAddressesAtMailDomains(domains.users, read.users);
+  const valueWarnings = [...(read.valueWarnings ?? []), ...domains.valueWarnings, ...contacts.warnings];
+  checkIds(contacts.users, describe);
   const readSourceMs = performance.now() - started;
 
   const dryRun = options.dryRun === true;
@@ -383,6 +415,8 @@ export async function syncDirectory(source: DirectorySource, store: DirectorySto
   let writing = false;
   try {
     const state = await store.readState();
+    const { users: incoming, clashes, notAdded } = resolveClashes(contacts.users, state.users, describe);
+    checkDirectory(incoming, describe);
     const plan = planSync(state.users, incoming, { rewriteAll: lease?.interrupted ?? state.interrupted });
     const readStoreMs = performance.now() - storeStarted;
     const maxRemovals = options.maxRemovals ?? defaultMaxRemovals(state.users.length);
@@ -405,11 +439,13 @@ export async function syncDirectory(source: DirectorySource, store: DirectorySto
     return {
       plan,
       dryRun,
-      read: incoming.length,
+      read: read.users.length,
       users: incoming,
       warnings,
       valueWarnings,
       mobiles: mobileCoverage(incoming),
+      clashes,
+      notAdded,
       timings: { readSourceMs, readStoreMs, writeMs },
     };
   } catch (error) {

@@ -13,6 +13,11 @@ export interface DirectoryReadResult {
    * is a landline …"); never the value itself when it is a phone number.
    */
   valueWarnings?: string[];
+  /**
+   * How the source names each user (by id), for reports that must point at the account
+   * to fix: its DN in AD. Users without an entry are named by their mailbox.
+   */
+  names?: ReadonlyMap<string, string>;
 }
 
 export interface DirectorySource {

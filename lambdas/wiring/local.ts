@@ -103,6 +103,14 @@ export async function startLocalStack(config: LocalConfig): Promise<LocalStack> 
 
   try {
     let ready = false;
+    // The queues exist before the first /healthz can ask about them (issue 16: a poll
+    // during start-up met them in their temporal dead zone and threw a ReferenceError).
+    const ingestQueue = new FileQueue(paths.ingestQueue, { visibilityTimeoutSeconds: 60 });
+    const forwardQueueFiles = new FileQueue(paths.forwardQueue, { visibilityTimeoutSeconds: Math.ceil(config.leaseMs / 1000) });
+    const forwardQueue = new FileForwardQueue(forwardQueueFiles);
+    const queueDetails = async (): Promise<Record<string, unknown>> => ({
+      queues: { ingest: await ingestQueue.stats(), forward: await forwardQueueFiles.stats() },
+    });
     const health = async () => ({ ready, details: await queueDetails() });
     // Health answers from the first moment; the webmail joins once its parts run.
     // One client's flood is refused (429) while others go on; the address is the connection's peer.
@@ -128,12 +136,6 @@ export async function startLocalStack(config: LocalConfig): Promise<LocalStack> 
     stoppers.push(webmail.close);
 
     const rawStore = new FsRawMailStore(paths.raw);
-    const ingestQueue = new FileQueue(paths.ingestQueue, { visibilityTimeoutSeconds: 60 });
-    const forwardQueueFiles = new FileQueue(paths.forwardQueue, { visibilityTimeoutSeconds: Math.ceil(config.leaseMs / 1000) });
-    const forwardQueue = new FileForwardQueue(forwardQueueFiles);
-    async function queueDetails(): Promise<Record<string, unknown>> {
-      return { queues: { ingest: await ingestQueue.stats(), forward: await forwardQueueFiles.stats() } };
-    }
 
     let sinkPort: number | null = null;
     if (!config.primary) {

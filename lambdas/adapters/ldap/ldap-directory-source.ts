@@ -17,6 +17,7 @@ import {
   ResultCodeError,
 } from 'ldapts';
 import type { CountryCode } from 'libphonenumber-js/max';
+import { isMailAddress, normalizeAddress } from '../../core/addresses.ts';
 import { DirectoryError, makeDirectoryUser, readPrivateEmail } from '../../core/directory.ts';
 import type { DirectoryUser } from '../../core/model.ts';
 import type { DirectoryReadResult, DirectorySource } from '../../ports/directory.ts';
@@ -24,10 +25,27 @@ import { DEFAULT_PHONE_COUNTRY, phoneCountry, readMobileNumber } from '../phone/
 
 export const DEFAULT_USER_FILTER = '(&(objectClass=user)(|(mail=*)(proxyAddresses=*)))';
 export const DEFAULT_PAGE_SIZE = 500;
+/** How long connecting takes at most, unless the options say otherwise. */
+export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+/**
+ * How long one LDAP request (bind, one page of a search) may go unanswered: a domain
+ * controller that accepts and hangs fails the run in seconds, not minutes (issue 16).
+ */
+export const DEFAULT_OPERATION_TIMEOUT_MS = 30_000;
 export const IN_CHAIN_RULE = '1.2.840.113556.1.4.1941';
 const AD_CAPABILITY = '1.2.840.113556.1.4.800';
 const DISABLED_BIT = 0x2;
-const SHARED_MAILBOX = 4;
+/**
+ * msExchRecipientTypeDetails of mailboxes nobody signs in as (RecipientTypeDetails, a flags
+ * enum: SharedMailbox 0x4, RoomMailbox 0x10, EquipmentMailbox 0x20;
+ * https://learn.microsoft.com/en-us/previous-versions/office/developer/exchange-server-2010/ff344739(v=exchg.140)):
+ * read as kind `shared` — their mail is kept, no one can sign in as them.
+ */
+export const SHARED_RECIPIENT_TYPES: ReadonlyMap<number, string> = new Map([
+  [0x4, 'shared'],
+  [0x10, 'room'],
+  [0x20, 'equipment'],
+]);
 /** Entries read while walking nested admin groups before we call the structure unreasonable. */
 export const MAX_GROUP_WALK_READS = 2_000;
 /** Users one search may return; a bound on memory, far above any AD we serve. */
@@ -116,8 +134,8 @@ export class LdapDirectorySource implements DirectorySource {
     // ldaps:// connections and to startTLS.
     const client = new Client({
       url: options.url,
-      connectTimeout: options.connectTimeoutMs ?? 10_000,
-      timeout: options.operationTimeoutMs ?? 120_000,
+      connectTimeout: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
+      timeout: options.operationTimeoutMs ?? DEFAULT_OPERATION_TIMEOUT_MS,
       ...(this.secure && { tlsOptions: this.tlsOptions() }),
     });
     let phase: 'connect' | 'bind' | 'search' = 'connect';
@@ -131,14 +149,17 @@ export class LdapDirectorySource implements DirectorySource {
       const users: DirectoryUser[] = [];
       const warnings: string[] = [];
       const valueWarnings: string[] = [];
+      // Reports about a user (an address clash) name the AD object to fix: its DN.
+      const names = new Map<string, string>();
       for (const { dn, entry } of candidates) {
         const result = userFromEntry(entry, admins.has(normalizeDn(dn)), this.contacts);
         if ('user' in result) {
           users.push(result.user);
+          names.set(result.user.id, dn);
           for (const problem of result.leftOut) valueWarnings.push(`${result.user.mailbox}: ${problem}`);
         } else warnings.push(`${dn}: ${result.skipped}`);
       }
-      return { users, warnings, valueWarnings };
+      return { users, warnings, valueWarnings, names };
     } catch (error) {
       throw this.explain(error, phase);
     } finally {
@@ -247,14 +268,14 @@ export class LdapDirectorySource implements DirectorySource {
     if (/Connection timeout/i.test(message)) {
       return new DirectoryError(
         'DIRECTORY_UNREACHABLE',
-        `cannot reach ${url}: no connection within ${this.options.connectTimeoutMs ?? 10_000} ms`,
+        `cannot reach ${url}: no connection within ${seconds(this.options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS)}`,
         { cause: error },
       );
     }
     if (/Operation timed out/i.test(message)) {
       return new DirectoryError(
         'DIRECTORY_UNREACHABLE',
-        `cannot reach ${url}: no answer within ${this.options.operationTimeoutMs ?? 120_000} ms (${phase})`,
+        `cannot reach ${url}: no answer within ${seconds(this.options.operationTimeoutMs ?? DEFAULT_OPERATION_TIMEOUT_MS)} (${phase})`,
         { cause: error },
       );
     }
@@ -263,6 +284,11 @@ export class LdapDirectorySource implements DirectorySource {
     }
     return new DirectoryError('DIRECTORY_SOURCE', `LDAP ${phase} on ${url} failed: ${message}`, { cause: error });
   }
+}
+
+/** `30 s`, `0.5 s`: how the timeouts are given (--timeout SECONDS). */
+function seconds(ms: number): string {
+  return `${ms / 1000} s`;
 }
 
 function describeCode(code: string): string {
@@ -361,18 +387,36 @@ const NO_CONTACTS: ContactAttributes = { mobile: DEFAULT_MOBILE_ATTRIBUTE, count
  * user is kept.
  */
 export function userFromEntry(entry: Entry, admin: boolean, contacts: ContactAttributes = NO_CONTACTS): EntryResult {
+  const leftOut: string[] = [];
+  // A value that is no address (`mail: john.doe`) is left out alone, with a warning: the
+  // user's other addresses still deliver, and the user is not removed for it.
+  const usable = (values: string[], what: string) =>
+    values.filter((value) => {
+      if (value.trim() === '') return false;
+      if (isMailAddress(normalizeAddress(value))) return true;
+      leftOut.push(`${what} ${JSON.stringify(value)} is not a mail address, left out`);
+      return false;
+    });
   const proxies = valuesOf(entry, 'proxyAddresses');
-  const primaries = proxies.filter((value) => value.startsWith('SMTP:')).map((value) => value.slice(5));
-  const secondaries = proxies.filter((value) => value.startsWith('smtp:')).map((value) => value.slice(5));
-  const mail = valuesOf(entry, 'mail')[0];
+  const primaries = usable(
+    proxies.filter((value) => value.startsWith('SMTP:')).map((value) => value.slice(5)),
+    'proxyAddresses SMTP:',
+  );
+  const secondaries = usable(
+    proxies.filter((value) => value.startsWith('smtp:')).map((value) => value.slice(5)),
+    'proxyAddresses smtp:',
+  );
+  const mail = usable(valuesOf(entry, 'mail').slice(0, 1), 'mail')[0];
   const primary = primaries[0] ?? mail;
-  if (primary === undefined || primary.trim() === '') return { skipped: 'no SMTP address (neither proxyAddresses SMTP: nor mail)' };
+  if (primary === undefined) {
+    const why = leftOut.length > 0 ? ` (${leftOut.join('; ')})` : '';
+    return { skipped: `no SMTP address (neither proxyAddresses SMTP: nor mail)${why}` };
+  }
   // Exchange allows one SMTP: value; should there be more, the others still deliver here.
-  const aliases = [...primaries.slice(1), ...secondaries, ...(mail !== undefined && mail !== '' ? [mail] : [])];
+  const aliases = [...primaries.slice(1), ...secondaries, ...(mail !== undefined ? [mail] : [])];
   const guid = bufferOf(entry, 'objectGUID');
   const uac = Number.parseInt(valuesOf(entry, 'userAccountControl')[0] ?? '0', 10);
   const recipientType = Number(valuesOf(entry, 'msExchRecipientTypeDetails')[0] ?? '0');
-  const leftOut: string[] = [];
   const mobile = readMobileNumber(valuesOf(entry, contacts.mobile)[0] ?? '', contacts.country);
   if (mobile && 'problem' in mobile) leftOut.push(mobile.problem);
   const privateEmail = contacts.privateEmail ? readPrivateEmail(valuesOf(entry, contacts.privateEmail)[0] ?? '') : null;
@@ -384,8 +428,8 @@ export function userFromEntry(entry: Entry, admin: boolean, contacts: ContactAtt
         id: guid && guid.length > 0 ? guid.toString('hex') : `dn:${normalizeDn(entry.dn)}`,
         mailbox: primary,
         displayName: valuesOf(entry, 'displayName')[0] ?? valuesOf(entry, 'cn')[0] ?? '',
-        aliases: aliases.filter((alias) => alias.trim() !== ''),
-        kind: recipientType === SHARED_MAILBOX ? 'shared' : 'user',
+        aliases,
+        kind: SHARED_RECIPIENT_TYPES.has(recipientType) ? 'shared' : 'user',
         disabled: Number.isInteger(uac) && (uac & DISABLED_BIT) !== 0,
         admin,
         ...(mobile && 'mobile' in mobile && { mobile: mobile.mobile }),

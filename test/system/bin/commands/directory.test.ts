@@ -3,7 +3,7 @@
 // errors an admin sees, a deployed-stack target (--table), mail to an imported alias
 // landing in the owner's inbox, and a 10,000-user sync from slapd measured.
 // The command is called in-process, through bin/cli.ts (test/support/cli-run.ts).
-import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Attribute, Change } from 'ldapts';
@@ -28,6 +28,7 @@ import {
 import { runCli } from '../../../support/cli-run.ts';
 import { type DynamoDbServer, startDynalite } from '../../../support/dynamodb-servers.ts';
 import { type LocalProcess, startLocal } from '../../../support/local-process.ts';
+import { type SilentServer, startSilentServer } from '../../../support/silent-server.ts';
 import { type Slapd, startSlapd } from '../../../support/slapd.ts';
 import { freePort, waitFor } from '../../../support/wait.ts';
 
@@ -136,6 +137,23 @@ describe('shadowmail directory import and list', () => {
     }
   });
 
+  it('prints the whole diff on a real run, as the dry run does (it stopped at 200 lines before issue 16)', async () => {
+    // Prepare
+    const big = await stoppedDataDir();
+    try {
+      const csv = join(big, 'staff.csv');
+      await writeFile(csv, `mailbox\n${Array.from({ length: 250 }, (_, i) => `u${i}@corp.test`).join('\n')}\n`);
+      // Act
+      const imported = await cli('import', csv, '--data-dir', big);
+      // Assess
+      expect(imported.code, imported.err).toBe(0);
+      expect(imported.out.split('\n').filter((line) => line.startsWith('+ u'))).toHaveLength(250);
+      expect(imported.out).not.toMatch(/more changes/);
+    } finally {
+      await rm(big, { recursive: true, force: true });
+    }
+  });
+
   it('writes to a deployed-stack table with --table and --region', async () => {
     // Prepare
     const server: DynamoDbServer = await startDynalite();
@@ -163,6 +181,70 @@ describe('shadowmail directory import and list', () => {
       client.destroy();
       await server.stop();
     }
+  });
+});
+
+describe('shadowmail directory on a fresh data directory (no npm start before)', () => {
+  let parent: string;
+  beforeAll(async () => {
+    parent = await mkdtemp(join(tmpdir(), 'shadowmail-directory-fresh-'));
+  });
+  afterAll(async () => {
+    await rm(parent, { recursive: true, force: true });
+  });
+
+  it('lists a folder that does not exist as empty and creates nothing', async () => {
+    // Prepare
+    const missing = join(parent, 'missing');
+    // Act
+    const listed = await cli('list', '--data-dir', missing);
+    const json = await cli('list', '--json', '--data-dir', missing);
+    // Assess
+    expect(listed.code, listed.err).toBe(0);
+    expect(listed.out).toBe(`the directory in local data directory ${missing} is empty (nothing imported or synced yet)\n`);
+    expect(JSON.parse(json.out)).toEqual([]);
+    await expect(stat(missing)).rejects.toThrow(/ENOENT/);
+  });
+
+  it.each([
+    ['a folder that does not exist', false],
+    ['an empty folder', true],
+  ])('initializes %s on import, owner-only, and local mode starts on it with the imported users', async (_label, exists) => {
+    // Prepare
+    const dataDir = join(parent, exists ? 'empty' : 'new');
+    if (exists) await mkdir(dataDir);
+    // Act
+    const imported = await cli('import', USERS_CSV, '--data-dir', dataDir);
+    const listed = await listJson('--data-dir', dataDir);
+    // Assess
+    expect(imported.code, imported.err).toBe(0);
+    expect(imported.out).toMatch(/users: 4 added/);
+    expect(listed.map((user) => user.mailbox)).toEqual(['alice@corp.test', 'bob@corp.test', 'carol@corp.test', 'support@corp.test']);
+    expect((await stat(dataDir)).mode & 0o777).toBe(0o700);
+    if (exists) return;
+    // The imported directory stays: local mode fills only an empty one with its demo users.
+    const local = await startLocal(dataDir);
+    try {
+      const again = await listJson('--data-dir', dataDir);
+      expect(again.map((user) => user.mailbox)).toEqual(listed.map((user) => user.mailbox));
+    } finally {
+      await local.kill();
+    }
+  });
+
+  it('refuses a folder with other files in it, and writes nothing there', async () => {
+    // Prepare
+    const foreign = join(parent, 'documents');
+    await mkdir(foreign);
+    await writeFile(join(foreign, 'notes.txt'), 'mine');
+    // Act
+    const refused = await cli('import', USERS_CSV, '--data-dir', foreign);
+    // Assess
+    expect(refused.code).toBe(2);
+    expect(refused.err).toBe(
+      `shadowmail directory: ${foreign} is not empty and holds no shadowmail data: give local mode's data directory, or an empty or new folder\n`,
+    );
+    expect(await readdir(foreign)).toEqual(['notes.txt']);
   });
 });
 
@@ -297,6 +379,76 @@ describe('shadowmail directory sync from slapd', () => {
       await local.close();
     }
   });
+});
+
+describe('shadowmail directory sync from an LDAP server that accepts and never answers', () => {
+  let silent: SilentServer;
+  let url: string;
+  let dataDir: string;
+  let passwordFile: string;
+  beforeAll(async () => {
+    silent = await startSilentServer();
+    url = `ldap://127.0.0.1:${silent.port}`;
+    dataDir = await stoppedDataDir();
+    passwordFile = join(dataDir, 'bind-password');
+    await writeFile(passwordFile, SYNC_PASSWORD, { mode: 0o600 });
+  });
+  afterAll(async () => {
+    await silent?.close();
+    await rm(dataDir, { recursive: true, force: true });
+  });
+  const args = () => ['sync', '--url', url, '--insecure', '--bind-dn', SYNC_DN, '--bind-password-file', passwordFile, '--base-dn', PEOPLE];
+
+  /** The sync with the environment given, and how long it took in seconds. */
+  async function timed(extra: string[], env: Record<string, string> = {}): Promise<{ code: number; err: string; seconds: number }> {
+    const saved = process.env.SHADOWMAIL_DIRECTORY_TIMEOUT;
+    if (env.SHADOWMAIL_DIRECTORY_TIMEOUT !== undefined) process.env.SHADOWMAIL_DIRECTORY_TIMEOUT = env.SHADOWMAIL_DIRECTORY_TIMEOUT;
+    else delete process.env.SHADOWMAIL_DIRECTORY_TIMEOUT;
+    const started = performance.now();
+    try {
+      const result = await cli(...args(), ...extra, '--data-dir', dataDir);
+      return { code: result.code, err: result.err, seconds: (performance.now() - started) / 1000 };
+    } finally {
+      if (saved === undefined) delete process.env.SHADOWMAIL_DIRECTORY_TIMEOUT;
+      else process.env.SHADOWMAIL_DIRECTORY_TIMEOUT = saved;
+    }
+  }
+
+  it('fails after --timeout seconds, naming the step, and changes nothing', async () => {
+    // Prepare
+    const before = await listJson('--data-dir', dataDir);
+    // Act
+    const result = await timed(['--timeout', '2']);
+    // Assess
+    expect(result.code).toBe(2);
+    expect(result.err).toBe(`shadowmail directory: cannot reach ${url}: no answer within 2 s (bind)\n`);
+    expect(result.seconds).toBeGreaterThanOrEqual(1.9);
+    expect(result.seconds).toBeLessThan(8);
+    expect(await listJson('--data-dir', dataDir)).toEqual(before);
+  });
+
+  it('takes the timeout from SHADOWMAIL_DIRECTORY_TIMEOUT, the flag before it', async () => {
+    // Act
+    const fromEnv = await timed([], { SHADOWMAIL_DIRECTORY_TIMEOUT: '1' });
+    const flagWins = await timed(['--timeout', '2'], { SHADOWMAIL_DIRECTORY_TIMEOUT: '600' });
+    const bad = await timed([], { SHADOWMAIL_DIRECTORY_TIMEOUT: 'soon' });
+    // Assess
+    expect(fromEnv.err).toBe(`shadowmail directory: cannot reach ${url}: no answer within 1 s (bind)\n`);
+    expect(flagWins.err).toBe(`shadowmail directory: cannot reach ${url}: no answer within 2 s (bind)\n`);
+    expect(flagWins.seconds).toBeLessThan(8);
+    expect(bad.code).toBe(2);
+    expect(bad.err.split('\n')[0]).toBe(
+      'shadowmail directory: SHADOWMAIL_DIRECTORY_TIMEOUT must be a whole number of seconds from 1 to 600, not "soon"',
+    );
+  });
+
+  it('gives up within 30 s by default', async () => {
+    // Act
+    const result = await timed([]);
+    // Assess
+    expect(result.err).toBe(`shadowmail directory: cannot reach ${url}: no answer within 30 s (bind)\n`);
+    expect(result.seconds).toBeLessThan(35);
+  }, 45_000);
 });
 
 describe('shadowmail directory import into a running local mode', () => {

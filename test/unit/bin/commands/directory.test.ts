@@ -1,13 +1,13 @@
 // `shadowmail directory sync` over plain ldap:// sends the bind password and the whole
 // directory in clear text: refused before anything is opened unless StartTLS, ldaps://
-// or an explicit --insecure says otherwise. The data directory given does not exist, so
-// a sync that got past the check would stop there with another message.
+// or an explicit --insecure says otherwise. The data directory given cannot exist (a path
+// below /dev/null), so a sync that got past the check stops there with another message.
 import { describe, expect, it } from 'vitest';
 import { EXIT } from '../../../../bin/commands/command.ts';
 import { runCli } from '../../../support/cli-run.ts';
 
 const SYNC = ['directory', 'sync', '--bind-dn', 'cn=sync,dc=corp,dc=test', '--bind-password-file', '/nonexistent/bind-password'];
-const TARGET = ['--base-dn', 'dc=corp,dc=test', '--data-dir', '/nonexistent/shadowmail-data'];
+const TARGET = ['--base-dn', 'dc=corp,dc=test', '--data-dir', '/dev/null/shadowmail-data'];
 
 describe('shadowmail directory sync and plain ldap://', () => {
   it.each(['ldap://dc1.corp.test', 'LDAP://dc1.corp.test:389'])(
@@ -35,7 +35,8 @@ describe('shadowmail directory sync and plain ldap://', () => {
 
     expect(result.code).toBe(EXIT.badInput);
     expect(result.err).toBe(
-      'shadowmail directory: no shadowmail data in /nonexistent/shadowmail-data (start local mode with npm start once, or pass --data-dir)\n',
+      'shadowmail directory: cannot read the data directory /dev/null/shadowmail-data: ' +
+        "ENOTDIR: not a directory, scandir '/dev/null/shadowmail-data'\n",
     );
   });
 

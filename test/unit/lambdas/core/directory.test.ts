@@ -252,12 +252,12 @@ describe('syncDirectory', () => {
     expect([...store.addresses.keys()]).toEqual(['alice@corp.example']);
   });
 
-  it('refuses a source whose addresses conflict before touching the store', async () => {
+  it('refuses a source that gives one id to two users before touching the store (address clashes: directory-clashes.test.ts)', async () => {
     // Prepare
     const store = await storeWith([user('alice@corp.example')]);
     const conflicting = [
-      user('alice@corp.example', { aliases: ['x@corp.example'] }),
-      user('bob@corp.example', { aliases: ['x@corp.example'] }),
+      makeDirectoryUser({ id: 'same', mailbox: 'alice@corp.example' }),
+      makeDirectoryUser({ id: 'same', mailbox: 'bob@corp.example' }),
     ];
     // Act
     const failure = await syncDirectory(sourceOf(conflicting), store, options).catch((error: unknown) => error);
