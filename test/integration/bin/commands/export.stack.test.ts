@@ -84,7 +84,8 @@ describe('shadowmail export --stack', () => {
     const { events } = await new DynamoDbAuditLog({ client, tableName: TABLE }).list({ ...window, action: 'mailbox.export', limit: 10 });
     expect(events).toEqual([
       expect.objectContaining({
-        actor: `cli:${userInfo().username}@${hostname()}`.toLowerCase(),
+        // As the AWS caller STS names (aws-caller.ts), with the OS user as context.
+        actor: `cli:${aws.caller.Arn} (${userInfo().username}@${hostname()})`.toLowerCase(),
         target: BOB,
         outcome: 'ok',
         details: expect.objectContaining({ destination: out, exported: 1 }),
