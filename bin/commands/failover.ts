@@ -12,6 +12,7 @@ import { FileFailoverFlag } from '../../lambdas/adapters/local/file-failover-fla
 import { AuditWriteError, audited } from '../../lambdas/core/audit.ts';
 import { ShadowmailError } from '../../lambdas/core/errors.ts';
 import { MAX_FAILOVER_CACHE_MS, switchFailover } from '../../lambdas/core/failover.ts';
+import { reconcileReminder } from '../../lambdas/core/reconcile-reminder.ts';
 import { type NoticePlan, type NoticeResult, notifyStaff, planStaffNotices } from '../../lambdas/core/staff-notices.ts';
 import type { AuditLog } from '../../lambdas/ports/audit-log.ts';
 import { systemClock } from '../../lambdas/ports/clock.ts';
@@ -81,9 +82,13 @@ async function failover(argv: string[], out: NodeJS.WritableStream, err: NodeJS.
     throw new UsageError("--notify needs the deployment's directory: use --stack STACK_ID instead of --ssm-parameter");
   const target = await failoverTarget(values, action !== 'status');
   try {
+    // Switching off: remind the admin to reconcile Exchange from when the outage began.
+    const reminder = action === 'off' && !values.json && !values['dry-run'] ? await reminderFor(target, values) : '';
     if (values.notify) {
       const noticeOptions = { on: action === 'on', message: values.message, json: values.json, dryRun: values['dry-run'] };
-      return await switchAndNotify(target, noticeOptions, values.reason, out, err);
+      const code = await switchAndNotify(target, noticeOptions, values.reason, out, err);
+      out.write(reminder);
+      return code;
     }
     if (action === 'status') {
       const state = await target.flag.read();
@@ -102,7 +107,7 @@ async function failover(argv: string[], out: NodeJS.WritableStream, err: NodeJS.
     out.write(
       values.json
         ? `${JSON.stringify(state, null, 2)}\n`
-        : `${formatFailover(state, target.where)}users see this within ${MAX_FAILOVER_CACHE_MS / 1000} s (the webmail's cache)\n`,
+        : `${formatFailover(state, target.where)}users see this within ${MAX_FAILOVER_CACHE_MS / 1000} s (the webmail's cache)\n${reminder}`,
     );
     return code;
   } finally {
@@ -284,6 +289,22 @@ async function switchAndNotify(
     notices.parts.close();
     await notices.close();
   }
+}
+
+/** The reconcile reminder (core/reconcile-reminder.ts) for this target, its window from when failover went on. */
+async function reminderFor(
+  target: FailoverTarget,
+  values: { 'data-dir'?: string | undefined; stack?: string | undefined; region?: string | undefined },
+): Promise<string> {
+  const before = await target.flag.read().catch(() => null);
+  const since = before?.on ? before.since : null;
+  const where =
+    values.stack !== undefined
+      ? { stack: values.stack, region: values.region }
+      : values['data-dir'] !== undefined
+        ? { dataDir: values['data-dir'] }
+        : undefined;
+  return `${reconcileReminder({ since, target: where })}\n`;
 }
 
 function formatPlan(plan: NoticePlan): string {
