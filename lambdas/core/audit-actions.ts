@@ -25,6 +25,8 @@ export const AUDIT_ACTIONS = [
   'audit.view',
   // A webmail send refused by the per-user limits (webmail.sendLimits); details say which window.
   'mail.send.limited',
+  // `shadowmail reconcile`: what staff sent and read in the webmail copied into Exchange over IMAP (counts in details).
+  'mailbox.reconcile',
 ] as const;
 
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
