@@ -26,6 +26,7 @@ export const STARTS_SERVERS_OR_PROCESSES = [
   'test/support/cli-deployed-aws-fakes.ts',
   'test/support/doctor-aws-fakes.ts',
   'test/support/dns-server.ts',
+  'test/support/dovecot.ts',
   'test/support/dynamodb-servers.ts',
   'test/support/frame-harness.ts',
   'test/support/lambda-bundle.ts',
