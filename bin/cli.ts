@@ -11,6 +11,7 @@ import { doctorCommand } from './commands/doctor.ts';
 import { failoverCommand } from './commands/failover.ts';
 import { idpCommand } from './commands/idp.ts';
 import { probeCommand } from './commands/probe.ts';
+import { reconcileCommand } from './commands/reconcile.ts';
 import { redriveCommand } from './commands/redrive.ts';
 import { resendCommand } from './commands/resend.ts';
 import { traceCommand } from './commands/trace.ts';
@@ -27,6 +28,8 @@ const COMMANDS = new Map<string, Command>([
   // Local mode's break-glass drill: AD FS's stand-in down and up, admin accounts with password + TOTP.
   ['idp', idpCommand],
   ['breakglass', breakglassCommand],
+  // After the outage: the webmail's Sent mail and read state into Exchange over IMAP (issue 15).
+  ['reconcile', reconcileCommand],
 ]);
 
 const USAGE = `usage:
@@ -44,6 +47,7 @@ const USAGE = `usage:
   shadowmail probe --to ADDR [--from ADDR] [--via smtp://HOST[:PORT]] [--timeout SECONDS] [--json] [TARGET]
   shadowmail idp (down | up | status) [--data-dir DIR]
   shadowmail breakglass admin-setup USERNAME [--stack STACK_ID [--region REGION] | --data-dir DIR]   (shadowmail breakglass --help)
+  shadowmail reconcile --imap URL --user SERVICE --password-file FILE [--since T] [--until T] [--mailbox ADDR ...] [--read-state] [--dry-run] [--json] [TARGET]   (shadowmail reconcile --help)
 
   trace     lists matching messages, newest first, with each recipient's delivery state.
   resend    sends stored mail to the primary again as a job, and follows it.
@@ -58,6 +62,8 @@ const USAGE = `usage:
   redrive   moves the messages of a deployed stack's dead-letter queues back to work.
   idp       local mode: takes the company sign-in (AD FS's stand-in) down or up (drills).
   breakglass  sets up a break-glass admin account (password + TOTP) for when AD FS is down.
+  reconcile   after the outage: appends what staff sent from the webmail to their Exchange
+            Sent folder over IMAP and marks read what they read (shadowmail reconcile --help).
   (shadowmail COMMAND --help for all of a command's options)
 
   TARGET is local mode's data directory (--data-dir DIR; default SHADOWMAIL_DATA_DIR or

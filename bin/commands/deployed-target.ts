@@ -13,6 +13,7 @@ import { DynamoDbAuditLog } from '../../lambdas/adapters/aws/dynamodb-audit-log.
 import { DynamoDbDirectoryStore } from '../../lambdas/adapters/aws/dynamodb-directory-store.ts';
 import { DynamoDbMessageIndex } from '../../lambdas/adapters/aws/dynamodb-message-index.ts';
 import { DynamoDbResendJobs } from '../../lambdas/adapters/aws/dynamodb-resend-jobs.ts';
+import { makeS3Client, S3RawMailStore } from '../../lambdas/adapters/aws/s3-raw-mail-store.ts';
 import { SqsCopyRedrive, SqsMoveTaskRedrive } from '../../lambdas/adapters/aws/sqs-dead-letter-redrive.ts';
 import { SqsResendQueue } from '../../lambdas/adapters/aws/sqs-resend-queue.ts';
 import { SsmFailoverFlag } from '../../lambdas/adapters/aws/ssm-failover-flag.ts';
@@ -27,6 +28,7 @@ import type { DirectoryStore } from '../../lambdas/ports/directory.ts';
 import type { MessageRecords } from '../../lambdas/ports/message-records.ts';
 import type { MessageSearch } from '../../lambdas/ports/message-search.ts';
 import type { ResendJobStore, ResendQueue } from '../../lambdas/ports/resend-jobs.ts';
+import type { MailData } from '../../lambdas/wiring/local-mail-data.ts';
 import { awsNoticeParts, type NoticeParts } from '../../lambdas/wiring/notices.ts';
 import {
   DEAD_LETTER_QUEUE_OUTPUT_PREFIX,
@@ -403,6 +405,25 @@ export async function openDeployedNotices(target: { stackId: string; region: str
     close: async () => {
       parts.close();
       dynamo.destroy();
+    },
+  };
+}
+
+/** A deployment's stored mail for commands that read mailboxes (reconcile): the table's roles and the raw mail in S3 (each record names its bucket). */
+export async function openDeployedMailData(target: { stackId: string; region: string | undefined }): Promise<MailData> {
+  const resolved = await resolveDeployedTarget(target, ['tableName']);
+  const dynamo = new DynamoDBClient({ region: resolved.region });
+  const s3 = makeS3Client({ region: resolved.region });
+  const tableName = resolved.outputs.tableName;
+  return {
+    index: new DynamoDbMessageIndex({ client: dynamo, tableName }),
+    rawStore: new S3RawMailStore(s3),
+    directory: new DynamoDbDirectoryStore({ client: dynamo, tableName }),
+    audit: new DynamoDbAuditLog({ client: dynamo, tableName }),
+    where: resolved.where,
+    close: async () => {
+      dynamo.destroy();
+      s3.destroy();
     },
   };
 }

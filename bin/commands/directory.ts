@@ -38,6 +38,7 @@ import { localPaths, readRuntimeInfo } from '../../lambdas/wiring/local-data-dir
 import { LOCAL_TABLE_NAME } from '../../lambdas/wiring/local-index.ts';
 import { command, EXIT, exitStatusHelp, UsageError } from './command.ts';
 import { deployedActor } from './deployed-target.ts';
+import { readPasswordFile } from './password-file.ts';
 
 export const DIRECTORY_USAGE = `usage:
   shadowmail directory sync --url ldap[s]://HOST[:PORT] --bind-dn DN
@@ -150,7 +151,7 @@ async function sync(argv: string[], out: NodeJS.WritableStream, err: NodeJS.Writ
   const ca = values['ca-file'] === undefined ? undefined : await readFile(values['ca-file'], 'utf8');
   const bindPassword =
     passwordFile !== undefined
-      ? () => readPasswordFile(passwordFile, err)
+      ? () => readPasswordFile(passwordFile, 'the bind password file', err)
       : () => readBindPasswordSecret(secretsClientFor(passwordSecret!), passwordSecret!);
   const source = new LdapDirectorySource({
     url,
@@ -439,21 +440,6 @@ async function openLocalTarget(dataDir: string): Promise<Target> {
       await dynalite.close();
     },
   };
-}
-
-async function readPasswordFile(file: string, err: NodeJS.WritableStream): Promise<string> {
-  let text: string;
-  try {
-    const info = await stat(file);
-    if ((info.mode & 0o077) !== 0) err.write(`warning: ${file} can be read by other users (chmod 600 it)\n`);
-    text = await readFile(file, 'utf8');
-  } catch (error) {
-    throw new ShadowmailError('BIND_PASSWORD_FILE', `cannot read the bind password file ${file}: ${(error as Error).message}`);
-  }
-  // Editors and `echo` add a line end; a password never ends in one.
-  const password = text.replace(/\r?\n$/, '');
-  if (password === '') throw new ShadowmailError('BIND_PASSWORD_FILE', `the bind password file ${file} is empty`);
-  return password;
 }
 
 function required(value: string | undefined, name: string): string {

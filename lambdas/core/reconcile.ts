@@ -36,6 +36,9 @@ export const DEFAULT_SENT_FOLDER_NAMES = [
   'Sent',
 ] as const;
 
+/** Without a start: this many days before the window's end (the default retention is 28 days). */
+export const DEFAULT_RECONCILE_DAYS = 31;
+
 /** How long a read stays pending (not in INBOX yet) before it is reported as not found. */
 export const DEFAULT_PENDING_DAYS = 7;
 
@@ -49,7 +52,8 @@ export interface ReconcileRequest {
   server: string;
   /** Named mailboxes (any of their addresses); empty: every mailbox of the directory. */
   mailboxes: readonly string[];
-  since: Date;
+  /** Absent: DEFAULT_RECONCILE_DAYS before the end. */
+  since?: Date;
   /** Absent: now (or, resuming, the interrupted run's end). */
   until?: Date;
   readState: boolean;
@@ -143,7 +147,7 @@ export async function reconcile(request: ReconcileRequest, deps: ReconcileDeps):
   const key = jobKey(request, mailboxes);
   const resuming = journal.job !== null && !journal.job.finished && journal.job.key === key;
   const until = request.until ?? (resuming ? new Date(journal.job!.until) : now);
-  const window = { since: request.since, until };
+  const window = { since: request.since ?? new Date(until.getTime() - DEFAULT_RECONCILE_DAYS * DAY_MS), until };
   if (window.since.getTime() >= window.until.getTime()) throw new InvalidInputError('--since must be before --until');
   const done = new Map(resuming ? journal.job!.done.map((result) => [result.mailbox, result]) : []);
   const todo = mailboxes.filter((mailbox) => !done.has(mailbox));
@@ -219,7 +223,7 @@ function jobKey(request: ReconcileRequest, mailboxes: readonly string[]): string
   return JSON.stringify({
     server: request.server,
     mailboxes: request.mailboxes.length > 0 ? mailboxes : 'directory',
-    since: request.since.toISOString(),
+    since: request.since?.toISOString() ?? null,
     until: request.until?.toISOString() ?? null,
     readState: request.readState,
   });
@@ -333,7 +337,7 @@ function mailboxFailure(mailbox: string, request: ReconcileRequest, error: unkno
     sentFolder: null,
     sent: [],
     reads: [],
-    inboxWindow: { since: request.since, until: request.since },
+    inboxWindow: { since: new Date(0), until: new Date(0) },
     toAppend: [],
     alreadyThere: 0,
     toMarkRead: [],
