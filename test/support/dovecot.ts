@@ -6,7 +6,9 @@
 // with mail in maildir, and a service account in a second passdb with `master = yes` and
 // `pass = yes`, so SASL PLAIN with an authorization identity (RFC 4616) opens any user's
 // mailbox. Folders: `Sent` with SPECIAL-USE \Sent for most users, "Gesendete Elemente"
-// without it for the `germanSent` users (Exchange's German Sent Items folder), and with
+// without it for the `germanSent` users (Exchange's German Sent Items folder), any name or
+// none at all per user with `sentFolders` (non-ASCII names stored in modified UTF-7, as
+// Dovecot does), and with
 // `specialUse: false` a server that advertises no SPECIAL-USE at all (like Exchange's
 // IMAP4, whose capability list it copies then).
 //
@@ -41,8 +43,8 @@ const NOGROUP_GID = 65534;
 export const SERVICE_USER = 'reconcile';
 export const SERVICE_PASSWORD = 'reconcile-secret';
 
-/** Post-login capabilities like Exchange 2016/2019's IMAP4 service: no SPECIAL-USE. */
-const EXCHANGE_LIKE_CAPABILITY = 'IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE CHILDREN NAMESPACE UIDPLUS MOVE';
+/** Post-login capabilities like Exchange 2016/2019's IMAP4 service: no SPECIAL-USE, BINARY, CONDSTORE or ESEARCH. */
+const EXCHANGE_LIKE_CAPABILITY = 'IMAP4rev1 LITERAL+ ID IDLE CHILDREN NAMESPACE UIDPLUS MOVE';
 
 export interface DovecotOptions {
   /** The mail domain; users log in with their address. Default `corp.test`. */
@@ -51,6 +53,8 @@ export interface DovecotOptions {
   users?: string[];
   /** Users whose Sent folder is "Gesendete Elemente" without SPECIAL-USE. Default `['bob']`. */
   germanSent?: string[];
+  /** Per user (local part): the Sent folder's name, or null for none; overrides `germanSent`. Only "Sent" has SPECIAL-USE. */
+  sentFolders?: Record<string, string | null>;
   /** false: no SPECIAL-USE capability and no \Sent attribute for anyone. Default true. */
   specialUse?: boolean;
   /** Seconds a failed login waits before its answer (Dovecot's default is 2). Default 0. */
@@ -84,7 +88,7 @@ export interface Dovecot {
   startupMs: number;
   address(user: string): string;
   /** The name of the user's Sent folder ("Sent" or "Gesendete Elemente"). */
-  sentFolder(user: string): string;
+  sentFolder(user: string): string | null;
   /** The messages of a folder (`INBOX` or a folder name), oldest file first. */
   messages(user: string, folder: string): Promise<StoredMessage[]>;
   /** Drops a message into the user's INBOX as an MDA does, unread. */
@@ -121,15 +125,19 @@ export async function startDovecot(options: DovecotOptions = {}): Promise<Doveco
     const port = await freePort();
     const imapsPort = await freePort();
     const config = join(dir, 'dovecot.conf');
-    const sentFolder = (user: string) => (germanSent.has(localPart(user)) ? 'Gesendete Elemente' : 'Sent');
+    const sentFolder = (user: string): string | null => {
+      const own = options.sentFolders?.[localPart(user)];
+      if (own !== undefined) return own;
+      return germanSent.has(localPart(user)) ? 'Gesendete Elemente' : 'Sent';
+    };
 
     await writeFile(join(dir, 'users'), users.map((u) => `${u}@${domain}:{PLAIN}${u}:${uid}:${gid}::${join(dir, 'home', u)}::\n`).join(''));
     await writeFile(join(dir, 'masters'), `${SERVICE_USER}@${domain}:{PLAIN}${SERVICE_PASSWORD}\n`);
     for (const user of users) {
       const maildir = join(dir, 'home', user, 'Maildir');
-      for (const folder of ['', `.${sentFolder(user)}`])
+      const sent = sentFolder(user);
+      for (const folder of ['', ...(sent ? [`.${modifiedUtf7(sent)}`] : [])])
         for (const sub of ['cur', 'new', 'tmp']) await mkdir(join(maildir, folder, sub), { recursive: true });
-      await writeFile(join(maildir, 'subscriptions'), `${sentFolder(user)}\n`);
       await chownTree(join(dir, 'home', user), uid, gid);
     }
     await chown(join(dir, 'home'), uid, gid);
@@ -163,7 +171,7 @@ export async function startDovecot(options: DovecotOptions = {}): Promise<Doveco
     }
 
     const maildirOf = (user: string, folder: string) =>
-      join(dir, 'home', localPart(user), 'Maildir', folder.toUpperCase() === 'INBOX' ? '' : `.${folder}`);
+      join(dir, 'home', localPart(user), 'Maildir', folder.toUpperCase() === 'INBOX' ? '' : `.${modifiedUtf7(folder)}`);
     return {
       host: '127.0.0.1',
       port,
@@ -205,6 +213,15 @@ export async function startDovecot(options: DovecotOptions = {}): Promise<Doveco
     await rm(dir, { recursive: true, force: true });
     throw error;
   }
+}
+
+/** A folder name as IMAP and Dovecot's maildir store it: modified UTF-7 (RFC 3501 §5.1.3). */
+function modifiedUtf7(name: string): string {
+  return name.replace(/&|[^\x20-\x7e]+/g, (run) => {
+    if (run === '&') return '&-';
+    const utf16 = Buffer.from(run, 'utf16le').swap16();
+    return `&${utf16.toString('base64').replace(/=+$/, '').replace(/\//g, ',')}-`;
+  });
 }
 
 function localPart(user: string): string {

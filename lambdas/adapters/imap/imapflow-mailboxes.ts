@@ -15,6 +15,7 @@
 import { isIP } from 'node:net';
 import type { ConnectionOptions } from 'node:tls';
 import { ImapFlow, type ImapFlowOptions } from 'imapflow';
+import { messageIdsIn } from '../../core/compose/message-ids.ts';
 import { ImapError, InvalidInputError } from '../../core/errors.ts';
 import type { DateWindow, ImapLoginForm, ImapMailbox, ImapMailboxes } from '../../ports/imap-mailboxes.ts';
 
@@ -22,6 +23,8 @@ import type { DateWindow, ImapLoginForm, ImapMailbox, ImapMailboxes } from '../.
 export const DEFAULT_IMAP_TIMEOUT_MS = 30_000;
 /** IMAP SEARCH compares whole days (RFC 3501 §6.4.4), in the server's time zone: a day either side. */
 const DAY_MS = 24 * 60 * 60 * 1000;
+/** Bound on one line, literal or response from the server (a SEARCH answer of 100,000 UIDs is ~700 kB). */
+const MAX_RESPONSE_BYTES = 4 * 1024 * 1024;
 /** UIDs per FETCH/STORE command, so a command line stays short. */
 const UID_BATCH = 500;
 
@@ -96,7 +99,8 @@ export class ImapflowMailboxes implements ImapMailboxes {
 
   async open(mailbox: string, options: { readOnly: boolean }): Promise<ImapMailbox> {
     if (this.credentialsRefused) throw this.credentialsRefused;
-    const client = new ImapFlow(this.clientOptions(mailbox, await this.options.password()));
+    const refusals = new Refusals();
+    const client = new ImapFlow({ ...this.clientOptions(mailbox, await this.options.password()), logger: refusals.logger });
     // imapflow reports a dropped connection as an 'error' event besides the failed command; the command's failure is what we report
     client.on('error', () => undefined);
     const guard = new Guard(client, this.timeoutMs, `${this.host}:${this.port}`);
@@ -110,8 +114,9 @@ export class ImapflowMailboxes implements ImapMailboxes {
       client.close();
       throw error;
     }
+    guard.loggedIn = true;
     this.credentialsWork = true;
-    return new ImapflowMailbox(client, guard, mailbox, options.readOnly);
+    return new ImapflowMailbox(client, guard, refusals, mailbox, options.readOnly);
   }
 
   private clientOptions(mailbox: string, password: string): ImapFlowOptions {
@@ -129,13 +134,17 @@ export class ImapflowMailboxes implements ImapMailboxes {
         login === 'plain-authzid'
           ? { user, pass: password, authzid: mailbox, loginMethod: 'AUTH=PLAIN' }
           : { user: `${user}${separator}${mailbox}`, pass: password, loginMethod: 'LOGIN' },
-      logger: false,
       disableAutoIdle: true,
       disableCompression: true,
       connectionTimeout: this.timeoutMs,
       greetingTimeout: this.timeoutMs,
       socketTimeout: this.timeoutMs,
       clientInfo: { name: 'shadowmail reconcile' },
+      // We read folder lists, UIDs and one header field per message: nothing near these sizes
+      // (imapflow's defaults are 1 GB), so a broken or hostile server cannot make us hold more.
+      maxLineLength: MAX_RESPONSE_BYTES,
+      maxLiteralSize: MAX_RESPONSE_BYTES,
+      maxResponseSize: 2 * MAX_RESPONSE_BYTES,
     };
   }
 
@@ -193,6 +202,7 @@ class ImapflowMailbox implements ImapMailbox {
   constructor(
     private readonly client: ImapFlow,
     private readonly guard: Guard,
+    private readonly refusals: Refusals,
     private readonly mailbox: string,
     private readonly readOnly: boolean,
   ) {}
@@ -244,11 +254,15 @@ class ImapflowMailbox implements ImapMailbox {
     }
     for (let i = 0; i < uids.length; i += UID_BATCH) {
       const batch = uids.slice(i, i + UID_BATCH).join(',');
-      await this.guard.run(
+      const what = `${this.mailbox}: STORE \\Seen in ${folder}`;
+      this.refusals.clear();
+      const stored = await this.guard.run(
         `STORE \\Seen in ${folder}`,
         () => this.client.messageFlagsAdd(batch, ['\\Seen'], { uid: true }),
-        (error) => commandFailure(`${this.mailbox}: STORE \\Seen in ${folder}`, error),
+        (error) => commandFailure(what, error),
       );
+      // imapflow answers a refused (or dropped) STORE with false, not an error
+      if (!stored) throw this.guard.closed(what) ?? this.refusals.failure(what);
     }
     return found;
   }
@@ -291,12 +305,16 @@ class ImapflowMailbox implements ImapMailbox {
         { sentSince: since, sentBefore: before },
       ],
     };
+    const what = `${this.mailbox}: SEARCH in ${folder}`;
+    this.refusals.clear();
     const uids = await this.guard.run(
       `SEARCH in ${folder}`,
       () => this.client.search(query, { uid: true }),
-      (error) => commandFailure(`${this.mailbox}: SEARCH in ${folder}`, error),
+      (error) => commandFailure(what, error),
     );
-    const list = Array.isArray(uids) ? uids : [];
+    // imapflow answers a NO or BAD to SEARCH with false: read as "no messages", every run would append again
+    if (!Array.isArray(uids)) throw this.guard.closed(what) ?? this.refusals.failure(what);
+    const list = uids;
     const result: { uid: number; messageId: string | null }[] = [];
     for (let i = 0; i < list.length; i += UID_BATCH) {
       const batch = list.slice(i, i + UID_BATCH).join(',');
@@ -315,16 +333,17 @@ class ImapflowMailbox implements ImapMailbox {
   }
 }
 
-/** The Message-ID of a fetched header block (`Message-ID: <a@b>\r\n\r\n`), angle brackets kept; null when it has none. */
+/**
+ * The Message-ID of a fetched header block (`Message-ID: <a@b>\r\n\r\n`) in the core's one
+ * form (`<id>`, comments dropped, brackets added where a sender left them out: messageIdsIn),
+ * so it compares with the id the core read from the stored message; null when it has none.
+ */
 export function messageIdOf(headers: Buffer | undefined): string | null {
   if (!headers) return null;
   // unfold (RFC 5322 §2.2.3), then the first Message-ID field
   const text = headers.toString('latin1').replace(/\r?\n[ \t]+/g, ' ');
   const field = /^message-id[ \t]*:(.*)$/im.exec(text);
-  if (!field) return null;
-  const value = field[1]!.trim();
-  const bracketed = /<[^<>\s]+>/.exec(value);
-  return bracketed ? bracketed[0] : value || null;
+  return field ? (messageIdsIn([field[1]!])[0] ?? null) : null;
 }
 
 interface ImapFlowErrorLike {
@@ -347,6 +366,18 @@ function serverReply(e: ImapFlowErrorLike): string {
 }
 
 const TIMEOUT_CODES = new Set(['CONNECT_TIMEOUT', 'GREETING_TIMEOUT', 'UPGRADE_TIMEOUT', 'ETIMEOUT', 'ETIMEDOUT']);
+/** imapflow's codes for an answer too large or malformed to parse: the server's fault, not the network's. */
+const UNUSABLE_ANSWER_CODES = new Set([
+  'LineTooLarge',
+  'LiteralTooLarge',
+  'ResponseTooLarge',
+  'TooManyTokens',
+  'TooManyResponses',
+  'InvalidResponse',
+  'MAX_IMAP_NESTING_REACHED',
+]);
+const unusableAnswer = (e: ImapFlowErrorLike): boolean =>
+  !!e.code && (UNUSABLE_ANSWER_CODES.has(e.code) || e.code.startsWith('ParserError'));
 const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNRESET', 'EPIPE']);
 
 function connectionFailure(where: string, error: unknown): ImapError {
@@ -358,6 +389,8 @@ function connectionFailure(where: string, error: unknown): ImapError {
   if (e.code && UNREACHABLE_CODES.has(e.code))
     return new ImapError('unreachable', `${where} is not reachable: ${e.code} ${e.message ?? ''}`.trim(), { cause: error });
   if (e.responseStatus) return new ImapError('refused', `${where} refused: ${serverReply(e)}`, { cause: error });
+  if (unusableAnswer(e))
+    return new ImapError('refused', `${where}: the server's answer was not usable (${e.code}): ${e.message}`, { cause: error });
   return new ImapError('unreachable', `${where}: the connection failed: ${e.message ?? e.code ?? String(error)}`, { cause: error });
 }
 
@@ -369,7 +402,40 @@ function commandFailure(what: string, error: unknown): ImapError {
     return new ImapError('refused', `${what}: ${missing ? 'no such folder: ' : ''}${serverReply(e)}`, { cause: error });
   }
   if (e.code && TIMEOUT_CODES.has(e.code)) return new ImapError('timeout', `${what}: no answer in time (${e.code})`, { cause: error });
+  if (unusableAnswer(e))
+    return new ImapError('refused', `${what}: the server's answer was not usable (${e.code}): ${e.message}`, { cause: error });
   return new ImapError('unreachable', `${what}: the connection failed: ${e.message ?? e.code ?? String(error)}`, { cause: error });
+}
+
+/**
+ * imapflow's logger, used for one thing: imapflow reports a NO to SEARCH or STORE only there
+ * (the call itself returns false), so the last refusal is kept for the error. Nothing is
+ * printed, so no credential can reach a log.
+ */
+class Refusals {
+  private last: ImapFlowErrorLike | undefined;
+  readonly logger = {
+    debug: () => undefined,
+    info: () => undefined,
+    warn: (entry: { err?: ImapFlowErrorLike }) => this.note(entry),
+    error: (entry: { err?: ImapFlowErrorLike }) => this.note(entry),
+  };
+
+  private note(entry: { err?: ImapFlowErrorLike } | undefined): void {
+    if (entry?.err && (entry.err.responseStatus || entry.err.code)) this.last = entry.err;
+  }
+
+  clear(): void {
+    this.last = undefined;
+  }
+
+  /** The refusal of a command that returned false, with the server's reply where imapflow saw one. */
+  failure(what: string): ImapError {
+    const last = this.last;
+    this.last = undefined;
+    if (last) return commandFailure(what, last);
+    return new ImapError('refused', `${what}: the server did not carry it out`);
+  }
 }
 
 /**
@@ -379,11 +445,24 @@ function commandFailure(what: string, error: unknown): ImapError {
  * commands, which it would otherwise wait on as long as the socket stays open.
  */
 class Guard {
+  /** Set after the login: from then on a step on a closed connection fails before it starts. */
+  loggedIn = false;
+
   constructor(
     private readonly client: ImapFlow,
     readonly timeoutMs: number,
     private readonly where: string,
   ) {}
+
+  /**
+   * The error for a step on a connection the server (or a timeout) closed; undefined while it
+   * is open. imapflow answers some commands on a closed connection with false or nothing,
+   * which would read as "no messages" or "done".
+   */
+  closed(what: string): ImapError | undefined {
+    if (!this.loggedIn || this.client.usable) return undefined;
+    return new ImapError('unreachable', `${this.where}: the connection is closed (${what} not sent)`);
+  }
 
   run<T>(
     what: string,
@@ -400,6 +479,8 @@ class Guard {
     mapError: (error: unknown) => ImapError = (e) => commandFailure(what, e),
     timeoutMs = this.timeoutMs,
   ): Promise<T> {
+    const closed = this.closed(what);
+    if (closed) throw closed;
     let timer: NodeJS.Timeout | undefined;
     let timedOut = false;
     let fail: (error: ImapError) => void = () => undefined;

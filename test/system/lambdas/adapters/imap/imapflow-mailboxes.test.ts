@@ -57,7 +57,11 @@ async function rejection(promise: Promise<unknown>): Promise<ImapError> {
 }
 
 beforeAll(async () => {
-  dovecot = await startDovecot({ users: ['alice', 'bob', 'erin'], germanSent: ['bob'] });
+  dovecot = await startDovecot({
+    users: ['alice', 'bob', 'erin', 'frank', 'grace'],
+    germanSent: ['bob'],
+    sentFolders: { frank: 'Éléments envoyés', grace: null },
+  });
 });
 
 afterAll(async () => {
@@ -114,6 +118,23 @@ describe('ImapflowMailboxes against Dovecot (SASL PLAIN with authzid)', () => {
     }
   });
 
+  it('reads the ids of a folder larger than one FETCH batch', async () => {
+    const count = 1_100;
+    for (let i = 0; i < count; i += 1) {
+      await dovecot.deliver('erin', message(`<bulk-${i}@example.org>`, '2026-11-03T12:00:00Z'), new Date('2026-11-03T12:00:00Z'));
+    }
+    const mailbox = await adapter().open(dovecot.address('erin'), { readOnly: true });
+    try {
+      const ids = await mailbox.messageIds('INBOX', WINDOW);
+      expect(ids.size).toBe(count);
+      expect(ids.has('<bulk-0@example.org>') && ids.has(`<bulk-${count - 1}@example.org>`)).toBe(true);
+    } finally {
+      await mailbox.close();
+    }
+    // EXAMINE and BODY.PEEK: reading the ids marked nothing read
+    expect((await dovecot.messages('erin', 'INBOX')).filter((m) => m.flags.length > 0)).toEqual([]);
+  });
+
   it('finds a German Sent folder without SPECIAL-USE by its name only (no guess from imapflow)', async () => {
     const mailbox = await adapter().open(dovecot.address('bob'), { readOnly: true });
     try {
@@ -123,6 +144,26 @@ describe('ImapflowMailboxes against Dovecot (SASL PLAIN with authzid)', () => {
       expect([...(await mailbox.messageIds('Gesendete Elemente', WINDOW))]).toEqual([]);
     } finally {
       await mailbox.close();
+    }
+  });
+
+  it('finds and fills a Sent folder with a non-ASCII name (modified UTF-7 on the wire), and finds none where there is none', async () => {
+    const raw = message('<merci@corp.test>', '2026-11-03T10:00:00Z');
+    const frank = await adapter().open(dovecot.address('frank'), { readOnly: false });
+    try {
+      const folder = await frank.findSentFolder(['Sent Items', 'éléments ENVOYÉS']);
+      expect(folder).toBe('Éléments envoyés');
+      await frank.append(folder!, raw, new Date('2026-11-03T10:00:00Z'));
+      expect([...(await frank.messageIds(folder!, WINDOW))]).toEqual(['<merci@corp.test>']);
+    } finally {
+      await frank.close();
+    }
+    expect((await dovecot.messages('frank', 'Éléments envoyés')).map((m) => m.raw.equals(raw))).toEqual([true]);
+    const grace = await adapter().open(dovecot.address('grace'), { readOnly: true });
+    try {
+      expect(await grace.findSentFolder(NAMES)).toBeNull();
+    } finally {
+      await grace.close();
     }
   });
 
@@ -215,21 +256,40 @@ describe('a server without SPECIAL-USE (like Exchange 2016/2019 IMAP4)', () => {
     await plain?.stop();
   });
 
-  it('finds the Sent folder by the configured names, case-insensitively, and only by them', async () => {
-    const mailboxes = new ImapflowMailboxes({
+  const mailboxes = () =>
+    new ImapflowMailboxes({
       url: `imaps://127.0.0.1:${plain.imapsPort}`,
       user: plain.serviceUser,
       password: async () => plain.servicePassword,
       login: 'plain-authzid',
       ca: plain.caPem,
     });
-    const mailbox = await mailboxes.open(plain.address('alice'), { readOnly: true });
+
+  it('finds the Sent folder by the configured names, case-insensitively, and only by them', async () => {
+    const mailbox = await mailboxes().open(plain.address('alice'), { readOnly: true });
     try {
       expect(await mailbox.findSentFolder([])).toBeNull();
       expect(await mailbox.findSentFolder(['Gesendete Elemente', 'SENT'])).toBe('Sent');
     } finally {
       await mailbox.close();
     }
+  });
+
+  it('appends 8-bit bytes unchanged, lists them and marks read without BINARY, CONDSTORE or ESEARCH', async () => {
+    const raw = message('<exchange-like@corp.test>', '2026-11-03T09:00:00Z');
+    await plain.deliver('alice', message('<inbound@example.org>', '2026-11-03T07:00:00Z'), new Date('2026-11-07T08:00:00Z'));
+    const mailbox = await mailboxes().open(plain.address('alice'), { readOnly: false });
+    try {
+      await mailbox.append('Sent', raw, new Date('2026-11-03T09:00:00Z'));
+      expect([...(await mailbox.messageIds('Sent', WINDOW))]).toEqual(['<exchange-like@corp.test>']);
+      expect([...(await mailbox.markSeen('INBOX', ['<inbound@example.org>'], WINDOW))]).toEqual(['<inbound@example.org>']);
+    } finally {
+      await mailbox.close();
+    }
+    const [stored] = await plain.messages('alice', 'Sent');
+    expect(stored!.raw.equals(raw)).toBe(true);
+    expect(stored!.flags).toEqual(['\\Seen']);
+    expect((await plain.messages('alice', 'INBOX')).map((m) => m.flags)).toEqual([['\\Seen']]);
   });
 });
 
@@ -253,6 +313,23 @@ describe('failures before any IMAP answer', () => {
     return (server.address() as { port: number }).port;
   }
 
+  /** A scripted IMAP server: sends `greeting`, then calls `answer` with each command line (tag, command upper-cased, the line). */
+  function imapScript(greeting: string, answer: (socket: Socket, tag: string, command: string, line: string) => void): Promise<number> {
+    return scripted((socket) => {
+      socket.write(`${greeting}\r\n`);
+      let buffer = '';
+      socket.on('data', (chunk) => {
+        buffer += chunk.toString('latin1');
+        for (let end = buffer.indexOf('\r\n'); end >= 0; end = buffer.indexOf('\r\n')) {
+          const line = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          const [tag = '', command = ''] = line.split(' ');
+          answer(socket, tag, command.toUpperCase(), line);
+        }
+      });
+    });
+  }
+
   it('answers a refused connection with fault "unreachable"', async () => {
     const port = await freePort();
     const error = await rejection(adapter({ url: `imaps://127.0.0.1:${port}` }).open(dovecot.address('alice'), { readOnly: true }));
@@ -260,73 +337,178 @@ describe('failures before any IMAP answer', () => {
     expect(error.message).toContain('ECONNREFUSED');
   });
 
-  it('gives up on a server that accepts and never says a word, within the timeout', async () => {
-    const port = await scripted(() => undefined);
-    const started = Date.now();
-    const error = await rejection(
-      adapter({ url: `imap://127.0.0.1:${port}`, allowCleartext: true, timeoutMs: 500 }).open(dovecot.address('alice'), { readOnly: true }),
-    );
-    expect(error.fault).toBe('timeout');
-    expect(Date.now() - started).toBeLessThan(5_000);
-  });
-
-  it('gives up on a server that greets and then never answers the login, within the timeout', async () => {
-    const port = await scripted((socket) => socket.write('* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] ready\r\n'));
-    const started = Date.now();
-    const error = await rejection(
-      adapter({ url: `imap://127.0.0.1:${port}`, allowCleartext: true, timeoutMs: 500 }).open(dovecot.address('alice'), { readOnly: true }),
-    );
-    expect(error.fault).toBe('timeout');
-    expect(Date.now() - started).toBeLessThan(5_000);
-  });
-
-  it('gives up on a server that keeps talking but never completes the login, within the timeout', async () => {
-    const port = await scripted((socket) => {
-      socket.write('* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] ready\r\n');
+  const greet = (socket: Socket) => socket.write('* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] ready\r\n');
+  it.each([
+    ['accepts and never says a word', () => undefined],
+    ['greets and then never answers the login', greet],
+    [
       // untagged chatter every 100 ms keeps the socket busy, so only a bound on the command itself ends this
-      const chatter = setInterval(() => socket.writable && socket.write('* OK still thinking\r\n'), 100);
-      socket.on('close', () => clearInterval(chatter));
-    });
+      'keeps talking but never completes the login',
+      (socket: Socket) => {
+        greet(socket);
+        const chatter = setInterval(() => socket.writable && socket.write('* OK still thinking\r\n'), 100);
+        socket.on('close', () => clearInterval(chatter));
+      },
+    ],
+  ])('gives up on a server that %s, within the timeout', async (_, behaviour) => {
+    const port = await scripted(behaviour);
     const started = Date.now();
     const error = await rejection(
       adapter({ url: `imap://127.0.0.1:${port}`, allowCleartext: true, timeoutMs: 700 }).open(dovecot.address('alice'), { readOnly: true }),
     );
     expect(error.fault).toBe('timeout');
-    expect(error.message).toContain('no answer to connect and login within 700 ms');
+    expect(error.message).toMatch(/127\.0\.0\.1:\d+: (no answer to connect and login within 700 ms|did not answer in time)/);
     expect(Date.now() - started).toBeLessThan(5_000);
   });
 
+  it('stops reading an answer larger than it could need, with the reason', async () => {
+    const port = await imapScript('* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] ready', (socket, tag, command) => {
+      if (command === 'AUTHENTICATE') socket.write(`${tag} OK [CAPABILITY IMAP4rev1] logged in\r\n`);
+      else if (command === 'LIST') {
+        // a folder name announced as a 64 MB literal: refused from its size, before the bytes arrive
+        socket.write(`* LIST () "/" {${64 * 1024 * 1024}}\r\n`);
+        socket.write(Buffer.alloc(1024 * 1024, 'x'));
+      } else socket.write(`${tag} OK done\r\n`);
+    });
+    const sentFolder = async () => {
+      // imapflow may LIST while it sets up the session, or only when asked: the answer is refused either way
+      const mailbox = await adapter({ url: `imap://127.0.0.1:${port}`, allowCleartext: true, timeoutMs: 2_000 }).open('alice@corp.test', {
+        readOnly: true,
+      });
+      return mailbox.findSentFolder(NAMES).finally(() => mailbox.close());
+    };
+    const error = await rejection(sentFolder());
+    expect(error.fault).toBe('refused');
+    expect(error.message).toContain('LiteralTooLarge');
+  });
+
+  /**
+   * A logged-in session on one folder holding one message (UID 7, `<only@corp.test>`) whose
+   * server refuses `refuse` (SEARCH or STORE) with a NO, as a server may refuse a criterion
+   * it does not support or a flag change.
+   */
+  function oneMessage(behaviour: { refuse?: 'SEARCH' | 'STORE'; hangUpAfter?: 'FETCH' }): Promise<number> {
+    const header = 'Message-ID: <only@corp.test>\r\n\r\n';
+    return imapScript('* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] ready', (socket, tag, command, line) => {
+      const uidCommand = command === 'UID' ? line.split(' ')[2]!.toUpperCase() : command;
+      if (uidCommand === behaviour.hangUpAfter) setTimeout(() => socket.end('* BYE shutting down for maintenance\r\n'), 20);
+      if (uidCommand === behaviour.refuse) socket.write(`${tag} NO ${behaviour.refuse} refused by policy\r\n`);
+      else if (command === 'SELECT' || command === 'EXAMINE')
+        socket.write(
+          `* 1 EXISTS\r\n* FLAGS (\\Seen)\r\n* OK [PERMANENTFLAGS (\\Seen)] ok\r\n* OK [UIDVALIDITY 1] ok\r\n* OK [UIDNEXT 8] ok\r\n${tag} OK [${command === 'SELECT' ? 'READ-WRITE' : 'READ-ONLY'}] done\r\n`,
+        );
+      else if (uidCommand === 'SEARCH') socket.write(`* SEARCH 7\r\n${tag} OK done\r\n`);
+      else if (uidCommand === 'FETCH')
+        socket.write(`* 1 FETCH (UID 7 BODY[HEADER.FIELDS (MESSAGE-ID)] {${header.length}}\r\n${header})\r\n${tag} OK done\r\n`);
+      else socket.write(`${tag} OK done\r\n`);
+    });
+  }
+
+  it('answers a SEARCH the server refuses with fault "refused", never with "no messages" (else every run would append again)', async () => {
+    const port = await oneMessage({ refuse: 'SEARCH' });
+    const mailbox = await adapter({ url: `imap://127.0.0.1:${port}`, allowCleartext: true }).open('alice@corp.test', { readOnly: true });
+    try {
+      const error = await rejection(mailbox.messageIds('Sent', WINDOW));
+      expect(error.fault).toBe('refused');
+      expect(error.message).toMatch(/alice@corp\.test: SEARCH in Sent: NO SEARCH refused by policy/);
+    } finally {
+      await mailbox.close();
+    }
+  });
+
+  it('answers a STORE the server refuses with fault "refused", never with "marked read"', async () => {
+    const port = await oneMessage({ refuse: 'STORE' });
+    const mailbox = await adapter({ url: `imap://127.0.0.1:${port}`, allowCleartext: true }).open('alice@corp.test', { readOnly: false });
+    try {
+      expect([...(await mailbox.messageIds('INBOX', WINDOW))]).toEqual(['<only@corp.test>']);
+      const error = await rejection(mailbox.markSeen('INBOX', ['<only@corp.test>'], WINDOW));
+      expect(error.fault).toBe('refused');
+      expect(error.message).toMatch(/alice@corp\.test: STORE \\Seen in INBOX: NO STORE refused by policy/);
+    } finally {
+      await mailbox.close();
+    }
+  });
+
+  it('answers every step after the server hung up with fault "unreachable", never with success', async () => {
+    const port = await oneMessage({ hangUpAfter: 'FETCH' });
+    const mailbox = await adapter({ url: `imap://127.0.0.1:${port}`, allowCleartext: true }).open('alice@corp.test', { readOnly: false });
+    // INBOX stays selected when the server goes: the next steps must not take the closed session for an empty one
+    expect([...(await mailbox.messageIds('INBOX', WINDOW))]).toEqual(['<only@corp.test>']);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const raw = message('<lost@corp.test>', '2026-11-03T09:00:00Z');
+    for (const step of [
+      () => mailbox.append('Sent', raw, new Date()),
+      () => mailbox.messageIds('INBOX', WINDOW),
+      () => mailbox.markSeen('INBOX', ['<x@y>'], WINDOW),
+      () => mailbox.findSentFolder(NAMES),
+    ]) {
+      const error = await rejection(step());
+      expect(error.fault).toBe('unreachable');
+      expect(error.message).toMatch(/the connection is closed/);
+    }
+    await mailbox.close();
+  });
+
+  /** Exchange's greeting and CAPABILITY; LOGIN as `accept` decides; every other command OK. */
+  function exchangeLike(lines: string[], accept: (line: string) => boolean): Promise<number> {
+    return imapScript('* OK The Microsoft Exchange IMAP4 service is ready.', (socket, tag, command, line) => {
+      lines.push(line);
+      if (command === 'CAPABILITY')
+        socket.write(
+          `* CAPABILITY IMAP4 IMAP4rev1 AUTH=NTLM LITERAL+ UIDPLUS CHILDREN IDLE NAMESPACE\r\n${tag} OK CAPABILITY completed.\r\n`,
+        );
+      else if (command === 'LOGIN') socket.write(accept(line) ? `${tag} OK LOGIN completed.\r\n` : `${tag} NO LOGIN failed.\r\n`);
+      else if (command === 'LOGOUT')
+        socket.end(`* BYE Microsoft Exchange Server IMAP4 server signing off.\r\n${tag} OK LOGOUT completed.\r\n`);
+      else socket.write(`${tag} OK ${command} completed.\r\n`);
+    });
+  }
+
   it("logs in with Exchange's delegate form: LOGIN service\\mailbox as one quoted user name", async () => {
     const lines: string[] = [];
-    const port = await scripted((socket) => {
-      socket.write('* OK [CAPABILITY IMAP4rev1 LOGIN-REFERRALS] The Microsoft Exchange IMAP4 service is ready.\r\n');
-      let buffer = '';
-      socket.on('data', (chunk) => {
-        buffer += chunk.toString('latin1');
-        for (let end = buffer.indexOf('\r\n'); end >= 0; end = buffer.indexOf('\r\n')) {
-          const line = buffer.slice(0, end);
-          buffer = buffer.slice(end + 2);
-          lines.push(line);
-          const [tag, command] = line.split(' ');
-          if (command?.toUpperCase() === 'CAPABILITY')
-            socket.write(`* CAPABILITY IMAP4rev1 LOGIN-REFERRALS\r\n${tag} OK CAPABILITY completed.\r\n`);
-          else if (command?.toUpperCase() === 'LOGIN') socket.write(`${tag} NO LOGIN failed.\r\n`);
-          else socket.write(`${tag} BAD Command Error. 12\r\n`);
-        }
-      });
+    const port = await exchangeLike(lines, () => false);
+    const mailboxes = adapter({
+      url: `imap://127.0.0.1:${port}`,
+      allowCleartext: true,
+      login: 'exchange',
+      user: 'svc-reconcile@corp.test',
     });
-    const error = await rejection(
-      adapter({ url: `imap://127.0.0.1:${port}`, allowCleartext: true, login: 'exchange', user: 'svc-reconcile@corp.test' }).open(
-        'alice@corp.test',
-        {
-          readOnly: true,
-        },
-      ),
-    );
+    const error = await rejection(mailboxes.open('alice@corp.test', { readOnly: true }));
     expect(lines.find((l) => / LOGIN /i.test(l))).toMatch(/^\S+ LOGIN "svc-reconcile@corp\.test\\\\alice@corp\.test" "reconcile-secret"$/);
     // a plain NO is ambiguous before any login worked: the account (or its FullAccess) is refused, and not tried again
     expect(error.fault).toBe('auth');
     expect(error.message).toContain('NO LOGIN failed.');
     expect(error.message).not.toContain('reconcile-secret');
+  });
+
+  it('takes a plain NO for the mailbox, not the account, once the account has opened another mailbox', async () => {
+    const lines: string[] = [];
+    const port = await exchangeLike(lines, (line) => line.includes('\\\\alice@'));
+    const mailboxes = adapter({ url: `imap://127.0.0.1:${port}`, allowCleartext: true, login: 'exchange', exchangeSeparator: '/' });
+    await expect(mailboxes.open('bob@corp.test', { readOnly: true })).rejects.toMatchObject({ fault: 'auth' });
+    // the account was refused at first sight: nothing more is tried with it
+    const logins = () => lines.filter((l) => / LOGIN /i.test(l)).length;
+    expect(logins()).toBe(1);
+    await expect(mailboxes.open('alice@corp.test', { readOnly: true })).rejects.toMatchObject({ fault: 'auth' });
+    expect(logins()).toBe(1);
+
+    const fresh = adapter({ url: `imap://127.0.0.1:${port}`, allowCleartext: true, login: 'exchange' });
+    const alice = await fresh.open('alice@corp.test', { readOnly: true });
+    await alice.close();
+    const error = await rejection(fresh.open('bob@corp.test', { readOnly: true }));
+    expect(error.fault).toBe('mailbox');
+    expect(error.message).toMatch(
+      /refused reconcile@corp\.test for bob@corp\.test, after accepting it for other mailboxes.*NO LOGIN failed\./,
+    );
+  });
+
+  it('fails when STARTTLS is required and the server does not offer it', async () => {
+    const port = await imapScript('* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] no TLS here', (socket, tag, command) => {
+      if (command === 'CAPABILITY') socket.write(`* CAPABILITY IMAP4rev1 AUTH=PLAIN\r\n${tag} OK done\r\n`);
+      else socket.write(`${tag} NO not here\r\n`);
+    });
+    const error = await rejection(adapter({ url: `imap://127.0.0.1:${port}`, startTls: true }).open('alice@corp.test', { readOnly: true }));
+    expect(error.fault).toBe('unreachable');
+    expect(error.message).toMatch(/no TLS connection: .*STARTTLS/);
   });
 });
