@@ -21,7 +21,8 @@ import type { RawMailStore } from '../ports/raw-mail-store.ts';
 import type { PendingRead, ReconcileJob, ReconcileJournal, ReconcileMailboxResult } from '../ports/reconcile-journal.ts';
 import { normalizeAddress } from './addresses.ts';
 import { audited } from './audit.ts';
-import { ImapError, InvalidInputError } from './errors.ts';
+import { messageIdsIn } from './compose/message-ids.ts';
+import { ImapError, InvalidInputError, RawMessageMissingError } from './errors.ts';
 import { MAX_INDEX_PAGE_SIZE } from './mailbox.ts';
 import type { MailboxEntry, MessageRecord } from './model.ts';
 
@@ -372,8 +373,11 @@ async function applyPlan(
             there.add(message.messageId);
             result.appended += 1;
           } catch (error) {
-            if (!(error instanceof ImapError) || error.fault !== 'refused') throw error;
-            result.failed.push({ messageId: message.messageId, reason: error.message });
+            if (error instanceof RawMessageMissingError) {
+              result.failed.push({ messageId: message.messageId, reason: 'the stored copy is gone (expired with the retention?)' });
+            } else if (error instanceof ImapError && error.fault === 'refused') {
+              result.failed.push({ messageId: message.messageId, reason: error.message });
+            } else throw error;
           }
         }
         tick(plan.mailbox);
@@ -449,7 +453,7 @@ async function readCandidates(reads: readonly MailboxEntry[], deps: ReconcileDep
   const candidates: ReadCandidate[] = [];
   for (const entry of reads) {
     const record = await deps.index.getMessage(entry.sesMessageId, now);
-    const messageId = record?.summary.messageIdHeader;
+    const messageId = record && canonicalMessageId(record);
     if (!record || !messageId) continue;
     const mine = new Set(entry.recipients.map(normalizeAddress));
     const states = (await deps.index.getDeliveryStates(entry.sesMessageId, now)).filter((s) => mine.has(normalizeAddress(s.recipient)));
@@ -464,10 +468,18 @@ async function readCandidates(reads: readonly MailboxEntry[], deps: ReconcileDep
 function sentMessage(record: MessageRecord): SentMessage {
   return {
     record,
-    messageId: record.summary.messageIdHeader ?? '',
+    messageId: canonicalMessageId(record) ?? '',
     date: new Date(record.summary.date ?? record.receivedAt),
     subject: record.summary.subject,
   };
+}
+
+/**
+ * The Message-ID as the IMAP adapter reads it from a folder (`<id>`, comments dropped,
+ * brackets added): the parser's header value may carry a comment, and the two must compare equal.
+ */
+function canonicalMessageId(record: MessageRecord): string | null {
+  return record.summary.messageIdHeader ? (messageIdsIn([record.summary.messageIdHeader])[0] ?? null) : null;
 }
 
 /** Each Message-ID once; a copy without one cannot be appended idempotently (reported as failed). */

@@ -5,6 +5,7 @@
 // slack, a read-only session refuses APPEND and STORE, and every failure is an ImapError
 // with a fault. Hooks let a test fail one command or "kill" the run right after an
 // APPEND was stored (the hazard the resumable job must survive).
+import { messageIdsIn } from '../../lambdas/core/compose/message-ids.ts';
 import { ImapError } from '../../lambdas/core/errors.ts';
 import type { DateWindow, ImapMailbox, ImapMailboxes } from '../../lambdas/ports/imap-mailboxes.ts';
 import { topLevelHeaders } from './mime-headers.ts';
@@ -120,6 +121,8 @@ function inWindow(folder: MemoryImapFolder, window: DateWindow): StoredImapMessa
   );
 }
 
+/** As the adapter reads it: the header's `<id>` (comments dropped, brackets added). */
 function messageIdOf(raw: Buffer): string | null {
-  return topLevelHeaders(raw).find((header) => header.name.toLowerCase() === 'message-id')?.value ?? null;
+  const value = topLevelHeaders(raw).find((header) => header.name.toLowerCase() === 'message-id')?.value;
+  return value === undefined ? null : (messageIdsIn([value])[0] ?? null);
 }

@@ -222,6 +222,18 @@ describe('reconcile', () => {
       expect(second.summary).toMatchObject({ appended: 0, alreadyThere: 1 });
     });
 
+    it('compares Message-IDs as the folder shows them: a header value with a comment is found again, not appended twice', async () => {
+      // Prepare
+      const bytes = raw('<c1@example.com> (webmail)', 'sent c1');
+      await put(ALICE, `${SENT_PREFIX}sent-c1`, '2030-03-02T09:00:00.000Z', bytes, { folder: 'sent', read: true });
+      index.messages.get(`${SENT_PREFIX}sent-c1`)!.summary.messageIdHeader = '<c1@example.com> (webmail)>';
+      // Act
+      const first = await reconcile(request(), deps());
+      const second = await reconcile(request(), deps());
+      // Assess
+      expect([first.summary.appended, second.summary.appended, second.summary.alreadyThere]).toEqual([1, 0, 1]);
+    });
+
     it('appends a Sent copy deleted in the webmail (deletions are not applied), never a deleted received message', async () => {
       // Prepare
       await sent(ALICE, 'gone', '2030-03-02T09:00:00.000Z', 'deleted');
@@ -245,17 +257,20 @@ describe('reconcile', () => {
       expect(imap.log.filter((line) => line.startsWith('open'))).toEqual([`open ${ALICE} ro`, `open ${ALICE} rw`]);
     });
 
-    it('records the server refusing one append with its reply, and appends the rest', async () => {
+    it('records the server refusing one append with its reply, and a stored copy gone, and appends the rest', async () => {
       // Prepare
       await sent(ALICE, 'a1', '2030-03-02T09:00:00.000Z');
       await sent(ALICE, 'a2', '2030-03-03T09:00:00.000Z');
       imap.refuseAppend.add('<a1@example.com>');
+      await sent(ALICE, 'gone', '2030-03-04T09:00:00.000Z');
+      store.objects.delete(`${BUCKET}/${SENT_PREFIX}sent-gone`);
       // Act
       const report = await reconcile(request(), deps());
       // Assess
-      expect(report.summary).toMatchObject({ appended: 1, failed: 1 });
+      expect(report.summary).toMatchObject({ appended: 1, failed: 2 });
       expect(report.mailboxes[0]!.failed).toEqual([
         { messageId: '<a1@example.com>', reason: 'NO [OVERQUOTA] append of <a1@example.com> refused' },
+        { messageId: '<gone@example.com>', reason: 'the stored copy is gone (expired with the retention?)' },
       ]);
     });
   });
@@ -283,6 +298,24 @@ describe('reconcile', () => {
       expect(report.summary).toMatchObject({ appended: 2, alreadyThere: 1 });
       expect(report.window.until).toBe('2030-03-05T12:00:00.000Z');
       expect(journal.state.job?.finished).toBe(true);
+    });
+
+    it("resumes a run started without --since: the window is the interrupted run's", async () => {
+      // Prepare
+      await sent(ALICE, 'a1', '2030-03-02T09:00:00.000Z');
+      await sent(BOB, 'b1', '2030-03-02T09:00:00.000Z');
+      imap.afterAppend = (mailbox) => {
+        if (mailbox === BOB) throw new Error('SIGKILL');
+      };
+      await expect(reconcile(request({ since: undefined }), deps())).rejects.toThrow('SIGKILL');
+      imap.afterAppend = null;
+      clock.advance(3_600_000);
+      // Act
+      const report = await reconcile(request({ since: undefined }), deps());
+      // Assess
+      expect(report.resumed).toBe(true);
+      expect(report.window).toEqual({ since: '2030-02-02T12:00:00.000Z', until: '2030-03-05T12:00:00.000Z' });
+      expect(imap.folder(BOB, 'Gesendete Elemente').messages).toHaveLength(1);
     });
 
     it('starts afresh (a new window end) when the last run finished or was another command', async () => {
