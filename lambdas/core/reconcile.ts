@@ -319,6 +319,8 @@ async function planMailbox(
       deletedInWebmail,
       stillPending: candidates.filter((c) => !toMark.includes(c) && !notFound.some((n) => n.messageId === c.messageId)),
     };
+  } catch (error) {
+    throw inMailbox(mailbox, error);
   } finally {
     await imap.close().catch(() => undefined);
   }
@@ -331,8 +333,9 @@ async function planMailbox(
  */
 function mailboxFailure(mailbox: string, request: ReconcileRequest, error: unknown, deletedInWebmail: number): MailboxPlan {
   if (!(error instanceof ImapError)) throw error;
-  const message = error.message.startsWith(mailbox) ? error.message : `${mailbox}: ${error.message}`;
-  if (error.fault !== 'mailbox' || request.mailboxes.length > 0) throw new ImapError(error.fault, message, { cause: error });
+  const named = inMailbox(mailbox, error) as ImapError;
+  const message = named.message;
+  if (error.fault !== 'mailbox' || request.mailboxes.length > 0) throw named;
   return {
     mailbox,
     sentFolder: null,
@@ -359,7 +362,7 @@ async function applyPlan(
   const planned = plannedResult(plan);
   const result: ReconcileMailboxResult = { ...planned, notFound: [...planned.notFound], failed: [...planned.failed] };
   const imap = await deps.imap.open(plan.mailbox, { readOnly: false }).catch((error: unknown) => {
-    throw error instanceof ImapError ? new ImapError(error.fault, `${plan.mailbox}: ${error.message}`, { cause: error }) : error;
+    throw inMailbox(plan.mailbox, error);
   });
   try {
     if (plan.sentFolder && plan.sent.length > 0) {
@@ -396,10 +399,18 @@ async function applyPlan(
       }
       for (const _ of ids) tick(plan.mailbox);
     }
+  } catch (error) {
+    throw inMailbox(plan.mailbox, error);
   } finally {
     await imap.close().catch(() => undefined);
   }
   return result;
+}
+
+/** An IMAP failure named by its mailbox (once), so the one line the admin sees says whose it was. */
+function inMailbox(mailbox: string, error: unknown): unknown {
+  if (!(error instanceof ImapError) || error.message.startsWith(`${mailbox}: `)) return error;
+  return new ImapError(error.fault, `${mailbox}: ${error.message}`, { cause: error });
 }
 
 /** The journal's pending reads after a mailbox: this mailbox's replaced by what is still pending now. */

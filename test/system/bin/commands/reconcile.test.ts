@@ -11,14 +11,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { FsRawMailStore } from '../../../../lambdas/adapters/local/fs-raw-mail-store.ts';
-import { SENT_PREFIX } from '../../../../lambdas/contract/raw-mail-bucket.ts';
 import { makeDirectoryUser } from '../../../../lambdas/core/directory.ts';
-import type { MailboxEntry, MessageRecord } from '../../../../lambdas/core/model.ts';
 import { readLocalConfig } from '../../../../lambdas/wiring/local-config.ts';
 import { openLocalMailData } from '../../../../lambdas/wiring/local-mail-data.ts';
 import { openLocalAuditLog } from '../../../../lambdas/wiring/local-resend.ts';
 import { type Dovecot, startDovecot } from '../../../support/dovecot.ts';
 import { PROJECT_ROOT, runCli } from '../../../support/local-process.ts';
+import { putReceived, putSentCopy, rawMessage } from '../../../support/reconcile-mail.ts';
 
 const DOMAIN = 'corp.test';
 const ALICE = `alice@${DOMAIN}`;
@@ -28,18 +27,7 @@ const BUCKET = 'inbound';
 const SENT_AT = new Date(Date.now() - 3 * 3_600_000);
 
 function message(id: string, subject: string, from: string): string {
-  return [
-    `From: ${from}`,
-    'To: partner@example.org',
-    `Subject: ${subject}`,
-    `Message-ID: <${id}@${DOMAIN}>`,
-    `Date: ${SENT_AT.toUTCString()}`,
-    'MIME-Version: 1.0',
-    'Content-Type: text/plain; charset=utf-8',
-    '',
-    `Reply ${subject} — sent from the webmail.`,
-    '',
-  ].join('\r\n');
+  return rawMessage(`<${id}@${DOMAIN}>`, subject, from, SENT_AT);
 }
 
 describe('shadowmail reconcile against Dovecot (local mode)', () => {
@@ -49,7 +37,7 @@ describe('shadowmail reconcile against Dovecot (local mode)', () => {
   let passwordFile: string;
 
   beforeAll(async () => {
-    dovecot = await startDovecot({ domain: DOMAIN });
+    dovecot = await startDovecot({ domain: DOMAIN, sentFolders: { admin: null } });
     work = await mkdtemp(join(tmpdir(), 'shadowmail-reconcile-'));
     passwordFile = join(work, 'password');
     await writeFile(passwordFile, `${dovecot.servicePassword}\n`, { mode: 0o600 });
@@ -99,79 +87,15 @@ describe('shadowmail reconcile against Dovecot (local mode)', () => {
         { address: BOB, mailbox: BOB },
         { address: ADMIN, mailbox: ADMIN },
       ]);
-      const put = async (mailbox: string, key: string, raw: string, entry: Partial<MailboxEntry>, record: Partial<MessageRecord>) => {
-        const location = { bucket: BUCKET, key };
-        await (data.rawStore as FsRawMailStore).put(location, Buffer.from(raw));
-        const receivedAt = SENT_AT.toISOString();
-        const expiresAt = Math.floor(Date.now() / 1000) + 86_400 * 30;
-        const id = key.slice(key.indexOf('/') + 1);
-        await data.index.putMessage({
-          sesMessageId: id,
-          receivedAt,
-          expiresAt,
-          envelopeFrom: mailbox,
-          envelopeRecipients: [mailbox],
-          verdicts: { spam: 'PASS', virus: 'PASS', spf: 'PASS', dkim: 'PASS', dmarc: 'PASS' },
-          visibility: 'normal',
-          spamFlagged: false,
-          raw: location,
-          size: raw.length,
-          loopDetected: false,
-          summary: {
-            from: [mailbox],
-            to: [],
-            cc: [],
-            replyTo: [],
-            subject: id,
-            date: receivedAt,
-            messageIdHeader: /Message-ID: (\S+)/.exec(raw)![1]!,
-            inReplyTo: null,
-            references: [],
-            snippet: '',
-            hasHtml: false,
-            attachments: [],
-            forwardStamps: [],
-            parseError: null,
-          },
-          ...record,
-        });
-        await data.index.putMailboxEntry({
-          mailbox,
-          sesMessageId: id,
-          receivedAt,
-          expiresAt,
-          recipients: [mailbox],
-          folder: 'sent',
-          read: true,
-          visibility: 'normal',
-          spamFlagged: false,
-          size: raw.length,
-          from: [mailbox],
-          to: [],
-          cc: [],
-          subject: id,
-          date: receivedAt,
-          snippet: '',
-          attachments: [],
-          ...entry,
-        });
+      const store = {
+        index: data.index,
+        raw: data.rawStore as FsRawMailStore,
+        bucket: BUCKET,
+        expiresAt: Math.floor(Date.now() / 1000) + 86_400 * 30,
       };
-      for (const { mailbox, id } of items.sent ?? []) await put(mailbox, `${SENT_PREFIX}${id}`, message(id, id, mailbox), {}, {});
-      for (const { mailbox, id, read, state } of items.received ?? []) {
-        await put(mailbox, `raw/${id}`, message(id, id, 'partner@example.org'), { folder: 'inbox', read }, {});
-        await data.index.createDeliveryState({
-          sesMessageId: id,
-          recipient: mailbox,
-          state,
-          receivedAt: SENT_AT.toISOString(),
-          expiresAt: Math.floor(Date.now() / 1000) + 86_400 * 30,
-          attempts: [],
-          attemptCount: 0,
-          lastReply: null,
-          updatedAt: SENT_AT.toISOString(),
-          reason: null,
-        });
-      }
+      for (const { mailbox, id } of items.sent ?? []) await putSentCopy(store, mailbox, id, message(id, id, mailbox), SENT_AT);
+      for (const { mailbox, id, read, state } of items.received ?? [])
+        await putReceived(store, mailbox, id, message(id, id, 'partner@example.org'), SENT_AT, { read, state });
     } finally {
       await data.close();
     }
@@ -315,9 +239,7 @@ describe('shadowmail reconcile against Dovecot (local mode)', () => {
     );
 
     it('a named mailbox without a Sent folder: one line, nothing appended to the others either', async () => {
-      // Prepare: admin's Sent folder is gone (no SPECIAL-USE folder, no known name).
-      await rm(join(dovecot.dir, 'home', 'admin', 'Maildir', '.Sent'), { recursive: true, force: true });
-      await writeFile(join(dovecot.dir, 'home', 'admin', 'Maildir', 'subscriptions'), '');
+      // Prepare: admin has no Sent folder (no SPECIAL-USE folder, no known name).
       const id = `ns-${Date.now()}`;
       await seed({
         sent: [
