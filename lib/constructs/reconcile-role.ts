@@ -11,21 +11,21 @@ import { CfnOutput, Stack, Validations } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
-import { messageTableKeys } from '../../lambdas/contract/message-table.ts';
-import { DIRECTORY_SYNC_PARTITIONS } from './directory-sync-role.ts';
 import { type OnPremTrustProps, onPremAssumedBy, trustRolesAnywhere } from './on-prem-trust.ts';
+import { PARTITIONS, type TableAccess, tableStatements } from './table-access.ts';
 
-/** The partition keys reconcile reads (and writes: the audit entry), by what it does with them. */
-export const RECONCILE_PARTITIONS = {
-  /** The directory: its state item, its user shards, the address items (a --mailbox given by an alias). */
-  directory: [DIRECTORY_SYNC_PARTITIONS.state, ...DIRECTORY_SYNC_PARTITIONS.shards, DIRECTORY_SYNC_PARTITIONS.addresses],
-  shards: DIRECTORY_SYNC_PARTITIONS.shards,
-  /** Every mailbox's entries: `MBX#<mailbox>`. */
-  mailboxes: `${messageTableKeys.mailboxPartition('')}*`,
-  /** Every message's record and delivery states: `MSG#<id>`. */
-  messages: `${messageTableKeys.messagePartition('')}*`,
-  audit: DIRECTORY_SYNC_PARTITIONS.audit,
-} as const;
+/** What reconcile may do in the table: read the directory, the mailboxes' entries, the messages' records and delivery states; append its audit entry. */
+export const RECONCILE_TABLE_ACCESS = {
+  grants: [
+    { sid: 'ReadDirectory', actions: ['GetItem'], partitions: [PARTITIONS.address, PARTITIONS.directory] },
+    { sid: 'ListDirectory', actions: ['Query'], partitions: [PARTITIONS.directory] },
+    { sid: 'ReadMailboxes', actions: ['Query'], partitions: [PARTITIONS.mailbox] },
+    { sid: 'ReadMessages', actions: ['GetItem', 'Query'], partitions: [PARTITIONS.message] },
+    // Append-only, and no read of the log: it cannot learn an entry's key to overwrite it.
+    { sid: 'AuditReconcile', actions: ['PutItem'], partitions: [PARTITIONS.audit] },
+  ],
+  lookupIndex: false,
+} as const satisfies TableAccess;
 
 export interface ReconcileRoleProps extends OnPremTrustProps {
   table: dynamodb.ITable;
@@ -42,47 +42,11 @@ export class ReconcileRole extends Construct {
 
   constructor(scope: Construct, id: string, props: ReconcileRoleProps) {
     super(scope, id);
-    const { directory, shards, mailboxes, messages, audit } = RECONCILE_PARTITIONS;
-    const table = props.table.tableArn;
-    const onlyPartitions = (operator: 'StringEquals' | 'StringLike', keys: readonly string[]) => ({
-      [`ForAllValues:${operator}`]: { 'dynamodb:LeadingKeys': [...keys] },
-      // ForAllValues is true for a request without keys; every allowed call has them, so insist.
-      Null: { 'dynamodb:LeadingKeys': 'false' },
-    });
     const stack = Stack.of(this);
     // A stack's ARN ends in an id CloudFormation assigns on creation: the name and any id.
     const statefulStack = stack.formatArn({ service: 'cloudformation', resource: 'stack', resourceName: `${props.statefulStackName}/*` });
     const statements = [
-      new iam.PolicyStatement({
-        sid: 'ReadDirectory',
-        actions: ['dynamodb:GetItem'],
-        resources: [table],
-        conditions: onlyPartitions('StringLike', directory),
-      }),
-      new iam.PolicyStatement({
-        sid: 'ReadDirectoryUsers',
-        actions: ['dynamodb:Query'],
-        resources: [table],
-        conditions: onlyPartitions('StringEquals', shards),
-      }),
-      new iam.PolicyStatement({
-        sid: 'ReadMailboxes',
-        actions: ['dynamodb:Query'],
-        resources: [table],
-        conditions: onlyPartitions('StringLike', [mailboxes]),
-      }),
-      new iam.PolicyStatement({
-        sid: 'ReadMessages',
-        actions: ['dynamodb:GetItem', 'dynamodb:Query'],
-        resources: [table],
-        conditions: onlyPartitions('StringLike', [messages]),
-      }),
-      new iam.PolicyStatement({
-        sid: 'AuditReconcile',
-        actions: ['dynamodb:PutItem'],
-        resources: [table],
-        conditions: onlyPartitions('StringLike', [audit]),
-      }),
+      ...tableStatements(props.table, RECONCILE_TABLE_ACCESS),
       new iam.PolicyStatement({ sid: 'StackOutputs', actions: ['cloudformation:DescribeStacks'], resources: [statefulStack] }),
     ];
 

@@ -23,7 +23,7 @@ import { DEFAULT_SENT_FOLDER_NAMES, reconcile } from '../../../../lambdas/core/r
 import type { ReconcileJournal, ReconcileJournalState } from '../../../../lambdas/ports/reconcile-journal.ts';
 import { MessageIndex } from '../../../../lib/constructs/message-index.ts';
 import { RawMailBucket } from '../../../../lib/constructs/raw-mail-bucket.ts';
-import { RECONCILE_PARTITIONS, ReconcileRole, type ReconcileRoleProps } from '../../../../lib/constructs/reconcile-role.ts';
+import { ReconcileRole, type ReconcileRoleProps } from '../../../../lib/constructs/reconcile-role.ts';
 import type { CfnJson, CfnResource } from '../../../support/cfn-resource.ts';
 import { allows, type PolicyStatement, recordingProxy } from '../../../support/dynamodb-policy.ts';
 import { type DynamoDbServer, startDynalite } from '../../../support/dynamodb-servers.ts';
@@ -219,7 +219,6 @@ describe('the role', () => {
         Condition: { StringEquals: { 'kms:ViaService': 's3.eu-central-1.amazonaws.com' } },
       },
     ]);
-    expect(RECONCILE_PARTITIONS.mailboxes).toBe('MBX#*');
   });
 
   it('is trusted like the directory-sync role: external id, Roles Anywhere for one anchor, one-hour sessions; outputs ReconcileRoleArn', () => {
