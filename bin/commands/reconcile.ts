@@ -124,8 +124,9 @@ async function run(argv: string[], out: NodeJS.WritableStream, err: NodeJS.Writa
   for (const name of values['sent-folder']) if (name.trim() === '') throw new UsageError('--sent-folder needs a folder name');
   const target = cliTarget(values);
 
-  // Everything the run needs is read before anything is opened: a bad file is one line.
-  const password = await readPasswordFile(passwordFile, 'the IMAP password file', err);
+  // The server's settings first (the adapter refuses a bad URL or clear text), then every
+  // file the run needs, before anything is opened: a bad one is one line.
+  let password = '';
   const ca = values['ca-file'] === undefined ? undefined : await readCa(values['ca-file']);
   const imap = new ImapflowMailboxes({
     url,
@@ -138,6 +139,7 @@ async function run(argv: string[], out: NodeJS.WritableStream, err: NodeJS.Writa
     ...(values['tls-servername'] !== undefined && { tlsServername: values['tls-servername'] }),
     timeoutMs: timeout * 1000,
   });
+  password = await readPasswordFile(passwordFile, 'the IMAP password file', err);
 
   const local =
     target.kind === 'local'
@@ -196,7 +198,7 @@ function stateHome(): string {
 }
 
 /** A bar on stderr when it is a terminal (never in a pipe or a log): done/total and the mailbox. */
-function progressBar(
+export function progressBar(
   err: NodeJS.WritableStream,
 ): { update: (done: number, total: number, mailbox: string) => void; done: () => void } | null {
   if (!(err as NodeJS.WriteStream).isTTY) return null;
