@@ -134,3 +134,23 @@ export async function putReceived(
     reason: options.state === 'failed' ? '550 5.1.1 mailbox unavailable' : null,
   });
 }
+
+/** `shadowmail reconcile` against a Dovecot stand-in over IMAPS with its master user, then `extra`. */
+export function reconcileArgs(
+  dovecot: { imapsPort: number; caFile: string; serviceUser: string },
+  passwordFile: string,
+  ...extra: string[]
+): string[] {
+  return [
+    'reconcile',
+    '--imap',
+    `imaps://127.0.0.1:${dovecot.imapsPort}`,
+    '--ca-file',
+    dovecot.caFile,
+    '--user',
+    dovecot.serviceUser,
+    '--password-file',
+    passwordFile,
+    ...extra,
+  ];
+}

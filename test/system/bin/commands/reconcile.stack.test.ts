@@ -18,7 +18,7 @@ import { type FakeAws, startFakeAws, useFakeAws } from '../../../support/cli-dep
 import { runCli } from '../../../support/cli-run.ts';
 import { type Dovecot, startDovecot } from '../../../support/dovecot.ts';
 import { type DynamoDbServer, startDynalite } from '../../../support/dynamodb-servers.ts';
-import { putSentCopy, rawMessage } from '../../../support/reconcile-mail.ts';
+import { putSentCopy, rawMessage, reconcileArgs } from '../../../support/reconcile-mail.ts';
 import { type RunningS3rver, startS3rver } from '../../../support/s3rver.ts';
 
 const STACK = 'corp-mail';
@@ -79,22 +79,7 @@ describe('shadowmail reconcile --stack', () => {
     const startedAt = new Date().toISOString();
 
     // Act
-    const run = await runCli(
-      'reconcile',
-      '--imap',
-      `imaps://127.0.0.1:${dovecot.imapsPort}`,
-      '--ca-file',
-      dovecot.caFile,
-      '--user',
-      dovecot.serviceUser,
-      '--password-file',
-      passwordFile,
-      '--json',
-      '--stack',
-      STACK,
-      '--region',
-      'eu-central-1',
-    );
+    const run = await runCli(...reconcileArgs(dovecot, passwordFile, '--json', '--stack', STACK, '--region', 'eu-central-1'));
 
     // Assess
     expect(run.code, run.err).toBe(0);

@@ -17,7 +17,7 @@ import { openLocalMailData } from '../../../../lambdas/wiring/local-mail-data.ts
 import { openLocalAuditLog } from '../../../../lambdas/wiring/local-resend.ts';
 import { type Dovecot, startDovecot } from '../../../support/dovecot.ts';
 import { PROJECT_ROOT, runCli } from '../../../support/local-process.ts';
-import { putReceived, putSentCopy, rawMessage } from '../../../support/reconcile-mail.ts';
+import { putReceived, putSentCopy, rawMessage, reconcileArgs } from '../../../support/reconcile-mail.ts';
 
 const DOMAIN = 'corp.test';
 const ALICE = `alice@${DOMAIN}`;
@@ -51,22 +51,7 @@ describe('shadowmail reconcile against Dovecot (local mode)', () => {
   });
 
   const env = () => ({ ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' });
-  const imapArgs = (...extra: string[]) => [
-    'reconcile',
-    '--imap',
-    `imaps://127.0.0.1:${dovecot.imapsPort}`,
-    '--ca-file',
-    dovecot.caFile,
-    '--user',
-    dovecot.serviceUser,
-    '--password-file',
-    passwordFile,
-    '--data-dir',
-    dataDir,
-    '--timeout',
-    '5',
-    ...extra,
-  ];
+  const imapArgs = (...extra: string[]) => reconcileArgs(dovecot, passwordFile, '--data-dir', dataDir, '--timeout', '5', ...extra);
 
   /** Writes what the webmail keeps: Sent copies (raw under sent/, record, entry) and received mail with its delivery state. */
   async function seed(items: {

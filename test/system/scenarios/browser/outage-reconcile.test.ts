@@ -17,6 +17,7 @@ import { type Dovecot, startDovecot } from '../../../support/dovecot.ts';
 import { runCli } from '../../../support/local-process.ts';
 import { type LocalWebmail, signIn, startLocalWebmail } from '../../../support/local-webmail.ts';
 import { buildMessage } from '../../../support/mail-harness.ts';
+import { reconcileArgs } from '../../../support/reconcile-mail.ts';
 import { waitFor } from '../../../support/wait.ts';
 
 let stack: LocalWebmail;
@@ -75,24 +76,7 @@ describe('after the outage: what alice did in the webmail reaches Exchange', () 
     const env = { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' };
     const { since } = await new FileFailoverFlag(localWebPaths(stack.dataDir).failoverFlag).read();
     const off = await runCli(['failover', 'off', '--data-dir', stack.dataDir], env);
-    const reconcile = await runCli(
-      [
-        'reconcile',
-        '--imap',
-        `imaps://127.0.0.1:${dovecot.imapsPort}`,
-        '--ca-file',
-        dovecot.caFile,
-        '--user',
-        dovecot.serviceUser,
-        '--password-file',
-        passwordFile,
-        '--read-state',
-        '--json',
-        '--data-dir',
-        stack.dataDir,
-      ],
-      env,
-    );
+    const reconcile = await runCli(reconcileArgs(dovecot, passwordFile, '--read-state', '--json', '--data-dir', stack.dataDir), env);
 
     // Assess
     expect(off.code, off.stderr).toBe(0);

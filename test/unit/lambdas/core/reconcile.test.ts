@@ -6,7 +6,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { SENT_PREFIX } from '../../../../lambdas/contract/raw-mail-bucket.ts';
 import { makeDirectoryUser } from '../../../../lambdas/core/directory.ts';
 import { ImapError, InvalidInputError } from '../../../../lambdas/core/errors.ts';
-import type { DeliveryStateName, MailboxEntry, MessageRecord } from '../../../../lambdas/core/model.ts';
+import type { DeliveryStateName, MailboxEntry } from '../../../../lambdas/core/model.ts';
 import {
   DEFAULT_SENT_FOLDER_NAMES,
   DELETIONS_NOT_APPLIED,
@@ -20,6 +20,7 @@ import { MemoryDirectoryStore } from '../../../support/memory-directory-store.ts
 import { MemoryImapMailboxes } from '../../../support/memory-imap-mailboxes.ts';
 import { MemoryMessageIndex } from '../../../support/memory-message-index.ts';
 import { MemoryAuditLog } from '../../../support/memory-resend.ts';
+import { putReceived, putSentCopy } from '../../../support/reconcile-mail.ts';
 
 const BUCKET = 'raw-bucket';
 const ALICE = 'alice@example.com';
@@ -38,8 +39,6 @@ class MemoryJournal implements ReconcileJournal {
     this.state = structuredClone(state);
   }
 }
-
-const verdicts = { spam: 'PASS', virus: 'PASS', spf: 'PASS', dkim: 'PASS', dmarc: 'PASS' } as const;
 
 function raw(messageId: string, subject: string, extra = ''): string {
   return `${extra}From: x@example.com\r\nTo: y@example.org\r\nSubject: ${subject}\r\nMessage-ID: ${messageId}\r\nDate: Tue, 4 Mar 2031 10:00:00 +0000\r\n\r\nbody of ${subject}\r\n`;
@@ -95,92 +94,20 @@ describe('reconcile', () => {
     ...overrides,
   });
 
-  async function put(
-    mailbox: string,
-    id: string,
-    at: string,
-    bytes: string,
-    entry: Partial<MailboxEntry>,
-    record: Partial<MessageRecord> = {},
-  ): Promise<void> {
-    const messageId = /Message-ID: (\S+)/.exec(bytes)?.[1] ?? null;
-    const location = { bucket: BUCKET, key: id };
-    store.put(location, bytes);
-    await index.putMessage({
-      sesMessageId: id,
-      receivedAt: at,
-      expiresAt: EXPIRES,
-      envelopeFrom: 'x@example.com',
-      envelopeRecipients: [mailbox],
-      verdicts,
-      visibility: 'normal',
-      spamFlagged: false,
-      raw: location,
-      size: bytes.length,
-      loopDetected: false,
-      summary: {
-        from: [],
-        to: [],
-        cc: [],
-        replyTo: [],
-        subject: id,
-        date: at,
-        messageIdHeader: messageId,
-        inReplyTo: null,
-        references: [],
-        snippet: '',
-        hasHtml: false,
-        attachments: [],
-        forwardStamps: [],
-        parseError: null,
-      },
-      ...record,
-    });
-    await index.putMailboxEntry({
-      mailbox,
-      sesMessageId: id,
-      receivedAt: at,
-      expiresAt: EXPIRES,
-      recipients: [mailbox],
-      folder: 'inbox',
-      read: false,
-      visibility: 'normal',
-      spamFlagged: false,
-      size: bytes.length,
-      from: [],
-      to: [],
-      cc: [],
-      subject: id,
-      date: at,
-      snippet: '',
-      attachments: [],
-      ...entry,
-    });
-  }
+  const mail = () => ({
+    index,
+    raw: { put: async (location: { bucket: string; key: string }, body: unknown) => store.put(location, body as Buffer) },
+    bucket: BUCKET,
+    expiresAt: EXPIRES,
+  });
 
-  /** A message sent from the webmail: a Sent copy under sent/. */
+  /** A message sent from the webmail: a Sent copy under sent/ (with the Bcc line the sender's copy keeps). */
   const sent = (mailbox: string, n: string, at: string, folder: MailboxEntry['folder'] = 'sent') =>
-    put(mailbox, `${SENT_PREFIX}sent-${n}`, at, raw(`<${n}@example.com>`, `sent ${n}`, 'Bcc: hidden@example.org\r\n'), {
-      folder,
-      read: true,
-    });
+    putSentCopy(mail(), mailbox, `sent-${n}`, raw(`<${n}@example.com>`, `sent ${n}`, 'Bcc: hidden@example.org\r\n'), new Date(at), folder);
 
   /** A received message the user read (or not), with the forward's state for the mailbox. */
-  async function received(mailbox: string, n: string, at: string, state: DeliveryStateName, read = true) {
-    await put(mailbox, `in-${n}`, at, raw(`<${n}@partner.example>`, `in ${n}`), { folder: 'inbox', read });
-    await index.createDeliveryState({
-      sesMessageId: `in-${n}`,
-      recipient: mailbox,
-      state,
-      receivedAt: at,
-      expiresAt: EXPIRES,
-      attempts: [],
-      attemptCount: 0,
-      lastReply: null,
-      updatedAt: at,
-      reason: state === 'failed' ? '550 5.1.1 mailbox unavailable' : null,
-    });
-  }
+  const received = (mailbox: string, n: string, at: string, state: DeliveryStateName, read = true) =>
+    putReceived(mail(), mailbox, `in-${n}`, raw(`<${n}@partner.example>`, `in ${n}`), new Date(at), { read, state });
 
   describe('Sent copies', () => {
     it('appends every message sent in the window byte for byte, \\Seen, with its date, to the SPECIAL-USE or localized Sent folder', async () => {
@@ -224,9 +151,8 @@ describe('reconcile', () => {
 
     it('compares Message-IDs as the folder shows them: a header value with a comment is found again, not appended twice', async () => {
       // Prepare
-      const bytes = raw('<c1@example.com> (webmail)', 'sent c1');
-      await put(ALICE, `${SENT_PREFIX}sent-c1`, '2030-03-02T09:00:00.000Z', bytes, { folder: 'sent', read: true });
-      index.messages.get(`${SENT_PREFIX}sent-c1`)!.summary.messageIdHeader = '<c1@example.com> (webmail)>';
+      await putSentCopy(mail(), ALICE, 'sent-c1', raw('<c1@example.com> (webmail)', 'sent c1'), new Date('2030-03-02T09:00:00.000Z'));
+      index.messages.get('sent-c1')!.summary.messageIdHeader = '<c1@example.com> (webmail)>';
       // Act
       const first = await reconcile(request(), deps());
       const second = await reconcile(request(), deps());
@@ -401,7 +327,7 @@ describe('reconcile', () => {
         expect.objectContaining({
           mailbox: ALICE,
           sentFolder: 'Sent',
-          toAppend: [{ messageId: '<a1@example.com>', subject: `${SENT_PREFIX}sent-a1`, date: '2030-03-02T09:00:00.000Z' }],
+          toAppend: [{ messageId: '<a1@example.com>', subject: 'sent-a1', date: '2030-03-02T09:00:00.000Z' }],
           toMarkRead: [{ messageId: '<r1@partner.example>', subject: 'in-r1' }],
         }),
       ]);
