@@ -37,6 +37,7 @@ const run = promisify(execFile);
 const DOVECOT = '/usr/sbin/dovecot';
 const READY_TIMEOUT_MS = 15_000;
 const STOP_TIMEOUT_MS = 10_000;
+const LAUNCH_TRIES = 3;
 const NOBODY_UID = 65534;
 const NOGROUP_GID = 65534;
 
@@ -122,8 +123,6 @@ export async function startDovecot(options: DovecotOptions = {}): Promise<Doveco
       dnsNames: ['localhost'],
       ipAddresses: ['127.0.0.1'],
     });
-    const port = await freePort();
-    const imapsPort = await freePort();
     const config = join(dir, 'dovecot.conf');
     const sentFolder = (user: string): string | null => {
       const own = options.sentFolders?.[localPart(user)];
@@ -143,32 +142,28 @@ export async function startDovecot(options: DovecotOptions = {}): Promise<Doveco
     await chown(join(dir, 'home'), uid, gid);
     const internalUser = asRoot ? 'dovecot' : userInfo().username;
     const loginUser = asRoot ? 'dovenull' : userInfo().username;
-    await writeFile(
-      config,
-      dovecotConf({ dir, port, imapsPort, cert, specialUse, authFailureDelay: options.authFailureDelay ?? 0, internalUser, loginUser }),
-    );
-    // A wrong setting only shows here, with the reason.
-    await run(DOVECOT, ['-c', config, '-n'], { timeout: 30_000 }).catch((error) => {
-      throw new Error(`dovecot -n refused the config: ${error.stderr || error.message}`);
-    });
 
-    const proc = spawn(DOVECOT, ['-c', config, '-F'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    child = proc;
-    running.add(proc);
-    let output = '';
-    const collect = (chunk: Buffer) => {
-      output = (output + chunk.toString('utf8')).slice(-4000);
-    };
-    proc.stdout?.on('data', collect);
-    proc.stderr?.on('data', collect);
-    const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
-    const deadline = Date.now() + READY_TIMEOUT_MS;
-    while (!(await greets(port)) || !(await listening(imapsPort))) {
-      if (proc.exitCode !== null || proc.signalCode !== null)
-        throw new Error(`dovecot exited (${proc.exitCode ?? proc.signalCode}): ${output}`);
-      if (Date.now() > deadline) throw new Error(`dovecot not ready after ${READY_TIMEOUT_MS} ms: ${output}${await readLog(dir)}`);
-      await new Promise((resolve) => setTimeout(resolve, 50));
+    // Free ports are only free a moment ago: when another process took one meanwhile,
+    // Dovecot exits at once, and it starts again on other ports.
+    let launched: Launched | undefined;
+    for (let attempt = 1; !launched; attempt += 1) {
+      const port = await freePort();
+      const imapsPort = await freePort();
+      const conf = { dir, port, imapsPort, cert, specialUse, authFailureDelay: options.authFailureDelay ?? 0, internalUser, loginUser };
+      await writeFile(config, dovecotConf(conf));
+      // A wrong setting only shows here, with the reason.
+      await run(DOVECOT, ['-c', config, '-n'], { timeout: 30_000 }).catch((error) => {
+        throw new Error(`dovecot -n refused the config: ${error.stderr || error.message}`);
+      });
+      try {
+        launched = await launch(config, dir, port, imapsPort, (proc) => {
+          child = proc;
+        });
+      } catch (error) {
+        if (attempt >= LAUNCH_TRIES || !/in use/i.test(String(error))) throw error;
+      }
     }
+    const { proc, port, imapsPort, exited } = launched;
 
     const maildirOf = (user: string, folder: string) =>
       join(dir, 'home', localPart(user), 'Maildir', folder.toUpperCase() === 'INBOX' ? '' : `.${modifiedUtf7(folder)}`);
@@ -212,6 +207,48 @@ export async function startDovecot(options: DovecotOptions = {}): Promise<Doveco
     if (child) running.delete(child);
     await rm(dir, { recursive: true, force: true });
     throw error;
+  }
+}
+
+interface Launched {
+  proc: ChildProcess;
+  port: number;
+  imapsPort: number;
+  exited: Promise<void>;
+}
+
+/** Starts Dovecot in the foreground and waits until both ports are its own and answer. */
+async function launch(
+  config: string,
+  dir: string,
+  port: number,
+  imapsPort: number,
+  started: (proc: ChildProcess) => void,
+): Promise<Launched> {
+  const proc = spawn(DOVECOT, ['-c', config, '-F'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  started(proc);
+  running.add(proc);
+  let output = '';
+  const collect = (chunk: Buffer) => {
+    output = (output + chunk.toString('utf8')).slice(-4000);
+  };
+  proc.stdout?.on('data', collect);
+  proc.stderr?.on('data', collect);
+  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+  const gone = () => proc.exitCode !== null || proc.signalCode !== null;
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  for (;;) {
+    if (!gone() && (await greets(port)) && (await listening(imapsPort))) {
+      // a process that took one of the ports may answer there too: ours must still be running
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      if (!gone()) return { proc, port, imapsPort, exited };
+    }
+    if (gone()) {
+      running.delete(proc);
+      throw new Error(`dovecot exited (${proc.exitCode ?? proc.signalCode}): ${output}${await readLog(dir)}`);
+    }
+    if (Date.now() > deadline) throw new Error(`dovecot not ready after ${READY_TIMEOUT_MS} ms: ${output}${await readLog(dir)}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
 
@@ -338,7 +375,18 @@ function listening(port: number): Promise<boolean> {
 
 const MAILDIR_FLAGS: Record<string, string> = { D: '\\Draft', F: '\\Flagged', R: '\\Answered', S: '\\Seen', T: '\\Deleted' };
 
+/** A folder's messages; read again when Dovecot renamed a file meanwhile (new/ to cur/, a flag change). */
 async function readMaildir(folder: string): Promise<StoredMessage[]> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await readMaildirOnce(folder);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || attempt === 5) throw error;
+    }
+  }
+}
+
+async function readMaildirOnce(folder: string): Promise<StoredMessage[]> {
   const files: { path: string; name: string; mtime: Date }[] = [];
   for (const sub of ['new', 'cur']) {
     let names: string[];

@@ -208,9 +208,10 @@ class ImapflowMailbox implements ImapMailbox {
   ) {}
 
   async findSentFolder(names: readonly string[]): Promise<string | null> {
-    const folders = await this.guard.run('LIST', () => this.client.list());
-    // Only the server's own attribute counts: imapflow also guesses \Sent from folder names (specialUseSource 'name').
-    const flagged = folders.find((f) => f.flags.has('\\Sent') || (f.specialUse === '\\Sent' && f.specialUseSource === 'extension'));
+    // LIST alone: no LSUB or STATUS round trips a server might refuse
+    const folders = await this.guard.run('LIST', () => this.client.list({ listOnly: true }));
+    // Only the server's own LIST attribute counts (RFC 6154); imapflow's specialUse may be its guess from the name.
+    const flagged = folders.find((f) => f.flags.has('\\Sent'));
     if (flagged) return flagged.path;
     for (const name of names) {
       const found = folders.find((f) => f.path.toLowerCase() === name.toLowerCase() || f.name.toLowerCase() === name.toLowerCase());
@@ -230,12 +231,15 @@ class ImapflowMailbox implements ImapMailbox {
     if (this.readOnly) throw new ImapError('refused', `${this.mailbox} was opened read-only (dry run): nothing is appended to ${folder}`);
     // a large message takes its time on a slow link: the bound grows by a second per 125 kB (1 Mbit/s)
     const bound = this.guard.timeoutMs + Math.ceil(raw.byteLength / 125);
-    await this.guard.run(
+    const what = `${this.mailbox}: APPEND to ${folder}`;
+    const appended = await this.guard.run(
       `APPEND to ${folder}`,
       () => this.client.append(folder, Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength), ['\\Seen'], date),
-      (error) => commandFailure(`${this.mailbox}: APPEND to ${folder}`, error),
+      (error) => commandFailure(what, error),
       bound,
     );
+    // imapflow resolves without a result, sending nothing, when the session is gone by then
+    if (!appended) throw this.guard.closed(what) ?? new ImapError('refused', `${what}: not sent (no session)`);
   }
 
   async markSeen(folder: string, messageIds: readonly string[], window: DateWindow): Promise<Set<string>> {

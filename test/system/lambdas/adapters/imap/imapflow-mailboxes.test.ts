@@ -3,9 +3,12 @@
 // date read back from the maildir files (not through IMAP), the date window of Message-IDs,
 // the Sent folder by SPECIAL-USE or by name (German, and a server without SPECIAL-USE),
 // marking read, read-only, and each failure as one ImapError: wrong password (tried once,
-// not per mailbox), unknown mailbox, refused connection, a server that never answers, TLS.
-// Exchange's delegate login is checked on the wire against a scripted server.
+// not per mailbox), unknown mailbox, TLS. What Dovecot will not do is played by scripted
+// servers: refused connection, a server that never answers (or trickles), one that refuses
+// SEARCH or STORE, hangs up mid-session or sends an oversized answer, and Exchange's
+// delegate login, checked on the wire.
 import { createServer, type Server, type Socket } from 'node:net';
+import { inspect } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ImapflowMailboxes, type ImapflowMailboxesOptions, messageIdOf } from '../../../../../lambdas/adapters/imap/imapflow-mailboxes.ts';
 import { ImapError, InvalidInputError } from '../../../../../lambdas/core/errors.ts';
@@ -54,6 +57,13 @@ async function rejection(promise: Promise<unknown>): Promise<ImapError> {
   );
   expect(error, 'expected an ImapError').toBeInstanceOf(ImapError);
   return error as ImapError;
+}
+
+/** Where `secret` shows in an error as printed with its whole cause chain: plain, or inside SASL PLAIN's base64. */
+function leaks(error: unknown, secret: string): string[] {
+  const printed = inspect(error, { depth: null, showHidden: true });
+  const decoded = [...printed.matchAll(/[A-Za-z0-9+/]{16,}={0,2}/g)].map((m) => Buffer.from(m[0], 'base64').toString('latin1'));
+  return [printed, ...decoded].filter((text) => text.includes(secret)).map((text) => text.slice(0, 200));
 }
 
 beforeAll(async () => {
@@ -204,6 +214,8 @@ describe('ImapflowMailboxes against Dovecot (SASL PLAIN with authzid)', () => {
       const error = await rejection(mailbox.append('Sent Items', message('<x@corp.test>', '2026-11-03T09:00:00Z'), new Date()));
       expect(error.fault).toBe('refused');
       expect(error.message).toMatch(/no such folder: NO \[TRYCREATE\] Mailbox doesn't exist: Sent Items/);
+      // imapflow sends nothing for an empty folder name and says nothing either
+      expect((await rejection(mailbox.append('', message('<y@corp.test>', '2026-11-03T09:00:00Z'), new Date()))).fault).toBe('refused');
     } finally {
       await mailbox.close();
     }
@@ -223,6 +235,8 @@ describe('ImapflowMailboxes against Dovecot (SASL PLAIN with authzid)', () => {
     expect(first.fault).toBe('auth');
     expect(first.message).toContain('NO [AUTHENTICATIONFAILED]');
     expect(first.message).not.toContain(secret);
+    // nor anywhere in what a caller might print: the cause chain with imapflow's error and the command it sent
+    expect(leaks(first, secret)).toEqual([]);
     // the same answer without a second login (a wrong password tried per mailbox could lock the account)
     expect(await rejection(mailboxes.open(dovecot.address('bob'), { readOnly: true }))).toBe(first);
   });
@@ -293,7 +307,7 @@ describe('a server without SPECIAL-USE (like Exchange 2016/2019 IMAP4)', () => {
   });
 });
 
-describe('failures before any IMAP answer', () => {
+describe('against scripted servers (what Dovecot will not do)', () => {
   const servers: Server[] = [];
   const sockets: Socket[] = [];
   afterAll(async () => {
@@ -479,6 +493,7 @@ describe('failures before any IMAP answer', () => {
     expect(error.fault).toBe('auth');
     expect(error.message).toContain('NO LOGIN failed.');
     expect(error.message).not.toContain('reconcile-secret');
+    expect(leaks(error, 'reconcile-secret')).toEqual([]);
   });
 
   it('takes a plain NO for the mailbox, not the account, once the account has opened another mailbox', async () => {
