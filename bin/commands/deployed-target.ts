@@ -409,17 +409,25 @@ export async function openDeployedNotices(target: { stackId: string; region: str
   };
 }
 
-/** A deployment's stored mail for commands that read mailboxes (reconcile): the table's roles and the raw mail in S3 (each record names its bucket). */
-export async function openDeployedMailData(target: { stackId: string; region: string | undefined }): Promise<MailData> {
+/**
+ * The deployed table with the raw mail its records point to (S3, streamed), and the
+ * directory: what reads mailboxes' messages whole (`shadowmail reconcile`; the same name
+ * and fields as i15-export's, plus `directory` and `where`). The bucket is the one each record names.
+ */
+export async function openDeployedMailStore(target: {
+  stackId: string;
+  region: string | undefined;
+}): Promise<MailData & { target: DeployedTarget<'tableName'> }> {
   const resolved = await resolveDeployedTarget(target, ['tableName']);
   const dynamo = new DynamoDBClient({ region: resolved.region });
   const s3 = makeS3Client({ region: resolved.region });
   const tableName = resolved.outputs.tableName;
   return {
+    target: resolved,
     index: new DynamoDbMessageIndex({ client: dynamo, tableName }),
+    audit: new DynamoDbAuditLog({ client: dynamo, tableName }),
     rawStore: new S3RawMailStore(s3),
     directory: new DynamoDbDirectoryStore({ client: dynamo, tableName }),
-    audit: new DynamoDbAuditLog({ client: dynamo, tableName }),
     where: resolved.where,
     close: async () => {
       dynamo.destroy();

@@ -27,7 +27,7 @@ import type { ImapLoginForm } from '../../lambdas/ports/imap-mailboxes.ts';
 import { readLocalConfig } from '../../lambdas/wiring/local-config.ts';
 import { openLocalMailData } from '../../lambdas/wiring/local-mail-data.ts';
 import { command, EXIT, exitStatusHelp, UsageError } from './command.ts';
-import { cliTarget, deployedActor, deployedTargetOptions, openDeployedMailData } from './deployed-target.ts';
+import { cliTarget, deployedActor, deployedTargetOptions, openDeployedMailStore } from './deployed-target.ts';
 import { readPasswordFile } from './password-file.ts';
 
 const MAX_TIMEOUT_SECONDS = 600;
@@ -119,6 +119,11 @@ async function run(argv: string[], out: NodeJS.WritableStream, err: NodeJS.Writa
     throw new UsageError(`--timeout must be a whole number of seconds from 1 to ${MAX_TIMEOUT_SECONDS}`);
   if (values.starttls && values.insecure) throw new UsageError('give either --starttls or --insecure, not both');
   if (/^imaps:/i.test(url) && (values.starttls || values.insecure)) throw new UsageError('--starttls and --insecure are for imap:// URLs');
+  if (/^imap:/i.test(url) && !values.starttls && !values.insecure) {
+    throw new UsageError(
+      `${url} without --starttls sends the service account's password in clear text: add --starttls (and --ca-file), use imaps://, or give --insecure on a network you trust`,
+    );
+  }
   const until = values.until === undefined ? undefined : parseTime(values.until, '--until');
   const since = values.since === undefined ? undefined : parseTime(values.since, '--since');
   for (const name of values['sent-folder']) if (name.trim() === '') throw new UsageError('--sent-folder needs a folder name');
@@ -154,7 +159,7 @@ async function run(argv: string[], out: NodeJS.WritableStream, err: NodeJS.Writa
   try {
     const data = local
       ? await openLocalMailData(local)
-      : await openDeployedMailData(target as { stackId: string; region: string | undefined });
+      : await openDeployedMailStore(target as { stackId: string; region: string | undefined });
     try {
       const bar = progressBar(err);
       const report = await reconcile(
