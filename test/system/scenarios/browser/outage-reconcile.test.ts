@@ -15,7 +15,7 @@ import { localPaths } from '../../../../lambdas/wiring/local-data-dir.ts';
 import { launchChromium } from '../../../support/chromium.ts';
 import { type Dovecot, startDovecot } from '../../../support/dovecot.ts';
 import { runCli } from '../../../support/local-process.ts';
-import { type LocalWebmail, signIn, startLocalWebmail } from '../../../support/local-webmail.ts';
+import { type LocalWebmail, replyInBrowser, signIn, startLocalWebmail } from '../../../support/local-webmail.ts';
 import { buildMessage } from '../../../support/mail-harness.ts';
 import { reconcileArgs } from '../../../support/reconcile-mail.ts';
 import { waitFor } from '../../../support/wait.ts';
@@ -65,12 +65,7 @@ describe('after the outage: what alice did in the webmail reaches Exchange', () 
     const context = await browser.newContext({ locale: 'en-GB' });
     const page = await context.newPage();
     await signIn(page, stack.base, 'alice');
-    await page.goto(`${stack.base}/mail/m/${messageId}`);
-    await page.getByRole('link', { name: 'Reply', exact: true }).click();
-    await page.getByLabel('Message').press('Control+Home');
-    await page.getByLabel('Message').pressSequentially('Confirmed.');
-    await page.getByRole('button', { name: 'Send' }).click();
-    await page.waitForURL(`${stack.base}/mail/sent?done=sent`);
+    await replyInBrowser(page, stack.base, messageId, 'Confirmed.');
     await context.close();
     // Act: the admin switches failover off and runs the reminded command against "Exchange".
     const env = { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' };
