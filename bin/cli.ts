@@ -12,6 +12,7 @@ import { exportCommand } from './commands/export.ts';
 import { failoverCommand } from './commands/failover.ts';
 import { idpCommand } from './commands/idp.ts';
 import { probeCommand } from './commands/probe.ts';
+import { reconcileCommand } from './commands/reconcile.ts';
 import { redriveCommand } from './commands/redrive.ts';
 import { resendCommand } from './commands/resend.ts';
 import { traceCommand } from './commands/trace.ts';
@@ -31,6 +32,9 @@ export const COMMANDS = new Map<string, Command>([
   ['breakglass', breakglassCommand],
   // A mailbox's messages as .eml files in a .zip (sites without IMAP, single users).
   ['export', exportCommand],
+
+  // After the outage: the webmail's Sent mail and read state into Exchange over IMAP (issue 15).
+  ['reconcile', reconcileCommand],
 ]);
 
 const USAGE = `usage:
@@ -50,6 +54,8 @@ const USAGE = `usage:
   shadowmail breakglass admin-setup USERNAME [--stack STACK_ID [--region REGION] | --data-dir DIR]   (shadowmail breakglass --help)
   shadowmail export --mailbox ADDR --out FILE.zip [--since T] [--until T] [--folder inbox|sent|all] [--include-quarantined] [--force] [TARGET]
 
+  shadowmail reconcile --imap URL --user SERVICE --password-file FILE [--since T] [--until T] [--mailbox ADDR ...] [--read-state] [--dry-run] [--json] [TARGET]   (shadowmail reconcile --help)
+
   trace     lists matching messages, newest first, with each recipient's delivery state.
   resend    sends stored mail to the primary again as a job, and follows it.
   failover  opens (on) or closes (off) the emergency webmail, or shows the flag. Users see
@@ -64,6 +70,9 @@ const USAGE = `usage:
   idp       local mode: takes the company sign-in (AD FS's stand-in) down or up (drills).
   breakglass  sets up a break-glass admin account (password + TOTP) for when AD FS is down.
   export    writes one mailbox's messages as .eml files into a .zip (shadowmail export --help).
+
+  reconcile   after the outage: appends what staff sent from the webmail to their Exchange
+            Sent folder over IMAP and marks read what they read (shadowmail reconcile --help).
   (shadowmail COMMAND --help for all of a command's options)
 
   TARGET is local mode's data directory (--data-dir DIR; default SHADOWMAIL_DATA_DIR or

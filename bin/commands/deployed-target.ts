@@ -24,11 +24,10 @@ import type { Clock } from '../../lambdas/ports/clock.ts';
 import type { DeadLetterRedrive } from '../../lambdas/ports/dead-letter-redrive.ts';
 import type { DeliveryLog } from '../../lambdas/ports/delivery-log.ts';
 import type { DirectoryStore } from '../../lambdas/ports/directory.ts';
-import type { MessageIndex } from '../../lambdas/ports/message-index.ts';
 import type { MessageRecords } from '../../lambdas/ports/message-records.ts';
 import type { MessageSearch } from '../../lambdas/ports/message-search.ts';
-import type { RawMailStore } from '../../lambdas/ports/raw-mail-store.ts';
 import type { ResendJobStore, ResendQueue } from '../../lambdas/ports/resend-jobs.ts';
+import type { MailData } from '../../lambdas/wiring/local-mail-data.ts';
 import { awsNoticeParts, type NoticeParts } from '../../lambdas/wiring/notices.ts';
 import {
   DEAD_LETTER_QUEUE_OUTPUT_PREFIX,
@@ -290,30 +289,6 @@ function tableAdapters(resolved: DeployedTarget<'tableName'>): Omit<DeployedTabl
   };
 }
 
-/**
- * The deployed table with the raw mail its records point to (S3, streamed): what reads a
- * mailbox's messages whole (`shadowmail export`). The bucket is the one each record names.
- */
-export async function openDeployedMailStore(target: {
-  stackId: string;
-  region: string | undefined;
-}): Promise<{ target: DeployedTarget<'tableName'>; index: MessageIndex; audit: AuditLog; rawStore: RawMailStore; close(): Promise<void> }> {
-  const resolved = await resolveDeployedTarget(target, ['tableName']);
-  const dynamo = new DynamoDBClient(cliAwsConfig(resolved.region));
-  const s3 = makeS3Client(cliAwsConfig(resolved.region));
-  const tableName = resolved.outputs.tableName;
-  return {
-    target: resolved,
-    index: new DynamoDbMessageIndex({ client: dynamo, tableName }),
-    audit: new DynamoDbAuditLog({ client: dynamo, tableName }),
-    rawStore: new S3RawMailStore(s3),
-    close: async () => {
-      dynamo.destroy();
-      s3.destroy();
-    },
-  };
-}
-
 export interface DeployedResend extends Omit<DeployedTable, 'target'> {
   target: DeployedTarget<'tableName' | 'resendQueueUrl'>;
   queue: ResendQueue;
@@ -428,6 +403,33 @@ export async function openDeployedNotices(target: { stackId: string; region: str
     close: async () => {
       parts.close();
       dynamo.destroy();
+    },
+  };
+}
+
+/**
+ * The deployed table with the raw mail its records point to (S3, streamed), and the
+ * directory: what reads mailboxes' messages whole (`shadowmail export`, `shadowmail reconcile`).
+ * The bucket is the one each record names.
+ */
+export async function openDeployedMailStore(target: {
+  stackId: string;
+  region: string | undefined;
+}): Promise<MailData & { target: DeployedTarget<'tableName'> }> {
+  const resolved = await resolveDeployedTarget(target, ['tableName']);
+  const dynamo = new DynamoDBClient(cliAwsConfig(resolved.region));
+  const s3 = makeS3Client(cliAwsConfig(resolved.region));
+  const tableName = resolved.outputs.tableName;
+  return {
+    target: resolved,
+    index: new DynamoDbMessageIndex({ client: dynamo, tableName }),
+    audit: new DynamoDbAuditLog({ client: dynamo, tableName }),
+    rawStore: new S3RawMailStore(s3),
+    directory: new DynamoDbDirectoryStore({ client: dynamo, tableName }),
+    where: resolved.where,
+    close: async () => {
+      dynamo.destroy();
+      s3.destroy();
     },
   };
 }

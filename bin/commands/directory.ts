@@ -4,7 +4,7 @@
 // data directory or a deployed stack's table (--table, AWS credentials from the
 // environment). Every source is read completely before anything is written, so a
 // failed bind, an unreachable server or a bad CSV row leaves the map as it was.
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -47,6 +47,7 @@ import { LOCAL_TABLE_NAME } from '../../lambdas/wiring/local-index.ts';
 import { deployedActor, osActor } from './aws-caller.ts';
 import { cliAwsConfig } from './aws-clients.ts';
 import { command, EXIT, exitStatusHelp, UsageError } from './command.ts';
+import { readPasswordFile } from './password-file.ts';
 
 const DEFAULT_TIMEOUT_SECONDS = DEFAULT_OPERATION_TIMEOUT_MS / 1000;
 
@@ -191,7 +192,7 @@ async function sync(argv: string[], out: NodeJS.WritableStream, err: NodeJS.Writ
   const ca = values['ca-file'] === undefined ? undefined : await readFile(values['ca-file'], 'utf8');
   const bindPassword =
     passwordFile !== undefined
-      ? () => readPasswordFile(passwordFile, err)
+      ? () => readPasswordFile(passwordFile, 'the bind password file', err)
       : () => readBindPasswordSecret(secretsClientFor(passwordSecret!), passwordSecret!);
   const source = new LdapDirectorySource({
     url,
@@ -535,21 +536,6 @@ async function openLocalTarget(dataDir: string, create: boolean): Promise<Target
       await dynalite.close();
     },
   };
-}
-
-async function readPasswordFile(file: string, err: NodeJS.WritableStream): Promise<string> {
-  let text: string;
-  try {
-    const info = await stat(file);
-    if ((info.mode & 0o077) !== 0) err.write(`warning: ${file} can be read by other users (chmod 600 it)\n`);
-    text = await readFile(file, 'utf8');
-  } catch (error) {
-    throw new ShadowmailError('BIND_PASSWORD_FILE', `cannot read the bind password file ${file}: ${(error as Error).message}`);
-  }
-  // Editors and `echo` add a line end; a password never ends in one.
-  const password = text.replace(/\r?\n$/, '');
-  if (password === '') throw new ShadowmailError('BIND_PASSWORD_FILE', `the bind password file ${file} is empty`);
-  return password;
 }
 
 /** --domains, else SHADOWMAIL_DOMAINS (as local mode reads it), lower-cased; null: neither is given. */

@@ -27,6 +27,9 @@ export const AUDIT_ACTIONS = [
   'mail.send.limited',
   // A mailbox exported to a .zip of .eml files (shadowmail export); details: folder, window, destination, counts.
   'mailbox.export',
+
+  // `shadowmail reconcile`: what staff sent and read in the webmail copied into Exchange over IMAP (counts in details).
+  'mailbox.reconcile',
 ] as const;
 
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];

@@ -239,7 +239,7 @@ export interface LocalResendSession {
 }
 
 /** Local mode's table as a CLI command reaches it, with whatever it had to start for that. */
-interface LocalTable {
+export interface LocalTable {
   client: DynamoDBClient;
   /** The running stack's primary sink, if it has one. */
   sinkPort: number | null;
@@ -253,7 +253,7 @@ interface LocalTable {
  * running, by taking the data directory (so `npm start` waits for us) and starting
  * dynalite on it. A data directory without a database is refused unless `create`.
  */
-async function openLocalTable(
+export async function openLocalTable(
   config: LocalConfig,
   closers: Array<() => Promise<void>>,
   create = false,

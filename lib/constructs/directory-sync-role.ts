@@ -7,11 +7,12 @@
 // and keep the break-glass accounts of the webmail's user pool with exactly the calls
 // lambdas/adapters/aws/cognito-break-glass-accounts.ts makes. How the host gets the role:
 // docs/deploy.md §8.1 and §8.2; the accounts: §8.5.
-import { CfnOutput, Duration, Stack, Token } from 'aws-cdk-lib';
+import { CfnOutput, Stack, Token } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import { messageTableKeys } from '../../lambdas/contract/message-table.ts';
+import { type OnPremTrustProps, onPremAssumedBy, trustRolesAnywhere } from './on-prem-trust.ts';
 
 // Repeated from dynamodb-directory-store.ts (lib/ may import only the table constants
 // of lambdas/); test/integration/lib/constructs/directory-sync-role.test.ts holds both against a real sync.
@@ -49,17 +50,13 @@ const keyArnPattern = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[0-9a-f-]{36}$
 const userPoolArnPattern = /^arn:aws[a-z-]*:cognito-idp:[a-z0-9-]+:\d{12}:userpool\/[a-z0-9-]+_[0-9A-Za-z]+$/;
 const trustAnchorArnPattern = /^arn:aws[a-z-]*:rolesanywhere:[a-z0-9-]+:\d{12}:trust-anchor\/[0-9a-f-]{36}$/;
 
-export interface DirectorySyncRoleProps {
+export interface DirectorySyncRoleProps extends OnPremTrustProps {
   /** The message table (stateful stack) the sync writes the directory into. */
   table: dynamodb.ITable;
-  /** Required in sts:AssumeRole when set (`external_id` in the AWS CLI profile). */
-  externalId?: string;
   /** Complete ARN of the Secrets Manager secret with the LDAP bind password (--bind-password-secret). */
   bindPasswordSecretArn?: string;
   /** The customer-managed KMS key of that secret, if it has one (the AWS-managed key needs no grant). */
   bindPasswordSecretKeyArn?: string;
-  /** Also trust IAM Roles Anywhere sessions from this trust anchor, optionally only for one certificate CN. */
-  rolesAnywhere?: { trustAnchorArn: string; certificateCommonName?: string };
   /** The webmail's user pool (`arn:aws:cognito-idp:<region>:<account>:userpool/<id>`): the sync keeps its break-glass accounts. */
   userPoolArn?: string;
 }
@@ -132,28 +129,13 @@ export class DirectorySyncRole extends Construct {
       }
     }
 
-    const account = new iam.AccountRootPrincipal();
     this.role = new iam.Role(this, 'Role', {
       description: 'shadowmail: directory sync from an on-prem host (shadowmail directory sync --table)',
-      assumedBy:
-        props.externalId === undefined ? account : account.withConditions({ StringEquals: { 'sts:ExternalId': props.externalId } }),
-      maxSessionDuration: Duration.hours(1),
+      ...onPremAssumedBy(props),
       // Part of the role resource itself, so the role never exists without its limits.
       inlinePolicies: { DirectorySync: new iam.PolicyDocument({ statements }) },
     });
-    if (props.rolesAnywhere !== undefined) {
-      const { trustAnchorArn, certificateCommonName } = props.rolesAnywhere;
-      this.role.assumeRolePolicy!.addStatements(
-        new iam.PolicyStatement({
-          principals: [new iam.ServicePrincipal('rolesanywhere.amazonaws.com')],
-          actions: ['sts:AssumeRole', 'sts:TagSession', 'sts:SetSourceIdentity'],
-          conditions: {
-            ArnEquals: { 'aws:SourceArn': trustAnchorArn },
-            ...(certificateCommonName !== undefined && { StringEquals: { 'aws:PrincipalTag/x509Subject/CN': certificateCommonName } }),
-          },
-        }),
-      );
-    }
+    trustRolesAnywhere(this.role, props);
 
     this.roleArnOutput = new CfnOutput(this, 'RoleArn', {
       description: 'Role for `shadowmail directory sync --table` on the AD host: role_arn of its AWS CLI profile (docs/deploy.md)',

@@ -32,6 +32,8 @@ export class RawMailBucket extends Construct {
   readonly readPolicy: iam.ManagedPolicy;
   /** The webmail's objects: read raw mail, Sent copies, downloads and uploads; write the last three; delete uploads. */
   readonly webmailPolicy: iam.ManagedPolicy;
+  /** Read the Sent copies only (`shadowmail reconcile`'s role), decrypting through S3 only. */
+  readonly sentReadPolicy: iam.ManagedPolicy;
   private readonly rawPrefix: string;
   private sesDeliveryAllowed = false;
 
@@ -117,6 +119,25 @@ export class RawMailBucket extends Construct {
         reason: `Object keys are message ids, draft ids and attachment names, unknown in advance: the webmail reads ${props.rawPrefix}, ${SENT_PREFIX}, ${DOWNLOADS_PREFIX} and ${UPLOADS_PREFIX}, writes the last three and deletes only under ${UPLOADS_PREFIX}, each limited to its prefix of this bucket; a presigned upload form narrows its key further to one user's draft.`,
       })),
     );
+    // SSE-KMS with a bucket key: a read needs kms:Decrypt (https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucket-key.html),
+    // and kms:ViaService keeps the key usable only through S3 in this region
+    // (https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html#conditions-kms-via-service).
+    this.sentReadPolicy = new iam.ManagedPolicy(this, 'SentReadPolicy', {
+      description: "shadowmail reconcile: read the webmail's Sent copies (and nothing that was received)",
+      statements: [
+        new iam.PolicyStatement({ sid: 'SentCopies', actions: ['s3:GetObject'], resources: [under(SENT_PREFIX)] }),
+        new iam.PolicyStatement({
+          sid: 'SentCopiesKey',
+          actions: ['kms:Decrypt'],
+          resources: [this.key.keyArn],
+          conditions: { StringEquals: { 'kms:ViaService': `s3.${Stack.of(this).region}.amazonaws.com` } },
+        }),
+      ],
+    });
+    Validations.of(this.sentReadPolicy).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::<${bucketLogicalId}.Arn>/${SENT_PREFIX}*]`,
+      reason: `Sent copies are named by ids not known in advance: every object under ${SENT_PREFIX}, and only that prefix.`,
+    });
   }
 
   /**

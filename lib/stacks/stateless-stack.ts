@@ -16,6 +16,7 @@ import { InboundMail, inboundMailNames } from '../constructs/inbound-mail.ts';
 import { type ContractEnvironment, MailFunction } from '../constructs/mail-function.ts';
 import { Monitoring } from '../constructs/monitoring.ts';
 import { OutageAlarm } from '../constructs/outage-alarm.ts';
+import { ReconcileRole } from '../constructs/reconcile-role.ts';
 import { grantTableAccess, TABLE_ACCESS } from '../constructs/table-access.ts';
 import { Webmail } from '../constructs/webmail.ts';
 import { WebmailSending } from '../constructs/webmail-sending.ts';
@@ -40,6 +41,7 @@ export class StatelessStack extends Stack {
   readonly webmail: Webmail;
   readonly webmailSending: WebmailSending;
   readonly directorySync: DirectorySyncRole;
+  readonly reconcile: ReconcileRole;
   readonly monitoring: Monitoring;
   readonly egress?: EgressNetwork;
   readonly outageAlarm?: OutageAlarm;
@@ -179,6 +181,14 @@ export class StatelessStack extends Stack {
       ...(directorySync.rolesAnywhere && { rolesAnywhere: directorySync.rolesAnywhere }),
       // The break-glass accounts the sync keeps (docs/deploy.md §8.5); none without staff SMS codes.
       ...(config.breakGlass.staffSmsCodes && { userPoolArn: this.webmail.userPool.userPoolArn }),
+    });
+    // `shadowmail reconcile --stack` from the same on-prem side, trusted as the directory sync is (docs/deploy.md, "Reconcile").
+    this.reconcile = new ReconcileRole(this, 'Reconcile', {
+      table: stateful.messageIndex.table,
+      sentReadPolicy: stateful.rawMail.sentReadPolicy,
+      statefulStackName: stateful.stackName,
+      ...(directorySync.externalId && { externalId: directorySync.externalId }),
+      ...(directorySync.rolesAnywhere && { rolesAnywhere: directorySync.rolesAnywhere }),
     });
 
     const queues = [

@@ -95,3 +95,13 @@ export async function signIn(page: Page, base: string, user: 'alice' | 'bob' | '
   await page.locator('button[type=submit]').click();
   await page.waitForURL(`${base}/mail`);
 }
+
+/** Opens a message, answers it with `text` above the quote and sends; waits for the Sent folder's confirmation. */
+export async function replyInBrowser(page: Page, base: string, messageId: string, text: string): Promise<void> {
+  await page.goto(`${base}/mail/m/${messageId}`);
+  await page.getByRole('link', { name: 'Reply', exact: true }).click();
+  await page.getByLabel('Message').press('Control+Home');
+  await page.getByLabel('Message').pressSequentially(text);
+  await page.getByRole('button', { name: 'Send' }).click();
+  await page.waitForURL(`${base}/mail/sent?done=sent`);
+}

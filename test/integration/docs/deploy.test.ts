@@ -174,7 +174,7 @@ describe('docs/deploy.md: shadowmail commands', () => {
 
     // Assess
     expect(new Set(found.map((use) => use.command))).toEqual(
-      new Set(['trace', 'resend', 'failover', 'directory', 'doctor', 'probe', 'redrive', 'breakglass', 'cost', 'export']),
+      new Set(['trace', 'resend', 'failover', 'directory', 'doctor', 'probe', 'redrive', 'breakglass', 'cost', 'export', 'reconcile']),
     );
     expect(found.length).toBeGreaterThanOrEqual(15);
     expect(problems).toEqual([]);

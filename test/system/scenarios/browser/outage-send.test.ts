@@ -12,7 +12,7 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type SmtpSink, startSmtpSink } from '../../../../lambdas/adapters/local/smtp-sink.ts';
 import { launchChromium } from '../../../support/chromium.ts';
-import { type LocalWebmail, signIn, startLocalWebmail } from '../../../support/local-webmail.ts';
+import { type LocalWebmail, replyInBrowser, signIn, startLocalWebmail } from '../../../support/local-webmail.ts';
 import { buildMessage } from '../../../support/mail-harness.ts';
 import { waitFor } from '../../../support/wait.ts';
 
@@ -64,14 +64,9 @@ describe('answering mail while the primary is down', () => {
     const context = await browser.newContext({ locale: 'en-GB' });
     const page = await context.newPage();
     await signIn(page, stack.base, 'alice');
-    await page.goto(`${stack.base}/mail/m/${messageId}`);
 
     // Act
-    await page.getByRole('link', { name: 'Reply', exact: true }).click();
-    await page.getByLabel('Message').press('Control+Home');
-    await page.getByLabel('Message').pressSequentially('Confirmed.');
-    await page.getByRole('button', { name: 'Send' }).click();
-    await page.waitForURL(`${stack.base}/mail/sent?done=sent`);
+    await replyInBrowser(page, stack.base, messageId, 'Confirmed.');
     const sent = await waitFor(
       'the reply at the outbound sink',
       async () => {

@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium } from '../../../support/chromium.ts';
-import { type LocalWebmail, signIn, startLocalWebmail } from '../../../support/local-webmail.ts';
+import { type LocalWebmail, replyInBrowser, signIn, startLocalWebmail } from '../../../support/local-webmail.ts';
 import { buildMessage, PNG } from '../../../support/mail-harness.ts';
 import { waitFor } from '../../../support/wait.ts';
 
@@ -143,14 +143,9 @@ describe('writing', () => {
   it('replies: the reply reaches the primary sink from alice with In-Reply-To and References, and shows in Sent', async () => {
     // Prepare
     const { context, page } = await aliceContext();
-    await page.goto(`${stack.base}/mail/m/${ids.welcome}`);
 
     // Act
-    await page.getByRole('link', { name: 'Reply', exact: true }).click();
-    await page.getByLabel('Message').press('Control+Home');
-    await page.getByLabel('Message').pressSequentially('Thank you, Carol!');
-    await page.getByRole('button', { name: 'Send' }).click();
-    await page.waitForURL(`${stack.base}/mail/sent?done=sent`);
+    await replyInBrowser(page, stack.base, ids.welcome, 'Thank you, Carol!');
     const notice = await page.getByRole('status').innerText();
     const sentRow = await page.locator('ul.message-list li').first().innerText();
     const reply = await waitFor(

@@ -1,0 +1,49 @@
+// Local mode's stored mail as a CLI command that reads mailboxes reaches it (reconcile):
+// the index, directory and audit log in the local table (through the running stack, or
+// the data directory itself when nothing runs: local-resend.ts openLocalTable) and the
+// raw messages under <dataDir>/raw.
+import { DynamoDbAuditLog } from '../adapters/aws/dynamodb-audit-log.ts';
+import { DynamoDbDirectoryStore } from '../adapters/aws/dynamodb-directory-store.ts';
+import { DynamoDbMessageIndex } from '../adapters/aws/dynamodb-message-index.ts';
+import { FsRawMailStore } from '../adapters/local/fs-raw-mail-store.ts';
+import type { AuditLog } from '../ports/audit-log.ts';
+import type { DirectoryStore } from '../ports/directory.ts';
+import type { MessageIndex } from '../ports/message-index.ts';
+import type { RawMailStore } from '../ports/raw-mail-store.ts';
+import type { LocalConfig } from './local-config.ts';
+import { localPaths } from './local-data-dir.ts';
+import { LOCAL_TABLE_NAME } from './local-index.ts';
+import { openLocalTable } from './local-resend.ts';
+
+/** The mail of a deployment or of local mode, as the CLI reads it (bin/commands/deployed-target.ts has the deployed one). */
+export interface MailData {
+  index: MessageIndex;
+  rawStore: RawMailStore;
+  directory: DirectoryStore;
+  audit: AuditLog;
+  /** For messages: the running stack (pid …), the data directory, or the stack. */
+  where: string;
+  close(): Promise<void>;
+}
+
+export async function openLocalMailData(config: LocalConfig): Promise<MailData> {
+  const closers: Array<() => Promise<void>> = [];
+  const close = async (): Promise<void> => {
+    for (const closer of closers.splice(0).reverse()) await closer().catch(() => undefined);
+  };
+  try {
+    const { client, where } = await openLocalTable(config, closers);
+    const tableName = LOCAL_TABLE_NAME;
+    return {
+      index: new DynamoDbMessageIndex({ client, tableName }),
+      rawStore: new FsRawMailStore(localPaths(config.dataDir).raw),
+      directory: new DynamoDbDirectoryStore({ client, tableName }),
+      audit: new DynamoDbAuditLog({ client, tableName }),
+      where,
+      close,
+    };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}
