@@ -112,7 +112,10 @@ async function relayPending(job: ForwardJob, record: MessageRecord, deps: Forwar
   const attemptsMade = job.attempt + 1;
   const remainingSeconds = Math.ceil((Date.parse(record.receivedAt) + deps.config.maxAgeMs - deps.clock.now().getTime()) / 1000);
   const delay = Math.max(0, Math.min(retryDelaySeconds(attemptsMade, deps.config), remainingSeconds));
-  await deps.forwardQueue.enqueue({ sesMessageId: record.sesMessageId, receivedAt: record.receivedAt, attempt: attemptsMade }, delay);
+  await deps.forwardQueue.enqueue(
+    { sesMessageId: record.sesMessageId, receivedAt: record.receivedAt, attempt: attemptsMade, recipients: deferred.length },
+    delay,
+  );
   return { status: 'attempted', delivered, failed, deferred, retryInSeconds: delay, configurationFault };
 }
 

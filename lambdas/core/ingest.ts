@@ -195,7 +195,10 @@ async function firstMapped(addresses: string[], index: AddressMap): Promise<stri
 async function enqueueForwardOnce(mail: ReceivedMail, deps: IngestDeps): Promise<boolean> {
   const gate = `enqueue#${mail.sesMessageId}`;
   const once = await runOnce(deps.index, { key: gate, owner: deps.workerId, now: deps.clock.now(), leaseMs: deps.config.leaseMs }, () =>
-    deps.forwardQueue.enqueue({ sesMessageId: mail.sesMessageId, receivedAt: mail.receivedAt, attempt: 0 }, 0),
+    deps.forwardQueue.enqueue(
+      { sesMessageId: mail.sesMessageId, receivedAt: mail.receivedAt, attempt: 0, recipients: mail.envelopeRecipients.length },
+      0,
+    ),
   );
   if (once.status === 'busy') throw new LeaseBusyError(gate);
   return once.status === 'ran';

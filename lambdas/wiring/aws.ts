@@ -1,6 +1,8 @@
 // Composition root in AWS: environment read and validated once per cold start,
 // SDK clients created once, the same use cases as local mode.
+
 import { getSecret } from '@aws-lambda-powertools/parameters/secrets';
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { SQSClient } from '@aws-sdk/client-sqs';
@@ -320,7 +322,7 @@ function declareDeps(
 function forwardBacklog(env: AwsWebEnv): ForwardBacklog {
   const url = env[ENV.forwardQueueUrl];
   return url
-    ? new SqsForwardBacklog(sqsClient(), url)
+    ? new SqsForwardBacklog(sqsClient(), url, new CloudWatchClient({}))
     : { read: () => Promise.reject(new ConfigurationError(ENV.forwardQueueUrl, 'not set: the backlog is unknown')) };
 }
 

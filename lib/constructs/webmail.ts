@@ -620,6 +620,20 @@ export class Webmail extends Construct {
         resources: [forwardQueue.queueArn, ...Object.values(deadLetterQueues).map((queue) => queue.queueArn)],
       }),
     );
+    // The oldest job's age: the forward's ForwardBacklogAgeSeconds metric. GetMetricData has no
+    // resource type, so it is granted on "*" (it reads metrics only, never data); the namespace
+    // condition key applies to PutMetricData alone
+    // (https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoncloudwatch.html).
+    // A policy of its own, so the acknowledgement covers this statement and no later grant.
+    const metrics = new iam.Policy(this, 'BacklogAgePolicy', {
+      statements: [new iam.PolicyStatement({ actions: ['cloudwatch:GetMetricData'], resources: ['*'] })],
+    });
+    this.function.role.attachInlinePolicy(metrics);
+    Validations.of(metrics).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'cloudwatch:GetMetricData has no resource type, so IAM authorizes it only on "*"; it reads metric values (the console reads the forward backlog age), never mail or configuration.',
+    });
   }
 
   /** Stable output keys (no exports): the runbook and the IdP setup read them with describe-stacks. */

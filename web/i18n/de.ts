@@ -265,6 +265,8 @@ export const de: Messages = {
   'admin.backlog.heading': 'Rückstau',
   'admin.backlog.messages': 'Nachrichten, die auf Exchange warten',
   'admin.backlog.oldest': 'Die älteste wartet seit',
+  'admin.backlog.recipients': 'Noch zuzustellende Empfänger',
+  'admin.backlog.recipientsUnknown': 'hier nicht gezählt (zurückgestellte und gescheiterte Empfänger: siehe Exchange oben)',
   'admin.backlog.trend': 'Seit dem letzten Neuladen',
   'admin.backlog.trend.up': '{n} mehr',
   'admin.backlog.trend.down': '{n} weniger',
@@ -301,7 +303,8 @@ export const de: Messages = {
   'admin.failover.reconcile.now': 'Jetzt die Mail des Notbetriebs nach Exchange bringen',
   'admin.failover.reconcile.body':
     'Kopieren Sie, was die Mitarbeitenden im Webmail gesendet haben, in ihre Exchange-Ordner „Gesendete Elemente“ und markieren Sie als gelesen, was sie gelesen haben: Führen Sie dies auf dem Rechner neben Exchange aus, mit Exchange-Host, Dienstkonto und dessen Passwortdatei eingesetzt. Mit --dry-run sehen Sie vorher, was es täte.',
-  'admin.backlog.ageUnknown': 'hier nicht bekannt (der Rückstau-Alarm überwacht es)',
+  'admin.backlog.ageUnknown':
+    'noch nicht bekannt (keine Meldung der Weiterleitung in den letzten 20 Minuten; der Rückstau-Alarm überwacht es)',
   'admin.audit.actor': 'Wer',
   'admin.audit.action': 'Aktion',
   'admin.audit.filter': 'Filtern',

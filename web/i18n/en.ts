@@ -252,6 +252,8 @@ export const en = {
   'admin.backlog.heading': 'Backlog',
   'admin.backlog.messages': 'Messages waiting for Exchange',
   'admin.backlog.oldest': 'The oldest waits for',
+  'admin.backlog.recipients': 'Recipients still to deliver',
+  'admin.backlog.recipientsUnknown': 'not counted here (deferred and failed recipients: see Exchange above)',
   'admin.backlog.trend': 'Since the last reload',
   'admin.backlog.trend.up': '{n} more',
   'admin.backlog.trend.down': '{n} fewer',
@@ -288,7 +290,7 @@ export const en = {
   'admin.failover.reconcile.now': 'Now bring the outage’s mail into Exchange',
   'admin.failover.reconcile.body':
     'Copy what staff sent in the webmail into their Exchange Sent Items, and mark read what they read: run this on the host next to Exchange, with the Exchange host, the service account and its password file filled in. Add --dry-run first to see what it would do.',
-  'admin.backlog.ageUnknown': 'not known here (the backlog alarm watches it)',
+  'admin.backlog.ageUnknown': 'not known yet (no report from the forward in the last 20 minutes; the backlog alarm watches it)',
   'admin.audit.actor': 'Actor',
   'admin.audit.action': 'Action',
   'admin.audit.filter': 'Filter',

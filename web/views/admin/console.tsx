@@ -164,6 +164,10 @@ function Backlog(props: ConsoleViewProps): Child {
         <dl id="console-backlog">
           <dt>{t('admin.backlog.messages')}</dt>
           <dd>{String(part.value.jobs)}</dd>
+          <dt>{t('admin.backlog.recipients')}</dt>
+          <dd id="console-backlog-recipients">
+            {part.value.recipients !== null ? String(part.value.recipients) : t('admin.backlog.recipientsUnknown')}
+          </dd>
           <dt>{t('admin.backlog.oldest')}</dt>
           <dd>
             {part.value.oldestAgeSeconds !== null

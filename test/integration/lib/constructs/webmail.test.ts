@@ -702,6 +702,14 @@ describe('webmail function', () => {
       { label: 'forward', url: sqsUrl('FwdDlq') },
     ]);
     expect(JSON.stringify(saml.template.toJSON())).not.toContain('GetQueueAttributes');
+    // The oldest job's age from the forward's metric: GetMetricData alone, in a policy of its own.
+    const metricPolicies = Object.values(template.findResources('AWS::IAM::Policy')).filter((policy) =>
+      JSON.stringify(policy).includes('cloudwatch:'),
+    );
+    expect(metricPolicies.map((policy) => policy.Properties.PolicyDocument.Statement)).toEqual([
+      [{ Effect: 'Allow', Action: 'cloudwatch:GetMetricData', Resource: '*' }],
+    ]);
+    expect(JSON.stringify(saml.template.toJSON())).not.toContain('cloudwatch:GetMetricData');
   });
 
   it('sends from every mail domain identity it is given, with its configuration set', () => {

@@ -29,7 +29,7 @@ describe('admin console: the first page', () => {
     harness = await startHarness();
     index = new MemoryMessageIndex();
     audit = new MemoryAuditLog();
-    backlog = { jobs: 12, oldestAgeSeconds: 3_900 };
+    backlog = { jobs: 12, recipients: 30, oldestAgeSeconds: 3_900 };
     const jobs = new MemoryResendJobs();
     const queue = new MemoryResendQueue(() => harness.clock.now().getTime());
     deps = {
@@ -120,7 +120,7 @@ describe('admin console: the first page', () => {
     expect(exchange).toContain('Last accepted delivery 3 March 2030 at 11:01 CET (3 hours ago) : 250 2.6.0 Queued mail for delivery');
     expect(exchange).toContain('Last refused or unanswered attempt 3 March 2030 at 13:30 CET (40 minutes ago) : no answer');
     expect(exchange).toMatch(/Recipients waiting for a retry 1 Recipients failed for good 0/);
-    expect(exchange).toMatch(/Messages waiting for Exchange 12 The oldest waits for 65 minutes/);
+    expect(exchange).toMatch(/Messages waiting for Exchange 12 Recipients still to deliver 30 The oldest waits for 65 minutes/);
     expect(exchange).toMatch(/forward 3 waiting, 1 being handled ingest Cannot be read right now/);
     const failover = section(html, 'console-failover');
     expect(failover).toContain('Failover is ON');
@@ -138,13 +138,13 @@ describe('admin console: the first page', () => {
 
   it('says so where there is nothing yet: no deliveries, no backlog, failover off, an empty audit log', async () => {
     // Prepare
-    backlog = { jobs: 0, oldestAgeSeconds: null };
+    backlog = { jobs: 0, recipients: 0, oldestAgeSeconds: null };
     // Act
     const { html } = await get('/admin');
     // Assess
     expect(section(html, 'console-exchange')).toContain('No delivery to Exchange was tried for the messages of the last 24 hours');
     expect(section(html, 'console-exchange')).toMatch(/Last accepted delivery None/);
-    expect(section(html, 'console-exchange')).toMatch(/Messages waiting for Exchange 0 The oldest waits for None/);
+    expect(section(html, 'console-exchange')).toMatch(/Messages waiting for Exchange 0 Recipients still to deliver 0 The oldest waits for None/);
     expect(section(html, 'console-failover')).toContain('Failover is OFF');
     expect(section(html, 'console-failover')).toContain('nobody uses the webmail');
     expect(section(html, 'console-directory')).toContain('Last sync None in the last 30 days');
@@ -153,11 +153,11 @@ describe('admin console: the first page', () => {
 
   it('says the oldest age is not known where the backlog source cannot tell it (SQS)', async () => {
     // Prepare
-    backlog = { jobs: 4, oldestAgeSeconds: null };
+    backlog = { jobs: 4, recipients: null, oldestAgeSeconds: null };
     // Act
     const { html } = await get('/admin');
     // Assess
-    expect(section(html, 'console-exchange')).toMatch(/Messages waiting for Exchange 4 The oldest waits for not known here/);
+    expect(section(html, 'console-exchange')).toMatch(/Messages waiting for Exchange 4 Recipients still to deliver not counted here .+ The oldest waits for not known yet/);
   });
 
   it('shows the other parts when one source cannot be read', async () => {
