@@ -48,6 +48,9 @@ export const LOCAL_ENV = {
   clientRequestBurst: 'SHADOWMAIL_CLIENT_REQUEST_BURST',
   /** DNS servers (`host` or `host:port`, comma-separated) for the SPF, DKIM and DMARC checks SES makes in AWS; default: the system's. */
   dnsServers: 'SHADOWMAIL_DNS_SERVERS',
+  // Issue 17, refuse at the door (core/known-recipient.ts).
+  /** Domains (of SHADOWMAIL_DOMAINS) whose every address is taken, as with a catch-all in Exchange; default none. */
+  catchAllDomains: 'SHADOWMAIL_CATCH_ALL_DOMAINS',
 } as const;
 
 const BREAK_GLASS_CONTACT = /^[^\s@:,]+@[^\s@:,]+\.[^\s@:,]+(:(\+[1-9]\d{6,14})?(:[^\s@:,]+@[^\s@:,]+\.[^\s@:,]+)?)?$/;
@@ -145,6 +148,11 @@ const localSchema = z.object({
     .default('')
     .transform(commaList)
     .pipe(z.array(z.string().refine(isDnsServer, 'a comma list of DNS server IP addresses such as 127.0.0.1:5353 or [::1]:53'))),
+  [LOCAL_ENV.catchAllDomains]: z
+    .string()
+    .default('')
+    .transform((value) => commaList(value).map((domain) => domain.toLowerCase()))
+    .pipe(z.array(z.string().regex(domainPattern, 'a comma list of mail domains such as corp.example'))),
   ...pipelineSettingsSchema,
   ...webSettingsSchema,
 });
@@ -213,6 +221,8 @@ export interface LocalConfig {
   smtpLimits: { maxConnections: number; maxConnectionsPerAddress: number; dataDeadlineMs: number };
   /** DNS servers for the SPF, DKIM and DMARC checks; empty: the system's. */
   dnsServers: string[];
+  /** Domains (lower case, each one of `domains`) whose every address is taken at RCPT TO. */
+  catchAllDomains: string[];
   /** What one webmail client (a signed-in user, else an address) may request: per second and at once. */
   clientRateLimit: { ratePerSecond: number; burst: number };
 }
@@ -235,6 +245,11 @@ export function readLocalConfig(source: NodeJS.ProcessEnv = process.env): LocalC
   // A link for someone who may not use it would only be refused: every contact must be a break-glass admin.
   const stranger = env[LOCAL_ENV.breakGlassContacts].find((contact) => !env[WEB_ENV.breakGlassAdmins].includes(contact.username));
   if (stranger) throw new ConfigurationError(LOCAL_ENV.breakGlassContacts, `${stranger.username} is not in ${WEB_ENV.breakGlassAdmins}`);
+  const domains = env[LOCAL_ENV.domains].map((domain) => domain.toLowerCase());
+  const catchAllDomains = env[LOCAL_ENV.catchAllDomains];
+  // A catch-all for a domain we take no mail for would be a typo that silently does nothing.
+  const foreign = catchAllDomains.find((domain) => !domains.includes(domain));
+  if (foreign) throw new ConfigurationError(LOCAL_ENV.catchAllDomains, `${foreign} is not in ${LOCAL_ENV.domains}`);
   return {
     dataDir: resolve(env[LOCAL_ENV.dataDir]),
     listenHost: env[LOCAL_ENV.host],
@@ -270,6 +285,7 @@ export function readLocalConfig(source: NodeJS.ProcessEnv = process.env): LocalC
       dataDeadlineMs: env[LOCAL_ENV.smtpDataTimeoutSeconds] * 1000,
     },
     dnsServers: env[LOCAL_ENV.dnsServers],
+    catchAllDomains,
     clientRateLimit: { ratePerSecond: env[LOCAL_ENV.clientRequestsPerSecond], burst: env[LOCAL_ENV.clientRequestBurst] },
   };
 }

@@ -36,6 +36,12 @@ export interface InboundSmtpOptions {
   port: number;
   /** The domains mail is accepted for (case-insensitive); every other RCPT TO gets 550. */
   domains: string[];
+  /**
+   * Whether a recipient of one of the domains is known (core/known-recipient.ts); false:
+   * 550 5.1.1 at RCPT TO, during the transaction, so the sender's own server reports it.
+   * A rejection answers 451 (the sender retries). Unset: every address of the domains.
+   */
+  isKnownRecipient?: (address: string) => Promise<boolean>;
   maxMessageBytes?: number;
   /** SES accepts at most 100 recipients per message. */
   maxRecipients?: number;
@@ -124,7 +130,14 @@ export async function startInboundSmtp(options: InboundSmtpOptions): Promise<Inb
       if (!already && session.envelope.rcptTo.length >= maxRecipients) {
         return callback(smtpError(452, `4.5.3 Too many recipients (at most ${maxRecipients} per message)`));
       }
-      callback();
+      if (!options.isKnownRecipient) return callback();
+      options.isKnownRecipient(address.address).then(
+        (known) => callback(known ? undefined : smtpError(550, '5.1.1 Recipient address rejected: user unknown in this domain')),
+        (error: unknown) => {
+          onError(error, 'recipient check');
+          callback(smtpError(451, '4.3.0 Temporary failure checking the recipient, please try again later'));
+        },
+      );
     },
 
     onData(stream, session, callback) {

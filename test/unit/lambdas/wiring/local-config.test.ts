@@ -80,6 +80,15 @@ describe('readLocalConfig', () => {
     expect(readLocalConfig({ SHADOWMAIL_DNS_SERVERS: '127.0.0.1:5353, [::1]:53' }).dnsServers).toEqual(['127.0.0.1:5353', '[::1]:53']);
   });
 
+  it('reads the catch-all domains (none by default); each must be one of SHADOWMAIL_DOMAINS', () => {
+    expect(readLocalConfig({}).catchAllDomains).toEqual([]);
+    const env = { SHADOWMAIL_DOMAINS: 'corp.test,sales.test' };
+    expect(readLocalConfig({ ...env, SHADOWMAIL_CATCH_ALL_DOMAINS: ' Sales.Test ' }).catchAllDomains).toEqual(['sales.test']);
+    expect(() => readLocalConfig({ ...env, SHADOWMAIL_CATCH_ALL_DOMAINS: 'other.test' })).toThrow(
+      /^SHADOWMAIL_CATCH_ALL_DOMAINS: other\.test is not in SHADOWMAIL_DOMAINS/,
+    );
+  });
+
   it('reads the per-user send limits, with the defaults for what is not set', () => {
     expect(readLocalConfig({}).sendLimits).toEqual({
       messagesPerHour: 30,
@@ -108,6 +117,7 @@ describe('readLocalConfig', () => {
     ['SHADOWMAIL_PRIMARY_MAX_SESSIONS', 'ten'],
     ['SHADOWMAIL_DNS_SERVERS', 'dns.example.com'],
     ['SHADOWMAIL_DNS_SERVERS', 'dead.beef'],
+    ['SHADOWMAIL_CATCH_ALL_DOMAINS', '*.corp.test'],
     ['SHADOWMAIL_PRIMARY_MAX_SESSIONS', '51'],
     ['SHADOWMAIL_PRIMARY_MAX_SESSIONS', '6.5'],
     ['SHADOWMAIL_SMTP_PORT', 'twenty-five'],
