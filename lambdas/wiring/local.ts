@@ -30,6 +30,7 @@ import { FileSmsOutbox } from '../adapters/local/file-outbox.ts';
 import { FileQueue } from '../adapters/local/file-queue.ts';
 import { FsRawMailStore } from '../adapters/local/fs-raw-mail-store.ts';
 import { startInboundSmtp } from '../adapters/local/inbound-smtp.ts';
+import { INBOUND_SMTP_LIMITS } from '../adapters/local/inbound-smtp-limits.ts';
 import { startLocalOidcProvider } from '../adapters/local/local-oidc-provider.ts';
 import { MailauthAuthenticator } from '../adapters/local/mailauth-authenticator.ts';
 import { commonHeadersOf, readHeaderBlock } from '../adapters/local/rfc5322-header-block.ts';
@@ -288,6 +289,8 @@ export async function startLocalStack(config: LocalConfig): Promise<LocalStack> 
           { subaddressSeparator: config.subaddressSeparator, catchAllDomains: config.catchAllDomains },
         ),
       ...config.smtpLimits,
+      // Issue 17: what the primary would refuse is refused here, at MAIL FROM SIZE= or after DATA (552).
+      maxMessageBytes: Math.min(config.primaryMaxMessageBytes, INBOUND_SMTP_LIMITS.maxMessageBytes),
       spoolDir: paths.spool,
       accept: async (message) => {
         // The id the sender saw in "250 queued as <id>" is the one trace shows.

@@ -3,6 +3,8 @@
 
 /** Defaults of SHADOWMAIL_SMTP_MAX_CONNECTIONS, …_PER_ADDRESS and SHADOWMAIL_SMTP_DATA_TIMEOUT_SECONDS. */
 export const INBOUND_SMTP_LIMITS = {
+  /** SES takes at most 40 MB per message with the S3 action (docs/design.md §2); the primary's limit may be lower. */
+  maxMessageBytes: 40 * 1024 * 1024,
   /** Connections held at once, from all clients together. */
   maxConnections: 200,
   /** Connections held at once from one client address. */

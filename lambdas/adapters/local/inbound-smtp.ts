@@ -103,7 +103,7 @@ class SizeLimit extends Transform {
 export async function startInboundSmtp(options: InboundSmtpOptions): Promise<InboundSmtpServer> {
   if (options.domains.length === 0) throw new ConfigurationError('domains', 'at least one mail domain is required');
   const domains = new Set(options.domains.map((domain) => domain.trim().toLowerCase()));
-  const maxMessageBytes = options.maxMessageBytes ?? 40 * 1024 * 1024;
+  const maxMessageBytes = options.maxMessageBytes ?? INBOUND_SMTP_LIMITS.maxMessageBytes;
   const maxRecipients = options.maxRecipients ?? 100;
   const dataDeadlineMs = options.dataDeadlineMs ?? INBOUND_SMTP_LIMITS.dataDeadlineMs;
   const spoolDir = resolve(options.spoolDir);
