@@ -46,6 +46,8 @@ export const LOCAL_ENV = {
   smtpMaxConnections: 'SHADOWMAIL_SMTP_MAX_CONNECTIONS',
   smtpMaxConnectionsPerAddress: 'SHADOWMAIL_SMTP_MAX_CONNECTIONS_PER_ADDRESS',
   smtpDataTimeoutSeconds: 'SHADOWMAIL_SMTP_DATA_TIMEOUT_SECONDS',
+  /** Issue 17: how long the 550 for an unknown recipient is held back (Exchange's TarpitInterval); 0 is off. */
+  smtpTarpitSeconds: 'SHADOWMAIL_SMTP_TARPIT_SECONDS',
   // Issue 14, requests per second and burst of one webmail client (core/client-rate-limit.ts).
   clientRequestsPerSecond: 'SHADOWMAIL_CLIENT_REQUESTS_PER_SECOND',
   clientRequestBurst: 'SHADOWMAIL_CLIENT_REQUEST_BURST',
@@ -151,6 +153,11 @@ const localSchema = z.object({
     .min(1)
     .max(3600)
     .default(INBOUND_SMTP_LIMITS.dataDeadlineMs / 1000),
+  [LOCAL_ENV.smtpTarpitSeconds]: z.coerce
+    .number()
+    .min(0)
+    .max(60)
+    .default(INBOUND_SMTP_LIMITS.unknownRecipientDelayMs / 1000),
   [LOCAL_ENV.clientRequestsPerSecond]: z.coerce.number().positive().max(100_000).default(DEFAULT_CLIENT_RATE_LIMIT.ratePerSecond),
   [LOCAL_ENV.clientRequestBurst]: z.coerce.number().int().min(1).max(100_000).default(DEFAULT_CLIENT_RATE_LIMIT.burst),
   [LOCAL_ENV.dnsServers]: z
@@ -230,7 +237,7 @@ export interface LocalConfig {
   /** Failover notice channels; local mode writes them to the outboxes under the data directory. */
   notices: { sms: boolean; email: boolean };
   /** What one sender may hold of the SMTP listener: connections overall, per address, and one DATA phase's time. */
-  smtpLimits: { maxConnections: number; maxConnectionsPerAddress: number; dataDeadlineMs: number };
+  smtpLimits: { maxConnections: number; maxConnectionsPerAddress: number; dataDeadlineMs: number; unknownRecipientDelayMs: number };
   /** DNS servers for the SPF, DKIM and DMARC checks; empty: the system's. */
   dnsServers: string[];
   /** Domains (lower case, each one of `domains`) whose every address is taken at RCPT TO. */
@@ -296,6 +303,7 @@ export function readLocalConfig(source: NodeJS.ProcessEnv = process.env): LocalC
       maxConnections: env[LOCAL_ENV.smtpMaxConnections],
       maxConnectionsPerAddress: env[LOCAL_ENV.smtpMaxConnectionsPerAddress],
       dataDeadlineMs: env[LOCAL_ENV.smtpDataTimeoutSeconds] * 1000,
+      unknownRecipientDelayMs: Math.round(env[LOCAL_ENV.smtpTarpitSeconds] * 1000),
     },
     dnsServers: env[LOCAL_ENV.dnsServers],
     catchAllDomains,

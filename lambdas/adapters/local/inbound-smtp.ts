@@ -42,6 +42,11 @@ export interface InboundSmtpOptions {
    * A rejection answers 451 (the sender retries). Unset: every address of the domains.
    */
   isKnownRecipient?: (address: string) => Promise<boolean>;
+  /**
+   * How long the 550 for an unknown recipient is held back (tarpitting, as Exchange's
+   * TarpitInterval): guessing addresses one RCPT at a time gets slow.
+   */
+  unknownRecipientDelayMs?: number;
   maxMessageBytes?: number;
   /** SES accepts at most 100 recipients per message. */
   maxRecipients?: number;
@@ -106,6 +111,7 @@ export async function startInboundSmtp(options: InboundSmtpOptions): Promise<Inb
   const maxMessageBytes = options.maxMessageBytes ?? INBOUND_SMTP_LIMITS.maxMessageBytes;
   const maxRecipients = options.maxRecipients ?? 100;
   const dataDeadlineMs = options.dataDeadlineMs ?? INBOUND_SMTP_LIMITS.dataDeadlineMs;
+  const unknownRecipientDelayMs = options.unknownRecipientDelayMs ?? INBOUND_SMTP_LIMITS.unknownRecipientDelayMs;
   const spoolDir = resolve(options.spoolDir);
   const onError = options.onError ?? ((error, context) => console.error(`[inbound-smtp] ${context}:`, error));
 
@@ -132,7 +138,11 @@ export async function startInboundSmtp(options: InboundSmtpOptions): Promise<Inb
       }
       if (!options.isKnownRecipient) return callback();
       options.isKnownRecipient(address.address).then(
-        (known) => callback(known ? undefined : smtpError(550, '5.1.1 Recipient address rejected: user unknown in this domain')),
+        (known) => {
+          if (known) return callback();
+          const refusal = smtpError(550, '5.1.1 Recipient address rejected: user unknown in this domain');
+          setTimeout(() => callback(refusal), unknownRecipientDelayMs);
+        },
         (error: unknown) => {
           onError(error, 'recipient check');
           callback(smtpError(451, '4.3.0 Temporary failure checking the recipient, please try again later'));

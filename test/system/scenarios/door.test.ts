@@ -71,12 +71,16 @@ describe('refuse at the door (local mode, Postfix as the primary)', () => {
     const { dataDir, port } = await start({
       SHADOWMAIL_DOMAINS: 'corp.test,sales.test',
       SHADOWMAIL_CATCH_ALL_DOMAINS: 'sales.test',
+      SHADOWMAIL_SMTP_TARPIT_SECONDS: '1',
     });
     const client = await session(port);
 
     // Act
     expect((await client.command('MAIL FROM:<partner@elsewhere.test>')).code).toBe(250);
     const replies = new Map<string, string>();
+    const started = performance.now();
+    const tarpitted = await client.command('RCPT TO:<guess@corp.test>');
+    const tarpitMs = performance.now() - started;
     for (const rcpt of [
       'alcie@corp.test',
       'bob%corp.test@corp.test',
@@ -93,6 +97,8 @@ describe('refuse at the door (local mode, Postfix as the primary)', () => {
     await client.quit();
 
     // Assess: refused during the transaction, the rest taken in one message
+    expect(tarpitted.text).toMatch(/^550 5\.1\.1 /);
+    expect(tarpitMs).toBeGreaterThanOrEqual(990); // SHADOWMAIL_SMTP_TARPIT_SECONDS holds the refusal back
     expect(replies.get('alcie@corp.test')).toMatch(/^550 5\.1\.1 /);
     expect(replies.get('bob%corp.test@corp.test')).toMatch(/^550 5\.1\.1 /);
     for (const rcpt of ['alice@corp.test', 'INFO@corp.test', 'alice+news@corp.test', 'postmaster@corp.test', 'anyone@sales.test']) {

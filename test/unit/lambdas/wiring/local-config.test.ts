@@ -23,15 +23,22 @@ describe('readLocalConfig', () => {
     expect(config.dataDir).toMatch(/\.shadowmail$/);
   });
 
-  it('caps what one sender holds of the SMTP listener: 200 connections, 20 per address, 10 minutes per DATA; each settable', () => {
-    expect(readLocalConfig({}).smtpLimits).toEqual({ maxConnections: 200, maxConnectionsPerAddress: 20, dataDeadlineMs: 600_000 });
+  it('caps what one sender holds of the SMTP listener: 200 connections, 20 per address, 10 minutes per DATA, 5 s tarpit; each settable', () => {
+    expect(readLocalConfig({}).smtpLimits).toEqual({
+      maxConnections: 200,
+      maxConnectionsPerAddress: 20,
+      dataDeadlineMs: 600_000,
+      unknownRecipientDelayMs: 5_000,
+    });
     expect(
       readLocalConfig({
         SHADOWMAIL_SMTP_MAX_CONNECTIONS: '50',
         SHADOWMAIL_SMTP_MAX_CONNECTIONS_PER_ADDRESS: '5',
         SHADOWMAIL_SMTP_DATA_TIMEOUT_SECONDS: '120',
+        SHADOWMAIL_SMTP_TARPIT_SECONDS: '0.5',
       }).smtpLimits,
-    ).toEqual({ maxConnections: 50, maxConnectionsPerAddress: 5, dataDeadlineMs: 120_000 });
+    ).toEqual({ maxConnections: 50, maxConnectionsPerAddress: 5, dataDeadlineMs: 120_000, unknownRecipientDelayMs: 500 });
+    expect(() => readLocalConfig({ SHADOWMAIL_SMTP_TARPIT_SECONDS: '61' })).toThrow(/SHADOWMAIL_SMTP_TARPIT_SECONDS/);
     expect(() => readLocalConfig({ SHADOWMAIL_SMTP_MAX_CONNECTIONS_PER_ADDRESS: '0' })).toThrow(
       /SHADOWMAIL_SMTP_MAX_CONNECTIONS_PER_ADDRESS/,
     );

@@ -153,6 +153,7 @@ describe('inbound SMTP listener (local SES inbound)', () => {
         asked.push(address);
         return address.toLowerCase() !== 'alcie@corp.test';
       },
+      unknownRecipientDelayMs: 0,
     });
     const client = await open();
     expect((await client.command('MAIL FROM:<partner@elsewhere.test>')).code).toBe(250);
@@ -171,6 +172,28 @@ describe('inbound SMTP listener (local SES inbound)', () => {
     expect(asked).toEqual(['alcie@corp.test', 'alice@corp.test']); // never asked about a foreign domain
     expect(done.code).toBe(250);
     expect(accepted.map((message) => message.envelopeRecipients)).toEqual([['alice@corp.test']]);
+  });
+
+  it('holds the 550 5.1.1 for an unknown recipient back by the tarpit delay, a known one not', async () => {
+    // Prepare
+    await start({ isKnownRecipient: async (address) => address === 'alice@corp.test', unknownRecipientDelayMs: 400 });
+    const client = await open();
+    expect((await client.command('MAIL FROM:<partner@elsewhere.test>')).code).toBe(250);
+
+    // Act
+    const timed = async (line: string) => {
+      const started = performance.now();
+      const reply = await client.command(line);
+      return { reply, ms: performance.now() - started };
+    };
+    const unknown = await timed('RCPT TO:<guess1@corp.test>');
+    const known = await timed('RCPT TO:<alice@corp.test>');
+
+    // Assess
+    expect(unknown.reply.text).toMatch(/^550 5\.1\.1 /);
+    expect(unknown.ms).toBeGreaterThanOrEqual(390);
+    expect(known.reply.code).toBe(250);
+    expect(known.ms).toBeLessThan(300);
   });
 
   it('answers 451 4.3.0 at RCPT TO when the recipient check fails, and DATA then has no recipient', async () => {
