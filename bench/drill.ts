@@ -204,6 +204,9 @@ try {
     SHADOWMAIL_HTTP_PORT: String(await freePort()),
     SHADOWMAIL_OIDC_PORT: String(await freePort()),
     SHADOWMAIL_DOMAINS: DOMAIN,
+    // The drill's mailboxes (user01…) are Postfix's, not the demo directory's: without a
+    // catch-all, local mode's door would refuse them at RCPT TO (issue 17).
+    SHADOWMAIL_CATCH_ALL_DOMAINS: DOMAIN,
     SHADOWMAIL_RETRY_BASE_SECONDS: String(settings.retryBaseSeconds),
     SHADOWMAIL_RETRY_MAX_DELAY_SECONDS: String(settings.retryMaxDelaySeconds),
     SHADOWMAIL_FAILOVER_CACHE_SECONDS: String(common.failoverCacheSeconds),

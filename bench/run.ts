@@ -278,7 +278,13 @@ async function shadowmailRun(work: string, largeFile: string): Promise<RelayRun>
   requirePostfix();
   return relayRun('shadowmail', work, largeFile, async (primaryPort) => {
     const dataDir = join(work, 'shadowmail-data');
-    const local = await startLocal(dataDir, { SHADOWMAIL_PRIMARY: `smtp://127.0.0.1:${primaryPort}` }, 60_000);
+    // The bench's Postfix takes 60 MiB: tell local mode, or its door refuses the 40 MiB
+    // message above Exchange's default 36 MB (issue 17); SES's 40 MB still caps it.
+    const local = await startLocal(
+      dataDir,
+      { SHADOWMAIL_PRIMARY: `smtp://127.0.0.1:${primaryPort}`, SHADOWMAIL_PRIMARY_MAX_MESSAGE_BYTES: String(60 * MIB) },
+      60_000,
+    );
     const pid = local.child.pid!;
     return {
       setup:

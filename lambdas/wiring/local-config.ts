@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { INBOUND_SMTP_LIMITS } from '../adapters/local/inbound-smtp-limits.ts';
 import { ENV, WEB_ENV } from '../contract/environment.ts';
+import { PRIMARY_MESSAGE_BYTES } from '../contract/primary-message-size.ts';
 import { PRIMARY_SESSIONS } from '../contract/primary-sessions.ts';
 import type { SendLimits } from '../contract/send-limits.ts';
 import { DEFAULT_CLIENT_RATE_LIMIT } from '../core/client-rate-limit.ts';
@@ -27,6 +28,8 @@ export const LOCAL_ENV = {
   publicUrl: 'SHADOWMAIL_PUBLIC_URL',
   /** SMTP sessions to the primary at once, forward and resend together (smartHost.maxSessions in AWS). */
   primaryMaxSessions: 'SHADOWMAIL_PRIMARY_MAX_SESSIONS',
+  /** The largest message the primary takes, in bytes (smartHost.maxMessageBytes in AWS; default Exchange's 36 MB). */
+  primaryMaxMessageBytes: 'SHADOWMAIL_PRIMARY_MAX_MESSAGE_BYTES',
   // Issue 13, the backlog alarm's link (lambdas/wiring/local-outage-alarm.ts).
   /**
    * Where break-glass admins (SHADOWMAIL_BREAK_GLASS_ADMINS) get the backlog alarm link: a comma list of
@@ -43,11 +46,16 @@ export const LOCAL_ENV = {
   smtpMaxConnections: 'SHADOWMAIL_SMTP_MAX_CONNECTIONS',
   smtpMaxConnectionsPerAddress: 'SHADOWMAIL_SMTP_MAX_CONNECTIONS_PER_ADDRESS',
   smtpDataTimeoutSeconds: 'SHADOWMAIL_SMTP_DATA_TIMEOUT_SECONDS',
+  /** Issue 17: how long the 550 for an unknown recipient is held back (Exchange's TarpitInterval); 0 is off. */
+  smtpTarpitSeconds: 'SHADOWMAIL_SMTP_TARPIT_SECONDS',
   // Issue 14, requests per second and burst of one webmail client (core/client-rate-limit.ts).
   clientRequestsPerSecond: 'SHADOWMAIL_CLIENT_REQUESTS_PER_SECOND',
   clientRequestBurst: 'SHADOWMAIL_CLIENT_REQUEST_BURST',
   /** DNS servers (`host` or `host:port`, comma-separated) for the SPF, DKIM and DMARC checks SES makes in AWS; default: the system's. */
   dnsServers: 'SHADOWMAIL_DNS_SERVERS',
+  // Issue 17, refuse at the door (core/known-recipient.ts).
+  /** Domains (of SHADOWMAIL_DOMAINS) whose every address is taken, as with a catch-all in Exchange; default none. */
+  catchAllDomains: 'SHADOWMAIL_CATCH_ALL_DOMAINS',
 } as const;
 
 const BREAK_GLASS_CONTACT = /^[^\s@:,]+@[^\s@:,]+\.[^\s@:,]+(:(\+[1-9]\d{6,14})?(:[^\s@:,]+@[^\s@:,]+\.[^\s@:,]+)?)?$/;
@@ -86,6 +94,7 @@ const port = z.coerce.number().int().min(0).max(65535);
 /** smtp://host[:port] (STARTTLS when offered) or smtps://host[:port] (TLS from the first byte). */
 export const SMTP_URL = /^smtps?:\/\/[^/:]+(:\d{1,5})?\/?$/;
 const SESSIONS_RANGE = `a whole number from ${PRIMARY_SESSIONS.min} to ${PRIMARY_SESSIONS.max} (2 for the forward, 2 for resends at least)`;
+const MESSAGE_BYTES_RANGE = `a whole number of bytes from ${PRIMARY_MESSAGE_BYTES.min} to ${PRIMARY_MESSAGE_BYTES.max}`;
 const domainPattern = /^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$|^localhost$/;
 
 const localSchema = z.object({
@@ -117,6 +126,12 @@ const localSchema = z.object({
     .min(PRIMARY_SESSIONS.min, SESSIONS_RANGE)
     .max(PRIMARY_SESSIONS.max, SESSIONS_RANGE)
     .default(PRIMARY_SESSIONS.default),
+  [LOCAL_ENV.primaryMaxMessageBytes]: z.coerce
+    .number({ error: MESSAGE_BYTES_RANGE })
+    .int(MESSAGE_BYTES_RANGE)
+    .min(PRIMARY_MESSAGE_BYTES.min, MESSAGE_BYTES_RANGE)
+    .max(PRIMARY_MESSAGE_BYTES.max, MESSAGE_BYTES_RANGE)
+    .default(PRIMARY_MESSAGE_BYTES.default),
   [LOCAL_ENV.publicUrl]: z
     .string()
     .regex(/^https?:\/\/[^/?#\s]+$/, 'the origin browsers use for the webmail, such as http://127.0.0.1:8787 (no path)')
@@ -138,6 +153,11 @@ const localSchema = z.object({
     .min(1)
     .max(3600)
     .default(INBOUND_SMTP_LIMITS.dataDeadlineMs / 1000),
+  [LOCAL_ENV.smtpTarpitSeconds]: z.coerce
+    .number()
+    .min(0)
+    .max(60)
+    .default(INBOUND_SMTP_LIMITS.unknownRecipientDelayMs / 1000),
   [LOCAL_ENV.clientRequestsPerSecond]: z.coerce.number().positive().max(100_000).default(DEFAULT_CLIENT_RATE_LIMIT.ratePerSecond),
   [LOCAL_ENV.clientRequestBurst]: z.coerce.number().int().min(1).max(100_000).default(DEFAULT_CLIENT_RATE_LIMIT.burst),
   [LOCAL_ENV.dnsServers]: z
@@ -145,6 +165,11 @@ const localSchema = z.object({
     .default('')
     .transform(commaList)
     .pipe(z.array(z.string().refine(isDnsServer, 'a comma list of DNS server IP addresses such as 127.0.0.1:5353 or [::1]:53'))),
+  [LOCAL_ENV.catchAllDomains]: z
+    .string()
+    .default('')
+    .transform((value) => commaList(value).map((domain) => domain.toLowerCase()))
+    .pipe(z.array(z.string().regex(domainPattern, 'a comma list of mail domains such as corp.example'))),
   ...pipelineSettingsSchema,
   ...webSettingsSchema,
 });
@@ -182,6 +207,8 @@ export interface LocalConfig {
   outbound: SmtpTarget | null;
   /** SMTP sessions to the primary at once, forward and resend together. */
   primaryMaxSessions: number;
+  /** The largest message the primary takes: larger mail is kept, not relayed, and reported to its sender. */
+  primaryMaxMessageBytes: number;
   stackId: string;
   retentionDays: number;
   forwardMaxAgeMs: number;
@@ -210,9 +237,11 @@ export interface LocalConfig {
   /** Failover notice channels; local mode writes them to the outboxes under the data directory. */
   notices: { sms: boolean; email: boolean };
   /** What one sender may hold of the SMTP listener: connections overall, per address, and one DATA phase's time. */
-  smtpLimits: { maxConnections: number; maxConnectionsPerAddress: number; dataDeadlineMs: number };
+  smtpLimits: { maxConnections: number; maxConnectionsPerAddress: number; dataDeadlineMs: number; unknownRecipientDelayMs: number };
   /** DNS servers for the SPF, DKIM and DMARC checks; empty: the system's. */
   dnsServers: string[];
+  /** Domains (lower case, each one of `domains`) whose every address is taken at RCPT TO. */
+  catchAllDomains: string[];
   /** What one webmail client (a signed-in user, else an address) may request: per second and at once. */
   clientRateLimit: { ratePerSecond: number; burst: number };
 }
@@ -235,6 +264,11 @@ export function readLocalConfig(source: NodeJS.ProcessEnv = process.env): LocalC
   // A link for someone who may not use it would only be refused: every contact must be a break-glass admin.
   const stranger = env[LOCAL_ENV.breakGlassContacts].find((contact) => !env[WEB_ENV.breakGlassAdmins].includes(contact.username));
   if (stranger) throw new ConfigurationError(LOCAL_ENV.breakGlassContacts, `${stranger.username} is not in ${WEB_ENV.breakGlassAdmins}`);
+  const domains = env[LOCAL_ENV.domains].map((domain) => domain.toLowerCase());
+  const catchAllDomains = env[LOCAL_ENV.catchAllDomains];
+  // A catch-all for a domain we take no mail for would be a typo that silently does nothing.
+  const foreign = catchAllDomains.find((domain) => !domains.includes(domain));
+  if (foreign) throw new ConfigurationError(LOCAL_ENV.catchAllDomains, `${foreign} is not in ${LOCAL_ENV.domains}`);
   return {
     dataDir: resolve(env[LOCAL_ENV.dataDir]),
     listenHost: env[LOCAL_ENV.host],
@@ -245,6 +279,7 @@ export function readLocalConfig(source: NodeJS.ProcessEnv = process.env): LocalC
     primary: smtpTarget(env[LOCAL_ENV.primary]),
     outbound: smtpTarget(env[LOCAL_ENV.outbound]),
     primaryMaxSessions: env[LOCAL_ENV.primaryMaxSessions],
+    primaryMaxMessageBytes: env[LOCAL_ENV.primaryMaxMessageBytes],
     stackId: env[ENV.stackId],
     retentionDays: env[ENV.retentionDays],
     forwardMaxAgeMs: env[ENV.forwardMaxAgeDays] * 86_400_000,
@@ -268,8 +303,10 @@ export function readLocalConfig(source: NodeJS.ProcessEnv = process.env): LocalC
       maxConnections: env[LOCAL_ENV.smtpMaxConnections],
       maxConnectionsPerAddress: env[LOCAL_ENV.smtpMaxConnectionsPerAddress],
       dataDeadlineMs: env[LOCAL_ENV.smtpDataTimeoutSeconds] * 1000,
+      unknownRecipientDelayMs: Math.round(env[LOCAL_ENV.smtpTarpitSeconds] * 1000),
     },
     dnsServers: env[LOCAL_ENV.dnsServers],
+    catchAllDomains,
     clientRateLimit: { ratePerSecond: env[LOCAL_ENV.clientRequestsPerSecond], burst: env[LOCAL_ENV.clientRequestBurst] },
   };
 }

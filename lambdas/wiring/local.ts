@@ -30,6 +30,7 @@ import { FileSmsOutbox } from '../adapters/local/file-outbox.ts';
 import { FileQueue } from '../adapters/local/file-queue.ts';
 import { FsRawMailStore } from '../adapters/local/fs-raw-mail-store.ts';
 import { startInboundSmtp } from '../adapters/local/inbound-smtp.ts';
+import { INBOUND_SMTP_LIMITS } from '../adapters/local/inbound-smtp-limits.ts';
 import { startLocalOidcProvider } from '../adapters/local/local-oidc-provider.ts';
 import { MailauthAuthenticator } from '../adapters/local/mailauth-authenticator.ts';
 import { commonHeadersOf, readHeaderBlock } from '../adapters/local/rfc5322-header-block.ts';
@@ -44,6 +45,7 @@ import { SENT_PREFIX } from '../contract/raw-mail-bucket.ts';
 import { ClientRateLimit } from '../core/client-rate-limit.ts';
 import { syncDirectory } from '../core/directory.ts';
 import { CachedFailoverFlag } from '../core/failover.ts';
+import { isKnownRecipient } from '../core/known-recipient.ts';
 import { createForwardHandler } from '../handlers/forward.ts';
 import { createIngestHandler } from '../handlers/ingest.ts';
 import { createObservability } from '../handlers/observability.ts';
@@ -279,7 +281,16 @@ export async function startLocalStack(config: LocalConfig): Promise<LocalStack> 
       host: config.listenHost,
       port: config.smtpPort,
       domains: config.domains,
+      // Issue 17: once a directory is in force, an address it does not know gets 550 5.1.1 at RCPT TO.
+      isKnownRecipient: (address) =>
+        isKnownRecipient(
+          address,
+          { addresses: index, directory: directoryStore },
+          { subaddressSeparator: config.subaddressSeparator, catchAllDomains: config.catchAllDomains },
+        ),
       ...config.smtpLimits,
+      // Issue 17: what the primary would refuse is refused here, at MAIL FROM SIZE= or after DATA (552).
+      maxMessageBytes: Math.min(config.primaryMaxMessageBytes, INBOUND_SMTP_LIMITS.maxMessageBytes),
       spoolDir: paths.spool,
       accept: async (message) => {
         // The id the sender saw in "250 queued as <id>" is the one trace shows.
@@ -351,8 +362,10 @@ async function startLocalWebmail(
   const logger = webLoggerFrom(createObservability(SERVICE.webmail).logger);
   const directory = await DemoDirectory.open(files.directory, config.domains[0]!);
   // The demo users stand in for AD until the admin syncs or imports a real directory:
-  // only an empty directory is filled from them, so an import is never overwritten.
-  if ((await directoryStore.readState()).users.length === 0) {
+  // only an empty directory is filled from them, so an import is never overwritten. A demo
+  // file without users is no directory at all: every address is taken (issue 17's door).
+  const demoUsers = (await directory.asSource().readAll()).users.length;
+  if (demoUsers > 0 && (await directoryStore.readState()).users.length === 0) {
     await syncDirectory(directory.asSource(), directoryStore, { owner: `local-demo:${process.pid}`, now: () => new Date() });
   }
   const publicUrl = config.publicUrl ?? `http://${urlHost(config.listenHost)}:${httpPort}`;

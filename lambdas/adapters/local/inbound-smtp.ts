@@ -36,6 +36,17 @@ export interface InboundSmtpOptions {
   port: number;
   /** The domains mail is accepted for (case-insensitive); every other RCPT TO gets 550. */
   domains: string[];
+  /**
+   * Whether a recipient of one of the domains is known (core/known-recipient.ts); false:
+   * 550 5.1.1 at RCPT TO, during the transaction, so the sender's own server reports it.
+   * A rejection answers 451 (the sender retries). Unset: every address of the domains.
+   */
+  isKnownRecipient?: (address: string) => Promise<boolean>;
+  /**
+   * How long the 550 for an unknown recipient is held back (tarpitting, as Exchange's
+   * TarpitInterval): guessing addresses one RCPT at a time gets slow.
+   */
+  unknownRecipientDelayMs?: number;
   maxMessageBytes?: number;
   /** SES accepts at most 100 recipients per message. */
   maxRecipients?: number;
@@ -97,9 +108,10 @@ class SizeLimit extends Transform {
 export async function startInboundSmtp(options: InboundSmtpOptions): Promise<InboundSmtpServer> {
   if (options.domains.length === 0) throw new ConfigurationError('domains', 'at least one mail domain is required');
   const domains = new Set(options.domains.map((domain) => domain.trim().toLowerCase()));
-  const maxMessageBytes = options.maxMessageBytes ?? 40 * 1024 * 1024;
+  const maxMessageBytes = options.maxMessageBytes ?? INBOUND_SMTP_LIMITS.maxMessageBytes;
   const maxRecipients = options.maxRecipients ?? 100;
   const dataDeadlineMs = options.dataDeadlineMs ?? INBOUND_SMTP_LIMITS.dataDeadlineMs;
+  const unknownRecipientDelayMs = options.unknownRecipientDelayMs ?? INBOUND_SMTP_LIMITS.unknownRecipientDelayMs;
   const spoolDir = resolve(options.spoolDir);
   const onError = options.onError ?? ((error, context) => console.error(`[inbound-smtp] ${context}:`, error));
 
@@ -124,7 +136,18 @@ export async function startInboundSmtp(options: InboundSmtpOptions): Promise<Inb
       if (!already && session.envelope.rcptTo.length >= maxRecipients) {
         return callback(smtpError(452, `4.5.3 Too many recipients (at most ${maxRecipients} per message)`));
       }
-      callback();
+      if (!options.isKnownRecipient) return callback();
+      options.isKnownRecipient(address.address).then(
+        (known) => {
+          if (known) return callback();
+          const refusal = smtpError(550, '5.1.1 Recipient address rejected: user unknown in this domain');
+          setTimeout(() => callback(refusal), unknownRecipientDelayMs);
+        },
+        (error: unknown) => {
+          onError(error, 'recipient check');
+          callback(smtpError(451, '4.3.0 Temporary failure checking the recipient, please try again later'));
+        },
+      );
     },
 
     onData(stream, session, callback) {

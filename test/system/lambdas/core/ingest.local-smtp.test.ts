@@ -1,6 +1,8 @@
 // Envelope recipients end to end: local mode's SMTP listener takes `<"alice"@corp.test>`
 // and `<alice+news@corp.test>` on the wire and ingest files both in alice's one inbox;
-// a `%` local part is accepted and kept, filed under itself, never routed to bob.
+// a `%` local part is accepted and kept, filed under itself, never routed to bob. corp.test
+// is a catch-all domain here, as behind SES's domain-wide rule: otherwise local mode's door
+// refuses the `%` address at RCPT TO (issue 17, test/system/scenarios/door.test.ts).
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,7 +18,7 @@ describe('envelope recipients through local mode', () => {
 
   beforeAll(async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'shadowmail-rcpt-'));
-    local = await startLocal(dataDir);
+    local = await startLocal(dataDir, { SHADOWMAIL_CATCH_ALL_DOMAINS: 'corp.test' });
   });
   afterAll(async () => {
     await local?.kill('SIGKILL');

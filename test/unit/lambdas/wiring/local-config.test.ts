@@ -23,15 +23,22 @@ describe('readLocalConfig', () => {
     expect(config.dataDir).toMatch(/\.shadowmail$/);
   });
 
-  it('caps what one sender holds of the SMTP listener: 200 connections, 20 per address, 10 minutes per DATA; each settable', () => {
-    expect(readLocalConfig({}).smtpLimits).toEqual({ maxConnections: 200, maxConnectionsPerAddress: 20, dataDeadlineMs: 600_000 });
+  it('caps what one sender holds of the SMTP listener: 200 connections, 20 per address, 10 minutes per DATA, 5 s tarpit; each settable', () => {
+    expect(readLocalConfig({}).smtpLimits).toEqual({
+      maxConnections: 200,
+      maxConnectionsPerAddress: 20,
+      dataDeadlineMs: 600_000,
+      unknownRecipientDelayMs: 5_000,
+    });
     expect(
       readLocalConfig({
         SHADOWMAIL_SMTP_MAX_CONNECTIONS: '50',
         SHADOWMAIL_SMTP_MAX_CONNECTIONS_PER_ADDRESS: '5',
         SHADOWMAIL_SMTP_DATA_TIMEOUT_SECONDS: '120',
+        SHADOWMAIL_SMTP_TARPIT_SECONDS: '0.5',
       }).smtpLimits,
-    ).toEqual({ maxConnections: 50, maxConnectionsPerAddress: 5, dataDeadlineMs: 120_000 });
+    ).toEqual({ maxConnections: 50, maxConnectionsPerAddress: 5, dataDeadlineMs: 120_000, unknownRecipientDelayMs: 500 });
+    expect(() => readLocalConfig({ SHADOWMAIL_SMTP_TARPIT_SECONDS: '61' })).toThrow(/SHADOWMAIL_SMTP_TARPIT_SECONDS/);
     expect(() => readLocalConfig({ SHADOWMAIL_SMTP_MAX_CONNECTIONS_PER_ADDRESS: '0' })).toThrow(
       /SHADOWMAIL_SMTP_MAX_CONNECTIONS_PER_ADDRESS/,
     );
@@ -69,6 +76,15 @@ describe('readLocalConfig', () => {
     );
   });
 
+  it("reads the primary's message size limit, by default Exchange's 36 MB, the same range as smartHost.maxMessageBytes", () => {
+    expect(readLocalConfig({}).primaryMaxMessageBytes).toBe(37_748_736);
+    expect(readLocalConfig({ SHADOWMAIL_PRIMARY_MAX_MESSAGE_BYTES: '10485760' }).primaryMaxMessageBytes).toBe(10_485_760);
+    expect(() => readLocalConfig({ SHADOWMAIL_PRIMARY_MAX_MESSAGE_BYTES: '10MB' })).toThrow(
+      /^SHADOWMAIL_PRIMARY_MAX_MESSAGE_BYTES: invalid value "10MB": a whole number of bytes from 65536/,
+    );
+    expect(() => readLocalConfig({ SHADOWMAIL_PRIMARY_MAX_MESSAGE_BYTES: '1000' })).toThrow(/from 65536 to 2147483648/);
+  });
+
   it('reads the subaddress separator; empty or off turns the mapping off', () => {
     expect(readLocalConfig({ SHADOWMAIL_SUBADDRESS_SEPARATOR: '-' }).subaddressSeparator).toBe('-');
     expect(readLocalConfig({ SHADOWMAIL_SUBADDRESS_SEPARATOR: '' }).subaddressSeparator).toBe('');
@@ -78,6 +94,15 @@ describe('readLocalConfig', () => {
   it("reads the DNS servers for the SPF, DKIM and DMARC checks; none means the system's", () => {
     expect(readLocalConfig({}).dnsServers).toEqual([]);
     expect(readLocalConfig({ SHADOWMAIL_DNS_SERVERS: '127.0.0.1:5353, [::1]:53' }).dnsServers).toEqual(['127.0.0.1:5353', '[::1]:53']);
+  });
+
+  it('reads the catch-all domains (none by default); each must be one of SHADOWMAIL_DOMAINS', () => {
+    expect(readLocalConfig({}).catchAllDomains).toEqual([]);
+    const env = { SHADOWMAIL_DOMAINS: 'corp.test,sales.test' };
+    expect(readLocalConfig({ ...env, SHADOWMAIL_CATCH_ALL_DOMAINS: ' Sales.Test ' }).catchAllDomains).toEqual(['sales.test']);
+    expect(() => readLocalConfig({ ...env, SHADOWMAIL_CATCH_ALL_DOMAINS: 'other.test' })).toThrow(
+      /^SHADOWMAIL_CATCH_ALL_DOMAINS: other\.test is not in SHADOWMAIL_DOMAINS/,
+    );
   });
 
   it('reads the per-user send limits, with the defaults for what is not set', () => {
@@ -108,6 +133,7 @@ describe('readLocalConfig', () => {
     ['SHADOWMAIL_PRIMARY_MAX_SESSIONS', 'ten'],
     ['SHADOWMAIL_DNS_SERVERS', 'dns.example.com'],
     ['SHADOWMAIL_DNS_SERVERS', 'dead.beef'],
+    ['SHADOWMAIL_CATCH_ALL_DOMAINS', '*.corp.test'],
     ['SHADOWMAIL_PRIMARY_MAX_SESSIONS', '51'],
     ['SHADOWMAIL_PRIMARY_MAX_SESSIONS', '6.5'],
     ['SHADOWMAIL_SMTP_PORT', 'twenty-five'],

@@ -145,6 +145,80 @@ describe('inbound SMTP listener (local SES inbound)', () => {
     expect(accepted).toHaveLength(0);
   });
 
+  it('refuses a recipient the check does not know with 550 5.1.1 at RCPT TO and takes the message for the others', async () => {
+    // Prepare
+    const asked: string[] = [];
+    await start({
+      isKnownRecipient: async (address) => {
+        asked.push(address);
+        return address.toLowerCase() !== 'alcie@corp.test';
+      },
+      unknownRecipientDelayMs: 0,
+    });
+    const client = await open();
+    expect((await client.command('MAIL FROM:<partner@elsewhere.test>')).code).toBe(250);
+
+    // Act
+    const unknown = await client.command('RCPT TO:<alcie@corp.test>');
+    const known = await client.command('RCPT TO:<alice@corp.test>');
+    const foreign = await client.command('RCPT TO:<x@other.test>');
+    expect((await client.command('DATA')).code).toBe(354);
+    const done = await client.command('Subject: hi\r\n\r\nhello\r\n.');
+
+    // Assess
+    expect(unknown.text).toMatch(/^550 5\.1\.1 /);
+    expect(known.code).toBe(250);
+    expect(foreign.text).toMatch(/^550 5\.7\.1 /);
+    expect(asked).toEqual(['alcie@corp.test', 'alice@corp.test']); // never asked about a foreign domain
+    expect(done.code).toBe(250);
+    expect(accepted.map((message) => message.envelopeRecipients)).toEqual([['alice@corp.test']]);
+  });
+
+  it('holds the 550 5.1.1 for an unknown recipient back by the tarpit delay, a known one not', async () => {
+    // Prepare
+    await start({ isKnownRecipient: async (address) => address === 'alice@corp.test', unknownRecipientDelayMs: 400 });
+    const client = await open();
+    expect((await client.command('MAIL FROM:<partner@elsewhere.test>')).code).toBe(250);
+
+    // Act
+    const timed = async (line: string) => {
+      const started = performance.now();
+      const reply = await client.command(line);
+      return { reply, ms: performance.now() - started };
+    };
+    const unknown = await timed('RCPT TO:<guess1@corp.test>');
+    const known = await timed('RCPT TO:<alice@corp.test>');
+
+    // Assess
+    expect(unknown.reply.text).toMatch(/^550 5\.1\.1 /);
+    expect(unknown.ms).toBeGreaterThanOrEqual(390);
+    expect(known.reply.code).toBe(250);
+    expect(known.ms).toBeLessThan(300);
+  });
+
+  it('answers 451 4.3.0 at RCPT TO when the recipient check fails, and DATA then has no recipient', async () => {
+    // Prepare
+    const errors: string[] = [];
+    await start({
+      isKnownRecipient: async () => {
+        throw new Error('directory unreachable');
+      },
+      onError: (_error, context) => errors.push(context),
+    });
+    const client = await open();
+    expect((await client.command('MAIL FROM:<partner@elsewhere.test>')).code).toBe(250);
+
+    // Act
+    const reply = await client.command('RCPT TO:<alice@corp.test>');
+    const data = await client.command('DATA');
+
+    // Assess
+    expect(reply.text).toMatch(/^451 4\.3\.0 /);
+    expect(data.code).toBe(503);
+    expect(errors).toEqual(['recipient check']);
+    expect(accepted).toHaveLength(0);
+  });
+
   it('compares domains case-insensitively and keeps the recipient as given', async () => {
     // Prepare
     await start();
