@@ -144,7 +144,9 @@ describe('admin console: the first page', () => {
     // Assess
     expect(section(html, 'console-exchange')).toContain('No delivery to Exchange was tried for the messages of the last 24 hours');
     expect(section(html, 'console-exchange')).toMatch(/Last accepted delivery None/);
-    expect(section(html, 'console-exchange')).toMatch(/Messages waiting for Exchange 0 Recipients still to deliver 0 The oldest waits for None/);
+    expect(section(html, 'console-exchange')).toMatch(
+      /Messages waiting for Exchange 0 Recipients still to deliver 0 The oldest waits for None/,
+    );
     expect(section(html, 'console-failover')).toContain('Failover is OFF');
     expect(section(html, 'console-failover')).toContain('nobody uses the webmail');
     expect(section(html, 'console-directory')).toContain('Last sync None in the last 30 days');
@@ -157,7 +159,9 @@ describe('admin console: the first page', () => {
     // Act
     const { html } = await get('/admin');
     // Assess
-    expect(section(html, 'console-exchange')).toMatch(/Messages waiting for Exchange 4 Recipients still to deliver not counted here .+ The oldest waits for not known yet/);
+    expect(section(html, 'console-exchange')).toMatch(
+      /Messages waiting for Exchange 4 Recipients still to deliver not counted here .+ The oldest waits for not known yet/,
+    );
   });
 
   it('shows the other parts when one source cannot be read', async () => {

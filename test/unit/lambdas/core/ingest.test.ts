@@ -47,7 +47,10 @@ describe('ingestMessage', () => {
     expect(states.map((state) => state.recipient).sort()).toEqual(['Sales@Corp.Test', 'alice@corp.test', 'bob@corp.test']);
     expect(states.every((state) => state.state === 'queued')).toBe(true);
     expect(queue.sent).toEqual([
-      { job: { sesMessageId: 'ses-0001', receivedAt: mail.receivedAt, attempt: 0, recipients: mail.envelopeRecipients.length }, delaySeconds: 0 },
+      {
+        job: { sesMessageId: 'ses-0001', receivedAt: mail.receivedAt, attempt: 0, recipients: mail.envelopeRecipients.length },
+        delaySeconds: 0,
+      },
     ]);
   });
 
