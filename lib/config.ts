@@ -7,6 +7,7 @@ import { resolve } from 'node:path';
 import type { Node } from 'constructs';
 import { z } from 'zod';
 import { DEFAULT_TIME_ZONE, isTimeZone, SUBADDRESS_SEPARATOR, smtpTlsModes, TIME_ZONE_HINT } from '../lambdas/contract/environment.ts';
+import { PRIMARY_MESSAGE_BYTES } from '../lambdas/contract/primary-message-size.ts';
 import { PRIMARY_SESSIONS } from '../lambdas/contract/primary-sessions.ts';
 import { DEFAULT_SEND_LIMITS, SEND_LIMIT_MAX } from '../lambdas/contract/send-limits.ts';
 import { sesRegionProblem } from './ses-regions.ts';
@@ -152,6 +153,13 @@ const configSchema = z
         .min(PRIMARY_SESSIONS.min, SESSIONS_RANGE)
         .max(PRIMARY_SESSIONS.max, SESSIONS_RANGE)
         .default(PRIMARY_SESSIONS.default),
+      // The largest message the primary takes; larger mail is kept but not relayed, its sender gets a report (issue 17).
+      maxMessageBytes: z
+        .number()
+        .int()
+        .min(PRIMARY_MESSAGE_BYTES.min, `at least ${PRIMARY_MESSAGE_BYTES.min} bytes`)
+        .max(PRIMARY_MESSAGE_BYTES.max, `at most ${PRIMARY_MESSAGE_BYTES.max} bytes`)
+        .default(PRIMARY_MESSAGE_BYTES.default),
     }),
     // Where users sign in: the Cognito user pool federates to exactly one IdP.
     identityProvider: identityProviderSchema,

@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { INBOUND_SMTP_LIMITS } from '../adapters/local/inbound-smtp-limits.ts';
 import { ENV, WEB_ENV } from '../contract/environment.ts';
+import { PRIMARY_MESSAGE_BYTES } from '../contract/primary-message-size.ts';
 import { PRIMARY_SESSIONS } from '../contract/primary-sessions.ts';
 import type { SendLimits } from '../contract/send-limits.ts';
 import { DEFAULT_CLIENT_RATE_LIMIT } from '../core/client-rate-limit.ts';
@@ -27,6 +28,8 @@ export const LOCAL_ENV = {
   publicUrl: 'SHADOWMAIL_PUBLIC_URL',
   /** SMTP sessions to the primary at once, forward and resend together (smartHost.maxSessions in AWS). */
   primaryMaxSessions: 'SHADOWMAIL_PRIMARY_MAX_SESSIONS',
+  /** The largest message the primary takes, in bytes (smartHost.maxMessageBytes in AWS; default Exchange's 36 MB). */
+  primaryMaxMessageBytes: 'SHADOWMAIL_PRIMARY_MAX_MESSAGE_BYTES',
   // Issue 13, the backlog alarm's link (lambdas/wiring/local-outage-alarm.ts).
   /**
    * Where break-glass admins (SHADOWMAIL_BREAK_GLASS_ADMINS) get the backlog alarm link: a comma list of
@@ -86,6 +89,7 @@ const port = z.coerce.number().int().min(0).max(65535);
 /** smtp://host[:port] (STARTTLS when offered) or smtps://host[:port] (TLS from the first byte). */
 export const SMTP_URL = /^smtps?:\/\/[^/:]+(:\d{1,5})?\/?$/;
 const SESSIONS_RANGE = `a whole number from ${PRIMARY_SESSIONS.min} to ${PRIMARY_SESSIONS.max} (2 for the forward, 2 for resends at least)`;
+const MESSAGE_BYTES_RANGE = `a whole number of bytes from ${PRIMARY_MESSAGE_BYTES.min} to ${PRIMARY_MESSAGE_BYTES.max}`;
 const domainPattern = /^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$|^localhost$/;
 
 const localSchema = z.object({
@@ -117,6 +121,12 @@ const localSchema = z.object({
     .min(PRIMARY_SESSIONS.min, SESSIONS_RANGE)
     .max(PRIMARY_SESSIONS.max, SESSIONS_RANGE)
     .default(PRIMARY_SESSIONS.default),
+  [LOCAL_ENV.primaryMaxMessageBytes]: z.coerce
+    .number({ error: MESSAGE_BYTES_RANGE })
+    .int(MESSAGE_BYTES_RANGE)
+    .min(PRIMARY_MESSAGE_BYTES.min, MESSAGE_BYTES_RANGE)
+    .max(PRIMARY_MESSAGE_BYTES.max, MESSAGE_BYTES_RANGE)
+    .default(PRIMARY_MESSAGE_BYTES.default),
   [LOCAL_ENV.publicUrl]: z
     .string()
     .regex(/^https?:\/\/[^/?#\s]+$/, 'the origin browsers use for the webmail, such as http://127.0.0.1:8787 (no path)')
@@ -182,6 +192,8 @@ export interface LocalConfig {
   outbound: SmtpTarget | null;
   /** SMTP sessions to the primary at once, forward and resend together. */
   primaryMaxSessions: number;
+  /** The largest message the primary takes: larger mail is kept, not relayed, and reported to its sender. */
+  primaryMaxMessageBytes: number;
   stackId: string;
   retentionDays: number;
   forwardMaxAgeMs: number;
@@ -245,6 +257,7 @@ export function readLocalConfig(source: NodeJS.ProcessEnv = process.env): LocalC
     primary: smtpTarget(env[LOCAL_ENV.primary]),
     outbound: smtpTarget(env[LOCAL_ENV.outbound]),
     primaryMaxSessions: env[LOCAL_ENV.primaryMaxSessions],
+    primaryMaxMessageBytes: env[LOCAL_ENV.primaryMaxMessageBytes],
     stackId: env[ENV.stackId],
     retentionDays: env[ENV.retentionDays],
     forwardMaxAgeMs: env[ENV.forwardMaxAgeDays] * 86_400_000,

@@ -101,6 +101,12 @@ describe('smart host validation', () => {
     expect(parsed.smartHost.host).toBe('mail.corp.example');
   });
 
+  it("takes the primary's message size limit in bytes, by default Exchange's receive connector default of 36 MB", () => {
+    expect(parseConfig(config({ authSecretArn: SECRET })).smartHost.maxMessageBytes).toBe(37_748_736);
+    expect(parseConfig(config({ authSecretArn: SECRET, maxMessageBytes: 10_485_760 })).smartHost.maxMessageBytes).toBe(10_485_760);
+    expect(refusal(config({ authSecretArn: SECRET, maxMessageBytes: 1000 }))).toMatch(/smartHost\.maxMessageBytes.*at least 65536 bytes/);
+  });
+
   it('accepts the shipped examples: cdk.json and config/example-entra-nat.json', () => {
     // Act
     const inline = parseConfig(CDK_CONTEXT.shadowmail);

@@ -69,6 +69,15 @@ describe('readLocalConfig', () => {
     );
   });
 
+  it("reads the primary's message size limit, by default Exchange's 36 MB, the same range as smartHost.maxMessageBytes", () => {
+    expect(readLocalConfig({}).primaryMaxMessageBytes).toBe(37_748_736);
+    expect(readLocalConfig({ SHADOWMAIL_PRIMARY_MAX_MESSAGE_BYTES: '10485760' }).primaryMaxMessageBytes).toBe(10_485_760);
+    expect(() => readLocalConfig({ SHADOWMAIL_PRIMARY_MAX_MESSAGE_BYTES: '10MB' })).toThrow(
+      /^SHADOWMAIL_PRIMARY_MAX_MESSAGE_BYTES: invalid value "10MB": a whole number of bytes from 65536/,
+    );
+    expect(() => readLocalConfig({ SHADOWMAIL_PRIMARY_MAX_MESSAGE_BYTES: '1000' })).toThrow(/from 65536 to 2147483648/);
+  });
+
   it('reads the subaddress separator; empty or off turns the mapping off', () => {
     expect(readLocalConfig({ SHADOWMAIL_SUBADDRESS_SEPARATOR: '-' }).subaddressSeparator).toBe('-');
     expect(readLocalConfig({ SHADOWMAIL_SUBADDRESS_SEPARATOR: '' }).subaddressSeparator).toBe('');
