@@ -13,13 +13,12 @@ import type { OutboundMailer } from '../ports/outbound-mailer.ts';
 import type { RawMailStore } from '../ports/raw-mail-store.ts';
 import type { SendCounter } from '../ports/send-counter.ts';
 import { domainOf } from './addresses.ts';
+import { TOO_LARGE_PREFIX } from './forward.ts';
 import type { DeliveryState, MessageRecord } from './model.ts';
 import { NON_DELIVERY_REPORTS_PER_DOMAIN_HOUR, nonDeliveryDecision } from './non-delivery-policy.ts';
 import { buildNonDeliveryReport, type FailedRecipient, statusOfReply } from './non-delivery-report.ts';
 import { runOnce } from './once.ts';
 
-/** How the forward records a message it did not relay because it is too large (forward.ts). */
-export const TOO_LARGE_PREFIX = 'too large for the primary:';
 /** How a report's outcome reads in the recipient's trace. */
 export const REPORT_SENT = 'non-delivery report sent to';
 export const REPORT_WITHHELD = 'non-delivery report withheld:';

@@ -4,6 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import { type Http2Bindings, type HttpBindings, type ServerType, serve } from '@hono/node-server';
 import { getConnInfo } from '@hono/node-server/conninfo';
@@ -157,6 +158,7 @@ export async function startLocalStack(config: LocalConfig): Promise<LocalStack> 
     // sink. Its Sent copies sit beside the received mail.
     const mailer = new SmtpOutboundMailer(smtpTo(config.outbound ?? config.primary));
     stoppers.push(async () => mailer.close());
+    const sendCounter = new DynamoDbSendCounter({ client: dynamoClient, tableName: LOCAL_TABLE_NAME });
     const uploads = await startLocalUploads({
       listenHost: config.listenHost,
       port: config.uploadPort,
@@ -208,7 +210,7 @@ export async function startLocalStack(config: LocalConfig): Promise<LocalStack> 
               sentKeyPrefix: SENT_PREFIX,
               sendLimits: config.sendLimits,
             },
-            sendCounter: new DynamoDbSendCounter({ client: dynamoClient, tableName: LOCAL_TABLE_NAME }),
+            sendCounter,
             audit: resend.audit,
             ...(webmail.deps.logger && { logger: webmail.deps.logger }),
           }),
@@ -266,7 +268,10 @@ export async function startLocalStack(config: LocalConfig): Promise<LocalStack> 
         retryBaseSeconds: config.retryBaseSeconds,
         retryMaxDelaySeconds: config.retryMaxDelaySeconds,
         leaseMs: config.leaseMs,
+        maxMessageBytes: config.primaryMaxMessageBytes,
       },
+      // Issue 17: non-delivery reports go the webmail's way out (SES sending in AWS), from the null sender.
+      nonDelivery: { mailer, counter: sendCounter, reportingMta: hostname() },
       ...createObservability(SERVICE.forward),
     });
     const ingestConsumer = ingestQueue.startConsumer(asLocalLambda(ingest, 'ingest'), { batchSize: 10, concurrency: 1 });

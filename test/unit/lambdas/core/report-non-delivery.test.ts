@@ -37,18 +37,21 @@ describe('reportNonDeliveries', () => {
     const mail = receivedMail({ envelopeRecipients: ['alice@corp.test', 'nobody@corp.test'], ...overrides });
     store.put(mail.raw, simpleMessage());
     const queue = new RecordingForwardQueue();
-    await ingestMessage(mail, {
-      index,
-      rawStore: store,
-      parser: headerBlockParser,
-      forwardQueue: queue,
-      clock,
-      workerId: 'ingest',
-      config: { retentionDays: 28, stackId: 'stack-1', leaseMs: 60_000, subaddressSeparator: '+' },
-    });
+    await ingestMessage(mail, { ...ingestDeps(), forwardQueue: queue });
     const job: ForwardJob = queue.sent.shift()!.job;
     await forwardMessage(job, { ...forward, forwardQueue: queue });
     return mail;
+  }
+
+  function ingestDeps() {
+    return {
+      index,
+      rawStore: store,
+      parser: headerBlockParser,
+      clock,
+      workerId: 'ingest',
+      config: { retentionDays: 28, stackId: 'stack-1', leaseMs: 60_000, subaddressSeparator: '+' },
+    };
   }
 
   async function trace(mail: ReceivedMail, recipient: string): Promise<string[]> {
@@ -103,6 +106,21 @@ describe('reportNonDeliveries', () => {
       'non-delivery report sent to sender@partner.test (out-1)',
     ]);
     expect(await trace(mail, 'alice@corp.test')).toEqual(['250 scripted reply']);
+  });
+
+  it('reports a message too large for the primary to every recipient, with status 5.3.4', async () => {
+    forward.config = { ...forward.config, maxMessageBytes: 65_536 };
+    const mail = receivedMail({ envelopeRecipients: ['alice@corp.test'] });
+    store.put(mail.raw, simpleMessage({ body: 'x'.repeat(70_000) }));
+    const queue = new RecordingForwardQueue();
+    await ingestMessage(mail, { ...ingestDeps(), forwardQueue: queue });
+    await forwardMessage(queue.sent.shift()!.job, { ...forward, forwardQueue: queue });
+
+    expect(await reportNonDeliveries(mail.sesMessageId, deps)).toEqual([{ recipient: 'alice@corp.test', sent: true }]);
+    const parsed = await simpleParser(mailer.sent[0]!.raw);
+    expect(parsed.text).toContain('Final-Recipient: rfc822; alice@corp.test\nAction: failed\nStatus: 5.3.4\n');
+    expect(parsed.text).toMatch(/too large for the primary: \d+ bytes, the primary takes at most 65536/);
+    expect(relay.sent).toEqual([]);
   });
 
   it('sends no second report for the same message and recipient', async () => {
