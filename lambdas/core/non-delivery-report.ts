@@ -15,7 +15,8 @@ export interface FailedRecipient {
   explanation: string;
 }
 
-export interface NonDeliveryReportInput {
+/** What a report says, whoever writes the bytes (this builder locally, SES's SendBounce in AWS). */
+export interface NonDeliveryReport {
   /** Our MTA's host name (Reporting-MTA). */
   reportingMta: string;
   /** The report's From: MAILER-DAEMON at one of our domains. */
@@ -28,6 +29,9 @@ export interface NonDeliveryReportInput {
   recipients: FailedRecipient[];
   /** The refused message's header block as stored (lines, without the blank line that ends it). */
   originalHeaders: string;
+}
+
+export interface NonDeliveryReportInput extends NonDeliveryReport {
   date: Date;
   messageId: string;
   boundary: string;
@@ -64,7 +68,7 @@ export function buildNonDeliveryReport(input: NonDeliveryReportInput): string {
     'Content-Type: text/plain; charset=utf-8',
     'Content-Transfer-Encoding: base64',
     '',
-    ...base64Lines(humanText(input)),
+    ...base64Lines(nonDeliveryText(input)),
     '',
     `--${b}`,
     'Content-Type: message/delivery-status',
@@ -92,7 +96,8 @@ export function buildNonDeliveryReport(input: NonDeliveryReportInput): string {
   return lines.join('\r\n');
 }
 
-function humanText(input: NonDeliveryReportInput): string {
+/** The part for people, German first, then English. */
+export function nonDeliveryText(input: NonDeliveryReport): string {
   const list = (pick: (r: FailedRecipient) => string) => input.recipients.map((r) => `  <${r.recipient}>: ${pick(r)}`).join('\n');
   return [
     'Ihre Nachricht konnte nicht zugestellt werden.',

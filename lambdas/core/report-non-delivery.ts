@@ -3,20 +3,19 @@
 // message and recipient (the once-gate), only to a plausibly real sender
 // (core/non-delivery-policy.ts), at most so many per sender domain and hour. Whether a
 // report was sent or withheld, and why, is added to the recipient's trace.
-import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { Clock } from '../ports/clock.ts';
 import type { DeliveryLog } from '../ports/delivery-log.ts';
 import type { MessageRecords } from '../ports/message-records.ts';
+import type { NonDeliverySender } from '../ports/non-delivery-sender.ts';
 import type { OnceGate } from '../ports/once-gate.ts';
-import type { OutboundMailer } from '../ports/outbound-mailer.ts';
 import type { RawMailStore } from '../ports/raw-mail-store.ts';
 import type { SendCounter } from '../ports/send-counter.ts';
 import { domainOf } from './addresses.ts';
 import { TOO_LARGE_PREFIX } from './forward.ts';
 import type { DeliveryState, MessageRecord } from './model.ts';
 import { NON_DELIVERY_REPORTS_PER_DOMAIN_HOUR, nonDeliveryDecision } from './non-delivery-policy.ts';
-import { buildNonDeliveryReport, type FailedRecipient, statusOfReply } from './non-delivery-report.ts';
+import { type FailedRecipient, statusOfReply } from './non-delivery-report.ts';
 import { runOnce } from './once.ts';
 
 /** How a report's outcome reads in the recipient's trace. */
@@ -28,7 +27,7 @@ const HEADER_LIMIT_BYTES = 64 * 1024;
 export interface NonDeliveryDeps {
   index: MessageRecords & DeliveryLog & OnceGate;
   rawStore: RawMailStore;
-  mailer: OutboundMailer;
+  sender: NonDeliverySender;
   counter: SendCounter;
   clock: Clock;
   workerId: string;
@@ -108,7 +107,7 @@ async function reportOne(record: MessageRecord, failure: FailedRecipient, deps: 
   );
   if (!counted) return withheld(`more than ${limit} reports to ${senderDomain} in this hour`);
 
-  const raw = buildNonDeliveryReport({
+  const report = {
     reportingMta: deps.config.reportingMta,
     postmaster: `MAILER-DAEMON@${domainOf(failure.recipient)}`,
     sender,
@@ -117,16 +116,17 @@ async function reportOne(record: MessageRecord, failure: FailedRecipient, deps: 
     originalSubject: record.summary.subject,
     recipients: [failure],
     originalHeaders: await headerBlock(await deps.rawStore.open(record.raw)),
-    date: now,
-    messageId: `${randomUUID()}@${deps.config.reportingMta}`,
-    boundary: `dsn-${randomUUID()}`,
-  });
-  // The null sender: nobody may answer a report with another (RFC 3464 §2, RFC 5321 §4.5.5).
-  const sent = await deps.mailer.send({ from: '', recipients: [sender] }, Buffer.from(raw)).catch(async (error: unknown) => {
+  };
+  const giveBack = () => deps.counter.subtract(`non-delivery-reports:${senderDomain}`, window, 1);
+  const sent = await deps.sender.send(report).catch(async (error: unknown) => {
     // Not sent: the count is given back, and the gate lets a later attempt try again.
-    await deps.counter.subtract(`non-delivery-reports:${senderDomain}`, window, 1);
+    await giveBack();
     throw error;
   });
+  if (!sent.sent) {
+    await giveBack();
+    return withheld(sent.reason);
+  }
   await note(record, failure.recipient, `${REPORT_SENT} ${sender} (${sent.providerMessageId})`, deps);
   return { recipient: failure.recipient, sent: true };
 }

@@ -15,7 +15,7 @@ export type ForwardHandlerDeps = Omit<ForwardDeps, 'workerId'> &
   SqsBatchDeps & {
     workerId?: string;
     /** Where non-delivery reports go (issue 17); absent: none are sent. */
-    nonDelivery?: Pick<NonDeliveryDeps, 'mailer' | 'counter'> & { reportingMta: string };
+    nonDelivery?: Pick<NonDeliveryDeps, 'sender' | 'counter'> & { reportingMta: string };
   };
 
 const forwardJobSchema = z.object({
@@ -61,11 +61,11 @@ export function createForwardHandler(deps: ForwardHandlerDeps): SqsHandler {
         // After every outcome but gone: a report that a crash or an error left unsent is owed on the job's next
         // delivery, which finds the relay done (duplicate); the once-gate sends each report once.
         if (deps.nonDelivery && outcome.status !== 'gone') {
-          const { mailer, counter, reportingMta } = deps.nonDelivery;
+          const { sender, counter, reportingMta } = deps.nonDelivery;
           const reports = await reportNonDeliveries(job.sesMessageId, {
             ...deps,
             workerId,
-            mailer,
+            sender,
             counter,
             config: { reportingMta, leaseMs: deps.config.leaseMs },
           });

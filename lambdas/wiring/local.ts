@@ -38,6 +38,7 @@ import { SignInCodes } from '../adapters/local/sign-in-codes.ts';
 import { startSmtpSink } from '../adapters/local/smtp-sink.ts';
 import { MailparserMimeParser } from '../adapters/mime/mailparser-mime-parser.ts';
 import { OidcSignIn } from '../adapters/oidc/oidc-sign-in.ts';
+import { MailedNonDeliverySender } from '../adapters/smtp/mailed-non-delivery-sender.ts';
 import { SmtpOutboundMailer } from '../adapters/smtp/smtp-outbound-mailer.ts';
 import { SERVICE } from '../contract/metrics.ts';
 import { splitPrimarySessions } from '../contract/primary-sessions.ts';
@@ -271,7 +272,7 @@ export async function startLocalStack(config: LocalConfig): Promise<LocalStack> 
         maxMessageBytes: config.primaryMaxMessageBytes,
       },
       // Issue 17: non-delivery reports go the webmail's way out (SES sending in AWS), from the null sender.
-      nonDelivery: { mailer, counter: sendCounter, reportingMta: hostname() },
+      nonDelivery: { sender: new MailedNonDeliverySender(mailer, systemClock), counter: sendCounter, reportingMta: hostname() },
       ...createObservability(SERVICE.forward),
     });
     const ingestConsumer = ingestQueue.startConsumer(asLocalLambda(ingest, 'ingest'), { batchSize: 10, concurrency: 1 });

@@ -2,6 +2,7 @@
 // message and recipient from the null sender, or none and why, in the trace.
 import { simpleParser } from 'mailparser';
 import { beforeEach, describe, expect, it } from 'vitest';
+import { MailedNonDeliverySender } from '../../../../lambdas/adapters/smtp/mailed-non-delivery-sender.ts';
 import { type ForwardDeps, forwardMessage } from '../../../../lambdas/core/forward.ts';
 import { ingestMessage } from '../../../../lambdas/core/ingest.ts';
 import type { ForwardJob, ReceivedMail, Verdicts } from '../../../../lambdas/core/model.ts';
@@ -79,7 +80,7 @@ describe('reportNonDeliveries', () => {
     deps = {
       index,
       rawStore: store,
-      mailer,
+      sender: new MailedNonDeliverySender(mailer, clock),
       counter,
       clock,
       workerId: 'forward-1',
@@ -166,6 +167,19 @@ describe('reportNonDeliveries', () => {
       { recipient: 'nobody@corp.test', sent: false, reason: 'more than 1 reports to partner.test in this hour' },
     ]);
     expect(mailer.sent).toHaveLength(1);
+  });
+
+  it('withholds the report when the route can never send it, says why, and gives the count back', async () => {
+    const mail = await receiveAndForward();
+    const never = { send: async () => ({ sent: false as const, reason: 'SES sends bounces only within 24 hours of receipt' }) };
+
+    expect(await reportNonDeliveries(mail.sesMessageId, { ...deps, sender: never })).toEqual([
+      { recipient: 'nobody@corp.test', sent: false, reason: 'SES sends bounces only within 24 hours of receipt' },
+    ]);
+    expect((await trace(mail, 'nobody@corp.test')).at(-1)).toBe(
+      'non-delivery report withheld: SES sends bounces only within 24 hours of receipt',
+    );
+    expect([...counter.counts.values()].map((c) => c.messages)).toEqual([0]);
   });
 
   it('tries again when the report could not be sent, and gives the count back', async () => {
