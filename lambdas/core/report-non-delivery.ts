@@ -19,8 +19,12 @@ import { type FailedRecipient, statusOfReply } from './non-delivery-report.ts';
 import { runOnce } from './once.ts';
 
 /** How a report's outcome reads in the recipient's trace. */
-export const REPORT_SENT = 'non-delivery report sent to';
-export const REPORT_WITHHELD = 'non-delivery report withheld:';
+const REPORT_NOTE = 'non-delivery report ';
+export const REPORT_SENT = `${REPORT_NOTE}sent to`;
+export const REPORT_WITHHELD = `${REPORT_NOTE}withheld:`;
+/** Written before the report is handed over: found without an outcome after it, the sender died mid-send. */
+export const REPORT_SENDING = `${REPORT_NOTE}sending to`;
+export const REPORT_NOT_SENT = `${REPORT_NOTE}not sent:`;
 
 const HEADER_LIMIT_BYTES = 64 * 1024;
 
@@ -52,8 +56,9 @@ export async function reportNonDeliveries(sesMessageId: string, deps: NonDeliver
     const failure = reportableFailure(state);
     if (!failure) continue;
     const key = `dsn#${sesMessageId}#${state.recipient.toLowerCase()}`;
+    const inDoubt = lastReportNote(state)?.startsWith(REPORT_SENDING) ?? false;
     const once = await runOnce(deps.index, { key, owner: deps.workerId, now, leaseMs: deps.config.leaseMs }, () =>
-      reportOne(record, failure, deps),
+      reportOne(record, failure, inDoubt, deps),
     );
     if (once.status === 'ran') outcomes.push(once.value);
   }
@@ -78,14 +83,20 @@ export function reportableFailure(state: DeliveryState): FailedRecipient | null 
 }
 
 function isReportNote(response: string): boolean {
-  return response.startsWith(REPORT_SENT) || response.startsWith(REPORT_WITHHELD);
+  return response.startsWith(REPORT_NOTE);
 }
 
-async function reportOne(record: MessageRecord, failure: FailedRecipient, deps: NonDeliveryDeps): Promise<ReportOutcome> {
+function lastReportNote(state: DeliveryState): string | undefined {
+  return state.attempts.map((attempt) => attempt.response).findLast(isReportNote);
+}
+
+async function reportOne(record: MessageRecord, failure: FailedRecipient, inDoubt: boolean, deps: NonDeliveryDeps): Promise<ReportOutcome> {
   const withheld = async (reason: string): Promise<ReportOutcome> => {
     await note(record, failure.recipient, `${REPORT_WITHHELD} ${reason}`, deps);
     return { recipient: failure.recipient, sent: false, reason };
   };
+  // At most one report: a worker died after handing it over (the SMTP in-doubt window), so it may be out.
+  if (inDoubt) return withheld('in doubt: the last attempt stopped while sending it, and a report is never sent twice');
   const decision = nonDeliveryDecision(record);
   if (!decision.send) return withheld(decision.reason);
 
@@ -118,8 +129,10 @@ async function reportOne(record: MessageRecord, failure: FailedRecipient, deps: 
     originalHeaders: await headerBlock(await deps.rawStore.open(record.raw)),
   };
   const giveBack = () => deps.counter.subtract(`non-delivery-reports:${senderDomain}`, window, 1);
+  await note(record, failure.recipient, `${REPORT_SENDING} ${sender}`, deps);
   const sent = await deps.sender.send(report).catch(async (error: unknown) => {
     // Not sent: the count is given back, and the gate lets a later attempt try again.
+    await note(record, failure.recipient, `${REPORT_NOT_SENT} ${error instanceof Error ? error.message : String(error)}`, deps);
     await giveBack();
     throw error;
   });

@@ -1,7 +1,7 @@
 // The report use case: after the forward recorded a permanent failure, one report per
 // message and recipient from the null sender, or none and why, in the trace.
 import { simpleParser } from 'mailparser';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { MailedNonDeliverySender } from '../../../../lambdas/adapters/smtp/mailed-non-delivery-sender.ts';
 import { type ForwardDeps, forwardMessage } from '../../../../lambdas/core/forward.ts';
 import { ingestMessage } from '../../../../lambdas/core/ingest.ts';
@@ -104,6 +104,7 @@ describe('reportNonDeliveries', () => {
     expect(mailer.sent[0]!.raw.toString()).not.toContain('the numbers are attached');
     expect(await trace(mail, 'nobody@corp.test')).toEqual([
       '550 scripted reply',
+      'non-delivery report sending to sender@partner.test',
       'non-delivery report sent to sender@partner.test (out-1)',
     ]);
     expect(await trace(mail, 'alice@corp.test')).toEqual(['250 scripted reply']);
@@ -148,6 +149,29 @@ describe('reportNonDeliveries', () => {
     expect(outcome).toMatchObject({ recipient: 'nobody@corp.test', sent: false, reason: expect.stringMatching(why) });
     expect(mailer.sent).toEqual([]);
     expect((await trace(mail, 'nobody@corp.test')).at(-1)).toMatch(new RegExp(`^non-delivery report withheld: .*${why.source}`));
+  });
+
+  it('does not send again after a worker died while sending (the report may be out): withheld as in doubt, at most one', async () => {
+    const mail = await receiveAndForward();
+    let handedOver = false;
+    const dying = {
+      send: () => {
+        handedOver = true;
+        return new Promise<never>(() => undefined);
+      },
+    };
+    void reportNonDeliveries(mail.sesMessageId, { ...deps, sender: dying });
+    await vi.waitFor(() => expect(handedOver).toBe(true));
+    clock.advance(300_001); // the dead worker's lease runs out
+
+    const [outcome] = await reportNonDeliveries(mail.sesMessageId, { ...deps, workerId: 'forward-2' });
+
+    expect(outcome).toEqual({ recipient: 'nobody@corp.test', sent: false, reason: expect.stringMatching(/in doubt/) });
+    expect(mailer.sent).toEqual([]);
+    expect((await trace(mail, 'nobody@corp.test')).slice(1)).toEqual([
+      'non-delivery report sending to sender@partner.test',
+      expect.stringMatching(/^non-delivery report withheld: in doubt/),
+    ]);
   });
 
   it('reports nothing for a recipient still deferred or refused with a 4xx', async () => {
