@@ -19,6 +19,8 @@ export const ENV = {
   smartHostPort: 'SHADOWMAIL_SMART_HOST_PORT',
   smartHostTls: 'SHADOWMAIL_SMART_HOST_TLS',
   smartHostAuthSecretArn: 'SHADOWMAIL_SMART_HOST_AUTH_SECRET_ARN',
+  /** The largest message the primary takes (smartHost.maxMessageBytes): larger ones are kept, not relayed, reported. */
+  smartHostMaxMessageBytes: 'SHADOWMAIL_SMART_HOST_MAX_MESSAGE_BYTES',
   heloName: 'SHADOWMAIL_HELO_NAME',
   /** The resend job queue (issue 4): the webmail's admin console enqueues, the resend worker consumes. */
   resendQueueUrl: 'SHADOWMAIL_RESEND_QUEUE_URL',

@@ -26,7 +26,12 @@ export interface ForwardConfig {
   retryMaxDelaySeconds: number;
   /** How long one worker may own a relay before another may take over. */
   leaseMs: number;
+  /** The largest message the primary takes (smartHost.maxMessageBytes): larger ones are not relayed. */
+  maxMessageBytes?: number;
 }
+
+/** How the trace says a message was not relayed for its size; the sender is owed a report (core/report-non-delivery.ts). */
+export const TOO_LARGE_PREFIX = 'too large for the primary:';
 
 export interface ForwardDeps {
   index: MessageRecords & DeliveryLog & OnceGate;
@@ -43,6 +48,7 @@ export type ForwardOutcome =
   | { status: 'duplicate' }
   | { status: 'loop'; failed: string[] }
   | { status: 'expired'; failed: string[] }
+  | { status: 'too-large'; failed: string[] }
   | {
       status: 'attempted';
       delivered: string[];
@@ -84,6 +90,18 @@ async function relayPending(job: ForwardJob, record: MessageRecord, deps: Forwar
     const reason = `mail loop: the message already carries the forward stamp of stack ${deps.config.stackId}`;
     await failAll(record, pending, reason, deps);
     return { status: 'loop', failed: pending };
+  }
+
+  // The primary would refuse it with 552 on every attempt; it stays kept and visible in the webmail.
+  const limit = deps.config.maxMessageBytes;
+  if (limit !== undefined && record.size > limit) {
+    await failAll(
+      record,
+      pending,
+      `${TOO_LARGE_PREFIX} ${record.size} bytes, the primary takes at most ${limit} (smartHost.maxMessageBytes)`,
+      deps,
+    );
+    return { status: 'too-large', failed: pending };
   }
 
   const ageMs = now.getTime() - Date.parse(record.receivedAt);

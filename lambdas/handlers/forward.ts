@@ -6,11 +6,17 @@ import { METRIC } from '../contract/metrics.ts';
 import { describeConfigurationFault } from '../core/configuration-fault.ts';
 import { type ForwardDeps, forwardMessage } from '../core/forward.ts';
 import type { ForwardJob } from '../core/model.ts';
+import { type NonDeliveryDeps, reportNonDeliveries } from '../core/report-non-delivery.ts';
 import { parseJsonMessage } from './json-message.ts';
 import { MetricUnit } from './observability.ts';
 import { type SqsBatchDeps, type SqsHandler, sqsBatchHandler } from './sqs-batch.ts';
 
-export type ForwardHandlerDeps = Omit<ForwardDeps, 'workerId'> & SqsBatchDeps & { workerId?: string };
+export type ForwardHandlerDeps = Omit<ForwardDeps, 'workerId'> &
+  SqsBatchDeps & {
+    workerId?: string;
+    /** Where non-delivery reports go (issue 17); absent: none are sent. */
+    nonDelivery?: Pick<NonDeliveryDeps, 'sender' | 'counter'> & { reportingMta: string };
+  };
 
 const forwardJobSchema = z.object({
   sesMessageId: z.string().min(1),
@@ -49,8 +55,21 @@ export function createForwardHandler(deps: ForwardHandlerDeps): SqsHandler {
             const ageSeconds = Math.max(0, (deps.clock.now().getTime() - Date.parse(job.receivedAt)) / 1000);
             metrics.addMetric(METRIC.forwardBacklogAgeSeconds, MetricUnit.Seconds, Math.round(ageSeconds));
           }
-        } else if (outcome.status === 'expired' || outcome.status === 'loop') {
+        } else if (outcome.status === 'expired' || outcome.status === 'loop' || outcome.status === 'too-large') {
           metrics.addMetric(METRIC.recipientsFailed, MetricUnit.Count, outcome.failed.length);
+        }
+        // After every outcome but gone: a report that a crash or an error left unsent is owed on the job's next
+        // delivery, which finds the relay done (duplicate); the once-gate sends each report once.
+        if (deps.nonDelivery && outcome.status !== 'gone') {
+          const { sender, counter, reportingMta } = deps.nonDelivery;
+          const reports = await reportNonDeliveries(job.sesMessageId, {
+            ...deps,
+            workerId,
+            sender,
+            counter,
+            config: { reportingMta, leaseMs: deps.config.leaseMs },
+          });
+          if (reports.length > 0) logger.info('non-delivery reports', { sesMessageId: job.sesMessageId, reports });
         }
       } catch (error) {
         logger.error('forward failed', { sesMessageId: job.sesMessageId, error });

@@ -4,6 +4,7 @@
 import { getSecret } from '@aws-lambda-powertools/parameters/secrets';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SESClient } from '@aws-sdk/client-ses';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { SSMClient } from '@aws-sdk/client-ssm';
@@ -22,6 +23,7 @@ import { S3DownloadLinks } from '../adapters/aws/s3-download-links.ts';
 import { S3DraftStore } from '../adapters/aws/s3-draft-store.ts';
 import { makeS3Client, S3RawMailStore } from '../adapters/aws/s3-raw-mail-store.ts';
 import { SecretsManagerSmtpCredentials } from '../adapters/aws/secrets-smtp-credentials.ts';
+import { SesBounceSender } from '../adapters/aws/ses-bounce-sender.ts';
 import { SesOutboundMailer } from '../adapters/aws/ses-outbound-mailer.ts';
 import { SqsMoveTaskRedrive } from '../adapters/aws/sqs-dead-letter-redrive.ts';
 import { SqsForwardBacklog } from '../adapters/aws/sqs-forward-backlog.ts';
@@ -119,6 +121,13 @@ export async function awsForwardDeps(source: NodeJS.ProcessEnv = process.env): P
       retryBaseSeconds: env[ENV.retryBaseSeconds],
       retryMaxDelaySeconds: env[ENV.retryMaxDelaySeconds],
       leaseMs: env[ENV.leaseSeconds] * 1000,
+      maxMessageBytes: env[ENV.smartHostMaxMessageBytes],
+    },
+    // Issue 17: SES builds and sends the report (SendBounce); SES's inbound endpoint is the MTA that received the mail.
+    nonDelivery: {
+      sender: new SesBounceSender({ client: new SESClient({}), clock: systemClock }),
+      counter: new DynamoDbSendCounter({ client: new DynamoDBClient({}), tableName: env[ENV.tableName] }),
+      reportingMta: `inbound-smtp.${source.AWS_REGION ?? 'unknown'}.amazonaws.com`,
     },
     ...createObservability(SERVICE.forward),
   };

@@ -16,6 +16,7 @@ import {
   WEB_ENV,
 } from '../contract/environment.ts';
 import { RELAY_WORK_MS } from '../contract/pipeline-limits.ts';
+import { PRIMARY_MESSAGE_BYTES } from '../contract/primary-message-size.ts';
 import { DEFAULT_SEND_LIMITS, SEND_LIMIT_MAX, type SendLimits } from '../contract/send-limits.ts';
 import { ConfigurationError } from '../core/errors.ts';
 
@@ -62,6 +63,7 @@ const awsForwardSchema = awsIngestSchema.extend({
   [ENV.smartHostTls]: z.enum(smtpTlsModes).default('starttls-required'),
   [ENV.smartHostAuthSecretArn]: z.string().startsWith('arn:').optional(),
   [ENV.heloName]: z.string().min(1).optional(),
+  [ENV.smartHostMaxMessageBytes]: positiveInt.default(PRIMARY_MESSAGE_BYTES.default),
 });
 
 /** Attempts per recipient within a resend job: a whole number from 1 to 20 (default 5). */

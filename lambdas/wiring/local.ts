@@ -4,6 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import { type Http2Bindings, type HttpBindings, type ServerType, serve } from '@hono/node-server';
 import { getConnInfo } from '@hono/node-server/conninfo';
@@ -38,6 +39,7 @@ import { SignInCodes } from '../adapters/local/sign-in-codes.ts';
 import { startSmtpSink } from '../adapters/local/smtp-sink.ts';
 import { MailparserMimeParser } from '../adapters/mime/mailparser-mime-parser.ts';
 import { OidcSignIn } from '../adapters/oidc/oidc-sign-in.ts';
+import { MailedNonDeliverySender } from '../adapters/smtp/mailed-non-delivery-sender.ts';
 import { SmtpOutboundMailer } from '../adapters/smtp/smtp-outbound-mailer.ts';
 import { SERVICE } from '../contract/metrics.ts';
 import { splitPrimarySessions } from '../contract/primary-sessions.ts';
@@ -159,6 +161,7 @@ export async function startLocalStack(config: LocalConfig): Promise<LocalStack> 
     // sink. Its Sent copies sit beside the received mail.
     const mailer = new SmtpOutboundMailer(smtpTo(config.outbound ?? config.primary));
     stoppers.push(async () => mailer.close());
+    const sendCounter = new DynamoDbSendCounter({ client: dynamoClient, tableName: LOCAL_TABLE_NAME });
     const uploads = await startLocalUploads({
       listenHost: config.listenHost,
       port: config.uploadPort,
@@ -210,7 +213,7 @@ export async function startLocalStack(config: LocalConfig): Promise<LocalStack> 
               sentKeyPrefix: SENT_PREFIX,
               sendLimits: config.sendLimits,
             },
-            sendCounter: new DynamoDbSendCounter({ client: dynamoClient, tableName: LOCAL_TABLE_NAME }),
+            sendCounter,
             audit: resend.audit,
             ...(webmail.deps.logger && { logger: webmail.deps.logger }),
           }),
@@ -268,7 +271,10 @@ export async function startLocalStack(config: LocalConfig): Promise<LocalStack> 
         retryBaseSeconds: config.retryBaseSeconds,
         retryMaxDelaySeconds: config.retryMaxDelaySeconds,
         leaseMs: config.leaseMs,
+        maxMessageBytes: config.primaryMaxMessageBytes,
       },
+      // Issue 17: non-delivery reports go the webmail's way out (SES sending in AWS), from the null sender.
+      nonDelivery: { sender: new MailedNonDeliverySender(mailer, systemClock), counter: sendCounter, reportingMta: hostname() },
       ...createObservability(SERVICE.forward),
     });
     const ingestConsumer = ingestQueue.startConsumer(asLocalLambda(ingest, 'ingest'), { batchSize: 10, concurrency: 1 });

@@ -58,7 +58,12 @@ export const TABLE_ACCESS = {
     lookupIndex: false,
   },
   forward: {
-    grants: [{ sid: 'Deliveries', actions: ['GetItem', 'Query', 'UpdateItem'], partitions: [PARTITIONS.message] }, gates],
+    grants: [
+      { sid: 'Deliveries', actions: ['GetItem', 'Query', 'UpdateItem'], partitions: [PARTITIONS.message] },
+      // Non-delivery reports per sender domain and hour (core/report-non-delivery.ts).
+      { sid: 'SendCounts', actions: ['UpdateItem'], partitions: [PARTITIONS.sendCount] },
+      gates,
+    ],
     lookupIndex: false,
   },
   resend: {

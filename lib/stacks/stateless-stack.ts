@@ -101,6 +101,7 @@ export class StatelessStack extends Stack {
       [ENV.smartHostTls]: smartHost.tls,
       [ENV.smartHostAuthSecretArn]: smartHost.authSecretArn,
       [ENV.heloName]: smartHost.heloName,
+      [ENV.smartHostMaxMessageBytes]: String(smartHost.maxMessageBytes),
     };
     this.forward = new MailFunction(this, 'Forward', {
       entry: 'lambdas/entry/forward.ts',
@@ -154,6 +155,8 @@ export class StatelessStack extends Stack {
       takeOverActiveRuleSet: config.ses.takeOverActiveRuleSet,
     });
     this.inbound.addOutputs();
+    // Issue 17: the forward sends non-delivery reports through SES SendBounce, from MAILER-DAEMON at one of our domains.
+    this.forward.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['ses:SendBounce'], resources: this.inbound.identityArns }));
 
     this.webmailSending = new WebmailSending(this, 'WebmailSending', { configurationSetName: `${config.stackId}-webmail` });
     this.webmailSending.addOutputs();

@@ -97,7 +97,14 @@ describe('configuration', () => {
     expect(minimal).toEqual({
       stackId: 'shadowmail',
       domains: ['example.com'],
-      smartHost: { host: 'mail.example.com', port: 587, tls: 'starttls-required', authSecretArn: RELAY_SECRET, maxSessions: 10 },
+      smartHost: {
+        host: 'mail.example.com',
+        port: 587,
+        tls: 'starttls-required',
+        authSecretArn: RELAY_SECRET,
+        maxSessions: 10,
+        maxMessageBytes: 37_748_736,
+      },
       identityProvider: { ...SAML_IDP, name: 'ADFS', emailAttribute: 'http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress' },
       webmail: {
         ...WEBMAIL,
@@ -820,6 +827,14 @@ describe('the whole deployment', () => {
     const identityArn = (name: unknown) => sesArn(...(typeof name === 'string' ? [`:identity/${name}`] : [':identity/', name]));
     const sendingIdentities = (sending.Resource as unknown[]).filter((arn) => JSON.stringify(arn).includes(':identity/'));
     expect(sendingIdentities).toEqual([identityArn({ Ref: createdId }), identityArn('corp.example')]);
+    // Issue 17: the forward sends non-delivery reports (SES SendBounce) from MAILER-DAEMON at those identities, nothing else of SES
+    const forwardSes = Object.entries(stateless.findResources('AWS::IAM::Policy') as Record<string, Resource>)
+      .filter(([id]) => id.startsWith('ForwardRole'))
+      .flatMap(([, p]) => p.Properties.PolicyDocument.Statement as Array<{ Action: string | string[]; Resource: unknown }>)
+      .filter((st) => [st.Action].flat().some((a) => a.startsWith('ses:')));
+    expect(forwardSes.map((st) => [st.Action, st.Resource])).toEqual([
+      ['ses:SendBounce', [identityArn({ Ref: createdId }), identityArn('corp.example')]],
+    ]);
   });
 
   it('wires every dead-letter queue, the backlog and the failure metrics to alarms on the alarm topic', () => {

@@ -4,7 +4,7 @@ import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { describe, expect, it, vi } from 'vitest';
 import { MailparserMimeParser } from '../../../lambdas/adapters/mime/mailparser-mime-parser.ts';
 import { METRIC } from '../../../lambdas/contract/metrics.ts';
-import { ConfigurationError } from '../../../lambdas/core/errors.ts';
+import { ConfigurationError, RetryableError } from '../../../lambdas/core/errors.ts';
 import { ingestMessage } from '../../../lambdas/core/ingest.ts';
 import { createForwardHandler } from '../../../lambdas/handlers/forward.ts';
 import { createIngestHandler } from '../../../lambdas/handlers/ingest.ts';
@@ -22,6 +22,7 @@ import {
   ScriptedRelay,
 } from '../../support/memory-adapters.ts';
 import { MemoryMessageIndex } from '../../support/memory-message-index.ts';
+import { MemorySendCounter } from '../../support/memory-send-counter.ts';
 import { receivedMail, simpleMessage } from '../../support/received-mail.ts';
 
 process.env.POWERTOOLS_METRICS_DISABLED = 'true';
@@ -224,6 +225,66 @@ describe('forward handler', () => {
       'smart host configuration fault',
       expect.objectContaining({ sesMessageId: 'refused-1', configurationFault: 'auth' }),
     );
+  });
+});
+
+describe('forward handler: non-delivery reports', () => {
+  it('sends the report a failed send left owed when the job comes again, although the relay is done', async () => {
+    // Prepare: the primary refuses the recipient; the report route fails once
+    const index = new MemoryMessageIndex();
+    const store = new MemoryRawMailStore();
+    const queue = new RecordingForwardQueue();
+    const clock = new ManualClock('2026-11-20T10:00:00Z');
+    store.put({ bucket: 'raw', key: 'm-1' }, simpleMessage());
+    await ingestMessage(
+      receivedMail({ sesMessageId: 'm-1', raw: { bucket: 'raw', key: 'm-1' }, envelopeRecipients: ['nobody@corp.test'] }),
+      {
+        index,
+        rawStore: store,
+        parser: new MailparserMimeParser(),
+        forwardQueue: queue,
+        clock,
+        workerId: 'i',
+        config: { retentionDays: 28, stackId: 's', leaseMs: 1000, subaddressSeparator: '+' },
+      },
+    );
+    const relay = new ScriptedRelay();
+    relay.codes.set('nobody@corp.test', 550);
+    const reports: string[] = [];
+    let routeDown = true;
+    const handler = createForwardHandler({
+      index,
+      rawStore: store,
+      relay,
+      forwardQueue: new RecordingForwardQueue(),
+      clock,
+      config: { stackId: 's', maxAgeMs: 5 * 86_400_000, retryBaseSeconds: 60, retryMaxDelaySeconds: 900, leaseMs: 1000 },
+      retryVisibility: new RecordingMessageVisibility(),
+      nonDelivery: {
+        sender: {
+          send: async (report) => {
+            if (routeDown) throw new RetryableError('route down');
+            reports.push(report.recipients[0]!.recipient);
+            return { sent: true, providerMessageId: 'r-1' };
+          },
+        },
+        counter: new MemorySendCounter(),
+        reportingMta: 'mx.corp.test',
+      },
+      ...createObservability('test'),
+    });
+    const job = sqsRecord('r-1', JSON.stringify(queue.sent[0]!.job));
+
+    // Act: the first delivery relays (refused) but cannot report; the job comes again
+    const first = await handler({ Records: [job] }, context);
+    routeDown = false;
+    const second = await handler({ Records: [job] }, context);
+
+    // Assess: relayed once, reported once
+    expect(first.batchItemFailures).toEqual([{ itemIdentifier: 'r-1' }]);
+    expect(second.batchItemFailures).toEqual([]);
+    expect(relay.sent).toHaveLength(1);
+    expect(reports).toEqual(['nobody@corp.test']);
   });
 });
 

@@ -240,6 +240,29 @@ describe('forwardMessage', () => {
     expect(states.every((s) => s.state === 'failed' && s.reason?.startsWith('mail loop'))).toBe(true);
   });
 
+  it('does not relay a message larger than the primary takes (smartHost.maxMessageBytes), and records why', async () => {
+    const job = await ingest();
+    const size = Buffer.byteLength(RAW, 'latin1');
+
+    const outcome = await forwardMessage(job, { ...deps, config: { ...deps.config, maxMessageBytes: size - 1 } });
+
+    expect(outcome).toEqual({ status: 'too-large', failed: ['a@corp.test', 'b@corp.test', 'c@corp.test'] });
+    expect(relay.sent).toHaveLength(0);
+    const states = await index.getDeliveryStates(mail.sesMessageId, clock.now());
+    expect(states.map((s) => [s.state, s.reason])).toEqual(
+      Array(3).fill([
+        'failed',
+        `too large for the primary: ${size} bytes, the primary takes at most ${size - 1} (smartHost.maxMessageBytes)`,
+      ]),
+    );
+  });
+
+  it('relays a message exactly as large as the primary takes', async () => {
+    const job = await ingest();
+    const outcome = await forwardMessage(job, { ...deps, config: { ...deps.config, maxMessageBytes: Buffer.byteLength(RAW, 'latin1') } });
+    expect(outcome).toMatchObject({ status: 'attempted', delivered: ['a@corp.test', 'b@corp.test', 'c@corp.test'] });
+  });
+
   it('treats a redelivered job as a duplicate and relays nothing twice', async () => {
     const job = await ingest();
     await forwardMessage(job, deps);
