@@ -140,6 +140,7 @@ export function traceJson({ message, deliveries }: TracedMessage) {
         response: attempt.response,
         outcome: attempt.outcome,
         ...(attempt.configurationFault && { configurationFault: attempt.configurationFault }),
+        ...(attempt.kind && { kind: attempt.kind }),
       })),
     })),
   };
@@ -169,9 +170,12 @@ export function formatTrace(results: TracedMessage[], more = false): string {
       const reply = delivery.lastReply ? `  ${oneLine(delivery.lastReply, 120)}` : '';
       lines.push(`  → ${delivery.recipient.padEnd(32)} ${delivery.state.padEnd(9)} attempts ${delivery.attemptCount}${reply}`);
       for (const attempt of delivery.attempts) {
-        lines.push(
-          `      ${attempt.at}  ${String(attempt.code).padStart(3, '0')}  ${attempt.outcome.padEnd(9)} ${oneLine(attempt.response, 160)}`,
-        );
+        // A line about the sender's non-delivery report is no attempt at the primary: no code, no outcome.
+        const what =
+          attempt.kind === 'report'
+            ? `---  ${'report'.padEnd(9)}`
+            : `${String(attempt.code).padStart(3, '0')}  ${attempt.outcome.padEnd(9)}`;
+        lines.push(`      ${attempt.at}  ${what} ${oneLine(attempt.response, 160)}`);
         if (attempt.configurationFault)
           lines.push(`        ${describeConfigurationFault(attempt.configurationFault, oneLine(attempt.response, 160))}`);
       }

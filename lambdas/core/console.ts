@@ -114,12 +114,17 @@ async function exchangeState(deps: TraceDeps, now: Date): Promise<ExchangeState>
 export function exchangeFromAttempts(
   attempts: readonly DeliveryAttempt[],
 ): Pick<ExchangeState, 'answering' | 'since' | 'lastAccepted' | 'lastRefused'> {
-  const newestFirst = [...attempts].sort((a, b) => b.at.localeCompare(a.at));
+  // Lines about senders' non-delivery reports are no attempt at Exchange.
+  const newestFirst = attempts.filter((attempt) => attempt.kind !== 'report').sort((a, b) => b.at.localeCompare(a.at));
   const accepted = (attempt: DeliveryAttempt) => attempt.outcome === 'delivered';
+  // A permanent refusal of one recipient (550 5.1.1) is Exchange up and judging mail; a
+  // refusal of our own login or TLS (a configuration fault) is not mail getting through.
+  const answered = (attempt: DeliveryAttempt) =>
+    accepted(attempt) || (attempt.outcome === 'failed' && attempt.code >= 500 && !attempt.configurationFault);
   const newest = newestFirst[0];
   if (!newest) return { answering: null, since: null, lastAccepted: null, lastRefused: null };
-  const answering = accepted(newest);
-  const runEnd = newestFirst.findIndex((attempt) => accepted(attempt) !== answering);
+  const answering = answered(newest);
+  const runEnd = newestFirst.findIndex((attempt) => answered(attempt) !== answering);
   const run = runEnd < 0 ? newestFirst : newestFirst.slice(0, runEnd);
   return {
     answering,

@@ -165,6 +165,12 @@ export interface DeliveryAttempt {
   outcome: 'delivered' | 'deferred' | 'failed';
   /** Set when this attempt failed on the smart-host settings (absent otherwise). */
   configurationFault?: ConfigurationFault;
+  /**
+   * `report`: a line about the sender's non-delivery report (core/report-non-delivery.ts),
+   * not an attempt at the primary. Trace shows it; the last reply and the console's view of
+   * Exchange leave it out. Absent on every real attempt.
+   */
+  kind?: 'report';
 }
 
 export interface DeliveryState {

@@ -13,7 +13,7 @@ import type { RawMailStore } from '../ports/raw-mail-store.ts';
 import type { SendCounter } from '../ports/send-counter.ts';
 import { domainOf } from './addresses.ts';
 import { TOO_LARGE_PREFIX } from './forward.ts';
-import type { DeliveryState, MessageRecord } from './model.ts';
+import type { DeliveryAttempt, DeliveryState, MessageRecord } from './model.ts';
 import { NON_DELIVERY_REPORTS_PER_DOMAIN_HOUR, nonDeliveryDecision } from './non-delivery-policy.ts';
 import { type FailedRecipient, statusOfReply } from './non-delivery-report.ts';
 import { runOnce } from './once.ts';
@@ -68,7 +68,7 @@ export async function reportNonDeliveries(sesMessageId: string, deps: NonDeliver
 /** A failure the sender is owed a report for: the primary's 5xx, or too large to relay. */
 export function reportableFailure(state: DeliveryState): FailedRecipient | null {
   if (state.state !== 'failed') return null;
-  const last = [...state.attempts].reverse().find((attempt) => attempt.outcome === 'failed' && !isReportNote(attempt.response));
+  const last = [...state.attempts].reverse().find((attempt) => attempt.outcome === 'failed' && !isReportNote(attempt));
   if (!last) return null;
   if (last.response.startsWith(TOO_LARGE_PREFIX)) {
     return { recipient: state.recipient, status: '5.3.4', diagnostic: null, explanation: last.response };
@@ -82,12 +82,12 @@ export function reportableFailure(state: DeliveryState): FailedRecipient | null 
   };
 }
 
-function isReportNote(response: string): boolean {
-  return response.startsWith(REPORT_NOTE);
+function isReportNote(attempt: DeliveryAttempt): boolean {
+  return attempt.kind === 'report';
 }
 
 function lastReportNote(state: DeliveryState): string | undefined {
-  return state.attempts.map((attempt) => attempt.response).findLast(isReportNote);
+  return state.attempts.findLast(isReportNote)?.response;
 }
 
 async function reportOne(record: MessageRecord, failure: FailedRecipient, inDoubt: boolean, deps: NonDeliveryDeps): Promise<ReportOutcome> {
@@ -150,6 +150,7 @@ async function note(record: MessageRecord, recipient: string, response: string, 
     code: 0,
     response,
     outcome: 'failed',
+    kind: 'report',
   });
 }
 

@@ -126,7 +126,8 @@ export class DynamoDbDeliveryLog implements DeliveryLog {
           ':count': current.attemptCount,
           ':next': current.attemptCount + 1,
           ':state': state,
-          ':lastReply': stored.response,
+          // A note about the sender's report is no reply of the primary's (model.ts DeliveryAttempt.kind).
+          ':lastReply': attempt.kind === 'report' ? current.lastReply : stored.response,
           ':updatedAt': attempt.at,
           ':reason': reason,
         },

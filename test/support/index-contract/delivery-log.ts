@@ -129,5 +129,25 @@ export function describeDeliveryLogContract(current: () => IndexUnderTest): void
       ]);
       expect(states[0]?.attempts.at(-1)).toEqual({ ...attempt(2, 'delivered'), response: 'resend r1: 250 ok' });
     });
+
+    it("keeps a note (kind 'report') in the history without making it the last reply: that stays the primary's", async () => {
+      // Prepare
+      await index.createDeliveryState(
+        makeState('x2', 'a@corp.test', {
+          state: 'failed',
+          reason: 'permanent failure: 550 5.1.1 unknown',
+          attemptCount: 1,
+          attempts: [{ ...attempt(1, 'failed'), code: 550, response: '550 5.1.1 unknown' }],
+          lastReply: '550 5.1.1 unknown',
+        }),
+      );
+      const note = { ...attempt(2, 'failed'), code: 0, response: 'non-delivery report sent to s@partner.test', kind: 'report' as const };
+      // Act
+      await index.recordExtraAttempt('x2', 'a@corp.test', note);
+      // Assess
+      const [state] = await index.getDeliveryStates('x2', NOW);
+      expect(state).toMatchObject({ state: 'failed', lastReply: '550 5.1.1 unknown' });
+      expect(state?.attempts.at(-1)).toEqual(note);
+    });
   });
 }

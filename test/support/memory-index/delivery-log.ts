@@ -47,6 +47,6 @@ export class MemoryDeliveryLog implements DeliveryLog {
 function append(state: DeliveryState, attempt: DeliveryAttempt): void {
   state.attempts = [...state.attempts, attempt].slice(-MAX_STORED_ATTEMPTS);
   state.attemptCount += 1;
-  state.lastReply = attempt.response;
+  if (attempt.kind !== 'report') state.lastReply = attempt.response;
   state.updatedAt = attempt.at;
 }

@@ -49,6 +49,9 @@ describe('non-delivery reports in local mode, Postfix as the primary', () => {
       SHADOWMAIL_SMTP_PORT: String(await freePort()),
       SHADOWMAIL_RETRY_BASE_SECONDS: '1',
       SHADOWMAIL_RETRY_MAX_DELAY_SECONDS: '2',
+      // corp.test as a catch-all: local mode takes nobody@ (the directory would refuse it at
+      // RCPT TO, test/system/scenarios/door.test.ts), and the primary then refuses it for good.
+      SHADOWMAIL_CATCH_ALL_DOMAINS: 'corp.test',
     };
     local = await startLocal(dataDir, env);
   }, 120_000);

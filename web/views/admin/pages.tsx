@@ -182,7 +182,7 @@ export function TraceDetailView(props: { t: Translate; times: TimeFormat; traced
                   <td>
                     <time datetime={a.at}>{props.times.at(a.at)}</time>
                   </td>
-                  <td>{String(a.code)}</td>
+                  <td>{a.kind === 'report' ? '—' : String(a.code)}</td>
                   <td>
                     {a.response}
                     {a.configurationFault && <p>{t(`admin.trace.fault.${a.configurationFault}`)}</p>}
@@ -214,7 +214,7 @@ export function TraceDetailView(props: { t: Translate; times: TimeFormat; traced
 
 /** The configuration fault of a recipient's latest attempt, if it had one. */
 function lastFault(delivery: DeliveryState): string | undefined {
-  return delivery.attempts.at(-1)?.configurationFault;
+  return delivery.attempts.findLast((attempt) => attempt.kind !== 'report')?.configurationFault;
 }
 
 export function BulkResendView(props: { t: Translate; csrf: string; error: string | null }): Child {

@@ -93,4 +93,23 @@ describe('shadowmail trace output', () => {
     expect(text).not.toContain('configuration fault');
     expect(json.deliveries[0]!.attempts[0]).not.toHaveProperty('configurationFault');
   });
+
+  it("shows a line about the sender's non-delivery report as a report, not as an attempt with code 000", () => {
+    // Prepare
+    const refused: DeliveryAttempt = { at, code: 550, response: '550 5.1.1 User unknown', outcome: 'failed' };
+    const note: DeliveryAttempt = {
+      at: '2030-03-03T10:00:05.000Z',
+      code: 0,
+      response: 'non-delivery report sent to sender@partner.test (r-1)',
+      outcome: 'failed',
+      kind: 'report',
+    };
+    // Act
+    const text = formatTrace([traced([refused, note], 'failed')]);
+    const json = traceJson(traced([refused, note], 'failed'));
+    // Assess
+    expect(text).toContain('      2030-03-03T10:00:05.000Z  ---  report    non-delivery report sent to sender@partner.test (r-1)\n');
+    expect(text).toContain('      2030-03-03T10:00:00.000Z  550  failed    550 5.1.1 User unknown\n');
+    expect(json.deliveries[0]!.attempts[1]).toMatchObject({ kind: 'report' });
+  });
 });

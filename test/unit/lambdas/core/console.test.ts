@@ -43,4 +43,48 @@ describe('exchangeFromAttempts', () => {
     // Assess
     expect(state).toMatchObject({ answering: true, since: '2030-03-03T09:30:00Z', lastRefused: refused('2030-03-03T09:00:00Z') });
   });
+
+  it('counts a permanent refusal of one recipient as Exchange answering; a refusal of our login is not', () => {
+    // Prepare: Exchange said 550 for a mistyped address — it is up and judging mail.
+    const unknownUser: DeliveryAttempt = { at: '2030-03-03T12:40:00Z', code: 550, response: '5.1.1 User unknown', outcome: 'failed' };
+    const loginRefused: DeliveryAttempt = {
+      at: '2030-03-03T12:50:00Z',
+      code: 535,
+      response: '5.7.3 Authentication unsuccessful',
+      outcome: 'deferred',
+      configurationFault: 'auth',
+    };
+    // Act + Assess
+    expect(exchangeFromAttempts([accepted('2030-03-03T12:00:00Z'), unknownUser])).toMatchObject({
+      answering: true,
+      since: '2030-03-03T12:00:00Z',
+      lastAccepted: accepted('2030-03-03T12:00:00Z'),
+      lastRefused: unknownUser,
+    });
+    expect(exchangeFromAttempts([accepted('2030-03-03T12:00:00Z'), unknownUser, loginRefused])).toMatchObject({
+      answering: false,
+      since: '2030-03-03T12:50:00Z',
+      lastRefused: loginRefused,
+    });
+  });
+
+  it("leaves out the lines about senders' non-delivery reports: they are no attempt at Exchange", () => {
+    // Prepare
+    const note: DeliveryAttempt = {
+      at: '2030-03-03T13:00:00Z',
+      code: 0,
+      response: 'non-delivery report sent to s@partner.test',
+      outcome: 'failed',
+      kind: 'report',
+    };
+    // Act
+    const state = exchangeFromAttempts([accepted('2030-03-03T12:00:00Z'), note]);
+    // Assess
+    expect(state).toEqual({
+      answering: true,
+      since: '2030-03-03T12:00:00Z',
+      lastAccepted: accepted('2030-03-03T12:00:00Z'),
+      lastRefused: null,
+    });
+  });
 });
