@@ -16,6 +16,7 @@ import type {
   TraceQuery,
 } from '../ports/message-search.ts';
 import type { LeaseResult, OnceGate } from '../ports/once-gate.ts';
+import type { PendingRecipients } from '../ports/pending-recipients.ts';
 
 export interface IndexRoles {
   addresses: AddressMap;
@@ -24,6 +25,7 @@ export interface IndexRoles {
   deliveries: DeliveryLog;
   search: MessageSearch;
   gate: OnceGate;
+  pending: PendingRecipients;
 }
 
 export class RoleIndex implements MessageIndex {
@@ -90,5 +92,12 @@ export class RoleIndex implements MessageIndex {
   }
   releaseOnce(key: string, owner: string): Promise<void> {
     return this.roles.gate.releaseOnce(key, owner);
+  }
+
+  setPendingRecipients(sesMessageId: string, count: number, expiresAt: number): Promise<void> {
+    return this.roles.pending.setPendingRecipients(sesMessageId, count, expiresAt);
+  }
+  countPendingRecipients(now: Date): Promise<number> {
+    return this.roles.pending.countPendingRecipients(now);
   }
 }

@@ -65,9 +65,19 @@ export const messageTableKeys = {
   auditEvent: (day: string, position: string) => ({ pk: `AUDIT#${day}`, sk: position }),
   /** A sending user's count of messages and recipients in one window (`H#<hour>` or `D#<day>`, UTC). */
   sendCount: (mailbox: string, window: string) => ({ pk: `${SEND_COUNT_PREFIX}${keyPart(mailbox)}`, sk: window }),
+  /**
+   * How many recipients of one message still wait for the primary (the console's backlog):
+   * one item per message in one of PENDING_SHARDS partitions, so the count is a few Queries.
+   */
+  pendingRecipients: (shard: number, sesMessageId: string) => ({ pk: `${PENDING_PREFIX}${shard.toString(16)}`, sk: sesMessageId }),
   /** A break-glass admin's TOTP setup window (issue 13; the sign-in trigger reads it). */
   adminSetup: (username: string) => ({ pk: `${ADMIN_SETUP_PREFIX}${keyPart(username)}`, sk: 'SETUP' }),
 } as const;
+
+/** Partition key prefix of the pending-recipient counts (ingest and forward write them, the webmail sums them). */
+export const PENDING_PREFIX = 'PENDING#';
+/** How many partitions the pending-recipient counts are spread over (writes of a burst do not meet in one). */
+export const PENDING_SHARDS = 16;
 
 /** Partition key prefix of the admins' TOTP setup windows: the sign-in trigger may read these items. */
 export const ADMIN_SETUP_PREFIX = 'SETUP#';

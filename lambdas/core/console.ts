@@ -8,6 +8,7 @@ import type { DeadLetterRedrive, QueueDepth } from '../ports/dead-letter-redrive
 import type { DirectoryStore } from '../ports/directory.ts';
 import type { FailoverFlag, FailoverState } from '../ports/failover-flag.ts';
 import type { ForwardBacklog, ForwardBacklogState } from '../ports/forward-backlog.ts';
+import type { PendingRecipients } from '../ports/pending-recipients.ts';
 import { listAudit } from './audit.ts';
 import type { DeliveryAttempt } from './model.ts';
 import { searchTrace, type TraceDeps } from './trace.ts';
@@ -22,6 +23,8 @@ export const LATEST_AUDIT_ENTRIES = 10;
 export const MAX_SIGN_INS_COUNTED = 2_000;
 
 export interface ConsoleDeps extends TraceDeps {
+  /** The trace's reads, and the recipients the forward still has to deliver. */
+  index: TraceDeps['index'] & Pick<PendingRecipients, 'countPendingRecipients'>;
   audit: AuditLog;
   clock: Clock;
   flag: FailoverFlag;
@@ -67,6 +70,8 @@ export interface DirectorySummary {
 export interface ConsoleOverview {
   exchange: Part<ExchangeState>;
   backlog: Part<ForwardBacklogState> | null;
+  /** Recipients of the backlog's messages that still wait (every message's latest count). */
+  pendingRecipients: Part<number>;
   deadLetters: { name: string; depth: Part<QueueDepth> }[];
   failover: Part<FailoverState>;
   /** Only while the failover is on. */
@@ -78,15 +83,16 @@ export interface ConsoleOverview {
 export async function readConsoleOverview(deps: ConsoleDeps): Promise<ConsoleOverview> {
   const now = deps.clock.now();
   const failover = await part(() => deps.flag.read());
-  const [exchange, backlog, deadLetters, signIns, directory, latestAudit] = await Promise.all([
+  const [exchange, backlog, pendingRecipients, deadLetters, signIns, directory, latestAudit] = await Promise.all([
     part(() => exchangeState(deps, now)),
     deps.backlog ? part(() => deps.backlog!.read(now)) : null,
+    part(() => deps.index.countPendingRecipients(now)),
     Promise.all((deps.deadLetters ?? []).map(async ({ name, queue }) => ({ name, depth: await part(() => queue.depth()) }))),
     failover.ok && failover.value.on ? part(() => countSignIns(deps, failover.value.since)) : null,
     deps.directory ? part(() => directorySummary(deps)) : null,
     part(() => newestAudit({}, LATEST_AUDIT_ENTRIES, deps)),
   ]);
-  return { exchange, backlog, deadLetters, failover, signIns, directory, latestAudit };
+  return { exchange, backlog, pendingRecipients, deadLetters, failover, signIns, directory, latestAudit };
 }
 
 async function part<T>(read: () => Promise<T>): Promise<Part<T>> {

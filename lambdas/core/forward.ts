@@ -8,6 +8,7 @@ import type { DeliveryLog } from '../ports/delivery-log.ts';
 import type { ForwardQueue } from '../ports/forward-queue.ts';
 import type { MessageRecords } from '../ports/message-records.ts';
 import type { OnceGate } from '../ports/once-gate.ts';
+import type { PendingRecipients } from '../ports/pending-recipients.ts';
 import type { RawMailStore } from '../ports/raw-mail-store.ts';
 import type { RecipientReply, SmtpRelay } from '../ports/smtp-relay.ts';
 import { normalizeAddress } from './addresses.ts';
@@ -34,7 +35,7 @@ export interface ForwardConfig {
 export const TOO_LARGE_PREFIX = 'too large for the primary:';
 
 export interface ForwardDeps {
-  index: MessageRecords & DeliveryLog & OnceGate;
+  index: MessageRecords & DeliveryLog & OnceGate & PendingRecipients;
   rawStore: RawMailStore;
   relay: SmtpRelay;
   forwardQueue: ForwardQueue;
@@ -84,7 +85,11 @@ async function relayPending(job: ForwardJob, record: MessageRecord, deps: Forwar
   const now = deps.clock.now();
   const states = await deps.index.getDeliveryStates(record.sesMessageId, now);
   const pending = pendingRecipients(record, states);
-  if (pending.length === 0) return { status: 'duplicate' };
+  if (pending.length === 0) {
+    // A worker that died after its last attempt but before counting it: nothing waits any more.
+    await deps.index.setPendingRecipients(record.sesMessageId, 0, record.expiresAt);
+    return { status: 'duplicate' };
+  }
 
   if (record.loopDetected) {
     const reason = `mail loop: the message already carries the forward stamp of stack ${deps.config.stackId}`;
@@ -125,15 +130,14 @@ async function relayPending(job: ForwardJob, record: MessageRecord, deps: Forwar
     configurationFault ??= attempt.configurationFault ?? null;
   }
 
+  // The console's backlog: how many of this message's recipients still wait (the latest count wins).
+  await deps.index.setPendingRecipients(record.sesMessageId, deferred.length, record.expiresAt);
   if (deferred.length === 0) return { status: 'attempted', delivered, failed, deferred, retryInSeconds: null, configurationFault };
 
   const attemptsMade = job.attempt + 1;
   const remainingSeconds = Math.ceil((Date.parse(record.receivedAt) + deps.config.maxAgeMs - deps.clock.now().getTime()) / 1000);
   const delay = Math.max(0, Math.min(retryDelaySeconds(attemptsMade, deps.config), remainingSeconds));
-  await deps.forwardQueue.enqueue(
-    { sesMessageId: record.sesMessageId, receivedAt: record.receivedAt, attempt: attemptsMade, recipients: deferred.length },
-    delay,
-  );
+  await deps.forwardQueue.enqueue({ sesMessageId: record.sesMessageId, receivedAt: record.receivedAt, attempt: attemptsMade }, delay);
   return { status: 'attempted', delivered, failed, deferred, retryInSeconds: delay, configurationFault };
 }
 
@@ -198,6 +202,7 @@ async function failAll(
     const attempt: DeliveryAttempt = { at, code: 0, response: reason, outcome: 'failed' };
     await deps.index.recordDeliveryAttempt(record.sesMessageId, recipient, attempt, 'failed', reason);
   }
+  await deps.index.setPendingRecipients(record.sesMessageId, 0, record.expiresAt);
 }
 
 /** The stored bytes with the forward's trace header in front (see withHeaderLines). */

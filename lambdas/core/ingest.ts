@@ -9,6 +9,7 @@ import type { MailboxEntries } from '../ports/mailbox-entries.ts';
 import type { MessageRecords } from '../ports/message-records.ts';
 import type { MimeParser } from '../ports/mime-parser.ts';
 import type { OnceGate } from '../ports/once-gate.ts';
+import type { PendingRecipients } from '../ports/pending-recipients.ts';
 import type { RawMailStore } from '../ports/raw-mail-store.ts';
 import { envelopeRecipient, uniqueRecipients } from './addresses.ts';
 import { authenticationWarnings, recipientDomains } from './authentication.ts';
@@ -40,7 +41,7 @@ export interface IngestConfig {
 }
 
 export interface IngestDeps {
-  index: AddressMap & MessageRecords & MailboxEntries & DeliveryLog & OnceGate;
+  index: AddressMap & MessageRecords & MailboxEntries & DeliveryLog & OnceGate & PendingRecipients;
   rawStore: RawMailStore;
   parser: MimeParser;
   forwardQueue: ForwardQueue;
@@ -124,7 +125,7 @@ export async function ingestMessage(mail: ReceivedMail, deps: IngestDeps): Promi
     await index.createDeliveryState(state);
   }
 
-  const forwardEnqueued = await enqueueForwardOnce(mail, deps);
+  const forwardEnqueued = await enqueueForwardOnce(mail, { count: recipients.length, expiresAt }, deps);
   return {
     sesMessageId: mail.sesMessageId,
     mailboxes: [...byMailbox.keys()],
@@ -192,13 +193,16 @@ async function firstMapped(addresses: string[], index: AddressMap): Promise<stri
  * Exactly one forward job per message, even when SQS delivers the notification
  * twice or to two workers at once: a gate in the index decides who enqueues.
  */
-async function enqueueForwardOnce(mail: ReceivedMail, deps: IngestDeps): Promise<boolean> {
+async function enqueueForwardOnce(mail: ReceivedMail, pending: { count: number; expiresAt: number }, deps: IngestDeps): Promise<boolean> {
   const gate = `enqueue#${mail.sesMessageId}`;
-  const once = await runOnce(deps.index, { key: gate, owner: deps.workerId, now: deps.clock.now(), leaseMs: deps.config.leaseMs }, () =>
-    deps.forwardQueue.enqueue(
-      { sesMessageId: mail.sesMessageId, receivedAt: mail.receivedAt, attempt: 0, recipients: mail.envelopeRecipients.length },
-      0,
-    ),
+  const once = await runOnce(
+    deps.index,
+    { key: gate, owner: deps.workerId, now: deps.clock.now(), leaseMs: deps.config.leaseMs },
+    async () => {
+      // Before the job exists, so the forward's own count always comes later and wins.
+      await deps.index.setPendingRecipients(mail.sesMessageId, pending.count, pending.expiresAt);
+      await deps.forwardQueue.enqueue({ sesMessageId: mail.sesMessageId, receivedAt: mail.receivedAt, attempt: 0 }, 0);
+    },
   );
   if (once.status === 'busy') throw new LeaseBusyError(gate);
   return once.status === 'ran';

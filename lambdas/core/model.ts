@@ -194,11 +194,6 @@ export interface ForwardJob {
   receivedAt: string;
   /** How many delivery attempts have been made so far (for backoff). */
   attempt: number;
-  /**
-   * Recipients still to deliver when the job was queued: the console's backlog counts them
-   * without reading every record. Absent in jobs queued before it existed.
-   */
-  recipients?: number;
 }
 
 export const FORWARD_STAMP_HEADER = 'X-Shadowmail-Forwarded';

@@ -5,8 +5,6 @@
 export interface ForwardBacklogState {
   /** Forward jobs not delivered yet: waiting, delayed for a retry, or being tried. */
   jobs: number;
-  /** Recipients those jobs still have to deliver; null when unknown (in AWS, or a job that does not say). */
-  recipients: number | null;
   /** Since when the oldest of them waits (its mail was received), in seconds; null when unknown or none. */
   oldestAgeSeconds: number | null;
 }

@@ -13,7 +13,7 @@
 // https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazondynamodb.html).
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import { messageTableKeys as keys, MESSAGE_TABLE } from '../../lambdas/contract/message-table.ts';
+import { messageTableKeys as keys, MESSAGE_TABLE, PENDING_PREFIX } from '../../lambdas/contract/message-table.ts';
 
 const prefix = (pk: string) => `${pk}*`;
 /** Partition key patterns, one per kind of item (message-table.ts). */
@@ -28,6 +28,7 @@ export const PARTITIONS = {
   resendJob: prefix(keys.resendJob('').pk),
   audit: prefix(keys.auditDay('')),
   sendCount: prefix(keys.sendCount('', '').pk),
+  pendingRecipients: prefix(PENDING_PREFIX),
 } as const;
 
 export type TableAction = 'GetItem' | 'PutItem' | 'UpdateItem' | 'DeleteItem' | 'Query' | 'BatchGetItem' | 'BatchWriteItem';
@@ -53,6 +54,8 @@ export const TABLE_ACCESS = {
     grants: [
       { sid: 'ReadAddressMap', actions: ['GetItem'], partitions: [PARTITIONS.address] },
       { sid: 'IndexMessages', actions: ['GetItem', 'PutItem', 'BatchWriteItem'], partitions: [PARTITIONS.message, PARTITIONS.mailbox] },
+      // How many recipients the forward job will have to deliver (the console's backlog).
+      { sid: 'PendingRecipients', actions: ['PutItem'], partitions: [PARTITIONS.pendingRecipients] },
       gates,
     ],
     lookupIndex: false,
@@ -62,6 +65,8 @@ export const TABLE_ACCESS = {
       { sid: 'Deliveries', actions: ['GetItem', 'Query', 'UpdateItem'], partitions: [PARTITIONS.message] },
       // Non-delivery reports per sender domain and hour (core/report-non-delivery.ts).
       { sid: 'SendCounts', actions: ['UpdateItem'], partitions: [PARTITIONS.sendCount] },
+      // How many recipients still wait after each attempt (the console's backlog).
+      { sid: 'PendingRecipients', actions: ['PutItem'], partitions: [PARTITIONS.pendingRecipients] },
       gates,
     ],
     lookupIndex: false,
@@ -89,6 +94,8 @@ export const TABLE_ACCESS = {
       { sid: 'ResendJobs', actions: ['GetItem', 'BatchGetItem', 'PutItem', 'UpdateItem'], partitions: [PARTITIONS.resendJob] },
       // Per-user send limits: one conditional ADD per window, and its subtraction when a send did not happen.
       { sid: 'SendCounts', actions: ['UpdateItem'], partitions: [PARTITIONS.sendCount] },
+      // The console sums the recipients still waiting.
+      { sid: 'PendingRecipients', actions: ['Query'], partitions: [PARTITIONS.pendingRecipients] },
       // Append-only and readable: no UpdateItem, DeleteItem or BatchWriteItem can reach an audit item.
       { sid: 'AuditLog', actions: ['PutItem', 'Query'], partitions: [PARTITIONS.audit] },
     ],

@@ -10,6 +10,7 @@ import { MemoryMessageRecords } from './memory-index/message-records.ts';
 import { MemoryMessageSearch } from './memory-index/message-search.ts';
 import { MemoryOnceGate } from './memory-index/once-gate.ts';
 import { type Gate, MemoryIndexState } from './memory-index/state.ts';
+import { MemoryPendingRecipients } from './memory-pending-recipients.ts';
 
 export class MemoryMessageIndex extends RoleIndex {
   private readonly state: MemoryIndexState;
@@ -25,6 +26,7 @@ export class MemoryMessageIndex extends RoleIndex {
       deliveries: new MemoryDeliveryLog(state),
       search: new MemoryMessageSearch(state),
       gate: new MemoryOnceGate(state),
+      pending: new MemoryPendingRecipients(),
     });
     this.state = state;
     this.addressMap = addresses;

@@ -266,7 +266,6 @@ export const de: Messages = {
   'admin.backlog.messages': 'Nachrichten, die auf Exchange warten',
   'admin.backlog.oldest': 'Die älteste wartet seit',
   'admin.backlog.recipients': 'Noch zuzustellende Empfänger',
-  'admin.backlog.recipientsUnknown': 'hier nicht gezählt (zurückgestellte und gescheiterte Empfänger: siehe Exchange oben)',
   'admin.backlog.trend': 'Seit dem letzten Neuladen',
   'admin.backlog.trend.up': '{n} mehr',
   'admin.backlog.trend.down': '{n} weniger',

@@ -253,7 +253,6 @@ export const en = {
   'admin.backlog.messages': 'Messages waiting for Exchange',
   'admin.backlog.oldest': 'The oldest waits for',
   'admin.backlog.recipients': 'Recipients still to deliver',
-  'admin.backlog.recipientsUnknown': 'not counted here (deferred and failed recipients: see Exchange above)',
   'admin.backlog.trend': 'Since the last reload',
   'admin.backlog.trend.up': '{n} more',
   'admin.backlog.trend.down': '{n} fewer',

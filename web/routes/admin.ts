@@ -39,6 +39,7 @@ import { FAILOVER_OFF, type FailoverFlag, type FailoverState } from '../../lambd
 import type { ForwardBacklog } from '../../lambdas/ports/forward-backlog.ts';
 import type { MessageRecords } from '../../lambdas/ports/message-records.ts';
 import type { MessageSearch } from '../../lambdas/ports/message-search.ts';
+import type { PendingRecipients } from '../../lambdas/ports/pending-recipients.ts';
 import type { RawMailStore } from '../../lambdas/ports/raw-mail-store.ts';
 import { timeFormat } from '../i18n/index.ts';
 import { csrfTokenOf, identityOf, type WebContext, type WebEnv } from '../middleware/context.ts';
@@ -62,7 +63,7 @@ import { messagePage, renderPage } from '../views/layout.tsx';
 import { CONSOLE_RELOAD, scriptHash } from '../views/scripts.ts';
 
 export interface AdminDeps {
-  index: MessageRecords & DeliveryLog & MessageSearch;
+  index: MessageRecords & DeliveryLog & MessageSearch & Pick<PendingRecipients, 'countPendingRecipients'>;
   rawStore: RawMailStore;
   audit: AuditLog;
   clock: Clock;

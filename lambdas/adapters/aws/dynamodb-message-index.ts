@@ -11,6 +11,7 @@ import { DynamoDbMailboxEntries } from './dynamodb-mailbox-entries.ts';
 import { DynamoDbMessageRecords } from './dynamodb-message-records.ts';
 import { DynamoDbMessageSearch } from './dynamodb-message-search.ts';
 import { DynamoDbOnceGate } from './dynamodb-once-gate.ts';
+import { DynamoDbPendingRecipients } from './dynamodb-pending-recipients.ts';
 import { openTable, type PageBudget } from './dynamodb-toolkit.ts';
 
 export interface DynamoDbMessageIndexOptions {
@@ -36,6 +37,7 @@ export class DynamoDbMessageIndex extends RoleIndex {
       deliveries: new DynamoDbDeliveryLog(table, options.queryPageSize),
       search: new DynamoDbMessageSearch(table, options.queryPageSize, options.searchBudget),
       gate: new DynamoDbOnceGate(table, options.gateRetentionSeconds),
+      pending: new DynamoDbPendingRecipients(options),
     });
   }
 }

@@ -3,7 +3,6 @@
 // GetQueueAttributes call, and the age of the oldest job from the forward's own
 // ForwardBacklogAgeSeconds metric (the one the backlog alarm watches). SQS's
 // ApproximateAgeOfOldestMessage would restart at every re-queue, so it is not used.
-// How many recipients the jobs still have is not a queue attribute: unknown here.
 // Attributes: https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_GetQueueAttributes.html
 // GetMetricData: https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_GetMetricData.html
 import { type CloudWatchClient, GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
@@ -33,7 +32,7 @@ export class SqsForwardBacklog implements ForwardBacklog {
       this.latestAge(now),
     ]);
     const jobs = COUNTS.reduce((sum, name) => sum + (Number(Attributes[name] ?? 0) || 0), 0);
-    return { jobs, recipients: null, oldestAgeSeconds: jobs === 0 ? null : age };
+    return { jobs, oldestAgeSeconds: jobs === 0 ? null : age };
   }
 
   /** The newest datapoint of the age metric, aged by the time since it was reported; null: none in the lookback. */

@@ -1,5 +1,5 @@
 // The forward backlog in local mode: the forward file queue's jobs, whatever their state,
-// the recipients they still have to deliver, and the oldest job's receivedAt — the age the forward function reports in AWS as
+// and the oldest job's receivedAt — the age the forward function reports in AWS as
 // ForwardBacklogAgeSeconds (a deferred job is re-queued, so the queue's own message age
 // would restart at every retry).
 import type { ForwardJob } from '../../core/model.ts';
@@ -12,26 +12,22 @@ export class FileForwardBacklog implements ForwardBacklog {
   async read(now: Date): Promise<ForwardBacklogState> {
     const bodies = await this.queue.bodies();
     let oldest: number | null = null;
-    let recipients: number | null = 0;
     for (const body of bodies) {
-      const job = jobOf(body);
-      const receivedAt = typeof job?.receivedAt === 'string' ? Date.parse(job.receivedAt) : Number.NaN;
-      if (!Number.isNaN(receivedAt) && (oldest === null || receivedAt < oldest)) oldest = receivedAt;
-      // One job that does not say (queued by an older version, or unreadable) makes the sum unknown.
-      recipients = recipients !== null && Number.isInteger(job?.recipients) ? recipients + job!.recipients! : null;
+      const receivedAt = receivedAtOf(body);
+      if (receivedAt !== null && (oldest === null || receivedAt < oldest)) oldest = receivedAt;
     }
     return {
       jobs: bodies.length,
-      recipients,
       oldestAgeSeconds: oldest === null ? null : Math.max(0, Math.floor((now.getTime() - oldest) / 1000)),
     };
   }
 }
 
-function jobOf(body: string): Partial<ForwardJob> | null {
+function receivedAtOf(body: string): number | null {
   try {
-    const job: unknown = JSON.parse(body);
-    return typeof job === 'object' && job !== null ? (job as Partial<ForwardJob>) : null;
+    const job = JSON.parse(body) as Partial<ForwardJob>;
+    const at = typeof job.receivedAt === 'string' ? Date.parse(job.receivedAt) : Number.NaN;
+    return Number.isNaN(at) ? null : at;
   } catch {
     return null;
   }

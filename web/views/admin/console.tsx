@@ -166,7 +166,7 @@ function Backlog(props: ConsoleViewProps): Child {
           <dd>{String(part.value.jobs)}</dd>
           <dt>{t('admin.backlog.recipients')}</dt>
           <dd id="console-backlog-recipients">
-            {part.value.recipients !== null ? String(part.value.recipients) : t('admin.backlog.recipientsUnknown')}
+            {props.overview.pendingRecipients.ok ? String(props.overview.pendingRecipients.value) : unavailable(t)}
           </dd>
           <dt>{t('admin.backlog.oldest')}</dt>
           <dd>

@@ -132,11 +132,13 @@ const notification = (id: string) =>
       sesMessageId: id,
       receivedAt: new Date('2026-11-20T10:00:00Z'),
       envelopeFrom: 'p@partner.test',
-      envelopeRecipients: ['alice@corp.test', 'bob@corp.test'],
+      // carol is refused for good: the sender (SPF passed) gets a non-delivery report, counted per domain.
+      envelopeRecipients: ['alice@corp.test', 'bob@corp.test', 'carol@corp.test'],
       bucket: 'raw',
       key: id,
       headers: [],
       commonHeaders: {},
+      authentication: { spf: 'PASS', dkim: 'PASS', dmarc: 'PASS' },
     }),
     `sns-${id}`,
   );
@@ -173,6 +175,7 @@ describe('the pipeline functions against what their handlers really send', () =>
     });
     const relay = new ScriptedRelay();
     relay.codes.set('bob@corp.test', 451);
+    relay.codes.set('carol@corp.test', 550);
     const forward = createForwardHandler({
       index,
       rawStore: store,
@@ -180,6 +183,12 @@ describe('the pipeline functions against what their handlers really send', () =>
       forwardQueue: new RecordingForwardQueue(),
       clock,
       config: { stackId: 'corp-mail', maxAgeMs: 5 * 86_400_000, retryBaseSeconds: 60, retryMaxDelaySeconds: 900, leaseMs: 60_000 },
+      // As the AWS wiring builds it, the table side real (the send counter); SES's SendBounce has no stand-in.
+      nonDelivery: {
+        sender: { send: async () => ({ sent: true, providerMessageId: 'bounce-1' }) },
+        counter: new DynamoDbSendCounter({ client, tableName }),
+        reportingMta: 'inbound-smtp.eu-central-1.amazonaws.com',
+      },
       retryVisibility: new RecordingMessageVisibility(),
       ...observability,
     });
@@ -309,6 +318,8 @@ describe('the webmail against what its adapters really send, as its AWS wiring b
       await getResendJob(job.id, resend);
       await cancelResend('admin@corp.test', job.id, resend);
       await console_!.audit.list({ since, until: new Date(Date.now() + 60_000).toISOString(), limit: 10 });
+      // The first page: the recipients the backlog still holds.
+      await console_!.index.countPendingRecipients(at);
       // A send counted against the user's limits, and given back (a send that did not happen).
       const counter = new DynamoDbSendCounter({ client: makeDynamoDbClient(proxy.endpoint), tableName });
       const window = {

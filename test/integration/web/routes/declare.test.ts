@@ -29,7 +29,7 @@ beforeEach(async () => {
     singleUse: new MemorySingleUse(),
     admins: [ADMIN],
     flag: h.flag,
-    backlog: { read: async () => ({ jobs: 17, recipients: null, oldestAgeSeconds: 45 * 60 }) },
+    backlog: { read: async () => ({ jobs: 17, oldestAgeSeconds: 45 * 60 }) },
     audit,
     clock: h.clock,
   };

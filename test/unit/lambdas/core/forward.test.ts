@@ -99,8 +99,9 @@ describe('forwardMessage', () => {
     const first = await forwardMessage(job, deps);
 
     expect(first).toMatchObject({ delivered: ['a@corp.test'], failed: ['b@corp.test'], deferred: ['c@corp.test'], retryInSeconds: 60 });
-    // The retry carries the recipients still to deliver (the console's backlog counts them).
-    expect(queue.sent).toEqual([{ job: { ...job, attempt: 1, recipients: 1 }, delaySeconds: 60 }]);
+    expect(queue.sent).toEqual([{ job: { ...job, attempt: 1 }, delaySeconds: 60 }]);
+    // The console's backlog: one recipient (c) still waits.
+    expect(await index.countPendingRecipients(clock.now())).toBe(1);
     const byRecipient = Object.fromEntries((await index.getDeliveryStates(mail.sesMessageId, clock.now())).map((s) => [s.recipient, s]));
     expect(byRecipient['b@corp.test']).toMatchObject({ state: 'failed', reason: 'permanent failure: 550 scripted reply' });
     expect(byRecipient['c@corp.test']).toMatchObject({ state: 'deferred', lastReply: '451 scripted reply' });

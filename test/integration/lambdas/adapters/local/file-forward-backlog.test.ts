@@ -17,16 +17,14 @@ describe('FileForwardBacklog', () => {
   afterEach(async () => rm(dir, { recursive: true, force: true }));
 
   it('is empty for an empty queue', async () => {
-    expect(await new FileForwardBacklog(queue).read(new Date())).toEqual({ jobs: 0, recipients: 0, oldestAgeSeconds: null });
+    expect(await new FileForwardBacklog(queue).read(new Date())).toEqual({ jobs: 0, oldestAgeSeconds: null });
   });
 
   it('counts ready and delayed jobs and ages the oldest by its receivedAt', async () => {
     const now = new Date('2030-03-01T12:00:00.000Z');
-    await queue.send(JSON.stringify({ sesMessageId: 'a', receivedAt: '2030-03-01T11:50:00.000Z', attempt: 0, recipients: 3 }));
-    await queue.send(JSON.stringify({ sesMessageId: 'b', receivedAt: '2030-03-01T11:20:00.000Z', attempt: 3, recipients: 1 }), 900);
-    expect(await new FileForwardBacklog(queue).read(now)).toEqual({ jobs: 2, recipients: 4, oldestAgeSeconds: 40 * 60 });
-    // A job that does not say how many (queued by an older version, or unreadable) makes the sum unknown, not smaller.
+    await queue.send(JSON.stringify({ sesMessageId: 'a', receivedAt: '2030-03-01T11:50:00.000Z', attempt: 0 }));
+    await queue.send(JSON.stringify({ sesMessageId: 'b', receivedAt: '2030-03-01T11:20:00.000Z', attempt: 3 }), 900);
     await queue.send('not a job');
-    expect(await new FileForwardBacklog(queue).read(now)).toEqual({ jobs: 3, recipients: null, oldestAgeSeconds: 40 * 60 });
+    expect(await new FileForwardBacklog(queue).read(now)).toEqual({ jobs: 3, oldestAgeSeconds: 40 * 60 });
   });
 });

@@ -24,7 +24,7 @@ let harness: Harness;
 let served: ServedApp;
 let browser: Browser;
 let cookie: string;
-const backlog: ForwardBacklogState = { jobs: 12, recipients: null, oldestAgeSeconds: 3_900 };
+const backlog: ForwardBacklogState = { jobs: 12, oldestAgeSeconds: 3_900 };
 
 beforeAll(async () => {
   harness = await startHarness();
