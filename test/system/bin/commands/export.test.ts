@@ -48,7 +48,9 @@ describe('shadowmail export against running local mode', () => {
     dataDir = await mkdtemp(join(tmpdir(), 'shadowmail-export-sys-'));
     outDir = await mkdtemp(join(tmpdir(), 'shadowmail-export-sys-out-'));
     env = localEnv(dataDir);
-    local = await startLocal(dataDir);
+    // The 41 MB message is above Exchange's default size (36 MB, smartHost.maxMessageBytes): this
+    // primary takes up to SES's 40 MiB, so local mode takes it too (it refuses what the primary would).
+    local = await startLocal(dataDir, { SHADOWMAIL_PRIMARY_MAX_MESSAGE_BYTES: String(40 * 1024 * 1024) });
     const transport = createTransport({ host: '127.0.0.1', port: local.runtime.smtpPort, secure: false, ignoreTLS: true });
     const envelope = { from: 'partner@elsewhere.test', to: ['alice@corp.test'] };
     await transport.sendMail({ envelope, raw: rawMessage('Angebot – Grüße', 'Umlaute: äöü ß\r\n.a line that starts with a dot') });
