@@ -3,9 +3,10 @@
 // what only an embedded file store has to show: the record merge of a repeated put,
 // purging expired rows (no TTL sweeper), the search budget, reopening the file, and two
 // connections (the running stack and a CLI command) seeing each other's commits.
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ADDRESS_SCHEMA } from '../../../../../../lambdas/adapters/local/sqlite/address-map.ts';
 import { ensureSchema, type LocalDatabase, openLocalDatabase } from '../../../../../../lambdas/adapters/local/sqlite/database.ts';
@@ -30,6 +31,31 @@ import {
 } from '../../../../../support/index-contract/fixtures.ts';
 import { describeMessageIndexContract } from '../../../../../support/message-index-contract.ts';
 import { describePendingRecipientsContract } from '../../../../../support/pending-recipients-contract.ts';
+
+const CHILD = resolve(import.meta.dirname, '../../../../../support/sqlite-index-child.ts');
+/** Gates (and attempts) per child: enough that the two overlap for a good while. */
+const RACE_COUNT = 150;
+
+/** A child's output: `ready` once it printed its first line, `done` with all of it when it exited 0. */
+function collect(child: ChildProcess): { ready: Promise<void>; done: Promise<{ stdout: string; stderr: string }> } {
+  let stdout = '';
+  let stderr = '';
+  let markReady: () => void = () => undefined;
+  const ready = new Promise<void>((resolve) => {
+    markReady = resolve;
+  });
+  child.stdout?.on('data', (chunk: Buffer) => {
+    stdout += chunk.toString('utf8');
+    if (stdout.includes('ready\n')) markReady();
+  });
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString('utf8');
+  });
+  const done = new Promise<{ stdout: string; stderr: string }>((resolve, reject) => {
+    child.on('exit', (code) => (code === 0 ? resolve({ stdout, stderr }) : reject(new Error(`child exited ${code}: ${stderr}`))));
+  });
+  return { ready: Promise.race([ready, done.then(() => undefined)]), done };
+}
 
 /**
  * The directory sync's write of the address map, straight into the address table until
@@ -229,6 +255,29 @@ describe('SqliteMessageIndex on one file', () => {
       // Assess
       expect([taken, refused, afterwards]).toEqual(['acquired', 'busy', 'done']);
     });
+
+    it('serializes two processes writing one file: each gate goes to one of them, no attempt is lost, no write fails busy', async () => {
+      // Prepare
+      const { index } = open();
+      await index.createDeliveryState(makeState('m-race', 'alice@corp.test'));
+      const file = join(directory(), 'store.sqlite');
+      const children = ['stack', 'cli'].map((owner) =>
+        spawn(process.execPath, ['--import', 'tsx', CHILD, file, owner, String(RACE_COUNT)], { stdio: ['pipe', 'pipe', 'pipe'] }),
+      );
+      const outputs = children.map((child) => collect(child));
+      await Promise.all(outputs.map((output) => output.ready));
+      // Act
+      for (const child of children) child.stdin?.write('go\n');
+      const results = await Promise.all(outputs.map((output) => output.done));
+      // Assess
+      for (const result of results) expect(result.stderr).toBe('');
+      const [stack, cli] = results.map((result) => (JSON.parse(result.stdout.split('\n').at(-2) ?? '') as { acquired: string[] }).acquired);
+      expect([...(stack ?? []), ...(cli ?? [])].sort()).toEqual(Array.from({ length: RACE_COUNT }, (_, n) => `race#${n}`).sort());
+      expect(stack?.length).toBeGreaterThan(0);
+      expect(cli?.length).toBeGreaterThan(0);
+      const [state] = await index.getDeliveryStates('m-race', NOW);
+      expect(state?.attemptCount).toBe(2 * RACE_COUNT);
+    }, 60_000);
 
     it('hides expired rows from reads before any purge', async () => {
       // Prepare
