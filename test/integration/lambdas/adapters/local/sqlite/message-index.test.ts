@@ -8,18 +8,15 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ADDRESS_SCHEMA } from '../../../../../../lambdas/adapters/local/sqlite/address-map.ts';
-import { ensureSchema, type LocalDatabase, openLocalDatabase } from '../../../../../../lambdas/adapters/local/sqlite/database.ts';
+import { type LocalDatabase, openLocalDatabase } from '../../../../../../lambdas/adapters/local/sqlite/database.ts';
 import { SqliteMessageIndex } from '../../../../../../lambdas/adapters/local/sqlite/message-index.ts';
 import { SqliteMessageRecords } from '../../../../../../lambdas/adapters/local/sqlite/message-records.ts';
 import { SqlitePendingRecipients } from '../../../../../../lambdas/adapters/local/sqlite/pending-recipients.ts';
-import type { AddressAssignment } from '../../../../../../lambdas/core/model.ts';
 import {
   allSearchPages,
   attempt,
   daysAgo,
   EXPIRED,
-  type IndexUnderTest,
   ids,
   makeEntry,
   makeRecord,
@@ -31,6 +28,7 @@ import {
 } from '../../../../../support/index-contract/fixtures.ts';
 import { describeMessageIndexContract } from '../../../../../support/message-index-contract.ts';
 import { describePendingRecipientsContract } from '../../../../../support/pending-recipients-contract.ts';
+import { sqliteAddressWriter } from '../../../../../support/sqlite-address-writer.ts';
 
 const CHILD = resolve(import.meta.dirname, '../../../../../support/sqlite-index-child.ts');
 /** Gates (and attempts) per child: enough that the two overlap for a good while. */
@@ -57,20 +55,6 @@ function collect(child: ChildProcess): { ready: Promise<void>; done: Promise<{ s
   return { ready: Promise.race([ready, done.then(() => undefined)]), done };
 }
 
-/**
- * The directory sync's write of the address map, straight into the address table until
- * the SQLite directory store exists (it is written beside this one).
- */
-function addressWriter(db: LocalDatabase): IndexUnderTest['addresses'] {
-  ensureSchema(db, ADDRESS_SCHEMA);
-  const upsert = db.prepare<[string, string]>('INSERT OR REPLACE INTO address (address, mailbox) VALUES (?, ?)');
-  return {
-    putAddresses: async (entries: readonly AddressAssignment[]) => {
-      for (const { address, mailbox } of entries) upsert.run(address, mailbox);
-    },
-  };
-}
-
 /** A fresh directory per test, removed afterwards. */
 function useDirectory(): () => string {
   let directory = '';
@@ -88,12 +72,16 @@ describe('SqliteMessageIndex', () => {
 
   describeMessageIndexContract('SQLite file', async () => {
     const db = openLocalDatabase(join(directory(), 'store.sqlite'));
-    return { index: new SqliteMessageIndex(db), addresses: addressWriter(db), cleanup: async () => void db.close() };
+    return { index: new SqliteMessageIndex(db), addresses: sqliteAddressWriter(db), cleanup: async () => void db.close() };
   });
 
   describeMessageIndexContract('SQLite in memory, 3 rows per search call', async () => {
     const db = openLocalDatabase(':memory:');
-    return { index: new SqliteMessageIndex(db, { searchBudget: 3 }), addresses: addressWriter(db), cleanup: async () => void db.close() };
+    return {
+      index: new SqliteMessageIndex(db, { searchBudget: 3 }),
+      addresses: sqliteAddressWriter(db),
+      cleanup: async () => void db.close(),
+    };
   });
 
   describePendingRecipientsContract('SQLite', async () => {
