@@ -10,10 +10,12 @@ import {
   normalizeTraceSearch,
   openRawMessage,
   searchTrace,
+  traceLookupsOf,
   traceMessages,
   traceOne,
 } from '../../../../lambdas/core/trace.ts';
 import { headerBlockParser, sampleMessage } from '../../../support/header-parser.ts';
+import { makeRecord } from '../../../support/index-contract/fixtures.ts';
 import { ManualClock, MemoryRawMailStore, RecordingForwardQueue, ScriptedRelay } from '../../../support/memory-adapters.ts';
 import { MemoryMessageIndex } from '../../../support/memory-message-index.ts';
 import { MemoryAuditLog } from '../../../support/memory-resend.ts';
@@ -233,5 +235,36 @@ describe("traceMessages (the CLI's first trace)", () => {
     // Assess
     expect(traced.map((t) => t.message.sesMessageId)).toEqual(['ses-2', 'ses-1']);
     expect(none).toBeInstanceOf(InvalidInputError);
+  });
+});
+
+describe('traceLookupsOf (the lookups every index keeps for a record)', () => {
+  it('lists recipients, envelope and From senders and the Message-ID in comparison form, each once', () => {
+    // Prepare
+    const record = makeRecord('m1', {
+      envelopeFrom: ' <Bounce@Ext.Example> ',
+      envelopeRecipients: ['Alice@Corp.Test', 'alice@corp.test', 'hidden@corp.test'],
+      summary: { from: ['"Carol" <Carol@Ext.Example>', 'bounce@ext.example'], messageIdHeader: '<ABC@Ext.Example>' },
+    });
+    // Act
+    const lookups = traceLookupsOf(record);
+    // Assess
+    expect(lookups).toEqual([
+      { kind: 'RCPT', value: 'alice@corp.test' },
+      { kind: 'RCPT', value: 'hidden@corp.test' },
+      { kind: 'FROM', value: 'bounce@ext.example' },
+      { kind: 'FROM', value: 'carol@ext.example' },
+      { kind: 'MID', value: 'abc@ext.example' },
+    ]);
+  });
+
+  it('keeps the null sender and leaves out a missing Message-ID', () => {
+    // Act
+    const lookups = traceLookupsOf(makeRecord('m2', { envelopeFrom: '', summary: { from: [], messageIdHeader: null } }));
+    // Assess
+    expect(lookups).toEqual([
+      { kind: 'RCPT', value: 'alice@corp.test' },
+      { kind: 'FROM', value: '' },
+    ]);
   });
 });
