@@ -7,6 +7,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type LocalDatabase, openLocalDatabase } from '../../../../../../lambdas/adapters/local/sqlite/database.ts';
 import { SqliteMessageIndex } from '../../../../../../lambdas/adapters/local/sqlite/message-index.ts';
@@ -280,5 +281,75 @@ describe('SqliteMessageIndex on one file', () => {
       // Assess
       expect([read, states]).toEqual([null, []]);
     });
+  });
+});
+
+describe('SqliteMessageIndex query plans', () => {
+  it('reads and writes every table through an index: no statement it runs scans a table or sorts what it read', async () => {
+    // Prepare: every statement the adapters run, as SQLite expanded it with its values
+    const statements = new Set<string>();
+    const db = new Database(':memory:', { verbose: (sql) => statements.add(String(sql)) });
+    try {
+      const index = new SqliteMessageIndex(db, { searchBudget: 2 });
+      await sqliteAddressWriter(db).putAddresses([{ address: 'sales@corp.test', mailbox: 'alice@corp.test' }]);
+      // Act: each method, with and without cursors and options
+      for (let i = 0; i < 4; i += 1) {
+        const id = `m${i}`;
+        await index.mailboxFor('sales@corp.test');
+        await putReceived(index, makeRecord(id, { receivedAt: daysAgo(i), envelopeRecipients: ['alice@corp.test', 'bob@corp.test'] }));
+        await index.putMessage(makeRecord(id, { envelopeRecipients: ['carol@corp.test'] }));
+        await index.putMailboxEntry(makeEntry('alice@corp.test', id, { receivedAt: daysAgo(i) }));
+        await index.getMailboxEntry('alice@corp.test', id, NOW);
+        await index.updateMailboxEntry('alice@corp.test', id, { read: true, folder: 'inbox' });
+        await index.recordDeliveryAttempt(id, 'alice@corp.test', attempt(1), 'deferred', null);
+        await index.recordExtraAttempt(id, 'bob@corp.test', attempt(2, 'delivered'));
+        await index.getDeliveryStates(id, NOW);
+        await index.getMessage(id, NOW);
+        await index.acquireOnce(`enqueue#${id}`, 'w', NOW, 60_000);
+        await index.completeOnce(`enqueue#${id}`, 'w');
+        await index.releaseOnce(`enqueue#${id}`, 'w');
+        await index.setPendingRecipients(id, 2, NOW_SECONDS + 60);
+      }
+      await index.countPendingRecipients(NOW);
+      await index.findMessages({ recipient: 'alice@corp.test' }, NOW);
+      await index.findMessages({ sender: 'sender@ext.example' }, NOW);
+      await index.findMessages({ messageIdHeader: 'm1@ext.example' }, NOW);
+      await allSearchPages(index, { recipient: 'alice@corp.test', limit: 1 });
+      await allSearchPages(index, { since: daysAgo(5), until: NOW.toISOString(), subject: 'subject', limit: 1 });
+      for (const mailbox of [undefined, 'alice@corp.test']) {
+        let cursor: string | null = null;
+        do {
+          ({ nextCursor: cursor } = await index.listReceived(
+            { since: daysAgo(5), until: NOW.toISOString(), limit: 1, cursor, ...(mailbox && { mailbox }) },
+            NOW,
+          ));
+        } while (cursor !== null);
+      }
+      for (const search of [undefined, 'subject']) {
+        let cursor: string | null = null;
+        do {
+          ({ nextCursor: cursor } = await index.listMailboxPage(
+            'alice@corp.test',
+            { folder: 'inbox', limit: 1, cursor, ...(search && { search }) },
+            NOW,
+          ));
+        } while (cursor !== null);
+      }
+      await index.purgeExpired(NOW);
+      // Assess
+      // A sort means the index does not give the order: the whole range is read before the first row.
+      const scans: string[] = [];
+      for (const sql of statements) {
+        if (!/^\s*(SELECT|INSERT|UPDATE|DELETE)/i.test(sql)) continue;
+        const plan = db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all() as Array<{ detail: string }>;
+        for (const { detail } of plan)
+          if (/^SCAN |TEMP B-TREE FOR (RIGHT PART OF )?ORDER BY/.test(detail))
+            scans.push(`${detail} in: ${sql.replace(/\s+/g, ' ').slice(0, 160)}`);
+      }
+      expect(statements.size).toBeGreaterThan(30);
+      expect(scans).toEqual([]);
+    } finally {
+      db.close();
+    }
   });
 });
