@@ -151,7 +151,7 @@ export const DEPLOYMENT = {
   webmailMemoryMiB: 1024,
   /** Raw mail expires this long after the index forgets it (lib/constructs/raw-mail-bucket.ts). */
   rawExpiryMarginDays: RAW_MAIL_EXPIRY_MARGIN_DAYS,
-  /** Once-gates are kept 30 days whatever the retention (dynamodb-message-index.ts DEFAULT_GATE_RETENTION_SECONDS). */
+  /** Once-gates are kept 30 days whatever the retention (ports/once-gate.ts DEFAULT_GATE_RETENTION_SECONDS). */
   gateRetentionDays: 30,
   /** Forward retry delays (lambdas/wiring/env.ts defaults). */
   retryBaseSeconds: 60,

@@ -222,8 +222,25 @@ export function matchesMessageSearch(record: MessageRecord, query: MessageSearch
   return true;
 }
 
+/** A value an index finds messages by: an envelope recipient, a sender or a Message-ID, in comparison form. */
+export interface TraceLookup {
+  kind: 'RCPT' | 'FROM' | 'MID';
+  value: string;
+}
+
+/** The lookups an index keeps for a message, each once: its envelope recipients, senders (envelope and From) and Message-ID. */
+export function traceLookupsOf(record: MessageRecord): TraceLookup[] {
+  const lookups = new Map<string, TraceLookup>();
+  const add = (kind: TraceLookup['kind'], value: string) => lookups.set(`${kind}#${value}`, { kind, value });
+  for (const recipient of record.envelopeRecipients) add('RCPT', normalizeAddress(recipient));
+  add('FROM', normalizeAddress(record.envelopeFrom));
+  for (const from of record.summary.from) add('FROM', addressOfMailbox(from));
+  if (record.summary.messageIdHeader !== null) add('MID', normalizeMessageId(record.summary.messageIdHeader));
+  return [...lookups.values()];
+}
+
 /** The driving criterion of a search: a lookup the index keeps, or null for the day partitions. */
-export function searchLookup(query: MessageSearchQuery): { kind: 'RCPT' | 'FROM' | 'MID'; value: string } | null {
+export function searchLookup(query: MessageSearchQuery): TraceLookup | null {
   if (query.messageIdHeader !== undefined) return { kind: 'MID', value: query.messageIdHeader };
   if (query.recipient !== undefined) return { kind: 'RCPT', value: query.recipient };
   if (query.sender !== undefined) return { kind: 'FROM', value: query.sender };

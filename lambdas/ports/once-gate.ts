@@ -1,5 +1,8 @@
 // Port: a gate that lets a side effect (enqueue a forward job, relay, send) happen once
 // although SQS delivers at least once and two workers may hold the same message.
+/** How long a store keeps a gate after it was acquired, unless configured otherwise: SQS cannot redeliver that late. */
+export const DEFAULT_GATE_RETENTION_SECONDS = 30 * 86_400;
+
 export type LeaseResult = 'acquired' | 'busy' | 'done';
 
 export interface OnceGate {

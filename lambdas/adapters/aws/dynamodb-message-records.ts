@@ -3,10 +3,10 @@
 // record: a crash in between is repaired by the re-ingest, which rewrites them from
 // the record already stored. No transactions (dynalite has none).
 
-import { keyPart, messageTableKeys as keys, type LookupKind, MESSAGE_TABLE } from '../../contract/message-table.ts';
-import { addressOfMailbox, normalizeAddress, normalizeMessageId } from '../../core/addresses.ts';
+import { messageTableKeys as keys, MESSAGE_TABLE } from '../../contract/message-table.ts';
 import { RetryableError } from '../../core/errors.ts';
 import type { MessageRecord } from '../../core/model.ts';
+import { traceLookupsOf } from '../../core/trace.ts';
 import type { MessageRecords } from '../../ports/message-records.ts';
 import { decodePayload, fitPayload, shrinkRecord } from './dynamodb-payload.ts';
 import {
@@ -50,7 +50,7 @@ export class DynamoDbMessageRecords implements MessageRecords {
 
   private async writeLookups(record: MessageRecord): Promise<void> {
     const sortValue = keys.lookupIndexSort(record.receivedAt, record.sesMessageId);
-    const requests: WriteRequest[] = lookupsOf(record).map(([kind, value]) => ({
+    const requests: WriteRequest[] = traceLookupsOf(record).map(({ kind, value }) => ({
       PutRequest: {
         Item: {
           ...keys.lookup(record.sesMessageId, kind, value),
@@ -82,14 +82,4 @@ export async function readRecords(table: DynamoTable, ids: string[], onRequest?:
     records.set(record.sesMessageId, record);
   }
   return records;
-}
-
-function lookupsOf(record: MessageRecord): Array<[LookupKind, string]> {
-  const lookups = new Map<string, [LookupKind, string]>();
-  const add = (kind: LookupKind, value: string) => lookups.set(`${kind}#${keyPart(value)}`, [kind, value]);
-  for (const recipient of record.envelopeRecipients) add('RCPT', normalizeAddress(recipient));
-  add('FROM', normalizeAddress(record.envelopeFrom));
-  for (const from of record.summary.from) add('FROM', addressOfMailbox(from));
-  if (record.summary.messageIdHeader !== null) add('MID', normalizeMessageId(record.summary.messageIdHeader));
-  return [...lookups.values()];
 }

@@ -3,10 +3,9 @@
 // redelivery of the same SQS message cannot happen that late.
 import { DeleteCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { messageTableKeys as keys } from '../../contract/message-table.ts';
-import type { LeaseResult, OnceGate } from '../../ports/once-gate.ts';
+import { DEFAULT_GATE_RETENTION_SECONDS, type LeaseResult, type OnceGate } from '../../ports/once-gate.ts';
 import { type DynamoTable, getItem, ignoringConditionFailure, isConditionFailure } from './dynamodb-toolkit.ts';
 
-export const DEFAULT_GATE_RETENTION_SECONDS = 30 * 86_400;
 const ACQUIRE_TRIES = 5;
 
 export class DynamoDbOnceGate implements OnceGate {

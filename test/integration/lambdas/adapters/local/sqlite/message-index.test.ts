@@ -1,0 +1,296 @@
+// The SQLite message index (local mode's embedded store) against the shared MessageIndex
+// and PendingRecipients contracts, on a file as local mode opens it and in memory, plus
+// what only an embedded file store has to show: the record merge of a repeated put,
+// purging expired rows (no TTL sweeper), the search budget, reopening the file, and two
+// connections (the running stack and a CLI command) seeing each other's commits.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ADDRESS_SCHEMA } from '../../../../../../lambdas/adapters/local/sqlite/address-map.ts';
+import { ensureSchema, type LocalDatabase, openLocalDatabase } from '../../../../../../lambdas/adapters/local/sqlite/database.ts';
+import { SqliteMessageIndex } from '../../../../../../lambdas/adapters/local/sqlite/message-index.ts';
+import { SqliteMessageRecords } from '../../../../../../lambdas/adapters/local/sqlite/message-records.ts';
+import { SqlitePendingRecipients } from '../../../../../../lambdas/adapters/local/sqlite/pending-recipients.ts';
+import type { AddressAssignment } from '../../../../../../lambdas/core/model.ts';
+import {
+  allSearchPages,
+  attempt,
+  daysAgo,
+  EXPIRED,
+  type IndexUnderTest,
+  ids,
+  makeEntry,
+  makeRecord,
+  makeState,
+  NOW,
+  NOW_SECONDS,
+  putReceived,
+  searchIds,
+} from '../../../../../support/index-contract/fixtures.ts';
+import { describeMessageIndexContract } from '../../../../../support/message-index-contract.ts';
+import { describePendingRecipientsContract } from '../../../../../support/pending-recipients-contract.ts';
+
+const CHILD = resolve(import.meta.dirname, '../../../../../support/sqlite-index-child.ts');
+/** Gates (and attempts) per child: enough that the two overlap for a good while. */
+const RACE_COUNT = 150;
+
+/** A child's output: `ready` once it printed its first line, `done` with all of it when it exited 0. */
+function collect(child: ChildProcess): { ready: Promise<void>; done: Promise<{ stdout: string; stderr: string }> } {
+  let stdout = '';
+  let stderr = '';
+  let markReady: () => void = () => undefined;
+  const ready = new Promise<void>((resolve) => {
+    markReady = resolve;
+  });
+  child.stdout?.on('data', (chunk: Buffer) => {
+    stdout += chunk.toString('utf8');
+    if (stdout.includes('ready\n')) markReady();
+  });
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString('utf8');
+  });
+  const done = new Promise<{ stdout: string; stderr: string }>((resolve, reject) => {
+    child.on('exit', (code) => (code === 0 ? resolve({ stdout, stderr }) : reject(new Error(`child exited ${code}: ${stderr}`))));
+  });
+  return { ready: Promise.race([ready, done.then(() => undefined)]), done };
+}
+
+/**
+ * The directory sync's write of the address map, straight into the address table until
+ * the SQLite directory store exists (it is written beside this one).
+ */
+function addressWriter(db: LocalDatabase): IndexUnderTest['addresses'] {
+  ensureSchema(db, ADDRESS_SCHEMA);
+  const upsert = db.prepare<[string, string]>('INSERT OR REPLACE INTO address (address, mailbox) VALUES (?, ?)');
+  return {
+    putAddresses: async (entries: readonly AddressAssignment[]) => {
+      for (const { address, mailbox } of entries) upsert.run(address, mailbox);
+    },
+  };
+}
+
+/** A fresh directory per test, removed afterwards. */
+function useDirectory(): () => string {
+  let directory = '';
+  beforeEach(async () => {
+    directory = await mkdtemp(join(tmpdir(), 'shadowmail-sqlite-'));
+  });
+  afterEach(async () => {
+    await rm(directory, { recursive: true, force: true });
+  });
+  return () => directory;
+}
+
+describe('SqliteMessageIndex', () => {
+  const directory = useDirectory();
+
+  describeMessageIndexContract('SQLite file', async () => {
+    const db = openLocalDatabase(join(directory(), 'store.sqlite'));
+    return { index: new SqliteMessageIndex(db), addresses: addressWriter(db), cleanup: async () => void db.close() };
+  });
+
+  describeMessageIndexContract('SQLite in memory, 3 rows per search call', async () => {
+    const db = openLocalDatabase(':memory:');
+    return { index: new SqliteMessageIndex(db, { searchBudget: 3 }), addresses: addressWriter(db), cleanup: async () => void db.close() };
+  });
+
+  describePendingRecipientsContract('SQLite', async () => {
+    const db = openLocalDatabase(join(directory(), 'store.sqlite'));
+    return { pending: new SqlitePendingRecipients(db), cleanup: async () => void db.close() };
+  });
+});
+
+describe('SqliteMessageIndex on one file', () => {
+  const directory = useDirectory();
+  const opened: LocalDatabase[] = [];
+  const open = (): { db: LocalDatabase; index: SqliteMessageIndex } => {
+    const db = openLocalDatabase(join(directory(), 'store.sqlite'));
+    opened.push(db);
+    return { db, index: new SqliteMessageIndex(db) };
+  };
+  afterEach(() => {
+    for (const db of opened.splice(0)) if (db.open) db.close();
+  });
+
+  describe('a repeated put of a message record', () => {
+    it('adds the envelope recipients the stored record lacks, after its own, keeps all else and returns the stored record', async () => {
+      // Prepare
+      const { db, index } = open();
+      const records = new SqliteMessageRecords(db);
+      const first = makeRecord('m-merge', { envelopeRecipients: ['Alice@Corp.Test', 'bob@corp.test'], summary: { subject: 'first' } });
+      await records.putMessage(first);
+      // Act
+      const returned = await records.storeMessage(
+        makeRecord('m-merge', {
+          envelopeRecipients: ['carol@corp.test', 'alice@corp.test', 'Carol@Corp.Test', 'dave@corp.test'],
+          size: 1,
+          summary: { subject: 'second' },
+        }),
+      );
+      // Assess
+      const merged = { ...first, envelopeRecipients: ['Alice@Corp.Test', 'bob@corp.test', 'carol@corp.test', 'dave@corp.test'] };
+      expect(returned).toEqual(merged);
+      expect(await index.getMessage('m-merge', NOW)).toEqual(merged);
+      expect(ids(await index.findMessages({ recipient: 'dave@corp.test' }, NOW))).toEqual(['m-merge']);
+      expect(ids(await index.findMessages({ recipient: 'alice@corp.test' }, NOW))).toEqual(['m-merge']);
+    });
+
+    it('returns the stored record unchanged when it lacks no recipient', async () => {
+      // Prepare
+      const { db, index } = open();
+      const records = new SqliteMessageRecords(db);
+      const first = makeRecord('m-same', { envelopeRecipients: ['alice@corp.test'] });
+      await records.putMessage(first);
+      // Act
+      const returned = await records.storeMessage(makeRecord('m-same', { envelopeRecipients: ['ALICE@corp.test'], size: 7 }));
+      // Assess
+      expect(returned).toEqual(first);
+      expect(await index.getMessage('m-same', NOW)).toEqual(first);
+    });
+  });
+
+  describe('purgeExpired', () => {
+    it('deletes the expired rows of every role and keeps the live ones', async () => {
+      // Prepare
+      const { db, index } = open();
+      for (const [id, expiresAt] of [
+        ['live', NOW_SECONDS + 60],
+        ['gone', NOW_SECONDS],
+      ] as const) {
+        await putReceived(index, makeRecord(id, { expiresAt }));
+        await index.putMailboxEntry(makeEntry('alice@corp.test', id, { expiresAt }));
+        await index.setPendingRecipients(id, 1, expiresAt);
+      }
+      await index.acquireOnce('enqueue#old', 'worker-a', new Date((NOW_SECONDS - 31 * 86_400) * 1000), 60_000);
+      await index.acquireOnce('enqueue#new', 'worker-a', NOW, 60_000);
+      const rows = () =>
+        ['message', 'message_lookup', 'mailbox_entry', 'delivery', 'once_gate', 'pending_recipients'].map(
+          (table) => (db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n,
+        );
+      const before = rows();
+      // Act
+      const purged = await index.purgeExpired(NOW);
+      // Assess
+      const after = rows();
+      expect(after).toEqual([1, 3, 1, 1, 1, 1]);
+      expect(purged).toBe(before.reduce((a, b) => a + b, 0) - after.reduce((a, b) => a + b, 0));
+      expect(await index.getMessage('live', NOW)).not.toBeNull();
+      expect(await index.getMailboxEntry('alice@corp.test', 'live', NOW)).not.toBeNull();
+      expect(await index.getDeliveryStates('live', NOW)).toHaveLength(1);
+      expect(await index.countPendingRecipients(NOW)).toBe(1);
+      expect(await index.acquireOnce('enqueue#new', 'worker-b', NOW, 60_000)).toBe('busy');
+      expect(await index.acquireOnce('enqueue#old', 'worker-b', NOW, 60_000)).toBe('acquired');
+      // Gone, not hidden: a read at a time before it expired finds nothing either.
+      expect(await open().index.getMessage('gone', new Date((NOW_SECONDS - 1) * 1000))).toBeNull();
+    });
+  });
+
+  describe('the search budget', () => {
+    it('answers a search whose matches lie beyond the budget with short pages and cursors that find them all', async () => {
+      // Prepare: 12 received messages, the only matches the two oldest
+      const db = openLocalDatabase(join(directory(), 'store.sqlite'));
+      opened.push(db);
+      const index = new SqliteMessageIndex(db, { searchBudget: 4 });
+      for (let i = 0; i < 12; i += 1) {
+        const subject = i < 2 ? `Wanted ${i}` : `Noise ${i}`;
+        await putReceived(index, makeRecord(`b${String(i).padStart(2, '0')}`, { receivedAt: daysAgo(1, 60 - i), summary: { subject } }));
+      }
+      // Act
+      const pages = await allSearchPages(index, { since: daysAgo(2), until: NOW.toISOString(), subject: 'wanted', limit: 10 });
+      // Assess
+      expect(searchIds(pages)).toEqual(['b01', 'b00']);
+      expect(pages[0]).toMatchObject({ messages: [] });
+      expect(pages[0]?.nextCursor).not.toBeNull();
+    });
+  });
+
+  describe('the file', () => {
+    it('keeps records, entries, states, gates and counts across closing and reopening', async () => {
+      // Prepare
+      const first = open();
+      await putReceived(first.index, makeRecord('m-kept', { envelopeRecipients: ['alice@corp.test'] }));
+      await first.index.putMailboxEntry(makeEntry('alice@corp.test', 'm-kept'));
+      await first.index.updateMailboxEntry('alice@corp.test', 'm-kept', { read: true });
+      await first.index.recordDeliveryAttempt('m-kept', 'alice@corp.test', attempt(1, 'delivered'), 'delivered', null);
+      await first.index.acquireOnce('enqueue#m-kept', 'worker-a', NOW, 60_000);
+      await first.index.completeOnce('enqueue#m-kept', 'worker-a');
+      await first.index.setPendingRecipients('m-kept', 2, NOW_SECONDS + 60);
+      first.db.close();
+      // Act
+      const { index } = open();
+      // Assess
+      expect(await index.getMessage('m-kept', NOW)).toEqual(makeRecord('m-kept', { envelopeRecipients: ['alice@corp.test'] }));
+      expect(await index.getMailboxEntry('alice@corp.test', 'm-kept', NOW)).toMatchObject({ read: true });
+      expect(await index.getDeliveryStates('m-kept', NOW)).toMatchObject([{ state: 'delivered', attemptCount: 1 }]);
+      expect(await index.acquireOnce('enqueue#m-kept', 'worker-b', NOW, 60_000)).toBe('done');
+      expect(await index.countPendingRecipients(NOW)).toBe(2);
+    });
+
+    it("lets two connections to one file see each other's committed writes", async () => {
+      // Prepare
+      const stack = open();
+      const cli = open();
+      // Act
+      await stack.index.putMessage(makeRecord('m-both'));
+      await stack.index.createDeliveryState(makeState('m-both', 'alice@corp.test'));
+      await cli.index.recordExtraAttempt('m-both', 'alice@corp.test', attempt(1, 'delivered'));
+      await cli.index.putMailboxEntry(makeEntry('alice@corp.test', 'm-both'));
+      // Assess
+      expect(await cli.index.getMessage('m-both', NOW)).toEqual(makeRecord('m-both'));
+      expect(await stack.index.getDeliveryStates('m-both', NOW)).toMatchObject([{ state: 'delivered', attemptCount: 1 }]);
+      expect(await stack.index.getMailboxEntry('alice@corp.test', 'm-both', NOW)).toEqual(makeEntry('alice@corp.test', 'm-both'));
+    });
+
+    it('gives a gate to one connection only: the other sees it busy, then done', async () => {
+      // Prepare
+      const stack = open();
+      const cli = open();
+      // Act
+      const taken = await stack.index.acquireOnce('relay#m1#0', 'stack', NOW, 60_000);
+      const refused = await cli.index.acquireOnce('relay#m1#0', 'cli', NOW, 60_000);
+      await stack.index.completeOnce('relay#m1#0', 'stack');
+      const afterwards = await cli.index.acquireOnce('relay#m1#0', 'cli', new Date(NOW.getTime() + 120_000), 60_000);
+      // Assess
+      expect([taken, refused, afterwards]).toEqual(['acquired', 'busy', 'done']);
+    });
+
+    it('serializes two processes writing one file: each gate goes to one of them, no attempt is lost, no write fails busy', async () => {
+      // Prepare
+      const { index } = open();
+      await index.createDeliveryState(makeState('m-race', 'alice@corp.test'));
+      const file = join(directory(), 'store.sqlite');
+      const children = [
+        ['stack', 'up'],
+        ['cli', 'down'],
+      ].map(([owner, direction]) =>
+        spawn(process.execPath, ['--import', 'tsx', CHILD, file, owner!, String(RACE_COUNT), direction!], {
+          stdio: ['pipe', 'pipe', 'pipe'],
+        }),
+      );
+      const outputs = children.map((child) => collect(child));
+      await Promise.all(outputs.map((output) => output.ready));
+      // Act
+      for (const child of children) child.stdin?.write('go\n');
+      const results = await Promise.all(outputs.map((output) => output.done));
+      // Assess
+      for (const result of results) expect(result.stderr).toBe('');
+      const [stack, cli] = results.map((result) => (JSON.parse(result.stdout.split('\n').at(-2) ?? '') as { acquired: string[] }).acquired);
+      expect([...(stack ?? []), ...(cli ?? [])].sort()).toEqual(Array.from({ length: RACE_COUNT }, (_, n) => `race#${n}`).sort());
+      const [state] = await index.getDeliveryStates('m-race', NOW);
+      expect(state?.attemptCount).toBe(2 * RACE_COUNT);
+    }, 60_000);
+
+    it('hides expired rows from reads before any purge', async () => {
+      // Prepare
+      const { index } = open();
+      await putReceived(index, makeRecord('m-old', { expiresAt: EXPIRED }));
+      // Act
+      const read = await index.getMessage('m-old', NOW);
+      const states = await index.getDeliveryStates('m-old', NOW);
+      // Assess
+      expect([read, states]).toEqual([null, []]);
+    });
+  });
+});
