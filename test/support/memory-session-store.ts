@@ -6,6 +6,7 @@ export class MemorySessionStore implements SessionStore {
   reads = 0;
 
   async create(session: StoredSession): Promise<void> {
+    if (this.sessions.has(session.id)) throw new Error(`session ${session.id} exists`);
     this.sessions.set(session.id, { ...session });
   }
 

@@ -1,7 +1,7 @@
 // The directory store on real DynamoDB-compatible servers (DynamoDB Local and dynalite
-// on 127.0.0.1): user items read back complete across shards and pages, the address
-// items are the very ones the message index's mailboxFor reads (ingest), the lease
-// and the writing mark, throttled batches retried, and a 10,000-user sync measured.
+// on 127.0.0.1): the DirectoryStore contract (test/support/directory-store-contract.ts)
+// with small Query pages, then what is DynamoDB's own: users read with a few Queries per
+// shard, throttled batches retried, and a 10,000-user sync measured.
 import { randomUUID } from 'node:crypto';
 import { DeleteTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,9 +9,8 @@ import { makeDynamoDbClient } from '../../../../../lambdas/adapters/aws/dynamodb
 import { DIRECTORY_SHARDS, DynamoDbDirectoryStore } from '../../../../../lambdas/adapters/aws/dynamodb-directory-store.ts';
 import { DynamoDbMessageIndex } from '../../../../../lambdas/adapters/aws/dynamodb-message-index.ts';
 import { createMessageTable } from '../../../../../lambdas/adapters/aws/message-table.ts';
-import { type DirectoryError, makeDirectoryUser, syncDirectory } from '../../../../../lambdas/core/directory.ts';
-import type { DirectoryUser } from '../../../../../lambdas/core/model.ts';
-import type { DirectorySource } from '../../../../../lambdas/ports/directory.ts';
+import { syncDirectory } from '../../../../../lambdas/core/directory.ts';
+import { byMailbox, describeDirectoryStoreContract, manyUsers, NOW, sourceOf } from '../../../../support/directory-store-contract.ts';
 import { type DynamoDbServer, startDynalite, startDynamoDbLocal } from '../../../../support/dynamodb-servers.ts';
 
 interface Table {
@@ -69,27 +68,6 @@ function throttleBatches(client: DynamoDBClient, times: number): { throttled: nu
   return state;
 }
 
-function user(mailbox: string, extra: Partial<Parameters<typeof makeDirectoryUser>[0]> = {}): DirectoryUser {
-  return makeDirectoryUser({ id: `guid-${mailbox}`, mailbox, displayName: mailbox.split('@')[0], ...extra });
-}
-
-function manyUsers(count: number, variant = 0): DirectoryUser[] {
-  return Array.from({ length: count }, (_, i) => {
-    const name = `user${String(i).padStart(5, '0')}`;
-    return user(`${name}@corp.test`, {
-      aliases: [`${name}.alias@corp.test`, ...(i % 10 === 0 ? [`${name}.second@corp.test`] : [])],
-      disabled: variant > 0 && i % 100 === 0,
-      admin: i % 500 === 0,
-    });
-  });
-}
-
-const sourceOf = (users: DirectoryUser[]): DirectorySource => ({
-  description: 'generated users',
-  readAll: async () => ({ users, warnings: [] }),
-});
-const NOW = new Date('2030-05-01T10:00:00Z');
-
 function describeStore(name: string, start: () => Promise<DynamoDbServer>, measure: boolean): void {
   describe(`DynamoDbDirectoryStore on ${name}`, () => {
     let server: DynamoDbServer;
@@ -100,62 +78,12 @@ function describeStore(name: string, start: () => Promise<DynamoDbServer>, measu
       await server?.stop();
     });
 
-    it('finds a user by any of their addresses in any case, and the message index maps those addresses to the mailbox', async () => {
-      // Prepare
-      const table = await freshTable(server.endpoint);
-      try {
-        const alice = user('alice@corp.test', { aliases: ['info@corp.test'], admin: true });
-        const carol = user('carol@corp.test', { disabled: true });
-        // Act
-        await syncDirectory(sourceOf([alice, carol]), table.store, { owner: 'test:1', now: () => NOW });
-        // Assess
-        expect(await table.store.userForAddress('INFO@Corp.Test')).toEqual(alice);
-        expect(await table.store.userForAddress('<alice@corp.test>')).toEqual(alice);
-        expect(await table.store.userForAddress('carol@corp.test')).toEqual(carol);
-        expect(await table.store.userForAddress('nobody@corp.test')).toBeNull();
-        expect(await table.store.userForAddress('not an address')).toBeNull();
-        expect(await table.index.mailboxFor('Info@corp.test')).toBe('alice@corp.test');
-        expect(await table.index.mailboxFor('alice@corp.test')).toBe('alice@corp.test');
-      } finally {
-        await table.cleanup();
-      }
+    describeDirectoryStoreContract(`${name}, 3 users per query page`, async () => {
+      const table = await freshTable(server.endpoint, { queryPageSize: 3 });
+      return { store: table.store, addresses: table.index, cleanup: () => table.cleanup() };
     });
 
-    it('says it has synced only once a sync has finished (a run that died while writing does not count)', async () => {
-      // Prepare
-      const table = await freshTable(server.endpoint);
-      try {
-        const fresh = await table.store.hasSynced();
-        await table.store.beginSync('test:1', NOW, 60_000);
-        await table.store.markWriting('test:1');
-        await table.store.releaseSync('test:1');
-        const died = await table.store.hasSynced();
-        // Act
-        await syncDirectory(sourceOf([user('alice@corp.test')]), table.store, { owner: 'test:2', now: () => NOW });
-        // Assess
-        expect([fresh, died, await table.store.hasSynced()]).toEqual([false, false, true]);
-      } finally {
-        await table.cleanup();
-      }
-    });
-
-    it('does not hand out a user for an address that something else mapped to their mailbox', async () => {
-      // Prepare
-      const table = await freshTable(server.endpoint);
-      try {
-        await syncDirectory(sourceOf([user('alice@corp.test')]), table.store, { owner: 'test:1', now: () => NOW });
-        await table.store.putAddresses([{ address: 'legacy@corp.test', mailbox: 'alice@corp.test' }]);
-        // Act
-        const found = await table.store.userForAddress('legacy@corp.test');
-        // Assess
-        expect(found).toBeNull();
-        expect(await table.index.mailboxFor('legacy@corp.test')).toBe('alice@corp.test');
-      } finally {
-        await table.cleanup();
-      }
-    });
-
-    it('reads every user back across all shards and many small pages', async () => {
+    it('reads the users with a few Queries per shard across many small pages and one read of the state', async () => {
       // Prepare
       const table = await freshTable(server.endpoint, { queryPageSize: 3 });
       const users = manyUsers(300);
@@ -165,35 +93,9 @@ function describeStore(name: string, start: () => Promise<DynamoDbServer>, measu
         // Act
         const state = await table.store.readState();
         // Assess
-        expect(state.users).toEqual([...users].sort((a, b) => (a.mailbox < b.mailbox ? -1 : 1)));
-        expect(state.interrupted).toBe(false);
+        expect(state.users).toEqual([...users].sort(byMailbox));
         expect(requests.get('QueryCommand')).toBeGreaterThan(DIRECTORY_SHARDS);
         expect(requests.get('GetItemCommand')).toBe(1);
-      } finally {
-        await table.cleanup();
-      }
-    });
-
-    it('gives the lease to one owner at a time, takes over an expired one, and remembers a run that died while writing', async () => {
-      // Prepare
-      const table = await freshTable(server.endpoint);
-      try {
-        await table.store.beginSync('host-a:1', NOW, 60_000);
-        await table.store.markWriting('host-a:1');
-        // Act
-        const busy = await table.store.beginSync('host-b:2', new Date(NOW.getTime() + 30_000), 60_000).catch((error: unknown) => error);
-        const takeover = await table.store.beginSync('host-b:2', new Date(NOW.getTime() + 61_000), 60_000);
-        const staleFinish = await table.store.finishSync('host-a:1', NOW).catch((error: unknown) => error);
-        const during = await table.store.readState();
-        await table.store.finishSync('host-b:2', NOW);
-        const after = await table.store.readState();
-        // Assess
-        expect((busy as DirectoryError).code).toBe('DIRECTORY_BUSY');
-        expect((busy as Error).message).toMatch(/another directory sync is running \(host-a:1, lease until 2030-05-01T10:01:00.000Z\)/);
-        expect(takeover.interrupted).toBe(true);
-        expect((staleFinish as DirectoryError).code).toBe('DIRECTORY_BUSY');
-        expect(during.interrupted).toBe(true);
-        expect(after.interrupted).toBe(false);
       } finally {
         await table.cleanup();
       }
@@ -211,28 +113,6 @@ function describeStore(name: string, start: () => Promise<DynamoDbServer>, measu
         expect(throttle.throttled).toBe(4);
         expect((await table.store.readState()).users).toHaveLength(60);
         for (const u of users) expect(await table.index.mailboxFor(u.aliases[0]!)).toBe(u.mailbox);
-      } finally {
-        await table.cleanup();
-      }
-    });
-
-    it('removes a user who left: their user item and every one of their address items', async () => {
-      // Prepare
-      const table = await freshTable(server.endpoint);
-      try {
-        const carol = user('carol@corp.test', { aliases: ['c@corp.test', 'sales@corp.test'] });
-        await syncDirectory(sourceOf([user('alice@corp.test'), carol]), table.store, { owner: 'test:1', now: () => NOW });
-        // Act
-        await syncDirectory(sourceOf([user('alice@corp.test', { aliases: ['sales@corp.test'] })]), table.store, {
-          owner: 'test:1',
-          now: () => NOW,
-        });
-        // Assess
-        expect(await table.store.userForAddress('carol@corp.test')).toBeNull();
-        expect(await table.index.mailboxFor('c@corp.test')).toBeNull();
-        expect(await table.index.mailboxFor('carol@corp.test')).toBeNull();
-        expect(await table.index.mailboxFor('sales@corp.test')).toBe('alice@corp.test');
-        expect((await table.store.readState()).users.map((u) => u.mailbox)).toEqual(['alice@corp.test']);
       } finally {
         await table.cleanup();
       }
