@@ -17,12 +17,12 @@ import { DynamoDbMessageIndex } from '../lambdas/adapters/aws/dynamodb-message-i
 import { createMessageTable } from '../lambdas/adapters/aws/message-table.ts';
 import { startEmbeddedDynalite } from '../lambdas/adapters/local/embedded-dynalite.ts';
 import { openLocalDatabase } from '../lambdas/adapters/local/sqlite/database.ts';
+import { SqliteDirectoryStore } from '../lambdas/adapters/local/sqlite/directory-store.ts';
 import { SqliteMessageIndex } from '../lambdas/adapters/local/sqlite/message-index.ts';
 import type { DirectoryStore } from '../lambdas/ports/directory.ts';
 import type { MessageIndex } from '../lambdas/ports/message-index.ts';
 import { makeEntry, makeRecord, makeState } from '../test/support/index-contract/fixtures.ts';
 import { MemoryMessageIndex } from '../test/support/memory-message-index.ts';
-import { sqliteAddressWriter } from '../test/support/sqlite-address-writer.ts';
 import { measureIngest, readCorpus } from './ingest-throughput.ts';
 import { distribution, round } from './stats.ts';
 
@@ -98,7 +98,7 @@ async function stores(work: string): Promise<Array<() => Promise<Store>>> {
       return {
         label: 'SqliteMessageIndex (file, WAL, synchronous=FULL)',
         index: new SqliteMessageIndex(db),
-        addresses: sqliteAddressWriter(db),
+        addresses: new SqliteDirectoryStore(db),
         close: async () => void db.close(),
       };
     },

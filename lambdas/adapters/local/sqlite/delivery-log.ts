@@ -8,7 +8,7 @@ import type { DeliveryAttempt, DeliveryState, DeliveryStateName } from '../../..
 import { searchPosition } from '../../../core/trace.ts';
 import { type DeliveryLog, MAX_STORED_ATTEMPTS } from '../../../ports/delivery-log.ts';
 import { ensureSchema, type LocalDatabase } from './database.ts';
-import { type ExpiringRows, liveAfter } from './index-tables.ts';
+import { type ExpiringRows, epochSeconds } from './expiry.ts';
 
 /** `position` is the state's searchPosition: the received-mail listing and admin search read it. */
 export const DELIVERY_SCHEMA = [
@@ -70,7 +70,7 @@ export class SqliteDeliveryLog implements DeliveryLog, ExpiringRows {
   }
 
   async getDeliveryStates(sesMessageId: string, now: Date): Promise<DeliveryState[]> {
-    return this.list.all(sesMessageId, liveAfter(now)).map((row) => JSON.parse(row.state) as DeliveryState);
+    return this.list.all(sesMessageId, epochSeconds(now)).map((row) => JSON.parse(row.state) as DeliveryState);
   }
 
   async recordDeliveryAttempt(
@@ -95,6 +95,6 @@ export class SqliteDeliveryLog implements DeliveryLog, ExpiringRows {
   }
 
   purgeExpired(now: Date): number {
-    return this.purge.run(liveAfter(now)).changes;
+    return this.purge.run(epochSeconds(now)).changes;
   }
 }

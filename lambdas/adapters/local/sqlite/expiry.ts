@@ -6,3 +6,9 @@
 export function epochSeconds(date: Date): number {
   return Math.floor(date.getTime() / 1000);
 }
+
+/** An adapter whose rows expire. */
+export interface ExpiringRows {
+  /** Deletes the rows expired at `now`; returns how many. */
+  purgeExpired(now: Date): number;
+}

@@ -17,7 +17,8 @@ import {
 import type { MailboxEntry } from '../../../core/model.ts';
 import type { Folder, MailboxEntries, MailboxPage, MailboxPageQuery } from '../../../ports/mailbox-entries.ts';
 import { ensureSchema, type LocalDatabase } from './database.ts';
-import { ABOVE_EVERY_POSITION, type ExpiringRows, liveAfter } from './index-tables.ts';
+import { type ExpiringRows, epochSeconds } from './expiry.ts';
+import { ABOVE_EVERY_POSITION } from './positions.ts';
 
 /** `mailbox` in comparison form; `entry` the entry as ingest wrote it (its folder and read flag superseded by the columns). */
 export const MAILBOX_ENTRY_SCHEMA = [
@@ -98,7 +99,7 @@ export class SqliteMailboxEntries implements MailboxEntries, ExpiringRows {
       normalizeAddress(mailbox),
       query.folder,
       before,
-      liveAfter(now),
+      epochSeconds(now),
       query.includeQuarantined === true ? 1 : 0,
       needle,
     );
@@ -116,7 +117,7 @@ export class SqliteMailboxEntries implements MailboxEntries, ExpiringRows {
   }
 
   async getMailboxEntry(mailbox: string, sesMessageId: string, now: Date): Promise<MailboxEntry | null> {
-    const row = this.one.get(normalizeAddress(mailbox), sesMessageId, liveAfter(now));
+    const row = this.one.get(normalizeAddress(mailbox), sesMessageId, epochSeconds(now));
     return row ? toEntry(row) : null;
   }
 
@@ -129,7 +130,7 @@ export class SqliteMailboxEntries implements MailboxEntries, ExpiringRows {
   }
 
   purgeExpired(now: Date): number {
-    return this.purge.run(liveAfter(now)).changes;
+    return this.purge.run(epochSeconds(now)).changes;
   }
 }
 

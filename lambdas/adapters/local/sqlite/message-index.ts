@@ -7,7 +7,7 @@ import { RoleIndex } from '../../role-index.ts';
 import { SqliteAddressMap } from './address-map.ts';
 import type { LocalDatabase } from './database.ts';
 import { SqliteDeliveryLog } from './delivery-log.ts';
-import type { ExpiringRows } from './index-tables.ts';
+import type { ExpiringRows } from './expiry.ts';
 import { SqliteMailboxEntries } from './mailbox-entries.ts';
 import { SqliteMessageRecords } from './message-records.ts';
 import { SqliteMessageSearch } from './message-search.ts';

@@ -7,7 +7,7 @@ import type { MessageRecord } from '../../../core/model.ts';
 import { searchPosition, traceLookupsOf } from '../../../core/trace.ts';
 import type { MessageRecords } from '../../../ports/message-records.ts';
 import { ensureSchema, type LocalDatabase } from './database.ts';
-import { type ExpiringRows, liveAfter } from './index-tables.ts';
+import { type ExpiringRows, epochSeconds } from './expiry.ts';
 
 export const MESSAGE_SCHEMA = [
   `CREATE TABLE IF NOT EXISTS message (
@@ -84,12 +84,12 @@ export class SqliteMessageRecords implements MessageRecords, ExpiringRows {
   }
 
   async getMessage(sesMessageId: string, now: Date): Promise<MessageRecord | null> {
-    const row = this.read.get(sesMessageId, liveAfter(now));
+    const row = this.read.get(sesMessageId, epochSeconds(now));
     return row ? (JSON.parse(row.record) as MessageRecord) : null;
   }
 
   purgeExpired(now: Date): number {
-    return this.purge(liveAfter(now));
+    return this.purge(epochSeconds(now));
   }
 }
 

@@ -20,9 +20,10 @@ import type {
 } from '../../../ports/message-search.ts';
 import { ensureSchema, type LocalDatabase } from './database.ts';
 import { DELIVERY_SCHEMA } from './delivery-log.ts';
-import { ABOVE_EVERY_POSITION, liveAfter } from './index-tables.ts';
+import { epochSeconds } from './expiry.ts';
 import { MAILBOX_ENTRY_SCHEMA, toEntry } from './mailbox-entries.ts';
 import { MESSAGE_SCHEMA } from './message-records.ts';
+import { ABOVE_EVERY_POSITION } from './positions.ts';
 
 /** Rows one searchMessages call examines at most (DynamoDB's search budget reads as many items). */
 export const DEFAULT_SEARCH_BUDGET = 5_000;
@@ -82,7 +83,7 @@ export class SqliteMessageSearch implements MessageSearch {
     const limit = query.limit ?? DEFAULT_TRACE_LIMIT;
     if (!lookup || limit <= 0) return [];
     const records: MessageRecord[] = [];
-    for (const row of this.byLookup.iterate(lookup.kind, lookup.value, '', ABOVE_EVERY_POSITION, liveAfter(now))) {
+    for (const row of this.byLookup.iterate(lookup.kind, lookup.value, '', ABOVE_EVERY_POSITION, epochSeconds(now))) {
       records.push(JSON.parse(row.record) as MessageRecord);
       if (records.length >= limit) break;
     }
@@ -102,7 +103,7 @@ export class SqliteMessageSearch implements MessageSearch {
       (bound, next) => (next != null && next < bound ? next : bound),
       ABOVE_EVERY_POSITION,
     );
-    const live = liveAfter(now);
+    const live = epochSeconds(now);
     const rows = lookup
       ? this.byLookup.iterate(lookup.kind, lookup.value, lower, upper, live)
       : this.received.iterate(lower, upper, live, live);
@@ -129,7 +130,7 @@ export class SqliteMessageSearch implements MessageSearch {
   async listReceived(query: ReceivedRangeQuery, now: Date): Promise<ReceivedRangePage> {
     checkPageLimit(query.limit);
     const after = cursorPosition(query.cursor) ?? '';
-    const live = liveAfter(now);
+    const live = epochSeconds(now);
     // One row beyond the page tells whether there is a next one.
     const refs: Array<ReceivedRef & { position: string }> =
       query.mailbox === undefined

@@ -4,7 +4,7 @@
 // gateRetentionSeconds after it was acquired, then reads as absent and is purged.
 import { DEFAULT_GATE_RETENTION_SECONDS, type LeaseResult, type OnceGate } from '../../../ports/once-gate.ts';
 import { ensureSchema, type LocalDatabase } from './database.ts';
-import { type ExpiringRows, liveAfter } from './index-tables.ts';
+import { type ExpiringRows, epochSeconds } from './expiry.ts';
 
 export const ONCE_GATE_SCHEMA = [
   `CREATE TABLE IF NOT EXISTS once_gate (
@@ -37,11 +37,11 @@ export class SqliteOnceGate implements OnceGate, ExpiringRows {
     );
     this.acquire = db.transaction((key: string, owner: string, now: Date, leaseMs: number): LeaseResult => {
       const gate = select.get(key);
-      if (gate && gate.expires_at > liveAfter(now)) {
+      if (gate && gate.expires_at > epochSeconds(now)) {
         if (gate.done === 1) return 'done';
         if (gate.owner !== owner && gate.until_ms > now.getTime()) return 'busy';
       }
-      take.run(key, owner, now.getTime() + leaseMs, liveAfter(now) + gateRetentionSeconds);
+      take.run(key, owner, now.getTime() + leaseMs, epochSeconds(now) + gateRetentionSeconds);
       return 'acquired';
     }).immediate;
     this.complete = db.prepare<[string, string]>('UPDATE once_gate SET done = 1 WHERE gate = ? AND owner = ?');
@@ -62,6 +62,6 @@ export class SqliteOnceGate implements OnceGate, ExpiringRows {
   }
 
   purgeExpired(now: Date): number {
-    return this.purge.run(liveAfter(now)).changes;
+    return this.purge.run(epochSeconds(now)).changes;
   }
 }

@@ -3,7 +3,7 @@
 // by one covering index scan.
 import type { PendingRecipients } from '../../../ports/pending-recipients.ts';
 import { ensureSchema, type LocalDatabase } from './database.ts';
-import { type ExpiringRows, liveAfter } from './index-tables.ts';
+import { type ExpiringRows, epochSeconds } from './expiry.ts';
 
 export const PENDING_RECIPIENTS_SCHEMA = [
   `CREATE TABLE IF NOT EXISTS pending_recipients (
@@ -36,10 +36,10 @@ export class SqlitePendingRecipients implements PendingRecipients, ExpiringRows 
   }
 
   async countPendingRecipients(now: Date): Promise<number> {
-    return this.sum.get(liveAfter(now))?.total ?? 0;
+    return this.sum.get(epochSeconds(now))?.total ?? 0;
   }
 
   purgeExpired(now: Date): number {
-    return this.purge.run(liveAfter(now)).changes;
+    return this.purge.run(epochSeconds(now)).changes;
   }
 }

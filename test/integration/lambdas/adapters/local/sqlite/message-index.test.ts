@@ -4,12 +4,11 @@
 // purging expired rows (no TTL sweeper), the search budget, reopening the file, and two
 // connections (the running stack and a CLI command) seeing each other's commits.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type LocalDatabase, openLocalDatabase } from '../../../../../../lambdas/adapters/local/sqlite/database.ts';
+import { SqliteDirectoryStore } from '../../../../../../lambdas/adapters/local/sqlite/directory-store.ts';
 import { SqliteMessageIndex } from '../../../../../../lambdas/adapters/local/sqlite/message-index.ts';
 import { SqliteMessageRecords } from '../../../../../../lambdas/adapters/local/sqlite/message-records.ts';
 import { SqlitePendingRecipients } from '../../../../../../lambdas/adapters/local/sqlite/pending-recipients.ts';
@@ -29,7 +28,7 @@ import {
 } from '../../../../../support/index-contract/fixtures.ts';
 import { describeMessageIndexContract } from '../../../../../support/message-index-contract.ts';
 import { describePendingRecipientsContract } from '../../../../../support/pending-recipients-contract.ts';
-import { sqliteAddressWriter } from '../../../../../support/sqlite-address-writer.ts';
+import { freshSqliteFile, type SqliteStoreFile } from '../../../../../support/sqlite-store.ts';
 
 const CHILD = resolve(import.meta.dirname, '../../../../../support/sqlite-index-child.ts');
 /** Gates (and attempts) per child: enough that the two overlap for a good while. */
@@ -56,52 +55,47 @@ function collect(child: ChildProcess): { ready: Promise<void>; done: Promise<{ s
   return { ready: Promise.race([ready, done.then(() => undefined)]), done };
 }
 
-/** A fresh directory per test, removed afterwards. */
-function useDirectory(): () => string {
-  let directory = '';
-  beforeEach(async () => {
-    directory = await mkdtemp(join(tmpdir(), 'shadowmail-sqlite-'));
+/** A fresh store file per test, its connections closed and the file removed afterwards. */
+function useStoreFile(): () => SqliteStoreFile {
+  let file: SqliteStoreFile | undefined;
+  beforeEach(() => {
+    file = freshSqliteFile();
   });
   afterEach(async () => {
-    await rm(directory, { recursive: true, force: true });
+    await file?.cleanup();
   });
-  return () => directory;
+  return () => {
+    if (!file) throw new Error('no store file');
+    return file;
+  };
 }
 
 describe('SqliteMessageIndex', () => {
-  const directory = useDirectory();
+  const storeFile = useStoreFile();
 
   describeMessageIndexContract('SQLite file', async () => {
-    const db = openLocalDatabase(join(directory(), 'store.sqlite'));
-    return { index: new SqliteMessageIndex(db), addresses: sqliteAddressWriter(db), cleanup: async () => void db.close() };
+    const db = storeFile().open();
+    return { index: new SqliteMessageIndex(db), addresses: new SqliteDirectoryStore(db) };
   });
 
   describeMessageIndexContract('SQLite in memory, 3 rows per search call', async () => {
     const db = openLocalDatabase(':memory:');
     return {
       index: new SqliteMessageIndex(db, { searchBudget: 3 }),
-      addresses: sqliteAddressWriter(db),
+      addresses: new SqliteDirectoryStore(db),
       cleanup: async () => void db.close(),
     };
   });
 
-  describePendingRecipientsContract('SQLite', async () => {
-    const db = openLocalDatabase(join(directory(), 'store.sqlite'));
-    return { pending: new SqlitePendingRecipients(db), cleanup: async () => void db.close() };
-  });
+  describePendingRecipientsContract('SQLite', async () => ({ pending: new SqlitePendingRecipients(storeFile().open()) }));
 });
 
 describe('SqliteMessageIndex on one file', () => {
-  const directory = useDirectory();
-  const opened: LocalDatabase[] = [];
+  const storeFile = useStoreFile();
   const open = (): { db: LocalDatabase; index: SqliteMessageIndex } => {
-    const db = openLocalDatabase(join(directory(), 'store.sqlite'));
-    opened.push(db);
+    const db = storeFile().open();
     return { db, index: new SqliteMessageIndex(db) };
   };
-  afterEach(() => {
-    for (const db of opened.splice(0)) if (db.open) db.close();
-  });
 
   describe('a repeated put of a message record', () => {
     it('adds the envelope recipients the stored record lacks, after its own, keeps all else and returns the stored record', async () => {
@@ -179,9 +173,7 @@ describe('SqliteMessageIndex on one file', () => {
   describe('the search budget', () => {
     it('answers a search whose matches lie beyond the budget with short pages and cursors that find them all', async () => {
       // Prepare: 12 received messages, the only matches the two oldest
-      const db = openLocalDatabase(join(directory(), 'store.sqlite'));
-      opened.push(db);
-      const index = new SqliteMessageIndex(db, { searchBudget: 4 });
+      const index = new SqliteMessageIndex(storeFile().open(), { searchBudget: 4 });
       for (let i = 0; i < 12; i += 1) {
         const subject = i < 2 ? `Wanted ${i}` : `Noise ${i}`;
         await putReceived(index, makeRecord(`b${String(i).padStart(2, '0')}`, { receivedAt: daysAgo(1, 60 - i), summary: { subject } }));
@@ -249,7 +241,7 @@ describe('SqliteMessageIndex on one file', () => {
       // Prepare
       const { index } = open();
       await index.createDeliveryState(makeState('m-race', 'alice@corp.test'));
-      const file = join(directory(), 'store.sqlite');
+      const file = storeFile().path;
       const children = [
         ['stack', 'up'],
         ['cli', 'down'],
@@ -291,7 +283,7 @@ describe('SqliteMessageIndex query plans', () => {
     const db = new Database(':memory:', { verbose: (sql) => statements.add(String(sql)) });
     try {
       const index = new SqliteMessageIndex(db, { searchBudget: 2 });
-      await sqliteAddressWriter(db).putAddresses([{ address: 'sales@corp.test', mailbox: 'alice@corp.test' }]);
+      await new SqliteDirectoryStore(db).putAddresses([{ address: 'sales@corp.test', mailbox: 'alice@corp.test' }]);
       // Act: each method, with and without cursors and options
       for (let i = 0; i < 4; i += 1) {
         const id = `m${i}`;
