@@ -2,7 +2,7 @@
 // record as JSON, position and expiry as columns) and one `message_lookup` row per
 // trace lookup (core/trace.ts traceLookupsOf), written in one transaction, so a record
 // is never without its lookups. Values are kept whole (no hashing as in DynamoDB keys).
-import { normalizeAddress } from '../../../core/addresses.ts';
+import { uniqueRecipients } from '../../../core/addresses.ts';
 import type { MessageRecord } from '../../../core/model.ts';
 import { searchPosition, traceLookupsOf } from '../../../core/trace.ts';
 import type { MessageRecords } from '../../../ports/message-records.ts';
@@ -57,7 +57,7 @@ export class SqliteMessageRecords implements MessageRecords, ExpiringRows {
         return record;
       }
       const stored = JSON.parse(row.record) as MessageRecord;
-      const recipients = withRecipients(stored.envelopeRecipients, record.envelopeRecipients);
+      const recipients = uniqueRecipients([...stored.envelopeRecipients, ...record.envelopeRecipients]);
       if (recipients.length === stored.envelopeRecipients.length) return stored;
       const merged = { ...stored, envelopeRecipients: recipients };
       update.run(JSON.stringify(merged), record.sesMessageId);
@@ -91,17 +91,4 @@ export class SqliteMessageRecords implements MessageRecords, ExpiringRows {
   purgeExpired(now: Date): number {
     return this.purge(epochSeconds(now));
   }
-}
-
-/** `stored` as it is, then each of `offered` it lacks (by comparison form), in the order offered. */
-function withRecipients(stored: readonly string[], offered: readonly string[]): string[] {
-  const seen = new Set(stored.map(normalizeAddress));
-  const merged = [...stored];
-  for (const recipient of offered) {
-    const key = normalizeAddress(recipient);
-    if (key === '' || seen.has(key)) continue;
-    seen.add(key);
-    merged.push(recipient);
-  }
-  return merged;
 }
