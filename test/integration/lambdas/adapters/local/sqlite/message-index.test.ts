@@ -246,7 +246,7 @@ describe('SqliteMessageIndex on one file', () => {
         ['stack', 'up'],
         ['cli', 'down'],
       ].map(([owner, direction]) =>
-        spawn(process.execPath, ['--import', 'tsx', CHILD, file, owner!, String(RACE_COUNT), direction!], {
+        spawn(process.execPath, ['--import', 'tsx', CHILD, 'race', file, owner!, String(RACE_COUNT), direction!], {
           stdio: ['pipe', 'pipe', 'pipe'],
         }),
       );
@@ -261,6 +261,37 @@ describe('SqliteMessageIndex on one file', () => {
       expect([...(stack ?? []), ...(cli ?? [])].sort()).toEqual(Array.from({ length: RACE_COUNT }, (_, n) => `race#${n}`).sort());
       const [state] = await index.getDeliveryStates('m-race', NOW);
       expect(state?.attemptCount).toBe(2 * RACE_COUNT);
+    }, 60_000);
+
+    it('keeps every write that returned when its process is killed (SIGKILL) mid-stream, and the file stays sound', async () => {
+      // Prepare
+      const file = storeFile().path;
+      const child = spawn(process.execPath, ['--import', 'tsx', CHILD, 'write', file], { stdio: ['pipe', 'pipe', 'pipe'] });
+      let stdout = '';
+      const stored = () => [...stdout.matchAll(/^stored (\S+)$/gm)].map((match) => match[1]!);
+      const enough = new Promise<void>((resolve, reject) => {
+        child.stdout.on('data', (chunk: Buffer) => {
+          stdout += chunk.toString('utf8');
+          if (stdout.includes('ready\n')) child.stdin.write('go\n');
+          if (stored().length >= 40) resolve();
+        });
+        child.on('exit', (code) => reject(new Error(`child exited ${code} before it was killed`)));
+      });
+      await enough;
+      // Act
+      const exited = new Promise((resolve) => child.on('exit', resolve));
+      child.kill('SIGKILL');
+      await exited;
+      // Assess: each id the child reported stored is there whole
+      const { db, index } = open();
+      expect(db.pragma('integrity_check', { simple: true })).toBe('ok');
+      const reported = stored();
+      for (const id of reported) {
+        expect(await index.getMessage(id, NOW)).toEqual(makeRecord(id));
+        expect(await index.getDeliveryStates(id, NOW)).toHaveLength(1);
+        expect(await index.getMailboxEntry('alice@corp.test', id, NOW)).toEqual(makeEntry('alice@corp.test', id));
+      }
+      expect(reported.length).toBeGreaterThanOrEqual(40);
     }, 60_000);
 
     it('hides expired rows from reads before any purge', async () => {
