@@ -14,11 +14,13 @@ import type { RawMailStore } from '../ports/raw-mail-store.ts';
 import { envelopeRecipient, uniqueRecipients } from './addresses.ts';
 import { authenticationWarnings, recipientDomains } from './authentication.ts';
 import { LeaseBusyError, MimeParseError } from './errors.ts';
+import { enqueueGate, pendingCountKey } from './forward-part.ts';
 import { belongsToStack } from './forward-stamp.ts';
 import {
   type DeliveryState,
   entrySummaryOf,
   FORWARD_STAMP_HEADER,
+  type ForwardJob,
   type MailboxEntry,
   type MessageRecord,
   type MessageSummary,
@@ -87,6 +89,8 @@ export async function ingestMessage(mail: ReceivedMail, deps: IngestDeps): Promi
     summary,
     loopDetected: summary.forwardStamps.some((stamp) => belongsToStack(stamp, config.stackId)),
   };
+  // Another receipt rule's notification of this message may have stored it first: then only
+  // these recipients are added (ports/message-records.ts), and they get their own job below.
   await index.putMessage(record);
 
   const byMailbox = await groupByMailbox(recipients, index, config.subaddressSeparator);
@@ -125,7 +129,7 @@ export async function ingestMessage(mail: ReceivedMail, deps: IngestDeps): Promi
     await index.createDeliveryState(state);
   }
 
-  const forwardEnqueued = await enqueueForwardOnce(mail, { count: recipients.length, expiresAt }, deps);
+  const forwardEnqueued = await enqueueForwardOnce(mail, recipients, expiresAt, deps);
   return {
     sesMessageId: mail.sesMessageId,
     mailboxes: [...byMailbox.keys()],
@@ -190,18 +194,21 @@ async function firstMapped(addresses: string[], index: AddressMap): Promise<stri
 }
 
 /**
- * Exactly one forward job per message, even when SQS delivers the notification
- * twice or to two workers at once: a gate in the index decides who enqueues.
+ * Exactly one forward job per notification, even when SQS delivers it twice or to two
+ * workers at once: a gate in the index decides who enqueues. The job relays this
+ * notification's recipients; a message several receipt rules delivered has one
+ * notification, and one job, per rule (core/forward-part.ts).
  */
-async function enqueueForwardOnce(mail: ReceivedMail, pending: { count: number; expiresAt: number }, deps: IngestDeps): Promise<boolean> {
-  const gate = `enqueue#${mail.sesMessageId}`;
+async function enqueueForwardOnce(mail: ReceivedMail, recipients: string[], expiresAt: number, deps: IngestDeps): Promise<boolean> {
+  const job: ForwardJob = { sesMessageId: mail.sesMessageId, receivedAt: mail.receivedAt, attempt: 0, recipients };
+  const gate = enqueueGate(mail.sesMessageId, recipients);
   const once = await runOnce(
     deps.index,
     { key: gate, owner: deps.workerId, now: deps.clock.now(), leaseMs: deps.config.leaseMs },
     async () => {
       // Before the job exists, so the forward's own count always comes later and wins.
-      await deps.index.setPendingRecipients(mail.sesMessageId, pending.count, pending.expiresAt);
-      await deps.forwardQueue.enqueue({ sesMessageId: mail.sesMessageId, receivedAt: mail.receivedAt, attempt: 0 }, 0);
+      await deps.index.setPendingRecipients(pendingCountKey(job), recipients.length, expiresAt);
+      await deps.forwardQueue.enqueue(job, 0);
     },
   );
   if (once.status === 'busy') throw new LeaseBusyError(gate);

@@ -194,6 +194,11 @@ export interface ForwardJob {
   receivedAt: string;
   /** How many delivery attempts have been made so far (for backoff). */
   attempt: number;
+  /**
+   * The recipients this job relays: one receipt rule's notification's (core/forward-part.ts).
+   * Absent in jobs queued before messages had parts: they relay every recipient of the record.
+   */
+  recipients?: string[];
 }
 
 export const FORWARD_STAMP_HEADER = 'X-Shadowmail-Forwarded';

@@ -2,6 +2,7 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { MailparserMimeParser } from '../../../../lambdas/adapters/mime/mailparser-mime-parser.ts';
 import { LeaseBusyError, MimeParseError, RawMessageMissingError } from '../../../../lambdas/core/errors.ts';
+import { enqueueGate } from '../../../../lambdas/core/forward-part.ts';
 import { type IngestDeps, ingestMessage } from '../../../../lambdas/core/ingest.ts';
 import { ManualClock, MemoryRawMailStore, RecordingForwardQueue } from '../../../support/memory-adapters.ts';
 import { MemoryMessageIndex } from '../../../support/memory-message-index.ts';
@@ -46,7 +47,11 @@ describe('ingestMessage', () => {
     const states = await index.getDeliveryStates(mail.sesMessageId, deps.clock.now());
     expect(states.map((state) => state.recipient).sort()).toEqual(['Sales@Corp.Test', 'alice@corp.test', 'bob@corp.test']);
     expect(states.every((state) => state.state === 'queued')).toBe(true);
-    expect(queue.sent).toEqual([{ job: { sesMessageId: 'ses-0001', receivedAt: mail.receivedAt, attempt: 0 }, delaySeconds: 0 }]);
+    // The job relays this notification's recipients (another receipt rule's would have their own job).
+    const recipients = ['alice@corp.test', 'bob@corp.test', 'Sales@Corp.Test'];
+    expect(queue.sent).toEqual([
+      { job: { sesMessageId: 'ses-0001', receivedAt: mail.receivedAt, attempt: 0, recipients }, delaySeconds: 0 },
+    ]);
     // The console's backlog counts the recipients the forward still has to deliver.
     expect(await index.countPendingRecipients(deps.clock.now())).toBe(3);
   });
@@ -156,7 +161,7 @@ describe('ingestMessage', () => {
   it('refuses to enqueue while another worker holds the gate, so SQS retries it later', async () => {
     const mail = receivedMail();
     store.put(mail.raw, simpleMessage());
-    await index.acquireOnce(`enqueue#${mail.sesMessageId}`, 'worker-b', deps.clock.now(), 60_000);
+    await index.acquireOnce(enqueueGate(mail.sesMessageId, mail.envelopeRecipients), 'worker-b', deps.clock.now(), 60_000);
 
     await expect(ingestMessage(mail, deps)).rejects.toBeInstanceOf(LeaseBusyError);
     expect(queue.sent).toHaveLength(0);
