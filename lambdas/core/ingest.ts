@@ -90,22 +90,23 @@ export async function ingestMessage(mail: ReceivedMail, deps: IngestDeps): Promi
     loopDetected: summary.forwardStamps.some((stamp) => belongsToStack(stamp, config.stackId)),
   };
   // Another receipt rule's notification of this message may have stored it first: then only
-  // these recipients are added (ports/message-records.ts), and they get their own job below.
-  await index.putMessage(record);
+  // these recipients are added (ports/message-records.ts), they get their own job below, and
+  // what follows is filed as that message (SES times each rule's action: receipt.timestamp).
+  const stored = await index.putMessage(record);
 
   const byMailbox = await groupByMailbox(recipients, index, config.subaddressSeparator);
   for (const [mailbox, mailboxRecipients] of byMailbox) {
     const entry: MailboxEntry = {
       mailbox,
       sesMessageId: mail.sesMessageId,
-      receivedAt: mail.receivedAt,
-      expiresAt,
+      receivedAt: stored.receivedAt,
+      expiresAt: stored.expiresAt,
       recipients: mailboxRecipients,
       folder: 'inbox',
       read: false,
-      visibility: record.visibility,
-      spamFlagged,
-      authWarnings,
+      visibility: stored.visibility,
+      spamFlagged: stored.spamFlagged,
+      authWarnings: stored.authWarnings,
       size,
       ...entrySummaryOf(summary),
     };
@@ -118,8 +119,8 @@ export async function ingestMessage(mail: ReceivedMail, deps: IngestDeps): Promi
       sesMessageId: mail.sesMessageId,
       recipient,
       state: 'queued',
-      receivedAt: mail.receivedAt,
-      expiresAt,
+      receivedAt: stored.receivedAt,
+      expiresAt: stored.expiresAt,
       attempts: [],
       attemptCount: 0,
       lastReply: null,
@@ -129,7 +130,7 @@ export async function ingestMessage(mail: ReceivedMail, deps: IngestDeps): Promi
     await index.createDeliveryState(state);
   }
 
-  const forwardEnqueued = await enqueueForwardOnce(mail, recipients, expiresAt, deps);
+  const forwardEnqueued = await enqueueForwardOnce(stored, recipients, deps);
   return {
     sesMessageId: mail.sesMessageId,
     mailboxes: [...byMailbox.keys()],
@@ -199,15 +200,15 @@ async function firstMapped(addresses: string[], index: AddressMap): Promise<stri
  * notification's recipients; a message several receipt rules delivered has one
  * notification, and one job, per rule (core/forward-part.ts).
  */
-async function enqueueForwardOnce(mail: ReceivedMail, recipients: string[], expiresAt: number, deps: IngestDeps): Promise<boolean> {
-  const job: ForwardJob = { sesMessageId: mail.sesMessageId, receivedAt: mail.receivedAt, attempt: 0, recipients };
-  const gate = enqueueGate(mail.sesMessageId, recipients);
+async function enqueueForwardOnce(message: MessageRecord, recipients: string[], deps: IngestDeps): Promise<boolean> {
+  const job: ForwardJob = { sesMessageId: message.sesMessageId, receivedAt: message.receivedAt, attempt: 0, recipients };
+  const gate = enqueueGate(message.sesMessageId, recipients);
   const once = await runOnce(
     deps.index,
     { key: gate, owner: deps.workerId, now: deps.clock.now(), leaseMs: deps.config.leaseMs },
     async () => {
       // Before the job exists, so the forward's own count always comes later and wins.
-      await deps.index.setPendingRecipients(pendingCountKey(job), recipients.length, expiresAt);
+      await deps.index.setPendingRecipients(pendingCountKey(job), recipients.length, message.expiresAt);
       await deps.forwardQueue.enqueue(job, 0);
     },
   );
