@@ -14,7 +14,7 @@ import type { RawMailStore } from '../ports/raw-mail-store.ts';
 import { envelopeRecipient, uniqueRecipients } from './addresses.ts';
 import { authenticationWarnings, recipientDomains } from './authentication.ts';
 import { LeaseBusyError, MimeParseError } from './errors.ts';
-import { enqueueGate, pendingCountKey } from './forward-part.ts';
+import { enqueueGate, ownedRecipients, partOf, pendingCountKey } from './forward-part.ts';
 import { belongsToStack } from './forward-stamp.ts';
 import {
   type DeliveryState,
@@ -114,6 +114,7 @@ export async function ingestMessage(mail: ReceivedMail, deps: IngestDeps): Promi
   }
 
   const now = deps.clock.now().toISOString();
+  const part = partOf(recipients);
   for (const recipient of recipients) {
     const state: DeliveryState = {
       sesMessageId: mail.sesMessageId,
@@ -126,11 +127,14 @@ export async function ingestMessage(mail: ReceivedMail, deps: IngestDeps): Promi
       lastReply: null,
       updatedAt: now,
       reason: null,
+      part,
     };
     await index.createDeliveryState(state);
   }
+  // A recipient another rule's notification created first is relayed by that one's job.
+  const owned = ownedRecipients(part, recipients, await index.getDeliveryStates(mail.sesMessageId, deps.clock.now()));
 
-  const forwardEnqueued = await enqueueForwardOnce(stored, recipients, deps);
+  const forwardEnqueued = owned.length > 0 && (await enqueueForwardOnce(stored, recipients, owned, deps));
   return {
     sesMessageId: mail.sesMessageId,
     mailboxes: [...byMailbox.keys()],
@@ -196,19 +200,19 @@ async function firstMapped(addresses: string[], index: AddressMap): Promise<stri
 
 /**
  * Exactly one forward job per notification, even when SQS delivers it twice or to two
- * workers at once: a gate in the index decides who enqueues. The job relays this
- * notification's recipients; a message several receipt rules delivered has one
+ * workers at once: a gate in the index decides who enqueues. The job relays the
+ * recipients this notification owns; a message several receipt rules delivered has one
  * notification, and one job, per rule (core/forward-part.ts).
  */
-async function enqueueForwardOnce(message: MessageRecord, recipients: string[], deps: IngestDeps): Promise<boolean> {
-  const job: ForwardJob = { sesMessageId: message.sesMessageId, receivedAt: message.receivedAt, attempt: 0, recipients };
+async function enqueueForwardOnce(message: MessageRecord, recipients: string[], owned: string[], deps: IngestDeps): Promise<boolean> {
+  const job: ForwardJob = { sesMessageId: message.sesMessageId, receivedAt: message.receivedAt, attempt: 0, recipients: owned };
   const gate = enqueueGate(message.sesMessageId, recipients);
   const once = await runOnce(
     deps.index,
     { key: gate, owner: deps.workerId, now: deps.clock.now(), leaseMs: deps.config.leaseMs },
     async () => {
       // Before the job exists, so the forward's own count always comes later and wins.
-      await deps.index.setPendingRecipients(pendingCountKey(job), recipients.length, message.expiresAt);
+      await deps.index.setPendingRecipients(pendingCountKey(job), owned.length, message.expiresAt);
       await deps.forwardQueue.enqueue(job, 0);
     },
   );

@@ -150,6 +150,16 @@ describe('ingest and forward of one message that several receipt rules delivered
     await expectEveryRecipientOnce([ALICE, BOB, CAROL]);
   });
 
+  it('relays a recipient both rules matched once when both notifications and their jobs run at once', async () => {
+    // Prepare: bob's address rule and the domain-wide rule both matched (rules that overlap)
+    // Act
+    await Promise.all([ingest([BOB], 'ingest-1'), ingest([ALICE, BOB, CAROL], 'ingest-2')]);
+    // Assess: the backlog counts the union, before and after the jobs ran at once
+    expect(await index.countPendingRecipients(clock.now())).toBe(3);
+    await drain(true);
+    await expectEveryRecipientOnce([ALICE, BOB, CAROL]);
+  });
+
   it('relays the added recipient when the second rule merges while the first job relays the old record', async () => {
     // Prepare: the first job has read the record (alice only) when rule 2's notification merges bob in
     await ingest([ALICE]);
