@@ -1,19 +1,25 @@
 // One message, several SES receipt rules (issue 17): a message to alice (rule 1) and bob
 // (rule 2) comes as two notifications of the same SES message id, each listing only its
-// rule's recipients. The real ingest and forward use cases over the memory index, relaying
-// through the real SMTP relay into local mode's primary sink: every recipient reaches the
-// primary exactly once, whatever the order, concurrency or redelivery of the notifications.
+// rule's recipients. The real ingest and forward use cases over the memory index and over the
+// DynamoDB adapter on dynalite, relaying through the real SMTP relay into local mode's primary
+// sink: every recipient reaches the primary exactly once, whatever the order, concurrency or
+// redelivery of the notifications.
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { makeDynamoDbClient } from '../../../../lambdas/adapters/aws/dynamodb-client.ts';
+import { DynamoDbMessageIndex } from '../../../../lambdas/adapters/aws/dynamodb-message-index.ts';
+import { createMessageTable } from '../../../../lambdas/adapters/aws/message-table.ts';
 import { type SinkEnvelope, type SmtpSink, startSmtpSink } from '../../../../lambdas/adapters/local/smtp-sink.ts';
 import { MailparserMimeParser } from '../../../../lambdas/adapters/mime/mailparser-mime-parser.ts';
 import { SmtpRelayAdapter } from '../../../../lambdas/adapters/smtp/smtp-relay.ts';
 import { type ForwardDeps, forwardMessage } from '../../../../lambdas/core/forward.ts';
 import { type IngestDeps, type IngestOutcome, ingestMessage } from '../../../../lambdas/core/ingest.ts';
 import type { ForwardJob, ReceivedMail } from '../../../../lambdas/core/model.ts';
+import type { MessageIndex } from '../../../../lambdas/ports/message-index.ts';
 import type { SmtpRelay } from '../../../../lambdas/ports/smtp-relay.ts';
+import { type DynamoDbServer, startDynalite } from '../../../support/dynamodb-servers.ts';
 import { ManualClock, MemoryRawMailStore, RecordingForwardQueue } from '../../../support/memory-adapters.ts';
 import { MemoryMessageIndex } from '../../../support/memory-message-index.ts';
 import { receivedMail, simpleMessage } from '../../../support/received-mail.ts';
@@ -23,10 +29,36 @@ const ALICE = 'alice@corp.test';
 const BOB = 'bob@corp.test';
 const CAROL = 'carol@corp.test';
 
-describe('ingest and forward of one message that several receipt rules delivered', () => {
+let dynalite: DynamoDbServer;
+let tables = 0;
+const clients: Array<ReturnType<typeof makeDynamoDbClient>> = [];
+beforeAll(async () => {
+  dynalite = await startDynalite();
+});
+afterAll(async () => {
+  for (const client of clients) client.destroy();
+  await dynalite?.stop();
+});
+
+/** A fresh index per test, so every test has the message to itself. */
+const indexes: Array<[string, () => Promise<MessageIndex>]> = [
+  ['the memory index', async () => new MemoryMessageIndex()],
+  [
+    'the DynamoDB adapter on dynalite',
+    async () => {
+      const client = makeDynamoDbClient(dynalite.endpoint);
+      clients.push(client);
+      const tableName = `rules-${(tables += 1)}`;
+      await createMessageTable(client, tableName);
+      return new DynamoDbMessageIndex({ client, tableName });
+    },
+  ],
+];
+
+describe.each(indexes)('ingest and forward of one message that several receipt rules delivered, over %s', (_, openIndex) => {
   let dir: string;
   let sink: SmtpSink;
-  let index: MemoryMessageIndex;
+  let index: MessageIndex;
   let store: MemoryRawMailStore;
   let queue: RecordingForwardQueue;
   let clock: ManualClock;
@@ -36,7 +68,7 @@ describe('ingest and forward of one message that several receipt rules delivered
     dir = await mkdtemp(join(tmpdir(), 'shadowmail-rules-'));
     sink = await startSmtpSink({ host: '127.0.0.1', port: 0, dir: join(dir, 'primary') });
     relay = new SmtpRelayAdapter({ host: '127.0.0.1', port: sink.port, tls: 'none' });
-    index = new MemoryMessageIndex();
+    index = await openIndex();
     store = new MemoryRawMailStore();
     queue = new RecordingForwardQueue();
     clock = new ManualClock('2026-11-20T10:00:05.000Z');
