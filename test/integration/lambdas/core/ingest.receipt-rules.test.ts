@@ -48,7 +48,8 @@ const indexes: Array<[string, () => Promise<MessageIndex>]> = [
     async () => {
       const client = makeDynamoDbClient(dynalite.endpoint);
       clients.push(client);
-      const tableName = `rules-${(tables += 1)}`;
+      tables += 1;
+      const tableName = `rules-${tables}`;
       await createMessageTable(client, tableName);
       return new DynamoDbMessageIndex({ client, tableName });
     },
