@@ -1,6 +1,6 @@
 // `npm run bench`: the performance figures of shadowmail on this machine — ingest
 // throughput, peak RSS of a 40 MiB parse, relay latency and throughput against Postfix
-// as a backup MX, webmail server time — written to bench/results.json and printed.
+// as a backup MX, webmail server time, Lambda bundle sizes and cold import times — written to bench/results.json and printed.
 // Not a test: nothing is asserted. Sections and knobs (BENCH_*): bench/README.md;
 // a section that cannot run (no corpus, not root, no Postfix) is recorded as skipped.
 import { execFileSync } from 'node:child_process';
@@ -19,6 +19,7 @@ import { MemoryMessageIndex } from '../test/support/memory-message-index.ts';
 import { startPostfix } from '../test/support/postfix.ts';
 import { DeliveryWatcher } from './delivery-watcher.ts';
 import { type IngestThroughput, measureIngest, readCorpus } from './ingest-throughput.ts';
+import { lambdaBundlesSummary, measureLambdaBundles } from './lambda-bundles.ts';
 import { busyPercent, machineCpuTimes, memoryOf, peakRssMiB, processTree, treeCpuSeconds } from './procfs.ts';
 import { type PhaseResult, type RelayTarget, runPhase } from './relay-bench.ts';
 import { delay, MIB, round } from './stats.ts';
@@ -38,8 +39,9 @@ const settings = {
   burstConnections: 4,
   corpusPasses: numberSetting('BENCH_PASSES', 3),
   largeMessageBytes: 40 * MIB,
+  bundleImportRuns: numberSetting('BENCH_BUNDLE_RUNS', 15),
 };
-const only = new Set((process.env.BENCH_ONLY ?? 'ingest,rss,webmail,shadowmail,postfix').split(',').map((part) => part.trim()));
+const only = new Set((process.env.BENCH_ONLY ?? 'ingest,rss,webmail,bundles,shadowmail,postfix').split(',').map((part) => part.trim()));
 
 type Section<T> = T | { skipped: string };
 
@@ -362,6 +364,9 @@ try {
   const dynaliteIngest = await section('ingest, DynamoDB adapter on dynalite', only.has('ingest'), () => ingestWithDynalite(work));
   const rss = await section('peak RSS of 40 MiB messages', only.has('rss'), largeMessageRss);
   const webmail = await section('webmail server time', only.has('webmail'), () => measureWebmail(work, log));
+  const lambdaBundles = await section('Lambda bundles', only.has('bundles'), () =>
+    measureLambdaBundles(work, settings.bundleImportRuns, log),
+  );
 
   const largeFile = join(work, 'large-attachment.eml');
   if (only.has('shadowmail') || only.has('postfix')) await writeLargeMessage(largeFile, 'attachment', settings.largeMessageBytes);
@@ -400,6 +405,7 @@ try {
     ingest: { memoryIndex: memoryIngest, dynaliteIndex: dynaliteIngest },
     largeMessageParse: rss,
     webmail,
+    lambdaBundles,
     relay: {
       how:
         'nodemailer pooled plain SMTP from this process; steady phase on 1 connection, burst on 4; latency from the client seeing 250 ' +
@@ -461,6 +467,7 @@ function summary(r: Record<string, unknown>): string {
   }
 
   lines.push(...webmailSummary(r.webmail as Parameters<typeof webmailSummary>[0]));
+  lines.push(...lambdaBundlesSummary(r.lambdaBundles as Parameters<typeof lambdaBundlesSummary>[0]));
 
   const relay = r.relay as Record<string, Section<RelayRun> | Record<string, unknown>>;
   lines.push(

@@ -30,6 +30,14 @@ export function distribution(values: number[], digits = 1): Distribution {
   };
 }
 
+/** Nearest-rank percentile of an unsorted list (p in 0..100). */
+export function percentile(values: number[], p: number): number {
+  return rank(
+    [...values].sort((a, b) => a - b),
+    p,
+  );
+}
+
 export function median(values: number[]): number {
   return rank(
     [...values].sort((a, b) => a - b),

@@ -35,7 +35,7 @@ export class RoleIndex implements MessageIndex {
     return this.roles.addresses.mailboxFor(address);
   }
 
-  putMessage(record: MessageRecord): Promise<void> {
+  putMessage(record: MessageRecord): Promise<MessageRecord> {
     return this.roles.records.putMessage(record);
   }
   getMessage(sesMessageId: string, now: Date): Promise<MessageRecord | null> {

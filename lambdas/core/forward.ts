@@ -14,6 +14,7 @@ import type { RecipientReply, SmtpRelay } from '../ports/smtp-relay.ts';
 import { normalizeAddress } from './addresses.ts';
 import { configurationFaultOf, expiredAfterConfigurationFault } from './configuration-fault.ts';
 import { LeaseBusyError } from './errors.ts';
+import { pendingCountKey, recipientsOfPart, relayGate } from './forward-part.ts';
 import { forwardStampLine, withHeaderLines } from './forward-stamp.ts';
 import type { ConfigurationFault, DeliveryAttempt, DeliveryState, ForwardJob, MessageRecord } from './model.ts';
 import { runOnce } from './once.ts';
@@ -72,7 +73,7 @@ export async function forwardMessage(job: ForwardJob, deps: ForwardDeps): Promis
   const record = await deps.index.getMessage(job.sesMessageId, now);
   if (!record) return { status: 'gone' };
 
-  const gate = `relay#${job.sesMessageId}#${job.attempt}`;
+  const gate = relayGate(job);
   const once = await runOnce(deps.index, { key: gate, owner: deps.workerId, now, leaseMs: deps.config.leaseMs }, () =>
     relayPending(job, record, deps),
   );
@@ -84,16 +85,17 @@ export async function forwardMessage(job: ForwardJob, deps: ForwardDeps): Promis
 async function relayPending(job: ForwardJob, record: MessageRecord, deps: ForwardDeps): Promise<ForwardOutcome> {
   const now = deps.clock.now();
   const states = await deps.index.getDeliveryStates(record.sesMessageId, now);
-  const pending = pendingRecipients(record, states);
+  // Only the job's part: another receipt rule's recipients have their own job (forward-part.ts).
+  const pending = pendingRecipients(recipientsOfPart(job, record.envelopeRecipients), states);
   if (pending.length === 0) {
     // A worker that died after its last attempt but before counting it: nothing waits any more.
-    await deps.index.setPendingRecipients(record.sesMessageId, 0, record.expiresAt);
+    await deps.index.setPendingRecipients(pendingCountKey(job), 0, record.expiresAt);
     return { status: 'duplicate' };
   }
 
   if (record.loopDetected) {
     const reason = `mail loop: the message already carries the forward stamp of stack ${deps.config.stackId}`;
-    await failAll(record, pending, reason, deps);
+    await failAll(job, record, pending, reason, deps);
     return { status: 'loop', failed: pending };
   }
 
@@ -101,6 +103,7 @@ async function relayPending(job: ForwardJob, record: MessageRecord, deps: Forwar
   const limit = deps.config.maxMessageBytes;
   if (limit !== undefined && record.size > limit) {
     await failAll(
+      job,
       record,
       pending,
       `${TOO_LARGE_PREFIX} ${record.size} bytes, the primary takes at most ${limit} (smartHost.maxMessageBytes)`,
@@ -111,7 +114,7 @@ async function relayPending(job: ForwardJob, record: MessageRecord, deps: Forwar
 
   const ageMs = now.getTime() - Date.parse(record.receivedAt);
   if (ageMs >= deps.config.maxAgeMs) {
-    await failAll(record, pending, (recipient) => expiryReason(deps.config, lastConfigurationFault(recipient, states)), deps);
+    await failAll(job, record, pending, (recipient) => expiryReason(deps.config, lastConfigurationFault(recipient, states)), deps);
     return { status: 'expired', failed: pending };
   }
 
@@ -130,21 +133,22 @@ async function relayPending(job: ForwardJob, record: MessageRecord, deps: Forwar
     configurationFault ??= attempt.configurationFault ?? null;
   }
 
-  // The console's backlog: how many of this message's recipients still wait (the latest count wins).
-  await deps.index.setPendingRecipients(record.sesMessageId, deferred.length, record.expiresAt);
+  // The console's backlog: how many of this part's recipients still wait (the latest count wins).
+  await deps.index.setPendingRecipients(pendingCountKey(job), deferred.length, record.expiresAt);
   if (deferred.length === 0) return { status: 'attempted', delivered, failed, deferred, retryInSeconds: null, configurationFault };
 
   const attemptsMade = job.attempt + 1;
   const remainingSeconds = Math.ceil((Date.parse(record.receivedAt) + deps.config.maxAgeMs - deps.clock.now().getTime()) / 1000);
   const delay = Math.max(0, Math.min(retryDelaySeconds(attemptsMade, deps.config), remainingSeconds));
-  await deps.forwardQueue.enqueue({ sesMessageId: record.sesMessageId, receivedAt: record.receivedAt, attempt: attemptsMade }, delay);
+  const retry: ForwardJob = { sesMessageId: record.sesMessageId, receivedAt: record.receivedAt, attempt: attemptsMade };
+  await deps.forwardQueue.enqueue(job.recipients ? { ...retry, recipients: job.recipients } : retry, delay);
   return { status: 'attempted', delivered, failed, deferred, retryInSeconds: delay, configurationFault };
 }
 
-function pendingRecipients(record: MessageRecord, states: DeliveryState[]): string[] {
+function pendingRecipients(recipients: string[], states: DeliveryState[]): string[] {
   const stateOf = new Map(states.map((state) => [normalizeAddress(state.recipient), state.state]));
   // A recipient without a state row (written late, or lost) is still owed a delivery.
-  return record.envelopeRecipients.filter((recipient) => PENDING.has(stateOf.get(normalizeAddress(recipient)) ?? 'queued'));
+  return recipients.filter((recipient) => PENDING.has(stateOf.get(normalizeAddress(recipient)) ?? 'queued'));
 }
 
 export function replyFor(recipient: string, replies: RecipientReply[]): RecipientReply {
@@ -191,6 +195,7 @@ function expiryReason(config: ForwardConfig, fault: ConfigurationFault | null): 
 }
 
 async function failAll(
+  job: ForwardJob,
   record: MessageRecord,
   recipients: string[],
   reasonFor: string | ((recipient: string) => string),
@@ -202,7 +207,7 @@ async function failAll(
     const attempt: DeliveryAttempt = { at, code: 0, response: reason, outcome: 'failed' };
     await deps.index.recordDeliveryAttempt(record.sesMessageId, recipient, attempt, 'failed', reason);
   }
-  await deps.index.setPendingRecipients(record.sesMessageId, 0, record.expiresAt);
+  await deps.index.setPendingRecipients(pendingCountKey(job), 0, record.expiresAt);
 }
 
 /** The stored bytes with the forward's trace header in front (see withHeaderLines). */

@@ -14,11 +14,13 @@ import type { RawMailStore } from '../ports/raw-mail-store.ts';
 import { envelopeRecipient, uniqueRecipients } from './addresses.ts';
 import { authenticationWarnings, recipientDomains } from './authentication.ts';
 import { LeaseBusyError, MimeParseError } from './errors.ts';
+import { enqueueGate, ownedRecipients, partOf, pendingCountKey } from './forward-part.ts';
 import { belongsToStack } from './forward-stamp.ts';
 import {
   type DeliveryState,
   entrySummaryOf,
   FORWARD_STAMP_HEADER,
+  type ForwardJob,
   type MailboxEntry,
   type MessageRecord,
   type MessageSummary,
@@ -87,21 +89,24 @@ export async function ingestMessage(mail: ReceivedMail, deps: IngestDeps): Promi
     summary,
     loopDetected: summary.forwardStamps.some((stamp) => belongsToStack(stamp, config.stackId)),
   };
-  await index.putMessage(record);
+  // Another receipt rule's notification of this message may have stored it first: then only
+  // these recipients are added (ports/message-records.ts), they get their own job below, and
+  // what follows is filed as that message (SES times each rule's action: receipt.timestamp).
+  const stored = await index.putMessage(record);
 
   const byMailbox = await groupByMailbox(recipients, index, config.subaddressSeparator);
   for (const [mailbox, mailboxRecipients] of byMailbox) {
     const entry: MailboxEntry = {
       mailbox,
       sesMessageId: mail.sesMessageId,
-      receivedAt: mail.receivedAt,
-      expiresAt,
+      receivedAt: stored.receivedAt,
+      expiresAt: stored.expiresAt,
       recipients: mailboxRecipients,
       folder: 'inbox',
       read: false,
-      visibility: record.visibility,
-      spamFlagged,
-      authWarnings,
+      visibility: stored.visibility,
+      spamFlagged: stored.spamFlagged,
+      authWarnings: stored.authWarnings,
       size,
       ...entrySummaryOf(summary),
     };
@@ -109,23 +114,27 @@ export async function ingestMessage(mail: ReceivedMail, deps: IngestDeps): Promi
   }
 
   const now = deps.clock.now().toISOString();
+  const part = partOf(recipients);
   for (const recipient of recipients) {
     const state: DeliveryState = {
       sesMessageId: mail.sesMessageId,
       recipient,
       state: 'queued',
-      receivedAt: mail.receivedAt,
-      expiresAt,
+      receivedAt: stored.receivedAt,
+      expiresAt: stored.expiresAt,
       attempts: [],
       attemptCount: 0,
       lastReply: null,
       updatedAt: now,
       reason: null,
+      part,
     };
     await index.createDeliveryState(state);
   }
+  // A recipient another rule's notification created first is relayed by that one's job.
+  const owned = ownedRecipients(part, recipients, await index.getDeliveryStates(mail.sesMessageId, deps.clock.now()));
 
-  const forwardEnqueued = await enqueueForwardOnce(mail, { count: recipients.length, expiresAt }, deps);
+  const forwardEnqueued = owned.length > 0 && (await enqueueForwardOnce(stored, recipients, owned, deps));
   return {
     sesMessageId: mail.sesMessageId,
     mailboxes: [...byMailbox.keys()],
@@ -190,18 +199,21 @@ async function firstMapped(addresses: string[], index: AddressMap): Promise<stri
 }
 
 /**
- * Exactly one forward job per message, even when SQS delivers the notification
- * twice or to two workers at once: a gate in the index decides who enqueues.
+ * Exactly one forward job per notification, even when SQS delivers it twice or to two
+ * workers at once: a gate in the index decides who enqueues. The job relays the
+ * recipients this notification owns; a message several receipt rules delivered has one
+ * notification, and one job, per rule (core/forward-part.ts).
  */
-async function enqueueForwardOnce(mail: ReceivedMail, pending: { count: number; expiresAt: number }, deps: IngestDeps): Promise<boolean> {
-  const gate = `enqueue#${mail.sesMessageId}`;
+async function enqueueForwardOnce(message: MessageRecord, recipients: string[], owned: string[], deps: IngestDeps): Promise<boolean> {
+  const job: ForwardJob = { sesMessageId: message.sesMessageId, receivedAt: message.receivedAt, attempt: 0, recipients: owned };
+  const gate = enqueueGate(message.sesMessageId, recipients);
   const once = await runOnce(
     deps.index,
     { key: gate, owner: deps.workerId, now: deps.clock.now(), leaseMs: deps.config.leaseMs },
     async () => {
       // Before the job exists, so the forward's own count always comes later and wins.
-      await deps.index.setPendingRecipients(mail.sesMessageId, pending.count, pending.expiresAt);
-      await deps.forwardQueue.enqueue({ sesMessageId: mail.sesMessageId, receivedAt: mail.receivedAt, attempt: 0 }, 0);
+      await deps.index.setPendingRecipients(pendingCountKey(job), owned.length, message.expiresAt);
+      await deps.forwardQueue.enqueue(job, 0);
     },
   );
   if (once.status === 'busy') throw new LeaseBusyError(gate);

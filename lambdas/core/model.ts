@@ -185,6 +185,11 @@ export interface DeliveryState {
   updatedAt: string;
   /** Why it is failed for good (5xx, expired, mail loop). */
   reason: string | null;
+  /**
+   * The part of the message whose job relays this recipient: the notification that created
+   * the state (core/forward-part.ts). Absent on states created before parts: the whole message.
+   */
+  part?: string;
 }
 
 /** The job on the forward queue. */
@@ -194,6 +199,12 @@ export interface ForwardJob {
   receivedAt: string;
   /** How many delivery attempts have been made so far (for backoff). */
   attempt: number;
+  /**
+   * The recipients this job relays: those one receipt rule's notification created the delivery
+   * state of (core/forward-part.ts). Absent in jobs queued before messages had parts: they
+   * relay every recipient of the record.
+   */
+  recipients?: string[];
 }
 
 export const FORWARD_STAMP_HEADER = 'X-Shadowmail-Forwarded';

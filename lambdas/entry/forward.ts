@@ -6,7 +6,7 @@ import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { createForwardHandler } from '../handlers/forward.ts';
 import { createForwardProbeHandler } from '../handlers/forward-probe.ts';
 import type { ForwardProbeEvent, ProbeResult } from '../ports/smtp-probe.ts';
-import { awsForwardDeps, awsForwardProbeDeps } from '../wiring/aws.ts';
+import { awsForwardDeps, awsForwardProbeDeps } from '../wiring/aws-relay.ts';
 import { lazyHandler } from './lazy.ts';
 
 const forward = lazyHandler(async () => createForwardHandler(await awsForwardDeps()));

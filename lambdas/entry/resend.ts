@@ -3,7 +3,7 @@
 // per execution environment.
 import { createResendHandler } from '../handlers/resend.ts';
 import type { SqsHandler } from '../handlers/sqs-batch.ts';
-import { awsResendDeps } from '../wiring/aws.ts';
+import { awsResendDeps } from '../wiring/aws-relay.ts';
 import { lazyHandler } from './lazy.ts';
 
 export const handler: SqsHandler = lazyHandler(async () => createResendHandler(await awsResendDeps()));

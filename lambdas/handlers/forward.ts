@@ -22,6 +22,8 @@ const forwardJobSchema = z.object({
   sesMessageId: z.string().min(1),
   receivedAt: z.iso.datetime({ offset: true }),
   attempt: z.number().int().nonnegative(),
+  // The recipients of one receipt rule's notification (core/forward-part.ts); the bounds only refuse a malformed job.
+  recipients: z.array(z.string().min(1).max(1000)).min(1).max(1000).optional(),
 });
 
 export function parseForwardJob(body: string): ForwardJob {

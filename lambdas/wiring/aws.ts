@@ -1,10 +1,10 @@
-// Composition root in AWS: environment read and validated once per cold start,
-// SDK clients created once, the same use cases as local mode.
+// Composition root of the webmail in AWS: environment read and validated once per cold
+// start, SDK clients created once, the same use cases as local mode. The mail path's
+// functions are wired in aws-ingest.ts and aws-relay.ts (their bundles stay small).
 
 import { getSecret } from '@aws-lambda-powertools/parameters/secrets';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { SESClient } from '@aws-sdk/client-ses';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { SSMClient } from '@aws-sdk/client-ssm';
@@ -22,20 +22,12 @@ import { DynamoDbSingleUse } from '../adapters/aws/dynamodb-single-use.ts';
 import { S3DownloadLinks } from '../adapters/aws/s3-download-links.ts';
 import { S3DraftStore } from '../adapters/aws/s3-draft-store.ts';
 import { makeS3Client, S3RawMailStore } from '../adapters/aws/s3-raw-mail-store.ts';
-import { SecretsManagerSmtpCredentials } from '../adapters/aws/secrets-smtp-credentials.ts';
-import { SesBounceSender } from '../adapters/aws/ses-bounce-sender.ts';
 import { SesOutboundMailer } from '../adapters/aws/ses-outbound-mailer.ts';
 import { SqsMoveTaskRedrive } from '../adapters/aws/sqs-dead-letter-redrive.ts';
 import { SqsForwardBacklog } from '../adapters/aws/sqs-forward-backlog.ts';
-import { SqsForwardQueue } from '../adapters/aws/sqs-forward-queue.ts';
-import { SqsMessageVisibility } from '../adapters/aws/sqs-message-visibility.ts';
 import { SqsResendQueue } from '../adapters/aws/sqs-resend-queue.ts';
 import { SsmFailoverFlag } from '../adapters/aws/ssm-failover-flag.ts';
-import { MailparserMimeParser } from '../adapters/mime/mailparser-mime-parser.ts';
 import { OidcSignIn } from '../adapters/oidc/oidc-sign-in.ts';
-import type { SmartHostSettings } from '../adapters/smtp/smart-host.ts';
-import { SmtpProbeAdapter } from '../adapters/smtp/smtp-probe.ts';
-import { SmtpRelayAdapter } from '../adapters/smtp/smtp-relay.ts';
 import { ORIGIN_SECRET_HEADER } from '../contract/edge.ts';
 import { ENV, WEB_ENV } from '../contract/environment.ts';
 import { SERVICE } from '../contract/metrics.ts';
@@ -46,126 +38,13 @@ import { ConfigurationError } from '../core/errors.ts';
 import { CachedFailoverFlag } from '../core/failover.ts';
 import { OutageLinkSigner } from '../core/outage-link.ts';
 import { DEFAULT_RESEND_CONFIG } from '../core/resend.ts';
-import type { ForwardHandlerDeps } from '../handlers/forward.ts';
-import type { ForwardProbeHandlerDeps } from '../handlers/forward-probe.ts';
-import type { IngestHandlerDeps } from '../handlers/ingest.ts';
 import { createObservability } from '../handlers/observability.ts';
-import type { ResendHandlerDeps } from '../handlers/resend.ts';
 import { systemClock } from '../ports/clock.ts';
 import type { FailoverFlag } from '../ports/failover-flag.ts';
 import type { ForwardBacklog } from '../ports/forward-backlog.ts';
-import {
-  type AwsForwardEnv,
-  type AwsIngestEnv,
-  type AwsWebEnv,
-  readAwsForwardEnv,
-  readAwsIngestEnv,
-  readAwsResendEnv,
-  readAwsWebEnv,
-  sendLimitsOf,
-} from './env.ts';
+import { type AwsWebEnv, readAwsWebEnv, sendLimitsOf } from './env.ts';
 import { mailRouteDeps } from './mail-routes.ts';
 import { awsNoticeParts } from './notices.ts';
-
-function pipelineParts(env: AwsIngestEnv) {
-  const sqs = new SQSClient({});
-  return {
-    index: new DynamoDbMessageIndex({ client: new DynamoDBClient({}), tableName: env[ENV.tableName] }),
-    rawStore: new S3RawMailStore(makeS3Client()),
-    forwardQueue: new SqsForwardQueue(sqs, env[ENV.forwardQueueUrl]),
-    retryVisibility: new SqsMessageVisibility(sqs, env[ENV.sourceQueueUrl]),
-    clock: systemClock,
-  };
-}
-
-export function awsIngestDeps(): IngestHandlerDeps {
-  const env = readAwsIngestEnv();
-  return {
-    ...pipelineParts(env),
-    parser: new MailparserMimeParser(),
-    config: {
-      retentionDays: env[ENV.retentionDays],
-      stackId: env[ENV.stackId],
-      leaseMs: env[ENV.leaseSeconds] * 1000,
-      subaddressSeparator: env[ENV.subaddressSeparator],
-      ownDomains: env[ENV.mailDomains],
-    },
-    ...createObservability(SERVICE.ingest),
-  };
-}
-
-/**
- * The smart host as the forward, the resend worker and the probe reach it: one definition
- * from the environment, with the login read from Secrets Manager for every session (see
- * SecretsManagerSmtpCredentials: a rotated secret is used without a redeploy).
- */
-function smartHostSettings(env: AwsForwardEnv): SmartHostSettings {
-  const secretArn = env[ENV.smartHostAuthSecretArn];
-  return {
-    host: env[ENV.smartHost],
-    port: env[ENV.smartHostPort],
-    tls: env[ENV.smartHostTls],
-    ...(secretArn && { credentials: new SecretsManagerSmtpCredentials(secretArn, ENV.smartHostAuthSecretArn) }),
-    ...(env[ENV.heloName] && { name: env[ENV.heloName] }),
-  };
-}
-
-export async function awsForwardDeps(source: NodeJS.ProcessEnv = process.env): Promise<ForwardHandlerDeps> {
-  const env = readAwsForwardEnv(source);
-  return {
-    ...pipelineParts(env),
-    relay: new SmtpRelayAdapter(smartHostSettings(env)),
-    config: {
-      stackId: env[ENV.stackId],
-      maxAgeMs: env[ENV.forwardMaxAgeDays] * 86_400_000,
-      retryBaseSeconds: env[ENV.retryBaseSeconds],
-      retryMaxDelaySeconds: env[ENV.retryMaxDelaySeconds],
-      leaseMs: env[ENV.leaseSeconds] * 1000,
-      maxMessageBytes: env[ENV.smartHostMaxMessageBytes],
-    },
-    // Issue 17: SES builds and sends the report (SendBounce); SES's inbound endpoint is the MTA that received the mail.
-    nonDelivery: {
-      sender: new SesBounceSender({ client: new SESClient({}), clock: systemClock }),
-      counter: new DynamoDbSendCounter({ client: new DynamoDBClient({}), tableName: env[ENV.tableName] }),
-      reportingMta: `inbound-smtp.${source.AWS_REGION ?? 'unknown'}.amazonaws.com`,
-    },
-    ...createObservability(SERVICE.forward),
-  };
-}
-
-/** The forward function's probe mode: the smart host with the forward's own settings and secret. */
-export async function awsForwardProbeDeps(source: NodeJS.ProcessEnv = process.env): Promise<ForwardProbeHandlerDeps> {
-  const env = readAwsForwardEnv(source);
-  return { probe: new SmtpProbeAdapter(smartHostSettings(env)), logger: createObservability(SERVICE.forward).logger };
-}
-
-/**
- * The resend worker: steps from the resend queue, jobs in the message table, the stored
- * bytes from S3, relayed through the forward's smart host with the forward's stamp.
- */
-export async function awsResendDeps(source: NodeJS.ProcessEnv = process.env): Promise<ResendHandlerDeps> {
-  const env = readAwsResendEnv(source);
-  const dynamo = new DynamoDBClient({});
-  const sqs = new SQSClient({});
-  return {
-    index: new DynamoDbMessageIndex({ client: dynamo, tableName: env[ENV.tableName] }),
-    rawStore: new S3RawMailStore(makeS3Client()),
-    relay: new SmtpRelayAdapter(smartHostSettings(env)),
-    jobs: new DynamoDbResendJobs({ client: dynamo, tableName: env[ENV.tableName] }),
-    queue: new SqsResendQueue(sqs, env[ENV.resendQueueUrl]),
-    retryVisibility: new SqsMessageVisibility(sqs, env[ENV.sourceQueueUrl]),
-    clock: systemClock,
-    config: {
-      ...DEFAULT_RESEND_CONFIG,
-      stackId: env[ENV.stackId],
-      leaseMs: env[ENV.leaseSeconds] * 1000,
-      maxAttempts: env[ENV.resendMaxAttempts],
-      retryBaseSeconds: env[ENV.retryBaseSeconds],
-      retryMaxDelaySeconds: env[ENV.retryMaxDelaySeconds],
-    },
-    ...createObservability(SERVICE.resend),
-  };
-}
 
 /** The webmail's secrets, read from Secrets Manager once per cold start. */
 export interface AwsWebSecrets {

@@ -54,6 +54,9 @@ export const TABLE_ACCESS = {
     grants: [
       { sid: 'ReadAddressMap', actions: ['GetItem'], partitions: [PARTITIONS.address] },
       { sid: 'IndexMessages', actions: ['GetItem', 'PutItem', 'BatchWriteItem'], partitions: [PARTITIONS.message, PARTITIONS.mailbox] },
+      // Another receipt rule's notification adds its recipients to the stored record and reads
+      // the delivery states to see which recipients it owns (design.md §12.20).
+      { sid: 'MessageParts', actions: ['Query', 'UpdateItem'], partitions: [PARTITIONS.message] },
       // How many recipients the forward job will have to deliver (the console's backlog).
       { sid: 'PendingRecipients', actions: ['PutItem'], partitions: [PARTITIONS.pendingRecipients] },
       gates,

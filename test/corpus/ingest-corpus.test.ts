@@ -159,7 +159,9 @@ describe('ingest over the corpus', () => {
     );
     expect(deliveries.every((state) => state.state === 'queued')).toBe(true);
     const jobs = forwardQueue.jobs.filter(({ job }) => job.sesMessageId === sesMessageId);
-    expect(jobs).toEqual([{ job: { sesMessageId, receivedAt: RECEIVED_AT.toISOString(), attempt: 0 }, delaySeconds: 0 }]);
+    expect(jobs).toEqual([
+      { job: { sesMessageId, receivedAt: RECEIVED_AT.toISOString(), attempt: 0, recipients: [...envelope.recipients] }, delaySeconds: 0 },
+    ]);
     expect(outcome.forwardEnqueued).toBe(true);
 
     // Assess: the second delivery of the notification changed nothing and enqueued nothing.

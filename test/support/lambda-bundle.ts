@@ -2,8 +2,8 @@
 // NodejsFunction with the local esbuild), loaded in a fresh Node process with the
 // environment the stack gives the function, and invoked there through `handler`.
 import { execFile } from 'node:child_process';
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { dirname, join, relative, resolve } from 'node:path';
 import { App, Duration, Stack } from 'aws-cdk-lib';
 import { ENV } from '../../lambdas/contract/environment.ts';
 import { MailFunction, PROJECT_ROOT } from '../../lib/constructs/mail-function.ts';
@@ -125,4 +125,19 @@ export async function buildFunctionBundle(entry: string, context: Record<string,
   const fn = Object.values(template.Resources).find((r) => r.Type === 'AWS::Lambda::Function' && r.Metadata?.['aws:asset:path']);
   if (!fn) throw new Error(`no bundled function for ${entry}`);
   return resolve(assembly.directory, fn.Metadata!['aws:asset:path']!, 'index.mjs');
+}
+
+/**
+ * The files a bundle was built from — its source map's `sources` — relative to the project
+ * root (`lambdas/…`, `node_modules/<package>/…`).
+ */
+export async function bundleSources(bundle: string): Promise<string[]> {
+  const map = JSON.parse(await readFile(`${bundle}.map`, 'utf8')) as { sources: string[] };
+  return map.sources.map((source) => relative(PROJECT_ROOT, resolve(dirname(bundle), source)));
+}
+
+/** The npm packages among a bundle's sources (`@scope/name` or `name`). */
+export function bundledPackages(sources: readonly string[]): Set<string> {
+  const names = sources.map((source) => /^node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(source)?.[1]).filter((name) => name !== undefined);
+  return new Set(names);
 }

@@ -37,6 +37,7 @@ export class DynamoDbDeliveryLog implements DeliveryLog {
       lastReply: capNullable(state.lastReply),
       updatedAt: state.updatedAt,
       reason: capNullable(state.reason),
+      part: state.part,
     });
     // The day lookup marks received mail (Sent copies get no delivery states). Written
     // after the state and on every re-ingest, so a crash in between is repaired.
@@ -155,6 +156,7 @@ function toDeliveryState(item: Item): DeliveryState {
     lastReply: (item.lastReply ?? null) as string | null,
     updatedAt: item.updatedAt as string,
     reason: (item.reason ?? null) as string | null,
+    ...(typeof item.part === 'string' && { part: item.part }),
   };
 }
 

@@ -1,9 +1,13 @@
 // Message records on the message table (MSG#<id> / META), each with its trace lookup
 // items (RCPT/FROM/MID, see message-table.ts). Lookup items are written after the
 // record: a crash in between is repaired by the re-ingest, which rewrites them from
-// the record already stored. No transactions (dynalite has none).
+// the record already stored. No transactions (dynalite has none). A second put of the
+// same message (another receipt rule's notification) merges its envelope recipients in
+// with a versioned read-modify-write: the payload may be gzipped, so DynamoDB cannot
+// append to the list itself.
 
 import { messageTableKeys as keys, MESSAGE_TABLE } from '../../contract/message-table.ts';
+import { uniqueRecipients } from '../../core/addresses.ts';
 import { RetryableError } from '../../core/errors.ts';
 import type { MessageRecord } from '../../core/model.ts';
 import { traceLookupsOf } from '../../core/trace.ts';
@@ -15,31 +19,69 @@ import {
   batchWriteAll,
   type DynamoTable,
   getItem,
+  type Item,
   isLiveItem,
   putIfAbsent,
+  updateVersioned,
   type WriteRequest,
 } from './dynamodb-toolkit.ts';
 
 const RETRY = { rounds: 10, maxDelayMs: 1000 } as const;
+/** Rounds of the recipients merge against concurrent merges (one per receipt rule, at most a few). */
+const MERGE_TRIES = 20;
+/** Advanced by every merge; records written before merging existed have none (version 0). */
+const VERSION = 'recipientsVersion';
 
 export class DynamoDbMessageRecords implements MessageRecords {
   constructor(private readonly table: DynamoTable) {}
 
-  async putMessage(record: MessageRecord): Promise<void> {
+  async putMessage(record: MessageRecord): Promise<MessageRecord> {
     const { value, payload } = fitPayload(record, shrinkRecord);
-    let stored: MessageRecord = value;
     const written = await putIfAbsent(this.table, {
       ...keys.message(record.sesMessageId),
       type: 'message',
       expiresAt: record.expiresAt,
       ...payload,
     });
-    if (!written) {
-      const existing = await getItem(this.table, keys.message(record.sesMessageId));
-      if (!existing) return;
-      stored = decodePayload<MessageRecord>(existing);
-    }
+    const stored = written ? value : await this.mergeRecipients(record);
     await this.writeLookups(stored);
+    return stored;
+  }
+
+  /** The stored record with the recipients of `record` it lacks added; only those change. */
+  private async mergeRecipients(record: MessageRecord): Promise<MessageRecord> {
+    const key = keys.message(record.sesMessageId);
+    let stored: MessageRecord | undefined;
+    await updateVersioned(
+      this.table,
+      key,
+      (item: Item | undefined) => {
+        // Only the TTL deletes records: the message is past its retention, nothing to merge into.
+        if (!item) throw new RetryableError(`message record ${record.sesMessageId} vanished while merging recipients`);
+        const current = decodePayload<MessageRecord>(item);
+        const recipients = uniqueRecipients([...current.envelopeRecipients, ...record.envelopeRecipients]);
+        stored = { ...current, envelopeRecipients: recipients };
+        if (recipients.length === current.envelopeRecipients.length) return null;
+        const version = Number(item[VERSION] ?? 0);
+        const { value, payload } = fitPayload(stored, shrinkRecord);
+        stored = value;
+        const plain = 'data' in payload;
+        return {
+          UpdateExpression: `SET #payload = :payload, #version = :next REMOVE #other`,
+          ConditionExpression: version === 0 ? 'attribute_not_exists(#version)' : '#version = :current',
+          ExpressionAttributeNames: { '#payload': plain ? 'data' : 'dataGz', '#other': plain ? 'dataGz' : 'data', '#version': VERSION },
+          ExpressionAttributeValues: {
+            ':payload': plain ? payload.data : payload.dataGz,
+            ':next': version + 1,
+            ...(version !== 0 && { ':current': version }),
+          },
+        };
+      },
+      MERGE_TRIES,
+      () => new RetryableError(`recipients of ${record.sesMessageId} kept changing under us`),
+    );
+    if (!stored) throw new RetryableError(`message record ${record.sesMessageId} not merged`);
+    return stored;
   }
 
   async getMessage(sesMessageId: string, now: Date): Promise<MessageRecord | null> {

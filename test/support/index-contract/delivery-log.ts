@@ -22,6 +22,22 @@ export function describeDeliveryLogContract(current: () => IndexUnderTest): void
       expect(state).toMatchObject({ state: 'deferred', attemptCount: 1, recipient: 'alice@corp.test' });
     });
 
+    // Two receipt rules matched bob: the notification that created his state relays him (core/forward-part.ts).
+    it('keeps the part of the state created first, and no part where none was given', async () => {
+      // Prepare
+      await index.createDeliveryState(makeState('m1', 'bob@corp.test', { part: 'rule-2' }));
+      await index.createDeliveryState(makeState('m1', 'alice@corp.test'));
+      // Act
+      await Promise.all([
+        index.createDeliveryState(makeState('m1', 'BOB@corp.test', { part: 'rule-1' })),
+        index.createDeliveryState(makeState('m1', 'alice@corp.test', { part: 'rule-1' })),
+      ]);
+      // Assess
+      const states = await index.getDeliveryStates('m1', NOW);
+      const sorted = [...states].sort((a, b) => a.recipient.localeCompare(b.recipient));
+      expect(sorted).toStrictEqual([makeState('m1', 'alice@corp.test'), makeState('m1', 'bob@corp.test', { part: 'rule-2' })]);
+    });
+
     it('lists the live states of one message', async () => {
       // Prepare
       await index.createDeliveryState(makeState('m1', 'alice@corp.test'));

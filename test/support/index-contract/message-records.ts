@@ -1,4 +1,6 @@
-// The MessageIndex contract, message records: idempotent, TTL filtered, whole however large (seen through the entries and the trace too).
+// The MessageIndex contract, message records: idempotent, merging the envelope recipients of
+// a message that several SES receipt rules delivered (one notification per rule), TTL
+// filtered, whole however large (seen through the entries and the trace too).
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { MailboxEntries } from '../../../lambdas/ports/mailbox-entries.ts';
 import type { MessageRecords } from '../../../lambdas/ports/message-records.ts';
@@ -36,6 +38,69 @@ export function describeMessageRecordsContract(current: () => IndexUnderTest): v
       expect((await index.getMessage('m-idem', NOW))?.summary.subject).toBe('first');
       expect(ids(await index.findMessages({ messageIdHeader: 'first@ext.example' }, NOW))).toEqual(['m-idem']);
       expect(await index.findMessages({ messageIdHeader: 'second@ext.example' }, NOW)).toEqual([]);
+    });
+
+    it('returns the record as stored: the given one when absent, the stored one unchanged on a repeat', async () => {
+      // Prepare
+      const record = makeRecord('m-returns', { envelopeRecipients: ['alice@corp.test', 'bob@corp.test'] });
+      // Act
+      const written = await index.putMessage(record);
+      const repeated = await index.putMessage(
+        makeRecord('m-returns', { envelopeRecipients: ['BOB@corp.test'], summary: { subject: 'other' } }),
+      );
+      // Assess
+      expect(written).toEqual(record);
+      expect(repeated).toEqual(record);
+      expect(await index.getMessage('m-returns', NOW)).toEqual(record);
+    });
+
+    // One message to alice (receipt rule 1) and bob (rule 2) arrives as two notifications of the
+    // same SES message id, each listing only its rule's recipients: the record holds the union.
+    it('gains the envelope recipients a second put brings, existing ones first, all else kept', async () => {
+      // Prepare
+      const first = makeRecord('m-merge', { envelopeRecipients: ['alice@corp.test', 'carol@corp.test'], summary: { subject: 'first' } });
+      const second = makeRecord('m-merge', {
+        envelopeRecipients: ['bob@corp.test', 'Carol@Corp.Test', 'dave@corp.test'],
+        size: 9999,
+        summary: { subject: 'second', messageIdHeader: '<second@ext.example>' },
+      });
+      await index.putMessage(first);
+      // Act
+      const stored = await index.putMessage(second);
+      // Assess: carol is there already (comparison form), bob and dave are added in their order
+      const expected = { ...first, envelopeRecipients: ['alice@corp.test', 'carol@corp.test', 'bob@corp.test', 'dave@corp.test'] };
+      expect(stored).toEqual(expected);
+      expect(await index.getMessage('m-merge', NOW)).toEqual(expected);
+      // the trace finds the message by an added recipient, not by the second put's other fields
+      expect(ids(await index.findMessages({ recipient: 'dave@corp.test' }, NOW))).toEqual(['m-merge']);
+      expect(await index.findMessages({ messageIdHeader: 'second@ext.example' }, NOW)).toEqual([]);
+    });
+
+    it('keeps every recipient of puts that race for the same message', async () => {
+      // Prepare: six notifications of one message, each with its own recipient, at once
+      const recipients = ['r0', 'r1', 'r2', 'r3', 'r4', 'r5'].map((name) => `${name}@corp.test`);
+      // Act
+      const stored = await Promise.all(
+        recipients.map((recipient) => index.putMessage(makeRecord('m-race', { envelopeRecipients: [recipient] }))),
+      );
+      // Assess: the union, whatever the order; each put saw its own recipient stored
+      const record = await index.getMessage('m-race', NOW);
+      expect([...(record?.envelopeRecipients ?? [])].sort()).toEqual(recipients);
+      stored.forEach((returned, i) => {
+        expect(returned.envelopeRecipients).toContain(recipients[i]);
+      });
+      for (const recipient of recipients) expect(ids(await index.findMessages({ recipient }, NOW))).toEqual(['m-race']);
+    });
+
+    it('merges into a record stored compressed (thousands of attachments) and keeps it whole', async () => {
+      // Prepare
+      const many = attachments(5000);
+      const first = makeRecord('m-merge-gz', { summary: { attachments: many } });
+      await index.putMessage(first);
+      // Act
+      await index.putMessage(makeRecord('m-merge-gz', { envelopeRecipients: ['bob@corp.test'] }));
+      // Assess
+      expect(await index.getMessage('m-merge-gz', NOW)).toEqual({ ...first, envelopeRecipients: ['alice@corp.test', 'bob@corp.test'] });
     });
 
     it('hides records whose TTL has passed, even though the store still holds them', async () => {

@@ -1,4 +1,5 @@
 // Message records in memory.
+import { uniqueRecipients } from '../../../lambdas/core/addresses.ts';
 import type { MessageRecord } from '../../../lambdas/core/model.ts';
 import { isLive } from '../../../lambdas/core/retention.ts';
 import type { MessageRecords } from '../../../lambdas/ports/message-records.ts';
@@ -7,8 +8,13 @@ import type { MemoryIndexState } from './state.ts';
 export class MemoryMessageRecords implements MessageRecords {
   constructor(private readonly state: MemoryIndexState) {}
 
-  async putMessage(record: MessageRecord): Promise<void> {
-    if (!this.state.messages.has(record.sesMessageId)) this.state.messages.set(record.sesMessageId, structuredClone(record));
+  async putMessage(record: MessageRecord): Promise<MessageRecord> {
+    const existing = this.state.messages.get(record.sesMessageId);
+    const stored = existing
+      ? { ...existing, envelopeRecipients: uniqueRecipients([...existing.envelopeRecipients, ...record.envelopeRecipients]) }
+      : structuredClone(record);
+    this.state.messages.set(record.sesMessageId, stored);
+    return structuredClone(stored);
   }
 
   async getMessage(sesMessageId: string, now: Date): Promise<MessageRecord | null> {

@@ -170,12 +170,21 @@ describe('forward handler', () => {
         Records: [
           sqsRecord('r-bad', 'nope'),
           sqsRecord('r-gone', JSON.stringify({ sesMessageId: 'gone', receivedAt: '2026-11-01T00:00:00.000Z', attempt: 0 })),
+          // One receipt rule's part of a message (core/forward-part.ts); an empty part is no job.
+          sqsRecord(
+            'r-part',
+            JSON.stringify({ sesMessageId: 'gone', receivedAt: '2026-11-01T00:00:00.000Z', attempt: 0, recipients: ['a@corp.test'] }),
+          ),
+          sqsRecord(
+            'r-empty',
+            JSON.stringify({ sesMessageId: 'gone', receivedAt: '2026-11-01T00:00:00.000Z', attempt: 0, recipients: [] }),
+          ),
         ],
       },
       context,
     );
 
-    expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'r-bad' }]);
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'r-bad' }, { itemIdentifier: 'r-empty' }]);
   });
 
   it('reports the age of a deferred message as ForwardBacklogAgeSeconds, and nothing for a delivered one', async () => {

@@ -74,12 +74,7 @@ export class SqliteMessageRecords implements MessageRecords, ExpiringRows {
    * Writes the record; when one is stored for the id, it gains the envelope recipients it
    * lacks (a message SES reported in several notifications), all else kept.
    */
-  async putMessage(record: MessageRecord): Promise<void> {
-    await this.storeMessage(record);
-  }
-
-  /** putMessage, answering with the record as stored (the port will return it: issue 17's merge). */
-  async storeMessage(record: MessageRecord): Promise<MessageRecord> {
+  async putMessage(record: MessageRecord): Promise<MessageRecord> {
     return this.put(record);
   }
 

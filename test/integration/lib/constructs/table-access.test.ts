@@ -126,14 +126,14 @@ function sqsRecord(messageId: string, body: string): SQSRecord {
   };
 }
 
-const notification = (id: string) =>
+// carol is refused for good: the sender (SPF passed) gets a non-delivery report, counted per domain.
+const notification = (id: string, envelopeRecipients = ['alice@corp.test', 'bob@corp.test', 'carol@corp.test']) =>
   wrapInSnsEnvelope(
     buildReceiptNotification({
       sesMessageId: id,
       receivedAt: new Date('2026-11-20T10:00:00Z'),
       envelopeFrom: 'p@partner.test',
-      // carol is refused for good: the sender (SPF passed) gets a non-delivery report, counted per domain.
-      envelopeRecipients: ['alice@corp.test', 'bob@corp.test', 'carol@corp.test'],
+      envelopeRecipients,
       bucket: 'raw',
       key: id,
       headers: [],
@@ -198,7 +198,9 @@ describe('the pipeline functions against what their handlers really send', () =>
       jobs.failNext = true;
       const refused = await ingest({ Records: [sqsRecord('i-m-3', notification('m-3'))] }, context);
       const again = await ingest({ Records: ['m-3', 'm-1'].map((id) => sqsRecord(`again-${id}`, notification(id))) }, context);
-      expect([first, refused, again].map((r) => r.batchItemFailures.map((f) => f.itemIdentifier))).toEqual([[], ['i-m-3'], []]);
+      // m-2 also matched a second receipt rule: its notification adds dave to the record (design.md §12.20).
+      const rule2 = await ingest({ Records: [sqsRecord('i-m-2-rule-2', notification('m-2', ['dave@corp.test']))] }, context);
+      expect([first, refused, again, rule2].map((r) => r.batchItemFailures.map((f) => f.itemIdentifier))).toEqual([[], ['i-m-3'], [], []]);
       pipeline.calls.ingest = proxy.calls.splice(0);
       // Forward: alice delivered, bob deferred; m-3's bytes vanish before its job runs (released), m-1's job comes twice (done).
       store.objects.delete('raw/m-3');

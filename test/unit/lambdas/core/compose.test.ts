@@ -101,7 +101,7 @@ function sendIndex(memory: MemoryMessageIndex, failWrites = false): SendDeps['in
     mailboxFor: (address) => memory.mailboxFor(address),
     putMessage: async (record) => {
       if (failWrites) throw new Error('index unavailable');
-      await memory.putMessage(record);
+      return memory.putMessage(record);
     },
     putMailboxEntry: (entry) => memory.putMailboxEntry(entry),
     getMailboxEntry: async (mailbox, sesMessageId, now) =>

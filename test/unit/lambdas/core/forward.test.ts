@@ -2,6 +2,7 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { LeaseBusyError } from '../../../../lambdas/core/errors.ts';
 import { type ForwardDeps, forwardMessage, retryDelaySeconds } from '../../../../lambdas/core/forward.ts';
+import { relayGate } from '../../../../lambdas/core/forward-part.ts';
 import { ingestMessage } from '../../../../lambdas/core/ingest.ts';
 import type { ForwardJob, MessageSummary, ReceivedMail } from '../../../../lambdas/core/model.ts';
 import type { MimeParser } from '../../../../lambdas/ports/mime-parser.ts';
@@ -276,17 +277,49 @@ describe('forwardMessage', () => {
 
   it('lets a concurrent worker back off while the first owns the relay', async () => {
     const job = await ingest();
-    await index.acquireOnce(`relay#${job.sesMessageId}#0`, 'forward-other', clock.now(), 300_000);
+    await index.acquireOnce(relayGate(job), 'forward-other', clock.now(), 300_000);
 
     await expect(forwardMessage(job, deps)).rejects.toBeInstanceOf(LeaseBusyError);
     expect(relay.sent).toHaveLength(0);
+  });
+
+  it('relays and counts each receipt rule’s part of one message on its own', async () => {
+    // Prepare: a and b matched receipt rule 1, c rule 2: two notifications of one message, a job each
+    mail = receivedMail({ envelopeFrom: 'sender@partner.test', envelopeRecipients: ['a@corp.test', 'b@corp.test'] });
+    const first = await ingest();
+    mail = receivedMail({ envelopeFrom: 'sender@partner.test', envelopeRecipients: ['c@corp.test'] });
+    const second = await ingest();
+    relay.codes.set('a@corp.test', 451);
+
+    // Act
+    const one = await forwardMessage(first, deps);
+    const countAfterOne = await index.countPendingRecipients(clock.now());
+    const two = await forwardMessage(second, deps);
+    const countAfterTwo = await index.countPendingRecipients(clock.now());
+    relay.codes.delete('a@corp.test');
+    const retry = queue.sent.shift()!.job;
+    clock.advance(60_000);
+    const three = await forwardMessage(retry, deps);
+
+    // Assess: each job relays only its part; the backlog is the sum over the parts
+    expect(relay.sent.map((sent) => sent.envelope.recipients)).toEqual([['a@corp.test', 'b@corp.test'], ['c@corp.test'], ['a@corp.test']]);
+    expect([one, two, three]).toMatchObject([
+      { delivered: ['b@corp.test'], deferred: ['a@corp.test'] },
+      { delivered: ['c@corp.test'], deferred: [] },
+      { delivered: ['a@corp.test'], deferred: [] },
+    ]);
+    expect(retry).toEqual({ ...first, attempt: 1 });
+    expect(countAfterOne).toBe(2); // a deferred, c still queued
+    expect(countAfterTwo).toBe(1);
+    expect(await index.countPendingRecipients(clock.now())).toBe(0);
+    expect(queue.sent).toEqual([]);
   });
 
   it('takes over after a crashed worker’s lease ran out, delivering only what is still pending', async () => {
     const job = await ingest();
     relay.codes.set('b@corp.test', 451);
     await forwardMessage({ ...job, attempt: 7 }, deps); // an earlier run delivered a and c
-    await index.acquireOnce(`relay#${job.sesMessageId}#0`, 'crashed-worker', clock.now(), 300_000);
+    await index.acquireOnce(relayGate(job), 'crashed-worker', clock.now(), 300_000);
     clock.advance(300_001);
     relay.codes.delete('b@corp.test');
 

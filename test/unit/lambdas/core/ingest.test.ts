@@ -2,6 +2,7 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { MailparserMimeParser } from '../../../../lambdas/adapters/mime/mailparser-mime-parser.ts';
 import { LeaseBusyError, MimeParseError, RawMessageMissingError } from '../../../../lambdas/core/errors.ts';
+import { enqueueGate } from '../../../../lambdas/core/forward-part.ts';
 import { type IngestDeps, ingestMessage } from '../../../../lambdas/core/ingest.ts';
 import { ManualClock, MemoryRawMailStore, RecordingForwardQueue } from '../../../support/memory-adapters.ts';
 import { MemoryMessageIndex } from '../../../support/memory-message-index.ts';
@@ -46,7 +47,11 @@ describe('ingestMessage', () => {
     const states = await index.getDeliveryStates(mail.sesMessageId, deps.clock.now());
     expect(states.map((state) => state.recipient).sort()).toEqual(['Sales@Corp.Test', 'alice@corp.test', 'bob@corp.test']);
     expect(states.every((state) => state.state === 'queued')).toBe(true);
-    expect(queue.sent).toEqual([{ job: { sesMessageId: 'ses-0001', receivedAt: mail.receivedAt, attempt: 0 }, delaySeconds: 0 }]);
+    // The job relays this notification's recipients (another receipt rule's would have their own job).
+    const recipients = ['alice@corp.test', 'bob@corp.test', 'Sales@Corp.Test'];
+    expect(queue.sent).toEqual([
+      { job: { sesMessageId: 'ses-0001', receivedAt: mail.receivedAt, attempt: 0, recipients }, delaySeconds: 0 },
+    ]);
     // The console's backlog counts the recipients the forward still has to deliver.
     expect(await index.countPendingRecipients(deps.clock.now())).toBe(3);
   });
@@ -153,10 +158,38 @@ describe('ingestMessage', () => {
     expect(after).toEqual([{ ...entry, read: true }]);
   });
 
+  it('files a later receipt rule’s recipients with the message as first stored: receipt time, expiry, verdicts', async () => {
+    // Prepare: SES timestamps each rule's action (receipt.timestamp); rule 2's scan differs too
+    const first = receivedMail({ envelopeRecipients: ['alice@corp.test'], verdicts: { ...receivedMail().verdicts, virus: 'FAIL' } });
+    const second = receivedMail({ envelopeRecipients: ['bob@corp.test'], receivedAt: '2026-11-20T10:00:00.250Z' });
+    store.put(first.raw, simpleMessage());
+    await ingestMessage(first, deps);
+
+    // Act
+    const outcome = await ingestMessage(second, { ...deps, workerId: 'worker-b' });
+
+    // Assess: one message: bob's entry, state and job carry the stored record's time, expiry and quarantine
+    const now = deps.clock.now();
+    const record = await index.getMessage(second.sesMessageId, now);
+    expect(record?.envelopeRecipients).toEqual(['alice@corp.test', 'bob@corp.test']);
+    const bob = await index.getMailboxEntry('bob@corp.test', second.sesMessageId, now);
+    expect(bob).toMatchObject({ receivedAt: first.receivedAt, expiresAt: record?.expiresAt, visibility: 'quarantined' });
+    const states = await index.getDeliveryStates(second.sesMessageId, now);
+    expect(states.map((state) => [state.recipient, state.receivedAt, state.expiresAt])).toEqual([
+      ['alice@corp.test', first.receivedAt, record?.expiresAt],
+      ['bob@corp.test', first.receivedAt, record?.expiresAt],
+    ]);
+    expect(outcome.forwardEnqueued).toBe(true);
+    expect(queue.sent.map((sent) => sent.job)).toEqual([
+      { sesMessageId: first.sesMessageId, receivedAt: first.receivedAt, attempt: 0, recipients: ['alice@corp.test'] },
+      { sesMessageId: first.sesMessageId, receivedAt: first.receivedAt, attempt: 0, recipients: ['bob@corp.test'] },
+    ]);
+  });
+
   it('refuses to enqueue while another worker holds the gate, so SQS retries it later', async () => {
     const mail = receivedMail();
     store.put(mail.raw, simpleMessage());
-    await index.acquireOnce(`enqueue#${mail.sesMessageId}`, 'worker-b', deps.clock.now(), 60_000);
+    await index.acquireOnce(enqueueGate(mail.sesMessageId, mail.envelopeRecipients), 'worker-b', deps.clock.now(), 60_000);
 
     await expect(ingestMessage(mail, deps)).rejects.toBeInstanceOf(LeaseBusyError);
     expect(queue.sent).toHaveLength(0);

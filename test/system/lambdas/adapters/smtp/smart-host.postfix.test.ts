@@ -19,7 +19,7 @@ import { SmtpRelayAdapter, type SmtpRelayOptions } from '../../../../../lambdas/
 import { ENV } from '../../../../../lambdas/contract/environment.ts';
 import { type ForwardDeps, forwardMessage } from '../../../../../lambdas/core/forward.ts';
 import type { ProbeResult } from '../../../../../lambdas/ports/smtp-probe.ts';
-import { awsForwardDeps } from '../../../../../lambdas/wiring/aws.ts';
+import { awsForwardDeps } from '../../../../../lambdas/wiring/aws-relay.ts';
 import { makeRecord, makeState } from '../../../../support/index-contract/fixtures.ts';
 import { ManualClock, MemoryRawMailStore, RecordingForwardQueue } from '../../../../support/memory-adapters.ts';
 import { MemoryMessageIndex } from '../../../../support/memory-message-index.ts';

@@ -105,7 +105,7 @@ describe('SqliteMessageIndex on one file', () => {
       const first = makeRecord('m-merge', { envelopeRecipients: ['Alice@Corp.Test', 'bob@corp.test'], summary: { subject: 'first' } });
       await records.putMessage(first);
       // Act
-      const returned = await records.storeMessage(
+      const returned = await records.putMessage(
         makeRecord('m-merge', {
           envelopeRecipients: ['carol@corp.test', 'alice@corp.test', 'Carol@Corp.Test', 'dave@corp.test'],
           size: 1,
@@ -127,7 +127,7 @@ describe('SqliteMessageIndex on one file', () => {
       const first = makeRecord('m-same', { envelopeRecipients: ['alice@corp.test'] });
       await records.putMessage(first);
       // Act
-      const returned = await records.storeMessage(makeRecord('m-same', { envelopeRecipients: ['ALICE@corp.test'], size: 7 }));
+      const returned = await records.putMessage(makeRecord('m-same', { envelopeRecipients: ['ALICE@corp.test'], size: 7 }));
       // Assess
       expect(returned).toEqual(first);
       expect(await index.getMessage('m-same', NOW)).toEqual(first);
