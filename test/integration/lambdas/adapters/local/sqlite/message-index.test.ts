@@ -1,8 +1,9 @@
 // The SQLite message index (local mode's embedded store) against the shared MessageIndex
 // and PendingRecipients contracts, on a file as local mode opens it and in memory, plus
-// what only an embedded file store has to show: the record merge of a repeated put,
-// purging expired rows (no TTL sweeper), the search budget, reopening the file, and two
-// connections (the running stack and a CLI command) seeing each other's commits.
+// what only an embedded file store has to show: purging expired rows (no TTL sweeper),
+// the search budget, reopening the file, two connections (the running stack and a CLI
+// command) and two processes on one file, a SIGKILL mid-write, and query plans. (The
+// recipients merge of a repeated put is in the shared records contract.)
 import { type ChildProcess, spawn } from 'node:child_process';
 import { resolve } from 'node:path';
 import Database from 'better-sqlite3';
@@ -10,14 +11,12 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type LocalDatabase, openLocalDatabase } from '../../../../../../lambdas/adapters/local/sqlite/database.ts';
 import { SqliteDirectoryStore } from '../../../../../../lambdas/adapters/local/sqlite/directory-store.ts';
 import { SqliteMessageIndex } from '../../../../../../lambdas/adapters/local/sqlite/message-index.ts';
-import { SqliteMessageRecords } from '../../../../../../lambdas/adapters/local/sqlite/message-records.ts';
 import { SqlitePendingRecipients } from '../../../../../../lambdas/adapters/local/sqlite/pending-recipients.ts';
 import {
   allSearchPages,
   attempt,
   daysAgo,
   EXPIRED,
-  ids,
   makeEntry,
   makeRecord,
   makeState,
@@ -96,43 +95,6 @@ describe('SqliteMessageIndex on one file', () => {
     const db = storeFile().open();
     return { db, index: new SqliteMessageIndex(db) };
   };
-
-  describe('a repeated put of a message record', () => {
-    it('adds the envelope recipients the stored record lacks, after its own, keeps all else and returns the stored record', async () => {
-      // Prepare
-      const { db, index } = open();
-      const records = new SqliteMessageRecords(db);
-      const first = makeRecord('m-merge', { envelopeRecipients: ['Alice@Corp.Test', 'bob@corp.test'], summary: { subject: 'first' } });
-      await records.putMessage(first);
-      // Act
-      const returned = await records.putMessage(
-        makeRecord('m-merge', {
-          envelopeRecipients: ['carol@corp.test', 'alice@corp.test', 'Carol@Corp.Test', 'dave@corp.test'],
-          size: 1,
-          summary: { subject: 'second' },
-        }),
-      );
-      // Assess
-      const merged = { ...first, envelopeRecipients: ['Alice@Corp.Test', 'bob@corp.test', 'carol@corp.test', 'dave@corp.test'] };
-      expect(returned).toEqual(merged);
-      expect(await index.getMessage('m-merge', NOW)).toEqual(merged);
-      expect(ids(await index.findMessages({ recipient: 'dave@corp.test' }, NOW))).toEqual(['m-merge']);
-      expect(ids(await index.findMessages({ recipient: 'alice@corp.test' }, NOW))).toEqual(['m-merge']);
-    });
-
-    it('returns the stored record unchanged when it lacks no recipient', async () => {
-      // Prepare
-      const { db, index } = open();
-      const records = new SqliteMessageRecords(db);
-      const first = makeRecord('m-same', { envelopeRecipients: ['alice@corp.test'] });
-      await records.putMessage(first);
-      // Act
-      const returned = await records.putMessage(makeRecord('m-same', { envelopeRecipients: ['ALICE@corp.test'], size: 7 }));
-      // Assess
-      expect(returned).toEqual(first);
-      expect(await index.getMessage('m-same', NOW)).toEqual(first);
-    });
-  });
 
   describe('purgeExpired', () => {
     it('deletes the expired rows of every role and keeps the live ones', async () => {
