@@ -17,6 +17,7 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import { RAW_MAIL_PREFIX } from '../../lambdas/contract/raw-mail-bucket.ts';
+import { receiptRuleNames, storeRuleRecipients } from '../../lambdas/contract/receipt-rules.ts';
 import { ACTIVATION_PROPERTIES } from '../../lambdas/contract/rule-set-activation.ts';
 import { inboundSmtpEndpoint, sesFeedbackEndpoint, sesRegionProblem } from '../ses-regions.ts';
 import { MailFunction } from './mail-function.ts';
@@ -24,21 +25,32 @@ import { MailFunction } from './mail-function.ts';
 export interface InboundMailNames {
   ruleSetName: string;
   ruleName: string;
+  /** The address rules `directory sync` keeps in the set (lambdas/contract/receipt-rules.ts). */
+  directoryRulePrefix: string;
 }
 
-/** The receipt rule set and rule of a deployment; both stacks derive them from the stack id alone. */
+/** The receipt rule set and rules of a deployment; both stacks derive them from the stack id alone. */
 export function inboundMailNames(stackId: string): InboundMailNames {
-  return { ruleSetName: `${stackId}-inbound`, ruleName: `${stackId}-store` };
+  const { ruleSetName, storeRule, directoryRulePrefix } = receiptRuleNames(stackId);
+  return { ruleSetName, ruleName: storeRule, directoryRulePrefix };
 }
 
 /** arn:<partition>:ses:<region>:<account>:receipt-rule-set/<set>:receipt-rule/<rule>, in the account and region of `scope`'s stack. */
-export function receiptRuleArn(scope: Construct, names: InboundMailNames): string {
+export function receiptRuleArn(scope: Construct, names: InboundMailNames, ruleName = names.ruleName): string {
   return Stack.of(scope).formatArn({
     service: 'ses',
     resource: 'receipt-rule-set',
-    resourceName: `${names.ruleSetName}:receipt-rule/${names.ruleName}`,
+    resourceName: `${names.ruleSetName}:receipt-rule/${ruleName}`,
     arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
   });
+}
+
+/**
+ * Every rule that stores mail: the stack's own and the sync's address rules (a pattern), for the
+ * aws:SourceArn conditions of bucket, key, topic and delivery role (ArnLike).
+ */
+export function storingRuleArns(scope: Construct, names: InboundMailNames): string[] {
+  return [receiptRuleArn(scope, names), receiptRuleArn(scope, names, `${names.directoryRulePrefix}*`)];
 }
 
 export const RULE_SET_ACTIVATION_HANDLER = 'lambdas/entry/ses-rule-set-activation.ts';
@@ -76,6 +88,13 @@ export interface InboundMailProps {
    * Without it the deployment stops and names that rule set: SES allows one active set per region.
    */
   takeOverActiveRuleSet?: boolean;
+  /** Domains (of `domains`) SES takes whole even with the recipient check. */
+  catchAllDomains?: readonly string[];
+  /**
+   * Narrow the stack's rule to the catch-all domains and each postmaster@: SES then refuses every
+   * address no rule of `directory sync` lists (config inbound.recipientCheck, docs/deploy.md).
+   */
+  recipientCheck?: boolean;
 }
 
 export class InboundMail extends Construct {
@@ -109,6 +128,10 @@ export class InboundMail extends Construct {
     const strangers = [...existing].filter((domain) => !domains.includes(domain));
     if (strangers.length > 0)
       throw new Error(`${this.node.path}: existing identities ${strangers.join(', ')} are not among the domains ${domains.join(', ')}`);
+    const catchAll = [...(props.catchAllDomains ?? [])];
+    const foreign = catchAll.filter((domain) => !domains.includes(domain));
+    if (foreign.length > 0)
+      throw new Error(`${this.node.path}: catch-all domains ${foreign.join(', ')} are not among the domains ${domains.join(', ')}`);
 
     // The construct id carries the domain, not its position: reordering the list must not replace an
     // identity, which would give it new DKIM tokens and invalidate the DNS records.
@@ -137,7 +160,7 @@ export class InboundMail extends Construct {
     this.ruleSet = new ses.ReceiptRuleSet(this, 'RuleSet', { receiptRuleSetName: props.names.ruleSetName });
     this.rule = this.ruleSet.addRule('Store', {
       receiptRuleName: props.names.ruleName,
-      recipients: domains,
+      recipients: storeRuleRecipients(domains, catchAll, props.recipientCheck ?? false),
       enabled: true,
       // Spam and virus verdicts: the ingest stores them with each message.
       scanEnabled: true,
