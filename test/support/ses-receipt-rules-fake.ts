@@ -3,7 +3,8 @@
 // the API Reference states them — CreateReceiptRule places the rule after `After` (first without
 // it) and refuses a taken name (AlreadyExists), an unknown set (RuleSetDoesNotExist) or a rule
 // beyond the set's limit (LimitExceeded); UpdateReceiptRule needs the rule (RuleDoesNotExist);
-// each call "no more than once per second" (Throttling otherwise).
+// each write "no more than once per second" (Throttling otherwise; reads are not held to it here,
+// so doctor's runs in a row stay independent).
 import { randomUUID } from 'node:crypto';
 import { xml } from './aws-query-xml.ts';
 
@@ -15,7 +16,7 @@ export interface SesReceiptRulesFake {
   ruleSets: Map<string, FakeReceiptRule[]>;
   /** Rules a set may hold (SES's quota). */
   maxRulesPerSet: number;
-  /** Calls closer together than this are refused with Throttling (0: never). */
+  /** Writes closer together than this are refused with Throttling (0: never). */
   minIntervalMs: number;
   /** Every write in order: action and rule name. */
   writes: Array<{ action: string; rule: string }>;
@@ -38,9 +39,11 @@ export function createSesReceiptRulesFake(): SesReceiptRulesFake {
     failNext: new Map(),
     handle(action, form) {
       if (!ACTIONS.has(action)) return null;
-      const now = Date.now();
-      if (fake.minIntervalMs > 0 && now - lastCall < fake.minIntervalMs) return error('Throttling', 'Rate exceeded');
-      lastCall = now;
+      if (action !== 'DescribeReceiptRuleSet') {
+        const now = Date.now();
+        if (fake.minIntervalMs > 0 && now - lastCall < fake.minIntervalMs) return error('Throttling', 'Rate exceeded');
+        lastCall = now;
+      }
       const failure = fake.failNext.get(action);
       if (failure) {
         fake.failNext.delete(action);
