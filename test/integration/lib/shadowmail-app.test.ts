@@ -127,6 +127,7 @@ describe('configuration', () => {
       subaddressSeparator: '+',
       breakGlass: { staffSmsCodes: true, defaultCountry: 'DE', admins: [], notices: { sms: false, email: false } },
       ses: { takeOverActiveRuleSet: false, existingIdentities: [] },
+      inbound: { catchAllDomains: [], recipientCheck: false },
       directorySync: {},
       retentionDays: 28,
       forwardMaxAgeDays: 5,
