@@ -170,4 +170,31 @@ describe('planReceiptRules', () => {
     expect(plan.rules).toEqual([{ name: 'sm-dir-domains', recipients: ['corp.test', 'sales.test'] }]);
     expect(plan.domainWide.map((entry) => entry.reason)).toEqual(['separator', 'separator']);
   });
+
+  it('holds its promises over 40 runs of a changing directory: every address in one rule, rules full at most, the limit kept, one write per new address', () => {
+    // Prepare: a seeded walk (no Math.random: a failure must repeat)
+    let seed = 7;
+    const next = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % n;
+    };
+    let users = manyUsers(180, 'corp.test');
+    let current: OwnedRule[] = [];
+    let fresh = 1000;
+    const limits = { ...base, domains: ['corp.test'], maxRules: 4, recipientsPerRule: 50 };
+
+    // Act + Assess
+    for (let run = 0; run < 40; run++) {
+      const added = next(2) === 0;
+      users = added ? [...users, ...manyUsers(1, 'corp.test', fresh++)] : users.filter((_, i) => i !== next(users.length));
+      const plan = planReceiptRules({ ...limits, users, current });
+      const listed = plan.rules.flatMap((rule) => rule.recipients);
+      if (plan.domainWide.length === 0) expect(new Set(listed)).toEqual(new Set(users.map((user) => user.mailbox)));
+      expect(listed).toHaveLength(new Set(listed).size);
+      expect(plan.rules.every((rule) => rule.recipients.length <= 50)).toBe(true);
+      expect(plan.rules.length).toBeLessThanOrEqual(4);
+      if (current.length > 0 && plan.domainWide.length === 0) expect(plan.create.length + plan.update.length).toBeLessThanOrEqual(1);
+      current = plan.rules;
+    }
+  });
 });
