@@ -2,8 +2,11 @@
 // with Easy DKIM (and optionally a custom MAIL FROM domain) per domain — the webmail
 // sends from it, and the DKIM records verify the domain — unless the domain already
 // is an SES identity of the account; one receipt rule set with one rule that stores
-// every message in the raw-mail bucket and notifies the ingest topic; and a custom
-// resource that makes that rule set the active one (CloudFormation cannot).
+// every message in the raw-mail bucket and notifies the ingest topic — for every domain,
+// or with the recipient check only the catch-all domains and each postmaster@, the
+// rest being the address rules `directory sync` keeps beside it
+// (lambdas/contract/receipt-rules.ts); and a custom resource that makes that rule set
+// the active one (CloudFormation cannot).
 // The names of rule set and rule are fixed strings derived from the stack id:
 // the stateful stack builds the rule ARN from them for its bucket, key and
 // topic policies without referring to this stack.
