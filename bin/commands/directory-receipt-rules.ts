@@ -69,13 +69,14 @@ export function receiptRuleTarget(
   return { ruleSetName, catchAllDomains, subaddressSeparator: separator };
 }
 
-/** Syncs the rules and writes the report; true when every address is in a rule and every write was made. */
-export async function runReceiptRules(
+/** What the rule sync did, or why it could not run at all (the rule set missing, access denied). */
+export type ReceiptRulesOutcome = { report: ReceiptRulesSyncReport } | { error: string };
+
+/** Brings the address rules in line with `users`; never throws (the directory is synced already). */
+export async function syncReceiptRulesFor(
   target: ReceiptRuleTarget,
   input: { users: readonly DirectoryUser[]; domains: readonly string[]; region: string; dryRun: boolean },
-  out: NodeJS.WritableStream,
-  err: NodeJS.WritableStream,
-): Promise<boolean> {
+): Promise<ReceiptRulesOutcome> {
   const names = receiptRuleNamesOfSet(target.ruleSetName)!;
   const client = new SESClient(cliAwsConfig(input.region));
   try {
@@ -88,22 +89,52 @@ export async function runReceiptRules(
       limits: SES_RECEIPT_RULE_LIMITS,
       dryRun: input.dryRun,
     });
-    out.write(formatReceiptRules(report, `rule set ${target.ruleSetName} (${input.region})`));
-    if (report.failure) {
-      err.write(
-        `failed: ${report.failure.action} receipt rule ${report.failure.rule}: ${report.failure.reason} (the rules written before stay; the next run goes on)\n`,
-      );
-    }
-    const beyond = report.plan.domainWide.filter((entry) => entry.reason === 'beyond-limits');
-    if (beyond.length > 0) {
-      err.write(
-        `warning: SES takes every address of ${beyond.map((entry) => entry.domain).join(', ')}: their addresses do not fit into ${report.maxRules} rules of ${SES_RECEIPT_RULE_LIMITS.recipientsPerRule}\n`,
-      );
-    }
-    return report.failure === null && beyond.length === 0;
+    return { report };
+  } catch (error) {
+    return { error: `${(error as { name?: string }).name ?? 'Error'}: ${(error as Error).message}` };
   } finally {
     client.destroy();
   }
+}
+
+/** Writes what the rule sync did; true when every address is in a rule and every write was made. */
+export function writeReceiptRules(
+  outcome: ReceiptRulesOutcome,
+  where: string,
+  out: NodeJS.WritableStream,
+  err: NodeJS.WritableStream,
+): boolean {
+  if ('error' in outcome) {
+    err.write(`failed: receipt rules in ${where}: ${outcome.error} (nothing written there; the directory is synced)\n`);
+    return false;
+  }
+  const { report } = outcome;
+  out.write(formatReceiptRules(report, where));
+  if (report.failure) {
+    err.write(
+      `failed: ${report.failure.action} receipt rule ${report.failure.rule}: ${report.failure.reason} (the rules written before stay; the next run goes on)\n`,
+    );
+  }
+  const beyond = report.plan.domainWide.filter((entry) => entry.reason === 'beyond-limits');
+  if (beyond.length > 0) {
+    err.write(
+      `warning: SES takes every address of ${beyond.map((entry) => entry.domain).join(', ')}: their addresses do not fit into ${report.maxRules} rules of ${SES_RECEIPT_RULE_LIMITS.recipientsPerRule}\n`,
+    );
+  }
+  return report.failure === null && beyond.length === 0;
+}
+
+/** The audit entry's counts of the rule sync (none without --receipt-rule-set). */
+export function receiptRulesAudit(outcome: ReceiptRulesOutcome | null): Record<string, number> {
+  if (outcome === null) return {};
+  if ('error' in outcome) return { receiptRulesFailed: 1 };
+  const { report } = outcome;
+  return {
+    receiptRulesWritten: report.written,
+    receiptRulesFailed: report.failure === null ? 0 : 1,
+    receiptRuleAddresses: report.plan.addresses,
+    domainsTakenWhole: report.plan.domainWide.length,
+  };
 }
 
 const WHY: Record<DomainWideReason, string> = {

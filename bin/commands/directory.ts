@@ -47,7 +47,14 @@ import { LOCAL_TABLE_NAME } from '../../lambdas/wiring/local-index.ts';
 import { deployedActor, osActor } from './aws-caller.ts';
 import { cliAwsConfig } from './aws-clients.ts';
 import { command, EXIT, exitStatusHelp, UsageError } from './command.ts';
-import { RECEIPT_RULE_OPTIONS, type ReceiptRuleValues, receiptRuleTarget, runReceiptRules } from './directory-receipt-rules.ts';
+import {
+  RECEIPT_RULE_OPTIONS,
+  type ReceiptRuleValues,
+  receiptRulesAudit,
+  receiptRuleTarget,
+  syncReceiptRulesFor,
+  writeReceiptRules,
+} from './directory-receipt-rules.ts';
 import { readPasswordFile } from './password-file.ts';
 
 const DEFAULT_TIMEOUT_SECONDS = DEFAULT_OPERATION_TIMEOUT_MS / 1000;
@@ -365,9 +372,20 @@ async function runSync(
       throw error;
     }
     const { report, accounts } = result;
+    // Rules from the directory as stored, what ingest knows (a dry run: as the run would have stored it).
+    const rules =
+      receiptRules === null
+        ? null
+        : await syncReceiptRulesFor(receiptRules, {
+            users: usersAfter((await target.store.readState()).users, report),
+            domains: domains!,
+            region: target.region!,
+            dryRun,
+          });
     let auditProblem: string | null = null;
     if (!dryRun) {
-      await recordAudit(target.audit, systemClock, { ...context, details: auditDetails(report, accounts) }).catch((error: unknown) => {
+      const details = { ...auditDetails(report, accounts), ...receiptRulesAudit(rules) };
+      await recordAudit(target.audit, systemClock, { ...context, details }).catch((error: unknown) => {
         auditProblem = ((error as Error).cause as Error | undefined)?.message ?? (error as Error).message;
       });
     }
@@ -385,15 +403,7 @@ async function runSync(
     out.write(`${domainSummary(domains, report)}\n`);
     out.write(`${mobileSummary(report)}\n`);
     out.write(`${accountSummary(target, accounts)}\n`);
-    // Rules from the directory as stored, what ingest knows (a dry run: as the run would have stored it).
-    const rulesComplete =
-      receiptRules === null ||
-      (await runReceiptRules(
-        receiptRules,
-        { users: usersAfter((await target.store.readState()).users, report), domains: domains!, region: target.region!, dryRun },
-        out,
-        err,
-      ));
+    const rulesComplete = rules === null || writeReceiptRules(rules, `rule set ${receiptRules!.ruleSetName} (${target.region})`, out, err);
     if (auditProblem !== null) {
       err.write(`shadowmail directory: the sync is done, but its audit entry could not be written (${auditProblem})\n`);
       return EXIT.failed;

@@ -9,6 +9,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { DynamoDbAuditLog } from '../../../../lambdas/adapters/aws/dynamodb-audit-log.ts';
 import { makeDynamoDbClient } from '../../../../lambdas/adapters/aws/dynamodb-client.ts';
 import { DynamoDbDirectoryStore } from '../../../../lambdas/adapters/aws/dynamodb-directory-store.ts';
 import { createMessageTable } from '../../../../lambdas/adapters/aws/message-table.ts';
@@ -67,6 +68,20 @@ describe('shadowmail directory with receipt rules (--receipt-rule-set)', () => {
 
   const target = () => ['--table', table, '--region', REGION, '--endpoint', dynamo.endpoint, '--domains', 'corp.test,sales.test'];
   const rulesInSet = () => aws.doctor.receiptRules.ruleSets.get(names.ruleSetName)!.map((rule) => [rule.Name, rule.Recipients]);
+  const auditDetails = async () => {
+    const client = makeDynamoDbClient(dynamo.endpoint);
+    try {
+      const { events } = await new DynamoDbAuditLog({ client, tableName: table }).list({
+        since: new Date(Date.now() - 60_000).toISOString(),
+        until: new Date(Date.now() + 60_000).toISOString(),
+        action: 'directory.sync',
+        limit: 10,
+      });
+      return events.map((event) => event.details);
+    } finally {
+      client.destroy();
+    }
+  };
   const directoryUsers = async () => {
     const client = makeDynamoDbClient(dynamo.endpoint);
     try {
@@ -90,6 +105,15 @@ describe('shadowmail directory with receipt rules (--receipt-rule-set)', () => {
     expect(run.out).toContain(`receipt rules in rule set ${names.ruleSetName} (${REGION}): 1 rules, 3 addresses; wrote 1 of 1`);
     expect(run.out).toContain('SES limits: 100 recipients a rule, 200 rules a set; 1 other rules in the set, room for 199');
     expect(run.out).toContain('domains SES takes whole: sales.test (catch-all)');
+    expect(await auditDetails()).toEqual([
+      expect.objectContaining({
+        usersAdded: 3,
+        receiptRulesWritten: 1,
+        receiptRulesFailed: 0,
+        receiptRuleAddresses: 3,
+        domainsTakenWhole: 1,
+      }),
+    ]);
     const sesCalls = aws.requests.filter((request) => request.service === 'ses').map((request) => `ses:${request.action}`);
     expect(sesCalls.length).toBeGreaterThan(0);
     expect(sesCalls.filter((action) => !(RECEIPT_RULE_ACTIONS as readonly string[]).includes(action))).toEqual([]);
@@ -134,6 +158,17 @@ describe('shadowmail directory with receipt rules (--receipt-rule-set)', () => {
     expect(run.err).toMatch(/failed: create receipt rule corp-dir-000: Maximum number of receipt rules reached/);
     expect(rulesInSet()).toEqual([[names.storeRule, ['corp.test', 'sales.test']]]);
     expect((await directoryUsers()).map((user) => user.mailbox).sort()).toEqual(['alice@corp.test', 'bob@corp.test', 'sam@sales.test']);
+  });
+
+  it('exits 3 when the rule set does not exist, with the directory synced and the failure audited', async () => {
+    // Act
+    const run = await cli('import', file, ...target(), '--receipt-rule-set', 'gone-inbound');
+
+    // Assess
+    expect(run.code).toBe(3);
+    expect(run.err).toMatch(/failed: receipt rules in rule set gone-inbound \(eu-central-1\): .*does not exist.*the directory is synced/);
+    expect(await directoryUsers()).toHaveLength(3);
+    expect(await auditDetails()).toEqual([expect.objectContaining({ usersAdded: 3, receiptRulesFailed: 1 })]);
   });
 
   it.each([
