@@ -10,7 +10,7 @@
 // The names of rule set and rule are fixed strings derived from the stack id:
 // the stateful stack builds the rule ARN from them for its bucket, key and
 // topic policies without referring to this stack.
-import { ArnFormat, CfnOutput, CustomResource, Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import { Annotations, ArnFormat, CfnOutput, CustomResource, Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -172,6 +172,15 @@ export class InboundMail extends Construct {
       tlsPolicy: ses.TlsPolicy.OPTIONAL,
       actions: [storeInBucket(props.bucket, props.rawPrefix ?? RAW_MAIL_PREFIX, props.notificationTopic, props.deliveryRole)],
     });
+
+    // The stack cannot see the sync's rules at synth: it says what the deploy does to them, doctor checks them.
+    if (props.recipientCheck) {
+      const narrowed = domains.filter((domain) => !catchAll.includes(domain));
+      Annotations.of(this).addWarningV2(
+        'shadowmail:recipientCheck',
+        `inbound.recipientCheck is on: SES will refuse every address of ${narrowed.join(', ')} that no rule ${props.names.directoryRulePrefix}NNN lists (only postmaster@ stays). Run shadowmail directory sync --receipt-rule-set ${props.names.ruleSetName} before this deploy, and shadowmail doctor after it (docs/deploy.md 8.6).`,
+      );
+    }
 
     this.activationFunction = new MailFunction(this, 'ActivationFunction', {
       entry: RULE_SET_ACTIVATION_HANDLER,

@@ -8,7 +8,7 @@ import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { App, type Environment, Stack, Validations } from 'aws-cdk-lib';
-import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -498,6 +498,21 @@ describe('inbound mail (stateless)', () => {
     // Assess
     expect(recipientsOf(withCatchAll.statelessTemplate)).toEqual(['postmaster@example.com', 'corp.example']);
     expect(recipientsOf(without.statelessTemplate)).toEqual(['postmaster@example.com', 'postmaster@corp.example']);
+  });
+
+  it('warns at synth with the recipient check on, naming the domains SES narrows and the sync to run first', () => {
+    // Act
+    const on = Annotations.fromStack(build({ catchAllDomains: ['corp.example'], recipientCheck: true }).stateless);
+    const off = Annotations.fromStack(example.stateless);
+
+    // Assess
+    on.hasWarning(
+      '*',
+      Match.stringLikeRegexp(
+        `refuse every address of example\\.com that no rule ${STACK_ID}-dir-NNN lists.*--receipt-rule-set ${STACK_ID}-inbound`,
+      ),
+    );
+    off.hasNoWarning('*', Match.stringLikeRegexp('recipientCheck'));
   });
 
   it('refuses a catch-all domain that is not a mail domain, naming it', () => {
