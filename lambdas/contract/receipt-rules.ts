@@ -30,8 +30,8 @@ export function receiptRuleNamesOfSet(ruleSetName: string): ReceiptRuleNames | n
  * rule" (Developer Guide, receipt rules,
  * http://docs.aws.amazon.com/ses/latest/DeveloperGuide/receiving-email-receipt-rules.html). Rules per
  * rule set: the "Email receiving" quotas of https://docs.aws.amazon.com/ses/latest/dg/quotas.html
- * (200, not adjustable — see docs/deploy.md for what could and could not be checked); SES answers
- * CreateReceiptRule beyond it with LimitExceeded, which the sync reports.
+ * (200 assumed: that section could not be read here, docs/deploy.md §8.6); SES answers
+ * CreateReceiptRule beyond its real quota with LimitExceeded, which the sync reports.
  */
 export const SES_RECEIPT_RULE_LIMITS = { recipientsPerRule: 100, rulesPerRuleSet: 200 } as const;
 
