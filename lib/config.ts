@@ -300,6 +300,20 @@ const configSchema = z
           .optional(),
       })
       .default({ takeOverActiveRuleSet: false, existingIdentities: [] }),
+    // What SES takes at the door (issue 17; docs/deploy.md "Recipient check at SES").
+    inbound: z
+      .strictObject({
+        // Domains whose every address is taken (no directory list at SES): a catch-all of Exchange's.
+        catchAllDomains: z
+          .array(mailDomain)
+          .refine((list) => new Set(list).size === list.length, 'catchAllDomains must not repeat')
+          .default([]),
+        // The stack's own receipt rule narrows to the catch-all domains (and each postmaster@), so
+        // SES refuses every other address no rule of `shadowmail directory sync` lists. Turn it on
+        // only after a sync with --receipt-rule-set wrote those rules: before, it refuses real mail.
+        recipientCheck: z.boolean().default(false),
+      })
+      .default({ catchAllDomains: [], recipientCheck: false }),
     directorySync: z
       .strictObject({
         // The LDAP bind password of `shadowmail directory sync --bind-password-secret` (the sync role may read it).
@@ -411,15 +425,18 @@ const configSchema = z
           'is only for webmail.customDomain (without one, CloudFront serves its own *.cloudfront.net name): remove it or set the domain',
       });
     }
-    c.ses.existingIdentities.forEach((domain, i) => {
-      if (!c.domains.includes(domain)) {
-        context.addIssue({
-          code: 'custom',
-          path: ['ses', 'existingIdentities', i],
-          message: `${domain} is not one of domains (${c.domains.join(', ')}): name only mail domains shadowmail receives for`,
-        });
-      }
-    });
+    const onlyMailDomains = (list: readonly string[], path: string[]) =>
+      list.forEach((domain, i) => {
+        if (!c.domains.includes(domain)) {
+          context.addIssue({
+            code: 'custom',
+            path: [...path, i],
+            message: `${domain} is not one of domains (${c.domains.join(', ')}): name only mail domains shadowmail receives for`,
+          });
+        }
+      });
+    onlyMailDomains(c.ses.existingIdentities, ['ses', 'existingIdentities']);
+    onlyMailDomains(c.inbound.catchAllDomains, ['inbound', 'catchAllDomains']);
   });
 
 /** Exchange's Client Frontend receive connector: SMTP submission for authenticated clients. */

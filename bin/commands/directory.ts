@@ -47,6 +47,14 @@ import { LOCAL_TABLE_NAME } from '../../lambdas/wiring/local-index.ts';
 import { deployedActor, osActor } from './aws-caller.ts';
 import { cliAwsConfig } from './aws-clients.ts';
 import { command, EXIT, exitStatusHelp, UsageError } from './command.ts';
+import {
+  RECEIPT_RULE_OPTIONS,
+  type ReceiptRuleValues,
+  receiptRulesAudit,
+  receiptRuleTarget,
+  syncReceiptRulesFor,
+  writeReceiptRules,
+} from './directory-receipt-rules.ts';
 import { readPasswordFile } from './password-file.ts';
 
 const DEFAULT_TIMEOUT_SECONDS = DEFAULT_OPERATION_TIMEOUT_MS / 1000;
@@ -57,8 +65,8 @@ export const DIRECTORY_USAGE = `usage:
         [--filter FILTER] [--admin-group DN] [--admin-strategy auto|in-chain|walk]
         [--ca-file PEM] [--starttls | --insecure] [--tls-servername NAME]
         [--mobile-attribute NAME] [--private-email-attribute NAME] [--default-country CC]
-        [--timeout SECONDS] [--domains LIST] [--max-removals N] [--dry-run] [TARGET]
-  shadowmail directory import FILE.csv [--default-country CC] [--domains LIST] [--max-removals N] [--dry-run] [TARGET]
+        [--timeout SECONDS] [--domains LIST] [--max-removals N] [--dry-run] [RULES] [TARGET]
+  shadowmail directory import FILE.csv [--default-country CC] [--domains LIST] [--max-removals N] [--dry-run] [RULES] [TARGET]
   shadowmail directory list [--json] [TARGET]
 
   TARGET: --data-dir DIR (local mode; default SHADOWMAIL_DATA_DIR or ./.shadowmail; sync and
@@ -66,6 +74,8 @@ export const DIRECTORY_USAGE = `usage:
           or --table NAME --region REGION [--endpoint URL] [--user-pool-id ID] (a deployed
           stack; AWS credentials from the environment; --endpoint only for DynamoDB-compatible
           servers; --user-pool-id, the stack output UserPoolId, also syncs the break-glass accounts)
+  RULES:  --receipt-rule-set NAME [--catch-all-domains LIST] [--subaddress-separator C]
+          (with --table and --domains) also keeps the stack's SES receipt rules per address
 
   sync reads every user with a mail address from AD (paged), import reads a CSV with
   the header mailbox,displayName,aliases,kind,disabled,admin and optional mobile and
@@ -93,6 +103,14 @@ export const DIRECTORY_USAGE = `usage:
   them. A disabled account (userAccountControl bit 2; the CSV's disabled) never signs in
   and is never an admin, whatever its groups.
 
+  --receipt-rule-set (the stack output ReceiptRuleSetName) keeps the rules <stackId>-dir-NNN in
+  that SES receipt rule set listing every address of the directory, at most 100 a rule, so SES
+  refuses other recipients once the stack's inbound.recipientCheck is on (docs/deploy.md 8.6).
+  Domains SES takes whole are named with the reason: --catch-all-domains (default
+  SHADOWMAIL_CATCH_ALL_DOMAINS; the stack's inbound.catchAllDomains), a --subaddress-separator
+  other than + (default SHADOWMAIL_SUBADDRESS_SEPARATOR or +; the stack's subaddressSeparator),
+  and domains beyond SES's rule limit. Only changed rules are written, one a second.
+
   A plain ldap:// URL needs --starttls: the bind password and the directory would
   cross the network in clear text. --insecure allows it (a test server, a host next
   to the domain controller); ldaps:// is encrypted already.
@@ -109,7 +127,8 @@ export const DIRECTORY_USAGE = `usage:
 ${exitStatusHelp({
   badInput: 'bad input or a source that cannot be read, nothing changed (the line says what is wrong)',
   failed: 'the sync is done but its audit entry could not be written, or an unexpected error',
-  partial: 'the directory was synced, but the user pool refused some account changes (listed)',
+  partial:
+    'the directory was synced, but the user pool refused some account changes, SES refused a receipt rule write, or a domain is beyond the rule limit (listed)',
   clashes: 'the directory was synced, but addresses clash (listed; each stays with its previous owner or none)',
 })}`;
 
@@ -121,6 +140,8 @@ interface Target {
   accounts: BreakGlassAccounts | { none: string };
   /** The region of a table in AWS (--table without --endpoint): its audit entry names the AWS caller. */
   awsRegion?: string;
+  /** The region of --table (with or without --endpoint): where the receipt rules are. */
+  region?: string;
   close(): Promise<void>;
 }
 
@@ -147,6 +168,7 @@ const RUN_OPTIONS = {
   domains: { type: 'string' },
   'max-removals': { type: 'string' },
   'dry-run': { type: 'boolean', default: false },
+  ...RECEIPT_RULE_OPTIONS,
 } as const;
 
 async function sync(argv: string[], out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
@@ -305,12 +327,13 @@ function refuseCleartext(url: string, startTls: boolean, insecure: boolean): voi
 
 async function runSync(
   source: DirectorySource,
-  values: TargetValues & { domains?: string; 'max-removals'?: string; 'dry-run'?: boolean },
+  values: TargetValues & ReceiptRuleValues & { domains?: string; 'max-removals'?: string; 'dry-run'?: boolean },
   out: NodeJS.WritableStream,
   err: NodeJS.WritableStream,
 ): Promise<number> {
   const maxRemovals = values['max-removals'] === undefined ? undefined : parseCount(values['max-removals'], '--max-removals');
   const domains = mailDomains(values.domains);
+  const receiptRules = receiptRuleTarget(values, domains, parseDomainList);
   const dryRun = values['dry-run'] === true;
   const started = performance.now();
   const target = await openTarget(values);
@@ -349,9 +372,20 @@ async function runSync(
       throw error;
     }
     const { report, accounts } = result;
+    // Rules from the directory as stored, what ingest knows (a dry run: as the run would have stored it).
+    const rules =
+      receiptRules === null
+        ? null
+        : await syncReceiptRulesFor(receiptRules, {
+            users: usersAfter((await target.store.readState()).users, report),
+            domains: domains!,
+            region: target.region!,
+            dryRun,
+          });
     let auditProblem: string | null = null;
     if (!dryRun) {
-      await recordAudit(target.audit, systemClock, { ...context, details: auditDetails(report, accounts) }).catch((error: unknown) => {
+      const details = { ...auditDetails(report, accounts), ...receiptRulesAudit(rules) };
+      await recordAudit(target.audit, systemClock, { ...context, details }).catch((error: unknown) => {
         auditProblem = ((error as Error).cause as Error | undefined)?.message ?? (error as Error).message;
       });
     }
@@ -369,16 +403,25 @@ async function runSync(
     out.write(`${domainSummary(domains, report)}\n`);
     out.write(`${mobileSummary(report)}\n`);
     out.write(`${accountSummary(target, accounts)}\n`);
+    const rulesComplete = rules === null || writeReceiptRules(rules, `rule set ${receiptRules!.ruleSetName} (${target.region})`, out, err);
     if (auditProblem !== null) {
       err.write(`shadowmail directory: the sync is done, but its audit entry could not be written (${auditProblem})\n`);
       return EXIT.failed;
     }
     // A clash needs someone to fix AD; a refused account change is retried by the next run.
     if (report.clashes.length > 0 || report.notAdded.length > 0) return EXIT.clashes;
-    return accounts && accounts.failures.length > 0 ? EXIT.partial : EXIT.ok;
+    return (accounts && accounts.failures.length > 0) || !rulesComplete ? EXIT.partial : EXIT.ok;
   } finally {
     await target.close();
   }
+}
+
+/** The users the store holds after the run: as read, or on a dry run with the plan applied. */
+function usersAfter(stored: readonly DirectoryUser[], report: SyncReport): DirectoryUser[] {
+  if (!report.dryRun) return [...stored];
+  const { added, changed, removed } = report.plan.users;
+  const gone = new Set([...removed, ...changed.map((change) => change.before)].map((user) => user.id));
+  return [...stored.filter((user) => !gone.has(user.id)), ...changed.map((change) => change.after), ...added];
 }
 
 const ACCOUNT_MARKS: Record<AccountChange['action'], string> = {
@@ -447,6 +490,7 @@ async function openTarget(values: TargetValues, options: { create: boolean } = {
       store: new DynamoDbDirectoryStore({ client, tableName: values.table }),
       audit: new DynamoDbAuditLog({ client, tableName: values.table }),
       description: `table ${values.table} (${region})`,
+      region,
       ...(values.endpoint === undefined && { awsRegion: region }),
       accounts: cognito
         ? new CognitoBreakGlassAccounts(cognito, poolId!, poolId!.split('_')[0]!)
@@ -541,7 +585,11 @@ async function openLocalTarget(dataDir: string, create: boolean): Promise<Target
 /** --domains, else SHADOWMAIL_DOMAINS (as local mode reads it), lower-cased; null: neither is given. */
 function mailDomains(flag: string | undefined): string[] | null {
   const [text, name] = flag !== undefined ? [flag, '--domains'] : [process.env.SHADOWMAIL_DOMAINS, 'SHADOWMAIL_DOMAINS'];
-  if (text === undefined) return null;
+  return text === undefined ? null : parseDomainList(text, name);
+}
+
+/** A comma list of mail domains, lower-cased; a usage error naming `name` otherwise. */
+function parseDomainList(text: string, name: string): string[] {
   const domains = text
     .split(',')
     .map((domain) => domain.trim().toLowerCase())

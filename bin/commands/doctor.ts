@@ -12,6 +12,7 @@ import { cognitoChecks } from './doctor/cognito.ts';
 import { type DoctorContext, mailDomains, missingOutput } from './doctor/context.ts';
 import { dnsChecks, newResolver } from './doctor/dns.ts';
 import { operationsChecks } from './doctor/operations.ts';
+import { receiptRuleChecks } from './doctor/receipt-rules.ts';
 import { sesChecks } from './doctor/ses.ts';
 import { smartHostChecks } from './doctor/smart-host.ts';
 import { noticeChecks } from './doctor/sms.ts';
@@ -23,7 +24,8 @@ export const DOCTOR_USAGE = `usage:
   warning or failure what to do:
     ses         the region receives mail; every domain identity verified with DKIM SUCCESS;
                 the account may send (sandbox: what it means for webmail replies); our
-                receipt rule set is the active one; the webmail's configuration set
+                receipt rule set is the active one; the webmail's configuration set; whether
+                SES refuses unknown recipients, and its address rules against the directory
     dns         each domain's MX (SES only, backup MX behind Exchange, or not at all) and
                 the DKIM CNAMEs of the stack outputs
     smart host  the forward function connects to Exchange as it does for mail: greeting,
@@ -87,6 +89,7 @@ async function doctor(argv: string[], out: NodeJS.WritableStream): Promise<numbe
   if (ctx.domains.length === 0) checks.push(missingOutput('ses', 'mail domains', 'mailDomains'));
   // Independent groups, asked one after the other: the output reads in a stable order.
   checks.push(...(await sesChecks(ctx)));
+  checks.push(...(await receiptRuleChecks(ctx)));
   checks.push(...(await dnsChecks(ctx, newResolver(dnsServer))));
   checks.push(...(await smartHostChecks(ctx)));
   checks.push(...(await cognitoChecks(ctx)));

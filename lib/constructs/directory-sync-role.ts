@@ -5,9 +5,10 @@
 // sync's audit entry (PutItem in AUDIT# partitions only; with no read of them it cannot
 // learn the key of an existing entry to overwrite it), read the bind-password secret,
 // and keep the break-glass accounts of the webmail's user pool with exactly the calls
-// lambdas/adapters/aws/cognito-break-glass-accounts.ts makes. How the host gets the role:
+// lambdas/adapters/aws/cognito-break-glass-accounts.ts makes, and keep the address rules of the
+// stack's receipt rule set (lambdas/adapters/aws/ses-receipt-rules.ts). How the host gets the role:
 // docs/deploy.md §8.1 and §8.2; the accounts: §8.5.
-import { CfnOutput, Stack, Token } from 'aws-cdk-lib';
+import { CfnOutput, Stack, Token, Validations } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
@@ -44,6 +45,21 @@ export const BREAK_GLASS_ACCOUNT_ACTIONS = [
   'cognito-idp:AdminDeleteUser',
 ] as const;
 
+/**
+ * The receipt rule calls of the sync (lambdas/adapters/aws/ses-receipt-rules.ts). The Service
+ * Authorization Reference lists no resource type for them
+ * (https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonses.html), so IAM takes
+ * only "*"; the grant is held to the stack's region, and CreateReceiptRule / UpdateReceiptRule with an
+ * S3 action that names a role need iam:PassRole for it (same page, "Dependent actions"), given for the
+ * delivery role only.
+ */
+export const RECEIPT_RULE_ACTIONS = [
+  'ses:DescribeReceiptRuleSet',
+  'ses:CreateReceiptRule',
+  'ses:UpdateReceiptRule',
+  'ses:DeleteReceiptRule',
+] as const;
+
 const externalIdPattern = /^[\w+=,.@:/-]{2,1224}$/;
 const secretArnPattern = /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+-[A-Za-z0-9]{6}$/;
 const keyArnPattern = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[0-9a-f-]{36}$/;
@@ -59,6 +75,8 @@ export interface DirectorySyncRoleProps extends OnPremTrustProps {
   bindPasswordSecretKeyArn?: string;
   /** The webmail's user pool (`arn:aws:cognito-idp:<region>:<account>:userpool/<id>`): the sync keeps its break-glass accounts. */
   userPoolArn?: string;
+  /** The role of the storing rules' S3 action (InboundNotifications.deliveryRole): the sync keeps the address rules. */
+  receiptRules?: { deliveryRoleArn: string };
 }
 
 export class DirectorySyncRole extends Construct {
@@ -107,6 +125,22 @@ export class DirectorySyncRole extends Construct {
         new iam.PolicyStatement({ sid: 'BreakGlassAccounts', actions: [...BREAK_GLASS_ACCOUNT_ACTIONS], resources: [props.userPoolArn] }),
       );
     }
+    if (props.receiptRules !== undefined) {
+      statements.push(
+        new iam.PolicyStatement({
+          sid: 'ReceiptRules',
+          actions: [...RECEIPT_RULE_ACTIONS],
+          resources: ['*'],
+          conditions: { StringEquals: { 'aws:RequestedRegion': Stack.of(this).region } },
+        }),
+        new iam.PolicyStatement({
+          sid: 'PassDeliveryRole',
+          actions: ['iam:PassRole'],
+          resources: [props.receiptRules.deliveryRoleArn],
+          conditions: { StringEquals: { 'iam:PassedToService': 'ses.amazonaws.com' } },
+        }),
+      );
+    }
     if (props.bindPasswordSecretArn !== undefined) {
       statements.push(
         new iam.PolicyStatement({
@@ -136,6 +170,13 @@ export class DirectorySyncRole extends Construct {
       inlinePolicies: { DirectorySync: new iam.PolicyDocument({ statements }) },
     });
     trustRolesAnywhere(this.role, props);
+    if (props.receiptRules !== undefined) {
+      Validations.of(this.role).acknowledge({
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason:
+          'SES receipt rule calls take no resource but "*" (Service Authorization Reference lists no resource type for them); held to the stack region by aws:RequestedRegion.',
+      });
+    }
 
     this.roleArnOutput = new CfnOutput(this, 'RoleArn', {
       description: 'Role for `shadowmail directory sync --table` on the AD host: role_arn of its AWS CLI profile (docs/deploy.md)',

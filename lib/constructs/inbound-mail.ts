@@ -2,12 +2,15 @@
 // with Easy DKIM (and optionally a custom MAIL FROM domain) per domain — the webmail
 // sends from it, and the DKIM records verify the domain — unless the domain already
 // is an SES identity of the account; one receipt rule set with one rule that stores
-// every message in the raw-mail bucket and notifies the ingest topic; and a custom
-// resource that makes that rule set the active one (CloudFormation cannot).
+// every message in the raw-mail bucket and notifies the ingest topic — for every domain,
+// or with the recipient check only the catch-all domains and each postmaster@, the
+// rest being the address rules `directory sync` keeps beside it
+// (lambdas/contract/receipt-rules.ts); and a custom resource that makes that rule set
+// the active one (CloudFormation cannot).
 // The names of rule set and rule are fixed strings derived from the stack id:
 // the stateful stack builds the rule ARN from them for its bucket, key and
 // topic policies without referring to this stack.
-import { ArnFormat, CfnOutput, CustomResource, Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import { Annotations, ArnFormat, CfnOutput, CustomResource, Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -17,6 +20,7 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import { RAW_MAIL_PREFIX } from '../../lambdas/contract/raw-mail-bucket.ts';
+import { receiptRuleNames, storeRuleRecipients } from '../../lambdas/contract/receipt-rules.ts';
 import { ACTIVATION_PROPERTIES } from '../../lambdas/contract/rule-set-activation.ts';
 import { inboundSmtpEndpoint, sesFeedbackEndpoint, sesRegionProblem } from '../ses-regions.ts';
 import { MailFunction } from './mail-function.ts';
@@ -24,21 +28,32 @@ import { MailFunction } from './mail-function.ts';
 export interface InboundMailNames {
   ruleSetName: string;
   ruleName: string;
+  /** The address rules `directory sync` keeps in the set (lambdas/contract/receipt-rules.ts). */
+  directoryRulePrefix: string;
 }
 
-/** The receipt rule set and rule of a deployment; both stacks derive them from the stack id alone. */
+/** The receipt rule set and rules of a deployment; both stacks derive them from the stack id alone. */
 export function inboundMailNames(stackId: string): InboundMailNames {
-  return { ruleSetName: `${stackId}-inbound`, ruleName: `${stackId}-store` };
+  const { ruleSetName, storeRule, directoryRulePrefix } = receiptRuleNames(stackId);
+  return { ruleSetName, ruleName: storeRule, directoryRulePrefix };
 }
 
 /** arn:<partition>:ses:<region>:<account>:receipt-rule-set/<set>:receipt-rule/<rule>, in the account and region of `scope`'s stack. */
-export function receiptRuleArn(scope: Construct, names: InboundMailNames): string {
+export function receiptRuleArn(scope: Construct, names: InboundMailNames, ruleName = names.ruleName): string {
   return Stack.of(scope).formatArn({
     service: 'ses',
     resource: 'receipt-rule-set',
-    resourceName: `${names.ruleSetName}:receipt-rule/${names.ruleName}`,
+    resourceName: `${names.ruleSetName}:receipt-rule/${ruleName}`,
     arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
   });
+}
+
+/**
+ * Every rule that stores mail: the stack's own and the sync's address rules (a pattern), for the
+ * aws:SourceArn conditions of bucket, key, topic and delivery role (ArnLike).
+ */
+export function storingRuleArns(scope: Construct, names: InboundMailNames): string[] {
+  return [receiptRuleArn(scope, names), receiptRuleArn(scope, names, `${names.directoryRulePrefix}*`)];
 }
 
 export const RULE_SET_ACTIVATION_HANDLER = 'lambdas/entry/ses-rule-set-activation.ts';
@@ -76,6 +91,13 @@ export interface InboundMailProps {
    * Without it the deployment stops and names that rule set: SES allows one active set per region.
    */
   takeOverActiveRuleSet?: boolean;
+  /** Domains (of `domains`) SES takes whole even with the recipient check. */
+  catchAllDomains?: readonly string[];
+  /**
+   * Narrow the stack's rule to the catch-all domains and each postmaster@: SES then refuses every
+   * address no rule of `directory sync` lists (config inbound.recipientCheck, docs/deploy.md).
+   */
+  recipientCheck?: boolean;
 }
 
 export class InboundMail extends Construct {
@@ -109,6 +131,10 @@ export class InboundMail extends Construct {
     const strangers = [...existing].filter((domain) => !domains.includes(domain));
     if (strangers.length > 0)
       throw new Error(`${this.node.path}: existing identities ${strangers.join(', ')} are not among the domains ${domains.join(', ')}`);
+    const catchAll = [...(props.catchAllDomains ?? [])];
+    const foreign = catchAll.filter((domain) => !domains.includes(domain));
+    if (foreign.length > 0)
+      throw new Error(`${this.node.path}: catch-all domains ${foreign.join(', ')} are not among the domains ${domains.join(', ')}`);
 
     // The construct id carries the domain, not its position: reordering the list must not replace an
     // identity, which would give it new DKIM tokens and invalidate the DNS records.
@@ -137,7 +163,7 @@ export class InboundMail extends Construct {
     this.ruleSet = new ses.ReceiptRuleSet(this, 'RuleSet', { receiptRuleSetName: props.names.ruleSetName });
     this.rule = this.ruleSet.addRule('Store', {
       receiptRuleName: props.names.ruleName,
-      recipients: domains,
+      recipients: storeRuleRecipients(domains, catchAll, props.recipientCheck ?? false),
       enabled: true,
       // Spam and virus verdicts: the ingest stores them with each message.
       scanEnabled: true,
@@ -146,6 +172,15 @@ export class InboundMail extends Construct {
       tlsPolicy: ses.TlsPolicy.OPTIONAL,
       actions: [storeInBucket(props.bucket, props.rawPrefix ?? RAW_MAIL_PREFIX, props.notificationTopic, props.deliveryRole)],
     });
+
+    // The stack cannot see the sync's rules at synth: it says what the deploy does to them, doctor checks them.
+    if (props.recipientCheck) {
+      const narrowed = domains.filter((domain) => !catchAll.includes(domain));
+      Annotations.of(this).addWarningV2(
+        'shadowmail:recipientCheck',
+        `inbound.recipientCheck is on: SES will refuse every address of ${narrowed.join(', ')} that no rule ${props.names.directoryRulePrefix}NNN lists (only postmaster@ stays). Run shadowmail directory sync --receipt-rule-set ${props.names.ruleSetName} before this deploy, and shadowmail doctor after it (docs/deploy.md 8.6).`,
+      );
+    }
 
     this.activationFunction = new MailFunction(this, 'ActivationFunction', {
       entry: RULE_SET_ACTIVATION_HANDLER,

@@ -2,8 +2,8 @@
 // the ingest queue, the subscription's own dead-letter queue, and the role SES's S3
 // action works as. Stateful: the queue it feeds, the bucket and the key live there,
 // and the receipt rule (stateless stack) only names their ARNs. Encrypted with the
-// mail key (the notification carries headers), TLS only, and only the one receipt
-// rule of this account may publish.
+// mail key (the notification carries headers), TLS only, and only the storing receipt
+// rules of this account may publish (the stack's own and the directory sync's).
 import { Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
@@ -19,8 +19,8 @@ export interface InboundNotificationsProps {
   key: kms.IKey;
   /** Receives every notification (the ingest queue). */
   ingestQueue: sqs.IQueue;
-  /** The receipt rule allowed to publish (receiptRuleArn of lib/constructs/inbound-mail.ts). */
-  receiptRuleArn: string;
+  /** The receipt rules allowed to publish (storingRuleArns of lib/constructs/inbound-mail.ts; ARN patterns). */
+  receiptRuleArns: string[];
   /** The raw-mail bucket SES writes into, and the prefix it writes under. */
   bucket: s3.Bucket;
   rawPrefix: string;
@@ -54,14 +54,17 @@ export class InboundNotifications extends Construct {
     });
 
     const ses = new iam.ServicePrincipal('ses.amazonaws.com');
-    const fromTheRule = { 'aws:SourceAccount': account, 'aws:SourceArn': props.receiptRuleArn };
+    const fromTheRules = {
+      StringEquals: { 'aws:SourceAccount': account },
+      ArnLike: { 'aws:SourceArn': props.receiptRuleArns },
+    };
     this.topic.addToResourcePolicy(
       new iam.PolicyStatement({
         sid: 'AllowSesReceiptRulePublish',
         principals: [ses],
         actions: ['sns:Publish'],
         resources: [this.topic.topicArn],
-        conditions: { StringEquals: fromTheRule },
+        conditions: fromTheRules,
       }),
     );
     // A publisher to an encrypted topic needs a data key from the topic's key; only through SNS.
@@ -72,12 +75,15 @@ export class InboundNotifications extends Construct {
         principals: [ses],
         actions: ['kms:GenerateDataKey*', 'kms:Decrypt'],
         resources: ['*'],
-        conditions: { StringEquals: { ...fromTheRule, 'kms:ViaService': `sns.${region}.amazonaws.com` } },
+        conditions: {
+          StringEquals: { ...fromTheRules.StringEquals, 'kms:ViaService': `sns.${region}.amazonaws.com` },
+          ArnLike: fromTheRules.ArnLike,
+        },
       }),
     );
 
     this.deliveryRole = new iam.Role(this, 'DeliveryRole', {
-      assumedBy: new iam.ServicePrincipal('ses.amazonaws.com', { conditions: { StringEquals: fromTheRule } }),
+      assumedBy: new iam.ServicePrincipal('ses.amazonaws.com', { conditions: fromTheRules }),
       description: 'shadowmail: SES receipt rule S3 action (store raw mail, encrypt with the mail key, notify the ingest topic)',
     });
     const objects = props.bucket.arnForObjects(`${props.rawPrefix}*`);

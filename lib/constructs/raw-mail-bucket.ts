@@ -5,7 +5,7 @@
 // (the webmail's short-lived download copies after a day). Read access is one
 // managed policy defined here, next to the data it opens, and attached by
 // whoever reads raw mail (pipeline now, webmail later). SES's right to write is
-// granted here too (allowSesDelivery), tied to the one receipt rule that writes.
+// granted here too (allowSesDelivery), tied to the receipt rules that write (the stack's and the directory sync's).
 import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -142,18 +142,21 @@ export class RawMailBucket extends Construct {
 
   /**
    * Lets SES store received mail: PutObject under the raw prefix only, and the
-   * key for the bucket's SSE-KMS encryption, both only for the receipt rule
-   * `receiptRuleArn` of this account (aws:SourceAccount and aws:SourceArn, the
+   * key for the bucket's SSE-KMS encryption, both only for the receipt rules
+   * `receiptRuleArns` (ARN patterns) of this account (aws:SourceAccount and aws:SourceArn, the
    * confused-deputy guard AWS documents; not aws:Referer). The rule itself lives
    * in the stateless stack; its ARN is built from fixed names, so this stack
    * does not depend on that one.
    */
-  allowSesDelivery(receiptRuleArn: string): void {
+  allowSesDelivery(receiptRuleArns: string[]): void {
     // One receipt rule writes; a second call would repeat the statement ids, which the policies refuse.
     if (this.sesDeliveryAllowed) throw new Error(`${this.node.path}: SES delivery is already allowed (one receipt rule writes raw mail)`);
     this.sesDeliveryAllowed = true;
     const ses = new iam.ServicePrincipal('ses.amazonaws.com');
-    const fromTheRule = { StringEquals: { 'aws:SourceAccount': Stack.of(this).account, 'aws:SourceArn': receiptRuleArn } };
+    const fromTheRule = {
+      StringEquals: { 'aws:SourceAccount': Stack.of(this).account },
+      ArnLike: { 'aws:SourceArn': receiptRuleArns },
+    };
     this.bucket.addToResourcePolicy(
       new iam.PolicyStatement({
         sid: 'AllowSesReceiptRulePuts',
@@ -173,6 +176,7 @@ export class RawMailBucket extends Construct {
         resources: ['*'],
         conditions: {
           StringEquals: { ...fromTheRule.StringEquals, 'kms:ViaService': `s3.${Stack.of(this).region}.amazonaws.com` },
+          ArnLike: fromTheRule.ArnLike,
         },
       }),
     );

@@ -9,7 +9,7 @@ import { FORWARD_LIMITS, INGEST_LIMITS, RESEND_LIMITS } from '../../lambdas/cont
 import { RAW_MAIL_PREFIX } from '../../lambdas/contract/raw-mail-bucket.ts';
 import type { ShadowmailConfig } from '../config.ts';
 import { RetainedElasticIp } from '../constructs/egress-network.ts';
-import { inboundMailNames, receiptRuleArn } from '../constructs/inbound-mail.ts';
+import { inboundMailNames, storingRuleArns } from '../constructs/inbound-mail.ts';
 import { InboundNotifications } from '../constructs/inbound-notifications.ts';
 import { MessageIndex } from '../constructs/message-index.ts';
 import { RawMailBucket } from '../constructs/raw-mail-bucket.ts';
@@ -50,14 +50,14 @@ export class StatefulStack extends Stack {
     });
     this.resendQueue = new WorkQueue(this, 'ResendQueue', { consumer: RESEND_LIMITS });
 
-    // SES writes and notifies only for our receipt rule; its ARN is built from fixed
-    // names, so this stack need not wait for (or reference) the stateless one.
-    const ruleArn = receiptRuleArn(this, inboundMailNames(config.stackId));
-    this.rawMail.allowSesDelivery(ruleArn);
+    // SES writes and notifies only for our receipt rules (the stack's and the directory sync's);
+    // their ARNs are built from fixed names, so this stack need not wait for (or reference) the stateless one.
+    const ruleArns = storingRuleArns(this, inboundMailNames(config.stackId));
+    this.rawMail.allowSesDelivery(ruleArns);
     this.inboundNotifications = new InboundNotifications(this, 'InboundNotifications', {
       key: this.rawMail.key,
       ingestQueue: this.ingestQueue.queue,
-      receiptRuleArn: ruleArn,
+      receiptRuleArns: ruleArns,
       bucket: this.rawMail.bucket,
       rawPrefix: RAW_MAIL_PREFIX,
     });

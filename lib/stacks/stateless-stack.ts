@@ -153,6 +153,8 @@ export class StatelessStack extends Stack {
       notificationTopic: stateful.inboundNotifications.topic,
       deliveryRole: stateful.inboundNotifications.deliveryRole,
       takeOverActiveRuleSet: config.ses.takeOverActiveRuleSet,
+      catchAllDomains: config.inbound.catchAllDomains,
+      recipientCheck: config.inbound.recipientCheck,
     });
     this.inbound.addOutputs();
     // Issue 17: the forward sends non-delivery reports through SES SendBounce, from MAILER-DAEMON at one of our domains.
@@ -184,6 +186,8 @@ export class StatelessStack extends Stack {
       ...(directorySync.rolesAnywhere && { rolesAnywhere: directorySync.rolesAnywhere }),
       // The break-glass accounts the sync keeps (docs/deploy.md §8.5); none without staff SMS codes.
       ...(config.breakGlass.staffSmsCodes && { userPoolArn: this.webmail.userPool.userPoolArn }),
+      // The address rules of the receipt rule set (issue 17, docs/deploy.md "Recipient check at SES").
+      receiptRules: { deliveryRoleArn: stateful.inboundNotifications.deliveryRole.roleArn },
     });
     // `shadowmail reconcile --stack` from the same on-prem side, trusted as the directory sync is (docs/deploy.md, "Reconcile").
     this.reconcile = new ReconcileRole(this, 'Reconcile', {

@@ -8,6 +8,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Secret, TOTP } from 'otpauth';
 import { xml } from './aws-query-xml.ts';
 import { type CognitoUsersFake, createCognitoUsersFake } from './cognito-users-fake.ts';
+import { createSesReceiptRulesFake, type SesReceiptRulesFake } from './ses-receipt-rules-fake.ts';
 
 export type DoctorService = 'lambda' | 'sesv2' | 'ses' | 'sns' | 'cognito' | 'sqs' | 'cloudwatch';
 
@@ -102,6 +103,8 @@ export interface DoctorFakeState {
   sendEmailError: { status: number; type: string; message: string } | null;
   /** Cognito's user calls (the directory sync's break-glass accounts): cognito-users-fake.ts. */
   cognitoUsers: CognitoUsersFake;
+  /** SES receipt rule sets and their rules (the directory sync's address rules): ses-receipt-rules-fake.ts. */
+  receiptRules: SesReceiptRulesFake;
   /** SNS SMS (failover notices). */
   sms: SmsFakeState;
 }
@@ -139,6 +142,7 @@ export function createDoctorFakes(): DoctorFakes {
     onSendEmail: () => undefined,
     sendEmailError: null,
     cognitoUsers: createCognitoUsersFake(),
+    receiptRules: createSesReceiptRulesFake(),
     sms: { published: [], publishError: null, inSandbox: false, attributes: { MonthlySpendLimit: '1' } },
   };
 
@@ -242,7 +246,9 @@ export function createDoctorFakes(): DoctorFakes {
       const form = Object.fromEntries(new URLSearchParams(body));
       if (form.Version === '2010-12-01') {
         record('ses', form.Action!, form);
-        sesQuery(form.Action!, response);
+        const rules = state.receiptRules.handle(form.Action!, form);
+        if (rules) response.writeHead(rules.status, { 'content-type': 'text/xml' }).end(rules.body);
+        else sesQuery(form.Action!, response);
         return true;
       }
       if (form.Version === '2010-03-31') {

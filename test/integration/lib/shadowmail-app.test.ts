@@ -127,6 +127,7 @@ describe('configuration', () => {
       subaddressSeparator: '+',
       breakGlass: { staffSmsCodes: true, defaultCountry: 'DE', admins: [], notices: { sms: false, email: false } },
       ses: { takeOverActiveRuleSet: false, existingIdentities: [] },
+      inbound: { catchAllDomains: [], recipientCheck: false },
       directorySync: {},
       retentionDays: 28,
       forwardMaxAgeDays: 5,
@@ -794,6 +795,23 @@ describe('the whole deployment', () => {
     );
     expect(stateless).not.toContain('OidcRedirectUrl');
     expect(stateful).not.toContain('NatElasticIp');
+  });
+
+  it("narrows the stack's receipt rule with inbound.recipientCheck, and lets the sync role keep the address rules and pass only the delivery role", () => {
+    // Act
+    const { stateless } = synthesize({
+      ...EXAMPLE,
+      domains: ['corp.example', 'corp-group.example'],
+      inbound: { catchAllDomains: ['corp-group.example'], recipientCheck: true },
+    });
+    const rule = only(stateless, 'AWS::SES::ReceiptRule', 'InboundMailRuleSetStore');
+    const role = only(stateless, 'AWS::IAM::Role', 'DirectorySyncRole');
+    const statements = role.Properties.Policies[0].PolicyDocument.Statement as Array<{ Sid: string; Resource: unknown }>;
+
+    // Assess
+    expect(rule.Properties.Rule.Recipients).toEqual(['postmaster@corp.example', 'corp-group.example']);
+    expect(statements.find((statement) => statement.Sid === 'ReceiptRules')!.Resource).toBe('*');
+    expect(JSON.stringify(statements.find((statement) => statement.Sid === 'PassDeliveryRole')!.Resource)).toContain('DeliveryRole');
   });
 
   it('uses a domain that already is an SES identity as it is: no identity, no DKIM outputs, still received for and sent from', () => {

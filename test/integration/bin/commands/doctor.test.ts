@@ -310,6 +310,31 @@ describe('shadowmail doctor --stack', () => {
     expect(dns.questions).toEqual(expect.arrayContaining([`MX ${DOMAIN}`, ...DKIM.map((record) => `CNAME ${record.name}`)]));
   });
 
+  it("compares the stack's receipt rules with the synced directory: the check on, an address in no rule fails", async () => {
+    // Prepare: the stack rule narrowed (recipientCheck), one address rule without none@
+    const listed = [...Array.from({ length: 40 }, (_, i) => `user${i}@${DOMAIN}`), `gone@${DOMAIN}`];
+    aws.doctor.receiptRules.ruleSets.set(RULE_SET, [
+      { Name: 'corp-mail-store', Enabled: true, Recipients: [`postmaster@${DOMAIN}`] },
+      { Name: 'corp-mail-dir-000', Enabled: true, Recipients: listed },
+    ]);
+
+    // Act
+    let result: Awaited<ReturnType<typeof doctor>>;
+    try {
+      result = await doctor();
+    } finally {
+      aws.doctor.receiptRules.ruleSets.clear();
+    }
+
+    // Assess
+    expect(result.code).toBe(1);
+    expect(result.out).toContain('ok    ses        recipient check: on: SES refuses addresses no rule lists; taken whole: none');
+    expect(problems(result.out)).toEqual([
+      `FAIL  ses        receipt rules vs directory: 1 address of the directory in no rule: none@${DOMAIN}; SES refuses mail to them`,
+    ]);
+    expect(result.out).toContain('ok    ses        receipt rule count: 2 rules of at most 200 a rule set');
+  });
+
   it.each([
     {
       case: 'an identity not verified',

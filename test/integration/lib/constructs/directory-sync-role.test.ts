@@ -24,6 +24,7 @@ import {
   DIRECTORY_SYNC_PARTITIONS,
   DirectorySyncRole,
   type DirectorySyncRoleProps,
+  RECEIPT_RULE_ACTIONS,
 } from '../../../../lib/constructs/directory-sync-role.ts';
 import { MessageIndex } from '../../../../lib/constructs/message-index.ts';
 import type { CfnJson, CfnResource } from '../../../support/cfn-resource.ts';
@@ -43,6 +44,7 @@ const SECRET_ARN = 'arn:aws:secretsmanager:eu-central-1:123456789012:secret:shad
 const KEY_ARN = 'arn:aws:kms:eu-central-1:123456789012:key/0f1e2d3c-4b5a-6978-8695-a4b3c2d1e0f9';
 const POOL_ID = 'eu-central-1_CorpPool1';
 const USER_POOL_ARN = `arn:aws:cognito-idp:eu-central-1:123456789012:userpool/${POOL_ID}`;
+const DELIVERY_ROLE_ARN = 'arn:aws:iam::123456789012:role/shadowmail-stateful-DeliveryRole';
 const TRUST_ANCHOR_ARN = 'arn:aws:rolesanywhere:eu-central-1:123456789012:trust-anchor/11111111-2222-3333-4444-555555555555';
 
 type Statement = PolicyStatement;
@@ -243,6 +245,32 @@ describe('the role', () => {
     ]);
   });
 
+  it('may keep the receipt rules only in the stack region, and pass only the delivery role, only to SES', () => {
+    // Act
+    const without = statementsOf(build().role);
+    const withRules = statementsOf(build({ receiptRules: { deliveryRoleArn: DELIVERY_ROLE_ARN } }).role);
+
+    // Assess
+    expect(JSON.stringify(without)).not.toMatch(/ses:|iam:PassRole/);
+    expect(withRules.slice(4)).toEqual([
+      {
+        Sid: 'ReceiptRules',
+        Effect: 'Allow',
+        Action: ['ses:CreateReceiptRule', 'ses:DeleteReceiptRule', 'ses:DescribeReceiptRuleSet', 'ses:UpdateReceiptRule'],
+        Resource: '*',
+        Condition: { StringEquals: { 'aws:RequestedRegion': { Ref: 'AWS::Region' } } },
+      },
+      {
+        Sid: 'PassDeliveryRole',
+        Effect: 'Allow',
+        Action: 'iam:PassRole',
+        Resource: DELIVERY_ROLE_ARN,
+        Condition: { StringEquals: { 'iam:PassedToService': 'ses.amazonaws.com' } },
+      },
+    ]);
+    expect([...RECEIPT_RULE_ACTIONS].sort()).toEqual(withRules[4]!.Action);
+  });
+
   it('trusts this account (an admin then grants sts:AssumeRole to the host identity) for sessions of at most one hour', () => {
     // Act
     const { role } = build();
@@ -342,6 +370,7 @@ describe('the role', () => {
       bindPasswordSecretKeyArn: KEY_ARN,
       rolesAnywhere: { trustAnchorArn: TRUST_ANCHOR_ARN },
       userPoolArn: USER_POOL_ARN,
+      receiptRules: { deliveryRoleArn: DELIVERY_ROLE_ARN },
     });
 
     // Act

@@ -8,7 +8,7 @@ import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { App, type Environment, Stack, Validations } from 'aws-cdk-lib';
-import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -25,6 +25,7 @@ import {
   inboundMailNames,
   RULE_SET_ACTIVATION_HANDLER,
   receiptRuleArn,
+  storingRuleArns,
 } from '../../../../lib/constructs/inbound-mail.ts';
 import { InboundNotifications } from '../../../../lib/constructs/inbound-notifications.ts';
 import { DOWNLOADS_EXPIRY_DAYS, RawMailBucket, UPLOADS_EXPIRY_DAYS } from '../../../../lib/constructs/raw-mail-bucket.ts';
@@ -45,6 +46,9 @@ const REGION = 'eu-west-1';
 const RETENTION_DAYS = 28;
 const STACK_ID = 'shadowmail-test';
 const RULE_ARN = `arn:aws:ses:${REGION}:${ACCOUNT}:receipt-rule-set/${STACK_ID}-inbound:receipt-rule/${STACK_ID}-store`;
+/** The sync's address rules (lambdas/contract/receipt-rules.ts): they store mail with the same action. */
+const DIRECTORY_RULES_ARN = `arn:aws:ses:${REGION}:${ACCOUNT}:receipt-rule-set/${STACK_ID}-inbound:receipt-rule/${STACK_ID}-dir-*`;
+const FROM_OUR_RULES = { StringEquals: { 'aws:SourceAccount': ACCOUNT }, ArnLike: { 'aws:SourceArn': [RULE_ARN, DIRECTORY_RULES_ARN] } };
 
 type Resource = CfnResource;
 type Statement = {
@@ -63,6 +67,8 @@ interface BuildOptions {
   existingIdentities?: string[];
   mailFromSubdomain?: string;
   careless?: boolean;
+  catchAllDomains?: string[];
+  recipientCheck?: boolean;
 }
 
 /** A stateful-like and a stateless-like stack in one app with the AWS Solutions checks, as lib/shadowmail-app.ts wires them. */
@@ -73,6 +79,8 @@ function build({
   existingIdentities,
   mailFromSubdomain,
   careless,
+  catchAllDomains,
+  recipientCheck,
 }: BuildOptions = {}) {
   const app = new App({ outdir: mkdtempSync(join(outRoot, 'app-')), context: { ...cdkJson.context, 'aws:cdk:bundling-stacks': [] } });
   const stackEnv = env ?? undefined;
@@ -85,12 +93,12 @@ function build({
     rawPrefix: RAW_MAIL_PREFIX,
   });
   const ingest = new WorkQueue(stateful, 'IngestQueue', { consumer: INGEST_LIMITS });
-  const ruleArn = receiptRuleArn(stateful, names);
-  rawMail.allowSesDelivery(ruleArn);
+  const ruleArns = storingRuleArns(stateful, names);
+  rawMail.allowSesDelivery(ruleArns);
   const notifications = new InboundNotifications(stateful, 'InboundNotifications', {
     key: rawMail.key,
     ingestQueue: ingest.queue,
-    receiptRuleArn: ruleArn,
+    receiptRuleArns: ruleArns,
     bucket: rawMail.bucket,
     rawPrefix: RAW_MAIL_PREFIX,
   });
@@ -105,6 +113,8 @@ function build({
     takeOverActiveRuleSet,
     existingIdentities,
     mailFromSubdomain,
+    catchAllDomains,
+    recipientCheck,
   };
   const inbound = new InboundMail(stateless, 'InboundMail', props);
   inbound.addOutputs();
@@ -151,8 +161,9 @@ describe('names shared by both stacks', () => {
     const arn = stack.resolve(receiptRuleArn(stack, names));
 
     // Assess
-    expect(names).toEqual({ ruleSetName: `${STACK_ID}-inbound`, ruleName: `${STACK_ID}-store` });
+    expect(names).toEqual({ ruleSetName: `${STACK_ID}-inbound`, ruleName: `${STACK_ID}-store`, directoryRulePrefix: `${STACK_ID}-dir-` });
     expect(arn).toBe(RULE_ARN);
+    expect(stack.resolve(storingRuleArns(stack, names))).toEqual([RULE_ARN, DIRECTORY_RULES_ARN]);
   });
 });
 
@@ -170,7 +181,7 @@ describe('raw-mail bucket: SES may write', () => {
         Principal: { Service: 'ses.amazonaws.com' },
         Action: 's3:PutObject',
         Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [bucketId, 'Arn'] }, `/${RAW_MAIL_PREFIX}*`]] },
-        Condition: { StringEquals: { 'aws:SourceAccount': ACCOUNT, 'aws:SourceArn': RULE_ARN } },
+        Condition: FROM_OUR_RULES,
       },
     ]);
     expect(JSON.stringify(policy)).not.toMatch(/aws:Referer/i);
@@ -192,7 +203,8 @@ describe('raw-mail bucket: SES may write', () => {
       Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
       Resource: '*',
       Condition: {
-        StringEquals: { 'aws:SourceAccount': ACCOUNT, 'aws:SourceArn': RULE_ARN, 'kms:ViaService': `${service}.${REGION}.amazonaws.com` },
+        StringEquals: { 'aws:SourceAccount': ACCOUNT, 'kms:ViaService': `${service}.${REGION}.amazonaws.com` },
+        ArnLike: FROM_OUR_RULES.ArnLike,
       },
     });
     expect(statements).toEqual([
@@ -209,10 +221,10 @@ describe('raw-mail bucket: SES may write', () => {
       keyAlias: 'alias/twice/mail',
       rawPrefix: RAW_MAIL_PREFIX,
     });
-    rawMail.allowSesDelivery(receiptRuleArn(stack, inboundMailNames('one')));
+    rawMail.allowSesDelivery([receiptRuleArn(stack, inboundMailNames('one'))]);
 
     // Act
-    const second = () => rawMail.allowSesDelivery(receiptRuleArn(stack, inboundMailNames('two')));
+    const second = () => rawMail.allowSesDelivery([receiptRuleArn(stack, inboundMailNames('two'))]);
 
     // Assess
     expect(second).toThrow(/SES delivery is already allowed/);
@@ -271,7 +283,7 @@ describe('notification topic (stateful)', () => {
         Principal: { Service: 'ses.amazonaws.com' },
         Action: 'sns:Publish',
         Resource: { Ref: topicId },
-        Condition: { StringEquals: { 'aws:SourceAccount': ACCOUNT, 'aws:SourceArn': RULE_ARN } },
+        Condition: FROM_OUR_RULES,
       },
     ]);
   });
@@ -295,9 +307,7 @@ describe('notification topic (stateful)', () => {
         Effect: 'Allow',
         Principal: { Service: 'ses.amazonaws.com' },
         Action: 'sts:AssumeRole',
-        Condition: {
-          StringEquals: { 'aws:SourceAccount': ACCOUNT, 'aws:SourceArn': receiptRuleArn(example.stateful, inboundMailNames(STACK_ID)) },
-        },
+        Condition: FROM_OUR_RULES,
       },
     ]);
     expect(role.Properties.ManagedPolicyArns).toBeUndefined();
@@ -470,6 +480,49 @@ describe('inbound mail (stateless)', () => {
     expect(outputs.DomainVerificationExampleCom!.Value).toMatch(/^example\.com: verified by its three DKIM CNAME records/);
   });
 
+  it('keeps every domain whole while the recipient check is off, whatever the catch-all domains', () => {
+    // Act
+    const built = build({ catchAllDomains: ['corp.example'] });
+    const [, rule] = only(built.statelessTemplate, 'AWS::SES::ReceiptRule');
+
+    // Assess
+    expect(rule.Properties.Rule.Recipients).toEqual(['example.com', 'corp.example']);
+  });
+
+  it('with the recipient check lists only the catch-all domains whole and postmaster@ of the others (never an empty list: that matches everything)', () => {
+    // Act
+    const withCatchAll = build({ catchAllDomains: ['corp.example'], recipientCheck: true });
+    const without = build({ recipientCheck: true });
+    const recipientsOf = (template: Template) => only(template, 'AWS::SES::ReceiptRule')[1].Properties.Rule.Recipients;
+
+    // Assess
+    expect(recipientsOf(withCatchAll.statelessTemplate)).toEqual(['postmaster@example.com', 'corp.example']);
+    expect(recipientsOf(without.statelessTemplate)).toEqual(['postmaster@example.com', 'postmaster@corp.example']);
+  });
+
+  it('warns at synth with the recipient check on, naming the domains SES narrows and the sync to run first', () => {
+    // Act
+    const on = Annotations.fromStack(build({ catchAllDomains: ['corp.example'], recipientCheck: true }).stateless);
+    const off = Annotations.fromStack(example.stateless);
+
+    // Assess
+    on.hasWarning(
+      '*',
+      Match.stringLikeRegexp(
+        `refuse every address of example\\.com that no rule ${STACK_ID}-dir-NNN lists.*--receipt-rule-set ${STACK_ID}-inbound`,
+      ),
+    );
+    off.hasNoWarning('*', Match.stringLikeRegexp('recipientCheck'));
+  });
+
+  it('refuses a catch-all domain that is not a mail domain, naming it', () => {
+    // Act
+    const attempt = () => build({ catchAllDomains: ['other.example'], recipientCheck: true });
+
+    // Assess
+    expect(attempt).toThrow(/catch-all domains other\.example are not among the domains/);
+  });
+
   it('creates no identity for a domain that already is an SES identity, yet receives for it, grants its ARN and outputs its MX record without DKIM', () => {
     // Act
     const built = build({ existingIdentities: ['corp.example'] });
@@ -562,9 +615,12 @@ describe('both stacks in one app', () => {
     // Assess
     expect(outputs.MxTarget!.Value).toEqual({ 'Fn::Join': ['', ['inbound-smtp.', { Ref: 'AWS::Region' }, '.amazonaws.com']] });
     expect(sesStatements(statementsOf(policy))[0]!.Condition).toEqual({
-      StringEquals: {
-        'aws:SourceAccount': { Ref: 'AWS::AccountId' },
-        'aws:SourceArn': sesArn(`:receipt-rule-set/${STACK_ID}-inbound:receipt-rule/${STACK_ID}-store`),
+      StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
+      ArnLike: {
+        'aws:SourceArn': [
+          sesArn(`:receipt-rule-set/${STACK_ID}-inbound:receipt-rule/${STACK_ID}-store`),
+          sesArn(`:receipt-rule-set/${STACK_ID}-inbound:receipt-rule/${STACK_ID}-dir-*`),
+        ],
       },
     });
   });
