@@ -7,6 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ShadowmailError } from '../../../../lambdas/core/errors.ts';
 import { localPaths } from '../../../../lambdas/wiring/local-data-dir.ts';
 import { openLocalStore, refuseLegacyStore, startExpiryPurge } from '../../../../lambdas/wiring/local-store.ts';
+import { runCli } from '../../../support/cli-run.ts';
 import { waitFor } from '../../../support/wait.ts';
 
 const SESSION = { email: 'alice@corp.test', tokenAdmin: false, breakGlassAdmin: false, createdAt: 1, signedOut: false };
@@ -78,6 +79,18 @@ describe('local store', () => {
     expect(refused).toMatchObject({ code: 'LEGACY_STORE' });
     expect((refused as Error).message).toContain(paths.legacyDynamodb);
     expect((refused as Error).message).toContain('earlier shadowmail version');
+  });
+
+  it('makes the CLI refuse such a directory and name it, writing nothing into it', async () => {
+    // Prepare
+    const paths = localPaths(dataDir);
+    await mkdir(paths.legacyDynamodb);
+    // Act
+    const run = await runCli('trace', '--recipient', 'alice@corp.test', '--data-dir', dataDir);
+    // Assess
+    expect(run.code).not.toBe(0);
+    expect(run.err).toContain(paths.legacyDynamodb);
+    expect((await readdir(dataDir)).sort()).toEqual(['dynamodb']);
   });
 
   it('accepts a new data directory, and one with both the old folder and the store (the old folder is left alone)', async () => {

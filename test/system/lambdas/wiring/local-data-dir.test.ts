@@ -86,4 +86,25 @@ describe('local mode data directory permissions', () => {
     // Assess
     expect(octal((await lstat(dataDir)).mode & 0o777)).toBe('700');
   });
+
+  it('refuses to start on a data directory of an earlier version (dynalite folder, no shadowmail.db), saying what to do', async () => {
+    // Prepare: the old store's folder with a file in it
+    const dataDir = join(parent, 'earlier-version');
+    const paths = localPaths(dataDir);
+    await mkdir(paths.legacyDynamodb, { recursive: true });
+    await writeFile(join(paths.legacyDynamodb, 'CURRENT'), 'MANIFEST-000001\n');
+
+    // Act
+    const started = await startLocal(dataDir, {}, 15_000).then(
+      (process) => ({ process, error: null }),
+      (error: unknown) => ({ process: null, error: error as Error }),
+    );
+    local = started.process ?? undefined;
+
+    // Assess: no start, the message names the folder, nothing was added beside it
+    expect(started.error?.message).toContain('local mode exited with 1');
+    expect(started.error?.message).toContain(`${paths.legacyDynamodb}`);
+    expect(started.error?.message).toContain('earlier shadowmail version');
+    expect((await readdir(dataDir)).sort()).toEqual(['dynamodb']);
+  });
 });
