@@ -1,8 +1,9 @@
 // Local mode's store: every port on one file, expiry purged on a timer, and a data
 // directory of an earlier version (dynalite's folder) refused instead of read as empty.
+import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ShadowmailError } from '../../../../lambdas/core/errors.ts';
 import { localPaths } from '../../../../lambdas/wiring/local-data-dir.ts';
@@ -10,6 +11,7 @@ import { openLocalStore, refuseLegacyStore, startExpiryPurge } from '../../../..
 import { runCli } from '../../../support/cli-run.ts';
 import { waitFor } from '../../../support/wait.ts';
 
+const WRITER_CHILD = resolve(import.meta.dirname, '../../../support/local-store-writer-child.ts');
 const SESSION = { email: 'alice@corp.test', tokenAdmin: false, breakGlassAdmin: false, createdAt: 1, signedOut: false };
 
 describe('local store', () => {
@@ -42,6 +44,34 @@ describe('local store', () => {
       second.close();
     }
   });
+
+  it('opens beside a process that keeps writing (the CLI beside the running stack) without "database is locked"', async () => {
+    // Prepare: the file's tables exist; a second process appends to the audit log without pause
+    const path = localPaths(dataDir).database;
+    openLocalStore(path).close();
+    const writer = spawn(process.execPath, ['--import', 'tsx', WRITER_CHILD, path], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let output = '';
+    let errors = '';
+    writer.stdout.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+    writer.stderr.on('data', (chunk: Buffer) => (errors += chunk.toString('utf8')));
+    const exited = new Promise<number | null>((resolve) => writer.once('exit', resolve));
+    await waitFor('the writer', async () => (output.includes('ready\n') ? true : writer.exitCode !== null ? true : undefined));
+    // Act: open the store again and again while it writes (each open checks its schema)
+    const failures: string[] = [];
+    for (let open = 0; open < 10; open += 1) {
+      try {
+        openLocalStore(path).close();
+      } catch (error) {
+        failures.push((error as Error).message);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    writer.stdin.end();
+    // Assess: every open worked, and the writer wrote throughout
+    expect(await exited, errors).toBe(0);
+    expect(failures).toEqual([]);
+    expect((JSON.parse(output.split('\n')[1] ?? '{}') as { written?: number }).written).toBeGreaterThan(10);
+  }, 60_000);
 
   it('purges what expired at start and again on the timer, and only that', async () => {
     // Prepare: one session expired, one live
