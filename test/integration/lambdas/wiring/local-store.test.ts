@@ -123,6 +123,18 @@ describe('local store', () => {
     expect((await readdir(dataDir)).sort()).toEqual(['dynamodb']);
   });
 
+  it('lets `failover on` switch on such a directory, warning that the switch is not recorded and why', async () => {
+    // Prepare
+    const paths = localPaths(dataDir);
+    await mkdir(paths.legacyDynamodb);
+    // Act
+    const run = await runCli('failover', 'on', '--reason', 'drill', '--data-dir', dataDir);
+    // Assess
+    expect(run.err).toContain('no audit entry written');
+    expect(run.err).toContain(paths.legacyDynamodb);
+    expect(await readdir(dataDir)).not.toContain('shadowmail.db');
+  });
+
   it('accepts a new data directory, and one with both the old folder and the store (the old folder is left alone)', async () => {
     const paths = localPaths(dataDir);
     await expect(refuseLegacyStore(paths)).resolves.toBeUndefined();
