@@ -2,7 +2,8 @@
 // ingest use case — notification parse, MailparserMimeParser over the raw file,
 // index writes, one forward job — one message at a time, as local mode's ingest
 // consumer runs it. With the in-memory index it shows the CPU cost of ingest;
-// with the DynamoDB adapter over embedded dynalite, what local mode achieves.
+// with the DynamoDB adapter over embedded dynalite, what local mode achieved before
+// issue 18; with the SQLite index, what local mode achieves now.
 import { createHash } from 'node:crypto';
 import { FsRawMailStore } from '../lambdas/adapters/local/fs-raw-mail-store.ts';
 import { MailparserMimeParser } from '../lambdas/adapters/mime/mailparser-mime-parser.ts';

@@ -13,6 +13,7 @@ import { DynamoDbDirectoryStore } from '../lambdas/adapters/aws/dynamodb-directo
 import { DynamoDbMessageIndex } from '../lambdas/adapters/aws/dynamodb-message-index.ts';
 import { createMessageTable } from '../lambdas/adapters/aws/message-table.ts';
 import { startEmbeddedDynalite } from '../lambdas/adapters/local/embedded-dynalite.ts';
+import { openLocalStore } from '../lambdas/wiring/local-store.ts';
 import { startLocal } from '../test/support/local-process.ts';
 import { measureIngestRss, type ParseMeasurement, writeLargeMessage } from '../test/support/measure-ingest-rss.ts';
 import { MemoryMessageIndex } from '../test/support/memory-message-index.ts';
@@ -132,6 +133,25 @@ async function ingestWithDynalite(work: string): Promise<IngestThroughput> {
   } finally {
     client.destroy();
     await dynalite.close();
+  }
+}
+
+/** Local mode's index since issue 18: the SQLite store on disk (WAL, synchronous=FULL), as local mode opens it. */
+async function ingestWithSqlite(work: string): Promise<IngestThroughput> {
+  const rows = readCorpus(corpusRoot);
+  const store = openLocalStore(join(work, 'sqlite', 'shadowmail.db'));
+  try {
+    return await measureIngest({
+      label: 'SqliteMessageIndex on the local store (SQLite file, WAL, synchronous=FULL)',
+      corpusRoot,
+      rows,
+      index: store.index,
+      addresses: store.directory,
+      warmupMessages: 40,
+      passes: Math.max(1, Math.min(2, settings.corpusPasses)),
+    });
+  } finally {
+    store.close();
   }
 }
 
@@ -290,7 +310,7 @@ async function shadowmailRun(work: string, largeFile: string): Promise<RelayRun>
     const pid = local.child.pid!;
     return {
       setup:
-        'bin/local.ts as a child process (SMTP listener, file queues, dynalite on disk, ingest and forward handlers in one process), ' +
+        'bin/local.ts as a child process (SMTP listener, file queues, the SQLite store on disk, ingest and forward handlers in one process), ' +
         'SHADOWMAIL_PRIMARY pointing at the primary Postfix',
       target: {
         name: 'shadowmail',
@@ -362,6 +382,7 @@ let results: Record<string, unknown>;
 try {
   const memoryIngest = await section('ingest, in-memory index', only.has('ingest'), ingestWithMemoryIndex);
   const dynaliteIngest = await section('ingest, DynamoDB adapter on dynalite', only.has('ingest'), () => ingestWithDynalite(work));
+  const sqliteIngest = await section('ingest, SQLite index (local mode)', only.has('ingest'), () => ingestWithSqlite(work));
   const rss = await section('peak RSS of 40 MiB messages', only.has('rss'), largeMessageRss);
   const webmail = await section('webmail server time', only.has('webmail'), () => measureWebmail(work, log));
   const lambdaBundles = await section('Lambda bundles', only.has('bundles'), () =>
@@ -402,7 +423,7 @@ try {
       pss: "proportional set size (shared pages split between processes), summed over the target's processes",
       ratios: 'plain numbers: shadowmail figure divided by the Postfix figure',
     },
-    ingest: { memoryIndex: memoryIngest, dynaliteIndex: dynaliteIngest },
+    ingest: { memoryIndex: memoryIngest, dynaliteIndex: dynaliteIngest, sqliteIndex: sqliteIngest },
     largeMessageParse: rss,
     webmail,
     lambdaBundles,

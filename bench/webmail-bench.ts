@@ -1,6 +1,6 @@
 // Webmail server time, in process (app.request(), no network, no browser): the whole
 // Hono app as local mode and the Lambda build it (gate, session, CSRF, mailbox routes)
-// over the DynamoDB adapter on embedded dynalite persisted to disk, like local mode.
+// over local mode's store (the SQLite file on disk, lambdas/wiring/local-store.ts).
 //   - the first Inbox page (50 rows) of a mailbox holding 10,000 messages, seeded
 //     through the index port in concurrent batches; also a search over it;
 //   - opening a message with a 1 MB HTML body: the message page (headers, attachment
@@ -10,13 +10,6 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { generateSignedCookie } from 'hono/cookie';
 import MailComposer from 'nodemailer/lib/mail-composer';
-import { DynamoDbAuditLog } from '../lambdas/adapters/aws/dynamodb-audit-log.ts';
-import { makeDynamoDbClient } from '../lambdas/adapters/aws/dynamodb-client.ts';
-import { DynamoDbDirectoryStore } from '../lambdas/adapters/aws/dynamodb-directory-store.ts';
-import { DynamoDbMessageIndex } from '../lambdas/adapters/aws/dynamodb-message-index.ts';
-import { DynamoDbSendCounter } from '../lambdas/adapters/aws/dynamodb-send-counter.ts';
-import { createMessageTable } from '../lambdas/adapters/aws/message-table.ts';
-import { startEmbeddedDynalite } from '../lambdas/adapters/local/embedded-dynalite.ts';
 import { FileFailoverFlag } from '../lambdas/adapters/local/file-failover-flag.ts';
 import { FsRawMailStore } from '../lambdas/adapters/local/fs-raw-mail-store.ts';
 import { MailparserMimeParser } from '../lambdas/adapters/mime/mailparser-mime-parser.ts';
@@ -26,6 +19,7 @@ import type { MailboxEntry } from '../lambdas/core/model.ts';
 import { systemClock } from '../lambdas/ports/clock.ts';
 import type { OutboundMailer } from '../lambdas/ports/outbound-mailer.ts';
 import type { SignInProvider } from '../lambdas/ports/sign-in.ts';
+import { openLocalStore } from '../lambdas/wiring/local-store.ts';
 import { type LocalUploads, startLocalUploads } from '../lambdas/wiring/local-uploads.ts';
 import { localMailRouteDeps } from '../lambdas/wiring/mail-routes.ts';
 import { createWebApp } from '../web/app.ts';
@@ -135,15 +129,11 @@ async function timed(times: number, request: () => Promise<Response>): Promise<{
 export async function measureWebmail(work: string, log: (line: string) => void = () => undefined): Promise<WebmailBench> {
   const dir = join(work, 'webmail');
   await mkdir(dir, { recursive: true });
-  const dynalite = await startEmbeddedDynalite({ path: join(dir, 'dynalite'), host: '127.0.0.1', port: 0 });
-  const client = makeDynamoDbClient(dynalite.endpoint);
+  const store = openLocalStore(join(dir, 'shadowmail.db'));
   let uploads: LocalUploads | undefined;
   try {
-    await createMessageTable(client, 'shadowmail-webmail-bench');
-    const index = new DynamoDbMessageIndex({ client, tableName: 'shadowmail-webmail-bench' });
-    await new DynamoDbDirectoryStore({ client, tableName: 'shadowmail-webmail-bench' }).putAddresses([
-      { address: MAILBOX, mailbox: MAILBOX },
-    ]);
+    const { index } = store;
+    await store.directory.putAddresses([{ address: MAILBOX, mailbox: MAILBOX }]);
 
     log(`webmail: seeding ${MESSAGES} mailbox entries`);
     const seedStarted = performance.now();
@@ -227,8 +217,8 @@ export async function measureWebmail(work: string, log: (line: string) => void =
             signingSecret: SECRET,
             logger: quietLogger,
             send: { retentionDays: 28, sentBucket: 'inbound', sentKeyPrefix: 'sent/' },
-            sendCounter: new DynamoDbSendCounter({ client, tableName: 'shadowmail-webmail-bench' }),
-            audit: new DynamoDbAuditLog({ client, tableName: 'shadowmail-webmail-bench' }),
+            sendCounter: store.sendCounter,
+            audit: store.audit,
           }),
         ),
       },
@@ -265,8 +255,8 @@ export async function measureWebmail(work: string, log: (line: string) => void =
 
     return {
       what:
-        'server time of app.request() in this process (whole Hono app: gate, session, CSRF, mailbox routes) over DynamoDbMessageIndex on embedded dynalite ' +
-        `persisted to disk; ${MESSAGES} entries seeded through the index port, ${SEED_CONCURRENCY} concurrent puts; a session cookie minted directly`,
+        "server time of app.request() in this process (whole Hono app: gate, session, CSRF, mailbox routes) over SqliteMessageIndex, local mode's store " +
+        `(the SQLite file on disk); ${MESSAGES} entries seeded through the index port, ${SEED_CONCURRENCY} concurrent puts; a session cookie minted directly`,
       mailboxMessages: MESSAGES,
       seedSeconds,
       inboxFirstPage: { rows, responseKiB: round(inbox.bytes / 1024, 1), serverMs: distribution(inbox.ms) },
@@ -280,8 +270,7 @@ export async function measureWebmail(work: string, log: (line: string) => void =
     };
   } finally {
     await uploads?.close();
-    client.destroy();
-    await dynalite.close();
+    store.close();
   }
 }
 
@@ -291,7 +280,7 @@ export function webmailSummary(result: WebmailBench | { skipped: string }): stri
   const { inboxFirstPage: inbox, inboxSearch: search, htmlMessage: message } = result;
   return [
     '',
-    `Webmail server time (app.request() in process, DynamoDB adapter on dynalite, ${result.mailboxMessages} messages in the mailbox)`,
+    `Webmail server time (app.request() in process, local mode's SQLite store, ${result.mailboxMessages} messages in the mailbox)`,
     `  first inbox page (${inbox.rows} rows, ${inbox.responseKiB} KiB): p50 ${inbox.serverMs.p50} ms, p95 ${inbox.serverMs.p95} ms, max ${inbox.serverMs.max} ms`,
     `  search "${search.query}" (${search.rows} rows): p50 ${search.serverMs.p50} ms, p95 ${search.serverMs.p95} ms`,
     `  1 MB HTML message (${message.rawKiB} KiB raw): page p50 ${message.page.serverMs.p50} ms, body frame p50 ${message.body.serverMs.p50} ms ` +

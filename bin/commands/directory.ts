@@ -12,9 +12,7 @@ import { CognitoIdentityProviderClient } from '@aws-sdk/client-cognito-identity-
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CognitoBreakGlassAccounts } from '../../lambdas/adapters/aws/cognito-break-glass-accounts.ts';
 import { DynamoDbAuditLog } from '../../lambdas/adapters/aws/dynamodb-audit-log.ts';
-import { makeDynamoDbClient } from '../../lambdas/adapters/aws/dynamodb-client.ts';
 import { DynamoDbDirectoryStore } from '../../lambdas/adapters/aws/dynamodb-directory-store.ts';
-import { createMessageTable } from '../../lambdas/adapters/aws/message-table.ts';
 import { readBindPasswordSecret, secretsClientFor } from '../../lambdas/adapters/aws/secrets-bind-credentials.ts';
 import {
   type AdminStrategy,
@@ -23,7 +21,6 @@ import {
   LdapDirectorySource,
 } from '../../lambdas/adapters/ldap/ldap-directory-source.ts';
 import { CsvDirectorySource } from '../../lambdas/adapters/local/csv-directory-source.ts';
-import { startEmbeddedDynalite } from '../../lambdas/adapters/local/embedded-dynalite.ts';
 import { DEFAULT_PHONE_COUNTRY, phoneCountry } from '../../lambdas/adapters/phone/mobile-numbers.ts';
 import { isMailAddress } from '../../lambdas/core/addresses.ts';
 import { recordAudit } from '../../lambdas/core/audit.ts';
@@ -40,10 +37,10 @@ import type { DirectoryUser } from '../../lambdas/core/model.ts';
 import type { AuditLog } from '../../lambdas/ports/audit-log.ts';
 import type { BreakGlassAccounts } from '../../lambdas/ports/break-glass-accounts.ts';
 import { systemClock } from '../../lambdas/ports/clock.ts';
-import type { DirectorySource } from '../../lambdas/ports/directory.ts';
+import type { DirectorySource, DirectoryStore } from '../../lambdas/ports/directory.ts';
 import { readLocalConfig } from '../../lambdas/wiring/local-config.ts';
-import { localPaths, prepareDataDir, readRuntimeInfo } from '../../lambdas/wiring/local-data-dir.ts';
-import { LOCAL_TABLE_NAME } from '../../lambdas/wiring/local-index.ts';
+import { localPaths, ownerOnlyFiles, prepareDataDir } from '../../lambdas/wiring/local-data-dir.ts';
+import { openLocalStore, refuseLegacyStore } from '../../lambdas/wiring/local-store.ts';
 import { deployedActor, osActor } from './aws-caller.ts';
 import { cliAwsConfig } from './aws-clients.ts';
 import { command, EXIT, exitStatusHelp, UsageError } from './command.ts';
@@ -133,7 +130,7 @@ ${exitStatusHelp({
 })}`;
 
 interface Target {
-  store: DynamoDbDirectoryStore;
+  store: DirectoryStore;
   audit: AuditLog;
   description: string;
   /** The break-glass accounts to keep in step, or why there are none (local mode, no --user-pool-id). */
@@ -521,7 +518,7 @@ async function dataDirContents(dataDir: string): Promise<'shadowmail' | 'nothing
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 'nothing';
     throw new ShadowmailError('NO_DATA', `cannot read the data directory ${dataDir}: ${(error as Error).message}`);
   }
-  if (entries.includes(basename(localPaths(dataDir).dynamodb))) return 'shadowmail';
+  if (entries.includes(basename(localPaths(dataDir).database))) return 'shadowmail';
   return entries.length === 0 ? 'nothing' : 'other';
 }
 
@@ -532,24 +529,13 @@ const USER_POOL_ID = /^[a-z]{2}(-[a-z]+)+-\d+_[0-9A-Za-z]+$/;
 const LOCAL_ACCOUNTS = { none: 'none in local mode (its sign-in reads the directory directly)' };
 
 /**
- * Local mode's table: through the running stack's dynalite, or dynalite started on the data
- * directory (as openLocalIndex does). With `create`, a folder that is missing or empty is
- * made a data directory first; without, it answers null (nothing stored yet).
+ * Local mode's store file, opened here beside the running stack or not (WAL lets both
+ * write). With `create`, a folder that is missing or empty is made a data directory first;
+ * without, it answers null (nothing stored yet). An earlier version's data is refused.
  */
 async function openLocalTarget(dataDir: string, create: boolean): Promise<Target | null> {
   const paths = localPaths(dataDir);
-  const description = `local data directory ${dataDir}`;
-  const running = await readRuntimeInfo(paths);
-  if (running) {
-    const client = makeDynamoDbClient(running.dynamoEndpoint);
-    return {
-      store: new DynamoDbDirectoryStore({ client, tableName: LOCAL_TABLE_NAME }),
-      audit: new DynamoDbAuditLog({ client, tableName: LOCAL_TABLE_NAME }),
-      description,
-      accounts: LOCAL_ACCOUNTS,
-      close: async () => client.destroy(),
-    };
-  }
+  await refuseLegacyStore(paths);
   const contents = await dataDirContents(dataDir);
   if (contents === 'other') {
     throw new ShadowmailError(
@@ -558,27 +544,17 @@ async function openLocalTarget(dataDir: string, create: boolean): Promise<Target
     );
   }
   // A new or empty folder becomes a data directory as `npm start` makes one (owner-only, the
-  // table); list only reads, so it creates nothing.
+  // store); list only reads, so it creates nothing.
   if (contents !== 'shadowmail' && !create) return null;
   if (contents !== 'shadowmail') await prepareDataDir(paths);
-  const dynalite = await startEmbeddedDynalite({ path: paths.dynamodb, host: '127.0.0.1', port: 0 });
-  const client = makeDynamoDbClient(dynalite.endpoint);
-  try {
-    await createMessageTable(client, LOCAL_TABLE_NAME);
-  } catch (error) {
-    client.destroy();
-    await dynalite.close();
-    throw error;
-  }
+  ownerOnlyFiles();
+  const store = openLocalStore(paths.database);
   return {
-    store: new DynamoDbDirectoryStore({ client, tableName: LOCAL_TABLE_NAME }),
-    audit: new DynamoDbAuditLog({ client, tableName: LOCAL_TABLE_NAME }),
-    description,
+    store: store.directory,
+    audit: store.audit,
+    description: `local data directory ${dataDir}`,
     accounts: LOCAL_ACCOUNTS,
-    close: async () => {
-      client.destroy();
-      await dynalite.close();
-    },
+    close: async () => store.close(),
   };
 }
 

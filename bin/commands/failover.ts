@@ -236,7 +236,7 @@ async function failoverTarget(
     return {
       ...local,
       audit: null,
-      noAuditBecause: `local mode's table cannot be opened (${error.message})`,
+      noAuditBecause: `local mode's store cannot be opened (${error.message})`,
       close: async () => undefined,
     };
   }

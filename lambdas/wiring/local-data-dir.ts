@@ -9,7 +9,10 @@ export interface LocalPaths {
   root: string;
   raw: string;
   spool: string;
-  dynamodb: string;
+  /** The store: every table-backed port in one SQLite file (local-store.ts). */
+  database: string;
+  /** Where versions before the SQLite store kept their tables (dynalite's LevelDB); refused, never read. */
+  legacyDynamodb: string;
   ingestQueue: string;
   forwardQueue: string;
   primarySink: string;
@@ -27,7 +30,8 @@ export function localPaths(root: string): LocalPaths {
     root,
     raw: join(root, 'raw'),
     spool: join(root, 'spool'),
-    dynamodb: join(root, 'dynamodb'),
+    database: join(root, 'shadowmail.db'),
+    legacyDynamodb: join(root, 'dynamodb'),
     ingestQueue: join(root, 'queues', 'ingest'),
     forwardQueue: join(root, 'queues', 'forward'),
     primarySink: join(root, 'primary'),
@@ -44,7 +48,7 @@ export const OWNER_ONLY = { umask: 0o077, dir: 0o700, file: 0o600 } as const;
 
 /**
  * Everything this process creates from now on is owner-only, also what libraries create
- * with default modes (dynalite's LevelDB files): the process umask. Local mode and the
+ * with default modes (SQLite's database, WAL and shared-memory files): the process umask. Local mode and the
  * CLI act for one user; neither writes anything meant for others.
  */
 export function ownerOnlyFiles(): void {
@@ -60,7 +64,6 @@ export async function prepareDataDir(paths: LocalPaths): Promise<void> {
 
 export interface RuntimeInfo {
   pid: number;
-  dynamoEndpoint: string;
   smtpPort: number;
   httpPort: number;
   sinkPort: number | null;

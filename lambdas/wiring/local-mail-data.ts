@@ -1,10 +1,6 @@
 // Local mode's stored mail as a CLI command that reads mailboxes reaches it (reconcile):
-// the index, directory and audit log in the local table (through the running stack, or
-// the data directory itself when nothing runs: local-resend.ts openLocalTable) and the
-// raw messages under <dataDir>/raw.
-import { DynamoDbAuditLog } from '../adapters/aws/dynamodb-audit-log.ts';
-import { DynamoDbDirectoryStore } from '../adapters/aws/dynamodb-directory-store.ts';
-import { DynamoDbMessageIndex } from '../adapters/aws/dynamodb-message-index.ts';
+// the index, directory and audit log in the local store (local-resend.ts openLocalTable)
+// and the raw messages under <dataDir>/raw.
 import { FsRawMailStore } from '../adapters/local/fs-raw-mail-store.ts';
 import type { AuditLog } from '../ports/audit-log.ts';
 import type { DirectoryStore } from '../ports/directory.ts';
@@ -12,7 +8,6 @@ import type { MessageIndex } from '../ports/message-index.ts';
 import type { RawMailStore } from '../ports/raw-mail-store.ts';
 import type { LocalConfig } from './local-config.ts';
 import { localPaths } from './local-data-dir.ts';
-import { LOCAL_TABLE_NAME } from './local-index.ts';
 import { openLocalTable } from './local-resend.ts';
 
 /** The mail of a deployment or of local mode, as the CLI reads it (bin/commands/deployed-target.ts has the deployed one). */
@@ -32,13 +27,12 @@ export async function openLocalMailData(config: LocalConfig): Promise<MailData> 
     for (const closer of closers.splice(0).reverse()) await closer().catch(() => undefined);
   };
   try {
-    const { client, where } = await openLocalTable(config, closers);
-    const tableName = LOCAL_TABLE_NAME;
+    const { store, where } = await openLocalTable(config, closers);
     return {
-      index: new DynamoDbMessageIndex({ client, tableName }),
+      index: store.index,
       rawStore: new FsRawMailStore(localPaths(config.dataDir).raw),
-      directory: new DynamoDbDirectoryStore({ client, tableName }),
-      audit: new DynamoDbAuditLog({ client, tableName }),
+      directory: store.directory,
+      audit: store.audit,
       where,
       close,
     };

@@ -4,9 +4,7 @@
 // alarm function in AWS — one link per break-glass admin with a contact
 // (SHADOWMAIL_BREAK_GLASS_CONTACTS) into the SMS and mail outboxes under the data directory. Like CloudWatch, it "fires"
 // on the way from OK to ALARM; a restart during a backlog fires again, and the episode
-// keys in the table keep that from sending a second link.
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDbSingleUse } from '../adapters/aws/dynamodb-single-use.ts';
+// keys in the store keep that from sending a second link.
 import { FileForwardBacklog } from '../adapters/local/file-forward-backlog.ts';
 import { FileMailOutbox, FileSmsOutbox } from '../adapters/local/file-outbox.ts';
 import type { FileQueue } from '../adapters/local/file-queue.ts';
@@ -16,6 +14,7 @@ import { OutageLinkSigner } from '../core/outage-link.ts';
 import type { AuditLog } from '../ports/audit-log.ts';
 import type { Clock } from '../ports/clock.ts';
 import type { FailoverFlag } from '../ports/failover-flag.ts';
+import type { SingleUse } from '../ports/single-use.ts';
 import type { LocalPaths } from './local-data-dir.ts';
 
 export interface LocalOutageAlarmOptions {
@@ -26,8 +25,8 @@ export interface LocalOutageAlarmOptions {
   backlogAlarmMinutes: number;
   checkSeconds: number;
   forwardQueue: FileQueue;
-  client: DynamoDBClient;
-  tableName: string;
+  /** The episode and link keys (the local store's). */
+  singleUse: SingleUse;
   sessionSecret: string;
   flag: FailoverFlag;
   audit: AuditLog;
@@ -48,7 +47,7 @@ export interface LocalOutageAlarm {
 
 export function startLocalOutageAlarm(options: LocalOutageAlarmOptions): LocalOutageAlarm {
   const signer = new OutageLinkSigner(options.sessionSecret);
-  const singleUse = new DynamoDbSingleUse({ client: options.client, tableName: options.tableName });
+  const { singleUse } = options;
   const backlog = new FileForwardBacklog(options.forwardQueue);
   const { clock, flag, audit } = options;
   const links = {

@@ -1,19 +1,11 @@
 // Local mode's resend worker and the CLI's way to it: the same Lambda handler as in AWS on
 // a file queue under <dataDir>/queues/resend, one worker per data directory (the running
-// stack's, or the CLI's own), jobs and audit entries in the local table (docs/design.md §5).
+// stack's, or the CLI's own), jobs and audit entries in the local store (docs/design.md §5).
 
 import { access, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SQSEvent } from 'aws-lambda';
 import { z } from 'zod';
-import { DynamoDbAuditLog } from '../adapters/aws/dynamodb-audit-log.ts';
-import { makeDynamoDbClient } from '../adapters/aws/dynamodb-client.ts';
-import { DynamoDbDirectoryStore } from '../adapters/aws/dynamodb-directory-store.ts';
-import { DynamoDbMessageIndex } from '../adapters/aws/dynamodb-message-index.ts';
-import { DynamoDbResendJobs } from '../adapters/aws/dynamodb-resend-jobs.ts';
-import { createMessageTable } from '../adapters/aws/message-table.ts';
-import { startEmbeddedDynalite } from '../adapters/local/embedded-dynalite.ts';
 import { FileMessageVisibility } from '../adapters/local/file-message-visibility.ts';
 import { type ConsumerOptions, FileQueue } from '../adapters/local/file-queue.ts';
 import { FileResendQueue } from '../adapters/local/file-resend-queue.ts';
@@ -39,9 +31,17 @@ import type { ResendJobStore, ResendQueue } from '../ports/resend-jobs.ts';
 import type { SmtpRelay } from '../ports/smtp-relay.ts';
 import { readEnv, resendMaxAttemptsSchema } from './env.ts';
 import type { LocalConfig } from './local-config.ts';
-import { acquireDataDirLock, type LocalPaths, localPaths, prepareDataDir, type RuntimeInfo, readRuntimeInfo } from './local-data-dir.ts';
-import { LOCAL_TABLE_NAME } from './local-index.ts';
+import {
+  acquireDataDirLock,
+  type LocalPaths,
+  localPaths,
+  ownerOnlyFiles,
+  prepareDataDir,
+  type RuntimeInfo,
+  readRuntimeInfo,
+} from './local-data-dir.ts';
 import { localContext } from './local-lambda.ts';
+import { type LocalStore, openLocalStore, refuseLegacyStore } from './local-store.ts';
 
 const LOCAL_RESEND_WORKER = 'local-resend';
 const localResendEnvSchema = z.object({ [ENV.resendMaxAttempts]: resendMaxAttemptsSchema });
@@ -70,15 +70,13 @@ export function localResendConfig(config: LocalConfig, env: NodeJS.ProcessEnv = 
 }
 
 export interface LocalResendOptions {
-  /** Client of the local DynamoDB (dynalite) holding the message table. */
-  client: DynamoDBClient;
-  index: MessageIndex;
+  /** The local store: the index, the jobs and the audit log. */
+  store: Pick<LocalStore, 'index' | 'resendJobs' | 'audit'>;
   rawStore: RawMailStore;
   relay: SmtpRelay;
   paths: LocalPaths;
   clock: Clock;
   config: LocalConfig;
-  tableName?: string;
   /** Consumer tuning (default: localResendConsumer(config)). */
   consumer?: ConsumerOptions;
   /** Overrides of localResendConfig(config). */
@@ -99,14 +97,12 @@ export interface LocalResend {
 
 /** Starts the resend worker on <dataDir>/queues/resend; resolves once it consumes. */
 export async function startLocalResend(options: LocalResendOptions): Promise<LocalResend> {
-  const tableName = options.tableName ?? LOCAL_TABLE_NAME;
   const resendConfig = { ...localResendConfig(options.config), ...options.resend };
   const files = new FileQueue(resendQueueDir(options.paths.root), { visibilityTimeoutSeconds: Math.ceil(resendConfig.leaseMs / 1000) });
   const queue = new FileResendQueue(files);
-  const jobs = new DynamoDbResendJobs({ client: options.client, tableName });
-  const audit = new DynamoDbAuditLog({ client: options.client, tableName });
+  const { index, resendJobs: jobs, audit } = options.store;
   const handler = createResendHandler({
-    index: withInProcessGates(options.index),
+    index: withInProcessGates(index),
     rawStore: options.rawStore,
     relay: options.relay,
     jobs,
@@ -125,7 +121,7 @@ export async function startLocalResend(options: LocalResendOptions): Promise<Loc
   const marker = workerMarker(options.paths.root);
   await writeFile(marker, JSON.stringify({ pid: process.pid, startedAt: options.clock.now().toISOString() }));
   return {
-    startDeps: { index: options.index, jobs, queue, audit, clock: options.clock, config: resendConfig },
+    startDeps: { index, jobs, queue, audit, clock: options.clock, config: resendConfig },
     jobs,
     audit,
     queue,
@@ -238,20 +234,21 @@ export interface LocalResendSession {
   close(): Promise<void>;
 }
 
-/** Local mode's table as a CLI command reaches it, with whatever it had to start for that. */
+/** Local mode's store as a CLI command opens it, with the lock it took for that. */
 export interface LocalTable {
-  client: DynamoDBClient;
+  store: LocalStore;
   /** The running stack's primary sink, if it has one. */
   sinkPort: number | null;
   where: string;
-  /** The running stack, or null when this process started dynalite on the directory. */
+  /** The running stack, or null when this process took the data directory. */
   running: RuntimeInfo | null;
 }
 
 /**
- * Reaches local mode's table: through the running stack's dynalite, or, with no stack
- * running, by taking the data directory (so `npm start` waits for us) and starting
- * dynalite on it. A data directory without a database is refused unless `create`.
+ * Opens local mode's store file for a CLI command: beside the running stack (WAL lets
+ * both write), or, with no stack running, after taking the data directory (so `npm start`
+ * waits for us). A data directory without a store is refused unless `create`, one of an
+ * earlier version (dynalite's folder) always.
  */
 export async function openLocalTable(
   config: LocalConfig,
@@ -262,17 +259,16 @@ export async function openLocalTable(
   const paths = localPaths(config.dataDir);
   const running = await readRuntimeInfo(paths);
   if (!running && runningOnly) throw new ShadowmailError('NOT_RUNNING', `local mode is not running on ${config.dataDir} (yet)`);
-  let client: DynamoDBClient;
+  await refuseLegacyStore(paths);
   let sinkPort: number | null;
   let where: string;
   if (running) {
-    client = makeDynamoDbClient(running.dynamoEndpoint);
     sinkPort = running.sinkPort;
     where = `the running local stack (pid ${running.pid})`;
   } else {
     if (create) await prepareDataDir(paths);
     else {
-      await access(paths.dynamodb).catch(() => {
+      await access(paths.database).catch(() => {
         throw new ShadowmailError(
           'NO_DATA',
           `no shadowmail data in ${config.dataDir} (start local mode with npm start, or pass --data-dir)`,
@@ -281,20 +277,19 @@ export async function openLocalTable(
     }
     const release = await acquireDataDirLock(paths);
     closers.push(release);
-    const dynalite = await startEmbeddedDynalite({ path: paths.dynamodb, host: '127.0.0.1', port: 0 });
-    closers.push(() => dynalite.close());
-    client = makeDynamoDbClient(dynalite.endpoint);
-    await createMessageTable(client, LOCAL_TABLE_NAME);
     sinkPort = null;
     where = config.dataDir;
   }
-  closers.push(async () => client.destroy());
-  return { client, sinkPort, where, running };
+  // WAL lets this process write beside the running stack; what it creates stays owner-only.
+  ownerOnlyFiles();
+  const store = openLocalStore(paths.database);
+  closers.push(async () => store.close());
+  return { store, sinkPort, where, running };
 }
 
 /**
  * The running local stack's message index, for a CLI command that needs the stack itself
- * (shadowmail probe sends to its SMTP port and follows the message in its table).
+ * (shadowmail probe sends to its SMTP port and follows the message in its store).
  */
 export async function openRunningLocalIndex(
   config: LocalConfig,
@@ -304,9 +299,9 @@ export async function openRunningLocalIndex(
     for (const closer of closers.splice(0).reverse()) await closer().catch(() => undefined);
   };
   try {
-    // runningOnly: the table is reached through the running stack, never opened here.
-    const { client, running } = await openLocalTable(config, closers, false, true);
-    return { index: new DynamoDbMessageIndex({ client, tableName: LOCAL_TABLE_NAME }), runtime: running!, close };
+    // runningOnly: the data directory is the running stack's, never taken here.
+    const { store, running } = await openLocalTable(config, closers, false, true);
+    return { index: store.index, runtime: running!, close };
   } catch (error) {
     await close();
     throw error;
@@ -314,7 +309,7 @@ export async function openRunningLocalIndex(
 }
 
 /**
- * Local mode's audit log for a CLI command that writes nothing else into the table (the
+ * Local mode's audit log for a CLI command that writes nothing else into the store (the
  * failover switch): reached like the resend session's, and created with the data
  * directory when local mode never ran there, so the entry is waiting when it starts.
  */
@@ -327,11 +322,11 @@ export async function openLocalAuditLog(
     for (const closer of closers.splice(0).reverse()) await closer().catch(() => undefined);
   };
   try {
-    const { client, where } = await openLocalTable(config, closers, true, options.runningOnly ?? false);
+    const { store, where } = await openLocalTable(config, closers, true, options.runningOnly ?? false);
     return {
-      audit: new DynamoDbAuditLog({ client, tableName: LOCAL_TABLE_NAME }),
-      // The synced directory in the same table: who failover notices go to.
-      directory: new DynamoDbDirectoryStore({ client, tableName: LOCAL_TABLE_NAME }),
+      audit: store.audit,
+      // The synced directory in the same store: who failover notices go to.
+      directory: store.directory,
       where,
       close,
     };
@@ -342,9 +337,9 @@ export async function openLocalAuditLog(
 }
 
 /**
- * Opens the data directory for resend commands: through the running stack's dynalite,
- * or, with no stack running, by taking the data directory (so `npm start` waits for
- * us) and starting dynalite on it — and the built-in sink, when no primary is
+ * Opens the data directory for resend commands: the store file beside the running stack,
+ * or, with no stack running, after taking the data directory (so `npm start` waits for
+ * us) — and the built-in sink, when no primary is
  * configured, once the worker starts.
  */
 export async function openLocalResendSession(config: LocalConfig, clock: Clock): Promise<LocalResendSession> {
@@ -355,11 +350,9 @@ export async function openLocalResendSession(config: LocalConfig, clock: Clock):
   };
   try {
     const table = await openLocalTable(config, closers);
-    const { client, where } = table;
+    const { store, where } = table;
     let { sinkPort } = table;
-    const index = new DynamoDbMessageIndex({ client, tableName: LOCAL_TABLE_NAME });
-    const jobs = new DynamoDbResendJobs({ client, tableName: LOCAL_TABLE_NAME });
-    const audit = new DynamoDbAuditLog({ client, tableName: LOCAL_TABLE_NAME });
+    const { index, resendJobs: jobs, audit } = store;
     const queue = new FileResendQueue(
       new FileQueue(resendQueueDir(paths.root), { visibilityTimeoutSeconds: Math.ceil(config.leaseMs / 1000) }),
     );
@@ -380,8 +373,7 @@ export async function openLocalResendSession(config: LocalConfig, clock: Clock):
           sinkPort = sink.port;
         }
         const worker = await startLocalResend({
-          client,
-          index,
+          store,
           rawStore: new FsRawMailStore(paths.raw),
           relay: localRelay(config, sinkPort),
           paths,
@@ -415,9 +407,9 @@ function quietObservability(): Observability {
 }
 
 /**
- * Local mode's audit log as seen from the CLI, through the running stack's dynalite: if
- * that process dies and restarts (a kill during an outage, a drill), its dynalite comes
- * back on a new endpoint, so a failed write re-opens the table and tries again for a
+ * Local mode's audit log as seen from the CLI: the store file is opened here, so a restart
+ * of the running stack (a kill during an outage, a drill) does not break it; should a write
+ * still fail (the file's write lock held past busy_timeout), it re-opens and tries again for a
  * while instead of leaving a switch unrecorded.
  */
 export class ReopeningLocalAuditLog implements AuditLog {
@@ -453,7 +445,7 @@ export class ReopeningLocalAuditLog implements AuditLog {
     return this.opened.audit.list(filter);
   }
 
-  /** The synced directory through the same (re-opened) table: failover notices read who to tell. */
+  /** The synced directory through the same (re-opened) store: failover notices read who to tell. */
   readonly directory: Pick<DirectoryStore, 'readState'> = {
     readState: () => {
       if (!this.opened.directory) throw new ShadowmailError('NO_DIRECTORY', 'this audit log was opened without the directory');

@@ -1,6 +1,6 @@
 // Composition root of local mode: the same Lambda handlers as in AWS, fed by an SMTP
-// listener instead of SES, with dynalite behind the real DynamoDB adapter, raw mail
-// and durable queues under the data directory, and a built-in primary sink.
+// listener instead of SES, every table-backed port on one SQLite file (local-store.ts),
+// raw mail and durable queues under the data directory, and a built-in primary sink.
 import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -12,17 +12,9 @@ import type { Context } from 'hono';
 import { createWebApp, type WebmailDeps } from '../../web/app.ts';
 import { webLoggerFrom } from '../../web/middleware/logger.ts';
 import { mailRouteGroups } from '../../web/routes/mail.ts';
-import { DynamoDbAuditLog } from '../adapters/aws/dynamodb-audit-log.ts';
-import { makeDynamoDbClient } from '../adapters/aws/dynamodb-client.ts';
-import { DynamoDbDirectoryStore } from '../adapters/aws/dynamodb-directory-store.ts';
-import { DynamoDbMessageIndex } from '../adapters/aws/dynamodb-message-index.ts';
-import { DynamoDbSendCounter } from '../adapters/aws/dynamodb-send-counter.ts';
-import { DynamoDbSessionStore } from '../adapters/aws/dynamodb-session-store.ts';
-import { createMessageTable } from '../adapters/aws/message-table.ts';
 import { BreakGlassAdminStore } from '../adapters/local/break-glass-admin-store.ts';
 import { breakGlassPaths } from '../adapters/local/break-glass-sign-in.ts';
 import { DemoDirectory } from '../adapters/local/demo-directory.ts';
-import { startEmbeddedDynalite } from '../adapters/local/embedded-dynalite.ts';
 import { FileFailoverFlag } from '../adapters/local/file-failover-flag.ts';
 import { FileForwardBacklog } from '../adapters/local/file-forward-backlog.ts';
 import { FileForwardQueue } from '../adapters/local/file-forward-queue.ts';
@@ -58,10 +50,10 @@ import type { DirectoryStore } from '../ports/directory.ts';
 import type { SessionStore } from '../ports/session-store.ts';
 import { type LocalConfig, localWebPaths, type SmtpTarget } from './local-config.ts';
 import { acquireDataDirLock, type LocalPaths, localPaths, prepareDataDir, writeRuntimeInfo } from './local-data-dir.ts';
-import { LOCAL_TABLE_NAME } from './local-index.ts';
 import { asLocalLambda } from './local-lambda.ts';
 import { startLocalOutageAlarm } from './local-outage-alarm.ts';
 import { localRelay, startLocalResend } from './local-resend.ts';
+import { openLocalStore, refuseLegacyStore, startExpiryPurge } from './local-store.ts';
 import { startLocalUploads } from './local-uploads.ts';
 import { localMailRouteDeps } from './mail-routes.ts';
 import { localAdminNotices } from './notices.ts';
@@ -74,7 +66,6 @@ import { localAdminNotices } from './notices.ts';
 export function localForwardConsumer(config: Pick<LocalConfig, 'primaryMaxSessions'>) {
   return { batchSize: 1, concurrency: splitPrimarySessions(config.primaryMaxSessions).forward };
 }
-export { LOCAL_TABLE_NAME };
 export const LOCAL_BUCKET = 'inbound';
 /** The local provider's Cognito-shaped pool (a region that does not exist, so never mistaken for AWS). */
 export const LOCAL_USER_POOL_ID = 'zz-local-1_shadowmail';
@@ -90,7 +81,6 @@ export interface LocalStack {
   oidc: { url: string; issuer: string; port: number };
   /** The webmail's origin as the browser uses it. */
   publicUrl: string;
-  dynamoEndpoint: string;
   queues: { ingest: FileQueue; forward: FileQueue };
   stop(): Promise<void>;
 }
@@ -99,6 +89,7 @@ export interface LocalStack {
 export async function startLocalStack(config: LocalConfig): Promise<LocalStack> {
   const paths = localPaths(config.dataDir);
   await prepareDataDir(paths);
+  await refuseLegacyStore(paths);
   const releaseLock = await acquireDataDirLock(paths);
   const stoppers: (() => Promise<void>)[] = [releaseLock];
   const stop = async (): Promise<void> => {
@@ -126,16 +117,12 @@ export async function startLocalStack(config: LocalConfig): Promise<LocalStack> 
     const http = await listen((request, env) => app.fetch(request, env), config.listenHost, config.httpPort);
     stoppers.push(() => closeServer(http.server));
 
-    const dynalite = await startEmbeddedDynalite({ path: paths.dynamodb, host: '127.0.0.1', port: 0 });
-    stoppers.push(() => dynalite.close());
-    const dynamoClient = makeDynamoDbClient(dynalite.endpoint);
-    await createMessageTable(dynamoClient, LOCAL_TABLE_NAME);
-    const index = new DynamoDbMessageIndex({ client: dynamoClient, tableName: LOCAL_TABLE_NAME });
-
-    const directoryStore = new DynamoDbDirectoryStore({ client: dynamoClient, tableName: LOCAL_TABLE_NAME });
-    const sessions = new DynamoDbSessionStore({ client: dynamoClient, tableName: LOCAL_TABLE_NAME });
+    const store = openLocalStore(paths.database);
+    stoppers.push(async () => store.close());
+    const { index, sessions } = store;
+    const directoryStore = store.directory;
     // The provider's break-glass sign-ins are audited in the same log as the admins' actions.
-    const signInAudit = new DynamoDbAuditLog({ client: dynamoClient, tableName: LOCAL_TABLE_NAME });
+    const signInAudit = store.audit;
     const webmail = await startLocalWebmail(config, { directoryStore, sessions, audit: signInAudit, paths }, http.port);
     stoppers.push(webmail.close);
 
@@ -153,7 +140,7 @@ export async function startLocalStack(config: LocalConfig): Promise<LocalStack> 
         : { host: '127.0.0.1', port: sinkPort!, tls: 'none' as const };
     // One relay for forward and resend: together at most SHADOWMAIL_PRIMARY_MAX_SESSIONS sessions.
     const relay = localRelay(config, sinkPort);
-    const resend = await startLocalResend({ client: dynamoClient, index, rawStore, relay, paths, clock: systemClock, config });
+    const resend = await startLocalResend({ store, rawStore, relay, paths, clock: systemClock, config });
     stoppers.push(() => resend.stop());
 
     // The webmail's mail goes to SHADOWMAIL_OUTBOUND (the stand-in for SES sending, which
@@ -161,7 +148,7 @@ export async function startLocalStack(config: LocalConfig): Promise<LocalStack> 
     // sink. Its Sent copies sit beside the received mail.
     const mailer = new SmtpOutboundMailer(smtpTo(config.outbound ?? config.primary));
     stoppers.push(async () => mailer.close());
-    const sendCounter = new DynamoDbSendCounter({ client: dynamoClient, tableName: LOCAL_TABLE_NAME });
+    const { sendCounter } = store;
     const uploads = await startLocalUploads({
       listenHost: config.listenHost,
       port: config.uploadPort,
@@ -178,8 +165,7 @@ export async function startLocalStack(config: LocalConfig): Promise<LocalStack> 
       backlogAlarmMinutes: config.forwardBacklogAlarmMinutes,
       checkSeconds: config.backlogCheckSeconds,
       forwardQueue: forwardQueueFiles,
-      client: dynamoClient,
-      tableName: LOCAL_TABLE_NAME,
+      singleUse: store.singleUse,
       sessionSecret: webmail.deps.sessionSecret,
       flag: webmail.deps.failover,
       audit: resend.audit,
@@ -190,6 +176,9 @@ export async function startLocalStack(config: LocalConfig): Promise<LocalStack> 
       log: (line) => webmail.deps.logger?.info(line),
     });
     stoppers.push(() => outageAlarm.stop());
+    // No TTL sweeper locally: expired rows go at start and hourly.
+    const expiry = startExpiryPurge(store, { now: () => systemClock.now(), log: (line) => webmail.deps.logger?.info(line) });
+    stoppers.push(async () => expiry.stop());
     app = createWebApp({
       health,
       clientLimit,
@@ -328,7 +317,6 @@ export async function startLocalStack(config: LocalConfig): Promise<LocalStack> 
 
     await writeRuntimeInfo(paths, {
       pid: process.pid,
-      dynamoEndpoint: dynalite.endpoint,
       smtpPort: inbound.port,
       httpPort: http.port,
       sinkPort,
@@ -341,7 +329,6 @@ export async function startLocalStack(config: LocalConfig): Promise<LocalStack> 
       smtpPort: inbound.port,
       httpPort: http.port,
       sinkPort,
-      dynamoEndpoint: dynalite.endpoint,
       oidc: webmail.oidc,
       publicUrl: webmail.publicUrl,
       queues: { ingest: ingestQueue, forward: forwardQueueFiles },

@@ -8,15 +8,14 @@ import { join } from 'node:path';
 import { type ParsedMail, simpleParser } from 'mailparser';
 import { createTransport } from 'nodemailer';
 import type { Page } from 'playwright-core';
-import { makeDynamoDbClient } from '../../lambdas/adapters/aws/dynamodb-client.ts';
-import { DynamoDbMessageIndex } from '../../lambdas/adapters/aws/dynamodb-message-index.ts';
 import { FileFailoverFlag } from '../../lambdas/adapters/local/file-failover-flag.ts';
 import { switchFailover } from '../../lambdas/core/failover.ts';
 import { systemClock } from '../../lambdas/ports/clock.ts';
+import type { MessageIndex } from '../../lambdas/ports/message-index.ts';
 import { localWebPaths } from '../../lambdas/wiring/local-config.ts';
 import { localPaths } from '../../lambdas/wiring/local-data-dir.ts';
-import { LOCAL_TABLE_NAME } from '../../lambdas/wiring/local-index.ts';
 import { type LocalProcess, startLocal } from './local-process.ts';
+import { openDataDirStore } from './local-store.ts';
 import { waitFor } from './wait.ts';
 
 export interface LocalWebmail {
@@ -24,7 +23,7 @@ export interface LocalWebmail {
   dataDir: string;
   /** http://127.0.0.1:<port> */
   base: string;
-  index: DynamoDbMessageIndex;
+  index: MessageIndex;
   /** Sends `raw` to the SMTP listener and waits until it is in every recipient's mailbox; returns its id. */
   deliver(raw: Buffer | string, to: string[], from?: string): Promise<string>;
   /** Every message the primary sink holds, parsed. */
@@ -37,8 +36,8 @@ export async function startLocalWebmail(extraEnv: Record<string, string> = {}): 
   const flag = new FileFailoverFlag(localWebPaths(dataDir).failoverFlag);
   await switchFailover(flag, { on: true, message: 'Exchange is down.', actor: 'cli:test' }, systemClock);
   const local = await startLocal(dataDir, { POWERTOOLS_LOG_LEVEL: 'ERROR', ...extraEnv }, 60_000);
-  const client = makeDynamoDbClient(local.runtime.dynamoEndpoint);
-  const index = new DynamoDbMessageIndex({ client, tableName: LOCAL_TABLE_NAME });
+  const store = openDataDirStore(dataDir);
+  const { index } = store;
   const transport = createTransport({
     host: '127.0.0.1',
     port: local.runtime.smtpPort,
@@ -80,7 +79,7 @@ export async function startLocalWebmail(extraEnv: Record<string, string> = {}): 
     },
     close: async () => {
       transport.close();
-      client.destroy();
+      store.close();
       await local.kill();
       await rm(dataDir, { recursive: true, force: true });
     },

@@ -1,5 +1,5 @@
-// A DynamoDB client for a DynamoDB-compatible server on this machine (embedded
-// dynalite in local mode, DynamoDB Local or dynalite in tests). Such servers
+// A DynamoDB client for a DynamoDB-compatible server on this machine (DynamoDB
+// Local or dynalite in tests and the bench). Such servers
 // ignore signatures, but the SDK insists on a region and credentials.
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 

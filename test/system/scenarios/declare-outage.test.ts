@@ -8,14 +8,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTransport } from 'nodemailer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DynamoDbAuditLog } from '../../../lambdas/adapters/aws/dynamodb-audit-log.ts';
-import { makeDynamoDbClient } from '../../../lambdas/adapters/aws/dynamodb-client.ts';
 import { readOutbox } from '../../../lambdas/adapters/local/file-outbox.ts';
 import type { NoticeMail } from '../../../lambdas/ports/notice-mailer.ts';
 import type { SmsMessage } from '../../../lambdas/ports/sms-sender.ts';
 import { localPaths } from '../../../lambdas/wiring/local-data-dir.ts';
-import { LOCAL_TABLE_NAME } from '../../../lambdas/wiring/local-index.ts';
 import { type LocalProcess, startLocal } from '../../support/local-process.ts';
+import { withDataDirStore } from '../../support/local-store.ts';
 import { freePort, waitFor } from '../../support/wait.ts';
 
 const ADMIN = 'oncall@corp.test';
@@ -110,9 +108,8 @@ describe('declaring the outage with the backlog alarm link (local mode)', () => 
     expect(again.status).toBe(404);
     expect(await again.text()).toContain('This link is not valid (any more).');
 
-    const client = makeDynamoDbClient(local.runtime.dynamoEndpoint);
-    try {
-      const { events } = await new DynamoDbAuditLog({ client, tableName: LOCAL_TABLE_NAME }).list({
+    await withDataDirStore(dataDir, async ({ audit }) => {
+      const { events } = await audit.list({
         since: new Date(Date.now() - 3600_000).toISOString(),
         until: new Date(Date.now() + 60_000).toISOString(),
         limit: 50,
@@ -125,8 +122,6 @@ describe('declaring the outage with the backlog alarm link (local mode)', () => 
         ].sort(),
       );
       expect(events.find((e) => e.outcome === 'ok' && e.action === 'failover.on')?.details.via).toBe('alarm-link');
-    } finally {
-      client.destroy();
-    }
+    });
   });
 });

@@ -4,7 +4,7 @@
 //    resend adds (compared with the harness's postfixStoredForm / stripPostfixTrace).
 // 2. A bulk resend of 1,000 messages — some recipients refused for good (550), some
 //    deferred (450) until the primary takes them, one deferred for good — run by the
-//    `shadowmail resend` CLI over local mode's data directory (dynalite on disk, file
+//    `shadowmail resend` CLI over local mode's data directory (the SQLite store, file
 //    queues), SIGKILLed in the middle and resumed with `resend status JOB --wait`: the
 //    counts are exact, every Maildir holds exactly its messages, and a message appears
 //    twice only if the job itself reports a relay in doubt (the worker died between the
@@ -15,20 +15,16 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeDynamoDbClient } from '../../../lambdas/adapters/aws/dynamodb-client.ts';
-import { DynamoDbMessageIndex } from '../../../lambdas/adapters/aws/dynamodb-message-index.ts';
-import { createMessageTable } from '../../../lambdas/adapters/aws/message-table.ts';
-import { startEmbeddedDynalite } from '../../../lambdas/adapters/local/embedded-dynalite.ts';
 import { SmtpRelayAdapter } from '../../../lambdas/adapters/smtp/smtp-relay.ts';
 import type { MessageRecord } from '../../../lambdas/core/model.ts';
 import { processResendStep, type ResendConfig, startResend } from '../../../lambdas/core/resend.ts';
 import { readLocalConfig } from '../../../lambdas/wiring/local-config.ts';
 import { localPaths } from '../../../lambdas/wiring/local-data-dir.ts';
-import { LOCAL_TABLE_NAME } from '../../../lambdas/wiring/local-index.ts';
 import { localResendConsumer } from '../../../lambdas/wiring/local-resend.ts';
 import { sampleMessage } from '../../support/header-parser.ts';
 import { makeRecord, makeState } from '../../support/index-contract/fixtures.ts';
 import { PROJECT_ROOT } from '../../support/local-process.ts';
+import { withDataDirStore } from '../../support/local-store.ts';
 import { ManualClock, MemoryRawMailStore } from '../../support/memory-adapters.ts';
 import { MemoryMessageIndex } from '../../support/memory-message-index.ts';
 import { MemoryAuditLog, MemoryResendJobs, MemoryResendQueue } from '../../support/memory-resend.ts';
@@ -172,11 +168,7 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, timeo
 async function seedDataDir(dataDir: string, receivedBase: number): Promise<void> {
   const paths = localPaths(dataDir);
   await mkdir(paths.root, { recursive: true });
-  const dynalite = await startEmbeddedDynalite({ path: paths.dynamodb, host: '127.0.0.1', port: 0 });
-  const client = makeDynamoDbClient(dynalite.endpoint);
-  try {
-    await createMessageTable(client, LOCAL_TABLE_NAME);
-    const index = new DynamoDbMessageIndex({ client, tableName: LOCAL_TABLE_NAME });
+  await withDataDirStore(dataDir, async ({ index }) => {
     const expiresAt = Math.floor(Date.now() / 1000) + 7 * 86_400;
     let next = 0;
     await Promise.all(
@@ -205,10 +197,7 @@ async function seedDataDir(dataDir: string, receivedBase: number): Promise<void>
         }
       }),
     );
-  } finally {
-    client.destroy();
-    await dynalite.close();
-  }
+  });
 }
 
 /** Message numbers per Maildir user, with how often each arrived. */

@@ -33,7 +33,10 @@ export function openLocalDatabase(path: string): LocalDatabase {
  * adapter can be opened on its own in a test and a new one adds its tables to an old file.
  */
 export function ensureSchema(db: LocalDatabase, statements: readonly string[]): void {
+  // IMMEDIATE: some statements write (a seed row), after the CREATEs read the schema. A
+  // deferred transaction fails at once with "database is locked" when another process
+  // (the running stack) committed in between; the write lock first waits (busy_timeout).
   db.transaction(() => {
     for (const statement of statements) db.exec(statement);
-  })();
+  }).immediate();
 }

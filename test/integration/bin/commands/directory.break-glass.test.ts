@@ -12,14 +12,12 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DynamoDbAuditLog } from '../../../../lambdas/adapters/aws/dynamodb-audit-log.ts';
 import { makeDynamoDbClient } from '../../../../lambdas/adapters/aws/dynamodb-client.ts';
 import { createMessageTable } from '../../../../lambdas/adapters/aws/message-table.ts';
-import { startEmbeddedDynalite } from '../../../../lambdas/adapters/local/embedded-dynalite.ts';
 import { DIRECTORY_ID_CLAIM } from '../../../../lambdas/contract/sign-in.ts';
-import { localPaths } from '../../../../lambdas/wiring/local-data-dir.ts';
-import { LOCAL_TABLE_NAME } from '../../../../lambdas/wiring/local-index.ts';
 import { type FakeAws, startFakeAws, useFakeAws } from '../../../support/cli-deployed-aws-fakes.ts';
 import { runCli } from '../../../support/cli-run.ts';
 import type { FakeCognitoUser } from '../../../support/cognito-users-fake.ts';
 import { type DynamoDbServer, startDynamoDbLocal } from '../../../support/dynamodb-servers.ts';
+import { openDataDirStore } from '../../../support/local-store.ts';
 
 const REGION = 'eu-central-1';
 const POOL = 'eu-central-1_CorpPool1';
@@ -239,11 +237,7 @@ describe('shadowmail directory import into local mode', () => {
   it('reads the numbers and says local mode has no accounts to keep (its sign-in reads the directory)', async () => {
     // Prepare
     const dataDir = await mkdtemp(join(tmpdir(), 'shadowmail-break-glass-local-'));
-    const dynalite = await startEmbeddedDynalite({ path: localPaths(dataDir).dynamodb });
-    const client = makeDynamoDbClient(dynalite.endpoint);
-    await createMessageTable(client, LOCAL_TABLE_NAME);
-    client.destroy();
-    await dynalite.close();
+    openDataDirStore(dataDir).close();
     const file = join(dataDir, 'users.csv');
     await writeFile(file, 'mailbox,mobile\nalice@corp.test,0170 1234567\nbob@corp.test,\n');
     try {

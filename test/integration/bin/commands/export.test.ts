@@ -1,4 +1,4 @@
-// `shadowmail export` against local mode's store (dynalite on the data directory and the
+// `shadowmail export` against local mode's store (the SQLite file in the data directory and the
 // raw files, as `npm start` leaves them), run in-process through bin/cli.ts, the zip read
 // back with a real reader (Info-ZIP's unzip): bytes equal, names safe for hostile
 // subjects; an existing --out, an unknown mailbox, an empty window and bad flags each
@@ -9,18 +9,13 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../../../bin/cli.ts';
-import { DynamoDbAuditLog } from '../../../../lambdas/adapters/aws/dynamodb-audit-log.ts';
-import { makeDynamoDbClient } from '../../../../lambdas/adapters/aws/dynamodb-client.ts';
-import { DynamoDbMessageIndex } from '../../../../lambdas/adapters/aws/dynamodb-message-index.ts';
-import { createMessageTable } from '../../../../lambdas/adapters/aws/message-table.ts';
-import { startEmbeddedDynalite } from '../../../../lambdas/adapters/local/embedded-dynalite.ts';
 import { FsRawMailStore } from '../../../../lambdas/adapters/local/fs-raw-mail-store.ts';
 import type { MailboxEntry, MessageRecord } from '../../../../lambdas/core/model.ts';
 import type { AuditEvent } from '../../../../lambdas/ports/audit-log.ts';
 import { localPaths, prepareDataDir } from '../../../../lambdas/wiring/local-data-dir.ts';
-import { LOCAL_TABLE_NAME } from '../../../../lambdas/wiring/local-index.ts';
 import { runCli } from '../../../support/cli-run.ts';
 import { makeEntry, makeRecord } from '../../../support/index-contract/fixtures.ts';
+import { withDataDirStore } from '../../../support/local-store.ts';
 import { zipNames as names, unzip } from '../../../support/unzip.ts';
 
 const ALICE = 'alice@example.com';
@@ -36,21 +31,8 @@ describe('shadowmail export (local mode)', () => {
   let outDir: string;
   const stored = new Map<string, Stored>();
 
-  /** The local table while no CLI holds the data directory. */
-  async function withTable<T>(use: (client: ReturnType<typeof makeDynamoDbClient>) => Promise<T>): Promise<T> {
-    const dynalite = await startEmbeddedDynalite({ path: localPaths(dataDir).dynamodb, host: '127.0.0.1', port: 0 });
-    const client = makeDynamoDbClient(dynalite.endpoint);
-    try {
-      return await use(client);
-    } finally {
-      client.destroy();
-      await dynalite.close();
-    }
-  }
-
   const auditEvents = () =>
-    withTable(async (client) => {
-      const audit = new DynamoDbAuditLog({ client, tableName: LOCAL_TABLE_NAME });
+    withDataDirStore(dataDir, async ({ audit }) => {
       const window = { since: new Date(Date.now() - 3_600_000).toISOString(), until: new Date(Date.now() + 60_000).toISOString() };
       return (await audit.list({ ...window, action: 'mailbox.export', limit: 100 })).events;
     });
@@ -75,9 +57,7 @@ describe('shadowmail export (local mode)', () => {
       },
       { id: 'local-bob-000001', mailbox: 'bob@example.com', entry: { receivedAt: '2026-12-01T08:00:00.000Z' } },
     ];
-    await withTable(async (client) => {
-      await createMessageTable(client, LOCAL_TABLE_NAME);
-      const index = new DynamoDbMessageIndex({ client, tableName: LOCAL_TABLE_NAME });
+    await withDataDirStore(dataDir, async ({ index }) => {
       for (const [n, message] of messages.entries()) {
         const raw = Buffer.from(
           `Message-ID: <${message.id}@example.org>\r\nSubject: ${message.entry.subject ?? ''}\r\n\r\nBody ${n} \u00e4\u00f6\u00fc\r\n`,

@@ -1,5 +1,5 @@
 // `shadowmail failover on|off --notify [--dry-run]` in local mode: the directory in local
-// mode's table (embedded dynalite), the notices in the outbox files, the audit entry in
+// mode's store (the SQLite file), the notices in the outbox files, the audit entry in
 // the same table — the whole way the CLI takes, in-process.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

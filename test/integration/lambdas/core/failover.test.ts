@@ -329,7 +329,7 @@ describe('shadowmail failover (CLI, local mode)', () => {
     // Assess
     expect(on.code).toBe(0);
     expect(on.err).toMatch(
-      /^warning: no audit entry written: local mode's table cannot be opened \(the data directory .* is in use by process \d+\)/,
+      /^warning: no audit entry written: local mode's store cannot be opened \(the data directory .* is in use by process \d+\)/,
     );
     expect(await new FileFailoverFlag(join(dir, 'failover.json')).read()).toMatchObject({ on: true, reason: 'power' });
   });

@@ -11,10 +11,9 @@ import { createTransport } from 'nodemailer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeDynamoDbClient } from '../../../../lambdas/adapters/aws/dynamodb-client.ts';
 import { createMessageTable } from '../../../../lambdas/adapters/aws/message-table.ts';
-import { startEmbeddedDynalite } from '../../../../lambdas/adapters/local/embedded-dynalite.ts';
 import type { DirectoryUser } from '../../../../lambdas/core/model.ts';
-import { localPaths } from '../../../../lambdas/wiring/local-data-dir.ts';
-import { LOCAL_TABLE_NAME, openLocalIndex } from '../../../../lambdas/wiring/local-index.ts';
+import { localPaths, prepareDataDir } from '../../../../lambdas/wiring/local-data-dir.ts';
+import { openLocalIndex } from '../../../../lambdas/wiring/local-index.ts';
 import {
   ADMIN_GROUP_DN,
   groupEntries,
@@ -28,6 +27,7 @@ import {
 import { runCli } from '../../../support/cli-run.ts';
 import { type DynamoDbServer, startDynalite } from '../../../support/dynamodb-servers.ts';
 import { type LocalProcess, startLocal } from '../../../support/local-process.ts';
+import { openDataDirStore } from '../../../support/local-store.ts';
 import { type SilentServer, startSilentServer } from '../../../support/silent-server.ts';
 import { type Slapd, startSlapd } from '../../../support/slapd.ts';
 import { freePort, waitFor } from '../../../support/wait.ts';
@@ -39,14 +39,8 @@ const cli = (...args: string[]) => runCli('directory', ...args);
 /** A data directory as local mode leaves it after its first start: the table exists, nothing runs. */
 async function stoppedDataDir(): Promise<string> {
   const dataDir = await mkdtemp(join(tmpdir(), 'shadowmail-directory-'));
-  const dynalite = await startEmbeddedDynalite({ path: localPaths(dataDir).dynamodb });
-  const client = makeDynamoDbClient(dynalite.endpoint);
-  try {
-    await createMessageTable(client, LOCAL_TABLE_NAME);
-  } finally {
-    client.destroy();
-    await dynalite.close();
-  }
+  await prepareDataDir(localPaths(dataDir));
+  openDataDirStore(dataDir).close();
   return dataDir;
 }
 
@@ -527,7 +521,7 @@ describe('shadowmail directory sync of 10,000 users', () => {
     const secondSeconds = (performance.now() - second) / 1000;
     // Assess
     console.log(
-      `[directory cli] 10,010 users from slapd into local dynalite: first ${firstSeconds.toFixed(2)} s, unchanged ${secondSeconds.toFixed(2)} s\n${initial.out.split('\n').slice(-5).join('\n')}`,
+      `[directory cli] 10,010 users from slapd into the local store: first ${firstSeconds.toFixed(2)} s, unchanged ${secondSeconds.toFixed(2)} s\n${initial.out.split('\n').slice(-5).join('\n')}`,
     );
     expect(initial.code, initial.err).toBe(0);
     expect(initial.out).toMatch(/users: 10010 added/);

@@ -13,19 +13,14 @@ import { Writable } from 'node:stream';
 import { createTransport } from 'nodemailer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resendCommand } from '../../../../bin/commands/resend.ts';
-import { DynamoDbAuditLog } from '../../../../lambdas/adapters/aws/dynamodb-audit-log.ts';
-import { makeDynamoDbClient } from '../../../../lambdas/adapters/aws/dynamodb-client.ts';
-import { DynamoDbMessageIndex } from '../../../../lambdas/adapters/aws/dynamodb-message-index.ts';
-import { createMessageTable } from '../../../../lambdas/adapters/aws/message-table.ts';
-import { startEmbeddedDynalite } from '../../../../lambdas/adapters/local/embedded-dynalite.ts';
 import { FsRawMailStore } from '../../../../lambdas/adapters/local/fs-raw-mail-store.ts';
 import { startSmtpSink } from '../../../../lambdas/adapters/local/smtp-sink.ts';
 import { systemClock } from '../../../../lambdas/ports/clock.ts';
 import { readLocalConfig } from '../../../../lambdas/wiring/local-config.ts';
 import { localPaths, writeRuntimeInfo } from '../../../../lambdas/wiring/local-data-dir.ts';
-import { LOCAL_TABLE_NAME } from '../../../../lambdas/wiring/local-index.ts';
 import { localRelay, startLocalResend } from '../../../../lambdas/wiring/local-resend.ts';
 import { type LocalProcess, localEnv, PROJECT_ROOT, startLocal } from '../../../support/local-process.ts';
+import { openDataDirStore, withDataDirStore } from '../../../support/local-store.ts';
 import { waitFor } from '../../../support/wait.ts';
 
 function rawMessage(n: number): string {
@@ -206,21 +201,14 @@ describe('shadowmail trace and resend in local mode', () => {
     expect(jobs[0]).toMatchObject({ id: jobId, createdBy: expect.stringMatching(/^cli:/) });
     expect(cancelled.stdout).toContain(`resend job ${jobId} had already ended (done)`);
 
-    const paths = localPaths(dataDir);
-    const dynalite = await startEmbeddedDynalite({ path: paths.dynamodb, host: '127.0.0.1', port: 0 });
-    const client = makeDynamoDbClient(dynalite.endpoint);
-    try {
-      const audit = new DynamoDbAuditLog({ client, tableName: LOCAL_TABLE_NAME });
+    await withDataDirStore(dataDir, async ({ audit }) => {
       const page = await audit.list({ since: startedAt, until: new Date(Date.now() + 60_000).toISOString(), limit: 100 });
       const actions = page.events.map((event) => `${event.action}:${event.outcome}`);
       expect(actions).toEqual(
         expect.arrayContaining(['trace.search:ok', 'resend.single:ok', 'resend.single:error', 'resend.bulk:ok', 'resend.cancel:ok']),
       );
       expect(page.events.every((event) => event.actor.startsWith('cli:'))).toBe(true);
-    } finally {
-      client.destroy();
-      await dynalite.close();
-    }
+    });
   });
 
   it('draws a progress bar on a terminal', async () => {
@@ -256,22 +244,18 @@ describe('shadowmail trace and resend in local mode', () => {
   it('hands a job to the worker of a running stack instead of running one itself', async () => {
     // Prepare: this test process plays the running stack with its resend worker
     const paths = localPaths(dataDir);
-    const dynalite = await startEmbeddedDynalite({ path: paths.dynamodb, host: '127.0.0.1', port: 0 });
-    const client = makeDynamoDbClient(dynalite.endpoint);
+    const store = openDataDirStore(dataDir);
     const sink = await startSmtpSink({ host: '127.0.0.1', port: 0, dir: paths.primarySink });
     const config = readLocalConfig(env);
-    await createMessageTable(client, LOCAL_TABLE_NAME);
-    const index = new DynamoDbMessageIndex({ client, tableName: LOCAL_TABLE_NAME });
     const worker = await startLocalResend({
-      client,
-      index,
+      store,
       rawStore: new FsRawMailStore(paths.raw),
       relay: localRelay(config, sink.port),
       paths,
       clock: systemClock,
       config,
     });
-    await writeRuntimeInfo(paths, { pid: process.pid, dynamoEndpoint: dynalite.endpoint, smtpPort: 1, httpPort: 1, sinkPort: sink.port });
+    await writeRuntimeInfo(paths, { pid: process.pid, smtpPort: 1, httpPort: 1, sinkPort: sink.port });
     const before = (await resentCopies(dataDir)).length;
     try {
       // Act
@@ -285,8 +269,7 @@ describe('shadowmail trace and resend in local mode', () => {
       await rm(paths.runtimeInfo, { force: true });
       await worker.stop();
       await sink.close();
-      client.destroy();
-      await dynalite.close();
+      store.close();
     }
   });
 });

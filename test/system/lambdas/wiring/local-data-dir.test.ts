@@ -1,6 +1,6 @@
 // Local mode's data directory holds mail, the session secret and the sign-in keys:
 // owner-only (0700 directories, 0600 files) whatever the umask it was started with, for
-// what local mode writes, what its libraries write (dynalite's LevelDB) and what the CLI
+// what local mode writes, what its libraries write (SQLite's database and WAL) and what the CLI
 // writes next to it. Local mode runs as a process and gets a message through to the sink.
 import { chmod, lstat, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -64,7 +64,7 @@ describe('local mode data directory permissions', () => {
 
     // Assess: the walk saw what matters, and nothing is open to group or others
     const seen = (prefix: string) => tree.some((entry) => entry.kind === 'file' && entry.path.startsWith(prefix));
-    expect(['raw/', 'primary/', 'dynamodb/', 'oidc/', 'failover.json', 'session-secret'].filter((prefix) => !seen(prefix))).toEqual([]);
+    expect(['raw/', 'primary/', 'shadowmail.db', 'oidc/', 'failover.json', 'session-secret'].filter((prefix) => !seen(prefix))).toEqual([]);
     const open = tree
       .filter((entry) => (entry.kind === 'dir' ? entry.mode !== 0o700 : entry.kind === 'file' ? entry.mode !== 0o600 : true))
       .map((entry) => `${entry.path} ${entry.kind} ${octal(entry.mode)}`);
@@ -85,5 +85,26 @@ describe('local mode data directory permissions', () => {
 
     // Assess
     expect(octal((await lstat(dataDir)).mode & 0o777)).toBe('700');
+  });
+
+  it('refuses to start on a data directory of an earlier version (dynalite folder, no shadowmail.db), saying what to do', async () => {
+    // Prepare: the old store's folder with a file in it
+    const dataDir = join(parent, 'earlier-version');
+    const paths = localPaths(dataDir);
+    await mkdir(paths.legacyDynamodb, { recursive: true });
+    await writeFile(join(paths.legacyDynamodb, 'CURRENT'), 'MANIFEST-000001\n');
+
+    // Act
+    const started = await startLocal(dataDir, {}, 15_000).then(
+      (process) => ({ process, error: null }),
+      (error: unknown) => ({ process: null, error: error as Error }),
+    );
+    local = started.process ?? undefined;
+
+    // Assess: no start, the message names the folder, nothing was added beside it
+    expect(started.error?.message).toContain('local mode exited with 1');
+    expect(started.error?.message).toContain(`${paths.legacyDynamodb}`);
+    expect(started.error?.message).toContain('earlier shadowmail version');
+    expect((await readdir(dataDir)).sort()).toEqual(['dynamodb']);
   });
 });

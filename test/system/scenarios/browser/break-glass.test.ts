@@ -8,8 +8,6 @@
 import { TOTP } from 'otpauth';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeDynamoDbClient } from '../../../../lambdas/adapters/aws/dynamodb-client.ts';
-import { DynamoDbDirectoryStore } from '../../../../lambdas/adapters/aws/dynamodb-directory-store.ts';
 import { FileFailoverFlag } from '../../../../lambdas/adapters/local/file-failover-flag.ts';
 import { readOutbox } from '../../../../lambdas/adapters/local/file-outbox.ts';
 import { makeDirectoryUser, syncDirectory } from '../../../../lambdas/core/directory.ts';
@@ -18,10 +16,10 @@ import { systemClock } from '../../../../lambdas/ports/clock.ts';
 import type { SmsMessage } from '../../../../lambdas/ports/sms-sender.ts';
 import { localWebPaths } from '../../../../lambdas/wiring/local-config.ts';
 import { localPaths } from '../../../../lambdas/wiring/local-data-dir.ts';
-import { LOCAL_TABLE_NAME } from '../../../../lambdas/wiring/local-index.ts';
 import { axeViolations } from '../../../support/axe.ts';
 import { launchChromium } from '../../../support/chromium.ts';
 import { runCli } from '../../../support/cli-run.ts';
+import { openDataDirStore } from '../../../support/local-store.ts';
 import { type LocalWebmail, startLocalWebmail } from '../../../support/local-webmail.ts';
 import { buildMessage } from '../../../support/mail-harness.ts';
 
@@ -41,15 +39,15 @@ beforeAll(async () => {
     ['alice@corp.test'],
   );
   // carol: a directory user with a number, but disabled (as a directory import would leave her).
-  const client = makeDynamoDbClient(stack.local.runtime.dynamoEndpoint);
-  const directory = new DynamoDbDirectoryStore({ client, tableName: LOCAL_TABLE_NAME });
+  const store = openDataDirStore(stack.dataDir);
+  const { directory } = store;
   const { users } = await directory.readState();
   const carol = makeDirectoryUser({ id: 'carol-id', mailbox: 'carol@corp.test', disabled: true, mobile: '+4915550000009' });
   await syncDirectory({ description: 'test', readAll: async () => ({ users: [...users, carol], warnings: [] }) }, directory, {
     owner: 'test',
     now: () => new Date(),
   });
-  client.destroy();
+  store.close();
   expect((await runCli('idp', 'down', '--data-dir', stack.dataDir)).code).toBe(0);
   const enrolled = await runCli('breakglass', 'admin-setup', ADMIN, '--data-dir', stack.dataDir);
   admin = { password: /^password\s+(\S+)$/m.exec(enrolled.out)![1]!, uri: /^authenticator\s+(\S+)$/m.exec(enrolled.out)![1]! };

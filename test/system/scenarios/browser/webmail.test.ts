@@ -1,5 +1,5 @@
 // The webmail in real Chromium against local mode as `npm start` runs it (child
-// process, embedded provider, dynalite, primary sink), with mail delivered through its
+// process, embedded provider, SQLite store, primary sink), with mail delivered through its
 // SMTP listener: alice reads an HTML message (the body in the sandboxed frame, its cid:
 // image shown, a remote image blocked until she asks for it), replies (the reply
 // reaches the primary sink with the right In-Reply-To), forwards an attachment,
