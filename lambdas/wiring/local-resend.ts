@@ -70,8 +70,8 @@ export function localResendConfig(config: LocalConfig, env: NodeJS.ProcessEnv = 
 }
 
 export interface LocalResendOptions {
-  /** The local store: the index, the jobs and the audit log. */
-  store: Pick<LocalStore, 'index' | 'resendJobs' | 'audit'>;
+  /** The local store: the index, the jobs, the audit log, and its fsync before a job is removed. */
+  store: Pick<LocalStore, 'index' | 'resendJobs' | 'audit' | 'makeDurable'>;
   rawStore: RawMailStore;
   relay: SmtpRelay;
   paths: LocalPaths;
@@ -115,6 +115,7 @@ export async function startLocalResend(options: LocalResendOptions): Promise<Loc
   });
   const consumer = files.startConsumer((event: SQSEvent) => handler(event, localContext('resend')), {
     ...localResendConsumer(options.config),
+    beforeSettle: () => options.store.makeDurable(),
     ...options.consumer,
   });
   await consumer.started;

@@ -6,7 +6,7 @@
 import { access } from 'node:fs/promises';
 import { SqliteAdminSetupWindows } from '../adapters/local/sqlite/admin-setup-windows.ts';
 import { SqliteAuditLog } from '../adapters/local/sqlite/audit-log.ts';
-import { type LocalDatabase, openLocalDatabase } from '../adapters/local/sqlite/database.ts';
+import { changesSoFar, type LocalDatabase, makeDurable, openLocalDatabase } from '../adapters/local/sqlite/database.ts';
 import { SqliteDirectoryStore } from '../adapters/local/sqlite/directory-store.ts';
 import { SqliteMessageIndex } from '../adapters/local/sqlite/message-index.ts';
 import { SqliteResendJobs } from '../adapters/local/sqlite/resend-jobs.ts';
@@ -26,6 +26,8 @@ export interface LocalStore {
   singleUse: SqliteSingleUse;
   resendJobs: SqliteResendJobs;
   adminSetup: SqliteAdminSetupWindows;
+  /** Puts every commit so far on disk (one fsync of the write-ahead log; see database.ts). */
+  makeDurable(): void;
   /** Deletes every row no read could return at `now`; returns how many. */
   purgeExpired(now: Date): Promise<number>;
   close(): void;
@@ -51,6 +53,7 @@ export function openLocalStore(path: string): LocalStore {
     singleUse,
     resendJobs,
     adminSetup,
+    makeDurable: () => makeDurable(db),
     purgeExpired: async (now) => (await index.purgeExpired(now)) + expiring.reduce((sum, port) => sum + port.purgeExpired(now), 0),
     close: () => {
       if (db.open) db.close();
@@ -77,6 +80,39 @@ export function startExpiryPurge(
   const timer = setInterval(() => void purge(), options.intervalMs ?? PURGE_INTERVAL_MS);
   timer.unref();
   return { stop: () => clearInterval(timer) };
+}
+
+/** How long a commit outside a queue handler (the webmail's, the CLI's) may wait for its fsync. */
+export const DURABILITY_INTERVAL_MS = 1_000;
+
+/**
+ * Commits are fsynced in groups (database.ts): the queue consumers do it before they remove
+ * a message; everything else (sessions, sent mail, audit) is put on disk by this timer within
+ * DURABILITY_INTERVAL_MS, and only when something was written since the last time.
+ */
+export function startDurabilityTimer(
+  store: Pick<LocalStore, 'db' | 'makeDurable'>,
+  options: { log: (line: string) => void; intervalMs?: number },
+): { stop(): void } {
+  let synced = changesSoFar(store.db);
+  const tick = () => {
+    try {
+      const changes = changesSoFar(store.db);
+      if (changes === synced) return;
+      store.makeDurable();
+      synced = changesSoFar(store.db);
+    } catch (error) {
+      options.log(`store: fsync failed: ${(error as Error).message}`);
+    }
+  };
+  const timer = setInterval(tick, options.intervalMs ?? DURABILITY_INTERVAL_MS);
+  timer.unref();
+  return {
+    stop: () => {
+      clearInterval(timer);
+      tick();
+    },
+  };
 }
 
 /**

@@ -53,7 +53,7 @@ import { acquireDataDirLock, type LocalPaths, localPaths, prepareDataDir, writeR
 import { asLocalLambda } from './local-lambda.ts';
 import { startLocalOutageAlarm } from './local-outage-alarm.ts';
 import { localRelay, startLocalResend } from './local-resend.ts';
-import { openLocalStore, refuseLegacyStore, startExpiryPurge } from './local-store.ts';
+import { openLocalStore, refuseLegacyStore, startDurabilityTimer, startExpiryPurge } from './local-store.ts';
 import { startLocalUploads } from './local-uploads.ts';
 import { localMailRouteDeps } from './mail-routes.ts';
 import { localAdminNotices } from './notices.ts';
@@ -119,6 +119,10 @@ export async function startLocalStack(config: LocalConfig): Promise<LocalStack> 
 
     const store = openLocalStore(paths.database);
     stoppers.push(async () => store.close());
+    // Commits are fsynced in groups: before a queue message is removed, else within a second.
+    const durability = startDurabilityTimer(store, { log: (line) => console.error(line) });
+    stoppers.push(async () => durability.stop());
+    const beforeSettle = () => store.makeDurable();
     const { index, sessions } = store;
     const directoryStore = store.directory;
     // The provider's break-glass sign-ins are audited in the same log as the admins' actions.
@@ -266,9 +270,12 @@ export async function startLocalStack(config: LocalConfig): Promise<LocalStack> 
       nonDelivery: { sender: new MailedNonDeliverySender(mailer, systemClock), counter: sendCounter, reportingMta: hostname() },
       ...createObservability(SERVICE.forward),
     });
-    const ingestConsumer = ingestQueue.startConsumer(asLocalLambda(ingest, 'ingest'), { batchSize: 10, concurrency: 1 });
+    const ingestConsumer = ingestQueue.startConsumer(asLocalLambda(ingest, 'ingest'), { batchSize: 10, concurrency: 1, beforeSettle });
     stoppers.push(() => ingestConsumer.stop());
-    const forwardConsumer = forwardQueueFiles.startConsumer(asLocalLambda(forward, 'forward'), localForwardConsumer(config));
+    const forwardConsumer = forwardQueueFiles.startConsumer(asLocalLambda(forward, 'forward'), {
+      ...localForwardConsumer(config),
+      beforeSettle,
+    });
     stoppers.push(() => forwardConsumer.stop());
 
     const authenticator = new MailauthAuthenticator({ dnsServers: config.dnsServers });

@@ -37,6 +37,12 @@ export interface ConsumerOptions {
   concurrency?: number;
   /** Where handler exceptions and queue I/O errors go; the default logs to stderr. */
   onError?: (error: unknown, context: string) => void;
+  /**
+   * Runs after the handler and before any message of the batch is removed: what the handler
+   * wrote must be on disk before its job can no longer be redone (local mode: the store's
+   * fsync, one per batch). If it throws, the whole batch is put back.
+   */
+  beforeSettle?: () => void | Promise<void>;
 }
 
 export type SqsLikeHandler = (event: SQSEvent) => Promise<SQSBatchResponse | void>;
@@ -428,6 +434,7 @@ class Consumer {
   private readonly settings: { arn: string; region: string; rescanIntervalMs: number; sweepIntervalMs: number };
   private readonly batchSize: number;
   private readonly pollIntervalMs: number;
+  private readonly beforeSettle: (() => void | Promise<void>) | undefined;
   private readonly onError: (error: unknown, context: string) => void;
   private readonly workers: Promise<void>[] = [];
   private readonly timers: NodeJS.Timeout[] = [];
@@ -452,6 +459,7 @@ class Consumer {
       throw new ConfigurationError('concurrency', `must be a positive integer, got ${concurrency}`);
     }
     this.onError = options.onError ?? ((error, context) => console.error(`[file-queue ${queue.dir}] ${context}:`, error));
+    this.beforeSettle = options.beforeSettle;
     this.paths = queue.paths();
     this.settings = queue.settings();
     queue.registerToken(this.token);
@@ -683,6 +691,14 @@ class Consumer {
     } catch (error) {
       this.onError(error, 'handler');
       failed = new Set(batch.map((message) => message.name.id));
+    }
+    if (failed.size < batch.length && this.beforeSettle !== undefined) {
+      try {
+        await this.beforeSettle();
+      } catch (error) {
+        this.onError(error, 'before settle');
+        failed = new Set(batch.map((message) => message.name.id));
+      }
     }
     await Promise.all(
       batch.map(async (message) => {

@@ -7,7 +7,7 @@ import { join, resolve } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ShadowmailError } from '../../../../lambdas/core/errors.ts';
 import { localPaths } from '../../../../lambdas/wiring/local-data-dir.ts';
-import { openLocalStore, refuseLegacyStore, startExpiryPurge } from '../../../../lambdas/wiring/local-store.ts';
+import { openLocalStore, refuseLegacyStore, startDurabilityTimer, startExpiryPurge } from '../../../../lambdas/wiring/local-store.ts';
 import { runCli } from '../../../support/cli-run.ts';
 import { waitFor } from '../../../support/wait.ts';
 
@@ -141,5 +141,36 @@ describe('local store', () => {
     await mkdir(paths.legacyDynamodb);
     openLocalStore(paths.database).close();
     await expect(refuseLegacyStore(paths)).resolves.toBeUndefined();
+  });
+
+  it('groups fsyncs: commits run at synchronous=NORMAL, makeDurable is one FULL commit, and the timer runs it only after writes', async () => {
+    // Prepare
+    const store = openLocalStore(localPaths(dataDir).database);
+    const fsyncs = () => (store.db.prepare('SELECT fsyncs FROM durability').get() as { fsyncs: number }).fsyncs;
+    const synchronous = () => store.db.pragma('synchronous', { simple: true });
+    const lines: string[] = [];
+    try {
+      // Act
+      const modeAtOpen = synchronous();
+      store.makeDurable();
+      const afterOne = { fsyncs: fsyncs(), mode: synchronous() };
+      const timer = startDurabilityTimer(store, { log: (line) => lines.push(line), intervalMs: 20 });
+      await new Promise((r) => setTimeout(r, 120));
+      const idle = fsyncs();
+      await store.sessions.create({ ...SESSION, id: 's-durable', expiresAt: Math.floor(Date.now() / 1000) + 3600 });
+      await waitFor('the timer fsyncs the write', async () => (fsyncs() > idle ? true : undefined), 5_000, 10);
+      await new Promise((r) => setTimeout(r, 120));
+      const afterWrite = fsyncs();
+      timer.stop();
+
+      // Assess: 1 = NORMAL, 2 = FULL (https://www.sqlite.org/pragma.html#pragma_synchronous)
+      expect(modeAtOpen).toBe(1);
+      expect(afterOne).toEqual({ fsyncs: 1, mode: 1 });
+      expect(idle).toBe(1);
+      expect(afterWrite).toBe(2);
+      expect(lines).toEqual([]);
+    } finally {
+      store.close();
+    }
   });
 });

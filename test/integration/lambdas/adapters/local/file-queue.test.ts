@@ -119,6 +119,38 @@ describe('FileQueue', () => {
     expect(deliveries[1]!.at - sentAt).toBeGreaterThanOrEqual(1_000);
   });
 
+  it('runs beforeSettle after the handler and before it removes anything; when it fails, the batch comes back', async () => {
+    // Prepare
+    const queue = new FileQueue(dir, { visibilityTimeoutSeconds: 1 });
+    const ids = [await queue.send('one'), await queue.send('two')];
+    const settles: Array<{ deliveredBefore: number; depth: number }> = [];
+    let deliveredCount = 0;
+
+    // Act: the first fsync fails, the second succeeds
+    const { deliveries } = consume(
+      queue,
+      async (event) => {
+        deliveredCount += event.Records.length;
+      },
+      {
+        batchSize: 2,
+        beforeSettle: async () => {
+          settles.push({ deliveredBefore: deliveredCount, depth: await queue.depth() });
+          if (settles.length === 1) throw new Error('fsync failed');
+        },
+      },
+    );
+    await waitFor('redelivery of both', () => (deliveries.length >= 4 ? true : undefined), 5_000);
+    await waitFor('empty queue', async () => ((await queue.depth()) === 0 ? true : undefined));
+
+    // Assess
+    expect(deliveries.map((d) => d.record.messageId)).toEqual([...ids, ...ids]);
+    expect(settles).toEqual([
+      { deliveredBefore: 2, depth: 2 },
+      { deliveredBefore: 4, depth: 2 },
+    ]);
+  });
+
   it('makes a message visible again only after the visibility timeout when the handler throws', async () => {
     // Prepare
     const queue = new FileQueue(dir, { visibilityTimeoutSeconds: 1 });
