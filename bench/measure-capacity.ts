@@ -2,7 +2,8 @@
 // forward handlers over the real DynamoDB adapter against DynamoDB Local, with
 // ReturnConsumedCapacity on every request — so the cost model multiplies measured numbers
 // (docs/design.md §12.10).
-//   npx tsx bench/measure-capacity.ts   (needs Java 17)   → cost/measured-capacity.json
+//   npx tsx bench/measure-capacity.ts [out.json]   (needs Java 17)   → cost/measured-capacity.json
+//   (an argument writes elsewhere: a trial run that leaves the figures `shadowmail cost` reads alone)
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -27,7 +28,7 @@ import { ManualClock, MemoryRawMailStore, RecordingMessageVisibility } from '../
 import { freePort } from '../test/support/wait.ts';
 import { benchMessage, ROTATION } from './messages.ts';
 
-const OUTPUT = resolve(import.meta.dirname, '../cost/measured-capacity.json');
+const OUTPUT = process.argv[2] ? resolve(process.argv[2]) : resolve(import.meta.dirname, '../cost/measured-capacity.json');
 const TABLE = 'shadowmail-cost-measure';
 const STACK_ID = 'shadowmail-cost';
 const RECEIVED_AT = '2026-11-28T09:00:00.000Z';

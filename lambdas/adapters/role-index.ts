@@ -55,7 +55,7 @@ export class RoleIndex implements MessageIndex {
     return this.roles.entries.updateMailboxEntry(mailbox, sesMessageId, changes);
   }
 
-  createDeliveryState(state: DeliveryState): Promise<void> {
+  createDeliveryState(state: DeliveryState): Promise<boolean> {
     return this.roles.deliveries.createDeliveryState(state);
   }
   getDeliveryStates(sesMessageId: string, now: Date): Promise<DeliveryState[]> {

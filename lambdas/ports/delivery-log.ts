@@ -6,8 +6,11 @@ import type { DeliveryAttempt, DeliveryState, DeliveryStateName } from '../core/
 export const MAX_STORED_ATTEMPTS = 50;
 
 export interface DeliveryLog {
-  /** Creates the delivery state unless it exists (a re-ingest never resets progress). */
-  createDeliveryState(state: DeliveryState): Promise<void>;
+  /**
+   * Creates the delivery state unless it exists (a re-ingest never resets progress).
+   * True when this call created it: of concurrent creators exactly one gets true.
+   */
+  createDeliveryState(state: DeliveryState): Promise<boolean>;
   getDeliveryStates(sesMessageId: string, now: Date): Promise<DeliveryState[]>;
   /** The forward's attempt: appended, and state and reason set as given. No state for the recipient: InvalidInputError. */
   recordDeliveryAttempt(

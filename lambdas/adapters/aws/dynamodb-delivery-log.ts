@@ -23,37 +23,41 @@ export class DynamoDbDeliveryLog implements DeliveryLog {
     private readonly pageSize: number | undefined,
   ) {}
 
-  async createDeliveryState(state: DeliveryState): Promise<void> {
-    await putIfAbsent(this.table, {
-      ...keys.delivery(state.sesMessageId, normalizeAddress(state.recipient)),
-      type: 'delivery',
-      sesMessageId: state.sesMessageId,
-      recipient: state.recipient,
-      state: state.state,
-      receivedAt: state.receivedAt,
-      expiresAt: state.expiresAt,
-      attempts: state.attempts.slice(-MAX_STORED_ATTEMPTS).map(capAttempt),
-      attemptCount: state.attemptCount,
-      lastReply: capNullable(state.lastReply),
-      updatedAt: state.updatedAt,
-      reason: capNullable(state.reason),
-      part: state.part,
-    });
-    // The day lookup marks received mail (Sent copies get no delivery states). Written
-    // after the state and on every re-ingest, so a crash in between is repaired.
+  async createDeliveryState(state: DeliveryState): Promise<boolean> {
+    // The day lookup marks received mail (Sent copies get no delivery states). Written with
+    // the state and on every re-ingest, so a crash in between is repaired; a lookup whose
+    // state is not written yet lists a message whose record is (ingest writes it first).
     const day = dayOf(state.receivedAt);
-    await this.table.doc.send(
-      new PutCommand({
-        TableName: this.table.name,
-        Item: {
-          ...keys.lookup(state.sesMessageId, 'DAY', day),
-          type: 'lookup',
-          [MESSAGE_TABLE.lookupIndex.partitionKey]: keys.lookupIndexPartition('DAY', day),
-          [MESSAGE_TABLE.lookupIndex.sortKey]: keys.lookupIndexSort(state.receivedAt, state.sesMessageId),
-          expiresAt: state.expiresAt,
-        },
+    const [created] = await Promise.all([
+      putIfAbsent(this.table, {
+        ...keys.delivery(state.sesMessageId, normalizeAddress(state.recipient)),
+        type: 'delivery',
+        sesMessageId: state.sesMessageId,
+        recipient: state.recipient,
+        state: state.state,
+        receivedAt: state.receivedAt,
+        expiresAt: state.expiresAt,
+        attempts: state.attempts.slice(-MAX_STORED_ATTEMPTS).map(capAttempt),
+        attemptCount: state.attemptCount,
+        lastReply: capNullable(state.lastReply),
+        updatedAt: state.updatedAt,
+        reason: capNullable(state.reason),
+        part: state.part,
       }),
-    );
+      this.table.doc.send(
+        new PutCommand({
+          TableName: this.table.name,
+          Item: {
+            ...keys.lookup(state.sesMessageId, 'DAY', day),
+            type: 'lookup',
+            [MESSAGE_TABLE.lookupIndex.partitionKey]: keys.lookupIndexPartition('DAY', day),
+            [MESSAGE_TABLE.lookupIndex.sortKey]: keys.lookupIndexSort(state.receivedAt, state.sesMessageId),
+            expiresAt: state.expiresAt,
+          },
+        }),
+      ),
+    ]);
+    return created;
   }
 
   async getDeliveryStates(sesMessageId: string, now: Date): Promise<DeliveryState[]> {

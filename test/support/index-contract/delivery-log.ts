@@ -22,6 +22,22 @@ export function describeDeliveryLogContract(current: () => IndexUnderTest): void
       expect(state).toMatchObject({ state: 'deferred', attemptCount: 1, recipient: 'alice@corp.test' });
     });
 
+    // Ingest skips reading the states back when it created all of them (core/ingest.ts).
+    it('says whether the call created the state: exactly one of concurrent creators did', async () => {
+      // Prepare
+      expect(await index.createDeliveryState(makeState('m1', 'alice@corp.test'))).toBe(true);
+      // Act
+      const again = await index.createDeliveryState(makeState('m1', 'ALICE@corp.test'));
+      const racing = await Promise.all(
+        [1, 2, 3].map((n) => index.createDeliveryState(makeState('m1', 'bob@corp.test', { part: `rule-${n}` }))),
+      );
+      // Assess
+      expect(again).toBe(false);
+      expect(racing.filter(Boolean)).toHaveLength(1);
+      const bob = (await index.getDeliveryStates('m1', NOW)).find((state) => state.recipient === 'bob@corp.test');
+      expect(bob?.part).toBe(`rule-${racing.indexOf(true) + 1}`);
+    });
+
     // Two receipt rules matched bob: the notification that created his state relays him (core/forward-part.ts).
     it('keeps the part of the state created first, and no part where none was given', async () => {
       // Prepare
