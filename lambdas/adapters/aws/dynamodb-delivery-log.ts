@@ -3,14 +3,14 @@
 // cut at MAX_REPLY_BYTES, so an item stays well below 400 KB. An attempt is appended
 // with a read-modify-write guarded by attemptCount (it grows by one per attempt, so
 // it is a version): a concurrent writer makes the condition fail and we re-read.
-import { PutCommand, type UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
+import { PutCommand, UpdateCommand, type UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
 import { messageTableKeys as keys, MESSAGE_TABLE } from '../../contract/message-table.ts';
 import { normalizeAddress } from '../../core/addresses.ts';
 import { InvalidInputError, RetryableError } from '../../core/errors.ts';
 import type { DeliveryAttempt, DeliveryState, DeliveryStateName } from '../../core/model.ts';
 import { dayOf } from '../../core/trace.ts';
 import { type DeliveryLog, MAX_STORED_ATTEMPTS } from '../../ports/delivery-log.ts';
-import { type DynamoTable, type Item, putIfAbsent, queryLive, updateVersioned } from './dynamodb-toolkit.ts';
+import { type DynamoTable, type Item, isConditionFailure, putIfAbsent, queryLive, updateVersioned } from './dynamodb-toolkit.ts';
 
 /** SMTP replies stored per attempt (and lastReply/reason) are cut to this many UTF-8 bytes. */
 export const MAX_REPLY_BYTES = 2048;
@@ -83,8 +83,9 @@ export class DynamoDbDeliveryLog implements DeliveryLog {
     attempt: DeliveryAttempt,
     state: DeliveryStateName,
     reason: string | null,
+    read?: DeliveryState,
   ): Promise<void> {
-    await this.appendAttempt(sesMessageId, recipient, attempt, () => ({ state, reason: capNullable(reason) }), true);
+    await this.appendAttempt(sesMessageId, recipient, attempt, () => ({ state, reason: capNullable(reason) }), true, read);
   }
 
   async recordExtraAttempt(sesMessageId: string, recipient: string, attempt: DeliveryAttempt): Promise<void> {
@@ -98,21 +99,23 @@ export class DynamoDbDeliveryLog implements DeliveryLog {
     );
   }
 
-  /** Appends the attempt and sets state and reason as `next` says; a missing state throws when `required`, else nothing is written. */
+  /**
+   * Appends the attempt and sets state and reason as `next` says; a missing state throws when
+   * `required`, else nothing is written. From the state the caller `read`, the versioned write
+   * goes first without a GetItem (one request, no read unit); when it was stale the version
+   * check refuses it and the usual read-modify-write follows.
+   */
   private async appendAttempt(
     sesMessageId: string,
     recipient: string,
     attempt: DeliveryAttempt,
     next: (current: DeliveryState) => { state: DeliveryStateName; reason: string | null },
     required: boolean,
+    read?: DeliveryState,
   ): Promise<void> {
     const stored = capAttempt(attempt);
-    const change = (item: Item | undefined): Omit<UpdateCommandInput, 'TableName' | 'Key'> | null => {
-      if (!item) {
-        if (required) throw new InvalidInputError(`no delivery state for ${sesMessageId} / ${recipient}`);
-        return null;
-      }
-      const current = toDeliveryState(item);
+    const key = keys.delivery(sesMessageId, normalizeAddress(recipient));
+    const update = (current: DeliveryState): Omit<UpdateCommandInput, 'TableName' | 'Key'> => {
       const { state, reason } = next(current);
       return {
         UpdateExpression:
@@ -138,9 +141,23 @@ export class DynamoDbDeliveryLog implements DeliveryLog {
         },
       };
     };
+    const isThisState = read?.sesMessageId === sesMessageId && normalizeAddress(read.recipient) === normalizeAddress(recipient);
+    if (read && isThisState) {
+      try {
+        await this.table.doc.send(new UpdateCommand({ ...update(read), TableName: this.table.name, Key: key }));
+        return;
+      } catch (error) {
+        if (!isConditionFailure(error)) throw error;
+      }
+    }
+    const change = (item: Item | undefined): Omit<UpdateCommandInput, 'TableName' | 'Key'> | null => {
+      if (item) return update(toDeliveryState(item));
+      if (required) throw new InvalidInputError(`no delivery state for ${sesMessageId} / ${recipient}`);
+      return null;
+    };
     await updateVersioned(
       this.table,
-      keys.delivery(sesMessageId, normalizeAddress(recipient)),
+      key,
       change,
       VERSIONED_WRITE_TRIES,
       () => new RetryableError(`delivery state ${sesMessageId} / ${recipient} kept changing under us`),

@@ -92,6 +92,41 @@ describe('forwardMessage', () => {
     expect(states.every((state) => state.state === 'delivered' && state.attemptCount === 1)).toBe(true);
   });
 
+  it('records the attempts of several recipients at once, each from the state read before the relay (issue 18)', async () => {
+    // Prepare: every attempt write waits a tick, so writes issued together overlap
+    const job = await ingest();
+    relay.codes.set('c@corp.test', 451);
+    const passed: unknown[] = [];
+    let inFlight = 0;
+    let most = 0;
+    const record = index.recordDeliveryAttempt.bind(index);
+    index.recordDeliveryAttempt = async (...args) => {
+      passed.push(args[5]);
+      inFlight += 1;
+      most = Math.max(most, inFlight);
+      await new Promise((resolve) => setTimeout(resolve, 1));
+      inFlight -= 1;
+      return record(...args);
+    };
+
+    // Act
+    await forwardMessage(job, deps);
+
+    // Assess
+    expect(most).toBe(3);
+    expect(passed.map((state) => (state as { recipient?: string } | undefined)?.recipient)).toEqual([
+      'a@corp.test',
+      'b@corp.test',
+      'c@corp.test',
+    ]);
+    const states = await index.getDeliveryStates(mail.sesMessageId, clock.now());
+    expect(states.map((state) => [state.recipient, state.state, state.attemptCount])).toEqual([
+      ['a@corp.test', 'delivered', 1],
+      ['b@corp.test', 'delivered', 1],
+      ['c@corp.test', 'deferred', 1],
+    ]);
+  });
+
   it('records 2xx delivered, 5xx failed for good, 4xx deferred and schedules a retry only for the deferred', async () => {
     const job = await ingest();
     relay.codes.set('b@corp.test', 550);

@@ -300,6 +300,40 @@ function describeDynamoDbSpecifics(endpoint: () => string): void {
     }
   });
 
+  it('records an attempt from the state the caller read with one UpdateItem and no read; a stale one is re-read', async () => {
+    // Prepare
+    const table = await freshTable(endpoint());
+    try {
+      await table.index.createDeliveryState(makeState('m1', 'alice@corp.test'));
+      const [read] = await table.index.getDeliveryStates('m1', NOW);
+      const sent: string[] = [];
+      table.client.middlewareStack.add(
+        (next, context) => async (args) => {
+          sent.push(String(context.commandName));
+          return next(args);
+        },
+        { step: 'initialize', name: 'countCommands' },
+      );
+      const at = (n: number) => ({
+        at: new Date(NOW.getTime() + n).toISOString(),
+        code: 451,
+        response: `451 try ${n}`,
+        outcome: 'deferred' as const,
+      });
+      // Act
+      await table.index.recordDeliveryAttempt('m1', 'alice@corp.test', at(1), 'deferred', null, read);
+      const fresh = sent.splice(0);
+      await table.index.recordDeliveryAttempt('m1', 'alice@corp.test', at(2), 'deferred', null, read);
+      // Assess
+      expect(fresh).toEqual(['UpdateItemCommand']);
+      expect(sent).toEqual(['UpdateItemCommand', 'GetItemCommand', 'UpdateItemCommand']);
+      const [state] = await table.index.getDeliveryStates('m1', NOW);
+      expect(state?.attempts.map((attempt) => attempt.response)).toEqual(['451 try 1', '451 try 2']);
+    } finally {
+      await table.cleanup();
+    }
+  });
+
   it('cuts long SMTP replies so 50 stored attempts stay within one item', async () => {
     // Prepare
     const table = await freshTable(endpoint());
