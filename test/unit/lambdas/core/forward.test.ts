@@ -8,6 +8,7 @@ import type { ForwardJob, MessageSummary, ReceivedMail } from '../../../../lambd
 import type { MimeParser } from '../../../../lambdas/ports/mime-parser.ts';
 import { ManualClock, MemoryRawMailStore, RecordingForwardQueue, ScriptedRelay } from '../../../support/memory-adapters.ts';
 import { MemoryMessageIndex } from '../../../support/memory-message-index.ts';
+import { meterOverlap } from '../../../support/overlapping-calls.ts';
 import { receivedMail } from '../../../support/received-mail.ts';
 
 const RAW = 'Subject: hi\r\n\r\n.leading dot\r\nbare\rCR and bare\nLF \xff\r\n';
@@ -96,25 +97,14 @@ describe('forwardMessage', () => {
     // Prepare: every attempt write waits a tick, so writes issued together overlap
     const job = await ingest();
     relay.codes.set('c@corp.test', 451);
-    const passed: unknown[] = [];
-    let inFlight = 0;
-    let most = 0;
-    const record = index.recordDeliveryAttempt.bind(index);
-    index.recordDeliveryAttempt = async (...args) => {
-      passed.push(args[5]);
-      inFlight += 1;
-      most = Math.max(most, inFlight);
-      await new Promise((resolve) => setTimeout(resolve, 1));
-      inFlight -= 1;
-      return record(...args);
-    };
+    const overlap = meterOverlap(index, ['recordDeliveryAttempt']);
 
     // Act
     await forwardMessage(job, deps);
 
     // Assess
-    expect(most).toBe(3);
-    expect(passed.map((state) => (state as { recipient?: string } | undefined)?.recipient)).toEqual([
+    expect(overlap.most).toBe(3);
+    expect(overlap.calls.map(({ args }) => (args[5] as { recipient?: string } | undefined)?.recipient)).toEqual([
       'a@corp.test',
       'b@corp.test',
       'c@corp.test',

@@ -6,6 +6,7 @@ import { enqueueGate } from '../../../../lambdas/core/forward-part.ts';
 import { type IngestDeps, ingestMessage } from '../../../../lambdas/core/ingest.ts';
 import { ManualClock, MemoryRawMailStore, RecordingForwardQueue } from '../../../support/memory-adapters.ts';
 import { MemoryMessageIndex } from '../../../support/memory-message-index.ts';
+import { meterOverlap } from '../../../support/overlapping-calls.ts';
 import { receivedMail, simpleMessage } from '../../../support/received-mail.ts';
 
 describe('ingestMessage', () => {
@@ -227,24 +228,13 @@ describe('ingestMessage', () => {
       // Prepare: every write waits a tick, so writes issued together overlap
       const mail = receivedMail({ envelopeRecipients: ['alice@corp.test', 'bob@corp.test', 'carol@corp.test'] });
       store.put(mail.raw, simpleMessage());
-      let inFlight = 0;
-      let most = 0;
-      for (const name of ['putMailboxEntry', 'createDeliveryState', 'mailboxFor'] as const) {
-        const call = (index[name] as (...args: unknown[]) => Promise<unknown>).bind(index);
-        (index as unknown as Record<string, unknown>)[name] = async (...args: unknown[]) => {
-          inFlight += 1;
-          most = Math.max(most, inFlight);
-          await new Promise((resolve) => setTimeout(resolve, 1));
-          inFlight -= 1;
-          return call(...args);
-        };
-      }
+      const overlap = meterOverlap(index, ['putMailboxEntry', 'createDeliveryState', 'mailboxFor']);
 
       // Act
       await ingestMessage(mail, deps);
 
       // Assess: three entries and three states in flight together, and all of them stored
-      expect(most).toBe(6);
+      expect(overlap.most).toBe(6);
       expect(await index.getDeliveryStates(mail.sesMessageId, deps.clock.now())).toHaveLength(3);
       expect(await index.getMailboxEntry('carol@corp.test', mail.sesMessageId, deps.clock.now())).not.toBeNull();
     });
