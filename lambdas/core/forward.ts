@@ -70,21 +70,26 @@ export function retryDelaySeconds(attemptsMade: number, config: ForwardConfig): 
 
 export async function forwardMessage(job: ForwardJob, deps: ForwardDeps): Promise<ForwardOutcome> {
   const now = deps.clock.now();
-  const record = await deps.index.getMessage(job.sesMessageId, now);
+  // The states are read with the record, before the gate: written only by this part's job
+  // chain (each attempt before it queues the next) and by a resend, whose race with the relay
+  // is the same wherever they are read; recording from a stale state loses nothing (DeliveryLog).
+  const [record, states] = await Promise.all([
+    deps.index.getMessage(job.sesMessageId, now),
+    deps.index.getDeliveryStates(job.sesMessageId, now),
+  ]);
   if (!record) return { status: 'gone' };
 
   const gate = relayGate(job);
   const once = await runOnce(deps.index, { key: gate, owner: deps.workerId, now, leaseMs: deps.config.leaseMs }, () =>
-    relayPending(job, record, deps),
+    relayPending(job, record, states, deps),
   );
   if (once.status === 'done') return { status: 'duplicate' };
   if (once.status === 'busy') throw new LeaseBusyError(gate);
   return once.value;
 }
 
-async function relayPending(job: ForwardJob, record: MessageRecord, deps: ForwardDeps): Promise<ForwardOutcome> {
+async function relayPending(job: ForwardJob, record: MessageRecord, states: DeliveryState[], deps: ForwardDeps): Promise<ForwardOutcome> {
   const now = deps.clock.now();
-  const states = await deps.index.getDeliveryStates(record.sesMessageId, now);
   // Only the job's part: another receipt rule's recipients have their own job (forward-part.ts).
   const pending = pendingRecipients(recipientsOfPart(job, record.envelopeRecipients), states);
   if (pending.length === 0) {

@@ -93,6 +93,17 @@ describe('forwardMessage', () => {
     expect(states.every((state) => state.state === 'delivered' && state.attemptCount === 1)).toBe(true);
   });
 
+  it('reads the record and the delivery states in one round trip of time (issue 18)', async () => {
+    const job = await ingest();
+    const overlap = meterOverlap(index, ['getMessage', 'getDeliveryStates']);
+
+    const outcome = await forwardMessage(job, deps);
+
+    expect(overlap.most).toBe(2);
+    expect(overlap.calls.map(({ name }) => name).sort()).toEqual(['getDeliveryStates', 'getMessage']);
+    expect(outcome).toMatchObject({ status: 'attempted', delivered: ['a@corp.test', 'b@corp.test', 'c@corp.test'] });
+  });
+
   it('records the attempts of several recipients at once, each from the state read before the relay (issue 18)', async () => {
     // Prepare: every attempt write waits a tick, so writes issued together overlap
     const job = await ingest();
