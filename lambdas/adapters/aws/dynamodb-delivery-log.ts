@@ -17,6 +17,9 @@ export const MAX_REPLY_BYTES = 2048;
 const VERSIONED_WRITE_TRIES = 40;
 
 export class DynamoDbDeliveryLog implements DeliveryLog {
+  /** Day-lookup writes in flight, by item key: the states of one message created at once share one. */
+  private readonly dayWrites = new Map<string, Promise<unknown>>();
+
   constructor(
     private readonly table: DynamoTable,
     /** Items per Query page; unset means DynamoDB's own 1 MB pages. */
@@ -27,7 +30,6 @@ export class DynamoDbDeliveryLog implements DeliveryLog {
     // The day lookup marks received mail (Sent copies get no delivery states). Written with
     // the state and on every re-ingest, so a crash in between is repaired; a lookup whose
     // state is not written yet lists a message whose record is (ingest writes it first).
-    const day = dayOf(state.receivedAt);
     const [created] = await Promise.all([
       putIfAbsent(this.table, {
         ...keys.delivery(state.sesMessageId, normalizeAddress(state.recipient)),
@@ -44,20 +46,37 @@ export class DynamoDbDeliveryLog implements DeliveryLog {
         reason: capNullable(state.reason),
         part: state.part,
       }),
-      this.table.doc.send(
+      this.writeDayLookup(state),
+    ]);
+    return created;
+  }
+
+  /**
+   * One message's recipients share one day lookup: states created at once (ingest) wait on
+   * one PutItem, not one each. Forgotten when written, so a later call writes it again.
+   */
+  private writeDayLookup(state: DeliveryState): Promise<unknown> {
+    const day = dayOf(state.receivedAt);
+    const key = keys.lookup(state.sesMessageId, 'DAY', day);
+    const name = `${key.pk}\n${key.sk}`;
+    const inFlight = this.dayWrites.get(name);
+    if (inFlight) return inFlight;
+    const write = this.table.doc
+      .send(
         new PutCommand({
           TableName: this.table.name,
           Item: {
-            ...keys.lookup(state.sesMessageId, 'DAY', day),
+            ...key,
             type: 'lookup',
             [MESSAGE_TABLE.lookupIndex.partitionKey]: keys.lookupIndexPartition('DAY', day),
             [MESSAGE_TABLE.lookupIndex.sortKey]: keys.lookupIndexSort(state.receivedAt, state.sesMessageId),
             expiresAt: state.expiresAt,
           },
         }),
-      ),
-    ]);
-    return created;
+      )
+      .finally(() => this.dayWrites.delete(name));
+    this.dayWrites.set(name, write);
+    return write;
   }
 
   async getDeliveryStates(sesMessageId: string, now: Date): Promise<DeliveryState[]> {

@@ -9,7 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DeleteTableCommand, DescribeTimeToLiveCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeDynamoDbClient } from '../../../../../lambdas/adapters/aws/dynamodb-client.ts';
 import { MAX_REPLY_BYTES } from '../../../../../lambdas/adapters/aws/dynamodb-delivery-log.ts';
@@ -19,6 +19,7 @@ import type { PageBudget } from '../../../../../lambdas/adapters/aws/dynamodb-to
 import { createMessageTable } from '../../../../../lambdas/adapters/aws/message-table.ts';
 import { messageTableKeys } from '../../../../../lambdas/contract/message-table.ts';
 import type { MailboxEntry } from '../../../../../lambdas/core/model.ts';
+import { dayOf } from '../../../../../lambdas/core/trace.ts';
 import { type DynamoDbServer, startDynalite, startDynamoDbLocal } from '../../../../support/dynamodb-servers.ts';
 import {
   allPages,
@@ -295,6 +296,39 @@ function describeDynamoDbSpecifics(endpoint: () => string): void {
       expect(listed?.attachments.length).toBeGreaterThan(0);
       expect(listed?.attachments).toEqual(many.slice(0, listed?.attachments.length));
       expect((await table.index.findMessages({ recipient: 'alice@corp.test' }, NOW)).map((m) => m.sesMessageId)).toEqual(['m-huge']);
+    } finally {
+      await table.cleanup();
+    }
+  });
+
+  it('writes the day lookup of states created at once one time, and again on a later create', async () => {
+    // Prepare
+    const table = await freshTable(endpoint());
+    try {
+      const sent: string[] = [];
+      table.client.middlewareStack.add(
+        (next, context) => async (args) => {
+          sent.push(String(context.commandName));
+          return next(args);
+        },
+        { step: 'initialize', name: 'countCommands' },
+      );
+      const recipients = ['alice@corp.test', 'bob@corp.test', 'carol@corp.test'];
+      const day = messageTableKeys.lookup('m1', 'DAY', dayOf(makeState('m1', 'x').receivedAt));
+      // Act
+      const created = await Promise.all(recipients.map((recipient) => table.index.createDeliveryState(makeState('m1', recipient))));
+      const together = sent.splice(0);
+      const doc = DynamoDBDocumentClient.from(table.client);
+      const lookup = await doc.send(new GetCommand({ TableName: table.tableName, Key: day }));
+      await doc.send(new DeleteCommand({ TableName: table.tableName, Key: day }));
+      sent.splice(0);
+      await table.index.createDeliveryState(makeState('m1', 'alice@corp.test'));
+      // Assess: three states and one lookup; the re-ingest's create repairs a lost lookup
+      expect(created).toEqual([true, true, true]);
+      expect(together).toEqual(['PutItemCommand', 'PutItemCommand', 'PutItemCommand', 'PutItemCommand']);
+      expect(lookup.Item).toMatchObject({ type: 'lookup' });
+      expect(sent).toEqual(['PutItemCommand', 'PutItemCommand']);
+      expect((await doc.send(new GetCommand({ TableName: table.tableName, Key: day }))).Item).toMatchObject({ type: 'lookup' });
     } finally {
       await table.cleanup();
     }
