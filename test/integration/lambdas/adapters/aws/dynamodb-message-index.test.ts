@@ -99,6 +99,19 @@ function countQueries(client: DynamoDBClient): QueryCounter {
   return counter;
 }
 
+/** The names of the commands a client sends from now on, in order. */
+function recordCommands(client: DynamoDBClient): string[] {
+  const sent: string[] = [];
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      sent.push(String(context.commandName));
+      return next(args);
+    },
+    { step: 'initialize', name: 'recordCommands' },
+  );
+  return sent;
+}
+
 function describeDynamoDbSpecifics(endpoint: () => string): void {
   it('reads a mailbox larger than one 1 MB DynamoDB page', async () => {
     // Prepare
@@ -305,14 +318,7 @@ function describeDynamoDbSpecifics(endpoint: () => string): void {
     // Prepare
     const table = await freshTable(endpoint());
     try {
-      const sent: string[] = [];
-      table.client.middlewareStack.add(
-        (next, context) => async (args) => {
-          sent.push(String(context.commandName));
-          return next(args);
-        },
-        { step: 'initialize', name: 'countCommands' },
-      );
+      const sent = recordCommands(table.client);
       const recipients = ['alice@corp.test', 'bob@corp.test', 'carol@corp.test'];
       const day = messageTableKeys.lookup('m1', 'DAY', dayOf(makeState('m1', 'x').receivedAt));
       // Act
@@ -340,14 +346,7 @@ function describeDynamoDbSpecifics(endpoint: () => string): void {
     try {
       await table.index.createDeliveryState(makeState('m1', 'alice@corp.test'));
       const [read] = await table.index.getDeliveryStates('m1', NOW);
-      const sent: string[] = [];
-      table.client.middlewareStack.add(
-        (next, context) => async (args) => {
-          sent.push(String(context.commandName));
-          return next(args);
-        },
-        { step: 'initialize', name: 'countCommands' },
-      );
+      const sent = recordCommands(table.client);
       const at = (n: number) => ({
         at: new Date(NOW.getTime() + n).toISOString(),
         code: 451,
