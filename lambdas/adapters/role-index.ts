@@ -55,7 +55,7 @@ export class RoleIndex implements MessageIndex {
     return this.roles.entries.updateMailboxEntry(mailbox, sesMessageId, changes);
   }
 
-  createDeliveryState(state: DeliveryState): Promise<void> {
+  createDeliveryState(state: DeliveryState): Promise<boolean> {
     return this.roles.deliveries.createDeliveryState(state);
   }
   getDeliveryStates(sesMessageId: string, now: Date): Promise<DeliveryState[]> {
@@ -67,8 +67,9 @@ export class RoleIndex implements MessageIndex {
     attempt: DeliveryAttempt,
     state: DeliveryStateName,
     reason: string | null,
+    read?: DeliveryState,
   ): Promise<void> {
-    return this.roles.deliveries.recordDeliveryAttempt(sesMessageId, recipient, attempt, state, reason);
+    return this.roles.deliveries.recordDeliveryAttempt(sesMessageId, recipient, attempt, state, reason, read);
   }
   recordExtraAttempt(sesMessageId: string, recipient: string, attempt: DeliveryAttempt): Promise<void> {
     return this.roles.deliveries.recordExtraAttempt(sesMessageId, recipient, attempt);

@@ -70,21 +70,26 @@ export function retryDelaySeconds(attemptsMade: number, config: ForwardConfig): 
 
 export async function forwardMessage(job: ForwardJob, deps: ForwardDeps): Promise<ForwardOutcome> {
   const now = deps.clock.now();
-  const record = await deps.index.getMessage(job.sesMessageId, now);
+  // The states are read with the record, before the gate: written only by this part's job
+  // chain (each attempt before it queues the next) and by a resend, whose race with the relay
+  // is the same wherever they are read; recording from a stale state loses nothing (DeliveryLog).
+  const [record, states] = await Promise.all([
+    deps.index.getMessage(job.sesMessageId, now),
+    deps.index.getDeliveryStates(job.sesMessageId, now),
+  ]);
   if (!record) return { status: 'gone' };
 
   const gate = relayGate(job);
   const once = await runOnce(deps.index, { key: gate, owner: deps.workerId, now, leaseMs: deps.config.leaseMs }, () =>
-    relayPending(job, record, deps),
+    relayPending(job, record, states, deps),
   );
   if (once.status === 'done') return { status: 'duplicate' };
   if (once.status === 'busy') throw new LeaseBusyError(gate);
   return once.value;
 }
 
-async function relayPending(job: ForwardJob, record: MessageRecord, deps: ForwardDeps): Promise<ForwardOutcome> {
+async function relayPending(job: ForwardJob, record: MessageRecord, states: DeliveryState[], deps: ForwardDeps): Promise<ForwardOutcome> {
   const now = deps.clock.now();
-  const states = await deps.index.getDeliveryStates(record.sesMessageId, now);
   // Only the job's part: another receipt rule's recipients have their own job (forward-part.ts).
   const pending = pendingRecipients(recipientsOfPart(job, record.envelopeRecipients), states);
   if (pending.length === 0) {
@@ -95,7 +100,7 @@ async function relayPending(job: ForwardJob, record: MessageRecord, deps: Forwar
 
   if (record.loopDetected) {
     const reason = `mail loop: the message already carries the forward stamp of stack ${deps.config.stackId}`;
-    await failAll(job, record, pending, reason, deps);
+    await failAll(job, record, pending, states, reason, deps);
     return { status: 'loop', failed: pending };
   }
 
@@ -106,6 +111,7 @@ async function relayPending(job: ForwardJob, record: MessageRecord, deps: Forwar
       job,
       record,
       pending,
+      states,
       `${TOO_LARGE_PREFIX} ${record.size} bytes, the primary takes at most ${limit} (smartHost.maxMessageBytes)`,
       deps,
     );
@@ -114,7 +120,7 @@ async function relayPending(job: ForwardJob, record: MessageRecord, deps: Forwar
 
   const ageMs = now.getTime() - Date.parse(record.receivedAt);
   if (ageMs >= deps.config.maxAgeMs) {
-    await failAll(job, record, pending, (recipient) => expiryReason(deps.config, lastConfigurationFault(recipient, states)), deps);
+    await failAll(job, record, pending, states, (recipient) => expiryReason(deps.config, lastConfigurationFault(recipient, states)), deps);
     return { status: 'expired', failed: pending };
   }
 
@@ -124,14 +130,19 @@ async function relayPending(job: ForwardJob, record: MessageRecord, deps: Forwar
   const failed: string[] = [];
   const deferred: string[] = [];
   let configurationFault: ConfigurationFault | null = null;
-  for (const recipient of pending) {
+  const attempts = pending.map((recipient) => {
     const reply = replyFor(recipient, replies);
     const attempt = attemptOf(reply, attemptedAt);
-    const reason = attempt.outcome === 'failed' ? `permanent failure: ${reply.response}` : null;
-    await deps.index.recordDeliveryAttempt(record.sesMessageId, recipient, attempt, attempt.outcome, reason);
     ({ delivered, failed, deferred })[attempt.outcome].push(recipient);
     configurationFault ??= attempt.configurationFault ?? null;
-  }
+    return { recipient, attempt, reason: attempt.outcome === 'failed' ? `permanent failure: ${reply.response}` : null };
+  });
+  // Each recipient's state is its own item: all recorded at once, from the states read above.
+  await Promise.all(
+    attempts.map(({ recipient, attempt, reason }) =>
+      deps.index.recordDeliveryAttempt(record.sesMessageId, recipient, attempt, attempt.outcome, reason, stateOf(recipient, states)),
+    ),
+  );
 
   // The console's backlog: how many of this part's recipients still wait (the latest count wins).
   await deps.index.setPendingRecipients(pendingCountKey(job), deferred.length, record.expiresAt);
@@ -183,9 +194,13 @@ export function attemptOf(reply: RecipientReply, at: string, response = reply.re
   return { at, code: reply.code, response, outcome, ...(configurationFault && { configurationFault }) };
 }
 
-function lastConfigurationFault(recipient: string, states: DeliveryState[]): ConfigurationFault | null {
+function stateOf(recipient: string, states: DeliveryState[]): DeliveryState | undefined {
   const key = normalizeAddress(recipient);
-  return states.find((state) => normalizeAddress(state.recipient) === key)?.attempts.at(-1)?.configurationFault ?? null;
+  return states.find((state) => normalizeAddress(state.recipient) === key);
+}
+
+function lastConfigurationFault(recipient: string, states: DeliveryState[]): ConfigurationFault | null {
+  return stateOf(recipient, states)?.attempts.at(-1)?.configurationFault ?? null;
 }
 
 function expiryReason(config: ForwardConfig, fault: ConfigurationFault | null): string {
@@ -198,15 +213,18 @@ async function failAll(
   job: ForwardJob,
   record: MessageRecord,
   recipients: string[],
+  states: DeliveryState[],
   reasonFor: string | ((recipient: string) => string),
   deps: ForwardDeps,
 ): Promise<void> {
   const at = deps.clock.now().toISOString();
-  for (const recipient of recipients) {
-    const reason = typeof reasonFor === 'string' ? reasonFor : reasonFor(recipient);
-    const attempt: DeliveryAttempt = { at, code: 0, response: reason, outcome: 'failed' };
-    await deps.index.recordDeliveryAttempt(record.sesMessageId, recipient, attempt, 'failed', reason);
-  }
+  await Promise.all(
+    recipients.map((recipient) => {
+      const reason = typeof reasonFor === 'string' ? reasonFor : reasonFor(recipient);
+      const attempt: DeliveryAttempt = { at, code: 0, response: reason, outcome: 'failed' };
+      return deps.index.recordDeliveryAttempt(record.sesMessageId, recipient, attempt, 'failed', reason, stateOf(recipient, states));
+    }),
+  );
   await deps.index.setPendingRecipients(pendingCountKey(job), 0, record.expiresAt);
 }
 

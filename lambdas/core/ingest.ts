@@ -92,10 +92,12 @@ export async function ingestMessage(mail: ReceivedMail, deps: IngestDeps): Promi
   // Another receipt rule's notification of this message may have stored it first: then only
   // these recipients are added (ports/message-records.ts), they get their own job below, and
   // what follows is filed as that message (SES times each rule's action: receipt.timestamp).
-  const stored = await index.putMessage(record);
+  // The address map is read meanwhile: nothing below is written before the record is.
+  const [stored, byMailbox] = await Promise.all([index.putMessage(record), groupByMailbox(recipients, index, config.subaddressSeparator)]);
 
-  const byMailbox = await groupByMailbox(recipients, index, config.subaddressSeparator);
-  for (const [mailbox, mailboxRecipients] of byMailbox) {
+  // Entries and states are independent items (each written once, whatever the order): one
+  // round trip of time for all of them. All stand before the enqueue gate below.
+  const entries = [...byMailbox].map(([mailbox, mailboxRecipients]) => {
     const entry: MailboxEntry = {
       mailbox,
       sesMessageId: mail.sesMessageId,
@@ -110,12 +112,12 @@ export async function ingestMessage(mail: ReceivedMail, deps: IngestDeps): Promi
       size,
       ...entrySummaryOf(summary),
     };
-    await index.putMailboxEntry(entry);
-  }
+    return index.putMailboxEntry(entry);
+  });
 
   const now = deps.clock.now().toISOString();
   const part = partOf(recipients);
-  for (const recipient of recipients) {
+  const states = recipients.map((recipient) => {
     const state: DeliveryState = {
       sesMessageId: mail.sesMessageId,
       recipient,
@@ -129,10 +131,14 @@ export async function ingestMessage(mail: ReceivedMail, deps: IngestDeps): Promi
       reason: null,
       part,
     };
-    await index.createDeliveryState(state);
-  }
-  // A recipient another rule's notification created first is relayed by that one's job.
-  const owned = ownedRecipients(part, recipients, await index.getDeliveryStates(mail.sesMessageId, deps.clock.now()));
+    return index.createDeliveryState(state);
+  });
+  const [created] = await Promise.all([Promise.all(states), Promise.all(entries)]);
+  // A recipient another rule's notification created first is relayed by that one's job; when
+  // this call created every state, all are this part's and there is nothing to read back.
+  const owned = created.every(Boolean)
+    ? recipients
+    : ownedRecipients(part, recipients, await index.getDeliveryStates(mail.sesMessageId, deps.clock.now()));
 
   const forwardEnqueued = owned.length > 0 && (await enqueueForwardOnce(stored, recipients, owned, deps));
   return {
@@ -178,11 +184,13 @@ export function summaryFromNotification(mail: ReceivedMail, parseError: string):
   };
 }
 
+/** Recipients by mailbox, in the recipients' order; the recipients are looked up at once. */
 async function groupByMailbox(recipients: string[], index: AddressMap, separator: string): Promise<Map<string, string[]>> {
+  const normals = recipients.map((recipient) => envelopeRecipient(recipient, separator));
+  const mailboxes = await Promise.all(normals.map(async (normal) => (await firstMapped(normal.lookups, index)) ?? normal.fallback));
   const byMailbox = new Map<string, string[]>();
-  for (const recipient of recipients) {
-    const normal = envelopeRecipient(recipient, separator);
-    const mailbox = (await firstMapped(normal.lookups, index)) ?? normal.fallback;
+  for (const [position, normal] of normals.entries()) {
+    const mailbox = mailboxes[position]!;
     const list = byMailbox.get(mailbox) ?? [];
     list.push(normal.address);
     byMailbox.set(mailbox, list);

@@ -6,16 +6,24 @@ import type { DeliveryAttempt, DeliveryState, DeliveryStateName } from '../core/
 export const MAX_STORED_ATTEMPTS = 50;
 
 export interface DeliveryLog {
-  /** Creates the delivery state unless it exists (a re-ingest never resets progress). */
-  createDeliveryState(state: DeliveryState): Promise<void>;
+  /**
+   * Creates the delivery state unless it exists (a re-ingest never resets progress).
+   * True when this call created it: of concurrent creators exactly one gets true.
+   */
+  createDeliveryState(state: DeliveryState): Promise<boolean>;
   getDeliveryStates(sesMessageId: string, now: Date): Promise<DeliveryState[]>;
-  /** The forward's attempt: appended, and state and reason set as given. No state for the recipient: InvalidInputError. */
+  /**
+   * The forward's attempt: appended, and state and reason set as given. No state for the
+   * recipient: InvalidInputError. `read` is the state as the caller last read it: a store
+   * may write from it without reading first, and a stale one still loses nothing.
+   */
   recordDeliveryAttempt(
     sesMessageId: string,
     recipient: string,
     attempt: DeliveryAttempt,
     state: DeliveryStateName,
     reason: string | null,
+    read?: DeliveryState,
   ): Promise<void>;
   /**
    * Adds an attempt made outside the forward (a resend) to a recipient's history. A

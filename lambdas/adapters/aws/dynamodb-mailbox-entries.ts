@@ -47,22 +47,26 @@ export class DynamoDbMailboxEntries implements MailboxEntries {
   async putMailboxEntry(entry: MailboxEntry): Promise<void> {
     const mailbox = normalizeAddress(entry.mailbox);
     const { value, payload } = fitPayload(entry, shrinkEntry);
-    await putIfAbsent(this.table, {
-      ...keys.mailboxEntry(mailbox, entry.receivedAt, entry.sesMessageId),
-      type: 'entry',
-      expiresAt: entry.expiresAt,
-      folder: entry.folder,
-      read: entry.read,
-      visibility: entry.visibility,
-      searchText: searchTextOf(value),
-      ...payload,
-    });
-    await putIfAbsent(this.table, {
-      ...keys.mailboxEntryPointer(mailbox, entry.sesMessageId),
-      type: 'entry-pointer',
-      receivedAt: entry.receivedAt,
-      expiresAt: entry.expiresAt,
-    });
+    // Both at once: a pointer without its entry finds nothing, as if neither were written,
+    // and a crash between is repaired by the re-ingest (each is written unless it exists).
+    await Promise.all([
+      putIfAbsent(this.table, {
+        ...keys.mailboxEntry(mailbox, entry.receivedAt, entry.sesMessageId),
+        type: 'entry',
+        expiresAt: entry.expiresAt,
+        folder: entry.folder,
+        read: entry.read,
+        visibility: entry.visibility,
+        searchText: searchTextOf(value),
+        ...payload,
+      }),
+      putIfAbsent(this.table, {
+        ...keys.mailboxEntryPointer(mailbox, entry.sesMessageId),
+        type: 'entry-pointer',
+        receivedAt: entry.receivedAt,
+        expiresAt: entry.expiresAt,
+      }),
+    ]);
   }
 
   async listMailboxPage(mailbox: string, query: MailboxPageQuery, now: Date): Promise<MailboxPage> {

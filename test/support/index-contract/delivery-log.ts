@@ -22,6 +22,22 @@ export function describeDeliveryLogContract(current: () => IndexUnderTest): void
       expect(state).toMatchObject({ state: 'deferred', attemptCount: 1, recipient: 'alice@corp.test' });
     });
 
+    // Ingest skips reading the states back when it created all of them (core/ingest.ts).
+    it('says whether the call created the state: exactly one of concurrent creators did', async () => {
+      // Prepare
+      expect(await index.createDeliveryState(makeState('m1', 'alice@corp.test'))).toBe(true);
+      // Act
+      const again = await index.createDeliveryState(makeState('m1', 'ALICE@corp.test'));
+      const racing = await Promise.all(
+        [1, 2, 3].map((n) => index.createDeliveryState(makeState('m1', 'bob@corp.test', { part: `rule-${n}` }))),
+      );
+      // Assess
+      expect(again).toBe(false);
+      expect(racing.filter(Boolean)).toHaveLength(1);
+      const bob = (await index.getDeliveryStates('m1', NOW)).find((state) => state.recipient === 'bob@corp.test');
+      expect(bob?.part).toBe(`rule-${racing.indexOf(true) + 1}`);
+    });
+
     // Two receipt rules matched bob: the notification that created his state relays him (core/forward-part.ts).
     it('keeps the part of the state created first, and no part where none was given', async () => {
       // Prepare
@@ -98,6 +114,37 @@ export function describeDeliveryLogContract(current: () => IndexUnderTest): void
       expect(state?.attempts).toHaveLength(MAX_STORED_ATTEMPTS);
       expect(state?.attempts[0]).toEqual(attempt(6));
       expect(state?.attempts.at(-1)).toEqual(attempt(MAX_STORED_ATTEMPTS + 5));
+    });
+
+    // The forward passes the state it read before relaying, so the write needs no read of its own (issue 18).
+    it('loses nothing when the state the caller read is stale: a resend recorded meanwhile is kept', async () => {
+      // Prepare
+      await index.createDeliveryState(makeState('m1', 'alice@corp.test'));
+      const [read] = await index.getDeliveryStates('m1', NOW);
+      await index.recordExtraAttempt('m1', 'alice@corp.test', attempt(1));
+      // Act
+      await index.recordDeliveryAttempt('m1', 'alice@corp.test', attempt(2), 'deferred', null, read);
+      await index.recordDeliveryAttempt('m1', 'alice@corp.test', attempt(3), 'failed', 'permanent failure: 550', read);
+      // Assess
+      const [state] = await index.getDeliveryStates('m1', NOW);
+      expect(state).toMatchObject({ attemptCount: 3, attempts: [attempt(1), attempt(2), attempt(3)], state: 'failed' });
+      expect(state?.reason).toBe('permanent failure: 550');
+    });
+
+    it('records from the state the caller read, capped like any other', async () => {
+      // Prepare
+      await index.createDeliveryState(makeState('m1', 'alice@corp.test'));
+      for (let n = 1; n <= MAX_STORED_ATTEMPTS; n += 1)
+        await index.recordDeliveryAttempt('m1', 'alice@corp.test', attempt(n), 'deferred', null);
+      const [read] = await index.getDeliveryStates('m1', NOW);
+      // Act
+      await index.recordDeliveryAttempt('m1', 'ALICE@corp.test', attempt(99, 'delivered'), 'delivered', null, read);
+      // Assess
+      const [state] = await index.getDeliveryStates('m1', NOW);
+      expect(state?.attemptCount).toBe(MAX_STORED_ATTEMPTS + 1);
+      expect(state?.attempts).toHaveLength(MAX_STORED_ATTEMPTS);
+      expect(state?.attempts.at(-1)).toEqual(attempt(99, 'delivered'));
+      expect(state?.state).toBe('delivered');
     });
 
     it('loses no attempt when several workers record at once', async () => {

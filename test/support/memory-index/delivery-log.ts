@@ -7,9 +7,11 @@ import { deliveryKey, type MemoryIndexState } from './state.ts';
 export class MemoryDeliveryLog implements DeliveryLog {
   constructor(private readonly state: MemoryIndexState) {}
 
-  async createDeliveryState(state: DeliveryState): Promise<void> {
+  async createDeliveryState(state: DeliveryState): Promise<boolean> {
     const key = deliveryKey(state.sesMessageId, state.recipient);
-    if (!this.state.deliveries.has(key)) this.state.deliveries.set(key, structuredClone(state));
+    if (this.state.deliveries.has(key)) return false;
+    this.state.deliveries.set(key, structuredClone(state));
+    return true;
   }
 
   async getDeliveryStates(sesMessageId: string, now: Date): Promise<DeliveryState[]> {

@@ -9,6 +9,7 @@ import {
   CostInputError,
   DEPLOYMENT,
   estimateMonthlyCost,
+  MODEL_DATA,
   meanDeferredAttempts,
   type PriceKey,
 } from '../../../cost/cost-model.ts';
@@ -24,6 +25,26 @@ const line = (estimate: CostEstimate, service: string, item: string) => {
 };
 
 describe('cost model arithmetic', () => {
+  it('bills the Lambda time of DynamoDB round trips the handler waits, not of requests sent together (issue 18)', () => {
+    // Prepare: the measured file, and the same without waits (a file measured before they were counted)
+    const waits = measured.perMessage.forwardDelivered.dynamoDbRoundTripWaits;
+    const requests = measured.perMessage.forwardDelivered.dynamoDbRequests;
+    const withoutWaits = structuredClone(MODEL_DATA);
+    delete withoutWaits.measured.perMessage.forwardDelivered.dynamoDbRoundTripWaits;
+    const inputs = { users: 10, recipientsPerMessage: 3 };
+
+    // Act
+    const estimate = estimateMonthlyCost(inputs);
+    const older = estimateMonthlyCost(inputs, withoutWaits);
+
+    // Assess: 3 recipients wait fewer round trips than they send requests, by exactly that many × the assumed latency
+    const saved = (requests.base + 3 * requests.perRecipient - (waits.base + 3 * waits.perRecipient)) * ASSUMPTIONS.dynamoDbRequestMs;
+    expect(saved).toBeGreaterThan(0);
+    const seconds = (estimate: CostEstimate) => line(estimate, 'Lambda', 'duration, forward').quantity;
+    const messages = line(estimate, 'SES', 'emails received').quantity * 1000;
+    expect(seconds(older) - seconds(estimate)).toBeCloseTo(((messages * saved) / 1000) * (DEPLOYMENT.forwardMemoryMiB / 1024), 6);
+  });
+
   it('prices a 10-user company as worked out by hand from the price table', () => {
     // Prepare: 10 users × 1,100 messages of 75 KB, one recipient each, 28 days, eu-west-1
     const messages = 10 * 1100;

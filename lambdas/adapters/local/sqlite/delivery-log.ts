@@ -65,8 +65,11 @@ export class SqliteDeliveryLog implements DeliveryLog, ExpiringRows {
     this.purge = db.prepare<[number]>('DELETE FROM delivery WHERE expires_at <= ?');
   }
 
-  async createDeliveryState(state: DeliveryState): Promise<void> {
-    this.insert.run(state.sesMessageId, normalizeAddress(state.recipient), searchPosition(state), state.expiresAt, JSON.stringify(state));
+  async createDeliveryState(state: DeliveryState): Promise<boolean> {
+    return (
+      this.insert.run(state.sesMessageId, normalizeAddress(state.recipient), searchPosition(state), state.expiresAt, JSON.stringify(state))
+        .changes === 1
+    );
   }
 
   async getDeliveryStates(sesMessageId: string, now: Date): Promise<DeliveryState[]> {

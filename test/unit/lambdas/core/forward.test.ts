@@ -8,6 +8,7 @@ import type { ForwardJob, MessageSummary, ReceivedMail } from '../../../../lambd
 import type { MimeParser } from '../../../../lambdas/ports/mime-parser.ts';
 import { ManualClock, MemoryRawMailStore, RecordingForwardQueue, ScriptedRelay } from '../../../support/memory-adapters.ts';
 import { MemoryMessageIndex } from '../../../support/memory-message-index.ts';
+import { meterOverlap } from '../../../support/overlapping-calls.ts';
 import { receivedMail } from '../../../support/received-mail.ts';
 
 const RAW = 'Subject: hi\r\n\r\n.leading dot\r\nbare\rCR and bare\nLF \xff\r\n';
@@ -90,6 +91,41 @@ describe('forwardMessage', () => {
     expect(sent!.data.subarray(sent!.data.indexOf('\r\n') + 2)).toEqual(Buffer.from(RAW, 'latin1'));
     const states = await index.getDeliveryStates(mail.sesMessageId, clock.now());
     expect(states.every((state) => state.state === 'delivered' && state.attemptCount === 1)).toBe(true);
+  });
+
+  it('reads the record and the delivery states in one round trip of time (issue 18)', async () => {
+    const job = await ingest();
+    const overlap = meterOverlap(index, ['getMessage', 'getDeliveryStates']);
+
+    const outcome = await forwardMessage(job, deps);
+
+    expect(overlap.most).toBe(2);
+    expect(overlap.calls.map(({ name }) => name).sort()).toEqual(['getDeliveryStates', 'getMessage']);
+    expect(outcome).toMatchObject({ status: 'attempted', delivered: ['a@corp.test', 'b@corp.test', 'c@corp.test'] });
+  });
+
+  it('records the attempts of several recipients at once, each from the state read before the relay (issue 18)', async () => {
+    // Prepare: every attempt write waits a tick, so writes issued together overlap
+    const job = await ingest();
+    relay.codes.set('c@corp.test', 451);
+    const overlap = meterOverlap(index, ['recordDeliveryAttempt']);
+
+    // Act
+    await forwardMessage(job, deps);
+
+    // Assess
+    expect(overlap.most).toBe(3);
+    expect(overlap.calls.map(({ args }) => (args[5] as { recipient?: string } | undefined)?.recipient)).toEqual([
+      'a@corp.test',
+      'b@corp.test',
+      'c@corp.test',
+    ]);
+    const states = await index.getDeliveryStates(mail.sesMessageId, clock.now());
+    expect(states.map((state) => [state.recipient, state.state, state.attemptCount])).toEqual([
+      ['a@corp.test', 'delivered', 1],
+      ['b@corp.test', 'delivered', 1],
+      ['c@corp.test', 'deferred', 1],
+    ]);
   });
 
   it('records 2xx delivered, 5xx failed for good, 4xx deferred and schedules a retry only for the deferred', async () => {

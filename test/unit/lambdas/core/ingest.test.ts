@@ -6,6 +6,7 @@ import { enqueueGate } from '../../../../lambdas/core/forward-part.ts';
 import { type IngestDeps, ingestMessage } from '../../../../lambdas/core/ingest.ts';
 import { ManualClock, MemoryRawMailStore, RecordingForwardQueue } from '../../../support/memory-adapters.ts';
 import { MemoryMessageIndex } from '../../../support/memory-message-index.ts';
+import { meterOverlap } from '../../../support/overlapping-calls.ts';
 import { receivedMail, simpleMessage } from '../../../support/received-mail.ts';
 
 describe('ingestMessage', () => {
@@ -184,6 +185,59 @@ describe('ingestMessage', () => {
       { sesMessageId: first.sesMessageId, receivedAt: first.receivedAt, attempt: 0, recipients: ['alice@corp.test'] },
       { sesMessageId: first.sesMessageId, receivedAt: first.receivedAt, attempt: 0, recipients: ['bob@corp.test'] },
     ]);
+  });
+
+  describe('round trips (issue 18)', () => {
+    const countReads = () => {
+      const reads = { states: 0 };
+      const read = index.getDeliveryStates.bind(index);
+      index.getDeliveryStates = (...args) => {
+        reads.states += 1;
+        return read(...args);
+      };
+      return reads;
+    };
+
+    it('reads no delivery states back when this notification created every one of them', async () => {
+      const mail = receivedMail({ envelopeRecipients: ['alice@corp.test', 'bob@corp.test'] });
+      store.put(mail.raw, simpleMessage());
+      const reads = countReads();
+
+      await ingestMessage(mail, deps);
+
+      expect(reads.states).toBe(0);
+      expect(queue.sent.map((sent) => sent.job.recipients)).toEqual([['alice@corp.test', 'bob@corp.test']]);
+    });
+
+    it('reads them back when a state existed, and queues only the recipients it owns', async () => {
+      // Prepare: an overlapping rule's notification created bob's state first
+      const mail = receivedMail({ envelopeRecipients: ['alice@corp.test', 'bob@corp.test'] });
+      store.put(mail.raw, simpleMessage());
+      await ingestMessage({ ...mail, envelopeRecipients: ['bob@corp.test'] }, deps);
+      const reads = countReads();
+
+      // Act
+      await ingestMessage(mail, { ...deps, workerId: 'worker-b' });
+
+      // Assess
+      expect(reads.states).toBe(1);
+      expect(queue.sent.map((sent) => sent.job.recipients)).toEqual([['bob@corp.test'], ['alice@corp.test']]);
+    });
+
+    it('writes the entries and states of several recipients at once, not one after another', async () => {
+      // Prepare: every write waits a tick, so writes issued together overlap
+      const mail = receivedMail({ envelopeRecipients: ['alice@corp.test', 'bob@corp.test', 'carol@corp.test'] });
+      store.put(mail.raw, simpleMessage());
+      const overlap = meterOverlap(index, ['putMailboxEntry', 'createDeliveryState', 'mailboxFor']);
+
+      // Act
+      await ingestMessage(mail, deps);
+
+      // Assess: three entries and three states in flight together, and all of them stored
+      expect(overlap.most).toBe(6);
+      expect(await index.getDeliveryStates(mail.sesMessageId, deps.clock.now())).toHaveLength(3);
+      expect(await index.getMailboxEntry('carol@corp.test', mail.sesMessageId, deps.clock.now())).not.toBeNull();
+    });
   });
 
   it('refuses to enqueue while another worker holds the gate, so SQS retries it later', async () => {

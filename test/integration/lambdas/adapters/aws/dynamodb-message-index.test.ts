@@ -9,7 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DeleteTableCommand, DescribeTimeToLiveCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeDynamoDbClient } from '../../../../../lambdas/adapters/aws/dynamodb-client.ts';
 import { MAX_REPLY_BYTES } from '../../../../../lambdas/adapters/aws/dynamodb-delivery-log.ts';
@@ -19,6 +19,7 @@ import type { PageBudget } from '../../../../../lambdas/adapters/aws/dynamodb-to
 import { createMessageTable } from '../../../../../lambdas/adapters/aws/message-table.ts';
 import { messageTableKeys } from '../../../../../lambdas/contract/message-table.ts';
 import type { MailboxEntry } from '../../../../../lambdas/core/model.ts';
+import { dayOf } from '../../../../../lambdas/core/trace.ts';
 import { type DynamoDbServer, startDynalite, startDynamoDbLocal } from '../../../../support/dynamodb-servers.ts';
 import {
   allPages,
@@ -96,6 +97,19 @@ function countQueries(client: DynamoDBClient): QueryCounter {
     { step: 'initialize', name: 'countQueries' },
   );
   return counter;
+}
+
+/** The names of the commands a client sends from now on, in order. */
+function recordCommands(client: DynamoDBClient): string[] {
+  const sent: string[] = [];
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      sent.push(String(context.commandName));
+      return next(args);
+    },
+    { step: 'initialize', name: 'recordCommands' },
+  );
+  return sent;
 }
 
 function describeDynamoDbSpecifics(endpoint: () => string): void {
@@ -295,6 +309,59 @@ function describeDynamoDbSpecifics(endpoint: () => string): void {
       expect(listed?.attachments.length).toBeGreaterThan(0);
       expect(listed?.attachments).toEqual(many.slice(0, listed?.attachments.length));
       expect((await table.index.findMessages({ recipient: 'alice@corp.test' }, NOW)).map((m) => m.sesMessageId)).toEqual(['m-huge']);
+    } finally {
+      await table.cleanup();
+    }
+  });
+
+  it('writes the day lookup of states created at once one time, and again on a later create', async () => {
+    // Prepare
+    const table = await freshTable(endpoint());
+    try {
+      const sent = recordCommands(table.client);
+      const recipients = ['alice@corp.test', 'bob@corp.test', 'carol@corp.test'];
+      const day = messageTableKeys.lookup('m1', 'DAY', dayOf(makeState('m1', 'x').receivedAt));
+      // Act
+      const created = await Promise.all(recipients.map((recipient) => table.index.createDeliveryState(makeState('m1', recipient))));
+      const together = sent.splice(0);
+      const doc = DynamoDBDocumentClient.from(table.client);
+      const lookup = await doc.send(new GetCommand({ TableName: table.tableName, Key: day }));
+      await doc.send(new DeleteCommand({ TableName: table.tableName, Key: day }));
+      sent.splice(0);
+      await table.index.createDeliveryState(makeState('m1', 'alice@corp.test'));
+      // Assess: three states and one lookup; the re-ingest's create repairs a lost lookup
+      expect(created).toEqual([true, true, true]);
+      expect(together).toEqual(['PutItemCommand', 'PutItemCommand', 'PutItemCommand', 'PutItemCommand']);
+      expect(lookup.Item).toMatchObject({ type: 'lookup' });
+      expect(sent).toEqual(['PutItemCommand', 'PutItemCommand']);
+      expect((await doc.send(new GetCommand({ TableName: table.tableName, Key: day }))).Item).toMatchObject({ type: 'lookup' });
+    } finally {
+      await table.cleanup();
+    }
+  });
+
+  it('records an attempt from the state the caller read with one UpdateItem and no read; a stale one is re-read', async () => {
+    // Prepare
+    const table = await freshTable(endpoint());
+    try {
+      await table.index.createDeliveryState(makeState('m1', 'alice@corp.test'));
+      const [read] = await table.index.getDeliveryStates('m1', NOW);
+      const sent = recordCommands(table.client);
+      const at = (n: number) => ({
+        at: new Date(NOW.getTime() + n).toISOString(),
+        code: 451,
+        response: `451 try ${n}`,
+        outcome: 'deferred' as const,
+      });
+      // Act
+      await table.index.recordDeliveryAttempt('m1', 'alice@corp.test', at(1), 'deferred', null, read);
+      const fresh = sent.splice(0);
+      await table.index.recordDeliveryAttempt('m1', 'alice@corp.test', at(2), 'deferred', null, read);
+      // Assess
+      expect(fresh).toEqual(['UpdateItemCommand']);
+      expect(sent).toEqual(['UpdateItemCommand', 'GetItemCommand', 'UpdateItemCommand']);
+      const [state] = await table.index.getDeliveryStates('m1', NOW);
+      expect(state?.attempts.map((attempt) => attempt.response)).toEqual(['451 try 1', '451 try 2']);
     } finally {
       await table.cleanup();
     }
