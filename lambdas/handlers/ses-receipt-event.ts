@@ -4,7 +4,7 @@
 import type { AuthenticationVerdicts } from '../core/authentication.ts';
 import { InvalidInputError } from '../core/errors.ts';
 import type { ReceivedMail, VerdictStatus } from '../core/model.ts';
-import { z } from './zod-mini.ts';
+import * as z from './zod-mini.ts';
 
 const verdict = z.pipe(
   z.optional(z.object({ status: z.string() })),

@@ -20,7 +20,7 @@ import { RELAY_WORK_MS } from '../contract/pipeline-limits.ts';
 import { PRIMARY_MESSAGE_BYTES } from '../contract/primary-message-size.ts';
 import { DEFAULT_SEND_LIMITS, SEND_LIMIT_MAX, type SendLimits } from '../contract/send-limits.ts';
 import { ConfigurationError } from '../core/errors.ts';
-import { z } from '../handlers/zod-mini.ts';
+import * as z from '../handlers/zod-mini.ts';
 
 const positiveInt = (max: number) => z.coerce.number().check(z.int(), z.positive(), z.maximum(max));
 const positiveNumber = (max: number) => z.coerce.number().check(z.positive(), z.maximum(max));

@@ -41,6 +41,7 @@ describe('the ingest bundle', () => {
     expect(sources.filter((source) => /^lambdas\/adapters\/(smtp|oidc)\//.test(source))).toEqual([]);
     // zod's mini API, not the classic one (its `z` namespace keeps ~450 KB, every locale, at each cold start)
     expect(sources.filter((source) => source.startsWith('node_modules/zod/v4/classic/'))).toEqual([]);
+    expect(sources.filter((source) => source.startsWith('node_modules/zod/v4/locales/'))).toEqual(['node_modules/zod/v4/locales/en.js']);
   });
 
   it("keeps iconv-lite's charset tables out of index.mjs, as files beside it that the bundle requires when a charset needs them", async () => {
