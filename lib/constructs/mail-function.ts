@@ -138,7 +138,8 @@ export class MailFunction extends Construct {
         target: 'node22',
         banner: ESM_REQUIRE_BANNER,
         externalModules: [CHARSET_TABLES_IMPORT],
-        // Only bundles that hold iconv-lite (the MIME parser) get the tables.
+        // Only bundles that hold iconv-lite (the MIME parser) get the tables. The hook runs on the host
+        // for local bundling (https://docs.aws.amazon.com/cdk/api/v2/docs/aws-cdk-lib.aws_lambda_nodejs.ICommandHooks.html).
         commandHooks: {
           beforeBundling: () => [],
           beforeInstall: () => [],
