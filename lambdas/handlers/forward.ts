@@ -1,7 +1,6 @@
 // The forward handler: SQS batch of forward jobs → forward use case, per record (wired
 // in AWS by lambdas/entry/forward.ts, which also routes the smart-host probe).
 
-import { z } from 'zod';
 import { METRIC } from '../contract/metrics.ts';
 import { describeConfigurationFault } from '../core/configuration-fault.ts';
 import { type ForwardDeps, forwardMessage } from '../core/forward.ts';
@@ -10,6 +9,7 @@ import { type NonDeliveryDeps, reportNonDeliveries } from '../core/report-non-de
 import { parseJsonMessage } from './json-message.ts';
 import { MetricUnit } from './observability.ts';
 import { type SqsBatchDeps, type SqsHandler, sqsBatchHandler } from './sqs-batch.ts';
+import * as z from './zod-mini.ts';
 
 export type ForwardHandlerDeps = Omit<ForwardDeps, 'workerId'> &
   SqsBatchDeps & {
@@ -19,11 +19,11 @@ export type ForwardHandlerDeps = Omit<ForwardDeps, 'workerId'> &
   };
 
 const forwardJobSchema = z.object({
-  sesMessageId: z.string().min(1),
+  sesMessageId: z.string().check(z.minLength(1)),
   receivedAt: z.iso.datetime({ offset: true }),
-  attempt: z.number().int().nonnegative(),
+  attempt: z.number().check(z.int(), z.nonnegative()),
   // The recipients of one receipt rule's notification (core/forward-part.ts); the bounds only refuse a malformed job.
-  recipients: z.array(z.string().min(1).max(1000)).min(1).max(1000).optional(),
+  recipients: z.optional(z.array(z.string().check(z.minLength(1), z.maxLength(1000))).check(z.minLength(1), z.maxLength(1000))),
 });
 
 export function parseForwardJob(body: string): ForwardJob {

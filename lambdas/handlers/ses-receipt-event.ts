@@ -1,40 +1,41 @@
 // The SES receipt notification as it reaches the ingest queue (SQS ← SNS ← SES),
 // parsed and validated into the domain's ReceivedMail; and the same shape built
 // by local mode's SMTP listener, so one ingest handler serves both.
-import { z } from 'zod';
 import type { AuthenticationVerdicts } from '../core/authentication.ts';
 import { InvalidInputError } from '../core/errors.ts';
 import type { ReceivedMail, VerdictStatus } from '../core/model.ts';
+import * as z from './zod-mini.ts';
 
-const verdict = z
-  .object({ status: z.string() })
-  .optional()
-  .transform((value): VerdictStatus => normalizeVerdict(value?.status));
+const verdict = z.pipe(
+  z.optional(z.object({ status: z.string() })),
+  z.transform((value: { status: string } | undefined): VerdictStatus => normalizeVerdict(value?.status)),
+);
+const nonEmpty = () => z.string().check(z.minLength(1));
+const strings = () => z.optional(z.array(z.string()));
 
 const sesNotificationSchema = z.object({
   notificationType: z.literal('Received'),
   mail: z.object({
     timestamp: z.string(),
     source: z.string(),
-    messageId: z.string().min(1),
-    destination: z.array(z.string()).optional(),
-    headersTruncated: z.boolean().optional(),
-    headers: z.array(z.object({ name: z.string(), value: z.string() })).optional(),
-    commonHeaders: z
-      .object({
-        from: z.array(z.string()).optional(),
-        to: z.array(z.string()).optional(),
-        cc: z.array(z.string()).optional(),
-        subject: z.string().optional(),
-        date: z.string().optional(),
-        messageId: z.string().optional(),
-      })
-      .passthrough()
-      .optional(),
+    messageId: nonEmpty(),
+    destination: strings(),
+    headersTruncated: z.optional(z.boolean()),
+    headers: z.optional(z.array(z.object({ name: z.string(), value: z.string() }))),
+    commonHeaders: z.optional(
+      z.looseObject({
+        from: strings(),
+        to: strings(),
+        cc: strings(),
+        subject: z.optional(z.string()),
+        date: z.optional(z.string()),
+        messageId: z.optional(z.string()),
+      }),
+    ),
   }),
   receipt: z.object({
     timestamp: z.string(),
-    recipients: z.array(z.string()).min(1),
+    recipients: z.array(z.string()).check(z.minLength(1)),
     spamVerdict: verdict,
     virusVerdict: verdict,
     spfVerdict: verdict,
@@ -42,8 +43,8 @@ const sesNotificationSchema = z.object({
     dmarcVerdict: verdict,
     action: z.object({
       type: z.literal('S3'),
-      bucketName: z.string().min(1),
-      objectKey: z.string().min(1),
+      bucketName: nonEmpty(),
+      objectKey: nonEmpty(),
     }),
   }),
 });
@@ -88,12 +89,12 @@ function setupNotice(notification: unknown): string | undefined {
 
 /** An SQS record body (an SNS envelope around the SES notification, or the bare notification) → what it holds. */
 export function parseIngestRecord(body: string): IngestRecord {
-  const envelope = snsEnvelopeSchema.safeParse(parseJson(body, 'SQS body'));
+  const envelope = z.safeParse(snsEnvelopeSchema, parseJson(body, 'SQS body'));
   const notificationJson = envelope.success ? envelope.data.Message : body;
   const notification = parseJson(notificationJson, 'SES notification');
   const setup = setupNotice(notification);
   if (setup !== undefined) return { kind: 'setup', detail: setup };
-  const parsed = sesNotificationSchema.safeParse(notification);
+  const parsed = z.safeParse(sesNotificationSchema, notification);
   if (!parsed.success) {
     throw new InvalidInputError(`not an SES receipt notification with an S3 action: ${z.prettifyError(parsed.error)}`);
   }

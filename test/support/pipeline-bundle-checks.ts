@@ -26,6 +26,12 @@ export function expectNoWebmailNorCommonJsSdk(sources: readonly string[]): void 
   expect(sources.filter((source) => /^node_modules\/@aws-sdk\/client-[^/]+\/dist-cjs\//.test(source))).toEqual([]);
 }
 
+/** zod's mini API only (handlers/zod-mini.ts): no classic `z` namespace, no locale but English. */
+export function expectZodMiniOnly(sources: readonly string[]): void {
+  expect(sources.filter((source) => source.startsWith('node_modules/zod/v4/classic/'))).toEqual([]);
+  expect(sources.filter((source) => source.startsWith('node_modules/zod/v4/locales/'))).toEqual(['node_modules/zod/v4/locales/en.js']);
+}
+
 /** The line of lambdas/wiring/env.ts that throws when a variable is missing or wrong. */
 function envThrowLine(): number {
   const lines = readFileSync(join(PROJECT_ROOT, 'lambdas/wiring/env.ts'), 'utf8').split('\n');

@@ -4,7 +4,8 @@
 // (forceFetch; at most every 30 s, so a wrong password in a busy backlog does not turn
 // into a Secrets Manager call per message).
 import { getSecret } from '@aws-lambda-powertools/parameters/secrets';
-import { z } from 'zod';
+// zod's mini API: this adapter is in the forward's bundle (handlers/zod-mini.ts says why); only success is read.
+import * as z from 'zod/mini';
 import { ConfigurationError } from '../../core/errors.ts';
 import type { SmtpCredentialSource, SmtpCredentials } from '../../ports/smtp-credentials.ts';
 
@@ -13,7 +14,7 @@ export const SMART_HOST_SECRET_MAX_AGE_SECONDS = 300;
 /** The shortest time between two reads forced by refused logins. */
 export const SMART_HOST_SECRET_MIN_REFRESH_MS = 30_000;
 
-const secretSchema = z.object({ username: z.string().min(1), password: z.string().min(1) });
+const secretSchema = z.object({ username: z.string().check(z.minLength(1)), password: z.string().check(z.minLength(1)) });
 
 export class SecretsManagerSmtpCredentials implements SmtpCredentialSource {
   private stale = false;
@@ -40,7 +41,7 @@ export class SecretsManagerSmtpCredentials implements SmtpCredentialSource {
       if ((error as Error).name === 'TransformParameterError') throw unusable(this.variable, { cause: error });
       throw error;
     }
-    const parsed = secretSchema.safeParse(value);
+    const parsed = z.safeParse(secretSchema, value);
     if (!parsed.success) throw unusable(this.variable);
     return { user: parsed.data.username, pass: parsed.data.password };
   }

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildFunctionBundle, bundledPackages, bundleSources } from '../../../support/lambda-bundle.ts';
-import { expectNoWebmailNorCommonJsSdk, expectSourceMappedStack } from '../../../support/pipeline-bundle-checks.ts';
+import { expectNoWebmailNorCommonJsSdk, expectSourceMappedStack, expectZodMiniOnly } from '../../../support/pipeline-bundle-checks.ts';
 
 const ROOT = resolve(import.meta.dirname, '../../../..');
 const CDK_CONTEXT = (JSON.parse(readFileSync(join(ROOT, 'cdk.json'), 'utf8')) as { context: Record<string, unknown> }).context;
@@ -36,6 +36,7 @@ describe('the forward bundle', () => {
       expect(packages).toContain(needed);
     }
     expectNoWebmailNorCommonJsSdk(sources);
+    expectZodMiniOnly(sources);
     expect([...packages].filter((name) => ['mailparser', 'iconv-lite', 'libmime', 'encoding-japanese'].includes(name))).toEqual([]);
     expect(sources.filter((source) => source.startsWith('lambdas/adapters/mime/'))).toEqual([]);
   });
