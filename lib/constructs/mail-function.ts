@@ -4,8 +4,7 @@
 // log group with a retention, and its own role that may write only to that
 // log group until the stack grants more. Optionally in a VPC (EgressNetwork: the
 // fixed NAT address an Exchange receive connector allow-lists).
-import { createRequire } from 'node:module';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
@@ -29,17 +28,6 @@ export const ESM_REQUIRE_BANNER =
 // Stack traces in CloudWatch name the original .ts file and line: Node reads the bundle's
 // separate .map file when it loads the bundle (a cost that bench/lambda-bundles.ts measures).
 export const MAIL_FUNCTION_NODE_OPTIONS = '--enable-source-maps';
-
-// iconv-lite's charset tables (CJK code pages) stay JSON files beside index.mjs instead of
-// ~420 KB of escaped text in it: iconv-lite requires a table only when a charset needs it,
-// but every byte of the bundle is read, scanned and compiled at each cold start, and again
-// with --enable-source-maps (bench/README.md, Lambda bundles). The bundle keeps
-// `require("./tables/<name>.json")`, resolved beside index.mjs (ESM_REQUIRE_BANNER).
-export const CHARSET_TABLES_IMPORT = './tables/*.json';
-const CHARSET_TABLES_DIR = join(
-  dirname(createRequire(join(PROJECT_ROOT, 'package.json')).resolve('iconv-lite/package.json')),
-  'encodings/tables',
-);
 
 /** Where a function runs inside a VPC (EgressNetwork.functionNetwork). */
 export interface MailFunctionNetwork {
@@ -137,16 +125,7 @@ export class MailFunction extends Construct {
         format: OutputFormat.ESM,
         target: 'node22',
         banner: ESM_REQUIRE_BANNER,
-        externalModules: [CHARSET_TABLES_IMPORT],
-        // Only bundles that hold iconv-lite (the MIME parser) get the tables. The hook runs on the host
-        // for local bundling (https://docs.aws.amazon.com/cdk/api/v2/docs/aws-cdk-lib.aws_lambda_nodejs.ICommandHooks.html).
-        commandHooks: {
-          beforeBundling: () => [],
-          beforeInstall: () => [],
-          afterBundling: (_inputDir: string, outputDir: string) => [
-            `if grep -q '"[.]/tables/[a-z0-9-]*[.]json"' "${outputDir}/index.mjs"; then mkdir -p "${outputDir}/tables" && cp "${CHARSET_TABLES_DIR}"/*.json "${outputDir}/tables/"; fi`,
-          ],
-        },
+        externalModules: [],
         // ES module builds first (the AWS SDK ships both): esbuild can then leave out the
         // commands and code a function never calls; the CommonJS builds are kept whole.
         mainFields: ['module', 'main'],

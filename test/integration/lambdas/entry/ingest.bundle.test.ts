@@ -2,9 +2,9 @@
 // path and not the other functions' code — each message waits for its cold start — and its
 // stack traces still name our TypeScript (source maps on, as in CloudWatch).
 import { readFileSync } from 'node:fs';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildFunctionBundle, bundledPackages, bundleSources } from '../../../support/lambda-bundle.ts';
 import { expectNoWebmailNorCommonJsSdk, expectSourceMappedStack, expectZodMiniOnly } from '../../../support/pipeline-bundle-checks.ts';
@@ -40,25 +40,6 @@ describe('the ingest bundle', () => {
     );
     expect(sources.filter((source) => /^lambdas\/adapters\/(smtp|oidc)\//.test(source))).toEqual([]);
     expectZodMiniOnly(sources);
-  });
-
-  it("keeps iconv-lite's charset tables out of index.mjs, as files beside it that the bundle requires when a charset needs them", async () => {
-    // Arrange
-    const tables = join(ROOT, 'node_modules/iconv-lite/encodings/tables');
-    const names = (await readdir(tables)).filter((name) => name.endsWith('.json')).sort();
-
-    // Act
-    const sources = await bundleSources(bundle);
-    const code = await readFile(bundle, 'utf8');
-
-    // Assess
-    expect(names.length).toBeGreaterThan(5);
-    expect(sources.filter((source) => source.includes('iconv-lite/encodings/tables/'))).toEqual([]);
-    const required = [...code.matchAll(/"\.\/tables\/([a-z0-9-]+\.json)"/g)].map((match) => match[1]);
-    expect([...new Set(required)].sort()).toEqual(names);
-    for (const name of names) {
-      expect(await readFile(join(dirname(bundle), 'tables', name), 'utf8'), name).toBe(await readFile(join(tables, name), 'utf8'));
-    }
   });
 
   it('names the original .ts file and line in the stack of an error thrown inside it', async () => {
