@@ -33,7 +33,7 @@ const corpusRoot = resolve(projectRoot, '../shared/corpus');
 const outFile = resolve(projectRoot, process.env.BENCH_OUT ?? 'bench/results.json');
 
 const settings = {
-  steadyRatePerSecond: numberSetting('BENCH_RATE', 20),
+  steadyRatePerSecond: numberSetting('BENCH_RATE', 50),
   steadySeconds: numberSetting('BENCH_SECONDS', 20),
   burstSeconds: numberSetting('BENCH_BURST_SECONDS', 10),
   burstMaxMessages: 10_000,
