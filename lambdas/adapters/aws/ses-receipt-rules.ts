@@ -2,8 +2,9 @@
 // the stack rule's Enabled, ScanEnabled, TlsPolicy and Actions, so it stores and notifies exactly
 // as that rule does. SES takes each of these calls "no more than once per second"
 // (https://docs.aws.amazon.com/ses/latest/APIReference/API_CreateReceiptRule.html, likewise
-// UpdateReceiptRule, DeleteReceiptRule, DescribeReceiptRuleSet): the writes are spaced out, and
-// a Throttling answer is retried by the SDK.
+// UpdateReceiptRule, DeleteReceiptRule, DescribeReceiptRuleSet): the calls are spaced out, and a
+// Throttling answer (another process used the account's second) is tried again a second later —
+// the SDK's own retries come within milliseconds, inside the same second.
 import {
   CreateReceiptRuleCommand,
   DeleteReceiptRuleCommand,
@@ -19,8 +20,12 @@ import type { ListedReceiptRule, ReceiptRules } from '../../ports/receipt-rules.
 /** SES's pace for receipt rule calls. */
 export const SES_RULE_CALL_INTERVAL_MS = 1000;
 
-// SES counts the calls of the account, not of one client: every instance in the process keeps one pace.
-let lastCall = 0;
+/** How often one call is tried when SES keeps answering Throttling. */
+export const SES_THROTTLED_TRIES = 5;
+
+// SES counts the calls of the account, not of one client: every instance in the process keeps one
+// pace. performance.now(): a wall clock set back would make the pace too short.
+let lastCall = Number.NEGATIVE_INFINITY;
 
 export class SesReceiptRules implements ReceiptRules {
   readonly description: string;
@@ -73,14 +78,21 @@ export class SesReceiptRules implements ReceiptRules {
     return found;
   }
 
-  /** One call at least the interval after the previous one's answer (its request reached SES before that). */
+  /**
+   * One call at least the interval after the previous one's answer (its request reached SES before
+   * that); on Throttling, again after the interval, up to SES_THROTTLED_TRIES times.
+   */
   private async paced<T>(call: () => Promise<T>): Promise<T> {
-    const wait = lastCall + this.intervalMs - Date.now();
-    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-    try {
-      return await call();
-    } finally {
-      lastCall = Date.now();
+    for (let tries = 1; ; tries++) {
+      const wait = lastCall + this.intervalMs - performance.now();
+      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+      try {
+        return await call();
+      } catch (error) {
+        if ((error as { name?: string }).name !== 'Throttling' || tries >= SES_THROTTLED_TRIES) throw error;
+      } finally {
+        lastCall = performance.now();
+      }
     }
   }
 }

@@ -90,6 +90,21 @@ describe('SesReceiptRules with syncReceiptRules', () => {
     expect(inSet()[0]).toEqual(storeRule());
   });
 
+  it('waits a second and tries again when SES answers Throttling (another process wrote rules just then)', async () => {
+    // Prepare: the SDK client here makes one attempt; the retry must be the adapter's own
+    aws.doctor.receiptRules.failNext.set('CreateReceiptRule', { code: 'Throttling', message: 'Rate exceeded' });
+    const started = performance.now();
+
+    // Act
+    const report = await syncReceiptRules(rules(), input);
+
+    // Assess
+    expect(report.failure).toBeNull();
+    expect(report.written).toBe(1);
+    expect(inSet().map((rule) => rule.Name)).toEqual([names.storeRule, 'corp-dir-000']);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(1000);
+  });
+
   it('writes nothing when the rules already match the directory', async () => {
     // Prepare
     await syncReceiptRules(rules(), input);
