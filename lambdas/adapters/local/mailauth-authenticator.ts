@@ -10,6 +10,7 @@ import { authenticate, type DKIMVerifyResult, type DMARCResult, type SPFResult }
 import type { AuthenticationVerdicts } from '../../core/authentication.ts';
 import type { VerdictStatus } from '../../core/model.ts';
 import type { MailAuthenticator, SmtpArrival } from '../../ports/mail-authenticator.ts';
+import { cachedDnsResolve, type DnsResolve } from './dns-answer-cache.ts';
 
 export interface MailauthAuthenticatorOptions {
   /** DNS servers (`host` or `host:port`); the system's when absent. */
@@ -25,13 +26,14 @@ export interface MailauthAuthenticatorOptions {
 const FAILED: AuthenticationVerdicts = { spf: 'PROCESSING_FAILED', dkim: 'PROCESSING_FAILED', dmarc: 'PROCESSING_FAILED' };
 
 export class MailauthAuthenticator implements MailAuthenticator {
-  private readonly resolver: Resolver;
+  private readonly resolve: DnsResolve;
   private readonly deadlineMs: number;
   private readonly mta: string;
 
   constructor(options: MailauthAuthenticatorOptions = {}) {
-    this.resolver = new Resolver({ timeout: options.dnsTimeoutMs ?? 3_000, tries: 1 });
-    if (options.dnsServers?.length) this.resolver.setServers(options.dnsServers);
+    const resolver = new Resolver({ timeout: options.dnsTimeoutMs ?? 3_000, tries: 1 });
+    if (options.dnsServers?.length) resolver.setServers(options.dnsServers);
+    this.resolve = cachedDnsResolve((name, rrtype) => resolver.resolve(name, rrtype));
     this.deadlineMs = options.deadlineMs ?? 20_000;
     this.mta = options.mta ?? hostname();
   }
@@ -48,7 +50,7 @@ export class MailauthAuthenticator implements MailAuthenticator {
           helo: arrival.helo,
           sender: arrival.envelopeFrom,
           mta: this.mta,
-          resolver: (name: string, rrtype: string) => this.resolver.resolve(name, rrtype) as Promise<string[][] | string[]>,
+          resolver: (name: string, rrtype: string) => this.resolve(name, rrtype) as Promise<string[][] | string[]>,
           disableArc: true,
           disableBimi: true,
         }),
