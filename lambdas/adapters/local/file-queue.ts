@@ -10,7 +10,7 @@ import { basename, join, resolve } from 'node:path';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { ConfigurationError, InvalidInputError } from '../../core/errors.ts';
 import { MAX_VISIBILITY_SECONDS } from '../../ports/message-visibility.ts';
-import { fsyncPath } from './fs-raw-mail-store.ts';
+import { syncDirectory } from './fsync.ts';
 import { isAlive } from './process-alive.ts';
 
 /** SQS limits the local queue mirrors, so what works locally also works in AWS. */
@@ -112,45 +112,6 @@ function parseName(file: string, pattern: RegExp): MessageName | null {
 
 const isNotFound = (error: unknown): boolean => (error as NodeJS.ErrnoException | null)?.code === 'ENOENT';
 
-/**
- * Group commit for directory fsyncs: every rename that happened before an fsync of
- * the directory started is made durable by it, so concurrent sends share one.
- */
-class DirectorySync {
-  private current: Promise<void> | null = null;
-  private pending: Promise<void> | null = null;
-
-  constructor(private readonly path: string) {}
-
-  sync(): Promise<void> {
-    if (this.pending) return this.pending;
-    const previous = this.current ?? Promise.resolve();
-    const mine = previous
-      .catch(() => undefined)
-      .then(async () => {
-        this.pending = null;
-        await fsyncPath(this.path);
-      });
-    this.pending = mine;
-    this.current = mine;
-    const clear = (): void => {
-      if (this.current === mine) this.current = null;
-    };
-    mine.then(clear, clear);
-    return mine;
-  }
-}
-
-const directorySyncs = new Map<string, DirectorySync>();
-function directorySync(path: string): DirectorySync {
-  let sync = directorySyncs.get(path);
-  if (!sync) {
-    sync = new DirectorySync(path);
-    directorySyncs.set(path, sync);
-  }
-  return sync;
-}
-
 /** Consumers running in this process, by ready directory: sends wake them without a scan. */
 const liveConsumers = new Map<string, Set<Consumer>>();
 
@@ -229,7 +190,7 @@ export class FileQueue {
       await unlink(temporary).catch(() => undefined);
       throw error;
     }
-    await directorySync(this.readyDir).sync();
+    await syncDirectory(this.readyDir);
     offerToLocalConsumers(this.readyDir, file);
     return name.id;
   }

@@ -4,13 +4,14 @@
 
 import { randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, open, rename, stat } from 'node:fs/promises';
+import { mkdir, rename, stat } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { InvalidInputError, RawMessageMissingError } from '../../core/errors.ts';
 import type { RawLocation } from '../../core/model.ts';
 import type { RawMailStore, RawMailWriter } from '../../ports/raw-mail-store.ts';
+import { fsyncPath, syncDirectory } from './fsync.ts';
 
 export class FsRawMailStore implements RawMailStore, RawMailWriter {
   private readonly root: string;
@@ -46,24 +47,17 @@ export class FsRawMailStore implements RawMailStore, RawMailWriter {
     await pipeline(Buffer.isBuffer(body) ? Readable.from([body]) : body, createWriteStream(temporary));
     await fsyncPath(temporary);
     await rename(temporary, target);
-    await fsyncPath(dirname(target));
+    await syncDirectory(dirname(target));
   }
 
-  /** Moves an already written file into the store without copying (same file system). */
+  /**
+   * Moves a written and already fsynced file into the store without copying (same file
+   * system): the caller wrote it (local mode's SMTP spool), so only the rename is made durable.
+   */
   async adopt(location: RawLocation, file: string): Promise<void> {
     const target = this.pathOf(location);
     await mkdir(dirname(target), { recursive: true });
-    await fsyncPath(file);
     await rename(file, target);
-    await fsyncPath(dirname(target));
-  }
-}
-
-export async function fsyncPath(path: string): Promise<void> {
-  const handle = await open(path, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
+    await syncDirectory(dirname(target));
   }
 }

@@ -12,7 +12,7 @@ import { pipeline } from 'node:stream/promises';
 import type { SMTPServerDataStream, SMTPServerError, SMTPServerSession } from 'smtp-server';
 import { domainOf } from '../../core/addresses.ts';
 import { ConfigurationError } from '../../core/errors.ts';
-import { fsyncPath } from './fs-raw-mail-store.ts';
+import { fsyncPath } from './fsync.ts';
 import { INBOUND_SMTP_LIMITS } from './inbound-smtp-limits.ts';
 import { closeWith421, listen, perAddressCap, plainSmtpServer, type SmtpListener, smtpError } from './smtp-listener.ts';
 

@@ -9,7 +9,7 @@ import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { SMTPServerDataStream, SMTPServerSession } from 'smtp-server';
-import { fsyncPath } from './fs-raw-mail-store.ts';
+import { fsyncPath } from './fsync.ts';
 import { listen, plainSmtpServer, type SmtpListener, smtpError } from './smtp-listener.ts';
 
 export interface SmtpSinkOptions {

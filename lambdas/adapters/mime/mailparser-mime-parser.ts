@@ -117,10 +117,24 @@ function buildSummary(
 // ---- snippet -------------------------------------------------------------
 
 function snippetOf(text: MessageText | null): string {
-  const plain = oneLine(text?.text ?? '');
-  if (plain) return cut(plain);
-  if (text?.html) return cut(oneLine(htmlToPlain(text.html)));
+  const plain = snippetOfText(text?.text ?? '');
+  if (plain) return plain;
+  if (text?.html) return snippetOfText(htmlToPlain(text.html));
   return '';
+}
+
+/**
+ * The first SNIPPET_LENGTH characters of the text as one line (`oneLine`), read from a
+ * growing prefix: collapsing the whitespace of a whole 256 KiB body took about a
+ * millisecond per message in local mode's profile, for 200 characters (issue 18).
+ * The same as cutting oneLine(text): once the prefix's line is longer than the snippet,
+ * the characters past the prefix cannot change the snippet's.
+ */
+export function snippetOfText(text: string): string {
+  for (let window = SNIPPET_LENGTH * 4; ; window *= 4) {
+    const line = oneLine(text.slice(0, window));
+    if (window >= text.length || line.length > SNIPPET_LENGTH * 2) return cut(line);
+  }
 }
 
 function cut(value: string): string {

@@ -11,7 +11,7 @@ import { pipeline } from 'node:stream/promises';
 import { ZipFile } from 'yazl';
 import { ShadowmailError } from '../../core/errors.ts';
 import type { MessageArchive } from '../../ports/message-archive.ts';
-import { fsyncPath } from '../local/fs-raw-mail-store.ts';
+import { fsyncPath } from '../local/fsync.ts';
 
 /** Unix mode of each file in the zip: unzip on Linux or macOS restores it, so the mail stays the owner's. */
 const FILE_MODE = 0o100600;

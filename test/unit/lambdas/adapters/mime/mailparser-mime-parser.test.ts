@@ -7,9 +7,15 @@ import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { htmlToPlain, MailparserMimeParser, SNIPPET_LENGTH } from '../../../../../lambdas/adapters/mime/mailparser-mime-parser.ts';
+import {
+  htmlToPlain,
+  MailparserMimeParser,
+  SNIPPET_LENGTH,
+  snippetOfText,
+} from '../../../../../lambdas/adapters/mime/mailparser-mime-parser.ts';
 import { MimeParseError, RetryableError } from '../../../../../lambdas/core/errors.ts';
 import type { MessageSummary } from '../../../../../lambdas/core/model.ts';
+import { oneLine } from '../../../../../lambdas/core/text.ts';
 
 const fixtures = join(dirname(fileURLToPath(import.meta.url)), '../../../../fixtures/mime');
 const parser = new MailparserMimeParser({ inactivityTimeoutMs: 10_000 });
@@ -327,6 +333,40 @@ describe('MailparserMimeParser', () => {
     expect(summary.snippet.length).toBe(SNIPPET_LENGTH);
     expect(summary.snippet.startsWith('All work and no play makes Jack a dull boy. All work')).toBe(true);
     expect(summary.parseError).toBeNull();
+  });
+
+  it('reads the snippet from a prefix of the text yet gives what the whole text would', () => {
+    // Prepare: bodies whose first words sit behind long runs of blanks and controls, with
+    // emoji (surrogate pairs) and runs of spaces at every offset around the prefix's edges.
+    const wholeTextSnippet = (text: string) =>
+      Array.from(oneLine(text).slice(0, SNIPPET_LENGTH * 2))
+        .slice(0, SNIPPET_LENGTH)
+        .join('')
+        .trim();
+    let seed = 18;
+    const next = () => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed / 2 ** 31;
+    };
+    const pieces = ['word ', '\r\n', '\t', '   ', '😀', 'ß', '\u0000', '\u007f', 'x'];
+    const texts = [
+      `${'\r\n'.repeat(50_000)}Hello after fifty thousand blank lines`,
+      `${' '.repeat(799)}😀${'a'.repeat(1000)}`,
+      `${'b'.repeat(799)}😀${'c'.repeat(1000)}`,
+      `${'d'.repeat(400)}${' '.repeat(5000)}e`,
+      `${'😀'.repeat(150)}${' '.repeat(1000)}${'f'.repeat(100)}`,
+      '',
+      ' \r\n ',
+    ];
+    for (let i = 0; i < 300; i++) {
+      const length = Math.floor(next() * 3000);
+      let text = '';
+      while (text.length < length) text += pieces[Math.floor(next() * pieces.length)]!;
+      texts.push(text);
+    }
+
+    // Act and assess
+    for (const text of texts) expect(snippetOfText(text)).toBe(wholeTextSnippet(text));
   });
 
   it('counts the full size of an attachment even after the text budget is used up', async () => {
