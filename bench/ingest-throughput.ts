@@ -61,7 +61,7 @@ export interface IngestRunOptions {
   /** Messages ingested before measuring (JIT, caches, first table writes). */
   warmupMessages: number;
   /** Runs after each message inside its timing: local mode's fsync before the queue entry goes (one per message here, per batch there). */
-  afterEach?: () => void;
+  afterEach?: () => void | Promise<void>;
   passes: number;
 }
 
@@ -114,7 +114,7 @@ export async function measureIngest(options: IngestRunOptions): Promise<IngestTh
     for (const [position, row] of rows.entries()) {
       const started = performance.now();
       const outcome = await ingestMessage(parseIngestRecordBody(bodies[position]!), deps);
-      options.afterEach?.();
+      await options.afterEach?.();
       const ms = performance.now() - started;
       passMs += ms;
       timings.push({ path: row.path, ms });

@@ -41,6 +41,7 @@ const settings = {
   corpusPasses: numberSetting('BENCH_PASSES', 3),
   largeMessageBytes: 40 * MIB,
   bundleImportRuns: numberSetting('BENCH_BUNDLE_RUNS', 15),
+  cpuProfileDir: process.env.BENCH_CPU_PROF_DIR || null,
 };
 const only = new Set((process.env.BENCH_ONLY ?? 'ingest,rss,webmail,bundles,shadowmail,postfix').split(',').map((part) => part.trim()));
 
@@ -307,6 +308,8 @@ async function shadowmailRun(work: string, largeFile: string): Promise<RelayRun>
       dataDir,
       { SHADOWMAIL_PRIMARY: `smtp://127.0.0.1:${primaryPort}`, SHADOWMAIL_PRIMARY_MAX_MESSAGE_BYTES: String(60 * MIB) },
       60_000,
+      // where local mode's CPU time goes: one .cpuprofile per thread, written when it stops
+      settings.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${resolve(settings.cpuProfileDir)}`] : [],
     );
     const pid = local.child.pid!;
     return {

@@ -26,8 +26,8 @@ export interface LocalStore {
   singleUse: SqliteSingleUse;
   resendJobs: SqliteResendJobs;
   adminSetup: SqliteAdminSetupWindows;
-  /** Puts every commit so far on disk (one fsync of the write-ahead log; see database.ts). */
-  makeDurable(): void;
+  /** Puts every commit so far on disk (one fsync of the write-ahead log, shared; see database.ts). */
+  makeDurable(): Promise<void>;
   /** Deletes every row no read could return at `now`; returns how many. */
   purgeExpired(now: Date): Promise<number>;
   close(): void;
@@ -93,24 +93,35 @@ export const DURABILITY_INTERVAL_MS = 1_000;
 export function startDurabilityTimer(
   store: Pick<LocalStore, 'db' | 'makeDurable'>,
   options: { log: (line: string) => void; intervalMs?: number },
-): { stop(): void } {
+): { stop(): Promise<void> } {
   let synced = changesSoFar(store.db);
-  const tick = () => {
+  let running: Promise<void> | null = null;
+  const syncIfWritten = async (): Promise<void> => {
     try {
       const changes = changesSoFar(store.db);
       if (changes === synced) return;
-      store.makeDurable();
-      synced = changesSoFar(store.db);
+      await store.makeDurable();
+      synced = changes;
     } catch (error) {
       options.log(`store: fsync failed: ${(error as Error).message}`);
     }
   };
-  const timer = setInterval(tick, options.intervalMs ?? DURABILITY_INTERVAL_MS);
+  // One at a time: a tick while the last fsync still runs waits for it instead.
+  const tick = (): Promise<void> => {
+    if (running) return running;
+    const current = syncIfWritten().finally(() => {
+      if (running === current) running = null;
+    });
+    running = current;
+    return current;
+  };
+  const timer = setInterval(() => void tick(), options.intervalMs ?? DURABILITY_INTERVAL_MS);
   timer.unref();
   return {
-    stop: () => {
+    stop: async () => {
       clearInterval(timer);
-      tick();
+      await running;
+      await tick();
     },
   };
 }

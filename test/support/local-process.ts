@@ -29,8 +29,9 @@ export function localEnv(dataDir: string, extra: Record<string, string> = {}): N
   };
 }
 
-export function spawnLocal(env: NodeJS.ProcessEnv): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', join(PROJECT_ROOT, 'bin/local.ts')], {
+/** `nodeArgs` go before the entry point (the bench passes --cpu-prof there). */
+export function spawnLocal(env: NodeJS.ProcessEnv, nodeArgs: string[] = []): ChildProcess {
+  return spawn(process.execPath, [...nodeArgs, '--import', 'tsx', join(PROJECT_ROOT, 'bin/local.ts')], {
     cwd: PROJECT_ROOT,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -38,8 +39,13 @@ export function spawnLocal(env: NodeJS.ProcessEnv): ChildProcess {
 }
 
 /** Starts local mode and waits until /healthz answers 200 (bounded). */
-export async function startLocal(dataDir: string, extra: Record<string, string> = {}, timeoutMs = 30_000): Promise<LocalProcess> {
-  const child = spawnLocal(localEnv(dataDir, extra));
+export async function startLocal(
+  dataDir: string,
+  extra: Record<string, string> = {},
+  timeoutMs = 30_000,
+  nodeArgs: string[] = [],
+): Promise<LocalProcess> {
+  const child = spawnLocal(localEnv(dataDir, extra), nodeArgs);
   let output = '';
   child.stdout!.on('data', (chunk) => (output += chunk));
   child.stderr!.on('data', (chunk) => (output += chunk));

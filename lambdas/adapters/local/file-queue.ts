@@ -10,7 +10,7 @@ import { basename, join, resolve } from 'node:path';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { ConfigurationError, InvalidInputError } from '../../core/errors.ts';
 import { MAX_VISIBILITY_SECONDS } from '../../ports/message-visibility.ts';
-import { syncDirectory } from './fsync.ts';
+import { syncShared } from './fsync.ts';
 import { isAlive } from './process-alive.ts';
 
 /** SQS limits the local queue mirrors, so what works locally also works in AWS. */
@@ -190,7 +190,7 @@ export class FileQueue {
       await unlink(temporary).catch(() => undefined);
       throw error;
     }
-    await syncDirectory(this.readyDir);
+    await syncShared(this.readyDir);
     offerToLocalConsumers(this.readyDir, file);
     return name.id;
   }

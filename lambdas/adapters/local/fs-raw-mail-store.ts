@@ -11,7 +11,7 @@ import { pipeline } from 'node:stream/promises';
 import { InvalidInputError, RawMessageMissingError } from '../../core/errors.ts';
 import type { RawLocation } from '../../core/model.ts';
 import type { RawMailStore, RawMailWriter } from '../../ports/raw-mail-store.ts';
-import { fsyncPath, syncDirectory } from './fsync.ts';
+import { fsyncPath, syncShared } from './fsync.ts';
 
 export class FsRawMailStore implements RawMailStore, RawMailWriter {
   private readonly root: string;
@@ -47,7 +47,7 @@ export class FsRawMailStore implements RawMailStore, RawMailWriter {
     await pipeline(Buffer.isBuffer(body) ? Readable.from([body]) : body, createWriteStream(temporary));
     await fsyncPath(temporary);
     await rename(temporary, target);
-    await syncDirectory(dirname(target));
+    await syncShared(dirname(target));
   }
 
   /**
@@ -58,6 +58,6 @@ export class FsRawMailStore implements RawMailStore, RawMailWriter {
     const target = this.pathOf(location);
     await mkdir(dirname(target), { recursive: true });
     await rename(file, target);
-    await syncDirectory(dirname(target));
+    await syncShared(dirname(target));
   }
 }

@@ -2,20 +2,28 @@
 // rename (POSIX makes a rename durable only with an fsync of the directory).
 import { open } from 'node:fs/promises';
 
+let fsyncs = 0;
+
 export async function fsyncPath(path: string): Promise<void> {
   const handle = await open(path, 'r');
   try {
     await handle.sync();
+    fsyncs++;
   } finally {
     await handle.close();
   }
 }
 
+/** fsyncs this process has completed through fsyncPath: what tests of group commits count. */
+export function fsyncsSoFar(): number {
+  return fsyncs;
+}
+
 /**
- * Group commit for directory fsyncs: every rename that happened before an fsync of
- * the directory started is made durable by it, so concurrent sends share one.
+ * Group commit for fsyncs of one path: every write or rename that happened before an
+ * fsync of it started is made durable by it, so concurrent callers share one.
  */
-class DirectorySync {
+class SharedSync {
   private current: Promise<void> | null = null;
   private pending: Promise<void> | null = null;
 
@@ -45,21 +53,21 @@ class DirectorySync {
   }
 }
 
-const directorySyncs = new Map<string, DirectorySync>();
+const sharedSyncs = new Map<string, SharedSync>();
 
 /**
- * Makes every rename into (or out of) the directory so far durable: one fsync of the
- * directory, shared by the renames of concurrent callers (group commit).
+ * Makes everything written to the file or directory at `path` so far durable (for a
+ * directory: the renames into or out of it): one fsync, shared by concurrent callers.
  */
-export function syncDirectory(path: string): Promise<void> {
-  let sync = directorySyncs.get(path);
+export function syncShared(path: string): Promise<void> {
+  let sync = sharedSyncs.get(path);
   if (!sync) {
     // Dropped once idle: the raw store's directories are many over a year.
-    const created = new DirectorySync(path, () => {
-      if (directorySyncs.get(path) === created) directorySyncs.delete(path);
+    const created = new SharedSync(path, () => {
+      if (sharedSyncs.get(path) === created) sharedSyncs.delete(path);
     });
     sync = created;
-    directorySyncs.set(path, sync);
+    sharedSyncs.set(path, sync);
   }
   return sync.sync();
 }
