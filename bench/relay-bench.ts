@@ -43,6 +43,12 @@ export interface PhaseResult {
   deliveryLatencyMs: Distribution;
   /** Accepted messages per second over the phase's sending time. */
   acceptedPerSecond: number;
+  /**
+   * A backlog phase (options.backlog): messages delivered per second from the moment
+   * the primary answered again to the last delivery, and from the first delivery to
+   * the last (the relay's own pace, without its wait for the next retry).
+   */
+  drain?: { releasedAfterSeconds: number; perSecond: number; firstToLastPerSecond: number };
   /** Delivered messages per second from the first send to the last delivery. */
   deliveredPerSecond: number;
   /** Target CPU per delivered message, ms (from the first send until all were delivered). */
@@ -69,6 +75,12 @@ export interface PhaseOptions {
   deliveryTimeoutMs: number;
   /** Sends this raw file instead of generated messages (count must be 1). */
   rawFile?: { path: string; messageId: string; bytes: number };
+  /**
+   * A backlog: the primary is down while the phase sends; once every message was
+   * accepted and `settleMs` more have passed (each was tried and deferred), `release`
+   * brings the primary back and the drain is timed from there.
+   */
+  backlog?: { settleMs: number; release(): Promise<void> };
 }
 
 export async function runPhase(target: RelayTarget, options: PhaseOptions): Promise<PhaseResult> {
@@ -129,6 +141,12 @@ export async function runPhase(target: RelayTarget, options: PhaseOptions): Prom
       for (let connection = 0; connection < options.connections; connection++) sends.push(worker());
     }
     await Promise.all(sends);
+    let releasedAt: number | null = null;
+    if (options.backlog) {
+      await delay(options.backlog.settleMs);
+      await options.backlog.release();
+      releasedAt = performance.now();
+    }
     const accepted = sent.filter((record) => record.acceptedAt !== null);
     const missing = await target.watcher.waitFor(
       accepted.map((record) => record.messageId),
@@ -139,6 +157,7 @@ export async function runPhase(target: RelayTarget, options: PhaseOptions): Prom
       .map((record) => ({ record, at: target.watcher.deliveredAt.get(record.messageId) }))
       .filter((entry): entry is { record: Sent; at: number } => entry.at !== undefined);
     const lastDelivered = Math.max(...deliveries.map((entry) => entry.at));
+    const firstDelivered = Math.min(...deliveries.map((entry) => entry.at));
     const cpu = target.cpuSeconds() - cpuBefore;
     const machineBusy = busyPercent(machineBefore, machineCpuTimes());
     const memory: MemoryReading = sampler.stop();
@@ -155,6 +174,15 @@ export async function runPhase(target: RelayTarget, options: PhaseOptions): Prom
       deliveryLatencyMs: distribution(deliveries.map((entry) => entry.at - entry.record.acceptedAt!)),
       acceptedPerSecond: round(accepted.length / ((lastAccepted - firstStart) / 1000), 1),
       deliveredPerSecond: round(deliveries.length / ((lastDelivered - firstStart) / 1000), 1),
+      ...(releasedAt === null
+        ? {}
+        : {
+            drain: {
+              releasedAfterSeconds: round((releasedAt - phaseStart) / 1000, 2),
+              perSecond: round(deliveries.length / ((lastDelivered - releasedAt) / 1000), 1),
+              firstToLastPerSecond: round(deliveries.length / ((lastDelivered - firstDelivered) / 1000), 1),
+            },
+          }),
       cpuMsPerMessage: round((cpu * 1000) / Math.max(1, deliveries.length), 2),
       peakMemoryMiB: { rss: round(memory.rssMiB, 1), pss: round(memory.pssMiB, 1) },
       machineCpuBusyPercent: round(machineBusy, 0),

@@ -42,7 +42,16 @@ const settings = {
   largeMessageBytes: 40 * MIB,
   bundleImportRuns: numberSetting('BENCH_BUNDLE_RUNS', 15),
   cpuProfileDir: process.env.BENCH_CPU_PROF_DIR || null,
+  backlogMessages: numberSetting('BENCH_BACKLOG', 1000),
+  /** Both relays retry a deferred message after 1 s, then 2 s at most, so the drain shows their pace, not their schedule. */
+  retryBaseSeconds: 1,
+  retryMaxDelaySeconds: 2,
 };
+
+/** After the last message of the backlog was accepted: long enough for every one to be tried and deferred at least once. */
+const BACKLOG_SETTLE_MS = 3_000;
+/** What the relays log while the primary is down on purpose (not counted as warnings). */
+const backlogComplaint = /ECONNREFUSED|Connection refused|status=deferred|connect to .* refused|deferred|retry/i;
 const only = new Set((process.env.BENCH_ONLY ?? 'ingest,rss,webmail,bundles,shadowmail,postfix').split(',').map((part) => part.trim()));
 
 type Section<T> = T | { skipped: string };
@@ -188,7 +197,16 @@ async function largeMessageRss() {
  * (early-talker check), a floor that Exchange does not have and that would hide
  * the relays' own latency.
  */
-async function startPrimary(): Promise<{ port: number; newDir: string; stop(): Promise<void> }> {
+interface Primary {
+  port: number;
+  newDir: string;
+  /** Down (connections refused) and back up, for the backlog phase. */
+  down(): Promise<void>;
+  up(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+async function startPrimary(): Promise<Primary> {
   const primary = await startPostfix({ domain: 'corp.test', users: ['alice'] });
   try {
     // virtual(8) creates the Maildir on first delivery; the watcher needs new/ before that
@@ -197,7 +215,13 @@ async function startPrimary(): Promise<{ port: number; newDir: string; stop(): P
       await mkdir(join(maildir, sub), { recursive: true, mode: 0o700 });
       await chown(join(maildir, sub), 65534, 65534);
     }
-    return { port: primary.port, newDir: join(maildir, 'new'), stop: () => primary.destroy() };
+    return {
+      port: primary.port,
+      newDir: join(maildir, 'new'),
+      down: () => primary.stop(),
+      up: () => primary.start(),
+      stop: () => primary.destroy(),
+    };
   } catch (error) {
     await primary.destroy();
     throw error;
@@ -211,6 +235,8 @@ interface RelayRun {
   steady: PhaseResult;
   burst: PhaseResult;
   largeMessage: PhaseResult;
+  /** settings.backlogMessages sent while the primary is down, then the primary back: the drain. */
+  backlog: PhaseResult;
   /** Kernel high-water mark of the main process over the whole run (VmHWM); shadowmail only. */
   peakRssMiB: number | null;
   /** The same just before the large message was sent: if lower, the large message set the peak. */
@@ -275,8 +301,18 @@ async function relayRun(
       deliveryTimeoutMs: 60_000,
       rawFile: { path: largeFile, messageId: 'large-attachment@sender.example', bytes: settings.largeMessageBytes },
     });
+    log(`${name}: backlog of ${settings.backlogMessages} messages while the primary is down, then the drain`);
+    await primary.down();
+    const backlog = await runPhase(target, {
+      run: `${name}-backlog`,
+      rate: Infinity,
+      count: settings.backlogMessages,
+      connections: settings.burstConnections,
+      deliveryTimeoutMs: 120_000,
+      backlog: { settleMs: BACKLOG_SETTLE_MS, release: () => primary.up() },
+    });
     const peak = target.peakRssMiB?.() ?? null;
-    const complaints = await started.complaints();
+    const complaints = (await started.complaints()).filter((line) => !backlogComplaint.test(line));
     return {
       target: name,
       setup: started.setup,
@@ -284,6 +320,7 @@ async function relayRun(
       steady,
       burst,
       largeMessage,
+      backlog,
       peakRssMiB: peak === null ? null : round(peak, 1),
       peakRssBeforeLargeMessageMiB: peakBeforeLarge === null ? null : round(peakBeforeLarge, 1),
       idleMemoryMiB: idle,
@@ -306,7 +343,12 @@ async function shadowmailRun(work: string, largeFile: string): Promise<RelayRun>
     // message above Exchange's default 36 MB (issue 17); SES's 40 MB still caps it.
     const local = await startLocal(
       dataDir,
-      { SHADOWMAIL_PRIMARY: `smtp://127.0.0.1:${primaryPort}`, SHADOWMAIL_PRIMARY_MAX_MESSAGE_BYTES: String(60 * MIB) },
+      {
+        SHADOWMAIL_PRIMARY: `smtp://127.0.0.1:${primaryPort}`,
+        SHADOWMAIL_PRIMARY_MAX_MESSAGE_BYTES: String(60 * MIB),
+        SHADOWMAIL_RETRY_BASE_SECONDS: String(settings.retryBaseSeconds),
+        SHADOWMAIL_RETRY_MAX_DELAY_SECONDS: String(settings.retryMaxDelaySeconds),
+      },
       60_000,
       // where local mode's CPU time goes: one .cpuprofile per thread, written when it stops
       settings.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${resolve(settings.cpuProfileDir)}`] : [],
@@ -352,6 +394,10 @@ async function postfixRun(work: string, largeFile: string): Promise<RelayRun> {
         smtpd_relay_restrictions: 'reject_unauth_destination',
         smtpd_recipient_restrictions: 'reject_unauth_destination',
         smtp_tls_security_level: 'none',
+        // the backlog phase: deferred mail is tried again after 1 s, then 2 s at most, as shadowmail's
+        queue_run_delay: `${settings.retryBaseSeconds}s`,
+        minimal_backoff_time: `${settings.retryBaseSeconds}s`,
+        maximal_backoff_time: `${settings.retryMaxDelaySeconds}s`,
       },
     });
     const masterPid = Number((await readFile(join(postfix.dir, 'queue', 'pid', 'master.pid'), 'utf8')).trim());
@@ -409,6 +455,7 @@ try {
         steadyCpuPerMessage: ratio(shadowmail.steady.cpuMsPerMessage, postfix.steady.cpuMsPerMessage),
         steadyPeakPss: ratio(shadowmail.steady.peakMemoryMiB.pss, postfix.steady.peakMemoryMiB.pss),
         largeMessageDeliveryLatency: ratio(shadowmail.largeMessage.deliveryLatencyMs.p50, postfix.largeMessage.deliveryLatencyMs.p50),
+        backlogDrainPerSecond: ratio(shadowmail.backlog.drain?.perSecond, postfix.backlog.drain?.perSecond),
       }
     : { skipped: 'needs both relay runs' };
 
@@ -523,13 +570,22 @@ function summary(r: Record<string, unknown>): string {
     lines.push(
       `    40 MiB: ${l.delivered}/${l.messages} delivered${l.firstError ? ` (${l.firstError})` : ''}; accept ${l.acceptLatencyMs.p50} ms, ` +
         `250 → delivered ${l.deliveryLatencyMs.p50} ms; peak ${l.peakMemoryMiB.rss} MiB RSS, ${l.peakMemoryMiB.pss} MiB PSS` +
-        (run.peakRssMiB !== null ? `; process VmHWM ${run.peakRssBeforeLargeMessageMiB} MiB before it, ${run.peakRssMiB} MiB after` : ''),
+        (run.peakRssMiB !== null
+          ? `; process VmHWM ${run.peakRssBeforeLargeMessageMiB} MiB before it, ${run.peakRssMiB} MiB at the end`
+          : ''),
+    );
+    const k = run.backlog;
+    lines.push(
+      `    backlog: ${k.delivered}/${k.messages} delivered; ${k.accepted} accepted at ${k.acceptedPerSecond} msg/s while the primary was down; ` +
+        `drain ${k.drain?.perSecond ?? '—'} msg/s from the primary's return (${k.drain?.firstToLastPerSecond ?? '—'} msg/s first to last delivery); ` +
+        `${k.cpuMsPerMessage} CPU ms/msg; peak ${k.peakMemoryMiB.rss} MiB RSS`,
     );
     if (run.warningsLogged > 0) lines.push(`    ${run.warningsLogged} warning/error lines logged, first: ${run.firstWarnings[0]}`);
-    if (s.missing + b.missing + l.missing + s.failed + b.failed + l.failed > 0) {
-      lines.push(
-        `    not delivered: ${s.missing + b.missing + l.missing}, refused: ${s.failed + b.failed + l.failed} (${s.firstError ?? b.firstError ?? l.firstError ?? ''})`,
-      );
+    const phases = [s, b, l, k];
+    const missing = phases.reduce((sum, phase) => sum + phase.missing, 0);
+    const refused = phases.reduce((sum, phase) => sum + phase.failed, 0);
+    if (missing + refused > 0) {
+      lines.push(`    not delivered: ${missing}, refused: ${refused} (${phases.find((phase) => phase.firstError)?.firstError ?? ''})`);
     }
   }
   const ratios = relay.ratios as Record<string, unknown>;
@@ -537,7 +593,7 @@ function summary(r: Record<string, unknown>): string {
     lines.push(
       `  ratio shadowmail/Postfix: latency p50 ×${ratios.steadyDeliveryLatencyP50 as number}, p99 ×${ratios.steadyDeliveryLatencyP99 as number}; ` +
         `max delivered throughput ×${ratios.maxDeliveredPerSecond as number}; CPU per message ×${ratios.steadyCpuPerMessage as number}; ` +
-        `peak PSS ×${ratios.steadyPeakPss as number}`,
+        `peak PSS ×${ratios.steadyPeakPss as number}; backlog drain ×${ratios.backlogDrainPerSecond as number}`,
     );
   }
   return lines.join('\n');
