@@ -40,7 +40,7 @@ import { systemClock } from '../../lambdas/ports/clock.ts';
 import type { DirectorySource, DirectoryStore } from '../../lambdas/ports/directory.ts';
 import { readLocalConfig } from '../../lambdas/wiring/local-config.ts';
 import { localPaths, ownerOnlyFiles, prepareDataDir } from '../../lambdas/wiring/local-data-dir.ts';
-import { openLocalStore, refuseLegacyStore } from '../../lambdas/wiring/local-store.ts';
+import { closeDurably, openLocalStore, refuseLegacyStore } from '../../lambdas/wiring/local-store.ts';
 import { deployedActor, osActor } from './aws-caller.ts';
 import { cliAwsConfig } from './aws-clients.ts';
 import { command, EXIT, exitStatusHelp, UsageError } from './command.ts';
@@ -554,7 +554,7 @@ async function openLocalTarget(dataDir: string, create: boolean): Promise<Target
     audit: store.audit,
     description: `local data directory ${dataDir}`,
     accounts: LOCAL_ACCOUNTS,
-    close: async () => store.close(),
+    close: () => closeDurably(store),
   };
 }
 

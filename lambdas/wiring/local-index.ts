@@ -4,7 +4,7 @@ import { access } from 'node:fs/promises';
 import { ShadowmailError } from '../core/errors.ts';
 import type { MessageIndex } from '../ports/message-index.ts';
 import { localPaths, ownerOnlyFiles } from './local-data-dir.ts';
-import { openLocalStore, refuseLegacyStore } from './local-store.ts';
+import { closeDurably, openLocalStore, refuseLegacyStore } from './local-store.ts';
 
 export async function openLocalIndex(dataDir: string): Promise<{ index: MessageIndex; close(): Promise<void> }> {
   const paths = localPaths(dataDir);
@@ -16,5 +16,5 @@ export async function openLocalIndex(dataDir: string): Promise<{ index: MessageI
   }
   ownerOnlyFiles();
   const store = openLocalStore(paths.database);
-  return { index: store.index, close: async () => store.close() };
+  return { index: store.index, close: () => closeDurably(store) };
 }

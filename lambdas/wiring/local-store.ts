@@ -61,6 +61,19 @@ export function openLocalStore(path: string): LocalStore {
   };
 }
 
+/**
+ * For a CLI command beside the running stack: its commits are fsynced before it exits.
+ * Closing does not do it while the stack keeps the file open (the last connection's close
+ * checkpoints), and the stack's timer only sees the stack's own writes.
+ */
+export async function closeDurably(store: Pick<LocalStore, 'makeDurable' | 'close'>): Promise<void> {
+  try {
+    await store.makeDurable();
+  } finally {
+    store.close();
+  }
+}
+
 /** How often the running stack purges expired rows. */
 export const PURGE_INTERVAL_MS = 60 * 60 * 1000;
 

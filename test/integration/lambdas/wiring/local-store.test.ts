@@ -8,7 +8,13 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { fsyncsSoFar } from '../../../../lambdas/adapters/local/fsync.ts';
 import { ShadowmailError } from '../../../../lambdas/core/errors.ts';
 import { localPaths } from '../../../../lambdas/wiring/local-data-dir.ts';
-import { openLocalStore, refuseLegacyStore, startDurabilityTimer, startExpiryPurge } from '../../../../lambdas/wiring/local-store.ts';
+import {
+  closeDurably,
+  openLocalStore,
+  refuseLegacyStore,
+  startDurabilityTimer,
+  startExpiryPurge,
+} from '../../../../lambdas/wiring/local-store.ts';
 import { runCli } from '../../../support/cli-run.ts';
 import { waitFor } from '../../../support/wait.ts';
 
@@ -178,5 +184,26 @@ describe('local store', () => {
     } finally {
       store.close();
     }
+  });
+
+  it("closes a CLI command's store only after one fsync of its log, and closes it even when that fails", async () => {
+    // Prepare
+    const store = openLocalStore(localPaths(dataDir).database);
+    await store.sessions.create({ ...SESSION, id: 's-cli', expiresAt: Math.floor(Date.now() / 1000) + 3600 });
+    const failing = openLocalStore(localPaths(dataDir).database);
+    const before = fsyncsSoFar();
+
+    // Act
+    await closeDurably(store);
+    const fsyncs = fsyncsSoFar() - before;
+    const failed = await closeDurably({ makeDurable: () => Promise.reject(new Error('EIO')), close: () => failing.close() }).catch(
+      (error: Error) => error.message,
+    );
+
+    // Assess
+    expect(fsyncs).toBe(1);
+    expect(store.db.open).toBe(false);
+    expect(failed).toBe('EIO');
+    expect(failing.db.open).toBe(false);
   });
 });
