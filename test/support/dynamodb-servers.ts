@@ -11,7 +11,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { makeDynamoDbClient } from '../../lambdas/adapters/aws/dynamodb-client.ts';
-import { startEmbeddedDynalite } from '../../lambdas/adapters/local/embedded-dynalite.ts';
+import { startEmbeddedDynalite } from './embedded-dynalite.ts';
 import { freePort } from './wait.ts';
 
 export interface DynamoDbServer {

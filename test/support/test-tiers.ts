@@ -28,6 +28,7 @@ export const STARTS_SERVERS_OR_PROCESSES = [
   'test/support/dns-server.ts',
   'test/support/dovecot.ts',
   'test/support/dynamodb-servers.ts',
+  'test/support/embedded-dynalite.ts',
   'test/support/frame-harness.ts',
   'test/support/lambda-bundle.ts',
   'test/support/local-process.ts',
@@ -41,7 +42,6 @@ export const STARTS_SERVERS_OR_PROCESSES = [
   'test/support/mail-harness.ts',
   'test/support/local-webmail.ts',
   // local mode's servers
-  'lambdas/adapters/local/embedded-dynalite.ts',
   'lambdas/adapters/local/inbound-smtp.ts',
   'lambdas/adapters/local/local-oidc-provider.ts',
   'lambdas/adapters/local/s3-post-endpoint.ts',

@@ -1,6 +1,7 @@
-// The DynamoDB API served in-process by dynalite (LevelDB underneath), so local
-// mode runs the real DynamoDB adapter against data kept under its data directory.
-// dynalite has no TTL expiry and no transactions; the adapter needs neither.
+// The DynamoDB API served in-process by dynalite (LevelDB underneath): a test backend
+// for the DynamoDB adapters beside DynamoDB Local, and the bench's before figure
+// (local mode's store until issue 18; now SQLite). dynalite has no TTL expiry and no
+// transactions; the adapter needs neither.
 import { mkdir } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import { createRequire } from 'node:module';
