@@ -229,12 +229,18 @@ describe('SqliteMessageIndex on one file', () => {
       // Prepare
       const file = storeFile().path;
       const child = spawn(process.execPath, ['--import', 'tsx', CHILD, 'write', file], { stdio: ['pipe', 'pipe', 'pipe'] });
+      // Once the child is killed its stdin is a broken pipe; nothing more is written to it.
+      child.stdin.on('error', () => undefined);
       let stdout = '';
+      let started = false;
       const stored = () => [...stdout.matchAll(/^stored (\S+)$/gm)].map((match) => match[1]!);
       const enough = new Promise<void>((resolve, reject) => {
         child.stdout.on('data', (chunk: Buffer) => {
           stdout += chunk.toString('utf8');
-          if (stdout.includes('ready\n')) child.stdin.write('go\n');
+          if (!started && stdout.includes('ready\n')) {
+            started = true;
+            child.stdin.write('go\n');
+          }
           if (stored().length >= 40) resolve();
         });
         child.on('exit', (code) => reject(new Error(`child exited ${code} before it was killed`)));
