@@ -351,7 +351,10 @@ async function shadowmailRun(work: string, largeFile: string): Promise<RelayRun>
       },
       60_000,
       // where local mode's CPU time goes: one .cpuprofile per thread, written when it stops
-      settings.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${resolve(settings.cpuProfileDir)}`] : [],
+      [
+        ...(settings.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${resolve(settings.cpuProfileDir)}`] : []),
+        ...(process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
+      ],
     );
     const pid = local.child.pid!;
     return {

@@ -29,9 +29,12 @@ export function localEnv(dataDir: string, extra: Record<string, string> = {}): N
   };
 }
 
+/** What `npm start` runs: the launcher that bundles bin/local.ts and runs the bundle. */
+export const LOCAL_LAUNCHER = join(PROJECT_ROOT, 'bin/start-local.mjs');
+
 /** `nodeArgs` go before the entry point (the bench passes --cpu-prof there). */
 export function spawnLocal(env: NodeJS.ProcessEnv, nodeArgs: string[] = []): ChildProcess {
-  return spawn(process.execPath, [...nodeArgs, '--import', 'tsx', join(PROJECT_ROOT, 'bin/local.ts')], {
+  return spawn(process.execPath, [...nodeArgs, LOCAL_LAUNCHER], {
     cwd: PROJECT_ROOT,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
