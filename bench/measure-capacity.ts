@@ -12,6 +12,7 @@ import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { makeDynamoDbClient } from '../lambdas/adapters/aws/dynamodb-client.ts';
 import { DynamoDbDirectoryStore } from '../lambdas/adapters/aws/dynamodb-directory-store.ts';
 import { DynamoDbMessageIndex } from '../lambdas/adapters/aws/dynamodb-message-index.ts';
+import { DynamoDbSendCounter } from '../lambdas/adapters/aws/dynamodb-send-counter.ts';
 import { createMessageTable } from '../lambdas/adapters/aws/message-table.ts';
 import { startSmtpSink } from '../lambdas/adapters/local/smtp-sink.ts';
 import { MailparserMimeParser } from '../lambdas/adapters/mime/mailparser-mime-parser.ts';
@@ -357,6 +358,13 @@ async function main(): Promise<void> {
         retryVisibility: new RecordingMessageVisibility(),
         ...observability,
         relay: new SmtpRelayAdapter({ host: '127.0.0.1', port, tls: 'none', connectionTimeoutMs: 5_000, greetingTimeoutMs: 5_000 }),
+        // As the stack wires it (lambdas/wiring/aws-relay.ts): after every outcome the forward asks
+        // whether a report is owed. SES's SendBounce has no stand-in here and touches no table.
+        nonDelivery: {
+          sender: { send: async () => ({ sent: true, providerMessageId: 'cost-measure-bounce' }) },
+          counter: new DynamoDbSendCounter({ client, tableName: TABLE }),
+          reportingMta: 'inbound-smtp.eu-west-1.amazonaws.com',
+        },
       });
     const forward = forwardTo(sink.port);
 

@@ -48,13 +48,17 @@ export type ReportOutcome = { recipient: string; sent: true } | { recipient: str
 /** Reports every recipient of the message that failed for good and was not reported yet. */
 export async function reportNonDeliveries(sesMessageId: string, deps: NonDeliveryDeps): Promise<ReportOutcome[]> {
   const now = deps.clock.now();
+  // The states first: every forward asks, and most messages owe no report, so the record
+  // (a read of its own, one more read unit in DynamoDB) is read only when one is owed.
+  const owed = (await deps.index.getDeliveryStates(sesMessageId, now)).flatMap((state) => {
+    const failure = reportableFailure(state);
+    return failure ? [{ state, failure }] : [];
+  });
+  if (owed.length === 0) return [];
   const record = await deps.index.getMessage(sesMessageId, now);
   if (!record) return [];
-  const states = await deps.index.getDeliveryStates(sesMessageId, now);
   const outcomes: ReportOutcome[] = [];
-  for (const state of states) {
-    const failure = reportableFailure(state);
-    if (!failure) continue;
+  for (const { state, failure } of owed) {
     const key = `dsn#${sesMessageId}#${state.recipient.toLowerCase()}`;
     const inDoubt = lastReportNote(state)?.startsWith(REPORT_SENDING) ?? false;
     const once = await runOnce(deps.index, { key, owner: deps.workerId, now, leaseMs: deps.config.leaseMs }, () =>

@@ -181,6 +181,18 @@ describe('reportNonDeliveries', () => {
     expect(mailer.sent).toEqual([]);
   });
 
+  it('does not read the message record when no recipient is owed a report (every forward asks)', async () => {
+    // Arrange
+    relay.codes.delete('nobody@corp.test');
+    const mail = await receiveAndForward();
+    const getMessage = vi.spyOn(index, 'getMessage');
+    // Act
+    const outcomes = await reportNonDeliveries(mail.sesMessageId, deps);
+    // Assess
+    expect(outcomes).toEqual([]);
+    expect(getMessage).not.toHaveBeenCalled();
+  });
+
   it('withholds reports to one sender domain beyond the hourly limit', async () => {
     const limited = { ...deps, config: { ...deps.config, perDomainPerHour: 1 } };
     const first = await receiveAndForward({ sesMessageId: 'ses-1' });
