@@ -25,6 +25,31 @@ export type ContractEnvironment = Partial<Record<(typeof ENV)[keyof typeof ENV],
 export const ESM_REQUIRE_BANNER =
   "import { createRequire as __shadowmailCreateRequire } from 'node:module'; const require = __shadowmailCreateRequire(import.meta.url);";
 
+/**
+ * esbuild aliases of every function's bundle: package → a module of lambdas/bundle/ that
+ * stands in for it (paths from the project root, where CDK runs esbuild; an alias also
+ * covers the package's subpaths, and the longest alias wins). What the stand-ins replace
+ * is code the functions carry but never run, compiled and run at each cold start for
+ * nothing (issue 18; bench/README.md "Lambda bundles" has the figures):
+ * - html-to-text, linkify-it and its TLD list: mailparser's display helpers, which the
+ *   only MailParser the functions build (mailparser-run.ts, PARSER_OPTIONS) switches off;
+ * - he: the default-options encode() that mailparser calls, without the entity tables;
+ * - iconv-lite: the same, but libmime's question at load (the DBCS decoder class) is
+ *   answered without building the GBK codec (its own files are aliased to themselves);
+ * - @aws-sdk/credential-provider-node: the credential chain reduced to the environment,
+ *   where Lambda puts the execution role's credentials.
+ */
+export const BUNDLE_ALIASES: Readonly<Record<string, string>> = {
+  'html-to-text': './lambdas/bundle/html-to-text.ts',
+  'linkify-it': './lambdas/bundle/linkify-it.ts',
+  tlds: './lambdas/bundle/tlds.ts',
+  he: './lambdas/bundle/he.ts',
+  'iconv-lite': './lambdas/bundle/iconv-lite.ts',
+  'iconv-lite/lib': 'iconv-lite/lib',
+  'iconv-lite/encodings': 'iconv-lite/encodings',
+  '@aws-sdk/credential-provider-node': './lambdas/bundle/credential-provider-node.ts',
+};
+
 // Stack traces in CloudWatch name the original .ts file and line: Node reads the bundle's
 // separate .map file when it loads the bundle (a cost that bench/lambda-bundles.ts measures).
 export const MAIL_FUNCTION_NODE_OPTIONS = '--enable-source-maps';
@@ -129,6 +154,7 @@ export class MailFunction extends Construct {
         // ES module builds first (the AWS SDK ships both): esbuild can then leave out the
         // commands and code a function never calls; the CommonJS builds are kept whole.
         mainFields: ['module', 'main'],
+        esbuildArgs: { '--alias': Object.entries(BUNDLE_ALIASES).map(([name, standIn]) => `${name}=${standIn}`) },
         minify: true,
         sourceMap: true,
         sourcesContent: false,

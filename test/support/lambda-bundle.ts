@@ -3,7 +3,7 @@
 // environment the stack gives the function, and invoked there through `handler`.
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
-import { dirname, join, relative, resolve } from 'node:path';
+import { dirname, join, relative, resolve, sep } from 'node:path';
 import { App, Duration, Stack } from 'aws-cdk-lib';
 import { ENV } from '../../lambdas/contract/environment.ts';
 import { MailFunction, PROJECT_ROOT } from '../../lib/constructs/mail-function.ts';
@@ -133,7 +133,12 @@ export async function buildFunctionBundle(entry: string, context: Record<string,
  */
 export async function bundleSources(bundle: string): Promise<string[]> {
   const map = JSON.parse(await readFile(`${bundle}.map`, 'utf8')) as { sources: string[] };
-  return map.sources.map((source) => relative(PROJECT_ROOT, resolve(dirname(bundle), source)));
+  return map.sources.map((source) => {
+    const path = relative(PROJECT_ROOT, resolve(dirname(bundle), source));
+    // node_modules may be a link out of the tree (a git worktree sharing another checkout's)
+    const linked = /^\.\.\/.*?\/node_modules\/(.*)$/.exec(path.split(sep).join('/'));
+    return linked ? `node_modules/${linked[1]}` : path;
+  });
 }
 
 /** The npm packages among a bundle's sources (`@scope/name` or `name`). */
