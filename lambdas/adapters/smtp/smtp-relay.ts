@@ -152,6 +152,7 @@ export class SmtpRelayAdapter implements SmtpRelay {
     if ('text' in login) return answerAll(login);
     const deadline = Date.now() + this.options.totalTimeoutMs;
     let session = await this.sessions.acquire((idle) => sameLogin(idle.credentials, login.credentials));
+    const reusedFirst = session !== undefined;
     let reusable = false;
     try {
       if (session) {
@@ -163,7 +164,8 @@ export class SmtpRelayAdapter implements SmtpRelay {
         session.close();
       }
       session = new Session(new SMTPConnection(this.connectionOptions()), login.credentials, this.options.quitTimeoutMs);
-      session.begin(Math.max(deadline - Date.now(), 1));
+      // after a stale reused session, what is left of the relay's bound
+      session.begin(this.options.totalTimeoutMs, reusedFirst ? Math.max(deadline - Date.now(), 1) : this.options.totalTimeoutMs);
       const refusal = await this.openSession(session, login.credentials).catch(
         (error: unknown): SessionRefusal => ({
           text: `not relayed: ${describeSessionFailure(error, this.smartHost)}`,
@@ -189,7 +191,7 @@ export class SmtpRelayAdapter implements SmtpRelay {
     data: () => Promise<Readable>,
     deadline: number,
   ): Promise<Transaction> {
-    session.begin(Math.max(deadline - Date.now(), 1));
+    session.begin(this.options.totalTimeoutMs, Math.max(deadline - Date.now(), 1));
     const checked = await session.reset(this.options.rsetTimeoutMs).then(
       () => true,
       () => false,
@@ -346,14 +348,14 @@ class Session implements CacheableSession {
     return !this.ended && !this.lastError && !this.connection.destroyed;
   }
 
-  /** A relay starts using the session: it is closed if the relay is not done within `totalTimeoutMs`. */
-  begin(totalTimeoutMs: number): void {
+  /** A relay starts using the session: it is closed after `leftMs`, what is left of the relay's bound `totalTimeoutMs`. */
+  begin(totalTimeoutMs: number, leftMs: number): void {
     clearTimeout(this.deadline);
     this.deadline = setTimeout(() => {
       this.timedOut = true;
       this.lastError ??= Object.assign(new Error(`relay did not finish within ${totalTimeoutMs} ms`), { code: 'ETIMEDOUT' });
       this.connection.close();
-    }, totalTimeoutMs);
+    }, leftMs);
     this.deadline.unref();
   }
 
