@@ -126,6 +126,7 @@ async function probe(argv: string[], out: NodeJS.WritableStream): Promise<number
         tls: route.implicitTls ? 'implicit' : 'starttls-opportunistic',
         totalTimeoutMs: 60_000,
         socketTimeoutMs: 60_000,
+        messagesPerSession: 1, // one message, then QUIT: nothing kept open for a next one
       });
       const [reply] = await relay.relay({ from, recipients: [to] }, async () => Readable.from([message.raw]));
       const atMs = systemClock.now().getTime() - sentAt.getTime();

@@ -40,6 +40,35 @@ export const RELAY_TIMEOUTS = {
   quitTimeoutMs: 5_000,
 } as const;
 
+/**
+ * Sessions to the primary kept open between messages (lambdas/adapters/smtp/session-cache.ts),
+ * as Postfix's SMTP client caches its connections: in a burst the next message skips the
+ * connect, greeting, EHLO, STARTTLS and AUTH, and the primary a new smtpd session. Exchange
+ * counts an idle connection like a busy one (MaxInboundConnectionPerSource, 20 on a custom
+ * receive connector), so the cache never holds more than the relay's session bound
+ * (SHADOWMAIL_PRIMARY_MAX_SESSIONS). Reference: "Message rate limits and throttling",
+ * learn.microsoft.com/exchange/mail-flow/message-rate-limits; Postfix postconf(5).
+ */
+export const RELAY_SESSION_REUSE = {
+  // Postfix's smtp_connection_cache_time_limit (2 s): a cached session serves a burst, not
+  // a trickle; an idle session is QUIT after this long and holds no slot at Exchange
+  // beyond it (Exchange's own idle limit, ConnectionInactivityTimeout, is 1–5 min).
+  idleMs: 2_000,
+  // Postfix's smtp_connection_reuse_time_limit (300 s); not longer, as Exchange cuts a
+  // session at ConnectionTimeout (5 min on Edge, 10 min on Mailbox servers) counted from
+  // the connect, busy or not.
+  maxAgeMs: 300_000,
+  // Exchange's receive connectors set no messages-per-connection limit (the page above
+  // lists none); its send connectors close their own sessions after 20 messages
+  // (SmtpMaxMessagesPerConnection, default 20), so 20 is what an Exchange receive
+  // connector already sees from Exchange itself.
+  transactionsPerSession: 20,
+  // RSET on a cached session before it is used, as Postfix does (smtp_rset_timeout, 20 s):
+  // a session the server closed or a frozen Lambda sandbox's dead socket is found here,
+  // before the message, and the relay continues on a fresh session.
+  rsetTimeoutMs: 20_000,
+} as const;
+
 /** What a relaying worker does besides the relay: read the index, record each reply, enqueue the retry. */
 export const RELAY_BOOKKEEPING_MS = 60_000;
 
@@ -85,9 +114,12 @@ export const INGEST_LIMITS: ConsumerLimits = {
  * SMTP session at a time, so the event source's maximum concurrency is its share of
  * smartHost.maxSessions, and the function timeout (with it the lease and the queue's
  * visibility timeout) stays one relay's bound: RELAY_TIMEOUTS.totalTimeoutMs plus its
- * bookkeeping. Lambda never freezes an environment in the middle of an SMTP session,
- * which Exchange would go on counting against the per-source limit until its own
- * inactivity timeout.
+ * bookkeeping. Lambda never freezes an environment in the middle of an SMTP transaction.
+ * Between invocations a sandbox may keep one idle session for the next record
+ * (RELAY_SESSION_REUSE; the adapter's maxSessions is 1 there): a frozen sandbox's session
+ * stays open at Exchange until its ConnectionInactivityTimeout (1–5 min) or the thaw, which
+ * QUITs it if it was idle past 2 s, so it holds a slot only while its sandbox is warm, one
+ * per sandbox, and sandboxes are about as many as the concurrency that created them.
  */
 const RELAY_BATCH_SIZE = 1;
 const relayingTimeoutSeconds = (batchSize: number): number => (batchSize * RELAY_WORK_MS) / 1000;

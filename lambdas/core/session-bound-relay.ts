@@ -2,7 +2,9 @@
 // many workers call it: local mode's forward and resend share one such relay, so the
 // primary sees no more sessions from this process than SHADOWMAIL_PRIMARY_MAX_SESSIONS
 // (in AWS the event sources' maximum concurrency bounds the same number). A caller
-// beyond the bound waits for a slot, first come first served.
+// beyond the bound waits for a slot, first come first served. The inner relay may keep
+// idle sessions for the next message (SmtpRelayAdapter's maxSessions): the wiring gives it
+// the same bound, so busy and idle sessions together stay within it.
 import type { Readable } from 'node:stream';
 import type { RecipientReply, RelayEnvelope, SmtpRelay } from '../ports/smtp-relay.ts';
 import { ConfigurationError } from './errors.ts';
@@ -26,6 +28,11 @@ export class SessionBoundRelay implements SmtpRelay {
     } finally {
       this.release();
     }
+  }
+
+  /** Closes the inner relay's idle sessions. */
+  async close(): Promise<void> {
+    await this.inner.close?.();
   }
 
   private acquire(): Promise<void> {

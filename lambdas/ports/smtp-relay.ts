@@ -32,4 +32,6 @@ export interface SmtpRelay {
    * (code 0 when the connection failed before an answer).
    */
   relay(envelope: RelayEnvelope, data: () => Promise<Readable>): Promise<RecipientReply[]>;
+  /** Ends the sessions kept open for the next message (QUIT); relays in flight end theirs themselves. */
+  close?(): Promise<void>;
 }

@@ -197,8 +197,10 @@ function withInProcessGates<Index extends OnceGate>(inner: Index): Index {
  * The relay local mode uses: the configured primary, or the built-in sink on `sinkPort`,
  * at most SHADOWMAIL_PRIMARY_MAX_SESSIONS sessions at once for all who share it.
  */
-export function localRelay(config: LocalConfig, sinkPort: number | null): SmtpRelay {
-  const bounded = (options: SmtpRelayOptions) => new SessionBoundRelay(new SmtpRelayAdapter(options), config.primaryMaxSessions);
+export function localRelay(config: LocalConfig, sinkPort: number | null): SessionBoundRelay {
+  // the adapter's idle sessions count against the same bound (Exchange counts them too)
+  const bounded = (options: SmtpRelayOptions) =>
+    new SessionBoundRelay(new SmtpRelayAdapter({ ...options, maxSessions: config.primaryMaxSessions }), config.primaryMaxSessions);
   if (config.primary) {
     return bounded({
       host: config.primary.host,
@@ -373,10 +375,12 @@ export async function openLocalResendSession(config: LocalConfig, clock: Clock):
           closers.push(() => sink.close());
           sinkPort = sink.port;
         }
+        const relay = localRelay(config, sinkPort);
+        closers.push(() => relay.close());
         const worker = await startLocalResend({
           store,
           rawStore: new FsRawMailStore(paths.raw),
-          relay: localRelay(config, sinkPort),
+          relay,
           paths,
           clock: workerClock,
           config,

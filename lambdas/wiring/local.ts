@@ -144,6 +144,7 @@ export async function startLocalStack(config: LocalConfig): Promise<LocalStack> 
         : { host: '127.0.0.1', port: sinkPort!, tls: 'none' as const };
     // One relay for forward and resend: together at most SHADOWMAIL_PRIMARY_MAX_SESSIONS sessions.
     const relay = localRelay(config, sinkPort);
+    stoppers.push(() => relay.close()); // idle sessions to the primary: QUIT once forward and resend have stopped
     const resend = await startLocalResend({ store, rawStore, relay, paths, clock: systemClock, config });
     stoppers.push(() => resend.stop());
 

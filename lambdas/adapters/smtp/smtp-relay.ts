@@ -2,17 +2,19 @@
 // keeping the original envelope, using nodemailer's low-level SMTPConnection. What the
 // primary receives byte for byte (line endings, dot-stuffing, why SMTP smuggling cannot
 // pass) and which extensions are used: docs/design.md §2.
+import type { Socket } from 'node:net';
 import { Readable } from 'node:stream';
 import SMTPConnection, {
   type SMTPConnectionEnvelope,
   type SMTPConnectionOptions,
   type SMTPConnectionSendInfo,
 } from 'nodemailer/lib/smtp-connection';
-import { RELAY_TIMEOUTS } from '../../contract/pipeline-limits.ts';
+import { RELAY_SESSION_REUSE, RELAY_TIMEOUTS } from '../../contract/pipeline-limits.ts';
 import { fitsSmtpPath } from '../../core/addresses.ts';
 import { ConfigurationError, RetryableError } from '../../core/errors.ts';
 import type { SmtpCredentials } from '../../ports/smtp-credentials.ts';
 import type { RecipientReply, RelayEnvelope, SmtpFault, SmtpRelay } from '../../ports/smtp-relay.ts';
+import { type CacheableSession, SessionCache } from './session-cache.ts';
 import {
   isTlsErrorCode,
   isUnreachableCode,
@@ -40,9 +42,31 @@ export interface SmtpRelayOptions extends SmartHostSettings {
   totalTimeoutMs?: number;
   /** Wait for the 221 answer to QUIT before the connection is dropped (default 5 s). */
   quitTimeoutMs?: number;
+  /**
+   * Sessions kept open, busy and idle together (default 1): a session goes idle for the
+   * next message only while fewer are open. It makes no relay wait; a caller that runs
+   * relays side by side bounds them (SessionBoundRelay) and passes the same bound here.
+   */
+  maxSessions?: number;
+  /** An idle session is QUIT after this long (default 2 s). */
+  sessionIdleMs?: number;
+  /** A session this old takes no further message (default 300 s). */
+  sessionMaxAgeMs?: number;
+  /** Messages per session, then QUIT (default 20; 1 turns reuse off). */
+  messagesPerSession?: number;
+  /** Wait for the answer to the RSET that checks an idle session before it is used (default 20 s). */
+  rsetTimeoutMs?: number;
 }
 
-const DEFAULTS: Required<Pick<SmtpRelayOptions, keyof typeof RELAY_TIMEOUTS>> = { ...RELAY_TIMEOUTS };
+type ReuseOption = 'maxSessions' | 'sessionIdleMs' | 'sessionMaxAgeMs' | 'messagesPerSession' | 'rsetTimeoutMs';
+const DEFAULTS: Required<Pick<SmtpRelayOptions, keyof typeof RELAY_TIMEOUTS | ReuseOption>> = {
+  ...RELAY_TIMEOUTS,
+  maxSessions: 1,
+  sessionIdleMs: RELAY_SESSION_REUSE.idleMs,
+  sessionMaxAgeMs: RELAY_SESSION_REUSE.maxAgeMs,
+  messagesPerSession: RELAY_SESSION_REUSE.transactionsPerSession,
+  rsetTimeoutMs: RELAY_SESSION_REUSE.rsetTimeoutMs,
+};
 
 /** The error fields nodemailer puts on the errors it hands back. */
 interface SmtpError extends Error {
@@ -68,13 +92,36 @@ interface SessionRefusal {
   fault?: SmtpFault | undefined;
 }
 
+/** How a transaction on a session ended. */
+type Transaction =
+  | { kind: 'answered'; answers: Map<string, RecipientReply>; reusable: boolean }
+  /** A reused session failed before the server said anything about the message: not a verdict, try a fresh one. */
+  | { kind: 'stale' };
+
+/**
+ * Sessions are reused: after a transaction the server answered, the session waits idle
+ * (SessionCache) for the next relay, which checks it with RSET first. close() QUITs the
+ * idle ones; until then an idle session never keeps the process alive.
+ */
 export class SmtpRelayAdapter implements SmtpRelay {
   private readonly options: SmtpRelayOptions & typeof DEFAULTS;
   private readonly smartHost: SmartHostConnection;
+  private readonly sessions: SessionCache<Session>;
 
   constructor(options: SmtpRelayOptions) {
     this.options = { ...DEFAULTS, ...(stripUndefined(options) as SmtpRelayOptions) };
     this.smartHost = smartHostConnection(this.options);
+    this.sessions = new SessionCache<Session>({
+      idleMs: this.options.sessionIdleMs,
+      maxAgeMs: this.options.sessionMaxAgeMs,
+      transactionsPerSession: this.options.messagesPerSession,
+      maxSessions: this.options.maxSessions,
+    });
+  }
+
+  /** QUITs the idle sessions; relays in flight QUIT theirs when they end. */
+  close(): Promise<void> {
+    return this.sessions.close();
   }
 
   async relay(envelope: RelayEnvelope, data: () => Promise<Readable>): Promise<RecipientReply[]> {
@@ -103,18 +150,63 @@ export class SmtpRelayAdapter implements SmtpRelay {
       new Map(envelope.recipients.map((recipient) => [recipient, { ...noAnswer(recipient, text), ...withFault(fault) }]));
     const login = await this.loginCredentials();
     if ('text' in login) return answerAll(login);
-    const session = new Session(new SMTPConnection(this.connectionOptions()), this.options.totalTimeoutMs);
-    const refusal = await this.openSession(session, login.credentials).catch(
-      (error: unknown): SessionRefusal => ({
-        text: `not relayed: ${describeSessionFailure(error, this.smartHost)}`,
-        fault: sessionFault(error as SmtpError),
-      }),
-    );
-    if (refusal !== null) {
-      session.close();
-      return this.noteRefusedLogin(answerAll(refusal));
+    const deadline = Date.now() + this.options.totalTimeoutMs;
+    let session = await this.sessions.acquire((idle) => sameLogin(idle.credentials, login.credentials));
+    const reusedFirst = session !== undefined;
+    let reusable = false;
+    try {
+      if (session) {
+        const outcome = await this.onReusedSession(session, envelope, data, deadline);
+        if (outcome.kind === 'answered') {
+          reusable = outcome.reusable;
+          return this.noteRefusedLogin(outcome.answers);
+        }
+        session.close();
+      }
+      session = new Session(new SMTPConnection(this.connectionOptions()), login.credentials, this.options.quitTimeoutMs);
+      // after a stale reused session, what is left of the relay's bound
+      session.begin(this.options.totalTimeoutMs, reusedFirst ? Math.max(deadline - Date.now(), 1) : this.options.totalTimeoutMs);
+      const refusal = await this.openSession(session, login.credentials).catch(
+        (error: unknown): SessionRefusal => ({
+          text: `not relayed: ${describeSessionFailure(error, this.smartHost)}`,
+          fault: sessionFault(error as SmtpError),
+        }),
+      );
+      if (refusal !== null) return this.noteRefusedLogin(answerAll(refusal));
+      const outcome = await this.transaction(session, envelope, data, false);
+      if (outcome.kind !== 'answered') throw new Error('unreachable: a fresh session is never stale');
+      reusable = outcome.reusable;
+      return this.noteRefusedLogin(outcome.answers);
+    } finally {
+      if (session && !reusable) session.close();
+      session?.end();
+      this.sessions.release(session, reusable);
     }
+  }
 
+  /** RSET, bounded, then the transaction; `stale` when the session turned out unusable before any answer about the message. */
+  private async onReusedSession(
+    session: Session,
+    envelope: RelayEnvelope,
+    data: () => Promise<Readable>,
+    deadline: number,
+  ): Promise<Transaction> {
+    session.begin(this.options.totalTimeoutMs, Math.max(deadline - Date.now(), 1));
+    const checked = await session.reset(this.options.rsetTimeoutMs).then(
+      () => true,
+      () => false,
+    );
+    if (!checked) return { kind: 'stale' };
+    return this.transaction(session, envelope, data, true);
+  }
+
+  /** MAIL, RCPT, DATA on an open session; throws (retryable) only when reading the stored message failed. */
+  private async transaction(
+    session: Session,
+    envelope: RelayEnvelope,
+    data: () => Promise<Readable>,
+    reused: boolean,
+  ): Promise<Transaction> {
     // Opened only once the server has taken DATA, so a refused envelope never reads the store.
     const source = new LazySource(data);
     const smtpEnvelope: SMTPConnectionEnvelope = {
@@ -126,6 +218,7 @@ export class SmtpRelayAdapter implements SmtpRelay {
       rejectedErrors: [],
       accepted: [],
     };
+    session.transactions += 1;
     try {
       const info = await session.send(smtpEnvelope, source.stream);
       const answers = answersFromRejections(info.rejectedErrors ?? []);
@@ -133,18 +226,31 @@ export class SmtpRelayAdapter implements SmtpRelay {
       for (const recipient of envelope.recipients) {
         if (!answers.has(recipient)) answers.set(recipient, { recipient, ...final });
       }
-      await session.quit(this.options.quitTimeoutMs);
-      return this.noteRefusedLogin(answers);
+      return { kind: 'answered', answers, reusable: true };
     } catch (error) {
-      session.close();
-      if (source.failure) throw new RetryableError('reading the stored message for the relay failed', { cause: source.failure });
-      return this.noteRefusedLogin(answersFromSendFailure(error as SmtpError, envelope.recipients, smtpEnvelope, this.smartHost));
+      if (source.failure) {
+        session.close();
+        throw new RetryableError('reading the stored message for the relay failed', { cause: source.failure });
+      }
+      const e = error as SmtpError;
+      const answered = answeredByServer(e);
+      // Not a byte of the message went out (no 354, so the store was never opened) and the
+      // server gave no answer of its own about it, or a 421 (closing: its idle limit hit
+      // just as the session was taken): the session was dead, not the message refused.
+      if (reused && !source.opened && !session.timedOut && (!answered || e.responseCode === 421)) return { kind: 'stale' };
+      const answers = answersFromSendFailure(e, envelope.recipients, smtpEnvelope, this.smartHost);
+      const faulted = [...answers.values()].some((answer) => answer.fault !== undefined);
+      return { kind: 'answered', answers, reusable: answered && e.responseCode !== 421 && !faulted };
     }
   }
 
   /** A login refused or asked for (530 at MAIL FROM, …): the next session reads the credentials again. */
   private noteRefusedLogin(answers: Map<string, RecipientReply>): Map<string, RecipientReply> {
-    if ([...answers.values()].some((answer) => answer.fault === 'auth')) this.smartHost.credentials?.refused();
+    if ([...answers.values()].some((answer) => answer.fault === 'auth')) {
+      this.smartHost.credentials?.refused();
+      // the login is read again for the next session: none logged in with the old one is used
+      this.sessions.drop();
+    }
     return answers;
   }
 
@@ -161,6 +267,7 @@ export class SmtpRelayAdapter implements SmtpRelay {
     } catch (error) {
       if (!(error instanceof ConfigurationError)) throw new RetryableError('reading the smart-host credentials failed', { cause: error });
       source.refused();
+      this.sessions.drop();
       return { text: `not relayed: the smart-host credentials are unusable: ${error.message}`, fault: 'auth' };
     }
   }
@@ -209,17 +316,24 @@ export class SmtpRelayAdapter implements SmtpRelay {
 /**
  * One SMTP session as promises. nodemailer reports a dropped or timed-out connection
  * through the 'error' and 'end' events, not through the pending callback, so every
- * step also settles when the connection ends.
+ * step also settles when the connection ends. A relay's time on it is bounded from
+ * begin() to end(); between relays it may wait idle in the SessionCache.
  */
-class Session {
+class Session implements CacheableSession {
+  readonly openedAt = Date.now();
+  transactions = 0;
+  /** Set when the relay's whole-time bound closed the session. */
+  timedOut = false;
   private lastError: Error | undefined;
   private ended = false;
   private readonly endWaiters = new Set<() => void>();
-  private readonly deadline: NodeJS.Timeout;
+  private deadline: NodeJS.Timeout | undefined;
 
   constructor(
     readonly connection: SMTPConnection,
-    totalTimeoutMs: number,
+    /** The login this session was (or will be) opened with; a session is reused only for the same one. */
+    readonly credentials: SmtpCredentials | null,
+    private readonly quitTimeoutMs: number,
   ) {
     connection.on('error', (error: Error) => {
       this.lastError ??= error;
@@ -228,11 +342,39 @@ class Session {
       this.ended = true;
       for (const waiter of this.endWaiters) waiter();
     });
+  }
+
+  get alive(): boolean {
+    return !this.ended && !this.lastError && !this.connection.destroyed;
+  }
+
+  /** A relay starts using the session: it is closed after `leftMs`, what is left of the relay's bound `totalTimeoutMs`. */
+  begin(totalTimeoutMs: number, leftMs: number): void {
+    clearTimeout(this.deadline);
     this.deadline = setTimeout(() => {
+      this.timedOut = true;
       this.lastError ??= Object.assign(new Error(`relay did not finish within ${totalTimeoutMs} ms`), { code: 'ETIMEDOUT' });
-      connection.close();
-    }, totalTimeoutMs);
+      this.connection.close();
+    }, leftMs);
     this.deadline.unref();
+  }
+
+  /** The relay is done with the session. */
+  end(): void {
+    clearTimeout(this.deadline);
+  }
+
+  onEnd(listener: () => void): void {
+    if (this.ended) listener();
+    else this.endWaiters.add(listener);
+  }
+
+  park(): void {
+    this.socket()?.unref();
+  }
+
+  unpark(): void {
+    this.socket()?.ref();
   }
 
   connect(): Promise<void> {
@@ -245,16 +387,27 @@ class Session {
     );
   }
 
+  /** RSET, closing the session when no answer comes within `timeoutMs`. */
+  async reset(timeoutMs: number): Promise<void> {
+    const timer = setTimeout(() => this.connection.close(), timeoutMs);
+    try {
+      await this.step<void>((done) => this.connection.reset((error) => done(error)));
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   send(envelope: SMTPConnectionEnvelope, message: Readable): Promise<SMTPConnectionSendInfo> {
     return this.step<SMTPConnectionSendInfo>((done) => this.connection.send(envelope, message, (error, info) => done(error, info)));
   }
 
   /** QUIT, waiting a bounded time for the 221 so the server does not log a lost connection. */
-  async quit(timeoutMs: number): Promise<void> {
+  async quit(): Promise<void> {
     clearTimeout(this.deadline);
     if (this.ended) return;
+    this.unpark();
     const closed = new Promise<void>((resolve) => this.endWaiters.add(resolve));
-    const timer = setTimeout(() => this.connection.close(), timeoutMs);
+    const timer = setTimeout(() => this.connection.close(), this.quitTimeoutMs);
     try {
       this.connection.quit();
     } catch {
@@ -267,6 +420,11 @@ class Session {
   close(): void {
     clearTimeout(this.deadline);
     this.connection.close();
+  }
+
+  /** nodemailer's socket (the TLS one after STARTTLS); not in its typings. */
+  private socket(): Socket | undefined {
+    return (this.connection as unknown as { _socket?: Socket })._socket;
   }
 
   private step<T>(start: (done: (error: Error | null | undefined, value?: T) => void) => void): Promise<T> {
@@ -286,11 +444,14 @@ class Session {
 /** A stream that calls `open` on its first read and remembers why reading failed, if it did. */
 class LazySource {
   failure: unknown;
+  /** The first read came: the server had answered DATA with 354. */
+  opened = false;
   readonly stream: Readable;
 
   constructor(open: () => Promise<Readable>) {
     const self = this;
     async function* chunks(): AsyncGenerator<Buffer> {
+      self.opened = true;
       try {
         const source = await open();
         for await (const chunk of source) yield typeof chunk === 'string' ? Buffer.from(chunk, 'binary') : (chunk as Buffer);
@@ -335,14 +496,22 @@ function answersFromSendFailure(
   const rejections =
     error.command === 'MAIL FROM' ? [] : (error.rejectedErrors ?? (envelope.rejectedErrors as SmtpError[] | undefined) ?? []);
   const answers = answersFromRejections(rejections);
-  const answeredByServer = !!error.responseCode && !!error.command && TRANSACTION_COMMANDS.has(error.command);
-  const rest: Omit<RecipientReply, 'recipient'> = answeredByServer
+  const rest: Omit<RecipientReply, 'recipient'> = answeredByServer(error)
     ? replyParts(error.response, error.responseCode!)
     : { code: 0, response: `not relayed: ${describeSessionFailure(error, smartHost)}`, ...withFault(sessionFault(error)) };
   for (const recipient of recipients) {
     if (!answers.has(recipient)) answers.set(recipient, { recipient, ...rest });
   }
   return answers;
+}
+
+/** The server answered a transaction command (MAIL, RCPT, DATA) in its own words. */
+function answeredByServer(error: SmtpError): boolean {
+  return !!error.responseCode && !!error.command && TRANSACTION_COMMANDS.has(error.command);
+}
+
+function sameLogin(a: SmtpCredentials | null, b: SmtpCredentials | null): boolean {
+  return a === b || (!!a && !!b && a.user === b.user && a.pass === b.pass);
 }
 
 /** Code and text of a server reply, with the fault its code names (530 at MAIL FROM is Exchange asking for a login). */

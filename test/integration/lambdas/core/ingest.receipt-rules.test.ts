@@ -77,6 +77,7 @@ describe.each(indexes)('ingest and forward of one message that several receipt r
   });
 
   afterEach(async () => {
+    await relay.close?.(); // its idle session would hold the sink's close until the idle limit
     await sink.close();
     await rm(dir, { recursive: true, force: true });
   });

@@ -689,11 +689,10 @@ describe('SmtpRelayAdapter', () => {
       const server = await startServer();
       const input = nastyMessage();
 
-      // Act
-      await relayTo(server.port).relay(
-        { from: 's@partner.test', recipients: ['alice@corp.test'] },
-        source(input, [3, 1, 4, 1, 5, 9, 2, 6]).open,
-      );
+      // Act: the session stays open for a next message until close() QUITs it
+      const relay = relayTo(server.port);
+      await relay.relay({ from: 's@partner.test', recipients: ['alice@corp.test'] }, source(input, [3, 1, 4, 1, 5, 9, 2, 6]).open);
+      await relay.close();
 
       // Assess
       const wire = dataSectionOnWire(server.wire[0]!).toString('latin1');
@@ -821,6 +820,32 @@ describe('SmtpRelayAdapter', () => {
       expect(after!.fault).toBeUndefined();
       expect(secret).toMatchObject({ reads: 2, refusals: 1 });
       expect(server.stored.map((stored) => stored.user)).toEqual(['relay@corp.test']);
+    });
+  });
+
+  describe('reused sessions', () => {
+    const one = { from: 's@partner.test', recipients: ['a@corp.test'] };
+
+    it('logs in once per session, and a changed login is never sent over a session opened with the old one', async () => {
+      // Prepare
+      const server = await startServer({ startTls: cert, auth: { user: 'relay@corp.test', pass: 'right' } });
+      const secret = { value: { user: 'relay@corp.test', pass: 'right' } };
+      const credentials = { current: async () => secret.value, refused: () => undefined };
+      const relay = relayTo(server.port, { tls: 'starttls-required', ca: cert.certPem, credentials });
+
+      // Act
+      const first = await relay.relay(one, source(SIMPLE).open);
+      const second = await relay.relay(one, source(SIMPLE).open);
+      secret.value = { user: 'relay@corp.test', pass: 'rotated' };
+      const [third] = await relay.relay(one, source(SIMPLE).open);
+      await relay.close();
+
+      // Assess: the third relay opened a session and logged in with the new secret (refused here)
+      expect([...first, ...second].map((reply) => reply.code)).toEqual([250, 250]);
+      expect(third).toMatchObject({ code: 0, fault: 'auth' });
+      expect(server.authAttempts).toHaveLength(2);
+      expect(server.wire).toHaveLength(2);
+      expect(server.stored).toHaveLength(2);
     });
   });
 
