@@ -146,3 +146,16 @@ export function bundledPackages(sources: readonly string[]): Set<string> {
   const names = sources.map((source) => /^node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(source)?.[1]).filter((name) => name !== undefined);
   return new Set(names);
 }
+
+/** One SQS record as Lambda's event source mapping hands it to a bundled handler. */
+export const sqsRecord = (messageId: string, body: string) => ({
+  messageId,
+  receiptHandle: `rh-${messageId}`,
+  body,
+  attributes: {},
+  messageAttributes: {},
+  md5OfBody: '',
+  eventSource: 'aws:sqs',
+  eventSourceARN: 'arn:aws:sqs:eu-west-1:123456789012:q',
+  awsRegion: 'eu-west-1',
+});

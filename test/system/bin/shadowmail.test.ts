@@ -18,7 +18,7 @@ import { buildReceiptNotification, SES_SETUP_NOTIFICATION, wrapInSnsEnvelope } f
 import { inSnsEnvelope, SES_SETUP_NOTIFICATIONS } from '../../fixtures/ses/setup-notifications.ts';
 import { type FakeAws, startFakeAws } from '../../support/cli-deployed-aws-fakes.ts';
 import { startDynalite } from '../../support/dynamodb-servers.ts';
-import { invokeBundle, type ProcessRun, runProcess, tail } from '../../support/lambda-bundle.ts';
+import { invokeBundle, type ProcessRun, runProcess, sqsRecord, tail } from '../../support/lambda-bundle.ts';
 import { simpleMessage } from '../../support/received-mail.ts';
 import { startS3rver } from '../../support/s3rver.ts';
 
@@ -80,18 +80,6 @@ const invoke = (bundle: string, variables: Record<string, unknown>, event: unkno
     workDir: work,
     extraEnv: { AWS_ENDPOINT_URL_SQS: aws.endpoint },
   });
-
-const sqsRecord = (messageId: string, body: string) => ({
-  messageId,
-  receiptHandle: `rh-${messageId}`,
-  body,
-  attributes: {},
-  messageAttributes: {},
-  md5OfBody: '',
-  eventSource: 'aws:sqs',
-  eventSourceARN: 'arn:aws:sqs:eu-west-1:123456789012:q',
-  awsRegion: 'eu-west-1',
-});
 
 describe('cdk synth of cdk.json (offline, real bundling)', () => {
   it('succeeds with no unacknowledged cdk-nag finding', async () => {

@@ -19,7 +19,7 @@ import { ENV } from '../../../../lambdas/contract/environment.ts';
 import { buildReceiptNotification, wrapInSnsEnvelope } from '../../../../lambdas/handlers/ses-receipt-event.ts';
 import { startFakeAws } from '../../../support/cli-deployed-aws-fakes.ts';
 import { startDynalite } from '../../../support/dynamodb-servers.ts';
-import { buildFunctionBundle, bundledPackages, bundleSources, invokeBundle, tail } from '../../../support/lambda-bundle.ts';
+import { buildFunctionBundle, bundledPackages, bundleSources, invokeBundle, sqsRecord, tail } from '../../../support/lambda-bundle.ts';
 import { expectNoWebmailNorCommonJsSdk, expectSourceMappedStack, expectZodMiniOnly } from '../../../support/pipeline-bundle-checks.ts';
 import { startS3rver } from '../../../support/s3rver.ts';
 
@@ -151,18 +151,6 @@ describe('the ingest bundle', () => {
   it('names the original .ts file and line in the stack of an error thrown inside it', async () => {
     await expectSourceMappedStack(bundle, { Records: [] }, work);
   });
-});
-
-const sqsRecord = (messageId: string, body: string) => ({
-  messageId,
-  receiptHandle: `rh-${messageId}`,
-  body,
-  attributes: {},
-  messageAttributes: {},
-  md5OfBody: '',
-  eventSource: 'aws:sqs',
-  eventSourceARN: 'arn:aws:sqs:eu-west-1:123456789012:q',
-  awsRegion: 'eu-west-1',
 });
 
 const b64Word = (charset: string, text: string) => `=?${charset}?B?${iconv.encode(text, charset).toString('base64')}?=`;
