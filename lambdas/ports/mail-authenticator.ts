@@ -18,6 +18,7 @@ export interface MailAuthenticator {
   /**
    * The verdicts in SES's terms. Never fails for the message's sake: a check that cannot
    * run (DNS down, a deadline) is PROCESSING_FAILED, so the message is still taken.
+   * A small message comes as its bytes, a large one as a stream.
    */
-  authenticate(message: Readable, arrival: SmtpArrival): Promise<AuthenticationVerdicts>;
+  authenticate(message: Readable | Buffer, arrival: SmtpArrival): Promise<AuthenticationVerdicts>;
 }

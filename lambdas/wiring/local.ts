@@ -26,7 +26,7 @@ import { startInboundSmtp } from '../adapters/local/inbound-smtp.ts';
 import { INBOUND_SMTP_LIMITS } from '../adapters/local/inbound-smtp-limits.ts';
 import { startLocalOidcProvider } from '../adapters/local/local-oidc-provider.ts';
 import { MailauthAuthenticator } from '../adapters/local/mailauth-authenticator.ts';
-import { commonHeadersOf, readHeaderBlock } from '../adapters/local/rfc5322-header-block.ts';
+import { commonHeadersOf, headerBlockOf, readHeaderBlock } from '../adapters/local/rfc5322-header-block.ts';
 import { SignInCodes } from '../adapters/local/sign-in-codes.ts';
 import { startSmtpSink } from '../adapters/local/smtp-sink.ts';
 import { MailparserMimeParser } from '../adapters/mime/mailparser-mime-parser.ts';
@@ -298,9 +298,10 @@ export async function startLocalStack(config: LocalConfig): Promise<LocalStack> 
       accept: async (message) => {
         // The id the sender saw in "250 queued as <id>" is the one trace shows.
         const sesMessageId = message.id;
-        const headers = await readHeaderBlock(message.spoolFile);
+        // A small message is still in memory (spool-writer.ts): nothing is read back.
+        const headers = message.bytes ? headerBlockOf(message.bytes) : await readHeaderBlock(message.spoolFile);
         // SES judges SPF, DKIM and DMARC before it writes the notification; so does local mode.
-        const authentication = await authenticator.authenticate(createReadStream(message.spoolFile), {
+        const authentication = await authenticator.authenticate(message.bytes ?? createReadStream(message.spoolFile), {
           clientAddress: message.client.address,
           helo: message.client.helo,
           envelopeFrom: message.envelopeFrom,

@@ -4,13 +4,13 @@
 // change one atomic rename, so a SIGKILL at any moment leaves each message in exactly
 // one place. Leases, sweeps and the ready heap: docs/design.md §9.
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { type FSWatcher, watch } from 'node:fs';
-import { mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { type FSWatcher, readFileSync, renameSync, unlinkSync, watch } from 'node:fs';
+import { mkdir, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { ConfigurationError, InvalidInputError } from '../../core/errors.ts';
 import { MAX_VISIBILITY_SECONDS } from '../../ports/message-visibility.ts';
-import { syncShared } from './fsync.ts';
+import { syncShared, writeDurably } from './fsync.ts';
 import { isAlive } from './process-alive.ts';
 
 /** SQS limits the local queue mirrors, so what works locally also works in AWS. */
@@ -177,15 +177,10 @@ export class FileQueue {
     };
     const temporary = join(this.tmpDir, `${name.id}.tmp`);
     const file = readyName(name);
+    // The hot path's renames, reads and unlinks are synchronous: fsync.ts says why.
     try {
-      const handle = await open(temporary, 'wx');
-      try {
-        await handle.writeFile(bytes);
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
-      await rename(temporary, join(this.readyDir, file));
+      await writeDurably(temporary, bytes);
+      renameSync(temporary, join(this.readyDir, file));
     } catch (error) {
       await unlink(temporary).catch(() => undefined);
       throw error;
@@ -209,7 +204,7 @@ export class FileQueue {
     const name: MessageName = { ...lease.name, at: Date.now() + seconds * 1000 };
     const file = join(this.inflightDir, leaseName(name));
     try {
-      await rename(lease.file, file);
+      renameSync(lease.file, file);
     } catch (error) {
       if (isNotFound(error)) throw new InvalidInputError(`message ${receiptHandle} is not in flight any more (its lease expired)`);
       throw error;
@@ -624,14 +619,14 @@ class Consumer {
         const path = join(this.paths.inflight, lease);
         this.echoes.add(file);
         try {
-          await rename(join(this.paths.ready, file), path);
+          renameSync(join(this.paths.ready, file), path);
         } catch (error) {
           // Gone: another consumer took it, or the index entry was stale.
           if (isNotFound(error)) return null;
           throw error;
         }
         try {
-          const leased: Leased = { name, file: path, body: await readFile(path, 'utf8'), receiptHandle: lease };
+          const leased: Leased = { name, file: path, body: readFileSync(path, 'utf8'), receiptHandle: lease };
           this.queue.trackLease(leased);
           return leased;
         } catch (error) {
@@ -700,7 +695,7 @@ class Consumer {
   private async putBack(message: Leased): Promise<void> {
     const back = readyName(message.name);
     try {
-      await rename(message.file, join(this.paths.ready, back));
+      renameSync(message.file, join(this.paths.ready, back));
     } catch (error) {
       if (isNotFound(error)) return; // the lease expired and the sweep put it back already
       throw error;
@@ -710,16 +705,18 @@ class Consumer {
 
   private async remove(message: Leased): Promise<void> {
     try {
-      await unlink(message.file);
+      unlinkSync(message.file);
       return;
     } catch (error) {
       if (!isNotFound(error)) throw error;
     }
     // The handler outlived the lease and the sweep put the message back; unless it was
     // received again meanwhile, delete that copy too rather than deliver it twice.
-    await unlink(join(this.paths.ready, readyName(message.name))).catch((error) => {
+    try {
+      unlinkSync(join(this.paths.ready, readyName(message.name)));
+    } catch (error) {
       if (!isNotFound(error)) throw error;
-    });
+    }
   }
 }
 

@@ -4,17 +4,16 @@
 // matters (docs/design.md §9), with the enhanced status code written into the text:
 // smtp-server's own mapping would give 5.1.1 for every 550, wrong for a relay refusal.
 import { randomBytes } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { SMTPServerDataStream, SMTPServerError, SMTPServerSession } from 'smtp-server';
 import { domainOf } from '../../core/addresses.ts';
 import { ConfigurationError } from '../../core/errors.ts';
-import { fsyncPath } from './fsync.ts';
 import { INBOUND_SMTP_LIMITS } from './inbound-smtp-limits.ts';
 import { closeWith421, listen, perAddressCap, plainSmtpServer, type SmtpListener, smtpError } from './smtp-listener.ts';
+import { SpoolWriter } from './spool-writer.ts';
 
 export interface InboundMessage {
   /** Queue id of this message, also in the 250 reply ("queued as <id>"). */
@@ -27,6 +26,8 @@ export interface InboundMessage {
   client: { address: string; helo: string };
   /** The message bytes exactly as received (after SMTP dot-unstuffing), fsynced. */
   spoolFile: string;
+  /** The same bytes in memory when the message is small (spool-writer.ts); else read spoolFile. */
+  bytes?: Buffer;
   size: number;
   receivedAt: Date;
 }
@@ -86,23 +87,6 @@ export function newQueueId(): string {
   let id = '';
   for (const byte of bytes) id += alphabet[byte & 31];
   return id;
-}
-
-/** Passes bytes on until the limit is crossed, then swallows the rest: disk use stays bounded. */
-class SizeLimit extends Transform {
-  seen = 0;
-  constructor(
-    private readonly limit: number,
-    private readonly source: SMTPServerDataStream,
-  ) {
-    super();
-  }
-
-  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    this.seen += chunk.length;
-    if (this.source.sizeExceeded || this.seen > this.limit) callback();
-    else callback(null, chunk);
-  }
 }
 
 export async function startInboundSmtp(options: InboundSmtpOptions): Promise<InboundSmtpServer> {
@@ -170,7 +154,7 @@ export async function startInboundSmtp(options: InboundSmtpOptions): Promise<Inb
     const client = { address: session.remoteAddress, helo: session.hostNameAppearsAs ?? '' };
     const id = newQueueId();
     const spoolFile = join(spoolDir, `${id}.eml`);
-    const limit = new SizeLimit(maxMessageBytes, stream);
+    const spool = new SpoolWriter(spoolFile, maxMessageBytes, () => stream.sizeExceeded);
     // Past the deadline the client hears 421 and the connection closes; the pipeline then
     // fails and the spool file goes: nothing was acknowledged, so nothing is lost.
     const deadline = setTimeout(() => {
@@ -179,20 +163,34 @@ export async function startInboundSmtp(options: InboundSmtpOptions): Promise<Inb
     }, dataDeadlineMs);
     try {
       try {
-        await pipeline(stream, limit, createWriteStream(spoolFile, { flags: 'wx' }));
+        await pipeline(stream, spool);
       } finally {
         // Received in full: taking the message over is not cut short.
         clearTimeout(deadline);
       }
-      if (stream.sizeExceeded || limit.seen > maxMessageBytes) {
+      if (stream.sizeExceeded || spool.seen > maxMessageBytes) {
         throw smtpError(552, `5.3.4 Message size exceeds fixed maximum message size (${maxMessageBytes} bytes)`);
       }
-      await fsyncPath(spoolFile);
-      await options.accept({ id, envelopeFrom, envelopeRecipients, client, spoolFile, size: limit.seen, receivedAt: new Date() });
+      const bytes = await spool.commit();
+      await options.accept({
+        id,
+        envelopeFrom,
+        envelopeRecipients,
+        client,
+        spoolFile,
+        ...(bytes ? { bytes } : {}),
+        size: spool.seen,
+        receivedAt: new Date(),
+      });
       return id;
     } finally {
       // Taken over (moved) on success; on any failure the sender keeps the message and retries.
-      await rm(spoolFile, { force: true }).catch((error: unknown) => onError(error, 'spool cleanup'));
+      await spool.release();
+      try {
+        rmSync(spoolFile, { force: true });
+      } catch (error) {
+        onError(error, 'spool cleanup');
+      }
     }
   }
 

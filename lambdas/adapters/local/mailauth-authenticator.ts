@@ -38,7 +38,7 @@ export class MailauthAuthenticator implements MailAuthenticator {
     this.mta = options.mta ?? hostname();
   }
 
-  async authenticate(message: Readable, arrival: SmtpArrival): Promise<AuthenticationVerdicts> {
+  async authenticate(message: Readable | Buffer, arrival: SmtpArrival): Promise<AuthenticationVerdicts> {
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<'deadline'>((resolve) => {
       timer = setTimeout(() => resolve('deadline'), this.deadlineMs);
@@ -57,7 +57,7 @@ export class MailauthAuthenticator implements MailAuthenticator {
         deadline,
       ]);
       if (result === 'deadline') {
-        message.destroy();
+        if (!Buffer.isBuffer(message)) message.destroy();
         return FAILED;
       }
       return { spf: spfVerdict(result.spf), dkim: dkimVerdict(result.dkim), dmarc: dmarcVerdict(result.dmarc) };

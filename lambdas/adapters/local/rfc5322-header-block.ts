@@ -1,20 +1,26 @@
 // Reads the header block at the top of a spooled message (local mode's stand-in for
 // the `mail.headers` / `commonHeaders` that SES puts into its notification).
 // Deliberately shallow: unfolded name/value pairs, undecoded, as SES lists them.
-import { open } from 'node:fs/promises';
+import { closeSync, openSync, readSync } from 'node:fs';
 import type { CommonHeaders, HeaderField } from '../../core/model.ts';
 
 const MAX_HEADER_BYTES = 256 * 1024;
 
+/** The header block of a message in a file: one synchronous read of its start (fsync.ts says why). */
 export async function readHeaderBlock(file: string): Promise<HeaderField[]> {
-  const handle = await open(file, 'r');
+  const fd = openSync(file, 'r');
   try {
-    const buffer = Buffer.alloc(MAX_HEADER_BYTES);
-    const { bytesRead } = await handle.read(buffer, 0, MAX_HEADER_BYTES, 0);
-    return parseHeaderBlock(buffer.subarray(0, bytesRead).toString('latin1'));
+    const buffer = Buffer.allocUnsafe(MAX_HEADER_BYTES);
+    const bytesRead = readSync(fd, buffer, 0, MAX_HEADER_BYTES, 0);
+    return headerBlockOf(buffer.subarray(0, bytesRead));
   } finally {
-    await handle.close();
+    closeSync(fd);
   }
+}
+
+/** The header block of a message in memory; only its first 256 KiB are looked at. */
+export function headerBlockOf(message: Buffer): HeaderField[] {
+  return parseHeaderBlock(message.subarray(0, MAX_HEADER_BYTES).toString('latin1'));
 }
 
 export function parseHeaderBlock(text: string): HeaderField[] {

@@ -12,10 +12,14 @@ import {
   type InboundSmtpServer,
   startInboundSmtp,
 } from '../../../../../lambdas/adapters/local/inbound-smtp.ts';
+import { KEEP_IN_MEMORY_BYTES } from '../../../../../lambdas/adapters/local/spool-writer.ts';
 import { dotStuff, RawSmtp } from '../../../../support/raw-smtp.ts';
 
 interface Accepted extends InboundMessage {
+  /** What the spool file held at accept. */
   bytes: Buffer;
+  /** What the listener handed over in memory (small messages only). */
+  held: Buffer | undefined;
 }
 
 describe('inbound SMTP listener (local SES inbound)', () => {
@@ -31,7 +35,7 @@ describe('inbound SMTP listener (local SES inbound)', () => {
       domains: ['corp.test', 'Example.ORG'],
       spoolDir,
       accept: async (message) => {
-        accepted.push({ ...message, bytes: await readFile(message.spoolFile) });
+        accepted.push({ ...message, held: message.bytes, bytes: await readFile(message.spoolFile) });
       },
       onError: () => undefined,
       closeTimeoutMs: 1_000,
@@ -94,6 +98,7 @@ describe('inbound SMTP listener (local SES inbound)', () => {
     // What SPF needs, as SES has it: the client's address and its EHLO name.
     expect(message.client).toEqual({ address: expect.stringMatching(/^(::ffff:)?127\.0\.0\.1$/), helo: 'client.test' });
     expect(message.bytes.equals(raw)).toBe(true);
+    expect(message.held?.equals(raw)).toBe(true);
     expect(message.size).toBe(raw.length);
     expect(Math.abs(message.receivedAt.getTime() - Date.now())).toBeLessThan(10_000);
     expect(await spoolFiles()).toEqual([]); // accept did not move it, so the listener removed it
@@ -276,7 +281,7 @@ describe('inbound SMTP listener (local SES inbound)', () => {
           failNext = false;
           throw new Error('store unavailable');
         }
-        accepted.push({ ...message, bytes: await readFile(message.spoolFile) });
+        accepted.push({ ...message, held: message.bytes, bytes: await readFile(message.spoolFile) });
       },
     });
     const mail = { envelope: { from: 'partner@elsewhere.test', to: ['alice@corp.test'] }, raw: 'Subject: retry\r\n\r\nagain\r\n' };
@@ -308,7 +313,7 @@ describe('inbound SMTP listener (local SES inbound)', () => {
       accept: async (message) => {
         acceptCalled = true;
         await gate;
-        accepted.push({ ...message, bytes: await readFile(message.spoolFile) });
+        accepted.push({ ...message, held: message.bytes, bytes: await readFile(message.spoolFile) });
       },
     });
     const client = await open();
@@ -414,10 +419,13 @@ describe('inbound SMTP listener (local SES inbound)', () => {
     await client.command('RCPT TO:<alice@corp.test>');
     await client.command('DATA');
 
-    // Act
-    client.write('Subject: cut\r\n\r\nthe connection drops before the end\r\n');
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    const spoolDuringData = await spoolFiles();
+    // Act: more than is held in memory, so the spool file exists while DATA goes on.
+    client.write(`Subject: cut\r\n\r\n${'the connection drops before the end\r\n'.repeat(KEEP_IN_MEMORY_BYTES / 32)}`);
+    let spoolDuringData: string[] = [];
+    for (let tries = 0; tries < 250 && spoolDuringData.length === 0; tries++) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      spoolDuringData = await spoolFiles();
+    }
     client.destroy();
     const deadline = Date.now() + 5_000;
     while ((await spoolFiles()).length > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
@@ -427,5 +435,66 @@ describe('inbound SMTP listener (local SES inbound)', () => {
     expect(spoolDuringData[0]).not.toBe(`${'a'.repeat(40)}.eml`);
     expect(await spoolFiles()).toEqual([]);
     expect(accepted).toHaveLength(0);
+  });
+
+  it('holds a small message in memory up to the threshold and spills a larger one to the file, byte for byte either way', async () => {
+    // Prepare
+    await start();
+    const line = `${'0123456789'.repeat(7)}.\r\n`; // 73 bytes, with a dot to unstuff when it starts a line
+    const message = (bytes: number): Buffer => {
+      const head = 'Subject: sized\r\n\r\n';
+      const body = `.${line}`.repeat(Math.ceil(bytes / (line.length + 1)));
+      return Buffer.from((head + body).slice(0, bytes - 2).concat('\r\n'));
+    };
+    const atThreshold = message(KEEP_IN_MEMORY_BYTES);
+    const overThreshold = message(KEEP_IN_MEMORY_BYTES + 1);
+    const large = message(3 * 1024 * 1024);
+
+    // Act
+    for (const raw of [atThreshold, overThreshold, large]) {
+      await transport().sendMail({ envelope: { from: 'partner@elsewhere.test', to: ['alice@corp.test'] }, raw });
+    }
+
+    // Assess
+    expect(accepted.map((taken) => taken.size)).toEqual([atThreshold.length, overThreshold.length, large.length]);
+    const sent = [atThreshold, overThreshold, large];
+    expect(accepted.map((taken, index) => taken.bytes.equals(sent[index]!))).toEqual([true, true, true]);
+    expect(accepted[0]!.held?.equals(atThreshold)).toBe(true);
+    expect(accepted[1]!.held).toBeUndefined();
+    expect(accepted[2]!.held).toBeUndefined();
+    expect(await spoolFiles()).toEqual([]);
+  });
+
+  it('answers 552 for a spilled message over the limit and keeps the spool file at the limit', async () => {
+    // Prepare
+    const limit = KEEP_IN_MEMORY_BYTES + 64 * 1024;
+    let largestSpool = 0;
+    await start({ maxMessageBytes: limit });
+    const client = await open();
+    await client.command('MAIL FROM:<partner@elsewhere.test>');
+    await client.command('RCPT TO:<alice@corp.test>');
+    await client.command('DATA');
+
+    // Act: four times the limit, then the spool file's size once it stops growing.
+    const chunk = `${'y'.repeat(1022)}\r\n`.repeat(64);
+    client.write('Subject: too big\r\n\r\n');
+    for (let sent = 0; sent < 4 * limit; sent += chunk.length) client.write(chunk);
+    let stableSince = Date.now();
+    for (const deadline = Date.now() + 10_000; Date.now() < deadline && Date.now() - stableSince < 300; ) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      for (const file of await spoolFiles()) {
+        const size = (await readFile(join(spoolDir, file)).catch(() => Buffer.alloc(0))).length;
+        if (size > largestSpool) [largestSpool, stableSince] = [size, Date.now()];
+      }
+    }
+    client.write('\r\n.\r\n');
+    const reply = await client.next();
+
+    // Assess
+    expect(reply.code).toBe(552);
+    expect(largestSpool).toBeGreaterThan(KEEP_IN_MEMORY_BYTES);
+    expect(largestSpool).toBeLessThanOrEqual(limit);
+    expect(accepted).toHaveLength(0);
+    expect(await spoolFiles()).toEqual([]);
   });
 });
