@@ -23,7 +23,7 @@ import { type IngestThroughput, measureIngest, readCorpus } from './ingest-throu
 import { lambdaBundlesSummary, measureLambdaBundles } from './lambda-bundles.ts';
 import { busyPercent, machineCpuTimes, memoryOf, peakRssMiB, processTree, treeCpuSeconds } from './procfs.ts';
 import { type PhaseResult, type RelayTarget, runPhase } from './relay-bench.ts';
-import { delay, MIB, round } from './stats.ts';
+import { delay, MIB, median, round } from './stats.ts';
 import { measureWebmail, webmailSummary } from './webmail-bench.ts';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -43,6 +43,8 @@ const settings = {
   bundleImportRuns: numberSetting('BENCH_BUNDLE_RUNS', 15),
   cpuProfileDir: process.env.BENCH_CPU_PROF_DIR || null,
   backlogMessages: numberSetting('BENCH_BACKLOG', 1000),
+  /** Bursts of both relays taken in turn (both up at once), for a ratio the machine's drift moves less. */
+  burstPairs: numberSetting('BENCH_BURST_PAIRS', 3),
   /** Both relays retry a deferred message after 1 s, then 2 s at most, so the drain shows their pace, not their schedule. */
   retryBaseSeconds: 1,
   retryMaxDelaySeconds: 2,
@@ -247,28 +249,51 @@ interface RelayRun {
   firstWarnings: string[];
 }
 
-async function relayRun(
-  name: string,
-  _work: string,
-  largeFile: string,
-  start: (primaryPort: number) => Promise<{
-    target: Omit<RelayTarget, 'watcher'>;
-    setup: string;
-    stop(): Promise<void>;
-    /** Warning and error lines the target logged (a relay that retried shows here). */
-    complaints(): Promise<string[]>;
-  }>,
-): Promise<RelayRun> {
+type RelayStarter = (primaryPort: number) => Promise<{
+  target: Omit<RelayTarget, 'watcher'>;
+  setup: string;
+  stop(): Promise<void>;
+  /** Warning and error lines the target logged (a relay that retried shows here). */
+  complaints(): Promise<string[]>;
+}>;
+
+interface StartedRelay {
+  target: RelayTarget;
+  started: Awaited<ReturnType<RelayStarter>>;
+  primary: Primary;
+  startupSeconds: number;
+  /** Stops the target, the watcher and the primary, whatever state they are in. */
+  stop(): Promise<void>;
+}
+
+/** A fresh primary with its delivery watcher, and the target relaying to it. */
+async function startRelay(name: string, start: RelayStarter): Promise<StartedRelay> {
   const primary = await startPrimary();
   const watcher = new DeliveryWatcher(primary.newDir);
   let stopTarget: (() => Promise<void>) | null = null;
+  const stop = async (): Promise<void> => {
+    watcher.stop();
+    await stopTarget?.().catch((error: unknown) => log(`${name}: stop failed: ${String(error)}`));
+    await primary.stop();
+  };
   try {
     await watcher.start();
     const startedAt = performance.now();
     const started = await start(primary.port);
     stopTarget = started.stop;
     const startupSeconds = round((performance.now() - startedAt) / 1000, 2);
-    const target: RelayTarget = { ...started.target, watcher };
+    return { target: { ...started.target, watcher }, started, primary, startupSeconds, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+async function relayRun(name: string, largeFile: string, start: RelayStarter): Promise<RelayRun> {
+  const relay = await startRelay(name, start);
+  const { target, started, primary, startupSeconds } = relay;
+  const watcher = target.watcher;
+  try {
     log(`${name}: up in ${startupSeconds} s; warm-up`);
     await runPhase(target, { run: `${name}-warmup`, rate: 25, count: 25, connections: 1, deliveryTimeoutMs: 30_000 });
     const idleReading = memoryOf(target.pids());
@@ -329,16 +354,88 @@ async function relayRun(
       firstWarnings: complaints.slice(0, 3).map((line) => line.slice(0, 300)),
     };
   } finally {
-    watcher.stop();
-    await stopTarget?.().catch((error: unknown) => log(`${name}: stop failed: ${String(error)}`));
-    await primary.stop();
+    await relay.stop();
   }
 }
 
-async function shadowmailRun(work: string, largeFile: string): Promise<RelayRun> {
+/** One burst of a target as relayRun takes it, after a short warm-up. */
+function burstPhase(name: string, target: RelayTarget, run: string): Promise<PhaseResult> {
+  return runPhase(target, {
+    run,
+    rate: Infinity,
+    count: settings.burstMaxMessages,
+    durationMs: settings.burstSeconds * 1000,
+    connections: settings.burstConnections,
+    deliveryTimeoutMs: 60_000,
+  }).then((phase) => {
+    log(`${name}: ${phase.deliveredPerSecond} msg/s delivered, ${phase.cpuMsPerMessage} CPU ms/msg`);
+    return phase;
+  });
+}
+
+interface BurstPairs {
+  how: string;
+  pairs: { order: string; shadowmail: PhaseResult; postfix: PhaseResult; ratio: number | null }[];
+  /** Median over the pairs of shadowmail's burst rate divided by Postfix's. */
+  medianRatio: number | null;
+  medianCpuMsPerMessage: { shadowmail: number; postfix: number };
+}
+
+/**
+ * Both relays up at once, each with its own primary, and their bursts taken in turn
+ * (shadowmail first, then Postfix first, …): this machine's speed drifts by ±30 % within
+ * minutes, and a ratio of bursts seconds apart is moved less by it than one of runs
+ * two minutes apart.
+ */
+async function burstPairs(starters: { shadowmail: RelayStarter; postfix: RelayStarter }): Promise<BurstPairs> {
+  const relays: StartedRelay[] = [];
+  try {
+    const shadowmail = await startRelay('shadowmail', starters.shadowmail);
+    relays.push(shadowmail);
+    const postfix = await startRelay('postfix', starters.postfix);
+    relays.push(postfix);
+    for (const [name, relay] of [
+      ['shadowmail', shadowmail],
+      ['postfix', postfix],
+    ] as const) {
+      await runPhase(relay.target, { run: `${name}-pairs-warmup`, rate: 25, count: 25, connections: 1, deliveryTimeoutMs: 30_000 });
+    }
+    const pairs: BurstPairs['pairs'] = [];
+    for (let pair = 0; pair < settings.burstPairs; pair++) {
+      const shadowmailFirst = pair % 2 === 0;
+      log(`burst pair ${pair + 1} of ${settings.burstPairs}, ${shadowmailFirst ? 'shadowmail' : 'postfix'} first`);
+      const order = shadowmailFirst ? (['shadowmail', 'postfix'] as const) : (['postfix', 'shadowmail'] as const);
+      const results: Partial<Record<'shadowmail' | 'postfix', PhaseResult>> = {};
+      for (const name of order) {
+        results[name] = await burstPhase(name, (name === 'shadowmail' ? shadowmail : postfix).target, `${name}-pair${pair}`);
+      }
+      pairs.push({
+        order: order.join(' then '),
+        shadowmail: results.shadowmail!,
+        postfix: results.postfix!,
+        ratio: ratio(results.shadowmail!.deliveredPerSecond, results.postfix!.deliveredPerSecond),
+      });
+    }
+    const cpu = (name: 'shadowmail' | 'postfix') => round(median(pairs.map((pair) => pair[name].cpuMsPerMessage)), 2);
+    const ratios = pairs.map((pair) => pair.ratio).filter((value): value is number => value !== null);
+    return {
+      how: `both relays up at once, each with its own primary Postfix; ${settings.burstPairs} bursts of each (${settings.burstSeconds} s, ${settings.burstConnections} connections) taken in turn, the first of each pair alternating`,
+      pairs,
+      medianRatio: ratios.length > 0 ? round(median(ratios), 2) : null,
+      medianCpuMsPerMessage: { shadowmail: cpu('shadowmail'), postfix: cpu('postfix') },
+    };
+  } finally {
+    for (const relay of relays.reverse()) await relay.stop();
+  }
+}
+
+let shadowmailStarts = 0;
+
+/** Local mode relaying to the primary; each start has a data directory of its own. */
+function shadowmailStarter(work: string): RelayStarter {
   requirePostfix();
-  return relayRun('shadowmail', work, largeFile, async (primaryPort) => {
-    const dataDir = join(work, 'shadowmail-data');
+  return async (primaryPort) => {
+    const dataDir = join(work, `shadowmail-data-${++shadowmailStarts}`);
     // The bench's Postfix takes 60 MiB: tell local mode, or its door refuses the 40 MiB
     // message above Exchange's default 36 MB (issue 17); SES's 40 MB still caps it.
     const local = await startLocal(
@@ -375,7 +472,7 @@ async function shadowmailRun(work: string, largeFile: string): Promise<RelayRun>
           .split('\n')
           .filter((line) => /\b(WARN|ERROR)\b|rror:/.test(line)),
     };
-  });
+  };
 }
 
 function requirePostfix(): void {
@@ -383,9 +480,9 @@ function requirePostfix(): void {
   if (command('postconf', ['-d', '-h', 'mail_version']) === null) throw new Error('Postfix is not installed (apt-get install postfix)');
 }
 
-async function postfixRun(work: string, largeFile: string): Promise<RelayRun> {
+function postfixStarter(): RelayStarter {
   requirePostfix();
-  return relayRun('postfix', work, largeFile, async (primaryPort) => {
+  return async (primaryPort) => {
     const postfix = await startPostfix({
       domain: 'corp.test',
       users: [],
@@ -416,7 +513,7 @@ async function postfixRun(work: string, largeFile: string): Promise<RelayRun> {
       complaints: async () =>
         (await postfix.log()).split('\n').filter((line) => /warning:|error:|fatal:|panic:|status=(deferred|bounced)/.test(line)),
     };
-  });
+  };
 }
 
 function ratio(a: number | undefined, b: number | undefined): number | null {
@@ -444,8 +541,14 @@ try {
 
   const largeFile = join(work, 'large-attachment.eml');
   if (only.has('shadowmail') || only.has('postfix')) await writeLargeMessage(largeFile, 'attachment', settings.largeMessageBytes);
-  const shadowmail = await section('relay, shadowmail local mode', only.has('shadowmail'), () => shadowmailRun(work, largeFile));
-  const postfix = await section('relay, Postfix alone', only.has('postfix'), () => postfixRun(work, largeFile));
+  const shadowmail = await section('relay, shadowmail local mode', only.has('shadowmail'), () =>
+    relayRun('shadowmail', largeFile, shadowmailStarter(work)),
+  );
+  const postfix = await section('relay, Postfix alone', only.has('postfix'), () => relayRun('postfix', largeFile, postfixStarter()));
+  const pairs = await section('relay, bursts in turn', only.has('shadowmail') && only.has('postfix'), async () => {
+    if (settings.burstPairs < 1) throw new Error('BENCH_BURST_PAIRS=0');
+    return burstPairs({ shadowmail: shadowmailStarter(work), postfix: postfixStarter() });
+  });
 
   const bothRan = !('skipped' in shadowmail) && !('skipped' in postfix);
   const ratios = bothRan
@@ -490,6 +593,7 @@ try {
       shadowmail,
       postfix,
       ratios,
+      burstPairs: pairs,
     },
     durationSeconds: round((performance.now() - benchStart) / 1000, 1),
   };
@@ -597,6 +701,19 @@ function summary(r: Record<string, unknown>): string {
       `  ratio shadowmail/Postfix: latency p50 ×${ratios.steadyDeliveryLatencyP50 as number}, p99 ×${ratios.steadyDeliveryLatencyP99 as number}; ` +
         `max delivered throughput ×${ratios.maxDeliveredPerSecond as number}; CPU per message ×${ratios.steadyCpuPerMessage as number}; ` +
         `peak PSS ×${ratios.steadyPeakPss as number}; backlog drain ×${ratios.backlogDrainPerSecond as number}`,
+    );
+  }
+  const pairs = relay.burstPairs as Section<BurstPairs> | undefined;
+  if (pairs && !('skipped' in pairs)) {
+    lines.push(`  bursts in turn (both relays up, ${pairs.pairs.length} pairs):`);
+    for (const pair of pairs.pairs) {
+      lines.push(
+        `    ${pair.order}: shadowmail ${pair.shadowmail.deliveredPerSecond} msg/s at ${pair.shadowmail.cpuMsPerMessage} CPU ms/msg, ` +
+          `Postfix ${pair.postfix.deliveredPerSecond} msg/s at ${pair.postfix.cpuMsPerMessage}; ratio ${pair.ratio ?? '—'}`,
+      );
+    }
+    lines.push(
+      `    median ratio ×${pairs.medianRatio ?? '—'}; median CPU ms/msg shadowmail ${pairs.medianCpuMsPerMessage.shadowmail}, Postfix ${pairs.medianCpuMsPerMessage.postfix}`,
     );
   }
   return lines.join('\n');
