@@ -1,5 +1,6 @@
 // Local mode's stand-in for SES inbound: an SMTP listener (smtp-server) that takes mail
-// only for the configured domains, streams DATA to a spool file (never into memory) and
+// only for the configured domains, spools DATA (a small message in memory, a large one
+// streamed to the file as it arrives: spool-writer.ts), fsyncs the spool file and
 // answers 250 only after `accept` has taken the message over. Replies follow SES where it
 // matters (docs/design.md §9), with the enhanced status code written into the text:
 // smtp-server's own mapping would give 5.1.1 for every 550, wrong for a relay refusal.
