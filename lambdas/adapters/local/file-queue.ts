@@ -574,6 +574,10 @@ class Consumer {
       return;
     }
     while (!this.stopped) {
+      // The queue's own calls are synchronous (fsync.ts), so a backlog and a handler that
+      // does not wait would otherwise run batch after batch without ever letting timers and
+      // I/O in, fs.watch events included: a sender in another process then starved them.
+      await yieldToEventLoop();
       let batch: Leased[];
       try {
         batch = await this.receive();
@@ -718,6 +722,10 @@ class Consumer {
       if (!isNotFound(error)) throw error;
     }
   }
+}
+
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 /** Lambda's partial batch response rules: an identifier not in the batch fails the whole batch. */
