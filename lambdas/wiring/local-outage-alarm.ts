@@ -7,7 +7,7 @@
 // keys in the store keep that from sending a second link.
 import { FileForwardBacklog } from '../adapters/local/file-forward-backlog.ts';
 import { FileMailOutbox, FileSmsOutbox } from '../adapters/local/file-outbox.ts';
-import type { FileQueue } from '../adapters/local/file-queue.ts';
+import type { LocalQueue } from '../adapters/local/local-queue.ts';
 import type { DeclareDeps } from '../core/declare-outage.ts';
 import { type BreakGlassContact, sendAlarmLinks } from '../core/outage-alarm-links.ts';
 import { OutageLinkSigner } from '../core/outage-link.ts';
@@ -24,7 +24,7 @@ export interface LocalOutageAlarmOptions {
   contacts: readonly BreakGlassContact[];
   backlogAlarmMinutes: number;
   checkSeconds: number;
-  forwardQueue: FileQueue;
+  forwardQueue: LocalQueue;
   /** The episode and link keys (the local store's). */
   singleUse: SingleUse;
   sessionSecret: string;

@@ -20,15 +20,17 @@ import { FileForwardBacklog } from '../adapters/local/file-forward-backlog.ts';
 import { FileForwardQueue } from '../adapters/local/file-forward-queue.ts';
 import { FileMessageVisibility } from '../adapters/local/file-message-visibility.ts';
 import { FileSmsOutbox } from '../adapters/local/file-outbox.ts';
-import { FileQueue } from '../adapters/local/file-queue.ts';
 import { FsRawMailStore } from '../adapters/local/fs-raw-mail-store.ts';
 import { startInboundSmtp } from '../adapters/local/inbound-smtp.ts';
 import { INBOUND_SMTP_LIMITS } from '../adapters/local/inbound-smtp-limits.ts';
 import { startLocalOidcProvider } from '../adapters/local/local-oidc-provider.ts';
+import type { LocalQueue } from '../adapters/local/local-queue.ts';
 import { MailauthAuthenticator } from '../adapters/local/mailauth-authenticator.ts';
 import { commonHeadersOf, headerBlockOf, readHeaderBlock } from '../adapters/local/rfc5322-header-block.ts';
 import { SignInCodes } from '../adapters/local/sign-in-codes.ts';
 import { startSmtpSink } from '../adapters/local/smtp-sink.ts';
+import { SqliteQueue } from '../adapters/local/sqlite/queue.ts';
+import { importFileQueue } from '../adapters/local/sqlite/queue-import.ts';
 import { MailparserMimeParser } from '../adapters/mime/mailparser-mime-parser.ts';
 import { OidcSignIn } from '../adapters/oidc/oidc-sign-in.ts';
 import { MailedNonDeliverySender } from '../adapters/smtp/mailed-non-delivery-sender.ts';
@@ -81,7 +83,7 @@ export interface LocalStack {
   oidc: { url: string; issuer: string; port: number };
   /** The webmail's origin as the browser uses it. */
   publicUrl: string;
-  queues: { ingest: FileQueue; forward: FileQueue };
+  queues: { ingest: LocalQueue; forward: LocalQueue };
   stop(): Promise<void>;
 }
 
@@ -98,13 +100,19 @@ export async function startLocalStack(config: LocalConfig): Promise<LocalStack> 
 
   try {
     let ready = false;
+    const store = openLocalStore(paths.database);
+    stoppers.push(async () => store.close());
     // The queues exist before the first /healthz can ask about them (issue 16: a poll
     // during start-up met them in their temporal dead zone and threw a ReferenceError).
-    const ingestQueue = new FileQueue(paths.ingestQueue, { visibilityTimeoutSeconds: 60 });
-    const forwardQueueFiles = new FileQueue(paths.forwardQueue, { visibilityTimeoutSeconds: Math.ceil(config.leaseMs / 1000) });
-    const forwardQueue = new FileForwardQueue(forwardQueueFiles);
+    // They are rows in the store (design.md 12.24); what an older version left in the
+    // queue directories is taken over first.
+    const ingestQueue = new SqliteQueue(store.db, 'ingest', { visibilityTimeoutSeconds: 60 });
+    const forwardQueueRows = new SqliteQueue(store.db, 'forward', { visibilityTimeoutSeconds: Math.ceil(config.leaseMs / 1000) });
+    await importFileQueue(paths.ingestQueue, ingestQueue, store.db);
+    await importFileQueue(paths.forwardQueue, forwardQueueRows, store.db);
+    const forwardQueue = new FileForwardQueue(forwardQueueRows);
     const queueDetails = async (): Promise<Record<string, unknown>> => ({
-      queues: { ingest: await ingestQueue.stats(), forward: await forwardQueueFiles.stats() },
+      queues: { ingest: await ingestQueue.stats(), forward: await forwardQueueRows.stats() },
     });
     const health = async () => ({ ready, details: await queueDetails() });
     // Health answers from the first moment; the webmail joins once its parts run.
@@ -117,8 +125,6 @@ export async function startLocalStack(config: LocalConfig): Promise<LocalStack> 
     const http = await listen((request, env) => app.fetch(request, env), config.listenHost, config.httpPort);
     stoppers.push(() => closeServer(http.server));
 
-    const store = openLocalStore(paths.database);
-    stoppers.push(async () => store.close());
     // Commits are fsynced in groups: before a queue message is removed, else within a second.
     const durability = startDurabilityTimer(store, { log: (line) => console.error(line) });
     stoppers.push(async () => durability.stop());
@@ -169,7 +175,7 @@ export async function startLocalStack(config: LocalConfig): Promise<LocalStack> 
       contacts: config.breakGlassContacts,
       backlogAlarmMinutes: config.forwardBacklogAlarmMinutes,
       checkSeconds: config.backlogCheckSeconds,
-      forwardQueue: forwardQueueFiles,
+      forwardQueue: forwardQueueRows,
       singleUse: store.singleUse,
       sessionSecret: webmail.deps.sessionSecret,
       flag: webmail.deps.failover,
@@ -223,7 +229,7 @@ export async function startLocalStack(config: LocalConfig): Promise<LocalStack> 
           // Failover notices (SHADOWMAIL_NOTICES) into the outbox files under the data directory.
           notices: localAdminNotices(config, webmail.publicUrl, directoryStore),
           // The first page (issue 16): the forward file queue's backlog and the directory; no DLQs locally.
-          backlog: new FileForwardBacklog(forwardQueueFiles),
+          backlog: new FileForwardBacklog(forwardQueueRows),
           directory: directoryStore,
           reconcileTarget: { dataDir: config.dataDir },
         },
@@ -258,7 +264,7 @@ export async function startLocalStack(config: LocalConfig): Promise<LocalStack> 
       forwardQueue,
       clock: systemClock,
       workerId,
-      retryVisibility: new FileMessageVisibility(forwardQueueFiles),
+      retryVisibility: new FileMessageVisibility(forwardQueueRows),
       config: {
         stackId: config.stackId,
         maxAgeMs: config.forwardMaxAgeMs,
@@ -273,7 +279,7 @@ export async function startLocalStack(config: LocalConfig): Promise<LocalStack> 
     });
     const ingestConsumer = ingestQueue.startConsumer(asLocalLambda(ingest, 'ingest'), { batchSize: 10, concurrency: 1, beforeSettle });
     stoppers.push(() => ingestConsumer.stop());
-    const forwardConsumer = forwardQueueFiles.startConsumer(asLocalLambda(forward, 'forward'), {
+    const forwardConsumer = forwardQueueRows.startConsumer(asLocalLambda(forward, 'forward'), {
       ...localForwardConsumer(config),
       beforeSettle,
     });
@@ -340,7 +346,7 @@ export async function startLocalStack(config: LocalConfig): Promise<LocalStack> 
       sinkPort,
       oidc: webmail.oidc,
       publicUrl: webmail.publicUrl,
-      queues: { ingest: ingestQueue, forward: forwardQueueFiles },
+      queues: { ingest: ingestQueue, forward: forwardQueueRows },
       stop,
     };
   } catch (error) {

@@ -1,15 +1,22 @@
 // Child process for the file-queue crash tests: consumes from or sends to a queue
 // directory and logs every step synchronously, so the parent can SIGKILL it at a
 // known point and compare what survived.
-//   consume <dir> <log> <hangOnBatch>   batches of 5; batch number <hangOnBatch> never finishes
-//   send <dir> <log> <count> <parallel> logs "sent <id> <n>" after each send resolved
+//   file|sqlite consume <dir> <name> <log> <hangOnBatch>   batches of 5; batch number <hangOnBatch> never finishes
+//   file|sqlite send <dir> <name> <log> <count> <parallel> logs "sent <id> <n>" after each send resolved
 import { appendFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { FileQueue } from '../../lambdas/adapters/local/file-queue.ts';
+import type { LocalQueue } from '../../lambdas/adapters/local/local-queue.ts';
+import { SqliteQueue } from '../../lambdas/adapters/local/sqlite/queue.ts';
+import { sqliteQueueFile } from './local-queue-kits.ts';
 
-const [mode, dir, log, first, second] = process.argv.slice(2);
-if (!dir || !log) throw new Error('usage: queue-child.ts consume|send <dir> <log> ...');
+const [kind, mode, dir, name, log, first, second] = process.argv.slice(2);
+if (!dir || !name || !log) throw new Error('usage: queue-child.ts file|sqlite consume|send <dir> <name> <log> ...');
 const write = (line: string): void => appendFileSync(log, `${line}\n`);
-const queue = new FileQueue(dir, { visibilityTimeoutSeconds: 300 });
+const queue: LocalQueue =
+  kind === 'sqlite'
+    ? new SqliteQueue(sqliteQueueFile(dir), name, { visibilityTimeoutSeconds: 300 })
+    : new FileQueue(join(dir, name), { visibilityTimeoutSeconds: 300 });
 
 if (mode === 'consume') {
   const hangOnBatch = Number(first);

@@ -4,10 +4,10 @@
 // would restart at every retry).
 import type { ForwardJob } from '../../core/model.ts';
 import type { ForwardBacklog, ForwardBacklogState } from '../../ports/forward-backlog.ts';
-import type { FileQueue } from './file-queue.ts';
+import type { LocalQueue } from './local-queue.ts';
 
 export class FileForwardBacklog implements ForwardBacklog {
-  constructor(private readonly queue: FileQueue) {}
+  constructor(private readonly queue: LocalQueue) {}
 
   async read(now: Date): Promise<ForwardBacklogState> {
     const bodies = await this.queue.bodies();

@@ -3,10 +3,10 @@
 import { RetryableError, ShadowmailError } from '../../core/errors.ts';
 import type { ForwardJob } from '../../core/model.ts';
 import type { ForwardQueue } from '../../ports/forward-queue.ts';
-import { type FileQueue, MAX_DELAY_SECONDS } from './file-queue.ts';
+import { type LocalQueue, MAX_DELAY_SECONDS } from './local-queue.ts';
 
 export class FileForwardQueue implements ForwardQueue {
-  constructor(private readonly queue: FileQueue) {}
+  constructor(private readonly queue: LocalQueue) {}
 
   async enqueue(job: ForwardJob, delaySeconds: number): Promise<void> {
     try {

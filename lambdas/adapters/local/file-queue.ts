@@ -7,16 +7,26 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { type FSWatcher, readFileSync, renameSync, unlinkSync, watch } from 'node:fs';
 import { mkdir, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
-import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import { ConfigurationError, InvalidInputError } from '../../core/errors.ts';
 import { MAX_VISIBILITY_SECONDS } from '../../ports/message-visibility.ts';
 import { syncShared, writeDurably } from './fsync.ts';
+import {
+  type ConsumerOptions,
+  consumerSettings,
+  consumeUntilStopped,
+  handleBatch,
+  type LocalQueue,
+  MAX_BODY_BYTES,
+  MAX_DELAY_SECONDS,
+  type QueueConsumer,
+  type QueueStats,
+  Sleepers,
+  type SqsLikeHandler,
+} from './local-queue.ts';
 import { isAlive } from './process-alive.ts';
 
-/** SQS limits the local queue mirrors, so what works locally also works in AWS. */
-export const MAX_DELAY_SECONDS = 900;
-/** The classic SQS message size limit; kept as the conservative bound. */
-export const MAX_BODY_BYTES = 256 * 1024;
+export { type ConsumerOptions, MAX_BODY_BYTES, MAX_DELAY_SECONDS, type QueueConsumer, type QueueStats, type SqsLikeHandler };
 
 export interface FileQueueOptions {
   visibilityTimeoutSeconds: number;
@@ -27,41 +37,6 @@ export interface FileQueueOptions {
   rescanIntervalMs?: number;
   /** How often expired leases are put back. */
   sweepIntervalMs?: number;
-}
-
-export interface ConsumerOptions {
-  batchSize?: number;
-  /** Longest sleep when nothing is due (sends of this process and fs.watch wake sooner). */
-  pollIntervalMs?: number;
-  /** Batches handled at the same time, like Lambda's maximum concurrency. */
-  concurrency?: number;
-  /** Where handler exceptions and queue I/O errors go; the default logs to stderr. */
-  onError?: (error: unknown, context: string) => void;
-  /**
-   * Runs after the handler and before any message of the batch is removed: what the handler
-   * wrote must be on disk before its job can no longer be redone (local mode: the store's
-   * fsync, one per batch). If it throws, the whole batch is put back.
-   */
-  beforeSettle?: () => void | Promise<void>;
-}
-
-export type SqsLikeHandler = (event: SQSEvent) => Promise<SQSBatchResponse | void>;
-
-export interface QueueConsumer {
-  /** Stops taking batches and waits for the batches in progress. */
-  stop(): Promise<void>;
-  /** Resolves once leftover leases were reclaimed and the ready set was scanned. */
-  readonly started: Promise<void>;
-}
-
-/** Approximate counts in the sense of SQS's ApproximateNumberOfMessages* attributes. */
-export interface QueueStats {
-  /** Visible now. */
-  ready: number;
-  /** Sent with a delay that has not run out yet, never received. */
-  delayed: number;
-  /** Received and not deleted: leased, or failed and waiting for the visibility timeout. */
-  inflight: number;
 }
 
 interface MessageName {
@@ -121,7 +96,7 @@ function offerToLocalConsumers(readyDir: string, file: string): void {
 
 let sendSequence = 0;
 
-export class FileQueue {
+export class FileQueue implements LocalQueue {
   readonly dir: string;
   readonly visibilityTimeoutMs: number;
   private readonly readyDir: string;
@@ -390,12 +365,12 @@ class Consumer {
   private readonly settings: { arn: string; region: string; rescanIntervalMs: number; sweepIntervalMs: number };
   private readonly batchSize: number;
   private readonly pollIntervalMs: number;
-  private readonly beforeSettle: (() => void | Promise<void>) | undefined;
+  private readonly beforeSettle: ConsumerOptions['beforeSettle'];
   private readonly onError: (error: unknown, context: string) => void;
   private readonly workers: Promise<void>[] = [];
   private readonly timers: NodeJS.Timeout[] = [];
   private watcher: FSWatcher | null = null;
-  private readonly wakers: Array<() => void> = [];
+  private readonly sleepers = new Sleepers();
   private stopped = false;
   private rescanning = false;
   private stopping: Promise<void> | null = null;
@@ -405,15 +380,9 @@ class Consumer {
     private readonly handler: SqsLikeHandler,
     options: ConsumerOptions,
   ) {
-    this.batchSize = options.batchSize ?? 10;
-    this.pollIntervalMs = options.pollIntervalMs ?? 200;
-    const concurrency = options.concurrency ?? 1;
-    if (!Number.isInteger(this.batchSize) || this.batchSize < 1 || this.batchSize > 10_000) {
-      throw new ConfigurationError('batchSize', `must be an integer from 1 to 10000, got ${this.batchSize}`);
-    }
-    if (!Number.isInteger(concurrency) || concurrency < 1) {
-      throw new ConfigurationError('concurrency', `must be a positive integer, got ${concurrency}`);
-    }
+    const { batchSize, pollIntervalMs, concurrency } = consumerSettings(options);
+    this.batchSize = batchSize;
+    this.pollIntervalMs = pollIntervalMs;
     this.onError = options.onError ?? ((error, context) => console.error(`[file-queue ${queue.dir}] ${context}:`, error));
     this.beforeSettle = options.beforeSettle;
     this.paths = queue.paths();
@@ -543,56 +512,25 @@ class Consumer {
   }
 
   private wake(): void {
-    for (const waker of [...this.wakers]) waker();
+    this.sleepers.wake();
   }
 
-  private hasDue(): boolean {
+  private nextDue(): number | null {
     const next = this.heap.peek();
-    return next !== undefined && Number(next.slice(0, 15)) <= Date.now();
+    return next === undefined ? null : Number(next.slice(0, 15));
   }
 
-  private async idle(): Promise<void> {
-    const next = this.heap.peek();
-    const untilDue = next === undefined ? Infinity : Math.max(1, Number(next.slice(0, 15)) - Date.now());
-    const delay = Math.min(this.pollIntervalMs, untilDue);
-    await new Promise<void>((resolveWait) => {
-      const done = (): void => {
-        clearTimeout(timer);
-        const index = this.wakers.indexOf(done);
-        if (index >= 0) this.wakers.splice(index, 1);
-        resolveWait();
-      };
-      const timer = setTimeout(done, delay);
-      this.wakers.push(done);
+  private work(): Promise<void> {
+    return consumeUntilStopped({
+      started: this.started,
+      isStopped: () => this.stopped,
+      take: () => this.receive(),
+      nextDue: () => this.nextDue(),
+      deliver: (batch) => this.deliver(batch),
+      sleepers: this.sleepers,
+      pollIntervalMs: this.pollIntervalMs,
+      onError: this.onError,
     });
-  }
-
-  private async work(): Promise<void> {
-    try {
-      await this.started;
-    } catch {
-      return;
-    }
-    while (!this.stopped) {
-      // The queue's own calls are synchronous (fsync.ts), so a backlog and a handler that
-      // does not wait would otherwise run batch after batch without ever letting timers and
-      // I/O in, fs.watch events included: a sender in another process then starved them.
-      await yieldToEventLoop();
-      let batch: Leased[];
-      try {
-        batch = await this.receive();
-      } catch (error) {
-        this.onError(error, 'receive');
-        await this.idle();
-        continue;
-      }
-      if (batch.length === 0) {
-        // Only stale index entries were due: look again at once rather than sleep.
-        if (!this.hasDue()) await this.idle();
-        continue;
-      }
-      await this.deliver(batch);
-    }
   }
 
   /** Takes up to batchSize due messages: each one is a rename ready → inflight. */
@@ -645,21 +583,12 @@ class Consumer {
 
   private async deliver(batch: Leased[]): Promise<void> {
     const event: SQSEvent = { Records: batch.map((message) => this.record(message)) };
-    let failed: Set<string>;
-    try {
-      failed = failuresOf(await this.handler(event), batch);
-    } catch (error) {
-      this.onError(error, 'handler');
-      failed = new Set(batch.map((message) => message.name.id));
-    }
-    if (failed.size < batch.length && this.beforeSettle !== undefined) {
-      try {
-        await this.beforeSettle();
-      } catch (error) {
-        this.onError(error, 'before settle');
-        failed = new Set(batch.map((message) => message.name.id));
-      }
-    }
+    const failed = await handleBatch(
+      this.handler,
+      event,
+      batch.map((message) => message.name.id),
+      { beforeSettle: this.beforeSettle, onError: this.onError },
+    );
     await Promise.all(
       batch.map(async (message) => {
         try {
@@ -724,20 +653,48 @@ class Consumer {
   }
 }
 
-function yieldToEventLoop(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
+/** A message left in a queue directory: what a store-backed queue takes over (sqlite/queue-import.ts). */
+export interface LeftoverMessage {
+  id: string;
+  body: string;
+  /** When it becomes visible (ready) or its lease runs out (in flight). */
+  visibleAt: number;
+  /** Taken by a consumer (which, when the queue is taken over, is gone). */
+  inFlight: boolean;
+  path: string;
 }
 
-/** Lambda's partial batch response rules: an identifier not in the batch fails the whole batch. */
-function failuresOf(response: Awaited<ReturnType<SqsLikeHandler>>, batch: Leased[]): Set<string> {
-  const ids = new Set(batch.map((message) => message.name.id));
-  const failures = response?.batchItemFailures;
-  if (!failures || failures.length === 0) return new Set();
-  const failed = new Set<string>();
-  for (const failure of failures) {
-    const id = failure?.itemIdentifier;
-    if (typeof id !== 'string' || !ids.has(id)) return ids;
-    failed.add(id);
+/** The messages in `dir`'s ready/ and inflight/, oldest first; a file that vanished while listing is skipped. */
+export async function leftoverMessages(dir: string): Promise<LeftoverMessage[]> {
+  const found: Array<LeftoverMessage & { order: string }> = [];
+  for (const [sub, pattern] of [
+    ['ready', READY_PATTERN],
+    ['inflight', LEASE_PATTERN],
+  ] as const) {
+    const path = join(dir, sub);
+    let files: string[];
+    try {
+      files = await readdir(path);
+    } catch (error) {
+      if (isNotFound(error)) continue;
+      throw error;
+    }
+    for (const file of files) {
+      const name = parseName(file, pattern);
+      if (!name) continue;
+      try {
+        found.push({
+          id: name.id,
+          body: await readFile(join(path, file), 'utf8'),
+          visibleAt: name.at,
+          inFlight: sub === 'inflight',
+          path: join(path, file),
+          order: name.order,
+        });
+      } catch (error) {
+        if (!isNotFound(error)) throw error;
+      }
+    }
   }
-  return failed;
+  return found.sort((a, b) => a.order.localeCompare(b.order)).map(({ order: _order, ...message }) => message);
 }
