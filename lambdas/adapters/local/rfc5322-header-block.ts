@@ -20,7 +20,20 @@ export async function readHeaderBlock(file: string): Promise<HeaderField[]> {
 
 /** The header block of a message in memory; only its first 256 KiB are looked at. */
 export function headerBlockOf(message: Buffer): HeaderField[] {
-  return parseHeaderBlock(message.subarray(0, MAX_HEADER_BYTES).toString('latin1'));
+  const head = message.subarray(0, MAX_HEADER_BYTES);
+  // Only up to the first blank line becomes a string, not up to 256 KiB of body (issue 18);
+  // parseHeaderBlock finds the same end in it.
+  const blank = firstBlankLine(head);
+  return parseHeaderBlock(head.subarray(0, blank < 0 ? head.length : blank + 3).toString('latin1'));
+}
+
+/** Where the first "\n\n" or "\n\r\n" starts, or -1. */
+function firstBlankLine(bytes: Buffer): number {
+  const bare = bytes.indexOf('\n\n');
+  const crlf = bytes.indexOf('\n\r\n');
+  if (bare < 0) return crlf;
+  if (crlf < 0) return bare;
+  return Math.min(bare, crlf);
 }
 
 export function parseHeaderBlock(text: string): HeaderField[] {
