@@ -110,7 +110,9 @@ export async function startLocalStack(config: LocalConfig): Promise<LocalStack> 
     const forwardQueueRows = new SqliteQueue(store.db, 'forward', { visibilityTimeoutSeconds: Math.ceil(config.leaseMs / 1000) });
     await importFileQueue(paths.ingestQueue, ingestQueue, store.db);
     await importFileQueue(paths.forwardQueue, forwardQueueRows, store.db);
-    const forwardQueue = new FileForwardQueue(forwardQueueRows);
+    // Only the ingest and forward handlers enqueue forward jobs, inside a queue consumer whose
+    // beforeSettle puts the job on disk before the message that caused it is deleted.
+    const forwardQueue = new FileForwardQueue({ send: (body, delay) => forwardQueueRows.sendBeforeSettle(body, delay) });
     const queueDetails = async (): Promise<Record<string, unknown>> => ({
       queues: { ingest: await ingestQueue.stats(), forward: await forwardQueueRows.stats() },
     });

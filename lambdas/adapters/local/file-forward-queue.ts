@@ -1,4 +1,4 @@
-// The forward queue in local mode: ForwardJobs as JSON on a FileQueue, with the
+// The forward queue in local mode: ForwardJobs as JSON on a local queue, with the
 // delay clamped to what SQS allows (0..900 s), as the SQS adapter does.
 import { RetryableError, ShadowmailError } from '../../core/errors.ts';
 import type { ForwardJob } from '../../core/model.ts';
@@ -6,7 +6,7 @@ import type { ForwardQueue } from '../../ports/forward-queue.ts';
 import { type LocalQueue, MAX_DELAY_SECONDS } from './local-queue.ts';
 
 export class FileForwardQueue implements ForwardQueue {
-  constructor(private readonly queue: LocalQueue) {}
+  constructor(private readonly queue: Pick<LocalQueue, 'send'>) {}
 
   async enqueue(job: ForwardJob, delaySeconds: number): Promise<void> {
     try {

@@ -146,6 +146,17 @@ export class SqliteQueue implements LocalQueue {
   }
 
   /**
+   * Like send, without waiting for the fsync: for a queue consumer's handler, whose writes
+   * are put on disk (beforeSettle: the store's makeDurable) before its own message is
+   * deleted. Until then a crash redoes the handler, which sends again.
+   */
+  async sendBeforeSettle(body: string, delaySeconds = 0): Promise<string> {
+    const id = this.write(body, delaySeconds, randomUUID());
+    this.wakeConsumers();
+    return id;
+  }
+
+  /**
    * Writes a message with a given id unless one with that id is there already, without
    * waiting for the fsync (the caller makes it durable: importing a file queue's messages).
    */

@@ -1,5 +1,43 @@
-// The SQLite queue (local mode's ingest and forward queues) against the local queues' contract.
+// The SQLite queue (local mode's ingest and forward queues) against the local queues'
+// contract, and its send for a consumer's handler.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect, it } from 'vitest';
+import { SqliteQueue } from '../../../../../../lambdas/adapters/local/sqlite/queue.ts';
 import { describeLocalQueue } from '../../../../../support/local-queue-contract.ts';
-import { sqliteQueueKit } from '../../../../../support/local-queue-kits.ts';
+import { sqliteQueueFile, sqliteQueueKit } from '../../../../../support/local-queue-kits.ts';
 
 describeLocalQueue('SqliteQueue', sqliteQueueKit);
+
+it('sendBeforeSettle: the message is there and its consumer woken at once, before any fsync', async () => {
+  // Arrange: a consumer that would otherwise look only every 10 s
+  const dir = await mkdtemp(join(tmpdir(), 'sqlite-queue-'));
+  const db = sqliteQueueFile(dir);
+  const queue = new SqliteQueue(db, 'forward', { visibilityTimeoutSeconds: 30 });
+  const received: string[] = [];
+  const consumer = queue.startConsumer(
+    async (event) => {
+      for (const record of event.Records) received.push(record.body);
+    },
+    { pollIntervalMs: 10_000 },
+  );
+  await consumer.started;
+  await new Promise((r) => setTimeout(r, 50));
+  try {
+    // Act
+    const started = Date.now();
+    const id = await queue.sendBeforeSettle('job', 0);
+    const stats = await queue.stats();
+    for (let round = 0; round < 100 && received.length === 0; round++) await new Promise((r) => setTimeout(r, 10));
+    // Assess
+    expect(id).toMatch(/^[0-9a-f-]{36}$/);
+    expect(stats.ready + stats.inflight).toBe(1);
+    expect(received).toEqual(['job']);
+    expect(Date.now() - started).toBeLessThan(2_000);
+  } finally {
+    await consumer.stop();
+    db.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
