@@ -110,6 +110,11 @@ export class Sleepers {
   wake(): void {
     for (const waker of [...this.wakers]) waker();
   }
+
+  /** Wakes the worker that has slept longest: one new message needs one worker, not all of them. */
+  wakeOne(): void {
+    this.wakers[0]?.();
+  }
 }
 
 /**

@@ -283,8 +283,9 @@ export class SqliteQueue implements LocalQueue {
     return !isAlive(pid);
   }
 
+  /** A message was added or put back: one sleeping worker of each consumer looks (a worker that is busy looks again when it is done). */
   private wakeConsumers(): void {
-    for (const consumer of liveConsumers.get(this.key) ?? []) consumer.wake();
+    for (const consumer of liveConsumers.get(this.key) ?? []) consumer.wakeOne();
   }
 }
 
@@ -326,6 +327,10 @@ class Consumer {
 
   wake(): void {
     this.sleepers.wake();
+  }
+
+  wakeOne(): void {
+    this.sleepers.wakeOne();
   }
 
   stop(): Promise<void> {

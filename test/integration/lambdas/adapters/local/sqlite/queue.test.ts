@@ -41,3 +41,33 @@ it('sendBeforeSettle: the message is there and its consumer woken at once, befor
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+it('wakes one worker per send and loses no wake-up: sends while every worker is busy are taken when one is done', async () => {
+  // Arrange: four workers that would otherwise look only every 10 s, a handler that takes 100 ms
+  const dir = await mkdtemp(join(tmpdir(), 'sqlite-queue-'));
+  const db = sqliteQueueFile(dir);
+  const queue = new SqliteQueue(db, 'forward', { visibilityTimeoutSeconds: 30 });
+  const received: string[] = [];
+  const consumer = queue.startConsumer(
+    async (event) => {
+      await new Promise((r) => setTimeout(r, 100));
+      for (const record of event.Records) received.push(record.body);
+    },
+    { pollIntervalMs: 10_000, concurrency: 4, batchSize: 1 },
+  );
+  await consumer.started;
+  await new Promise((r) => setTimeout(r, 50));
+  try {
+    // Act: ten sends at once, more than there are workers
+    const started = Date.now();
+    await Promise.all(Array.from({ length: 10 }, (_, n) => queue.send(`m${n}`)));
+    for (let round = 0; round < 300 && received.length < 10; round++) await new Promise((r) => setTimeout(r, 10));
+    // Assess: three rounds of four workers, far less than one poll interval
+    expect(received.sort()).toEqual(Array.from({ length: 10 }, (_, n) => `m${n}`).sort());
+    expect(Date.now() - started).toBeLessThan(2_500);
+  } finally {
+    await consumer.stop();
+    db.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
