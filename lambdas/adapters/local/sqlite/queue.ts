@@ -10,6 +10,7 @@
 // and of earlier instances in this process come back at once.
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
+import type { Transaction } from 'better-sqlite3';
 import { ConfigurationError, InvalidInputError } from '../../../core/errors.ts';
 import { MAX_VISIBILITY_SECONDS } from '../../../ports/message-visibility.ts';
 import {
@@ -86,6 +87,7 @@ export class SqliteQueue implements LocalQueue {
   /** Messages this instance's consumers hold, by receipt handle. */
   private readonly leases = new Map<string, Leased>();
   private readonly statements;
+  private readonly leaseDue: Transaction<(owner: string, limit: number) => Leased[]>;
 
   constructor(
     private readonly db: LocalDatabase,
@@ -135,6 +137,7 @@ export class SqliteQueue implements LocalQueue {
       ),
       bodies: db.prepare<[string], { body: string }>('SELECT body FROM queue_message WHERE queue = ? ORDER BY seq'),
     };
+    this.leaseDue = db.transaction((owner: string, limit: number) => this.leaseDueRows(owner, limit));
   }
 
   /** Resolves with the message id once the message is on disk (the log's fsync, shared). */
@@ -213,29 +216,30 @@ export class SqliteQueue implements LocalQueue {
 
   /** @internal Leases up to `limit` due messages for `owner`, oldest first. */
   take(owner: string, limit: number): Leased[] {
+    return this.leaseDue.immediate(owner, limit);
+  }
+
+  /** The body of take(), in one transaction function made once: db.transaction() builds four wrappers per call. */
+  private leaseDueRows(owner: string, limit: number): Leased[] {
     const now = Date.now();
     const expiry = now + this.visibilityTimeoutMs;
     const taken: Leased[] = [];
-    this.db
-      .transaction(() => {
-        for (const row of this.statements.due.all(this.name, now, limit)) {
-          const firstReceiveAt = row.first_receive_at || now;
-          if (this.statements.lease.run(expiry, firstReceiveAt, owner, row.seq).changes === 0) continue;
-          const receiveCount = row.receive_count + 1;
-          const leased: Leased = {
-            id: row.id,
-            owner,
-            receiveCount,
-            firstReceiveAt,
-            sentAt: row.sent_at,
-            body: row.body,
-            receiptHandle: `${row.id}.${receiveCount}.${owner}`,
-          };
-          this.leases.set(leased.receiptHandle, leased);
-          taken.push(leased);
-        }
-      })
-      .immediate();
+    for (const row of this.statements.due.all(this.name, now, limit)) {
+      const firstReceiveAt = row.first_receive_at || now;
+      if (this.statements.lease.run(expiry, firstReceiveAt, owner, row.seq).changes === 0) continue;
+      const receiveCount = row.receive_count + 1;
+      const leased: Leased = {
+        id: row.id,
+        owner,
+        receiveCount,
+        firstReceiveAt,
+        sentAt: row.sent_at,
+        body: row.body,
+        receiptHandle: `${row.id}.${receiveCount}.${owner}`,
+      };
+      this.leases.set(leased.receiptHandle, leased);
+      taken.push(leased);
+    }
     return taken;
   }
 
@@ -365,6 +369,7 @@ class Consumer {
       isStopped: () => this.stopped,
       take: () => this.queue.take(this.owner, this.batchSize),
       nextDue: () => this.queue.nextDue(),
+      nextDueIsComplete: true,
       deliver: (batch) => this.deliver(batch),
       sleepers: this.sleepers,
       pollIntervalMs: this.pollIntervalMs,

@@ -71,3 +71,80 @@ it('wakes one worker per send and loses no wake-up: sends while every worker is 
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+it('after a batch with nothing else due the worker sleeps without another lease attempt', async () => {
+  // Arrange: one worker that would otherwise look only every 10 s; take() counted
+  const dir = await mkdtemp(join(tmpdir(), 'sqlite-queue-'));
+  const db = sqliteQueueFile(dir);
+  const queue = new SqliteQueue(db, 'ingest', { visibilityTimeoutSeconds: 30 });
+  let takes = 0;
+  const take = queue.take.bind(queue);
+  queue.take = (owner, limit) => {
+    takes++;
+    return take(owner, limit);
+  };
+  const received: string[] = [];
+  const consumer = queue.startConsumer(
+    async (event) => {
+      for (const record of event.Records) received.push(record.body);
+    },
+    { pollIntervalMs: 10_000, batchSize: 10 },
+  );
+  await consumer.started;
+  await new Promise((r) => setTimeout(r, 50));
+  const takesAtRest = takes;
+  try {
+    // Act: one message, then time for any further look
+    await queue.send('only');
+    for (let round = 0; round < 100 && received.length === 0; round++) await new Promise((r) => setTimeout(r, 10));
+    await new Promise((r) => setTimeout(r, 100));
+    // Assess: one lease for the one message, none after it
+    expect(received).toEqual(['only']);
+    expect(takes - takesAtRest).toBe(1);
+    expect(await queue.stats()).toMatchObject({ ready: 0, inflight: 0 });
+  } finally {
+    await consumer.stop();
+    db.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+it('a message sent while the worker is busy, or by another connection, is still taken at once after the batch', async () => {
+  // Arrange: one worker that would otherwise look only every 10 s; the handler's first
+  // call sends one message on this connection and one on a second connection to the file
+  const dir = await mkdtemp(join(tmpdir(), 'sqlite-queue-'));
+  const db = sqliteQueueFile(dir);
+  const other = sqliteQueueFile(dir);
+  const queue = new SqliteQueue(db, 'ingest', { visibilityTimeoutSeconds: 30 });
+  const otherQueue = new SqliteQueue(other, 'ingest', { visibilityTimeoutSeconds: 30 });
+  const received: string[] = [];
+  const consumer = queue.startConsumer(
+    async (event) => {
+      for (const record of event.Records) {
+        received.push(record.body);
+        if (record.body === 'first') {
+          // Past the wake-up: the worker is busy, so no sleeper hears these sends.
+          await queue.send('same-connection');
+          await otherQueue.send('other-connection');
+        }
+      }
+    },
+    { pollIntervalMs: 10_000, batchSize: 10 },
+  );
+  await consumer.started;
+  await new Promise((r) => setTimeout(r, 50));
+  try {
+    // Act
+    const started = Date.now();
+    await queue.send('first');
+    for (let round = 0; round < 200 && received.length < 3; round++) await new Promise((r) => setTimeout(r, 10));
+    // Assess: far less than one poll interval
+    expect(received).toEqual(['first', 'same-connection', 'other-connection']);
+    expect(Date.now() - started).toBeLessThan(2_000);
+  } finally {
+    await consumer.stop();
+    db.close();
+    other.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
