@@ -14,6 +14,7 @@ import { fitsSmtpPath } from '../../core/addresses.ts';
 import { ConfigurationError, RetryableError } from '../../core/errors.ts';
 import type { SmtpCredentials } from '../../ports/smtp-credentials.ts';
 import type { RecipientReply, RelayEnvelope, SmtpFault, SmtpRelay } from '../../ports/smtp-relay.ts';
+import { withFastDotStuffing } from './dot-stuffing.ts';
 import { type CacheableSession, SessionCache } from './session-cache.ts';
 import {
   isTlsErrorCode,
@@ -335,6 +336,7 @@ class Session implements CacheableSession {
     readonly credentials: SmtpCredentials | null,
     private readonly quitTimeoutMs: number,
   ) {
+    withFastDotStuffing(connection);
     connection.on('error', (error: Error) => {
       this.lastError ??= error;
     });
