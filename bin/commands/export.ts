@@ -8,7 +8,6 @@ import { lstat, stat } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { FsRawMailStore } from '../../lambdas/adapters/local/fs-raw-mail-store.ts';
 import { openZipFileArchive } from '../../lambdas/adapters/zip/zip-file-archive.ts';
 import { ShadowmailError } from '../../lambdas/core/errors.ts';
 import { EXPORT_FOLDER_CHOICES, exportMailbox, type MailboxExportResult, QUARANTINE_FOLDER } from '../../lambdas/core/mailbox-export.ts';
@@ -18,7 +17,6 @@ import type { MessageArchive } from '../../lambdas/ports/message-archive.ts';
 import type { MessageIndex } from '../../lambdas/ports/message-index.ts';
 import type { RawMailStore } from '../../lambdas/ports/raw-mail-store.ts';
 import { readLocalConfig } from '../../lambdas/wiring/local-config.ts';
-import { localPaths } from '../../lambdas/wiring/local-data-dir.ts';
 import { openLocalResendSession } from '../../lambdas/wiring/local-resend.ts';
 import { deployedActor } from './aws-caller.ts';
 import { command, EXIT, exitStatusHelp, UsageError } from './command.ts';
@@ -169,7 +167,7 @@ async function openExportSession(target: CliTarget): Promise<ExportSession> {
   return {
     index: session.index,
     audit: session.audit,
-    rawStore: new FsRawMailStore(localPaths(config.dataDir).raw),
+    rawStore: session.rawStore,
     actor: `cli:${userInfo().username}`,
     close: () => session.close(),
   };

@@ -1,7 +1,7 @@
 // Local mode's stored mail as a CLI command that reads mailboxes reaches it (reconcile):
 // the index, directory and audit log in the local store (local-resend.ts openLocalTable)
-// and the raw messages under <dataDir>/raw.
-import { FsRawMailStore } from '../adapters/local/fs-raw-mail-store.ts';
+// and the raw messages (rows of the store and files under <dataDir>/raw).
+import { localRawMailStore } from '../adapters/local/local-raw-mail-store.ts';
 import type { AuditLog } from '../ports/audit-log.ts';
 import type { DirectoryStore } from '../ports/directory.ts';
 import type { MessageIndex } from '../ports/message-index.ts';
@@ -30,7 +30,7 @@ export async function openLocalMailData(config: LocalConfig): Promise<MailData> 
     const { store, where } = await openLocalTable(config, closers);
     return {
       index: store.index,
-      rawStore: new FsRawMailStore(localPaths(config.dataDir).raw),
+      rawStore: localRawMailStore(localPaths(config.dataDir).raw, store.rawRows),
       directory: store.directory,
       audit: store.audit,
       where,

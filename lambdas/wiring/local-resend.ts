@@ -9,7 +9,7 @@ import { z } from 'zod';
 import { FileMessageVisibility } from '../adapters/local/file-message-visibility.ts';
 import { type ConsumerOptions, FileQueue } from '../adapters/local/file-queue.ts';
 import { FileResendQueue } from '../adapters/local/file-resend-queue.ts';
-import { FsRawMailStore } from '../adapters/local/fs-raw-mail-store.ts';
+import { localRawMailStore } from '../adapters/local/local-raw-mail-store.ts';
 import { isAlive } from '../adapters/local/process-alive.ts';
 import { startSmtpSink } from '../adapters/local/smtp-sink.ts';
 import { SmtpRelayAdapter, type SmtpRelayOptions } from '../adapters/smtp/smtp-relay.ts';
@@ -223,6 +223,8 @@ export interface LocalResendSession {
   index: MessageIndex;
   jobs: ResendJobStore;
   audit: AuditLog;
+  /** The received messages (rows of the store and files), for export. */
+  rawStore: RawMailStore;
   queue: ResendQueue;
   startDeps: ResendStartDeps;
   /**
@@ -361,10 +363,12 @@ export async function openLocalResendSession(config: LocalConfig, clock: Clock):
     );
     const resendConfig = localResendConfig(config);
     const mode = (await localResendWorkerPid(paths.root)) === null ? 'in-process' : 'worker';
+    const rawStore = localRawMailStore(paths.raw, store.rawRows);
     return {
       index,
       jobs,
       audit,
+      rawStore,
       queue,
       mode,
       where,
@@ -379,7 +383,7 @@ export async function openLocalResendSession(config: LocalConfig, clock: Clock):
         closers.push(() => relay.close());
         const worker = await startLocalResend({
           store,
-          rawStore: new FsRawMailStore(paths.raw),
+          rawStore,
           relay,
           paths,
           clock: workerClock,

@@ -9,6 +9,7 @@ import { SqliteAuditLog } from '../adapters/local/sqlite/audit-log.ts';
 import { changesSoFar, type LocalDatabase, makeDurable, openLocalDatabase } from '../adapters/local/sqlite/database.ts';
 import { SqliteDirectoryStore } from '../adapters/local/sqlite/directory-store.ts';
 import { SqliteMessageIndex } from '../adapters/local/sqlite/message-index.ts';
+import { SqliteRawMessages } from '../adapters/local/sqlite/raw-messages.ts';
 import { SqliteResendJobs } from '../adapters/local/sqlite/resend-jobs.ts';
 import { SqliteSendCounter } from '../adapters/local/sqlite/send-counter.ts';
 import { SqliteSessionStore } from '../adapters/local/sqlite/session-store.ts';
@@ -26,6 +27,8 @@ export interface LocalStore {
   singleUse: SqliteSingleUse;
   resendJobs: SqliteResendJobs;
   adminSetup: SqliteAdminSetupWindows;
+  /** Received messages kept as rows (localRawMailStore puts them beside the raw files). */
+  rawRows: SqliteRawMessages;
   /** Puts every commit so far on disk (one fsync of the write-ahead log, shared; see database.ts). */
   makeDurable(): Promise<void>;
   /** Deletes every row no read could return at `now`; returns how many. */
@@ -53,6 +56,7 @@ export function openLocalStore(path: string): LocalStore {
     singleUse,
     resendJobs,
     adminSetup,
+    rawRows: new SqliteRawMessages(db),
     makeDurable: () => makeDurable(db),
     purgeExpired: async (now) => (await index.purgeExpired(now)) + expiring.reduce((sum, port) => sum + port.purgeExpired(now), 0),
     close: () => {

@@ -20,11 +20,11 @@ import { FileForwardBacklog } from '../adapters/local/file-forward-backlog.ts';
 import { FileForwardQueue } from '../adapters/local/file-forward-queue.ts';
 import { FileMessageVisibility } from '../adapters/local/file-message-visibility.ts';
 import { FileSmsOutbox } from '../adapters/local/file-outbox.ts';
-import { FsRawMailStore } from '../adapters/local/fs-raw-mail-store.ts';
 import { startInboundSmtp } from '../adapters/local/inbound-smtp.ts';
 import { INBOUND_SMTP_LIMITS } from '../adapters/local/inbound-smtp-limits.ts';
 import { startLocalOidcProvider } from '../adapters/local/local-oidc-provider.ts';
 import type { LocalQueue } from '../adapters/local/local-queue.ts';
+import { localRawMailStore } from '../adapters/local/local-raw-mail-store.ts';
 import { MailauthAuthenticator } from '../adapters/local/mailauth-authenticator.ts';
 import { commonHeadersOf, headerBlockOf, readHeaderBlock } from '../adapters/local/rfc5322-header-block.ts';
 import { SignInCodes } from '../adapters/local/sign-in-codes.ts';
@@ -138,7 +138,7 @@ export async function startLocalStack(config: LocalConfig): Promise<LocalStack> 
     const webmail = await startLocalWebmail(config, { directoryStore, sessions, audit: signInAudit, paths }, http.port);
     stoppers.push(webmail.close);
 
-    const rawStore = new FsRawMailStore(paths.raw);
+    const rawStore = localRawMailStore(paths.raw, store.rawRows);
 
     let sinkPort: number | null = null;
     if (!config.primary) {
@@ -166,7 +166,7 @@ export async function startLocalStack(config: LocalConfig): Promise<LocalStack> 
       listenHost: config.listenHost,
       port: config.uploadPort,
       browserHost: new URL(webmail.publicUrl).hostname,
-      rawStore,
+      rawStore: rawStore.files,
       bucket: LOCAL_BUCKET,
       clock: systemClock,
     });
@@ -315,7 +315,10 @@ export async function startLocalStack(config: LocalConfig): Promise<LocalStack> 
           envelopeFrom: message.envelopeFrom,
         });
         const key = sesMessageId;
-        await rawStore.adopt({ bucket: LOCAL_BUCKET, key }, message.spoolFile);
+        // A message held in memory becomes a row, put on disk by the queue's send below with
+        // its own row (one fsync of the log for both); one that spilled moves its file.
+        if (message.bytes) rawStore.putBeforeDurable({ bucket: LOCAL_BUCKET, key }, message.bytes);
+        else await rawStore.adopt({ bucket: LOCAL_BUCKET, key }, message.spoolFile);
         const notification = buildReceiptNotification({
           sesMessageId,
           receivedAt: message.receivedAt,

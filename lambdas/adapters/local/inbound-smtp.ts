@@ -1,7 +1,7 @@
 // Local mode's stand-in for SES inbound: an SMTP listener (smtp-server) that takes mail
 // only for the configured domains, spools DATA (a small message in memory, a large one
-// streamed to the file as it arrives: spool-writer.ts), fsyncs the spool file and
-// answers 250 only after `accept` has taken the message over. Replies follow SES where it
+// streamed to the file as it arrives and fsynced: spool-writer.ts) and answers 250 only
+// after `accept` has taken the message over and made it durable. Replies follow SES where it
 // matters (docs/design.md §9), with the enhanced status code written into the text:
 // smtp-server's own mapping would give 5.1.1 for every 550, wrong for a relay refusal.
 import { randomBytes } from 'node:crypto';
@@ -16,7 +16,14 @@ import { INBOUND_SMTP_LIMITS } from './inbound-smtp-limits.ts';
 import { closeWith421, listen, perAddressCap, plainSmtpServer, type SmtpListener, smtpError } from './smtp-listener.ts';
 import { SpoolWriter } from './spool-writer.ts';
 
-export interface InboundMessage {
+/**
+ * A message the listener received in full, for `accept` to take over: either its bytes
+ * in memory (up to KEEP_IN_MEMORY_BYTES, not yet on disk: accept must make them durable
+ * before it resolves) or its spool file, fsynced.
+ */
+export type InboundMessage = InboundEnvelope & ({ bytes: Buffer; spoolFile?: undefined } | { spoolFile: string; bytes?: undefined });
+
+export interface InboundEnvelope {
   /** Queue id of this message, also in the 250 reply ("queued as <id>"). */
   id: string;
   /** MAIL FROM; empty string for the null sender <>. */
@@ -25,10 +32,7 @@ export interface InboundMessage {
   envelopeRecipients: string[];
   /** The client's IP address and EHLO/HELO name, for the SPF check SES makes in AWS. */
   client: { address: string; helo: string };
-  /** The message bytes exactly as received (after SMTP dot-unstuffing), fsynced. */
-  spoolFile: string;
-  /** The same bytes in memory when the message is small (spool-writer.ts); else read spoolFile. */
-  bytes?: Buffer;
+  /** Bytes received (after SMTP dot-unstuffing). */
   size: number;
   receivedAt: Date;
 }
@@ -55,9 +59,10 @@ export interface InboundSmtpOptions {
   /** Private to this listener: leftovers of an earlier run are deleted at start. */
   spoolDir: string;
   /**
-   * Takes the message over: typically moves the spool file into the raw store and
-   * queues the notification. A spool file still in place when it resolves is deleted.
-   * A rejection makes the client retry later (451), nothing is lost.
+   * Takes the message over: stores its bytes durably (or moves the spool file into the raw
+   * store) and queues the notification; the client gets its 250 when this resolves. A
+   * spool file still in place then is deleted. A rejection makes the client retry later
+   * (451), nothing is lost.
    */
   accept: (message: InboundMessage) => Promise<void>;
   /** Connections held at once; beyond, 421 and close. */
@@ -173,16 +178,8 @@ export async function startInboundSmtp(options: InboundSmtpOptions): Promise<Inb
         throw smtpError(552, `5.3.4 Message size exceeds fixed maximum message size (${maxMessageBytes} bytes)`);
       }
       const bytes = await spool.commit();
-      await options.accept({
-        id,
-        envelopeFrom,
-        envelopeRecipients,
-        client,
-        spoolFile,
-        ...(bytes ? { bytes } : {}),
-        size: spool.seen,
-        receivedAt: new Date(),
-      });
+      const envelope: InboundEnvelope = { id, envelopeFrom, envelopeRecipients, client, size: spool.seen, receivedAt: new Date() };
+      await options.accept(bytes ? { ...envelope, bytes } : { ...envelope, spoolFile });
       return id;
     } finally {
       // Taken over (moved) on success; on any failure the sender keeps the message and retries.

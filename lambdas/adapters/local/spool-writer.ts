@@ -1,11 +1,12 @@
 // The SMTP spool of one message in local mode (inbound-smtp.ts). A message of up to
-// KEEP_IN_MEMORY_BYTES stays in memory while it arrives and reaches the disk in one write
-// and one fsync once it is complete, and its bytes are then checked without being read
-// back. A larger one spills to the file as it arrives. Bytes past the size limit are
-// counted and dropped, so neither memory nor disk use grows with them.
+// KEEP_IN_MEMORY_BYTES stays in memory while it arrives and is handed over as bytes: the
+// listener's `accept` puts it on disk (local mode: a row of the store, fsynced with the
+// queue's row), and it is checked without being read back. A larger one spills to the
+// file as it arrives and is fsynced there. Bytes past the size limit are counted and
+// dropped, so neither memory nor disk use grows with them.
 import { type FileHandle, open } from 'node:fs/promises';
 import { Writable } from 'node:stream';
-import { fsyncDescriptor, writeDurably } from './fsync.ts';
+import { fsyncDescriptor } from './fsync.ts';
 
 /** At the listener's default of 200 connections, at most 50 MiB held in memory. */
 export const KEEP_IN_MEMORY_BYTES = 256 * 1024;
@@ -51,8 +52,9 @@ export class SpoolWriter extends Writable {
   }
 
   /**
-   * Once the last byte is in: makes the message durable at the path. Resolves with its
-   * bytes when they were held in memory, undefined when they are only in the file.
+   * Once the last byte is in: resolves with the bytes when they were held in memory (not
+   * written anywhere: making them durable is the caller's), and with undefined once a
+   * message that spilled is fsynced in its file.
    */
   async commit(): Promise<Buffer | undefined> {
     await this.pending;
@@ -60,9 +62,7 @@ export class SpoolWriter extends Writable {
       await fsyncDescriptor(this.handle.fd);
       return undefined;
     }
-    const bytes = Buffer.concat(this.chunks ?? [], this.held);
-    await writeDurably(this.path, bytes);
-    return bytes;
+    return Buffer.concat(this.chunks ?? [], this.held);
   }
 
   /** Closes the file if one was opened, also after a failure; removing it is the caller's. */

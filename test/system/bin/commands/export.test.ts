@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { createTransport } from 'nodemailer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalProcess, localEnv, PROJECT_ROOT, runCli, startLocal } from '../../../support/local-process.ts';
@@ -31,11 +32,17 @@ function rawMessage(subject: string, body: string): string {
   ].join('\r\n');
 }
 
-/** Every file of the raw store (what ingest kept), by content. */
+/** Every message of the raw store (what ingest kept): its rows in the store file and its files, by content. */
 async function storedRaw(dataDir: string): Promise<Buffer[]> {
   const root = join(dataDir, 'raw');
   const files = (await readdir(root, { recursive: true, withFileTypes: true })).filter((entry) => entry.isFile());
-  return Promise.all(files.map((entry) => readFile(join(entry.parentPath, entry.name))));
+  const db = new Database(join(dataDir, 'shadowmail.db'), { readonly: true });
+  try {
+    const rows = db.prepare<[], { bytes: Buffer }>('SELECT bytes FROM raw_message').all();
+    return [...rows.map((row) => row.bytes), ...(await Promise.all(files.map((entry) => readFile(join(entry.parentPath, entry.name)))))];
+  } finally {
+    db.close();
+  }
 }
 
 describe('shadowmail export against running local mode', () => {

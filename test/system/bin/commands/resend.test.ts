@@ -13,7 +13,7 @@ import { Writable } from 'node:stream';
 import { createTransport } from 'nodemailer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resendCommand } from '../../../../bin/commands/resend.ts';
-import { FsRawMailStore } from '../../../../lambdas/adapters/local/fs-raw-mail-store.ts';
+import { localRawMailStore } from '../../../../lambdas/adapters/local/local-raw-mail-store.ts';
 import { startSmtpSink } from '../../../../lambdas/adapters/local/smtp-sink.ts';
 import { systemClock } from '../../../../lambdas/ports/clock.ts';
 import { readLocalConfig } from '../../../../lambdas/wiring/local-config.ts';
@@ -249,7 +249,7 @@ describe('shadowmail trace and resend in local mode', () => {
     const config = readLocalConfig(env);
     const worker = await startLocalResend({
       store,
-      rawStore: new FsRawMailStore(paths.raw),
+      rawStore: localRawMailStore(paths.raw, store.rawRows),
       relay: localRelay(config, sink.port),
       paths,
       clock: systemClock,

@@ -52,8 +52,13 @@ describe('local mode data directory permissions', () => {
       envelope: { from: 'partner@elsewhere.test', to: ['alice@corp.test'] },
       raw: 'From: partner@elsewhere.test\r\nTo: alice@corp.test\r\nSubject: perm\r\nMessage-ID: <perm-1@elsewhere.test>\r\n\r\nbody\r\n',
     });
+    // Past what is held in memory: this one is kept as a file under raw/, the first as a row of the store.
+    await smtp.sendMail({
+      envelope: { from: 'partner@elsewhere.test', to: ['alice@corp.test'] },
+      raw: `From: partner@elsewhere.test\r\nTo: alice@corp.test\r\nSubject: perm large\r\n\r\n${'x'.repeat(78).concat('\r\n').repeat(4_000)}`,
+    });
     smtp.close();
-    await waitFor('delivery to the sink', async () => ((await readdir(paths.primarySink).catch(() => [])).length > 0 ? true : undefined));
+    await waitFor('delivery to the sink', async () => ((await readdir(paths.primarySink).catch(() => [])).length > 1 ? true : undefined));
     const cli = await runCli(['failover', 'on', '--reason', 'permission test'], localEnv(dataDir));
     expect(cli.code, cli.stderr).toBe(0);
 

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { createTransport } from 'nodemailer';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
+  type InboundEnvelope,
   type InboundMessage,
   type InboundSmtpOptions,
   type InboundSmtpServer,
@@ -15,12 +16,14 @@ import {
 import { KEEP_IN_MEMORY_BYTES } from '../../../../../lambdas/adapters/local/spool-writer.ts';
 import { dotStuff, RawSmtp } from '../../../../support/raw-smtp.ts';
 
-interface Accepted extends InboundMessage {
-  /** What the spool file held at accept. */
+type Accepted = InboundEnvelope & {
+  /** The message as accept got it: in memory, or what its spool file held. */
   bytes: Buffer;
   /** What the listener handed over in memory (small messages only). */
   held: Buffer | undefined;
-}
+  /** The spool directory's files while accept ran. */
+  spoolAtAccept: string[];
+};
 
 describe('inbound SMTP listener (local SES inbound)', () => {
   let root: string;
@@ -35,7 +38,7 @@ describe('inbound SMTP listener (local SES inbound)', () => {
       domains: ['corp.test', 'Example.ORG'],
       spoolDir,
       accept: async (message) => {
-        accepted.push({ ...message, held: message.bytes, bytes: await readFile(message.spoolFile) });
+        accepted.push(await record(message));
       },
       onError: () => undefined,
       closeTimeoutMs: 1_000,
@@ -54,6 +57,11 @@ describe('inbound SMTP listener (local SES inbound)', () => {
 
   function transport() {
     return createTransport({ host: '127.0.0.1', port: server!.port, secure: false, ignoreTLS: true, name: 'client.test' });
+  }
+
+  async function record(message: InboundMessage): Promise<Accepted> {
+    const { bytes, spoolFile, ...envelope } = message;
+    return { ...envelope, held: bytes, bytes: bytes ?? (await readFile(spoolFile!)), spoolAtAccept: await spoolFiles() };
   }
 
   async function spoolFiles(): Promise<string[]> {
@@ -281,7 +289,7 @@ describe('inbound SMTP listener (local SES inbound)', () => {
           failNext = false;
           throw new Error('store unavailable');
         }
-        accepted.push({ ...message, held: message.bytes, bytes: await readFile(message.spoolFile) });
+        accepted.push(await record(message));
       },
     });
     const mail = { envelope: { from: 'partner@elsewhere.test', to: ['alice@corp.test'] }, raw: 'Subject: retry\r\n\r\nagain\r\n' };
@@ -313,7 +321,7 @@ describe('inbound SMTP listener (local SES inbound)', () => {
       accept: async (message) => {
         acceptCalled = true;
         await gate;
-        accepted.push({ ...message, held: message.bytes, bytes: await readFile(message.spoolFile) });
+        accepted.push(await record(message));
       },
     });
     const client = await open();
@@ -462,6 +470,8 @@ describe('inbound SMTP listener (local SES inbound)', () => {
     expect(accepted[0]!.held?.equals(atThreshold)).toBe(true);
     expect(accepted[1]!.held).toBeUndefined();
     expect(accepted[2]!.held).toBeUndefined();
+    // Held in memory: no spool file was made (accept puts the bytes on disk); spilled: its file.
+    expect(accepted.map((taken) => taken.spoolAtAccept.length)).toEqual([0, 1, 1]);
     expect(await spoolFiles()).toEqual([]);
   });
 
