@@ -45,7 +45,7 @@ export class MailauthAuthenticator implements MailAuthenticator {
     });
     try {
       const result = await Promise.race([
-        authenticate(message, {
+        authenticate(Buffer.isBuffer(message) ? whatMailauthReads(message) : message, {
           ip: arrival.clientAddress,
           helo: arrival.helo,
           sender: arrival.envelopeFrom,
@@ -68,6 +68,34 @@ export class MailauthAuthenticator implements MailAuthenticator {
       clearTimeout(timer);
     }
   }
+}
+
+/**
+ * The part of a message mailauth needs: the whole message when its header carries a DKIM
+ * or ARC signature (the body is hashed for it), else the header block alone. SPF looks at
+ * the SMTP arrival, DMARC at From and the DKIM results, so an unsigned message's body
+ * changes no verdict, and mailauth would still read it a byte at a time in JavaScript
+ * (~0.2 ms for a 47 KB message). The header block ends where mailauth's parser ends it: at
+ * the first LF followed by LF or CRLF.
+ */
+export function whatMailauthReads(raw: Buffer): Buffer {
+  const end = headerBlockEnd(raw);
+  if (end === null) return raw;
+  const head = raw.subarray(0, end);
+  return SIGNATURE_FIELD.test(head.toString('latin1')) ? raw : head;
+}
+
+// Any mention counts (a false match only costs the full read): mailauth verifies
+// DKIM-Signature fields and, with an ARC chain, the newest ARC-Message-Signature and ARC-Seal.
+const SIGNATURE_FIELD = /dkim-signature|arc-message-signature|arc-seal/i;
+
+/** Offset just past the blank line that ends the header block, or null when there is none. */
+function headerBlockEnd(raw: Buffer): number | null {
+  const lf = raw.indexOf('\n\n');
+  const crlf = raw.indexOf('\n\r\n');
+  if (lf === -1 && crlf === -1) return null;
+  if (crlf === -1 || (lf !== -1 && lf < crlf)) return lf + 2;
+  return crlf + 3;
 }
 
 /**

@@ -59,6 +59,8 @@ const fromPartnerHost: SmtpArrival = { clientAddress: '127.0.0.1', helo: 'mail.p
 const fromElsewhere: SmtpArrival = { clientAddress: '192.0.2.66', helo: 'mail.evil.test', envelopeFrom: 'bounce@partner.test' };
 
 const check = (raw: string, arrival: SmtpArrival) => authenticator.authenticate(Readable.from([Buffer.from(raw)]), arrival);
+// Local mode hands a message of up to 256 KiB over as its bytes (whatMailauthReads picks what is read).
+const checkBytes = (raw: string, arrival: SmtpArrival) => authenticator.authenticate(Buffer.from(raw), arrival);
 
 describe('MailauthAuthenticator', () => {
   it('passes SPF, DKIM and DMARC for signed mail from the allowed host', async () => {
@@ -80,6 +82,19 @@ describe('MailauthAuthenticator', () => {
     const altered = (await signed(message('billing@partner.test'))).replace('the attached invoice', 'the invoice at https://evil.test/');
     expect((await check(altered, fromPartnerHost)).dkim).toBe('FAIL');
     expect((await check(message('billing@partner.test'), fromPartnerHost)).dkim).toBe('GRAY');
+  });
+
+  it('gives the same verdicts for a message as bytes: a signed one is still read whole, body and all', async () => {
+    const good = await signed(message('Billing <billing@partner.test>'));
+    expect(await checkBytes(good, fromPartnerHost)).toEqual({ spf: 'PASS', dkim: 'PASS', dmarc: 'PASS' });
+    const altered = good.replace('the attached invoice', 'the invoice at https://evil.test/');
+    expect(await checkBytes(altered, fromElsewhere)).toEqual({ spf: 'FAIL', dkim: 'FAIL', dmarc: 'FAIL' });
+    expect(await checkBytes(message('billing@partner.test'), fromElsewhere)).toEqual({ spf: 'FAIL', dkim: 'GRAY', dmarc: 'FAIL' });
+    expect(await checkBytes(message('info@loose.test'), { ...fromPartnerHost, envelopeFrom: 'info@loose.test' })).toEqual({
+      spf: 'PASS',
+      dkim: 'GRAY',
+      dmarc: 'GRAY',
+    });
   });
 
   it('fails DMARC for a From at a domain with a policy that neither SPF nor DKIM vouches for', async () => {
