@@ -4,6 +4,7 @@
 // Not a test: nothing is asserted. Sections and knobs (BENCH_*): bench/README.md;
 // a section that cannot run (no corpus, not root, no Postfix) is recorded as skipped.
 import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { chown, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -43,8 +44,11 @@ const settings = {
   bundleImportRuns: numberSetting('BENCH_BUNDLE_RUNS', 15),
   cpuProfileDir: process.env.BENCH_CPU_PROF_DIR || null,
   backlogMessages: numberSetting('BENCH_BACKLOG', 1000),
-  /** Bursts of both relays taken in turn (both up at once), for a ratio the machine's drift moves less. */
-  burstPairs: numberSetting('BENCH_BURST_PAIRS', 3),
+  /** Bursts of both relays taken in turn (both up at once), for a ratio the machine's drift moves less; 0 leaves them out. */
+  burstPairs: numberSetting('BENCH_BURST_PAIRS', 3, 0),
+  /** Another checkout of shadowmail (npm ci done there) whose local mode runs beside this one's, in turn: an A/B of two builds. */
+  versus: process.env.BENCH_VERSUS ? resolve(process.env.BENCH_VERSUS) : null,
+  versusRounds: numberSetting('BENCH_VERSUS_ROUNDS', 6),
   /** Both relays retry a deferred message after 1 s, then 2 s at most, so the drain shows their pace, not their schedule. */
   retryBaseSeconds: 1,
   retryMaxDelaySeconds: 2,
@@ -58,11 +62,12 @@ const only = new Set((process.env.BENCH_ONLY ?? 'ingest,rss,webmail,bundles,shad
 
 type Section<T> = T | { skipped: string };
 
-function numberSetting(name: string, fallback: number): number {
+function numberSetting(name: string, fallback: number, least = Number.MIN_VALUE): number {
   const value = process.env[name];
   if (value === undefined || value === '') return fallback;
   const parsed = Number(value);
-  if (!(parsed > 0)) throw new Error(`${name} must be a positive number, not ${value}`);
+  if (!(parsed >= least))
+    throw new Error(`${name} must be a number of at least ${least === Number.MIN_VALUE ? 'just above 0' : least}, not ${value}`);
   return parsed;
 }
 
@@ -429,10 +434,95 @@ async function burstPairs(starters: { shadowmail: RelayStarter; postfix: RelaySt
   }
 }
 
+interface VersusRun {
+  steady: PhaseResult;
+  burst: PhaseResult;
+}
+
+interface Versus {
+  how: string;
+  thisTree: { dir: string; commit: string | null };
+  other: { dir: string; commit: string | null };
+  rounds: { order: string; thisTree: VersusRun; other: VersusRun }[];
+  /** Medians over the rounds; `ratio…` is the median of each round's this-tree / other. */
+  median: {
+    burstCpuMsPerMessage: { thisTree: number; other: number; ratio: number };
+    steadyCpuMsPerMessage: { thisTree: number; other: number; ratio: number };
+    burstDeliveredPerSecond: { thisTree: number; other: number; ratio: number };
+    steadyP99Ms: { thisTree: number; other: number };
+  };
+}
+
+/**
+ * BENCH_VERSUS: local mode of this checkout and of another one, both up at once, each with
+ * its own primary, a steady phase and a burst of each taken in turn (the first of each round
+ * alternating). What a change saves is often a few percent, and this machine drifts by more
+ * than that between runs minutes apart.
+ */
+async function versusRounds(otherDir: string): Promise<Versus> {
+  if (!existsSync(join(otherDir, 'bin/start-local.mjs'))) throw new Error(`BENCH_VERSUS: no bin/start-local.mjs in ${otherDir}`);
+  const relays: StartedRelay[] = [];
+  try {
+    const mine = await startRelay('this tree', shadowmailStarter(work, projectRoot));
+    relays.push(mine);
+    const other = await startRelay('other tree', shadowmailStarter(work, otherDir));
+    relays.push(other);
+    const targets = { thisTree: mine.target, other: other.target };
+    for (const [name, target] of Object.entries(targets)) {
+      await runPhase(target, { run: `versus-${name}-warmup`, rate: 25, count: 25, connections: 1, deliveryTimeoutMs: 30_000 });
+    }
+    const rounds: Versus['rounds'] = [];
+    for (let round_ = 0; round_ < settings.versusRounds; round_++) {
+      const order = round_ % 2 === 0 ? (['thisTree', 'other'] as const) : (['other', 'thisTree'] as const);
+      log(`versus round ${round_ + 1} of ${settings.versusRounds}, ${order[0]} first`);
+      const results: Partial<Record<'thisTree' | 'other', VersusRun>> = {};
+      for (const name of order) {
+        const steady = await runPhase(targets[name], {
+          run: `versus-${name}-steady${round_}`,
+          rate: settings.steadyRatePerSecond,
+          count: Math.round(settings.steadyRatePerSecond * settings.steadySeconds),
+          connections: 1,
+          deliveryTimeoutMs: 30_000,
+        });
+        const burst = await burstPhase(name, targets[name], `versus-${name}-burst${round_}`);
+        results[name] = { steady, burst };
+      }
+      rounds.push({ order: order.join(' then '), thisTree: results.thisTree!, other: results.other! });
+    }
+    const medianOf = (pick: (run: VersusRun) => number) => {
+      const thisTree = round(median(rounds.map((r) => pick(r.thisTree))), 2);
+      const otherValue = round(median(rounds.map((r) => pick(r.other))), 2);
+      return { thisTree, other: otherValue, ratio: round(median(rounds.map((r) => pick(r.thisTree) / pick(r.other))), 3) };
+    };
+    return {
+      how: `local mode of this checkout and of ${otherDir}, both up at once, each with its own primary Postfix; ${settings.versusRounds} rounds of a steady phase (${settings.steadyRatePerSecond} msg/s × ${settings.steadySeconds} s) and a burst (${settings.burstSeconds} s, ${settings.burstConnections} connections) of each, taken in turn, the first of each round alternating`,
+      thisTree: { dir: projectRoot, commit: gitCommit(projectRoot) },
+      other: { dir: otherDir, commit: gitCommit(otherDir) },
+      rounds,
+      median: {
+        burstCpuMsPerMessage: medianOf((run) => run.burst.cpuMsPerMessage),
+        steadyCpuMsPerMessage: medianOf((run) => run.steady.cpuMsPerMessage),
+        burstDeliveredPerSecond: medianOf((run) => run.burst.deliveredPerSecond),
+        steadyP99Ms: (({ thisTree, other: o }) => ({ thisTree, other: o }))(medianOf((run) => run.steady.deliveryLatencyMs.p99)),
+      },
+    };
+  } finally {
+    for (const relay of relays.reverse()) await relay.stop();
+  }
+}
+
+/** The checkout's commit, with "+ changes" when tracked files differ from it. */
+function gitCommit(dir: string): string | null {
+  const git = (args: string[]) => command('git', ['-C', dir, ...args]);
+  const head = git(['rev-parse', '--short', 'HEAD']);
+  if (head === null) return null;
+  return `${head}${git(['status', '--porcelain', '--untracked-files=no']) ? ' + changes' : ''}`;
+}
+
 let shadowmailStarts = 0;
 
-/** Local mode relaying to the primary; each start has a data directory of its own. */
-function shadowmailStarter(work: string): RelayStarter {
+/** Local mode (of this checkout or of `root`) relaying to the primary; each start has a data directory of its own. */
+function shadowmailStarter(work: string, root = projectRoot): RelayStarter {
   requirePostfix();
   return async (primaryPort) => {
     const dataDir = join(work, `shadowmail-data-${++shadowmailStarts}`);
@@ -452,6 +542,7 @@ function shadowmailStarter(work: string): RelayStarter {
         ...(settings.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${resolve(settings.cpuProfileDir)}`] : []),
         ...(process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
       ],
+      root,
     );
     const pid = local.child.pid!;
     return {
@@ -549,6 +640,9 @@ try {
     if (settings.burstPairs < 1) throw new Error('BENCH_BURST_PAIRS=0');
     return burstPairs({ shadowmail: shadowmailStarter(work), postfix: postfixStarter() });
   });
+  const versus = settings.versus
+    ? await section('local mode against another checkout, in turn', true, () => versusRounds(settings.versus!))
+    : { skipped: 'BENCH_VERSUS not set' };
 
   const bothRan = !('skipped' in shadowmail) && !('skipped' in postfix);
   const ratios = bothRan
@@ -594,6 +688,7 @@ try {
       postfix,
       ratios,
       burstPairs: pairs,
+      versus,
     },
     durationSeconds: round((performance.now() - benchStart) / 1000, 1),
   };
@@ -714,6 +809,24 @@ function summary(r: Record<string, unknown>): string {
     }
     lines.push(
       `    median ratio ×${pairs.medianRatio ?? '—'}; median CPU ms/msg shadowmail ${pairs.medianCpuMsPerMessage.shadowmail}, Postfix ${pairs.medianCpuMsPerMessage.postfix}`,
+    );
+  }
+  const versus = relay.versus as Section<Versus> | undefined;
+  if (versus && !('skipped' in versus)) {
+    lines.push(
+      `  this tree (${versus.thisTree.commit ?? '?'}) against ${versus.other.dir} (${versus.other.commit ?? '?'}), ${versus.rounds.length} rounds in turn:`,
+    );
+    for (const r of versus.rounds) {
+      const run = (x: VersusRun) =>
+        `steady ${x.steady.cpuMsPerMessage} CPU ms/msg p99 ${x.steady.deliveryLatencyMs.p99} ms, burst ${x.burst.deliveredPerSecond} msg/s at ${x.burst.cpuMsPerMessage}`;
+      lines.push(`    ${r.order}: this ${run(r.thisTree)} | other ${run(r.other)}`);
+    }
+    const m = versus.median;
+    lines.push(
+      `    medians: burst CPU ms/msg ${m.burstCpuMsPerMessage.thisTree} against ${m.burstCpuMsPerMessage.other} (×${m.burstCpuMsPerMessage.ratio}), ` +
+        `steady ${m.steadyCpuMsPerMessage.thisTree} against ${m.steadyCpuMsPerMessage.other} (×${m.steadyCpuMsPerMessage.ratio}), ` +
+        `burst msg/s ${m.burstDeliveredPerSecond.thisTree} against ${m.burstDeliveredPerSecond.other} (×${m.burstDeliveredPerSecond.ratio}), ` +
+        `steady p99 ${m.steadyP99Ms.thisTree} against ${m.steadyP99Ms.other} ms`,
     );
   }
   return lines.join('\n');

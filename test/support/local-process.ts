@@ -32,10 +32,13 @@ export function localEnv(dataDir: string, extra: Record<string, string> = {}): N
 /** What `npm start` runs: the launcher that bundles bin/local.ts and runs the bundle. */
 export const LOCAL_LAUNCHER = join(PROJECT_ROOT, 'bin/start-local.mjs');
 
-/** `nodeArgs` go before the entry point (the bench passes --cpu-prof there). */
-export function spawnLocal(env: NodeJS.ProcessEnv, nodeArgs: string[] = []): ChildProcess {
-  return spawn(process.execPath, [...nodeArgs, LOCAL_LAUNCHER], {
-    cwd: PROJECT_ROOT,
+/**
+ * `nodeArgs` go before the entry point (the bench passes --cpu-prof there); `root` is the
+ * checkout whose launcher runs (the bench's BENCH_VERSUS runs another one beside this).
+ */
+export function spawnLocal(env: NodeJS.ProcessEnv, nodeArgs: string[] = [], root = PROJECT_ROOT): ChildProcess {
+  return spawn(process.execPath, [...nodeArgs, join(root, 'bin/start-local.mjs')], {
+    cwd: root,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -47,8 +50,9 @@ export async function startLocal(
   extra: Record<string, string> = {},
   timeoutMs = 30_000,
   nodeArgs: string[] = [],
+  root = PROJECT_ROOT,
 ): Promise<LocalProcess> {
-  const child = spawnLocal(localEnv(dataDir, extra), nodeArgs);
+  const child = spawnLocal(localEnv(dataDir, extra), nodeArgs, root);
   let output = '';
   child.stdout!.on('data', (chunk) => (output += chunk));
   child.stderr!.on('data', (chunk) => (output += chunk));

@@ -183,9 +183,8 @@ export async function startInboundSmtp(options: InboundSmtpOptions): Promise<Inb
       return id;
     } finally {
       // Taken over (moved) on success; on any failure the sender keeps the message and retries.
-      await spool.release();
       try {
-        rmSync(spoolFile, { force: true });
+        if (await spool.release()) rmSync(spoolFile, { force: true });
       } catch (error) {
         onError(error, 'spool cleanup');
       }

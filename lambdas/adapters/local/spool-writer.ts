@@ -17,6 +17,7 @@ export class SpoolWriter extends Writable {
   private chunks: Buffer[] | null = [];
   private held = 0;
   private handle: FileHandle | null = null;
+  private spilled = false;
   private pending: Promise<void> = Promise.resolve();
 
   constructor(
@@ -43,6 +44,7 @@ export class SpoolWriter extends Writable {
 
   private async spill(chunk: Buffer): Promise<void> {
     if (this.handle === null) {
+      this.spilled = true;
       this.handle = await open(this.path, 'wx');
       const held = this.chunks ?? [];
       this.chunks = null;
@@ -65,14 +67,19 @@ export class SpoolWriter extends Writable {
     return Buffer.concat(this.chunks ?? [], this.held);
   }
 
-  /** Closes the file if one was opened, also after a failure; removing it is the caller's. */
-  async release(): Promise<void> {
+  /**
+   * Closes the file if one was opened, also after a failure; removing it is the caller's.
+   * Resolves with whether the file may exist (a spill began), so a message held in memory
+   * costs no call to remove a file that was never made.
+   */
+  async release(): Promise<boolean> {
     // A spill still opening the file must not leave its descriptor behind.
     await this.pending.catch(() => undefined);
     this.chunks = null;
     const handle = this.handle;
     this.handle = null;
     await handle?.close().catch(() => undefined);
+    return this.spilled;
   }
 }
 

@@ -292,24 +292,30 @@ describe('inbound SMTP listener (local SES inbound)', () => {
         accepted.push(await record(message));
       },
     });
-    const mail = { envelope: { from: 'partner@elsewhere.test', to: ['alice@corp.test'] }, raw: 'Subject: retry\r\n\r\nagain\r\n' };
+    // held in memory, and spilled to its spool file
+    const spilled = `${'x'.repeat(998)}\r\n`.repeat(Math.ceil(KEEP_IN_MEMORY_BYTES / 1000) + 1);
+    for (const [index, body] of ['again\r\n', spilled].entries()) {
+      failNext = true;
+      const mail = { envelope: { from: 'partner@elsewhere.test', to: ['alice@corp.test'] }, raw: `Subject: retry\r\n\r\n${body}` };
 
-    // Act
-    const first = await transport()
-      .sendMail(mail)
-      .then(
-        () => null,
-        (error: { responseCode?: number; response?: string }) => error,
-      );
-    const spoolAfterFailure = await spoolFiles();
-    const second = await transport().sendMail(mail);
+      // Act
+      const first = await transport()
+        .sendMail(mail)
+        .then(
+          () => null,
+          (error: { responseCode?: number; response?: string }) => error,
+        );
+      const spoolAfterFailure = await spoolFiles();
+      const second = await transport().sendMail(mail);
 
-    // Assess
-    expect(first?.responseCode).toBe(451);
-    expect(first?.response).toContain('4.3.0');
-    expect(spoolAfterFailure).toEqual([]);
-    expect(second.response).toMatch(/^250 Ok: queued as [a-z2-7]{40}$/);
-    expect(accepted).toHaveLength(1);
+      // Assess
+      expect(first?.responseCode).toBe(451);
+      expect(first?.response).toContain('4.3.0');
+      expect(spoolAfterFailure).toEqual([]);
+      expect(second.response).toMatch(/^250 Ok: queued as [a-z2-7]{40}$/);
+      expect(accepted).toHaveLength(index + 1);
+      expect(accepted[index]?.held === undefined).toBe(body === spilled);
+    }
   });
 
   it('answers 250 only after accept has resolved', async () => {

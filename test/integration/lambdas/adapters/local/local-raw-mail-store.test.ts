@@ -9,7 +9,9 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { localRawMailStore } from '../../../../../lambdas/adapters/local/local-raw-mail-store.ts';
+import { FsRawMailStore } from '../../../../../lambdas/adapters/local/fs-raw-mail-store.ts';
+import { LocalRawMailStore, localRawMailStore } from '../../../../../lambdas/adapters/local/local-raw-mail-store.ts';
+import { RecentMessages } from '../../../../../lambdas/adapters/local/recent-messages.ts';
 import { type LocalDatabase, makeDurable, openLocalDatabase } from '../../../../../lambdas/adapters/local/sqlite/database.ts';
 import { SqliteRawMessages } from '../../../../../lambdas/adapters/local/sqlite/raw-messages.ts';
 import { RawMessageMissingError } from '../../../../../lambdas/core/errors.ts';
@@ -36,10 +38,28 @@ describe('LocalRawMailStore', () => {
     store.putBeforeDurable(location, bytes);
     await makeDurable(db);
 
-    // Assess
-    expect((await buffer(await store.open(location))).equals(bytes)).toBe(true);
-    expect(await store.size(location)).toBe(bytes.length);
+    // Assess: from this store (its memory of the last messages) and from the row itself
+    const fromRow = localRawMailStore(join(root, 'raw'), new SqliteRawMessages(db));
+    for (const reader of [store, fromRow]) {
+      expect((await buffer(await reader.open(location))).equals(bytes)).toBe(true);
+      expect(await reader.size(location)).toBe(bytes.length);
+    }
     expect(await readdir(root)).not.toContain('raw'); // no file, not even its directory
+  });
+
+  it('reads the last messages it put from memory, older ones from their rows', async () => {
+    // Prepare: a memory of two messages' size; three messages, then every row gone
+    const store = new LocalRawMailStore(new FsRawMailStore(join(root, 'raw')), new SqliteRawMessages(db), new RecentMessages(2 * 1000));
+    const messages = [1, 2, 3].map((n) => ({ location: { bucket: 'inbound', key: `m${n}` }, bytes: randomBytes(1000) }));
+    for (const { location, bytes } of messages) store.putBeforeDurable(location, bytes);
+    db.prepare('DELETE FROM raw_message').run();
+
+    // Act + Assess: the two last are still read, the first one is gone with its row
+    for (const { location, bytes } of messages.slice(1)) {
+      expect((await buffer(await store.open(location))).equals(bytes)).toBe(true);
+      expect(await store.size(location)).toBe(1000);
+    }
+    await expect(store.open(messages[0]!.location)).rejects.toBeInstanceOf(RawMessageMissingError);
   });
 
   it('reads files too: a message that spilled, a Sent copy, what an older version stored', async () => {
