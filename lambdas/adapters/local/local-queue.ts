@@ -161,8 +161,9 @@ export interface ConsumerLoop<M> {
   nextDue(): number | null;
   /**
    * nextDue() is a query over every message, other processes' sends included, not what
-   * this process has seen: after a batch the worker asks it, and sleeps when nothing is
-   * due, instead of leasing nothing in a write transaction.
+   * this process has seen: a worker asks it before each lease but the first after a
+   * batch was due, and sleeps when nothing is due, instead of leasing nothing in a write
+   * transaction.
    */
   nextDueIsComplete?: boolean;
   deliver(batch: M[]): Promise<void>;
@@ -185,8 +186,21 @@ export async function consumeUntilStopped<M>(loop: ConsumerLoop<M>): Promise<voi
   } catch {
     return;
   }
+  // With a complete nextDue() a worker asks it (a read) before it leases (a write
+  // transaction) whenever it may find nothing: after a batch, after finding nothing, and
+  // after a sleep, which a timer ends as often as a send (issue 18: idle workers polling
+  // with empty leases cost more per message at a steady rate than the messages did).
+  let askFirst = false;
   while (!loop.isStopped()) {
     await yieldToEventLoop();
+    if (askFirst) {
+      const next = loop.nextDue();
+      if (next === null || next > Date.now()) {
+        await idleUntil(next);
+        continue;
+      }
+    }
+    askFirst = loop.nextDueIsComplete === true;
     let batch: M[];
     try {
       batch = await loop.take();
@@ -196,16 +210,12 @@ export async function consumeUntilStopped<M>(loop: ConsumerLoop<M>): Promise<voi
       continue;
     }
     if (batch.length === 0) {
+      if (askFirst) continue;
       // Something still due (an index entry that was stale): look again at once.
       const next = loop.nextDue();
       if (next === null || next > Date.now()) await idle();
       continue;
     }
     await loop.deliver(batch);
-    if (loop.nextDueIsComplete) {
-      // At a steady trickle nearly every batch is the last one due (issue 18).
-      const next = loop.nextDue();
-      if (next === null || next > Date.now()) await idleUntil(next);
-    }
   }
 }

@@ -256,13 +256,17 @@ export class SqliteQueue implements LocalQueue {
     this.statements.remove.run(lease.id, lease.receiveCount, lease.owner);
   }
 
-  /** @internal Expired leases come back; at start also those whose owner can never finish them. */
-  sweep(atStart: boolean): void {
+  /**
+   * @internal Expired leases come back; at start also those whose owner can never finish
+   * them. Returns how many messages came back.
+   */
+  sweep(atStart: boolean): number {
     const now = Date.now();
-    this.statements.expired.run(now, this.name, now);
+    let back = this.statements.expired.run(now, this.name, now).changes;
     for (const { owner } of this.statements.owners.all(this.name)) {
-      if (this.isAbandoned(owner, atStart)) this.statements.reclaim.run(now, this.name, owner);
+      if (this.isAbandoned(owner, atStart)) back += this.statements.reclaim.run(now, this.name, owner).changes;
     }
+    return back;
   }
 
   /** @internal When the next ready message is due, or null when there is none. */
@@ -355,8 +359,8 @@ class Consumer {
     if (this.stopped) return;
     this.sweeper = setInterval(() => {
       try {
-        this.queue.sweep(false);
-        this.wake();
+        // Workers poll for other processes' sends; a sweep wakes them only for what it put back.
+        if (this.queue.sweep(false) > 0) this.wake();
       } catch (error) {
         this.onError(error, 'lease sweep');
       }

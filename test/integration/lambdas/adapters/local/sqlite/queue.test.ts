@@ -148,3 +148,44 @@ it('a message sent while the worker is busy, or by another connection, is still 
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+it('idle workers look with a read, not a lease: none while nothing is due, and another connection’s send is still found by the poll', async () => {
+  // Arrange: four workers polling every 20 ms and a lease sweep every 50 ms; take() counted
+  const dir = await mkdtemp(join(tmpdir(), 'sqlite-queue-'));
+  const db = sqliteQueueFile(dir);
+  const other = sqliteQueueFile(dir);
+  const queue = new SqliteQueue(db, 'forward', { visibilityTimeoutSeconds: 30, sweepIntervalMs: 50 });
+  const otherQueue = new SqliteQueue(other, 'forward', { visibilityTimeoutSeconds: 30 });
+  let takes = 0;
+  const take = queue.take.bind(queue);
+  queue.take = (owner, limit) => {
+    takes++;
+    return take(owner, limit);
+  };
+  const received: string[] = [];
+  const consumer = queue.startConsumer(
+    async (event) => {
+      for (const record of event.Records) received.push(record.body);
+    },
+    { pollIntervalMs: 20, concurrency: 4, batchSize: 1 },
+  );
+  await consumer.started;
+  await new Promise((r) => setTimeout(r, 50));
+  try {
+    // Act: half a second of nothing (~100 polls, ~10 sweeps), then a send no sleeper hears
+    const takesAtRest = takes;
+    await new Promise((r) => setTimeout(r, 500));
+    const takesWhileIdle = takes - takesAtRest;
+    await otherQueue.send('from-another-process');
+    for (let round = 0; round < 100 && received.length === 0; round++) await new Promise((r) => setTimeout(r, 10));
+
+    // Assess
+    expect(takesWhileIdle).toBe(0);
+    expect(received).toEqual(['from-another-process']);
+  } finally {
+    await consumer.stop();
+    db.close();
+    other.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
