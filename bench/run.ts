@@ -465,7 +465,10 @@ async function versusRounds(otherDir: string): Promise<Versus> {
   try {
     const mine = await startRelay('this tree', shadowmailStarter(work, projectRoot));
     relays.push(mine);
-    const other = await startRelay('other tree', shadowmailStarter(work, otherDir));
+    const other = await startRelay(
+      'other tree',
+      shadowmailStarter(work, otherDir, process.env.BENCH_VERSUS_NODE_ARGS ?? process.env.BENCH_NODE_ARGS),
+    );
     relays.push(other);
     const targets = { thisTree: mine.target, other: other.target };
     for (const [name, target] of Object.entries(targets)) {
@@ -522,7 +525,7 @@ function gitCommit(dir: string): string | null {
 let shadowmailStarts = 0;
 
 /** Local mode (of this checkout or of `root`) relaying to the primary; each start has a data directory of its own. */
-function shadowmailStarter(work: string, root = projectRoot): RelayStarter {
+function shadowmailStarter(work: string, root = projectRoot, nodeArgs = process.env.BENCH_NODE_ARGS): RelayStarter {
   requirePostfix();
   return async (primaryPort) => {
     const dataDir = join(work, `shadowmail-data-${++shadowmailStarts}`);
@@ -540,7 +543,7 @@ function shadowmailStarter(work: string, root = projectRoot): RelayStarter {
       // where local mode's CPU time goes: one .cpuprofile per thread, written when it stops
       [
         ...(settings.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${resolve(settings.cpuProfileDir)}`] : []),
-        ...(process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
+        ...(nodeArgs?.split(' ').filter(Boolean) ?? []),
       ],
       root,
     );

@@ -1,6 +1,6 @@
 // Local mode calls the Lambda handlers directly: this gives them the Context a
 // Lambda invocation would (name, request id, remaining time of a 15-minute budget).
-import { randomBytes } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { Context, SQSEvent } from 'aws-lambda';
 import type { SqsHandler } from '../handlers/sqs-batch.ts';
 
@@ -16,7 +16,8 @@ export function localContext(functionName: string): Context {
     functionVersion: '$LATEST',
     invokedFunctionArn: `arn:aws:lambda:local:000000000000:function:${functionName}`,
     memoryLimitInMB: '1024',
-    awsRequestId: randomBytes(8).toString('hex'),
+    // Lambda's request ids are UUIDs; randomUUID also draws from a pool, not a call per id.
+    awsRequestId: randomUUID(),
     logGroupName: `/local/${functionName}`,
     logStreamName: 'local',
     getRemainingTimeInMillis: () => Math.max(0, 900_000 - (Date.now() - started)),
