@@ -49,6 +49,12 @@ const settings = {
   /** Another checkout of shadowmail (npm ci done there) whose local mode runs beside this one's, in turn: an A/B of two builds. */
   versus: process.env.BENCH_VERSUS ? resolve(process.env.BENCH_VERSUS) : null,
   versusRounds: numberSetting('BENCH_VERSUS_ROUNDS', 6),
+  /**
+   * Messages each relay gets at the steady rate before anything is measured. A relay runs
+   * for days; V8 compiles local mode's hot paths over its first few hundred messages, and
+   * after 25 the first steady phase still cost ~30 % more per message than later ones.
+   */
+  warmupMessages: numberSetting('BENCH_WARMUP', 500),
   /** Both relays retry a deferred message after 1 s, then 2 s at most, so the drain shows their pace, not their schedule. */
   retryBaseSeconds: 1,
   retryMaxDelaySeconds: 2,
@@ -300,7 +306,7 @@ async function relayRun(name: string, largeFile: string, start: RelayStarter): P
   const watcher = target.watcher;
   try {
     log(`${name}: up in ${startupSeconds} s; warm-up`);
-    await runPhase(target, { run: `${name}-warmup`, rate: 25, count: 25, connections: 1, deliveryTimeoutMs: 30_000 });
+    await warmUp(target, `${name}-warmup`);
     const idleReading = memoryOf(target.pids());
     const idle = { rss: round(idleReading.rssMiB, 1), pss: round(idleReading.pssMiB, 1) };
     const count = Math.round(settings.steadyRatePerSecond * settings.steadySeconds);
@@ -363,7 +369,18 @@ async function relayRun(name: string, largeFile: string, start: RelayStarter): P
   }
 }
 
-/** One burst of a target as relayRun takes it, after a short warm-up. */
+/** settings.warmupMessages at the steady rate, not measured. */
+async function warmUp(target: RelayTarget, run: string): Promise<void> {
+  await runPhase(target, {
+    run,
+    rate: settings.steadyRatePerSecond,
+    count: settings.warmupMessages,
+    connections: 1,
+    deliveryTimeoutMs: 30_000,
+  });
+}
+
+/** One burst of a target as relayRun takes it, after the warm-up. */
 function burstPhase(name: string, target: RelayTarget, run: string): Promise<PhaseResult> {
   return runPhase(target, {
     run,
@@ -403,7 +420,7 @@ async function burstPairs(starters: { shadowmail: RelayStarter; postfix: RelaySt
       ['shadowmail', shadowmail],
       ['postfix', postfix],
     ] as const) {
-      await runPhase(relay.target, { run: `${name}-pairs-warmup`, rate: 25, count: 25, connections: 1, deliveryTimeoutMs: 30_000 });
+      await warmUp(relay.target, `${name}-pairs-warmup`);
     }
     const pairs: BurstPairs['pairs'] = [];
     for (let pair = 0; pair < settings.burstPairs; pair++) {
@@ -472,7 +489,7 @@ async function versusRounds(otherDir: string): Promise<Versus> {
     relays.push(other);
     const targets = { thisTree: mine.target, other: other.target };
     for (const [name, target] of Object.entries(targets)) {
-      await runPhase(target, { run: `versus-${name}-warmup`, rate: 25, count: 25, connections: 1, deliveryTimeoutMs: 30_000 });
+      await warmUp(target, `versus-${name}-warmup`);
     }
     const rounds: Versus['rounds'] = [];
     for (let round_ = 0; round_ < settings.versusRounds; round_++) {
