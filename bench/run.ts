@@ -72,8 +72,9 @@ function numberSetting(name: string, fallback: number, least = Number.MIN_VALUE)
   const value = process.env[name];
   if (value === undefined || value === '') return fallback;
   const parsed = Number(value);
-  if (!(parsed >= least))
-    throw new Error(`${name} must be a number of at least ${least === Number.MIN_VALUE ? 'just above 0' : least}, not ${value}`);
+  if (!(parsed >= least)) {
+    throw new Error(`${name} must be ${least === Number.MIN_VALUE ? 'a positive number' : `a number of at least ${least}`}, not ${value}`);
+  }
   return parsed;
 }
 
