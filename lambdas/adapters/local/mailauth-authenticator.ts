@@ -11,6 +11,7 @@ import type { AuthenticationVerdicts } from '../../core/authentication.ts';
 import type { VerdictStatus } from '../../core/model.ts';
 import type { MailAuthenticator, SmtpArrival } from '../../ports/mail-authenticator.ts';
 import { cachedDnsResolve, type DnsResolve } from './dns-answer-cache.ts';
+import { installFastHeaderScan } from './mailauth-header-scan.ts';
 
 export interface MailauthAuthenticatorOptions {
   /** DNS servers (`host` or `host:port`); the system's when absent. */
@@ -36,6 +37,7 @@ export class MailauthAuthenticator implements MailAuthenticator {
     this.resolve = cachedDnsResolve((name, rrtype) => resolver.resolve(name, rrtype));
     this.deadlineMs = options.deadlineMs ?? 20_000;
     this.mta = options.mta ?? hostname();
+    installFastHeaderScan();
   }
 
   async authenticate(message: Readable | Buffer, arrival: SmtpArrival): Promise<AuthenticationVerdicts> {
