@@ -57,6 +57,8 @@ interface StateRow {
 export class SqliteDirectoryStore implements DirectoryStore {
   private readonly db: LocalDatabase;
   private readonly statements;
+  /** Once a sync has finished, one always has: asked for every RCPT, read until then. */
+  private synced = false;
 
   constructor(db: LocalDatabase) {
     ensureSchema(db, DIRECTORY_SCHEMA);
@@ -117,7 +119,8 @@ export class SqliteDirectoryStore implements DirectoryStore {
   }
 
   async hasSynced(): Promise<boolean> {
-    return this.state().last_sync_at !== null;
+    this.synced ||= this.state().last_sync_at !== null;
+    return this.synced;
   }
 
   async putAddresses(entries: readonly AddressAssignment[]): Promise<void> {

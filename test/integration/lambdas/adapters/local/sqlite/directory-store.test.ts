@@ -37,12 +37,15 @@ describe('SqliteDirectoryStore on one file', () => {
   it("sees a sync another connection made, and refuses its own sync while the other's lease runs", async () => {
     // Prepare
     const stack = file().open();
+    const stackStore = new SqliteDirectoryStore(stack);
     const cli = new SqliteDirectoryStore(file().open());
     await cli.beginSync('cli:1', NOW, 60_000);
+    const syncedBefore = await stackStore.hasSynced();
     // Act
     const busy = await new SqliteDirectoryStore(stack).beginSync('stack:2', NOW, 60_000).catch((error: unknown) => error);
     await syncDirectory(sourceOf([user('alice@corp.test', { aliases: ['sales@corp.test'] })]), cli, { owner: 'cli:1', now: () => NOW });
     // Assess
+    expect([syncedBefore, await stackStore.hasSynced()]).toEqual([false, true]);
     expect((busy as DirectoryError).code).toBe('DIRECTORY_BUSY');
     expect(await new SqliteAddressMap(stack).mailboxFor('sales@corp.test')).toBe('alice@corp.test');
     expect((await new SqliteDirectoryStore(stack).userForAddress('sales@corp.test'))?.mailbox).toBe('alice@corp.test');
