@@ -115,6 +115,8 @@ export async function startLocalResend(options: LocalResendOptions): Promise<Loc
   });
   const consumer = files.startConsumer((event: SQSEvent) => handler(event, localContext('resend')), {
     ...localResendConsumer(options.config),
+    // A file queue: its delete is a rename outside the store's log, which the log's order
+    // does not cover (design.md 12.28), so what the handler wrote is fsynced first.
     beforeSettle: () => options.store.makeDurable(),
     ...options.consumer,
   });

@@ -103,8 +103,8 @@ export function startExpiryPurge(
 export const DURABILITY_INTERVAL_MS = 1_000;
 
 /**
- * Commits are fsynced in groups (database.ts): the queue consumers do it before they remove
- * a message; everything else (sessions, sent mail, audit) is put on disk by this timer within
+ * Commits are fsynced in groups (database.ts): a 250 waits for one; everything else (the
+ * queue handlers' writes, sessions, sent mail, audit) is put on disk by this timer within
  * DURABILITY_INTERVAL_MS, and only when something was written since the last time.
  */
 export function startDurabilityTimer(

@@ -110,9 +110,10 @@ export async function startLocalStack(config: LocalConfig): Promise<LocalStack> 
     const forwardQueueRows = new SqliteQueue(store.db, 'forward', { visibilityTimeoutSeconds: Math.ceil(config.leaseMs / 1000) });
     await importFileQueue(paths.ingestQueue, ingestQueue, store.db);
     await importFileQueue(paths.forwardQueue, forwardQueueRows, store.db);
-    // Only the ingest and forward handlers enqueue forward jobs, inside a queue consumer whose
-    // beforeSettle puts the job on disk before the message that caused it is deleted.
-    const forwardQueue = new FileForwardQueue({ send: (body, delay) => forwardQueueRows.sendBeforeSettle(body, delay) });
+    // Only the ingest and forward handlers enqueue forward jobs, inside a consumer of a queue
+    // in the same store: the job is in the log before the commit that deletes the message
+    // that caused it, and no crash keeps that delete without it (design.md 12.28).
+    const forwardQueue = new FileForwardQueue({ send: (body, delay) => forwardQueueRows.sendFromHandler(body, delay) });
     const queueDetails = async (): Promise<Record<string, unknown>> => ({
       queues: { ingest: await ingestQueue.stats(), forward: await forwardQueueRows.stats() },
     });
@@ -127,10 +128,11 @@ export async function startLocalStack(config: LocalConfig): Promise<LocalStack> 
     const http = await listen((request, env) => app.fetch(request, env), config.listenHost, config.httpPort);
     stoppers.push(() => closeServer(http.server));
 
-    // Commits are fsynced in groups: before a queue message is removed, else within a second.
+    // Commits are fsynced in groups: a 250 waits for one, everything else is on disk within a
+    // second. The ingest and forward consumers wait for none before they delete a message:
+    // their handlers write to the same log before the delete (design.md 12.28).
     const durability = startDurabilityTimer(store, { log: (line) => console.error(line) });
     stoppers.push(async () => durability.stop());
-    const beforeSettle = () => store.makeDurable();
     const { index, sessions } = store;
     const directoryStore = store.directory;
     // The provider's break-glass sign-ins are audited in the same log as the admins' actions.
@@ -279,12 +281,9 @@ export async function startLocalStack(config: LocalConfig): Promise<LocalStack> 
       nonDelivery: { sender: new MailedNonDeliverySender(mailer, systemClock), counter: sendCounter, reportingMta: hostname() },
       ...createObservability(SERVICE.forward),
     });
-    const ingestConsumer = ingestQueue.startConsumer(asLocalLambda(ingest, 'ingest'), { batchSize: 10, concurrency: 1, beforeSettle });
+    const ingestConsumer = ingestQueue.startConsumer(asLocalLambda(ingest, 'ingest'), { batchSize: 10, concurrency: 1 });
     stoppers.push(() => ingestConsumer.stop());
-    const forwardConsumer = forwardQueueRows.startConsumer(asLocalLambda(forward, 'forward'), {
-      ...localForwardConsumer(config),
-      beforeSettle,
-    });
+    const forwardConsumer = forwardQueueRows.startConsumer(asLocalLambda(forward, 'forward'), localForwardConsumer(config));
     stoppers.push(() => forwardConsumer.stop());
 
     const authenticator = new MailauthAuthenticator({ dnsServers: config.dnsServers });

@@ -8,8 +8,9 @@
 // durability"; checkpoints sync the log before and the database file after copying).
 // `makeDurable` is that fsync, of the -wal file, off the event loop and shared by
 // concurrent callers: every commit before it is on disk when it resolves. Local mode
-// calls it before a queue message is removed (everything its handler wrote is on disk
-// before the job can no longer be redone) and once a second while anything was written.
+// calls it before a 250 and once a second while anything was written. A power cut keeps
+// a prefix of the log's commits (design.md 12.28), so a later commit is never kept
+// without an earlier one: a queue consumer deletes its message without an fsync first.
 // One fsync per group instead of one per write: an index write per commit at FULL
 // measured ~15 fsyncs per message; a FULL commit per batch blocked the event loop
 // ~0.9 ms per message (issue 18). Several processes

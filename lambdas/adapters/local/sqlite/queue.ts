@@ -149,11 +149,13 @@ export class SqliteQueue implements LocalQueue {
   }
 
   /**
-   * Like send, without waiting for the fsync: for a queue consumer's handler, whose writes
-   * are put on disk (beforeSettle: the store's makeDurable) before its own message is
-   * deleted. Until then a crash redoes the handler, which sends again.
+   * Like send, without waiting for the fsync: for the handler of a consumer of a queue in
+   * the same store. The consumer deletes its own message in a later commit of the same
+   * write-ahead log, and a power cut keeps a prefix of that log's commits (design.md
+   * 12.28): the delete is never kept without this message. Until then a crash redoes the
+   * handler, which sends again.
    */
-  async sendBeforeSettle(body: string, delaySeconds = 0): Promise<string> {
+  async sendFromHandler(body: string, delaySeconds = 0): Promise<string> {
     const id = this.write(body, delaySeconds, randomUUID());
     this.wakeConsumers();
     return id;
