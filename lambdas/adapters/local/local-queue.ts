@@ -111,6 +111,11 @@ export class Sleepers {
     for (const waker of [...this.wakers]) waker();
   }
 
+  /** Workers asleep now. */
+  get waiting(): number {
+    return this.wakers.length;
+  }
+
   /** Wakes the worker that has slept longest: one new message needs one worker, not all of them. */
   wakeOne(): void {
     this.wakers[0]?.();
@@ -166,6 +171,8 @@ export interface ConsumerLoop<M> {
    * transaction.
    */
   nextDueIsComplete?: boolean;
+  /** Messages handed to this consumer already leased (sqlite/queue.ts): take() returns them without a lease. */
+  hasHanded?(): boolean;
   deliver(batch: M[]): Promise<void>;
   sleepers: Sleepers;
   pollIntervalMs: number;
@@ -193,7 +200,7 @@ export async function consumeUntilStopped<M>(loop: ConsumerLoop<M>): Promise<voi
   let askFirst = false;
   while (!loop.isStopped()) {
     await yieldToEventLoop();
-    if (askFirst) {
+    if (askFirst && loop.hasHanded?.() !== true) {
       const next = loop.nextDue();
       if (next === null || next > Date.now()) {
         await idleUntil(next);

@@ -108,6 +108,9 @@ export class SqliteQueue implements LocalQueue {
       insert: db.prepare<[string, string, number, number, string]>(
         'INSERT OR IGNORE INTO queue_message (queue, id, visible_at, sent_at, body) VALUES (?, ?, ?, ?, ?)',
       ),
+      insertLeased: db.prepare<[string, string, number, number, number, string, string]>(
+        'INSERT INTO queue_message (queue, id, visible_at, sent_at, receive_count, first_receive_at, owner, body) VALUES (?, ?, ?, ?, 1, ?, ?, ?)',
+      ),
       due: db.prepare<[string, number, number], Row>(
         'SELECT * FROM queue_message WHERE queue = ? AND owner IS NULL AND visible_at <= ? ORDER BY visible_at, seq LIMIT ?',
       ),
@@ -116,6 +119,9 @@ export class SqliteQueue implements LocalQueue {
       ),
       moveLease: db.prepare<[number, string, string, number]>(
         'UPDATE queue_message SET visible_at = ? WHERE id = ? AND owner = ? AND receive_count = ?',
+      ),
+      unhand: db.prepare<[number, string, string]>(
+        'UPDATE queue_message SET visible_at = ?, owner = NULL, receive_count = 0, first_receive_at = 0 WHERE id = ? AND owner = ? AND receive_count = 1',
       ),
       release: db.prepare<[string, string, number]>(
         'UPDATE queue_message SET owner = NULL WHERE id = ? AND owner = ? AND receive_count = ?',
@@ -142,10 +148,13 @@ export class SqliteQueue implements LocalQueue {
 
   /** Resolves with the message id once the message is on disk (the log's fsync, shared). */
   async send(body: string, delaySeconds = 0): Promise<string> {
-    const id = this.write(body, delaySeconds, randomUUID());
-    await makeDurable(this.db);
-    this.wakeConsumers();
-    return id;
+    const sent = this.put(body, delaySeconds);
+    try {
+      await makeDurable(this.db);
+    } finally {
+      sent.handOver();
+    }
+    return sent.id;
   }
 
   /**
@@ -156,9 +165,32 @@ export class SqliteQueue implements LocalQueue {
    * handler, which sends again.
    */
   async sendFromHandler(body: string, delaySeconds = 0): Promise<string> {
-    const id = this.write(body, delaySeconds, randomUUID());
-    this.wakeConsumers();
-    return id;
+    const sent = this.put(body, delaySeconds);
+    sent.handOver();
+    return sent.id;
+  }
+
+  /**
+   * A message due now while a worker of a consumer in this process sleeps is written
+   * already leased to that consumer and handed to it: one INSERT, where a wake-up would
+   * cost the worker a read and a lease transaction (issue 18). One sleeping worker is
+   * counted for each message handed, so a busy consumer gets none (what is due in the
+   * store is never passed over for a stream of handed messages). Otherwise the message
+   * is written ready and a sleeping worker of each consumer is woken.
+   */
+  private put(body: string, delaySeconds: number): { id: string; handOver(): void } {
+    const id = randomUUID();
+    const consumer = delaySeconds === 0 ? [...(liveConsumers.get(this.key) ?? [])].find((c) => c.canTakeOne()) : undefined;
+    if (consumer === undefined) {
+      this.write(body, delaySeconds, id);
+      return { id, handOver: () => this.wakeConsumers() };
+    }
+    checkBody(body);
+    const now = Date.now();
+    const leased = this.leasedRow(id, consumer.owner, now, now, body);
+    this.statements.insertLeased.run(this.name, id, now + this.visibilityTimeoutMs, now, now, consumer.owner, body);
+    consumer.reserve();
+    return { id, handOver: () => consumer.receive(leased) };
   }
 
   /**
@@ -169,10 +201,7 @@ export class SqliteQueue implements LocalQueue {
     if (!Number.isInteger(delaySeconds) || delaySeconds < 0 || delaySeconds > MAX_DELAY_SECONDS) {
       throw new InvalidInputError(`delaySeconds must be an integer from 0 to ${MAX_DELAY_SECONDS}, got ${delaySeconds}`);
     }
-    const bytes = Buffer.byteLength(body, 'utf8');
-    if (bytes > MAX_BODY_BYTES) {
-      throw new InvalidInputError(`message body of ${bytes} bytes exceeds the ${MAX_BODY_BYTES}-byte queue limit`);
-    }
+    checkBody(body);
     const now = Date.now();
     this.statements.insert.run(this.name, id, now + delaySeconds * 1000, now, body);
     return id;
@@ -229,20 +258,16 @@ export class SqliteQueue implements LocalQueue {
     for (const row of this.statements.due.all(this.name, now, limit)) {
       const firstReceiveAt = row.first_receive_at || now;
       if (this.statements.lease.run(expiry, firstReceiveAt, owner, row.seq).changes === 0) continue;
-      const receiveCount = row.receive_count + 1;
-      const leased: Leased = {
-        id: row.id,
-        owner,
-        receiveCount,
-        firstReceiveAt,
-        sentAt: row.sent_at,
-        body: row.body,
-        receiptHandle: `${row.id}.${receiveCount}.${owner}`,
-      };
-      this.leases.set(leased.receiptHandle, leased);
-      taken.push(leased);
+      taken.push(this.leasedRow(row.id, owner, firstReceiveAt, row.sent_at, row.body, row.receive_count + 1));
     }
     return taken;
+  }
+
+  /** A lease this instance holds (its receipt handle names the receive). */
+  private leasedRow(id: string, owner: string, firstReceiveAt: number, sentAt: number, body: string, receiveCount = 1): Leased {
+    const leased: Leased = { id, owner, receiveCount, firstReceiveAt, sentAt, body, receiptHandle: `${id}.${receiveCount}.${owner}` };
+    this.leases.set(leased.receiptHandle, leased);
+    return leased;
   }
 
   /** @internal Failed: visible again when its visibility time (this receive's, or what changeVisibility set) runs out. */
@@ -250,6 +275,12 @@ export class SqliteQueue implements LocalQueue {
     this.leases.delete(lease.receiptHandle);
     this.statements.release.run(lease.id, lease.owner, lease.receiveCount);
     this.wakeConsumers();
+  }
+
+  /** @internal Handed over (put) but never given to the handler: ready now, as if never received. */
+  unhand(lease: Leased): void {
+    this.leases.delete(lease.receiptHandle);
+    this.statements.unhand.run(Date.now(), lease.id, lease.owner);
   }
 
   /** @internal */
@@ -302,7 +333,10 @@ export class SqliteQueue implements LocalQueue {
 class Consumer {
   readonly started: Promise<void>;
   private readonly token = randomBytes(8).toString('hex');
-  private readonly owner = `${process.pid}.${this.token}`;
+  /** @internal */ readonly owner = `${process.pid}.${this.token}`;
+  /** Messages sent to this consumer already leased (SqliteQueue.put), and how many are on their way. */
+  private readonly handed: Leased[] = [];
+  private reserved = 0;
   private readonly batchSize: number;
   private readonly pollIntervalMs: number;
   private readonly beforeSettle: ConsumerOptions['beforeSettle'];
@@ -343,6 +377,26 @@ class Consumer {
     this.sleepers.wakeOne();
   }
 
+  /** Whether a message handed now would find a worker asleep that no other message on its way counts on (a handed one has woken its worker already). */
+  canTakeOne(): boolean {
+    return !this.stopped && this.sleepers.waiting > this.reserved;
+  }
+
+  reserve(): void {
+    this.reserved++;
+  }
+
+  /** A message leased to this consumer when it was sent: a worker takes it; after stop() it is put back. */
+  receive(leased: Leased): void {
+    this.reserved--;
+    if (this.stopped) {
+      this.unhandQuietly(leased);
+      return;
+    }
+    this.handed.push(leased);
+    this.sleepers.wakeOne();
+  }
+
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       this.stopped = true;
@@ -350,10 +404,21 @@ class Consumer {
       this.wake();
       await Promise.allSettled([this.started, ...this.workers]);
       if (this.sweeper) clearInterval(this.sweeper);
+      // handed over but never taken: visible again now, not when the lease runs out
+      for (const leased of this.handed.splice(0)) this.unhandQuietly(leased);
       liveConsumers.get(this.queue.key)?.delete(this);
       this.queue.unregisterToken(this.token);
     })();
     return this.stopping;
+  }
+
+  private unhandQuietly(leased: Leased): void {
+    try {
+      this.queue.unhand(leased);
+    } catch (error) {
+      // The lease stays; the sweep makes the message visible again when it expires.
+      this.onError(error, 'put back');
+    }
   }
 
   private async start(): Promise<void> {
@@ -373,9 +438,10 @@ class Consumer {
     return consumeUntilStopped({
       started: this.started,
       isStopped: () => this.stopped,
-      take: () => this.queue.take(this.owner, this.batchSize),
+      take: () => (this.handed.length > 0 ? this.handed.splice(0, this.batchSize) : this.queue.take(this.owner, this.batchSize)),
       nextDue: () => this.queue.nextDue(),
       nextDueIsComplete: true,
+      hasHanded: () => this.handed.length > 0,
       deliver: (batch) => this.deliver(batch),
       sleepers: this.sleepers,
       pollIntervalMs: this.pollIntervalMs,
@@ -415,5 +481,12 @@ class Consumer {
       eventSourceARN: this.queue.arn,
       awsRegion: this.queue.region,
     };
+  }
+}
+
+function checkBody(body: string): void {
+  const bytes = Buffer.byteLength(body, 'utf8');
+  if (bytes > MAX_BODY_BYTES) {
+    throw new InvalidInputError(`message body of ${bytes} bytes exceeds the ${MAX_BODY_BYTES}-byte queue limit`);
   }
 }

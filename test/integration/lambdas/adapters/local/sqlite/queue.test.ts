@@ -74,7 +74,7 @@ it('wakes one worker per send and loses no wake-up: sends while every worker is 
   }
 });
 
-it('after a batch with nothing else due the worker sleeps without another lease attempt', async () => {
+it('a message sent while a worker sleeps is handed to it leased, and after the batch the worker sleeps without a lease attempt', async () => {
   // Arrange: one worker that would otherwise look only every 10 s; take() counted
   const dir = await mkdtemp(join(tmpdir(), 'sqlite-queue-'));
   const db = sqliteQueueFile(dir);
@@ -100,10 +100,103 @@ it('after a batch with nothing else due the worker sleeps without another lease 
     await queue.send('only');
     for (let round = 0; round < 100 && received.length === 0; round++) await new Promise((r) => setTimeout(r, 10));
     await new Promise((r) => setTimeout(r, 100));
-    // Assess: one lease for the one message, none after it
+    // Assess: no lease transaction for the message, none after it
     expect(received).toEqual(['only']);
-    expect(takes - takesAtRest).toBe(1);
+    expect(takes - takesAtRest).toBe(0);
     expect(await queue.stats()).toMatchObject({ ready: 0, inflight: 0 });
+  } finally {
+    await consumer.stop();
+    db.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+it('hands a message over only to a sleeping worker no other handed message counts on: the rest is leased as before, each once', async () => {
+  // Arrange: one worker; the handler's first call blocks until released; take() counted
+  const dir = await mkdtemp(join(tmpdir(), 'sqlite-queue-'));
+  const db = sqliteQueueFile(dir);
+  const queue = new SqliteQueue(db, 'forward', { visibilityTimeoutSeconds: 30 });
+  let takes = 0;
+  const take = queue.take.bind(queue);
+  queue.take = (owner, limit) => {
+    takes++;
+    return take(owner, limit);
+  };
+  let release = (): void => undefined;
+  const blocked = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  const received: { body: string; count: string | undefined }[] = [];
+  const consumer = queue.startConsumer(
+    async (event) => {
+      for (const record of event.Records) {
+        received.push({ body: record.body, count: record.attributes.ApproximateReceiveCount });
+        if (record.body === 'first') await blocked;
+      }
+    },
+    { pollIntervalMs: 10_000, batchSize: 1 },
+  );
+  await consumer.started;
+  await new Promise((r) => setTimeout(r, 50));
+  try {
+    // Act: two sends in one turn (one sleeper), a third while the worker is busy
+    const takesAtRest = takes;
+    await Promise.all([queue.sendFromHandler('first'), queue.sendFromHandler('second')]);
+    await new Promise((r) => setTimeout(r, 50));
+    await queue.send('third');
+    const whileBusy = await queue.stats();
+    release();
+    for (let round = 0; round < 200 && received.length < 3; round++) await new Promise((r) => setTimeout(r, 10));
+
+    // Assess: the first handed, the others ready until the worker leased them; each received once
+    expect(whileBusy).toEqual({ ready: 2, delayed: 0, inflight: 1 });
+    expect(received.map((r) => r.body)).toEqual(['first', 'second', 'third']);
+    expect(received.every((r) => r.count === '1')).toBe(true);
+    expect(takes - takesAtRest).toBeGreaterThanOrEqual(2);
+    expect(await queue.stats()).toEqual({ ready: 0, delayed: 0, inflight: 0 });
+  } finally {
+    release();
+    await consumer.stop();
+    db.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+it('a message handed to a consumer that stops before taking it is ready again at once, as never received', async () => {
+  // Arrange
+  const dir = await mkdtemp(join(tmpdir(), 'sqlite-queue-'));
+  const db = sqliteQueueFile(dir);
+  const queue = new SqliteQueue(db, 'forward', { visibilityTimeoutSeconds: 300 });
+  const received: string[] = [];
+  const consumer = queue.startConsumer(
+    async (event) => {
+      for (const record of event.Records) received.push(record.body);
+    },
+    { pollIntervalMs: 10_000 },
+  );
+  await consumer.started;
+  await new Promise((r) => setTimeout(r, 50));
+  const later: string[] = [];
+  try {
+    // Act: the send and the stop in one turn, before the worker runs
+    const sent = queue.sendFromHandler('job');
+    const stopped = consumer.stop();
+    await sent;
+    await stopped;
+    const afterStop = await queue.stats();
+    const next = queue.startConsumer(
+      async (event) => {
+        for (const record of event.Records) later.push(`${record.body} ${record.attributes.ApproximateReceiveCount}`);
+      },
+      { pollIntervalMs: 20 },
+    );
+    for (let round = 0; round < 100 && later.length === 0; round++) await new Promise((r) => setTimeout(r, 10));
+    await next.stop();
+
+    // Assess: not left leased for 300 s; the next receive is the message's first
+    expect(received).toEqual([]);
+    expect(afterStop).toEqual({ ready: 1, delayed: 0, inflight: 0 });
+    expect(later).toEqual(['job 1']);
   } finally {
     await consumer.stop();
     db.close();
