@@ -27,8 +27,9 @@ import type { DirectoryStore } from '../../lambdas/ports/directory.ts';
 import type { MessageRecords } from '../../lambdas/ports/message-records.ts';
 import type { MessageSearch } from '../../lambdas/ports/message-search.ts';
 import type { ResendJobStore, ResendQueue } from '../../lambdas/ports/resend-jobs.ts';
+import { awsNoticeParts } from '../../lambdas/wiring/aws-notices.ts';
 import type { MailData } from '../../lambdas/wiring/local-mail-data.ts';
-import { awsNoticeParts, type NoticeParts } from '../../lambdas/wiring/notices.ts';
+import type { NoticeParts } from '../../lambdas/wiring/notices.ts';
 import {
   DEAD_LETTER_QUEUE_OUTPUT_PREFIX,
   type DeadLetterQueueLabel,

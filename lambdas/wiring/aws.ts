@@ -42,9 +42,9 @@ import { createObservability } from '../handlers/observability.ts';
 import { systemClock } from '../ports/clock.ts';
 import type { FailoverFlag } from '../ports/failover-flag.ts';
 import type { ForwardBacklog } from '../ports/forward-backlog.ts';
+import { awsNoticeParts } from './aws-notices.ts';
 import { type AwsWebEnv, readAwsWebEnv, sendLimitsOf } from './env.ts';
 import { mailRouteDeps } from './mail-routes.ts';
-import { awsNoticeParts } from './notices.ts';
 
 /** The webmail's secrets, read from Secrets Manager once per cold start. */
 export interface AwsWebSecrets {

@@ -4,7 +4,6 @@
 // the same code as for S3. Files land beside the raw mail under the data directory.
 import { randomBytes } from 'node:crypto';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { makeS3Client } from '../adapters/aws/s3-raw-mail-store.ts';
 import { FsDraftStore } from '../adapters/local/fs-draft-store.ts';
 import type { FsRawMailStore } from '../adapters/local/fs-raw-mail-store.ts';
 import { POST_FORM_OVERHEAD_BYTES, type S3PostEndpoint, startS3PostEndpoint } from '../adapters/local/s3-post-endpoint.ts';
@@ -42,17 +41,24 @@ export async function startLocalUploads(options: {
     // No form of the webmail allows more than the attachment limit.
     maxBodyBytes: DEFAULT_COMPOSE_LIMITS.maxAttachmentBytes + POST_FORM_OVERHEAD_BYTES,
   });
-  const client: S3Client = makeS3Client({
-    endpoint: `http://${options.browserHost}:${endpoint.port}`,
-    forcePathStyle: true,
-    region: LOCAL_REGION,
-    credentials,
-  });
+  // The SDK's S3 client only signs forms here (no request is sent with it), so it is loaded
+  // at the first form: a process that never shows a compose page never carries it.
+  let client: Promise<S3Client> | undefined;
+  const signer = () =>
+    (client ??= import('@aws-sdk/client-s3').then(
+      ({ S3Client }) =>
+        new S3Client({
+          endpoint: `http://${options.browserHost}:${endpoint.port}`,
+          forcePathStyle: true,
+          region: LOCAL_REGION,
+          credentials,
+        }),
+    ));
   return {
-    drafts: new FsDraftStore(options.rawStore, { bucket: options.bucket, clock: options.clock, client }),
+    drafts: new FsDraftStore(options.rawStore, { bucket: options.bucket, clock: options.clock, client: signer }),
     endpoint,
     close: async () => {
-      client.destroy();
+      (await client)?.destroy();
       await endpoint.close();
     },
   };

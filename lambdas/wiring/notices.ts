@@ -1,13 +1,9 @@
-// The parts failover notices need, composed once for local mode (the outbox files under
-// the data directory) and for AWS (SNS for SMS, SES v2 for mail at the account's sending
-// rate): the core's settings and the senders of the configured channels only.
-import { SESv2Client } from '@aws-sdk/client-sesv2';
-import { SNSClient } from '@aws-sdk/client-sns';
+// The parts failover notices need: the core's settings and the senders of the configured
+// channels only. Local mode's are here (the outbox files under the data directory); AWS's
+// (SNS for SMS, SES v2 for mail at the account's sending rate) are in aws-notices.ts.
 import type { AdminNotices } from '../../web/routes/admin.ts';
-import { readSesSendRate, SesNoticeMailer } from '../adapters/aws/ses-notice-mailer.ts';
-import { SnsSmsSender } from '../adapters/aws/sns-sms-sender.ts';
 import { FileMailOutbox, FileSmsOutbox } from '../adapters/local/file-outbox.ts';
-import { DEFAULT_NOTICE_RATES, type NoticeRates, type NoticeSettings } from '../core/staff-notices.ts';
+import type { NoticeSettings } from '../core/staff-notices.ts';
 import type { DirectoryStore } from '../ports/directory.ts';
 import type { NoticeMailer } from '../ports/notice-mailer.ts';
 import type { SmsSender } from '../ports/sms-sender.ts';
@@ -33,50 +29,6 @@ export function localNoticeParts(config: LocalConfig, publicUrl?: string): Notic
     sms: config.notices.sms ? new FileSmsOutbox(paths.smsOutbox) : null,
     mailer: config.notices.email ? new FileMailOutbox(paths.mailOutbox) : null,
     close: () => undefined,
-  };
-}
-
-export interface AwsNoticeInput {
-  channels: { sms: boolean; email: boolean };
-  /** The webmail's address as staff type it (the WebmailUrl output, with its trailing slash). */
-  webmailUrl: string;
-  /** The sender of notice mail, at a mail domain with a verified SES identity. */
-  sender: string;
-  mailDomains: readonly string[];
-  configurationSetName?: string | undefined;
-  region?: string | undefined;
-}
-
-/**
- * SNS and SES clients for the configured channels (no call until a notice is planned);
- * the mail rate is the account's (GetAccount, read once when first needed), 1/s when
- * it cannot be read.
- */
-export function awsNoticeParts(input: AwsNoticeInput): NoticeParts {
-  const clientConfig = input.region ? { region: input.region } : {};
-  const sns = input.channels.sms ? new SNSClient(clientConfig) : null;
-  const ses = input.channels.email ? new SESv2Client(clientConfig) : null;
-  let rates: Promise<NoticeRates> | null = null;
-  const readRates = (): Promise<NoticeRates> => {
-    rates ??= (ses ? readSesSendRate(ses, DEFAULT_NOTICE_RATES.mailsPerSecond) : Promise.resolve(DEFAULT_NOTICE_RATES.mailsPerSecond)).then(
-      (mailsPerSecond) => ({ smsPartsPerSecond: DEFAULT_NOTICE_RATES.smsPartsPerSecond, mailsPerSecond }),
-    );
-    return rates;
-  };
-  return {
-    settings: { channels: input.channels, webmailUrl: input.webmailUrl, mailDomains: input.mailDomains, rates: readRates },
-    sms: sns ? new SnsSmsSender({ client: sns }) : null,
-    mailer: ses
-      ? new SesNoticeMailer({
-          client: ses,
-          from: input.sender,
-          ...(input.configurationSetName && { configurationSetName: input.configurationSetName }),
-        })
-      : null,
-    close: () => {
-      sns?.destroy();
-      ses?.destroy();
-    },
   };
 }
 

@@ -2,7 +2,8 @@
 // (../shared/corpus): handed the message's bytes (whatMailauthReads may give mailauth
 // the header block alone) it must reach the verdicts mailauth reaches over the whole
 // message as a stream, for each message as it is and for it DKIM-signed by a domain
-// whose key and policies the test's DNS server publishes.
+// whose key and policies the test's DNS server publishes; and those are the verdicts of
+// mailauth's own `authenticate` (the adapter composes its checks without ARC and BIMI).
 import { generateKeyPairSync } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
@@ -13,6 +14,7 @@ import { MailauthAuthenticator, whatMailauthReads } from '../../lambdas/adapters
 import type { SmtpArrival } from '../../lambdas/ports/mail-authenticator.ts';
 import { CORPUS_ROOT, readCorpusManifest } from '../support/corpus.ts';
 import { type DnsServer, startDnsServer } from '../support/dns-server.ts';
+import { mailauthsOwnVerdicts } from '../support/mailauth-oracle.ts';
 
 const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
 const signing = {
@@ -25,6 +27,7 @@ const arrival: SmtpArrival = { clientAddress: '127.0.0.1', helo: 'mail.partner.t
 const rows = readCorpusManifest();
 let dns: DnsServer;
 let authenticator: MailauthAuthenticator;
+let mailauthsOwn: ReturnType<typeof mailauthsOwnVerdicts>;
 
 beforeAll(async () => {
   dns = await startDnsServer({
@@ -37,6 +40,7 @@ beforeAll(async () => {
     ]),
   });
   authenticator = new MailauthAuthenticator({ dnsServers: [dns.address], dnsTimeoutMs: 2_000, mta: 'mx.corp.test' });
+  mailauthsOwn = mailauthsOwnVerdicts(dns.address, 'mx.corp.test');
 });
 afterAll(async () => dns?.close());
 
@@ -50,6 +54,7 @@ describe('mailauth verdicts over the corpus: the bytes as handed over against th
     for (const message of [raw, Buffer.concat([Buffer.from(signatures), raw])]) {
       const whole = await authenticator.authenticate(Readable.from([message]), arrival);
       expect(await authenticator.authenticate(message, arrival)).toEqual(whole);
+      expect(whole).toEqual(await mailauthsOwn(message, arrival));
       if (message !== raw && whole.dkim === 'PASS') passed.push(path);
     }
     if (whatMailauthReads(raw).length < raw.length) cut.push(path);

@@ -4,7 +4,6 @@
 // bucket, a few minutes' expiry (docs/design.md §4) — and it is signed with the webmail
 // role's credentials, which may PutObject under uploads/ only.
 import type { S3Client } from '@aws-sdk/client-s3';
-import { createPresignedPost } from '@aws-sdk/s3-presigned-post';
 import type { UploadForm } from '../../ports/draft-store.ts';
 
 export interface UploadFormRequest {
@@ -18,6 +17,9 @@ export interface UploadFormRequest {
 
 export async function presignedUploadForm(client: S3Client, request: UploadFormRequest): Promise<UploadForm> {
   if (!Number.isSafeInteger(request.maxBytes) || request.maxBytes < 1) throw new RangeError('maxBytes must be a positive whole number');
+  // Loaded at the first form, not with the module: local mode builds its draft store at
+  // start and most of its runs never show a compose page (bench/README.md, issue 18: memory).
+  const { createPresignedPost } = await import('@aws-sdk/s3-presigned-post');
   const post = await createPresignedPost(client, {
     Bucket: request.bucket,
     Key: request.keyTemplate,

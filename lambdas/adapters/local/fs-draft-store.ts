@@ -16,7 +16,7 @@ import type { FsRawMailStore } from './fs-raw-mail-store.ts';
 export class FsDraftStore implements DraftStore {
   constructor(
     private readonly files: FsRawMailStore,
-    private readonly options: { bucket: string; clock: Clock; client: S3Client },
+    private readonly options: { bucket: string; clock: Clock; client: () => S3Client | Promise<S3Client> },
   ) {}
 
   load(owner: string, draftId: string): Promise<SavedDraft | null> {
@@ -54,8 +54,8 @@ export class FsDraftStore implements DraftStore {
     return this.files.open(upload.location);
   }
 
-  uploadForm(owner: string, draftId: string, options: UploadFormOptions): Promise<UploadForm> {
-    return presignedUploadForm(this.options.client, {
+  async uploadForm(owner: string, draftId: string, options: UploadFormOptions): Promise<UploadForm> {
+    return presignedUploadForm(await this.options.client(), {
       bucket: this.options.bucket,
       keyTemplate: newUploadKey(draftKeys(owner, draftId), this.options.clock.now()),
       ...options,

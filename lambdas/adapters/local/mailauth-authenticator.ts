@@ -4,9 +4,11 @@
 // (https://docs.aws.amazon.com/ses/latest/dg/receiving-email-notifications-contents.html).
 // DNS goes to the resolver given (a test's own server) or the system's.
 import { Resolver } from 'node:dns/promises';
+import { createRequire } from 'node:module';
+import { isIP } from 'node:net';
 import { hostname } from 'node:os';
 import type { Readable } from 'node:stream';
-import { authenticate, type DKIMVerifyResult, type DMARCResult, type SPFResult } from 'mailauth';
+import type { DKIMVerifyResult, DMARCResult, dkimVerify, dmarc, SPFResult, spf } from 'mailauth';
 import type { AuthenticationVerdicts } from '../../core/authentication.ts';
 import type { VerdictStatus } from '../../core/model.ts';
 import type { MailAuthenticator, SmtpArrival } from '../../ports/mail-authenticator.ts';
@@ -23,6 +25,17 @@ export interface MailauthAuthenticatorOptions {
   /** Our host name in the Authentication-Results mailauth builds (unused otherwise). */
   mta?: string;
 }
+
+// mailauth's three checks, each from its own module. Its `authenticate` loads them with ARC
+// sealing, BIMI (and undici, for BIMI's certificate fetches) and DKIM signing: ~5 MB of heap
+// and ~10 MB of memory a local process never uses (bench/README.md, issue 18). No `exports`
+// map closes these paths; a test reads verdicts through them on every upgrade.
+const requireMailauth = createRequire(import.meta.url);
+const checks = {
+  dkimVerify: (requireMailauth('mailauth/lib/dkim/verify.js') as { dkimVerify: typeof dkimVerify }).dkimVerify,
+  spf: (requireMailauth('mailauth/lib/spf/index.js') as { spf: typeof spf }).spf,
+  dmarc: (requireMailauth('mailauth/lib/dmarc/index.js') as { dmarc: typeof dmarc }).dmarc,
+};
 
 const FAILED: AuthenticationVerdicts = { spf: 'PROCESSING_FAILED', dkim: 'PROCESSING_FAILED', dmarc: 'PROCESSING_FAILED' };
 
@@ -46,29 +59,43 @@ export class MailauthAuthenticator implements MailAuthenticator {
       timer = setTimeout(() => resolve('deadline'), this.deadlineMs);
     });
     try {
-      const result = await Promise.race([
-        authenticate(Buffer.isBuffer(message) ? whatMailauthReads(message) : message, {
-          ip: arrival.clientAddress,
-          helo: arrival.helo,
-          sender: arrival.envelopeFrom,
-          mta: this.mta,
-          resolver: (name: string, rrtype: string) => this.resolve(name, rrtype) as Promise<string[][] | string[]>,
-          disableArc: true,
-          disableBimi: true,
-        }),
-        deadline,
-      ]);
+      const result = await Promise.race([this.check(Buffer.isBuffer(message) ? whatMailauthReads(message) : message, arrival), deadline]);
       if (result === 'deadline') {
         if (!Buffer.isBuffer(message)) message.destroy();
         return FAILED;
       }
-      return { spf: spfVerdict(result.spf), dkim: dkimVerdict(result.dkim), dmarc: dmarcVerdict(result.dmarc) };
+      return result;
     } catch {
       // A message mailauth cannot read is still mail: it is taken, with nothing judged.
       return FAILED;
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /** mailauth's `authenticate` without ARC and BIMI, as its lib/mailauth.js composes the checks. */
+  private async check(input: Readable | Buffer, arrival: SmtpArrival): Promise<AuthenticationVerdicts> {
+    const resolver = (name: string, rrtype: string) => this.resolve(name, rrtype) as Promise<string[][] | string[]>;
+    const dkimResult = await checks.dkimVerify(input, { resolver, sender: arrival.envelopeFrom });
+    const helo = arrival.helo || arrival.clientAddress;
+    const spfResult = await checks.spf({
+      ip: arrival.clientAddress,
+      helo: isIP(helo) ? `[${helo}]` : helo,
+      sender: arrival.envelopeFrom,
+      mta: this.mta,
+      resolver,
+    });
+    const dmarcResult = dkimResult.headerFrom
+      ? await checks.dmarc({
+          headerFrom: dkimResult.headerFrom,
+          spfDomains: spfResult.status.result === 'pass' && spfResult.domain ? [spfResult.domain] : [],
+          dkimDomains: (dkimResult.results ?? [])
+            .filter((row) => row.status.result === 'pass')
+            .map((row) => ({ id: row.id, domain: row.signingDomain, aligned: row.status.aligned, underSized: row.status.underSized })),
+          resolver,
+        })
+      : false;
+    return { spf: spfVerdict(spfResult), dkim: dkimVerdict(dkimResult), dmarc: dmarcVerdict(dmarcResult) };
   }
 }
 

@@ -47,4 +47,17 @@ describe('npm start launcher', () => {
     const map = JSON.parse(await readFile(`${bundle}.map`, 'utf8')) as { sources: string[] };
     expect(map.sources.map((source) => join(dirname(bundle), source))).toContain(join(PROJECT_ROOT, 'bin/local.ts'));
   });
+
+  it('loads at start neither the AWS SDK nor mailauth with its BIMI and undici: local mode loads them when it first needs them, if ever', async () => {
+    // Act
+    const bundle = await inChild('bin/local.ts', 'console.log(bundle);');
+    const code = await readFile(bundle, 'utf8');
+    // Assess: the packages the bundle imports statically, so at start, against those it imports when first used.
+    const atStart = new Set([...code.matchAll(/^import\s(?:[^'";]*?\sfrom\s)?["']([^"']+)["'];?$/gm)].map((m) => m[1]!));
+    const later = new Set([...code.matchAll(/\bimport\(\s*["']([^"']+)["']\s*\)/g)].map((m) => m[1]!));
+    expect(atStart).toContain('better-sqlite3');
+    expect([...atStart].filter((p) => p.startsWith('@aws-sdk/') || p === 'mailauth')).toEqual([]);
+    expect(later).toContain('@aws-sdk/client-s3');
+    expect(later).toContain('@aws-sdk/s3-presigned-post');
+  });
 });

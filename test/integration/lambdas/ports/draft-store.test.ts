@@ -89,7 +89,7 @@ describe('local mode: FsDraftStore behind the S3-compatible POST endpoint', () =
       maxBodyBytes: 6 * MB,
     });
     client = makeS3Client({ endpoint: endpoint.url, forcePathStyle: true, region: 'local', credentials: CREDENTIALS });
-    store = new FsDraftStore(files, { bucket: BUCKET, clock, client });
+    store = new FsDraftStore(files, { bucket: BUCKET, clock, client: () => client });
   });
 
   afterAll(async () => {
@@ -382,9 +382,9 @@ describe("the AWS adapter's form against the local verifier", () => {
       // Assess
       expect(ok.status).toBe(303);
       expect(tooLarge.status).toBe(400);
-      expect((await new FsDraftStore(files, { bucket: BUCKET, clock, client }).uploads(ALICE, draftId)).map((u) => u.filename)).toEqual([
-        'ok.txt',
-      ]);
+      expect(
+        (await new FsDraftStore(files, { bucket: BUCKET, clock, client: () => client }).uploads(ALICE, draftId)).map((u) => u.filename),
+      ).toEqual(['ok.txt']);
     } finally {
       client.destroy();
       await endpoint.close();

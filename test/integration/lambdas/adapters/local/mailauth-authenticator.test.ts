@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MailauthAuthenticator } from '../../../../../lambdas/adapters/local/mailauth-authenticator.ts';
 import type { SmtpArrival } from '../../../../../lambdas/ports/mail-authenticator.ts';
 import { type DnsServer, startDnsServer } from '../../../../support/dns-server.ts';
+import { mailauthsOwnVerdicts } from '../../../../support/mailauth-oracle.ts';
 
 const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
 const PRIVATE_PEM = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
@@ -111,6 +112,31 @@ describe('MailauthAuthenticator', () => {
     expect(noDmarc).toEqual({ spf: 'PASS', dkim: 'GRAY', dmarc: 'GRAY' });
     const noSpf = await check(message('info@unknown.test'), { ...fromPartnerHost, envelopeFrom: 'info@unknown.test' });
     expect(noSpf.spf).toBe('GRAY');
+  });
+
+  it("reaches the verdicts of mailauth's own authenticate, whose three checks it composes without ARC and BIMI", async () => {
+    const mailauthsOwn = mailauthsOwnVerdicts(dns.address, 'mx.corp.test');
+    const good = await signed(message('Billing <billing@partner.test>'));
+    const cases: [string, SmtpArrival][] = [
+      [good, fromPartnerHost],
+      [good, fromElsewhere],
+      [good.replace('the attached invoice', 'the invoice at https://evil.test/'), fromPartnerHost],
+      [await signed(message('CEO <ceo@partner.test>'), 'evil.test'), fromElsewhere],
+      [message('billing@partner.test'), { ...fromPartnerHost, helo: '127.0.0.1' }],
+      [message('info@loose.test'), { ...fromPartnerHost, envelopeFrom: 'info@loose.test' }],
+      [message('info@unknown.test'), { ...fromPartnerHost, envelopeFrom: 'info@unknown.test' }],
+      ['Subject: no From at all\r\n\r\nhello\r\n', fromPartnerHost],
+    ];
+    const seen = new Set<string>();
+    for (const [raw, arrival] of cases) {
+      const expected = await mailauthsOwn(Buffer.from(raw), arrival);
+      expect(await checkBytes(raw, arrival)).toEqual(expected);
+      for (const [check, verdict] of Object.entries(expected)) seen.add(`${check} ${verdict}`);
+    }
+    // The cases reach each verdict of each check that DNS can give here.
+    expect([...seen].sort()).toEqual(
+      ['dkim FAIL', 'dkim GRAY', 'dkim PASS', 'dmarc FAIL', 'dmarc GRAY', 'dmarc PASS', 'spf FAIL', 'spf GRAY', 'spf PASS'].sort(),
+    );
   });
 
   it('reports PROCESSING_FAILED, quickly and without throwing, when DNS does not answer', async () => {
