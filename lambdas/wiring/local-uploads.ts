@@ -4,6 +4,7 @@
 // the same code as for S3. Files land beside the raw mail under the data directory.
 import { randomBytes } from 'node:crypto';
 import type { S3Client } from '@aws-sdk/client-s3';
+import { type Presign, presignedUploadForm } from '../adapters/aws/s3-upload-form.ts';
 import { FsDraftStore } from '../adapters/local/fs-draft-store.ts';
 import type { FsRawMailStore } from '../adapters/local/fs-raw-mail-store.ts';
 import { POST_FORM_OVERHEAD_BYTES, type S3PostEndpoint, startS3PostEndpoint } from '../adapters/local/s3-post-endpoint.ts';
@@ -41,24 +42,34 @@ export async function startLocalUploads(options: {
     // No form of the webmail allows more than the attachment limit.
     maxBodyBytes: DEFAULT_COMPOSE_LIMITS.maxAttachmentBytes + POST_FORM_OVERHEAD_BYTES,
   });
-  // The SDK's S3 client only signs forms here (no request is sent with it), so it is loaded
-  // at the first form: a process that never shows a compose page never carries it.
-  let client: Promise<S3Client> | undefined;
-  const signer = () =>
-    (client ??= import('@aws-sdk/client-s3').then(
-      ({ S3Client }) =>
-        new S3Client({
+  // The SDK's S3 client only signs forms here (no request is sent with it): it and the
+  // presigner load at the first form, so a process that never shows a compose page never
+  // carries them (design.md 12.30).
+  let signing: Promise<{ client: S3Client; presign: Presign }> | undefined;
+  const sdk = () =>
+    (signing ??= Promise.all([import('@aws-sdk/client-s3'), import('@aws-sdk/s3-presigned-post')]).then(
+      ([{ S3Client }, { createPresignedPost }]) => ({
+        client: new S3Client({
           endpoint: `http://${options.browserHost}:${endpoint.port}`,
           forcePathStyle: true,
           region: LOCAL_REGION,
           credentials,
         }),
+        presign: createPresignedPost,
+      }),
     ));
   return {
-    drafts: new FsDraftStore(options.rawStore, { bucket: options.bucket, clock: options.clock, client: signer }),
+    drafts: new FsDraftStore(options.rawStore, {
+      bucket: options.bucket,
+      clock: options.clock,
+      sign: async (request) => {
+        const { client, presign } = await sdk();
+        return presignedUploadForm(presign, client, request);
+      },
+    }),
     endpoint,
     close: async () => {
-      (await client)?.destroy();
+      (await signing?.catch(() => undefined))?.client.destroy();
       await endpoint.close();
     },
   };

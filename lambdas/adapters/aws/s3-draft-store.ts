@@ -4,6 +4,7 @@
 // read, write, list and delete under uploads/ only.
 import type { Readable } from 'node:stream';
 import { DeleteObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { createPresignedPost } from '@aws-sdk/s3-presigned-post';
 import { draftKeys, loadSavedDraft, newUploadKey, parseUploadKey, type SavedDraft, saveDraftFields } from '../../core/drafts.ts';
 import type { Clock } from '../../ports/clock.ts';
 import type { DraftStore, DraftUpload, UploadForm, UploadFormOptions } from '../../ports/draft-store.ts';
@@ -48,7 +49,7 @@ export class S3DraftStore implements DraftStore {
   }
 
   uploadForm(owner: string, draftId: string, options: UploadFormOptions): Promise<UploadForm> {
-    return presignedUploadForm(this.client, {
+    return presignedUploadForm(createPresignedPost, this.client, {
       bucket: this.options.bucket,
       keyTemplate: newUploadKey(draftKeys(owner, draftId), this.options.clock.now()),
       ...options,

@@ -4,6 +4,7 @@
 // bucket, a few minutes' expiry (docs/design.md §4) — and it is signed with the webmail
 // role's credentials, which may PutObject under uploads/ only.
 import type { S3Client } from '@aws-sdk/client-s3';
+import type { createPresignedPost } from '@aws-sdk/s3-presigned-post';
 import type { UploadForm } from '../../ports/draft-store.ts';
 
 export interface UploadFormRequest {
@@ -15,12 +16,16 @@ export interface UploadFormRequest {
   expiresInSeconds: number;
 }
 
-export async function presignedUploadForm(client: S3Client, request: UploadFormRequest): Promise<UploadForm> {
+/**
+ * The SDK's `createPresignedPost`, passed in: the webmail Lambda imports it with its
+ * bundle, local mode at its first form (its `import()` of the package: an `import()` of
+ * this module would not keep the package out of local mode's start; design.md 12.30).
+ */
+export type Presign = typeof createPresignedPost;
+
+export async function presignedUploadForm(presign: Presign, client: S3Client, request: UploadFormRequest): Promise<UploadForm> {
   if (!Number.isSafeInteger(request.maxBytes) || request.maxBytes < 1) throw new RangeError('maxBytes must be a positive whole number');
-  // Loaded at the first form, not with the module: local mode builds its draft store at
-  // start and most of its runs never show a compose page (bench/README.md, issue 18: memory).
-  const { createPresignedPost } = await import('@aws-sdk/s3-presigned-post');
-  const post = await createPresignedPost(client, {
+  const post = await presign(client, {
     Bucket: request.bucket,
     Key: request.keyTemplate,
     Conditions: [['content-length-range', 1, request.maxBytes]],

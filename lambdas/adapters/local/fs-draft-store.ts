@@ -1,22 +1,27 @@
 // DraftStore for local mode: the same layout as in S3 (core/drafts.ts) as files under
 // the raw store's bucket directory. Files arrive through the local S3-compatible POST
 // endpoint (s3-post-endpoint.ts) with forms presigned exactly as for S3 — by the same
-// code, with an S3 client pointed at that endpoint and its local key pair.
+// code (s3-upload-form.ts), which the wiring runs with an S3 client pointed at that
+// endpoint and its local key pair.
 import { readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import type { S3Client } from '@aws-sdk/client-s3';
 import { draftKeys, loadSavedDraft, newUploadKey, parseUploadKey, type SavedDraft, saveDraftFields } from '../../core/drafts.ts';
 import type { Clock } from '../../ports/clock.ts';
 import type { DraftStore, DraftUpload, UploadForm, UploadFormOptions } from '../../ports/draft-store.ts';
-import { presignedUploadForm } from '../aws/s3-upload-form.ts';
+import type { UploadFormRequest } from '../aws/s3-upload-form.ts';
 import { contentTypeOf } from '../mime/file-types.ts';
 import type { FsRawMailStore } from './fs-raw-mail-store.ts';
 
 export class FsDraftStore implements DraftStore {
   constructor(
     private readonly files: FsRawMailStore,
-    private readonly options: { bucket: string; clock: Clock; client: () => S3Client | Promise<S3Client> },
+    private readonly options: {
+      bucket: string;
+      clock: Clock;
+      /** Presigns a form for the local endpoint (s3-upload-form.ts with its client). */
+      sign: (request: UploadFormRequest) => Promise<UploadForm>;
+    },
   ) {}
 
   load(owner: string, draftId: string): Promise<SavedDraft | null> {
@@ -54,8 +59,8 @@ export class FsDraftStore implements DraftStore {
     return this.files.open(upload.location);
   }
 
-  async uploadForm(owner: string, draftId: string, options: UploadFormOptions): Promise<UploadForm> {
-    return presignedUploadForm(await this.options.client(), {
+  uploadForm(owner: string, draftId: string, options: UploadFormOptions): Promise<UploadForm> {
+    return this.options.sign({
       bucket: this.options.bucket,
       keyTemplate: newUploadKey(draftKeys(owner, draftId), this.options.clock.now()),
       ...options,

@@ -10,9 +10,11 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { createPresignedPost } from '@aws-sdk/s3-presigned-post';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { S3DraftStore } from '../../../../lambdas/adapters/aws/s3-draft-store.ts';
 import { makeS3Client } from '../../../../lambdas/adapters/aws/s3-raw-mail-store.ts';
+import { presignedUploadForm } from '../../../../lambdas/adapters/aws/s3-upload-form.ts';
 import { FsDraftStore } from '../../../../lambdas/adapters/local/fs-draft-store.ts';
 import { FsRawMailStore } from '../../../../lambdas/adapters/local/fs-raw-mail-store.ts';
 import { type S3PostEndpoint, startS3PostEndpoint } from '../../../../lambdas/adapters/local/s3-post-endpoint.ts';
@@ -89,7 +91,11 @@ describe('local mode: FsDraftStore behind the S3-compatible POST endpoint', () =
       maxBodyBytes: 6 * MB,
     });
     client = makeS3Client({ endpoint: endpoint.url, forcePathStyle: true, region: 'local', credentials: CREDENTIALS });
-    store = new FsDraftStore(files, { bucket: BUCKET, clock, client: () => client });
+    store = new FsDraftStore(files, {
+      bucket: BUCKET,
+      clock,
+      sign: (request) => presignedUploadForm(createPresignedPost, client, request),
+    });
   });
 
   afterAll(async () => {
@@ -383,7 +389,13 @@ describe("the AWS adapter's form against the local verifier", () => {
       expect(ok.status).toBe(303);
       expect(tooLarge.status).toBe(400);
       expect(
-        (await new FsDraftStore(files, { bucket: BUCKET, clock, client: () => client }).uploads(ALICE, draftId)).map((u) => u.filename),
+        (
+          await new FsDraftStore(files, {
+            bucket: BUCKET,
+            clock,
+            sign: (request) => presignedUploadForm(createPresignedPost, client, request),
+          }).uploads(ALICE, draftId)
+        ).map((u) => u.filename),
       ).toEqual(['ok.txt']);
     } finally {
       client.destroy();
