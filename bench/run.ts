@@ -50,16 +50,20 @@ const settings = {
   versus: process.env.BENCH_VERSUS ? resolve(process.env.BENCH_VERSUS) : null,
   versusRounds: numberSetting('BENCH_VERSUS_ROUNDS', 6),
   /**
-   * Messages each relay gets at the steady rate before anything is measured. A relay runs
-   * for days; V8 compiles local mode's hot paths over its first few hundred messages, and
-   * after 25 the first steady phase still cost ~30 % more per message than later ones.
+   * Messages each relay gets, back to back on the burst's connections, before anything is
+   * measured. A relay runs for days; V8 compiles local mode's hot paths over its first few
+   * thousand messages: at 50 msg/s from a cold start its CPU per message fell for ~4,000
+   * messages before it levelled off (bench/README.md), so 500 at the steady rate left the
+   * steady phase measuring a process still warming up.
    */
-  warmupMessages: numberSetting('BENCH_WARMUP', 500),
+  warmupMessages: numberSetting('BENCH_WARMUP', 2000),
   /** Both relays retry a deferred message after 1 s, then 2 s at most, so the drain shows their pace, not their schedule. */
   retryBaseSeconds: 1,
   retryMaxDelaySeconds: 2,
 };
 
+/** The warm-up's bound in time, should a relay be far slower than expected (2,000 messages take ~15 s here). */
+const WARMUP_BOUND_MS = 120_000;
 /** After the last message of the backlog was accepted: long enough for every one to be tried and deferred at least once. */
 const BACKLOG_SETTLE_MS = 3_000;
 /** What the relays log while the primary is down on purpose (not counted as warnings). */
@@ -370,14 +374,15 @@ async function relayRun(name: string, largeFile: string, start: RelayStarter): P
   }
 }
 
-/** settings.warmupMessages at the steady rate, not measured. */
+/** settings.warmupMessages closed-loop on the burst's connections, not measured. */
 async function warmUp(target: RelayTarget, run: string): Promise<void> {
   await runPhase(target, {
     run,
-    rate: settings.steadyRatePerSecond,
+    rate: Infinity,
     count: settings.warmupMessages,
-    connections: 1,
-    deliveryTimeoutMs: 30_000,
+    durationMs: WARMUP_BOUND_MS,
+    connections: settings.burstConnections,
+    deliveryTimeoutMs: 60_000,
   });
 }
 
