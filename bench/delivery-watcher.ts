@@ -2,9 +2,12 @@
 // a Maildir file under tmp/ and links it into new/ when it is complete, so the
 // inotify event of that link (fs.watch on new/) is the moment of delivery; a
 // periodic directory scan is the safety net for events the watcher misses.
-// Messages are recognised by their Message-ID.
+// Messages are recognised by their Message-ID. A file is removed once recognised, so
+// the scan lists only what is still unseen: over a full Maildir (5,500 files after a
+// run) each scan took ~4.8 CPU ms, every 50 ms, and two watchers (the bursts in turn)
+// took ~20 % of a core from the relays being measured.
 import { type FSWatcher, watch } from 'node:fs';
-import { open, readdir } from 'node:fs/promises';
+import { open, readdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { findMessageId } from './messages.ts';
 import { delay } from './stats.ts';
@@ -72,9 +75,13 @@ export class DeliveryWatcher {
     if (this.names.has(name)) return;
     this.names.add(name);
     this.seen[via] += 1;
-    void this.identify(name).then((id) => {
-      if (id === null) this.seen.unrecognised += 1;
-      else if (!this.deliveredAt.has(id)) this.deliveredAt.set(id, at);
+    void this.identify(name).then(async (id) => {
+      if (id === null) {
+        this.seen.unrecognised += 1;
+        return;
+      }
+      if (!this.deliveredAt.has(id)) this.deliveredAt.set(id, at);
+      await unlink(join(this.dir, name)).catch(() => undefined);
     });
   }
 

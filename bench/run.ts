@@ -20,6 +20,7 @@ import { measureIngestRss, type ParseMeasurement, writeLargeMessage } from '../t
 import { MemoryMessageIndex } from '../test/support/memory-message-index.ts';
 import { startPostfix } from '../test/support/postfix.ts';
 import { DeliveryWatcher } from './delivery-watcher.ts';
+import { type Goal, issue18Goals } from './goals.ts';
 import { type IngestThroughput, measureIngest, readCorpus } from './ingest-throughput.ts';
 import { lambdaBundlesSummary, measureLambdaBundles } from './lambda-bundles.ts';
 import { busyPercent, machineCpuTimes, memoryOf, peakRssMiB, processTree, treeCpuSeconds } from './procfs.ts';
@@ -44,8 +45,13 @@ const settings = {
   bundleImportRuns: numberSetting('BENCH_BUNDLE_RUNS', 15),
   cpuProfileDir: process.env.BENCH_CPU_PROF_DIR || null,
   backlogMessages: numberSetting('BENCH_BACKLOG', 1000),
-  /** Bursts of both relays taken in turn (both up at once), for a ratio the machine's drift moves less; 0 leaves them out. */
+  /**
+   * Pairs of phases of both relays taken in turn (both up at once): a steady phase and a
+   * burst of each, for ratios the machine's drift moves less; 0 leaves them out.
+   */
   burstPairs: numberSetting('BENCH_BURST_PAIRS', 3, 0),
+  /** Length of each steady phase in the pairs (at the steady rate, one connection). */
+  pairSteadySeconds: numberSetting('BENCH_PAIR_STEADY_SECONDS', 10),
   /** Another checkout of shadowmail (npm ci done there) whose local mode runs beside this one's, in turn: an A/B of two builds. */
   versus: process.env.BENCH_VERSUS ? resolve(process.env.BENCH_VERSUS) : null,
   versusRounds: numberSetting('BENCH_VERSUS_ROUNDS', 6),
@@ -403,17 +409,25 @@ function burstPhase(name: string, target: RelayTarget, run: string): Promise<Pha
 
 interface BurstPairs {
   how: string;
-  pairs: { order: string; shadowmail: PhaseResult; postfix: PhaseResult; ratio: number | null }[];
+  /** shadowmail and postfix: the bursts; steady: the steady phases taken just before them. */
+  pairs: {
+    order: string;
+    shadowmail: PhaseResult;
+    postfix: PhaseResult;
+    ratio: number | null;
+    steady: { shadowmail: PhaseResult; postfix: PhaseResult };
+  }[];
   /** Median over the pairs of shadowmail's burst rate divided by Postfix's. */
   medianRatio: number | null;
   medianCpuMsPerMessage: { shadowmail: number; postfix: number };
+  medianSteadyCpuMsPerMessage: { shadowmail: number; postfix: number };
 }
 
 /**
- * Both relays up at once, each with its own primary, and their bursts taken in turn
- * (shadowmail first, then Postfix first, …): this machine's speed drifts by ±30 % within
- * minutes, and a ratio of bursts seconds apart is moved less by it than one of runs
- * two minutes apart.
+ * Both relays up at once, each with its own primary, and a steady phase and a burst of each
+ * taken in turn (shadowmail first, then Postfix first, …): this machine's speed drifts by
+ * ±30 % within minutes, and a ratio of phases seconds apart is moved less by it than one
+ * of runs two minutes apart.
  */
 async function burstPairs(starters: { shadowmail: RelayStarter; postfix: RelayStarter }): Promise<BurstPairs> {
   const relays: StartedRelay[] = [];
@@ -431,26 +445,40 @@ async function burstPairs(starters: { shadowmail: RelayStarter; postfix: RelaySt
     const pairs: BurstPairs['pairs'] = [];
     for (let pair = 0; pair < settings.burstPairs; pair++) {
       const shadowmailFirst = pair % 2 === 0;
-      log(`burst pair ${pair + 1} of ${settings.burstPairs}, ${shadowmailFirst ? 'shadowmail' : 'postfix'} first`);
+      log(`pair ${pair + 1} of ${settings.burstPairs}, ${shadowmailFirst ? 'shadowmail' : 'postfix'} first`);
       const order = shadowmailFirst ? (['shadowmail', 'postfix'] as const) : (['postfix', 'shadowmail'] as const);
       const results: Partial<Record<'shadowmail' | 'postfix', PhaseResult>> = {};
+      const steady: Partial<Record<'shadowmail' | 'postfix', PhaseResult>> = {};
+      const targetOf = (name: 'shadowmail' | 'postfix') => (name === 'shadowmail' ? shadowmail : postfix).target;
+      // the steady phases next to each other, then the bursts: each ratio is of phases seconds apart
       for (const name of order) {
-        results[name] = await burstPhase(name, (name === 'shadowmail' ? shadowmail : postfix).target, `${name}-pair${pair}`);
+        steady[name] = await runPhase(targetOf(name), {
+          run: `${name}-pair${pair}-steady`,
+          rate: settings.steadyRatePerSecond,
+          count: Math.round(settings.steadyRatePerSecond * settings.pairSteadySeconds),
+          connections: 1,
+          deliveryTimeoutMs: 30_000,
+        });
+        log(`${name}: steady ${steady[name].cpuMsPerMessage} CPU ms/msg, p99 ${steady[name].deliveryLatencyMs.p99} ms`);
       }
+      for (const name of order) results[name] = await burstPhase(name, targetOf(name), `${name}-pair${pair}`);
       pairs.push({
         order: order.join(' then '),
         shadowmail: results.shadowmail!,
         postfix: results.postfix!,
         ratio: ratio(results.shadowmail!.deliveredPerSecond, results.postfix!.deliveredPerSecond),
+        steady: { shadowmail: steady.shadowmail!, postfix: steady.postfix! },
       });
     }
     const cpu = (name: 'shadowmail' | 'postfix') => round(median(pairs.map((pair) => pair[name].cpuMsPerMessage)), 2);
+    const steadyCpu = (name: 'shadowmail' | 'postfix') => round(median(pairs.map((pair) => pair.steady[name].cpuMsPerMessage)), 2);
     const ratios = pairs.map((pair) => pair.ratio).filter((value): value is number => value !== null);
     return {
-      how: `both relays up at once, each with its own primary Postfix; ${settings.burstPairs} bursts of each (${settings.burstSeconds} s, ${settings.burstConnections} connections) taken in turn, the first of each pair alternating`,
+      how: `both relays up at once, each with its own primary Postfix; ${settings.burstPairs} pairs: a steady phase (${settings.steadyRatePerSecond} msg/s × ${settings.pairSteadySeconds} s, 1 connection) and a burst (${settings.burstSeconds} s, ${settings.burstConnections} connections) of each, taken in turn, the first of each pair alternating`,
       pairs,
       medianRatio: ratios.length > 0 ? round(median(ratios), 2) : null,
       medianCpuMsPerMessage: { shadowmail: cpu('shadowmail'), postfix: cpu('postfix') },
+      medianSteadyCpuMsPerMessage: { shadowmail: steadyCpu('shadowmail'), postfix: steadyCpu('postfix') },
     };
   } finally {
     for (const relay of relays.reverse()) await relay.stop();
@@ -679,10 +707,14 @@ try {
         maxDeliveredPerSecond: ratio(shadowmail.burst.deliveredPerSecond, postfix.burst.deliveredPerSecond),
         maxAcceptedPerSecond: ratio(shadowmail.burst.acceptedPerSecond, postfix.burst.acceptedPerSecond),
         steadyCpuPerMessage: ratio(shadowmail.steady.cpuMsPerMessage, postfix.steady.cpuMsPerMessage),
+        burstCpuPerMessage: ratio(shadowmail.burst.cpuMsPerMessage, postfix.burst.cpuMsPerMessage),
         steadyPeakPss: ratio(shadowmail.steady.peakMemoryMiB.pss, postfix.steady.peakMemoryMiB.pss),
         largeMessageDeliveryLatency: ratio(shadowmail.largeMessage.deliveryLatencyMs.p50, postfix.largeMessage.deliveryLatencyMs.p50),
         backlogDrainPerSecond: ratio(shadowmail.backlog.drain?.perSecond, postfix.backlog.drain?.perSecond),
       }
+    : { skipped: 'needs both relay runs' };
+  const goals = bothRan
+    ? { issue: 18, goals: issue18Goals(shadowmail, postfix, 'skipped' in pairs ? null : pairs) }
     : { skipped: 'needs both relay runs' };
 
   results = {
@@ -714,6 +746,7 @@ try {
       postfix,
       ratios,
       burstPairs: pairs,
+      goals,
       versus,
     },
     durationSeconds: round((performance.now() - benchStart) / 1000, 1),
@@ -820,22 +853,40 @@ function summary(r: Record<string, unknown>): string {
   if (!('skipped' in ratios)) {
     lines.push(
       `  ratio shadowmail/Postfix: latency p50 ×${ratios.steadyDeliveryLatencyP50 as number}, p99 ×${ratios.steadyDeliveryLatencyP99 as number}; ` +
-        `max delivered throughput ×${ratios.maxDeliveredPerSecond as number}; CPU per message ×${ratios.steadyCpuPerMessage as number}; ` +
+        `max delivered throughput ×${ratios.maxDeliveredPerSecond as number}; CPU per message steady ×${ratios.steadyCpuPerMessage as number}, ` +
+        `burst ×${ratios.burstCpuPerMessage as number}; ` +
         `peak PSS ×${ratios.steadyPeakPss as number}; backlog drain ×${ratios.backlogDrainPerSecond as number}`,
     );
   }
   const pairs = relay.burstPairs as Section<BurstPairs> | undefined;
   if (pairs && !('skipped' in pairs)) {
-    lines.push(`  bursts in turn (both relays up, ${pairs.pairs.length} pairs):`);
+    lines.push(`  in turn (both relays up, ${pairs.pairs.length} pairs; a steady phase and a burst of each):`);
     for (const pair of pairs.pairs) {
+      const steady = pair.steady;
+      lines.push(
+        `    ${pair.order}, steady: shadowmail ${steady.shadowmail.cpuMsPerMessage} CPU ms/msg, p99 ${steady.shadowmail.deliveryLatencyMs.p99} ms; ` +
+          `Postfix ${steady.postfix.cpuMsPerMessage}, p99 ${steady.postfix.deliveryLatencyMs.p99} ms; ` +
+          `CPU ×${ratio(steady.shadowmail.cpuMsPerMessage, steady.postfix.cpuMsPerMessage) ?? '—'}`,
+      );
       lines.push(
         `    ${pair.order}: shadowmail ${pair.shadowmail.deliveredPerSecond} msg/s at ${pair.shadowmail.cpuMsPerMessage} CPU ms/msg, ` +
-          `Postfix ${pair.postfix.deliveredPerSecond} msg/s at ${pair.postfix.cpuMsPerMessage}; ratio ${pair.ratio ?? '—'}`,
+          `Postfix ${pair.postfix.deliveredPerSecond} msg/s at ${pair.postfix.cpuMsPerMessage}; ratio ${pair.ratio ?? '—'}, ` +
+          `CPU ×${ratio(pair.shadowmail.cpuMsPerMessage, pair.postfix.cpuMsPerMessage) ?? '—'}`,
       );
     }
     lines.push(
-      `    median ratio ×${pairs.medianRatio ?? '—'}; median CPU ms/msg shadowmail ${pairs.medianCpuMsPerMessage.shadowmail}, Postfix ${pairs.medianCpuMsPerMessage.postfix}`,
+      `    bursts: median ratio ×${pairs.medianRatio ?? '—'}; median CPU ms/msg shadowmail ${pairs.medianCpuMsPerMessage.shadowmail}, Postfix ${pairs.medianCpuMsPerMessage.postfix}; ` +
+        `steady: median CPU ms/msg shadowmail ${pairs.medianSteadyCpuMsPerMessage.shadowmail}, Postfix ${pairs.medianSteadyCpuMsPerMessage.postfix}`,
     );
+  }
+  const goals = relay.goals as Section<{ issue: number; goals: Goal[] }> | undefined;
+  if (goals && !('skipped' in goals)) {
+    lines.push(`  issue ${goals.issue}'s goals:`);
+    for (const goal of goals.goals) {
+      lines.push(
+        `    ${goal.met ? 'met    ' : 'NOT MET'} ${goal.goal}: ${goal.figure ?? '—'} (${goal.direction} ${goal.limit}; ${goal.detail})`,
+      );
+    }
   }
   const versus = relay.versus as Section<Versus> | undefined;
   if (versus && !('skipped' in versus)) {
