@@ -884,7 +884,7 @@ function summary(r: Record<string, unknown>): string {
     lines.push(`  issue ${goals.issue}'s goals:`);
     for (const goal of goals.goals) {
       lines.push(
-        `    ${goal.met ? 'met    ' : 'NOT MET'} ${goal.goal}: ${goal.figure ?? '—'} (${goal.direction} ${goal.limit}; ${goal.detail})`,
+        `    ${goal.met ? 'met    ' : 'NOT MET'} ${goal.goal}: ${goal.figure ?? '—'} (${goal.direction} ${goal.limit}; ${goal.basis}; ${goal.detail})`,
       );
     }
   }

@@ -37,7 +37,7 @@ const byName = (goals: ReturnType<typeof issue18Goals>) => Object.fromEntries(go
 
 describe('issue18Goals', () => {
   it('judges CPU per message as a ratio to Postfix in the same phase, with the milliseconds beside it', () => {
-    // Prepare: 7.4 ms is over the issue's 5 ms but 1.83x Postfix; the burst is 2.2x
+    // Prepare: no pairs, so the main run judges; 7.4 ms is over the issue's 5 ms but 1.83x Postfix; the burst is 2.21x
     const shadowmail = relay(7.4, { perSecond: 160, cpu: 7.5 });
     const postfix = relay(4.05, { perSecond: 200, cpu: 3.4 });
 
@@ -45,8 +45,13 @@ describe('issue18Goals', () => {
     const goals = byName(issue18Goals(shadowmail, postfix, null));
 
     // Assert
-    expect(goals['CPU per message at the steady rate, ratio to Postfix']).toMatchObject({ figure: 1.83, limit: 2, met: true });
-    expect(goals['CPU per message at the steady rate, ratio to Postfix']!.detail).toBe('7.4 against 4.05 CPU ms per message');
+    expect(goals['CPU per message at the steady rate, ratio to Postfix']).toMatchObject({
+      figure: 1.83,
+      limit: 2,
+      met: true,
+      basis: 'main run',
+      detail: 'shadowmail/Postfix 7.4/4.05 CPU ms/msg',
+    });
     expect(goals['CPU per message in the burst, ratio to Postfix']).toMatchObject({ figure: 2.21, met: false });
     expect(goals['burst delivered, ratio to Postfix']).toMatchObject({ figure: 0.8, limit: 0.5, direction: 'at least', met: true });
   });
@@ -65,9 +70,9 @@ describe('issue18Goals', () => {
     expect(goals['p99 250 → delivered at the steady rate, ms']).toMatchObject({ figure: 201, limit: 200, met: false });
   });
 
-  it('takes the median of the phases in turn, pair by pair', () => {
+  it('judges the ratios on the phases in turn when there are pairs: the median of the pairs, not the main run', () => {
     // Prepare: burst CPU ratios 1.5, 2.5, 1.9 (median 1.9); rate ratios 0.4, 0.6, 0.7 (median
-    // 0.6); steady CPU ratios 2.1, 1.8, 2.2 (median 2.1)
+    // 0.6); steady CPU ratios 2.1, 1.8, 2.2 (median 2.1); the main run would say 1.25 and 1.0
     const steady = (shadowmailCpu: number) => ({ shadowmail: phase({ cpu: shadowmailCpu }), postfix: phase({ cpu: 4 }) });
     const pairs = [
       { shadowmail: phase({ perSecond: 80, cpu: 6 }), postfix: phase({ perSecond: 200, cpu: 4 }), steady: steady(8.4) },
@@ -76,18 +81,18 @@ describe('issue18Goals', () => {
     ];
 
     // Act
-    const goals = byName(issue18Goals(relay(5, { perSecond: 160, cpu: 5 }), relay(4, { perSecond: 200, cpu: 4 }), { pairs }));
+    const goals = byName(issue18Goals(relay(5, { perSecond: 200, cpu: 5 }), relay(4, { perSecond: 200, cpu: 4 }), { pairs }));
 
     // Assert
-    expect(goals['CPU per message, ratio to Postfix, median of the bursts in turn']).toMatchObject({ figure: 1.9, met: true });
-    expect(goals['CPU per message, ratio to Postfix, median of the bursts in turn']!.detail).toBe(
-      'pairs 1.5, 2.5, 1.9; 6/4, 10/4, 7.6/4 ms',
-    );
-    expect(goals['burst delivered, ratio to Postfix, median of the bursts in turn']).toMatchObject({ figure: 0.6, met: true });
-    expect(goals['CPU per message at the steady rate, ratio to Postfix, median of the phases in turn']).toMatchObject({
-      figure: 2.1,
-      met: false,
+    expect(goals['CPU per message in the burst, ratio to Postfix']).toMatchObject({
+      figure: 1.9,
+      met: true,
+      basis: 'in turn, median of 3 pairs',
+      detail: 'pairs 1.5, 2.5, 1.9; shadowmail/Postfix 6/4, 10/4, 7.6/4 CPU ms/msg',
     });
+    expect(goals['burst delivered, ratio to Postfix']).toMatchObject({ figure: 0.6, met: true });
+    expect(goals['CPU per message at the steady rate, ratio to Postfix']).toMatchObject({ figure: 2.1, met: false });
+    expect(goals['p99 250 → delivered at the steady rate, ms']).toMatchObject({ basis: 'main run' });
   });
 
   it('never counts a figure the run could not produce as met', () => {
@@ -101,6 +106,5 @@ describe('issue18Goals', () => {
     // Assert
     expect(goals['backlog drain, msg/s']).toMatchObject({ figure: null, met: false });
     expect(goals['CPU per message at the steady rate, ratio to Postfix']).toMatchObject({ figure: null, met: false });
-    expect(Object.keys(goals)).not.toContain('CPU per message, ratio to Postfix, median of the bursts in turn');
   });
 });
