@@ -1,8 +1,9 @@
 // Runs `npm start`'s entry point (bin/local.ts) as a child process for end-to-end
 // tests, the way an admin runs it: configured by environment, killed by signals.
 import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { delimiter, dirname, join, resolve } from 'node:path';
 import type { RuntimeInfo } from '../../lambdas/wiring/local-data-dir.ts';
 
 export const PROJECT_ROOT = resolve(import.meta.dirname, '../..');
@@ -29,19 +30,23 @@ export function localEnv(dataDir: string, extra: Record<string, string> = {}): N
   };
 }
 
-/** What `npm start` runs: the launcher that bundles bin/local.ts and runs the bundle. */
+/** The launcher that bundles bin/local.ts and runs the bundle. */
 export const LOCAL_LAUNCHER = join(PROJECT_ROOT, 'bin/start-local.mjs');
+/** What `npm start` runs: the launcher in a node started with local mode's process settings. */
+export const LOCAL_START_SCRIPT = join(PROJECT_ROOT, 'bin/start-local.sh');
 
 /**
- * `nodeArgs` go before the entry point (the bench passes --cpu-prof there); `root` is the
- * checkout whose launcher runs (the bench's BENCH_VERSUS runs another one beside this).
+ * Local mode as `npm start` runs it; the child's pid is local mode's (the script execs node),
+ * and the node on its PATH is this process's. `nodeArgs` go to node (the bench passes
+ * --cpu-prof); `root` is the checkout whose launcher runs (the bench's BENCH_VERSUS runs
+ * another one beside this; a checkout older than the script starts as `npm start` did then).
  */
 export function spawnLocal(env: NodeJS.ProcessEnv, nodeArgs: string[] = [], root = PROJECT_ROOT): ChildProcess {
-  return spawn(process.execPath, [...nodeArgs, join(root, 'bin/start-local.mjs')], {
-    cwd: root,
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const script = join(root, 'bin/start-local.sh');
+  const options = { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] as ('ignore' | 'pipe')[] };
+  if (!existsSync(script)) return spawn(process.execPath, [...nodeArgs, join(root, 'bin/start-local.mjs')], { ...options, env });
+  const path = `${dirname(process.execPath)}${delimiter}${env.PATH ?? ''}`;
+  return spawn('/bin/sh', [script], { ...options, env: { ...env, PATH: path, SHADOWMAIL_NODE_ARGS: nodeArgs.join(' ') } });
 }
 
 /** Starts local mode and waits until /healthz answers 200 (bounded). */

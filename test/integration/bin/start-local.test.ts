@@ -1,12 +1,14 @@
-// `npm start`'s launcher (bin/start-local.mjs): bundles with esbuild into a content-addressed
-// folder under .build, so starts at the same moment share one complete file, and stack traces
-// out of the bundle still name the TypeScript source.
+// `npm start` (bin/start-local.sh) and its launcher (bin/start-local.mjs): the script starts
+// node with the process settings local mode is measured with; the launcher bundles with
+// esbuild into a content-addressed folder under .build, so starts at the same moment share one
+// complete file, and stack traces out of the bundle still name the TypeScript source.
 import { execFile } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { promisify } from 'node:util';
-import { describe, expect, it } from 'vitest';
-import { LOCAL_LAUNCHER, PROJECT_ROOT } from '../../support/local-process.ts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LOCAL_LAUNCHER, PROJECT_ROOT, startLocal } from '../../support/local-process.ts';
 
 const run = promisify(execFile);
 
@@ -59,5 +61,49 @@ describe('npm start launcher', () => {
     expect([...atStart].filter((p) => p.startsWith('@aws-sdk/') || p === 'mailauth')).toEqual([]);
     expect(later).toContain('@aws-sdk/client-s3');
     expect(later).toContain('@aws-sdk/s3-presigned-post');
+  });
+});
+
+describe('npm start', () => {
+  let parent: string;
+  beforeAll(async () => {
+    parent = await mkdtemp(join(tmpdir(), 'shadowmail-start-'));
+  });
+  afterAll(async () => {
+    await rm(parent, { recursive: true, force: true });
+  });
+
+  /** The NUL-separated strings of /proc/<pid>/cmdline or environ. */
+  async function procList(pid: number, file: 'cmdline' | 'environ'): Promise<string[]> {
+    return (await readFile(`/proc/${pid}/${file}`, 'utf8')).split('\0').filter(Boolean);
+  }
+
+  it('runs bin/start-local.sh, which runs local mode in a node with glibc arenas capped and the collector on the main thread, as its own pid', async () => {
+    // Arrange
+    const manifest = JSON.parse(await readFile(join(PROJECT_ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+    // Act: started as the tests and the bench start it, with an option for node passed through
+    const local = await startLocal(join(parent, 'settings'), { POWERTOOLS_LOG_LEVEL: 'ERROR' }, 60_000, ['--stack-trace-limit=20']);
+    try {
+      // Assess: the pid that was spawned (and would be killed) is node running the launcher
+      const pid = local.child.pid!;
+      expect(local.runtime.pid).toBe(pid);
+      const cmdline = await procList(pid, 'cmdline');
+      expect(cmdline.slice(1)).toEqual(['--single-threaded-gc', '--stack-trace-limit=20', LOCAL_LAUNCHER]);
+      expect(await procList(pid, 'environ')).toContain('MALLOC_ARENA_MAX=2');
+    } finally {
+      await local.kill();
+    }
+    expect(manifest.scripts.start).toBe('sh bin/start-local.sh');
+  });
+
+  it('leaves a MALLOC_ARENA_MAX the admin set alone', async () => {
+    // Act
+    const local = await startLocal(join(parent, 'override'), { POWERTOOLS_LOG_LEVEL: 'ERROR', MALLOC_ARENA_MAX: '4' }, 60_000);
+    try {
+      // Assess
+      expect(await procList(local.child.pid!, 'environ')).toContain('MALLOC_ARENA_MAX=4');
+    } finally {
+      await local.kill();
+    }
   });
 });

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LOCAL_ENV } from '../../../lambdas/wiring/local-config.ts';
-import { LOCAL_LAUNCHER, localEnv, PROJECT_ROOT } from '../../support/local-process.ts';
+import { LOCAL_START_SCRIPT, localEnv, PROJECT_ROOT } from '../../support/local-process.ts';
 
 let parent: string;
 beforeAll(async () => {
@@ -18,7 +18,7 @@ afterAll(async () => {
 });
 
 function start(...args: string[]) {
-  return spawnSync(process.execPath, [LOCAL_LAUNCHER, ...args], {
+  return spawnSync('/bin/sh', [LOCAL_START_SCRIPT, ...args], {
     cwd: PROJECT_ROOT,
     env: localEnv(join(parent, 'data')),
     encoding: 'utf8',
