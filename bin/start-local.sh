@@ -3,7 +3,7 @@
 # take effect only when a process starts (issue 18; bench/README.md, design.md 12.22):
 # - MALLOC_ARENA_MAX=2: glibc gives each thread that allocates (V8's compiler and collector
 #   helpers, libuv's pool) an arena of its own and keeps what was freed there; capped at two,
-#   local mode's peak RSS under a burst fell by 24-40 MiB. glibc reads it once, at start;
+#   local mode's peak RSS under a burst fell by 24-39 MiB. glibc reads it once, at start;
 #   other C libraries ignore it. Set it yourself to override.
 # - --single-threaded-gc: V8 collects on the main thread, without helper threads competing
 #   with the relay and its SMTP peers for the cores. Node refuses it in NODE_OPTIONS, and set
