@@ -90,35 +90,76 @@ export function consumerSettings(options: ConsumerOptions): { batchSize: number;
   return { batchSize, pollIntervalMs: options.pollIntervalMs ?? 200, concurrency };
 }
 
-/** Where a consumer's idle workers sleep until a timeout or a wake(). */
+interface Sleeper {
+  /** When its timeout ends (epoch ms), unless a wake() or wakeOne() comes first. */
+  deadline: number;
+  readonly delayMs: number;
+  readonly done: () => void;
+}
+
+/**
+ * Where a consumer's idle workers sleep until a timeout or a wake(). One timer serves them
+ * all: when it fires, only the sleeper whose timeout ended first wakes, and the others'
+ * timeouts start again. That one worker's look at the queue is for all of them, and it
+ * wakes the next when more is due (consumeUntilStopped). Eight idle workers with a timer
+ * each woke the process eight times a poll interval (docs/design.md 12.31).
+ */
 export class Sleepers {
-  private readonly wakers: Array<() => void> = [];
+  private readonly sleepers: Sleeper[] = [];
+  private timer: NodeJS.Timeout | null = null;
+  private timerAt = Infinity;
 
   sleep(delayMs: number): Promise<void> {
     return new Promise<void>((resolveWait) => {
-      const done = (): void => {
-        clearTimeout(timer);
-        const index = this.wakers.indexOf(done);
-        if (index >= 0) this.wakers.splice(index, 1);
-        resolveWait();
-      };
-      const timer = setTimeout(done, delayMs);
-      this.wakers.push(done);
+      const sleeper: Sleeper = { deadline: Date.now() + delayMs, delayMs, done: resolveWait };
+      this.sleepers.push(sleeper);
+      this.arm();
     });
   }
 
   wake(): void {
-    for (const waker of [...this.wakers]) waker();
+    for (const sleeper of this.sleepers.splice(0)) sleeper.done();
+    this.arm();
   }
 
   /** Workers asleep now. */
   get waiting(): number {
-    return this.wakers.length;
+    return this.sleepers.length;
   }
 
   /** Wakes the worker that has slept longest: one new message needs one worker, not all of them. */
   wakeOne(): void {
-    this.wakers[0]?.();
+    const sleeper = this.sleepers.shift();
+    if (sleeper === undefined) return;
+    sleeper.done();
+    this.arm();
+  }
+
+  /** The timer for the earliest deadline, or none while nobody sleeps. */
+  private arm(): void {
+    let earliest = Infinity;
+    for (const sleeper of this.sleepers) earliest = Math.min(earliest, sleeper.deadline);
+    if (earliest === this.timerAt) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    this.timerAt = earliest;
+    if (earliest === Infinity) return;
+    this.timer = setTimeout(() => this.onTimer(), Math.max(0, earliest - Date.now()));
+  }
+
+  /** The timer was armed for the earliest deadline (arm() moves it when that changes): that sleeper wakes. */
+  private onTimer(): void {
+    this.timer = null;
+    this.timerAt = Infinity;
+    const now = Date.now();
+    let first: Sleeper | undefined;
+    for (const sleeper of this.sleepers) if (first === undefined || sleeper.deadline < first.deadline) first = sleeper;
+    if (first !== undefined) {
+      this.sleepers.splice(this.sleepers.indexOf(first), 1);
+      for (const sleeper of this.sleepers) sleeper.deadline = Math.max(sleeper.deadline, now + sleeper.delayMs);
+      first.done();
+    }
+    this.arm();
   }
 }
 
@@ -209,6 +250,7 @@ export async function consumeUntilStopped<M>(loop: ConsumerLoop<M>): Promise<voi
     }
     askFirst = loop.nextDueIsComplete === true;
     let batch: M[];
+    const handed = loop.hasHanded?.() === true;
     try {
       batch = await loop.take();
     } catch (error) {
@@ -222,6 +264,12 @@ export async function consumeUntilStopped<M>(loop: ConsumerLoop<M>): Promise<voi
       const next = loop.nextDue();
       if (next === null || next > Date.now()) await idle();
       continue;
+    }
+    // A worker that found due messages on its own (a poll, a wake) wakes the next one if
+    // more are due: the other sleepers' timeouts started again when its look ended.
+    if (!handed && loop.sleepers.waiting > 0) {
+      const next = loop.nextDue();
+      if (next !== null && next <= Date.now()) loop.sleepers.wakeOne();
     }
     await loop.deliver(batch);
   }

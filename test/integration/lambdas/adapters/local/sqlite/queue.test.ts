@@ -285,6 +285,55 @@ it('idle workers look with a read, not a lease: none while nothing is due, and a
   }
 });
 
+it('idle workers take turns at looking: one look per poll interval for all four, and messages another connection sends are still taken by all four at once', async () => {
+  // Arrange: four workers polling every 200 ms, nextDue() counted; a handler that takes 300 ms
+  const dir = await mkdtemp(join(tmpdir(), 'sqlite-queue-'));
+  const db = sqliteQueueFile(dir);
+  const other = sqliteQueueFile(dir);
+  const queue = new SqliteQueue(db, 'forward', { visibilityTimeoutSeconds: 30, sweepIntervalMs: 60_000 });
+  const otherQueue = new SqliteQueue(other, 'forward', { visibilityTimeoutSeconds: 30 });
+  let looks = 0;
+  const nextDue = queue.nextDue.bind(queue);
+  queue.nextDue = () => {
+    looks++;
+    return nextDue();
+  };
+  const starts: number[] = [];
+  const received: string[] = [];
+  const consumer = queue.startConsumer(
+    async (event) => {
+      starts.push(Date.now());
+      await new Promise((r) => setTimeout(r, 300));
+      for (const record of event.Records) received.push(record.body);
+    },
+    { pollIntervalMs: 200, concurrency: 4, batchSize: 1 },
+  );
+  await consumer.started;
+  await new Promise((r) => setTimeout(r, 50));
+  try {
+    // Act: a second of nothing (with a timer per worker: ~20 looks), then four messages no sleeper hears of
+    const looksAtRest = looks;
+    await new Promise((r) => setTimeout(r, 1_000));
+    const looksWhileIdle = looks - looksAtRest;
+    // write(): a commit of another connection that wakes nobody, as another process's send
+    for (let n = 0; n < 4; n++) otherQueue.write(`from-another-process ${n}`, 0, `other-${n}`);
+    for (let round = 0; round < 300 && received.length < 4; round++) await new Promise((r) => setTimeout(r, 10));
+
+    // Assess: about one look per 200 ms (timers run late on a busy machine, never early); the
+    // worker that found the sends woke the others at once, not one more each poll interval
+    expect(looksWhileIdle).toBeGreaterThanOrEqual(2);
+    expect(looksWhileIdle).toBeLessThanOrEqual(8);
+    expect(received.sort()).toEqual([0, 1, 2, 3].map((n) => `from-another-process ${n}`));
+    expect(starts).toHaveLength(4);
+    expect(Math.max(...starts) - Math.min(...starts)).toBeLessThan(150);
+  } finally {
+    await consumer.stop();
+    db.close();
+    other.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
 // design.md 12.28: the ingest and forward consumers delete a message without an fsync
 // first. What a power cut leaves of the log is one of its prefixes (the frames up to the
 // first one not on disk: each frame's checksum covers the ones before it), here every
