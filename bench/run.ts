@@ -23,6 +23,7 @@ import { DeliveryWatcher } from './delivery-watcher.ts';
 import { type Goal, issue18Goals } from './goals.ts';
 import { type IngestThroughput, measureIngest, readCorpus } from './ingest-throughput.ts';
 import { lambdaBundlesSummary, measureLambdaBundles } from './lambda-bundles.ts';
+import { startNodeRelay } from './node-relay.ts';
 import { busyPercent, machineCpuTimes, memoryOf, peakRssMiB, processTree, treeCpuSeconds } from './procfs.ts';
 import { type PhaseResult, type RelayTarget, runPhase } from './relay-bench.ts';
 import { delay, MIB, median, round } from './stats.ts';
@@ -74,7 +75,9 @@ const WARMUP_BOUND_MS = 120_000;
 const BACKLOG_SETTLE_MS = 3_000;
 /** What the relays log while the primary is down on purpose (not counted as warnings). */
 const backlogComplaint = /ECONNREFUSED|Connection refused|status=deferred|connect to .* refused|deferred|retry/i;
-const only = new Set((process.env.BENCH_ONLY ?? 'ingest,rss,webmail,bundles,shadowmail,postfix').split(',').map((part) => part.trim()));
+const only = new Set(
+  (process.env.BENCH_ONLY ?? 'ingest,rss,webmail,bundles,shadowmail,postfix,noderelay').split(',').map((part) => part.trim()),
+);
 
 type Section<T> = T | { skipped: string };
 
@@ -416,11 +419,26 @@ interface BurstPairs {
     postfix: PhaseResult;
     ratio: number | null;
     steady: { shadowmail: PhaseResult; postfix: PhaseResult };
+    /** The yardstick's steady phase and burst, taken after the two relays' (no goal is judged on it). */
+    nodeRelay?: { steady: PhaseResult; burst: PhaseResult };
   }[];
   /** Median over the pairs of shadowmail's burst rate divided by Postfix's. */
   medianRatio: number | null;
   medianCpuMsPerMessage: { shadowmail: number; postfix: number };
   medianSteadyCpuMsPerMessage: { shadowmail: number; postfix: number };
+  nodeRelay?: NodeRelayFloor;
+}
+
+/**
+ * bench/node-relay.ts in the pairs: node's SMTP libraries alone, keeping nothing. Medians
+ * over the pairs; `shadowmailAbove…` is the median of each pair's shadowmail − node relay:
+ * what local mode spends beyond the libraries it is built on.
+ */
+interface NodeRelayFloor {
+  what: string;
+  cpuMsPerMessage: { steady: number; burst: number };
+  ratioToPostfix: { steady: number | null; burst: number | null };
+  shadowmailAboveCpuMsPerMessage: { steady: number; burst: number };
 }
 
 /**
@@ -429,19 +447,25 @@ interface BurstPairs {
  * ±30 % within minutes, and a ratio of phases seconds apart is moved less by it than one
  * of runs two minutes apart.
  */
-async function burstPairs(starters: { shadowmail: RelayStarter; postfix: RelayStarter }): Promise<BurstPairs> {
+async function burstPairs(starters: {
+  shadowmail: RelayStarter;
+  postfix: RelayStarter;
+  nodeRelay: RelayStarter | null;
+}): Promise<BurstPairs> {
   const relays: StartedRelay[] = [];
   try {
     const shadowmail = await startRelay('shadowmail', starters.shadowmail);
     relays.push(shadowmail);
     const postfix = await startRelay('postfix', starters.postfix);
     relays.push(postfix);
-    for (const [name, relay] of [
+    const nodeRelay = starters.nodeRelay ? await startRelay('node-relay', starters.nodeRelay) : null;
+    if (nodeRelay) relays.push(nodeRelay);
+    const warming: [string, StartedRelay][] = [
       ['shadowmail', shadowmail],
       ['postfix', postfix],
-    ] as const) {
-      await warmUp(relay.target, `${name}-pairs-warmup`);
-    }
+    ];
+    if (nodeRelay) warming.push(['node-relay', nodeRelay]);
+    for (const [name, relay] of warming) await warmUp(relay.target, `${name}-pairs-warmup`);
     const pairs: BurstPairs['pairs'] = [];
     for (let pair = 0; pair < settings.burstPairs; pair++) {
       const shadowmailFirst = pair % 2 === 0;
@@ -468,21 +492,65 @@ async function burstPairs(starters: { shadowmail: RelayStarter; postfix: RelaySt
         postfix: results.postfix!,
         ratio: ratio(results.shadowmail!.deliveredPerSecond, results.postfix!.deliveredPerSecond),
         steady: { shadowmail: steady.shadowmail!, postfix: steady.postfix! },
+        ...(nodeRelay ? { nodeRelay: await yardstickPhases(nodeRelay.target, pair) } : {}),
       });
     }
     const cpu = (name: 'shadowmail' | 'postfix') => round(median(pairs.map((pair) => pair[name].cpuMsPerMessage)), 2);
     const steadyCpu = (name: 'shadowmail' | 'postfix') => round(median(pairs.map((pair) => pair.steady[name].cpuMsPerMessage)), 2);
     const ratios = pairs.map((pair) => pair.ratio).filter((value): value is number => value !== null);
     return {
-      how: `both relays up at once, each with its own primary Postfix; ${settings.burstPairs} pairs: a steady phase (${settings.steadyRatePerSecond} msg/s × ${settings.pairSteadySeconds} s, 1 connection) and a burst (${settings.burstSeconds} s, ${settings.burstConnections} connections) of each, taken in turn, the first of each pair alternating`,
+      how:
+        `both relays up at once, each with its own primary Postfix; ${settings.burstPairs} pairs: a steady phase (${settings.steadyRatePerSecond} msg/s × ${settings.pairSteadySeconds} s, 1 connection) and a burst (${settings.burstSeconds} s, ${settings.burstConnections} connections) of each, taken in turn, the first of each pair alternating` +
+        (nodeRelay ? '; then, in each pair, the same two phases of the node relay (bench/node-relay.ts, its own primary)' : ''),
       pairs,
       medianRatio: ratios.length > 0 ? round(median(ratios), 2) : null,
       medianCpuMsPerMessage: { shadowmail: cpu('shadowmail'), postfix: cpu('postfix') },
       medianSteadyCpuMsPerMessage: { shadowmail: steadyCpu('shadowmail'), postfix: steadyCpu('postfix') },
+      ...(nodeRelay ? { nodeRelay: nodeRelayFloor(pairs) } : {}),
     };
   } finally {
     for (const relay of relays.reverse()) await relay.stop();
   }
+}
+
+/** The yardstick's steady phase and burst in one pair, after the two relays'. */
+async function yardstickPhases(target: RelayTarget, pair: number): Promise<{ steady: PhaseResult; burst: PhaseResult }> {
+  const steady = await runPhase(target, {
+    run: `node-relay-pair${pair}-steady`,
+    rate: settings.steadyRatePerSecond,
+    count: Math.round(settings.steadyRatePerSecond * settings.pairSteadySeconds),
+    connections: 1,
+    deliveryTimeoutMs: 30_000,
+  });
+  log(`node-relay: steady ${steady.cpuMsPerMessage} CPU ms/msg, p99 ${steady.deliveryLatencyMs.p99} ms`);
+  return { steady, burst: await burstPhase('node-relay', target, `node-relay-pair${pair}`) };
+}
+
+function nodeRelayFloor(pairs: BurstPairs['pairs']): NodeRelayFloor {
+  const measured = pairs.flatMap((pair) => (pair.nodeRelay ? [{ ...pair, nodeRelay: pair.nodeRelay }] : []));
+  const cpu = (pick: (pair: (typeof measured)[number]) => PhaseResult) =>
+    round(median(measured.map((pair) => pick(pair).cpuMsPerMessage)), 2);
+  const floor = { steady: cpu((pair) => pair.nodeRelay.steady), burst: cpu((pair) => pair.nodeRelay.burst) };
+  const above = (shadowmail: (pair: (typeof measured)[number]) => PhaseResult, node: (pair: (typeof measured)[number]) => PhaseResult) =>
+    round(median(measured.map((pair) => shadowmail(pair).cpuMsPerMessage - node(pair).cpuMsPerMessage)), 2);
+  return {
+    what: 'bench/node-relay.ts: smtp-server in, nodemailer out, nothing kept; the floor of local mode on these libraries',
+    cpuMsPerMessage: floor,
+    ratioToPostfix: {
+      steady: ratio(floor.steady, median(measured.map((pair) => pair.steady.postfix.cpuMsPerMessage))),
+      burst: ratio(floor.burst, median(measured.map((pair) => pair.postfix.cpuMsPerMessage))),
+    },
+    shadowmailAboveCpuMsPerMessage: {
+      steady: above(
+        (pair) => pair.steady.shadowmail,
+        (pair) => pair.nodeRelay.steady,
+      ),
+      burst: above(
+        (pair) => pair.shadowmail,
+        (pair) => pair.nodeRelay.burst,
+      ),
+    },
+  };
 }
 
 interface VersusRun {
@@ -661,6 +729,26 @@ function postfixStarter(): RelayStarter {
   };
 }
 
+/** bench/node-relay.ts relaying to the primary: the yardstick of node's SMTP libraries alone. */
+function nodeRelayStarter(): RelayStarter {
+  return async (primaryPort) => {
+    const relay = await startNodeRelay(primaryPort);
+    return {
+      setup:
+        "bench/node-relay.ts as a child process (smtp-server in, a pool of nodemailer connections out, nothing kept), with local mode's node settings",
+      target: {
+        name: 'node-relay',
+        smtpPort: relay.port,
+        pids: () => processTree(relay.pid),
+        cpuSeconds: () => treeCpuSeconds(relay.pid),
+        peakRssMiB: () => peakRssMiB(relay.pid),
+      },
+      stop: () => relay.stop(),
+      complaints: async () => relay.output().split('\n').filter(Boolean),
+    };
+  };
+}
+
 function ratio(a: number | undefined, b: number | undefined): number | null {
   if (a === undefined || b === undefined || !Number.isFinite(a) || !Number.isFinite(b) || b === 0) return null;
   return round(a / b, 2);
@@ -692,7 +780,11 @@ try {
   const postfix = await section('relay, Postfix alone', only.has('postfix'), () => relayRun('postfix', largeFile, postfixStarter()));
   const pairs = await section('relay, bursts in turn', only.has('shadowmail') && only.has('postfix'), async () => {
     if (settings.burstPairs < 1) throw new Error('BENCH_BURST_PAIRS=0');
-    return burstPairs({ shadowmail: shadowmailStarter(work), postfix: postfixStarter() });
+    return burstPairs({
+      shadowmail: shadowmailStarter(work),
+      postfix: postfixStarter(),
+      nodeRelay: only.has('noderelay') ? nodeRelayStarter() : null,
+    });
   });
   const versus = settings.versus
     ? await section('local mode against another checkout, in turn', true, () => versusRounds(settings.versus!))
@@ -873,11 +965,23 @@ function summary(r: Record<string, unknown>): string {
           `Postfix ${pair.postfix.deliveredPerSecond} msg/s at ${pair.postfix.cpuMsPerMessage}; ratio ${pair.ratio ?? '—'}, ` +
           `CPU ×${ratio(pair.shadowmail.cpuMsPerMessage, pair.postfix.cpuMsPerMessage) ?? '—'}`,
       );
+      if (pair.nodeRelay) {
+        lines.push(
+          `    then node relay: steady ${pair.nodeRelay.steady.cpuMsPerMessage} CPU ms/msg; burst ${pair.nodeRelay.burst.deliveredPerSecond} msg/s at ${pair.nodeRelay.burst.cpuMsPerMessage}`,
+        );
+      }
     }
     lines.push(
       `    bursts: median ratio ×${pairs.medianRatio ?? '—'}; median CPU ms/msg shadowmail ${pairs.medianCpuMsPerMessage.shadowmail}, Postfix ${pairs.medianCpuMsPerMessage.postfix}; ` +
         `steady: median CPU ms/msg shadowmail ${pairs.medianSteadyCpuMsPerMessage.shadowmail}, Postfix ${pairs.medianSteadyCpuMsPerMessage.postfix}`,
     );
+    const floor = pairs.nodeRelay;
+    if (floor) {
+      lines.push(
+        `    node relay (the libraries alone): median CPU ms/msg steady ${floor.cpuMsPerMessage.steady} (×${floor.ratioToPostfix.steady ?? '—'} Postfix), ` +
+          `burst ${floor.cpuMsPerMessage.burst} (×${floor.ratioToPostfix.burst ?? '—'}); shadowmail above it: steady ${floor.shadowmailAboveCpuMsPerMessage.steady}, burst ${floor.shadowmailAboveCpuMsPerMessage.burst}`,
+      );
+    }
   }
   const goals = relay.goals as Section<{ issue: number; goals: Goal[] }> | undefined;
   if (goals && !('skipped' in goals)) {
